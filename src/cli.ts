@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+// Commands: render (preview), validate (schema + nginx -t), run (the controller).
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Controller } from './controller.js';
+import { EXIT_CODES, ManifestsRejectedError, UsageError } from './errors.js';
+import { stderrLogger } from './log.js';
+import { buildModel } from './model/index.js';
+import { probeBinary, defaultBinary } from './nginx/binary.js';
+import { testConfig } from './nginx/configtest.js';
+import { ensureDefaultCertificate, preparePrefix, writeAtomic, writeCertificates } from './nginx/files.js';
+import { ManifestSet } from './pipeline.js';
+import { loadTemplates } from './render/index.js';
+import type { NginxFeatures } from './render/index.js';
+import { formatProblem } from './types.js';
+import type { Problem } from './types.js';
+
+const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+
+// Every flag can also come from the environment: --http-port <-> INGRESS_TEMPLATER_HTTP_PORT.
+const OPTIONS = {
+  manifests: { type: 'string', default: './manifests', help: 'directory of Kubernetes manifests (recursive)' },
+  out: { type: 'string', help: 'render: write the config to FILE instead of stdout' },
+  'template-dir': { type: 'string', help: 'directory with nginx.conf.hbs and partials/ (default: bundled)' },
+  'http-port': { type: 'string', default: '80', help: 'HTTP listen port' },
+  'https-port': { type: 'string', default: '443', help: 'HTTPS listen port' },
+  'listen-address': { type: 'string', default: '*', help: 'address nginx listens on ("*" for all)' },
+  'status-port': { type: 'string', default: '10254', help: 'controller status port (/healthz, /metrics, /status)' },
+  'status-address': { type: 'string', default: '127.0.0.1', help: 'address of the status server' },
+  'internal-port': { type: 'string', default: '10246', help: 'nginx internal status port, bound to 127.0.0.1' },
+  'nginx-prefix': { type: 'string', help: 'directory for nginx.conf, pid, logs, temp and TLS files (default ./.ingress-templater)' },
+  'nginx-binary': { type: 'string', help: 'nginx executable (default: OpenResty if installed, else nginx on PATH)' },
+  'nginx-user': { type: 'string', help: 'user for nginx workers when running as root (default: nginx\'s own)' },
+  configmap: { type: 'string', help: 'NAMESPACE/NAME of the settings ConfigMap' },
+  'ingress-class': { type: 'string', default: 'nginx', help: 'ingress class this controller serves' },
+  'controller-class': { type: 'string', default: 'ingress-templater.dev/controller', help: 'IngressClass spec.controller value served' },
+  'watch-ingress-without-class': { type: 'string', default: 'true', help: 'serve Ingresses that name no class (true/false)' },
+  'min-wait': { type: 'string', default: '100', help: 'ms of quiet after a change before syncing' },
+  'max-wait': { type: 'string', default: '1000', help: 'ms at most between a change and its sync' },
+  'resolve-interval': { type: 'string', default: '30', help: 's between re-resolutions of ExternalName targets' },
+  quiet: { type: 'boolean', help: 'log warnings and errors only' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  version: { type: 'boolean', short: 'v', help: 'print the version' },
+} as const;
+
+type Values = Record<string, string | boolean | undefined>;
+
+const USAGE = `ingress-templater ${VERSION}: Kubernetes Ingress manifests -> nginx
+
+Usage:
+  ingress-templater render   --manifests DIR [--out FILE] [--template-dir DIR] [--http-port N] [--https-port N] [--nginx-prefix DIR]
+  ingress-templater validate --manifests DIR
+  ingress-templater run      --manifests DIR --http-port N --https-port N --status-port N --nginx-prefix DIR [--template-dir DIR]
+
+Options (each also as an environment variable INGRESS_TEMPLATER_<NAME>, e.g. INGRESS_TEMPLATER_HTTP_PORT):
+${Object.entries(OPTIONS).map(([k, v]) => `  --${k.padEnd(28)} ${v.help}${'default' in v ? ` [${v.default}]` : ''}`).join('\n')}
+
+Exit codes: 0 ok, 2 manifests rejected, 3 nginx -t failed, 4 template error, 5 nginx error, 64 usage.
+`;
+
+function parse(argv: string[]): { command: string | undefined; values: Values } {
+  const options = Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, { type: v.type, ...('short' in v ? { short: v.short } : {}) }]));
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: options as never, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const values: Values = { ...(parsed.values as Values) };
+  for (const [k, v] of Object.entries(OPTIONS)) {
+    if (values[k] !== undefined) continue;
+    const env = process.env[`INGRESS_TEMPLATER_${k.toUpperCase().replace(/-/g, '_')}`];
+    if (env !== undefined) values[k] = v.type === 'boolean' ? env === 'true' || env === '1' : env;
+    else if ('default' in v) values[k] = v.default;
+  }
+  return { command: parsed.positionals[0], values };
+}
+
+function intFlag(values: Values, name: string, min: number, max: number): number {
+  const raw = String(values[name]);
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}-${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function boolFlag(values: Values, name: string): boolean {
+  const raw = String(values[name]);
+  if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${name} must be true or false`);
+  return raw === 'true';
+}
+
+function common(values: Values) {
+  const cm = values.configmap as string | undefined;
+  let configMap: { namespace: string; name: string } | undefined;
+  if (cm) {
+    const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(cm);
+    if (!m) throw new UsageError(`--configmap must be NAMESPACE/NAME, got ${JSON.stringify(cm)}`);
+    configMap = { namespace: m[1]!, name: m[2]! };
+  }
+  const listenAddress = String(values['listen-address']);
+  return {
+    manifests: path.resolve(String(values.manifests)),
+    prefix: path.resolve(String(values['nginx-prefix'] ?? '.ingress-templater')),
+    httpPort: intFlag(values, 'http-port', 1, 65535),
+    httpsPort: intFlag(values, 'https-port', 1, 65535),
+    internalPort: intFlag(values, 'internal-port', 1, 65535),
+    listenAddress: listenAddress === '0.0.0.0' ? '*' : listenAddress,
+    templateDir: values['template-dir'] ? path.resolve(String(values['template-dir'])) : undefined,
+    configMap,
+    classes: {
+      ingressClass: String(values['ingress-class']),
+      controllerClass: String(values['controller-class']),
+      watchWithoutClass: boolFlag(values, 'watch-ingress-without-class'),
+    },
+    nginxBinary: String(values['nginx-binary'] ?? defaultBinary()),
+  };
+}
+
+/** Load, build and render once; rejected manifests are printed to stderr. */
+async function renderOnce(values: Values, features: NginxFeatures, prefix: string, defaultCertificate: string) {
+  const c = common(values);
+  if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
+  const set = new ManifestSet(c.manifests);
+  await set.refresh();
+  const built = buildModel(set.store, { ...c.classes, configMap: c.configMap });
+  const problems: Problem[] = [...set.problems(), ...built.problems];
+  for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
+  const renderer = loadTemplates(c.templateDir);
+  const { text, hash } = renderer.render(built.model, {
+    prefix, listenAddress: c.listenAddress, httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort,
+    defaultCertificate, features, version: VERSION,
+  });
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  return { text, hash, model: built.model, errors };
+}
+
+async function render(values: Values): Promise<void> {
+  const c = common(values);
+  // render must work without nginx installed: assume a full build when it cannot be asked
+  const features = await probeBinary(c.nginxBinary).then((b) => b.features, () => ({ tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }));
+  const r = await renderOnce(values, features, c.prefix, path.join(c.prefix, 'ssl', 'default.pem'));
+  if (values.out) await writeAtomic(path.resolve(String(values.out)), r.text);
+  else process.stdout.write(r.text);
+  if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests; the config above leaves them out`);
+}
+
+async function validate(values: Values): Promise<void> {
+  const c = common(values);
+  const bin = await probeBinary(c.nginxBinary);
+  const prefix = await fsp.mkdtemp(path.join(os.tmpdir(), 'ingress-templater-validate-'));
+  try {
+    await preparePrefix(prefix);
+    const defaultCertificate = await ensureDefaultCertificate(prefix);
+    const r = await renderOnce(values, bin.features, prefix, defaultCertificate);
+    await writeCertificates(prefix, r.model.certificates);
+    const file = path.join(prefix, 'nginx.conf');
+    await writeAtomic(file, r.text);
+    await testConfig(bin, prefix, file, r.text);
+    if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests`);
+    process.stderr.write(`ok: manifests accepted and nginx -t passed (config ${r.hash.slice(0, 12)})\n`);
+  } finally {
+    await fsp.rm(prefix, { recursive: true, force: true });
+  }
+}
+
+async function run(values: Values): Promise<void> {
+  const c = common(values);
+  const log = stderrLogger(Boolean(values.quiet));
+  const controller = new Controller({
+    ...c,
+    statusAddress: String(values['status-address']),
+    statusPort: intFlag(values, 'status-port', 1, 65535),
+    nginxUser: (values['nginx-user'] as string | undefined) ?? null,
+    minWaitMs: intFlag(values, 'min-wait', 0, 600_000),
+    maxWaitMs: intFlag(values, 'max-wait', 0, 600_000),
+    resolveIntervalMs: intFlag(values, 'resolve-interval', 1, 86_400) * 1000,
+    version: VERSION,
+    log,
+  });
+  let stopping: Promise<void> | null = null;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    log('info', `${signal}: stopping nginx gracefully`);
+    stopping = controller.stop().then(() => process.exit(0), (e) => { log('error', String(e)); process.exit(1); });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await controller.start();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { command, values } = parse(argv);
+    if (values.version) { process.stdout.write(`${VERSION}\n`); return 0; }
+    if (values.help || !command) { process.stdout.write(USAGE); return command || values.help ? 0 : 64; }
+    if (command === 'render') await render(values);
+    else if (command === 'validate') await validate(values);
+    else if (command === 'run') await run(values);
+    else throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`${err.name === 'Error' ? 'error' : err.name}: ${err.message}\n`);
+    if (err.cause) process.stderr.write(`  cause: ${(err.cause as Error).message ?? String(err.cause)}\n`);
+    return EXIT_CODES[err.name] ?? 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

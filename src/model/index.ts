@@ -1,0 +1,193 @@
+// buildModel: a pure function from the store's resources to the routing model. No I/O here.
+import type { Ingress, IngressBackend, Problem, Resource } from '../types.js';
+import { objectRef } from '../types.js';
+import { isServed, parseAnnotations } from './annotations/index.js';
+import type { ClassOptions } from './annotations/index.js';
+import { resolveBackend } from './backends.js';
+import type { BackendLookup } from './backends.js';
+import { parseSettings } from './settings.js';
+import { certCoversHost, certificateFromSecret } from './tls.js';
+import type { Backend, Certificate, Location, Model, Server } from './types.js';
+
+export type { Model, Server, Location, Backend, Certificate, Endpoint } from './types.js';
+export { DEFAULT_SETTINGS } from './settings.js';
+export type { Settings } from './settings.js';
+export type { ClassOptions } from './annotations/index.js';
+
+export interface ModelInput {
+  list<K extends Resource['kind']>(kind: K): Extract<Resource, { kind: K }>[];
+  get<K extends Resource['kind']>(kind: K, namespace: string, name: string): Extract<Resource, { kind: K }> | undefined;
+}
+
+export interface ModelOptions extends ClassOptions {
+  configMap?: { namespace: string; name: string };
+  resolved?: ReadonlyMap<string, string[]>; // ExternalName host -> addresses
+}
+
+export interface BuildResult {
+  model: Model;
+  problems: Problem[];
+  externalNames: string[]; // hosts the controller should resolve
+}
+
+/** Ingresses in precedence order: oldest first, then namespace/name. */
+export function byAge(a: Ingress, b: Ingress): number {
+  const ta = a.meta.creationTimestamp ?? '';
+  const tb = b.meta.creationTimestamp ?? '';
+  if (ta !== tb) {
+    // objects without a timestamp (hand-written manifests) come after those with one
+    if (!ta) return 1;
+    if (!tb) return -1;
+    return Date.parse(ta) - Date.parse(tb) || (ta < tb ? -1 : 1);
+  }
+  const ka = `${a.meta.namespace}/${a.meta.name}`;
+  const kb = `${b.meta.namespace}/${b.meta.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
+  const problems: Problem[] = [];
+  const cm = opts.configMap ? input.get('ConfigMap', opts.configMap.namespace, opts.configMap.name) : undefined;
+  const { settings, problems: settingProblems } = parseSettings(cm);
+  problems.push(...settingProblems);
+
+  const slicesByService = new Map<string, ReturnType<ModelInput['list']>>();
+  for (const s of input.list('EndpointSlice')) {
+    const key = `${s.meta.namespace}/${s.serviceName}`;
+    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
+  }
+  const externalNames = new Set<string>();
+  const lookup: BackendLookup = {
+    service: (ns, name) => input.get('Service', ns, name),
+    endpoints: (ns, name) => input.get('Endpoints', ns, name),
+    slices: (ns, name) => (slicesByService.get(`${ns}/${name}`) ?? []) as ReturnType<BackendLookup['slices']>,
+    resolved: (host) => {
+      externalNames.add(host);
+      return opts.resolved?.get(host);
+    },
+  };
+
+  const backends = new Map<string, Backend>();
+  const useBackend = (ing: Ingress, ref: IngressBackend, field: string): string | null => {
+    const r = resolveBackend(ing.meta.namespace, ref, lookup);
+    if (!r.ok) {
+      problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: `${r.reason}; answering 503` });
+      return null;
+    }
+    backends.set(r.backend.name, r.backend);
+    return r.backend.name;
+  };
+
+  const classes = input.list('IngressClass');
+  const ingresses = input.list('Ingress').filter((i) => isServed(i, classes, opts)).sort(byAge);
+
+  const servers = new Map<string, Server>();
+  const serverFor = (host: string): Server => {
+    let s = servers.get(host);
+    if (!s) {
+      s = { host, tls: null, locations: [], fallback: { backend: null, ingress: null }, ingresses: [] };
+      servers.set(host, s);
+    }
+    return s;
+  };
+  serverFor('');
+
+  // who claimed each host+match+path first
+  const claims = new Map<string, string>();
+  let globalDefault: { backend: string | null; ingress: string } | null = null;
+  const hostDefaults = new Map<string, { backend: string | null; ingress: string }>();
+
+  for (const ing of ingresses) {
+    const id = `${ing.meta.namespace}/${ing.meta.name}`;
+    const ann = parseAnnotations(ing, settings, problems);
+    if (ing.defaultBackend) {
+      const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend'), ingress: id };
+      if (!globalDefault) globalDefault = def;
+      else if (globalDefault.ingress !== id) {
+        problems.push({
+          severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: 'spec.defaultBackend',
+          message: `the default backend of Ingress ${globalDefault.ingress} (older) is used for requests no rule matches; this one serves only its own hosts`,
+        });
+      }
+      for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
+    }
+    ing.rules.forEach((rule, ri) => {
+      const host = rule.host ?? '';
+      const server = serverFor(host);
+      if (!server.ingresses.includes(id)) server.ingresses.push(id);
+      rule.paths.forEach((p, pi) => {
+        const field = `spec.rules[${ri}].http.paths[${pi}]`;
+        const match = p.pathType === 'Exact' ? 'exact' : 'prefix';
+        const path = match === 'prefix' && p.path.length > 1 ? p.path.replace(/\/+$/, '') || '/' : p.path;
+        const claimKey = `${host}\n${match}\n${path}`;
+        const owner = claims.get(claimKey);
+        if (owner) {
+          problems.push({
+            severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `${field}.path`,
+            message: `${host || '(any host)'} ${p.pathType} ${p.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
+          });
+          return;
+        }
+        claims.set(claimKey, id);
+        const backend = useBackend(ing, p.backend, `${field}.backend`);
+        server.locations.push({ path, match, pathType: p.pathType, backend, ingress: id, sslRedirect: ann.sslRedirect });
+      });
+    });
+  }
+
+  // TLS: the first (oldest) Ingress naming a host in spec.tls decides its certificate.
+  const certs = new Map<string, Certificate>();
+  const certForHost = new Map<string, string>();
+  const badSecrets = new Set<string>();
+  for (const ing of ingresses) {
+    ing.tls.forEach((tls, ti) => {
+      const hosts = tls.hosts.length ? tls.hosts : [''];
+      let certName = 'default';
+      if (tls.secretName) {
+        const secret = input.get('Secret', ing.meta.namespace, tls.secretName);
+        const where = { file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `spec.tls[${ti}].secretName` };
+        if (!secret) {
+          problems.push({ severity: 'warning', ...where, message: `Secret ${ing.meta.namespace}/${tls.secretName} not found; using the default certificate` });
+        } else {
+          const r = certificateFromSecret(secret);
+          const key = objectRef(secret);
+          if (!badSecrets.has(key) && !certs.has(`${ing.meta.namespace}-${tls.secretName}`)) problems.push(...r.problems);
+          if (r.ok) {
+            certs.set(r.cert.name, r.cert);
+            certName = r.cert.name;
+          } else {
+            badSecrets.add(key);
+            problems.push({ severity: 'warning', ...where, message: `Secret ${ing.meta.namespace}/${tls.secretName} is not a usable TLS certificate; using the default certificate` });
+          }
+        }
+      }
+      for (const h of hosts) if (!certForHost.has(h)) certForHost.set(h, certName);
+    });
+  }
+  for (const server of servers.values()) {
+    const exact = certForHost.get(server.host);
+    const wildcard = server.host ? certForHost.get(server.host.replace(/^[^.]+/, '*')) : undefined;
+    server.tls = exact ?? wildcard ?? null;
+    const cert = server.tls && server.tls !== 'default' ? certs.get(server.tls) : undefined;
+    if (cert && server.host && !certCoversHost(cert.pem, server.host)) {
+      problems.push({ severity: 'warning', object: `Certificate ${server.tls}`, message: `certificate does not name host ${server.host}; clients will warn` });
+    }
+    server.fallback = hostDefaults.get(server.host) ?? globalDefault ?? { backend: null, ingress: null };
+    server.locations.sort(locationOrder);
+  }
+
+  const model: Model = {
+    servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
+    backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    certificates: [...certs.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    settings,
+  };
+  return { model, problems, externalNames: [...externalNames].sort() };
+}
+
+// longest path first; exact before prefix for the same path
+function locationOrder(a: Location, b: Location): number {
+  if (a.path.length !== b.path.length) return b.path.length - a.path.length;
+  if (a.path !== b.path) return a.path < b.path ? -1 : 1;
+  return a.match === b.match ? 0 : a.match === 'exact' ? -1 : 1;
+}

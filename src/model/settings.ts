@@ -1,0 +1,92 @@
+// Controller settings from the ConfigMap. Key names follow the best-known nginx ingress controller so
+// users can bring their settings; each value is parsed strictly, a bad one is reported and the default kept.
+import type { ConfigMap, Problem } from '../types.js';
+import { objectRef } from '../types.js';
+
+export interface Settings {
+  sslRedirect: boolean;
+  workerProcesses: number | 'auto';
+  maxWorkerConnections: number;
+  proxyConnectTimeout: number; // seconds
+  proxyReadTimeout: number;
+  proxySendTimeout: number;
+  proxyBodySize: string; // nginx size, e.g. 1m
+  proxyBufferSize: string;
+  keepAlive: number;
+  upstreamKeepaliveConnections: number;
+  useHttp2: boolean;
+  serverTokens: boolean;
+  accessLog: boolean;
+  serverNameHashBucketSize: number | null; // null: computed from the longest host
+  serverNameHashMaxSize: number;
+}
+
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
+  sslRedirect: true,
+  workerProcesses: 'auto',
+  maxWorkerConnections: 16384,
+  proxyConnectTimeout: 5,
+  proxyReadTimeout: 60,
+  proxySendTimeout: 60,
+  proxyBodySize: '1m',
+  proxyBufferSize: '4k',
+  keepAlive: 75,
+  upstreamKeepaliveConnections: 320,
+  useHttp2: true,
+  serverTokens: false,
+  accessLog: true,
+  serverNameHashBucketSize: null,
+  serverNameHashMaxSize: 1024,
+});
+
+type Parser = (value: string) => unknown; // returns undefined when invalid
+
+const bool: Parser = (v) => (v === 'true' ? true : v === 'false' ? false : undefined);
+const int = (min: number, max: number): Parser => (v) => {
+  if (!/^[0-9]{1,9}$/.test(v)) return undefined;
+  const n = Number(v);
+  return n >= min && n <= max ? n : undefined;
+};
+// nginx size: digits with an optional k/m/g suffix
+export const size: Parser = (v) => (/^[0-9]{1,9}[kKmMgG]?$/.test(v) ? v.toLowerCase() : undefined);
+
+const KEYS: Record<string, [keyof Settings, Parser, string]> = {
+  'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
+  'worker-processes': ['workerProcesses', (v) => (v === 'auto' ? 'auto' : int(1, 1024)(v)), '"auto" or 1-1024'],
+  'max-worker-connections': ['maxWorkerConnections', int(16, 1048576), 'an integer 16-1048576'],
+  'proxy-connect-timeout': ['proxyConnectTimeout', int(1, 3600), 'seconds, 1-3600'],
+  'proxy-read-timeout': ['proxyReadTimeout', int(1, 86400), 'seconds, 1-86400'],
+  'proxy-send-timeout': ['proxySendTimeout', int(1, 86400), 'seconds, 1-86400'],
+  'proxy-body-size': ['proxyBodySize', size, 'an nginx size such as 1m'],
+  'proxy-buffer-size': ['proxyBufferSize', size, 'an nginx size such as 4k'],
+  'keep-alive': ['keepAlive', int(0, 86400), 'seconds, 0-86400'],
+  'upstream-keepalive-connections': ['upstreamKeepaliveConnections', int(0, 100000), 'an integer 0-100000'],
+  'use-http2': ['useHttp2', bool, '"true" or "false"'],
+  'server-tokens': ['serverTokens', bool, '"true" or "false"'],
+  'disable-access-log': ['accessLog', (v) => { const b = bool(v); return b === undefined ? undefined : !b; }, '"true" or "false"'],
+  'server-name-hash-bucket-size': ['serverNameHashBucketSize', int(32, 65536), 'an integer 32-65536'],
+  'server-name-hash-max-size': ['serverNameHashMaxSize', int(64, 1048576), 'an integer 64-1048576'],
+};
+
+export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {
+  const settings: Settings = { ...DEFAULT_SETTINGS };
+  const problems: Problem[] = [];
+  if (!cm) return { settings, problems };
+  const where = { file: cm.source.file, line: cm.source.line, object: objectRef(cm) };
+  for (const key of Object.keys(cm.data).sort()) {
+    const entry = KEYS[key];
+    const value = cm.data[key]!;
+    if (!entry) {
+      problems.push({ severity: 'warning', ...where, field: `data.${key}`, message: 'unknown or unsupported setting, ignored' });
+      continue;
+    }
+    const [name, parse, expected] = entry;
+    const parsed = parse(value.trim());
+    if (parsed === undefined) {
+      problems.push({ severity: 'error', ...where, field: `data.${key}`, message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; using the default` });
+      continue;
+    }
+    (settings as unknown as Record<string, unknown>)[name] = parsed;
+  }
+  return { settings, problems };
+}

@@ -1,0 +1,49 @@
+// The routing model: what nginx must do, independent of how the template spells it.
+import type { PathType } from '../types.js';
+import type { Settings } from './settings.js';
+
+export interface Endpoint {
+  address: string; // IPv4 or IPv6 literal
+  port: number;
+}
+
+export interface Backend {
+  name: string; // namespace-service-port, as ingress-nginx names them
+  namespace: string;
+  service: string;
+  port: number; // the Service port
+  endpoints: Endpoint[]; // ready endpoints only, sorted
+  externalName?: string; // set for ExternalName Services: endpoints are its resolved addresses
+}
+
+export interface Location {
+  path: string; // normalised: Prefix paths lose a trailing slash (except "/")
+  match: 'exact' | 'prefix';
+  pathType: PathType;
+  backend: string | null; // null: nothing to proxy to (answer 503)
+  ingress: string; // namespace/name that defined it
+  sslRedirect: boolean;
+}
+
+export interface Server {
+  host: string; // "" is the catch-all server for rules without a host
+  tls: string | null; // certificate name, or "default" for the self-signed fallback
+  locations: Location[]; // longest path first
+  // what answers when no location matches: a backend, or 404 when null
+  fallback: { backend: string | null; ingress: string | null };
+  ingresses: string[];
+}
+
+export interface Certificate {
+  name: string; // namespace-secret
+  pem: string; // certificate chain followed by the key
+  hash: string; // sha256 of pem, hex
+  notAfter: string;
+}
+
+export interface Model {
+  servers: Server[];
+  backends: Backend[];
+  certificates: Certificate[];
+  settings: Settings;
+}

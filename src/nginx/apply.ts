@@ -1,0 +1,65 @@
+// Apply a rendered config: certificates, candidate, nginx -t, atomic swap, reload, proof, rollback.
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import type { Certificate } from '../model/index.js';
+import { NginxError } from '../errors.js';
+import type { NginxBinary } from './binary.js';
+import { testConfig } from './configtest.js';
+import { waitForHash } from './confirm.js';
+import { readIfExists, removeStaleCertificates, writeAtomic, writeCertificates } from './files.js';
+import type { NginxProcess } from './process.js';
+
+export interface ApplierOptions {
+  bin: NginxBinary;
+  prefix: string;
+  internalPort: number;
+  process: NginxProcess;
+  confirmTimeoutMs?: number;
+}
+
+export type ApplyResult = 'unchanged' | 'started' | 'reloaded';
+
+export class Applier {
+  readonly confPath: string;
+  private readonly candidatePath: string;
+  /** text and hash nginx is known to run */
+  live: { text: string; hash: string } | null = null;
+
+  constructor(private readonly o: ApplierOptions) {
+    this.confPath = path.join(o.prefix, 'nginx.conf');
+    this.candidatePath = path.join(o.prefix, 'nginx.conf.candidate');
+  }
+
+  /** Throws ConfigTestError when nginx -t refuses the text, NginxError when nginx did not take it. */
+  async apply(text: string, hash: string, certs: Certificate[]): Promise<ApplyResult> {
+    if (this.live?.hash === hash && this.o.process.running) return 'unchanged';
+    const keep = await writeCertificates(this.o.prefix, certs);
+    await writeAtomic(this.candidatePath, text);
+    try {
+      await testConfig(this.o.bin, this.o.prefix, this.candidatePath, text);
+    } finally {
+      await fs.rm(this.candidatePath, { force: true });
+    }
+    const previous = await readIfExists(this.confPath);
+    await writeAtomic(this.confPath, text);
+    const p = this.o.process;
+    const result: ApplyResult = p.running ? 'reloaded' : 'started';
+    if (p.running) p.reload();
+    else p.start();
+    const ok = await waitForHash(this.o.internalPort, hash, this.o.confirmTimeoutMs ?? 15_000, () => p.running);
+    if (!ok) {
+      // nginx kept its old config (or died): put the old file back so a restart runs what was live
+      if (previous !== null && this.live) await writeAtomic(this.confPath, previous);
+      throw new NginxError(`nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`);
+    }
+    this.live = { text, hash };
+    await removeStaleCertificates(this.o.prefix, keep);
+    return result;
+  }
+
+  /** After nginx restarted on its own: confirm it runs the live config again. */
+  async confirmLive(timeoutMs = 15_000): Promise<boolean> {
+    if (!this.live) return false;
+    return waitForHash(this.o.internalPort, this.live.hash, timeoutMs, () => this.o.process.running);
+  }
+}

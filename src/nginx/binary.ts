@@ -1,0 +1,43 @@
+// Which nginx we drive and what it was built with.
+import fs from 'node:fs';
+import { execa } from 'execa';
+import { NginxError } from '../errors.js';
+import type { NginxFeatures } from '../render/index.js';
+
+export interface NginxBinary {
+  path: string;
+  version: string; // e.g. 1.22.1
+  features: NginxFeatures;
+  lua: boolean; // ngx_lua is compiled in (OpenResty) or available as a dynamic module
+}
+
+const OPENRESTY = '/usr/local/openresty/nginx/sbin/nginx';
+
+export function defaultBinary(): string {
+  return fs.existsSync(OPENRESTY) ? OPENRESTY : 'nginx';
+}
+
+export async function probeBinary(file: string): Promise<NginxBinary> {
+  let out: string;
+  try {
+    // nginx prints -V to stderr
+    const r = await execa(file, ['-V'], { all: true, reject: true, timeout: 10_000 });
+    out = r.all ?? '';
+  } catch (e) {
+    throw new NginxError(`cannot run ${file} -V; is nginx installed?`, { cause: e });
+  }
+  const version = /nginx\/([0-9.]+)/.exec(out)?.[1] ?? '0';
+  const tempPaths = ['fastcgi', 'uwsgi', 'scgi'].filter((m) => !out.includes(`--without-http_${m}_module`));
+  const lua = out.includes('lua-nginx-module') || fs.existsSync('/usr/lib/nginx/modules/ngx_http_lua_module.so');
+  return { path: file, version, features: { tempPaths }, lua };
+}
+
+export function versionAtLeast(version: string, min: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = min.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d > 0;
+  }
+  return true;
+}

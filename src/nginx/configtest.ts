@@ -1,0 +1,42 @@
+// nginx -t on a candidate file, with failures traced back to the Ingress that produced the bad line.
+import { execa } from 'execa';
+import { ConfigTestError } from '../errors.js';
+import type { NginxBinary } from './binary.js';
+import { versionAtLeast } from './binary.js';
+
+export function nginxArgs(bin: NginxBinary, prefix: string, conf: string): string[] {
+  // -e keeps nginx from opening its compiled-in error log (often /var/log/nginx, not ours to touch)
+  return ['-p', prefix, '-c', conf, ...(versionAtLeast(bin.version, '1.19.5') ? ['-e', 'stderr'] : [])];
+}
+
+export async function testConfig(bin: NginxBinary, prefix: string, file: string, text: string): Promise<void> {
+  const r = await execa(bin.path, ['-t', '-q', ...nginxArgs(bin, prefix, file)], { all: true, reject: false, timeout: 60_000 });
+  if (r.exitCode === 0 && !r.timedOut) return;
+  const output = (r.all ?? '').trim();
+  throw new ConfigTestError(`nginx -t rejected the candidate: ${explainTestFailure(output, file, text)}`, output);
+}
+
+/** Name the Ingress and server behind the line nginx complains about, using the rendered comments. */
+export function explainTestFailure(output: string, file: string, text: string): string {
+  const first = output.split('\n').find((l) => /\[(emerg|alert|crit|error)\]/.test(l)) ?? output.split('\n')[0] ?? '';
+  const message = first.replace(/^nginx: /, '');
+  const m = new RegExp(`in ${escapeRe(file)}:(\\d+)`).exec(first);
+  if (!m) return message;
+  const lines = text.split('\n');
+  const at = Number(m[1]) - 1;
+  let ingress: string | undefined;
+  let server: string | undefined;
+  for (let i = Math.min(at, lines.length - 1); i >= 0; i--) {
+    const line = lines[i]!.trim();
+    if (!ingress) ingress = /^# ingress (\S+)/.exec(line)?.[1] ?? /default backend of ingress (\S+)/.exec(line)?.[1];
+    const s = /^## start server (\S+)/.exec(line)?.[1];
+    if (s) { server = s; break; }
+    if (/^## end server /.test(line)) break;
+  }
+  const where = [ingress && `Ingress ${ingress}`, server && `server ${server}`, `line ${at + 1}`].filter(Boolean).join(', ');
+  return `${where}: ${message} (${(lines[at] ?? '').trim()})`;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

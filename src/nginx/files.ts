@@ -1,0 +1,76 @@
+// Files under the nginx prefix: directories, atomic writes, certificates (0600), the default certificate.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Certificate } from '../model/index.js';
+import { certificateFile } from '../render/index.js';
+import { NginxError } from '../errors.js';
+
+export async function preparePrefix(prefix: string): Promise<void> {
+  await fs.mkdir(prefix, { recursive: true });
+  // Workers (an unprivileged user when the master runs as root) need to reach the temp directories.
+  await fs.chmod(prefix, 0o755);
+  for (const dir of ['logs', 'tmp']) await fs.mkdir(path.join(prefix, dir), { recursive: true });
+  await fs.mkdir(path.join(prefix, 'ssl'), { recursive: true, mode: 0o700 });
+  await fs.chmod(path.join(prefix, 'ssl'), 0o700);
+}
+
+/** Write through a temporary file and rename, so readers never see half a file. */
+export async function writeAtomic(file: string, data: string, mode = 0o644): Promise<void> {
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, data, { mode });
+  await fs.chmod(tmp, mode);
+  await fs.rename(tmp, file);
+}
+
+export async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** Write the certificates a config refers to; files already there (same hash in the name) are kept. */
+export async function writeCertificates(prefix: string, certs: Certificate[]): Promise<Set<string>> {
+  const wanted = new Set<string>();
+  for (const c of certs) {
+    const file = certificateFile(prefix, c);
+    wanted.add(path.basename(file));
+    if ((await readIfExists(file)) !== c.pem) await writeAtomic(file, c.pem, 0o600);
+  }
+  return wanted;
+}
+
+/** Remove certificate files no config refers to any more (keys must not outlive their Secret). */
+export async function removeStaleCertificates(prefix: string, keep: Set<string>): Promise<void> {
+  const dir = path.join(prefix, 'ssl');
+  for (const f of await fs.readdir(dir)) {
+    if (f.endsWith('.pem') && f !== DEFAULT_CERT && !keep.has(f)) await fs.rm(path.join(dir, f), { force: true });
+  }
+}
+
+const DEFAULT_CERT = 'default.pem';
+
+/** The self-signed certificate for hosts without a usable Secret; made once and kept. */
+export async function ensureDefaultCertificate(prefix: string, openssl = 'openssl'): Promise<string> {
+  const file = path.join(prefix, 'ssl', DEFAULT_CERT);
+  if (await readIfExists(file)) return file;
+  const dir = await fs.mkdtemp(path.join(prefix, 'ssl', 'gen-'));
+  try {
+    const key = path.join(dir, 'key.pem');
+    const crt = path.join(dir, 'crt.pem');
+    await execa(openssl, [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+      '-subj', '/O=ingress-templater/CN=Ingress Templater Fake Certificate', '-keyout', key, '-out', crt,
+    ], { timeout: 30_000 });
+    await writeAtomic(file, (await fs.readFile(crt, 'utf8')) + (await fs.readFile(key, 'utf8')), 0o600);
+  } catch (e) {
+    throw new NginxError(`cannot create the default certificate with ${openssl}`, { cause: e });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+  return file;
+}

@@ -1,0 +1,74 @@
+// Helpers that turn values into nginx syntax. Handlebars' HTML escaping means nothing to nginx, so the
+// templates use only these; each one checks its value and throws rather than emit something unsafe.
+import net from 'node:net';
+import { isHttpPath, isIngressHost } from '../syntax.js';
+
+export class UnsafeValueError extends Error {
+  constructor(helper: string, value: unknown) {
+    super(`refusing to render ${JSON.stringify(String(value)).slice(0, 120)} with {{${helper}}}`);
+    this.name = 'UnsafeValueError';
+  }
+}
+
+// Printable ASCII without the characters that end or alter an nginx string: quote, backslash, '$'.
+const QUOTABLE = /^[\x20-\x7e]*$/;
+const TOKEN = /^[A-Za-z0-9._:/+@-]+$/;
+const COMMENT = /^[\x20-\x7e]*$/;
+
+/** A double-quoted nginx string with no variables in it. */
+export function str(v: unknown): string {
+  const s = String(v);
+  if (typeof v === 'object' || !QUOTABLE.test(s) || /["\\$]/.test(s)) throw new UnsafeValueError('str', v);
+  return `"${s}"`;
+}
+
+/** A bare word: names, sizes, numbers, "auto". */
+export function tok(v: unknown): string {
+  const s = String(v);
+  if ((typeof v !== 'string' && typeof v !== 'number') || !TOKEN.test(s)) throw new UnsafeValueError('tok', v);
+  return s;
+}
+
+export function num(v: unknown): string {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new UnsafeValueError('num', v);
+  return String(v);
+}
+
+/** An Ingress request path as a quoted location argument. */
+export function path(v: unknown): string {
+  if (typeof v !== 'string' || !(isHttpPath(v) || (v.endsWith('/') && isHttpPath(v.slice(0, -1) || '/')))) throw new UnsafeValueError('path', v);
+  return str(v);
+}
+
+/** server_name: exact host, one-label wildcard as an anchored regex, "_" for the catch-all. */
+export function serverName(v: unknown): string {
+  if (v === '') return '_';
+  if (typeof v !== 'string' || !isIngressHost(v)) throw new UnsafeValueError('serverName', v);
+  if (!v.startsWith('*.')) return v;
+  // nginx's own "*.example.com" matches any depth; the Ingress spec allows exactly one label
+  return `"~^[^.]+${v.slice(1).replace(/\./g, '\\.')}$"`;
+}
+
+/** Host for comments and markers: "_" for the catch-all. */
+export function hostLabel(v: unknown): string {
+  if (v === '') return '_';
+  if (typeof v !== 'string' || !isIngressHost(v)) throw new UnsafeValueError('hostLabel', v);
+  return v;
+}
+
+/** ADDRESS:PORT for listen and upstream server directives; IPv6 in brackets. */
+export function addr(address: unknown, port: unknown): string {
+  const p = num(port);
+  if (address === '' || address === '*') return p;
+  if (typeof address !== 'string' || net.isIP(address) === 0) throw new UnsafeValueError('addr', address);
+  return net.isIPv6(address) ? `[${address}]:${p}` : `${address}:${p}`;
+}
+
+/** A comment's text: one line of printable ASCII. */
+export function comment(v: unknown): string {
+  const s = String(v);
+  if (!COMMENT.test(s)) throw new UnsafeValueError('comment', v);
+  return s;
+}
+
+export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment } as const;

@@ -1,0 +1,94 @@
+// renderConfig: model + options -> nginx.conf text. Pure apart from reading the templates once.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import type { Model } from '../model/index.js';
+import { HELPERS } from './escape.js';
+import { buildView } from './view.js';
+import type { RenderOptions } from './view.js';
+
+export type { RenderOptions, NginxFeatures } from './view.js';
+export { HASH_PLACEHOLDER, certificateFile } from './view.js';
+
+export const DEFAULT_TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates');
+
+export class TemplateError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TemplateError';
+  }
+}
+
+// Block helpers and keywords a template may use besides the escaping helpers.
+const BLOCK = new Set(['if', 'unless', 'each', 'with', 'else']);
+const SIMPLE = new Set([...Object.keys(HELPERS), 'configHash']);
+
+/**
+ * Every mustache in a template must be a block keyword, a partial, a comment, or a call to one of our
+ * nginx helpers. A bare {{value}} or {{{value}}} would let a value through unchecked, so it is refused.
+ */
+export function checkTemplate(name: string, text: string): string[] {
+  const errors: string[] = [];
+  const re = /\{\{(\{?)(~?)\s*([^}]*?)\s*(~?)\}\}(\}?)/g;
+  for (const m of text.matchAll(re)) {
+    const line = text.slice(0, m.index).split('\n').length;
+    const body = m[3]!;
+    if (m[1] || m[5]) { errors.push(`${name}:${line}: triple-stash {{{${body}}}} is not allowed`); continue; }
+    if (/^(!|>|\/)/.test(body)) continue;
+    if (/^[#^]/.test(body)) {
+      const word = body.slice(1).trim().split(/\s+/)[0]!;
+      if (!BLOCK.has(word)) errors.push(`${name}:${line}: unknown block helper ${word}`);
+      continue;
+    }
+    const word = body.split(/\s+/)[0]!;
+    if (word === 'else' || (body.split(/\s+/).length === 1 && word === 'configHash')) continue;
+    if (!SIMPLE.has(word) || body.split(/\s+/).length < 2) {
+      errors.push(`${name}:${line}: {{${body}}} must use an nginx helper (${[...SIMPLE].join(', ')})`);
+    }
+  }
+  return errors;
+}
+
+export interface Renderer {
+  render(model: Model, options: RenderOptions): { text: string; hash: string };
+}
+
+export function loadTemplates(dir: string = DEFAULT_TEMPLATE_DIR): Renderer {
+  const hb = Handlebars.create();
+  const read = (rel: string) => {
+    const file = path.join(dir, rel);
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new TemplateError(`cannot read template ${file}`, { cause: e });
+    }
+  };
+  const main = read('nginx.conf.hbs');
+  const partials: Record<string, string> = {};
+  const partialDir = path.join(dir, 'partials');
+  for (const f of fs.existsSync(partialDir) ? fs.readdirSync(partialDir).sort() : []) {
+    if (f.endsWith('.hbs')) partials[f.slice(0, -4)] = read(path.join('partials', f));
+  }
+  const errors = [checkTemplate('nginx.conf.hbs', main), ...Object.entries(partials).map(([n, t]) => checkTemplate(`partials/${n}.hbs`, t))].flat();
+  if (errors.length) throw new TemplateError(`templates in ${dir} use unsafe expressions:\n  ${errors.join('\n  ')}`);
+  for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn as Handlebars.HelperDelegate);
+  hb.registerHelper('configHash', () => HASH_PLACEHOLDER_VALUE);
+  for (const [name, text] of Object.entries(partials)) hb.registerPartial(name, text);
+  const template = hb.compile(main, { noEscape: true, strict: true, knownHelpersOnly: false });
+  return {
+    render(model, options) {
+      let text: string;
+      try {
+        text = template(buildView(model, options));
+      } catch (e) {
+        throw new TemplateError(`rendering failed: ${(e as Error).message}`, { cause: e });
+      }
+      const hash = crypto.createHash('sha256').update(text).digest('hex');
+      return { text: text.split(HASH_PLACEHOLDER_VALUE).join(hash), hash };
+    },
+  };
+}
+
+import { HASH_PLACEHOLDER as HASH_PLACEHOLDER_VALUE } from './view.js';

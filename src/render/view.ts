@@ -1,0 +1,107 @@
+// The shape the templates see: the model plus everything derived for nginx's syntax (listen lines,
+// prefix locations split in two, file paths). Values stay raw here; the helpers escape them.
+import path from 'node:path';
+import type { Certificate, Location, Model, Server } from '../model/index.js';
+
+// Replaced by the sha256 of the rendered text; no manifest value can contain '|'.
+export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
+
+export interface NginxFeatures {
+  tempPaths: string[]; // modules with a *_temp_path directive besides proxy: fastcgi, uwsgi, scgi
+}
+
+export interface RenderOptions {
+  prefix: string; // absolute directory for config, pid, logs, temp and TLS files
+  listenAddress: string; // "*" for all addresses
+  httpPort: number;
+  httpsPort: number;
+  internalPort: number; // loopback-only status server inside nginx
+  defaultCertificate: string; // PEM file with certificate and key
+  user?: string | null; // nginx "user" directive, only meaningful when started as root
+  features: NginxFeatures;
+  version: string;
+}
+
+export function certificateFile(prefix: string, cert: Certificate): string {
+  // the hash in the name makes a changed certificate a changed config, so nginx reloads it
+  return path.join(prefix, 'ssl', `${cert.name}-${cert.hash.slice(0, 16)}.pem`);
+}
+
+interface LocationView {
+  exact: boolean; // "location = PATH" rather than a prefix location
+  path: string;
+  ingress: string;
+  pathType: string;
+  backend: string | null;
+  upstreamLabel: string; // for $proxy_upstream_name in logs
+  redirect: boolean;
+}
+
+export function buildView(model: Model, o: RenderOptions) {
+  const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(o.prefix, c)]));
+  const redirectPort = o.httpsPort === 443 ? null : o.httpsPort;
+  const upstreams = model.backends.filter((b) => b.endpoints.length > 0);
+  const live = new Set(upstreams.map((b) => b.name));
+  const longestHost = Math.max(0, ...model.servers.map((s) => s.host.length));
+  return {
+    version: o.version,
+    user: o.user ?? null,
+    settings: model.settings,
+    paths: {
+      pid: path.join(o.prefix, 'nginx.pid'),
+      errorLog: path.join(o.prefix, 'logs', 'error.log'),
+      accessLog: path.join(o.prefix, 'logs', 'access.log'),
+      clientBodyTemp: path.join(o.prefix, 'tmp', 'client_body'),
+      proxyTemp: path.join(o.prefix, 'tmp', 'proxy'),
+    },
+    tempPaths: o.features.tempPaths.map((name) => ({ name, path: path.join(o.prefix, 'tmp', name) })),
+    serverNamesHashBucketSize: model.settings.serverNameHashBucketSize ?? nextPow2(Math.max(64, longestHost + 16)),
+    upstreams,
+    servers: model.servers.map((s) => serverView(s, model, o, certs, live, redirectPort)),
+    internalPort: o.internalPort,
+  };
+}
+
+function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, redirectPort: number | null) {
+  const tls = s.tls !== null;
+  const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
+  const exact = new Set(s.locations.filter((l) => l.match === 'exact').map((l) => l.path));
+  const locations: LocationView[] = [];
+  const add = (l: Location, exactMatch: boolean, p: string) => {
+    const backend = backendOrNull(l.backend);
+    locations.push({ exact: exactMatch, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: tls && l.sslRedirect });
+  };
+  for (const l of s.locations) {
+    if (l.match === 'exact') add(l, true, l.path);
+    else if (l.path === '/') add(l, false, '/');
+    else {
+      // Prefix /foo matches /foo and /foo/...: an exact location plus a prefix location ending in '/'
+      if (!exact.has(l.path)) add(l, true, l.path);
+      add(l, false, `${l.path}/`);
+    }
+  }
+  const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
+  return {
+    host: s.host,
+    isDefault: s.host === '',
+    listen: { http: o.listenAddress, https: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort },
+    http2: model.settings.useHttp2,
+    certificate: s.tls && s.tls !== 'default' ? certs.get(s.tls)! : o.defaultCertificate,
+    redirectPort,
+    locations,
+    fallback: hasRoot ? null : {
+      backend: backendOrNull(s.fallback.backend),
+      upstreamLabel: s.fallback.backend ?? '-',
+      // a default backend that exists but cannot be reached answers 503, no default backend at all 404
+      status: s.fallback.backend === null && s.fallback.ingress === null ? 404 : 503,
+      ingress: s.fallback.ingress ?? '',
+      redirect: tls && model.settings.sslRedirect,
+    },
+  };
+}
+
+function nextPow2(n: number): number {
+  let p = 32;
+  while (p < n) p *= 2;
+  return p;
+}

@@ -1,0 +1,115 @@
+// Lists the manifest files under a directory, including Kubernetes ConfigMap/Secret volumes.
+import type { Dirent } from 'node:fs';
+import { readdir, readlink, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Problem } from '../types.js';
+
+export interface FileEntry {
+  rel: string; // relative to the root, '/'-separated
+  abs: string; // where to read it: symlinks and ..data resolved
+  signature: string; // changes when the content may have changed
+}
+
+const MANIFEST = /\.(ya?ml|json)$/;
+// A ConfigMap volume: visible names link to ..data/<name>, ..data links to a hidden generation.
+const DATA_LINK = '..data';
+
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
+
+function isInside(root: string, p: string): boolean {
+  const r = path.relative(root, p);
+  return r === '' || (r !== '..' && !r.startsWith(`..${path.sep}`) && !path.isAbsolute(r));
+}
+
+class Scan {
+  readonly files: FileEntry[] = [];
+  readonly problems: Problem[] = [];
+  private readonly seen = new Set<string>(); // real paths of directories and files visited
+
+  constructor(private readonly rootReal: string) {}
+
+  private warn(file: string, message: string, severity: Problem['severity'] = 'warning'): void {
+    this.problems.push({ severity, file, message });
+  }
+
+  async walk(dirReal: string, relDir: string): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dirReal, { withFileTypes: true });
+    } catch (err) {
+      return this.warn(relDir || '.', `cannot read directory: ${codeOf(err)}`, 'error');
+    }
+    // Resolved once, so the whole directory is read from one generation even if ..data is swapped meanwhile.
+    let dataReal: string | undefined;
+    if (entries.some((e) => e.name === DATA_LINK)) {
+      dataReal = await realpath(path.join(dirReal, DATA_LINK)).catch(() => undefined);
+      if (dataReal && !isInside(this.rootReal, dataReal)) dataReal = undefined;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const rel = relDir ? `${relDir}/${e.name}` : e.name;
+      const full = path.join(dirReal, e.name);
+      if (e.isSymbolicLink()) await this.followLink(full, rel, e.name, dataReal);
+      else if (e.isDirectory()) await this.enterDirectory(full, rel);
+      else if (e.isFile() && MANIFEST.test(e.name)) await this.addFile(full, rel);
+    }
+  }
+
+  private async followLink(full: string, rel: string, name: string, dataReal: string | undefined): Promise<void> {
+    let target: string;
+    try {
+      const link = await readlink(full);
+      const parts = link.split(/[\\/]/);
+      target =
+        dataReal && parts[0] === DATA_LINK && parts.length > 1
+          ? await realpath(path.join(dataReal, ...parts.slice(1)))
+          : await realpath(full);
+    } catch (err) {
+      return this.warn(rel, `broken symlink, skipped: ${codeOf(err)}`);
+    }
+    if (!isInside(this.rootReal, target)) return this.warn(rel, 'symlink points outside the manifests directory; not followed');
+    let st;
+    try {
+      st = await stat(target);
+    } catch (err) {
+      return this.warn(rel, `cannot stat symlink target: ${codeOf(err)}`);
+    }
+    if (st.isDirectory()) await this.enterDirectory(target, rel);
+    else if (st.isFile() && MANIFEST.test(name)) await this.addFile(target, rel);
+  }
+
+  async enterDirectory(real: string, rel: string): Promise<void> {
+    // Also stops symlink loops: a directory reached again is not walked again.
+    if (this.seen.has(real)) return this.warn(rel, 'directory already scanned through another path (symlink loop?); skipped');
+    this.seen.add(real);
+    await this.walk(real, rel);
+  }
+
+  private async addFile(real: string, rel: string): Promise<void> {
+    if (this.seen.has(real)) return this.warn(rel, 'same file as one already scanned through another path; skipped');
+    this.seen.add(real);
+    try {
+      const st = await stat(real);
+      this.files.push({ rel, abs: real, signature: `${real}|${st.size}|${st.mtimeMs}|${st.ino}` });
+    } catch (err) {
+      this.warn(rel, `cannot stat file: ${codeOf(err)}`);
+    }
+  }
+}
+
+export async function scanDirectory(root: string): Promise<{ files: FileEntry[]; problems: Problem[] }> {
+  let rootReal: string;
+  try {
+    rootReal = await realpath(root);
+    if (!(await stat(rootReal)).isDirectory()) {
+      return { files: [], problems: [{ severity: 'error', message: `manifests directory ${root} is not a directory` }] };
+    }
+  } catch (err) {
+    return { files: [], problems: [{ severity: 'error', message: `cannot read manifests directory ${root}: ${codeOf(err)}` }] };
+  }
+  const scan = new Scan(rootReal);
+  await scan.enterDirectory(rootReal, '');
+  scan.files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files: scan.files, problems: scan.problems };
+}

@@ -1,0 +1,50 @@
+// Shared test helpers for the sources tests.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { parseManifests, type LoadResult } from '../../src/sources/loader.js';
+import { formatProblem, type Problem } from '../../src/types.js';
+
+export type Doc = Record<string, unknown>;
+
+export function parse(doc: Doc | string, file = 'test.yaml'): LoadResult {
+  return parseManifests(typeof doc === 'string' ? doc : stringify(doc), file);
+}
+
+/** A deep copy of doc with the value at path replaced (undefined deletes it). */
+export function withField(doc: Doc, at: (string | number)[], value: unknown): Doc {
+  const copy = structuredClone(doc);
+  let cur: Record<string | number, unknown> = copy;
+  for (let i = 0; i < at.length - 1; i++) {
+    const k = at[i]!;
+    cur[k] ??= typeof at[i + 1] === 'number' ? [] : {};
+    cur = cur[k] as Record<string | number, unknown>;
+  }
+  const last = at[at.length - 1]!;
+  if (value === undefined) delete cur[last];
+  else cur[last] = value;
+  return copy;
+}
+
+export const show = (problems: Problem[]) => problems.map(formatProblem).join('\n') || '(no problems)';
+
+/** Asserts the document is rejected with an error on `field` whose message contains `snippet`. */
+export function assertRejected(r: LoadResult, field: string, snippet?: string): Problem {
+  assert.equal(r.resources.length, 0, `expected rejection, got a resource; problems:\n${show(r.problems)}`);
+  assert.equal(r.parseFailed, false);
+  const p = r.problems.find((q) => q.field === field);
+  assert.ok(p, `no problem on field ${field}:\n${show(r.problems)}`);
+  assert.equal(p.severity, 'error');
+  assert.equal(p.file, 'test.yaml');
+  assert.ok(typeof p.line === 'number' && p.line >= 1);
+  if (snippet !== undefined) assert.ok(p.message.includes(snippet), `message ${JSON.stringify(p.message)} lacks ${snippet}`);
+  for (const q of r.problems) assert.doesNotMatch(q.message, /[\n\r\u0000-\u001f\u2028\u202e]/, 'raw control character in message');
+  return p;
+}
+
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
