@@ -9,7 +9,7 @@ import type { ClassOptions } from './model/index.js';
 import { Applier } from './nginx/apply.js';
 import { probeBinary } from './nginx/binary.js';
 import { ensureDefaultCertificate, preparePrefix } from './nginx/files.js';
-import { NginxProcess } from './nginx/process.js';
+import { NginxProcess, reapStale } from './nginx/process.js';
 import { ManifestSet } from './pipeline.js';
 import { loadTemplates } from './render/index.js';
 import type { RenderOptions, Renderer } from './render/index.js';
@@ -71,6 +71,7 @@ export class Controller {
     this.renderer = loadTemplates(o.templateDir);
     const bin = await probeBinary(o.nginxBinary);
     await preparePrefix(o.prefix);
+    await reapStale(o.prefix, o.log);
     const defaultCertificate = await ensureDefaultCertificate(o.prefix);
     this.renderOptions = {
       prefix: o.prefix, listenAddress: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort,

@@ -74,6 +74,16 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: `${r.reason}; answering 503` });
       return null;
     }
+    // namespace-service-port is ambiguous ("a-b"/"c" and "a"/"b-c"): the first Service to take a name
+    // keeps it, so another namespace cannot take over its upstream
+    const taken = backends.get(r.backend.name);
+    if (taken && (taken.namespace !== r.backend.namespace || taken.service !== r.backend.service)) {
+      problems.push({
+        severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field,
+        message: `backend name ${r.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
+      });
+      return null;
+    }
     backends.set(r.backend.name, r.backend);
     return r.backend.name;
   };
@@ -161,7 +171,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           }
         }
       }
-      for (const h of hosts) if (!certForHost.has(h)) certForHost.set(h, certName);
+      // the oldest usable certificate wins; a broken Secret never shadows a younger working one
+      for (const h of hosts) if (!certForHost.has(h) || (certForHost.get(h) === 'default' && certName !== 'default')) certForHost.set(h, certName);
     });
   }
   for (const server of servers.values()) {

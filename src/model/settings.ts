@@ -49,6 +49,8 @@ const int = (min: number, max: number): Parser => (v) => {
 };
 // nginx size: digits with an optional k/m/g suffix
 export const size: Parser = (v) => (/^[0-9]{1,9}[kKmMgG]?$/.test(v) ? v.toLowerCase() : undefined);
+// proxy_buffer_size and proxy_buffers take a size_t: nginx refuses a 'g' suffix there, and zero buffers
+const bufferSize: Parser = (v) => (/^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?$/.test(v) ? v.toLowerCase() : undefined);
 
 const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
@@ -58,7 +60,7 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'proxy-read-timeout': ['proxyReadTimeout', int(1, 86400), 'seconds, 1-86400'],
   'proxy-send-timeout': ['proxySendTimeout', int(1, 86400), 'seconds, 1-86400'],
   'proxy-body-size': ['proxyBodySize', size, 'an nginx size such as 1m'],
-  'proxy-buffer-size': ['proxyBufferSize', size, 'an nginx size such as 4k'],
+  'proxy-buffer-size': ['proxyBufferSize', bufferSize, 'a non-zero nginx size in bytes, k or m, such as 4k'],
   'keep-alive': ['keepAlive', int(0, 86400), 'seconds, 0-86400'],
   'upstream-keepalive-connections': ['upstreamKeepaliveConnections', int(0, 100000), 'an integer 0-100000'],
   'use-http2': ['useHttp2', bool, '"true" or "false"'],
@@ -74,7 +76,8 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
   if (!cm) return { settings, problems };
   const where = { file: cm.source.file, line: cm.source.line, object: objectRef(cm) };
   for (const key of Object.keys(cm.data).sort()) {
-    const entry = KEYS[key];
+    // own keys only: a data key such as "constructor" must not find Object.prototype's
+    const entry = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     const value = cm.data[key]!;
     if (!entry) {
       problems.push({ severity: 'warning', ...where, field: `data.${key}`, message: 'unknown or unsupported setting, ignored' });

@@ -1,5 +1,7 @@
 // Supervises nginx as a child process (daemon off): start, reload, restart with backoff, graceful stop.
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import type { NginxBinary } from './binary.js';
@@ -42,24 +44,30 @@ export class NginxProcess extends EventEmitter {
   start(): void {
     if (this.child || this.stopping) return;
     const args = [...nginxArgs(this.o.bin, this.o.prefix, this.o.conf), '-g', 'daemon off; master_process on;'];
-    // execa's cleanup kills nginx if the controller exits without stopping it, so no orphan is left
-    const child = execa(this.o.bin.path, args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, cleanup: true, buffer: false });
+    // detached: nginx gets its own process group, so workers orphaned by a killed master (which keep
+    // the ports and our pipes) can be ended with it; execa's cleanup is off then, hence exitHook
+    const child = execa(this.o.bin.path, args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, detached: true, buffer: false });
     this.child = child;
     this.startedAt = Date.now();
+    process.on('exit', this.exitHook);
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.o.log('info', `nginx: ${line.trim()}`);
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
+    child.catch(() => undefined);
     this.emit('started', child.pid);
-    void child.then((r) => {
+    // 'exit', not the execa promise: that also waits for stdio, which orphaned workers hold open
+    child.once('exit', (code, signal) => {
+      killGroup(child.pid, 'SIGKILL');
       if (this.child !== child) return;
       this.child = null;
+      process.off('exit', this.exitHook);
       if (this.stopping) return;
       const uptime = Date.now() - this.startedAt;
       if (uptime > 60_000) this.backoff = this.o.minBackoffMs ?? 1000;
-      this.o.log('error', `nginx exited (code ${r.exitCode ?? '-'}, signal ${r.signal ?? '-'}); restarting in ${this.backoff} ms`);
-      this.emit('exited', r.exitCode, r.signal);
+      this.o.log('error', `nginx exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${this.backoff} ms`);
+      this.emit('exited', code, signal);
       this.restartTimer = setTimeout(() => {
         this.restartTimer = null;
         this.restarts++;
@@ -68,6 +76,9 @@ export class NginxProcess extends EventEmitter {
       this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 30_000);
     });
   }
+
+  // if the controller exits without stop(), nginx must not outlive it
+  private readonly exitHook = () => killGroup(this.child?.pid, 'SIGTERM');
 
   reload(): boolean {
     if (!this.child?.pid) return false;
@@ -80,7 +91,7 @@ export class NginxProcess extends EventEmitter {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const child = this.child;
     if (!child) return;
-    const done = child.then(() => undefined);
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGQUIT');
     if (await within(done, timeoutMs)) return;
     this.o.log('warn', `nginx did not quit within ${timeoutMs} ms; terminating`);
@@ -91,10 +102,45 @@ export class NginxProcess extends EventEmitter {
   }
 }
 
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone
+  }
+}
+
 async function within(p: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
   const r = await Promise.race([p.then(() => true as const), timeout]);
   clearTimeout(timer);
   return r;
+}
+
+/**
+ * An nginx left running from a controller that was killed (SIGKILL leaves no chance to stop it) still
+ * holds the ports and the prefix. Its pid file says who it is; stop it if it really is nginx on this prefix.
+ */
+export async function reapStale(prefix: string, log: NginxProcessOptions['log']): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await fs.readFile(path.join(prefix, 'nginx.pid'), 'utf8')).trim());
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let cmdline = '';
+  try {
+    cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+  } catch {
+    return; // not running
+  }
+  if (!cmdline.includes('nginx') || !cmdline.includes(prefix)) return;
+  log('warn', `stopping an nginx (pid ${pid}) left running on ${prefix} by an earlier controller`);
+  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  process.kill(pid, 'SIGQUIT');
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
 }

@@ -18,7 +18,8 @@ const COMMENT = /^[\x20-\x7e]*$/;
 /** A double-quoted nginx string with no variables in it. */
 export function str(v: unknown): string {
   const s = String(v);
-  if (typeof v === 'object' || !QUOTABLE.test(s) || /["\\$]/.test(s)) throw new UnsafeValueError('str', v);
+  // only strings and numbers: a missing value must fail loudly, not render as "undefined"
+  if ((typeof v !== 'string' && typeof v !== 'number') || !QUOTABLE.test(s) || /["\\$]/.test(s)) throw new UnsafeValueError('str', v);
   return `"${s}"`;
 }
 

@@ -43,10 +43,22 @@ export function checkTemplate(name: string, text: string): string[] {
       continue;
     }
     const word = body.split(/\s+/)[0]!;
-    if (word === 'else' || (body.split(/\s+/).length === 1 && word === 'configHash')) continue;
+    if (word === 'else') {
+      // "{{else if x}}" chains another block helper, which must be known like any other
+      const chained = body.split(/\s+/)[1];
+      if (chained !== undefined && !BLOCK.has(chained)) errors.push(`${name}:${line}: unknown block helper ${chained}`);
+      continue;
+    }
+    if (body.split(/\s+/).length === 1 && word === 'configHash') continue;
     if (!SIMPLE.has(word) || body.split(/\s+/).length < 2) {
       errors.push(`${name}:${line}: {{${body}}} must use an nginx helper (${[...SIMPLE].join(', ')})`);
     }
+  }
+  // A mustache the pattern cannot read ("{{~{value}~}}", a '}' inside a string argument) would skip the
+  // checks above, so any "{{" left outside a recognised mustache is refused too.
+  const unread = text.replace(re, (m) => m.replace(/[^\n]/g, ' '));
+  for (const m of unread.matchAll(/\{\{/g)) {
+    errors.push(`${name}:${unread.slice(0, m.index).split('\n').length}: cannot check this mustache: ${JSON.stringify(text.slice(m.index, m.index + 40))}`);
   }
   return errors;
 }

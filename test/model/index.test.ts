@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { buildModel, byAge } from '../../src/model/index.js';
+import type { Location, Model, Server } from '../../src/model/index.js';
+import type { Resource } from '../../src/types.js';
+import {
+  OPTIONS, backend, build, endpoints, exact, ingress, path, problemsMatching, reorder, rule, service, show, storeOf,
+} from '../helpers/resources.js';
+
+/** A Service named `name` (port 80 "http" -> 8080) with one ready endpoint. */
+function app(name: string, ip = '10.0.0.1', namespace = 'default'): Resource[] {
+  return [service({ name, namespace }), endpoints({ name, namespace, subsets: [{ ready: [ip] }] })];
+}
+
+const server = (m: Model, host: string): Server => {
+  const s = m.servers.find((x) => x.host === host);
+  assert.ok(s, `no server ${JSON.stringify(host)}; servers: ${m.servers.map((x) => JSON.stringify(x.host)).join(', ')}`);
+  return s;
+};
+const loc = (s: Server, p: string, match: Location['match']): Location | undefined => s.locations.find((l) => l.path === p && l.match === match);
+const summary = (s: Server) => s.locations.map((l) => `${l.match === 'exact' ? '=' : ''}${l.path} ${l.backend} ${l.ingress}`);
+
+describe('buildModel', () => {
+  describe('hosts', () => {
+    it('always has the catch-all server, even with no Ingresses', () => {
+      const { model, problems } = build([]);
+      assert.deepEqual(model.servers.map((s) => s.host), ['']);
+      assert.deepEqual(model.servers[0]!.locations, []);
+      assert.deepEqual(model.servers[0]!.fallback, { backend: null, ingress: null });
+      assert.equal(model.servers[0]!.tls, null);
+      assert.deepEqual(model.backends, []);
+      assert.deepEqual(problems, []);
+    });
+
+    it('gives each exact host its own server and sends rules without host to the catch-all', () => {
+      const { model, problems } = build([
+        ...app('web'),
+        ingress({ name: 'a', rules: [rule('b.example.com', path('/', 'web')), rule('a.example.com', path('/', 'web')), rule(undefined, path('/any', 'web'))] }),
+      ]);
+      assert.equal(problems.length, 0, show(problems));
+      assert.deepEqual(model.servers.map((s) => s.host), ['', 'a.example.com', 'b.example.com']);
+      assert.deepEqual(summary(server(model, '')), ['/any default-web-80 default/a']);
+      assert.deepEqual(summary(server(model, 'a.example.com')), ['/ default-web-80 default/a']);
+      assert.deepEqual(server(model, 'a.example.com').ingresses, ['default/a']);
+    });
+
+    it('keeps a wildcard host as its own server, separate from exact hosts under it', () => {
+      const { model } = build([
+        ...app('web'), ...app('star', '10.0.0.2'),
+        ingress({ name: 'a', rules: [rule('*.example.com', path('/', 'star')), rule('www.example.com', path('/', 'web'))] }),
+      ]);
+      assert.deepEqual(model.servers.map((s) => s.host), ['', '*.example.com', 'www.example.com']);
+      assert.equal(server(model, '*.example.com').locations[0]!.backend, 'default-star-80');
+      assert.equal(server(model, 'www.example.com').locations[0]!.backend, 'default-web-80');
+    });
+
+    it('merges the rules of several Ingresses for the same host into one server', () => {
+      const { model, problems } = build([
+        ...app('tea'), ...app('coffee', '10.0.0.2'),
+        ingress({ name: 'tea', rules: [rule('cafe.example.com', path('/tea', 'tea'))] }),
+        ingress({ name: 'coffee', rules: [rule('cafe.example.com', path('/coffee', 'coffee'))] }),
+      ]);
+      assert.equal(problems.length, 0, show(problems));
+      const s = server(model, 'cafe.example.com');
+      assert.deepEqual(summary(s), ['/coffee default-coffee-80 default/coffee', '/tea default-tea-80 default/tea']);
+      assert.deepEqual([...s.ingresses].sort(), ['default/coffee', 'default/tea']);
+    });
+  });
+
+  describe('paths', () => {
+    const oneIngress = (...paths: ReturnType<typeof path>[]) => build([...app('web'), ingress({ name: 'a', rules: [rule('h.example.com', ...paths)] })]);
+
+    it('keeps Exact paths as written, trailing slash included', () => {
+      const { model } = oneIngress(exact('/foo', 'web'), exact('/bar/', 'web'));
+      const s = server(model, 'h.example.com');
+      assert.ok(loc(s, '/foo', 'exact'));
+      assert.ok(loc(s, '/bar/', 'exact'));
+      assert.equal(loc(s, '/bar', 'exact'), undefined);
+    });
+
+    it('drops the trailing slash of a Prefix path, but not of "/"', () => {
+      const { model } = oneIngress(path('/foo/', 'web'), path('/a/b//', 'web'), path('/', 'web'));
+      const s = server(model, 'h.example.com');
+      assert.deepEqual(s.locations.map((l) => [l.path, l.match]), [['/a/b', 'prefix'], ['/foo', 'prefix'], ['/', 'prefix']]);
+    });
+
+    it('treats ImplementationSpecific as Prefix', () => {
+      const { model } = oneIngress(path('/legacy/', 'web', 80, 'ImplementationSpecific'));
+      const l = server(model, 'h.example.com').locations[0]!;
+      assert.equal(l.match, 'prefix');
+      assert.equal(l.path, '/legacy');
+      assert.equal(l.pathType, 'ImplementationSpecific');
+    });
+
+    it('treats Prefix /foo/ and Prefix /foo as the same path', () => {
+      const { model, problems } = oneIngress(path('/foo', 'web'), path('/foo/', 'web'));
+      assert.equal(server(model, 'h.example.com').locations.length, 1);
+      assert.equal(problemsMatching(problems, /already routed/).length, 1, show(problems));
+    });
+
+    it('keeps an Exact and a Prefix rule for the same path side by side, exact first', () => {
+      const { model, problems } = oneIngress(path('/foo', 'web'), exact('/foo', 'web'));
+      assert.equal(problems.length, 0, show(problems));
+      assert.deepEqual(server(model, 'h.example.com').locations.map((l) => l.match), ['exact', 'prefix']);
+    });
+
+    it('orders locations longest path first, then by path, exact before prefix', () => {
+      const { model } = oneIngress(path('/', 'web'), path('/b', 'web'), path('/aaa', 'web'), exact('/a', 'web'), path('/a', 'web'), path('/zz/y', 'web'), exact('/ccc', 'web'));
+      assert.deepEqual(server(model, 'h.example.com').locations.map((l) => `${l.match === 'exact' ? '=' : ''}${l.path}`), [
+        '/zz/y', '/aaa', '=/ccc', '=/a', '/a', '/b', '/',
+      ]);
+    });
+
+    it('records the Ingress, the path type and the annotation-driven redirect on each location', () => {
+      const { model } = oneIngress(exact('/x', 'web'));
+      assert.deepEqual(server(model, 'h.example.com').locations[0], {
+        path: '/x', match: 'exact', pathType: 'Exact', backend: 'default-web-80', ingress: 'default/a', sslRedirect: true,
+      });
+    });
+  });
+
+  describe('conflicts', () => {
+    const older = '2024-01-01T00:00:00Z';
+    const newer = '2024-06-01T00:00:00Z';
+
+    it('gives a host + path + match claimed twice to the oldest Ingress and reports the loser naming the winner', () => {
+      const rs = [
+        ...app('old'), ...app('new', '10.0.0.2'),
+        ingress({ name: 'aaa-new', created: newer, rules: [rule('h.example.com', path('/api', 'new'))] }),
+        ingress({ name: 'zzz-old', namespace: 'team', created: older, rules: [rule('h.example.com', path('/api', 'old'))] }),
+        service({ name: 'old', namespace: 'team' }), endpoints({ name: 'old', namespace: 'team', subsets: [{ ready: ['10.1.0.1'] }] }),
+      ];
+      const { model, problems } = build(rs);
+      assert.deepEqual(summary(server(model, 'h.example.com')), ['/api team-old-80 team/zzz-old']);
+      const lost = problemsMatching(problems, /already routed/);
+      assert.equal(lost.length, 1, show(problems));
+      assert.equal(lost[0]!.severity, 'error');
+      assert.equal(lost[0]!.object, 'Ingress default/aaa-new');
+      assert.equal(lost[0]!.field, 'spec.rules[0].http.paths[0].path');
+      assert.ok(lost[0]!.message.includes('team/zzz-old'), lost[0]!.message);
+      // the loser's backend is not even resolved
+      assert.deepEqual(model.backends.map((b) => b.name), ['team-old-80']);
+    });
+
+    it('breaks a creationTimestamp tie by namespace/name', () => {
+      const { model, problems } = build([
+        ...app('web'),
+        ingress({ name: 'b', created: older, rules: [rule('h.example.com', exact('/x', 'web'))] }),
+        ingress({ name: 'a', created: older, rules: [rule('h.example.com', exact('/x', 'web'))] }),
+      ]);
+      assert.equal(server(model, 'h.example.com').locations[0]!.ingress, 'default/a');
+      assert.equal(problemsMatching(problems, /already routed by Ingress default\/a/)[0]?.object, 'Ingress default/b');
+    });
+
+    it('ranks Ingresses with a timestamp before those without, and compares instants, not strings', () => {
+      const mk = (name: string, created?: string) => ingress({ name, ...(created ? { created } : {}) });
+      const sorted = [mk('none'), mk('late', '2024-01-01T01:00:00Z'), mk('early-offset', '2024-01-01T02:00:00+02:00'), mk('also-none')].sort(byAge);
+      assert.deepEqual(sorted.map((i) => i.meta.name), ['early-offset', 'late', 'also-none', 'none']);
+    });
+
+    it('does not treat the same path on different hosts, or Exact vs Prefix, as a conflict', () => {
+      const { problems } = build([
+        ...app('web'),
+        ingress({ name: 'a', rules: [rule('a.example.com', path('/x', 'web')), rule(undefined, path('/x', 'web'))] }),
+        ingress({ name: 'b', rules: [rule('b.example.com', path('/x', 'web')), rule('a.example.com', exact('/x', 'web'))] }),
+      ]);
+      assert.deepEqual(problems, []);
+    });
+
+    it('produces the same model and problems whatever the input order', () => {
+      const rs: Resource[] = [
+        ...app('one'), ...app('two', '10.0.0.2'), ...app('three', '10.0.0.3'),
+        ingress({ name: 'x', created: newer, rules: [rule('h.example.com', path('/', 'one'), exact('/e', 'two'))], defaultBackend: backend('three') }),
+        ingress({ name: 'y', created: older, rules: [rule('h.example.com', path('/', 'two'))] }),
+        ingress({ name: 'z', rules: [rule('h.example.com', exact('/e', 'three')), rule('*.example.com', path('/w', 'one'))], defaultBackend: backend('one') }),
+        ingress({ name: 'w', namespace: 'other', created: older, rules: [rule(undefined, path('/', 'missing'))] }),
+      ];
+      const want = build(rs);
+      for (let seed = 0; seed < rs.length; seed++) {
+        const got = build(reorder(rs, seed));
+        assert.deepEqual(got.model, want.model, `seed ${seed}`);
+        assert.deepEqual(got.problems, want.problems, `seed ${seed}`);
+      }
+      // and split across files in another order
+      const store = storeOf();
+      rs.forEach((r, i) => store.setFile(`f${String(rs.length - i).padStart(2, '0')}.yaml`, { resources: [r], rejected: [], parseFailed: false }));
+      assert.deepEqual(buildModel(store, OPTIONS).model, want.model);
+    });
+  });
+
+  describe('default backend', () => {
+    it('answers unmatched requests with 404 (fallback without backend) when no Ingress has a default backend', () => {
+      const { model } = build([...app('web'), ingress({ name: 'a', rules: [rule('h.example.com', path('/x', 'web'))] })]);
+      for (const s of model.servers) assert.deepEqual(s.fallback, { backend: null, ingress: null });
+    });
+
+    it('uses the default backend of the oldest Ingress for the catch-all and reports a second one', () => {
+      const { model, problems } = build([
+        ...app('first'), ...app('second', '10.0.0.2'),
+        ingress({ name: 'young', created: '2024-02-01T00:00:00Z', defaultBackend: backend('second') }),
+        ingress({ name: 'old', created: '2024-01-01T00:00:00Z', defaultBackend: backend('first') }),
+      ]);
+      assert.deepEqual(server(model, '').fallback, { backend: 'default-first-80', ingress: 'default/old' });
+      const second = problems.filter((p) => p.field === 'spec.defaultBackend');
+      assert.equal(second.length, 1, show(problems));
+      assert.equal(second[0]!.object, 'Ingress default/young');
+      assert.ok(second[0]!.message.includes('default/old'), second[0]!.message);
+    });
+
+    it("covers an Ingress's own hosts with its default backend, and other hosts with the oldest one", () => {
+      const { model } = build([
+        ...app('first'), ...app('second', '10.0.0.2'), ...app('web', '10.0.0.3'),
+        ingress({ name: 'old', created: '2024-01-01T00:00:00Z', defaultBackend: backend('first'), rules: [rule('old.example.com', path('/x', 'web'))] }),
+        ingress({ name: 'young', created: '2024-02-01T00:00:00Z', defaultBackend: backend('second'), rules: [rule('young.example.com', path('/x', 'web'))] }),
+        ingress({ name: 'plain', created: '2024-03-01T00:00:00Z', rules: [rule('plain.example.com', path('/x', 'web'))] }),
+      ]);
+      assert.equal(server(model, 'young.example.com').fallback.backend, 'default-second-80');
+      assert.equal(server(model, 'young.example.com').fallback.ingress, 'default/young');
+      assert.equal(server(model, 'old.example.com').fallback.backend, 'default-first-80');
+      assert.equal(server(model, 'plain.example.com').fallback.backend, 'default-first-80');
+      assert.equal(server(model, '').fallback.backend, 'default-first-80');
+    });
+
+    it('keeps a default backend that cannot be resolved as a fallback without backend, naming its Ingress', () => {
+      const { model, problems } = build([ingress({ name: 'a', defaultBackend: backend('missing') })]);
+      assert.deepEqual(server(model, '').fallback, { backend: null, ingress: 'default/a' });
+      assert.equal(problemsMatching(problems, /Service default\/missing not found/).length, 1, show(problems));
+    });
+  });
+
+  describe('backends in the model', () => {
+    it('lists each backend once, sorted by name, shared by the locations that use it', () => {
+      const { model } = build([
+        ...app('b'), ...app('a', '10.0.0.2'),
+        ingress({ name: 'x', rules: [rule('h.example.com', path('/1', 'b'), path('/2', 'a'), path('/3', 'b'))] }),
+      ]);
+      assert.deepEqual(model.backends.map((b) => b.name), ['default-a-80', 'default-b-80']);
+    });
+
+    it('refuses a second Service whose backend name collides (namespace "a-b" service "c" vs namespace "a" service "b-c")', () => {
+      const { model, problems } = build([
+        ...app('b-c', '10.0.0.1', 'a'), ...app('c', '10.6.6.6', 'a-b'),
+        ingress({ name: 'victim', namespace: 'a', created: '2024-01-01T00:00:00Z', rules: [rule('v.example.com', path('/', 'b-c'))] }),
+        ingress({ name: 'other', namespace: 'a-b', created: '2024-02-01T00:00:00Z', rules: [rule('o.example.com', path('/', 'c'))] }),
+      ]);
+      assert.deepEqual(model.backends.map((b) => [b.name, b.namespace, b.service, b.endpoints[0]?.address]), [['a-b-c-80', 'a', 'b-c', '10.0.0.1']]);
+      assert.equal(server(model, 'v.example.com').locations[0]!.backend, 'a-b-c-80');
+      assert.equal(server(model, 'o.example.com').locations[0]!.backend, null);
+      const p = problemsMatching(problems, /already used by Service a\/b-c/);
+      assert.equal(p.length, 1, show(problems));
+      assert.equal(p[0]!.object, 'Ingress a-b/other');
+    });
+  });
+
+  describe('settings and annotations', () => {
+    it('reads the ConfigMap named in the options only', () => {
+      const cm = { kind: 'ConfigMap' as const, meta: { namespace: 'kube-system', name: 'cfg', annotations: {}, labels: {} }, source: { file: 'c.yaml', line: 1 }, data: { 'proxy-read-timeout': '120' } };
+      assert.equal(build([cm]).model.settings.proxyReadTimeout, 60);
+      assert.equal(build([cm], { configMap: { namespace: 'kube-system', name: 'cfg' } }).model.settings.proxyReadTimeout, 120);
+      assert.equal(build([cm], { configMap: { namespace: 'default', name: 'cfg' } }).model.settings.proxyReadTimeout, 60);
+    });
+
+    it('ignores Ingresses of other classes entirely', () => {
+      const { model, problems } = build([
+        ...app('web'),
+        ingress({ name: 'theirs', className: 'traefik', rules: [rule('t.example.com', path('/', 'missing'))], defaultBackend: backend('missing') }),
+      ]);
+      assert.deepEqual(model.servers.map((s) => s.host), ['']);
+      assert.deepEqual(problems, []);
+    });
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { DEFAULT_SETTINGS, parseSettings } from '../../src/model/settings.js';
+import type { Settings } from '../../src/model/settings.js';
+import { configMap, show } from '../helpers/resources.js';
+
+const parse = (data: Record<string, string>) => parseSettings(configMap(data));
+
+describe('settings', () => {
+  it('uses the defaults without a ConfigMap, and for an empty one', () => {
+    assert.deepEqual(parseSettings(undefined), { settings: DEFAULT_SETTINGS, problems: [] });
+    assert.deepEqual(parse({}), { settings: DEFAULT_SETTINGS, problems: [] });
+  });
+
+  it('does not let a parse change the defaults', () => {
+    parse({ 'ssl-redirect': 'false' });
+    assert.equal(DEFAULT_SETTINGS.sslRedirect, true);
+    assert.ok(Object.isFrozen(DEFAULT_SETTINGS));
+  });
+
+  const valid: [string, string, keyof Settings, unknown][] = [
+    ['ssl-redirect', 'false', 'sslRedirect', false],
+    ['ssl-redirect', 'true', 'sslRedirect', true],
+    ['worker-processes', 'auto', 'workerProcesses', 'auto'],
+    ['worker-processes', '4', 'workerProcesses', 4],
+    ['max-worker-connections', '1024', 'maxWorkerConnections', 1024],
+    ['proxy-connect-timeout', '10', 'proxyConnectTimeout', 10],
+    ['proxy-read-timeout', '3600', 'proxyReadTimeout', 3600],
+    ['proxy-send-timeout', '1', 'proxySendTimeout', 1],
+    ['proxy-body-size', '8M', 'proxyBodySize', '8m'],
+    ['proxy-body-size', '0', 'proxyBodySize', '0'],
+    ['proxy-body-size', '2g', 'proxyBodySize', '2g'],
+    ['proxy-buffer-size', '16k', 'proxyBufferSize', '16k'],
+    ['proxy-buffer-size', '8192', 'proxyBufferSize', '8192'],
+    ['keep-alive', '0', 'keepAlive', 0],
+    ['upstream-keepalive-connections', '0', 'upstreamKeepaliveConnections', 0],
+    ['use-http2', 'false', 'useHttp2', false],
+    ['server-tokens', 'true', 'serverTokens', true],
+    ['disable-access-log', 'true', 'accessLog', false],
+    ['disable-access-log', 'false', 'accessLog', true],
+    ['server-name-hash-bucket-size', '128', 'serverNameHashBucketSize', 128],
+    ['server-name-hash-max-size', '2048', 'serverNameHashMaxSize', 2048],
+  ];
+  for (const [key, value, field, want] of valid) {
+    it(`parses ${key}: ${JSON.stringify(value)}`, () => {
+      const { settings, problems } = parse({ [key]: value });
+      assert.deepEqual(problems, [], show(problems));
+      assert.equal(settings[field], want);
+      assert.deepEqual({ ...settings, [field]: DEFAULT_SETTINGS[field] }, DEFAULT_SETTINGS, 'only that setting changes');
+    });
+  }
+
+  const invalid: [string, string][] = [
+    ['ssl-redirect', 'yes'], ['ssl-redirect', 'True'], ['ssl-redirect', '1'], ['ssl-redirect', ''],
+    ['worker-processes', '0'], ['worker-processes', '1025'], ['worker-processes', 'AUTO'], ['worker-processes', '2.5'],
+    ['max-worker-connections', '15'], ['max-worker-connections', '1e5'], ['max-worker-connections', '-1'],
+    ['proxy-connect-timeout', '0'], ['proxy-connect-timeout', '5s'], ['proxy-connect-timeout', '3601'],
+    ['proxy-read-timeout', '86401'], ['proxy-send-timeout', 'sixty'],
+    ['proxy-body-size', '1mb'], ['proxy-body-size', '1 m'], ['proxy-body-size', '-1'], ['proxy-body-size', '1m;'], ['proxy-body-size', '1t'],
+    ['proxy-buffer-size', '0'], ['proxy-buffer-size', '0k'], ['proxy-buffer-size', '1g'], ['proxy-buffer-size', '4k; evil'],
+    ['keep-alive', '86401'], ['keep-alive', '75s'],
+    ['upstream-keepalive-connections', '100001'],
+    ['use-http2', 'on'], ['server-tokens', 'off'], ['disable-access-log', 'no'],
+    ['server-name-hash-bucket-size', '16'], ['server-name-hash-max-size', '63'],
+    ['proxy-read-timeout', '9999999999'], ['keep-alive', '１'],
+  ];
+  for (const [key, value] of invalid) {
+    it(`refuses ${key}: ${JSON.stringify(value)}, naming the key and the value, and keeps the default`, () => {
+      const { settings, problems } = parse({ [key]: value });
+      assert.deepEqual(settings, DEFAULT_SETTINGS);
+      assert.equal(problems.length, 1, show(problems));
+      const p = problems[0]!;
+      assert.equal(p.severity, 'error');
+      assert.equal(p.field, `data.${key}`);
+      assert.equal(p.object, 'ConfigMap default/ingress-templater');
+      assert.equal(p.file, 'test.yaml');
+      assert.ok(p.message.includes(JSON.stringify(value)), p.message);
+      assert.match(p.message, /expected .+; using the default/);
+    });
+  }
+
+  it('tolerates whitespace around a value', () => {
+    assert.equal(parse({ 'proxy-read-timeout': ' 30\n' }).settings.proxyReadTimeout, 30);
+  });
+
+  it('warns about unknown keys, naming them, and ignores them', () => {
+    const { settings, problems } = parse({ 'enable-opentracing': 'true', 'proxy-read-timeout': '30' });
+    assert.equal(settings.proxyReadTimeout, 30);
+    assert.equal(problems.length, 1, show(problems));
+    assert.equal(problems[0]!.severity, 'warning');
+    assert.equal(problems[0]!.field, 'data.enable-opentracing');
+    assert.match(problems[0]!.message, /unknown or unsupported/);
+  });
+
+  it('does not treat inherited object properties as keys', () => {
+    const { problems } = parse({ constructor: 'x', toString: 'y', ['__proto__']: 'z' });
+    assert.deepEqual(problems.map((p) => [p.severity, p.field]), [['warning', 'data.__proto__'], ['warning', 'data.constructor'], ['warning', 'data.toString']]);
+  });
+
+  it('reports every bad key, in key order, and applies the good ones', () => {
+    const { settings, problems } = parse({ 'use-http2': 'nope', 'keep-alive': '10', 'worker-processes': 'many', zzz: '1' });
+    assert.equal(settings.keepAlive, 10);
+    assert.deepEqual(problems.map((p) => p.field), ['data.use-http2', 'data.worker-processes', 'data.zzz']);
+  });
+
+  it('shortens a very long bad value in the message', () => {
+    const { problems } = parse({ 'proxy-body-size': 'x'.repeat(1000) });
+    assert.ok(problems[0]!.message.length < 200, problems[0]!.message);
+  });
+});

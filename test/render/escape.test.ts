@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { addr, comment, HELPERS, hostLabel, num, path, serverName, str, tok, UnsafeValueError } from '../../src/render/escape.js';
+
+const refuses = (fn: (v: unknown) => string, values: unknown[]) => {
+  for (const v of values) assert.throws(() => fn(v), UnsafeValueError, `${fn.name} accepted ${JSON.stringify(String(v))}`);
+};
+
+// Values that must never reach nginx.conf through any helper.
+const ALWAYS_UNSAFE = ['a\nb', 'a\rb', 'a\u0000b', 'caf\u00e9', 'a\u2028b', '\u202e', 'a\tb', '\u007f', 'x\u00a0y'];
+
+describe('escape helpers', () => {
+  it('exports exactly the helpers the templates may use', () => {
+    assert.deepEqual(Object.keys(HELPERS).sort(), ['addr', 'comment', 'hostLabel', 'num', 'path', 'serverName', 'str', 'tok']);
+  });
+
+  describe('str', () => {
+    it('quotes printable ASCII, where braces and ";" are harmless', () => {
+      assert.equal(str('/var/run/nginx.pid'), '"/var/run/nginx.pid"');
+      assert.equal(str('a {b}; c'), '"a {b}; c"');
+      assert.equal(str(''), '""');
+      assert.equal(str(42), '"42"');
+    });
+
+    it('refuses quotes, backslash, "$", control and non-ASCII characters', () => {
+      refuses(str, ['say "hi"', 'a\\b', 'trailing\\', '$host', '${x}', ...ALWAYS_UNSAFE]);
+    });
+
+    it('refuses anything but strings and numbers, so a missing value cannot render as "undefined"', () => {
+      refuses(str, [undefined, null, {}, ['a'], true, () => 'x']);
+    });
+
+    it('names the helper and the value in the error', () => {
+      assert.throws(() => str('$x'), /refusing to render "\$x" with \{\{str\}\}/);
+    });
+  });
+
+  describe('tok', () => {
+    it('passes bare words: names, sizes, numbers, "auto", versions', () => {
+      for (const v of ['auto', '4k', 'default-web-80', '1.22.1', 'Exact', 'ImplementationSpecific', 'www-data', 'a:b/c+d@e']) assert.equal(tok(v), v);
+      assert.equal(tok(8), '8');
+    });
+
+    it('refuses whitespace, ";", braces, quotes, "$", "#", backslash, empty and non-strings', () => {
+      refuses(tok, ['', 'a b', 'a;', 'x;y', '{', '}', 'a{b}', '"a"', "'a'", '$x', '#c', 'a\\b', ...ALWAYS_UNSAFE, undefined, null, true, {}, ['a']]);
+    });
+  });
+
+  describe('num', () => {
+    it('passes non-negative integers', () => {
+      assert.equal(num(0), '0');
+      assert.equal(num(65535), '65535');
+    });
+
+    it('refuses fractions, negatives, NaN, infinities and numeric strings', () => {
+      refuses(num, [1.5, -1, NaN, Infinity, '80', '80;', null, undefined, true]);
+    });
+  });
+
+  describe('path', () => {
+    it('quotes Ingress paths, including the "/" suffix added for prefix locations', () => {
+      assert.equal(path('/'), '"/"');
+      assert.equal(path('/foo/'), '"/foo/"');
+      assert.equal(path('/a-b_c.d~e/%20(x)*+,=:@!&'), '"/a-b_c.d~e/%20(x)*+,=:@!&"');
+    });
+
+    it('refuses relative paths and every character nginx would read specially', () => {
+      refuses(path, ['', 'foo', ' /', '/a b', '/a"b', "/a'b", '/a;b', '/a{b', '/a}b', '/$x', '/a#b', '/a\\b', '/a?b', '/a^b', '/a|b', '/a`b',
+        ...ALWAYS_UNSAFE.map((v) => `/${v}`), undefined, null, 1]);
+    });
+
+    it('refuses a path longer than the limit', () => {
+      assert.doesNotThrow(() => path(`/${'a'.repeat(2047)}`));
+      refuses(path, [`/${'a'.repeat(2048)}`]);
+    });
+  });
+
+  describe('serverName', () => {
+    it('passes an exact host and turns the catch-all into "_"', () => {
+      assert.equal(serverName('cafe.example.com'), 'cafe.example.com');
+      assert.equal(serverName(''), '_');
+    });
+
+    it('turns a wildcard into an anchored regex that matches exactly one label', () => {
+      const v = serverName('*.example.com');
+      assert.equal(v, '"~^[^.]+\\.example\\.com$"');
+      const re = new RegExp(v.slice(2, -1));
+      assert.ok(re.test('tea.example.com'));
+      assert.ok(!re.test('a.b.example.com'));
+      assert.ok(!re.test('example.com'));
+      assert.ok(!re.test('.example.com'));
+      assert.ok(!re.test('teaXexample.com'));
+      assert.ok(!re.test('tea.example.com.evil.net'));
+    });
+
+    it('refuses anything that is not an Ingress host', () => {
+      refuses(serverName, ['_', 'Cafe.example.com', 'a..b', 'a.*.b', '*', '*.', '**.a', 'a b', 'a;b', '~^.*$', '10.0.0.1', '-a.com', ...ALWAYS_UNSAFE, undefined, null, 1]);
+    });
+  });
+
+  describe('hostLabel', () => {
+    it('shows hosts as they are and the catch-all as "_"', () => {
+      assert.equal(hostLabel('*.example.com'), '*.example.com');
+      assert.equal(hostLabel(''), '_');
+      refuses(hostLabel, ['a b', 'a\nb', '$x', undefined]);
+    });
+  });
+
+  describe('addr', () => {
+    it('formats address and port, IPv6 in brackets, "*" and "" as the port alone', () => {
+      assert.equal(addr('10.0.0.1', 8080), '10.0.0.1:8080');
+      assert.equal(addr('fd00::1', 80), '[fd00::1]:80');
+      assert.equal(addr('*', 80), '80');
+      assert.equal(addr('', 443), '443');
+    });
+
+    it('refuses host names, junk and bad ports', () => {
+      assert.throws(() => addr('example.com', 80), UnsafeValueError);
+      assert.throws(() => addr('10.0.0.1;', 80), UnsafeValueError);
+      assert.throws(() => addr('10.0.0.1 backup', 80), UnsafeValueError);
+      assert.throws(() => addr(null, 80), UnsafeValueError);
+      assert.throws(() => addr('10.0.0.1', '80'), UnsafeValueError);
+      assert.throws(() => addr('10.0.0.1', -1), UnsafeValueError);
+    });
+  });
+
+  describe('comment', () => {
+    it('passes one line of printable ASCII: a comment ends only at the line end', () => {
+      assert.equal(comment('default/web'), 'default/web');
+      assert.equal(comment('a {b}; "c" $d \\e'), 'a {b}; "c" $d \\e');
+    });
+
+    it('refuses line breaks, control characters and non-ASCII', () => {
+      refuses(comment, [...ALWAYS_UNSAFE, 'x\n}\nserver {']);
+    });
+  });
+});

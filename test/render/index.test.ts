@@ -1,0 +1,306 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
+import type { Model } from '../../src/model/index.js';
+import { certificateFile, checkTemplate, DEFAULT_TEMPLATE_DIR, HASH_PLACEHOLDER, loadTemplates, TemplateError } from '../../src/render/index.js';
+import type { RenderOptions, Renderer } from '../../src/render/index.js';
+import type { Resource } from '../../src/types.js';
+import {
+  backend, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, reorder, rule, secret, service, show, slice,
+} from '../helpers/resources.js';
+import type { TestCert } from '../helpers/resources.js';
+
+const NGINX = '/usr/sbin/nginx';
+
+function options(prefix: string): RenderOptions {
+  return {
+    prefix, listenAddress: '*', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
+    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
+  };
+}
+
+/** Several hosts, a wildcard, TLS (good, missing and wildcard Secrets), Exact/Prefix, 503 backends, a default backend. */
+function richResources(c: { cafe: TestCert; star: TestCert }): Resource[] {
+  return [
+    configMap({ 'proxy-body-size': '8m', 'upstream-keepalive-connections': '16', 'proxy-read-timeout': '120' }),
+    service({ name: 'tea', ports: [{ name: 'http', port: 80, targetPort: 'web' }] }),
+    slice({ name: 'tea-a', service: 'tea', endpoints: ['10.0.0.12', '10.0.0.11', { addresses: ['10.0.0.13'], ready: false }] }),
+    slice({ name: 'tea-b', service: 'tea', endpoints: ['fd00::11'] }),
+    service({ name: 'coffee', ports: [{ port: 80, targetPort: 8080 }] }),
+    endpoints({ name: 'coffee', subsets: [{ ready: ['10.0.0.21', '10.0.0.22'], notReady: ['10.0.0.29'], ports: [{ port: 8080 }] }] }),
+    service({ name: 'empty' }),
+    service({ name: 'default-http', ports: [{ name: 'http', port: 8081 }] }),
+    endpoints({ name: 'default-http', subsets: [{ ready: ['10.0.0.99'], ports: [{ name: 'http', port: 8081 }] }] }),
+    service({ name: 'ext', type: 'ExternalName', externalName: 'api.example.net', ports: [{ name: 'https', port: 443 }] }),
+    secret({ name: 'cafe-secret', cert: c.cafe }),
+    secret({ name: 'star', cert: c.star }),
+    ingress({
+      name: 'cafe', created: '2024-01-01T00:00:00Z', defaultBackend: backend('default-http', 'http'),
+      tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe-secret' }],
+      rules: [rule('cafe.example.com', path('/tea', 'tea'), path('/coffee/', 'coffee'), exact('/coffee', 'tea'), exact('/menu/', 'empty'))],
+    }),
+    ingress({
+      name: 'wild', created: '2024-01-02T00:00:00Z',
+      tls: [{ hosts: ['*.example.com'], secretName: 'star' }],
+      rules: [rule('*.example.com', path('/', 'coffee')), rule('tea.example.com', path('/', 'tea', 80, 'ImplementationSpecific'))],
+    }),
+    ingress({
+      name: 'plain', namespace: 'default', created: '2024-01-03T00:00:00Z',
+      rules: [rule('plain.example.org', exact('/only', 'empty'), path('/missing', 'nowhere'), path('/ext', 'ext', 'https'))],
+    }),
+    ingress({
+      name: 'secure', created: '2024-01-04T00:00:00Z', annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+      tls: [{ hosts: ['secure.example.org'], secretName: 'not-there' }],
+      rules: [rule('secure.example.org', path('/', 'coffee'))],
+    }),
+    ingress({ name: 'any', created: '2024-01-05T00:00:00Z', rules: [rule(undefined, path('/healthz', 'tea'), exact('/status', 'coffee'))] }),
+    ingress({ name: 'late', created: '2024-02-01T00:00:00Z', rules: [rule('cafe.example.com', path('/tea/', 'coffee'))] }),
+  ];
+}
+
+/** The lines of one server block, markers included. */
+function serverBlock(text: string, host: string): string {
+  const start = text.indexOf(`## start server ${host}\n`);
+  const end = text.indexOf(`## end server ${host}\n`);
+  assert.ok(start >= 0 && end > start, `no server block for ${host}`);
+  return text.slice(start, end + `## end server ${host}\n`.length);
+}
+
+const locationLines = (block: string) => block.split('\n').filter((l) => /^\s*location /.test(l)).map((l) => l.trim());
+
+describe('render', () => {
+  let certs: { cafe: TestCert; star: TestCert; def: TestCert };
+  let renderer: Renderer;
+  let rich: { model: Model; text: string; hash: string };
+
+  before(function () {
+    this.timeout(30_000);
+    certs = { cafe: makeCert(['cafe.example.com']), star: makeCert(['*.example.com']), def: makeCert(['ingress-templater.invalid']) };
+    renderer = loadTemplates();
+    const built = build(richResources(certs), { ...CONFIG_MAP_OPTION, resolved: new Map([['api.example.net', ['192.0.2.10']]]) });
+    rich = { model: built.model, ...renderer.render(built.model, options('/srv/it')) };
+  });
+
+  describe('checkTemplate', () => {
+    it('accepts the bundled templates', () => {
+      const files = ['nginx.conf.hbs', ...fs.readdirSync(nodePath.join(DEFAULT_TEMPLATE_DIR, 'partials')).map((f) => `partials/${f}`)];
+      assert.ok(files.length >= 5);
+      for (const f of files) assert.deepEqual(checkTemplate(f, fs.readFileSync(nodePath.join(DEFAULT_TEMPLATE_DIR, f), 'utf8')), [], f);
+    });
+
+    it('accepts helpers, blocks, partials and comments', () => {
+      const ok = [
+        'listen {{addr a b}};', '{{num port}}', '{{~str x~}}', '{{configHash}}', '{{#if x}}a{{else}}b{{/if}}', '{{#each xs}}{{tok this}}{{/each}}',
+        '{{#unless x}}{{/unless}}', '{{#with x}}{{/with}}', '{{#if a}}{{else if b}}{{/if}}', '{{> server}}', '{{! note }}', '{{!-- {{value}} --}}',
+        '{{str (lookup this "x")}}', '{{#if @root.x}}{{num @root.y}}{{/if}}', 'a { b; }',
+      ];
+      for (const t of ok) assert.deepEqual(checkTemplate('t', t), [], t);
+    });
+
+    it('refuses bare values, triple-stash, unknown helpers and unknown block helpers', () => {
+      const bad = [
+        '{{value}}', '{{ value }}', '{{this}}', '{{{value}}}', '{{~{value}~}}', '{{&value}}', '{{str}}', '{{num}}', '{{lookup . "host"}}', '{{log x}}',
+        '{{#foo x}}{{/foo}}', '{{#lookup x}}{{/lookup}}', '{{#if a}}{{else foo}}{{/if}}', '{{^foo}}{{/foo}}', '{{@index}}', '{{../host}}',
+        '{{str "}"}}{{host}}', '{{lookup this "host" "}"}}', '{{*inline "x"}}', '{{#> layout}}{{/layout}}', '{{configHash.x}}',
+      ];
+      for (const t of bad) assert.notDeepEqual(checkTemplate('t', t), [], t);
+    });
+
+    it('names the template and the line', () => {
+      const errors = checkTemplate('partials/x.hbs', 'ok {{str a}}\n\n  {{host}}\n');
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!, /^partials\/x\.hbs:3: \{\{host\}\} must use an nginx helper/);
+      assert.match(checkTemplate('x', 'a\n{{{host}}}')[0]!, /^x:2: triple-stash/);
+    });
+  });
+
+  describe('loadTemplates', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'it-templates-'));
+      fs.cpSync(DEFAULT_TEMPLATE_DIR, dir, { recursive: true });
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('renders a copy of the bundled templates identically', () => {
+      assert.equal(loadTemplates(dir).render(rich.model, options('/srv/it')).text, rich.text);
+    });
+
+    it('throws TemplateError for an unsafe main template or partial, naming the file', () => {
+      fs.appendFileSync(nodePath.join(dir, 'partials', 'server.hbs'), '    # {{host}}\n');
+      assert.throws(() => loadTemplates(dir), (e: unknown) => e instanceof TemplateError && /partials\/server\.hbs:\d+: \{\{host\}\}/.test(e.message));
+      fs.cpSync(DEFAULT_TEMPLATE_DIR, dir, { recursive: true });
+      fs.appendFileSync(nodePath.join(dir, 'nginx.conf.hbs'), '# {{{version}}}\n');
+      assert.throws(() => loadTemplates(dir), (e: unknown) => e instanceof TemplateError && /nginx\.conf\.hbs:\d+: triple-stash/.test(e.message));
+    });
+
+    it('throws TemplateError when the main template is missing', () => {
+      fs.rmSync(nodePath.join(dir, 'nginx.conf.hbs'));
+      assert.throws(() => loadTemplates(dir), TemplateError);
+    });
+
+    it('throws TemplateError when a value fails its helper at render time', () => {
+      const m = structuredClone(rich.model);
+      m.servers[1]!.locations[0]!.path = '/a;b';
+      assert.throws(() => renderer.render(m, options('/srv/it')), (e: unknown) => e instanceof TemplateError && /refusing to render "\/a;b" with \{\{path\}\}/.test(e.message));
+      const h = structuredClone(rich.model);
+      h.servers[1]!.host = 'evil.example.com;\n    server_name x';
+      assert.throws(() => renderer.render(h, options('/srv/it')), TemplateError);
+      assert.throws(() => renderer.render(rich.model, { ...options('/srv/it'), prefix: '/srv/$evil' }), TemplateError);
+    });
+  });
+
+  describe('output', () => {
+    it('is byte-identical for the same input, and for the input in another order', () => {
+      assert.equal(renderer.render(rich.model, options('/srv/it')).text, rich.text);
+      const rs = richResources(certs);
+      const opts = { ...CONFIG_MAP_OPTION, resolved: new Map([['api.example.net', ['192.0.2.10']]]) };
+      for (let seed = 0; seed < rs.length; seed += 3) {
+        const again = renderer.render(build(reorder(rs, seed), opts).model, options('/srv/it'));
+        assert.equal(again.text, rich.text, `seed ${seed}`);
+        assert.equal(again.hash, rich.hash);
+      }
+    });
+
+    it('carries the config hash, the sha256 of the text with the placeholder', () => {
+      assert.match(rich.hash, /^[0-9a-f]{64}$/);
+      assert.ok(rich.text.includes(`# config-hash ${rich.hash}\n`));
+      assert.ok(rich.text.includes(`return 200 "${rich.hash}";`));
+      assert.ok(!rich.text.includes(HASH_PLACEHOLDER));
+      const withPlaceholder = rich.text.split(rich.hash).join(HASH_PLACEHOLDER);
+      assert.equal(crypto.createHash('sha256').update(withPlaceholder).digest('hex'), rich.hash);
+    });
+
+    it('changes the hash when the model changes', () => {
+      const m = structuredClone(rich.model);
+      m.backends[0]!.endpoints.pop();
+      assert.notEqual(renderer.render(m, options('/srv/it')).hash, rich.hash);
+    });
+
+    it('marks the start and end of every server, once each, in host order', () => {
+      const starts = [...rich.text.matchAll(/^ *## start server (\S+)$/gm)].map((m) => m[1]);
+      const ends = [...rich.text.matchAll(/^ *## end server (\S+)$/gm)].map((m) => m[1]);
+      const hosts = ['_', '*.example.com', 'cafe.example.com', 'plain.example.org', 'secure.example.org', 'tea.example.com'];
+      assert.deepEqual(starts, hosts);
+      assert.deepEqual(ends, hosts);
+      for (const h of hosts) assert.match(serverBlock(rich.text, h), /^## start server \S+\n {4}server \{\n[\s\S]*\n {4}\}\n {4}## end server \S+\n$/);
+    });
+
+    it('gives the catch-all server "_" and the default_server flag, and the wildcard a one-label regex', () => {
+      const any = serverBlock(rich.text, '_');
+      assert.match(any, /server_name _;/);
+      assert.match(any, /listen 8080 default_server;/);
+      assert.match(any, /listen 8443 ssl http2 default_server;/);
+      const wild = serverBlock(rich.text, '*.example.com');
+      assert.match(wild, /server_name "~\^\[\^\.\]\+\\\.example\\\.com\$";/);
+      assert.doesNotMatch(wild, /default_server/);
+      assert.match(serverBlock(rich.text, 'tea.example.com'), /server_name tea\.example\.com;/);
+    });
+
+    it('renders Prefix as "= /p" plus "/p/", lets Exact own "= /p", and orders longest first', () => {
+      assert.deepEqual(locationLines(serverBlock(rich.text, 'cafe.example.com')), [
+        'location = "/coffee" {', 'location "/coffee/" {', 'location = "/menu/" {', 'location = "/tea" {', 'location "/tea/" {', 'location / {',
+      ]);
+      assert.equal(rich.text.match(/location = "\/coffee" \{/g)?.length, 1);
+    });
+
+    it('names the Ingress behind every location', () => {
+      const cafe = serverBlock(rich.text, 'cafe.example.com');
+      assert.match(cafe, /# ingress default\/cafe Exact \/coffee\n\s+location = "\/coffee" \{\n\s+set \$proxy_upstream_name "default-tea-80";/);
+      assert.match(cafe, /# ingress default\/cafe Prefix \/coffee\/\n\s+location "\/coffee\/" \{/);
+      assert.match(cafe, /# no rule matched: default backend of ingress default\/cafe\n\s+location \/ \{/);
+      assert.match(serverBlock(rich.text, 'tea.example.com'), /# ingress default\/wild ImplementationSpecific \/\n\s+location "\/" \{/);
+      // every location of every server comes right after the comment that names where it came from
+      for (const host of [...rich.text.matchAll(/## start server (\S+)\n/g)].map((m) => m[1]!)) {
+        const lines = serverBlock(rich.text, host).split('\n');
+        lines.forEach((line, i) => {
+          if (/^\s+location /.test(line)) assert.match(lines[i - 1]!, /^\s+# (ingress [a-z0-9-]+\/[a-z0-9-]+ (Exact|Prefix|ImplementationSpecific) \/\S*|no rule matched.*)$/, `${host}: ${line}`);
+        });
+      }
+    });
+
+    it('leaves the younger conflicting Ingress out', () => {
+      assert.doesNotMatch(rich.text, /default\/late/);
+    });
+
+    it('proxies to upstreams with ready endpoints only and answers 503 otherwise', () => {
+      assert.match(rich.text, /upstream default-tea-80 \{\n.*\n.*\n\s+zone default-tea-80 64k;\n\s+server 10\.0\.0\.11:8080;\n\s+server 10\.0\.0\.12:8080;\n\s+server \[fd00::11\]:8080;\n\s+keepalive 16;\n\s+\}/);
+      assert.match(rich.text, /upstream default-coffee-80 \{[^}]*server 10\.0\.0\.21:8080;\n\s+server 10\.0\.0\.22:8080;\n\s+keepalive 16;/);
+      assert.match(rich.text, /upstream default-ext-443 \{[^}]*server 192\.0\.2\.10:443;/);
+      assert.doesNotMatch(rich.text, /10\.0\.0\.13|10\.0\.0\.29/);
+      assert.doesNotMatch(rich.text, /upstream default-empty-80/);
+      const plain = serverBlock(rich.text, 'plain.example.org');
+      assert.match(plain, /location = "\/only" \{\n\s+set \$proxy_upstream_name "default-empty-80";\n\s+return 503;/);
+      assert.match(plain, /location "\/missing\/" \{\n\s+set \$proxy_upstream_name "-";\n\s+return 503;/);
+      assert.match(plain, /location "\/ext\/" \{\n[^}]*proxy_pass http:\/\/default-ext-443;/);
+      assert.match(plain, /# no rule matched: default backend of ingress default\/cafe\n\s+location \/ \{\n[^}]*proxy_pass http:\/\/default-default-http-8081;/);
+    });
+
+    it('answers 404 for unmatched requests without any default backend', () => {
+      const { model } = build([service({ name: 'web' }), ingress({ name: 'a', rules: [rule('h.example.com', exact('/x', 'web'))] })]);
+      const text = renderer.render(model, options('/srv/it')).text;
+      assert.match(serverBlock(text, 'h.example.com'), /# no rule matched\n\s+location \/ \{\n\s+set \$proxy_upstream_name "-";\n\s+return 404;\n\s+\}/);
+      assert.match(serverBlock(text, 'h.example.com'), /location = "\/x" \{\n[^}]*return 503;/);
+    });
+
+    it('writes redirect lines only in TLS servers, and not where ssl-redirect is off', () => {
+      const redirect = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/g;
+      assert.equal(serverBlock(rich.text, 'cafe.example.com').match(redirect)?.length, 6);
+      assert.equal(serverBlock(rich.text, '*.example.com').match(redirect)?.length, 1);
+      assert.equal(serverBlock(rich.text, 'tea.example.com').match(redirect)?.length, 1);
+      for (const host of ['_', 'plain.example.org', 'secure.example.org']) assert.doesNotMatch(serverBlock(rich.text, host), /308/, host);
+      const at443 = renderer.render(rich.model, { ...options('/srv/it'), httpsPort: 443 }).text;
+      assert.match(serverBlock(at443, 'cafe.example.com'), /return 308 https:\/\/\$host\$request_uri;/);
+    });
+
+    it('uses certificate files named after the Secret and its hash, and the default certificate otherwise', () => {
+      for (const c of rich.model.certificates) {
+        const file = certificateFile('/srv/it', c);
+        assert.ok(rich.text.includes(`ssl_certificate "${file}";\n        ssl_certificate_key "${file}";`), file);
+      }
+      assert.deepEqual(rich.model.certificates.map((c) => c.name), ['default-cafe-secret', 'default-star']);
+      assert.match(serverBlock(rich.text, 'tea.example.com'), /ssl_certificate "\/srv\/it\/ssl\/default-star-[0-9a-f]{16}\.pem";/);
+      assert.match(serverBlock(rich.text, 'secure.example.org'), /ssl_certificate "\/srv\/it\/ssl\/default\.pem";/);
+      assert.match(serverBlock(rich.text, 'plain.example.org'), /ssl_certificate "\/srv\/it\/ssl\/default\.pem";/);
+    });
+
+    it('applies the ConfigMap settings', () => {
+      assert.match(rich.text, /client_max_body_size 8m;/);
+      assert.match(rich.text, /proxy_read_timeout 120s;/);
+    });
+
+    it('nginx -t accepts the rendered configuration of a rich model', function () {
+      if (!fs.existsSync(NGINX)) this.skip();
+      this.timeout(30_000);
+      const prefix = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'it-nginx-'));
+      try {
+        for (const d of ['ssl', 'logs', 'tmp']) fs.mkdirSync(nodePath.join(prefix, d));
+        const o = { ...options(prefix), listenAddress: '127.0.0.1' };
+        fs.writeFileSync(o.defaultCertificate, certs.def.crt + certs.def.key, { mode: 0o600 });
+        for (const c of rich.model.certificates) fs.writeFileSync(certificateFile(prefix, c), c.pem, { mode: 0o600 });
+        const { text } = renderer.render(rich.model, o);
+        const conf = nodePath.join(prefix, 'nginx.conf');
+        fs.writeFileSync(conf, text);
+        try {
+          execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        } catch (e) {
+          const err = e as { stderr?: string; stdout?: string };
+          assert.fail(`nginx -t refused the config:\n${err.stderr ?? ''}${err.stdout ?? ''}\n${text.split('\n').map((l, i) => `${i + 1}: ${l}`).join('\n')}`);
+        }
+      } finally {
+        fs.rmSync(prefix, { recursive: true, force: true });
+      }
+    });
+
+    it('the rich model has the problems it was built to have', () => {
+      const { problems } = build(richResources(certs), { ...CONFIG_MAP_OPTION, resolved: new Map([['api.example.net', ['192.0.2.10']]]) });
+      const messages = problems.map((p) => p.message);
+      assert.ok(messages.some((m) => /already routed by Ingress default\/cafe/.test(m)), show(problems));
+      assert.ok(messages.some((m) => /Service default\/nowhere not found/.test(m)), show(problems));
+      assert.ok(messages.some((m) => /Secret default\/not-there not found/.test(m)), show(problems));
+    });
+  });
+});

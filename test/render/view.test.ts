@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import type { Model } from '../../src/model/index.js';
+import { buildView, certificateFile } from '../../src/render/view.js';
+import type { RenderOptions } from '../../src/render/view.js';
+import type { Resource } from '../../src/types.js';
+import {
+  backend, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, rule, secret, service, show,
+} from '../helpers/resources.js';
+import type { TestCert } from '../helpers/resources.js';
+
+const OPTS: RenderOptions = {
+  prefix: '/srv/it', listenAddress: '*', httpPort: 80, httpsPort: 443, internalPort: 10246,
+  defaultCertificate: '/srv/it/ssl/default.pem', features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
+};
+
+const app = (name: string, ...ips: string[]): Resource[] => [service({ name }), endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] })];
+const model = (resources: Resource[], opts = {}): Model => {
+  const r = build(resources, opts);
+  return r.model;
+};
+const serverView = (m: Model, host: string, o: RenderOptions = OPTS) => {
+  const s = buildView(m, o).servers.find((x) => x.host === host);
+  assert.ok(s, `no server ${host}`);
+  return s;
+};
+const locs = (s: ReturnType<typeof serverView>) => s.locations.map((l) => `${l.exact ? '= ' : ''}${l.path} -> ${l.backend ?? 503}`);
+
+describe('render view', () => {
+  let cafe: TestCert;
+  before(function () {
+    this.timeout(30_000);
+    cafe = makeCert(['cafe.example.com']);
+  });
+
+  it('splits a Prefix path into an exact location and a prefix location ending in "/"', () => {
+    const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] })]), 'h.example.com');
+    assert.deepEqual(locs(s), ['= /foo -> default-web-80', '/foo/ -> default-web-80']);
+  });
+
+  it('lets an Exact rule own "= /foo", leaving the Prefix rule only "/foo/"', () => {
+    const s = serverView(model([
+      ...app('web', '10.0.0.1'), ...app('api', '10.0.0.2'),
+      ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] }),
+      ingress({ name: 'b', rules: [rule('h.example.com', exact('/foo', 'api'))] }),
+    ]), 'h.example.com');
+    assert.deepEqual(locs(s), ['= /foo -> default-api-80', '/foo/ -> default-web-80']);
+    assert.deepEqual(s.locations.map((l) => l.ingress), ['default/b', 'default/a']);
+  });
+
+  it('renders Prefix "/" as one location and then needs no fallback', () => {
+    const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/', 'web'))] })]), 'h.example.com');
+    assert.deepEqual(locs(s), ['/ -> default-web-80']);
+    assert.equal(s.fallback, null);
+  });
+
+  it('keeps a fallback when "/" is only an Exact rule', () => {
+    const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/', 'web'))] })]), 'h.example.com');
+    assert.deepEqual(locs(s), ['= / -> default-web-80']);
+    assert.equal(s.fallback?.status, 404);
+  });
+
+  it('answers 404 without a default backend, proxies to a default backend, and 503 when it is unreachable', () => {
+    const none = serverView(model([]), '');
+    assert.deepEqual(none.fallback, { backend: null, upstreamLabel: '-', status: 404, ingress: '', redirect: false });
+    const def = serverView(model([...app('def', '10.0.0.1'), ingress({ name: 'd', defaultBackend: backend('def') })]), '');
+    assert.equal(def.fallback?.backend, 'default-def-80');
+    assert.equal(def.fallback?.ingress, 'default/d');
+    const empty = serverView(model([...app('def'), ingress({ name: 'd', defaultBackend: backend('def') })]), '');
+    assert.equal(empty.fallback?.backend, null);
+    assert.equal(empty.fallback?.status, 503);
+    assert.equal(empty.fallback?.upstreamLabel, 'default-def-80');
+    const missing = serverView(model([ingress({ name: 'd', defaultBackend: backend('nope') })]), '');
+    assert.equal(missing.fallback?.status, 503);
+  });
+
+  it('leaves backends without endpoints out of the upstreams and answers 503 for their locations', () => {
+    const m = model([...app('full', '10.0.0.1'), ...app('empty'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/full', 'full'), exact('/empty', 'empty'), exact('/gone', 'gone'))] })]);
+    const v = buildView(m, OPTS);
+    assert.deepEqual(v.upstreams.map((u) => u.name), ['default-full-80']);
+    const s = v.servers.find((x) => x.host === 'h.example.com')!;
+    assert.deepEqual(s.locations.map((l) => [l.path, l.backend, l.upstreamLabel]), [
+      ['/empty', null, 'default-empty-80'], ['/full', 'default-full-80', 'default-full-80'], ['/gone', null, '-'],
+    ]);
+  });
+
+  describe('TLS', () => {
+    const tlsModel = (annotations: Record<string, string> = {}, more: Resource[] = [], opts = {}) => model([
+      ...app('web', '10.0.0.1'), secret({ name: 'cafe', cert: cafe }), ...more,
+      ingress({ name: 'a', annotations, tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/tea', 'web')), rule('plain.example.com', path('/tea', 'web'))] }),
+    ], opts);
+
+    it('points TLS servers at their certificate file and others at the default certificate', () => {
+      const m = tlsModel();
+      const cert = m.certificates[0]!;
+      assert.equal(serverView(m, 'cafe.example.com').certificate, certificateFile(OPTS.prefix, cert));
+      assert.equal(certificateFile(OPTS.prefix, cert), `/srv/it/ssl/default-cafe-${cert.hash.slice(0, 16)}.pem`);
+      assert.equal(serverView(m, 'plain.example.com').certificate, OPTS.defaultCertificate);
+      assert.equal(serverView(m, '').certificate, OPTS.defaultCertificate);
+    });
+
+    it('redirects to https only in TLS servers', () => {
+      const m = tlsModel();
+      assert.deepEqual(serverView(m, 'cafe.example.com').locations.map((l) => l.redirect), [true, true]);
+      assert.equal(serverView(m, 'cafe.example.com').fallback?.redirect, true);
+      assert.deepEqual(serverView(m, 'plain.example.com').locations.map((l) => l.redirect), [false, false]);
+      assert.equal(serverView(m, 'plain.example.com').fallback?.redirect, false);
+    });
+
+    it('does not redirect when the annotation or the ConfigMap says so', () => {
+      assert.deepEqual(serverView(tlsModel({ 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' }), 'cafe.example.com').locations.map((l) => l.redirect), [false, false]);
+      const off = serverView(tlsModel({}, [configMap({ 'ssl-redirect': 'false' })], CONFIG_MAP_OPTION), 'cafe.example.com');
+      assert.deepEqual(off.locations.map((l) => l.redirect), [false, false]);
+      assert.equal(off.fallback?.redirect, false);
+    });
+
+    it('puts the https port in the redirect only when it is not 443', () => {
+      assert.equal(serverView(tlsModel(), 'cafe.example.com').redirectPort, null);
+      assert.equal(serverView(tlsModel(), 'cafe.example.com', { ...OPTS, httpsPort: 8443 }).redirectPort, 8443);
+    });
+  });
+
+  it('sizes server_names_hash_bucket_size for the longest host unless the ConfigMap sets it', () => {
+    const long = `${'a'.repeat(60)}.${'b'.repeat(50)}.example.com`;
+    const resources = [...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule(long, path('/', 'web'))] })];
+    assert.equal(buildView(model([]), OPTS).serverNamesHashBucketSize, 64);
+    assert.equal(buildView(model(resources), OPTS).serverNamesHashBucketSize, 256);
+    const r = build([...resources, configMap({ 'server-name-hash-bucket-size': '512' })], CONFIG_MAP_OPTION);
+    assert.equal(r.problems.length, 0, show(r.problems));
+    assert.equal(buildView(r.model, OPTS).serverNamesHashBucketSize, 512);
+  });
+
+  it('puts every file under the prefix', () => {
+    const v = buildView(model([]), OPTS);
+    assert.deepEqual(v.paths, {
+      pid: '/srv/it/nginx.pid', errorLog: '/srv/it/logs/error.log', accessLog: '/srv/it/logs/access.log',
+      clientBodyTemp: '/srv/it/tmp/client_body', proxyTemp: '/srv/it/tmp/proxy',
+    });
+    assert.deepEqual(v.tempPaths, [
+      { name: 'fastcgi', path: '/srv/it/tmp/fastcgi' }, { name: 'uwsgi', path: '/srv/it/tmp/uwsgi' }, { name: 'scgi', path: '/srv/it/tmp/scgi' },
+    ]);
+  });
+});
