@@ -39,32 +39,31 @@ class Scan {
     } catch (err) {
       return this.warn(relDir || '.', `cannot read directory: ${codeOf(err)}`, 'error');
     }
-    // Resolved once, so the whole directory is read from one generation even if ..data is swapped meanwhile.
-    let dataReal: string | undefined;
-    if (entries.some((e) => e.name === DATA_LINK)) {
-      dataReal = await realpath(path.join(dirReal, DATA_LINK)).catch(() => undefined);
-      if (dataReal && !isInside(this.rootReal, dataReal)) dataReal = undefined;
-    }
+    // Resolved once, on first use, so the whole directory is read from one generation even if
+    // ..data is swapped meanwhile.
+    let dataReal: Promise<string | undefined> | undefined;
+    const resolveData = () =>
+      (dataReal ??= realpath(path.join(dirReal, DATA_LINK)).then(
+        (p) => (isInside(this.rootReal, p) ? p : undefined),
+        () => undefined,
+      ));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
       const full = path.join(dirReal, e.name);
-      if (e.isSymbolicLink()) await this.followLink(full, rel, e.name, dataReal);
+      if (e.isSymbolicLink()) await this.followLink(full, rel, e.name, resolveData);
       else if (e.isDirectory()) await this.enterDirectory(full, rel);
       else if (e.isFile() && MANIFEST.test(e.name)) await this.addFile(full, rel);
     }
   }
 
-  private async followLink(full: string, rel: string, name: string, dataReal: string | undefined): Promise<void> {
+  private async followLink(full: string, rel: string, name: string, resolveData: () => Promise<string | undefined>): Promise<void> {
     let target: string;
     try {
-      const link = await readlink(full);
-      const parts = link.split(/[\\/]/);
-      target =
-        dataReal && parts[0] === DATA_LINK && parts.length > 1
-          ? await realpath(path.join(dataReal, ...parts.slice(1)))
-          : await realpath(full);
+      const parts = (await readlink(full)).split(/[\\/]/);
+      const dataReal = parts[0] === DATA_LINK && parts.length > 1 ? await resolveData() : undefined;
+      target = dataReal ? await realpath(path.join(dataReal, ...parts.slice(1))) : await realpath(full);
     } catch (err) {
       return this.warn(rel, `broken symlink, skipped: ${codeOf(err)}`);
     }

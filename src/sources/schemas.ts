@@ -42,7 +42,11 @@ export const FORMATS: Readonly<Record<string, Format>> = {
     check: (s) => (DIGITS.test(s) ? Number(s) >= 1 && Number(s) <= 65535 : PORT_NAME.test(s)),
     description: 'a port number (1-65535) or port name',
   },
-  'data-key': { check: (s) => DATA_KEY.test(s), description: 'a data key (letters, digits, "-", "_" and ".")' },
+  // As the API server: ".", ".." and "..x" are refused; keys may become file names.
+  'data-key': {
+    check: (s) => DATA_KEY.test(s) && s !== '.' && !s.startsWith('..'),
+    description: 'a data key (letters, digits, "-", "_" and ".", not starting with "..")',
+  },
   'qualified-name': { check: isQualifiedName, description: 'a qualified name such as "example.com/some-key"' },
   ip: { check: isIP, description: 'an IPv4 or IPv6 address' },
   ipv4: { check: (s) => net.isIPv4(s), description: 'an IPv4 address' },

@@ -1,15 +1,21 @@
 // Signals "something under root may have changed". The caller debounces, rescans and diffs
 // signatures, so spurious signals are cheap and a missed one is the only real failure.
+import { watch as fsWatch, type FSWatcher as ParentWatcher } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 const POLL_MS = 1000;
 
+const reason = (err: unknown) => `watch error: ${err instanceof Error ? err.message : String(err)}`;
+
 export function watchDirectory(root: string, onEvent: (why: string) => void): { close(): Promise<void> } {
   let watcher: FSWatcher | undefined;
-  let identity: string | undefined; // dev:ino of the directory being watched
+  let parent: ParentWatcher | undefined;
+  let identity: string | undefined; // of the directory being watched
+  let stale = false; // root's entry in its parent changed: re-attach even if the identity looks equal
   let closed = false;
-  let checking = false;
+  let checking: Promise<void> | undefined;
 
   const signal = (why: string) => {
     if (!closed) onEvent(why);
@@ -19,41 +25,63 @@ export function watchDirectory(root: string, onEvent: (why: string) => void): { 
     const w = watcher;
     watcher = undefined;
     identity = undefined;
-    await w?.close().catch((err: unknown) => signal(`watch error: ${String(err)}`));
+    await w?.close().catch((err: unknown) => signal(reason(err)));
   }
 
-  async function attach(id: string): Promise<void> {
-    const real = await realpath(root);
+  function attach(real: string, id: string): void {
     identity = id;
     // Symlinks are not followed: scanDirectory only reads link targets inside root, which are watched
     // directly, and ConfigMap volume swaps show up as changes to the ..data link itself.
     const w = watch(real, { ignoreInitial: true, followSymlinks: false, persistent: true });
     watcher = w;
     w.on('all', (event, p) => signal(`${event} ${p}`));
-    w.on('error', (err) => signal(`watch error: ${err instanceof Error ? err.message : String(err)}`));
-    // Anything created between the caller's scan and this point is covered by one more rescan.
+    w.on('error', (err) => signal(reason(err)));
+    // Covers anything created before the watch was in place: the caller rescans once more.
     w.on('ready', () => signal(`watching ${root}`));
   }
 
-  // Polls root itself: it may not exist yet, or be deleted, recreated or re-pointed (symlink).
-  async function check(): Promise<void> {
-    if (checking || closed) return;
-    checking = true;
+  // A delete-and-recreate can reuse the inode; the parent directory sees it at once.
+  function watchParent(): void {
+    if (parent) return;
     try {
-      const st = await stat(root).catch(() => undefined);
-      const id = st?.isDirectory() ? `${st.dev}:${st.ino}` : undefined;
-      if (id === identity) return;
-      if (watcher) {
-        await detach();
-        signal(id ? `${root} was replaced` : `${root} was removed`);
-      }
-      if (id && !closed) await attach(id);
-    } catch (err) {
-      signal(`watch error: ${err instanceof Error ? err.message : String(err)}`);
-      await detach();
-    } finally {
-      checking = false;
+      parent = fsWatch(path.dirname(root), { persistent: false }, (event, name) => {
+        if (event === 'rename' && (name === null || String(name) === path.basename(root))) {
+          stale = true;
+          void check();
+        }
+      });
+      parent.on('error', () => {
+        parent?.close();
+        parent = undefined;
+      });
+    } catch {
+      parent = undefined; // no parent yet: the poll still works
     }
+  }
+
+  // Polls root itself: it may not exist yet, or be deleted, recreated or re-pointed (symlink).
+  async function run(): Promise<void> {
+    watchParent();
+    const st = await stat(root).catch(() => undefined);
+    const id = st?.isDirectory() ? `${st.dev}:${st.ino}:${st.birthtimeMs}` : undefined;
+    if (id === identity && !(stale && watcher)) return;
+    stale = false;
+    if (watcher) {
+      await detach();
+      signal(id ? `${root} was replaced` : `${root} was removed`);
+    }
+    if (id && !closed) attach(await realpath(root), id);
+  }
+
+  function check(): Promise<void> {
+    if (closed) return Promise.resolve();
+    checking ??= run()
+      .catch(async (err: unknown) => {
+        signal(reason(err));
+        await detach();
+      })
+      .finally(() => (checking = undefined));
+    return checking;
   }
 
   void check();
@@ -63,8 +91,8 @@ export function watchDirectory(root: string, onEvent: (why: string) => void): { 
     async close() {
       closed = true;
       clearInterval(timer);
-      // Wait for a check in flight so no watcher is attached after close.
-      while (checking) await new Promise((r) => setTimeout(r, 10));
+      parent?.close();
+      await checking; // so no watcher is attached after close
       await detach();
     },
   };

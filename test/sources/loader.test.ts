@@ -1,0 +1,381 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadFile, parseManifests } from '../../src/sources/loader.js';
+import type { Ingress } from '../../src/types.js';
+import { assertRejected, parse, show, tempDir } from './helpers.js';
+
+const CAFE_LEGACY = `apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: cafe-ingress
+spec:
+  tls:
+  - hosts:
+    - cafe.example.com
+    secretName: cafe-secret
+  rules:
+  - host: cafe.example.com
+    http:
+      paths:
+      - path: /tea
+        backend:
+          serviceName: tea-svc
+          servicePort: 80
+      - path: /coffee
+        backend:
+          serviceName: coffee-svc
+          servicePort: 80
+`;
+
+const CONFIGMAP = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  a: "1"
+`;
+
+describe('sources/loader parseManifests', () => {
+  describe('YAML level', () => {
+    it('fails the whole file on a syntax error, naming file and line, with no resources', () => {
+      const r = parseManifests(`${CONFIGMAP}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n`, 'dir/bad.yaml');
+      assert.equal(r.parseFailed, true);
+      assert.deepEqual(r.resources, []);
+      assert.equal(r.problems.length, 1, show(r.problems));
+      assert.equal(r.problems[0]!.severity, 'error');
+      assert.equal(r.problems[0]!.file, 'dir/bad.yaml');
+      assert.ok((r.problems[0]!.line ?? 0) >= 9, show(r.problems));
+      assert.match(r.problems[0]!.message, /invalid YAML/);
+    });
+
+    it('fails on duplicate keys', () => {
+      const r = parseManifests('apiVersion: v1\nkind: ConfigMap\nkind: Secret\n', 'f.yaml');
+      assert.equal(r.parseFailed, true);
+      assert.equal(r.problems[0]!.line, 3);
+    });
+
+    it('defuses an alias bomb', () => {
+      const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+      for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+      const r = parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nbomb:\n  ${levels.join('\n  ')}\n`, 'bomb.yaml');
+      assert.equal(r.parseFailed, true, show(r.problems));
+      assert.deepEqual(r.resources, []);
+    });
+
+    it('still accepts modest use of anchors and aliases', () => {
+      const r = parseManifests(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: &l {app: cafe}\n  annotations: *l\ndata: {}\n',
+        'f.yaml',
+      );
+      assert.equal(r.resources.length, 1, show(r.problems));
+      assert.deepEqual(r.resources[0]!.meta.annotations, { app: 'cafe' });
+    });
+
+    it('skips empty and comment-only documents', () => {
+      const r = parseManifests(`---\n# just a comment\n---\n${CONFIGMAP}---\n---\n~\n`, 'f.yaml');
+      assert.deepEqual(r.problems, []);
+      assert.equal(r.resources.length, 1);
+      assert.deepEqual(parseManifests('', 'e.yaml'), { resources: [], problems: [], rejected: [], parseFailed: false });
+    });
+
+    it('reads JSON, including tab-indented JSON', () => {
+      const json = '{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {"name": "j"},\n\t"data": {"k": "v"}\n}\n';
+      const r = parseManifests(json, 'c.json');
+      assert.equal(r.resources.length, 1, show(r.problems));
+      assert.deepEqual(r.resources[0]!.kind === 'ConfigMap' && r.resources[0]!.data, { k: 'v' });
+    });
+  });
+
+  describe('document level', () => {
+    it('rejects a document that is not a mapping', () => {
+      for (const text of ['just a string\n', '- a\n- b\n', '42\n']) {
+        const r = parseManifests(text, 'f.yaml');
+        assert.equal(r.problems.length, 1, text);
+        assert.equal(r.problems[0]!.severity, 'error');
+        assert.match(r.problems[0]!.message, /expected a Kubernetes object/);
+        assert.equal(r.parseFailed, false);
+      }
+    });
+
+    it('rejects a missing or non-string kind', () => {
+      for (const text of ['apiVersion: v1\nmetadata: {name: x}\n', 'apiVersion: v1\nkind: [ConfigMap]\n']) {
+        const r = parseManifests(text, 'f.yaml');
+        assert.equal(r.problems.length, 1, show(r.problems));
+        assert.equal(r.problems[0]!.field, 'kind');
+      }
+    });
+
+    it('rejects a missing apiVersion, and records the rejected key of a known kind', () => {
+      const r = parseManifests('kind: Service\nmetadata: {name: tea-svc, namespace: shop}\nspec: {}\n', 'f.yaml');
+      assert.equal(r.problems[0]!.field, 'apiVersion');
+      assert.deepEqual(r.rejected, ['Service/shop/tea-svc']);
+    });
+
+    it('rejects an unsupported apiVersion of a known kind', () => {
+      const r = parse('apiVersion: networking.k8s.io/v2\nkind: Ingress\nmetadata: {name: cafe}\nspec: {}\n');
+      const p = assertRejected(r, 'apiVersion', '"networking.k8s.io/v2"');
+      assert.equal(p.object, 'Ingress default/cafe');
+      assert.match(p.message, /networking\.k8s\.io\/v1/);
+      assert.deepEqual(r.rejected, ['Ingress/default/cafe']);
+      const s = parseManifests('apiVersion: apps/v1\nkind: Service\nmetadata: {name: tea}\nspec: {}\n', 'f.yaml');
+      assert.equal(s.problems[0]!.field, 'apiVersion');
+    });
+
+    it('ignores other kinds quietly', () => {
+      const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: "not; valid"}\nspec: {replicas: lots}\n';
+      const r = parseManifests(`${deployment}---\n${CONFIGMAP}`, 'f.yaml');
+      assert.deepEqual(r.problems, []);
+      assert.deepEqual(r.rejected, []);
+      assert.deepEqual(r.resources.map((x) => x.kind), ['ConfigMap']);
+    });
+
+    it('does not record a rejected key when the name cannot be identified', () => {
+      const r = parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: shop}\n', 'f.yaml');
+      assert.equal(r.problems[0]!.field, 'metadata.name');
+      assert.equal(r.problems[0]!.object, 'ConfigMap shop/(unnamed)');
+      assert.deepEqual(r.rejected, []);
+    });
+
+    it('treats null fields as omitted', () => {
+      const r = parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  creationTimestamp: null\n  annotations:\ndata:\n', 'f.yaml');
+      assert.equal(r.resources.length, 1, show(r.problems));
+      assert.equal(r.resources[0]!.meta.creationTimestamp, undefined);
+    });
+
+    it('reports one problem per bad value, each with its own line and field, and rejects the object', () => {
+      const text = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: cafe
+  namespace: shop
+spec:
+  rules:
+  - host: cafe.example.com
+    http:
+      paths:
+      - path: /tea
+        pathType: Prefix
+        backend:
+          service: {name: tea-svc, port: {number: 80}}
+      - path: "/coffee; return 200 x"
+        pathType: Prefix
+        backend:
+          service:
+            name: coffee-svc
+            port:
+              number: 70000
+`;
+      const r = parseManifests(text, 'cafe.yaml');
+      assert.equal(r.resources.length, 0);
+      assert.deepEqual(r.rejected, ['Ingress/shop/cafe']);
+      const fields = r.problems.map((p) => [p.field, p.line, p.object]);
+      assert.deepEqual(fields, [
+        ['spec.rules[0].http.paths[1].path', 15, 'Ingress shop/cafe'],
+        ['spec.rules[0].http.paths[1].backend.service.port.number', 21, 'Ingress shop/cafe'],
+      ]);
+      assert.ok(r.problems[0]!.message.includes('"/coffee; return 200 x"'), r.problems[0]!.message);
+      assert.ok(r.problems[1]!.message.includes('70000'));
+    });
+
+    it('caps the problems reported for one object', () => {
+      const data = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`bad key ${i}`, 'v']));
+      const r = parse({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data });
+      assert.equal(r.problems.length, 51);
+      assert.match(r.problems[50]!.message, /10 more problem/);
+      assert.deepEqual(r.rejected, ['ConfigMap/default/x']);
+    });
+
+    it('reports YAML warnings as warnings and still loads', () => {
+      const r = parseManifests(`${CONFIGMAP}  b: !custom x\n`, 'f.yaml');
+      assert.equal(r.resources.length, 1);
+      assert.deepEqual(r.problems.map((p) => [p.severity, p.line]), [['warning', 7]]);
+    });
+
+    it('escapes control characters and truncates long values in messages', () => {
+      const long = `/${'a'.repeat(200)} b`;
+      const r = parse({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', labels: { ok: 1 } }, data: { 'a\u202eb': 'v' } });
+      const msg = r.problems.map((p) => p.message).join(' | ');
+      assert.match(msg, /\\u202e/);
+      const i = parse({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: 'x' },
+        spec: { rules: [{ http: { paths: [{ path: long, pathType: 'Exact', backend: { resource: { kind: 'Bucket', name: 'b' } } }] } }] },
+      });
+      const p = assertRejected(i, 'spec.rules[0].http.paths[0].path');
+      assert.ok(p.message.length < 300, p.message);
+      assert.match(p.message, /"\/a{79}"\.\.\./);
+    });
+  });
+
+  describe('multiple documents and lists', () => {
+    it('gives each document of a multi-document file its own line', () => {
+      const r = parseManifests(`${CONFIGMAP}---\n# comment\n${CONFIGMAP.replace('settings', 'other')}`, 'f.yaml');
+      assert.deepEqual(r.resources.map((x) => [x.meta.name, x.source.line, x.source.file]), [
+        ['settings', 1, 'f.yaml'],
+        ['other', 9, 'f.yaml'],
+      ]);
+    });
+
+    it('expands kind: List, each item keeping its own line; bad items are reported at their line', () => {
+      const text = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: tea-svc
+  spec:
+    ports:
+    - port: 80
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: tea}
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: coffee-svc
+  spec:
+    clusterIP: 10.0.0.300
+`;
+      const r = parseManifests(text, 'list.yaml');
+      assert.deepEqual(r.resources.map((x) => [x.kind, x.meta.name, x.source.line]), [['Service', 'tea-svc', 4]]);
+      assert.equal(r.problems.length, 1, show(r.problems));
+      assert.deepEqual([r.problems[0]!.line, r.problems[0]!.field], [19, 'spec.clusterIP']);
+      assert.deepEqual(r.rejected, ['Service/default/coffee-svc']);
+    });
+
+    it('expands typed lists whose items omit kind and apiVersion', () => {
+      const text = `apiVersion: v1
+kind: ConfigMapList
+items:
+- metadata: {name: a}
+- metadata: {name: b}
+`;
+      const r = parseManifests(text, 'f.yaml');
+      assert.deepEqual(r.resources.map((x) => [x.kind, x.meta.name, x.source.line]), [
+        ['ConfigMap', 'a', 4],
+        ['ConfigMap', 'b', 5],
+      ]);
+    });
+
+    it('rejects a list whose items are not a list', () => {
+      const r = parseManifests('apiVersion: v1\nkind: List\nitems: {a: 1}\n', 'f.yaml');
+      assert.equal(r.problems[0]!.field, 'items');
+    });
+  });
+
+  describe('legacy Ingress normalisation', () => {
+    it('turns the extensions/v1beta1 cafe Ingress into the v1 shape', () => {
+      const r = parseManifests(CAFE_LEGACY, 'cafe.yaml');
+      assert.deepEqual(r.problems, []);
+      const backend = (name: string) => ({ service: { name, port: { number: 80 } } });
+      const expected: Ingress = {
+        kind: 'Ingress',
+        apiVersion: 'extensions/v1beta1',
+        meta: { namespace: 'default', name: 'cafe-ingress', annotations: {}, labels: {} },
+        source: { file: 'cafe.yaml', line: 1 },
+        tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe-secret' }],
+        rules: [
+          {
+            host: 'cafe.example.com',
+            paths: [
+              { path: '/tea', pathType: 'ImplementationSpecific', backend: backend('tea-svc') },
+              { path: '/coffee', pathType: 'ImplementationSpecific', backend: backend('coffee-svc') },
+            ],
+          },
+        ],
+      };
+      assert.deepEqual(r.resources, [expected]);
+    });
+
+    it('maps spec.backend, string ports, omitted paths and ingressClassName (networking.k8s.io/v1beta1)', () => {
+      const text = `apiVersion: networking.k8s.io/v1beta1
+kind: Ingress
+metadata: {name: cafe, namespace: shop}
+spec:
+  ingressClassName: nginx
+  backend: {serviceName: default-svc, servicePort: "8080"}
+  rules:
+  - http:
+      paths:
+      - backend: {serviceName: tea-svc, servicePort: http}
+      - path: /exact
+        pathType: Exact
+        backend: {serviceName: tea-svc, servicePort: 81}
+`;
+      const r = parseManifests(text, 'f.yaml');
+      assert.deepEqual(r.problems, []);
+      const ing = r.resources[0] as Ingress;
+      assert.equal(ing.className, 'nginx');
+      assert.deepEqual(ing.defaultBackend, { service: { name: 'default-svc', port: { number: 8080 } } });
+      assert.deepEqual(ing.rules, [
+        {
+          paths: [
+            { path: '/', pathType: 'ImplementationSpecific', backend: { service: { name: 'tea-svc', port: { name: 'http' } } } },
+            { path: '/exact', pathType: 'Exact', backend: { service: { name: 'tea-svc', port: { number: 81 } } } },
+          ],
+        },
+      ]);
+    });
+  });
+});
+
+describe('sources/loader loadFile', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir('loader')));
+  afterEach(() => cleanup());
+
+  it('loads a file and names problems and sources by the relative path', async () => {
+    await mkdir(path.join(dir, 'sub'));
+    const abs = path.join(dir, 'sub', 'cafe.yaml');
+    await writeFile(abs, `\ufeff${CAFE_LEGACY}---\napiVersion: v1\nkind: Service\nmetadata: {name: a.b}\nspec: {}\n`);
+    const r = await loadFile(abs, 'sub/cafe.yaml');
+    assert.equal(r.parseFailed, false);
+    assert.deepEqual(r.resources.map((x) => x.source), [{ file: 'sub/cafe.yaml', line: 1 }]);
+    assert.deepEqual(r.problems.map((p) => [p.file, p.line, p.field]), [['sub/cafe.yaml', 25, 'metadata.name']]);
+  });
+
+  it('refuses a file over the size limit', async () => {
+    const abs = path.join(dir, 'big.yaml');
+    await writeFile(abs, CONFIGMAP + '#'.repeat(2000));
+    const r = await loadFile(abs, 'big.yaml', 1000);
+    assert.equal(r.parseFailed, true);
+    assert.deepEqual(r.resources, []);
+    assert.equal(r.problems[0]!.file, 'big.yaml');
+    assert.match(r.problems[0]!.message, /too large/);
+    assert.equal((await loadFile(abs, 'big.yaml')).resources.length, 1);
+  });
+
+  it('refuses a binary file', async () => {
+    const abs = path.join(dir, 'bin.yaml');
+    await writeFile(abs, Buffer.concat([Buffer.from(CONFIGMAP), Buffer.from([0, 1, 2])]));
+    const r = await loadFile(abs, 'bin.yaml');
+    assert.equal(r.parseFailed, true);
+    assert.match(r.problems[0]!.message, /NUL/);
+  });
+
+  it('reports missing files and directories with their errno code', async () => {
+    const missing = await loadFile(path.join(dir, 'nope.yaml'), 'nope.yaml');
+    assert.equal(missing.parseFailed, true);
+    assert.match(missing.problems[0]!.message, /nope\.yaml.*ENOENT/);
+    await mkdir(path.join(dir, 'd.yaml'));
+    const isDir = await loadFile(path.join(dir, 'd.yaml'), 'd.yaml');
+    assert.equal(isDir.parseFailed, true);
+    assert.match(isDir.problems[0]!.message, /EISDIR/);
+  });
+
+  it('reports an unreadable file with EACCES', async function () {
+    const abs = path.join(dir, 'secret.yaml');
+    await writeFile(abs, CONFIGMAP);
+    await chmod(abs, 0o000);
+    // root (and CAP_DAC_OVERRIDE) reads it anyway: nothing to test then.
+    const readable = await readFile(abs).then(() => true, () => false);
+    if (readable) this.skip();
+    const r = await loadFile(abs, 'secret.yaml');
+    assert.equal(r.parseFailed, true);
+    assert.match(r.problems[0]!.message, /secret\.yaml.*EACCES/);
+  });
+});

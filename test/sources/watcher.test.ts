@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { watchDirectory } from '../../src/sources/watcher.js';
+import { tempDir } from './helpers.js';
+
+// Collects reasons and lets a test wait for one that matches.
+class Recorder {
+  readonly reasons: string[] = [];
+  private waiters: { test: (r: string) => boolean; resolve: () => void }[] = [];
+
+  readonly onEvent = (why: string): void => {
+    this.reasons.push(why);
+    this.waiters = this.waiters.filter((w) => !(w.test(why) && (w.resolve(), true)));
+  };
+
+  waitFor(test: RegExp, ms = 8000): Promise<void> {
+    const from = this.reasons.length;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no event matching ${test} in ${ms} ms; got: ${JSON.stringify(this.reasons)}`)), ms);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      // Only events after this call count.
+      if (this.reasons.slice(from).some((r) => test.test(r))) return done();
+      this.waiters.push({ test: (r) => test.test(r), resolve: done });
+    });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('sources/watcher watchDirectory', function () {
+  this.timeout(20000);
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let watcher: { close(): Promise<void> } | undefined;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir('watch')));
+  afterEach(async () => {
+    await watcher?.close();
+    watcher = undefined;
+    await cleanup();
+  });
+
+  it('signals when a file is added, changed and removed', async () => {
+    const rec = new Recorder();
+    const ready = rec.waitFor(/^watching /);
+    watcher = watchDirectory(dir, rec.onEvent);
+    await ready;
+    const added = rec.waitFor(/cafe\.yaml/);
+    await writeFile(path.join(dir, 'cafe.yaml'), 'a: 1\n');
+    await added;
+    const changed = rec.waitFor(/change .*cafe\.yaml/);
+    await writeFile(path.join(dir, 'cafe.yaml'), 'a: 2\n');
+    await changed;
+    const nested = rec.waitFor(/tea\.yaml/);
+    await mkdir(path.join(dir, 'sub'));
+    await writeFile(path.join(dir, 'sub', 'tea.yaml'), 'a: 1\n');
+    await nested;
+    const removed = rec.waitFor(/unlink .*cafe\.yaml/);
+    await rm(path.join(dir, 'cafe.yaml'));
+    await removed;
+  });
+
+  it('signals a ConfigMap volume swap of ..data', async () => {
+    await mkdir(path.join(dir, '..2026_a'));
+    await writeFile(path.join(dir, '..2026_a', 'cafe.yaml'), 'a: 1\n');
+    await symlink('..2026_a', path.join(dir, '..data'));
+    await symlink('..data/cafe.yaml', path.join(dir, 'cafe.yaml'));
+    const rec = new Recorder();
+    const ready = rec.waitFor(/^watching /);
+    watcher = watchDirectory(dir, rec.onEvent);
+    await ready;
+    const swapped = rec.waitFor(/\.\.data/);
+    await mkdir(path.join(dir, '..2026_b'));
+    await writeFile(path.join(dir, '..2026_b', 'cafe.yaml'), 'a: 2\n');
+    await symlink('..2026_b', path.join(dir, '..data_tmp'));
+    await rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+    await swapped;
+  });
+
+  it('waits for a root that does not exist yet', async () => {
+    const root = path.join(dir, 'later');
+    const rec = new Recorder();
+    watcher = watchDirectory(root, rec.onEvent);
+    await sleep(1200);
+    const ready = rec.waitFor(/^watching /);
+    await mkdir(root);
+    await ready;
+    const added = rec.waitFor(/cafe\.yaml/);
+    await writeFile(path.join(root, 'cafe.yaml'), 'a: 1\n');
+    await added;
+  });
+
+  it('keeps working when the root is deleted and recreated', async () => {
+    const root = path.join(dir, 'manifests');
+    await mkdir(root);
+    const rec = new Recorder();
+    const ready = rec.waitFor(/^watching /);
+    watcher = watchDirectory(root, rec.onEvent);
+    await ready;
+    const removed = rec.waitFor(/removed|unlinkDir/);
+    await rm(root, { recursive: true });
+    await removed;
+    await sleep(1200); // let the poll notice the absence
+    const again = rec.waitFor(/^watching /);
+    await mkdir(root);
+    await again;
+    const added = rec.waitFor(/tea\.yaml/);
+    await writeFile(path.join(root, 'tea.yaml'), 'a: 1\n');
+    await added;
+  });
+
+  it('notices a root deleted and recreated at once (same inode number possible)', async () => {
+    const root = path.join(dir, 'manifests');
+    await mkdir(root);
+    const rec = new Recorder();
+    const ready = rec.waitFor(/^watching /);
+    watcher = watchDirectory(root, rec.onEvent);
+    await ready;
+    const again = rec.waitFor(/^watching /);
+    // Synchronously, so no check can run in between and see the root missing.
+    rmSync(root, { recursive: true });
+    mkdirSync(root);
+    await again;
+    const added = rec.waitFor(/tea\.yaml/);
+    await writeFile(path.join(root, 'tea.yaml'), 'a: 1\n');
+    await added;
+  });
+
+  it('sends nothing after close', async () => {
+    const rec = new Recorder();
+    const ready = rec.waitFor(/^watching /);
+    const w = watchDirectory(dir, rec.onEvent);
+    await ready;
+    await w.close();
+    const count = rec.reasons.length;
+    await writeFile(path.join(dir, 'late.yaml'), 'a: 1\n');
+    await sleep(500);
+    assert.equal(rec.reasons.length, count, JSON.stringify(rec.reasons));
+  });
+});
