@@ -154,13 +154,14 @@ export class Controller {
     try {
       const { text, hash } = this.renderer.render(built.model, this.renderOptions);
       const result = await this.applier.apply(text, hash, built.model.certificates);
+      // nginx runs what the manifests now say (also after a rejected change was reverted)
+      this.metrics.lastReloadSuccessful = 1;
+      this.lastError = '';
       if (result !== 'unchanged') {
         this.confirmedPid = this.nginx.pid;
         this.metrics.reloads++;
-        this.metrics.lastReloadSuccessful = 1;
         this.metrics.lastReloadSuccessTimestamp = Math.floor(Date.now() / 1000);
         this.metrics.configHash = hash;
-        this.lastError = '';
         this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${built.model.servers.length} servers, ${built.model.backends.length} backends)`);
       }
     } catch (e) {

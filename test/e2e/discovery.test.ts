@@ -1,0 +1,194 @@
+// Service discovery end to end: Endpoints, EndpointSlices, headless and ExternalName Services, readiness.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO, dumpLogOnFailure, metricKey, startController, type RunningController } from '../helpers/controller.js';
+import { request, whoAnswers } from '../helpers/http.js';
+import { ManifestDir, endpointSlice, endpoints, ingress, service } from '../helpers/manifests.js';
+import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
+
+// the pod names and addresses of examples/manifests/hostnames.yaml
+const HOSTNAMES = [
+  { name: 'hostnames-8548b869d7-9qk6b', address: '127.0.0.11' },
+  { name: 'hostnames-8548b869d7-wzksp', address: '127.0.0.12' },
+  { name: 'hostnames-8548b869d7-bvlw8', address: '127.0.0.13' },
+];
+
+describe('e2e: service discovery', function () {
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let hostnames: Pods, headless: Pods, local: Pods, named: Pods, eps: Pods, slice: Pods;
+
+  const sliceEndpoints = (second: { ready?: boolean; terminating?: boolean }) =>
+    endpointSlice('slice-svc-x1', 'slice-svc', {
+      port: slice.port, portName: 'web',
+      endpoints: [{ ip: '127.0.0.71', ready: true }, { ip: '127.0.0.72', ...second }],
+    });
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('discovery');
+    hostnames = await startPods(HOSTNAMES);
+    headless = await startPods(podSpecs('headless', '127.0.0.4', 2));
+    local = await startPods([{ name: 'local-1', address: '127.0.0.1' }]);
+    named = await startPods(podSpecs('named', '127.0.0.5', 2));
+    eps = await startPods(podSpecs('eps', '127.0.0.6', 2));
+    slice = await startPods(podSpecs('slice', '127.0.0.7', 2));
+
+    // the walkthrough's file as it is, with the pods' port in place of 9376
+    const example = fs.readFileSync(path.join(REPO, 'examples/manifests/hostnames.yaml'), 'utf8');
+    assert.match(example, /9376/);
+    m.write('hostnames.yaml', example.replace(/\b9376\b/g, String(hostnames.port)));
+
+    m.write('headless.yaml', [
+      service('headless-svc', { clusterIP: 'None', ports: [{ name: 'http', port: 8080, targetPort: headless.port }] }),
+      endpoints('headless-svc', { ready: headless.specs.map((s) => s.address), port: headless.port, portName: 'http' }),
+      ingress('headless', { host: 'headless.example.com', paths: [{ path: '/', service: 'headless-svc', port: 8080 }] }),
+    ]);
+    m.write('external.yaml', [
+      service('local-svc', { type: 'ExternalName', externalName: 'localhost', ports: [{ port: 80, targetPort: local.port }] }),
+      ingress('external', { host: 'external.example.com', paths: [{ path: '/', service: 'local-svc', port: 80 }] }),
+    ]);
+    // Service port "web" targets the container port named "http"; the slice lists that port under the
+    // Service port's name with the resolved number. A second port must not be mixed up with it.
+    m.write('named.yaml', [
+      service('named-svc', { ports: [{ name: 'metrics', port: 9090, targetPort: 'metrics' }, { name: 'web', port: 80, targetPort: 'http' }] }),
+      {
+        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        metadata: { name: 'named-svc-a1b2c', namespace: 'default', labels: { 'kubernetes.io/service-name': 'named-svc' } },
+        addressType: 'IPv4',
+        ports: [{ name: 'metrics', port: 1, protocol: 'TCP' }, { name: 'web', port: named.port, protocol: 'TCP' }],
+        endpoints: named.specs.map((s) => ({ addresses: [s.address], conditions: { ready: true } })),
+      },
+      ingress('named', { host: 'named.example.com', paths: [{ path: '/', service: 'named-svc', port: 'web' }] }),
+    ]);
+    m.write('eps.yaml', [
+      service('eps-svc', { ports: [{ port: 80, targetPort: eps.port }] }),
+      ingress('eps', { host: 'eps.example.com', paths: [{ path: '/', service: 'eps-svc' }] }),
+    ]);
+    m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
+    m.write('slice.yaml', [
+      service('slice-svc', { ports: [{ name: 'web', port: 80, targetPort: 'http' }] }),
+      ingress('slice', { host: 'slice.example.com', paths: [{ path: '/', service: 'slice-svc' }] }),
+    ]);
+    m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
+
+    ctl = await startController({ manifests: m.dir });
+  });
+
+  afterEach(function () {
+    dumpLogOnFailure(this, ctl);
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    try {
+      await ctl?.stopChecked();
+    } finally {
+      await closeAll(hostnames, headless, local, named, eps, slice);
+      m?.cleanup();
+    }
+  });
+
+  it('accepts every manifest (no problems reported)', async function () {
+    const s = await ctl!.status();
+    assert.deepEqual(s.problems, []);
+    assert.equal(s.ready.ok, true);
+    assert.equal(await ctl!.metric('rejected_manifests'), 0);
+  });
+
+  it('exports the running config hash: /status, /metrics, nginx.conf and nginx itself agree', async function () {
+    const hash = (await ctl!.status()).configHash!;
+    assert.match(hash, /^[0-9a-f]{64}$/);
+    const metrics = await ctl!.metrics();
+    assert.equal(metrics.get(metricKey('config_info', { hash })), 1);
+    assert.equal(metrics.get(metricKey('config_hash')), parseInt(hash.slice(0, 13), 16));
+    assert.equal(metrics.get(metricKey('reloads_total')), 1, 'one start, no reload yet');
+    assert.equal(metrics.get(metricKey('last_reload_successful')), 1);
+    assert.match(fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8'), new RegExp(`^# config-hash ${hash}$`, 'm'));
+    const fromNginx = await request(ctl!.ports.internal, '127.0.0.1', '/configuration/hash');
+    assert.equal(fromNginx.body, hash);
+  });
+
+  it('hostnames: three consecutive requests reach the three pods (round robin across workers)', async function () {
+    // a host-less rule matches any Host
+    const seen = await whoAnswers(3, () => ctl!.http('127.0.0.1', '/'));
+    assert.deepEqual([...seen].sort(), HOSTNAMES.map((p) => p.name).sort(), `answers: ${seen.join(', ')}`);
+    const again = await whoAnswers(3, () => ctl!.http('whatever.example.org', '/x'));
+    assert.deepEqual([...again].sort(), HOSTNAMES.map((p) => p.name).sort(), `answers: ${again.join(', ')}`);
+  });
+
+  it('hostnames: the pod sees the request path and the client Host header', async function () {
+    const r = await ctl!.http('walkthrough.test', '/some/path?q=1');
+    assert.equal(r.status, 200);
+    assert.ok(r.pod, r.body);
+    assert.equal(r.pod.path, '/some/path?q=1');
+    assert.equal(r.pod.host, 'walkthrough.test');
+    assert.ok(HOSTNAMES.some((p) => p.name === r.pod!.pod));
+  });
+
+  it('headless Service (clusterIP: None) with Endpoints balances over its pods', async function () {
+    const seen = await whoAnswers(4, () => ctl!.http('headless.example.com', '/'));
+    assert.deepEqual([...new Set(seen)].sort(), ['headless-1', 'headless-2'], `answers: ${seen.join(', ')}`);
+  });
+
+  it('ExternalName Service pointing at localhost reaches the backend on 127.0.0.1', async function () {
+    // if localhost also resolved to ::1, nginx would get a refusal there and retry on 127.0.0.1
+    for (let i = 0; i < 3; i++) {
+      const r = await ctl!.http('external.example.com', `/ext/${i}`);
+      assert.equal(r.status, 200, r.body);
+      assert.equal(r.pod?.pod, 'local-1');
+      assert.equal(r.pod?.path, `/ext/${i}`);
+    }
+  });
+
+  it('EndpointSlice with a named targetPort: the port listed under the Service port name is used', async function () {
+    const seen = await whoAnswers(4, () => ctl!.http('named.example.com', '/'));
+    assert.deepEqual([...new Set(seen)].sort(), ['named-1', 'named-2'], `answers: ${seen.join(', ')}`);
+  });
+
+  describe('readiness', function () {
+    const leaves = async (host: string, pod: string) => {
+      // after the reload, keep asking until a run of answers no longer includes the pod
+      await ctl!.waitFor(async () => {
+        const seen = await whoAnswers(6, () => ctl!.http(host, '/'));
+        return seen.every((s) => s !== pod && !s.startsWith('status')) ? seen : undefined;
+      }, { what: `${pod} to leave the rotation of ${host}` });
+    };
+    const comesBack = async (host: string, pod: string) => {
+      await ctl!.waitFor(async () => (await whoAnswers(4, () => ctl!.http(host, '/'))).includes(pod), { what: `${pod} back in ${host}` });
+    };
+
+    it('Endpoints: an address moved to notReadyAddresses leaves the rotation and comes back when ready', async function () {
+      assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('eps.example.com', '/')))].sort(), ['eps-1', 'eps-2']);
+      let reloads = await ctl!.metric('reloads_total');
+      m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61'], notReady: ['127.0.0.62'], port: eps.port }));
+      reloads = await ctl!.waitForReload(reloads);
+      await leaves('eps.example.com', 'eps-2');
+      m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
+      await ctl!.waitForReload(reloads);
+      await comesBack('eps.example.com', 'eps-2');
+    });
+
+    it('EndpointSlice: ready: false and terminating: true take an endpoint out; ready brings it back', async function () {
+      assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('slice.example.com', '/')))].sort(), ['slice-1', 'slice-2']);
+      let reloads = await ctl!.metric('reloads_total');
+      m.write('slice-endpoints.yaml', sliceEndpoints({ ready: false }));
+      reloads = await ctl!.waitForReload(reloads);
+      await leaves('slice.example.com', 'slice-2');
+
+      m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
+      reloads = await ctl!.waitForReload(reloads);
+      await comesBack('slice.example.com', 'slice-2');
+
+      // terminating without an explicit ready (the API's default is ready): still not for new traffic
+      m.write('slice-endpoints.yaml', sliceEndpoints({ terminating: true }));
+      reloads = await ctl!.waitForReload(reloads);
+      await leaves('slice.example.com', 'slice-2');
+
+      m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true, terminating: false }));
+      await ctl!.waitForReload(reloads);
+      await comesBack('slice.example.com', 'slice-2');
+    });
+  });
+});

@@ -1,0 +1,119 @@
+// What answers when nothing routes: spec.defaultBackend, 404 without one, 503 for backends without pods.
+import assert from 'node:assert/strict';
+import { dumpLogOnFailure, startController, type RunningController } from '../helpers/controller.js';
+import { ManifestDir, endpoints, ingress, service } from '../helpers/manifests.js';
+import { closeAll, startPods, type Pods } from '../helpers/pods.js';
+
+const SHOP = 'shop.example.com';
+
+describe('e2e: default backend, 404 and 503', function () {
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let pods: Pods;
+
+  const answer = async (host: string, p: string) => {
+    const r = await ctl!.http(host, p);
+    return r.pod ? r.pod.pod : `status ${r.status}`;
+  };
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('fallback');
+    pods = await startPods([
+      { name: 'api-pod', address: '127.0.0.101' }, { name: 'default-pod', address: '127.0.0.102' }, { name: 'late-pod', address: '127.0.0.104' },
+    ]);
+    m.write('services.yaml', [
+      service('api-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      endpoints('api-svc', { ready: ['127.0.0.101'], port: pods.port }),
+      service('empty-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      service('default-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      endpoints('default-svc', { ready: ['127.0.0.102'], port: pods.port }),
+    ]);
+    // the only address of empty-svc is not ready
+    m.write('empty-endpoints.yaml', endpoints('empty-svc', { ready: [], notReady: ['127.0.0.104'], port: pods.port }));
+    m.write('shop.yaml', ingress('shop', {
+      host: SHOP,
+      paths: [
+        { path: '/api', service: 'api-svc' },
+        { path: '/empty', service: 'empty-svc' },
+        { path: '/missing', service: 'missing-svc' },
+      ],
+    }));
+    ctl = await startController({ manifests: m.dir });
+  });
+
+  afterEach(function () {
+    dumpLogOnFailure(this, ctl);
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    try {
+      await ctl?.stopChecked();
+    } finally {
+      await closeAll(pods);
+      m?.cleanup();
+    }
+  });
+
+  it('without a default backend an unmatched host or path answers 404', async function () {
+    assert.equal(await answer('unknown.example.org', '/'), 'status 404');
+    assert.equal(await answer('unknown.example.org', '/api'), 'status 404');
+    assert.equal(await answer(SHOP, '/'), 'status 404');
+    assert.equal(await answer(SHOP, '/nothing'), 'status 404');
+  });
+
+  it('a Service without ready endpoints or a missing Service answers 503; other paths keep working', async function () {
+    assert.equal(await answer(SHOP, '/empty'), 'status 503');
+    assert.equal(await answer(SHOP, '/empty/x'), 'status 503');
+    assert.equal(await answer(SHOP, '/missing'), 'status 503');
+    assert.equal(await answer(SHOP, '/api'), 'api-pod');
+    assert.equal(await answer(SHOP, '/api/v1'), 'api-pod');
+    const problems = (await ctl!.status()).problems;
+    assert.ok(problems.some((p) => p.includes('shop.yaml') && p.includes('Service default/missing-svc not found')), problems.join('\n'));
+  });
+
+  it('a 503 path starts answering once its Service has a ready endpoint', async function () {
+    const reloads = await ctl!.metric('reloads_total');
+    m.write('empty-endpoints.yaml', endpoints('empty-svc', { ready: ['127.0.0.104'], port: pods.port }));
+    await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await answer(SHOP, '/empty')) === 'late-pod', { what: '/empty -> late-pod' });
+    assert.equal(await answer(SHOP, '/missing'), 'status 503');
+  });
+
+  it('spec.defaultBackend answers requests no rule matches, on any host', async function () {
+    const reloads = await ctl!.metric('reloads_total');
+    m.write('fallback.yaml', ingress('fallback', { defaultBackend: { service: 'default-svc' } }));
+    await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'default-pod', { what: 'the default backend' });
+    const r = await ctl!.http('unknown.example.org', '/deep/path?x=1');
+    assert.equal(r.pod?.pod, 'default-pod');
+    assert.equal(r.pod?.path, '/deep/path?x=1');
+    assert.equal(r.pod?.host, 'unknown.example.org');
+    assert.equal(await answer(SHOP, '/nothing'), 'default-pod');
+    assert.equal(await answer(SHOP, '/'), 'default-pod');
+    // matched rules are not affected: their own backend, or 503 when it has no pods
+    assert.equal(await answer(SHOP, '/api'), 'api-pod');
+    assert.equal(await answer(SHOP, '/missing'), 'status 503');
+  });
+
+  it('a default backend without ready endpoints answers 503; removing it brings back 404', async function () {
+    let reloads = await ctl!.metric('reloads_total');
+    m.write('services.yaml', [
+      service('api-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      endpoints('api-svc', { ready: ['127.0.0.101'], port: pods.port }),
+      service('empty-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      service('default-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      endpoints('default-svc', { ready: [], notReady: ['127.0.0.102'], port: pods.port }),
+    ]);
+    reloads = await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 503', { what: '503 from the default backend' });
+    assert.equal(await answer(SHOP, '/nothing'), 'status 503');
+    assert.equal(await answer(SHOP, '/api'), 'api-pod');
+
+    m.remove('fallback.yaml');
+    await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 404', { what: '404 without a default backend' });
+    assert.equal(await answer(SHOP, '/nothing'), 'status 404');
+  });
+});

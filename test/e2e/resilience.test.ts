@@ -1,0 +1,408 @@
+// Resilience: bad input is rejected and reported while the last good config keeps serving; configs that
+// nginx -t refuses are not applied; no-op writes cause no reload; bursts coalesce; ConfigMap volume
+// updates are seen; a killed nginx comes back; SIGTERM leaves nothing behind.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO, dumpLogOnFailure, metricKey, startController, type RunningController } from '../helpers/controller.js';
+import { ManifestDir, backend, configMap, deployment, ingress } from '../helpers/manifests.js';
+import { closeAll, startPods, type Pods } from '../helpers/pods.js';
+import { children, isAlive, pgrepCommandLine } from '../helpers/processes.js';
+import { sleep } from '../helpers/wait.js';
+
+const BASE = 'base.example.com';
+const LONG_HOST = 'a-rather-long-host-name-to-overflow-the-hash-bucket.example.com';
+const CONFIG_TEST = metricKey('reload_failures_total', { reason: 'config_test' });
+
+describe('e2e: resilience', function () {
+  let pods: Pods;
+
+  before(async function () {
+    pods = await startPods([{ name: 'base-pod', address: '127.0.0.111' }, { name: 'new-pod', address: '127.0.0.112' }]);
+  });
+
+  after(async function () {
+    await closeAll(pods);
+  });
+
+  const served = async (ctl: RunningController, host: string, p = '/') => {
+    const r = await ctl.http(host, p);
+    return r.pod ? r.pod.pod : `status ${r.status}`;
+  };
+
+  describe('bad and no-op input, bursts, volumes, nginx crash (one controller)', function () {
+    let m: ManifestDir;
+    let ctl: RunningController | undefined;
+
+    before(async function () {
+      this.timeout(60_000);
+      m = new ManifestDir('resilience');
+      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      ctl = await startController({ manifests: m.dir });
+    });
+
+    afterEach(function () {
+      dumpLogOnFailure(this, ctl);
+    });
+
+    after(async function () {
+      this.timeout(30_000);
+      try {
+        await ctl?.stopChecked();
+      } finally {
+        m?.cleanup();
+      }
+    });
+
+    it('rejects a new file with invalid YAML, reports it, and keeps the routes answering', async function () {
+      const before = await ctl!.settle();
+      assert.equal(before.get(metricKey('rejected_manifests')), 0);
+      m.write('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: broken\n  labels: [unclosed\n');
+      const problems = await ctl!.waitFor(async () => {
+        const s = await ctl!.status();
+        return s.problems.some((p) => p.includes('broken.yaml') && p.includes('invalid YAML')) ? s.problems : undefined;
+      }, { what: 'the YAML error on /status' });
+      assert.ok(problems.some((p) => p.startsWith('error: broken.yaml:')), problems.join('\n'));
+      const after = await ctl!.settle();
+      assert.equal(after.get(metricKey('rejected_manifests')), 1);
+      assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'nothing to reload');
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+      assert.equal((await ctl!.healthz()), 200);
+
+      m.remove('broken.yaml');
+      await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, { what: 'rejected_manifests back to 0' });
+      assert.deepEqual((await ctl!.status()).problems, []);
+    });
+
+    it('rejects an Ingress whose host contains ";", naming file and field; the other routes keep answering', async function () {
+      const reloads = (await ctl!.settle()).get(metricKey('reloads_total'));
+      m.write('evil.yaml', ingress('evil', { host: 'evil.example.com;', paths: [{ path: '/', service: 'base-svc' }] }));
+      const problems = await ctl!.waitFor(async () => {
+        const s = await ctl!.status();
+        return s.problems.some((p) => p.includes('evil.yaml')) ? s.problems : undefined;
+      }, { what: 'the rejected Ingress on /status' });
+      const line = problems.find((p) => p.includes('evil.yaml'))!;
+      assert.match(line, /^error: evil\.yaml:\d+ Ingress default\/evil spec\.rules\[0\]\.host: /);
+      assert.match(line, /"evil\.example\.com;"/);
+      await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 1, { what: 'rejected_manifests 1' });
+      assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), reloads);
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+      assert.equal(await served(ctl!, 'evil.example.com'), 'status 404');
+      assert.doesNotMatch(fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8'), /evil/);
+
+      m.remove('evil.yaml');
+      await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, { what: 'rejected_manifests back to 0' });
+    });
+
+    it('a file that changes nothing for nginx (a Deployment, the same content again) causes no reload', async function () {
+      const before = await ctl!.settle();
+      const hash = (await ctl!.status()).configHash;
+      m.write('deployment.yaml', deployment('web', 3));
+      await ctl!.waitForSync(before.get(metricKey('syncs_total'))!);
+      let now = await ctl!.settle();
+      assert.equal(now.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
+
+      // same bytes, new inode and mtime
+      m.write('base.yaml', m.read('base.yaml'));
+      await ctl!.waitForSync(now.get(metricKey('syncs_total'))!);
+      now = await ctl!.settle();
+      assert.equal(now.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
+      assert.equal(now.get(CONFIG_TEST), before.get(CONFIG_TEST));
+      assert.equal((await ctl!.status()).configHash, hash);
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+    });
+
+    it('a burst of 20 Ingress files is applied with at most 2 reloads', async function () {
+      const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
+      // ~5 ms apart (as a deploy tool writes them): well inside --min-wait 50, so one sync should see all
+      for (let i = 1; i <= 20; i++) {
+        m.write(`burst/burst-${i}.yaml`, ingress(`burst-${i}`, { host: `burst-${i}.example.com`, paths: [{ path: '/', service: 'base-svc' }] }));
+        await sleep(5);
+      }
+      await ctl!.waitFor(async () => (await served(ctl!, 'burst-20.example.com')) === 'base-pod', { what: 'burst-20 routed' });
+      for (let i = 1; i <= 20; i++) assert.equal(await served(ctl!, `burst-${i}.example.com`), 'base-pod', `burst-${i}`);
+      const after = (await ctl!.settle()).get(metricKey('reloads_total'))!;
+      assert.ok(after - reloads >= 1 && after - reloads <= 2, `${after - reloads} reloads for the burst`);
+    });
+
+    it('picks up a ConfigMap-volume style update (..data symlink swapped atomically with rename)', async function () {
+      const vol = m.path('volume');
+      const routes = (route: string) =>
+        ['apiVersion: networking.k8s.io/v1', 'kind: Ingress', 'metadata:', '  name: from-volume', 'spec:', '  rules:',
+          '    - host: volume.example.com', '      http:', '        paths:', `          - path: ${route}`, '            pathType: Prefix',
+          '            backend:', '              service:', '                name: base-svc', '                port:', '                  number: 80', ''].join('\n');
+      const generation = (stamp: string, route: string) => {
+        const dir = path.join(vol, `..${stamp}`);
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, 'routes.yaml'), routes(route));
+        return path.basename(dir);
+      };
+      // as the kubelet lays out a ConfigMap volume
+      const first = generation('2026_11_27_10_00_00.000000001', '/v1');
+      fs.symlinkSync(first, path.join(vol, '..data'));
+      fs.symlinkSync(path.join('..data', 'routes.yaml'), path.join(vol, 'routes.yaml'));
+      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v1')) === 'base-pod', { what: 'the first generation routed' });
+      assert.equal(await served(ctl!, 'volume.example.com', '/v2'), 'status 404');
+
+      // an update: new generation, a new link renamed over ..data, old generation removed
+      const second = generation('2026_11_27_10_05_00.000000002', '/v2');
+      fs.symlinkSync(second, path.join(vol, '..data_tmp'));
+      fs.renameSync(path.join(vol, '..data_tmp'), path.join(vol, '..data'));
+      fs.rmSync(path.join(vol, first), { recursive: true });
+      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v2')) === 'base-pod', { what: 'the second generation routed' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v1')) === 'status 404', { what: '/v1 gone' });
+      assert.deepEqual((await ctl!.status()).problems, []);
+    });
+
+    it('restarts nginx killed with SIGKILL: healthz back to 200, traffic back, nginx_restarts_total counted', async function () {
+      this.timeout(30_000);
+      // idle first, so the restart is the supervisor's own (after its backoff), not a sync's
+      const restarts = (await ctl!.settle()).get(metricKey('nginx_restarts_total'))!;
+      const master = (await ctl!.status()).nginxPid!;
+      assert.ok(master > 1 && isAlive(master));
+      const workers = await children(master);
+      assert.ok(workers.length >= 1, 'nginx has workers');
+      ctl!.track(workers);
+      process.kill(master, 'SIGKILL');
+      await ctl!.waitFor(async () => (await ctl!.healthz()) === 503, { what: 'healthz 503 while nginx is down' });
+      await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 15_000, what: 'healthz 200 again' });
+      const s = await ctl!.status();
+      assert.ok(s.nginxPid && s.nginxPid !== master, `new master ${s.nginxPid}`);
+      assert.equal(await ctl!.metric('nginx_restarts_total'), restarts + 1);
+      await ctl!.waitFor(async () => (await served(ctl!, BASE)) === 'base-pod', { what: 'traffic back' });
+      // the old workers must not survive their master: they would hold the ports and serve a stale config
+      assert.deepEqual(workers.filter(isAlive), []);
+
+      // the new nginx is under control: a change is applied to it
+      const reloads = await ctl!.metric('reloads_total');
+      m.write('after-restart.yaml', [...backend('new-svc', { port: pods.port, specs: [pods.specs[1]!] }), ingress('after-restart', { host: 'after.example.com', paths: [{ path: '/', service: 'new-svc' }] })]);
+      await ctl!.waitForReload(reloads);
+      await ctl!.waitFor(async () => (await served(ctl!, 'after.example.com')) === 'new-pod', { what: 'a route added after the restart' });
+    });
+    it('a sync while nginx is down restarts it at once; the restart is counted once and not repeated', async function () {
+      this.timeout(30_000);
+      const restarts = (await ctl!.settle()).get(metricKey('nginx_restarts_total'))!;
+      const master = (await ctl!.status()).nginxPid!;
+      ctl!.track(await children(master));
+      process.kill(master, 'SIGKILL');
+      await ctl!.waitFor(async () => (await ctl!.healthz()) === 503, { what: 'healthz 503 while nginx is down' });
+      // any change makes a sync, which finds nginx gone and starts it before the backoff ends
+      m.write('base.yaml', m.read('base.yaml'));
+      await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 15_000, what: 'healthz 200 again' });
+      const pid = (await ctl!.status()).nginxPid;
+      assert.ok(pid && pid !== master);
+      // past the backoff: the pending restart must not start a second nginx or count again
+      await ctl!.settle(1500);
+      assert.equal(await ctl!.metric('nginx_restarts_total'), restarts + 1);
+      assert.equal((await ctl!.status()).nginxPid, pid);
+      assert.equal(await ctl!.healthz(), 200);
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+    });
+  });
+
+  describe('a candidate nginx -t rejects (settings ConfigMap with a small server-name-hash-bucket-size)', function () {
+    let m: ManifestDir;
+    let ctl: RunningController | undefined;
+
+    before(async function () {
+      this.timeout(60_000);
+      m = new ManifestDir('bucket');
+      m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
+      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'] });
+    });
+
+    afterEach(function () {
+      dumpLogOnFailure(this, ctl);
+    });
+
+    after(async function () {
+      this.timeout(30_000);
+      try {
+        await ctl?.stopChecked();
+      } finally {
+        m?.cleanup();
+      }
+    });
+
+    it('keeps the old config serving, counts reload_failures_total{reason="config_test"} and reports the error', async function () {
+      const before = await ctl!.settle();
+      const hash = (await ctl!.status()).configHash;
+      assert.equal(before.get(metricKey('last_reload_successful')), 1);
+      m.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
+      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!, { what: 'a config_test failure' });
+      const after = await ctl!.settle();
+      assert.equal(after.get(CONFIG_TEST), before.get(CONFIG_TEST)! + 1);
+      assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
+      assert.equal(after.get(metricKey('last_reload_successful')), 0);
+      assert.equal(after.get(metricKey('config_info', { hash: hash! })), 1, 'config_info still names the running config');
+      const s = await ctl!.status();
+      assert.equal(s.configHash, hash);
+      assert.match(s.lastError ?? '', /nginx -t rejected the candidate: .*server_names_hash/);
+      assert.match(ctl!.log(), /server_names_hash.*still serving config/);
+      // nginx still runs the last good config
+      assert.equal(await ctl!.healthz(), 200);
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+      assert.equal(await served(ctl!, LONG_HOST), 'status 404');
+    });
+
+    it('applies the change once the setting allows it', async function () {
+      const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
+      m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '128' }));
+      await ctl!.waitForReload(reloads);
+      await ctl!.waitFor(async () => (await served(ctl!, LONG_HOST)) === 'base-pod', { what: 'the long host routed' });
+      const s = await ctl!.status();
+      assert.equal(s.lastError, null);
+      assert.equal(await ctl!.metric('last_reload_successful'), 1);
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+    });
+
+    it('needs no reload when the offending change is reverted: the running config is the desired one', async function () {
+      const before = await ctl!.settle();
+      const hash = (await ctl!.status()).configHash;
+      // 133 characters: more than a 128-byte bucket holds
+      const tooLong = `${'a'.repeat(60)}.${'b'.repeat(60)}.example.com`;
+      m.write('long-2.yaml', ingress('long-2', { host: tooLong, paths: [{ path: '/', service: 'base-svc' }] }));
+      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!, { what: 'a config_test failure' });
+      assert.equal(await served(ctl!, tooLong), 'status 404');
+      const syncs = (await ctl!.settle()).get(metricKey('syncs_total'))!;
+      m.remove('long-2.yaml');
+      await ctl!.waitForSync(syncs);
+      const after = await ctl!.settle();
+      assert.equal(after.get(CONFIG_TEST), before.get(CONFIG_TEST)! + 1, 'the reverted config is not tested again');
+      assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
+      assert.equal((await ctl!.status()).configHash, hash);
+      assert.equal(await served(ctl!, LONG_HOST), 'base-pod');
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+    });
+  });
+
+  describe('a template error caught by nginx -t (custom --template-dir)', function () {
+    let m: ManifestDir;
+    let templates: string;
+    let ctl: RunningController | undefined;
+
+    before(async function () {
+      this.timeout(60_000);
+      m = new ManifestDir('template');
+      templates = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-templates-'));
+      fs.cpSync(path.join(REPO, 'templates'), templates, { recursive: true });
+      // a template bug that only shows for locations without a backend
+      const partial = path.join(templates, 'partials', 'server.hbs');
+      const text = fs.readFileSync(partial, 'utf8');
+      const broken = text.replace('{{else}}\n            return 503;\n', '{{else}}\n            e2e_no_such_directive on;\n            return 503;\n');
+      assert.notEqual(broken, text, 'the partial changed');
+      fs.writeFileSync(partial, broken);
+      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
+    });
+
+    afterEach(function () {
+      dumpLogOnFailure(this, ctl);
+    });
+
+    after(async function () {
+      this.timeout(30_000);
+      try {
+        await ctl?.stopChecked();
+      } finally {
+        m?.cleanup();
+        if (templates) fs.rmSync(templates, { recursive: true, force: true });
+      }
+    });
+
+    it('reports the error naming the Ingress behind the bad line; the old routes keep answering', async function () {
+      const before = await ctl!.settle();
+      const hash = (await ctl!.status()).configHash;
+      m.write('orphan.yaml', ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }));
+      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!, { what: 'a config_test failure' });
+      const s = await ctl!.status();
+      assert.match(s.lastError ?? '', /^nginx -t rejected the candidate: Ingress default\/orphan, server orphan\.example\.com, line \d+: .*unknown directive "e2e_no_such_directive"/);
+      assert.equal(s.configHash, hash);
+      const after = await ctl!.settle();
+      assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+      assert.equal(await served(ctl!, 'orphan.example.com'), 'status 404');
+      assert.equal(await ctl!.healthz(), 200);
+    });
+  });
+
+  describe('/healthz before the first config is applied', function () {
+    let m: ManifestDir;
+    let ctl: RunningController | undefined;
+
+    afterEach(function () {
+      dumpLogOnFailure(this, ctl);
+    });
+
+    after(async function () {
+      this.timeout(30_000);
+      try {
+        await ctl?.stopChecked();
+      } finally {
+        m?.cleanup();
+      }
+    });
+
+    it('is 503 while nginx -t rejects every config, and 200 once a good one is applied', async function () {
+      m = new ManifestDir('unready');
+      m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
+      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      m.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
+      ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'], waitReady: false });
+      await ctl.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) >= 1, { what: 'the first config rejected' });
+      assert.equal(await ctl.healthz(), 503);
+      const s = await ctl.status();
+      assert.equal(s.ready.ok, false);
+      assert.match(s.ready.reason, /no configuration applied/);
+      assert.equal(s.nginxPid, null);
+      assert.match(s.lastError ?? '', /server_names_hash/);
+      assert.equal(await ctl.metric('reloads_total'), 0);
+      assert.equal((await ctl.metrics()).has(metricKey('config_info', {})), false);
+      await assert.rejects(ctl.http(BASE, '/'), /ECONNREFUSED/, 'nginx is not listening');
+
+      m.remove('long.yaml');
+      await ctl.waitReady();
+      assert.equal(await served(ctl, BASE), 'base-pod');
+      assert.equal(await ctl.metric('reloads_total'), 1);
+    });
+  });
+
+  describe('SIGTERM', function () {
+    let m: ManifestDir | undefined;
+    let ctl: RunningController | undefined;
+
+    after(async function () {
+      this.timeout(30_000);
+      try {
+        await ctl?.stop();
+      } finally {
+        m?.cleanup();
+      }
+    });
+
+    it('makes the controller exit 0 and stop nginx: no master, no worker, no pid file left', async function () {
+      m = new ManifestDir('sigterm');
+      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      ctl = await startController({ manifests: m.dir });
+      assert.equal(await served(ctl, BASE), 'base-pod');
+      const master = (await ctl.status()).nginxPid!;
+      const workers = await children(master);
+      assert.ok(workers.length >= 1);
+      const pidFile = path.join(ctl.prefix, 'nginx.pid');
+      assert.equal(Number(fs.readFileSync(pidFile, 'utf8').trim()), master);
+
+      ctl.child.kill('SIGTERM');
+      const exit = await ctl.exited;
+      assert.deepEqual(exit, { code: 0, signal: null });
+      assert.match(ctl.log(), /SIGTERM: stopping nginx gracefully/);
+      assert.deepEqual([master, ...workers].filter(isAlive), [], 'nginx processes left');
+      assert.deepEqual(await pgrepCommandLine(ctl.prefix), []);
+      assert.equal(fs.existsSync(pidFile), false, 'nginx removed its pid file');
+      await assert.rejects(ctl.http(BASE, '/'), /ECONNREFUSED/);
+      const r = await ctl.stop();
+      assert.deepEqual(r.leftovers, []);
+    });
+  });
+});

@@ -1,0 +1,136 @@
+// TLS: certificates per host by SNI, the default certificate, HTTP -> HTTPS redirects and their opt-out.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeCert, type KeyPair } from '../helpers/certs.js';
+import { dumpLogOnFailure, startController, type RunningController } from '../helpers/controller.js';
+import { ManifestDir, backend, ingress, tlsSecret } from '../helpers/manifests.js';
+import { closeAll, startPods, type Pods } from '../helpers/pods.js';
+
+const ALPHA = 'alpha.example.com';
+const BETA = 'beta.example.com';
+const NOSECRET = 'nosecret.example.com';
+const OPEN = 'open.example.com';
+const FAKE_CN = 'Ingress Templater Fake Certificate';
+
+const fingerprint = (pem: string) => new crypto.X509Certificate(pem).fingerprint256;
+
+describe('e2e: TLS', function () {
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let alphaPods: Pods, betaPods: Pods, otherPods: Pods;
+  let alpha: KeyPair, beta: KeyPair, open: KeyPair;
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('tls');
+    alpha = makeCert(ALPHA);
+    beta = makeCert(BETA);
+    open = makeCert(OPEN);
+    alphaPods = await startPods([{ name: 'alpha-pod', address: '127.0.0.91' }]);
+    betaPods = await startPods([{ name: 'beta-pod', address: '127.0.0.92' }]);
+    otherPods = await startPods([{ name: 'other-pod', address: '127.0.0.93' }]);
+    m.write('services.yaml', [backend('alpha-svc', alphaPods), backend('beta-svc', betaPods), backend('other-svc', otherPods)].flat());
+    m.write('alpha-secret.yaml', tlsSecret('alpha-tls', alpha.cert, alpha.key));
+    m.write('beta-secret.yaml', tlsSecret('beta-tls', beta.cert, beta.key));
+    m.write('open-secret.yaml', tlsSecret('open-tls', open.cert, open.key));
+    m.write('alpha.yaml', ingress('alpha', { host: ALPHA, tls: [{ hosts: [ALPHA], secretName: 'alpha-tls' }], paths: [{ path: '/', service: 'alpha-svc' }] }));
+    m.write('beta.yaml', ingress('beta', { host: BETA, tls: [{ hosts: [BETA], secretName: 'beta-tls' }], paths: [{ path: '/', service: 'beta-svc' }] }));
+    m.write('nosecret.yaml', ingress('nosecret', {
+      host: NOSECRET, tls: [{ hosts: [NOSECRET], secretName: 'missing-secret' }], paths: [{ path: '/', service: 'other-svc' }],
+    }));
+    m.write('open.yaml', ingress('open', {
+      host: OPEN, annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+      tls: [{ hosts: [OPEN], secretName: 'open-tls' }], paths: [{ path: '/', service: 'other-svc' }],
+    }));
+    ctl = await startController({ manifests: m.dir });
+  });
+
+  afterEach(function () {
+    dumpLogOnFailure(this, ctl);
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    try {
+      await ctl?.stopChecked();
+    } finally {
+      await closeAll(alphaPods, betaPods, otherPods);
+      m?.cleanup();
+    }
+  });
+
+  it('serves each host with its own certificate, chosen by SNI', async function () {
+    const a = await ctl!.https(ALPHA, '/a');
+    const b = await ctl!.https(BETA, '/b');
+    assert.equal(a.status, 200);
+    assert.equal(a.pod?.pod, 'alpha-pod');
+    assert.equal(a.cert?.subject.CN, ALPHA);
+    assert.equal(a.cert?.subjectaltname, `DNS:${ALPHA}`);
+    assert.equal(a.cert?.fingerprint256, fingerprint(alpha.cert));
+    assert.equal(b.status, 200);
+    assert.equal(b.pod?.pod, 'beta-pod');
+    assert.equal(b.cert?.subject.CN, BETA);
+    assert.equal(b.cert?.subjectaltname, `DNS:${BETA}`);
+    assert.equal(b.cert?.fingerprint256, fingerprint(beta.cert));
+  });
+
+  it('a host whose Secret is missing gets the self-signed default certificate and still serves', async function () {
+    const r = await ctl!.https(NOSECRET, '/x');
+    assert.equal(r.status, 200);
+    assert.equal(r.pod?.pod, 'other-pod');
+    assert.equal(r.cert?.subject.CN, FAKE_CN);
+    assert.equal(r.cert?.subject.O, 'ingress-templater');
+    assert.notEqual(r.cert?.fingerprint256, fingerprint(alpha.cert));
+    const problems = (await ctl!.status()).problems;
+    assert.ok(problems.some((p) => p.includes('nosecret.yaml') && p.includes('Secret default/missing-secret not found')), problems.join('\n'));
+  });
+
+  it('an unknown SNI name, or none, gets the default certificate', async function () {
+    const r = await ctl!.https('unknown.example.net', '/');
+    assert.equal(r.status, 404);
+    assert.equal(r.cert?.subject.CN, FAKE_CN);
+    const bare = await ctl!.https(ALPHA, '/', { servername: null });
+    assert.equal(bare.cert?.subject.CN, FAKE_CN);
+  });
+
+  it('plain HTTP to a TLS host answers 308 to https on the HTTPS port', async function () {
+    for (const host of [ALPHA, BETA, NOSECRET]) {
+      const r = await ctl!.http(host, '/some/path?q=a%20b');
+      assert.equal(r.status, 308, `${host}: ${r.status}`);
+      assert.equal(r.headers.location, `https://${host}:${ctl!.ports.https}/some/path?q=a%20b`);
+      assert.equal(r.pod, undefined, 'the redirect comes from nginx, not the pod');
+    }
+  });
+
+  it('ssl-redirect: "false" on an Ingress serves its hosts over plain HTTP as well', async function () {
+    const plain = await ctl!.http(OPEN, '/plain');
+    assert.equal(plain.status, 200);
+    assert.equal(plain.pod?.pod, 'other-pod');
+    assert.equal(plain.pod?.path, '/plain');
+    const secure = await ctl!.https(OPEN, '/secure');
+    assert.equal(secure.status, 200);
+    assert.equal(secure.cert?.subject.CN, OPEN);
+    // only that Ingress: the others still redirect
+    assert.equal((await ctl!.http(ALPHA, '/')).status, 308);
+  });
+
+  it('a renewed certificate in the Secret is served after the reload; the old key file is removed', async function () {
+    const sslDir = path.join(ctl!.prefix, 'ssl');
+    const alphaFiles = () => fs.readdirSync(sslDir).filter((f) => f.startsWith('default-alpha-tls-'));
+    const oldFiles = alphaFiles();
+    assert.equal(oldFiles.length, 1, `files: ${fs.readdirSync(sslDir).join(', ')}`);
+    for (const f of fs.readdirSync(sslDir).filter((n) => n.endsWith('.pem'))) {
+      assert.equal(fs.statSync(path.join(sslDir, f)).mode & 0o777, 0o600, `${f} holds a private key`);
+    }
+    const renewed = makeCert(ALPHA);
+    const reloads = await ctl!.metric('reloads_total');
+    m.write('alpha-secret.yaml', tlsSecret('alpha-tls', renewed.cert, renewed.key));
+    await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await ctl!.https(ALPHA, '/')).cert?.fingerprint256 === fingerprint(renewed.cert), { what: 'the renewed certificate' });
+    const now = alphaFiles();
+    assert.equal(now.length, 1);
+    assert.notEqual(now[0], oldFiles[0]);
+  });
+});

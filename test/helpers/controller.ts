@@ -1,0 +1,289 @@
+// The built CLI (`node dist/src/cli.js run`) as a child process with real nginx, on free loopback ports
+// and a temporary nginx prefix; plus readers for its status server.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request, type Reply, type RequestOptions } from './http.js';
+import { freePorts } from './ports.js';
+import { children, identity, isAlive, pgrepCommandLine, readPidFile } from './processes.js';
+import { sleep, waitFor, type WaitOptions } from './wait.js';
+
+// dist/test/helpers -> repository root
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CLI = path.join(REPO, 'dist', 'src', 'cli.js');
+
+export interface StartOptions {
+  manifests: string;
+  extraArgs?: string[];
+  /** wait for /healthz 200 before returning (default true) */
+  waitReady?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export interface Ports {
+  http: number;
+  https: number;
+  status: number;
+  internal: number;
+}
+
+export interface StopResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** nginx processes still alive after the controller exited (killed by the helper, then reported) */
+  leftovers: number[];
+}
+
+export type Metrics = Map<string, number>;
+
+const METRIC_PREFIX = 'ingress_templater_';
+const running = new Set<ChildProcess>();
+
+// Last resort if mocha dies with controllers running: SIGTERM lets each stop its nginx itself.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGTERM');
+});
+
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('INGRESS_TEMPLATER_')) delete env[k];
+  return env;
+}
+
+/** Prometheus text -> "name{labels}" -> value. */
+export function parseMetrics(text: string): Metrics {
+  const out: Metrics = new Map();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+export class RunningController {
+  private output = '';
+  private result: StopResult | undefined;
+  // nginx processes seen, with their identity: stop() makes sure none outlives the controller
+  private tracked = new Map<number, string>();
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(readonly child: ChildProcess, readonly ports: Ports, readonly prefix: string, readonly manifests: string) {
+    running.add(child);
+    const collect = (d: Buffer) => {
+      this.output += d.toString('utf8');
+      if (this.output.length > 4_000_000) this.output = this.output.slice(-2_000_000);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get hasExited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** Everything the controller (and nginx through it) logged. */
+  log(): string {
+    return this.output;
+  }
+
+  http(host: string, urlPath: string, o: RequestOptions = {}): Promise<Reply> {
+    return request(this.ports.http, host, urlPath, o);
+  }
+
+  https(host: string, urlPath: string, o: RequestOptions = {}): Promise<Reply> {
+    return request(this.ports.https, host, urlPath, { ...o, https: true });
+  }
+
+  async healthz(): Promise<number> {
+    return (await request(this.ports.status, '127.0.0.1', '/healthz')).status;
+  }
+
+  async status(): Promise<{ ready: { ok: boolean; reason: string }; configHash: string | null; nginxPid: number | null; lastError: string | null; problems: string[] }> {
+    return JSON.parse((await request(this.ports.status, '127.0.0.1', '/status')).body);
+  }
+
+  async metrics(): Promise<Metrics> {
+    const r = await request(this.ports.status, '127.0.0.1', '/metrics');
+    if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+    return parseMetrics(r.body);
+  }
+
+  /** One sample, e.g. metric('reload_failures_total', { reason: 'config_test' }); throws when absent. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const key = metricKey(name, labels);
+    const v = (await this.metrics()).get(key);
+    if (v === undefined) throw new Error(`metric ${key} not exported`);
+    return v;
+  }
+
+  waitFor<T>(fn: () => T | Promise<T>, o: WaitOptions = {}): Promise<Exclude<T, undefined | null | false>> {
+    return waitFor(async () => {
+      if (this.hasExited) throw new Error(`controller exited early:\n${this.log().slice(-3000)}`);
+      return fn();
+    }, o);
+  }
+
+  async waitReady(timeoutMs = 15_000): Promise<void> {
+    await this.waitFor(async () => (await this.healthz()) === 200, { timeoutMs, what: 'healthz 200' }).catch((e: Error) => {
+      throw new Error(`${e.message}\ncontroller log:\n${this.log().slice(-3000)}`);
+    });
+  }
+
+  /** Wait until reloads_total exceeds `after`; returns the new count. */
+  async waitForReload(after: number, timeoutMs = 10_000): Promise<number> {
+    return this.waitFor(async () => {
+      const n = await this.metric('reloads_total');
+      return n > after ? n : undefined;
+    }, { timeoutMs, what: `reloads_total > ${after}` });
+  }
+
+  /** Wait until syncs_total exceeds `after` (a sync has started since); returns the new count. */
+  async waitForSync(after: number, timeoutMs = 10_000): Promise<number> {
+    return this.waitFor(async () => {
+      const n = await this.metric('syncs_total');
+      return n > after ? n : undefined;
+    }, { timeoutMs, what: `syncs_total > ${after}` });
+  }
+
+  /**
+   * Wait until the controller is idle: every metric (sync count, reloads, the last sync's duration,
+   * which changes when a sync ends...) unchanged for quietMs. Asserting that something does NOT happen
+   * (no reload) needs such a window; it is far longer than --min-wait plus one sync.
+   */
+  async settle(quietMs = 400, timeoutMs = 15_000): Promise<Metrics> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    let since = Date.now();
+    while (Date.now() < deadline) {
+      if (this.hasExited) throw new Error(`controller exited early:\n${this.log().slice(-3000)}`);
+      const text = (await request(this.ports.status, '127.0.0.1', '/metrics')).body;
+      if (text !== last) {
+        last = text;
+        since = Date.now();
+      } else if (Date.now() - since >= quietMs) {
+        return parseMetrics(text);
+      }
+      await sleep(25);
+    }
+    throw new Error(`controller did not settle within ${timeoutMs} ms`);
+  }
+
+  /** The nginx master (pid file) and its workers, as they are now; all are tracked. */
+  async nginxPids(): Promise<number[]> {
+    const master = readPidFile(path.join(this.prefix, 'nginx.pid'));
+    const pids = new Set<number>(await pgrepCommandLine(this.prefix));
+    pids.delete(this.pid);
+    if (master && isAlive(master)) {
+      pids.add(master);
+      for (const c of await children(master)) pids.add(c);
+    }
+    const alive = [...pids].filter(isAlive);
+    this.track(alive);
+    return alive;
+  }
+
+  /** Remember nginx processes a test saw (workers of a master it killed, say) for stop() to check. */
+  track(pids: number[]): void {
+    for (const pid of pids) {
+      const id = identity(pid);
+      if (id) this.tracked.set(pid, id);
+    }
+  }
+
+  private trackedAlive(): number[] {
+    return [...this.tracked].filter(([pid, id]) => identity(pid) === id).map(([pid]) => pid);
+  }
+
+  /**
+   * SIGTERM, wait for the exit (SIGKILL after 20 s), then make sure no nginx of this prefix is left: any
+   * leftover is killed by pid and reported in the result. Removes the prefix. Idempotent.
+   */
+  async stop(): Promise<StopResult> {
+    if (this.result) return this.result;
+    const before = this.hasExited ? [] : await this.nginxPids();
+    if (!this.hasExited) this.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    let exit = await Promise.race([this.exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), 20_000); })]);
+    clearTimeout(timer);
+    if (!exit) {
+      this.child.kill('SIGKILL');
+      exit = await this.exited;
+    }
+    // the master waits for its workers, so after a clean stop nothing is left; allow a moment anyway
+    const candidates = async () => [...new Set([...before, ...this.trackedAlive(), ...(await pgrepCommandLine(this.prefix))])].filter(isAlive);
+    let leftovers = await candidates();
+    for (let i = 0; i < 40 && leftovers.length; i++) {
+      await sleep(50);
+      leftovers = await candidates();
+    }
+    for (const pid of leftovers) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+    }
+    fs.rmSync(this.prefix, { recursive: true, force: true });
+    this.result = { code: exit.code, signal: exit.signal, leftovers };
+    return this.result;
+  }
+
+  /** stop() and throw unless the controller exited 0 and left no nginx behind. */
+  async stopChecked(): Promise<void> {
+    const r = await this.stop();
+    if (r.code !== 0 || r.leftovers.length) {
+      throw new Error(`controller stop: exit code ${r.code}, signal ${r.signal}, nginx leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-3000)}`);
+    }
+  }
+}
+
+export function metricKey(name: string, labels: Record<string, string> = {}): string {
+  const full = name.startsWith(METRIC_PREFIX) ? name : METRIC_PREFIX + name;
+  const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  return l ? `${full}{${l}}` : full;
+}
+
+export async function startController(o: StartOptions): Promise<RunningController> {
+  const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
+  const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort! };
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
+  const args = [
+    CLI, 'run',
+    '--manifests', o.manifests,
+    '--listen-address', '127.0.0.1',
+    '--status-address', '127.0.0.1',
+    '--http-port', String(ports.http),
+    '--https-port', String(ports.https),
+    '--status-port', String(ports.status),
+    '--internal-port', String(ports.internal),
+    '--nginx-prefix', prefix,
+    '--min-wait', '50',
+    '--max-wait', '500',
+    ...(o.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = new RunningController(child, ports, prefix, o.manifests);
+  if (o.waitReady ?? true) {
+    try {
+      await c.waitReady(o.readyTimeoutMs);
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+  }
+  return c;
+}
+
+/** For afterEach: print the controller's log when the test just failed, which is where the why is. */
+export function dumpLogOnFailure(ctx: Mocha.Context, ctl: RunningController | undefined): void {
+  if (ctl && ctx.currentTest?.state === 'failed') {
+    process.stderr.write(`\n--- controller log (last 4000 chars) for "${ctx.currentTest.title}":\n${ctl.log().slice(-4000)}\n---\n`);
+  }
+}

@@ -1,0 +1,84 @@
+// One real HTTP(S) request to 127.0.0.1 with a chosen Host header and SNI name; a fresh connection each
+// time (agent: false), so every request is accepted anew by whichever nginx worker the kernel picks.
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { PodAnswer } from './pods.js';
+
+export interface RequestOptions {
+  https?: boolean;
+  servername?: string | null; // SNI; defaults to host; null sends none
+  address?: string; // where to connect, default 127.0.0.1
+  method?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export interface CertInfo {
+  subject: Record<string, string>;
+  issuer: Record<string, string>;
+  subjectaltname: string; // "DNS:a.example.com, ..." or ''
+  fingerprint256: string;
+}
+
+export interface Reply {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+  cert?: CertInfo; // the certificate nginx presented (HTTPS only)
+  /** the pod's answer when a fake pod answered, else undefined (an nginx error page, say) */
+  pod?: PodAnswer;
+}
+
+export function request(port: number, host: string, path: string, o: RequestOptions = {}): Promise<Reply> {
+  const address = o.address ?? '127.0.0.1';
+  if (!/^127\./.test(address)) return Promise.reject(new Error(`requests stay on loopback, not ${address}`));
+  const lib = o.https ? https : http;
+  // SNI carries names only (RFC 6066), never an IP literal
+  const servername = o.servername === undefined ? (net.isIP(host) ? null : host) : o.servername;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      {
+        host: address, port, path, method: o.method ?? 'GET', agent: false,
+        headers: { host, ...o.headers },
+        // '' sends no SNI; left unset, node would derive it from the Host header
+        ...(o.https ? { rejectUnauthorized: false, servername: servername ?? '' } : {}),
+        timeout: o.timeoutMs ?? 5000,
+      },
+      (res) => {
+        let cert: CertInfo | undefined;
+        if (o.https) {
+          const c = (res.socket as TLSSocket).getPeerCertificate() as PeerCertificate;
+          if (c && c.subject) {
+            cert = { subject: { ...c.subject } as Record<string, string>, issuer: { ...c.issuer } as Record<string, string>, subjectaltname: c.subjectaltname ?? '', fingerprint256: c.fingerprint256 };
+          }
+        }
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => { body += d; });
+        res.on('error', reject);
+        res.on('end', () => {
+          let pod: PodAnswer | undefined;
+          if (res.headers['x-pod']) {
+            try { pod = JSON.parse(body) as PodAnswer; } catch { /* not a pod */ }
+          }
+          resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ...(cert ? { cert } : {}), ...(pod ? { pod } : {}) });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request to ${address}:${port} ${host}${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Send n requests one after another; the pod that answered each, or "status <code>" when no pod did. */
+export async function whoAnswers(n: number, send: () => Promise<Reply>): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await send();
+    out.push(r.pod ? r.pod.pod : `status ${r.status}`);
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+// Fake pods: one HTTP server per (name, loopback address), all on the same port, as the endpoints of a
+// Service share their target port. Each answers JSON naming itself and echoing the request it saw.
+import http from 'node:http';
+import { freePort } from './ports.js';
+
+export interface PodSpec {
+  name: string;
+  address: string; // 127.0.0.x
+}
+
+export interface PodAnswer {
+  pod: string;
+  address: string;
+  port: number;
+  path: string; // request URI as the pod saw it
+  host: string; // Host header as the pod saw it
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface Pods {
+  port: number;
+  specs: PodSpec[];
+  /** requests answered so far, by pod name */
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+function listenOn(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** Start the pods on one port free on every address (given, or found by retrying). */
+export async function startPods(specs: PodSpec[], port?: number): Promise<Pods> {
+  for (const s of specs) {
+    if (!/^127\.\d+\.\d+\.\d+$/.test(s.address)) throw new Error(`pods must listen on loopback, not ${s.address}`);
+  }
+  const hits = new Map<string, number>();
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const p = port ?? (await freePort(specs[0]?.address ?? '127.0.0.1'));
+    const servers = specs.map((spec) =>
+      http.createServer((req, res) => {
+        hits.set(spec.name, (hits.get(spec.name) ?? 0) + 1);
+        const answer: PodAnswer = {
+          pod: spec.name, address: spec.address, port: p, path: req.url ?? '', host: req.headers.host ?? '', headers: req.headers,
+        };
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json', 'x-pod': spec.name, connection: 'close' });
+        res.end(JSON.stringify(answer));
+      }),
+    );
+    try {
+      for (let i = 0; i < servers.length; i++) await listenOn(servers[i]!, specs[i]!.address, p);
+      return {
+        port: p,
+        specs,
+        hits,
+        close: async () => { await Promise.all(servers.map(closeServer)); },
+      };
+    } catch (e) {
+      await Promise.all(servers.map(closeServer));
+      if (port !== undefined || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    }
+  }
+  throw new Error('no port free on all pod addresses');
+}
+
+/** Pods named prefix-1..n on base.1, base.2, ... e.g. pods('tea', '127.0.0.2', 2) -> 127.0.0.21, 127.0.0.22. */
+export function podSpecs(prefix: string, base: string, n: number): PodSpec[] {
+  return Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i + 1}`, address: `${base}${i + 1}` }));
+}
+
+/** Stops every pod group given, ignoring the ones never started. */
+export async function closeAll(...groups: (Pods | undefined)[]): Promise<void> {
+  await Promise.all(groups.map((g) => g?.close()));
+}
