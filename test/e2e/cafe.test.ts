@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, dumpLogOnFailure, startController, type RunningController } from '../helpers/controller.js';
+import { REPO, startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { whoAnswers } from '../helpers/http.js';
 import { ManifestDir, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
@@ -63,18 +63,9 @@ describe('e2e: cafe Ingress and path matching', function () {
     ctl = await startController({ manifests: m.dir });
   });
 
-  afterEach(function () {
-    dumpLogOnFailure(this, ctl);
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    try {
-      await ctl?.stopChecked();
-    } finally {
-      await closeAll(cafe, matching);
-      m?.cleanup();
-    }
+  stopAfter(() => ctl, async () => {
+    await closeAll(cafe, matching);
+    m?.cleanup();
   });
 
   const pod = async (host: string, p: string, https = false) => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, dumpLogOnFailure, metricKey, startController, type RunningController } from '../helpers/controller.js';
+import { REPO, metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { request, whoAnswers } from '../helpers/http.js';
 import { ManifestDir, endpointSlice, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
@@ -76,18 +76,9 @@ describe('e2e: service discovery', function () {
     ctl = await startController({ manifests: m.dir });
   });
 
-  afterEach(function () {
-    dumpLogOnFailure(this, ctl);
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    try {
-      await ctl?.stopChecked();
-    } finally {
-      await closeAll(hostnames, headless, local, named, eps, slice);
-      m?.cleanup();
-    }
+  stopAfter(() => ctl, async () => {
+    await closeAll(hostnames, headless, local, named, eps, slice);
+    m?.cleanup();
   });
 
   it('accepts every manifest (no problems reported)', async function () {

@@ -1,6 +1,6 @@
 // What answers when nothing routes: spec.defaultBackend, 404 without one, 503 for backends without pods.
 import assert from 'node:assert/strict';
-import { dumpLogOnFailure, startController, type RunningController } from '../helpers/controller.js';
+import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 
@@ -42,18 +42,9 @@ describe('e2e: default backend, 404 and 503', function () {
     ctl = await startController({ manifests: m.dir });
   });
 
-  afterEach(function () {
-    dumpLogOnFailure(this, ctl);
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    try {
-      await ctl?.stopChecked();
-    } finally {
-      await closeAll(pods);
-      m?.cleanup();
-    }
+  stopAfter(() => ctl, async () => {
+    await closeAll(pods);
+    m?.cleanup();
   });
 
   it('without a default backend an unmatched host or path answers 404', async function () {

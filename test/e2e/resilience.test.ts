@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO, dumpLogOnFailure, metricKey, startController, type RunningController } from '../helpers/controller.js';
+import { REPO, metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, backend, configMap, deployment, ingress } from '../helpers/manifests.js';
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 import { children, isAlive, pgrepCommandLine } from '../helpers/processes.js';
@@ -42,18 +42,7 @@ describe('e2e: resilience', function () {
       ctl = await startController({ manifests: m.dir });
     });
 
-    afterEach(function () {
-      dumpLogOnFailure(this, ctl);
-    });
-
-    after(async function () {
-      this.timeout(30_000);
-      try {
-        await ctl?.stopChecked();
-      } finally {
-        m?.cleanup();
-      }
-    });
+    stopAfter(() => ctl, () => m?.cleanup());
 
     it('rejects a new file with invalid YAML, reports it, and keeps the routes answering', async function () {
       const before = await ctl!.settle();
@@ -213,18 +202,7 @@ describe('e2e: resilience', function () {
       ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'] });
     });
 
-    afterEach(function () {
-      dumpLogOnFailure(this, ctl);
-    });
-
-    after(async function () {
-      this.timeout(30_000);
-      try {
-        await ctl?.stopChecked();
-      } finally {
-        m?.cleanup();
-      }
-    });
+    stopAfter(() => ctl, () => m?.cleanup());
 
     it('keeps the old config serving, counts reload_failures_total{reason="config_test"} and reports the error', async function () {
       const before = await ctl!.settle();
@@ -298,18 +276,9 @@ describe('e2e: resilience', function () {
       ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
     });
 
-    afterEach(function () {
-      dumpLogOnFailure(this, ctl);
-    });
-
-    after(async function () {
-      this.timeout(30_000);
-      try {
-        await ctl?.stopChecked();
-      } finally {
-        m?.cleanup();
-        if (templates) fs.rmSync(templates, { recursive: true, force: true });
-      }
+    stopAfter(() => ctl, () => {
+      m?.cleanup();
+      if (templates) fs.rmSync(templates, { recursive: true, force: true });
     });
 
     it('reports the error naming the Ingress behind the bad line; the old routes keep answering', async function () {
@@ -332,18 +301,7 @@ describe('e2e: resilience', function () {
     let m: ManifestDir;
     let ctl: RunningController | undefined;
 
-    afterEach(function () {
-      dumpLogOnFailure(this, ctl);
-    });
-
-    after(async function () {
-      this.timeout(30_000);
-      try {
-        await ctl?.stopChecked();
-      } finally {
-        m?.cleanup();
-      }
-    });
+    stopAfter(() => ctl, () => m?.cleanup());
 
     it('is 503 while nginx -t rejects every config, and 200 once a good one is applied', async function () {
       m = new ManifestDir('unready');

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeCert, type KeyPair } from '../helpers/certs.js';
-import { dumpLogOnFailure, startController, type RunningController } from '../helpers/controller.js';
+import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, backend, ingress, tlsSecret } from '../helpers/manifests.js';
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 
@@ -47,18 +47,9 @@ describe('e2e: TLS', function () {
     ctl = await startController({ manifests: m.dir });
   });
 
-  afterEach(function () {
-    dumpLogOnFailure(this, ctl);
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    try {
-      await ctl?.stopChecked();
-    } finally {
-      await closeAll(alphaPods, betaPods, otherPods);
-      m?.cleanup();
-    }
+  stopAfter(() => ctl, async () => {
+    await closeAll(alphaPods, betaPods, otherPods);
+    m?.cleanup();
   });
 
   it('serves each host with its own certificate, chosen by SNI', async function () {

@@ -287,3 +287,24 @@ export function dumpLogOnFailure(ctx: Mocha.Context, ctl: RunningController | un
     process.stderr.write(`\n--- controller log (last 4000 chars) for "${ctx.currentTest.title}":\n${ctl.log().slice(-4000)}\n---\n`);
   }
 }
+
+/**
+ * Registers, in the calling describe(), the hooks every controller suite needs: after each test its log
+ * when it failed; after all, stopChecked() (so a non-zero exit or a leftover nginx fails the suite), then
+ * cleanup, which runs even when the stop throws. get() is read when the hooks run, so the controller may
+ * be started later (in before() or in a test).
+ */
+export function stopAfter(get: () => RunningController | undefined, cleanup?: () => unknown): void {
+  afterEach(function () {
+    dumpLogOnFailure(this, get());
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    try {
+      await get()?.stopChecked();
+    } finally {
+      await cleanup?.();
+    }
+  });
+}

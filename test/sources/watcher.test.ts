@@ -28,6 +28,12 @@ class Recorder {
       this.waiters.push({ test: (r) => test.test(r), resolve: done });
     });
   }
+
+  /** Runs action and waits for an event matching test; events from the moment action starts count. */
+  async expect(test: RegExp, action: () => unknown): Promise<void> {
+    const seen = this.waitFor(test);
+    await Promise.all([seen, (async () => action())()]);
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,24 +50,24 @@ describe('sources/watcher watchDirectory', function () {
     await cleanup();
   });
 
-  it('signals when a file is added, changed and removed', async () => {
+  /** Watches root (closed by afterEach) and waits until it is watching. */
+  async function start(root: string): Promise<Recorder> {
     const rec = new Recorder();
-    const ready = rec.waitFor(/^watching /);
-    watcher = watchDirectory(dir, rec.onEvent);
-    await ready;
-    const added = rec.waitFor(/cafe\.yaml/);
-    await writeFile(path.join(dir, 'cafe.yaml'), 'a: 1\n');
-    await added;
-    const changed = rec.waitFor(/change .*cafe\.yaml/);
-    await writeFile(path.join(dir, 'cafe.yaml'), 'a: 2\n');
-    await changed;
-    const nested = rec.waitFor(/tea\.yaml/);
-    await mkdir(path.join(dir, 'sub'));
-    await writeFile(path.join(dir, 'sub', 'tea.yaml'), 'a: 1\n');
-    await nested;
-    const removed = rec.waitFor(/unlink .*cafe\.yaml/);
-    await rm(path.join(dir, 'cafe.yaml'));
-    await removed;
+    await rec.expect(/^watching /, () => {
+      watcher = watchDirectory(root, rec.onEvent);
+    });
+    return rec;
+  }
+
+  it('signals when a file is added, changed and removed', async () => {
+    const rec = await start(dir);
+    await rec.expect(/cafe\.yaml/, () => writeFile(path.join(dir, 'cafe.yaml'), 'a: 1\n'));
+    await rec.expect(/change .*cafe\.yaml/, () => writeFile(path.join(dir, 'cafe.yaml'), 'a: 2\n'));
+    await rec.expect(/tea\.yaml/, async () => {
+      await mkdir(path.join(dir, 'sub'));
+      await writeFile(path.join(dir, 'sub', 'tea.yaml'), 'a: 1\n');
+    });
+    await rec.expect(/unlink .*cafe\.yaml/, () => rm(path.join(dir, 'cafe.yaml')));
   });
 
   it('signals a ConfigMap volume swap of ..data', async () => {
@@ -69,16 +75,13 @@ describe('sources/watcher watchDirectory', function () {
     await writeFile(path.join(dir, '..2026_a', 'cafe.yaml'), 'a: 1\n');
     await symlink('..2026_a', path.join(dir, '..data'));
     await symlink('..data/cafe.yaml', path.join(dir, 'cafe.yaml'));
-    const rec = new Recorder();
-    const ready = rec.waitFor(/^watching /);
-    watcher = watchDirectory(dir, rec.onEvent);
-    await ready;
-    const swapped = rec.waitFor(/\.\.data/);
-    await mkdir(path.join(dir, '..2026_b'));
-    await writeFile(path.join(dir, '..2026_b', 'cafe.yaml'), 'a: 2\n');
-    await symlink('..2026_b', path.join(dir, '..data_tmp'));
-    await rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
-    await swapped;
+    const rec = await start(dir);
+    await rec.expect(/\.\.data/, async () => {
+      await mkdir(path.join(dir, '..2026_b'));
+      await writeFile(path.join(dir, '..2026_b', 'cafe.yaml'), 'a: 2\n');
+      await symlink('..2026_b', path.join(dir, '..data_tmp'));
+      await rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+    });
   });
 
   it('waits for a root that does not exist yet', async () => {
@@ -86,56 +89,35 @@ describe('sources/watcher watchDirectory', function () {
     const rec = new Recorder();
     watcher = watchDirectory(root, rec.onEvent);
     await sleep(1200);
-    const ready = rec.waitFor(/^watching /);
-    await mkdir(root);
-    await ready;
-    const added = rec.waitFor(/cafe\.yaml/);
-    await writeFile(path.join(root, 'cafe.yaml'), 'a: 1\n');
-    await added;
+    await rec.expect(/^watching /, () => mkdir(root));
+    await rec.expect(/cafe\.yaml/, () => writeFile(path.join(root, 'cafe.yaml'), 'a: 1\n'));
   });
 
   it('keeps working when the root is deleted and recreated', async () => {
     const root = path.join(dir, 'manifests');
     await mkdir(root);
-    const rec = new Recorder();
-    const ready = rec.waitFor(/^watching /);
-    watcher = watchDirectory(root, rec.onEvent);
-    await ready;
-    const removed = rec.waitFor(/removed|unlinkDir/);
-    await rm(root, { recursive: true });
-    await removed;
+    const rec = await start(root);
+    await rec.expect(/removed|unlinkDir/, () => rm(root, { recursive: true }));
     await sleep(1200); // let the poll notice the absence
-    const again = rec.waitFor(/^watching /);
-    await mkdir(root);
-    await again;
-    const added = rec.waitFor(/tea\.yaml/);
-    await writeFile(path.join(root, 'tea.yaml'), 'a: 1\n');
-    await added;
+    await rec.expect(/^watching /, () => mkdir(root));
+    await rec.expect(/tea\.yaml/, () => writeFile(path.join(root, 'tea.yaml'), 'a: 1\n'));
   });
 
   it('notices a root deleted and recreated at once (same inode number possible)', async () => {
     const root = path.join(dir, 'manifests');
     await mkdir(root);
-    const rec = new Recorder();
-    const ready = rec.waitFor(/^watching /);
-    watcher = watchDirectory(root, rec.onEvent);
-    await ready;
-    const again = rec.waitFor(/^watching /);
-    // Synchronously, so no check can run in between and see the root missing.
-    rmSync(root, { recursive: true });
-    mkdirSync(root);
-    await again;
-    const added = rec.waitFor(/tea\.yaml/);
-    await writeFile(path.join(root, 'tea.yaml'), 'a: 1\n');
-    await added;
+    const rec = await start(root);
+    await rec.expect(/^watching /, () => {
+      // Synchronously, so no check can run in between and see the root missing.
+      rmSync(root, { recursive: true });
+      mkdirSync(root);
+    });
+    await rec.expect(/tea\.yaml/, () => writeFile(path.join(root, 'tea.yaml'), 'a: 1\n'));
   });
 
   it('sends nothing after close', async () => {
-    const rec = new Recorder();
-    const ready = rec.waitFor(/^watching /);
-    const w = watchDirectory(dir, rec.onEvent);
-    await ready;
-    await w.close();
+    const rec = await start(dir);
+    await watcher!.close();
     const count = rec.reasons.length;
     await writeFile(path.join(dir, 'late.yaml'), 'a: 1\n');
     await sleep(500);
