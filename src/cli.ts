@@ -13,8 +13,9 @@ import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
 import { ensureDefaultCertificate, preparePrefix, writeAtomic, writeCertificates } from './nginx/files.js';
 import { ManifestSet } from './pipeline.js';
-import { loadTemplates } from './render/index.js';
-import type { NginxFeatures } from './render/index.js';
+import { loadTemplates, LUA_DIR } from './render/index.js';
+import type { BalancerMode } from './render/index.js';
+import type { NginxBinary } from './nginx/binary.js';
 import { formatProblem } from './types.js';
 import type { Problem } from './types.js';
 
@@ -38,8 +39,10 @@ const OPTIONS = {
   'ingress-class': { type: 'string', default: 'nginx', help: 'ingress class this controller serves' },
   'controller-class': { type: 'string', default: 'ingress-templater.dev/controller', help: 'IngressClass spec.controller value served' },
   'watch-ingress-without-class': { type: 'string', default: 'true', help: 'serve Ingresses that name no class (true/false)' },
-  'min-wait': { type: 'string', default: '100', help: 'ms of quiet after a change before syncing' },
-  'max-wait': { type: 'string', default: '1000', help: 'ms at most between a change and its sync' },
+  balancer: { type: 'string', default: 'static', help: 'lua (endpoints pushed, no reloads), static (upstream blocks, reloads), auto (lua when nginx has ngx_lua)' },
+  'min-wait': { type: 'string', default: '10', help: 'ms of quiet after a change before syncing' },
+  'max-wait': { type: 'string', default: '250', help: 'ms at most between a change and its sync' },
+  'min-reload-interval': { type: 'string', default: '500', help: 'ms at least between two reloads (endpoint pushes never wait)' },
   'resolve-interval': { type: 'string', default: '30', help: 's between re-resolutions of ExternalName targets' },
   quiet: { type: 'boolean', help: 'log warnings and errors only' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -92,6 +95,16 @@ function boolFlag(values: Values, name: string): boolean {
   return raw === 'true';
 }
 
+function balancerFlag(values: Values): BalancerMode | 'auto' {
+  const v = String(values.balancer);
+  if (v !== 'auto' && v !== 'lua' && v !== 'static') throw new UsageError(`--balancer must be auto, lua or static, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function modeFor(choice: BalancerMode | 'auto', bin: { lua: boolean }): BalancerMode {
+  return choice === 'auto' ? (bin.lua ? 'lua' : 'static') : choice;
+}
+
 function common(values: Values) {
   const cm = values.configmap as string | undefined;
   let configMap: { namespace: string; name: string } | undefined;
@@ -116,11 +129,12 @@ function common(values: Values) {
       watchWithoutClass: boolFlag(values, 'watch-ingress-without-class'),
     },
     nginxBinary: String(values['nginx-binary'] ?? defaultBinary()),
+    balancer: balancerFlag(values),
   };
 }
 
 /** Load, build and render once; rejected manifests are printed to stderr. */
-async function renderOnce(values: Values, features: NginxFeatures, prefix: string, defaultCertificate: string) {
+async function renderOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'lua' | 'luaModules'>, prefix: string, defaultCertificate: string) {
   const c = common(values);
   if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
   const set = new ManifestSet(c.manifests);
@@ -131,7 +145,8 @@ async function renderOnce(values: Values, features: NginxFeatures, prefix: strin
   const renderer = loadTemplates(c.templateDir);
   const { text, hash } = renderer.render(built.model, {
     prefix, listenAddress: c.listenAddress, httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort,
-    defaultCertificate, features, version: VERSION,
+    defaultCertificate, features: bin.features, version: VERSION,
+    balancer: modeFor(c.balancer, bin), luaDir: LUA_DIR, luaModules: bin.luaModules,
   });
   const errors = problems.filter((p) => p.severity === 'error').length;
   return { text, hash, model: built.model, errors };
@@ -140,8 +155,8 @@ async function renderOnce(values: Values, features: NginxFeatures, prefix: strin
 async function render(values: Values): Promise<void> {
   const c = common(values);
   // render must work without nginx installed: assume a full build when it cannot be asked
-  const features = await probeBinary(c.nginxBinary).then((b) => b.features, () => ({ tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }));
-  const r = await renderOnce(values, features, c.prefix, path.join(c.prefix, 'ssl', 'default.pem'));
+  const bin = await probeBinary(c.nginxBinary).catch(() => ({ features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [] }));
+  const r = await renderOnce(values, bin, c.prefix, path.join(c.prefix, 'ssl', 'default.pem'));
   if (values.out) await writeAtomic(path.resolve(String(values.out)), r.text);
   else process.stdout.write(r.text);
   if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests; the config above leaves them out`);
@@ -154,7 +169,7 @@ async function validate(values: Values): Promise<void> {
   try {
     await preparePrefix(prefix);
     const defaultCertificate = await ensureDefaultCertificate(prefix);
-    const r = await renderOnce(values, bin.features, prefix, defaultCertificate);
+    const r = await renderOnce(values, bin, prefix, defaultCertificate);
     await writeCertificates(prefix, r.model.certificates);
     const file = path.join(prefix, 'nginx.conf');
     await writeAtomic(file, r.text);
@@ -176,6 +191,7 @@ async function run(values: Values): Promise<void> {
     nginxUser: (values['nginx-user'] as string | undefined) ?? null,
     minWaitMs: intFlag(values, 'min-wait', 0, 600_000),
     maxWaitMs: intFlag(values, 'max-wait', 0, 600_000),
+    minReloadIntervalMs: intFlag(values, 'min-reload-interval', 0, 600_000),
     resolveIntervalMs: intFlag(values, 'resolve-interval', 1, 86_400) * 1000,
     version: VERSION,
     log,

@@ -7,12 +7,13 @@ import { Metrics } from './metrics.js';
 import { buildModel } from './model/index.js';
 import type { ClassOptions } from './model/index.js';
 import { Applier } from './nginx/apply.js';
+import { payloadFor, Pusher } from './nginx/endpoints.js';
 import { probeBinary } from './nginx/binary.js';
 import { ensureDefaultCertificate, preparePrefix } from './nginx/files.js';
 import { NginxProcess, reapStale } from './nginx/process.js';
 import { ManifestSet } from './pipeline.js';
-import { loadTemplates } from './render/index.js';
-import type { RenderOptions, Renderer } from './render/index.js';
+import { loadTemplates, LUA_DIR } from './render/index.js';
+import type { BalancerMode, RenderOptions, Renderer } from './render/index.js';
 import { NameResolver } from './resolver.js';
 import { watchDirectory } from './sources/watcher.js';
 import { startStatusServer } from './status.js';
@@ -35,6 +36,8 @@ export interface ControllerOptions {
   nginxUser?: string | null;
   minWaitMs: number; // quiet time after the last event before a sync
   maxWaitMs: number; // a steady trickle of events cannot postpone a sync longer than this
+  minReloadIntervalMs: number; // reloads are spaced at least this far apart; endpoint pushes never wait
+  balancer: BalancerMode | 'auto';
   resolveIntervalMs: number;
   version: string;
   log: Logger;
@@ -61,6 +64,12 @@ export class Controller {
   private lastProblems: Problem[] = [];
   private lastError = '';
   private externalNames: string[] = [];
+  private mode: BalancerMode = 'static';
+  private pusher: Pusher | null = null;
+  private payload: string | null = null;
+  private pushedPid: number | undefined;
+  private lastReloadAt = 0;
+  private reloadTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: ControllerOptions) {
     this.manifests = new ManifestSet(o.manifests);
@@ -73,18 +82,40 @@ export class Controller {
     await preparePrefix(o.prefix);
     await reapStale(o.prefix, o.log);
     const defaultCertificate = await ensureDefaultCertificate(o.prefix);
+    if (o.balancer === 'lua' && !bin.lua) throw new NginxError(`--balancer lua needs ngx_lua, which ${bin.path} does not have (install libnginx-mod-http-lua, or use OpenResty)`);
+    this.mode = o.balancer === 'auto' ? (bin.lua ? 'lua' : 'static') : o.balancer;
     this.renderOptions = {
       prefix: o.prefix, listenAddress: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort,
       internalPort: o.internalPort, defaultCertificate, user: o.nginxUser ?? null, features: bin.features, version: o.version,
+      balancer: this.mode, luaDir: LUA_DIR, luaModules: bin.luaModules,
     };
+    if (this.mode === 'lua') {
+      this.pusher = new Pusher({
+        port: o.internalPort,
+        onAck: (seenAt) => {
+          this.pushedPid = this.nginx.pid;
+          this.metrics.endpointPushes++;
+          if (seenAt) this.metrics.convergence.observe((Date.now() - seenAt) / 1000);
+        },
+        onFailure: (e) => {
+          this.metrics.endpointPushFailures++;
+          if (this.nginx.running) o.log('warn', `endpoint push failed: ${e.message}; retrying`);
+        },
+      });
+    }
     this.nginx = new NginxProcess({ bin, prefix: o.prefix, conf: path.join(o.prefix, 'nginx.conf'), log: o.log });
-    this.nginx.on('exited', () => { this.confirmedPid = undefined; });
+    this.nginx.on('exited', () => {
+      this.confirmedPid = undefined;
+      this.pusher?.reset(); // a new master starts with an empty shared dict
+    });
     this.nginx.on('started', (pid: number) => {
       // a restart after a crash runs the file on disk, which is the last applied config
       if (!this.applier.live || this.nginx.restarts === 0) return;
       this.metrics.nginxRestarts++;
       void this.applier.confirmLive().then((ok) => {
-        if (ok && this.nginx.pid === pid) this.confirmedPid = pid;
+        if (!ok || this.nginx.pid !== pid) return;
+        this.confirmedPid = pid;
+        if (this.payload) void this.pusher?.push(this.payload, 0, true);
       });
     });
     this.applier = new Applier({ bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx });
@@ -96,7 +127,7 @@ export class Controller {
         lastError: this.lastError || null, problems: this.lastProblems.map(formatProblem),
       }),
     });
-    o.log('info', `nginx ${bin.version} at ${bin.path}; prefix ${o.prefix}; watching ${o.manifests}`);
+    o.log('info', `nginx ${bin.version} at ${bin.path}; ${this.mode} balancer; prefix ${o.prefix}; watching ${o.manifests}`);
     this.watcher = watchDirectory(o.manifests, (why) => this.trigger(why));
     this.resolveTimer = setInterval(() => void this.refreshNames(), o.resolveIntervalMs);
     this.resolveTimer.unref();
@@ -107,6 +138,7 @@ export class Controller {
     if (!this.applier?.live) return { ok: false, reason: 'no configuration applied yet' };
     if (!this.nginx.running) return { ok: false, reason: 'nginx is not running' };
     if (this.confirmedPid === undefined || this.confirmedPid !== this.nginx.pid) return { ok: false, reason: 'nginx has not confirmed the configuration' };
+    if (this.pusher && (!this.pusher.settled || this.pushedPid !== this.nginx.pid)) return { ok: false, reason: 'endpoints not pushed to nginx yet' };
     return { ok: true, reason: `ok ${this.applier.live.hash}` };
   }
 
@@ -126,8 +158,9 @@ export class Controller {
       this.again = true;
       return this.syncing;
     }
+    const seenAt = this.firstPending || Date.now();
     this.firstPending = 0;
-    this.syncing = this.sync(force).finally(() => { this.syncing = null; });
+    this.syncing = this.sync(force, seenAt).finally(() => { this.syncing = null; });
     await this.syncing;
     if (this.again && !this.stopped) {
       this.again = false;
@@ -135,7 +168,7 @@ export class Controller {
     }
   }
 
-  private async sync(force: boolean): Promise<void> {
+  private async sync(force: boolean, seenAt: number): Promise<void> {
     const started = process.hrtime.bigint();
     this.metrics.syncs++;
     const changed = await this.manifests.refresh();
@@ -153,12 +186,28 @@ export class Controller {
     this.report([...this.manifests.problems(), ...built.problems]);
     try {
       const { text, hash } = this.renderer.render(built.model, this.renderOptions);
+      if (this.pusher) {
+        // endpoints go out at once, also ahead of a reload that will start routing to new backends
+        this.payload = payloadFor(built.model);
+        if (this.applier.live && this.nginx.running) await this.pusher.push(this.payload, seenAt);
+      }
+      if (this.applier.live?.hash !== hash && this.nginx.running) {
+        const wait = this.lastReloadAt + this.o.minReloadIntervalMs - Date.now();
+        if (wait > 0) {
+          // too soon after the last reload: come back when it is due (bursts become one reload)
+          if (!this.reloadTimer) this.reloadTimer = setTimeout(() => { this.reloadTimer = null; void this.runSync(true); }, wait);
+          return;
+        }
+      }
       const result = await this.applier.apply(text, hash, built.model.certificates);
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;
       this.lastError = '';
       if (result !== 'unchanged') {
+        this.lastReloadAt = Date.now();
         this.confirmedPid = this.nginx.pid;
+        // a reload keeps the shared dict, a start begins empty: push the whole set after both
+        if (this.pusher && this.payload) await this.pusher.push(this.payload, seenAt, true);
         this.metrics.reloads++;
         this.metrics.lastReloadSuccessTimestamp = Math.floor(Date.now() / 1000);
         this.metrics.configHash = hash;
@@ -205,6 +254,8 @@ export class Controller {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.resolveTimer) clearInterval(this.resolveTimer);
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.pusher?.stop();
     await this.watcher?.close();
     await this.syncing?.catch(() => undefined);
     await this.nginx?.stop(timeoutMs);

@@ -1,6 +1,26 @@
 // Counters and gauges, served as Prometheus text on the status port.
 
+/** A Prometheus histogram with fixed buckets (seconds). */
+export class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(readonly buckets: number[]) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(v: number): void {
+    this.sum += v;
+    this.count++;
+    this.buckets.forEach((b, i) => { if (v <= b) this.counts[i]!++; });
+  }
+}
+
 export class Metrics {
+  endpointPushes = 0;
+  endpointPushFailures = 0;
+  convergence = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   syncs = 0;
   reloads = 0;
   reloadFailures = { config_test: 0, not_confirmed: 0 };
@@ -31,6 +51,13 @@ export class Metrics {
     metric('problems', 'gauge', 'Problems reported in the last sync, by severity.',
       Object.entries(this.problems).map(([s, v]) => [`{severity="${s}"}`, v]));
     metric('nginx_restarts_total', 'counter', 'Restarts of nginx after it exited unexpectedly.', [['', this.nginxRestarts]]);
+    metric('endpoint_pushes_total', 'counter', 'Backend sets acknowledged by the Lua balancer.', [['', this.endpointPushes]]);
+    metric('endpoint_push_failures_total', 'counter', 'Failed attempts to push backends to the Lua balancer.', [['', this.endpointPushFailures]]);
+    const h = this.convergence;
+    metric('endpoint_convergence_seconds', 'histogram', 'From a change seen in the manifests directory to nginx acknowledging the pushed backends.', [
+      ...h.buckets.map((b, i): [string, number] => [`_bucket{le="${b}"}`, h.counts[i]!]),
+      ['_bucket{le="+Inf"}', h.count], ['_sum', h.sum], ['_count', h.count],
+    ]);
     metric('last_sync_duration_seconds', 'gauge', 'Duration of the last sync pass.', [['', this.lastSyncSeconds]]);
     return lines.join('\n') + '\n';
   }

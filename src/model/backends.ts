@@ -4,6 +4,7 @@
 import type { EndpointSlice, Endpoints, IngressBackend, Problem, Service, ServicePort } from '../types.js';
 import { isIP } from '../syntax.js';
 import type { Backend, Endpoint } from './types.js';
+import type { Balance } from './annotations/balance.js';
 
 export interface BackendLookup {
   service(namespace: string, name: string): Service | undefined;
@@ -20,7 +21,7 @@ export function backendName(namespace: string, service: string, port: number): s
   return `${namespace}-${service}-${port}`;
 }
 
-export function resolveBackend(namespace: string, ref: IngressBackend, lookup: BackendLookup): Resolution {
+export function resolveBackend(namespace: string, ref: IngressBackend, lookup: BackendLookup, balance: Balance = { loadBalance: 'round_robin' }): Resolution {
   if (!ref.service) return { ok: false, reason: `resource backends (${ref.resource?.kind ?? 'unknown'}) are not supported` };
   const { name, port } = ref.service;
   const svc = lookup.service(namespace, name);
@@ -33,7 +34,7 @@ export function resolveBackend(namespace: string, ref: IngressBackend, lookup: B
   }
   if (svcPort.protocol !== 'TCP') return { ok: false, reason: `Service ${namespace}/${name} port ${svcPort.port} is ${svcPort.protocol}, not TCP` };
   const backend: Backend = {
-    name: backendName(namespace, name, svcPort.port), namespace, service: name, port: svcPort.port, endpoints: [],
+    name: backendName(namespace, name, svcPort.port), namespace, service: name, port: svcPort.port, endpoints: [], balance,
   };
   if (svc.type === 'ExternalName') {
     const host = svc.externalName!;

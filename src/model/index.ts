@@ -1,8 +1,8 @@
 // buildModel: a pure function from the store's resources to the routing model. No I/O here.
 import type { Ingress, IngressBackend, Problem, Resource } from '../types.js';
 import { objectRef } from '../types.js';
-import { isServed, parseAnnotations } from './annotations/index.js';
-import type { ClassOptions } from './annotations/index.js';
+import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
+import type { Balance, ClassOptions } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
@@ -12,7 +12,7 @@ import type { Backend, Certificate, Location, Model, Server } from './types.js';
 export type { Model, Server, Location, Backend, Certificate, Endpoint } from './types.js';
 export { DEFAULT_SETTINGS } from './settings.js';
 export type { Settings } from './settings.js';
-export type { ClassOptions } from './annotations/index.js';
+export type { Algorithm, Affinity, Balance, ClassOptions } from './annotations/index.js';
 
 export interface ModelInput {
   list<K extends Resource['kind']>(kind: K): Extract<Resource, { kind: K }>[];
@@ -68,8 +68,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   };
 
   const backends = new Map<string, Backend>();
-  const useBackend = (ing: Ingress, ref: IngressBackend, field: string): string | null => {
-    const r = resolveBackend(ing.meta.namespace, ref, lookup);
+  const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
+    const r = resolveBackend(ing.meta.namespace, ref, lookup, balance);
     if (!r.ok) {
       problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: `${r.reason}; answering 503` });
       return null;
@@ -83,6 +83,16 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         message: `backend name ${r.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
       });
       return null;
+    }
+    if (taken) {
+      // the oldest Ingress decides how a shared backend balances; say so when a younger one disagrees
+      if (!sameBalance(taken.balance, balance)) {
+        problems.push({
+          severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field,
+          message: `backend ${taken.name} is balanced as an older Ingress says (${JSON.stringify(taken.balance)}); this Ingress's load-balancing annotations do not apply to it`,
+        });
+      }
+      return taken.name;
     }
     backends.set(r.backend.name, r.backend);
     return r.backend.name;
@@ -111,7 +121,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
     const ann = parseAnnotations(ing, settings, problems);
     if (ing.defaultBackend) {
-      const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend'), ingress: id };
+      const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id };
       if (!globalDefault) globalDefault = def;
       else if (globalDefault.ingress !== id) {
         problems.push({
@@ -139,7 +149,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           return;
         }
         claims.set(claimKey, id);
-        const backend = useBackend(ing, p.backend, `${field}.backend`);
+        const backend = useBackend(ing, p.backend, `${field}.backend`, ann.balance);
         server.locations.push({ path, match, pathType: p.pathType, backend, ingress: id, sslRedirect: ann.sslRedirect });
       });
     });

@@ -2,9 +2,12 @@
 // users can bring their settings; each value is parsed strictly, a bad one is reported and the default kept.
 import type { ConfigMap, Problem } from '../types.js';
 import { objectRef } from '../types.js';
+import { parseAlgorithm } from './annotations/balance.js';
+import type { Algorithm } from './annotations/balance.js';
 
 export interface Settings {
   sslRedirect: boolean;
+  loadBalance: Algorithm;
   workerProcesses: number | 'auto';
   maxWorkerConnections: number;
   proxyConnectTimeout: number; // seconds
@@ -23,6 +26,7 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sslRedirect: true,
+  loadBalance: 'round_robin',
   workerProcesses: 'auto',
   maxWorkerConnections: 16384,
   proxyConnectTimeout: 5,
@@ -54,6 +58,7 @@ const bufferSize: Parser = (v) => (/^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?
 
 const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
+  'load-balance': ['loadBalance', (v) => parseAlgorithm(v), 'round_robin, random or ewma'],
   'worker-processes': ['workerProcesses', (v) => (v === 'auto' ? 'auto' : int(1, 1024)(v)), '"auto" or 1-1024'],
   'max-worker-connections': ['maxWorkerConnections', int(16, 1048576), 'an integer 16-1048576'],
   'proxy-connect-timeout': ['proxyConnectTimeout', int(1, 3600), 'seconds, 1-3600'],

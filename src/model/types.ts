@@ -1,5 +1,6 @@
 // The routing model: what nginx must do, independent of how the template spells it.
 import type { PathType } from '../types.js';
+import type { Balance } from './annotations/balance.js';
 import type { Settings } from './settings.js';
 
 export interface Endpoint {
@@ -14,6 +15,7 @@ export interface Backend {
   port: number; // the Service port
   endpoints: Endpoint[]; // ready endpoints only, sorted
   externalName?: string; // set for ExternalName Services: endpoints are its resolved addresses
+  balance: Balance; // from the oldest Ingress using this backend, else the ConfigMap default
 }
 
 export interface Location {

@@ -1,5 +1,6 @@
 // Which nginx we drive and what it was built with.
 import fs from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { NginxError } from '../errors.js';
 import type { NginxFeatures } from '../render/index.js';
@@ -9,6 +10,7 @@ export interface NginxBinary {
   version: string; // e.g. 1.22.1
   features: NginxFeatures;
   lua: boolean; // ngx_lua is compiled in (OpenResty) or available as a dynamic module
+  luaModules: string[]; // load_module paths when ngx_lua is a dynamic module (Debian), in load order
 }
 
 const OPENRESTY = '/usr/local/openresty/nginx/sbin/nginx';
@@ -28,8 +30,12 @@ export async function probeBinary(file: string): Promise<NginxBinary> {
   }
   const version = /nginx\/([0-9.]+)/.exec(out)?.[1] ?? '0';
   const tempPaths = ['fastcgi', 'uwsgi', 'scgi'].filter((m) => !out.includes(`--without-http_${m}_module`));
-  const lua = out.includes('lua-nginx-module') || fs.existsSync('/usr/lib/nginx/modules/ngx_http_lua_module.so');
-  return { path: file, version, features: { tempPaths }, lua };
+  const builtIn = /--add-module=\S*(ngx_lua|lua-nginx-module)/.test(out);
+  // Debian ships ngx_lua as a dynamic module that needs the NDK loaded first
+  const dir = /--modules-path=(\S+)/.exec(out)?.[1] ?? '/usr/lib/nginx/modules';
+  const dynamic = ['ndk_http_module.so', 'ngx_http_lua_module.so'].map((m) => path.join(dir, m));
+  const hasDynamic = !builtIn && dynamic.every((m) => fs.existsSync(m));
+  return { path: file, version, features: { tempPaths }, lua: builtIn || hasDynamic, luaModules: hasDynamic ? dynamic : [] };
 }
 
 export function versionAtLeast(version: string, min: string): boolean {

@@ -9,10 +9,11 @@ import { HELPERS } from './escape.js';
 import { buildView } from './view.js';
 import type { RenderOptions } from './view.js';
 
-export type { RenderOptions, NginxFeatures } from './view.js';
+export type { RenderOptions, NginxFeatures, BalancerMode } from './view.js';
 export { HASH_PLACEHOLDER, certificateFile } from './view.js';
 
 export const DEFAULT_TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates');
+export const LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../nginx/lua');
 
 export class TemplateError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

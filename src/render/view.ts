@@ -1,7 +1,7 @@
 // The shape the templates see: the model plus everything derived for nginx's syntax (listen lines,
 // prefix locations split in two, file paths). Values stay raw here; the helpers escape them.
 import path from 'node:path';
-import type { Certificate, Location, Model, Server } from '../model/index.js';
+import type { Balance, Certificate, Location, Model, Server } from '../model/index.js';
 
 // Replaced by the sha256 of the rendered text; no manifest value can contain '|'.
 export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
@@ -10,7 +10,17 @@ export interface NginxFeatures {
   tempPaths: string[]; // modules with a *_temp_path directive besides proxy: fastcgi, uwsgi, scgi
 }
 
+// Holds every backend's JSON; also the size limit of one push.
+export const LUA_SHARED_DICT_SIZE = '64m';
+
+export type BalancerMode = 'lua' | 'static';
+
 export interface RenderOptions {
+  // lua: endpoints live in a shared dict fed by the controller, never in the text (no reload when they
+  // change); static: endpoints are rendered into upstream blocks (for an nginx without ngx_lua)
+  balancer: BalancerMode;
+  luaDir: string; // absolute path of nginx/lua
+  luaModules: string[]; // load_module paths, empty when ngx_lua is compiled in
   prefix: string; // absolute directory for config, pid, logs, temp and TLS files
   listenAddress: string; // "*" for all addresses
   httpPort: number;
@@ -35,15 +45,24 @@ interface LocationView {
   backend: string | null;
   upstreamLabel: string; // for $proxy_upstream_name in logs
   redirect: boolean;
+  affinity: boolean;
+  ewma: boolean;
 }
 
 export function buildView(model: Model, o: RenderOptions) {
   const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(o.prefix, c)]));
   const redirectPort = o.httpsPort === 443 ? null : o.httpsPort;
-  const upstreams = model.backends.filter((b) => b.endpoints.length > 0);
-  const live = new Set(upstreams.map((b) => b.name));
+  const lua = o.balancer === 'lua';
+  const upstreams = lua ? [] : model.backends.filter((b) => b.endpoints.length > 0);
+  // in lua mode every known backend is proxied: its endpoints may arrive later without a reload
+  const live = new Set((lua ? model.backends : upstreams).map((b) => b.name));
+  const balances = new Map(model.backends.map((b) => [b.name, b.balance]));
   const longestHost = Math.max(0, ...model.servers.map((s) => s.host.length));
   return {
+    lua,
+    luaPackagePath: `${o.luaDir}/?.lua;;`,
+    luaSharedDictSize: LUA_SHARED_DICT_SIZE,
+    luaModules: o.luaModules,
     version: o.version,
     user: o.user ?? null,
     settings: model.settings,
@@ -57,19 +76,25 @@ export function buildView(model: Model, o: RenderOptions) {
     tempPaths: o.features.tempPaths.map((name) => ({ name, path: path.join(o.prefix, 'tmp', name) })),
     serverNamesHashBucketSize: model.settings.serverNameHashBucketSize ?? nextPow2(Math.max(64, longestHost + 16)),
     upstreams,
-    servers: model.servers.map((s) => serverView(s, model, o, certs, live, redirectPort)),
+    servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, redirectPort)),
     internalPort: o.internalPort,
   };
 }
 
-function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, redirectPort: number | null) {
+function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, balances: Map<string, Balance>, redirectPort: number | null) {
   const tls = s.tls !== null;
   const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
+  const lua = o.balancer === 'lua';
+  // only backends that need them pay for extra Lua phases
+  const luaHooks = (b: string | null) => ({
+    affinity: lua && b !== null && balances.get(b)?.affinity !== undefined,
+    ewma: lua && b !== null && balances.get(b)?.loadBalance === 'ewma',
+  });
   const exact = new Set(s.locations.filter((l) => l.match === 'exact').map((l) => l.path));
   const locations: LocationView[] = [];
   const add = (l: Location, exactMatch: boolean, p: string) => {
     const backend = backendOrNull(l.backend);
-    locations.push({ exact: exactMatch, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: tls && l.sslRedirect });
+    locations.push({ exact: exactMatch, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: tls && l.sslRedirect, ...luaHooks(backend) });
   };
   for (const l of s.locations) {
     if (l.match === 'exact') add(l, true, l.path);
@@ -82,6 +107,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   }
   const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
   return {
+    lua,
     host: s.host,
     isDefault: s.host === '',
     listen: { http: o.listenAddress, https: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort },
@@ -92,6 +118,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
     fallback: hasRoot ? null : {
       backend: backendOrNull(s.fallback.backend),
       upstreamLabel: s.fallback.backend ?? '-',
+      ...luaHooks(backendOrNull(s.fallback.backend)),
       // a default backend that exists but cannot be reached answers 503, no default backend at all 404
       status: s.fallback.backend === null && s.fallback.ingress === null ? 404 : 503,
       ingress: s.fallback.ingress ?? '',

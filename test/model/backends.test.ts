@@ -21,7 +21,7 @@ describe('backends', () => {
     const { name, backend: b, problems } = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })]);
     assert.equal(problems.length, 0, show(problems));
     assert.equal(name, 'default-web-80');
-    assert.deepEqual(b, { name: 'default-web-80', namespace: 'default', service: 'web', port: 80, endpoints: [{ address: '10.0.0.1', port: 8080 }] });
+    assert.deepEqual(b, { name: 'default-web-80', namespace: 'default', service: 'web', port: 80, endpoints: [{ address: '10.0.0.1', port: 8080 }], balance: { loadBalance: 'round_robin' } });
   });
 
   describe('Service ports', () => {

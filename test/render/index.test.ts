@@ -19,6 +19,7 @@ function options(prefix: string): RenderOptions {
   return {
     prefix, listenAddress: '*', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
     defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
+    balancer: 'static', luaDir: '/srv/it/lua', luaModules: [],
   };
 }
 

@@ -11,6 +11,7 @@ import type { TestCert } from '../helpers/resources.js';
 const OPTS: RenderOptions = {
   prefix: '/srv/it', listenAddress: '*', httpPort: 80, httpsPort: 443, internalPort: 10246,
   defaultCertificate: '/srv/it/ssl/default.pem', features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
+    balancer: 'static', luaDir: '/srv/it/lua', luaModules: [],
 };
 
 const app = (name: string, ...ips: string[]): Resource[] => [service({ name }), endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] })];
@@ -61,7 +62,7 @@ describe('render view', () => {
 
   it('answers 404 without a default backend, proxies to a default backend, and 503 when it is unreachable', () => {
     const none = serverView(model([]), '');
-    assert.deepEqual(none.fallback, { backend: null, upstreamLabel: '-', status: 404, ingress: '', redirect: false });
+    assert.deepEqual(none.fallback, { backend: null, upstreamLabel: '-', status: 404, ingress: '', redirect: false, affinity: false, ewma: false });
     const def = serverView(model([...app('def', '10.0.0.1'), ingress({ name: 'd', defaultBackend: backend('def') })]), '');
     assert.equal(def.fallback?.backend, 'default-def-80');
     assert.equal(def.fallback?.ingress, 'default/d');

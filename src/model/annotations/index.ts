@@ -4,17 +4,22 @@ import type { Ingress, Problem } from '../../types.js';
 import { objectRef } from '../../types.js';
 import { PREFIX } from './parse.js';
 import { SSL_REDIRECT, sslRedirect } from './ssl.js';
+import { BALANCE_KEYS, parseBalance } from './balance.js';
+import type { Algorithm, Balance } from './balance.js';
 
 export { isServed, LEGACY_CLASS_ANNOTATION } from './class.js';
 export type { ClassOptions } from './class.js';
+export type { Algorithm, Affinity, Balance } from './balance.js';
+export { parseAlgorithm, sameBalance } from './balance.js';
 
-const SUPPORTED = new Set([SSL_REDIRECT]);
+const SUPPORTED = new Set([SSL_REDIRECT, ...BALANCE_KEYS]);
 
 export interface IngressAnnotations {
   sslRedirect: boolean;
+  balance: Balance;
 }
 
-export function parseAnnotations(ing: Ingress, defaults: { sslRedirect: boolean }, problems: Problem[]): IngressAnnotations {
+export function parseAnnotations(ing: Ingress, defaults: { sslRedirect: boolean; loadBalance: Algorithm }, problems: Problem[]): IngressAnnotations {
   for (const key of Object.keys(ing.meta.annotations).sort()) {
     if (key.startsWith(PREFIX) && !SUPPORTED.has(key)) {
       problems.push({
@@ -23,5 +28,8 @@ export function parseAnnotations(ing: Ingress, defaults: { sslRedirect: boolean 
       });
     }
   }
-  return { sslRedirect: sslRedirect(ing, defaults.sslRedirect, problems) };
+  return {
+    sslRedirect: sslRedirect(ing, defaults.sslRedirect, problems),
+    balance: parseBalance(ing, defaults.loadBalance, problems),
+  };
 }

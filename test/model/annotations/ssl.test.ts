@@ -46,8 +46,8 @@ describe('ssl-redirect annotation', () => {
   describe('parseAnnotations', () => {
     it('returns the ssl-redirect value with the default from settings', () => {
       const problems: Problem[] = [];
-      assert.deepEqual(parseAnnotations(withAnnotations({}), { sslRedirect: false }, problems), { sslRedirect: false });
-      assert.deepEqual(parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'true' }), { sslRedirect: false }, problems), { sslRedirect: true });
+      assert.deepEqual(parseAnnotations(withAnnotations({}), { sslRedirect: false, loadBalance: 'round_robin' }, problems), { sslRedirect: false, balance: { loadBalance: 'round_robin' } });
+      assert.deepEqual(parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'true' }), { sslRedirect: false, loadBalance: 'round_robin' }, problems), { sslRedirect: true, balance: { loadBalance: 'round_robin' } });
       assert.deepEqual(problems, []);
     });
 
@@ -58,7 +58,7 @@ describe('ssl-redirect annotation', () => {
         'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;',
         'kubernetes.io/ingress.class': 'nginx',
         'example.com/owner': 'me',
-      }), { sslRedirect: true }, problems);
+      }), { sslRedirect: true, loadBalance: 'round_robin' }, problems);
       assert.deepEqual(problems.map((p) => [p.severity, p.field]), [
         ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/configuration-snippet"]'],
         ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/rewrite-target"]'],

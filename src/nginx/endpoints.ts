@@ -1,0 +1,123 @@
+// The controller's side of the Lua balancer: the payload (pure) and the pusher that delivers it to
+// POST /configuration/backends on nginx's loopback-only internal port, retrying with backoff.
+import http from 'node:http';
+import type { Model } from '../model/index.js';
+
+export interface BackendPayload {
+  name: string;
+  endpoints: { address: string; port: number }[];
+  loadBalance: string;
+  hashBy?: string;
+  affinity?: { name: string; maxAge?: number; path: string };
+}
+
+/** The full backend set as the Lua side expects it; deterministic, optional fields omitted. */
+export function payloadFor(model: Model): string {
+  const backends: BackendPayload[] = model.backends.map((b) => {
+    const p: BackendPayload = { name: b.name, endpoints: b.endpoints.map((e) => ({ address: e.address, port: e.port })), loadBalance: b.balance.loadBalance };
+    if (b.balance.hashBy) p.hashBy = b.balance.hashBy;
+    if (b.balance.affinity) {
+      const { name, maxAge, path } = b.balance.affinity;
+      p.affinity = maxAge === undefined ? { name, path } : { name, maxAge, path };
+    }
+    return p;
+  });
+  return JSON.stringify({ backends });
+}
+
+export class PushError extends Error {
+  override name = 'PushError';
+}
+
+export function postBackends(port: number, body: string, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, method: 'POST', path: '/configuration/backends', timeout: timeoutMs, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new PushError(`nginx answered ${res.statusCode}: ${text.trim().slice(0, 300)}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new PushError(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (e) => reject(e instanceof PushError ? e : new PushError(e.message, { cause: e })));
+    req.end(body);
+  });
+}
+
+export interface PusherOptions {
+  port: number;
+  onAck: (seenAt: number) => void; // seenAt: when the change being delivered was first seen
+  onFailure: (e: Error) => void;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Delivers the newest payload, one request at a time. A payload superseded while a push is in flight
+ * is sent right after; a failure retries with backoff until it lands or something newer replaces it.
+ */
+export class Pusher {
+  acked: string | null = null;
+  private desired: string | null = null;
+  private seenAt = 0;
+  private inFlight: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private backoff: number;
+  private stopped = false;
+
+  constructor(private readonly o: PusherOptions) {
+    this.backoff = o.minBackoffMs ?? 50;
+  }
+
+  /** Deliver body unless it is already what nginx has; force re-sends (after a reload or restart). */
+  push(body: string, seenAt: number, force = false): Promise<void> {
+    if (!force && body === this.acked && body === this.desired) return this.inFlight ?? Promise.resolve();
+    if (this.desired !== body || !this.seenAt) this.seenAt = seenAt;
+    this.desired = body;
+    if (force) this.acked = null;
+    return this.kick();
+  }
+
+  /** Forget what nginx has (it restarted): the next push goes out whatever it holds. */
+  reset(): void {
+    this.acked = null;
+  }
+
+  get settled(): boolean {
+    return this.desired !== null && this.acked === this.desired;
+  }
+
+  private kick(): Promise<void> {
+    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
+    if (!this.inFlight) this.inFlight = this.loop().finally(() => { this.inFlight = null; });
+    return this.inFlight;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped && this.desired !== null && this.desired !== this.acked) {
+      const body = this.desired;
+      const seenAt = this.seenAt;
+      try {
+        await postBackends(this.o.port, body);
+        this.acked = body;
+        this.backoff = this.o.minBackoffMs ?? 50;
+        this.o.onAck(seenAt);
+        if (this.desired === body) this.seenAt = 0;
+      } catch (e) {
+        this.o.onFailure(e as Error);
+        if (this.desired !== body) continue; // something newer arrived: send that instead
+        this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.kick(); }, this.backoff);
+        this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 2000);
+        return;
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+}
