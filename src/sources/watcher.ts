@@ -35,6 +35,9 @@ export function watchDirectory(root: string, onEvent: (why: string) => void): { 
     const w = watch(real, { ignoreInitial: true, followSymlinks: false, persistent: true });
     watcher = w;
     w.on('all', (event, p) => signal(`${event} ${p}`));
+    // chokidar drops a second 'change' of the same path within 50 ms; the raw fs.watch events it sees
+    // are never throttled, and a missed signal is the one failure that matters here
+    w.on('raw', (event, p) => signal(`raw ${event} ${p}`));
     w.on('error', (err) => signal(reason(err)));
     // Covers anything created before the watch was in place: the caller rescans once more.
     w.on('ready', () => signal(`watching ${root}`));

@@ -70,6 +70,20 @@ describe('sources/watcher watchDirectory', function () {
     await rec.expect(/unlink .*cafe\.yaml/, () => rm(path.join(dir, 'cafe.yaml')));
   });
 
+
+  it('signals every one of several rewrites of the same file within 50 ms (chokidar throttles its change events)', async () => {
+    const file = path.join(dir, 'ep.yaml');
+    await writeFile(file, 'a: 0\n');
+    const rec = await start(dir);
+    for (let i = 1; i <= 3; i++) {
+      // an atomic replace, as kubectl-style tools do, 20 ms after the previous one
+      await rec.expect(/ep\.yaml/, async () => {
+        await writeFile(`${file}.tmp`, `a: ${i}\n`);
+        await rename(`${file}.tmp`, file);
+      });
+      await sleep(20);
+    }
+  });
   it('signals a ConfigMap volume swap of ..data', async () => {
     await mkdir(path.join(dir, '..2026_a'));
     await writeFile(path.join(dir, '..2026_a', 'cafe.yaml'), 'a: 1\n');
