@@ -11,7 +11,9 @@ import { stderrLogger } from './log.js';
 import { buildModel } from './model/index.js';
 import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
-import { ensureDefaultCertificate, preparePrefix, writeAtomic, writeCertificates } from './nginx/files.js';
+import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates } from './nginx/files.js';
+import { createTwoFilesPatch } from 'diff';
+import { describeIngresses } from './describe.js';
 import { ManifestSet } from './pipeline.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode } from './render/index.js';
@@ -25,6 +27,8 @@ const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json',
 const OPTIONS = {
   manifests: { type: 'string', default: './manifests', help: 'directory of Kubernetes manifests (recursive)' },
   out: { type: 'string', help: 'render: write the config to FILE instead of stdout' },
+  diff: { type: 'string', help: 'render: print a unified diff against FILE (e.g. the live nginx.conf) instead' },
+  format: { type: 'string', default: 'nginx', help: 'render: nginx (the config) or json (the routing model)' },
   'template-dir': { type: 'string', help: 'directory with nginx.conf.hbs and partials/ (default: bundled)' },
   'http-port': { type: 'string', default: '80', help: 'HTTP listen port' },
   'https-port': { type: 'string', default: '443', help: 'HTTPS listen port' },
@@ -35,28 +39,37 @@ const OPTIONS = {
   'nginx-prefix': { type: 'string', help: 'directory for nginx.conf, pid, logs, temp and TLS files (default ./.ingress-templater)' },
   'nginx-binary': { type: 'string', help: 'nginx executable (default: OpenResty if installed, else nginx on PATH)' },
   'nginx-user': { type: 'string', help: 'user for nginx workers when running as root (default: nginx\'s own)' },
+  sidecar: { type: 'boolean', help: 'run: do not start nginx; drive an nginx running beside us (another container)' },
+  'nginx-conf': { type: 'string', help: 'sidecar: the config file the external nginx reads (default PREFIX/nginx.conf)' },
+  'nginx-pid-file': { type: 'string', help: 'sidecar: the external nginx master\'s pid file (default PREFIX/nginx.pid)' },
+  'reload-command': { type: 'string', help: 'sidecar: shell command that reloads the external nginx (default: SIGHUP to the pid)' },
   configmap: { type: 'string', help: 'NAMESPACE/NAME of the settings ConfigMap' },
   'ingress-class': { type: 'string', default: 'nginx', help: 'ingress class this controller serves' },
   'controller-class': { type: 'string', default: 'ingress-templater.dev/controller', help: 'IngressClass spec.controller value served' },
   'watch-ingress-without-class': { type: 'string', default: 'true', help: 'serve Ingresses that name no class (true/false)' },
-  balancer: { type: 'string', default: 'static', help: 'lua (endpoints pushed, no reloads), static (upstream blocks, reloads), auto (lua when nginx has ngx_lua)' },
+  balancer: { type: 'string', default: 'auto', help: 'lua (endpoints pushed, no reloads), static (upstream blocks, reloads), auto (lua when nginx has ngx_lua)' },
   'min-wait': { type: 'string', default: '10', help: 'ms of quiet after a change before syncing' },
   'max-wait': { type: 'string', default: '250', help: 'ms at most between a change and its sync' },
   'min-reload-interval': { type: 'string', default: '500', help: 'ms at least between two reloads (endpoint pushes never wait)' },
   'resolve-interval': { type: 'string', default: '30', help: 's between re-resolutions of ExternalName targets' },
   quiet: { type: 'boolean', help: 'log warnings and errors only' },
+  'log-format': { type: 'string', default: 'auto', help: 'json (one object per line), text, or auto (text on a terminal, else json)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
   version: { type: 'boolean', short: 'v', help: 'print the version' },
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
+const GIVEN = '\0given';
+const isGiven = (values: Values, k: string) => String(values[GIVEN]).split(',').includes(k);
 
 const USAGE = `ingress-templater ${VERSION}: Kubernetes Ingress manifests -> nginx
 
 Usage:
   ingress-templater render   --manifests DIR [--out FILE] [--template-dir DIR] [--http-port N] [--https-port N] [--nginx-prefix DIR]
   ingress-templater validate --manifests DIR
+  ingress-templater describe [NAMESPACE/NAME] --manifests DIR [--status-port N]
   ingress-templater run      --manifests DIR --http-port N --https-port N --status-port N --nginx-prefix DIR [--template-dir DIR]
+  ingress-templater run --sidecar --manifests DIR --nginx-conf FILE --nginx-pid-file FILE [--reload-command CMD] ...
 
 Options (each also as an environment variable INGRESS_TEMPLATER_<NAME>, e.g. INGRESS_TEMPLATER_HTTP_PORT):
 ${Object.entries(OPTIONS).map(([k, v]) => `  --${k.padEnd(28)} ${v.help}${'default' in v ? ` [${v.default}]` : ''}`).join('\n')}
@@ -64,7 +77,7 @@ ${Object.entries(OPTIONS).map(([k, v]) => `  --${k.padEnd(28)} ${v.help}${'defau
 Exit codes: 0 ok, 2 manifests rejected, 3 nginx -t failed, 4 template error, 5 nginx error, 64 usage.
 `;
 
-function parse(argv: string[]): { command: string | undefined; values: Values } {
+function parse(argv: string[]): { command: string | undefined; values: Values; positionals: string[] } {
   const options = Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, { type: v.type, ...('short' in v ? { short: v.short } : {}) }]));
   let parsed;
   try {
@@ -73,13 +86,18 @@ function parse(argv: string[]): { command: string | undefined; values: Values } 
     throw new UsageError((e as Error).message);
   }
   const values: Values = { ...(parsed.values as Values) };
+  const given = new Set(Object.keys(values));
   for (const [k, v] of Object.entries(OPTIONS)) {
     if (values[k] !== undefined) continue;
     const env = process.env[`INGRESS_TEMPLATER_${k.toUpperCase().replace(/-/g, '_')}`];
-    if (env !== undefined) values[k] = v.type === 'boolean' ? env === 'true' || env === '1' : env;
-    else if ('default' in v) values[k] = v.default;
+    if (env !== undefined) {
+      values[k] = v.type === 'boolean' ? env === 'true' || env === '1' : env;
+      given.add(k);
+    } else if ('default' in v) values[k] = v.default;
   }
-  return { command: parsed.positionals[0], values };
+  // which flags the user set (command line or environment), for commands where a default means "off"
+  values[GIVEN] = [...given].join(',');
+  return { command: parsed.positionals[0], values, positionals: parsed.positionals };
 }
 
 function intFlag(values: Values, name: string, min: number, max: number): number {
@@ -154,12 +172,52 @@ async function renderOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'l
 
 async function render(values: Values): Promise<void> {
   const c = common(values);
+  const format = String(values.format);
+  if (format !== 'nginx' && format !== 'json') throw new UsageError(`--format must be nginx or json, got ${JSON.stringify(format)}`);
   // render must work without nginx installed: assume a full build when it cannot be asked
   const bin = await probeBinary(c.nginxBinary).catch(() => ({ features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [] }));
   const r = await renderOnce(values, bin, c.prefix, path.join(c.prefix, 'ssl', 'default.pem'));
-  if (values.out) await writeAtomic(path.resolve(String(values.out)), r.text);
-  else process.stdout.write(r.text);
-  if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests; the config above leaves them out`);
+  // the routing model as JSON leaves out certificate keys: a preview is no place for secrets
+  const text = format === 'json'
+    ? JSON.stringify({ ...r.model, certificates: r.model.certificates.map(({ pem: _pem, ...rest }) => rest) }, null, 2) + '\n'
+    : r.text;
+  if (values.diff) {
+    const file = path.resolve(String(values.diff));
+    const current = (await readIfExists(file)) ?? '';
+    const patch = createTwoFilesPatch(file, '(rendered)', current, text, undefined, undefined, { context: 3 });
+    process.stdout.write(current === text ? `no change against ${file}\n` : patch);
+  } else if (values.out) await writeAtomic(path.resolve(String(values.out)), text);
+  else process.stdout.write(text);
+  if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests; the output leaves them out`);
+}
+
+async function describe(values: Values, target: string | undefined): Promise<void> {
+  const c = common(values);
+  let only: { namespace: string; name: string } | undefined;
+  if (target) {
+    const m = /^(?:([a-z0-9-]+)\/)?([a-z0-9.-]+)$/.exec(target);
+    if (!m) throw new UsageError(`describe takes NAMESPACE/NAME or NAME, got ${JSON.stringify(target)}`);
+    only = { namespace: m[1] ?? 'default', name: m[2]! };
+  }
+  if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
+  const set = new ManifestSet(c.manifests);
+  await set.refresh();
+  // with a running controller, show what nginx actually balances over
+  const live = isGiven(values, 'status-port')
+    ? await fetchLiveBackends(String(values['status-address']), intFlag(values, 'status-port', 1, 65535))
+    : undefined;
+  const out = describeIngresses(set.store, { classes: c.classes, live }, only);
+  if (!out.length) throw new UsageError(only ? `no Ingress ${only.namespace}/${only.name} in ${c.manifests}` : `no Ingress in ${c.manifests}`);
+  process.stdout.write(out.join('\n'));
+}
+
+async function fetchLiveBackends(host: string, port: number): Promise<Map<string, string[]>> {
+  const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}/backends`).catch((e: Error) => {
+    throw new UsageError(`cannot reach the controller's status port ${host}:${port}: ${e.message}`);
+  });
+  if (!res.ok) throw new UsageError(`the controller answered ${res.status} for /backends`);
+  const body = (await res.json()) as { backends: Record<string, string[]> };
+  return new Map(Object.entries(body.backends));
 }
 
 async function validate(values: Values): Promise<void> {
@@ -183,7 +241,9 @@ async function validate(values: Values): Promise<void> {
 
 async function run(values: Values): Promise<void> {
   const c = common(values);
-  const log = stderrLogger(Boolean(values.quiet));
+  const format = String(values['log-format']);
+  if (format !== 'auto' && format !== 'json' && format !== 'text') throw new UsageError(`--log-format must be auto, json or text, got ${JSON.stringify(format)}`);
+  const log = stderrLogger({ quiet: Boolean(values.quiet), format });
   const controller = new Controller({
     ...c,
     statusAddress: String(values['status-address']),
@@ -192,6 +252,11 @@ async function run(values: Values): Promise<void> {
     minWaitMs: intFlag(values, 'min-wait', 0, 600_000),
     maxWaitMs: intFlag(values, 'max-wait', 0, 600_000),
     minReloadIntervalMs: intFlag(values, 'min-reload-interval', 0, 600_000),
+    sidecar: values.sidecar ? {
+      conf: path.resolve(String(values['nginx-conf'] ?? path.join(c.prefix, 'nginx.conf'))),
+      pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(c.prefix, 'nginx.pid'))),
+      reloadCommand: values['reload-command'] as string | undefined,
+    } : undefined,
     resolveIntervalMs: intFlag(values, 'resolve-interval', 1, 86_400) * 1000,
     version: VERSION,
     log,
@@ -199,7 +264,7 @@ async function run(values: Values): Promise<void> {
   let stopping: Promise<void> | null = null;
   const shutdown = (signal: string) => {
     if (stopping) return;
-    log('info', `${signal}: stopping nginx gracefully`);
+    log('info', values.sidecar ? `${signal}: stopping (the external nginx keeps running)` : `${signal}: stopping nginx gracefully`, { event: 'stop', signal });
     stopping = controller.stop().then(() => process.exit(0), (e) => { log('error', String(e)); process.exit(1); });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -209,11 +274,12 @@ async function run(values: Values): Promise<void> {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { command, values } = parse(argv);
+    const { command, values, positionals } = parse(argv);
     if (values.version) { process.stdout.write(`${VERSION}\n`); return 0; }
     if (values.help || !command) { process.stdout.write(USAGE); return command || values.help ? 0 : 64; }
     if (command === 'render') await render(values);
     else if (command === 'validate') await validate(values);
+    else if (command === 'describe') await describe(values, positionals[1]);
     else if (command === 'run') await run(values);
     else throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
     return 0;

@@ -1,16 +1,19 @@
 // The sync loop: watch, debounce (min:max wait), rescan, rebuild, render, apply when the text changed.
 import type http from 'node:http';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigTestError, NginxError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { buildModel } from './model/index.js';
-import type { ClassOptions } from './model/index.js';
+import type { ClassOptions, Model } from './model/index.js';
 import { Applier } from './nginx/apply.js';
-import { payloadFor, Pusher } from './nginx/endpoints.js';
+import { fetchBackends, hostPort, payloadFor, Pusher } from './nginx/endpoints.js';
 import { probeBinary } from './nginx/binary.js';
 import { ensureDefaultCertificate, preparePrefix } from './nginx/files.js';
 import { NginxProcess, reapStale } from './nginx/process.js';
+import type { NginxHandle } from './nginx/process.js';
+import { ExternalNginx } from './nginx/external.js';
 import { ManifestSet } from './pipeline.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode, RenderOptions, Renderer } from './render/index.js';
@@ -38,6 +41,8 @@ export interface ControllerOptions {
   maxWaitMs: number; // a steady trickle of events cannot postpone a sync longer than this
   minReloadIntervalMs: number; // reloads are spaced at least this far apart; endpoint pushes never wait
   balancer: BalancerMode | 'auto';
+  // sidecar mode: nginx runs elsewhere (another container) from the config file we write
+  sidecar?: { conf: string; pidFile: string; reloadCommand?: string };
   resolveIntervalMs: number;
   version: string;
   log: Logger;
@@ -50,7 +55,7 @@ export class Controller {
   private renderer!: Renderer;
   private renderOptions!: RenderOptions;
   private applier!: Applier;
-  private nginx!: NginxProcess;
+  private nginx!: NginxHandle;
   private status: http.Server | null = null;
   private watcher: { close(): Promise<void> } | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -67,6 +72,7 @@ export class Controller {
   private mode: BalancerMode = 'static';
   private pusher: Pusher | null = null;
   private payload: string | null = null;
+  private lastModel: Model | null = null;
   private pushedPid: number | undefined;
   private lastReloadAt = 0;
   private reloadTimer: NodeJS.Timeout | null = null;
@@ -80,14 +86,17 @@ export class Controller {
     this.renderer = loadTemplates(o.templateDir);
     const bin = await probeBinary(o.nginxBinary);
     await preparePrefix(o.prefix);
-    await reapStale(o.prefix, o.log);
+    // a sidecar's nginx lives in another container: it reads our Lua from the shared prefix
+    const luaDir = o.sidecar ? path.join(o.prefix, 'lua') : LUA_DIR;
+    if (o.sidecar) await fs.cp(LUA_DIR, luaDir, { recursive: true, force: true });
+    else await reapStale(o.prefix, o.log);
     const defaultCertificate = await ensureDefaultCertificate(o.prefix);
     if (o.balancer === 'lua' && !bin.lua) throw new NginxError(`--balancer lua needs ngx_lua, which ${bin.path} does not have (install libnginx-mod-http-lua, or use OpenResty)`);
     this.mode = o.balancer === 'auto' ? (bin.lua ? 'lua' : 'static') : o.balancer;
     this.renderOptions = {
       prefix: o.prefix, listenAddress: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort,
       internalPort: o.internalPort, defaultCertificate, user: o.nginxUser ?? null, features: bin.features, version: o.version,
-      balancer: this.mode, luaDir: LUA_DIR, luaModules: bin.luaModules,
+      balancer: this.mode, luaDir, luaModules: bin.luaModules, pidFile: o.sidecar?.pidFile,
     };
     if (this.mode === 'lua') {
       this.pusher = new Pusher({
@@ -99,26 +108,40 @@ export class Controller {
         },
         onFailure: (e) => {
           this.metrics.endpointPushFailures++;
-          if (this.nginx.running) o.log('warn', `endpoint push failed: ${e.message}; retrying`);
+          if (this.nginx.running) o.log('warn', `endpoint push failed: ${e.message}; retrying`, { event: 'push_failed' });
         },
       });
     }
-    this.nginx = new NginxProcess({ bin, prefix: o.prefix, conf: path.join(o.prefix, 'nginx.conf'), log: o.log });
+    const sidecar = o.sidecar;
+    this.nginx = sidecar
+      ? new ExternalNginx({ pidFile: sidecar.pidFile, internalPort: o.internalPort, reloadCommand: sidecar.reloadCommand, log: o.log })
+      : new NginxProcess({ bin, prefix: o.prefix, conf: path.join(o.prefix, 'nginx.conf'), log: o.log });
     this.nginx.on('exited', () => {
       this.confirmedPid = undefined;
       this.pusher?.reset(); // a new master starts with an empty shared dict
     });
     this.nginx.on('started', (pid: number) => {
-      // a restart after a crash runs the file on disk, which is the last applied config
-      if (!this.applier.live || this.nginx.restarts === 0) return;
-      this.metrics.nginxRestarts++;
+      if (this.nginx.restarts > 0) this.metrics.nginxRestarts++;
+      // an external nginx that comes up before anything was confirmed gets our config now
+      // as does our own nginx restarted after its first start failed (say its port was taken)
+      if (!this.applier.live) {
+        if (sidecar || this.nginx.restarts > 0) void this.runSync(true);
+        return;
+      }
+      // our own first start is confirmed by apply(); any other start runs the file on disk, which is
+      // the last applied config: confirm it, then fill its empty shared dict
+      if (!sidecar && this.nginx.restarts === 0) return;
       void this.applier.confirmLive().then((ok) => {
-        if (!ok || this.nginx.pid !== pid) return;
+        if (this.nginx.pid !== pid) return;
+        if (!ok) {
+          if (sidecar) void this.runSync(true); // it runs something else: give it ours
+          return;
+        }
         this.confirmedPid = pid;
         if (this.payload) void this.pusher?.push(this.payload, 0, true);
       });
     });
-    this.applier = new Applier({ bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx });
+    this.applier = new Applier({ bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf });
     this.status = await startStatusServer(o.statusAddress, o.statusPort, {
       ready: () => this.ready(),
       metrics: () => this.metrics.render(),
@@ -126,8 +149,13 @@ export class Controller {
         ready: this.ready(), configHash: this.applier.live?.hash ?? null, nginxPid: this.nginx.pid ?? null,
         lastError: this.lastError || null, problems: this.lastProblems.map(formatProblem),
       }),
+      // lua mode: what nginx holds; static mode: what the running config renders
+      backends: async () => this.pusher
+        ? { source: 'nginx', backends: await fetchBackends(o.internalPort) }
+        : { source: 'config', backends: Object.fromEntries((this.lastModel?.backends ?? []).map((b) => [b.name, b.endpoints.map(hostPort)])) },
     });
-    o.log('info', `nginx ${bin.version} at ${bin.path}; ${this.mode} balancer; prefix ${o.prefix}; watching ${o.manifests}`);
+    o.log('info', `nginx ${bin.version} at ${bin.path}; ${this.mode} balancer; prefix ${o.prefix}; watching ${o.manifests}`,
+      { event: 'start', nginx: bin.version, balancer: this.mode, prefix: o.prefix, manifests: o.manifests });
     this.watcher = watchDirectory(o.manifests, (why) => this.trigger(why));
     this.resolveTimer = setInterval(() => void this.refreshNames(), o.resolveIntervalMs);
     this.resolveTimer.unref();
@@ -139,6 +167,9 @@ export class Controller {
     if (!this.nginx.running) return { ok: false, reason: 'nginx is not running' };
     if (this.confirmedPid === undefined || this.confirmedPid !== this.nginx.pid) return { ok: false, reason: 'nginx has not confirmed the configuration' };
     if (this.pusher && (!this.pusher.settled || this.pushedPid !== this.nginx.pid)) return { ok: false, reason: 'endpoints not pushed to nginx yet' };
+    if (this.nginx instanceof ExternalNginx && this.nginx.hash !== this.applier.live.hash) {
+      return { ok: false, reason: `the external nginx runs config ${this.nginx.hash?.slice(0, 12) ?? '(unknown)'}, not ${this.applier.live.hash.slice(0, 12)}` };
+    }
     return { ok: true, reason: `ok ${this.applier.live.hash}` };
   }
 
@@ -150,7 +181,7 @@ export class Controller {
     if (this.timer) clearTimeout(this.timer);
     const due = Math.min(now + this.o.minWaitMs, this.firstPending + this.o.maxWaitMs);
     this.timer = setTimeout(() => { this.timer = null; void this.runSync(false); }, Math.max(0, due - now));
-    if (why.startsWith('error')) this.o.log('warn', `watcher: ${why}`);
+    if (why.startsWith('watch error')) this.o.log('warn', `watcher: ${why}`, { event: 'watch_error' });
   }
 
   private async runSync(force: boolean): Promise<void> {
@@ -200,10 +231,13 @@ export class Controller {
         }
       }
       const result = await this.applier.apply(text, hash, built.model.certificates);
+      this.lastModel = built.model;
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;
       this.lastError = '';
-      if (result !== 'unchanged') {
+      if (result === 'pending') {
+        this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); waiting for the external nginx to start`, { event: 'waiting_for_nginx', hash });
+      } else if (result !== 'unchanged') {
         this.lastReloadAt = Date.now();
         this.confirmedPid = this.nginx.pid;
         // a reload keeps the shared dict, a start begins empty: push the whole set after both
@@ -211,7 +245,8 @@ export class Controller {
         this.metrics.reloads++;
         this.metrics.lastReloadSuccessTimestamp = Math.floor(Date.now() / 1000);
         this.metrics.configHash = hash;
-        this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${built.model.servers.length} servers, ${built.model.backends.length} backends)`);
+        this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${built.model.servers.length} servers, ${built.model.backends.length} backends)`,
+          { event: result === 'started' ? 'nginx_started' : 'reload', hash, servers: built.model.servers.length, backends: built.model.backends.length });
       }
     } catch (e) {
       this.metrics.lastReloadSuccessful = 0;
@@ -219,7 +254,9 @@ export class Controller {
       else this.metrics.reloadFailures.not_confirmed++;
       this.lastError = (e as Error).message;
       const kept = this.applier.live ? `; still serving config ${this.applier.live.hash.slice(0, 12)}` : '';
-      this.o.log('error', `${(e as Error).message}${kept}`);
+      this.o.log('error', `${(e as Error).message}${kept}`, {
+        event: e instanceof ConfigTestError ? 'config_test_failed' : 'apply_failed', kept: this.applier.live?.hash,
+      });
       if (!(e instanceof ConfigTestError || e instanceof NginxError)) this.o.log('error', (e as Error).stack ?? String(e));
     } finally {
       this.metrics.lastSyncSeconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -232,7 +269,9 @@ export class Controller {
     for (const p of problems) {
       const line = formatProblem(p);
       now.add(line);
-      if (!this.reported.has(line)) this.o.log(p.severity === 'error' ? 'error' : 'warn', line);
+      if (!this.reported.has(line)) {
+        this.o.log(p.severity === 'error' ? 'error' : 'warn', line, { event: 'manifest_problem', file: p.file, line: p.line, object: p.object, field: p.field });
+      }
     }
     this.reported = now;
     this.lastProblems = problems;
@@ -245,7 +284,7 @@ export class Controller {
 
   private async refreshNames(): Promise<void> {
     if (this.externalNames.length && (await this.resolver.refresh(this.externalNames))) {
-      this.o.log('info', 'ExternalName addresses changed');
+      this.o.log('info', 'ExternalName addresses changed', { event: 'dns_changed' });
       await this.runSync(true);
     }
   }
@@ -259,6 +298,11 @@ export class Controller {
     await this.watcher?.close();
     await this.syncing?.catch(() => undefined);
     await this.nginx?.stop(timeoutMs);
-    await new Promise<void>((resolve) => (this.status ? this.status.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => {
+      if (!this.status) return resolve();
+      this.status.close(() => resolve());
+      // a scraper's idle keep-alive connection would hold close() open (Node 18 does not drop it)
+      this.status.closeIdleConnections();
+    });
   }
 }

@@ -1,10 +1,11 @@
-// The controller's status server: /healthz, /metrics, /status (JSON).
+// The controller's status server: /healthz, /metrics, /status and /backends (JSON).
 import http from 'node:http';
 
 export interface StatusSource {
   ready(): { ok: boolean; reason: string };
   metrics(): string;
   status(): unknown;
+  backends(): Promise<unknown>;
 }
 
 export function startStatusServer(host: string, port: number, src: StatusSource): Promise<http.Server> {
@@ -19,6 +20,11 @@ export function startStatusServer(host: string, port: number, src: StatusSource)
       res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${r.reason}\n`);
     } else if (url === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(src.metrics());
+    } else if (url === '/backends') {
+      src.backends().then(
+        (b) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(b, null, 2) + '\n'),
+        (e: Error) => res.writeHead(502, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
+      );
     } else if (url === '/status') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(src.status(), null, 2) + '\n');
     } else {

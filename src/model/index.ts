@@ -1,5 +1,5 @@
 // buildModel: a pure function from the store's resources to the routing model. No I/O here.
-import type { Ingress, IngressBackend, Problem, Resource } from '../types.js';
+import type { EndpointSlice, Ingress, IngressBackend, Problem, Resource } from '../types.js';
 import { objectRef } from '../types.js';
 import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
 import type { Balance, ClassOptions } from './annotations/index.js';
@@ -10,6 +10,8 @@ import { certCoversHost, certificateFromSecret } from './tls.js';
 import type { Backend, Certificate, Location, Model, Server } from './types.js';
 
 export type { Model, Server, Location, Backend, Certificate, Endpoint } from './types.js';
+export { resolveBackend } from './backends.js';
+export { isServed } from './annotations/index.js';
 export { DEFAULT_SETTINGS } from './settings.js';
 export type { Settings } from './settings.js';
 export type { Algorithm, Affinity, Balance, ClassOptions } from './annotations/index.js';
@@ -28,6 +30,21 @@ export interface BuildResult {
   model: Model;
   problems: Problem[];
   externalNames: string[]; // hosts the controller should resolve
+}
+
+/** Services, their endpoints and resolved ExternalName addresses, as backends.ts reads them. */
+export function lookupFor(input: ModelInput, resolved: BackendLookup['resolved']): BackendLookup {
+  const slicesByService = new Map<string, EndpointSlice[]>();
+  for (const s of input.list('EndpointSlice')) {
+    const key = `${s.meta.namespace}/${s.serviceName}`;
+    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
+  }
+  return {
+    service: (ns, name) => input.get('Service', ns, name),
+    endpoints: (ns, name) => input.get('Endpoints', ns, name),
+    slices: (ns, name) => slicesByService.get(`${ns}/${name}`) ?? [],
+    resolved,
+  };
 }
 
 /** Ingresses in precedence order: oldest first, then namespace/name. */
@@ -51,21 +68,11 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const { settings, problems: settingProblems } = parseSettings(cm);
   problems.push(...settingProblems);
 
-  const slicesByService = new Map<string, ReturnType<ModelInput['list']>>();
-  for (const s of input.list('EndpointSlice')) {
-    const key = `${s.meta.namespace}/${s.serviceName}`;
-    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
-  }
   const externalNames = new Set<string>();
-  const lookup: BackendLookup = {
-    service: (ns, name) => input.get('Service', ns, name),
-    endpoints: (ns, name) => input.get('Endpoints', ns, name),
-    slices: (ns, name) => (slicesByService.get(`${ns}/${name}`) ?? []) as ReturnType<BackendLookup['slices']>,
-    resolved: (host) => {
-      externalNames.add(host);
-      return opts.resolved?.get(host);
-    },
-  };
+  const lookup = lookupFor(input, (host) => {
+    externalNames.add(host);
+    return opts.resolved?.get(host);
+  });
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {

@@ -7,32 +7,36 @@ import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
 import { waitForHash } from './confirm.js';
 import { readIfExists, removeStaleCertificates, writeAtomic, writeCertificates } from './files.js';
-import type { NginxProcess } from './process.js';
+import type { NginxHandle } from './process.js';
 
 export interface ApplierOptions {
   bin: NginxBinary;
   prefix: string;
   internalPort: number;
-  process: NginxProcess;
+  process: NginxHandle;
+  confPath?: string; // default PREFIX/nginx.conf
   confirmTimeoutMs?: number;
 }
 
-export type ApplyResult = 'unchanged' | 'started' | 'reloaded';
+// pending: written for an external nginx that is not up yet; it reads the file when it starts
+export type ApplyResult = 'unchanged' | 'started' | 'reloaded' | 'pending';
 
 export class Applier {
   readonly confPath: string;
   private readonly candidatePath: string;
   /** text and hash nginx is known to run */
   live: { text: string; hash: string } | null = null;
+  private pending: string | null = null;
 
   constructor(private readonly o: ApplierOptions) {
-    this.confPath = path.join(o.prefix, 'nginx.conf');
-    this.candidatePath = path.join(o.prefix, 'nginx.conf.candidate');
+    this.confPath = o.confPath ?? path.join(o.prefix, 'nginx.conf');
+    this.candidatePath = `${this.confPath}.candidate`;
   }
 
   /** Throws ConfigTestError when nginx -t refuses the text, NginxError when nginx did not take it. */
   async apply(text: string, hash: string, certs: Certificate[]): Promise<ApplyResult> {
     if (this.live?.hash === hash && this.o.process.running) return 'unchanged';
+    if (this.pending === hash && !this.o.process.running) return 'unchanged'; // still waiting for it
     const keep = await writeCertificates(this.o.prefix, certs);
     await writeAtomic(this.candidatePath, text);
     try {
@@ -46,6 +50,11 @@ export class Applier {
     const result: ApplyResult = p.running ? 'reloaded' : 'started';
     if (p.running) p.reload();
     else p.start();
+    if (!p.running) {
+      this.pending = hash;
+      return 'pending';
+    }
+    this.pending = null;
     const ok = await waitForHash(this.o.internalPort, hash, this.o.confirmTimeoutMs ?? 15_000, () => p.running);
     if (!ok) {
       // nginx kept its old config (or died): put the old file back so a restart runs what was live

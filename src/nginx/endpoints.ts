@@ -121,3 +121,15 @@ export class Pusher {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 }
+
+/** What nginx balances over now: backend name -> "address:port" (GET /configuration/backends). */
+export async function fetchBackends(port: number, timeoutMs = 5000): Promise<Record<string, string[]>> {
+  const res = await fetch(`http://127.0.0.1:${port}/configuration/backends`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new PushError(`nginx answered ${res.status} for GET /configuration/backends`);
+  const body = (await res.json()) as { backends?: { name: string; endpoints?: { address: string; port: number }[] }[] };
+  return Object.fromEntries((body.backends ?? []).map((b) => [b.name, (b.endpoints ?? []).map(hostPort)]));
+}
+
+export function hostPort(e: { address: string; port: number }): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}

@@ -10,7 +10,11 @@ import { NginxError } from '../errors.js';
 export async function preparePrefix(prefix: string): Promise<void> {
   await fs.mkdir(prefix, { recursive: true });
   // Workers (an unprivileged user when the master runs as root) need to reach the temp directories.
-  await fs.chmod(prefix, 0o755);
+  // A mounted volume we do not own (a root-owned emptyDir) refuses the chmod; it is fine if already open.
+  await fs.chmod(prefix, 0o755).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPERM' || ((await fs.stat(prefix)).mode & 0o005) !== 0o005) return;
+    throw e;
+  });
   for (const dir of ['logs', 'tmp']) await fs.mkdir(path.join(prefix, dir), { recursive: true });
   await fs.mkdir(path.join(prefix, 'ssl'), { recursive: true, mode: 0o700 });
   await fs.chmod(path.join(prefix, 'ssl'), 0o700);

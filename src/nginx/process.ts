@@ -5,22 +5,33 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import type { NginxBinary } from './binary.js';
+import type { Logger } from '../log.js';
 import { nginxArgs } from './configtest.js';
 
 export interface NginxProcessOptions {
   bin: NginxBinary;
   prefix: string;
   conf: string;
-  log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  log: Logger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+}
+
+/** What the controller needs from an nginx, whether it runs it (NginxProcess) or not (ExternalNginx). */
+export interface NginxHandle extends EventEmitter {
+  readonly running: boolean;
+  readonly pid: number | undefined; // identifies one nginx instance (a new master has a new one)
+  restarts: number;
+  start(): void;
+  reload(): boolean;
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /**
  * Events: 'started' (pid) after each spawn, 'exited' (code, signal) when nginx dies unexpectedly.
  * A restart after an unexpected exit waits 1 s, doubling to 30 s while nginx keeps dying young.
  */
-export class NginxProcess extends EventEmitter {
+export class NginxProcess extends EventEmitter implements NginxHandle {
   private child: ResultPromise | null = null;
   private stopping = false;
   private backoff: number;
@@ -57,7 +68,7 @@ export class NginxProcess extends EventEmitter {
     this.startedAt = Date.now();
     process.on('exit', this.exitHook);
     const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.o.log('info', `nginx: ${line.trim()}`);
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.o.log('info', `nginx: ${line.trim()}`, { source: 'nginx' });
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
@@ -72,7 +83,7 @@ export class NginxProcess extends EventEmitter {
       if (this.stopping) return;
       const uptime = Date.now() - this.startedAt;
       if (uptime > 60_000) this.backoff = this.o.minBackoffMs ?? 1000;
-      this.o.log('error', `nginx exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${this.backoff} ms`);
+      this.o.log('error', `nginx exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${this.backoff} ms`, { event: 'nginx_exited' });
       this.emit('exited', code, signal);
       this.restartTimer = setTimeout(() => {
         this.restartTimer = null;

@@ -21,6 +21,7 @@ export interface RenderOptions {
   balancer: BalancerMode;
   luaDir: string; // absolute path of nginx/lua
   luaModules: string[]; // load_module paths, empty when ngx_lua is compiled in
+  pidFile?: string; // default PREFIX/nginx.pid (sidecar mode: where the external nginx keeps it)
   prefix: string; // absolute directory for config, pid, logs, temp and TLS files
   listenAddress: string; // "*" for all addresses
   httpPort: number;
@@ -62,12 +63,12 @@ export function buildView(model: Model, o: RenderOptions) {
     lua,
     luaPackagePath: `${o.luaDir}/?.lua;;`,
     luaSharedDictSize: LUA_SHARED_DICT_SIZE,
-    luaModules: o.luaModules,
+    luaModules: lua ? o.luaModules : [],
     version: o.version,
     user: o.user ?? null,
     settings: model.settings,
     paths: {
-      pid: path.join(o.prefix, 'nginx.pid'),
+      pid: o.pidFile ?? path.join(o.prefix, 'nginx.pid'),
       errorLog: path.join(o.prefix, 'logs', 'error.log'),
       accessLog: path.join(o.prefix, 'logs', 'access.log'),
       clientBodyTemp: path.join(o.prefix, 'tmp', 'client_body'),

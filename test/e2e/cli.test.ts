@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { REPO } from '../helpers/controller.js';
 import { ManifestDir, backend, configMap, ingress } from '../helpers/manifests.js';
 
@@ -29,19 +29,53 @@ describe('e2e: CLI', function () {
   });
 
   describe('render', function () {
-    it('prints the config for the examples and exits 0', async function () {
-      const r = await runCli(['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix'), '--http-port', '18080', '--https-port', '18443']);
+    const renderExamples = (...extra: string[]) =>
+      runCli(['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix'), '--http-port', '18080', '--https-port', '18443', ...extra]);
+    const common = (r: CliResult) => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^ {4}## start server cafe\.example\.com$/m);
       assert.match(r.stdout, /^ {4}## end server cafe\.example\.com$/m);
       assert.match(r.stdout, /^# config-hash [0-9a-f]{64}$/m);
-      // the walkthrough's endpoints and the listen ports asked for
-      for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) assert.match(r.stdout, new RegExp(`server ${ip.replace(/\./g, '\\.')}:9376;`));
+      // the listen ports asked for
       assert.match(r.stdout, /listen 18080 default_server;/);
       assert.match(r.stdout, /listen 18443 ssl/);
       assert.match(r.stdout, /location = "\/tea" \{/);
       assert.doesNotMatch(r.stderr, /error/);
       assert.equal(fs.existsSync(path.join(tmp, 'prefix')), false, 'render writes nothing to the prefix');
+    };
+
+    it('--balancer static: prints the config for the examples with the endpoints in upstream blocks', async function () {
+      const r = await renderExamples('--balancer', 'static');
+      common(r);
+      // the walkthrough's endpoints, each in its Service's upstream, which the locations proxy to
+      for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) assert.match(r.stdout, new RegExp(`server ${ip.replace(/\./g, '\\.')}:9376;`));
+      assert.match(r.stdout, /upstream default-hostnames-80 \{[^}]*server 127\.0\.0\.11:9376;[^}]*\}/);
+      assert.match(r.stdout, /proxy_pass http:\/\/default-hostnames-80;/);
+      assert.match(r.stdout, /upstream default-tea-svc-80 \{[^}]*server 127\.0\.0\.21:8080;[^}]*server 127\.0\.0\.22:8080;/);
+      assert.doesNotMatch(r.stdout, /_by_lua|upstream_balancer|lua_shared_dict/);
+    });
+
+    it('by default (nginx here has ngx_lua) prints the Lua balancer and no endpoint address at all', async function () {
+      const r = await renderExamples();
+      common(r);
+      assert.match(r.stdout, /balancer_by_lua_block/);
+      assert.match(r.stdout, /lua_shared_dict ingress_templater /);
+      assert.match(r.stdout, /location = \/configuration\/backends \{/);
+      // every proxied location goes through the one Lua-balanced upstream
+      const proxies = r.stdout.match(/proxy_pass [^;]*;/g) ?? [];
+      assert.ok(proxies.length >= 5, proxies.join('\n'));
+      assert.deepEqual([...new Set(proxies)], ['proxy_pass http://upstream_balancer;']);
+      assert.match(r.stdout, /set \$proxy_upstream_name "default-hostnames-80";/);
+      // endpoints are pushed, never rendered: none of the examples' pod addresses, no upstream per Service
+      for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.21', '127.0.0.22', '127.0.0.31', '127.0.0.32']) {
+        assert.ok(!r.stdout.includes(ip), `${ip} must not be in the Lua-mode config`);
+      }
+      assert.doesNotMatch(r.stdout, /:9376\b/);
+      assert.deepEqual(r.stdout.match(/^\s*upstream \S+/gm)?.map((l) => l.trim()), ['upstream upstream_balancer']);
+      // and it is what --balancer lua renders
+      const lua = await renderExamples('--balancer', 'lua');
+      assert.equal(lua.code, 0, lua.stderr);
+      assert.equal(lua.stdout, r.stdout);
     });
 
     it('--out writes the same config to a file; environment variables set flags', async function () {

@@ -140,7 +140,7 @@ describe('e2e: service discovery', function () {
 
   describe('readiness', function () {
     const leaves = async (host: string, pod: string) => {
-      // after the reload, keep asking until a run of answers no longer includes the pod
+      // after the push, keep asking until a run of answers no longer includes the pod
       await ctl!.waitFor(async () => {
         const seen = await whoAnswers(6, () => ctl!.http(host, '/'));
         return seen.every((s) => s !== pod && !s.startsWith('status')) ? seen : undefined;
@@ -150,36 +150,62 @@ describe('e2e: service discovery', function () {
       await ctl!.waitFor(async () => (await whoAnswers(4, () => ctl!.http(host, '/'))).includes(pod), { what: `${pod} back in ${host}` });
     };
 
-    it('Endpoints: an address moved to notReadyAddresses leaves the rotation and comes back when ready', async function () {
+    // In Lua mode an endpoint-only change is pushed to nginx, never rendered: the push is what to wait
+    // for, and nginx must not reload. The helper runs fn, then checks no reload happened meanwhile.
+    const withoutReload = async (fn: () => Promise<void>) => {
+      const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
+      const workers = await ctl!.workerPids();
+      await fn();
+      assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), reloads, 'an endpoint-only change must not reload nginx');
+      assert.deepEqual(await ctl!.workerPids(), workers, 'the same nginx workers serve');
+    };
+
+    it('Endpoints: an address moved to notReadyAddresses leaves the rotation and comes back when ready (pushed, no reload)', async function () {
       assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('eps.example.com', '/')))].sort(), ['eps-1', 'eps-2']);
-      let reloads = await ctl!.metric('reloads_total');
-      m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61'], notReady: ['127.0.0.62'], port: eps.port }));
-      reloads = await ctl!.waitForReload(reloads);
-      await leaves('eps.example.com', 'eps-2');
-      m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
-      await ctl!.waitForReload(reloads);
-      await comesBack('eps.example.com', 'eps-2');
+      await withoutReload(async () => {
+        let pushes = await ctl!.metric('endpoint_pushes_total');
+        m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61'], notReady: ['127.0.0.62'], port: eps.port }));
+        pushes = await ctl!.waitForPush(pushes);
+        await leaves('eps.example.com', 'eps-2');
+        assert.deepEqual((await ctl!.luaBackend('default-eps-svc-80')).endpoints, [{ address: '127.0.0.61', port: eps.port }]);
+        m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
+        await ctl!.waitForPush(pushes);
+        await comesBack('eps.example.com', 'eps-2');
+      });
     });
 
-    it('EndpointSlice: ready: false and terminating: true take an endpoint out; ready brings it back', async function () {
+    it('EndpointSlice: ready: false and terminating: true take an endpoint out; ready brings it back (pushed, no reload)', async function () {
       assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('slice.example.com', '/')))].sort(), ['slice-1', 'slice-2']);
-      let reloads = await ctl!.metric('reloads_total');
-      m.write('slice-endpoints.yaml', sliceEndpoints({ ready: false }));
-      reloads = await ctl!.waitForReload(reloads);
-      await leaves('slice.example.com', 'slice-2');
+      await withoutReload(async () => {
+        let pushes = await ctl!.metric('endpoint_pushes_total');
+        m.write('slice-endpoints.yaml', sliceEndpoints({ ready: false }));
+        pushes = await ctl!.waitForPush(pushes);
+        await leaves('slice.example.com', 'slice-2');
 
-      m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
-      reloads = await ctl!.waitForReload(reloads);
-      await comesBack('slice.example.com', 'slice-2');
+        m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
+        pushes = await ctl!.waitForPush(pushes);
+        await comesBack('slice.example.com', 'slice-2');
 
-      // terminating without an explicit ready (the API's default is ready): still not for new traffic
-      m.write('slice-endpoints.yaml', sliceEndpoints({ terminating: true }));
-      reloads = await ctl!.waitForReload(reloads);
-      await leaves('slice.example.com', 'slice-2');
+        // terminating without an explicit ready (the API's default is ready): still not for new traffic
+        m.write('slice-endpoints.yaml', sliceEndpoints({ terminating: true }));
+        pushes = await ctl!.waitForPush(pushes);
+        await leaves('slice.example.com', 'slice-2');
 
-      m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true, terminating: false }));
+        m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true, terminating: false }));
+        await ctl!.waitForPush(pushes);
+        await comesBack('slice.example.com', 'slice-2');
+      });
+    });
+
+    it('an Ingress change still reloads nginx', async function () {
+      const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
+      m.write('eps.yaml', [
+        service('eps-svc', { ports: [{ port: 80, targetPort: eps.port }] }),
+        ingress('eps', { host: 'eps.example.com', paths: [{ path: '/', service: 'eps-svc' }, { path: '/more', service: 'slice-svc' }] }),
+      ]);
       await ctl!.waitForReload(reloads);
-      await comesBack('slice.example.com', 'slice-2');
+      await ctl!.waitFor(async () => (await ctl!.http('eps.example.com', '/more')).pod?.pod.startsWith('slice-'), { what: '/more routed to slice-svc' });
+      assert.ok((await ctl!.http('eps.example.com', '/')).pod?.pod.startsWith('eps-'));
     });
   });
 });

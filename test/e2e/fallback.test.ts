@@ -1,6 +1,6 @@
 // What answers when nothing routes: spec.defaultBackend, 404 without one, 503 for backends without pods.
 import assert from 'node:assert/strict';
-import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import { metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 
@@ -64,12 +64,13 @@ describe('e2e: default backend, 404 and 503', function () {
     assert.ok(problems.some((p) => p.includes('shop.yaml') && p.includes('Service default/missing-svc not found')), problems.join('\n'));
   });
 
-  it('a 503 path starts answering once its Service has a ready endpoint', async function () {
-    const reloads = await ctl!.metric('reloads_total');
+  it('a 503 path starts answering once its Service has a ready endpoint (pushed, no reload)', async function () {
+    const before = await ctl!.settle();
     m.write('empty-endpoints.yaml', endpoints('empty-svc', { ready: ['127.0.0.104'], port: pods.port }));
-    await ctl!.waitForReload(reloads);
+    await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
     await ctl!.waitFor(async () => (await answer(SHOP, '/empty')) === 'late-pod', { what: '/empty -> late-pod' });
     assert.equal(await answer(SHOP, '/missing'), 'status 503');
+    assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'an endpoint-only change must not reload');
   });
 
   it('spec.defaultBackend answers requests no rule matches, on any host', async function () {
@@ -88,8 +89,9 @@ describe('e2e: default backend, 404 and 503', function () {
     assert.equal(await answer(SHOP, '/missing'), 'status 503');
   });
 
-  it('a default backend without ready endpoints answers 503; removing it brings back 404', async function () {
-    let reloads = await ctl!.metric('reloads_total');
+  it('a default backend without ready endpoints answers 503 (pushed, no reload); removing it (an Ingress change) reloads and brings back 404', async function () {
+    const before = await ctl!.settle();
+    const reloads = before.get(metricKey('reloads_total'))!;
     m.write('services.yaml', [
       service('api-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
       endpoints('api-svc', { ready: ['127.0.0.101'], port: pods.port }),
@@ -97,10 +99,11 @@ describe('e2e: default backend, 404 and 503', function () {
       service('default-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
       endpoints('default-svc', { ready: [], notReady: ['127.0.0.102'], port: pods.port }),
     ]);
-    reloads = await ctl!.waitForReload(reloads);
+    await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
     await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 503', { what: '503 from the default backend' });
     assert.equal(await answer(SHOP, '/nothing'), 'status 503');
     assert.equal(await answer(SHOP, '/api'), 'api-pod');
+    assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), reloads, 'an endpoint-only change must not reload');
 
     m.remove('fallback.yaml');
     await ctl!.waitForReload(reloads);

@@ -20,6 +20,8 @@ export interface StartOptions {
   /** wait for /healthz 200 before returning (default true) */
   waitReady?: boolean;
   readyTimeoutMs?: number;
+  /** ports to use instead of free ones picked here (e.g. an internal port a test holds) */
+  ports?: Partial<Ports>;
 }
 
 export interface Ports {
@@ -37,6 +39,21 @@ export interface StopResult {
 }
 
 export type Metrics = Map<string, number>;
+
+/** A backend as GET /configuration/backends shows it (canonical form, see nginx/lua/README.md). */
+export interface LuaBackend {
+  version: number;
+  name: string;
+  loadBalance: string;
+  hashBy?: string;
+  affinity?: { name: string; maxAge?: number; path: string };
+  endpoints: { address: string; port: number }[];
+}
+
+export interface LuaBackends {
+  version: number;
+  backends: LuaBackend[];
+}
 
 const METRIC_PREFIX = 'ingress_templater_';
 const running = new Set<ChildProcess>();
@@ -86,6 +103,19 @@ export class RunningController {
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  /** The controller's exit, for a run expected to end by itself; throws if it still runs after timeoutMs. */
+  async waitForExit(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`controller still running after ${timeoutMs} ms:\n${this.log().slice(-3000)}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get hasExited(): boolean {
@@ -148,6 +178,17 @@ export class RunningController {
     }, { timeoutMs, what: `reloads_total > ${after}` });
   }
 
+  /**
+   * Wait until endpoint_pushes_total exceeds `after` (nginx acknowledged a backend set pushed since);
+   * returns the new count. In Lua mode this, not a reload, is what an endpoint-only change causes.
+   */
+  async waitForPush(after: number, timeoutMs = 10_000): Promise<number> {
+    return this.waitFor(async () => {
+      const n = await this.metric('endpoint_pushes_total');
+      return n > after ? n : undefined;
+    }, { timeoutMs, what: `endpoint_pushes_total > ${after}` });
+  }
+
   /** Wait until syncs_total exceeds `after` (a sync has started since); returns the new count. */
   async waitForSync(after: number, timeoutMs = 10_000): Promise<number> {
     return this.waitFor(async () => {
@@ -191,6 +232,34 @@ export class RunningController {
     const alive = [...pids].filter(isAlive);
     this.track(alive);
     return alive;
+  }
+
+  /** The workers of the running nginx master (its children), sorted; tracked for stop(). */
+  async workerPids(): Promise<number[]> {
+    const master = (await this.status()).nginxPid;
+    if (!master) throw new Error('nginx is not running');
+    const workers = (await children(master)).filter(isAlive).sort((a, b) => a - b);
+    this.track([master, ...workers]);
+    return workers;
+  }
+
+  /** The rendered nginx.conf nginx runs (or was last given). */
+  nginxConf(): string {
+    return fs.readFileSync(path.join(this.prefix, 'nginx.conf'), 'utf8');
+  }
+
+  /** GET /configuration/backends on nginx's internal port: the backend set the Lua balancer holds. */
+  async luaBackends(): Promise<LuaBackends> {
+    const r = await request(this.ports.internal, '127.0.0.1', '/configuration/backends');
+    if (r.status !== 200) throw new Error(`GET /configuration/backends answered ${r.status}: ${r.body}`);
+    return JSON.parse(r.body) as LuaBackends;
+  }
+
+  /** One backend of luaBackends() by name; throws when nginx does not hold it. */
+  async luaBackend(name: string): Promise<LuaBackend> {
+    const b = (await this.luaBackends()).backends.find((x) => x.name === name);
+    if (!b) throw new Error(`nginx holds no backend ${name}`);
+    return b;
   }
 
   /** Remember nginx processes a test saw (workers of a master it killed, say) for stop() to check. */
@@ -252,7 +321,7 @@ export function metricKey(name: string, labels: Record<string, string> = {}): st
 
 export async function startController(o: StartOptions): Promise<RunningController> {
   const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
-  const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort! };
+  const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort!, ...o.ports };
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
   const args = [
     CLI, 'run',

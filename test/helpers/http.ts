@@ -12,6 +12,7 @@ export interface RequestOptions {
   address?: string; // where to connect, default 127.0.0.1
   method?: string;
   headers?: Record<string, string>;
+  body?: string;
   timeoutMs?: number;
 }
 
@@ -69,7 +70,7 @@ export function request(port: number, host: string, path: string, o: RequestOpti
     );
     req.on('timeout', () => req.destroy(new Error(`request to ${address}:${port} ${host}${path} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(o.body);
   });
 }
 

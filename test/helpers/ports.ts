@@ -1,5 +1,6 @@
-// Free TCP ports on loopback, found by letting the kernel pick (bind port 0).
+// Free TCP ports on loopback, found by letting the kernel pick (bind port 0); connect checks on this machine's own addresses.
 import net from 'node:net';
+import os from 'node:os';
 
 function listen(host: string, port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -25,4 +26,31 @@ export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]
   } finally {
     await Promise.all(servers.map(close));
   }
+}
+
+/**
+ * Try a TCP connection and close it at once: 'connected', or the error code (ECONNREFUSED...). Only for
+ * addresses of this machine: tests never send traffic off it.
+ */
+export function tryConnect(host: string, port: number, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (result: string) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done('ETIMEDOUT'));
+    socket.once('connect', () => done('connected'));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+  });
+}
+
+/** A non-loopback IPv4 address of this machine (from its own interfaces), or undefined if it has none. */
+export function localNonLoopbackIPv4(): string | undefined {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('127.')) return a.address;
+    }
+  }
+  return undefined;
 }

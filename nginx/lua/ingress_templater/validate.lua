@@ -1,0 +1,202 @@
+-- Checks a POST /configuration/backends body completely before anything is stored, and turns each
+-- backend into one canonical JSON string (fixed key order, endpoints sorted and deduplicated) so that
+-- "changed" is a plain string comparison.
+local cjson = require("cjson.safe").new()
+local ip = require("ingress_templater.ip")
+
+local type, next, pairs, floor, concat, sort = type, next, pairs, math.floor, table.concat, table.sort
+local encode = cjson.encode
+
+cjson.decode_invalid_numbers(false) -- no NaN, Infinity or hex
+cjson.decode_max_depth(16)          -- the payload is 4 levels deep
+
+local _M = {
+    MAX_BACKENDS = 20000,
+    MAX_ENDPOINTS = 10000,
+}
+
+local LOAD_BALANCE = { round_robin = true, random = true, ewma = true, chash = true }
+local TOP_FIELDS = { backends = true }
+local BACKEND_FIELDS = { name = true, endpoints = true, loadBalance = true, hashBy = true, affinity = true }
+local ENDPOINT_FIELDS = { address = true, port = true }
+local AFFINITY_FIELDS = { name = true, maxAge = true, path = true }
+
+-- Debian's cjson decodes [] and {} alike (empty table) and null as a userdata; arrays have number keys
+local function json_type(v)
+    local t = type(v)
+    if t == "table" then
+        local k = next(v)
+        if k == nil then return "empty" end
+        return type(k) == "number" and "array" or "object"
+    end
+    if v == cjson.null then return "null" end
+    return t
+end
+
+local function is_object(v)
+    local t = json_type(v)
+    return t == "object" or t == "empty"
+end
+
+local function is_array(v)
+    local t = json_type(v)
+    return t == "array" or t == "empty"
+end
+
+local function is_int(v, lo, hi)
+    return type(v) == "number" and v == floor(v) and v >= lo and v <= hi
+end
+
+local function unknown_field(obj, allowed, where)
+    for k in pairs(obj) do
+        if not allowed[k] then
+            return (where == "" and "" or where .. ".") .. tostring(k) .. ": unknown field"
+        end
+    end
+end
+
+local function valid_name(s)
+    return #s <= 253 and s:find("^[a-z0-9][%-a-z0-9.]*$") ~= nil and s:find("[a-z0-9]$") ~= nil
+end
+
+-- one or more $variable tokens, nothing else
+local function valid_hash_by(s)
+    if #s == 0 or #s > 128 then return false end
+    local pos = 1
+    while pos <= #s do
+        local _, e = s:find("^%$[a-z_][a-z0-9_]*", pos)
+        if not e then return false end
+        pos = e + 1
+    end
+    return true
+end
+
+local function valid_cookie_name(s)
+    return #s <= 64 and s:find("^[A-Za-z0-9!#%$%%&'%*%+%.%^_`|~%-]+$") ~= nil
+end
+
+local function valid_cookie_path(s)
+    return #s <= 256 and s:find("^/[A-Za-z0-9%._~!&%(%)%*%+,=:@%%/%-]*$") ~= nil
+end
+
+local function check_endpoint(e, where)
+    if not is_object(e) then return nil, where .. ": must be an object" end
+    local err = unknown_field(e, ENDPOINT_FIELDS, where)
+    if err then return nil, err end
+    if type(e.address) ~= "string" then
+        return nil, where .. ".address: must be a string"
+    end
+    local address = ip.canonical(e.address)
+    if not address then return nil, where .. ".address: not an IP address" end
+    if not is_int(e.port, 1, 65535) then
+        return nil, where .. ".port: must be an integer from 1 to 65535"
+    end
+    return '{"address":' .. encode(address) .. ',"port":' .. e.port .. '}'
+end
+
+local function check_affinity(a, where)
+    if not is_object(a) then return nil, where .. ": must be an object" end
+    local err = unknown_field(a, AFFINITY_FIELDS, where)
+    if err then return nil, err end
+    if type(a.name) ~= "string" or not valid_cookie_name(a.name) then
+        return nil, where .. ".name: must be a cookie name (1-64 token characters)"
+    end
+    local path = a.path
+    if path == nil then
+        path = "/"
+    elseif type(path) ~= "string" or not valid_cookie_path(path) then
+        return nil, where .. ".path: must be a path starting with / (up to 256 safe characters)"
+    end
+    local json = '{"name":' .. encode(a.name) .. ',"path":' .. encode(path)
+    if a.maxAge ~= nil then
+        if not is_int(a.maxAge, 1, 31536000) then
+            return nil, where .. ".maxAge: must be an integer from 1 to 31536000"
+        end
+        json = json .. ',"maxAge":' .. a.maxAge
+    end
+    return json .. "}"
+end
+
+local function check_backend(b, where)
+    if not is_object(b) then return nil, where .. ": must be an object" end
+    local err = unknown_field(b, BACKEND_FIELDS, where)
+    if err then return nil, err end
+    if type(b.name) ~= "string" or not valid_name(b.name) then
+        return nil, where .. ".name: must be a lower-case DNS-like name of at most 253 characters"
+    end
+
+    local lb = b.loadBalance
+    if lb == nil then
+        lb = "round_robin"
+    elseif type(lb) ~= "string" or not LOAD_BALANCE[lb] then
+        return nil, where .. ".loadBalance: must be one of round_robin, random, ewma, chash"
+    end
+    local json = '{"name":' .. encode(b.name) .. ',"loadBalance":"' .. lb .. '"'
+
+    if lb == "chash" then
+        if type(b.hashBy) ~= "string" or not valid_hash_by(b.hashBy) then
+            return nil, where .. ".hashBy: must be one or more $variable names (at most 128 characters)"
+        end
+        json = json .. ',"hashBy":' .. encode(b.hashBy)
+    elseif b.hashBy ~= nil then
+        return nil, where .. ".hashBy: only allowed with loadBalance chash"
+    end
+
+    if b.affinity ~= nil then
+        local a
+        a, err = check_affinity(b.affinity, where .. ".affinity")
+        if not a then return nil, err end
+        json = json .. ',"affinity":' .. a
+    end
+
+    local eps = b.endpoints
+    if not is_array(eps) then return nil, where .. ".endpoints: must be an array" end
+    if #eps > _M.MAX_ENDPOINTS then
+        return nil, where .. ".endpoints: more than " .. _M.MAX_ENDPOINTS .. " endpoints"
+    end
+    local list, seen = {}, {}
+    for i = 1, #eps do
+        local e
+        e, err = check_endpoint(eps[i], where .. ".endpoints[" .. (i - 1) .. "]")
+        if not e then return nil, err end
+        -- the same address twice (EndpointSlices overlap briefly) is one endpoint
+        if not seen[e] then
+            seen[e] = true
+            list[#list + 1] = e
+        end
+    end
+    sort(list)
+    return json .. ',"endpoints":[' .. concat(list, ",") .. "]}"
+end
+
+-- body text -> list of { name = ..., json = ... }, or nil and "where: what"
+function _M.backends(body)
+    if type(body) ~= "string" or body == "" then return nil, "body: empty, expected a JSON object" end
+    local doc, err = cjson.decode(body)
+    if doc == nil then return nil, "body: not valid JSON: " .. tostring(err) end
+    if not is_object(doc) then return nil, "body: must be a JSON object" end
+    err = unknown_field(doc, TOP_FIELDS, "")
+    if err then return nil, err end
+    local list = doc.backends
+    if not is_array(list) then return nil, "backends: must be an array" end
+    if #list > _M.MAX_BACKENDS then
+        return nil, "backends: more than " .. _M.MAX_BACKENDS .. " backends"
+    end
+
+    local out, first = {}, {}
+    for i = 1, #list do
+        local where = "backends[" .. (i - 1) .. "]"
+        local json
+        json, err = check_backend(list[i], where)
+        if not json then return nil, err end
+        local name = list[i].name
+        if first[name] then
+            return nil, where .. '.name: duplicate of ' .. first[name] .. ' ("' .. name .. '")'
+        end
+        first[name] = where
+        out[i] = { name = name, json = json }
+    end
+    return out
+end
+
+return _M

@@ -1,0 +1,110 @@
+// An nginx the controller does not run (sidecar mode): another container starts it from the config
+// file we write. We find it through its pid file (a shared process namespace) and its internal status
+// port, reload it by signal or by a command, and notice when it restarts.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import { execa } from 'execa';
+import type { Logger } from '../log.js';
+import { fetchHash } from './confirm.js';
+import type { NginxHandle } from './process.js';
+
+export interface ExternalNginxOptions {
+  pidFile: string;
+  internalPort: number;
+  reloadCommand?: string; // run through the shell instead of signalling the pid
+  log: Logger;
+  pollMs?: number;
+}
+
+/** Events: 'started' (identity) when an nginx instance appears, 'exited' when it goes away. */
+export class ExternalNginx extends EventEmitter implements NginxHandle {
+  restarts = 0;
+  /** the config hash the running nginx reported at the last poll */
+  hash: string | null = null;
+  private identity: number | undefined;
+  private masterPid: number | undefined;
+  private generation = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private seen = false;
+
+  constructor(private readonly o: ExternalNginxOptions) {
+    super();
+    this.timer = setInterval(() => void this.poll(), o.pollMs ?? 500);
+    void this.poll();
+  }
+
+  get running(): boolean {
+    return this.identity !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.identity;
+  }
+
+  /** The external nginx starts itself; we only wait for it. */
+  start(): void {
+    void this.poll();
+  }
+
+  reload(): boolean {
+    if (this.o.reloadCommand) {
+      execa(this.o.reloadCommand, { shell: true, reject: false, timeout: 30_000 }).then((r) => {
+        if (r.exitCode !== 0) this.o.log('error', `reload command failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`, { event: 'reload_command_failed' });
+      }, () => undefined);
+      return true;
+    }
+    if (!this.masterPid) return false;
+    try {
+      process.kill(this.masterPid, 'SIGHUP');
+      return true;
+    } catch (e) {
+      this.o.log('error', `cannot signal nginx master ${this.masterPid}: ${(e as Error).message}`, { event: 'reload_failed' });
+      return false;
+    }
+  }
+
+  /** Sidecar mode never stops the nginx it serves. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async poll(): Promise<void> {
+    const pid = await readPid(this.o.pidFile);
+    const alive = pid !== undefined && pidAlive(pid);
+    this.hash = await fetchHash(this.o.internalPort, 500);
+    // with a shared process namespace the master pid names the instance; without one, the internal
+    // port answering (or not) is all we can see
+    const up = alive || this.hash !== null;
+    const id = alive ? pid : up ? (this.identity ?? -(++this.generation)) : undefined;
+    this.masterPid = alive ? pid : undefined;
+    if (id !== undefined && id !== this.identity) {
+      if (this.seen) this.restarts++;
+      this.seen = true;
+      this.identity = id;
+      this.o.log('info', `external nginx is up${alive ? ` (master pid ${pid})` : ''}`, { event: 'external_nginx_up', pid });
+      this.emit('started', id);
+    } else if (id === undefined && this.identity !== undefined) {
+      this.identity = undefined;
+      this.o.log('warn', 'external nginx is gone; waiting for it to come back', { event: 'external_nginx_down' });
+      this.emit('exited', null, null);
+    }
+  }
+}
+
+async function readPid(file: string): Promise<number | undefined> {
+  try {
+    const n = Number((await fs.readFile(file, 'utf8')).trim());
+    return Number.isInteger(n) && n > 1 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
+  }
+}
