@@ -42,8 +42,8 @@ export class Metrics {
     metric('reloads_total', 'counter', 'nginx starts and reloads whose new config was confirmed.', [['', this.reloads]]);
     metric('reload_failures_total', 'counter', 'Candidate configs not applied, by reason.',
       Object.entries(this.reloadFailures).map(([r, v]) => [`{reason="${r}"}`, v]));
-    metric('last_reload_successful', 'gauge', '1 when the last attempted config change was applied.', [['', this.lastReloadSuccessful]]);
-    metric('last_reload_success_timestamp_seconds', 'gauge', 'Unix time of the last confirmed reload.', [['', this.lastReloadSuccessTimestamp]]);
+    metric('config_last_reload_successful', 'gauge', '1 when the last attempted config change was applied.', [['', this.lastReloadSuccessful]]);
+    metric('config_last_reload_successful_timestamp_seconds', 'gauge', 'Unix time of the last confirmed reload.', [['', this.lastReloadSuccessTimestamp]]);
     // a hash as a number (first 13 hex digits fit a double exactly) and as a label
     metric('config_hash', 'gauge', 'Hash of the running nginx.conf (first 52 bits).', [['', this.configHash ? parseInt(this.configHash.slice(0, 13), 16) : 0]]);
     metric('config_info', 'gauge', 'The running nginx.conf, by sha256.', this.configHash ? [[`{hash="${this.configHash}"}`, 1]] : []);

@@ -95,7 +95,7 @@ describe('e2e: service discovery', function () {
     assert.equal(metrics.get(metricKey('config_info', { hash })), 1);
     assert.equal(metrics.get(metricKey('config_hash')), parseInt(hash.slice(0, 13), 16));
     assert.equal(metrics.get(metricKey('reloads_total')), 1, 'one start, no reload yet');
-    assert.equal(metrics.get(metricKey('last_reload_successful')), 1);
+    assert.equal(metrics.get(metricKey('config_last_reload_successful')), 1);
     assert.match(fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8'), new RegExp(`^# config-hash ${hash}$`, 'm'));
     const fromNginx = await request(ctl!.ports.internal, '127.0.0.1', '/configuration/hash');
     assert.equal(fromNginx.body, hash);

@@ -443,7 +443,7 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
     const metrics = await ctl.metrics();
     assert.equal(metrics.get(metricKey('reloads_total')), 0);
     assert.equal(metrics.get(metricKey('endpoint_pushes_total')), 0);
-    assert.equal(metrics.get(metricKey('last_reload_successful')), 0);
+    assert.equal(metrics.get(metricKey('config_last_reload_successful')), 0);
     // still 503 after nginx's restart attempt, which fails the same way
     await ctl.waitFor(async () => (await ctl!.metric('nginx_restarts_total')) >= 1, { timeoutMs: 10_000, what: 'a restart attempt' });
     assert.equal(await ctl.healthz(), 503);

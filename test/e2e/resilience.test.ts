@@ -207,13 +207,13 @@ describe('e2e: resilience', function () {
     it('keeps the old config serving, counts reload_failures_total{reason="config_test"} and reports the error', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      assert.equal(before.get(metricKey('last_reload_successful')), 1);
+      assert.equal(before.get(metricKey('config_last_reload_successful')), 1);
       m.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
       await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!, { what: 'a config_test failure' });
       const after = await ctl!.settle();
       assert.equal(after.get(CONFIG_TEST), before.get(CONFIG_TEST)! + 1);
       assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
-      assert.equal(after.get(metricKey('last_reload_successful')), 0);
+      assert.equal(after.get(metricKey('config_last_reload_successful')), 0);
       assert.equal(after.get(metricKey('config_info', { hash: hash! })), 1, 'config_info still names the running config');
       const s = await ctl!.status();
       assert.equal(s.configHash, hash);
@@ -232,7 +232,7 @@ describe('e2e: resilience', function () {
       await ctl!.waitFor(async () => (await served(ctl!, LONG_HOST)) === 'base-pod', { what: 'the long host routed' });
       const s = await ctl!.status();
       assert.equal(s.lastError, null);
-      assert.equal(await ctl!.metric('last_reload_successful'), 1);
+      assert.equal(await ctl!.metric('config_last_reload_successful'), 1);
       assert.equal(await served(ctl!, BASE), 'base-pod');
     });
 
