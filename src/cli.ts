@@ -11,7 +11,7 @@ import { stderrLogger } from './log.js';
 import { buildModel } from './model/index.js';
 import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
-import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates } from './nginx/files.js';
+import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates, writeManagedFiles } from './nginx/files.js';
 import { createTwoFilesPatch } from 'diff';
 import { describeIngresses } from './describe.js';
 import { ManifestSet } from './pipeline.js';
@@ -229,6 +229,7 @@ async function validate(values: Values): Promise<void> {
     const defaultCertificate = await ensureDefaultCertificate(prefix);
     const r = await renderOnce(values, bin, prefix, defaultCertificate);
     await writeCertificates(prefix, r.model.certificates);
+    await writeManagedFiles(prefix, r.model.files);
     const file = path.join(prefix, 'nginx.conf');
     await writeAtomic(file, r.text);
     await testConfig(bin, prefix, file, r.text);

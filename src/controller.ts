@@ -10,7 +10,7 @@ import type { ClassOptions, Model } from './model/index.js';
 import { Applier } from './nginx/apply.js';
 import { fetchBackends, hostPort, payloadFor, Pusher } from './nginx/endpoints.js';
 import { probeBinary } from './nginx/binary.js';
-import { ensureDefaultCertificate, preparePrefix } from './nginx/files.js';
+import { ensureDefaultCertificate, preparePrefix, workerGroup } from './nginx/files.js';
 import { NginxProcess, reapStale } from './nginx/process.js';
 import type { NginxHandle } from './nginx/process.js';
 import { ExternalNginx } from './nginx/external.js';
@@ -141,7 +141,9 @@ export class Controller {
         if (this.payload) void this.pusher?.push(this.payload, 0, true);
       });
     });
-    this.applier = new Applier({ bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf });
+    this.applier = new Applier({
+      bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf, workerGid: await workerGroup(o.nginxUser),
+    });
     this.status = await startStatusServer(o.statusAddress, o.statusPort, {
       ready: () => this.ready(),
       metrics: () => this.metrics.render(),
@@ -230,7 +232,7 @@ export class Controller {
           return;
         }
       }
-      const result = await this.applier.apply(text, hash, built.model.certificates);
+      const result = await this.applier.apply(text, hash, built.model.certificates, built.model.files);
       this.lastModel = built.model;
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;

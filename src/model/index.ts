@@ -1,8 +1,9 @@
 // buildModel: a pure function from the store's resources to the routing model. No I/O here.
+import crypto from 'node:crypto';
 import type { EndpointSlice, Ingress, IngressBackend, Problem, Resource } from '../types.js';
 import { objectRef } from '../types.js';
 import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
-import type { Balance, ClassOptions } from './annotations/index.js';
+import type { AnnotationContext, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
@@ -14,7 +15,7 @@ export { resolveBackend } from './backends.js';
 export { isServed } from './annotations/index.js';
 export { DEFAULT_SETTINGS } from './settings.js';
 export type { Settings } from './settings.js';
-export type { Algorithm, Affinity, Balance, ClassOptions } from './annotations/index.js';
+export type { Algorithm, Affinity, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
 
 export interface ModelInput {
   list<K extends Resource['kind']>(kind: K): Extract<Resource, { kind: K }>[];
@@ -112,7 +113,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const serverFor = (host: string): Server => {
     let s = servers.get(host);
     if (!s) {
-      s = { host, tls: null, locations: [], fallback: { backend: null, ingress: null }, ingresses: [] };
+      s = { host, tls: null, locations: [], fallback: { backend: null, ingress: null }, ingresses: [], ann: {} };
       servers.set(host, s);
     }
     return s;
@@ -124,9 +125,23 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   let globalDefault: { backend: string | null; ingress: string } | null = null;
   const hostDefaults = new Map<string, { backend: string | null; ingress: string }>();
 
+  const files = new Map<string, ManagedFile>();
+  const ctx: AnnotationContext = {
+    settings,
+    secret: (ns, name) => input.get('Secret', ns, name),
+    configMap: (ns, name) => input.get('ConfigMap', ns, name),
+    file: (name, content, mode = 0o600) => {
+      const hashed = `${name}-${crypto.createHash('sha256').update(content).digest('hex').slice(0, 16)}`;
+      files.set(hashed, { name: hashed, content, mode });
+      return hashed;
+    },
+  };
+  const http: Record<string, object[]> = {};
+
   for (const ing of ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
-    const ann = parseAnnotations(ing, settings, problems);
+    const ann = parseAnnotations(ing, ctx, problems);
+    for (const [family, items] of Object.entries(ann.http)) (http[family] ??= []).push(...items);
     if (ing.defaultBackend) {
       const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id };
       if (!globalDefault) globalDefault = def;
@@ -142,6 +157,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       const host = rule.host ?? '';
       const server = serverFor(host);
       if (!server.ingresses.includes(id)) server.ingresses.push(id);
+      // server-level annotations: the oldest Ingress of a host that sets a family decides it
+      for (const [family, config] of Object.entries(ann.server)) if (!(family in server.ann)) server.ann[family] = config;
       rule.paths.forEach((p, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
         const match = p.pathType === 'Exact' ? 'exact' : 'prefix';
@@ -157,7 +174,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         }
         claims.set(claimKey, id);
         const backend = useBackend(ing, p.backend, `${field}.backend`, ann.balance);
-        server.locations.push({ path, match, pathType: p.pathType, backend, ingress: id, sslRedirect: ann.sslRedirect });
+        server.locations.push({ path, match, pathType: p.pathType, backend, ingress: id, sslRedirect: ann.sslRedirect, ann: ann.location, denied: ann.denied });
       });
     });
   }
@@ -208,6 +225,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
     backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     certificates: [...certs.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    files: [...files.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    http,
     settings,
   };
   return { model, problems, externalNames: [...externalNames].sort() };

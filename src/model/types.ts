@@ -1,6 +1,7 @@
 // The routing model: what nginx must do, independent of how the template spells it.
 import type { PathType } from '../types.js';
 import type { Balance } from './annotations/balance.js';
+import type { ManagedFile } from './annotations/family.js';
 import type { Settings } from './settings.js';
 
 export interface Endpoint {
@@ -25,6 +26,8 @@ export interface Location {
   backend: string | null; // null: nothing to proxy to (answer 503)
   ingress: string; // namespace/name that defined it
   sslRedirect: boolean;
+  ann: Record<string, object>; // annotation family -> config (see annotations/family.ts)
+  denied: string | null; // an invalid annotation: the location answers 503
 }
 
 export interface Server {
@@ -34,6 +37,7 @@ export interface Server {
   // what answers when no location matches: a backend, or 404 when null
   fallback: { backend: string | null; ingress: string | null };
   ingresses: string[];
+  ann: Record<string, object>; // server-level annotation family -> config
 }
 
 export interface Certificate {
@@ -47,5 +51,7 @@ export interface Model {
   servers: Server[];
   backends: Backend[];
   certificates: Certificate[];
+  files: ManagedFile[]; // htpasswd files, CA bundles... written under PREFIX/files
+  http: Record<string, object[]>; // annotation family -> items for the http block
   settings: Settings;
 }

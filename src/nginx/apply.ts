@@ -1,12 +1,12 @@
 // Apply a rendered config: certificates, candidate, nginx -t, atomic swap, reload, proof, rollback.
 import path from 'node:path';
 import fs from 'node:fs/promises';
-import type { Certificate } from '../model/index.js';
+import type { Certificate, ManagedFile } from '../model/index.js';
 import { NginxError } from '../errors.js';
 import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
 import { waitForHash } from './confirm.js';
-import { readIfExists, removeStaleCertificates, writeAtomic, writeCertificates } from './files.js';
+import { readIfExists, removeStaleCertificates, writeAtomic, writeCertificates, writeManagedFiles } from './files.js';
 import type { NginxHandle } from './process.js';
 
 export interface ApplierOptions {
@@ -15,6 +15,7 @@ export interface ApplierOptions {
   internalPort: number;
   process: NginxHandle;
   confPath?: string; // default PREFIX/nginx.conf
+  workerGid?: number; // group for managed files workers read, when the master runs as root
   confirmTimeoutMs?: number;
 }
 
@@ -34,10 +35,11 @@ export class Applier {
   }
 
   /** Throws ConfigTestError when nginx -t refuses the text, NginxError when nginx did not take it. */
-  async apply(text: string, hash: string, certs: Certificate[]): Promise<ApplyResult> {
+  async apply(text: string, hash: string, certs: Certificate[], files: ManagedFile[] = []): Promise<ApplyResult> {
     if (this.live?.hash === hash && this.o.process.running) return 'unchanged';
     if (this.pending === hash && !this.o.process.running) return 'unchanged'; // still waiting for it
     const keep = await writeCertificates(this.o.prefix, certs);
+    await writeManagedFiles(this.o.prefix, files, this.o.workerGid);
     await writeAtomic(this.candidatePath, text);
     try {
       await testConfig(this.o.bin, this.o.prefix, this.candidatePath, text);

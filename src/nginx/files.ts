@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Certificate } from '../model/index.js';
-import { certificateFile } from '../render/index.js';
+import { certificateFile, filesDir } from '../render/index.js';
+import type { ManagedFile } from '../model/index.js';
 import { NginxError } from '../errors.js';
 
 export async function preparePrefix(prefix: string): Promise<void> {
@@ -18,6 +19,9 @@ export async function preparePrefix(prefix: string): Promise<void> {
   for (const dir of ['logs', 'tmp']) await fs.mkdir(path.join(prefix, dir), { recursive: true });
   await fs.mkdir(path.join(prefix, 'ssl'), { recursive: true, mode: 0o700 });
   await fs.chmod(path.join(prefix, 'ssl'), 0o700);
+  // files workers read per request (htpasswd): the directory is traversable, each file's mode decides
+  await fs.mkdir(filesDir(prefix), { recursive: true, mode: 0o711 });
+  await fs.chmod(filesDir(prefix), 0o711);
 }
 
 /** Write through a temporary file and rename, so readers never see half a file. */
@@ -77,4 +81,28 @@ export async function ensureDefaultCertificate(prefix: string, openssl = 'openss
     await fs.rm(dir, { recursive: true, force: true });
   }
   return file;
+}
+
+/**
+ * Write the managed files a config refers to and remove the ones it no longer does. A file with group
+ * bits is given the workers' group when the master runs as root, so workers (another user) can read it.
+ */
+export async function writeManagedFiles(prefix: string, files: ManagedFile[], workerGid?: number): Promise<void> {
+  const dir = filesDir(prefix);
+  const keep = new Set(files.map((f) => f.name));
+  for (const f of files) {
+    const file = path.join(dir, f.name);
+    if ((await readIfExists(file)) !== f.content) await writeAtomic(file, f.content, f.mode);
+    if (workerGid !== undefined && f.mode & 0o040) await fs.chown(file, 0, workerGid);
+  }
+  for (const name of await fs.readdir(dir)) if (!keep.has(name)) await fs.rm(path.join(dir, name), { force: true });
+}
+
+/** The primary group of the user nginx workers run as (nginx's default is nobody), when we are root. */
+export async function workerGroup(user: string | null | undefined): Promise<number | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
+  const line = passwd.split('\n').find((l) => l.startsWith(`${user ?? 'nobody'}:`));
+  const gid = Number(line?.split(':')[3]);
+  return Number.isInteger(gid) ? gid : undefined;
 }

@@ -72,4 +72,10 @@ export function comment(v: unknown): string {
   return s;
 }
 
-export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment } as const;
+/** A managed file (annotations/family.ts) under the files directory, as a quoted absolute path. */
+export function fileIn(dir: unknown, name: unknown): string {
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,200}$/.test(name)) throw new UnsafeValueError('fileIn', name);
+  return str(`${String(dir)}/${name}`);
+}
+
+export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment, fileIn } as const;

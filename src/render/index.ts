@@ -10,7 +10,7 @@ import { buildView } from './view.js';
 import type { RenderOptions } from './view.js';
 
 export type { RenderOptions, NginxFeatures, BalancerMode } from './view.js';
-export { HASH_PLACEHOLDER, certificateFile } from './view.js';
+export { HASH_PLACEHOLDER, certificateFile, filesDir } from './view.js';
 
 export const DEFAULT_TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates');
 export const LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../nginx/lua');

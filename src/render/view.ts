@@ -2,6 +2,9 @@
 // prefix locations split in two, file paths). Values stay raw here; the helpers escape them.
 import path from 'node:path';
 import type { Balance, Certificate, Location, Model, Server } from '../model/index.js';
+import { FAMILIES } from '../model/annotations/index.js';
+
+const FAMILY_ORDER = FAMILIES.map((f) => f.name);
 
 // Replaced by the sha256 of the rendered text; no manifest value can contain '|'.
 export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
@@ -33,6 +36,11 @@ export interface RenderOptions {
   version: string;
 }
 
+/** Where managed files (htpasswd, CA bundles) live. */
+export function filesDir(prefix: string): string {
+  return path.join(prefix, 'files');
+}
+
 export function certificateFile(prefix: string, cert: Certificate): string {
   // the hash in the name makes a changed certificate a changed config, so nginx reloads it
   return path.join(prefix, 'ssl', `${cert.name}-${cert.hash.slice(0, 16)}.pem`);
@@ -48,6 +56,15 @@ interface LocationView {
   redirect: boolean;
   affinity: boolean;
   ewma: boolean;
+  denied: boolean; // an invalid annotation: answer 503
+  families: FamilyView[]; // annotation families with config for this location, rendered by their partials
+}
+
+// one annotation family's config, with the partial that renders it (context: config + partial)
+type FamilyView = Record<string, unknown> & { partial: string };
+
+function familyViews(kind: 'ann' | 'srv', ann: Record<string, object>): FamilyView[] {
+  return FAMILY_ORDER.filter((name) => name in ann).map((name) => ({ ...(ann[name] as Record<string, unknown>), partial: `${kind}-${name}` }));
 }
 
 export function buildView(model: Model, o: RenderOptions) {
@@ -75,6 +92,8 @@ export function buildView(model: Model, o: RenderOptions) {
       proxyTemp: path.join(o.prefix, 'tmp', 'proxy'),
     },
     tempPaths: o.features.tempPaths.map((name) => ({ name, path: path.join(o.prefix, 'tmp', name) })),
+    filesDir: filesDir(o.prefix),
+    httpFamilies: FAMILY_ORDER.filter((name) => model.http[name]?.length).map((name) => ({ partial: `http-${name}`, items: model.http[name] })),
     serverNamesHashBucketSize: model.settings.serverNameHashBucketSize ?? nextPow2(Math.max(64, longestHost + 16)),
     upstreams,
     servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, redirectPort)),
@@ -95,7 +114,10 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   const locations: LocationView[] = [];
   const add = (l: Location, exactMatch: boolean, p: string) => {
     const backend = backendOrNull(l.backend);
-    locations.push({ exact: exactMatch, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: tls && l.sslRedirect, ...luaHooks(backend) });
+    locations.push({
+      exact: exactMatch, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: tls && l.sslRedirect,
+      ...luaHooks(backend), denied: l.denied !== null, families: familyViews('ann', l.ann),
+    });
   };
   for (const l of s.locations) {
     if (l.match === 'exact') add(l, true, l.path);
@@ -109,6 +131,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
   return {
     lua,
+    families: familyViews('srv', s.ann),
     host: s.host,
     isDefault: s.host === '',
     listen: { http: o.listenAddress, https: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort },

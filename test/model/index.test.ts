@@ -113,7 +113,7 @@ describe('buildModel', () => {
     it('records the Ingress, the path type and the annotation-driven redirect on each location', () => {
       const { model } = oneIngress(exact('/x', 'web'));
       assert.deepEqual(server(model, 'h.example.com').locations[0], {
-        path: '/x', match: 'exact', pathType: 'Exact', backend: 'default-web-80', ingress: 'default/a', sslRedirect: true,
+        path: '/x', match: 'exact', pathType: 'Exact', backend: 'default-web-80', ingress: 'default/a', sslRedirect: true, ann: {}, denied: null,
       });
     });
   });

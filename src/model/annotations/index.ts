@@ -5,21 +5,31 @@ import { objectRef } from '../../types.js';
 import { PREFIX } from './parse.js';
 import { SSL_REDIRECT, sslRedirect } from './ssl.js';
 import { BALANCE_KEYS, parseBalance } from './balance.js';
-import type { Algorithm, Balance } from './balance.js';
+import { FAMILIES } from './families.js';
+import type { AnnotationContext } from './family.js';
+import type { Balance } from './balance.js';
 
 export { isServed, LEGACY_CLASS_ANNOTATION } from './class.js';
 export type { ClassOptions } from './class.js';
 export type { Algorithm, Affinity, Balance } from './balance.js';
 export { parseAlgorithm, sameBalance } from './balance.js';
 
-const SUPPORTED = new Set([SSL_REDIRECT, ...BALANCE_KEYS]);
+export type { AnnotationContext, Family, ManagedFile } from './family.js';
+export { FAMILIES } from './families.js';
+
+export const SUPPORTED: ReadonlySet<string> = new Set([SSL_REDIRECT, ...BALANCE_KEYS, ...FAMILIES.flatMap((f) => f.keys)]);
 
 export interface IngressAnnotations {
   sslRedirect: boolean;
   balance: Balance;
+  location: Record<string, object>; // family name -> config for every location of the Ingress
+  server: Record<string, object>; // family name -> config for the Ingress's servers
+  http: Record<string, object[]>; // family name -> items for the http block
+  denied: string | null; // why the Ingress's paths answer 503 (an invalid location annotation)
 }
 
-export function parseAnnotations(ing: Ingress, defaults: { sslRedirect: boolean; loadBalance: Algorithm }, problems: Problem[]): IngressAnnotations {
+export function parseAnnotations(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): IngressAnnotations {
+  const defaults = ctx.settings;
   for (const key of Object.keys(ing.meta.annotations).sort()) {
     if (key.startsWith(PREFIX) && !SUPPORTED.has(key)) {
       problems.push({
@@ -28,8 +38,21 @@ export function parseAnnotations(ing: Ingress, defaults: { sslRedirect: boolean;
       });
     }
   }
-  return {
+  const out: IngressAnnotations = {
     sslRedirect: sslRedirect(ing, defaults.sslRedirect, problems),
     balance: parseBalance(ing, defaults.loadBalance, problems),
+    location: {}, server: {}, http: {}, denied: null,
   };
+  for (const f of FAMILIES) {
+    const own: Problem[] = [];
+    const loc = f.location?.(ing, ctx, own);
+    if (own.some((p) => p.severity === 'error') && !out.denied) out.denied = `invalid ${f.name} annotation`;
+    const srv = f.server?.(ing, ctx, own);
+    const http = f.http?.(ing, ctx, own);
+    problems.push(...own);
+    if (loc) out.location[f.name] = loc;
+    if (srv) out.server[f.name] = srv;
+    if (http?.length) out.http[f.name] = http;
+  }
+  return out;
 }

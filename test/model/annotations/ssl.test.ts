@@ -1,3 +1,5 @@
+import type { AnnotationContext } from '../../../src/model/annotations/index.js';
+import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
 import assert from 'node:assert/strict';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
 import { parseBool } from '../../../src/model/annotations/parse.js';
@@ -6,6 +8,10 @@ import type { Problem } from '../../../src/types.js';
 import { ingress, show } from '../../helpers/resources.js';
 
 const withAnnotations = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations });
+
+const ctx = (sslRedirect: boolean): AnnotationContext => ({
+  settings: { ...DEFAULT_SETTINGS, sslRedirect }, secret: () => undefined, configMap: () => undefined, file: (name) => name,
+});
 
 describe('ssl-redirect annotation', () => {
   it('keeps the default when absent', () => {
@@ -46,22 +52,23 @@ describe('ssl-redirect annotation', () => {
   describe('parseAnnotations', () => {
     it('returns the ssl-redirect value with the default from settings', () => {
       const problems: Problem[] = [];
-      assert.deepEqual(parseAnnotations(withAnnotations({}), { sslRedirect: false, loadBalance: 'round_robin' }, problems), { sslRedirect: false, balance: { loadBalance: 'round_robin' } });
-      assert.deepEqual(parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'true' }), { sslRedirect: false, loadBalance: 'round_robin' }, problems), { sslRedirect: true, balance: { loadBalance: 'round_robin' } });
+      assert.equal(parseAnnotations(withAnnotations({}), ctx(false), problems).sslRedirect, false);
+      assert.equal(parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'true' }), ctx(false), problems).sslRedirect, true);
+      assert.equal(parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'false' }), ctx(true), problems).sslRedirect, false);
       assert.deepEqual(problems, []);
     });
 
     it('warns about unsupported nginx.ingress.kubernetes.io annotations and ignores other prefixes', () => {
       const problems: Problem[] = [];
       parseAnnotations(withAnnotations({
-        'nginx.ingress.kubernetes.io/rewrite-target': '/',
-        'nginx.ingress.kubernetes.io/configuration-snippet': 'return 200;',
+        'nginx.ingress.kubernetes.io/no-such-annotation': '/',
+        'nginx.ingress.kubernetes.io/mirror-target': 'http://x',
         'kubernetes.io/ingress.class': 'nginx',
         'example.com/owner': 'me',
-      }), { sslRedirect: true, loadBalance: 'round_robin' }, problems);
+      }), ctx(true), problems);
       assert.deepEqual(problems.map((p) => [p.severity, p.field]), [
-        ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/configuration-snippet"]'],
-        ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/rewrite-target"]'],
+        ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/mirror-target"]'],
+        ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/no-such-annotation"]'],
       ]);
       assert.match(problems[0]!.message, /not supported/);
     });

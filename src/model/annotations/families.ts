@@ -1,0 +1,4 @@
+// Every annotation family, in rendering order. Add a family here and create its partials.
+import type { Family } from './family.js';
+
+export const FAMILIES: Family[] = [];
