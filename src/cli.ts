@@ -14,6 +14,7 @@ import { testConfig } from './nginx/configtest.js';
 import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates, writeManagedFiles } from './nginx/files.js';
 import { createTwoFilesPatch } from 'diff';
 import { describeIngresses } from './describe.js';
+import { formatReport, migrationReport } from './report.js';
 import { ManifestSet } from './pipeline.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode } from './render/index.js';
@@ -28,7 +29,7 @@ const OPTIONS = {
   manifests: { type: 'string', default: './manifests', help: 'directory of Kubernetes manifests (recursive)' },
   out: { type: 'string', help: 'render: write the config to FILE instead of stdout' },
   diff: { type: 'string', help: 'render: print a unified diff against FILE (e.g. the live nginx.conf) instead' },
-  format: { type: 'string', default: 'nginx', help: 'render: nginx (the config) or json (the routing model)' },
+  format: { type: 'string', default: 'nginx', help: 'render: nginx (the config) or json (the routing model); validate: json for the migration report as JSON' },
   'template-dir': { type: 'string', help: 'directory with nginx.conf.hbs and partials/ (default: bundled)' },
   'http-port': { type: 'string', default: '80', help: 'HTTP listen port' },
   'https-port': { type: 'string', default: '443', help: 'HTTPS listen port' },
@@ -167,7 +168,7 @@ async function renderOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'l
     balancer: modeFor(c.balancer, bin), luaDir: LUA_DIR, luaModules: bin.luaModules,
   });
   const errors = problems.filter((p) => p.severity === 'error').length;
-  return { text, hash, model: built.model, errors };
+  return { text, hash, model: built.model, errors, problems, store: set.store, classes: c.classes };
 }
 
 async function render(values: Values): Promise<void> {
@@ -232,6 +233,9 @@ async function validate(values: Values): Promise<void> {
     await writeManagedFiles(prefix, r.model.files);
     const file = path.join(prefix, 'nginx.conf');
     await writeAtomic(file, r.text);
+    // the migration report first: what a user moving from ingress-nginx needs to see, even on failure
+    const rows = migrationReport(r.store, r.classes, r.problems);
+    process.stdout.write(values.format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatReport(rows));
     await testConfig(bin, prefix, file, r.text);
     if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests`);
     process.stderr.write(`ok: manifests accepted and nginx -t passed (config ${r.hash.slice(0, 12)})\n`);

@@ -38,11 +38,15 @@ export function parseAnnotations(ing: Ingress, ctx: AnnotationContext, problems:
       });
     }
   }
+  const first: Problem[] = [];
   const out: IngressAnnotations = {
-    sslRedirect: sslRedirect(ing, defaults.sslRedirect, problems),
-    balance: parseBalance(ing, defaults.loadBalance, problems),
+    sslRedirect: sslRedirect(ing, defaults.sslRedirect, first),
+    balance: parseBalance(ing, defaults.loadBalance, first),
     location: {}, server: {}, http: {}, denied: null,
   };
+  // an invalid value denies the Ingress's paths rather than serving them differently than asked
+  if (first.some((p) => p.severity === 'error')) out.denied = 'invalid annotation';
+  problems.push(...first);
   for (const f of FAMILIES) {
     const own: Problem[] = [];
     const loc = f.location?.(ing, ctx, own);

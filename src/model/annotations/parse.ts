@@ -13,6 +13,6 @@ export function annotationProblem(ing: Ingress, key: string, value: string, expe
   return {
     severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
     field: `metadata.annotations["${key}"]`,
-    message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; using the default`,
+    message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; the Ingress's paths answer 503 until it is fixed`,
   };
 }

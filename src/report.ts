@@ -1,0 +1,87 @@
+// The migration report: for every Ingress, which nginx.ingress.kubernetes.io annotations are honoured,
+// which are ignored and why, and which values were rejected. Pure: manifests + problems in, rows out.
+import type { Ingress, Problem } from './types.js';
+import { objectRef } from './types.js';
+import { SUPPORTED } from './model/annotations/index.js';
+import { isServed } from './model/index.js';
+import type { ClassOptions, ModelInput } from './model/index.js';
+
+export const PREFIX = 'nginx.ingress.kubernetes.io/';
+
+// Annotations of the best-known controller left out on purpose, with the reason a user should read.
+export const LEFT_OUT: Readonly<Record<string, string>> = {
+  'enable-modsecurity': 'needs the ModSecurity nginx module, which Debian\'s nginx does not ship',
+  'enable-owasp-core-rules': 'needs the ModSecurity nginx module',
+  'modsecurity-snippet': 'needs the ModSecurity nginx module',
+  'modsecurity-transaction-id': 'needs the ModSecurity nginx module',
+  'enable-opentelemetry': 'needs the OpenTelemetry nginx module',
+  'opentelemetry-trust-incoming-span': 'needs the OpenTelemetry nginx module',
+  'enable-opentracing': 'OpenTracing was removed from the original controller too',
+  'opentracing-trust-incoming-span': 'OpenTracing was removed from the original controller too',
+  'enable-influxdb': 'removed from the original controller; use /metrics',
+  'global-rate-limit': 'needs a shared memcached; use limit-rps/limit-rpm (per instance)',
+  'global-rate-limit-window': 'needs a shared memcached',
+  'global-rate-limit-key': 'needs a shared memcached',
+  'global-rate-limit-ignored-cidrs': 'needs a shared memcached',
+  'stream-snippet': 'TCP/UDP streams are out of scope; snippets are off by default anyway',
+  'auth-snippet': 'a snippet inside the auth location: refused like every snippet (CVE-2025-1974 class)',
+  'mirror-target': 'request mirroring is not implemented yet',
+  'mirror-request-body': 'request mirroring is not implemented yet',
+  'mirror-host': 'request mirroring is not implemented yet',
+};
+
+export type Status = 'honoured' | 'rejected' | 'ignored';
+
+export interface ReportRow {
+  ingress: string; // namespace/name
+  file: string;
+  served: boolean;
+  annotation: string;
+  value: string;
+  status: Status;
+  detail: string;
+}
+
+export function migrationReport(input: ModelInput, classes: ClassOptions, problems: Problem[]): ReportRow[] {
+  const ingressClasses = input.list('IngressClass');
+  const rows: ReportRow[] = [];
+  const byIngress = [...input.list('Ingress')].sort((a, b) => objectRef(a) < objectRef(b) ? -1 : 1);
+  for (const ing of byIngress) {
+    const served = isServed(ing, ingressClasses, classes);
+    for (const key of Object.keys(ing.meta.annotations).sort()) {
+      if (!key.startsWith(PREFIX)) continue;
+      rows.push({ ingress: `${ing.meta.namespace}/${ing.meta.name}`, file: ing.source.file, served, annotation: key, value: ing.meta.annotations[key]!, ...judge(ing, key, served, problems) });
+    }
+  }
+  return rows;
+}
+
+function judge(ing: Ingress, key: string, served: boolean, problems: Problem[]): { status: Status; detail: string } {
+  if (!served) return { status: 'ignored', detail: 'the Ingress belongs to another ingress class' };
+  const short = key.slice(PREFIX.length);
+  if (!SUPPORTED.has(key)) return { status: 'ignored', detail: LEFT_OUT[short] ?? 'not supported by ingress-templater' };
+  const field = `metadata.annotations["${key}"]`;
+  const bad = problems.find((p) => p.severity === 'error' && p.object === objectRef(ing) && p.field === field);
+  if (bad) return { status: 'rejected', detail: bad.message };
+  const warn = problems.find((p) => p.object === objectRef(ing) && p.field === field);
+  return { status: 'honoured', detail: warn ? warn.message : '' };
+}
+
+/** The report as a table, grouped by Ingress. */
+export function formatReport(rows: ReportRow[]): string {
+  if (!rows.length) return 'no nginx.ingress.kubernetes.io annotations found\n';
+  const out: string[] = [];
+  let current = '';
+  const w = Math.max(...rows.map((r) => r.annotation.length - PREFIX.length)) + 2;
+  for (const r of rows) {
+    if (r.ingress !== current) {
+      current = r.ingress;
+      out.push(`${out.length ? '\n' : ''}Ingress ${r.ingress} (${r.file})${r.served ? '' : ', not served by this controller'}`);
+      out.push(`  ${'ANNOTATION'.padEnd(w)}${'STATUS'.padEnd(10)}DETAIL`);
+    }
+    out.push(`  ${r.annotation.slice(PREFIX.length).padEnd(w)}${r.status.padEnd(10)}${r.detail}`.trimEnd());
+  }
+  const count = (s: Status) => rows.filter((r) => r.status === s).length;
+  out.push(`\n${rows.length} annotations: ${count('honoured')} honoured, ${count('ignored')} ignored, ${count('rejected')} rejected`);
+  return out.join('\n') + '\n';
+}
