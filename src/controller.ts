@@ -237,7 +237,13 @@ export class Controller {
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;
       this.lastError = '';
-      if (result === 'pending') {
+      if (result === 'adopted') {
+        this.confirmedPid = this.nginx.pid;
+        this.metrics.configHash = hash;
+        this.lastModel = built.model;
+        this.o.log('info', `nginx already runs config ${hash.slice(0, 12)}: adopted without a reload`, { event: 'adopted', hash });
+        if (this.pusher && this.payload) await this.pusher.push(this.payload, seenAt, true);
+      } else if (result === 'pending') {
         this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); waiting for the external nginx to start`, { event: 'waiting_for_nginx', hash });
       } else if (result !== 'unchanged') {
         this.lastReloadAt = Date.now();

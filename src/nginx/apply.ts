@@ -5,7 +5,7 @@ import type { Certificate, ManagedFile } from '../model/index.js';
 import { NginxError } from '../errors.js';
 import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
-import { waitForHash } from './confirm.js';
+import { fetchHash, waitForHash } from './confirm.js';
 import { readIfExists, removeStaleCertificates, writeAtomic, writeCertificates, writeManagedFiles } from './files.js';
 import type { NginxHandle } from './process.js';
 
@@ -20,7 +20,7 @@ export interface ApplierOptions {
 }
 
 // pending: written for an external nginx that is not up yet; it reads the file when it starts
-export type ApplyResult = 'unchanged' | 'started' | 'reloaded' | 'pending';
+export type ApplyResult = 'unchanged' | 'started' | 'reloaded' | 'pending' | 'adopted';
 
 export class Applier {
   readonly confPath: string;
@@ -38,6 +38,12 @@ export class Applier {
   async apply(text: string, hash: string, certs: Certificate[], files: ManagedFile[] = []): Promise<ApplyResult> {
     if (this.live?.hash === hash && this.o.process.running) return 'unchanged';
     if (this.pending === hash && !this.o.process.running) return 'unchanged'; // still waiting for it
+    // a restarted sidecar controller finds nginx already running what it would apply: adopt it,
+    // no reload (the files it needs are there, since nginx loaded them)
+    if (!this.live && this.o.process.running && (await fetchHash(this.o.internalPort)) === hash && (await readIfExists(this.confPath)) === text) {
+      this.live = { text, hash };
+      return 'adopted';
+    }
     const keep = await writeCertificates(this.o.prefix, certs);
     await writeManagedFiles(this.o.prefix, files, this.o.workerGid);
     await writeAtomic(this.candidatePath, text);
