@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { Controller } from './controller.js';
 import { EXIT_CODES, ManifestsRejectedError, UsageError } from './errors.js';
 import { stderrLogger } from './log.js';
+import type { LogFormat, Logger } from './log.js';
 import { buildModel } from './model/index.js';
 import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
@@ -75,7 +76,7 @@ Usage:
 Options (each also as an environment variable INGRESS_TEMPLATER_<NAME>, e.g. INGRESS_TEMPLATER_HTTP_PORT):
 ${Object.entries(OPTIONS).map(([k, v]) => `  --${k.padEnd(28)} ${v.help}${'default' in v ? ` [${v.default}]` : ''}`).join('\n')}
 
-Exit codes: 0 ok, 2 manifests rejected, 3 nginx -t failed, 4 template error, 5 nginx error, 64 usage.
+Exit codes: 0 ok, 1 other errors (e.g. a port taken), 2 manifests rejected, 3 nginx -t failed, 4 template error, 5 nginx error, 64 usage.
 `;
 
 function parse(argv: string[]): { command: string | undefined; values: Values; positionals: string[] } {
@@ -278,8 +279,13 @@ async function run(values: Values): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // the controller's log format, once known: a fatal start-up error is one more record of that log
+  let fatal: Logger | null = null;
   try {
     const { command, values, positionals } = parse(argv);
+    if (command === 'run' && ['auto', 'json', 'text'].includes(String(values['log-format']))) {
+      fatal = stderrLogger({ format: values['log-format'] as LogFormat });
+    }
     if (values.version) { process.stdout.write(`${VERSION}\n`); return 0; }
     if (values.help || !command) { process.stdout.write(USAGE); return command || values.help ? 0 : 64; }
     if (command === 'render') await render(values);
@@ -290,8 +296,13 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = e as Error;
-    process.stderr.write(`${err.name === 'Error' ? 'error' : err.name}: ${err.message}\n`);
-    if (err.cause) process.stderr.write(`  cause: ${(err.cause as Error).message ?? String(err.cause)}\n`);
+    const name = err.name === 'Error' ? 'error' : err.name;
+    const cause = err.cause ? (err.cause as Error).message ?? String(err.cause) : undefined;
+    if (fatal) fatal('error', `${name}: ${err.message}`, { event: 'fatal', cause });
+    else {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      if (cause) process.stderr.write(`  cause: ${cause}\n`);
+    }
     return EXIT_CODES[err.name] ?? 1;
   }
 }

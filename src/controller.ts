@@ -168,7 +168,8 @@ export class Controller {
     if (!this.applier?.live) return { ok: false, reason: 'no configuration applied yet' };
     if (!this.nginx.running) return { ok: false, reason: 'nginx is not running' };
     if (this.confirmedPid === undefined || this.confirmedPid !== this.nginx.pid) return { ok: false, reason: 'nginx has not confirmed the configuration' };
-    if (this.pusher && (!this.pusher.settled || this.pushedPid !== this.nginx.pid)) return { ok: false, reason: 'endpoints not pushed to nginx yet' };
+    // ready once this nginx instance has had its first push; later pushes in flight do not count
+    if (this.pusher && this.pushedPid !== this.nginx.pid) return { ok: false, reason: 'endpoints not pushed to nginx yet' };
     if (this.nginx instanceof ExternalNginx && this.nginx.hash !== this.applier.live.hash) {
       return { ok: false, reason: `the external nginx runs config ${this.nginx.hash?.slice(0, 12) ?? '(unknown)'}, not ${this.applier.live.hash.slice(0, 12)}` };
     }
@@ -232,7 +233,10 @@ export class Controller {
           return;
         }
       }
-      const result = await this.applier.apply(text, hash, built.model.certificates, built.model.files);
+      // nginx not known to run the live config (a restart from another file): apply even if unchanged
+      const force = this.applier.live !== null && this.nginx.running && this.confirmedPid !== this.nginx.pid;
+      const result = await this.applier.apply(text, hash, built.model.certificates, built.model.files, force);
+      if (result !== 'pending' && this.nginx instanceof ExternalNginx) this.nginx.noteConfirmed(hash);
       this.lastModel = built.model;
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;

@@ -35,8 +35,9 @@ export class Applier {
   }
 
   /** Throws ConfigTestError when nginx -t refuses the text, NginxError when nginx did not take it. */
-  async apply(text: string, hash: string, certs: Certificate[], files: ManagedFile[] = []): Promise<ApplyResult> {
-    if (this.live?.hash === hash && this.o.process.running) return 'unchanged';
+  /** force: nginx is not known to run the live config (it restarted from something else): apply anyway. */
+  async apply(text: string, hash: string, certs: Certificate[], files: ManagedFile[] = [], force = false): Promise<ApplyResult> {
+    if (this.live?.hash === hash && this.o.process.running && !force) return 'unchanged';
     if (this.pending === hash && !this.o.process.running) return 'unchanged'; // still waiting for it
     // a restarted sidecar controller finds nginx already running what it would apply: adopt it,
     // no reload (the files it needs are there, since nginx loaded them)
@@ -77,6 +78,6 @@ export class Applier {
   /** After nginx restarted on its own: confirm it runs the live config again. */
   async confirmLive(timeoutMs = 15_000): Promise<boolean> {
     if (!this.live) return false;
-    return waitForHash(this.o.internalPort, this.live.hash, timeoutMs, () => this.o.process.running);
+    return waitForHash(this.o.internalPort, this.live.hash, timeoutMs, () => this.o.process.running, true);
   }
 }

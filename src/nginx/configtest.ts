@@ -19,7 +19,8 @@ export async function testConfig(bin: NginxBinary, prefix: string, file: string,
 /** Name the Ingress and server behind the line nginx complains about, using the rendered comments. */
 export function explainTestFailure(output: string, file: string, text: string): string {
   const first = output.split('\n').find((l) => /\[(emerg|alert|crit|error)\]/.test(l)) ?? output.split('\n')[0] ?? '';
-  const message = first.replace(/^nginx: /, '');
+  // "nginx: " (nginx -t) or "2026/11/27 19:59:42 [emerg] 12702#12702: " (-e stderr) before the text
+  const message = first.replace(/^nginx: /, '').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: /, '[$1] ');
   const m = new RegExp(`in ${escapeRe(file)}:(\\d+)`).exec(first);
   if (!m) return message;
   const lines = text.split('\n');

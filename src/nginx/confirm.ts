@@ -16,11 +16,14 @@ export function fetchHash(port: number, timeoutMs = 1000): Promise<string | null
 }
 
 /** Poll until nginx answers with the expected hash; false after timeoutMs. */
-export async function waitForHash(port: number, hash: string, timeoutMs: number, isAlive: () => boolean = () => true): Promise<boolean> {
+export async function waitForHash(port: number, hash: string, timeoutMs: number, isAlive: () => boolean = () => true, stopOnOther = false): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let delay = 10;
   while (Date.now() < deadline) {
-    if ((await fetchHash(port)) === hash) return true;
+    const seen = await fetchHash(port);
+    if (seen === hash) return true;
+    // a freshly started nginx answering another hash will not change its mind
+    if (stopOnOther && seen !== null) return false;
     if (!isAlive()) return false;
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 200);

@@ -41,6 +41,11 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
     return this.identity;
   }
 
+  /** A reload was just confirmed: the next poll would tell the same, a little later. */
+  noteConfirmed(hash: string): void {
+    this.hash = hash;
+  }
+
   /** The external nginx starts itself; we only wait for it. */
   start(): void {
     void this.poll();
@@ -71,10 +76,13 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
   private async poll(): Promise<void> {
     const pid = await readPid(this.o.pidFile);
     const alive = pid !== undefined && pidAlive(pid);
-    this.hash = await fetchHash(this.o.internalPort, 500);
+    const noted = this.hash;
+    const seen = await fetchHash(this.o.internalPort, 500);
+    // a confirmation noted while this poll was in flight is newer than what the poll saw
+    if (this.hash === noted) this.hash = seen;
     // with a shared process namespace the master pid names the instance; without one, the internal
     // port answering (or not) is all we can see
-    const up = alive || this.hash !== null;
+    const up = alive || seen !== null;
     const id = alive ? pid : up ? (this.identity ?? -(++this.generation)) : undefined;
     this.masterPid = alive ? pid : undefined;
     if (id !== undefined && id !== this.identity) {
