@@ -159,7 +159,7 @@ async function renderOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'l
   if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
   const set = new ManifestSet(c.manifests);
   await set.refresh();
-  const built = buildModel(set.store, { ...c.classes, configMap: c.configMap });
+  const built = buildModel(set.store, { ...c.classes, configMap: c.configMap, balancer: modeFor(c.balancer, bin) });
   const problems: Problem[] = [...set.problems(), ...built.problems];
   for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
   const renderer = loadTemplates(c.templateDir);
@@ -181,7 +181,11 @@ async function render(values: Values): Promise<void> {
   const r = await renderOnce(values, bin, c.prefix, path.join(c.prefix, 'ssl', 'default.pem'));
   // the routing model as JSON leaves out certificate keys: a preview is no place for secrets
   const text = format === 'json'
-    ? JSON.stringify({ ...r.model, certificates: r.model.certificates.map(({ pem: _pem, ...rest }) => rest) }, null, 2) + '\n'
+    ? JSON.stringify({
+      ...r.model,
+      certificates: r.model.certificates.map(({ pem: _pem, ...rest }) => rest),
+      files: r.model.files.map(({ content: _content, ...rest }) => rest), // client keys, htpasswd hashes
+    }, null, 2) + '\n'
     : r.text;
   if (values.diff) {
     const file = path.resolve(String(values.diff));
