@@ -14,6 +14,7 @@ import { ensureDefaultCertificate, preparePrefix, workerGroup } from './nginx/fi
 import { NginxProcess, reapStale } from './nginx/process.js';
 import type { NginxHandle } from './nginx/process.js';
 import { ExternalNginx } from './nginx/external.js';
+import { SnippetChecker } from './nginx/snippets.js';
 import { ManifestSet } from './pipeline.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode, RenderOptions, Renderer } from './render/index.js';
@@ -55,6 +56,7 @@ export class Controller {
   private renderer!: Renderer;
   private renderOptions!: RenderOptions;
   private applier!: Applier;
+  private snippets!: SnippetChecker;
   private nginx!: NginxHandle;
   private status: http.Server | null = null;
   private watcher: { close(): Promise<void> } | null = null;
@@ -76,6 +78,7 @@ export class Controller {
   private pushedPid: number | undefined;
   private lastReloadAt = 0;
   private reloadTimer: NodeJS.Timeout | null = null;
+  private recheckTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: ControllerOptions) {
     this.manifests = new ManifestSet(o.manifests);
@@ -144,6 +147,7 @@ export class Controller {
     this.applier = new Applier({
       bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf, workerGid: await workerGroup(o.nginxUser),
     });
+    this.snippets = new SnippetChecker(bin, path.join(o.prefix, 'tmp'), this.mode === 'lua' ? bin.luaModules : []);
     this.status = await startStatusServer(o.statusAddress, o.statusPort, {
       ready: () => this.ready(),
       metrics: () => this.metrics.render(),
@@ -206,18 +210,25 @@ export class Controller {
     const started = process.hrtime.bigint();
     this.metrics.syncs++;
     const changed = await this.manifests.refresh();
+    // a file held back as possibly half written may get no further event: look again when it is due
+    const due = this.manifests.recheckAt;
+    if (due && !this.recheckTimer && !this.stopped) {
+      this.recheckTimer = setTimeout(() => { this.recheckTimer = null; this.trigger('in-place write settled'); }, Math.max(0, due - Date.now()) + 10);
+    }
     if (!changed && !force && this.applier.live && this.nginx.running) {
       this.metrics.lastSyncSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       return;
     }
-    const input = { ...this.o.classes, configMap: this.o.configMap, resolved: this.resolver.map };
+    const input = { ...this.o.classes, configMap: this.o.configMap, resolved: this.resolver.map, balancer: this.mode };
     let built = buildModel(this.manifests.store, input);
     if (built.externalNames.some((n) => !this.resolver.has(n))) {
       await this.resolver.refresh(built.externalNames);
       built = buildModel(this.manifests.store, input);
     }
     this.externalNames = built.externalNames;
-    this.report([...this.manifests.problems(), ...built.problems]);
+    // snippet annotations: each one alone through nginx -t first; a refused one is left out (its paths answer 503)
+    const snippetProblems = await this.snippets.check(built.model);
+    this.report([...this.manifests.problems(), ...built.problems, ...snippetProblems]);
     try {
       const { text, hash } = this.renderer.render(built.model, this.renderOptions);
       if (this.pusher) {
@@ -306,6 +317,7 @@ export class Controller {
     if (this.timer) clearTimeout(this.timer);
     if (this.resolveTimer) clearInterval(this.resolveTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.pusher?.stop();
     await this.watcher?.close();
     await this.syncing?.catch(() => undefined);

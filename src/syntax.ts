@@ -12,6 +12,10 @@ export const INGRESS_HOST = /^(\*\.)?(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-
 // braces, ';', '$', '#', '\\' or control characters: nothing nginx's parser would treat specially.
 export const HTTP_PATH = /^\/[A-Za-z0-9\-._~!&()*+,=:@%/]*$/;
 export const MAX_PATH_LENGTH = 2048;
+// A regular-expression path (use-regex / rewrite-target): the path characters plus the regex
+// metacharacters ^ $ . * + ? ( ) [ ] | and backslash. Never whitespace, quotes, braces, ';' or '#', so it
+// cannot leave the quoted string it is rendered in; further rules in isRegexPath.
+export const REGEX_PATH = /^\/[A-Za-z0-9\-._~!&()*+,=:@%/^$?[\]|\\]*$/;
 // Port name: IANA_SVC_NAME as Kubernetes validates it (we accept the looser DNS label shape).
 export const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Secret / ConfigMap data keys.
@@ -23,6 +27,24 @@ export function isIngressHost(s: string): boolean {
 
 export function isHttpPath(s: string): boolean {
   return s.length <= MAX_PATH_LENGTH && HTTP_PATH.test(s);
+}
+
+/**
+ * A regex path as nginx (PCRE) and a JS RegExp both read it the same way: '$' only as an anchor (at the
+ * end, or before ')' or '|', so nothing looks like an nginx variable), a backslash only before a
+ * metacharacter, '/', '-' or a class letter (\d \w \s \b and their negations), no empty class.
+ */
+export function isRegexPath(s: string): boolean {
+  if (s.length > MAX_PATH_LENGTH || !REGEX_PATH.test(s)) return false;
+  if (/\$(?![)|]|$)/.test(s.replace(/\\./g, ''))) return false;
+  if (/\\(?![\\^$.*+?()[\]|/dDwWsSbB-])/.test(s.replace(/\\\\/g, ''))) return false;
+  if (/(^|[^\\])\[\^?\]/.test(s)) return false;
+  return true;
+}
+
+/** An Ingress rule path: a plain HTTP path, or a regex path (which only a regex Ingress may use). */
+export function isIngressPath(s: string): boolean {
+  return isHttpPath(s) || isRegexPath(s);
 }
 
 export function isPort(n: unknown): n is number {

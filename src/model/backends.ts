@@ -14,14 +14,21 @@ export interface BackendLookup {
 }
 
 export type Resolution =
-  | { ok: true; backend: Backend }
+  | { ok: true; backend: Backend; note?: string } // note: a warning worth reporting (the backend still works)
   | { ok: false; reason: string };
 
 export function backendName(namespace: string, service: string, port: number): string {
   return `${namespace}-${service}-${port}`;
 }
 
-export function resolveBackend(namespace: string, ref: IngressBackend, lookup: BackendLookup, balance: Balance = { loadBalance: 'round_robin' }): Resolution {
+/**
+ * serviceUpstream (the service-upstream annotation): the Service's ClusterIP and port become the single
+ * endpoint, so kube-proxy picks the pod; Services without a ClusterIP (headless, ExternalName) keep
+ * their endpoints.
+ */
+export function resolveBackend(
+  namespace: string, ref: IngressBackend, lookup: BackendLookup, balance: Balance = { loadBalance: 'round_robin' }, serviceUpstream = false,
+): Resolution {
   if (!ref.service) return { ok: false, reason: `resource backends (${ref.resource?.kind ?? 'unknown'}) are not supported` };
   const { name, port } = ref.service;
   const svc = lookup.service(namespace, name);
@@ -44,6 +51,17 @@ export function resolveBackend(namespace: string, ref: IngressBackend, lookup: B
     const addresses = isIP(host) ? [host] : lookup.resolved(host) ?? [];
     backend.endpoints = sortEndpoints(addresses.map((address) => ({ address, port: target })));
     return { ok: true, backend };
+  }
+  if (serviceUpstream) {
+    const ip = svc.clusterIP;
+    if (ip && ip !== 'None' && isIP(ip)) {
+      backend.serviceUpstream = true;
+      backend.endpoints = [{ address: ip, port: svcPort.port }];
+      return { ok: true, backend };
+    }
+    const slices = lookup.slices(namespace, name);
+    backend.endpoints = slices.length ? fromSlices(slices, svcPort) : fromEndpoints(lookup.endpoints(namespace, name), svcPort);
+    return { ok: true, backend, note: `service-upstream: Service ${namespace}/${name} has no ClusterIP (${ip ?? 'none'}); using its endpoints` };
   }
   const slices = lookup.slices(namespace, name);
   backend.endpoints = slices.length ? fromSlices(slices, svcPort) : fromEndpoints(lookup.endpoints(namespace, name), svcPort);

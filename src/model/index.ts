@@ -5,6 +5,15 @@ import { objectRef } from '../types.js';
 import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
 import type { AnnotationContext, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
+import { isRegexIngress, regexPathProblem, rewriteFor, USE_REGEX } from './annotations/rewrite.js';
+import { wwwAliases } from './annotations/redirect.js';
+import { isHttpPath } from '../syntax.js';
+import { isCanaryIngress } from './annotations/canary.js';
+import { applyCanaries } from './canary.js';
+import { proxySetHeaders } from './annotations/headers.js';
+import { serviceUpstream } from './annotations/service-upstream.js';
+import { defaultBackendRef, finishErrors, setDefaultBackend } from './annotations/errors.js';
+import { finishExternalAuth } from './annotations/external-auth.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
 import { certCoversHost, certificateFromSecret } from './tls.js';
@@ -25,6 +34,7 @@ export interface ModelInput {
 export interface ModelOptions extends ClassOptions {
   configMap?: { namespace: string; name: string };
   resolved?: ReadonlyMap<string, string[]>; // ExternalName host -> addresses
+  balancer?: 'lua' | 'static'; // how nginx balances; canaries need lua (static: reported, not applied)
 }
 
 export interface BuildResult {
@@ -77,11 +87,12 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
-    const r = resolveBackend(ing.meta.namespace, ref, lookup, balance);
+    const r = resolveBackend(ing.meta.namespace, ref, lookup, balance, serviceUpstream(ing));
     if (!r.ok) {
       problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: `${r.reason}; answering 503` });
       return null;
     }
+    if (r.note) problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: r.note });
     // namespace-service-port is ambiguous ("a-b"/"c" and "a"/"b-c"): the first Service to take a name
     // keeps it, so another namespace cannot take over its upstream
     const taken = backends.get(r.backend.name);
@@ -100,6 +111,12 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           message: `backend ${taken.name} is balanced as an older Ingress says (${JSON.stringify(taken.balance)}); this Ingress's load-balancing annotations do not apply to it`,
         });
       }
+      if (Boolean(taken.serviceUpstream) !== Boolean(r.backend.serviceUpstream)) {
+        problems.push({
+          severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field,
+          message: `backend ${taken.name} ${taken.serviceUpstream ? 'proxies to the Service ClusterIP' : 'uses the pod endpoints'} as an older Ingress says; this Ingress's service-upstream does not apply to it`,
+        });
+      }
       return taken.name;
     }
     backends.set(r.backend.name, r.backend);
@@ -107,7 +124,9 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   };
 
   const classes = input.list('IngressClass');
-  const ingresses = input.list('Ingress').filter((i) => isServed(i, classes, opts)).sort(byAge);
+  const served = input.list('Ingress').filter((i) => isServed(i, classes, opts)).sort(byAge);
+  // canary Ingresses get no locations of their own: applyCanaries (below) attaches them to the main backends
+  const ingresses = served.filter((i) => !isCanaryIngress(i));
 
   const servers = new Map<string, Server>();
   const serverFor = (host: string): Server => {
@@ -137,6 +156,9 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     },
   };
   const http: Record<string, object[]> = {};
+  // ConfigMap proxy-set-headers: custom headers for every backend, rendered once in the http block
+  const customHeaders = proxySetHeaders(settings.proxySetHeaders, ctx, problems);
+  if (customHeaders.length) http.headers = [{ headers: customHeaders }];
 
   for (const ing of ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
@@ -153,6 +175,15 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       }
       for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
     }
+    // the default-backend annotation (annotations/errors.ts): a backend like a path's, for this Ingress's
+    // unmatched requests (after spec.defaultBackend), error pages and paths without endpoints
+    const annotatedDefault = defaultBackendRef(ann.location, (ns, name) => input.get('Service', ns, name));
+    if (annotatedDefault) {
+      const def = { backend: useBackend(ing, annotatedDefault.ref, annotatedDefault.field, ann.balance), ingress: id };
+      setDefaultBackend(ann.location, def.backend);
+      for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
+    }
+    const regexPaths = isRegexIngress(ing);
     ing.rules.forEach((rule, ri) => {
       const host = rule.host ?? '';
       const server = serverFor(host);
@@ -161,9 +192,15 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       for (const [family, config] of Object.entries(ann.server)) if (!(family in server.ann)) server.ann[family] = config;
       rule.paths.forEach((p, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
-        const match = p.pathType === 'Exact' ? 'exact' : 'prefix';
+        // use-regex / rewrite-target: the paths are regular expressions, taken as written (annotations/rewrite.ts)
+        const pathError = regexPaths ? regexPathProblem(p.path) : isHttpPath(p.path) ? null : `is a regular expression, which needs the annotation ${USE_REGEX}: "true"`;
+        if (pathError) {
+          problems.push({ severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `${field}.path`, message: `${p.path} ${pathError}; this path is ignored` });
+          return;
+        }
+        const match = regexPaths ? 'regex' : p.pathType === 'Exact' ? 'exact' : 'prefix';
         const path = match === 'prefix' && p.path.length > 1 ? p.path.replace(/\/+$/, '') || '/' : p.path;
-        const claimKey = `${host}\n${match}\n${path}`;
+        const claimKey = `${host}\n${match}${match === 'regex' && p.pathType === 'Exact' ? '=' : ''}\n${path}`;
         const owner = claims.get(claimKey);
         if (owner) {
           problems.push({
@@ -174,7 +211,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         }
         claims.set(claimKey, id);
         const backend = useBackend(ing, p.backend, `${field}.backend`, ann.balance);
-        server.locations.push({ path, match, pathType: p.pathType, backend, ingress: id, sslRedirect: ann.sslRedirect, ann: ann.location, denied: ann.denied });
+        server.locations.push({ path, match, pathType: p.pathType, backend, ingress: id, sslRedirect: ann.sslRedirect, ann: regexPaths ? rewriteFor(ann.location, path) : ann.location, denied: ann.denied });
       });
     });
   }
@@ -220,15 +257,23 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     server.fallback = hostDefaults.get(server.host) ?? globalDefault ?? { backend: null, ingress: null };
     server.locations.sort(locationOrder);
   }
+  // error pages and auth subrequest locations of every Ingress on a host (annotations/errors.ts, then
+  // external-auth.ts, which reads what finishErrors left)
+  problems.push(...finishErrors(servers.values(), backends), ...finishExternalAuth(servers.values(), http, lookup.resolved));
+  // from-to-www-redirect: a host's www/non-www name joins its server unless an Ingress routes that name
+  problems.push(...wwwAliases(servers.values(), (s, name) => {
+    const cert = s.tls && s.tls !== 'default' ? certs.get(s.tls) : undefined;
+    return !cert || certCoversHost(cert.pem, name);
+  }));
 
-  const model: Model = {
+  const model: Model = applyCanaries({
     servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
     backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     certificates: [...certs.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
     files: [...files.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
     http,
     settings,
-  };
+  }, { ingresses: served.filter(isCanaryIngress), lookup, settings, balancer: opts.balancer }, problems);
   return { model, problems, externalNames: [...externalNames].sort() };
 }
 

@@ -22,6 +22,14 @@ export interface Settings {
   accessLog: boolean;
   serverNameHashBucketSize: number | null; // null: computed from the longest host
   serverNameHashMaxSize: number;
+  hsts: boolean; // Strict-Transport-Security on HTTPS responses of TLS servers
+  hstsMaxAge: number; // seconds
+  hstsIncludeSubdomains: boolean;
+  hstsPreload: boolean;
+  proxySetHeaders: string | null; // "namespace/name" of a ConfigMap of headers for every backend
+  limitReqStatusCode: number; // answer when limit-rps / limit-rpm is exceeded
+  limitConnStatusCode: number; // answer when limit-connections is exceeded
+  allowSnippetAnnotations: boolean; // configuration-snippet / server-snippet (annotations/snippets.ts); off by default
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -41,6 +49,14 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   accessLog: true,
   serverNameHashBucketSize: null,
   serverNameHashMaxSize: 1024,
+  hsts: true,
+  hstsMaxAge: 31536000,
+  hstsIncludeSubdomains: true,
+  hstsPreload: false,
+  proxySetHeaders: null,
+  limitReqStatusCode: 503,
+  limitConnStatusCode: 503,
+  allowSnippetAnnotations: false,
 });
 
 type Parser = (value: string) => unknown; // returns undefined when invalid
@@ -53,6 +69,8 @@ const int = (min: number, max: number): Parser => (v) => {
 };
 // nginx size: digits with an optional k/m/g suffix
 export const size: Parser = (v) => (/^[0-9]{1,9}[kKmMgG]?$/.test(v) ? v.toLowerCase() : undefined);
+// namespace/name of another object: a DNS label, '/', a DNS subdomain
+const OBJECT_REF = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 // proxy_buffer_size and proxy_buffers take a size_t: nginx refuses a 'g' suffix there, and zero buffers
 const bufferSize: Parser = (v) => (/^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?$/.test(v) ? v.toLowerCase() : undefined);
 
@@ -73,6 +91,14 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'disable-access-log': ['accessLog', (v) => { const b = bool(v); return b === undefined ? undefined : !b; }, '"true" or "false"'],
   'server-name-hash-bucket-size': ['serverNameHashBucketSize', int(32, 65536), 'an integer 32-65536'],
   'server-name-hash-max-size': ['serverNameHashMaxSize', int(64, 1048576), 'an integer 64-1048576'],
+  'hsts': ['hsts', bool, '"true" or "false"'],
+  'hsts-max-age': ['hstsMaxAge', int(0, 999999999), 'seconds, 0-999999999'],
+  'hsts-include-subdomains': ['hstsIncludeSubdomains', bool, '"true" or "false"'],
+  'hsts-preload': ['hstsPreload', bool, '"true" or "false"'],
+  'proxy-set-headers': ['proxySetHeaders', (v) => (OBJECT_REF.test(v) ? v : undefined), 'the ConfigMap of headers as namespace/name'],
+  'limit-req-status-code': ['limitReqStatusCode', int(400, 599), 'an HTTP status 400-599'],
+  'limit-conn-status-code': ['limitConnStatusCode', int(400, 599), 'an HTTP status 400-599'],
+  'allow-snippet-annotations': ['allowSnippetAnnotations', bool, '"true" or "false"'],
 };
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {

@@ -1,6 +1,7 @@
 // The routing model: what nginx must do, independent of how the template spells it.
 import type { PathType } from '../types.js';
 import type { Balance } from './annotations/balance.js';
+import type { CanaryRules } from './annotations/canary.js';
 import type { ManagedFile } from './annotations/family.js';
 import type { Settings } from './settings.js';
 
@@ -17,11 +18,18 @@ export interface Backend {
   endpoints: Endpoint[]; // ready endpoints only, sorted
   externalName?: string; // set for ExternalName Services: endpoints are its resolved addresses
   balance: Balance; // from the oldest Ingress using this backend, else the ConfigMap default
+  serviceUpstream?: true; // service-upstream: endpoints is the Service's ClusterIP and port
+  canary?: Canary; // a canary Ingress's backend takes a share of this backend's requests (src/model/canary.ts)
+}
+
+export interface Canary extends CanaryRules {
+  backend: string; // the canary backend's name (also in Model.backends)
+  ingress: string; // namespace/name of the canary Ingress
 }
 
 export interface Location {
-  path: string; // normalised: Prefix paths lose a trailing slash (except "/")
-  match: 'exact' | 'prefix';
+  path: string; // normalised: Prefix paths lose a trailing slash (except "/"); regex paths as written
+  match: 'exact' | 'prefix' | 'regex'; // regex: the path is a regular expression (use-regex, rewrite-target)
   pathType: PathType;
   backend: string | null; // null: nothing to proxy to (answer 503)
   ingress: string; // namespace/name that defined it

@@ -6,7 +6,7 @@ import { NginxError } from '../errors.js';
 import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
 import { fetchHash, waitForHash } from './confirm.js';
-import { readIfExists, removeStaleCertificates, writeAtomic, writeCertificates, writeManagedFiles } from './files.js';
+import { readIfExists, removeStaleCertificates, removeStaleManagedFiles, writeAtomic, writeCertificates, writeManagedFiles } from './files.js';
 import type { NginxHandle } from './process.js';
 
 export interface ApplierOptions {
@@ -72,6 +72,7 @@ export class Applier {
     }
     this.live = { text, hash };
     await removeStaleCertificates(this.o.prefix, keep);
+    await removeStaleManagedFiles(this.o.prefix, files);
     return result;
   }
 

@@ -9,6 +9,18 @@ export interface BackendPayload {
   loadBalance: string;
   hashBy?: string;
   affinity?: { name: string; maxAge?: number; path: string };
+  canary?: CanaryPayload;
+}
+
+/** A main backend's canary: which backend takes a share of its requests, and the rules (README: nginx/lua). */
+export interface CanaryPayload {
+  backend: string;
+  weight: number;
+  weightTotal: number;
+  header?: string;
+  headerValue?: string;
+  headerPattern?: string;
+  cookie?: string;
 }
 
 /** The full backend set as the Lua side expects it; deterministic, optional fields omitted. */
@@ -20,10 +32,23 @@ export function payloadFor(model: Model): string {
       const { name, maxAge, path } = b.balance.affinity;
       p.affinity = maxAge === undefined ? { name, path } : { name, maxAge, path };
     }
+    if (b.canary) {
+      // the rules live here, not in nginx.conf: changing them is a push, never a reload
+      const { backend, weight, weightTotal, header, headerValue, headerPattern, cookie } = b.canary;
+      const c: CanaryPayload = { backend, weight, weightTotal };
+      if (header !== undefined) c.header = header;
+      if (headerValue !== undefined) c.headerValue = headerValue;
+      if (headerPattern !== undefined) c.headerPattern = headerPattern;
+      if (cookie !== undefined) c.cookie = cookie;
+      p.canary = c;
+    }
     return p;
   });
   return JSON.stringify({ backends });
 }
+
+// after a failed attempt, the first delivered set is sent again this much later (see Pusher.unsure)
+const CONFIRM_AFTER_FAILURE_MS = 500;
 
 export class PushError extends Error {
   override name = 'PushError';
@@ -67,6 +92,9 @@ export class Pusher {
   private retryTimer: NodeJS.Timeout | null = null;
   private backoff: number;
   private stopped = false;
+  // an attempt failed: nginx may still run it (it had queued the request), maybe after a newer one
+  private unsure = false;
+  private confirmTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: PusherOptions) {
     this.backoff = o.minBackoffMs ?? 50;
@@ -106,8 +134,21 @@ export class Pusher {
         this.backoff = this.o.minBackoffMs ?? 50;
         this.o.onAck(seenAt);
         if (this.desired === body) this.seenAt = 0;
+        if (this.unsure) {
+          // the Lua store keeps whatever lands last: send this set once more, after nginx has run what it had queued
+          this.unsure = false;
+          if (this.confirmTimer) clearTimeout(this.confirmTimer);
+          this.confirmTimer = setTimeout(() => {
+            this.confirmTimer = null;
+            if (this.acked === body) { this.acked = null; void this.kick(); }
+          }, CONFIRM_AFTER_FAILURE_MS);
+        }
       } catch (e) {
         this.o.onFailure(e as Error);
+        // a failed attempt may still land later (nginx had queued it): what nginx holds is unknown now,
+        // so even a revert to the set acknowledged before must be sent
+        this.acked = null;
+        this.unsure = true;
         if (this.desired !== body) continue; // something newer arrived: send that instead
         this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.kick(); }, this.backoff);
         this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 2000);
@@ -119,6 +160,7 @@ export class Pusher {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
   }
 }
 

@@ -27,9 +27,17 @@ export async function preparePrefix(prefix: string): Promise<void> {
 /** Write through a temporary file and rename, so readers never see half a file. */
 export async function writeAtomic(file: string, data: string, mode = 0o644): Promise<void> {
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, data, { mode });
-  await fs.chmod(tmp, mode);
-  await fs.rename(tmp, file);
+  try {
+    await fs.writeFile(tmp, data, { mode });
+    await fs.chmod(tmp, mode);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    // a full disk leaves a partial file behind (a key, maybe): remove it, and say which file failed
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    const err: NodeJS.ErrnoException = new Error(`cannot write ${file}: ${(e as Error).message}`, { cause: e });
+    err.code = (e as NodeJS.ErrnoException).code;
+    throw err;
+  }
 }
 
 export async function readIfExists(file: string): Promise<string | null> {
@@ -84,17 +92,22 @@ export async function ensureDefaultCertificate(prefix: string, openssl = 'openss
 }
 
 /**
- * Write the managed files a config refers to and remove the ones it no longer does. A file with group
+ * Write the managed files a config refers to (the old ones stay until the new config is live). A file with group
  * bits is given the workers' group when the master runs as root, so workers (another user) can read it.
  */
 export async function writeManagedFiles(prefix: string, files: ManagedFile[], workerGid?: number): Promise<void> {
   const dir = filesDir(prefix);
-  const keep = new Set(files.map((f) => f.name));
   for (const f of files) {
     const file = path.join(dir, f.name);
     if ((await readIfExists(file)) !== f.content) await writeAtomic(file, f.content, f.mode);
     if (workerGid !== undefined && f.mode & 0o040) await fs.chown(file, 0, workerGid);
   }
+}
+
+/** Remove managed files no config refers to any more; only once the new config is live. */
+export async function removeStaleManagedFiles(prefix: string, files: ManagedFile[]): Promise<void> {
+  const keep = new Set(files.map((f) => f.name));
+  const dir = filesDir(prefix);
   for (const name of await fs.readdir(dir)) if (!keep.has(name)) await fs.rm(path.join(dir, name), { force: true });
 }
 

@@ -78,4 +78,27 @@ export function fileIn(dir: unknown, name: unknown): string {
   return str(`${String(dir)}/${name}`);
 }
 
-export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment, fileIn } as const;
+// A regex for a location or a rewrite: printable ASCII without whitespace, quotes, braces, ';' or '#'.
+const REGEX = /^[\x21-\x7e]{1,4096}$/;
+
+/**
+ * A regular expression as a double-quoted nginx string: backslashes doubled, so PCRE sees exactly the
+ * regex (nginx turns "\\" into one backslash and "\n" into a newline). Refuses anything that could end
+ * the string or the directive, and '$' before a name (nothing here is a variable).
+ */
+export function regex(v: unknown): string {
+  if (typeof v !== 'string' || !REGEX.test(v) || /["'{};#`]/.test(v) || /\$[A-Za-z0-9_{]/.test(v.replace(/\\./g, ''))) throw new UnsafeValueError('regex', v);
+  return `"${v.replace(/\\/g, '\\\\')}"`;
+}
+
+// A rewrite replacement: an absolute path (or one starting with a capture) whose only variables are the
+// captures $1-$9 of the rewrite's regex; it never starts with a scheme, so nginx never turns it into a redirect.
+const REWRITE_TARGET = /^(?:\/|\$[1-9])(?:[A-Za-z0-9\-._~!&()*+,=:@%/?]|\$[1-9])*$/;
+
+/** The replacement of a rewrite directive, quoted; "$1".."$9" are the only variables allowed. */
+export function target(v: unknown): string {
+  if (typeof v !== 'string' || v.length > 2048 || !REWRITE_TARGET.test(v)) throw new UnsafeValueError('target', v);
+  return `"${v}"`;
+}
+
+export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment, fileIn, regex, target } as const;

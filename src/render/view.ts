@@ -3,8 +3,13 @@
 import path from 'node:path';
 import type { Balance, Certificate, Location, Model, Server } from '../model/index.js';
 import { FAMILIES } from '../model/annotations/index.js';
+import { requiresClientTls } from '../model/annotations/auth-tls.js';
+import { upstreamPass } from '../model/annotations/backend-protocol.js';
+import { forcesSslRedirect, hstsHeader } from '../model/annotations/ssl.js';
 
-const FAMILY_ORDER = FAMILIES.map((f) => f.name);
+// rewrite-target's "rewrite ... break" ends the rewrite module's directives (set, if, return) of a
+// location, so the rewrite family renders after every other family
+const FAMILY_ORDER = FAMILIES.map((f) => f.name).sort((a, b) => Number(a === 'rewrite') - Number(b === 'rewrite'));
 
 // Replaced by the sha256 of the rendered text; no manifest value can contain '|'.
 export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
@@ -48,12 +53,14 @@ export function certificateFile(prefix: string, cert: Certificate): string {
 
 interface LocationView {
   exact: boolean; // "location = PATH" rather than a prefix location
+  pattern: string | null; // "location ~* PATTERN": the host has regex paths (use-regex, rewrite-target)
   path: string;
   ingress: string;
   pathType: string;
   backend: string | null;
   upstreamLabel: string; // for $proxy_upstream_name in logs
   redirect: boolean;
+  pass: { directive: string; scheme: string }; // proxy_pass http://, https:// or grpc_pass grpc://, grpcs:// (backend-protocol)
   affinity: boolean;
   ewma: boolean;
   denied: boolean; // an invalid annotation: answer 503
@@ -76,6 +83,7 @@ export function buildView(model: Model, o: RenderOptions) {
   const live = new Set((lua ? model.backends : upstreams).map((b) => b.name));
   const balances = new Map(model.backends.map((b) => [b.name, b.balance]));
   const longestHost = Math.max(0, ...model.servers.map((s) => s.host.length));
+  const hsts = hstsHeader(model.settings);
   return {
     lua,
     luaPackagePath: `${o.luaDir}/?.lua;;`,
@@ -93,7 +101,11 @@ export function buildView(model: Model, o: RenderOptions) {
     },
     tempPaths: o.features.tempPaths.map((name) => ({ name, path: path.join(o.prefix, 'tmp', name) })),
     filesDir: filesDir(o.prefix),
-    httpFamilies: FAMILY_ORDER.filter((name) => model.http[name]?.length).map((name) => ({ partial: `http-${name}`, items: model.http[name] })),
+    httpFamilies: [
+      ...FAMILY_ORDER.filter((name) => model.http[name]?.length).map((name) => ({ partial: `http-${name}`, items: model.http[name] })),
+      // the HSTS value for TLS servers' add_header, empty (no header) on plain HTTP (srv-hsts.hbs)
+      ...(hsts && model.servers.some((s) => s.tls !== null) ? [{ partial: 'http-hsts', items: [{ value: hsts }] }] : []),
+    ],
     serverNamesHashBucketSize: model.settings.serverNameHashBucketSize ?? nextPow2(Math.max(64, longestHost + 16)),
     upstreams,
     servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, redirectPort)),
@@ -103,24 +115,42 @@ export function buildView(model: Model, o: RenderOptions) {
 
 function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, balances: Map<string, Balance>, redirectPort: number | null) {
   const tls = s.tls !== null;
+  // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
+  const hsts = tls ? hstsHeader(model.settings) : null;
+  const httpsOnly = requiresClientTls(s.ann);
   const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
   const lua = o.balancer === 'lua';
-  // only backends that need them pay for extra Lua phases
-  const luaHooks = (b: string | null) => ({
-    affinity: lua && b !== null && balances.get(b)?.affinity !== undefined,
-    ewma: lua && b !== null && balances.get(b)?.loadBalance === 'ewma',
-  });
+  // only backends that need them pay for extra Lua phases; a backend's canary (model/canary.ts) takes
+  // some of its requests, so its needs count too
+  const canaryOf = new Map(model.backends.map((b) => [b.name, b.canary?.backend ?? '']));
+  const luaHooks = (b: string | null) => {
+    const own = b === null ? [] : [balances.get(b), balances.get(canaryOf.get(b) ?? '')];
+    return { affinity: lua && own.some((x) => x?.affinity !== undefined), ewma: lua && own.some((x) => x?.loadBalance === 'ewma') };
+  };
   const exact = new Set(s.locations.filter((l) => l.match === 'exact').map((l) => l.path));
   const locations: LocationView[] = [];
-  const add = (l: Location, exactMatch: boolean, p: string) => {
+  const add = (l: Location, exactMatch: boolean, p: string, pattern: string | null = null) => {
     const backend = backendOrNull(l.backend);
     locations.push({
-      exact: exactMatch, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: tls && l.sslRedirect,
+      exact: exactMatch, pattern, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: (tls && l.sslRedirect) || forcesSslRedirect(l.ann) || httpsOnly, pass: upstreamPass(l.ann),
       ...luaHooks(backend), denied: l.denied !== null, families: familyViews('ann', l.ann),
     });
   };
+  // use-regex / rewrite-target on any Ingress of the host: as in ingress-nginx, every path of the host
+  // becomes a case-insensitive regex location, and nginx tries them in order, longest path first
+  const regexHost = s.locations.some((l) => l.match === 'regex');
   for (const l of s.locations) {
-    if (l.match === 'exact') add(l, true, l.path);
+    if (regexHost) {
+      const literal = escapeRegex(l.path);
+      if (l.match === 'regex') add(l, false, l.path, l.pathType === 'Exact' ? `^(?:${l.path})$` : `^${l.path}`);
+      else if (l.match === 'exact') add(l, false, l.path, `^${literal}$`);
+      else if (l.path === '/') add(l, false, '/', '^/');
+      else {
+        // a Prefix path of a plain Ingress keeps its element-wise meaning: /foo and /foo/...
+        if (!exact.has(l.path)) add(l, false, l.path, `^${literal}$`);
+        add(l, false, `${l.path}/`, `^${literal}/`);
+      }
+    } else if (l.match === 'exact') add(l, true, l.path);
     else if (l.path === '/') add(l, false, '/');
     else {
       // Prefix /foo matches /foo and /foo/...: an exact location plus a prefix location ending in '/'
@@ -128,6 +158,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
       add(l, false, `${l.path}/`);
     }
   }
+  if (regexHost) locations.sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
   const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
   return {
     lua,
@@ -138,6 +169,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
     http2: model.settings.useHttp2,
     certificate: s.tls && s.tls !== 'default' ? certs.get(s.tls)! : o.defaultCertificate,
     redirectPort,
+    hsts,
     locations,
     fallback: hasRoot ? null : {
       backend: backendOrNull(s.fallback.backend),
@@ -146,9 +178,14 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
       // a default backend that exists but cannot be reached answers 503, no default backend at all 404
       status: s.fallback.backend === null && s.fallback.ingress === null ? 404 : 503,
       ingress: s.fallback.ingress ?? '',
-      redirect: tls && model.settings.sslRedirect,
+      redirect: (tls && model.settings.sslRedirect) || httpsOnly,
     },
   };
+}
+
+/** A literal path inside a regex: the path characters that are regex metacharacters, escaped. */
+export function escapeRegex(p: string): string {
+  return p.replace(/[.*+?^$()[\]{}|\\]/g, '\\$&');
 }
 
 function nextPow2(n: number): number {

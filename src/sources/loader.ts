@@ -44,6 +44,8 @@ export function quote(v: unknown): string {
 }
 
 const display = (s: string) => (DNS_SUBDOMAIN.test(s) ? s : quote(s));
+// what a value is, without its content
+const describe = (v: unknown) => (typeof v === 'string' ? `a string of ${v.length} characters` : Array.isArray(v) ? 'a list' : typeof v);
 // A library message for one line of our output: first line only, controls escaped.
 const oneLine = (s: string) => escapeControls(s.split('\n')[0]!.replace(/:$/, '')).slice(0, 300);
 
@@ -69,8 +71,11 @@ const TYPE_NAMES: Record<string, string> = {
   string: 'a string', integer: 'an integer', number: 'a number', object: 'a mapping', array: 'a list', boolean: 'true or false',
 };
 
-function explain(e: ErrorObject, data: unknown): { segments: string[]; field: string; message: string } {
+function explain(e: ErrorObject, data: unknown, secret = false): { segments: string[]; field: string; message: string } {
   const { segments, field, value } = resolvePointer(data, e.instancePath);
+  // a Secret's values are never echoed: a PEM key pasted into data would otherwise reach logs and /status
+  const hidden = secret && (segments[0] === 'data' || segments[0] === 'stringData');
+  const show = (v: unknown) => (hidden ? `a value not shown (${describe(v)})` : quote(v));
   const p = e.params as Record<string, unknown>;
   const missing = (k: unknown) => ({ segments, field: appendKey(field, String(k), false) });
   if (e.propertyName !== undefined) {
@@ -85,22 +90,22 @@ function explain(e: ErrorObject, data: unknown): { segments: string[]; field: st
       return { ...missing(p['missingProperty']), message: `${quote(p['missingProperty'])} is required when ${quote(p['property'])} is set` };
     case 'type': {
       const types = ([] as unknown[]).concat(p['type']).map((t) => TYPE_NAMES[String(t)] ?? String(t));
-      return { segments, field, message: `must be ${types.join(' or ')}, got ${quote(value)}` };
+      return { segments, field, message: `must be ${types.join(' or ')}, got ${show(value)}` };
     }
     case 'format': {
       const f = FORMATS[String(p['format'])];
-      return { segments, field, message: `must be ${f?.description ?? String(p['format'])}, got ${quote(value)}` };
+      return { segments, field, message: `must be ${f?.description ?? String(p['format'])}, got ${show(value)}` };
     }
     case 'enum':
-      return { segments, field, message: `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}; got ${quote(value)}` };
+      return { segments, field, message: `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}; got ${show(value)}` };
     case 'minimum':
     case 'maximum':
       // Every numeric range in our schemas is a port number.
-      return { segments, field, message: `must be a port number from 1 to 65535, got ${quote(value)}` };
+      return { segments, field, message: `must be a port number from 1 to 65535, got ${show(value)}` };
     case 'minItems':
       return { segments, field, message: `must have at least ${String(p['limit'])} item(s)` };
     default:
-      return { segments, field, message: `${e.message ?? 'is invalid'} (value ${quote(value)})` };
+      return { segments, field, message: `${e.message ?? 'is invalid'} (value ${show(value)})` };
   }
 }
 
@@ -136,7 +141,8 @@ class DocumentReader {
     const line = this.lineAt(path);
     const problem = (message: string, extra: Partial<Problem> = {}) =>
       this.out.problems.push({ severity: 'error', file: this.file, line, ...extra, message });
-    if (!isObject(value)) return void problem(`expected a Kubernetes object (a mapping), got ${quote(value)}`);
+    // a string document may be a key file saved as .yaml: say what it is, not what it says
+    if (!isObject(value)) return void problem(`expected a Kubernetes object (a mapping), got ${typeof value === 'string' ? describe(value) : quote(value)}`);
     const kind = value['kind'] ?? inherited?.kind;
     const apiVersion = value['apiVersion'] ?? inherited?.apiVersion;
     if (typeof kind !== 'string' || kind === '') return void problem(`missing or invalid "kind": ${quote(kind)}`, { field: 'kind' });
@@ -187,7 +193,7 @@ class DocumentReader {
     const seen = new Set<string>();
     const problems: Problem[] = [];
     for (const e of inner.length ? inner : errors) {
-      const { segments, field, message } = explain(e, obj);
+      const { segments, field, message } = explain(e, obj, obj['kind'] === 'Secret');
       const key = `${field}\0${message}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -8,6 +8,8 @@ export interface FileEntry {
   rel: string; // relative to the root, '/'-separated
   abs: string; // where to read it: symlinks and ..data resolved
   signature: string; // changes when the content may have changed
+  ino: number;
+  mtimeMs: number;
 }
 
 const MANIFEST = /\.(ya?ml|json)$/;
@@ -90,7 +92,8 @@ class Scan {
     this.seen.add(real);
     try {
       const st = await stat(real);
-      this.files.push({ rel, abs: real, signature: `${real}|${st.size}|${st.mtimeMs}|${st.ino}` });
+      // ctime too: a chmod that makes an unreadable file readable changes nothing else
+      this.files.push({ rel, abs: real, signature: `${real}|${st.size}|${st.mtimeMs}|${st.ctimeMs}|${st.ino}`, ino: st.ino, mtimeMs: st.mtimeMs });
     } catch (err) {
       this.warn(rel, `cannot stat file: ${codeOf(err)}`);
     }

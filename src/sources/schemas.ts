@@ -2,7 +2,7 @@
 // constrained here with the shapes from syntax.ts; unknown fields are allowed and not read.
 import net from 'node:net';
 import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
-import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN, PORT_NAME, isHttpPath, isIP, isIngressHost, isQualifiedName } from '../syntax.js';
+import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN, PORT_NAME, isIngressPath, isIP, isIngressHost, isQualifiedName } from '../syntax.js';
 import type { Kind } from '../types.js';
 
 interface Format {
@@ -32,8 +32,9 @@ export const FORMATS: Readonly<Record<string, Format>> = {
     description: 'a host name (lower-case DNS name, optionally starting with "*.", not an IP address)',
   },
   'http-path': {
-    check: isHttpPath,
-    description: 'an HTTP path (starting with "/"; no spaces, quotes, braces, ";", "$", "#", "?" or control characters)',
+    // regex paths are allowed here; the model accepts them only from an Ingress in regex mode
+    check: isIngressPath,
+    description: 'an HTTP path, or a regular expression for use-regex (starting with "/"; no spaces, quotes, braces, ";", "#" or control characters; "$" only as an anchor)',
   },
   'port-name': { check: (s) => PORT_NAME.test(s), description: 'a port name (lower-case letters, digits and "-")' },
   // Endpoints, slices and single-port Services may carry an empty port name.

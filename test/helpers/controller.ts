@@ -22,6 +22,10 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** ports to use instead of free ones picked here (e.g. an internal port a test holds) */
   ports?: Partial<Ports>;
+  /** an nginx prefix the test made (say on a small tmpfs) instead of a fresh temporary directory */
+  prefix?: string;
+  /** run the controller as this user (the test must be root); the prefix is given to it */
+  user?: { uid: number; gid: number };
 }
 
 export interface Ports {
@@ -322,7 +326,8 @@ export function metricKey(name: string, labels: Record<string, string> = {}): st
 export async function startController(o: StartOptions): Promise<RunningController> {
   const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
   const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort!, ...o.ports };
-  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
+  const prefix = o.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
+  if (o.user) fs.chownSync(prefix, o.user.uid, o.user.gid);
   const args = [
     CLI, 'run',
     '--manifests', o.manifests,
@@ -337,7 +342,7 @@ export async function startController(o: StartOptions): Promise<RunningControlle
     '--max-wait', '500',
     ...(o.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], ...(o.user ?? {}) });
   const c = new RunningController(child, ports, prefix, o.manifests);
   if (o.waitReady ?? true) {
     try {

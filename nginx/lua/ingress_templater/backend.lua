@@ -2,6 +2,7 @@
 local cjson = require("cjson.safe").new()
 local store = require("ingress_templater.store")
 local sticky = require("ingress_templater.lb.sticky")
+local canary = require("ingress_templater.canary")
 
 local min = math.min
 
@@ -41,6 +42,7 @@ function _M.build(name, version, json, previous)
     }
     b.lb = lb.new(b, data, previous and previous.lb)
     if data.affinity then b.affinity = sticky.new(data.affinity, eps) end
+    if data.canary then b.canary = canary.new(data.canary) end
     return b
 end
 

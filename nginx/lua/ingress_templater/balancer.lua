@@ -5,6 +5,7 @@
 local ngx_balancer = require("ngx.balancer")
 local store = require("ingress_templater.store")
 local backend = require("ingress_templater.backend")
+local canary = require("ingress_templater.canary")
 
 local var, log, WARN, ERR, exit, ERROR = ngx.var, ngx.log, ngx.WARN, ngx.ERR, ngx.exit, ngx.ERROR
 local set_current_peer = ngx_balancer.set_current_peer
@@ -14,6 +15,7 @@ local random, gmatch = math.random, string.gmatch
 local dict = store.dict
 
 local CTX_PEER = "ingress_templater_peer"
+local CTX_BACKEND = "ingress_templater_backend" -- the instance chosen for a backend with a canary
 
 local _M = {}
 
@@ -66,6 +68,19 @@ local function untried(b)
     return eps[start]
 end
 
+-- b has a canary: the backend that serves this request, decided once (the canary only when it has
+-- endpoints, as ingress-nginx does); later phases and retries reuse the decision
+local function routed(b)
+    local ctx = ngx.ctx
+    local chosen = ctx[CTX_BACKEND]
+    if chosen then return chosen end
+    chosen = b
+    local alt = current(b.canary.backend)
+    if alt and alt.n > 0 and canary.decide(b.canary, b, alt) then chosen = alt end
+    ctx[CTX_BACKEND] = chosen
+    return chosen
+end
+
 function _M.init_worker()
     -- workers fork from one master: seed each differently, with well-mixed bits
     math.randomseed(tonumber(ngx.md5(ngx.worker.pid() .. " " .. ngx.now()):sub(1, 12), 16))
@@ -73,6 +88,7 @@ end
 
 function _M.balance()
     local b = current(var.proxy_upstream_name)
+    if b and b.canary then b = routed(b) end
     -- ngx.ERROR becomes a 500, which error_page turns into 503 without any connect attempt
     if not b or b.n == 0 then return exit(ERROR) end
 
@@ -94,6 +110,7 @@ end
 
 function _M.rewrite()
     local b = current(var.proxy_upstream_name)
+    if b and b.canary then b = routed(b) end
     if b and b.n > 0 and b.affinity then
         ngx.ctx[CTX_PEER] = b.affinity:route(b.lb)
     end
@@ -101,6 +118,7 @@ end
 
 function _M.log()
     local b = cache[var.proxy_upstream_name]
+    if b and b.canary then b = ngx.ctx[CTX_BACKEND] or b end
     if b and b.lb.observe then
         b.lb:observe(var.upstream_addr, var.upstream_response_time)
     end

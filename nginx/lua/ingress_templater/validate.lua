@@ -17,9 +17,14 @@ local _M = {
 
 local LOAD_BALANCE = { round_robin = true, random = true, ewma = true, chash = true }
 local TOP_FIELDS = { backends = true }
-local BACKEND_FIELDS = { name = true, endpoints = true, loadBalance = true, hashBy = true, affinity = true }
+local BACKEND_FIELDS = { name = true, endpoints = true, loadBalance = true, hashBy = true, affinity = true, canary = true }
 local ENDPOINT_FIELDS = { address = true, port = true }
 local AFFINITY_FIELDS = { name = true, maxAge = true, path = true }
+local CANARY_FIELDS = {
+    backend = true, weight = true, weightTotal = true, header = true, headerValue = true, headerPattern = true, cookie = true,
+}
+local WEIGHT_TOTAL_MAX = 1000000
+local PATTERN_MAX = 256
 
 -- Debian's cjson decodes [] and {} alike (empty table) and null as a userdata; arrays have number keys
 local function json_type(v)
@@ -79,6 +84,26 @@ local function valid_cookie_path(s)
     return #s <= 256 and s:find("^/[A-Za-z0-9%._~!&%(%)%*%+,=:@%%/%-]*$") ~= nil
 end
 
+-- as nginx names $http_* variables: letters, digits, '-'
+local function valid_header_name(s)
+    return #s <= 64 and s:find("^[A-Za-z0-9][A-Za-z0-9%-]*$") ~= nil
+end
+
+-- visible ASCII with inner spaces (nginx trims the ends of header values)
+local function valid_header_value(s)
+    if #s == 0 or #s > 256 then return false end
+    return s:find("^[\33-\126]") ~= nil and s:find("^[\32-\126]*$") ~= nil and s:find("[\33-\126]$") ~= nil
+end
+
+-- printable ASCII that PCRE compiles (ngx.re caches it: "o")
+local function check_pattern(s)
+    if #s == 0 or #s > PATTERN_MAX or not s:find("^[\32-\126]+$") then
+        return "must be 1-" .. PATTERN_MAX .. " printable ASCII characters"
+    end
+    local from, _, err = ngx.re.find("", s, "jo")
+    if not from and err then return "does not compile: " .. err end
+end
+
 local function check_endpoint(e, where)
     if not is_object(e) then return nil, where .. ": must be an object" end
     local err = unknown_field(e, ENDPOINT_FIELDS, where)
@@ -117,6 +142,57 @@ local function check_affinity(a, where)
     return json .. "}"
 end
 
+local function check_canary(c, where, own)
+    if not is_object(c) then return nil, where .. ": must be an object" end
+    local err = unknown_field(c, CANARY_FIELDS, where)
+    if err then return nil, err end
+    if type(c.backend) ~= "string" or not valid_name(c.backend) then
+        return nil, where .. ".backend: must be a backend name"
+    end
+    if c.backend == own then return nil, where .. ".backend: must be another backend" end
+    local total = c.weightTotal
+    if total == nil then
+        total = 100
+    elseif not is_int(total, 1, WEIGHT_TOTAL_MAX) then
+        return nil, where .. ".weightTotal: must be an integer from 1 to " .. WEIGHT_TOTAL_MAX
+    end
+    local weight = c.weight
+    if weight == nil then
+        weight = 0
+    elseif not is_int(weight, 0, total) then
+        return nil, where .. ".weight: must be an integer from 0 to weightTotal (" .. total .. ")"
+    end
+    local json = '{"backend":' .. encode(c.backend) .. ',"weight":' .. weight .. ',"weightTotal":' .. total
+    if c.header ~= nil then
+        if type(c.header) ~= "string" or not valid_header_name(c.header) then
+            return nil, where .. ".header: must be a header name (letters, digits, '-', at most 64)"
+        end
+        json = json .. ',"header":' .. encode(c.header)
+    end
+    if c.headerValue ~= nil then
+        if c.header == nil then return nil, where .. ".headerValue: only allowed with header" end
+        if type(c.headerValue) ~= "string" or not valid_header_value(c.headerValue) then
+            return nil, where .. ".headerValue: must be 1-256 printable ASCII characters, no space at either end"
+        end
+        json = json .. ',"headerValue":' .. encode(c.headerValue)
+    end
+    if c.headerPattern ~= nil then
+        if c.header == nil then return nil, where .. ".headerPattern: only allowed with header" end
+        if c.headerValue ~= nil then return nil, where .. ".headerPattern: not allowed with headerValue" end
+        if type(c.headerPattern) ~= "string" then return nil, where .. ".headerPattern: must be a string" end
+        err = check_pattern(c.headerPattern)
+        if err then return nil, where .. ".headerPattern: " .. err end
+        json = json .. ',"headerPattern":' .. encode(c.headerPattern)
+    end
+    if c.cookie ~= nil then
+        if type(c.cookie) ~= "string" or not valid_cookie_name(c.cookie) then
+            return nil, where .. ".cookie: must be a cookie name (1-64 token characters)"
+        end
+        json = json .. ',"cookie":' .. encode(c.cookie)
+    end
+    return json .. "}"
+end
+
 local function check_backend(b, where)
     if not is_object(b) then return nil, where .. ": must be an object" end
     local err = unknown_field(b, BACKEND_FIELDS, where)
@@ -147,6 +223,13 @@ local function check_backend(b, where)
         a, err = check_affinity(b.affinity, where .. ".affinity")
         if not a then return nil, err end
         json = json .. ',"affinity":' .. a
+    end
+
+    if b.canary ~= nil then
+        local c
+        c, err = check_canary(b.canary, where .. ".canary", b.name)
+        if not c then return nil, err end
+        json = json .. ',"canary":' .. c
     end
 
     local eps = b.endpoints
@@ -195,6 +278,13 @@ function _M.backends(body)
         end
         first[name] = where
         out[i] = { name = name, json = json }
+    end
+    -- a canary names another backend of the same push
+    for i = 1, #list do
+        local c = list[i].canary
+        if c ~= nil and not first[c.backend] then
+            return nil, "backends[" .. (i - 1) .. "].canary.backend: no backend " .. encode(c.backend) .. " in this push"
+        end
     end
     return out
 end

@@ -1,16 +1,128 @@
-// TLS redirect annotations.
-import type { Ingress, Problem } from '../../types.js';
-import { annotationProblem, parseBool } from './parse.js';
+// TLS towards clients: the HTTP -> HTTPS redirect annotations (ssl-redirect, force-ssl-redirect), HSTS
+// from the settings ConfigMap, and the Secret helpers the TLS families share (auth-tls, proxy-ssl).
+import crypto from 'node:crypto';
+import type { Ingress, Problem, Secret } from '../../types.js';
+import { objectRef } from '../../types.js';
+import type { Settings } from '../settings.js';
+import { certificateFromSecret } from '../tls.js';
+import type { AnnotationContext, Family } from './family.js';
+import { annotationProblem, parseBool, PREFIX } from './parse.js';
 
-export const SSL_REDIRECT = 'nginx.ingress.kubernetes.io/ssl-redirect';
+export const SSL_REDIRECT = `${PREFIX}ssl-redirect`;
+export const FORCE_SSL_REDIRECT = `${PREFIX}force-ssl-redirect`;
 
-export function sslRedirect(ing: Ingress, fallback: boolean, problems: Problem[]): boolean {
+/**
+ * ssl-redirect for a TLS host: the annotation, else the ConfigMap's ssl-redirect. An invalid value keeps
+ * the default here; it is reported (and the Ingress's paths denied) by sslFamily.location().
+ */
+export function sslRedirect(ing: Ingress, fallback: boolean, _problems?: Problem[]): boolean {
   const raw = ing.meta.annotations[SSL_REDIRECT];
   if (raw === undefined) return fallback;
-  const v = parseBool(raw);
-  if (v === undefined) {
-    problems.push(annotationProblem(ing, SSL_REDIRECT, raw, '"true" or "false"'));
-    return fallback;
+  return parseBool(raw) ?? fallback;
+}
+
+/** Location config when force-ssl-redirect is "true": plain HTTP answers 308 even without a TLS section. */
+export interface ForceSslRedirect {
+  force: true;
+}
+
+export function parseSslRedirects(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ForceSslRedirect | undefined {
+  const a = ing.meta.annotations;
+  for (const key of [SSL_REDIRECT, FORCE_SSL_REDIRECT]) {
+    if (a[key] !== undefined && parseBool(a[key]) === undefined) problems.push(annotationProblem(ing, key, a[key], '"true" or "false"'));
   }
-  return v;
+  return a[FORCE_SSL_REDIRECT] !== undefined && parseBool(a[FORCE_SSL_REDIRECT]) === true ? { force: true } : undefined;
+}
+
+export const sslFamily: Family = {
+  name: 'force-ssl-redirect',
+  keys: [SSL_REDIRECT, FORCE_SSL_REDIRECT],
+  location: parseSslRedirects,
+};
+
+/** Does this location's annotation config force the redirect to HTTPS (render/view.ts)? */
+export function forcesSslRedirect(ann: Record<string, object>): boolean {
+  return (ann[sslFamily.name] as ForceSslRedirect | undefined)?.force === true;
+}
+
+/** The Strict-Transport-Security value for TLS servers, or null when the ConfigMap turns HSTS off. */
+export function hstsHeader(s: Pick<Settings, 'hsts' | 'hstsMaxAge' | 'hstsIncludeSubdomains' | 'hstsPreload'>): string | null {
+  if (!s.hsts) return null;
+  return `max-age=${s.hstsMaxAge}${s.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${s.hstsPreload ? '; preload' : ''}`;
+}
+
+// ---- Secrets named by TLS annotations ("namespace/name", as ingress-nginx expects them) ----
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+
+export interface SecretRef {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * The Secret an annotation names as "namespace/name": undefined when the annotation is absent, null when
+ * it is invalid (reported). Only the Ingress's own namespace is accepted, as ingress-nginx does by default
+ * (allow-cross-namespace-resources false): an Ingress must not borrow another namespace's keys.
+ */
+export function parseSecretRef(ing: Ingress, key: string, problems: Problem[]): SecretRef | null | undefined {
+  const raw = ing.meta.annotations[key];
+  if (raw === undefined) return undefined;
+  const v = raw.trim();
+  const slash = v.indexOf('/');
+  const namespace = v.slice(0, slash);
+  const name = v.slice(slash + 1);
+  if (slash < 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
+    problems.push(annotationProblem(ing, key, raw, 'a Secret as "namespace/name"'));
+    return null;
+  }
+  if (namespace !== ing.meta.namespace) {
+    problems.push(annotationProblem(ing, key, raw, `a Secret in the Ingress's own namespace ${ing.meta.namespace} (Secrets of other namespaces are not allowed)`));
+    return null;
+  }
+  return { namespace, name };
+}
+
+/** A problem about the Secret an annotation names (missing, or without usable data). */
+export function secretProblem(ing: Ingress, key: string, ref: SecretRef, message: string): Problem {
+  return {
+    severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `metadata.annotations["${key}"]`,
+    message: `Secret ${ref.namespace}/${ref.name}: ${message}`,
+  };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END CERTIFICATE-----/g;
+
+/**
+ * The CA bundle in a Secret's ca.crt: every PEM CERTIFICATE block, each of which must parse; only the
+ * blocks are kept (nothing around them reaches the file nginx reads). A string is the reason it is unusable.
+ */
+export function caBundle(secret: Secret): { pem: string; count: number } | string {
+  const b64 = secret.data['ca.crt'];
+  if (b64 === undefined) return 'has no ca.crt';
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  const blocks: string[] = [];
+  for (const m of text.matchAll(PEM_CERTIFICATE)) {
+    const pem = `-----BEGIN CERTIFICATE-----\n${m[1]!.replace(/\r/g, '').trim()}\n-----END CERTIFICATE-----\n`;
+    try {
+      new crypto.X509Certificate(pem);
+    } catch (e) {
+      return `ca.crt: certificate ${blocks.length + 1} does not parse: ${(e as Error).message}`;
+    }
+    blocks.push(pem);
+  }
+  if (!blocks.length) return 'ca.crt has no PEM CERTIFICATE block';
+  return { pem: blocks.join(''), count: blocks.length };
+}
+
+/**
+ * The client certificate and key in a Secret's tls.crt/tls.key (chain then key, one PEM file), checked as
+ * server certificates are: PEM parses, the key matches. undefined when the Secret has neither key.
+ */
+export function keyPair(secret: Secret): { pem: string } | string | undefined {
+  if (secret.data['tls.crt'] === undefined && secret.data['tls.key'] === undefined) return undefined;
+  const r = certificateFromSecret(secret);
+  if (!r.ok) return r.problems.map((p) => `${p.field ?? ''} ${p.message}`.trim()).join('; ');
+  return { pem: r.cert.pem };
 }

@@ -1,11 +1,14 @@
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
-import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
+import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
 import assert from 'node:assert/strict';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
 import { parseBool } from '../../../src/model/annotations/parse.js';
-import { SSL_REDIRECT, sslRedirect } from '../../../src/model/annotations/ssl.js';
+import {
+  caBundle, FORCE_SSL_REDIRECT, hstsHeader, keyPair, parseSecretRef, parseSslRedirects, SSL_REDIRECT, sslRedirect,
+} from '../../../src/model/annotations/ssl.js';
 import type { Problem } from '../../../src/types.js';
-import { ingress, show } from '../../helpers/resources.js';
+import { build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../../helpers/resources.js';
+import { cleanupPki, dataSecret, issueClient, locationBlock, makeCa, nginxTest, render, serverHead } from './tls-fixtures.js';
 
 const withAnnotations = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations });
 
@@ -13,35 +16,47 @@ const ctx = (sslRedirect: boolean): AnnotationContext => ({
   settings: { ...DEFAULT_SETTINGS, sslRedirect }, secret: () => undefined, configMap: () => undefined, file: (name) => name,
 });
 
-describe('ssl-redirect annotation', () => {
-  it('keeps the default when absent', () => {
-    const problems: Problem[] = [];
-    assert.equal(sslRedirect(withAnnotations({}), true, problems), true);
-    assert.equal(sslRedirect(withAnnotations({}), false, problems), false);
-    assert.deepEqual(problems, []);
+const app = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
+
+describe('ssl-redirect and force-ssl-redirect annotations', () => {
+  after(cleanupPki);
+
+  it('ssl-redirect keeps the default when absent', () => {
+    assert.equal(sslRedirect(withAnnotations({}), true), true);
+    assert.equal(sslRedirect(withAnnotations({}), false), false);
   });
 
-  it('reads "true" and "false" whatever the default', () => {
-    const problems: Problem[] = [];
-    assert.equal(sslRedirect(withAnnotations({ [SSL_REDIRECT]: 'false' }), true, problems), false);
-    assert.equal(sslRedirect(withAnnotations({ [SSL_REDIRECT]: 'true' }), false, problems), true);
-    assert.equal(sslRedirect(withAnnotations({ [SSL_REDIRECT]: ' false ' }), true, problems), false);
-    assert.deepEqual(problems, []);
+  it('ssl-redirect reads "true" and "false" whatever the default', () => {
+    assert.equal(sslRedirect(withAnnotations({ [SSL_REDIRECT]: 'false' }), true), false);
+    assert.equal(sslRedirect(withAnnotations({ [SSL_REDIRECT]: 'true' }), false), true);
+    assert.equal(sslRedirect(withAnnotations({ [SSL_REDIRECT]: ' false ' }), true), false);
   });
 
-  for (const value of ['yes', 'no', 'True', 'FALSE', '1', '0', '', 'on', 'true;']) {
-    it(`refuses ${JSON.stringify(value)} with an error naming the annotation and the value, keeping the default`, () => {
-      const problems: Problem[] = [];
-      assert.equal(sslRedirect(withAnnotations({ [SSL_REDIRECT]: value }), false, problems), false);
-      assert.equal(problems.length, 1, show(problems));
-      const p = problems[0]!;
-      assert.equal(p.severity, 'error');
-      assert.equal(p.object, 'Ingress shop/web');
-      assert.equal(p.field, `metadata.annotations["${SSL_REDIRECT}"]`);
-      assert.ok(p.message.includes(JSON.stringify(value)), p.message);
-      assert.match(p.message, /"true" or "false"/);
-    });
+  for (const key of [SSL_REDIRECT, FORCE_SSL_REDIRECT]) {
+    for (const value of ['yes', 'no', 'True', 'FALSE', '1', '0', '', 'on', 'true;']) {
+      it(`${key.split('/')[1]}: refuses ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
+        const problems: Problem[] = [];
+        assert.equal(parseSslRedirects(withAnnotations({ [key]: value }), ctx(true), problems), undefined);
+        assert.equal(problems.length, 1, show(problems));
+        const p = problems[0]!;
+        assert.equal(p.severity, 'error');
+        assert.equal(p.object, 'Ingress shop/web');
+        assert.equal(p.field, `metadata.annotations["${key}"]`);
+        assert.ok(p.message.includes(JSON.stringify(value)), p.message);
+        assert.match(p.message, /"true" or "false"/);
+        // an invalid ssl-redirect keeps the default for the flag itself
+        if (key === SSL_REDIRECT) assert.equal(sslRedirect(withAnnotations({ [key]: value }), false), false);
+      });
+    }
   }
+
+  it('force-ssl-redirect "true" gives location config, "false" and absence none', () => {
+    const problems: Problem[] = [];
+    assert.deepEqual(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'true' }), ctx(true), problems), { force: true });
+    assert.equal(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'false' }), ctx(true), problems), undefined);
+    assert.equal(parseSslRedirects(withAnnotations({}), ctx(true), problems), undefined);
+    assert.deepEqual(problems, []);
+  });
 
   it('parseBool is strict apart from surrounding whitespace', () => {
     assert.equal(parseBool('true'), true);
@@ -58,19 +73,172 @@ describe('ssl-redirect annotation', () => {
       assert.deepEqual(problems, []);
     });
 
+    it('an invalid ssl-redirect or force-ssl-redirect is reported once and denies the Ingress', () => {
+      for (const key of [SSL_REDIRECT, FORCE_SSL_REDIRECT]) {
+        const problems: Problem[] = [];
+        const ann = parseAnnotations(withAnnotations({ [key]: 'yes' }), ctx(true), problems);
+        assert.equal(problems.length, 1, show(problems));
+        assert.ok(ann.denied, key);
+      }
+    });
+
     it('warns about unsupported nginx.ingress.kubernetes.io annotations and ignores other prefixes', () => {
       const problems: Problem[] = [];
       parseAnnotations(withAnnotations({
         'nginx.ingress.kubernetes.io/no-such-annotation': '/',
-        'nginx.ingress.kubernetes.io/mirror-target': 'http://x',
         'kubernetes.io/ingress.class': 'nginx',
         'example.com/owner': 'me',
       }), ctx(true), problems);
       assert.deepEqual(problems.map((p) => [p.severity, p.field]), [
-        ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/mirror-target"]'],
         ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/no-such-annotation"]'],
       ]);
       assert.match(problems[0]!.message, /not supported/);
     });
+  });
+
+  describe('rendered', () => {
+    const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/;
+    const forced = (value: string, tls = false) => build([...app, ingress({
+      name: 'f', annotations: { [FORCE_SSL_REDIRECT]: value }, ...(tls ? { tls: [{ hosts: ['f.example.com'] }] } : {}),
+      rules: [rule('f.example.com', path('/', 'web'))],
+    })]);
+
+    it('force-ssl-redirect redirects a host without a TLS section with 308; without it there is no redirect', () => {
+      const on = forced('true');
+      assert.equal(on.problems.length, 0, show(on.problems));
+      assert.match(locationBlock(render(on.model), 'f.example.com', 'location "/"'), REDIRECT);
+      assert.doesNotMatch(locationBlock(render(forced('false').model), 'f.example.com', 'location "/"'), REDIRECT);
+    });
+
+    it('force-ssl-redirect wins over ssl-redirect "false" on a TLS host', () => {
+      const r = build([...app, ingress({
+        name: 'f', annotations: { [FORCE_SSL_REDIRECT]: 'true', [SSL_REDIRECT]: 'false' }, tls: [{ hosts: ['f.example.com'] }],
+        rules: [rule('f.example.com', path('/', 'web'))],
+      })]);
+      assert.match(locationBlock(render(r.model), 'f.example.com', 'location "/"'), REDIRECT);
+    });
+
+    it('an invalid force-ssl-redirect denies the Ingress with 503 and nothing of the value reaches nginx.conf', () => {
+      const r = forced('yes; add_header X-Injected 1');
+      assert.equal(r.problems.filter((p) => p.severity === 'error').length, 1, show(r.problems));
+      const block = locationBlock(render(r.model), 'f.example.com', 'location "/"');
+      assert.match(block, /return 503;/);
+      assert.doesNotMatch(render(r.model), /X-Injected/);
+    });
+
+    it('nginx -t accepts a forced redirect', function () {
+      this.timeout(20_000);
+      assert.equal(nginxTest(forced('true').model), null);
+    });
+  });
+});
+
+describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-preload)', () => {
+  it('has the defaults of ingress-nginx', () => {
+    assert.equal(DEFAULT_SETTINGS.hsts, true);
+    assert.equal(DEFAULT_SETTINGS.hstsMaxAge, 31536000);
+    assert.equal(DEFAULT_SETTINGS.hstsIncludeSubdomains, true);
+    assert.equal(DEFAULT_SETTINGS.hstsPreload, false);
+    assert.equal(hstsHeader(DEFAULT_SETTINGS), 'max-age=31536000; includeSubDomains');
+  });
+
+  it('builds the header value from the settings; hsts "false" means none', () => {
+    const s = (data: Record<string, string>) => parseSettings(configMap(data)).settings;
+    assert.equal(hstsHeader(s({ 'hsts-max-age': '600', 'hsts-include-subdomains': 'false' })), 'max-age=600');
+    assert.equal(hstsHeader(s({ 'hsts-preload': 'true' })), 'max-age=31536000; includeSubDomains; preload');
+    assert.equal(hstsHeader(s({ 'hsts-max-age': '0' })), 'max-age=0; includeSubDomains');
+    assert.equal(hstsHeader(s({ hsts: 'false' })), null);
+  });
+
+  for (const [key, value] of [['hsts', 'yes'], ['hsts-max-age', '-1'], ['hsts-max-age', '1d'], ['hsts-max-age', '1; preload'], ['hsts-preload', 'on'], ['hsts-include-subdomains', '']]) {
+    it(`reports ConfigMap ${key}: ${JSON.stringify(value)} and keeps the default`, () => {
+      const { settings, problems } = parseSettings(configMap({ [key]: value! }));
+      assert.equal(problems.length, 1, show(problems));
+      assert.equal(problems[0]!.severity, 'error');
+      assert.equal(problems[0]!.field, `data.${key}`);
+      assert.equal(hstsHeader(settings), 'max-age=31536000; includeSubDomains');
+    });
+  }
+
+  const model = (data?: Record<string, string>) => build([
+    ...app, ...(data ? [configMap(data)] : []), secret({ name: 'cafe', cert: makeCert(['cafe.example.com']) }),
+    ingress({ name: 'cafe', tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/', 'web'))] }),
+    ingress({ name: 'plain', rules: [rule('plain.example.com', path('/', 'web'))] }),
+  ], data ? CONFIG_MAP_OPTION : {}).model;
+
+  it('renders the value once in http (empty on plain HTTP) and add_header in TLS servers and their locations only', () => {
+    const text = render(model());
+    assert.match(text, /map \$https \$ingress_templater_hsts \{\n\s+on "max-age=31536000; includeSubDomains";\n\s+default "";\n\s+\}/);
+    assert.match(serverHead(text, 'cafe.example.com'), /add_header Strict-Transport-Security \$ingress_templater_hsts always;/);
+    assert.match(locationBlock(text, 'cafe.example.com', 'location "/"'), /add_header Strict-Transport-Security \$ingress_templater_hsts always;/);
+    assert.doesNotMatch(text.slice(text.indexOf('## start server plain.example.com'), text.indexOf('## end server plain.example.com')), /Strict-Transport-Security/);
+    assert.doesNotMatch(text.slice(text.indexOf('## start server _'), text.indexOf('## end server _')), /Strict-Transport-Security/);
+  });
+
+  it('follows the ConfigMap, and hsts "false" renders nothing', () => {
+    assert.match(render(model({ 'hsts-max-age': '600', 'hsts-preload': 'true', 'hsts-include-subdomains': 'false' })), /on "max-age=600; preload";/);
+    assert.doesNotMatch(render(model({ hsts: 'false' })), /Strict-Transport-Security|ingress_templater_hsts/);
+  });
+
+  it('nginx -t accepts it', function () {
+    this.timeout(20_000);
+    assert.equal(nginxTest(model()), null);
+  });
+});
+
+describe('TLS Secret helpers', () => {
+  after(cleanupPki);
+  const ing = (value: string, namespace = 'shop') => ingress({ name: 'web', namespace, annotations: { [`${'nginx.ingress.kubernetes.io/'}auth-tls-secret`]: value } });
+  const KEY = 'nginx.ingress.kubernetes.io/auth-tls-secret';
+
+  it('parseSecretRef reads namespace/name in the Ingress namespace', () => {
+    const problems: Problem[] = [];
+    assert.deepEqual(parseSecretRef(ing('shop/ca'), KEY, problems), { namespace: 'shop', name: 'ca' });
+    assert.deepEqual(parseSecretRef(ing(' shop/my.ca-1 '), KEY, problems), { namespace: 'shop', name: 'my.ca-1' });
+    assert.equal(parseSecretRef(ingress({ name: 'x' }), KEY, problems), undefined);
+    assert.deepEqual(problems, []);
+  });
+
+  for (const value of ['ca', 'shop/', '/ca', 'shop/ca/x', 'Shop/ca', 'shop/CA', 'shop/ca;', 'shop/ca\nx', '../ca', 'shop/c a', '']) {
+    it(`parseSecretRef refuses ${JSON.stringify(value)}`, () => {
+      const problems: Problem[] = [];
+      assert.equal(parseSecretRef(ing(value), KEY, problems), null);
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!.message, /namespace\/name/);
+    });
+  }
+
+  it('parseSecretRef refuses a Secret of another namespace', () => {
+    const problems: Problem[] = [];
+    assert.equal(parseSecretRef(ing('kube-system/ca'), KEY, problems), null);
+    assert.match(problems[0]!.message, /own namespace shop/);
+  });
+
+  it('caBundle keeps only the parsed CERTIFICATE blocks of ca.crt', () => {
+    const a = makeCa('A CA');
+    const b = makeCa('B CA');
+    const r = caBundle(dataSecret('ca', { 'ca.crt': `junk before\n${a.cert}between\n${b.cert}after; include /etc/passwd;\n` }));
+    assert.ok(typeof r !== 'string', String(r));
+    assert.equal(r.count, 2);
+    assert.equal(r.pem, a.cert + b.cert);
+    assert.doesNotMatch(r.pem, /junk|between|after|passwd/);
+  });
+
+  it('caBundle refuses a Secret without ca.crt, without a certificate, or with a broken one', () => {
+    assert.match(String(caBundle(dataSecret('ca', { 'tls.crt': 'x' }))), /no ca\.crt/);
+    assert.match(String(caBundle(dataSecret('ca', { 'ca.crt': 'hello' }))), /no PEM CERTIFICATE block/);
+    assert.match(String(caBundle(dataSecret('ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }))), /does not parse/);
+  });
+
+  it('keyPair checks tls.crt against tls.key, and is undefined when the Secret has neither', () => {
+    const ca = makeCa('K CA');
+    const c = issueClient(ca, 'client');
+    const other = issueClient(ca, 'other');
+    const ok = keyPair(dataSecret('s', { 'tls.crt': c.cert, 'tls.key': c.key }));
+    assert.ok(ok && typeof ok !== 'string');
+    assert.ok(ok.pem.includes('BEGIN CERTIFICATE') && ok.pem.includes('PRIVATE KEY'));
+    assert.equal(keyPair(dataSecret('s', { 'ca.crt': ca.cert })), undefined);
+    assert.match(String(keyPair(dataSecret('s', { 'tls.crt': c.cert, 'tls.key': other.key }))), /does not match/);
+    assert.match(String(keyPair(dataSecret('s', { 'tls.crt': c.cert }))), /tls\.key.*missing/);
   });
 });

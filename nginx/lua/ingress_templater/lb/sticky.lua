@@ -36,6 +36,12 @@ local function add_set_cookie(value)
     end
 end
 
+-- does the request carry a cookie naming an endpoint of this set (canary stickiness)
+function mt:owns()
+    local value = var[self.var]
+    return value ~= nil and self.by_cookie[value] ~= nil
+end
+
 -- the endpoint for this request: the cookie's if it is still in the set, else lb's pick, pinned
 function mt:route(lb)
     local value = var[self.var]

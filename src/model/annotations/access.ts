@@ -1,0 +1,115 @@
+// Client address access control, as ingress-nginx: allowlist-source-range (also spelled
+// whitelist-source-range) allows only the given ranges; denylist-source-range refuses the given ranges.
+// Values are comma-separated IPv4/IPv6 CIDRs or addresses. Rendered with nginx's access module
+// (templates/partials/ann-access.hbs): deny lines first, then allow lines and "deny all"; a refused
+// client gets 403.
+import net from 'node:net';
+import type { Ingress, Problem } from '../../types.js';
+import type { Family } from './family.js';
+import { annotationProblem, PREFIX } from './parse.js';
+
+export const ALLOWLIST_SOURCE_RANGE = `${PREFIX}allowlist-source-range`;
+export const WHITELIST_SOURCE_RANGE = `${PREFIX}whitelist-source-range`;
+export const DENYLIST_SOURCE_RANGE = `${PREFIX}denylist-source-range`;
+export const ACCESS_KEYS = [ALLOWLIST_SOURCE_RANGE, WHITELIST_SOURCE_RANGE, DENYLIST_SOURCE_RANGE] as const;
+
+export interface AccessConfig {
+  allow: string[]; // CIDRs; when not empty everything else is denied
+  deny: string[];
+}
+
+const MAX_RANGES = 1000;
+
+/**
+ * One CIDR or address in canonical form ("10.0.0.0/8", "fd00::/8", "192.0.2.1" -> "192.0.2.1/32"), or
+ * undefined. Host bits are cleared ("10.1.2.3/8" -> "10.0.0.0/8"), as Go's ParseCIDR in ingress-nginx
+ * and nginx itself would.
+ */
+export function parseCidr(v: string): string | undefined {
+  const m = /^([0-9A-Fa-f:.]{2,45})(?:\/([0-9]{1,3}))?$/.exec(v.trim());
+  if (!m) return undefined;
+  const family = net.isIP(m[1]!);
+  if (family === 0) return undefined;
+  const max = family === 4 ? 32 : 128;
+  if (m[2] !== undefined && (Number(m[2]) > max || (m[2].length > 1 && m[2].startsWith('0')))) return undefined;
+  const bits = m[2] === undefined ? max : Number(m[2]);
+  return `${network(m[1]!, bits, family)}/${bits}`;
+}
+
+function v6Bytes(addr: string): number[] {
+  // expand "::" and a trailing IPv4 part
+  let a = addr.toLowerCase();
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (v4) {
+    const p = v4[1]!.split('.').map(Number);
+    a = a.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
+  }
+  const [head, tail] = a.includes('::') ? a.split('::') as [string, string] : [a, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  return groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 255]; });
+}
+
+function bytesToV6(b: number[]): string {
+  const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16));
+  // RFC 5952: the longest run (2+) of zero groups becomes "::"
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+function network(addr: string, bits: number, family: number): string {
+  const bytes = family === 4 ? addr.split('.').map(Number) : v6Bytes(addr);
+  const masked = bytes.map((b, i) => {
+    const keep = Math.max(0, Math.min(8, bits - 8 * i));
+    return b & (keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff);
+  });
+  return family === 4 ? masked.join('.') : bytesToV6(masked);
+}
+
+/** A comma-separated list of CIDRs; undefined when any entry is invalid or the list is empty. */
+export function parseCidrList(v: string): string[] | undefined {
+  const parts = v.split(',').map((s) => s.trim());
+  if (parts.length > MAX_RANGES) return undefined;
+  const out: string[] = [];
+  for (const p of parts) {
+    const c = parseCidr(p);
+    if (!c) return undefined;
+    if (!out.includes(c)) out.push(c);
+  }
+  return out.length ? out : undefined;
+}
+
+const EXPECTED = 'comma-separated IPv4/IPv6 addresses or CIDRs such as 10.0.0.0/8,192.0.2.1,fd00::/8 (no host bits set)';
+
+export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): AccessConfig | undefined {
+  const a = ing.meta.annotations;
+  const out: AccessConfig = { allow: [], deny: [] };
+  // allowlist-source-range is ingress-nginx's current name, whitelist-source-range its alias
+  const allowKey = a[ALLOWLIST_SOURCE_RANGE] !== undefined ? ALLOWLIST_SOURCE_RANGE : a[WHITELIST_SOURCE_RANGE] !== undefined ? WHITELIST_SOURCE_RANGE : null;
+  if (allowKey && a[WHITELIST_SOURCE_RANGE] !== undefined && allowKey === ALLOWLIST_SOURCE_RANGE && a[WHITELIST_SOURCE_RANGE] !== a[ALLOWLIST_SOURCE_RANGE]) {
+    problems.push({ ...annotationProblem(ing, WHITELIST_SOURCE_RANGE, a[WHITELIST_SOURCE_RANGE]!, 'nothing: allowlist-source-range is set too'), severity: 'warning',
+      message: `ignored: ${ALLOWLIST_SOURCE_RANGE} is set too and wins` });
+  }
+  for (const [key, list] of [[allowKey, out.allow], [a[DENYLIST_SOURCE_RANGE] !== undefined ? DENYLIST_SOURCE_RANGE : null, out.deny]] as const) {
+    if (!key) continue;
+    const parsed = parseCidrList(a[key]!);
+    if (parsed) list.push(...parsed);
+    else problems.push(annotationProblem(ing, key, a[key]!, EXPECTED));
+  }
+  return out.allow.length || out.deny.length ? out : undefined;
+}
+
+export const accessFamily: Family = {
+  name: 'access',
+  keys: ACCESS_KEYS,
+  location: parseAccess,
+};

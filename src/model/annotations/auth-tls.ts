@@ -1,0 +1,113 @@
+// Client certificate authentication (auth-tls-*), with ingress-nginx's names, values and defaults. It
+// applies per host, as in ingress-nginx: the oldest Ingress of a host with a valid auth-tls-secret decides
+// ssl_client_certificate / ssl_verify_client / ssl_verify_depth for the whole server
+// (templates/partials/srv-auth-tls.hbs). nginx itself refuses a missing or unverifiable certificate
+// with 400. Upstreams get ssl-client-verify, ssl-client-subject-dn, ssl-client-issuer-dn and, with
+// auth-tls-pass-certificate-to-upstream, ssl-client-cert: the http level sends them from variables that
+// are empty (header not sent, whatever the client sent) except in servers with client authentication
+// (templates/partials/http-auth-tls.hbs).
+//
+// An invalid value or an unusable Secret denies the Ingress's paths (503) rather than serving them
+// without the client authentication they asked for. Plain HTTP to a host with client authentication is
+// always redirected to HTTPS (render/view.ts), so no request reaches its backends without the check.
+import type { Ingress, Problem } from '../../types.js';
+import type { AnnotationContext, Family } from './family.js';
+import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { caBundle, parseSecretRef, secretProblem } from './ssl.js';
+
+export const AUTH_TLS_SECRET = `${PREFIX}auth-tls-secret`;
+export const AUTH_TLS_VERIFY_CLIENT = `${PREFIX}auth-tls-verify-client`;
+export const AUTH_TLS_VERIFY_DEPTH = `${PREFIX}auth-tls-verify-depth`;
+export const AUTH_TLS_PASS_CERTIFICATE = `${PREFIX}auth-tls-pass-certificate-to-upstream`;
+export const AUTH_TLS_KEYS = [AUTH_TLS_SECRET, AUTH_TLS_VERIFY_CLIENT, AUTH_TLS_VERIFY_DEPTH, AUTH_TLS_PASS_CERTIFICATE] as const;
+
+export type VerifyClient = 'on' | 'off' | 'optional' | 'optional_no_ca';
+export const VERIFY_CLIENT: readonly VerifyClient[] = ['on', 'off', 'optional', 'optional_no_ca'];
+export const MAX_VERIFY_DEPTH = 100;
+
+export interface AuthTlsConfig {
+  secret: string; // namespace/name, for the comment
+  caFile: string; // managed file: the CA bundle from ca.crt
+  verifyClient: VerifyClient; // default on
+  check: boolean; // verifyClient is not off: request certificates and tell the upstream
+  verifyDepth: number; // default 1
+  passCertificate: boolean; // ssl-client-cert header, default false
+}
+
+/** Everything the annotations say, validated; undefined without auth-tls-secret or when anything is invalid. */
+export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): AuthTlsConfig | undefined {
+  const a = ing.meta.annotations;
+  const before = problems.length;
+  const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
+  let verifyClient: VerifyClient = 'on';
+  if (a[AUTH_TLS_VERIFY_CLIENT] !== undefined) {
+    const v = a[AUTH_TLS_VERIFY_CLIENT].trim();
+    if ((VERIFY_CLIENT as readonly string[]).includes(v)) verifyClient = v as VerifyClient;
+    else bad(AUTH_TLS_VERIFY_CLIENT, VERIFY_CLIENT.join(', '));
+  }
+  let verifyDepth = 1;
+  if (a[AUTH_TLS_VERIFY_DEPTH] !== undefined) {
+    const v = a[AUTH_TLS_VERIFY_DEPTH].trim();
+    if (/^[0-9]{1,3}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_VERIFY_DEPTH) verifyDepth = Number(v);
+    else bad(AUTH_TLS_VERIFY_DEPTH, `an integer 1-${MAX_VERIFY_DEPTH}`);
+  }
+  let passCertificate = false;
+  if (a[AUTH_TLS_PASS_CERTIFICATE] !== undefined) {
+    const v = parseBool(a[AUTH_TLS_PASS_CERTIFICATE]);
+    if (v !== undefined) passCertificate = v;
+    else bad(AUTH_TLS_PASS_CERTIFICATE, '"true" or "false"');
+  }
+  const ref = parseSecretRef(ing, AUTH_TLS_SECRET, problems);
+  if (ref === undefined) {
+    const others = AUTH_TLS_KEYS.filter((k) => k !== AUTH_TLS_SECRET && a[k] !== undefined);
+    if (others.length) {
+      problems.push({
+        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''), severity: 'warning',
+        message: `${others.map((k) => k.slice(PREFIX.length)).join(', ')} ${others.length > 1 ? 'have' : 'has'} no effect without ${AUTH_TLS_SECRET}, ignored`,
+      });
+    }
+    return undefined;
+  }
+  if (ref === null) return undefined;
+  const secret = ctx.secret(ref.namespace, ref.name);
+  if (!secret) {
+    problems.push(secretProblem(ing, AUTH_TLS_SECRET, ref, 'not found'));
+    return undefined;
+  }
+  const ca = caBundle(secret);
+  if (typeof ca === 'string') {
+    problems.push(secretProblem(ing, AUTH_TLS_SECRET, ref, `${ca} (the CAs client certificates are checked against)`));
+    return undefined;
+  }
+  if (problems.slice(before).some((p) => p.severity === 'error')) return undefined;
+  return { secret: `${ref.namespace}/${ref.name}`, caFile: ctx.file('auth-tls-ca.crt', ca.pem), verifyClient, check: verifyClient !== 'off', verifyDepth, passCertificate };
+}
+
+/** http block: whether any server passes client certificate details upstream (the variables and headers). */
+export interface AuthTlsHttpItem {
+  passCertificate: boolean;
+}
+
+export const authTlsFamily: Family = {
+  name: 'auth-tls',
+  keys: AUTH_TLS_KEYS,
+  // reports every problem, so an invalid annotation denies the Ingress's paths; renders nothing per location
+  location(ing, ctx, problems) {
+    parseAuthTls(ing, ctx, problems);
+    return undefined;
+  },
+  // the same parse, its problems already reported by location()
+  server(ing, ctx) {
+    return parseAuthTls(ing, ctx, []);
+  },
+  http(ing, ctx) {
+    const c = parseAuthTls(ing, ctx, []);
+    return c?.check ? [{ passCertificate: c.passCertificate } satisfies AuthTlsHttpItem] : undefined;
+  },
+};
+
+/** Does this server check client certificates (so plain HTTP must go to HTTPS)? For render/view.ts. */
+export function requiresClientTls(serverAnn: Record<string, object>): boolean {
+  const c = serverAnn[authTlsFamily.name] as AuthTlsConfig | undefined;
+  return c?.check === true;
+}

@@ -1,0 +1,162 @@
+// default-backend and custom-http-errors, with the names and value formats of ingress-nginx.
+//
+// default-backend names a Service in the Ingress's namespace (its first port). It answers the requests
+// no rule of the Ingress's hosts matches, the requests of paths whose Service has no ready endpoint (or
+// does not exist), with X-Code 503, and the error pages below.
+// custom-http-errors lists status codes (400-599): a location of the Ingress intercepts them
+// (proxy_intercept_errors on; error_page N = @custom_<namespace>_<name>_N) and the named location proxies
+// to the default backend (the annotation's, else the host's default backend) with the headers
+// ingress-nginx sends: X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name,
+// X-Service-Port, X-Request-ID. The named locations live at server level (srv-errors.hbs), one set per
+// Ingress routing on the host, made by finishErrors once every Ingress is placed.
+import type { Ingress, IngressBackend, Problem, Service } from '../../types.js';
+import { DNS_LABEL } from '../../syntax.js';
+import type { Backend, Server } from '../types.js';
+import type { AnnotationContext, Family } from './family.js';
+import { PREFIX } from './parse.js';
+import { refused } from './auth.js';
+
+export const DEFAULT_BACKEND = `${PREFIX}default-backend`;
+export const CUSTOM_HTTP_ERRORS = `${PREFIX}custom-http-errors`;
+export const ERRORS_KEYS = [DEFAULT_BACKEND, CUSTOM_HTTP_ERRORS] as const;
+
+const MAX_CODES = 50;
+
+export interface ErrorsConfig {
+  ingress: string; // namespace/name
+  namespace: string;
+  name: string;
+  source: { file: string; line: number };
+  codes: number[]; // sorted, distinct
+  service: string | null; // the default-backend annotation's Service
+  backend: string | null; // its backend once buildModel resolved it (setDefaultBackend)
+}
+
+/** What a location renders (ann-errors.hbs), completed by finishErrors. */
+export interface LocationErrors extends ErrorsConfig {
+  pagesBackend: string; // the backend serving error pages and unavailable answers
+  serviceName: string; // of the location's own backend, for X-Service-Name
+  servicePort: string;
+  has500: boolean;
+  has503: boolean;
+  missing: boolean; // the location has no backend at all (it answers 503)
+  deadStatic: boolean; // static mode answers 503: no backend, or no ready endpoint
+}
+
+/** A named location of srv-errors.hbs. */
+export interface ErrorPage {
+  namespace: string;
+  name: string;
+  label: string; // the status code, or "unavailable"
+  code: number; // X-Code
+  unavailable: boolean;
+  backend: string;
+  live: boolean; // has endpoints (static mode renders an upstream block only then)
+}
+
+/** "404, 503" -> [404, 503]; undefined when any entry is not a status code 400-599. */
+export function parseErrorCodes(v: string): number[] | undefined {
+  const codes = new Set<number>();
+  for (const raw of v.split(',')) {
+    const t = raw.trim();
+    if (!/^[45][0-9]{2}$/.test(t)) return undefined;
+    codes.add(Number(t));
+  }
+  if (codes.size === 0 || codes.size > MAX_CODES) return undefined;
+  return [...codes].sort((a, b) => a - b);
+}
+
+export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ErrorsConfig | undefined {
+  const a = ing.meta.annotations;
+  if (a[DEFAULT_BACKEND] === undefined && a[CUSTOM_HTTP_ERRORS] === undefined) return undefined;
+  const before = problems.length;
+  let service: string | null = null;
+  if (a[DEFAULT_BACKEND] !== undefined) {
+    const v = a[DEFAULT_BACKEND].trim();
+    if (DNS_LABEL.test(v)) service = v;
+    else problems.push(refused(ing, DEFAULT_BACKEND, a[DEFAULT_BACKEND], 'the name of a Service in the Ingress\'s namespace'));
+  }
+  let codes: number[] = [];
+  if (a[CUSTOM_HTTP_ERRORS] !== undefined) {
+    const parsed = parseErrorCodes(a[CUSTOM_HTTP_ERRORS]);
+    if (parsed) codes = parsed;
+    else problems.push(refused(ing, CUSTOM_HTTP_ERRORS, a[CUSTOM_HTTP_ERRORS], `HTTP status codes 400-599 separated by commas (at most ${MAX_CODES}), such as "404,503"`));
+  }
+  if (problems.length > before) return undefined;
+  return {
+    ingress: `${ing.meta.namespace}/${ing.meta.name}`, namespace: ing.meta.namespace, name: ing.meta.name,
+    source: { ...ing.source }, codes, service, backend: null,
+  };
+}
+
+export const errorsFamily: Family = {
+  name: 'errors',
+  keys: ERRORS_KEYS,
+  location: parseErrors,
+};
+
+/**
+ * The backend reference of the Ingress's default-backend annotation, for buildModel to resolve like any
+ * path's backend: the Service's first port, as ingress-nginx uses.
+ */
+export function defaultBackendRef(locationAnn: Record<string, object>, service: (namespace: string, name: string) => Service | undefined):
+  { ref: IngressBackend; field: string } | undefined {
+  const cfg = locationAnn.errors as ErrorsConfig | undefined;
+  if (!cfg?.service) return undefined;
+  const port = service(cfg.namespace, cfg.service)?.ports[0]?.port ?? 80;
+  return { ref: { service: { name: cfg.service, port: { number: port } } }, field: `metadata.annotations["${DEFAULT_BACKEND}"]` };
+}
+
+/** Record the resolved default backend (null: unusable, already reported) in the Ingress's config. */
+export function setDefaultBackend(locationAnn: Record<string, object>, backend: string | null): void {
+  const cfg = locationAnn.errors as ErrorsConfig | undefined;
+  if (cfg) cfg.backend = backend;
+}
+
+/**
+ * After all Ingresses are placed (called by buildModel): completes each location's config (its own
+ * Service for X-Service-Name, whether it can answer at all) and gives each server the named locations of
+ * the Ingresses routing on it. Without a usable default backend nothing is intercepted (reported once).
+ */
+export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<string, Backend>): Problem[] {
+  const problems: Problem[] = [];
+  const warned = new Set<string>();
+  for (const server of servers) {
+    const pages = new Map<string, ErrorPage[]>();
+    for (const l of server.locations) {
+      const cfg = l.ann.errors as ErrorsConfig | undefined;
+      if (!cfg) continue;
+      const { errors: _drop, ...rest } = l.ann;
+      // the annotation's backend, else (for error pages) the host's default backend; an annotation whose
+      // Service cannot be used was reported by buildModel
+      const pagesBackend = cfg.service ? cfg.backend : cfg.codes.length ? server.fallback.backend : null;
+      if (!pagesBackend) {
+        if (!cfg.service && !warned.has(cfg.ingress)) {
+          warned.add(cfg.ingress);
+          problems.push({
+            severity: 'warning', file: cfg.source.file, line: cfg.source.line, object: `Ingress ${cfg.ingress}`, field: `metadata.annotations["${CUSTOM_HTTP_ERRORS}"]`,
+            message: `no default backend serves the error pages (set ${DEFAULT_BACKEND}, or spec.defaultBackend); the codes are not intercepted`,
+          });
+        }
+        l.ann = rest;
+        continue;
+      }
+      const own = l.backend ? backends.get(l.backend) : undefined;
+      const loc: LocationErrors = {
+        ...cfg, pagesBackend,
+        serviceName: own?.service ?? '', servicePort: own ? String(own.port) : '',
+        has500: cfg.codes.includes(500), has503: cfg.codes.includes(503),
+        missing: l.backend === null, deadStatic: !own || own.endpoints.length === 0,
+      };
+      l.ann = { ...rest, errors: loc };
+      if (pages.has(cfg.ingress)) continue;
+      const live = (backends.get(pagesBackend)?.endpoints.length ?? 0) > 0;
+      const page = (code: number, unavailable: boolean): ErrorPage => ({
+        namespace: cfg.namespace, name: cfg.name, label: unavailable ? 'unavailable' : String(code), code, unavailable, backend: pagesBackend, live,
+      });
+      pages.set(cfg.ingress, [...cfg.codes.map((c) => page(c, false)), page(503, true)]);
+    }
+    if (pages.size) server.ann.errors = { pages: [...pages.keys()].sort().flatMap((k) => pages.get(k)!) };
+  }
+  return problems;
+}

@@ -1,0 +1,273 @@
+// External authentication: auth-url, auth-method, auth-signin and auth-response-headers, with the names,
+// value formats and defaults of ingress-nginx. Each protected location runs nginx's auth_request against
+// an internal exact location of its server that proxies to auth-url (templates/partials/srv-external-auth.hbs):
+// 2xx lets the request through, 401/403 go back to the client, 401 redirects to auth-signin when set.
+//
+// Request headers from the auth response (auth-response-headers) use the variable technique, because a
+// proxy_set_header inside a location would drop every http-level one: the http block sends header H as
+// $ingress_templater_auth_<h>, a map defaulting to the client's own H, and a protected location sets that
+// variable with auth_request_set to what the auth service answered (empty: the header is not sent, so a
+// client cannot forge it). Basic auth (auth.ts) uses the same variable for Authorization.
+//
+// Like basic auth this fails closed: an invalid value denies the Ingress's paths (503).
+import crypto from 'node:crypto';
+import net from 'node:net';
+import type { Ingress, Problem } from '../../types.js';
+import { objectRef } from '../../types.js';
+import type { Server } from '../types.js';
+import type { AnnotationContext, Family } from './family.js';
+import { PREFIX } from './parse.js';
+import { refused } from './auth.js';
+
+export const AUTH_URL = `${PREFIX}auth-url`;
+export const AUTH_METHOD = `${PREFIX}auth-method`;
+export const AUTH_SIGNIN = `${PREFIX}auth-signin`;
+export const AUTH_RESPONSE_HEADERS = `${PREFIX}auth-response-headers`;
+export const EXTERNAL_AUTH_KEYS = [AUTH_URL, AUTH_METHOD, AUTH_SIGNIN, AUTH_RESPONSE_HEADERS] as const;
+
+// the methods ingress-nginx accepts for auth-method
+export const AUTH_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE'];
+const MAX_URL = 2048;
+const MAX_HEADERS = 32;
+
+// a host name as DNS has it (any case), an IPv4 address, or an IPv6 address in brackets
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+// RFC 3986 path and query characters without the ones nginx or a quoted string would treat specially
+// (quotes, backslash, '$', whitespace, braces) and without '#' (a fragment is never sent)
+const PATH_CHARS = /^[A-Za-z0-9\-._~!&()*+,;=:@%/]*$/;
+const QUERY_CHARS = /^[A-Za-z0-9\-._~!&()*+,;=:@%/?]*$/;
+// header names whose variable name ($http_x_user_id) is unambiguous: alphanumeric words joined by '-'
+const HEADER_NAME = /^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$/;
+// headers the http level already sets (templates/partials/http.hbs) or that belong to the connection
+const RESERVED = new Set([
+  'host', 'connection', 'upgrade', 'content-length', 'transfer-encoding', 'te', 'keep-alive', 'proxy', 'trailer',
+  'x-request-id', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto',
+  'x-forwarded-prefix', 'x-scheme',
+]);
+
+// variables auth-signin may use, as ingress-nginx documents them, and the nginx variable each becomes
+const SIGNIN_VARIABLES: Record<string, string[]> = {
+  host: ['host'],
+  http_host: ['http', 'host'],
+  best_http_host: ['best', 'http', 'host'],
+  scheme: ['scheme'],
+  pass_access_scheme: ['scheme'],
+  request_uri: ['request', 'uri'],
+  escaped_request_uri: ['ingress', 'templater', 'escaped', 'request', 'uri'],
+};
+
+export interface AuthUrl {
+  url: string; // as written, checked
+  host: string; // Host header for the auth service: host[:port] as in the URL
+  hostname: string; // DNS name or IP literal (no brackets)
+}
+
+/** An auth response header to copy: its name and the words of its variable name. */
+export interface AuthHeader {
+  name: string;
+  parts: string[]; // lower-case alphanumeric words: $upstream_http_<parts joined by "_">
+}
+
+/** One piece of the sign-in URL: literal text, or an nginx variable given as words joined by "_". */
+export interface SigninPart {
+  text: string | null;
+  var: string[] | null;
+}
+
+export interface ExternalAuthConfig {
+  ingress: string; // namespace/name
+  source: { file: string; line: number }; // the Ingress's manifest, for problems found later
+  authPath: string; // the internal location auth_request calls
+  url: string;
+  host: string;
+  hostname: string;
+  method: string;
+  headers: AuthHeader[];
+  signin: SigninPart[] | null;
+  customErrors: boolean; // errors.ts handles status 500 in this location (set by finishExternalAuth)
+}
+
+export function parseAuthUrl(v: string): AuthUrl | undefined {
+  const s = v.trim();
+  if (s.length > MAX_URL) return undefined;
+  const m = /^(https?):\/\/(\[[^\]/]+\]|[^/:?#[\]]+)(?::([0-9]{1,5}))?(\/[^?#]*)?(\?[^#]*)?$/.exec(s);
+  if (!m) return undefined;
+  const [, , rawHost, port, p = '', q = ''] = m;
+  const bracketed = rawHost!.startsWith('[');
+  const hostname = bracketed ? rawHost!.slice(1, -1) : rawHost!;
+  if (bracketed ? !net.isIPv6(hostname) : !(net.isIPv4(hostname) || (HOSTNAME.test(hostname) && !/^[0-9.]+$/.test(hostname)))) return undefined;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return undefined;
+  if (!PATH_CHARS.test(p) || !QUERY_CHARS.test(q.slice(1))) return undefined;
+  return { url: s, host: port !== undefined ? `${rawHost}:${port}` : rawHost!, hostname };
+}
+
+export function parseResponseHeaders(v: string): { ok: true; headers: AuthHeader[] } | { ok: false; reason: string } {
+  const names = v.split(',').map((n) => n.trim());
+  const out: AuthHeader[] = [];
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!HEADER_NAME.test(name) || name.length > 64) return { ok: false, reason: 'header names (letters and digits, words joined by "-", at most 64 characters) separated by commas' };
+    const lower = name.toLowerCase();
+    if (RESERVED.has(lower)) return { ok: false, reason: `header names other than ${lower}, which the controller sets itself` };
+    if (seen.has(lower)) continue;
+    seen.add(lower);
+    out.push({ name, parts: lower.split('-') });
+  }
+  if (out.length > MAX_HEADERS) return { ok: false, reason: `at most ${MAX_HEADERS} header names` };
+  return { ok: true, headers: out };
+}
+
+/**
+ * auth-signin: an http(s) URL, optionally with the variables ingress-nginx users write ($host,
+ * $escaped_request_uri...). Unless its query has an rd parameter, rd=$scheme://$http_host$escaped_request_uri
+ * is appended (the URL to come back to), as ingress-nginx does.
+ */
+export function parseSignin(v: string): SigninPart[] | undefined {
+  const s = v.trim();
+  if (s.length > MAX_URL || !/^https?:\/\/./.test(s)) return undefined;
+  const parts: SigninPart[] = [];
+  const text = (t: string) => {
+    const last = parts[parts.length - 1];
+    if (last?.text != null) last.text += t;
+    else parts.push({ text: t, var: null });
+  };
+  const re = /\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g;
+  let at = 0;
+  let literal = '';
+  for (const m of s.matchAll(re)) {
+    const chunk = s.slice(at, m.index);
+    if (!QUERY_CHARS.test(chunk.replace(/[[\]]/g, ''))) return undefined;
+    if (chunk) text(chunk);
+    literal += chunk;
+    const name = m[1] ?? m[2]!;
+    const nginxVar = Object.hasOwn(SIGNIN_VARIABLES, name) ? SIGNIN_VARIABLES[name] : undefined;
+    if (!nginxVar) return undefined;
+    parts.push({ text: null, var: nginxVar });
+    literal += 'X';
+    at = m.index! + m[0].length;
+  }
+  const rest = s.slice(at);
+  if (!QUERY_CHARS.test(rest.replace(/[[\]]/g, ''))) return undefined;
+  if (rest) text(rest);
+  literal += rest;
+  // the scheme and the start of the host must be literal: a variable cannot turn it into another kind of URL
+  if (!/^https?:\/\/[A-Za-z0-9[]/.test(literal) && !/^https?:\/\/X/.test(literal)) return undefined;
+  const query = literal.includes('?') ? literal.slice(literal.indexOf('?') + 1) : null;
+  const hasRd = query !== null && query.split('&').some((kv) => /^rd=./.test(kv));
+  if (!hasRd) {
+    text(query === null ? '?rd=' : query === '' || query.endsWith('&') ? 'rd=' : '&rd=');
+    parts.push({ text: null, var: SIGNIN_VARIABLES.scheme! });
+    text('://');
+    parts.push({ text: null, var: SIGNIN_VARIABLES.http_host! });
+    parts.push({ text: null, var: SIGNIN_VARIABLES.escaped_request_uri! });
+  }
+  return parts;
+}
+
+/** The internal location for an Ingress's auth subrequests: one per Ingress, stable across syncs. */
+export function authPathFor(ingress: string): string {
+  return `/_external-auth-${crypto.createHash('sha256').update(ingress).digest('hex').slice(0, 16)}`;
+}
+
+export function parseExternalAuth(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ExternalAuthConfig | undefined {
+  const a = ing.meta.annotations;
+  const present = EXTERNAL_AUTH_KEYS.filter((k) => a[k] !== undefined);
+  if (present.length === 0) return undefined;
+  if (a[AUTH_URL] === undefined) {
+    problems.push({
+      severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
+      field: `metadata.annotations["${present[0]}"]`, message: `${present.join(', ')} without ${AUTH_URL} has no effect`,
+    });
+    return undefined;
+  }
+  const before = problems.length;
+  const url = parseAuthUrl(a[AUTH_URL]);
+  if (!url) problems.push(refused(ing, AUTH_URL, a[AUTH_URL], 'an http:// or https:// URL: host name or IP address, optional port, path and query of RFC 3986 characters, without nginx variables'));
+  let method = 'GET';
+  if (a[AUTH_METHOD] !== undefined) {
+    const v = a[AUTH_METHOD].trim();
+    if (AUTH_METHODS.includes(v)) method = v;
+    else problems.push(refused(ing, AUTH_METHOD, a[AUTH_METHOD], AUTH_METHODS.join(', ')));
+  }
+  let headers: AuthHeader[] = [];
+  if (a[AUTH_RESPONSE_HEADERS] !== undefined) {
+    const r = parseResponseHeaders(a[AUTH_RESPONSE_HEADERS]);
+    if (r.ok) headers = r.headers;
+    else problems.push(refused(ing, AUTH_RESPONSE_HEADERS, a[AUTH_RESPONSE_HEADERS], r.reason));
+  }
+  let signin: SigninPart[] | null = null;
+  if (a[AUTH_SIGNIN] !== undefined) {
+    const r = parseSignin(a[AUTH_SIGNIN]);
+    if (r) signin = r;
+    else {
+      problems.push(refused(ing, AUTH_SIGNIN, a[AUTH_SIGNIN],
+        `an http:// or https:// URL of RFC 3986 characters; the only variables allowed are ${Object.keys(SIGNIN_VARIABLES).map((n) => `$${n}`).join(', ')}`));
+    }
+  }
+  if (problems.length > before || !url) return undefined;
+  const ingress = `${ing.meta.namespace}/${ing.meta.name}`;
+  return { ingress, source: { ...ing.source }, authPath: authPathFor(ingress), ...url, method, headers, signin, customErrors: false };
+}
+
+export const externalAuthFamily: Family = {
+  name: 'external-auth',
+  keys: EXTERNAL_AUTH_KEYS,
+  location: parseExternalAuth,
+};
+
+/**
+ * After all Ingresses are placed and after finishErrors (called by buildModel): each server gets the
+ * internal auth locations of the Ingresses that protect its paths (several Ingresses may share a host,
+ * so this cannot be the oldest Ingress's server config), the http block gets one variable per request header set from an auth
+ * response or cleared by basic auth, and an auth-url whose host name does not resolve denies the
+ * Ingress's paths instead of failing the whole configuration when nginx resolves it at load time.
+ * `resolved` answers undefined when resolution is not known (render, validate): nothing is denied then.
+ * The addresses a name resolves to are rendered as a comment, so a change reloads nginx, which resolves
+ * proxy_pass names when it loads the config.
+ */
+export function finishExternalAuth(servers: Iterable<Server>, http: Record<string, object[]>, resolved: (host: string) => string[] | undefined): Problem[] {
+  const problems: Problem[] = [];
+  const headers = new Map<string, AuthHeader>();
+  const unresolved = new Map<string, ExternalAuthConfig>(); // ingress -> its config
+  const list = [...servers];
+  for (const server of list) {
+    const locations = new Map<string, ExternalAuthConfig & { addresses: string }>();
+    for (const l of server.locations) {
+      let ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
+      if (ext) {
+        // a location error_page replaces the server's: errors.ts's own error_page 500 must be the only one
+        const customErrors = l.ann.errors !== undefined;
+        if (ext.customErrors !== customErrors) {
+          ext = { ...ext, customErrors };
+          l.ann = { ...l.ann, 'external-auth': ext };
+        }
+        const addrs = net.isIP(ext.hostname) ? [ext.hostname] : resolved(ext.hostname);
+        // no internal location for a name that does not resolve: nginx would refuse the whole config
+        if (addrs !== undefined && addrs.length === 0) unresolved.set(ext.ingress, ext);
+        else if (!locations.has(ext.ingress)) locations.set(ext.ingress, { ...ext, addresses: addrs ? [...addrs].sort().join(' ') : 'unknown' });
+        for (const h of ext.headers) if (!headers.has(h.parts.join('_'))) headers.set(h.parts.join('_'), h);
+      }
+      if (l.ann.auth && !headers.has('authorization')) headers.set('authorization', { name: 'Authorization', parts: ['authorization'] });
+    }
+    if (locations.size) {
+      server.ann['external-auth'] = {
+        locations: [...locations.values()].sort((x, y) => (x.authPath < y.authPath ? -1 : 1))
+          .map((c) => ({ ingress: c.ingress, path: c.authPath, url: c.url, host: c.host, method: c.method, addresses: c.addresses })),
+      };
+    }
+  }
+  for (const server of list) {
+    for (const l of server.locations) {
+      const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
+      if (ext && unresolved.has(ext.ingress) && !l.denied) l.denied = `auth-url host ${ext.hostname} does not resolve`;
+    }
+  }
+  for (const [ingress, ext] of unresolved) {
+    problems.push({
+      severity: 'error', file: ext.source.file, line: ext.source.line, object: `Ingress ${ingress}`, field: `metadata.annotations["${AUTH_URL}"]`,
+      message: `the host ${ext.hostname} of the auth URL does not resolve; the Ingress's paths answer 503 until it is fixed`,
+    });
+  }
+  if (headers.size) http['external-auth'] = [...headers.values()].sort((x, y) => (x.name.toLowerCase() < y.name.toLowerCase() ? -1 : 1));
+  return problems;
+}

@@ -1,0 +1,111 @@
+// Request headers sent to the backend: upstream-vhost (the Host header), x-forwarded-prefix, and the
+// ConfigMap's proxy-set-headers (custom headers for every backend), as ingress-nginx names them.
+//
+// A proxy_set_header inside a location would drop every http-level one (nginx inherits the array only
+// when a level defines none), so locations never set headers: the http level sends Host and
+// X-Forwarded-Prefix from variables that each server sets to the default and a location with these
+// annotations overrides with `set` (templates/partials/ann-headers.hbs). Custom headers are rendered
+// once at http level (templates/partials/http-headers.hbs).
+import net from 'node:net';
+import type { Ingress, Problem } from '../../types.js';
+import { objectRef } from '../../types.js';
+import { isHttpPath } from '../../syntax.js';
+import type { AnnotationContext, Family } from './family.js';
+import { annotationProblem, PREFIX } from './parse.js';
+
+export const UPSTREAM_VHOST = `${PREFIX}upstream-vhost`;
+export const X_FORWARDED_PREFIX = `${PREFIX}x-forwarded-prefix`;
+export const HEADERS_KEYS = [UPSTREAM_VHOST, X_FORWARDED_PREFIX] as const;
+
+export interface HeadersConfig {
+  host: string | null; // Host header sent to the backend instead of the request's
+  prefix: string | null; // X-Forwarded-Prefix value
+}
+
+/** One custom header for every backend (ConfigMap proxy-set-headers). */
+export interface ProxyHeader {
+  name: string;
+  value: string;
+}
+
+// A host name (RFC 1123 labels, any case) or an IPv4 address; IPv6 in brackets; optionally with :port.
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+// Header names: letters, digits, '-', '_' and '.' (RFC 7230 token characters; ConfigMap keys allow no others).
+export const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+// Header values: printable ASCII without what would end or alter an nginx string (quote, backslash, '$').
+export const HEADER_VALUE = /^[\x20-\x21\x23\x25\x26\x28-\x5b\x5d-\x7e]{0,1024}$/;
+// Headers the controller sets itself (templates/partials/http.hbs): a second copy would be sent as well.
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'host', 'upgrade', 'connection', 'x-request-id', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port',
+  'x-forwarded-proto', 'x-forwarded-prefix', 'x-scheme',
+]);
+
+export function isVhost(v: string): boolean {
+  const m = /^(\[([0-9A-Fa-f:.]+)\]|[^:[\]]+)(?::([0-9]{1,5}))?$/.exec(v);
+  if (!m) return false;
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return false;
+  return m[2] !== undefined ? net.isIPv6(m[2]) : HOSTNAME.test(m[1]!);
+}
+
+export function parseHeaders(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): HeadersConfig | undefined {
+  const a = ing.meta.annotations;
+  const out: HeadersConfig = { host: null, prefix: null };
+  if (a[UPSTREAM_VHOST] !== undefined) {
+    const v = a[UPSTREAM_VHOST].trim();
+    if (isVhost(v)) out.host = v;
+    else problems.push(annotationProblem(ing, UPSTREAM_VHOST, a[UPSTREAM_VHOST], 'a host name or IP address, optionally with :port'));
+  }
+  if (a[X_FORWARDED_PREFIX] !== undefined) {
+    const v = a[X_FORWARDED_PREFIX].trim();
+    // a path as an Ingress path may be (no whitespace, quotes, '$', ';', braces), or empty for no header
+    if (v === '' || isHttpPath(v)) out.prefix = v;
+    else problems.push(annotationProblem(ing, X_FORWARDED_PREFIX, a[X_FORWARDED_PREFIX], 'an absolute path such as /app (RFC 3986 path characters)'));
+  }
+  return out.host !== null || out.prefix ? out : undefined;
+}
+
+export const headersFamily: Family = {
+  name: 'headers',
+  keys: HEADERS_KEYS,
+  location: parseHeaders,
+};
+
+/**
+ * The custom headers of the ConfigMap named by the settings' proxy-set-headers ("namespace/name"), for
+ * the http block. A missing ConfigMap is a warning; an unusable header is reported and left out.
+ */
+export function proxySetHeaders(ref: string | null, ctx: Pick<AnnotationContext, 'configMap'>, problems: Problem[]): ProxyHeader[] {
+  if (!ref) return [];
+  const [namespace, name] = ref.split('/') as [string, string];
+  const cm = ctx.configMap(namespace, name);
+  if (!cm) {
+    problems.push({
+      severity: 'warning', object: `ConfigMap ${ref}`, field: 'proxy-set-headers',
+      message: `ConfigMap ${ref} named by the setting proxy-set-headers not found; no custom headers are sent`,
+    });
+    return [];
+  }
+  const where = { file: cm.source.file, line: cm.source.line, object: objectRef(cm) };
+  const out: ProxyHeader[] = [];
+  const seen = new Set<string>();
+  for (const key of Object.keys(cm.data).sort()) {
+    const value = cm.data[key]!;
+    const field = `data.${key}`;
+    if (!HEADER_NAME.test(key)) {
+      problems.push({ severity: 'error', ...where, field, message: 'not a header name (letters, digits, "-", "_" and "."); header not sent' });
+    } else if (RESERVED_HEADERS.has(key.toLowerCase())) {
+      problems.push({ severity: 'error', ...where, field, message: `header ${key} is set by the controller itself; not sent twice` });
+    } else if (seen.has(key.toLowerCase())) {
+      problems.push({ severity: 'error', ...where, field, message: `header ${key} appears twice (header names are case-insensitive); sent once` });
+    } else if (!HEADER_VALUE.test(value)) {
+      problems.push({
+        severity: 'error', ...where, field,
+        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected printable ASCII without quotes, backslashes or "$" (at most 1024 characters); header not sent`,
+      });
+    } else {
+      seen.add(key.toLowerCase());
+      out.push({ name: key, value });
+    }
+  }
+  return out;
+}

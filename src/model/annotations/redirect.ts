@@ -1,0 +1,140 @@
+// Redirects: permanent-redirect (+ permanent-redirect-code), temporal-redirect (+ temporal-redirect-code)
+// and from-to-www-redirect, with the names, value formats and defaults of ingress-nginx.
+//   permanent-redirect / temporal-redirect: every location of the Ingress answers CODE with the URL as
+//     Location (temporal wins when both are set, as in ingress-nginx); the URL is a literal absolute
+//     http(s) URL, no nginx variables.
+//   from-to-www-redirect: the other name of each host (www.HOST for HOST, HOST for www.HOST) answers 308
+//     to the host, keeping scheme, port and URI; it is served by the host's own server (same TLS
+//     certificate), unless an Ingress has rules for that name itself.
+import type { Ingress, Problem } from '../../types.js';
+import { isIngressHost } from '../../syntax.js';
+import type { Server } from '../types.js';
+import type { AnnotationContext, Family } from './family.js';
+import { annotationProblem, parseBool, PREFIX } from './parse.js';
+
+export const PERMANENT_REDIRECT = `${PREFIX}permanent-redirect`;
+export const PERMANENT_REDIRECT_CODE = `${PREFIX}permanent-redirect-code`;
+export const TEMPORAL_REDIRECT = `${PREFIX}temporal-redirect`;
+export const TEMPORAL_REDIRECT_CODE = `${PREFIX}temporal-redirect-code`;
+export const FROM_TO_WWW = `${PREFIX}from-to-www-redirect`;
+export const REDIRECT_KEYS = [PERMANENT_REDIRECT, PERMANENT_REDIRECT_CODE, TEMPORAL_REDIRECT, TEMPORAL_REDIRECT_CODE, FROM_TO_WWW] as const;
+
+// the codes nginx's "return CODE URL" sends with a Location header; any other 3xx needs the header added
+const RETURN_WITH_LOCATION = new Set([301, 302, 303, 307, 308]);
+
+/** Location config: what ann-redirect renders. */
+export interface RedirectConfig {
+  url: string;
+  code: number;
+  addLocation: boolean; // a 3xx that nginx's return does not give a Location (300, 304, 305, 306)
+}
+
+/** Server config (srv-redirect); from/to are set by wwwAliases once every server is known. */
+export interface WwwConfig {
+  fromToWww: true;
+  ingress: string; // namespace/name, for reports
+  from?: string; // the name that redirects...
+  to?: string; // ...to this host
+}
+
+// RFC 3986 characters minus those nginx or a shell would read specially (quotes, backslash, '$', braces,
+// '<>^|`' and whitespace), which no sensible redirect target needs
+const URL_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!&()*+,;=%]{1,2048}$/;
+
+export function isRedirectURL(v: string): boolean {
+  if (!URL_CHARS.test(v) || !/^https?:\/\/[^/?#]/i.test(v)) return false;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function parseCode(ing: Ingress, key: string, fallback: number, max: number, problems: Problem[]): number {
+  const raw = ing.meta.annotations[key];
+  if (raw === undefined) return fallback;
+  const v = raw.trim();
+  const n = Number(v);
+  if (/^[0-9]{3}$/.test(v) && n >= 300 && n <= max) return n;
+  problems.push(annotationProblem(ing, key, raw, `an HTTP redirect status code, 300-${max}`));
+  return fallback;
+}
+
+function parseURL(ing: Ingress, key: string, problems: Problem[]): string | undefined {
+  const raw = ing.meta.annotations[key];
+  if (raw === undefined) return undefined;
+  const v = raw.trim();
+  if (isRedirectURL(v)) return v;
+  problems.push(annotationProblem(ing, key, raw, 'an absolute http:// or https:// URL (no spaces, quotes, "$", braces or backslashes)'));
+  return undefined;
+}
+
+function parseRedirect(ing: Ingress, problems: Problem[]): RedirectConfig | undefined {
+  const a = ing.meta.annotations;
+  const temporal = parseURL(ing, TEMPORAL_REDIRECT, problems);
+  const temporalCode = parseCode(ing, TEMPORAL_REDIRECT_CODE, 302, 307, problems);
+  const permanent = parseURL(ing, PERMANENT_REDIRECT, problems);
+  const permanentCode = parseCode(ing, PERMANENT_REDIRECT_CODE, 301, 308, problems);
+  const www = a[FROM_TO_WWW];
+  if (www !== undefined && parseBool(www) === undefined) problems.push(annotationProblem(ing, FROM_TO_WWW, www, '"true" or "false"'));
+  if (a[TEMPORAL_REDIRECT] !== undefined && a[PERMANENT_REDIRECT] !== undefined) {
+    problems.push({
+      ...annotationProblem(ing, PERMANENT_REDIRECT, a[PERMANENT_REDIRECT], ''), severity: 'warning',
+      message: `ignored: ${TEMPORAL_REDIRECT} is set too and takes precedence, as in ingress-nginx`,
+    });
+  }
+  const pick = a[TEMPORAL_REDIRECT] !== undefined ? (temporal === undefined ? undefined : { url: temporal, code: temporalCode })
+    : permanent === undefined ? undefined : { url: permanent, code: permanentCode };
+  return pick && { ...pick, addLocation: !RETURN_WITH_LOCATION.has(pick.code) };
+}
+
+export const redirectFamily: Family = {
+  name: 'redirect',
+  keys: REDIRECT_KEYS,
+  // every value is checked here, from-to-www-redirect included, so an invalid one denies the paths
+  location(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): RedirectConfig | undefined {
+    return parseRedirect(ing, problems);
+  },
+  server(ing: Ingress): WwwConfig | undefined {
+    const v = ing.meta.annotations[FROM_TO_WWW];
+    return v !== undefined && parseBool(v) === true ? { fromToWww: true, ingress: `${ing.meta.namespace}/${ing.meta.name}` } : undefined;
+  },
+};
+
+/** The other name of a host for from-to-www-redirect, or null (catch-all, wildcard, or not a valid name). */
+export function wwwAlias(host: string): string | null {
+  if (!host || host.startsWith('*.')) return null;
+  const alias = host.startsWith('www.') ? host.slice(4) : `www.${host}`;
+  return alias.includes('.') && isIngressHost(alias) ? alias : null;
+}
+
+/**
+ * Resolves from-to-www-redirect once every server is known: each server asking for it gets the other name
+ * of its host (from) unless an Ingress routes that name itself or another server took it first, as
+ * ingress-nginx skips it. `covers` says whether the server's certificate names the alias.
+ */
+export function wwwAliases(servers: Iterable<Server>, covers: (s: Server, name: string) => boolean): Problem[] {
+  const list = [...servers].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+  const hosts = new Set(list.map((s) => s.host));
+  const taken = new Set<string>();
+  const problems: Problem[] = [];
+  for (const s of list) {
+    const cfg = s.ann[redirectFamily.name] as WwwConfig | undefined;
+    if (!cfg?.fromToWww) continue;
+    const warn = (message: string) => problems.push({ severity: 'warning', object: `Ingress ${cfg.ingress}`, field: `metadata.annotations["${FROM_TO_WWW}"]`, message });
+    const alias = wwwAlias(s.host);
+    const { [redirectFamily.name]: _, ...rest } = s.ann;
+    s.ann = rest;
+    if (alias === null) {
+      warn(`host ${s.host || '(any host)'} has no www/non-www counterpart; no redirect`);
+    } else if (hosts.has(alias) || taken.has(alias)) {
+      warn(`${alias} is served by its own rules; it does not redirect to ${s.host}`);
+    } else {
+      taken.add(alias);
+      s.ann = { ...s.ann, [redirectFamily.name]: { ...cfg, from: alias, to: s.host } };
+      if (s.tls !== null && !covers(s, alias)) warn(`the certificate of ${s.host} does not name ${alias}; HTTPS clients of ${alias} will warn before the redirect`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,111 @@
+// Paths as regular expressions, and rewrites: use-regex, rewrite-target and app-root, with the names,
+// value formats and defaults of ingress-nginx.
+//
+// As in ingress-nginx, an Ingress with use-regex "true" or a rewrite-target has regex paths, and then
+// EVERY path of the hosts it has rules for is rendered as a case-insensitive regex location
+// (`location ~* "^PATH"`), ordered longest first (see src/render/view.ts). The rewrite itself is
+// `rewrite "(?i)PATH" TARGET break;` in each location of the Ingress, with $1..$9 taken from PATH.
+import type { Ingress, Problem } from '../../types.js';
+import type { AnnotationContext, Family } from './family.js';
+import { annotationProblem, parseBool, PREFIX } from './parse.js';
+
+export const REWRITE_TARGET = `${PREFIX}rewrite-target`;
+export const USE_REGEX = `${PREFIX}use-regex`;
+export const APP_ROOT = `${PREFIX}app-root`;
+export const REWRITE_KEYS = [REWRITE_TARGET, USE_REGEX, APP_ROOT] as const;
+
+/** Location config (annotations of the Ingress); the model adds the regex of each location. */
+export interface RewriteConfig {
+  target: string;
+}
+
+/** What ann-rewrite renders in one location. */
+export interface RewriteLocation {
+  target: string;
+  regex: string; // "(?i)" + the Ingress path
+}
+
+/** Server config: where "/" is redirected (srv-rewrite). */
+export interface AppRootConfig {
+  appRoot: string;
+}
+
+// ingress-nginx accepts [-._~a-zA-Z0-9/:$] after an optional "/"; '$' is meaningful only as a capture,
+// so here it must be one of $1..$9, and the target starts with "/" or a capture (never a scheme, which
+// would make nginx answer a redirect instead of rewriting).
+export const TARGET_SHAPE = /^(?:\/|\$[1-9])(?:[-._~A-Za-z0-9/:]|\$[1-9]){0,2047}$/;
+const TARGET_EXPECTED = 'a path such as /$2 or /api/$1: "/" or a capture first, then letters, digits, "-._~/:" and captures $1-$9';
+// ingress-nginx: a relative URI path; no captures at the server level
+export const APP_ROOT_SHAPE = /^\/[-._~A-Za-z0-9/:]{1,2047}$/;
+const APP_ROOT_EXPECTED = 'an absolute path other than "/", such as /app (letters, digits, "-._~/:")';
+
+/** Whether the Ingress's paths are regular expressions (an invalid value still counts: its paths answer 503). */
+export function isRegexIngress(ing: Ingress): boolean {
+  const a = ing.meta.annotations;
+  return a[REWRITE_TARGET] !== undefined || (a[USE_REGEX] !== undefined && a[USE_REGEX].trim() !== 'false');
+}
+
+/**
+ * Why a regex path cannot be used, or null. The shape was checked by the loader (syntax.ts); a JS
+ * RegExp, which reads this subset of PCRE the same way, checks that it compiles.
+ */
+export function regexPathProblem(p: string): string | null {
+  try {
+    new RegExp(p);
+    return null;
+  } catch (e) {
+    return `not a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`;
+  }
+}
+
+function parseTarget(ing: Ingress, problems: Problem[]): string | undefined {
+  const raw = ing.meta.annotations[REWRITE_TARGET];
+  if (raw === undefined) return undefined;
+  const v = raw.trim();
+  if (TARGET_SHAPE.test(v)) return v;
+  problems.push(annotationProblem(ing, REWRITE_TARGET, raw, TARGET_EXPECTED));
+  return undefined;
+}
+
+function parseAppRoot(ing: Ingress, problems: Problem[]): string | undefined {
+  const raw = ing.meta.annotations[APP_ROOT];
+  if (raw === undefined) return undefined;
+  const v = raw.trim();
+  if (APP_ROOT_SHAPE.test(v)) return v;
+  problems.push(annotationProblem(ing, APP_ROOT, raw, APP_ROOT_EXPECTED));
+  return undefined;
+}
+
+function checkUseRegex(ing: Ingress, problems: Problem[]): void {
+  const raw = ing.meta.annotations[USE_REGEX];
+  if (raw !== undefined && parseBool(raw) === undefined) problems.push(annotationProblem(ing, USE_REGEX, raw, '"true" or "false"'));
+}
+
+/**
+ * The annotations of one location of a regex Ingress: the rewrite gets the location's path as its
+ * regex, or goes away when the path is the target itself (as ingress-nginx does).
+ */
+export function rewriteFor(ann: Record<string, object>, path: string): Record<string, object> {
+  const cfg = ann[rewriteFamily.name] as RewriteConfig | undefined;
+  if (!cfg) return ann;
+  const { [rewriteFamily.name]: _, ...rest } = ann;
+  if (cfg.target === path) return rest;
+  const loc: RewriteLocation = { target: cfg.target, regex: `(?i)${path}` };
+  return { ...rest, [rewriteFamily.name]: loc };
+}
+
+export const rewriteFamily: Family = {
+  name: 'rewrite',
+  keys: REWRITE_KEYS,
+  // every value is checked here, app-root included, so an invalid one denies the Ingress's paths
+  location(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): RewriteConfig | undefined {
+    checkUseRegex(ing, problems);
+    parseAppRoot(ing, problems);
+    const target = parseTarget(ing, problems);
+    return target === undefined ? undefined : { target };
+  },
+  server(ing: Ingress): AppRootConfig | undefined {
+    const appRoot = parseAppRoot(ing, []);
+    return appRoot === undefined ? undefined : { appRoot };
+  },
+};

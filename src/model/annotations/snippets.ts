@@ -1,0 +1,213 @@
+// configuration-snippet and server-snippet: raw nginx configuration from an Ingress, inserted into its
+// locations / its host's server block. Off by default: snippets let whoever may write an Ingress configure
+// nginx itself (read files, leak other tenants' secrets: the CVE-2021-25742 and CVE-2025-1974 class), so
+// they are refused (the Ingress's paths answer 503) unless the ConfigMap sets
+// allow-snippet-annotations: "true", the operator's explicit choice.
+//
+// When allowed, a snippet is written verbatim as a managed file and included where it belongs (nginx
+// parses an included file on its own, so a snippet cannot close the block it sits in). Before that it is
+// checked here for shape (balanced blocks, every directive terminated) and, by the controller, with a
+// dedicated `nginx -t` of a minimal server holding only that snippet (src/nginx/snippets.ts); a snippet
+// nginx refuses is left out and its Ingress's paths answer 503 (denySnippets), the rest is applied.
+import type { Ingress, Problem } from '../../types.js';
+import type { Model } from '../types.js';
+import type { AnnotationContext, Family } from './family.js';
+import { PREFIX } from './parse.js';
+import { refused, refusedBecause } from './auth.js';
+
+export const CONFIGURATION_SNIPPET = `${PREFIX}configuration-snippet`;
+export const SERVER_SNIPPET = `${PREFIX}server-snippet`;
+export const SNIPPET_KEYS = [CONFIGURATION_SNIPPET, SERVER_SNIPPET] as const;
+export const MAX_SNIPPET = 65_536;
+
+export type SnippetContext = 'location' | 'server';
+
+export interface SnippetConfig {
+  ingress: string; // namespace/name
+  source: { file: string; line: number };
+  key: string; // the annotation
+  context: SnippetContext;
+  file: string; // managed file holding the snippet, included by ann-snippet.hbs / srv-snippet.hbs
+}
+
+/**
+ * Reads a snippet as nginx's own tokenizer does (quotes, escapes, "${var}", "#" comments) and returns
+ * why it cannot be inserted as a self-contained piece of a block, or null: a "}" closing a block it did
+ * not open, a block left open, a directive without its ";", an unterminated string, control characters.
+ */
+export function snippetShapeProblem(text: string): string | null {
+  if (text.length > MAX_SNIPPET) return `longer than ${MAX_SNIPPET} characters`;
+  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return 'control characters other than tab and line breaks';
+  let depth = 0;
+  let line = 1;
+  let pending = false; // words since the last ';', '{' or '}'
+  let word = false;
+  let variable = false;
+  let quote: string | null = null;
+  let comment = false;
+  let escaped = false;
+  for (const ch of text) {
+    if (ch === '\n') line++;
+    if (comment) {
+      if (ch === '\n') comment = false;
+      continue;
+    }
+    if (escaped) {
+      escaped = false;
+      continue;
+    }
+    if (quote) {
+      if (ch === '\\') escaped = true;
+      else if (ch === quote) quote = null;
+      continue;
+    }
+    if (word) {
+      if (ch === '{' && variable) continue; // "${name}" stays inside the word
+      variable = false;
+      if (ch === '\\') { escaped = true; continue; }
+      if (ch === '$') { variable = true; continue; }
+      if (!/[\s;{]/.test(ch)) continue; // '}', quotes and '#' inside a word are part of it
+      word = false;
+    }
+    if (/\s/.test(ch)) continue;
+    if (ch === ';') {
+      if (!pending) return `line ${line}: ";" without a directive`;
+      pending = false;
+    } else if (ch === '{') {
+      if (!pending) return `line ${line}: "{" without a directive`;
+      depth++;
+      pending = false;
+    } else if (ch === '}') {
+      if (pending) return `line ${line}: directive before "}" lacks its ";"`;
+      if (depth === 0) return `line ${line}: "}" closes a block the snippet did not open`;
+      depth--;
+    } else if (ch === '#') {
+      comment = true;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      pending = true;
+    } else {
+      word = true;
+      pending = true;
+      if (ch === '$') variable = true;
+      if (ch === '\\') escaped = true;
+    }
+  }
+  if (quote) return 'a quoted string is not closed';
+  if (depth > 0) return `${depth} block(s) not closed with "}"`;
+  if (pending) return 'the last directive lacks its ";"';
+  return null;
+}
+
+function snippetFileName(context: SnippetContext, ing: Ingress): string {
+  return `snippet-${context}-${ing.meta.namespace}-${ing.meta.name}`.slice(0, 150);
+}
+
+/** Both snippets are validated here, so an invalid server-snippet also denies the Ingress's paths. */
+export function parseSnippets(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): SnippetConfig | undefined {
+  const a = ing.meta.annotations;
+  const present = SNIPPET_KEYS.filter((k) => a[k] !== undefined);
+  if (present.length === 0) return undefined;
+  if (!ctx.settings.allowSnippetAnnotations) {
+    for (const key of present) {
+      problems.push(refusedBecause(ing, key, 'snippet annotations are disabled: the settings ConfigMap must set allow-snippet-annotations: "true" (off by default, because a snippet configures nginx itself)'));
+    }
+    return undefined;
+  }
+  let bad = false;
+  for (const key of present) {
+    const why = snippetShapeProblem(a[key]!);
+    if (why) {
+      bad = true;
+      problems.push(refused(ing, key, a[key]!, `nginx directives that form complete blocks (${why})`));
+    }
+  }
+  if (bad || a[CONFIGURATION_SNIPPET] === undefined) return undefined;
+  return snippetConfig(ing, ctx, 'location', CONFIGURATION_SNIPPET);
+}
+
+function snippetConfig(ing: Ingress, ctx: AnnotationContext, context: SnippetContext, key: string): SnippetConfig {
+  const text = ing.meta.annotations[key]!;
+  return {
+    ingress: `${ing.meta.namespace}/${ing.meta.name}`, source: { ...ing.source }, key, context,
+    file: ctx.file(snippetFileName(context, ing), text.endsWith('\n') ? text : `${text}\n`, 0o600),
+  };
+}
+
+/** The server-snippet, when allowed and well-formed (parseSnippets reported it otherwise). */
+export function serverSnippet(ing: Ingress, ctx: AnnotationContext, _problems: Problem[]): SnippetConfig | undefined {
+  const a = ing.meta.annotations;
+  if (a[SERVER_SNIPPET] === undefined || !ctx.settings.allowSnippetAnnotations) return undefined;
+  if (SNIPPET_KEYS.some((k) => a[k] !== undefined && snippetShapeProblem(a[k]!) !== null)) return undefined;
+  return snippetConfig(ing, ctx, 'server', SERVER_SNIPPET);
+}
+
+export const snippetFamily: Family = {
+  name: 'snippet',
+  keys: SNIPPET_KEYS,
+  location: parseSnippets,
+  server: serverSnippet,
+};
+
+/** A snippet the controller checks with nginx before it may reach the config. */
+export interface SnippetCheck {
+  file: string; // managed file name (carries the content hash)
+  context: SnippetContext;
+  text: string;
+}
+
+/** Every distinct snippet of the model, with its text. */
+export function snippetChecks(model: Model): SnippetCheck[] {
+  const content = new Map(model.files.map((f) => [f.name, f.content]));
+  const out = new Map<string, SnippetCheck>();
+  const add = (cfg: SnippetConfig | undefined) => {
+    if (!cfg || out.has(cfg.file)) return;
+    const text = content.get(cfg.file);
+    if (text !== undefined) out.set(cfg.file, { file: cfg.file, context: cfg.context, text });
+  };
+  for (const s of model.servers) {
+    add(s.ann.snippet as SnippetConfig | undefined);
+    for (const l of s.locations) add(l.ann.snippet as SnippetConfig | undefined);
+  }
+  return [...out.values()];
+}
+
+/**
+ * Leave out the snippets nginx refused (file name -> nginx's message): their Ingresses' paths answer 503,
+ * everything else is applied. Returns one error per Ingress and annotation.
+ */
+export function denySnippets(model: Model, refusedFiles: ReadonlyMap<string, string>): Problem[] {
+  if (refusedFiles.size === 0) return [];
+  const problems = new Map<string, Problem>();
+  const deniedIngresses = new Set<string>();
+  const note = (cfg: SnippetConfig) => {
+    deniedIngresses.add(cfg.ingress);
+    const k = `${cfg.ingress}\n${cfg.key}`;
+    if (!problems.has(k)) {
+      problems.set(k, {
+        severity: 'error', file: cfg.source.file, line: cfg.source.line, object: `Ingress ${cfg.ingress}`, field: `metadata.annotations["${cfg.key}"]`,
+        message: `nginx -t refused the snippet: ${refusedFiles.get(cfg.file)}; the Ingress's paths answer 503 until it is fixed`,
+      });
+    }
+  };
+  for (const s of model.servers) {
+    const srv = s.ann.snippet as SnippetConfig | undefined;
+    if (srv && refusedFiles.has(srv.file)) {
+      note(srv);
+      delete s.ann.snippet;
+    }
+    for (const l of s.locations) {
+      const loc = l.ann.snippet as SnippetConfig | undefined;
+      if (loc && refusedFiles.has(loc.file)) {
+        note(loc);
+        const { snippet: _drop, ...rest } = l.ann;
+        l.ann = rest;
+      }
+    }
+  }
+  for (const s of model.servers) {
+    for (const l of s.locations) if (deniedIngresses.has(l.ingress) && !l.denied) l.denied = 'a snippet annotation was refused by nginx -t';
+  }
+  model.files = model.files.filter((f) => !refusedFiles.has(f.name));
+  return [...problems.values()];
+}

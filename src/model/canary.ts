@@ -1,0 +1,136 @@
+// The canary pass: a pure function from the model built from the main Ingresses, plus the canary
+// Ingresses, to the model with canaries attached. A canary Ingress has no locations of its own; for
+// each of its host+path rules that a main Ingress routes, its backend becomes the canary of the main
+// backend there: Backend.canary names it with the rules, the controller pushes both backends, and the
+// Lua balancer decides per request. Nothing here reaches nginx.conf, so changing the rules is a push.
+import type { Ingress, Problem } from '../types.js';
+import { objectRef } from '../types.js';
+import { parseBalance, sameBalance } from './annotations/balance.js';
+import { parseCanary } from './annotations/canary.js';
+import { resolveBackend } from './backends.js';
+import type { BackendLookup } from './backends.js';
+import type { Settings } from './settings.js';
+import type { Backend, Canary, Model } from './types.js';
+
+export interface CanaryInput {
+  ingresses: Ingress[]; // the served canary Ingresses (isCanaryIngress), oldest first
+  lookup: BackendLookup;
+  settings: Settings;
+  balancer?: 'lua' | 'static'; // static: nginx balances; canaries are reported and not applied
+}
+
+const NOT_APPLIED = '; the canary is not applied, the main Ingress keeps serving all traffic';
+const MAX_LISTED = 5; // other paths named in one "also applies to" warning
+
+export function applyCanaries(model: Model, input: CanaryInput, problems: Problem[]): Model {
+  if (input.ingresses.length === 0) return model;
+  // copies: the model passed in stays as it was
+  const backends = new Map<string, Backend>(model.backends.map((b) => [b.name, { ...b }]));
+  const covered = new Set<string>(); // main backend + host + match + path that a canary rule names
+  const firstFor = new Map<string, Ingress>(); // main backend -> the canary Ingress that took it
+
+  for (const ing of input.ingresses) {
+    const id = `${ing.meta.namespace}/${ing.meta.name}`;
+    const where = (field?: string) => ({ file: ing.source.file, line: ing.source.line, object: objectRef(ing), ...(field ? { field } : {}) });
+    const parsed = parseCanary(ing, problems);
+    // a canary's own backend balances as its load-balance, upstream-hash-by and affinity annotations
+    // say; an invalid one leaves the canary out, like an invalid canary annotation
+    const own: Problem[] = [];
+    const balance = parseBalance(ing, input.settings.loadBalance, own);
+    const invalid = own.some((p) => p.severity === 'error');
+    problems.push(...own.map((p) => (p.severity === 'error' ? { ...p, message: p.message.replace(/;[^;]*$/, NOT_APPLIED) } : p)));
+    if (!parsed.ok || invalid) continue;
+    if (input.balancer === 'static') {
+      problems.push({
+        severity: 'warning', ...where(), message:
+          'canary routing needs the Lua balancer (--balancer lua, nginx with ngx_lua); in static mode the canary is not applied and the main backend serves all traffic',
+      });
+      continue;
+    }
+    if (ing.defaultBackend) {
+      problems.push({ severity: 'warning', ...where('spec.defaultBackend'), message: 'ignored on a canary Ingress: only its rules become canaries' });
+    }
+
+    ing.rules.forEach((rule, ri) => {
+      const host = rule.host ?? '';
+      rule.paths.forEach((p, pi) => {
+        const field = `spec.rules[${ri}].http.paths[${pi}]`;
+        const match = p.pathType === 'Exact' ? 'exact' : 'prefix';
+        const path = match === 'prefix' && p.path.length > 1 ? p.path.replace(/\/+$/, '') || '/' : p.path;
+        const what = `${host || '(any host)'} ${p.pathType} ${p.path}`;
+        const loc = model.servers.find((s) => s.host === host)?.locations.find((l) => l.path === path && l.match === match);
+        if (!loc) {
+          problems.push({ severity: 'error', ...where(`${field}.path`), message: `no main Ingress routes ${what}: a canary needs one with the same host and path; this path is not served` });
+          return;
+        }
+        if (loc.backend === null) {
+          problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `the main Ingress ${loc.ingress} has no usable backend for ${what} (it answers 503); the canary is not applied there` });
+          return;
+        }
+        const r = resolveBackend(ing.meta.namespace, p.backend, input.lookup, balance);
+        if (!r.ok) {
+          problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `${r.reason}; the canary is not applied to ${what}, the main backend serves all traffic` });
+          return;
+        }
+        const alt = backends.get(r.backend.name);
+        if (alt && (alt.namespace !== r.backend.namespace || alt.service !== r.backend.service)) {
+          problems.push({ severity: 'error', ...where(`${field}.backend`), message: `backend name ${r.backend.name} is already used by Service ${alt.namespace}/${alt.service}; the canary is not applied` });
+          return;
+        }
+        const main = backends.get(loc.backend)!;
+        if (r.backend.name === main.name) {
+          problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `the canary's backend is the main backend ${main.name} itself: nothing to split` });
+          return;
+        }
+        const canary: Canary = { backend: r.backend.name, ingress: id, ...parsed.rules };
+        const taken = main.canary;
+        if (taken && (taken.ingress !== id || taken.backend !== canary.backend)) {
+          problems.push({
+            severity: 'error', ...where(`${field}.backend`),
+            message: `backend ${main.name} (${what}, Ingress ${loc.ingress}) already has the canary ${taken.backend} of Ingress ${taken.ingress} (older, or first by namespace/name); a backend takes one canary, this one is not applied there`,
+          });
+          return;
+        }
+        if (!alt) {
+          backends.set(r.backend.name, r.backend);
+          if (r.backend.endpoints.length === 0) {
+            problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `canary backend ${r.backend.name} has no ready endpoints; the main backend serves all traffic until it has some` });
+          }
+        } else if (!sameBalance(alt.balance, balance)) {
+          problems.push({
+            severity: 'warning', ...where(`${field}.backend`),
+            message: `backend ${alt.name} is balanced as an older Ingress says (${JSON.stringify(alt.balance)}); this canary's load-balancing annotations do not apply to it`,
+          });
+        }
+        main.canary = canary;
+        firstFor.set(main.name, ing);
+        covered.add(`${main.name}\n${host}\n${match}\n${path}`);
+      });
+    });
+  }
+
+  // the canary is a property of the main backend: other paths proxied to it are split as well
+  const others = new Map<string, string[]>();
+  for (const s of model.servers) {
+    for (const l of s.locations) {
+      const b = l.backend ? backends.get(l.backend) : undefined;
+      if (b?.canary && !covered.has(`${b.name}\n${s.host}\n${l.match}\n${l.path}`)) {
+        others.set(b.name, [...(others.get(b.name) ?? []), `${s.host || '(any host)'} ${l.path} (Ingress ${l.ingress})`]);
+      }
+    }
+    const fb = s.fallback.backend ? backends.get(s.fallback.backend) : undefined;
+    if (fb?.canary && !s.locations.some((l) => l.match === 'prefix' && l.path === '/')) {
+      others.set(fb.name, [...(others.get(fb.name) ?? []), `${s.host || '(any host)'} default backend (Ingress ${s.fallback.ingress})`]);
+    }
+  }
+  for (const [name, list] of others) {
+    const ing = firstFor.get(name)!;
+    const shown = [...new Set(list)];
+    problems.push({
+      severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
+      message: `the canary applies to backend ${name} wherever it is used, so these requests are split too: ${shown.slice(0, MAX_LISTED).join(', ')}${shown.length > MAX_LISTED ? ` and ${shown.length - MAX_LISTED} more` : ''}`,
+    });
+  }
+
+  return { ...model, backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+}

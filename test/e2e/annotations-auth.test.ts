@@ -1,0 +1,408 @@
+// Authentication, error pages and snippets through real nginx: basic auth from an htpasswd Secret, external
+// auth against a node auth service (auth-url, auth-response-headers, auth-signin), custom-http-errors and
+// default-backend served by a default-backend pod, and snippet annotations (refused by default, applied
+// when the ConfigMap allows them, a broken one never reaching nginx).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import { ManifestDir, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
+import { freePort } from '../helpers/ports.js';
+
+const P = 'nginx.ingress.kubernetes.io/';
+const APP = '127.0.5.1';
+const ERRORS = '127.0.5.2';
+const AUTH = '127.0.5.3';
+const GONE = '127.0.5.4'; // an address nothing listens on: a Service whose only endpoint is not ready
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** An HTTP server on a loopback address that records what it got and answers as `answer` says. */
+async function serve(address: string, answer: (req: Seen, res: http.ServerResponse) => void): Promise<{ port: number; seen: Seen[]; close(): Promise<void> }> {
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => { body += d; });
+    req.on('end', () => {
+      const s = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      seen.push(s);
+      answer(s, res);
+    });
+  });
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort(address);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: address, port, exclusive: true }, () => { server.off('error', reject); resolve(); });
+      });
+      return {
+        port, seen,
+        close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+      };
+    } catch (e) {
+      if (attempt > 10 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    }
+  }
+}
+
+const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...headers });
+  res.end(JSON.stringify(body));
+};
+
+const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('e2e: authentication, error pages and snippet annotations', function () {
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let app: Awaited<ReturnType<typeof serve>>;
+  let errorsPod: Awaited<ReturnType<typeof serve>>;
+  let auth: Awaited<ReturnType<typeof serve>>;
+  let htpasswd: string;
+
+  const snippetIngress = (annotations: Record<string, string>) => ingress('snip', {
+    host: 'snip.example.com', annotations, paths: [{ path: '/', service: 'app' }],
+  });
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('auth');
+    // the app: echoes what it got; /status/NNN answers NNN
+    app = await serve(APP, (req, res) => {
+      const code = /\/status\/([0-9]{3})/.exec(req.url)?.[1];
+      json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
+    });
+    // the default backend: answers with the status in X-Code (ingress-nginx's custom error pages contract)
+    errorsPod = await serve(ERRORS, (req, res) => {
+      const code = Number(req.headers['x-code'] ?? 404);
+      json(res, code, { errorPage: true, url: req.url, headers: req.headers }, { 'x-pod': 'errors' });
+    });
+    // the auth service: x-token good -> 200 with identity headers, forbidden -> 403, else 401
+    auth = await serve(AUTH, (req, res) => {
+      const token = req.headers['x-token'];
+      if (token === 'good') json(res, 200, {}, { UserID: '42', 'X-Role': 'admin' });
+      else if (token === 'forbidden') json(res, 403, {});
+      else json(res, 401, {}, { 'WWW-Authenticate': 'Bearer realm="test"' });
+    });
+    htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
+
+    m.write('services.yaml', [
+      service('app', { ports: [{ port: 80, targetPort: app.port }] }),
+      endpoints('app', { ready: [APP], port: app.port }),
+      service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
+      endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
+      service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
+      endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
+    ]);
+    m.write('secret.yaml', {
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'basic-users', namespace: 'default' },
+      data: { auth: Buffer.from(htpasswd).toString('base64') },
+    });
+    m.write('basic.yaml', ingress('basic', {
+      host: 'basic.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'basic-users', [`${P}auth-realm`]: 'Staff only' },
+    }));
+    m.write('ext.yaml', ingress('ext', {
+      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify?app=ext`, [`${P}auth-response-headers`]: 'UserID, X-Role' },
+    }));
+    m.write('signin.yaml', ingress('signin', {
+      host: 'signin.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-signin`]: 'https://login.example.com/start' },
+    }));
+    m.write('errors.yaml', ingress('errors', {
+      host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }],
+      annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404,418' },
+    }));
+    m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
+    m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'add_header X-Snippet yes;' }));
+    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
+  });
+
+  stopAfter(() => ctl, async () => {
+    await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
+    m?.cleanup();
+  });
+
+  it('basic auth: 401 with the realm without or with wrong credentials, 200 with them; the credentials stay at nginx', async function () {
+    const none = await ctl!.http('basic.example.com', '/x');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Basic realm="Staff only"');
+    assert.equal((await ctl!.http('basic.example.com', '/x', { headers: { authorization: basicAuth('alice', 'wrong') } })).status, 401);
+    assert.equal((await ctl!.http('basic.example.com', '/x', { headers: { authorization: basicAuth('bob', 's3cret') } })).status, 401);
+    const ok = await ctl!.http('basic.example.com', '/x?q=1', { headers: { authorization: basicAuth('alice', 's3cret') } });
+    assert.equal(ok.status, 200, ok.body);
+    const seen = JSON.parse(ok.body) as { url: string; headers: Record<string, string> };
+    assert.equal(seen.url, '/x?q=1');
+    assert.equal(seen.headers.authorization, undefined, 'the backend must not get the password');
+    // the htpasswd file is a managed file nginx workers can read, not world-readable
+    const files = fs.readdirSync(path.join(ctl!.prefix, 'files')).filter((f) => f.startsWith('htpasswd-default-basic-users-file-'));
+    assert.equal(files.length, 1, files.join());
+    assert.equal(fs.statSync(path.join(ctl!.prefix, 'files', files[0]!)).mode & 0o777, 0o640);
+    assert.equal(fs.readFileSync(path.join(ctl!.prefix, 'files', files[0]!), 'utf8'), htpasswd);
+    // a host without auth still passes the client's Authorization through
+    const open = await ctl!.http('open.example.com', '/', { headers: { authorization: 'Bearer abc' } });
+    assert.equal((JSON.parse(open.body) as { headers: Record<string, string> }).headers.authorization, 'Bearer abc');
+  });
+
+  it('external auth: the auth service decides (401, 403, 200) and its response headers reach the pod, replacing forged ones', async function () {
+    const before = auth.seen.length;
+    const none = await ctl!.http('ext.example.com', '/page?a=1');
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="test"');
+    assert.equal((await ctl!.http('ext.example.com', '/page', { headers: { 'x-token': 'forbidden' } })).status, 403);
+    const appBefore = app.seen.length;
+    const ok = await ctl!.http('ext.example.com', '/page?a=1', {
+      method: 'POST', body: 'payload', headers: { 'x-token': 'good', userid: 'forged', 'content-type': 'text/plain' },
+    });
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(app.seen.length, appBefore + 1, 'only the allowed request reached the app');
+    const got = app.seen[app.seen.length - 1]!;
+    assert.equal(got.headers.userid, '42');
+    assert.equal(got.headers['x-role'], 'admin');
+    assert.equal(got.body, 'payload', 'the app gets the body');
+    assert.equal(got.method, 'POST');
+    // what the auth service saw: GET (auth-method default), no body, the original request described
+    const sub = auth.seen.slice(before);
+    assert.equal(sub.length, 3);
+    const last = sub[2]!;
+    assert.equal(last.method, 'GET');
+    assert.equal(last.url, '/verify?app=ext');
+    assert.equal(last.body, '');
+    assert.equal(last.headers['x-original-url'], 'http://ext.example.com/page?a=1');
+    assert.equal(last.headers['x-original-method'], 'POST');
+    assert.equal(last.headers['x-token'], 'good');
+    assert.equal(last.headers.host, `${AUTH}:${auth.port}`);
+    // a host without external auth passes the client's own UserID through unchanged
+    const open = await ctl!.http('open.example.com', '/', { headers: { userid: 'client' } });
+    assert.equal((JSON.parse(open.body) as { headers: Record<string, string> }).headers.userid, 'client');
+  });
+
+  it('auth-signin: a 401 from the auth service redirects to the sign-in URL with rd= the escaped original URL', async function () {
+    const r = await ctl!.http('signin.example.com', '/deep/page?x=1&y=2');
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.location, 'https://login.example.com/start?rd=http://signin.example.com%2Fdeep%2Fpage%3Fx%3D1%26y%3D2');
+    assert.equal((await ctl!.http('signin.example.com', '/', { headers: { 'x-token': 'forbidden' } })).status, 403);
+    assert.equal((await ctl!.http('signin.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
+  });
+
+  it('custom-http-errors: listed codes are served by the default-backend pod with X-Code and the request\'s details', async function () {
+    const r = await ctl!.http('errors.example.com', '/app/status/404?q=1', { headers: { accept: 'application/json' } });
+    assert.equal(r.status, 404);
+    assert.equal(r.headers['x-pod'], 'errors', r.body);
+    const page = JSON.parse(r.body) as { url: string; headers: Record<string, string> };
+    assert.equal(page.headers['x-code'], '404');
+    assert.equal(page.headers['x-original-uri'], '/app/status/404?q=1');
+    assert.equal(page.headers['x-format'], 'application/json');
+    assert.equal(page.headers['x-namespace'], 'default');
+    assert.equal(page.headers['x-ingress-name'], 'errors');
+    assert.equal(page.headers['x-service-name'], 'app');
+    assert.equal(page.headers['x-service-port'], '80');
+    assert.equal(page.url, '/?q=1');
+    const teapot = await ctl!.http('errors.example.com', '/app/status/418');
+    assert.equal(teapot.status, 418);
+    assert.equal(teapot.headers['x-pod'], 'errors');
+    // codes not listed come from the app itself, body and all
+    const notListed = await ctl!.http('errors.example.com', '/app/status/403');
+    assert.equal(notListed.status, 403);
+    assert.equal(notListed.headers['x-pod'], 'app');
+    // an upstream's own 500 (not listed) keeps its status
+    assert.equal((await ctl!.http('errors.example.com', '/app/status/500')).status, 500);
+    assert.equal((await ctl!.http('errors.example.com', '/app/fine')).headers['x-pod'], 'app');
+  });
+
+  it('default-backend: answers the Ingress\'s unmatched requests and its paths whose Service has no endpoint (X-Code 503)', async function () {
+    const unmatched = await ctl!.http('errors.example.com', '/nothing/here');
+    assert.equal(unmatched.headers['x-pod'], 'errors', unmatched.body);
+    assert.equal((JSON.parse(unmatched.body) as { url: string }).url, '/nothing/here');
+    const gone = await ctl!.http('errors.example.com', '/gone');
+    assert.equal(gone.status, 503);
+    assert.equal(gone.headers['x-pod'], 'errors', gone.body);
+    assert.equal((JSON.parse(gone.body) as { headers: Record<string, string> }).headers['x-code'], '503');
+    // another host keeps its plain 404
+    assert.equal((await ctl!.http('open.example.com', '/')).headers['x-pod'], 'app');
+    assert.equal((await ctl!.http('nobody.example.com', '/')).status, 404);
+  });
+
+  it('snippets are refused by default: the Ingress answers 503 and the refusal is reported', async function () {
+    const r = await ctl!.http('snip.example.com', '/');
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['x-snippet'], undefined);
+    const problems = (await ctl!.status()).problems;
+    assert.ok(problems.some((p) => p.includes('Ingress default/snip') && p.includes('configuration-snippet') && p.includes('allow-snippet-annotations')), problems.join('\n'));
+    assert.ok(!ctl!.nginxConf().includes('snippet-location-'));
+  });
+
+  it('allow-snippet-annotations: "true" applies them (after their own nginx -t)', async function () {
+    const reloads = await ctl!.metric('reloads_total');
+    m.write('settings.yaml', configMap('ingress-templater', 'default', { 'allow-snippet-annotations': 'true' }));
+    m.write('snip.yaml', snippetIngress({
+      [`${P}configuration-snippet`]: 'add_header X-Snippet yes;',
+      [`${P}server-snippet`]: 'location = /snippet-ping {\n    return 200 "pong";\n}\n',
+    }));
+    await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await ctl!.http('snip.example.com', '/')).headers['x-snippet'] === 'yes', { what: 'X-Snippet: yes' });
+    const r = await ctl!.http('snip.example.com', '/a');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-pod'], 'app');
+    const ping = await ctl!.http('snip.example.com', '/snippet-ping');
+    assert.equal(ping.status, 200);
+    assert.equal(ping.body, 'pong');
+  });
+
+  it('a snippet nginx refuses never reaches the live config: reported, that Ingress answers 503, everything else is applied', async function () {
+    const before = await ctl!.settle();
+    const reloads = before.get(metricKey('reloads_total'))!;
+    const failures = before.get(metricKey('reload_failures_total', { reason: 'config_test' }))!;
+    // well-formed (so only nginx can tell), wrong: add_header needs a value
+    m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'add_header X-Broken-Snippet;' }));
+    // changed in the same sync: must still be applied
+    m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }, { path: '/new', service: 'errors' }] }));
+    await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await ctl!.http('snip.example.com', '/')).status === 503, { what: 'snip.example.com 503' });
+    await ctl!.waitFor(async () => (await ctl!.http('open.example.com', '/new')).headers['x-pod'] === 'errors', { what: 'the other change applied' });
+    const problems = (await ctl!.status()).problems;
+    assert.ok(problems.some((p) => p.includes('Ingress default/snip') && p.includes('nginx -t refused the snippet') && p.includes('add_header')), problems.join('\n'));
+    const conf = ctl!.nginxConf();
+    assert.ok(!conf.includes('snippet-location-default-snip'), 'the refused snippet is not included');
+    for (const f of fs.readdirSync(path.join(ctl!.prefix, 'files'))) {
+      assert.ok(!fs.readFileSync(path.join(ctl!.prefix, 'files', f), 'utf8').includes('X-Broken-Snippet'), f);
+    }
+    // nginx never saw it: no candidate was refused, every other Ingress works
+    assert.equal(await ctl!.metric('reload_failures_total', { reason: 'config_test' }), failures);
+    assert.equal((await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } })).status, 200);
+    assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
+    assert.equal(await ctl!.healthz(), 200);
+    // a snippet that would close its block is refused before nginx: reported with the annotation and value
+    m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'return 200; } location /escape { return 200;' }));
+    await ctl!.waitFor(async () => (await ctl!.status()).problems.some((p) => p.includes('configuration-snippet') && p.includes('closes a block')), { what: 'the shape error reported' });
+    assert.equal((await ctl!.http('snip.example.com', '/escape')).status, 503);
+    assert.ok(!ctl!.nginxConf().includes('/escape'));
+  });
+
+  it('an invalid auth value denies only that Ingress (503, reported); fixing it restores the service', async function () {
+    const reloads = await ctl!.metric('reloads_total');
+    m.write('basic.yaml', ingress('basic', {
+      host: 'basic.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'missing-users' },
+    }));
+    await ctl!.waitForReload(reloads);
+    await ctl!.waitFor(async () => (await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } })).status === 503, { what: 'basic 503' });
+    const problems = (await ctl!.status()).problems;
+    assert.ok(problems.some((p) => p.includes('Ingress default/basic') && p.includes('auth-secret') && p.includes('Secret default/missing-users not found')), problems.join('\n'));
+    assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
+
+    const again = await ctl!.metric('reloads_total');
+    m.write('ext.yaml', ingress('ext', {
+      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-url`]: 'http://$host/verify' },
+    }));
+    await ctl!.waitForReload(again);
+    await ctl!.waitFor(async () => (await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status === 503, { what: 'ext 503' });
+    const later = (await ctl!.status()).problems;
+    assert.ok(later.some((p) => p.includes('Ingress default/ext') && p.includes('auth-url') && p.includes('http://$host/verify')), later.join('\n'));
+    assert.equal((await ctl!.http('open.example.com', '/')).headers['x-pod'], 'app');
+
+    // a host name that does not resolve would make nginx refuse the whole config: only this Ingress is denied
+    m.write('ext.yaml', ingress('ext', {
+      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-url`]: 'http://auth-service.does-not-exist.invalid/verify' },
+    }));
+    await ctl!.waitFor(async () => (await ctl!.status()).problems.some((p) => p.includes('Ingress default/ext') && p.includes('does not resolve')), { what: 'unresolvable auth host reported' });
+    assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 503);
+    assert.equal((await ctl!.http('open.example.com', '/')).headers['x-pod'], 'app');
+    assert.equal(await ctl!.metric('reload_failures_total', { reason: 'config_test' }), 0);
+
+    // the Secret appears: basic auth works again
+    const third = await ctl!.metric('reloads_total');
+    m.write('secret2.yaml', {
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'missing-users', namespace: 'default' },
+      data: { auth: Buffer.from(htpasswd).toString('base64') },
+    });
+    await ctl!.waitForReload(third);
+    await ctl!.waitFor(async () => (await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } })).status === 200, { what: 'basic 200' });
+    assert.equal((await ctl!.http('basic.example.com', '/')).status, 401);
+    assert.ok(!(await ctl!.status()).problems.some((p) => p.includes('missing-users')));
+  });
+});
+
+// Static mode renders error pages and unavailable backends differently (upstream blocks, "return 503"):
+// the same contracts through it.
+describe('e2e: authentication and error pages with --balancer static', function () {
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let app: Awaited<ReturnType<typeof serve>>;
+  let errorsPod: Awaited<ReturnType<typeof serve>>;
+  let auth: Awaited<ReturnType<typeof serve>>;
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('auth-static');
+    app = await serve(APP, (req, res) => {
+      const code = /\/status\/([0-9]{3})/.exec(req.url)?.[1];
+      json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
+    });
+    errorsPod = await serve(ERRORS, (req, res) => json(res, Number(req.headers['x-code'] ?? 404), { url: req.url, headers: req.headers }, { 'x-pod': 'errors' }));
+    auth = await serve(AUTH, (req, res) => {
+      if (req.headers['x-token'] === 'good') json(res, 200, {}, { UserID: '7' });
+      else json(res, 401, {});
+    });
+    m.write('services.yaml', [
+      service('app', { ports: [{ port: 80, targetPort: app.port }] }),
+      endpoints('app', { ready: [APP], port: app.port }),
+      service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
+      endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
+      service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
+      endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
+    ]);
+    m.write('errors.yaml', ingress('errors', {
+      host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }, { path: '/missing', service: 'no-such-service' }],
+      annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404' },
+    }));
+    m.write('signin.yaml', ingress('signin', {
+      host: 'signin.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-signin`]: 'https://login.example.com/start?from=$host', [`${P}auth-response-headers`]: 'UserID' },
+    }));
+    ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
+  });
+
+  stopAfter(() => ctl, async () => {
+    await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
+    m?.cleanup();
+  });
+
+  it('error pages, unmatched requests and paths without endpoints go to the default backend', async function () {
+    assert.ok(ctl!.nginxConf().includes('upstream default-errors-80'), 'static mode');
+    const r = await ctl!.http('errors.example.com', '/app/status/404');
+    assert.equal(r.status, 404);
+    assert.equal(r.headers['x-pod'], 'errors');
+    assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-code'], '404');
+    assert.equal((await ctl!.http('errors.example.com', '/app/status/500')).headers['x-pod'], 'app', 'not listed: the app answers');
+    for (const p of ['/gone', '/missing/x']) {
+      const g = await ctl!.http('errors.example.com', p);
+      assert.equal(g.status, 503, p);
+      assert.equal(g.headers['x-pod'], 'errors', p);
+      assert.equal((JSON.parse(g.body) as { headers: Record<string, string> }).headers['x-code'], '503', p);
+    }
+    assert.equal((await ctl!.http('errors.example.com', '/elsewhere')).headers['x-pod'], 'errors');
+  });
+
+  it('external auth with auth-signin and response headers', async function () {
+    const r = await ctl!.http('signin.example.com', '/p?x=1');
+    assert.equal(r.status, 302);
+    // without ngx_lua nginx cannot escape the URI: it goes as it is
+    assert.equal(r.headers.location, 'https://login.example.com/start?from=signin.example.com&rd=http://signin.example.com/p?x=1');
+    const ok = await ctl!.http('signin.example.com', '/p', { headers: { 'x-token': 'good', userid: 'forged' } });
+    assert.equal(ok.status, 200);
+    assert.equal((JSON.parse(ok.body) as { headers: Record<string, string> }).headers.userid, '7');
+  });
+});

@@ -1,0 +1,233 @@
+// Paths, rewrites and redirects through real nginx: rewrite-target with regex captures, use-regex,
+// app-root, permanent/temporal redirects, from-to-www-redirect (HTTP and HTTPS), and invalid values that
+// deny only their own Ingress's paths (503) while everything else keeps answering.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import { ManifestDir, backend, ingress, tlsSecret } from '../helpers/manifests.js';
+import { closeAll, startPods, type Pods } from '../helpers/pods.js';
+import { makeCert } from '../helpers/resources.js';
+
+const A = 'nginx.ingress.kubernetes.io/';
+const RW = 'rw.example.com';
+const RX = 'rx.example.com';
+const ROOT = 'root.example.com';
+const MOVED = 'moved.example.com';
+const SITE = 'site.example.com'; // from-to-www: www.site.example.com -> site.example.com, with TLS
+const WWW = 'www.other.example.com'; // from-to-www: other.example.com -> www.other.example.com
+const BAD = 'bad.example.com';
+
+describe('e2e: annotations for paths, rewrites and redirects', function () {
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let pods: Pods, otherPods: Pods;
+  let siteCert: { crt: string; key: string };
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('ann-paths');
+    pods = await startPods([{ name: 'web-pod', address: '127.0.0.61' }]);
+    otherPods = await startPods([{ name: 'other-pod', address: '127.0.0.62' }]);
+    siteCert = makeCert([SITE, `www.${SITE}`]);
+    m.write('services.yaml', [backend('web', pods), backend('other', otherPods)].flat());
+    m.write('site-secret.yaml', tlsSecret('site-tls', siteCert.crt, siteCert.key));
+    m.write('rewrite.yaml', ingress('rewrite', {
+      host: RW, annotations: { [`${A}rewrite-target`]: '/$2' },
+      paths: [{ path: '/something(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'web' }],
+    }));
+    m.write('regex.yaml', ingress('regex', {
+      host: RX, annotations: { [`${A}use-regex`]: 'true' },
+      paths: [{ path: '/api/v[0-9]+/', pathType: 'ImplementationSpecific', service: 'web' }, { path: '/exact/[a-z]+', pathType: 'Exact', service: 'web' }],
+    }));
+    // a plain Ingress on the regex host: its Prefix path becomes a regex but keeps element-wise matching
+    m.write('regex-plain.yaml', ingress('regex-plain', { host: RX, paths: [{ path: '/plain', service: 'other' }] }));
+    m.write('root.yaml', ingress('root', { host: ROOT, annotations: { [`${A}app-root`]: '/app1' }, paths: [{ path: '/', service: 'web' }] }));
+    m.write('moved.yaml', [
+      ingress('permanent', { host: MOVED, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/landing?from=old' }, paths: [{ path: '/perm', service: 'web' }] }),
+      ingress('permanent-308', {
+        host: MOVED, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/308', [`${A}permanent-redirect-code`]: '308' },
+        paths: [{ path: '/perm308', service: 'web' }],
+      }),
+      ingress('temporal', { host: MOVED, annotations: { [`${A}temporal-redirect`]: 'http://maintenance.example.org/' }, paths: [{ path: '/tmp', service: 'web' }] }),
+      ingress('stays', { host: MOVED, paths: [{ path: '/stays', service: 'other' }] }),
+    ]);
+    m.write('site.yaml', ingress('site', {
+      host: SITE, annotations: { [`${A}from-to-www-redirect`]: 'true', [`${A}ssl-redirect`]: 'false' },
+      tls: [{ hosts: [SITE], secretName: 'site-tls' }], paths: [{ path: '/', service: 'web' }],
+    }));
+    m.write('www.yaml', ingress('www', { host: WWW, annotations: { [`${A}from-to-www-redirect`]: 'true' }, paths: [{ path: '/', service: 'other' }] }));
+    m.write('bad.yaml', [
+      ingress('bad-rewrite', {
+        host: BAD, annotations: { [`${A}rewrite-target`]: '/x; return 200 "owned"' },
+        paths: [{ path: '/rw(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'web' }],
+      }),
+      ingress('bad-newline', { host: BAD, annotations: { [`${A}rewrite-target`]: '/x\nreturn 200;' }, paths: [{ path: '/nl', service: 'web' }] }),
+      ingress('bad-code', {
+        host: BAD, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/', [`${A}permanent-redirect-code`]: '999' },
+        paths: [{ path: '/code', service: 'web' }],
+      }),
+      ingress('good', { host: BAD, paths: [{ path: '/good', service: 'other' }] }),
+    ]);
+    ctl = await startController({ manifests: m.dir });
+  });
+
+  stopAfter(() => ctl, async () => {
+    await closeAll(pods, otherPods);
+    m?.cleanup();
+  });
+
+  describe('rewrite-target and use-regex', () => {
+    it('rewrite-target /$2 with path /something(/|$)(.*) reaches the pod with the rewritten URI', async function () {
+      for (const [sent, seen] of [
+        ['/something/new/path?x=1', '/new/path?x=1'],
+        ['/something', '/'],
+        ['/something/', '/'],
+        ['/SOMETHING/Case', '/Case'], // the regex is case-insensitive, as in ingress-nginx
+      ]) {
+        const r = await ctl!.http(RW, sent!);
+        assert.equal(r.status, 200, `${sent}: ${r.status} ${r.body}`);
+        assert.equal(r.pod?.pod, 'web-pod');
+        assert.equal(r.pod?.path, seen, sent);
+      }
+    });
+
+    it('the regex decides what matches: /somethingelse is not /something(/|$)', async function () {
+      const r = await ctl!.http(RW, '/somethingelse');
+      assert.equal(r.status, 404);
+      assert.equal(r.pod, undefined);
+    });
+
+    it('use-regex matches paths as regular expressions and passes the URI unchanged', async function () {
+      const ok = await ctl!.http(RX, '/api/v2/users?id=7');
+      assert.equal(ok.status, 200);
+      assert.equal(ok.pod?.pod, 'web-pod');
+      assert.equal(ok.pod?.path, '/api/v2/users?id=7');
+      assert.equal((await ctl!.http(RX, '/api/v42/')).pod?.path, '/api/v42/');
+      assert.equal((await ctl!.http(RX, '/api/vX/users')).status, 404);
+      // Exact on a regex path: anchored at both ends
+      assert.equal((await ctl!.http(RX, '/exact/abc')).pod?.pod, 'web-pod');
+      assert.equal((await ctl!.http(RX, '/exact/abc/more')).status, 404);
+    });
+
+    it('a plain Prefix path on a regex host keeps element-wise matching', async function () {
+      for (const p of ['/plain', '/plain/', '/plain/deeper/x']) {
+        const r = await ctl!.http(RX, p);
+        assert.equal(r.status, 200, p);
+        assert.equal(r.pod?.pod, 'other-pod', p);
+        assert.equal(r.pod?.path, p);
+      }
+      assert.equal((await ctl!.http(RX, '/plainer')).status, 404);
+      assert.match(ctl!.nginxConf(), /location ~\* "\^\/plain\/" \{/);
+    });
+  });
+
+  describe('redirects', () => {
+    it('app-root: / answers 302 to the application root; other paths reach the pod', async function () {
+      const r = await ctl!.http(ROOT, '/');
+      assert.equal(r.status, 302);
+      assert.equal(r.headers.location, `http://${ROOT}/app1`);
+      assert.equal(r.pod, undefined);
+      const withPort = await ctl!.http(ROOT, '/', { headers: { host: `${ROOT}:${ctl!.ports.http}` } });
+      assert.equal(withPort.headers.location, `http://${ROOT}:${ctl!.ports.http}/app1`, 'the Host header (with its port) is kept');
+      const app = await ctl!.http(ROOT, '/app1');
+      assert.equal(app.status, 200);
+      assert.equal(app.pod?.path, '/app1');
+    });
+
+    it('permanent-redirect answers 301 (or permanent-redirect-code) with the URL as Location', async function () {
+      for (const p of ['/perm', '/perm/x?y=1']) {
+        const r = await ctl!.http(MOVED, p);
+        assert.equal(r.status, 301, p);
+        assert.equal(r.headers.location, 'https://new.example.org/landing?from=old');
+        assert.equal(r.pod, undefined);
+      }
+      const r308 = await ctl!.http(MOVED, '/perm308');
+      assert.equal(r308.status, 308);
+      assert.equal(r308.headers.location, 'https://new.example.org/308');
+    });
+
+    it('temporal-redirect answers 302; a plain Ingress of the same host still reaches its pod', async function () {
+      const r = await ctl!.http(MOVED, '/tmp/a');
+      assert.equal(r.status, 302);
+      assert.equal(r.headers.location, 'http://maintenance.example.org/');
+      const stays = await ctl!.http(MOVED, '/stays');
+      assert.equal(stays.status, 200);
+      assert.equal(stays.pod?.pod, 'other-pod');
+    });
+
+    it('from-to-www-redirect: www.HOST answers 308 to HOST keeping scheme, port and URI; HOST itself is served', async function () {
+      const r = await ctl!.http(`www.${SITE}`, '/some/path?q=1');
+      assert.equal(r.status, 308);
+      assert.equal(r.headers.location, `http://${SITE}/some/path?q=1`);
+      const withPort = await ctl!.http(`www.${SITE}`, '/p', { headers: { host: `www.${SITE}:${ctl!.ports.http}` } });
+      assert.equal(withPort.headers.location, `http://${SITE}:${ctl!.ports.http}/p`);
+      const site = await ctl!.http(SITE, '/some/path');
+      assert.equal(site.status, 200);
+      assert.equal(site.pod?.pod, 'web-pod');
+    });
+
+    it('from-to-www-redirect over HTTPS: the host\'s certificate is presented for www.HOST, and the redirect stays https', async function () {
+      const r = await ctl!.https(`www.${SITE}`, '/secure?a=b', { headers: { host: `www.${SITE}:${ctl!.ports.https}` } });
+      assert.equal(r.status, 308);
+      assert.equal(r.headers.location, `https://${SITE}:${ctl!.ports.https}/secure?a=b`);
+      assert.equal(r.cert?.fingerprint256, new crypto.X509Certificate(siteCert.crt).fingerprint256);
+      const site = await ctl!.https(SITE, '/x');
+      assert.equal(site.status, 200);
+      assert.equal(site.pod?.pod, 'web-pod');
+    });
+
+    it('from-to-www-redirect on a www host: the bare name redirects to www', async function () {
+      const r = await ctl!.http('other.example.com', '/a/b');
+      assert.equal(r.status, 308);
+      assert.equal(r.headers.location, `http://${WWW}/a/b`);
+      assert.equal((await ctl!.http(WWW, '/a/b')).pod?.pod, 'other-pod');
+    });
+  });
+
+  describe('invalid values', () => {
+    it('deny only their own Ingress\'s paths with 503; other Ingresses on the host keep answering', async function () {
+      for (const p of ['/rw/x', '/nl', '/nl/x', '/code', '/code/x']) {
+        const r = await ctl!.http(BAD, p);
+        assert.equal(r.status, 503, `${p}: ${r.status}`);
+        assert.equal(r.pod, undefined);
+      }
+      const good = await ctl!.http(BAD, '/good');
+      assert.equal(good.status, 200);
+      assert.equal(good.pod?.pod, 'other-pod');
+      // and the rest of the controller is unaffected
+      assert.equal((await ctl!.http(RW, '/something/ok')).pod?.path, '/ok');
+    });
+
+    it('nothing of the invalid values reaches nginx.conf', async function () {
+      const conf = ctl!.nginxConf();
+      assert.doesNotMatch(conf, /owned/);
+      assert.doesNotMatch(conf, /return 999/);
+      assert.doesNotMatch(conf, /"\/x/);
+    });
+
+    it('/status names the Ingress, the annotation and the value', async function () {
+      const problems = (await ctl!.status()).problems;
+      const find = (re: RegExp) => assert.ok(problems.some((p) => re.test(p)), `${re} not in:\n${problems.join('\n')}`);
+      find(/bad\.yaml.*Ingress default\/bad-rewrite.*nginx\.ingress\.kubernetes\.io\/rewrite-target.*invalid value "\/x; return 200 \\"owned\\""/);
+      find(/Ingress default\/bad-newline.*nginx\.ingress\.kubernetes\.io\/rewrite-target.*invalid value "\/x\\nreturn 200;"/);
+      find(/Ingress default\/bad-code.*nginx\.ingress\.kubernetes\.io\/permanent-redirect-code.*invalid value "999".*300-308/);
+    });
+
+    it('fixing the value serves the Ingress again after a reload', async function () {
+      const reloads = await ctl!.metric('reloads_total');
+      m.write('bad.yaml', [
+        ingress('bad-code', {
+          host: BAD, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/', [`${A}permanent-redirect-code`]: '307' },
+          paths: [{ path: '/code', service: 'web' }],
+        }),
+        ingress('good', { host: BAD, paths: [{ path: '/good', service: 'other' }] }),
+      ]);
+      await ctl!.waitForReload(reloads);
+      const r = await ctl!.http(BAD, '/code');
+      assert.equal(r.status, 307);
+      assert.equal(r.headers.location, 'https://new.example.org/');
+      const problems = (await ctl!.status()).problems;
+      assert.ok(!problems.some((p) => /permanent-redirect-code/.test(p)), problems.join('\n'));
+    });
+  });
+});

@@ -1,0 +1,196 @@
+// Proxy annotations through the controller, real nginx (Lua balancer) and real pods on loopback:
+// proxy-body-size (413 above it), proxy-read-timeout (504 from a slow pod), upstream-vhost (the Host the
+// pod sees), x-forwarded-prefix, the ConfigMap's proxy-set-headers, service-upstream (the ClusterIP, not
+// the endpoints), and invalid values that deny only their own Ingress's paths (503) and are reported.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import { ManifestDir, backend, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
+import { closeAll, startPods, type Pods } from '../helpers/pods.js';
+import { freePort } from '../helpers/ports.js';
+
+const A = 'nginx.ingress.kubernetes.io/';
+const NS = 'default';
+
+/** A pod that answers after ?delay=MS milliseconds (JSON naming itself), on loopback. */
+async function startSlowPod(address: string): Promise<{ port: number; close(): Promise<void> }> {
+  const port = await freePort(address);
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? '0');
+    req.resume();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': 'application/json', 'x-pod': 'slow', connection: 'close' });
+      res.end(JSON.stringify({ pod: 'slow', address, port, path: req.url, host: req.headers.host, headers: req.headers }));
+    }, delay);
+    timers.add(t);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: address, port, exclusive: true }, () => resolve());
+  });
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      for (const t of timers) clearTimeout(t);
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+describe('e2e: proxy annotations', function () {
+  this.timeout(60_000);
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let echo: Pods; // "echo-1"
+  let su: Pods; // "cluster-ip" (the Service's ClusterIP) and "endpoint" (its Endpoints)
+  let slow: { port: number; close(): Promise<void> } | undefined;
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('ann-proxy');
+    echo = await startPods([{ name: 'echo-1', address: '127.0.50.1' }]);
+    su = await startPods([{ name: 'cluster-ip', address: '127.0.50.2' }, { name: 'endpoint', address: '127.0.50.3' }]);
+    slow = await startSlowPod('127.0.50.4');
+
+    m.write('settings.yaml', [
+      configMap('settings', NS, { 'proxy-set-headers': `${NS}/custom-headers` }),
+      // X-Bad is reported and left out; X-Team reaches every backend
+      configMap('custom-headers', NS, { 'X-Team': 'payments', 'X-Bad': 'evil\nX-Injected: 1' }),
+    ]);
+    m.write('services.yaml', [
+      ...backend('echo', echo),
+      // the ClusterIP is a loopback address where a "pod" listens on the Service port (kube-proxy's job)
+      service('su-web', { clusterIP: '127.0.50.2', ports: [{ port: su.port, targetPort: su.port }] }),
+      endpoints('su-web', { ready: ['127.0.50.3'], port: su.port }),
+      service('su-plain', { clusterIP: '127.0.50.2', ports: [{ port: su.port, targetPort: su.port }] }),
+      endpoints('su-plain', { ready: ['127.0.50.3'], port: su.port }),
+      service('slow', { ports: [{ port: 80, targetPort: slow.port }] }),
+      endpoints('slow', { ready: ['127.0.50.4'], port: slow.port }),
+    ]);
+    m.write('ingresses.yaml', [
+      ingress('body', { host: 'body.test', paths: [{ path: '/', service: 'echo' }], annotations: { [`${A}proxy-body-size`]: '1k' } }),
+      ingress('plain', { host: 'plain.test', paths: [{ path: '/', service: 'echo' }] }),
+      ingress('timeout', { host: 'slow.test', paths: [{ path: '/short', service: 'slow' }], annotations: { [`${A}proxy-read-timeout`]: '1' } }),
+      ingress('no-timeout', { host: 'slow.test', paths: [{ path: '/long', service: 'slow' }] }),
+      ingress('vhost', {
+        host: 'vhost.test', paths: [{ path: '/shop', service: 'echo' }],
+        annotations: { [`${A}upstream-vhost`]: 'internal.example.svc', [`${A}x-forwarded-prefix`]: '/shop' },
+      }),
+      ingress('vhost-plain', { host: 'vhost.test', paths: [{ path: '/', service: 'echo' }] }),
+      ingress('su', { host: 'su.test', paths: [{ path: '/', service: 'su-web', port: su.port }], annotations: { [`${A}service-upstream`]: 'true' } }),
+      ingress('su-plain', { host: 'su-plain.test', paths: [{ path: '/', service: 'su-plain', port: su.port }] }),
+    ]);
+    m.write('invalid.yaml', [
+      ingress('bad-size', { host: 'bad.test', paths: [{ path: '/size', service: 'echo' }], annotations: { [`${A}proxy-body-size`]: '1 m' } }),
+      ingress('bad-prefix', { host: 'bad.test', paths: [{ path: '/prefix', service: 'echo' }], annotations: { [`${A}x-forwarded-prefix`]: '/a\nX-Injected: 1' } }),
+      ingress('good', { host: 'bad.test', paths: [{ path: '/good', service: 'echo' }] }),
+    ]);
+    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', `${NS}/settings`] });
+  });
+
+  stopAfter(() => ctl, async () => {
+    await closeAll(echo, su);
+    await slow?.close();
+    m?.cleanup();
+  });
+
+  it('proxy-body-size: a body above it gets 413 from nginx; below it reaches the pod; other Ingresses keep the default', async () => {
+    const small = await ctl!.http('body.test', '/', { method: 'POST', body: 'x'.repeat(900) });
+    assert.equal(small.status, 200);
+    assert.equal(small.pod?.pod, 'echo-1');
+    const big = await ctl!.http('body.test', '/', { method: 'POST', body: 'x'.repeat(2000) });
+    assert.equal(big.status, 413);
+    assert.equal(big.pod, undefined);
+    const plain = await ctl!.http('plain.test', '/', { method: 'POST', body: 'x'.repeat(2000) });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.pod?.pod, 'echo-1');
+  });
+
+  it('proxy-read-timeout 1: a pod slower than 1 s gives 504 after about a second; a path without it waits', async () => {
+    const fast = await ctl!.http('slow.test', '/short?delay=50');
+    assert.equal(fast.status, 200);
+    const t0 = Date.now();
+    const late = await ctl!.http('slow.test', '/short?delay=2500');
+    const took = Date.now() - t0;
+    assert.equal(late.status, 504);
+    assert.ok(took >= 900 && took < 2400, `504 after ${took} ms`);
+    const patient = await ctl!.http('slow.test', '/long?delay=2500', { timeoutMs: 8000 });
+    assert.equal(patient.status, 200);
+    assert.equal(patient.pod?.pod, 'slow');
+  });
+
+  it('upstream-vhost is the Host the pod sees (X-Forwarded-Host keeps the original); x-forwarded-prefix is sent', async () => {
+    const r = await ctl!.http('vhost.test', '/shop/cart');
+    assert.equal(r.status, 200);
+    assert.equal(r.pod?.host, 'internal.example.svc');
+    assert.equal(r.pod?.headers['x-forwarded-host'], 'vhost.test');
+    assert.equal(r.pod?.headers['x-forwarded-prefix'], '/shop');
+    assert.equal(r.pod?.path, '/shop/cart');
+    // the same server's other Ingress: the request's Host, no prefix header
+    const plain = await ctl!.http('vhost.test', '/other');
+    assert.equal(plain.pod?.host, 'vhost.test');
+    assert.equal(plain.pod?.headers['x-forwarded-prefix'], undefined);
+    // the other standard headers are still sent in the annotated location
+    assert.equal(r.pod?.headers['x-real-ip'], '127.0.0.1');
+    assert.equal(r.pod?.headers['x-forwarded-proto'], 'http');
+    assert.ok(r.pod?.headers['x-request-id']);
+  });
+
+  it('proxy-set-headers: every backend gets the ConfigMap headers; an invalid one is reported and not sent', async () => {
+    for (const [host, p] of [['plain.test', '/'], ['vhost.test', '/shop'], ['slow.test', '/long?delay=0']] as const) {
+      const r = await ctl!.http(host, p);
+      assert.equal(r.pod?.headers['x-team'], 'payments', `${host}${p}`);
+      assert.equal(r.pod?.headers['x-bad'], undefined);
+      assert.equal(r.pod?.headers['x-injected'], undefined);
+    }
+    const problems = (await ctl!.status()).problems;
+    assert.ok(problems.some((p) => p.startsWith('error:') && p.includes(`ConfigMap ${NS}/custom-headers`) && p.includes('data.X-Bad') && p.includes('"evil\\nX-Injected: 1"')), problems.join('\n'));
+    assert.doesNotMatch(ctl!.nginxConf(), /X-Bad|X-Injected/);
+  });
+
+  it('service-upstream: requests go to the Service ClusterIP and port, not to the endpoints', async () => {
+    for (let i = 0; i < 4; i++) {
+      const r = await ctl!.http('su.test', '/');
+      assert.equal(r.pod?.pod, 'cluster-ip');
+    }
+    const plain = await ctl!.http('su-plain.test', '/');
+    assert.equal(plain.pod?.pod, 'endpoint');
+    const lua = await ctl!.luaBackend(`${NS}-su-web-${su.port}`);
+    assert.deepEqual(lua.endpoints, [{ address: '127.0.50.2', port: su.port }]);
+  });
+
+  it('invalid values deny only their own Ingress (503), are reported with Ingress, annotation and value, and never reach nginx.conf', async () => {
+    assert.equal((await ctl!.http('bad.test', '/size')).status, 503);
+    assert.equal((await ctl!.http('bad.test', '/prefix')).status, 503);
+    const good = await ctl!.http('bad.test', '/good');
+    assert.equal(good.status, 200);
+    assert.equal(good.pod?.pod, 'echo-1');
+    const problems = (await ctl!.status()).problems;
+    const has = (ing: string, key: string, value: string) => assert.ok(
+      problems.some((p) => p.startsWith('error:') && p.includes(`Ingress ${NS}/${ing}`) && p.includes(`${A}${key}`) && p.includes(value)),
+      `${ing} ${key} not reported:\n${problems.join('\n')}`,
+    );
+    has('bad-size', 'proxy-body-size', '"1 m"');
+    has('bad-prefix', 'x-forwarded-prefix', '"/a\\nX-Injected: 1"');
+    const conf = ctl!.nginxConf();
+    assert.doesNotMatch(conf, /X-Injected|1 m;/);
+  });
+
+  it('fixing the invalid annotation serves the path again', async () => {
+    const reloads = await ctl!.metric('reloads_total');
+    m.write('invalid.yaml', [
+      ingress('bad-size', { host: 'bad.test', paths: [{ path: '/size', service: 'echo' }], annotations: { [`${A}proxy-body-size`]: '1m' } }),
+      ingress('good', { host: 'bad.test', paths: [{ path: '/good', service: 'echo' }] }),
+    ]);
+    await ctl!.waitForReload(reloads);
+    const r = await ctl!.http('bad.test', '/size', { method: 'POST', body: 'x'.repeat(4000) });
+    assert.equal(r.status, 200);
+    assert.equal(r.pod?.pod, 'echo-1');
+    const problems = (await ctl!.status()).problems;
+    assert.ok(!problems.some((p) => p.includes('Ingress default/bad-')), problems.join('\n'));
+  });
+});

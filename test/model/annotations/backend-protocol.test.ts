@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { BACKEND_PROTOCOL, parseBackendProtocol, upstreamPass } from '../../../src/model/annotations/backend-protocol.js';
+import type { Problem } from '../../../src/types.js';
+import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
+import { context, locationBlock, nginxTest, render } from './tls-fixtures.js';
+
+const ing = (value?: string) => ingress({ name: 'api', namespace: 'shop', annotations: value === undefined ? {} : { [BACKEND_PROTOCOL]: value } });
+const app = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
+
+describe('backend-protocol annotation', () => {
+  it('is HTTP (no config) when absent or HTTP', () => {
+    const problems: Problem[] = [];
+    assert.equal(parseBackendProtocol(ing(), context(), problems), undefined);
+    assert.equal(parseBackendProtocol(ing('HTTP'), context(), problems), undefined);
+    assert.equal(parseBackendProtocol(ing('http'), context(), problems), undefined);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(upstreamPass({}), { directive: 'proxy_pass', scheme: 'http' });
+  });
+
+  for (const [value, protocol, grpc, pass] of [
+    ['HTTPS', 'HTTPS', false, ['proxy_pass', 'https']],
+    ['https', 'HTTPS', false, ['proxy_pass', 'https']],
+    [' GRPC ', 'GRPC', true, ['grpc_pass', 'grpc']],
+    ['grpcs', 'GRPCS', true, ['grpc_pass', 'grpcs']],
+    ['HTTPS\n', 'HTTPS', false, ['proxy_pass', 'https']],
+  ] as const) {
+    it(`reads ${JSON.stringify(value)} (case-insensitive, as ingress-nginx) as ${protocol}: ${pass.join(' ')}://`, () => {
+      const problems: Problem[] = [];
+      const c = parseBackendProtocol(ing(value), context(), problems);
+      assert.deepEqual(c, { protocol, grpc });
+      assert.deepEqual(problems, []);
+      assert.deepEqual(upstreamPass({ 'backend-protocol': c! }), { directive: pass[0], scheme: pass[1] });
+    });
+  }
+
+  for (const value of ['AJP', 'FCGI', 'AUTO_HTTP', 'HTTP2', 'h2c', '', 'https;', 'GRPC GRPCS', 'HTTPS\nGRPC']) {
+    it(`refuses ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
+      const problems: Problem[] = [];
+      assert.equal(parseBackendProtocol(ing(value), context(), problems), undefined);
+      assert.equal(problems.length, 1, show(problems));
+      const p = problems[0]!;
+      assert.equal(p.severity, 'error');
+      assert.equal(p.object, 'Ingress shop/api');
+      assert.equal(p.field, `metadata.annotations["${BACKEND_PROTOCOL}"]`);
+      assert.ok(p.message.includes(JSON.stringify(value)), p.message);
+      assert.match(p.message, /HTTP, HTTPS, GRPC, GRPCS/);
+      if (['AJP', 'FCGI', 'AUTO_HTTP'].includes(value)) assert.match(p.message, /not supported by ingress-templater/);
+    });
+  }
+
+  it('warns that gRPC needs HTTP/2 when the ConfigMap turns use-http2 off', () => {
+    const problems: Problem[] = [];
+    assert.deepEqual(parseBackendProtocol(ing('GRPC'), context([], { useHttp2: false }), problems), { protocol: 'GRPC', grpc: true });
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0]!.severity, 'warning');
+    assert.match(problems[0]!.message, /HTTP\/2.*use-http2/);
+  });
+
+  describe('rendered', () => {
+    const model = (value: string) => build([...app, ingress({ name: 'api', annotations: { [BACKEND_PROTOCOL]: value }, rules: [rule('api.example.com', path('/', 'web'))] })]);
+
+    for (const balancer of ['lua', 'static'] as const) {
+      const upstream = balancer === 'lua' ? 'upstream_balancer' : 'default-web-80';
+      it(`${balancer}: HTTPS proxies to https://${upstream}`, () => {
+        const block = locationBlock(render(model('HTTPS').model, balancer), 'api.example.com', 'location "/"');
+        assert.match(block, new RegExp(`\\n\\s+proxy_pass https://${upstream};`));
+        assert.doesNotMatch(block, /grpc_/);
+      });
+
+      it(`${balancer}: GRPC and GRPCS use grpc_pass grpc:// and grpcs:// ${upstream}, with the proxy headers as grpc_set_header`, () => {
+        for (const [value, scheme] of [['GRPC', 'grpc'], ['GRPCS', 'grpcs']]) {
+          const block = locationBlock(render(model(value!).model, balancer), 'api.example.com', 'location "/"');
+          assert.match(block, new RegExp(`\\n\\s+grpc_pass ${scheme}://${upstream};`));
+          assert.doesNotMatch(block, /proxy_pass/);
+          for (const h of ['Host \\$ingress_templater_host', 'X-Forwarded-For \\$proxy_add_x_forwarded_for', 'X-Real-IP \\$remote_addr', 'X-Forwarded-Proto \\$scheme']) {
+            assert.match(block, new RegExp(`grpc_set_header ${h};`));
+          }
+          assert.match(block, /grpc_read_timeout 60s;/);
+        }
+      });
+
+      it(`${balancer}: nginx -t accepts HTTPS, GRPC and GRPCS`, function () {
+        this.timeout(30_000);
+        for (const value of ['HTTPS', 'GRPC', 'GRPCS']) assert.equal(nginxTest(model(value).model, balancer), null, value);
+      });
+    }
+
+    it('an invalid value denies the Ingress (503) and never reaches nginx.conf', () => {
+      const r = model('AJP; add_header X-Injected 1');
+      assert.equal(r.problems.filter((p) => p.severity === 'error').length, 1, show(r.problems));
+      const text = render(r.model);
+      assert.match(locationBlock(text, 'api.example.com', 'location "/"'), /return 503;/);
+      assert.doesNotMatch(text, /AJP|X-Injected/);
+    });
+  });
+});

@@ -1,0 +1,71 @@
+// For the annotation tests of proxy, headers, access, rate-limit and cors: render a model with the bundled
+// templates (static and lua balancer) and have the real nginx check the result with `nginx -t`.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
+import type { Model } from '../../../src/model/index.js';
+import { probeBinary } from '../../../src/nginx/binary.js';
+import { filesDir, LUA_DIR, loadTemplates } from '../../../src/render/index.js';
+import type { BalancerMode, RenderOptions } from '../../../src/render/index.js';
+import { makeCert } from '../../helpers/resources.js';
+
+export const NGINX = '/usr/sbin/nginx';
+
+export function renderOptions(prefix: string, balancer: BalancerMode = 'static', luaModules: string[] = []): RenderOptions {
+  return {
+    prefix, listenAddress: '127.0.0.1', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
+    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
+    balancer, luaDir: LUA_DIR, luaModules,
+  };
+}
+
+const renderer = loadTemplates();
+
+/** The config text for a model (static mode unless told). */
+export function renderText(model: Model, balancer: BalancerMode = 'static'): string {
+  return renderer.render(model, renderOptions('/srv/it', balancer)).text;
+}
+
+/** Render in both balancer modes and run `nginx -t` on each; throws with nginx's output and the config. */
+export async function nginxAccepts(model: Model): Promise<void> {
+  const bin = await probeBinary(NGINX);
+  const prefix = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'itp-ann-nginx-'));
+  try {
+    for (const d of ['ssl', 'logs', 'tmp']) fs.mkdirSync(nodePath.join(prefix, d));
+    const cert = makeCert(['default.invalid']);
+    fs.mkdirSync(filesDir(prefix), { recursive: true });
+    for (const f of model.files) fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
+    const modes: [BalancerMode, string[]][] = [['static', []]];
+    if (bin.lua) modes.push(['lua', bin.luaModules]);
+    for (const [mode, modules] of modes) {
+      const o = renderOptions(prefix, mode, modules);
+      fs.writeFileSync(o.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
+      const { text } = renderer.render(model, o);
+      const conf = nodePath.join(prefix, 'nginx.conf');
+      fs.writeFileSync(conf, text);
+      try {
+        execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        const err = e as { stderr?: string; stdout?: string };
+        throw new Error(`nginx -t (${mode}) refused the config:\n${err.stderr ?? ''}${err.stdout ?? ''}\n${text.split('\n').map((l, i) => `${i + 1}: ${l}`).join('\n')}`);
+      }
+    }
+  } finally {
+    fs.rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+/** The lines of the location block for PATH (exact "= PATH" when exact) of the server for HOST. */
+export function locationBlock(text: string, host: string, path: string, exact = false): string {
+  const start = text.indexOf(`## start server ${host}\n`);
+  const end = text.indexOf(`## end server ${host}\n`);
+  if (start < 0 || end < start) throw new Error(`no server block for ${host}`);
+  const block = text.slice(start, end);
+  const head = `location ${exact ? '= ' : ''}"${path}" {`;
+  const i = block.indexOf(head);
+  if (i < 0) throw new Error(`no ${head} in server ${host}:\n${block}`);
+  // up to the location's closing brace at its own indentation
+  const close = block.indexOf('\n        }\n', i);
+  return block.slice(i, close + 10);
+}

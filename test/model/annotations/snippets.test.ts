@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { CONFIGURATION_SNIPPET, SERVER_SNIPPET, denySnippets, snippetChecks, snippetShapeProblem } from '../../../src/model/annotations/snippets.js';
+import type { SnippetConfig } from '../../../src/model/annotations/snippets.js';
+import { parseSettings } from '../../../src/model/settings.js';
+import type { Model } from '../../../src/model/index.js';
+import { build, CONFIG_MAP_OPTION, configMap, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
+import { locationBlock, nginxAccepts, renderText } from './nginx-check.js';
+
+const web = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
+const allow = configMap({ 'allow-snippet-annotations': 'true' });
+const ing = (annotations: Record<string, string>, name = 'site', host = 'a.example.com', created?: string) =>
+  ingress({ name, annotations, ...(created ? { created } : {}), rules: [rule(host, path('/', 'web'), path('/x', 'web'))] });
+const server = (model: Model, host = 'a.example.com') => model.servers.find((s) => s.host === host)!;
+
+describe('model/annotations/snippets', () => {
+  it('allow-snippet-annotations is off by default and parsed strictly', () => {
+    assert.equal(parseSettings(undefined).settings.allowSnippetAnnotations, false);
+    assert.equal(parseSettings(allow).settings.allowSnippetAnnotations, true);
+    const bad = parseSettings(configMap({ 'allow-snippet-annotations': 'yes' }));
+    assert.equal(bad.settings.allowSnippetAnnotations, false);
+    assert.equal(bad.problems.length, 1);
+  });
+
+  describe('snippetShapeProblem', () => {
+    it('accepts complete directives and blocks, comments, quotes with braces, ${var} and escapes', () => {
+      for (const s of [
+        'add_header X-Snippet yes;',
+        'add_header X "a;b{c}"; # comment with } and {\n',
+        'if ($request_uri ~ "^/x{2}") {\n  return 403;\n}\n',
+        'set $x "${host}y"; set $y ${host}z;',
+        "more_set_headers 'A: \\'b\\'';",
+        'location = /ping { return 200 "pong"; }',
+        'location /a { location /a/b { return 204; } }',
+        '   \n\t# only a comment',
+        'return 200 a\\;b;',
+        'rewrite ^/x}y /z;',
+      ]) assert.equal(snippetShapeProblem(s), null, s);
+    });
+
+    it('refuses what could leave its block or swallow the next directive', () => {
+      for (const [s, re] of [
+        ['return 200; } location /escape { return 200;', /closes a block/],
+        ['}', /closes a block/],
+        ['location /a {', /not closed/],
+        ['add_header X y', /lacks its ";"/],
+        ['add_header X "y;', /not closed/],
+        ["add_header X 'y;", /not closed/],
+        ['add_header X y }', /lacks its ";"/],
+        [';', /without a directive/],
+        ['{ }', /without a directive/],
+        ['add_header X y;\u0000', /control characters/],
+        ['add_header X y;\u001b[0m', /control characters/],
+        [`add_header X "${'a'.repeat(70_000)}";`, /longer than/],
+      ] as [string, RegExp][]) {
+        const why = snippetShapeProblem(s);
+        assert.ok(why && re.test(why), `${JSON.stringify(s.slice(0, 60))}: ${why}`);
+      }
+    });
+  });
+
+  it('refused by default: an error for each snippet annotation, the Ingress\'s paths denied, nothing written', () => {
+    const { model, problems } = build([...web, ing({ [CONFIGURATION_SNIPPET]: 'add_header X y;', [SERVER_SNIPPET]: 'return 418;' }), ing({}, 'other', 'b.example.com')]);
+    const errors = problems.filter((p) => p.severity === 'error');
+    assert.deepEqual(errors.map((p) => p.field), [CONFIGURATION_SNIPPET, SERVER_SNIPPET].map((k) => `metadata.annotations["${k}"]`), show(problems));
+    assert.ok(errors.every((p) => /allow-snippet-annotations: "true"/.test(p.message) && p.object === 'Ingress default/site'));
+    for (const l of server(model).locations) assert.notEqual(l.denied, null);
+    assert.equal(server(model).ann.snippet, undefined);
+    assert.equal(server(model, 'b.example.com').locations[0]!.denied, null);
+    assert.equal(model.files.length, 0);
+    assert.doesNotMatch(renderText(model), /include/);
+  });
+
+  it('allowed: each snippet becomes a managed file included in the location / server; a malformed one is an error', () => {
+    const { model, problems } = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'add_header X-Snippet yes;', [SERVER_SNIPPET]: 'location = /ping { return 200 "pong"; }' })], CONFIG_MAP_OPTION);
+    assert.equal(problems.length, 0, show(problems));
+    const loc = server(model).locations[0]!.ann.snippet as SnippetConfig;
+    const srv = server(model).ann.snippet as SnippetConfig;
+    assert.match(loc.file, /^snippet-location-default-site-[0-9a-f]{16}$/);
+    assert.match(srv.file, /^snippet-server-default-site-[0-9a-f]{16}$/);
+    assert.equal(model.files.find((f) => f.name === loc.file)!.content, 'add_header X-Snippet yes;\n');
+    assert.equal(model.files.find((f) => f.name === loc.file)!.mode, 0o600);
+    const text = renderText(model);
+    assert.match(locationBlock(text, 'a.example.com', '/'), new RegExp(`include "/srv/it/files/${loc.file}";`));
+    assert.match(text, new RegExp(`\\n        include "/srv/it/files/${srv.file}";`));
+    // no snippet text in nginx.conf itself: nginx parses the included file on its own
+    assert.doesNotMatch(text, /X-Snippet|pong/);
+    assert.deepEqual(snippetChecks(model).map((c) => [c.context, c.text]).sort(), [['location', 'add_header X-Snippet yes;\n'], ['server', 'location = /ping { return 200 "pong"; }\n']]);
+
+    const bad = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'return 200; } server { listen 81;' })], CONFIG_MAP_OPTION);
+    const err = bad.problems.find((p) => p.severity === 'error')!;
+    assert.equal(err.field, `metadata.annotations["${CONFIGURATION_SNIPPET}"]`);
+    assert.match(err.message, /invalid value "return 200; \} server/);
+    assert.notEqual(server(bad.model).locations[0]!.denied, null);
+    assert.equal(bad.model.files.length, 0);
+  });
+
+  it('server-snippet: the oldest Ingress of a host decides', () => {
+    const { model } = build([...web, allow,
+      ing({ [SERVER_SNIPPET]: 'return 418;' }, 'young', 'a.example.com', '2025-01-01T00:00:00Z'),
+      ing({ [SERVER_SNIPPET]: 'return 419;' }, 'old', 'a.example.com', '2024-01-01T00:00:00Z'),
+    ], CONFIG_MAP_OPTION);
+    assert.equal((server(model).ann.snippet as SnippetConfig).ingress, 'default/old');
+  });
+
+  it('denySnippets leaves out what nginx refused and denies only those Ingresses', () => {
+    const { model } = build([...web, allow,
+      ing({ [CONFIGURATION_SNIPPET]: 'add_header X-Broken;' }, 'broken'),
+      ing({ [SERVER_SNIPPET]: 'return 418 x y;' }, 'srv', 'b.example.com'),
+      ing({ [CONFIGURATION_SNIPPET]: 'add_header X ok;' }, 'fine', 'c.example.com'),
+    ], CONFIG_MAP_OPTION);
+    const broken = (server(model).locations[0]!.ann.snippet as SnippetConfig).file;
+    const srv = (server(model, 'b.example.com').ann.snippet as SnippetConfig).file;
+    const problems = denySnippets(model, new Map([[broken, 'invalid number of arguments in "add_header" directive in snippet:1'], [srv, 'invalid return code']]));
+    assert.deepEqual(problems.map((p) => `${p.object} ${p.field}`).sort(), [
+      `Ingress default/broken metadata.annotations["${CONFIGURATION_SNIPPET}"]`, `Ingress default/srv metadata.annotations["${SERVER_SNIPPET}"]`,
+    ]);
+    assert.ok(problems.every((p) => p.severity === 'error' && /nginx -t refused the snippet: /.test(p.message)));
+    for (const host of ['a.example.com', 'b.example.com']) {
+      for (const l of server(model, host).locations) {
+        assert.notEqual(l.denied, null, host);
+        assert.equal(l.ann.snippet, undefined);
+      }
+    }
+    assert.equal(server(model, 'b.example.com').ann.snippet, undefined);
+    assert.equal(server(model, 'c.example.com').locations[0]!.denied, null);
+    assert.deepEqual(model.files.map((f) => f.name).filter((n) => n === broken || n === srv), []);
+    assert.doesNotMatch(renderText(model), /X-Broken|418 x y/);
+  });
+
+  it('nginx accepts the rendered includes in both modes', async () => {
+    const { model } = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'add_header X-Snippet yes;', [SERVER_SNIPPET]: 'location = /ping { return 200 "pong"; }' })], CONFIG_MAP_OPTION);
+    await nginxAccepts(model);
+  });
+});
