@@ -174,8 +174,8 @@ export class Controller {
     if (this.confirmedPid === undefined || this.confirmedPid !== this.nginx.pid) return { ok: false, reason: 'nginx has not confirmed the configuration' };
     // ready once this nginx instance has had its first push; later pushes in flight do not count
     if (this.pusher && this.pushedPid !== this.nginx.pid) return { ok: false, reason: 'endpoints not pushed to nginx yet' };
-    if (this.nginx instanceof ExternalNginx && this.nginx.hash !== this.applier.live.hash) {
-      return { ok: false, reason: `the external nginx runs config ${this.nginx.hash?.slice(0, 12) ?? '(unknown)'}, not ${this.applier.live.hash.slice(0, 12)}` };
+    if (this.nginx instanceof ExternalNginx && this.nginx.settledHash !== this.applier.live.hash) {
+      return { ok: false, reason: `the external nginx runs config ${this.nginx.settledHash?.slice(0, 12) ?? '(unknown)'}, not ${this.applier.live.hash.slice(0, 12)}` };
     }
     return { ok: true, reason: `ok ${this.applier.live.hash}` };
   }

@@ -21,6 +21,9 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
   restarts = 0;
   /** the config hash the running nginx reported at the last poll */
   hash: string | null = null;
+  /** the hash two polls in a row agreed on (or a confirmation said): what readiness trusts, since a
+   * single poll during a reload may reach an old or a new worker */
+  settledHash: string | null = null;
   private identity: number | undefined;
   private masterPid: number | undefined;
   private generation = 0;
@@ -44,6 +47,7 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
   /** A reload was just confirmed: the next poll would tell the same, a little later. */
   noteConfirmed(hash: string): void {
     this.hash = hash;
+    this.settledHash = hash;
   }
 
   /** The external nginx starts itself; we only wait for it. */
@@ -79,7 +83,10 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
     const noted = this.hash;
     const seen = await fetchHash(this.o.internalPort, 500);
     // a confirmation noted while this poll was in flight is newer than what the poll saw
-    if (this.hash === noted) this.hash = seen;
+    if (this.hash === noted) {
+      if (seen === noted || seen === null) this.settledHash = seen;
+      this.hash = seen;
+    }
     // with a shared process namespace the master pid names the instance; without one, the internal
     // port answering (or not) is all we can see
     const up = alive || seen !== null;
