@@ -70,9 +70,14 @@ export class Applier {
       if (previous !== null && this.live) await writeAtomic(this.confPath, previous);
       throw new NginxError(`nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`);
     }
-    this.live = { text, hash };
-    await removeStaleCertificates(this.o.prefix, keep);
-    await removeStaleManagedFiles(this.o.prefix, files);
+    try {
+      await removeStaleCertificates(this.o.prefix, keep);
+      await removeStaleManagedFiles(this.o.prefix, files);
+    } finally {
+      // set last: readiness compares it with what the controller notes right after apply() returns,
+      // and a /healthz answered during the removals above would see the two disagree
+      this.live = { text, hash };
+    }
     return result;
   }
 

@@ -3,50 +3,20 @@
 // answered 204 by nginx, headers on normal responses, origins matched exactly or by a one-label wildcard),
 // and invalid values (a bad CIDR, limit-rps -1) that deny only their own Ingress's paths and are reported.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, backend, endpoints, ingress, service } from '../helpers/manifests.js';
-import { closeAll, startPods, type Pods } from '../helpers/pods.js';
-import { freePort } from '../helpers/ports.js';
+import { closeAll, startDelayedPod, startPods, type DelayedPod, type Pods } from '../helpers/pods.js';
 import { sleep } from '../helpers/wait.js';
 
 const A = 'nginx.ingress.kubernetes.io/';
 const NS = 'default';
-
-/** A pod that holds every request for holdMs before answering: concurrent connections for limit-connections. */
-async function startHoldingPod(address: string, holdMs: number): Promise<{ port: number; close(): Promise<void> }> {
-  const port = await freePort(address);
-  const timers = new Set<NodeJS.Timeout>();
-  const server = http.createServer((req, res) => {
-    req.resume();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (res.destroyed) return;
-      res.writeHead(200, { 'content-type': 'application/json', 'x-pod': 'holding', connection: 'close' });
-      res.end(JSON.stringify({ pod: 'holding', address, port, path: req.url, host: req.headers.host, headers: req.headers }));
-    }, holdMs);
-    timers.add(t);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: address, port, exclusive: true }, () => resolve());
-  });
-  return {
-    port,
-    close: () => new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
-}
 
 describe('e2e: access annotations (source ranges, rate limits, CORS)', function () {
   this.timeout(60_000);
   let m: ManifestDir;
   let ctl: RunningController | undefined;
   let echo: Pods;
-  let holding: { port: number; close(): Promise<void> } | undefined;
+  let holding: DelayedPod | undefined; // holds every request 1500 ms: concurrent connections for limit-connections
 
   const site = (name: string, host: string, annotations: Record<string, string>, service = 'echo') =>
     ingress(name, { host, paths: [{ path: '/', service }], annotations });
@@ -55,7 +25,7 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     this.timeout(60_000);
     m = new ManifestDir('ann-access');
     echo = await startPods([{ name: 'echo-1', address: '127.0.51.1' }]);
-    holding = await startHoldingPod('127.0.51.2', 1500);
+    holding = await startDelayedPod('holding', '127.0.51.2', () => 1500);
     m.write('services.yaml', [
       ...backend('echo', echo),
       service('holding', { ports: [{ port: 80, targetPort: holding.port }] }),

@@ -59,14 +59,34 @@ const json = (res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 };
 
+type Server = Awaited<ReturnType<typeof serve>>;
+
+/** The app: echoes what it got; /status/NNN answers NNN. */
+const serveApp = () => serve(APP, (req, res) => {
+  const code = /\/status\/([0-9]{3})/.exec(req.url)?.[1];
+  json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
+});
+
+/** Services app and errors for those servers, and gone, whose only endpoint is not ready. */
+function writeServices(m: ManifestDir, app: Server, errorsPod: Server): void {
+  m.write('services.yaml', [
+    service('app', { ports: [{ port: 80, targetPort: app.port }] }),
+    endpoints('app', { ready: [APP], port: app.port }),
+    service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
+    endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
+    service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
+    endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
+  ]);
+}
+
 const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('e2e: authentication, error pages and snippet annotations', function () {
   let m: ManifestDir;
   let ctl: RunningController | undefined;
-  let app: Awaited<ReturnType<typeof serve>>;
-  let errorsPod: Awaited<ReturnType<typeof serve>>;
-  let auth: Awaited<ReturnType<typeof serve>>;
+  let app: Server;
+  let errorsPod: Server;
+  let auth: Server;
   let htpasswd: string;
 
   const snippetIngress = (annotations: Record<string, string>) => ingress('snip', {
@@ -76,11 +96,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
   before(async function () {
     this.timeout(60_000);
     m = new ManifestDir('auth');
-    // the app: echoes what it got; /status/NNN answers NNN
-    app = await serve(APP, (req, res) => {
-      const code = /\/status\/([0-9]{3})/.exec(req.url)?.[1];
-      json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
-    });
+    app = await serveApp();
     // the default backend: answers with the status in X-Code (ingress-nginx's custom error pages contract)
     errorsPod = await serve(ERRORS, (req, res) => {
       const code = Number(req.headers['x-code'] ?? 404);
@@ -95,14 +111,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     });
     htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
 
-    m.write('services.yaml', [
-      service('app', { ports: [{ port: 80, targetPort: app.port }] }),
-      endpoints('app', { ready: [APP], port: app.port }),
-      service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
-      endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
-      service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
-      endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
-    ]);
+    writeServices(m, app, errorsPod);
     m.write('secret.yaml', {
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'basic-users', namespace: 'default' },
       data: { auth: Buffer.from(htpasswd).toString('base64') },
@@ -340,30 +349,20 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
 describe('e2e: authentication and error pages with --balancer static', function () {
   let m: ManifestDir;
   let ctl: RunningController | undefined;
-  let app: Awaited<ReturnType<typeof serve>>;
-  let errorsPod: Awaited<ReturnType<typeof serve>>;
-  let auth: Awaited<ReturnType<typeof serve>>;
+  let app: Server;
+  let errorsPod: Server;
+  let auth: Server;
 
   before(async function () {
     this.timeout(60_000);
     m = new ManifestDir('auth-static');
-    app = await serve(APP, (req, res) => {
-      const code = /\/status\/([0-9]{3})/.exec(req.url)?.[1];
-      json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
-    });
+    app = await serveApp();
     errorsPod = await serve(ERRORS, (req, res) => json(res, Number(req.headers['x-code'] ?? 404), { url: req.url, headers: req.headers }, { 'x-pod': 'errors' }));
     auth = await serve(AUTH, (req, res) => {
       if (req.headers['x-token'] === 'good') json(res, 200, {}, { UserID: '7' });
       else json(res, 401, {});
     });
-    m.write('services.yaml', [
-      service('app', { ports: [{ port: 80, targetPort: app.port }] }),
-      endpoints('app', { ready: [APP], port: app.port }),
-      service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
-      endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
-      service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
-      endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
-    ]);
+    writeServices(m, app, errorsPod);
     m.write('errors.yaml', ingress('errors', {
       host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }, { path: '/missing', service: 'no-such-service' }],
       annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404' },

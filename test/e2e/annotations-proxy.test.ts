@@ -3,43 +3,12 @@
 // pod sees), x-forwarded-prefix, the ConfigMap's proxy-set-headers, service-upstream (the ClusterIP, not
 // the endpoints), and invalid values that deny only their own Ingress's paths (503) and are reported.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, backend, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
-import { closeAll, startPods, type Pods } from '../helpers/pods.js';
-import { freePort } from '../helpers/ports.js';
+import { closeAll, startDelayedPod, startPods, type DelayedPod, type Pods } from '../helpers/pods.js';
 
 const A = 'nginx.ingress.kubernetes.io/';
 const NS = 'default';
-
-/** A pod that answers after ?delay=MS milliseconds (JSON naming itself), on loopback. */
-async function startSlowPod(address: string): Promise<{ port: number; close(): Promise<void> }> {
-  const port = await freePort(address);
-  const timers = new Set<NodeJS.Timeout>();
-  const server = http.createServer((req, res) => {
-    const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? '0');
-    req.resume();
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (res.destroyed) return;
-      res.writeHead(200, { 'content-type': 'application/json', 'x-pod': 'slow', connection: 'close' });
-      res.end(JSON.stringify({ pod: 'slow', address, port, path: req.url, host: req.headers.host, headers: req.headers }));
-    }, delay);
-    timers.add(t);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: address, port, exclusive: true }, () => resolve());
-  });
-  return {
-    port,
-    close: () => new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
-}
 
 describe('e2e: proxy annotations', function () {
   this.timeout(60_000);
@@ -47,14 +16,14 @@ describe('e2e: proxy annotations', function () {
   let ctl: RunningController | undefined;
   let echo: Pods; // "echo-1"
   let su: Pods; // "cluster-ip" (the Service's ClusterIP) and "endpoint" (its Endpoints)
-  let slow: { port: number; close(): Promise<void> } | undefined;
+  let slow: DelayedPod | undefined; // answers after ?delay=MS milliseconds
 
   before(async function () {
     this.timeout(60_000);
     m = new ManifestDir('ann-proxy');
     echo = await startPods([{ name: 'echo-1', address: '127.0.50.1' }]);
     su = await startPods([{ name: 'cluster-ip', address: '127.0.50.2' }, { name: 'endpoint', address: '127.0.50.3' }]);
-    slow = await startSlowPod('127.0.50.4');
+    slow = await startDelayedPod('slow', '127.0.50.4', (req) => Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? '0'));
 
     m.write('settings.yaml', [
       configMap('settings', NS, { 'proxy-set-headers': `${NS}/custom-headers` }),

@@ -48,6 +48,12 @@ function sampler(ctl: RunningController, host: string, p = '/'): { stop(): Promi
   };
 }
 
+/** Write raw bytes as a complete file (temporary name, then rename). */
+function writeBytes(m: ManifestDir, name: string, bytes: Buffer): void {
+  fs.writeFileSync(m.path(`.${name}.tmp`), bytes);
+  fs.renameSync(m.path(`.${name}.tmp`), m.path(name));
+}
+
 /** Runs of equal answers, for short messages: ["a-pod x120", "status 404 x3", ...]. */
 function runs(answers: string[]): string[] {
   const out: string[] = [];
@@ -113,7 +119,7 @@ describe('e2e faults: the manifests directory', function () {
       const hash = (await ctl!.status()).configHash;
       // a route that would exist if the bytes around the NULs were read as YAML
       const text = yamlDocs(routeFile('binary', 'binary.example.com', 'a-pod'));
-      m.write('binary.yaml', Buffer.concat([Buffer.from(text), Buffer.from([0, 0xff, 0xfe, 0, 1, 2, 0])]).toString('latin1'));
+      writeBytes(m, 'binary.yaml', Buffer.concat([Buffer.from(text), Buffer.from([0, 0xff, 0xfe, 0, 1, 2, 0])]));
       const line = await problemFor(ctl!, 'binary.yaml', /NUL bytes/);
       assert.match(line, /^error: binary\.yaml: binary\.yaml contains NUL bytes/);
       await unchanged(hash, before.get(RELOADS));
@@ -125,8 +131,7 @@ describe('e2e faults: the manifests directory', function () {
       await ctl!.waitFor(async () => (await served(ctl!, 'good.example.com')) === 'a-pod', { what: 'good.example.com routed' });
       const good = await ctl!.settle();
       const goodHash = (await ctl!.status()).configHash;
-      fs.writeFileSync(m.path('good.yaml.tmp'), Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0, 0, 0x3a, 0x0a, 0]));
-      fs.renameSync(m.path('good.yaml.tmp'), m.path('good.yaml'));
+      writeBytes(m, 'good.yaml', Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0, 0, 0x3a, 0x0a, 0]));
       await problemFor(ctl!, 'good.yaml', /NUL bytes/);
       assert.match(await problemFor(ctl!, 'good.yaml', /kept the last good content/), /^warning: good\.yaml: kept the last good content of this file \(3 objects\)/);
       await unchanged(goodHash, good.get(RELOADS));
@@ -279,6 +284,7 @@ describe('e2e faults: the manifests directory', function () {
           this.skip();
         }
         user = { uid: Number(line!.split(':')[2]), gid: Number(line!.split(':')[3]) };
+        process.stdout.write(`      (running as root, which reads any file: the controller runs as nobody, uid ${user.uid}, as in the container image)\n`);
       }
       m = new ManifestDir('faults-perm');
       fs.chmodSync(m.dir, 0o755);

@@ -13,7 +13,7 @@ import { ManifestDir, backend, endpoints, ingress, service } from '../helpers/ma
 import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
 import { tryConnect } from '../helpers/ports.js';
 import { isAlive, pgrepCommandLine, readPidFile } from '../helpers/processes.js';
-import { TestNginx, startSidecarController } from '../helpers/sidecar.js';
+import { TestNginx, startSidecarController, stopSidecarAfter } from '../helpers/sidecar.js';
 
 const HOST = 'side.example.com';
 const APP = 'default-app-svc-80';
@@ -111,17 +111,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       if (this.currentTest?.state === 'failed' && nginx) process.stderr.write(`--- test nginx output:\n${nginx.log().slice(-2000)}\n---\n`);
     });
 
-    after(async function () {
-      this.timeout(60_000);
-      try {
-        // our nginx first: the controller's stop would count it as a leftover of the prefix
-        await nginx?.stopChecked();
-        await ctl?.stopChecked();
-      } finally {
-        m?.cleanup();
-        fs.rmSync(prefix, { recursive: true, force: true });
-      }
-    });
+    stopSidecarAfter(() => ({ ctl, nginx, m, prefix }));
 
     it('before any nginx runs: writes nginx.conf into the shared prefix, /healthz 503, nothing listens', async function () {
       ctl = await startSidecarController({ manifests: m.dir, prefix });
@@ -367,16 +357,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       dumpLogOnFailure(this, ctl);
     });
 
-    after(async function () {
-      this.timeout(60_000);
-      try {
-        await nginx?.stopChecked();
-        await ctl?.stopChecked();
-      } finally {
-        m?.cleanup();
-        fs.rmSync(prefix, { recursive: true, force: true });
-      }
-    });
+    stopSidecarAfter(() => ({ ctl, nginx, m, prefix }));
 
     it('reloads the external nginx through the command: same master, new workers, the new route answers', async function () {
       assert.equal(commandRuns(), 0, 'no nginx yet, nothing to reload');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request, type Reply, type RequestOptions } from './http.js';
 import { freePorts } from './ports.js';
-import { children, identity, isAlive, pgrepCommandLine, readPidFile } from './processes.js';
+import { children, isAlive, pgrepCommandLine, PidTracker, readPidFile } from './processes.js';
 import { sleep, waitFor, type WaitOptions } from './wait.js';
 
 // dist/test/helpers -> repository root
@@ -43,6 +43,11 @@ export interface StopResult {
 }
 
 export type Metrics = Map<string, number>;
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** A backend as GET /configuration/backends shows it (canonical form, see nginx/lua/README.md). */
 export interface LuaBackend {
@@ -84,25 +89,73 @@ export function parseMetrics(text: string): Metrics {
   return out;
 }
 
-export class RunningController {
+/**
+ * A child process watched for a test: its stdout and stderr gathered as one text (the last half of it once
+ * it grows past maxChars), and its exit. registry holds the child until it exits, for a last-resort kill.
+ * The controller here, and the nginx a sidecar test starts itself (sidecar.ts), are watched this way.
+ */
+export class WatchedChild {
   private output = '';
-  private result: StopResult | undefined;
-  // nginx processes seen, with their identity: stop() makes sure none outlives the controller
-  private tracked = new Map<number, string>();
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<ExitStatus>;
 
-  constructor(readonly child: ChildProcess, readonly ports: Ports, readonly prefix: string, readonly manifests: string) {
-    running.add(child);
+  constructor(readonly child: ChildProcess, registry: Set<ChildProcess>, maxChars: number) {
+    registry.add(child);
     const collect = (d: Buffer) => {
       this.output += d.toString('utf8');
-      if (this.output.length > 4_000_000) this.output = this.output.slice(-2_000_000);
+      if (this.output.length > maxChars) this.output = this.output.slice(-maxChars / 2);
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      running.delete(child);
+      registry.delete(child);
       resolve({ code, signal });
     }));
+  }
+
+  get hasExited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  log(): string {
+    return this.output;
+  }
+
+  /** The exit, or null when the child still runs after ms. */
+  async exitWithin(ms: number): Promise<ExitStatus | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([this.exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); })]);
+    clearTimeout(timer);
+    return r;
+  }
+}
+
+/**
+ * For a stop: processes that should be gone now their master exited. The master waits for its workers,
+ * so after a clean stop none is left; this allows a moment anyway (up to 2 s), then kills by pid whatever
+ * alive() still lists, and returns those pids to report.
+ */
+export async function killLeftovers(alive: () => number[] | Promise<number[]>): Promise<number[]> {
+  let leftovers = await alive();
+  for (let i = 0; i < 40 && leftovers.length; i++) {
+    await sleep(50);
+    leftovers = await alive();
+  }
+  for (const pid of leftovers) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+  }
+  return leftovers;
+}
+
+export class RunningController {
+  private readonly watched: WatchedChild;
+  private result: StopResult | undefined;
+  // nginx processes seen, with their identity: stop() makes sure none outlives the controller
+  private readonly tracked = new PidTracker();
+  readonly exited: Promise<ExitStatus>;
+
+  constructor(readonly child: ChildProcess, readonly ports: Ports, readonly prefix: string, readonly manifests: string) {
+    this.watched = new WatchedChild(child, running, 4_000_000);
+    this.exited = this.watched.exited;
   }
 
   get pid(): number {
@@ -110,7 +163,7 @@ export class RunningController {
   }
 
   /** The controller's exit, for a run expected to end by itself; throws if it still runs after timeoutMs. */
-  async waitForExit(timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async waitForExit(timeoutMs = 10_000): Promise<ExitStatus> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`controller still running after ${timeoutMs} ms:\n${this.log().slice(-3000)}`)), timeoutMs);
@@ -123,12 +176,12 @@ export class RunningController {
   }
 
   get hasExited(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null;
+    return this.watched.hasExited;
   }
 
   /** Everything the controller (and nginx through it) logged. */
   log(): string {
-    return this.output;
+    return this.watched.log();
   }
 
   http(host: string, urlPath: string, o: RequestOptions = {}): Promise<Reply> {
@@ -268,14 +321,7 @@ export class RunningController {
 
   /** Remember nginx processes a test saw (workers of a master it killed, say) for stop() to check. */
   track(pids: number[]): void {
-    for (const pid of pids) {
-      const id = identity(pid);
-      if (id) this.tracked.set(pid, id);
-    }
-  }
-
-  private trackedAlive(): number[] {
-    return [...this.tracked].filter(([pid, id]) => identity(pid) === id).map(([pid]) => pid);
+    this.tracked.add(pids);
   }
 
   /**
@@ -286,23 +332,12 @@ export class RunningController {
     if (this.result) return this.result;
     const before = this.hasExited ? [] : await this.nginxPids();
     if (!this.hasExited) this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    let exit = await Promise.race([this.exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), 20_000); })]);
-    clearTimeout(timer);
+    let exit = await this.watched.exitWithin(20_000);
     if (!exit) {
       this.child.kill('SIGKILL');
       exit = await this.exited;
     }
-    // the master waits for its workers, so after a clean stop nothing is left; allow a moment anyway
-    const candidates = async () => [...new Set([...before, ...this.trackedAlive(), ...(await pgrepCommandLine(this.prefix))])].filter(isAlive);
-    let leftovers = await candidates();
-    for (let i = 0; i < 40 && leftovers.length; i++) {
-      await sleep(50);
-      leftovers = await candidates();
-    }
-    for (const pid of leftovers) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
-    }
+    const leftovers = await killLeftovers(async () => [...new Set([...before, ...this.tracked.alive(), ...(await pgrepCommandLine(this.prefix))])].filter(isAlive));
     fs.rmSync(this.prefix, { recursive: true, force: true });
     this.result = { code: exit.code, signal: exit.signal, leftovers };
     return this.result;
@@ -323,13 +358,18 @@ export function metricKey(name: string, labels: Record<string, string> = {}): st
   return l ? `${full}{${l}}` : full;
 }
 
-export async function startController(o: StartOptions): Promise<RunningController> {
+/**
+ * Spawn `run` on the nginx prefix with modeArgs (its own flags, --nginx-prefix among them), the loopback
+ * flags on free ports (unless o.ports gives some), short sync waits, then o.extraArgs. Waits for nothing:
+ * startController() and sidecar.ts's startSidecarController() start the controller through this.
+ */
+export async function spawnController(
+  o: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user'>, prefix: string, modeArgs: string[],
+): Promise<RunningController> {
   const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
   const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort!, ...o.ports };
-  const prefix = o.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
-  if (o.user) fs.chownSync(prefix, o.user.uid, o.user.gid);
   const args = [
-    CLI, 'run',
+    CLI, 'run', ...modeArgs,
     '--manifests', o.manifests,
     '--listen-address', '127.0.0.1',
     '--status-address', '127.0.0.1',
@@ -337,13 +377,18 @@ export async function startController(o: StartOptions): Promise<RunningControlle
     '--https-port', String(ports.https),
     '--status-port', String(ports.status),
     '--internal-port', String(ports.internal),
-    '--nginx-prefix', prefix,
     '--min-wait', '50',
     '--max-wait', '500',
     ...(o.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], ...(o.user ?? {}) });
-  const c = new RunningController(child, ports, prefix, o.manifests);
+  return new RunningController(child, ports, prefix, o.manifests);
+}
+
+export async function startController(o: StartOptions): Promise<RunningController> {
+  const prefix = o.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
+  if (o.user) fs.chownSync(prefix, o.user.uid, o.user.gid);
+  const c = await spawnController(o, prefix, ['--nginx-prefix', prefix]);
   if (o.waitReady ?? true) {
     try {
       await c.waitReady(o.readyTimeoutMs);

@@ -1,5 +1,6 @@
 // Fake pods: one HTTP server per (name, loopback address), all on the same port, as the endpoints of a
 // Service share their target port. Each answers JSON naming itself and echoing the request it saw.
+// startDelayedPod: one such pod that answers only after a delay.
 import http from 'node:http';
 import { freePort } from './ports.js';
 
@@ -76,6 +77,41 @@ export async function startPods(specs: PodSpec[], port?: number): Promise<Pods> 
     }
   }
   throw new Error('no port free on all pod addresses');
+}
+
+/** One pod that answers only after a delay, and can be closed with answers still pending. */
+export interface DelayedPod {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A pod named `name` on address (a free port there) that answers each request as startPods' pods do, but
+ * only delayMs(req) milliseconds after it came: a slow backend (proxy timeouts), or one that holds its
+ * connections open (limit-connections). close() drops the answers still pending.
+ */
+export async function startDelayedPod(name: string, address: string, delayMs: (req: http.IncomingMessage) => number): Promise<DelayedPod> {
+  const port = await freePort(address);
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    const delay = delayMs(req);
+    req.resume();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': 'application/json', 'x-pod': name, connection: 'close' });
+      res.end(JSON.stringify({ pod: name, address, port, path: req.url, host: req.headers.host, headers: req.headers }));
+    }, delay);
+    timers.add(t);
+  });
+  await listenOn(server, address, port);
+  return {
+    port,
+    close: () => {
+      for (const t of timers) clearTimeout(t);
+      return closeServer(server);
+    },
+  };
 }
 
 /** Pods named prefix-1..n on base.1, base.2, ... e.g. pods('tea', '127.0.0.2', 2) -> 127.0.0.21, 127.0.0.22. */

@@ -28,6 +28,22 @@ export function identity(pid: number): string | undefined {
   }
 }
 
+/** Processes a test saw, each with its identity(): alive() lists those still running (not a later process with the same pid). */
+export class PidTracker {
+  private readonly seen = new Map<number, string>();
+
+  add(pids: number[]): void {
+    for (const pid of pids) {
+      const id = identity(pid);
+      if (id) this.seen.set(pid, id);
+    }
+  }
+
+  alive(): number[] {
+    return [...this.seen].filter(([pid, id]) => identity(pid) === id).map(([pid]) => pid);
+  }
+}
+
 /** pgrep with the given arguments; [] when nothing matches. */
 export function pgrep(...args: string[]): Promise<number[]> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 // Factories for the typed resources of src/types.ts, with sensible defaults, for model and render tests.
 // Plus a Store builder, buildModel with the usual options, and test certificates made with openssl.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -164,6 +165,20 @@ export function build(resources: Resource[], opts: Partial<ModelOptions> = {}): 
 }
 
 export const show = (problems: Problem[]) => problems.map(formatProblem).join('\n') || '(no problems)';
+
+/**
+ * Asserts that problems holds exactly one problem, an error on object (e.g. "Ingress shop/web") about the
+ * annotation key whose message quotes value; returns it for further checks of its message.
+ */
+export function assertAnnotationError(problems: Problem[], object: string, key: string, value: string): Problem {
+  assert.equal(problems.length, 1, show(problems));
+  const p = problems[0]!;
+  assert.equal(p.severity, 'error');
+  assert.equal(p.object, object);
+  assert.equal(p.field, `metadata.annotations["${key}"]`);
+  assert.ok(p.message.includes(JSON.stringify(value)), p.message);
+  return p;
+}
 
 /** The problems whose message (or field) matches. */
 export function problemsMatching(problems: Problem[], re: RegExp): Problem[] {

@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, REPO, RunningController, cleanEnv, type Ports } from './controller.js';
-import { freePorts } from './ports.js';
-import { children, identity, isAlive, readPidFile } from './processes.js';
-import { sleep, waitFor } from './wait.js';
+import { RunningController, WatchedChild, killLeftovers, spawnController, type ExitStatus, type Ports } from './controller.js';
+import type { ManifestDir } from './manifests.js';
+import { children, isAlive, PidTracker, readPidFile } from './processes.js';
+import { waitFor } from './wait.js';
 
 export interface SidecarStartOptions {
   manifests: string;
@@ -21,27 +21,13 @@ export interface SidecarStartOptions {
  * `run --sidecar --nginx-prefix P --nginx-conf P/nginx.conf --nginx-pid-file P/nginx.pid` with the usual
  * loopback flags. Does not wait for /healthz: nothing is ready before the test starts an nginx.
  */
-export async function startSidecarController(o: SidecarStartOptions): Promise<RunningController> {
-  const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
-  const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort!, ...o.ports };
-  const args = [
-    CLI, 'run', '--sidecar',
-    '--manifests', o.manifests,
+export function startSidecarController(o: SidecarStartOptions): Promise<RunningController> {
+  return spawnController(o, o.prefix, [
+    '--sidecar',
     '--nginx-prefix', o.prefix,
     '--nginx-conf', path.join(o.prefix, 'nginx.conf'),
     '--nginx-pid-file', path.join(o.prefix, 'nginx.pid'),
-    '--listen-address', '127.0.0.1',
-    '--status-address', '127.0.0.1',
-    '--http-port', String(ports.http),
-    '--https-port', String(ports.https),
-    '--status-port', String(ports.status),
-    '--internal-port', String(ports.internal),
-    '--min-wait', '50',
-    '--max-wait', '500',
-    ...(o.extraArgs ?? []),
-  ];
-  const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  return new RunningController(child, ports, o.prefix, o.manifests);
+  ]);
 }
 
 const started = new Set<ChildProcess>();
@@ -59,23 +45,14 @@ export interface NginxStopResult {
 
 /** `nginx -p P -c P/nginx.conf -e stderr -g 'daemon off;'`, started by the test, not by the controller. */
 export class TestNginx {
-  private output = '';
-  private tracked = new Map<number, string>();
+  private readonly watched: WatchedChild;
+  private readonly tracked = new PidTracker();
   private result: NginxStopResult | undefined;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<ExitStatus>;
 
   private constructor(readonly child: ChildProcess, readonly prefix: string) {
-    started.add(child);
-    const collect = (d: Buffer) => {
-      this.output += d.toString('utf8');
-      if (this.output.length > 1_000_000) this.output = this.output.slice(-500_000);
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      started.delete(child);
-      resolve({ code, signal });
-    }));
+    this.watched = new WatchedChild(child, started, 1_000_000);
+    this.exited = this.watched.exited;
   }
 
   /**
@@ -92,7 +69,7 @@ export class TestNginx {
         if (n.hasExited) throw new Error(`nginx exited at start (${child.exitCode ?? child.signalCode}): ${n.log()}`);
         return readPidFile(path.join(prefix, 'nginx.pid')) === child.pid;
       }, { timeoutMs: o.timeoutMs ?? 10_000, what: `nginx ${child.pid} writing ${prefix}/nginx.pid` });
-      n.track([child.pid!]);
+      n.tracked.add([child.pid!]);
     } catch (e) {
       await n.stop();
       throw e;
@@ -106,30 +83,23 @@ export class TestNginx {
   }
 
   get hasExited(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null;
+    return this.watched.hasExited;
   }
 
   /** What nginx wrote on stdout and stderr. */
   log(): string {
-    return this.output;
+    return this.watched.log();
   }
 
   /** The master's children (its workers), sorted; tracked for stop(). */
   async workers(): Promise<number[]> {
     const pids = (await children(this.pid)).filter(isAlive).sort((a, b) => a - b);
-    this.track(pids);
+    this.tracked.add(pids);
     return pids;
   }
 
   signal(signal: NodeJS.Signals): void {
     if (!this.hasExited) this.child.kill(signal);
-  }
-
-  private track(pids: number[]): void {
-    for (const pid of pids) {
-      const id = identity(pid);
-      if (id) this.tracked.set(pid, id);
-    }
   }
 
   /**
@@ -139,32 +109,17 @@ export class TestNginx {
   async stop(): Promise<NginxStopResult> {
     if (this.result) return this.result;
     if (!this.hasExited) await this.workers().catch(() => undefined);
-    const waitExit = async (ms: number) => {
-      let timer: NodeJS.Timeout | undefined;
-      const r = await Promise.race([this.exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); })]);
-      clearTimeout(timer);
-      return r;
-    };
     this.signal('SIGQUIT');
-    let exit = await waitExit(10_000);
+    let exit = await this.watched.exitWithin(10_000);
     if (!exit) {
       this.signal('SIGTERM');
-      exit = await waitExit(3000);
+      exit = await this.watched.exitWithin(3000);
     }
     if (!exit) {
       this.signal('SIGKILL');
       exit = await this.exited;
     }
-    // the master waits for its workers before it exits; allow a moment anyway
-    const alive = () => [...this.tracked].filter(([pid, id]) => identity(pid) === id).map(([pid]) => pid);
-    let leftovers = alive();
-    for (let i = 0; i < 40 && leftovers.length; i++) {
-      await sleep(50);
-      leftovers = alive();
-    }
-    for (const pid of leftovers) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
-    }
+    const leftovers = await killLeftovers(() => this.tracked.alive());
     this.result = { code: exit.code, signal: exit.signal, leftovers };
     return this.result;
   }
@@ -176,4 +131,24 @@ export class TestNginx {
       throw new Error(`test nginx stop: exit code ${r.code}, signal ${r.signal}, leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-2000)}`);
     }
   }
+}
+
+/**
+ * Registers, in the calling describe(), the after() hook of a sidecar suite: the test's own nginx is
+ * stopped first (the controller's stop would count it as a leftover of the prefix), then the controller,
+ * each with stopChecked(); then the manifests and the prefix are removed, even when a stop throws. get()
+ * is read when the hook runs.
+ */
+export function stopSidecarAfter(get: () => { ctl?: RunningController; nginx?: TestNginx; m?: ManifestDir; prefix: string }): void {
+  after(async function () {
+    this.timeout(60_000);
+    const { ctl, nginx, m, prefix } = get();
+    try {
+      await nginx?.stopChecked();
+      await ctl?.stopChecked();
+    } finally {
+      m?.cleanup();
+      fs.rmSync(prefix, { recursive: true, force: true });
+    }
+  });
 }

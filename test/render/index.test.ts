@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,12 +7,11 @@ import type { Model } from '../../src/model/index.js';
 import { certificateFile, checkTemplate, DEFAULT_TEMPLATE_DIR, HASH_PLACEHOLDER, loadTemplates, TemplateError } from '../../src/render/index.js';
 import type { RenderOptions, Renderer } from '../../src/render/index.js';
 import type { Resource } from '../../src/types.js';
+import { NGINX, nginxConfigTest, numberedLines, tempNginxPrefix } from '../helpers/nginx-configtest.js';
 import {
   backend, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, reorder, rule, secret, service, show, slice,
 } from '../helpers/resources.js';
 import type { TestCert } from '../helpers/resources.js';
-
-const NGINX = '/usr/sbin/nginx';
 
 function options(prefix: string): RenderOptions {
   return {
@@ -276,21 +274,14 @@ describe('render', () => {
     it('nginx -t accepts the rendered configuration of a rich model', function () {
       if (!fs.existsSync(NGINX)) this.skip();
       this.timeout(30_000);
-      const prefix = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'it-nginx-'));
+      const prefix = tempNginxPrefix('it-nginx-');
       try {
-        for (const d of ['ssl', 'logs', 'tmp']) fs.mkdirSync(nodePath.join(prefix, d));
         const o = { ...options(prefix), listenAddress: '127.0.0.1' };
         fs.writeFileSync(o.defaultCertificate, certs.def.crt + certs.def.key, { mode: 0o600 });
         for (const c of rich.model.certificates) fs.writeFileSync(certificateFile(prefix, c), c.pem, { mode: 0o600 });
         const { text } = renderer.render(rich.model, o);
-        const conf = nodePath.join(prefix, 'nginx.conf');
-        fs.writeFileSync(conf, text);
-        try {
-          execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-        } catch (e) {
-          const err = e as { stderr?: string; stdout?: string };
-          assert.fail(`nginx -t refused the config:\n${err.stderr ?? ''}${err.stdout ?? ''}\n${text.split('\n').map((l, i) => `${i + 1}: ${l}`).join('\n')}`);
-        }
+        const complaint = nginxConfigTest(prefix, text);
+        if (complaint !== null) assert.fail(`nginx -t refused the config:\n${complaint}\n${numberedLines(text)}`);
       } finally {
         fs.rmSync(prefix, { recursive: true, force: true });
       }

@@ -1,16 +1,15 @@
 // For the annotation tests of proxy, headers, access, rate-limit and cors: render a model with the bundled
 // templates (static and lua balancer) and have the real nginx check the result with `nginx -t`.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import nodePath from 'node:path';
 import type { Model } from '../../../src/model/index.js';
 import { probeBinary } from '../../../src/nginx/binary.js';
 import { filesDir, LUA_DIR, loadTemplates } from '../../../src/render/index.js';
 import type { BalancerMode, RenderOptions } from '../../../src/render/index.js';
+import { NGINX, nginxConfigTest, numberedLines, tempNginxPrefix } from '../../helpers/nginx-configtest.js';
 import { makeCert } from '../../helpers/resources.js';
 
-export const NGINX = '/usr/sbin/nginx';
+export { NGINX };
 
 export function renderOptions(prefix: string, balancer: BalancerMode = 'static', luaModules: string[] = []): RenderOptions {
   return {
@@ -30,9 +29,8 @@ export function renderText(model: Model, balancer: BalancerMode = 'static'): str
 /** Render in both balancer modes and run `nginx -t` on each; throws with nginx's output and the config. */
 export async function nginxAccepts(model: Model): Promise<void> {
   const bin = await probeBinary(NGINX);
-  const prefix = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'itp-ann-nginx-'));
+  const prefix = tempNginxPrefix('itp-ann-nginx-');
   try {
-    for (const d of ['ssl', 'logs', 'tmp']) fs.mkdirSync(nodePath.join(prefix, d));
     const cert = makeCert(['default.invalid']);
     fs.mkdirSync(filesDir(prefix), { recursive: true });
     for (const f of model.files) fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
@@ -42,14 +40,8 @@ export async function nginxAccepts(model: Model): Promise<void> {
       const o = renderOptions(prefix, mode, modules);
       fs.writeFileSync(o.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
       const { text } = renderer.render(model, o);
-      const conf = nodePath.join(prefix, 'nginx.conf');
-      fs.writeFileSync(conf, text);
-      try {
-        execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (e) {
-        const err = e as { stderr?: string; stdout?: string };
-        throw new Error(`nginx -t (${mode}) refused the config:\n${err.stderr ?? ''}${err.stdout ?? ''}\n${text.split('\n').map((l, i) => `${i + 1}: ${l}`).join('\n')}`);
-      }
+      const complaint = nginxConfigTest(prefix, text);
+      if (complaint !== null) throw new Error(`nginx -t (${mode}) refused the config:\n${complaint}\n${numberedLines(text)}`);
     }
   } finally {
     fs.rmSync(prefix, { recursive: true, force: true });

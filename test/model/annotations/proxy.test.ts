@@ -7,7 +7,7 @@ import {
 } from '../../../src/model/annotations/proxy.js';
 import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
 import type { Problem } from '../../../src/types.js';
-import { build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
+import { assertAnnotationError, build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 import fs from 'node:fs';
 
@@ -66,12 +66,7 @@ describe('model/annotations/proxy', () => {
     it(`refuses ${key.split('/')[1]}: ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
       const { config, problems } = parse({ [key]: value });
       assert.equal(config, undefined);
-      assert.equal(problems.length, 1, show(problems));
-      const p = problems[0]!;
-      assert.equal(p.severity, 'error');
-      assert.equal(p.object, 'Ingress shop/web');
-      assert.equal(p.field, `metadata.annotations["${key}"]`);
-      assert.ok(p.message.includes(JSON.stringify(value)), p.message);
+      assertAnnotationError(problems, 'Ingress shop/web', key, value);
     });
   }
 

@@ -7,7 +7,7 @@ import {
   caBundle, FORCE_SSL_REDIRECT, hstsHeader, keyPair, parseSecretRef, parseSslRedirects, SSL_REDIRECT, sslRedirect,
 } from '../../../src/model/annotations/ssl.js';
 import type { Problem } from '../../../src/types.js';
-import { build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../../helpers/resources.js';
+import { assertAnnotationError, build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../../helpers/resources.js';
 import { cleanupPki, dataSecret, issueClient, locationBlock, makeCa, nginxTest, render, serverHead } from './tls-fixtures.js';
 
 const withAnnotations = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations });
@@ -37,12 +37,7 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       it(`${key.split('/')[1]}: refuses ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
         const problems: Problem[] = [];
         assert.equal(parseSslRedirects(withAnnotations({ [key]: value }), ctx(true), problems), undefined);
-        assert.equal(problems.length, 1, show(problems));
-        const p = problems[0]!;
-        assert.equal(p.severity, 'error');
-        assert.equal(p.object, 'Ingress shop/web');
-        assert.equal(p.field, `metadata.annotations["${key}"]`);
-        assert.ok(p.message.includes(JSON.stringify(value)), p.message);
+        const p = assertAnnotationError(problems, 'Ingress shop/web', key, value);
         assert.match(p.message, /"true" or "false"/);
         // an invalid ssl-redirect keeps the default for the flag itself
         if (key === SSL_REDIRECT) assert.equal(sslRedirect(withAnnotations({ [key]: value }), false), false);

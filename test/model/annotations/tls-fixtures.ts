@@ -11,10 +11,11 @@ import type { Settings } from '../../../src/model/settings.js';
 import { certificateFile, filesDir, loadTemplates } from '../../../src/render/index.js';
 import type { BalancerMode, RenderOptions } from '../../../src/render/index.js';
 import type { Secret } from '../../../src/types.js';
+import { NGINX, nginxConfigTest, tempNginxPrefix } from '../../helpers/nginx-configtest.js';
 import { b64, makeCert, secret } from '../../helpers/resources.js';
 
 export const A = 'nginx.ingress.kubernetes.io/';
-export const NGINX = '/usr/sbin/nginx';
+export { NGINX };
 
 export interface Pem {
   cert: string;
@@ -98,9 +99,8 @@ export function render(model: Model, balancer: BalancerMode = 'lua', prefix = '/
  * modules Debian loads from /etc/nginx/modules-enabled.
  */
 export function nginxTest(model: Model, balancer: BalancerMode = 'static'): string | null {
-  const prefix = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'it-nginx-tls-'));
+  const prefix = tempNginxPrefix('it-nginx-tls-');
   try {
-    for (const d of ['ssl', 'logs', 'tmp']) fs.mkdirSync(nodePath.join(prefix, d));
     fs.mkdirSync(filesDir(prefix));
     const def = makeCert(['default.invalid']);
     const o = renderOptions(prefix, balancer);
@@ -111,15 +111,8 @@ export function nginxTest(model: Model, balancer: BalancerMode = 'static'): stri
     for (const c of model.certificates) fs.writeFileSync(certificateFile(prefix, c), c.pem, { mode: 0o600 });
     for (const f of model.files) fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
     const text = renderer.render(model, o).text;
-    const conf = nodePath.join(prefix, 'nginx.conf');
-    fs.writeFileSync(conf, text);
-    try {
-      execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      return null;
-    } catch (e) {
-      const err = e as { stderr?: string; stdout?: string };
-      return `${err.stderr ?? ''}${err.stdout ?? ''}\n${text}`;
-    }
+    const complaint = nginxConfigTest(prefix, text);
+    return complaint === null ? null : `${complaint}\n${text}`;
   } finally {
     fs.rmSync(prefix, { recursive: true, force: true });
   }
