@@ -13,7 +13,7 @@
 import type { Ingress, Problem } from '../../types.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';
-import { caBundle, parseSecretRef, secretProblem } from './ssl.js';
+import { caSecret } from './ssl.js';
 
 export const AUTH_TLS_SECRET = `${PREFIX}auth-tls-secret`;
 export const AUTH_TLS_VERIFY_CLIENT = `${PREFIX}auth-tls-verify-client`;
@@ -57,28 +57,9 @@ export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Pro
     if (v !== undefined) passCertificate = v;
     else bad(AUTH_TLS_PASS_CERTIFICATE, '"true" or "false"');
   }
-  const ref = parseSecretRef(ing, AUTH_TLS_SECRET, problems);
-  if (ref === undefined) {
-    const others = AUTH_TLS_KEYS.filter((k) => k !== AUTH_TLS_SECRET && a[k] !== undefined);
-    if (others.length) {
-      problems.push({
-        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''), severity: 'warning',
-        message: `${others.map((k) => k.slice(PREFIX.length)).join(', ')} ${others.length > 1 ? 'have' : 'has'} no effect without ${AUTH_TLS_SECRET}, ignored`,
-      });
-    }
-    return undefined;
-  }
-  if (ref === null) return undefined;
-  const secret = ctx.secret(ref.namespace, ref.name);
-  if (!secret) {
-    problems.push(secretProblem(ing, AUTH_TLS_SECRET, ref, 'not found'));
-    return undefined;
-  }
-  const ca = caBundle(secret);
-  if (typeof ca === 'string') {
-    problems.push(secretProblem(ing, AUTH_TLS_SECRET, ref, `${ca} (the CAs client certificates are checked against)`));
-    return undefined;
-  }
+  const found = caSecret(ing, ctx, AUTH_TLS_SECRET, AUTH_TLS_KEYS, 'the CAs client certificates are checked against', problems);
+  if (!found) return undefined;
+  const { ref, ca } = found;
   if (problems.slice(before).some((p) => p.severity === 'error')) return undefined;
   return { secret: `${ref.namespace}/${ref.name}`, caFile: ctx.file('auth-tls-ca.crt', ca.pem), verifyClient, check: verifyClient !== 'off', verifyDepth, passCertificate };
 }

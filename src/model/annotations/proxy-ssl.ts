@@ -8,7 +8,7 @@ import type { Ingress, Problem } from '../../types.js';
 import { protocolOf } from './backend-protocol.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';
-import { caBundle, keyPair, parseSecretRef, secretProblem } from './ssl.js';
+import { caSecret, keyPair, secretProblem } from './ssl.js';
 
 export const PROXY_SSL_SECRET = `${PREFIX}proxy-ssl-secret`;
 export const PROXY_SSL_VERIFY = `${PREFIX}proxy-ssl-verify`;
@@ -74,28 +74,9 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
     else bad(PROXY_SSL_PROTOCOLS, `protocols separated by spaces, of ${SSL_PROTOCOLS.join(' ')}`);
   }
 
-  const ref = parseSecretRef(ing, PROXY_SSL_SECRET, problems);
-  if (ref === undefined) {
-    const others = PROXY_SSL_KEYS.filter((k) => k !== PROXY_SSL_SECRET && a[k] !== undefined);
-    if (others.length) {
-      problems.push({
-        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''), severity: 'warning',
-        message: `${others.map((k) => k.slice(PREFIX.length)).join(', ')} ${others.length > 1 ? 'have' : 'has'} no effect without ${PROXY_SSL_SECRET}, ignored`,
-      });
-    }
-    return undefined;
-  }
-  if (ref === null) return undefined;
-  const secret = ctx.secret(ref.namespace, ref.name);
-  if (!secret) {
-    problems.push(secretProblem(ing, PROXY_SSL_SECRET, ref, 'not found'));
-    return undefined;
-  }
-  const ca = caBundle(secret);
-  if (typeof ca === 'string') {
-    problems.push(secretProblem(ing, PROXY_SSL_SECRET, ref, `${ca} (the CAs of the backend's certificate)`));
-    return undefined;
-  }
+  const found = caSecret(ing, ctx, PROXY_SSL_SECRET, PROXY_SSL_KEYS, "the CAs of the backend's certificate", problems);
+  if (!found) return undefined;
+  const { ref, secret, ca } = found;
   const pair = keyPair(secret);
   if (typeof pair === 'string') {
     problems.push(secretProblem(ing, PROXY_SSL_SECRET, ref, `no usable client certificate: ${pair}`));

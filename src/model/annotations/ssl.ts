@@ -116,6 +116,49 @@ export function caBundle(secret: Secret): { pem: string; count: number } | strin
   return { pem: blocks.join(''), count: blocks.length };
 }
 
+/** The Secret a TLS family's annotation names, and the CA bundle in its ca.crt. */
+export interface CaSecret {
+  ref: SecretRef;
+  secret: Secret;
+  ca: { pem: string; count: number };
+}
+
+/**
+ * For auth-tls and proxy-ssl: the Secret their annotation `key` (auth-tls-secret, proxy-ssl-secret) names,
+ * with the CA bundle of its ca.crt. undefined, with what went wrong in problems, when the annotation is
+ * absent (a warning names the family's other annotations present, of familyKeys: they do nothing without
+ * it), invalid, or names a Secret that is not found or has no usable ca.crt (the error says what the CAs
+ * are for: caRole).
+ */
+export function caSecret(
+  ing: Ingress, ctx: AnnotationContext, key: string, familyKeys: readonly string[], caRole: string, problems: Problem[],
+): CaSecret | undefined {
+  const a = ing.meta.annotations;
+  const ref = parseSecretRef(ing, key, problems);
+  if (ref === undefined) {
+    const others = familyKeys.filter((k) => k !== key && a[k] !== undefined);
+    if (others.length) {
+      problems.push({
+        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''), severity: 'warning',
+        message: `${others.map((k) => k.slice(PREFIX.length)).join(', ')} ${others.length > 1 ? 'have' : 'has'} no effect without ${key}, ignored`,
+      });
+    }
+    return undefined;
+  }
+  if (ref === null) return undefined;
+  const secret = ctx.secret(ref.namespace, ref.name);
+  if (!secret) {
+    problems.push(secretProblem(ing, key, ref, 'not found'));
+    return undefined;
+  }
+  const ca = caBundle(secret);
+  if (typeof ca === 'string') {
+    problems.push(secretProblem(ing, key, ref, `${ca} (${caRole})`));
+    return undefined;
+  }
+  return { ref, secret, ca };
+}
+
 /**
  * The client certificate and key in a Secret's tls.crt/tls.key (chain then key, one PEM file), checked as
  * server certificates are: PEM parses, the key matches. undefined when the Secret has neither key.
