@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import { cliRunnableBy, metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, backend, ingress, yamlDocs } from '../helpers/manifests.js';
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 import { sleep } from '../helpers/wait.js';
@@ -273,6 +273,7 @@ describe('e2e faults: the manifests directory', function () {
     let m: ManifestDir;
     let ctl: RunningController | undefined;
     let user: { uid: number; gid: number } | undefined;
+    let runtime: { cli: string; cleanup(): void } | undefined;
 
     before(async function () {
       this.timeout(60_000);
@@ -289,10 +290,14 @@ describe('e2e faults: the manifests directory', function () {
       m = new ManifestDir('faults-perm');
       fs.chmodSync(m.dir, 0o755);
       m.write('base.yaml', baseFile());
-      ctl = await startController({ manifests: m.dir, ...(user ? { user } : {}) });
+      runtime = user ? cliRunnableBy(user) : undefined;
+      ctl = await startController({ manifests: m.dir, ...(user ? { user, cli: runtime!.cli } : {}) });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(() => ctl, () => {
+      m?.cleanup();
+      runtime?.cleanup();
+    });
 
     /** Write a file that is unreadable from the moment it appears in the directory. */
     const writeLocked = (name: string, text: string) => {

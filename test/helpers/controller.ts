@@ -1,6 +1,6 @@
 // The built CLI (`node dist/src/cli.js run`) as a child process with real nginx, on free loopback ports
 // and a temporary nginx prefix; plus readers for its status server.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export interface StartOptions {
   prefix?: string;
   /** run the controller as this user (the test must be root); the prefix is given to it */
   user?: { uid: number; gid: number };
+  /** the built CLI to run (default: this checkout's dist/src/cli.js) */
+  cli?: string;
 }
 
 export interface Ports {
@@ -364,12 +366,12 @@ export function metricKey(name: string, labels: Record<string, string> = {}): st
  * startController() and sidecar.ts's startSidecarController() start the controller through this.
  */
 export async function spawnController(
-  o: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user'>, prefix: string, modeArgs: string[],
+  o: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user' | 'cli'>, prefix: string, modeArgs: string[],
 ): Promise<RunningController> {
   const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
   const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort!, ...o.ports };
   const args = [
-    CLI, 'run', ...modeArgs,
+    o.cli ?? CLI, 'run', ...modeArgs,
     '--manifests', o.manifests,
     '--listen-address', '127.0.0.1',
     '--status-address', '127.0.0.1',
@@ -381,7 +383,9 @@ export async function spawnController(
     '--max-wait', '500',
     ...(o.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], ...(o.user ?? {}) });
+  // another user may not be allowed into the checkout: it then starts in its own prefix
+  const cwd = o.user ? prefix : REPO;
+  const child = spawn(process.execPath, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], ...(o.user ?? {}) });
   return new RunningController(child, ports, prefix, o.manifests);
 }
 
@@ -426,4 +430,20 @@ export function stopAfter(get: () => RunningController | undefined, cleanup?: ()
       await cleanup?.();
     }
   });
+}
+
+/**
+ * The built CLI as `user` can run it: this checkout's when the user can reach it, else a copy of the
+ * runtime (dist/src, node_modules, templates, nginx/lua, package.json) in a directory anyone can read,
+ * because a checkout under a 0700 directory (mktemp, root's home) is closed to other users.
+ */
+export function cliRunnableBy(user: { uid: number; gid: number }): { cli: string; cleanup(): void } {
+  const probe = spawnSync(process.execPath, [CLI, '--version'], { uid: user.uid, gid: user.gid, encoding: 'utf8' });
+  if (probe.status === 0) return { cli: CLI, cleanup: () => undefined };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-runtime-'));
+  fs.chmodSync(dir, 0o755);
+  for (const part of ['dist/src', 'node_modules', 'templates', 'nginx', 'package.json']) {
+    fs.cpSync(path.join(REPO, part), path.join(dir, part), { recursive: true });
+  }
+  return { cli: path.join(dir, 'dist', 'src', 'cli.js'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
