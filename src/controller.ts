@@ -115,6 +115,9 @@ export class Controller {
         },
       });
     }
+    // awaited before the nginx object exists: an external nginx may report 'started' on its first poll,
+    // and that handler reads this.applier, so nothing may be awaited between the two
+    const workerGid = await workerGroup(o.nginxUser);
     const sidecar = o.sidecar;
     this.nginx = sidecar
       ? new ExternalNginx({ pidFile: sidecar.pidFile, internalPort: o.internalPort, reloadCommand: sidecar.reloadCommand, log: o.log })
@@ -145,7 +148,7 @@ export class Controller {
       });
     });
     this.applier = new Applier({
-      bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf, workerGid: await workerGroup(o.nginxUser),
+      bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf, workerGid,
     });
     this.snippets = new SnippetChecker(bin, path.join(o.prefix, 'tmp'), this.mode === 'lua' ? bin.luaModules : []);
     this.status = await startStatusServer(o.statusAddress, o.statusPort, {

@@ -22,6 +22,7 @@ export interface LoadTarget {
 export interface LoadStats {
   requests: number; // completed (good or bad), retries not counted twice
   failures: string[]; // "fresh #12: ECONNRESET socket hang up", "keep-alive #3: status 503"...
+  failureTimes: number[]; // Date.now() of each failure, same order
   retries: number; // keep-alive requests re-sent under the rule above
   byPod: Map<string, number>;
 }
@@ -64,7 +65,7 @@ function attempt(t: LoadTarget, agent: http.Agent | false, timeoutMs: number): P
 }
 
 export class Load {
-  readonly stats: LoadStats = { requests: 0, failures: [], retries: 0, byPod: new Map() };
+  readonly stats: LoadStats = { requests: 0, failures: [], failureTimes: [], retries: 0, byPod: new Map() };
   private stopped = false;
   private loops: Promise<void>[] = [];
   private agents: http.Agent[] = [];
@@ -88,7 +89,7 @@ export class Load {
       for (;;) {
         try {
           const r = await attempt(this.target, agent, timeoutMs);
-          if (!ok(r.status, r.headers)) this.stats.failures.push(`${name} #${n}: status ${r.status}`);
+          if (!ok(r.status, r.headers)) this.fail(`${name} #${n}: status ${r.status}`);
           const pod = String(r.headers['x-pod'] ?? `status ${r.status}`);
           this.stats.byPod.set(pod, (this.stats.byPod.get(pod) ?? 0) + 1);
         } catch (e) {
@@ -98,11 +99,16 @@ export class Load {
             continue;
           }
           const err = (e instanceof EarlyClose ? e.original : e) as NodeJS.ErrnoException;
-          this.stats.failures.push(`${name} #${n}: ${err.code ?? ''} ${err.message}`.trim());
+          this.fail(`${name} #${n}: ${err.code ?? ''} ${err.message}`.trim());
         }
         break;
       }
     }
+  }
+
+  private fail(what: string): void {
+    this.stats.failures.push(what);
+    this.stats.failureTimes.push(Date.now());
   }
 
   /** Requests completed so far. */

@@ -1,0 +1,173 @@
+// Soak: the controller (Lua balancer) with fake pods on loopback under constant keep-alive GET load,
+// while a second loop keeps changing Endpoints, Ingresses and the TLS Secret at random, writes invalid
+// manifests now and then, and SIGKILLs nginx every so often. Prints what was sent and what failed (by
+// reason, separating the windows where nginx was deliberately down), reloads and pushes, the
+// controller's RSS at start and end, and the nginx processes left at the end.
+//   node dist/bench/soak.js [--minutes 10] [--loops 4] [--kill-every 30] [--seed 1]
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { makeCert } from '../test/helpers/certs.js';
+import { metricKey, startController, type RunningController } from '../test/helpers/controller.js';
+import { Load } from '../test/helpers/load.js';
+import { configMap, endpoints, ingress, ManifestDir, service, tlsSecret } from '../test/helpers/manifests.js';
+import { closeAll, podSpecs, startPods, type Pods } from '../test/helpers/pods.js';
+import { sleep } from '../test/helpers/wait.js';
+import { machine } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' }, loops: { type: 'string', default: '4' },
+    'kill-every': { type: 'string', default: '30' }, seed: { type: 'string', default: '1' },
+  },
+});
+const durationMs = Number(values.minutes) * 60_000;
+const killEveryMs = Number(values['kill-every']) * 1000;
+const HOST = 'soak.example.com';
+const WORKERS = 2;
+
+// a small deterministic PRNG (mulberry32), so a run's sequence of changes can be repeated
+let state = Number(values.seed) >>> 0;
+function random(): number {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+
+function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+const pods: Pods = await startPods(podSpecs('soak', '127.0.0.6', 5));
+const m = new ManifestDir('soak');
+let ctl: RunningController | undefined;
+
+const endpointsFile = (ready: string[]) =>
+  [service('app', { ports: [{ port: 80, targetPort: pods.port }] }), endpoints('app', { ready, port: pods.port })];
+const secretFile = () => {
+  const c = makeCert(HOST);
+  return [tlsSecret('soak-tls', c.cert, c.key)];
+};
+
+try {
+  m.write('settings.yaml', [configMap('settings', 'default', { 'worker-processes': String(WORKERS) })]);
+  m.write('app.yaml', endpointsFile(pods.specs.map((s) => s.address)));
+  m.write('secret.yaml', secretFile());
+  m.write('ingress.yaml', [ingress('app', {
+    host: HOST, paths: [{ path: '/', service: 'app' }], tls: [{ hosts: [HOST], secretName: 'soak-tls' }],
+    annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+  })]);
+  ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'lua', '--configmap', 'default/settings'] });
+  const c = ctl;
+  const rssStart = rssKiB(c.pid);
+  console.log(`machine: ${machine()}`);
+  console.log(`soak: ${values.minutes} min, ${values.loops} keep-alive loops, nginx SIGKILL every ${killEveryMs / 1000} s, ${WORKERS} workers, seed ${values.seed}`);
+
+  const load = new Load({ port: c.ports.http, host: HOST, path: '/' }, { fresh: 0, keepAlive: Number(values.loops) });
+  const started = Date.now();
+  const end = started + durationMs;
+  const killWindows: [number, number, number][] = []; // [SIGKILL sent, healthz 200 again, end of the 1 s grace]
+  const changes = { endpoints: 0, ingresses: 0, secrets: 0, invalid: 0, kills: 0 };
+  let badWritten = false;
+
+  const churn = (async () => {
+    while (Date.now() < end) {
+      await sleep(200 + random() * 600);
+      const r = random();
+      if (r < 0.45) {
+        // a non-empty random subset of the pods: every request must still find an endpoint
+        const ready = pods.specs.map((s) => s.address).filter(() => random() < 0.6);
+        m.write('app.yaml', endpointsFile(ready.length ? ready : [pick(pods.specs).address]));
+        changes.endpoints++;
+      } else if (r < 0.7) {
+        const n = Math.floor(random() * 4);
+        const extra = Array.from({ length: n }, (_, i) =>
+          ingress(`extra-${i}`, { host: `extra${i}.example.com`, paths: [{ path: pick(['/', '/a', '/b/c', '/api']), service: 'app' }] }));
+        if (extra.length) m.write('extra.yaml', extra);
+        else m.remove('extra.yaml');
+        changes.ingresses++;
+      } else if (r < 0.85) {
+        m.write('secret.yaml', secretFile());
+        changes.secrets++;
+      } else if (badWritten) {
+        m.remove('bad.yaml');
+        badWritten = false;
+      } else {
+        // an Ingress whose path would end the directive, or a file that is not YAML at all
+        m.write('bad.yaml', random() < 0.5
+          ? [ingress('bad', { host: 'bad.example.com', paths: [{ path: '/x; include /etc/passwd;', service: 'app' }] })]
+          : 'kind: Ingress\nmetadata: {name: [unterminated\n');
+        badWritten = true;
+        changes.invalid++;
+      }
+    }
+  })();
+
+  const killer = (async () => {
+    let next = started + Math.min(killEveryMs / 2, 15_000);
+    while (next < end - 5_000) {
+      await sleep(Math.max(0, next - Date.now()));
+      const master = (await c.status()).nginxPid;
+      if (master) {
+        await c.nginxPids(); // tracked, so stop() makes sure none survives
+        const from = Date.now();
+        process.kill(master, 'SIGKILL');
+        changes.kills++;
+        // healthz turns 503 once the controller has seen nginx exit, then 200 when the new nginx is pushed
+        await c.waitFor(async () => (await c.healthz()) !== 200 || undefined, { timeoutMs: 10_000, what: 'healthz not 200 after the kill' });
+        await c.waitFor(async () => (await c.healthz()) === 200 || undefined, { timeoutMs: 60_000, what: 'healthz 200 after the kill' });
+        // requests already in flight on the old workers' connections end within a second
+        killWindows.push([from, Date.now(), Date.now() + 1000]);
+      }
+      next += killEveryMs;
+    }
+  })();
+
+  let lastReport = started;
+  while (Date.now() < end) {
+    await sleep(1000);
+    if (Date.now() - lastReport >= 30_000) {
+      lastReport = Date.now();
+      console.log(`  ${Math.round((Date.now() - started) / 1000)} s: ${load.count} requests, ${load.stats.failures.length} failed, RSS ${rssKiB(c.pid)} KiB`);
+    }
+  }
+  await Promise.all([churn, killer]);
+  const stats = await load.stop();
+  if (badWritten) m.remove('bad.yaml');
+  const metrics = await c.settle(1000, 30_000);
+  const rssEnd = rssKiB(c.pid);
+  const workers = await c.workerPids();
+  const all = await c.nginxPids();
+
+  const inKill = (t: number) => killWindows.some(([a, , b]) => t >= a && t <= b);
+  const afterReady = (t: number) => killWindows.some(([, r, b]) => t > r && t <= b);
+  const reasons = (inside: boolean) => {
+    const by = new Map<string, number>();
+    stats.failures.forEach((f, i) => {
+      if (inKill(stats.failureTimes[i]!) !== inside) return;
+      const reason = f.replace(/^[^:]*: /, '').replace(/\d+ ms/, 'N ms');
+      by.set(reason, (by.get(reason) ?? 0) + 1);
+    });
+    return by.size ? [...by].map(([r, n]) => `${n} x ${r}`).join('; ') : 'none';
+  };
+  const get = (name: string) => metrics.get(metricKey(name)) ?? NaN;
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`\nduration: ${seconds.toFixed(0)} s; changes: ${changes.endpoints} endpoints, ${changes.ingresses} ingresses, ${changes.secrets} TLS secrets, ${changes.invalid} invalid manifests, ${changes.kills} nginx SIGKILLs`);
+  console.log(`requests sent: ${stats.requests} (${(stats.requests / seconds).toFixed(0)}/s), keep-alive retries (idle connection closed before any byte): ${stats.retries}`);
+  console.log(`failed outside kill windows: ${stats.failures.filter((_, i) => !inKill(stats.failureTimes[i]!)).length} (${reasons(false)})`);
+  console.log(`failed inside kill windows (SIGKILL to healthz 200: ${killWindows.map(([a, r]) => `${r - a} ms`).join(', ') || 'none'}; each window ends 1 s after healthz 200): ${stats.failures.filter((_, i) => inKill(stats.failureTimes[i]!)).length} (${reasons(true)})`);
+  console.log(`  of which after healthz was 200 again: ${stats.failures.filter((_, i) => afterReady(stats.failureTimes[i]!)).length}`);
+  console.log(`reloads: ${get('reloads_total')}, endpoint pushes: ${get('endpoint_pushes_total')}, nginx restarts: ${get('nginx_restarts_total')}, syncs: ${get('syncs_total')}`);
+  console.log(`controller RSS: ${rssStart} KiB at start, ${rssEnd} KiB at end`);
+  console.log(`nginx at the end: ${workers.length} workers (worker-processes ${WORKERS}), ${all.length} nginx processes in all${all.length === WORKERS + 1 ? ' (no leaked worker generations)' : ' (LEAKED processes)'}`);
+} finally {
+  if (ctl && !ctl.hasExited) {
+    const r = await ctl.stop();
+    if (r.leftovers.length) console.log(`nginx processes left after the controller exited: ${r.leftovers.join(', ')}`);
+  }
+  m.cleanup();
+  await closeAll(pods);
+}
