@@ -99,6 +99,21 @@ export function snippetShapeProblem(text: string): string | null {
   return null;
 }
 
+// What even an allowed snippet may not do: read other files, load code, or run Lua. These may only come
+// from the controller's own files (nginx -t on a snippet must not be a way in, as CVE-2025-1974 was).
+const FORBIDDEN = /^(include|load_module|ssl_engine|env|user|pid|daemon|master_process|working_directory|lua_\w+|\w+_by_lua(_block|_file)?|perl\w*|js_\w+)$/i;
+
+/** The first forbidden directive of a snippet, as a reason, or null. */
+export function forbiddenDirective(text: string): string | null {
+  // quoted strings first (a '#' or ';' inside them is text), then comments
+  const bare = text.replace(/"(\\.|[^"\\])*"|'(\\.|[^'\\])*'/g, '""').replace(/#[^\n]*/g, ' ');
+  for (const statement of bare.split(/[;{}]/)) {
+    const name = statement.trim().split(/\s+/)[0];
+    if (name && FORBIDDEN.test(name)) return `directive "${name}" is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`;
+  }
+  return null;
+}
+
 function snippetFileName(context: SnippetContext, ing: Ingress): string {
   return `snippet-${context}-${ing.meta.namespace}-${ing.meta.name}`.slice(0, 150);
 }
@@ -116,7 +131,7 @@ export function parseSnippets(ing: Ingress, ctx: AnnotationContext, problems: Pr
   }
   let bad = false;
   for (const key of present) {
-    const why = snippetShapeProblem(a[key]!);
+    const why = snippetShapeProblem(a[key]!) ?? forbiddenDirective(a[key]!);
     if (why) {
       bad = true;
       problems.push(refused(ing, key, a[key]!, `nginx directives that form complete blocks (${why})`));

@@ -132,3 +132,16 @@ describe('model/annotations/snippets', () => {
     await nginxAccepts(model);
   });
 });
+
+describe('model/annotations/snippets forbiddenDirective', () => {
+  it('refuses include, load_module, ssl_engine and Lua even in an allowed snippet; quoted or commented text is not a directive', async () => {
+    const { forbiddenDirective } = await import('../../../src/model/annotations/snippets.js');
+    for (const t of ['include /etc/passwd;', 'load_module /tmp/x.so;', 'LOAD_MODULE /tmp/x.so;', 'ssl_engine x;', 'content_by_lua_block { os.execute("id") }',
+      'access_by_lua_file /x.lua;', 'lua_package_path "/tmp/?.lua";', 'location /a { include /x; }', 'add_header A b; include x;']) {
+      assert.match(String(forbiddenDirective(t)), /is not allowed in a snippet/, t);
+    }
+    for (const t of ['add_header X-Snippet yes;', 'add_header X "include /x;";', '# include x\nadd_header A b;', 'location /a { proxy_pass http://x; }']) {
+      assert.equal(forbiddenDirective(t), null, t);
+    }
+  });
+});
