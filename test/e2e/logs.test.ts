@@ -218,8 +218,8 @@ describe('e2e: logs', function () {
     });
   });
 
-  // Fails today (src/cli.ts main(), the catch block): the error that ends `run` (here the status port
-  // taken, EADDRINUSE) is written with process.stderr.write as plain text, whatever --log-format says.
+  // The error that ends `run` (here the status port taken, EADDRINUSE) is one more record of the log,
+  // in its format, not plain text on stderr (src/cli.ts main()).
   describe('a fatal error at start with --log-format json', function () {
     it('is a JSON record too', async function () {
       const m = new ManifestDir('logs-fatal');

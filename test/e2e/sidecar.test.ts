@@ -254,11 +254,9 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       assert.equal((await healthz(ctl!)).body, `ok ${hash}\n`);
     });
 
-    // Fails today (src/controller.ts ready()): it compares applier.live.hash with ExternalNginx.hash, which
-    // is only refreshed by the 500 ms poll, so for up to 500 ms around every confirmed reload /healthz
-    // answers 503 "the external nginx runs config <old>, not <new>" although nginx runs a confirmed config.
-    // (And, in every mode, 503 "endpoints not pushed to nginx yet" while any push is in flight: ready()
-    // also requires pusher.settled, not only a first push acknowledged by this nginx.)
+    // A single status poll mid-reload may reach an old or a new worker; readiness must trust only a
+    // confirmed reload or two polls that agree (ExternalNginx.settledHash), and pushes in flight after the
+    // first one must not count (src/controller.ts ready()).
     it('/healthz stays 200 through a reload of the external nginx', async function () {
       await ctl!.waitReady();
       const before = await ctl!.settle();
@@ -285,9 +283,8 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       hash = confHash(prefix)!;
     });
 
-    // Fails today (src/controller.ts 'started' handler + src/nginx/apply.ts apply()): after confirmLive()
-    // fails the forced sync finds applier.live.hash equal to the rendered hash and returns 'unchanged', so
-    // the file is never rewritten and /healthz stays 503 "nginx has not confirmed the configuration".
+    // After confirmLive() fails, the sync must apply even though the rendered hash equals applier.live:
+    // nginx runs another file, so apply() is forced (src/controller.ts sync, src/nginx/apply.ts).
     it('an nginx restarted from a config that is not the controller\'s gets the controller\'s config back', async function () {
       this.timeout(60_000);
       const file = path.join(prefix, 'nginx.conf');
