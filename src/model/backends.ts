@@ -1,7 +1,7 @@
 // From an Ingress backend reference to a named backend with its ready endpoints, the way kube-proxy
 // sees a Service: Endpoints/EndpointSlices list the ready pod addresses; not-ready and terminating
 // ones are left out. ExternalName Services use the addresses the controller resolved for the name.
-import type { EndpointSlice, Endpoints, IngressBackend, Problem, Service, ServicePort } from '../types.js';
+import type { EndpointSlice, Endpoints, IngressBackend, Service, ServicePort } from '../types.js';
 import { isIP } from '../syntax.js';
 import type { Backend, Endpoint } from './types.js';
 import type { Balance } from './annotations/balance.js';
@@ -112,4 +112,3 @@ export function sortEndpoints(list: Endpoint[]): Endpoint[] {
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
 }
 
-export type { Problem };
