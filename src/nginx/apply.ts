@@ -6,6 +6,7 @@ import { NginxError } from '../errors.js';
 import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
 import { fetchHash, waitForHash } from './confirm.js';
+import { childPids, waitRetired } from './workers.js';
 import { readIfExists, removeStaleCertificates, removeStaleManagedFiles, writeAtomic, writeCertificates, writeManagedFiles } from './files.js';
 import type { NginxHandle } from './process.js';
 
@@ -57,6 +58,7 @@ export class Applier {
     await writeAtomic(this.confPath, text);
     const p = this.o.process;
     const result: ApplyResult = p.running ? 'reloaded' : 'started';
+    const oldWorkers = p.running ? await childPids(p.pid) : [];
     if (p.running) p.reload();
     else p.start();
     if (!p.running) {
@@ -70,6 +72,9 @@ export class Applier {
       if (previous !== null && this.live) await writeAtomic(this.confPath, previous);
       throw new NginxError(`nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`);
     }
+    // confirmed by a new worker; also let the old ones stop accepting, so that "reloaded" means every
+    // new connection gets the new config (best effort: bounded, and skipped where /proc cannot see them)
+    await waitRetired(oldWorkers, 2000);
     try {
       await removeStaleCertificates(this.o.prefix, keep);
       await removeStaleManagedFiles(this.o.prefix, files);
