@@ -14,27 +14,9 @@ export function certificateFromSecret(secret: Secret): CertResult {
   const keyB64 = secret.data['tls.key'];
   if (crtB64 === undefined) return fail('data["tls.crt"]', 'missing');
   if (keyB64 === undefined) return fail('data["tls.key"]', 'missing');
-  const crt = Buffer.from(crtB64, 'base64').toString('utf8');
-  const key = Buffer.from(keyB64, 'base64').toString('utf8');
-  // Only PEM blocks go to disk: anything around them (comments, stray text) is dropped.
-  const certBlocks = pemBlocks(crt, /^CERTIFICATE$/);
-  const keyBlocks = pemBlocks(key, /^(RSA |EC |)PRIVATE KEY$/);
-  if (!certBlocks.length) return fail('data["tls.crt"]', 'no PEM CERTIFICATE block');
-  if (keyBlocks.length !== 1) return fail('data["tls.key"]', 'expected exactly one PEM PRIVATE KEY block');
-  let x509: crypto.X509Certificate;
-  try {
-    x509 = new crypto.X509Certificate(certBlocks[0]!);
-    for (const b of certBlocks.slice(1)) new crypto.X509Certificate(b);
-  } catch (e) {
-    return fail('data["tls.crt"]', `certificate does not parse: ${(e as Error).message}`);
-  }
-  let privateKey: crypto.KeyObject;
-  try {
-    privateKey = crypto.createPrivateKey(keyBlocks[0]!);
-  } catch (e) {
-    return fail('data["tls.key"]', `private key does not parse: ${(e as Error).message}`);
-  }
-  if (!x509.checkPrivateKey(privateKey)) return fail('data["tls.key"]', 'private key does not match the certificate');
+  const parsed = parse(crtB64, keyB64);
+  if (!parsed.ok) return fail(parsed.field, parsed.message);
+  const { certBlocks, keyBlock, x509 } = parsed;
   const problems: Problem[] = [];
   if (secret.type !== 'kubernetes.io/tls') {
     problems.push({ severity: 'warning', ...where, field: 'type', message: `type is ${JSON.stringify(secret.type)}, expected kubernetes.io/tls; used anyway` });
@@ -42,7 +24,7 @@ export function certificateFromSecret(secret: Secret): CertResult {
   if (Date.parse(x509.validTo) < Date.now()) {
     problems.push({ severity: 'warning', ...where, field: 'data["tls.crt"]', message: `certificate expired on ${x509.validTo}` });
   }
-  const pem = [...certBlocks, keyBlocks[0]!].join('');
+  const pem = [...certBlocks, keyBlock].join('');
   const hash = crypto.createHash('sha256').update(pem).digest('hex');
   return { ok: true, cert: { name: `${secret.meta.namespace}-${secret.meta.name}`, pem, hash, notAfter: x509.validTo }, problems };
 }
@@ -50,10 +32,55 @@ export function certificateFromSecret(secret: Secret): CertResult {
 /** Does the certificate name this host (SAN or CN, with the usual one-label wildcard)? */
 export function certCoversHost(pem: string, host: string): boolean {
   try {
-    return new crypto.X509Certificate(pem).checkHost(host.replace(/^\*\./, 'wildcard.')) !== undefined;
+    return remember(x509s, pem, () => new crypto.X509Certificate(pem)).checkHost(host.replace(/^\*\./, 'wildcard.')) !== undefined;
   } catch {
     return false;
   }
+}
+
+type Parsed = { ok: true; certBlocks: string[]; keyBlock: string; x509: crypto.X509Certificate } | { ok: false; field: string; message: string };
+
+// Parsing a key costs milliseconds and every model build looks at every Secret again: results are kept
+// per content (the same input always gives the same answer), in small bounded caches.
+const CACHE_LIMIT = 4096;
+const parsedSecrets = new Map<string, Parsed>();
+const x509s = new Map<string, crypto.X509Certificate>();
+
+function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    v = make();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+function parse(crtB64: string, keyB64: string): Parsed {
+  return remember(parsedSecrets, `${crtB64}\n${keyB64}`, () => {
+    const crt = Buffer.from(crtB64, 'base64').toString('utf8');
+    const key = Buffer.from(keyB64, 'base64').toString('utf8');
+    // Only PEM blocks go to disk: anything around them (comments, stray text) is dropped.
+    const certBlocks = pemBlocks(crt, /^CERTIFICATE$/);
+    const keyBlocks = pemBlocks(key, /^(RSA |EC |)PRIVATE KEY$/);
+    if (!certBlocks.length) return { ok: false, field: 'data["tls.crt"]', message: 'no PEM CERTIFICATE block' };
+    if (keyBlocks.length !== 1) return { ok: false, field: 'data["tls.key"]', message: 'expected exactly one PEM PRIVATE KEY block' };
+    let x509: crypto.X509Certificate;
+    try {
+      x509 = new crypto.X509Certificate(certBlocks[0]!);
+      for (const b of certBlocks.slice(1)) new crypto.X509Certificate(b);
+    } catch (e) {
+      return { ok: false, field: 'data["tls.crt"]', message: `certificate does not parse: ${(e as Error).message}` };
+    }
+    let privateKey: crypto.KeyObject;
+    try {
+      privateKey = crypto.createPrivateKey(keyBlocks[0]!);
+    } catch (e) {
+      return { ok: false, field: 'data["tls.key"]', message: `private key does not parse: ${(e as Error).message}` };
+    }
+    if (!x509.checkPrivateKey(privateKey)) return { ok: false, field: 'data["tls.key"]', message: 'private key does not match the certificate' };
+    return { ok: true, certBlocks, keyBlock: keyBlocks[0]!, x509 };
+  });
 }
 
 function pemBlocks(text: string, label: RegExp): string[] {

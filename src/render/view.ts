@@ -86,6 +86,7 @@ export function buildView(model: Model, o: RenderOptions) {
   // in lua mode every known backend is proxied: its endpoints may arrive later without a reload
   const live = new Set((lua ? model.backends : upstreams).map((b) => b.name));
   const balances = new Map(model.backends.map((b) => [b.name, b.balance]));
+  const canaryOf = new Map(model.backends.map((b) => [b.name, b.canary?.backend ?? '']));
   const longestHost = Math.max(0, ...model.servers.map((s) => s.host.length));
   const hsts = hstsHeader(model.settings);
   return {
@@ -112,12 +113,12 @@ export function buildView(model: Model, o: RenderOptions) {
     ],
     serverNamesHashBucketSize: model.settings.serverNameHashBucketSize ?? nextPow2(Math.max(64, longestHost + 16)),
     upstreams,
-    servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, redirectPort)),
+    servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, canaryOf, redirectPort)),
     internalPort: o.internalPort,
   };
 }
 
-function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, balances: Map<string, Balance>, redirectPort: number | null) {
+function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, balances: Map<string, Balance>, canaryOf: Map<string, string>, redirectPort: number | null) {
   const tls = s.tls !== null;
   // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
   const hsts = tls ? hstsHeader(model.settings) : null;
@@ -126,7 +127,6 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   const lua = o.balancer === 'lua';
   // only backends that need them pay for extra Lua phases; a backend's canary (model/canary.ts) takes
   // some of its requests, so its needs count too
-  const canaryOf = new Map(model.backends.map((b) => [b.name, b.canary?.backend ?? '']));
   const luaHooks = (b: string | null) => {
     const own = b === null ? [] : [balances.get(b), balances.get(canaryOf.get(b) ?? '')];
     return { affinity: lua && own.some((x) => x?.affinity !== undefined), ewma: lua && own.some((x) => x?.loadBalance === 'ewma') };

@@ -1,0 +1,193 @@
+// Writes a synthetic cluster into a directory, laid out the way a sync tool would dump it: per
+// namespace (100 apps each) one file of Ingresses, one of Services, one TLS Secret, and one file per
+// Service for its Endpoints (even apps) or EndpointSlice (odd apps), so an endpoint change rewrites one
+// small file. Every endpoint address is on loopback (127.16.0.0 and up) where nothing listens: a request
+// that reaches one fails fast and never leaves the machine.
+//
+//   node dist/bench/generate.js --ingresses 10000 --endpoints 100000 --out DIR
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+type Obj = Record<string, unknown>;
+export const APPS_PER_NAMESPACE = 100;
+const A = 'nginx.ingress.kubernetes.io/';
+
+export interface ClusterSize {
+  ingresses: number;
+  endpoints: number; // in all, spread evenly over the Services (one per Ingress)
+}
+
+export interface GeneratedApp {
+  namespace: string;
+  name: string; // Ingress and Service name
+  host: string;
+  endpointsFile: string; // relative to the output directory
+  slice: boolean; // EndpointSlice instead of Endpoints
+}
+
+// a small deterministic generator, so every run writes the same cluster
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The i-th endpoint address of the cluster: 127.16.0.1, 127.16.0.2, ... (never .0 or .255). */
+export function endpointAddress(i: number): string {
+  const n = 16 * 65536 + Math.floor(i / 254) * 256 + (i % 254) + 1;
+  return `127.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+export function namespaceOf(app: number): string {
+  return `team-${String(Math.floor(app / APPS_PER_NAMESPACE)).padStart(3, '0')}`;
+}
+
+export function appName(app: number): string {
+  return `app-${String(app).padStart(5, '0')}`;
+}
+
+/** Endpoints or EndpointSlice of one app with the given addresses on port 8080. */
+export function endpointsDoc(app: GeneratedApp, addresses: string[]): Obj {
+  const meta = { namespace: app.namespace };
+  if (app.slice) {
+    return {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { ...meta, name: `${app.name}-abcde`, labels: { 'kubernetes.io/service-name': app.name } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: addresses.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    };
+  }
+  return {
+    apiVersion: 'v1', kind: 'Endpoints', metadata: { ...meta, name: app.name },
+    subsets: addresses.length ? [{ addresses: addresses.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }] : [],
+  };
+}
+
+function yamlDocs(docs: Obj[]): string {
+  return docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join('---\n');
+}
+
+/** Write complete files only (temporary name, then rename), as tools that feed a watched directory do. */
+export function writeAtomic(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+/** One self-signed certificate naming every namespace's wildcard, made with openssl for this cluster. */
+function certificate(namespaces: number): { crt: string; key: string } {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-gen-'));
+  try {
+    const names = Array.from({ length: namespaces }, (_, n) => `DNS:*.${namespaceOf(n * APPS_PER_NAMESPACE)}.example.com`).join(',');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=example.com',
+      '-addext', `subjectAltName=${names}`, '-keyout', path.join(tmp, 'key'), '-out', path.join(tmp, 'crt')], { stdio: 'ignore' });
+    const b64 = (f: string) => fs.readFileSync(path.join(tmp, f)).toString('base64');
+    return { crt: b64('crt'), key: b64('key') };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The mix per app: two paths (Prefix "/" and "/api"; every 10th app an Exact "/healthz" instead of "/api"),
+ * every 4th app shares its host with the previous one (two Ingresses merged into one server), every 5th
+ * host is TLS, and about a third carry annotations (timeouts, body size, load balancing, affinity, rate
+ * limits, allow lists, and every 20th a regex with rewrite-target).
+ */
+export function generateCluster(dir: string, size: ClusterSize, seed = 1): GeneratedApp[] {
+  const rand = prng(seed);
+  const namespaces = Math.ceil(size.ingresses / APPS_PER_NAMESPACE);
+  const cert = certificate(namespaces);
+  const apps: GeneratedApp[] = [];
+  const perService = Math.max(1, Math.floor(size.endpoints / size.ingresses));
+  let extra = size.endpoints - perService * size.ingresses; // the first `extra` apps get one more
+  let nextAddress = 0;
+  for (let n = 0; n < namespaces; n++) {
+    const ingresses: Obj[] = [];
+    const services: Obj[] = [];
+    const namespace = namespaceOf(n * APPS_PER_NAMESPACE);
+    const tlsHosts: string[] = [];
+    for (let app = n * APPS_PER_NAMESPACE; app < Math.min(size.ingresses, (n + 1) * APPS_PER_NAMESPACE); app++) {
+      const name = appName(app);
+      const hostApp = app % 4 === 3 ? app - 1 : app;
+      const host = `${appName(hostApp)}.${namespace}.example.com`;
+      const tls = hostApp % 5 === 0;
+      if (tls && hostApp === app) tlsHosts.push(host);
+      const annotations: Record<string, string> = {};
+      const r = rand();
+      if (r < 0.08) annotations[`${A}proxy-read-timeout`] = String(30 + Math.floor(rand() * 90));
+      else if (r < 0.14) annotations[`${A}proxy-body-size`] = `${1 + Math.floor(rand() * 50)}m`;
+      else if (r < 0.19) annotations[`${A}load-balance`] = 'ewma';
+      else if (r < 0.23) { annotations[`${A}affinity`] = 'cookie'; annotations[`${A}session-cookie-name`] = 'route'; }
+      else if (r < 0.27) annotations[`${A}limit-rps`] = String(10 + Math.floor(rand() * 100));
+      else if (r < 0.30) annotations[`${A}whitelist-source-range`] = '10.0.0.0/8,127.0.0.0/8';
+      else if (r < 0.33) annotations[`${A}proxy-buffering`] = 'on';
+      const regex = app % 20 === 7 && hostApp === app;
+      if (regex) { annotations[`${A}use-regex`] = 'true'; annotations[`${A}rewrite-target`] = '/$2'; }
+      const base = hostApp === app ? '' : `/${name}`; // the second Ingress of a host lives under /<name>
+      const second = app % 10 === 9 ? { path: `${base}/healthz`, pathType: 'Exact' } : { path: regex ? '/api(/|$)(.*)' : `${base}/api`, pathType: regex ? 'ImplementationSpecific' : 'Prefix' };
+      const backend = { service: { name, port: { number: 80 } } };
+      ingresses.push({
+        apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
+        metadata: { name, namespace, ...(Object.keys(annotations).length ? { annotations } : {}) },
+        spec: {
+          ingressClassName: 'nginx',
+          ...(tls ? { tls: [{ hosts: [host], secretName: 'wildcard-tls' }] } : {}),
+          rules: [{
+            host,
+            http: { paths: [
+              { path: base || '/', pathType: 'Prefix', backend },
+              { ...second, backend },
+            ] },
+          }],
+        },
+      });
+      services.push({
+        apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
+        spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      });
+      const count = perService + (extra > 0 ? 1 : 0);
+      if (extra > 0) extra--;
+      const addresses = Array.from({ length: count }, () => endpointAddress(nextAddress++));
+      const generated: GeneratedApp = { namespace, name, host, endpointsFile: `${namespace}/endpoints/${name}.yaml`, slice: app % 2 === 1 };
+      apps.push(generated);
+      writeAtomic(path.join(dir, generated.endpointsFile), yamlDocs([endpointsDoc(generated, addresses)]));
+    }
+    writeAtomic(path.join(dir, namespace, 'ingresses.yaml'), yamlDocs(ingresses));
+    writeAtomic(path.join(dir, namespace, 'services.yaml'), yamlDocs(services));
+    writeAtomic(path.join(dir, namespace, 'tls.yaml'), yamlDocs([{
+      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'wildcard-tls', namespace },
+      data: { 'tls.crt': cert.crt, 'tls.key': cert.key },
+    }]));
+  }
+  writeAtomic(path.join(dir, 'ingressclass.yaml'), yamlDocs([{
+    apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'ingress-templater.dev/controller' },
+  }]));
+  return apps;
+}
+
+function arg(name: string, fallback?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : fallback;
+  if (v === undefined) throw new Error(`--${name} is required`);
+  return v;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = arg('out');
+  const size = { ingresses: Number(arg('ingresses', '100')), endpoints: Number(arg('endpoints', '1000')) };
+  const t = Date.now();
+  const apps = generateCluster(out, size, Number(arg('seed', '1')));
+  process.stdout.write(`wrote ${apps.length} Ingresses, ${apps.length} Services, ${size.endpoints} endpoints under ${out} in ${Date.now() - t} ms\n`);
+}
