@@ -1,4 +1,5 @@
-// The sync loop: watch, debounce (min:max wait), rescan, rebuild, render, apply when the text changed.
+// The sync loop: watch, debounce (min:max wait), refresh the named files, then either patch endpoints
+// (Lua balancer) or rebuild and render, and apply in a lane of its own when the text changed.
 import type http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +9,8 @@ import { Metrics } from './metrics.js';
 import { buildModel } from './model/index.js';
 import type { ClassOptions, Model } from './model/index.js';
 import { Applier } from './nginx/apply.js';
-import { fetchBackends, hostPort, payloadFor, Pusher } from './nginx/endpoints.js';
+import { backendPayload, fetchBackends, hostPort, Pusher } from './nginx/endpoints.js';
+import { servicesOf, updateEndpoints } from './model/update.js';
 import { probeBinary } from './nginx/binary.js';
 import { ensureDefaultCertificate, preparePrefix, workerGroup } from './nginx/files.js';
 import { NginxProcess, reapStale } from './nginx/process.js';
@@ -49,6 +51,13 @@ export interface ControllerOptions {
   log: Logger;
 }
 
+interface Candidate {
+  text: string;
+  hash: string;
+  model: Model;
+  seenAt: number;
+}
+
 export class Controller {
   readonly metrics = new Metrics();
   private manifests: ManifestSet;
@@ -73,8 +82,15 @@ export class Controller {
   private externalNames: string[] = [];
   private mode: BalancerMode = 'static';
   private pusher: Pusher | null = null;
-  private payload: string | null = null;
-  private lastModel: Model | null = null;
+  private lastModel: Model | null = null; // what nginx runs
+  private current: { model: Model; problems: Problem[] } | null = null; // the newest build, endpoints kept current
+  private hints = new Set<string>(); // files the watcher named since the last sync
+  private rescan = false; // an event named no file: look at the whole tree
+  private againForced = false;
+  private wanted: Candidate | null = null; // the newest rendered text not yet handed to nginx
+  private wantedForce = false;
+  private applying: Promise<void> | null = null;
+  private wakeApply: (() => void) | null = null;
   private pushedPid: number | undefined;
   private lastReloadAt = 0;
   private reloadTimer: NodeJS.Timeout | null = null;
@@ -104,9 +120,10 @@ export class Controller {
     if (this.mode === 'lua') {
       this.pusher = new Pusher({
         port: o.internalPort,
-        onAck: (seenAt) => {
+        onAck: (seenAt, method) => {
           this.pushedPid = this.nginx.pid;
           this.metrics.endpointPushes++;
+          if (method === 'PATCH') this.metrics.endpointPatches++;
           if (seenAt) this.metrics.convergence.observe((Date.now() - seenAt) / 1000);
         },
         onFailure: (e) => {
@@ -144,7 +161,7 @@ export class Controller {
           return;
         }
         this.confirmedPid = pid;
-        if (this.payload) void this.pusher?.push(this.payload, 0, true);
+        void this.pusher?.resend(Date.now());
       });
     });
     this.applier = new Applier({
@@ -165,7 +182,7 @@ export class Controller {
     });
     o.log('info', `nginx ${bin.version} at ${bin.path}; ${this.mode} balancer; prefix ${o.prefix}; watching ${o.manifests}`,
       { event: 'start', nginx: bin.version, balancer: this.mode, prefix: o.prefix, manifests: o.manifests });
-    this.watcher = watchDirectory(o.manifests, (why) => this.trigger(why));
+    this.watcher = watchDirectory(o.manifests, (why, file) => this.trigger(why, file));
     this.resolveTimer = setInterval(() => void this.refreshNames(), o.resolveIntervalMs);
     this.resolveTimer.unref();
     await this.runSync(true);
@@ -184,8 +201,11 @@ export class Controller {
   }
 
   /** Schedule a sync: minWait after the latest event, but no later than maxWait after the first. */
-  trigger(why: string): void {
+  trigger(why: string, file?: string): void {
     if (this.stopped) return;
+    // the files named since the last sync are all it needs to look at; an event naming none means a rescan
+    if (file === undefined) this.rescan = true;
+    else this.hints.add(file);
     const now = Date.now();
     if (!this.firstPending) this.firstPending = now;
     if (this.timer) clearTimeout(this.timer);
@@ -197,6 +217,7 @@ export class Controller {
   private async runSync(force: boolean): Promise<void> {
     if (this.syncing) {
       this.again = true;
+      this.againForced ||= force;
       return this.syncing;
     }
     const seenAt = this.firstPending || Date.now();
@@ -205,23 +226,59 @@ export class Controller {
     await this.syncing;
     if (this.again && !this.stopped) {
       this.again = false;
-      this.trigger('changes during the last sync');
+      if (this.againForced) {
+        this.againForced = false;
+        void this.runSync(true);
+      } else this.trigger('changes during the last sync');
     }
   }
 
+  /**
+   * sources -> store -> model -> render, then hand the text to the apply lane. When only Endpoints or
+   * EndpointSlices changed (Lua balancer), the model is patched for those Services and their backends
+   * are pushed: no rebuild, no render, and never waiting for an nginx -t or reload in progress.
+   */
   private async sync(force: boolean, seenAt: number): Promise<void> {
     const started = process.hrtime.bigint();
     this.metrics.syncs++;
-    const changed = await this.manifests.refresh();
+    const files = force || this.rescan ? undefined : this.hints;
+    this.hints = new Set();
+    this.rescan = false;
+    const changed = await this.manifests.refresh(files);
+    this.metrics.fullScans = this.manifests.fullScans;
+    const changes = this.manifests.store.takeChanges();
     // a file held back as possibly half written may get no further event: look again when it is due
     const due = this.manifests.recheckAt;
     if (due && !this.recheckTimer && !this.stopped) {
-      this.recheckTimer = setTimeout(() => { this.recheckTimer = null; this.trigger('in-place write settled'); }, Math.max(0, due - Date.now()) + 10);
+      const held = [...this.manifests.held];
+      this.recheckTimer = setTimeout(() => {
+        this.recheckTimer = null;
+        for (const f of held) this.trigger('in-place write settled', f);
+        if (!held.length) this.trigger('in-place write settled');
+      }, Math.max(0, due - Date.now()) + 10);
     }
-    if (!changed && !force && this.applier.live && this.nginx.running) {
+    try {
+      if (!changed && !force && this.applier.live && this.nginx.running) return;
+      const services = force || !this.pusher || !this.current ? null : servicesOf(changes);
+      if (services && this.current) {
+        const update = services.size ? updateEndpoints(this.current.model, this.manifests.store, services) : { model: this.current.model, changed: [] };
+        if (update) {
+          this.metrics.endpointSyncs++;
+          this.current = { model: update.model, problems: this.current.problems };
+          this.report([...this.manifests.problems(), ...this.current.problems]);
+          const up = this.applier.live !== null && this.nginx.running;
+          await this.pusher!.updateBackends(update.changed.map(backendPayload), seenAt, up ? 'send' : 'hold');
+          return;
+        }
+      }
+      await this.rebuild(force, seenAt);
+    } finally {
       this.metrics.lastSyncSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      return;
     }
+  }
+
+  private async rebuild(force: boolean, seenAt: number): Promise<void> {
+    const started = process.hrtime.bigint();
     const input = { ...this.o.classes, configMap: this.o.configMap, resolved: this.resolver.map, balancer: this.mode };
     let built = buildModel(this.manifests.store, input);
     if (built.externalNames.some((n) => !this.resolver.has(n))) {
@@ -231,62 +288,99 @@ export class Controller {
     this.externalNames = built.externalNames;
     // snippet annotations: each one alone through nginx -t first; a refused one is left out (its paths answer 503)
     const snippetProblems = await this.snippets.check(built.model);
-    this.report([...this.manifests.problems(), ...built.problems, ...snippetProblems]);
+    const problems = [...built.problems, ...snippetProblems];
+    this.report([...this.manifests.problems(), ...problems]);
+    let rendered: { text: string; hash: string };
     try {
-      const { text, hash } = this.renderer.render(built.model, this.renderOptions);
-      if (this.pusher) {
-        // endpoints go out at once, also ahead of a reload that will start routing to new backends
-        this.payload = payloadFor(built.model);
-        if (this.applier.live && this.nginx.running) await this.pusher.push(this.payload, seenAt);
-      }
-      if (this.applier.live?.hash !== hash && this.nginx.running) {
+      rendered = this.renderer.render(built.model, this.renderOptions);
+    } catch (e) {
+      this.failed(e as Error);
+      return;
+    }
+    this.metrics.buildRenderSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.current = { model: built.model, problems };
+    // endpoints go out at once, also ahead of a reload that will start routing to new backends
+    const up = this.applier.live !== null && this.nginx.running;
+    await this.pusher?.setBackends(built.model.backends.map(backendPayload), seenAt, up ? 'send' : 'hold');
+    this.wanted = { ...rendered, model: built.model, seenAt };
+    this.wantedForce ||= force;
+    this.applying ??= this.applyLane().finally(() => { this.applying = null; });
+    // the first sync (start-up) and forced ones (a restart) finish with nginx running the result
+    if (force) await this.applying;
+  }
+
+  /**
+   * The apply lane: nginx -t, reload, confirm, for the newest rendered text, one at a time and at least
+   * --min-reload-interval apart. Syncs and endpoint pushes go on meanwhile; a text rendered while one is
+   * being applied replaces any other still waiting, so a burst of changes becomes one more reload.
+   */
+  private async applyLane(): Promise<void> {
+    while (this.wanted && !this.stopped) {
+      const c = this.wanted;
+      if (this.applier.live?.hash !== c.hash && this.nginx.running) {
         const wait = this.lastReloadAt + this.o.minReloadIntervalMs - Date.now();
         if (wait > 0) {
-          // too soon after the last reload: come back when it is due (bursts become one reload)
-          if (!this.reloadTimer) this.reloadTimer = setTimeout(() => { this.reloadTimer = null; void this.runSync(true); }, wait);
-          return;
+          await new Promise<void>((resolve) => { this.wakeApply = resolve; this.reloadTimer = setTimeout(resolve, wait); });
+          this.reloadTimer = null;
+          this.wakeApply = null;
+          continue; // a newer text may have arrived meanwhile
         }
       }
+      this.wanted = null;
       // nginx not known to run the live config (a restart from another file): apply even if unchanged
-      const force = this.applier.live !== null && this.nginx.running && this.confirmedPid !== this.nginx.pid;
-      const result = await this.applier.apply(text, hash, built.model.certificates, built.model.files, force);
+      const force = this.wantedForce || (this.applier.live !== null && this.nginx.running && this.confirmedPid !== this.nginx.pid);
+      this.wantedForce = false;
+      await this.apply(c, force);
+    }
+  }
+
+  private async apply(c: Candidate, force: boolean): Promise<void> {
+    const { text, hash, model, seenAt } = c;
+    try {
+      const result = await this.applier.apply(text, hash, model.certificates, model.files, force);
+      if (this.applier.lastTestSeconds !== null) this.metrics.configTestSeconds = this.applier.lastTestSeconds;
       if (result !== 'pending' && this.nginx instanceof ExternalNginx) this.nginx.noteConfirmed(hash);
-      this.lastModel = built.model;
+      this.lastModel = model;
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;
       this.lastError = '';
       if (result === 'adopted') {
         this.confirmedPid = this.nginx.pid;
         this.metrics.configHash = hash;
-        this.lastModel = built.model;
         this.o.log('info', `nginx already runs config ${hash.slice(0, 12)}: adopted without a reload`, { event: 'adopted', hash });
-        if (this.pusher && this.payload) await this.pusher.push(this.payload, seenAt, true);
+        await this.pusher?.resend(seenAt);
       } else if (result === 'pending') {
         this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); waiting for the external nginx to start`, { event: 'waiting_for_nginx', hash });
       } else if (result !== 'unchanged') {
         this.lastReloadAt = Date.now();
         this.confirmedPid = this.nginx.pid;
+        if (this.applier.lastReloadSeconds !== null) this.metrics.reloadSeconds = this.applier.lastReloadSeconds;
         // a reload keeps the shared dict, a start begins empty: push the whole set after both
-        if (this.pusher && this.payload) await this.pusher.push(this.payload, seenAt, true);
+        await this.pusher?.resend(seenAt);
         this.metrics.reloads++;
         this.metrics.lastReloadSuccessTimestamp = Math.floor(Date.now() / 1000);
         this.metrics.configHash = hash;
-        this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${built.model.servers.length} servers, ${built.model.backends.length} backends)`,
-          { event: result === 'started' ? 'nginx_started' : 'reload', hash, servers: built.model.servers.length, backends: built.model.backends.length });
+        this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${model.servers.length} servers, ${model.backends.length} backends)`,
+          { event: result === 'started' ? 'nginx_started' : 'reload', hash, servers: model.servers.length, backends: model.backends.length });
+      } else if (force && this.confirmedPid !== this.nginx.pid && this.nginx.running) {
+        this.confirmedPid = this.nginx.pid;
       }
     } catch (e) {
-      this.metrics.lastReloadSuccessful = 0;
-      if (e instanceof ConfigTestError) this.metrics.reloadFailures.config_test++;
-      else this.metrics.reloadFailures.not_confirmed++;
-      this.lastError = (e as Error).message;
-      const kept = this.applier.live ? `; still serving config ${this.applier.live.hash.slice(0, 12)}` : '';
-      this.o.log('error', `${(e as Error).message}${kept}`, {
-        event: e instanceof ConfigTestError ? 'config_test_failed' : 'apply_failed', kept: this.applier.live?.hash,
-      });
-      if (!(e instanceof ConfigTestError || e instanceof NginxError)) this.o.log('error', (e as Error).stack ?? String(e));
-    } finally {
-      this.metrics.lastSyncSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (this.applier.lastTestSeconds !== null) this.metrics.configTestSeconds = this.applier.lastTestSeconds;
+      this.failed(e as Error);
     }
+  }
+
+  private failed(e: Error): void {
+    this.metrics.lastReloadSuccessful = 0;
+    if (e instanceof ConfigTestError) this.metrics.reloadFailures.config_test++;
+    else this.metrics.reloadFailures.not_confirmed++;
+    this.lastError = e.message;
+    const kept = this.applier.live ? `; still serving config ${this.applier.live.hash.slice(0, 12)}` : '';
+    this.o.log('error', `${e.message}${kept}`, {
+      event: e instanceof ConfigTestError ? 'config_test_failed' : 'apply_failed', kept: this.applier.live?.hash,
+    });
+    if (!(e instanceof ConfigTestError || e instanceof NginxError)) this.o.log('error', e.stack ?? String(e));
   }
 
   /** Log each problem once, when it first appears. */
@@ -320,10 +414,12 @@ export class Controller {
     if (this.timer) clearTimeout(this.timer);
     if (this.resolveTimer) clearInterval(this.resolveTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.wakeApply?.();
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.pusher?.stop();
     await this.watcher?.close();
     await this.syncing?.catch(() => undefined);
+    await this.applying?.catch(() => undefined);
     await this.nginx?.stop(timeoutMs);
     await new Promise<void>((resolve) => {
       if (!this.status) return resolve();

@@ -31,6 +31,12 @@ export class Metrics {
   problems = { error: 0, warning: 0 };
   nginxRestarts = 0;
   lastSyncSeconds = 0;
+  endpointSyncs = 0;
+  endpointPatches = 0;
+  fullScans = 0;
+  buildRenderSeconds = 0;
+  configTestSeconds = 0;
+  reloadSeconds = 0;
 
   render(): string {
     const lines: string[] = [];
@@ -59,6 +65,12 @@ export class Metrics {
       ['_bucket{le="+Inf"}', h.count], ['_sum', h.sum], ['_count', h.count],
     ]);
     metric('last_sync_duration_seconds', 'gauge', 'Duration of the last sync pass.', [['', this.lastSyncSeconds]]);
+    metric('endpoint_patches_total', 'counter', 'Acknowledged pushes that sent only the changed backends (PATCH).', [['', this.endpointPatches]]);
+    metric('manifest_full_scans_total', 'counter', 'Syncs that rescanned the whole manifests directory (not only the files events named).', [['', this.fullScans]]);
+    metric('endpoint_syncs_total', 'counter', 'Syncs that only patched endpoints (no model rebuild, no render).', [['', this.endpointSyncs]]);
+    metric('build_render_seconds', 'gauge', 'Duration of the last full model build and render.', [['', this.buildRenderSeconds]]);
+    metric('config_test_seconds', 'gauge', 'Duration of the last nginx -t of a candidate config.', [['', this.configTestSeconds]]);
+    metric('reload_seconds', 'gauge', 'Duration of the last reload or start: signal to new config confirmed and old workers retired.', [['', this.reloadSeconds]]);
     return lines.join('\n') + '\n';
   }
 }

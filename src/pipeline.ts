@@ -1,7 +1,10 @@
-// sources -> store: rescan the manifests directory and reload only the files whose signature changed.
+// sources -> store: look at the files the watcher named (or rescan the directory) and reload only the
+// files whose signature changed.
 import fs from 'node:fs';
+import path from 'node:path';
 import { loadFile } from './sources/loader.js';
-import { scanDirectory } from './sources/scan.js';
+import { fileEntry, isManifestName, scanDirectory } from './sources/scan.js';
+import type { FileEntry } from './sources/scan.js';
 import { Store } from './store.js';
 import type { Problem } from './types.js';
 import { formatProblem } from './types.js';
@@ -14,55 +17,105 @@ export class ManifestSet {
   readonly store = new Store();
   /** when a file held back as possibly half written is due for another look (0: none) */
   recheckAt = 0;
+  /** the files held back (absolute paths) */
+  readonly held = new Set<string>();
   private signatures = new Map<string, string>();
   private inodes = new Map<string, number>();
   private scanReport = '';
   private fileProblems = new Map<string, Problem[]>();
   private rejectedByFile = new Map<string, number>();
   private scanProblems: Problem[] = [];
+  private rootReal: string | undefined; // known after the first full scan
+  private linked = true; // symlinks under the root: only full scans (until one shows none)
+  fullScans = 0;
+  partialRefreshes = 0;
 
   constructor(readonly root: string, private readonly maxFileBytes?: number) {}
 
-  /** Returns whether any file was added, changed or removed. */
-  async refresh(): Promise<boolean> {
+  /**
+   * Returns whether any file was added, changed or removed. `files`: the absolute paths the watcher named
+   * since the last refresh; only those are looked at, unless anything else may have changed (no names,
+   * a directory, a symlink anywhere under the root, or the periodic full pass): then the whole tree.
+   */
+  async refresh(files?: Iterable<string>): Promise<boolean> {
     this.recheckAt = 0;
+    this.held.clear();
+    if (files && this.rootReal && !this.linked) {
+      const partial = await this.refreshFiles(this.rootReal, files);
+      if (partial !== null) return partial;
+    }
+    this.fullScans++;
     if (!fs.existsSync(this.root)) {
       // A vanished directory is an outage of the source, not an instruction to delete every route.
       return this.setScanProblems([{ severity: 'error', file: this.root, message: 'manifests directory does not exist; keeping the last loaded state' }]);
     }
     const scan = await scanDirectory(this.root);
+    this.rootReal = scan.root;
+    this.linked = scan.linked;
     // problems of the listing (a symlink out of the directory) change nothing else, but must be reported
     let changed = this.setScanProblems(scan.problems);
     const present = new Set<string>();
     const now = Date.now();
     for (const entry of scan.files) {
       present.add(entry.rel);
-      const previous = this.signatures.get(entry.rel);
-      if (previous === entry.signature) continue;
-      const age = now - entry.mtimeMs;
-      if (previous !== undefined && this.inodes.get(entry.rel) === entry.ino && age > -IN_PLACE_QUIET_MS && age < IN_PLACE_QUIET_MS) {
-        const due = entry.mtimeMs + IN_PLACE_QUIET_MS;
-        this.recheckAt = this.recheckAt ? Math.min(this.recheckAt, due) : due;
-        continue;
-      }
-      const result = await loadFile(entry.abs, entry.rel, this.maxFileBytes);
-      const notes = this.store.setFile(entry.rel, result);
-      this.signatures.set(entry.rel, entry.signature);
-      this.inodes.set(entry.rel, entry.ino);
-      this.fileProblems.set(entry.rel, [...result.problems, ...notes]);
-      this.rejectedByFile.set(entry.rel, result.parseFailed ? 1 : result.rejected.length + result.problems.filter((p) => p.severity === 'error' && !p.object).length);
-      changed = true;
+      if (await this.consider(entry, now)) changed = true;
     }
     for (const rel of [...this.signatures.keys()]) {
-      if (present.has(rel)) continue;
-      this.signatures.delete(rel);
-      this.inodes.delete(rel);
-      this.fileProblems.delete(rel);
-      this.rejectedByFile.delete(rel);
-      this.store.removeFile(rel);
-      changed = true;
+      if (!present.has(rel)) changed = this.forget(rel) || changed;
     }
     return changed;
+  }
+
+  /** null: something other than plain files is involved, scan everything */
+  private async refreshFiles(rootReal: string, files: Iterable<string>): Promise<boolean | null> {
+    let changed = false;
+    const now = Date.now();
+    for (const abs of new Set(files)) {
+      const rel = path.relative(rootReal, abs).split(path.sep).join('/');
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return null;
+      if (rel.split('/').some((part) => part.startsWith('.'))) continue; // hidden: temporary files, ..data
+      let st: fs.Stats;
+      try {
+        st = await fs.promises.lstat(abs);
+      } catch {
+        if (this.signatures.has(rel)) changed = this.forget(rel) || changed;
+        else if (!isManifestName(rel)) return null; // a directory that went away, maybe with files in it
+        continue;
+      }
+      if (!st.isFile()) return null;
+      if (!isManifestName(rel)) continue;
+      if (await this.consider(fileEntry(rel, abs, st), now)) changed = true;
+    }
+    this.partialRefreshes++;
+    return changed;
+  }
+
+  private async consider(entry: FileEntry, now: number): Promise<boolean> {
+    const previous = this.signatures.get(entry.rel);
+    if (previous === entry.signature) return false;
+    const age = now - entry.mtimeMs;
+    if (previous !== undefined && this.inodes.get(entry.rel) === entry.ino && age > -IN_PLACE_QUIET_MS && age < IN_PLACE_QUIET_MS) {
+      const due = entry.mtimeMs + IN_PLACE_QUIET_MS;
+      this.held.add(entry.abs);
+      this.recheckAt = this.recheckAt ? Math.min(this.recheckAt, due) : due;
+      return false;
+    }
+    const result = await loadFile(entry.abs, entry.rel, this.maxFileBytes);
+    const notes = this.store.setFile(entry.rel, result);
+    this.signatures.set(entry.rel, entry.signature);
+    this.inodes.set(entry.rel, entry.ino);
+    this.fileProblems.set(entry.rel, [...result.problems, ...notes]);
+    this.rejectedByFile.set(entry.rel, result.parseFailed ? 1 : result.rejected.length + result.problems.filter((p) => p.severity === 'error' && !p.object).length);
+    return true;
+  }
+
+  private forget(rel: string): boolean {
+    this.signatures.delete(rel);
+    this.inodes.delete(rel);
+    this.fileProblems.delete(rel);
+    this.rejectedByFile.delete(rel);
+    this.store.removeFile(rel);
+    return true;
   }
 
   private setScanProblems(problems: Problem[]): boolean {

@@ -137,3 +137,48 @@ describe('Store', () => {
     assert.ok(store.get('Service', 'default', 'two'));
   });
 });
+
+describe('Store.takeChanges', () => {
+  const keys = (store: Store) => store.takeChanges().map((c) => `${c.key}:${c.before ? 'b' : '-'}${c.after ? 'a' : '-'}`).sort();
+
+  it('records added, edited and removed objects once, then starts afresh', () => {
+    const store = new Store();
+    store.setFile('a.yaml', ok(service({ name: 'web' }), service({ name: 'api' })));
+    assert.deepEqual(keys(store), ['Service/default/api:-a', 'Service/default/web:-a']);
+    assert.deepEqual(keys(store), []);
+    store.setFile('a.yaml', ok(service({ name: 'web', ports: [{ port: 81 }] })));
+    assert.deepEqual(keys(store), ['Service/default/api:b-', 'Service/default/web:ba']);
+    store.removeFile('a.yaml');
+    assert.deepEqual(keys(store), ['Service/default/web:b-']);
+  });
+
+  it('a file read again with the same content, or the same objects on other lines, is no change', () => {
+    const store = new Store();
+    store.setFile('a.yaml', ok(service({ name: 'web' }), ingress({ name: 'web' })));
+    store.takeChanges();
+    store.setFile('a.yaml', ok(ingress({ name: 'web' }), service({ name: 'web' })));
+    assert.deepEqual(keys(store), []);
+    assert.equal(store.list('Service').length, 1);
+  });
+
+  it('an edit that is undone before anyone asked is no change', () => {
+    const store = new Store();
+    store.setFile('a.yaml', ok(service({ name: 'web' })));
+    store.takeChanges();
+    store.setFile('a.yaml', ok(service({ name: 'web', ports: [{ port: 81 }] })));
+    store.setFile('a.yaml', ok(service({ name: 'web' })));
+    assert.deepEqual(keys(store), []);
+  });
+
+  it('a duplicate taking over when the first definition goes away is a change', () => {
+    const store = new Store();
+    store.setFile('a.yaml', ok(service({ name: 'web' })));
+    store.setFile('b.yaml', ok(service({ name: 'web', ports: [{ port: 81 }] })));
+    assert.equal(store.duplicates().length, 1);
+    store.takeChanges();
+    store.removeFile('a.yaml');
+    assert.deepEqual(keys(store), ['Service/default/web:ba']);
+    assert.equal(store.get('Service', 'default', 'web')?.ports[0]?.port, 81);
+    assert.deepEqual(store.duplicates(), []);
+  });
+});

@@ -68,6 +68,19 @@ export function resolveBackend(
   return { ok: true, backend };
 }
 
+/**
+ * A backend's ready endpoints read again (its Endpoints or EndpointSlices changed, nothing else did);
+ * undefined when its Service or port is gone, which only a full rebuild can handle.
+ */
+export function currentEndpoints(b: Backend, lookup: BackendLookup): Endpoint[] | undefined {
+  if (b.externalName !== undefined || b.serviceUpstream) return b.endpoints; // not read from Endpoints
+  const svc = lookup.service(b.namespace, b.service);
+  const svcPort = svc?.ports.find((p) => p.port === b.port);
+  if (!svc || !svcPort || svc.type === 'ExternalName') return undefined;
+  const slices = lookup.slices(b.namespace, b.service);
+  return slices.length ? fromSlices(slices, svcPort) : fromEndpoints(lookup.endpoints(b.namespace, b.service), svcPort);
+}
+
 // Endpoints name their ports after the Service port's name; an unnamed single port matches itself.
 function pickPort<P extends { name?: string; port?: number }>(ports: P[], svcPort: ServicePort): P | undefined {
   if (svcPort.name) return ports.find((p) => p.name === svcPort.name);

@@ -29,6 +29,8 @@ export class Applier {
   /** text and hash nginx is known to run */
   live: { text: string; hash: string } | null = null;
   private pending: string | null = null;
+  lastTestSeconds: number | null = null; // the last nginx -t
+  lastReloadSeconds: number | null = null; // the last reload or start: signal to confirmed, old workers retired
 
   constructor(private readonly o: ApplierOptions) {
     this.confPath = o.confPath ?? path.join(o.prefix, 'nginx.conf');
@@ -49,9 +51,11 @@ export class Applier {
     const keep = await writeCertificates(this.o.prefix, certs);
     await writeManagedFiles(this.o.prefix, files, this.o.workerGid);
     await writeAtomic(this.candidatePath, text);
+    const testStarted = process.hrtime.bigint();
     try {
       await testConfig(this.o.bin, this.o.prefix, this.candidatePath, text);
     } finally {
+      this.lastTestSeconds = seconds(testStarted);
       await fs.rm(this.candidatePath, { force: true });
     }
     const previous = await readIfExists(this.confPath);
@@ -59,6 +63,7 @@ export class Applier {
     const p = this.o.process;
     const result: ApplyResult = p.running ? 'reloaded' : 'started';
     const oldWorkers = p.running ? await childPids(p.pid) : [];
+    const reloadStarted = process.hrtime.bigint();
     if (p.running) p.reload();
     else p.start();
     if (!p.running) {
@@ -75,6 +80,7 @@ export class Applier {
     // confirmed by a new worker; also let the old ones stop accepting, so that "reloaded" means every
     // new connection gets the new config (best effort: bounded, and skipped where /proc cannot see them)
     await waitRetired(oldWorkers, 2000);
+    this.lastReloadSeconds = seconds(reloadStarted);
     try {
       await removeStaleCertificates(this.o.prefix, keep);
       await removeStaleManagedFiles(this.o.prefix, files);
@@ -91,4 +97,8 @@ export class Applier {
     if (!this.live) return false;
     return waitForHash(this.o.internalPort, this.live.hash, timeoutMs, () => this.o.process.running, true);
   }
+}
+
+function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
 }

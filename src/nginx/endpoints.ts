@@ -1,5 +1,5 @@
 // The controller's side of the Lua balancer: the payload (pure) and the pusher that delivers it to
-// POST /configuration/backends on nginx's loopback-only internal port, retrying with backoff.
+// /configuration/backends on nginx's loopback-only internal port (full POSTs and PATCHes), retrying with backoff.
 import http from 'node:http';
 import type { Model } from '../model/index.js';
 
@@ -23,28 +23,30 @@ export interface CanaryPayload {
   cookie?: string;
 }
 
-/** The full backend set as the Lua side expects it; deterministic, optional fields omitted. */
+/** One backend as the Lua side expects it; deterministic, optional fields omitted. */
+export function backendPayload(b: Model['backends'][number]): BackendPayload {
+  const p: BackendPayload = { name: b.name, endpoints: b.endpoints.map((e) => ({ address: e.address, port: e.port })), loadBalance: b.balance.loadBalance };
+  if (b.balance.hashBy) p.hashBy = b.balance.hashBy;
+  if (b.balance.affinity) {
+    const { name, maxAge, path } = b.balance.affinity;
+    p.affinity = maxAge === undefined ? { name, path } : { name, maxAge, path };
+  }
+  if (b.canary) {
+    // the rules live here, not in nginx.conf: changing them is a push, never a reload
+    const { backend, weight, weightTotal, header, headerValue, headerPattern, cookie } = b.canary;
+    const c: CanaryPayload = { backend, weight, weightTotal };
+    if (header !== undefined) c.header = header;
+    if (headerValue !== undefined) c.headerValue = headerValue;
+    if (headerPattern !== undefined) c.headerPattern = headerPattern;
+    if (cookie !== undefined) c.cookie = cookie;
+    p.canary = c;
+  }
+  return p;
+}
+
+/** The full backend set, the body of a POST. */
 export function payloadFor(model: Model): string {
-  const backends: BackendPayload[] = model.backends.map((b) => {
-    const p: BackendPayload = { name: b.name, endpoints: b.endpoints.map((e) => ({ address: e.address, port: e.port })), loadBalance: b.balance.loadBalance };
-    if (b.balance.hashBy) p.hashBy = b.balance.hashBy;
-    if (b.balance.affinity) {
-      const { name, maxAge, path } = b.balance.affinity;
-      p.affinity = maxAge === undefined ? { name, path } : { name, maxAge, path };
-    }
-    if (b.canary) {
-      // the rules live here, not in nginx.conf: changing them is a push, never a reload
-      const { backend, weight, weightTotal, header, headerValue, headerPattern, cookie } = b.canary;
-      const c: CanaryPayload = { backend, weight, weightTotal };
-      if (header !== undefined) c.header = header;
-      if (headerValue !== undefined) c.headerValue = headerValue;
-      if (headerPattern !== undefined) c.headerPattern = headerPattern;
-      if (cookie !== undefined) c.cookie = cookie;
-      p.canary = c;
-    }
-    return p;
-  });
-  return JSON.stringify({ backends });
+  return JSON.stringify({ backends: model.backends.map(backendPayload) });
 }
 
 // after a failed attempt, the first delivered set is sent again this much later (see Pusher.unsure)
@@ -54,10 +56,10 @@ export class PushError extends Error {
   override name = 'PushError';
 }
 
-export function postBackends(port: number, body: string, timeoutMs = 5000): Promise<void> {
+export function postBackends(port: number, body: string, timeoutMs = 5000, method: 'POST' | 'PATCH' = 'POST'): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: '127.0.0.1', port, method: 'POST', path: '/configuration/backends', timeout: timeoutMs, agent: false,
+      host: '127.0.0.1', port, method, path: '/configuration/backends', timeout: timeoutMs, agent: false,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     }, (res) => {
       let text = '';
@@ -74,19 +76,25 @@ export function postBackends(port: number, body: string, timeoutMs = 5000): Prom
 
 export interface PusherOptions {
   port: number;
-  onAck: (seenAt: number) => void; // seenAt: when the change being delivered was first seen
+  onAck: (seenAt: number, method: 'POST' | 'PATCH') => void; // seenAt: when the change being delivered was first seen
   onFailure: (e: Error) => void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
 
 /**
- * Delivers the newest payload, one request at a time. A payload superseded while a push is in flight
- * is sent right after; a failure retries with backoff until it lands or something newer replaces it.
+ * Keeps nginx's backend set equal to the desired one, one request at a time: a full POST when what nginx
+ * holds is unknown (first push, after a reload or restart, after a failure), otherwise a PATCH with just
+ * the backends that changed since the last acknowledged push, so an endpoint change of one Service costs
+ * the same with 10 or 10,000 backends. A change made while a request is in flight goes out right after;
+ * a failure retries with backoff until it lands.
  */
 export class Pusher {
-  acked: string | null = null;
-  private desired: string | null = null;
+  private desired = new Map<string, string>(); // backend name -> its JSON
+  private generation = 0; // of desired
+  private acked: Map<string, string> | null = null; // what nginx holds, as far as we know; null: unknown
+  private ackedGeneration = -1;
+  private started = false; // a desired set was given
   private seenAt = 0;
   private inFlight: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -95,27 +103,56 @@ export class Pusher {
   // an attempt failed: nginx may still run it (it had queued the request), maybe after a newer one
   private unsure = false;
   private confirmTimer: NodeJS.Timeout | null = null;
+  fullPushes = 0;
+  patches = 0;
 
   constructor(private readonly o: PusherOptions) {
     this.backoff = o.minBackoffMs ?? 50;
   }
 
-  /** Deliver body unless it is already what nginx has; force re-sends (after a reload or restart). */
-  push(body: string, seenAt: number, force = false): Promise<void> {
-    if (!force && body === this.acked && body === this.desired) return this.inFlight ?? Promise.resolve();
-    if (this.desired !== body || !this.seenAt) this.seenAt = seenAt;
-    this.desired = body;
-    if (force) this.acked = null;
+  /**
+   * The whole desired set. force: send it all even if nginx is thought to have it (a reload or start);
+   * hold: only remember it (nginx is not up yet; resend() delivers it once it is).
+   */
+  setBackends(backends: BackendPayload[], seenAt: number, mode: 'send' | 'force' | 'hold' = 'send'): Promise<void> {
+    const next = new Map(backends.map((b) => [b.name, JSON.stringify(b)]));
+    const same = this.started && next.size === this.desired.size && [...next].every(([k, v]) => this.desired.get(k) === v);
+    this.started = true;
+    if (!same) this.change(seenAt, () => { this.desired = next; });
+    if (mode === 'hold') return Promise.resolve();
+    if (mode === 'force') this.acked = null;
+    return this.settled ? this.inFlight ?? Promise.resolve() : this.kick();
+  }
+
+  /** Replace some backends of the desired set (the endpoint fast path); hold: as for setBackends. */
+  updateBackends(backends: BackendPayload[], seenAt: number, mode: 'send' | 'hold' = 'send'): Promise<void> {
+    const changed = backends.filter((b) => this.desired.get(b.name) !== JSON.stringify(b));
+    if (changed.length) this.change(seenAt, () => { for (const b of changed) this.desired.set(b.name, JSON.stringify(b)); });
+    if (mode === 'hold' || this.settled) return this.inFlight ?? Promise.resolve();
     return this.kick();
   }
 
-  /** Forget what nginx has (it restarted): the next push goes out whatever it holds. */
+  /** Forget what nginx has (it restarted): the next push sends the whole set. */
   reset(): void {
     this.acked = null;
   }
 
+  /** Send the whole desired set again (after a reload or an nginx start). */
+  resend(seenAt: number): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    if (!this.seenAt) this.seenAt = seenAt;
+    this.acked = null;
+    return this.kick();
+  }
+
   get settled(): boolean {
-    return this.desired !== null && this.acked === this.desired;
+    return this.started && this.acked !== null && this.ackedGeneration === this.generation;
+  }
+
+  private change(seenAt: number, apply: () => void): void {
+    if (this.settled || !this.seenAt) this.seenAt = seenAt;
+    apply();
+    this.generation++;
   }
 
   private kick(): Promise<void> {
@@ -125,31 +162,48 @@ export class Pusher {
   }
 
   private async loop(): Promise<void> {
-    while (!this.stopped && this.desired !== null && this.desired !== this.acked) {
-      const body = this.desired;
+    while (!this.stopped && this.started && !this.settled) {
+      const generation = this.generation;
+      const snapshot = this.desired;
       const seenAt = this.seenAt;
+      const base = this.acked;
+      let body: string;
+      let method: 'POST' | 'PATCH' = 'POST';
+      if (base === null) {
+        body = `{"backends":[${[...snapshot.values()].join(',')}]}`;
+      } else {
+        const changed = [...snapshot].filter(([k, v]) => base.get(k) !== v).map(([, v]) => v);
+        const removed = [...base.keys()].filter((k) => !snapshot.has(k));
+        body = `{"backends":[${changed.join(',')}],"removed":${JSON.stringify(removed)}}`;
+        method = 'PATCH';
+      }
+      // the desired map is replaced or mutated later: keep what this attempt sends
+      const sent = new Map(snapshot);
       try {
-        await postBackends(this.o.port, body);
-        this.acked = body;
+        await postBackends(this.o.port, body, 5000, method);
+        if (method === 'POST') this.fullPushes++;
+        else this.patches++;
+        this.acked = sent;
+        this.ackedGeneration = generation;
         this.backoff = this.o.minBackoffMs ?? 50;
-        this.o.onAck(seenAt);
-        if (this.desired === body) this.seenAt = 0;
+        this.o.onAck(seenAt, method);
+        if (this.generation === generation) this.seenAt = 0;
         if (this.unsure) {
-          // the Lua store keeps whatever lands last: send this set once more, after nginx has run what it had queued
+          // the Lua store keeps whatever lands last: send the whole set once more, after nginx has run what it had queued
           this.unsure = false;
           if (this.confirmTimer) clearTimeout(this.confirmTimer);
           this.confirmTimer = setTimeout(() => {
             this.confirmTimer = null;
-            if (this.acked === body) { this.acked = null; void this.kick(); }
+            this.acked = null;
+            void this.kick();
           }, CONFIRM_AFTER_FAILURE_MS);
         }
       } catch (e) {
         this.o.onFailure(e as Error);
-        // a failed attempt may still land later (nginx had queued it): what nginx holds is unknown now,
-        // so even a revert to the set acknowledged before must be sent
+        // a failed attempt may still land later (nginx had queued it): what nginx holds is unknown now
         this.acked = null;
         this.unsure = true;
-        if (this.desired !== body) continue; // something newer arrived: send that instead
+        if (this.generation !== generation) continue; // something newer arrived: send that instead
         this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.kick(); }, this.backoff);
         this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 2000);
         return;

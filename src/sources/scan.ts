@@ -26,6 +26,7 @@ function isInside(root: string, p: string): boolean {
 class Scan {
   readonly files: FileEntry[] = [];
   readonly problems: Problem[] = [];
+  linked = false; // a symlink was met: file paths and the paths events name may differ
   private readonly seen = new Set<string>(); // real paths of directories and files visited
 
   constructor(private readonly rootReal: string) {}
@@ -61,6 +62,7 @@ class Scan {
   }
 
   private async followLink(full: string, rel: string, name: string, resolveData: () => Promise<string | undefined>): Promise<void> {
+    this.linked = true;
     let target: string;
     try {
       const parts = (await readlink(full)).split(/[\\/]/);
@@ -91,27 +93,39 @@ class Scan {
     if (this.seen.has(real)) return this.warn(rel, 'same file as one already scanned through another path; skipped');
     this.seen.add(real);
     try {
-      const st = await stat(real);
-      // ctime too: a chmod that makes an unreadable file readable changes nothing else
-      this.files.push({ rel, abs: real, signature: `${real}|${st.size}|${st.mtimeMs}|${st.ctimeMs}|${st.ino}`, ino: st.ino, mtimeMs: st.mtimeMs });
+      this.files.push(fileEntry(rel, real, await stat(real)));
     } catch (err) {
       this.warn(rel, `cannot stat file: ${codeOf(err)}`);
     }
   }
 }
 
-export async function scanDirectory(root: string): Promise<{ files: FileEntry[]; problems: Problem[] }> {
+export function fileEntry(rel: string, real: string, st: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): FileEntry {
+  // ctime too: a chmod that makes an unreadable file readable changes nothing else
+  return { rel, abs: real, signature: `${real}|${st.size}|${st.mtimeMs}|${st.ctimeMs}|${st.ino}`, ino: st.ino, mtimeMs: st.mtimeMs };
+}
+
+export const isManifestName = (name: string) => MANIFEST.test(name);
+
+export interface ScanResult {
+  files: FileEntry[];
+  problems: Problem[];
+  root?: string; // real path of the root
+  linked: boolean; // symlinks met (ConfigMap volumes, links inside the root)
+}
+
+export async function scanDirectory(root: string): Promise<ScanResult> {
   let rootReal: string;
   try {
     rootReal = await realpath(root);
     if (!(await stat(rootReal)).isDirectory()) {
-      return { files: [], problems: [{ severity: 'error', message: `manifests directory ${root} is not a directory` }] };
+      return { files: [], linked: false, problems: [{ severity: 'error', message: `manifests directory ${root} is not a directory` }] };
     }
   } catch (err) {
-    return { files: [], problems: [{ severity: 'error', message: `cannot read manifests directory ${root}: ${codeOf(err)}` }] };
+    return { files: [], linked: false, problems: [{ severity: 'error', message: `cannot read manifests directory ${root}: ${codeOf(err)}` }] };
   }
   const scan = new Scan(rootReal);
   await scan.enterDirectory(rootReal, '');
   scan.files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { files: scan.files, problems: scan.problems };
+  return { files: scan.files, problems: scan.problems, root: rootReal, linked: scan.linked };
 }

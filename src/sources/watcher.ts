@@ -1,4 +1,5 @@
-// Signals "something under root may have changed". The caller debounces, rescans and diffs
+// Signals "something under root may have changed", naming the file when the event does. The caller
+// debounces, looks at the named files (or rescans everything when a signal names none) and diffs
 // signatures, so spurious signals are cheap and a missed one is the only real failure.
 import { watch as fsWatch, type FSWatcher as ParentWatcher } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -9,7 +10,10 @@ const POLL_MS = 1000;
 
 const reason = (err: unknown) => `watch error: ${err instanceof Error ? err.message : String(err)}`;
 
-export function watchDirectory(root: string, onEvent: (why: string) => void): { close(): Promise<void> } {
+/** file: the absolute path concerned, when the event is about one file (not a directory). */
+export type WatchListener = (why: string, file?: string) => void;
+
+export function watchDirectory(root: string, onEvent: WatchListener): { close(): Promise<void> } {
   let watcher: FSWatcher | undefined;
   let parent: ParentWatcher | undefined;
   let identity: string | undefined; // of the directory being watched
@@ -17,8 +21,8 @@ export function watchDirectory(root: string, onEvent: (why: string) => void): { 
   let closed = false;
   let checking: Promise<void> | undefined;
 
-  const signal = (why: string) => {
-    if (!closed) onEvent(why);
+  const signal = (why: string, file?: string) => {
+    if (!closed) onEvent(why, file);
   };
 
   async function detach(): Promise<void> {
@@ -34,10 +38,15 @@ export function watchDirectory(root: string, onEvent: (why: string) => void): { 
     // directly, and ConfigMap volume swaps show up as changes to the ..data link itself.
     const w = watch(real, { ignoreInitial: true, followSymlinks: false, persistent: true });
     watcher = w;
-    w.on('all', (event, p) => signal(`${event} ${p}`));
+    w.on('all', (event, p) => signal(`${event} ${p}`, event === 'add' || event === 'change' || event === 'unlink' ? path.resolve(p) : undefined));
     // chokidar drops a second 'change' of the same path within 50 ms; the raw fs.watch events it sees
-    // are never throttled, and a missed signal is the one failure that matters here
-    w.on('raw', (event, p) => signal(`raw ${event} ${p}`));
+    // are never throttled, and a missed signal is the one failure that matters here. A raw event names
+    // the entry inside the watched directory, or the watched file itself.
+    w.on('raw', (event, p, details: unknown) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      const file = !p || !watched ? undefined : path.basename(watched) === p ? path.resolve(watched) : path.resolve(watched, p);
+      signal(`raw ${event} ${p}`, file);
+    });
     w.on('error', (err) => signal(reason(err)));
     // Covers anything created before the watch was in place: the caller rescans once more.
     w.on('ready', () => signal(`watching ${root}`));

@@ -335,3 +335,20 @@ export function countBy(values: string[]): Map<string, number> {
 }
 
 export { sleep };
+
+export interface PatchBody {
+  backends?: unknown[];
+  removed?: string[];
+}
+
+/** PATCH a body (object: JSON-encoded) to /configuration/backends */
+export function patchBackends(nginx: LuaNginx, body: unknown, o: SendOptions = {}): Promise<Reply> {
+  return nginx.post(body, { ...o, method: 'PATCH' });
+}
+
+/** PATCH and insist on 201 */
+export async function applyPatch(nginx: LuaNginx, body: PatchBody): Promise<{ version: number; changed: number; removed: number }> {
+  const r = await patchBackends(nginx, body);
+  if (r.status !== 201) throw new Error(`patch answered ${r.status}: ${r.body}`);
+  return JSON.parse(r.body);
+}

@@ -206,10 +206,10 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     const local = await nginx.post(changed, { headers: { origin: `http://127.0.0.1:${nginx.internalPort}` } });
     assert.equal(local.status, 201);
 
-    for (const method of ['PUT', 'DELETE', 'PATCH']) {
+    for (const method of ['PUT', 'DELETE']) {
       const r = await nginx.post(changed, { method });
       assert.equal(r.status, 405, method);
-      assert.equal(r.headers.allow, 'GET, HEAD, POST');
+      assert.equal(r.headers.allow, 'GET, HEAD, POST, PATCH');
     }
 
     // nginx refuses from the Content-Length alone, before any of the body is read

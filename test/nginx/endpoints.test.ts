@@ -32,13 +32,14 @@ describe('nginx/endpoints', () => {
     let server: http.Server;
     let port: number;
     let answers: number[];
-    const received: string[] = [];
+    const received: { method: string; body: string }[] = [];
+    const be = (name: string, address = '127.0.0.1') => ({ name, endpoints: [{ address, port: 80 }], loadBalance: 'round_robin' });
     before(async () => {
       server = http.createServer((req, res) => {
         let body = '';
         req.on('data', (c) => { body += c; });
         req.on('end', () => {
-          received.push(body);
+          received.push({ method: req.method ?? '', body });
           const status = answers.shift() ?? 201;
           res.writeHead(status).end(status === 201 ? '{"version":1}' : '{"error":"no"}');
         });
@@ -48,45 +49,79 @@ describe('nginx/endpoints', () => {
     });
     after(() => new Promise<void>((r) => server.close(() => r())));
     beforeEach(() => { received.length = 0; answers = []; });
+    const settle = async (p: Pusher) => {
+      const deadline = Date.now() + 3000;
+      while (!p.settled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
 
-    it('delivers, skips a body nginx already has, and re-sends when forced', async () => {
+    it('delivers the whole set first, skips a set nginx already has, and re-sends it when forced', async () => {
       let acks = 0;
       const p = new Pusher({ port, onAck: () => { acks++; }, onFailure: () => undefined });
-      await p.push('{"backends":[]}', Date.now());
-      await p.push('{"backends":[]}', Date.now());
+      await p.setBackends([be('a')], Date.now());
+      await p.setBackends([be('a')], Date.now());
       assert.equal(received.length, 1);
+      assert.equal(received[0]!.method, 'POST');
+      assert.deepEqual(JSON.parse(received[0]!.body), { backends: [be('a')] });
       assert.ok(p.settled);
-      await p.push('{"backends":[]}', Date.now(), true);
+      await p.setBackends([be('a')], Date.now(), 'force');
       assert.equal(received.length, 2);
-      assert.equal(acks, 2);
+      assert.equal(received[1]!.method, 'POST');
+      await p.resend(Date.now());
+      assert.equal(received.length, 3);
+      assert.equal(acks, 3);
       p.stop();
     });
 
-    it('retries a refused push with backoff until it lands, and reports each failure', async () => {
-      answers = [500, 400];
-      const failures: string[] = [];
-      let acked = false;
-      const p = new Pusher({ port, minBackoffMs: 10, onAck: () => { acked = true; }, onFailure: (e) => failures.push(e.message) });
-      await p.push('{"backends":[1]}', Date.now());
-      const deadline = Date.now() + 3000;
-      while (!acked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(acked, 'acknowledged in the end');
-      assert.equal(failures.length, 2);
-      assert.match(failures[0]!, /500/);
+    it('holds a set until resend() while nginx is not up', async () => {
+      const p = new Pusher({ port, onAck: () => undefined, onFailure: () => undefined });
+      await p.setBackends([be('a')], Date.now(), 'hold');
+      assert.equal(received.length, 0);
+      await p.resend(Date.now());
+      assert.equal(received.length, 1);
+      p.stop();
+    });
+
+    it('after the first set, sends only what changed (PATCH), including removals', async () => {
+      const p = new Pusher({ port, onAck: () => undefined, onFailure: () => undefined });
+      await p.setBackends([be('a'), be('b'), be('c')], Date.now());
+      await p.updateBackends([be('b', '127.0.0.2'), be('c')], Date.now());
+      assert.equal(received.length, 2);
+      assert.equal(received[1]!.method, 'PATCH');
+      assert.deepEqual(JSON.parse(received[1]!.body), { backends: [be('b', '127.0.0.2')], removed: [] });
+      await p.setBackends([be('a'), be('b', '127.0.0.2')], Date.now());
+      assert.equal(received[2]!.method, 'PATCH');
+      assert.deepEqual(JSON.parse(received[2]!.body), { backends: [], removed: ['c'] });
+      await p.updateBackends([be('a')], Date.now()); // unchanged: nothing to send
       assert.equal(received.length, 3);
       p.stop();
     });
 
-    it('a newer body supersedes one still failing: the newest is what lands', async () => {
+    it('retries a refused push with backoff until it lands, the whole set again, and reports each failure', async () => {
+      const failures: string[] = [];
+      let acked = 0;
+      const p = new Pusher({ port, minBackoffMs: 10, onAck: () => { acked++; }, onFailure: (e) => failures.push(e.message) });
+      await p.setBackends([be('a')], Date.now());
+      answers = [500, 400];
+      await p.updateBackends([be('a', '127.0.0.2')], Date.now());
+      await settle(p);
+      assert.ok(p.settled, 'acknowledged in the end');
+      assert.equal(failures.length, 2);
+      assert.match(failures[0]!, /500/);
+      // the PATCH failed: nginx may hold anything now, so the retries send the whole set
+      assert.deepEqual(received.map((r) => r.method), ['POST', 'PATCH', 'POST', 'POST']);
+      assert.deepEqual(JSON.parse(received.at(-1)!.body), { backends: [be('a', '127.0.0.2')] });
+      p.stop();
+    });
+
+    it('a newer set supersedes one still failing: the newest is what lands', async () => {
       answers = [500];
       let lastAck = 0;
       const p = new Pusher({ port, minBackoffMs: 50, onAck: (seenAt) => { lastAck = seenAt; }, onFailure: () => undefined });
-      await p.push('{"v":1}', 1);
-      await p.push('{"v":2}', 2);
-      const deadline = Date.now() + 3000;
-      while (!p.settled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(received.at(-1), '{"v":2}');
-      assert.equal(lastAck, 2);
+      await p.setBackends([be('a')], 1);
+      await p.setBackends([be('a', '127.0.0.2')], 2);
+      await settle(p);
+      assert.deepEqual(JSON.parse(received.at(-1)!.body), { backends: [be('a', '127.0.0.2')] });
+      assert.equal(lastAck, 1, 'seenAt stays the first change not yet delivered');
       p.stop();
     });
   });

@@ -1,5 +1,6 @@
 -- The internal API: /configuration/backends on the loopback-only server. POST replaces the whole
--- backend set (validated completely first), GET shows it.
+-- backend set, PATCH adds, changes and removes single backends (both validated completely first),
+-- GET shows the set.
 local validate = require("ingress_templater.validate")
 local store = require("ingress_templater.store")
 local encode = require("cjson.safe").encode
@@ -44,23 +45,31 @@ local function read_body()
     return body
 end
 
-local function post()
+-- check: validate.backends or validate.patch; apply: store.replace or store.patch
+local function push(what, check, apply, count)
     local body, err = read_body()
     if not body then
         if err then return fail(500, "cannot read the request body: " .. err) end
         return fail(400, "body: empty, expected a JSON object")
     end
-    local backends
-    backends, err = validate.backends(body)
-    if not backends then return fail(400, err) end
-    local res
-    local status
-    res, err, status = store.replace(backends)
+    local input
+    input, err = check(body)
+    if not input then return fail(400, err) end
+    local res, status
+    res, err, status = apply(input)
     if not res then return fail(status, err) end
-    log(INFO, "backends: version ", res.version, ", ", #backends, " backends, ", res.changed,
+    log(INFO, what, ": version ", res.version, ", ", count(input), " backends, ", res.changed,
         " changed, ", res.removed, " removed")
     return reply(201, '{"version":' .. res.version .. ',"changed":' .. res.changed
         .. ',"removed":' .. res.removed .. "}")
+end
+
+local function post()
+    return push("backends", validate.backends, store.replace, function(list) return #list end)
+end
+
+local function patch()
+    return push("backends patch", validate.patch, store.patch, function(p) return #p.backends end)
 end
 
 function _M.backends()
@@ -74,9 +83,10 @@ function _M.backends()
     end
     local method = ngx.req.get_method()
     if method == "POST" then return post() end
+    if method == "PATCH" then return patch() end
     if method == "GET" or method == "HEAD" then return reply(200, store.dump()) end
-    ngx.header["Allow"] = "GET, HEAD, POST"
-    return fail(405, "use POST to replace the backends, GET to read them")
+    ngx.header["Allow"] = "GET, HEAD, POST, PATCH"
+    return fail(405, "use POST to replace the backends, PATCH to change some, GET to read them")
 end
 
 return _M

@@ -4,7 +4,7 @@
 --   b:<name>        backend JSON (canonical, see validate.lua)
 --   rr:<name>       round-robin counter
 --   :version        global counter, +1 per accepted push (dict:incr, never a clock)
---   :names          the stored names, "\n"-separated, so a push can delete the ones it drops
+--   :n:<0-511>      the stored names in buckets (names.lua), so a POST can delete the ones it drops
 --   :lock           held while a push writes
 -- Writes use safe_set/safe_add: a full dict must fail the push, never evict a backend.
 local DICT_NAME = "ingress_templater"
@@ -13,11 +13,13 @@ if not dict then
     error('ingress_templater needs "lua_shared_dict ' .. DICT_NAME .. ' 64m;" in http {}')
 end
 
+local names = require("ingress_templater.names")
+
 local concat, sort, pcall, sleep, now = table.concat, table.sort, pcall, ngx.sleep, ngx.now
 
 local _M = { dict = dict }
 
-local KEY_VERSION, KEY_NAMES, KEY_LOCK = ":version", ":names", ":lock"
+local KEY_VERSION, KEY_LOCK = ":version", ":lock"
 
 local function json_key(name) return "b:" .. name end
 local function rr_key(name) return "rr:" .. name end
@@ -33,8 +35,7 @@ end
 
 -- stored names as a sorted list
 function _M.names()
-    local list = {}
-    for name in (dict:get(KEY_NAMES) or ""):gmatch("[^\n]+") do list[#list + 1] = name end
+    local list = names.all(dict)
     sort(list)
     return list
 end
@@ -54,71 +55,101 @@ local function lock()
     return nil, "another push holds the lock"
 end
 
--- backends: validated list of { name, json }; returns { version, changed, removed }
-local function write(backends)
-    local old = _M.names()
-    local was, union = {}, {}
-    for i, name in ipairs(old) do was[name], union[i] = true, name end
+-- a missing version means an earlier push stopped half-way: write it again
+local function differs(b)
+    return dict:get(json_key(b.name)) ~= b.json or dict:get(b.name) == nil
+end
 
-    local keep, names, changed = {}, {}, {}
-    for i, b in ipairs(backends) do
-        local name = b.name
-        keep[name], names[i] = true, name
-        if not was[name] then union[#union + 1] = name end
-        -- a missing version means an earlier push stopped half-way: write it again
-        if dict:get(json_key(name)) ~= b.json or dict:get(name) == nil then
-            changed[#changed + 1] = b
-        end
-    end
+-- the version key goes first so readers stop using the backend; true when it was stored (a name
+-- that an interrupted push tracked but never stored is not counted)
+local function drop(name)
+    local stored = dict:get(name) ~= nil
+    dict:delete(name)
+    dict:delete(json_key(name))
+    dict:delete(rr_key(name))
+    return stored
+end
 
-    -- the names key must cover everything written below, even if this push stops half-way
-    local ok, err
-    if #union > #old then
-        ok, err = dict:safe_set(KEY_NAMES, concat(union, "\n"))
-        must(ok, err, "names")
-    end
-
-    -- drop first (frees memory); the version key goes first so readers stop using the backend
-    local removed = 0
-    for _, name in ipairs(old) do
-        if not keep[name] then
-            -- a name that an interrupted push listed but never stored is not counted
-            if dict:get(name) ~= nil then removed = removed + 1 end
-            dict:delete(name)
-            dict:delete(json_key(name))
-            dict:delete(rr_key(name))
-        end
-    end
-
-    ok, err = dict:safe_add(KEY_VERSION, 0)
+local function bump()
+    local ok, err = dict:safe_add(KEY_VERSION, 0)
     if not ok and err ~= "exists" then must(ok, err, "version") end
     local version
     version, err = dict:incr(KEY_VERSION, 1)
     must(version, err, "version")
+    return version
+end
 
-    -- JSON before version: a worker that sees the new version always finds the new JSON
+-- JSON before version: a worker that sees the new version always finds the new JSON
+local function put(changed, version)
     for _, b in ipairs(changed) do
-        ok, err = dict:safe_set(json_key(b.name), b.json)
+        local ok, err = dict:safe_set(json_key(b.name), b.json)
         must(ok, err, b.name)
         ok, err = dict:safe_add(rr_key(b.name), 0)
         if not ok and err ~= "exists" then must(ok, err, b.name) end
         ok, err = dict:safe_set(b.name, version)
         must(ok, err, b.name)
     end
+end
 
-    ok, err = dict:safe_set(KEY_NAMES, concat(names, "\n"))
-    must(ok, err, "names")
+-- POST. backends: validated list of { name, json }; returns { version, changed, removed }.
+-- Names are tracked before anything is written, so a push that stops half-way leaves nothing
+-- the next POST would not delete.
+local function write_all(backends)
+    names.migrate(dict)
+    local old = names.all(dict)
+    local keep, list, new, changed = {}, {}, {}, {}
+    for _, name in ipairs(old) do keep[name] = false end
+    for i, b in ipairs(backends) do
+        if keep[b.name] == nil then new[#new + 1] = b.name end
+        keep[b.name], list[i] = true, b.name
+        if differs(b) then changed[#changed + 1] = b end
+    end
+    names.add(dict, new)
+
+    local removed = 0 -- dropped first: frees memory
+    for _, name in ipairs(old) do
+        if not keep[name] and drop(name) then removed = removed + 1 end
+    end
+    local version = bump()
+    put(changed, version)
+    names.set(dict, list)
     return { version = version, changed = #changed, removed = removed }
 end
 
--- Replaces the whole set. Returns the result table, or nil, an error text and an HTTP status.
-function _M.replace(backends)
+-- PATCH (validate.patch's result): touches only the named backends and their name buckets
+local function write_patch(p)
+    for _, ref in ipairs(p.refs) do
+        if dict:get(ref.name) == nil then
+            error({ invalid = ref.where .. ": no backend " .. ref.quoted .. " in this patch or stored" }, 0)
+        end
+    end
+    names.migrate(dict)
+    local list, changed = {}, {}
+    for i, b in ipairs(p.backends) do
+        list[i] = b.name
+        if differs(b) then changed[#changed + 1] = b end
+    end
+    names.add(dict, list)
+
+    local removed = 0
+    for _, name in ipairs(p.removed) do
+        if drop(name) then removed = removed + 1 end
+    end
+    local version = bump()
+    put(changed, version)
+    names.remove(dict, p.removed)
+    return { version = version, changed = #changed, removed = removed }
+end
+
+-- runs write(arg) under the lock; the result table, or nil, an error text and an HTTP status
+local function locked(write, arg)
     local ok, err = lock()
     if not ok then return nil, err, 503 end
     local res
-    ok, res = pcall(write, backends)
+    ok, res = pcall(write, arg)
     dict:delete(KEY_LOCK)
     if not ok then
+        if type(res) == "table" and res.invalid then return nil, res.invalid, 400 end
         if type(res) == "table" and res.store then
             return nil, "shared dict " .. DICT_NAME .. " is full or failing at " .. res.store, 507
         end
@@ -126,6 +157,12 @@ function _M.replace(backends)
     end
     return res
 end
+
+-- Replaces the whole set (POST).
+function _M.replace(backends) return locked(write_all, backends) end
+
+-- Adds, changes and removes the backends named (PATCH).
+function _M.patch(p) return locked(write_patch, p) end
 
 -- the current set as JSON: {"version":N,"backends":[{"version":V,"name":...}, ...]}
 function _M.dump()

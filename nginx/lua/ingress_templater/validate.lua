@@ -1,6 +1,6 @@
--- Checks a POST /configuration/backends body completely before anything is stored, and turns each
--- backend into one canonical JSON string (fixed key order, endpoints sorted and deduplicated) so that
--- "changed" is a plain string comparison.
+-- Checks a POST or PATCH /configuration/backends body completely before anything is stored, and turns
+-- each backend into one canonical JSON string (fixed key order, endpoints sorted and deduplicated) so
+-- that "changed" is a plain string comparison.
 local cjson = require("cjson.safe").new()
 local ip = require("ingress_templater.ip")
 
@@ -17,6 +17,7 @@ local _M = {
 
 local LOAD_BALANCE = { round_robin = true, random = true, ewma = true, chash = true }
 local TOP_FIELDS = { backends = true }
+local PATCH_FIELDS = { backends = true, removed = true }
 local BACKEND_FIELDS = { name = true, endpoints = true, loadBalance = true, hashBy = true, affinity = true, canary = true }
 local ENDPOINT_FIELDS = { address = true, port = true }
 local AFFINITY_FIELDS = { name = true, maxAge = true, path = true }
@@ -252,25 +253,27 @@ local function check_backend(b, where)
     return json .. ',"endpoints":[' .. concat(list, ",") .. "]}"
 end
 
--- body text -> list of { name = ..., json = ... }, or nil and "where: what"
-function _M.backends(body)
+local function decode(body, allowed)
     if type(body) ~= "string" or body == "" then return nil, "body: empty, expected a JSON object" end
     local doc, err = cjson.decode(body)
     if doc == nil then return nil, "body: not valid JSON: " .. tostring(err) end
-    if not is_object(doc) then return nil, "body: must be a JSON object" end
-    err = unknown_field(doc, TOP_FIELDS, "")
+    -- [] decodes as {} does: look at the text (an empty PATCH must not come as an array)
+    if not is_object(doc) or body:find("^%s*%[") then return nil, "body: must be a JSON object" end
+    err = unknown_field(doc, allowed, "")
     if err then return nil, err end
-    local list = doc.backends
+    return doc
+end
+
+-- the "backends" array -> list of { name, json } and name -> "backends[i]", or nil and an error
+local function check_backends(list)
     if not is_array(list) then return nil, "backends: must be an array" end
     if #list > _M.MAX_BACKENDS then
         return nil, "backends: more than " .. _M.MAX_BACKENDS .. " backends"
     end
-
     local out, first = {}, {}
     for i = 1, #list do
         local where = "backends[" .. (i - 1) .. "]"
-        local json
-        json, err = check_backend(list[i], where)
+        local json, err = check_backend(list[i], where)
         if not json then return nil, err end
         local name = list[i].name
         if first[name] then
@@ -279,6 +282,16 @@ function _M.backends(body)
         first[name] = where
         out[i] = { name = name, json = json }
     end
+    return out, first
+end
+
+-- POST body text -> list of { name = ..., json = ... }, or nil and "where: what"
+function _M.backends(body)
+    local doc, err = decode(body, TOP_FIELDS)
+    if not doc then return nil, err end
+    local list = doc.backends
+    local out, first = check_backends(list)
+    if not out then return nil, first end
     -- a canary names another backend of the same push
     for i = 1, #list do
         local c = list[i].canary
@@ -287,6 +300,47 @@ function _M.backends(body)
         end
     end
     return out
+end
+
+-- PATCH body text -> { backends = list as above, removed = { names }, refs = { { name, where,
+-- quoted } } }: refs are canary targets outside this patch, which must be stored (store.lua checks
+-- them under the lock); or nil and "where: what"
+function _M.patch(body)
+    local doc, err = decode(body, PATCH_FIELDS)
+    if not doc then return nil, err end
+    local list = doc.backends
+    if list == nil then list = {} end -- absent ("false" must not pass as absent)
+    local out, first = check_backends(list)
+    if not out then return nil, first end
+
+    local removed, gone = doc.removed, {}
+    if removed == nil then removed = {} end
+    if not is_array(removed) then return nil, "removed: must be an array" end
+    if #removed > _M.MAX_BACKENDS then
+        return nil, "removed: more than " .. _M.MAX_BACKENDS .. " names"
+    end
+    for i = 1, #removed do
+        local where, name = "removed[" .. (i - 1) .. "]", removed[i]
+        if type(name) ~= "string" or not valid_name(name) then
+            return nil, where .. ": must be a lower-case DNS-like name of at most 253 characters"
+        end
+        if gone[name] then return nil, where .. ": duplicate of " .. gone[name] .. ' ("' .. name .. '")' end
+        if first[name] then return nil, where .. ": also in " .. first[name] .. ' ("' .. name .. '")' end
+        gone[name] = where
+    end
+
+    local refs = {}
+    for i = 1, #list do
+        local c = list[i].canary
+        if c ~= nil and not first[c.backend] then
+            local where = "backends[" .. (i - 1) .. "].canary.backend"
+            if gone[c.backend] then
+                return nil, where .. ": " .. encode(c.backend) .. " is removed by this patch (" .. gone[c.backend] .. ")"
+            end
+            refs[#refs + 1] = { name = c.backend, where = where, quoted = encode(c.backend) }
+        end
+    end
+    return { backends = out, removed = removed, refs = refs }
 end
 
 return _M
