@@ -88,7 +88,6 @@ export class Controller {
   private rescan = false; // an event named no file: look at the whole tree
   private againForced = false;
   private wanted: Candidate | null = null; // the newest rendered text not yet handed to nginx
-  private wantedForce = false;
   private applying: Promise<void> | null = null;
   private wakeApply: (() => void) | null = null;
   private pushedPid: number | undefined;
@@ -303,7 +302,6 @@ export class Controller {
     const up = this.applier.live !== null && this.nginx.running;
     await this.pusher?.setBackends(built.model.backends.map(backendPayload), seenAt, up ? 'send' : 'hold');
     this.wanted = { ...rendered, model: built.model, seenAt };
-    this.wantedForce ||= force;
     this.applying ??= this.applyLane().finally(() => { this.applying = null; });
     // the first sync (start-up) and forced ones (a restart) finish with nginx running the result
     if (force) await this.applying;
@@ -328,8 +326,7 @@ export class Controller {
       }
       this.wanted = null;
       // nginx not known to run the live config (a restart from another file): apply even if unchanged
-      const force = this.wantedForce || (this.applier.live !== null && this.nginx.running && this.confirmedPid !== this.nginx.pid);
-      this.wantedForce = false;
+      const force = this.applier.live !== null && this.nginx.running && this.confirmedPid !== this.nginx.pid;
       await this.apply(c, force);
     }
   }

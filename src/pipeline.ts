@@ -40,9 +40,11 @@ export class ManifestSet {
   async refresh(files?: Iterable<string>): Promise<boolean> {
     this.recheckAt = 0;
     this.held.clear();
+    let changed = false;
     if (files && this.rootReal && !this.linked) {
       const partial = await this.refreshFiles(this.rootReal, files);
-      if (partial !== null) return partial;
+      if (partial.complete) return partial.changed;
+      changed = partial.changed; // what it already loaded counts, whatever the scan finds
     }
     this.fullScans++;
     if (!fs.existsSync(this.root)) {
@@ -53,7 +55,7 @@ export class ManifestSet {
     this.rootReal = scan.root;
     this.linked = scan.linked;
     // problems of the listing (a symlink out of the directory) change nothing else, but must be reported
-    let changed = this.setScanProblems(scan.problems);
+    if (this.setScanProblems(scan.problems)) changed = true;
     const present = new Set<string>();
     const now = Date.now();
     for (const entry of scan.files) {
@@ -66,28 +68,29 @@ export class ManifestSet {
     return changed;
   }
 
-  /** null: something other than plain files is involved, scan everything */
-  private async refreshFiles(rootReal: string, files: Iterable<string>): Promise<boolean | null> {
+  /** complete false: something other than plain files is involved, scan everything */
+  private async refreshFiles(rootReal: string, files: Iterable<string>): Promise<{ changed: boolean; complete: boolean }> {
     let changed = false;
+    const incomplete = () => ({ changed, complete: false });
     const now = Date.now();
     for (const abs of new Set(files)) {
       const rel = path.relative(rootReal, abs).split(path.sep).join('/');
-      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return null;
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return incomplete();
       if (rel.split('/').some((part) => part.startsWith('.'))) continue; // hidden: temporary files, ..data
       let st: fs.Stats;
       try {
         st = await fs.promises.lstat(abs);
       } catch {
         if (this.signatures.has(rel)) changed = this.forget(rel) || changed;
-        else if (!isManifestName(rel)) return null; // a directory that went away, maybe with files in it
+        else if (!isManifestName(rel)) return incomplete(); // a directory that went away, maybe with files in it
         continue;
       }
-      if (!st.isFile()) return null;
+      if (!st.isFile()) return incomplete();
       if (!isManifestName(rel)) continue;
       if (await this.consider(fileEntry(rel, abs, st), now)) changed = true;
     }
     this.partialRefreshes++;
-    return changed;
+    return { changed, complete: true };
   }
 
   private async consider(entry: FileEntry, now: number): Promise<boolean> {

@@ -3,9 +3,11 @@
 import path from 'node:path';
 import type { Balance, Certificate, Location, Model, Server } from '../model/index.js';
 import { FAMILIES } from '../model/annotations/index.js';
-import { requiresClientTls } from '../model/annotations/auth-tls.js';
+import { authTlsFamily, requiresClientTls } from '../model/annotations/auth-tls.js';
 import { upstreamPass } from '../model/annotations/backend-protocol.js';
 import { forcesSslRedirect, hstsHeader } from '../model/annotations/ssl.js';
+import { redirectFamily } from '../model/annotations/redirect.js';
+import { serverNamesHash } from './names-hash.js';
 
 // rewrite-target's "rewrite ... break" ends the rewrite module's directives (set, if, return) of a
 // location, so the rewrite family renders after every other family
@@ -87,8 +89,10 @@ export function buildView(model: Model, o: RenderOptions) {
   const live = new Set((lua ? model.backends : upstreams).map((b) => b.name));
   const balances = new Map(model.backends.map((b) => [b.name, b.balance]));
   const canaryOf = new Map(model.backends.map((b) => [b.name, b.canary?.backend ?? '']));
-  const longestHost = Math.max(0, ...model.servers.map((s) => s.host.length));
   const hsts = hstsHeader(model.settings);
+  // nginx's default server of the listen sockets: the catch-all, else the first
+  const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
+  const namesHash = serverNamesHash(serverNames(model.servers), model.settings.serverNameHashBucketSize, model.settings.serverNameHashMaxSize);
   return {
     lua,
     luaPackagePath: `${o.luaDir}/?.lua;;`,
@@ -111,14 +115,15 @@ export function buildView(model: Model, o: RenderOptions) {
       // the HSTS value for TLS servers' add_header, empty (no header) on plain HTTP (srv-hsts.hbs)
       ...(hsts && model.servers.some((s) => s.tls !== null) ? [{ partial: 'http-hsts', items: [{ value: hsts }] }] : []),
     ],
-    serverNamesHashBucketSize: model.settings.serverNameHashBucketSize ?? nextPow2(Math.max(64, longestHost + 16)),
+    serverNamesHashBucketSize: namesHash.bucket,
+    serverNamesHashMaxSize: namesHash.max,
     upstreams,
-    servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, canaryOf, redirectPort)),
+    servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer)),
     internalPort: o.internalPort,
   };
 }
 
-function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, balances: Map<string, Balance>, canaryOf: Map<string, string>, redirectPort: number | null) {
+function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, balances: Map<string, Balance>, canaryOf: Map<string, string>, redirectPort: number | null, socketDefault: boolean) {
   const tls = s.tls !== null;
   // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
   const hsts = tls ? hstsHeader(model.settings) : null;
@@ -171,7 +176,11 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
     isDefault: s.host === '',
     listen: { http: o.listenAddress, https: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort },
     http2: model.settings.useHttp2,
-    certificate: s.tls && s.tls !== 'default' ? certs.get(s.tls)! : o.defaultCertificate,
+    // Only servers that need a TLS context of their own name a certificate: the sockets' default server, a
+    // server with a Secret's certificate, one checking client certificates. SNI leaves the clients of the
+    // others on the default server's context, with the same (default) certificate and settings; nginx then
+    // skips loading the certificate once per server.
+    certificate: s.tls && s.tls !== 'default' ? certs.get(s.tls)! : socketDefault || authTlsFamily.name in s.ann ? o.defaultCertificate : null,
     redirectPort,
     hsts,
     locations,
@@ -192,8 +201,13 @@ export function escapeRegex(p: string): string {
   return p.replace(/[.*+?^$()[\]{}|\\]/g, '\\$&');
 }
 
-function nextPow2(n: number): number {
-  let p = 32;
-  while (p < n) p *= 2;
-  return p;
+/** The names nginx hashes: exact hosts, "_" for the catch-all, from-to-www aliases (wildcards are regexes). */
+function serverNames(servers: Server[]): string[] {
+  const names: string[] = [];
+  for (const s of servers) {
+    if (!s.host.startsWith('*.')) names.push(s.host || '_');
+    const from = (s.ann[redirectFamily.name] as { from?: string } | undefined)?.from;
+    if (from) names.push(from);
+  }
+  return names;
 }

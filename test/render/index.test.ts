@@ -212,11 +212,12 @@ describe('render', () => {
       assert.match(cafe, /# ingress default\/cafe Prefix \/coffee\/\n\s+location "\/coffee\/" \{/);
       assert.match(cafe, /# no rule matched: default backend of ingress default\/cafe\n\s+location \/ \{/);
       assert.match(serverBlock(rich.text, 'tea.example.com'), /# ingress default\/wild ImplementationSpecific \/\n\s+location "\/" \{/);
-      // every location of every server comes right after the comment that names where it came from
+      // every location of every server comes right after the comment that names where it came from (only a
+      // "location /" of nobody's, answering 404, has none)
       for (const host of [...rich.text.matchAll(/## start server (\S+)\n/g)].map((m) => m[1]!)) {
         const lines = serverBlock(rich.text, host).split('\n');
         lines.forEach((line, i) => {
-          if (/^\s+location /.test(line)) assert.match(lines[i - 1]!, /^\s+# (ingress [a-z0-9-]+\/[a-z0-9-]+ (Exact|Prefix|ImplementationSpecific) \/\S*|no rule matched.*)$/, `${host}: ${line}`);
+          if (/^\s+location [^@]/.test(line)) assert.match(lines[i - 1]!, /^\s+# (ingress [a-z0-9-]+\/[a-z0-9-]+ (Exact|Prefix|ImplementationSpecific) \/\S*|no rule matched: default backend of ingress \S+)$/, `${host}: ${line}`);
         });
       }
     });
@@ -226,7 +227,7 @@ describe('render', () => {
     });
 
     it('proxies to upstreams with ready endpoints only and answers 503 otherwise', () => {
-      assert.match(rich.text, /upstream default-tea-80 \{\n.*\n.*\n\s+zone default-tea-80 64k;\n\s+server 10\.0\.0\.11:8080;\n\s+server 10\.0\.0\.12:8080;\n\s+server \[fd00::11\]:8080;\n\s+keepalive 16;\n\s+\}/);
+      assert.match(rich.text, /upstream default-tea-80 \{\n.*\n\s+zone default-tea-80 64k;\n\s+server 10\.0\.0\.11:8080;\n\s+server 10\.0\.0\.12:8080;\n\s+server \[fd00::11\]:8080;\n\s+keepalive 16;\n\s+\}/);
       assert.match(rich.text, /upstream default-coffee-80 \{[^}]*server 10\.0\.0\.21:8080;\n\s+server 10\.0\.0\.22:8080;\n\s+keepalive 16;/);
       assert.match(rich.text, /upstream default-ext-443 \{[^}]*server 192\.0\.2\.10:443;/);
       assert.doesNotMatch(rich.text, /10\.0\.0\.13|10\.0\.0\.29/);
@@ -241,7 +242,7 @@ describe('render', () => {
     it('answers 404 for unmatched requests without any default backend', () => {
       const { model } = build([service({ name: 'web' }), ingress({ name: 'a', rules: [rule('h.example.com', exact('/x', 'web'))] })]);
       const text = renderer.render(model, options('/srv/it')).text;
-      assert.match(serverBlock(text, 'h.example.com'), /# no rule matched\n\s+location \/ \{\n\s+set \$proxy_upstream_name "-";\n\s+return 404;\n\s+\}/);
+      assert.match(serverBlock(text, 'h.example.com'), /\}\n\s+location \/ \{\n\s+set \$proxy_upstream_name "-";\n\s+return 404;\n\s+\}/);
       assert.match(serverBlock(text, 'h.example.com'), /location = "\/x" \{\n[^}]*return 503;/);
     });
 
@@ -255,15 +256,17 @@ describe('render', () => {
       assert.match(serverBlock(at443, 'cafe.example.com'), /return 308 https:\/\/\$host\$request_uri;/);
     });
 
-    it('uses certificate files named after the Secret and its hash, and the default certificate otherwise', () => {
+    it('uses certificate files named after the Secret and its hash; the default certificate is the catch-all\'s alone', () => {
       for (const c of rich.model.certificates) {
         const file = certificateFile('/srv/it', c);
         assert.ok(rich.text.includes(`ssl_certificate "${file}";\n        ssl_certificate_key "${file}";`), file);
       }
       assert.deepEqual(rich.model.certificates.map((c) => c.name), ['default-cafe-secret', 'default-star']);
       assert.match(serverBlock(rich.text, 'tea.example.com'), /ssl_certificate "\/srv\/it\/ssl\/default-star-[0-9a-f]{16}\.pem";/);
-      assert.match(serverBlock(rich.text, 'secure.example.org'), /ssl_certificate "\/srv\/it\/ssl\/default\.pem";/);
-      assert.match(serverBlock(rich.text, 'plain.example.org'), /ssl_certificate "\/srv\/it\/ssl\/default\.pem";/);
+      assert.match(serverBlock(rich.text, '_'), /ssl_certificate "\/srv\/it\/ssl\/default\.pem";\n\s+ssl_certificate_key "\/srv\/it\/ssl\/default\.pem";/);
+      // SNI leaves these on the catch-all's TLS context: the default certificate, loaded once
+      for (const host of ['secure.example.org', 'plain.example.org']) assert.doesNotMatch(serverBlock(rich.text, host), /ssl_certificate/, host);
+      assert.equal(rich.text.split('ssl/default.pem";').length - 1, 2);
     });
 
     it('applies the ConfigMap settings', () => {

@@ -90,13 +90,23 @@ describe('render view', () => {
       ingress({ name: 'a', annotations, tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/tea', 'web')), rule('plain.example.com', path('/tea', 'web'))] }),
     ], opts);
 
-    it('points TLS servers at their certificate file and others at the default certificate', () => {
+    it('points TLS servers at their certificate file, the catch-all at the default certificate, others nowhere', () => {
       const m = tlsModel();
       const cert = m.certificates[0]!;
       assert.equal(serverView(m, 'cafe.example.com').certificate, certificateFile(OPTS.prefix, cert));
       assert.equal(certificateFile(OPTS.prefix, cert), `/srv/it/ssl/default-cafe-${cert.hash.slice(0, 16)}.pem`);
-      assert.equal(serverView(m, 'plain.example.com').certificate, OPTS.defaultCertificate);
+      assert.equal(serverView(m, 'plain.example.com').certificate, null);
       assert.equal(serverView(m, '').certificate, OPTS.defaultCertificate);
+    });
+
+    it('gives a server checking client certificates a TLS context of its own, with the default certificate', () => {
+      const ca = makeCert(['ca.invalid']);
+      const m = tlsModel({}, [
+        secret({ name: 'ca', type: 'Opaque', data: { 'ca.crt': Buffer.from(ca.crt).toString('base64') } }),
+        ingress({ name: 'mtls', annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/ca' }, rules: [rule('mtls.example.com', path('/', 'web'))] }),
+      ]);
+      assert.ok('auth-tls' in m.servers.find((x) => x.host === 'mtls.example.com')!.ann);
+      assert.equal(serverView(m, 'mtls.example.com').certificate, OPTS.defaultCertificate);
     });
 
     it('redirects to https only in TLS servers', () => {
