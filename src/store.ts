@@ -2,7 +2,7 @@
 // The index is kept up to date per file change (not rebuilt), and the store records which objects
 // changed since the controller last asked: an Endpoints file rewritten among 30,000 objects costs
 // the work of that file only.
-import type { Kind, Problem, Resource } from './types.js';
+import type { EndpointSlice, Kind, Problem, Resource } from './types.js';
 import { objectRef, resourceKey } from './types.js';
 
 export interface FileContent {
@@ -33,6 +33,7 @@ export class Store {
   private staleKinds = new Set<Kind>();
   private dupKeys = new Set<string>();
   private changes = new Map<string, StoreChange>();
+  private slicesByService = new Map<string, Map<string, Def>>(); // "namespace/service" -> EndpointSlices by key
 
   /**
    * Replace what a file contributes. A file that no longer parses keeps its last good content; an object
@@ -106,6 +107,27 @@ export class Store {
     return (this.byKind.get(kind) ?? []) as Extract<Resource, { kind: K }>[];
   }
 
+  /** The EndpointSlices of a Service, in file order, without listing every slice. */
+  slicesOf(namespace: string, service: string): EndpointSlice[] {
+    const defs = this.slicesByService.get(`${namespace}/${service}`);
+    return defs ? [...defs.values()].sort(byFileOrder).map((d) => d.r as EndpointSlice) : [];
+  }
+
+  private indexSlice(key: string, old: Def | undefined, winner: Def | undefined): void {
+    const serviceOf = (d: Def) => `${d.r.meta.namespace}/${(d.r as EndpointSlice).serviceName ?? ''}`;
+    if (old) {
+      const set = this.slicesByService.get(serviceOf(old));
+      set?.delete(key);
+      if (set && !set.size) this.slicesByService.delete(serviceOf(old));
+    }
+    if (winner) {
+      const svc = serviceOf(winner);
+      const set = this.slicesByService.get(svc) ?? new Map<string, Def>();
+      set.set(key, winner);
+      this.slicesByService.set(svc, set);
+    }
+  }
+
   private replace(file: string, previous: Resource[], next: Resource[]): void {
     const touched = new Set<string>();
     for (const r of previous) {
@@ -133,6 +155,7 @@ export class Store {
       const kind = (winner ?? old)!.r.kind;
       if (winner) this.index.set(key, winner);
       else this.index.delete(key);
+      if (kind === 'EndpointSlice') this.indexSlice(key, old, winner);
       this.staleKinds.add(kind);
       const pending = this.changes.get(key);
       this.changes.set(key, { key, kind, before: pending ? pending.before : old?.r, after: winner?.r });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Store } from '../src/store.js';
 import type { FileContent } from '../src/store.js';
 import type { Resource } from '../src/types.js';
-import { ingress, secret, service } from './helpers/resources.js';
+import { ingress, secret, service, slice } from './helpers/resources.js';
 
 const ok = (...resources: Resource[]): FileContent => ({ resources, rejected: [], parseFailed: false });
 const names = (rs: { meta: { namespace: string; name: string } }[]) => rs.map((r) => `${r.meta.namespace}/${r.meta.name}`);
@@ -180,5 +180,24 @@ describe('Store.takeChanges', () => {
     assert.deepEqual(keys(store), ['Service/default/web:ba']);
     assert.equal(store.get('Service', 'default', 'web')?.ports[0]?.port, 81);
     assert.deepEqual(store.duplicates(), []);
+  });
+});
+
+describe('Store.slicesOf', () => {
+  it('finds the EndpointSlices of a Service as they are added, relabelled, shadowed and removed', () => {
+    const store = new Store();
+    const of = (svc: string) => store.slicesOf('default', svc).map((s) => `${s.meta.name}:${s.endpoints.map((e) => e.addresses[0]).join('+')}`);
+    store.setFile('b.yaml', ok(slice({ name: 's1', service: 'web', endpoints: ['10.0.0.1'] }), slice({ name: 's2', service: 'web', endpoints: ['10.0.0.2'] })));
+    assert.deepEqual(of('web'), ['s1:10.0.0.1', 's2:10.0.0.2']);
+    store.setFile('b.yaml', ok(slice({ name: 's1', service: 'web', endpoints: ['10.0.0.1'] }), slice({ name: 's2', service: 'api', endpoints: ['10.0.0.2'] })));
+    assert.deepEqual(of('web'), ['s1:10.0.0.1']);
+    assert.deepEqual(of('api'), ['s2:10.0.0.2']);
+    store.setFile('a.yaml', ok(slice({ name: 's1', service: 'web', endpoints: ['10.0.0.9'] }))); // a.yaml comes first: it wins
+    assert.deepEqual(of('web'), ['s1:10.0.0.9']);
+    store.removeFile('a.yaml');
+    store.removeFile('b.yaml');
+    assert.deepEqual(of('web'), []);
+    assert.deepEqual(of('api'), []);
+    assert.deepEqual(store.list('EndpointSlice'), []);
   });
 });

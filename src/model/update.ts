@@ -32,11 +32,12 @@ export function servicesOf(changes: { kind: string; before?: Resource; after?: R
  * a backend whose Service or port disappeared, or one some canary depends on (the model reports a
  * canary without endpoints, so that needs the full build).
  */
-export function updateEndpoints(model: Model, input: ModelInput, services: Set<string>): EndpointUpdate | null {
+export function updateEndpoints(model: Model, input: ModelInput & { slicesOf?(ns: string, service: string): EndpointSlice[] }, services: Set<string>): EndpointUpdate | null {
   const lookup: BackendLookup = {
     service: (ns, name) => input.get('Service', ns, name),
     endpoints: (ns, name) => input.get('Endpoints', ns, name),
-    slices: (ns, name) => input.list('EndpointSlice').filter((s: EndpointSlice) => s.meta.namespace === ns && s.serviceName === name),
+    // the store indexes slices by Service; any other input is searched
+    slices: (ns, name) => input.slicesOf?.(ns, name) ?? input.list('EndpointSlice').filter((s: EndpointSlice) => s.meta.namespace === ns && s.serviceName === name),
     resolved: () => undefined,
   };
   const canaries = new Set(model.backends.map((b) => b.canary?.backend).filter((n): n is string => n !== undefined));

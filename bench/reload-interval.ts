@@ -1,0 +1,117 @@
+// Chooses --min-reload-interval: for each interval, bursts of Ingress files written one after another within
+// about a second (a CI pipeline applying a hundred manifests), on a generated cluster. Per interval: reloads per
+// burst, time from the first write to the last new host served, and the delay of a lone change that arrives
+// right after a reload (what the interval costs a single user).
+//   node dist/bench/reload-interval.js [--ingresses 100] [--intervals 0,250,500,1000,2000] [--bursts 3] [--files 100]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+import { cleanEnv, CLI, metricKey, REPO, RunningController } from '../test/helpers/controller.js';
+import { freePorts } from '../test/helpers/ports.js';
+import { sleep } from '../test/helpers/wait.js';
+import { generateCluster, writeAtomic } from './generate.js';
+import { machine, median, startBackends } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    ingresses: { type: 'string', default: '100' }, intervals: { type: 'string', default: '0,250,500,1000,2000' },
+    bursts: { type: 'string', default: '3' }, files: { type: 'string', default: '100' },
+  },
+});
+const FILES = Number(values.files);
+const BURSTS = Number(values.bursts);
+const POD = '127.0.98.1';
+
+const docs = (...objs: object[]) => objs.map((o) => YAML.stringify(o)).join('---\n');
+const ingress = (name: string, host: string) => ({
+  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'bench' },
+  spec: { ingressClassName: 'nginx', rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'storm', port: { number: 80 } } } }] } }] },
+});
+
+function status(port: number, host: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    req.on('error', () => resolve(0));
+  });
+}
+
+async function servedAll(port: number, hosts: string[]): Promise<void> {
+  let pending = hosts;
+  while (pending.length) {
+    const codes = await Promise.all(pending.map((h) => status(port, h)));
+    pending = pending.filter((_, i) => codes[i] !== 200);
+    if (pending.length) await sleep(2);
+  }
+}
+
+async function run(interval: number, podPort: number): Promise<{ reloads: number[]; lastMs: number[]; loneMs: number[] }> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-mri-'));
+  const dir = path.join(tmp, 'manifests');
+  generateCluster(dir, { ingresses: Number(values.ingresses), endpoints: Number(values.ingresses) * 10 });
+  writeAtomic(path.join(dir, 'bench', 'storm.yaml'), docs(
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'storm', namespace: 'bench' }, spec: { ports: [{ port: 80, targetPort: podPort }] } },
+    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'storm', namespace: 'bench' }, subsets: [{ addresses: [{ ip: POD }], ports: [{ port: podPort }] }] },
+  ));
+  const [h, s, st, i] = await freePorts(4);
+  const ports = { http: h!, https: s!, status: st!, internal: i! };
+  const prefix = path.join(tmp, 'nginx');
+  fs.mkdirSync(prefix);
+  const child = spawn(process.execPath, [CLI, 'run', '--manifests', dir, '--nginx-prefix', prefix, '--listen-address', '127.0.0.1',
+    '--http-port', String(ports.http), '--https-port', String(ports.https), '--status-port', String(ports.status), '--internal-port', String(ports.internal),
+    '--min-reload-interval', String(interval)], { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const ctl = new RunningController(child, ports, prefix, dir);
+  const out = { reloads: [] as number[], lastMs: [] as number[], loneMs: [] as number[] };
+  try {
+    await ctl.waitReady(120_000);
+    const quiet = Math.max(1000, interval + 500);
+    for (let b = 0; b < BURSTS; b++) {
+      const before = await ctl.settle(quiet, 120_000);
+      const hosts: string[] = [];
+      const t0 = performance.now();
+      for (let k = 0; k < FILES; k++) {
+        const host = `b${b}-${k}.example.com`;
+        hosts.push(host);
+        writeAtomic(path.join(dir, 'bench', `b${b}-${k}.yaml`), docs(ingress(`b${b}-${k}`, host)));
+        await sleep(1000 / FILES);
+      }
+      await servedAll(ctl.ports.http, hosts);
+      out.lastMs.push(performance.now() - t0);
+      const after = await ctl.settle(quiet, 120_000);
+      out.reloads.push((after.get(metricKey('reloads_total')) ?? 0) - (before.get(metricKey('reloads_total')) ?? 0));
+      // a lone change 50 ms after a reload: it waits for the rest of the interval
+      const reloads = after.get(metricKey('reloads_total')) ?? 0;
+      writeAtomic(path.join(dir, 'bench', `trigger-${b}.yaml`), docs(ingress(`trigger-${b}`, `trigger-${b}.example.com`)));
+      await ctl.waitForReload(reloads, 120_000);
+      await sleep(50);
+      const t1 = performance.now();
+      writeAtomic(path.join(dir, 'bench', `lone-${b}.yaml`), docs(ingress(`lone-${b}`, `lone-${b}.example.com`)));
+      await servedAll(ctl.ports.http, [`lone-${b}.example.com`]);
+      out.loneMs.push(performance.now() - t1);
+    }
+  } finally {
+    await ctl.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const pods = await startBackends([POD]);
+  try {
+    process.stdout.write(`machine: ${machine()}\n${values.ingresses} generated Ingresses; bursts of ${FILES} files over ~1 s\n\n`);
+    process.stdout.write('| --min-reload-interval ms | reloads per burst | first write to last host served, median ms | lone change right after a reload, median ms |\n| ---: | --- | ---: | ---: |\n');
+    for (const interval of values.intervals!.split(',').map(Number)) {
+      const r = await run(interval, pods.port);
+      process.stdout.write(`| ${interval} | ${r.reloads.join(', ')} | ${median(r.lastMs).toFixed(0)} | ${median(r.loneMs).toFixed(0)} |\n`);
+    }
+    process.stdout.write(`\ncommand: node dist/bench/reload-interval.js ${process.argv.slice(2).join(' ')}\n`);
+  } finally {
+    await pods.stop();
+  }
+}
+
+await main();
