@@ -12,6 +12,7 @@ import { formatProblem } from './types.js';
 // A file rewritten in place (same inode) may be half written: a writer truncates it, then fills it. It is
 // read once unmodified for this long, so a half state never reaches nginx (new files and renames are not held).
 export const IN_PLACE_QUIET_MS = 1000;
+const LOAD_CONCURRENCY = 8;
 
 export class ManifestSet {
   readonly store = new Store();
@@ -56,12 +57,16 @@ export class ManifestSet {
     this.linked = scan.linked;
     // problems of the listing (a symlink out of the directory) change nothing else, but must be reported
     if (this.setScanProblems(scan.problems)) changed = true;
-    const present = new Set<string>();
+    const present = new Set(scan.files.map((e) => e.rel));
     const now = Date.now();
-    for (const entry of scan.files) {
-      present.add(entry.rel);
-      if (await this.consider(entry, now)) changed = true;
-    }
+    // a few reads in flight at once: parsing is the CPU's, but each read waits on the disk and thread pool
+    let next = 0;
+    const worker = async () => {
+      while (next < scan.files.length) {
+        if (await this.consider(scan.files[next++]!, now)) changed = true;
+      }
+    };
+    await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
     for (const rel of [...this.signatures.keys()]) {
       if (!present.has(rel)) changed = this.forget(rel) || changed;
     }

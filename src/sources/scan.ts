@@ -51,14 +51,17 @@ class Scan {
         () => undefined,
       ));
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // plain files are claimed in order (addFile marks them seen before its first await) and stat'ed together
+    const stats: Promise<void>[] = [];
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
       const full = path.join(dirReal, e.name);
       if (e.isSymbolicLink()) await this.followLink(full, rel, e.name, resolveData);
       else if (e.isDirectory()) await this.enterDirectory(full, rel);
-      else if (e.isFile() && MANIFEST.test(e.name)) await this.addFile(full, rel);
+      else if (e.isFile() && MANIFEST.test(e.name)) stats.push(this.addFile(full, rel));
     }
+    await Promise.all(stats);
   }
 
   private async followLink(full: string, rel: string, name: string, resolveData: () => Promise<string | undefined>): Promise<void> {
