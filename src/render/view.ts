@@ -5,13 +5,20 @@ import type { Balance, Certificate, Location, Model, Server } from '../model/ind
 import { FAMILIES } from '../model/annotations/index.js';
 import { authTlsFamily, requiresClientTls } from '../model/annotations/auth-tls.js';
 import { upstreamPass } from '../model/annotations/backend-protocol.js';
+import { errorsFamily } from '../model/annotations/errors.js';
 import { forcesSslRedirect, hstsHeader } from '../model/annotations/ssl.js';
 import { redirectFamily } from '../model/annotations/redirect.js';
+import { snippetFamily } from '../model/annotations/snippets.js';
+import { mergeIntoEnclosing } from './merge.js';
 import { serverNamesHash } from './names-hash.js';
 
 // rewrite-target's "rewrite ... break" ends the rewrite module's directives (set, if, return) of a
 // location, so the rewrite family renders after every other family
 const FAMILY_ORDER = FAMILIES.map((f) => f.name).sort((a, b) => Number(a === 'rewrite') - Number(b === 'rewrite'));
+// server partials with rewrite directives that must see plain HTTP before the https redirect does
+const RUNS_BEFORE_REDIRECT = new Set(['srv-redirect', 'srv-rewrite', 'srv-snippet']);
+// location partials with add_header (a snippet may have one)
+const HEADER_PARTIALS = new Set(['ann-cors', 'ann-redirect', 'ann-snippet']);
 
 // Replaced by the sha256 of the rendered text; no manifest value can contain '|'.
 export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
@@ -70,7 +77,14 @@ interface LocationView {
   affinity: boolean;
   ewma: boolean;
   denied: boolean; // an invalid annotation: answer 503
+  // lua: a backend without endpoints answers 503 from the server's named location, not from the internal
+  // server (which speaks plain HTTP/1 only): gRPC and HTTPS upstreams
+  unavailablePage: boolean;
   families: FamilyView[]; // annotation families with config for this location, rendered by their partials
+  // adds response headers itself, so it must repeat the server's HSTS add_header (nginx inherits
+  // add_header only into a level that has none)
+  ownHeaders: boolean;
+  servedBy: string | null; // no block: the location of this path serves its requests alike (merge.ts)
 }
 
 // one annotation family's config, with the partial that renders it (context: config + partial)
@@ -92,6 +106,8 @@ export function buildView(model: Model, o: RenderOptions) {
   const hsts = hstsHeader(model.settings);
   // nginx's default server of the listen sockets: the catch-all, else the first
   const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
+  const servers = model.servers.map((s) => serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer));
+  const redirected = servers.filter((s) => s.redirectedElsewhere);
   const namesHash = serverNamesHash(serverNames(model.servers), model.settings.serverNameHashBucketSize, model.settings.serverNameHashMaxSize);
   return {
     lua,
@@ -118,7 +134,9 @@ export function buildView(model: Model, o: RenderOptions) {
     serverNamesHashBucketSize: namesHash.bucket,
     serverNamesHashMaxSize: namesHash.max,
     upstreams,
-    servers: model.servers.map((s) => serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer)),
+    servers,
+    // plain HTTP to the servers that listen for HTTPS only: one server redirects them all
+    httpsRedirect: redirected.length ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, redirectPort } : null,
     internalPort: o.internalPort,
   };
 }
@@ -140,9 +158,14 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   const locations: LocationView[] = [];
   const add = (l: Location, exactMatch: boolean, p: string, pattern: string | null = null) => {
     const backend = backendOrNull(l.backend);
+    const pass = upstreamPass(l.ann);
+    const families = familyViews('ann', l.ann);
     locations.push({
-      exact: exactMatch, pattern, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-', redirect: (tls && l.sslRedirect) || forcesSslRedirect(l.ann) || httpsOnly, pass: upstreamPass(l.ann),
-      ...luaHooks(backend), denied: l.denied !== null, families: familyViews('ann', l.ann),
+      exact: exactMatch, pattern, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-',
+      redirect: l.denied === null && ((tls && l.sslRedirect) || forcesSslRedirect(l.ann) || httpsOnly), pass,
+      ...luaHooks(backend), denied: l.denied !== null, families, ownHeaders: families.some((f) => HEADER_PARTIALS.has(f.partial)), servedBy: null,
+      // custom error pages (errors.ts) take the balancer's 500 themselves
+      unavailablePage: lua && l.denied === null && backend !== null && pass.scheme !== 'http' && !(errorsFamily.name in l.ann),
     });
   };
   // use-regex / rewrite-target on any Ingress of the host: as in ingress-nginx, every path of the host
@@ -169,9 +192,20 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   }
   if (regexHost) locations.sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
   const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
+  const fallbackRedirect = (tls && model.settings.sslRedirect) || httpsOnly;
+  // One "if" block for the server instead of one per location (each costs nginx -t and a reload time
+  // and memory): only when every location redirects alike, and no snippet may add locations of its own.
+  const snippets = snippetFamily.name in s.ann || s.locations.some((l) => snippetFamily.name in l.ann);
+  const redirect = !snippets && locations.every((l) => l.redirect) && (hasRoot || fallbackRedirect);
+  if (redirect) for (const l of locations) l.redirect = false;
+  if (!regexHost && !snippets) mergeIntoEnclosing(locations);
+  // Nor that "if" when nothing at server level runs before it (from-to-www, app-root): plain HTTP for the
+  // host goes to one server that redirects all such hosts (nginx.conf.hbs); this one listens for HTTPS only.
+  const families = familyViews('srv', s.ann);
+  const redirectedElsewhere = redirect && s.host !== '' && !families.some((f) => RUNS_BEFORE_REDIRECT.has(f.partial));
   return {
     lua,
-    families: familyViews('srv', s.ann),
+    families,
     host: s.host,
     isDefault: s.host === '',
     listen: { http: o.listenAddress, https: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort },
@@ -182,6 +216,9 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
     // skips loading the certificate once per server.
     certificate: s.tls && s.tls !== 'default' ? certs.get(s.tls)! : socketDefault || authTlsFamily.name in s.ann ? o.defaultCertificate : null,
     redirectPort,
+    redirect: redirect && !redirectedElsewhere,
+    redirectedElsewhere,
+    unavailablePage: locations.some((l) => l.unavailablePage),
     hsts,
     locations,
     fallback: hasRoot ? null : {
@@ -191,7 +228,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
       // a default backend that exists but cannot be reached answers 503, no default backend at all 404
       status: s.fallback.backend === null && s.fallback.ingress === null ? 404 : 503,
       ingress: s.fallback.ingress ?? '',
-      redirect: (tls && model.settings.sslRedirect) || httpsOnly,
+      redirect: fallbackRedirect && !redirect,
     },
   };
 }

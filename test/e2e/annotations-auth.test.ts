@@ -128,6 +128,13 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
       host: 'signin.example.com', paths: [{ path: '/', service: 'app' }],
       annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-signin`]: 'https://login.example.com/start' },
     }));
+    m.write('vhost.yaml', ingress('vhost', {
+      host: 'vhost.example.com', paths: [{ path: '/shop', service: 'app' }],
+      annotations: {
+        [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+        [`${P}upstream-vhost`]: 'internal.example.svc', [`${P}x-forwarded-prefix`]: '/shop',
+      },
+    }));
     m.write('errors.yaml', ingress('errors', {
       host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }],
       annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404,418' },
@@ -194,6 +201,19 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     // a host without external auth passes the client's own UserID through unchanged
     const open = await ctl!.http('open.example.com', '/', { headers: { userid: 'client' } });
     assert.equal((JSON.parse(open.body) as { headers: Record<string, string> }).headers.userid, 'client');
+  });
+
+  it('external auth keeps upstream-vhost and x-forwarded-prefix (the auth subrequest must not reset them)', async function () {
+    const ok = await ctl!.http('vhost.example.com', '/shop/cart', { headers: { 'x-token': 'good' } });
+    assert.equal(ok.status, 200, ok.body);
+    const seen = JSON.parse(ok.body) as { headers: Record<string, string> };
+    assert.equal(seen.headers.host, 'internal.example.svc');
+    assert.equal(seen.headers['x-forwarded-prefix'], '/shop');
+    assert.equal(seen.headers['x-forwarded-host'], 'vhost.example.com');
+    // a host without the annotations still sends the request's Host and no prefix
+    const open = JSON.parse((await ctl!.http('open.example.com', '/')).body) as { headers: Record<string, string> };
+    assert.equal(open.headers.host, 'open.example.com');
+    assert.equal(open.headers['x-forwarded-prefix'], undefined);
   });
 
   it('auth-signin: a 401 from the auth service redirects to the sign-in URL with rd= the escaped original URL', async function () {

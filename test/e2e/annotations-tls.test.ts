@@ -234,6 +234,8 @@ const H = {
   noVerify: 'no-verify.tls.test',
   grpc: 'grpc.tls.test',
   grpcs: 'grpcs.tls.test',
+  emptyHttps: 'empty-https.tls.test', // HTTPS and gRPC backends without endpoints
+  emptyGrpc: 'empty-grpc.tls.test',
   force: 'force.tls.test',
   plain: 'plain.tls.test',
   hsts: 'hsts.tls.test',
@@ -283,6 +285,7 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
     m.write('services.yaml', [
       ...svc('https-svc', HTTPS_ADDR, httpsPort), ...svc('grpc-svc', GRPC_ADDR, grpcPort), ...svc('grpcs-svc', GRPCS_ADDR, grpcsPort),
       ...backend('pod-svc', pods),
+      service('empty-svc', { ports: [{ port: 443, targetPort: 443 }] }), endpoints('empty-svc', { ready: [], port: 443 }),
     ]);
     m.write('secrets.yaml', [
       // the CA of the backends' certificates, and the client certificate nginx shows them
@@ -306,6 +309,8 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
       ing('grpcs', H.grpcs, {
         [`${A}backend-protocol`]: 'GRPCS', [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${A}proxy-ssl-verify`]: 'on', [`${A}proxy-ssl-name`]: BACKEND_NAME,
       }, 'grpcs-svc', { tls: true, path: '/echo.Echo' }),
+      ing('empty-https', H.emptyHttps, { [`${A}backend-protocol`]: 'HTTPS' }, 'empty-svc'),
+      ing('empty-grpc', H.emptyGrpc, { [`${A}backend-protocol`]: 'GRPC' }, 'empty-svc', { tls: true, path: '/echo.Echo' }),
       ing('force', H.force, { [`${A}force-ssl-redirect`]: 'true' }, 'pod-svc'),
       ing('plain', H.plain, {}, 'pod-svc'),
       ing('hsts', H.hsts, { [`${A}ssl-redirect`]: 'false' }, 'pod-svc', { tls: true }),
@@ -375,6 +380,17 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
       assert.equal(r.answer?.message, 'hello grpcs');
       assert.match(ctl!.nginxConf(), /grpc_pass grpcs:\/\/upstream_balancer;/);
       assert.match(ctl!.nginxConf(), /grpc_ssl_verify on;/);
+    });
+  });
+
+  describe('backends without endpoints', function () {
+    it('HTTPS and gRPC upstreams answer 503 at once (from the server\'s named location: the internal server speaks plain HTTP/1)', async function () {
+      const r = await ctl!.http(H.emptyHttps, '/x');
+      assert.equal(r.status, 503, r.body);
+      assert.equal(r.headers['x-ingress-templater'], undefined);
+      const g = await grpcCall(ctl!.ports.https, H.emptyGrpc, '/echo.Echo/Say', 'hello');
+      assert.equal(g.status, 503);
+      assert.equal(g.answer, null);
     });
   });
 

@@ -67,6 +67,8 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       endpoints('retry-svc', { ready: ['127.0.1.41', ...stable.specs.map((s) => s.address)], port: stable.port }),
     ]);
     m.write('stable-ingress.yaml', stableIngress());
+    // no endpoints, and a Host the internal API would accept: what a client sends must still get 503
+    m.write('vault.yaml', ingress('vault', { host: 'vault.example.com', paths: [{ path: '/', service: 'empty-svc' }], annotations: { [`${A}upstream-vhost`]: '127.0.0.1' } }));
     ctl = await startController({ manifests: m.dir });
   });
 
@@ -211,10 +213,14 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
   it('internal API: listens on 127.0.0.1 only: nginx.conf says so, other local addresses are refused', async function () {
     const port = ctl!.ports.internal;
     const listens = ctl!.nginxConf().match(new RegExp(`^\\s*listen\\s+\\S*:${port}\\b[^;]*;`, 'gm')) ?? [];
-    assert.deepEqual(listens.map((l) => l.trim()), [`listen 127.0.0.1:${port};`]);
+    // 127.0.0.2 is the server that only answers 503 (backends without endpoints), never the API
+    assert.deepEqual(listens.map((l) => l.trim()), [`listen 127.0.0.2:${port};`, `listen 127.0.0.1:${port};`]);
     assert.doesNotMatch(ctl!.nginxConf(), new RegExp(`listen\\s+(\\*:)?${port}\\b`), 'no wildcard listen on the internal port');
     assert.equal(await tryConnect('127.0.0.1', port), 'connected', 'the internal port answers on 127.0.0.1');
-    assert.equal(await tryConnect('127.0.0.2', port), 'ECONNREFUSED', 'another loopback address');
+    assert.equal(await tryConnect('127.0.0.3', port), 'ECONNREFUSED', 'another loopback address');
+    const api = await request(port, '127.0.0.1', '/configuration/backends', { address: '127.0.0.2' });
+    assert.equal(api.status, 503, 'no API on 127.0.0.2: only the 503 answer');
+    assert.equal(api.headers['x-ingress-templater'], 'backend-unavailable');
     const local = localNonLoopbackIPv4();
     if (local) {
       assert.equal(await tryConnect(local, port), 'ECONNREFUSED', `this machine's address ${local}`);
@@ -223,17 +229,36 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     }
   });
 
-  it('a backend without ready endpoints answers 503 at once (no connect attempt)', async function () {
+  it('a backend without ready endpoints answers 503 at once (from nginx\'s own internal server, no other connect)', async function () {
     const conf = serverBlock(ctl!.nginxConf(), STABLE);
     // in Lua mode the location still proxies: endpoints may arrive later without a reload
     assert.match(conf, /set \$proxy_upstream_name "default-empty-svc-80";\s*proxy_pass http:\/\/upstream_balancer;/);
+    assert.doesNotMatch(conf, /location @|error_page/, 'no named location or error_page per server for it');
     for (let i = 0; i < 5; i++) {
       const started = process.hrtime.bigint();
       const r = await ctl!.http(STABLE, '/empty');
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       assert.equal(r.status, 503, r.body);
+      assert.equal(r.headers['x-ingress-templater'], 'backend-unavailable');
+      assert.equal(r.pod, undefined);
       assert.ok(ms < 200, `503 took ${ms.toFixed(1)} ms`);
     }
+    assert.doesNotMatch(fs.readFileSync(path.join(ctl!.prefix, 'logs', 'error.log'), 'utf8'), /127\.0\.1\.39/, 'the not-ready address was never contacted');
+  });
+
+  it('the internal API is never reachable through a server: a proxied request gets 503 whatever its URI and Host', async function () {
+    const version = (await ctl!.luaBackends()).version;
+    for (const [method, p, body] of [['POST', '/configuration/backends', '{"backends":[]}'], ['PATCH', '/configuration/backends', '{"removed":["default-stable-svc-80"]}'],
+      ['GET', '/configuration/backends', undefined], ['GET', '/configuration/hash', undefined], ['GET', '/healthz', undefined]] as const) {
+      const r = await ctl!.http('vault.example.com', p, { method, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
+      assert.equal(r.status, 503, `${method} ${p}: ${r.status} ${r.body}`);
+      assert.equal(r.headers['x-ingress-templater'], 'backend-unavailable', `${method} ${p}`);
+      assert.doesNotMatch(r.body, /backends|version|ok/, `${method} ${p}`);
+    }
+    assert.equal((await ctl!.luaBackends()).version, version, 'nothing stored');
+    assert.match(answerOf(await ctl!.http(STABLE, '/')), /^stable-\d$/);
+    // the controller itself still gets its answers there
+    assert.equal((await request(ctl!.ports.internal, '127.0.0.1', '/configuration/hash')).status, 200);
   });
 
   it('an endpoint that refuses connections, alongside live pods: 30 GETs all succeed (retried on another endpoint)', async function () {

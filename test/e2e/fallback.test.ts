@@ -5,6 +5,7 @@ import { ManifestDir, endpoints, ingress, service } from '../helpers/manifests.j
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 
 const SHOP = 'shop.example.com';
+const MERGED = 'merged.example.com';
 
 describe('e2e: default backend, 404 and 503', function () {
   let m: ManifestDir;
@@ -39,6 +40,14 @@ describe('e2e: default backend, 404 and 503', function () {
         { path: '/missing', service: 'missing-svc' },
       ],
     }));
+    // paths routed exactly as "/" or "/api" would route them get no location block of their own (render/merge.ts)
+    m.write('merged.yaml', ingress('merged', {
+      host: MERGED,
+      paths: [
+        { path: '/api', service: 'api-svc' }, { path: '/api/v2', service: 'api-svc' }, { path: '/same', service: 'default-svc' },
+        { path: '/', service: 'default-svc' }, { path: '/keep', service: 'default-svc', pathType: 'Exact' }, { path: '/keep', service: 'api-svc' },
+      ],
+    }));
     ctl = await startController({ manifests: m.dir });
   });
 
@@ -52,6 +61,19 @@ describe('e2e: default backend, 404 and 503', function () {
     assert.equal(await answer('unknown.example.org', '/api'), 'status 404');
     assert.equal(await answer(SHOP, '/'), 'status 404');
     assert.equal(await answer(SHOP, '/nothing'), 'status 404');
+  });
+
+  it('paths left to an enclosing location answer as their own would', async function () {
+    const conf = ctl!.nginxConf();
+    const server = conf.slice(conf.indexOf(`## start server ${MERGED}`), conf.indexOf(`## end server ${MERGED}`));
+    assert.match(server, /# ingress default\/merged Prefix \/api\/v2\/: same as location "\/api\/"/);
+    assert.match(server, /# ingress default\/merged Prefix \/same: same as location "\/"/);
+    for (const [p, who] of [['/api', 'api-pod'], ['/api/', 'api-pod'], ['/api/v2', 'api-pod'], ['/api/v2/x', 'api-pod'], ['/apix', 'default-pod'],
+      ['/same', 'default-pod'], ['/same/x', 'default-pod'], ['/', 'default-pod'], ['/sam', 'default-pod'],
+      // "= /keep" keeps its block: without it nginx would answer /keep with a 301 to the "/keep/" location
+      ['/keep', 'default-pod'], ['/keep/', 'api-pod'], ['/keep/x', 'api-pod']]) {
+      assert.equal(await answer(MERGED, p!), who, p);
+    }
   });
 
   it('a Service without ready endpoints or a missing Service answers 503; other paths keep working', async function () {

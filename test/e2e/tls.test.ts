@@ -12,6 +12,7 @@ const ALPHA = 'alpha.example.com';
 const BETA = 'beta.example.com';
 const NOSECRET = 'nosecret.example.com';
 const OPEN = 'open.example.com';
+const MIXED = 'mixed.example.com'; // two Ingresses, one with ssl-redirect "false"
 const FAKE_CN = 'Ingress Templater Fake Certificate';
 
 const fingerprint = (pem: string) => new crypto.X509Certificate(pem).fingerprint256;
@@ -44,6 +45,13 @@ describe('e2e: TLS', function () {
       host: OPEN, annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
       tls: [{ hosts: [OPEN], secretName: 'open-tls' }], paths: [{ path: '/', service: 'other-svc' }],
     }));
+    m.write('mixed.yaml', [
+      ingress('mixed', { host: MIXED, tls: [{ hosts: [MIXED], secretName: 'alpha-tls' }], paths: [{ path: '/', service: 'alpha-svc' }] }),
+      ingress('mixed-open', {
+        host: MIXED, annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+        tls: [{ hosts: [MIXED], secretName: 'alpha-tls' }], paths: [{ path: '/plain', service: 'other-svc' }],
+      }),
+    ]);
     ctl = await startController({ manifests: m.dir });
   });
 
@@ -105,6 +113,23 @@ describe('e2e: TLS', function () {
     assert.equal(secure.cert?.subject.CN, OPEN);
     // only that Ingress: the others still redirect
     assert.equal((await ctl!.http(ALPHA, '/')).status, 308);
+  });
+
+  it('a host whose Ingresses differ: each path keeps its own (the redirect is per location there)', async function () {
+    const plain = await ctl!.http(MIXED, '/plain/x');
+    assert.equal(plain.status, 200);
+    assert.equal(plain.pod?.pod, 'other-pod');
+    for (const p of ['/', '/elsewhere', '/plainer']) {
+      const r = await ctl!.http(MIXED, p);
+      assert.equal(r.status, 308, p);
+      assert.equal(r.headers.location, `https://${MIXED}:${ctl!.ports.https}${p}`);
+    }
+    assert.equal((await ctl!.https(MIXED, '/elsewhere')).pod?.pod, 'alpha-pod');
+  });
+
+  it('redirects answered before any location leave no warning in the error log', function () {
+    const log = fs.readFileSync(path.join(ctl!.prefix, 'logs', 'error.log'), 'utf8');
+    assert.deepEqual(log.split('\n').filter((l) => /uninitialized/.test(l)), []);
   });
 
   it('a renewed certificate in the Secret is served after the reload; the old key file is removed', async function () {

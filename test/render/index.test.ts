@@ -248,12 +248,42 @@ describe('render', () => {
 
     it('writes redirect lines only in TLS servers, and not where ssl-redirect is off', () => {
       const redirect = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/g;
-      assert.equal(serverBlock(rich.text, 'cafe.example.com').match(redirect)?.length, 6);
-      assert.equal(serverBlock(rich.text, '*.example.com').match(redirect)?.length, 1);
-      assert.equal(serverBlock(rich.text, 'tea.example.com').match(redirect)?.length, 1);
-      for (const host of ['_', 'plain.example.org', 'secure.example.org']) assert.doesNotMatch(serverBlock(rich.text, host), /308/, host);
+      // every location of these servers redirects: they listen for HTTPS only, and one server answers
+      // plain HTTP for all of them
+      for (const host of ['cafe.example.com', '*.example.com', 'tea.example.com']) {
+        const block = serverBlock(rich.text, host);
+        // "return 308", not just "308": certificate file names carry random hex
+        assert.doesNotMatch(block, /return 308|listen 8080/, host);
+        assert.match(block, /listen 8443 ssl http2;/, host);
+      }
+      const shared = rich.text.slice(rich.text.indexOf('# Plain HTTP to the hosts'), rich.text.indexOf('# Loopback-only status server'));
+      assert.match(shared, /server \{\n {8}listen 8080;\n {8}server_name "~\^\[\^\.\]\+\\\.example\\\.com\$";\n {8}server_name cafe\.example\.com;\n {8}server_name tea\.example\.com;\n {8}return 308 https:\/\/\$host:8443\$request_uri;\n {4}\}\n/);
+      assert.equal(rich.text.match(redirect), null, 'no if block left');
+      for (const host of ['_', 'plain.example.org', 'secure.example.org']) {
+        assert.doesNotMatch(serverBlock(rich.text, host), /return 308/, host);
+        assert.match(serverBlock(rich.text, host), /listen 8080( default_server)?;/, host);
+        assert.doesNotMatch(shared, new RegExp(`server_name ${host.replace(/\./g, '\\.')};`), host);
+      }
       const at443 = renderer.render(rich.model, { ...options('/srv/it'), httpsPort: 443 }).text;
-      assert.match(serverBlock(at443, 'cafe.example.com'), /return 308 https:\/\/\$host\$request_uri;/);
+      assert.match(at443, /return 308 https:\/\/\$host\$request_uri;/);
+    });
+
+    it('keeps the redirect in the server when from-to-www or app-root must see plain HTTP first', () => {
+      const P = 'nginx.ingress.kubernetes.io/';
+      const cert = makeCert(['a.example.com', 'www.a.example.com', 'b.example.com']);
+      const { model } = build([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }), secret({ name: 's', cert }),
+        ingress({ name: 'a', annotations: { [`${P}from-to-www-redirect`]: 'true' }, tls: [{ hosts: ['a.example.com', 'www.a.example.com'], secretName: 's' }], rules: [rule('a.example.com', path('/', 'web'))] }),
+        ingress({ name: 'b', annotations: { [`${P}app-root`]: '/app' }, tls: [{ hosts: ['b.example.com'], secretName: 's' }], rules: [rule('b.example.com', path('/', 'web'))] }),
+      ]);
+      const text = renderer.render(model, options('/srv/it')).text;
+      for (const host of ['a.example.com', 'b.example.com']) {
+        const block = serverBlock(text, host);
+        assert.match(block, /listen 8080;/, host);
+        const at = block.indexOf('if ($scheme = http) { return 308 https://$host:8443$request_uri; }');
+        assert.ok(at > 0 && at < block.indexOf('location '), host);
+        assert.ok(block.indexOf(host === 'a.example.com' ? 'return 308 $scheme://' : 'return 302 $scheme://') < at, `${host}: after the server's own redirect`);
+      }
+      assert.doesNotMatch(text, /# Plain HTTP to the hosts/);
     });
 
     it('uses certificate files named after the Secret and its hash; the default certificate is the catch-all\'s alone', () => {
@@ -297,5 +327,50 @@ describe('render', () => {
       assert.ok(messages.some((m) => /Service default\/nowhere not found/.test(m)), show(problems));
       assert.ok(messages.some((m) => /Secret default\/not-there not found/.test(m)), show(problems));
     });
+  });
+});
+
+describe('render: backends without endpoints in lua mode', () => {
+  const renderer = loadTemplates();
+  const P = 'nginx.ingress.kubernetes.io/';
+  const { model } = build([
+    service({ name: 'web' }), endpoints({ name: 'web', subsets: [] }), service({ name: 'api' }),
+    ingress({ name: 'plain', rules: [rule('plain.example.com', path('/', 'web'))] }),
+    ingress({ name: 'grpc', annotations: { [`${P}backend-protocol`]: 'GRPC' }, rules: [rule('grpc.example.com', path('/svc', 'api'), path('/', 'web'))] }),
+  ]);
+  const text = renderer.render(model, { ...options('/srv/it'), balancer: 'lua' }).text;
+
+  it('names the 503 server on 127.0.0.2 as the balancer\'s answer, once; plain servers need no block for it', () => {
+    assert.match(text, /\n {4}map \$https \$ingress_templater_unavailable \{ default "127\.0\.0\.2:10246"; \}\n/);
+    const unavailable = text.slice(text.indexOf('listen 127.0.0.2:10246;'));
+    assert.match(unavailable, /^listen 127\.0\.0\.2:10246;\n\s+server_name _;\n\s+access_log off;\n\s+add_header X-Ingress-Templater backend-unavailable always;\n\s+return 503;\n\s+\}/);
+    assert.doesNotMatch(text, /\n {4}error_page /, 'no http-level error_page');
+    const plain = serverBlock(text, 'plain.example.com');
+    assert.doesNotMatch(plain, /location @|error_page|ingress_templater_unavailable/);
+    assert.match(plain, /location "\/" \{\n\s+set \$proxy_upstream_name "default-web-80";\n\s+proxy_pass http:\/\/upstream_balancer;/);
+  });
+
+  it('gRPC and HTTPS locations fail with 500 to a named location of their server instead (the internal server speaks HTTP/1)', () => {
+    const grpc = serverBlock(text, 'grpc.example.com');
+    assert.equal(grpc.split('location @ingress_templater_unavailable { return 503; }').length, 2, grpc);
+    for (const loc of ['= "/svc"', '"/svc/"', '"/"']) {
+      const at = grpc.indexOf(`location ${loc} {`);
+      assert.ok(at > 0, loc);
+      assert.match(grpc.slice(at), /^[^}]*set \$ingress_templater_unavailable "";\n\s+error_page 500 =503 @ingress_templater_unavailable;[^}]*grpc_pass grpc:\/\/upstream_balancer;/, loc);
+    }
+  });
+
+  it('the internal server answers 503 to every proxied request, so its API is not reachable through a server', () => {
+    const internal = text.slice(text.indexOf('# Defence in depth for the API'));
+    assert.match(internal, /map "\$http_x_request_id\$http_x_forwarded_for:\$host" \$ingress_templater_proxied \{\n\s+default "backend-unavailable";\n\s+"~\^:" "";\n\s+":upstream_balancer" "backend-unavailable";\n\s+\}/);
+    const server = internal.slice(internal.indexOf('server {'));
+    assert.ok(server.indexOf('if ($ingress_templater_proxied) {\n            return 503;') < server.indexOf('location '), 'before any location');
+    assert.match(server, /add_header X-Ingress-Templater \$ingress_templater_proxied always;/);
+    assert.doesNotMatch(server, /location @/);
+  });
+
+  it('static mode has none of it', () => {
+    const stat = renderer.render(model, options('/srv/it')).text;
+    assert.doesNotMatch(stat, /ingress_templater_unavailable|ingress_templater_proxied/);
   });
 });

@@ -109,19 +109,55 @@ describe('render view', () => {
       assert.equal(serverView(m, 'mtls.example.com').certificate, OPTS.defaultCertificate);
     });
 
-    it('redirects to https only in TLS servers', () => {
+    it('redirects to https only in TLS servers: once per server when every location would', () => {
       const m = tlsModel();
-      assert.deepEqual(serverView(m, 'cafe.example.com').locations.map((l) => l.redirect), [true, true]);
-      assert.equal(serverView(m, 'cafe.example.com').fallback?.redirect, true);
-      assert.deepEqual(serverView(m, 'plain.example.com').locations.map((l) => l.redirect), [false, false]);
-      assert.equal(serverView(m, 'plain.example.com').fallback?.redirect, false);
+      const cafeView = serverView(m, 'cafe.example.com');
+      // plain HTTP for it goes to the one server redirecting all such hosts
+      assert.equal(cafeView.redirectedElsewhere, true);
+      assert.equal(cafeView.redirect, false);
+      assert.deepEqual(cafeView.locations.map((l) => l.redirect), [false, false]);
+      assert.equal(cafeView.fallback?.redirect, false);
+      assert.deepEqual(buildView(m, OPTS).httpsRedirect?.hosts, ['cafe.example.com']);
+      // app-root must see plain HTTP first: the server keeps one "if"
+      const root = serverView(tlsModel({ 'nginx.ingress.kubernetes.io/app-root': '/app' }), 'cafe.example.com');
+      assert.equal(root.redirect, true);
+      assert.equal(root.redirectedElsewhere, false);
+      assert.deepEqual(root.locations.map((l) => l.redirect), [false, false]);
+      const plain = serverView(m, 'plain.example.com');
+      assert.equal(plain.redirect, false);
+      assert.equal(plain.redirectedElsewhere, false);
+      assert.deepEqual(plain.locations.map((l) => l.redirect), [false, false]);
+      assert.equal(plain.fallback?.redirect, false);
+    });
+
+    it('keeps the redirect per location when the locations differ, a location is denied, or a snippet could add locations', () => {
+      const A = 'nginx.ingress.kubernetes.io/';
+      const other = (annotations: Record<string, string>) => ingress({ name: 'b', annotations, tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/coffee', 'web'))] });
+      const mixed = serverView(tlsModel({}, [other({ [`${A}ssl-redirect`]: 'false' })]), 'cafe.example.com');
+      assert.equal(mixed.redirect, false);
+      assert.equal(mixed.redirectedElsewhere, false);
+      assert.deepEqual(mixed.locations.map((l) => [l.path, l.redirect]), [['/coffee', false], ['/coffee/', false], ['/tea', true], ['/tea/', true]]);
+      assert.equal(mixed.fallback?.redirect, true);
+      // plain HTTP to a denied location keeps its 503
+      const denied = serverView(tlsModel({}, [other({ [`${A}force-ssl-redirect`]: 'maybe' })]), 'cafe.example.com');
+      assert.equal(denied.redirect, false);
+      assert.deepEqual(denied.locations.map((l) => [l.path, l.denied, l.redirect]), [['/coffee', true, false], ['/coffee/', true, false], ['/tea', false, true], ['/tea/', false, true]]);
+      const snippets = [configMap({ 'allow-snippet-annotations': 'true' })];
+      const snip = serverView(tlsModel({}, [...snippets, other({ [`${A}configuration-snippet`]: 'add_header X-A 1;' })], CONFIG_MAP_OPTION), 'cafe.example.com');
+      assert.equal(snip.redirect, false);
+      assert.ok(snip.locations.every((l) => l.redirect), 'every location redirects on its own');
+      const srv = serverView(tlsModel({}, [...snippets, other({ [`${A}server-snippet`]: 'location = /ping { return 200; }' })], CONFIG_MAP_OPTION), 'cafe.example.com');
+      assert.equal(srv.redirect, false);
     });
 
     it('does not redirect when the annotation or the ConfigMap says so', () => {
-      assert.deepEqual(serverView(tlsModel({ 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' }), 'cafe.example.com').locations.map((l) => l.redirect), [false, false]);
+      const annotated = serverView(tlsModel({ 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' }), 'cafe.example.com');
+      assert.deepEqual(annotated.locations.map((l) => l.redirect), [false, false]);
+      assert.equal(annotated.redirect, false);
       const off = serverView(tlsModel({}, [configMap({ 'ssl-redirect': 'false' })], CONFIG_MAP_OPTION), 'cafe.example.com');
       assert.deepEqual(off.locations.map((l) => l.redirect), [false, false]);
       assert.equal(off.fallback?.redirect, false);
+      assert.equal(off.redirect, false);
     });
 
     it('puts the https port in the redirect only when it is not 443', () => {

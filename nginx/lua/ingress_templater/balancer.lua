@@ -11,7 +11,7 @@ local var, log, WARN, ERR, exit, ERROR = ngx.var, ngx.log, ngx.WARN, ngx.ERR, ng
 local set_current_peer = ngx_balancer.set_current_peer
 local set_more_tries = ngx_balancer.set_more_tries
 local get_last_failure = ngx_balancer.get_last_failure
-local random, gmatch = math.random, string.gmatch
+local random, gmatch, match, tonumber = math.random, string.gmatch, string.match, tonumber
 local dict = store.dict
 
 local CTX_PEER = "ingress_templater_peer"
@@ -81,6 +81,19 @@ local function routed(b)
     return chosen
 end
 
+-- No endpoint for this request: nginx.conf names a loopback server that answers 503 in
+-- $ingress_templater_unavailable ("127.0.0.2:port"); where that is empty or undefined, fail with 500 for
+-- the location's error_page. No retry either way.
+local function unavailable()
+    local host, port = match(var.ingress_templater_unavailable or "", "^(.+):(%d+)$")
+    if not host then return exit(ERROR) end
+    local ok, err = set_current_peer(host, tonumber(port))
+    if not ok then
+        log(ERR, "cannot answer 503 through ", host, ":", port, ": ", err)
+        return exit(ERROR)
+    end
+end
+
 function _M.init_worker()
     -- workers fork from one master: seed each differently, with well-mixed bits
     math.randomseed(tonumber(ngx.md5(ngx.worker.pid() .. " " .. ngx.now()):sub(1, 12), 16))
@@ -89,8 +102,7 @@ end
 function _M.balance()
     local b = current(var.proxy_upstream_name)
     if b and b.canary then b = routed(b) end
-    -- ngx.ERROR becomes a 500, which error_page turns into 503 without any connect attempt
-    if not b or b.n == 0 then return exit(ERROR) end
+    if not b or b.n == 0 then return unavailable() end
 
     local ep
     if get_last_failure() == nil then
@@ -104,7 +116,7 @@ function _M.balance()
     local ok, err = set_current_peer(ep.host, ep.port)
     if not ok then
         log(ERR, "backend ", b.name, ": cannot use ", ep.key, ": ", err)
-        return exit(ERROR)
+        return unavailable()
     end
 end
 

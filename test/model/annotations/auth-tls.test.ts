@@ -131,8 +131,12 @@ describe('auth-tls-* annotations', () => {
 
     it('serves the host over HTTPS only: plain HTTP is redirected even with ssl-redirect "false"', () => {
       const text = render(model({ [AUTH_TLS_SECRET]: 'default/client-ca', [SSL_REDIRECT]: 'false' }).model);
-      assert.match(locationBlock(text, 'portal.example.com', 'location "/"'), /if \(\$scheme = http\) \{ return 308 https:/);
+      // every location of the host redirects: its server listens for HTTPS only, plain HTTP to it is
+      // answered by the server redirecting all such hosts
+      assert.doesNotMatch(serverHead(text, 'portal.example.com'), /listen 127\.0\.0\.1:8080|308/);
+      assert.match(text, /\n {8}server_name portal\.example\.com;\n {8}return 308 https:\/\/\$host:8443\$request_uri;\n/);
       const off = render(model({ [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_VERIFY_CLIENT]: 'off', [SSL_REDIRECT]: 'false' }).model);
+      assert.doesNotMatch(serverHead(off, 'portal.example.com'), /return 308/);
       assert.doesNotMatch(locationBlock(off, 'portal.example.com', 'location "/"'), /return 308/);
       assert.match(serverHead(off, 'portal.example.com'), /ssl_verify_client off;/);
       assert.doesNotMatch(off, /ingress_templater_ssl_client/);

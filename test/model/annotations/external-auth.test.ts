@@ -145,16 +145,19 @@ describe('model/annotations/external-auth', () => {
     await nginxAccepts(failed.model);
   });
 
-  it('with custom-http-errors in effect the location has one error_page 500 (theirs); without a default backend, the server\'s', () => {
+  it('with custom-http-errors in effect the location has one error_page 500 (theirs); without a default backend, none (the balancer answers 503)', () => {
     const errs = [service({ name: 'errs' }), endpoints({ name: 'errs', subsets: [{ ready: ['10.0.0.3'] }] })];
     const signin = { [AUTH_SIGNIN]: 'https://login.example.com/' };
     const withPages = renderText(build([...web, ...errs, ing(ext({ ...signin, 'nginx.ingress.kubernetes.io/default-backend': 'errs', 'nginx.ingress.kubernetes.io/custom-http-errors': '404' }))]).model, 'lua');
     const loc = locationBlock(withPages, 'a.example.com', '/');
     assert.equal(loc.split('error_page 500').length, 2, loc);
     assert.match(loc, /error_page 500 = @custom_default_site_unavailable;/);
-    // custom-http-errors without any default backend is not in effect: the server's 503 is repeated
+    assert.match(loc, /set \$ingress_templater_unavailable "";/, 'the balancer fails with 500 for that error_page');
+    // custom-http-errors without any default backend is not in effect: the balancer's own 503 (through the
+    // internal server) needs no error_page
     const without = build([...web, ing(ext({ ...signin, 'nginx.ingress.kubernetes.io/custom-http-errors': '404' }))]);
-    assert.match(locationBlock(renderText(without.model, 'lua'), 'a.example.com', '/'), /error_page 500 =503 @ingress_templater_unavailable;/);
+    const plain = locationBlock(renderText(without.model, 'lua'), 'a.example.com', '/');
+    assert.doesNotMatch(plain, /error_page 500|ingress_templater_unavailable/);
   });
 
   it('the addresses of an auth-url host are part of the config, so a DNS change reloads nginx (which resolves at load)', () => {
@@ -177,7 +180,7 @@ describe('model/annotations/external-auth', () => {
     assert.match(loc, /auth_request_set \$ingress_templater_auth_x_user \$upstream_http_x_user;/);
     assert.match(loc, /set_by_lua_block \$ingress_templater_escaped_request_uri \{ return ngx\.escape_uri\(ngx\.var\.request_uri\) \}/);
     assert.match(loc, /error_page 401 = \$ingress_templater_signin;/);
-    assert.match(loc, /error_page 500 =503 @ingress_templater_unavailable;/, 'the server\'s error_page is repeated, since a location error_page replaces it');
+    assert.doesNotMatch(loc, /error_page 500/, 'a backend without endpoints gets 503 from the internal server, whatever error_page the location has');
     assert.doesNotMatch(loc, /proxy_set_header/);
     const internal = lua.slice(lua.indexOf(`location = "${authPath}" {`));
     assert.match(internal, /internal;\n\s+proxy_pass_request_body off;\n\s+proxy_set_header Content-Length "";\n\s+proxy_method POST;\n\s+proxy_set_header Host "localhost:8443";/);

@@ -53,7 +53,7 @@ describe('model/annotations/headers', () => {
     });
   }
 
-  it('renders variables the http-level proxy_set_header lines read: servers set the defaults, locations override', () => {
+  it('renders variables the http-level proxy_set_header lines read: http-level maps give the defaults, locations override', () => {
     const { model, problems } = build([...backend,
       ingress({ name: 'vhost', annotations: { [UPSTREAM_VHOST]: 'internal.example.com', [X_FORWARDED_PREFIX]: '/shop' }, rules: [rule('a.example.com', path('/shop', 'web'))] }),
       ingress({ name: 'plain', rules: [rule('a.example.com', path('/other', 'web'))] }),
@@ -63,13 +63,10 @@ describe('model/annotations/headers', () => {
     assert.match(text, /\n {4}proxy_set_header Host \$ingress_templater_host;\n/);
     assert.match(text, /\n {4}proxy_set_header X-Forwarded-Prefix \$ingress_templater_forwarded_prefix;\n/);
     assert.doesNotMatch(text, /proxy_set_header Host \$best_http_host/);
-    // every server sets the defaults
-    const servers = text.split('## start server ').slice(1);
-    assert.equal(servers.length, 2);
-    for (const s of servers) {
-      assert.match(s, /\n {8}set \$ingress_templater_host \$best_http_host;\n/);
-      assert.match(s, /\n {8}set \$ingress_templater_forwarded_prefix "";\n/);
-    }
+    // the defaults come from maps, never from a server-level set (an auth subrequest would run it again)
+    assert.match(text, /\n {4}map \$http_host \$ingress_templater_host \{\n {8}default \$http_host;\n {8}''\s+\$host;\n {4}\}\n/);
+    assert.match(text, /\n {4}map \$https \$ingress_templater_forwarded_prefix \{ default ""; \}\n/);
+    assert.doesNotMatch(text, /\n {8}set \$ingress_templater_(host|forwarded_prefix) /);
     const shop = locationBlock(text, 'a.example.com', '/shop/');
     assert.match(shop, /set \$ingress_templater_host "internal\.example\.com";/);
     assert.match(shop, /set \$ingress_templater_forwarded_prefix "\/shop";/);

@@ -92,6 +92,14 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
   });
 
   describe('rendered', () => {
+    const serverText = (text: string, host: string) => text.slice(text.indexOf(`## start server ${host}\n`), text.indexOf(`## end server ${host}\n`));
+    // every location of the host redirects: its server listens for HTTPS only, and the one server for
+    // plain HTTP to such hosts answers 308
+    const SHARED = /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host:8443\$request_uri;\n/;
+    const redirectedElsewhere = (text: string) => {
+      assert.match(text, SHARED);
+      assert.doesNotMatch(serverText(text, 'f.example.com'), /listen 127\.0\.0\.1:8080|308/);
+    };
     const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/;
     const forced = (value: string, tls = false) => build([...app, ingress({
       name: 'f', annotations: { [FORCE_SSL_REDIRECT]: value }, ...(tls ? { tls: [{ hosts: ['f.example.com'] }] } : {}),
@@ -101,8 +109,21 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     it('force-ssl-redirect redirects a host without a TLS section with 308; without it there is no redirect', () => {
       const on = forced('true');
       assert.equal(on.problems.length, 0, show(on.problems));
-      assert.match(locationBlock(render(on.model), 'f.example.com', 'location "/"'), REDIRECT);
-      assert.doesNotMatch(locationBlock(render(forced('false').model), 'f.example.com', 'location "/"'), REDIRECT);
+      redirectedElsewhere(render(on.model));
+      const off = render(forced('false').model);
+      assert.doesNotMatch(off, /return 308|308 https/);
+      assert.match(serverText(off, 'f.example.com'), /listen 127\.0\.0\.1:8080;/);
+    });
+
+    it('force-ssl-redirect on one Ingress of a host redirects its own locations only', () => {
+      const r = build([...app,
+        ingress({ name: 'f', annotations: { [FORCE_SSL_REDIRECT]: 'true' }, rules: [rule('f.example.com', path('/', 'web'))] }),
+        ingress({ name: 'g', rules: [rule('f.example.com', path('/open', 'web'))] }),
+      ]);
+      const text = render(r.model);
+      assert.doesNotMatch(serverHead(text, 'f.example.com'), REDIRECT);
+      assert.match(locationBlock(text, 'f.example.com', 'location "/"'), REDIRECT);
+      assert.doesNotMatch(locationBlock(text, 'f.example.com', 'location "/open/"'), REDIRECT);
     });
 
     it('force-ssl-redirect wins over ssl-redirect "false" on a TLS host', () => {
@@ -110,7 +131,7 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
         name: 'f', annotations: { [FORCE_SSL_REDIRECT]: 'true', [SSL_REDIRECT]: 'false' }, tls: [{ hosts: ['f.example.com'] }],
         rules: [rule('f.example.com', path('/', 'web'))],
       })]);
-      assert.match(locationBlock(render(r.model), 'f.example.com', 'location "/"'), REDIRECT);
+      redirectedElsewhere(render(r.model));
     });
 
     it('an invalid force-ssl-redirect denies the Ingress with 503 and nothing of the value reaches nginx.conf', () => {
@@ -161,11 +182,17 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
     ingress({ name: 'plain', rules: [rule('plain.example.com', path('/', 'web'))] }),
   ], data ? CONFIG_MAP_OPTION : {}).model;
 
-  it('renders the value once in http (empty on plain HTTP) and add_header in TLS servers and their locations only', () => {
+  it('renders the value once in http (empty on plain HTTP) and add_header in TLS servers (and their locations that add headers) only', () => {
     const text = render(model());
     assert.match(text, /map \$https \$ingress_templater_hsts \{\n\s+on "max-age=31536000; includeSubDomains";\n\s+default "";\n\s+\}/);
     assert.match(serverHead(text, 'cafe.example.com'), /add_header Strict-Transport-Security \$ingress_templater_hsts always;/);
-    assert.match(locationBlock(text, 'cafe.example.com', 'location "/"'), /add_header Strict-Transport-Security \$ingress_templater_hsts always;/);
+    // a location without add_header of its own inherits the server's
+    assert.doesNotMatch(locationBlock(text, 'cafe.example.com', 'location "/"'), /add_header/);
+    // one with its own (CORS here) would drop it: repeated there
+    const cors = render(build([...app, secret({ name: 'cafe', cert: makeCert(['cafe.example.com']) }),
+      ingress({ name: 'cafe', annotations: { 'nginx.ingress.kubernetes.io/enable-cors': 'true' }, tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/', 'web'))] }),
+    ]).model);
+    assert.match(locationBlock(cors, 'cafe.example.com', 'location "/"'), /add_header Strict-Transport-Security \$ingress_templater_hsts always;[\s\S]*add_header Access-Control-Allow-Origin/);
     assert.doesNotMatch(text.slice(text.indexOf('## start server plain.example.com'), text.indexOf('## end server plain.example.com')), /Strict-Transport-Security/);
     assert.doesNotMatch(text.slice(text.indexOf('## start server _'), text.indexOf('## end server _')), /Strict-Transport-Security/);
   });
