@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ConfigTestError, NginxError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { collectGarbage } from './memory.js';
 import { buildModel } from './model/index.js';
 import type { ClassOptions, Model } from './model/index.js';
 import { Applier } from './nginx/apply.js';
@@ -50,6 +51,8 @@ export interface ControllerOptions {
   version: string;
   log: Logger;
 }
+
+const BIG_CONFIG_BYTES = 1 << 20;
 
 interface Candidate {
   text: string;
@@ -298,6 +301,8 @@ export class Controller {
     }
     this.metrics.buildRenderSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.current = { model: built.model, problems };
+    // thousands of Ingresses: give back the garbage of the load, build and render at once (src/memory.ts)
+    if (rendered.text.length > BIG_CONFIG_BYTES) collectGarbage();
     // endpoints go out at once, also ahead of a reload that will start routing to new backends
     const up = this.applier.live !== null && this.nginx.running;
     await this.pusher?.setBackends(built.model.backends.map(backendPayload), seenAt, up ? 'send' : 'hold');
@@ -359,6 +364,8 @@ export class Controller {
         this.metrics.configHash = hash;
         this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${model.servers.length} servers, ${model.backends.length} backends)`,
           { event: result === 'started' ? 'nginx_started' : 'reload', hash, servers: model.servers.length, backends: model.backends.length });
+        if (text.length > BIG_CONFIG_BYTES) collectGarbage(); // the full push and the apply's copies
+
       } else if (force && this.confirmedPid !== this.nginx.pid && this.nginx.running) {
         this.confirmedPid = this.nginx.pid;
       }
