@@ -84,7 +84,6 @@ export interface ExternalAuthConfig {
   method: string;
   headers: AuthHeader[];
   signin: SigninPart[] | null;
-  customErrors: boolean; // errors.ts handles status 500 in this location (set by finishExternalAuth)
 }
 
 export function parseAuthUrl(v: string): AuthUrl | undefined {
@@ -206,7 +205,7 @@ export function parseExternalAuth(ing: Ingress, _ctx: AnnotationContext, problem
   }
   if (problems.length > before || !url) return undefined;
   const ingress = `${ing.meta.namespace}/${ing.meta.name}`;
-  return { ingress, source: { ...ing.source }, authPath: authPathFor(ingress), ...url, method, headers, signin, customErrors: false };
+  return { ingress, source: { ...ing.source }, authPath: authPathFor(ingress), ...url, method, headers, signin };
 }
 
 export const externalAuthFamily: Family = {
@@ -233,14 +232,8 @@ export function finishExternalAuth(servers: Iterable<Server>, http: Record<strin
   for (const server of list) {
     const locations = new Map<string, ExternalAuthConfig & { addresses: string }>();
     for (const l of server.locations) {
-      let ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
+      const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
       if (ext) {
-        // a location error_page replaces the server's: errors.ts's own error_page 500 must be the only one
-        const customErrors = l.ann.errors !== undefined;
-        if (ext.customErrors !== customErrors) {
-          ext = { ...ext, customErrors };
-          l.ann = { ...l.ann, 'external-auth': ext };
-        }
         const addrs = net.isIP(ext.hostname) ? [ext.hostname] : resolved(ext.hostname);
         // no internal location for a name that does not resolve: nginx would refuse the whole config
         if (addrs !== undefined && addrs.length === 0) unresolved.set(ext.ingress, ext);
