@@ -252,24 +252,22 @@ export class Controller {
     // a file held back as possibly half written may get no further event: look again when it is due
     const due = this.manifests.recheckAt;
     if (due && !this.recheckTimer && !this.stopped) {
-      const held = [...this.manifests.held];
+      const held = [...this.manifests.held]; // recheckAt is set only with the files it holds
       this.recheckTimer = setTimeout(() => {
         this.recheckTimer = null;
         for (const f of held) this.trigger('in-place write settled', f);
-        if (!held.length) this.trigger('in-place write settled');
       }, Math.max(0, due - Date.now()) + 10);
     }
     try {
       if (!changed && !force && this.applier.live && this.nginx.running) return;
       const services = force || !this.pusher || !this.current ? null : servicesOf(changes);
       if (services && this.current) {
-        const update = services.size ? updateEndpoints(this.current.model, this.manifests.store, services) : { model: this.current.model, changed: [] };
+        const update = updateEndpoints(this.current.model, this.manifests.store, services);
         if (update) {
           this.metrics.endpointSyncs++;
           this.current = { model: update.model, problems: this.current.problems };
           this.report([...this.manifests.problems(), ...this.current.problems]);
-          const up = this.applier.live !== null && this.nginx.running;
-          await this.pusher!.updateBackends(update.changed.map(backendPayload), seenAt, up ? 'send' : 'hold');
+          await this.pusher!.updateBackends(update.changed.map(backendPayload), seenAt, this.pushMode());
           return;
         }
       }
@@ -277,6 +275,11 @@ export class Controller {
     } finally {
       this.metrics.lastSyncSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     }
+  }
+
+  /** Push now while nginx runs a config of ours; before that, keep the set for the push after its start. */
+  private pushMode(): 'send' | 'hold' {
+    return this.applier.live !== null && this.nginx.running ? 'send' : 'hold';
   }
 
   private async rebuild(force: boolean, seenAt: number): Promise<void> {
@@ -304,8 +307,7 @@ export class Controller {
     // thousands of Ingresses: give back the garbage of the load, build and render at once (src/memory.ts)
     if (rendered.text.length > BIG_CONFIG_BYTES) collectGarbage();
     // endpoints go out at once, also ahead of a reload that will start routing to new backends
-    const up = this.applier.live !== null && this.nginx.running;
-    await this.pusher?.setBackends(built.model.backends.map(backendPayload), seenAt, up ? 'send' : 'hold');
+    await this.pusher?.setBackends(built.model.backends.map(backendPayload), seenAt, this.pushMode());
     this.wanted = { ...rendered, model: built.model, seenAt };
     this.applying ??= this.applyLane().finally(() => { this.applying = null; });
     // the first sync (start-up) and forced ones (a restart) finish with nginx running the result
@@ -339,8 +341,9 @@ export class Controller {
   private async apply(c: Candidate, force: boolean): Promise<void> {
     const { text, hash, model, seenAt } = c;
     try {
-      const result = await this.applier.apply(text, hash, model.certificates, model.files, force);
-      if (this.applier.lastTestSeconds !== null) this.metrics.configTestSeconds = this.applier.lastTestSeconds;
+      const result = await this.applier.apply(text, hash, model.certificates, model.files, force).finally(() => {
+        if (this.applier.lastTestSeconds !== null) this.metrics.configTestSeconds = this.applier.lastTestSeconds;
+      });
       if (result !== 'pending' && this.nginx instanceof ExternalNginx) this.nginx.noteConfirmed(hash);
       this.lastModel = model;
       // nginx runs what the manifests now say (also after a rejected change was reverted)
@@ -370,7 +373,6 @@ export class Controller {
         this.confirmedPid = this.nginx.pid;
       }
     } catch (e) {
-      if (this.applier.lastTestSeconds !== null) this.metrics.configTestSeconds = this.applier.lastTestSeconds;
       this.failed(e as Error);
     }
   }

@@ -111,16 +111,14 @@ export class Pusher {
   }
 
   /**
-   * The whole desired set. force: send it all even if nginx is thought to have it (a reload or start);
-   * hold: only remember it (nginx is not up yet; resend() delivers it once it is).
+   * The whole desired set. hold: only remember it (nginx is not up yet; resend() delivers it once it is).
    */
-  setBackends(backends: BackendPayload[], seenAt: number, mode: 'send' | 'force' | 'hold' = 'send'): Promise<void> {
+  setBackends(backends: BackendPayload[], seenAt: number, mode: 'send' | 'hold' = 'send'): Promise<void> {
     const next = new Map(backends.map((b) => [b.name, JSON.stringify(b)]));
     const same = this.started && next.size === this.desired.size && [...next].every(([k, v]) => this.desired.get(k) === v);
     this.started = true;
     if (!same) this.change(seenAt, () => { this.desired = next; });
     if (mode === 'hold') return Promise.resolve();
-    if (mode === 'force') this.acked = null;
     return this.settled ? this.inFlight ?? Promise.resolve() : this.kick();
   }
 

@@ -352,3 +352,10 @@ export async function applyPatch(nginx: LuaNginx, body: PatchBody): Promise<{ ve
   if (r.status !== 201) throw new Error(`patch answered ${r.status}: ${r.body}`);
   return JSON.parse(r.body);
 }
+
+/** n backends of 10 endpoints each (127.0.x.y, ports 1-10): enough to fill a 1m shared dict */
+export function bigBackends(n: number): { name: string; endpoints: { address: string; port: number }[] }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `big-${i}`, endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `127.0.${i >> 8}.${i & 255}`, port: j + 1 })),
+  }));
+}

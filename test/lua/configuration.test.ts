@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
-  BackendSpec, EchoGroup, LuaNginx, startEchoServers, startLuaNginx,
+  BackendSpec, bigBackends, EchoGroup, LuaNginx, startEchoServers, startLuaNginx,
 } from '../helpers/lua-nginx.js';
 
 describe('lua data plane: /configuration/backends (real nginx)', function () {
@@ -272,9 +272,7 @@ describe('lua data plane: a full shared dict (real nginx, 1m dict)', function ()
   it('fails the push with 507 instead of evicting, keeps unchanged backends, and the next push cleans up', async () => {
     const tea = { name: 'tea', endpoints: pods.endpoints };
     await nginx.push([tea]);
-    const big = Array.from({ length: 3000 }, (_, i) => ({
-      name: `big-${i}`, endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `127.0.${i >> 8}.${i & 255}`, port: j + 1 })),
-    }));
+    const big = bigBackends(3000);
     const r = await nginx.post({ backends: [tea, ...big] });
     assert.equal(r.status, 507, r.body);
     assert.match(JSON.parse(r.body).error, /^shared dict ingress_templater is full or failing at big-\d+: no memory$/);

@@ -3,7 +3,7 @@
 // the name bookkeeping a later POST relies on; a full dict; a dict left by the pre-bucket Lua code.
 import assert from 'node:assert/strict';
 import {
-  applyPatch, BackendSpec, EchoGroup, LuaNginx, many, patchBackends, startEchoServers, startLuaNginx,
+  applyPatch, BackendSpec, bigBackends, EchoGroup, LuaNginx, many, patchBackends, startEchoServers, startLuaNginx,
 } from '../helpers/lua-nginx.js';
 
 type Stored = BackendSpec & { version: number; canary?: unknown };
@@ -265,9 +265,7 @@ describe('lua data plane: PATCH into a full shared dict (real nginx, 1m dict)', 
   it('fails with 507, evicts nothing, and the next POST deletes what the patch half wrote', async () => {
     const tea = { name: 'tea', endpoints: pods.endpoints };
     await nginx.push([tea]);
-    const big = Array.from({ length: 3000 }, (_, i) => ({
-      name: `big-${i}`, endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `127.0.${i >> 8}.${i & 255}`, port: j + 1 })),
-    }));
+    const big = bigBackends(3000);
     const r = await patchBackends(nginx, { backends: big });
     assert.equal(r.status, 507, r.body);
     assert.match(JSON.parse(r.body).error, /^shared dict ingress_templater is full or failing at big-\d+: no memory$/);
