@@ -153,13 +153,14 @@ export class Controller {
         if (sidecar || this.nginx.restarts > 0) void this.runSync(true);
         return;
       }
-      // our own first start is confirmed by apply(); any other start runs the file on disk, which is
-      // the last applied config: confirm it, then fill its empty shared dict
+      // our own first start is confirmed by apply(); any other start runs the file on disk, normally the
+      // last applied config: confirm it, then fill its empty shared dict
       if (!sidecar && this.nginx.restarts === 0) return;
       void this.applier.confirmLive().then((ok) => {
         if (this.nginx.pid !== pid) return;
+        // it runs something else (a sidecar's own file, or ours written while it was down): give it ours
         if (!ok) {
-          if (sidecar) void this.runSync(true); // it runs something else: give it ours
+          void this.runSync(true);
           return;
         }
         this.confirmedPid = pid;
@@ -346,6 +347,11 @@ export class Controller {
       });
       if (result !== 'pending' && this.nginx instanceof ExternalNginx) this.nginx.noteConfirmed(hash);
       this.lastModel = model;
+      if (result === 'pending' && !(this.nginx instanceof ExternalNginx)) {
+        // ours died and waits out its restart backoff; the failure that ended it stays reported
+        this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); nginx reads it when it restarts`, { event: 'waiting_for_restart', hash });
+        return;
+      }
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;
       this.lastError = '';

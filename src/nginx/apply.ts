@@ -6,7 +6,7 @@ import { NginxError } from '../errors.js';
 import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
 import { fetchHash, waitForHash } from './confirm.js';
-import { childPids, waitRetired } from './workers.js';
+import { waitMasterUp, waitRetired } from './workers.js';
 import { readIfExists, removeStaleCertificates, removeStaleManagedFiles, writeAtomic, writeCertificates, writeManagedFiles } from './files.js';
 import type { NginxHandle } from './process.js';
 
@@ -20,7 +20,7 @@ export interface ApplierOptions {
   confirmTimeoutMs?: number;
 }
 
-// pending: written for an external nginx that is not up yet; it reads the file when it starts
+// pending: written for an nginx not running yet (an external one, or ours between restarts); it reads the file when it starts
 export type ApplyResult = 'unchanged' | 'started' | 'reloaded' | 'pending' | 'adopted';
 
 export class Applier {
@@ -42,11 +42,21 @@ export class Applier {
   async apply(text: string, hash: string, certs: Certificate[], files: ManagedFile[] = [], force = false): Promise<ApplyResult> {
     if (this.live?.hash === hash && this.o.process.running && !force) return 'unchanged';
     if (this.pending === hash && !this.o.process.running) return 'unchanged'; // still waiting for it
-    // a restarted sidecar controller finds nginx already running what it would apply: adopt it,
-    // no reload (the files it needs are there, since nginx loaded them)
-    if (!this.live && this.o.process.running && (await fetchHash(this.o.internalPort)) === hash && (await readIfExists(this.confPath)) === text) {
-      this.live = { text, hash };
-      return 'adopted';
+    const p = this.o.process;
+    const timeoutMs = this.o.confirmTimeoutMs ?? 15_000;
+    // an nginx nothing confirmed yet: a sidecar's found running by a restarted controller, or ours
+    // restarted by its supervisor from the last file written. Let it finish starting (a SIGHUP before
+    // would end it), then adopt it without a reload if it runs this very text (the files it needs are
+    // there, since nginx loaded them)
+    if ((!this.live || force) && p.running) {
+      const pid = p.pid;
+      await waitMasterUp(pid, timeoutMs, () => p.running && p.pid === pid);
+      if (!p.running) throw new NginxError(`nginx exited while starting; see the nginx error log in ${this.o.prefix}/logs`);
+      if ((await fetchHash(this.o.internalPort)) === hash && (await readIfExists(this.confPath)) === text) {
+        this.live = { text, hash };
+        this.pending = null;
+        return 'adopted';
+      }
     }
     const keep = await writeCertificates(this.o.prefix, certs);
     await writeManagedFiles(this.o.prefix, files, this.o.workerGid);
@@ -60,18 +70,19 @@ export class Applier {
     }
     const previous = await readIfExists(this.confPath);
     await writeAtomic(this.confPath, text);
-    const p = this.o.process;
+    // a master still starting would die of the SIGHUP (a restart from the last file, racing this apply)
+    const oldWorkers = p.running ? await waitMasterUp(p.pid, timeoutMs, () => p.running) : [];
     const result: ApplyResult = p.running ? 'reloaded' : 'started';
-    const oldWorkers = p.running ? await childPids(p.pid) : [];
     const reloadStarted = process.hrtime.bigint();
     if (p.running) p.reload();
     else p.start();
+    // an external nginx not up yet, or ours waiting out its restart backoff: it reads the file when it starts
     if (!p.running) {
       this.pending = hash;
       return 'pending';
     }
     this.pending = null;
-    const ok = await waitForHash(this.o.internalPort, hash, this.o.confirmTimeoutMs ?? 15_000, () => p.running);
+    const ok = await waitForHash(this.o.internalPort, hash, timeoutMs, () => p.running);
     if (!ok) {
       // nginx kept its old config (or died): put the old file back so a restart runs what was live
       if (previous !== null && this.live) await writeAtomic(this.confPath, previous);

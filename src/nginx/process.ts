@@ -54,12 +54,9 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
 
   start(): void {
     if (this.child || this.stopping) return;
-    // a start while a restart is pending (a sync got there first) is that restart
-    if (this.restartTimer) {
-      clearTimeout(this.restartTimer);
-      this.restartTimer = null;
-      this.restarts++;
-    }
+    // a start while a restart waits out its backoff is left to that restart, which reads the file just
+    // written; starting at once would defeat the backoff (every start is followed by a sync)
+    if (this.restartTimer) return;
     const args = [...nginxArgs(this.o.bin, this.o.prefix, this.o.conf), '-g', 'daemon off; master_process on;'];
     // detached: nginx gets its own process group, so workers orphaned by a killed master (which keep
     // the ports and our pipes) can be ended with it; execa's cleanup is off then, hence exitHook

@@ -4,6 +4,8 @@
 // retitles itself "worker process is shutting down" just before it closes its listening sockets, which
 // /proc shows. Where /proc does not show the master (a sidecar without a shared process namespace),
 // these return nothing and the check is skipped.
+// A master still starting (loading a large config, retrying a bind) has not yet installed its signal
+// handlers: a SIGHUP then kills it. Its first workers show that it is past that point.
 import fs from 'node:fs/promises';
 
 /** pids of the processes whose parent is masterPid */
@@ -59,4 +61,30 @@ export async function waitRetired(old: number[], timeoutMs: number): Promise<boo
     await new Promise((r) => setTimeout(r, 5));
   }
   return true;
+}
+
+/**
+ * Wait until the master has started workers (and so handles signals); returns them. Returns [] at once
+ * where /proc does not show the master, and [] when it died or timeoutMs passed.
+ */
+export async function waitMasterUp(masterPid: number | undefined, timeoutMs: number, isAlive: () => boolean): Promise<number[]> {
+  if (!masterPid || masterPid <= 1) return [];
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    const kids = await childPids(masterPid);
+    if (kids.length > 0) return kids;
+    if (!isAlive() || Date.now() > deadline || !(await visible(masterPid))) return [];
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+async function visible(pid: number): Promise<boolean> {
+  try {
+    await fs.access(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
 }

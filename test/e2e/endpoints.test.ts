@@ -476,20 +476,21 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
     assert.equal(await ctl.healthz(), 503);
   });
 
-  // Known bug (reported; src/controller.ts, the 'started' handler returns at once while no config was
-  // ever confirmed): when the port frees up after the controller's own start gave up, the supervisor's
-  // next restart brings up an nginx that runs the right config, but nothing confirms it or pushes the
-  // endpoints until some manifest changes: /healthz stays 503 and every backend answers 503.
-  // (Freed while a sync still waits for nginx, it does recover: that sync confirms it.)
+  // The port frees up while nginx waits out its restart backoff, with no sync waiting for it: the next
+  // restart must be confirmed and filled with endpoints although no manifest changes.
   it('recovers on its own once the port is free, also when no sync is waiting for nginx any more', async function () {
     this.timeout(90_000);
-    // hold the port until nginx failed once more after the last sync gave up on it: from then on only
-    // the supervisor restarts nginx (each failed start by a sync is one exit and one not_confirmed)
+    // each start ends in one exit, then one not_confirmed (the first start's sync, or the sync that
+    // follows each restart, gives up); free the port once both counts agree and the last exit's
+    // backoff has more than a second to run: nginx is down then, and nothing waits for it
     await ctl!.waitFor(async () => {
+      const exits = ctl!.log().split('\n').filter((l) => l.includes('"event":"nginx_exited"'));
       const failures = await ctl!.metric('reload_failures_total', { reason: 'not_confirmed' });
-      const exits = ctl!.log().split('nginx exited (code').length - 1;
-      return exits > failures;
-    }, { timeoutMs: 30_000, what: 'nginx failing again with no sync waiting for it' });
+      const last = exits.length > 0 ? JSON.parse(exits[exits.length - 1]!) as { time: string; msg: string } : undefined;
+      const backoff = Number(/restarting in (\d+) ms/.exec(last?.msg ?? '')?.[1] ?? 0);
+      return exits.length >= 2 && failures >= exits.length && Date.parse(last!.time) + backoff - Date.now() > 1000;
+    }, { timeoutMs: 45_000, what: 'nginx down in its restart backoff after its sync gave up' });
+    assert.equal(await ctl!.healthz(), 503);
     await new Promise<void>((resolve) => blocker!.close(() => resolve()));
     await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 60_000, what: 'healthz 200 after the port is free' });
     assert.ok((await ctl!.metric('endpoint_pushes_total')) >= 1);

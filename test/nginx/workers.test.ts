@@ -1,6 +1,32 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { childPids, waitRetired } from '../../src/nginx/workers.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { childPids, waitMasterUp, waitRetired } from '../../src/nginx/workers.js';
+import { NGINX, tempNginxPrefix } from '../helpers/nginx-configtest.js';
+import { freePort } from '../helpers/ports.js';
+import { sleep } from '../helpers/wait.js';
+
+/** An nginx master (daemon off) on 127.0.0.1:port, and a promise of how it ended. */
+function startNginx(prefix: string, port: number): { child: ChildProcess; ended: Promise<string> } {
+  const conf = path.join(prefix, 'nginx.conf');
+  fs.writeFileSync(conf, `pid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents {}\n`
+    + `http { access_log off; server { listen 127.0.0.1:${port}; return 204; } }\n`);
+  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off; master_process on;'], { stdio: 'ignore', detached: true });
+  const ended = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
+  return { child, ended };
+}
+
+/** Another process holding 127.0.0.1:port, so that nginx keeps retrying its bind (5 tries, 0.5 s apart). */
+async function holdPort(port: number): Promise<net.Server> {
+  const server = net.createServer((s) => s.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => resolve());
+  });
+  return server;
+}
 
 describe('nginx/workers', () => {
   it('lists the children of a process and waits for them to go', async () => {
@@ -23,5 +49,63 @@ describe('nginx/workers', () => {
   it('returns no children for no master', async () => {
     assert.deepEqual(await childPids(undefined), []);
     assert.deepEqual(await childPids(1), []);
+  });
+
+  describe('waitMasterUp, with a real nginx whose port is taken while it starts', function () {
+    this.timeout(20_000);
+    const started: ChildProcess[] = [];
+    const prefixes: string[] = [];
+    const holders: net.Server[] = [];
+
+    afterEach(async function () {
+      for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+      for (const h of holders.splice(0)) await new Promise((r) => h.close(r));
+      for (const p of prefixes.splice(0)) fs.rmSync(p, { recursive: true, force: true });
+    });
+
+    async function blockedNginx() {
+      const port = await freePort();
+      holders.push(await holdPort(port));
+      const prefix = tempNginxPrefix('it-workers-');
+      prefixes.push(prefix);
+      const n = startNginx(prefix, port);
+      started.push(n.child);
+      return n;
+    }
+
+    it('why it exists: a SIGHUP to a master that is still binding its ports ends it', async function () {
+      const { child, ended } = await blockedNginx();
+      await sleep(200); // well inside the ~2.5 s of bind retries
+      child.kill('SIGHUP');
+      assert.equal(await ended, 'SIGHUP');
+    });
+
+    it('returns only once the master has workers; a SIGHUP then reloads it', async function () {
+      const { child, ended } = await blockedNginx();
+      const alive = () => child.exitCode === null && child.signalCode === null;
+      const t0 = Date.now();
+      assert.deepEqual(await waitMasterUp(child.pid, 400, alive), [], 'no workers while the port is taken');
+      assert.ok(Date.now() - t0 >= 400, 'waited out its timeout');
+      assert.ok(alive(), 'nginx still retrying its bind');
+      await new Promise((r) => holders.pop()!.close(r));
+      const workers = await waitMasterUp(child.pid, 5000, alive);
+      assert.ok(workers.length >= 1, 'workers once the port is free');
+      child.kill('SIGHUP');
+      // the old worker goes, a new one comes, the master stays
+      assert.equal(await waitRetired(workers, 5000), true);
+      const after = await waitMasterUp(child.pid, 5000, alive);
+      assert.ok(after.length >= 1 && after.every((w) => !workers.includes(w)), `new workers ${after} after ${workers}`);
+      assert.ok(alive(), `nginx ended: ${await Promise.race([ended, sleep(0).then(() => 'running')])}`);
+    });
+
+    it('returns [] at once when the master dies', async function () {
+      const { child } = await blockedNginx();
+      const alive = () => child.exitCode === null && child.signalCode === null;
+      const waiting = waitMasterUp(child.pid, 10_000, alive);
+      child.kill('SIGKILL');
+      const t0 = Date.now();
+      assert.deepEqual(await waiting, []);
+      assert.ok(Date.now() - t0 < 2000);
+    });
   });
 });
