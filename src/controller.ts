@@ -345,13 +345,15 @@ export class Controller {
       const result = await this.applier.apply(text, hash, model.certificates, model.files, force).finally(() => {
         if (this.applier.lastTestSeconds !== null) this.metrics.configTestSeconds = this.applier.lastTestSeconds;
       });
-      if (result !== 'pending' && this.nginx instanceof ExternalNginx) this.nginx.noteConfirmed(hash);
       this.lastModel = model;
-      if (result === 'pending' && !(this.nginx instanceof ExternalNginx)) {
-        // ours died and waits out its restart backoff; the failure that ended it stays reported
-        this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); nginx reads it when it restarts`, { event: 'waiting_for_restart', hash });
-        return;
-      }
+      if (result === 'pending') {
+        if (!(this.nginx instanceof ExternalNginx)) {
+          // ours died and waits out its restart backoff; the failure that ended it stays reported
+          this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); nginx reads it when it restarts`, { event: 'waiting_for_restart', hash });
+          return;
+        }
+        this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); waiting for the external nginx to start`, { event: 'waiting_for_nginx', hash });
+      } else if (this.nginx instanceof ExternalNginx) this.nginx.noteConfirmed(hash);
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;
       this.lastError = '';
@@ -360,9 +362,7 @@ export class Controller {
         this.metrics.configHash = hash;
         this.o.log('info', `nginx already runs config ${hash.slice(0, 12)}: adopted without a reload`, { event: 'adopted', hash });
         await this.pusher?.resend(seenAt);
-      } else if (result === 'pending') {
-        this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); waiting for the external nginx to start`, { event: 'waiting_for_nginx', hash });
-      } else if (result !== 'unchanged') {
+      } else if (result === 'started' || result === 'reloaded') {
         this.lastReloadAt = Date.now();
         this.confirmedPid = this.nginx.pid;
         if (this.applier.lastReloadSeconds !== null) this.metrics.reloadSeconds = this.applier.lastReloadSeconds;
@@ -374,8 +374,7 @@ export class Controller {
         this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${model.servers.length} servers, ${model.backends.length} backends)`,
           { event: result === 'started' ? 'nginx_started' : 'reload', hash, servers: model.servers.length, backends: model.backends.length });
         if (text.length > BIG_CONFIG_BYTES) collectGarbage(); // the full push and the apply's copies
-
-      } else if (force && this.confirmedPid !== this.nginx.pid && this.nginx.running) {
+      } else if (result === 'unchanged' && force && this.confirmedPid !== this.nginx.pid && this.nginx.running) {
         this.confirmedPid = this.nginx.pid;
       }
     } catch (e) {

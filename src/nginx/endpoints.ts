@@ -103,8 +103,6 @@ export class Pusher {
   // an attempt failed: nginx may still run it (it had queued the request), maybe after a newer one
   private unsure = false;
   private confirmTimer: NodeJS.Timeout | null = null;
-  fullPushes = 0;
-  patches = 0;
 
   constructor(private readonly o: PusherOptions) {
     this.backoff = o.minBackoffMs ?? 50;
@@ -179,8 +177,6 @@ export class Pusher {
       const sent = new Map(snapshot);
       try {
         await postBackends(this.o.port, body, 5000, method);
-        if (method === 'POST') this.fullPushes++;
-        else this.patches++;
         this.acked = sent;
         this.ackedGeneration = generation;
         this.backoff = this.o.minBackoffMs ?? 50;
