@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
+import { prng, yamlDocs } from './lib.js';
 
 type Obj = Record<string, unknown>;
 export const APPS_PER_NAMESPACE = 100;
@@ -27,18 +27,6 @@ export interface GeneratedApp {
   host: string;
   endpointsFile: string; // relative to the output directory
   slice: boolean; // EndpointSlice instead of Endpoints
-}
-
-// a small deterministic generator, so every run writes the same cluster
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The i-th endpoint address of the cluster: 127.16.0.1, 127.16.0.2, ... (never .0 or .255). */
@@ -73,9 +61,6 @@ export function endpointsDoc(app: GeneratedApp, addresses: string[]): Obj {
   };
 }
 
-function yamlDocs(docs: Obj[]): string {
-  return docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join('---\n');
-}
 
 /** Write complete files only (temporary name, then rename), as tools that feed a watched directory do. */
 export function writeAtomic(file: string, text: string): void {
@@ -106,7 +91,7 @@ function certificate(namespaces: number): { crt: string; key: string } {
  * limits, allow lists, and every 20th a regex with rewrite-target).
  */
 export function generateCluster(dir: string, size: ClusterSize, seed = 1): GeneratedApp[] {
-  const rand = prng(seed);
+  const rand = prng(seed); // every run writes the same cluster
   const namespaces = Math.ceil(size.ingresses / APPS_PER_NAMESPACE);
   const cert = certificate(namespaces);
   const apps: GeneratedApp[] = [];

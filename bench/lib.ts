@@ -1,8 +1,11 @@
-// Shared pieces of the benchmarks: a fast backend (nginx answering its pod name), statistics, wrk.
+// Shared pieces of the benchmarks: a fast backend (nginx answering its pod name), statistics, wrk, a
+// repeatable random generator, manifests as YAML, one HTTP GET, /proc memory figures.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { freePort } from '../test/helpers/ports.js';
 import { sleep } from '../test/helpers/wait.js';
 
@@ -64,4 +67,50 @@ export function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const nginx = execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
   return `${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}${nginx}`;
+}
+
+/** A small deterministic generator (mulberry32): the same seed gives the same sequence, run after run. */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Manifests as one multi-document YAML file, long lines kept whole. */
+export function yamlDocs(docs: object[]): string {
+  return docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join('---\n');
+}
+
+/** An Ingress in namespace bench sending host's "/" to service port 80. */
+export function ingressDoc(name: string, host: string, service: string): Record<string, unknown> {
+  return {
+    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'bench' },
+    spec: { ingressClassName: 'nginx', rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] },
+  };
+}
+
+/** GET / with this Host on 127.0.0.1:port, a fresh connection each time; status 0 when nothing answered. */
+export function get(port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, headers: { host }, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+      res.on('error', () => resolve({ status: 0, body: '' }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: 0, body: '' }));
+  });
+}
+
+/** A memory figure of a process from /proc/PID/status, in KiB (NaN when absent). */
+export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
 }

@@ -5,16 +5,14 @@
 //   node dist/bench/reload-interval.js [--ingresses 100] [--intervals 0,250,500,1000,2000] [--bursts 3] [--files 100]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import YAML from 'yaml';
 import { cleanEnv, CLI, metricKey, REPO, RunningController } from '../test/helpers/controller.js';
 import { freePorts } from '../test/helpers/ports.js';
 import { sleep } from '../test/helpers/wait.js';
 import { generateCluster, writeAtomic } from './generate.js';
-import { machine, median, startBackends } from './lib.js';
+import { get, ingressDoc, machine, median, startBackends, yamlDocs } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,23 +24,12 @@ const FILES = Number(values.files);
 const BURSTS = Number(values.bursts);
 const POD = '127.0.98.1';
 
-const docs = (...objs: object[]) => objs.map((o) => YAML.stringify(o)).join('---\n');
-const ingress = (name: string, host: string) => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'bench' },
-  spec: { ingressClassName: 'nginx', rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'storm', port: { number: 80 } } } }] } }] },
-});
-
-function status(port: number, host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('error', () => resolve(0));
-  });
-}
+const ingress = (name: string, host: string) => ingressDoc(name, host, 'storm');
 
 async function servedAll(port: number, hosts: string[]): Promise<void> {
   let pending = hosts;
   while (pending.length) {
-    const codes = await Promise.all(pending.map((h) => status(port, h)));
+    const codes = await Promise.all(pending.map(async (h) => (await get(port, h)).status));
     pending = pending.filter((_, i) => codes[i] !== 200);
     if (pending.length) await sleep(2);
   }
@@ -52,10 +39,10 @@ async function run(interval: number, podPort: number): Promise<{ reloads: number
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-mri-'));
   const dir = path.join(tmp, 'manifests');
   generateCluster(dir, { ingresses: Number(values.ingresses), endpoints: Number(values.ingresses) * 10 });
-  writeAtomic(path.join(dir, 'bench', 'storm.yaml'), docs(
+  writeAtomic(path.join(dir, 'bench', 'storm.yaml'), yamlDocs([
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'storm', namespace: 'bench' }, spec: { ports: [{ port: 80, targetPort: podPort }] } },
     { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'storm', namespace: 'bench' }, subsets: [{ addresses: [{ ip: POD }], ports: [{ port: podPort }] }] },
-  ));
+  ]));
   const [h, s, st, i] = await freePorts(4);
   const ports = { http: h!, https: s!, status: st!, internal: i! };
   const prefix = path.join(tmp, 'nginx');
@@ -75,7 +62,7 @@ async function run(interval: number, podPort: number): Promise<{ reloads: number
       for (let k = 0; k < FILES; k++) {
         const host = `b${b}-${k}.example.com`;
         hosts.push(host);
-        writeAtomic(path.join(dir, 'bench', `b${b}-${k}.yaml`), docs(ingress(`b${b}-${k}`, host)));
+        writeAtomic(path.join(dir, 'bench', `b${b}-${k}.yaml`), yamlDocs([ingress(`b${b}-${k}`, host)]));
         await sleep(1000 / FILES);
       }
       await servedAll(ctl.ports.http, hosts);
@@ -84,11 +71,11 @@ async function run(interval: number, podPort: number): Promise<{ reloads: number
       out.reloads.push((after.get(metricKey('reloads_total')) ?? 0) - (before.get(metricKey('reloads_total')) ?? 0));
       // a lone change 50 ms after a reload: it waits for the rest of the interval
       const reloads = after.get(metricKey('reloads_total')) ?? 0;
-      writeAtomic(path.join(dir, 'bench', `trigger-${b}.yaml`), docs(ingress(`trigger-${b}`, `trigger-${b}.example.com`)));
+      writeAtomic(path.join(dir, 'bench', `trigger-${b}.yaml`), yamlDocs([ingress(`trigger-${b}`, `trigger-${b}.example.com`)]));
       await ctl.waitForReload(reloads, 120_000);
       await sleep(50);
       const t1 = performance.now();
-      writeAtomic(path.join(dir, 'bench', `lone-${b}.yaml`), docs(ingress(`lone-${b}`, `lone-${b}.example.com`)));
+      writeAtomic(path.join(dir, 'bench', `lone-${b}.yaml`), yamlDocs([ingress(`lone-${b}`, `lone-${b}.example.com`)]));
       await servedAll(ctl.ports.http, [`lone-${b}.example.com`]);
       out.loneMs.push(performance.now() - t1);
     }

@@ -6,7 +6,6 @@
 //                            [--min-reload-interval MS] [--json FILE]
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +19,7 @@ import { cleanEnv, CLI, metricKey, REPO, RunningController, type Metrics } from 
 import { freePorts } from '../test/helpers/ports.js';
 import { sleep } from '../test/helpers/wait.js';
 import { generateCluster, writeAtomic, type GeneratedApp } from './generate.js';
-import { machine, median, percentile, startBackends, type Backends } from './lib.js';
+import { get, ingressDoc, machine, median, percentile, procStatusKiB, startBackends, yamlDocs, type Backends } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,21 +54,6 @@ process.once('SIGINT', () => {
   void cleanupOnce().finally(() => process.exit(130));
 });
 
-/** One request, a fresh connection each time; status 0 when nothing answered. */
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, headers: { host }, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      res.on('error', () => resolve({ status: 0, body: '' }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: 0, body: '' }));
-  });
-}
-
 /** Poll host until pod answers (every ~1 ms); ms since t0. */
 async function until(port: number, host: string, pod: string, t0: number, timeoutMs: number, ctl?: RunningController): Promise<number> {
   for (;;) {
@@ -94,11 +78,6 @@ function podEndpoints(app: Pick<GeneratedApp, 'namespace' | 'name' | 'slice'>, a
   return { apiVersion: 'v1', kind: 'Endpoints', metadata: { namespace: app.namespace, name: app.name }, subsets: [{ addresses: [{ ip: address }], ports }] };
 }
 
-const yamlDocs = (docs: Obj[]) => docs.map((d) => YAML.stringify(d, { lineWidth: 0 })).join('---\n');
-const ingressDoc = (name: string, host: string, service: string): Obj => ({
-  apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'bench' },
-  spec: { ingressClassName: 'nginx', rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] },
-});
 const serviceDoc = (name: string): Obj => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'bench' },
   spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
@@ -134,17 +113,12 @@ function spread(apps: GeneratedApp[], candidates: number[], count: number): numb
   return out;
 }
 
-function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-
 /** nginx master and workers: summed RSS (counts shared pages once per process) and summed PSS. */
 function nginxMemoryKiB(master: number): { rss: number; pss: number } {
   const kids = fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   const pss = (pid: number) => Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
   const all = [master, ...kids];
-  return { rss: all.reduce((sum, pid) => sum + status(pid, 'VmRSS'), 0), pss: all.reduce((sum, pid) => sum + pss(pid), 0) };
+  return { rss: all.reduce((sum, pid) => sum + procStatusKiB(pid, 'VmRSS'), 0), pss: all.reduce((sum, pid) => sum + pss(pid), 0) };
 }
 
 /** A gauge in ms, whatever its labels; NaN when the controller does not export it. */
@@ -304,7 +278,7 @@ async function measure(ingresses: number, pods: Backends) {
     ingChanges: ing.length, ingP50: percentile(ing, 50), ingP99: percentile(ing, 99),
     stormIngresses: STORM, stormWriteMs: writeMs, stormReloads: delta('reloads_total'), stormSyncs: delta('syncs_total'), stormLastMs,
     coldStartMs,
-    ctlRssKiB: status(ctl.pid, 'VmRSS'), ctlHwmKiB: status(ctl.pid, 'VmHWM'), nginxRssKiB: nginxMemory.rss, nginxPssKiB: nginxMemory.pss,
+    ctlRssKiB: procStatusKiB(ctl.pid, 'VmRSS'), ctlHwmKiB: procStatusKiB(ctl.pid, 'VmHWM'), nginxRssKiB: nginxMemory.rss, nginxPssKiB: nginxMemory.pss,
   };
   const stop = await ctl.stop();
   if (stop.leftovers.length) process.stderr.write(`[${ingresses}] nginx leftovers killed: ${stop.leftovers.join(', ')}\n`);

@@ -4,7 +4,6 @@
 // reason, separating the windows where nginx was deliberately down), reloads and pushes, the
 // controller's RSS at start and end, and the nginx processes left at the end.
 //   node dist/bench/soak.js [--minutes 10] [--loops 4] [--kill-every 30] [--seed 1]
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { makeCert } from '../test/helpers/certs.js';
 import { metricKey, startController, type RunningController } from '../test/helpers/controller.js';
@@ -12,7 +11,7 @@ import { Load } from '../test/helpers/load.js';
 import { configMap, endpoints, ingress, ManifestDir, service, tlsSecret } from '../test/helpers/manifests.js';
 import { closeAll, podSpecs, startPods, type Pods } from '../test/helpers/pods.js';
 import { sleep } from '../test/helpers/wait.js';
-import { machine } from './lib.js';
+import { machine, prng, procStatusKiB } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,21 +24,11 @@ const killEveryMs = Number(values['kill-every']) * 1000;
 const HOST = 'soak.example.com';
 const WORKERS = 2;
 
-// a small deterministic PRNG (mulberry32), so a run's sequence of changes can be repeated
-let state = Number(values.seed) >>> 0;
-function random(): number {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+// a run's sequence of changes can be repeated
+const random = prng(Number(values.seed));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 
-function rssKiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
+const rssKiB = (pid: number) => procStatusKiB(pid, 'VmRSS');
 
 const pods: Pods = await startPods(podSpecs('soak', '127.0.0.6', 5));
 const m = new ManifestDir('soak');
