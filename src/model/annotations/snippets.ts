@@ -6,9 +6,10 @@
 //
 // When allowed, a snippet is written verbatim as a managed file and included where it belongs (nginx
 // parses an included file on its own, so a snippet cannot close the block it sits in). Before that it is
-// checked here for shape (balanced blocks, every directive terminated) and, by the controller, with a
-// dedicated `nginx -t` of a minimal server holding only that snippet (src/nginx/snippets.ts); a snippet
-// nginx refuses is left out and its Ingress's paths answer 503 (denySnippets), the rest is applied.
+// checked here for shape (balanced blocks, every directive terminated) and for forbidden directives (both
+// read with nginx's own tokenizing rules) and, by the controller, with a dedicated `nginx -t` of a minimal
+// server holding only that snippet (src/nginx/snippets.ts); a snippet nginx refuses is left out and its
+// Ingress's paths answer 503 (denySnippets), the rest is applied.
 import type { Ingress, Problem } from '../../types.js';
 import type { Model } from '../types.js';
 import type { AnnotationContext, Family } from './family.js';
@@ -30,14 +31,24 @@ export interface SnippetConfig {
   file: string; // managed file holding the snippet, included by ann-snippet.hbs / srv-snippet.hbs
 }
 
+// What even an allowed snippet may not do: read other files, load code, or run Lua. These may only come
+// from the controller's own files (nginx -t on a snippet must not be a way in, as CVE-2025-1974 was).
+const FORBIDDEN = /^(include|load_module|ssl_engine|env|user|pid|daemon|master_process|working_directory|lua_\w+|\w+_by_lua(_block|_file)?|perl\w*|js_\w+)$/i;
+
+// nginx's unescaping inside a token: \" \' \\ \t \r \n; any other backslash stays as written
+const UNESCAPE: Record<string, string> = { '"': '"', "'": "'", '\\': '\\', t: '\t', r: '\r', n: '\n' };
+
 /**
- * Reads a snippet as nginx's own tokenizer does (quotes, escapes, "${var}", "#" comments) and returns
- * why it cannot be inserted as a self-contained piece of a block, or null: a "}" closing a block it did
- * not open, a block left open, a directive without its ";", an unterminated string, control characters.
+ * Reads a snippet as nginx's own tokenizer does (quotes, escapes, "${var}", "#" comments, and a '#' or a
+ * quote inside a word being part of it) and returns why it cannot be inserted as a self-contained piece
+ * of a block (a "}" closing a block it did not open, a block left open, a directive without its ";", an
+ * unterminated string, control characters), or null; and the name of every directive, as nginx reads it.
  */
-export function snippetShapeProblem(text: string): string | null {
-  if (text.length > MAX_SNIPPET) return `longer than ${MAX_SNIPPET} characters`;
-  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return 'control characters other than tab and line breaks';
+function scanSnippet(text: string): { problem: string | null; names: string[] } {
+  const names: string[] = [];
+  const fail = (problem: string) => ({ problem, names });
+  if (text.length > MAX_SNIPPET) return fail(`longer than ${MAX_SNIPPET} characters`);
+  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return fail('control characters other than tab and line breaks');
   let depth = 0;
   let line = 1;
   let pending = false; // words since the last ';', '{' or '}'
@@ -46,6 +57,11 @@ export function snippetShapeProblem(text: string): string | null {
   let quote: string | null = null;
   let comment = false;
   let escaped = false;
+  let name: string | null = null; // the directive name being read (the first token of a directive)
+  const ended = () => {
+    if (name !== null) names.push(name);
+    name = null;
+  };
   for (const ch of text) {
     if (ch === '\n') line++;
     if (comment) {
@@ -54,64 +70,85 @@ export function snippetShapeProblem(text: string): string | null {
     }
     if (escaped) {
       escaped = false;
+      if (name !== null) name += UNESCAPE[ch] ?? `\\${ch}`;
       continue;
     }
     if (quote) {
       if (ch === '\\') escaped = true;
-      else if (ch === quote) quote = null;
+      else if (ch === quote) {
+        quote = null;
+        ended();
+      } else if (name !== null) name += ch;
       continue;
     }
     if (word) {
-      if (ch === '{' && variable) continue; // "${name}" stays inside the word
+      if (ch === '{' && variable) {
+        if (name !== null) name += ch;
+        continue; // "${name}" stays inside the word
+      }
       variable = false;
       if (ch === '\\') { escaped = true; continue; }
-      if (ch === '$') { variable = true; continue; }
-      if (!/[\s;{]/.test(ch)) continue; // '}', quotes and '#' inside a word are part of it
+      if (ch === '$') variable = true;
+      if (ch === '$' || !/[\s;{]/.test(ch)) {
+        if (name !== null) name += ch; // '}', quotes and '#' inside a word are part of it
+        continue;
+      }
       word = false;
+      ended();
     }
     if (/\s/.test(ch)) continue;
     if (ch === ';') {
-      if (!pending) return `line ${line}: ";" without a directive`;
+      if (!pending) return fail(`line ${line}: ";" without a directive`);
       pending = false;
     } else if (ch === '{') {
-      if (!pending) return `line ${line}: "{" without a directive`;
+      if (!pending) return fail(`line ${line}: "{" without a directive`);
       depth++;
       pending = false;
     } else if (ch === '}') {
-      if (pending) return `line ${line}: directive before "}" lacks its ";"`;
-      if (depth === 0) return `line ${line}: "}" closes a block the snippet did not open`;
+      if (pending) return fail(`line ${line}: directive before "}" lacks its ";"`);
+      if (depth === 0) return fail(`line ${line}: "}" closes a block the snippet did not open`);
       depth--;
     } else if (ch === '#') {
       comment = true;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      pending = true;
     } else {
-      word = true;
+      if (!pending) name = ''; // a directive starts with this token
       pending = true;
-      if (ch === '$') variable = true;
-      if (ch === '\\') escaped = true;
+      if (ch === '"' || ch === "'") {
+        quote = ch;
+      } else {
+        word = true;
+        if (ch === '$') variable = true;
+        if (ch === '\\') escaped = true;
+        else if (name !== null) name += ch;
+      }
     }
   }
-  if (quote) return 'a quoted string is not closed';
-  if (depth > 0) return `${depth} block(s) not closed with "}"`;
-  if (pending) return 'the last directive lacks its ";"';
-  return null;
+  ended();
+  if (quote) return fail('a quoted string is not closed');
+  if (depth > 0) return fail(`${depth} block(s) not closed with "}"`);
+  if (pending) return fail('the last directive lacks its ";"');
+  return { problem: null, names };
 }
 
-// What even an allowed snippet may not do: read other files, load code, or run Lua. These may only come
-// from the controller's own files (nginx -t on a snippet must not be a way in, as CVE-2025-1974 was).
-const FORBIDDEN = /^(include|load_module|ssl_engine|env|user|pid|daemon|master_process|working_directory|lua_\w+|\w+_by_lua(_block|_file)?|perl\w*|js_\w+)$/i;
+/** Why a snippet cannot be inserted as a self-contained piece of a block, or null (see scanSnippet). */
+export function snippetShapeProblem(text: string): string | null {
+  return scanSnippet(text).problem;
+}
+
+function forbidden(names: string[]): string | null {
+  const name = names.find((n) => FORBIDDEN.test(n));
+  return name === undefined ? null : `directive ${JSON.stringify(name)} is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`;
+}
 
 /** The first forbidden directive of a snippet, as a reason, or null. */
 export function forbiddenDirective(text: string): string | null {
-  // quoted strings first (a '#' or ';' inside them is text), then comments
-  const bare = text.replace(/"(\\.|[^"\\])*"|'(\\.|[^'\\])*'/g, '""').replace(/#[^\n]*/g, ' ');
-  for (const statement of bare.split(/[;{}]/)) {
-    const name = statement.trim().split(/\s+/)[0];
-    if (name && FORBIDDEN.test(name)) return `directive "${name}" is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`;
-  }
-  return null;
+  return forbidden(scanSnippet(text).names);
+}
+
+/** Why a snippet may not be used (its shape, or a forbidden directive), or null. */
+export function snippetProblem(text: string): string | null {
+  const { problem, names } = scanSnippet(text);
+  return problem ?? forbidden(names);
 }
 
 function snippetFileName(context: SnippetContext, ing: Ingress): string {
@@ -131,7 +168,7 @@ export function parseSnippets(ing: Ingress, ctx: AnnotationContext, problems: Pr
   }
   let bad = false;
   for (const key of present) {
-    const why = snippetShapeProblem(a[key]!) ?? forbiddenDirective(a[key]!);
+    const why = snippetProblem(a[key]!);
     if (why) {
       bad = true;
       problems.push(refused(ing, key, a[key]!, `nginx directives that form complete blocks (${why})`));
@@ -149,11 +186,12 @@ function snippetConfig(ing: Ingress, ctx: AnnotationContext, context: SnippetCon
   };
 }
 
-/** The server-snippet, when allowed and well-formed (parseSnippets reported it otherwise). */
+/** The server-snippet, when allowed and acceptable (parseSnippets reported it otherwise). */
 export function serverSnippet(ing: Ingress, ctx: AnnotationContext, _problems: Problem[]): SnippetConfig | undefined {
   const a = ing.meta.annotations;
   if (a[SERVER_SNIPPET] === undefined || !ctx.settings.allowSnippetAnnotations) return undefined;
-  if (SNIPPET_KEYS.some((k) => a[k] !== undefined && snippetShapeProblem(a[k]!) !== null)) return undefined;
+  // the same check as parseSnippets: a refused snippet of either kind keeps the server snippet out too
+  if (SNIPPET_KEYS.some((k) => a[k] !== undefined && snippetProblem(a[k]!) !== null)) return undefined;
   return snippetConfig(ing, ctx, 'server', SERVER_SNIPPET);
 }
 

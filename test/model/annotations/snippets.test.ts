@@ -144,4 +144,32 @@ describe('model/annotations/snippets forbiddenDirective', () => {
       assert.equal(forbiddenDirective(t), null, t);
     }
   });
+
+  it('reads directive names as nginx does: a "#" or a quote inside a word hides nothing, a quoted name is still a name', async () => {
+    const { forbiddenDirective, snippetShapeProblem: shape } = await import('../../../src/model/annotations/snippets.js');
+    for (const [t, name] of [
+      ['set $x a#;\naccess_by_lua_block { ngx.log(ngx.ERR, "x"); }', 'access_by_lua_block'], // '#' inside a word is no comment
+      ['set $x a";\ninclude /etc/passwd; #"', 'include'], // nor is a quote inside a word a string
+      ["set $x b';\nload_module /tmp/x.so; #'", 'load_module'],
+      ['set $x ${host}#;\ninclude /x;', 'include'],
+      ['"include" /etc/passwd;', 'include'],
+      ["'content_by_lua_block' { os.execute(\"id\"); }", 'content_by_lua_block'],
+      ['location /a { "include" /x; }', 'include'],
+    ] as [string, string][]) {
+      assert.equal(shape(t), null, `nginx reads it as well-formed: ${t}`);
+      assert.equal(forbiddenDirective(t), `directive "${name}" is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`, t);
+    }
+    // a comment where a word may start, and quoted arguments, are what they look like
+    assert.equal(forbiddenDirective('add_header A b; # include x\nadd_header C "d; include x;";'), null);
+  });
+
+  it('a refused server-snippet is not included, even when its shape is fine (the forbidden check applies to both kinds)', () => {
+    const { model, problems } = build([...web, allow, ing({ [SERVER_SNIPPET]: 'rewrite_by_lua_block { ngx.log(ngx.ERR, "x"); }' })], CONFIG_MAP_OPTION);
+    const err = problems.find((p) => p.field === `metadata.annotations["${SERVER_SNIPPET}"]`);
+    assert.match(err?.message ?? '', /directive "rewrite_by_lua_block" is not allowed in a snippet/, show(problems));
+    assert.equal(server(model).ann.snippet, undefined);
+    assert.deepEqual(model.files, []);
+    for (const l of server(model).locations) assert.notEqual(l.denied, null);
+    assert.doesNotMatch(renderText(model), /include "|by_lua/);
+  });
 });
