@@ -4,13 +4,13 @@
 // and stays on loopback; empty and dead backends; the balancing annotations; readiness.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { request, whoAnswers, type Reply } from '../helpers/http.js';
 import { ManifestDir, backend, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
-import { freePort, localNonLoopbackIPv4, tryConnect } from '../helpers/ports.js';
+import { freePort, holdPort, localNonLoopbackIPv4, tryConnect } from '../helpers/ports.js';
 import { children, isAlive } from '../helpers/processes.js';
 import { sleep } from '../helpers/wait.js';
 
@@ -450,12 +450,7 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
   it('nginx cannot bind 127.0.0.1:<internal port>: not confirmed, nothing pushed, /healthz stays 503', async function () {
     this.timeout(30_000);
     const port = await freePort();
-    // another process holds the port: it accepts and drops every connection
-    blocker = net.createServer((s) => s.destroy());
-    await new Promise<void>((resolve, reject) => {
-      blocker!.once('error', reject);
-      blocker!.listen({ host: '127.0.0.1', port, exclusive: true }, () => resolve());
-    });
+    blocker = await holdPort(port); // another process holds the port
     m = new ManifestDir('taken');
     m.write('site.yaml', [...backend('taken-svc', pods), ingress('taken', { host: 'taken.example.com', paths: [{ path: '/', service: 'taken-svc' }] })]);
     ctl = await startController({ manifests: m.dir, ports: { internal: port }, waitReady: false });

@@ -2,9 +2,9 @@
 import net from 'node:net';
 import os from 'node:os';
 
-function listen(host: string, port: number): Promise<net.Server> {
+function listen(host: string, port: number, onConnection?: (s: net.Socket) => void): Promise<net.Server> {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    const server = net.createServer(onConnection);
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => resolve(server));
   });
@@ -26,6 +26,11 @@ export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]
   } finally {
     await Promise.all(servers.map(close));
   }
+}
+
+/** Hold host:port as another process would, accepting and dropping every connection (nginx cannot bind it). */
+export function holdPort(port: number, host = '127.0.0.1'): Promise<net.Server> {
+  return listen(host, port, (s) => s.destroy());
 }
 
 /**

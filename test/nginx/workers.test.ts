@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { childPids, waitMasterUp, waitRetired } from '../../src/nginx/workers.js';
 import { NGINX, tempNginxPrefix } from '../helpers/nginx-configtest.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, holdPort } from '../helpers/ports.js';
 import { sleep } from '../helpers/wait.js';
 
 /** An nginx master (daemon off) on 127.0.0.1:port, and a promise of how it ended. */
@@ -16,16 +16,6 @@ function startNginx(prefix: string, port: number): { child: ChildProcess; ended:
   const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off; master_process on;'], { stdio: 'ignore', detached: true });
   const ended = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
   return { child, ended };
-}
-
-/** Another process holding 127.0.0.1:port, so that nginx keeps retrying its bind (5 tries, 0.5 s apart). */
-async function holdPort(port: number): Promise<net.Server> {
-  const server = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => resolve());
-  });
-  return server;
 }
 
 describe('nginx/workers', () => {
@@ -65,7 +55,7 @@ describe('nginx/workers', () => {
 
     async function blockedNginx() {
       const port = await freePort();
-      holders.push(await holdPort(port));
+      holders.push(await holdPort(port)); // nginx keeps retrying its bind (5 tries, 0.5 s apart)
       const prefix = tempNginxPrefix('it-workers-');
       prefixes.push(prefix);
       const n = startNginx(prefix, port);
