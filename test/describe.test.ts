@@ -27,7 +27,7 @@ describe('describe', () => {
   });
 
   it('shows live endpoints when given, and marks Ingresses of another class', () => {
-    const live = new Map([['default-tea-svc-80', ['10.9.9.9:8080']]]);
+    const live = new Map([['default_tea-svc_80', ['10.9.9.9:8080']]]);
     const [cafe] = describeIngresses(store, { classes: OPTIONS, live }, { namespace: 'default', name: 'cafe-ingress' });
     assert.match(cafe!, /tea-svc:80 \(10\.9\.9\.9:8080\)/);
     const [other] = describeIngresses(store, { classes: OPTIONS }, { namespace: 'default', name: 'other' });

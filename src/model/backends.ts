@@ -5,6 +5,7 @@ import type { EndpointSlice, Endpoints, IngressBackend, Service, ServicePort } f
 import { isIP } from '../syntax.js';
 import type { Backend, Endpoint } from './types.js';
 import type { Balance } from './annotations/balance.js';
+import { backendName } from './names.js';
 
 export interface BackendLookup {
   service(namespace: string, name: string): Service | undefined;
@@ -17,9 +18,8 @@ export type Resolution =
   | { ok: true; backend: Backend; note?: string } // note: a warning worth reporting (the backend still works)
   | { ok: false; reason: string };
 
-export function backendName(namespace: string, service: string, port: number): string {
-  return `${namespace}-${service}-${port}`;
-}
+// namespace_service_port (names.ts: injective, unlike ingress-nginx's namespace-service-port)
+export { backendName } from './names.js';
 
 /**
  * serviceUpstream (the service-upstream annotation): the Service's ClusterIP and port become the single

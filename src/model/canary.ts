@@ -6,7 +6,7 @@
 import type { Ingress, Problem } from '../types.js';
 import { objectRef } from '../types.js';
 import { parseBalance, sameBalance } from './annotations/balance.js';
-import { parseCanary } from './annotations/canary.js';
+import { CANARY, parseCanary } from './annotations/canary.js';
 import { resolveBackend } from './backends.js';
 import type { BackendLookup } from './backends.js';
 import type { Settings } from './settings.js';
@@ -61,6 +61,17 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
         const loc = model.servers.find((s) => s.host === host)?.locations.find((l) => l.path === path && l.match === match);
         if (!loc) {
           problems.push({ severity: 'error', ...where(`${field}.path`), message: `no main Ingress routes ${what}: a canary needs one with the same host and path; this path is not served` });
+          return;
+        }
+        // tenant isolation: one namespace never splits another's traffic (ingress-nginx matched canaries
+        // by host and path alone, so a canary-weight 100 in any namespace took over any host)
+        const mainNamespace = loc.ingress.slice(0, loc.ingress.indexOf('/'));
+        if (mainNamespace !== ing.meta.namespace && !input.settings.allowCrossNamespaceCanary) {
+          // on the canary annotation, so that validate's migration report shows it as a difference
+          problems.push({
+            severity: 'error', ...where(`metadata.annotations["${CANARY}"]`),
+            message: `${field} (${what}) is routed by Ingress ${loc.ingress} of another namespace: unlike ingress-nginx, a canary applies only to a main Ingress of its own namespace (the settings ConfigMap key allow-cross-namespace-canary: "true" allows it)${NOT_APPLIED}`,
+          });
           return;
         }
         if (loc.backend === null) {

@@ -18,6 +18,7 @@ import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
 import { certCoversHost, certificateFromSecret } from './tls.js';
 import type { Backend, Certificate, Location, Model, Server } from './types.js';
+import { certificateName, NameError, NameTable } from './names.js';
 
 export type { Model, Server, Location, Backend, Certificate, Endpoint } from './types.js';
 export { resolveBackend } from './backends.js';
@@ -144,14 +145,18 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   let globalDefault: { backend: string | null; ingress: string } | null = null;
   const hostDefaults = new Map<string, { backend: string | null; ingress: string }>();
 
-  const files = new Map<string, ManagedFile>();
+  // managed files are named base-contenthash: Ingresses asking for the same content under the same base
+  // share one file; anything else under one name (a 64-bit hash collision) is refused, never overwritten
+  const files = new NameTable<ManagedFile>();
   const ctx: AnnotationContext = {
     settings,
     secret: (ns, name) => input.get('Secret', ns, name),
     configMap: (ns, name) => input.get('ConfigMap', ns, name),
     file: (name, content, mode = 0o600) => {
-      const hashed = `${name}-${crypto.createHash('sha256').update(content).digest('hex').slice(0, 16)}`;
-      files.set(hashed, { name: hashed, content, mode });
+      const digest = crypto.createHash('sha256').update(content).digest('hex');
+      const hashed = `${name}-${digest.slice(0, 16)}`;
+      const held = files.claim(hashed, `${mode}:${digest}`, { name: hashed, content, mode });
+      if (!held.ok) throw new NameError(`managed file name ${hashed} would hold two different contents`);
       return hashed;
     },
   };
@@ -216,14 +221,18 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     });
   }
 
-  // TLS: the first (oldest) Ingress naming a host in spec.tls decides its certificate.
-  const certs = new Map<string, Certificate>();
+  // TLS: the first (oldest) Ingress naming a host in spec.tls with a usable certificate for it decides
+  // its certificate. Usable: the Secret parses, and the certificate names the host (as ingress-nginx,
+  // which served the default certificate otherwise); a broken or foreign certificate never shadows a
+  // younger working one. A host no usable certificate covers gets the default certificate.
+  const certs = new NameTable<Certificate>();
   const certForHost = new Map<string, string>();
   const badSecrets = new Set<string>();
+  const servedHosts = new Set([...servers.keys()].flatMap((h) => (h ? [h, h.replace(/^[^.]+/, '*')] : [])));
   for (const ing of ingresses) {
     ing.tls.forEach((tls, ti) => {
       const hosts = tls.hosts.length ? tls.hosts : [''];
-      let certName = 'default';
+      let cert: Certificate | null = null;
       if (tls.secretName) {
         const secret = input.get('Secret', ing.meta.namespace, tls.secretName);
         const where = { file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `spec.tls[${ti}].secretName` };
@@ -232,28 +241,36 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         } else {
           const r = certificateFromSecret(secret);
           const key = objectRef(secret);
-          if (!badSecrets.has(key) && !certs.has(`${ing.meta.namespace}-${tls.secretName}`)) problems.push(...r.problems);
+          if (!badSecrets.has(key) && !certs.has(certificateName(ing.meta.namespace, tls.secretName))) problems.push(...r.problems);
           if (r.ok) {
-            certs.set(r.cert.name, r.cert);
-            certName = r.cert.name;
+            const held = certs.claim(r.cert.name, key, r.cert);
+            if (held.ok) cert = held.value;
+            else problems.push({ severity: 'error', ...where, message: `certificate name ${r.cert.name} is already used by ${held.holder}; using the default certificate` });
           } else {
             badSecrets.add(key);
             problems.push({ severity: 'warning', ...where, message: `Secret ${ing.meta.namespace}/${tls.secretName} is not a usable TLS certificate; using the default certificate` });
           }
         }
       }
-      // the oldest usable certificate wins; a broken Secret never shadows a younger working one
-      for (const h of hosts) if (!certForHost.has(h) || (certForHost.get(h) === 'default' && certName !== 'default')) certForHost.set(h, certName);
+      hosts.forEach((h, hi) => {
+        let certName = cert ? cert.name : 'default';
+        if (cert && h && !certCoversHost(cert.pem, h)) {
+          certName = 'default';
+          if (servedHosts.has(h)) {
+            problems.push({
+              severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `spec.tls[${ti}].hosts[${hi}]`,
+              message: `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${h}; using the default certificate for it`,
+            });
+          }
+        }
+        if (!certForHost.has(h) || (certForHost.get(h) === 'default' && certName !== 'default')) certForHost.set(h, certName);
+      });
     });
   }
   for (const server of servers.values()) {
     const exact = certForHost.get(server.host);
     const wildcard = server.host ? certForHost.get(server.host.replace(/^[^.]+/, '*')) : undefined;
     server.tls = exact ?? wildcard ?? null;
-    const cert = server.tls && server.tls !== 'default' ? certs.get(server.tls) : undefined;
-    if (cert && server.host && !certCoversHost(cert.pem, server.host)) {
-      problems.push({ severity: 'warning', object: `Certificate ${server.tls}`, message: `certificate does not name host ${server.host}; clients will warn` });
-    }
     server.fallback = hostDefaults.get(server.host) ?? globalDefault ?? { backend: null, ingress: null };
     server.locations.sort(locationOrder);
   }
@@ -269,8 +286,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const model: Model = applyCanaries({
     servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
     backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    certificates: [...certs.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
-    files: [...files.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    certificates: certs.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
+    files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
     http,
     settings,
   }, { ingresses: served.filter(isCanaryIngress), lookup, settings, balancer: opts.balancer }, problems);

@@ -30,6 +30,9 @@ export interface Settings {
   limitReqStatusCode: number; // answer when limit-rps / limit-rpm is exceeded
   limitConnStatusCode: number; // answer when limit-connections is exceeded
   allowSnippetAnnotations: boolean; // configuration-snippet / server-snippet (annotations/snippets.ts); off by default
+  // a canary Ingress may split the traffic of a main Ingress in another namespace (ingress-nginx allowed
+  // it, so any tenant could take over another's host); off by default (model/canary.ts)
+  allowCrossNamespaceCanary: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -57,6 +60,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   limitReqStatusCode: 503,
   limitConnStatusCode: 503,
   allowSnippetAnnotations: false,
+  allowCrossNamespaceCanary: false,
 });
 
 type Parser = (value: string) => unknown; // returns undefined when invalid
@@ -99,6 +103,7 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'limit-req-status-code': ['limitReqStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'limit-conn-status-code': ['limitConnStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'allow-snippet-annotations': ['allowSnippetAnnotations', bool, '"true" or "false"'],
+  'allow-cross-namespace-canary': ['allowCrossNamespaceCanary', bool, '"true" or "false"'],
 };
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { Problem, Secret } from '../types.js';
 import { objectRef } from '../types.js';
 import type { Certificate } from './types.js';
+import { certificateName } from './names.js';
 
 export type CertResult = { ok: true; cert: Certificate; problems: Problem[] } | { ok: false; problems: Problem[] };
 
@@ -26,7 +27,7 @@ export function certificateFromSecret(secret: Secret): CertResult {
   }
   const pem = [...certBlocks, keyBlock].join('');
   const hash = crypto.createHash('sha256').update(pem).digest('hex');
-  return { ok: true, cert: { name: `${secret.meta.namespace}-${secret.meta.name}`, pem, hash, notAfter: x509.validTo }, problems };
+  return { ok: true, cert: { name: certificateName(secret.meta.namespace, secret.meta.name), pem, hash, notAfter: x509.validTo }, problems };
 }
 
 /** Does the certificate name this host (SAN or CN, with the usual one-label wildcard)? */

@@ -57,8 +57,8 @@ export function filesDir(prefix: string): string {
 
 export function certificateFile(prefix: string, cert: Certificate): string {
   // the hash in the name makes a changed certificate a changed config, so nginx reloads it; the name
-  // ("namespace-secret", both DNS names) can never leave the ssl directory
-  if (!/^[a-z0-9][a-z0-9.-]{0,508}$/.test(cert.name) || cert.name.includes('..') || !/^[0-9a-f]{16}/.test(cert.hash)) {
+  // ("namespace_secret", both DNS names) can never leave the ssl directory
+  if (!/^[a-z0-9][a-z0-9._-]{0,508}$/.test(cert.name) || cert.name.includes('..') || !/^[0-9a-f]{16}/.test(cert.hash)) {
     throw new Error(`refusing certificate file name ${JSON.stringify(cert.name)}`);
   }
   return path.join(prefix, 'ssl', `${cert.name}-${cert.hash.slice(0, 16)}.pem`);

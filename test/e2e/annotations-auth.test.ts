@@ -161,7 +161,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal(seen.url, '/x?q=1');
     assert.equal(seen.headers.authorization, undefined, 'the backend must not get the password');
     // the htpasswd file is a managed file nginx workers can read, not world-readable
-    const files = fs.readdirSync(path.join(ctl!.prefix, 'files')).filter((f) => f.startsWith('htpasswd-default-basic-users-file-'));
+    const files = fs.readdirSync(path.join(ctl!.prefix, 'files')).filter((f) => f.startsWith('htpasswd-file-default_basic-users-'));
     assert.equal(files.length, 1, files.join());
     assert.equal(fs.statSync(path.join(ctl!.prefix, 'files', files[0]!)).mode & 0o777, 0o640);
     assert.equal(fs.readFileSync(path.join(ctl!.prefix, 'files', files[0]!), 'utf8'), htpasswd);
@@ -302,7 +302,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     const problems = (await ctl!.status()).problems;
     assert.ok(problems.some((p) => p.includes('Ingress default/snip') && p.includes('nginx -t refused the snippet') && p.includes('add_header')), problems.join('\n'));
     const conf = ctl!.nginxConf();
-    assert.ok(!conf.includes('snippet-location-default-snip'), 'the refused snippet is not included');
+    assert.ok(!conf.includes('snippet-location-default_snip'), 'the refused snippet is not included');
     for (const f of fs.readdirSync(path.join(ctl!.prefix, 'files'))) {
       assert.ok(!fs.readFileSync(path.join(ctl!.prefix, 'files', f), 'utf8').includes('X-Broken-Snippet'), f);
     }
@@ -400,7 +400,7 @@ describe('e2e: authentication and error pages with --balancer static', function 
   });
 
   it('error pages, unmatched requests and paths without endpoints go to the default backend', async function () {
-    assert.ok(ctl!.nginxConf().includes('upstream default-errors-80'), 'static mode');
+    assert.ok(ctl!.nginxConf().includes('upstream default_errors_80'), 'static mode');
     const r = await ctl!.http('errors.example.com', '/app/status/404');
     assert.equal(r.status, 404);
     assert.equal(r.headers['x-pod'], 'errors');

@@ -11,8 +11,8 @@ import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
 
 const HOST = 'canary.example.com';
 const A = 'nginx.ingress.kubernetes.io/';
-const MAIN = 'default-web-v1-80';
-const ALT = 'default-web-v2-80';
+const MAIN = 'default_web-v1_80';
+const ALT = 'default_web-v2_80';
 
 const side = (r: Reply) => (r.pod ? r.pod.pod.replace(/-\d+$/, '') : `status ${r.status}`);
 

@@ -128,7 +128,7 @@ describe('e2e: proxy annotations', function () {
     }
     const plain = await ctl!.http('su-plain.test', '/');
     assert.equal(plain.pod?.pod, 'endpoint');
-    const lua = await ctl!.luaBackend(`${NS}-su-web-${su.port}`);
+    const lua = await ctl!.luaBackend(`${NS}_su-web_${su.port}`);
     assert.deepEqual(lua.endpoints, [{ address: '127.0.50.2', port: su.port }]);
   });
 

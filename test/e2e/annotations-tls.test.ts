@@ -574,7 +574,7 @@ describe('e2e: TLS annotations without the Lua balancer (--balancer static)', fu
     const r = await ctl!.http(H.https, '/static');
     assert.equal(r.status, 200, r.body);
     assert.equal((JSON.parse(r.body) as HttpsAnswer).path, '/static');
-    assert.match(ctl!.nginxConf(), /proxy_pass https:\/\/default-https-svc-443;/);
+    assert.match(ctl!.nginxConf(), /proxy_pass https:\/\/default_https-svc_443;/);
   });
 
   it('proxies gRPC through its upstream block', async function () {
@@ -582,6 +582,6 @@ describe('e2e: TLS annotations without the Lua balancer (--balancer static)', fu
     assert.equal(r.trailers['grpc-status'], '0');
     assert.equal(r.answer?.backend, 'grpc-static');
     assert.equal(r.answer?.message, 'static');
-    assert.match(ctl!.nginxConf(), /grpc_pass grpc:\/\/default-grpc-svc-443;/);
+    assert.match(ctl!.nginxConf(), /grpc_pass grpc:\/\/default_grpc-svc_443;/);
   });
 });

@@ -49,9 +49,9 @@ describe('e2e: CLI', function () {
       common(r);
       // the walkthrough's endpoints, each in its Service's upstream, which the locations proxy to
       for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) assert.match(r.stdout, new RegExp(`server ${ip.replace(/\./g, '\\.')}:9376;`));
-      assert.match(r.stdout, /upstream default-hostnames-80 \{[^}]*server 127\.0\.0\.11:9376;[^}]*\}/);
-      assert.match(r.stdout, /proxy_pass http:\/\/default-hostnames-80;/);
-      assert.match(r.stdout, /upstream default-tea-svc-80 \{[^}]*server 127\.0\.0\.21:8080;[^}]*server 127\.0\.0\.22:8080;/);
+      assert.match(r.stdout, /upstream default_hostnames_80 \{[^}]*server 127\.0\.0\.11:9376;[^}]*\}/);
+      assert.match(r.stdout, /proxy_pass http:\/\/default_hostnames_80;/);
+      assert.match(r.stdout, /upstream default_tea-svc_80 \{[^}]*server 127\.0\.0\.21:8080;[^}]*server 127\.0\.0\.22:8080;/);
       assert.doesNotMatch(r.stdout, /_by_lua|upstream_balancer|lua_shared_dict/);
     });
 
@@ -65,7 +65,7 @@ describe('e2e: CLI', function () {
       const proxies = r.stdout.match(/proxy_pass [^;]*;/g) ?? [];
       assert.ok(proxies.length >= 5, proxies.join('\n'));
       assert.deepEqual([...new Set(proxies)], ['proxy_pass http://upstream_balancer;']);
-      assert.match(r.stdout, /set \$proxy_upstream_name "default-hostnames-80";/);
+      assert.match(r.stdout, /set \$proxy_upstream_name "default_hostnames_80";/);
       // endpoints are pushed, never rendered: none of the examples' pod addresses, no upstream per Service
       for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.21', '127.0.0.22', '127.0.0.31', '127.0.0.32']) {
         assert.ok(!r.stdout.includes(ip), `${ip} must not be in the Lua-mode config`);

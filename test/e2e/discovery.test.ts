@@ -167,7 +167,7 @@ describe('e2e: service discovery', function () {
         m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61'], notReady: ['127.0.0.62'], port: eps.port }));
         pushes = await ctl!.waitForPush(pushes);
         await leaves('eps.example.com', 'eps-2');
-        assert.deepEqual((await ctl!.luaBackend('default-eps-svc-80')).endpoints, [{ address: '127.0.0.61', port: eps.port }]);
+        assert.deepEqual((await ctl!.luaBackend('default_eps-svc_80')).endpoints, [{ address: '127.0.0.61', port: eps.port }]);
         m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
         await ctl!.waitForPush(pushes);
         await comesBack('eps.example.com', 'eps-2');

@@ -88,8 +88,8 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     // the endpoints live in nginx's shared dict, not in the config
     const conf = ctl!.nginxConf();
     for (const s of [...flip.specs, ...stable.specs]) assert.ok(!conf.includes(s.address), `${s.address} must not be rendered`);
-    assert.deepEqual((await ctl!.luaBackend('default-flip-svc-80')).endpoints, setA().map((s) => ({ address: s.address, port: flip.port })));
-    assert.deepEqual((await ctl!.luaBackend('default-empty-svc-80')).endpoints, []);
+    assert.deepEqual((await ctl!.luaBackend('default_flip-svc_80')).endpoints, setA().map((s) => ({ address: s.address, port: flip.port })));
+    assert.deepEqual((await ctl!.luaBackend('default_empty-svc_80')).endpoints, []);
   });
 
   it('100 consecutive endpoint changes: zero reloads, the same nginx workers, traffic follows every change', async function () {
@@ -180,7 +180,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     const version = (await ctl!.luaBackends()).version;
     const cases: [string, RegExp][] = [
       ['{"backends":[{"name":"x"', /./],
-      ['{"backends":[{"name":"default-flip-svc-80","endpoints":[{"address":"999.1.1.1","port":80}]}]}', /backends\[0\]\.endpoints\[0\]\.address/],
+      ['{"backends":[{"name":"default_flip-svc_80","endpoints":[{"address":"999.1.1.1","port":80}]}]}', /backends\[0\]\.endpoints\[0\]\.address/],
       ['{"backends":[{"name":"Bad Name","endpoints":[]}]}', /backends\[0\]\.name/],
       ['{"backends":[],"extra":1}', /extra/],
       ['[]', /./],
@@ -232,7 +232,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
   it('a backend without ready endpoints answers 503 at once (from nginx\'s own internal server, no other connect)', async function () {
     const conf = serverBlock(ctl!.nginxConf(), STABLE);
     // in Lua mode the location still proxies: endpoints may arrive later without a reload
-    assert.match(conf, /set \$proxy_upstream_name "default-empty-svc-80";\s*proxy_pass http:\/\/upstream_balancer;/);
+    assert.match(conf, /set \$proxy_upstream_name "default_empty-svc_80";\s*proxy_pass http:\/\/upstream_balancer;/);
     assert.doesNotMatch(conf, /location @|error_page/, 'no named location or error_page per server for it');
     for (let i = 0; i < 5; i++) {
       const started = process.hrtime.bigint();
@@ -248,7 +248,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
 
   it('the internal API is never reachable through a server: a proxied request gets 503 whatever its URI and Host', async function () {
     const version = (await ctl!.luaBackends()).version;
-    for (const [method, p, body] of [['POST', '/configuration/backends', '{"backends":[]}'], ['PATCH', '/configuration/backends', '{"removed":["default-stable-svc-80"]}'],
+    for (const [method, p, body] of [['POST', '/configuration/backends', '{"backends":[]}'], ['PATCH', '/configuration/backends', '{"removed":["default_stable-svc_80"]}'],
       ['GET', '/configuration/backends', undefined], ['GET', '/configuration/hash', undefined], ['GET', '/healthz', undefined]] as const) {
       const r = await ctl!.http('vault.example.com', p, { method, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
       assert.equal(r.status, 503, `${method} ${p}: ${r.status} ${r.body}`);
@@ -271,7 +271,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     const log = path.join(ctl!.prefix, 'logs', 'access.log');
     const dead = `127.0.1.41:${stable.port}`;
     const retried = await ctl!.waitFor(() => {
-      const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('[default-retry-svc-80]'));
+      const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('[default_retry-svc_80]'));
       const r = lines.filter((l) => l.includes(`${dead}, 127.0.1.3`));
       return lines.length >= 30 && r.length ? r : undefined;
     }, { what: 'retried requests in the access log' });
@@ -296,7 +296,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     const s = await ctl!.status();
     assert.ok(s.nginxPid && s.nginxPid !== master);
     assert.deepEqual([master, ...workers].filter(isAlive), [], 'the killed nginx left nothing behind');
-    assert.deepEqual((await ctl!.luaBackend('default-flip-svc-80')).endpoints, setA().map((a) => ({ address: a.address, port: flip.port })));
+    assert.deepEqual((await ctl!.luaBackend('default_flip-svc_80')).endpoints, setA().map((a) => ({ address: a.address, port: flip.port })));
     // and endpoint changes keep flowing to the new nginx without a reload
     const reloads = after.get(metricKey('reloads_total'))!;
     m.write('flip-endpoints.yaml', flipEndpoints(setB()));
@@ -344,7 +344,7 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   });
 
   it('load-balance: round_robin (over a ConfigMap default of random): 9 requests, each of 3 pods exactly 3 times', async function () {
-    assert.equal((await ctl!.luaBackend('default-rr-svc-80')).loadBalance, 'round_robin');
+    assert.equal((await ctl!.luaBackend('default_rr-svc_80')).loadBalance, 'round_robin');
     const seq = await many(9, 'rr');
     assert.deepEqual(count(seq), { 'lb-1': 3, 'lb-2': 3, 'lb-3': 3 }, seq.join(', '));
     assert.ok(rotates(seq), seq.join(', '));
@@ -352,7 +352,7 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
 
   it('load-balance: random: 300 requests over 3 pods, each between 60 and 140, not a rotation', async function () {
     this.timeout(60_000);
-    assert.equal((await ctl!.luaBackend('default-random-svc-80')).loadBalance, 'random');
+    assert.equal((await ctl!.luaBackend('default_random-svc_80')).loadBalance, 'random');
     const seq = await many(300, 'random');
     const c = count(seq);
     assert.deepEqual(Object.keys(c).sort(), PODS, seq.slice(0, 20).join(', '));
@@ -361,17 +361,17 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   });
 
   it('load-balance: ewma: traffic flows, and log_by_lua is rendered for that location only', async function () {
-    assert.equal((await ctl!.luaBackend('default-ewma-svc-80')).loadBalance, 'ewma');
+    assert.equal((await ctl!.luaBackend('default_ewma-svc_80')).loadBalance, 'ewma');
     const seq = await many(30, 'ewma');
     assert.deepEqual(seq.filter((s) => !PODS.includes(s)), [], seq.join(', '));
     const conf = ctl!.nginxConf();
     assert.equal(conf.match(/log_by_lua_block/g)?.length, 1, 'one log_by_lua in the whole config');
-    assert.match(serverBlock(conf, 'ewma.example.com'), /set \$proxy_upstream_name "default-ewma-svc-80";\s*log_by_lua_block \{[^}]*\}\s*proxy_pass http:\/\/upstream_balancer;/);
+    assert.match(serverBlock(conf, 'ewma.example.com'), /set \$proxy_upstream_name "default_ewma-svc_80";\s*log_by_lua_block \{[^}]*\}\s*proxy_pass http:\/\/upstream_balancer;/);
     for (const other of ['rr', 'random', 'chash', 'sticky', 'plain']) assert.doesNotMatch(serverBlock(conf, `${other}.example.com`), /log_by_lua/, other);
   });
 
   it('upstream-hash-by: "$request_uri": the same URI always reaches the same pod, 20 URIs reach several', async function () {
-    const b = await ctl!.luaBackend('default-chash-svc-80');
+    const b = await ctl!.luaBackend('default_chash-svc_80');
     assert.equal(b.loadBalance, 'chash');
     assert.equal(b.hashBy, '$request_uri');
     const first = new Map<string, string>();
@@ -384,7 +384,7 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   });
 
   it('affinity: cookie, session-cookie-name "route": the first answer sets route=, the cookie sticks to one pod', async function () {
-    const b = await ctl!.luaBackend('default-sticky-svc-80');
+    const b = await ctl!.luaBackend('default_sticky-svc_80');
     assert.equal(b.affinity?.name, 'route');
     assert.match(serverBlock(ctl!.nginxConf(), 'sticky.example.com'), /rewrite_by_lua_block/);
     assert.doesNotMatch(serverBlock(ctl!.nginxConf(), 'plain.example.com'), /rewrite_by_lua_block/);
@@ -418,16 +418,16 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
 
   it('the ConfigMap load-balance sets the default: random, then round_robin once the ConfigMap says so', async function () {
     this.timeout(30_000);
-    assert.equal((await ctl!.luaBackend('default-plain-svc-80')).loadBalance, 'random');
+    assert.equal((await ctl!.luaBackend('default_plain-svc_80')).loadBalance, 'random');
     const before = await many(60, 'plain');
     assert.ok(!rotates(before), 'random: not a strict rotation');
     m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'load-balance': 'round_robin' }));
-    await ctl!.waitFor(async () => (await ctl!.luaBackend('default-plain-svc-80')).loadBalance === 'round_robin', { what: 'plain-svc round_robin' });
+    await ctl!.waitFor(async () => (await ctl!.luaBackend('default_plain-svc_80')).loadBalance === 'round_robin', { what: 'plain-svc round_robin' });
     const seq = await many(9, 'plain');
     assert.deepEqual(count(seq), { 'lb-1': 3, 'lb-2': 3, 'lb-3': 3 }, seq.join(', '));
     // annotations still win over the new default
-    assert.equal((await ctl!.luaBackend('default-random-svc-80')).loadBalance, 'random');
-    assert.equal((await ctl!.luaBackend('default-bad-svc-80')).loadBalance, 'round_robin');
+    assert.equal((await ctl!.luaBackend('default_random-svc_80')).loadBalance, 'random');
+    assert.equal((await ctl!.luaBackend('default_bad-svc_80')).loadBalance, 'round_robin');
   });
 });
 

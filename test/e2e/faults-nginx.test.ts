@@ -131,7 +131,7 @@ describe('e2e faults: nginx', function () {
       const after = await ctl!.settle();
       process.stdout.write(`      (workers stopped ${heldFor} ms; push failures ${after.get(metricKey('endpoint_push_failures_total'))! - failures}; /healthz answered ${health} meanwhile)\n`);
       assert.equal(after.get(RELOADS), before.get(RELOADS), 'no reload');
-      assert.deepEqual((await ctl!.luaBackend('default-load-svc-80')).endpoints, [{ address: '127.0.7.3', port: pods.port }]);
+      assert.deepEqual((await ctl!.luaBackend('default_load-svc_80')).endpoints, [{ address: '127.0.7.3', port: pods.port }]);
       assert.equal(await ctl!.healthz(), 200);
       // settled: no push keeps failing
       assert.equal((await ctl!.metrics()).get(metricKey('endpoint_push_failures_total')), after.get(metricKey('endpoint_push_failures_total')));
@@ -154,7 +154,7 @@ describe('e2e faults: nginx', function () {
       resume();
       await ctl!.settle(1000);
       // every request queued while the workers were stopped has been processed by now
-      assert.deepEqual((await ctl!.luaBackend('default-load-svc-80')).endpoints, [{ address: '127.0.7.1', port: pods.port }]);
+      assert.deepEqual((await ctl!.luaBackend('default_load-svc_80')).endpoints, [{ address: '127.0.7.1', port: pods.port }]);
       for (let i = 0; i < 5; i++) assert.equal((await ctl!.http(HOST, '/')).pod?.pod, 'load-1');
       assert.equal(await ctl!.healthz(), 200);
     });

@@ -112,8 +112,8 @@ describe('e2e faults: secrets', function () {
       assert.equal(r.cert?.subject.CN, HOST, 'the Secret\'s certificate is served');
       assert.equal(octal(mode(sslDir())), '0700');
       const files = fs.readdirSync(sslDir()).sort();
-      assert.deepEqual(keyFiles(cert.key), [files.find((f) => f.startsWith('default-tls-secret-'))], files.join(' '));
-      assert.deepEqual(files.filter((f) => !/^(default|default-tls-secret-[0-9a-f]{16})\.pem$/.test(f)), [], 'no temporary or stray files');
+      assert.deepEqual(keyFiles(cert.key), [files.find((f) => f.startsWith('default_tls-secret-'))], files.join(' '));
+      assert.deepEqual(files.filter((f) => !/^(default|default_tls-secret-[0-9a-f]{16})\.pem$/.test(f)), [], 'no temporary or stray files');
       for (const f of files) {
         assert.equal(octal(mode(path.join(sslDir(), f))), '0600', f);
         assert.equal(fs.statSync(path.join(sslDir(), f)).uid, process.getuid!(), f);

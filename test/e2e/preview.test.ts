@@ -197,22 +197,22 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const byHost = new Map(model.servers.map((s) => [s.host, s]));
       assert.deepEqual([...byHost.keys()].sort(), ['', 'cafe.example.com']);
       const cafe = byHost.get('cafe.example.com')!;
-      assert.equal(cafe.tls, 'default-cafe-secret');
+      assert.equal(cafe.tls, 'default_cafe-secret');
       assert.deepEqual(cafe.locations.map((l) => [l.path, l.backend, l.ingress]).sort(), [
-        ['/coffee', 'default-coffee-svc-80', 'default/cafe-ingress'],
-        ['/tea', 'default-tea-svc-80', 'default/cafe-ingress'],
+        ['/coffee', 'default_coffee-svc_80', 'default/cafe-ingress'],
+        ['/tea', 'default_tea-svc_80', 'default/cafe-ingress'],
       ]);
-      assert.deepEqual(byHost.get('')!.locations.map((l) => [l.path, l.backend]), [['/', 'default-hostnames-80']]);
+      assert.deepEqual(byHost.get('')!.locations.map((l) => [l.path, l.backend]), [['/', 'default_hostnames_80']]);
       const eps = Object.fromEntries(model.backends.map((b) => [b.name, b.endpoints.map((e) => `${e.address}:${e.port}`)]));
       assert.deepEqual(eps, {
-        'default-coffee-svc-80': ['127.0.0.31:8080', '127.0.0.32:8080'],
-        'default-hostnames-80': ['127.0.0.11:9376', '127.0.0.12:9376', '127.0.0.13:9376'],
-        'default-tea-svc-80': ['127.0.0.21:8080', '127.0.0.22:8080'],
+        'default_coffee-svc_80': ['127.0.0.31:8080', '127.0.0.32:8080'],
+        'default_hostnames_80': ['127.0.0.11:9376', '127.0.0.12:9376', '127.0.0.13:9376'],
+        'default_tea-svc_80': ['127.0.0.21:8080', '127.0.0.22:8080'],
       });
       // the certificate is described, its PEM (certificate and private key) is left out
       assert.equal(model.certificates.length, 1);
       const cert = model.certificates[0]!;
-      assert.equal(cert.name, 'default-cafe-secret');
+      assert.equal(cert.name, 'default_cafe-secret');
       assert.match(String(cert.hash), /^[0-9a-f]{64}$/);
       assert.ok(!('pem' in cert), 'no pem field');
       assert.ok(!r.stdout.includes('PRIVATE KEY'), 'no "PRIVATE KEY" anywhere');
@@ -276,7 +276,7 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
     let snapshot: ManifestDir; // the manifests as they were before the endpoint change
     let ctl: RunningController | undefined;
     const HOST = 'live.example.com';
-    const NAME = 'default-live-svc-80';
+    const NAME = 'default_live-svc_80';
     const addr = (i: number) => `${pods.specs[i - 1]!.address}:${pods.port}`;
     const liveEndpoints = (which: number[]) => endpoints('live-svc', { ready: which.map((i) => pods.specs[i - 1]!.address), port: pods.port });
     const describeLive = (dir: string, ...extra: string[]) => runCli(['describe', 'default/live', '--manifests', dir, ...extra]);

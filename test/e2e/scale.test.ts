@@ -65,10 +65,10 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     // nginx holds exactly what the files say for those backends, and the others are untouched
     const lua = new Map((await ctl!.luaBackends()).backends.map((b) => [b.name, b]));
     for (const [i, app] of chosen.entries()) {
-      assert.deepEqual(lua.get(`${app.namespace}-${app.name}-80`)?.endpoints, [{ address: pods.specs[i % 2]!.address, port: pods.port }]);
+      assert.deepEqual(lua.get(`${app.namespace}_${app.name}_80`)?.endpoints, [{ address: pods.specs[i % 2]!.address, port: pods.port }]);
     }
     const untouched = apps.at(-1)!;
-    assert.equal(lua.get(`${untouched.namespace}-${untouched.name}-80`)?.endpoints.length, 10);
+    assert.equal(lua.get(`${untouched.namespace}_${untouched.name}_80`)?.endpoints.length, 10);
   });
 
   it('endpoint changes are pushed while a reload waits for the minimum interval', async () => {

@@ -16,7 +16,7 @@ import { isAlive, pgrepCommandLine, readPidFile } from '../helpers/processes.js'
 import { TestNginx, startSidecarController, stopSidecarAfter } from '../helpers/sidecar.js';
 
 const HOST = 'side.example.com';
-const APP = 'default-app-svc-80';
+const APP = 'default_app-svc_80';
 
 const sorted = (xs: string[]) => [...xs].sort();
 

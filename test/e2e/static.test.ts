@@ -70,10 +70,10 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
     it('renders upstream blocks with the pod addresses and no Lua', async function () {
       assert.match(ctl!.log(), /static balancer/);
       const conf = ctl!.nginxConf();
-      const upstream = /upstream default-hostnames-80 \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+      const upstream = /upstream default_hostnames_80 \{([^}]*)\}/.exec(conf)?.[1] ?? '';
       assert.deepEqual(upstream.match(/server \S+;/g), HOSTNAMES.map((p) => `server ${p.address}:${pods.port};`));
-      assert.match(upstream, /zone default-hostnames-80 /);
-      assert.match(conf, /proxy_pass http:\/\/default-hostnames-80;/);
+      assert.match(upstream, /zone default_hostnames_80 /);
+      assert.match(conf, /proxy_pass http:\/\/default_hostnames_80;/);
       assert.doesNotMatch(conf, /_by_lua|upstream_balancer|lua_shared_dict|\/configuration\/backends/);
       const metrics = await ctl!.metrics();
       assert.equal(metrics.get(metricKey('endpoint_pushes_total')), 0, 'nothing is pushed in static mode');
@@ -101,7 +101,7 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       const workers = await ctl!.workerPids();
       m.write('hostnames-endpoints.yaml', endpoints('hostnames', { ready: [NEWCOMER.address], port: pods.port, portName: 'default' }));
       await ctl!.waitForReload(before.get(metricKey('reloads_total'))!);
-      assert.match(ctl!.nginxConf(), new RegExp(`upstream default-hostnames-80 \\{[^}]*server ${NEWCOMER.address.replace(/\./g, '\\.')}:${pods.port};`));
+      assert.match(ctl!.nginxConf(), new RegExp(`upstream default_hostnames_80 \\{[^}]*server ${NEWCOMER.address.replace(/\./g, '\\.')}:${pods.port};`));
       // old workers finish gracefully; once they are gone only the newcomer answers
       await ctl!.waitFor(async () => {
         const seen = await whoAnswers(6, () => ctl!.http('127.0.0.1', '/'));
@@ -168,7 +168,7 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       assert.doesNotMatch(ctl!.log(), /lua balancer/);
       const conf = ctl!.nginxConf();
       assert.doesNotMatch(conf, /load_module|_by_lua|lua_shared_dict|upstream_balancer/);
-      const upstream = /upstream default-hostnames-80 \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+      const upstream = /upstream default_hostnames_80 \{([^}]*)\}/.exec(conf)?.[1] ?? '';
       assert.deepEqual(upstream.match(/server \S+;/g), HOSTNAMES.map((p) => `server ${p.address}:${pods.port};`));
       const seen = await whoAnswers(3, () => ctl!.http('127.0.0.1', '/'));
       assert.deepEqual(sorted(seen), sorted(HOSTNAMES.map((p) => p.name)), `answers: ${seen.join(', ')}`);

@@ -134,7 +134,7 @@ describe('e2e: TLS', function () {
 
   it('a renewed certificate in the Secret is served after the reload; the old key file is removed', async function () {
     const sslDir = path.join(ctl!.prefix, 'ssl');
-    const alphaFiles = () => fs.readdirSync(sslDir).filter((f) => f.startsWith('default-alpha-tls-'));
+    const alphaFiles = () => fs.readdirSync(sslDir).filter((f) => f.startsWith('default_alpha-tls-'));
     const oldFiles = alphaFiles();
     assert.equal(oldFiles.length, 1, `files: ${fs.readdirSync(sslDir).join(', ')}`);
     for (const f of fs.readdirSync(sslDir).filter((n) => n.endsWith('.pem'))) {

@@ -15,10 +15,10 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
   before(async () => {
     pods = await startEchoServers([1, 2].map((i) => ({ name: `pod-${i}`, address: `127.0.0.5${i}` })));
     nginx = await startLuaNginx([
-      { path: '/tea/', backend: 'default-tea-svc-80' },
+      { path: '/tea/', backend: 'default_tea-svc_80' },
       ...Array.from({ length: 10 }, (_, i) => ({ path: `/push${i}/`, backend: `push${i}-b0` })),
     ]);
-    baseline = [{ name: 'default-tea-svc-80', endpoints: [pods.servers[0]!.endpoint] }];
+    baseline = [{ name: 'default_tea-svc_80', endpoints: [pods.servers[0]!.endpoint] }];
   });
 
   after(async () => {
@@ -47,7 +47,7 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     ['name with upper case', withBackends(ok({ name: 'Tea' })), /^backends\[0\]\.name: /],
     ['name starting with -', withBackends(ok({ name: '-tea' })), /^backends\[0\]\.name: /],
     ['name ending with .', withBackends(ok({ name: 'tea.' })), /^backends\[0\]\.name: /],
-    ['name with _', withBackends(ok({ name: 'tea_svc' })), /^backends\[0\]\.name: /],
+    ['name with /', withBackends(ok({ name: 'tea/svc' })), /^backends\[0\]\.name: /],
     ['empty name', withBackends(ok({ name: '' })), /^backends\[0\]\.name: /],
     ['name of 254 characters', withBackends(ok({ name: 'a'.repeat(254) })), /^backends\[0\]\.name: /],
     ['name with a newline', withBackends(ok({ name: 'tea\n' })), /^backends\[0\]\.name: /],
@@ -84,7 +84,7 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
       `cookie path ${JSON.stringify(path)}`, withBackends(ok({ affinity: { name: 'c', path } })), /^backends\[0\]\.affinity\.path: /]),
     ['too deep', `{"backends":${'['.repeat(100)}${']'.repeat(100)}}`, /^body: not valid JSON/],
     // the first backend is fine and would change the set: it must not be applied either
-    ['error after a valid change', { backends: [{ name: 'default-tea-svc-80', endpoints: [{ address: '127.0.0.52', port: 1 }] }, ok({ name: 'x', endpoints: [{ address: 'nope', port: 1 }] })] },
+    ['error after a valid change', { backends: [{ name: 'default_tea-svc_80', endpoints: [{ address: '127.0.0.52', port: 1 }] }, ok({ name: 'x', endpoints: [{ address: 'nope', port: 1 }] })] },
       /^backends\[1\]\.endpoints\[0\]\.address: not an IP address$/],
   ];
 
@@ -186,7 +186,7 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
   it('refuses a Host or Origin that is not loopback (403), other methods (405), bodies over 64m (413)', async () => {
     await nginx.push(baseline);
     const before = await nginx.current();
-    const changed = { backends: [{ name: 'default-tea-svc-80', endpoints: [pods.servers[1]!.endpoint] }] };
+    const changed = { backends: [{ name: 'default_tea-svc_80', endpoints: [pods.servers[1]!.endpoint] }] };
     for (const host of ['evil.example.com', '127.0.0.1.nip.io', 'localhost.evil.com', 'x127.0.0.1', '[::2]', `localhost:${nginx.internalPort}x`]) {
       const r = await nginx.post(changed, { headers: { host } });
       assert.equal(r.status, 403, `Host ${JSON.stringify(host)}: ${r.status}`);
@@ -237,7 +237,7 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
       endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `10.${i >> 8}.${i & 255}.${j + 1}`, port: 8080 })),
     }));
     // the tested location's backend too, so the serving check below has something to reach
-    backends.push({ name: 'default-tea-svc-80', endpoints: [pods.servers[1]!.endpoint] });
+    backends.push({ name: 'default_tea-svc_80', endpoints: [pods.servers[1]!.endpoint] });
     const body = JSON.stringify({ backends });
     const timings: number[] = [];
     for (let i = 0; i < 4; i++) {

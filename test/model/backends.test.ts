@@ -17,11 +17,11 @@ const eps = (b: Backend | undefined) => (b?.endpoints ?? []).map((e) => `${e.add
 
 describe('backends', () => {
   it('names a backend namespace-service-port after the Service port', () => {
-    assert.equal(backendName('shop', 'web', 8080), 'shop-web-8080');
+    assert.equal(backendName('shop', 'web', 8080), 'shop_web_8080');
     const { name, backend: b, problems } = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })]);
     assert.equal(problems.length, 0, show(problems));
-    assert.equal(name, 'default-web-80');
-    assert.deepEqual(b, { name: 'default-web-80', namespace: 'default', service: 'web', port: 80, endpoints: [{ address: '10.0.0.1', port: 8080 }], balance: { loadBalance: 'round_robin' } });
+    assert.equal(name, 'default_web_80');
+    assert.deepEqual(b, { name: 'default_web_80', namespace: 'default', service: 'web', port: 80, endpoints: [{ address: '10.0.0.1', port: 8080 }], balance: { loadBalance: 'round_robin' } });
   });
 
   describe('Service ports', () => {
@@ -30,13 +30,13 @@ describe('backends', () => {
 
     it('finds the Service port by number', () => {
       const r = route([svc, ep], backend('web', 9000));
-      assert.equal(r.name, 'default-web-9000');
+      assert.equal(r.name, 'default_web_9000');
       assert.deepEqual(eps(r.backend), ['10.0.0.1:9090']);
     });
 
     it('finds the Service port by name, and names the backend by its number', () => {
       const r = route([svc, ep], backend('web', 'admin'));
-      assert.equal(r.name, 'default-web-9000');
+      assert.equal(r.name, 'default_web_9000');
       assert.deepEqual(eps(r.backend), ['10.0.0.1:9090']);
     });
 
@@ -119,7 +119,7 @@ describe('backends', () => {
 
     it('keeps a backend without endpoints (the renderer answers 503 for it)', () => {
       const r = route([service({ name: 'web' })]);
-      assert.equal(r.name, 'default-web-80');
+      assert.equal(r.name, 'default_web_80');
       assert.deepEqual(r.backend?.endpoints, []);
       const none = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ notReady: ['10.0.0.1'] }] })]);
       assert.deepEqual(none.backend?.endpoints, []);

@@ -38,8 +38,8 @@ describe('buildModel', () => {
       ]);
       assert.equal(problems.length, 0, show(problems));
       assert.deepEqual(model.servers.map((s) => s.host), ['', 'a.example.com', 'b.example.com']);
-      assert.deepEqual(summary(server(model, '')), ['/any default-web-80 default/a']);
-      assert.deepEqual(summary(server(model, 'a.example.com')), ['/ default-web-80 default/a']);
+      assert.deepEqual(summary(server(model, '')), ['/any default_web_80 default/a']);
+      assert.deepEqual(summary(server(model, 'a.example.com')), ['/ default_web_80 default/a']);
       assert.deepEqual(server(model, 'a.example.com').ingresses, ['default/a']);
     });
 
@@ -49,8 +49,8 @@ describe('buildModel', () => {
         ingress({ name: 'a', rules: [rule('*.example.com', path('/', 'star')), rule('www.example.com', path('/', 'web'))] }),
       ]);
       assert.deepEqual(model.servers.map((s) => s.host), ['', '*.example.com', 'www.example.com']);
-      assert.equal(server(model, '*.example.com').locations[0]!.backend, 'default-star-80');
-      assert.equal(server(model, 'www.example.com').locations[0]!.backend, 'default-web-80');
+      assert.equal(server(model, '*.example.com').locations[0]!.backend, 'default_star_80');
+      assert.equal(server(model, 'www.example.com').locations[0]!.backend, 'default_web_80');
     });
 
     it('merges the rules of several Ingresses for the same host into one server', () => {
@@ -61,7 +61,7 @@ describe('buildModel', () => {
       ]);
       assert.equal(problems.length, 0, show(problems));
       const s = server(model, 'cafe.example.com');
-      assert.deepEqual(summary(s), ['/coffee default-coffee-80 default/coffee', '/tea default-tea-80 default/tea']);
+      assert.deepEqual(summary(s), ['/coffee default_coffee_80 default/coffee', '/tea default_tea_80 default/tea']);
       assert.deepEqual([...s.ingresses].sort(), ['default/coffee', 'default/tea']);
     });
   });
@@ -113,7 +113,7 @@ describe('buildModel', () => {
     it('records the Ingress, the path type and the annotation-driven redirect on each location', () => {
       const { model } = oneIngress(exact('/x', 'web'));
       assert.deepEqual(server(model, 'h.example.com').locations[0], {
-        path: '/x', match: 'exact', pathType: 'Exact', backend: 'default-web-80', ingress: 'default/a', sslRedirect: true, ann: {}, denied: null,
+        path: '/x', match: 'exact', pathType: 'Exact', backend: 'default_web_80', ingress: 'default/a', sslRedirect: true, ann: {}, denied: null,
       });
     });
   });
@@ -130,7 +130,7 @@ describe('buildModel', () => {
         service({ name: 'old', namespace: 'team' }), endpoints({ name: 'old', namespace: 'team', subsets: [{ ready: ['10.1.0.1'] }] }),
       ];
       const { model, problems } = build(rs);
-      assert.deepEqual(summary(server(model, 'h.example.com')), ['/api team-old-80 team/zzz-old']);
+      assert.deepEqual(summary(server(model, 'h.example.com')), ['/api team_old_80 team/zzz-old']);
       const lost = problemsMatching(problems, /already routed/);
       assert.equal(lost.length, 1, show(problems));
       assert.equal(lost[0]!.severity, 'error');
@@ -138,7 +138,7 @@ describe('buildModel', () => {
       assert.equal(lost[0]!.field, 'spec.rules[0].http.paths[0].path');
       assert.ok(lost[0]!.message.includes('team/zzz-old'), lost[0]!.message);
       // the loser's backend is not even resolved
-      assert.deepEqual(model.backends.map((b) => b.name), ['team-old-80']);
+      assert.deepEqual(model.backends.map((b) => b.name), ['team_old_80']);
     });
 
     it('breaks a creationTimestamp tie by namespace/name', () => {
@@ -199,7 +199,7 @@ describe('buildModel', () => {
         ingress({ name: 'young', created: '2024-02-01T00:00:00Z', defaultBackend: backend('second') }),
         ingress({ name: 'old', created: '2024-01-01T00:00:00Z', defaultBackend: backend('first') }),
       ]);
-      assert.deepEqual(server(model, '').fallback, { backend: 'default-first-80', ingress: 'default/old' });
+      assert.deepEqual(server(model, '').fallback, { backend: 'default_first_80', ingress: 'default/old' });
       const second = problems.filter((p) => p.field === 'spec.defaultBackend');
       assert.equal(second.length, 1, show(problems));
       assert.equal(second[0]!.object, 'Ingress default/young');
@@ -213,11 +213,11 @@ describe('buildModel', () => {
         ingress({ name: 'young', created: '2024-02-01T00:00:00Z', defaultBackend: backend('second'), rules: [rule('young.example.com', path('/x', 'web'))] }),
         ingress({ name: 'plain', created: '2024-03-01T00:00:00Z', rules: [rule('plain.example.com', path('/x', 'web'))] }),
       ]);
-      assert.equal(server(model, 'young.example.com').fallback.backend, 'default-second-80');
+      assert.equal(server(model, 'young.example.com').fallback.backend, 'default_second_80');
       assert.equal(server(model, 'young.example.com').fallback.ingress, 'default/young');
-      assert.equal(server(model, 'old.example.com').fallback.backend, 'default-first-80');
-      assert.equal(server(model, 'plain.example.com').fallback.backend, 'default-first-80');
-      assert.equal(server(model, '').fallback.backend, 'default-first-80');
+      assert.equal(server(model, 'old.example.com').fallback.backend, 'default_first_80');
+      assert.equal(server(model, 'plain.example.com').fallback.backend, 'default_first_80');
+      assert.equal(server(model, '').fallback.backend, 'default_first_80');
     });
 
     it('keeps a default backend that cannot be resolved as a fallback without backend, naming its Ingress', () => {
@@ -233,21 +233,19 @@ describe('buildModel', () => {
         ...app('b'), ...app('a', '10.0.0.2'),
         ingress({ name: 'x', rules: [rule('h.example.com', path('/1', 'b'), path('/2', 'a'), path('/3', 'b'))] }),
       ]);
-      assert.deepEqual(model.backends.map((b) => b.name), ['default-a-80', 'default-b-80']);
+      assert.deepEqual(model.backends.map((b) => b.name), ['default_a_80', 'default_b_80']);
     });
 
-    it('refuses a second Service whose backend name collides (namespace "a-b" service "c" vs namespace "a" service "b-c")', () => {
+    it('gives Services whose namespace-service-port names would collide (namespace "a-b" service "c" vs namespace "a" service "b-c") backends of their own', () => {
       const { model, problems } = build([
         ...app('b-c', '10.0.0.1', 'a'), ...app('c', '10.6.6.6', 'a-b'),
         ingress({ name: 'victim', namespace: 'a', created: '2024-01-01T00:00:00Z', rules: [rule('v.example.com', path('/', 'b-c'))] }),
         ingress({ name: 'other', namespace: 'a-b', created: '2024-02-01T00:00:00Z', rules: [rule('o.example.com', path('/', 'c'))] }),
       ]);
-      assert.deepEqual(model.backends.map((b) => [b.name, b.namespace, b.service, b.endpoints[0]?.address]), [['a-b-c-80', 'a', 'b-c', '10.0.0.1']]);
-      assert.equal(server(model, 'v.example.com').locations[0]!.backend, 'a-b-c-80');
-      assert.equal(server(model, 'o.example.com').locations[0]!.backend, null);
-      const p = problemsMatching(problems, /already used by Service a\/b-c/);
-      assert.equal(p.length, 1, show(problems));
-      assert.equal(p[0]!.object, 'Ingress a-b/other');
+      assert.deepEqual(model.backends.map((b) => [b.name, b.namespace, b.service, b.endpoints[0]?.address]), [['a-b_c_80', 'a-b', 'c', '10.6.6.6'], ['a_b-c_80', 'a', 'b-c', '10.0.0.1']]);
+      assert.equal(server(model, 'v.example.com').locations[0]!.backend, 'a_b-c_80');
+      assert.equal(server(model, 'o.example.com').locations[0]!.backend, 'a-b_c_80');
+      assert.deepEqual(problems.filter((p) => p.severity === 'error'), [], show(problems));
     });
   });
 

@@ -24,11 +24,11 @@ describe('TLS', () => {
   });
 
   describe('certificateFromSecret', () => {
-    it('accepts a valid kubernetes.io/tls Secret: chain then key, hashed, named namespace-secret', () => {
+    it('accepts a valid kubernetes.io/tls Secret: chain then key, hashed, named namespace_secret', () => {
       const r = certificateFromSecret(secret({ name: 'cafe-secret', namespace: 'shop', cert: cafe }));
       assert.ok(r.ok, show(r.problems));
       assert.deepEqual(r.problems, []);
-      assert.equal(r.cert.name, 'shop-cafe-secret');
+      assert.equal(r.cert.name, 'shop_cafe-secret');
       assert.match(r.cert.pem, /^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n[\s\S]+-----END PRIVATE KEY-----\n$/);
       assert.equal(r.cert.hash, crypto.createHash('sha256').update(r.cert.pem).digest('hex'));
       assert.ok(Date.parse(r.cert.notAfter) > Date.now());
@@ -100,9 +100,9 @@ describe('TLS', () => {
     it('serves a host named in spec.tls with the certificate of its Secret', () => {
       const { model, problems } = build([...app, secret({ name: 'cafe-secret', cert: cafe }), tlsIngress('cafe-secret', ['cafe.example.com'])]);
       assert.equal(problems.length, 0, show(problems));
-      assert.equal(server(model, 'cafe.example.com').tls, 'default-cafe-secret');
+      assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe-secret');
       assert.equal(server(model, '').tls, null);
-      assert.deepEqual(model.certificates.map((c) => c.name), ['default-cafe-secret']);
+      assert.deepEqual(model.certificates.map((c) => c.name), ['default_cafe-secret']);
     });
 
     const fallbacks: [string, () => Resource[], RegExp][] = [
@@ -139,7 +139,7 @@ describe('TLS', () => {
 
     it('applies a TLS entry without hosts to the catch-all server', () => {
       const { model } = build([...app, secret({ name: 's', cert: cafe }), ingress({ name: 'a', tls: [{ hosts: [], secretName: 's' }], rules: [rule(undefined, path('/', 'web'))] })]);
-      assert.equal(server(model, '').tls, 'default-s');
+      assert.equal(server(model, '').tls, 'default_s');
     });
 
     it('lets a wildcard TLS host cover hosts one label below it, and no deeper', () => {
@@ -147,8 +147,8 @@ describe('TLS', () => {
         ...app, secret({ name: 'star', cert: wildcard }),
         tlsIngress('star', ['*.example.com'], ['*.example.com', 'tea.example.com', 'a.b.example.com', 'example.com']),
       ]);
-      assert.equal(server(model, '*.example.com').tls, 'default-star');
-      assert.equal(server(model, 'tea.example.com').tls, 'default-star');
+      assert.equal(server(model, '*.example.com').tls, 'default_star');
+      assert.equal(server(model, 'tea.example.com').tls, 'default_star');
       assert.equal(server(model, 'a.b.example.com').tls, null);
       assert.equal(server(model, 'example.com').tls, null);
       assert.equal(problemsMatching(problems, /does not name host/).length, 0, show(problems));
@@ -159,7 +159,7 @@ describe('TLS', () => {
         ...app, secret({ name: 'star', cert: wildcard }), secret({ name: 'cafe', cert: cafe }),
         ingress({ name: 'a', tls: [{ hosts: ['*.example.com'], secretName: 'star' }, { hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/', 'web'))] }),
       ]);
-      assert.equal(server(model, 'cafe.example.com').tls, 'default-cafe');
+      assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe');
     });
 
     it('lets the oldest Ingress naming a host in spec.tls decide its certificate', () => {
@@ -168,13 +168,26 @@ describe('TLS', () => {
         ingress({ name: 'young', created: '2024-02-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'other' }], rules: [rule('cafe.example.com', path('/b', 'web'))] }),
         ingress({ name: 'old', created: '2024-01-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/a', 'web'))] }),
       ]);
-      assert.equal(server(model, 'cafe.example.com').tls, 'default-cafe');
+      assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe');
     });
 
-    it('warns when the certificate does not name the host', () => {
+    it('serves the default certificate to a host its certificate does not name, as ingress-nginx did, and says so on the Ingress', () => {
       const { model, problems } = build([...app, secret({ name: 'cafe', cert: cafe }), tlsIngress('cafe', ['tea.example.com'])]);
-      assert.equal(server(model, 'tea.example.com').tls, 'default-cafe');
-      assert.equal(problemsMatching(problems, /does not name host tea\.example\.com/).length, 1, show(problems));
+      assert.equal(server(model, 'tea.example.com').tls, 'default');
+      const p = problemsMatching(problems, /certificate of Secret default\/cafe does not name host tea\.example\.com; using the default certificate/);
+      assert.equal(p.length, 1, show(problems));
+      assert.equal(p[0]!.object, 'Ingress default/cafe');
+      assert.equal(p[0]!.field, 'spec.tls[0].hosts[0]');
+    });
+
+    it('lets a younger Ingress whose certificate names the host win over an older one whose certificate does not', () => {
+      const { model, problems } = build([
+        ...app, secret({ name: 'cafe', cert: cafe }), secret({ name: 'other', cert: other }),
+        ingress({ name: 'old', created: '2024-01-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'other' }], rules: [rule('cafe.example.com', path('/a', 'web'))] }),
+        ingress({ name: 'young', created: '2024-02-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/b', 'web'))] }),
+      ]);
+      assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe');
+      assert.equal(problemsMatching(problems, /does not name host cafe\.example\.com/).length, 1, show(problems));
     });
 
     it('looks for the Secret in the namespace of the Ingress only', () => {

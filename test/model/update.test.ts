@@ -37,7 +37,7 @@ describe('model/update', () => {
     const before = buildModel(store, OPTIONS);
     store.setFile('ep/web.yaml', file(endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.3'], notReady: ['10.0.0.1'] }] })));
     const update = fastEqualsFull(store, before);
-    assert.deepEqual(update.changed.map((b) => [b.name, b.endpoints.map((e) => e.address)]), [['default-web-80', ['10.0.0.3']]]);
+    assert.deepEqual(update.changed.map((b) => [b.name, b.endpoints.map((e) => e.address)]), [['default_web_80', ['10.0.0.3']]]);
   });
 
   it('EndpointSlices: added, changed, moved to another Service, removed', () => {
@@ -50,12 +50,12 @@ describe('model/update', () => {
     // the same slice now labelled for web: both Services change
     store.setFile('ep/api-b.yaml', file(slice({ name: 'api-b', service: 'web', endpoints: ['10.0.0.9'], ports: [{ name: 'http', port: 8080 }] })));
     update = fastEqualsFull(store, before);
-    assert.deepEqual(update.changed.map((b) => b.name).sort(), ['default-api-80', 'default-web-80']);
+    assert.deepEqual(update.changed.map((b) => b.name).sort(), ['default_api_80', 'default_web_80']);
     before = buildModel(store, OPTIONS);
     store.removeFile('ep/api-b.yaml');
     store.removeFile('ep/api.yaml');
     update = fastEqualsFull(store, before);
-    assert.ok(update.changed.some((b) => b.name === 'default-api-80' && b.endpoints.length === 0));
+    assert.ok(update.changed.some((b) => b.name === 'default_api_80' && b.endpoints.length === 0));
   });
 
   it('endpoints of a Service no backend uses change nothing', () => {
@@ -81,7 +81,7 @@ describe('model/update', () => {
       service({ name: 'web-v2' }),
     ));
     const before = buildModel(store, { ...OPTIONS, balancer: 'lua' });
-    assert.ok(before.model.backends.some((b) => b.canary?.backend === 'default-web-v2-80'), 'the canary is set up');
+    assert.ok(before.model.backends.some((b) => b.canary?.backend === 'default_web-v2_80'), 'the canary is set up');
     store.takeChanges();
     store.setFile('ep/web-v2.yaml', file(endpoints({ name: 'web-v2', subsets: [{ ready: ['10.0.2.1'] }] })));
     assert.equal(updateEndpoints(before.model, store, servicesOf(store.takeChanges())!), null);

@@ -15,8 +15,8 @@ describe('nginx/endpoints', () => {
     const body = payloadFor(build(res).model);
     assert.deepEqual(JSON.parse(body), {
       backends: [
-        { name: 'default-api-80', endpoints: [], loadBalance: 'chash', hashBy: '$request_uri' },
-        { name: 'default-web-80', endpoints: [{ address: '10.0.0.1', port: 8080 }, { address: '10.0.0.2', port: 8080 }], loadBalance: 'round_robin', affinity: { name: 'route', path: '/' } },
+        { name: 'default_api_80', endpoints: [], loadBalance: 'chash', hashBy: '$request_uri' },
+        { name: 'default_web_80', endpoints: [{ address: '10.0.0.1', port: 8080 }, { address: '10.0.0.2', port: 8080 }], loadBalance: 'round_robin', affinity: { name: 'route', path: '/' } },
       ],
     });
     assert.equal(payloadFor(build([...res].reverse()).model), body);

@@ -36,7 +36,7 @@ describe('escape helpers', () => {
 
   describe('tok', () => {
     it('passes bare words: names, sizes, numbers, "auto", versions', () => {
-      for (const v of ['auto', '4k', 'default-web-80', '1.22.1', 'Exact', 'ImplementationSpecific', 'www-data', 'a:b/c+d@e']) assert.equal(tok(v), v);
+      for (const v of ['auto', '4k', 'default_web_80', '1.22.1', 'Exact', 'ImplementationSpecific', 'www-data', 'a:b/c+d@e']) assert.equal(tok(v), v);
       assert.equal(tok(8), '8');
     });
 

@@ -208,7 +208,7 @@ describe('render', () => {
 
     it('names the Ingress behind every location', () => {
       const cafe = serverBlock(rich.text, 'cafe.example.com');
-      assert.match(cafe, /# ingress default\/cafe Exact \/coffee\n\s+location = "\/coffee" \{\n\s+set \$proxy_upstream_name "default-tea-80";/);
+      assert.match(cafe, /# ingress default\/cafe Exact \/coffee\n\s+location = "\/coffee" \{\n\s+set \$proxy_upstream_name "default_tea_80";/);
       assert.match(cafe, /# ingress default\/cafe Prefix \/coffee\/\n\s+location "\/coffee\/" \{/);
       assert.match(cafe, /# no rule matched: default backend of ingress default\/cafe\n\s+location \/ \{/);
       assert.match(serverBlock(rich.text, 'tea.example.com'), /# ingress default\/wild ImplementationSpecific \/\n\s+location "\/" \{/);
@@ -227,16 +227,16 @@ describe('render', () => {
     });
 
     it('proxies to upstreams with ready endpoints only and answers 503 otherwise', () => {
-      assert.match(rich.text, /upstream default-tea-80 \{\n.*\n\s+zone default-tea-80 64k;\n\s+server 10\.0\.0\.11:8080;\n\s+server 10\.0\.0\.12:8080;\n\s+server \[fd00::11\]:8080;\n\s+keepalive 16;\n\s+\}/);
-      assert.match(rich.text, /upstream default-coffee-80 \{[^}]*server 10\.0\.0\.21:8080;\n\s+server 10\.0\.0\.22:8080;\n\s+keepalive 16;/);
-      assert.match(rich.text, /upstream default-ext-443 \{[^}]*server 192\.0\.2\.10:443;/);
+      assert.match(rich.text, /upstream default_tea_80 \{\n.*\n\s+zone default_tea_80 64k;\n\s+server 10\.0\.0\.11:8080;\n\s+server 10\.0\.0\.12:8080;\n\s+server \[fd00::11\]:8080;\n\s+keepalive 16;\n\s+\}/);
+      assert.match(rich.text, /upstream default_coffee_80 \{[^}]*server 10\.0\.0\.21:8080;\n\s+server 10\.0\.0\.22:8080;\n\s+keepalive 16;/);
+      assert.match(rich.text, /upstream default_ext_443 \{[^}]*server 192\.0\.2\.10:443;/);
       assert.doesNotMatch(rich.text, /10\.0\.0\.13|10\.0\.0\.29/);
-      assert.doesNotMatch(rich.text, /upstream default-empty-80/);
+      assert.doesNotMatch(rich.text, /upstream default_empty_80/);
       const plain = serverBlock(rich.text, 'plain.example.org');
-      assert.match(plain, /location = "\/only" \{\n\s+set \$proxy_upstream_name "default-empty-80";\n\s+return 503;/);
+      assert.match(plain, /location = "\/only" \{\n\s+set \$proxy_upstream_name "default_empty_80";\n\s+return 503;/);
       assert.match(plain, /location "\/missing\/" \{\n\s+set \$proxy_upstream_name "-";\n\s+return 503;/);
-      assert.match(plain, /location "\/ext\/" \{\n[^}]*proxy_pass http:\/\/default-ext-443;/);
-      assert.match(plain, /# no rule matched: default backend of ingress default\/cafe\n\s+location \/ \{\n[^}]*proxy_pass http:\/\/default-default-http-8081;/);
+      assert.match(plain, /location "\/ext\/" \{\n[^}]*proxy_pass http:\/\/default_ext_443;/);
+      assert.match(plain, /# no rule matched: default backend of ingress default\/cafe\n\s+location \/ \{\n[^}]*proxy_pass http:\/\/default_default-http_8081;/);
     });
 
     it('answers 404 for unmatched requests without any default backend', () => {
@@ -291,8 +291,8 @@ describe('render', () => {
         const file = certificateFile('/srv/it', c);
         assert.ok(rich.text.includes(`ssl_certificate "${file}";\n        ssl_certificate_key "${file}";`), file);
       }
-      assert.deepEqual(rich.model.certificates.map((c) => c.name), ['default-cafe-secret', 'default-star']);
-      assert.match(serverBlock(rich.text, 'tea.example.com'), /ssl_certificate "\/srv\/it\/ssl\/default-star-[0-9a-f]{16}\.pem";/);
+      assert.deepEqual(rich.model.certificates.map((c) => c.name), ['default_cafe-secret', 'default_star']);
+      assert.match(serverBlock(rich.text, 'tea.example.com'), /ssl_certificate "\/srv\/it\/ssl\/default_star-[0-9a-f]{16}\.pem";/);
       assert.match(serverBlock(rich.text, '_'), /ssl_certificate "\/srv\/it\/ssl\/default\.pem";\n\s+ssl_certificate_key "\/srv\/it\/ssl\/default\.pem";/);
       // SNI leaves these on the catch-all's TLS context: the default certificate, loaded once
       for (const host of ['secure.example.org', 'plain.example.org']) assert.doesNotMatch(serverBlock(rich.text, host), /ssl_certificate/, host);
@@ -347,7 +347,7 @@ describe('render: backends without endpoints in lua mode', () => {
     assert.doesNotMatch(text, /\n {4}error_page /, 'no http-level error_page');
     const plain = serverBlock(text, 'plain.example.com');
     assert.doesNotMatch(plain, /location @|error_page|ingress_templater_unavailable/);
-    assert.match(plain, /location "\/" \{\n\s+set \$proxy_upstream_name "default-web-80";\n\s+proxy_pass http:\/\/upstream_balancer;/);
+    assert.match(plain, /location "\/" \{\n\s+set \$proxy_upstream_name "default_web_80";\n\s+proxy_pass http:\/\/upstream_balancer;/);
   });
 
   it('gRPC and HTTPS locations fail with 500 to a named location of their server instead (the internal server speaks HTTP/1)', () => {

@@ -35,7 +35,7 @@ describe('render view', () => {
 
   it('splits a Prefix path into an exact location and a prefix location ending in "/"', () => {
     const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] })]), 'h.example.com');
-    assert.deepEqual(locs(s), ['= /foo -> default-web-80', '/foo/ -> default-web-80']);
+    assert.deepEqual(locs(s), ['= /foo -> default_web_80', '/foo/ -> default_web_80']);
   });
 
   it('lets an Exact rule own "= /foo", leaving the Prefix rule only "/foo/"', () => {
@@ -44,19 +44,19 @@ describe('render view', () => {
       ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] }),
       ingress({ name: 'b', rules: [rule('h.example.com', exact('/foo', 'api'))] }),
     ]), 'h.example.com');
-    assert.deepEqual(locs(s), ['= /foo -> default-api-80', '/foo/ -> default-web-80']);
+    assert.deepEqual(locs(s), ['= /foo -> default_api_80', '/foo/ -> default_web_80']);
     assert.deepEqual(s.locations.map((l) => l.ingress), ['default/b', 'default/a']);
   });
 
   it('renders Prefix "/" as one location and then needs no fallback', () => {
     const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/', 'web'))] })]), 'h.example.com');
-    assert.deepEqual(locs(s), ['/ -> default-web-80']);
+    assert.deepEqual(locs(s), ['/ -> default_web_80']);
     assert.equal(s.fallback, null);
   });
 
   it('keeps a fallback when "/" is only an Exact rule', () => {
     const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/', 'web'))] })]), 'h.example.com');
-    assert.deepEqual(locs(s), ['= / -> default-web-80']);
+    assert.deepEqual(locs(s), ['= / -> default_web_80']);
     assert.equal(s.fallback?.status, 404);
   });
 
@@ -64,12 +64,12 @@ describe('render view', () => {
     const none = serverView(model([]), '');
     assert.deepEqual(none.fallback, { backend: null, upstreamLabel: '-', status: 404, ingress: '', redirect: false, affinity: false, ewma: false });
     const def = serverView(model([...app('def', '10.0.0.1'), ingress({ name: 'd', defaultBackend: backend('def') })]), '');
-    assert.equal(def.fallback?.backend, 'default-def-80');
+    assert.equal(def.fallback?.backend, 'default_def_80');
     assert.equal(def.fallback?.ingress, 'default/d');
     const empty = serverView(model([...app('def'), ingress({ name: 'd', defaultBackend: backend('def') })]), '');
     assert.equal(empty.fallback?.backend, null);
     assert.equal(empty.fallback?.status, 503);
-    assert.equal(empty.fallback?.upstreamLabel, 'default-def-80');
+    assert.equal(empty.fallback?.upstreamLabel, 'default_def_80');
     const missing = serverView(model([ingress({ name: 'd', defaultBackend: backend('nope') })]), '');
     assert.equal(missing.fallback?.status, 503);
   });
@@ -77,10 +77,10 @@ describe('render view', () => {
   it('leaves backends without endpoints out of the upstreams and answers 503 for their locations', () => {
     const m = model([...app('full', '10.0.0.1'), ...app('empty'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/full', 'full'), exact('/empty', 'empty'), exact('/gone', 'gone'))] })]);
     const v = buildView(m, OPTS);
-    assert.deepEqual(v.upstreams.map((u) => u.name), ['default-full-80']);
+    assert.deepEqual(v.upstreams.map((u) => u.name), ['default_full_80']);
     const s = v.servers.find((x) => x.host === 'h.example.com')!;
     assert.deepEqual(s.locations.map((l) => [l.path, l.backend, l.upstreamLabel]), [
-      ['/empty', null, 'default-empty-80'], ['/full', 'default-full-80', 'default-full-80'], ['/gone', null, '-'],
+      ['/empty', null, 'default_empty_80'], ['/full', 'default_full_80', 'default_full_80'], ['/gone', null, '-'],
     ]);
   });
 
@@ -94,7 +94,7 @@ describe('render view', () => {
       const m = tlsModel();
       const cert = m.certificates[0]!;
       assert.equal(serverView(m, 'cafe.example.com').certificate, certificateFile(OPTS.prefix, cert));
-      assert.equal(certificateFile(OPTS.prefix, cert), `/srv/it/ssl/default-cafe-${cert.hash.slice(0, 16)}.pem`);
+      assert.equal(certificateFile(OPTS.prefix, cert), `/srv/it/ssl/default_cafe-${cert.hash.slice(0, 16)}.pem`);
       assert.equal(serverView(m, 'plain.example.com').certificate, null);
       assert.equal(serverView(m, '').certificate, OPTS.defaultCertificate);
     });

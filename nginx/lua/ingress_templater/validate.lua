@@ -61,8 +61,9 @@ local function unknown_field(obj, allowed, where)
     end
 end
 
+-- backend names are namespace_service_port (src/model/names.ts): DNS names joined with "_"
 local function valid_name(s)
-    return #s <= 253 and s:find("^[a-z0-9][%-a-z0-9.]*$") ~= nil and s:find("[a-z0-9]$") ~= nil
+    return #s <= 253 and s:find("^[a-z0-9][%-a-z0-9._]*$") ~= nil and s:find("[a-z0-9]$") ~= nil
 end
 
 -- one or more $variable tokens, nothing else
@@ -199,7 +200,7 @@ local function check_backend(b, where)
     local err = unknown_field(b, BACKEND_FIELDS, where)
     if err then return nil, err end
     if type(b.name) ~= "string" or not valid_name(b.name) then
-        return nil, where .. ".name: must be a lower-case DNS-like name of at most 253 characters"
+        return nil, where .. ".name: must be a backend name (lower-case DNS names joined with '_', at most 253 characters)"
     end
 
     local lb = b.loadBalance
@@ -322,7 +323,7 @@ function _M.patch(body)
     for i = 1, #removed do
         local where, name = "removed[" .. (i - 1) .. "]", removed[i]
         if type(name) ~= "string" or not valid_name(name) then
-            return nil, where .. ": must be a lower-case DNS-like name of at most 253 characters"
+            return nil, where .. ": must be a backend name"
         end
         if gone[name] then return nil, where .. ": duplicate of " .. gone[name] .. ' ("' .. name .. '")' end
         if first[name] then return nil, where .. ": also in " .. first[name] .. ' ("' .. name .. '")' end

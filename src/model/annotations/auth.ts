@@ -12,6 +12,7 @@ import { objectRef } from '../../types.js';
 import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';
+import { fileBaseName } from '../names.js';
 
 export const AUTH_TYPE = `${PREFIX}auth-type`;
 export const AUTH_SECRET = `${PREFIX}auth-secret`;
@@ -163,7 +164,7 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
     return undefined;
   }
   // one file per Secret and type: Ingresses sharing a Secret share the file
-  const base = `htpasswd-${ref.namespace}-${ref.name}-${secretType === 'auth-map' ? 'map' : 'file'}`.slice(0, 150);
+  const base = fileBaseName(`htpasswd-${secretType === 'auth-map' ? 'map' : 'file'}`, ref.namespace, ref.name);
   return { realm, file: ctx.file(base, parsed.content, 0o640), secret: secretName };
 }
 

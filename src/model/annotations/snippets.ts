@@ -15,6 +15,7 @@ import type { Model } from '../types.js';
 import type { AnnotationContext, Family } from './family.js';
 import { PREFIX } from './parse.js';
 import { refused, refusedBecause } from './auth.js';
+import { fileBaseName } from '../names.js';
 
 export const CONFIGURATION_SNIPPET = `${PREFIX}configuration-snippet`;
 export const SERVER_SNIPPET = `${PREFIX}server-snippet`;
@@ -152,7 +153,7 @@ export function snippetProblem(text: string): string | null {
 }
 
 function snippetFileName(context: SnippetContext, ing: Ingress): string {
-  return `snippet-${context}-${ing.meta.namespace}-${ing.meta.name}`.slice(0, 150);
+  return fileBaseName(`snippet-${context}`, ing.meta.namespace, ing.meta.name);
 }
 
 /** Both snippets are validated here, so an invalid server-snippet also denies the Ingress's paths. */

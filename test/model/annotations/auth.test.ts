@@ -46,7 +46,7 @@ describe('model/annotations/auth (basic)', () => {
     assert.equal(cfg.realm, 'Authentication Required');
     assert.equal(cfg.secret, 'default/users');
     const file = model.files.find((f) => f.name === cfg.file)!;
-    assert.match(file.name, /^htpasswd-default-users-file-[0-9a-f]{16}$/);
+    assert.match(file.name, /^htpasswd-file-default_users-[0-9a-f]{16}$/);
     assert.equal(file.content, `alice:${HASH}\n`);
     assert.equal(file.mode, 0o640);
     for (const l of locations(model)) assert.equal(l.denied, null);
@@ -123,7 +123,7 @@ describe('model/annotations/auth (basic)', () => {
     const text = renderText(model);
     const loc = locationBlock(text, 'a.example.com', '/');
     assert.match(loc, /auth_basic "Staff only";/);
-    assert.match(loc, /auth_basic_user_file "\/srv\/it\/files\/htpasswd-default-users-file-[0-9a-f]{16}";/);
+    assert.match(loc, /auth_basic_user_file "\/srv\/it\/files\/htpasswd-file-default_users-[0-9a-f]{16}";/);
     assert.match(loc, /set \$ingress_templater_auth_authorization "";/);
     assert.doesNotMatch(loc, /proxy_set_header/, 'a location must not drop the http-level proxy headers');
     assert.doesNotMatch(locationBlock(text, 'b.example.com', '/'), /auth_basic/);

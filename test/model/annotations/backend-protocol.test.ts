@@ -60,7 +60,7 @@ describe('backend-protocol annotation', () => {
     const model = (value: string) => build([...app, ingress({ name: 'api', annotations: { [BACKEND_PROTOCOL]: value }, rules: [rule('api.example.com', path('/', 'web'))] })]);
 
     for (const balancer of ['lua', 'static'] as const) {
-      const upstream = balancer === 'lua' ? 'upstream_balancer' : 'default-web-80';
+      const upstream = balancer === 'lua' ? 'upstream_balancer' : 'default_web_80';
       it(`${balancer}: HTTPS proxies to https://${upstream}`, () => {
         const block = locationBlock(render(model('HTTPS').model, balancer), 'api.example.com', 'location "/"');
         assert.match(block, new RegExp(`\\n\\s+proxy_pass https://${upstream};`));

@@ -59,7 +59,7 @@ describe('model/annotations/balance', () => {
       ingress({ name: 'new', created: '2025-01-01T00:00:00Z', annotations: { [LOAD_BALANCE]: 'random' }, rules: [rule('b.example.com', path('/', 'web'))] }),
     ];
     const r = build(res);
-    assert.deepEqual(r.model.backends.map((b) => [b.name, b.balance.loadBalance]), [['default-web-80', 'ewma']]);
+    assert.deepEqual(r.model.backends.map((b) => [b.name, b.balance.loadBalance]), [['default_web_80', 'ewma']]);
     assert.ok(r.problems.some((p) => p.object === 'Ingress default/new' && /balanced as an older Ingress says/.test(p.message)), show(r.problems));
     const byMap = build([service({ name: 'web' }), ingress({ name: 'x', rules: [rule('a.example.com', path('/', 'web'))] }), configMap({ 'load-balance': 'random' })], CONFIG_MAP_OPTION);
     assert.equal(byMap.model.backends[0]!.balance.loadBalance, 'random');

@@ -9,7 +9,7 @@ import { applyCanaries } from '../../../src/model/canary.js';
 import { payloadFor } from '../../../src/nginx/endpoints.js';
 import { loadTemplates } from '../../../src/render/index.js';
 import type { RenderOptions } from '../../../src/render/index.js';
-import { build, endpoints, exact, ingress, path, problemsMatching, rule, service, show } from '../../helpers/resources.js';
+import { build, CONFIG_MAP_OPTION, configMap, endpoints, exact, ingress, path, problemsMatching, rule, service, show } from '../../helpers/resources.js';
 
 const HOST = 'app.example.com';
 const ing = (annotations: Record<string, string>) => ingress({ name: 'web-canary', annotations: { [CANARY]: 'true', ...annotations }, rules: [rule(HOST, path('/', 'web-v2'))] });
@@ -126,17 +126,43 @@ describe('model/annotations/canary', () => {
       const { model, problems } = build([...base(), canaryIngress({ [CANARY_WEIGHT]: '30', [CANARY_BY_HEADER]: 'X-Canary' })]);
       assert.equal(problems.length, 0, show(problems));
       const server = model.servers.find((s) => s.host === HOST)!;
-      assert.deepEqual(server.locations.map((l) => [l.path, l.backend, l.ingress]), [['/api', 'default-api-80', 'default/web'], ['/', 'default-web-v1-80', 'default/web']]);
+      assert.deepEqual(server.locations.map((l) => [l.path, l.backend, l.ingress]), [['/api', 'default_api_80', 'default/web'], ['/', 'default_web-v1_80', 'default/web']]);
       assert.deepEqual(server.ingresses, ['default/web']);
-      assert.deepEqual(backendNamed(model, 'default-web-v1-80')!.canary, { backend: 'default-web-v2-80', ingress: 'default/web-canary', weight: 30, weightTotal: 100, header: 'X-Canary' });
-      assert.deepEqual(backendNamed(model, 'default-web-v2-80')!.endpoints, [{ address: '10.0.2.1', port: 8080 }]);
-      assert.equal(backendNamed(model, 'default-web-v2-80')!.canary, undefined);
+      assert.deepEqual(backendNamed(model, 'default_web-v1_80')!.canary, { backend: 'default_web-v2_80', ingress: 'default/web-canary', weight: 30, weightTotal: 100, header: 'X-Canary' });
+      assert.deepEqual(backendNamed(model, 'default_web-v2_80')!.endpoints, [{ address: '10.0.2.1', port: 8080 }]);
+      assert.equal(backendNamed(model, 'default_web-v2_80')!.canary, undefined);
+    });
+
+    describe('tenant isolation: a canary of another namespace', () => {
+      const evil = () => [
+        service({ name: 'web-v2', namespace: 'evil' }), endpoints({ name: 'web-v2', namespace: 'evil', subsets: [{ ready: ['10.6.6.6'] }] }),
+        ingress({ name: 'takeover', namespace: 'evil', created: '2025-02-01T00:00:00Z', annotations: { [CANARY]: 'true', [CANARY_WEIGHT]: '100' }, rules: [rule(HOST, path('/', 'web-v2'))] }),
+      ];
+
+      it('is refused: the main Ingress keeps all its traffic, the error names the canary Ingress, its path and the main Ingress', () => {
+        const { model, problems } = build([...base(), ...evil()]);
+        assert.equal(backendNamed(model, 'default_web-v1_80')!.canary, undefined);
+        assert.ok(!model.backends.some((b) => b.namespace === 'evil'), 'no backend of the other namespace');
+        const errors = problems.filter((p) => p.severity === 'error');
+        assert.equal(errors.length, 1, show(problems));
+        assert.equal(errors[0]!.object, 'Ingress evil/takeover');
+        assert.equal(errors[0]!.field, `metadata.annotations["${CANARY}"]`);
+        assert.match(errors[0]!.message, /spec\.rules\[0\]\.http\.paths\[0\] \(app\.example\.com Prefix \/\) is routed by Ingress default\/web of another namespace/);
+        assert.match(errors[0]!.message, /allow-cross-namespace-canary/);
+      });
+
+      it('applies with the settings ConfigMap key allow-cross-namespace-canary: "true" (the behaviour of ingress-nginx)', () => {
+        const { model, problems } = build([...base(), ...evil(), configMap({ 'allow-cross-namespace-canary': 'true' })], CONFIG_MAP_OPTION);
+        assert.equal(problems.filter((p) => p.severity === 'error').length, 0, show(problems));
+        assert.equal(backendNamed(model, 'default_web-v1_80')!.canary?.backend, 'evil_web-v2_80');
+        assert.equal(backendNamed(model, 'default_web-v1_80')!.canary?.weight, 100);
+      });
     });
 
     it('is the same whichever Ingress is older, and whatever the input order', () => {
       const older = build([...base(), canaryIngress({ [CANARY_WEIGHT]: '10' }, { created: '2020-01-01T00:00:00Z' })]);
       assert.equal(older.problems.length, 0, show(older.problems));
-      assert.equal(backendNamed(older.model, 'default-web-v1-80')!.canary?.weight, 10);
+      assert.equal(backendNamed(older.model, 'default_web-v1_80')!.canary?.weight, 10);
       const reversed = build([canaryIngress({ [CANARY_WEIGHT]: '10' }, { created: '2020-01-01T00:00:00Z' }), ...base()].reverse());
       assert.deepEqual(reversed.model, older.model);
     });
@@ -151,7 +177,7 @@ describe('model/annotations/canary', () => {
       assert.match(errors[1]!.message, /no main Ingress routes app\.example\.com Prefix \/beta/);
       assert.equal(model.servers.some((s) => s.host === 'other.example.com'), false);
       assert.equal(model.servers.find((s) => s.host === HOST)!.locations.some((l) => l.path === '/beta'), false);
-      assert.equal(backendNamed(model, 'default-web-v1-80')!.canary?.weight, 50, 'the matching path still gets its canary');
+      assert.equal(backendNamed(model, 'default_web-v1_80')!.canary?.weight, 50, 'the matching path still gets its canary');
       // Exact and Prefix are different rules
       const wrongType = build([...base(), canaryIngress({}, { paths: [path('/api', 'web-v2')] })]);
       assert.equal(problemsMatching(wrongType.problems, /no main Ingress routes app\.example\.com Prefix \/api/).length, 1, show(wrongType.problems));
@@ -183,13 +209,13 @@ describe('model/annotations/canary', () => {
       const { model, problems } = build([...base(), canaryIngress({ [CANARY_WEIGHT]: '10' }), second]);
       assert.equal(problems.length, 1, show(problems));
       assert.equal(problems[0]!.object, 'Ingress default/web-canary-2');
-      assert.match(problems[0]!.message, /already has the canary default-web-v2-80 of Ingress default\/web-canary/);
-      assert.equal(backendNamed(model, 'default-web-v1-80')!.canary?.weight, 10);
+      assert.match(problems[0]!.message, /already has the canary default_web-v2_80 of Ingress default\/web-canary/);
+      assert.equal(backendNamed(model, 'default_web-v1_80')!.canary?.weight, 10);
     });
 
     it('warns that the canary also splits other paths proxied to the same main backend', () => {
       const other = build([...base(), ingress({ name: 'other', created: '2025-01-02T00:00:00Z', rules: [rule('b.example.com', path('/shop', 'web-v1'))] }), canaryIngress({ [CANARY_WEIGHT]: '10' })]);
-      const w = problemsMatching(other.problems, /the canary applies to backend default-web-v1-80 wherever it is used/);
+      const w = problemsMatching(other.problems, /the canary applies to backend default_web-v1_80 wherever it is used/);
       assert.equal(w.length, 1, show(other.problems));
       assert.match(w[0]!.message, /b\.example\.com \/shop \(Ingress default\/other\)/);
       assert.doesNotMatch(w[0]!.message, /app\.example\.com/, 'the path the canary names is not listed');
@@ -198,15 +224,15 @@ describe('model/annotations/canary', () => {
     it('a missing canary Service or one without endpoints is reported; the main backend serves', () => {
       const missing = build([...base(), canaryIngress({ [CANARY_WEIGHT]: '10' }, { paths: [path('/', 'web-v3')] })]);
       assert.equal(problemsMatching(missing.problems, /Service default\/web-v3 not found; the canary is not applied/).length, 1, show(missing.problems));
-      assert.equal(backendNamed(missing.model, 'default-web-v1-80')!.canary, undefined);
+      assert.equal(backendNamed(missing.model, 'default_web-v1_80')!.canary, undefined);
       const empty = build([...base(), service({ name: 'web-v3' }), canaryIngress({ [CANARY_WEIGHT]: '10' }, { paths: [path('/', 'web-v3')] })]);
-      assert.equal(problemsMatching(empty.problems, /canary backend default-web-v3-80 has no ready endpoints/).length, 1, show(empty.problems));
-      assert.equal(backendNamed(empty.model, 'default-web-v1-80')!.canary?.backend, 'default-web-v3-80', 'attached: endpoints may arrive by push');
+      assert.equal(problemsMatching(empty.problems, /canary backend default_web-v3_80 has no ready endpoints/).length, 1, show(empty.problems));
+      assert.equal(backendNamed(empty.model, 'default_web-v1_80')!.canary?.backend, 'default_web-v3_80', 'attached: endpoints may arrive by push');
     });
 
     it('a canary naming the main Service itself, or a main without a backend, is reported', () => {
       const self = build([...base(), canaryIngress({}, { paths: [path('/', 'web-v1')] })]);
-      assert.equal(problemsMatching(self.problems, /is the main backend default-web-v1-80 itself/).length, 1, show(self.problems));
+      assert.equal(problemsMatching(self.problems, /is the main backend default_web-v1_80 itself/).length, 1, show(self.problems));
       const noMain = build([service({ name: 'web-v2' }), ingress({ name: 'web', rules: [rule(HOST, path('/', 'nowhere'))] }), canaryIngress({})]);
       assert.equal(problemsMatching(noMain.problems, /has no usable backend .*the canary is not applied/).length, 1, show(noMain.problems));
     });
@@ -237,7 +263,7 @@ describe('model/annotations/canary', () => {
       });
       const { model, problems } = build([...base(), c]);
       assert.deepEqual(problems.map((p) => p.field), ['spec.defaultBackend'], show(problems));
-      assert.equal(backendNamed(model, 'default-web-v2-80')!.balance.loadBalance, 'ewma');
+      assert.equal(backendNamed(model, 'default_web-v2_80')!.balance.loadBalance, 'ewma');
       assert.equal(model.servers.find((s) => s.host === '')!.fallback.backend, null);
     });
 
@@ -251,18 +277,18 @@ describe('model/annotations/canary', () => {
       };
       const out = applyCanaries(built.model, { ingresses: [canaryIngress({ [CANARY_WEIGHT]: '5' })], lookup, settings: built.model.settings }, problems);
       assert.equal(JSON.stringify(built.model), before);
-      assert.equal(out.backends.find((b) => b.name === 'default-web-v1-80')!.canary?.weight, 5, show(problems));
+      assert.equal(out.backends.find((b) => b.name === 'default_web-v1_80')!.canary?.weight, 5, show(problems));
     });
   });
 
   describe('payload and rendering', () => {
     it('payloadFor: the main backend carries the canary, optional fields omitted', () => {
       const body = JSON.parse(payloadFor(build([...base(), canaryIngress({ [CANARY_WEIGHT]: '30', [CANARY_BY_COOKIE]: 'canary_on' })]).model));
-      const main = body.backends.find((b: { name: string }) => b.name === 'default-web-v1-80');
-      assert.deepEqual(main.canary, { backend: 'default-web-v2-80', weight: 30, weightTotal: 100, cookie: 'canary_on' });
-      assert.ok(body.backends.some((b: { name: string }) => b.name === 'default-web-v2-80'));
+      const main = body.backends.find((b: { name: string }) => b.name === 'default_web-v1_80');
+      assert.deepEqual(main.canary, { backend: 'default_web-v2_80', weight: 30, weightTotal: 100, cookie: 'canary_on' });
+      assert.ok(body.backends.some((b: { name: string }) => b.name === 'default_web-v2_80'));
       const full = JSON.parse(payloadFor(build([...base(), canaryIngress({ [CANARY_BY_HEADER]: 'X-U', [CANARY_BY_HEADER_PATTERN]: '^b$', [CANARY_WEIGHT_TOTAL]: '1000' })]).model));
-      assert.deepEqual(full.backends.find((b: { name: string }) => b.name === 'default-web-v1-80').canary, { backend: 'default-web-v2-80', weight: 0, weightTotal: 1000, header: 'X-U', headerPattern: '^b$' });
+      assert.deepEqual(full.backends.find((b: { name: string }) => b.name === 'default_web-v1_80').canary, { backend: 'default_web-v2_80', weight: 0, weightTotal: 1000, header: 'X-U', headerPattern: '^b$' });
     });
 
     const options = (balancer: 'lua' | 'static'): RenderOptions => ({
@@ -292,7 +318,7 @@ describe('model/annotations/canary', () => {
       const sticky = build([...base(), canaryIngress({ [CANARY_WEIGHT]: '10', 'nginx.ingress.kubernetes.io/affinity': 'cookie' })]);
       assert.equal(sticky.problems.length, 0, show(sticky.problems));
       const text = renderer.render(sticky.model, options('lua')).text;
-      assert.match(text, /set \$proxy_upstream_name "default-web-v1-80";\n\s+rewrite_by_lua_block/);
+      assert.match(text, /set \$proxy_upstream_name "default_web-v1_80";\n\s+rewrite_by_lua_block/);
       const ewma = build([...base(), canaryIngress({ [CANARY_WEIGHT]: '10', 'nginx.ingress.kubernetes.io/load-balance': 'ewma' })]);
       assert.match(renderer.render(ewma.model, options('lua')).text, /log_by_lua_block/);
       assert.doesNotMatch(renderer.render(build(base()).model, options('lua')).text, /rewrite_by_lua_block|log_by_lua_block/);

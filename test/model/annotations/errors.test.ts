@@ -28,11 +28,11 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       ing({ [DEFAULT_BACKEND]: 'multi' }), ing({}, 'other', 'b.example.com', [['/b', 'web']])];
     const { model, problems } = build(res);
     assert.equal(problems.length, 0, show(problems));
-    assert.ok(model.backends.some((b) => b.name === 'default-multi-8080' && b.endpoints[0]!.port === 80), JSON.stringify(model.backends.map((b) => b.name)));
-    assert.deepEqual(server(model).fallback, { backend: 'default-multi-8080', ingress: 'default/site' });
+    assert.ok(model.backends.some((b) => b.name === 'default_multi_8080' && b.endpoints[0]!.port === 80), JSON.stringify(model.backends.map((b) => b.name)));
+    assert.deepEqual(server(model).fallback, { backend: 'default_multi_8080', ingress: 'default/site' });
     assert.deepEqual(server(model, 'b.example.com').fallback, { backend: null, ingress: null }, 'only the Ingress\'s own hosts');
     const cfg = server(model).locations[0]!.ann.errors as LocationErrors;
-    assert.equal(cfg.pagesBackend, 'default-multi-8080');
+    assert.equal(cfg.pagesBackend, 'default_multi_8080');
     assert.deepEqual(cfg.codes, []);
     // without codes only the unavailable answer exists
     assert.deepEqual(pagesOf(model).map((p) => p.label), ['unavailable']);
@@ -44,8 +44,8 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       rules: [rule('a.example.com', path('/app', 'web'))],
     })];
     const { model } = build(res);
-    assert.equal(server(model).fallback.backend, 'default-web-80');
-    assert.ok(pagesOf(model).every((p) => p.backend === 'default-errors-80'));
+    assert.equal(server(model).fallback.backend, 'default_web_80');
+    assert.ok(pagesOf(model).every((p) => p.backend === 'default_errors_80'));
   });
 
   it('a missing default-backend Service is reported (like a path\'s); nothing is intercepted', () => {
@@ -60,7 +60,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
     const withDefault = build([...base, ingress({
       name: 'site', annotations: { [CUSTOM_HTTP_ERRORS]: '404' }, defaultBackend: backend('errors'), rules: [rule('a.example.com', path('/app', 'web'))],
     })]);
-    assert.deepEqual(pagesOf(withDefault.model).map((p) => `${p.label} ${p.backend}`), ['404 default-errors-80', 'unavailable default-errors-80']);
+    assert.deepEqual(pagesOf(withDefault.model).map((p) => `${p.label} ${p.backend}`), ['404 default_errors_80', 'unavailable default_errors_80']);
     const without = build([...base, ing({ [CUSTOM_HTTP_ERRORS]: '404' })]);
     assert.equal(without.problems.length, 1, show(without.problems));
     assert.match(without.problems[0]!.message, /no default backend serves the error pages/);
@@ -111,7 +111,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       'X-Service-Name $ingress_templater_service_name', 'X-Service-Port $ingress_templater_service_port', 'X-Request-ID $request_id']) {
       assert.ok(page.includes(`proxy_set_header ${h};`), `${h}\n${page}`);
     }
-    assert.match(page, /set \$proxy_upstream_name "default-errors-80";\n\s+rewrite \^ \/ break;\n\s+proxy_pass http:\/\/upstream_balancer;/);
+    assert.match(page, /set \$proxy_upstream_name "default_errors_80";\n\s+rewrite \^ \/ break;\n\s+proxy_pass http:\/\/upstream_balancer;/);
     const unavailable = lua.slice(lua.indexOf('location @custom_default_site_unavailable {'));
     assert.match(unavailable, /if \(\$upstream_addr != ""\) \{\n\s+return 500;\n\s+\}/);
     assert.match(unavailable, /X-Code "503"/);
@@ -120,7 +120,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
     const stat = renderText(model, 'static');
     assert.doesNotMatch(locationBlock(stat, 'a.example.com', '/app/'), /error_page 500/);
     assert.match(locationBlock(stat, 'a.example.com', '/empty/'), /error_page 503 = @custom_default_site_unavailable;/, 'static: no endpoint -> default backend');
-    assert.match(stat, /location @custom_default_site_404 \{[^}]*proxy_pass http:\/\/default-errors-80;/);
+    assert.match(stat, /location @custom_default_site_404 \{[^}]*proxy_pass http:\/\/default_errors_80;/);
     await nginxAccepts(model);
   });
 
@@ -128,7 +128,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
     const { model } = build([...base, ing({ [DEFAULT_BACKEND]: 'empty', [CUSTOM_HTTP_ERRORS]: '404' })]);
     const stat = renderText(model, 'static');
     assert.match(stat, /location @custom_default_site_404 \{[^}]*return 404;\n\s+\}/);
-    assert.doesNotMatch(stat, /proxy_pass http:\/\/default-empty-80/);
+    assert.doesNotMatch(stat, /proxy_pass http:\/\/default_empty_80/);
     await nginxAccepts(model);
   });
 });

@@ -189,7 +189,7 @@ describe('model/annotations/redirect', () => {
       assert.match(warnings[0]!.message, /the certificate of example\.net does not name www\.example\.net/);
       assert.equal(warnings[0]!.object, 'Ingress default/b');
       const apex = serverBlock(renderText(model), 'example.com');
-      assert.match(apex, /ssl_certificate "\/srv\/it\/ssl\/default-both-[0-9a-f]+\.pem";/);
+      assert.match(apex, /ssl_certificate "\/srv\/it\/ssl\/default_both-[0-9a-f]+\.pem";/);
       assert.match(apex, /server_name www\.example\.com;/);
     });
 

@@ -218,7 +218,7 @@ describe('model/annotations/rewrite', () => {
       const { text } = rendered([{ ann: { [REWRITE_TARGET]: '/$2' }, paths: [impl('/something(/|$)(.*)')] }]);
       const b = block(text, '~* "^/something(/|$)(.*)" {');
       assert.match(b, /\n\s+rewrite "\(\?i\)\/something\(\/\|\$\)\(\.\*\)" "\/\$2" break;\n/);
-      assert.match(b, /proxy_pass http:\/\/default-web-80;/);
+      assert.match(b, /proxy_pass http:\/\/default_web_80;/);
       assert.ok(b.indexOf('rewrite ') < b.indexOf('proxy_pass'), 'the rewrite comes before proxy_pass');
     });
 

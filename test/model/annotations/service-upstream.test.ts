@@ -23,11 +23,11 @@ describe('model/annotations/service-upstream', () => {
   it('the backend becomes the Service ClusterIP and port, one endpoint', () => {
     const { model, problems } = build([...web('10.96.0.10'), ing({ [SERVICE_UPSTREAM]: 'true' })]);
     assert.deepEqual(problems, [], show(problems));
-    assert.deepEqual(model.backends.map((b) => [b.name, b.endpoints, b.serviceUpstream]), [['default-web-80', [{ address: '10.96.0.10', port: 80 }], true]]);
+    assert.deepEqual(model.backends.map((b) => [b.name, b.endpoints, b.serviceUpstream]), [['default_web_80', [{ address: '10.96.0.10', port: 80 }], true]]);
     // what the Lua balancer is given
     assert.deepEqual(JSON.parse(payloadFor(model)).backends[0].endpoints, [{ address: '10.96.0.10', port: 80 }]);
     // and the static upstream block
-    assert.match(renderText(model), /upstream default-web-80 \{[^}]*server 10\.96\.0\.10:80/);
+    assert.match(renderText(model), /upstream default_web_80 \{[^}]*server 10\.96\.0\.10:80/);
   });
 
   it('IPv6 ClusterIPs work too', () => {

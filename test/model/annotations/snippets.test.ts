@@ -75,8 +75,8 @@ describe('model/annotations/snippets', () => {
     assert.equal(problems.length, 0, show(problems));
     const loc = server(model).locations[0]!.ann.snippet as SnippetConfig;
     const srv = server(model).ann.snippet as SnippetConfig;
-    assert.match(loc.file, /^snippet-location-default-site-[0-9a-f]{16}$/);
-    assert.match(srv.file, /^snippet-server-default-site-[0-9a-f]{16}$/);
+    assert.match(loc.file, /^snippet-location-default_site-[0-9a-f]{16}$/);
+    assert.match(srv.file, /^snippet-server-default_site-[0-9a-f]{16}$/);
     assert.equal(model.files.find((f) => f.name === loc.file)!.content, 'add_header X-Snippet yes;\n');
     assert.equal(model.files.find((f) => f.name === loc.file)!.mode, 0o600);
     const text = renderText(model);
