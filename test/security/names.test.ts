@@ -1,0 +1,108 @@
+// Property tests (issue 10, item 1): every name the controller derives from a namespace and a name is
+// injective, over generated Kubernetes names built to collide under a "-" join ("team-a"/"web" and
+// "team"/"a-web"), and a model built from such tenants gives every host its own namespace's
+// certificate and backend.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fc from 'fast-check';
+import { backendName, certificateName, fileBaseName, joinName, NameError, NameTable } from '../../src/model/names.js';
+import type { Resource } from '../../src/types.js';
+import { build, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../helpers/resources.js';
+
+const SEED = Number(process.env['PROPERTY_SEED'] ?? 20261207);
+
+// DNS labels made of few letters and many hyphens, so that joins with "-" collide often
+const label = fc.stringMatching(/^[ab](?:[ab-]{0,6}[ab])?$/);
+const longLabel = fc.stringMatching(/^[ab](?:[ab-]{0,61}[ab])?$/);
+const subdomain = fc.array(label, { minLength: 1, maxLength: 3 }).map((ls) => ls.join('.'));
+const port = fc.integer({ min: 1, max: 65535 });
+
+// a string split at each of its hyphens: every split is a (namespace, name) pair with the same "-" join
+const splits = (s: string): [string, string][] =>
+  [...s.matchAll(/-/g)].map((m) => [s.slice(0, m.index), s.slice(m.index + 1)] as [string, string]).filter(([a, b]) => /^[ab]/.test(b) && /[ab]$/.test(a));
+
+describe('security: derived names are injective (property)', () => {
+  it('backendName: distinct (namespace, service, port) never share a name', () => {
+    fc.assert(fc.property(fc.tuple(label, label, port), fc.tuple(label, label, port), (x, y) => {
+      const same = x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+      assert.equal(backendName(...x) === backendName(...y), same, `${x} ${y}`);
+    }), { seed: SEED, numRuns: 3000 });
+  });
+
+  it('certificateName: distinct (namespace, Secret) never share a name, Secret names with dots included', () => {
+    fc.assert(fc.property(fc.tuple(label, subdomain), fc.tuple(label, subdomain), (x, y) => {
+      const same = x[0] === y[0] && x[1] === y[1];
+      assert.equal(certificateName(...x) === certificateName(...y), same, `${x} ${y}`);
+    }), { seed: SEED, numRuns: 3000 });
+  });
+
+  it('the pairs that collided under "-" (team-a/web, team/a-web) get distinct names', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[ab][ab-]{2,12}[ab]$/), (s) => {
+      const pairs = splits(s);
+      const names = new Set(pairs.map(([ns, n]) => certificateName(ns, n)));
+      assert.equal(names.size, pairs.length, `${s}: ${JSON.stringify(pairs)}`);
+    }), { seed: SEED, numRuns: 2000 });
+  });
+
+  it('fileBaseName: injective, shortened names included (a hash of the whole keeps them apart), never over 150 characters', () => {
+    fc.assert(fc.property(fc.tuple(longLabel, longLabel), fc.tuple(longLabel, longLabel), fc.constantFrom('snippet-location', 'htpasswd-file'), (x, y, kind) => {
+      const a = fileBaseName(kind, ...x);
+      const b = fileBaseName(kind, ...y);
+      assert.ok(a.length <= 150 && b.length <= 150);
+      assert.equal(a === b, x[0] === y[0] && x[1] === y[1], `${x} ${y}`);
+    }), { seed: SEED, numRuns: 2000 });
+    // names long enough to be shortened, differing only past the cut
+    const ns = 'a'.repeat(63);
+    const one = fileBaseName('snippet-location', ns, `${'b'.repeat(120)}-x`);
+    const two = fileBaseName('snippet-location', ns, `${'b'.repeat(120)}-y`);
+    assert.notEqual(one, two);
+  });
+
+  it('joinName refuses a part that could make a name ambiguous (empty, or containing the separator)', () => {
+    assert.throws(() => joinName('a_b', 'c'), NameError);
+    assert.throws(() => joinName('a', ''), NameError);
+  });
+
+  it('NameTable: the first holder keeps a name, a second is refused and never overwrites it', () => {
+    const t = new NameTable<string>();
+    assert.deepEqual(t.claim('n', 'Secret x/y', 'first'), { ok: true, value: 'first' });
+    assert.deepEqual(t.claim('n', 'Secret x/y', 'again'), { ok: true, value: 'first' });
+    assert.deepEqual(t.claim('n', 'Secret z/w', 'second'), { ok: false, holder: 'Secret x/y' });
+    assert.equal(t.get('n'), 'first');
+  });
+
+  describe('a model of tenants whose names collide under "-"', () => {
+    // two certificates, so that a takeover shows as the wrong PEM on a host
+    let certs: ReturnType<typeof makeCert>[];
+    before(function () {
+      this.timeout(20_000);
+      certs = [0, 1, 2, 3].map((i) => makeCert([`*.t${i}.example.com`]));
+    });
+
+    it('every host gets the certificate and backend of its own namespace, with no error', () => {
+      fc.assert(fc.property(fc.stringMatching(/^[ab][ab-]{3,10}[ab]$/), fc.stringMatching(/^[ab]{1,3}$/), (s, svc) => {
+        const tenants = splits(s).slice(0, 4);
+        if (tenants.length < 2) return;
+        const resources: Resource[] = [];
+        tenants.forEach(([ns, name], i) => {
+          const host = `h.t${i}.example.com`;
+          resources.push(
+            secret({ name, namespace: ns, cert: certs[i]! }),
+            service({ name: svc, namespace: ns }), endpoints({ name: svc, namespace: ns, subsets: [{ ready: [`10.0.0.${i + 1}`] }] }),
+            ingress({ name: `ing${i}`, namespace: ns, created: `2025-01-0${i + 1}T00:00:00Z`, tls: [{ hosts: [host], secretName: name }], rules: [rule(host, path('/', svc))] }),
+          );
+        });
+        const { model, problems } = build(resources);
+        assert.deepEqual(problems.filter((p) => p.severity === 'error'), [], show(problems));
+        tenants.forEach(([ns], i) => {
+          const server = model.servers.find((x) => x.host === `h.t${i}.example.com`)!;
+          const cert = model.certificates.find((c) => c.name === server.tls);
+          assert.ok(cert && new crypto.X509Certificate(cert.pem).fingerprint256 === new crypto.X509Certificate(certs[i]!.crt).fingerprint256, `${ns}: host ${server.host} serves ${server.tls}`);
+          const b = model.backends.find((x) => x.name === server.locations[0]!.backend)!;
+          assert.equal(b.namespace, ns);
+          assert.deepEqual(b.endpoints.map((e) => e.address), [`10.0.0.${i + 1}`]);
+        });
+      }), { seed: SEED, numRuns: 150 });
+    });
+  });
+});
