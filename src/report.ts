@@ -30,6 +30,12 @@ export const LEFT_OUT: Readonly<Record<string, string>> = {
   'mirror-host': 'request mirroring is not implemented yet',
 };
 
+// Annotations honoured with a deliberate difference from the best-known controller, said on their row
+// (README: Safety) so that a migrating user reads it before the day it matters.
+export const DIFFERENCES: Readonly<Record<string, string>> = {
+  canary: 'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
+};
+
 export type Status = 'honoured' | 'rejected' | 'ignored';
 
 export interface ReportRow {
@@ -64,7 +70,7 @@ function judge(ing: Ingress, key: string, served: boolean, problems: Problem[]):
   const bad = problems.find((p) => p.severity === 'error' && p.object === objectRef(ing) && p.field === field);
   if (bad) return { status: 'rejected', detail: bad.message };
   const warn = problems.find((p) => p.object === objectRef(ing) && p.field === field);
-  return { status: 'honoured', detail: warn ? warn.message : '' };
+  return { status: 'honoured', detail: warn ? warn.message : DIFFERENCES[short] ?? '' };
 }
 
 /** The report as a table, grouped by Ingress. */

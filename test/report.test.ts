@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildModel } from '../src/model/index.js';
 import { formatReport, migrationReport } from '../src/report.js';
-import { ingress, OPTIONS, path, rule, service, storeOf } from './helpers/resources.js';
+import { endpoints, ingress, OPTIONS, path, rule, service, storeOf } from './helpers/resources.js';
 
 describe('report (migration report)', () => {
   const store = storeOf(
@@ -40,5 +40,22 @@ describe('report (migration report)', () => {
     assert.match(text, /^ {2}ssl-redirect\s+rejected\s+invalid value "maybe"/m);
     assert.match(text, /^Ingress default\/theirs \(test\.yaml\), not served by this controller$/m);
     assert.match(text, /^5 annotations: 1 honoured, 3 ignored, 1 rejected$/m);
+  });
+
+  it('names the deliberate differences: a canary of another namespace is rejected, one of its own says it differs', () => {
+    const canaries = storeOf(
+      service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
+      service({ name: 'web', namespace: 'evil' }), service({ name: 'v2' }),
+      ingress({ name: 'main', created: '2024-01-01T00:00:00Z', rules: [rule('a.example.com', path('/', 'web'))] }),
+      ingress({ name: 'own', annotations: { 'nginx.ingress.kubernetes.io/canary': 'true' }, rules: [rule('a.example.com', path('/', 'v2'))] }),
+      ingress({ name: 'other', namespace: 'evil', annotations: { 'nginx.ingress.kubernetes.io/canary': 'true' }, rules: [rule('a.example.com', path('/', 'web'))] }),
+    );
+    const r = migrationReport(canaries, OPTIONS, buildModel(canaries, OPTIONS).problems);
+    const own = r.find((x) => x.ingress === 'default/own')!;
+    assert.equal(own.status, 'honoured');
+    assert.match(own.detail, /differs from ingress-nginx: applies only to a main Ingress of the same namespace/);
+    const other = r.find((x) => x.ingress === 'evil/other')!;
+    assert.equal(other.status, 'rejected');
+    assert.match(other.detail, /routed by Ingress default\/main of another namespace/);
   });
 });
