@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { backendName, certificateName, fileBaseName, joinName, NameError, NameTable } from '../../src/model/names.js';
 import type { Resource } from '../../src/types.js';
-import { build, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../helpers/resources.js';
+import { build, CONFIG_MAP_OPTION, configMap, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../helpers/resources.js';
 
 const SEED = Number(process.env['PROPERTY_SEED'] ?? 20261207);
 
@@ -104,5 +104,45 @@ describe('security: derived names are injective (property)', () => {
         });
       }), { seed: SEED, numRuns: 150 });
     });
+  });
+});
+
+describe('security: canaries stay within their namespace (property)', () => {
+  const NAMESPACES = ['team-a', 'team', 'evil'];
+  const HOSTS = ['a.example.com', 'b.example.com'];
+  const PATHS = ['/', '/api', '/x'];
+  const spec = fc.record({
+    namespace: fc.constantFrom(...NAMESPACES), host: fc.constantFrom(...HOSTS), path: fc.constantFrom(...PATHS),
+    canary: fc.boolean(), weight: fc.integer({ min: 0, max: 100 }), day: fc.integer({ min: 1, max: 28 }),
+  });
+
+  it('whatever Ingresses of whatever namespaces claim a host and path, a canary only ever splits a backend of its own namespace', () => {
+    let crossed = 0; // runs where the setting let a canary cross: the generator does reach the case
+    fc.assert(fc.property(fc.array(spec, { minLength: 1, maxLength: 8 }), fc.boolean(), (specs, allow) => {
+      const resources: Resource[] = NAMESPACES.flatMap((ns) => [
+        service({ name: 'main', namespace: ns }), endpoints({ name: 'main', namespace: ns, subsets: [{ ready: ['10.0.0.1'] }] }),
+        service({ name: 'alt', namespace: ns }), endpoints({ name: 'alt', namespace: ns, subsets: [{ ready: ['10.0.0.2'] }] }),
+      ]);
+      specs.forEach((s, i) => resources.push(ingress({
+        name: `i${i}`, namespace: s.namespace, created: `2025-01-${String(s.day).padStart(2, '0')}T00:00:00Z`,
+        annotations: s.canary ? { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': String(s.weight) } : {},
+        rules: [rule(s.host, path(s.path, s.canary ? 'alt' : 'main'))],
+      })));
+      if (allow) resources.push(configMap({ 'allow-cross-namespace-canary': 'true' }));
+      const { model } = build(resources, allow ? CONFIG_MAP_OPTION : {});
+      const byName = new Map(model.backends.map((b) => [b.name, b]));
+      for (const b of model.backends) {
+        if (!b.canary) continue;
+        const alt = byName.get(b.canary.backend)!;
+        if (!allow) assert.equal(alt.namespace, b.namespace, `${b.name} split to ${alt.name}`);
+        else if (alt.namespace !== b.namespace) crossed++;
+        assert.equal(b.canary.ingress.split('/')[0], alt.namespace);
+      }
+      if (!allow) {
+        // and no request of a host is served by another namespace's Ingress than the one that claimed it first
+        for (const s of model.servers) for (const l of s.locations) if (l.backend) assert.equal(byName.get(l.backend)!.namespace, l.ingress.split('/')[0]);
+      }
+    }), { seed: SEED, numRuns: 400 });
+    assert.ok(crossed > 10, `only ${crossed} cross-namespace canaries generated`);
   });
 });
