@@ -64,23 +64,26 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
         annotations: { [`${A}upstream-vhost`]: '127.0.0.1', ...(name === 'cluster' ? { [`${A}service-upstream`]: 'true' } : {}) },
       })]);
     }
+    // nginx runs the config that routes every grab host
     await ctl!.waitFor(async () => {
-      const p = await problems();
-      return grabs.every(([, , , where]) => p.includes(where));
-    }, { timeoutMs: 20_000, what: 'every refused endpoint reported' });
-    // the reload that routes the new hosts may come a moment after the problems
-    await ctl!.waitFor(async () => {
-      for (const [name] of grabs) if ((await ctl!.http(`${name}.grab.example.com`, '/')).status === 404) return false;
-      return true;
+      const conf = ctl!.nginxConf();
+      const hash = /^# config-hash (\w+)$/m.exec(conf)?.[1];
+      return grabs.every(([name]) => conf.includes(`${name}.grab.example.com`)) && hash !== undefined && (await ctl!.status()).configHash === hash;
     }, { timeoutMs: 20_000, what: 'every grab host routed' });
-    const p = await problems();
-    for (const [name, , , where] of grabs) {
-      assert.match(p, new RegExp(`error: \\S+ ${where.replace(/[.[\]/]/g, '\\$&')}: .*left out.*Ingress default/grab-${name} `), name);
+    for (const [name] of grabs) {
       for (const urlPath of ['/status', '/backends', '/metrics', '/healthz', '/configuration/backends']) {
         const r: Reply = await ctl!.http(`${name}.grab.example.com`, urlPath);
         assert.equal(r.status, 503, `${name} ${urlPath}: ${r.status} ${r.body.slice(0, 200)}`);
         assert.doesNotMatch(r.body, STATUS_TEXT, `${name} ${urlPath}`);
       }
+    }
+    await ctl!.waitFor(async () => {
+      const p = await problems();
+      return grabs.every(([, , , where]) => p.includes(where));
+    }, { timeoutMs: 20_000, what: 'every refused endpoint reported' });
+    const p = await problems();
+    for (const [name, , , where] of grabs) {
+      assert.match(p, new RegExp(`error: \\S+ ${where.replace(/[.[\]/]/g, '\\$&')}: .*left out.*Ingress default/grab-${name} `), name);
     }
     assert.ok(await ctl!.metric('endpoints_refused') >= grabs.length, 'endpoints_refused counts them');
     // nothing reached the status server or the API: still ready, the other routes still answer
@@ -118,15 +121,18 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     assert.deepEqual(before.map((e) => e.address), a);
     // the two real pods plus addresses nothing listens on, 10,001 in all
     const fakes = Array.from({ length: MAX_ENDPOINTS + 1 - a.length }, (_, i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+    const syncs = await ctl!.metric('syncs_total');
     m.write('big-endpoints.yaml', endpoints('big-svc', { ready: [...a, ...fakes], port: pods.port }));
+    await ctl!.waitForSync(syncs);
+
+    // then another tenant's endpoint change: b-1 -> b-2, and a real request reaches b-2
+    m.write('small-endpoints.yaml', endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-2')!.address], port: pods.port }));
+    await ctl!.waitFor(async () => (await ctl!.http('small.example.com', '/')).pod?.pod === 'b-2', { timeoutMs: 10_000, what: 'small-svc answered by b-2' });
+
     await ctl!.waitFor(async () => (await problems()).includes('more than the limit'), { timeoutMs: 20_000, what: 'the big Service reported' });
     const p = await problems();
     assert.match(p, /Service default\/big-svc spec\.ports: port 80 has 10001 ready endpoints, more than the limit of 10000; backend \S+ keeps its previous 2 endpoint\(s\)/);
     assert.match(p, /Ingress default\/big spec\.rules\[0\]\.http\.paths\[0\]\.backend: Service default\/big-svc port 80 has 10001 ready endpoints/);
-
-    // another tenant's endpoint change: b-1 -> b-2, and a real request reaches b-2
-    m.write('small-endpoints.yaml', endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-2')!.address], port: pods.port }));
-    await ctl!.waitFor(async () => (await ctl!.http('small.example.com', '/')).pod?.pod === 'b-2', { timeoutMs: 10_000, what: 'small-svc answered by b-2' });
     assert.deepEqual((await ctl!.luaBackend(small)).endpoints.map((e) => e.address), [pods.specs.find((s) => s.name === 'b-2')!.address]);
 
     // the big Service keeps its previous endpoints, in nginx and in traffic
