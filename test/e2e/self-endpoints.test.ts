@@ -150,4 +150,26 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     await ctl!.waitFor(async () => !(await problems()).includes('more than the limit'), { timeoutMs: 10_000, what: 'the problem cleared' });
     assert.equal(await ctl!.metric('backends_refused', { by: 'controller' }), 0);
   });
+
+  it('pushes that keep failing (nginx workers stopped) make /healthz 503 with the reason and set endpoint_push_failing; both recover', async function () {
+    this.timeout(90_000);
+    const b1 = pods.specs.find((s) => s.name === 'b-1')!;
+    const workers = await ctl!.workerPids();
+    for (const pid of workers) process.kill(pid, 'SIGSTOP');
+    try {
+      // the push of this change gets no answer (5 s timeout), nor do its retries
+      m.write('small-endpoints.yaml', endpoints('small-svc', { ready: [b1.address], port: pods.port }));
+      await ctl!.waitFor(async () => (await ctl!.metric('endpoint_push_failing')) === 1, { timeoutMs: 20_000, what: 'endpoint_push_failing 1' });
+      const r = await ctl!.waitFor(async () => {
+        const h = await request(ctl!.ports.status, '127.0.0.1', '/healthz');
+        return h.status === 503 ? h : undefined;
+      }, { timeoutMs: 30_000, what: 'healthz 503' });
+      assert.match(r.body, /^endpoint pushes to nginx failing for \d+ s: /);
+    } finally {
+      for (const pid of workers) process.kill(pid, 'SIGCONT');
+    }
+    await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 20_000, what: 'ready again' });
+    assert.equal(await ctl!.metric('endpoint_push_failing'), 0);
+    await ctl!.waitFor(async () => (await ctl!.http('small.example.com', '/')).pod?.pod === 'b-1', { timeoutMs: 10_000, what: 'the change landed' });
+  });
 });
