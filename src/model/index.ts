@@ -270,7 +270,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   }
   // error pages and auth subrequest locations of every Ingress on a host (annotations/errors.ts, then
   // external-auth.ts, which reads what finishErrors left)
-  problems.push(...finishErrors(servers.values(), backends), ...finishExternalAuth(servers.values(), http, lookup.resolved));
+  problems.push(...finishErrors(servers.values(), backends), ...finishExternalAuth(servers.values(), http, lookup.resolved, opts.endpointPolicy));
   // from-to-www-redirect: a host's www/non-www name joins its server unless an Ingress routes that name
   problems.push(...wwwAliases(servers.values(), (s, name) => {
     const cert = s.tls && s.tls !== 'default' ? certs.get(s.tls) : undefined;

@@ -97,6 +97,23 @@ describe('model/endpoint-policy', () => {
     assert.deepEqual(r.model.backends[0]!.endpoints, [{ address: '127.0.0.1', port: STATUS }]);
   });
 
+  it('an auth-url naming the status port or internal API (IP or a name resolving to loopback) denies the Ingress\'s paths, reported', () => {
+    const auth = (name: string, url: string) => ingress({ name, annotations: { [`${A}auth-url`]: url }, rules: [rule(`${name}.test`, path('/', 'web'))] });
+    const r = build([
+      auth('ip', `http://127.0.0.1:${STATUS}/status`), auth('named', `http://localhost:${INTERNAL}/configuration/backends`),
+      auth('mapped', `http://[::ffff:127.0.0.1]:${STATUS}/`), auth('fine', 'http://127.0.0.1:8080/auth'),
+      service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
+    ], { endpointPolicy: POLICY, resolved: new Map([['localhost', ['127.0.0.1']]]) });
+    const denied = (host: string) => r.model.servers.find((s) => s.host === host)!.locations[0]!.denied;
+    for (const name of ['ip', 'named', 'mapped']) {
+      assert.equal(denied(`${name}.test`), 'auth-url names the controller itself', name);
+      const p = r.problems.find((x) => x.object === `Ingress default/${name}` && x.severity === 'error');
+      assert.match(p?.message ?? '', /loopback address on a port of the controller/, show(r.problems));
+      assert.equal(p?.field, `metadata.annotations["${A}auth-url"]`);
+    }
+    assert.equal(denied('fine.test'), null);
+  });
+
   describe('the endpoint limit', () => {
     const many = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => `10.${(i + offset) >> 16}.${((i + offset) >> 8) & 255}.${(i + offset) & 255}`);
     const cluster = (addresses: string[]): Resource[] => [
