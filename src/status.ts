@@ -20,6 +20,7 @@ export interface StatusSource {
 
 export interface StatusServerOptions {
   allowedHosts?: string[]; // Host names accepted besides this server's addresses and localhost (a scraper using a DNS name)
+  listenAddress?: string; // the address it listens on (0.0.0.0 too: `describe --status-address 0.0.0.0` sends that Host)
 }
 
 const PROXY_HEADERS = ['x-real-ip', 'x-request-id', 'forwarded', 'via', 'x-original-uri', 'x-original-url'];
@@ -37,12 +38,14 @@ export function proxiedRequest(req: http.IncomingMessage, o: StatusServerOptions
   if (net.isIP(name)) {
     const c = canonicalAddress(name)!;
     const local = req.socket.localAddress ? canonicalAddress(req.socket.localAddress) : null;
-    if (c.startsWith('127.') || c === '0:0:0:0:0:0:0:1' || c === local) return null;
+    const own = o.listenAddress && net.isIP(o.listenAddress) ? canonicalAddress(o.listenAddress) : null;
+    if (c.startsWith('127.') || c === '0:0:0:0:0:0:0:1' || c === local || c === own) return null;
   }
   return `Host ${JSON.stringify(host)} is not this server's address`;
 }
 
-export function startStatusServer(host: string, port: number, o: StatusServerOptions, src: StatusSource): Promise<http.Server> {
+export function startStatusServer(host: string, port: number, options: StatusServerOptions, src: StatusSource): Promise<http.Server> {
+  const o = { listenAddress: host, ...options };
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const refused = proxiedRequest(req, o);
