@@ -6,7 +6,7 @@ import { objectRef } from '../types.js';
 import { isIP } from '../syntax.js';
 import type { Backend, Endpoint } from './types.js';
 import type { Balance } from './annotations/balance.js';
-import { maxEndpoints, NO_PROTECTED, screen } from './endpoint-policy.js';
+import { endpointRefusal, maxEndpoints, NO_PROTECTED, NOT_AN_IP, screen } from './endpoint-policy.js';
 import type { EndpointIssue, EndpointPolicy } from './endpoint-policy.js';
 
 export interface BackendLookup {
@@ -122,57 +122,53 @@ function pickPort<P extends { name?: string; port?: number }>(ports: P[], svcPor
   return ports.length === 1 ? ports[0] : ports.find((p) => !p.name);
 }
 
-// where an endpoint came from, for a problem naming the object and field
-interface Sourced {
-  endpoint: Endpoint;
-  where: Omit<EndpointIssue, 'severity' | 'message'>;
+// A refused endpoint's problem names the object and field it came from; built only for those.
+function refuse(issues: EndpointIssue[], why: string, from: Endpoints | EndpointSlice, field: string): void {
+  issues.push({ severity: 'error', file: from.source.file, line: from.source.line, object: objectRef(from), field, message: `${why}; this endpoint is left out` });
 }
 
 function fromEndpoints(ep: Endpoints | undefined, svcPort: ServicePort, policy: EndpointPolicy, issues: EndpointIssue[]): Endpoint[] {
   if (!ep) return [];
-  const out: Sourced[] = [];
-  const object = objectRef(ep);
-  ep.subsets.forEach((subset, si) => {
+  const out: Endpoint[] = [];
+  ep.subsets.forEach((subset, i) => {
     const p = pickPort(subset.ports, svcPort);
     if (!p) return;
-    subset.addresses.forEach((a, ai) => out.push({
-      endpoint: { address: a.ip, port: p.port }, where: { file: ep.source.file, line: ep.source.line, object, field: `subsets[${si}].addresses[${ai}].ip` },
-    }));
+    subset.addresses.forEach((a, j) => {
+      const why = endpointRefusal(a.ip, p.port, policy);
+      if (!why) out.push({ address: a.ip, port: p.port });
+      else if (why !== NOT_AN_IP) refuse(issues, why, ep, `subsets[${i}].addresses[${j}].ip`);
+    });
   });
-  return screened(out, policy, issues);
+  return sortEndpoints(out, true);
 }
 
 function fromSlices(slices: EndpointSlice[], svcPort: ServicePort, policy: EndpointPolicy, issues: EndpointIssue[]): Endpoint[] {
-  const out: Sourced[] = [];
+  const out: Endpoint[] = [];
   for (const slice of slices) {
     if (slice.addressType === 'FQDN') continue;
     const p = pickPort(slice.ports, svcPort);
     if (!p || p.port === undefined) continue;
     const port = p.port;
-    const object = objectRef(slice);
-    slice.endpoints.forEach((e, ei) => {
+    slice.endpoints.forEach((e, i) => {
       // kube-proxy routes to ready endpoints; a terminating endpoint is never ready for new traffic
       if (!e.ready || e.terminating) return;
-      e.addresses.forEach((address, ai) => out.push({
-        endpoint: { address, port }, where: { file: slice.source.file, line: slice.source.line, object, field: `endpoints[${ei}].addresses[${ai}]` },
-      }));
+      e.addresses.forEach((address, j) => {
+        const why = endpointRefusal(address, port, policy);
+        if (!why) out.push({ address, port });
+        else if (why !== NOT_AN_IP) refuse(issues, why, slice, `endpoints[${i}].addresses[${j}]`);
+      });
     });
   }
-  return screened(out, policy, issues);
+  return sortEndpoints(out, true);
 }
 
-function screened(list: Sourced[], policy: EndpointPolicy, issues: EndpointIssue[]): Endpoint[] {
-  const r = screen(list, (s) => s.endpoint, (s) => s.where, policy);
-  issues.push(...r.issues);
-  return sortEndpoints(r.endpoints);
-}
-
-export function sortEndpoints(list: Endpoint[]): Endpoint[] {
+// checked: every address already passed endpointRefusal, which parses it
+export function sortEndpoints(list: Endpoint[], checked = false): Endpoint[] {
   const seen = new Set<string>();
   const out: Endpoint[] = [];
   for (const e of list) {
     const key = `${e.address}|${e.port}`;
-    if (seen.has(key) || !isIP(e.address)) continue;
+    if (seen.has(key) || (!checked && !isIP(e.address))) continue;
     seen.add(key);
     out.push(e);
   }
