@@ -15,7 +15,10 @@ export interface SelfOptions {
 
 export function selfPolicy(o: SelfOptions): EndpointPolicy {
   const local = new Set<string>();
-  for (const list of Object.values(os.networkInterfaces())) {
+  for (const [name, list] of Object.entries(os.networkInterfaces())) {
+    // kube-proxy's IPVS mode puts every ClusterIP on this dummy interface (seen with hostNetwork); IPVS
+    // takes connections to them before local delivery, so they are Services, not this controller
+    if (name === 'kube-ipvs0') continue;
     for (const a of list ?? []) local.add(a.address.replace(/%.*$/, '')); // fe80::1%eth0: the zone is not part of it
   }
   for (const a of o.addresses) if (a && isIP(a)) local.add(a);
