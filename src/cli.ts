@@ -21,6 +21,8 @@ import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode } from './render/index.js';
 import type { NginxBinary } from './nginx/binary.js';
 import { formatProblem } from './types.js';
+import { podAddresses, selfPolicy } from './self.js';
+import { isIP } from './syntax.js';
 import type { Problem } from './types.js';
 
 const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -38,6 +40,8 @@ const OPTIONS = {
   'status-port': { type: 'string', default: '10254', help: 'controller status port (/healthz, /metrics, /status)' },
   'status-address': { type: 'string', default: '127.0.0.1', help: 'address of the status server' },
   'internal-port': { type: 'string', default: '10246', help: 'nginx internal status port, bound to 127.0.0.1' },
+  'pod-ip': { type: 'string', help: 'this pod\'s addresses, comma-separated (default: $POD_IPS or $POD_IP); endpoints naming them on a port of ours are refused, as for every interface address' },
+  'status-host': { type: 'string', help: 'Host names the status server answers besides its own addresses and localhost, comma-separated (a scraper using a DNS name)' },
   'nginx-prefix': { type: 'string', help: 'directory for nginx.conf, pid, logs, temp and TLS files (default ./.ingress-templater)' },
   'nginx-binary': { type: 'string', help: 'nginx executable (default: OpenResty if installed, else nginx on PATH)' },
   'nginx-user': { type: 'string', help: 'user for nginx workers when running as root (default: nginx\'s own)' },
@@ -150,7 +154,23 @@ function common(values: Values) {
     },
     nginxBinary: String(values['nginx-binary'] ?? defaultBinary()),
     balancer: balancerFlag(values),
+    podIPs: podIPsFlag(values),
   };
+}
+
+function podIPsFlag(values: Values): string[] {
+  const list = podAddresses(values['pod-ip'] as string | undefined);
+  const bad = list.find((a) => !isIP(a));
+  if (bad !== undefined) throw new UsageError(`--pod-ip (or POD_IP/POD_IPS) must list IP addresses, got ${JSON.stringify(bad)}`);
+  return list;
+}
+
+/** The controller's own ports and addresses, which no endpoint may name (src/model/endpoint-policy.ts). */
+function policyFor(values: Values, c: ReturnType<typeof common>) {
+  return selfPolicy({
+    httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort, statusPort: intFlag(values, 'status-port', 1, 65535),
+    addresses: [c.listenAddress, String(values['status-address']), ...c.podIPs],
+  });
 }
 
 /** Load, build and render once; rejected manifests are printed to stderr. */
@@ -159,7 +179,7 @@ async function renderOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'l
   if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
   const set = new ManifestSet(c.manifests);
   await set.refresh();
-  const built = buildModel(set.store, { ...c.classes, configMap: c.configMap, balancer: modeFor(c.balancer, bin) });
+  const built = buildModel(set.store, { ...c.classes, configMap: c.configMap, balancer: modeFor(c.balancer, bin), endpointPolicy: policyFor(values, c) });
   const problems: Problem[] = [...set.problems(), ...built.problems];
   for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
   const renderer = loadTemplates(c.templateDir);
@@ -258,6 +278,7 @@ async function run(values: Values): Promise<void> {
     ...c,
     statusAddress: String(values['status-address']),
     statusPort: intFlag(values, 'status-port', 1, 65535),
+    statusHosts: values['status-host'] ? String(values['status-host']).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : undefined,
     nginxUser: (values['nginx-user'] as string | undefined) ?? null,
     minWaitMs: intFlag(values, 'min-wait', 0, 600_000),
     maxWaitMs: intFlag(values, 'max-wait', 0, 600_000),

@@ -24,6 +24,8 @@ import type { BalancerMode, RenderOptions, Renderer } from './render/index.js';
 import { NameResolver } from './resolver.js';
 import { watchDirectory } from './sources/watcher.js';
 import { startStatusServer } from './status.js';
+import { selfPolicy } from './self.js';
+import type { EndpointPolicy } from './model/endpoint-policy.js';
 import type { Problem } from './types.js';
 import { formatProblem } from './types.js';
 
@@ -36,6 +38,8 @@ export interface ControllerOptions {
   statusAddress: string;
   statusPort: number;
   internalPort: number;
+  podIPs: string[]; // this pod's addresses (--pod-ip / POD_IP), beside those of its interfaces
+  statusHosts?: string[]; // names the status server answers to besides its addresses (src/status.ts)
   templateDir?: string;
   configMap?: { namespace: string; name: string };
   classes: ClassOptions;
@@ -53,6 +57,8 @@ export interface ControllerOptions {
 }
 
 const BIG_CONFIG_BYTES = 1 << 20;
+// pushes failing this long (nginx answering but refusing, or not answering) make the controller not ready
+const PUSH_FAILING_UNREADY_MS = 10_000;
 
 interface Candidate {
   text: string;
@@ -97,6 +103,8 @@ export class Controller {
   private lastReloadAt = 0;
   private reloadTimer: NodeJS.Timeout | null = null;
   private recheckTimer: NodeJS.Timeout | null = null;
+  private policy!: EndpointPolicy;
+  private lastPushError = '';
 
   constructor(private readonly o: ControllerOptions) {
     this.manifests = new ManifestSet(o.manifests);
@@ -105,6 +113,11 @@ export class Controller {
   async start(): Promise<void> {
     const o = this.o;
     this.renderer = loadTemplates(o.templateDir);
+    // no endpoint may send nginx to these (src/model/endpoint-policy.ts)
+    this.policy = selfPolicy({
+      httpPort: o.httpPort, httpsPort: o.httpsPort, statusPort: o.statusPort, internalPort: o.internalPort,
+      addresses: [o.listenAddress, o.statusAddress, ...o.podIPs],
+    });
     const bin = await probeBinary(o.nginxBinary);
     await preparePrefix(o.prefix);
     // a sidecar's nginx lives in another container: it reads our Lua from the shared prefix
@@ -125,11 +138,21 @@ export class Controller {
         onAck: (seenAt, method) => {
           this.pushedPid = this.nginx.pid;
           this.metrics.endpointPushes++;
+          this.metrics.endpointPushFailing = 0;
+          this.metrics.backendsRefusedByNginx = this.pusher?.refused.size ?? 0;
           if (method === 'PATCH') this.metrics.endpointPatches++;
           if (seenAt) this.metrics.convergence.observe((Date.now() - seenAt) / 1000);
         },
+        onRefused: (now) => {
+          this.metrics.backendPushRefusals += now.length;
+          for (const r of now) {
+            o.log('warn', `nginx refused backend ${r.name}: ${r.error}; it keeps its previous endpoints, the other backends were stored`, { event: 'backend_refused', backend: r.name });
+          }
+        },
         onFailure: (e) => {
           this.metrics.endpointPushFailures++;
+          this.metrics.endpointPushFailing = 1;
+          this.lastPushError = e.message;
           if (this.nginx.running) o.log('warn', `endpoint push failed: ${e.message}; retrying`, { event: 'push_failed' });
         },
       });
@@ -171,12 +194,14 @@ export class Controller {
       bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf, workerGid,
     });
     this.snippets = new SnippetChecker(bin, path.join(o.prefix, 'tmp'), this.mode === 'lua' ? bin.luaModules : []);
-    this.status = await startStatusServer(o.statusAddress, o.statusPort, {
+    this.status = await startStatusServer(o.statusAddress, o.statusPort, { allowedHosts: o.statusHosts }, {
       ready: () => this.ready(),
       metrics: () => this.metrics.render(),
       status: () => ({
         ready: this.ready(), configHash: this.applier.live?.hash ?? null, nginxPid: this.nginx.pid ?? null,
         lastError: this.lastError || null, problems: this.lastProblems.map(formatProblem),
+        // backends the Lua balancer refused on its own (each keeps its previous endpoints there)
+        refusedBackends: Object.fromEntries(this.pusher?.refused ?? []),
       }),
       // lua mode: what nginx holds; static mode: what the running config renders
       backends: async () => this.pusher
@@ -197,6 +222,12 @@ export class Controller {
     if (this.confirmedPid === undefined || this.confirmedPid !== this.nginx.pid) return { ok: false, reason: 'nginx has not confirmed the configuration' };
     // ready once this nginx instance has had its first push; later pushes in flight do not count
     if (this.pusher && this.pushedPid !== this.nginx.pid) return { ok: false, reason: 'endpoints not pushed to nginx yet' };
+    // nginx serves stale endpoints while pushes fail; a backend refused alone (reported) does not count:
+    // one tenant's Service must not take the whole controller out of its Service
+    const failing = this.pusher?.failing ?? 0;
+    if (failing && Date.now() - failing >= PUSH_FAILING_UNREADY_MS) {
+      return { ok: false, reason: `endpoint pushes to nginx failing for ${Math.round((Date.now() - failing) / 1000)} s: ${this.lastPushError}` };
+    }
     if (this.nginx instanceof ExternalNginx && this.nginx.settledHash !== this.applier.live.hash) {
       return { ok: false, reason: `the external nginx runs config ${this.nginx.settledHash?.slice(0, 12) ?? '(unknown)'}, not ${this.applier.live.hash.slice(0, 12)}` };
     }
@@ -263,7 +294,7 @@ export class Controller {
       if (!changed && !force && this.applier.live && this.nginx.running) return;
       const services = force || !this.pusher || !this.current ? null : servicesOf(changes);
       if (services && this.current) {
-        const update = updateEndpoints(this.current.model, this.manifests.store, services);
+        const update = updateEndpoints(this.current.model, this.manifests.store, services, this.policy);
         if (update) {
           this.metrics.endpointSyncs++;
           this.current = { model: update.model, problems: this.current.problems };
@@ -285,7 +316,9 @@ export class Controller {
 
   private async rebuild(force: boolean, seenAt: number): Promise<void> {
     const started = process.hrtime.bigint();
-    const input = { ...this.o.classes, configMap: this.o.configMap, resolved: this.resolver.map, balancer: this.mode };
+    // the endpoints each backend has now: one whose new list is over the limit keeps them
+    const lastGood = new Map((this.current?.model.backends ?? []).map((b) => [b.name, b.endpoints]));
+    const input = { ...this.o.classes, configMap: this.o.configMap, resolved: this.resolver.map, balancer: this.mode, endpointPolicy: this.policy, lastGood };
     let built = buildModel(this.manifests.store, input);
     if (built.externalNames.some((n) => !this.resolver.has(n))) {
       await this.resolver.refresh(built.externalNames);
@@ -305,6 +338,9 @@ export class Controller {
     }
     this.metrics.buildRenderSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.current = { model: built.model, problems };
+    const withheld = built.model.backends.filter((b) => b.withheld);
+    this.metrics.backendsOverLimit = withheld.filter((b) => b.withheld!.overLimit !== undefined).length;
+    this.metrics.endpointsRefused = withheld.reduce((n, b) => n + b.withheld!.refused, 0);
     // thousands of Ingresses: give back the garbage of the load, build and render at once (src/memory.ts)
     if (rendered.text.length > BIG_CONFIG_BYTES) collectGarbage();
     // endpoints go out at once, also ahead of a reload that will start routing to new backends

@@ -37,6 +37,11 @@ export class Metrics {
   buildRenderSeconds = 0;
   configTestSeconds = 0;
   reloadSeconds = 0;
+  endpointPushFailing = 0;
+  backendsRefusedByNginx = 0;
+  backendPushRefusals = 0;
+  backendsOverLimit = 0;
+  endpointsRefused = 0;
 
   render(): string {
     const lines: string[] = [];
@@ -71,6 +76,11 @@ export class Metrics {
     metric('build_render_seconds', 'gauge', 'Duration of the last full model build and render.', [['', this.buildRenderSeconds]]);
     metric('config_test_seconds', 'gauge', 'Duration of the last nginx -t of a candidate config.', [['', this.configTestSeconds]]);
     metric('reload_seconds', 'gauge', 'Duration of the last reload or start: signal to new config confirmed and old workers retired.', [['', this.reloadSeconds]]);
+    metric('endpoint_push_failing', 'gauge', '1 while pushes of backends to the Lua balancer fail (since the last failed attempt, until one is acknowledged).', [['', this.endpointPushFailing]]);
+    metric('backends_refused', 'gauge', 'Backends whose new endpoints were refused and which keep their previous ones: by the controller (more ready endpoints than the limit) or by nginx\'s Lua balancer (its validation).',
+      [['{by="controller"}', this.backendsOverLimit], ['{by="nginx"}', this.backendsRefusedByNginx]]);
+    metric('backend_push_refusals_total', 'counter', 'Backends the Lua balancer refused on their own in acknowledged pushes (the rest of each push was stored).', [['', this.backendPushRefusals]]);
+    metric('endpoints_refused', 'gauge', 'Endpoints left out in the last build for naming the controller\'s own listeners, an unspecified, link-local or multicast address.', [['', this.endpointsRefused]]);
     return lines.join('\n') + '\n';
   }
 }

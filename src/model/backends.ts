@@ -2,20 +2,26 @@
 // sees a Service: Endpoints/EndpointSlices list the ready pod addresses; not-ready and terminating
 // ones are left out. ExternalName Services use the addresses the controller resolved for the name.
 import type { EndpointSlice, Endpoints, IngressBackend, Service, ServicePort } from '../types.js';
+import { objectRef } from '../types.js';
 import { isIP } from '../syntax.js';
 import type { Backend, Endpoint } from './types.js';
 import type { Balance } from './annotations/balance.js';
 import { backendName } from './names.js';
+import { endpointRefusal, maxEndpoints, NO_PROTECTED, NOT_AN_IP, screen } from './endpoint-policy.js';
+import type { EndpointIssue, EndpointPolicy } from './endpoint-policy.js';
 
 export interface BackendLookup {
   service(namespace: string, name: string): Service | undefined;
   endpoints(namespace: string, name: string): Endpoints | undefined;
   slices(namespace: string, name: string): EndpointSlice[];
   resolved(hostname: string): string[] | undefined; // addresses of ExternalName targets
+  policy?: EndpointPolicy; // addresses refused, endpoints per backend (endpoint-policy.ts); default NO_PROTECTED
+  previous?(backend: string): Endpoint[] | undefined; // last good endpoints, kept when a new list is over the limit
 }
 
 export type Resolution =
-  | { ok: true; backend: Backend; note?: string } // note: a warning worth reporting (the backend still works)
+  // note: a warning worth reporting (the backend still works); issues: endpoints left out, a list over the limit
+  | { ok: true; backend: Backend; note?: string; issues?: EndpointIssue[] }
   | { ok: false; reason: string };
 
 // namespace_service_port (names.ts: injective, unlike ingress-nginx's namespace-service-port)
@@ -43,42 +49,71 @@ export function resolveBackend(
   const backend: Backend = {
     name: backendName(namespace, name, svcPort.port), namespace, service: name, port: svcPort.port, endpoints: [], balance,
   };
+  const policy = lookup.policy ?? NO_PROTECTED;
+  const issues: EndpointIssue[] = [];
+  const svcWhere = (field: string) => ({ file: svc.source.file, line: svc.source.line, object: objectRef(svc), field });
+  let note: string | undefined;
   if (svc.type === 'ExternalName') {
     const host = svc.externalName!;
     backend.externalName = host;
     // ExternalName has no Endpoints: the port to dial is the targetPort when numeric, else the port.
     const target = typeof svcPort.targetPort === 'number' ? svcPort.targetPort : svcPort.port;
     const addresses = isIP(host) ? [host] : lookup.resolved(host) ?? [];
-    backend.endpoints = sortEndpoints(addresses.map((address) => ({ address, port: target })));
-    return { ok: true, backend };
+    const r = screen(addresses, (address) => ({ address, port: target }), () => svcWhere('spec.externalName'), policy);
+    issues.push(...r.issues.map((i) => (isIP(host) ? i : { ...i, message: `${i.message} (${host} resolves to it)` })));
+    backend.endpoints = sortEndpoints(r.endpoints);
+  } else if (serviceUpstream && svc.clusterIP && svc.clusterIP !== 'None' && isIP(svc.clusterIP)) {
+    const r = screen([svc.clusterIP], (address) => ({ address, port: svcPort.port }), () => svcWhere('spec.clusterIP'), policy);
+    issues.push(...r.issues);
+    backend.serviceUpstream = true;
+    backend.endpoints = r.endpoints;
+  } else {
+    if (serviceUpstream) note = `service-upstream: Service ${namespace}/${name} has no ClusterIP (${svc.clusterIP ?? 'none'}); using its endpoints`;
+    backend.endpoints = readyEndpoints(namespace, name, svcPort, lookup, issues);
   }
-  if (serviceUpstream) {
-    const ip = svc.clusterIP;
-    if (ip && ip !== 'None' && isIP(ip)) {
-      backend.serviceUpstream = true;
-      backend.endpoints = [{ address: ip, port: svcPort.port }];
-      return { ok: true, backend };
-    }
-    const slices = lookup.slices(namespace, name);
-    backend.endpoints = slices.length ? fromSlices(slices, svcPort) : fromEndpoints(lookup.endpoints(namespace, name), svcPort);
-    return { ok: true, backend, note: `service-upstream: Service ${namespace}/${name} has no ClusterIP (${ip ?? 'none'}); using its endpoints` };
-  }
+  limitEndpoints(backend, svc, issues, lookup);
+  return { ok: true, backend, ...(note ? { note } : {}), ...(issues.length ? { issues } : {}) };
+}
+
+/**
+ * A backend over the endpoint limit (the Lua side would refuse it) keeps its previous endpoints: it is
+ * reported, and no other backend's push waits for it.
+ */
+function limitEndpoints(backend: Backend, svc: Service, issues: EndpointIssue[], lookup: BackendLookup): void {
+  const refused = issues.filter((i) => i.severity === 'error').length;
+  const max = maxEndpoints(lookup.policy ?? NO_PROTECTED);
+  const count = backend.endpoints.length;
+  if (count > max) {
+    const previous = lookup.previous?.(backend.name) ?? [];
+    backend.endpoints = previous;
+    backend.withheld = { refused, overLimit: count };
+    issues.push({
+      severity: 'error', file: svc.source.file, line: svc.source.line, object: objectRef(svc), field: 'spec.ports',
+      message: `port ${backend.port} has ${count} ready endpoints, more than the limit of ${max}; backend ${backend.name} keeps its previous ${previous.length} endpoint(s)`,
+    });
+  } else if (refused) backend.withheld = { refused };
+}
+
+function readyEndpoints(namespace: string, name: string, svcPort: ServicePort, lookup: BackendLookup, issues: EndpointIssue[]): Endpoint[] {
+  const policy = lookup.policy ?? NO_PROTECTED;
   const slices = lookup.slices(namespace, name);
-  backend.endpoints = slices.length ? fromSlices(slices, svcPort) : fromEndpoints(lookup.endpoints(namespace, name), svcPort);
-  return { ok: true, backend };
+  return slices.length ? fromSlices(slices, svcPort, policy, issues) : fromEndpoints(lookup.endpoints(namespace, name), svcPort, policy, issues);
 }
 
 /**
  * A backend's ready endpoints read again (its Endpoints or EndpointSlices changed, nothing else did);
- * undefined when its Service or port is gone, which only a full rebuild can handle.
+ * undefined when its Service or port is gone, or when an endpoint is refused or the list is over the
+ * limit, which only a full rebuild can handle (and report).
  */
 export function currentEndpoints(b: Backend, lookup: BackendLookup): Endpoint[] | undefined {
   if (b.externalName !== undefined || b.serviceUpstream) return b.endpoints; // not read from Endpoints
   const svc = lookup.service(b.namespace, b.service);
   const svcPort = svc?.ports.find((p) => p.port === b.port);
   if (!svc || !svcPort || svc.type === 'ExternalName') return undefined;
-  const slices = lookup.slices(b.namespace, b.service);
-  return slices.length ? fromSlices(slices, svcPort) : fromEndpoints(lookup.endpoints(b.namespace, b.service), svcPort);
+  const issues: EndpointIssue[] = [];
+  const endpoints = readyEndpoints(b.namespace, b.service, svcPort, lookup, issues);
+  if (issues.length || endpoints.length > maxEndpoints(lookup.policy ?? NO_PROTECTED)) return undefined;
+  return endpoints;
 }
 
 // Endpoints name their ports after the Service port's name; an unnamed single port matches itself.
@@ -87,38 +122,53 @@ function pickPort<P extends { name?: string; port?: number }>(ports: P[], svcPor
   return ports.length === 1 ? ports[0] : ports.find((p) => !p.name);
 }
 
-function fromEndpoints(ep: Endpoints | undefined, svcPort: ServicePort): Endpoint[] {
-  if (!ep) return [];
-  const out: Endpoint[] = [];
-  for (const subset of ep.subsets) {
-    const p = pickPort(subset.ports, svcPort);
-    if (!p) continue;
-    for (const a of subset.addresses) out.push({ address: a.ip, port: p.port });
-  }
-  return sortEndpoints(out);
+// A refused endpoint's problem names the object and field it came from; built only for those.
+function refuse(issues: EndpointIssue[], why: string, from: Endpoints | EndpointSlice, field: string): void {
+  issues.push({ severity: 'error', file: from.source.file, line: from.source.line, object: objectRef(from), field, message: `${why}; this endpoint is left out` });
 }
 
-function fromSlices(slices: EndpointSlice[], svcPort: ServicePort): Endpoint[] {
+function fromEndpoints(ep: Endpoints | undefined, svcPort: ServicePort, policy: EndpointPolicy, issues: EndpointIssue[]): Endpoint[] {
+  if (!ep) return [];
+  const out: Endpoint[] = [];
+  ep.subsets.forEach((subset, i) => {
+    const p = pickPort(subset.ports, svcPort);
+    if (!p) return;
+    subset.addresses.forEach((a, j) => {
+      const why = endpointRefusal(a.ip, p.port, policy);
+      if (!why) out.push({ address: a.ip, port: p.port });
+      else if (why !== NOT_AN_IP) refuse(issues, why, ep, `subsets[${i}].addresses[${j}].ip`);
+    });
+  });
+  return sortEndpoints(out, true);
+}
+
+function fromSlices(slices: EndpointSlice[], svcPort: ServicePort, policy: EndpointPolicy, issues: EndpointIssue[]): Endpoint[] {
   const out: Endpoint[] = [];
   for (const slice of slices) {
     if (slice.addressType === 'FQDN') continue;
     const p = pickPort(slice.ports, svcPort);
     if (!p || p.port === undefined) continue;
-    for (const e of slice.endpoints) {
+    const port = p.port;
+    slice.endpoints.forEach((e, i) => {
       // kube-proxy routes to ready endpoints; a terminating endpoint is never ready for new traffic
-      if (!e.ready || e.terminating) continue;
-      for (const address of e.addresses) out.push({ address, port: p.port });
-    }
+      if (!e.ready || e.terminating) return;
+      e.addresses.forEach((address, j) => {
+        const why = endpointRefusal(address, port, policy);
+        if (!why) out.push({ address, port });
+        else if (why !== NOT_AN_IP) refuse(issues, why, slice, `endpoints[${i}].addresses[${j}]`);
+      });
+    });
   }
-  return sortEndpoints(out);
+  return sortEndpoints(out, true);
 }
 
-export function sortEndpoints(list: Endpoint[]): Endpoint[] {
+// checked: every address already passed endpointRefusal, which parses it
+export function sortEndpoints(list: Endpoint[], checked = false): Endpoint[] {
   const seen = new Set<string>();
   const out: Endpoint[] = [];
   for (const e of list) {
     const key = `${e.address}|${e.port}`;
-    if (seen.has(key) || !isIP(e.address)) continue;
+    if (seen.has(key) || (!checked && !isIP(e.address))) continue;
     seen.add(key);
     out.push(e);
   }

@@ -9,6 +9,7 @@ import { parseBalance, sameBalance } from './annotations/balance.js';
 import { CANARY, parseCanary } from './annotations/canary.js';
 import { resolveBackend } from './backends.js';
 import type { BackendLookup } from './backends.js';
+import { endpointProblems } from './endpoint-problems.js';
 import type { Settings } from './settings.js';
 import type { Backend, Canary, Model } from './types.js';
 
@@ -103,6 +104,7 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
           return;
         }
         if (!alt) {
+          if (r.issues) problems.push(...endpointProblems(r.issues, r.backend, ing, `${field}.backend`));
           backends.set(r.backend.name, r.backend);
           if (r.backend.endpoints.length === 0) {
             problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `canary backend ${r.backend.name} has no ready endpoints; the main backend serves all traffic until it has some` });

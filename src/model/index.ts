@@ -5,6 +5,8 @@ import { objectRef } from '../types.js';
 import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
 import type { AnnotationContext, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
+import { endpointProblems } from './endpoint-problems.js';
+import type { EndpointPolicy } from './endpoint-policy.js';
 import { isRegexIngress, regexPathProblem, rewriteFor, USE_REGEX } from './annotations/rewrite.js';
 import { wwwAliases } from './annotations/redirect.js';
 import { isHttpPath } from '../syntax.js';
@@ -17,7 +19,7 @@ import { finishExternalAuth } from './annotations/external-auth.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
 import { certCoversHost, certificateFromSecret } from './tls.js';
-import type { Backend, Certificate, Location, Model, Server } from './types.js';
+import type { Backend, Certificate, Endpoint, Location, Model, Server } from './types.js';
 import { certificateName, NameError, NameTable } from './names.js';
 
 export type { Model, Server, Location, Backend, Certificate, Endpoint } from './types.js';
@@ -36,6 +38,11 @@ export interface ModelOptions extends ClassOptions {
   configMap?: { namespace: string; name: string };
   resolved?: ReadonlyMap<string, string[]>; // ExternalName host -> addresses
   balancer?: 'lua' | 'static'; // how nginx balances; canaries need lua (static: reported, not applied)
+  // the controller's own ports and addresses, which no endpoint may name (endpoint-policy.ts; src/self.ts builds it)
+  endpointPolicy?: EndpointPolicy;
+  // the endpoints each backend had in the last build nginx got: a backend whose new list is over the
+  // limit keeps these (the model is pure, so the controller carries them over)
+  lastGood?: ReadonlyMap<string, Endpoint[]>;
 }
 
 export interface BuildResult {
@@ -45,7 +52,7 @@ export interface BuildResult {
 }
 
 /** Services, their endpoints and resolved ExternalName addresses, as backends.ts reads them. */
-export function lookupFor(input: ModelInput, resolved: BackendLookup['resolved']): BackendLookup {
+export function lookupFor(input: ModelInput, resolved: BackendLookup['resolved'], opts: Pick<ModelOptions, 'endpointPolicy' | 'lastGood'> = {}): BackendLookup {
   const slicesByService = new Map<string, EndpointSlice[]>();
   for (const s of input.list('EndpointSlice')) {
     const key = `${s.meta.namespace}/${s.serviceName}`;
@@ -56,6 +63,8 @@ export function lookupFor(input: ModelInput, resolved: BackendLookup['resolved']
     endpoints: (ns, name) => input.get('Endpoints', ns, name),
     slices: (ns, name) => slicesByService.get(`${ns}/${name}`) ?? [],
     resolved,
+    policy: opts.endpointPolicy,
+    previous: (name) => opts.lastGood?.get(name),
   };
 }
 
@@ -84,7 +93,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const lookup = lookupFor(input, (host) => {
     externalNames.add(host);
     return opts.resolved?.get(host);
-  });
+  }, opts);
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
@@ -94,6 +103,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       return null;
     }
     if (r.note) problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: r.note });
+    // refused endpoints and lists over the limit: reported once, by the first (oldest) Ingress using the backend
+    if (r.issues && !backends.has(r.backend.name)) problems.push(...endpointProblems(r.issues, r.backend, ing, field));
     // namespace-service-port is ambiguous ("a-b"/"c" and "a"/"b-c"): the first Service to take a name
     // keeps it, so another namespace cannot take over its upstream
     const taken = backends.get(r.backend.name);
@@ -276,7 +287,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   }
   // error pages and auth subrequest locations of every Ingress on a host (annotations/errors.ts, then
   // external-auth.ts, which reads what finishErrors left)
-  problems.push(...finishErrors(servers.values(), backends), ...finishExternalAuth(servers.values(), http, lookup.resolved));
+  problems.push(...finishErrors(servers.values(), backends), ...finishExternalAuth(servers.values(), http, lookup.resolved, opts.endpointPolicy));
   // from-to-www-redirect: a host's www/non-www name joins its server unless an Ingress routes that name
   problems.push(...wwwAliases(servers.values(), (s, name) => {
     const cert = s.tls && s.tls !== 'default' ? certs.get(s.tls) : undefined;

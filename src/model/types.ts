@@ -20,6 +20,9 @@ export interface Backend {
   balance: Balance; // from the oldest Ingress using this backend, else the ConfigMap default
   serviceUpstream?: true; // service-upstream: endpoints is the Service's ClusterIP and port
   canary?: Canary; // a canary Ingress's backend takes a share of this backend's requests (src/model/canary.ts)
+  // endpoints refused (the controller's own listeners, endpoint-policy.ts) or a list over the limit, whose
+  // previous endpoints are kept (overLimit: the count refused); reported, and the fast path rebuilds it
+  withheld?: { refused: number; overLimit?: number };
 }
 
 export interface Canary extends CanaryRules {

@@ -5,6 +5,7 @@ import type { EndpointSlice, Resource } from '../types.js';
 import type { ModelInput } from './index.js';
 import { currentEndpoints, type BackendLookup } from './backends.js';
 import type { Backend, Model } from './types.js';
+import type { EndpointPolicy } from './endpoint-policy.js';
 
 export interface EndpointUpdate {
   model: Model;
@@ -32,8 +33,11 @@ export function servicesOf(changes: { kind: string; before?: Resource; after?: R
  * a backend whose Service or port disappeared, or one some canary depends on (the model reports a
  * canary without endpoints, so that needs the full build).
  */
-export function updateEndpoints(model: Model, input: ModelInput & { slicesOf?(ns: string, service: string): EndpointSlice[] }, services: Set<string>): EndpointUpdate | null {
+export function updateEndpoints(
+  model: Model, input: ModelInput & { slicesOf?(ns: string, service: string): EndpointSlice[] }, services: Set<string>, policy?: EndpointPolicy,
+): EndpointUpdate | null {
   const lookup: BackendLookup = {
+    policy,
     service: (ns, name) => input.get('Service', ns, name),
     endpoints: (ns, name) => input.get('Endpoints', ns, name),
     // the store indexes slices by Service; any other input is searched
@@ -44,6 +48,8 @@ export function updateEndpoints(model: Model, input: ModelInput & { slicesOf?(ns
   const changed: Backend[] = [];
   const backends = model.backends.map((b) => {
     if (!services.has(`${b.namespace}/${b.service}`)) return b;
+    // a backend with refused endpoints or over the limit: its problems and kept endpoints need the full build
+    if (b.withheld) return null;
     const endpoints = currentEndpoints(b, lookup);
     if (endpoints === undefined) return null;
     if (sameEndpoints(endpoints, b.endpoints)) return b;

@@ -56,7 +56,17 @@ export class PushError extends Error {
   override name = 'PushError';
 }
 
-export function postBackends(port: number, body: string, timeoutMs = 5000, method: 'POST' | 'PATCH' = 'POST'): Promise<void> {
+/** A backend nginx refused on its own (a 207 answer): it keeps what nginx held for it before. */
+export interface RefusedBackend {
+  name: string;
+  error: string;
+}
+
+/**
+ * Delivers a body; resolves on 201 (all stored) and 207 (stored but for the refused backends it lists,
+ * see nginx/lua/README.md), rejects on anything else.
+ */
+export function postBackends(port: number, body: string, timeoutMs = 5000, method: 'POST' | 'PATCH' = 'POST'): Promise<{ refused: RefusedBackend[] }> {
   return new Promise((resolve, reject) => {
     const req = http.request({
       host: '127.0.0.1', port, method, path: '/configuration/backends', timeout: timeoutMs, agent: false,
@@ -65,7 +75,16 @@ export function postBackends(port: number, body: string, timeoutMs = 5000, metho
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { text += c; });
-      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new PushError(`nginx answered ${res.statusCode}: ${text.trim().slice(0, 300)}`))));
+      res.on('end', () => {
+        if (res.statusCode === 201) return resolve({ refused: [] });
+        if (res.statusCode === 207) {
+          try {
+            const refused = (JSON.parse(text) as { refused?: RefusedBackend[] }).refused;
+            if (Array.isArray(refused)) return resolve({ refused: refused.map((r) => ({ name: String(r.name), error: String(r.error) })) });
+          } catch { /* reported below */ }
+        }
+        reject(new PushError(`nginx answered ${res.statusCode}: ${text.trim().slice(0, 300)}`));
+      });
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new PushError(`no answer within ${timeoutMs} ms`)));
@@ -78,6 +97,8 @@ export interface PusherOptions {
   port: number;
   onAck: (seenAt: number, method: 'POST' | 'PATCH') => void; // seenAt: when the change being delivered was first seen
   onFailure: (e: Error) => void;
+  // after an acknowledged push that refused some backends (207): those of this push, and all refused now
+  onRefused?: (now: RefusedBackend[], all: ReadonlyMap<string, string>) => void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -103,6 +124,9 @@ export class Pusher {
   // an attempt failed: nginx may still run it (it had queued the request), maybe after a newer one
   private unsure = false;
   private confirmTimer: NodeJS.Timeout | null = null;
+  // backends nginx refused (name -> why), each as last sent: nginx keeps its previous entry for them
+  private refusedNow = new Map<string, string>();
+  private failingSince = 0; // the first of the failed attempts since the last acknowledged one
 
   constructor(private readonly o: PusherOptions) {
     this.backoff = o.minBackoffMs ?? 50;
@@ -141,6 +165,16 @@ export class Pusher {
     return this.kick();
   }
 
+  /** Backends nginx refused and still holds its previous entry for (name -> why). */
+  get refused(): ReadonlyMap<string, string> {
+    return this.refusedNow;
+  }
+
+  /** Since when pushes have been failing (epoch ms), 0 when the last attempt was acknowledged. */
+  get failing(): number {
+    return this.failingSince;
+  }
+
   get settled(): boolean {
     return this.started && this.acked !== null && this.ackedGeneration === this.generation;
   }
@@ -176,11 +210,18 @@ export class Pusher {
       // the desired map is replaced or mutated later: keep what this attempt sends
       const sent = new Map(snapshot);
       try {
-        await postBackends(this.o.port, body, 5000, method);
+        const { refused } = await postBackends(this.o.port, body, 5000, method);
+        // a refused backend counts as delivered: sending the same JSON again would be refused again, so
+        // it goes out once more only when it changes (or with the next whole set); nginx keeps its old entry
         this.acked = sent;
         this.ackedGeneration = generation;
         this.backoff = this.o.minBackoffMs ?? 50;
+        this.failingSince = 0;
+        if (method === 'POST') this.refusedNow = new Map();
+        else for (const name of [...this.refusedNow.keys()]) if (base!.get(name) !== sent.get(name)) this.refusedNow.delete(name);
+        for (const r of refused) this.refusedNow.set(r.name, r.error);
         this.o.onAck(seenAt, method);
+        if (refused.length) this.o.onRefused?.(refused, this.refusedNow);
         if (this.generation === generation) this.seenAt = 0;
         if (this.unsure) {
           // the Lua store keeps whatever lands last: send the whole set once more, after nginx has run what it had queued
@@ -193,6 +234,7 @@ export class Pusher {
           }, CONFIRM_AFTER_FAILURE_MS);
         }
       } catch (e) {
+        if (!this.failingSince) this.failingSince = Date.now();
         this.o.onFailure(e as Error);
         // a failed attempt may still land later (nginx had queued it): what nginx holds is unknown now
         this.acked = null;

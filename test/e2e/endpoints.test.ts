@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
+import { backendName } from '../../src/model/backends.js';
 import { metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { request, whoAnswers, type Reply } from '../helpers/http.js';
 import { ManifestDir, backend, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
@@ -176,11 +177,10 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     assert.match(answerOf(await ctl!.http(STABLE, '/')), /^stable-\d$/);
   };
 
-  it('internal API: refuses a malformed payload with 400 and stores nothing; traffic keeps answering', async function () {
+  it('internal API: refuses a malformed payload with 400 and stores nothing, an invalid backend alone with 207; traffic keeps answering', async function () {
     const version = (await ctl!.luaBackends()).version;
     const cases: [string, RegExp][] = [
       ['{"backends":[{"name":"x"', /./],
-      ['{"backends":[{"name":"default_flip-svc_80","endpoints":[{"address":"999.1.1.1","port":80}]}]}', /backends\[0\]\.endpoints\[0\]\.address/],
       ['{"backends":[{"name":"Bad Name","endpoints":[]}]}', /backends\[0\]\.name/],
       ['{"backends":[],"extra":1}', /extra/],
       ['[]', /./],
@@ -193,6 +193,16 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     }
     assert.equal((await ctl!.luaBackends()).version, version, 'nothing stored');
     assert.equal(await ctl!.healthz(), 200);
+    // an invalid backend is refused alone (207) and keeps its endpoints
+    const flipName = backendName('default', 'flip-svc', 80);
+    const flipBefore = await ctl!.luaBackend(flipName);
+    const r = await request(ctl!.ports.internal, '127.0.0.1', '/configuration/backends', {
+      method: 'PATCH', body: JSON.stringify({ backends: [{ name: flipName, endpoints: [{ address: '999.1.1.1', port: 80 }] }] }), headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(r.status, 207, r.body);
+    assert.match(JSON.parse(r.body).refused[0].error, /backends\[0\]\.endpoints\[0\]\.address/);
+    assert.deepEqual(await ctl!.luaBackend(flipName), flipBefore);
+    await trafficAnswers();
   });
 
   it('internal API: answers 403 to a non-loopback Host header (DNS rebinding) and to a foreign Origin; nothing changes', async function () {

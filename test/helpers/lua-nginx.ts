@@ -100,6 +100,7 @@ export interface LuaNginxOptions {
   dictSize?: string; // lua_shared_dict size, default the contract's 64m (tests of a full dict)
   extraHttp?: string; // raw lines for http {} (benchmarks: a static upstream to compare with)
   extraServer?: string; // raw lines for the proxy server {}
+  luaDir?: string; // the Lua code to run (benchmarks comparing two versions), default nginx/lua of this checkout
 }
 
 function config(prefix: string, port: number, internalPort: number, locations: LuaLocation[], o: LuaNginxOptions): string {
@@ -125,7 +126,7 @@ http {
     uwsgi_temp_path ${prefix}/tmp/uwsgi;
     scgi_temp_path ${prefix}/tmp/scgi;
 
-    lua_package_path "${LUA_DIR}/?.lua;;";
+    lua_package_path "${o.luaDir ?? LUA_DIR}/?.lua;;";
     lua_shared_dict ingress_templater ${o.dictSize ?? '64m'};
     init_by_lua_block { require("ingress_templater.balancer") require("ingress_templater.configuration") }
     init_worker_by_lua_block { require("ingress_templater.balancer").init_worker() }

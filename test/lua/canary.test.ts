@@ -82,11 +82,17 @@ describe('lua data plane: canary backends (real nginx, 2 workers)', function () 
     ];
     for (const [what, b, re] of cases) {
       it(`refuses a canary: ${what}`, async () => {
+        await push([{ name: 'main', endpoints: [ep] }, { name: 'alt', endpoints: [ep] }]);
         const before = await nginx.current();
         const r = await nginx.post(b);
-        assert.equal(r.status, 400, r.body);
-        assert.match(JSON.parse(r.body).error, re);
-        assert.equal((await nginx.current()).version, before.version, 'nothing stored');
+        // the backend with the invalid canary is refused alone and keeps what was stored for it
+        assert.equal(r.status, 207, r.body);
+        const refused = JSON.parse(r.body).refused as { name: string; error: string }[];
+        assert.deepEqual(refused.map((x) => x.name), ['main']);
+        assert.match(refused[0]!.error, re);
+        const after = await nginx.current();
+        assert.equal(after.version, before.version + 1);
+        assert.deepEqual(after.backends.find((x) => x.name === 'main'), before.backends.find((x) => x.name === 'main'));
       });
     }
 

@@ -1,5 +1,5 @@
-// POST/GET /configuration/backends: validation (all or nothing), the loopback Host check, methods,
-// counters, the body limit, and how long a large push takes to be acknowledged.
+// POST/GET /configuration/backends: validation (a malformed push refused whole, an invalid backend alone),
+// the loopback Host check, methods, counters, the body limit, and how long a large push takes to be acknowledged.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
@@ -31,7 +31,7 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
   const withBackends = (...backends: unknown[]) => ({ backends });
   type Case = [string, unknown, RegExp];
 
-  // [what, body, expected error text]
+  // [what, body, expected error text]: a push nothing in which can be trusted, refused whole
   const malformed: Case[] = [
     ['bad JSON', '{"backends": [', /^body: not valid JSON/],
     ['trailing garbage', '{"backends": []} x', /^body: not valid JSON/],
@@ -51,6 +51,12 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     ['empty name', withBackends(ok({ name: '' })), /^backends\[0\]\.name: /],
     ['name of 254 characters', withBackends(ok({ name: 'a'.repeat(254) })), /^backends\[0\]\.name: /],
     ['name with a newline', withBackends(ok({ name: 'tea\n' })), /^backends\[0\]\.name: /],
+    ['too many backends', { backends: Array.from({ length: 20001 }, (_, i) => ({ name: `b${i}`, endpoints: [] })) }, /^backends: more than 20000 backends$/],
+    ['duplicate name', withBackends(ok(), ok({ name: 'c' }), ok()), /^backends\[2\]\.name: duplicate of backends\[0\]/],
+    ['too deep', `{"backends":${'['.repeat(100)}${']'.repeat(100)}}`, /^body: not valid JSON/],
+  ];
+  // [what, body, expected error text]: one named backend is invalid; it alone is refused (207)
+  const invalidBackend: Case[] = [
     ['endpoints a string', withBackends(ok({ endpoints: 'x' })), /^backends\[0\]\.endpoints: must be an array/],
     ['endpoints missing', withBackends({ name: 'b' }), /^backends\[0\]\.endpoints: must be an array/],
     ['endpoint null', withBackends(ok({ endpoints: [null] })), /^backends\[0\]\.endpoints\[0\]: must be an object/],
@@ -64,11 +70,9 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
       /^backends\[0\]\.endpoints\[0\]\.port: must be an integer from 1 to 65535$/]),
     ['too many endpoints', withBackends(ok({ endpoints: Array.from({ length: 10001 }, (_, i) => ({ address: '127.0.0.1', port: (i % 60000) + 1 })) })),
       /^backends\[0\]\.endpoints: more than 10000 endpoints$/],
-    ['too many backends', { backends: Array.from({ length: 20001 }, (_, i) => ({ name: `b${i}`, endpoints: [] })) }, /^backends: more than 20000 backends$/],
     ['unknown backend field', withBackends(ok({ weight: 1 })), /^backends\[0\]\.weight: unknown field$/],
     ['unknown endpoint field', withBackends(ok({ endpoints: [{ ...ep, ready: true }] })), /^backends\[0\]\.endpoints\[0\]\.ready: unknown field$/],
     ['unknown affinity field', withBackends(ok({ affinity: { name: 'c', secure: true } })), /^backends\[0\]\.affinity\.secure: unknown field$/],
-    ['duplicate name', withBackends(ok(), ok({ name: 'c' }), ok()), /^backends\[2\]\.name: duplicate of backends\[0\]/],
     ['loadBalance unknown', withBackends(ok({ loadBalance: 'least_conn' })), /^backends\[0\]\.loadBalance: /],
     ['loadBalance null', withBackends(ok({ loadBalance: null })), /^backends\[0\]\.loadBalance: /],
     ...['request_uri', '$Host', '$a b', '$', '$1abc', '$a-b', `$${'a'.repeat(128)}`, ''].map((hashBy): Case => [
@@ -82,10 +86,6 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
       `maxAge ${JSON.stringify(maxAge)}`, withBackends(ok({ affinity: { name: 'c', maxAge } })), /^backends\[0\]\.affinity\.maxAge: /]),
     ...['nopath', '/a;b', '/a b', '', `/${'a'.repeat(256)}`].map((path): Case => [
       `cookie path ${JSON.stringify(path)}`, withBackends(ok({ affinity: { name: 'c', path } })), /^backends\[0\]\.affinity\.path: /]),
-    ['too deep', `{"backends":${'['.repeat(100)}${']'.repeat(100)}}`, /^body: not valid JSON/],
-    // the first backend is fine and would change the set: it must not be applied either
-    ['error after a valid change', { backends: [{ name: 'default_tea-svc_80', endpoints: [{ address: '127.0.0.52', port: 1 }] }, ok({ name: 'x', endpoints: [{ address: 'nope', port: 1 }] })] },
-      /^backends\[1\]\.endpoints\[0\]\.address: not an IP address$/],
   ];
 
   it('rejects each malformed payload with 400 and where/what, and keeps serving the previous set', async () => {
@@ -102,6 +102,51 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     const served = await nginx.get('/tea/');
     assert.equal(served.status, 200);
     assert.equal(served.body, pods.servers[0]!.name);
+  });
+
+  it('refuses an invalid backend alone (207, where/what), applies the rest of the push, and keeps what was stored for it', async () => {
+    const stored = { name: 'b', endpoints: [pods.servers[0]!.endpoint] };
+    const tea = { name: 'default_tea-svc_80', endpoints: [pods.servers[1]!.endpoint] };
+    for (const method of ['POST', 'PATCH']) {
+      for (const [what, body, error] of invalidBackend) {
+        await nginx.push([...baseline, stored]);
+        const before = await nginx.current();
+        // the invalid backend first (its error names backends[0]), then a valid change that must land
+        const r = await nginx.post({ backends: [...(body as { backends: unknown[] }).backends, tea] }, { method });
+        assert.equal(r.status, 207, `${method} ${what}: ${r.status} ${r.body}`);
+        assert.equal(r.headers['content-type'], 'application/json');
+        const answer = JSON.parse(r.body) as { version: number; changed: number; removed: number; refused: { name: string; error: string }[] };
+        assert.deepEqual([answer.version, answer.changed, answer.removed], [before.version + 1, 1, 0], `${method} ${what}: ${r.body}`);
+        assert.deepEqual(answer.refused.map((x) => x.name), ['b'], what);
+        assert.match(answer.refused[0]!.error, error, `${method} ${what}`);
+        const after = await nginx.current();
+        assert.deepEqual(after.backends.find((x) => x.name === 'b'), before.backends.find((x) => x.name === 'b'), `${method} ${what}: b as stored before`);
+        assert.deepEqual(after.backends.find((x) => x.name === tea.name)!.endpoints, tea.endpoints, `${method} ${what}: the valid change landed`);
+        const served = await nginx.get('/tea/');
+        assert.equal(served.body, pods.servers[1]!.name, `${method} ${what}`);
+      }
+    }
+  });
+
+  it('a refused backend that was not stored stays absent, every refused one is listed, and a valid push of it later is stored', async () => {
+    await nginx.push(baseline);
+    const before = await nginx.current();
+    const bad = (name: string) => ({ name, endpoints: [{ address: 'nope', port: 1 }] });
+    const r = await nginx.post({ backends: [...baseline, bad('x'), { name: 'y', endpoints: [] }, bad('z')] });
+    assert.equal(r.status, 207, r.body);
+    assert.deepEqual(JSON.parse(r.body), {
+      version: before.version + 1, changed: 1, removed: 0,
+      refused: [
+        { name: 'x', error: 'backends[1].endpoints[0].address: not an IP address' },
+        { name: 'z', error: 'backends[3].endpoints[0].address: not an IP address' },
+      ],
+    });
+    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['default_tea-svc_80', 'y']);
+    assert.match(nginx.errorLog(), /backend x refused: backends\[1\]\.endpoints\[0\]\.address: not an IP address/);
+    // a POST drops what it omits, also a backend refused before
+    const ok = await nginx.push([...baseline, { name: 'x', endpoints: [] }]);
+    assert.equal(ok.removed, 1);
+    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['default_tea-svc_80', 'x']);
   });
 
   it('accepts the edges of each limit', async () => {

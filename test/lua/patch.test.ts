@@ -99,7 +99,7 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     assert.deepEqual((await served('/c/')).bodies, new Set(['status 503']));
   });
 
-  it('refuses every invalid patch with 400 and where/what, and changes nothing', async () => {
+  it('refuses every malformed patch with 400 and where/what, and changes nothing', async () => {
     await nginx.push([
       { name: 'a', endpoints: [pod(0).endpoint] },
       { name: 'b', endpoints: [pod(1).endpoint] },
@@ -131,20 +131,6 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
       ['too many removed', { removed: many20001 }, /^removed: more than 20000 names$/],
       ['too many backends', { backends: many20001.map((name) => ({ name, endpoints: [] })) }, /^backends: more than 20000 backends$/],
       ['duplicate backend', { backends: [ok(), ok({ name: 'y' }), ok()] }, /^backends\[2\]\.name: duplicate of backends\[0\]/],
-      ['bad address', { backends: [ok({ endpoints: [{ address: '1.2.3', port: 1 }] })] },
-        /^backends\[0\]\.endpoints\[0\]\.address: not an IP address$/],
-      ['unknown backend field', { backends: [ok({ weight: 1 })] }, /^backends\[0\]\.weight: unknown field$/],
-      ['chash without hashBy', { backends: [ok({ loadBalance: 'chash' })] }, /^backends\[0\]\.hashBy: /],
-      ['too many endpoints', { backends: [ok({ endpoints: Array.from({ length: 10001 }, (_, i) => ({ address: '127.0.0.1', port: (i % 60000) + 1 })) })] },
-        /^backends\[0\]\.endpoints: more than 10000 endpoints$/],
-      ['canary to itself', { backends: [ok({ canary: { backend: 'x' } })] }, /^backends\[0\]\.canary\.backend: must be another backend$/],
-      ['canary to an unknown backend', { backends: [ok({ name: 'a', canary: { backend: 'nowhere' } })] },
-        /^backends\[0\]\.canary\.backend: no backend "nowhere" in this patch or stored$/],
-      ['canary to a backend this patch removes', { backends: [ok({ name: 'a', canary: { backend: 'alt' } })], removed: ['alt'] },
-        /^backends\[0\]\.canary\.backend: "alt" is removed by this patch \(removed\[0\]\)$/],
-      // the valid parts (a removal, a change) come first and must not be applied either
-      ['an error after valid changes', { backends: [{ name: 'a', endpoints: [pod(2).endpoint] }, ok({ endpoints: [{ address: 'nope', port: 1 }] })], removed: ['b'] },
-        /^backends\[1\]\.endpoints\[0\]\.address: not an IP address$/],
       ['a bad removal after valid changes', { backends: [{ name: 'a', endpoints: [pod(2).endpoint] }], removed: ['b', '-x'] },
         /^removed\[1\]: must be a backend name/],
     ];
@@ -157,6 +143,34 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     assert.deepEqual(await nginx.current(), before, 'version and set untouched');
     assert.deepEqual((await served('/a/', 6)).bodies, new Set([pod(0).name]));
     assert.deepEqual((await served('/b/', 6)).bodies, new Set([pod(1).name]));
+  });
+
+  it('refuses an invalid backend alone (207): the rest of the patch (changes, removals) lands, the refused one keeps what is stored', async () => {
+    const ep = { address: '127.0.0.1', port: 8080 };
+    const cases: [string, unknown, string][] = [
+      ['a bad address', { name: 'a', endpoints: [{ address: 'nope', port: 1 }] }, 'backends[0].endpoints[0].address: not an IP address'],
+      ['a canary to an unknown backend', { name: 'a', endpoints: [ep], canary: { backend: 'nowhere' } },
+        'backends[0].canary.backend: no backend "nowhere" in this patch or stored'],
+      ['a canary to a backend this patch removes', { name: 'a', endpoints: [ep], canary: { backend: 'c' } },
+        'backends[0].canary.backend: "c" is removed by this patch (removed[0])'],
+    ];
+    for (const [what, invalid, error] of cases) {
+      await nginx.push([
+        { name: 'a', endpoints: [pod(0).endpoint] },
+        { name: 'b', endpoints: [pod(1).endpoint] },
+        { name: 'c', endpoints: [pod(2).endpoint] },
+      ]);
+      const before = await byName();
+      const r = await patchBackends(nginx, { backends: [invalid, { name: 'b', endpoints: [pod(2).endpoint] }], removed: ['c'] });
+      assert.equal(r.status, 207, `${what}: ${r.body}`);
+      const answer = JSON.parse(r.body) as { changed: number; removed: number; refused: unknown[] };
+      assert.deepEqual([answer.changed, answer.removed, answer.refused], [1, 1, [{ name: 'a', error }]], what);
+      const after = await byName();
+      assert.deepEqual(after.get('a'), before.get('a'), `${what}: a as stored before`);
+      assert.equal(after.has('c'), false, `${what}: c removed`);
+      assert.deepEqual((await served('/a/')).bodies, new Set([pod(0).name]), what);
+      assert.deepEqual((await served('/b/')).bodies, new Set([pod(2).name]), what);
+    }
   });
 
   it('a canary may name a stored backend the patch keeps; its traffic then goes there', async () => {
@@ -175,8 +189,9 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
 
     // the canary rule of a patch is checked against the set as stored now
     const refused = await patchBackends(nginx, { backends: [{ name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'other' } }] });
-    assert.equal(refused.status, 400, refused.body);
-    assert.match(JSON.parse(refused.body).error, /^backends\[0\]\.canary\.backend: no backend "other" in this patch or stored$/);
+    assert.equal(refused.status, 207, refused.body);
+    assert.deepEqual(JSON.parse(refused.body).refused, [{ name: 'main', error: 'backends[0].canary.backend: no backend "other" in this patch or stored' }]);
+    assert.deepEqual((await served('/main/')).bodies, new Set([pod(2).name]), 'main keeps its stored canary');
     // in the same patch is fine too
     await applyPatch(nginx, {
       backends: [{ name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'alt2', weight: 100 } }, { name: 'alt2', endpoints: [pod(1).endpoint] }],

@@ -31,7 +31,7 @@ describe('nginx/endpoints', () => {
   describe('Pusher', () => {
     let server: http.Server;
     let port: number;
-    let answers: number[];
+    let answers: (number | { status: number; body: string })[];
     const received: { method: string; body: string }[] = [];
     const be = (name: string, address = '127.0.0.1') => ({ name, endpoints: [{ address, port: 80 }], loadBalance: 'round_robin' });
     before(async () => {
@@ -40,8 +40,9 @@ describe('nginx/endpoints', () => {
         req.on('data', (c) => { body += c; });
         req.on('end', () => {
           received.push({ method: req.method ?? '', body });
-          const status = answers.shift() ?? 201;
-          res.writeHead(status).end(status === 201 ? '{"version":1}' : '{"error":"no"}');
+          const answer = answers.shift() ?? 201;
+          if (typeof answer === 'object') res.writeHead(answer.status).end(answer.body);
+          else res.writeHead(answer).end(answer === 201 ? '{"version":1}' : '{"error":"no"}');
         });
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -109,6 +110,39 @@ describe('nginx/endpoints', () => {
       // the PATCH failed: nginx may hold anything now, so the retries send the whole set
       assert.deepEqual(received.map((r) => r.method), ['POST', 'PATCH', 'POST', 'POST']);
       assert.deepEqual(JSON.parse(received.at(-1)!.body), { backends: [be('a', '127.0.0.2')] });
+      p.stop();
+    });
+
+    it('a backend nginx refuses alone (207) is not sent again until it changes; the others are acknowledged', async () => {
+      const refusedSeen: string[][] = [];
+      let failures = 0;
+      const p = new Pusher({ port, minBackoffMs: 10, onAck: () => undefined, onFailure: () => { failures++; }, onRefused: (now) => refusedSeen.push(now.map((r) => r.name)) });
+      const partial = (name: string) => ({ status: 207, body: JSON.stringify({ version: 2, changed: 1, removed: 0, refused: [{ name, error: `backends[1].endpoints: more than 10000 endpoints` }] }) });
+      answers = [partial('b')];
+      await p.setBackends([be('a'), be('b')], Date.now());
+      await settle(p);
+      assert.ok(p.settled, 'a partly refused push is acknowledged');
+      assert.deepEqual([...p.refused], [['b', 'backends[1].endpoints: more than 10000 endpoints']]);
+      assert.deepEqual(refusedSeen, [['b']]);
+      assert.equal(failures, 0);
+      assert.equal(p.failing, 0);
+      // another backend's change goes out alone: b is not resent
+      await p.updateBackends([be('a', '127.0.0.2'), be('b')], Date.now());
+      await new Promise((r) => setTimeout(r, 100)); // room for a resend loop to show itself
+      assert.deepEqual(received.map((r) => r.method), ['POST', 'PATCH']);
+      assert.deepEqual(JSON.parse(received[1]!.body), { backends: [be('a', '127.0.0.2')], removed: [] });
+      assert.deepEqual([...p.refused.keys()], ['b'], 'still refused: nginx keeps its old entry');
+      // b changes and is accepted: no longer refused
+      await p.updateBackends([be('b', '127.0.0.3')], Date.now());
+      assert.deepEqual(JSON.parse(received[2]!.body), { backends: [be('b', '127.0.0.3')], removed: [] });
+      assert.equal(p.refused.size, 0);
+      // a 207 without a readable list is a failure, not an acknowledgement
+      answers = [{ status: 207, body: 'garbage' }];
+      await p.updateBackends([be('a')], Date.now());
+      assert.ok(p.failing > 0, 'failing since the unreadable answer');
+      await settle(p);
+      assert.equal(p.failing, 0, 'the retry landed');
+      assert.equal(failures, 1);
       p.stop();
     });
 

@@ -1,11 +1,11 @@
 -- The internal API: /configuration/backends on the loopback-only server. POST replaces the whole
--- backend set, PATCH adds, changes and removes single backends (both validated completely first),
--- GET shows the set.
+-- backend set, PATCH adds, changes and removes single backends (both validated completely first; an
+-- invalid backend is refused alone and listed in a 207 answer, see validate.lua), GET shows the set.
 local validate = require("ingress_templater.validate")
 local store = require("ingress_templater.store")
 local encode = require("cjson.safe").encode
 
-local ngx, log, INFO = ngx, ngx.log, ngx.INFO
+local ngx, log, INFO, WARN, concat, ipairs = ngx, ngx.log, ngx.INFO, ngx.WARN, table.concat, ipairs
 
 local _M = {}
 
@@ -59,13 +59,20 @@ local function push(what, check, apply, count)
     res, err, status = apply(input)
     if not res then return fail(status, err) end
     log(INFO, what, ": version ", res.version, ", ", count(input), " backends, ", res.changed,
-        " changed, ", res.removed, " removed")
-    return reply(201, '{"version":' .. res.version .. ',"changed":' .. res.changed
-        .. ',"removed":' .. res.removed .. "}")
+        " changed, ", res.removed, " removed, ", #input.refused, " refused")
+    local body = '{"version":' .. res.version .. ',"changed":' .. res.changed .. ',"removed":' .. res.removed
+    if #input.refused == 0 then return reply(201, body .. "}") end
+    -- 207: stored, except the backends listed, which keep what was stored for them
+    local refused = {}
+    for i, r in ipairs(input.refused) do
+        log(WARN, what, ": backend ", r.name, " refused: ", r.error)
+        refused[i] = '{"name":' .. encode(r.name) .. ',"error":' .. encode(r.error) .. "}"
+    end
+    return reply(207, body .. ',"refused":[' .. concat(refused, ",") .. "]}")
 end
 
 local function post()
-    return push("backends", validate.backends, store.replace, function(list) return #list end)
+    return push("backends", validate.backends, store.replace, function(p) return #p.backends end)
 end
 
 local function patch()

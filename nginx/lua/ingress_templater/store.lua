@@ -91,10 +91,13 @@ local function put(changed, version)
     end
 end
 
--- POST. backends: validated list of { name, json }; returns { version, changed, removed }.
+-- POST. push: validate.backends's result (backends: list of { name, json }; refused: list of
+-- { name, error }); returns { version, changed, removed }. A refused backend keeps what is stored for
+-- it (its last good endpoints), as if the push had not named it but without dropping it.
 -- Names are tracked before anything is written, so a push that stops half-way leaves nothing
 -- the next POST would not delete.
-local function write_all(backends)
+local function write_all(push)
+    local backends = push.backends
     names.migrate(dict)
     local old = names.all(dict)
     local keep, list, new, changed = {}, {}, {}, {}
@@ -103,6 +106,11 @@ local function write_all(backends)
         if keep[b.name] == nil then new[#new + 1] = b.name end
         keep[b.name], list[i] = true, b.name
         if differs(b) then changed[#changed + 1] = b end
+    end
+    for _, r in ipairs(push.refused) do
+        if keep[r.name] == false and dict:get(r.name) ~= nil then
+            keep[r.name], list[#list + 1] = true, r.name
+        end
     end
     names.add(dict, new)
 
@@ -116,18 +124,24 @@ local function write_all(backends)
     return { version = version, changed = #changed, removed = removed }
 end
 
--- PATCH (validate.patch's result): touches only the named backends and their name buckets
+-- PATCH (validate.patch's result): touches only the named backends and their name buckets. A backend
+-- whose canary names a backend neither in this patch nor stored is refused (p.refused), like any other
+-- invalid backend: it keeps what is stored for it.
 local function write_patch(p)
+    local missing = {}
     for _, ref in ipairs(p.refs) do
         if dict:get(ref.name) == nil then
-            error({ invalid = ref.where .. ": no backend " .. ref.quoted .. " in this patch or stored" }, 0)
+            missing[ref.backend] = true
+            p.refused[#p.refused + 1] = { name = ref.backend.name, error = ref.where .. ": no backend " .. ref.quoted .. " in this patch or stored" }
         end
     end
     names.migrate(dict)
     local list, changed = {}, {}
-    for i, b in ipairs(p.backends) do
-        list[i] = b.name
-        if differs(b) then changed[#changed + 1] = b end
+    for _, b in ipairs(p.backends) do
+        if not missing[b] then
+            list[#list + 1] = b.name
+            if differs(b) then changed[#changed + 1] = b end
+        end
     end
     names.add(dict, list)
 
@@ -158,8 +172,8 @@ local function locked(write, arg)
     return res
 end
 
--- Replaces the whole set (POST).
-function _M.replace(backends) return locked(write_all, backends) end
+-- Replaces the whole set but for refused backends (POST).
+function _M.replace(push) return locked(write_all, push) end
 
 -- Adds, changes and removes the backends named (PATCH).
 function _M.patch(p) return locked(write_patch, p) end

@@ -1,10 +1,16 @@
 -- Checks a POST or PATCH /configuration/backends body completely before anything is stored, and turns
 -- each backend into one canonical JSON string (fixed key order, endpoints sorted and deduplicated) so
 -- that "changed" is a plain string comparison.
+-- Two kinds of error. A malformed push (bad JSON, unknown top-level field, too many backends, a backend
+-- that is not an object or has no valid, unique name, a bad "removed" list) is refused whole: nothing
+-- could say which backend was meant. Anything wrong inside one named backend (its endpoints, balancing,
+-- affinity, canary) refuses that backend alone: it is left out of the push and keeps what is stored for
+-- it, the others are stored, and the answer lists the refused ones. So one tenant's bad backend (say a
+-- Service with more than MAX_ENDPOINTS endpoints) can never hold back another tenant's endpoint change.
 local cjson = require("cjson.safe").new()
 local ip = require("ingress_templater.ip")
 
-local type, next, pairs, floor, concat, sort = type, next, pairs, math.floor, table.concat, table.sort
+local type, next, pairs, ipairs, floor, concat, sort = type, next, pairs, ipairs, math.floor, table.concat, table.sort
 local encode = cjson.encode
 
 cjson.decode_invalid_numbers(false) -- no NaN, Infinity or hex
@@ -195,13 +201,10 @@ local function check_canary(c, where, own)
     return json .. "}"
 end
 
+-- b is an object with a valid name (check_backends); the backend's canonical JSON, or nil and "where: what"
 local function check_backend(b, where)
-    if not is_object(b) then return nil, where .. ": must be an object" end
     local err = unknown_field(b, BACKEND_FIELDS, where)
     if err then return nil, err end
-    if type(b.name) ~= "string" or not valid_name(b.name) then
-        return nil, where .. ".name: must be a backend name (lower-case DNS names joined with '_', at most 253 characters)"
-    end
 
     local lb = b.loadBalance
     if lb == nil then
@@ -265,53 +268,73 @@ local function decode(body, allowed)
     return doc
 end
 
--- the "backends" array -> list of { name, json } and name -> "backends[i]", or nil and an error
+-- the "backends" array -> the valid backends as a list of { name, json, where, canary } (canary: the
+-- name its canary field names), name -> "backends[i]" for every backend, and the refused backends as a
+-- list of { name, error }; or nil and an error for a malformed push
 local function check_backends(list)
     if not is_array(list) then return nil, "backends: must be an array" end
     if #list > _M.MAX_BACKENDS then
         return nil, "backends: more than " .. _M.MAX_BACKENDS .. " backends"
     end
-    local out, first = {}, {}
+    local out, first, refused = {}, {}, {}
     for i = 1, #list do
-        local where = "backends[" .. (i - 1) .. "]"
-        local json, err = check_backend(list[i], where)
-        if not json then return nil, err end
-        local name = list[i].name
+        local where, b = "backends[" .. (i - 1) .. "]", list[i]
+        -- a backend that cannot be named refuses the push: the answer could not say which one was left out
+        if not is_object(b) then return nil, where .. ": must be an object" end
+        local name = b.name
+        if type(name) ~= "string" or not valid_name(name) then
+            return nil, where .. ".name: must be a backend name (lower-case DNS names joined with '_', at most 253 characters)"
+        end
         if first[name] then
             return nil, where .. '.name: duplicate of ' .. first[name] .. ' ("' .. name .. '")'
         end
         first[name] = where
-        out[i] = { name = name, json = json }
+        local json, err = check_backend(b, where)
+        if json then
+            out[#out + 1] = { name = name, json = json, where = where, canary = b.canary ~= nil and b.canary.backend or nil }
+        else
+            refused[#refused + 1] = { name = name, error = err }
+        end
     end
-    return out, first
+    return out, first, refused
 end
 
--- POST body text -> list of { name = ..., json = ... }, or nil and "where: what"
+-- moves the backends for which reason(b) answers an error from list to refused
+local function refuse_where(list, refused, reason)
+    local kept = {}
+    for _, b in ipairs(list) do
+        local err = reason(b)
+        if err then refused[#refused + 1] = { name = b.name, error = err } else kept[#kept + 1] = b end
+    end
+    return kept
+end
+
+-- POST body text -> { backends = list of { name, json, ... }, refused = list of { name, error } }, or
+-- nil and "where: what" for a malformed push
 function _M.backends(body)
     local doc, err = decode(body, TOP_FIELDS)
     if not doc then return nil, err end
-    local list = doc.backends
-    local out, first = check_backends(list)
+    local out, first, refused = check_backends(doc.backends)
     if not out then return nil, first end
-    -- a canary names another backend of the same push
-    for i = 1, #list do
-        local c = list[i].canary
-        if c ~= nil and not first[c.backend] then
-            return nil, "backends[" .. (i - 1) .. "].canary.backend: no backend " .. encode(c.backend) .. " in this push"
+    -- a canary names another backend of the same push (a refused one counts: it keeps what is stored)
+    out = refuse_where(out, refused, function(b)
+        if b.canary ~= nil and not first[b.canary] then
+            return b.where .. ".canary.backend: no backend " .. encode(b.canary) .. " in this push"
         end
-    end
-    return out
+    end)
+    return { backends = out, refused = refused }
 end
 
--- PATCH body text -> { backends = list as above, removed = { names }, refs = { { name, where,
--- quoted } } }: refs are canary targets outside this patch, which must be stored (store.lua checks
--- them under the lock); or nil and "where: what"
+-- PATCH body text -> { backends = list as above, removed = { names }, refs = { { name, where, quoted,
+-- backend } }, refused = list as above }: refs are canary targets outside this patch, which must be
+-- stored (store.lua checks them under the lock, and refuses the backend that names a missing one); or
+-- nil and "where: what" for a malformed patch
 function _M.patch(body)
     local doc, err = decode(body, PATCH_FIELDS)
     if not doc then return nil, err end
     local list = doc.backends
     if list == nil then list = {} end -- absent ("false" must not pass as absent)
-    local out, first = check_backends(list)
+    local out, first, refused = check_backends(list)
     if not out then return nil, first end
 
     local removed, gone = doc.removed, {}
@@ -330,18 +353,18 @@ function _M.patch(body)
         gone[name] = where
     end
 
+    out = refuse_where(out, refused, function(b)
+        if b.canary ~= nil and gone[b.canary] then
+            return b.where .. ".canary.backend: " .. encode(b.canary) .. " is removed by this patch (" .. gone[b.canary] .. ")"
+        end
+    end)
     local refs = {}
-    for i = 1, #list do
-        local c = list[i].canary
-        if c ~= nil and not first[c.backend] then
-            local where = "backends[" .. (i - 1) .. "].canary.backend"
-            if gone[c.backend] then
-                return nil, where .. ": " .. encode(c.backend) .. " is removed by this patch (" .. gone[c.backend] .. ")"
-            end
-            refs[#refs + 1] = { name = c.backend, where = where, quoted = encode(c.backend) }
+    for _, b in ipairs(out) do
+        if b.canary ~= nil and not first[b.canary] then
+            refs[#refs + 1] = { name = b.canary, where = b.where .. ".canary.backend", quoted = encode(b.canary), backend = b }
         end
     end
-    return { backends = out, removed = removed, refs = refs }
+    return { backends = out, removed = removed, refs = refs, refused = refused }
 end
 
 return _M

@@ -18,6 +18,8 @@ import type { Server } from '../types.js';
 import type { AnnotationContext, Family } from './family.js';
 import { PREFIX } from './parse.js';
 import { refused } from './auth.js';
+import { endpointRefusal, NO_PROTECTED } from '../endpoint-policy.js';
+import type { EndpointPolicy } from '../endpoint-policy.js';
 
 export const AUTH_URL = `${PREFIX}auth-url`;
 export const AUTH_METHOD = `${PREFIX}auth-method`;
@@ -221,13 +223,19 @@ export const externalAuthFamily: Family = {
  * response or cleared by basic auth, and an auth-url whose host name does not resolve denies the
  * Ingress's paths instead of failing the whole configuration when nginx resolves it at load time.
  * `resolved` answers undefined when resolution is not known (render, validate): nothing is denied then.
+ * An auth URL whose address and port are the controller's own (policy, src/model/endpoint-policy.ts:
+ * its status server, nginx's internal API) denies the Ingress's paths too, as such an endpoint would.
  * The addresses a name resolves to are rendered as a comment, so a change reloads nginx, which resolves
  * proxy_pass names when it loads the config.
  */
-export function finishExternalAuth(servers: Iterable<Server>, http: Record<string, object[]>, resolved: (host: string) => string[] | undefined): Problem[] {
+export function finishExternalAuth(
+  servers: Iterable<Server>, http: Record<string, object[]>, resolved: (host: string) => string[] | undefined, policy: EndpointPolicy = NO_PROTECTED,
+): Problem[] {
   const problems: Problem[] = [];
   const headers = new Map<string, AuthHeader>();
   const unresolved = new Map<string, ExternalAuthConfig>(); // ingress -> its config
+  // ingress -> why: an auth URL naming the controller's own listeners (endpoint-policy.ts), as an endpoint may not
+  const toSelf = new Map<string, { ext: ExternalAuthConfig; why: string }>();
   const list = [...servers];
   for (const server of list) {
     const locations = new Map<string, ExternalAuthConfig & { addresses: string }>();
@@ -235,8 +243,11 @@ export function finishExternalAuth(servers: Iterable<Server>, http: Record<strin
       const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
       if (ext) {
         const addrs = net.isIP(ext.hostname) ? [ext.hostname] : resolved(ext.hostname);
+        const port = Number(/:(\d+)$/.exec(ext.host)?.[1] ?? (ext.url.startsWith('https:') ? 443 : 80));
+        const why = (addrs ?? []).map((a) => endpointRefusal(a, port, policy)).find((w) => w !== null);
+        if (why) toSelf.set(ext.ingress, { ext, why });
         // no internal location for a name that does not resolve: nginx would refuse the whole config
-        if (addrs !== undefined && addrs.length === 0) unresolved.set(ext.ingress, ext);
+        else if (addrs !== undefined && addrs.length === 0) unresolved.set(ext.ingress, ext);
         else if (!locations.has(ext.ingress)) locations.set(ext.ingress, { ...ext, addresses: addrs ? [...addrs].sort().join(' ') : 'unknown' });
         for (const h of ext.headers) if (!headers.has(h.parts.join('_'))) headers.set(h.parts.join('_'), h);
       }
@@ -253,7 +264,14 @@ export function finishExternalAuth(servers: Iterable<Server>, http: Record<strin
     for (const l of server.locations) {
       const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
       if (ext && unresolved.has(ext.ingress) && !l.denied) l.denied = `auth-url host ${ext.hostname} does not resolve`;
+      if (ext && toSelf.has(ext.ingress) && !l.denied) l.denied = 'auth-url names the controller itself';
     }
+  }
+  for (const [ingress, { ext, why }] of toSelf) {
+    problems.push({
+      severity: 'error', file: ext.source.file, line: ext.source.line, object: `Ingress ${ingress}`, field: `metadata.annotations["${AUTH_URL}"]`,
+      message: `the auth URL ${ext.url}: ${why}; the Ingress's paths answer 503 until it is fixed`,
+    });
   }
   for (const [ingress, ext] of unresolved) {
     problems.push({

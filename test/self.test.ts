@@ -1,0 +1,25 @@
+// What the controller counts as itself for the endpoint policy (src/self.ts): its ports, this machine's
+// interface addresses and the addresses its flags name.
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import { podAddresses, selfPolicy } from '../src/self.js';
+
+describe('self: the controller\'s own ports and addresses', () => {
+  it('lists every port once and every interface address, plus the pod, listen and status addresses given', () => {
+    const p = selfPolicy({ httpPort: 80, httpsPort: 443, statusPort: 10254, internalPort: 10246, addresses: ['*', '192.0.2.7', undefined, 'not-an-ip', '2001:db8::7'] });
+    assert.deepEqual(p.protectedPorts, [80, 443, 10246, 10254]);
+    for (const list of Object.values(os.networkInterfaces())) {
+      for (const a of list ?? []) assert.ok(p.localAddresses.includes(a.address), `interface address ${a.address}`);
+    }
+    assert.ok(p.localAddresses.includes('192.0.2.7') && p.localAddresses.includes('2001:db8::7'));
+    assert.ok(!p.localAddresses.includes('*') && !p.localAddresses.includes('not-an-ip'));
+    assert.deepEqual(selfPolicy({ httpPort: 8080, httpsPort: 8080, statusPort: 1, internalPort: 1, addresses: [] }).protectedPorts, [1, 8080]);
+  });
+
+  it('pod addresses: the flag, else POD_IPS, else POD_IP, comma-separated', () => {
+    assert.deepEqual(podAddresses('10.0.0.1, fd00::1', { POD_IP: '10.9.9.9' }), ['10.0.0.1', 'fd00::1']);
+    assert.deepEqual(podAddresses(undefined, { POD_IPS: '10.0.0.2,fd00::2', POD_IP: '10.0.0.2' }), ['10.0.0.2', 'fd00::2']);
+    assert.deepEqual(podAddresses(undefined, { POD_IP: '10.0.0.3' }), ['10.0.0.3']);
+    assert.deepEqual(podAddresses(undefined, {}), []);
+  });
+});
