@@ -10,7 +10,7 @@ const ALWAYS_UNSAFE = ['a\nb', 'a\rb', 'a\u0000b', 'caf\u00e9', 'a\u2028b', '\u2
 
 describe('escape helpers', () => {
   it('exports exactly the helpers the templates may use', () => {
-    assert.deepEqual(Object.keys(HELPERS).sort(), ['addr', 'comment', 'fileIn', 'hostLabel', 'num', 'path', 'regex', 'serverName', 'str', 'target', 'tok']);
+    assert.deepEqual(Object.keys(HELPERS).sort(), ['addr', 'comment', 'fileIn', 'headerName', 'headerValue', 'hostLabel', 'num', 'path', 'regex', 'serverName', 'str', 'target', 'tok']);
   });
 
   describe('str', () => {

@@ -183,9 +183,10 @@ describe('model/annotations/external-auth', () => {
     assert.doesNotMatch(loc, /error_page 500/, 'a backend without endpoints gets 503 from the internal server, whatever error_page the location has');
     assert.doesNotMatch(loc, /proxy_set_header/);
     const internal = lua.slice(lua.indexOf(`location = "${authPath}" {`));
-    assert.match(internal, /internal;\n\s+proxy_pass_request_body off;\n\s+proxy_set_header Content-Length "";\n\s+proxy_method POST;\n\s+proxy_set_header Host "localhost:8443";/);
+    assert.match(internal, /internal;\n\s+proxy_pass_request_body off;\n\s+proxy_method POST;\n\s+proxy_set_header Host "localhost:8443";/);
+    assert.match(internal, /proxy_set_header Content-Length "";/);
     assert.match(internal, /proxy_pass "https:\/\/localhost:8443\/check\?app=1";/);
-    assert.match(lua, /proxy_set_header "X-User" \$ingress_templater_auth_x_user;/);
+    assert.match(lua, /proxy_set_header X-User \$ingress_templater_auth_x_user;/);
     assert.doesNotMatch(locationBlock(lua, 'b.example.com', '/'), /auth_request/);
     // without ngx_lua the request URI cannot be escaped: it goes as it is
     assert.match(locationBlock(renderText(model, 'static'), 'a.example.com', '/'), /set \$ingress_templater_escaped_request_uri \$request_uri;/);

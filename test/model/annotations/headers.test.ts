@@ -127,10 +127,10 @@ describe('model/annotations/headers', () => {
       assert.equal(problems.length, 1, show(problems));
       assert.deepEqual(model.http.headers, [{ headers: [{ name: 'X-Team', value: 'payments' }] }]);
       const text = renderText(model);
-      assert.equal(text.split('proxy_set_header "X-Team" "payments";').length, 2, text);
+      assert.equal(text.split('proxy_set_header X-Team "payments";').length, 2, text);
       assert.doesNotMatch(text, /X-Bad/);
       const http = text.slice(text.indexOf('http {'), text.indexOf('## start server'));
-      assert.match(http, /\n {4}proxy_set_header "X-Team" "payments";\n/);
+      assert.match(http, /\n {4}proxy_set_header X-Team "payments";\n/);
     });
   });
 
