@@ -45,6 +45,19 @@ describe('model/annotations/external-auth', () => {
     }
   });
 
+  it('parseResponseHeaders: refuses every header the controller sets itself, in any case, naming it', () => {
+    for (const v of ['Ssl-Client-Subject-Dn,Ssl-Client-Verify', 'X-User, ssl-client-cert', 'SSL-CLIENT-ISSUER-DN', 'X-Real-IP', 'X-Request-ID', 'X-Forwarded-Port',
+      'X-Original-URI', 'X-Original-Url', 'X-Original-Method', 'X-Auth-Request-Redirect', 'X-Sent-From', 'X-Code', 'X-Namespace', 'X-Service-Name', 'Proxy', 'Upgrade']) {
+      const r = parseResponseHeaders(v);
+      assert.equal(r.ok, false, v);
+      if (!r.ok) assert.match(r.reason, /which the controller sets itself/, v);
+    }
+    const r = parseResponseHeaders('X-User, Ssl-Client-Verify');
+    assert.ok(!r.ok && r.reason.includes('Ssl-Client-Verify'), JSON.stringify(r));
+    // what auth services send, the Authorization header for the backend included, stays allowed
+    assert.equal(parseResponseHeaders('X-Auth-Request-User, X-Auth-Request-Email, Authorization, X-Forwarded-User').ok, true);
+  });
+
   describe('parseSignin', () => {
     it('appends rd=$scheme://$http_host$escaped_request_uri unless the URL has an rd parameter', () => {
       assert.equal(signinText(parseSignin('https://login.example.com/start')!), 'https://login.example.com/start?rd=<S>://<HH><ERU>');
