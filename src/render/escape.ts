@@ -101,4 +101,25 @@ export function target(v: unknown): string {
   return `"${v}"`;
 }
 
-export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment, fileIn, regex, target } as const;
+// nginx text the controller writes itself (model/proxy-headers.ts): variables and URL characters only
+const HEADER_TEXT = /^(?:\$[a-z_][a-z0-9_]*|[A-Za-z0-9:/._-])*$/;
+
+/**
+ * The value of a proxy_set_header line (a HeaderRule of model/proxy-headers.ts): a literal from a
+ * manifest as a quoted string without variables, else the controller's own text; empty as "".
+ */
+export function headerValue(v: unknown): string {
+  const h = v as { value?: unknown; literal?: unknown } | null;
+  if (h === null || typeof h !== 'object' || typeof h.value !== 'string') throw new UnsafeValueError('headerValue', v);
+  if (h.literal === true) return str(h.value);
+  if (h.literal !== false || !HEADER_TEXT.test(h.value)) throw new UnsafeValueError('headerValue', h.value);
+  return h.value === '' ? '""' : h.value;
+}
+
+/** A request header's name: bare (letters, digits, '-', '_', '.'), as nginx reads it without quotes. */
+export function headerName(v: unknown): string {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v)) throw new UnsafeValueError('headerName', v);
+  return v;
+}
+
+export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment, fileIn, regex, target, headerName, headerValue } as const;

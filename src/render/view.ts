@@ -9,6 +9,8 @@ import { errorsFamily } from '../model/annotations/errors.js';
 import { forcesSslRedirect, hstsHeader } from '../model/annotations/ssl.js';
 import { redirectFamily } from '../model/annotations/redirect.js';
 import { snippetFamily } from '../model/annotations/snippets.js';
+import { authServiceHeaders, backendHeaders, errorPageHeaders } from '../model/proxy-headers.js';
+import type { ConstantHeader, HeaderRule, VariableHeader } from '../model/proxy-headers.js';
 import { mergeIntoEnclosing } from './merge.js';
 import { serverNamesHash } from './names-hash.js';
 
@@ -94,6 +96,37 @@ function familyViews(kind: 'ann' | 'srv', ann: Record<string, object>): FamilyVi
   return FAMILY_ORDER.filter((name) => name in ann).map((name) => ({ ...(ann[name] as Record<string, unknown>), partial: `${kind}-${name}` }));
 }
 
+// http families whose items are part of the one list of request headers (proxyHeaders), not a partial
+const IN_HEADER_LIST = new Set(['headers']);
+
+/** A list of request headers for templates/partials/proxy-headers.hbs. */
+function headerList(directive: 'proxy_set_header' | 'grpc_set_header', headers: HeaderRule[]) {
+  return { directive, headers: directive === 'grpc_set_header' ? headers.filter((h) => h.grpc) : headers };
+}
+
+/** The ConfigMap's custom headers (model/annotations/headers.ts put them in http.headers). */
+function customHeaders(model: Model): ConstantHeader[] {
+  return (model.http.headers as { headers: ConstantHeader[] }[] | undefined)?.flatMap((i) => i.headers) ?? [];
+}
+
+/**
+ * The server partials that write locations sending their own request headers get their lists here,
+ * from model/proxy-headers.ts: error pages and auth subrequests.
+ */
+function withHeaderLists(families: FamilyView[], custom: ConstantHeader[]): FamilyView[] {
+  return families.map((f) => {
+    if (f.partial === `srv-${errorsFamily.name}`) {
+      const pages = f.pages as { code: number; namespace: string; name: string }[];
+      return { ...f, pages: pages.map((p) => ({ ...p, headers: headerList('proxy_set_header', errorPageHeaders(p, custom)) })) };
+    }
+    if (f.partial === 'srv-external-auth') {
+      const locations = f.locations as { host: string }[];
+      return { ...f, locations: locations.map((l) => ({ ...l, headers: headerList('proxy_set_header', authServiceHeaders(l.host)) })) };
+    }
+    return f;
+  });
+}
+
 export function buildView(model: Model, o: RenderOptions) {
   const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(o.prefix, c)]));
   const redirectPort = o.httpsPort === 443 ? null : o.httpsPort;
@@ -108,6 +141,7 @@ export function buildView(model: Model, o: RenderOptions) {
   const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
   const servers = model.servers.map((s) => serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer));
   const redirected = servers.filter((s) => s.redirectedElsewhere);
+  const backendList = backendHeaders(customHeaders(model), (model.http['external-auth'] ?? []) as VariableHeader[]);
   const namesHash = serverNamesHash(serverNames(model.servers), model.settings.serverNameHashBucketSize, model.settings.serverNameHashMaxSize);
   return {
     lua,
@@ -126,8 +160,10 @@ export function buildView(model: Model, o: RenderOptions) {
     },
     tempPaths: o.features.tempPaths.map((name) => ({ name, path: path.join(o.prefix, 'tmp', name) })),
     filesDir: filesDir(o.prefix),
+    proxyHeaders: headerList('proxy_set_header', backendList),
+    grpcHeaders: servers.some((s) => s.locations.some((l) => l.pass.directive === 'grpc_pass')) ? headerList('grpc_set_header', backendList) : null,
     httpFamilies: [
-      ...FAMILY_ORDER.filter((name) => model.http[name]?.length).map((name) => ({ partial: `http-${name}`, items: model.http[name] })),
+      ...FAMILY_ORDER.filter((name) => model.http[name]?.length && !IN_HEADER_LIST.has(name)).map((name) => ({ partial: `http-${name}`, items: model.http[name] })),
       // the HSTS value for TLS servers' add_header, empty (no header) on plain HTTP (srv-hsts.hbs)
       ...(hsts && model.servers.some((s) => s.tls !== null) ? [{ partial: 'http-hsts', items: [{ value: hsts }] }] : []),
     ],
@@ -201,7 +237,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   if (!regexHost && !snippets) mergeIntoEnclosing(locations);
   // Nor that "if" when nothing at server level runs before it (from-to-www, app-root): plain HTTP for the
   // host goes to one server that redirects all such hosts (nginx.conf.hbs); this one listens for HTTPS only.
-  const families = familyViews('srv', s.ann);
+  const families = withHeaderLists(familyViews('srv', s.ann), customHeaders(model));
   const redirectedElsewhere = redirect && s.host !== '' && !families.some((f) => RUNS_BEFORE_REDIRECT.has(f.partial));
   return {
     lua,

@@ -5,7 +5,7 @@
 // with 400. Upstreams get ssl-client-verify, ssl-client-subject-dn, ssl-client-issuer-dn and, with
 // auth-tls-pass-certificate-to-upstream, ssl-client-cert: the http level sends them from variables that
 // are empty (header not sent, whatever the client sent) except in servers with client authentication
-// (templates/partials/http-auth-tls.hbs).
+// (model/proxy-headers.ts; the maps are in templates/partials/http.hbs).
 //
 // An invalid value or an unusable Secret denies the Ingress's paths (503) rather than serving them
 // without the client authentication they asked for. Plain HTTP to a host with client authentication is
@@ -64,11 +64,6 @@ export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Pro
   return { secret: `${ref.namespace}/${ref.name}`, caFile: ctx.file('auth-tls-ca.crt', ca.pem), verifyClient, check: verifyClient !== 'off', verifyDepth, passCertificate };
 }
 
-/** http block: whether any server passes client certificate details upstream (the variables and headers). */
-export interface AuthTlsHttpItem {
-  passCertificate: boolean;
-}
-
 export const authTlsFamily: Family = {
   name: 'auth-tls',
   keys: AUTH_TLS_KEYS,
@@ -80,10 +75,6 @@ export const authTlsFamily: Family = {
   // the same parse, its problems already reported by location()
   server(ing, ctx) {
     return parseAuthTls(ing, ctx, []);
-  },
-  http(ing, ctx) {
-    const c = parseAuthTls(ing, ctx, []);
-    return c?.check ? [{ passCertificate: c.passCertificate } satisfies AuthTlsHttpItem] : undefined;
   },
 };
 

@@ -20,6 +20,7 @@ import { PREFIX } from './parse.js';
 import { refused } from './auth.js';
 import { endpointRefusal, NO_PROTECTED } from '../endpoint-policy.js';
 import type { EndpointPolicy } from '../endpoint-policy.js';
+import { isProtectedHeader } from '../proxy-headers.js';
 
 export const AUTH_URL = `${PREFIX}auth-url`;
 export const AUTH_METHOD = `${PREFIX}auth-method`;
@@ -40,13 +41,6 @@ const PATH_CHARS = /^[A-Za-z0-9\-._~!&()*+,;=:@%/]*$/;
 const QUERY_CHARS = /^[A-Za-z0-9\-._~!&()*+,;=:@%/?]*$/;
 // header names whose variable name ($http_x_user_id) is unambiguous: alphanumeric words joined by '-'
 const HEADER_NAME = /^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$/;
-// headers the http level already sets (templates/partials/http.hbs) or that belong to the connection
-const RESERVED = new Set([
-  'host', 'connection', 'upgrade', 'content-length', 'transfer-encoding', 'te', 'keep-alive', 'proxy', 'trailer',
-  'x-request-id', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto',
-  'x-forwarded-prefix', 'x-scheme',
-]);
-
 // variables auth-signin may use, as ingress-nginx documents them, and the nginx variable each becomes
 const SIGNIN_VARIABLES: Record<string, string[]> = {
   host: ['host'],
@@ -109,7 +103,9 @@ export function parseResponseHeaders(v: string): { ok: true; headers: AuthHeader
   for (const name of names) {
     if (!HEADER_NAME.test(name) || name.length > 64) return { ok: false, reason: 'header names (letters and digits, words joined by "-", at most 64 characters) separated by commas' };
     const lower = name.toLowerCase();
-    if (RESERVED.has(lower)) return { ok: false, reason: `header names other than ${lower}, which the controller sets itself` };
+    // a verdict nginx gives (ssl-client-verify, X-Real-IP...) must not come from an auth service either: an
+    // Ingress could make it reach every backend its locations proxy to
+    if (isProtectedHeader(lower)) return { ok: false, reason: `header names other than ${name}, which the controller sets itself (model/proxy-headers.ts)` };
     if (seen.has(lower)) continue;
     seen.add(lower);
     out.push({ name, parts: lower.split('-') });

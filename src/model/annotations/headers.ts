@@ -5,13 +5,14 @@
 // when a level defines none), so locations never set headers: the http level sends Host and
 // X-Forwarded-Prefix from variables that each server sets to the default and a location with these
 // annotations overrides with `set` (templates/partials/ann-headers.hbs). Custom headers are rendered
-// once at http level (templates/partials/http-headers.hbs).
+// once at http level, in the one list of request headers (model/proxy-headers.ts).
 import net from 'node:net';
 import type { Ingress, Problem } from '../../types.js';
 import { objectRef } from '../../types.js';
 import { isHttpPath } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';
+import { isProtectedHeader } from '../proxy-headers.js';
 
 export const UPSTREAM_VHOST = `${PREFIX}upstream-vhost`;
 export const X_FORWARDED_PREFIX = `${PREFIX}x-forwarded-prefix`;
@@ -34,12 +35,6 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A
 export const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 // Header values: printable ASCII without what would end or alter an nginx string (quote, backslash, '$').
 export const HEADER_VALUE = /^[\x20-\x21\x23\x25\x26\x28-\x5b\x5d-\x7e]{0,1024}$/;
-// Headers the controller sets itself (templates/partials/http.hbs): a second copy would be sent as well.
-export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'host', 'upgrade', 'connection', 'x-request-id', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port',
-  'x-forwarded-proto', 'x-forwarded-prefix', 'x-scheme',
-]);
-
 export function isVhost(v: string): boolean {
   const m = /^(\[([0-9A-Fa-f:.]+)\]|[^:[\]]+)(?::([0-9]{1,5}))?$/.exec(v);
   if (!m) return false;
@@ -93,8 +88,8 @@ export function proxySetHeaders(ref: string | null, ctx: Pick<AnnotationContext,
     const field = `data.${key}`;
     if (!HEADER_NAME.test(key)) {
       problems.push({ severity: 'error', ...where, field, message: 'not a header name (letters, digits, "-", "_" and "."); header not sent' });
-    } else if (RESERVED_HEADERS.has(key.toLowerCase())) {
-      problems.push({ severity: 'error', ...where, field, message: `header ${key} is set by the controller itself; not sent twice` });
+    } else if (isProtectedHeader(key)) {
+      problems.push({ severity: 'error', ...where, field, message: `header ${key} is set by the controller itself (model/proxy-headers.ts); not sent` });
     } else if (seen.has(key.toLowerCase())) {
       problems.push({ severity: 'error', ...where, field, message: `header ${key} appears twice (header names are case-insensitive); sent once` });
     } else if (!HEADER_VALUE.test(value)) {

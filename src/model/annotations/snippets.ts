@@ -136,9 +136,17 @@ export function snippetShapeProblem(text: string): string | null {
   return scanSnippet(text).problem;
 }
 
+// Request headers for the backend: one of these in a location (or a server) replaces the whole http-level
+// list there (nginx inherits it only into a level with none), so the backend would get clients' X-Real-IP,
+// ssl-client-* and Authorization. Headers come from model/proxy-headers.ts and its annotations only.
+const HEADER_DIRECTIVES = /^(proxy_set_header|grpc_set_header|proxy_pass_request_headers|grpc_pass_request_headers|more_set_input_headers|more_clear_input_headers)$/i;
+
 function forbidden(names: string[]): string | null {
   const name = names.find((n) => FORBIDDEN.test(n));
-  return name === undefined ? null : `directive ${JSON.stringify(name)} is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`;
+  if (name !== undefined) return `directive ${JSON.stringify(name)} is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`;
+  const header = names.find((n) => HEADER_DIRECTIVES.test(n));
+  return header === undefined ? null
+    : `directive ${JSON.stringify(header)} is not allowed in a snippet: it would replace the request headers the controller protects (X-Real-IP, X-Forwarded-*, ssl-client-*, Authorization cleared by auth); use the ConfigMap's proxy-set-headers, upstream-vhost or x-forwarded-prefix`;
 }
 
 /** The first forbidden directive of a snippet, as a reason, or null. */

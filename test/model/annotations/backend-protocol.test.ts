@@ -67,14 +67,16 @@ describe('backend-protocol annotation', () => {
         assert.doesNotMatch(block, /grpc_/);
       });
 
-      it(`${balancer}: GRPC and GRPCS use grpc_pass grpc:// and grpcs:// ${upstream}, with the proxy headers as grpc_set_header`, () => {
+      it(`${balancer}: GRPC and GRPCS use grpc_pass grpc:// and grpcs:// ${upstream}, with the proxy headers as http-level grpc_set_header`, () => {
         for (const [value, scheme] of [['GRPC', 'grpc'], ['GRPCS', 'grpcs']]) {
-          const block = locationBlock(render(model(value!).model, balancer), 'api.example.com', 'location "/"');
+          const text = render(model(value!).model, balancer);
+          const block = locationBlock(text, 'api.example.com', 'location "/"');
           assert.match(block, new RegExp(`\\n\\s+grpc_pass ${scheme}://${upstream};`));
-          assert.doesNotMatch(block, /proxy_pass/);
-          for (const h of ['Host \\$ingress_templater_host', 'X-Forwarded-For \\$proxy_add_x_forwarded_for', 'X-Real-IP \\$remote_addr', 'X-Forwarded-Proto \\$scheme']) {
-            assert.match(block, new RegExp(`grpc_set_header ${h};`));
+          assert.doesNotMatch(block, /proxy_pass|grpc_set_header/, 'a location\'s own grpc_set_header would drop the http-level list');
+          for (const h of ['Host \\$ingress_templater_host', 'X-Forwarded-For \\$remote_addr', 'X-Real-IP \\$remote_addr', 'X-Forwarded-Proto \\$scheme', 'ssl-client-verify \\$ingress_templater_ssl_client_verify']) {
+            assert.match(text, new RegExp(`\\n {4}grpc_set_header ${h};`));
           }
+          assert.doesNotMatch(text, /grpc_set_header (Upgrade|Connection)/, 'hop-by-hop headers mean nothing in HTTP/2');
           assert.match(block, /grpc_read_timeout 60s;/);
         }
       });

@@ -45,6 +45,19 @@ describe('model/annotations/external-auth', () => {
     }
   });
 
+  it('parseResponseHeaders: refuses every header the controller sets itself, in any case, naming it', () => {
+    for (const v of ['Ssl-Client-Subject-Dn,Ssl-Client-Verify', 'X-User, ssl-client-cert', 'SSL-CLIENT-ISSUER-DN', 'X-Real-IP', 'X-Request-ID', 'X-Forwarded-Port',
+      'X-Original-URI', 'X-Original-Url', 'X-Original-Method', 'X-Auth-Request-Redirect', 'X-Sent-From', 'X-Code', 'X-Namespace', 'X-Service-Name', 'Proxy', 'Upgrade']) {
+      const r = parseResponseHeaders(v);
+      assert.equal(r.ok, false, v);
+      if (!r.ok) assert.match(r.reason, /which the controller sets itself/, v);
+    }
+    const r = parseResponseHeaders('X-User, Ssl-Client-Verify');
+    assert.ok(!r.ok && r.reason.includes('Ssl-Client-Verify'), JSON.stringify(r));
+    // what auth services send, the Authorization header for the backend included, stays allowed
+    assert.equal(parseResponseHeaders('X-Auth-Request-User, X-Auth-Request-Email, Authorization, X-Forwarded-User').ok, true);
+  });
+
   describe('parseSignin', () => {
     it('appends rd=$scheme://$http_host$escaped_request_uri unless the URL has an rd parameter', () => {
       assert.equal(signinText(parseSignin('https://login.example.com/start')!), 'https://login.example.com/start?rd=<S>://<HH><ERU>');
@@ -183,9 +196,10 @@ describe('model/annotations/external-auth', () => {
     assert.doesNotMatch(loc, /error_page 500/, 'a backend without endpoints gets 503 from the internal server, whatever error_page the location has');
     assert.doesNotMatch(loc, /proxy_set_header/);
     const internal = lua.slice(lua.indexOf(`location = "${authPath}" {`));
-    assert.match(internal, /internal;\n\s+proxy_pass_request_body off;\n\s+proxy_set_header Content-Length "";\n\s+proxy_method POST;\n\s+proxy_set_header Host "localhost:8443";/);
+    assert.match(internal, /internal;\n\s+proxy_pass_request_body off;\n\s+proxy_method POST;\n\s+proxy_set_header Host "localhost:8443";/);
+    assert.match(internal, /proxy_set_header Content-Length "";/);
     assert.match(internal, /proxy_pass "https:\/\/localhost:8443\/check\?app=1";/);
-    assert.match(lua, /proxy_set_header "X-User" \$ingress_templater_auth_x_user;/);
+    assert.match(lua, /proxy_set_header X-User \$ingress_templater_auth_x_user;/);
     assert.doesNotMatch(locationBlock(lua, 'b.example.com', '/'), /auth_request/);
     // without ngx_lua the request URI cannot be escaped: it goes as it is
     assert.match(locationBlock(renderText(model, 'static'), 'a.example.com', '/'), /set \$ingress_templater_escaped_request_uri \$request_uri;/);

@@ -121,16 +121,26 @@ describe('model/annotations/headers', () => {
       assert.match(newline.message, /invalid value "a\\nb"/);
     });
 
+    it('refuses the headers the controller sets itself, also spelt with "_" (which CGI-style backends read as "-")', () => {
+      const problems: Problem[] = [];
+      const out = proxySetHeaders('ingress/custom-headers', lookup({
+        'ssl-client-verify': 'SUCCESS', 'SSL-Client-Subject-DN': 'CN=admin', 'X_Real_IP': '1.2.3.4', 'X-Request-ID': 'x', 'X-Code': '200', 'Proxy': 'p', 'X-Ok': 'yes',
+      }), problems);
+      assert.deepEqual(out, [{ name: 'X-Ok', value: 'yes' }]);
+      assert.equal(problems.length, 6, show(problems));
+      assert.ok(problems.every((p) => p.severity === 'error' && /set by the controller itself/.test(p.message)), show(problems));
+    });
+
     it('buildModel renders them once in the http block', () => {
       const { model, problems } = build([...backend, configMap({ 'proxy-set-headers': 'ingress/custom-headers' }), headersCm({ 'X-Team': 'payments', 'X-Bad': 'a\nb' }),
         ingress({ name: 'a', rules: [rule('a.example.com', path('/', 'web'))] }), ingress({ name: 'b', rules: [rule('b.example.com', path('/', 'web'))] })], CONFIG_MAP_OPTION);
       assert.equal(problems.length, 1, show(problems));
       assert.deepEqual(model.http.headers, [{ headers: [{ name: 'X-Team', value: 'payments' }] }]);
       const text = renderText(model);
-      assert.equal(text.split('proxy_set_header "X-Team" "payments";').length, 2, text);
+      assert.equal(text.split('proxy_set_header X-Team "payments";').length, 2, text);
       assert.doesNotMatch(text, /X-Bad/);
       const http = text.slice(text.indexOf('http {'), text.indexOf('## start server'));
-      assert.match(http, /\n {4}proxy_set_header "X-Team" "payments";\n/);
+      assert.match(http, /\n {4}proxy_set_header X-Team "payments";\n/);
     });
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CONFIGURATION_SNIPPET, SERVER_SNIPPET, denySnippets, snippetChecks, snippetShapeProblem } from '../../../src/model/annotations/snippets.js';
+import { CONFIGURATION_SNIPPET, SERVER_SNIPPET, denySnippets, forbiddenDirective as forbiddenDirectiveOf, snippetChecks, snippetShapeProblem } from '../../../src/model/annotations/snippets.js';
 import type { SnippetConfig } from '../../../src/model/annotations/snippets.js';
 import { parseSettings } from '../../../src/model/settings.js';
 import type { Model } from '../../../src/model/index.js';
@@ -161,6 +161,18 @@ describe('model/annotations/snippets forbiddenDirective', () => {
     }
     // a comment where a word may start, and quoted arguments, are what they look like
     assert.equal(forbiddenDirective('add_header A b; # include x\nadd_header C "d; include x;";'), null);
+  });
+
+  it('refuses request-header directives in both kinds: a snippet\'s own list would replace the protected headers there', () => {
+    for (const t of ['proxy_set_header X-Real-IP 1.2.3.4;', 'PROXY_SET_HEADER X-A b;', 'grpc_set_header X-A b;', 'proxy_pass_request_headers off;',
+      'more_set_input_headers "ssl-client-verify: SUCCESS";', 'location /a { proxy_set_header X-A b; }']) {
+      assert.match(String(forbiddenDirectiveOf(t)), /would replace the request headers the controller protects/, t);
+    }
+    for (const t of ['add_header X "proxy_set_header";', 'proxy_hide_header X-A;', 'more_set_headers "X-A: b";']) assert.equal(forbiddenDirectiveOf(t), null, t);
+    const { model, problems } = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'proxy_set_header X-Team a;' })], CONFIG_MAP_OPTION);
+    assert.ok(problems.some((p) => p.severity === 'error' && p.field === `metadata.annotations["${CONFIGURATION_SNIPPET}"]` && /proxy_set_header/.test(p.message)), show(problems));
+    for (const l of server(model).locations) assert.notEqual(l.denied, null, 'the Ingress\'s paths answer 503');
+    assert.doesNotMatch(renderText(model), /include "/);
   });
 
   it('a refused server-snippet is not included, even when its shape is fine (the forbidden check applies to both kinds)', () => {

@@ -1,0 +1,156 @@
+// The request headers nginx sends upstream, from one list: every location kind the controller writes gets
+// them from here (render/view.ts builds the lists, templates/partials/proxy-headers.hbs renders them).
+//
+// Protected headers carry what nginx itself knows or decided: the client's address, the request ID, the
+// scheme and port, the client certificate verdict (auth-tls), and what the controller tells the auth
+// service and the default backend of an error page. A backend, the auth service and a default backend
+// must be able to trust them, so each is always either set by nginx from its own variables or set to an
+// empty value, which nginx does not send but which still keeps the client's copy of the header from
+// passing. No annotation or ConfigMap header may name one (isProtectedHeader).
+//
+// nginx inherits proxy_set_header (and grpc_set_header) into a level only when that level has none of its
+// own. The http level therefore sends the whole list, locations send none, and what varies per location
+// comes from variables set with `set`. The two location kinds that must send other values (the auth
+// subrequest, error pages) repeat the whole list, built by the functions below.
+
+/** One header: a value that is nginx text (variables allowed, built here only) or a literal (quoted). */
+export interface HeaderRule {
+  name: string;
+  value: string;
+  literal: boolean; // the value came from a manifest: rendered as a quoted string without variables
+  grpc: boolean; // also sent to gRPC backends (hop-by-hop headers have no meaning in HTTP/2)
+}
+
+const rule = (name: string, value: string, o: { literal?: boolean; grpc?: boolean } = {}): HeaderRule =>
+  ({ name, value, literal: o.literal ?? false, grpc: o.grpc ?? true });
+
+/** What every backend gets (the http level): nginx's own values, or empty for the headers only others get. */
+export const PROTECTED_HEADERS: readonly HeaderRule[] = Object.freeze([
+  // upstream-vhost / x-forwarded-prefix set these variables in their locations (ann-headers.hbs)
+  rule('Host', '$ingress_templater_host'),
+  rule('X-Forwarded-Prefix', '$ingress_templater_forwarded_prefix'),
+  rule('Upgrade', '$http_upgrade', { grpc: false }),
+  rule('Connection', '$connection_upgrade', { grpc: false }),
+  rule('X-Request-ID', '$request_id'),
+  rule('X-Real-IP', '$remote_addr'),
+  // forwarded headers from clients are never trusted: the chain starts at the client nginx sees, as
+  // ingress-nginx does without use-forwarded-headers
+  rule('X-Forwarded-For', '$remote_addr'),
+  rule('X-Forwarded-Host', '$best_http_host'),
+  rule('X-Forwarded-Port', '$server_port'),
+  rule('X-Forwarded-Proto', '$scheme'),
+  rule('X-Scheme', '$scheme'),
+  // client certificate verdicts: empty except in servers with auth-tls (srv-auth-tls.hbs sets them)
+  rule('ssl-client-verify', '$ingress_templater_ssl_client_verify'),
+  rule('ssl-client-subject-dn', '$ingress_templater_ssl_client_s_dn'),
+  rule('ssl-client-issuer-dn', '$ingress_templater_ssl_client_i_dn'),
+  rule('ssl-client-cert', '$ingress_templater_ssl_client_cert'),
+  // what the auth service is told (authServiceHeaders) and the default backend of an error page
+  // (errorPageHeaders); nobody else gets them, nor a client's copy
+  rule('X-Original-URI', ''),
+  rule('X-Original-URL', ''),
+  rule('X-Original-Method', ''),
+  rule('X-Auth-Request-Redirect', ''),
+  rule('X-Sent-From', ''),
+  rule('X-Code', ''),
+  rule('X-Format', ''),
+  rule('X-Namespace', ''),
+  rule('X-Ingress-Name', ''),
+  rule('X-Service-Name', ''),
+  rule('X-Service-Port', ''),
+  // httpoxy: a Proxy request header becomes HTTP_PROXY in CGI-style backends
+  rule('Proxy', '', { grpc: false }),
+]);
+
+// Headers about the connection, which nginx manages itself: never named by configuration either.
+const CONNECTION_HEADERS = ['content-length', 'transfer-encoding', 'te', 'keep-alive', 'trailer', 'expect'];
+
+const RESERVED: ReadonlySet<string> = new Set([...PROTECTED_HEADERS.map((h) => normal(h.name)), ...CONNECTION_HEADERS]);
+
+// Many backends (CGI, WSGI, Rack, PHP) read headers as HTTP_X_REAL_IP, so "X_Real_IP" would reach them as
+// X-Real-IP; nginx drops such client headers (ignore_invalid_headers), configuration must not add them.
+function normal(name: string): string {
+  return name.toLowerCase().replace(/_/g, '-');
+}
+
+/** Is this header set by the controller itself (or about the connection), so no configuration may set it? */
+export function isProtectedHeader(name: string): boolean {
+  return RESERVED.has(normal(name));
+}
+
+/** A header sent from a variable: auth-response-headers and basic auth's Authorization (http-external-auth.hbs). */
+export interface VariableHeader {
+  name: string;
+  parts: string[]; // the variable is $ingress_templater_auth_<parts joined by "_">
+}
+
+/** A constant header for every backend (ConfigMap proxy-set-headers). */
+export interface ConstantHeader {
+  name: string;
+  value: string;
+}
+
+function replace(list: readonly HeaderRule[], overrides: HeaderRule[]): HeaderRule[] {
+  const by = new Map(overrides.map((o) => [o.name.toLowerCase(), o]));
+  const out = list.map((h) => by.get(h.name.toLowerCase()) ?? h);
+  for (const o of overrides) if (!list.some((h) => h.name.toLowerCase() === o.name.toLowerCase())) out.push(o);
+  return out;
+}
+
+/**
+ * The http level's list, inherited by every location that proxies to a backend: the protected headers,
+ * the ConfigMap's custom headers, and the headers an auth step sets (each variable is the client's own
+ * header unless the location's auth step set it: http-external-auth.hbs).
+ */
+export function backendHeaders(custom: readonly ConstantHeader[], variables: readonly VariableHeader[]): HeaderRule[] {
+  return [
+    ...PROTECTED_HEADERS,
+    ...custom.map((c) => rule(c.name, c.value, { literal: true })),
+    ...variables.map((v) => rule(v.name, `$ingress_templater_auth_${v.parts.join('_')}`)),
+  ];
+}
+
+/**
+ * The auth subrequest's list (srv-external-auth.hbs): the protected headers with what the auth service
+ * is told about the request. The client's other headers (credentials, cookies) reach it, as it needs
+ * them to decide; the ConfigMap's custom headers and the auth-response variables are for backends only.
+ */
+export function authServiceHeaders(host: string): HeaderRule[] {
+  return replace(PROTECTED_HEADERS, [
+    rule('Host', host, { literal: true }),
+    rule('Upgrade', ''),
+    rule('Connection', 'close', { literal: true }),
+    rule('X-Original-URL', '$scheme://$http_host$request_uri'),
+    rule('X-Original-URI', '$request_uri'),
+    rule('X-Original-Method', '$request_method'),
+    rule('X-Auth-Request-Redirect', '$request_uri'),
+    rule('X-Sent-From', 'nginx-ingress-controller', { literal: true }),
+    // the subrequest has no body
+    rule('Content-Length', ''),
+  ]);
+}
+
+/**
+ * An error page's list (srv-errors.hbs), sent with proxy_pass_request_headers off: the default backend
+ * gets ingress-nginx's error-page headers, the protected headers and the ConfigMap's custom headers, and
+ * none of the client's own (no Authorization, Cookie or other credential, nothing forged) nor what an
+ * auth step added for the Ingress's backend. As no client header passes, the empty entries are left out
+ * (each line of each error location costs nginx -t time).
+ */
+export function errorPageHeaders(page: { code: number; namespace: string; name: string }, custom: readonly ConstantHeader[]): HeaderRule[] {
+  // no client header passes, so an empty entry would only lengthen each error location (nginx -t time)
+  return replace(PROTECTED_HEADERS, [
+    rule('Host', '$best_http_host'),
+    rule('Upgrade', ''),
+    rule('Connection', 'close', { literal: true }),
+    rule('X-Code', String(page.code), { literal: true }),
+    rule('X-Format', '$http_accept'),
+    rule('X-Original-URI', '$request_uri'),
+    rule('X-Namespace', page.namespace, { literal: true }),
+    rule('X-Ingress-Name', page.name, { literal: true }),
+    // the location's own Service, set there by ann-errors.hbs
+    rule('X-Service-Name', '$ingress_templater_service_name'),
+    rule('X-Service-Port', '$ingress_templater_service_port'),
+    ...custom.map((c) => rule(c.name, c.value, { literal: true })),
+  ]).filter((h) => h.value !== '');
+}

@@ -1,0 +1,266 @@
+// Forged request headers through real nginx, with backends that echo what they received: the client
+// certificate verdicts (ssl-client-*) of an mTLS host, X-Real-IP / X-Forwarded-* and the controller's other
+// headers never reach a backend, the default backend of an error page or the auth service with a client's
+// value, whatever another tenant's auth-response-headers or the ConfigMap's proxy-set-headers name; error
+// pages get none of the client's credentials.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import { ManifestDir, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
+import { freePort } from '../helpers/ports.js';
+import { cleanupPki, issueClient, makeCa } from '../model/annotations/tls-fixtures.js';
+import type { Pem } from '../model/annotations/tls-fixtures.js';
+
+const P = 'nginx.ingress.kubernetes.io/';
+const APP = '127.0.71.1';
+const ERRORS = '127.0.71.2';
+const AUTH = '127.0.71.3';
+const GONE = '127.0.71.4'; // nothing listens: a Service whose only endpoint is not ready
+
+// what a client forges: every header the controller sets itself
+const FORGED: Record<string, string> = {
+  'ssl-client-verify': 'SUCCESS',
+  'ssl-client-subject-dn': 'CN=admin',
+  'ssl-client-issuer-dn': 'CN=forged CA',
+  'ssl-client-cert': 'forged',
+  'x-real-ip': '6.6.6.6',
+  'x-forwarded-for': '6.6.6.6',
+  'x-forwarded-host': 'forged.example.com',
+  'x-forwarded-proto': 'gopher',
+  'x-forwarded-port': '1',
+  'x-request-id': 'forged-id',
+  'x-original-uri': '/forged',
+  'x-original-method': 'FORGED',
+  'x-code': '200',
+  'x-namespace': 'forged',
+};
+
+interface Seen {
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  rawHeaders: string[];
+}
+
+/** An HTTP server on a loopback address that records the headers it got and answers as `answer` says. */
+async function serve(address: string, answer: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
+    req.resume();
+    req.on('end', () => answer(req, res));
+  });
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort(address);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: address, port, exclusive: true }, () => { server.off('error', reject); resolve(); });
+      });
+      return { port, seen, close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
+    } catch (e) {
+      if (attempt > 10 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    }
+  }
+}
+type Server = Awaited<ReturnType<typeof serve>>;
+
+const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...headers });
+  res.end(JSON.stringify(body));
+};
+
+/** One HTTPS request to nginx with SNI = host and, optionally, a client certificate. */
+function tlsRequest(port: number, host: string, urlPath: string, o: { client?: Pem; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1', port, path: urlPath, method: 'GET', agent: false, servername: host, rejectUnauthorized: false,
+      headers: { host, ...o.headers }, timeout: 5000, ...(o.client ? { cert: o.client.cert, key: o.client.key } : {}),
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`https ${host}${urlPath} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The values of a header as the backend got them, every copy (nginx would send a header twice if set twice). */
+function copies(s: Seen, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < s.rawHeaders.length; i += 2) if (s.rawHeaders[i]!.toLowerCase() === name) out.push(s.rawHeaders[i + 1]!);
+  return out;
+}
+
+/** No forged value reached the backend: each controller header is absent or nginx's own. */
+function assertNoForged(s: Seen, where: string, sent: Record<string, string> = FORGED): void {
+  for (const [name, forged] of Object.entries(sent)) {
+    for (const v of copies(s, name)) assert.ok(!v.split(/,\s*/).includes(forged), `${where}: ${name}: ${v} (forged ${forged}) reached it`);
+  }
+  assert.deepEqual(copies(s, 'x-real-ip'), ['127.0.0.1'], where);
+  assert.deepEqual(copies(s, 'x-forwarded-for'), ['127.0.0.1'], where);
+}
+
+const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('e2e: protected request headers (forged client headers, credentials on error pages)', function () {
+  let m: ManifestDir;
+  let ctl: RunningController | undefined;
+  let app: Server;
+  let errorsPod: Server;
+  let auth: Server;
+  let client: Pem;
+
+  before(async function () {
+    this.timeout(60_000);
+    m = new ManifestDir('protected-headers');
+    app = await serve(APP, (req, res) => {
+      const code = /\/status\/([0-9]{3})/.exec(req.url ?? '')?.[1];
+      json(res, code ? Number(code) : 200, { app: true });
+    });
+    errorsPod = await serve(ERRORS, (req, res) => json(res, Number(req.headers['x-code'] ?? 404), { errorPage: true }));
+    // the auth service: allows everything, and names the user
+    auth = await serve(AUTH, (_req, res) => json(res, 200, {}, { 'X-User': 'alice' }));
+    const ca = makeCa('e2e client CA');
+    client = issueClient(ca, 'alice');
+    const htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
+
+    m.write('services.yaml', [
+      service('app', { ports: [{ port: 80, targetPort: app.port }] }),
+      endpoints('app', { ready: [APP], port: app.port }),
+      service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
+      endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
+      service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
+      endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
+    ]);
+    m.write('secrets.yaml', [
+      { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'client-ca', namespace: 'default' }, data: { 'ca.crt': Buffer.from(ca.cert).toString('base64') } },
+      { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'users', namespace: 'default' }, data: { auth: Buffer.from(htpasswd).toString('base64') } },
+    ]);
+    // the mTLS host, client certificates optional
+    m.write('mtls.yaml', ingress('mtls', {
+      host: 'mtls.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-tls-secret`]: 'default/client-ca', [`${P}auth-tls-verify-client`]: 'optional' },
+    }));
+    // another tenant asks for the verdict headers from its auth service: refused
+    m.write('tenant.yaml', ingress('tenant', {
+      namespace: 'default', host: 'tenant.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-response-headers`]: 'Ssl-Client-Subject-Dn,Ssl-Client-Verify' },
+    }));
+    // a tenant with external auth done right
+    m.write('ext.yaml', ingress('ext', {
+      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
+      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-response-headers`]: 'X-User' },
+    }));
+    // basic auth, error pages from a default backend, a path whose Service has no ready endpoint
+    m.write('errors.yaml', ingress('errors', {
+      host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }],
+      annotations: {
+        [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'users',
+        [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404',
+      },
+    }));
+    m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
+    // the ConfigMap's custom headers may not name a protected header either
+    m.write('config.yaml', [
+      configMap('ingress-templater', 'default', { 'proxy-set-headers': 'default/custom-headers' }),
+      configMap('custom-headers', 'default', { 'X-Real-IP': '9.9.9.9', 'Ssl-Client-Verify': 'SUCCESS', 'X-Team': 'payments' }),
+    ]);
+    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
+  });
+
+  stopAfter(() => ctl, async () => {
+    await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
+    m?.cleanup();
+    cleanupPki();
+  });
+
+  it('the mTLS backend gets nginx\'s client certificate verdict only, with and without a certificate, whatever another tenant\'s auth-response-headers say', async function () {
+    const before = app.seen.length;
+    const without = await tlsRequest(ctl!.ports.https, 'mtls.example.com', '/who', { headers: FORGED });
+    assert.equal(without.status, 200, without.body);
+    // (forging what a valid certificate gives would prove nothing)
+    const forgedWithCert = { ...FORGED, 'ssl-client-verify': 'FORGED' };
+    const withCert = await tlsRequest(ctl!.ports.https, 'mtls.example.com', '/who', { headers: forgedWithCert, client });
+    assert.equal(withCert.status, 200, withCert.body);
+    const [a, b] = app.seen.slice(before);
+    assert.ok(a && b, 'both requests reached the backend');
+    assert.deepEqual(copies(a, 'ssl-client-verify'), ['NONE']);
+    assert.deepEqual(copies(a, 'ssl-client-subject-dn'), []);
+    assert.deepEqual(copies(a, 'ssl-client-issuer-dn'), []);
+    assert.deepEqual(copies(a, 'ssl-client-cert'), [], 'auth-tls-pass-certificate-to-upstream is off');
+    assert.deepEqual(copies(b, 'ssl-client-verify'), ['SUCCESS']);
+    assert.deepEqual(copies(b, 'ssl-client-subject-dn'), ['CN=alice']);
+    assert.deepEqual(copies(b, 'ssl-client-issuer-dn'), ['CN=e2e client CA']);
+    assertNoForged(a, 'mtls without a certificate');
+    assertNoForged(b, 'mtls with a certificate', forgedWithCert);
+    assert.deepEqual(copies(b, 'x-team'), ['payments'], 'the ConfigMap\'s other custom header is sent');
+  });
+
+  it('refuses auth-response-headers and proxy-set-headers naming a protected header, naming the Ingress / ConfigMap and the field', async function () {
+    const problems = (await ctl!.status()).problems;
+    const tenant = problems.find((p) => p.startsWith('error:') && p.includes('Ingress default/tenant') && p.includes(`${P}auth-response-headers`));
+    assert.ok(tenant, problems.join('\n'));
+    assert.match(tenant, /Ssl-Client-Subject-Dn, which the controller sets itself/);
+    // as for every invalid auth annotation: the Ingress's paths answer 503, other Ingresses are served
+    assert.equal((await ctl!.http('tenant.example.com', '/')).status, 503);
+    for (const key of ['X-Real-IP', 'Ssl-Client-Verify']) {
+      assert.ok(problems.some((p) => p.includes('ConfigMap default/custom-headers') && p.includes(`data.${key}`) && p.includes('set by the controller itself')), `${key}\n${problems.join('\n')}`);
+    }
+    assert.doesNotMatch(ctl!.nginxConf(), /9\.9\.9\.9|auth_ssl_client/);
+  });
+
+  it('a plain backend gets nginx\'s X-Real-IP, X-Forwarded-* and request ID, never the client\'s', async function () {
+    const before = app.seen.length;
+    const r = await ctl!.http('open.example.com', '/x', { headers: { ...FORGED, authorization: 'Bearer abc' } });
+    assert.equal(r.status, 200, r.body);
+    const s = app.seen[before]!;
+    assertNoForged(s, 'open');
+    assert.deepEqual(copies(s, 'x-forwarded-host'), ['open.example.com']);
+    assert.deepEqual(copies(s, 'x-forwarded-proto'), ['http']);
+    assert.equal(copies(s, 'x-request-id').length, 1);
+    assert.deepEqual(copies(s, 'authorization'), ['Bearer abc'], 'a host without auth passes the client\'s credentials to its own backend');
+  });
+
+  it('the auth service and the protected backend get no forged verdicts', async function () {
+    const appBefore = app.seen.length;
+    const authBefore = auth.seen.length;
+    const r = await ctl!.http('ext.example.com', '/page', { headers: { ...FORGED, 'x-user': 'mallory', cookie: 'session=1' } });
+    assert.equal(r.status, 200, r.body);
+    const sub = auth.seen[authBefore]!;
+    assertNoForged(sub, 'auth service');
+    assert.deepEqual(copies(sub, 'x-original-uri'), ['/page']);
+    assert.deepEqual(copies(sub, 'x-original-method'), ['GET']);
+    assert.deepEqual(copies(sub, 'cookie'), ['session=1'], 'the auth service decides on the client\'s credentials');
+    const got = app.seen[appBefore]!;
+    assertNoForged(got, 'ext backend');
+    assert.deepEqual(copies(got, 'x-user'), ['alice'], 'the auth service\'s answer, not the client\'s');
+  });
+
+  it('error pages: the default backend gets no credentials and no forged header (no endpoint, and an intercepted 404)', async function () {
+    const headers = { ...FORGED, authorization: basicAuth('alice', 's3cret'), cookie: 'session=secret', 'x-api-key': 'k' };
+    for (const [urlPath, code] of [['/gone/x', '503'], ['/app/status/404', '404']] as const) {
+      const before = errorsPod.seen.length;
+      const r = await ctl!.http('errors.example.com', urlPath, { headers, timeoutMs: 10_000 });
+      assert.equal(r.status, Number(code), `${urlPath}: ${r.body}`);
+      assert.match(r.body, /errorPage/);
+      const s = errorsPod.seen[before]!;
+      assert.deepEqual(copies(s, 'x-code'), [code]);
+      assert.deepEqual(copies(s, 'x-namespace'), ['default']);
+      assert.deepEqual(copies(s, 'x-ingress-name'), ['errors']);
+      assert.deepEqual(copies(s, 'x-original-uri'), [urlPath]);
+      for (const name of ['authorization', 'cookie', 'x-api-key']) assert.deepEqual(copies(s, name), [], `${urlPath}: ${name} reached the default backend`);
+      assertNoForged(s, `error page ${urlPath}`);
+    }
+    // the path's own backend did not get the credentials either (basic auth stops them at nginx)
+    const last = app.seen[app.seen.length - 1]!;
+    assert.equal(last.url, '/app/status/404');
+    assert.deepEqual(copies(last, 'authorization'), []);
+    assertNoForged(last, 'errors backend');
+  });
+});
