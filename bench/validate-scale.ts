@@ -5,10 +5,12 @@
 //   - nginx -t alone on that rendered config (nginx's share of validate);
 //   - `validate` and `render` as a user runs them: wall time, peak RSS of the CLI (node alone) and of the
 //     whole run (the larger of node and its nginx -t child);
-//   - with --baseline-cli, the same two commands of another build (e.g. a copy of dist/ from before a
-//     change), on the same manifests.
-//   node dist/bench/validate-scale.js [--sizes 5000,50000] [--shapes one-host,spread] [--baseline-cli OLD/dist/src/cli.js] [--json FILE]
-// Needs GNU time (/usr/bin/time) for the peak RSS of the child processes.
+//   - `render --diff` against the config of the case before (the same paths on other hosts: a diff
+//     of nearly every line);
+//   - with --baseline-cli, the same commands of another build (e.g. a copy of dist/ from before a
+//     change), on the same manifests; each stopped after --limit seconds.
+//   node dist/bench/validate-scale.js [--sizes 5000,50000] [--shapes one-host,spread] [--baseline-cli OLD/dist/src/cli.js] [--limit 300] [--json FILE]
+// Needs GNU time (/usr/bin/time) for the peak RSS of the child processes, and timeout (coreutils).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '5000,50000' },
     shapes: { type: 'string', default: 'one-host,spread' },
     'baseline-cli': { type: 'string' },
+    limit: { type: 'string', default: '300' },
     json: { type: 'string' },
     phases: { type: 'string' }, // internal: DIR,PREFIX — the in-process baseline in a fresh process
   },
@@ -93,17 +96,21 @@ interface Timed { ms: number; treePeakKiB: number; nodePeakKiB: number; code: nu
 async function timed(cmd: string, args: string[]): Promise<Timed> {
   const out = path.join(os.tmpdir(), `itp-validate-scale-time-${process.pid}`);
   const t = now();
-  const r = await promisify(execFile)('/usr/bin/time', ['-o', out, '-f', '%M', cmd, ...args], { cwd: REPO, env: cleanEnv(), maxBuffer: 1 << 30, encoding: 'utf8' })
+  const r = await promisify(execFile)('/usr/bin/time', ['-o', out, '-f', '%M', 'timeout', values.limit!, cmd, ...args], { cwd: REPO, env: cleanEnv(), maxBuffer: 1 << 30, encoding: 'utf8' })
     .then((x) => ({ ...x, code: 0 }), (e: { stdout: string; stderr: string; code: number }) => e);
   const ms = now() - t;
   const treePeakKiB = Number(fs.readFileSync(out, 'utf8').trim().split('\n').pop());
   fs.rmSync(out, { force: true });
   const node = /node-peak-rss-kib (\d+)/.exec(r.stderr);
+  if (r.code === 124) return { ms: NaN, treePeakKiB: NaN, nodePeakKiB: NaN, code: r.code }; // stopped at --limit
   if (r.code !== 0) process.stderr.write(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
   return { ms, treePeakKiB, nodePeakKiB: node ? Number(node[1]) : NaN, code: r.code };
 }
 
 const cli = (file: string, command: string[]) => timed(process.execPath, [`--import=${HWM_HOOK}`, file, ...command]);
+
+// the rendered config of the case before, for render --diff
+let previousConfig: string | undefined;
 
 async function measure(paths: number, shape: string) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-validate-scale-'));
@@ -118,11 +125,18 @@ async function measure(paths: number, shape: string) {
     const out = path.join(tmp, 'rendered.conf');
     const validate = await cli(CLI, ['validate', '--manifests', dir]);
     const render = await cli(CLI, ['render', '--manifests', dir, '--out', out]);
-    const baseline = values['baseline-cli'] ? {
-      validate: await cli(path.resolve(values['baseline-cli']), ['validate', '--manifests', dir]),
-      render: await cli(path.resolve(values['baseline-cli']), ['render', '--manifests', dir, '--out', out]),
+    const against = path.join(tmp, 'before.conf');
+    if (previousConfig) fs.copyFileSync(previousConfig, against);
+    const diff = previousConfig ? await cli(CLI, ['render', '--manifests', dir, '--diff', against]) : undefined;
+    const old = values['baseline-cli'] && path.resolve(values['baseline-cli']);
+    const baseline = old ? {
+      validate: await cli(old, ['validate', '--manifests', dir]),
+      render: await cli(old, ['render', '--manifests', dir, '--out', path.join(tmp, 'old.conf')]),
+      diff: previousConfig ? await cli(old, ['render', '--manifests', dir, '--diff', against]) : undefined,
     } : undefined;
-    const result = { shape, ...size, ...inproc, nginxTest, validate, render, baseline };
+    previousConfig = path.join(os.tmpdir(), `itp-validate-scale-previous-${process.pid}.conf`);
+    fs.copyFileSync(out, previousConfig);
+    const result = { shape, ...size, ...inproc, nginxTest, validate, render, diff, baseline };
     process.stderr.write(`[${paths} ${shape}] ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
     return result;
   } finally {
@@ -134,17 +148,23 @@ type Result = Awaited<ReturnType<typeof measure>>;
 const s = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
 const mib = (kib: number) => (Number.isFinite(kib) ? (kib / 1024).toFixed(0) : 'n/a');
 
+const diffCell = (t: Timed | undefined) => (!t ? '-' : run(t));
+// a run that failed shows its exit code (124: stopped at --limit)
+const run = (t: Timed) => (t.code === 124 ? `> ${values.limit}` : `${s(t.ms)}${t.code ? ` (exit ${t.code})` : ''}`);
+
 function report(results: Result[]): void {
   const head = ['paths', 'shape', 'locations', 'load s', 'build+render s (baseline)', 'report s', 'nginx -t s', 'nginx -t MiB',
-    'validate s', 'validate node MiB', 'validate all MiB', 'render s', 'render MiB', ...(values['baseline-cli'] ? ['old validate s', 'old validate all MiB', 'old render s', 'old render MiB'] : [])];
+    'validate s', 'validate node MiB', 'validate all MiB', 'render s', 'render MiB', 'render --diff s',
+    ...(values['baseline-cli'] ? ['old validate s', 'old validate all MiB', 'old render s', 'old render MiB', 'old render --diff s'] : [])];
   console.log(`| ${head.join(' | ')} |\n| --- | --- |${' ---: |'.repeat(head.length - 2)}`);
   for (const r of results) {
     const cells = [r.paths, r.shape, r.locations, s(r.loadMs), s(r.buildRenderMs), s(r.reportMs), s(r.nginxTest.ms), mib(r.nginxTest.treePeakKiB),
-      s(r.validate.ms), mib(r.validate.nodePeakKiB), mib(r.validate.treePeakKiB), s(r.render.ms), mib(r.render.nodePeakKiB),
-      ...(r.baseline ? [s(r.baseline.validate.ms), mib(r.baseline.validate.treePeakKiB), s(r.baseline.render.ms), mib(r.baseline.render.nodePeakKiB)] : [])];
+      run(r.validate), mib(r.validate.nodePeakKiB), mib(r.validate.treePeakKiB), run(r.render), mib(r.render.nodePeakKiB), diffCell(r.diff),
+      ...(r.baseline ? [run(r.baseline.validate), mib(r.baseline.validate.treePeakKiB), run(r.baseline.render), mib(r.baseline.render.nodePeakKiB), diffCell(r.baseline.diff)] : [])];
     console.log(`| ${cells.join(' | ')} |`);
   }
-  console.log('\nvalidate s = load + build+render + report + nginx -t, and the start of node and nginx; "all MiB" is the larger of node and its nginx -t child');
+  console.log(`\n> ${values.limit}: stopped after --limit ${values.limit} s; (exit 3): nginx -t failed (before this change also when validate stopped it at 60 s)`);
+  console.log('validate s = load + build+render + report + nginx -t, and the start of node and nginx; "all MiB" is the larger of node and its nginx -t child');
 }
 
 async function main(): Promise<void> {
@@ -156,6 +176,7 @@ async function main(): Promise<void> {
       results.push(await measure(paths, shape));
     }
   }
+  if (previousConfig) fs.rmSync(previousConfig, { force: true });
   report(results);
   const command = `node dist/bench/validate-scale.js ${process.argv.slice(2).join(' ')}`.trim();
   console.log(`\ncommand: ${command}`);
