@@ -193,7 +193,8 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   // Regex locations are tried in the written order: longest path first. Prefix and exact locations go in
   // nginx's own order, which changes nothing in how nginx matches them (longest prefix, exact name) but
   // is what nginx sorts them into at every nginx -t and reload, by insertion sort (ngx_queue_sort, nginx
-  // 1.22): any other order costs a comparison per pair of locations, 50,000 paths on one host 30 s more.
+  // 1.22): in any other order that costs a comparison per pair of locations (50,000 paths on one host:
+  // nginx -t 40 s instead of 14 s).
   locations.sort(regexHost ? longestFirst : nginxLocationOrder);
   const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
   const fallbackRedirect = (tls && model.settings.sslRedirect) || httpsOnly;
@@ -241,6 +242,8 @@ function longestFirst(a: { path: string }, b: { path: string }): number {
   return b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0);
 }
 
+const SLASH = 0x2f;
+
 /**
  * The order nginx puts prefix and exact locations in (ngx_http_cmp_locations): by name, byte by byte,
  * with '/' below every other character and a name before the longer names it begins; an exact location
@@ -256,7 +259,6 @@ export function nginxLocationOrder(a: { path: string; exact: boolean }, b: { pat
   }
   return a.path.length - b.path.length || (a.exact === b.exact ? 0 : a.exact ? -1 : 1);
 }
-const SLASH = 0x2f;
 
 /** A literal path inside a regex: the path characters that are regex metacharacters, escaped. */
 export function escapeRegex(p: string): string {
