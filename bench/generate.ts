@@ -162,6 +162,48 @@ export function generateCluster(dir: string, size: ClusterSize, seed = 1): Gener
   return apps;
 }
 
+export interface PathsSize {
+  paths: number; // distinct paths in all
+  ingresses: number; // the paths spread evenly over them
+  hosts: number; // Ingress i on host i % hosts
+}
+
+/**
+ * Many paths on few hosts, for validate and render at scale (bench/validate-scale.ts): 20 Services with
+ * Endpoints in namespace paths, and Ingresses of paths /aK/bM (every third Exact, the others Prefix) to
+ * them, at most about 1 MB of manifests a file. Every path is distinct; none encloses another.
+ */
+export function generatePaths(dir: string, size: PathsSize): void {
+  const services = 20;
+  const perIngress = Math.ceil(size.paths / size.ingresses);
+  const base: Obj[] = [{
+    apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'ingress-templater.dev/controller' },
+  }];
+  for (let s = 0; s < services; s++) {
+    base.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `s${s}`, namespace: 'paths' }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
+    base.push({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: `s${s}`, namespace: 'paths' }, subsets: [{ addresses: [{ ip: endpointAddress(s) }], ports: [{ name: 'http', port: 8080 }] }] });
+  }
+  writeAtomic(path.join(dir, 'services.yaml'), yamlDocs(base));
+  let docs: Obj[] = [];
+  let files = 0;
+  const flush = () => {
+    if (docs.length) writeAtomic(path.join(dir, `ingresses-${String(files++).padStart(4, '0')}.yaml`), yamlDocs(docs));
+    docs = [];
+  };
+  for (let i = 0, k = 0; i < size.ingresses && k < size.paths; i++) {
+    const paths: Obj[] = [];
+    for (let j = 0; j < perIngress && k < size.paths; j++, k++) {
+      paths.push({ path: `/a${k % 97}/b${Math.floor(k / 97)}`, pathType: k % 3 === 0 ? 'Exact' : 'Prefix', backend: { service: { name: `s${k % services}`, port: { number: 80 } } } });
+    }
+    docs.push({
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: `paths-${i}`, namespace: 'paths' },
+      spec: { ingressClassName: 'nginx', rules: [{ host: `h${i % size.hosts}.example.com`, http: { paths } }] },
+    });
+    if (docs.length * perIngress >= 10_000) flush(); // about 100 bytes of YAML a path
+  }
+  flush();
+}
+
 function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? process.argv[i + 1] : fallback;

@@ -13,10 +13,10 @@ import { buildModel } from './model/index.js';
 import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
 import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates, writeManagedFiles } from './nginx/files.js';
-import { createTwoFilesPatch } from 'diff';
 import { describeIngresses } from './describe.js';
 import { formatReport, migrationReport } from './report.js';
 import { ManifestSet } from './pipeline.js';
+import { unifiedDiff } from './render/diff.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode } from './render/index.js';
 import type { NginxBinary } from './nginx/binary.js';
@@ -210,8 +210,7 @@ async function render(values: Values): Promise<void> {
   if (values.diff) {
     const file = path.resolve(String(values.diff));
     const current = (await readIfExists(file)) ?? '';
-    const patch = createTwoFilesPatch(file, '(rendered)', current, text, undefined, undefined, { context: 3 });
-    process.stdout.write(current === text ? `no change against ${file}\n` : patch);
+    process.stdout.write(current === text ? `no change against ${file}\n` : unifiedDiff(file, '(rendered)', current, text));
   } else if (values.out) await writeAtomic(path.resolve(String(values.out)), text);
   else process.stdout.write(text);
   if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests; the output leaves them out`);

@@ -11,7 +11,7 @@ import { resolveBackend } from './backends.js';
 import type { BackendLookup } from './backends.js';
 import { endpointProblems } from './endpoint-problems.js';
 import type { Settings } from './settings.js';
-import type { Backend, Canary, Model } from './types.js';
+import type { Backend, Canary, Location, Model } from './types.js';
 
 export interface CanaryInput {
   ingresses: Ingress[]; // the served canary Ingresses (isCanaryIngress), oldest first
@@ -29,6 +29,20 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
   const backends = new Map<string, Backend>(model.backends.map((b) => [b.name, { ...b }]));
   const covered = new Set<string>(); // main backend + host + match + path that a canary rule names
   const firstFor = new Map<string, Ingress>(); // main backend -> the canary Ingress that took it
+  // host + match + path -> the main location there (the first, as a search of the servers found it); one
+  // search per canary path was quadratic in the paths of a host
+  let locations: Map<string, Location> | undefined;
+  const locationAt = () => {
+    if (locations) return locations;
+    locations = new Map();
+    for (const s of model.servers) {
+      for (const l of s.locations) {
+        const key = `${s.host}\n${l.match}\n${l.path}`;
+        if (!locations.has(key)) locations.set(key, l);
+      }
+    }
+    return locations;
+  };
 
   for (const ing of input.ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
@@ -59,7 +73,7 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
         const match = p.pathType === 'Exact' ? 'exact' : 'prefix';
         const path = match === 'prefix' && p.path.length > 1 ? p.path.replace(/\/+$/, '') || '/' : p.path;
         const what = `${host || '(any host)'} ${p.pathType} ${p.path}`;
-        const loc = model.servers.find((s) => s.host === host)?.locations.find((l) => l.path === path && l.match === match);
+        const loc = locationAt().get(`${host}\n${match}\n${path}`);
         if (!loc) {
           problems.push({ severity: 'error', ...where(`${field}.path`), message: `no main Ingress routes ${what}: a canary needs one with the same host and path; this path is not served` });
           return;
@@ -124,16 +138,17 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
 
   // the canary is a property of the main backend: other paths proxied to it are split as well
   const others = new Map<string, string[]>();
+  const listed = (name: string) => others.get(name) ?? others.set(name, []).get(name)!;
   for (const s of model.servers) {
     for (const l of s.locations) {
       const b = l.backend ? backends.get(l.backend) : undefined;
       if (b?.canary && !covered.has(`${b.name}\n${s.host}\n${l.match}\n${l.path}`)) {
-        others.set(b.name, [...(others.get(b.name) ?? []), `${s.host || '(any host)'} ${l.path} (Ingress ${l.ingress})`]);
+        listed(b.name).push(`${s.host || '(any host)'} ${l.path} (Ingress ${l.ingress})`);
       }
     }
     const fb = s.fallback.backend ? backends.get(s.fallback.backend) : undefined;
     if (fb?.canary && !s.locations.some((l) => l.match === 'prefix' && l.path === '/')) {
-      others.set(fb.name, [...(others.get(fb.name) ?? []), `${s.host || '(any host)'} default backend (Ingress ${s.fallback.ingress})`]);
+      listed(fb.name).push(`${s.host || '(any host)'} default backend (Ingress ${s.fallback.ingress})`);
     }
   }
   for (const [name, list] of others) {

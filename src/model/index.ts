@@ -56,7 +56,9 @@ export function lookupFor(input: ModelInput, resolved: BackendLookup['resolved']
   const slicesByService = new Map<string, EndpointSlice[]>();
   for (const s of input.list('EndpointSlice')) {
     const key = `${s.meta.namespace}/${s.serviceName}`;
-    slicesByService.set(key, [...(slicesByService.get(key) ?? []), s]);
+    const list = slicesByService.get(key);
+    if (list) list.push(s);
+    else slicesByService.set(key, [s]);
   }
   return {
     service: (ns, name) => input.get('Service', ns, name),
@@ -150,6 +152,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     return s;
   };
   serverFor('');
+  const serverIngresses = new Map<Server, Set<string>>();
 
   // who claimed each host+match+path first
   const claims = new Map<string, string>();
@@ -203,7 +206,9 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     ing.rules.forEach((rule, ri) => {
       const host = rule.host ?? '';
       const server = serverFor(host);
-      if (!server.ingresses.includes(id)) server.ingresses.push(id);
+      // a Set beside the list: includes() was quadratic in the Ingresses of a host
+      const named = serverIngresses.get(server) ?? serverIngresses.set(server, new Set()).get(server)!;
+      if (!named.has(id)) { named.add(id); server.ingresses.push(id); }
       // server-level annotations: the oldest Ingress of a host that sets a family decides it
       for (const [family, config] of Object.entries(ann.server)) if (!(family in server.ann)) server.ann[family] = config;
       rule.paths.forEach((p, pi) => {

@@ -9,10 +9,12 @@ export function nginxArgs(bin: NginxBinary, prefix: string, conf: string): strin
   return ['-p', prefix, '-c', conf, ...(versionAtLeast(bin.version, '1.19.5') ? ['-e', 'stderr'] : [])];
 }
 
-export async function testConfig(bin: NginxBinary, prefix: string, file: string, text: string): Promise<void> {
-  const r = await execa(bin.path, ['-t', '-q', ...nginxArgs(bin, prefix, file)], { all: true, reject: false, timeout: 60_000 });
+export async function testConfig(bin: NginxBinary, prefix: string, file: string, text: string, timeoutMs = 60_000): Promise<void> {
+  const r = await execa(bin.path, ['-t', '-q', ...nginxArgs(bin, prefix, file)], { all: true, reject: false, timeout: timeoutMs });
   if (r.exitCode === 0 && !r.timedOut) return;
   const output = (r.all ?? '').trim();
+  // killed, nginx said nothing: an empty reason read as if the config were wrong
+  if (r.timedOut) throw new ConfigTestError(`nginx -t did not finish within ${timeoutMs / 1000} s (${text.length} bytes of config); it was stopped`, output);
   throw new ConfigTestError(`nginx -t rejected the candidate: ${explainTestFailure(output, file, text)}`, output);
 }
 

@@ -226,7 +226,12 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
       add(l, false, `${l.path}/`);
     }
   }
-  if (regexHost) locations.sort((a, b) => b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0));
+  // Regex locations are tried in the written order: longest path first. Prefix and exact locations go in
+  // nginx's own order, which changes nothing in how nginx matches them (longest prefix, exact name) but
+  // is what nginx sorts them into at every nginx -t and reload, by insertion sort (ngx_queue_sort, nginx
+  // 1.22): in any other order that costs a comparison per pair of locations (50,000 paths on one host:
+  // nginx -t 40 s instead of 14 s).
+  locations.sort(regexHost ? longestFirst : nginxLocationOrder);
   const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
   const fallbackRedirect = (tls && model.settings.sslRedirect) || httpsOnly;
   // One "if" block for the server instead of one per location (each costs nginx -t and a reload time
@@ -267,6 +272,28 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
       redirect: fallbackRedirect && !redirect,
     },
   };
+}
+
+function longestFirst(a: { path: string }, b: { path: string }): number {
+  return b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0);
+}
+
+const SLASH = 0x2f;
+
+/**
+ * The order nginx puts prefix and exact locations in (ngx_http_cmp_locations): by name, byte by byte,
+ * with '/' below every other character and a name before the longer names it begins; an exact location
+ * before the prefix location of the same name. Paths are ASCII (syntax.ts HTTP_PATH), so UTF-16 code
+ * units are the bytes nginx compares.
+ */
+export function nginxLocationOrder(a: { path: string; exact: boolean }, b: { path: string; exact: boolean }): number {
+  const n = Math.min(a.path.length, b.path.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.path.charCodeAt(i);
+    const y = b.path.charCodeAt(i);
+    if (x !== y) return (x === SLASH ? 0 : x) - (y === SLASH ? 0 : y);
+  }
+  return a.path.length - b.path.length || (a.exact === b.exact ? 0 : a.exact ? -1 : 1);
 }
 
 /** A literal path inside a regex: the path characters that are regex metacharacters, escaped. */
