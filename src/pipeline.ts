@@ -90,7 +90,8 @@ export class ManifestSet {
         else if (!isManifestName(rel)) return incomplete(); // a directory that went away, maybe with files in it
         continue;
       }
-      if (!st.isFile()) return incomplete();
+      // a FIFO or device is loaded like a file (the loader refuses it without opening it for reading)
+      if (st.isDirectory() || st.isSymbolicLink()) return incomplete();
       if (!isManifestName(rel)) continue;
       if (await this.consider(fileEntry(rel, abs, st), now)) changed = true;
     }
