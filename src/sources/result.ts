@@ -37,7 +37,7 @@ export const PARSE_LIMITS: Readonly<ParseLimits> = {
   anchors: 1000,
   aliases: 1000,
   tags: 1000,
-  documents: 10_000,
+  documents: 20_000,
   tokens: 2_000_000,
   documentTokens: 200_000,
   nodes: 500_000,

@@ -53,8 +53,8 @@ describe('sources/loader parse limits', () => {
   });
 
   it('refuses a file of more documents than the limit, counting empty ones', () => {
-    assertRefused(parseManifests('---\n'.repeat(20_000), 'docs.yaml'), 'docs.yaml', /10000 documents/);
-    assertRefused(parseManifests('...\n'.repeat(20_000), 'ends.yaml'), 'ends.yaml', /10000 documents/);
+    assertRefused(parseManifests('---\n'.repeat(30_000), 'docs.yaml'), 'docs.yaml', /20000 documents/);
+    assertRefused(parseManifests('...\n'.repeat(30_000), 'ends.yaml'), 'ends.yaml', /20000 documents/);
     const three = `${CONFIGMAP}---\n${CONFIGMAP.replace('settings', 'b')}---\n${CONFIGMAP.replace('settings', 'c')}`;
     assert.equal(parseWith(three, { documents: 3 }).resources.length, 3);
     assertRefused(parseWith(three, { documents: 2 }), 'f.yaml', /2 documents/);
