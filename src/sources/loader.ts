@@ -210,7 +210,14 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 
 
 const LIMIT_NAMES: Record<keyof ParseLimits, string> = {
-  depth: 'nesting depth', anchors: 'anchors', aliases: 'aliases', tags: 'tags', documents: 'documents', tokens: 'YAML tokens', documentTokens: 'YAML tokens in one document', nodes: 'nodes',
+  depth: 'levels of nesting',
+  anchors: 'anchors',
+  aliases: 'aliases',
+  tags: 'tags',
+  documents: 'documents',
+  tokens: 'YAML tokens',
+  documentTokens: 'YAML tokens in one document',
+  nodes: 'nodes (an alias counted as what it stands for)',
 };
 
 /** A limit hit, or the first YAML error: either ends the parse of the file at once. */

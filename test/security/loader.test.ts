@@ -72,11 +72,11 @@ function oneMapping(keys: number): string {
 
 const HOSTILE: { title: string; text: () => string; limit: RegExp }[] = [
   { title: 'anchors x 55,000 on one line (165 KB)', text: () => '&a '.repeat(55_000), limit: /more than 1000 anchors/ },
-  { title: "'[' x 2,000,000", text: () => '['.repeat(2_000_000), limit: /more than 100 nesting depth/ },
+  { title: "'[' x 2,000,000", text: () => '['.repeat(2_000_000), limit: /more than 100 levels of nesting/ },
   { title: 'a 4 MiB file of anchors and tags', text: () => fill('&a !t ', 4 * MiB), limit: /more than 1000 anchors/ },
-  { title: "a 4 MiB file of '{'", text: () => fill('{', 4 * MiB), limit: /more than 100 nesting depth/ },
+  { title: "a 4 MiB file of '{'", text: () => fill('{', 4 * MiB), limit: /more than 100 levels of nesting/ },
   { title: 'a million empty documents (4 MiB)', text: () => fill('---\n', 4 * MiB), limit: /more than 20000 documents/ },
-  { title: 'block nesting 2,000 deep (2 MB)', text: () => blockNesting(2000), limit: /more than 100 nesting depth/ },
+  { title: 'block nesting 2,000 deep (2 MB)', text: () => blockNesting(2000), limit: /more than 100 levels of nesting/ },
   { title: 'one mapping of 350,000 keys (3.7 MB)', text: () => oneMapping(350_000), limit: /YAML tokens in one document/ },
 ];
 
