@@ -1,4 +1,5 @@
-// Manifest text -> typed resources and problems. parseManifests is pure; loadFile adds the read.
+// Manifest text -> typed resources and problems. parseManifests is pure (and bounded: ParseLimits); loadFile
+// adds the read and hands the parse to a worker of parse-pool.ts.
 import { constants as fsConstants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ErrorObject } from 'ajv';
