@@ -63,6 +63,20 @@ describe('sources/parse-pool', function () {
     assert.equal(next.resources.length, 1, show(next.problems));
   });
 
+  it('sends the files queued behind a slow one to a second worker', async () => {
+    const p = pool({ size: 2, spillMs: 50, deadlineMs: 60_000 });
+    assert.equal((await p.parse(bytes(configMap('warm')), 'warm.yaml')).resources.length, 1);
+    assert.equal(p.workers, 1, 'one worker while the files are small');
+    const order: string[] = [];
+    const slow = p.parse(bytes(manyConfigMaps(12_000)), 'slow.yaml').then((r) => { order.push('slow'); return r; });
+    const small = p.parse(bytes(configMap('small')), 'small.yaml').then((r) => { order.push('small'); return r; });
+    const [s, q] = await Promise.all([slow, small]);
+    assert.equal(s.resources.length, 12_000, show(s.problems.slice(0, 2)));
+    assert.equal(q.resources.length, 1);
+    assert.deepEqual(order, ['small', 'slow']);
+    assert.equal(p.workers, 2);
+  });
+
   it('keeps the event loop free while a worker parses', async () => {
     const p = pool({ size: 1 });
     await p.parse(bytes(configMap('warm')), 'warm.yaml');
