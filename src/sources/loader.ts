@@ -231,9 +231,9 @@ class ParseStop extends Error {
 const limitHit = (limits: ParseLimits, which: keyof ParseLimits, offset: number) =>
   new ParseStop(offset, `refused: more than ${limits[which]} ${LIMIT_NAMES[which]} (a limit of the manifests loader); not loaded`);
 
-// Lexemes that take no memory of their own (a plain or block scalar counts once, by its SCALAR marker;
-// comments count: a document's comments are all kept until it is composed).
-const NOT_COUNTED = new Set(['space', 'newline', 'doc-mode', 'flow-error-end', 'byte-order-mark']);
+// Lexemes counted: all but spaces, line breaks and the lexer's control markers (a plain or block scalar counts
+// once, by its SCALAR marker; comments count: a document's comments are all kept until it is composed).
+const [SPACE, TAB, LF, CR, AMPERSAND, ASTERISK, BANG] = [' ', '\t', '\n', '\r', '&', '*', '!'].map((ch) => ch.charCodeAt(0));
 
 /**
  * Walks a composed document: counts its nodes, an alias as the nodes its anchor holds (so aliases cannot
@@ -298,20 +298,19 @@ function* composeDocuments(text: string, lines: LineCounter, limits: ParseLimits
   function* tokens() {
     for (const lexeme of lexer.lex(text)) {
       const at = offset;
+      const c = lexeme.charCodeAt(0);
+      // by the first character, as CST.tokenType does: this runs for every lexeme of every file
       if (scalarSource) scalarSource = false;
-      else {
-        const type = CST.tokenType(lexeme);
-        if (type === 'scalar') scalarSource = true;
-        if (type === 'doc-start' || type === 'doc-end') counts.documentTokens = 0;
-        if (!type || !NOT_COUNTED.has(type)) {
-          if (++counts.tokens > limits.tokens) throw limitHit(limits, 'tokens', at);
-          if (++counts.documentTokens > limits.documentTokens) throw limitHit(limits, 'documentTokens', at);
-          if (type === 'anchor' && ++counts.anchors > limits.anchors) throw limitHit(limits, 'anchors', at);
-          if (type === 'alias' && ++counts.aliases > limits.aliases) throw limitHit(limits, 'aliases', at);
-          if (type === 'tag' && ++counts.tags > limits.tags) throw limitHit(limits, 'tags', at);
-          if (type === 'doc-start' && ++counts.docStarts > limits.documents) throw limitHit(limits, 'documents', at);
-          if (type === 'doc-end' && ++counts.docEnds > limits.documents) throw limitHit(limits, 'documents', at);
-        }
+      else if (c !== SPACE && c !== TAB && c !== LF && c !== CR && lexeme !== '' && lexeme !== CST.DOCUMENT && lexeme !== CST.FLOW_END && lexeme !== CST.BOM) {
+        if (lexeme === CST.SCALAR) scalarSource = true;
+        else if (lexeme === '---' || lexeme === '...') {
+          counts.documentTokens = 0;
+          if (lexeme === '---' ? ++counts.docStarts > limits.documents : ++counts.docEnds > limits.documents) throw limitHit(limits, 'documents', at);
+        } else if (c === AMPERSAND && ++counts.anchors > limits.anchors) throw limitHit(limits, 'anchors', at);
+        else if (c === ASTERISK && ++counts.aliases > limits.aliases) throw limitHit(limits, 'aliases', at);
+        else if (c === BANG && ++counts.tags > limits.tags) throw limitHit(limits, 'tags', at);
+        if (++counts.tokens > limits.tokens) throw limitHit(limits, 'tokens', at);
+        if (++counts.documentTokens > limits.documentTokens) throw limitHit(limits, 'documentTokens', at);
       }
       // the lexer's control markers take no room in the text
       if (lexeme !== CST.SCALAR && lexeme !== CST.DOCUMENT && lexeme !== CST.FLOW_END) offset += lexeme.length;
