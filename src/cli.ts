@@ -268,6 +268,10 @@ async function validate(values: Values): Promise<void> {
   }
 }
 
+// SIGTERM to exit at most: nginx's graceful quit is given 10 s (then SIGTERM, 3 s, SIGKILL) and the sync
+// and apply in progress 3 s each; Kubernetes' default grace period is 30 s.
+const STOP_GRACE_MS = 25_000;
+
 async function run(values: Values): Promise<void> {
   const c = common(values);
   const format = String(values['log-format']);
@@ -295,6 +299,15 @@ async function run(values: Values): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     log('info', values.sidecar ? `${signal}: stopping (the external nginx keeps running)` : `${signal}: stopping nginx gracefully`, { event: 'stop', signal });
+    // The stop is bounded whatever hangs: past the grace time nginx is told to quit at once and the
+    // controller kills itself. SIGKILL, not process.exit(): exit waits for libuv's threads, and one stuck
+    // in a system call (an open() of a FIFO, a dead NFS server) would keep the process alive for ever.
+    const hard = setTimeout(() => {
+      log('error', `${signal}: still stopping after ${STOP_GRACE_MS} ms; terminating nginx and exiting now`, { event: 'stop_timeout', signal });
+      controller.terminateNginx();
+      process.kill(process.pid, 'SIGKILL');
+    }, STOP_GRACE_MS);
+    hard.unref();
     stopping = controller.stop().then(() => process.exit(0), (e) => { log('error', String(e)); process.exit(1); });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

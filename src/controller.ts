@@ -59,6 +59,16 @@ export interface ControllerOptions {
 const BIG_CONFIG_BYTES = 1 << 20;
 // pushes failing this long (nginx answering but refusing, or not answering) make the controller not ready
 const PUSH_FAILING_UNREADY_MS = 10_000;
+// what stop() waits at most for the watcher, the sync and the apply in progress
+const STOP_WAIT_MS = 3000;
+
+/** Waits for p (its failure too), but no longer than ms. */
+async function settleWithin(p: Promise<unknown> | null | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((resolve) => { timer = setTimeout(resolve, ms); })]);
+  clearTimeout(timer);
+}
 
 interface Candidate {
   text: string;
@@ -456,6 +466,11 @@ export class Controller {
     }
   }
 
+  /** For an exit that cannot wait for stop(): our own nginx is told to quit at once (a sidecar's is not ours). */
+  terminateNginx(): void {
+    if (this.nginx instanceof NginxProcess) this.nginx.terminate();
+  }
+
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -464,9 +479,10 @@ export class Controller {
     this.wakeApply?.();
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.pusher?.stop();
-    await this.watcher?.close();
-    await this.syncing?.catch(() => undefined);
-    await this.applying?.catch(() => undefined);
+    // a sync or an apply that hangs (a file system that never answers) must not keep nginx from stopping
+    await settleWithin(this.watcher?.close(), STOP_WAIT_MS);
+    await settleWithin(this.syncing, STOP_WAIT_MS);
+    await settleWithin(this.applying, STOP_WAIT_MS);
     await this.nginx?.stop(timeoutMs);
     await new Promise<void>((resolve) => {
       if (!this.status) return resolve();

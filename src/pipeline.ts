@@ -59,7 +59,8 @@ export class ManifestSet {
     if (this.setScanProblems(scan.problems)) changed = true;
     const present = new Set(scan.files.map((e) => e.rel));
     const now = Date.now();
-    // a few reads in flight at once: parsing is the CPU's, but each read waits on the disk and thread pool
+    // a few files in flight at once: each read waits on the disk and libuv's threads, each parse on a worker
+    // of the parser pool (src/sources/parse-pool.ts), which parses as many files at once as it has workers
     let next = 0;
     const worker = async () => {
       while (next < scan.files.length) {
@@ -90,7 +91,8 @@ export class ManifestSet {
         else if (!isManifestName(rel)) return incomplete(); // a directory that went away, maybe with files in it
         continue;
       }
-      if (!st.isFile()) return incomplete();
+      // a FIFO or device is loaded like a file (the loader refuses it without opening it for reading)
+      if (st.isDirectory() || st.isSymbolicLink()) return incomplete();
       if (!isManifestName(rel)) continue;
       if (await this.consider(fileEntry(rel, abs, st), now)) changed = true;
     }

@@ -99,6 +99,11 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
     return this.child.kill('SIGHUP');
   }
 
+  /** Fast shutdown of the whole group (SIGTERM), without waiting: for a controller that must exit now. */
+  terminate(): void {
+    killGroup(this.child?.pid, 'SIGTERM');
+  }
+
   /** Graceful quit (SIGQUIT lets workers finish requests); SIGTERM, then SIGKILL if it takes too long. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;

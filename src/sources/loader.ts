@@ -1,18 +1,18 @@
-// Manifest text -> typed resources and problems. parseManifests is pure; loadFile adds the read.
-import { readFile, stat } from 'node:fs/promises';
+// Manifest text -> typed resources and problems. parseManifests is pure (and bounded: ParseLimits); loadFile
+// adds the read and hands the parse to a worker of parse-pool.ts.
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ErrorObject } from 'ajv';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { Composer, CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document } from 'yaml';
 import { DNS_SUBDOMAIN } from '../syntax.js';
-import { KINDS, resourceKey, type Kind, type Problem, type Resource } from '../types.js';
+import { KINDS, resourceKey, type Kind, type Problem } from '../types.js';
 import { normalise } from './normalise.js';
+import { defaultParsePool, type ParsePool } from './parse-pool.js';
+import { emptyResult, failed, PARSE_LIMITS, type LoadResult, type ParseLimits } from './result.js';
+
+export { failed, PARSE_LIMITS, type LoadResult, type ParseLimits } from './result.js';
 import { API_VERSIONS, FORMATS, validatorFor } from './schemas.js';
 
-export interface LoadResult {
-  resources: Resource[];
-  problems: Problem[];
-  rejected: string[];
-  parseFailed: boolean;
-}
 
 // Aliases may be used, but not to multiply a small file into a huge object ("billion laughs").
 const MAX_ALIAS_COUNT = 50;
@@ -207,70 +207,235 @@ class DocumentReader {
   }
 }
 
-const emptyResult = (): LoadResult => ({ resources: [], problems: [], rejected: [], parseFailed: false });
-
-function failed(file: string, line: number | undefined, message: string): LoadResult {
-  const problem: Problem = { severity: 'error', file, ...(line ? { line } : {}), message };
-  return { ...emptyResult(), problems: [problem], parseFailed: true };
-}
-
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export function parseManifests(text: string, file: string): LoadResult {
+
+const LIMIT_NAMES: Record<keyof ParseLimits, string> = {
+  depth: 'levels of nesting',
+  anchors: 'anchors',
+  aliases: 'aliases',
+  tags: 'tags',
+  documents: 'documents',
+  tokens: 'YAML tokens',
+  documentTokens: 'YAML tokens in one document',
+  nodes: 'nodes (an alias counted as what it stands for)',
+};
+
+/** A limit hit, or the first YAML error: either ends the parse of the file at once. */
+class ParseStop extends Error {
+  constructor(readonly offset: number | undefined, message: string) {
+    super(message);
+  }
+}
+
+const limitHit = (limits: ParseLimits, which: keyof ParseLimits, offset: number) =>
+  new ParseStop(offset, `refused: more than ${limits[which]} ${LIMIT_NAMES[which]} (a limit of the manifests loader); not loaded`);
+
+// Lexemes counted: all but spaces, line breaks and the lexer's control markers (a plain or block scalar counts
+// once, by its SCALAR marker; comments count: a document's comments are all kept until it is composed).
+const [SPACE, TAB, LF, CR, AMPERSAND, ASTERISK, BANG] = [' ', '\t', '\n', '\r', '&', '*', '!'].map((ch) => ch.charCodeAt(0));
+
+/**
+ * Walks a composed document: counts its nodes, an alias as the nodes its anchor holds (so aliases cannot
+ * multiply a small file into a huge object), and finds a key repeated in one mapping. The library's own
+ * duplicate check compares each key with every earlier key of its mapping: quadratic, minutes for one
+ * mapping of 400,000 keys; it is turned off and done here with a set.
+ */
+class NodeWalk {
+  private readonly sizes = new WeakMap<object, number>();
+  private readonly anchors = new Map<string, object>();
+
+  size(node: unknown): number {
+    if (!node || typeof node !== 'object') return 0;
+    if (isAlias(node)) {
+      const target = this.anchors.get(node.source);
+      return target ? (this.sizes.get(target) ?? 1) : 1; // an alias inside its own anchor: a cycle, one node here
+    }
+    const anchor = (node as { anchor?: string }).anchor;
+    let n = 1;
+    if (isMap(node)) {
+      const keys = new Set<unknown>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          if (keys.has(pair.key.value)) throw new ParseStop(pair.key.range?.[0], 'Map keys must be unique');
+          keys.add(pair.key.value);
+        }
+        n += this.size(pair.key) + this.size(pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) n += this.size(item);
+    }
+    if (anchor) {
+      this.sizes.set(node, n);
+      this.anchors.set(anchor, node); // the latest anchor of a name is the one an alias means
+    }
+    return n;
+  }
+}
+
+/**
+ * Lexes, parses and composes the text one document at a time, checking the limits as it goes; stops at
+ * the first YAML error (only that one is reported, and a message per error of a hostile line is how a
+ * 165 KB file took 18 s: each computed its context from the whole line). Yields each document's value.
+ */
+function* composeDocuments(text: string, lines: LineCounter, limits: ParseLimits): Generator<{ doc: Document; value: unknown }> {
+  const lexer = new Lexer();
+  const parser = new Parser(lines.addNewLine);
+  lines.addNewLine(0);
+  const composer = new Composer({ uniqueKeys: false });
+  // the first error ends the parse: the composer would otherwise go on building nodes and messages
+  const internal = composer as unknown as { onError: (source: unknown, code: string, message: string, warning?: boolean) => void };
+  const report = internal.onError;
+  let stop: ParseStop | undefined;
+  internal.onError = (source, code, message, warning) => {
+    if (warning) return report(source, code, message, warning);
+    // the composer catches what a collection throws and reports it again for the collection: keep the first
+    throw (stop ??= new ParseStop(errorOffset(source), message));
+  };
+  const counts = { documentTokens: 0, anchors: 0, aliases: 0, tags: 0, tokens: 0, docStarts: 0, docEnds: 0, documents: 0, nodes: 0 };
+  let offset = 0;
+  let scalarSource = false; // the lexeme after the SCALAR marker is a scalar's text, whatever it starts with
+  function* tokens() {
+    for (const lexeme of lexer.lex(text)) {
+      const at = offset;
+      const c = lexeme.charCodeAt(0);
+      // by the first character, as CST.tokenType does: this runs for every lexeme of every file
+      if (scalarSource) scalarSource = false;
+      else if (c !== SPACE && c !== TAB && c !== LF && c !== CR && lexeme !== '' && lexeme !== CST.DOCUMENT && lexeme !== CST.FLOW_END && lexeme !== CST.BOM) {
+        if (lexeme === CST.SCALAR) scalarSource = true;
+        else if (lexeme === '---' || lexeme === '...') {
+          counts.documentTokens = 0;
+          if (lexeme === '---' ? ++counts.docStarts > limits.documents : ++counts.docEnds > limits.documents) throw limitHit(limits, 'documents', at);
+        } else if (c === AMPERSAND && ++counts.anchors > limits.anchors) throw limitHit(limits, 'anchors', at);
+        else if (c === ASTERISK && ++counts.aliases > limits.aliases) throw limitHit(limits, 'aliases', at);
+        else if (c === BANG && ++counts.tags > limits.tags) throw limitHit(limits, 'tags', at);
+        if (++counts.tokens > limits.tokens) throw limitHit(limits, 'tokens', at);
+        if (++counts.documentTokens > limits.documentTokens) throw limitHit(limits, 'documentTokens', at);
+      }
+      // the lexer's control markers take no room in the text
+      if (lexeme !== CST.SCALAR && lexeme !== CST.DOCUMENT && lexeme !== CST.FLOW_END) offset += lexeme.length;
+      yield* parser.next(lexeme);
+      // the stack holds the document and each collection still open around this token
+      if (parser.stack.length > limits.depth + 1) throw limitHit(limits, 'depth', at);
+    }
+    yield* parser.end();
+  }
+  const walk = new NodeWalk();
+  const take = (doc: Document) => {
+    const first = doc.errors[0];
+    if (first) throw new ParseStop(first.pos[0], first.message);
+    if (++counts.documents > limits.documents) throw limitHit(limits, 'documents', doc.range?.[0] ?? 0);
+    counts.nodes += walk.size(doc.contents);
+    if (counts.nodes > limits.nodes) throw limitHit(limits, 'nodes', doc.range?.[0] ?? 0);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      throw new ParseStop((doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0, errorText(err));
+    }
+    return { doc, value };
+  };
+  for (const token of tokens()) for (const doc of composer.next(token)) yield take(doc);
+  for (const doc of composer.end(false, text.length)) yield take(doc);
+}
+
+function errorOffset(source: unknown): number | undefined {
+  if (typeof source === 'number') return source;
+  if (Array.isArray(source)) return source[0] as number;
+  const o = (source as { offset?: number } | null)?.offset;
+  return typeof o === 'number' ? o : undefined;
+}
+
+export function parseManifests(text: string, file: string, limits: ParseLimits = PARSE_LIMITS): LoadResult {
   const lines = new LineCounter();
   const out = emptyResult();
+  const warnings: Problem[] = [];
   try {
-    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true });
-    for (const doc of docs) {
-      const err = doc.errors[0];
-      if (err) return failed(file, err.linePos?.[0].line, `invalid YAML: ${oneLine(err.message)}`);
-    }
-    const values: { doc: Document; value: unknown }[] = [];
-    for (const doc of docs) {
-      let value: unknown;
-      try {
-        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-      } catch (err) {
-        const start = (doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0;
-        return failed(file, lines.linePos(start).line, `invalid YAML: ${oneLine(errorText(err))}`);
-      }
-      if (value !== null && value !== undefined) values.push({ doc, value });
-      for (const w of doc.warnings) {
-        out.problems.push({ severity: 'warning', file, line: w.linePos?.[0].line ?? 1, message: oneLine(w.message) });
-      }
-    }
-    for (const { doc, value } of values) {
+    // each document is read as soon as it is composed, so only one document's nodes are held at a time
+    for (const { doc, value } of composeDocuments(text, lines, limits)) {
+      for (const w of doc.warnings) warnings.push({ severity: 'warning', file, line: lines.linePos(w.pos[0]).line, message: oneLine(w.message) });
+      if (value === null || value === undefined) continue;
       const reader = new DocumentReader(doc, lines, file, out);
       try {
         stripNulls(value);
         reader.read(value, []);
       } catch (err) {
-        // Defensive: input must never crash the controller (e.g. absurd nesting depth).
+        // Defensive: input must never crash the controller.
         out.problems.push({ severity: 'error', file, line: reader.lineAt([]), message: `cannot process document: ${oneLine(errorText(err))}` });
       }
     }
   } catch (err) {
-    return failed(file, undefined, `cannot parse: ${oneLine(errorText(err))}`);
+    if (!(err instanceof ParseStop)) return failed(file, undefined, `cannot parse: ${oneLine(errorText(err))}`);
+    const at = err.offset === undefined ? undefined : lines.linePos(Math.min(err.offset, text.length));
+    const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+    const message = err.message.startsWith('refused:') ? `${file} ${err.message.replace('; not loaded', `${where}; not loaded`)}` : `invalid YAML: ${oneLine(err.message)}${where}`;
+    return failed(file, at?.line, message);
   }
+  out.problems.unshift(...warnings);
   return out;
 }
 
-export async function loadFile(absPath: string, relPath: string, maxBytes = 4 * 1024 * 1024): Promise<LoadResult> {
-  let buf: Buffer;
-  try {
-    const st = await stat(absPath);
-    if (st.isDirectory()) return failed(relPath, undefined, `cannot read ${relPath}: EISDIR (it is a directory)`);
-    // Stat first: opening a FIFO or device could block or never end.
-    if (!st.isFile()) return failed(relPath, undefined, `cannot read ${relPath}: not a regular file`);
-    if (st.size > maxBytes) return failed(relPath, undefined, `${relPath} is too large (${st.size} bytes, limit ${maxBytes}); not loaded`);
-    buf = await readFile(absPath);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? errorText(err);
-    return failed(relPath, undefined, `cannot read ${relPath}: ${code}`);
-  }
-  if (buf.length > maxBytes) return failed(relPath, undefined, `${relPath} is too large (${buf.length} bytes, limit ${maxBytes}); not loaded`);
-  if (buf.includes(0)) return failed(relPath, undefined, `${relPath} contains NUL bytes (binary or UTF-16?); not loaded`);
+/** The bytes of a file as the worker parses them: NUL check, BOM, UTF-8. */
+export function parseBytes(bytes: Uint8Array, file: string, limits: ParseLimits = PARSE_LIMITS): LoadResult {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.includes(0)) return failed(file, undefined, `${file} contains NUL bytes (binary or UTF-16?); not loaded`);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return parseManifests(text, relPath);
+  return parseManifests(text, file, limits);
+}
+
+// Open first, then look at what was opened: a stat by path and an open by path may meet two different
+// files (a manifest swapped for a FIFO in between), and a blocking open of a FIFO waits for a writer for
+// ever, in one of libuv's four threads; once those are taken no file is read again, and process.exit()
+// itself waits for them. O_NONBLOCK makes that open return at once (a no-op for regular files), and
+// O_NOFOLLOW refuses a symlink put in place of the real path the scan resolved.
+const OPEN_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
+const READ_CHUNK = 64 * 1024;
+
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSymbolicLink()) return 'a symlink';
+  return 'not a regular file';
+}
+
+/** The bytes of a regular file, at most maxBytes; or why not. Never blocks on a special file. */
+export async function readManifest(absPath: string, relPath: string, maxBytes: number): Promise<Uint8Array | LoadResult> {
+  const tooLarge = (size: number | string) => failed(relPath, undefined, `${relPath} is too large (${size} bytes, limit ${maxBytes}); not loaded`);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(absPath, OPEN_FLAGS);
+    const st = await handle.stat();
+    if (st.isDirectory()) return failed(relPath, undefined, `cannot read ${relPath}: EISDIR (it is a directory)`);
+    if (!st.isFile()) return failed(relPath, undefined, `cannot read ${relPath}: it is ${fileKind(st)}, not a regular file; not loaded`);
+    if (st.size > maxBytes) return tooLarge(st.size);
+    // the file may grow after the fstat: read on until the end, but never past the limit
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let want = st.size + 1;
+    for (;;) {
+      // not from Node's shared pool: the bytes are handed to a worker, which takes over their memory
+      const chunk = Buffer.allocUnsafeSlow(Math.min(want, maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, total);
+      if (bytesRead === 0) break;
+      chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) return tooLarge(`more than ${maxBytes}`);
+      want = READ_CHUNK;
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? errorText(err);
+    const why = code === 'ELOOP' ? 'ELOOP (a symlink now stands where the file was)' : code;
+    return failed(relPath, undefined, `cannot read ${relPath}: ${why}`);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+export async function loadFile(absPath: string, relPath: string, maxBytes = 4 * 1024 * 1024, pool: Pick<ParsePool, 'parse'> = defaultParsePool()): Promise<LoadResult> {
+  const bytes = await readManifest(absPath, relPath, maxBytes);
+  if (!(bytes instanceof Uint8Array)) return bytes;
+  return pool.parse(bytes, relPath);
 }

@@ -59,7 +59,9 @@ class Scan {
       const full = path.join(dirReal, e.name);
       if (e.isSymbolicLink()) await this.followLink(full, rel, e.name, resolveData);
       else if (e.isDirectory()) await this.enterDirectory(full, rel);
-      else if (e.isFile() && MANIFEST.test(e.name)) stats.push(this.addFile(full, rel));
+      // a FIFO, socket or device with a manifest's name is listed too: the loader refuses it by name (and a
+      // file swapped for one keeps its last good content) instead of it vanishing from the set unreported
+      else if (MANIFEST.test(e.name)) stats.push(this.addFile(full, rel));
     }
     await Promise.all(stats);
   }
@@ -82,7 +84,7 @@ class Scan {
       return this.warn(rel, `cannot stat symlink target: ${codeOf(err)}`);
     }
     if (st.isDirectory()) await this.enterDirectory(target, rel);
-    else if (st.isFile() && MANIFEST.test(name)) await this.addFile(target, rel);
+    else if (MANIFEST.test(name)) await this.addFile(target, rel);
   }
 
   async enterDirectory(real: string, rel: string): Promise<void> {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadFile, parseManifests } from '../../src/sources/loader.js';
 import type { Ingress } from '../../src/types.js';
@@ -365,6 +367,81 @@ describe('sources/loader loadFile', () => {
     const isDir = await loadFile(path.join(dir, 'd.yaml'), 'd.yaml');
     assert.equal(isDir.parseFailed, true);
     assert.match(isDir.problems[0]!.message, /EISDIR/);
+  });
+
+  /** p, or a rejection naming what did not settle within ms. */
+  const within = <T>(p: Promise<T>, ms: number, what: string) => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms); })])
+      .finally(() => clearTimeout(timer));
+  };
+
+  /** Whoever waits in a blocking open() of these FIFOs gets a writer (and then EOF), so no thread stays stuck. */
+  function releaseReaders(fifos: string[]): void {
+    for (const f of fifos) {
+      try { fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)); } catch { /* ENXIO: nobody waits */ }
+    }
+  }
+
+  it('refuses a FIFO by name without waiting for a writer', async () => {
+    const fifo = path.join(dir, 'pipe.yaml');
+    execFileSync('mkfifo', [fifo]);
+    try {
+      const r = await within(loadFile(fifo, 'pipe.yaml'), 5000, 'loadFile of a FIFO');
+      assert.equal(r.parseFailed, true);
+      assert.deepEqual(r.problems.map((p) => [p.file, p.message]), [['pipe.yaml', 'cannot read pipe.yaml: it is a FIFO, not a regular file; not loaded']]);
+    } finally {
+      releaseReaders([fifo]);
+    }
+  });
+
+  it('never blocks on a path swapped between a file and a FIFO while it is read (stat-then-open race)', async function () {
+    this.timeout(30_000);
+    const target = path.join(dir, 'swap.yaml');
+    const fifos = Array.from({ length: 4 }, (_, i) => path.join(dir, `.fifo-${i}`));
+    for (const f of fifos) execFileSync('mkfifo', [f]);
+    await writeFile(path.join(dir, '.file'), CONFIGMAP);
+    let swaps = 0;
+    let stop = false;
+    // a hard link of a FIFO or of the file renamed into place, over and over: each FIFO stays reachable
+    // by its own name, so a reader stuck in open() can be released after the test
+    const swapper = (async () => {
+      while (!stop) {
+        const from = swaps % 2 ? fifos[swaps % fifos.length]! : path.join(dir, '.file');
+        fs.linkSync(from, path.join(dir, '.tmp'));
+        fs.renameSync(path.join(dir, '.tmp'), target);
+        swaps++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const outcomes = new Map<string, number>();
+    try {
+      const deadline = Date.now() + 1500;
+      while (Date.now() < deadline) {
+        const batch = await within(Promise.all(Array.from({ length: 8 }, () => loadFile(target, 'swap.yaml'))), 5000, 'loadFile of a path being swapped');
+        for (const r of batch) {
+          const what = r.parseFailed ? r.problems[0]!.message : `${r.resources.length} resource(s)`;
+          outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
+        }
+      }
+    } finally {
+      stop = true;
+      await swapper;
+      releaseReaders(fifos);
+    }
+    assert.ok(swaps > 100, `only ${swaps} swaps`);
+    const allowed = new Set(['1 resource(s)', 'cannot read swap.yaml: it is a FIFO, not a regular file; not loaded']);
+    assert.deepEqual([...outcomes.keys()].filter((k) => !allowed.has(k)), [], JSON.stringify([...outcomes]));
+    assert.ok(outcomes.get('1 resource(s)'), JSON.stringify([...outcomes]));
+    assert.ok(outcomes.get([...allowed][1]!), JSON.stringify([...outcomes]));
+  });
+
+  it('does not follow a symlink put where the scanned file was', async () => {
+    await writeFile(path.join(dir, 'elsewhere.yaml'), CONFIGMAP);
+    await symlink(path.join(dir, 'elsewhere.yaml'), path.join(dir, 'link.yaml'));
+    const r = await loadFile(path.join(dir, 'link.yaml'), 'link.yaml');
+    assert.equal(r.parseFailed, true);
+    assert.deepEqual(r.problems.map((p) => p.message), ['cannot read link.yaml: ELOOP (a symlink now stands where the file was)']);
   });
 
   it('reports an unreadable file with EACCES', async function () {
