@@ -39,7 +39,7 @@ export const PARSE_LIMITS: Readonly<ParseLimits> = {
   tags: 1000,
   documents: 20_000,
   tokens: 2_000_000,
-  documentTokens: 200_000,
+  documentTokens: 500_000,
   nodes: 500_000,
 };
 

@@ -61,12 +61,12 @@ describe('sources/loader parse limits', () => {
   });
 
   it('refuses one document of too many tokens (the memory bound), comments included, and a file of too many', () => {
-    // one mapping of 100,000 keys: the library's duplicate-key check alone was quadratic in them
+    // one mapping of 200,000 keys: the library's duplicate-key check alone was quadratic in them
     let keys = '';
-    for (let i = 0; i < 100_000; i++) keys += `k${i}: 1\n`;
-    assertRefused(parseManifests(keys, 'keys.yaml'), 'keys.yaml', /200000 YAML tokens in one document/);
-    assertRefused(parseManifests(`[${'1,'.repeat(300_000)}1]`, 'flow.yaml'), 'flow.yaml', /200000 YAML tokens in one document/);
-    assertRefused(parseManifests('#\n'.repeat(300_000), 'comments.yaml'), 'comments.yaml', /200000 YAML tokens in one document/);
+    for (let i = 0; i < 200_000; i++) keys += `k${i}: 1\n`;
+    assertRefused(parseManifests(keys, 'keys.yaml'), 'keys.yaml', /500000 YAML tokens in one document/);
+    assertRefused(parseManifests(`[${'1,'.repeat(600_000)}1]`, 'flow.yaml'), 'flow.yaml', /500000 YAML tokens in one document/);
+    assertRefused(parseManifests('#\n'.repeat(600_000), 'comments.yaml'), 'comments.yaml', /500000 YAML tokens in one document/);
     // the per-document count starts again at each document; the file's does not
     const docs = Array.from({ length: 5 }, (_, i) => CONFIGMAP.replace('settings', `s${i}`)).join('---\n');
     assert.equal(parseWith(docs, { documentTokens: 30 }).resources.length, 5);
@@ -95,6 +95,43 @@ describe('sources/loader parse limits', () => {
     assert.match(dup.problems[0]!.message, /^invalid YAML: Map keys must be unique at line 7, column 21$/);
     // the same key in two different mappings is fine
     assert.equal(parseManifests(`${CONFIGMAP}x: {a: 1}\ny: {a: 1}\n`, 'f.yaml').parseFailed, false);
+  });
+
+  it('accepts a kind: List as kubectl get -o yaml writes it, 3 MB of Ingresses in one document', () => {
+    const item = (i: number) => `- apiVersion: networking.k8s.io/v1
+  kind: Ingress
+  metadata:
+    annotations:
+      kubectl.kubernetes.io/last-applied-configuration: |
+        {"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"annotations":{},"name":"app${i}","namespace":"ns"},"spec":{"rules":[{"host":"app${i}.example.com","http":{"paths":[{"backend":{"service":{"name":"app${i}","port":{"number":80}}},"path":"/","pathType":"Prefix"}]}}]}}
+    creationTimestamp: "2025-01-01T00:00:00Z"
+    generation: 1
+    name: app${i}
+    namespace: ns
+    resourceVersion: "${1000 + i}"
+    uid: 0b8f0c7e-0000-4000-8000-${String(i).padStart(12, '0')}
+  spec:
+    ingressClassName: nginx
+    rules:
+    - host: app${i}.example.com
+      http:
+        paths:
+        - backend:
+            service:
+              name: app${i}
+              port:
+                number: 80
+          path: /
+          pathType: Prefix
+  status:
+    loadBalancer: {}
+`;
+    let text = 'apiVersion: v1\nitems:\n';
+    for (let i = 0; text.length < 3_000_000; i++) text += item(i);
+    text += 'kind: List\nmetadata:\n  resourceVersion: ""\n';
+    const r = parseManifests(text, 'list.yaml');
+    assert.equal(r.parseFailed, false, show(r.problems));
+    assert.ok(r.resources.length > 3000, String(r.resources.length));
   });
 
   it('accepts a plain multi-document file well under every limit', () => {
