@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
+import { basicAuth } from '../helpers/http.js';
 import { metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
-import { ManifestDir, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
-import { freePort } from '../helpers/ports.js';
+import { appServices, json, serve, type Recorder } from '../helpers/recorder.js';
+import { ManifestDir, configMap, ingress } from '../helpers/manifests.js';
 
 const P = 'nginx.ingress.kubernetes.io/';
 const APP = '127.0.5.1';
@@ -17,49 +17,8 @@ const ERRORS = '127.0.5.2';
 const AUTH = '127.0.5.3';
 const GONE = '127.0.5.4'; // an address nothing listens on: a Service whose only endpoint is not ready
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
 
-/** An HTTP server on a loopback address that records what it got and answers as `answer` says. */
-async function serve(address: string, answer: (req: Seen, res: http.ServerResponse) => void): Promise<{ port: number; seen: Seen[]; close(): Promise<void> }> {
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => { body += d; });
-    req.on('end', () => {
-      const s = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
-      seen.push(s);
-      answer(s, res);
-    });
-  });
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort(address);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: address, port, exclusive: true }, () => { server.off('error', reject); resolve(); });
-      });
-      return {
-        port, seen,
-        close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
-      };
-    } catch (e) {
-      if (attempt > 10 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    }
-  }
-}
-
-const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...headers });
-  res.end(JSON.stringify(body));
-};
-
-type Server = Awaited<ReturnType<typeof serve>>;
+type Server = Recorder;
 
 /** The app: echoes what it got; /status/NNN answers NNN. */
 const serveApp = () => serve(APP, (req, res) => {
@@ -67,19 +26,6 @@ const serveApp = () => serve(APP, (req, res) => {
   json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
 });
 
-/** Services app and errors for those servers, and gone, whose only endpoint is not ready. */
-function writeServices(m: ManifestDir, app: Server, errorsPod: Server): void {
-  m.write('services.yaml', [
-    service('app', { ports: [{ port: 80, targetPort: app.port }] }),
-    endpoints('app', { ready: [APP], port: app.port }),
-    service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
-    endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
-    service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
-    endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
-  ]);
-}
-
-const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('e2e: authentication, error pages and snippet annotations', function () {
   let m: ManifestDir;
@@ -111,7 +57,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     });
     htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
 
-    writeServices(m, app, errorsPod);
+    m.write('services.yaml', appServices(app, errorsPod, GONE));
     m.write('secret.yaml', {
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'basic-users', namespace: 'default' },
       data: { auth: Buffer.from(htpasswd).toString('base64') },
@@ -382,7 +328,7 @@ describe('e2e: authentication and error pages with --balancer static', function 
       if (req.headers['x-token'] === 'good') json(res, 200, {}, { UserID: '7' });
       else json(res, 401, {});
     });
-    writeServices(m, app, errorsPod);
+    m.write('services.yaml', appServices(app, errorsPod, GONE));
     m.write('errors.yaml', ingress('errors', {
       host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }, { path: '/missing', service: 'no-such-service' }],
       annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404' },

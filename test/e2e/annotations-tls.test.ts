@@ -6,10 +6,10 @@
 // trailer), force-ssl-redirect, HSTS from the ConfigMap, auth-tls client certificates (400 without one,
 // 200 with one, optional), and invalid values denied with 503 and reported.
 import assert from 'node:assert/strict';
+import { tlsRequest, type TlsReply } from '../helpers/http.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
-import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -158,35 +158,6 @@ function grpcHandler(name: string) {
 
 // ---- clients ----
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-  json?: unknown;
-}
-
-/** One HTTPS request to nginx with SNI = host and, optionally, a client certificate. */
-function tlsRequest(port: number, host: string, urlPath: string, o: { client?: Pem; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1', port, path: urlPath, method: 'GET', agent: false, servername: host, rejectUnauthorized: false,
-      headers: { host, ...o.headers }, timeout: 5000, ...(o.client ? { cert: o.client.cert, key: o.client.key } : {}),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('error', reject);
-      res.on('end', () => {
-        let json: unknown;
-        try { json = JSON.parse(body); } catch { /* an nginx page */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`https ${host}${urlPath} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 interface GrpcReply {
   status: number;
@@ -224,7 +195,7 @@ async function grpcCall(port: number, host: string, method: string, message: str
   }
 }
 
-const pod = (r: Reply) => r.json as PodAnswer;
+const pod = (r: TlsReply) => r.json as PodAnswer;
 
 // ---- the suite ----
 

@@ -5,11 +5,10 @@
 // pages get none of the client's credentials.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import http from 'node:http';
-import https from 'node:https';
+import { basicAuth, tlsRequest } from '../helpers/http.js';
 import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
-import { ManifestDir, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
-import { freePort } from '../helpers/ports.js';
+import { appServices, json, serve, type Recorder as Server, type Seen } from '../helpers/recorder.js';
+import { ManifestDir, configMap, ingress } from '../helpers/manifests.js';
 import { cleanupPki, issueClient, makeCa } from '../model/annotations/tls-fixtures.js';
 import type { Pem } from '../model/annotations/tls-fixtures.js';
 
@@ -37,58 +36,7 @@ const FORGED: Record<string, string> = {
   'x-namespace': 'forged',
 };
 
-interface Seen {
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  rawHeaders: string[];
-}
 
-/** An HTTP server on a loopback address that records the headers it got and answers as `answer` says. */
-async function serve(address: string, answer: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push({ url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
-    req.resume();
-    req.on('end', () => answer(req, res));
-  });
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort(address);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: address, port, exclusive: true }, () => { server.off('error', reject); resolve(); });
-      });
-      return { port, seen, close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
-    } catch (e) {
-      if (attempt > 10 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-    }
-  }
-}
-type Server = Awaited<ReturnType<typeof serve>>;
-
-const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...headers });
-  res.end(JSON.stringify(body));
-};
-
-/** One HTTPS request to nginx with SNI = host and, optionally, a client certificate. */
-function tlsRequest(port: number, host: string, urlPath: string, o: { client?: Pem; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1', port, path: urlPath, method: 'GET', agent: false, servername: host, rejectUnauthorized: false,
-      headers: { host, ...o.headers }, timeout: 5000, ...(o.client ? { cert: o.client.cert, key: o.client.key } : {}),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`https ${host}${urlPath} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** The values of a header as the backend got them, every copy (nginx would send a header twice if set twice). */
 function copies(s: Seen, name: string): string[] {
@@ -105,8 +53,6 @@ function assertNoForged(s: Seen, where: string, sent: Record<string, string> = F
   assert.deepEqual(copies(s, 'x-real-ip'), ['127.0.0.1'], where);
   assert.deepEqual(copies(s, 'x-forwarded-for'), ['127.0.0.1'], where);
 }
-
-const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('e2e: protected request headers (forged client headers, credentials on error pages)', function () {
   let m: ManifestDir;
@@ -130,14 +76,7 @@ describe('e2e: protected request headers (forged client headers, credentials on 
     client = issueClient(ca, 'alice');
     const htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
 
-    m.write('services.yaml', [
-      service('app', { ports: [{ port: 80, targetPort: app.port }] }),
-      endpoints('app', { ready: [APP], port: app.port }),
-      service('errors', { ports: [{ port: 80, targetPort: errorsPod.port }] }),
-      endpoints('errors', { ready: [ERRORS], port: errorsPod.port }),
-      service('gone', { ports: [{ port: 80, targetPort: app.port }] }),
-      endpoints('gone', { ready: [], notReady: [GONE], port: app.port }),
-    ]);
+    m.write('services.yaml', appServices(app, errorsPod, GONE));
     m.write('secrets.yaml', [
       { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'client-ca', namespace: 'default' }, data: { 'ca.crt': Buffer.from(ca.cert).toString('base64') } },
       { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'users', namespace: 'default' }, data: { auth: Buffer.from(htpasswd).toString('base64') } },

@@ -83,3 +83,36 @@ export async function whoAnswers(n: number, send: () => Promise<Reply>): Promise
   }
   return out;
 }
+
+export interface TlsReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json?: unknown; // the body parsed, when it is JSON
+}
+
+/** One HTTPS request to nginx on 127.0.0.1 with SNI = host and, optionally, a client certificate. */
+export function tlsRequest(port: number, host: string, urlPath: string, o: { client?: { cert: string; key: string }; headers?: Record<string, string> } = {}): Promise<TlsReply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1', port, path: urlPath, method: 'GET', agent: false, servername: host, rejectUnauthorized: false,
+      headers: { host, ...o.headers }, timeout: 5000, ...(o.client ? { cert: o.client.cert, key: o.client.key } : {}),
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('error', reject);
+      res.on('end', () => {
+        let json: unknown;
+        try { json = JSON.parse(body); } catch { /* an nginx page */ }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`https ${host}${urlPath} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An Authorization header value for HTTP basic auth. */
+export const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { PodSpec } from './pods.js';
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 const NS = 'default';
 
 export interface ServicePortSpec {
