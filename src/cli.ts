@@ -9,7 +9,6 @@ import { Controller } from './controller.js';
 import { EXIT_CODES, ManifestsRejectedError, UsageError } from './errors.js';
 import { stderrLogger } from './log.js';
 import type { LogFormat, Logger } from './log.js';
-import { buildModel } from './model/index.js';
 import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
 import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates, writeManagedFiles } from './nginx/files.js';
@@ -18,6 +17,11 @@ import { formatReport, migrationReport } from './report.js';
 import { ManifestSet } from './pipeline.js';
 import { unifiedDiff } from './render/diff.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
+import { balancerMode, renderOptionsFor, settle } from './plan.js';
+import type { Placement } from './plan.js';
+import { NameResolver } from './resolver.js';
+import { SnippetChecker } from './nginx/snippets.js';
+import type { SnippetCheck } from './model/annotations/snippets.js';
 import type { BalancerMode } from './render/index.js';
 import type { NginxBinary } from './nginx/binary.js';
 import { formatProblem } from './types.js';
@@ -125,10 +129,6 @@ function balancerFlag(values: Values): BalancerMode | 'auto' {
   return v;
 }
 
-function modeFor(choice: BalancerMode | 'auto', bin: { lua: boolean }): BalancerMode {
-  return choice === 'auto' ? (bin.lua ? 'lua' : 'static') : choice;
-}
-
 function common(values: Values) {
   const cm = values.configmap as string | undefined;
   let configMap: { namespace: string; name: string } | undefined;
@@ -173,32 +173,55 @@ function policyFor(values: Values, c: ReturnType<typeof common>) {
   });
 }
 
-/** Load, build and render once; rejected manifests are printed to stderr. */
-async function renderOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'lua' | 'luaModules'>, prefix: string, defaultCertificate: string) {
+const printProblems = (problems: Problem[]) => { for (const p of problems) process.stderr.write(formatProblem(p) + '\n'); };
+
+/** Where `run` with these flags would put nginx: render and validate plan for the same placement. */
+function placementFor(values: Values, c: ReturnType<typeof common>, prefix: string): Placement {
+  return {
+    prefix, listenAddress: c.listenAddress, httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort,
+    defaultCertificate: path.join(prefix, 'ssl', 'default.pem'), nginxUser: (values['nginx-user'] as string | undefined) ?? null, version: VERSION,
+    ...(values.sidecar ? { sidecar: { pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(prefix, 'nginx.pid'))) } } : {}),
+  };
+}
+
+/**
+ * Load, then the plan `run` makes (src/plan.ts): ExternalName targets resolved, snippets tested by nginx
+ * when there is one (`tmpDir` for their throwaway prefixes).
+ */
+async function planOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'lua' | 'luaModules' | 'path'>, placement: Placement, tmpDir: string | null) {
   const c = common(values);
   if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
   const set = new ManifestSet(c.manifests);
   await set.refresh();
-  const built = buildModel(set.store, { ...c.classes, configMap: c.configMap, balancer: modeFor(c.balancer, bin), endpointPolicy: policyFor(values, c) });
-  const problems: Problem[] = [...set.problems(), ...built.problems];
-  for (const p of problems) process.stderr.write(formatProblem(p) + '\n');
-  const renderer = loadTemplates(c.templateDir);
-  const { text, hash } = renderer.render(built.model, {
-    prefix, listenAddress: c.listenAddress, httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort,
-    defaultCertificate, features: bin.features, version: VERSION,
-    balancer: modeFor(c.balancer, bin), luaDir: LUA_DIR, luaModules: bin.luaModules,
+  const mode = balancerMode(c.balancer, bin);
+  const resolver = new NameResolver();
+  const snippets = tmpDir ? new SnippetChecker(bin as NginxBinary, tmpDir, mode === 'lua' ? bin.luaModules : []) : null;
+  const { plan: planned } = await settle(set.store, {
+    model: { ...c.classes, configMap: c.configMap, balancer: mode, endpointPolicy: policyFor(values, c) },
+    resolved: new Map(), snippetVerdicts: new Map(), renderer: loadTemplates(c.templateDir),
+    render: renderOptionsFor(placement, bin, mode, LUA_DIR),
+  }, {
+    resolve: async (names) => { await resolver.refresh(names); return resolver.map; },
+    ...(snippets ? { testSnippets: (checks: SnippetCheck[]) => snippets.verdictsFor(checks) } : {}),
   });
+  const problems: Problem[] = [...set.problems(), ...planned.problems];
+  if (!snippets && planned.untested.length) {
+    problems.push({ severity: 'warning', message: `${planned.untested.length} snippet(s) not tested: no nginx to run nginx -t (run would test each and leave out a refused one)` });
+  }
   const errors = problems.filter((p) => p.severity === 'error').length;
-  return { text, hash, model: built.model, errors, problems, store: set.store, classes: c.classes };
+  return { text: planned.text, hash: planned.hash, model: planned.model, errors, problems, store: set.store, classes: c.classes };
 }
 
 async function render(values: Values): Promise<void> {
   const c = common(values);
   const format = String(values.format);
   if (format !== 'nginx' && format !== 'json') throw new UsageError(`--format must be nginx or json, got ${JSON.stringify(format)}`);
-  // render must work without nginx installed: assume a full build when it cannot be asked
-  const bin = await probeBinary(c.nginxBinary).catch(() => ({ features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [] }));
-  const r = await renderOnce(values, bin, c.prefix, path.join(c.prefix, 'ssl', 'default.pem'));
+  // render must work without nginx installed: assume a full build when it cannot be asked (and test no snippet)
+  const probed = await probeBinary(c.nginxBinary).catch(() => null);
+  const bin = probed ?? { features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [], path: c.nginxBinary };
+  const tmp = probed ? await fsp.mkdtemp(path.join(os.tmpdir(), 'ingress-templater-render-')) : null;
+  const r = await planOnce(values, bin, placementFor(values, c, c.prefix), tmp).finally(() => tmp && fsp.rm(tmp, { recursive: true, force: true }));
+  printProblems(r.problems);
   // the routing model as JSON leaves out certificate keys: a preview is no place for secrets
   const text = format === 'json'
     ? JSON.stringify({
@@ -224,14 +247,15 @@ async function describe(values: Values, target: string | undefined): Promise<voi
     if (!m) throw new UsageError(`describe takes NAMESPACE/NAME or NAME, got ${JSON.stringify(target)}`);
     only = { namespace: m[1] ?? 'default', name: m[2]! };
   }
-  if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
-  const set = new ManifestSet(c.manifests);
-  await set.refresh();
-  // with a running controller, show what nginx actually balances over
+  // the endpoints of each backend as run would push them (the same plan; no nginx needed), or, with a
+  // running controller, what nginx actually balances over
+  const probed = await probeBinary(c.nginxBinary).catch(() => null);
+  const bin = probed ?? { features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [], path: c.nginxBinary };
+  const planned = await planOnce(values, bin, placementFor(values, c, c.prefix), null);
   const live = isGiven(values, 'status-port')
     ? await fetchLiveBackends(String(values['status-address']), intFlag(values, 'status-port', 1, 65535))
     : undefined;
-  const out = describeIngresses(set.store, { classes: c.classes, live }, only);
+  const out = describeIngresses(planned.store, { classes: c.classes, backends: planned.model.backends, live }, only);
   if (!out.length) throw new UsageError(only ? `no Ingress ${only.namespace}/${only.name} in ${c.manifests}` : `no Ingress in ${c.manifests}`);
   process.stdout.write(out.join('\n'));
 }
@@ -251,8 +275,9 @@ async function validate(values: Values): Promise<void> {
   const prefix = await fsp.mkdtemp(path.join(os.tmpdir(), 'ingress-templater-validate-'));
   try {
     await preparePrefix(prefix);
-    const defaultCertificate = await ensureDefaultCertificate(prefix);
-    const r = await renderOnce(values, bin, prefix, defaultCertificate);
+    await ensureDefaultCertificate(prefix);
+    const r = await planOnce(values, bin, placementFor(values, c, prefix), path.join(prefix, 'tmp'));
+    printProblems(r.problems);
     await writeCertificates(prefix, r.model.certificates);
     await writeManagedFiles(prefix, r.model.files);
     const file = path.join(prefix, 'nginx.conf');

@@ -7,7 +7,6 @@ import { ConfigTestError, NginxError } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { collectGarbage } from './memory.js';
-import { buildModel } from './model/index.js';
 import type { ClassOptions, Model } from './model/index.js';
 import { Applier } from './nginx/apply.js';
 import { backendPayload, fetchBackends, hostPort, Pusher } from './nginx/endpoints.js';
@@ -18,6 +17,8 @@ import { NginxProcess, reapStale } from './nginx/process.js';
 import type { NginxHandle } from './nginx/process.js';
 import { ExternalNginx } from './nginx/external.js';
 import { SnippetChecker } from './nginx/snippets.js';
+import { balancerMode, renderOptionsFor, settle } from './plan.js';
+import type { Plan } from './plan.js';
 import { ManifestSet } from './pipeline.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode, RenderOptions, Renderer } from './render/index.js';
@@ -131,17 +132,14 @@ export class Controller {
     const bin = await probeBinary(o.nginxBinary);
     await preparePrefix(o.prefix);
     // a sidecar's nginx lives in another container: it reads our Lua from the shared prefix
-    const luaDir = o.sidecar ? path.join(o.prefix, 'lua') : LUA_DIR;
-    if (o.sidecar) await fs.cp(LUA_DIR, luaDir, { recursive: true, force: true });
+    if (o.sidecar) await fs.cp(LUA_DIR, path.join(o.prefix, 'lua'), { recursive: true, force: true });
     else await reapStale(o.prefix, o.log);
     const defaultCertificate = await ensureDefaultCertificate(o.prefix);
-    if (o.balancer === 'lua' && !bin.lua) throw new NginxError(`--balancer lua needs ngx_lua, which ${bin.path} does not have (install libnginx-mod-http-lua, or use OpenResty)`);
-    this.mode = o.balancer === 'auto' ? (bin.lua ? 'lua' : 'static') : o.balancer;
-    this.renderOptions = {
-      prefix: o.prefix, listenAddress: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort,
-      internalPort: o.internalPort, defaultCertificate, user: o.nginxUser ?? null, features: bin.features, version: o.version,
-      balancer: this.mode, luaDir, luaModules: bin.luaModules, pidFile: o.sidecar?.pidFile,
-    };
+    this.mode = balancerMode(o.balancer, bin);
+    this.renderOptions = renderOptionsFor({
+      prefix: o.prefix, listenAddress: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort, internalPort: o.internalPort,
+      defaultCertificate, nginxUser: o.nginxUser ?? null, version: o.version, ...(o.sidecar ? { sidecar: { pidFile: o.sidecar.pidFile } } : {}),
+    }, bin, this.mode, LUA_DIR);
     if (this.mode === 'lua') {
       this.pusher = new Pusher({
         port: o.internalPort,
@@ -328,34 +326,34 @@ export class Controller {
     const started = process.hrtime.bigint();
     // the endpoints each backend has now: one whose new list is over the limit keeps them
     const lastGood = new Map((this.current?.model.backends ?? []).map((b) => [b.name, b.endpoints]));
-    const input = { ...this.o.classes, configMap: this.o.configMap, resolved: this.resolver.map, balancer: this.mode, endpointPolicy: this.policy, lastGood };
-    let built = buildModel(this.manifests.store, input);
-    if (built.externalNames.some((n) => !this.resolver.has(n))) {
-      await this.resolver.refresh(built.externalNames);
-      built = buildModel(this.manifests.store, input);
-    }
-    this.externalNames = built.externalNames;
-    // snippet annotations: each one alone through nginx -t first; a refused one is left out (its paths answer 503)
-    const snippetProblems = await this.snippets.check(built.model);
-    const problems = [...built.problems, ...snippetProblems];
-    this.report([...this.manifests.problems(), ...problems]);
-    let rendered: { text: string; hash: string };
+    // the same plan as render and validate (src/plan.ts); names and snippets are resolved and tested here
+    let planned: Plan;
     try {
-      rendered = this.renderer.render(built.model, this.renderOptions);
+      planned = (await settle(this.manifests.store, {
+        model: { ...this.o.classes, configMap: this.o.configMap, balancer: this.mode, endpointPolicy: this.policy, lastGood },
+        resolved: this.resolver.map, snippetVerdicts: this.snippets.known, renderer: this.renderer, render: this.renderOptions,
+      }, {
+        resolve: async (names) => { await this.resolver.refresh(names); return this.resolver.map; },
+        testSnippets: (checks) => this.snippets.verdictsFor(checks),
+      })).plan;
     } catch (e) {
       this.failed(e as Error);
       return;
     }
+    const { model, problems, text, hash } = planned;
+    this.externalNames = planned.externalNames;
+    this.snippets.keepOnly(planned.snippets);
+    this.report([...this.manifests.problems(), ...problems]);
     this.metrics.buildRenderSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.current = { model: built.model, problems };
-    const withheld = built.model.backends.filter((b) => b.withheld);
+    this.current = { model, problems };
+    const withheld = model.backends.filter((b) => b.withheld);
     this.metrics.backendsOverLimit = withheld.filter((b) => b.withheld!.overLimit !== undefined).length;
     this.metrics.endpointsRefused = withheld.reduce((n, b) => n + b.withheld!.refused, 0);
     // thousands of Ingresses: give back the garbage of the load, build and render at once (src/memory.ts)
-    if (rendered.text.length > BIG_CONFIG_BYTES) collectGarbage();
+    if (text.length > BIG_CONFIG_BYTES) collectGarbage();
     // endpoints go out at once, also ahead of a reload that will start routing to new backends
-    await this.pusher?.setBackends(built.model.backends.map(backendPayload), seenAt, this.pushMode());
-    this.wanted = { ...rendered, model: built.model, seenAt };
+    await this.pusher?.setBackends(model.backends.map(backendPayload), seenAt, this.pushMode());
+    this.wanted = { text, hash, model, seenAt };
     this.applying ??= this.applyLane().finally(() => { this.applying = null; });
     // the first sync (start-up) and forced ones (a restart) finish with nginx running the result
     if (force) await this.applying;

@@ -2,30 +2,34 @@
 // (from the manifests, or from what a running nginx balances over when live endpoints are given).
 import type { Ingress, IngressBackend } from './types.js';
 import { byAge, isServed, lookupFor, resolveBackend } from './model/index.js';
-import type { ClassOptions, ModelInput } from './model/index.js';
+import type { Backend, ClassOptions, ModelInput } from './model/index.js';
 import { hostPort } from './nginx/endpoints.js';
 
 export interface DescribeOptions {
   classes: ClassOptions;
   resolved?: ReadonlyMap<string, string[]>;
+  backends?: readonly Backend[]; // the plan's backends (src/plan.ts): endpoints as run pushes them
   live?: ReadonlyMap<string, string[]>; // backend name -> "address:port" as nginx has them
 }
 
 export function describeIngresses(input: ModelInput, o: DescribeOptions, only?: { namespace: string; name: string }): string[] {
   const lookup = lookupFor(input, (host) => o.resolved?.get(host));
+  const planned = new Map((o.backends ?? []).map((b) => [b.name, b]));
   const classes = input.list('IngressClass');
   return input.list('Ingress')
     .filter((i) => !only || (i.meta.namespace === only.namespace && i.meta.name === only.name))
     .sort(byAge)
-    .map((ing) => describeOne(ing, isServed(ing, classes, o.classes), (ref) => backendText(ing, ref, lookup, o.live)));
+    .map((ing) => describeOne(ing, isServed(ing, classes, o.classes), (ref) => backendText(ing, ref, lookup, planned, o.live)));
 }
 
-function backendText(ing: Ingress, ref: IngressBackend, lookup: ReturnType<typeof lookupFor>, live?: ReadonlyMap<string, string[]>): string {
+function backendText(ing: Ingress, ref: IngressBackend, lookup: ReturnType<typeof lookupFor>, planned: ReadonlyMap<string, Backend>, live?: ReadonlyMap<string, string[]>): string {
   if (!ref.service) return `${ref.resource?.kind ?? 'Resource'}/${ref.resource?.name ?? '?'}`;
   const label = `${ref.service.name}:${ref.service.port.number ?? ref.service.port.name}`;
   const r = resolveBackend(ing.meta.namespace, ref, lookup);
   if (!r.ok) return `${label} (<error: ${r.reason}>)`;
-  const eps = live ? live.get(r.backend.name) ?? [] : r.backend.endpoints.map(hostPort);
+  // the name only comes from here; the endpoints are the plan's (endpoint policy, limits, ExternalNames)
+  // whenever the plan has the backend (an Ingress of another class, or a path another one took, has none)
+  const eps = live ? live.get(r.backend.name) ?? [] : (planned.get(r.backend.name) ?? r.backend).endpoints.map(hostPort);
   return `${label} (${eps.length ? eps.join(',') : '<none>'})`;
 }
 

@@ -7,10 +7,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { Model } from '../model/index.js';
-import { denySnippets, snippetChecks } from '../model/annotations/snippets.js';
 import type { SnippetCheck } from '../model/annotations/snippets.js';
-import type { Problem } from '../types.js';
+import { snippetKey } from '../plan.js';
 import type { NginxBinary } from './binary.js';
 import { nginxArgs } from './configtest.js';
 
@@ -23,25 +21,31 @@ export class SnippetChecker {
    */
   constructor(private readonly bin: NginxBinary, private readonly tmpDir: string, private readonly luaModules: string[]) {}
 
-  /** Test the model's snippets and leave out the refused ones; returns the problems to report. */
-  async check(model: Model): Promise<Problem[]> {
-    const checks = snippetChecks(model);
-    const refused = new Map<string, string>();
-    const seen = new Set<string>();
+  /** nginx's verdicts so far, by snippetKey (src/plan.ts): an Environment's snippetVerdicts. */
+  get known(): ReadonlyMap<string, string | null> {
+    return this.verdicts;
+  }
+
+  /** Test each snippet without a verdict yet; the verdicts of all of them, by snippetKey. */
+  async verdictsFor(checks: SnippetCheck[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
     for (const c of checks) {
-      const key = `${c.context} ${c.file}`;
-      seen.add(key);
+      const key = snippetKey(c);
       let verdict = this.verdicts.get(key);
       if (verdict === undefined) {
         verdict = await this.test(c).catch((e: Error) => `cannot test it: ${e.message}`);
         // a failure to run the test is retried on the next sync; nginx's verdict on a text is final
         if (!verdict?.startsWith('cannot test it')) this.verdicts.set(key, verdict);
       }
-      if (verdict) refused.set(c.file, verdict);
+      out.set(key, verdict);
     }
-    // forget snippets no Ingress has any more
+    return out;
+  }
+
+  /** Forget the verdicts on snippets no Ingress has any more. */
+  keepOnly(checks: SnippetCheck[]): void {
+    const seen = new Set(checks.map(snippetKey));
     for (const key of [...this.verdicts.keys()]) if (!seen.has(key)) this.verdicts.delete(key);
-    return denySnippets(model, refused);
   }
 
   /** nginx's complaint about the snippet, or null when nginx accepts it. */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIGURATION_SNIPPET, SERVER_SNIPPET } from '../../src/model/annotations/snippets.js';
+import { CONFIGURATION_SNIPPET, denySnippets, SERVER_SNIPPET, snippetChecks } from '../../src/model/annotations/snippets.js';
+import { snippetKey } from '../../src/plan.js';
 import type { SnippetConfig } from '../../src/model/annotations/snippets.js';
 import { probeBinary } from '../../src/nginx/binary.js';
 import type { NginxBinary } from '../../src/nginx/binary.js';
@@ -39,7 +40,7 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
     assert.deepEqual(fs.readdirSync(tmp), []);
   });
 
-  it('check(): refused snippets are left out and denied, others applied; verdicts are cached by content', async () => {
+  it('verdictsFor(): refused snippets are left out and denied, others applied; verdicts are cached by content', async () => {
     const { model } = build([...web, allow,
       ing('good', 'a.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X ok;', [SERVER_SNIPPET]: 'location = /p { return 204; }' }),
       ing('bad', 'b.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X;' }),
@@ -48,7 +49,11 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
     let runs = 0;
     const test = checker.test.bind(checker);
     checker.test = async (c) => { runs++; return test(c); };
-    const problems = await checker.check(model);
+    const check = async (m: typeof model) => {
+      const verdicts = await checker.verdictsFor(snippetChecks(m));
+      return denySnippets(m, new Map(snippetChecks(m).flatMap((c) => { const v = verdicts.get(snippetKey(c)); return v ? [[c.file, v] as [string, string]] : []; })));
+    };
+    const problems = await check(model);
     assert.equal(runs, 3);
     assert.equal(problems.length, 1);
     assert.equal(problems[0]!.object, 'Ingress default/bad');
@@ -64,7 +69,7 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
       ing('good', 'a.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X ok;', [SERVER_SNIPPET]: 'location = /p { return 204; }' }),
       ing('bad', 'b.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X;' }),
     ], CONFIG_MAP_OPTION).model;
-    assert.equal((await checker.check(again)).length, 1);
+    assert.equal((await check(again)).length, 1);
     assert.equal(runs, 3, 'nothing new to test');
   });
 
