@@ -3,7 +3,7 @@
 import type http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigTestError, NginxError } from './errors.js';
+import { failureReason } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { collectGarbage } from './memory.js';
@@ -264,7 +264,9 @@ export class Controller {
     }
     const seenAt = this.firstPending || Date.now();
     this.firstPending = 0;
-    this.syncing = this.sync(force, seenAt).finally(() => { this.syncing = null; });
+    // a sync that throws (a file that cannot be read, the endpoint fast path, a push) is reported and
+    // counted like any failed sync; the loop goes on and nginx keeps the last good state
+    this.syncing = this.sync(force, seenAt).catch((e: unknown) => this.failed(e instanceof Error ? e : new Error(String(e)))).finally(() => { this.syncing = null; });
     await this.syncing;
     if (this.again && !this.stopped) {
       this.again = false;
@@ -426,16 +428,20 @@ export class Controller {
     }
   }
 
+  /**
+   * Every failure of a sync ends here: one log record with its cause, counted by what failed (plan,
+   * filesystem, config_test, reload, not_confirmed, internal); nginx keeps serving the last good config.
+   */
   private failed(e: Error): void {
+    const reason = failureReason(e);
     this.metrics.lastReloadSuccessful = 0;
-    if (e instanceof ConfigTestError) this.metrics.reloadFailures.config_test++;
-    else this.metrics.reloadFailures.not_confirmed++;
+    this.metrics.reloadFailures[reason]++;
     this.lastError = e.message;
     const kept = this.applier.live ? `; still serving config ${this.applier.live.hash.slice(0, 12)}` : '';
-    this.o.log('error', `${e.message}${kept}`, {
-      event: e instanceof ConfigTestError ? 'config_test_failed' : 'apply_failed', kept: this.applier.live?.hash,
-    });
-    if (!(e instanceof ConfigTestError || e instanceof NginxError)) this.o.log('error', e.stack ?? String(e));
+    const event = reason === 'config_test' ? 'config_test_failed' : reason === 'plan' || reason === 'internal' ? 'sync_failed' : 'apply_failed';
+    // a failure of ours (not nginx's verdict, not the disk) carries its stack in the same record
+    const unexpected = reason === 'plan' || reason === 'internal';
+    this.o.log('error', `${e.message}${kept}`, { event, reason, kept: this.applier.live?.hash, ...(unexpected ? { stack: e.stack ?? String(e) } : {}) });
   }
 
   /** Log each problem once, when it first appears. */

@@ -1,4 +1,6 @@
 // Counters and gauges, served as Prometheus text on the status port.
+import { FAILURE_REASONS } from './errors.js';
+import type { FailureReason } from './errors.js';
 
 /** A Prometheus histogram with fixed buckets (seconds). */
 export class Histogram {
@@ -23,7 +25,8 @@ export class Metrics {
   convergence = new Histogram([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   syncs = 0;
   reloads = 0;
-  reloadFailures = { config_test: 0, not_confirmed: 0 };
+  // by what failed (src/errors.ts failureReason): every reason is exported, zeros included
+  reloadFailures: Record<FailureReason, number> = Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>;
   lastReloadSuccessful = 1;
   lastReloadSuccessTimestamp = 0;
   configHash = '';

@@ -8,12 +8,11 @@
 // such names, and joinName refuses them again so that no caller can build an ambiguous name by mistake.
 // ingress-nginx joined them with "-" ("namespace-service-port"); this is a deliberate difference (README).
 import crypto from 'node:crypto';
+import { NameError } from '../errors.js';
 
 export const NAME_SEPARATOR = '_';
 
-export class NameError extends Error {
-  override name = 'NameError';
-}
+export { NameError } from '../errors.js'; // defined with the other errors (src/errors.ts)
 
 /** namespace_name[_port...]: throws on an empty part or one containing the separator. */
 export function joinName(...parts: (string | number)[]): string {

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import fs from 'node:fs/promises';
 import type { Certificate, ManagedFile } from '../model/index.js';
-import { NginxError } from '../errors.js';
+import { NotConfirmedError } from '../errors.js';
 import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
 import { fetchHash, waitForHash } from './confirm.js';
@@ -37,7 +37,7 @@ export class Applier {
     this.candidatePath = `${this.confPath}.candidate`;
   }
 
-  /** Throws ConfigTestError when nginx -t refuses the text, NginxError when nginx did not take it. */
+  /** Throws ConfigTestError when nginx -t refuses the text, NotConfirmedError when nginx did not take it. */
   /** force: nginx is not known to run the live config (it restarted from something else): apply anyway. */
   async apply(text: string, hash: string, certs: Certificate[], files: ManagedFile[] = [], force = false): Promise<ApplyResult> {
     if (this.live?.hash === hash && this.o.process.running && !force) return 'unchanged';
@@ -51,7 +51,7 @@ export class Applier {
     if ((!this.live || force) && p.running) {
       const pid = p.pid;
       await waitMasterUp(pid, timeoutMs, () => p.running && p.pid === pid);
-      if (!p.running) throw new NginxError(`nginx exited while starting; see the nginx error log in ${this.o.prefix}/logs`);
+      if (!p.running) throw new NotConfirmedError(`nginx exited while starting; see the nginx error log in ${this.o.prefix}/logs`);
       if ((await fetchHash(this.o.internalPort)) === hash && (await readIfExists(this.confPath)) === text) {
         this.live = { text, hash };
         this.pending = null;
@@ -86,7 +86,7 @@ export class Applier {
     if (!ok) {
       // nginx kept its old config (or died): put the old file back so a restart runs what was live
       if (previous !== null && this.live) await writeAtomic(this.confPath, previous);
-      throw new NginxError(`nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`);
+      throw new NotConfirmedError(`nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`);
     }
     // confirmed by a new worker; also let the old ones stop accepting, so that "reloaded" means every
     // new connection gets the new config (best effort: bounded, and skipped where /proc cannot see them)

@@ -3,12 +3,9 @@
 import net from 'node:net';
 import { isHttpPath, isIngressHost } from '../syntax.js';
 
-export class UnsafeValueError extends Error {
-  constructor(helper: string, value: unknown) {
-    super(`refusing to render ${JSON.stringify(String(value)).slice(0, 120)} with {{${helper}}}`);
-    this.name = 'UnsafeValueError';
-  }
-}
+import { UnsafeValueError } from '../errors.js';
+
+export { UnsafeValueError }; // defined with the other errors (src/errors.ts)
 
 // Printable ASCII without the characters that end or alter an nginx string: quote, backslash, '$'.
 const QUOTABLE = /^[\x20-\x7e]*$/;

@@ -1,4 +1,5 @@
 // renderConfig: model + options -> nginx.conf text. Pure apart from reading the templates once.
+import { TemplateError } from '../errors.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,12 +16,8 @@ export { HASH_PLACEHOLDER, certificateFile, filesDir } from './view.js';
 export const DEFAULT_TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates');
 export const LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../nginx/lua');
 
-export class TemplateError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TemplateError';
-  }
-}
+// errors live in src/errors.ts; importers of the renderer find this one here too
+export { TemplateError };
 
 // Block helpers and keywords a template may use besides the escaping helpers.
 const BLOCK = new Set(['if', 'unless', 'each', 'with', 'else']);

@@ -303,6 +303,54 @@ describe('e2e: resilience', function () {
     });
   });
 
+  describe('a template that throws while rendering (custom --template-dir)', function () {
+    let m: ManifestDir;
+    let templates: string;
+    let ctl: RunningController | undefined;
+
+    before(async function () {
+      this.timeout(60_000);
+      m = new ManifestDir('template-throw');
+      templates = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-templates-'));
+      fs.cpSync(path.join(REPO, 'templates'), templates, { recursive: true });
+      // a helper refusing its value, only for locations without a backend: rendering throws there
+      const partial = path.join(templates, 'partials', 'server.hbs');
+      const text = fs.readFileSync(partial, 'utf8');
+      const broken = text.replace('{{else}}\n            return 503;\n', '{{else}}\n            return {{num "not a number"}};\n');
+      assert.notEqual(broken, text, 'the partial changed');
+      fs.writeFileSync(partial, broken);
+      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
+    });
+
+    stopAfter(() => ctl, () => {
+      m?.cleanup();
+      if (templates) fs.rmSync(templates, { recursive: true, force: true });
+    });
+
+    it('is one sync_failed record with its stack, counted as reason "plan"; the loop goes on and the old routes keep answering', async function () {
+      const before = await ctl!.settle();
+      const hash = (await ctl!.status()).configHash;
+      m.write('orphan.yaml', ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }));
+      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'plan' })) > before.get(metricKey('reload_failures_total', { reason: 'plan' }))!, { what: 'a plan failure' });
+      const record = ctl!.log().split('\n').filter((l) => l.includes('"event":"sync_failed"')).map((l) => JSON.parse(l) as Record<string, string>)[0];
+      assert.ok(record, ctl!.log());
+      assert.equal(record.reason, 'plan');
+      assert.match(record.msg!, /rendering failed: refusing to render "not a number" with \{\{num\}\}/);
+      assert.match(record.stack!, /TemplateError/);
+      const s = await ctl!.status();
+      assert.equal(s.configHash, hash);
+      assert.equal(await ctl!.healthz(), 200);
+      assert.equal(await served(ctl!, BASE), 'base-pod');
+      // the loop is alive: the next change is planned and applied
+      m.remove('orphan.yaml');
+      const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
+      m.write('later.yaml', [...backend('later-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('later', { host: 'later.example.com', paths: [{ path: '/', service: 'later-svc' }] })]);
+      await ctl!.waitForReload(reloads);
+      assert.equal(await served(ctl!, 'later.example.com'), 'base-pod');
+    });
+  });
+
   describe('/healthz before the first config is applied', function () {
     let m: ManifestDir;
     let ctl: RunningController | undefined;
