@@ -67,6 +67,18 @@ describe('nginx/files', () => {
       assert.equal(mode(path.join(dir, 'plain')), 0o644);
     });
 
+    it('gives the mode asked for whatever the umask: workers must be able to read a 0644 config and a 0640 htpasswd', async () => {
+      const before = process.umask(0o077);
+      try {
+        await writeAtomic(path.join(dir, 'conf'), 'c');
+        await writeAtomic(path.join(dir, 'htpasswd'), 'h', 0o640);
+      } finally {
+        process.umask(before);
+      }
+      assert.equal(mode(path.join(dir, 'conf')), 0o644);
+      assert.equal(mode(path.join(dir, 'htpasswd')), 0o640);
+    });
+
     it('names the file it could not write and leaves no temporary file behind', async () => {
       const file = path.join(dir, 'missing', 'nginx.conf');
       await assert.rejects(writeAtomic(file, 'x'), (e: NodeJS.ErrnoException) =>
