@@ -169,7 +169,9 @@ describe('nginx/files', () => {
 
     it('writes each with its own mode, rewrites only changed content, and gives group-readable ones the workers\' group', async function () {
       const files = [f('auth-1.htpasswd', 'u:x\n', 0o640), f('secret-2', 's', 0o600)];
-      const gid = process.getuid?.() === 0 ? 65534 : undefined;
+      // as root, a group other than ours: nobody's (the workers' default user)
+      const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+      const gid = process.getuid?.() === 0 && nobody ? Number(nobody.split(':')[3]) : undefined;
       await writeManagedFiles(prefix, files, gid);
       const dirOf = filesDir(prefix);
       assert.equal(mode(path.join(dirOf, 'auth-1.htpasswd')), 0o640);
