@@ -3,6 +3,7 @@
 import type http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Debouncer } from './debounce.js';
 import { failureReason } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -89,9 +90,7 @@ export class Controller {
   private nginx!: NginxHandle;
   private status: http.Server | null = null;
   private watcher: { close(): Promise<void> } | null = null;
-  private timer: NodeJS.Timeout | null = null;
   private resolveTimer: NodeJS.Timeout | null = null;
-  private firstPending = 0;
   private syncing: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -117,8 +116,11 @@ export class Controller {
   private policy!: EndpointPolicy;
   private lastPushError = '';
 
+  private readonly debounce: Debouncer;
+
   constructor(private readonly o: ControllerOptions) {
     this.manifests = new ManifestSet(o.manifests);
+    this.debounce = new Debouncer(o.minWaitMs, o.maxWaitMs, () => void this.runSync(false));
   }
 
   async start(): Promise<void> {
@@ -248,11 +250,7 @@ export class Controller {
     // the files named since the last sync are all it needs to look at; an event naming none means a rescan
     if (file === undefined) this.rescan = true;
     else this.hints.add(file);
-    const now = Date.now();
-    if (!this.firstPending) this.firstPending = now;
-    if (this.timer) clearTimeout(this.timer);
-    const due = Math.min(now + this.o.minWaitMs, this.firstPending + this.o.maxWaitMs);
-    this.timer = setTimeout(() => { this.timer = null; void this.runSync(false); }, Math.max(0, due - now));
+    this.debounce.note();
     if (why.startsWith('watch error')) this.o.log('warn', `watcher: ${why}`, { event: 'watch_error' });
   }
 
@@ -262,8 +260,7 @@ export class Controller {
       this.againForced ||= force;
       return this.syncing;
     }
-    const seenAt = this.firstPending || Date.now();
-    this.firstPending = 0;
+    const seenAt = this.debounce.take();
     // a sync that throws (a file that cannot be read, the endpoint fast path, a push) is reported and
     // counted like any failed sync; the loop goes on and nginx keeps the last good state
     this.syncing = this.sync(force, seenAt).catch((e: unknown) => this.failed(e instanceof Error ? e : new Error(String(e)))).finally(() => { this.syncing = null; });
@@ -477,7 +474,7 @@ export class Controller {
 
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.debounce.cancel();
     if (this.resolveTimer) clearInterval(this.resolveTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     this.wakeApply?.();
