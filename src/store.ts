@@ -49,9 +49,10 @@ export class Store {
     }
     const next = [...content.resources];
     const have = new Set(next.map(keyOf));
+    const rejected = new Set(content.rejected); // a file of thousands of rejected objects: no list search per object
     for (const old of previous) {
       const key = keyOf(old);
-      if (content.rejected.includes(key) && !have.has(key)) {
+      if (rejected.has(key) && !have.has(key)) {
         next.push(old);
         have.add(key);
         notes.push({ severity: 'warning', file, object: objectRef(old), message: 'kept the last good version of this object' });
