@@ -15,6 +15,26 @@ const BASE = 'base.example.com';
 const LONG_HOST = 'a-rather-long-host-name-to-overflow-the-hash-bucket.example.com';
 const CONFIG_TEST = metricKey('reload_failures_total', { reason: 'config_test' });
 
+
+/**
+ * A controller on a copy of the bundled templates whose server partial answers locations without a
+ * backend with `replacement` instead of "return 503;" (a template bug that shows only for those), and one
+ * working route on BASE. Returns the handles a describe block needs; cleanup() removes what it made.
+ */
+async function brokenTemplateController(label: string, replacement: string, pods: Pods) {
+  const m = new ManifestDir(label);
+  const templates = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-templates-'));
+  fs.cpSync(path.join(REPO, 'templates'), templates, { recursive: true });
+  const partial = path.join(templates, 'partials', 'server.hbs');
+  const text = fs.readFileSync(partial, 'utf8');
+  const broken = text.replace('{{else}}\n            return 503;\n', `{{else}}\n            ${replacement}\n`);
+  assert.notEqual(broken, text, 'the partial changed');
+  fs.writeFileSync(partial, broken);
+  m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+  const ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
+  return { m, ctl, cleanup: () => { m.cleanup(); fs.rmSync(templates, { recursive: true, force: true }); } };
+}
+
 describe('e2e: resilience', function () {
   let pods: Pods;
 
@@ -264,28 +284,15 @@ describe('e2e: resilience', function () {
 
   describe('a template error caught by nginx -t (custom --template-dir)', function () {
     let m: ManifestDir;
-    let templates: string;
     let ctl: RunningController | undefined;
+    let cleanup = () => {};
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('template');
-      templates = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-templates-'));
-      fs.cpSync(path.join(REPO, 'templates'), templates, { recursive: true });
-      // a template bug that only shows for locations without a backend
-      const partial = path.join(templates, 'partials', 'server.hbs');
-      const text = fs.readFileSync(partial, 'utf8');
-      const broken = text.replace('{{else}}\n            return 503;\n', '{{else}}\n            e2e_no_such_directive on;\n            return 503;\n');
-      assert.notEqual(broken, text, 'the partial changed');
-      fs.writeFileSync(partial, broken);
-      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
-      ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
+      ({ m, ctl, cleanup } = await brokenTemplateController('template', 'e2e_no_such_directive on;\n            return 503;', pods));
     });
 
-    stopAfter(() => ctl, () => {
-      m?.cleanup();
-      if (templates) fs.rmSync(templates, { recursive: true, force: true });
-    });
+    stopAfter(() => ctl, () => cleanup());
 
     it('reports the error naming the Ingress behind the bad line; the old routes keep answering', async function () {
       const before = await ctl!.settle();
@@ -305,28 +312,16 @@ describe('e2e: resilience', function () {
 
   describe('a template that throws while rendering (custom --template-dir)', function () {
     let m: ManifestDir;
-    let templates: string;
     let ctl: RunningController | undefined;
+    let cleanup = () => {};
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('template-throw');
-      templates = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-templates-'));
-      fs.cpSync(path.join(REPO, 'templates'), templates, { recursive: true });
       // a helper refusing its value, only for locations without a backend: rendering throws there
-      const partial = path.join(templates, 'partials', 'server.hbs');
-      const text = fs.readFileSync(partial, 'utf8');
-      const broken = text.replace('{{else}}\n            return 503;\n', '{{else}}\n            return {{num "not a number"}};\n');
-      assert.notEqual(broken, text, 'the partial changed');
-      fs.writeFileSync(partial, broken);
-      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
-      ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
+      ({ m, ctl, cleanup } = await brokenTemplateController('template-throw', 'return {{num "not a number"}};', pods));
     });
 
-    stopAfter(() => ctl, () => {
-      m?.cleanup();
-      if (templates) fs.rmSync(templates, { recursive: true, force: true });
-    });
+    stopAfter(() => ctl, () => cleanup());
 
     it('is one sync_failed record with its stack, counted as reason "plan"; the loop goes on and the old routes keep answering', async function () {
       const before = await ctl!.settle();
