@@ -169,7 +169,7 @@ function podIPsFlag(values: Values): string[] {
 function policyFor(values: Values, c: ReturnType<typeof common>) {
   return selfPolicy({
     httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort, statusPort: intFlag(values, 'status-port', 1, 65535),
-    addresses: [c.listenAddress, String(values['status-address']), ...c.podIPs],
+    addresses: [c.listenAddress, String(values['status-address']), ...c.podIPs], listenAddress: c.listenAddress, statusAddress: String(values['status-address']),
   });
 }
 

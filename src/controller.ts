@@ -129,7 +129,7 @@ export class Controller {
     // no endpoint may send nginx to these (src/model/endpoint-policy.ts)
     this.policy = selfPolicy({
       httpPort: o.httpPort, httpsPort: o.httpsPort, statusPort: o.statusPort, internalPort: o.internalPort,
-      addresses: [o.listenAddress, o.statusAddress, ...o.podIPs],
+      addresses: [o.listenAddress, o.statusAddress, ...o.podIPs], listenAddress: o.listenAddress, statusAddress: o.statusAddress,
     });
     const bin = await probeBinary(o.nginxBinary);
     await preparePrefix(o.prefix);

@@ -11,6 +11,13 @@ export interface SelfOptions {
   statusPort: number;
   internalPort: number; // nginx's internal API on 127.0.0.1 and the "unavailable" server on 127.0.0.2
   addresses: (string | undefined)[]; // listen, status and pod addresses given by flags ("*" and names are skipped)
+  listenAddress?: string; // what nginx's http and https ports are bound to ("*": every address)
+  statusAddress?: string; // what the status server is bound to
+}
+
+/** The address a listener is bound to, as EndpointPolicy.boundTo holds it ("*" for every address). */
+function bindAddress(a: string | undefined): string {
+  return !a || a === '*' || a === '0.0.0.0' || a === '::' || !isIP(a) ? '*' : a;
 }
 
 export function selfPolicy(o: SelfOptions): EndpointPolicy {
@@ -22,9 +29,17 @@ export function selfPolicy(o: SelfOptions): EndpointPolicy {
     for (const a of list ?? []) local.add(a.address.replace(/%.*$/, '')); // fe80::1%eth0: the zone is not part of it
   }
   for (const a of o.addresses) if (a && isIP(a)) local.add(a);
+  // which addresses reach each port: a port two listeners share takes both (and "*" wins)
+  const boundTo: Record<number, string[]> = {};
+  const bind = (port: number, addresses: string[]) => { boundTo[port] = [...new Set([...(boundTo[port] ?? []), ...addresses])]; };
+  bind(o.httpPort, [bindAddress(o.listenAddress)]);
+  bind(o.httpsPort, [bindAddress(o.listenAddress)]);
+  bind(o.statusPort, [bindAddress(o.statusAddress)]);
+  bind(o.internalPort, ['127.0.0.1', '127.0.0.2']);
   return {
     protectedPorts: [...new Set([o.httpPort, o.httpsPort, o.statusPort, o.internalPort])].sort((a, b) => a - b),
     localAddresses: [...local].sort(),
+    boundTo,
   };
 }
 

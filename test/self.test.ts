@@ -16,6 +16,13 @@ describe('self: the controller\'s own ports and addresses', () => {
     assert.deepEqual(selfPolicy({ httpPort: 8080, httpsPort: 8080, statusPort: 1, internalPort: 1, addresses: [] }).protectedPorts, [1, 8080]);
   });
 
+  it('says what each port is bound to: the listen address for http/https, the status address, 127.0.0.1/.2 for the internal port', () => {
+    const p = selfPolicy({ httpPort: 8080, httpsPort: 8443, statusPort: 10254, internalPort: 10246, addresses: [], listenAddress: '*', statusAddress: '127.0.0.1' });
+    assert.deepEqual(p.boundTo, { 8080: ['*'], 8443: ['*'], 10254: ['127.0.0.1'], 10246: ['127.0.0.1', '127.0.0.2'] });
+    const shared = selfPolicy({ httpPort: 9000, httpsPort: 9001, statusPort: 9000, internalPort: 9002, addresses: [], listenAddress: '127.0.0.1', statusAddress: '0.0.0.0' });
+    assert.deepEqual(shared.boundTo![9000], ['127.0.0.1', '*']);
+  });
+
   it('pod addresses: the flag, else POD_IPS, else POD_IP, comma-separated', () => {
     assert.deepEqual(podAddresses('10.0.0.1, fd00::1', { POD_IP: '10.9.9.9' }), ['10.0.0.1', 'fd00::1']);
     assert.deepEqual(podAddresses(undefined, { POD_IPS: '10.0.0.2,fd00::2', POD_IP: '10.0.0.2' }), ['10.0.0.2', 'fd00::2']);

@@ -24,6 +24,10 @@ export const MAX_ENDPOINTS = 10000;
 export interface EndpointPolicy {
   protectedPorts: readonly number[]; // ports the controller or its nginx listens on
   localAddresses: readonly string[]; // this machine's addresses besides loopback (pod IPs, interfaces)
+  // the addresses a protected port is bound to, when it is bound to some and not to all ("*"): only a
+  // connection to one of those reaches that listener (127.0.7.1:P does not reach a listener on
+  // 127.0.0.1:P). A port missing here accepts on every address of this machine.
+  boundTo?: Readonly<Record<number, readonly string[]>>;
   maxEndpoints?: number; // default MAX_ENDPOINTS
 }
 
@@ -97,6 +101,8 @@ export function endpointRefusal(address: string, port: number, policy: EndpointP
   const never = neverValid(canonical);
   if (never) return `${address} is ${never}`;
   if (!policy.protectedPorts.includes(port)) return null;
+  const bound = boundSet(policy, port);
+  if (bound) return bound.has(canonical) ? `${address}:${port} is the address and port of a listener of the controller or its nginx` : null;
   if (isLoopback(canonical)) return `${address}:${port} is a loopback address on a port of the controller or its nginx`;
   if (localSet(policy).has(canonical)) return `${address}:${port} is this controller's own address and one of its ports`;
   return null;
@@ -112,6 +118,22 @@ function localSet(policy: EndpointPolicy): Set<string> {
     locals.set(policy, set);
   }
   return set;
+}
+
+const bounds = new WeakMap<EndpointPolicy, Map<number, Set<string> | null>>();
+
+/** The canonical addresses port is bound to, or null when it accepts on every address. */
+function boundSet(policy: EndpointPolicy, port: number): Set<string> | null {
+  let byPort = bounds.get(policy);
+  if (!byPort) {
+    byPort = new Map();
+    for (const [p, list] of Object.entries(policy.boundTo ?? {})) {
+      const all = list.some((a) => a === '*' || canonicalAddress(a) === '0.0.0.0' || canonicalAddress(a) === '0:0:0:0:0:0:0:0');
+      byPort.set(Number(p), all ? null : new Set(list.map(canonicalAddress).filter((a): a is string => a !== null)));
+    }
+    bounds.set(policy, byPort);
+  }
+  return byPort.get(port) ?? null;
 }
 
 export function maxEndpoints(policy: EndpointPolicy): number {

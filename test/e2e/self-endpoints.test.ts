@@ -47,7 +47,7 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     const grabs: [string, Record<string, unknown>, Record<string, unknown> | null, string][] = [
       ['status-v4', service('status-v4', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-v4', { ready: ['127.0.0.1'], port: status }), 'Endpoints default/status-v4 subsets[0].addresses[0].ip'],
       ['status-mapped', service('status-mapped', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-mapped', { ready: ['::ffff:127.0.0.1'], port: status }), 'Endpoints default/status-mapped subsets[0].addresses[0].ip'],
-      ['status-other', service('status-other', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-other', { ready: ['127.0.0.9'], port: status }), 'Endpoints default/status-other subsets[0].addresses[0].ip'],
+      ['status-other', service('status-other', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-other', { ready: ['0:0:0:0:0:ffff:127.0.0.1'], port: status }), 'Endpoints default/status-other subsets[0].addresses[0].ip'],
       ['status-any', service('status-any', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-any', { ready: ['0.0.0.0'], port: status }), 'Endpoints default/status-any subsets[0].addresses[0].ip'],
       ['api', service('api', { ports: [{ port: 80, targetPort: internal }] }), endpoints('api', { ready: ['127.0.0.1'], port: internal }), 'Endpoints default/api subsets[0].addresses[0].ip'],
       ['unavailable', service('unavailable', { ports: [{ port: 80, targetPort: internal }] }), endpoints('unavailable', { ready: ['127.0.0.2'], port: internal }), 'Endpoints default/unavailable subsets[0].addresses[0].ip'],
@@ -77,10 +77,14 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
         assert.doesNotMatch(r.body, STATUS_TEXT, `${name} ${urlPath}`);
       }
     }
+    let lastProblems = '';
     await ctl!.waitFor(async () => {
       const p = await problems();
+      lastProblems = p;
       return grabs.every(([, , , where]) => p.includes(where));
-    }, { timeoutMs: 20_000, what: 'every refused endpoint reported' });
+    }, { timeoutMs: 20_000, what: 'every refused endpoint reported' }).catch((e: Error) => {
+      throw new Error(`${e.message}; missing: ${grabs.filter(([, , , w]) => !lastProblems.includes(w)).map(([n]) => n).join(', ')}`);
+    });
     const p = await problems();
     for (const [name, , , where] of grabs) {
       assert.match(p, new RegExp(`error: \\S+ ${where.replace(/[.[\]/]/g, '\\$&')}: .*left out.*Ingress default/grab-${name} `), name);

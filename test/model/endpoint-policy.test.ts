@@ -31,6 +31,20 @@ describe('model/endpoint-policy', () => {
     assert.equal(canonicalAddress('nope'), null);
   });
 
+  it('a port bound to some addresses: only those, in any spelling, are refused on it; other local addresses reach another socket', () => {
+    const bound: EndpointPolicy = { ...POLICY, boundTo: { [STATUS]: ['127.0.0.1'], [INTERNAL]: ['127.0.0.1', '127.0.0.2'], 80: ['*'] } };
+    for (const [a, p] of [['127.0.0.1', STATUS], ['::ffff:7f00:1', STATUS], ['127.0.0.2', INTERNAL], ['::ffff:127.0.0.1', INTERNAL], ['127.0.9.9', 80], ['10.1.2.3', 80]] as [string, number][]) {
+      assert.ok(endpointRefusal(a, p, bound), `${a}:${p} refused`);
+    }
+    // a listener on 127.0.0.1:STATUS is not reached through 127.0.7.1:STATUS (a test pod's port may be the same number)
+    for (const [a, p] of [['127.0.7.1', STATUS], ['127.0.0.3', INTERNAL], ['10.1.2.3', STATUS]] as [string, number][]) {
+      assert.equal(endpointRefusal(a, p, bound), null, `${a}:${p} allowed`);
+    }
+    // a port not in boundTo (443 here) accepts on every local address: the old rule
+    assert.ok(endpointRefusal('127.0.7.1', 443, bound));
+    assert.ok(endpointRefusal('0.0.0.0', STATUS, bound), 'unspecified stays refused everywhere');
+  });
+
   it('refuses every local spelling on a protected port, unspecified/link-local/multicast on any port; allows loopback elsewhere', () => {
     const refused: [string, number][] = [
       ['127.0.0.1', STATUS], ['127.0.0.2', INTERNAL], ['127.1.2.3', STATUS], ['127.0.0.1', 80], ['127.0.0.1', 443],
