@@ -169,8 +169,14 @@ function podIPsFlag(values: Values): string[] {
 function policyFor(values: Values, c: ReturnType<typeof common>) {
   return selfPolicy({
     httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort, statusPort: intFlag(values, 'status-port', 1, 65535),
-    addresses: [c.listenAddress, String(values['status-address']), ...c.podIPs], listenAddress: c.listenAddress, statusAddress: String(values['status-address']),
+    listenAddress: c.listenAddress, statusAddress: String(values['status-address']), podAddresses: c.podIPs,
   });
+}
+
+/** render and describe must work without nginx installed: a full build is assumed when it cannot be asked (and no snippet is tested). */
+async function probeOrAssume(binary: string) {
+  const probed = await probeBinary(binary).catch(() => null);
+  return { probed, bin: probed ?? { features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [] as string[], path: binary } };
 }
 
 const printProblems = (problems: Problem[]) => { for (const p of problems) process.stderr.write(formatProblem(p) + '\n'); };
@@ -201,7 +207,7 @@ async function planOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'lua
     resolved: new Map(), snippetVerdicts: new Map(), renderer: loadTemplates(c.templateDir),
     render: renderOptionsFor(placement, bin, mode, LUA_DIR),
   }, {
-    resolve: async (names) => { await resolver.refresh(names); return resolver.map; },
+    resolve: (names) => resolver.resolve(names),
     ...(snippets ? { testSnippets: (checks: SnippetCheck[]) => snippets.verdictsFor(checks) } : {}),
   });
   const problems: Problem[] = [...set.problems(), ...planned.problems];
@@ -216,9 +222,7 @@ async function render(values: Values): Promise<void> {
   const c = common(values);
   const format = String(values.format);
   if (format !== 'nginx' && format !== 'json') throw new UsageError(`--format must be nginx or json, got ${JSON.stringify(format)}`);
-  // render must work without nginx installed: assume a full build when it cannot be asked (and test no snippet)
-  const probed = await probeBinary(c.nginxBinary).catch(() => null);
-  const bin = probed ?? { features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [], path: c.nginxBinary };
+  const { probed, bin } = await probeOrAssume(c.nginxBinary);
   const tmp = probed ? await fsp.mkdtemp(path.join(os.tmpdir(), 'ingress-templater-render-')) : null;
   const r = await planOnce(values, bin, placementFor(values, c, c.prefix), tmp).finally(() => tmp && fsp.rm(tmp, { recursive: true, force: true }));
   printProblems(r.problems);
@@ -249,8 +253,7 @@ async function describe(values: Values, target: string | undefined): Promise<voi
   }
   // the endpoints of each backend as run would push them (the same plan; no nginx needed), or, with a
   // running controller, what nginx actually balances over
-  const probed = await probeBinary(c.nginxBinary).catch(() => null);
-  const bin = probed ?? { features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [], path: c.nginxBinary };
+  const { bin } = await probeOrAssume(c.nginxBinary);
   const planned = await planOnce(values, bin, placementFor(values, c, c.prefix), null);
   const live = isGiven(values, 'status-port')
     ? await fetchLiveBackends(String(values['status-address']), intFlag(values, 'status-port', 1, 65535))

@@ -129,7 +129,7 @@ export class Controller {
     // no endpoint may send nginx to these (src/model/endpoint-policy.ts)
     this.policy = selfPolicy({
       httpPort: o.httpPort, httpsPort: o.httpsPort, statusPort: o.statusPort, internalPort: o.internalPort,
-      addresses: [o.listenAddress, o.statusAddress, ...o.podIPs], listenAddress: o.listenAddress, statusAddress: o.statusAddress,
+      listenAddress: o.listenAddress, statusAddress: o.statusAddress, podAddresses: o.podIPs,
     });
     const bin = await probeBinary(o.nginxBinary);
     await preparePrefix(o.prefix);
@@ -332,7 +332,7 @@ export class Controller {
         model: { ...this.o.classes, configMap: this.o.configMap, balancer: this.mode, endpointPolicy: this.policy, lastGood },
         resolved: this.resolver.map, snippetVerdicts: this.snippets.known, renderer: this.renderer, render: this.renderOptions,
       }, {
-        resolve: async (names) => { await this.resolver.refresh(names); return this.resolver.map; },
+        resolve: (names) => this.resolver.resolve(names),
         testSnippets: (checks) => this.snippets.verdictsFor(checks),
       })).plan;
     } catch (e) {
@@ -435,10 +435,10 @@ export class Controller {
     this.metrics.reloadFailures[reason]++;
     this.lastError = e.message;
     const kept = this.applier.live ? `; still serving config ${this.applier.live.hash.slice(0, 12)}` : '';
-    const event = reason === 'config_test' ? 'config_test_failed' : reason === 'plan' || reason === 'internal' ? 'sync_failed' : 'apply_failed';
-    // a failure of ours (not nginx's verdict, not the disk) carries its stack in the same record
-    const unexpected = reason === 'plan' || reason === 'internal';
-    this.o.log('error', `${e.message}${kept}`, { event, reason, kept: this.applier.live?.hash, ...(unexpected ? { stack: e.stack ?? String(e) } : {}) });
+    // a failure of ours (not nginx's verdict, not the disk) is a failed sync, with its stack in the same record
+    const ours = reason === 'plan' || reason === 'internal';
+    const event = reason === 'config_test' ? 'config_test_failed' : ours ? 'sync_failed' : 'apply_failed';
+    this.o.log('error', `${e.message}${kept}`, { event, reason, kept: this.applier.live?.hash, ...(ours ? { stack: e.stack ?? String(e) } : {}) });
   }
 
   /** Log each problem once, when it first appears. */

@@ -15,6 +15,12 @@ export class NameResolver {
     return this.results.has(name);
   }
 
+  /** Resolve the given names; the addresses of every name kept (a plan's resolve edge, src/plan.ts). */
+  async resolve(names: string[]): Promise<ReadonlyMap<string, string[]>> {
+    await this.refresh(names);
+    return this.results;
+  }
+
   /** Resolve the given names; returns true when any result differs from the previous one. */
   async refresh(names: string[]): Promise<boolean> {
     let changed = false;

@@ -10,14 +10,14 @@ export interface SelfOptions {
   httpsPort: number;
   statusPort: number;
   internalPort: number; // nginx's internal API on 127.0.0.1 and the "unavailable" server on 127.0.0.2
-  addresses: (string | undefined)[]; // listen, status and pod addresses given by flags ("*" and names are skipped)
-  listenAddress?: string; // what nginx's http and https ports are bound to ("*": every address)
-  statusAddress?: string; // what the status server is bound to
+  listenAddress: string; // what nginx's http and https ports are bound to ("*": every address)
+  statusAddress: string; // what the status server is bound to
+  podAddresses: string[]; // --pod-ip / POD_IP(S)
 }
 
 /** The address a listener is bound to, as EndpointPolicy.boundTo holds it ("*" for every address). */
-function bindAddress(a: string | undefined): string {
-  return !a || a === '*' || a === '0.0.0.0' || a === '::' || !isIP(a) ? '*' : a;
+function bindAddress(a: string): string {
+  return a === '*' || a === '0.0.0.0' || a === '::' || !isIP(a) ? '*' : a;
 }
 
 export function selfPolicy(o: SelfOptions): EndpointPolicy {
@@ -28,7 +28,8 @@ export function selfPolicy(o: SelfOptions): EndpointPolicy {
     if (name === 'kube-ipvs0') continue;
     for (const a of list ?? []) local.add(a.address.replace(/%.*$/, '')); // fe80::1%eth0: the zone is not part of it
   }
-  for (const a of o.addresses) if (a && isIP(a)) local.add(a);
+  // the addresses the flags name are this machine's too ("*" and names are not addresses)
+  for (const a of [o.listenAddress, o.statusAddress, ...o.podAddresses]) if (isIP(a)) local.add(a);
   // which addresses reach each port: a port two listeners share takes both (and "*" wins)
   const boundTo: Record<number, string[]> = {};
   const bind = (port: number, addresses: string[]) => { boundTo[port] = [...new Set([...(boundTo[port] ?? []), ...addresses])]; };
