@@ -9,7 +9,7 @@
 // of those headers: they pass.
 import http from 'node:http';
 import net from 'node:net';
-import { canonicalAddress } from './model/endpoint-policy.js';
+import { canonicalAddress, isLoopback } from './model/endpoint-policy.js';
 
 export interface StatusSource {
   ready(): { ok: boolean; reason: string };
@@ -39,7 +39,7 @@ export function proxiedRequest(req: http.IncomingMessage, o: StatusServerOptions
     const c = canonicalAddress(name)!;
     const local = req.socket.localAddress ? canonicalAddress(req.socket.localAddress) : null;
     const own = o.listenAddress && net.isIP(o.listenAddress) ? canonicalAddress(o.listenAddress) : null;
-    if (c.startsWith('127.') || c === '0:0:0:0:0:0:0:1' || c === local || c === own) return null;
+    if (isLoopback(c) || c === local || c === own) return null;
   }
   return `Host ${JSON.stringify(host)} is not this server's address`;
 }

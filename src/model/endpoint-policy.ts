@@ -84,7 +84,8 @@ function neverValid(canonical: string): string | null {
   return null;
 }
 
-function isLoopback(canonical: string): boolean {
+/** A loopback address (127.0.0.0/8, ::1), given in canonicalAddress's form. */
+export function isLoopback(canonical: string): boolean {
   return canonical.startsWith('127.') || canonical === '0:0:0:0:0:0:0:1';
 }
 
