@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { defaultBinary, probeBinary } from '../src/nginx/binary.js';
 import { loadTemplates, LUA_DIR } from '../src/render/index.js';
 import type { Model } from '../src/model/index.js';
-import type { Resource } from '../src/types.js';
+import type { Resource } from '../src/resources.js';
 import { tempNginxPrefix } from '../test/helpers/nginx-configtest.js';
 import { build, endpoints, ingress, makeCert, path as ingPath, rule, service } from '../test/helpers/resources.js';
 import { machine, median } from './lib.js';

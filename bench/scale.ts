@@ -13,7 +13,7 @@ import { parseArgs, promisify } from 'node:util';
 import YAML from 'yaml';
 import { defaultBinary, probeBinary } from '../src/nginx/binary.js';
 import { buildModel } from '../src/model/index.js';
-import { ManifestSet } from '../src/pipeline.js';
+import { ManifestSet } from '../src/sources/manifest-set.js';
 import { loadTemplates, LUA_DIR } from '../src/render/index.js';
 import { cleanEnv, CLI, metricKey, REPO, RunningController, type Metrics } from '../test/helpers/controller.js';
 import { freePorts } from '../test/helpers/ports.js';

@@ -13,21 +13,21 @@ import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
 import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates, writeManagedFiles } from './nginx/files.js';
 import { describeIngresses } from './describe.js';
-import { formatReport, migrationReport } from './report.js';
-import { ManifestSet } from './pipeline.js';
+import { formatReport, migrationReport } from './migration-report.js';
+import { ManifestSet } from './sources/manifest-set.js';
 import { unifiedDiff } from './render/diff.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import { balancerMode, renderOptionsFor, settle } from './plan.js';
 import type { Placement } from './plan.js';
-import { NameResolver } from './resolver.js';
+import { NameResolver } from './name-resolver.js';
 import { SnippetChecker } from './nginx/snippets.js';
 import type { SnippetCheck } from './model/annotations/snippets.js';
 import type { BalancerMode } from './render/index.js';
 import type { NginxBinary } from './nginx/binary.js';
-import { formatProblem } from './types.js';
-import { podAddresses, selfPolicy } from './self.js';
+import { formatProblem } from './resources.js';
+import { podAddresses, selfPolicy } from './own-listeners.js';
 import { isIP } from './syntax.js';
-import type { Problem } from './types.js';
+import type { Problem } from './resources.js';
 
 const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 

@@ -7,11 +7,11 @@ import { Debouncer } from './debounce.js';
 import { failureReason } from './errors.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { collectGarbage } from './memory.js';
+import { collectGarbage } from './collect-garbage.js';
 import type { ClassOptions, Model } from './model/index.js';
 import { Applier } from './nginx/apply.js';
 import { backendPayload, fetchBackends, hostPort, Pusher } from './nginx/endpoints.js';
-import { servicesOf, updateEndpoints } from './model/update.js';
+import { servicesOf, updateEndpoints } from './model/endpoint-update.js';
 import { probeBinary } from './nginx/binary.js';
 import { ensureDefaultCertificate, preparePrefix, workerGroup } from './nginx/files.js';
 import { NginxProcess, reapStale } from './nginx/process.js';
@@ -20,16 +20,16 @@ import { ExternalNginx } from './nginx/external.js';
 import { SnippetChecker } from './nginx/snippets.js';
 import { balancerMode, renderOptionsFor, settle } from './plan.js';
 import type { Plan } from './plan.js';
-import { ManifestSet } from './pipeline.js';
+import { ManifestSet } from './sources/manifest-set.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
 import type { BalancerMode, RenderOptions, Renderer } from './render/index.js';
-import { NameResolver } from './resolver.js';
+import { NameResolver } from './name-resolver.js';
 import { watchDirectory } from './sources/watcher.js';
-import { startStatusServer } from './status.js';
-import { selfPolicy } from './self.js';
+import { startStatusServer } from './status-server.js';
+import { selfPolicy } from './own-listeners.js';
 import type { EndpointPolicy } from './model/endpoint-policy.js';
-import type { Problem } from './types.js';
-import { formatProblem } from './types.js';
+import type { Problem } from './resources.js';
+import { formatProblem } from './resources.js';
 
 export interface ControllerOptions {
   manifests: string;
@@ -41,7 +41,7 @@ export interface ControllerOptions {
   statusPort: number;
   internalPort: number;
   podIPs: string[]; // this pod's addresses (--pod-ip / POD_IP), beside those of its interfaces
-  statusHosts?: string[]; // names the status server answers to besides its addresses (src/status.ts)
+  statusHosts?: string[]; // names the status server answers to besides its addresses (src/status-server.ts)
   templateDir?: string;
   configMap?: { namespace: string; name: string };
   classes: ClassOptions;
@@ -348,7 +348,7 @@ export class Controller {
     const withheld = model.backends.filter((b) => b.withheld);
     this.metrics.backendsOverLimit = withheld.filter((b) => b.withheld!.overLimit !== undefined).length;
     this.metrics.endpointsRefused = withheld.reduce((n, b) => n + b.withheld!.refused, 0);
-    // thousands of Ingresses: give back the garbage of the load, build and render at once (src/memory.ts)
+    // thousands of Ingresses: give back the garbage of the load, build and render at once (src/collect-garbage.ts)
     if (text.length > BIG_CONFIG_BYTES) collectGarbage();
     // endpoints go out at once, also ahead of a reload that will start routing to new backends
     await this.pusher?.setBackends(model.backends.map(backendPayload), seenAt, this.pushMode());

@@ -1,6 +1,6 @@
 // `describe`: Ingresses as `kubectl describe ingress` prints them, with each backend's ready endpoints
 // (from the manifests, or from what a running nginx balances over when live endpoints are given).
-import type { Ingress, IngressBackend } from './types.js';
+import type { Ingress, IngressBackend } from './resources.js';
 import { byAge, isServed, lookupFor, resolveBackend } from './model/index.js';
 import type { Backend, ClassOptions, ModelInput } from './model/index.js';
 import { hostPort } from './nginx/endpoints.js';

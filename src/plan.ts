@@ -11,7 +11,7 @@ import type { ModelInput, ModelOptions, Model } from './model/index.js';
 import { denySnippets, snippetChecks } from './model/annotations/snippets.js';
 import type { SnippetCheck } from './model/annotations/snippets.js';
 import type { BalancerMode, Renderer, RenderOptions } from './render/index.js';
-import type { Problem } from './types.js';
+import type { Problem } from './resources.js';
 import { NginxError } from './errors.js';
 
 export interface Environment {

@@ -2,8 +2,8 @@
 // The index is kept up to date per file change (not rebuilt), and the store records which objects
 // changed since the controller last asked: an Endpoints file rewritten among 30,000 objects costs
 // the work of that file only.
-import type { EndpointSlice, Kind, Problem, Resource } from './types.js';
-import { objectRef, resourceKey } from './types.js';
+import type { EndpointSlice, Kind, Problem, Resource } from './resources.js';
+import { objectRef, resourceKey } from './resources.js';
 
 export interface FileContent {
   resources: Resource[];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { collectGarbage } from '../src/memory.js';
+import { collectGarbage } from '../src/collect-garbage.js';
 
 describe('memory', () => {
   it('collectGarbage() gives back the garbage of a burst of allocations at once', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Store } from '../src/store.js';
 import type { FileContent } from '../src/store.js';
-import type { Resource } from '../src/types.js';
+import type { Resource } from '../src/resources.js';
 import { ingress, secret, service, slice } from './helpers/resources.js';
 
 const ok = (...resources: Resource[]): FileContent => ({ resources, rejected: [], parseFailed: false });

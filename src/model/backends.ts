@@ -1,10 +1,10 @@
 // From an Ingress backend reference to a named backend with its ready endpoints, the way kube-proxy
 // sees a Service: Endpoints/EndpointSlices list the ready pod addresses; not-ready and terminating
 // ones are left out. ExternalName Services use the addresses the controller resolved for the name.
-import type { EndpointSlice, Endpoints, IngressBackend, Service, ServicePort } from '../types.js';
-import { objectRef } from '../types.js';
+import type { EndpointSlice, Endpoints, IngressBackend, Service, ServicePort } from '../resources.js';
+import { objectRef } from '../resources.js';
 import { isIP } from '../syntax.js';
-import type { Backend, Endpoint } from './types.js';
+import type { Backend, Endpoint } from './routing.js';
 import type { Balance } from './annotations/balance.js';
 import { backendName } from './names.js';
 import { endpointRefusal, maxEndpoints, NO_PROTECTED, NOT_AN_IP, screen } from './endpoint-policy.js';

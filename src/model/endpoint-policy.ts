@@ -1,5 +1,5 @@
 // Which endpoint addresses nginx may be sent to, and how many per backend. Pure: the controller (and the
-// CLI) say which ports and addresses are its own (src/self.ts); nothing here looks at the machine.
+// CLI) say which ports and addresses are its own (src/own-listeners.ts); nothing here looks at the machine.
 //
 // The rule, and why:
 // - Refused always: unspecified addresses (0.0.0.0/8, ::; a connect to 0.0.0.0 reaches this machine),
@@ -16,7 +16,7 @@
 // IPv4-mapped and IPv4-compatible IPv6 addresses (::ffff:127.0.0.1, ::127.0.0.1) are judged as the IPv4
 // address they carry. Endpoints are IP literals only (src/model/backends.ts drops anything else).
 import net from 'node:net';
-import type { Endpoint } from './types.js';
+import type { Endpoint } from './routing.js';
 
 /** The Lua side's limit (nginx/lua/ingress_templater/validate.lua MAX_ENDPOINTS): one backend's endpoints. */
 export const MAX_ENDPOINTS = 10000;

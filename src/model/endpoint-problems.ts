@@ -1,10 +1,10 @@
 // An Ingress's backend with endpoints refused or over the limit (endpoint-policy.ts, backends.ts): the
 // problems that say so, on the Endpoints, EndpointSlice or Service the endpoints come from, naming the
 // Ingress that uses it; a list over the limit is also reported on the Ingress itself.
-import type { Ingress, Problem } from '../types.js';
-import { objectRef } from '../types.js';
+import type { Ingress, Problem } from '../resources.js';
+import { objectRef } from '../resources.js';
 import type { EndpointIssue } from './endpoint-policy.js';
-import type { Backend } from './types.js';
+import type { Backend } from './routing.js';
 
 export function endpointProblems(issues: EndpointIssue[], backend: Backend, ing: Ingress, field: string): Problem[] {
   const user = `Ingress ${ing.meta.namespace}/${ing.meta.name} ${field}`;

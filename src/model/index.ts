@@ -1,7 +1,7 @@
 // buildModel: a pure function from the store's resources to the routing model. No I/O here.
 import crypto from 'node:crypto';
-import type { EndpointSlice, Ingress, IngressBackend, Problem, Resource } from '../types.js';
-import { objectRef } from '../types.js';
+import type { EndpointSlice, Ingress, IngressBackend, Problem, Resource } from '../resources.js';
+import { objectRef } from '../resources.js';
 import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
 import type { AnnotationContext, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
@@ -11,18 +11,18 @@ import { isRegexIngress, regexPathProblem, rewriteFor, USE_REGEX } from './annot
 import { wwwAliases } from './annotations/redirect.js';
 import { isHttpPath } from '../syntax.js';
 import { isCanaryIngress } from './annotations/canary.js';
-import { applyCanaries } from './canary.js';
+import { applyCanaries } from './canary-pass.js';
 import { proxySetHeaders } from './annotations/headers.js';
 import { serviceUpstream } from './annotations/service-upstream.js';
-import { defaultBackendRef, finishErrors, setDefaultBackend } from './annotations/errors.js';
+import { defaultBackendRef, finishErrors, setDefaultBackend } from './annotations/custom-errors.js';
 import { finishExternalAuth } from './annotations/external-auth.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
-import { certCoversHost, certificateFromSecret } from './tls.js';
-import type { Backend, Certificate, Endpoint, Location, Model, Server } from './types.js';
+import { certCoversHost, certificateFromSecret } from './certificates.js';
+import type { Backend, Certificate, Endpoint, Location, Model, Server } from './routing.js';
 import { certificateName, NameError, NameTable } from './names.js';
 
-export type { Model, Server, Location, Backend, Certificate, Endpoint } from './types.js';
+export type { Model, Server, Location, Backend, Certificate, Endpoint } from './routing.js';
 export { resolveBackend } from './backends.js';
 export { isServed } from './annotations/index.js';
 export { DEFAULT_SETTINGS } from './settings.js';
@@ -38,7 +38,7 @@ export interface ModelOptions extends ClassOptions {
   configMap?: { namespace: string; name: string };
   resolved?: ReadonlyMap<string, string[]>; // ExternalName host -> addresses
   balancer?: 'lua' | 'static'; // how nginx balances; canaries need lua (static: reported, not applied)
-  // the controller's own ports and addresses, which no endpoint may name (endpoint-policy.ts; src/self.ts builds it)
+  // the controller's own ports and addresses, which no endpoint may name (endpoint-policy.ts; src/own-listeners.ts builds it)
   endpointPolicy?: EndpointPolicy;
   // the endpoints each backend had in the last build nginx got: a backend whose new list is over the
   // limit keeps these (the model is pure, so the controller carries them over)
@@ -194,7 +194,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       }
       for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
     }
-    // the default-backend annotation (annotations/errors.ts): a backend like a path's, for this Ingress's
+    // the default-backend annotation (annotations/custom-errors.ts): a backend like a path's, for this Ingress's
     // unmatched requests (after spec.defaultBackend), error pages and paths without endpoints
     const annotatedDefault = defaultBackendRef(ann.location, (ns, name) => input.get('Service', ns, name));
     if (annotatedDefault) {
@@ -290,7 +290,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     server.fallback = hostDefaults.get(server.host) ?? globalDefault ?? { backend: null, ingress: null };
     server.locations.sort(locationOrder);
   }
-  // error pages and auth subrequest locations of every Ingress on a host (annotations/errors.ts, then
+  // error pages and auth subrequest locations of every Ingress on a host (annotations/custom-errors.ts, then
   // external-auth.ts, which reads what finishErrors left)
   problems.push(...finishErrors(servers.values(), backends), ...finishExternalAuth(servers.values(), http, lookup.resolved, opts.endpointPolicy));
   // from-to-www-redirect: a host's www/non-www name joins its server unless an Ingress routes that name

@@ -1,7 +1,7 @@
 // Controller settings from the ConfigMap. Key names follow the best-known nginx ingress controller so
 // users can bring their settings; each value is parsed strictly, a bad one is reported and the default kept.
-import type { ConfigMap, Problem } from '../types.js';
-import { objectRef } from '../types.js';
+import type { ConfigMap, Problem } from '../resources.js';
+import { objectRef } from '../resources.js';
 import { parseAlgorithm } from './annotations/balance.js';
 import type { Algorithm } from './annotations/balance.js';
 
@@ -31,7 +31,7 @@ export interface Settings {
   limitConnStatusCode: number; // answer when limit-connections is exceeded
   allowSnippetAnnotations: boolean; // configuration-snippet / server-snippet (annotations/snippets.ts); off by default
   // a canary Ingress may split the traffic of a main Ingress in another namespace (ingress-nginx allowed
-  // it, so any tenant could take over another's host); off by default (model/canary.ts)
+  // it, so any tenant could take over another's host); off by default (model/canary-pass.ts)
   allowCrossNamespaceCanary: boolean;
 }
 

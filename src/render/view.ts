@@ -5,13 +5,13 @@ import type { Balance, Certificate, Location, Model, Server } from '../model/ind
 import { FAMILIES } from '../model/annotations/index.js';
 import { authTlsFamily, requiresClientTls } from '../model/annotations/auth-tls.js';
 import { upstreamPass } from '../model/annotations/backend-protocol.js';
-import { errorsFamily } from '../model/annotations/errors.js';
+import { errorsFamily } from '../model/annotations/custom-errors.js';
 import { forcesSslRedirect, hstsHeader } from '../model/annotations/ssl.js';
 import { redirectFamily } from '../model/annotations/redirect.js';
 import { snippetFamily } from '../model/annotations/snippets.js';
 import { authServiceHeaders, backendHeaders, errorPageHeaders } from '../model/proxy-headers.js';
 import type { ConstantHeader, HeaderRule, VariableHeader } from '../model/proxy-headers.js';
-import { mergeIntoEnclosing } from './merge.js';
+import { mergeIntoEnclosing } from './merge-locations.js';
 import { serverNamesHash } from './names-hash.js';
 
 // rewrite-target's "rewrite ... break" ends the rewrite module's directives (set, if, return) of a
@@ -184,7 +184,7 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   const httpsOnly = requiresClientTls(s.ann);
   const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
   const lua = o.balancer === 'lua';
-  // only backends that need them pay for extra Lua phases; a backend's canary (model/canary.ts) takes
+  // only backends that need them pay for extra Lua phases; a backend's canary (model/canary-pass.ts) takes
   // some of its requests, so its needs count too
   const luaHooks = (b: string | null) => {
     const own = b === null ? [] : [balances.get(b), balances.get(canaryOf.get(b) ?? '')];

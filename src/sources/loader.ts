@@ -5,7 +5,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { ErrorObject } from 'ajv';
 import { Composer, CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document } from 'yaml';
 import { DNS_SUBDOMAIN } from '../syntax.js';
-import { KINDS, resourceKey, type Kind, type Problem } from '../types.js';
+import { KINDS, resourceKey, type Kind, type Problem } from '../resources.js';
 import { normalise } from './normalise.js';
 import { defaultParsePool, type ParsePool } from './parse-pool.js';
 import { emptyResult, failed, PARSE_LIMITS, type LoadResult, type ParseLimits } from './result.js';

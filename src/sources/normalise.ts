@@ -3,7 +3,7 @@
 import type {
   ConfigMap, EndpointAddress, EndpointSlice, Endpoints, Ingress, IngressBackend, IngressClass, Kind, Meta,
   Resource, Secret, Service, Source,
-} from '../types.js';
+} from '../resources.js';
 import { isLegacyIngress } from './schemas.js';
 
 type Raw = any;

@@ -1,6 +1,6 @@
 // What loading one file gives (LoadResult) and what parsing one may cost (ParseLimits): shared by the
 // loader, the parser pool and its workers.
-import type { Problem, Resource } from '../types.js';
+import type { Problem, Resource } from '../resources.js';
 
 export interface LoadResult {
   resources: Resource[];

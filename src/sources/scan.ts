@@ -2,7 +2,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Problem } from '../types.js';
+import type { Problem } from '../resources.js';
 
 export interface FileEntry {
   rel: string; // relative to the root, '/'-separated

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
 import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN, PORT_NAME, isIngressPath, isIP, isIngressHost, isQualifiedName } from '../syntax.js';
-import type { Kind } from '../types.js';
+import type { Kind } from '../resources.js';
 
 interface Format {
   check: (s: string) => boolean;

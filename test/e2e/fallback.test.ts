@@ -40,7 +40,7 @@ describe('e2e: default backend, 404 and 503', function () {
         { path: '/missing', service: 'missing-svc' },
       ],
     }));
-    // paths routed exactly as "/" or "/api" would route them get no location block of their own (render/merge.ts)
+    // paths routed exactly as "/" or "/api" would route them get no location block of their own (render/merge-locations.ts)
     m.write('merged.yaml', ingress('merged', {
       host: MERGED,
       paths: [

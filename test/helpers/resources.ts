@@ -1,4 +1,4 @@
-// Factories for the typed resources of src/types.ts, with sensible defaults, for model and render tests.
+// Factories for the typed resources of src/resources.ts, with sensible defaults, for model and render tests.
 // Plus a Store builder, buildModel with the usual options, and test certificates made with openssl.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,8 +12,8 @@ import { Store } from '../../src/store.js';
 import type {
   ConfigMap, EndpointAddress, EndpointSlice, Endpoints, Ingress, IngressBackend, IngressClass, IngressPath, IngressRule,
   IngressTLS, Meta, PathType, Problem, Resource, Secret, Service, ServicePort, SliceEndpoint, SlicePort,
-} from '../../src/types.js';
-import { formatProblem } from '../../src/types.js';
+} from '../../src/resources.js';
+import { formatProblem } from '../../src/resources.js';
 
 export const CONTROLLER = 'ingress-templater.dev/controller';
 export const OPTIONS: ModelOptions = { ingressClass: 'nginx', controllerClass: CONTROLLER, watchWithoutClass: true };

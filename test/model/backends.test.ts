@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { backendName, resolveBackend, sortEndpoints } from '../../src/model/backends.js';
 import type { BackendLookup } from '../../src/model/backends.js';
 import type { Backend } from '../../src/model/index.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import { backend, build, endpoints, ingress, problemsMatching, reorder, service, show, slice } from '../helpers/resources.js';
 
 /** Route h.example.com/ to the backend reference and return what the model made of it. */

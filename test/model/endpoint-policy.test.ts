@@ -7,10 +7,10 @@ import { canonicalAddress, endpointRefusal, MAX_ENDPOINTS } from '../../src/mode
 import type { EndpointPolicy } from '../../src/model/endpoint-policy.js';
 import { buildModel } from '../../src/model/index.js';
 import type { Endpoint } from '../../src/model/index.js';
-import { servicesOf, updateEndpoints } from '../../src/model/update.js';
+import { servicesOf, updateEndpoints } from '../../src/model/endpoint-update.js';
 import { Store } from '../../src/store.js';
-import type { Resource } from '../../src/types.js';
-import { formatProblem } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
+import { formatProblem } from '../../src/resources.js';
 import { build, endpoints, ingress, OPTIONS, path, rule, service, show, slice } from '../helpers/resources.js';
 
 const STATUS = 10254;

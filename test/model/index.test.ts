@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildModel, byAge } from '../../src/model/index.js';
 import type { Location, Model, Server } from '../../src/model/index.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import {
   OPTIONS, backend, build, endpoints, exact, ingress, path, problemsMatching, reorder, rule, service, show, storeOf,
 } from '../helpers/resources.js';

@@ -6,7 +6,7 @@ import nodePath from 'node:path';
 import type { Model } from '../../src/model/index.js';
 import { certificateFile, checkTemplate, DEFAULT_TEMPLATE_DIR, HASH_PLACEHOLDER, loadTemplates, TemplateError } from '../../src/render/index.js';
 import type { RenderOptions, Renderer } from '../../src/render/index.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import { NGINX, nginxConfigTest, numberedLines, tempNginxPrefix } from '../helpers/nginx-configtest.js';
 import {
   backend, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, reorder, rule, secret, service, show, slice,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildView, nginxLocationOrder } from '../../src/render/view.js';
 import type { RenderOptions } from '../../src/render/view.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import { build, endpoints, exact, ingress, path, rule, service } from '../helpers/resources.js';
 
 const OPTS: RenderOptions = {

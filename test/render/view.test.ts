@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Model } from '../../src/model/index.js';
 import { buildView, certificateFile } from '../../src/render/view.js';
 import type { RenderOptions } from '../../src/render/view.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import {
   backend, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, rule, secret, service, show,
 } from '../helpers/resources.js';

@@ -12,7 +12,7 @@ import type { RenderOptions } from '../../src/render/index.js';
 import { fileIn } from '../../src/render/escape.js';
 import { parseManifests } from '../../src/sources/loader.js';
 import { Store } from '../../src/store.js';
-import type { Problem } from '../../src/types.js';
+import type { Problem } from '../../src/resources.js';
 import { nginxConfigTest, numberedLines, tempNginxPrefix } from '../helpers/nginx-configtest.js';
 import { CONFIG_MAP_OPTION, makeCert, OPTIONS, show } from '../helpers/resources.js';
 import type { TestCert } from '../helpers/resources.js';

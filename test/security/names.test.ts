@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { backendName, certificateName, fileBaseName, joinName, NameError, NameTable } from '../../src/model/names.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import { build, CONFIG_MAP_OPTION, configMap, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../helpers/resources.js';
 
 const SEED = Number(process.env['PROPERTY_SEED'] ?? 20261207);

@@ -10,7 +10,7 @@ import type { Model } from '../../src/model/index.js';
 import { loadTemplates } from '../../src/render/index.js';
 import { parseManifests } from '../../src/sources/loader.js';
 import { Store } from '../../src/store.js';
-import type { Problem } from '../../src/types.js';
+import type { Problem } from '../../src/resources.js';
 import { nginxAccepts, renderOptions } from '../model/annotations/nginx-check.js';
 import { endpoints, ingress, service, yamlDocs } from '../helpers/manifests.js';
 import { parseNginx, structure } from '../helpers/nginx-parse.js';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { parseManifests, type LoadResult } from '../../src/sources/loader.js';
-import { formatProblem, type Problem } from '../../src/types.js';
+import { formatProblem, type Problem } from '../../src/resources.js';
 
 export type Doc = Record<string, unknown>;
 

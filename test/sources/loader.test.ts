@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadFile, parseManifests } from '../../src/sources/loader.js';
-import type { Ingress } from '../../src/types.js';
+import type { Ingress } from '../../src/resources.js';
 import { assertRejected, parse, show, tempDir } from './helpers.js';
 
 const CAFE_LEGACY = `apiVersion: extensions/v1beta1

@@ -1,6 +1,6 @@
 // Defaults and shape changes applied to accepted documents (through parseManifests).
 import assert from 'node:assert/strict';
-import type { ConfigMap, EndpointSlice, Endpoints, Ingress, IngressClass, Secret, Service } from '../../src/types.js';
+import type { ConfigMap, EndpointSlice, Endpoints, Ingress, IngressClass, Secret, Service } from '../../src/resources.js';
 import { parse, show } from './helpers.js';
 
 function one<T>(text: string): T {

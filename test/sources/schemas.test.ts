@@ -1,7 +1,7 @@
 // Every constrained field, fed values that must never reach nginx.conf.
 import assert from 'node:assert/strict';
 import { API_VERSIONS, FORMATS, schemaFor } from '../../src/sources/schemas.js';
-import { KINDS } from '../../src/types.js';
+import { KINDS } from '../../src/resources.js';
 import { assertRejected, parse, show, withField, type Doc } from './helpers.js';
 
 const INGRESS: Doc = {

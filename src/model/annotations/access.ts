@@ -4,7 +4,7 @@
 // (templates/partials/ann-access.hbs): deny lines first, then allow lines and "deny all"; a refused
 // client gets 403.
 import net from 'node:net';
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';
 

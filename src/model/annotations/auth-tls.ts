@@ -10,7 +10,7 @@
 // An invalid value or an unusable Secret denies the Ingress's paths (503) rather than serving them
 // without the client authentication they asked for. Plain HTTP to a host with client authentication is
 // always redirected to HTTPS (render/view.ts), so no request reaches its backends without the check.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';
 import { caSecret } from './ssl.js';

@@ -7,8 +7,8 @@
 // and the Ingress's paths answer 503 instead of being served without authentication.
 // The credentials stay at the edge: the location sets $ingress_templater_auth_authorization to "", which
 // the http level sends as the Authorization header (external-auth.ts, http-external-auth.hbs).
-import type { Ingress, Problem, Secret } from '../../types.js';
-import { objectRef } from '../../types.js';
+import type { Ingress, Problem, Secret } from '../../resources.js';
+import { objectRef } from '../../resources.js';
 import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';

@@ -3,7 +3,7 @@
 // directive and scheme from upstreamPass(); templates/partials/ann-backend-protocol.hbs adds what gRPC
 // needs (the request headers the http level sends with proxy_set_header, timeouts, tries).
 // The Lua balancer works unchanged: grpc_pass grpc://upstream_balancer goes through the same upstream.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';
 

@@ -1,6 +1,6 @@
 // Load balancing per backend: load-balance, upstream-hash-by and cookie affinity, with the names and
 // value formats of the best-known nginx ingress controller.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import { annotationProblem, PREFIX } from './parse.js';
 
 export const LOAD_BALANCE = `${PREFIX}load-balance`;

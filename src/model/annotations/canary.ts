@@ -3,9 +3,9 @@
 // its backend becomes the canary (alternative backend) of the main Ingress's backend there, and the
 // Lua balancer decides per request (header -> cookie -> weight). The rules travel in the endpoint push,
 // never in nginx.conf, so changing them is a push, not a reload. This module parses and validates the
-// annotations; src/model/canary.ts applies them to the model.
-import type { Ingress, Problem } from '../../types.js';
-import { objectRef } from '../../types.js';
+// annotations; src/model/canary-pass.ts applies them to the model.
+import type { Ingress, Problem } from '../../resources.js';
+import { objectRef } from '../../resources.js';
 import { BALANCE_KEYS } from './balance.js';
 import type { Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';

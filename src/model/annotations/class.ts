@@ -1,6 +1,6 @@
 // Which Ingresses this controller serves: spec.ingressClassName, the legacy kubernetes.io/ingress.class
 // annotation, and IngressClass objects (by controller value, and the one marked default).
-import type { Ingress, IngressClass } from '../../types.js';
+import type { Ingress, IngressClass } from '../../resources.js';
 
 export const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 

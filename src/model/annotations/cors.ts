@@ -2,7 +2,7 @@
 // origin) is answered 204 by nginx with the CORS headers; other responses to an allowed origin carry
 // Access-Control-Allow-Origin (and the others). With the default origin "*" every response carries them,
 // as in ingress-nginx. Rendered by templates/partials/ann-cors.hbs with add_header and variables.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';
 import { parseIntIn } from './proxy.js';

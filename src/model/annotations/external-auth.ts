@@ -12,9 +12,9 @@
 // Like basic auth this fails closed: an invalid value denies the Ingress's paths (503).
 import crypto from 'node:crypto';
 import net from 'node:net';
-import type { Ingress, Problem } from '../../types.js';
-import { objectRef } from '../../types.js';
-import type { Server } from '../types.js';
+import type { Ingress, Problem } from '../../resources.js';
+import { objectRef } from '../../resources.js';
+import type { Server } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
 import { PREFIX } from './parse.js';
 import { refused } from './auth.js';

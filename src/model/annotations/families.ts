@@ -12,7 +12,7 @@ import { proxySslFamily } from './proxy-ssl.js';
 import { authTlsFamily } from './auth-tls.js';
 import { authFamily } from './auth.js';
 import { externalAuthFamily } from './external-auth.js';
-import { errorsFamily } from './errors.js';
+import { errorsFamily } from './custom-errors.js';
 import { snippetFamily } from './snippets.js';
 import { canaryFamily } from './canary.js';
 import { redirectFamily } from './redirect.js';

@@ -5,7 +5,7 @@
 //   templates/partials/srv-<name>.hbs   inside each server the Ingress has rules for (oldest Ingress wins)
 //   templates/partials/http-<name>.hbs  once in http {}                       (context: { items })
 // An error Problem from a family's location() denies the Ingress's paths (503), as ingress-nginx does.
-import type { ConfigMap, Ingress, Problem, Secret } from '../../types.js';
+import type { ConfigMap, Ingress, Problem, Secret } from '../../resources.js';
 import type { Settings } from '../settings.js';
 
 /** A file the config refers to (htpasswd, CA bundle): written by the applier under PREFIX/files. */

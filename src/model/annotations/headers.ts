@@ -7,8 +7,8 @@
 // annotations overrides with `set` (templates/partials/ann-headers.hbs). Custom headers are rendered
 // once at http level, in the one list of request headers (model/proxy-headers.ts).
 import net from 'node:net';
-import type { Ingress, Problem } from '../../types.js';
-import { objectRef } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
+import { objectRef } from '../../resources.js';
 import { isHttpPath } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';

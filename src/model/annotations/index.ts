@@ -1,7 +1,7 @@
 // Annotation families. Each module parses and validates its own keys; this file knows which keys exist
 // so that unsupported ones are reported instead of silently ignored.
-import type { Ingress, Problem } from '../../types.js';
-import { objectRef } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
+import { objectRef } from '../../resources.js';
 import { PREFIX } from './parse.js';
 import { SSL_REDIRECT, sslRedirect } from './ssl.js';
 import { BALANCE_KEYS, parseBalance } from './balance.js';

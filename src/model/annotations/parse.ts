@@ -1,6 +1,6 @@
 // Shared value parsers and error shape for annotation modules.
-import type { Ingress, Problem } from '../../types.js';
-import { objectRef } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
+import { objectRef } from '../../resources.js';
 
 export const PREFIX = 'nginx.ingress.kubernetes.io/';
 

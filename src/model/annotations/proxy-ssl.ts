@@ -4,7 +4,7 @@
 // the backend. The other annotations take effect only with proxy-ssl-secret, as in ingress-nginx.
 // Rendered per location by templates/partials/ann-proxy-ssl.hbs, with the grpc_ssl_* directives when the
 // Ingress's backend-protocol is GRPCS (gRPC has its own TLS settings).
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import { protocolOf } from './backend-protocol.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';

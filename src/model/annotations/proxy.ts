@@ -2,7 +2,7 @@
 // the annotation names, value formats and defaults of ingress-nginx. Only the annotations an Ingress sets
 // are rendered (templates/partials/ann-proxy.hbs); everything else keeps the http-level defaults that
 // the settings ConfigMap controls.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';
 

@@ -3,7 +3,7 @@
 // connections). Each Ingress gets its own shared-memory zones, named after it, declared in the http block
 // (templates/partials/http-rate-limit.hbs) and used by its locations (ann-rate-limit.hbs). Exceeding a
 // limit answers the ConfigMap's limit-req-status-code / limit-conn-status-code (default 503).
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './parse.js';
 import { parseIntIn } from './proxy.js';

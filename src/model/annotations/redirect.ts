@@ -6,9 +6,9 @@
 //   from-to-www-redirect: the other name of each host (www.HOST for HOST, HOST for www.HOST) answers 308
 //     to the host, keeping scheme, port and URI; it is served by the host's own server (same TLS
 //     certificate), unless an Ingress has rules for that name itself.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import { isIngressHost } from '../../syntax.js';
-import type { Server } from '../types.js';
+import type { Server } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';
 

@@ -5,7 +5,7 @@
 // EVERY path of the hosts it has rules for is rendered as a case-insensitive regex location
 // (`location ~* "^PATH"`), ordered longest first (see src/render/view.ts). The rewrite itself is
 // `rewrite "(?i)PATH" TARGET break;` in each location of the Ingress, with $1..$9 taken from PATH.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';
 

@@ -2,7 +2,7 @@
 // of the pod endpoints, as ingress-nginx's annotation of that name. The backend itself is built in
 // model/backends.ts (resolveBackend's serviceUpstream option); this family validates the annotation so
 // an invalid value denies the Ingress's paths like any other, and renders nothing.
-import type { Ingress, Problem } from '../../types.js';
+import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';
 

@@ -10,8 +10,8 @@
 // read with nginx's own tokenizing rules) and, by the controller, with a dedicated `nginx -t` of a minimal
 // server holding only that snippet (src/nginx/snippets.ts); a snippet nginx refuses is left out and its
 // Ingress's paths answer 503 (denySnippets), the rest is applied.
-import type { Ingress, Problem } from '../../types.js';
-import type { Model } from '../types.js';
+import type { Ingress, Problem } from '../../resources.js';
+import type { Model } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
 import { PREFIX } from './parse.js';
 import { refused, refusedBecause } from './auth.js';

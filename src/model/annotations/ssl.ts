@@ -1,10 +1,10 @@
 // TLS towards clients: the HTTP -> HTTPS redirect annotations (ssl-redirect, force-ssl-redirect), HSTS
 // from the settings ConfigMap, and the Secret helpers the TLS families share (auth-tls, proxy-ssl).
 import crypto from 'node:crypto';
-import type { Ingress, Problem, Secret } from '../../types.js';
-import { objectRef } from '../../types.js';
+import type { Ingress, Problem, Secret } from '../../resources.js';
+import { objectRef } from '../../resources.js';
 import type { Settings } from '../settings.js';
-import { certificateFromSecret } from '../tls.js';
+import { certificateFromSecret } from '../certificates.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './parse.js';
 

@@ -4,7 +4,7 @@ import {
   ALLOWLIST_SOURCE_RANGE, ACCESS_KEYS, DENYLIST_SOURCE_RANGE, parseAccess, parseCidr, parseCidrList, WHITELIST_SOURCE_RANGE,
 } from '../../../src/model/annotations/access.js';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 

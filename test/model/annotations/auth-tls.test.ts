@@ -4,7 +4,7 @@ import {
 } from '../../../src/model/annotations/auth-tls.js';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
 import { SSL_REDIRECT } from '../../../src/model/annotations/ssl.js';
-import type { Problem, Secret } from '../../../src/types.js';
+import type { Problem, Secret } from '../../../src/resources.js';
 import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { cleanupPki, context, dataSecret, locationBlock, makeCa, nginxTest, render, serverHead } from './tls-fixtures.js';
 import type { Pem } from './tls-fixtures.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { BACKEND_PROTOCOL, parseBackendProtocol, upstreamPass } from '../../../src/model/annotations/backend-protocol.js';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { context, locationBlock, nginxTest, render } from './tls-fixtures.js';
 

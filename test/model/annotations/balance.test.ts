@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { AFFINITY, COOKIE_EXPIRES, COOKIE_MAX_AGE, COOKIE_NAME, COOKIE_PATH, HASH_BY, LOAD_BALANCE, parseBalance } from '../../../src/model/annotations/balance.js';
 import { backend, build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 

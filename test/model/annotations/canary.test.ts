@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import nodePath from 'node:path';
-import type { Problem, Resource } from '../../../src/types.js';
+import type { Problem, Resource } from '../../../src/resources.js';
 import {
   CANARY, CANARY_BY_COOKIE, CANARY_BY_HEADER, CANARY_BY_HEADER_PATTERN, CANARY_BY_HEADER_VALUE, CANARY_WEIGHT, CANARY_WEIGHT_TOTAL,
   isCanaryIngress, parseCanary, patternProblem,
 } from '../../../src/model/annotations/canary.js';
-import { applyCanaries } from '../../../src/model/canary.js';
+import { applyCanaries } from '../../../src/model/canary-pass.js';
 import { payloadFor } from '../../../src/nginx/endpoints.js';
 import { loadTemplates } from '../../../src/render/index.js';
 import type { RenderOptions } from '../../../src/render/index.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isServed, LEGACY_CLASS_ANNOTATION } from '../../../src/model/annotations/class.js';
 import type { ClassOptions } from '../../../src/model/annotations/class.js';
-import type { IngressClass } from '../../../src/types.js';
+import type { IngressClass } from '../../../src/resources.js';
 import { backend, build, CONTROLLER, ingress, ingressClass, OPTIONS, path, rule, service, endpoints } from '../../helpers/resources.js';
 
 const OTHER = 'k8s.io/ingress-nginx';

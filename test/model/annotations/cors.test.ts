@@ -5,7 +5,7 @@ import {
   DEFAULT_CORS_HEADERS, DEFAULT_CORS_METHODS, ENABLE_CORS, parseCors, parseOrigin,
 } from '../../../src/model/annotations/cors.js';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { CUSTOM_HTTP_ERRORS, DEFAULT_BACKEND, parseErrorCodes } from '../../../src/model/annotations/errors.js';
-import type { ErrorPage, LocationErrors } from '../../../src/model/annotations/errors.js';
+import { CUSTOM_HTTP_ERRORS, DEFAULT_BACKEND, parseErrorCodes } from '../../../src/model/annotations/custom-errors.js';
+import type { ErrorPage, LocationErrors } from '../../../src/model/annotations/custom-errors.js';
 import type { Model } from '../../../src/model/index.js';
 import { backend, build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { locationBlock, nginxAccepts, renderText } from './nginx-check.js';

@@ -4,7 +4,7 @@ import type { AnnotationContext } from '../../../src/model/annotations/index.js'
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
 import { isVhost, parseHeaders, proxySetHeaders, UPSTREAM_VHOST, X_FORWARDED_PREFIX } from '../../../src/model/annotations/headers.js';
 import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 

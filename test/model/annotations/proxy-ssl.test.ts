@@ -3,7 +3,7 @@ import {
   parseProxySsl, PROXY_SSL_NAME, PROXY_SSL_PROTOCOLS, PROXY_SSL_SECRET, PROXY_SSL_SERVER_NAME, PROXY_SSL_VERIFY, PROXY_SSL_VERIFY_DEPTH,
 } from '../../../src/model/annotations/proxy-ssl.js';
 import { BACKEND_PROTOCOL } from '../../../src/model/annotations/backend-protocol.js';
-import type { Problem, Secret } from '../../../src/types.js';
+import type { Problem, Secret } from '../../../src/resources.js';
 import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { cleanupPki, context, dataSecret, issueClient, locationBlock, makeCa, nginxTest, render } from './tls-fixtures.js';
 import type { Pem } from './tls-fixtures.js';

@@ -6,7 +6,7 @@ import {
   PROXY_NEXT_UPSTREAM_TIMEOUT, PROXY_NEXT_UPSTREAM_TRIES, PROXY_READ_TIMEOUT, PROXY_SEND_TIMEOUT, parseProxy,
 } from '../../../src/model/annotations/proxy.js';
 import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { assertAnnotationError, build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 import fs from 'node:fs';

@@ -6,7 +6,7 @@ import {
   LIMIT_BURST_MULTIPLIER, LIMIT_CONNECTIONS, LIMIT_RPM, LIMIT_RPS, parseRateLimit, RATE_LIMIT_KEYS, rateLimitZones,
 } from '../../../src/model/annotations/rate-limit.js';
 import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 

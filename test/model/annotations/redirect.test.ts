@@ -7,7 +7,7 @@ import {
 } from '../../../src/model/annotations/redirect.js';
 import type { Model, Server } from '../../../src/model/index.js';
 import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
-import type { Problem, Resource } from '../../../src/types.js';
+import type { Problem, Resource } from '../../../src/resources.js';
 import { build, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../../helpers/resources.js';
 import { nginxAccepts, renderText } from './nginx-check.js';
 

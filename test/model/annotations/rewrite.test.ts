@@ -9,7 +9,7 @@ import { regex, target, UnsafeValueError } from '../../../src/render/escape.js';
 import { escapeRegex } from '../../../src/render/view.js';
 import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
 import { isIngressPath, isRegexPath } from '../../../src/syntax.js';
-import type { Problem, IngressPath } from '../../../src/types.js';
+import type { Problem, IngressPath } from '../../../src/resources.js';
 import { build, endpoints, exact, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { nginxAccepts, renderText } from './nginx-check.js';
 

@@ -6,7 +6,7 @@ import { parseBool } from '../../../src/model/annotations/parse.js';
 import {
   caBundle, FORCE_SSL_REDIRECT, hstsHeader, keyPair, parseSecretRef, parseSslRedirects, SSL_REDIRECT, sslRedirect,
 } from '../../../src/model/annotations/ssl.js';
-import type { Problem } from '../../../src/types.js';
+import type { Problem } from '../../../src/resources.js';
 import { assertAnnotationError, build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../../helpers/resources.js';
 import { cleanupPki, dataSecret, issueClient, locationBlock, makeCa, nginxTest, render, serverHead } from './tls-fixtures.js';
 

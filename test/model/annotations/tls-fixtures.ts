@@ -10,7 +10,7 @@ import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
 import type { Settings } from '../../../src/model/settings.js';
 import { certificateFile, filesDir, loadTemplates } from '../../../src/render/index.js';
 import type { BalancerMode, RenderOptions } from '../../../src/render/index.js';
-import type { Secret } from '../../../src/types.js';
+import type { Secret } from '../../../src/resources.js';
 import { NGINX, nginxConfigTest, tempNginxPrefix } from '../../helpers/nginx-configtest.js';
 import { b64, makeCert, secret } from '../../helpers/resources.js';
 

@@ -1,8 +1,8 @@
-// What the controller counts as itself for the endpoint policy (src/self.ts): its ports, this machine's
+// What the controller counts as itself for the endpoint policy (src/own-listeners.ts): its ports, this machine's
 // interface addresses and the addresses its flags name.
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { podAddresses, selfPolicy } from '../src/self.js';
+import { podAddresses, selfPolicy } from '../src/own-listeners.js';
 
 describe('self: the controller\'s own ports and addresses', () => {
   it('lists every port once and every interface address, plus the pod, listen and status addresses given', () => {

@@ -1,10 +1,10 @@
 // The endpoint fast path: when only Endpoints and EndpointSlices changed, the routing model stays what it
 // was except for the endpoints of the backends of those Services. Pure: it reads the store, returns a
 // new model and the backends that changed, or null when a full rebuild is needed.
-import type { EndpointSlice, Resource } from '../types.js';
+import type { EndpointSlice, Resource } from '../resources.js';
 import type { ModelInput } from './index.js';
 import { currentEndpoints, type BackendLookup } from './backends.js';
-import type { Backend, Model } from './types.js';
+import type { Backend, Model } from './routing.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
 
 export interface EndpointUpdate {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildModel } from '../src/model/index.js';
 import { SUPPORTED } from '../src/model/annotations/index.js';
-import { DIFFERENCES, formatReport, LEFT_OUT, migrationReport, PREFIX } from '../src/report.js';
-import type { ReportRow } from '../src/report.js';
-import type { Problem } from '../src/types.js';
-import { objectRef } from '../src/types.js';
+import { DIFFERENCES, formatReport, LEFT_OUT, migrationReport, PREFIX } from '../src/migration-report.js';
+import type { ReportRow } from '../src/migration-report.js';
+import type { Problem } from '../src/resources.js';
+import { objectRef } from '../src/resources.js';
 import { endpoints, ingress, OPTIONS, path, rule, service, storeOf } from './helpers/resources.js';
 
 describe('report (migration report)', () => {

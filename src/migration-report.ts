@@ -1,7 +1,7 @@
 // The migration report: for every Ingress, which nginx.ingress.kubernetes.io annotations are honoured,
 // which are ignored and why, and which values were rejected. Pure: manifests + problems in, rows out.
-import type { Problem } from './types.js';
-import { objectRef } from './types.js';
+import type { Problem } from './resources.js';
+import { objectRef } from './resources.js';
 import { SUPPORTED } from './model/annotations/index.js';
 import { isServed } from './model/index.js';
 import type { ClassOptions, ModelInput } from './model/index.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { buildModel } from '../../src/model/index.js';
-import { servicesOf, updateEndpoints } from '../../src/model/update.js';
+import { servicesOf, updateEndpoints } from '../../src/model/endpoint-update.js';
 import { Store } from '../../src/store.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import { endpoints, ingress, OPTIONS, path, rule, service, slice } from '../helpers/resources.js';
 
 const A = 'nginx.ingress.kubernetes.io/';

@@ -1,9 +1,9 @@
-// The status server's proxied-request check (src/status.ts) for what a test on loopback cannot produce:
+// The status server's proxied-request check (src/status-server.ts) for what a test on loopback cannot produce:
 // a kubelet probe or Prometheus scrape on the pod IP, a dual-stack listener's IPv4-mapped local address.
 // The e2e side (real nginx, real requests) is test/e2e/self-endpoints.test.ts.
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import { proxiedRequest } from '../src/status.js';
+import { proxiedRequest } from '../src/status-server.js';
 
 const req = (headers: Record<string, string>, localAddress = '10.1.2.3') => ({ headers, socket: { localAddress } }) as unknown as http.IncomingMessage;
 

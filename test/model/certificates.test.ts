@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { certCoversHost, certificateFromSecret } from '../../src/model/tls.js';
+import { certCoversHost, certificateFromSecret } from '../../src/model/certificates.js';
 import type { Model, Server } from '../../src/model/index.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import {
   b64, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, problemsMatching, rule, secret, service, show,
 } from '../helpers/resources.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Model } from '../../src/model/index.js';
 import { buildView } from '../../src/render/view.js';
 import type { RenderOptions } from '../../src/render/view.js';
-import type { Resource } from '../../src/types.js';
+import type { Resource } from '../../src/resources.js';
 import { build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, path, rule, service } from '../helpers/resources.js';
 
 const OPTS: RenderOptions = {

@@ -9,9 +9,9 @@
 // ingress-nginx sends: X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name,
 // X-Service-Port, X-Request-ID. The named locations live at server level (srv-errors.hbs), one set per
 // Ingress routing on the host, made by finishErrors once every Ingress is placed.
-import type { Ingress, IngressBackend, Problem, Service } from '../../types.js';
+import type { Ingress, IngressBackend, Problem, Service } from '../../resources.js';
 import { DNS_LABEL } from '../../syntax.js';
-import type { Backend, Server } from '../types.js';
+import type { Backend, Server } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
 import { PREFIX } from './parse.js';
 import { refused } from './auth.js';

@@ -3,15 +3,15 @@
 // each of its host+path rules that a main Ingress routes, its backend becomes the canary of the main
 // backend there: Backend.canary names it with the rules, the controller pushes both backends, and the
 // Lua balancer decides per request. Nothing here reaches nginx.conf, so changing the rules is a push.
-import type { Ingress, Problem } from '../types.js';
-import { objectRef } from '../types.js';
+import type { Ingress, Problem } from '../resources.js';
+import { objectRef } from '../resources.js';
 import { parseBalance, sameBalance } from './annotations/balance.js';
 import { CANARY, parseCanary } from './annotations/canary.js';
 import { resolveBackend } from './backends.js';
 import type { BackendLookup } from './backends.js';
 import { endpointProblems } from './endpoint-problems.js';
 import type { Settings } from './settings.js';
-import type { Backend, Canary, Location, Model } from './types.js';
+import type { Backend, Canary, Location, Model } from './routing.js';
 
 export interface CanaryInput {
   ingresses: Ingress[]; // the served canary Ingresses (isCanaryIngress), oldest first

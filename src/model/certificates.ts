@@ -1,9 +1,9 @@
 // Certificates from kubernetes.io/tls Secrets. A Secret is checked here (PEM parses, key matches the
 // certificate) so a bad one falls back to the default certificate instead of failing nginx -t.
 import crypto from 'node:crypto';
-import type { Problem, Secret } from '../types.js';
-import { objectRef } from '../types.js';
-import type { Certificate } from './types.js';
+import type { Problem, Secret } from '../resources.js';
+import { objectRef } from '../resources.js';
+import type { Certificate } from './routing.js';
 import { certificateName } from './names.js';
 
 export type CertResult = { ok: true; cert: Certificate; problems: Problem[] } | { ok: false; problems: Problem[] };

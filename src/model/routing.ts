@@ -1,5 +1,5 @@
 // The routing model: what nginx must do, independent of how the template spells it.
-import type { PathType } from '../types.js';
+import type { PathType } from '../resources.js';
 import type { Balance } from './annotations/balance.js';
 import type { CanaryRules } from './annotations/canary.js';
 import type { ManagedFile } from './annotations/family.js';
@@ -19,7 +19,7 @@ export interface Backend {
   externalName?: string; // set for ExternalName Services: endpoints are its resolved addresses
   balance: Balance; // from the oldest Ingress using this backend, else the ConfigMap default
   serviceUpstream?: true; // service-upstream: endpoints is the Service's ClusterIP and port
-  canary?: Canary; // a canary Ingress's backend takes a share of this backend's requests (src/model/canary.ts)
+  canary?: Canary; // a canary Ingress's backend takes a share of this backend's requests (src/model/canary-pass.ts)
   // endpoints refused (the controller's own listeners, endpoint-policy.ts) or a list over the limit, whose
   // previous endpoints are kept (overLimit: the count refused); reported, and the fast path rebuilds it
   withheld?: { refused: number; overLimit?: number };

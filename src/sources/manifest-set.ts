@@ -2,12 +2,12 @@
 // files whose signature changed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadFile } from './sources/loader.js';
-import { fileEntry, isManifestName, scanDirectory } from './sources/scan.js';
-import type { FileEntry } from './sources/scan.js';
-import { Store } from './store.js';
-import type { Problem } from './types.js';
-import { formatProblem } from './types.js';
+import { loadFile } from './loader.js';
+import { fileEntry, isManifestName, scanDirectory } from './scan.js';
+import type { FileEntry } from './scan.js';
+import { Store } from '../store.js';
+import type { Problem } from '../resources.js';
+import { formatProblem } from '../resources.js';
 
 // A file rewritten in place (same inode) may be half written: a writer truncates it, then fills it. It is
 // read once unmodified for this long, so a half state never reaches nginx (new files and renames are not held).
