@@ -4,7 +4,7 @@
 // Needs wrk (Debian package "wrk").
 import { execFile } from 'node:child_process';
 import { freePort } from '../test/helpers/ports.js';
-import { LuaNginx, startLuaNginx } from '../test/helpers/lua-nginx.js';
+import { type LuaNginx, startLuaNginx } from '../test/helpers/lua-nginx.js';
 
 function wrk(url: string, seconds: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,19 +26,22 @@ async function main(): Promise<void> {
   const addrs = ['127.0.0.71', '127.0.0.72', '127.0.0.73'];
   let nginx: LuaNginx | undefined;
   try {
-    nginx = await startLuaNginx([
-      { path: '/lua-rr/', backend: 'rr' },
-      { path: '/lua-random/', backend: 'random' },
-      { path: '/lua-ewma/', backend: 'ewma', ewma: true },
-      { path: '/lua-sticky/', backend: 'sticky', affinity: true },
-    ], {
-      workers: 1,
-      extraServer: '        location /static/ { proxy_pass http://static_up; }',
-      extraHttp: [
-        `    upstream static_up { zone static_up 64k; ${addrs.map((a) => `server ${a}:${bp};`).join(' ')} keepalive 320; }`,
-        `    server { ${addrs.map((a) => `listen ${a}:${bp};`).join(' ')} access_log off; location / { return 200 "ok"; } }`,
-      ].join('\n'),
-    });
+    nginx = await startLuaNginx(
+      [
+        { path: '/lua-rr/', backend: 'rr' },
+        { path: '/lua-random/', backend: 'random' },
+        { path: '/lua-ewma/', backend: 'ewma', ewma: true },
+        { path: '/lua-sticky/', backend: 'sticky', affinity: true },
+      ],
+      {
+        workers: 1,
+        extraServer: '        location /static/ { proxy_pass http://static_up; }',
+        extraHttp: [
+          `    upstream static_up { zone static_up 64k; ${addrs.map((a) => `server ${a}:${bp};`).join(' ')} keepalive 320; }`,
+          `    server { ${addrs.map((a) => `listen ${a}:${bp};`).join(' ')} access_log off; location / { return 200 "ok"; } }`,
+        ].join('\n'),
+      },
+    );
     const endpoints = addrs.map((address) => ({ address, port: bp }));
     await nginx.push([
       { name: 'rr', endpoints },
@@ -56,7 +59,9 @@ async function main(): Promise<void> {
     const base = median(results.get('/static/')!);
     for (const [p, xs] of results) {
       const m = median(xs);
-      console.log(`${p.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / base).toFixed(3)} of static  (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`);
+      console.log(
+        `${p.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / base).toFixed(3)} of static  (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`,
+      );
     }
   } finally {
     await nginx?.stop();

@@ -11,17 +11,30 @@ import { endpoints, ingress, ManifestDir, service, yamlDocs } from '../test/help
 import { startPods } from '../test/helpers/pods.js';
 import { machine, percentile } from './lib.js';
 
-const { values } = parseArgs({ options: { changes: { type: 'string', default: '100' }, 'static-changes': { type: 'string', default: '20' } } });
+const { values } = parseArgs({
+  options: { changes: { type: 'string', default: '100' }, 'static-changes': { type: 'string', default: '20' } },
+});
 
-const pods = await startPods([{ name: 'pod-a', address: '127.0.0.51' }, { name: 'pod-b', address: '127.0.0.52' }]);
+const pods = await startPods([
+  { name: 'pod-a', address: '127.0.0.51' },
+  { name: 'pod-b', address: '127.0.0.52' },
+]);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function whoAnswers(port: number): Promise<string> {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/', agent, headers: { host: 'app.bench' } }, (res) => {
       let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => { try { resolve(JSON.parse(body).pod); } catch { resolve(`status ${res.statusCode}`); } });
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body).pod);
+        } catch {
+          resolve(`status ${res.statusCode}`);
+        }
+      });
     });
     req.on('error', () => resolve('error'));
   });
@@ -36,9 +49,15 @@ async function run(mode: 'lua' | 'static', changes: number) {
   const m = new ManifestDir(`conv-${mode}`);
   const file = path.join(m.dir, 'endpoints.yaml');
   const eps = (i: number) => yamlDocs(endpoints('app', { ready: [pods.specs[i % 2]!.address], port: pods.port }));
-  m.write('app.yaml', [service('app', { ports: [{ port: 80, targetPort: pods.port }] }), ingress('app', { host: 'app.bench', paths: [{ path: '/', service: 'app' }] })]);
+  m.write('app.yaml', [
+    service('app', { ports: [{ port: 80, targetPort: pods.port }] }),
+    ingress('app', { host: 'app.bench', paths: [{ path: '/', service: 'app' }] }),
+  ]);
   writeAtomic(file, eps(0));
-  const ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', mode, '--min-wait', '10', '--max-wait', '250', '--min-reload-interval', '500'] });
+  const ctl = await startController({
+    manifests: m.dir,
+    extraArgs: ['--balancer', mode, '--min-wait', '10', '--max-wait', '250', '--min-reload-interval', '500'],
+  });
   try {
     const reloadsBefore = await ctl.metric('reloads_total');
     const times: number[] = [];
@@ -53,7 +72,8 @@ async function run(mode: 'lua' | 'static', changes: number) {
         requests++;
         if (!who.startsWith('pod-')) failed++;
         if (who === want) break;
-        if (performance.now() - t0 > 10_000) throw new Error(`change ${i}: ${want} never answered (last: ${who})\n${ctl.log().slice(-3000)}`);
+        if (performance.now() - t0 > 10_000)
+          throw new Error(`change ${i}: ${want} never answered (last: ${who})\n${ctl.log().slice(-3000)}`);
       }
       times.push(performance.now() - t0);
       // static mode spaces reloads; wait it out so every change is measured on its own
@@ -62,7 +82,19 @@ async function run(mode: 'lua' | 'static', changes: number) {
     const reloads = (await ctl.metric('reloads_total')) - reloadsBefore;
     const pushes = await ctl.metric('endpoint_pushes_total');
     const sorted = [...times].sort((a, b) => a - b);
-    return { mode, changes, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1]!, reloads, pushes, requests, failed, metrics: await ctl.metrics() };
+    return {
+      mode,
+      changes,
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+      max: sorted[sorted.length - 1]!,
+      reloads,
+      pushes,
+      requests,
+      failed,
+      metrics: await ctl.metrics(),
+    };
   } finally {
     await ctl.stop();
     m.cleanup();
@@ -75,11 +107,15 @@ try {
   console.log('| mode | changes | p50 ms | p90 ms | p99 ms | max ms | reloads | requests sent | failed |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
-    console.log(`| ${r.mode} | ${r.changes} | ${r.p50.toFixed(1)} | ${r.p90.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.reloads} | ${r.requests} | ${r.failed} |`);
+    console.log(
+      `| ${r.mode} | ${r.changes} | ${r.p50.toFixed(1)} | ${r.p90.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.reloads} | ${r.requests} | ${r.failed} |`,
+    );
   }
   const lua = results[0]!.metrics;
-  console.log(`\nlua mode, controller's own histogram (change seen -> push acknowledged): ${lua.get(metricKey('endpoint_convergence_seconds_count'))} pushes, ` +
-    `${lua.get(metricKey('endpoint_convergence_seconds_bucket', { le: '0.025' }))} within 25 ms, ${lua.get(metricKey('endpoint_convergence_seconds_bucket', { le: '0.05' }))} within 50 ms`);
+  console.log(
+    `\nlua mode, controller's own histogram (change seen -> push acknowledged): ${lua.get(metricKey('endpoint_convergence_seconds_count'))} pushes, ` +
+      `${lua.get(metricKey('endpoint_convergence_seconds_bucket', { le: '0.025' }))} within 25 ms, ${lua.get(metricKey('endpoint_convergence_seconds_bucket', { le: '0.05' }))} within 50 ms`,
+  );
 } finally {
   agent.destroy();
   await pods.close();

@@ -7,7 +7,13 @@ import { startController, type RunningController } from '../test/helpers/control
 import { configMap, endpoints, ingress, ManifestDir, service } from '../test/helpers/manifests.js';
 import { machine, median, startBackends, wrk } from './lib.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '3' }, connections: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+  },
+});
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
@@ -25,7 +31,10 @@ try {
       ingress('app', { paths: [{ path: '/', service: 'app' }] }),
       configMap('settings', 'default', { 'worker-processes': '1', 'disable-access-log': String(!accessLog) }),
     ]);
-    const c = await startController({ manifests: m.dir, extraArgs: ['--balancer', mode, '--configmap', 'default/settings'] });
+    const c = await startController({
+      manifests: m.dir,
+      extraArgs: ['--balancer', mode, '--configmap', 'default/settings'],
+    });
     controllers.push(c);
     return c;
   };
@@ -46,7 +55,9 @@ try {
       l.push(wrk(`http://127.0.0.1:${lua.ports.http}/`, { seconds, connections }));
     }
     const ratio = median(l) / median(s);
-    console.log(`| ${accessLog ? 'on' : 'off'} | ${median(s).toFixed(0)} | ${median(l).toFixed(0)} | ${ratio.toFixed(3)} |`);
+    console.log(
+      `| ${accessLog ? 'on' : 'off'} | ${median(s).toFixed(0)} | ${median(l).toFixed(0)} | ${ratio.toFixed(3)} |`,
+    );
     await stat.stop();
     await lua.stop();
   }

@@ -22,14 +22,19 @@ const A = 'nginx.ingress.kubernetes.io/';
 
 function cluster(n: number, errors: boolean): Model {
   const res: Resource[] = [
-    service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['127.16.0.1'] }] }),
-    service({ name: 'errors' }), endpoints({ name: 'errors', subsets: [{ ready: ['127.16.0.2'] }] }),
+    service({ name: 'web' }),
+    endpoints({ name: 'web', subsets: [{ ready: ['127.16.0.1'] }] }),
+    service({ name: 'errors' }),
+    endpoints({ name: 'errors', subsets: [{ ready: ['127.16.0.2'] }] }),
   ];
   for (let i = 0; i < n; i++) {
-    res.push(ingress({
-      name: `app-${i}`, annotations: errors ? { [`${A}custom-http-errors`]: '404,500,502,503', [`${A}default-backend`]: 'errors' } : {},
-      rules: [rule(`app-${i}.bench.example`, ingPath('/', 'web'), ingPath('/api', 'web'))],
-    }));
+    res.push(
+      ingress({
+        name: `app-${i}`,
+        annotations: errors ? { [`${A}custom-http-errors`]: '404,500,502,503', [`${A}default-backend`]: 'errors' } : {},
+        rules: [rule(`app-${i}.bench.example`, ingPath('/', 'web'), ingPath('/api', 'web'))],
+      }),
+    );
   }
   return build(res).model;
 }
@@ -39,17 +44,32 @@ async function main(): Promise<void> {
   const bin = await probeBinary(nginx);
   const renderer = loadTemplates();
   const cert = makeCert(['default.invalid']);
-  process.stdout.write(`# error pages: nginx -t and config size (${machine()}; ${bin.lua ? 'lua' : 'static'} balancer)\n`);
-  process.stdout.write('ingresses  error-locations  baseline-bytes  errors-bytes  baseline-nginx-t-ms  errors-nginx-t-ms  ms-per-1000-error-locations\n');
+  process.stdout.write(
+    `# error pages: nginx -t and config size (${machine()}; ${bin.lua ? 'lua' : 'static'} balancer)\n`,
+  );
+  process.stdout.write(
+    'ingresses  error-locations  baseline-bytes  errors-bytes  baseline-nginx-t-ms  errors-nginx-t-ms  ms-per-1000-error-locations\n',
+  );
   for (const n of sizes) {
     const result: Record<string, { bytes: number; ms: number }> = {};
-    for (const [label, errors] of [['baseline', false], ['errors', true]] as const) {
+    for (const [label, errors] of [
+      ['baseline', false],
+      ['errors', true],
+    ] as const) {
       const prefix = tempNginxPrefix('itp-bench-errors-');
       try {
         const o = {
-          prefix, listenAddress: '127.0.0.1', httpPort: 18080, httpsPort: 18443, internalPort: 10246,
-          defaultCertificate: path.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: 'bench',
-          balancer: bin.lua ? 'lua' as const : 'static' as const, luaDir: LUA_DIR, luaModules: bin.luaModules,
+          prefix,
+          listenAddress: '127.0.0.1',
+          httpPort: 18080,
+          httpsPort: 18443,
+          internalPort: 10246,
+          defaultCertificate: path.join(prefix, 'ssl', 'default.pem'),
+          features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+          version: 'bench',
+          balancer: bin.lua ? ('lua' as const) : ('static' as const),
+          luaDir: LUA_DIR,
+          luaModules: bin.luaModules,
         };
         fs.mkdirSync(path.dirname(o.defaultCertificate), { recursive: true });
         fs.writeFileSync(o.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
@@ -59,7 +79,9 @@ async function main(): Promise<void> {
         const times: number[] = [];
         for (let k = 0; k < 5; k++) {
           const t = performance.now();
-          execFileSync(nginx, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+          execFileSync(nginx, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
           times.push(performance.now() - t);
         }
         result[label] = { bytes: Buffer.byteLength(text), ms: median(times) };
@@ -70,7 +92,9 @@ async function main(): Promise<void> {
     const b = result.baseline!;
     const e = result.errors!;
     const locations = n * 5;
-    process.stdout.write(`${n}  ${locations}  ${b.bytes}  ${e.bytes}  ${b.ms.toFixed(0)}  ${e.ms.toFixed(0)}  ${(((e.ms - b.ms) / locations) * 1000).toFixed(1)}\n`);
+    process.stdout.write(
+      `${n}  ${locations}  ${b.bytes}  ${e.bytes}  ${b.ms.toFixed(0)}  ${e.ms.toFixed(0)}  ${(((e.ms - b.ms) / locations) * 1000).toFixed(1)}\n`,
+    );
   }
 }
 

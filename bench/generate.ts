@@ -48,7 +48,8 @@ export function endpointsDoc(app: GeneratedApp, addresses: string[]): Obj {
   const meta = { namespace: app.namespace };
   if (app.slice) {
     return {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
       metadata: { ...meta, name: `${app.name}-abcde`, labels: { 'kubernetes.io/service-name': app.name } },
       addressType: 'IPv4',
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
@@ -56,11 +57,14 @@ export function endpointsDoc(app: GeneratedApp, addresses: string[]): Obj {
     };
   }
   return {
-    apiVersion: 'v1', kind: 'Endpoints', metadata: { ...meta, name: app.name },
-    subsets: addresses.length ? [{ addresses: addresses.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }] : [],
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { ...meta, name: app.name },
+    subsets: addresses.length
+      ? [{ addresses: addresses.map((ip) => ({ ip })), ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }]
+      : [],
   };
 }
-
 
 /** Write complete files only (temporary name, then rename), as tools that feed a watched directory do. */
 export function writeAtomic(file: string, text: string): void {
@@ -74,9 +78,31 @@ export function writeAtomic(file: string, text: string): void {
 function certificate(namespaces: number): { crt: string; key: string } {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-gen-'));
   try {
-    const names = Array.from({ length: namespaces }, (_, n) => `DNS:*.${namespaceOf(n * APPS_PER_NAMESPACE)}.example.com`).join(',');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=example.com',
-      '-addext', `subjectAltName=${names}`, '-keyout', path.join(tmp, 'key'), '-out', path.join(tmp, 'crt')], { stdio: 'ignore' });
+    const names = Array.from(
+      { length: namespaces },
+      (_, n) => `DNS:*.${namespaceOf(n * APPS_PER_NAMESPACE)}.example.com`,
+    ).join(',');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=example.com',
+        '-addext',
+        `subjectAltName=${names}`,
+        '-keyout',
+        path.join(tmp, 'key'),
+        '-out',
+        path.join(tmp, 'crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     const b64 = (f: string) => fs.readFileSync(path.join(tmp, f)).toString('base64');
     return { crt: b64('crt'), key: b64('key') };
   } finally {
@@ -114,51 +140,88 @@ export function generateCluster(dir: string, size: ClusterSize, seed = 1): Gener
       if (r < 0.08) annotations[`${A}proxy-read-timeout`] = String(30 + Math.floor(rand() * 90));
       else if (r < 0.14) annotations[`${A}proxy-body-size`] = `${1 + Math.floor(rand() * 50)}m`;
       else if (r < 0.19) annotations[`${A}load-balance`] = 'ewma';
-      else if (r < 0.23) { annotations[`${A}affinity`] = 'cookie'; annotations[`${A}session-cookie-name`] = 'route'; }
-      else if (r < 0.27) annotations[`${A}limit-rps`] = String(10 + Math.floor(rand() * 100));
-      else if (r < 0.30) annotations[`${A}whitelist-source-range`] = '10.0.0.0/8,127.0.0.0/8';
+      else if (r < 0.23) {
+        annotations[`${A}affinity`] = 'cookie';
+        annotations[`${A}session-cookie-name`] = 'route';
+      } else if (r < 0.27) annotations[`${A}limit-rps`] = String(10 + Math.floor(rand() * 100));
+      else if (r < 0.3) annotations[`${A}whitelist-source-range`] = '10.0.0.0/8,127.0.0.0/8';
       else if (r < 0.33) annotations[`${A}proxy-buffering`] = 'on';
       const regex = app % 20 === 7 && hostApp === app;
-      if (regex) { annotations[`${A}use-regex`] = 'true'; annotations[`${A}rewrite-target`] = '/$2'; }
+      if (regex) {
+        annotations[`${A}use-regex`] = 'true';
+        annotations[`${A}rewrite-target`] = '/$2';
+      }
       const base = hostApp === app ? '' : `/${name}`; // the second Ingress of a host lives under /<name>
-      const second = app % 10 === 9 ? { path: `${base}/healthz`, pathType: 'Exact' } : { path: regex ? '/api(/|$)(.*)' : `${base}/api`, pathType: regex ? 'ImplementationSpecific' : 'Prefix' };
+      const second =
+        app % 10 === 9
+          ? { path: `${base}/healthz`, pathType: 'Exact' }
+          : { path: regex ? '/api(/|$)(.*)' : `${base}/api`, pathType: regex ? 'ImplementationSpecific' : 'Prefix' };
       const backend = { service: { name, port: { number: 80 } } };
       ingresses.push({
-        apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
         metadata: { name, namespace, ...(Object.keys(annotations).length ? { annotations } : {}) },
         spec: {
           ingressClassName: 'nginx',
           ...(tls ? { tls: [{ hosts: [host], secretName: 'wildcard-tls' }] } : {}),
-          rules: [{
-            host,
-            http: { paths: [
-              { path: base || '/', pathType: 'Prefix', backend },
-              { ...second, backend },
-            ] },
-          }],
+          rules: [
+            {
+              host,
+              http: {
+                paths: [
+                  { path: base || '/', pathType: 'Prefix', backend },
+                  { ...second, backend },
+                ],
+              },
+            },
+          ],
         },
       });
       services.push({
-        apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace },
         spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
       });
       const count = perService + (extra > 0 ? 1 : 0);
       if (extra > 0) extra--;
       const addresses = Array.from({ length: count }, () => endpointAddress(nextAddress++));
-      const generated: GeneratedApp = { namespace, name, host, endpointsFile: `${namespace}/endpoints/${name}.yaml`, slice: app % 2 === 1 };
+      const generated: GeneratedApp = {
+        namespace,
+        name,
+        host,
+        endpointsFile: `${namespace}/endpoints/${name}.yaml`,
+        slice: app % 2 === 1,
+      };
       apps.push(generated);
       writeAtomic(path.join(dir, generated.endpointsFile), yamlDocs([endpointsDoc(generated, addresses)]));
     }
     writeAtomic(path.join(dir, namespace, 'ingresses.yaml'), yamlDocs(ingresses));
     writeAtomic(path.join(dir, namespace, 'services.yaml'), yamlDocs(services));
-    writeAtomic(path.join(dir, namespace, 'tls.yaml'), yamlDocs([{
-      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'wildcard-tls', namespace },
-      data: { 'tls.crt': cert.crt, 'tls.key': cert.key },
-    }]));
+    writeAtomic(
+      path.join(dir, namespace, 'tls.yaml'),
+      yamlDocs([
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'kubernetes.io/tls',
+          metadata: { name: 'wildcard-tls', namespace },
+          data: { 'tls.crt': cert.crt, 'tls.key': cert.key },
+        },
+      ]),
+    );
   }
-  writeAtomic(path.join(dir, 'ingressclass.yaml'), yamlDocs([{
-    apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'ingress-templater.dev/controller' },
-  }]));
+  writeAtomic(
+    path.join(dir, 'ingressclass.yaml'),
+    yamlDocs([
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'IngressClass',
+        metadata: { name: 'nginx' },
+        spec: { controller: 'ingress-templater.dev/controller' },
+      },
+    ]),
+  );
   return apps;
 }
 
@@ -176,12 +239,27 @@ export interface PathsSize {
 export function generatePaths(dir: string, size: PathsSize): void {
   const services = 20;
   const perIngress = Math.ceil(size.paths / size.ingresses);
-  const base: Obj[] = [{
-    apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'nginx' }, spec: { controller: 'ingress-templater.dev/controller' },
-  }];
+  const base: Obj[] = [
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'IngressClass',
+      metadata: { name: 'nginx' },
+      spec: { controller: 'ingress-templater.dev/controller' },
+    },
+  ];
   for (let s = 0; s < services; s++) {
-    base.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `s${s}`, namespace: 'paths' }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
-    base.push({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: `s${s}`, namespace: 'paths' }, subsets: [{ addresses: [{ ip: endpointAddress(s) }], ports: [{ name: 'http', port: 8080 }] }] });
+    base.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `s${s}`, namespace: 'paths' },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    base.push({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: `s${s}`, namespace: 'paths' },
+      subsets: [{ addresses: [{ ip: endpointAddress(s) }], ports: [{ name: 'http', port: 8080 }] }],
+    });
   }
   writeAtomic(path.join(dir, 'services.yaml'), yamlDocs(base));
   let docs: Obj[] = [];
@@ -193,10 +271,16 @@ export function generatePaths(dir: string, size: PathsSize): void {
   for (let i = 0, k = 0; i < size.ingresses && k < size.paths; i++) {
     const paths: Obj[] = [];
     for (let j = 0; j < perIngress && k < size.paths; j++, k++) {
-      paths.push({ path: `/a${k % 97}/b${Math.floor(k / 97)}`, pathType: k % 3 === 0 ? 'Exact' : 'Prefix', backend: { service: { name: `s${k % services}`, port: { number: 80 } } } });
+      paths.push({
+        path: `/a${k % 97}/b${Math.floor(k / 97)}`,
+        pathType: k % 3 === 0 ? 'Exact' : 'Prefix',
+        backend: { service: { name: `s${k % services}`, port: { number: 80 } } },
+      });
     }
     docs.push({
-      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: `paths-${i}`, namespace: 'paths' },
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: `paths-${i}`, namespace: 'paths' },
       spec: { ingressClassName: 'nginx', rules: [{ host: `h${i % size.hosts}.example.com`, http: { paths } }] },
     });
     if (docs.length * perIngress >= 10_000) flush(); // about 100 bytes of YAML a path
@@ -216,5 +300,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const size = { ingresses: Number(arg('ingresses', '100')), endpoints: Number(arg('endpoints', '1000')) };
   const t = Date.now();
   const apps = generateCluster(out, size, Number(arg('seed', '1')));
-  process.stdout.write(`wrote ${apps.length} Ingresses, ${apps.length} Services, ${size.endpoints} endpoints under ${out} in ${Date.now() - t} ms\n`);
+  process.stdout.write(
+    `wrote ${apps.length} Ingresses, ${apps.length} Services, ${size.endpoints} endpoints under ${out} in ${Date.now() - t} ms\n`,
+  );
 }

@@ -16,7 +16,12 @@ import { sleep } from '../test/helpers/wait.js';
 import { machine, procStatusKiB } from './lib.js';
 
 const { values } = parseArgs({
-  options: { shapes: { type: 'string' }, timeout: { type: 'string', default: '30000' }, cli: { type: 'string' }, json: { type: 'string' } },
+  options: {
+    shapes: { type: 'string' },
+    timeout: { type: 'string', default: '30000' },
+    cli: { type: 'string' },
+    json: { type: 'string' },
+  },
 });
 const TIMEOUT_MS = Number(values.timeout);
 const MiB = 1024 * 1024;
@@ -26,15 +31,37 @@ const fill = (unit: string, bytes: number) => unit.repeat(Math.ceil(bytes / unit
 
 /** Ingresses of a class nobody serves (loaded and validated, no server built), then one bad ConfigMap. */
 function plainFile(bytes: number): string {
-  const last = YAML.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'last', namespace: 'bench' }, data: { bad: [1] } });
+  const last = YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'last', namespace: 'bench' },
+    data: { bad: [1] },
+  });
   const docs: string[] = [];
   let size = last.length;
   for (let i = 0; ; i++) {
-    const d = YAML.stringify({
-      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
-      metadata: { name: `app-${i}`, namespace: 'bench', annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' } },
-      spec: { ingressClassName: 'not-served', rules: [{ host: `app-${i}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${i}`, port: { number: 80 } } } }] } }] },
-    }) + '---\n';
+    const d = `${YAML.stringify({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: {
+        name: `app-${i}`,
+        namespace: 'bench',
+        annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' },
+      },
+      spec: {
+        ingressClassName: 'not-served',
+        rules: [
+          {
+            host: `app-${i}.example.com`,
+            http: {
+              paths: [
+                { path: '/', pathType: 'Prefix', backend: { service: { name: `svc-${i}`, port: { number: 80 } } } },
+              ],
+            },
+          },
+        ],
+      },
+    })}---\n`;
     if (size + d.length > bytes) break;
     docs.push(d);
     size += d.length;
@@ -91,8 +118,20 @@ async function measure(shape: string, text: string): Promise<Row> {
   let ctl: RunningController | undefined;
   try {
     // a file at start, as any real directory has: the parser worker runs before the measured file comes
-    fs.writeFileSync(path.join(dir, 'base.yaml'), YAML.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'base', namespace: 'bench' }, data: { a: '1' } }));
-    ctl = await startController({ manifests: dir, ...(values.cli ? { cli: path.resolve(values.cli) } : {}), readyTimeoutMs: 30_000 });
+    fs.writeFileSync(
+      path.join(dir, 'base.yaml'),
+      YAML.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'base', namespace: 'bench' },
+        data: { a: '1' },
+      }),
+    );
+    ctl = await startController({
+      manifests: dir,
+      ...(values.cli ? { cli: path.resolve(values.cli) } : {}),
+      readyTimeoutMs: 30_000,
+    });
     await ctl.settle(500);
     const before = procStatusKiB(ctl.pid, 'VmRSS');
     let worst = 0;
@@ -114,10 +153,18 @@ async function measure(shape: string, text: string): Promise<Row> {
     let outcome = `no verdict within ${TIMEOUT_MS} ms`;
     let ms = NaN;
     while (performance.now() - t0 < TIMEOUT_MS) {
-      const line = await c.status().then((s) => s.problems.find((p) => p.includes(`: ${FILE}`) && p.startsWith('error')), () => undefined);
+      const line = await c.status().then(
+        (s) => s.problems.find((p) => p.includes(`: ${FILE}`) && p.startsWith('error')),
+        () => undefined,
+      );
       if (line) {
         ms = performance.now() - t0;
-        outcome = /"bad"|data\.bad/.test(line) ? 'accepted' : line.replace(/^error: [^ ]+ /, '').replace(/ \(a limit of the manifests loader\)/, '').slice(0, 70);
+        outcome = /"bad"|data\.bad/.test(line)
+          ? 'accepted'
+          : line
+              .replace(/^error: [^ ]+ /, '')
+              .replace(/ \(a limit of the manifests loader\)/, '')
+              .slice(0, 70);
         break;
       }
       await sleep(10);
@@ -126,7 +173,15 @@ async function measure(shape: string, text: string): Promise<Row> {
     stop = true;
     await poller;
     const hwm = procStatusKiB(ctl.pid, 'VmHWM');
-    return { shape, bytes: Buffer.byteLength(text), outcome, ms, addedMiB: (hwm - before) / 1024, worstHealthzMs: worst, polls };
+    return {
+      shape,
+      bytes: Buffer.byteLength(text),
+      outcome,
+      ms,
+      addedMiB: (hwm - before) / 1024,
+      worstHealthzMs: worst,
+      polls,
+    };
   } finally {
     await ctl?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -135,7 +190,9 @@ async function measure(shape: string, text: string): Promise<Row> {
 
 async function main(): Promise<void> {
   console.log(`machine: ${machine()}`);
-  console.log(`controller: ${values.cli ?? 'this checkout'}; per shape a fresh controller; verdict timeout ${TIMEOUT_MS} ms\n`);
+  console.log(
+    `controller: ${values.cli ?? 'this checkout'}; per shape a fresh controller; verdict timeout ${TIMEOUT_MS} ms\n`,
+  );
   const names = values.shapes ? values.shapes.split(',') : Object.keys(SHAPES);
   const rows: Row[] = [];
   for (const name of names) {
@@ -146,12 +203,17 @@ async function main(): Promise<void> {
     rows.push(row);
   }
   const f = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
-  console.log('| file | bytes | verdict | time to verdict ms | added memory MiB (HWM - RSS before) | worst /healthz ms | polls |');
+  console.log(
+    '| file | bytes | verdict | time to verdict ms | added memory MiB (HWM - RSS before) | worst /healthz ms | polls |',
+  );
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
-  for (const r of rows) console.log(`| ${r.shape} | ${r.bytes} | ${r.outcome} | ${f(r.ms)} | ${f(r.addedMiB)} | ${f(r.worstHealthzMs)} | ${r.polls} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.shape} | ${r.bytes} | ${r.outcome} | ${f(r.ms)} | ${f(r.addedMiB)} | ${f(r.worstHealthzMs)} | ${r.polls} |`,
+    );
   const command = `node dist/bench/hostile-yaml.js ${process.argv.slice(2).join(' ')}`.trim();
   console.log(`\ncommand: ${command}`);
-  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ command, machine: machine(), rows }, null, 2) + '\n');
+  if (values.json) fs.writeFileSync(values.json, `${JSON.stringify({ command, machine: machine(), rows }, null, 2)}\n`);
 }
 
 await main();

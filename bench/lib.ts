@@ -20,20 +20,34 @@ export async function startBackends(addresses: string[], workers = 1): Promise<B
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-bench-pods-'));
   const port = await freePort(addresses[0]);
   fs.mkdirSync(path.join(prefix, 'logs'));
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${prefix}/${t};`).join(' ');
-  const servers = addresses.map((a, i) =>
-    `server { listen ${a}:${port} reuseport; keepalive_requests 100000; location / { return 200 "pod-${i + 1}\\n"; } }`).join('\n');
-  fs.writeFileSync(path.join(prefix, 'nginx.conf'), `worker_processes ${workers};
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `${t}_temp_path ${prefix}/${t};`)
+    .join(' ');
+  const servers = addresses
+    .map(
+      (a, i) =>
+        `server { listen ${a}:${port} reuseport; keepalive_requests 100000; location / { return 200 "pod-${i + 1}\\n"; } }`,
+    )
+    .join('\n');
+  fs.writeFileSync(
+    path.join(prefix, 'nginx.conf'),
+    `worker_processes ${workers};
 pid ${prefix}/nginx.pid; error_log ${prefix}/logs/error.log warn;
 events { worker_connections 4096; }
 http { access_log off; ${temp}
 ${servers}
 }
-`);
-  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], { stdio: 'inherit' });
+`,
+  );
+  const child: ChildProcess = spawn(
+    'nginx',
+    ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'],
+    { stdio: 'inherit' },
+  );
   await sleep(300);
   return {
-    port, addresses,
+    port,
+    addresses,
     stop: async () => {
       child.kill('SIGQUIT');
       await new Promise((r) => child.once('exit', r));
@@ -49,7 +63,10 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** One wrk run; returns requests per second. */
@@ -89,21 +106,38 @@ export function yamlDocs(docs: object[]): string {
 /** An Ingress in namespace bench sending host's "/" to service port 80. */
 export function ingressDoc(name: string, host: string, service: string): Record<string, unknown> {
   return {
-    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'bench' },
-    spec: { ingressClassName: 'nginx', rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }] } }] },
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace: 'bench' },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [
+        {
+          host,
+          http: {
+            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { number: 80 } } } }],
+          },
+        },
+      ],
+    },
   };
 }
 
 /** GET / with this Host on 127.0.0.1:port, a fresh connection each time; status 0 when nothing answered. */
 export function get(port: number, host: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, headers: { host }, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      res.on('error', () => resolve({ status: 0, body: '' }));
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/', agent: false, headers: { host }, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+        res.on('error', () => resolve({ status: 0, body: '' }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ status: 0, body: '' }));
   });

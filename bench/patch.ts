@@ -20,7 +20,10 @@ try {
     if (r.status !== 201) throw new Error(`POST answered ${r.status}: ${r.body.slice(0, 200)}`);
     post.push(r.ms);
   }
-  const one = (i: number) => ({ name: 'big-5000', endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `10.9.${i & 255}.${j + 1}`, port: 80 })) });
+  const one = (i: number) => ({
+    name: 'big-5000',
+    endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `10.9.${i & 255}.${j + 1}`, port: 80 })),
+  });
   const time = async (make: (i: number) => unknown, want: number[]) => {
     const ms: number[] = [];
     for (let i = 0; i < rounds; i++) {
@@ -31,15 +34,24 @@ try {
     return ms;
   };
   const single = await time((i) => ({ backends: [one(i)] }), [201]);
-  const withRefused = await time((i) => ({ backends: [one(i), { name: 'big-7', endpoints: [{ address: 'nope', port: 1 }] }] }), [207, 400]);
+  const withRefused = await time(
+    (i) => ({ backends: [one(i), { name: 'big-7', endpoints: [{ address: 'nope', port: 1 }] }] }),
+    [207, 400],
+  );
   const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.9) - 1]!;
   console.log(`machine: ${machine()}`);
-  console.log(`Lua code: ${values.lua ?? 'this checkout'}; 10000 backends x 10 endpoints stored; ${rounds} PATCHes each\n`);
+  console.log(
+    `Lua code: ${values.lua ?? 'this checkout'}; 10000 backends x 10 endpoints stored; ${rounds} PATCHes each\n`,
+  );
   console.log('| request | median ms | p90 ms |');
   console.log('| --- | ---: | ---: |');
-  console.log(`| POST of the whole set (${(body.length / 1e6).toFixed(1)} MB, baseline, 3 runs) | ${median(post).toFixed(1)} | - |`);
+  console.log(
+    `| POST of the whole set (${(body.length / 1e6).toFixed(1)} MB, baseline, 3 runs) | ${median(post).toFixed(1)} | - |`,
+  );
   console.log(`| PATCH of one backend (10 endpoints) | ${median(single).toFixed(2)} | ${p90(single).toFixed(2)} |`);
-  console.log(`| PATCH of one backend + one invalid backend | ${median(withRefused).toFixed(2)} | ${p90(withRefused).toFixed(2)} |`);
+  console.log(
+    `| PATCH of one backend + one invalid backend | ${median(withRefused).toFixed(2)} | ${p90(withRefused).toFixed(2)} |`,
+  );
 } finally {
   await nginx.stop();
 }

@@ -16,8 +16,10 @@ import { get, ingressDoc, machine, median, startBackends, yamlDocs } from './lib
 
 const { values } = parseArgs({
   options: {
-    ingresses: { type: 'string', default: '100' }, intervals: { type: 'string', default: '0,250,500,1000,2000' },
-    bursts: { type: 'string', default: '3' }, files: { type: 'string', default: '100' },
+    ingresses: { type: 'string', default: '100' },
+    intervals: { type: 'string', default: '0,250,500,1000,2000' },
+    bursts: { type: 'string', default: '3' },
+    files: { type: 'string', default: '100' },
   },
 });
 const FILES = Number(values.files);
@@ -35,21 +37,58 @@ async function servedAll(port: number, hosts: string[]): Promise<void> {
   }
 }
 
-async function run(interval: number, podPort: number): Promise<{ reloads: number[]; lastMs: number[]; loneMs: number[] }> {
+async function run(
+  interval: number,
+  podPort: number,
+): Promise<{ reloads: number[]; lastMs: number[]; loneMs: number[] }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-mri-'));
   const dir = path.join(tmp, 'manifests');
   generateCluster(dir, { ingresses: Number(values.ingresses), endpoints: Number(values.ingresses) * 10 });
-  writeAtomic(path.join(dir, 'bench', 'storm.yaml'), yamlDocs([
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'storm', namespace: 'bench' }, spec: { ports: [{ port: 80, targetPort: podPort }] } },
-    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'storm', namespace: 'bench' }, subsets: [{ addresses: [{ ip: POD }], ports: [{ port: podPort }] }] },
-  ]));
+  writeAtomic(
+    path.join(dir, 'bench', 'storm.yaml'),
+    yamlDocs([
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'storm', namespace: 'bench' },
+        spec: { ports: [{ port: 80, targetPort: podPort }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'storm', namespace: 'bench' },
+        subsets: [{ addresses: [{ ip: POD }], ports: [{ port: podPort }] }],
+      },
+    ]),
+  );
   const [h, s, st, i] = await freePorts(4);
   const ports = { http: h!, https: s!, status: st!, internal: i! };
   const prefix = path.join(tmp, 'nginx');
   fs.mkdirSync(prefix);
-  const child = spawn(process.execPath, [CLI, 'run', '--manifests', dir, '--nginx-prefix', prefix, '--listen-address', '127.0.0.1',
-    '--http-port', String(ports.http), '--https-port', String(ports.https), '--status-port', String(ports.status), '--internal-port', String(ports.internal),
-    '--min-reload-interval', String(interval)], { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'run',
+      '--manifests',
+      dir,
+      '--nginx-prefix',
+      prefix,
+      '--listen-address',
+      '127.0.0.1',
+      '--http-port',
+      String(ports.http),
+      '--https-port',
+      String(ports.https),
+      '--status-port',
+      String(ports.status),
+      '--internal-port',
+      String(ports.internal),
+      '--min-reload-interval',
+      String(interval),
+    ],
+    { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const ctl = new RunningController(child, ports, prefix, dir);
   const out = { reloads: [] as number[], lastMs: [] as number[], loneMs: [] as number[] };
   try {
@@ -71,7 +110,10 @@ async function run(interval: number, podPort: number): Promise<{ reloads: number
       out.reloads.push((after.get(metricKey('reloads_total')) ?? 0) - (before.get(metricKey('reloads_total')) ?? 0));
       // a lone change 50 ms after a reload: it waits for the rest of the interval
       const reloads = after.get(metricKey('reloads_total')) ?? 0;
-      writeAtomic(path.join(dir, 'bench', `trigger-${b}.yaml`), yamlDocs([ingress(`trigger-${b}`, `trigger-${b}.example.com`)]));
+      writeAtomic(
+        path.join(dir, 'bench', `trigger-${b}.yaml`),
+        yamlDocs([ingress(`trigger-${b}`, `trigger-${b}.example.com`)]),
+      );
       await ctl.waitForReload(reloads, 120_000);
       await sleep(50);
       const t1 = performance.now();
@@ -89,11 +131,17 @@ async function run(interval: number, podPort: number): Promise<{ reloads: number
 async function main(): Promise<void> {
   const pods = await startBackends([POD]);
   try {
-    process.stdout.write(`machine: ${machine()}\n${values.ingresses} generated Ingresses; bursts of ${FILES} files over ~1 s\n\n`);
-    process.stdout.write('| --min-reload-interval ms | reloads per burst | first write to last host served, median ms | lone change right after a reload, median ms |\n| ---: | --- | ---: | ---: |\n');
+    process.stdout.write(
+      `machine: ${machine()}\n${values.ingresses} generated Ingresses; bursts of ${FILES} files over ~1 s\n\n`,
+    );
+    process.stdout.write(
+      '| --min-reload-interval ms | reloads per burst | first write to last host served, median ms | lone change right after a reload, median ms |\n| ---: | --- | ---: | ---: |\n',
+    );
     for (const interval of values.intervals!.split(',').map(Number)) {
       const r = await run(interval, pods.port);
-      process.stdout.write(`| ${interval} | ${r.reloads.join(', ')} | ${median(r.lastMs).toFixed(0)} | ${median(r.loneMs).toFixed(0)} |\n`);
+      process.stdout.write(
+        `| ${interval} | ${r.reloads.join(', ')} | ${median(r.lastMs).toFixed(0)} | ${median(r.loneMs).toFixed(0)} |\n`,
+      );
     }
     process.stdout.write(`\ncommand: node dist/bench/reload-interval.js ${process.argv.slice(2).join(' ')}\n`);
   } finally {

@@ -19,13 +19,26 @@ import { cleanEnv, CLI, metricKey, REPO, RunningController, type Metrics } from 
 import { freePorts } from '../test/helpers/ports.js';
 import { sleep } from '../test/helpers/wait.js';
 import { generateCluster, writeAtomic, type GeneratedApp } from './generate.js';
-import { get, ingressDoc, machine, median, percentile, procStatusKiB, startBackends, yamlDocs, type Backends } from './lib.js';
+import {
+  get,
+  ingressDoc,
+  machine,
+  median,
+  percentile,
+  procStatusKiB,
+  startBackends,
+  yamlDocs,
+  type Backends,
+} from './lib.js';
 
 const { values } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '100,1000,10000' }, changes: { type: 'string', default: '40' },
-    'ingress-changes': { type: 'string' }, storm: { type: 'string', default: '100' },
-    'min-reload-interval': { type: 'string' }, json: { type: 'string' },
+    sizes: { type: 'string', default: '100,1000,10000' },
+    changes: { type: 'string', default: '40' },
+    'ingress-changes': { type: 'string' },
+    storm: { type: 'string', default: '100' },
+    'min-reload-interval': { type: 'string' },
+    json: { type: 'string' },
     phases: { type: 'string' }, // internal: the in-process measurement of one directory, in a fresh process
   },
 });
@@ -43,7 +56,11 @@ const cleanups: (() => unknown)[] = [];
 let interrupted = false;
 async function cleanup(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) {
-    try { await c(); } catch (e) { process.stderr.write(`cleanup: ${(e as Error).message}\n`); }
+    try {
+      await c();
+    } catch (e) {
+      process.stderr.write(`cleanup: ${(e as Error).message}\n`);
+    }
   }
 }
 // one cleanup at a time: after a SIGINT the main flow fails (its controller is gone) and must not exit first
@@ -55,11 +72,21 @@ process.once('SIGINT', () => {
 });
 
 /** Poll host until pod answers (every ~1 ms); ms since t0. */
-async function until(port: number, host: string, pod: string, t0: number, timeoutMs: number, ctl?: RunningController): Promise<number> {
+async function until(
+  port: number,
+  host: string,
+  pod: string,
+  t0: number,
+  timeoutMs: number,
+  ctl?: RunningController,
+): Promise<number> {
   for (;;) {
     const r = await get(port, host);
     if (r.status === 200 && r.body === pod) return now() - t0;
-    if (now() - t0 > timeoutMs) throw new Error(`${host}: ${pod} never answered (last: ${r.status} ${r.body.slice(0, 80)})\n${ctl?.log().slice(-3000) ?? ''}`);
+    if (now() - t0 > timeoutMs)
+      throw new Error(
+        `${host}: ${pod} never answered (last: ${r.status} ${r.body.slice(0, 80)})\n${ctl?.log().slice(-3000) ?? ''}`,
+      );
     if (ctl?.hasExited) throw new Error(`controller exited:\n${ctl.log().slice(-3000)}`);
     await sleep(1);
   }
@@ -70,16 +97,30 @@ function podEndpoints(app: Pick<GeneratedApp, 'namespace' | 'name' | 'slice'>, a
   const ports = [{ name: 'http', port, protocol: 'TCP' }];
   if (app.slice) {
     return {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-      metadata: { namespace: app.namespace, name: `${app.name}-abcde`, labels: { 'kubernetes.io/service-name': app.name } },
-      addressType: 'IPv4', ports, endpoints: [{ addresses: [address], conditions: { ready: true } }],
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        namespace: app.namespace,
+        name: `${app.name}-abcde`,
+        labels: { 'kubernetes.io/service-name': app.name },
+      },
+      addressType: 'IPv4',
+      ports,
+      endpoints: [{ addresses: [address], conditions: { ready: true } }],
     };
   }
-  return { apiVersion: 'v1', kind: 'Endpoints', metadata: { namespace: app.namespace, name: app.name }, subsets: [{ addresses: [{ ip: address }], ports }] };
+  return {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { namespace: app.namespace, name: app.name },
+    subsets: [{ addresses: [{ ip: address }], ports }],
+  };
 }
 
 const serviceDoc = (name: string): Obj => ({
-  apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'bench' },
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'bench' },
   spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
 });
 
@@ -95,10 +136,12 @@ function plainApps(dir: string, apps: GeneratedApp[]): number[] {
       annotations.set(`${ing.metadata.namespace}/${ing.metadata.name}`, ing.metadata.annotations ?? {});
     }
   }
-  return apps.map((_, i) => i).filter((i) => {
-    const a = annotations.get(`${apps[i]!.namespace}/${apps[i]!.name}`) ?? {};
-    return i % 4 !== 3 && i % 5 !== 0 && !(`${A}limit-rps` in a) && !(`${A}rewrite-target` in a);
-  });
+  return apps
+    .map((_, i) => i)
+    .filter((i) => {
+      const a = annotations.get(`${apps[i]!.namespace}/${apps[i]!.name}`) ?? {};
+      return i % 4 !== 3 && i % 5 !== 0 && !(`${A}limit-rps` in a) && !(`${A}rewrite-target` in a);
+    });
 }
 
 /** count picks spread evenly over the candidates, alternating Endpoints and EndpointSlice apps. */
@@ -107,7 +150,8 @@ function spread(apps: GeneratedApp[], candidates: number[], count: number): numb
   const n = Math.min(count, candidates.length);
   for (let k = 0; k < n; k++) {
     let j = Math.floor((k * candidates.length) / n);
-    while (j < candidates.length && (out.includes(candidates[j]!) || apps[candidates[j]!]!.slice !== (k % 2 === 1))) j++;
+    while (j < candidates.length && (out.includes(candidates[j]!) || apps[candidates[j]!]!.slice !== (k % 2 === 1)))
+      j++;
     if (j < candidates.length) out.push(candidates[j]!);
   }
   return out;
@@ -115,10 +159,19 @@ function spread(apps: GeneratedApp[], candidates: number[], count: number): numb
 
 /** nginx master and workers: summed RSS (counts shared pages once per process) and summed PSS. */
 function nginxMemoryKiB(master: number): { rss: number; pss: number } {
-  const kids = fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  const pss = (pid: number) => Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+  const kids = fs
+    .readFileSync(`/proc/${master}/task/${master}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  const pss = (pid: number) =>
+    Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
   const all = [master, ...kids];
-  return { rss: all.reduce((sum, pid) => sum + procStatusKiB(pid, 'VmRSS'), 0), pss: all.reduce((sum, pid) => sum + pss(pid), 0) };
+  return {
+    rss: all.reduce((sum, pid) => sum + procStatusKiB(pid, 'VmRSS'), 0),
+    pss: all.reduce((sum, pid) => sum + pss(pid), 0),
+  };
 }
 
 /** A gauge in ms, whatever its labels; NaN when the controller does not export it. */
@@ -136,11 +189,26 @@ async function phases(dir: string) {
   await set.refresh();
   const load = now() - t;
   const renderer = loadTemplates();
-  const opts = { ingressClass: 'nginx', controllerClass: 'ingress-templater.dev/controller', watchWithoutClass: true, resolved: new Map<string, string[]>(), balancer: 'lua' as const };
+  const opts = {
+    ingressClass: 'nginx',
+    controllerClass: 'ingress-templater.dev/controller',
+    watchWithoutClass: true,
+    resolved: new Map<string, string[]>(),
+    balancer: 'lua' as const,
+  };
   const render = {
-    prefix: '/tmp/itp-scale-render', listenAddress: '127.0.0.1', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
-    defaultCertificate: '/tmp/itp-scale-render/default.pem', user: null, features: bin.features, version: 'bench',
-    balancer: 'lua' as const, luaDir: LUA_DIR, luaModules: bin.luaModules,
+    prefix: '/tmp/itp-scale-render',
+    listenAddress: '127.0.0.1',
+    httpPort: 8080,
+    httpsPort: 8443,
+    internalPort: 10246,
+    defaultCertificate: '/tmp/itp-scale-render/default.pem',
+    user: null,
+    features: bin.features,
+    version: 'bench',
+    balancer: 'lua' as const,
+    luaDir: LUA_DIR,
+    luaModules: bin.luaModules,
   };
   const builds: number[] = [];
   const renders: number[] = [];
@@ -157,7 +225,14 @@ async function phases(dir: string) {
   t = now();
   await set.refresh();
   const rescanMs = now() - t;
-  return { loadMs: load, rescanMs, buildMs: median(builds), renderMs: median(renders), buildRenderMs: median(both), phasesRssKiB: process.memoryUsage().rss / 1024 };
+  return {
+    loadMs: load,
+    rescanMs,
+    buildMs: median(builds),
+    renderMs: median(renders),
+    buildRenderMs: median(both),
+    phasesRssKiB: process.memoryUsage().rss / 1024,
+  };
 }
 type Phases = Awaited<ReturnType<typeof phases>>;
 
@@ -165,9 +240,27 @@ type Phases = Awaited<ReturnType<typeof phases>>;
 async function spawnRun(manifests: string, prefix: string): Promise<RunningController> {
   const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
   const ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort! };
-  const args = [CLI, 'run', '--manifests', manifests, '--nginx-prefix', prefix, '--listen-address', '127.0.0.1', '--status-address', '127.0.0.1',
-    '--http-port', String(ports.http), '--https-port', String(ports.https), '--status-port', String(ports.status),
-    '--internal-port', String(ports.internal), ...(MRI ? ['--min-reload-interval', MRI] : [])];
+  const args = [
+    CLI,
+    'run',
+    '--manifests',
+    manifests,
+    '--nginx-prefix',
+    prefix,
+    '--listen-address',
+    '127.0.0.1',
+    '--status-address',
+    '127.0.0.1',
+    '--http-port',
+    String(ports.http),
+    '--https-port',
+    String(ports.https),
+    '--status-port',
+    String(ports.status),
+    '--internal-port',
+    String(ports.internal),
+    ...(MRI ? ['--min-reload-interval', MRI] : []),
+  ];
   const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   return new RunningController(child, ports, prefix, manifests);
 }
@@ -184,14 +277,20 @@ async function measure(ingresses: number, pods: Backends) {
   process.stderr.write(`[${ingresses}] generated in ${(now() - t).toFixed(0)} ms\n`);
 
   // a fresh process, so the load is cold at every size (no JIT or caches from the size before)
-  const child = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--phases', dir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const child = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--phases', dir], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   const inproc = JSON.parse(child.stdout) as Phases;
-  process.stderr.write(`[${ingresses}] in-process: ${JSON.stringify(inproc, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
+  process.stderr.write(
+    `[${ingresses}] in-process: ${JSON.stringify(inproc, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`,
+  );
 
   const candidates = plainApps(dir, apps);
   const cold = apps[candidates[0]!]!;
   const chosen = spread(apps, candidates.slice(1), CHANGES).map((i) => apps[i]!);
-  const writeEp = (app: GeneratedApp, pod: number) => writeAtomic(path.join(dir, app.endpointsFile), yamlDocs([podEndpoints(app, PODS[pod]!, pods.port)]));
+  const writeEp = (app: GeneratedApp, pod: number) =>
+    writeAtomic(path.join(dir, app.endpointsFile), yamlDocs([podEndpoints(app, PODS[pod]!, pods.port)]));
   writeEp(cold, 0);
 
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-scale-nginx-'));
@@ -210,7 +309,9 @@ async function measure(ingresses: number, pods: Backends) {
   for (let i = 0; i < 3; i++) {
     t = now();
     // -e stderr as the controller's own test: nginx would otherwise open its compiled-in error log
-    execFileSync(nginx, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(nginx, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     tests.push(now() - t);
   }
   const configBytes = fs.statSync(conf).size;
@@ -229,7 +330,9 @@ async function measure(ingresses: number, pods: Backends) {
     epTimes.push(await until(ctl.ports.http, app.host, `pod-${next + 1}`, t0, timeoutMs, ctl));
     onPod.set(app, next);
   }
-  process.stderr.write(`[${ingresses}] ${epTimes.length} endpoint changes over ${chosen.length} apps (${chosen.filter((a) => a.slice).length} EndpointSlice)\n`);
+  process.stderr.write(
+    `[${ingresses}] ${epTimes.length} endpoint changes over ${chosen.length} apps (${chosen.filter((a) => a.slice).length} EndpointSlice)\n`,
+  );
 
   // new Ingresses: each its own file with a Service and Endpoints at pod-1
   await ctl.settle(QUIET_MS, timeoutMs);
@@ -237,7 +340,11 @@ async function measure(ingresses: number, pods: Backends) {
   const ingChanges = Number(values['ingress-changes'] ?? (big ? 5 : 10));
   for (let k = 1; k <= ingChanges; k++) {
     const name = `bench-${k}`;
-    const docs = [ingressDoc(name, `${name}.example.com`, name), serviceDoc(name), podEndpoints({ namespace: 'bench', name, slice: false }, PODS[0]!, pods.port)];
+    const docs = [
+      ingressDoc(name, `${name}.example.com`, name),
+      serviceDoc(name),
+      podEndpoints({ namespace: 'bench', name, slice: false }, PODS[0]!, pods.port),
+    ];
     const t0 = now();
     writeAtomic(path.join(dir, 'bench-new', `ing-${k}.yaml`), yamlDocs(docs));
     ingTimes.push(await until(ctl.ports.http, `${name}.example.com`, 'pod-1', t0, timeoutMs, ctl));
@@ -245,11 +352,20 @@ async function measure(ingresses: number, pods: Backends) {
   }
 
   // reload storm: STORM Ingress files in about a second, all to one Service at pod-1
-  writeAtomic(path.join(dir, 'bench-storm', 'service.yaml'), yamlDocs([serviceDoc('storm'), podEndpoints({ namespace: 'bench', name: 'storm', slice: false }, PODS[0]!, pods.port)]));
+  writeAtomic(
+    path.join(dir, 'bench-storm', 'service.yaml'),
+    yamlDocs([
+      serviceDoc('storm'),
+      podEndpoints({ namespace: 'bench', name: 'storm', slice: false }, PODS[0]!, pods.port),
+    ]),
+  );
   const before = await ctl.settle(QUIET_MS, timeoutMs);
   const t0 = now();
   for (let k = 1; k <= STORM; k++) {
-    writeAtomic(path.join(dir, 'bench-storm', `ing-${k}.yaml`), yamlDocs([ingressDoc(`storm-${k}`, `storm-${k}.example.com`, 'storm')]));
+    writeAtomic(
+      path.join(dir, 'bench-storm', `ing-${k}.yaml`),
+      yamlDocs([ingressDoc(`storm-${k}`, `storm-${k}.example.com`, 'storm')]),
+    );
     await sleep(8);
   }
   const writeMs = now() - t0;
@@ -257,7 +373,8 @@ async function measure(ingresses: number, pods: Backends) {
   while (pending.length) {
     const replies = await Promise.all(pending.map((h) => get(ctl.ports.http, h)));
     pending = pending.filter((_, i) => !(replies[i]!.status === 200 && replies[i]!.body === 'pod-1'));
-    if (now() - t0 > timeoutMs) throw new Error(`storm: ${pending.length} hosts never served\n${ctl.log().slice(-3000)}`);
+    if (now() - t0 > timeoutMs)
+      throw new Error(`storm: ${pending.length} hosts never served\n${ctl.log().slice(-3000)}`);
     if (pending.length) await sleep(2);
   }
   const stormLastMs = now() - t0;
@@ -270,18 +387,37 @@ async function measure(ingresses: number, pods: Backends) {
   const ep = sorted(epTimes);
   const ing = sorted(ingTimes);
   const result = {
-    ingresses, endpoints, ...inproc,
+    ingresses,
+    endpoints,
+    ...inproc,
     gaugeBuildRenderMs: gaugeMs(after, 'build_render_seconds'),
-    nginxTestMs: median(tests), ctlConfigTestMs: gaugeMs(after, 'config_test_seconds'), reloadMs: gaugeMs(after, 'reload_seconds'),
-    configBytes, bytesPerIngress: configBytes / ingresses,
-    epChanges: ep.length, epApps: chosen.length, epP50: percentile(ep, 50), epP90: percentile(ep, 90), epP99: percentile(ep, 99),
-    ingChanges: ing.length, ingP50: percentile(ing, 50), ingP99: percentile(ing, 99),
-    stormIngresses: STORM, stormWriteMs: writeMs, stormReloads: delta('reloads_total'), stormSyncs: delta('syncs_total'), stormLastMs,
+    nginxTestMs: median(tests),
+    ctlConfigTestMs: gaugeMs(after, 'config_test_seconds'),
+    reloadMs: gaugeMs(after, 'reload_seconds'),
+    configBytes,
+    bytesPerIngress: configBytes / ingresses,
+    epChanges: ep.length,
+    epApps: chosen.length,
+    epP50: percentile(ep, 50),
+    epP90: percentile(ep, 90),
+    epP99: percentile(ep, 99),
+    ingChanges: ing.length,
+    ingP50: percentile(ing, 50),
+    ingP99: percentile(ing, 99),
+    stormIngresses: STORM,
+    stormWriteMs: writeMs,
+    stormReloads: delta('reloads_total'),
+    stormSyncs: delta('syncs_total'),
+    stormLastMs,
     coldStartMs,
-    ctlRssKiB: procStatusKiB(ctl.pid, 'VmRSS'), ctlHwmKiB: procStatusKiB(ctl.pid, 'VmHWM'), nginxRssKiB: nginxMemory.rss, nginxPssKiB: nginxMemory.pss,
+    ctlRssKiB: procStatusKiB(ctl.pid, 'VmRSS'),
+    ctlHwmKiB: procStatusKiB(ctl.pid, 'VmHWM'),
+    nginxRssKiB: nginxMemory.rss,
+    nginxPssKiB: nginxMemory.pss,
   };
   const stop = await ctl.stop();
-  if (stop.leftovers.length) process.stderr.write(`[${ingresses}] nginx leftovers killed: ${stop.leftovers.join(', ')}\n`);
+  if (stop.leftovers.length)
+    process.stderr.write(`[${ingresses}] nginx leftovers killed: ${stop.leftovers.join(', ')}\n`);
   fs.rmSync(tmp, { recursive: true, force: true });
   return result;
 }
@@ -291,26 +427,47 @@ const f = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const mib = (kib: number) => f(kib / 1024);
 // column header, and its value (also what the ratios compare)
 const COLUMNS: [string, (r: Result) => number, number][] = [
-  ['load ms', (r) => r.loadMs, 0], ['rescan ms', (r) => r.rescanMs, 0], ['build ms', (r) => r.buildMs, 0], ['render ms', (r) => r.renderMs, 0],
-  ['build+render ms', (r) => r.buildRenderMs, 0], ['gauge build+render ms', (r) => r.gaugeBuildRenderMs, 0],
-  ['nginx -t ms', (r) => r.nginxTestMs, 0], ['ctl nginx -t ms', (r) => r.ctlConfigTestMs, 0], ['reload ms', (r) => r.reloadMs, 0],
-  ['config bytes', (r) => r.configBytes, 0], ['bytes/Ingress', (r) => r.bytesPerIngress, 0],
-  ['ep p50 ms', (r) => r.epP50, 1], ['ep p90 ms', (r) => r.epP90, 1], ['ep p99 ms', (r) => r.epP99, 1],
-  ['ing p50 ms', (r) => r.ingP50, 0], ['ing p99 ms', (r) => r.ingP99, 0],
-  ['storm reloads', (r) => r.stormReloads, 0], ['storm last ms', (r) => r.stormLastMs, 0], ['cold start ms', (r) => r.coldStartMs, 0],
+  ['load ms', (r) => r.loadMs, 0],
+  ['rescan ms', (r) => r.rescanMs, 0],
+  ['build ms', (r) => r.buildMs, 0],
+  ['render ms', (r) => r.renderMs, 0],
+  ['build+render ms', (r) => r.buildRenderMs, 0],
+  ['gauge build+render ms', (r) => r.gaugeBuildRenderMs, 0],
+  ['nginx -t ms', (r) => r.nginxTestMs, 0],
+  ['ctl nginx -t ms', (r) => r.ctlConfigTestMs, 0],
+  ['reload ms', (r) => r.reloadMs, 0],
+  ['config bytes', (r) => r.configBytes, 0],
+  ['bytes/Ingress', (r) => r.bytesPerIngress, 0],
+  ['ep p50 ms', (r) => r.epP50, 1],
+  ['ep p90 ms', (r) => r.epP90, 1],
+  ['ep p99 ms', (r) => r.epP99, 1],
+  ['ing p50 ms', (r) => r.ingP50, 0],
+  ['ing p99 ms', (r) => r.ingP99, 0],
+  ['storm reloads', (r) => r.stormReloads, 0],
+  ['storm last ms', (r) => r.stormLastMs, 0],
+  ['cold start ms', (r) => r.coldStartMs, 0],
 ];
-const MEMORY: [string, (r: Result) => number][] = [['ctl RSS MiB', (r) => r.ctlRssKiB], ['ctl HWM MiB', (r) => r.ctlHwmKiB], ['nginx RSS MiB', (r) => r.nginxRssKiB], ['nginx PSS MiB', (r) => r.nginxPssKiB]];
+const MEMORY: [string, (r: Result) => number][] = [
+  ['ctl RSS MiB', (r) => r.ctlRssKiB],
+  ['ctl HWM MiB', (r) => r.ctlHwmKiB],
+  ['nginx RSS MiB', (r) => r.nginxRssKiB],
+  ['nginx PSS MiB', (r) => r.nginxPssKiB],
+];
 
 function report(results: Result[]): void {
   const head = ['Ingresses/endpoints', ...COLUMNS.map((c) => c[0]), ...MEMORY.map((c) => c[0])];
   console.log(`| ${head.join(' | ')} |\n| --- |${' ---: |'.repeat(head.length - 1)}`);
   for (const r of results) {
-    console.log(`| ${r.ingresses}/${r.endpoints} | ${[...COLUMNS.map(([, g, d]) => f(g(r), d)), ...MEMORY.map(([, g]) => mib(g(r)))].join(' | ')} |`);
+    console.log(
+      `| ${r.ingresses}/${r.endpoints} | ${[...COLUMNS.map(([, g, d]) => f(g(r), d)), ...MEMORY.map(([, g]) => mib(g(r)))].join(' | ')} |`,
+    );
   }
   const pairs: [Result, Result][] = [];
   for (let j = 1; j < results.length; j++) for (let i = 0; i < j; i++) pairs.push([results[j]!, results[i]!]);
   if (!pairs.length) return;
-  console.log(`\n| ratio | ${pairs.map(([a, b]) => `${a.ingresses}/${b.ingresses}`).join(' | ')} |\n| --- |${' ---: |'.repeat(pairs.length)}`);
+  console.log(
+    `\n| ratio | ${pairs.map(([a, b]) => `${a.ingresses}/${b.ingresses}`).join(' | ')} |\n| --- |${' ---: |'.repeat(pairs.length)}`,
+  );
   for (const [name, g] of [...COLUMNS.map(([n, g]) => [n, g] as const), ...MEMORY]) {
     console.log(`| ${name} | ${pairs.map(([a, b]) => f(g(a) / g(b), 2)).join(' | ')} |`);
   }
@@ -323,20 +480,31 @@ async function main(): Promise<void> {
   const p = await startBackends(PODS);
   // lib's stop() waits for an exit that may already have happened (a terminal's SIGINT reaches nginx
   // too) and then never removes its prefix: find that prefix (new, naming our port) to remove it here
-  const mine = podDirs().filter((d) => !seen.has(d)).map((d) => path.join(os.tmpdir(), d))
-    .filter((d) => { try { return fs.readFileSync(path.join(d, 'nginx.conf'), 'utf8').includes(`${PODS[0]}:${p.port} `); } catch { return false; } });
+  const mine = podDirs()
+    .filter((d) => !seen.has(d))
+    .map((d) => path.join(os.tmpdir(), d))
+    .filter((d) => {
+      try {
+        return fs.readFileSync(path.join(d, 'nginx.conf'), 'utf8').includes(`${PODS[0]}:${p.port} `);
+      } catch {
+        return false;
+      }
+    });
   cleanups.push(async () => {
     await Promise.race([p.stop(), sleep(5000)]);
     for (const d of mine) fs.rmSync(d, { recursive: true, force: true });
   });
   const results: Result[] = [];
   for (const n of sizes) results.push(await measure(n, p));
-  console.log(`\nendpoint changes per size: ${results.map((r) => `${r.epChanges} over ${r.epApps} apps`).join(', ')}; ` +
-    `Ingress changes: ${results.map((r) => r.ingChanges).join(', ')}; storm: ${STORM} Ingress files written in ${results.map((r) => f(r.stormWriteMs)).join(', ')} ms, syncs ${results.map((r) => r.stormSyncs).join(', ')}\n`);
+  console.log(
+    `\nendpoint changes per size: ${results.map((r) => `${r.epChanges} over ${r.epApps} apps`).join(', ')}; ` +
+      `Ingress changes: ${results.map((r) => r.ingChanges).join(', ')}; storm: ${STORM} Ingress files written in ${results.map((r) => f(r.stormWriteMs)).join(', ')} ms, syncs ${results.map((r) => r.stormSyncs).join(', ')}\n`,
+  );
   report(results);
   const command = `node dist/bench/scale.js ${process.argv.slice(2).join(' ')}`.trim();
   console.log(`\ncommand: ${command}`);
-  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ command, machine: machine(), results }, null, 2) + '\n');
+  if (values.json)
+    fs.writeFileSync(values.json, `${JSON.stringify({ command, machine: machine(), results }, null, 2)}\n`);
 }
 
 if (values.phases) {

@@ -15,8 +15,10 @@ import { machine, prng, procStatusKiB } from './lib.js';
 
 const { values } = parseArgs({
   options: {
-    minutes: { type: 'string', default: '10' }, loops: { type: 'string', default: '4' },
-    'kill-every': { type: 'string', default: '30' }, seed: { type: 'string', default: '1' },
+    minutes: { type: 'string', default: '10' },
+    loops: { type: 'string', default: '4' },
+    'kill-every': { type: 'string', default: '30' },
+    seed: { type: 'string', default: '1' },
   },
 });
 const durationMs = Number(values.minutes) * 60_000;
@@ -34,8 +36,10 @@ const pods: Pods = await startPods(podSpecs('soak', '127.0.0.6', 5));
 const m = new ManifestDir('soak');
 let ctl: RunningController | undefined;
 
-const endpointsFile = (ready: string[]) =>
-  [service('app', { ports: [{ port: 80, targetPort: pods.port }] }), endpoints('app', { ready, port: pods.port })];
+const endpointsFile = (ready: string[]) => [
+  service('app', { ports: [{ port: 80, targetPort: pods.port }] }),
+  endpoints('app', { ready, port: pods.port }),
+];
 const secretFile = () => {
   const c = makeCert(HOST);
   return [tlsSecret('soak-tls', c.cert, c.key)];
@@ -45,15 +49,24 @@ try {
   m.write('settings.yaml', [configMap('settings', 'default', { 'worker-processes': String(WORKERS) })]);
   m.write('app.yaml', endpointsFile(pods.specs.map((s) => s.address)));
   m.write('secret.yaml', secretFile());
-  m.write('ingress.yaml', [ingress('app', {
-    host: HOST, paths: [{ path: '/', service: 'app' }], tls: [{ hosts: [HOST], secretName: 'soak-tls' }],
-    annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
-  })]);
-  ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'lua', '--configmap', 'default/settings'] });
+  m.write('ingress.yaml', [
+    ingress('app', {
+      host: HOST,
+      paths: [{ path: '/', service: 'app' }],
+      tls: [{ hosts: [HOST], secretName: 'soak-tls' }],
+      annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+    }),
+  ]);
+  ctl = await startController({
+    manifests: m.dir,
+    extraArgs: ['--balancer', 'lua', '--configmap', 'default/settings'],
+  });
   const c = ctl;
   const rssStart = rssKiB(c.pid);
   console.log(`machine: ${machine()}`);
-  console.log(`soak: ${values.minutes} min, ${values.loops} keep-alive loops, nginx SIGKILL every ${killEveryMs / 1000} s, ${WORKERS} workers, seed ${values.seed}`);
+  console.log(
+    `soak: ${values.minutes} min, ${values.loops} keep-alive loops, nginx SIGKILL every ${killEveryMs / 1000} s, ${WORKERS} workers, seed ${values.seed}`,
+  );
 
   const load = new Load({ port: c.ports.http, host: HOST, path: '/' }, { fresh: 0, keepAlive: Number(values.loops) });
   const started = Date.now();
@@ -74,7 +87,11 @@ try {
       } else if (r < 0.7) {
         const n = Math.floor(random() * 4);
         const extra = Array.from({ length: n }, (_, i) =>
-          ingress(`extra-${i}`, { host: `extra${i}.example.com`, paths: [{ path: pick(['/', '/a', '/b/c', '/api']), service: 'app' }] }));
+          ingress(`extra-${i}`, {
+            host: `extra${i}.example.com`,
+            paths: [{ path: pick(['/', '/a', '/b/c', '/api']), service: 'app' }],
+          }),
+        );
         if (extra.length) m.write('extra.yaml', extra);
         else m.remove('extra.yaml');
         changes.ingresses++;
@@ -86,9 +103,17 @@ try {
         badWritten = false;
       } else {
         // an Ingress whose path would end the directive, or a file that is not YAML at all
-        m.write('bad.yaml', random() < 0.5
-          ? [ingress('bad', { host: 'bad.example.com', paths: [{ path: '/x; include /etc/passwd;', service: 'app' }] })]
-          : 'kind: Ingress\nmetadata: {name: [unterminated\n');
+        m.write(
+          'bad.yaml',
+          random() < 0.5
+            ? [
+                ingress('bad', {
+                  host: 'bad.example.com',
+                  paths: [{ path: '/x; include /etc/passwd;', service: 'app' }],
+                }),
+              ]
+            : 'kind: Ingress\nmetadata: {name: [unterminated\n',
+        );
         badWritten = true;
         changes.invalid++;
       }
@@ -106,8 +131,14 @@ try {
         process.kill(master, 'SIGKILL');
         changes.kills++;
         // healthz turns 503 once the controller has seen nginx exit, then 200 when the new nginx is pushed
-        await c.waitFor(async () => (await c.healthz()) !== 200 || undefined, { timeoutMs: 10_000, what: 'healthz not 200 after the kill' });
-        await c.waitFor(async () => (await c.healthz()) === 200 || undefined, { timeoutMs: 60_000, what: 'healthz 200 after the kill' });
+        await c.waitFor(async () => (await c.healthz()) !== 200 || undefined, {
+          timeoutMs: 10_000,
+          what: 'healthz not 200 after the kill',
+        });
+        await c.waitFor(async () => (await c.healthz()) === 200 || undefined, {
+          timeoutMs: 60_000,
+          what: 'healthz 200 after the kill',
+        });
         // requests already in flight on the old workers' connections end within a second
         killWindows.push([from, Date.now(), Date.now() + 1000]);
       }
@@ -120,7 +151,9 @@ try {
     await sleep(1000);
     if (Date.now() - lastReport >= 30_000) {
       lastReport = Date.now();
-      console.log(`  ${Math.round((Date.now() - started) / 1000)} s: ${load.count} requests, ${load.stats.failures.length} failed, RSS ${rssKiB(c.pid)} KiB`);
+      console.log(
+        `  ${Math.round((Date.now() - started) / 1000)} s: ${load.count} requests, ${load.stats.failures.length} failed, RSS ${rssKiB(c.pid)} KiB`,
+      );
     }
   }
   await Promise.all([churn, killer]);
@@ -144,14 +177,28 @@ try {
   };
   const get = (name: string) => metrics.get(metricKey(name)) ?? NaN;
   const seconds = (Date.now() - started) / 1000;
-  console.log(`\nduration: ${seconds.toFixed(0)} s; changes: ${changes.endpoints} endpoints, ${changes.ingresses} ingresses, ${changes.secrets} TLS secrets, ${changes.invalid} invalid manifests, ${changes.kills} nginx SIGKILLs`);
-  console.log(`requests sent: ${stats.requests} (${(stats.requests / seconds).toFixed(0)}/s), keep-alive retries (idle connection closed before any byte): ${stats.retries}`);
-  console.log(`failed outside kill windows: ${stats.failures.filter((_, i) => !inKill(stats.failureTimes[i]!)).length} (${reasons(false)})`);
-  console.log(`failed inside kill windows (SIGKILL to healthz 200: ${killWindows.map(([a, r]) => `${r - a} ms`).join(', ') || 'none'}; each window ends 1 s after healthz 200): ${stats.failures.filter((_, i) => inKill(stats.failureTimes[i]!)).length} (${reasons(true)})`);
-  console.log(`  of which after healthz was 200 again: ${stats.failures.filter((_, i) => afterReady(stats.failureTimes[i]!)).length}`);
-  console.log(`reloads: ${get('reloads_total')}, endpoint pushes: ${get('endpoint_pushes_total')}, nginx restarts: ${get('nginx_restarts_total')}, syncs: ${get('syncs_total')}`);
+  console.log(
+    `\nduration: ${seconds.toFixed(0)} s; changes: ${changes.endpoints} endpoints, ${changes.ingresses} ingresses, ${changes.secrets} TLS secrets, ${changes.invalid} invalid manifests, ${changes.kills} nginx SIGKILLs`,
+  );
+  console.log(
+    `requests sent: ${stats.requests} (${(stats.requests / seconds).toFixed(0)}/s), keep-alive retries (idle connection closed before any byte): ${stats.retries}`,
+  );
+  console.log(
+    `failed outside kill windows: ${stats.failures.filter((_, i) => !inKill(stats.failureTimes[i]!)).length} (${reasons(false)})`,
+  );
+  console.log(
+    `failed inside kill windows (SIGKILL to healthz 200: ${killWindows.map(([a, r]) => `${r - a} ms`).join(', ') || 'none'}; each window ends 1 s after healthz 200): ${stats.failures.filter((_, i) => inKill(stats.failureTimes[i]!)).length} (${reasons(true)})`,
+  );
+  console.log(
+    `  of which after healthz was 200 again: ${stats.failures.filter((_, i) => afterReady(stats.failureTimes[i]!)).length}`,
+  );
+  console.log(
+    `reloads: ${get('reloads_total')}, endpoint pushes: ${get('endpoint_pushes_total')}, nginx restarts: ${get('nginx_restarts_total')}, syncs: ${get('syncs_total')}`,
+  );
   console.log(`controller RSS: ${rssStart} KiB at start, ${rssEnd} KiB at end`);
-  console.log(`nginx at the end: ${workers.length} workers (worker-processes ${WORKERS}), ${all.length} nginx processes in all${all.length === WORKERS + 1 ? ' (no leaked worker generations)' : ' (LEAKED processes)'}`);
+  console.log(
+    `nginx at the end: ${workers.length} workers (worker-processes ${WORKERS}), ${all.length} nginx processes in all${all.length === WORKERS + 1 ? ' (no leaked worker generations)' : ' (LEAKED processes)'}`,
+  );
 } finally {
   if (ctl && !ctl.hasExited) {
     const r = await ctl.stop();

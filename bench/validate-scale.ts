@@ -45,12 +45,13 @@ const SHAPES: Record<string, (paths: number) => PathsSize> = {
 const CLASSES = { ingressClass: 'nginx', controllerClass: 'ingress-templater.dev/controller', watchWithoutClass: true };
 const now = () => performance.now();
 // the CLI's own peak RSS, printed as it exits (GNU time's figure is the larger of it and nginx -t's)
-const HWM_HOOK = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nnode-peak-rss-kib "+process.resourceUsage().maxRSS+"\\n"))';
+const HWM_HOOK =
+  'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nnode-peak-rss-kib "+process.resourceUsage().maxRSS+"\\n"))';
 
 /** In-process, as the controller's sync does it; also renders the config into PREFIX for nginx -t. */
 async function phases(dir: string, prefix: string) {
   const bin = await probeBinary(defaultBinary());
-  const balancer = bin.lua ? 'lua' as const : 'static' as const;
+  const balancer = bin.lua ? ('lua' as const) : ('static' as const);
   let t = now();
   const set = new ManifestSet(dir);
   await set.refresh();
@@ -59,8 +60,17 @@ async function phases(dir: string, prefix: string) {
   const defaultCertificate = await ensureDefaultCertificate(prefix);
   const renderer = loadTemplates();
   const options = {
-    prefix, listenAddress: '127.0.0.1', httpPort: 8080, httpsPort: 8443, internalPort: 10246, defaultCertificate,
-    features: bin.features, version: 'bench', balancer, luaDir: LUA_DIR, luaModules: bin.luaModules,
+    prefix,
+    listenAddress: '127.0.0.1',
+    httpPort: 8080,
+    httpsPort: 8443,
+    internalPort: 10246,
+    defaultCertificate,
+    features: bin.features,
+    version: 'bench',
+    balancer,
+    luaDir: LUA_DIR,
+    luaModules: bin.luaModules,
   };
   const builds: number[] = [];
   const renders: number[] = [];
@@ -83,21 +93,37 @@ async function phases(dir: string, prefix: string) {
   await writeManagedFiles(prefix, last!.built.model.files);
   fs.writeFileSync(path.join(prefix, 'nginx.conf'), last!.text);
   return {
-    loadMs, buildMs: median(builds), renderMs: median(renders), buildRenderMs: median(both), reportMs,
-    locations: (last!.text.match(/^\s*location /gm) ?? []).length, configBytes: Buffer.byteLength(last!.text),
+    loadMs,
+    buildMs: median(builds),
+    renderMs: median(renders),
+    buildRenderMs: median(both),
+    reportMs,
+    locations: (last!.text.match(/^\s*location /gm) ?? []).length,
+    configBytes: Buffer.byteLength(last!.text),
     peakRssKiB: process.resourceUsage().maxRSS,
   };
 }
 type Phases = Awaited<ReturnType<typeof phases>>;
 
-interface Timed { ms: number; treePeakKiB: number; nodePeakKiB: number; code: number }
+interface Timed {
+  ms: number;
+  treePeakKiB: number;
+  nodePeakKiB: number;
+  code: number;
+}
 
 /** A command under GNU time: wall time, peak RSS of it and its children, and the CLI's own peak. */
 async function timed(cmd: string, args: string[]): Promise<Timed> {
   const out = path.join(os.tmpdir(), `itp-validate-scale-time-${process.pid}`);
   const t = now();
-  const r = await promisify(execFile)('/usr/bin/time', ['-o', out, '-f', '%M', 'timeout', values.limit!, cmd, ...args], { cwd: REPO, env: cleanEnv(), maxBuffer: 1 << 30, encoding: 'utf8' })
-    .then((x) => ({ ...x, code: 0 }), (e: { stdout: string; stderr: string; code: number }) => e);
+  const r = await promisify(execFile)(
+    '/usr/bin/time',
+    ['-o', out, '-f', '%M', 'timeout', values.limit!, cmd, ...args],
+    { cwd: REPO, env: cleanEnv(), maxBuffer: 1 << 30, encoding: 'utf8' },
+  ).then(
+    (x) => ({ ...x, code: 0 }),
+    (e: { stdout: string; stderr: string; code: number }) => e,
+  );
   const ms = now() - t;
   const treePeakKiB = Number(fs.readFileSync(out, 'utf8').trim().split('\n').pop());
   fs.rmSync(out, { force: true });
@@ -119,9 +145,22 @@ async function measure(paths: number, shape: string) {
     const size = SHAPES[shape]!(paths);
     generatePaths(dir, size);
     const prefix = path.join(tmp, 'prefix');
-    const child = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--phases', `${dir},${prefix}`], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const child = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--phases', `${dir},${prefix}`],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
     const inproc = JSON.parse(child.stdout) as Phases;
-    const nginxTest = await timed(defaultBinary(), ['-t', '-q', '-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', 'stderr']);
+    const nginxTest = await timed(defaultBinary(), [
+      '-t',
+      '-q',
+      '-p',
+      prefix,
+      '-c',
+      path.join(prefix, 'nginx.conf'),
+      '-e',
+      'stderr',
+    ]);
     const out = path.join(tmp, 'rendered.conf');
     const validate = await cli(CLI, ['validate', '--manifests', dir]);
     const render = await cli(CLI, ['render', '--manifests', dir, '--out', out]);
@@ -129,15 +168,19 @@ async function measure(paths: number, shape: string) {
     if (previousConfig) fs.copyFileSync(previousConfig, against);
     const diff = previousConfig ? await cli(CLI, ['render', '--manifests', dir, '--diff', against]) : undefined;
     const old = values['baseline-cli'] && path.resolve(values['baseline-cli']);
-    const baseline = old ? {
-      validate: await cli(old, ['validate', '--manifests', dir]),
-      render: await cli(old, ['render', '--manifests', dir, '--out', path.join(tmp, 'old.conf')]),
-      diff: previousConfig ? await cli(old, ['render', '--manifests', dir, '--diff', against]) : undefined,
-    } : undefined;
+    const baseline = old
+      ? {
+          validate: await cli(old, ['validate', '--manifests', dir]),
+          render: await cli(old, ['render', '--manifests', dir, '--out', path.join(tmp, 'old.conf')]),
+          diff: previousConfig ? await cli(old, ['render', '--manifests', dir, '--diff', against]) : undefined,
+        }
+      : undefined;
     previousConfig = path.join(os.tmpdir(), `itp-validate-scale-previous-${process.pid}.conf`);
     fs.copyFileSync(out, previousConfig);
     const result = { shape, ...size, ...inproc, nginxTest, validate, render, diff, baseline };
-    process.stderr.write(`[${paths} ${shape}] ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
+    process.stderr.write(
+      `[${paths} ${shape}] ${JSON.stringify(result, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`,
+    );
     return result;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -153,18 +196,60 @@ const diffCell = (t: Timed | undefined) => (!t ? '-' : run(t));
 const run = (t: Timed) => (t.code === 124 ? `> ${values.limit}` : `${s(t.ms)}${t.code ? ` (exit ${t.code})` : ''}`);
 
 function report(results: Result[]): void {
-  const head = ['paths', 'shape', 'locations', 'load s', 'build+render s (baseline)', 'report s', 'nginx -t s', 'nginx -t MiB',
-    'validate s', 'validate node MiB', 'validate all MiB', 'render s', 'render MiB', 'render --diff s',
-    ...(values['baseline-cli'] ? ['old validate s', 'old validate all MiB', 'old render s', 'old render MiB', 'old render --diff s'] : [])];
+  const head = [
+    'paths',
+    'shape',
+    'locations',
+    'load s',
+    'build+render s (baseline)',
+    'report s',
+    'nginx -t s',
+    'nginx -t MiB',
+    'validate s',
+    'validate node MiB',
+    'validate all MiB',
+    'render s',
+    'render MiB',
+    'render --diff s',
+    ...(values['baseline-cli']
+      ? ['old validate s', 'old validate all MiB', 'old render s', 'old render MiB', 'old render --diff s']
+      : []),
+  ];
   console.log(`| ${head.join(' | ')} |\n| --- | --- |${' ---: |'.repeat(head.length - 2)}`);
   for (const r of results) {
-    const cells = [r.paths, r.shape, r.locations, s(r.loadMs), s(r.buildRenderMs), s(r.reportMs), s(r.nginxTest.ms), mib(r.nginxTest.treePeakKiB),
-      run(r.validate), mib(r.validate.nodePeakKiB), mib(r.validate.treePeakKiB), run(r.render), mib(r.render.nodePeakKiB), diffCell(r.diff),
-      ...(r.baseline ? [run(r.baseline.validate), mib(r.baseline.validate.treePeakKiB), run(r.baseline.render), mib(r.baseline.render.nodePeakKiB), diffCell(r.baseline.diff)] : [])];
+    const cells = [
+      r.paths,
+      r.shape,
+      r.locations,
+      s(r.loadMs),
+      s(r.buildRenderMs),
+      s(r.reportMs),
+      s(r.nginxTest.ms),
+      mib(r.nginxTest.treePeakKiB),
+      run(r.validate),
+      mib(r.validate.nodePeakKiB),
+      mib(r.validate.treePeakKiB),
+      run(r.render),
+      mib(r.render.nodePeakKiB),
+      diffCell(r.diff),
+      ...(r.baseline
+        ? [
+            run(r.baseline.validate),
+            mib(r.baseline.validate.treePeakKiB),
+            run(r.baseline.render),
+            mib(r.baseline.render.nodePeakKiB),
+            diffCell(r.baseline.diff),
+          ]
+        : []),
+    ];
     console.log(`| ${cells.join(' | ')} |`);
   }
-  console.log(`\n> ${values.limit}: stopped after --limit ${values.limit} s; (exit 3): nginx -t failed (before this change also when validate stopped it at 60 s)`);
-  console.log('validate s = load + build+render + report + nginx -t, and the start of node and nginx; "all MiB" is the larger of node and its nginx -t child');
+  console.log(
+    `\n> ${values.limit}: stopped after --limit ${values.limit} s; (exit 3): nginx -t failed (before this change also when validate stopped it at 60 s)`,
+  );
+  console.log(
+    'validate s = load + build+render + report + nginx -t, and the start of node and nginx; "all MiB" is the larger of node and its nginx -t child',
+  );
 }
 
 async function main(): Promise<void> {
@@ -180,7 +265,8 @@ async function main(): Promise<void> {
   report(results);
   const command = `node dist/bench/validate-scale.js ${process.argv.slice(2).join(' ')}`.trim();
   console.log(`\ncommand: ${command}`);
-  if (values.json) fs.writeFileSync(values.json, JSON.stringify({ command, machine: machine(), results }, null, 2) + '\n');
+  if (values.json)
+    fs.writeFileSync(values.json, `${JSON.stringify({ command, machine: machine(), results }, null, 2)}\n`);
 }
 
 if (values.phases) {

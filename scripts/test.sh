@@ -8,4 +8,5 @@ bash scripts/setup.sh
 if [ "${CI:-}" = true ] || [ "${IMAGE_SMOKE:-}" = 1 ]; then
   bash scripts/image-smoke.sh
 fi
+npx biome check .  # the linter and the formatter, as npm test runs them (biome.json)
 npx mocha "$@"

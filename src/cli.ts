@@ -11,7 +11,14 @@ import { stderrLogger } from './log.js';
 import type { LogFormat, Logger } from './log.js';
 import { probeBinary, defaultBinary } from './nginx/binary.js';
 import { testConfig } from './nginx/configtest.js';
-import { ensureDefaultCertificate, preparePrefix, readIfExists, writeAtomic, writeCertificates, writeManagedFiles } from './nginx/files.js';
+import {
+  ensureDefaultCertificate,
+  preparePrefix,
+  readIfExists,
+  writeAtomic,
+  writeCertificates,
+  writeManagedFiles,
+} from './nginx/files.js';
 import { describeIngresses } from './describe.js';
 import { formatReport, migrationReport } from './migration-report.js';
 import { ManifestSet } from './sources/manifest-set.js';
@@ -36,7 +43,11 @@ const OPTIONS = {
   manifests: { type: 'string', default: './manifests', help: 'directory of Kubernetes manifests (recursive)' },
   out: { type: 'string', help: 'render: write the config to FILE instead of stdout' },
   diff: { type: 'string', help: 'render: print a unified diff against FILE (e.g. the live nginx.conf) instead' },
-  format: { type: 'string', default: 'nginx', help: 'render: nginx (the config) or json (the routing model); validate: json for the migration report as JSON' },
+  format: {
+    type: 'string',
+    default: 'nginx',
+    help: 'render: nginx (the config) or json (the routing model); validate: json for the migration report as JSON',
+  },
   'template-dir': { type: 'string', help: 'directory with nginx.conf.hbs and partials/ (default: bundled)' },
   'http-port': { type: 'string', default: '80', help: 'HTTP listen port' },
   'https-port': { type: 'string', default: '443', help: 'HTTPS listen port' },
@@ -44,26 +55,64 @@ const OPTIONS = {
   'status-port': { type: 'string', default: '10254', help: 'controller status port (/healthz, /metrics, /status)' },
   'status-address': { type: 'string', default: '127.0.0.1', help: 'address of the status server' },
   'internal-port': { type: 'string', default: '10246', help: 'nginx internal status port, bound to 127.0.0.1' },
-  'pod-ip': { type: 'string', help: 'this pod\'s addresses, comma-separated (default: $POD_IPS or $POD_IP); endpoints naming them on a port of ours are refused, as for every interface address' },
-  'status-host': { type: 'string', help: 'Host names the status server answers besides its own addresses and localhost, comma-separated (a scraper using a DNS name)' },
-  'nginx-prefix': { type: 'string', help: 'directory for nginx.conf, pid, logs, temp and TLS files (default ./.ingress-templater)' },
+  'pod-ip': {
+    type: 'string',
+    help: "this pod's addresses, comma-separated (default: $POD_IPS or $POD_IP); endpoints naming them on a port of ours are refused, as for every interface address",
+  },
+  'status-host': {
+    type: 'string',
+    help: 'Host names the status server answers besides its own addresses and localhost, comma-separated (a scraper using a DNS name)',
+  },
+  'nginx-prefix': {
+    type: 'string',
+    help: 'directory for nginx.conf, pid, logs, temp and TLS files (default ./.ingress-templater)',
+  },
   'nginx-binary': { type: 'string', help: 'nginx executable (default: OpenResty if installed, else nginx on PATH)' },
-  'nginx-user': { type: 'string', help: 'user for nginx workers when running as root (default: nginx\'s own)' },
+  'nginx-user': { type: 'string', help: "user for nginx workers when running as root (default: nginx's own)" },
   sidecar: { type: 'boolean', help: 'run: do not start nginx; drive an nginx running beside us (another container)' },
-  'nginx-conf': { type: 'string', help: 'sidecar: the config file the external nginx reads (default PREFIX/nginx.conf)' },
-  'nginx-pid-file': { type: 'string', help: 'sidecar: the external nginx master\'s pid file (default PREFIX/nginx.pid)' },
-  'reload-command': { type: 'string', help: 'sidecar: shell command that reloads the external nginx (default: SIGHUP to the pid)' },
+  'nginx-conf': {
+    type: 'string',
+    help: 'sidecar: the config file the external nginx reads (default PREFIX/nginx.conf)',
+  },
+  'nginx-pid-file': {
+    type: 'string',
+    help: "sidecar: the external nginx master's pid file (default PREFIX/nginx.pid)",
+  },
+  'reload-command': {
+    type: 'string',
+    help: 'sidecar: shell command that reloads the external nginx (default: SIGHUP to the pid)',
+  },
   configmap: { type: 'string', help: 'NAMESPACE/NAME of the settings ConfigMap' },
   'ingress-class': { type: 'string', default: 'nginx', help: 'ingress class this controller serves' },
-  'controller-class': { type: 'string', default: 'ingress-templater.dev/controller', help: 'IngressClass spec.controller value served' },
-  'watch-ingress-without-class': { type: 'string', default: 'true', help: 'serve Ingresses that name no class (true/false)' },
-  balancer: { type: 'string', default: 'auto', help: 'lua (endpoints pushed, no reloads), static (upstream blocks, reloads), auto (lua when nginx has ngx_lua)' },
+  'controller-class': {
+    type: 'string',
+    default: 'ingress-templater.dev/controller',
+    help: 'IngressClass spec.controller value served',
+  },
+  'watch-ingress-without-class': {
+    type: 'string',
+    default: 'true',
+    help: 'serve Ingresses that name no class (true/false)',
+  },
+  balancer: {
+    type: 'string',
+    default: 'auto',
+    help: 'lua (endpoints pushed, no reloads), static (upstream blocks, reloads), auto (lua when nginx has ngx_lua)',
+  },
   'min-wait': { type: 'string', default: '10', help: 'ms of quiet after a change before syncing' },
   'max-wait': { type: 'string', default: '250', help: 'ms at most between a change and its sync' },
-  'min-reload-interval': { type: 'string', default: '500', help: 'ms at least between two reloads (endpoint pushes never wait)' },
+  'min-reload-interval': {
+    type: 'string',
+    default: '500',
+    help: 'ms at least between two reloads (endpoint pushes never wait)',
+  },
   'resolve-interval': { type: 'string', default: '30', help: 's between re-resolutions of ExternalName targets' },
   quiet: { type: 'boolean', help: 'log warnings and errors only' },
-  'log-format': { type: 'string', default: 'auto', help: 'json (one object per line), text, or auto (text on a terminal, else json)' },
+  'log-format': {
+    type: 'string',
+    default: 'auto',
+    help: 'json (one object per line), text, or auto (text on a terminal, else json)',
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
   version: { type: 'boolean', short: 'v', help: 'print the version' },
 } as const;
@@ -82,13 +131,17 @@ Usage:
   ingress-templater run --sidecar --manifests DIR --nginx-conf FILE --nginx-pid-file FILE [--reload-command CMD] ...
 
 Options (each also as an environment variable INGRESS_TEMPLATER_<NAME>, e.g. INGRESS_TEMPLATER_HTTP_PORT):
-${Object.entries(OPTIONS).map(([k, v]) => `  --${k.padEnd(28)} ${v.help}${'default' in v ? ` [${v.default}]` : ''}`).join('\n')}
+${Object.entries(OPTIONS)
+  .map(([k, v]) => `  --${k.padEnd(28)} ${v.help}${'default' in v ? ` [${v.default}]` : ''}`)
+  .join('\n')}
 
 Exit codes: 0 ok, 1 other errors (e.g. a port taken), 2 manifests rejected, 3 nginx -t failed, 4 template error, 5 nginx error, 64 usage.
 `;
 
 function parse(argv: string[]): { command: string | undefined; values: Values; positionals: string[] } {
-  const options = Object.fromEntries(Object.entries(OPTIONS).map(([k, v]) => [k, { type: v.type, ...('short' in v ? { short: v.short } : {}) }]));
+  const options = Object.fromEntries(
+    Object.entries(OPTIONS).map(([k, v]) => [k, { type: v.type, ...('short' in v ? { short: v.short } : {}) }]),
+  );
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: options as never, allowPositionals: true, strict: true });
@@ -113,7 +166,8 @@ function parse(argv: string[]): { command: string | undefined; values: Values; p
 function intFlag(values: Values, name: string, min: number, max: number): number {
   const raw = String(values[name]);
   const n = Number(raw);
-  if (!/^[0-9]+$/.test(raw) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}-${max}, got ${JSON.stringify(raw)}`);
+  if (!/^[0-9]+$/.test(raw) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer ${min}-${max}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -125,7 +179,8 @@ function boolFlag(values: Values, name: string): boolean {
 
 function balancerFlag(values: Values): BalancerMode | 'auto' {
   const v = String(values.balancer);
-  if (v !== 'auto' && v !== 'lua' && v !== 'static') throw new UsageError(`--balancer must be auto, lua or static, got ${JSON.stringify(v)}`);
+  if (v !== 'auto' && v !== 'lua' && v !== 'static')
+    throw new UsageError(`--balancer must be auto, lua or static, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -161,32 +216,56 @@ function common(values: Values) {
 function podIPsFlag(values: Values): string[] {
   const list = podAddresses(values['pod-ip'] as string | undefined);
   const bad = list.find((a) => !isIP(a));
-  if (bad !== undefined) throw new UsageError(`--pod-ip (or POD_IP/POD_IPS) must list IP addresses, got ${JSON.stringify(bad)}`);
+  if (bad !== undefined)
+    throw new UsageError(`--pod-ip (or POD_IP/POD_IPS) must list IP addresses, got ${JSON.stringify(bad)}`);
   return list;
 }
 
 /** The controller's own ports and addresses, which no endpoint may name (src/model/endpoint-policy.ts). */
 function policyFor(values: Values, c: ReturnType<typeof common>) {
   return selfPolicy({
-    httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort, statusPort: intFlag(values, 'status-port', 1, 65535),
-    listenAddress: c.listenAddress, statusAddress: String(values['status-address']), podAddresses: c.podIPs,
+    httpPort: c.httpPort,
+    httpsPort: c.httpsPort,
+    internalPort: c.internalPort,
+    statusPort: intFlag(values, 'status-port', 1, 65535),
+    listenAddress: c.listenAddress,
+    statusAddress: String(values['status-address']),
+    podAddresses: c.podIPs,
   });
 }
 
 /** render and describe must work without nginx installed: a full build is assumed when it cannot be asked (and no snippet is tested). */
 async function probeOrAssume(binary: string) {
   const probed = await probeBinary(binary).catch(() => null);
-  return { probed, bin: probed ?? { features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, lua: false, luaModules: [] as string[], path: binary } };
+  return {
+    probed,
+    bin: probed ?? {
+      features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+      lua: false,
+      luaModules: [] as string[],
+      path: binary,
+    },
+  };
 }
 
-const printProblems = (problems: Problem[]) => { for (const p of problems) process.stderr.write(formatProblem(p) + '\n'); };
+const printProblems = (problems: Problem[]) => {
+  for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+};
 
 /** Where `run` with these flags would put nginx: render and validate plan for the same placement. */
 function placementFor(values: Values, c: ReturnType<typeof common>, prefix: string): Placement {
   return {
-    prefix, listenAddress: c.listenAddress, httpPort: c.httpPort, httpsPort: c.httpsPort, internalPort: c.internalPort,
-    defaultCertificate: path.join(prefix, 'ssl', 'default.pem'), nginxUser: (values['nginx-user'] as string | undefined) ?? null, version: VERSION,
-    ...(values.sidecar ? { sidecar: { pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(prefix, 'nginx.pid'))) } } : {}),
+    prefix,
+    listenAddress: c.listenAddress,
+    httpPort: c.httpPort,
+    httpsPort: c.httpsPort,
+    internalPort: c.internalPort,
+    defaultCertificate: path.join(prefix, 'ssl', 'default.pem'),
+    nginxUser: (values['nginx-user'] as string | undefined) ?? null,
+    version: VERSION,
+    ...(values.sidecar
+      ? { sidecar: { pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(prefix, 'nginx.pid'))) } }
+      : {}),
   };
 }
 
@@ -194,7 +273,12 @@ function placementFor(values: Values, c: ReturnType<typeof common>, prefix: stri
  * Load, then the plan `run` makes (src/plan.ts): ExternalName targets resolved, snippets tested by nginx
  * when there is one (`tmpDir` for their throwaway prefixes).
  */
-async function planOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'lua' | 'luaModules' | 'path'>, placement: Placement, tmpDir: string | null) {
+async function planOnce(
+  values: Values,
+  bin: Pick<NginxBinary, 'features' | 'lua' | 'luaModules' | 'path'>,
+  placement: Placement,
+  tmpDir: string | null,
+) {
   const c = common(values);
   if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
   const set = new ManifestSet(c.manifests);
@@ -202,42 +286,69 @@ async function planOnce(values: Values, bin: Pick<NginxBinary, 'features' | 'lua
   const mode = balancerMode(c.balancer, bin);
   const resolver = new NameResolver();
   const snippets = tmpDir ? new SnippetChecker(bin as NginxBinary, tmpDir, mode === 'lua' ? bin.luaModules : []) : null;
-  const { plan: planned } = await settle(set.store, {
-    model: { ...c.classes, configMap: c.configMap, balancer: mode, endpointPolicy: policyFor(values, c) },
-    resolved: new Map(), snippetVerdicts: new Map(), renderer: loadTemplates(c.templateDir),
-    render: renderOptionsFor(placement, bin, mode, LUA_DIR),
-  }, {
-    resolve: (names) => resolver.resolve(names),
-    ...(snippets ? { testSnippets: (checks: SnippetCheck[]) => snippets.verdictsFor(checks) } : {}),
-  });
+  const { plan: planned } = await settle(
+    set.store,
+    {
+      model: { ...c.classes, configMap: c.configMap, balancer: mode, endpointPolicy: policyFor(values, c) },
+      resolved: new Map(),
+      snippetVerdicts: new Map(),
+      renderer: loadTemplates(c.templateDir),
+      render: renderOptionsFor(placement, bin, mode, LUA_DIR),
+    },
+    {
+      resolve: (names) => resolver.resolve(names),
+      ...(snippets ? { testSnippets: (checks: SnippetCheck[]) => snippets.verdictsFor(checks) } : {}),
+    },
+  );
   const problems: Problem[] = [...set.problems(), ...planned.problems];
   if (!snippets && planned.untested.length) {
-    problems.push({ severity: 'warning', message: `${planned.untested.length} snippet(s) not tested: no nginx to run nginx -t (run would test each and leave out a refused one)` });
+    problems.push({
+      severity: 'warning',
+      message: `${planned.untested.length} snippet(s) not tested: no nginx to run nginx -t (run would test each and leave out a refused one)`,
+    });
   }
   const errors = problems.filter((p) => p.severity === 'error').length;
-  return { text: planned.text, hash: planned.hash, model: planned.model, errors, problems, store: set.store, classes: c.classes };
+  return {
+    text: planned.text,
+    hash: planned.hash,
+    model: planned.model,
+    errors,
+    problems,
+    store: set.store,
+    classes: c.classes,
+  };
 }
 
 async function render(values: Values): Promise<void> {
   const c = common(values);
   const format = String(values.format);
-  if (format !== 'nginx' && format !== 'json') throw new UsageError(`--format must be nginx or json, got ${JSON.stringify(format)}`);
+  if (format !== 'nginx' && format !== 'json')
+    throw new UsageError(`--format must be nginx or json, got ${JSON.stringify(format)}`);
   const { probed, bin } = await probeOrAssume(c.nginxBinary);
   const tmp = probed ? await fsp.mkdtemp(path.join(os.tmpdir(), 'ingress-templater-render-')) : null;
-  const r = await planOnce(values, bin, placementFor(values, c, c.prefix), tmp).finally(() => tmp && fsp.rm(tmp, { recursive: true, force: true }));
+  const r = await planOnce(values, bin, placementFor(values, c, c.prefix), tmp).finally(
+    () => tmp && fsp.rm(tmp, { recursive: true, force: true }),
+  );
   printProblems(r.problems);
   // the routing model as JSON leaves out certificate keys: a preview is no place for secrets
-  const text = format === 'json'
-    ? JSON.stringify({
-      ...r.model,
-      certificates: r.model.certificates.map(({ pem: _pem, ...rest }) => rest),
-      files: r.model.files.map(({ content: _content, ...rest }) => rest), // client keys, htpasswd hashes
-    }, null, 2) + '\n'
-    : r.text;
+  const text =
+    format === 'json'
+      ? `${JSON.stringify(
+          {
+            ...r.model,
+            certificates: r.model.certificates.map(({ pem: _pem, ...rest }) => rest),
+            files: r.model.files.map(({ content: _content, ...rest }) => rest), // client keys, htpasswd hashes
+          },
+          null,
+          2,
+        )}\n`
+      : r.text;
   if (values.diff) {
     const file = path.resolve(String(values.diff));
     const current = (await readIfExists(file)) ?? '';
-    process.stdout.write(current === text ? `no change against ${file}\n` : unifiedDiff(file, '(rendered)', current, text));
+    process.stdout.write(
+      current === text ? `no change against ${file}\n` : unifiedDiff(file, '(rendered)', current, text),
+    );
   } else if (values.out) await writeAtomic(path.resolve(String(values.out)), text);
   else process.stdout.write(text);
   if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests; the output leaves them out`);
@@ -259,7 +370,10 @@ async function describe(values: Values, target: string | undefined): Promise<voi
     ? await fetchLiveBackends(String(values['status-address']), intFlag(values, 'status-port', 1, 65535))
     : undefined;
   const out = describeIngresses(planned.store, { classes: c.classes, backends: planned.model.backends, live }, only);
-  if (!out.length) throw new UsageError(only ? `no Ingress ${only.namespace}/${only.name} in ${c.manifests}` : `no Ingress in ${c.manifests}`);
+  if (!out.length)
+    throw new UsageError(
+      only ? `no Ingress ${only.namespace}/${only.name} in ${c.manifests}` : `no Ingress in ${c.manifests}`,
+    );
   process.stdout.write(out.join('\n'));
 }
 
@@ -287,7 +401,7 @@ async function validate(values: Values): Promise<void> {
     await writeAtomic(file, r.text);
     // the migration report first: what a user moving from ingress-nginx needs to see, even on failure
     const rows = migrationReport(r.store, r.classes, r.problems);
-    process.stdout.write(values.format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatReport(rows));
+    process.stdout.write(values.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatReport(rows));
     await testConfig(bin, prefix, file, r.text);
     if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests`);
     process.stderr.write(`ok: manifests accepted and nginx -t passed (config ${r.hash.slice(0, 12)})\n`);
@@ -303,22 +417,30 @@ const STOP_GRACE_MS = 25_000;
 async function run(values: Values): Promise<void> {
   const c = common(values);
   const format = String(values['log-format']);
-  if (format !== 'auto' && format !== 'json' && format !== 'text') throw new UsageError(`--log-format must be auto, json or text, got ${JSON.stringify(format)}`);
+  if (format !== 'auto' && format !== 'json' && format !== 'text')
+    throw new UsageError(`--log-format must be auto, json or text, got ${JSON.stringify(format)}`);
   const log = stderrLogger({ quiet: Boolean(values.quiet), format });
   const controller = new Controller({
     ...c,
     statusAddress: String(values['status-address']),
     statusPort: intFlag(values, 'status-port', 1, 65535),
-    statusHosts: values['status-host'] ? String(values['status-host']).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : undefined,
+    statusHosts: values['status-host']
+      ? String(values['status-host'])
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean)
+      : undefined,
     nginxUser: (values['nginx-user'] as string | undefined) ?? null,
     minWaitMs: intFlag(values, 'min-wait', 0, 600_000),
     maxWaitMs: intFlag(values, 'max-wait', 0, 600_000),
     minReloadIntervalMs: intFlag(values, 'min-reload-interval', 0, 600_000),
-    sidecar: values.sidecar ? {
-      conf: path.resolve(String(values['nginx-conf'] ?? path.join(c.prefix, 'nginx.conf'))),
-      pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(c.prefix, 'nginx.pid'))),
-      reloadCommand: values['reload-command'] as string | undefined,
-    } : undefined,
+    sidecar: values.sidecar
+      ? {
+          conf: path.resolve(String(values['nginx-conf'] ?? path.join(c.prefix, 'nginx.conf'))),
+          pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(c.prefix, 'nginx.pid'))),
+          reloadCommand: values['reload-command'] as string | undefined,
+        }
+      : undefined,
     resolveIntervalMs: intFlag(values, 'resolve-interval', 1, 86_400) * 1000,
     version: VERSION,
     log,
@@ -326,17 +448,32 @@ async function run(values: Values): Promise<void> {
   let stopping: Promise<void> | null = null;
   const shutdown = (signal: string) => {
     if (stopping) return;
-    log('info', values.sidecar ? `${signal}: stopping (the external nginx keeps running)` : `${signal}: stopping nginx gracefully`, { event: 'stop', signal });
+    log(
+      'info',
+      values.sidecar
+        ? `${signal}: stopping (the external nginx keeps running)`
+        : `${signal}: stopping nginx gracefully`,
+      { event: 'stop', signal },
+    );
     // The stop is bounded whatever hangs: past the grace time nginx is told to quit at once and the
     // controller kills itself. SIGKILL, not process.exit(): exit waits for libuv's threads, and one stuck
     // in a system call (an open() of a FIFO, a dead NFS server) would keep the process alive for ever.
     const hard = setTimeout(() => {
-      log('error', `${signal}: still stopping after ${STOP_GRACE_MS} ms; terminating nginx and exiting now`, { event: 'stop_timeout', signal });
+      log('error', `${signal}: still stopping after ${STOP_GRACE_MS} ms; terminating nginx and exiting now`, {
+        event: 'stop_timeout',
+        signal,
+      });
       controller.terminateNginx();
       process.kill(process.pid, 'SIGKILL');
     }, STOP_GRACE_MS);
     hard.unref();
-    stopping = controller.stop().then(() => process.exit(0), (e) => { log('error', String(e)); process.exit(1); });
+    stopping = controller.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log('error', String(e));
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -351,8 +488,14 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'run' && ['auto', 'json', 'text'].includes(String(values['log-format']))) {
       fatal = stderrLogger({ format: values['log-format'] as LogFormat });
     }
-    if (values.version) { process.stdout.write(`${VERSION}\n`); return 0; }
-    if (values.help || !command) { process.stdout.write(USAGE); return command || values.help ? 0 : 64; }
+    if (values.version) {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    if (values.help || !command) {
+      process.stdout.write(USAGE);
+      return command || values.help ? 0 : 64;
+    }
     if (command === 'render') await render(values);
     else if (command === 'validate') await validate(values);
     else if (command === 'describe') await describe(values, positionals[1]);
@@ -362,7 +505,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     const name = err.name === 'Error' ? 'error' : err.name;
-    const cause = err.cause ? (err.cause as Error).message ?? String(err.cause) : undefined;
+    const cause = err.cause ? ((err.cause as Error).message ?? String(err.cause)) : undefined;
     if (fatal) fatal('error', `${name}: ${err.message}`, { event: 'fatal', cause });
     else {
       process.stderr.write(`${name}: ${err.message}\n`);

@@ -68,7 +68,12 @@ const STOP_WAIT_MS = 3000;
 async function settleWithin(p: Promise<unknown> | null | undefined, ms: number): Promise<void> {
   if (!p) return;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((resolve) => { timer = setTimeout(resolve, ms); })]);
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
   clearTimeout(timer);
 }
 
@@ -128,8 +133,13 @@ export class Controller {
     this.renderer = loadTemplates(o.templateDir);
     // no endpoint may send nginx to these (src/model/endpoint-policy.ts)
     this.policy = selfPolicy({
-      httpPort: o.httpPort, httpsPort: o.httpsPort, statusPort: o.statusPort, internalPort: o.internalPort,
-      listenAddress: o.listenAddress, statusAddress: o.statusAddress, podAddresses: o.podIPs,
+      httpPort: o.httpPort,
+      httpsPort: o.httpsPort,
+      statusPort: o.statusPort,
+      internalPort: o.internalPort,
+      listenAddress: o.listenAddress,
+      statusAddress: o.statusAddress,
+      podAddresses: o.podIPs,
     });
     const bin = await probeBinary(o.nginxBinary);
     await preparePrefix(o.prefix);
@@ -138,10 +148,22 @@ export class Controller {
     else await reapStale(o.prefix, o.log);
     const defaultCertificate = await ensureDefaultCertificate(o.prefix);
     this.mode = balancerMode(o.balancer, bin);
-    this.renderOptions = renderOptionsFor({
-      prefix: o.prefix, listenAddress: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort, internalPort: o.internalPort,
-      defaultCertificate, nginxUser: o.nginxUser ?? null, version: o.version, ...(o.sidecar ? { sidecar: { pidFile: o.sidecar.pidFile } } : {}),
-    }, bin, this.mode, LUA_DIR);
+    this.renderOptions = renderOptionsFor(
+      {
+        prefix: o.prefix,
+        listenAddress: o.listenAddress,
+        httpPort: o.httpPort,
+        httpsPort: o.httpsPort,
+        internalPort: o.internalPort,
+        defaultCertificate,
+        nginxUser: o.nginxUser ?? null,
+        version: o.version,
+        ...(o.sidecar ? { sidecar: { pidFile: o.sidecar.pidFile } } : {}),
+      },
+      bin,
+      this.mode,
+      LUA_DIR,
+    );
     if (this.mode === 'lua') {
       this.pusher = new Pusher({
         port: o.internalPort,
@@ -156,14 +178,19 @@ export class Controller {
         onRefused: (now) => {
           this.metrics.backendPushRefusals += now.length;
           for (const r of now) {
-            o.log('warn', `nginx refused backend ${r.name}: ${r.error}; it keeps its previous endpoints, the other backends were stored`, { event: 'backend_refused', backend: r.name });
+            o.log(
+              'warn',
+              `nginx refused backend ${r.name}: ${r.error}; it keeps its previous endpoints, the other backends were stored`,
+              { event: 'backend_refused', backend: r.name },
+            );
           }
         },
         onFailure: (e) => {
           this.metrics.endpointPushFailures++;
           this.metrics.endpointPushFailing = 1;
           this.lastPushError = e.message;
-          if (this.nginx.running) o.log('warn', `endpoint push failed: ${e.message}; retrying`, { event: 'push_failed' });
+          if (this.nginx.running)
+            o.log('warn', `endpoint push failed: ${e.message}; retrying`, { event: 'push_failed' });
         },
       });
     }
@@ -172,7 +199,12 @@ export class Controller {
     const workerGid = await workerGroup(o.nginxUser);
     const sidecar = o.sidecar;
     this.nginx = sidecar
-      ? new ExternalNginx({ pidFile: sidecar.pidFile, internalPort: o.internalPort, reloadCommand: sidecar.reloadCommand, log: o.log })
+      ? new ExternalNginx({
+          pidFile: sidecar.pidFile,
+          internalPort: o.internalPort,
+          reloadCommand: sidecar.reloadCommand,
+          log: o.log,
+        })
       : new NginxProcess({ bin, prefix: o.prefix, conf: path.join(o.prefix, 'nginx.conf'), log: o.log });
     this.nginx.on('exited', () => {
       this.confirmedPid = undefined;
@@ -201,25 +233,47 @@ export class Controller {
       });
     });
     this.applier = new Applier({
-      bin, prefix: o.prefix, internalPort: o.internalPort, process: this.nginx, confPath: sidecar?.conf, workerGid,
+      bin,
+      prefix: o.prefix,
+      internalPort: o.internalPort,
+      process: this.nginx,
+      confPath: sidecar?.conf,
+      workerGid,
     });
     this.snippets = new SnippetChecker(bin, path.join(o.prefix, 'tmp'), this.mode === 'lua' ? bin.luaModules : []);
-    this.status = await startStatusServer(o.statusAddress, o.statusPort, { allowedHosts: o.statusHosts }, {
-      ready: () => this.ready(),
-      metrics: () => this.metrics.render(),
-      status: () => ({
-        ready: this.ready(), configHash: this.applier.live?.hash ?? null, nginxPid: this.nginx.pid ?? null,
-        lastError: this.lastError || null, problems: this.lastProblems.map(formatProblem),
-        // backends the Lua balancer refused on its own (each keeps its previous endpoints there)
-        refusedBackends: Object.fromEntries(this.pusher?.refused ?? []),
-      }),
-      // lua mode: what nginx holds; static mode: what the running config renders
-      backends: async () => this.pusher
-        ? { source: 'nginx', backends: await fetchBackends(o.internalPort) }
-        : { source: 'config', backends: Object.fromEntries((this.lastModel?.backends ?? []).map((b) => [b.name, b.endpoints.map(hostPort)])) },
-    });
-    o.log('info', `nginx ${bin.version} at ${bin.path}; ${this.mode} balancer; prefix ${o.prefix}; watching ${o.manifests}`,
-      { event: 'start', nginx: bin.version, balancer: this.mode, prefix: o.prefix, manifests: o.manifests });
+    this.status = await startStatusServer(
+      o.statusAddress,
+      o.statusPort,
+      { allowedHosts: o.statusHosts },
+      {
+        ready: () => this.ready(),
+        metrics: () => this.metrics.render(),
+        status: () => ({
+          ready: this.ready(),
+          configHash: this.applier.live?.hash ?? null,
+          nginxPid: this.nginx.pid ?? null,
+          lastError: this.lastError || null,
+          problems: this.lastProblems.map(formatProblem),
+          // backends the Lua balancer refused on its own (each keeps its previous endpoints there)
+          refusedBackends: Object.fromEntries(this.pusher?.refused ?? []),
+        }),
+        // lua mode: what nginx holds; static mode: what the running config renders
+        backends: async () =>
+          this.pusher
+            ? { source: 'nginx', backends: await fetchBackends(o.internalPort) }
+            : {
+                source: 'config',
+                backends: Object.fromEntries(
+                  (this.lastModel?.backends ?? []).map((b) => [b.name, b.endpoints.map(hostPort)]),
+                ),
+              },
+      },
+    );
+    o.log(
+      'info',
+      `nginx ${bin.version} at ${bin.path}; ${this.mode} balancer; prefix ${o.prefix}; watching ${o.manifests}`,
+      { event: 'start', nginx: bin.version, balancer: this.mode, prefix: o.prefix, manifests: o.manifests },
+    );
     this.watcher = watchDirectory(o.manifests, (why, file) => this.trigger(why, file));
     this.resolveTimer = setInterval(() => void this.refreshNames(), o.resolveIntervalMs);
     this.resolveTimer.unref();
@@ -229,17 +283,25 @@ export class Controller {
   ready(): { ok: boolean; reason: string } {
     if (!this.applier?.live) return { ok: false, reason: 'no configuration applied yet' };
     if (!this.nginx.running) return { ok: false, reason: 'nginx is not running' };
-    if (this.confirmedPid === undefined || this.confirmedPid !== this.nginx.pid) return { ok: false, reason: 'nginx has not confirmed the configuration' };
+    if (this.confirmedPid === undefined || this.confirmedPid !== this.nginx.pid)
+      return { ok: false, reason: 'nginx has not confirmed the configuration' };
     // ready once this nginx instance has had its first push; later pushes in flight do not count
-    if (this.pusher && this.pushedPid !== this.nginx.pid) return { ok: false, reason: 'endpoints not pushed to nginx yet' };
+    if (this.pusher && this.pushedPid !== this.nginx.pid)
+      return { ok: false, reason: 'endpoints not pushed to nginx yet' };
     // nginx serves stale endpoints while pushes fail; a backend refused alone (reported) does not count:
     // one tenant's Service must not take the whole controller out of its Service
     const failing = this.pusher?.failing ?? 0;
     if (failing && Date.now() - failing >= PUSH_FAILING_UNREADY_MS) {
-      return { ok: false, reason: `endpoint pushes to nginx failing for ${Math.round((Date.now() - failing) / 1000)} s: ${this.lastPushError}` };
+      return {
+        ok: false,
+        reason: `endpoint pushes to nginx failing for ${Math.round((Date.now() - failing) / 1000)} s: ${this.lastPushError}`,
+      };
     }
     if (this.nginx instanceof ExternalNginx && this.nginx.settledHash !== this.applier.live.hash) {
-      return { ok: false, reason: `the external nginx runs config ${this.nginx.settledHash?.slice(0, 12) ?? '(unknown)'}, not ${this.applier.live.hash.slice(0, 12)}` };
+      return {
+        ok: false,
+        reason: `the external nginx runs config ${this.nginx.settledHash?.slice(0, 12) ?? '(unknown)'}, not ${this.applier.live.hash.slice(0, 12)}`,
+      };
     }
     return { ok: true, reason: `ok ${this.applier.live.hash}` };
   }
@@ -263,7 +325,11 @@ export class Controller {
     const seenAt = this.debounce.take();
     // a sync that throws (a file that cannot be read, the endpoint fast path, a push) is reported and
     // counted like any failed sync; the loop goes on and nginx keeps the last good state
-    this.syncing = this.sync(force, seenAt).catch((e: unknown) => this.failed(e instanceof Error ? e : new Error(String(e)))).finally(() => { this.syncing = null; });
+    this.syncing = this.sync(force, seenAt)
+      .catch((e: unknown) => this.failed(e instanceof Error ? e : new Error(String(e))))
+      .finally(() => {
+        this.syncing = null;
+      });
     await this.syncing;
     if (this.again && !this.stopped) {
       this.again = false;
@@ -292,10 +358,13 @@ export class Controller {
     const due = this.manifests.recheckAt;
     if (due && !this.recheckTimer && !this.stopped) {
       const held = [...this.manifests.held]; // recheckAt is set only with the files it holds
-      this.recheckTimer = setTimeout(() => {
-        this.recheckTimer = null;
-        for (const f of held) this.trigger('in-place write settled', f);
-      }, Math.max(0, due - Date.now()) + 10);
+      this.recheckTimer = setTimeout(
+        () => {
+          this.recheckTimer = null;
+          for (const f of held) this.trigger('in-place write settled', f);
+        },
+        Math.max(0, due - Date.now()) + 10,
+      );
     }
     try {
       if (!changed && !force && this.applier.live && this.nginx.running) return;
@@ -328,13 +397,28 @@ export class Controller {
     // the same plan as render and validate (src/plan.ts); names and snippets are resolved and tested here
     let planned: Plan;
     try {
-      planned = (await settle(this.manifests.store, {
-        model: { ...this.o.classes, configMap: this.o.configMap, balancer: this.mode, endpointPolicy: this.policy, lastGood },
-        resolved: this.resolver.map, snippetVerdicts: this.snippets.known, renderer: this.renderer, render: this.renderOptions,
-      }, {
-        resolve: (names) => this.resolver.resolve(names),
-        testSnippets: (checks) => this.snippets.verdictsFor(checks),
-      })).plan;
+      planned = (
+        await settle(
+          this.manifests.store,
+          {
+            model: {
+              ...this.o.classes,
+              configMap: this.o.configMap,
+              balancer: this.mode,
+              endpointPolicy: this.policy,
+              lastGood,
+            },
+            resolved: this.resolver.map,
+            snippetVerdicts: this.snippets.known,
+            renderer: this.renderer,
+            render: this.renderOptions,
+          },
+          {
+            resolve: (names) => this.resolver.resolve(names),
+            testSnippets: (checks) => this.snippets.verdictsFor(checks),
+          },
+        )
+      ).plan;
     } catch (e) {
       this.failed(e as Error);
       return;
@@ -353,7 +437,9 @@ export class Controller {
     // endpoints go out at once, also ahead of a reload that will start routing to new backends
     await this.pusher?.setBackends(model.backends.map(backendPayload), seenAt, this.pushMode());
     this.wanted = { text, hash, model, seenAt };
-    this.applying ??= this.applyLane().finally(() => { this.applying = null; });
+    this.applying ??= this.applyLane().finally(() => {
+      this.applying = null;
+    });
     // the first sync (start-up) and forced ones (a restart) finish with nginx running the result
     if (force) await this.applying;
   }
@@ -369,7 +455,10 @@ export class Controller {
       if (this.applier.live?.hash !== c.hash && this.nginx.running) {
         const wait = this.lastReloadAt + this.o.minReloadIntervalMs - Date.now();
         if (wait > 0) {
-          await new Promise<void>((resolve) => { this.wakeApply = resolve; this.reloadTimer = setTimeout(resolve, wait); });
+          await new Promise<void>((resolve) => {
+            this.wakeApply = resolve;
+            this.reloadTimer = setTimeout(resolve, wait);
+          });
           this.reloadTimer = null;
           this.wakeApply = null;
           continue; // a newer text may have arrived meanwhile
@@ -392,10 +481,18 @@ export class Controller {
       if (result === 'pending') {
         if (!(this.nginx instanceof ExternalNginx)) {
           // ours died and waits out its restart backoff; the failure that ended it stays reported
-          this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); nginx reads it when it restarts`, { event: 'waiting_for_restart', hash });
+          this.o.log(
+            'info',
+            `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); nginx reads it when it restarts`,
+            { event: 'waiting_for_restart', hash },
+          );
           return;
         }
-        this.o.log('info', `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); waiting for the external nginx to start`, { event: 'waiting_for_nginx', hash });
+        this.o.log(
+          'info',
+          `wrote ${this.applier.confPath} (config ${hash.slice(0, 12)}); waiting for the external nginx to start`,
+          { event: 'waiting_for_nginx', hash },
+        );
       } else if (this.nginx instanceof ExternalNginx) this.nginx.noteConfirmed(hash);
       // nginx runs what the manifests now say (also after a rejected change was reverted)
       this.metrics.lastReloadSuccessful = 1;
@@ -403,7 +500,10 @@ export class Controller {
       if (result === 'adopted') {
         this.confirmedPid = this.nginx.pid;
         this.metrics.configHash = hash;
-        this.o.log('info', `nginx already runs config ${hash.slice(0, 12)}: adopted without a reload`, { event: 'adopted', hash });
+        this.o.log('info', `nginx already runs config ${hash.slice(0, 12)}: adopted without a reload`, {
+          event: 'adopted',
+          hash,
+        });
         await this.pusher?.resend(seenAt);
       } else if (result === 'started' || result === 'reloaded') {
         this.lastReloadAt = Date.now();
@@ -414,8 +514,16 @@ export class Controller {
         this.metrics.reloads++;
         this.metrics.lastReloadSuccessTimestamp = Math.floor(Date.now() / 1000);
         this.metrics.configHash = hash;
-        this.o.log('info', `nginx ${result} with config ${hash.slice(0, 12)} (${model.servers.length} servers, ${model.backends.length} backends)`,
-          { event: result === 'started' ? 'nginx_started' : 'reload', hash, servers: model.servers.length, backends: model.backends.length });
+        this.o.log(
+          'info',
+          `nginx ${result} with config ${hash.slice(0, 12)} (${model.servers.length} servers, ${model.backends.length} backends)`,
+          {
+            event: result === 'started' ? 'nginx_started' : 'reload',
+            hash,
+            servers: model.servers.length,
+            backends: model.backends.length,
+          },
+        );
         if (text.length > BIG_CONFIG_BYTES) collectGarbage(); // the full push and the apply's copies
       } else if (result === 'unchanged' && force && this.confirmedPid !== this.nginx.pid && this.nginx.running) {
         this.confirmedPid = this.nginx.pid;
@@ -438,7 +546,12 @@ export class Controller {
     // a failure of ours (not nginx's verdict, not the disk) is a failed sync, with its stack in the same record
     const ours = reason === 'plan' || reason === 'internal';
     const event = reason === 'config_test' ? 'config_test_failed' : ours ? 'sync_failed' : 'apply_failed';
-    this.o.log('error', `${e.message}${kept}`, { event, reason, kept: this.applier.live?.hash, ...(ours ? { stack: e.stack ?? String(e) } : {}) });
+    this.o.log('error', `${e.message}${kept}`, {
+      event,
+      reason,
+      kept: this.applier.live?.hash,
+      ...(ours ? { stack: e.stack ?? String(e) } : {}),
+    });
   }
 
   /** Log each problem once, when it first appears. */
@@ -448,7 +561,13 @@ export class Controller {
       const line = formatProblem(p);
       now.add(line);
       if (!this.reported.has(line)) {
-        this.o.log(p.severity === 'error' ? 'error' : 'warn', line, { event: 'manifest_problem', file: p.file, line: p.line, object: p.object, field: p.field });
+        this.o.log(p.severity === 'error' ? 'error' : 'warn', line, {
+          event: 'manifest_problem',
+          file: p.file,
+          line: p.line,
+          object: p.object,
+          field: p.field,
+        });
       }
     }
     this.reported = now;

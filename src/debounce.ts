@@ -31,7 +31,13 @@ export class Debouncer {
     if (!this.first) this.first = now;
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     const due = Math.min(now + this.minWaitMs, this.first + this.maxWaitMs);
-    this.timer = this.clock.setTimeout(() => { this.timer = null; this.fire(); }, Math.max(0, due - now));
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.fire();
+      },
+      Math.max(0, due - now),
+    );
   }
 
   /** When the pending burst began (or now, with none pending), and forget it: a sync starts. */

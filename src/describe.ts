@@ -12,42 +12,64 @@ export interface DescribeOptions {
   live?: ReadonlyMap<string, string[]>; // backend name -> "address:port" as nginx has them
 }
 
-export function describeIngresses(input: ModelInput, o: DescribeOptions, only?: { namespace: string; name: string }): string[] {
+export function describeIngresses(
+  input: ModelInput,
+  o: DescribeOptions,
+  only?: { namespace: string; name: string },
+): string[] {
   const lookup = lookupFor(input, (host) => o.resolved?.get(host));
   const planned = new Map((o.backends ?? []).map((b) => [b.name, b]));
   const classes = input.list('IngressClass');
-  return input.list('Ingress')
+  return input
+    .list('Ingress')
     .filter((i) => !only || (i.meta.namespace === only.namespace && i.meta.name === only.name))
     .sort(byAge)
-    .map((ing) => describeOne(ing, isServed(ing, classes, o.classes), (ref) => backendText(ing, ref, lookup, planned, o.live)));
+    .map((ing) =>
+      describeOne(ing, isServed(ing, classes, o.classes), (ref) => backendText(ing, ref, lookup, planned, o.live)),
+    );
 }
 
-function backendText(ing: Ingress, ref: IngressBackend, lookup: ReturnType<typeof lookupFor>, planned: ReadonlyMap<string, Backend>, live?: ReadonlyMap<string, string[]>): string {
+function backendText(
+  ing: Ingress,
+  ref: IngressBackend,
+  lookup: ReturnType<typeof lookupFor>,
+  planned: ReadonlyMap<string, Backend>,
+  live?: ReadonlyMap<string, string[]>,
+): string {
   if (!ref.service) return `${ref.resource?.kind ?? 'Resource'}/${ref.resource?.name ?? '?'}`;
   const label = `${ref.service.name}:${ref.service.port.number ?? ref.service.port.name}`;
   const r = resolveBackend(ing.meta.namespace, ref, lookup);
   if (!r.ok) return `${label} (<error: ${r.reason}>)`;
   // the name only comes from here; the endpoints are the plan's (endpoint policy, limits, ExternalNames)
   // whenever the plan has the backend (an Ingress of another class, or a path another one took, has none)
-  const eps = live ? live.get(r.backend.name) ?? [] : (planned.get(r.backend.name) ?? r.backend).endpoints.map(hostPort);
+  const eps = live
+    ? (live.get(r.backend.name) ?? [])
+    : (planned.get(r.backend.name) ?? r.backend).endpoints.map(hostPort);
   return `${label} (${eps.length ? eps.join(',') : '<none>'})`;
 }
 
 function describeOne(ing: Ingress, served: boolean, backend: (ref: IngressBackend) => string): string {
   const lines: string[] = [];
-  const field = (k: string, v: string) => lines.push(`${(k + ':').padEnd(18)}${v}`);
+  const field = (k: string, v: string) => lines.push(`${(`${k}:`).padEnd(18)}${v}`);
   field('Name', ing.meta.name);
   field('Labels', mapText(ing.meta.labels));
   field('Namespace', ing.meta.namespace);
   field('Address', '');
-  field('Ingress Class', (ing.className ?? ing.meta.annotations['kubernetes.io/ingress.class'] ?? '<none>') + (served ? '' : '  (not served by this controller)'));
+  field(
+    'Ingress Class',
+    (ing.className ?? ing.meta.annotations['kubernetes.io/ingress.class'] ?? '<none>') +
+      (served ? '' : '  (not served by this controller)'),
+  );
   field('Default backend', ing.defaultBackend ? backend(ing.defaultBackend) : '<default>');
   if (ing.tls.length) {
     lines.push('TLS:');
     for (const t of ing.tls) lines.push(`  ${t.secretName ?? 'SNI routes'} terminates ${t.hosts.join(',')}`);
   }
   lines.push('Rules:');
-  const rows: [string, string, string][] = [['Host', 'Path', 'Backends'], ['----', '----', '--------']];
+  const rows: [string, string, string][] = [
+    ['Host', 'Path', 'Backends'],
+    ['----', '----', '--------'],
+  ];
   for (const rule of ing.rules) {
     rows.push([rule.host ?? '*', '', '']);
     for (const p of rule.paths) rows.push(['', p.path, backend(p.backend)]);
@@ -57,7 +79,7 @@ function describeOne(ing: Ingress, served: boolean, backend: (ref: IngressBacken
   for (const [h, p, b] of rows) lines.push(`  ${h.padEnd(w0)}${p.padEnd(w1)}${b}`.trimEnd());
   field('Annotations', mapText(ing.meta.annotations, '                  '));
   field('Events', '<none>');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function mapText(m: Record<string, string>, indent = ''): string {

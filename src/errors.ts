@@ -14,7 +14,11 @@ export class ManifestsRejectedError extends Error {
 /** nginx -t refused the candidate configuration. */
 export class ConfigTestError extends Error {
   override name = 'ConfigTestError';
-  constructor(message: string, readonly output: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly output: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -49,7 +53,14 @@ export class NameError extends Error {
 
 /** What failed in a sync, as reload_failures_total{reason} counts it. */
 export type FailureReason = 'plan' | 'filesystem' | 'config_test' | 'reload' | 'not_confirmed' | 'internal';
-export const FAILURE_REASONS: readonly FailureReason[] = ['plan', 'filesystem', 'config_test', 'reload', 'not_confirmed', 'internal'];
+export const FAILURE_REASONS: readonly FailureReason[] = [
+  'plan',
+  'filesystem',
+  'config_test',
+  'reload',
+  'not_confirmed',
+  'internal',
+];
 
 export function failureReason(e: unknown): FailureReason {
   if (e instanceof ConfigTestError) return 'config_test';
@@ -57,7 +68,12 @@ export function failureReason(e: unknown): FailureReason {
   if (e instanceof NginxError) return 'reload';
   if (e instanceof TemplateError || e instanceof UnsafeValueError || e instanceof NameError) return 'plan';
   // writes under the prefix (a full disk, permissions): Node's errors carry the errno code
-  if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!)) return 'filesystem';
+  if (
+    e instanceof Error &&
+    typeof (e as NodeJS.ErrnoException).code === 'string' &&
+    /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!)
+  )
+    return 'filesystem';
   return 'internal';
 }
 

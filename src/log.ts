@@ -11,10 +11,13 @@ export function stderrLogger(o: { quiet?: boolean; format?: LogFormat } = {}): L
     if (o.quiet && level === 'info') return;
     const time = new Date().toISOString();
     if (json) {
-      process.stderr.write(JSON.stringify({ time, level, msg, ...fields }) + '\n');
+      process.stderr.write(`${JSON.stringify({ time, level, msg, ...fields })}\n`);
       return;
     }
-    const extra = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+    const extra = Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ');
     process.stderr.write(`${time} ${level.padEnd(5)} ${msg}${extra ? `  ${extra}` : ''}\n`);
   };
 }

@@ -15,7 +15,9 @@ export class Histogram {
   observe(v: number): void {
     this.sum += v;
     this.count++;
-    this.buckets.forEach((b, i) => { if (v <= b) this.counts[i]!++; });
+    this.buckets.forEach((b, i) => {
+      if (v <= b) this.counts[i]!++;
+    });
   }
 }
 
@@ -26,7 +28,10 @@ export class Metrics {
   syncs = 0;
   reloads = 0;
   // by what failed (src/errors.ts failureReason): every reason is exported, zeros included
-  reloadFailures: Record<FailureReason, number> = Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>;
+  reloadFailures: Record<FailureReason, number> = Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<
+    FailureReason,
+    number
+  >;
   lastReloadSuccessful = 1;
   lastReloadSuccessTimestamp = 0;
   configHash = '';
@@ -53,37 +58,113 @@ export class Metrics {
       for (const [labels, v] of samples) lines.push(`ingress_templater_${name}${labels} ${v}`);
     };
     metric('syncs_total', 'counter', 'Sync passes run (scan, model, render, apply).', [['', this.syncs]]);
-    metric('reloads_total', 'counter', 'nginx starts and reloads whose new config was confirmed.', [['', this.reloads]]);
-    metric('reload_failures_total', 'counter', 'Candidate configs not applied, by reason.',
-      Object.entries(this.reloadFailures).map(([r, v]) => [`{reason="${r}"}`, v]));
-    metric('config_last_reload_successful', 'gauge', '1 when the last attempted config change was applied.', [['', this.lastReloadSuccessful]]);
-    metric('config_last_reload_successful_timestamp_seconds', 'gauge', 'Unix time of the last confirmed reload.', [['', this.lastReloadSuccessTimestamp]]);
-    // a hash as a number (first 13 hex digits fit a double exactly) and as a label
-    metric('config_hash', 'gauge', 'Hash of the running nginx.conf (first 52 bits).', [['', this.configHash ? parseInt(this.configHash.slice(0, 13), 16) : 0]]);
-    metric('config_info', 'gauge', 'The running nginx.conf, by sha256.', this.configHash ? [[`{hash="${this.configHash}"}`, 1]] : []);
-    metric('rejected_manifests', 'gauge', 'Manifest documents or files rejected in the last sync.', [['', this.rejectedManifests]]);
-    metric('problems', 'gauge', 'Problems reported in the last sync, by severity.',
-      Object.entries(this.problems).map(([s, v]) => [`{severity="${s}"}`, v]));
-    metric('nginx_restarts_total', 'counter', 'Restarts of nginx after it exited unexpectedly.', [['', this.nginxRestarts]]);
-    metric('endpoint_pushes_total', 'counter', 'Backend sets acknowledged by the Lua balancer.', [['', this.endpointPushes]]);
-    metric('endpoint_push_failures_total', 'counter', 'Failed attempts to push backends to the Lua balancer.', [['', this.endpointPushFailures]]);
-    const h = this.convergence;
-    metric('endpoint_convergence_seconds', 'histogram', 'From a change seen in the manifests directory to nginx acknowledging the pushed backends.', [
-      ...h.buckets.map((b, i): [string, number] => [`_bucket{le="${b}"}`, h.counts[i]!]),
-      ['_bucket{le="+Inf"}', h.count], ['_sum', h.sum], ['_count', h.count],
+    metric('reloads_total', 'counter', 'nginx starts and reloads whose new config was confirmed.', [
+      ['', this.reloads],
     ]);
+    metric(
+      'reload_failures_total',
+      'counter',
+      'Candidate configs not applied, by reason.',
+      Object.entries(this.reloadFailures).map(([r, v]) => [`{reason="${r}"}`, v]),
+    );
+    metric('config_last_reload_successful', 'gauge', '1 when the last attempted config change was applied.', [
+      ['', this.lastReloadSuccessful],
+    ]);
+    metric('config_last_reload_successful_timestamp_seconds', 'gauge', 'Unix time of the last confirmed reload.', [
+      ['', this.lastReloadSuccessTimestamp],
+    ]);
+    // a hash as a number (first 13 hex digits fit a double exactly) and as a label
+    metric('config_hash', 'gauge', 'Hash of the running nginx.conf (first 52 bits).', [
+      ['', this.configHash ? parseInt(this.configHash.slice(0, 13), 16) : 0],
+    ]);
+    metric(
+      'config_info',
+      'gauge',
+      'The running nginx.conf, by sha256.',
+      this.configHash ? [[`{hash="${this.configHash}"}`, 1]] : [],
+    );
+    metric('rejected_manifests', 'gauge', 'Manifest documents or files rejected in the last sync.', [
+      ['', this.rejectedManifests],
+    ]);
+    metric(
+      'problems',
+      'gauge',
+      'Problems reported in the last sync, by severity.',
+      Object.entries(this.problems).map(([s, v]) => [`{severity="${s}"}`, v]),
+    );
+    metric('nginx_restarts_total', 'counter', 'Restarts of nginx after it exited unexpectedly.', [
+      ['', this.nginxRestarts],
+    ]);
+    metric('endpoint_pushes_total', 'counter', 'Backend sets acknowledged by the Lua balancer.', [
+      ['', this.endpointPushes],
+    ]);
+    metric('endpoint_push_failures_total', 'counter', 'Failed attempts to push backends to the Lua balancer.', [
+      ['', this.endpointPushFailures],
+    ]);
+    const h = this.convergence;
+    metric(
+      'endpoint_convergence_seconds',
+      'histogram',
+      'From a change seen in the manifests directory to nginx acknowledging the pushed backends.',
+      [
+        ...h.buckets.map((b, i): [string, number] => [`_bucket{le="${b}"}`, h.counts[i]!]),
+        ['_bucket{le="+Inf"}', h.count],
+        ['_sum', h.sum],
+        ['_count', h.count],
+      ],
+    );
     metric('last_sync_duration_seconds', 'gauge', 'Duration of the last sync pass.', [['', this.lastSyncSeconds]]);
-    metric('endpoint_patches_total', 'counter', 'Acknowledged pushes that sent only the changed backends (PATCH).', [['', this.endpointPatches]]);
-    metric('manifest_full_scans_total', 'counter', 'Syncs that rescanned the whole manifests directory (not only the files events named).', [['', this.fullScans]]);
-    metric('endpoint_syncs_total', 'counter', 'Syncs that only patched endpoints (no model rebuild, no render).', [['', this.endpointSyncs]]);
-    metric('build_render_seconds', 'gauge', 'Duration of the last full model build and render.', [['', this.buildRenderSeconds]]);
-    metric('config_test_seconds', 'gauge', 'Duration of the last nginx -t of a candidate config.', [['', this.configTestSeconds]]);
-    metric('reload_seconds', 'gauge', 'Duration of the last reload or start: signal to new config confirmed and old workers retired.', [['', this.reloadSeconds]]);
-    metric('endpoint_push_failing', 'gauge', '1 while pushes of backends to the Lua balancer fail (since the last failed attempt, until one is acknowledged).', [['', this.endpointPushFailing]]);
-    metric('backends_refused', 'gauge', 'Backends whose new endpoints were refused and which keep their previous ones: by the controller (more ready endpoints than the limit) or by nginx\'s Lua balancer (its validation).',
-      [['{by="controller"}', this.backendsOverLimit], ['{by="nginx"}', this.backendsRefusedByNginx]]);
-    metric('backend_push_refusals_total', 'counter', 'Backends the Lua balancer refused on their own in acknowledged pushes (the rest of each push was stored).', [['', this.backendPushRefusals]]);
-    metric('endpoints_refused', 'gauge', 'Endpoints left out in the last build for naming the controller\'s own listeners, an unspecified, link-local or multicast address.', [['', this.endpointsRefused]]);
-    return lines.join('\n') + '\n';
+    metric('endpoint_patches_total', 'counter', 'Acknowledged pushes that sent only the changed backends (PATCH).', [
+      ['', this.endpointPatches],
+    ]);
+    metric(
+      'manifest_full_scans_total',
+      'counter',
+      'Syncs that rescanned the whole manifests directory (not only the files events named).',
+      [['', this.fullScans]],
+    );
+    metric('endpoint_syncs_total', 'counter', 'Syncs that only patched endpoints (no model rebuild, no render).', [
+      ['', this.endpointSyncs],
+    ]);
+    metric('build_render_seconds', 'gauge', 'Duration of the last full model build and render.', [
+      ['', this.buildRenderSeconds],
+    ]);
+    metric('config_test_seconds', 'gauge', 'Duration of the last nginx -t of a candidate config.', [
+      ['', this.configTestSeconds],
+    ]);
+    metric(
+      'reload_seconds',
+      'gauge',
+      'Duration of the last reload or start: signal to new config confirmed and old workers retired.',
+      [['', this.reloadSeconds]],
+    );
+    metric(
+      'endpoint_push_failing',
+      'gauge',
+      '1 while pushes of backends to the Lua balancer fail (since the last failed attempt, until one is acknowledged).',
+      [['', this.endpointPushFailing]],
+    );
+    metric(
+      'backends_refused',
+      'gauge',
+      "Backends whose new endpoints were refused and which keep their previous ones: by the controller (more ready endpoints than the limit) or by nginx's Lua balancer (its validation).",
+      [
+        ['{by="controller"}', this.backendsOverLimit],
+        ['{by="nginx"}', this.backendsRefusedByNginx],
+      ],
+    );
+    metric(
+      'backend_push_refusals_total',
+      'counter',
+      'Backends the Lua balancer refused on their own in acknowledged pushes (the rest of each push was stored).',
+      [['', this.backendPushRefusals]],
+    );
+    metric(
+      'endpoints_refused',
+      'gauge',
+      "Endpoints left out in the last build for naming the controller's own listeners, an unspecified, link-local or multicast address.",
+      [['', this.endpointsRefused]],
+    );
+    return `${lines.join('\n')}\n`;
   }
 }

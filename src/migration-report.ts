@@ -10,7 +10,7 @@ export const PREFIX = 'nginx.ingress.kubernetes.io/';
 
 // Annotations of the best-known controller left out on purpose, with the reason a user should read.
 export const LEFT_OUT: Readonly<Record<string, string>> = {
-  'enable-modsecurity': 'needs the ModSecurity nginx module, which Debian\'s nginx does not ship',
+  'enable-modsecurity': "needs the ModSecurity nginx module, which Debian's nginx does not ship",
   'enable-owasp-core-rules': 'needs the ModSecurity nginx module',
   'modsecurity-snippet': 'needs the ModSecurity nginx module',
   'modsecurity-transaction-id': 'needs the ModSecurity nginx module',
@@ -33,7 +33,8 @@ export const LEFT_OUT: Readonly<Record<string, string>> = {
 // Annotations honoured with a deliberate difference from the best-known controller, said on their row
 // (README: Safety) so that a migrating user reads it before the day it matters.
 export const DIFFERENCES: Readonly<Record<string, string>> = {
-  canary: 'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
+  canary:
+    'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
 };
 
 export type Status = 'honoured' | 'rejected' | 'ignored';
@@ -52,7 +53,7 @@ export function migrationReport(input: ModelInput, classes: ClassOptions, proble
   const ingressClasses = input.list('IngressClass');
   const rows: ReportRow[] = [];
   const refs = new Map(input.list('Ingress').map((i) => [i, objectRef(i)]));
-  const byIngress = [...refs.keys()].sort((a, b) => refs.get(a)! < refs.get(b)! ? -1 : 1);
+  const byIngress = [...refs.keys()].sort((a, b) => (refs.get(a)! < refs.get(b)! ? -1 : 1));
   // each annotation looks up its problems here: a search of every problem per annotation was quadratic
   // (500 Ingresses of 100 paths, each path with a warning: 4 s for the report alone)
   const index = problemIndex(problems);
@@ -61,7 +62,14 @@ export function migrationReport(input: ModelInput, classes: ClassOptions, proble
     const ref = refs.get(ing)!;
     for (const key of Object.keys(ing.meta.annotations).sort()) {
       if (!key.startsWith(PREFIX)) continue;
-      rows.push({ ingress: `${ing.meta.namespace}/${ing.meta.name}`, file: ing.source.file, served, annotation: key, value: ing.meta.annotations[key]!, ...judge(ref, key, served, index) });
+      rows.push({
+        ingress: `${ing.meta.namespace}/${ing.meta.name}`,
+        file: ing.source.file,
+        served,
+        annotation: key,
+        value: ing.meta.annotations[key]!,
+        ...judge(ref, key, served, index),
+      });
     }
   }
   return rows;
@@ -88,12 +96,13 @@ function problemIndex(problems: Problem[]): ProblemIndex {
 function judge(ref: string, key: string, served: boolean, index: ProblemIndex): { status: Status; detail: string } {
   if (!served) return { status: 'ignored', detail: 'the Ingress belongs to another ingress class' };
   const short = key.slice(PREFIX.length);
-  if (!SUPPORTED.has(key)) return { status: 'ignored', detail: LEFT_OUT[short] ?? 'not supported by ingress-templater' };
+  if (!SUPPORTED.has(key))
+    return { status: 'ignored', detail: LEFT_OUT[short] ?? 'not supported by ingress-templater' };
   const where = problemKey(ref, `metadata.annotations["${key}"]`);
   const bad = index.firstError.get(where);
   if (bad) return { status: 'rejected', detail: bad.message };
   const warn = index.first.get(where);
-  return { status: 'honoured', detail: warn ? warn.message : DIFFERENCES[short] ?? '' };
+  return { status: 'honoured', detail: warn ? warn.message : (DIFFERENCES[short] ?? '') };
 }
 
 /** The report as a table, grouped by Ingress. */
@@ -106,12 +115,16 @@ export function formatReport(rows: ReportRow[]): string {
   for (const r of rows) {
     if (r.ingress !== current) {
       current = r.ingress;
-      out.push(`${out.length ? '\n' : ''}Ingress ${r.ingress} (${r.file})${r.served ? '' : ', not served by this controller'}`);
+      out.push(
+        `${out.length ? '\n' : ''}Ingress ${r.ingress} (${r.file})${r.served ? '' : ', not served by this controller'}`,
+      );
       out.push(`  ${'ANNOTATION'.padEnd(w)}${'STATUS'.padEnd(10)}DETAIL`);
     }
     out.push(`  ${r.annotation.slice(PREFIX.length).padEnd(w)}${r.status.padEnd(10)}${r.detail}`.trimEnd());
   }
   const count = (s: Status) => rows.filter((r) => r.status === s).length;
-  out.push(`\n${rows.length} annotations: ${count('honoured')} honoured, ${count('ignored')} ignored, ${count('rejected')} rejected`);
-  return out.join('\n') + '\n';
+  out.push(
+    `\n${rows.length} annotations: ${count('honoured')} honoured, ${count('ignored')} ignored, ${count('rejected')} rejected`,
+  );
+  return `${out.join('\n')}\n`;
 }

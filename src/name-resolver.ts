@@ -26,15 +26,17 @@ export class NameResolver {
     let changed = false;
     const keep = new Set(names);
     for (const n of [...this.results.keys()]) if (!keep.has(n)) this.results.delete(n);
-    await Promise.all(names.map(async (name) => {
-      const addrs = await lookup(name, this.timeoutMs);
-      const before = this.results.get(name);
-      // a failed lookup keeps the last answer, as a DNS cache would
-      if (addrs === null && before) return;
-      const next = addrs ?? [];
-      if (!before || before.join() !== next.join()) changed = true;
-      this.results.set(name, next);
-    }));
+    await Promise.all(
+      names.map(async (name) => {
+        const addrs = await lookup(name, this.timeoutMs);
+        const before = this.results.get(name);
+        // a failed lookup keeps the last answer, as a DNS cache would
+        if (addrs === null && before) return;
+        const next = addrs ?? [];
+        if (!before || before.join() !== next.join()) changed = true;
+        this.results.set(name, next);
+      }),
+    );
     return changed;
   }
 }
@@ -44,7 +46,9 @@ async function lookup(name: string, timeoutMs: number): Promise<string[] | null>
   try {
     const r = await Promise.race([
       dns.lookup(name, { all: true, verbatim: true }),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), timeoutMs); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      }),
     ]);
     return [...new Set(r.map((a) => a.address))].sort();
   } catch {

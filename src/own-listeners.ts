@@ -32,7 +32,9 @@ export function selfPolicy(o: SelfOptions): EndpointPolicy {
   for (const a of [o.listenAddress, o.statusAddress, ...o.podAddresses]) if (isIP(a)) local.add(a);
   // which addresses reach each port: a port two listeners share takes both (and "*" wins)
   const boundTo: Record<number, string[]> = {};
-  const bind = (port: number, addresses: string[]) => { boundTo[port] = [...new Set([...(boundTo[port] ?? []), ...addresses])]; };
+  const bind = (port: number, addresses: string[]) => {
+    boundTo[port] = [...new Set([...(boundTo[port] ?? []), ...addresses])];
+  };
   bind(o.httpPort, [bindAddress(o.listenAddress)]);
   bind(o.httpsPort, [bindAddress(o.listenAddress)]);
   bind(o.statusPort, [bindAddress(o.statusAddress)]);
@@ -47,5 +49,8 @@ export function selfPolicy(o: SelfOptions): EndpointPolicy {
 /** --pod-ip, else the POD_IP / POD_IPS the downward API usually sets: comma-separated addresses. */
 export function podAddresses(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
   const raw = flag ?? env.POD_IPS ?? env.POD_IP ?? '';
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

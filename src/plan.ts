@@ -49,8 +49,14 @@ export function plan(input: ModelInput, env: Environment): Plan {
   const problems = [...built.problems, ...denySnippets(built.model, refused)];
   const { text, hash } = env.renderer.render(built.model, env.render);
   return {
-    model: built.model, problems, text, hash, externalNames: built.externalNames,
-    unresolved: built.externalNames.filter((n) => !env.resolved.has(n)), snippets, untested,
+    model: built.model,
+    problems,
+    text,
+    hash,
+    externalNames: built.externalNames,
+    unresolved: built.externalNames.filter((n) => !env.resolved.has(n)),
+    snippets,
+    untested,
   };
 }
 
@@ -64,7 +70,11 @@ export interface PlanEdges {
  * plan(), then once more with what the edges found for what it named. Two rounds are enough: resolving
  * names cannot add snippets, and a snippet's verdict cannot add names.
  */
-export async function settle(input: ModelInput, env: Environment, edges: PlanEdges): Promise<{ plan: Plan; env: Environment }> {
+export async function settle(
+  input: ModelInput,
+  env: Environment,
+  edges: PlanEdges,
+): Promise<{ plan: Plan; env: Environment }> {
   let p = plan(input, env);
   let next = env;
   if (p.unresolved.length && edges.resolve) next = { ...next, resolved: await edges.resolve(p.externalNames) };
@@ -79,7 +89,9 @@ export async function settle(input: ModelInput, env: Environment, edges: PlanEdg
 /** --balancer auto picks lua when nginx has ngx_lua; asking for lua without it is an error. */
 export function balancerMode(choice: BalancerMode | 'auto', bin: { lua: boolean; path?: string }): BalancerMode {
   if (choice === 'lua' && !bin.lua) {
-    throw new NginxError(`--balancer lua needs ngx_lua, which ${bin.path ?? 'this nginx'} does not have (install libnginx-mod-http-lua, or use OpenResty)`);
+    throw new NginxError(
+      `--balancer lua needs ngx_lua, which ${bin.path ?? 'this nginx'} does not have (install libnginx-mod-http-lua, or use OpenResty)`,
+    );
   }
   return choice === 'auto' ? (bin.lua ? 'lua' : 'static') : choice;
 }
@@ -98,11 +110,25 @@ export interface Placement {
 }
 
 /** The render options of a placement, for this nginx and balancer mode: one way for every command. */
-export function renderOptionsFor(p: Placement, bin: { features: RenderOptions['features']; luaModules: string[] }, balancer: BalancerMode, bundledLuaDir: string): RenderOptions {
+export function renderOptionsFor(
+  p: Placement,
+  bin: { features: RenderOptions['features']; luaModules: string[] },
+  balancer: BalancerMode,
+  bundledLuaDir: string,
+): RenderOptions {
   return {
-    prefix: p.prefix, listenAddress: p.listenAddress, httpPort: p.httpPort, httpsPort: p.httpsPort,
-    internalPort: p.internalPort, defaultCertificate: p.defaultCertificate, user: p.nginxUser, features: bin.features, version: p.version,
-    balancer, luaDir: p.sidecar ? path.join(p.prefix, 'lua') : bundledLuaDir, luaModules: bin.luaModules,
+    prefix: p.prefix,
+    listenAddress: p.listenAddress,
+    httpPort: p.httpPort,
+    httpsPort: p.httpsPort,
+    internalPort: p.internalPort,
+    defaultCertificate: p.defaultCertificate,
+    user: p.nginxUser,
+    features: bin.features,
+    version: p.version,
+    balancer,
+    luaDir: p.sidecar ? path.join(p.prefix, 'lua') : bundledLuaDir,
+    luaModules: bin.luaModules,
     ...(p.sidecar ? { pidFile: p.sidecar.pidFile } : {}),
   };
 }

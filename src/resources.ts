@@ -141,7 +141,15 @@ export interface ConfigMap extends Base {
 export type Resource = Ingress | IngressClass | Service | Endpoints | EndpointSlice | Secret | ConfigMap;
 export type Kind = Resource['kind'];
 
-export const KINDS: readonly Kind[] = ['Ingress', 'IngressClass', 'Service', 'Endpoints', 'EndpointSlice', 'Secret', 'ConfigMap'];
+export const KINDS: readonly Kind[] = [
+  'Ingress',
+  'IngressClass',
+  'Service',
+  'Endpoints',
+  'EndpointSlice',
+  'Secret',
+  'ConfigMap',
+];
 
 // A problem found in the input: always names where it is, so a user can fix it.
 export interface Problem {
@@ -163,5 +171,5 @@ export function objectRef(r: { kind: string; meta: Meta }): string {
 
 export function formatProblem(p: Problem): string {
   const where = [p.file && (p.line ? `${p.file}:${p.line}` : p.file), p.object, p.field].filter(Boolean).join(' ');
-  return `${p.severity}: ${where ? where + ': ' : ''}${p.message}`;
+  return `${p.severity}: ${where ? `${where}: ` : ''}${p.message}`;
 }

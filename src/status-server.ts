@@ -28,12 +28,13 @@ const PROXY_HEADERS = ['x-real-ip', 'x-request-id', 'forwarded', 'via', 'x-origi
 /** Why this request is refused (403), or null: it comes through a proxy, or names another host. */
 export function proxiedRequest(req: http.IncomingMessage, o: StatusServerOptions = {}): string | null {
   for (const name of Object.keys(req.headers)) {
-    if (name.startsWith('x-forwarded-') || PROXY_HEADERS.includes(name)) return `a proxied request (${name} header) is refused`;
+    if (name.startsWith('x-forwarded-') || PROXY_HEADERS.includes(name))
+      return `a proxied request (${name} header) is refused`;
   }
   const host = req.headers.host;
   if (host === undefined) return null; // HTTP/1.0 without Host: nothing names another server
   const m = /^(?:\[([^\]]+)\]|([^:]*))(?::\d{1,5})?$/.exec(host.trim().toLowerCase());
-  const name = m ? m[1] ?? m[2] ?? '' : '';
+  const name = m ? (m[1] ?? m[2] ?? '') : '';
   if (name === 'localhost' || o.allowedHosts?.includes(name)) return null;
   if (net.isIP(name)) {
     const c = canonicalAddress(name)!;
@@ -44,7 +45,12 @@ export function proxiedRequest(req: http.IncomingMessage, o: StatusServerOptions
   return `Host ${JSON.stringify(host)} is not this server's address`;
 }
 
-export function startStatusServer(host: string, port: number, options: StatusServerOptions, src: StatusSource): Promise<http.Server> {
+export function startStatusServer(
+  host: string,
+  port: number,
+  options: StatusServerOptions,
+  src: StatusSource,
+): Promise<http.Server> {
   const o = { listenAddress: host, ...options };
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -64,11 +70,11 @@ export function startStatusServer(host: string, port: number, options: StatusSer
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(src.metrics());
     } else if (url === '/backends') {
       src.backends().then(
-        (b) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(b, null, 2) + '\n'),
+        (b) => res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(b, null, 2)}\n`),
         (e: Error) => res.writeHead(502, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
       );
     } else if (url === '/status') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(src.status(), null, 2) + '\n');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(src.status(), null, 2)}\n`);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }

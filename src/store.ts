@@ -44,7 +44,12 @@ export class Store {
     const previous = this.byFile.get(file) ?? [];
     const notes: Problem[] = [];
     if (content.parseFailed) {
-      if (previous.length) notes.push({ severity: 'warning', file, message: `kept the last good content of this file (${previous.length} objects)` });
+      if (previous.length)
+        notes.push({
+          severity: 'warning',
+          file,
+          message: `kept the last good content of this file (${previous.length} objects)`,
+        });
       return notes;
     }
     const next = [...content.resources];
@@ -55,7 +60,12 @@ export class Store {
       if (rejected.has(key) && !have.has(key)) {
         next.push(old);
         have.add(key);
-        notes.push({ severity: 'warning', file, object: objectRef(old), message: 'kept the last good version of this object' });
+        notes.push({
+          severity: 'warning',
+          file,
+          object: objectRef(old),
+          message: 'kept the last good version of this object',
+        });
       }
     }
     this.replace(file, previous, next);
@@ -90,7 +100,10 @@ export class Store {
     }
     out.sort((a, b) => byFileOrder(a.d, b.d));
     return out.map(({ d, first }) => ({
-      severity: 'error', file: d.file, line: d.r.source.line, object: objectRef(d.r),
+      severity: 'error',
+      file: d.file,
+      line: d.r.source.line,
+      object: objectRef(d.r),
       message: `defined again; the definition in ${first.r.source.file}:${first.r.source.line} is used`,
     }));
   }
@@ -103,7 +116,10 @@ export class Store {
   list<K extends Kind>(kind: K): Extract<Resource, { kind: K }>[] {
     if (this.staleKinds.delete(kind)) {
       const defs = [...this.index.values()].filter((d) => d.r.kind === kind).sort(byFileOrder);
-      this.byKind.set(kind, defs.map((d) => d.r));
+      this.byKind.set(
+        kind,
+        defs.map((d) => d.r),
+      );
     }
     return (this.byKind.get(kind) ?? []) as Extract<Resource, { kind: K }>[];
   }
@@ -174,7 +190,9 @@ function byFileOrder(a: Def, b: Def): number {
 
 // where an object was read (file, line) is not part of what it says
 function contentOf(r: Resource): string {
-  return JSON.stringify(r, function (k, v: unknown) { return this === r && k === 'source' ? undefined : v; });
+  return JSON.stringify(r, function (k, v: unknown) {
+    return this === r && k === 'source' ? undefined : v;
+  });
 }
 
 function sameContent(a: Resource | undefined, b: Resource | undefined): boolean {

@@ -7,7 +7,8 @@ export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // RFC 1123 subdomain: dot-separated labels, at most 253 chars.
 export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 // Ingress host: a subdomain, optionally with "*." as the whole first label.
-export const INGRESS_HOST = /^(\*\.)?(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+export const INGRESS_HOST =
+  /^(\*\.)?(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 // HTTP path of an Ingress rule: absolute, RFC 3986 path characters only. No whitespace, quotes,
 // braces, ';', '$', '#', '\\' or control characters: nothing nginx's parser would treat specially.
 export const HTTP_PATH = /^\/[A-Za-z0-9\-._~!&()*+,=:@%/]*$/;

@@ -8,13 +8,17 @@ class FakeClock implements Clock {
   private t = 1_000_000;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private nextId = 1;
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this.nextId++;
     this.timers.push({ at: this.t + ms, fn, id });
     return id;
   }
-  clearTimeout(handle: unknown): void { this.timers = this.timers.filter((x) => x.id !== handle); }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== handle);
+  }
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
@@ -27,7 +31,9 @@ class FakeClock implements Clock {
     }
     this.t = end;
   }
-  get pending(): number { return this.timers.length; }
+  get pending(): number {
+    return this.timers.length;
+  }
 }
 
 describe('debounce', () => {
@@ -53,7 +59,10 @@ describe('debounce', () => {
   it('a burst is one sync, minWait after the last event', () => {
     const { clock, fired, d } = setup();
     const t0 = clock.now();
-    for (let i = 0; i < 5; i++) { d.note(); clock.advance(50); }
+    for (let i = 0; i < 5; i++) {
+      d.note();
+      clock.advance(50);
+    }
     // last event at t0 + 200
     clock.advance(49);
     assert.deepEqual(fired, []);
@@ -64,7 +73,10 @@ describe('debounce', () => {
   it('a steady stream cannot postpone the sync past maxWait after its first event', () => {
     const { clock, fired, d } = setup(100, 1000);
     const t0 = clock.now();
-    for (let i = 0; i < 40; i++) { d.note(); clock.advance(50); }
+    for (let i = 0; i < 40; i++) {
+      d.note();
+      clock.advance(50);
+    }
     assert.equal(fired[0], t0 + 1000);
   });
 
@@ -82,7 +94,7 @@ describe('debounce', () => {
     assert.equal(d.take(), t0 + 40);
   });
 
-  it('events during a sync (take() not yet called again) keep the burst\'s first time: maxWait still counts from it', () => {
+  it("events during a sync (take() not yet called again) keep the burst's first time: maxWait still counts from it", () => {
     const { clock, fired, d } = setup(100, 1000);
     const t0 = clock.now();
     d.note();

@@ -4,11 +4,15 @@ import { backend, endpoints, ingress, OPTIONS, path, rule, service, storeOf } fr
 
 describe('describe', () => {
   const store = storeOf(
-    service({ name: 'tea-svc' }), endpoints({ name: 'tea-svc', subsets: [{ ready: ['10.0.0.1', '10.0.0.2'] }] }),
+    service({ name: 'tea-svc' }),
+    endpoints({ name: 'tea-svc', subsets: [{ ready: ['10.0.0.1', '10.0.0.2'] }] }),
     service({ name: 'coffee-svc' }),
     ingress({
-      name: 'cafe-ingress', tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe-secret' }],
-      rules: [rule('cafe.example.com', path('/tea', 'tea-svc'), path('/coffee', 'coffee-svc'), path('/milk', 'milk-svc'))],
+      name: 'cafe-ingress',
+      tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe-secret' }],
+      rules: [
+        rule('cafe.example.com', path('/tea', 'tea-svc'), path('/coffee', 'coffee-svc'), path('/milk', 'milk-svc')),
+      ],
     }),
     ingress({ name: 'other', className: 'traefik', defaultBackend: backend('tea-svc'), rules: [] }),
   );

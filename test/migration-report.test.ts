@@ -12,7 +12,8 @@ describe('report (migration report)', () => {
   const store = storeOf(
     service({ name: 'web' }),
     ingress({
-      name: 'legacy', rules: [rule('a.example.com', path('/', 'web'))],
+      name: 'legacy',
+      rules: [rule('a.example.com', path('/', 'web'))],
       annotations: {
         'nginx.ingress.kubernetes.io/load-balance': 'ewma',
         'nginx.ingress.kubernetes.io/ssl-redirect': 'maybe',
@@ -21,13 +22,19 @@ describe('report (migration report)', () => {
         'example.com/other': 'not ours',
       },
     }),
-    ingress({ name: 'theirs', className: 'traefik', rules: [], annotations: { 'nginx.ingress.kubernetes.io/load-balance': 'ewma' } }),
+    ingress({
+      name: 'theirs',
+      className: 'traefik',
+      rules: [],
+      annotations: { 'nginx.ingress.kubernetes.io/load-balance': 'ewma' },
+    }),
   );
   const { problems } = buildModel(store, OPTIONS);
   const rows = migrationReport(store, OPTIONS, problems);
 
   it('says per annotation whether it is honoured, ignored (and why) or rejected (and why)', () => {
-    const of = (ing: string, key: string) => rows.find((r) => r.ingress === ing && r.annotation === `nginx.ingress.kubernetes.io/${key}`);
+    const of = (ing: string, key: string) =>
+      rows.find((r) => r.ingress === ing && r.annotation === `nginx.ingress.kubernetes.io/${key}`);
     assert.equal(of('default/legacy', 'load-balance')?.status, 'honoured');
     assert.equal(of('default/legacy', 'ssl-redirect')?.status, 'rejected');
     assert.match(of('default/legacy', 'ssl-redirect')!.detail, /invalid value "maybe"/);
@@ -49,11 +56,22 @@ describe('report (migration report)', () => {
 
   it('names the deliberate differences: a canary of another namespace is rejected, one of its own says it differs', () => {
     const canaries = storeOf(
-      service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
-      service({ name: 'web', namespace: 'evil' }), service({ name: 'v2' }),
+      service({ name: 'web' }),
+      endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
+      service({ name: 'web', namespace: 'evil' }),
+      service({ name: 'v2' }),
       ingress({ name: 'main', created: '2024-01-01T00:00:00Z', rules: [rule('a.example.com', path('/', 'web'))] }),
-      ingress({ name: 'own', annotations: { 'nginx.ingress.kubernetes.io/canary': 'true' }, rules: [rule('a.example.com', path('/', 'v2'))] }),
-      ingress({ name: 'other', namespace: 'evil', annotations: { 'nginx.ingress.kubernetes.io/canary': 'true' }, rules: [rule('a.example.com', path('/', 'web'))] }),
+      ingress({
+        name: 'own',
+        annotations: { 'nginx.ingress.kubernetes.io/canary': 'true' },
+        rules: [rule('a.example.com', path('/', 'v2'))],
+      }),
+      ingress({
+        name: 'other',
+        namespace: 'evil',
+        annotations: { 'nginx.ingress.kubernetes.io/canary': 'true' },
+        rules: [rule('a.example.com', path('/', 'web'))],
+      }),
     );
     const r = migrationReport(canaries, OPTIONS, buildModel(canaries, OPTIONS).problems);
     const own = r.find((x) => x.ingress === 'default/own')!;
@@ -72,39 +90,83 @@ describe('report: problems per annotation', () => {
       const [namespace, name] = r.ingress.split('/') as [string, string];
       const ref = objectRef({ kind: 'Ingress', meta: { namespace, name } } as never);
       if (!r.served) return { status: 'ignored', detail: 'the Ingress belongs to another ingress class' };
-      if (!SUPPORTED.has(r.annotation)) return { status: 'ignored', detail: LEFT_OUT[r.annotation.slice(PREFIX.length)] ?? 'not supported by ingress-templater' };
+      if (!SUPPORTED.has(r.annotation))
+        return {
+          status: 'ignored',
+          detail: LEFT_OUT[r.annotation.slice(PREFIX.length)] ?? 'not supported by ingress-templater',
+        };
       const field = `metadata.annotations["${r.annotation}"]`;
       const bad = problems.find((p) => p.severity === 'error' && p.object === ref && p.field === field);
       if (bad) return { status: 'rejected', detail: bad.message };
       const warn = problems.find((p) => p.object === ref && p.field === field);
-      return { status: 'honoured', detail: warn ? warn.message : DIFFERENCES[r.annotation.slice(PREFIX.length)] ?? '' };
+      return {
+        status: 'honoured',
+        detail: warn ? warn.message : (DIFFERENCES[r.annotation.slice(PREFIX.length)] ?? ''),
+      };
     });
   }
 
-  const KEYS = ['load-balance', 'proxy-body-size', 'ssl-redirect', 'enable-modsecurity', 'no-such-thing'].map((k) => `${PREFIX}${k}`);
+  const KEYS = ['load-balance', 'proxy-body-size', 'ssl-redirect', 'enable-modsecurity', 'no-such-thing'].map(
+    (k) => `${PREFIX}${k}`,
+  );
   const NAMES = ['a', 'b', 'c', 'd'];
 
   it('judges every annotation by its first error, else its first problem, as a search of all problems would', () => {
     const problem = fc.record({
       severity: fc.constantFrom('error' as const, 'warning' as const),
-      object: fc.option(fc.constantFrom(...NAMES.map((n) => `Ingress default/${n}`), 'Ingress other/a', 'Service default/a'), { nil: undefined }),
-      field: fc.option(fc.constantFrom(...KEYS.map((k) => `metadata.annotations["${k}"]`), 'spec.rules[0].host'), { nil: undefined }),
+      object: fc.option(
+        fc.constantFrom(...NAMES.map((n) => `Ingress default/${n}`), 'Ingress other/a', 'Service default/a'),
+        { nil: undefined },
+      ),
+      field: fc.option(fc.constantFrom(...KEYS.map((k) => `metadata.annotations["${k}"]`), 'spec.rules[0].host'), {
+        nil: undefined,
+      }),
       message: fc.string({ maxLength: 6 }),
     });
     const ing = fc.record({ name: fc.constantFrom(...NAMES), keys: fc.subarray(KEYS), theirs: fc.boolean() });
-    fc.assert(fc.property(fc.uniqueArray(ing, { selector: (i) => i.name, maxLength: 4 }), fc.array(problem, { maxLength: 40 }), (ings, problems) => {
-      const store = storeOf(...ings.map((i) => ingress({
-        name: i.name, rules: [], ...(i.theirs ? { className: 'traefik' } : {}), annotations: Object.fromEntries(i.keys.map((k) => [k, 'x'])),
-      })));
-      const rows = migrationReport(store, OPTIONS, problems);
-      assert.equal(rows.length, ings.reduce((n, i) => n + i.keys.length, 0));
-      assert.deepEqual(rows.map((r) => ({ status: r.status, detail: r.detail })), reference(rows, problems));
-    }), { numRuns: 500, seed: 20261207 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(ing, { selector: (i) => i.name, maxLength: 4 }),
+        fc.array(problem, { maxLength: 40 }),
+        (ings, problems) => {
+          const store = storeOf(
+            ...ings.map((i) =>
+              ingress({
+                name: i.name,
+                rules: [],
+                ...(i.theirs ? { className: 'traefik' } : {}),
+                annotations: Object.fromEntries(i.keys.map((k) => [k, 'x'])),
+              }),
+            ),
+          );
+          const rows = migrationReport(store, OPTIONS, problems);
+          assert.equal(
+            rows.length,
+            ings.reduce((n, i) => n + i.keys.length, 0),
+          );
+          assert.deepEqual(
+            rows.map((r) => ({ status: r.status, detail: r.detail })),
+            reference(rows, problems),
+          );
+        },
+      ),
+      { numRuns: 500, seed: 20261207 },
+    );
   });
 
   it('formats a report of a few hundred thousand rows (no spread of them as arguments)', () => {
-    const row: ReportRow = { ingress: 'default/a', file: 'a.yaml', served: true, annotation: `${PREFIX}load-balance`, value: 'ewma', status: 'honoured', detail: '' };
-    const text = formatReport(Array.from({ length: 300_000 }, (_, i) => ({ ...row, ingress: `default/a${Math.floor(i / 4)}` })));
+    const row: ReportRow = {
+      ingress: 'default/a',
+      file: 'a.yaml',
+      served: true,
+      annotation: `${PREFIX}load-balance`,
+      value: 'ewma',
+      status: 'honoured',
+      detail: '',
+    };
+    const text = formatReport(
+      Array.from({ length: 300_000 }, (_, i) => ({ ...row, ingress: `default/a${Math.floor(i / 4)}` })),
+    );
     assert.match(text, /^300000 annotations: 300000 honoured, 0 ignored, 0 rejected$/m);
   });
 });

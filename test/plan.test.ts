@@ -5,25 +5,50 @@ import { balancerMode, plan, renderOptionsFor, settle, snippetKey } from '../src
 import type { Environment, Placement } from '../src/plan.js';
 import { loadTemplates } from '../src/render/index.js';
 import { NginxError } from '../src/errors.js';
-import { CONFIG_MAP_OPTION, configMap, endpoints, ingress, OPTIONS, path, rule, service, storeOf } from './helpers/resources.js';
+import {
+  CONFIG_MAP_OPTION,
+  configMap,
+  endpoints,
+  ingress,
+  OPTIONS,
+  path,
+  rule,
+  service,
+  storeOf,
+} from './helpers/resources.js';
 
 const PLACEMENT: Placement = {
-  prefix: '/srv/it', listenAddress: '*', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
-  defaultCertificate: '/srv/it/ssl/default.pem', nginxUser: null, version: 'test',
+  prefix: '/srv/it',
+  listenAddress: '*',
+  httpPort: 8080,
+  httpsPort: 8443,
+  internalPort: 10246,
+  defaultCertificate: '/srv/it/ssl/default.pem',
+  nginxUser: null,
+  version: 'test',
 };
 const BIN = { features: { tempPaths: [] }, luaModules: [] };
 
 const store = storeOf(
   configMap({ 'allow-snippet-annotations': 'true' }),
-  service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
+  service({ name: 'web' }),
+  endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
   service({ name: 'far', type: 'ExternalName', externalName: 'far.example.net' }),
-  ingress({ name: 'a', annotations: { [CONFIGURATION_SNIPPET]: 'add_header X a;' }, rules: [rule('a.example.com', path('/', 'web'), path('/far', 'far'))] }),
+  ingress({
+    name: 'a',
+    annotations: { [CONFIGURATION_SNIPPET]: 'add_header X a;' },
+    rules: [rule('a.example.com', path('/', 'web'), path('/far', 'far'))],
+  }),
 );
 
 function env(o: Partial<Environment> = {}): Environment {
   return {
-    model: { ...OPTIONS, ...CONFIG_MAP_OPTION, balancer: 'lua' }, resolved: new Map(), snippetVerdicts: new Map(),
-    renderer: loadTemplates(), render: renderOptionsFor(PLACEMENT, BIN, 'lua', '/lua'), ...o,
+    model: { ...OPTIONS, ...CONFIG_MAP_OPTION, balancer: 'lua' },
+    resolved: new Map(),
+    snippetVerdicts: new Map(),
+    renderer: loadTemplates(),
+    render: renderOptionsFor(PLACEMENT, BIN, 'lua', '/lua'),
+    ...o,
   };
 }
 
@@ -37,14 +62,27 @@ describe('plan', () => {
     assert.equal(p.hash.length, 64);
   });
 
-  it('uses the environment\'s verdicts: a refused snippet is left out and its paths answer 503', () => {
+  it("uses the environment's verdicts: a refused snippet is left out and its paths answer 503", () => {
     const first = plan(store, env());
-    const p = plan(store, env({ snippetVerdicts: new Map([[snippetKey(first.untested[0]!), '[emerg] no']]), resolved: new Map([['far.example.net', ['10.9.9.9']]]) }));
+    const p = plan(
+      store,
+      env({
+        snippetVerdicts: new Map([[snippetKey(first.untested[0]!), '[emerg] no']]),
+        resolved: new Map([['far.example.net', ['10.9.9.9']]]),
+      }),
+    );
     assert.deepEqual(p.unresolved, []);
     assert.deepEqual(p.untested, []);
     assert.doesNotMatch(p.text, /snippet-location/);
-    assert.ok(p.problems.some((x) => x.object === 'Ingress default/a' && /nginx -t refused the snippet: \[emerg\] no/.test(x.message)));
-    assert.deepEqual(p.model.backends.find((b) => b.service === 'far')!.endpoints.map((e) => e.address), ['10.9.9.9']);
+    assert.ok(
+      p.problems.some(
+        (x) => x.object === 'Ingress default/a' && /nginx -t refused the snippet: \[emerg\] no/.test(x.message),
+      ),
+    );
+    assert.deepEqual(
+      p.model.backends.find((b) => b.service === 'far')!.endpoints.map((e) => e.address),
+      ['10.9.9.9'],
+    );
   });
 
   it('is a function of its inputs: the same store and environment give the same text', () => {
@@ -55,8 +93,14 @@ describe('plan', () => {
     const asked: string[][] = [];
     let tested = 0;
     const { plan: p, env: e } = await settle(store, env(), {
-      resolve: async (names) => { asked.push(names); return new Map(names.map((n) => [n, ['10.1.1.1']])); },
-      testSnippets: async (checks) => { tested += checks.length; return new Map(checks.map((c) => [snippetKey(c), null])); },
+      resolve: async (names) => {
+        asked.push(names);
+        return new Map(names.map((n) => [n, ['10.1.1.1']]));
+      },
+      testSnippets: async (checks) => {
+        tested += checks.length;
+        return new Map(checks.map((c) => [snippetKey(c), null]));
+      },
     });
     assert.deepEqual(asked, [['far.example.net']]);
     assert.equal(tested, 1);
@@ -65,7 +109,10 @@ describe('plan', () => {
     assert.match(p.text, /snippet-location-default_a-/);
     assert.equal(e.snippetVerdicts.size, 1);
     // nothing left to ask: a second settle with the environment it returned calls no edge
-    await settle(store, e, { resolve: async () => assert.fail('resolved again'), testSnippets: async () => assert.fail('tested again') });
+    await settle(store, e, {
+      resolve: async () => assert.fail('resolved again'),
+      testSnippets: async () => assert.fail('tested again'),
+    });
   });
 
   it('settle() without edges (render with no nginx) plans with what it has', async () => {
@@ -77,7 +124,10 @@ describe('plan', () => {
     assert.equal(balancerMode('auto', { lua: true }), 'lua');
     assert.equal(balancerMode('auto', { lua: false }), 'static');
     assert.equal(balancerMode('static', { lua: true }), 'static');
-    assert.throws(() => balancerMode('lua', { lua: false, path: '/usr/sbin/nginx' }), (e: Error) => e instanceof NginxError && /\/usr\/sbin\/nginx/.test(e.message));
+    assert.throws(
+      () => balancerMode('lua', { lua: false, path: '/usr/sbin/nginx' }),
+      (e: Error) => e instanceof NginxError && /\/usr\/sbin\/nginx/.test(e.message),
+    );
   });
 
   it('renderOptionsFor: a sidecar reads the Lua from the shared prefix and has its own pid file', () => {

@@ -5,12 +5,16 @@ import type { Resource } from '../src/resources.js';
 import { ingress, secret, service, slice } from './helpers/resources.js';
 
 const ok = (...resources: Resource[]): FileContent => ({ resources, rejected: [], parseFailed: false });
-const names = (rs: { meta: { namespace: string; name: string } }[]) => rs.map((r) => `${r.meta.namespace}/${r.meta.name}`);
+const names = (rs: { meta: { namespace: string; name: string } }[]) =>
+  rs.map((r) => `${r.meta.namespace}/${r.meta.name}`);
 
 describe('Store', () => {
   it('indexes resources by kind, namespace and name', () => {
     const store = new Store();
-    const notes = store.setFile('a.yaml', ok(service({ name: 'web' }), service({ name: 'web', namespace: 'shop' }), ingress({ name: 'web' })));
+    const notes = store.setFile(
+      'a.yaml',
+      ok(service({ name: 'web' }), service({ name: 'web', namespace: 'shop' }), ingress({ name: 'web' })),
+    );
     assert.deepEqual(notes, []);
     assert.equal(store.get('Service', 'default', 'web')?.meta.namespace, 'default');
     assert.equal(store.get('Service', 'shop', 'web')?.meta.namespace, 'shop');
@@ -70,8 +74,15 @@ describe('Store', () => {
 
   it('keeps the last good version of an object whose update was rejected', () => {
     const store = new Store();
-    store.setFile('a.yaml', ok(service({ name: 'one', ports: [{ name: 'http', port: 80 }] }), service({ name: 'two' })));
-    const notes = store.setFile('a.yaml', { resources: [service({ name: 'two' })], rejected: ['Service/default/one'], parseFailed: false });
+    store.setFile(
+      'a.yaml',
+      ok(service({ name: 'one', ports: [{ name: 'http', port: 80 }] }), service({ name: 'two' })),
+    );
+    const notes = store.setFile('a.yaml', {
+      resources: [service({ name: 'two' })],
+      rejected: ['Service/default/one'],
+      parseFailed: false,
+    });
     assert.equal(notes.length, 1);
     assert.equal(notes[0]!.severity, 'warning');
     assert.equal(notes[0]!.object, 'Service default/one');
@@ -83,7 +94,11 @@ describe('Store', () => {
   it('does not invent an object for a rejected key it never had, nor keep one from another file', () => {
     const store = new Store();
     store.setFile('b.yaml', ok(service({ name: 'one' })));
-    const notes = store.setFile('a.yaml', { resources: [], rejected: ['Service/default/one', 'Service/default/ghost'], parseFailed: false });
+    const notes = store.setFile('a.yaml', {
+      resources: [],
+      rejected: ['Service/default/one', 'Service/default/ghost'],
+      parseFailed: false,
+    });
     assert.deepEqual(notes, []);
     assert.deepEqual(names(store.list('Service')), ['default/one']);
     store.removeFile('b.yaml');
@@ -122,7 +137,10 @@ describe('Store', () => {
 
   it('reports a duplicate within one file and keeps the first', () => {
     const store = new Store();
-    store.setFile('a.yaml', ok(secret({ name: 's', crt: 'one', key: 'k' }), secret({ name: 's', crt: 'two', key: 'k' })));
+    store.setFile(
+      'a.yaml',
+      ok(secret({ name: 's', crt: 'one', key: 'k' }), secret({ name: 's', crt: 'two', key: 'k' })),
+    );
     assert.equal(store.list('Secret').length, 1);
     assert.equal(Buffer.from(store.get('Secret', 'default', 's')!.data['tls.crt']!, 'base64').toString(), 'one');
     assert.equal(store.duplicates().length, 1);
@@ -139,7 +157,11 @@ describe('Store', () => {
 });
 
 describe('Store.takeChanges', () => {
-  const keys = (store: Store) => store.takeChanges().map((c) => `${c.key}:${c.before ? 'b' : '-'}${c.after ? 'a' : '-'}`).sort();
+  const keys = (store: Store) =>
+    store
+      .takeChanges()
+      .map((c) => `${c.key}:${c.before ? 'b' : '-'}${c.after ? 'a' : '-'}`)
+      .sort();
 
   it('records added, edited and removed objects once, then starts afresh', () => {
     const store = new Store();
@@ -186,10 +208,23 @@ describe('Store.takeChanges', () => {
 describe('Store.slicesOf', () => {
   it('finds the EndpointSlices of a Service as they are added, relabelled, shadowed and removed', () => {
     const store = new Store();
-    const of = (svc: string) => store.slicesOf('default', svc).map((s) => `${s.meta.name}:${s.endpoints.map((e) => e.addresses[0]).join('+')}`);
-    store.setFile('b.yaml', ok(slice({ name: 's1', service: 'web', endpoints: ['10.0.0.1'] }), slice({ name: 's2', service: 'web', endpoints: ['10.0.0.2'] })));
+    const of = (svc: string) =>
+      store.slicesOf('default', svc).map((s) => `${s.meta.name}:${s.endpoints.map((e) => e.addresses[0]).join('+')}`);
+    store.setFile(
+      'b.yaml',
+      ok(
+        slice({ name: 's1', service: 'web', endpoints: ['10.0.0.1'] }),
+        slice({ name: 's2', service: 'web', endpoints: ['10.0.0.2'] }),
+      ),
+    );
     assert.deepEqual(of('web'), ['s1:10.0.0.1', 's2:10.0.0.2']);
-    store.setFile('b.yaml', ok(slice({ name: 's1', service: 'web', endpoints: ['10.0.0.1'] }), slice({ name: 's2', service: 'api', endpoints: ['10.0.0.2'] })));
+    store.setFile(
+      'b.yaml',
+      ok(
+        slice({ name: 's1', service: 'web', endpoints: ['10.0.0.1'] }),
+        slice({ name: 's2', service: 'api', endpoints: ['10.0.0.2'] }),
+      ),
+    );
     assert.deepEqual(of('web'), ['s1:10.0.0.1']);
     assert.deepEqual(of('api'), ['s2:10.0.0.2']);
     store.setFile('a.yaml', ok(slice({ name: 's1', service: 'web', endpoints: ['10.0.0.9'] }))); // a.yaml comes first: it wins

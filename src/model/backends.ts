@@ -21,8 +21,7 @@ export interface BackendLookup {
 
 export type Resolution =
   // note: a warning worth reporting (the backend still works); issues: endpoints left out, a list over the limit
-  | { ok: true; backend: Backend; note?: string; issues?: EndpointIssue[] }
-  | { ok: false; reason: string };
+  { ok: true; backend: Backend; note?: string; issues?: EndpointIssue[] } | { ok: false; reason: string };
 
 // namespace_service_port (names.ts: injective, unlike ingress-nginx's namespace-service-port)
 export { backendName } from './names.js';
@@ -33,9 +32,14 @@ export { backendName } from './names.js';
  * their endpoints.
  */
 export function resolveBackend(
-  namespace: string, ref: IngressBackend, lookup: BackendLookup, balance: Balance = { loadBalance: 'round_robin' }, serviceUpstream = false,
+  namespace: string,
+  ref: IngressBackend,
+  lookup: BackendLookup,
+  balance: Balance = { loadBalance: 'round_robin' },
+  serviceUpstream = false,
 ): Resolution {
-  if (!ref.service) return { ok: false, reason: `resource backends (${ref.resource?.kind ?? 'unknown'}) are not supported` };
+  if (!ref.service)
+    return { ok: false, reason: `resource backends (${ref.resource?.kind ?? 'unknown'}) are not supported` };
   const { name, port } = ref.service;
   const svc = lookup.service(namespace, name);
   if (!svc) return { ok: false, reason: `Service ${namespace}/${name} not found` };
@@ -45,9 +49,15 @@ export function resolveBackend(
     const have = svc.ports.map((p) => (p.name ? `${p.name}:${p.port}` : String(p.port))).join(', ') || 'none';
     return { ok: false, reason: `Service ${namespace}/${name} has no port ${want} (ports: ${have})` };
   }
-  if (svcPort.protocol !== 'TCP') return { ok: false, reason: `Service ${namespace}/${name} port ${svcPort.port} is ${svcPort.protocol}, not TCP` };
+  if (svcPort.protocol !== 'TCP')
+    return { ok: false, reason: `Service ${namespace}/${name} port ${svcPort.port} is ${svcPort.protocol}, not TCP` };
   const backend: Backend = {
-    name: backendName(namespace, name, svcPort.port), namespace, service: name, port: svcPort.port, endpoints: [], balance,
+    name: backendName(namespace, name, svcPort.port),
+    namespace,
+    service: name,
+    port: svcPort.port,
+    endpoints: [],
+    balance,
   };
   const policy = lookup.policy ?? NO_PROTECTED;
   const issues: EndpointIssue[] = [];
@@ -58,17 +68,28 @@ export function resolveBackend(
     backend.externalName = host;
     // ExternalName has no Endpoints: the port to dial is the targetPort when numeric, else the port.
     const target = typeof svcPort.targetPort === 'number' ? svcPort.targetPort : svcPort.port;
-    const addresses = isIP(host) ? [host] : lookup.resolved(host) ?? [];
-    const r = screen(addresses, (address) => ({ address, port: target }), () => svcWhere('spec.externalName'), policy);
+    const addresses = isIP(host) ? [host] : (lookup.resolved(host) ?? []);
+    const r = screen(
+      addresses,
+      (address) => ({ address, port: target }),
+      () => svcWhere('spec.externalName'),
+      policy,
+    );
     issues.push(...r.issues.map((i) => (isIP(host) ? i : { ...i, message: `${i.message} (${host} resolves to it)` })));
     backend.endpoints = sortEndpoints(r.endpoints);
   } else if (serviceUpstream && svc.clusterIP && svc.clusterIP !== 'None' && isIP(svc.clusterIP)) {
-    const r = screen([svc.clusterIP], (address) => ({ address, port: svcPort.port }), () => svcWhere('spec.clusterIP'), policy);
+    const r = screen(
+      [svc.clusterIP],
+      (address) => ({ address, port: svcPort.port }),
+      () => svcWhere('spec.clusterIP'),
+      policy,
+    );
     issues.push(...r.issues);
     backend.serviceUpstream = true;
     backend.endpoints = r.endpoints;
   } else {
-    if (serviceUpstream) note = `service-upstream: Service ${namespace}/${name} has no ClusterIP (${svc.clusterIP ?? 'none'}); using its endpoints`;
+    if (serviceUpstream)
+      note = `service-upstream: Service ${namespace}/${name} has no ClusterIP (${svc.clusterIP ?? 'none'}); using its endpoints`;
     backend.endpoints = readyEndpoints(namespace, name, svcPort, lookup, issues);
   }
   limitEndpoints(backend, svc, issues, lookup);
@@ -88,16 +109,28 @@ function limitEndpoints(backend: Backend, svc: Service, issues: EndpointIssue[],
     backend.endpoints = previous;
     backend.withheld = { refused, overLimit: count };
     issues.push({
-      severity: 'error', file: svc.source.file, line: svc.source.line, object: objectRef(svc), field: 'spec.ports',
+      severity: 'error',
+      file: svc.source.file,
+      line: svc.source.line,
+      object: objectRef(svc),
+      field: 'spec.ports',
       message: `port ${backend.port} has ${count} ready endpoints, more than the limit of ${max}; backend ${backend.name} keeps its previous ${previous.length} endpoint(s)`,
     });
   } else if (refused) backend.withheld = { refused };
 }
 
-function readyEndpoints(namespace: string, name: string, svcPort: ServicePort, lookup: BackendLookup, issues: EndpointIssue[]): Endpoint[] {
+function readyEndpoints(
+  namespace: string,
+  name: string,
+  svcPort: ServicePort,
+  lookup: BackendLookup,
+  issues: EndpointIssue[],
+): Endpoint[] {
   const policy = lookup.policy ?? NO_PROTECTED;
   const slices = lookup.slices(namespace, name);
-  return slices.length ? fromSlices(slices, svcPort, policy, issues) : fromEndpoints(lookup.endpoints(namespace, name), svcPort, policy, issues);
+  return slices.length
+    ? fromSlices(slices, svcPort, policy, issues)
+    : fromEndpoints(lookup.endpoints(namespace, name), svcPort, policy, issues);
 }
 
 /**
@@ -124,10 +157,22 @@ function pickPort<P extends { name?: string; port?: number }>(ports: P[], svcPor
 
 // A refused endpoint's problem names the object and field it came from; built only for those.
 function refuse(issues: EndpointIssue[], why: string, from: Endpoints | EndpointSlice, field: string): void {
-  issues.push({ severity: 'error', file: from.source.file, line: from.source.line, object: objectRef(from), field, message: `${why}; this endpoint is left out` });
+  issues.push({
+    severity: 'error',
+    file: from.source.file,
+    line: from.source.line,
+    object: objectRef(from),
+    field,
+    message: `${why}; this endpoint is left out`,
+  });
 }
 
-function fromEndpoints(ep: Endpoints | undefined, svcPort: ServicePort, policy: EndpointPolicy, issues: EndpointIssue[]): Endpoint[] {
+function fromEndpoints(
+  ep: Endpoints | undefined,
+  svcPort: ServicePort,
+  policy: EndpointPolicy,
+  issues: EndpointIssue[],
+): Endpoint[] {
   if (!ep) return [];
   const out: Endpoint[] = [];
   ep.subsets.forEach((subset, i) => {
@@ -142,7 +187,12 @@ function fromEndpoints(ep: Endpoints | undefined, svcPort: ServicePort, policy: 
   return sortEndpoints(out, true);
 }
 
-function fromSlices(slices: EndpointSlice[], svcPort: ServicePort, policy: EndpointPolicy, issues: EndpointIssue[]): Endpoint[] {
+function fromSlices(
+  slices: EndpointSlice[],
+  svcPort: ServicePort,
+  policy: EndpointPolicy,
+  issues: EndpointIssue[],
+): Endpoint[] {
   const out: Endpoint[] = [];
   for (const slice of slices) {
     if (slice.addressType === 'FQDN') continue;
@@ -174,4 +224,3 @@ export function sortEndpoints(list: Endpoint[], checked = false): Endpoint[] {
   }
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
 }
-

@@ -46,24 +46,37 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
 
   for (const ing of input.ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
-    const where = (field?: string) => ({ file: ing.source.file, line: ing.source.line, object: objectRef(ing), ...(field ? { field } : {}) });
+    const where = (field?: string) => ({
+      file: ing.source.file,
+      line: ing.source.line,
+      object: objectRef(ing),
+      ...(field ? { field } : {}),
+    });
     const parsed = parseCanary(ing, problems);
     // a canary's own backend balances as its load-balance, upstream-hash-by and affinity annotations
     // say; an invalid one leaves the canary out, like an invalid canary annotation
     const own: Problem[] = [];
     const balance = parseBalance(ing, input.settings.loadBalance, own);
     const invalid = own.some((p) => p.severity === 'error');
-    problems.push(...own.map((p) => (p.severity === 'error' ? { ...p, message: p.message.replace(/;[^;]*$/, NOT_APPLIED) } : p)));
+    problems.push(
+      ...own.map((p) => (p.severity === 'error' ? { ...p, message: p.message.replace(/;[^;]*$/, NOT_APPLIED) } : p)),
+    );
     if (!parsed.ok || invalid) continue;
     if (input.balancer === 'static') {
       problems.push({
-        severity: 'warning', ...where(), message:
+        severity: 'warning',
+        ...where(),
+        message:
           'canary routing needs the Lua balancer (--balancer lua, nginx with ngx_lua); in static mode the canary is not applied and the main backend serves all traffic',
       });
       continue;
     }
     if (ing.defaultBackend) {
-      problems.push({ severity: 'warning', ...where('spec.defaultBackend'), message: 'ignored on a canary Ingress: only its rules become canaries' });
+      problems.push({
+        severity: 'warning',
+        ...where('spec.defaultBackend'),
+        message: 'ignored on a canary Ingress: only its rules become canaries',
+      });
     }
 
     ing.rules.forEach((rule, ri) => {
@@ -75,7 +88,11 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
         const what = `${host || '(any host)'} ${p.pathType} ${p.path}`;
         const loc = locationAt().get(`${host}\n${match}\n${path}`);
         if (!loc) {
-          problems.push({ severity: 'error', ...where(`${field}.path`), message: `no main Ingress routes ${what}: a canary needs one with the same host and path; this path is not served` });
+          problems.push({
+            severity: 'error',
+            ...where(`${field}.path`),
+            message: `no main Ingress routes ${what}: a canary needs one with the same host and path; this path is not served`,
+          });
           return;
         }
         // tenant isolation: one namespace never splits another's traffic (ingress-nginx matched canaries
@@ -84,35 +101,53 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
         if (mainNamespace !== ing.meta.namespace && !input.settings.allowCrossNamespaceCanary) {
           // on the canary annotation, so that validate's migration report shows it as a difference
           problems.push({
-            severity: 'error', ...where(`metadata.annotations["${CANARY}"]`),
+            severity: 'error',
+            ...where(`metadata.annotations["${CANARY}"]`),
             message: `${field} (${what}) is routed by Ingress ${loc.ingress} of another namespace: unlike ingress-nginx, a canary applies only to a main Ingress of its own namespace (the settings ConfigMap key allow-cross-namespace-canary: "true" allows it)${NOT_APPLIED}`,
           });
           return;
         }
         if (loc.backend === null) {
-          problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `the main Ingress ${loc.ingress} has no usable backend for ${what} (it answers 503); the canary is not applied there` });
+          problems.push({
+            severity: 'warning',
+            ...where(`${field}.backend`),
+            message: `the main Ingress ${loc.ingress} has no usable backend for ${what} (it answers 503); the canary is not applied there`,
+          });
           return;
         }
         const r = resolveBackend(ing.meta.namespace, p.backend, input.lookup, balance);
         if (!r.ok) {
-          problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `${r.reason}; the canary is not applied to ${what}, the main backend serves all traffic` });
+          problems.push({
+            severity: 'warning',
+            ...where(`${field}.backend`),
+            message: `${r.reason}; the canary is not applied to ${what}, the main backend serves all traffic`,
+          });
           return;
         }
         const alt = backends.get(r.backend.name);
         if (alt && (alt.namespace !== r.backend.namespace || alt.service !== r.backend.service)) {
-          problems.push({ severity: 'error', ...where(`${field}.backend`), message: `backend name ${r.backend.name} is already used by Service ${alt.namespace}/${alt.service}; the canary is not applied` });
+          problems.push({
+            severity: 'error',
+            ...where(`${field}.backend`),
+            message: `backend name ${r.backend.name} is already used by Service ${alt.namespace}/${alt.service}; the canary is not applied`,
+          });
           return;
         }
         const main = backends.get(loc.backend)!;
         if (r.backend.name === main.name) {
-          problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `the canary's backend is the main backend ${main.name} itself: nothing to split` });
+          problems.push({
+            severity: 'warning',
+            ...where(`${field}.backend`),
+            message: `the canary's backend is the main backend ${main.name} itself: nothing to split`,
+          });
           return;
         }
         const canary: Canary = { backend: r.backend.name, ingress: id, ...parsed.rules };
         const taken = main.canary;
         if (taken && (taken.ingress !== id || taken.backend !== canary.backend)) {
           problems.push({
-            severity: 'error', ...where(`${field}.backend`),
+            severity: 'error',
+            ...where(`${field}.backend`),
             message: `backend ${main.name} (${what}, Ingress ${loc.ingress}) already has the canary ${taken.backend} of Ingress ${taken.ingress} (older, or first by namespace/name); a backend takes one canary, this one is not applied there`,
           });
           return;
@@ -121,11 +156,16 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
           if (r.issues) problems.push(...endpointProblems(r.issues, r.backend, ing, `${field}.backend`));
           backends.set(r.backend.name, r.backend);
           if (r.backend.endpoints.length === 0) {
-            problems.push({ severity: 'warning', ...where(`${field}.backend`), message: `canary backend ${r.backend.name} has no ready endpoints; the main backend serves all traffic until it has some` });
+            problems.push({
+              severity: 'warning',
+              ...where(`${field}.backend`),
+              message: `canary backend ${r.backend.name} has no ready endpoints; the main backend serves all traffic until it has some`,
+            });
           }
         } else if (!sameBalance(alt.balance, balance)) {
           problems.push({
-            severity: 'warning', ...where(`${field}.backend`),
+            severity: 'warning',
+            ...where(`${field}.backend`),
             message: `backend ${alt.name} is balanced as an older Ingress says (${JSON.stringify(alt.balance)}); this canary's load-balancing annotations do not apply to it`,
           });
         }
@@ -155,10 +195,16 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
     const ing = firstFor.get(name)!;
     const shown = [...new Set(list)];
     problems.push({
-      severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
+      severity: 'warning',
+      file: ing.source.file,
+      line: ing.source.line,
+      object: objectRef(ing),
       message: `the canary applies to backend ${name} wherever it is used, so these requests are split too: ${shown.slice(0, MAX_LISTED).join(', ')}${shown.length > MAX_LISTED ? ` and ${shown.length - MAX_LISTED} more` : ''}`,
     });
   }
 
-  return { ...model, backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  return {
+    ...model,
+    backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
 }

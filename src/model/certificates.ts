@@ -10,7 +10,10 @@ export type CertResult = { ok: true; cert: Certificate; problems: Problem[] } | 
 
 export function certificateFromSecret(secret: Secret): CertResult {
   const where = { file: secret.source.file, line: secret.source.line, object: objectRef(secret) };
-  const fail = (field: string, message: string): CertResult => ({ ok: false, problems: [{ severity: 'error', ...where, field, message }] });
+  const fail = (field: string, message: string): CertResult => ({
+    ok: false,
+    problems: [{ severity: 'error', ...where, field, message }],
+  });
   const crtB64 = secret.data['tls.crt'];
   const keyB64 = secret.data['tls.key'];
   if (crtB64 === undefined) return fail('data["tls.crt"]', 'missing');
@@ -20,26 +23,45 @@ export function certificateFromSecret(secret: Secret): CertResult {
   const { certBlocks, keyBlock, x509 } = parsed;
   const problems: Problem[] = [];
   if (secret.type !== 'kubernetes.io/tls') {
-    problems.push({ severity: 'warning', ...where, field: 'type', message: `type is ${JSON.stringify(secret.type)}, expected kubernetes.io/tls; used anyway` });
+    problems.push({
+      severity: 'warning',
+      ...where,
+      field: 'type',
+      message: `type is ${JSON.stringify(secret.type)}, expected kubernetes.io/tls; used anyway`,
+    });
   }
   if (Date.parse(x509.validTo) < Date.now()) {
-    problems.push({ severity: 'warning', ...where, field: 'data["tls.crt"]', message: `certificate expired on ${x509.validTo}` });
+    problems.push({
+      severity: 'warning',
+      ...where,
+      field: 'data["tls.crt"]',
+      message: `certificate expired on ${x509.validTo}`,
+    });
   }
   const pem = [...certBlocks, keyBlock].join('');
   const hash = crypto.createHash('sha256').update(pem).digest('hex');
-  return { ok: true, cert: { name: certificateName(secret.meta.namespace, secret.meta.name), pem, hash, notAfter: x509.validTo }, problems };
+  return {
+    ok: true,
+    cert: { name: certificateName(secret.meta.namespace, secret.meta.name), pem, hash, notAfter: x509.validTo },
+    problems,
+  };
 }
 
 /** Does the certificate name this host (SAN or CN, with the usual one-label wildcard)? */
 export function certCoversHost(pem: string, host: string): boolean {
   try {
-    return remember(x509s, pem, () => new crypto.X509Certificate(pem)).checkHost(host.replace(/^\*\./, 'wildcard.')) !== undefined;
+    return (
+      remember(x509s, pem, () => new crypto.X509Certificate(pem)).checkHost(host.replace(/^\*\./, 'wildcard.')) !==
+      undefined
+    );
   } catch {
     return false;
   }
 }
 
-type Parsed = { ok: true; certBlocks: string[]; keyBlock: string; x509: crypto.X509Certificate } | { ok: false; field: string; message: string };
+type Parsed =
+  | { ok: true; certBlocks: string[]; keyBlock: string; x509: crypto.X509Certificate }
+  | { ok: false; field: string; message: string };
 
 // Parsing a key costs milliseconds and every model build looks at every Secret again: results are kept
 // per content (the same input always gives the same answer), in small bounded caches.
@@ -65,7 +87,8 @@ function parse(crtB64: string, keyB64: string): Parsed {
     const certBlocks = pemBlocks(crt, /^CERTIFICATE$/);
     const keyBlocks = pemBlocks(key, /^(RSA |EC |)PRIVATE KEY$/);
     if (!certBlocks.length) return { ok: false, field: 'data["tls.crt"]', message: 'no PEM CERTIFICATE block' };
-    if (keyBlocks.length !== 1) return { ok: false, field: 'data["tls.key"]', message: 'expected exactly one PEM PRIVATE KEY block' };
+    if (keyBlocks.length !== 1)
+      return { ok: false, field: 'data["tls.key"]', message: 'expected exactly one PEM PRIVATE KEY block' };
     let x509: crypto.X509Certificate;
     try {
       x509 = new crypto.X509Certificate(certBlocks[0]!);
@@ -79,7 +102,8 @@ function parse(crtB64: string, keyB64: string): Parsed {
     } catch (e) {
       return { ok: false, field: 'data["tls.key"]', message: `private key does not parse: ${(e as Error).message}` };
     }
-    if (!x509.checkPrivateKey(privateKey)) return { ok: false, field: 'data["tls.key"]', message: 'private key does not match the certificate' };
+    if (!x509.checkPrivateKey(privateKey))
+      return { ok: false, field: 'data["tls.key"]', message: 'private key does not match the certificate' };
     return { ok: true, certBlocks, keyBlock: keyBlocks[0]!, x509 };
   });
 }
@@ -88,7 +112,8 @@ function pemBlocks(text: string, label: RegExp): string[] {
   const out: string[] = [];
   const re = /-----BEGIN ([A-Z ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END \1-----/g;
   for (const m of text.matchAll(re)) {
-    if (label.test(m[1]!)) out.push(`-----BEGIN ${m[1]}-----\n${m[2]!.replace(/\r/g, '').trim()}\n-----END ${m[1]}-----\n`);
+    if (label.test(m[1]!))
+      out.push(`-----BEGIN ${m[1]}-----\n${m[2]!.replace(/\r/g, '').trim()}\n-----END ${m[1]}-----\n`);
   }
   return out;
 }

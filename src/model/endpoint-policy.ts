@@ -43,13 +43,16 @@ function bytes(address: string): number[] | null {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const [a, b, c, d] = v4[1]!.split('.').map(Number) as [number, number, number, number];
-    text = text.slice(0, -v4[1]!.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    text = `${text.slice(0, -v4[1]!.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-  const [head, tail] = text.includes('::') ? text.split('::') as [string, string] : [text, undefined];
+  const [head, tail] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 0xff]; });
+  return groups.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 0xff];
+  });
 }
 
 /** One spelling per address: IPv4 dotted quad (also for IPv4-mapped/-compatible IPv6), else 8 hex groups. */
@@ -103,9 +106,13 @@ export function endpointRefusal(address: string, port: number, policy: EndpointP
   if (never) return `${address} is ${never}`;
   if (!policy.protectedPorts.includes(port)) return null;
   const bound = boundSet(policy, port);
-  if (bound) return bound.has(canonical) ? `${address}:${port} is the address and port of a listener of the controller or its nginx` : null;
+  if (bound)
+    return bound.has(canonical)
+      ? `${address}:${port} is the address and port of a listener of the controller or its nginx`
+      : null;
   if (isLoopback(canonical)) return `${address}:${port} is a loopback address on a port of the controller or its nginx`;
-  if (localSet(policy).has(canonical)) return `${address}:${port} is this controller's own address and one of its ports`;
+  if (localSet(policy).has(canonical))
+    return `${address}:${port} is this controller's own address and one of its ports`;
   return null;
 }
 
@@ -129,7 +136,9 @@ function boundSet(policy: EndpointPolicy, port: number): Set<string> | null {
   if (!byPort) {
     byPort = new Map();
     for (const [p, list] of Object.entries(policy.boundTo ?? {})) {
-      const all = list.some((a) => a === '*' || canonicalAddress(a) === '0.0.0.0' || canonicalAddress(a) === '0:0:0:0:0:0:0:0');
+      const all = list.some(
+        (a) => a === '*' || canonicalAddress(a) === '0.0.0.0' || canonicalAddress(a) === '0:0:0:0:0:0:0:0',
+      );
       byPort.set(Number(p), all ? null : new Set(list.map(canonicalAddress).filter((a): a is string => a !== null)));
     }
     bounds.set(policy, byPort);
@@ -152,13 +161,19 @@ export interface EndpointIssue {
 }
 
 /** Endpoints kept and the issues of the ones left out, in one pass. */
-export function screen<T>(items: T[], endpoint: (t: T) => Endpoint, where: (t: T) => Omit<EndpointIssue, 'severity' | 'message'>, policy: EndpointPolicy): { endpoints: Endpoint[]; issues: EndpointIssue[] } {
+export function screen<T>(
+  items: T[],
+  endpoint: (t: T) => Endpoint,
+  where: (t: T) => Omit<EndpointIssue, 'severity' | 'message'>,
+  policy: EndpointPolicy,
+): { endpoints: Endpoint[]; issues: EndpointIssue[] } {
   const endpoints: Endpoint[] = [];
   const issues: EndpointIssue[] = [];
   for (const t of items) {
     const e = endpoint(t);
     const why = endpointRefusal(e.address, e.port, policy);
-    if (why && why !== NOT_AN_IP) issues.push({ severity: 'error', ...where(t), message: `${why}; this endpoint is left out` });
+    if (why && why !== NOT_AN_IP)
+      issues.push({ severity: 'error', ...where(t), message: `${why}; this endpoint is left out` });
     else if (!why) endpoints.push(e);
   }
   return { endpoints, issues };

@@ -12,7 +12,11 @@ export function endpointProblems(issues: EndpointIssue[], backend: Backend, ing:
   const over = backend.withheld?.overLimit;
   if (over !== undefined) {
     out.push({
-      severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field,
+      severity: 'error',
+      file: ing.source.file,
+      line: ing.source.line,
+      object: objectRef(ing),
+      field,
       message: `Service ${backend.namespace}/${backend.service} port ${backend.port} has ${over} ready endpoints, more than the limit; backend ${backend.name} keeps its previous ${backend.endpoints.length} endpoint(s)`,
     });
   }

@@ -34,14 +34,19 @@ export function servicesOf(changes: { kind: string; before?: Resource; after?: R
  * canary without endpoints, so that needs the full build).
  */
 export function updateEndpoints(
-  model: Model, input: ModelInput & { slicesOf?(ns: string, service: string): EndpointSlice[] }, services: Set<string>, policy?: EndpointPolicy,
+  model: Model,
+  input: ModelInput & { slicesOf?(ns: string, service: string): EndpointSlice[] },
+  services: Set<string>,
+  policy?: EndpointPolicy,
 ): EndpointUpdate | null {
   const lookup: BackendLookup = {
     policy,
     service: (ns, name) => input.get('Service', ns, name),
     endpoints: (ns, name) => input.get('Endpoints', ns, name),
     // the store indexes slices by Service; any other input is searched
-    slices: (ns, name) => input.slicesOf?.(ns, name) ?? input.list('EndpointSlice').filter((s: EndpointSlice) => s.meta.namespace === ns && s.serviceName === name),
+    slices: (ns, name) =>
+      input.slicesOf?.(ns, name) ??
+      input.list('EndpointSlice').filter((s: EndpointSlice) => s.meta.namespace === ns && s.serviceName === name),
     resolved: () => undefined,
   };
   const canaries = new Set(model.backends.map((b) => b.canary?.backend).filter((n): n is string => n !== undefined));

@@ -52,7 +52,11 @@ export interface BuildResult {
 }
 
 /** Services, their endpoints and resolved ExternalName addresses, as backends.ts reads them. */
-export function lookupFor(input: ModelInput, resolved: BackendLookup['resolved'], opts: Pick<ModelOptions, 'endpointPolicy' | 'lastGood'> = {}): BackendLookup {
+export function lookupFor(
+  input: ModelInput,
+  resolved: BackendLookup['resolved'],
+  opts: Pick<ModelOptions, 'endpointPolicy' | 'lastGood'> = {},
+): BackendLookup {
   const slicesByService = new Map<string, EndpointSlice[]>();
   for (const s of input.list('EndpointSlice')) {
     const key = `${s.meta.namespace}/${s.serviceName}`;
@@ -92,19 +96,38 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   problems.push(...settingProblems);
 
   const externalNames = new Set<string>();
-  const lookup = lookupFor(input, (host) => {
-    externalNames.add(host);
-    return opts.resolved?.get(host);
-  }, opts);
+  const lookup = lookupFor(
+    input,
+    (host) => {
+      externalNames.add(host);
+      return opts.resolved?.get(host);
+    },
+    opts,
+  );
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
     const r = resolveBackend(ing.meta.namespace, ref, lookup, balance, serviceUpstream(ing));
     if (!r.ok) {
-      problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: `${r.reason}; answering 503` });
+      problems.push({
+        severity: 'warning',
+        file: ing.source.file,
+        line: ing.source.line,
+        object: objectRef(ing),
+        field,
+        message: `${r.reason}; answering 503`,
+      });
       return null;
     }
-    if (r.note) problems.push({ severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field, message: r.note });
+    if (r.note)
+      problems.push({
+        severity: 'warning',
+        file: ing.source.file,
+        line: ing.source.line,
+        object: objectRef(ing),
+        field,
+        message: r.note,
+      });
     // refused endpoints and lists over the limit: reported once, by the first (oldest) Ingress using the backend
     if (r.issues && !backends.has(r.backend.name)) problems.push(...endpointProblems(r.issues, r.backend, ing, field));
     // namespace-service-port is ambiguous ("a-b"/"c" and "a"/"b-c"): the first Service to take a name
@@ -112,7 +135,11 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     const taken = backends.get(r.backend.name);
     if (taken && (taken.namespace !== r.backend.namespace || taken.service !== r.backend.service)) {
       problems.push({
-        severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field,
+        severity: 'error',
+        file: ing.source.file,
+        line: ing.source.line,
+        object: objectRef(ing),
+        field,
         message: `backend name ${r.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
       });
       return null;
@@ -121,13 +148,21 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       // the oldest Ingress decides how a shared backend balances; say so when a younger one disagrees
       if (!sameBalance(taken.balance, balance)) {
         problems.push({
-          severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field,
+          severity: 'warning',
+          file: ing.source.file,
+          line: ing.source.line,
+          object: objectRef(ing),
+          field,
           message: `backend ${taken.name} is balanced as an older Ingress says (${JSON.stringify(taken.balance)}); this Ingress's load-balancing annotations do not apply to it`,
         });
       }
       if (Boolean(taken.serviceUpstream) !== Boolean(r.backend.serviceUpstream)) {
         problems.push({
-          severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field,
+          severity: 'warning',
+          file: ing.source.file,
+          line: ing.source.line,
+          object: objectRef(ing),
+          field,
           message: `backend ${taken.name} ${taken.serviceUpstream ? 'proxies to the Service ClusterIP' : 'uses the pod endpoints'} as an older Ingress says; this Ingress's service-upstream does not apply to it`,
         });
       }
@@ -138,7 +173,10 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   };
 
   const classes = input.list('IngressClass');
-  const served = input.list('Ingress').filter((i) => isServed(i, classes, opts)).sort(byAge);
+  const served = input
+    .list('Ingress')
+    .filter((i) => isServed(i, classes, opts))
+    .sort(byAge);
   // canary Ingresses get no locations of their own: applyCanaries (below) attaches them to the main backends
   const ingresses = served.filter((i) => !isCanaryIngress(i));
 
@@ -182,13 +220,20 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   for (const ing of ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
     const ann = parseAnnotations(ing, ctx, problems);
-    for (const [family, items] of Object.entries(ann.http)) (http[family] ??= []).push(...items);
+    for (const [family, items] of Object.entries(ann.http)) {
+      http[family] ??= [];
+      http[family].push(...items);
+    }
     if (ing.defaultBackend) {
       const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id };
       if (!globalDefault) globalDefault = def;
       else if (globalDefault.ingress !== id) {
         problems.push({
-          severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: 'spec.defaultBackend',
+          severity: 'warning',
+          file: ing.source.file,
+          line: ing.source.line,
+          object: objectRef(ing),
+          field: 'spec.defaultBackend',
           message: `the default backend of Ingress ${globalDefault.ingress} (older) is used for requests no rule matches; this one serves only its own hosts`,
         });
       }
@@ -208,15 +253,30 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       const server = serverFor(host);
       // a Set beside the list: includes() was quadratic in the Ingresses of a host
       const named = serverIngresses.get(server) ?? serverIngresses.set(server, new Set()).get(server)!;
-      if (!named.has(id)) { named.add(id); server.ingresses.push(id); }
+      if (!named.has(id)) {
+        named.add(id);
+        server.ingresses.push(id);
+      }
       // server-level annotations: the oldest Ingress of a host that sets a family decides it
-      for (const [family, config] of Object.entries(ann.server)) if (!(family in server.ann)) server.ann[family] = config;
+      for (const [family, config] of Object.entries(ann.server))
+        if (!(family in server.ann)) server.ann[family] = config;
       rule.paths.forEach((p, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
         // use-regex / rewrite-target: the paths are regular expressions, taken as written (annotations/rewrite.ts)
-        const pathError = regexPaths ? regexPathProblem(p.path) : isHttpPath(p.path) ? null : `is a regular expression, which needs the annotation ${USE_REGEX}: "true"`;
+        const pathError = regexPaths
+          ? regexPathProblem(p.path)
+          : isHttpPath(p.path)
+            ? null
+            : `is a regular expression, which needs the annotation ${USE_REGEX}: "true"`;
         if (pathError) {
-          problems.push({ severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `${field}.path`, message: `${p.path} ${pathError}; this path is ignored` });
+          problems.push({
+            severity: 'error',
+            file: ing.source.file,
+            line: ing.source.line,
+            object: objectRef(ing),
+            field: `${field}.path`,
+            message: `${p.path} ${pathError}; this path is ignored`,
+          });
           return;
         }
         const match = regexPaths ? 'regex' : p.pathType === 'Exact' ? 'exact' : 'prefix';
@@ -225,14 +285,27 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         const owner = claims.get(claimKey);
         if (owner) {
           problems.push({
-            severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `${field}.path`,
+            severity: 'error',
+            file: ing.source.file,
+            line: ing.source.line,
+            object: objectRef(ing),
+            field: `${field}.path`,
             message: `${host || '(any host)'} ${p.pathType} ${p.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
           });
           return;
         }
         claims.set(claimKey, id);
         const backend = useBackend(ing, p.backend, `${field}.backend`, ann.balance);
-        server.locations.push({ path, match, pathType: p.pathType, backend, ingress: id, sslRedirect: ann.sslRedirect, ann: regexPaths ? rewriteFor(ann.location, path) : ann.location, denied: ann.denied });
+        server.locations.push({
+          path,
+          match,
+          pathType: p.pathType,
+          backend,
+          ingress: id,
+          sslRedirect: ann.sslRedirect,
+          ann: regexPaths ? rewriteFor(ann.location, path) : ann.location,
+          denied: ann.denied,
+        });
       });
     });
   }
@@ -251,20 +324,39 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       let cert: Certificate | null = null;
       if (tls.secretName) {
         const secret = input.get('Secret', ing.meta.namespace, tls.secretName);
-        const where = { file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `spec.tls[${ti}].secretName` };
+        const where = {
+          file: ing.source.file,
+          line: ing.source.line,
+          object: objectRef(ing),
+          field: `spec.tls[${ti}].secretName`,
+        };
         if (!secret) {
-          problems.push({ severity: 'warning', ...where, message: `Secret ${ing.meta.namespace}/${tls.secretName} not found; using the default certificate` });
+          problems.push({
+            severity: 'warning',
+            ...where,
+            message: `Secret ${ing.meta.namespace}/${tls.secretName} not found; using the default certificate`,
+          });
         } else {
           const r = certificateFromSecret(secret);
           const key = objectRef(secret);
-          if (!badSecrets.has(key) && !certs.has(certificateName(ing.meta.namespace, tls.secretName))) problems.push(...r.problems);
+          if (!badSecrets.has(key) && !certs.has(certificateName(ing.meta.namespace, tls.secretName)))
+            problems.push(...r.problems);
           if (r.ok) {
             const held = certs.claim(r.cert.name, key, r.cert);
             if (held.ok) cert = held.value;
-            else problems.push({ severity: 'error', ...where, message: `certificate name ${r.cert.name} is already used by ${held.holder}; using the default certificate` });
+            else
+              problems.push({
+                severity: 'error',
+                ...where,
+                message: `certificate name ${r.cert.name} is already used by ${held.holder}; using the default certificate`,
+              });
           } else {
             badSecrets.add(key);
-            problems.push({ severity: 'warning', ...where, message: `Secret ${ing.meta.namespace}/${tls.secretName} is not a usable TLS certificate; using the default certificate` });
+            problems.push({
+              severity: 'warning',
+              ...where,
+              message: `Secret ${ing.meta.namespace}/${tls.secretName} is not a usable TLS certificate; using the default certificate`,
+            });
           }
         }
       }
@@ -274,12 +366,17 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           certName = 'default';
           if (servedHosts.has(h)) {
             problems.push({
-              severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `spec.tls[${ti}].hosts[${hi}]`,
+              severity: 'warning',
+              file: ing.source.file,
+              line: ing.source.line,
+              object: objectRef(ing),
+              field: `spec.tls[${ti}].hosts[${hi}]`,
               message: `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${h}; using the default certificate for it`,
             });
           }
         }
-        if (!certForHost.has(h) || (certForHost.get(h) === 'default' && certName !== 'default')) certForHost.set(h, certName);
+        if (!certForHost.has(h) || (certForHost.get(h) === 'default' && certName !== 'default'))
+          certForHost.set(h, certName);
       });
     });
   }
@@ -292,21 +389,30 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   }
   // error pages and auth subrequest locations of every Ingress on a host (annotations/custom-errors.ts, then
   // external-auth.ts, which reads what finishErrors left)
-  problems.push(...finishErrors(servers.values(), backends), ...finishExternalAuth(servers.values(), http, lookup.resolved, opts.endpointPolicy));
+  problems.push(
+    ...finishErrors(servers.values(), backends),
+    ...finishExternalAuth(servers.values(), http, lookup.resolved, opts.endpointPolicy),
+  );
   // from-to-www-redirect: a host's www/non-www name joins its server unless an Ingress routes that name
-  problems.push(...wwwAliases(servers.values(), (s, name) => {
-    const cert = s.tls && s.tls !== 'default' ? certs.get(s.tls) : undefined;
-    return !cert || certCoversHost(cert.pem, name);
-  }));
+  problems.push(
+    ...wwwAliases(servers.values(), (s, name) => {
+      const cert = s.tls && s.tls !== 'default' ? certs.get(s.tls) : undefined;
+      return !cert || certCoversHost(cert.pem, name);
+    }),
+  );
 
-  const model: Model = applyCanaries({
-    servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
-    backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    certificates: certs.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
-    files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
-    http,
-    settings,
-  }, { ingresses: served.filter(isCanaryIngress), lookup, settings, balancer: opts.balancer }, problems);
+  const model: Model = applyCanaries(
+    {
+      servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
+      backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      certificates: certs.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
+      files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
+      http,
+      settings,
+    },
+    { ingresses: served.filter(isCanaryIngress), lookup, settings, balancer: opts.balancer },
+    problems,
+  );
   return { model, problems, externalNames: [...externalNames].sort() };
 }
 

@@ -18,7 +18,10 @@ export { NameError } from '../errors.js'; // defined with the other errors (src/
 export function joinName(...parts: (string | number)[]): string {
   for (const p of parts) {
     const s = String(p);
-    if (s === '' || s.includes(NAME_SEPARATOR)) throw new NameError(`cannot derive a name from ${JSON.stringify(parts)}: a part is empty or contains "${NAME_SEPARATOR}"`);
+    if (s === '' || s.includes(NAME_SEPARATOR))
+      throw new NameError(
+        `cannot derive a name from ${JSON.stringify(parts)}: a part is empty or contains "${NAME_SEPARATOR}"`,
+      );
   }
   return parts.join(NAME_SEPARATOR);
 }

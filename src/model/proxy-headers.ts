@@ -21,8 +21,12 @@ export interface HeaderRule {
   grpc: boolean; // also sent to gRPC backends (hop-by-hop headers have no meaning in HTTP/2)
 }
 
-const rule = (name: string, value: string, o: { literal?: boolean; grpc?: boolean } = {}): HeaderRule =>
-  ({ name, value, literal: o.literal ?? false, grpc: o.grpc ?? true });
+const rule = (name: string, value: string, o: { literal?: boolean; grpc?: boolean } = {}): HeaderRule => ({
+  name,
+  value,
+  literal: o.literal ?? false,
+  grpc: o.grpc ?? true,
+});
 
 /** What every backend gets (the http level): nginx's own values, or empty for the headers only others get. */
 export const PROTECTED_HEADERS: readonly HeaderRule[] = Object.freeze([
@@ -137,7 +141,10 @@ export function authServiceHeaders(host: string): HeaderRule[] {
  * auth step added for the Ingress's backend. As no client header passes, the empty entries are left out
  * (each line of each error location costs nginx -t time).
  */
-export function errorPageHeaders(page: { code: number; namespace: string; name: string }, custom: readonly ConstantHeader[]): HeaderRule[] {
+export function errorPageHeaders(
+  page: { code: number; namespace: string; name: string },
+  custom: readonly ConstantHeader[],
+): HeaderRule[] {
   // no client header passes, so an empty entry would only lengthen each error location (nginx -t time)
   return replace(PROTECTED_HEADERS, [
     rule('Host', '$best_http_host'),

@@ -66,17 +66,21 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
 type Parser = (value: string) => unknown; // returns undefined when invalid
 
 const bool: Parser = (v) => (v === 'true' ? true : v === 'false' ? false : undefined);
-const int = (min: number, max: number): Parser => (v) => {
-  if (!/^[0-9]{1,9}$/.test(v)) return undefined;
-  const n = Number(v);
-  return n >= min && n <= max ? n : undefined;
-};
+const int =
+  (min: number, max: number): Parser =>
+  (v) => {
+    if (!/^[0-9]{1,9}$/.test(v)) return undefined;
+    const n = Number(v);
+    return n >= min && n <= max ? n : undefined;
+  };
 // nginx size: digits with an optional k/m/g suffix
 export const size: Parser = (v) => (/^[0-9]{1,9}[kKmMgG]?$/.test(v) ? v.toLowerCase() : undefined);
 // namespace/name of another object: a DNS label, '/', a DNS subdomain
-const OBJECT_REF = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const OBJECT_REF =
+  /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 // proxy_buffer_size and proxy_buffers take a size_t: nginx refuses a 'g' suffix there, and zero buffers
-const bufferSize: Parser = (v) => (/^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?$/.test(v) ? v.toLowerCase() : undefined);
+const bufferSize: Parser = (v) =>
+  /^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?$/.test(v) ? v.toLowerCase() : undefined;
 
 const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
@@ -92,14 +96,25 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'upstream-keepalive-connections': ['upstreamKeepaliveConnections', int(0, 100000), 'an integer 0-100000'],
   'use-http2': ['useHttp2', bool, '"true" or "false"'],
   'server-tokens': ['serverTokens', bool, '"true" or "false"'],
-  'disable-access-log': ['accessLog', (v) => { const b = bool(v); return b === undefined ? undefined : !b; }, '"true" or "false"'],
+  'disable-access-log': [
+    'accessLog',
+    (v) => {
+      const b = bool(v);
+      return b === undefined ? undefined : !b;
+    },
+    '"true" or "false"',
+  ],
   'server-name-hash-bucket-size': ['serverNameHashBucketSize', int(32, 65536), 'an integer 32-65536'],
   'server-name-hash-max-size': ['serverNameHashMaxSize', int(64, 1048576), 'an integer 64-1048576'],
-  'hsts': ['hsts', bool, '"true" or "false"'],
+  hsts: ['hsts', bool, '"true" or "false"'],
   'hsts-max-age': ['hstsMaxAge', int(0, 999999999), 'seconds, 0-999999999'],
   'hsts-include-subdomains': ['hstsIncludeSubdomains', bool, '"true" or "false"'],
   'hsts-preload': ['hstsPreload', bool, '"true" or "false"'],
-  'proxy-set-headers': ['proxySetHeaders', (v) => (OBJECT_REF.test(v) ? v : undefined), 'the ConfigMap of headers as namespace/name'],
+  'proxy-set-headers': [
+    'proxySetHeaders',
+    (v) => (OBJECT_REF.test(v) ? v : undefined),
+    'the ConfigMap of headers as namespace/name',
+  ],
   'limit-req-status-code': ['limitReqStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'limit-conn-status-code': ['limitConnStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'allow-snippet-annotations': ['allowSnippetAnnotations', bool, '"true" or "false"'],
@@ -116,13 +131,23 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
     const entry = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     const value = cm.data[key]!;
     if (!entry) {
-      problems.push({ severity: 'warning', ...where, field: `data.${key}`, message: 'unknown or unsupported setting, ignored' });
+      problems.push({
+        severity: 'warning',
+        ...where,
+        field: `data.${key}`,
+        message: 'unknown or unsupported setting, ignored',
+      });
       continue;
     }
     const [name, parse, expected] = entry;
     const parsed = parse(value.trim());
     if (parsed === undefined) {
-      problems.push({ severity: 'error', ...where, field: `data.${key}`, message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; using the default` });
+      problems.push({
+        severity: 'error',
+        ...where,
+        field: `data.${key}`,
+        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; using the default`,
+      });
       continue;
     }
     (settings as unknown as Record<string, unknown>)[name] = parsed;

@@ -7,7 +7,14 @@ import type { NginxBinary } from './binary.js';
 import { testConfig } from './configtest.js';
 import { fetchHash, waitForHash } from './confirm.js';
 import { waitMasterUp, waitRetired } from './workers.js';
-import { readIfExists, removeStaleCertificates, removeStaleManagedFiles, writeAtomic, writeCertificates, writeManagedFiles } from './files.js';
+import {
+  readIfExists,
+  removeStaleCertificates,
+  removeStaleManagedFiles,
+  writeAtomic,
+  writeCertificates,
+  writeManagedFiles,
+} from './files.js';
 import type { NginxHandle } from './process.js';
 
 export interface ApplierOptions {
@@ -39,7 +46,13 @@ export class Applier {
 
   /** Throws ConfigTestError when nginx -t refuses the text, NotConfirmedError when nginx did not take it. */
   /** force: nginx is not known to run the live config (it restarted from something else): apply anyway. */
-  async apply(text: string, hash: string, certs: Certificate[], files: ManagedFile[] = [], force = false): Promise<ApplyResult> {
+  async apply(
+    text: string,
+    hash: string,
+    certs: Certificate[],
+    files: ManagedFile[] = [],
+    force = false,
+  ): Promise<ApplyResult> {
     if (this.live?.hash === hash && this.o.process.running && !force) return 'unchanged';
     if (this.pending === hash && !this.o.process.running) return 'unchanged'; // still waiting for it
     const p = this.o.process;
@@ -51,7 +64,8 @@ export class Applier {
     if ((!this.live || force) && p.running) {
       const pid = p.pid;
       await waitMasterUp(pid, timeoutMs, () => p.running && p.pid === pid);
-      if (!p.running) throw new NotConfirmedError(`nginx exited while starting; see the nginx error log in ${this.o.prefix}/logs`);
+      if (!p.running)
+        throw new NotConfirmedError(`nginx exited while starting; see the nginx error log in ${this.o.prefix}/logs`);
       if ((await fetchHash(this.o.internalPort)) === hash && (await readIfExists(this.confPath)) === text) {
         this.live = { text, hash };
         this.pending = null;
@@ -86,7 +100,9 @@ export class Applier {
     if (!ok) {
       // nginx kept its old config (or died): put the old file back so a restart runs what was live
       if (previous !== null && this.live) await writeAtomic(this.confPath, previous);
-      throw new NotConfirmedError(`nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`);
+      throw new NotConfirmedError(
+        `nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`,
+      );
     }
     // confirmed by a new worker; also let the old ones stop accepting, so that "reloaded" means every
     // new connection gets the new config (best effort: bounded, and skipped where /proc cannot see them)

@@ -35,7 +35,13 @@ export async function probeBinary(file: string): Promise<NginxBinary> {
   const dir = /--modules-path=(\S+)/.exec(out)?.[1] ?? '/usr/lib/nginx/modules';
   const dynamic = ['ndk_http_module.so', 'ngx_http_lua_module.so'].map((m) => path.join(dir, m));
   const hasDynamic = !builtIn && dynamic.every((m) => fs.existsSync(m));
-  return { path: file, version, features: { tempPaths }, lua: builtIn || hasDynamic, luaModules: hasDynamic ? dynamic : [] };
+  return {
+    path: file,
+    version,
+    features: { tempPaths },
+    lua: builtIn || hasDynamic,
+    luaModules: hasDynamic ? dynamic : [],
+  };
 }
 
 export function versionAtLeast(version: string, min: string): boolean {

@@ -9,12 +9,26 @@ export function nginxArgs(bin: NginxBinary, prefix: string, conf: string): strin
   return ['-p', prefix, '-c', conf, ...(versionAtLeast(bin.version, '1.19.5') ? ['-e', 'stderr'] : [])];
 }
 
-export async function testConfig(bin: NginxBinary, prefix: string, file: string, text: string, timeoutMs = 60_000): Promise<void> {
-  const r = await execa(bin.path, ['-t', '-q', ...nginxArgs(bin, prefix, file)], { all: true, reject: false, timeout: timeoutMs });
+export async function testConfig(
+  bin: NginxBinary,
+  prefix: string,
+  file: string,
+  text: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const r = await execa(bin.path, ['-t', '-q', ...nginxArgs(bin, prefix, file)], {
+    all: true,
+    reject: false,
+    timeout: timeoutMs,
+  });
   if (r.exitCode === 0 && !r.timedOut) return;
   const output = (r.all ?? '').trim();
   // killed, nginx said nothing: an empty reason read as if the config were wrong
-  if (r.timedOut) throw new ConfigTestError(`nginx -t did not finish within ${timeoutMs / 1000} s (${text.length} bytes of config); it was stopped`, output);
+  if (r.timedOut)
+    throw new ConfigTestError(
+      `nginx -t did not finish within ${timeoutMs / 1000} s (${text.length} bytes of config); it was stopped`,
+      output,
+    );
   throw new ConfigTestError(`nginx -t rejected the candidate: ${explainTestFailure(output, file, text)}`, output);
 }
 
@@ -22,7 +36,9 @@ export async function testConfig(bin: NginxBinary, prefix: string, file: string,
 export function explainTestFailure(output: string, file: string, text: string): string {
   const first = output.split('\n').find((l) => /\[(emerg|alert|crit|error)\]/.test(l)) ?? output.split('\n')[0] ?? '';
   // "nginx: " (nginx -t) or "2026/11/27 19:59:42 [emerg] 12702#12702: " (-e stderr) before the text
-  const message = first.replace(/^nginx: /, '').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: /, '[$1] ');
+  const message = first
+    .replace(/^nginx: /, '')
+    .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: /, '[$1] ');
   const m = new RegExp(`in ${escapeRe(file)}:(\\d+)`).exec(first);
   if (!m) return message;
   const lines = text.split('\n');
@@ -33,10 +49,15 @@ export function explainTestFailure(output: string, file: string, text: string): 
     const line = lines[i]!.trim();
     if (!ingress) ingress = /^# ingress (\S+)/.exec(line)?.[1] ?? /default backend of ingress (\S+)/.exec(line)?.[1];
     const s = /^## start server (\S+)/.exec(line)?.[1];
-    if (s) { server = s; break; }
+    if (s) {
+      server = s;
+      break;
+    }
     if (/^## end server /.test(line)) break;
   }
-  const where = [ingress && `Ingress ${ingress}`, server && `server ${server}`, `line ${at + 1}`].filter(Boolean).join(', ');
+  const where = [ingress && `Ingress ${ingress}`, server && `server ${server}`, `line ${at + 1}`]
+    .filter(Boolean)
+    .join(', ');
   return `${where}: ${message} (${(lines[at] ?? '').trim()})`;
 }
 

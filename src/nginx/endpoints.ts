@@ -25,7 +25,11 @@ export interface CanaryPayload {
 
 /** One backend as the Lua side expects it; deterministic, optional fields omitted. */
 export function backendPayload(b: Model['backends'][number]): BackendPayload {
-  const p: BackendPayload = { name: b.name, endpoints: b.endpoints.map((e) => ({ address: e.address, port: e.port })), loadBalance: b.balance.loadBalance };
+  const p: BackendPayload = {
+    name: b.name,
+    endpoints: b.endpoints.map((e) => ({ address: e.address, port: e.port })),
+    loadBalance: b.balance.loadBalance,
+  };
   if (b.balance.hashBy) p.hashBy = b.balance.hashBy;
   if (b.balance.affinity) {
     const { name, maxAge, path } = b.balance.affinity;
@@ -66,27 +70,45 @@ export interface RefusedBackend {
  * Delivers a body; resolves on 201 (all stored) and 207 (stored but for the refused backends it lists,
  * see nginx/lua/README.md), rejects on anything else.
  */
-export function postBackends(port: number, body: string, timeoutMs = 5000, method: 'POST' | 'PATCH' = 'POST'): Promise<{ refused: RefusedBackend[] }> {
+export function postBackends(
+  port: number,
+  body: string,
+  timeoutMs = 5000,
+  method: 'POST' | 'PATCH' = 'POST',
+): Promise<{ refused: RefusedBackend[] }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port, method, path: '/configuration/backends', timeout: timeoutMs, agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
-      res.on('end', () => {
-        if (res.statusCode === 201) return resolve({ refused: [] });
-        if (res.statusCode === 207) {
-          try {
-            const refused = (JSON.parse(text) as { refused?: RefusedBackend[] }).refused;
-            if (Array.isArray(refused)) return resolve({ refused: refused.map((r) => ({ name: String(r.name), error: String(r.error) })) });
-          } catch { /* reported below */ }
-        }
-        reject(new PushError(`nginx answered ${res.statusCode}: ${text.trim().slice(0, 300)}`));
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: '/configuration/backends',
+        timeout: timeoutMs,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => {
+          if (res.statusCode === 201) return resolve({ refused: [] });
+          if (res.statusCode === 207) {
+            try {
+              const refused = (JSON.parse(text) as { refused?: RefusedBackend[] }).refused;
+              if (Array.isArray(refused))
+                return resolve({ refused: refused.map((r) => ({ name: String(r.name), error: String(r.error) })) });
+            } catch {
+              /* reported below */
+            }
+          }
+          reject(new PushError(`nginx answered ${res.statusCode}: ${text.trim().slice(0, 300)}`));
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new PushError(`no answer within ${timeoutMs} ms`)));
     req.on('error', (e) => reject(e instanceof PushError ? e : new PushError(e.message, { cause: e })));
     req.end(body);
@@ -137,17 +159,24 @@ export class Pusher {
    */
   setBackends(backends: BackendPayload[], seenAt: number, mode: 'send' | 'hold' = 'send'): Promise<void> {
     const next = new Map(backends.map((b) => [b.name, JSON.stringify(b)]));
-    const same = this.started && next.size === this.desired.size && [...next].every(([k, v]) => this.desired.get(k) === v);
+    const same =
+      this.started && next.size === this.desired.size && [...next].every(([k, v]) => this.desired.get(k) === v);
     this.started = true;
-    if (!same) this.change(seenAt, () => { this.desired = next; });
+    if (!same)
+      this.change(seenAt, () => {
+        this.desired = next;
+      });
     if (mode === 'hold') return Promise.resolve();
-    return this.settled ? this.inFlight ?? Promise.resolve() : this.kick();
+    return this.settled ? (this.inFlight ?? Promise.resolve()) : this.kick();
   }
 
   /** Replace some backends of the desired set (the endpoint fast path); hold: as for setBackends. */
   updateBackends(backends: BackendPayload[], seenAt: number, mode: 'send' | 'hold' = 'send'): Promise<void> {
     const changed = backends.filter((b) => this.desired.get(b.name) !== JSON.stringify(b));
-    if (changed.length) this.change(seenAt, () => { for (const b of changed) this.desired.set(b.name, JSON.stringify(b)); });
+    if (changed.length)
+      this.change(seenAt, () => {
+        for (const b of changed) this.desired.set(b.name, JSON.stringify(b));
+      });
     if (mode === 'hold' || this.settled) return this.inFlight ?? Promise.resolve();
     return this.kick();
   }
@@ -186,8 +215,14 @@ export class Pusher {
   }
 
   private kick(): Promise<void> {
-    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
-    if (!this.inFlight) this.inFlight = this.loop().finally(() => { this.inFlight = null; });
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    if (!this.inFlight)
+      this.inFlight = this.loop().finally(() => {
+        this.inFlight = null;
+      });
     return this.inFlight;
   }
 
@@ -218,7 +253,9 @@ export class Pusher {
         this.backoff = this.o.minBackoffMs ?? 50;
         this.failingSince = 0;
         if (method === 'POST') this.refusedNow = new Map();
-        else for (const name of [...this.refusedNow.keys()]) if (base!.get(name) !== sent.get(name)) this.refusedNow.delete(name);
+        else
+          for (const name of [...this.refusedNow.keys()])
+            if (base!.get(name) !== sent.get(name)) this.refusedNow.delete(name);
         for (const r of refused) this.refusedNow.set(r.name, r.error);
         this.o.onAck(seenAt, method);
         if (refused.length) this.o.onRefused?.(refused, this.refusedNow);
@@ -240,7 +277,10 @@ export class Pusher {
         this.acked = null;
         this.unsure = true;
         if (this.generation !== generation) continue; // something newer arrived: send that instead
-        this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.kick(); }, this.backoff);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          void this.kick();
+        }, this.backoff);
         this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 2000);
         return;
       }
@@ -256,7 +296,9 @@ export class Pusher {
 
 /** What nginx balances over now: backend name -> "address:port" (GET /configuration/backends). */
 export async function fetchBackends(port: number, timeoutMs = 5000): Promise<Record<string, string[]>> {
-  const res = await fetch(`http://127.0.0.1:${port}/configuration/backends`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`http://127.0.0.1:${port}/configuration/backends`, {
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (!res.ok) throw new PushError(`nginx answered ${res.status} for GET /configuration/backends`);
   const body = (await res.json()) as { backends?: { name: string; endpoints?: { address: string; port: number }[] }[] };
   return Object.fromEntries((body.backends ?? []).map((b) => [b.name, (b.endpoints ?? []).map(hostPort)]));

@@ -57,9 +57,17 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
 
   reload(): boolean {
     if (this.o.reloadCommand) {
-      execa(this.o.reloadCommand, { shell: true, reject: false, timeout: 30_000 }).then((r) => {
-        if (r.exitCode !== 0) this.o.log('error', `reload command failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`, { event: 'reload_command_failed' });
-      }, () => undefined);
+      execa(this.o.reloadCommand, { shell: true, reject: false, timeout: 30_000 }).then(
+        (r) => {
+          if (r.exitCode !== 0)
+            this.o.log(
+              'error',
+              `reload command failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`,
+              { event: 'reload_command_failed' },
+            );
+        },
+        () => undefined,
+      );
       return true;
     }
     if (!this.masterPid) return false;
@@ -67,7 +75,9 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
       process.kill(this.masterPid, 'SIGHUP');
       return true;
     } catch (e) {
-      this.o.log('error', `cannot signal nginx master ${this.masterPid}: ${(e as Error).message}`, { event: 'reload_failed' });
+      this.o.log('error', `cannot signal nginx master ${this.masterPid}: ${(e as Error).message}`, {
+        event: 'reload_failed',
+      });
       return false;
     }
   }
@@ -90,13 +100,16 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
     // with a shared process namespace the master pid names the instance; without one, the internal
     // port answering (or not) is all we can see
     const up = alive || seen !== null;
-    const id = alive ? pid : up ? (this.identity ?? -(++this.generation)) : undefined;
+    const id = alive ? pid : up ? (this.identity ?? -++this.generation) : undefined;
     this.masterPid = alive ? pid : undefined;
     if (id !== undefined && id !== this.identity) {
       if (this.seen) this.restarts++;
       this.seen = true;
       this.identity = id;
-      this.o.log('info', `external nginx is up${alive ? ` (master pid ${pid})` : ''}`, { event: 'external_nginx_up', pid });
+      this.o.log('info', `external nginx is up${alive ? ` (master pid ${pid})` : ''}`, {
+        event: 'external_nginx_up',
+        pid,
+      });
       this.emit('started', id);
     } else if (id === undefined && this.identity !== undefined) {
       this.identity = undefined;

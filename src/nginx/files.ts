@@ -78,10 +78,27 @@ export async function ensureDefaultCertificate(prefix: string, openssl = 'openss
   try {
     const key = path.join(dir, 'key.pem');
     const crt = path.join(dir, 'crt.pem');
-    await execa(openssl, [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', '/O=ingress-templater/CN=Ingress Templater Fake Certificate', '-keyout', key, '-out', crt,
-    ], { timeout: 30_000 });
+    await execa(
+      openssl,
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '3650',
+        '-subj',
+        '/O=ingress-templater/CN=Ingress Templater Fake Certificate',
+        '-keyout',
+        key,
+        '-out',
+        crt,
+      ],
+      { timeout: 30_000 },
+    );
     await writeAtomic(file, (await fs.readFile(crt, 'utf8')) + (await fs.readFile(key, 'utf8')), 0o600);
   } catch (e) {
     throw new NginxError(`cannot create the default certificate with ${openssl}`, { cause: e });

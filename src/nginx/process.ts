@@ -60,12 +60,20 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
     const args = [...nginxArgs(this.o.bin, this.o.prefix, this.o.conf), '-g', 'daemon off; master_process on;'];
     // detached: nginx gets its own process group, so workers orphaned by a killed master (which keep
     // the ports and our pipes) can be ended with it; execa's cleanup is off then, hence exitHook
-    const child = execa(this.o.bin.path, args, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, detached: true, buffer: false });
+    const child = execa(this.o.bin.path, args, {
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      reject: false,
+      detached: true,
+      buffer: false,
+    });
     this.child = child;
     this.startedAt = Date.now();
     process.on('exit', this.exitHook);
     const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.o.log('info', `nginx: ${line.trim()}`, { source: 'nginx' });
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) this.o.log('info', `nginx: ${line.trim()}`, { source: 'nginx' });
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
@@ -80,7 +88,11 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
       if (this.stopping) return;
       const uptime = Date.now() - this.startedAt;
       if (uptime > 60_000) this.backoff = this.o.minBackoffMs ?? 1000;
-      this.o.log('error', `nginx exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${this.backoff} ms`, { event: 'nginx_exited' });
+      this.o.log(
+        'error',
+        `nginx exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${this.backoff} ms`,
+        { event: 'nginx_exited' },
+      );
       this.emit('exited', code, signal);
       this.restartTimer = setTimeout(() => {
         this.restartTimer = null;
@@ -132,7 +144,9 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 
 async function within(p: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
   const r = await Promise.race([p.then(() => true as const), timeout]);
   clearTimeout(timer);
   return r;
@@ -158,7 +172,14 @@ export async function reapStale(prefix: string, log: NginxProcessOptions['log'])
   }
   if (!cmdline.includes('nginx') || !cmdline.includes(prefix)) return;
   log('warn', `stopping an nginx (pid ${pid}) left running on ${prefix} by an earlier controller`);
-  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   process.kill(pid, 'SIGQUIT');
   for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
   if (alive()) process.kill(pid, 'SIGKILL');

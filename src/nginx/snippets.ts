@@ -19,7 +19,11 @@ export class SnippetChecker {
    * @param tmpDir where the throwaway prefixes go (PREFIX/tmp)
    * @param luaModules load_module lines of the real config, so a Lua directive passes only if it would there
    */
-  constructor(private readonly bin: NginxBinary, private readonly tmpDir: string, private readonly luaModules: string[]) {}
+  constructor(
+    private readonly bin: NginxBinary,
+    private readonly tmpDir: string,
+    private readonly luaModules: string[],
+  ) {}
 
   /** nginx's verdicts so far, by snippetKey (src/plan.ts): an Environment's snippetVerdicts. */
   get known(): ReadonlyMap<string, string | null> {
@@ -60,14 +64,29 @@ export class SnippetChecker {
       const snippet = path.join(prefix, 'snippet.conf');
       await fs.writeFile(snippet, c.text, { mode: 0o600 });
       const conf = path.join(prefix, 'nginx.conf');
-      await fs.writeFile(conf, throwawayConfig(prefix, snippet, c.context, this.luaModules, this.bin.features.tempPaths), { mode: 0o600 });
-      const r = await execa(this.bin.path, ['-t', '-q', ...nginxArgs(this.bin, prefix, conf)], { all: true, reject: false, timeout: 60_000 });
+      await fs.writeFile(
+        conf,
+        throwawayConfig(prefix, snippet, c.context, this.luaModules, this.bin.features.tempPaths),
+        { mode: 0o600 },
+      );
+      const r = await execa(this.bin.path, ['-t', '-q', ...nginxArgs(this.bin, prefix, conf)], {
+        all: true,
+        reject: false,
+        timeout: 60_000,
+      });
       if (r.exitCode === 0 && !r.timedOut) return null;
       const output = (r.all ?? '').trim();
-      const first = output.split('\n').find((l) => /\[(emerg|alert|crit|error)\]/.test(l)) ?? output.split('\n')[0] ?? 'nginx -t failed';
+      const first =
+        output.split('\n').find((l) => /\[(emerg|alert|crit|error)\]/.test(l)) ??
+        output.split('\n')[0] ??
+        'nginx -t failed';
       // name the snippet's own line, not the temporary file
-      return first.replace(/^nginx: /, '').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: /, '$1 ')
-        .split(snippet).join('snippet').replace(` in ${conf}:`, ' in the test config, line ');
+      return first
+        .replace(/^nginx: /, '')
+        .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: /, '$1 ')
+        .split(snippet)
+        .join('snippet')
+        .replace(` in ${conf}:`, ' in the test config, line ');
     } finally {
       await fs.rm(prefix, { recursive: true, force: true });
     }
@@ -78,7 +97,13 @@ export class SnippetChecker {
  * One server with one location, the variables the real config defines at http level, and the snippet
  * included where it would be. Nothing listens: nginx -t does not bind.
  */
-export function throwawayConfig(prefix: string, snippet: string, context: 'server' | 'location', luaModules: string[], tempPaths: string[]): string {
+export function throwawayConfig(
+  prefix: string,
+  snippet: string,
+  context: 'server' | 'location',
+  luaModules: string[],
+  tempPaths: string[],
+): string {
   const q = (s: string) => JSON.stringify(s); // paths we made: no quotes or '$' in them
   const include = `include ${q(snippet)};`;
   return [

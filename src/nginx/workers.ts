@@ -67,7 +67,11 @@ export async function waitRetired(old: number[], timeoutMs: number): Promise<boo
  * Wait until the master has started workers (and so handles signals); returns them. Returns [] at once
  * where /proc does not show the master, and [] when it died or timeoutMs passed.
  */
-export async function waitMasterUp(masterPid: number | undefined, timeoutMs: number, isAlive: () => boolean): Promise<number[]> {
+export async function waitMasterUp(
+  masterPid: number | undefined,
+  timeoutMs: number,
+  isAlive: () => boolean,
+): Promise<number[]> {
   if (!masterPid || masterPid <= 1) return [];
   const deadline = Date.now() + timeoutMs;
   let delay = 5;

@@ -37,7 +37,10 @@ export function diffLines(a: string[], b: string[]): LineOp[] {
       continue;
     }
     let { a0, a1, b0, b1 } = t;
-    while (a0 < a1 && b0 < b1 && a[a0] === b[b0]) ops.push({ kind: ' ', line: a[a0++]! }), b0++;
+    while (a0 < a1 && b0 < b1 && a[a0] === b[b0]) {
+      ops.push({ kind: ' ', line: a[a0++]! });
+      b0++;
+    }
     let tail = 0;
     while (a0 < a1 - tail && b0 < b1 - tail && a[a1 - tail - 1] === b[b1 - tail - 1]) tail++;
     if (tail) stack.push({ same: a1 - tail, count: tail });
@@ -102,14 +105,21 @@ function uniqueCommon(a: string[], a0: number, a1: number, b: string[], b0: numb
 /** A piece with no line once in each: the Myers diff when small, else all removed, then all added. */
 function leaf(a: string[], b: string[], ops: LineOp[]): void {
   if (a.length + b.length <= MYERS_LINES) {
-    for (const c of diffArrays(a, b)) for (const line of c.value) ops.push({ kind: c.removed ? '-' : c.added ? '+' : ' ', line });
+    for (const c of diffArrays(a, b))
+      for (const line of c.value) ops.push({ kind: c.removed ? '-' : c.added ? '+' : ' ', line });
     return;
   }
   for (const line of a) ops.push({ kind: '-', line });
   for (const line of b) ops.push({ kind: '+', line });
 }
 
-interface Hunk { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: string[] }
+interface Hunk {
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  lines: string[];
+}
 
 /** The unified diff of two texts with `context` lines around each change, as createTwoFilesPatch writes it. */
 export function unifiedDiff(oldName: string, newName: string, oldText: string, newText: string, context = 3): string {
@@ -124,17 +134,34 @@ export function unifiedDiff(oldName: string, newName: string, oldText: string, n
   let newLine = 1;
   let i = 0;
   while (i < ops.length) {
-    if (ops[i]!.kind === ' ') { oldLine++; newLine++; i++; continue; }
+    if (ops[i]!.kind === ' ') {
+      oldLine++;
+      newLine++;
+      i++;
+      continue;
+    }
     // a change at i: the hunk starts up to `context` kept lines before it
     const lead = countKeptBefore(ops, i, context);
-    const hunk: Hunk = { oldStart: oldLine - lead, oldLines: lead, newStart: newLine - lead, newLines: lead, lines: [] };
+    const hunk: Hunk = {
+      oldStart: oldLine - lead,
+      oldLines: lead,
+      newStart: newLine - lead,
+      newLines: lead,
+      lines: [],
+    };
     for (let k = i - lead; k < i; k++) hunk.lines.push(...show(ops[k]!));
     // take changes and the kept lines between them while no more than 2 x context kept lines separate two
     while (i < ops.length) {
       const op = ops[i]!;
       if (op.kind !== ' ') {
         hunk.lines.push(...show(op));
-        if (op.kind === '-') { hunk.oldLines++; oldLine++; } else { hunk.newLines++; newLine++; }
+        if (op.kind === '-') {
+          hunk.oldLines++;
+          oldLine++;
+        } else {
+          hunk.newLines++;
+          newLine++;
+        }
         i++;
         continue;
       }

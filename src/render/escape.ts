@@ -16,7 +16,8 @@ const COMMENT = /^[\x20-\x7e]*$/;
 export function str(v: unknown): string {
   const s = String(v);
   // only strings and numbers: a missing value must fail loudly, not render as "undefined"
-  if ((typeof v !== 'string' && typeof v !== 'number') || !QUOTABLE.test(s) || /["\\$]/.test(s)) throw new UnsafeValueError('str', v);
+  if ((typeof v !== 'string' && typeof v !== 'number') || !QUOTABLE.test(s) || /["\\$]/.test(s))
+    throw new UnsafeValueError('str', v);
   return `"${s}"`;
 }
 
@@ -34,7 +35,8 @@ export function num(v: unknown): string {
 
 /** An Ingress request path as a quoted location argument. */
 export function path(v: unknown): string {
-  if (typeof v !== 'string' || !(isHttpPath(v) || (v.endsWith('/') && isHttpPath(v.slice(0, -1) || '/')))) throw new UnsafeValueError('path', v);
+  if (typeof v !== 'string' || !(isHttpPath(v) || (v.endsWith('/') && isHttpPath(v.slice(0, -1) || '/'))))
+    throw new UnsafeValueError('path', v);
   return str(v);
 }
 
@@ -71,7 +73,8 @@ export function comment(v: unknown): string {
 
 /** A managed file (annotations/family.ts) under the files directory, as a quoted absolute path. */
 export function fileIn(dir: unknown, name: unknown): string {
-  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,200}$/.test(name)) throw new UnsafeValueError('fileIn', name);
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,200}$/.test(name))
+    throw new UnsafeValueError('fileIn', name);
   return str(`${String(dir)}/${name}`);
 }
 
@@ -84,7 +87,8 @@ const REGEX = /^[\x21-\x7e]{1,4096}$/;
  * the string or the directive, and '$' before a name (nothing here is a variable).
  */
 export function regex(v: unknown): string {
-  if (typeof v !== 'string' || !REGEX.test(v) || /["'{};#`]/.test(v) || /\$[A-Za-z0-9_{]/.test(v.replace(/\\./g, ''))) throw new UnsafeValueError('regex', v);
+  if (typeof v !== 'string' || !REGEX.test(v) || /["'{};#`]/.test(v) || /\$[A-Za-z0-9_{]/.test(v.replace(/\\./g, '')))
+    throw new UnsafeValueError('regex', v);
   return `"${v.replace(/\\/g, '\\\\')}"`;
 }
 
@@ -115,8 +119,23 @@ export function headerValue(v: unknown): string {
 
 /** A request header's name: bare (letters, digits, '-', '_', '.'), as nginx reads it without quotes. */
 export function headerName(v: unknown): string {
-  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v)) throw new UnsafeValueError('headerName', v);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v))
+    throw new UnsafeValueError('headerName', v);
   return v;
 }
 
-export const HELPERS = { str, tok, num, path, serverName, hostLabel, addr, comment, fileIn, regex, target, headerName, headerValue } as const;
+export const HELPERS = {
+  str,
+  tok,
+  num,
+  path,
+  serverName,
+  hostLabel,
+  addr,
+  comment,
+  fileIn,
+  regex,
+  target,
+  headerName,
+  headerValue,
+} as const;

@@ -33,7 +33,10 @@ export function checkTemplate(name: string, text: string): string[] {
   for (const m of text.matchAll(re)) {
     const line = text.slice(0, m.index).split('\n').length;
     const body = m[3]!;
-    if (m[1] || m[5]) { errors.push(`${name}:${line}: triple-stash {{{${body}}}} is not allowed`); continue; }
+    if (m[1] || m[5]) {
+      errors.push(`${name}:${line}: triple-stash {{{${body}}}} is not allowed`);
+      continue;
+    }
     if (/^(!|>|\/)/.test(body)) continue;
     if (/^[#^]/.test(body)) {
       const word = body.slice(1).trim().split(/\s+/)[0]!;
@@ -56,7 +59,9 @@ export function checkTemplate(name: string, text: string): string[] {
   // checks above, so any "{{" left outside a recognised mustache is refused too.
   const unread = text.replace(re, (m) => m.replace(/[^\n]/g, ' '));
   for (const m of unread.matchAll(/\{\{/g)) {
-    errors.push(`${name}:${unread.slice(0, m.index).split('\n').length}: cannot check this mustache: ${JSON.stringify(text.slice(m.index, m.index + 40))}`);
+    errors.push(
+      `${name}:${unread.slice(0, m.index).split('\n').length}: cannot check this mustache: ${JSON.stringify(text.slice(m.index, m.index + 40))}`,
+    );
   }
   return errors;
 }
@@ -81,7 +86,10 @@ export function loadTemplates(dir: string = DEFAULT_TEMPLATE_DIR): Renderer {
   for (const f of fs.existsSync(partialDir) ? fs.readdirSync(partialDir).sort() : []) {
     if (f.endsWith('.hbs')) partials[f.slice(0, -4)] = read(path.join('partials', f));
   }
-  const errors = [checkTemplate('nginx.conf.hbs', main), ...Object.entries(partials).map(([n, t]) => checkTemplate(`partials/${n}.hbs`, t))].flat();
+  const errors = [
+    checkTemplate('nginx.conf.hbs', main),
+    ...Object.entries(partials).map(([n, t]) => checkTemplate(`partials/${n}.hbs`, t)),
+  ].flat();
   if (errors.length) throw new TemplateError(`templates in ${dir} use unsafe expressions:\n  ${errors.join('\n  ')}`);
   for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn as Handlebars.HelperDelegate);
   hb.registerHelper('configHash', () => HASH_PLACEHOLDER_VALUE);

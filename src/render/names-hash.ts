@@ -9,7 +9,11 @@ const CACHELINE = 64; // nginx rounds the bucket size up to its cache line
 const LARGEST_BUCKET = 4096;
 const LARGEST_TABLE = 1048576; // the ConfigMap's upper bound for server-name-hash-max-size
 
-interface Key { hi: number; lo: number; bytes: number }
+interface Key {
+  hi: number;
+  lo: number;
+  bytes: number;
+}
 
 // bucket fill levels of the table being tried, kept between renders (rendering is synchronous)
 let fill = new Uint32Array(1024);

@@ -93,7 +93,10 @@ interface LocationView {
 type FamilyView = Record<string, unknown> & { partial: string };
 
 function familyViews(kind: 'ann' | 'srv', ann: Record<string, object>): FamilyView[] {
-  return FAMILY_ORDER.filter((name) => name in ann).map((name) => ({ ...(ann[name] as Record<string, unknown>), partial: `${kind}-${name}` }));
+  return FAMILY_ORDER.filter((name) => name in ann).map((name) => ({
+    ...(ann[name] as Record<string, unknown>),
+    partial: `${kind}-${name}`,
+  }));
 }
 
 // http families whose items are part of the one list of request headers (proxyHeaders), not a partial
@@ -117,11 +120,20 @@ function withHeaderLists(families: FamilyView[], custom: ConstantHeader[]): Fami
   return families.map((f) => {
     if (f.partial === `srv-${errorsFamily.name}`) {
       const pages = f.pages as { code: number; namespace: string; name: string }[];
-      return { ...f, pages: pages.map((p) => ({ ...p, headers: headerList('proxy_set_header', errorPageHeaders(p, custom)) })) };
+      return {
+        ...f,
+        pages: pages.map((p) => ({ ...p, headers: headerList('proxy_set_header', errorPageHeaders(p, custom)) })),
+      };
     }
     if (f.partial === 'srv-external-auth') {
       const locations = f.locations as { host: string }[];
-      return { ...f, locations: locations.map((l) => ({ ...l, headers: headerList('proxy_set_header', authServiceHeaders(l.host)) })) };
+      return {
+        ...f,
+        locations: locations.map((l) => ({
+          ...l,
+          headers: headerList('proxy_set_header', authServiceHeaders(l.host)),
+        })),
+      };
     }
     return f;
   });
@@ -139,10 +151,16 @@ export function buildView(model: Model, o: RenderOptions) {
   const hsts = hstsHeader(model.settings);
   // nginx's default server of the listen sockets: the catch-all, else the first
   const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
-  const servers = model.servers.map((s) => serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer));
+  const servers = model.servers.map((s) =>
+    serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer),
+  );
   const redirected = servers.filter((s) => s.redirectedElsewhere);
   const backendList = backendHeaders(customHeaders(model), (model.http['external-auth'] ?? []) as VariableHeader[]);
-  const namesHash = serverNamesHash(serverNames(model.servers), model.settings.serverNameHashBucketSize, model.settings.serverNameHashMaxSize);
+  const namesHash = serverNamesHash(
+    serverNames(model.servers),
+    model.settings.serverNameHashBucketSize,
+    model.settings.serverNameHashMaxSize,
+  );
   return {
     lua,
     luaPackagePath: `${o.luaDir}/?.lua;;`,
@@ -161,23 +179,42 @@ export function buildView(model: Model, o: RenderOptions) {
     tempPaths: o.features.tempPaths.map((name) => ({ name, path: path.join(o.prefix, 'tmp', name) })),
     filesDir: filesDir(o.prefix),
     proxyHeaders: headerList('proxy_set_header', backendList),
-    grpcHeaders: servers.some((s) => s.locations.some((l) => l.pass.directive === 'grpc_pass')) ? headerList('grpc_set_header', backendList) : null,
+    grpcHeaders: servers.some((s) => s.locations.some((l) => l.pass.directive === 'grpc_pass'))
+      ? headerList('grpc_set_header', backendList)
+      : null,
     httpFamilies: [
-      ...FAMILY_ORDER.filter((name) => model.http[name]?.length && !IN_HEADER_LIST.has(name)).map((name) => ({ partial: `http-${name}`, items: model.http[name] })),
+      ...FAMILY_ORDER.filter((name) => model.http[name]?.length && !IN_HEADER_LIST.has(name)).map((name) => ({
+        partial: `http-${name}`,
+        items: model.http[name],
+      })),
       // the HSTS value for TLS servers' add_header, empty (no header) on plain HTTP (srv-hsts.hbs)
-      ...(hsts && model.servers.some((s) => s.tls !== null) ? [{ partial: 'http-hsts', items: [{ value: hsts }] }] : []),
+      ...(hsts && model.servers.some((s) => s.tls !== null)
+        ? [{ partial: 'http-hsts', items: [{ value: hsts }] }]
+        : []),
     ],
     serverNamesHashBucketSize: namesHash.bucket,
     serverNamesHashMaxSize: namesHash.max,
     upstreams,
     servers,
     // plain HTTP to the servers that listen for HTTPS only: one server redirects them all
-    httpsRedirect: redirected.length ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, redirectPort } : null,
+    httpsRedirect: redirected.length
+      ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, redirectPort }
+      : null,
     internalPort: o.internalPort,
   };
 }
 
-function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string, string>, live: Set<string>, balances: Map<string, Balance>, canaryOf: Map<string, string>, redirectPort: number | null, socketDefault: boolean) {
+function serverView(
+  s: Server,
+  model: Model,
+  o: RenderOptions,
+  certs: Map<string, string>,
+  live: Set<string>,
+  balances: Map<string, Balance>,
+  canaryOf: Map<string, string>,
+  redirectPort: number | null,
+  socketDefault: boolean,
+) {
   const tls = s.tls !== null;
   // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
   const hsts = tls ? hstsHeader(model.settings) : null;
@@ -188,7 +225,10 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
   // some of its requests, so its needs count too
   const luaHooks = (b: string | null) => {
     const own = b === null ? [] : [balances.get(b), balances.get(canaryOf.get(b) ?? '')];
-    return { affinity: lua && own.some((x) => x?.affinity !== undefined), ewma: lua && own.some((x) => x?.loadBalance === 'ewma') };
+    return {
+      affinity: lua && own.some((x) => x?.affinity !== undefined),
+      ewma: lua && own.some((x) => x?.loadBalance === 'ewma'),
+    };
   };
   const exact = new Set(s.locations.filter((l) => l.match === 'exact').map((l) => l.path));
   const locations: LocationView[] = [];
@@ -197,11 +237,23 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
     const pass = upstreamPass(l.ann);
     const families = familyViews('ann', l.ann);
     locations.push({
-      exact: exactMatch, pattern, path: p, ingress: l.ingress, pathType: l.pathType, backend, upstreamLabel: l.backend ?? '-',
-      redirect: l.denied === null && ((tls && l.sslRedirect) || forcesSslRedirect(l.ann) || httpsOnly), pass,
-      ...luaHooks(backend), denied: l.denied !== null, families, ownHeaders: families.some((f) => HEADER_PARTIALS.has(f.partial)), servedBy: null,
+      exact: exactMatch,
+      pattern,
+      path: p,
+      ingress: l.ingress,
+      pathType: l.pathType,
+      backend,
+      upstreamLabel: l.backend ?? '-',
+      redirect: l.denied === null && ((tls && l.sslRedirect) || forcesSslRedirect(l.ann) || httpsOnly),
+      pass,
+      ...luaHooks(backend),
+      denied: l.denied !== null,
+      families,
+      ownHeaders: families.some((f) => HEADER_PARTIALS.has(f.partial)),
+      servedBy: null,
       // custom error pages (errors.ts) take the balancer's 500 themselves
-      unavailablePage: lua && l.denied === null && backend !== null && pass.scheme !== 'http' && !(errorsFamily.name in l.ann),
+      unavailablePage:
+        lua && l.denied === null && backend !== null && pass.scheme !== 'http' && !(errorsFamily.name in l.ann),
     });
   };
   // use-regex / rewrite-target on any Ingress of the host: as in ingress-nginx, every path of the host
@@ -255,22 +307,29 @@ function serverView(s: Server, model: Model, o: RenderOptions, certs: Map<string
     // server with a Secret's certificate, one checking client certificates. SNI leaves the clients of the
     // others on the default server's context, with the same (default) certificate and settings; nginx then
     // skips loading the certificate once per server.
-    certificate: s.tls && s.tls !== 'default' ? certs.get(s.tls)! : socketDefault || authTlsFamily.name in s.ann ? o.defaultCertificate : null,
+    certificate:
+      s.tls && s.tls !== 'default'
+        ? certs.get(s.tls)!
+        : socketDefault || authTlsFamily.name in s.ann
+          ? o.defaultCertificate
+          : null,
     redirectPort,
     redirect: redirect && !redirectedElsewhere,
     redirectedElsewhere,
     unavailablePage: locations.some((l) => l.unavailablePage),
     hsts,
     locations,
-    fallback: hasRoot ? null : {
-      backend: backendOrNull(s.fallback.backend),
-      upstreamLabel: s.fallback.backend ?? '-',
-      ...luaHooks(backendOrNull(s.fallback.backend)),
-      // a default backend that exists but cannot be reached answers 503, no default backend at all 404
-      status: s.fallback.backend === null && s.fallback.ingress === null ? 404 : 503,
-      ingress: s.fallback.ingress ?? '',
-      redirect: fallbackRedirect && !redirect,
-    },
+    fallback: hasRoot
+      ? null
+      : {
+          backend: backendOrNull(s.fallback.backend),
+          upstreamLabel: s.fallback.backend ?? '-',
+          ...luaHooks(backendOrNull(s.fallback.backend)),
+          // a default backend that exists but cannot be reached answers 503, no default backend at all 404
+          status: s.fallback.backend === null && s.fallback.ingress === null ? 404 : 503,
+          ingress: s.fallback.ingress ?? '',
+          redirect: fallbackRedirect && !redirect,
+        },
   };
 }
 

@@ -13,7 +13,6 @@ import { emptyResult, failed, PARSE_LIMITS, type LoadResult, type ParseLimits } 
 export { failed, PARSE_LIMITS, type LoadResult, type ParseLimits } from './result.js';
 import { API_VERSIONS, FORMATS, validatorFor } from './schemas.js';
 
-
 // Aliases may be used, but not to multiply a small file into a huge object ("billion laughs").
 const MAX_ALIAS_COUNT = 50;
 // One broken generated manifest must not flood the log.
@@ -27,7 +26,9 @@ type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Obj =>
-  typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+  typeof v === 'object' &&
+  v !== null &&
+  (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 // Characters a terminal or log viewer would act on: C0/C1 controls, bidi overrides, line separators.
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
@@ -45,7 +46,8 @@ export function quote(v: unknown): string {
 
 const display = (s: string) => (DNS_SUBDOMAIN.test(s) ? s : quote(s));
 // what a value is, without its content
-const describe = (v: unknown) => (typeof v === 'string' ? `a string of ${v.length} characters` : Array.isArray(v) ? 'a list' : typeof v);
+const describe = (v: unknown) =>
+  typeof v === 'string' ? `a string of ${v.length} characters` : Array.isArray(v) ? 'a list' : typeof v;
 // A library message for one line of our output: first line only, controls escaped.
 const oneLine = (s: string) => escapeControls(s.split('\n')[0]!.replace(/:$/, '')).slice(0, 300);
 
@@ -57,7 +59,13 @@ function appendKey(field: string, key: string | number, inArray: boolean): strin
 
 // ajv's JSON pointer -> raw path segments, a readable field and the value found there.
 function resolvePointer(data: unknown, pointer: string): { segments: string[]; field: string; value: unknown } {
-  const segments = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments =
+    pointer === ''
+      ? []
+      : pointer
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let field = '';
   let cur: unknown = data;
   for (const s of segments) {
@@ -68,10 +76,19 @@ function resolvePointer(data: unknown, pointer: string): { segments: string[]; f
 }
 
 const TYPE_NAMES: Record<string, string> = {
-  string: 'a string', integer: 'an integer', number: 'a number', object: 'a mapping', array: 'a list', boolean: 'true or false',
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  object: 'a mapping',
+  array: 'a list',
+  boolean: 'true or false',
 };
 
-function explain(e: ErrorObject, data: unknown, secret = false): { segments: string[]; field: string; message: string } {
+function explain(
+  e: ErrorObject,
+  data: unknown,
+  secret = false,
+): { segments: string[]; field: string; message: string } {
   const { segments, field, value } = resolvePointer(data, e.instancePath);
   // a Secret's values are never echoed: a PEM key pasted into data would otherwise reach logs and /status
   const hidden = secret && (segments[0] === 'data' || segments[0] === 'stringData');
@@ -79,31 +96,42 @@ function explain(e: ErrorObject, data: unknown, secret = false): { segments: str
   const p = e.params as Record<string, unknown>;
   const missing = (k: unknown) => ({ segments, field: appendKey(field, String(k), false) });
   if (e.propertyName !== undefined) {
-    const f = FORMATS[String(p['format'])];
+    const f = FORMATS[String(p.format)];
     const what = f ? `must be ${f.description}` : (e.message ?? 'is not allowed');
-    return { segments, field: appendKey(field, e.propertyName, false), message: `key ${quote(e.propertyName)} ${what}` };
+    return {
+      segments,
+      field: appendKey(field, e.propertyName, false),
+      message: `key ${quote(e.propertyName)} ${what}`,
+    };
   }
   switch (e.keyword) {
     case 'required':
-      return { ...missing(p['missingProperty']), message: `missing required field ${quote(p['missingProperty'])}` };
+      return { ...missing(p.missingProperty), message: `missing required field ${quote(p.missingProperty)}` };
     case 'dependencies':
-      return { ...missing(p['missingProperty']), message: `${quote(p['missingProperty'])} is required when ${quote(p['property'])} is set` };
+      return {
+        ...missing(p.missingProperty),
+        message: `${quote(p.missingProperty)} is required when ${quote(p.property)} is set`,
+      };
     case 'type': {
-      const types = ([] as unknown[]).concat(p['type']).map((t) => TYPE_NAMES[String(t)] ?? String(t));
+      const types = ([] as unknown[]).concat(p.type).map((t) => TYPE_NAMES[String(t)] ?? String(t));
       return { segments, field, message: `must be ${types.join(' or ')}, got ${show(value)}` };
     }
     case 'format': {
-      const f = FORMATS[String(p['format'])];
-      return { segments, field, message: `must be ${f?.description ?? String(p['format'])}, got ${show(value)}` };
+      const f = FORMATS[String(p.format)];
+      return { segments, field, message: `must be ${f?.description ?? String(p.format)}, got ${show(value)}` };
     }
     case 'enum':
-      return { segments, field, message: `must be one of ${(p['allowedValues'] as unknown[]).join(', ')}; got ${show(value)}` };
+      return {
+        segments,
+        field,
+        message: `must be one of ${(p.allowedValues as unknown[]).join(', ')}; got ${show(value)}`,
+      };
     case 'minimum':
     case 'maximum':
       // Every numeric range in our schemas is a port number.
       return { segments, field, message: `must be a port number from 1 to 65535, got ${show(value)}` };
     case 'minItems':
-      return { segments, field, message: `must have at least ${String(p['limit'])} item(s)` };
+      return { segments, field, message: `must have at least ${String(p.limit)} item(s)` };
     default:
       return { segments, field, message: `${e.message ?? 'is invalid'} (value ${show(value)})` };
   }
@@ -142,15 +170,19 @@ class DocumentReader {
     const problem = (message: string, extra: Partial<Problem> = {}) =>
       this.out.problems.push({ severity: 'error', file: this.file, line, ...extra, message });
     // a string document may be a key file saved as .yaml: say what it is, not what it says
-    if (!isObject(value)) return void problem(`expected a Kubernetes object (a mapping), got ${typeof value === 'string' ? describe(value) : quote(value)}`);
-    const kind = value['kind'] ?? inherited?.kind;
-    const apiVersion = value['apiVersion'] ?? inherited?.apiVersion;
-    if (typeof kind !== 'string' || kind === '') return void problem(`missing or invalid "kind": ${quote(kind)}`, { field: 'kind' });
+    if (!isObject(value))
+      return void problem(
+        `expected a Kubernetes object (a mapping), got ${typeof value === 'string' ? describe(value) : quote(value)}`,
+      );
+    const kind = value.kind ?? inherited?.kind;
+    const apiVersion = value.apiVersion ?? inherited?.apiVersion;
+    if (typeof kind !== 'string' || kind === '')
+      return void problem(`missing or invalid "kind": ${quote(kind)}`, { field: 'kind' });
 
     const known = (KINDS as readonly string[]).includes(kind);
-    const meta = isObject(value['metadata']) ? value['metadata'] : {};
-    const ns = meta['namespace'] === undefined ? 'default' : meta['namespace'];
-    const name = meta['name'];
+    const meta = isObject(value.metadata) ? value.metadata : {};
+    const ns = meta.namespace === undefined ? 'default' : meta.namespace;
+    const name = meta.name;
     const identified = typeof ns === 'string' && typeof name === 'string';
     const object = `${kind} ${typeof ns === 'string' ? display(ns) : '?'}/${typeof name === 'string' ? display(name) : '(unnamed)'}`;
     const reject = (message: string, extra: Partial<Problem> = {}) => {
@@ -162,13 +194,19 @@ class DocumentReader {
       const message = `missing or invalid "apiVersion": ${quote(apiVersion)}`;
       return void (known ? reject(message, { field: 'apiVersion' }) : problem(message, { field: 'apiVersion' }));
     }
-    if (kind.endsWith('List') && 'items' in value) return this.readList(value, path, kind, apiVersion, problem);
+    if (kind.endsWith('List') && 'items' in value) {
+      this.readList(value, path, kind, apiVersion, problem);
+      return;
+    }
     if (!known) return; // not ours: Deployments and the like share the directory
 
     const validate = validatorFor(kind as Kind, apiVersion);
     if (!validate) {
       const supported = API_VERSIONS[kind as Kind].join(', ');
-      return reject(`unsupported apiVersion ${quote(apiVersion)} for ${kind}; supported: ${supported}`, { field: 'apiVersion' });
+      reject(`unsupported apiVersion ${quote(apiVersion)} for ${kind}; supported: ${supported}`, {
+        field: 'apiVersion',
+      });
+      return;
     }
     const obj = { ...value, kind, apiVersion };
     if (validate(obj)) {
@@ -179,9 +217,16 @@ class DocumentReader {
     if (identified) this.out.rejected.push(resourceKey(kind, ns, name));
   }
 
-  private readList(list: Obj, path: Path, kind: string, apiVersion: string, problem: (m: string, e?: Partial<Problem>) => void): void {
-    const items = list['items'] ?? [];
-    if (!Array.isArray(items)) return void problem(`"items" of a ${kind} must be a list, got ${quote(items)}`, { field: 'items' });
+  private readList(
+    list: Obj,
+    path: Path,
+    kind: string,
+    apiVersion: string,
+    problem: (m: string, e?: Partial<Problem>) => void,
+  ): void {
+    const items = list.items ?? [];
+    if (!Array.isArray(items))
+      return void problem(`"items" of a ${kind} must be a list, got ${quote(items)}`, { field: 'items' });
     // Typed lists (IngressList...) from the raw API omit kind and apiVersion on their items.
     const itemKind = kind.slice(0, -'List'.length);
     const inherited = (KINDS as readonly string[]).includes(itemKind) ? { kind: itemKind, apiVersion } : undefined;
@@ -193,22 +238,34 @@ class DocumentReader {
     const seen = new Set<string>();
     const problems: Problem[] = [];
     for (const e of inner.length ? inner : errors) {
-      const { segments, field, message } = explain(e, obj, obj['kind'] === 'Secret');
+      const { segments, field, message } = explain(e, obj, obj.kind === 'Secret');
       const key = `${field}\0${message}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      problems.push({ severity: 'error', file: this.file, line: this.lineAt([...path, ...segments]), object, field, message });
+      problems.push({
+        severity: 'error',
+        file: this.file,
+        line: this.lineAt([...path, ...segments]),
+        object,
+        field,
+        message,
+      });
     }
     this.out.problems.push(...problems.slice(0, MAX_PROBLEMS_PER_OBJECT));
     if (problems.length > MAX_PROBLEMS_PER_OBJECT) {
       const more = problems.length - MAX_PROBLEMS_PER_OBJECT;
-      this.out.problems.push({ severity: 'error', file: this.file, line: this.lineAt(path), object, message: `${more} more problem(s) not shown` });
+      this.out.problems.push({
+        severity: 'error',
+        file: this.file,
+        line: this.lineAt(path),
+        object,
+        message: `${more} more problem(s) not shown`,
+      });
     }
   }
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 
 const LIMIT_NAMES: Record<keyof ParseLimits, string> = {
   depth: 'levels of nesting',
@@ -223,17 +280,25 @@ const LIMIT_NAMES: Record<keyof ParseLimits, string> = {
 
 /** A limit hit, or the first YAML error: either ends the parse of the file at once. */
 class ParseStop extends Error {
-  constructor(readonly offset: number | undefined, message: string) {
+  constructor(
+    readonly offset: number | undefined,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 const limitHit = (limits: ParseLimits, which: keyof ParseLimits, offset: number) =>
-  new ParseStop(offset, `refused: more than ${limits[which]} ${LIMIT_NAMES[which]} (a limit of the manifests loader); not loaded`);
+  new ParseStop(
+    offset,
+    `refused: more than ${limits[which]} ${LIMIT_NAMES[which]} (a limit of the manifests loader); not loaded`,
+  );
 
 // Lexemes counted: all but spaces, line breaks and the lexer's control markers (a plain or block scalar counts
 // once, by its SCALAR marker; comments count: a document's comments are all kept until it is composed).
-const [SPACE, TAB, LF, CR, AMPERSAND, ASTERISK, BANG] = [' ', '\t', '\n', '\r', '&', '*', '!'].map((ch) => ch.charCodeAt(0));
+const [SPACE, TAB, LF, CR, AMPERSAND, ASTERISK, BANG] = [' ', '\t', '\n', '\r', '&', '*', '!'].map((ch) =>
+  ch.charCodeAt(0),
+);
 
 /**
  * Walks a composed document: counts its nodes, an alias as the nodes its anchor holds (so aliases cannot
@@ -278,21 +343,38 @@ class NodeWalk {
  * the first YAML error (only that one is reported, and a message per error of a hostile line is how a
  * 165 KB file took 18 s: each computed its context from the whole line). Yields each document's value.
  */
-function* composeDocuments(text: string, lines: LineCounter, limits: ParseLimits): Generator<{ doc: Document; value: unknown }> {
+function* composeDocuments(
+  text: string,
+  lines: LineCounter,
+  limits: ParseLimits,
+): Generator<{ doc: Document; value: unknown }> {
   const lexer = new Lexer();
   const parser = new Parser(lines.addNewLine);
   lines.addNewLine(0);
   const composer = new Composer({ uniqueKeys: false });
   // the first error ends the parse: the composer would otherwise go on building nodes and messages
-  const internal = composer as unknown as { onError: (source: unknown, code: string, message: string, warning?: boolean) => void };
+  const internal = composer as unknown as {
+    onError: (source: unknown, code: string, message: string, warning?: boolean) => void;
+  };
   const report = internal.onError;
   let stop: ParseStop | undefined;
   internal.onError = (source, code, message, warning) => {
     if (warning) return report(source, code, message, warning);
     // the composer catches what a collection throws and reports it again for the collection: keep the first
-    throw (stop ??= new ParseStop(errorOffset(source), message));
+    stop ??= new ParseStop(errorOffset(source), message);
+    throw stop;
   };
-  const counts = { documentTokens: 0, anchors: 0, aliases: 0, tags: 0, tokens: 0, docStarts: 0, docEnds: 0, documents: 0, nodes: 0 };
+  const counts = {
+    documentTokens: 0,
+    anchors: 0,
+    aliases: 0,
+    tags: 0,
+    tokens: 0,
+    docStarts: 0,
+    docEnds: 0,
+    documents: 0,
+    nodes: 0,
+  };
   let offset = 0;
   let scalarSource = false; // the lexeme after the SCALAR marker is a scalar's text, whatever it starts with
   function* tokens() {
@@ -301,11 +383,21 @@ function* composeDocuments(text: string, lines: LineCounter, limits: ParseLimits
       const c = lexeme.charCodeAt(0);
       // by the first character, as CST.tokenType does: this runs for every lexeme of every file
       if (scalarSource) scalarSource = false;
-      else if (c !== SPACE && c !== TAB && c !== LF && c !== CR && lexeme !== '' && lexeme !== CST.DOCUMENT && lexeme !== CST.FLOW_END && lexeme !== CST.BOM) {
+      else if (
+        c !== SPACE &&
+        c !== TAB &&
+        c !== LF &&
+        c !== CR &&
+        lexeme !== '' &&
+        lexeme !== CST.DOCUMENT &&
+        lexeme !== CST.FLOW_END &&
+        lexeme !== CST.BOM
+      ) {
         if (lexeme === CST.SCALAR) scalarSource = true;
         else if (lexeme === '---' || lexeme === '...') {
           counts.documentTokens = 0;
-          if (lexeme === '---' ? ++counts.docStarts > limits.documents : ++counts.docEnds > limits.documents) throw limitHit(limits, 'documents', at);
+          if (lexeme === '---' ? ++counts.docStarts > limits.documents : ++counts.docEnds > limits.documents)
+            throw limitHit(limits, 'documents', at);
         } else if (c === AMPERSAND && ++counts.anchors > limits.anchors) throw limitHit(limits, 'anchors', at);
         else if (c === ASTERISK && ++counts.aliases > limits.aliases) throw limitHit(limits, 'aliases', at);
         else if (c === BANG && ++counts.tags > limits.tags) throw limitHit(limits, 'tags', at);
@@ -353,7 +445,8 @@ export function parseManifests(text: string, file: string, limits: ParseLimits =
   try {
     // each document is read as soon as it is composed, so only one document's nodes are held at a time
     for (const { doc, value } of composeDocuments(text, lines, limits)) {
-      for (const w of doc.warnings) warnings.push({ severity: 'warning', file, line: lines.linePos(w.pos[0]).line, message: oneLine(w.message) });
+      for (const w of doc.warnings)
+        warnings.push({ severity: 'warning', file, line: lines.linePos(w.pos[0]).line, message: oneLine(w.message) });
       if (value === null || value === undefined) continue;
       const reader = new DocumentReader(doc, lines, file, out);
       try {
@@ -361,14 +454,21 @@ export function parseManifests(text: string, file: string, limits: ParseLimits =
         reader.read(value, []);
       } catch (err) {
         // Defensive: input must never crash the controller.
-        out.problems.push({ severity: 'error', file, line: reader.lineAt([]), message: `cannot process document: ${oneLine(errorText(err))}` });
+        out.problems.push({
+          severity: 'error',
+          file,
+          line: reader.lineAt([]),
+          message: `cannot process document: ${oneLine(errorText(err))}`,
+        });
       }
     }
   } catch (err) {
     if (!(err instanceof ParseStop)) return failed(file, undefined, `cannot parse: ${oneLine(errorText(err))}`);
     const at = err.offset === undefined ? undefined : lines.linePos(Math.min(err.offset, text.length));
     const where = at ? ` at line ${at.line}, column ${at.col}` : '';
-    const message = err.message.startsWith('refused:') ? `${file} ${err.message.replace('; not loaded', `${where}; not loaded`)}` : `invalid YAML: ${oneLine(err.message)}${where}`;
+    const message = err.message.startsWith('refused:')
+      ? `${file} ${err.message.replace('; not loaded', `${where}; not loaded`)}`
+      : `invalid YAML: ${oneLine(err.message)}${where}`;
     return failed(file, at?.line, message);
   }
   out.problems.unshift(...warnings);
@@ -401,14 +501,24 @@ function fileKind(st: Stats): string {
 }
 
 /** The bytes of a regular file, at most maxBytes; or why not. Never blocks on a special file. */
-export async function readManifest(absPath: string, relPath: string, maxBytes: number): Promise<Uint8Array | LoadResult> {
-  const tooLarge = (size: number | string) => failed(relPath, undefined, `${relPath} is too large (${size} bytes, limit ${maxBytes}); not loaded`);
+export async function readManifest(
+  absPath: string,
+  relPath: string,
+  maxBytes: number,
+): Promise<Uint8Array | LoadResult> {
+  const tooLarge = (size: number | string) =>
+    failed(relPath, undefined, `${relPath} is too large (${size} bytes, limit ${maxBytes}); not loaded`);
   let handle: FileHandle | undefined;
   try {
     handle = await open(absPath, OPEN_FLAGS);
     const st = await handle.stat();
     if (st.isDirectory()) return failed(relPath, undefined, `cannot read ${relPath}: EISDIR (it is a directory)`);
-    if (!st.isFile()) return failed(relPath, undefined, `cannot read ${relPath}: it is ${fileKind(st)}, not a regular file; not loaded`);
+    if (!st.isFile())
+      return failed(
+        relPath,
+        undefined,
+        `cannot read ${relPath}: it is ${fileKind(st)}, not a regular file; not loaded`,
+      );
     if (st.size > maxBytes) return tooLarge(st.size);
     // the file may grow after the fstat: read on until the end, but never past the limit
     const chunks: Buffer[] = [];
@@ -434,7 +544,12 @@ export async function readManifest(absPath: string, relPath: string, maxBytes: n
   }
 }
 
-export async function loadFile(absPath: string, relPath: string, maxBytes = 4 * 1024 * 1024, pool: Pick<ParsePool, 'parse'> = defaultParsePool()): Promise<LoadResult> {
+export async function loadFile(
+  absPath: string,
+  relPath: string,
+  maxBytes = 4 * 1024 * 1024,
+  pool: Pick<ParsePool, 'parse'> = defaultParsePool(),
+): Promise<LoadResult> {
   const bytes = await readManifest(absPath, relPath, maxBytes);
   if (!(bytes instanceof Uint8Array)) return bytes;
   return pool.parse(bytes, relPath);

@@ -31,7 +31,10 @@ export class ManifestSet {
   fullScans = 0;
   partialRefreshes = 0;
 
-  constructor(readonly root: string, private readonly maxFileBytes?: number) {}
+  constructor(
+    readonly root: string,
+    private readonly maxFileBytes?: number,
+  ) {}
 
   /**
    * Returns whether any file was added, changed or removed. `files`: the absolute paths the watcher named
@@ -50,7 +53,13 @@ export class ManifestSet {
     this.fullScans++;
     if (!fs.existsSync(this.root)) {
       // A vanished directory is an outage of the source, not an instruction to delete every route.
-      return this.setScanProblems([{ severity: 'error', file: this.root, message: 'manifests directory does not exist; keeping the last loaded state' }]);
+      return this.setScanProblems([
+        {
+          severity: 'error',
+          file: this.root,
+          message: 'manifests directory does not exist; keeping the last loaded state',
+        },
+      ]);
     }
     const scan = await scanDirectory(this.root);
     this.rootReal = scan.root;
@@ -75,7 +84,10 @@ export class ManifestSet {
   }
 
   /** complete false: something other than plain files is involved, scan everything */
-  private async refreshFiles(rootReal: string, files: Iterable<string>): Promise<{ changed: boolean; complete: boolean }> {
+  private async refreshFiles(
+    rootReal: string,
+    files: Iterable<string>,
+  ): Promise<{ changed: boolean; complete: boolean }> {
     let changed = false;
     const incomplete = () => ({ changed, complete: false });
     const now = Date.now();
@@ -104,7 +116,12 @@ export class ManifestSet {
     const previous = this.signatures.get(entry.rel);
     if (previous === entry.signature) return false;
     const age = now - entry.mtimeMs;
-    if (previous !== undefined && this.inodes.get(entry.rel) === entry.ino && age > -IN_PLACE_QUIET_MS && age < IN_PLACE_QUIET_MS) {
+    if (
+      previous !== undefined &&
+      this.inodes.get(entry.rel) === entry.ino &&
+      age > -IN_PLACE_QUIET_MS &&
+      age < IN_PLACE_QUIET_MS
+    ) {
       const due = entry.mtimeMs + IN_PLACE_QUIET_MS;
       this.held.add(entry.abs);
       this.recheckAt = this.recheckAt ? Math.min(this.recheckAt, due) : due;
@@ -115,7 +132,12 @@ export class ManifestSet {
     this.signatures.set(entry.rel, entry.signature);
     this.inodes.set(entry.rel, entry.ino);
     this.fileProblems.set(entry.rel, [...result.problems, ...notes]);
-    this.rejectedByFile.set(entry.rel, result.parseFailed ? 1 : result.rejected.length + result.problems.filter((p) => p.severity === 'error' && !p.object).length);
+    this.rejectedByFile.set(
+      entry.rel,
+      result.parseFailed
+        ? 1
+        : result.rejected.length + result.problems.filter((p) => p.severity === 'error' && !p.object).length,
+    );
     return true;
   }
 

@@ -1,11 +1,24 @@
 // Turns a schema-validated manifest object into the typed resource of types.ts: defaults filled,
 // legacy Ingress forms rewritten to the v1 shape. Input shapes are guaranteed by schemas.ts.
 import type {
-  ConfigMap, EndpointAddress, EndpointSlice, Endpoints, Ingress, IngressBackend, IngressClass, Kind, Meta,
-  Resource, Secret, Service, Source,
+  ConfigMap,
+  EndpointAddress,
+  EndpointSlice,
+  Endpoints,
+  Ingress,
+  IngressBackend,
+  IngressClass,
+  Kind,
+  Meta,
+  Resource,
+  Secret,
+  Service,
+  Source,
 } from '../resources.js';
 import { isLegacyIngress } from './schemas.js';
 
+// the schema has checked the shape (schemas.ts); reading it back field by field would only repeat that
+// biome-ignore lint/suspicious/noExplicitAny: validated input
 type Raw = any;
 
 // Drops undefined members so results compare cleanly and print without noise.
@@ -28,7 +41,8 @@ function meta(m: Raw): Meta {
 
 function backendV1(b: Raw): IngressBackend | undefined {
   if (!b) return undefined;
-  if (b.resource) return { resource: compact({ apiGroup: b.resource.apiGroup, kind: b.resource.kind, name: b.resource.name }) };
+  if (b.resource)
+    return { resource: compact({ apiGroup: b.resource.apiGroup, kind: b.resource.kind, name: b.resource.name }) };
   const p = b.service.port;
   return { service: { name: b.service.name, port: p.number !== undefined ? { number: p.number } : { name: p.name } } };
 }
@@ -87,7 +101,13 @@ function service(o: Raw, source: Source): Service {
     clusterIP: spec.clusterIP,
     externalName: spec.externalName,
     ports: (spec.ports ?? []).map((p: Raw) =>
-      compact({ name: emptyToUndefined(p.name), port: p.port, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP', nodePort: p.nodePort }),
+      compact({
+        name: emptyToUndefined(p.name),
+        port: p.port,
+        targetPort: p.targetPort,
+        protocol: p.protocol ?? 'TCP',
+        nodePort: p.nodePort,
+      }),
     ),
   });
 }

@@ -97,12 +97,15 @@ export class ParsePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    const closed = (t: Task) => t.resolve(failed(t.file, undefined, `cannot parse ${t.file}: the parser pool is closed`));
+    const closed = (t: Task) =>
+      t.resolve(failed(t.file, undefined, `cannot parse ${t.file}: the parser pool is closed`));
     this.queue.splice(0).forEach(closed);
-    await Promise.all([...this.slots].map((s) => {
-      s.tasks.splice(0).forEach(closed);
-      return this.retire(s);
-    }));
+    await Promise.all(
+      [...this.slots].map((s) => {
+        s.tasks.splice(0).forEach(closed);
+        return this.retire(s);
+      }),
+    );
   }
 
   /**
@@ -130,7 +133,10 @@ export class ParsePool {
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL, {
       workerData: { limits: this.o.limits },
-      resourceLimits: { maxOldGenerationSizeMb: this.o.memoryMb, maxYoungGenerationSizeMb: Math.min(32, Math.max(4, this.o.memoryMb >> 3)) },
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.o.memoryMb,
+        maxYoungGenerationSizeMb: Math.min(32, Math.max(4, this.o.memoryMb >> 3)),
+      },
       stdout: false,
       stderr: false,
     });
@@ -155,9 +161,10 @@ export class ParsePool {
     });
     // a worker over its heap cap ends with ERR_WORKER_OUT_OF_MEMORY; one that cannot start with its error
     worker.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? `refused: parsing it needed more than ${this.o.memoryMb} MiB of memory (a limit of the manifests loader); not loaded`
-        : `could not be parsed: ${err.message}`;
+      const why =
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `refused: parsing it needed more than ${this.o.memoryMb} MiB of memory (a limit of the manifests loader); not loaded`
+          : `could not be parsed: ${err.message}`;
       this.fail(slot, (file) => `${file} ${why}`);
     });
     worker.on('exit', () => {
@@ -181,9 +188,16 @@ export class ParsePool {
     const task = slot.tasks[0]!;
     const ms = Math.round(this.o.deadlineMs + (this.o.deadlineMsPerMiB * task.bytes.byteLength) / 2 ** 20);
     slot.startedAt = Date.now();
-    if (this.slots.size < this.o.size) setTimeout(() => { if (slot.tasks[0] === task) this.spill(slot); }, this.o.spillMs).unref();
+    if (this.slots.size < this.o.size)
+      setTimeout(() => {
+        if (slot.tasks[0] === task) this.spill(slot);
+      }, this.o.spillMs).unref();
     slot.deadline = setTimeout(() => {
-      if (slot.tasks[0] === task) this.fail(slot, (file) => `${file} refused: not parsed within ${ms} ms (a limit of the manifests loader); not loaded`);
+      if (slot.tasks[0] === task)
+        this.fail(
+          slot,
+          (file) => `${file} refused: not parsed within ${ms} ms (a limit of the manifests loader); not loaded`,
+        );
     }, ms);
   }
 
@@ -212,7 +226,9 @@ export class ParsePool {
   private idle(slot: Slot): void {
     slot.worker.unref();
     if (this.slots.size > this.o.keepWarm) {
-      slot.idle = setTimeout(() => { if (!slot.tasks.length) void this.retire(slot); }, this.o.idleMs);
+      slot.idle = setTimeout(() => {
+        if (!slot.tasks.length) void this.retire(slot);
+      }, this.o.idleMs);
       slot.idle.unref();
     }
   }

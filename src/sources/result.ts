@@ -49,4 +49,3 @@ export function failed(file: string, line: number | undefined, message: string):
   const problem: Problem = { severity: 'error', file, ...(line ? { line } : {}), message };
   return { ...emptyResult(), problems: [problem], parseFailed: true };
 }
-

@@ -66,7 +66,12 @@ class Scan {
     await Promise.all(stats);
   }
 
-  private async followLink(full: string, rel: string, name: string, resolveData: () => Promise<string | undefined>): Promise<void> {
+  private async followLink(
+    full: string,
+    rel: string,
+    name: string,
+    resolveData: () => Promise<string | undefined>,
+  ): Promise<void> {
     this.linked = true;
     let target: string;
     try {
@@ -76,7 +81,8 @@ class Scan {
     } catch (err) {
       return this.warn(rel, `broken symlink, skipped: ${codeOf(err)}`);
     }
-    if (!isInside(this.rootReal, target)) return this.warn(rel, 'symlink points outside the manifests directory; not followed');
+    if (!isInside(this.rootReal, target))
+      return this.warn(rel, 'symlink points outside the manifests directory; not followed');
     let st;
     try {
       st = await stat(target);
@@ -89,7 +95,8 @@ class Scan {
 
   async enterDirectory(real: string, rel: string): Promise<void> {
     // Also stops symlink loops: a directory reached again is not walked again.
-    if (this.seen.has(real)) return this.warn(rel, 'directory already scanned through another path (symlink loop?); skipped');
+    if (this.seen.has(real))
+      return this.warn(rel, 'directory already scanned through another path (symlink loop?); skipped');
     this.seen.add(real);
     await this.walk(real, rel);
   }
@@ -105,9 +112,19 @@ class Scan {
   }
 }
 
-export function fileEntry(rel: string, real: string, st: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): FileEntry {
+export function fileEntry(
+  rel: string,
+  real: string,
+  st: { size: number; mtimeMs: number; ctimeMs: number; ino: number },
+): FileEntry {
   // ctime too: a chmod that makes an unreadable file readable changes nothing else
-  return { rel, abs: real, signature: `${real}|${st.size}|${st.mtimeMs}|${st.ctimeMs}|${st.ino}`, ino: st.ino, mtimeMs: st.mtimeMs };
+  return {
+    rel,
+    abs: real,
+    signature: `${real}|${st.size}|${st.mtimeMs}|${st.ctimeMs}|${st.ino}`,
+    ino: st.ino,
+    mtimeMs: st.mtimeMs,
+  };
 }
 
 export const isManifestName = (name: string) => MANIFEST.test(name);
@@ -124,10 +141,18 @@ export async function scanDirectory(root: string): Promise<ScanResult> {
   try {
     rootReal = await realpath(root);
     if (!(await stat(rootReal)).isDirectory()) {
-      return { files: [], linked: false, problems: [{ severity: 'error', message: `manifests directory ${root} is not a directory` }] };
+      return {
+        files: [],
+        linked: false,
+        problems: [{ severity: 'error', message: `manifests directory ${root} is not a directory` }],
+      };
     }
   } catch (err) {
-    return { files: [], linked: false, problems: [{ severity: 'error', message: `cannot read manifests directory ${root}: ${codeOf(err)}` }] };
+    return {
+      files: [],
+      linked: false,
+      problems: [{ severity: 'error', message: `cannot read manifests directory ${root}: ${codeOf(err)}` }],
+    };
   }
   const scan = new Scan(rootReal);
   await scan.enterDirectory(rootReal, '');

@@ -2,7 +2,16 @@
 // constrained here with the shapes from syntax.ts; unknown fields are allowed and not read.
 import net from 'node:net';
 import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
-import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN, PORT_NAME, isIngressPath, isIP, isIngressHost, isQualifiedName } from '../syntax.js';
+import {
+  DATA_KEY,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
+  PORT_NAME,
+  isIngressPath,
+  isIP,
+  isIngressHost,
+  isQualifiedName,
+} from '../syntax.js';
 import type { Kind } from '../resources.js';
 
 interface Format {
@@ -34,11 +43,15 @@ export const FORMATS: Readonly<Record<string, Format>> = {
   'http-path': {
     // regex paths are allowed here; the model accepts them only from an Ingress in regex mode
     check: isIngressPath,
-    description: 'an HTTP path, or a regular expression for use-regex (starting with "/"; no spaces, quotes, braces, ";", "#" or control characters; "$" only as an anchor)',
+    description:
+      'an HTTP path, or a regular expression for use-regex (starting with "/"; no spaces, quotes, braces, ";", "#" or control characters; "$" only as an anchor)',
   },
   'port-name': { check: (s) => PORT_NAME.test(s), description: 'a port name (lower-case letters, digits and "-")' },
   // Endpoints, slices and single-port Services may carry an empty port name.
-  'port-name-or-empty': { check: (s) => s === '' || PORT_NAME.test(s), description: 'a port name (lower-case letters, digits and "-")' },
+  'port-name-or-empty': {
+    check: (s) => s === '' || PORT_NAME.test(s),
+    description: 'a port name (lower-case letters, digits and "-")',
+  },
   'legacy-service-port': {
     check: (s) => (DIGITS.test(s) ? Number(s) >= 1 && Number(s) <= 65535 : PORT_NAME.test(s)),
     description: 'a port number (1-65535) or port name',
@@ -63,7 +76,10 @@ export const FORMATS: Readonly<Record<string, Format>> = {
   },
   timestamp: { check: (s) => RFC3339.test(s), description: 'an RFC 3339 timestamp' },
   'kind-name': { check: (s) => KIND_NAME.test(s), description: 'a kind name (letters and digits)' },
-  'controller-name': { check: (s) => CONTROLLER_NAME.test(s), description: 'a domain-prefixed path such as "example.com/ingress"' },
+  'controller-name': {
+    check: (s) => CONTROLLER_NAME.test(s),
+    description: 'a domain-prefixed path such as "example.com/ingress"',
+  },
   'secret-type': { check: (s) => PRINTABLE.test(s), description: 'a secret type (printable characters, no spaces)' },
 };
 
@@ -82,7 +98,11 @@ export function isLegacyIngress(apiVersion: string): boolean {
 }
 
 const str = (format: string): SchemaObject => ({ type: 'string', format });
-const arr = (items: SchemaObject, minItems = 0): SchemaObject => ({ type: 'array', items, ...(minItems ? { minItems } : {}) });
+const arr = (items: SchemaObject, minItems = 0): SchemaObject => ({
+  type: 'array',
+  items,
+  ...(minItems ? { minItems } : {}),
+});
 const bool: SchemaObject = { type: 'boolean' };
 const port: SchemaObject = { type: 'integer', minimum: 1, maximum: 65535 };
 const protocol: SchemaObject = { enum: ['TCP', 'UDP', 'SCTP'] };
@@ -107,7 +127,11 @@ function metadata(nameFormat: string, extraLabels?: SchemaObject): SchemaObject 
   };
 }
 
-const object = (properties: Record<string, SchemaObject>, required: string[] = [], extra: SchemaObject = {}): SchemaObject => ({
+const object = (
+  properties: Record<string, SchemaObject>,
+  required: string[] = [],
+  extra: SchemaObject = {},
+): SchemaObject => ({
   type: 'object',
   ...(required.length ? { required } : {}),
   properties,
@@ -115,12 +139,18 @@ const object = (properties: Record<string, SchemaObject>, required: string[] = [
 });
 
 const objectRef = object({ kind: str('kind-name'), name: str('dns-subdomain'), namespace: str('dns-label') });
-const typedRef = object({ apiGroup: str('dns-subdomain'), kind: str('kind-name'), name: str('dns-subdomain') }, ['kind', 'name']);
+const typedRef = object({ apiGroup: str('dns-subdomain'), kind: str('kind-name'), name: str('dns-subdomain') }, [
+  'kind',
+  'name',
+]);
 
 const backendV1 = object(
   {
     service: object(
-      { name: str('dns-label'), port: object({ number: port, name: str('port-name') }, [], { exactlyOne: ['number', 'name'] }) },
+      {
+        name: str('dns-label'),
+        port: object({ number: port, name: str('port-name') }, [], { exactlyOne: ['number', 'name'] }),
+      },
       ['name', 'port'],
     ),
     resource: typedRef,
@@ -145,7 +175,10 @@ function ingress(legacy: boolean): SchemaObject {
     { path: str('http-path'), pathType: { enum: ['Exact', 'Prefix', 'ImplementationSpecific'] }, backend },
     legacy ? ['backend'] : ['pathType', 'backend'],
     // Only ImplementationSpecific may leave the path out (it then means "/").
-    { if: { required: ['pathType'], properties: { pathType: { enum: ['Exact', 'Prefix'] } } }, then: { required: ['path'] } },
+    {
+      if: { required: ['pathType'], properties: { pathType: { enum: ['Exact', 'Prefix'] } } },
+      then: { required: ['path'] },
+    },
   );
   const rule = object({ host: str('ingress-host'), http: object({ paths: arr(path, 1) }, ['paths']) });
   const tls = object({ hosts: arr(str('ingress-host')), secretName: str('dns-subdomain') });
@@ -185,7 +218,10 @@ const service = object(
         ),
       },
       [],
-      { if: { required: ['type'], properties: { type: { const: 'ExternalName' } } }, then: { required: ['externalName'] } },
+      {
+        if: { required: ['type'], properties: { type: { const: 'ExternalName' } } },
+        then: { required: ['externalName'] },
+      },
     ),
   },
   ['metadata', 'spec'],
@@ -248,7 +284,9 @@ const secret = object(
 const configMap = object({ metadata: metadata('dns-subdomain'), data: stringMap('data-key') }, ['metadata']);
 
 // "exactlyOne: [a, b]": the object has exactly one of these properties.
-type KeywordCheck = ((schema: string[], data: Record<string, unknown>) => boolean) & { errors?: Partial<ErrorObject>[] };
+type KeywordCheck = ((schema: string[], data: Record<string, unknown>) => boolean) & {
+  errors?: Partial<ErrorObject>[];
+};
 const exactlyOne: KeywordCheck = (schema, data) => {
   const present = schema.filter((k) => data[k] !== undefined);
   if (present.length === 1) return true;

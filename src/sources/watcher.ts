@@ -38,13 +38,19 @@ export function watchDirectory(root: string, onEvent: WatchListener): { close():
     // directly, and ConfigMap volume swaps show up as changes to the ..data link itself.
     const w = watch(real, { ignoreInitial: true, followSymlinks: false, persistent: true });
     watcher = w;
-    w.on('all', (event, p) => signal(`${event} ${p}`, event === 'add' || event === 'change' || event === 'unlink' ? path.resolve(p) : undefined));
+    w.on('all', (event, p) =>
+      signal(
+        `${event} ${p}`,
+        event === 'add' || event === 'change' || event === 'unlink' ? path.resolve(p) : undefined,
+      ),
+    );
     // chokidar drops a second 'change' of the same path within 50 ms; the raw fs.watch events it sees
     // are never throttled, and a missed signal is the one failure that matters here. A raw event names
     // the entry inside the watched directory, or the watched file itself.
     w.on('raw', (event, p, details: unknown) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
-      const file = !p || !watched ? undefined : path.basename(watched) === p ? path.resolve(watched) : path.resolve(watched, p);
+      const file =
+        !p || !watched ? undefined : path.basename(watched) === p ? path.resolve(watched) : path.resolve(watched, p);
       signal(`raw ${event} ${p}`, file);
     });
     w.on('error', (err) => signal(reason(err)));

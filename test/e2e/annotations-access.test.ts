@@ -41,15 +41,28 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
       site('conn', 'conn.test', { [`${A}limit-connections`]: '1' }, 'holding'),
       site('conn-free', 'conn-free.test', {}, 'holding'),
       site('cors', 'cors.test', {
-        [`${A}enable-cors`]: 'true', [`${A}cors-allow-origin`]: 'https://app.example.com, http://*.example.org:8080',
-        [`${A}cors-expose-headers`]: 'X-Pod', [`${A}cors-max-age`]: '600',
+        [`${A}enable-cors`]: 'true',
+        [`${A}cors-allow-origin`]: 'https://app.example.com, http://*.example.org:8080',
+        [`${A}cors-expose-headers`]: 'X-Pod',
+        [`${A}cors-max-age`]: '600',
       }),
       // CORS's "if" blocks must not lose the location's other rules
       site('cors-guarded', 'cors-guarded.test', {
-        [`${A}enable-cors`]: 'true', [`${A}cors-allow-origin`]: 'https://app.example.com', [`${A}whitelist-source-range`]: '10.0.0.0/8',
+        [`${A}enable-cors`]: 'true',
+        [`${A}cors-allow-origin`]: 'https://app.example.com',
+        [`${A}whitelist-source-range`]: '10.0.0.0/8',
       }),
-      site('cors-limited', 'cors-limited.test', { [`${A}enable-cors`]: 'true', [`${A}limit-rps`]: '1', [`${A}limit-burst-multiplier`]: '1', [`${A}proxy-body-size`]: '1k' }),
-      site('cors-star', 'cors-star.test', { [`${A}enable-cors`]: 'true', [`${A}cors-allow-credentials`]: 'false', [`${A}cors-allow-methods`]: 'GET, POST' }),
+      site('cors-limited', 'cors-limited.test', {
+        [`${A}enable-cors`]: 'true',
+        [`${A}limit-rps`]: '1',
+        [`${A}limit-burst-multiplier`]: '1',
+        [`${A}proxy-body-size`]: '1k',
+      }),
+      site('cors-star', 'cors-star.test', {
+        [`${A}enable-cors`]: 'true',
+        [`${A}cors-allow-credentials`]: 'false',
+        [`${A}cors-allow-methods`]: 'GET, POST',
+      }),
     ]);
     m.write('invalid.yaml', [
       site('bad-cidr', 'bad-cidr.test', { [`${A}whitelist-source-range`]: '127.0.0.1/32,10.0.0.0/33' }),
@@ -58,11 +71,14 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(echo);
-    await holding?.close();
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(echo);
+      await holding?.close();
+      m?.cleanup();
+    },
+  );
 
   it('whitelist-source-range / allowlist-source-range: a listed client gets through, others get 403', async () => {
     for (const host of ['allow.test', 'allow-v6.test']) {
@@ -86,13 +102,19 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await ctl!.http('rps.test', '/')).status);
     assert.deepEqual(statuses.slice(0, 2), [200, 200], statuses.join(' '));
-    assert.ok(statuses.slice(2).every((s) => s === 503), statuses.join(' '));
+    assert.ok(
+      statuses.slice(2).every((s) => s === 503),
+      statuses.join(' '),
+    );
     await sleep(2100);
     assert.equal((await ctl!.http('rps.test', '/')).status, 200);
     // another Ingress is not limited
     const free: number[] = [];
     for (let i = 0; i < 6; i++) free.push((await ctl!.http('allow.test', '/')).status);
-    assert.ok(free.every((s) => s === 200), free.join(' '));
+    assert.ok(
+      free.every((s) => s === 200),
+      free.join(' '),
+    );
   });
 
   it('limit-connections 1: a second concurrent request gets 503 while the first is served', async () => {
@@ -104,14 +126,25 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     assert.equal(first.pod?.pod, 'holding');
     assert.equal(second.status, 503);
     // without the annotation both are served
-    const both = await Promise.all([ctl!.http('conn-free.test', '/'), sleep(300).then(() => ctl!.http('conn-free.test', '/'))]);
-    assert.deepEqual(both.map((r) => r.status), [200, 200]);
+    const both = await Promise.all([
+      ctl!.http('conn-free.test', '/'),
+      sleep(300).then(() => ctl!.http('conn-free.test', '/')),
+    ]);
+    assert.deepEqual(
+      both.map((r) => r.status),
+      [200, 200],
+    );
   });
 
   it('CORS preflight from an allowed origin: 204 from nginx with the CORS headers, the pod never sees it', async () => {
     const hits = echo.hits.get('echo-1') ?? 0;
     const r = await ctl!.http('cors.test', '/api', {
-      method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'content-type',
+      },
     });
     assert.equal(r.status, 204);
     assert.equal(r.pod, undefined);
@@ -119,11 +152,17 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     assert.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
     assert.equal(r.headers['access-control-allow-credentials'], 'true');
     assert.equal(r.headers['access-control-allow-methods'], 'GET, PUT, POST, DELETE, PATCH, OPTIONS');
-    assert.equal(r.headers['access-control-allow-headers'], 'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization');
+    assert.equal(
+      r.headers['access-control-allow-headers'],
+      'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization',
+    );
     assert.equal(r.headers['access-control-expose-headers'], 'X-Pod');
     assert.equal(r.headers['access-control-max-age'], '600');
     // a one-label wildcard origin with its port
-    const wild = await ctl!.http('cors.test', '/', { method: 'OPTIONS', headers: { origin: 'http://shop.example.org:8080' } });
+    const wild = await ctl!.http('cors.test', '/', {
+      method: 'OPTIONS',
+      headers: { origin: 'http://shop.example.org:8080' },
+    });
     assert.equal(wild.status, 204);
     assert.equal(wild.headers['access-control-allow-origin'], 'http://shop.example.org:8080');
   });
@@ -134,7 +173,13 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     assert.equal(ok.pod?.pod, 'echo-1');
     assert.equal(ok.headers['access-control-allow-origin'], 'https://app.example.com');
     assert.equal(ok.headers['access-control-expose-headers'], 'X-Pod');
-    for (const origin of ['https://evil.example.com', 'https://app.example.com.evil.net', 'http://a.b.example.org:8080', 'http://shop.example.org', 'http://app.example.com']) {
+    for (const origin of [
+      'https://evil.example.com',
+      'https://app.example.com.evil.net',
+      'http://a.b.example.org:8080',
+      'http://shop.example.org',
+      'http://app.example.com',
+    ]) {
       const r = await ctl!.http('cors.test', '/api', { headers: { origin } });
       assert.equal(r.status, 200, origin);
       assert.equal(r.headers['access-control-allow-origin'], undefined, origin);
@@ -151,7 +196,10 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     assert.equal(r.headers['access-control-allow-origin'], '*');
     assert.equal(r.headers['access-control-allow-methods'], 'GET, POST');
     assert.equal(r.headers['access-control-allow-credentials'], undefined);
-    const pre = await ctl!.http('cors-star.test', '/', { method: 'OPTIONS', headers: { origin: 'https://anything.example' } });
+    const pre = await ctl!.http('cors-star.test', '/', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://anything.example' },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers['access-control-allow-origin'], '*');
     assert.equal(pre.headers['access-control-max-age'], '1728000');
@@ -175,10 +223,17 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     assert.equal((await ctl!.http('bad-cidr.test', '/')).status, 503);
     assert.equal((await ctl!.http('bad-rps.test', '/')).status, 503);
     const problems = (await ctl!.status()).problems;
-    const has = (ing: string, key: string, value: string) => assert.ok(
-      problems.some((p) => p.startsWith('error:') && p.includes(`Ingress ${NS}/${ing}`) && p.includes(`${A}${key}`) && p.includes(value)),
-      `${ing} ${key} not reported:\n${problems.join('\n')}`,
-    );
+    const has = (ing: string, key: string, value: string) =>
+      assert.ok(
+        problems.some(
+          (p) =>
+            p.startsWith('error:') &&
+            p.includes(`Ingress ${NS}/${ing}`) &&
+            p.includes(`${A}${key}`) &&
+            p.includes(value),
+        ),
+        `${ing} ${key} not reported:\n${problems.join('\n')}`,
+      );
     has('bad-cidr', 'whitelist-source-range', '"127.0.0.1/32,10.0.0.0/33"');
     has('bad-rps', 'limit-rps', '"-1"');
     assert.doesNotMatch(ctl!.nginxConf(), /10\.0\.0\.0\/33|bad-rps\/rps/);

@@ -17,15 +17,14 @@ const ERRORS = '127.0.5.2';
 const AUTH = '127.0.5.3';
 const GONE = '127.0.5.4'; // an address nothing listens on: a Service whose only endpoint is not ready
 
-
 type Server = Recorder;
 
 /** The app: echoes what it got; /status/NNN answers NNN. */
-const serveApp = () => serve(APP, (req, res) => {
-  const code = /\/status\/([0-9]{3})/.exec(req.url)?.[1];
-  json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
-});
-
+const serveApp = () =>
+  serve(APP, (req, res) => {
+    const code = /\/status\/([0-9]{3})/.exec(req.url)?.[1];
+    json(res, code ? Number(code) : 200, { app: true, url: req.url, headers: req.headers }, { 'x-pod': 'app' });
+  });
 
 describe('e2e: authentication, error pages and snippet annotations', function () {
   let m: ManifestDir;
@@ -35,9 +34,12 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
   let auth: Server;
   let htpasswd: string;
 
-  const snippetIngress = (annotations: Record<string, string>) => ingress('snip', {
-    host: 'snip.example.com', annotations, paths: [{ path: '/', service: 'app' }],
-  });
+  const snippetIngress = (annotations: Record<string, string>) =>
+    ingress('snip', {
+      host: 'snip.example.com',
+      annotations,
+      paths: [{ path: '/', service: 'app' }],
+    });
 
   before(async function () {
     this.timeout(60_000);
@@ -59,55 +61,105 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
 
     m.write('services.yaml', appServices(app, errorsPod, GONE));
     m.write('secret.yaml', {
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'basic-users', namespace: 'default' },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: 'basic-users', namespace: 'default' },
       data: { auth: Buffer.from(htpasswd).toString('base64') },
     });
-    m.write('basic.yaml', ingress('basic', {
-      host: 'basic.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'basic-users', [`${P}auth-realm`]: 'Staff only' },
-    }));
-    m.write('ext.yaml', ingress('ext', {
-      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify?app=ext`, [`${P}auth-response-headers`]: 'UserID, X-Role' },
-    }));
-    m.write('signin.yaml', ingress('signin', {
-      host: 'signin.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-signin`]: 'https://login.example.com/start' },
-    }));
-    m.write('vhost.yaml', ingress('vhost', {
-      host: 'vhost.example.com', paths: [{ path: '/shop', service: 'app' }],
-      annotations: {
-        [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
-        [`${P}upstream-vhost`]: 'internal.example.svc', [`${P}x-forwarded-prefix`]: '/shop',
-      },
-    }));
-    m.write('errors.yaml', ingress('errors', {
-      host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }],
-      annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404,418' },
-    }));
+    m.write(
+      'basic.yaml',
+      ingress('basic', {
+        host: 'basic.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: {
+          [`${P}auth-type`]: 'basic',
+          [`${P}auth-secret`]: 'basic-users',
+          [`${P}auth-realm`]: 'Staff only',
+        },
+      }),
+    );
+    m.write(
+      'ext.yaml',
+      ingress('ext', {
+        host: 'ext.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: {
+          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify?app=ext`,
+          [`${P}auth-response-headers`]: 'UserID, X-Role',
+        },
+      }),
+    );
+    m.write(
+      'signin.yaml',
+      ingress('signin', {
+        host: 'signin.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: {
+          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${P}auth-signin`]: 'https://login.example.com/start',
+        },
+      }),
+    );
+    m.write(
+      'vhost.yaml',
+      ingress('vhost', {
+        host: 'vhost.example.com',
+        paths: [{ path: '/shop', service: 'app' }],
+        annotations: {
+          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${P}upstream-vhost`]: 'internal.example.svc',
+          [`${P}x-forwarded-prefix`]: '/shop',
+        },
+      }),
+    );
+    m.write(
+      'errors.yaml',
+      ingress('errors', {
+        host: 'errors.example.com',
+        paths: [
+          { path: '/app', service: 'app' },
+          { path: '/gone', service: 'gone' },
+        ],
+        annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404,418' },
+      }),
+    );
     m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
     m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'add_header X-Snippet yes;' }));
     ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
+      m?.cleanup();
+    },
+  );
 
   it('basic auth: 401 with the realm without or with wrong credentials, 200 with them; the credentials stay at nginx', async function () {
     const none = await ctl!.http('basic.example.com', '/x');
     assert.equal(none.status, 401);
     assert.equal(none.headers['www-authenticate'], 'Basic realm="Staff only"');
-    assert.equal((await ctl!.http('basic.example.com', '/x', { headers: { authorization: basicAuth('alice', 'wrong') } })).status, 401);
-    assert.equal((await ctl!.http('basic.example.com', '/x', { headers: { authorization: basicAuth('bob', 's3cret') } })).status, 401);
-    const ok = await ctl!.http('basic.example.com', '/x?q=1', { headers: { authorization: basicAuth('alice', 's3cret') } });
+    assert.equal(
+      (await ctl!.http('basic.example.com', '/x', { headers: { authorization: basicAuth('alice', 'wrong') } })).status,
+      401,
+    );
+    assert.equal(
+      (await ctl!.http('basic.example.com', '/x', { headers: { authorization: basicAuth('bob', 's3cret') } })).status,
+      401,
+    );
+    const ok = await ctl!.http('basic.example.com', '/x?q=1', {
+      headers: { authorization: basicAuth('alice', 's3cret') },
+    });
     assert.equal(ok.status, 200, ok.body);
     const seen = JSON.parse(ok.body) as { url: string; headers: Record<string, string> };
     assert.equal(seen.url, '/x?q=1');
     assert.equal(seen.headers.authorization, undefined, 'the backend must not get the password');
     // the htpasswd file is a managed file nginx workers can read, not world-readable
-    const files = fs.readdirSync(path.join(ctl!.prefix, 'files')).filter((f) => f.startsWith('htpasswd-file-default_basic-users-'));
+    const files = fs
+      .readdirSync(path.join(ctl!.prefix, 'files'))
+      .filter((f) => f.startsWith('htpasswd-file-default_basic-users-'));
     assert.equal(files.length, 1, files.join());
     assert.equal(fs.statSync(path.join(ctl!.prefix, 'files', files[0]!)).mode & 0o777, 0o640);
     assert.equal(fs.readFileSync(path.join(ctl!.prefix, 'files', files[0]!), 'utf8'), htpasswd);
@@ -124,7 +176,9 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal((await ctl!.http('ext.example.com', '/page', { headers: { 'x-token': 'forbidden' } })).status, 403);
     const appBefore = app.seen.length;
     const ok = await ctl!.http('ext.example.com', '/page?a=1', {
-      method: 'POST', body: 'payload', headers: { 'x-token': 'good', userid: 'forged', 'content-type': 'text/plain' },
+      method: 'POST',
+      body: 'payload',
+      headers: { 'x-token': 'good', userid: 'forged', 'content-type': 'text/plain' },
     });
     assert.equal(ok.status, 200, ok.body);
     assert.equal(app.seen.length, appBefore + 1, 'only the allowed request reached the app');
@@ -165,12 +219,15 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
   it('auth-signin: a 401 from the auth service redirects to the sign-in URL with rd= the escaped original URL', async function () {
     const r = await ctl!.http('signin.example.com', '/deep/page?x=1&y=2');
     assert.equal(r.status, 302);
-    assert.equal(r.headers.location, 'https://login.example.com/start?rd=http://signin.example.com%2Fdeep%2Fpage%3Fx%3D1%26y%3D2');
+    assert.equal(
+      r.headers.location,
+      'https://login.example.com/start?rd=http://signin.example.com%2Fdeep%2Fpage%3Fx%3D1%26y%3D2',
+    );
     assert.equal((await ctl!.http('signin.example.com', '/', { headers: { 'x-token': 'forbidden' } })).status, 403);
     assert.equal((await ctl!.http('signin.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
   });
 
-  it('custom-http-errors: listed codes are served by the default-backend pod with X-Code and the request\'s details', async function () {
+  it("custom-http-errors: listed codes are served by the default-backend pod with X-Code and the request's details", async function () {
     const r = await ctl!.http('errors.example.com', '/app/status/404?q=1', { headers: { accept: 'application/json' } });
     assert.equal(r.status, 404);
     assert.equal(r.headers['x-pod'], 'errors', r.body);
@@ -195,7 +252,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal((await ctl!.http('errors.example.com', '/app/fine')).headers['x-pod'], 'app');
   });
 
-  it('default-backend: answers the Ingress\'s unmatched requests and its paths whose Service has no endpoint (X-Code 503)', async function () {
+  it("default-backend: answers the Ingress's unmatched requests and its paths whose Service has no endpoint (X-Code 503)", async function () {
     const unmatched = await ctl!.http('errors.example.com', '/nothing/here');
     assert.equal(unmatched.headers['x-pod'], 'errors', unmatched.body);
     assert.equal((JSON.parse(unmatched.body) as { url: string }).url, '/nothing/here');
@@ -213,19 +270,32 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal(r.status, 503);
     assert.equal(r.headers['x-snippet'], undefined);
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.includes('Ingress default/snip') && p.includes('configuration-snippet') && p.includes('allow-snippet-annotations')), problems.join('\n'));
+    assert.ok(
+      problems.some(
+        (p) =>
+          p.includes('Ingress default/snip') &&
+          p.includes('configuration-snippet') &&
+          p.includes('allow-snippet-annotations'),
+      ),
+      problems.join('\n'),
+    );
     assert.ok(!ctl!.nginxConf().includes('snippet-location-'));
   });
 
   it('allow-snippet-annotations: "true" applies them (after their own nginx -t)', async function () {
     const reloads = await ctl!.metric('reloads_total');
     m.write('settings.yaml', configMap('ingress-templater', 'default', { 'allow-snippet-annotations': 'true' }));
-    m.write('snip.yaml', snippetIngress({
-      [`${P}configuration-snippet`]: 'add_header X-Snippet yes;',
-      [`${P}server-snippet`]: 'location = /snippet-ping {\n    return 200 "pong";\n}\n',
-    }));
+    m.write(
+      'snip.yaml',
+      snippetIngress({
+        [`${P}configuration-snippet`]: 'add_header X-Snippet yes;',
+        [`${P}server-snippet`]: 'location = /snippet-ping {\n    return 200 "pong";\n}\n',
+      }),
+    );
     await ctl!.waitForReload(reloads);
-    await ctl!.waitFor(async () => (await ctl!.http('snip.example.com', '/')).headers['x-snippet'] === 'yes', { what: 'X-Snippet: yes' });
+    await ctl!.waitFor(async () => (await ctl!.http('snip.example.com', '/')).headers['x-snippet'] === 'yes', {
+      what: 'X-Snippet: yes',
+    });
     const r = await ctl!.http('snip.example.com', '/a');
     assert.equal(r.status, 200);
     assert.equal(r.headers['x-pod'], 'app');
@@ -241,12 +311,31 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     // well-formed (so only nginx can tell), wrong: add_header needs a value
     m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'add_header X-Broken-Snippet;' }));
     // changed in the same sync: must still be applied
-    m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }, { path: '/new', service: 'errors' }] }));
+    m.write(
+      'open.yaml',
+      ingress('open', {
+        host: 'open.example.com',
+        paths: [
+          { path: '/', service: 'app' },
+          { path: '/new', service: 'errors' },
+        ],
+      }),
+    );
     await ctl!.waitForReload(reloads);
-    await ctl!.waitFor(async () => (await ctl!.http('snip.example.com', '/')).status === 503, { what: 'snip.example.com 503' });
-    await ctl!.waitFor(async () => (await ctl!.http('open.example.com', '/new')).headers['x-pod'] === 'errors', { what: 'the other change applied' });
+    await ctl!.waitFor(async () => (await ctl!.http('snip.example.com', '/')).status === 503, {
+      what: 'snip.example.com 503',
+    });
+    await ctl!.waitFor(async () => (await ctl!.http('open.example.com', '/new')).headers['x-pod'] === 'errors', {
+      what: 'the other change applied',
+    });
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.includes('Ingress default/snip') && p.includes('nginx -t refused the snippet') && p.includes('add_header')), problems.join('\n'));
+    assert.ok(
+      problems.some(
+        (p) =>
+          p.includes('Ingress default/snip') && p.includes('nginx -t refused the snippet') && p.includes('add_header'),
+      ),
+      problems.join('\n'),
+    );
     const conf = ctl!.nginxConf();
     assert.ok(!conf.includes('snippet-location-default_snip'), 'the refused snippet is not included');
     for (const f of fs.readdirSync(path.join(ctl!.prefix, 'files'))) {
@@ -254,45 +343,92 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     }
     // nginx never saw it: no candidate was refused, every other Ingress works
     assert.equal(await ctl!.metric('reload_failures_total', { reason: 'config_test' }), failures);
-    assert.equal((await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } })).status, 200);
+    assert.equal(
+      (await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } })).status,
+      200,
+    );
     assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
     assert.equal(await ctl!.healthz(), 200);
     // a snippet that would close its block is refused before nginx: reported with the annotation and value
-    m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'return 200; } location /escape { return 200;' }));
-    await ctl!.waitFor(async () => (await ctl!.status()).problems.some((p) => p.includes('configuration-snippet') && p.includes('closes a block')), { what: 'the shape error reported' });
+    m.write(
+      'snip.yaml',
+      snippetIngress({ [`${P}configuration-snippet`]: 'return 200; } location /escape { return 200;' }),
+    );
+    await ctl!.waitFor(
+      async () =>
+        (await ctl!.status()).problems.some((p) => p.includes('configuration-snippet') && p.includes('closes a block')),
+      { what: 'the shape error reported' },
+    );
     assert.equal((await ctl!.http('snip.example.com', '/escape')).status, 503);
     assert.ok(!ctl!.nginxConf().includes('/escape'));
   });
 
   it('an invalid auth value denies only that Ingress (503, reported); fixing it restores the service', async function () {
     const reloads = await ctl!.metric('reloads_total');
-    m.write('basic.yaml', ingress('basic', {
-      host: 'basic.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'missing-users' },
-    }));
+    m.write(
+      'basic.yaml',
+      ingress('basic', {
+        host: 'basic.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: { [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'missing-users' },
+      }),
+    );
     await ctl!.waitForReload(reloads);
-    await ctl!.waitFor(async () => (await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } })).status === 503, { what: 'basic 503' });
+    await ctl!.waitFor(
+      async () =>
+        (await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } }))
+          .status === 503,
+      { what: 'basic 503' },
+    );
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.includes('Ingress default/basic') && p.includes('auth-secret') && p.includes('Secret default/missing-users not found')), problems.join('\n'));
+    assert.ok(
+      problems.some(
+        (p) =>
+          p.includes('Ingress default/basic') &&
+          p.includes('auth-secret') &&
+          p.includes('Secret default/missing-users not found'),
+      ),
+      problems.join('\n'),
+    );
     assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
 
     const again = await ctl!.metric('reloads_total');
-    m.write('ext.yaml', ingress('ext', {
-      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-url`]: 'http://$host/verify' },
-    }));
+    m.write(
+      'ext.yaml',
+      ingress('ext', {
+        host: 'ext.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: { [`${P}auth-url`]: 'http://$host/verify' },
+      }),
+    );
     await ctl!.waitForReload(again);
-    await ctl!.waitFor(async () => (await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status === 503, { what: 'ext 503' });
+    await ctl!.waitFor(
+      async () => (await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status === 503,
+      { what: 'ext 503' },
+    );
     const later = (await ctl!.status()).problems;
-    assert.ok(later.some((p) => p.includes('Ingress default/ext') && p.includes('auth-url') && p.includes('http://$host/verify')), later.join('\n'));
+    assert.ok(
+      later.some(
+        (p) => p.includes('Ingress default/ext') && p.includes('auth-url') && p.includes('http://$host/verify'),
+      ),
+      later.join('\n'),
+    );
     assert.equal((await ctl!.http('open.example.com', '/')).headers['x-pod'], 'app');
 
     // a host name that does not resolve would make nginx refuse the whole config: only this Ingress is denied
-    m.write('ext.yaml', ingress('ext', {
-      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-url`]: 'http://auth-service.does-not-exist.invalid/verify' },
-    }));
-    await ctl!.waitFor(async () => (await ctl!.status()).problems.some((p) => p.includes('Ingress default/ext') && p.includes('does not resolve')), { what: 'unresolvable auth host reported' });
+    m.write(
+      'ext.yaml',
+      ingress('ext', {
+        host: 'ext.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: { [`${P}auth-url`]: 'http://auth-service.does-not-exist.invalid/verify' },
+      }),
+    );
+    await ctl!.waitFor(
+      async () =>
+        (await ctl!.status()).problems.some((p) => p.includes('Ingress default/ext') && p.includes('does not resolve')),
+      { what: 'unresolvable auth host reported' },
+    );
     assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 503);
     assert.equal((await ctl!.http('open.example.com', '/')).headers['x-pod'], 'app');
     assert.equal(await ctl!.metric('reload_failures_total', { reason: 'config_test' }), 0);
@@ -300,11 +436,19 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     // the Secret appears: basic auth works again
     const third = await ctl!.metric('reloads_total');
     m.write('secret2.yaml', {
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'missing-users', namespace: 'default' },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: 'missing-users', namespace: 'default' },
       data: { auth: Buffer.from(htpasswd).toString('base64') },
     });
     await ctl!.waitForReload(third);
-    await ctl!.waitFor(async () => (await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } })).status === 200, { what: 'basic 200' });
+    await ctl!.waitFor(
+      async () =>
+        (await ctl!.http('basic.example.com', '/', { headers: { authorization: basicAuth('alice', 's3cret') } }))
+          .status === 200,
+      { what: 'basic 200' },
+    );
     assert.equal((await ctl!.http('basic.example.com', '/')).status, 401);
     assert.ok(!(await ctl!.status()).problems.some((p) => p.includes('missing-users')));
   });
@@ -323,27 +467,48 @@ describe('e2e: authentication and error pages with --balancer static', function 
     this.timeout(60_000);
     m = new ManifestDir('auth-static');
     app = await serveApp();
-    errorsPod = await serve(ERRORS, (req, res) => json(res, Number(req.headers['x-code'] ?? 404), { url: req.url, headers: req.headers }, { 'x-pod': 'errors' }));
+    errorsPod = await serve(ERRORS, (req, res) =>
+      json(res, Number(req.headers['x-code'] ?? 404), { url: req.url, headers: req.headers }, { 'x-pod': 'errors' }),
+    );
     auth = await serve(AUTH, (req, res) => {
       if (req.headers['x-token'] === 'good') json(res, 200, {}, { UserID: '7' });
       else json(res, 401, {});
     });
     m.write('services.yaml', appServices(app, errorsPod, GONE));
-    m.write('errors.yaml', ingress('errors', {
-      host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }, { path: '/missing', service: 'no-such-service' }],
-      annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404' },
-    }));
-    m.write('signin.yaml', ingress('signin', {
-      host: 'signin.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-signin`]: 'https://login.example.com/start?from=$host', [`${P}auth-response-headers`]: 'UserID' },
-    }));
+    m.write(
+      'errors.yaml',
+      ingress('errors', {
+        host: 'errors.example.com',
+        paths: [
+          { path: '/app', service: 'app' },
+          { path: '/gone', service: 'gone' },
+          { path: '/missing', service: 'no-such-service' },
+        ],
+        annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404' },
+      }),
+    );
+    m.write(
+      'signin.yaml',
+      ingress('signin', {
+        host: 'signin.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: {
+          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${P}auth-signin`]: 'https://login.example.com/start?from=$host',
+          [`${P}auth-response-headers`]: 'UserID',
+        },
+      }),
+    );
     ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
+      m?.cleanup();
+    },
+  );
 
   it('error pages, unmatched requests and paths without endpoints go to the default backend', async function () {
     assert.ok(ctl!.nginxConf().includes('upstream default_errors_80'), 'static mode');
@@ -351,7 +516,11 @@ describe('e2e: authentication and error pages with --balancer static', function 
     assert.equal(r.status, 404);
     assert.equal(r.headers['x-pod'], 'errors');
     assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-code'], '404');
-    assert.equal((await ctl!.http('errors.example.com', '/app/status/500')).headers['x-pod'], 'app', 'not listed: the app answers');
+    assert.equal(
+      (await ctl!.http('errors.example.com', '/app/status/500')).headers['x-pod'],
+      'app',
+      'not listed: the app answers',
+    );
     for (const p of ['/gone', '/missing/x']) {
       const g = await ctl!.http('errors.example.com', p);
       assert.equal(g.status, 503, p);
@@ -365,7 +534,10 @@ describe('e2e: authentication and error pages with --balancer static', function 
     const r = await ctl!.http('signin.example.com', '/p?x=1');
     assert.equal(r.status, 302);
     // without ngx_lua nginx cannot escape the URI: it goes as it is
-    assert.equal(r.headers.location, 'https://login.example.com/start?from=signin.example.com&rd=http://signin.example.com/p?x=1');
+    assert.equal(
+      r.headers.location,
+      'https://login.example.com/start?from=signin.example.com&rd=http://signin.example.com/p?x=1',
+    );
     const ok = await ctl!.http('signin.example.com', '/p', { headers: { 'x-token': 'good', userid: 'forged' } });
     assert.equal(ok.status, 200);
     assert.equal((JSON.parse(ok.body) as { headers: Record<string, string> }).headers.userid, '7');

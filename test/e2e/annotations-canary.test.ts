@@ -22,9 +22,12 @@ function count(values: string[]): Record<string, number> {
   return out;
 }
 
-const canaryIngress = (annotations: Record<string, string>, o: { host?: string; name?: string } = {}) => ingress(o.name ?? 'web-canary', {
-  host: o.host ?? HOST, paths: [{ path: '/', service: 'web-v2' }], annotations: { [`${A}canary`]: 'true', ...annotations },
-});
+const canaryIngress = (annotations: Record<string, string>, o: { host?: string; name?: string } = {}) =>
+  ingress(o.name ?? 'web-canary', {
+    host: o.host ?? HOST,
+    paths: [{ path: '/', service: 'web-v2' }],
+    annotations: { [`${A}canary`]: 'true', ...annotations },
+  });
 
 describe('e2e: canary annotations (Lua balancer)', function () {
   this.timeout(60_000);
@@ -63,7 +66,8 @@ describe('e2e: canary annotations (Lua balancer)', function () {
     main = await startPods(podSpecs('main', '127.0.9.1', 2));
     alt = await startPods(podSpecs('canary', '127.0.9.2', 1));
     m.write('main.yaml', [
-      ...backend('web-v1', main), ...backend('web-v2', alt),
+      ...backend('web-v1', main),
+      ...backend('web-v2', alt),
       ingress('web', { host: HOST, paths: [{ path: '/', service: 'web-v1' }] }),
     ]);
     m.write('canary.yaml', canaryIngress({ [`${A}canary-weight`]: '0' }));
@@ -71,16 +75,19 @@ describe('e2e: canary annotations (Lua balancer)', function () {
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(main, alt);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(main, alt);
+      m?.cleanup();
+    },
+  );
 
   it('a canary Ingress gets no locations and is no path conflict; its backend rides on the main one (weight 0: all main)', async () => {
     const status = await ctl!.status();
     assert.deepEqual(status.problems, [], status.problems.join('\n'));
     assert.doesNotMatch(ctl!.nginxConf(), /web-canary|web-v2/, 'nothing of the canary in nginx.conf');
-    const held = await ctl!.luaBackend(MAIN) as unknown as { canary?: unknown };
+    const held = (await ctl!.luaBackend(MAIN)) as unknown as { canary?: unknown };
     assert.deepEqual(held.canary, { backend: ALT, weight: 0, weightTotal: 100 });
     assert.equal((await ctl!.luaBackend(ALT)).endpoints.length, 1);
     assert.deepEqual(await sides(100), { main: 100 });
@@ -93,7 +100,10 @@ describe('e2e: canary annotations (Lua balancer)', function () {
     assert.deepEqual(await sides(100), { canary: 100 });
     const after = await ctl!.settle();
     assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'no reload');
-    assert.ok(after.get(metricKey('endpoint_pushes_total'))! > before.get(metricKey('endpoint_pushes_total'))!, 'pushed');
+    assert.ok(
+      after.get(metricKey('endpoint_pushes_total'))! > before.get(metricKey('endpoint_pushes_total'))!,
+      'pushed',
+    );
     assert.equal(ctl!.nginxConf(), conf);
   });
 
@@ -140,7 +150,11 @@ describe('e2e: canary annotations (Lua balancer)', function () {
     assert.deepEqual(await sides(20, { cookie: 'session=1; use_canary=always' }), { canary: 20 });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=whatever' }), { main: 20 });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=always', 'x-canary': 'never' }), { main: 20 });
-    await applyCanary({ [`${A}canary-by-cookie`]: 'use_canary', [`${A}canary-by-header`]: 'X-Canary', [`${A}canary-weight`]: '100' });
+    await applyCanary({
+      [`${A}canary-by-cookie`]: 'use_canary',
+      [`${A}canary-by-header`]: 'X-Canary',
+      [`${A}canary-weight`]: '100',
+    });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=never' }), { main: 20 });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=never', 'x-canary': 'always' }), { canary: 20 });
   });
@@ -154,10 +168,15 @@ describe('e2e: canary annotations (Lua balancer)', function () {
       const problems = (await ctl!.status()).problems;
       const mine = problems.filter((p) => p.includes('canary-weight'));
       assert.equal(mine.length, 1, problems.join('\n'));
-      assert.match(mine[0]!, new RegExp(`^error: .*Ingress default/web-canary metadata\\.annotations\\["nginx\\.ingress\\.kubernetes\\.io/canary-weight"\\]: invalid value "${bad}".*the canary is not applied, the main Ingress keeps serving`));
+      assert.match(
+        mine[0]!,
+        new RegExp(
+          `^error: .*Ingress default/web-canary metadata\\.annotations\\["nginx\\.ingress\\.kubernetes\\.io/canary-weight"\\]: invalid value "${bad}".*the canary is not applied, the main Ingress keeps serving`,
+        ),
+      );
       assert.match(ctl!.log(), /canary-weight.*invalid value/, 'logged');
       assert.deepEqual(await sides(60), { main: 60 }, 'no canary, and no 503 either');
-      assert.equal((await ctl!.luaBackend(MAIN) as unknown as { canary?: unknown }).canary, undefined);
+      assert.equal(((await ctl!.luaBackend(MAIN)) as unknown as { canary?: unknown }).canary, undefined);
       assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
       // fixed: applied again
       await applyCanary({ [`${A}canary-weight`]: '100' });
@@ -168,10 +187,19 @@ describe('e2e: canary annotations (Lua balancer)', function () {
 
   it('a canary without a main Ingress for its host is reported and not served', async () => {
     const syncs = await ctl!.metric('syncs_total');
-    m.write('lost.yaml', canaryIngress({ [`${A}canary-weight`]: '100' }, { host: 'lost.example.com', name: 'lost-canary' }));
+    m.write(
+      'lost.yaml',
+      canaryIngress({ [`${A}canary-weight`]: '100' }, { host: 'lost.example.com', name: 'lost-canary' }),
+    );
     await ctl!.waitForSync(syncs);
-    const problem = await ctl!.waitFor(async () => (await ctl!.status()).problems.find((p) => p.includes('lost-canary')), { what: 'the lost canary reported' });
-    assert.match(problem, /^error: .*Ingress default\/lost-canary spec\.rules\[0\]\.http\.paths\[0\]\.path: no main Ingress routes lost\.example\.com Prefix \//);
+    const problem = await ctl!.waitFor(
+      async () => (await ctl!.status()).problems.find((p) => p.includes('lost-canary')),
+      { what: 'the lost canary reported' },
+    );
+    assert.match(
+      problem,
+      /^error: .*Ingress default\/lost-canary spec\.rules\[0\]\.http\.paths\[0\]\.path: no main Ingress routes lost\.example\.com Prefix \//,
+    );
     const r = await ctl!.http('lost.example.com', '/app');
     assert.equal(r.status, 404, 'the host has no rules: nothing serves it');
     assert.equal(r.pod, undefined);
@@ -193,17 +221,21 @@ describe('e2e: canary annotations with the static balancer', function () {
     main = await startPods(podSpecs('main', '127.0.9.3', 2));
     alt = await startPods(podSpecs('canary', '127.0.9.4', 1));
     m.write('all.yaml', [
-      ...backend('web-v1', main), ...backend('web-v2', alt),
+      ...backend('web-v1', main),
+      ...backend('web-v2', alt),
       ingress('web', { host: HOST, paths: [{ path: '/', service: 'web-v1' }] }),
       canaryIngress({ [`${A}canary-weight`]: '100' }),
     ]);
     ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(main, alt);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(main, alt);
+      m?.cleanup();
+    },
+  );
 
   it('reports that canaries need the Lua balancer and serves the main backend', async () => {
     const problems = (await ctl!.status()).problems;

@@ -31,39 +31,87 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
     siteCert = makeCert([SITE, `www.${SITE}`]);
     m.write('services.yaml', [backend('web', pods), backend('other', otherPods)].flat());
     m.write('site-secret.yaml', tlsSecret('site-tls', siteCert.crt, siteCert.key));
-    m.write('rewrite.yaml', ingress('rewrite', {
-      host: RW, annotations: { [`${A}rewrite-target`]: '/$2' },
-      paths: [{ path: '/something(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'web' }],
-    }));
-    m.write('regex.yaml', ingress('regex', {
-      host: RX, annotations: { [`${A}use-regex`]: 'true' },
-      paths: [{ path: '/api/v[0-9]+/', pathType: 'ImplementationSpecific', service: 'web' }, { path: '/exact/[a-z]+', pathType: 'Exact', service: 'web' }],
-    }));
+    m.write(
+      'rewrite.yaml',
+      ingress('rewrite', {
+        host: RW,
+        annotations: { [`${A}rewrite-target`]: '/$2' },
+        paths: [{ path: '/something(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'web' }],
+      }),
+    );
+    m.write(
+      'regex.yaml',
+      ingress('regex', {
+        host: RX,
+        annotations: { [`${A}use-regex`]: 'true' },
+        paths: [
+          { path: '/api/v[0-9]+/', pathType: 'ImplementationSpecific', service: 'web' },
+          { path: '/exact/[a-z]+', pathType: 'Exact', service: 'web' },
+        ],
+      }),
+    );
     // a plain Ingress on the regex host: its Prefix path becomes a regex but keeps element-wise matching
     m.write('regex-plain.yaml', ingress('regex-plain', { host: RX, paths: [{ path: '/plain', service: 'other' }] }));
-    m.write('root.yaml', ingress('root', { host: ROOT, annotations: { [`${A}app-root`]: '/app1' }, paths: [{ path: '/', service: 'web' }] }));
+    m.write(
+      'root.yaml',
+      ingress('root', {
+        host: ROOT,
+        annotations: { [`${A}app-root`]: '/app1' },
+        paths: [{ path: '/', service: 'web' }],
+      }),
+    );
     m.write('moved.yaml', [
-      ingress('permanent', { host: MOVED, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/landing?from=old' }, paths: [{ path: '/perm', service: 'web' }] }),
+      ingress('permanent', {
+        host: MOVED,
+        annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/landing?from=old' },
+        paths: [{ path: '/perm', service: 'web' }],
+      }),
       ingress('permanent-308', {
-        host: MOVED, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/308', [`${A}permanent-redirect-code`]: '308' },
+        host: MOVED,
+        annotations: {
+          [`${A}permanent-redirect`]: 'https://new.example.org/308',
+          [`${A}permanent-redirect-code`]: '308',
+        },
         paths: [{ path: '/perm308', service: 'web' }],
       }),
-      ingress('temporal', { host: MOVED, annotations: { [`${A}temporal-redirect`]: 'http://maintenance.example.org/' }, paths: [{ path: '/tmp', service: 'web' }] }),
+      ingress('temporal', {
+        host: MOVED,
+        annotations: { [`${A}temporal-redirect`]: 'http://maintenance.example.org/' },
+        paths: [{ path: '/tmp', service: 'web' }],
+      }),
       ingress('stays', { host: MOVED, paths: [{ path: '/stays', service: 'other' }] }),
     ]);
-    m.write('site.yaml', ingress('site', {
-      host: SITE, annotations: { [`${A}from-to-www-redirect`]: 'true', [`${A}ssl-redirect`]: 'false' },
-      tls: [{ hosts: [SITE], secretName: 'site-tls' }], paths: [{ path: '/', service: 'web' }],
-    }));
-    m.write('www.yaml', ingress('www', { host: WWW, annotations: { [`${A}from-to-www-redirect`]: 'true' }, paths: [{ path: '/', service: 'other' }] }));
+    m.write(
+      'site.yaml',
+      ingress('site', {
+        host: SITE,
+        annotations: { [`${A}from-to-www-redirect`]: 'true', [`${A}ssl-redirect`]: 'false' },
+        tls: [{ hosts: [SITE], secretName: 'site-tls' }],
+        paths: [{ path: '/', service: 'web' }],
+      }),
+    );
+    m.write(
+      'www.yaml',
+      ingress('www', {
+        host: WWW,
+        annotations: { [`${A}from-to-www-redirect`]: 'true' },
+        paths: [{ path: '/', service: 'other' }],
+      }),
+    );
     m.write('bad.yaml', [
       ingress('bad-rewrite', {
-        host: BAD, annotations: { [`${A}rewrite-target`]: '/x; return 200 "owned"' },
+        host: BAD,
+        annotations: { [`${A}rewrite-target`]: '/x; return 200 "owned"' },
         paths: [{ path: '/rw(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'web' }],
       }),
-      ingress('bad-newline', { host: BAD, annotations: { [`${A}rewrite-target`]: '/x\nreturn 200;' }, paths: [{ path: '/nl', service: 'web' }] }),
+      ingress('bad-newline', {
+        host: BAD,
+        annotations: { [`${A}rewrite-target`]: '/x\nreturn 200;' },
+        paths: [{ path: '/nl', service: 'web' }],
+      }),
       ingress('bad-code', {
-        host: BAD, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/', [`${A}permanent-redirect-code`]: '999' },
+        host: BAD,
+        annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/', [`${A}permanent-redirect-code`]: '999' },
         paths: [{ path: '/code', service: 'web' }],
       }),
       ingress('good', { host: BAD, paths: [{ path: '/good', service: 'other' }] }),
@@ -71,10 +119,13 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(pods, otherPods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods, otherPods);
+      m?.cleanup();
+    },
+  );
 
   describe('rewrite-target and use-regex', () => {
     it('rewrite-target /$2 with path /something(/|$)(.*) reaches the pod with the rewritten URI', async function () {
@@ -128,7 +179,11 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
       assert.equal(r.headers.location, `http://${ROOT}/app1`);
       assert.equal(r.pod, undefined);
       const withPort = await ctl!.http(ROOT, '/', { headers: { host: `${ROOT}:${ctl!.ports.http}` } });
-      assert.equal(withPort.headers.location, `http://${ROOT}:${ctl!.ports.http}/app1`, 'the Host header (with its port) is kept');
+      assert.equal(
+        withPort.headers.location,
+        `http://${ROOT}:${ctl!.ports.http}/app1`,
+        'the Host header (with its port) is kept',
+      );
       const app = await ctl!.http(ROOT, '/app1');
       assert.equal(app.status, 200);
       assert.equal(app.pod?.path, '/app1');
@@ -166,8 +221,10 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
       assert.equal(site.pod?.pod, 'web-pod');
     });
 
-    it('from-to-www-redirect over HTTPS: the host\'s certificate is presented for www.HOST, and the redirect stays https', async function () {
-      const r = await ctl!.https(`www.${SITE}`, '/secure?a=b', { headers: { host: `www.${SITE}:${ctl!.ports.https}` } });
+    it("from-to-www-redirect over HTTPS: the host's certificate is presented for www.HOST, and the redirect stays https", async function () {
+      const r = await ctl!.https(`www.${SITE}`, '/secure?a=b', {
+        headers: { host: `www.${SITE}:${ctl!.ports.https}` },
+      });
       assert.equal(r.status, 308);
       assert.equal(r.headers.location, `https://${SITE}:${ctl!.ports.https}/secure?a=b`);
       assert.equal(r.cert?.fingerprint256, new crypto.X509Certificate(siteCert.crt).fingerprint256);
@@ -185,7 +242,7 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
   });
 
   describe('invalid values', () => {
-    it('deny only their own Ingress\'s paths with 503; other Ingresses on the host keep answering', async function () {
+    it("deny only their own Ingress's paths with 503; other Ingresses on the host keep answering", async function () {
       for (const p of ['/rw/x', '/nl', '/nl/x', '/code', '/code/x']) {
         const r = await ctl!.http(BAD, p);
         assert.equal(r.status, 503, `${p}: ${r.status}`);
@@ -207,17 +264,31 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
 
     it('/status names the Ingress, the annotation and the value', async function () {
       const problems = (await ctl!.status()).problems;
-      const find = (re: RegExp) => assert.ok(problems.some((p) => re.test(p)), `${re} not in:\n${problems.join('\n')}`);
-      find(/bad\.yaml.*Ingress default\/bad-rewrite.*nginx\.ingress\.kubernetes\.io\/rewrite-target.*invalid value "\/x; return 200 \\"owned\\""/);
-      find(/Ingress default\/bad-newline.*nginx\.ingress\.kubernetes\.io\/rewrite-target.*invalid value "\/x\\nreturn 200;"/);
-      find(/Ingress default\/bad-code.*nginx\.ingress\.kubernetes\.io\/permanent-redirect-code.*invalid value "999".*300-308/);
+      const find = (re: RegExp) =>
+        assert.ok(
+          problems.some((p) => re.test(p)),
+          `${re} not in:\n${problems.join('\n')}`,
+        );
+      find(
+        /bad\.yaml.*Ingress default\/bad-rewrite.*nginx\.ingress\.kubernetes\.io\/rewrite-target.*invalid value "\/x; return 200 \\"owned\\""/,
+      );
+      find(
+        /Ingress default\/bad-newline.*nginx\.ingress\.kubernetes\.io\/rewrite-target.*invalid value "\/x\\nreturn 200;"/,
+      );
+      find(
+        /Ingress default\/bad-code.*nginx\.ingress\.kubernetes\.io\/permanent-redirect-code.*invalid value "999".*300-308/,
+      );
     });
 
     it('fixing the value serves the Ingress again after a reload', async function () {
       const reloads = await ctl!.metric('reloads_total');
       m.write('bad.yaml', [
         ingress('bad-code', {
-          host: BAD, annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/', [`${A}permanent-redirect-code`]: '307' },
+          host: BAD,
+          annotations: {
+            [`${A}permanent-redirect`]: 'https://new.example.org/',
+            [`${A}permanent-redirect-code`]: '307',
+          },
           paths: [{ path: '/code', service: 'web' }],
         }),
         ingress('good', { host: BAD, paths: [{ path: '/good', service: 'other' }] }),

@@ -22,8 +22,13 @@ describe('e2e: proxy annotations', function () {
     this.timeout(60_000);
     m = new ManifestDir('ann-proxy');
     echo = await startPods([{ name: 'echo-1', address: '127.0.50.1' }]);
-    su = await startPods([{ name: 'cluster-ip', address: '127.0.50.2' }, { name: 'endpoint', address: '127.0.50.3' }]);
-    slow = await startDelayedPod('slow', '127.0.50.4', (req) => Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? '0'));
+    su = await startPods([
+      { name: 'cluster-ip', address: '127.0.50.2' },
+      { name: 'endpoint', address: '127.0.50.3' },
+    ]);
+    slow = await startDelayedPod('slow', '127.0.50.4', (req) =>
+      Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? '0'),
+    );
 
     m.write('settings.yaml', [
       configMap('settings', NS, { 'proxy-set-headers': `${NS}/custom-headers` }),
@@ -41,31 +46,55 @@ describe('e2e: proxy annotations', function () {
       endpoints('slow', { ready: ['127.0.50.4'], port: slow.port }),
     ]);
     m.write('ingresses.yaml', [
-      ingress('body', { host: 'body.test', paths: [{ path: '/', service: 'echo' }], annotations: { [`${A}proxy-body-size`]: '1k' } }),
+      ingress('body', {
+        host: 'body.test',
+        paths: [{ path: '/', service: 'echo' }],
+        annotations: { [`${A}proxy-body-size`]: '1k' },
+      }),
       ingress('plain', { host: 'plain.test', paths: [{ path: '/', service: 'echo' }] }),
-      ingress('timeout', { host: 'slow.test', paths: [{ path: '/short', service: 'slow' }], annotations: { [`${A}proxy-read-timeout`]: '1' } }),
+      ingress('timeout', {
+        host: 'slow.test',
+        paths: [{ path: '/short', service: 'slow' }],
+        annotations: { [`${A}proxy-read-timeout`]: '1' },
+      }),
       ingress('no-timeout', { host: 'slow.test', paths: [{ path: '/long', service: 'slow' }] }),
       ingress('vhost', {
-        host: 'vhost.test', paths: [{ path: '/shop', service: 'echo' }],
+        host: 'vhost.test',
+        paths: [{ path: '/shop', service: 'echo' }],
         annotations: { [`${A}upstream-vhost`]: 'internal.example.svc', [`${A}x-forwarded-prefix`]: '/shop' },
       }),
       ingress('vhost-plain', { host: 'vhost.test', paths: [{ path: '/', service: 'echo' }] }),
-      ingress('su', { host: 'su.test', paths: [{ path: '/', service: 'su-web', port: su.port }], annotations: { [`${A}service-upstream`]: 'true' } }),
+      ingress('su', {
+        host: 'su.test',
+        paths: [{ path: '/', service: 'su-web', port: su.port }],
+        annotations: { [`${A}service-upstream`]: 'true' },
+      }),
       ingress('su-plain', { host: 'su-plain.test', paths: [{ path: '/', service: 'su-plain', port: su.port }] }),
     ]);
     m.write('invalid.yaml', [
-      ingress('bad-size', { host: 'bad.test', paths: [{ path: '/size', service: 'echo' }], annotations: { [`${A}proxy-body-size`]: '1 m' } }),
-      ingress('bad-prefix', { host: 'bad.test', paths: [{ path: '/prefix', service: 'echo' }], annotations: { [`${A}x-forwarded-prefix`]: '/a\nX-Injected: 1' } }),
+      ingress('bad-size', {
+        host: 'bad.test',
+        paths: [{ path: '/size', service: 'echo' }],
+        annotations: { [`${A}proxy-body-size`]: '1 m' },
+      }),
+      ingress('bad-prefix', {
+        host: 'bad.test',
+        paths: [{ path: '/prefix', service: 'echo' }],
+        annotations: { [`${A}x-forwarded-prefix`]: '/a\nX-Injected: 1' },
+      }),
       ingress('good', { host: 'bad.test', paths: [{ path: '/good', service: 'echo' }] }),
     ]);
     ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', `${NS}/settings`] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(echo, su);
-    await slow?.close();
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(echo, su);
+      await slow?.close();
+      m?.cleanup();
+    },
+  );
 
   it('proxy-body-size: a body above it gets 413 from nginx; below it reaches the pod; other Ingresses keep the default', async () => {
     const small = await ctl!.http('body.test', '/', { method: 'POST', body: 'x'.repeat(900) });
@@ -110,14 +139,27 @@ describe('e2e: proxy annotations', function () {
   });
 
   it('proxy-set-headers: every backend gets the ConfigMap headers; an invalid one is reported and not sent', async () => {
-    for (const [host, p] of [['plain.test', '/'], ['vhost.test', '/shop'], ['slow.test', '/long?delay=0']] as const) {
+    for (const [host, p] of [
+      ['plain.test', '/'],
+      ['vhost.test', '/shop'],
+      ['slow.test', '/long?delay=0'],
+    ] as const) {
       const r = await ctl!.http(host, p);
       assert.equal(r.pod?.headers['x-team'], 'payments', `${host}${p}`);
       assert.equal(r.pod?.headers['x-bad'], undefined);
       assert.equal(r.pod?.headers['x-injected'], undefined);
     }
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.startsWith('error:') && p.includes(`ConfigMap ${NS}/custom-headers`) && p.includes('data.X-Bad') && p.includes('"evil\\nX-Injected: 1"')), problems.join('\n'));
+    assert.ok(
+      problems.some(
+        (p) =>
+          p.startsWith('error:') &&
+          p.includes(`ConfigMap ${NS}/custom-headers`) &&
+          p.includes('data.X-Bad') &&
+          p.includes('"evil\\nX-Injected: 1"'),
+      ),
+      problems.join('\n'),
+    );
     assert.doesNotMatch(ctl!.nginxConf(), /X-Bad|X-Injected/);
   });
 
@@ -139,10 +181,17 @@ describe('e2e: proxy annotations', function () {
     assert.equal(good.status, 200);
     assert.equal(good.pod?.pod, 'echo-1');
     const problems = (await ctl!.status()).problems;
-    const has = (ing: string, key: string, value: string) => assert.ok(
-      problems.some((p) => p.startsWith('error:') && p.includes(`Ingress ${NS}/${ing}`) && p.includes(`${A}${key}`) && p.includes(value)),
-      `${ing} ${key} not reported:\n${problems.join('\n')}`,
-    );
+    const has = (ing: string, key: string, value: string) =>
+      assert.ok(
+        problems.some(
+          (p) =>
+            p.startsWith('error:') &&
+            p.includes(`Ingress ${NS}/${ing}`) &&
+            p.includes(`${A}${key}`) &&
+            p.includes(value),
+        ),
+        `${ing} ${key} not reported:\n${problems.join('\n')}`,
+      );
     has('bad-size', 'proxy-body-size', '"1 m"');
     has('bad-prefix', 'x-forwarded-prefix', '"/a\\nX-Injected: 1"');
     const conf = ctl!.nginxConf();
@@ -152,7 +201,11 @@ describe('e2e: proxy annotations', function () {
   it('fixing the invalid annotation serves the path again', async () => {
     const reloads = await ctl!.metric('reloads_total');
     m.write('invalid.yaml', [
-      ingress('bad-size', { host: 'bad.test', paths: [{ path: '/size', service: 'echo' }], annotations: { [`${A}proxy-body-size`]: '1m' } }),
+      ingress('bad-size', {
+        host: 'bad.test',
+        paths: [{ path: '/size', service: 'echo' }],
+        annotations: { [`${A}proxy-body-size`]: '1m' },
+      }),
       ingress('good', { host: 'bad.test', paths: [{ path: '/good', service: 'echo' }] }),
     ]);
     await ctl!.waitForReload(reloads);

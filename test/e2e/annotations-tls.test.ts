@@ -49,8 +49,25 @@ class Pki {
   ca(cn: string): Pem & { id: string } {
     const id = `ca${++this.n}`;
     this.openssl([
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/O=e2e/CN=${cn}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', `${id}.key`, '-out', `${id}.crt`,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/O=e2e/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      `${id}.key`,
+      '-out',
+      `${id}.crt`,
     ]);
     return { id, cert: this.read(`${id}.crt`), key: this.read(`${id}.key`) };
   }
@@ -58,11 +75,44 @@ class Pki {
   /** A certificate signed by ca: for a server (SANs) or a client (CN only). */
   issue(ca: { id: string }, cn: string, o: { dns?: string[]; ips?: string[]; client?: boolean } = {}): Pem {
     const id = `leaf${++this.n}`;
-    this.openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/O=e2e/CN=${cn}`, '-keyout', `${id}.key`, '-out', `${id}.csr`]);
+    this.openssl([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/O=e2e/CN=${cn}`,
+      '-keyout',
+      `${id}.key`,
+      '-out',
+      `${id}.csr`,
+    ]);
     const san = [...(o.dns ?? []).map((d) => `DNS:${d}`), ...(o.ips ?? []).map((i) => `IP:${i}`)];
-    const ext = [`extendedKeyUsage=${o.client ? 'clientAuth' : 'serverAuth'}`, ...(san.length ? [`subjectAltName=${san.join(',')}`] : [])];
+    const ext = [
+      `extendedKeyUsage=${o.client ? 'clientAuth' : 'serverAuth'}`,
+      ...(san.length ? [`subjectAltName=${san.join(',')}`] : []),
+    ];
     fs.writeFileSync(path.join(this.dir, `${id}.ext`), `${ext.join('\n')}\n`);
-    this.openssl(['x509', '-req', '-in', `${id}.csr`, '-CA', `${ca.id}.crt`, '-CAkey', `${ca.id}.key`, '-set_serial', String(1000 + this.n), '-days', '2', '-extfile', `${id}.ext`, '-out', `${id}.crt`]);
+    this.openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${id}.csr`,
+      '-CA',
+      `${ca.id}.crt`,
+      '-CAkey',
+      `${ca.id}.key`,
+      '-set_serial',
+      String(1000 + this.n),
+      '-days',
+      '2',
+      '-extfile',
+      `${id}.ext`,
+      '-out',
+      `${id}.crt`,
+    ]);
     return { cert: this.read(`${id}.crt`), key: this.read(`${id}.key`) };
   }
 
@@ -75,7 +125,10 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 function secret(name: string, data: Record<string, string>, type = 'Opaque') {
   return {
-    apiVersion: 'v1', kind: 'Secret', type, metadata: { name, namespace: NS },
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type,
+    metadata: { name, namespace: NS },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
   };
 }
@@ -91,7 +144,11 @@ interface HttpsAnswer {
   path: string;
 }
 
-function listen(server: https.Server | http2.Http2Server | http2.Http2SecureServer, host: string, port: number): Promise<void> {
+function listen(
+  server: https.Server | http2.Http2Server | http2.Http2SecureServer,
+  host: string,
+  port: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => resolve());
@@ -108,17 +165,23 @@ function close(server: https.Server | http2.Http2Server | http2.Http2SecureServe
 
 function httpsBackend(pem: Pem): https.Server {
   // asks for a client certificate without requiring one, and reports what it got
-  return https.createServer({ cert: pem.cert, key: pem.key, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    const socket = req.socket as TLSSocket & { servername?: string | false };
-    const peer = socket.getPeerCertificate();
-    const answer: HttpsAnswer = {
-      backend: 'https', sni: typeof socket.servername === 'string' ? socket.servername : null,
-      clientCN: peer && peer.subject ? peer.subject.CN ?? null : null, host: req.headers.host ?? '', path: req.url ?? '',
-    };
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
-    res.end(JSON.stringify(answer));
-  });
+  return https.createServer(
+    { cert: pem.cert, key: pem.key, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const socket = req.socket as TLSSocket & { servername?: string | false };
+      const peer = socket.getPeerCertificate();
+      const answer: HttpsAnswer = {
+        backend: 'https',
+        sni: typeof socket.servername === 'string' ? socket.servername : null,
+        clientCN: peer?.subject ? (peer.subject.CN ?? null) : null,
+        host: req.headers.host ?? '',
+        path: req.url ?? '',
+      };
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify(answer));
+    },
+  );
 }
 
 /** A gRPC message: compressed flag 0, 4-byte big-endian length, the bytes. */
@@ -143,21 +206,27 @@ function grpcHandler(name: string) {
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
       const body = Buffer.concat(chunks);
-      const ok = headers['content-type'] === 'application/grpc' && body.length >= 5 && body.readUInt32BE(1) === body.length - 5;
+      const ok =
+        headers['content-type'] === 'application/grpc' && body.length >= 5 && body.readUInt32BE(1) === body.length - 5;
       const answer: GrpcAnswer = {
-        backend: name, host: String(headers.host ?? headers[':authority'] ?? ''), path: String(headers[':path'] ?? ''),
+        backend: name,
+        host: String(headers.host ?? headers[':authority'] ?? ''),
+        path: String(headers[':path'] ?? ''),
         message: ok ? body.subarray(5).toString('utf8') : '(not a gRPC request)',
         forwardedProto: typeof headers['x-forwarded-proto'] === 'string' ? headers['x-forwarded-proto'] : null,
       };
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers(ok ? { 'grpc-status': '0', 'grpc-message': 'OK' } : { 'grpc-status': '3', 'grpc-message': 'bad request' }));
+      stream.on('wantTrailers', () =>
+        stream.sendTrailers(
+          ok ? { 'grpc-status': '0', 'grpc-message': 'OK' } : { 'grpc-status': '3', 'grpc-message': 'bad request' },
+        ),
+      );
       stream.end(grpcFrame(Buffer.from(JSON.stringify(answer))));
     });
   };
 }
 
 // ---- clients ----
-
 
 interface GrpcReply {
   status: number;
@@ -172,20 +241,31 @@ async function grpcCall(port: number, host: string, method: string, message: str
     return await new Promise<GrpcReply>((resolve, reject) => {
       session.on('error', reject);
       const req = session.request({
-        ':method': 'POST', ':path': method, ':authority': host, 'content-type': 'application/grpc', te: 'trailers',
+        ':method': 'POST',
+        ':path': method,
+        ':authority': host,
+        'content-type': 'application/grpc',
+        te: 'trailers',
       });
       let status = 0;
       let trailers: http2.IncomingHttpHeaders = {};
       const chunks: Buffer[] = [];
-      req.on('response', (h) => { status = Number(h[':status']); });
-      req.on('trailers', (t) => { trailers = t; });
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+      });
+      req.on('trailers', (t) => {
+        trailers = t;
+      });
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('error', reject);
-      req.setTimeout(5000, () => req.close(http2.constants.NGHTTP2_CANCEL, () => reject(new Error(`gRPC ${host}${method} timed out`))));
+      req.setTimeout(5000, () =>
+        req.close(http2.constants.NGHTTP2_CANCEL, () => reject(new Error(`gRPC ${host}${method} timed out`))),
+      );
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         let answer: GrpcAnswer | null = null;
-        if (body.length >= 5 && body.readUInt32BE(1) === body.length - 5) answer = JSON.parse(body.subarray(5).toString('utf8')) as GrpcAnswer;
+        if (body.length >= 5 && body.readUInt32BE(1) === body.length - 5)
+          answer = JSON.parse(body.subarray(5).toString('utf8')) as GrpcAnswer;
         resolve({ status, trailers, answer });
       });
       req.end(grpcFrame(Buffer.from(message)));
@@ -223,7 +303,9 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
   let httpsServer: https.Server | undefined;
   let grpcServer: http2.Http2Server | undefined;
   let grpcsServer: http2.Http2SecureServer | undefined;
-  let httpsPort = 0, grpcPort = 0, grpcsPort = 0;
+  let httpsPort = 0,
+    grpcPort = 0,
+    grpcsPort = 0;
   let client: Pem, strangerClient: Pem, nginxClient: Pem;
 
   before(async function () {
@@ -251,12 +333,16 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
 
     m = new ManifestDir('annotations-tls');
     const svc = (name: string, address: string, port: number) => [
-      service(name, { ports: [{ port: 443, targetPort: port }] }), endpoints(name, { ready: [address], port }),
+      service(name, { ports: [{ port: 443, targetPort: port }] }),
+      endpoints(name, { ready: [address], port }),
     ];
     m.write('services.yaml', [
-      ...svc('https-svc', HTTPS_ADDR, httpsPort), ...svc('grpc-svc', GRPC_ADDR, grpcPort), ...svc('grpcs-svc', GRPCS_ADDR, grpcsPort),
+      ...svc('https-svc', HTTPS_ADDR, httpsPort),
+      ...svc('grpc-svc', GRPC_ADDR, grpcPort),
+      ...svc('grpcs-svc', GRPCS_ADDR, grpcsPort),
       ...backend('pod-svc', pods),
-      service('empty-svc', { ports: [{ port: 443, targetPort: 443 }] }), endpoints('empty-svc', { ready: [], port: 443 }),
+      service('empty-svc', { ports: [{ port: 443, targetPort: 443 }] }),
+      endpoints('empty-svc', { ready: [], port: 443 }),
     ]);
     m.write('secrets.yaml', [
       // the CA of the backends' certificates, and the client certificate nginx shows them
@@ -266,41 +352,93 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
       secret('client-ca', { 'ca.crt': ca.cert }),
     ]);
     m.write('settings.yaml', configMap('tls-settings', NS, {}));
-    const ing = (name: string, host: string, annotations: Record<string, string>, svcName: string, o: { tls?: boolean; path?: string; port?: number } = {}) =>
+    const ing = (
+      name: string,
+      host: string,
+      annotations: Record<string, string>,
+      svcName: string,
+      o: { tls?: boolean; path?: string; port?: number } = {},
+    ) =>
       ingress(name, {
-        host, annotations, ...(o.tls ? { tls: [{ hosts: [host] }] } : {}),
+        host,
+        annotations,
+        ...(o.tls ? { tls: [{ hosts: [host] }] } : {}),
         paths: [{ path: o.path ?? '/', service: svcName, port: o.port ?? (svcName === 'pod-svc' ? 80 : 443) }],
       });
-    const verified = { [`${A}backend-protocol`]: 'HTTPS', [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${A}proxy-ssl-verify`]: 'on', [`${A}proxy-ssl-name`]: BACKEND_NAME, [`${A}proxy-ssl-server-name`]: 'on' };
-    m.write('ingresses.yaml', [
-      ing('https-verified', H.https, verified, 'https-svc'),
-      ing('https-wrong-ca', H.wrongCa, { ...verified, [`${A}proxy-ssl-secret`]: `${NS}/other-ca` }, 'https-svc'),
-      ing('https-no-verify', H.noVerify, { [`${A}backend-protocol`]: 'https' }, 'https-svc'),
-      ing('grpc', H.grpc, { [`${A}backend-protocol`]: 'GRPC' }, 'grpc-svc', { tls: true, path: '/echo.Echo' }),
-      ing('grpcs', H.grpcs, {
-        [`${A}backend-protocol`]: 'GRPCS', [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${A}proxy-ssl-verify`]: 'on', [`${A}proxy-ssl-name`]: BACKEND_NAME,
-      }, 'grpcs-svc', { tls: true, path: '/echo.Echo' }),
-      ing('empty-https', H.emptyHttps, { [`${A}backend-protocol`]: 'HTTPS' }, 'empty-svc'),
-      ing('empty-grpc', H.emptyGrpc, { [`${A}backend-protocol`]: 'GRPC' }, 'empty-svc', { tls: true, path: '/echo.Echo' }),
-      ing('force', H.force, { [`${A}force-ssl-redirect`]: 'true' }, 'pod-svc'),
-      ing('plain', H.plain, {}, 'pod-svc'),
-      ing('hsts', H.hsts, { [`${A}ssl-redirect`]: 'false' }, 'pod-svc', { tls: true }),
-      ing('mtls', H.mtls, { [`${A}auth-tls-secret`]: `${NS}/client-ca`, [`${A}auth-tls-pass-certificate-to-upstream`]: 'true' }, 'pod-svc', { tls: true }),
-      ing('mtls-optional', H.optional, { [`${A}auth-tls-secret`]: `${NS}/client-ca`, [`${A}auth-tls-verify-client`]: 'optional' }, 'pod-svc', { tls: true }),
-      ing('bad-ok', H.bad, {}, 'pod-svc', { path: '/ok' }),
-      ing('bad-protocol', H.bad, { [`${A}backend-protocol`]: 'AJP' }, 'pod-svc', { path: '/protocol' }),
-      ing('bad-verify', H.bad, { [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${A}proxy-ssl-verify`]: 'maybe' }, 'pod-svc', { path: '/verify' }),
-      ing('bad-auth-secret', H.bad, { [`${A}auth-tls-secret`]: `${NS}/no-such-secret` }, 'pod-svc', { path: '/auth' }),
-      ing('bad-force', H.bad, { [`${A}force-ssl-redirect`]: 'yes' }, 'pod-svc', { path: '/force' }),
-    ].flat());
+    const verified = {
+      [`${A}backend-protocol`]: 'HTTPS',
+      [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`,
+      [`${A}proxy-ssl-verify`]: 'on',
+      [`${A}proxy-ssl-name`]: BACKEND_NAME,
+      [`${A}proxy-ssl-server-name`]: 'on',
+    };
+    m.write(
+      'ingresses.yaml',
+      [
+        ing('https-verified', H.https, verified, 'https-svc'),
+        ing('https-wrong-ca', H.wrongCa, { ...verified, [`${A}proxy-ssl-secret`]: `${NS}/other-ca` }, 'https-svc'),
+        ing('https-no-verify', H.noVerify, { [`${A}backend-protocol`]: 'https' }, 'https-svc'),
+        ing('grpc', H.grpc, { [`${A}backend-protocol`]: 'GRPC' }, 'grpc-svc', { tls: true, path: '/echo.Echo' }),
+        ing(
+          'grpcs',
+          H.grpcs,
+          {
+            [`${A}backend-protocol`]: 'GRPCS',
+            [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`,
+            [`${A}proxy-ssl-verify`]: 'on',
+            [`${A}proxy-ssl-name`]: BACKEND_NAME,
+          },
+          'grpcs-svc',
+          { tls: true, path: '/echo.Echo' },
+        ),
+        ing('empty-https', H.emptyHttps, { [`${A}backend-protocol`]: 'HTTPS' }, 'empty-svc'),
+        ing('empty-grpc', H.emptyGrpc, { [`${A}backend-protocol`]: 'GRPC' }, 'empty-svc', {
+          tls: true,
+          path: '/echo.Echo',
+        }),
+        ing('force', H.force, { [`${A}force-ssl-redirect`]: 'true' }, 'pod-svc'),
+        ing('plain', H.plain, {}, 'pod-svc'),
+        ing('hsts', H.hsts, { [`${A}ssl-redirect`]: 'false' }, 'pod-svc', { tls: true }),
+        ing(
+          'mtls',
+          H.mtls,
+          { [`${A}auth-tls-secret`]: `${NS}/client-ca`, [`${A}auth-tls-pass-certificate-to-upstream`]: 'true' },
+          'pod-svc',
+          { tls: true },
+        ),
+        ing(
+          'mtls-optional',
+          H.optional,
+          { [`${A}auth-tls-secret`]: `${NS}/client-ca`, [`${A}auth-tls-verify-client`]: 'optional' },
+          'pod-svc',
+          { tls: true },
+        ),
+        ing('bad-ok', H.bad, {}, 'pod-svc', { path: '/ok' }),
+        ing('bad-protocol', H.bad, { [`${A}backend-protocol`]: 'AJP' }, 'pod-svc', { path: '/protocol' }),
+        ing(
+          'bad-verify',
+          H.bad,
+          { [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${A}proxy-ssl-verify`]: 'maybe' },
+          'pod-svc',
+          { path: '/verify' },
+        ),
+        ing('bad-auth-secret', H.bad, { [`${A}auth-tls-secret`]: `${NS}/no-such-secret` }, 'pod-svc', {
+          path: '/auth',
+        }),
+        ing('bad-force', H.bad, { [`${A}force-ssl-redirect`]: 'yes' }, 'pod-svc', { path: '/force' }),
+      ].flat(),
+    );
     ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', `${NS}/tls-settings`] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await Promise.all([closeAll(pods), close(httpsServer), close(grpcServer), close(grpcsServer)]);
-    m?.cleanup();
-    pki?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await Promise.all([closeAll(pods), close(httpsServer), close(grpcServer), close(grpcsServer)]);
+      m?.cleanup();
+      pki?.cleanup();
+    },
+  );
 
   describe('backend-protocol HTTPS with proxy-ssl-*', function () {
     it('reaches an HTTPS backend, verifying its certificate, sending SNI and a client certificate', async function () {
@@ -355,7 +493,7 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
   });
 
   describe('backends without endpoints', function () {
-    it('HTTPS and gRPC upstreams answer 503 at once (from the server\'s named location: the internal server speaks plain HTTP/1)', async function () {
+    it("HTTPS and gRPC upstreams answer 503 at once (from the server's named location: the internal server speaks plain HTTP/1)", async function () {
       const r = await ctl!.http(H.emptyHttps, '/x');
       assert.equal(r.status, 503, r.body);
       assert.equal(r.headers['x-ingress-templater'], undefined);
@@ -425,7 +563,9 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
     });
 
     it('other hosts neither ask for certificates nor forward client-sent ssl-client-* headers', async function () {
-      const r = await tlsRequest(ctl!.ports.https, H.hsts, '/', { headers: { 'ssl-client-verify': 'SUCCESS', 'ssl-client-subject-dn': 'CN=admin' } });
+      const r = await tlsRequest(ctl!.ports.https, H.hsts, '/', {
+        headers: { 'ssl-client-verify': 'SUCCESS', 'ssl-client-subject-dn': 'CN=admin' },
+      });
       assert.equal(r.status, 200, r.body);
       assert.equal(pod(r).headers['ssl-client-verify'], undefined);
       assert.equal(pod(r).headers['ssl-client-subject-dn'], undefined);
@@ -446,7 +586,16 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
     it('are reported naming the Ingress, the annotation and the value', async function () {
       const problems = (await ctl!.status()).problems;
       const has = (ing: string, key: string, value: string) =>
-        assert.ok(problems.some((p) => p.startsWith('error:') && p.includes(`Ingress ${NS}/${ing}`) && p.includes(`${A}${key}`) && p.includes(value)), `${ing} ${key}:\n${problems.join('\n')}`);
+        assert.ok(
+          problems.some(
+            (p) =>
+              p.startsWith('error:') &&
+              p.includes(`Ingress ${NS}/${ing}`) &&
+              p.includes(`${A}${key}`) &&
+              p.includes(value),
+          ),
+          `${ing} ${key}:\n${problems.join('\n')}`,
+        );
       has('bad-protocol', 'backend-protocol', '"AJP"');
       has('bad-verify', 'proxy-ssl-verify', '"maybe"');
       has('bad-auth-secret', 'auth-tls-secret', `Secret ${NS}/no-such-secret: not found`);
@@ -483,7 +632,14 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
 
     it('follows hsts-max-age, hsts-include-subdomains and hsts-preload, and hsts: "false" turns it off', async function () {
       let reloads = await ctl!.metric('reloads_total');
-      m.write('settings.yaml', configMap('tls-settings', NS, { 'hsts-max-age': '600', 'hsts-include-subdomains': 'false', 'hsts-preload': 'true' }));
+      m.write(
+        'settings.yaml',
+        configMap('tls-settings', NS, {
+          'hsts-max-age': '600',
+          'hsts-include-subdomains': 'false',
+          'hsts-preload': 'true',
+        }),
+      );
       reloads = await ctl!.waitForReload(reloads);
       assert.equal((await tlsRequest(ctl!.ports.https, H.hsts, '/')).headers[HSTS], 'max-age=600; preload');
       m.write('settings.yaml', configMap('tls-settings', NS, { hsts: 'false' }));
@@ -496,7 +652,9 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
 
     it('nginx logged no warning about the variables of these annotations (HSTS, ssl-client-*), even for its own 400s', function () {
       const log = fs.readFileSync(path.join(ctl!.prefix, 'logs', 'error.log'), 'utf8');
-      const bad = log.split('\n').filter((l) => /(uninitialized|unknown) "?ingress_templater_(hsts|ssl_client)/.test(l));
+      const bad = log
+        .split('\n')
+        .filter((l) => /(uninitialized|unknown) "?ingress_templater_(hsts|ssl_client)/.test(l));
       assert.deepEqual(bad, []);
     });
   });
@@ -523,23 +681,39 @@ describe('e2e: TLS annotations without the Lua balancer (--balancer static)', fu
     await listen(grpcServer, GRPC_ADDR, grpcPort);
     m = new ManifestDir('annotations-tls-static');
     m.write('all.yaml', [
-      service('https-svc', { ports: [{ port: 443, targetPort: httpsPort }] }), endpoints('https-svc', { ready: [HTTPS_ADDR], port: httpsPort }),
-      service('grpc-svc', { ports: [{ port: 443, targetPort: grpcPort }] }), endpoints('grpc-svc', { ready: [GRPC_ADDR], port: grpcPort }),
+      service('https-svc', { ports: [{ port: 443, targetPort: httpsPort }] }),
+      endpoints('https-svc', { ready: [HTTPS_ADDR], port: httpsPort }),
+      service('grpc-svc', { ports: [{ port: 443, targetPort: grpcPort }] }),
+      endpoints('grpc-svc', { ready: [GRPC_ADDR], port: grpcPort }),
       secret('backend-ca', { 'ca.crt': ca.cert }),
       ingress('https', {
-        host: H.https, paths: [{ path: '/', service: 'https-svc', port: 443 }],
-        annotations: { [`${A}backend-protocol`]: 'HTTPS', [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${A}proxy-ssl-verify`]: 'on', [`${A}proxy-ssl-name`]: BACKEND_NAME },
+        host: H.https,
+        paths: [{ path: '/', service: 'https-svc', port: 443 }],
+        annotations: {
+          [`${A}backend-protocol`]: 'HTTPS',
+          [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`,
+          [`${A}proxy-ssl-verify`]: 'on',
+          [`${A}proxy-ssl-name`]: BACKEND_NAME,
+        },
       }),
-      ingress('grpc', { host: H.grpc, tls: [{ hosts: [H.grpc] }], paths: [{ path: '/', service: 'grpc-svc', port: 443 }], annotations: { [`${A}backend-protocol`]: 'GRPC' } }),
+      ingress('grpc', {
+        host: H.grpc,
+        tls: [{ hosts: [H.grpc] }],
+        paths: [{ path: '/', service: 'grpc-svc', port: 443 }],
+        annotations: { [`${A}backend-protocol`]: 'GRPC' },
+      }),
     ]);
     ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await Promise.all([close(httpsServer), close(grpcServer)]);
-    m?.cleanup();
-    pki?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await Promise.all([close(httpsServer), close(grpcServer)]);
+      m?.cleanup();
+      pki?.cleanup();
+    },
+  );
 
   it('proxies to the HTTPS backend through its upstream block, verified', async function () {
     const r = await ctl!.http(H.https, '/static');

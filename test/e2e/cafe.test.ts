@@ -31,12 +31,16 @@ describe('e2e: cafe Ingress and path matching', function () {
     this.timeout(60_000);
     m = new ManifestDir('cafe');
     cafe = await startPods([
-      { name: TEA[0]!, address: '127.0.0.21' }, { name: TEA[1]!, address: '127.0.0.22' },
-      { name: COFFEE[0]!, address: '127.0.0.31' }, { name: COFFEE[1]!, address: '127.0.0.32' },
+      { name: TEA[0]!, address: '127.0.0.21' },
+      { name: TEA[1]!, address: '127.0.0.22' },
+      { name: COFFEE[0]!, address: '127.0.0.31' },
+      { name: COFFEE[1]!, address: '127.0.0.32' },
     ]);
     matching = await startPods([
-      { name: 'prefix-pod', address: '127.0.0.81' }, { name: 'exact-pod', address: '127.0.0.82' },
-      { name: 'bar-pod', address: '127.0.0.83' }, { name: 'wild-pod', address: '127.0.0.84' },
+      { name: 'prefix-pod', address: '127.0.0.81' },
+      { name: 'exact-pod', address: '127.0.0.82' },
+      { name: 'bar-pod', address: '127.0.0.83' },
+      { name: 'wild-pod', address: '127.0.0.84' },
     ]);
     m.write('cafe.yaml', cafeYaml());
     m.write('cafe-secret.yaml', example('manifests/cafe-secret.yaml'));
@@ -45,28 +49,43 @@ describe('e2e: cafe Ingress and path matching', function () {
       service(name, { ports: [{ port: 80, targetPort: matching.port }] }),
       endpoints(name, { ready: [address], port: matching.port }),
     ];
-    m.write('matching-services.yaml', [
-      svc('prefix-svc', '127.0.0.81'), svc('exact-svc', '127.0.0.82'), svc('bar-svc', '127.0.0.83'), svc('wild-svc', '127.0.0.84'),
-    ].flat());
-    m.write('precedence.yaml', ingress('precedence', {
-      host: 'paths.example.com',
-      paths: [
-        { path: '/foo', pathType: 'Prefix', service: 'prefix-svc' },
-        { path: '/foo', pathType: 'Exact', service: 'exact-svc' },
-        { path: '/foo/bar', pathType: 'Prefix', service: 'bar-svc' },
-        { path: '/exact-only', pathType: 'Exact', service: 'exact-svc' },
-        { path: '/trail/', pathType: 'Prefix', service: 'prefix-svc' },
-      ],
-    }));
-    m.write('wildcard.yaml', ingress('wildcard', { host: '*.example.com', paths: [{ path: '/', service: 'wild-svc' }] }));
+    m.write(
+      'matching-services.yaml',
+      [
+        svc('prefix-svc', '127.0.0.81'),
+        svc('exact-svc', '127.0.0.82'),
+        svc('bar-svc', '127.0.0.83'),
+        svc('wild-svc', '127.0.0.84'),
+      ].flat(),
+    );
+    m.write(
+      'precedence.yaml',
+      ingress('precedence', {
+        host: 'paths.example.com',
+        paths: [
+          { path: '/foo', pathType: 'Prefix', service: 'prefix-svc' },
+          { path: '/foo', pathType: 'Exact', service: 'exact-svc' },
+          { path: '/foo/bar', pathType: 'Prefix', service: 'bar-svc' },
+          { path: '/exact-only', pathType: 'Exact', service: 'exact-svc' },
+          { path: '/trail/', pathType: 'Prefix', service: 'prefix-svc' },
+        ],
+      }),
+    );
+    m.write(
+      'wildcard.yaml',
+      ingress('wildcard', { host: '*.example.com', paths: [{ path: '/', service: 'wild-svc' }] }),
+    );
 
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(cafe, matching);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(cafe, matching);
+      m?.cleanup();
+    },
+  );
 
   const pod = async (host: string, p: string, https = false) => {
     const r = https ? await ctl!.https(host, p) : await ctl!.http(host, p);
@@ -138,23 +157,34 @@ describe('e2e: cafe Ingress and path matching', function () {
     assert.ok(TEA.includes(await pod(CAFE, '/tea', true)));
   });
 
-  it('legacy form: the walkthrough\'s extensions/v1beta1 Ingress, exactly as written, routes the same', async function () {
+  it("legacy form: the walkthrough's extensions/v1beta1 Ingress, exactly as written, routes the same", async function () {
     const legacy = example('legacy/cafe-ingress-v1beta1.yaml');
     assert.match(legacy, /apiVersion: extensions\/v1beta1/);
     const reloads = await ctl!.metric('reloads_total');
     const before = (await ctl!.status()).configHash;
     // the v1 Ingress goes, the legacy one comes: both define default/cafe-ingress
-    const withoutIngress = cafeYaml().split(/^---$/m).filter((doc) => !/^kind: Ingress$/m.test(doc)).join('---');
+    const withoutIngress = cafeYaml()
+      .split(/^---$/m)
+      .filter((doc) => !/^kind: Ingress$/m.test(doc))
+      .join('---');
     assert.doesNotMatch(withoutIngress, /kind: Ingress/);
     m.write('cafe.yaml', withoutIngress);
     m.write('cafe-ingress-v1beta1.yaml', legacy);
     await ctl!.waitForReload(reloads);
-    await ctl!.waitFor(() => fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8').includes('# ingress default/cafe-ingress ImplementationSpecific /tea'),
-      { what: 'the legacy Ingress in nginx.conf' });
+    await ctl!.waitFor(
+      () =>
+        fs
+          .readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8')
+          .includes('# ingress default/cafe-ingress ImplementationSpecific /tea'),
+      { what: 'the legacy Ingress in nginx.conf' },
+    );
     await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { what: 'healthz 200' });
     const s = await ctl!.status();
     assert.notEqual(s.configHash, before);
-    assert.deepEqual(s.problems.filter((p) => p.startsWith('error')), []);
+    assert.deepEqual(
+      s.problems.filter((p) => p.startsWith('error')),
+      [],
+    );
     await checkCafe();
   });
 });

@@ -19,8 +19,14 @@ describe('e2e: CLI', function () {
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-cli-'));
     bad = new ManifestDir('cli-bad');
-    bad.write('good.yaml', [...backend('good-svc', fakePods), ingress('good', { host: 'good.example.com', paths: [{ path: '/', service: 'good-svc' }] })]);
-    bad.write('nested/bad.yaml', ingress('bad', { host: 'bad.example.com;', paths: [{ path: '/', service: 'good-svc' }] }));
+    bad.write('good.yaml', [
+      ...backend('good-svc', fakePods),
+      ingress('good', { host: 'good.example.com', paths: [{ path: '/', service: 'good-svc' }] }),
+    ]);
+    bad.write(
+      'nested/bad.yaml',
+      ingress('bad', { host: 'bad.example.com;', paths: [{ path: '/', service: 'good-svc' }] }),
+    );
   });
 
   after(function () {
@@ -30,7 +36,18 @@ describe('e2e: CLI', function () {
 
   describe('render', function () {
     const renderExamples = (...extra: string[]) =>
-      runCli(['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix'), '--http-port', '18080', '--https-port', '18443', ...extra]);
+      runCli([
+        'render',
+        '--manifests',
+        EXAMPLES,
+        '--nginx-prefix',
+        path.join(tmp, 'prefix'),
+        '--http-port',
+        '18080',
+        '--https-port',
+        '18443',
+        ...extra,
+      ]);
     const common = (r: CliResult) => {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^ {4}## start server cafe\.example\.com$/m);
@@ -48,10 +65,14 @@ describe('e2e: CLI', function () {
       const r = await renderExamples('--balancer', 'static');
       common(r);
       // the walkthrough's endpoints, each in its Service's upstream, which the locations proxy to
-      for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) assert.match(r.stdout, new RegExp(`server ${ip.replace(/\./g, '\\.')}:9376;`));
+      for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13'])
+        assert.match(r.stdout, new RegExp(`server ${ip.replace(/\./g, '\\.')}:9376;`));
       assert.match(r.stdout, /upstream default_hostnames_80 \{[^}]*server 127\.0\.0\.11:9376;[^}]*\}/);
       assert.match(r.stdout, /proxy_pass http:\/\/default_hostnames_80;/);
-      assert.match(r.stdout, /upstream default_tea-svc_80 \{[^}]*server 127\.0\.0\.21:8080;[^}]*server 127\.0\.0\.22:8080;/);
+      assert.match(
+        r.stdout,
+        /upstream default_tea-svc_80 \{[^}]*server 127\.0\.0\.21:8080;[^}]*server 127\.0\.0\.22:8080;/,
+      );
       assert.doesNotMatch(r.stdout, /_by_lua|upstream_balancer|lua_shared_dict/);
     });
 
@@ -67,11 +88,22 @@ describe('e2e: CLI', function () {
       assert.deepEqual([...new Set(proxies)], ['proxy_pass http://upstream_balancer;']);
       assert.match(r.stdout, /set \$proxy_upstream_name "default_hostnames_80";/);
       // endpoints are pushed, never rendered: none of the examples' pod addresses, no upstream per Service
-      for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.21', '127.0.0.22', '127.0.0.31', '127.0.0.32']) {
+      for (const ip of [
+        '127.0.0.11',
+        '127.0.0.12',
+        '127.0.0.13',
+        '127.0.0.21',
+        '127.0.0.22',
+        '127.0.0.31',
+        '127.0.0.32',
+      ]) {
         assert.ok(!r.stdout.includes(ip), `${ip} must not be in the Lua-mode config`);
       }
       assert.doesNotMatch(r.stdout, /:9376\b/);
-      assert.deepEqual(r.stdout.match(/^\s*upstream \S+/gm)?.map((l) => l.trim()), ['upstream upstream_balancer']);
+      assert.deepEqual(
+        r.stdout.match(/^\s*upstream \S+/gm)?.map((l) => l.trim()),
+        ['upstream upstream_balancer'],
+      );
       // and it is what --balancer lua renders
       const lua = await renderExamples('--balancer', 'lua');
       assert.equal(lua.code, 0, lua.stderr);
@@ -81,14 +113,19 @@ describe('e2e: CLI', function () {
     it('--out writes the same config to a file; environment variables set flags', async function () {
       const out = path.join(tmp, 'out.conf');
       const env = { INGRESS_TEMPLATER_HTTP_PORT: '18081', INGRESS_TEMPLATER_HTTPS_PORT: '18444' };
-      const r = await runCli(['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix'), '--out', out], { env });
+      const r = await runCli(
+        ['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix'), '--out', out],
+        { env },
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, '');
       const text = fs.readFileSync(out, 'utf8');
       assert.match(text, /## start server cafe\.example\.com/);
       assert.match(text, /listen 18081 default_server;/);
       assert.match(text, /listen 18444 ssl/);
-      const printed = await runCli(['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix')], { env });
+      const printed = await runCli(['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix')], {
+        env,
+      });
       assert.equal(printed.code, 0, printed.stderr);
       assert.equal(text, printed.stdout);
     });
@@ -96,7 +133,10 @@ describe('e2e: CLI', function () {
     it('exits non-zero and names the file and field of a rejected manifest; the rest is still rendered', async function () {
       const r = await runCli(['render', '--manifests', bad.dir, '--nginx-prefix', path.join(tmp, 'prefix')]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /^error: nested\/bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host: .*"bad\.example\.com;"/m);
+      assert.match(
+        r.stderr,
+        /^error: nested\/bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host: .*"bad\.example\.com;"/m,
+      );
       assert.match(r.stderr, /ManifestsRejectedError: 1 problem\(s\) in the manifests/);
       assert.match(r.stdout, /## start server good\.example\.com/);
       assert.doesNotMatch(r.stdout, /bad\.example\.com/);
@@ -122,9 +162,13 @@ describe('e2e: CLI', function () {
       const m = new ManifestDir('cli-configtest');
       try {
         m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
-        m.write('long.yaml', [...backend('svc', fakePods), ingress('long', {
-          host: 'a-rather-long-host-name-to-overflow-the-hash-bucket.example.com', paths: [{ path: '/', service: 'svc' }],
-        })]);
+        m.write('long.yaml', [
+          ...backend('svc', fakePods),
+          ingress('long', {
+            host: 'a-rather-long-host-name-to-overflow-the-hash-bucket.example.com',
+            paths: [{ path: '/', service: 'svc' }],
+          }),
+        ]);
         const r = await runCli(['validate', '--manifests', m.dir, '--configmap', 'ingress-templater/settings']);
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, /ConfigTestError: nginx -t rejected the candidate: .*server_names_hash/);
@@ -149,7 +193,22 @@ describe('e2e: CLI', function () {
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`^ingress-templater ${VERSION.replace(/\./g, '\\.')}`));
       assert.match(r.stdout, /^Usage:$/m);
-      for (const word of ['render', 'validate', 'run', '--manifests', '--http-port', '--https-port', '--status-port', '--internal-port', '--nginx-prefix', '--template-dir', '--configmap', '--min-wait', '--max-wait', 'INGRESS_TEMPLATER_']) {
+      for (const word of [
+        'render',
+        'validate',
+        'run',
+        '--manifests',
+        '--http-port',
+        '--https-port',
+        '--status-port',
+        '--internal-port',
+        '--nginx-prefix',
+        '--template-dir',
+        '--configmap',
+        '--min-wait',
+        '--max-wait',
+        'INGRESS_TEMPLATER_',
+      ]) {
         assert.ok(r.stdout.includes(word), `help mentions ${word}`);
       }
       assert.equal((await runCli(['render', '-h'])).code, 0);

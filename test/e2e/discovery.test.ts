@@ -21,8 +21,12 @@ describe('e2e: service discovery', function () {
 
   const sliceEndpoints = (second: { ready?: boolean; terminating?: boolean }) =>
     endpointSlice('slice-svc-x1', 'slice-svc', {
-      port: slice.port, portName: 'web',
-      endpoints: [{ ip: '127.0.0.71', ready: true }, { ip: '127.0.0.72', ...second }],
+      port: slice.port,
+      portName: 'web',
+      endpoints: [
+        { ip: '127.0.0.71', ready: true },
+        { ip: '127.0.0.72', ...second },
+      ],
     });
 
   before(async function () {
@@ -43,21 +47,41 @@ describe('e2e: service discovery', function () {
     m.write('headless.yaml', [
       service('headless-svc', { clusterIP: 'None', ports: [{ name: 'http', port: 8080, targetPort: headless.port }] }),
       endpoints('headless-svc', { ready: headless.specs.map((s) => s.address), port: headless.port, portName: 'http' }),
-      ingress('headless', { host: 'headless.example.com', paths: [{ path: '/', service: 'headless-svc', port: 8080 }] }),
+      ingress('headless', {
+        host: 'headless.example.com',
+        paths: [{ path: '/', service: 'headless-svc', port: 8080 }],
+      }),
     ]);
     m.write('external.yaml', [
-      service('local-svc', { type: 'ExternalName', externalName: 'localhost', ports: [{ port: 80, targetPort: local.port }] }),
+      service('local-svc', {
+        type: 'ExternalName',
+        externalName: 'localhost',
+        ports: [{ port: 80, targetPort: local.port }],
+      }),
       ingress('external', { host: 'external.example.com', paths: [{ path: '/', service: 'local-svc', port: 80 }] }),
     ]);
     // Service port "web" targets the container port named "http"; the slice lists that port under the
     // Service port's name with the resolved number. A second port must not be mixed up with it.
     m.write('named.yaml', [
-      service('named-svc', { ports: [{ name: 'metrics', port: 9090, targetPort: 'metrics' }, { name: 'web', port: 80, targetPort: 'http' }] }),
+      service('named-svc', {
+        ports: [
+          { name: 'metrics', port: 9090, targetPort: 'metrics' },
+          { name: 'web', port: 80, targetPort: 'http' },
+        ],
+      }),
       {
-        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-        metadata: { name: 'named-svc-a1b2c', namespace: 'default', labels: { 'kubernetes.io/service-name': 'named-svc' } },
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'named-svc-a1b2c',
+          namespace: 'default',
+          labels: { 'kubernetes.io/service-name': 'named-svc' },
+        },
         addressType: 'IPv4',
-        ports: [{ name: 'metrics', port: 1, protocol: 'TCP' }, { name: 'web', port: named.port, protocol: 'TCP' }],
+        ports: [
+          { name: 'metrics', port: 1, protocol: 'TCP' },
+          { name: 'web', port: named.port, protocol: 'TCP' },
+        ],
         endpoints: named.specs.map((s) => ({ addresses: [s.address], conditions: { ready: true } })),
       },
       ingress('named', { host: 'named.example.com', paths: [{ path: '/', service: 'named-svc', port: 'web' }] }),
@@ -76,10 +100,13 @@ describe('e2e: service discovery', function () {
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(hostnames, headless, local, named, eps, slice);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(hostnames, headless, local, named, eps, slice);
+      m?.cleanup();
+    },
+  );
 
   it('accepts every manifest (no problems reported)', async function () {
     const s = await ctl!.status();
@@ -96,7 +123,10 @@ describe('e2e: service discovery', function () {
     assert.equal(metrics.get(metricKey('config_hash')), parseInt(hash.slice(0, 13), 16));
     assert.equal(metrics.get(metricKey('reloads_total')), 1, 'one start, no reload yet');
     assert.equal(metrics.get(metricKey('config_last_reload_successful')), 1);
-    assert.match(fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8'), new RegExp(`^# config-hash ${hash}$`, 'm'));
+    assert.match(
+      fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8'),
+      new RegExp(`^# config-hash ${hash}$`, 'm'),
+    );
     const fromNginx = await request(ctl!.ports.internal, '127.0.0.1', '/configuration/hash');
     assert.equal(fromNginx.body, hash);
   });
@@ -141,13 +171,18 @@ describe('e2e: service discovery', function () {
   describe('readiness', function () {
     const leaves = async (host: string, pod: string) => {
       // after the push, keep asking until a run of answers no longer includes the pod
-      await ctl!.waitFor(async () => {
-        const seen = await whoAnswers(6, () => ctl!.http(host, '/'));
-        return seen.every((s) => s !== pod && !s.startsWith('status')) ? seen : undefined;
-      }, { what: `${pod} to leave the rotation of ${host}` });
+      await ctl!.waitFor(
+        async () => {
+          const seen = await whoAnswers(6, () => ctl!.http(host, '/'));
+          return seen.every((s) => s !== pod && !s.startsWith('status')) ? seen : undefined;
+        },
+        { what: `${pod} to leave the rotation of ${host}` },
+      );
     };
     const comesBack = async (host: string, pod: string) => {
-      await ctl!.waitFor(async () => (await whoAnswers(4, () => ctl!.http(host, '/'))).includes(pod), { what: `${pod} back in ${host}` });
+      await ctl!.waitFor(async () => (await whoAnswers(4, () => ctl!.http(host, '/'))).includes(pod), {
+        what: `${pod} back in ${host}`,
+      });
     };
 
     // In Lua mode an endpoint-only change is pushed to nginx, never rendered: the push is what to wait
@@ -156,18 +191,30 @@ describe('e2e: service discovery', function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
       const workers = await ctl!.workerPids();
       await fn();
-      assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), reloads, 'an endpoint-only change must not reload nginx');
+      assert.equal(
+        (await ctl!.settle()).get(metricKey('reloads_total')),
+        reloads,
+        'an endpoint-only change must not reload nginx',
+      );
       assert.deepEqual(await ctl!.workerPids(), workers, 'the same nginx workers serve');
     };
 
     it('Endpoints: an address moved to notReadyAddresses leaves the rotation and comes back when ready (pushed, no reload)', async function () {
-      assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('eps.example.com', '/')))].sort(), ['eps-1', 'eps-2']);
+      assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('eps.example.com', '/')))].sort(), [
+        'eps-1',
+        'eps-2',
+      ]);
       await withoutReload(async () => {
         let pushes = await ctl!.metric('endpoint_pushes_total');
-        m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61'], notReady: ['127.0.0.62'], port: eps.port }));
+        m.write(
+          'eps-endpoints.yaml',
+          endpoints('eps-svc', { ready: ['127.0.0.61'], notReady: ['127.0.0.62'], port: eps.port }),
+        );
         pushes = await ctl!.waitForPush(pushes);
         await leaves('eps.example.com', 'eps-2');
-        assert.deepEqual((await ctl!.luaBackend('default_eps-svc_80')).endpoints, [{ address: '127.0.0.61', port: eps.port }]);
+        assert.deepEqual((await ctl!.luaBackend('default_eps-svc_80')).endpoints, [
+          { address: '127.0.0.61', port: eps.port },
+        ]);
         m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
         await ctl!.waitForPush(pushes);
         await comesBack('eps.example.com', 'eps-2');
@@ -175,7 +222,10 @@ describe('e2e: service discovery', function () {
     });
 
     it('EndpointSlice: ready: false and terminating: true take an endpoint out; ready brings it back (pushed, no reload)', async function () {
-      assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('slice.example.com', '/')))].sort(), ['slice-1', 'slice-2']);
+      assert.deepEqual([...new Set(await whoAnswers(4, () => ctl!.http('slice.example.com', '/')))].sort(), [
+        'slice-1',
+        'slice-2',
+      ]);
       await withoutReload(async () => {
         let pushes = await ctl!.metric('endpoint_pushes_total');
         m.write('slice-endpoints.yaml', sliceEndpoints({ ready: false }));
@@ -201,10 +251,18 @@ describe('e2e: service discovery', function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
       m.write('eps.yaml', [
         service('eps-svc', { ports: [{ port: 80, targetPort: eps.port }] }),
-        ingress('eps', { host: 'eps.example.com', paths: [{ path: '/', service: 'eps-svc' }, { path: '/more', service: 'slice-svc' }] }),
+        ingress('eps', {
+          host: 'eps.example.com',
+          paths: [
+            { path: '/', service: 'eps-svc' },
+            { path: '/more', service: 'slice-svc' },
+          ],
+        }),
       ]);
       await ctl!.waitForReload(reloads);
-      await ctl!.waitFor(async () => (await ctl!.http('eps.example.com', '/more')).pod?.pod.startsWith('slice-'), { what: '/more routed to slice-svc' });
+      await ctl!.waitFor(async () => (await ctl!.http('eps.example.com', '/more')).pod?.pod.startsWith('slice-'), {
+        what: '/more routed to slice-svc',
+      });
       assert.ok((await ctl!.http('eps.example.com', '/')).pod?.pod.startsWith('eps-'));
     });
   });

@@ -46,18 +46,28 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
   let stable: Pods;
   const setA = () => flip.specs.slice(0, 3);
   const setB = () => flip.specs.slice(3);
-  const flipEndpoints = (set: { address: string }[]) => endpoints('flip-svc', { ready: set.map((s) => s.address), port: flip.port });
-  const stableIngress = (extra: { path: string; service: string }[] = []) => ingress('stable', {
-    host: STABLE,
-    paths: [{ path: '/', service: 'stable-svc' }, { path: '/empty', service: 'empty-svc' }, { path: '/retry', service: 'retry-svc' }, ...extra],
-  });
+  const flipEndpoints = (set: { address: string }[]) =>
+    endpoints('flip-svc', { ready: set.map((s) => s.address), port: flip.port });
+  const stableIngress = (extra: { path: string; service: string }[] = []) =>
+    ingress('stable', {
+      host: STABLE,
+      paths: [
+        { path: '/', service: 'stable-svc' },
+        { path: '/empty', service: 'empty-svc' },
+        { path: '/retry', service: 'retry-svc' },
+        ...extra,
+      ],
+    });
 
   before(async function () {
     this.timeout(60_000);
     m = new ManifestDir('endpoints');
     flip = await startPods([...podSpecs('flip-a', '127.0.1.1', 3), ...podSpecs('flip-b', '127.0.1.2', 3)]);
     stable = await startPods(podSpecs('stable', '127.0.1.3', 2));
-    m.write('flip.yaml', [service('flip-svc', { ports: [{ port: 80, targetPort: flip.port }] }), ingress('flip', { host: FLIP, paths: [{ path: '/', service: 'flip-svc' }] })]);
+    m.write('flip.yaml', [
+      service('flip-svc', { ports: [{ port: 80, targetPort: flip.port }] }),
+      ingress('flip', { host: FLIP, paths: [{ path: '/', service: 'flip-svc' }] }),
+    ]);
     m.write('flip-endpoints.yaml', flipEndpoints(setA()));
     m.write('stable.yaml', [
       ...backend('stable-svc', stable),
@@ -69,27 +79,44 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     ]);
     m.write('stable-ingress.yaml', stableIngress());
     // no endpoints, and a Host the internal API would accept: what a client sends must still get 503
-    m.write('vault.yaml', ingress('vault', { host: 'vault.example.com', paths: [{ path: '/', service: 'empty-svc' }], annotations: { [`${A}upstream-vhost`]: '127.0.0.1' } }));
+    m.write(
+      'vault.yaml',
+      ingress('vault', {
+        host: 'vault.example.com',
+        paths: [{ path: '/', service: 'empty-svc' }],
+        annotations: { [`${A}upstream-vhost`]: '127.0.0.1' },
+      }),
+    );
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(flip, stable);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(flip, stable);
+      m?.cleanup();
+    },
+  );
 
   it('runs the Lua balancer: ready only after the first push, which metrics count', async function () {
     assert.match(ctl!.log(), /lua balancer/);
     assert.equal(await ctl!.healthz(), 200);
     const metrics = await ctl!.metrics();
     assert.ok(metrics.get(metricKey('endpoint_pushes_total'))! >= 1, 'endpoint_pushes_total >= 1');
-    assert.ok(metrics.get(metricKey('endpoint_convergence_seconds_count'))! >= 1, 'endpoint_convergence_seconds_count >= 1');
+    assert.ok(
+      metrics.get(metricKey('endpoint_convergence_seconds_count'))! >= 1,
+      'endpoint_convergence_seconds_count >= 1',
+    );
     assert.equal(metrics.get(metricKey('endpoint_push_failures_total')), 0);
     assert.equal(metrics.get(metricKey('reloads_total')), 1, 'the start only');
     // the endpoints live in nginx's shared dict, not in the config
     const conf = ctl!.nginxConf();
-    for (const s of [...flip.specs, ...stable.specs]) assert.ok(!conf.includes(s.address), `${s.address} must not be rendered`);
-    assert.deepEqual((await ctl!.luaBackend('default_flip-svc_80')).endpoints, setA().map((s) => ({ address: s.address, port: flip.port })));
+    for (const s of [...flip.specs, ...stable.specs])
+      assert.ok(!conf.includes(s.address), `${s.address} must not be rendered`);
+    assert.deepEqual(
+      (await ctl!.luaBackend('default_flip-svc_80')).endpoints,
+      setA().map((s) => ({ address: s.address, port: flip.port })),
+    );
     assert.deepEqual((await ctl!.luaBackend('default_empty-svc_80')).endpoints, []);
   });
 
@@ -112,7 +139,9 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
         last = answerOf(await ctl!.http(FLIP, `/change/${i}`));
         if (names.has(last)) break;
         if (Date.now() > deadline || ctl!.hasExited) {
-          throw new Error(`change ${i}: the new set ${[...names].join(',')} did not answer within 10 s; last answer ${last}\n${ctl!.log().slice(-2000)}`);
+          throw new Error(
+            `change ${i}: the new set ${[...names].join(',')} did not answer within 10 s; last answer ${last}\n${ctl!.log().slice(-2000)}`,
+          );
         }
         await sleep(2);
       }
@@ -123,15 +152,26 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     }
     const after = await ctl!.settle();
     const sorted = [...times].sort((a, b) => a - b);
-    console.log(`      endpoint change -> traffic on the new pods, 100 changes: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`);
+    console.log(
+      `      endpoint change -> traffic on the new pods, 100 changes: p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${sorted[sorted.length - 1]!.toFixed(1)} ms`,
+    );
 
-    assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'no reload for endpoint changes');
-    assert.equal(after.get(metricKey('reload_failures_total', { reason: 'config_test' })), before.get(metricKey('reload_failures_total', { reason: 'config_test' })));
+    assert.equal(
+      after.get(metricKey('reloads_total')),
+      before.get(metricKey('reloads_total')),
+      'no reload for endpoint changes',
+    );
+    assert.equal(
+      after.get(metricKey('reload_failures_total', { reason: 'config_test' })),
+      before.get(metricKey('reload_failures_total', { reason: 'config_test' })),
+    );
     assert.equal((await ctl!.status()).nginxPid, master, 'the same nginx master');
     assert.deepEqual(await ctl!.workerPids(), workers, 'the same nginx workers');
     const pushes = after.get(metricKey('endpoint_pushes_total'))! - before.get(metricKey('endpoint_pushes_total'))!;
     assert.ok(pushes >= 100, `${pushes} pushes for 100 changes`);
-    const observed = after.get(metricKey('endpoint_convergence_seconds_count'))! - before.get(metricKey('endpoint_convergence_seconds_count'))!;
+    const observed =
+      after.get(metricKey('endpoint_convergence_seconds_count'))! -
+      before.get(metricKey('endpoint_convergence_seconds_count'))!;
     assert.ok(observed >= 100, `${observed} convergence observations for 100 changes`);
     assert.equal(after.get(metricKey('endpoint_push_failures_total')), 0);
   });
@@ -153,7 +193,9 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       // right after the reload: the old paths answer from their pods
       assert.ok((await ctl!.http(STABLE, '/')).pod?.pod.startsWith('stable-'));
       assert.ok((await ctl!.http(FLIP, '/')).pod?.pod.startsWith('flip-a'));
-      await ctl!.waitFor(async () => (await ctl!.http(STABLE, '/added')).pod?.pod.startsWith('flip-a'), { what: '/added routed' });
+      await ctl!.waitFor(async () => (await ctl!.http(STABLE, '/added')).pod?.pod.startsWith('flip-a'), {
+        what: '/added routed',
+      });
       // the controller pushes the whole set again after a reload
       await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
       const count0 = seen.length;
@@ -166,12 +208,23 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     assert.deepEqual(bad, [], `${bad.length} of ${seen.length} requests did not reach a pod`);
     assert.ok(seen.length >= 40, `${seen.length} requests during the change`);
     const now = await ctl!.workerPids();
-    assert.ok(now.some((p) => !workers.includes(p)), 'a reload starts new workers');
-    assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), before.get(metricKey('reloads_total'))! + 1, 'one reload');
+    assert.ok(
+      now.some((p) => !workers.includes(p)),
+      'a reload starts new workers',
+    );
+    assert.equal(
+      (await ctl!.settle()).get(metricKey('reloads_total')),
+      before.get(metricKey('reloads_total'))! + 1,
+      'one reload',
+    );
   });
 
   const post = (body: string, headers: Record<string, string> = {}, host = '127.0.0.1') =>
-    request(ctl!.ports.internal, host, '/configuration/backends', { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    request(ctl!.ports.internal, host, '/configuration/backends', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
   const trafficAnswers = async () => {
     assert.match(answerOf(await ctl!.http(FLIP, '/')), /^flip-a-\d$/);
     assert.match(answerOf(await ctl!.http(STABLE, '/')), /^stable-\d$/);
@@ -197,7 +250,9 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     const flipName = backendName('default', 'flip-svc', 80);
     const flipBefore = await ctl!.luaBackend(flipName);
     const r = await request(ctl!.ports.internal, '127.0.0.1', '/configuration/backends', {
-      method: 'PATCH', body: JSON.stringify({ backends: [{ name: flipName, endpoints: [{ address: '999.1.1.1', port: 80 }] }] }), headers: { 'content-type': 'application/json' },
+      method: 'PATCH',
+      body: JSON.stringify({ backends: [{ name: flipName, endpoints: [{ address: '999.1.1.1', port: 80 }] }] }),
+      headers: { 'content-type': 'application/json' },
     });
     assert.equal(r.status, 207, r.body);
     assert.match(JSON.parse(r.body).refused[0].error, /backends\[0\]\.endpoints\[0\]\.address/);
@@ -207,7 +262,12 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
 
   it('internal API: answers 403 to a non-loopback Host header (DNS rebinding) and to a foreign Origin; nothing changes', async function () {
     const version = (await ctl!.luaBackends()).version;
-    for (const host of ['evil.example.com', `evil.example.com:${ctl!.ports.internal}`, '127.0.0.1.evil.example.com', '10.0.0.1']) {
+    for (const host of [
+      'evil.example.com',
+      `evil.example.com:${ctl!.ports.internal}`,
+      '127.0.0.1.evil.example.com',
+      '10.0.0.1',
+    ]) {
       const get = await request(ctl!.ports.internal, host, '/configuration/backends');
       assert.equal(get.status, 403, `GET with Host ${host}: ${get.body}`);
       // a valid payload that would empty every backend, were it accepted
@@ -224,8 +284,15 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     const port = ctl!.ports.internal;
     const listens = ctl!.nginxConf().match(new RegExp(`^\\s*listen\\s+\\S*:${port}\\b[^;]*;`, 'gm')) ?? [];
     // 127.0.0.2 is the server that only answers 503 (backends without endpoints), never the API
-    assert.deepEqual(listens.map((l) => l.trim()), [`listen 127.0.0.2:${port};`, `listen 127.0.0.1:${port};`]);
-    assert.doesNotMatch(ctl!.nginxConf(), new RegExp(`listen\\s+(\\*:)?${port}\\b`), 'no wildcard listen on the internal port');
+    assert.deepEqual(
+      listens.map((l) => l.trim()),
+      [`listen 127.0.0.2:${port};`, `listen 127.0.0.1:${port};`],
+    );
+    assert.doesNotMatch(
+      ctl!.nginxConf(),
+      new RegExp(`listen\\s+(\\*:)?${port}\\b`),
+      'no wildcard listen on the internal port',
+    );
     assert.equal(await tryConnect('127.0.0.1', port), 'connected', 'the internal port answers on 127.0.0.1');
     assert.equal(await tryConnect('127.0.0.3', port), 'ECONNREFUSED', 'another loopback address');
     const api = await request(port, '127.0.0.1', '/configuration/backends', { address: '127.0.0.2' });
@@ -239,7 +306,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     }
   });
 
-  it('a backend without ready endpoints answers 503 at once (from nginx\'s own internal server, no other connect)', async function () {
+  it("a backend without ready endpoints answers 503 at once (from nginx's own internal server, no other connect)", async function () {
     const conf = serverBlock(ctl!.nginxConf(), STABLE);
     // in Lua mode the location still proxies: endpoints may arrive later without a reload
     assert.match(conf, /set \$proxy_upstream_name "default_empty-svc_80";\s*proxy_pass http:\/\/upstream_balancer;/);
@@ -253,14 +320,26 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       assert.equal(r.pod, undefined);
       assert.ok(ms < 200, `503 took ${ms.toFixed(1)} ms`);
     }
-    assert.doesNotMatch(fs.readFileSync(path.join(ctl!.prefix, 'logs', 'error.log'), 'utf8'), /127\.0\.1\.39/, 'the not-ready address was never contacted');
+    assert.doesNotMatch(
+      fs.readFileSync(path.join(ctl!.prefix, 'logs', 'error.log'), 'utf8'),
+      /127\.0\.1\.39/,
+      'the not-ready address was never contacted',
+    );
   });
 
   it('the internal API is never reachable through a server: a proxied request gets 503 whatever its URI and Host', async function () {
     const version = (await ctl!.luaBackends()).version;
-    for (const [method, p, body] of [['POST', '/configuration/backends', '{"backends":[]}'], ['PATCH', '/configuration/backends', '{"removed":["default_stable-svc_80"]}'],
-      ['GET', '/configuration/backends', undefined], ['GET', '/configuration/hash', undefined], ['GET', '/healthz', undefined]] as const) {
-      const r = await ctl!.http('vault.example.com', p, { method, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
+    for (const [method, p, body] of [
+      ['POST', '/configuration/backends', '{"backends":[]}'],
+      ['PATCH', '/configuration/backends', '{"removed":["default_stable-svc_80"]}'],
+      ['GET', '/configuration/backends', undefined],
+      ['GET', '/configuration/hash', undefined],
+      ['GET', '/healthz', undefined],
+    ] as const) {
+      const r = await ctl!.http('vault.example.com', p, {
+        method,
+        ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
+      });
       assert.equal(r.status, 503, `${method} ${p}: ${r.status} ${r.body}`);
       assert.equal(r.headers['x-ingress-templater'], 'backend-unavailable', `${method} ${p}`);
       assert.doesNotMatch(r.body, /backends|version|ok/, `${method} ${p}`);
@@ -275,16 +354,26 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     // nothing may listen there, or the test would prove nothing
     assert.equal(await tryConnect('127.0.1.41', stable.port), 'ECONNREFUSED');
     const answers = await whoAnswers(30, () => ctl!.http(STABLE, '/retry'));
-    assert.deepEqual(answers.filter((a) => !/^stable-\d$/.test(a)), [], answers.join(', '));
+    assert.deepEqual(
+      answers.filter((a) => !/^stable-\d$/.test(a)),
+      [],
+      answers.join(', '),
+    );
     assert.deepEqual(Object.keys(count(answers)).sort(), ['stable-1', 'stable-2']);
     // the access log shows the refused first tries followed by a pod: the retry really happened
     const log = path.join(ctl!.prefix, 'logs', 'access.log');
     const dead = `127.0.1.41:${stable.port}`;
-    const retried = await ctl!.waitFor(() => {
-      const lines = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('[default_retry-svc_80]'));
-      const r = lines.filter((l) => l.includes(`${dead}, 127.0.1.3`));
-      return lines.length >= 30 && r.length ? r : undefined;
-    }, { what: 'retried requests in the access log' });
+    const retried = await ctl!.waitFor(
+      () => {
+        const lines = fs
+          .readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('[default_retry-svc_80]'));
+        const r = lines.filter((l) => l.includes(`${dead}, 127.0.1.3`));
+        return lines.length >= 30 && r.length ? r : undefined;
+      },
+      { what: 'retried requests in the access log' },
+    );
     assert.ok(retried.length >= 3, `${retried.length} retried requests`);
   });
 
@@ -301,16 +390,24 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     assert.match(answerOf(await ctl!.http(FLIP, '/')), /^flip-a-\d$/);
     assert.match(answerOf(await ctl!.http(STABLE, '/')), /^stable-\d$/);
     const after = await ctl!.metrics();
-    assert.ok(after.get(metricKey('endpoint_pushes_total'))! > before.get(metricKey('endpoint_pushes_total'))!, 'endpoints pushed again');
+    assert.ok(
+      after.get(metricKey('endpoint_pushes_total'))! > before.get(metricKey('endpoint_pushes_total'))!,
+      'endpoints pushed again',
+    );
     assert.equal(after.get(metricKey('nginx_restarts_total')), before.get(metricKey('nginx_restarts_total'))! + 1);
     const s = await ctl!.status();
     assert.ok(s.nginxPid && s.nginxPid !== master);
     assert.deepEqual([master, ...workers].filter(isAlive), [], 'the killed nginx left nothing behind');
-    assert.deepEqual((await ctl!.luaBackend('default_flip-svc_80')).endpoints, setA().map((a) => ({ address: a.address, port: flip.port })));
+    assert.deepEqual(
+      (await ctl!.luaBackend('default_flip-svc_80')).endpoints,
+      setA().map((a) => ({ address: a.address, port: flip.port })),
+    );
     // and endpoint changes keep flowing to the new nginx without a reload
     const reloads = after.get(metricKey('reloads_total'))!;
     m.write('flip-endpoints.yaml', flipEndpoints(setB()));
-    await ctl!.waitFor(async () => /^flip-b-\d$/.test(answerOf(await ctl!.http(FLIP, '/'))), { what: 'set B answering' });
+    await ctl!.waitFor(async () => /^flip-b-\d$/.test(answerOf(await ctl!.http(FLIP, '/'))), {
+      what: 'set B answering',
+    });
     assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), reloads);
   });
 });
@@ -322,9 +419,14 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   const PODS = ['lb-1', 'lb-2', 'lb-3'];
   const site = (name: string, annotations?: Record<string, string>) => [
     ...backend(`${name}-svc`, pods),
-    ingress(name, { host: `${name}.example.com`, paths: [{ path: '/', service: `${name}-svc` }], ...(annotations ? { annotations } : {}) }),
+    ingress(name, {
+      host: `${name}.example.com`,
+      paths: [{ path: '/', service: `${name}-svc` }],
+      ...(annotations ? { annotations } : {}),
+    }),
   ];
-  const who = async (name: string, p = '/', headers: Record<string, string> = {}) => answerOf(await ctl!.http(`${name}.example.com`, p, { headers }));
+  const who = async (name: string, p = '/', headers: Record<string, string> = {}) =>
+    answerOf(await ctl!.http(`${name}.example.com`, p, { headers }));
   const many = async (n: number, name: string) => {
     const out: string[] = [];
     for (let i = 0; i < n; i++) out.push(await who(name, `/${i}`));
@@ -348,10 +450,13 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
     ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(pods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods);
+      m?.cleanup();
+    },
+  );
 
   it('load-balance: round_robin (over a ConfigMap default of random): 9 requests, each of 3 pods exactly 3 times', async function () {
     assert.equal((await ctl!.luaBackend('default_rr-svc_80')).loadBalance, 'round_robin');
@@ -373,11 +478,19 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   it('load-balance: ewma: traffic flows, and log_by_lua is rendered for that location only', async function () {
     assert.equal((await ctl!.luaBackend('default_ewma-svc_80')).loadBalance, 'ewma');
     const seq = await many(30, 'ewma');
-    assert.deepEqual(seq.filter((s) => !PODS.includes(s)), [], seq.join(', '));
+    assert.deepEqual(
+      seq.filter((s) => !PODS.includes(s)),
+      [],
+      seq.join(', '),
+    );
     const conf = ctl!.nginxConf();
     assert.equal(conf.match(/log_by_lua_block/g)?.length, 1, 'one log_by_lua in the whole config');
-    assert.match(serverBlock(conf, 'ewma.example.com'), /set \$proxy_upstream_name "default_ewma-svc_80";\s*log_by_lua_block \{[^}]*\}\s*proxy_pass http:\/\/upstream_balancer;/);
-    for (const other of ['rr', 'random', 'chash', 'sticky', 'plain']) assert.doesNotMatch(serverBlock(conf, `${other}.example.com`), /log_by_lua/, other);
+    assert.match(
+      serverBlock(conf, 'ewma.example.com'),
+      /set \$proxy_upstream_name "default_ewma-svc_80";\s*log_by_lua_block \{[^}]*\}\s*proxy_pass http:\/\/upstream_balancer;/,
+    );
+    for (const other of ['rr', 'random', 'chash', 'sticky', 'plain'])
+      assert.doesNotMatch(serverBlock(conf, `${other}.example.com`), /log_by_lua/, other);
   });
 
   it('upstream-hash-by: "$request_uri": the same URI always reaches the same pod, 20 URIs reach several', async function () {
@@ -386,7 +499,10 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
     assert.equal(b.hashBy, '$request_uri');
     const first = new Map<string, string>();
     for (let i = 0; i < 20; i++) first.set(`/item/${i}`, await who('chash', `/item/${i}`));
-    assert.deepEqual([...first.values()].filter((s) => !PODS.includes(s)), []);
+    assert.deepEqual(
+      [...first.values()].filter((s) => !PODS.includes(s)),
+      [],
+    );
     for (let round = 0; round < 2; round++) {
       for (const [uri, pod] of first) assert.equal(await who('chash', uri), pod, `${uri} moved`);
     }
@@ -417,13 +533,20 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
     const problems = (await ctl!.status()).problems;
     const line = problems.find((p) => p.includes('Ingress default/bad '));
     assert.ok(line, problems.join('\n'));
-    assert.match(line, /^error: bad\.yaml:\d+ Ingress default\/bad metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/load-balance"\]: invalid value "fastest"/);
+    assert.match(
+      line,
+      /^error: bad\.yaml:\d+ Ingress default\/bad metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/load-balance"\]: invalid value "fastest"/,
+    );
     assert.equal(problems.length, 1, problems.join('\n'));
     // denied, as ingress-nginx does for an invalid annotation
     const seq = await many(6, 'bad');
     assert.deepEqual([...new Set(seq)], ['status 503'], seq.join(', '));
     const ok = await many(3, 'plain');
-    assert.deepEqual(ok.filter((s) => !PODS.includes(s)), [], ok.join(', '));
+    assert.deepEqual(
+      ok.filter((s) => !PODS.includes(s)),
+      [],
+      ok.join(', '),
+    );
   });
 
   it('the ConfigMap load-balance sets the default: random, then round_robin once the ConfigMap says so', async function () {
@@ -432,7 +555,9 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
     const before = await many(60, 'plain');
     assert.ok(!rotates(before), 'random: not a strict rotation');
     m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'load-balance': 'round_robin' }));
-    await ctl!.waitFor(async () => (await ctl!.luaBackend('default_plain-svc_80')).loadBalance === 'round_robin', { what: 'plain-svc round_robin' });
+    await ctl!.waitFor(async () => (await ctl!.luaBackend('default_plain-svc_80')).loadBalance === 'round_robin', {
+      what: 'plain-svc round_robin',
+    });
     const seq = await many(9, 'plain');
     assert.deepEqual(count(seq), { 'lb-1': 3, 'lb-2': 3, 'lb-3': 3 }, seq.join(', '));
     // annotations still win over the new default
@@ -451,22 +576,33 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
     pods = await startPods([{ name: 'taken-1', address: '127.0.1.61' }]);
   });
 
-  stopAfter(() => ctl, async () => {
-    await new Promise<void>((resolve) => (blocker?.listening ? blocker.close(() => resolve()) : resolve()));
-    await closeAll(pods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await new Promise<void>((resolve) => (blocker?.listening ? blocker.close(() => resolve()) : resolve()));
+      await closeAll(pods);
+      m?.cleanup();
+    },
+  );
 
   it('nginx cannot bind 127.0.0.1:<internal port>: not confirmed, nothing pushed, /healthz stays 503', async function () {
     this.timeout(30_000);
     const port = await freePort();
     blocker = await holdPort(port); // another process holds the port
     m = new ManifestDir('taken');
-    m.write('site.yaml', [...backend('taken-svc', pods), ingress('taken', { host: 'taken.example.com', paths: [{ path: '/', service: 'taken-svc' }] })]);
+    m.write('site.yaml', [
+      ...backend('taken-svc', pods),
+      ingress('taken', { host: 'taken.example.com', paths: [{ path: '/', service: 'taken-svc' }] }),
+    ]);
     ctl = await startController({ manifests: m.dir, ports: { internal: port }, waitReady: false });
-    await ctl.waitFor(() => new RegExp(`bind\\(\\) to 127\\.0\\.0\\.1:${port} failed`).test(ctl!.log()), { what: 'nginx reporting the bind failure' });
+    await ctl.waitFor(() => new RegExp(`bind\\(\\) to 127\\.0\\.0\\.1:${port} failed`).test(ctl!.log()), {
+      what: 'nginx reporting the bind failure',
+    });
     // the first start gives up (nginx retries bind for ~2.5 s, then exits) and is counted as not confirmed
-    await ctl.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'not_confirmed' })) >= 1, { timeoutMs: 20_000, what: 'the start not confirmed' });
+    await ctl.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'not_confirmed' })) >= 1, {
+      timeoutMs: 20_000,
+      what: 'the start not confirmed',
+    });
     assert.equal(await ctl.healthz(), 503);
     const s = await ctl.status();
     assert.equal(s.ready.ok, false);
@@ -477,7 +613,10 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
     assert.equal(metrics.get(metricKey('endpoint_pushes_total')), 0);
     assert.equal(metrics.get(metricKey('config_last_reload_successful')), 0);
     // still 503 after nginx's restart attempt, which fails the same way
-    await ctl.waitFor(async () => (await ctl!.metric('nginx_restarts_total')) >= 1, { timeoutMs: 10_000, what: 'a restart attempt' });
+    await ctl.waitFor(async () => (await ctl!.metric('nginx_restarts_total')) >= 1, {
+      timeoutMs: 10_000,
+      what: 'a restart attempt',
+    });
     assert.equal(await ctl.healthz(), 503);
   });
 
@@ -488,16 +627,26 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
     // each start ends in one exit, then one not_confirmed (the first start's sync, or the sync that
     // follows each restart, gives up); free the port once both counts agree and the last exit's
     // backoff has more than a second to run: nginx is down then, and nothing waits for it
-    await ctl!.waitFor(async () => {
-      const exits = ctl!.log().split('\n').filter((l) => l.includes('"event":"nginx_exited"'));
-      const failures = await ctl!.metric('reload_failures_total', { reason: 'not_confirmed' });
-      const last = exits.length > 0 ? JSON.parse(exits[exits.length - 1]!) as { time: string; msg: string } : undefined;
-      const backoff = Number(/restarting in (\d+) ms/.exec(last?.msg ?? '')?.[1] ?? 0);
-      return exits.length >= 2 && failures >= exits.length && Date.parse(last!.time) + backoff - Date.now() > 1000;
-    }, { timeoutMs: 45_000, what: 'nginx down in its restart backoff after its sync gave up' });
+    await ctl!.waitFor(
+      async () => {
+        const exits = ctl!
+          .log()
+          .split('\n')
+          .filter((l) => l.includes('"event":"nginx_exited"'));
+        const failures = await ctl!.metric('reload_failures_total', { reason: 'not_confirmed' });
+        const last =
+          exits.length > 0 ? (JSON.parse(exits[exits.length - 1]!) as { time: string; msg: string }) : undefined;
+        const backoff = Number(/restarting in (\d+) ms/.exec(last?.msg ?? '')?.[1] ?? 0);
+        return exits.length >= 2 && failures >= exits.length && Date.parse(last!.time) + backoff - Date.now() > 1000;
+      },
+      { timeoutMs: 45_000, what: 'nginx down in its restart backoff after its sync gave up' },
+    );
     assert.equal(await ctl!.healthz(), 503);
     await new Promise<void>((resolve) => blocker!.close(() => resolve()));
-    await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 60_000, what: 'healthz 200 after the port is free' });
+    await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, {
+      timeoutMs: 60_000,
+      what: 'healthz 200 after the port is free',
+    });
     assert.ok((await ctl!.metric('endpoint_pushes_total')) >= 1);
     assert.equal(answerOf(await ctl!.http('taken.example.com', '/')), 'taken-1');
   });

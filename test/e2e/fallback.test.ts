@@ -21,7 +21,9 @@ describe('e2e: default backend, 404 and 503', function () {
     this.timeout(60_000);
     m = new ManifestDir('fallback');
     pods = await startPods([
-      { name: 'api-pod', address: '127.0.0.101' }, { name: 'default-pod', address: '127.0.0.102' }, { name: 'late-pod', address: '127.0.0.104' },
+      { name: 'api-pod', address: '127.0.0.101' },
+      { name: 'default-pod', address: '127.0.0.102' },
+      { name: 'late-pod', address: '127.0.0.104' },
     ]);
     m.write('services.yaml', [
       service('api-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
@@ -32,29 +34,42 @@ describe('e2e: default backend, 404 and 503', function () {
     ]);
     // the only address of empty-svc is not ready
     m.write('empty-endpoints.yaml', endpoints('empty-svc', { ready: [], notReady: ['127.0.0.104'], port: pods.port }));
-    m.write('shop.yaml', ingress('shop', {
-      host: SHOP,
-      paths: [
-        { path: '/api', service: 'api-svc' },
-        { path: '/empty', service: 'empty-svc' },
-        { path: '/missing', service: 'missing-svc' },
-      ],
-    }));
+    m.write(
+      'shop.yaml',
+      ingress('shop', {
+        host: SHOP,
+        paths: [
+          { path: '/api', service: 'api-svc' },
+          { path: '/empty', service: 'empty-svc' },
+          { path: '/missing', service: 'missing-svc' },
+        ],
+      }),
+    );
     // paths routed exactly as "/" or "/api" would route them get no location block of their own (render/merge-locations.ts)
-    m.write('merged.yaml', ingress('merged', {
-      host: MERGED,
-      paths: [
-        { path: '/api', service: 'api-svc' }, { path: '/api/v2', service: 'api-svc' }, { path: '/same', service: 'default-svc' },
-        { path: '/', service: 'default-svc' }, { path: '/keep', service: 'default-svc', pathType: 'Exact' }, { path: '/keep', service: 'api-svc' },
-      ],
-    }));
+    m.write(
+      'merged.yaml',
+      ingress('merged', {
+        host: MERGED,
+        paths: [
+          { path: '/api', service: 'api-svc' },
+          { path: '/api/v2', service: 'api-svc' },
+          { path: '/same', service: 'default-svc' },
+          { path: '/', service: 'default-svc' },
+          { path: '/keep', service: 'default-svc', pathType: 'Exact' },
+          { path: '/keep', service: 'api-svc' },
+        ],
+      }),
+    );
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(pods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods);
+      m?.cleanup();
+    },
+  );
 
   it('without a default backend an unmatched host or path answers 404', async function () {
     assert.equal(await answer('unknown.example.org', '/'), 'status 404');
@@ -68,10 +83,21 @@ describe('e2e: default backend, 404 and 503', function () {
     const server = conf.slice(conf.indexOf(`## start server ${MERGED}`), conf.indexOf(`## end server ${MERGED}`));
     assert.match(server, /# ingress default\/merged Prefix \/api\/v2\/: same as location "\/api\/"/);
     assert.match(server, /# ingress default\/merged Prefix \/same: same as location "\/"/);
-    for (const [p, who] of [['/api', 'api-pod'], ['/api/', 'api-pod'], ['/api/v2', 'api-pod'], ['/api/v2/x', 'api-pod'], ['/apix', 'default-pod'],
-      ['/same', 'default-pod'], ['/same/x', 'default-pod'], ['/', 'default-pod'], ['/sam', 'default-pod'],
+    for (const [p, who] of [
+      ['/api', 'api-pod'],
+      ['/api/', 'api-pod'],
+      ['/api/v2', 'api-pod'],
+      ['/api/v2/x', 'api-pod'],
+      ['/apix', 'default-pod'],
+      ['/same', 'default-pod'],
+      ['/same/x', 'default-pod'],
+      ['/', 'default-pod'],
+      ['/sam', 'default-pod'],
       // "= /keep" keeps its block: without it nginx would answer /keep with a 301 to the "/keep/" location
-      ['/keep', 'default-pod'], ['/keep/', 'api-pod'], ['/keep/x', 'api-pod']]) {
+      ['/keep', 'default-pod'],
+      ['/keep/', 'api-pod'],
+      ['/keep/x', 'api-pod'],
+    ]) {
       assert.equal(await answer(MERGED, p!), who, p);
     }
   });
@@ -83,7 +109,10 @@ describe('e2e: default backend, 404 and 503', function () {
     assert.equal(await answer(SHOP, '/api'), 'api-pod');
     assert.equal(await answer(SHOP, '/api/v1'), 'api-pod');
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.includes('shop.yaml') && p.includes('Service default/missing-svc not found')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('shop.yaml') && p.includes('Service default/missing-svc not found')),
+      problems.join('\n'),
+    );
   });
 
   it('a 503 path starts answering once its Service has a ready endpoint (pushed, no reload)', async function () {
@@ -92,14 +121,20 @@ describe('e2e: default backend, 404 and 503', function () {
     await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
     await ctl!.waitFor(async () => (await answer(SHOP, '/empty')) === 'late-pod', { what: '/empty -> late-pod' });
     assert.equal(await answer(SHOP, '/missing'), 'status 503');
-    assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'an endpoint-only change must not reload');
+    assert.equal(
+      (await ctl!.settle()).get(metricKey('reloads_total')),
+      before.get(metricKey('reloads_total')),
+      'an endpoint-only change must not reload',
+    );
   });
 
   it('spec.defaultBackend answers requests no rule matches, on any host', async function () {
     const reloads = await ctl!.metric('reloads_total');
     m.write('fallback.yaml', ingress('fallback', { defaultBackend: { service: 'default-svc' } }));
     await ctl!.waitForReload(reloads);
-    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'default-pod', { what: 'the default backend' });
+    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'default-pod', {
+      what: 'the default backend',
+    });
     const r = await ctl!.http('unknown.example.org', '/deep/path?x=1');
     assert.equal(r.pod?.pod, 'default-pod');
     assert.equal(r.pod?.path, '/deep/path?x=1');
@@ -122,14 +157,22 @@ describe('e2e: default backend, 404 and 503', function () {
       endpoints('default-svc', { ready: [], notReady: ['127.0.0.102'], port: pods.port }),
     ]);
     await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
-    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 503', { what: '503 from the default backend' });
+    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 503', {
+      what: '503 from the default backend',
+    });
     assert.equal(await answer(SHOP, '/nothing'), 'status 503');
     assert.equal(await answer(SHOP, '/api'), 'api-pod');
-    assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), reloads, 'an endpoint-only change must not reload');
+    assert.equal(
+      (await ctl!.settle()).get(metricKey('reloads_total')),
+      reloads,
+      'an endpoint-only change must not reload',
+    );
 
     m.remove('fallback.yaml');
     await ctl!.waitForReload(reloads);
-    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 404', { what: '404 without a default backend' });
+    await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 404', {
+      what: '404 without a default backend',
+    });
     assert.equal(await answer(SHOP, '/nothing'), 'status 404');
   });
 });

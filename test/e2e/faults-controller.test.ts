@@ -5,7 +5,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dumpLogOnFailure, metricKey, startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import {
+  dumpLogOnFailure,
+  metricKey,
+  startController,
+  stopAfter,
+  type RunningController,
+} from '../helpers/controller.js';
 import { whoAnswers } from '../helpers/http.js';
 import { Load } from '../helpers/load.js';
 import { ManifestDir, backend, endpoints, ingress, service } from '../helpers/manifests.js';
@@ -34,14 +40,20 @@ function events(ctl: RunningController, event: string): Record<string, unknown>[
 
 /** Files under dir (recursive), relative. */
 function listFiles(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+    .sort();
 }
 
 describe('e2e faults: the controller', function () {
   let pods: Pods; // c-1..c-3
 
   before(async function () {
-    pods = await startPods([{ name: 'c-1', address: '127.0.8.1' }, { name: 'c-2', address: '127.0.8.2' }, { name: 'c-3', address: '127.0.8.3' }]);
+    pods = await startPods([
+      { name: 'c-1', address: '127.0.8.1' },
+      { name: 'c-2', address: '127.0.8.2' },
+      { name: 'c-3', address: '127.0.8.3' },
+    ]);
   });
 
   after(async function () {
@@ -65,7 +77,10 @@ describe('e2e faults: the controller', function () {
         service('app-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
         ingress('app', { host: HOST, paths: [{ path: '/', service: 'app-svc' }] }),
       ]);
-      m.write('endpoints.yaml', endpoints('app-svc', { ready: specs('c-1', 'c-2').map((s) => s.address), port: pods.port }));
+      m.write(
+        'endpoints.yaml',
+        endpoints('app-svc', { ready: specs('c-1', 'c-2').map((s) => s.address), port: pods.port }),
+      );
       first = await startSidecarController({ manifests: m.dir, prefix });
       await first.waitFor(() => fs.existsSync(path.join(prefix, 'nginx.conf')), { what: 'nginx.conf written' });
       nginx = await TestNginx.start(prefix);
@@ -74,7 +89,8 @@ describe('e2e faults: the controller', function () {
 
     afterEach(function () {
       dumpLogOnFailure(this, second ?? first);
-      if (this.currentTest?.state === 'failed' && nginx) process.stderr.write(`--- test nginx output:\n${nginx.log().slice(-2000)}\n---\n`);
+      if (this.currentTest?.state === 'failed' && nginx)
+        process.stderr.write(`--- test nginx output:\n${nginx.log().slice(-2000)}\n---\n`);
     });
 
     after(async function () {
@@ -92,12 +108,15 @@ describe('e2e faults: the controller', function () {
 
     it('nginx serves throughout; the restarted controller adopts it without a reload (same master and workers, reloads_total 0, "adopted" logged), then drives it again', async function () {
       this.timeout(60_000);
-      assert.deepEqual([...await whoAnswers(2, () => first!.http(HOST, '/'))].sort(), ['c-1', 'c-2']);
+      assert.deepEqual([...(await whoAnswers(2, () => first!.http(HOST, '/')))].sort(), ['c-1', 'c-2']);
       await first!.settle();
       const hash = (await first!.status()).configHash!;
       const conf = fs.readFileSync(path.join(prefix, 'nginx.conf'), 'utf8');
       const workers = await nginx!.workers();
-      const load = new Load({ port: first!.ports.http, host: HOST, path: '/during-restart' }, { fresh: 2, keepAlive: 2 });
+      const load = new Load(
+        { port: first!.ports.http, host: HOST, path: '/during-restart' },
+        { fresh: 2, keepAlive: 2 },
+      );
       let stats;
       try {
         await first!.waitFor(() => load.count > 100, { what: 'the load running' });
@@ -115,7 +134,11 @@ describe('e2e faults: the controller', function () {
       } finally {
         stats = await load.stop();
       }
-      assert.deepEqual(stats.failures, [], `${stats.failures.length} of ${stats.requests} requests failed (${stats.retries} re-sent)`);
+      assert.deepEqual(
+        stats.failures,
+        [],
+        `${stats.failures.length} of ${stats.requests} requests failed (${stats.retries} re-sent)`,
+      );
       const [adopted] = events(second!, 'adopted');
       assert.equal(adopted!.hash, hash);
       assert.match(String(adopted!.msg), /adopted without a reload/);
@@ -127,18 +150,28 @@ describe('e2e faults: the controller', function () {
       assert.deepEqual(await nginx!.workers(), workers, 'the same workers: nginx was not reloaded');
       assert.equal(fs.readFileSync(path.join(prefix, 'nginx.conf'), 'utf8'), conf, 'nginx.conf untouched');
       assert.equal((await second!.status()).configHash, hash);
-      assert.equal((await second!.healthz()), 200);
+      assert.equal(await second!.healthz(), 200);
 
       // the new controller is in charge: an endpoint change is pushed (no reload), an Ingress change reloads
       m.write('endpoints.yaml', endpoints('app-svc', { ready: specs('c-3').map((s) => s.address), port: pods.port }));
       await second!.waitFor(async () => (await second!.http(HOST, '/')).pod?.pod === 'c-3', { what: 'c-3 answering' });
       assert.equal((await second!.settle()).get(RELOADS), 0);
       assert.deepEqual(await nginx!.workers(), workers);
-      m.write('extra.yaml', ingress('extra', { host: 'extra.ctl.example.com', paths: [{ path: '/', service: 'app-svc' }] }));
+      m.write(
+        'extra.yaml',
+        ingress('extra', { host: 'extra.ctl.example.com', paths: [{ path: '/', service: 'app-svc' }] }),
+      );
       await second!.waitForReload(0);
-      await second!.waitFor(async () => (await second!.http('extra.ctl.example.com', '/')).pod?.pod === 'c-3', { what: 'the new route' });
-      await second!.waitFor(async () => (await nginx!.workers()).every((p) => !workers.includes(p)), { what: 'new workers after the reload' });
-      await second!.waitFor(() => workers.every((p) => !isAlive(p)), { timeoutMs: 15_000, what: 'the old workers gone' });
+      await second!.waitFor(async () => (await second!.http('extra.ctl.example.com', '/')).pod?.pod === 'c-3', {
+        what: 'the new route',
+      });
+      await second!.waitFor(async () => (await nginx!.workers()).every((p) => !workers.includes(p)), {
+        what: 'new workers after the reload',
+      });
+      await second!.waitFor(() => workers.every((p) => !isAlive(p)), {
+        timeoutMs: 15_000,
+        what: 'the old workers gone',
+      });
     });
   });
 
@@ -158,32 +191,42 @@ describe('e2e faults: the controller', function () {
       }
       mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-faults-tmpfs-'));
       try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', mnt], { stdio: ['ignore', 'ignore', 'pipe'] });
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0755', 'tmpfs', mnt], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         mounted = true;
       } catch (e) {
-        process.stdout.write(`      (skipped: cannot mount a tmpfs: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()})\n`);
+        process.stdout.write(
+          `      (skipped: cannot mount a tmpfs: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()})\n`,
+        );
         this.skip();
       }
       prefix = path.join(mnt, 'prefix');
       filler = path.join(mnt, 'filler');
       fs.mkdirSync(prefix);
       m = new ManifestDir('faults-disk');
-      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: specs('c-1') }), ingress('base', { host: HOST, paths: [{ path: '/', service: 'base-svc' }] })]);
+      m.write('base.yaml', [
+        ...backend('base-svc', { port: pods.port, specs: specs('c-1') }),
+        ingress('base', { host: HOST, paths: [{ path: '/', service: 'base-svc' }] }),
+      ]);
       ctl = await startController({ manifests: m.dir, prefix });
     });
 
-    stopAfter(() => ctl, () => {
-      m?.cleanup();
-      if (mounted) execFileSync('umount', [mnt!]);
-      if (mnt) fs.rmSync(mnt, { recursive: true, force: true });
-    });
+    stopAfter(
+      () => ctl,
+      () => {
+        m?.cleanup();
+        if (mounted) execFileSync('umount', [mnt!]);
+        if (mnt) fs.rmSync(mnt, { recursive: true, force: true });
+      },
+    );
 
     /** Write until the file system says ENOSPC; returns the bytes written. */
     function fill(): number {
       const fd = fs.openSync(filler, 'w');
       let total = 0;
       try {
-        for (let chunk = 1 << 20; chunk >= 512;) {
+        for (let chunk = 1 << 20; chunk >= 512; ) {
           try {
             total += fs.writeSync(fd, Buffer.alloc(chunk));
           } catch (e) {
@@ -219,10 +262,25 @@ describe('e2e faults: the controller', function () {
       const after = await ctl!.settle();
       assert.equal(after.get(RELOADS), before.get(RELOADS));
       assert.equal(after.get(metricKey('config_last_reload_successful')), 0);
-      assert.ok(events(ctl!, 'apply_failed').some((e) => /ENOSPC/.test(String(e.msg)) && e.reason === 'filesystem' && String(e.msg).includes(`still serving config ${hash!.slice(0, 12)}`)), 'apply_failed logged');
-      assert.equal(after.get(metricKey('reload_failures_total', { reason: 'not_confirmed' })), before.get(metricKey('reload_failures_total', { reason: 'not_confirmed' })));
+      assert.ok(
+        events(ctl!, 'apply_failed').some(
+          (e) =>
+            /ENOSPC/.test(String(e.msg)) &&
+            e.reason === 'filesystem' &&
+            String(e.msg).includes(`still serving config ${hash!.slice(0, 12)}`),
+        ),
+        'apply_failed logged',
+      );
+      assert.equal(
+        after.get(metricKey('reload_failures_total', { reason: 'not_confirmed' })),
+        before.get(metricKey('reload_failures_total', { reason: 'not_confirmed' })),
+      );
       assert.equal(ctl!.nginxConf(), conf, 'nginx.conf intact');
-      assert.deepEqual(listFiles(prefix).filter((f) => !f.startsWith('logs/')), files, 'no partial or temporary file left in the prefix');
+      assert.deepEqual(
+        listFiles(prefix).filter((f) => !f.startsWith('logs/')),
+        files,
+        'no partial or temporary file left in the prefix',
+      );
       assert.equal((await ctl!.http(HOST, '/')).pod?.pod, 'c-1');
       assert.equal((await ctl!.http('full.example.com', '/')).status, 404);
       assert.equal(await ctl!.healthz(), 200, 'nginx runs the confirmed config');
@@ -232,7 +290,10 @@ describe('e2e faults: the controller', function () {
       this.timeout(30_000);
       fs.rmSync(filler);
       const reloads = (await ctl!.settle()).get(RELOADS)!;
-      m!.write('later.yaml', ingress('later', { host: 'later.example.com', paths: [{ path: '/', service: 'base-svc' }] }));
+      m!.write(
+        'later.yaml',
+        ingress('later', { host: 'later.example.com', paths: [{ path: '/', service: 'base-svc' }] }),
+      );
       await ctl!.waitForReload(reloads);
       assert.equal((await ctl!.http('later.example.com', '/')).pod?.pod, 'c-1');
       assert.equal((await ctl!.http('full.example.com', '/')).pod?.pod, 'c-1');

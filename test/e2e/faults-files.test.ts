@@ -25,7 +25,8 @@ async function served(ctl: RunningController, host: string, p = '/'): Promise<st
 /** Wait for a problem line on /status that names `file` and matches `re`; returns the line. */
 async function problemFor(ctl: RunningController, file: string, re: RegExp, timeoutMs = 10_000): Promise<string> {
   return ctl.waitFor(async () => (await ctl.status()).problems.find((p) => p.includes(file) && re.test(p)), {
-    timeoutMs, what: `a problem naming ${file} matching ${re}`,
+    timeoutMs,
+    what: `a problem naming ${file} matching ${re}`,
   });
 }
 
@@ -60,7 +61,10 @@ function runs(answers: string[]): string[] {
   let last: string | undefined;
   let n = 0;
   for (const a of [...answers, '\0end']) {
-    if (a === last) { n++; continue; }
+    if (a === last) {
+      n++;
+      continue;
+    }
     if (last !== undefined) out.push(`${last} x${n}`);
     last = a;
     n = 1;
@@ -73,7 +77,9 @@ describe('e2e faults: the manifests directory', function () {
 
   before(async function () {
     pods = await startPods([
-      { name: 'base-pod', address: '127.0.6.1' }, { name: 'a-pod', address: '127.0.6.2' }, { name: 'b-pod', address: '127.0.6.3' },
+      { name: 'base-pod', address: '127.0.6.1' },
+      { name: 'a-pod', address: '127.0.6.2' },
+      { name: 'b-pod', address: '127.0.6.3' },
     ]);
   });
 
@@ -82,10 +88,15 @@ describe('e2e faults: the manifests directory', function () {
   });
 
   const only = (name: string) => ({ port: pods.port, specs: pods.specs.filter((s) => s.name === name) });
-  const baseFile = () => [...backend('base-svc', only('base-pod')), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })];
+  const baseFile = () => [
+    ...backend('base-svc', only('base-pod')),
+    ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
+  ];
   /** Service, Endpoints (one pod) and Ingress for one host, in that order. */
-  const routeFile = (name: string, host: string, pod: string) =>
-    [...backend(`${name}-svc`, only(pod)), ingress(name, { host, paths: [{ path: '/', service: `${name}-svc` }] })];
+  const routeFile = (name: string, host: string, pod: string) => [
+    ...backend(`${name}-svc`, only(pod)),
+    ingress(name, { host, paths: [{ path: '/', service: `${name}-svc` }] }),
+  ];
 
   describe('bad files beside good ones (one controller)', function () {
     let m: ManifestDir;
@@ -100,10 +111,13 @@ describe('e2e faults: the manifests directory', function () {
       ctl = await startController({ manifests: m.dir });
     });
 
-    stopAfter(() => ctl, () => {
-      m?.cleanup();
-      if (outside) fs.rmSync(outside, { recursive: true, force: true });
-    });
+    stopAfter(
+      () => ctl,
+      () => {
+        m?.cleanup();
+        if (outside) fs.rmSync(outside, { recursive: true, force: true });
+      },
+    );
 
     /** The controller idle, still on config `hash`, nginx serving base; returns the metrics. */
     async function unchanged(hash: string | null, reloads: number | undefined): Promise<void> {
@@ -128,18 +142,25 @@ describe('e2e faults: the manifests directory', function () {
 
       // a good file, served, then overwritten with binary data: its routes stay as they were
       m.write('good.yaml', routeFile('good', 'good.example.com', 'a-pod'));
-      await ctl!.waitFor(async () => (await served(ctl!, 'good.example.com')) === 'a-pod', { what: 'good.example.com routed' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'good.example.com')) === 'a-pod', {
+        what: 'good.example.com routed',
+      });
       const good = await ctl!.settle();
       const goodHash = (await ctl!.status()).configHash;
       writeBytes(m, 'good.yaml', Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0, 0, 0x3a, 0x0a, 0]));
       await problemFor(ctl!, 'good.yaml', /NUL bytes/);
-      assert.match(await problemFor(ctl!, 'good.yaml', /kept the last good content/), /^warning: good\.yaml: kept the last good content of this file \(3 objects\)/);
+      assert.match(
+        await problemFor(ctl!, 'good.yaml', /kept the last good content/),
+        /^warning: good\.yaml: kept the last good content of this file \(3 objects\)/,
+      );
       await unchanged(goodHash, good.get(RELOADS));
       assert.equal(await served(ctl!, 'good.example.com'), 'a-pod');
 
       m.remove('binary.yaml');
       m.remove('good.yaml');
-      await ctl!.waitFor(async () => (await served(ctl!, 'good.example.com')) === 'status 404', { what: 'good.yaml removed' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'good.example.com')) === 'status 404', {
+        what: 'good.yaml removed',
+      });
       await ctl!.waitFor(async () => (await ctl!.status()).problems.length === 0, { what: 'no problems left' });
     });
 
@@ -152,7 +173,10 @@ describe('e2e faults: the manifests directory', function () {
       const size = fs.statSync(m.path('huge.yaml')).size;
       assert.ok(size > 4 * 1024 * 1024);
       const line = await problemFor(ctl!, 'huge.yaml', /too large/);
-      assert.equal(line, `error: huge.yaml: huge.yaml is too large (${size} bytes, limit ${4 * 1024 * 1024}); not loaded`);
+      assert.equal(
+        line,
+        `error: huge.yaml: huge.yaml is too large (${size} bytes, limit ${4 * 1024 * 1024}); not loaded`,
+      );
       await unchanged(hash, before.get(RELOADS));
       assert.equal(await served(ctl!, 'huge.example.com'), 'status 404');
 
@@ -163,14 +187,23 @@ describe('e2e faults: the manifests directory', function () {
     it('symlinks to a file and to a directory outside the manifests directory are not followed, and are reported', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      fs.writeFileSync(path.join(outside, 'outside.yaml'), yamlDocs(routeFile('outside', 'outside.example.com', 'a-pod')));
+      fs.writeFileSync(
+        path.join(outside, 'outside.yaml'),
+        yamlDocs(routeFile('outside', 'outside.example.com', 'a-pod')),
+      );
       fs.mkdirSync(path.join(outside, 'dir'));
-      fs.writeFileSync(path.join(outside, 'dir', 'inner.yaml'), yamlDocs(routeFile('inner', 'inner.example.com', 'a-pod')));
+      fs.writeFileSync(
+        path.join(outside, 'dir', 'inner.yaml'),
+        yamlDocs(routeFile('inner', 'inner.example.com', 'a-pod')),
+      );
       fs.symlinkSync(path.join(outside, 'outside.yaml'), m.path('abs-link.yaml'));
       fs.symlinkSync(path.relative(m.dir, path.join(outside, 'outside.yaml')), m.path('rel-link.yaml'));
       fs.symlinkSync(path.join(outside, 'dir'), m.path('dir-link'));
       for (const f of ['abs-link.yaml', 'rel-link.yaml', 'dir-link']) {
-        assert.equal(await problemFor(ctl!, f, /outside/), `warning: ${f}: symlink points outside the manifests directory; not followed`);
+        assert.equal(
+          await problemFor(ctl!, f, /outside/),
+          `warning: ${f}: symlink points outside the manifests directory; not followed`,
+        );
       }
       await unchanged(hash, before.get(RELOADS));
       assert.equal(await served(ctl!, 'outside.example.com'), 'status 404');
@@ -184,14 +217,19 @@ describe('e2e faults: the manifests directory', function () {
     // place): the file is truncated, then filled, with a pause in between. The half state must not be served.
     for (const [title, firstPart] of [
       ['truncated, then the whole new content 500 ms later', (_text: string) => ''],
-      ['first its Service and Endpoints, the Ingress 500 ms later', (text: string) => text.slice(0, text.lastIndexOf('---\n') + 4)],
+      [
+        'first its Service and Endpoints, the Ingress 500 ms later',
+        (text: string) => text.slice(0, text.lastIndexOf('---\n') + 4),
+      ],
     ] as const) {
       it(`a file rewritten in place (${title}): the old version keeps answering until the file is complete`, async function () {
         this.timeout(30_000);
         const v1 = yamlDocs(routeFile('mid', 'mid.example.com', 'a-pod'));
         const v2 = yamlDocs(routeFile('mid', 'mid.example.com', 'b-pod'));
         m.write('mid.yaml', v1);
-        await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'a-pod', { what: 'mid.example.com on a-pod' });
+        await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'a-pod', {
+          what: 'mid.example.com on a-pod',
+        });
         await ctl!.settle();
         const head = firstPart(v2);
         assert.ok(head.length < v2.length && !head.includes('kind: Ingress'), 'the first part lacks the Ingress');
@@ -210,28 +248,41 @@ describe('e2e faults: the manifests directory', function () {
             fs.closeSync(fd);
           }
           completedAt = Date.now();
-          await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'b-pod', { timeoutMs: 10_000, what: 'the new version (b-pod)' });
+          await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'b-pod', {
+            timeoutMs: 10_000,
+            what: 'the new version (b-pod)',
+          });
           await sleep(100);
         } finally {
           answers = await s.stop();
         }
-        process.stdout.write(`      (in-place rewrite: new version served ${Date.now() - completedAt - 100} ms or less after the file was complete; answers ${runs(answers).join(', ')})\n`);
+        process.stdout.write(
+          `      (in-place rewrite: new version served ${Date.now() - completedAt - 100} ms or less after the file was complete; answers ${runs(answers).join(', ')})\n`,
+        );
         // only the old version, then only the new one: no 404/503 from a half file, no flapping back
         const firstNew = answers.indexOf('b-pod');
         assert.ok(firstNew > 0, runs(answers).join(', '));
         assert.deepEqual(runs(answers.slice(0, firstNew)), [`a-pod x${firstNew}`], runs(answers).join(', '));
-        assert.deepEqual(runs(answers.slice(firstNew)), [`b-pod x${answers.length - firstNew}`], runs(answers).join(', '));
+        assert.deepEqual(
+          runs(answers.slice(firstNew)),
+          [`b-pod x${answers.length - firstNew}`],
+          runs(answers).join(', '),
+        );
         assert.equal(await served(ctl!, BASE), 'base-pod');
         assert.deepEqual((await ctl!.status()).problems, []);
         m.remove('mid.yaml');
-        await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'status 404', { what: 'mid.yaml removed' });
+        await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'status 404', {
+          what: 'mid.yaml removed',
+        });
       });
     }
 
     it('the whole directory deleted: every route keeps answering and the outage is reported; restored (renamed back into place), its content applies', async function () {
       this.timeout(30_000);
       m.write('gone.yaml', routeFile('gone', 'gone.example.com', 'a-pod'));
-      await ctl!.waitFor(async () => (await served(ctl!, 'gone.example.com')) === 'a-pod', { what: 'gone.example.com routed' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'gone.example.com')) === 'a-pod', {
+        what: 'gone.example.com routed',
+      });
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
 
@@ -254,17 +305,26 @@ describe('e2e faults: the manifests directory', function () {
         const staging = `${m.dir}.restore`;
         fs.mkdirSync(staging);
         fs.writeFileSync(path.join(staging, 'base.yaml'), yamlDocs(baseFile()));
-        fs.writeFileSync(path.join(staging, 'restored.yaml'), yamlDocs(routeFile('restored', 'restored.example.com', 'b-pod')));
+        fs.writeFileSync(
+          path.join(staging, 'restored.yaml'),
+          yamlDocs(routeFile('restored', 'restored.example.com', 'b-pod')),
+        );
         fs.renameSync(staging, m.dir);
-        await ctl!.waitFor(async () => (await served(ctl!, 'restored.example.com')) === 'b-pod', { what: 'the restored directory applied' });
-        await ctl!.waitFor(async () => (await served(ctl!, 'gone.example.com')) === 'status 404', { what: 'gone.example.com removed' });
+        await ctl!.waitFor(async () => (await served(ctl!, 'restored.example.com')) === 'b-pod', {
+          what: 'the restored directory applied',
+        });
+        await ctl!.waitFor(async () => (await served(ctl!, 'gone.example.com')) === 'status 404', {
+          what: 'gone.example.com removed',
+        });
       } finally {
         baseAnswers = await base.stop();
         if (!goneAnswers.length) goneAnswers = await gone.stop();
       }
       assert.deepEqual(runs(baseAnswers), [`base-pod x${baseAnswers.length}`]);
       assert.deepEqual(runs(goneAnswers), [`a-pod x${goneAnswers.length}`]);
-      await ctl!.waitFor(async () => (await ctl!.status()).problems.length === 0, { what: 'the outage no longer reported' });
+      await ctl!.waitFor(async () => (await ctl!.status()).problems.length === 0, {
+        what: 'the outage no longer reported',
+      });
       assert.equal(await ctl!.healthz(), 200);
     });
   });
@@ -279,13 +339,20 @@ describe('e2e faults: the manifests directory', function () {
       this.timeout(60_000);
       // root reads any file whatever its mode: then the controller runs as nobody, as in the container image
       if (process.getuid?.() === 0) {
-        const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+        const line = fs
+          .readFileSync('/etc/passwd', 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith('nobody:'));
         if (!line) {
-          process.stdout.write('      (skipped: running as root and there is no user "nobody" to run the controller as)\n');
+          process.stdout.write(
+            '      (skipped: running as root and there is no user "nobody" to run the controller as)\n',
+          );
           this.skip();
         }
         user = { uid: Number(line!.split(':')[2]), gid: Number(line!.split(':')[3]) };
-        process.stdout.write(`      (running as root, which reads any file: the controller runs as nobody, uid ${user.uid}, as in the container image)\n`);
+        process.stdout.write(
+          `      (running as root, which reads any file: the controller runs as nobody, uid ${user.uid}, as in the container image)\n`,
+        );
       }
       m = new ManifestDir('faults-perm');
       fs.chmodSync(m.dir, 0o755);
@@ -294,10 +361,13 @@ describe('e2e faults: the manifests directory', function () {
       ctl = await startController({ manifests: m.dir, ...(user ? { user, cli: runtime!.cli } : {}) });
     });
 
-    stopAfter(() => ctl, () => {
-      m?.cleanup();
-      runtime?.cleanup();
-    });
+    stopAfter(
+      () => ctl,
+      () => {
+        m?.cleanup();
+        runtime?.cleanup();
+      },
+    );
 
     /** Write a file that is unreadable from the moment it appears in the directory. */
     const writeLocked = (name: string, text: string) => {
@@ -311,7 +381,10 @@ describe('e2e faults: the manifests directory', function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
       writeLocked('locked.yaml', yamlDocs(routeFile('locked', 'locked.example.com', 'a-pod')));
-      assert.equal(await problemFor(ctl!, 'locked.yaml', /EACCES/), 'error: locked.yaml: cannot read locked.yaml: EACCES');
+      assert.equal(
+        await problemFor(ctl!, 'locked.yaml', /EACCES/),
+        'error: locked.yaml: cannot read locked.yaml: EACCES',
+      );
       const now = await ctl!.settle();
       assert.equal(now.get(RELOADS), before.get(RELOADS));
       assert.equal((await ctl!.status()).configHash, hash);
@@ -321,7 +394,9 @@ describe('e2e faults: the manifests directory', function () {
 
       // permissions fixed, content untouched (only the inode's ctime changes)
       fs.chmodSync(m.path('locked.yaml'), 0o644);
-      await ctl!.waitFor(async () => (await served(ctl!, 'locked.example.com')) === 'a-pod', { what: 'locked.yaml loaded once readable' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'locked.example.com')) === 'a-pod', {
+        what: 'locked.yaml loaded once readable',
+      });
       await ctl!.waitFor(async () => (await ctl!.status()).problems.length === 0, { what: 'no problems left' });
     });
 
@@ -350,7 +425,10 @@ describe('e2e faults: the manifests directory', function () {
       ctl = await startController({ manifests: m.dir });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     it(`${N} files, each a Service, Endpoints and Ingress for its own host: every route answers, with few reloads`, async function () {
       this.timeout(240_000);
@@ -367,20 +445,24 @@ describe('e2e faults: the manifests directory', function () {
       const deadline = Date.now() + 180_000;
       while (pending.size && Date.now() < deadline) {
         const queue = [...pending];
-        await Promise.all(Array.from({ length: 16 }, async () => {
-          for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-            if ((await served(ctl!, hosts[i]!)) === pod(i)) pending.delete(i);
-          }
-        }));
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+              if ((await served(ctl!, hosts[i]!)) === pod(i)) pending.delete(i);
+            }
+          }),
+        );
         if (pending.size) await sleep(100);
       }
       const converged = Date.now() - t0;
       assert.equal(pending.size, 0, `${pending.size} routes never answered, e.g. ${hosts[[...pending][0]!]}`);
       const after = await ctl!.settle(1000, 60_000);
       const reloads = after.get(RELOADS)! - before.get(RELOADS)!;
-      process.stdout.write(`      (${N} files written in ${written} ms; every route answering ${converged} ms after the first write; ` +
-        `${reloads} reloads, ${after.get(metricKey('syncs_total'))! - before.get(metricKey('syncs_total'))!} syncs, ` +
-        `last sync ${after.get(metricKey('last_sync_duration_seconds'))!.toFixed(2)} s)\n`);
+      process.stdout.write(
+        `      (${N} files written in ${written} ms; every route answering ${converged} ms after the first write; ` +
+          `${reloads} reloads, ${after.get(metricKey('syncs_total'))! - before.get(metricKey('syncs_total'))!} syncs, ` +
+          `last sync ${after.get(metricKey('last_sync_duration_seconds'))!.toFixed(2)} s)\n`,
+      );
       assert.ok(reloads >= 1 && reloads <= 4, `${reloads} reloads`);
       assert.deepEqual((await ctl!.status()).problems, []);
       assert.equal(await ctl!.healthz(), 200);

@@ -20,7 +20,10 @@ const octal = (n: number) => `0${n.toString(8)}`;
 
 /** 20-character windows of a key's PEM body and of the base64 of the whole PEM (a Secret's data). */
 function rawPieces(keyPem: string): string[] {
-  const body = keyPem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+  const body = keyPem
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----'))
+    .join('');
   const b64 = Buffer.from(keyPem).toString('base64');
   const pieces: string[] = [];
   for (const s of [body, b64]) for (let i = 0; i + 20 <= s.length; i += 10) pieces.push(s.slice(i, i + 20));
@@ -62,7 +65,10 @@ function filesUnder(dir: string): { file: string; text: string }[] {
 
 function opaqueSecret(name: string, data: Record<string, string>): Obj {
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: 'default' },
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name, namespace: 'default' },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
   };
 }
@@ -94,26 +100,40 @@ describe('e2e faults: secrets', function () {
       m = new ManifestDir('faults-tls');
       m.write('app.yaml', [
         ...backend('s-svc', pods),
-        ingress('tls', { host: HOST, tls: [{ hosts: [HOST], secretName: 'tls-secret' }], paths: [{ path: '/', service: 's-svc' }] }),
+        ingress('tls', {
+          host: HOST,
+          tls: [{ hosts: [HOST], secretName: 'tls-secret' }],
+          paths: [{ path: '/', service: 's-svc' }],
+        }),
       ]);
       m.write('secret.yaml', tlsSecret('tls-secret', cert.cert, cert.key));
       ctl = await startController({ manifests: m.dir });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     const sslDir = () => path.join(ctl!.prefix, 'ssl');
     /** The .pem files under PREFIX/ssl holding this key. */
-    const keyFiles = (key: string) => filesUnder(sslDir()).filter((f) => f.text.includes(key.trim().split('\n')[1]!)).map((f) => path.basename(f.file));
+    const keyFiles = (key: string) =>
+      filesUnder(sslDir())
+        .filter((f) => f.text.includes(key.trim().split('\n')[1]!))
+        .map((f) => path.basename(f.file));
 
     it('key files are mode 0600 in a 0700 directory; nothing else is there', async function () {
       const r = await ctl!.https(HOST, '/');
       assert.equal(r.pod?.pod, 's-1');
-      assert.equal(r.cert?.subject.CN, HOST, 'the Secret\'s certificate is served');
+      assert.equal(r.cert?.subject.CN, HOST, "the Secret's certificate is served");
       assert.equal(octal(mode(sslDir())), '0700');
       const files = fs.readdirSync(sslDir()).sort();
       assert.deepEqual(keyFiles(cert.key), [files.find((f) => f.startsWith('default_tls-secret-'))], files.join(' '));
-      assert.deepEqual(files.filter((f) => !/^(default|default_tls-secret-[0-9a-f]{16})\.pem$/.test(f)), [], 'no temporary or stray files');
+      assert.deepEqual(
+        files.filter((f) => !/^(default|default_tls-secret-[0-9a-f]{16})\.pem$/.test(f)),
+        [],
+        'no temporary or stray files',
+      );
       for (const f of files) {
         assert.equal(octal(mode(path.join(sslDir(), f))), '0600', f);
         assert.equal(fs.statSync(path.join(sslDir(), f)).uid, process.getuid!(), f);
@@ -124,20 +144,52 @@ describe('e2e faults: secrets', function () {
     it('no private key text in the log, /status, /metrics or /backends, also for malformed Secrets reported by name', async function () {
       // the usual mistakes: PEM text in data (not base64), a key that belongs to another certificate,
       // and a key file saved with a .yaml name in the manifests directory
-      const rawPem = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'raw-pem', namespace: 'default' }, data: { 'tls.crt': other.cert, 'tls.key': other.key } };
+      const rawPem = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/tls',
+        metadata: { name: 'raw-pem', namespace: 'default' },
+        data: { 'tls.crt': other.cert, 'tls.key': other.key },
+      };
       m.write('raw-pem.yaml', rawPem);
       m.write('mismatch.yaml', [
         tlsSecret('mismatch', cert.cert, other.key),
-        ingress('mismatch', { host: 'mismatch.example.com', tls: [{ hosts: ['mismatch.example.com'], secretName: 'mismatch' }], paths: [{ path: '/', service: 's-svc' }] }),
+        ingress('mismatch', {
+          host: 'mismatch.example.com',
+          tls: [{ hosts: ['mismatch.example.com'], secretName: 'mismatch' }],
+          paths: [{ path: '/', service: 's-svc' }],
+        }),
       ]);
       m.write('leaked-key.yaml', sec1(other.key));
-      const problems = await ctl!.waitFor(async () => {
-        const p = (await ctl!.status()).problems;
-        return ['raw-pem.yaml', 'mismatch.yaml', 'leaked-key.yaml'].every((f) => p.some((l) => l.startsWith(`error: ${f}`))) ? p : undefined;
-      }, { what: 'the three files reported' });
-      assert.ok(problems.some((p) => /^error: raw-pem\.yaml:\d+ Secret default\/raw-pem data\["tls\.(crt|key)"\]: must be a base64 string/.test(p)), problems.join('\n'));
-      assert.ok(problems.some((p) => /^error: mismatch\.yaml:\d+ Secret default\/mismatch data\["tls\.key"\]: private key does not match the certificate/.test(p)), problems.join('\n'));
-      assert.ok(problems.some((p) => /^error: leaked-key\.yaml:\d+: expected a Kubernetes object/.test(p)), problems.join('\n'));
+      const problems = await ctl!.waitFor(
+        async () => {
+          const p = (await ctl!.status()).problems;
+          return ['raw-pem.yaml', 'mismatch.yaml', 'leaked-key.yaml'].every((f) =>
+            p.some((l) => l.startsWith(`error: ${f}`)),
+          )
+            ? p
+            : undefined;
+        },
+        { what: 'the three files reported' },
+      );
+      assert.ok(
+        problems.some((p) =>
+          /^error: raw-pem\.yaml:\d+ Secret default\/raw-pem data\["tls\.(crt|key)"\]: must be a base64 string/.test(p),
+        ),
+        problems.join('\n'),
+      );
+      assert.ok(
+        problems.some((p) =>
+          /^error: mismatch\.yaml:\d+ Secret default\/mismatch data\["tls\.key"\]: private key does not match the certificate/.test(
+            p,
+          ),
+        ),
+        problems.join('\n'),
+      );
+      assert.ok(
+        problems.some((p) => /^error: leaked-key\.yaml:\d+: expected a Kubernetes object/.test(p)),
+        problems.join('\n'),
+      );
       await ctl!.settle();
       assert.deepEqual(leaks(await everythingSaid(ctl!), [cert.key, other.key, sec1(other.key), rotated.key]), []);
       assert.equal((await ctl!.https(HOST, '/')).cert?.subject.CN, HOST);
@@ -149,18 +201,31 @@ describe('e2e faults: secrets', function () {
       const before = keyFiles(cert.key);
       assert.equal(before.length, 1);
       m.write('secret.yaml', tlsSecret('tls-secret', rotated.cert, rotated.key));
-      await ctl!.waitFor(async () => (await ctl!.https(HOST, '/')).cert?.fingerprint256 === new crypto.X509Certificate(rotated.cert).fingerprint256, { what: 'the rotated certificate served' });
+      await ctl!.waitFor(
+        async () =>
+          (await ctl!.https(HOST, '/')).cert?.fingerprint256 ===
+          new crypto.X509Certificate(rotated.cert).fingerprint256,
+        { what: 'the rotated certificate served' },
+      );
       await ctl!.settle();
       assert.deepEqual(keyFiles(cert.key), [], 'the old key file is gone');
       assert.equal(keyFiles(rotated.key).length, 1);
 
       m.remove('secret.yaml');
-      await ctl!.waitFor(async () => (await ctl!.https(HOST, '/')).cert?.subject.CN === 'Ingress Templater Fake Certificate', { what: 'the default certificate served' });
+      await ctl!.waitFor(
+        async () => (await ctl!.https(HOST, '/')).cert?.subject.CN === 'Ingress Templater Fake Certificate',
+        { what: 'the default certificate served' },
+      );
       await ctl!.settle();
       assert.deepEqual(fs.readdirSync(sslDir()), ['default.pem']);
       // nowhere under the prefix
       for (const key of [cert.key, rotated.key]) {
-        assert.deepEqual(filesUnder(ctl!.prefix).filter((f) => leaks(f.text, [key]).length).map((f) => f.file), []);
+        assert.deepEqual(
+          filesUnder(ctl!.prefix)
+            .filter((f) => leaks(f.text, [key]).length)
+            .map((f) => f.file),
+          [],
+        );
       }
       assert.ok((await ctl!.status()).problems.some((p) => /Secret default\/tls-secret not found/.test(p)));
       assert.equal((await ctl!.http(HOST, '/')).status, 308, 'still a TLS host: plain HTTP redirects');
@@ -183,7 +248,9 @@ describe('e2e faults: secrets', function () {
       m.write('app.yaml', [
         ...backend('s-svc', pods),
         ingress('guarded', {
-          host: HOST, paths: [{ path: '/', service: 's-svc' }], tls: [{ hosts: [HOST] }],
+          host: HOST,
+          paths: [{ path: '/', service: 's-svc' }],
+          tls: [{ hosts: [HOST] }],
           annotations: {
             'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/ca-secret',
             'nginx.ingress.kubernetes.io/auth-tls-verify-client': 'optional',
@@ -199,29 +266,42 @@ describe('e2e faults: secrets', function () {
         opaqueSecret('auth-secret', { auth: htpasswd }),
       ]);
       // the managed files the model gives, with their modes (render --format json leaves out the content)
-      const r = spawnSync(process.execPath, [CLI, 'render', '--format', 'json', '--manifests', m.dir], { cwd: REPO, env: cleanEnv(), encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [CLI, 'render', '--format', 'json', '--manifests', m.dir], {
+        cwd: REPO,
+        env: cleanEnv(),
+        encoding: 'utf8',
+      });
       expected = (JSON.parse(r.stdout) as { files: { name: string; mode: number }[] }).files;
       if (!expected.length) {
-        process.stdout.write(`      (skipped: no annotation family gives managed files for these annotations yet; render says: ${r.stderr.trim().split('\n').join('; ')})\n`);
+        process.stdout.write(
+          `      (skipped: no annotation family gives managed files for these annotations yet; render says: ${r.stderr.trim().split('\n').join('; ')})\n`,
+        );
         m.cleanup();
         this.skip();
       }
       ctl = await startController({ manifests: m.dir });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     const filesDir = () => path.join(ctl!.prefix, 'files');
 
-    it('each file has the mode the model gives it (group-readable ones belong to the workers\' group); the directory is 0711', async function () {
+    it("each file has the mode the model gives it (group-readable ones belong to the workers' group); the directory is 0711", async function () {
       process.stdout.write(`      (managed files: ${expected.map((f) => `${f.name} ${octal(f.mode)}`).join(', ')})\n`);
       assert.equal(octal(mode(filesDir())), '0711');
       assert.deepEqual(fs.readdirSync(filesDir()).sort(), expected.map((f) => f.name).sort());
-      const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+      const nobody = fs
+        .readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('nobody:'));
       for (const f of expected) {
         const file = path.join(filesDir(), f.name);
         assert.equal(octal(mode(file)), octal(f.mode), f.name);
-        if (f.mode & 0o040 && process.getuid!() === 0 && nobody) assert.equal(fs.statSync(file).gid, Number(nobody.split(':')[3]), `${f.name}: the workers' group`);
+        if (f.mode & 0o040 && process.getuid!() === 0 && nobody)
+          assert.equal(fs.statSync(file).gid, Number(nobody.split(':')[3]), `${f.name}: the workers' group`);
         else assert.equal(fs.statSync(file).gid, process.getgid!(), f.name);
       }
       assert.deepEqual(leaks(await everythingSaid(ctl!), [client.key]), []);
@@ -230,7 +310,13 @@ describe('e2e faults: secrets', function () {
     it('files of deleted Secrets are removed after the next apply', async function () {
       m.remove('secrets.yaml');
       await ctl!.waitFor(() => fs.readdirSync(filesDir()).length === 0, { what: 'no managed file left' });
-      assert.deepEqual(filesUnder(ctl!.prefix).filter((f) => leaks(f.text, [client.key]).length).map((f) => f.file), [], 'the client key nowhere under the prefix');
+      assert.deepEqual(
+        filesUnder(ctl!.prefix)
+          .filter((f) => leaks(f.text, [client.key]).length)
+          .map((f) => f.file),
+        [],
+        'the client key nowhere under the prefix',
+      );
     });
   });
 });

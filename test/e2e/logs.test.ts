@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { runCli } from '../helpers/cli.js';
-import { metricKey, startController, stopAfter, type RunningController, type StartOptions } from '../helpers/controller.js';
+import {
+  metricKey,
+  startController,
+  stopAfter,
+  type RunningController,
+  type StartOptions,
+} from '../helpers/controller.js';
 import { ManifestDir, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
 import { freePort } from '../helpers/ports.js';
@@ -36,8 +42,12 @@ async function startLogged(o: StartOptions): Promise<Logged> {
   // attached before the event loop runs again: no output can have been read yet
   let stderr = '';
   let stdout = '';
-  ctl.child.stderr!.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-  ctl.child.stdout!.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+  ctl.child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
+  ctl.child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString('utf8');
+  });
   try {
     await ctl.waitReady();
   } catch (e) {
@@ -49,7 +59,10 @@ async function startLogged(o: StartOptions): Promise<Logged> {
 
 /** Complete lines only: the last one may still be being written. */
 function lines(text: string): string[] {
-  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 /** Every stderr line parsed, failing on any line that is not a JSON log record. */
@@ -79,13 +92,18 @@ const ofEvent = (l: Logged, event: string) => records(l).filter((r) => r.event =
 
 describe('e2e: logs', function () {
   let pods: Pods;
-  const app = (m: ManifestDir, paths: string[] = ['/']) => m.write('app.yaml', [
-    service('app-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
-    ingress('app', { host: HOST, paths: paths.map((p) => ({ path: p, service: 'app-svc' })) }),
-  ]);
+  const app = (m: ManifestDir, paths: string[] = ['/']) =>
+    m.write('app.yaml', [
+      service('app-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      ingress('app', { host: HOST, paths: paths.map((p) => ({ path: p, service: 'app-svc' })) }),
+    ]);
   const appEndpoints = (m: ManifestDir, n: number) =>
-    m.write('app-endpoints.yaml', endpoints('app-svc', { ready: pods.specs.slice(0, n).map((s) => s.address), port: pods.port }));
-  const bad = (m: ManifestDir, host = BAD_HOST) => m.write('bad.yaml', ingress('bad', { host, paths: [{ path: '/', service: 'app-svc' }] }));
+    m.write(
+      'app-endpoints.yaml',
+      endpoints('app-svc', { ready: pods.specs.slice(0, n).map((s) => s.address), port: pods.port }),
+    );
+  const bad = (m: ManifestDir, host = BAD_HOST) =>
+    m.write('bad.yaml', ingress('bad', { host, paths: [{ path: '/', service: 'app-svc' }] }));
 
   before(async function () {
     pods = await startPods(podSpecs('logs', '127.0.7.', 2));
@@ -107,10 +125,16 @@ describe('e2e: logs', function () {
       bad(m);
       // a small server-name hash bucket: fine for short hosts, nginx -t refuses LONG_HOST
       m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
-      l = await startLogged({ manifests: m.dir, extraArgs: ['--log-format', 'json', '--configmap', 'ingress-templater/settings'] });
+      l = await startLogged({
+        manifests: m.dir,
+        extraArgs: ['--log-format', 'json', '--configmap', 'ingress-templater/settings'],
+      });
     });
 
-    stopAfter(() => l?.ctl, () => m?.cleanup());
+    stopAfter(
+      () => l?.ctl,
+      () => m?.cleanup(),
+    );
 
     it('every stderr line is a JSON object with time, level and msg; the start names the balancer', async function () {
       const all = records(l!);
@@ -155,13 +179,18 @@ describe('e2e: logs', function () {
       }
       await l!.ctl.settle();
       assert.equal(ofEvent(l!, 'manifest_problem').length, 1, 'still logged once');
-      assert.ok((await l!.ctl.status()).problems.some((s) => s.includes('bad.yaml')), 'and still reported on /status');
+      assert.ok(
+        (await l!.ctl.status()).problems.some((s) => s.includes('bad.yaml')),
+        'and still reported on /status',
+      );
       assert.equal(await l!.ctl.metric('rejected_manifests'), 1);
       // fixed, then broken again: a new appearance, logged again (once)
       const reloads = await l!.ctl.metric('reloads_total');
       bad(m, 'bad.example.com');
       await l!.ctl.waitForReload(reloads);
-      await l!.ctl.waitFor(async () => (await l!.ctl.metric('rejected_manifests')) === 0, { what: 'no rejected manifest' });
+      await l!.ctl.waitFor(async () => (await l!.ctl.metric('rejected_manifests')) === 0, {
+        what: 'no rejected manifest',
+      });
       bad(m);
       const errors = () => ofEvent(l!, 'manifest_problem').filter((r) => r.level === 'error');
       await l!.ctl.waitFor(() => errors().length === 2, { what: 'the problem logged again' });
@@ -189,7 +218,10 @@ describe('e2e: logs', function () {
       assert.equal(r.hash, hash);
       assert.equal(r.level, 'info');
       assert.ok(r.msg.includes(`reloaded with config ${hash.slice(0, 12)}`), r.msg);
-      assert.equal(records(l!).filter((x) => x.hash === hash && (x.event === 'reload' || x.event === 'nginx_started')).length, 1);
+      assert.equal(
+        records(l!).filter((x) => x.hash === hash && (x.event === 'reload' || x.event === 'nginx_started')).length,
+        1,
+      );
     });
 
     it('a config nginx -t rejects is logged with event "config_test_failed", with nginx\'s reason and the config kept', async function () {
@@ -207,13 +239,16 @@ describe('e2e: logs', function () {
       assert.equal((await l!.ctl.status()).configHash, live, 'the old config keeps serving');
       assert.equal((await l!.ctl.http(HOST, '/more')).pod?.pod.startsWith('logs-'), true);
       m.remove('long.yaml');
-      await l!.ctl.waitFor(async () => (await l!.ctl.metric('config_last_reload_successful')) === 1, { what: 'the next sync succeeding' });
+      await l!.ctl.waitFor(async () => (await l!.ctl.metric('config_last_reload_successful')) === 1, {
+        what: 'the next sync succeeding',
+      });
     });
 
     it('after all that, still nothing but JSON records on stderr, nothing on stdout', async function () {
       await l!.ctl.settle();
       const events = new Set(records(l!).map((r) => r.event));
-      for (const e of ['start', 'nginx_started', 'manifest_problem', 'reload', 'config_test_failed']) assert.ok(events.has(e), `a ${e} record`);
+      for (const e of ['start', 'nginx_started', 'manifest_problem', 'reload', 'config_test_failed'])
+        assert.ok(events.has(e), `a ${e} record`);
       assert.equal(l!.stdout(), '');
     });
   });
@@ -229,10 +264,23 @@ describe('e2e: logs', function () {
         app(m);
         const port = await freePort();
         await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', () => resolve()));
-        const r = await runCli(['run', '--manifests', m.dir, '--log-format', 'json', '--status-port', String(port), '--nginx-prefix', prefix]);
+        const r = await runCli([
+          'run',
+          '--manifests',
+          m.dir,
+          '--log-format',
+          'json',
+          '--status-port',
+          String(port),
+          '--nginx-prefix',
+          prefix,
+        ]);
         assert.notEqual(r.code, 0);
         const all = records({ ctl: undefined as never, stderr: () => r.stderr, stdout: () => r.stdout });
-        assert.ok(all.some((x) => x.level === 'error' && /EADDRINUSE/.test(x.msg)), r.stderr);
+        assert.ok(
+          all.some((x) => x.level === 'error' && /EADDRINUSE/.test(x.msg)),
+          r.stderr,
+        );
       } finally {
         taken.close();
         m.cleanup();
@@ -254,7 +302,10 @@ describe('e2e: logs', function () {
       l = await startLogged({ manifests: m.dir });
     });
 
-    stopAfter(() => l?.ctl, () => m?.cleanup());
+    stopAfter(
+      () => l?.ctl,
+      () => m?.cleanup(),
+    );
 
     it('logs JSON records, as --log-format json does', async function () {
       await l!.ctl.settle();
@@ -280,7 +331,10 @@ describe('e2e: logs', function () {
       l = await startLogged({ manifests: m.dir, extraArgs: ['--log-format', 'text'] });
     });
 
-    stopAfter(() => l?.ctl, () => m?.cleanup());
+    stopAfter(
+      () => l?.ctl,
+      () => m?.cleanup(),
+    );
 
     it('logs one human-readable line per record, none of them JSON', async function () {
       await l!.ctl.settle();
@@ -292,11 +346,19 @@ describe('e2e: logs', function () {
       }
       const hash = (await l!.ctl.status()).configHash!;
       const find = (re: RegExp) => all.filter((line) => re.test(line));
-      assert.equal(find(/ info  nginx .* lua balancer; .*event="start"/).length, 1, l!.stderr());
-      assert.equal(find(new RegExp(` info  nginx started with config ${hash.slice(0, 12)} .*event="nginx_started" hash="${hash}"`)).length, 1, l!.stderr());
+      assert.equal(find(/ info {2}nginx .* lua balancer; .*event="start"/).length, 1, l!.stderr());
+      assert.equal(
+        find(new RegExp(` info  nginx started with config ${hash.slice(0, 12)} .*event="nginx_started" hash="${hash}"`))
+          .length,
+        1,
+        l!.stderr(),
+      );
       const problem = find(/ error error: bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host: /);
       assert.equal(problem.length, 1, l!.stderr());
-      assert.match(problem[0]!, /event="manifest_problem" file="bad\.yaml" line=\d+ object="Ingress default\/bad" field="spec\.rules\[0\]\.host"$/);
+      assert.match(
+        problem[0]!,
+        /event="manifest_problem" file="bad\.yaml" line=\d+ object="Ingress default\/bad" field="spec\.rules\[0\]\.host"$/,
+      );
     });
 
     it('an unknown --log-format is a usage error (exit 64)', async function () {

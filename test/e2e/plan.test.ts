@@ -21,7 +21,10 @@ describe('e2e: render prints what run applies (one plan)', function () {
   before(async function () {
     this.timeout(60_000);
     m = new ManifestDir('plan');
-    pods = await startPods([{ name: 'web-pod', address: '127.0.0.121' }, { name: 'canary-pod', address: '127.0.0.122' }]);
+    pods = await startPods([
+      { name: 'web-pod', address: '127.0.0.121' },
+      { name: 'canary-pod', address: '127.0.0.122' },
+    ]);
     const tls = makeCert('shop.example.com');
     m.write('settings.yaml', configMap('ingress-templater', 'default', { 'allow-snippet-annotations': 'true' }));
     m.write('apps.yaml', [
@@ -32,23 +35,41 @@ describe('e2e: render prints what run applies (one plan)', function () {
     ]);
     m.write('ingresses.yaml', [
       ingress('shop', {
-        host: 'shop.example.com', tls: [{ hosts: ['shop.example.com'], secretName: 'shop-tls' }],
-        annotations: { [`${A}configuration-snippet`]: 'add_header X-Snippet yes;', [`${A}auth-url`]: `http://localhost:${pods.port}/auth` },
-        paths: [{ path: '/', service: 'web' }, { path: '/out', service: 'outside', port: pods.port }],
+        host: 'shop.example.com',
+        tls: [{ hosts: ['shop.example.com'], secretName: 'shop-tls' }],
+        annotations: {
+          [`${A}configuration-snippet`]: 'add_header X-Snippet yes;',
+          [`${A}auth-url`]: `http://localhost:${pods.port}/auth`,
+        },
+        paths: [
+          { path: '/', service: 'web' },
+          { path: '/out', service: 'outside', port: pods.port },
+        ],
       }),
-      ingress('shop-canary', { host: 'shop.example.com', annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '50' }, paths: [{ path: '/', service: 'web-v2' }] }),
+      ingress('shop-canary', {
+        host: 'shop.example.com',
+        annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '50' },
+        paths: [{ path: '/', service: 'web-v2' }],
+      }),
       // nginx refuses this snippet (add_header needs two arguments): run and render both leave it out
-      ingress('broken', { host: 'broken.example.com', annotations: { [`${A}configuration-snippet`]: 'add_header X-Only-One;' }, paths: [{ path: '/', service: 'web' }] }),
+      ingress('broken', {
+        host: 'broken.example.com',
+        annotations: { [`${A}configuration-snippet`]: 'add_header X-Only-One;' },
+        paths: [{ path: '/', service: 'web' }],
+      }),
     ]);
     ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(pods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods);
+      m?.cleanup();
+    },
+  );
 
-  it('render with run\'s flags gives the text nginx runs, byte for byte', async function () {
+  it("render with run's flags gives the text nginx runs, byte for byte", async function () {
     this.timeout(30_000);
     const live = fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8');
     // the preview resolved, tested and planned the same things: they are in the text
@@ -56,12 +77,30 @@ describe('e2e: render prints what run applies (one plan)', function () {
     assert.match(live, /ssl_certificate "[^"]*\/ssl\/default_shop-tls-[0-9a-f]{16}\.pem";/);
     assert.match(live, /snippet-location-default_shop-/);
     assert.doesNotMatch(live, /snippet-location-default_broken-/);
-    const r = await runCli([
-      'render', '--manifests', m.dir, '--nginx-prefix', ctl!.prefix, '--configmap', 'default/ingress-templater',
-      '--listen-address', '127.0.0.1', '--status-address', '127.0.0.1',
-      '--http-port', String(ctl!.ports.http), '--https-port', String(ctl!.ports.https),
-      '--status-port', String(ctl!.ports.status), '--internal-port', String(ctl!.ports.internal),
-    ], { timeoutMs: 30_000 });
+    const r = await runCli(
+      [
+        'render',
+        '--manifests',
+        m.dir,
+        '--nginx-prefix',
+        ctl!.prefix,
+        '--configmap',
+        'default/ingress-templater',
+        '--listen-address',
+        '127.0.0.1',
+        '--status-address',
+        '127.0.0.1',
+        '--http-port',
+        String(ctl!.ports.http),
+        '--https-port',
+        String(ctl!.ports.https),
+        '--status-port',
+        String(ctl!.ports.status),
+        '--internal-port',
+        String(ctl!.ports.internal),
+      ],
+      { timeoutMs: 30_000 },
+    );
     assert.equal(r.code, 2, `render exits 2 (manifests rejected) for the refused snippet\n${r.stderr}`);
     assert.match(r.stderr, /Ingress default\/broken .*nginx -t refused the snippet/);
     assert.ok(r.stdout === live, `render differs from the live config:\n${firstDifference(r.stdout, live)}`);

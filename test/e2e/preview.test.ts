@@ -31,7 +31,13 @@ function parsePatch(text: string): Patch {
   for (const line of lines.slice(first)) {
     const h = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@$/.exec(line);
     if (h) {
-      patch.hunks.push({ oldStart: Number(h[1]), oldLines: Number(h[2] ?? 1), newStart: Number(h[3]), newLines: Number(h[4] ?? 1), lines: [] });
+      patch.hunks.push({
+        oldStart: Number(h[1]),
+        oldLines: Number(h[2] ?? 1),
+        newStart: Number(h[3]),
+        newLines: Number(h[4] ?? 1),
+        lines: [],
+      });
       continue;
     }
     assert.match(line, /^[ +-]/, 'every hunk line is context, an addition or a removal');
@@ -75,7 +81,8 @@ function applyPatch(old: string, patch: Patch): string {
   return out.join('\n');
 }
 
-const marked = (p: Patch, mark: '+' | '-') => p.hunks.flatMap((h) => h.lines.filter((l) => l[0] === mark).map((l) => l.slice(1)));
+const marked = (p: Patch, mark: '+' | '-') =>
+  p.hunks.flatMap((h) => h.lines.filter((l) => l[0] === mark).map((l) => l.slice(1)));
 
 describe('e2e: previews (render --diff, render --format json, describe, /backends)', function () {
   describe('render --diff', function () {
@@ -83,7 +90,18 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
     let m: ManifestDir;
     let live: string; // the config "nginx runs": rendered from the examples before any change
     const render = (...extra: string[]) =>
-      runCli(['render', '--manifests', m.dir, '--nginx-prefix', path.join(tmp, 'prefix'), '--http-port', '18080', '--https-port', '18443', ...extra]);
+      runCli([
+        'render',
+        '--manifests',
+        m.dir,
+        '--nginx-prefix',
+        path.join(tmp, 'prefix'),
+        '--http-port',
+        '18080',
+        '--https-port',
+        '18443',
+        ...extra,
+      ]);
     const original = () => fs.readFileSync(path.join(EXAMPLES, 'cafe.yaml'), 'utf8');
 
     before(async function () {
@@ -109,10 +127,23 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
 
     it('a path added to an Ingress: a unified diff of exactly the changed lines, which turns FILE into the new config', async function () {
       // /milk -> tea-svc, before /coffee in cafe-ingress
-      m.write('cafe.yaml', original().replace('          - path: /coffee\n', [
-        '          - path: /milk', '            pathType: Prefix', '            backend:', '              service:',
-        '                name: tea-svc', '                port:', '                  number: 80', '          - path: /coffee', '',
-      ].join('\n')));
+      m.write(
+        'cafe.yaml',
+        original().replace(
+          '          - path: /coffee\n',
+          [
+            '          - path: /milk',
+            '            pathType: Prefix',
+            '            backend:',
+            '              service:',
+            '                name: tea-svc',
+            '                port:',
+            '                  number: 80',
+            '          - path: /coffee',
+            '',
+          ].join('\n'),
+        ),
+      );
       const old = fs.readFileSync(live, 'utf8');
       const fresh = await render();
       assert.equal(fresh.code, 0, fresh.stderr);
@@ -123,9 +154,16 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const patch = parsePatch(r.stdout);
       assert.deepEqual(patch.headers.slice(-2), [`--- ${live}`, '+++ (rendered)']);
       assert.ok(patch.hunks.length >= 2, 'separate hunks for the header, the new locations and the internal server');
-      for (const h of patch.hunks) assert.ok(h.lines.some((l) => l[0] !== ' '), 'every hunk changes something');
+      for (const h of patch.hunks)
+        assert.ok(
+          h.lines.some((l) => l[0] !== ' '),
+          'every hunk changes something',
+        );
       // context is there (3 lines), and the patch takes the old file to exactly the new config
-      assert.ok(patch.hunks.every((h) => h.lines[0]![0] === ' '), 'hunks open with context');
+      assert.ok(
+        patch.hunks.every((h) => h.lines[0]![0] === ' '),
+        'hunks open with context',
+      );
       assert.equal(applyPatch(old, patch), fresh.stdout);
 
       // exactly the changed lines: the hash (header and the internal location) and the two /milk locations
@@ -145,7 +183,10 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const to = milk.indexOf('        # ingress default/cafe-ingress Prefix /tea');
       assert.ok(from > 0 && to > from, 'the /milk locations come right before /tea');
       assert.deepEqual([...rest].sort(), milk.slice(from, to).sort());
-      assert.ok(rest.every((l) => !/\/tea|\/coffee/.test(l)), 'no line about the unchanged paths');
+      assert.ok(
+        rest.every((l) => !/\/tea|\/coffee/.test(l)),
+        'no line about the unchanged paths',
+      );
     });
 
     it('exits 2 with a rejected manifest, which it names, and diffs what is left (here: nothing)', async function () {
@@ -174,8 +215,14 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       assert.equal(json.code, 0, json.stderr);
       const patch = parsePatch(json.stdout);
       assert.deepEqual(patch.headers.slice(-2), [`--- ${model}`, '+++ (rendered)']);
-      assert.deepEqual(marked(patch, '-').map((l) => l.trim()), ['"address": "127.0.0.22",']);
-      assert.deepEqual(marked(patch, '+').map((l) => l.trim()), ['"address": "127.0.0.23",']);
+      assert.deepEqual(
+        marked(patch, '-').map((l) => l.trim()),
+        ['"address": "127.0.0.22",'],
+      );
+      assert.deepEqual(
+        marked(patch, '+').map((l) => l.trim()),
+        ['"address": "127.0.0.23",'],
+      );
       assert.equal(applyPatch(fs.readFileSync(model, 'utf8'), patch), (await render('--format', 'json')).stdout);
       // the nginx config names backends, not addresses: nothing to reload
       const conf = await render('--diff', live);
@@ -190,7 +237,11 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const r = await runCli(['render', '--manifests', EXAMPLES, '--format', 'json']);
       assert.equal(r.code, 0, r.stderr);
       const model = JSON.parse(r.stdout) as {
-        servers: { host: string; tls: string | null; locations: { path: string; match: string; backend: string | null; ingress: string }[] }[];
+        servers: {
+          host: string;
+          tls: string | null;
+          locations: { path: string; match: string; backend: string | null; ingress: string }[];
+        }[];
         backends: { name: string; endpoints: { address: string; port: number }[] }[];
         certificates: Record<string, unknown>[];
       };
@@ -202,11 +253,16 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
         ['/coffee', 'default_coffee-svc_80', 'default/cafe-ingress'],
         ['/tea', 'default_tea-svc_80', 'default/cafe-ingress'],
       ]);
-      assert.deepEqual(byHost.get('')!.locations.map((l) => [l.path, l.backend]), [['/', 'default_hostnames_80']]);
-      const eps = Object.fromEntries(model.backends.map((b) => [b.name, b.endpoints.map((e) => `${e.address}:${e.port}`)]));
+      assert.deepEqual(
+        byHost.get('')!.locations.map((l) => [l.path, l.backend]),
+        [['/', 'default_hostnames_80']],
+      );
+      const eps = Object.fromEntries(
+        model.backends.map((b) => [b.name, b.endpoints.map((e) => `${e.address}:${e.port}`)]),
+      );
       assert.deepEqual(eps, {
         'default_coffee-svc_80': ['127.0.0.31:8080', '127.0.0.32:8080'],
-        'default_hostnames_80': ['127.0.0.11:9376', '127.0.0.12:9376', '127.0.0.13:9376'],
+        default_hostnames_80: ['127.0.0.11:9376', '127.0.0.12:9376', '127.0.0.13:9376'],
         'default_tea-svc_80': ['127.0.0.21:8080', '127.0.0.22:8080'],
       });
       // the certificate is described, its PEM (certificate and private key) is left out
@@ -218,17 +274,19 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       assert.ok(!r.stdout.includes('PRIVATE KEY'), 'no "PRIVATE KEY" anywhere');
       assert.ok(!r.stdout.includes('-----BEGIN'), 'no PEM block anywhere');
       // nor any piece of the key, encoded or not
-      const secret = YAML.parse(fs.readFileSync(path.join(EXAMPLES, 'cafe-secret.yaml'), 'utf8')) as { data: Record<string, string> };
+      const secret = YAML.parse(fs.readFileSync(path.join(EXAMPLES, 'cafe-secret.yaml'), 'utf8')) as {
+        data: Record<string, string>;
+      };
       const key = Buffer.from(secret.data['tls.key']!, 'base64').toString('utf8');
       const keyLines = key.split('\n').filter((l) => l && !l.startsWith('-----'));
       assert.ok(keyLines.length > 5, 'the example key has a body');
       for (const l of keyLines) assert.ok(!r.stdout.includes(l), `key line ${l.slice(0, 12)}... must not be printed`);
-      assert.ok(!r.stdout.includes(secret.data['tls.key']!.slice(0, 40)), 'nor the Secret\'s base64 data');
+      assert.ok(!r.stdout.includes(secret.data['tls.key']!.slice(0, 40)), "nor the Secret's base64 data");
     });
   });
 
   describe('describe (from the manifests)', function () {
-    it('prints each Ingress as kubectl describe does, with each backend\'s ready endpoints', async function () {
+    it("prints each Ingress as kubectl describe does, with each backend's ready endpoints", async function () {
       const r = await runCli(['describe', '--manifests', EXAMPLES]);
       assert.equal(r.code, 0, r.stderr);
       const blocks = r.stdout.split(/\n\n(?=Name:)/);
@@ -241,13 +299,19 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       assert.match(cafe, /^TLS:\n {2}cafe-secret terminates cafe\.example\.com$/m);
       assert.match(cafe, /^Rules:\n {2}Host +Path +Backends\n {2}---- +---- +--------\n {2}cafe\.example\.com\n/m);
       assert.ok(cafe.includes('\n                    /tea     tea-svc:80 (127.0.0.21:8080,127.0.0.22:8080)\n'), cafe);
-      assert.ok(cafe.includes('\n                    /coffee  coffee-svc:80 (127.0.0.31:8080,127.0.0.32:8080)\n'), cafe);
+      assert.ok(
+        cafe.includes('\n                    /coffee  coffee-svc:80 (127.0.0.31:8080,127.0.0.32:8080)\n'),
+        cafe,
+      );
       assert.match(cafe, /^Annotations: +<none>$/m);
       assert.match(cafe, /^Events: +<none>$/m);
       assert.match(hostnames, /^Name: +hostnames$/m);
       assert.doesNotMatch(hostnames, /^TLS:/m);
       assert.match(hostnames, /^ {2}\*$/m);
-      assert.match(hostnames, /^ +\/ +hostnames:default \(127\.0\.0\.11:9376,127\.0\.0\.12:9376,127\.0\.0\.13:9376\)$/m);
+      assert.match(
+        hostnames,
+        /^ +\/ +hostnames:default \(127\.0\.0\.11:9376,127\.0\.0\.12:9376,127\.0\.0\.13:9376\)$/m,
+      );
     });
 
     it('NAMESPACE/NAME (or NAME in default) prints that Ingress only; an unknown one exits 64', async function () {
@@ -278,8 +342,10 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
     const HOST = 'live.example.com';
     const NAME = 'default_live-svc_80';
     const addr = (i: number) => `${pods.specs[i - 1]!.address}:${pods.port}`;
-    const liveEndpoints = (which: number[]) => endpoints('live-svc', { ready: which.map((i) => pods.specs[i - 1]!.address), port: pods.port });
-    const describeLive = (dir: string, ...extra: string[]) => runCli(['describe', 'default/live', '--manifests', dir, ...extra]);
+    const liveEndpoints = (which: number[]) =>
+      endpoints('live-svc', { ready: which.map((i) => pods.specs[i - 1]!.address), port: pods.port });
+    const describeLive = (dir: string, ...extra: string[]) =>
+      runCli(['describe', 'default/live', '--manifests', dir, ...extra]);
     const backendsLine = (r: CliResult) => {
       assert.equal(r.code, 0, r.stderr);
       return /^ +\/ +(live-svc:80 \(.*\))$/m.exec(r.stdout)?.[1];
@@ -297,11 +363,14 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       ctl = await startController({ manifests: m.dir });
     });
 
-    stopAfter(() => ctl, async () => {
-      await closeAll(pods);
-      m?.cleanup();
-      snapshot?.cleanup();
-    });
+    stopAfter(
+      () => ctl,
+      async () => {
+        await closeAll(pods);
+        m?.cleanup();
+        snapshot?.cleanup();
+      },
+    );
 
     it('GET /backends: {source: "nginx", backends: {name: ["address:port"]}}, what the Lua balancer holds', async function () {
       const r = await request(ctl!.ports.status, '127.0.0.1', '/backends');
@@ -312,7 +381,10 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       assert.equal(body.source, 'nginx');
       assert.deepEqual(body.backends, { [NAME]: [addr(1), addr(2)] });
       const held = await ctl!.luaBackend(NAME);
-      assert.deepEqual(held.endpoints.map((e) => `${e.address}:${e.port}`), body.backends[NAME]);
+      assert.deepEqual(
+        held.endpoints.map((e) => `${e.address}:${e.port}`),
+        body.backends[NAME],
+      );
     });
 
     it('shows the endpoints nginx balances over, not those of the manifests it is given', async function () {
@@ -325,10 +397,18 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const port = String(ctl!.ports.status);
       // the snapshot still says 1 and 2; with --status-port describe asks nginx, which has 2 and 3
       assert.equal(backendsLine(await describeLive(snapshot.dir)), `live-svc:80 (${addr(1)},${addr(2)})`);
-      assert.equal(backendsLine(await describeLive(snapshot.dir, '--status-port', port)), `live-svc:80 (${addr(2)},${addr(3)})`);
-      assert.equal(backendsLine(await describeLive(m.dir, '--status-port', port)), `live-svc:80 (${addr(2)},${addr(3)})`);
+      assert.equal(
+        backendsLine(await describeLive(snapshot.dir, '--status-port', port)),
+        `live-svc:80 (${addr(2)},${addr(3)})`,
+      );
+      assert.equal(
+        backendsLine(await describeLive(m.dir, '--status-port', port)),
+        `live-svc:80 (${addr(2)},${addr(3)})`,
+      );
       const r = await request(ctl!.ports.status, '127.0.0.1', '/backends');
-      assert.deepEqual((JSON.parse(r.body) as { backends: Record<string, string[]> }).backends, { [NAME]: [addr(2), addr(3)] });
+      assert.deepEqual((JSON.parse(r.body) as { backends: Record<string, string[]> }).backends, {
+        [NAME]: [addr(2), addr(3)],
+      });
     });
 
     it('describe --status-port with no controller there exits 64 and says so', async function () {

@@ -36,19 +36,19 @@ const FORGED: Record<string, string> = {
   'x-namespace': 'forged',
 };
 
-
-
 /** The values of a header as the backend got them, every copy (nginx would send a header twice if set twice). */
 function copies(s: Seen, name: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < s.rawHeaders.length; i += 2) if (s.rawHeaders[i]!.toLowerCase() === name) out.push(s.rawHeaders[i + 1]!);
+  for (let i = 0; i < s.rawHeaders.length; i += 2)
+    if (s.rawHeaders[i]!.toLowerCase() === name) out.push(s.rawHeaders[i + 1]!);
   return out;
 }
 
 /** No forged value reached the backend: each controller header is absent or nginx's own. */
 function assertNoForged(s: Seen, where: string, sent: Record<string, string> = FORGED): void {
   for (const [name, forged] of Object.entries(sent)) {
-    for (const v of copies(s, name)) assert.ok(!v.split(/,\s*/).includes(forged), `${where}: ${name}: ${v} (forged ${forged}) reached it`);
+    for (const v of copies(s, name))
+      assert.ok(!v.split(/,\s*/).includes(forged), `${where}: ${name}: ${v} (forged ${forged}) reached it`);
   }
   assert.deepEqual(copies(s, 'x-real-ip'), ['127.0.0.1'], where);
   assert.deepEqual(copies(s, 'x-forwarded-for'), ['127.0.0.1'], where);
@@ -78,54 +78,104 @@ describe('e2e: protected request headers (forged client headers, credentials on 
 
     m.write('services.yaml', appServices(app, errorsPod, GONE));
     m.write('secrets.yaml', [
-      { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'client-ca', namespace: 'default' }, data: { 'ca.crt': Buffer.from(ca.cert).toString('base64') } },
-      { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'users', namespace: 'default' }, data: { auth: Buffer.from(htpasswd).toString('base64') } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name: 'client-ca', namespace: 'default' },
+        data: { 'ca.crt': Buffer.from(ca.cert).toString('base64') },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name: 'users', namespace: 'default' },
+        data: { auth: Buffer.from(htpasswd).toString('base64') },
+      },
     ]);
     // the mTLS host, client certificates optional
-    m.write('mtls.yaml', ingress('mtls', {
-      host: 'mtls.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-tls-secret`]: 'default/client-ca', [`${P}auth-tls-verify-client`]: 'optional' },
-    }));
+    m.write(
+      'mtls.yaml',
+      ingress('mtls', {
+        host: 'mtls.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: { [`${P}auth-tls-secret`]: 'default/client-ca', [`${P}auth-tls-verify-client`]: 'optional' },
+      }),
+    );
     // another tenant asks for the verdict headers from its auth service: refused
-    m.write('tenant.yaml', ingress('tenant', {
-      namespace: 'default', host: 'tenant.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-response-headers`]: 'Ssl-Client-Subject-Dn,Ssl-Client-Verify' },
-    }));
+    m.write(
+      'tenant.yaml',
+      ingress('tenant', {
+        namespace: 'default',
+        host: 'tenant.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: {
+          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${P}auth-response-headers`]: 'Ssl-Client-Subject-Dn,Ssl-Client-Verify',
+        },
+      }),
+    );
     // a tenant with external auth done right
-    m.write('ext.yaml', ingress('ext', {
-      host: 'ext.example.com', paths: [{ path: '/', service: 'app' }],
-      annotations: { [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`, [`${P}auth-response-headers`]: 'X-User' },
-    }));
+    m.write(
+      'ext.yaml',
+      ingress('ext', {
+        host: 'ext.example.com',
+        paths: [{ path: '/', service: 'app' }],
+        annotations: {
+          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${P}auth-response-headers`]: 'X-User',
+        },
+      }),
+    );
     // basic auth, error pages from a default backend, a path whose Service has no ready endpoint
-    m.write('errors.yaml', ingress('errors', {
-      host: 'errors.example.com', paths: [{ path: '/app', service: 'app' }, { path: '/gone', service: 'gone' }],
-      annotations: {
-        [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'users',
-        [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404',
-      },
-    }));
+    m.write(
+      'errors.yaml',
+      ingress('errors', {
+        host: 'errors.example.com',
+        paths: [
+          { path: '/app', service: 'app' },
+          { path: '/gone', service: 'gone' },
+        ],
+        annotations: {
+          [`${P}auth-type`]: 'basic',
+          [`${P}auth-secret`]: 'users',
+          [`${P}default-backend`]: 'errors',
+          [`${P}custom-http-errors`]: '404',
+        },
+      }),
+    );
     m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
     // the ConfigMap's custom headers may not name a protected header either
     m.write('config.yaml', [
       configMap('ingress-templater', 'default', { 'proxy-set-headers': 'default/custom-headers' }),
-      configMap('custom-headers', 'default', { 'X-Real-IP': '9.9.9.9', 'Ssl-Client-Verify': 'SUCCESS', 'X-Team': 'payments' }),
+      configMap('custom-headers', 'default', {
+        'X-Real-IP': '9.9.9.9',
+        'Ssl-Client-Verify': 'SUCCESS',
+        'X-Team': 'payments',
+      }),
     ]);
     ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
-    m?.cleanup();
-    cleanupPki();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
+      m?.cleanup();
+      cleanupPki();
+    },
+  );
 
-  it('the mTLS backend gets nginx\'s client certificate verdict only, with and without a certificate, whatever another tenant\'s auth-response-headers say', async function () {
+  it("the mTLS backend gets nginx's client certificate verdict only, with and without a certificate, whatever another tenant's auth-response-headers say", async function () {
     const before = app.seen.length;
     const without = await tlsRequest(ctl!.ports.https, 'mtls.example.com', '/who', { headers: FORGED });
     assert.equal(without.status, 200, without.body);
     // (forging what a valid certificate gives would prove nothing)
     const forgedWithCert = { ...FORGED, 'ssl-client-verify': 'FORGED' };
-    const withCert = await tlsRequest(ctl!.ports.https, 'mtls.example.com', '/who', { headers: forgedWithCert, client });
+    const withCert = await tlsRequest(ctl!.ports.https, 'mtls.example.com', '/who', {
+      headers: forgedWithCert,
+      client,
+    });
     assert.equal(withCert.status, 200, withCert.body);
     const [a, b] = app.seen.slice(before);
     assert.ok(a && b, 'both requests reached the backend');
@@ -138,23 +188,33 @@ describe('e2e: protected request headers (forged client headers, credentials on 
     assert.deepEqual(copies(b, 'ssl-client-issuer-dn'), ['CN=e2e client CA']);
     assertNoForged(a, 'mtls without a certificate');
     assertNoForged(b, 'mtls with a certificate', forgedWithCert);
-    assert.deepEqual(copies(b, 'x-team'), ['payments'], 'the ConfigMap\'s other custom header is sent');
+    assert.deepEqual(copies(b, 'x-team'), ['payments'], "the ConfigMap's other custom header is sent");
   });
 
   it('refuses auth-response-headers and proxy-set-headers naming a protected header, naming the Ingress / ConfigMap and the field', async function () {
     const problems = (await ctl!.status()).problems;
-    const tenant = problems.find((p) => p.startsWith('error:') && p.includes('Ingress default/tenant') && p.includes(`${P}auth-response-headers`));
+    const tenant = problems.find(
+      (p) => p.startsWith('error:') && p.includes('Ingress default/tenant') && p.includes(`${P}auth-response-headers`),
+    );
     assert.ok(tenant, problems.join('\n'));
     assert.match(tenant, /Ssl-Client-Subject-Dn, which the controller sets itself/);
     // as for every invalid auth annotation: the Ingress's paths answer 503, other Ingresses are served
     assert.equal((await ctl!.http('tenant.example.com', '/')).status, 503);
     for (const key of ['X-Real-IP', 'Ssl-Client-Verify']) {
-      assert.ok(problems.some((p) => p.includes('ConfigMap default/custom-headers') && p.includes(`data.${key}`) && p.includes('set by the controller itself')), `${key}\n${problems.join('\n')}`);
+      assert.ok(
+        problems.some(
+          (p) =>
+            p.includes('ConfigMap default/custom-headers') &&
+            p.includes(`data.${key}`) &&
+            p.includes('set by the controller itself'),
+        ),
+        `${key}\n${problems.join('\n')}`,
+      );
     }
     assert.doesNotMatch(ctl!.nginxConf(), /9\.9\.9\.9|auth_ssl_client/);
   });
 
-  it('a plain backend gets nginx\'s X-Real-IP, X-Forwarded-* and request ID, never the client\'s', async function () {
+  it("a plain backend gets nginx's X-Real-IP, X-Forwarded-* and request ID, never the client's", async function () {
     const before = app.seen.length;
     const r = await ctl!.http('open.example.com', '/x', { headers: { ...FORGED, authorization: 'Bearer abc' } });
     assert.equal(r.status, 200, r.body);
@@ -163,27 +223,41 @@ describe('e2e: protected request headers (forged client headers, credentials on 
     assert.deepEqual(copies(s, 'x-forwarded-host'), ['open.example.com']);
     assert.deepEqual(copies(s, 'x-forwarded-proto'), ['http']);
     assert.equal(copies(s, 'x-request-id').length, 1);
-    assert.deepEqual(copies(s, 'authorization'), ['Bearer abc'], 'a host without auth passes the client\'s credentials to its own backend');
+    assert.deepEqual(
+      copies(s, 'authorization'),
+      ['Bearer abc'],
+      "a host without auth passes the client's credentials to its own backend",
+    );
   });
 
   it('the auth service and the protected backend get no forged verdicts', async function () {
     const appBefore = app.seen.length;
     const authBefore = auth.seen.length;
-    const r = await ctl!.http('ext.example.com', '/page', { headers: { ...FORGED, 'x-user': 'mallory', cookie: 'session=1' } });
+    const r = await ctl!.http('ext.example.com', '/page', {
+      headers: { ...FORGED, 'x-user': 'mallory', cookie: 'session=1' },
+    });
     assert.equal(r.status, 200, r.body);
     const sub = auth.seen[authBefore]!;
     assertNoForged(sub, 'auth service');
     assert.deepEqual(copies(sub, 'x-original-uri'), ['/page']);
     assert.deepEqual(copies(sub, 'x-original-method'), ['GET']);
-    assert.deepEqual(copies(sub, 'cookie'), ['session=1'], 'the auth service decides on the client\'s credentials');
+    assert.deepEqual(copies(sub, 'cookie'), ['session=1'], "the auth service decides on the client's credentials");
     const got = app.seen[appBefore]!;
     assertNoForged(got, 'ext backend');
-    assert.deepEqual(copies(got, 'x-user'), ['alice'], 'the auth service\'s answer, not the client\'s');
+    assert.deepEqual(copies(got, 'x-user'), ['alice'], "the auth service's answer, not the client's");
   });
 
   it('error pages: the default backend gets no credentials and no forged header (no endpoint, and an intercepted 404)', async function () {
-    const headers = { ...FORGED, authorization: basicAuth('alice', 's3cret'), cookie: 'session=secret', 'x-api-key': 'k' };
-    for (const [urlPath, code] of [['/gone/x', '503'], ['/app/status/404', '404']] as const) {
+    const headers = {
+      ...FORGED,
+      authorization: basicAuth('alice', 's3cret'),
+      cookie: 'session=secret',
+      'x-api-key': 'k',
+    };
+    for (const [urlPath, code] of [
+      ['/gone/x', '503'],
+      ['/app/status/404', '404'],
+    ] as const) {
       const before = errorsPod.seen.length;
       const r = await ctl!.http('errors.example.com', urlPath, { headers, timeoutMs: 10_000 });
       assert.equal(r.status, Number(code), `${urlPath}: ${r.body}`);
@@ -193,7 +267,8 @@ describe('e2e: protected request headers (forged client headers, credentials on 
       assert.deepEqual(copies(s, 'x-namespace'), ['default']);
       assert.deepEqual(copies(s, 'x-ingress-name'), ['errors']);
       assert.deepEqual(copies(s, 'x-original-uri'), [urlPath]);
-      for (const name of ['authorization', 'cookie', 'x-api-key']) assert.deepEqual(copies(s, name), [], `${urlPath}: ${name} reached the default backend`);
+      for (const name of ['authorization', 'cookie', 'x-api-key'])
+        assert.deepEqual(copies(s, name), [], `${urlPath}: ${name} reached the default backend`);
       assertNoForged(s, `error page ${urlPath}`);
     }
     // the path's own backend did not get the credentials either (basic auth stops them at nginx)

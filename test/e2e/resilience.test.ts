@@ -15,7 +15,6 @@ const BASE = 'base.example.com';
 const LONG_HOST = 'a-rather-long-host-name-to-overflow-the-hash-bucket.example.com';
 const CONFIG_TEST = metricKey('reload_failures_total', { reason: 'config_test' });
 
-
 /**
  * A controller on a copy of the bundled templates whose server partial answers locations without a
  * backend with `replacement` instead of "return 503;" (a template bug that shows only for those), and one
@@ -30,16 +29,29 @@ async function brokenTemplateController(label: string, replacement: string, pods
   const broken = text.replace('{{else}}\n            return 503;\n', `{{else}}\n            ${replacement}\n`);
   assert.notEqual(broken, text, 'the partial changed');
   fs.writeFileSync(partial, broken);
-  m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+  m.write('base.yaml', [
+    ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
+    ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
+  ]);
   const ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
-  return { m, ctl, cleanup: () => { m.cleanup(); fs.rmSync(templates, { recursive: true, force: true }); } };
+  return {
+    m,
+    ctl,
+    cleanup: () => {
+      m.cleanup();
+      fs.rmSync(templates, { recursive: true, force: true });
+    },
+  };
 }
 
 describe('e2e: resilience', function () {
   let pods: Pods;
 
   before(async function () {
-    pods = await startPods([{ name: 'base-pod', address: '127.0.0.111' }, { name: 'new-pod', address: '127.0.0.112' }]);
+    pods = await startPods([
+      { name: 'base-pod', address: '127.0.0.111' },
+      { name: 'new-pod', address: '127.0.0.112' },
+    ]);
   });
 
   after(async function () {
@@ -58,39 +70,58 @@ describe('e2e: resilience', function () {
     before(async function () {
       this.timeout(60_000);
       m = new ManifestDir('resilience');
-      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      m.write('base.yaml', [
+        ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
+        ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
+      ]);
       ctl = await startController({ manifests: m.dir });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     it('rejects a new file with invalid YAML, reports it, and keeps the routes answering', async function () {
       const before = await ctl!.settle();
       assert.equal(before.get(metricKey('rejected_manifests')), 0);
       m.write('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: broken\n  labels: [unclosed\n');
-      const problems = await ctl!.waitFor(async () => {
-        const s = await ctl!.status();
-        return s.problems.some((p) => p.includes('broken.yaml') && p.includes('invalid YAML')) ? s.problems : undefined;
-      }, { what: 'the YAML error on /status' });
-      assert.ok(problems.some((p) => p.startsWith('error: broken.yaml:')), problems.join('\n'));
+      const problems = await ctl!.waitFor(
+        async () => {
+          const s = await ctl!.status();
+          return s.problems.some((p) => p.includes('broken.yaml') && p.includes('invalid YAML'))
+            ? s.problems
+            : undefined;
+        },
+        { what: 'the YAML error on /status' },
+      );
+      assert.ok(
+        problems.some((p) => p.startsWith('error: broken.yaml:')),
+        problems.join('\n'),
+      );
       const after = await ctl!.settle();
       assert.equal(after.get(metricKey('rejected_manifests')), 1);
       assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'nothing to reload');
       assert.equal(await served(ctl!, BASE), 'base-pod');
-      assert.equal((await ctl!.healthz()), 200);
+      assert.equal(await ctl!.healthz(), 200);
 
       m.remove('broken.yaml');
-      await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, { what: 'rejected_manifests back to 0' });
+      await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, {
+        what: 'rejected_manifests back to 0',
+      });
       assert.deepEqual((await ctl!.status()).problems, []);
     });
 
     it('rejects an Ingress whose host contains ";", naming file and field; the other routes keep answering', async function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'));
       m.write('evil.yaml', ingress('evil', { host: 'evil.example.com;', paths: [{ path: '/', service: 'base-svc' }] }));
-      const problems = await ctl!.waitFor(async () => {
-        const s = await ctl!.status();
-        return s.problems.some((p) => p.includes('evil.yaml')) ? s.problems : undefined;
-      }, { what: 'the rejected Ingress on /status' });
+      const problems = await ctl!.waitFor(
+        async () => {
+          const s = await ctl!.status();
+          return s.problems.some((p) => p.includes('evil.yaml')) ? s.problems : undefined;
+        },
+        { what: 'the rejected Ingress on /status' },
+      );
       const line = problems.find((p) => p.includes('evil.yaml'))!;
       assert.match(line, /^error: evil\.yaml:\d+ Ingress default\/evil spec\.rules\[0\]\.host: /);
       assert.match(line, /"evil\.example\.com;"/);
@@ -101,7 +132,9 @@ describe('e2e: resilience', function () {
       assert.doesNotMatch(fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8'), /evil/);
 
       m.remove('evil.yaml');
-      await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, { what: 'rejected_manifests back to 0' });
+      await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, {
+        what: 'rejected_manifests back to 0',
+      });
     });
 
     it('a file that changes nothing for nginx (a Deployment, the same content again) causes no reload', async function () {
@@ -126,11 +159,17 @@ describe('e2e: resilience', function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
       // ~5 ms apart (as a deploy tool writes them): well inside --min-wait 50, so one sync should see all
       for (let i = 1; i <= 20; i++) {
-        m.write(`burst/burst-${i}.yaml`, ingress(`burst-${i}`, { host: `burst-${i}.example.com`, paths: [{ path: '/', service: 'base-svc' }] }));
+        m.write(
+          `burst/burst-${i}.yaml`,
+          ingress(`burst-${i}`, { host: `burst-${i}.example.com`, paths: [{ path: '/', service: 'base-svc' }] }),
+        );
         await sleep(5);
       }
-      await ctl!.waitFor(async () => (await served(ctl!, 'burst-20.example.com')) === 'base-pod', { what: 'burst-20 routed' });
-      for (let i = 1; i <= 20; i++) assert.equal(await served(ctl!, `burst-${i}.example.com`), 'base-pod', `burst-${i}`);
+      await ctl!.waitFor(async () => (await served(ctl!, 'burst-20.example.com')) === 'base-pod', {
+        what: 'burst-20 routed',
+      });
+      for (let i = 1; i <= 20; i++)
+        assert.equal(await served(ctl!, `burst-${i}.example.com`), 'base-pod', `burst-${i}`);
       const after = (await ctl!.settle()).get(metricKey('reloads_total'))!;
       assert.ok(after - reloads >= 1 && after - reloads <= 2, `${after - reloads} reloads for the burst`);
     });
@@ -138,9 +177,25 @@ describe('e2e: resilience', function () {
     it('picks up a ConfigMap-volume style update (..data symlink swapped atomically with rename)', async function () {
       const vol = m.path('volume');
       const routes = (route: string) =>
-        ['apiVersion: networking.k8s.io/v1', 'kind: Ingress', 'metadata:', '  name: from-volume', 'spec:', '  rules:',
-          '    - host: volume.example.com', '      http:', '        paths:', `          - path: ${route}`, '            pathType: Prefix',
-          '            backend:', '              service:', '                name: base-svc', '                port:', '                  number: 80', ''].join('\n');
+        [
+          'apiVersion: networking.k8s.io/v1',
+          'kind: Ingress',
+          'metadata:',
+          '  name: from-volume',
+          'spec:',
+          '  rules:',
+          '    - host: volume.example.com',
+          '      http:',
+          '        paths:',
+          `          - path: ${route}`,
+          '            pathType: Prefix',
+          '            backend:',
+          '              service:',
+          '                name: base-svc',
+          '                port:',
+          '                  number: 80',
+          '',
+        ].join('\n');
       const generation = (stamp: string, route: string) => {
         const dir = path.join(vol, `..${stamp}`);
         fs.mkdirSync(dir, { recursive: true });
@@ -151,7 +206,9 @@ describe('e2e: resilience', function () {
       const first = generation('2026_11_27_10_00_00.000000001', '/v1');
       fs.symlinkSync(first, path.join(vol, '..data'));
       fs.symlinkSync(path.join('..data', 'routes.yaml'), path.join(vol, 'routes.yaml'));
-      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v1')) === 'base-pod', { what: 'the first generation routed' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v1')) === 'base-pod', {
+        what: 'the first generation routed',
+      });
       assert.equal(await served(ctl!, 'volume.example.com', '/v2'), 'status 404');
 
       // an update: new generation, a new link renamed over ..data, old generation removed
@@ -159,8 +216,12 @@ describe('e2e: resilience', function () {
       fs.symlinkSync(second, path.join(vol, '..data_tmp'));
       fs.renameSync(path.join(vol, '..data_tmp'), path.join(vol, '..data'));
       fs.rmSync(path.join(vol, first), { recursive: true });
-      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v2')) === 'base-pod', { what: 'the second generation routed' });
-      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v1')) === 'status 404', { what: '/v1 gone' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v2')) === 'base-pod', {
+        what: 'the second generation routed',
+      });
+      await ctl!.waitFor(async () => (await served(ctl!, 'volume.example.com', '/v1')) === 'status 404', {
+        what: '/v1 gone',
+      });
       assert.deepEqual((await ctl!.status()).problems, []);
     });
 
@@ -185,9 +246,14 @@ describe('e2e: resilience', function () {
 
       // the new nginx is under control: a change is applied to it
       const reloads = await ctl!.metric('reloads_total');
-      m.write('after-restart.yaml', [...backend('new-svc', { port: pods.port, specs: [pods.specs[1]!] }), ingress('after-restart', { host: 'after.example.com', paths: [{ path: '/', service: 'new-svc' }] })]);
+      m.write('after-restart.yaml', [
+        ...backend('new-svc', { port: pods.port, specs: [pods.specs[1]!] }),
+        ingress('after-restart', { host: 'after.example.com', paths: [{ path: '/', service: 'new-svc' }] }),
+      ]);
       await ctl!.waitForReload(reloads);
-      await ctl!.waitFor(async () => (await served(ctl!, 'after.example.com')) === 'new-pod', { what: 'a route added after the restart' });
+      await ctl!.waitFor(async () => (await served(ctl!, 'after.example.com')) === 'new-pod', {
+        what: 'a route added after the restart',
+      });
     });
     it('a change while nginx is down is written for its restart, which serves it without a reload; the restart is counted once', async function () {
       this.timeout(30_000);
@@ -199,8 +265,13 @@ describe('e2e: resilience', function () {
       await ctl!.waitFor(async () => (await ctl!.healthz()) === 503, { what: 'healthz 503 while nginx is down' });
       // the sync finds nginx waiting out its restart backoff (2 s by now: the last nginx died young) and
       // does not cut it short: it tests and writes the config, and the restart reads it
-      m.write('while-down.yaml', ingress('while-down', { host: 'down.example.com', paths: [{ path: '/', service: 'base-svc' }] }));
-      await ctl!.waitFor(() => ctl!.log().includes('"event":"waiting_for_restart"'), { what: 'the config written for the restart' });
+      m.write(
+        'while-down.yaml',
+        ingress('while-down', { host: 'down.example.com', paths: [{ path: '/', service: 'base-svc' }] }),
+      );
+      await ctl!.waitFor(() => ctl!.log().includes('"event":"waiting_for_restart"'), {
+        what: 'the config written for the restart',
+      });
       await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 15_000, what: 'healthz 200 again' });
       const pid = (await ctl!.status()).nginxPid;
       assert.ok(pid && pid !== master);
@@ -224,23 +295,36 @@ describe('e2e: resilience', function () {
       this.timeout(60_000);
       m = new ManifestDir('bucket');
       m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
-      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      m.write('base.yaml', [
+        ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
+        ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
+      ]);
       ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'] });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     it('keeps the old config serving, counts reload_failures_total{reason="config_test"} and reports the error', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
       assert.equal(before.get(metricKey('config_last_reload_successful')), 1);
       m.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
-      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!, { what: 'a config_test failure' });
+      await ctl!.waitFor(
+        async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!,
+        { what: 'a config_test failure' },
+      );
       const after = await ctl!.settle();
       assert.equal(after.get(CONFIG_TEST), before.get(CONFIG_TEST)! + 1);
       assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
       assert.equal(after.get(metricKey('config_last_reload_successful')), 0);
-      assert.equal(after.get(metricKey('config_info', { hash: hash! })), 1, 'config_info still names the running config');
+      assert.equal(
+        after.get(metricKey('config_info', { hash: hash! })),
+        1,
+        'config_info still names the running config',
+      );
       const s = await ctl!.status();
       assert.equal(s.configHash, hash);
       assert.match(s.lastError ?? '', /nginx -t rejected the candidate: .*server_names_hash/);
@@ -268,7 +352,10 @@ describe('e2e: resilience', function () {
       // 133 characters: more than a 128-byte bucket holds
       const tooLong = `${'a'.repeat(60)}.${'b'.repeat(60)}.example.com`;
       m.write('long-2.yaml', ingress('long-2', { host: tooLong, paths: [{ path: '/', service: 'base-svc' }] }));
-      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!, { what: 'a config_test failure' });
+      await ctl!.waitFor(
+        async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!,
+        { what: 'a config_test failure' },
+      );
       assert.equal(await served(ctl!, tooLong), 'status 404');
       const syncs = (await ctl!.settle()).get(metricKey('syncs_total'))!;
       m.remove('long-2.yaml');
@@ -289,18 +376,34 @@ describe('e2e: resilience', function () {
 
     before(async function () {
       this.timeout(60_000);
-      ({ m, ctl, cleanup } = await brokenTemplateController('template', 'e2e_no_such_directive on;\n            return 503;', pods));
+      ({ m, ctl, cleanup } = await brokenTemplateController(
+        'template',
+        'e2e_no_such_directive on;\n            return 503;',
+        pods,
+      ));
     });
 
-    stopAfter(() => ctl, () => cleanup());
+    stopAfter(
+      () => ctl,
+      () => cleanup(),
+    );
 
     it('reports the error naming the Ingress behind the bad line; the old routes keep answering', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      m.write('orphan.yaml', ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }));
-      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!, { what: 'a config_test failure' });
+      m.write(
+        'orphan.yaml',
+        ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }),
+      );
+      await ctl!.waitFor(
+        async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!,
+        { what: 'a config_test failure' },
+      );
       const s = await ctl!.status();
-      assert.match(s.lastError ?? '', /^nginx -t rejected the candidate: Ingress default\/orphan, server orphan\.example\.com, line \d+: .*unknown directive "e2e_no_such_directive"/);
+      assert.match(
+        s.lastError ?? '',
+        /^nginx -t rejected the candidate: Ingress default\/orphan, server orphan\.example\.com, line \d+: .*unknown directive "e2e_no_such_directive"/,
+      );
       assert.equal(s.configHash, hash);
       const after = await ctl!.settle();
       assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
@@ -321,14 +424,29 @@ describe('e2e: resilience', function () {
       ({ m, ctl, cleanup } = await brokenTemplateController('template-throw', 'return {{num "not a number"}};', pods));
     });
 
-    stopAfter(() => ctl, () => cleanup());
+    stopAfter(
+      () => ctl,
+      () => cleanup(),
+    );
 
     it('is one sync_failed record with its stack, counted as reason "plan"; the loop goes on and the old routes keep answering', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      m.write('orphan.yaml', ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }));
-      await ctl!.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'plan' })) > before.get(metricKey('reload_failures_total', { reason: 'plan' }))!, { what: 'a plan failure' });
-      const record = ctl!.log().split('\n').filter((l) => l.includes('"event":"sync_failed"')).map((l) => JSON.parse(l) as Record<string, string>)[0];
+      m.write(
+        'orphan.yaml',
+        ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }),
+      );
+      await ctl!.waitFor(
+        async () =>
+          (await ctl!.metric('reload_failures_total', { reason: 'plan' })) >
+          before.get(metricKey('reload_failures_total', { reason: 'plan' }))!,
+        { what: 'a plan failure' },
+      );
+      const record = ctl!
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('"event":"sync_failed"'))
+        .map((l) => JSON.parse(l) as Record<string, string>)[0];
       assert.ok(record, ctl!.log());
       assert.equal(record.reason, 'plan');
       assert.match(record.msg!, /rendering failed: refusing to render "not a number" with \{\{num\}\}/);
@@ -340,7 +458,10 @@ describe('e2e: resilience', function () {
       // the loop is alive: the next change is planned and applied
       m.remove('orphan.yaml');
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
-      m.write('later.yaml', [...backend('later-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('later', { host: 'later.example.com', paths: [{ path: '/', service: 'later-svc' }] })]);
+      m.write('later.yaml', [
+        ...backend('later-svc', { port: pods.port, specs: [pods.specs[0]!] }),
+        ingress('later', { host: 'later.example.com', paths: [{ path: '/', service: 'later-svc' }] }),
+      ]);
       await ctl!.waitForReload(reloads);
       assert.equal(await served(ctl!, 'later.example.com'), 'base-pod');
     });
@@ -350,15 +471,27 @@ describe('e2e: resilience', function () {
     let m: ManifestDir;
     let ctl: RunningController | undefined;
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     it('is 503 while nginx -t rejects every config, and 200 once a good one is applied', async function () {
       m = new ManifestDir('unready');
       m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
-      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      m.write('base.yaml', [
+        ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
+        ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
+      ]);
       m.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
-      ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'], waitReady: false });
-      await ctl.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) >= 1, { what: 'the first config rejected' });
+      ctl = await startController({
+        manifests: m.dir,
+        extraArgs: ['--configmap', 'ingress-templater/settings'],
+        waitReady: false,
+      });
+      await ctl.waitFor(async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) >= 1, {
+        what: 'the first config rejected',
+      });
       assert.equal(await ctl.healthz(), 503);
       const s = await ctl.status();
       assert.equal(s.ready.ok, false);
@@ -391,7 +524,10 @@ describe('e2e: resilience', function () {
 
     it('makes the controller exit 0 and stop nginx: no master, no worker, no pid file left', async function () {
       m = new ManifestDir('sigterm');
-      m.write('base.yaml', [...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }), ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] })]);
+      m.write('base.yaml', [
+        ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
+        ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
+      ]);
       ctl = await startController({ manifests: m.dir });
       assert.equal(await served(ctl, BASE), 'base-pod');
       const master = (await ctl.status()).nginxPid!;

@@ -36,14 +36,24 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     apps = generateCluster(m.dir, { ingresses: 300, endpoints: 3000 });
     const [first] = plainApps();
     pointAt(first!, pods.specs[0]!.address);
-    ctl = await startController({ manifests: m.dir, readyTimeoutMs: 60_000, extraArgs: ['--min-reload-interval', '1000'] });
-    await ctl.waitFor(async () => (await answerOf(first!.host)) === 'pod-1', { timeoutMs: 20_000, what: 'the first app served by pod-1' });
+    ctl = await startController({
+      manifests: m.dir,
+      readyTimeoutMs: 60_000,
+      extraArgs: ['--min-reload-interval', '1000'],
+    });
+    await ctl.waitFor(async () => (await answerOf(first!.host)) === 'pod-1', {
+      timeoutMs: 20_000,
+      what: 'the first app served by pod-1',
+    });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(pods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods);
+      m?.cleanup();
+    },
+  );
 
   it('an endpoint change reads one file and patches one backend: no rescan, no rebuild, no reload', async () => {
     const plain = plainApps().slice(1);
@@ -53,19 +63,35 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     for (const [i, app] of chosen.entries()) {
       const pod = pods.specs[i % 2]!;
       pointAt(app, pod.address);
-      await ctl!.waitFor(async () => (await answerOf(app.host)) === pod.name, { timeoutMs: 10_000, what: `${app.host} served by ${pod.name}` });
+      await ctl!.waitFor(async () => (await answerOf(app.host)) === pod.name, {
+        timeoutMs: 10_000,
+        what: `${app.host} served by ${pod.name}`,
+      });
     }
     const after = await ctl!.settle();
-    const delta = (name: string) => (after.get(`ingress_templater_${name}`) ?? 0) - (before.get(`ingress_templater_${name}`) ?? 0);
+    const delta = (name: string) =>
+      (after.get(`ingress_templater_${name}`) ?? 0) - (before.get(`ingress_templater_${name}`) ?? 0);
     assert.equal(delta('reloads_total'), 0, 'no reload');
     assert.equal(delta('manifest_full_scans_total'), 0, 'only the named files were read');
-    assert.ok(delta('endpoint_syncs_total') >= chosen.length, `every change took the endpoint path (${delta('endpoint_syncs_total')})`);
-    assert.equal(after.get('ingress_templater_build_render_seconds'), before.get('ingress_templater_build_render_seconds'), 'no model build or render since');
-    assert.ok(delta('endpoint_patches_total') >= chosen.length, `patches, not full pushes (${delta('endpoint_patches_total')})`);
+    assert.ok(
+      delta('endpoint_syncs_total') >= chosen.length,
+      `every change took the endpoint path (${delta('endpoint_syncs_total')})`,
+    );
+    assert.equal(
+      after.get('ingress_templater_build_render_seconds'),
+      before.get('ingress_templater_build_render_seconds'),
+      'no model build or render since',
+    );
+    assert.ok(
+      delta('endpoint_patches_total') >= chosen.length,
+      `patches, not full pushes (${delta('endpoint_patches_total')})`,
+    );
     // nginx holds exactly what the files say for those backends, and the others are untouched
     const lua = new Map((await ctl!.luaBackends()).backends.map((b) => [b.name, b]));
     for (const [i, app] of chosen.entries()) {
-      assert.deepEqual(lua.get(`${app.namespace}_${app.name}_80`)?.endpoints, [{ address: pods.specs[i % 2]!.address, port: pods.port }]);
+      assert.deepEqual(lua.get(`${app.namespace}_${app.name}_80`)?.endpoints, [
+        { address: pods.specs[i % 2]!.address, port: pods.port },
+      ]);
     }
     const untouched = apps.at(-1)!;
     assert.equal(lua.get(`${untouched.namespace}_${untouched.name}_80`)?.endpoints.length, 10);
@@ -75,33 +101,51 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     await ctl!.settle();
     // a reload now, then at once an Ingress change (its reload must wait 1 s) and an endpoint change
     const reloads = await ctl!.metric('reloads_total');
-    m.write('extra/first.yaml', [...backend('first-svc', pods), ingress('first', { host: 'first.example.com', paths: [{ path: '/', service: 'first-svc' }] })]);
+    m.write('extra/first.yaml', [
+      ...backend('first-svc', pods),
+      ingress('first', { host: 'first.example.com', paths: [{ path: '/', service: 'first-svc' }] }),
+    ]);
     await ctl!.waitForReload(reloads);
-    m.write('extra/second.yaml', [ingress('second', { host: 'second.example.com', paths: [{ path: '/', service: 'first-svc' }] })]);
+    m.write('extra/second.yaml', [
+      ingress('second', { host: 'second.example.com', paths: [{ path: '/', service: 'first-svc' }] }),
+    ]);
     const app = plainApps()[6]!;
     pointAt(app, pods.specs[1]!.address);
-    await ctl!.waitFor(async () => (await answerOf(app.host)) === 'pod-2', { timeoutMs: 10_000, what: `${app.host} served by pod-2` });
+    await ctl!.waitFor(async () => (await answerOf(app.host)) === 'pod-2', {
+      timeoutMs: 10_000,
+      what: `${app.host} served by pod-2`,
+    });
     const second = await ctl!.http('second.example.com', '/');
     const reloadsNow = await ctl!.metric('reloads_total');
     // unless this machine was so slow that the interval passed meanwhile, the new host is not served yet
-    if (reloadsNow === reloads + 1) assert.notEqual(second.pod?.pod, 'pod-1', 'the second Ingress waits for its reload');
+    if (reloadsNow === reloads + 1)
+      assert.notEqual(second.pod?.pod, 'pod-1', 'the second Ingress waits for its reload');
     await ctl!.waitForReload(reloads + 1);
-    await ctl!.waitFor(async () => (await ctl!.http('second.example.com', '/')).status === 200, { timeoutMs: 10_000, what: 'second.example.com served' });
+    await ctl!.waitFor(async () => (await ctl!.http('second.example.com', '/')).status === 200, {
+      timeoutMs: 10_000,
+      what: 'second.example.com served',
+    });
   });
 
   it('100 Ingress files written in a burst cause at most 2 reloads, and all are served', async () => {
     await ctl!.settle();
     const reloads = await ctl!.metric('reloads_total');
     for (let i = 0; i < 100; i++) {
-      m.write(`burst/ing-${i}.yaml`, [ingress(`burst-${i}`, { host: `burst-${i}.example.com`, paths: [{ path: '/', service: 'first-svc' }] })]);
+      m.write(`burst/ing-${i}.yaml`, [
+        ingress(`burst-${i}`, { host: `burst-${i}.example.com`, paths: [{ path: '/', service: 'first-svc' }] }),
+      ]);
     }
-    await ctl!.waitFor(async () => {
-      for (const i of [0, 50, 99]) if ((await ctl!.http(`burst-${i}.example.com`, '/')).status !== 200) return false;
-      return true;
-    }, { timeoutMs: 30_000, what: 'burst hosts served' });
+    await ctl!.waitFor(
+      async () => {
+        for (const i of [0, 50, 99]) if ((await ctl!.http(`burst-${i}.example.com`, '/')).status !== 200) return false;
+        return true;
+      },
+      { timeoutMs: 30_000, what: 'burst hosts served' },
+    );
     await ctl!.settle(1500);
     const total = (await ctl!.metric('reloads_total')) - reloads;
     assert.ok(total >= 1 && total <= 2, `reloads for the burst: ${total}`);
-    for (let i = 0; i < 100; i++) assert.equal((await ctl!.http(`burst-${i}.example.com`, '/')).status, 200, `burst-${i}`);
+    for (let i = 0; i < 100; i++)
+      assert.equal((await ctl!.http(`burst-${i}.example.com`, '/')).status, 200, `burst-${i}`);
   });
 });

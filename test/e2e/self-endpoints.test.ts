@@ -27,16 +27,28 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     m = new ManifestDir('self-endpoints');
     pods = await startPods([...podSpecs('a', '127.0.3.1', 2), ...podSpecs('b', '127.0.3.2', 2)]);
     const a = pods.specs.filter((s) => s.name.startsWith('a'));
-    m.write('big.yaml', [...backend('big-svc', { port: pods.port, specs: a }), ingress('big', { host: 'big.example.com', paths: [{ path: '/', service: 'big-svc' }] })]);
-    m.write('small.yaml', [service('small-svc', { ports: [{ port: 80, targetPort: pods.port }] }), ingress('small', { host: 'small.example.com', paths: [{ path: '/', service: 'small-svc' }] })]);
-    m.write('small-endpoints.yaml', endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-1')!.address], port: pods.port }));
+    m.write('big.yaml', [
+      ...backend('big-svc', { port: pods.port, specs: a }),
+      ingress('big', { host: 'big.example.com', paths: [{ path: '/', service: 'big-svc' }] }),
+    ]);
+    m.write('small.yaml', [
+      service('small-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      ingress('small', { host: 'small.example.com', paths: [{ path: '/', service: 'small-svc' }] }),
+    ]);
+    m.write(
+      'small-endpoints.yaml',
+      endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-1')!.address], port: pods.port }),
+    );
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(pods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods);
+      m?.cleanup();
+    },
+  );
 
   const problems = async () => (await ctl!.status()).problems.join('\n');
 
@@ -45,31 +57,104 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     const { status, internal, http } = ctl!.ports;
     // [name, Service, its Endpoints (or none), the Endpoints/Service field the problem must name]
     const grabs: [string, Record<string, unknown>, Record<string, unknown> | null, string][] = [
-      ['status-v4', service('status-v4', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-v4', { ready: ['127.0.0.1'], port: status }), 'Endpoints default/status-v4 subsets[0].addresses[0].ip'],
-      ['status-mapped', service('status-mapped', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-mapped', { ready: ['::ffff:127.0.0.1'], port: status }), 'Endpoints default/status-mapped subsets[0].addresses[0].ip'],
-      ['status-other', service('status-other', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-other', { ready: ['0:0:0:0:0:ffff:127.0.0.1'], port: status }), 'Endpoints default/status-other subsets[0].addresses[0].ip'],
-      ['status-any', service('status-any', { ports: [{ port: 80, targetPort: status }] }), endpoints('status-any', { ready: ['0.0.0.0'], port: status }), 'Endpoints default/status-any subsets[0].addresses[0].ip'],
-      ['api', service('api', { ports: [{ port: 80, targetPort: internal }] }), endpoints('api', { ready: ['127.0.0.1'], port: internal }), 'Endpoints default/api subsets[0].addresses[0].ip'],
-      ['unavailable', service('unavailable', { ports: [{ port: 80, targetPort: internal }] }), endpoints('unavailable', { ready: ['127.0.0.2'], port: internal }), 'Endpoints default/unavailable subsets[0].addresses[0].ip'],
-      ['loop', service('loop', { ports: [{ port: 80, targetPort: http }] }), endpoints('loop', { ready: ['127.0.0.1'], port: http }), 'Endpoints default/loop subsets[0].addresses[0].ip'],
-      ['ext-ip', service('ext-ip', { type: 'ExternalName', externalName: '127.0.0.1', ports: [{ port: 80, targetPort: status }] }), null, 'Service default/ext-ip spec.externalName'],
-      ['ext-name', service('ext-name', { type: 'ExternalName', externalName: 'localhost', ports: [{ port: 80, targetPort: status }] }), null, 'Service default/ext-name spec.externalName'],
-      ['cluster', service('cluster', { clusterIP: '127.0.0.1', ports: [{ port: status }] }), endpoints('cluster', { ready: ['127.0.3.1'], port: pods.port }), 'Service default/cluster spec.clusterIP'],
+      [
+        'status-v4',
+        service('status-v4', { ports: [{ port: 80, targetPort: status }] }),
+        endpoints('status-v4', { ready: ['127.0.0.1'], port: status }),
+        'Endpoints default/status-v4 subsets[0].addresses[0].ip',
+      ],
+      [
+        'status-mapped',
+        service('status-mapped', { ports: [{ port: 80, targetPort: status }] }),
+        endpoints('status-mapped', { ready: ['::ffff:127.0.0.1'], port: status }),
+        'Endpoints default/status-mapped subsets[0].addresses[0].ip',
+      ],
+      [
+        'status-other',
+        service('status-other', { ports: [{ port: 80, targetPort: status }] }),
+        endpoints('status-other', { ready: ['0:0:0:0:0:ffff:127.0.0.1'], port: status }),
+        'Endpoints default/status-other subsets[0].addresses[0].ip',
+      ],
+      [
+        'status-any',
+        service('status-any', { ports: [{ port: 80, targetPort: status }] }),
+        endpoints('status-any', { ready: ['0.0.0.0'], port: status }),
+        'Endpoints default/status-any subsets[0].addresses[0].ip',
+      ],
+      [
+        'api',
+        service('api', { ports: [{ port: 80, targetPort: internal }] }),
+        endpoints('api', { ready: ['127.0.0.1'], port: internal }),
+        'Endpoints default/api subsets[0].addresses[0].ip',
+      ],
+      [
+        'unavailable',
+        service('unavailable', { ports: [{ port: 80, targetPort: internal }] }),
+        endpoints('unavailable', { ready: ['127.0.0.2'], port: internal }),
+        'Endpoints default/unavailable subsets[0].addresses[0].ip',
+      ],
+      [
+        'loop',
+        service('loop', { ports: [{ port: 80, targetPort: http }] }),
+        endpoints('loop', { ready: ['127.0.0.1'], port: http }),
+        'Endpoints default/loop subsets[0].addresses[0].ip',
+      ],
+      [
+        'ext-ip',
+        service('ext-ip', {
+          type: 'ExternalName',
+          externalName: '127.0.0.1',
+          ports: [{ port: 80, targetPort: status }],
+        }),
+        null,
+        'Service default/ext-ip spec.externalName',
+      ],
+      [
+        'ext-name',
+        service('ext-name', {
+          type: 'ExternalName',
+          externalName: 'localhost',
+          ports: [{ port: 80, targetPort: status }],
+        }),
+        null,
+        'Service default/ext-name spec.externalName',
+      ],
+      [
+        'cluster',
+        service('cluster', { clusterIP: '127.0.0.1', ports: [{ port: status }] }),
+        endpoints('cluster', { ready: ['127.0.3.1'], port: pods.port }),
+        'Service default/cluster spec.clusterIP',
+      ],
     ];
     for (const [name, svc, eps] of grabs) {
       const port = name === 'cluster' ? status : 80;
-      m.write(`grab-${name}.yaml`, [svc, ...(eps ? [eps] : []), ingress(`grab-${name}`, {
-        host: `${name}.grab.example.com`, paths: [{ path: '/', service: name, port }],
-        // upstream-vhost: a Host the status server and the internal API would take for their own
-        annotations: { [`${A}upstream-vhost`]: '127.0.0.1', ...(name === 'cluster' ? { [`${A}service-upstream`]: 'true' } : {}) },
-      })]);
+      m.write(`grab-${name}.yaml`, [
+        svc,
+        ...(eps ? [eps] : []),
+        ingress(`grab-${name}`, {
+          host: `${name}.grab.example.com`,
+          paths: [{ path: '/', service: name, port }],
+          // upstream-vhost: a Host the status server and the internal API would take for their own
+          annotations: {
+            [`${A}upstream-vhost`]: '127.0.0.1',
+            ...(name === 'cluster' ? { [`${A}service-upstream`]: 'true' } : {}),
+          },
+        }),
+      ]);
     }
     // nginx runs the config that routes every grab host
-    await ctl!.waitFor(async () => {
-      const conf = ctl!.nginxConf();
-      const hash = /^# config-hash (\w+)$/m.exec(conf)?.[1];
-      return grabs.every(([name]) => conf.includes(`${name}.grab.example.com`)) && hash !== undefined && (await ctl!.status()).configHash === hash;
-    }, { timeoutMs: 20_000, what: 'every grab host routed' });
+    await ctl!.waitFor(
+      async () => {
+        const conf = ctl!.nginxConf();
+        const hash = /^# config-hash (\w+)$/m.exec(conf)?.[1];
+        return (
+          grabs.every(([name]) => conf.includes(`${name}.grab.example.com`)) &&
+          hash !== undefined &&
+          (await ctl!.status()).configHash === hash
+        );
+      },
+      { timeoutMs: 20_000, what: 'every grab host routed' },
+    );
     for (const [name] of grabs) {
       for (const urlPath of ['/status', '/backends', '/metrics', '/healthz', '/configuration/backends']) {
         const r: Reply = await ctl!.http(`${name}.grab.example.com`, urlPath);
@@ -78,18 +163,32 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
       }
     }
     let lastProblems = '';
-    await ctl!.waitFor(async () => {
-      const p = await problems();
-      lastProblems = p;
-      return grabs.every(([, , , where]) => p.includes(where));
-    }, { timeoutMs: 20_000, what: 'every refused endpoint reported' }).catch((e: Error) => {
-      throw new Error(`${e.message}; missing: ${grabs.filter(([, , , w]) => !lastProblems.includes(w)).map(([n]) => n).join(', ')}`);
-    });
+    await ctl!
+      .waitFor(
+        async () => {
+          const p = await problems();
+          lastProblems = p;
+          return grabs.every(([, , , where]) => p.includes(where));
+        },
+        { timeoutMs: 20_000, what: 'every refused endpoint reported' },
+      )
+      .catch((e: Error) => {
+        throw new Error(
+          `${e.message}; missing: ${grabs
+            .filter(([, , , w]) => !lastProblems.includes(w))
+            .map(([n]) => n)
+            .join(', ')}`,
+        );
+      });
     const p = await problems();
     for (const [name, , , where] of grabs) {
-      assert.match(p, new RegExp(`error: \\S+ ${where.replace(/[.[\]/]/g, '\\$&')}: .*left out.*Ingress default/grab-${name} `), name);
+      assert.match(
+        p,
+        new RegExp(`error: \\S+ ${where.replace(/[.[\]/]/g, '\\$&')}: .*left out.*Ingress default/grab-${name} `),
+        name,
+      );
     }
-    assert.ok(await ctl!.metric('endpoints_refused') >= grabs.length, 'endpoints_refused counts them');
+    assert.ok((await ctl!.metric('endpoints_refused')) >= grabs.length, 'endpoints_refused counts them');
     // nothing reached the status server or the API: still ready, the other routes still answer
     assert.equal(await ctl!.healthz(), 200);
     assert.match((await ctl!.http('big.example.com', '/')).pod?.pod ?? '', /^a-\d$/);
@@ -97,7 +196,14 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
 
   it('the status server refuses proxied requests (403) and still answers probes and scrapes', async function () {
     const port = ctl!.ports.status;
-    const proxied: Record<string, string>[] = [{ 'x-forwarded-for': '192.0.2.1' }, { 'x-request-id': 'abc' }, { 'x-real-ip': '192.0.2.1' }, { 'x-forwarded-host': 'a.example.com' }, { forwarded: 'for=192.0.2.1' }, { via: '1.1 nginx' }];
+    const proxied: Record<string, string>[] = [
+      { 'x-forwarded-for': '192.0.2.1' },
+      { 'x-request-id': 'abc' },
+      { 'x-real-ip': '192.0.2.1' },
+      { 'x-forwarded-host': 'a.example.com' },
+      { forwarded: 'for=192.0.2.1' },
+      { via: '1.1 nginx' },
+    ];
     for (const headers of proxied) {
       for (const urlPath of ['/status', '/backends', '/metrics', '/healthz']) {
         const r = await request(port, '127.0.0.1', urlPath, { headers });
@@ -122,22 +228,46 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     const small = backendName('default', 'small-svc', 80);
     const a = pods.specs.filter((s) => s.name.startsWith('a')).map((s) => s.address);
     const before = (await ctl!.luaBackend(big)).endpoints;
-    assert.deepEqual(before.map((e) => e.address), a);
+    assert.deepEqual(
+      before.map((e) => e.address),
+      a,
+    );
     // the two real pods plus addresses nothing listens on, 10,001 in all
-    const fakes = Array.from({ length: MAX_ENDPOINTS + 1 - a.length }, (_, i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+    const fakes = Array.from(
+      { length: MAX_ENDPOINTS + 1 - a.length },
+      (_, i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
+    );
     const syncs = await ctl!.metric('syncs_total');
     m.write('big-endpoints.yaml', endpoints('big-svc', { ready: [...a, ...fakes], port: pods.port }));
     await ctl!.waitForSync(syncs);
 
     // then another tenant's endpoint change: b-1 -> b-2, and a real request reaches b-2
-    m.write('small-endpoints.yaml', endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-2')!.address], port: pods.port }));
-    await ctl!.waitFor(async () => (await ctl!.http('small.example.com', '/')).pod?.pod === 'b-2', { timeoutMs: 10_000, what: 'small-svc answered by b-2' });
+    m.write(
+      'small-endpoints.yaml',
+      endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-2')!.address], port: pods.port }),
+    );
+    await ctl!.waitFor(async () => (await ctl!.http('small.example.com', '/')).pod?.pod === 'b-2', {
+      timeoutMs: 10_000,
+      what: 'small-svc answered by b-2',
+    });
 
-    await ctl!.waitFor(async () => (await problems()).includes('more than the limit'), { timeoutMs: 20_000, what: 'the big Service reported' });
+    await ctl!.waitFor(async () => (await problems()).includes('more than the limit'), {
+      timeoutMs: 20_000,
+      what: 'the big Service reported',
+    });
     const p = await problems();
-    assert.match(p, /Service default\/big-svc spec\.ports: port 80 has 10001 ready endpoints, more than the limit of 10000; backend \S+ keeps its previous 2 endpoint\(s\)/);
-    assert.match(p, /Ingress default\/big spec\.rules\[0\]\.http\.paths\[0\]\.backend: Service default\/big-svc port 80 has 10001 ready endpoints/);
-    assert.deepEqual((await ctl!.luaBackend(small)).endpoints.map((e) => e.address), [pods.specs.find((s) => s.name === 'b-2')!.address]);
+    assert.match(
+      p,
+      /Service default\/big-svc spec\.ports: port 80 has 10001 ready endpoints, more than the limit of 10000; backend \S+ keeps its previous 2 endpoint\(s\)/,
+    );
+    assert.match(
+      p,
+      /Ingress default\/big spec\.rules\[0\]\.http\.paths\[0\]\.backend: Service default\/big-svc port 80 has 10001 ready endpoints/,
+    );
+    assert.deepEqual(
+      (await ctl!.luaBackend(small)).endpoints.map((e) => e.address),
+      [pods.specs.find((s) => s.name === 'b-2')!.address],
+    );
 
     // the big Service keeps its previous endpoints, in nginx and in traffic
     assert.deepEqual((await ctl!.luaBackend(big)).endpoints, before);
@@ -146,12 +276,18 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     assert.equal(metrics.get(metricKey('backends_refused', { by: 'controller' })), 1);
     assert.equal(metrics.get(metricKey('endpoint_push_failing')), 0);
     assert.equal(metrics.get(metricKey('endpoint_push_failures_total')), 0, 'no push was refused');
-    assert.equal(await ctl!.healthz(), 200, 'one tenant\'s Service does not make the controller unready');
+    assert.equal(await ctl!.healthz(), 200, "one tenant's Service does not make the controller unready");
 
     // back under the limit: the new endpoints land and the problem goes
     m.write('big-endpoints.yaml', endpoints('big-svc', { ready: [a[0]!], port: pods.port }));
-    await ctl!.waitFor(async () => (await ctl!.luaBackend(big)).endpoints.length === 1, { timeoutMs: 10_000, what: 'big-svc down to one endpoint' });
-    await ctl!.waitFor(async () => !(await problems()).includes('more than the limit'), { timeoutMs: 10_000, what: 'the problem cleared' });
+    await ctl!.waitFor(async () => (await ctl!.luaBackend(big)).endpoints.length === 1, {
+      timeoutMs: 10_000,
+      what: 'big-svc down to one endpoint',
+    });
+    await ctl!.waitFor(async () => !(await problems()).includes('more than the limit'), {
+      timeoutMs: 10_000,
+      what: 'the problem cleared',
+    });
     assert.equal(await ctl!.metric('backends_refused', { by: 'controller' }), 0);
   });
 
@@ -163,17 +299,26 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     try {
       // the push of this change gets no answer (5 s timeout), nor do its retries
       m.write('small-endpoints.yaml', endpoints('small-svc', { ready: [b1.address], port: pods.port }));
-      await ctl!.waitFor(async () => (await ctl!.metric('endpoint_push_failing')) === 1, { timeoutMs: 20_000, what: 'endpoint_push_failing 1' });
-      const r = await ctl!.waitFor(async () => {
-        const h = await request(ctl!.ports.status, '127.0.0.1', '/healthz');
-        return h.status === 503 ? h : undefined;
-      }, { timeoutMs: 30_000, what: 'healthz 503' });
+      await ctl!.waitFor(async () => (await ctl!.metric('endpoint_push_failing')) === 1, {
+        timeoutMs: 20_000,
+        what: 'endpoint_push_failing 1',
+      });
+      const r = await ctl!.waitFor(
+        async () => {
+          const h = await request(ctl!.ports.status, '127.0.0.1', '/healthz');
+          return h.status === 503 ? h : undefined;
+        },
+        { timeoutMs: 30_000, what: 'healthz 503' },
+      );
       assert.match(r.body, /^endpoint pushes to nginx failing for \d+ s: /);
     } finally {
       for (const pid of workers) process.kill(pid, 'SIGCONT');
     }
     await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 20_000, what: 'ready again' });
     assert.equal(await ctl!.metric('endpoint_push_failing'), 0);
-    await ctl!.waitFor(async () => (await ctl!.http('small.example.com', '/')).pod?.pod === 'b-1', { timeoutMs: 10_000, what: 'the change landed' });
+    await ctl!.waitFor(async () => (await ctl!.http('small.example.com', '/')).pod?.pod === 'b-1', {
+      timeoutMs: 10_000,
+      what: 'the change landed',
+    });
   });
 });

@@ -64,15 +64,19 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
   let pods: Pods; // side-1..4: the app's endpoints are chosen among them
   let fresh: Pods; // the backend of the route an Ingress change adds
 
-  const appFiles = (m: ManifestDir, extraPath: boolean) => m.write('app.yaml', [
-    service('app-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
-    ingress('app', {
-      host: HOST,
-      paths: [{ path: '/', service: 'app-svc' }, ...(extraPath ? [{ path: '/fresh', service: 'fresh-svc' }] : [])],
-    }),
-  ]);
+  const appFiles = (m: ManifestDir, extraPath: boolean) =>
+    m.write('app.yaml', [
+      service('app-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
+      ingress('app', {
+        host: HOST,
+        paths: [{ path: '/', service: 'app-svc' }, ...(extraPath ? [{ path: '/fresh', service: 'fresh-svc' }] : [])],
+      }),
+    ]);
   const appEndpoints = (m: ManifestDir, which: number[]) =>
-    m.write('app-endpoints.yaml', endpoints('app-svc', { ready: which.map((i) => pods.specs[i - 1]!.address), port: pods.port }));
+    m.write(
+      'app-endpoints.yaml',
+      endpoints('app-svc', { ready: which.map((i) => pods.specs[i - 1]!.address), port: pods.port }),
+    );
   const names = (which: number[]) => which.map((i) => `side-${i}`);
   const healthz = (ctl: RunningController) => request(ctl.ports.status, '127.0.0.1', '/healthz');
   const backends = async (ctl: RunningController) => {
@@ -108,7 +112,8 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
 
     afterEach(function () {
       dumpLogOnFailure(this, ctl);
-      if (this.currentTest?.state === 'failed' && nginx) process.stderr.write(`--- test nginx output:\n${nginx.log().slice(-2000)}\n---\n`);
+      if (this.currentTest?.state === 'failed' && nginx)
+        process.stderr.write(`--- test nginx output:\n${nginx.log().slice(-2000)}\n---\n`);
     });
 
     stopSidecarAfter(() => ({ ctl, nginx, m, prefix }));
@@ -116,14 +121,19 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
     it('before any nginx runs: writes nginx.conf into the shared prefix, /healthz 503, nothing listens', async function () {
       ctl = await startSidecarController({ manifests: m.dir, prefix });
       hash = await ctl.waitFor(() => confHash(prefix), { what: `${prefix}/nginx.conf with a config hash` });
-      await ctl.waitFor(() => events(ctl!, 'waiting_for_nginx').length > 0, { what: 'the waiting_for_nginx log record' });
+      await ctl.waitFor(() => events(ctl!, 'waiting_for_nginx').length > 0, {
+        what: 'the waiting_for_nginx log record',
+      });
       const [waiting] = events(ctl, 'waiting_for_nginx');
       assert.equal(waiting!.hash, hash);
       const conf = fs.readFileSync(path.join(prefix, 'nginx.conf'), 'utf8');
       // the external nginx writes its pid where the controller looks, and finds the Lua code in the prefix
       assert.ok(conf.includes(`pid "${prefix}/nginx.pid";`), 'pid directive names the shared pid file');
       assert.ok(conf.includes(`lua_package_path "${prefix}/lua/?.lua;;";`), 'Lua code is read from the shared prefix');
-      assert.ok(fs.existsSync(path.join(prefix, 'lua', 'ingress_templater', 'balancer.lua')), 'Lua code copied into the prefix');
+      assert.ok(
+        fs.existsSync(path.join(prefix, 'lua', 'ingress_templater', 'balancer.lua')),
+        'Lua code copied into the prefix',
+      );
       // a while later (the controller idle): still not ready, and the controller started no nginx itself
       await ctl.settle();
       const h = await healthz(ctl);
@@ -132,7 +142,11 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const s = await ctl.status();
       assert.equal(s.configHash, null);
       assert.equal(s.nginxPid, null);
-      assert.deepEqual((await pgrepCommandLine(prefix)).filter((p) => p !== ctl!.pid), [], 'no process but the controller on the prefix');
+      assert.deepEqual(
+        (await pgrepCommandLine(prefix)).filter((p) => p !== ctl!.pid),
+        [],
+        'no process but the controller on the prefix',
+      );
       assert.equal(await tryConnect('127.0.0.1', ctl.ports.http), 'ECONNREFUSED');
       assert.equal(await ctl.metric('reloads_total'), 0);
     });
@@ -145,10 +159,17 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const s = await ctl!.status();
       assert.equal(s.nginxPid, nginx.pid, 'the controller found the master through the pid file');
       assert.equal(s.configHash, hash);
-      assert.ok(events(ctl!, 'external_nginx_up').some((r) => r.pid === nginx!.pid), 'external_nginx_up logged with the master pid');
+      assert.ok(
+        events(ctl!, 'external_nginx_up').some((r) => r.pid === nginx!.pid),
+        'external_nginx_up logged with the master pid',
+      );
       // the Lua balancer got the endpoints: three requests, three pods; six requests, two each
       assert.deepEqual(sorted(await whoAnswers(3, () => ctl!.http(HOST, '/rr'))), names([1, 2, 3]));
-      assert.deepEqual(count(await whoAnswers(6, () => ctl!.http(HOST, '/rr'))), { 'side-1': 2, 'side-2': 2, 'side-3': 2 });
+      assert.deepEqual(count(await whoAnswers(6, () => ctl!.http(HOST, '/rr'))), {
+        'side-1': 2,
+        'side-2': 2,
+        'side-3': 2,
+      });
       const b = await backends(ctl!);
       assert.equal(b.source, 'nginx');
       assert.deepEqual(sorted(b.backends[APP]!), sorted(addrs([1, 2, 3])));
@@ -159,7 +180,11 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const reloads = before.get(metricKey('reloads_total'))!;
       const oldWorkers = await nginx!.workers();
       assert.ok(oldWorkers.length >= 1, 'nginx has workers');
-      assert.match((await ctl!.http(HOST, '/fresh/x')).pod?.pod ?? 'no pod', /^side-[123]$/, 'before the change /fresh goes to the / route');
+      assert.match(
+        (await ctl!.http(HOST, '/fresh/x')).pod?.pod ?? 'no pod',
+        /^side-[123]$/,
+        'before the change /fresh goes to the / route',
+      );
       appFiles(m, true);
       await ctl!.waitForReload(reloads);
       const newHash = confHash(prefix)!;
@@ -169,16 +194,24 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       assert.equal(nginx!.hasExited, false);
       assert.equal(readPidFile(path.join(prefix, 'nginx.pid')), nginx!.pid);
       assert.equal((await ctl!.status()).nginxPid, nginx!.pid);
-      const newWorkers = await ctl!.waitFor(async () => {
-        const w = await nginx!.workers();
-        return w.length >= 1 && w.every((p) => !oldWorkers.includes(p)) ? w : undefined;
-      }, { what: 'only new workers under the same master' });
+      const newWorkers = await ctl!.waitFor(
+        async () => {
+          const w = await nginx!.workers();
+          return w.length >= 1 && w.every((p) => !oldWorkers.includes(p)) ? w : undefined;
+        },
+        { what: 'only new workers under the same master' },
+      );
       assert.ok(newWorkers.length >= 1);
       const r = await ctl!.http(HOST, '/fresh/x');
       assert.equal(r.pod?.pod, 'fresh-1');
       assert.equal(r.pod?.path, '/fresh/x');
-      await ctl!.waitFor(async () => (await healthz(ctl!)).body === `ok ${newHash}\n`, { what: `/healthz ok ${newHash}` });
-      assert.ok(events(ctl!, 'reload').some((e) => e.hash === newHash), 'the reload is logged with the new hash');
+      await ctl!.waitFor(async () => (await healthz(ctl!)).body === `ok ${newHash}\n`, {
+        what: `/healthz ok ${newHash}`,
+      });
+      assert.ok(
+        events(ctl!, 'reload').some((e) => e.hash === newHash),
+        'the reload is logged with the new hash',
+      );
       hash = newHash;
     });
 
@@ -187,7 +220,9 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const workers = await nginx!.workers();
       appEndpoints(m, [2, 3, 4]);
       await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
-      await ctl!.waitFor(async () => (await ctl!.http(HOST, '/wait')).pod?.pod === 'side-4', { what: 'side-4 answering' });
+      await ctl!.waitFor(async () => (await ctl!.http(HOST, '/wait')).pod?.pod === 'side-4', {
+        what: 'side-4 answering',
+      });
       assert.deepEqual(sorted(await whoAnswers(3, () => ctl!.http(HOST, '/rr'))), names([2, 3, 4]));
       const after = await ctl!.settle();
       assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'no reload');
@@ -200,10 +235,13 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const stopped = nginx!;
       nginx = undefined;
       await stopped.stopChecked();
-      const h = await ctl!.waitFor(async () => {
-        const r = await healthz(ctl!);
-        return r.status === 503 ? r : undefined;
-      }, { what: '/healthz 503' });
+      const h = await ctl!.waitFor(
+        async () => {
+          const r = await healthz(ctl!);
+          return r.status === 503 ? r : undefined;
+        },
+        { what: '/healthz 503' },
+      );
       assert.equal(h.body, 'nginx is not running\n');
       assert.equal((await ctl!.status()).nginxPid, null);
       assert.ok(events(ctl!, 'external_nginx_down').length >= 1, 'external_nginx_down logged');
@@ -234,17 +272,20 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       assert.deepEqual(sorted((await backends(ctl!)).backends[APP]!), sorted(addrs([1, 4])));
     });
 
-    it('an nginx reloaded onto a config that is not the controller\'s: /healthz 503 naming both hashes', async function () {
+    it("an nginx reloaded onto a config that is not the controller's: /healthz 503 naming both hashes", async function () {
       const file = path.join(prefix, 'nginx.conf');
       const ours = fs.readFileSync(file, 'utf8');
-      const other = crypto.createHash('sha256').update('someone else\'s config').digest('hex');
+      const other = crypto.createHash('sha256').update("someone else's config").digest('hex');
       // the same config under another hash: what an nginx serves at /configuration/hash is all that differs
       writeFileAtomic(file, ours.split(hash).join(other));
       nginx!.signal('SIGHUP');
-      const h = await ctl!.waitFor(async () => {
-        const r = await healthz(ctl!);
-        return r.status === 503 ? r : undefined;
-      }, { what: '/healthz 503' });
+      const h = await ctl!.waitFor(
+        async () => {
+          const r = await healthz(ctl!);
+          return r.status === 503 ? r : undefined;
+        },
+        { what: '/healthz 503' },
+      );
       assert.equal(h.body, `the external nginx runs config ${other.slice(0, 12)}, not ${hash.slice(0, 12)}\n`);
       assert.deepEqual((await ctl!.status()).ready, { ok: false, reason: h.body.trim() });
       // the controller's own config back in place: ready again
@@ -271,7 +312,10 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
         }
       })();
       try {
-        m.write('extra.yaml', ingress('extra', { host: 'extra.example.com', paths: [{ path: '/', service: 'fresh-svc' }] }));
+        m.write(
+          'extra.yaml',
+          ingress('extra', { host: 'extra.example.com', paths: [{ path: '/', service: 'fresh-svc' }] }),
+        );
         await ctl!.waitForReload(reloads);
         reloadedAt = Date.now();
         await ctl!.waitFor(() => Date.now() - reloadedAt > 1000, { what: '1 s of samples after the reload' });
@@ -279,13 +323,17 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
         stop = true;
         await sampler;
       }
-      assert.deepEqual(answers.filter((a) => !a.startsWith('200 ')), [], `${answers.length} answers`);
+      assert.deepEqual(
+        answers.filter((a) => !a.startsWith('200 ')),
+        [],
+        `${answers.length} answers`,
+      );
       hash = confHash(prefix)!;
     });
 
     // After confirmLive() fails, the sync must apply even though the rendered hash equals applier.live:
     // nginx runs another file, so apply() is forced (src/controller.ts sync, src/nginx/apply.ts).
-    it('an nginx restarted from a config that is not the controller\'s gets the controller\'s config back', async function () {
+    it("an nginx restarted from a config that is not the controller's gets the controller's config back", async function () {
       this.timeout(60_000);
       const file = path.join(prefix, 'nginx.conf');
       const ours = fs.readFileSync(file, 'utf8');
@@ -302,13 +350,16 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       assert.equal((await healthz(ctl!)).body, `ok ${hash}\n`);
     });
 
-    it('SIGTERM: the controller exits 0 and leaves the test\'s nginx running and serving', async function () {
+    it("SIGTERM: the controller exits 0 and leaves the test's nginx running and serving", async function () {
       const master = nginx!.pid;
       const workers = await nginx!.workers();
       ctl!.child.kill('SIGTERM');
       const exit = await ctl!.waitForExit(15_000);
       assert.deepEqual(exit, { code: 0, signal: null });
-      assert.ok(events(ctl!, 'stop').some((e) => e.signal === 'SIGTERM' && /external nginx keeps running/.test(String(e.msg))), 'stop logged');
+      assert.ok(
+        events(ctl!, 'stop').some((e) => e.signal === 'SIGTERM' && /external nginx keeps running/.test(String(e.msg))),
+        'stop logged',
+      );
       assert.equal(nginx!.hasExited, false);
       assert.ok(isAlive(master));
       assert.equal(readPidFile(path.join(prefix, 'nginx.pid')), master);
@@ -334,7 +385,8 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
     let ctl: RunningController | undefined;
     let nginx: TestNginx | undefined;
 
-    const commandRuns = () => (fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').split('\n').filter(Boolean).length : 0);
+    const commandRuns = () =>
+      fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').split('\n').filter(Boolean).length : 0;
 
     before(async function () {
       this.timeout(30_000);
@@ -369,12 +421,17 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       assert.equal(commandRuns(), runs + 1, 'the reload command ran once');
       assert.equal(nginx.hasExited, false);
       assert.equal((await ctl!.status()).nginxPid, nginx.pid);
-      await ctl!.waitFor(async () => {
-        const w = await nginx!.workers();
-        return w.length >= 1 && w.every((p) => !oldWorkers.includes(p));
-      }, { what: 'only new workers under the same master' });
+      await ctl!.waitFor(
+        async () => {
+          const w = await nginx!.workers();
+          return w.length >= 1 && w.every((p) => !oldWorkers.includes(p));
+        },
+        { what: 'only new workers under the same master' },
+      );
       assert.equal((await ctl!.http(HOST, '/fresh/y')).pod?.pod, 'fresh-1');
-      await ctl!.waitFor(async () => (await healthz(ctl!)).body === `ok ${confHash(prefix)}\n`, { what: '/healthz ok with the new hash' });
+      await ctl!.waitFor(async () => (await healthz(ctl!)).body === `ok ${confHash(prefix)}\n`, {
+        what: '/healthz ok with the new hash',
+      });
       assert.equal(events(ctl!, 'reload_command_failed').length, 0);
     });
   });

@@ -25,7 +25,9 @@ function realNginx(): string {
     try {
       fs.accessSync(file, fs.constants.X_OK);
       if (fs.statSync(file).isFile()) return fs.realpathSync(file);
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   throw new Error('nginx is not on PATH');
 }
@@ -38,7 +40,10 @@ function manifests(m: ManifestDir, pods: Pods, ready: { address: string }[]): vo
     service('empty-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
     ingress('empty', { host: 'empty.example.com', paths: [{ path: '/', service: 'empty-svc' }] }),
   ]);
-  m.write('hostnames-endpoints.yaml', endpoints('hostnames', { ready: ready.map((p) => p.address), port: pods.port, portName: 'default' }));
+  m.write(
+    'hostnames-endpoints.yaml',
+    endpoints('hostnames', { ready: ready.map((p) => p.address), port: pods.port, portName: 'default' }),
+  );
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
@@ -65,13 +70,19 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     it('renders upstream blocks with the pod addresses and no Lua', async function () {
       assert.match(ctl!.log(), /static balancer/);
       const conf = ctl!.nginxConf();
       const upstream = /upstream default_hostnames_80 \{([^}]*)\}/.exec(conf)?.[1] ?? '';
-      assert.deepEqual(upstream.match(/server \S+;/g), HOSTNAMES.map((p) => `server ${p.address}:${pods.port};`));
+      assert.deepEqual(
+        upstream.match(/server \S+;/g),
+        HOSTNAMES.map((p) => `server ${p.address}:${pods.port};`),
+      );
       assert.match(upstream, /zone default_hostnames_80 /);
       assert.match(conf, /proxy_pass http:\/\/default_hostnames_80;/);
       assert.doesNotMatch(conf, /_by_lua|upstream_balancer|lua_shared_dict|\/configuration\/backends/);
@@ -99,27 +110,47 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       this.timeout(30_000);
       const before = await ctl!.settle();
       const workers = await ctl!.workerPids();
-      m.write('hostnames-endpoints.yaml', endpoints('hostnames', { ready: [NEWCOMER.address], port: pods.port, portName: 'default' }));
+      m.write(
+        'hostnames-endpoints.yaml',
+        endpoints('hostnames', { ready: [NEWCOMER.address], port: pods.port, portName: 'default' }),
+      );
       await ctl!.waitForReload(before.get(metricKey('reloads_total'))!);
-      assert.match(ctl!.nginxConf(), new RegExp(`upstream default_hostnames_80 \\{[^}]*server ${NEWCOMER.address.replace(/\./g, '\\.')}:${pods.port};`));
+      assert.match(
+        ctl!.nginxConf(),
+        new RegExp(
+          `upstream default_hostnames_80 \\{[^}]*server ${NEWCOMER.address.replace(/\./g, '\\.')}:${pods.port};`,
+        ),
+      );
       // old workers finish gracefully; once they are gone only the newcomer answers
-      await ctl!.waitFor(async () => {
-        const seen = await whoAnswers(6, () => ctl!.http('127.0.0.1', '/'));
-        return seen.every((s) => s === NEWCOMER.name) ? seen : undefined;
-      }, { what: 'only the newcomer answering' });
+      await ctl!.waitFor(
+        async () => {
+          const seen = await whoAnswers(6, () => ctl!.http('127.0.0.1', '/'));
+          return seen.every((s) => s === NEWCOMER.name) ? seen : undefined;
+        },
+        { what: 'only the newcomer answering' },
+      );
       const now = await ctl!.workerPids();
-      assert.ok(now.some((p) => !workers.includes(p)), 'new workers after the reload');
+      assert.ok(
+        now.some((p) => !workers.includes(p)),
+        'new workers after the reload',
+      );
       const after = await ctl!.settle();
       assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total'))! + 1);
       assert.equal(after.get(metricKey('endpoint_pushes_total')), 0);
 
       // and back to the three pods: another reload
-      m.write('hostnames-endpoints.yaml', endpoints('hostnames', { ready: HOSTNAMES.map((p) => p.address), port: pods.port, portName: 'default' }));
+      m.write(
+        'hostnames-endpoints.yaml',
+        endpoints('hostnames', { ready: HOSTNAMES.map((p) => p.address), port: pods.port, portName: 'default' }),
+      );
       await ctl!.waitForReload(after.get(metricKey('reloads_total'))!);
-      await ctl!.waitFor(async () => {
-        const seen = await whoAnswers(3, () => ctl!.http('127.0.0.1', '/'));
-        return sorted(seen).join() === sorted(HOSTNAMES.map((p) => p.name)).join() ? seen : undefined;
-      }, { what: 'the three pods in turn again' });
+      await ctl!.waitFor(
+        async () => {
+          const seen = await whoAnswers(3, () => ctl!.http('127.0.0.1', '/'));
+          return sorted(seen).join() === sorted(HOSTNAMES.map((p) => p.name)).join() ? seen : undefined;
+        },
+        { what: 'the three pods in turn again' },
+      );
     });
   });
 
@@ -137,15 +168,19 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       const real = realNginx();
       wrapper = path.join(tmp, 'nginx');
       // the real nginx for everything but -V, which reports the modules directory above instead
-      fs.writeFileSync(wrapper, [
-        '#!/bin/sh',
-        'if [ "$#" -eq 1 ] && [ "$1" = "-V" ]; then',
-        `  '${real}' -V 2>&1 | sed -e 's#--modules-path=[^ ]*##' -e 's#--add-module=[^ ]*lua[^ ]*##g' -e 's#^configure arguments:#configure arguments: --modules-path=${modules}#' >&2`,
-        '  exit 0',
-        'fi',
-        `exec '${real}' "$@"`,
-        '',
-      ].join('\n'), { mode: 0o755 });
+      fs.writeFileSync(
+        wrapper,
+        [
+          '#!/bin/sh',
+          'if [ "$#" -eq 1 ] && [ "$1" = "-V" ]; then',
+          `  '${real}' -V 2>&1 | sed -e 's#--modules-path=[^ ]*##' -e 's#--add-module=[^ ]*lua[^ ]*##g' -e 's#^configure arguments:#configure arguments: --modules-path=${modules}#' >&2`,
+          '  exit 0',
+          'fi',
+          `exec '${real}' "$@"`,
+          '',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
       // the wrapper does what it should: nginx's own -V, the modules path replaced
       const v = execFileSync(wrapper, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       assert.equal(v, '', '-V prints to stderr, as nginx does');
@@ -158,10 +193,13 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       ctl = await startController({ manifests: m.dir, extraArgs: ['--nginx-binary', wrapper] });
     });
 
-    stopAfter(() => ctl, () => {
-      m?.cleanup();
-      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    });
+    stopAfter(
+      () => ctl,
+      () => {
+        m?.cleanup();
+        if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+      },
+    );
 
     it('falls back to the static balancer, says so, renders upstream blocks with the pod addresses, and serves', async function () {
       assert.match(ctl!.log(), /static balancer/);
@@ -169,7 +207,10 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       const conf = ctl!.nginxConf();
       assert.doesNotMatch(conf, /load_module|_by_lua|lua_shared_dict|upstream_balancer/);
       const upstream = /upstream default_hostnames_80 \{([^}]*)\}/.exec(conf)?.[1] ?? '';
-      assert.deepEqual(upstream.match(/server \S+;/g), HOSTNAMES.map((p) => `server ${p.address}:${pods.port};`));
+      assert.deepEqual(
+        upstream.match(/server \S+;/g),
+        HOSTNAMES.map((p) => `server ${p.address}:${pods.port};`),
+      );
       const seen = await whoAnswers(3, () => ctl!.http('127.0.0.1', '/'));
       assert.deepEqual(sorted(seen), sorted(HOSTNAMES.map((p) => p.name)), `answers: ${seen.join(', ')}`);
       assert.equal((await ctl!.http('empty.example.com', '/')).status, 503);
@@ -179,7 +220,11 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
 
     it('--balancer lua with that nginx refuses to start (exit 5), naming ngx_lua', async function () {
       this.timeout(30_000);
-      const lua = await startController({ manifests: m.dir, extraArgs: ['--nginx-binary', wrapper, '--balancer', 'lua'], waitReady: false });
+      const lua = await startController({
+        manifests: m.dir,
+        extraArgs: ['--nginx-binary', wrapper, '--balancer', 'lua'],
+        waitReady: false,
+      });
       try {
         const exit = await lua.waitForExit(15_000);
         assert.deepEqual(exit, { code: 5, signal: null }, lua.log());

@@ -32,33 +32,69 @@ describe('e2e: TLS', function () {
     alphaPods = await startPods([{ name: 'alpha-pod', address: '127.0.0.91' }]);
     betaPods = await startPods([{ name: 'beta-pod', address: '127.0.0.92' }]);
     otherPods = await startPods([{ name: 'other-pod', address: '127.0.0.93' }]);
-    m.write('services.yaml', [backend('alpha-svc', alphaPods), backend('beta-svc', betaPods), backend('other-svc', otherPods)].flat());
+    m.write(
+      'services.yaml',
+      [backend('alpha-svc', alphaPods), backend('beta-svc', betaPods), backend('other-svc', otherPods)].flat(),
+    );
     m.write('alpha-secret.yaml', tlsSecret('alpha-tls', alpha.cert, alpha.key));
     m.write('beta-secret.yaml', tlsSecret('beta-tls', beta.cert, beta.key));
     m.write('open-secret.yaml', tlsSecret('open-tls', open.cert, open.key));
-    m.write('alpha.yaml', ingress('alpha', { host: ALPHA, tls: [{ hosts: [ALPHA], secretName: 'alpha-tls' }], paths: [{ path: '/', service: 'alpha-svc' }] }));
-    m.write('beta.yaml', ingress('beta', { host: BETA, tls: [{ hosts: [BETA], secretName: 'beta-tls' }], paths: [{ path: '/', service: 'beta-svc' }] }));
-    m.write('nosecret.yaml', ingress('nosecret', {
-      host: NOSECRET, tls: [{ hosts: [NOSECRET], secretName: 'missing-secret' }], paths: [{ path: '/', service: 'other-svc' }],
-    }));
-    m.write('open.yaml', ingress('open', {
-      host: OPEN, annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
-      tls: [{ hosts: [OPEN], secretName: 'open-tls' }], paths: [{ path: '/', service: 'other-svc' }],
-    }));
+    m.write(
+      'alpha.yaml',
+      ingress('alpha', {
+        host: ALPHA,
+        tls: [{ hosts: [ALPHA], secretName: 'alpha-tls' }],
+        paths: [{ path: '/', service: 'alpha-svc' }],
+      }),
+    );
+    m.write(
+      'beta.yaml',
+      ingress('beta', {
+        host: BETA,
+        tls: [{ hosts: [BETA], secretName: 'beta-tls' }],
+        paths: [{ path: '/', service: 'beta-svc' }],
+      }),
+    );
+    m.write(
+      'nosecret.yaml',
+      ingress('nosecret', {
+        host: NOSECRET,
+        tls: [{ hosts: [NOSECRET], secretName: 'missing-secret' }],
+        paths: [{ path: '/', service: 'other-svc' }],
+      }),
+    );
+    m.write(
+      'open.yaml',
+      ingress('open', {
+        host: OPEN,
+        annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+        tls: [{ hosts: [OPEN], secretName: 'open-tls' }],
+        paths: [{ path: '/', service: 'other-svc' }],
+      }),
+    );
     m.write('mixed.yaml', [
-      ingress('mixed', { host: MIXED, tls: [{ hosts: [MIXED], secretName: 'alpha-tls' }], paths: [{ path: '/', service: 'alpha-svc' }] }),
+      ingress('mixed', {
+        host: MIXED,
+        tls: [{ hosts: [MIXED], secretName: 'alpha-tls' }],
+        paths: [{ path: '/', service: 'alpha-svc' }],
+      }),
       ingress('mixed-open', {
-        host: MIXED, annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
-        tls: [{ hosts: [MIXED], secretName: 'alpha-tls' }], paths: [{ path: '/plain', service: 'other-svc' }],
+        host: MIXED,
+        annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+        tls: [{ hosts: [MIXED], secretName: 'alpha-tls' }],
+        paths: [{ path: '/plain', service: 'other-svc' }],
       }),
     ]);
     ctl = await startController({ manifests: m.dir });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(alphaPods, betaPods, otherPods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(alphaPods, betaPods, otherPods);
+      m?.cleanup();
+    },
+  );
 
   it('serves each host with its own certificate, chosen by SNI', async function () {
     const a = await ctl!.https(ALPHA, '/a');
@@ -83,7 +119,10 @@ describe('e2e: TLS', function () {
     assert.equal(r.cert?.subject.O, 'ingress-templater');
     assert.notEqual(r.cert?.fingerprint256, fingerprint(alpha.cert));
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.includes('nosecret.yaml') && p.includes('Secret default/missing-secret not found')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('nosecret.yaml') && p.includes('Secret default/missing-secret not found')),
+      problems.join('\n'),
+    );
   });
 
   it('an unknown SNI name, or none, gets the default certificate', async function () {
@@ -129,7 +168,10 @@ describe('e2e: TLS', function () {
 
   it('redirects answered before any location leave no warning in the error log', function () {
     const log = fs.readFileSync(path.join(ctl!.prefix, 'logs', 'error.log'), 'utf8');
-    assert.deepEqual(log.split('\n').filter((l) => /uninitialized/.test(l)), []);
+    assert.deepEqual(
+      log.split('\n').filter((l) => /uninitialized/.test(l)),
+      [],
+    );
   });
 
   it('a renewed certificate in the Secret is served after the reload; the old key file is removed', async function () {
@@ -144,7 +186,9 @@ describe('e2e: TLS', function () {
     const reloads = await ctl!.metric('reloads_total');
     m.write('alpha-secret.yaml', tlsSecret('alpha-tls', renewed.cert, renewed.key));
     await ctl!.waitForReload(reloads);
-    await ctl!.waitFor(async () => (await ctl!.https(ALPHA, '/')).cert?.fingerprint256 === fingerprint(renewed.cert), { what: 'the renewed certificate' });
+    await ctl!.waitFor(async () => (await ctl!.https(ALPHA, '/')).cert?.fingerprint256 === fingerprint(renewed.cert), {
+      what: 'the renewed certificate',
+    });
     const now = alphaFiles();
     assert.equal(now.length, 1);
     assert.notEqual(now[0], oldFiles[0]);

@@ -100,7 +100,11 @@ export class WatchedChild {
   private output = '';
   readonly exited: Promise<ExitStatus>;
 
-  constructor(readonly child: ChildProcess, registry: Set<ChildProcess>, maxChars: number) {
+  constructor(
+    readonly child: ChildProcess,
+    registry: Set<ChildProcess>,
+    maxChars: number,
+  ) {
     registry.add(child);
     const collect = (d: Buffer) => {
       this.output += d.toString('utf8');
@@ -108,10 +112,12 @@ export class WatchedChild {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      registry.delete(child);
-      resolve({ code, signal });
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        registry.delete(child);
+        resolve({ code, signal });
+      }),
+    );
   }
 
   get hasExited(): boolean {
@@ -125,7 +131,12 @@ export class WatchedChild {
   /** The exit, or null when the child still runs after ms. */
   async exitWithin(ms: number): Promise<ExitStatus | null> {
     let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([this.exited, new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); })]);
+    const r = await Promise.race([
+      this.exited,
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+      }),
+    ]);
     clearTimeout(timer);
     return r;
   }
@@ -143,7 +154,11 @@ export async function killLeftovers(alive: () => number[] | Promise<number[]>): 
     leftovers = await alive();
   }
   for (const pid of leftovers) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
   }
   return leftovers;
 }
@@ -155,7 +170,12 @@ export class RunningController {
   private readonly tracked = new PidTracker();
   readonly exited: Promise<ExitStatus>;
 
-  constructor(readonly child: ChildProcess, readonly ports: Ports, readonly prefix: string, readonly manifests: string) {
+  constructor(
+    readonly child: ChildProcess,
+    readonly ports: Ports,
+    readonly prefix: string,
+    readonly manifests: string,
+  ) {
     this.watched = new WatchedChild(child, running, 4_000_000);
     this.exited = this.watched.exited;
   }
@@ -168,7 +188,10 @@ export class RunningController {
   async waitForExit(timeoutMs = 10_000): Promise<ExitStatus> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`controller still running after ${timeoutMs} ms:\n${this.log().slice(-3000)}`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`controller still running after ${timeoutMs} ms:\n${this.log().slice(-3000)}`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.exited, timeout]);
@@ -198,7 +221,13 @@ export class RunningController {
     return (await request(this.ports.status, '127.0.0.1', '/healthz')).status;
   }
 
-  async status(): Promise<{ ready: { ok: boolean; reason: string }; configHash: string | null; nginxPid: number | null; lastError: string | null; problems: string[] }> {
+  async status(): Promise<{
+    ready: { ok: boolean; reason: string };
+    configHash: string | null;
+    nginxPid: number | null;
+    lastError: string | null;
+    problems: string[];
+  }> {
     return JSON.parse((await request(this.ports.status, '127.0.0.1', '/status')).body);
   }
 
@@ -224,17 +253,22 @@ export class RunningController {
   }
 
   async waitReady(timeoutMs = 15_000): Promise<void> {
-    await this.waitFor(async () => (await this.healthz()) === 200, { timeoutMs, what: 'healthz 200' }).catch((e: Error) => {
-      throw new Error(`${e.message}\ncontroller log:\n${this.log().slice(-3000)}`);
-    });
+    await this.waitFor(async () => (await this.healthz()) === 200, { timeoutMs, what: 'healthz 200' }).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}\ncontroller log:\n${this.log().slice(-3000)}`);
+      },
+    );
   }
 
   /** Wait until reloads_total exceeds `after`; returns the new count. */
   async waitForReload(after: number, timeoutMs = 10_000): Promise<number> {
-    return this.waitFor(async () => {
-      const n = await this.metric('reloads_total');
-      return n > after ? n : undefined;
-    }, { timeoutMs, what: `reloads_total > ${after}` });
+    return this.waitFor(
+      async () => {
+        const n = await this.metric('reloads_total');
+        return n > after ? n : undefined;
+      },
+      { timeoutMs, what: `reloads_total > ${after}` },
+    );
   }
 
   /**
@@ -242,18 +276,24 @@ export class RunningController {
    * returns the new count. In Lua mode this, not a reload, is what an endpoint-only change causes.
    */
   async waitForPush(after: number, timeoutMs = 10_000): Promise<number> {
-    return this.waitFor(async () => {
-      const n = await this.metric('endpoint_pushes_total');
-      return n > after ? n : undefined;
-    }, { timeoutMs, what: `endpoint_pushes_total > ${after}` });
+    return this.waitFor(
+      async () => {
+        const n = await this.metric('endpoint_pushes_total');
+        return n > after ? n : undefined;
+      },
+      { timeoutMs, what: `endpoint_pushes_total > ${after}` },
+    );
   }
 
   /** Wait until syncs_total exceeds `after` (a sync has started since); returns the new count. */
   async waitForSync(after: number, timeoutMs = 10_000): Promise<number> {
-    return this.waitFor(async () => {
-      const n = await this.metric('syncs_total');
-      return n > after ? n : undefined;
-    }, { timeoutMs, what: `syncs_total > ${after}` });
+    return this.waitFor(
+      async () => {
+        const n = await this.metric('syncs_total');
+        return n > after ? n : undefined;
+      },
+      { timeoutMs, what: `syncs_total > ${after}` },
+    );
   }
 
   /**
@@ -339,7 +379,9 @@ export class RunningController {
       this.child.kill('SIGKILL');
       exit = await this.exited;
     }
-    const leftovers = await killLeftovers(async () => [...new Set([...before, ...this.tracked.alive(), ...(await pgrepCommandLine(this.prefix))])].filter(isAlive));
+    const leftovers = await killLeftovers(async () =>
+      [...new Set([...before, ...this.tracked.alive(), ...(await pgrepCommandLine(this.prefix))])].filter(isAlive),
+    );
     fs.rmSync(this.prefix, { recursive: true, force: true });
     this.result = { code: exit.code, signal: exit.signal, leftovers };
     return this.result;
@@ -349,14 +391,18 @@ export class RunningController {
   async stopChecked(): Promise<void> {
     const r = await this.stop();
     if (r.code !== 0 || r.leftovers.length) {
-      throw new Error(`controller stop: exit code ${r.code}, signal ${r.signal}, nginx leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-3000)}`);
+      throw new Error(
+        `controller stop: exit code ${r.code}, signal ${r.signal}, nginx leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-3000)}`,
+      );
     }
   }
 }
 
 export function metricKey(name: string, labels: Record<string, string> = {}): string {
   const full = name.startsWith(METRIC_PREFIX) ? name : METRIC_PREFIX + name;
-  const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  const l = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
   return l ? `${full}{${l}}` : full;
 }
 
@@ -366,26 +412,44 @@ export function metricKey(name: string, labels: Record<string, string> = {}): st
  * startController() and sidecar.ts's startSidecarController() start the controller through this.
  */
 export async function spawnController(
-  o: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user' | 'cli'>, prefix: string, modeArgs: string[],
+  o: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user' | 'cli'>,
+  prefix: string,
+  modeArgs: string[],
 ): Promise<RunningController> {
   const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
   const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort!, ...o.ports };
   const args = [
-    o.cli ?? CLI, 'run', ...modeArgs,
-    '--manifests', o.manifests,
-    '--listen-address', '127.0.0.1',
-    '--status-address', '127.0.0.1',
-    '--http-port', String(ports.http),
-    '--https-port', String(ports.https),
-    '--status-port', String(ports.status),
-    '--internal-port', String(ports.internal),
-    '--min-wait', '50',
-    '--max-wait', '500',
+    o.cli ?? CLI,
+    'run',
+    ...modeArgs,
+    '--manifests',
+    o.manifests,
+    '--listen-address',
+    '127.0.0.1',
+    '--status-address',
+    '127.0.0.1',
+    '--http-port',
+    String(ports.http),
+    '--https-port',
+    String(ports.https),
+    '--status-port',
+    String(ports.status),
+    '--internal-port',
+    String(ports.internal),
+    '--min-wait',
+    '50',
+    '--max-wait',
+    '500',
     ...(o.extraArgs ?? []),
   ];
   // another user may not be allowed into the checkout: it then starts in its own prefix
   const cwd = o.user ? prefix : REPO;
-  const child = spawn(process.execPath, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], ...(o.user ?? {}) });
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(o.user ?? {}),
+  });
   return new RunningController(child, ports, prefix, o.manifests);
 }
 
@@ -407,7 +471,9 @@ export async function startController(o: StartOptions): Promise<RunningControlle
 /** For afterEach: print the controller's log when the test just failed, which is where the why is. */
 export function dumpLogOnFailure(ctx: Mocha.Context, ctl: RunningController | undefined): void {
   if (ctl && ctx.currentTest?.state === 'failed') {
-    process.stderr.write(`\n--- controller log (last 4000 chars) for "${ctx.currentTest.title}":\n${ctl.log().slice(-4000)}\n---\n`);
+    process.stderr.write(
+      `\n--- controller log (last 4000 chars) for "${ctx.currentTest.title}":\n${ctl.log().slice(-4000)}\n---\n`,
+    );
   }
 }
 
@@ -445,5 +511,8 @@ export function cliRunnableBy(user: { uid: number; gid: number }): { cli: string
   for (const part of ['dist/src', 'node_modules', 'templates', 'nginx', 'package.json']) {
     fs.cpSync(path.join(REPO, part), path.join(dir, part), { recursive: true });
   }
-  return { cli: path.join(dir, 'dist', 'src', 'cli.js'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    cli: path.join(dir, 'dist', 'src', 'cli.js'),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
 }

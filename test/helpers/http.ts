@@ -41,7 +41,11 @@ export function request(port: number, host: string, path: string, o: RequestOpti
   return new Promise((resolve, reject) => {
     const req = lib.request(
       {
-        host: address, port, path, method: o.method ?? 'GET', agent: false,
+        host: address,
+        port,
+        path,
+        method: o.method ?? 'GET',
+        agent: false,
         headers: { host, ...o.headers },
         // '' sends no SNI; left unset, node would derive it from the Host header
         ...(o.https ? { rejectUnauthorized: false, servername: servername ?? '' } : {}),
@@ -51,20 +55,37 @@ export function request(port: number, host: string, path: string, o: RequestOpti
         let cert: CertInfo | undefined;
         if (o.https) {
           const c = (res.socket as TLSSocket).getPeerCertificate() as PeerCertificate;
-          if (c && c.subject) {
-            cert = { subject: { ...c.subject } as Record<string, string>, issuer: { ...c.issuer } as Record<string, string>, subjectaltname: c.subjectaltname ?? '', fingerprint256: c.fingerprint256 };
+          if (c?.subject) {
+            cert = {
+              subject: { ...c.subject } as Record<string, string>,
+              issuer: { ...c.issuer } as Record<string, string>,
+              subjectaltname: c.subjectaltname ?? '',
+              fingerprint256: c.fingerprint256,
+            };
           }
         }
         let body = '';
         res.setEncoding('utf8');
-        res.on('data', (d: string) => { body += d; });
+        res.on('data', (d: string) => {
+          body += d;
+        });
         res.on('error', reject);
         res.on('end', () => {
           let pod: PodAnswer | undefined;
           if (res.headers['x-pod']) {
-            try { pod = JSON.parse(body) as PodAnswer; } catch { /* not a pod */ }
+            try {
+              pod = JSON.parse(body) as PodAnswer;
+            } catch {
+              /* not a pod */
+            }
           }
-          resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ...(cert ? { cert } : {}), ...(pod ? { pod } : {}) });
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            headers: res.headers,
+            ...(cert ? { cert } : {}),
+            ...(pod ? { pod } : {}),
+          });
         });
       },
     );
@@ -92,22 +113,44 @@ export interface TlsReply {
 }
 
 /** One HTTPS request to nginx on 127.0.0.1 with SNI = host and, optionally, a client certificate. */
-export function tlsRequest(port: number, host: string, urlPath: string, o: { client?: { cert: string; key: string }; headers?: Record<string, string> } = {}): Promise<TlsReply> {
+export function tlsRequest(
+  port: number,
+  host: string,
+  urlPath: string,
+  o: { client?: { cert: string; key: string }; headers?: Record<string, string> } = {},
+): Promise<TlsReply> {
   return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1', port, path: urlPath, method: 'GET', agent: false, servername: host, rejectUnauthorized: false,
-      headers: { host, ...o.headers }, timeout: 5000, ...(o.client ? { cert: o.client.cert, key: o.client.key } : {}),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('error', reject);
-      res.on('end', () => {
-        let json: unknown;
-        try { json = JSON.parse(body); } catch { /* an nginx page */ }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
-      });
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        method: 'GET',
+        agent: false,
+        servername: host,
+        rejectUnauthorized: false,
+        headers: { host, ...o.headers },
+        timeout: 5000,
+        ...(o.client ? { cert: o.client.cert, key: o.client.key } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(body);
+          } catch {
+            /* an nginx page */
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`https ${host}${urlPath} timed out`)));
     req.on('error', reject);
     req.end();
@@ -115,4 +158,5 @@ export function tlsRequest(port: number, host: string, urlPath: string, o: { cli
 }
 
 /** An Authorization header value for HTTP basic auth. */
-export const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+export const basicAuth = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -45,11 +45,14 @@ function attempt(t: LoadTarget, agent: http.Agent | false, timeoutMs: number): P
   return new Promise((resolve, reject) => {
     let socket: Socket | undefined;
     let readBefore = 0;
-    const req = http.request({ host: '127.0.0.1', port: t.port, path: t.path, agent, headers: { host: t.host }, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: t.port, path: t.path, agent, headers: { host: t.host }, timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      },
+    );
     req.on('socket', (s) => {
       socket = s;
       readBefore = s.bytesRead;
@@ -71,7 +74,10 @@ export class Load {
   private agents: http.Agent[] = [];
 
   /** Start `fresh` loops with a new connection per request and `keepAlive` loops reusing one each. */
-  constructor(private readonly target: LoadTarget, o: { fresh: number; keepAlive: number; timeoutMs?: number }) {
+  constructor(
+    private readonly target: LoadTarget,
+    o: { fresh: number; keepAlive: number; timeoutMs?: number },
+  ) {
     const timeoutMs = o.timeoutMs ?? 10_000;
     for (let i = 0; i < o.fresh; i++) this.loops.push(this.loop(`fresh ${i}`, false, timeoutMs));
     for (let i = 0; i < o.keepAlive; i++) {

@@ -1,10 +1,10 @@
 // A real nginx (2 workers) running the Lua data plane of nginx/lua with a hand-written config that
 // follows the contract in nginx/lua/README.md, plus real HTTP backends on 127.0.0.x that answer their
 // own name. Everything listens on loopback; stop() ends what start*() began and removes the prefix.
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,19 +56,26 @@ export function send(port: number, urlPath: string, o: SendOptions = {}): Promis
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: '127.0.0.1', port, path: urlPath, method: o.method ?? 'GET', agent: o.agent ?? false,
-        headers: { host: `127.0.0.1:${port}`, ...o.headers }, timeout: o.timeoutMs ?? 10_000,
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        method: o.method ?? 'GET',
+        agent: o.agent ?? false,
+        headers: { host: `127.0.0.1:${port}`, ...o.headers },
+        timeout: o.timeoutMs ?? 10_000,
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
-        res.on('end', () => resolve({
-          status: res.statusCode ?? 0,
-          body: Buffer.concat(chunks).toString('utf8'),
-          headers: res.headers,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-        }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          }),
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${o.method ?? 'GET'} ${urlPath} on ${port} timed out`)));
@@ -103,16 +110,26 @@ export interface LuaNginxOptions {
   luaDir?: string; // the Lua code to run (benchmarks comparing two versions), default nginx/lua of this checkout
 }
 
-function config(prefix: string, port: number, internalPort: number, locations: LuaLocation[], o: LuaNginxOptions): string {
+function config(
+  prefix: string,
+  port: number,
+  internalPort: number,
+  locations: LuaLocation[],
+  o: LuaNginxOptions,
+): string {
   const q = (s: string) => JSON.stringify(s); // the values here are test constants, quoted for nginx
-  const locs = locations.map((l) => [
-    `        location ${l.path} {`,
-    `            set $proxy_upstream_name ${q(l.backend)};`,
-    ...(l.affinity ? ['            rewrite_by_lua_block { require("ingress_templater.balancer").rewrite() }'] : []),
-    ...(l.ewma ? ['            log_by_lua_block { require("ingress_templater.balancer").log() }'] : []),
-    '            proxy_pass http://upstream_balancer;',
-    '        }',
-  ].join('\n')).join('\n');
+  const locs = locations
+    .map((l) =>
+      [
+        `        location ${l.path} {`,
+        `            set $proxy_upstream_name ${q(l.backend)};`,
+        ...(l.affinity ? ['            rewrite_by_lua_block { require("ingress_templater.balancer").rewrite() }'] : []),
+        ...(l.ewma ? ['            log_by_lua_block { require("ingress_templater.balancer").log() }'] : []),
+        '            proxy_pass http://upstream_balancer;',
+        '        }',
+      ].join('\n'),
+    )
+    .join('\n');
   return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
 worker_processes ${o.workers ?? 2};
 pid ${prefix}/nginx.pid;
@@ -168,7 +185,13 @@ ${o.extraHttp ?? ''}
 function childPids(pid: number): Promise<number[]> {
   return new Promise((resolve) => {
     execFile('ps', ['--ppid', String(pid), '-o', 'pid='], (_err, stdout) => {
-      resolve(stdout.split('\n').map((s) => Number(s.trim())).filter((n) => n > 0).sort((a, b) => a - b));
+      resolve(
+        stdout
+          .split('\n')
+          .map((s) => Number(s.trim()))
+          .filter((n) => n > 0)
+          .sort((a, b) => a - b),
+      );
     });
   });
 }
@@ -192,9 +215,15 @@ export async function startLuaNginx(locations: LuaLocation[], o: LuaNginxOptions
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const errorLog = () => {
-    try { return fs.readFileSync(path.join(prefix, 'logs', 'error.log'), 'utf8'); } catch { return stderr; }
+    try {
+      return fs.readFileSync(path.join(prefix, 'logs', 'error.log'), 'utf8');
+    } catch {
+      return stderr;
+    }
   };
 
   const stop = async () => {
@@ -207,17 +236,23 @@ export async function startLuaNginx(locations: LuaLocation[], o: LuaNginxOptions
     fs.rmSync(prefix, { recursive: true, force: true });
   };
 
-  const post = (body: unknown, o: SendOptions = {}) => send(internalPort, '/configuration/backends', {
-    method: 'POST', body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
-    ...o, headers: { host: `127.0.0.1:${internalPort}`, 'content-type': 'application/json', ...o.headers },
-  });
+  const post = (body: unknown, o: SendOptions = {}) =>
+    send(internalPort, '/configuration/backends', {
+      method: 'POST',
+      body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      ...o,
+      headers: { host: `127.0.0.1:${internalPort}`, 'content-type': 'application/json', ...o.headers },
+    });
 
   try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}\n${errorLog()}`);
-      const r = await send(internalPort, '/configuration/backends', { headers: { host: 'localhost' } });
-      return r.status === 200 && (await childPids(child.pid!)).length === (o.workers ?? 2);
-    }, { timeoutMs: 10_000, what: 'nginx and its workers' });
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}\n${errorLog()}`);
+        const r = await send(internalPort, '/configuration/backends', { headers: { host: 'localhost' } });
+        return r.status === 200 && (await childPids(child.pid!)).length === (o.workers ?? 2);
+      },
+      { timeoutMs: 10_000, what: 'nginx and its workers' },
+    );
   } catch (e) {
     await stop();
     throw e;
@@ -263,13 +298,23 @@ export interface EchoGroup {
 }
 
 /** One HTTP server per spec on its own free port; each answers its name (body and X-Pod header). */
-export async function startEchoServers(specs: { name: string; address: string; delayMs?: number }[]): Promise<EchoGroup> {
+export async function startEchoServers(
+  specs: { name: string; address: string; delayMs?: number }[],
+): Promise<EchoGroup> {
   const servers: EchoServer[] = [];
   const started: http.Server[] = [];
   try {
     for (const spec of specs) {
-      if (!/^(127\.\d+\.\d+\.\d+|::1)$/.test(spec.address)) throw new Error(`backends stay on loopback, not ${spec.address}`);
-      const info: EchoServer = { name: spec.name, address: spec.address, port: 0, endpoint: { address: spec.address, port: 0 }, hits: 0, delayMs: spec.delayMs ?? 0 };
+      if (!/^(127\.\d+\.\d+\.\d+|::1)$/.test(spec.address))
+        throw new Error(`backends stay on loopback, not ${spec.address}`);
+      const info: EchoServer = {
+        name: spec.name,
+        address: spec.address,
+        port: 0,
+        endpoint: { address: spec.address, port: 0 },
+        hits: 0,
+        delayMs: spec.delayMs ?? 0,
+      };
       const server = http.createServer((req, res) => {
         info.hits++;
         req.resume();
@@ -277,7 +322,8 @@ export async function startEchoServers(specs: { name: string; address: string; d
           res.writeHead(200, { 'content-type': 'text/plain', 'x-pod': spec.name });
           res.end(spec.name);
         };
-        if (info.delayMs > 0) setTimeout(answer, info.delayMs); else answer();
+        if (info.delayMs > 0) setTimeout(answer, info.delayMs);
+        else answer();
       });
       server.keepAliveTimeout = 120_000; // longer than any test: nginx never reuses a closing connection
       started.push(server);
@@ -297,7 +343,9 @@ export async function startEchoServers(specs: { name: string; address: string; d
     servers,
     endpoints: servers.map((s) => s.endpoint),
     byName: new Map(servers.map((s) => [s.name, s])),
-    close: async () => { await Promise.all(started.map(closeServer)); },
+    close: async () => {
+      await Promise.all(started.map(closeServer));
+    },
   };
 }
 
@@ -348,7 +396,10 @@ export function patchBackends(nginx: LuaNginx, body: unknown, o: SendOptions = {
 }
 
 /** PATCH and insist on 201 */
-export async function applyPatch(nginx: LuaNginx, body: PatchBody): Promise<{ version: number; changed: number; removed: number }> {
+export async function applyPatch(
+  nginx: LuaNginx,
+  body: PatchBody,
+): Promise<{ version: number; changed: number; removed: number }> {
   const r = await patchBackends(nginx, body);
   if (r.status !== 201) throw new Error(`patch answered ${r.status}: ${r.body}`);
   return JSON.parse(r.body);
@@ -357,6 +408,7 @@ export async function applyPatch(nginx: LuaNginx, body: PatchBody): Promise<{ ve
 /** n backends of 10 endpoints each (127.0.x.y, ports 1-10): enough to fill a 1m shared dict */
 export function bigBackends(n: number): { name: string; endpoints: { address: string; port: number }[] }[] {
   return Array.from({ length: n }, (_, i) => ({
-    name: `big-${i}`, endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `127.0.${i >> 8}.${i & 255}`, port: j + 1 })),
+    name: `big-${i}`,
+    endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `127.0.${i >> 8}.${i & 255}`, port: j + 1 })),
   }));
 }

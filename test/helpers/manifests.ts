@@ -16,9 +16,14 @@ export interface ServicePortSpec {
   targetPort?: number | string;
 }
 
-export function service(name: string, o: { namespace?: string; ports?: ServicePortSpec[]; type?: string; clusterIP?: string; externalName?: string } = {}): Obj {
+export function service(
+  name: string,
+  o: { namespace?: string; ports?: ServicePortSpec[]; type?: string; clusterIP?: string; externalName?: string } = {},
+): Obj {
   return {
-    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: o.namespace ?? NS },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: o.namespace ?? NS },
     spec: {
       ...(o.type ? { type: o.type } : {}),
       ...(o.clusterIP ? { clusterIP: o.clusterIP } : {}),
@@ -28,15 +33,22 @@ export function service(name: string, o: { namespace?: string; ports?: ServicePo
   };
 }
 
-export function endpoints(name: string, o: { namespace?: string; ready: string[]; notReady?: string[]; port: number; portName?: string }): Obj {
+export function endpoints(
+  name: string,
+  o: { namespace?: string; ready: string[]; notReady?: string[]; port: number; portName?: string },
+): Obj {
   const addr = (ip: string) => ({ ip, targetRef: { kind: 'Pod', name: `${name}-${ip.split('.').pop()}` } });
   return {
-    apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: o.namespace ?? NS },
-    subsets: [{
-      ...(o.ready.length ? { addresses: o.ready.map(addr) } : {}),
-      ...(o.notReady?.length ? { notReadyAddresses: o.notReady.map(addr) } : {}),
-      ports: [{ ...(o.portName ? { name: o.portName } : {}), port: o.port, protocol: 'TCP' }],
-    }],
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name, namespace: o.namespace ?? NS },
+    subsets: [
+      {
+        ...(o.ready.length ? { addresses: o.ready.map(addr) } : {}),
+        ...(o.notReady?.length ? { notReadyAddresses: o.notReady.map(addr) } : {}),
+        ports: [{ ...(o.portName ? { name: o.portName } : {}), port: o.port, protocol: 'TCP' }],
+      },
+    ],
   };
 }
 
@@ -47,9 +59,14 @@ export interface SliceEndpointSpec {
   terminating?: boolean;
 }
 
-export function endpointSlice(name: string, serviceName: string, o: { namespace?: string; endpoints: SliceEndpointSpec[]; port: number; portName?: string }): Obj {
+export function endpointSlice(
+  name: string,
+  serviceName: string,
+  o: { namespace?: string; endpoints: SliceEndpointSpec[]; port: number; portName?: string },
+): Obj {
   return {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
     metadata: { name, namespace: o.namespace ?? NS, labels: { 'kubernetes.io/service-name': serviceName } },
     addressType: 'IPv4',
     ports: [{ ...(o.portName ? { name: o.portName } : {}), port: o.port, protocol: 'TCP' }],
@@ -58,7 +75,11 @@ export function endpointSlice(name: string, serviceName: string, o: { namespace?
       if (e.ready !== undefined) conditions.ready = e.ready;
       if (e.serving !== undefined) conditions.serving = e.serving;
       if (e.terminating !== undefined) conditions.terminating = e.terminating;
-      return { addresses: [e.ip], conditions, targetRef: { kind: 'Pod', name: `${serviceName}-${e.ip.split('.').pop()}` } };
+      return {
+        addresses: [e.ip],
+        conditions,
+        targetRef: { kind: 'Pod', name: `${serviceName}-${e.ip.split('.').pop()}` },
+      };
     }),
   };
 }
@@ -83,33 +104,56 @@ export interface RuleSpec {
   paths: PathSpec[];
 }
 
-const backendRef = (service: string, port: number | string = 80) => ({ service: { name: service, port: typeof port === 'number' ? { number: port } : { name: port } } });
+const backendRef = (service: string, port: number | string = 80) => ({
+  service: { name: service, port: typeof port === 'number' ? { number: port } : { name: port } },
+});
 
-export function ingress(name: string, o: {
-  namespace?: string; host?: string; paths?: PathSpec[]; rules?: RuleSpec[]; tls?: { hosts: string[]; secretName?: string }[];
-  annotations?: Record<string, string>; defaultBackend?: { service: string; port?: number | string }; className?: string;
-}): Obj {
+export function ingress(
+  name: string,
+  o: {
+    namespace?: string;
+    host?: string;
+    paths?: PathSpec[];
+    rules?: RuleSpec[];
+    tls?: { hosts: string[]; secretName?: string }[];
+    annotations?: Record<string, string>;
+    defaultBackend?: { service: string; port?: number | string };
+    className?: string;
+  },
+): Obj {
   const rules = o.rules ?? (o.paths ? [{ host: o.host, paths: o.paths }] : []);
   return {
-    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
     metadata: { name, namespace: o.namespace ?? NS, ...(o.annotations ? { annotations: o.annotations } : {}) },
     spec: {
       ...(o.className ? { ingressClassName: o.className } : {}),
       ...(o.defaultBackend ? { defaultBackend: backendRef(o.defaultBackend.service, o.defaultBackend.port) } : {}),
       ...(o.tls ? { tls: o.tls } : {}),
-      ...(rules.length ? {
-        rules: rules.map((r) => ({
-          ...(r.host !== undefined ? { host: r.host } : {}),
-          http: { paths: r.paths.map((p) => ({ path: p.path, pathType: p.pathType ?? 'Prefix', backend: backendRef(p.service, p.port) })) },
-        })),
-      } : {}),
+      ...(rules.length
+        ? {
+            rules: rules.map((r) => ({
+              ...(r.host !== undefined ? { host: r.host } : {}),
+              http: {
+                paths: r.paths.map((p) => ({
+                  path: p.path,
+                  pathType: p.pathType ?? 'Prefix',
+                  backend: backendRef(p.service, p.port),
+                })),
+              },
+            })),
+          }
+        : {}),
     },
   };
 }
 
 export function tlsSecret(name: string, cert: string, key: string, namespace = NS): Obj {
   return {
-    apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace },
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/tls',
+    metadata: { name, namespace },
     data: { 'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': Buffer.from(key).toString('base64') },
   };
 }
@@ -120,17 +164,26 @@ export function configMap(name: string, namespace: string, data: Record<string, 
 
 export function deployment(name: string, replicas = 1): Obj {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: NS },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
     spec: {
-      replicas, selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `registry.example/${name}:1` }] } },
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name, image: `registry.example/${name}:1` }] },
+      },
     },
   };
 }
 
 /** Several objects as one multi-document YAML file. */
 export function yamlDocs(...objs: (Obj | Obj[])[]): string {
-  return objs.flat().map((o) => YAML.stringify(o)).join('---\n');
+  return objs
+    .flat()
+    .map((o) => YAML.stringify(o))
+    .join('---\n');
 }
 
 /** A temporary directory of manifests. */

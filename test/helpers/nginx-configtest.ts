@@ -22,7 +22,10 @@ export function nginxConfigTest(prefix: string, text: string): string | null {
   const conf = nodePath.join(prefix, 'nginx.conf');
   fs.writeFileSync(conf, text);
   try {
-    execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(NGINX, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return null;
   } catch (e) {
     const err = e as { stderr?: string; stdout?: string };
@@ -32,5 +35,8 @@ export function nginxConfigTest(prefix: string, text: string): string | null {
 
 /** The config with its line numbers ("12: ..."), for a failure message. */
 export function numberedLines(text: string): string {
-  return text.split('\n').map((l, i) => `${i + 1}: ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l, i) => `${i + 1}: ${l}`)
+    .join('\n');
 }

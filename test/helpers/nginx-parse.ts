@@ -11,7 +11,10 @@ export interface Directive {
 }
 
 export class NginxParseError extends Error {
-  constructor(message: string, readonly line: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
     super(`line ${line}: ${message}`);
     this.name = 'NginxParseError';
   }
@@ -34,7 +37,10 @@ function luaBlockEnd(text: string, from: number): number {
       i++;
       continue;
     }
-    if (c === '-' && text[i + 1] === '-') { while (i < text.length && text[i] !== '\n') i++; continue; }
+    if (c === '-' && text[i + 1] === '-') {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
     if (c === '{') depth++;
     if (c === '}' && --depth === 0) return i + 1;
     i++;
@@ -44,16 +50,32 @@ function luaBlockEnd(text: string, from: number): number {
 
 // nginx's unescaping of a word: \" \' \\ lose the backslash, \t \r \n become the control character,
 // any other backslash stays.
-function unescape(raw: string): string {
+function unescapeWord(raw: string): string {
   let out = '';
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i]!;
     if (c === '\\' && i + 1 < raw.length) {
       const n = raw[i + 1]!;
-      if (n === '"' || n === "'" || n === '\\') { out += n; i++; continue; }
-      if (n === 't') { out += '\t'; i++; continue; }
-      if (n === 'r') { out += '\r'; i++; continue; }
-      if (n === 'n') { out += '\n'; i++; continue; }
+      if (n === '"' || n === "'" || n === '\\') {
+        out += n;
+        i++;
+        continue;
+      }
+      if (n === 't') {
+        out += '\t';
+        i++;
+        continue;
+      }
+      if (n === 'r') {
+        out += '\r';
+        i++;
+        continue;
+      }
+      if (n === 'n') {
+        out += '\n';
+        i++;
+        continue;
+      }
     }
     out += c;
   }
@@ -70,8 +92,15 @@ export function tokenize(text: string): Token[] {
   let first: string | undefined; // the directive name being read
   while (i < n) {
     const c = text[i]!;
-    if (SPACE.has(c)) { if (c === '\n') line++; i++; continue; }
-    if (c === '#') { while (i < n && text[i] !== '\n') i++; continue; }
+    if (SPACE.has(c)) {
+      if (c === '\n') line++;
+      i++;
+      continue;
+    }
+    if (c === '#') {
+      while (i < n && text[i] !== '\n') i++;
+      continue;
+    }
     if (c === '{' && first?.endsWith('_by_lua_block')) {
       const end = luaBlockEnd(text, i + 1);
       const body = text.slice(i + 1, end - 1);
@@ -81,7 +110,12 @@ export function tokenize(text: string): Token[] {
       i = end;
       continue;
     }
-    if (c === ';' || c === '{' || c === '}') { tokens.push({ type: c, line }); first = undefined; i++; continue; }
+    if (c === ';' || c === '{' || c === '}') {
+      tokens.push({ type: c, line });
+      first = undefined;
+      i++;
+      continue;
+    }
     const start = line;
     if (c === '"' || c === "'") {
       // quoted: up to the matching unescaped quote, then a space, ';', '{' or ')' must follow
@@ -90,14 +124,19 @@ export function tokenize(text: string): Token[] {
       for (;;) {
         if (j >= n) throw new NginxParseError('unexpected end of file, expecting closing quote', start);
         const d = text[j]!;
-        if (d === '\\' && j + 1 < n) { raw += d + text[j + 1]!; if (text[j + 1] === '\n') line++; j += 2; continue; }
+        if (d === '\\' && j + 1 < n) {
+          raw += d + text[j + 1]!;
+          if (text[j + 1] === '\n') line++;
+          j += 2;
+          continue;
+        }
         if (d === c) break;
         if (d === '\n') line++;
         raw += d;
         j++;
       }
-      tokens.push({ type: 'word', value: unescape(raw), line: start });
-      first ??= unescape(raw);
+      tokens.push({ type: 'word', value: unescapeWord(raw), line: start });
+      first ??= unescapeWord(raw);
       i = j + 1;
       const next = text[i];
       if (next !== undefined && !SPACE.has(next) && next !== ';' && next !== '{' && next !== ')') {
@@ -112,15 +151,26 @@ export function tokenize(text: string): Token[] {
     let variable = false;
     while (j < n) {
       const d = text[j]!;
-      if (d === '\\' && j + 1 < n) { raw += d + text[j + 1]!; if (text[j + 1] === '\n') line++; j += 2; variable = false; continue; }
-      if (d === '{' && variable) { raw += d; j++; variable = false; continue; }
+      if (d === '\\' && j + 1 < n) {
+        raw += d + text[j + 1]!;
+        if (text[j + 1] === '\n') line++;
+        j += 2;
+        variable = false;
+        continue;
+      }
+      if (d === '{' && variable) {
+        raw += d;
+        j++;
+        variable = false;
+        continue;
+      }
       variable = d === '$';
       if (SPACE.has(d) || d === ';' || d === '{') break;
       raw += d;
       j++;
     }
-    tokens.push({ type: 'word', value: unescape(raw), line: start });
-    first ??= unescape(raw);
+    tokens.push({ type: 'word', value: unescapeWord(raw), line: start });
+    first ??= unescapeWord(raw);
     i = j;
   }
   return tokens;
@@ -135,11 +185,18 @@ export function parseNginx(text: string): Directive[] {
     let words: { value: string; line: number }[] = [];
     while (pos < tokens.length) {
       const t = tokens[pos++]!;
-      if (t.type === 'word') { words.push(t); continue; }
+      if (t.type === 'word') {
+        words.push(t);
+        continue;
+      }
       if (t.type === 'lua') {
         // a Lua block ends its directive; its code is one argument
         if (!words.length) throw new NginxParseError('a Lua block without a directive', t.line);
-        out.push({ name: words[0]!.value, args: [...words.slice(1).map((w) => w.value), t.value], line: words[0]!.line });
+        out.push({
+          name: words[0]!.value,
+          args: [...words.slice(1).map((w) => w.value), t.value],
+          line: words[0]!.line,
+        });
         words = [];
         continue;
       }
@@ -155,7 +212,8 @@ export function parseNginx(text: string): Directive[] {
       out.push(d);
     }
     if (words.length) throw new NginxParseError('unexpected end of file, expecting ";" or "}"', words[0]!.line);
-    if (depth > 0) throw new NginxParseError('unexpected end of file, expecting "}"', tokens[tokens.length - 1]?.line ?? 1);
+    if (depth > 0)
+      throw new NginxParseError('unexpected end of file, expecting "}"', tokens[tokens.length - 1]?.line ?? 1);
     return out;
   };
   return readBlock(0);
@@ -166,7 +224,10 @@ export function parseNginx(text: string): Directive[] {
  * ("name" or "name{...}"). Sibling blocks named in `unordered` (servers, locations) are sorted by their
  * own shape, since their order follows host and path values.
  */
-export function structure(directives: Directive[], unordered: ReadonlySet<string> = new Set(['server', 'location'])): string {
+export function structure(
+  directives: Directive[],
+  unordered: ReadonlySet<string> = new Set(['server', 'location']),
+): string {
   const parts = directives.map((d) => (d.block ? `${d.name}{${structure(d.block, unordered)}}` : d.name));
   const fixed: string[] = [];
   const loose: string[] = [];

@@ -56,7 +56,12 @@ export async function startPods(specs: PodSpec[], port?: number): Promise<Pods> 
       http.createServer((req, res) => {
         hits.set(spec.name, (hits.get(spec.name) ?? 0) + 1);
         const answer: PodAnswer = {
-          pod: spec.name, address: spec.address, port: p, path: req.url ?? '', host: req.headers.host ?? '', headers: req.headers,
+          pod: spec.name,
+          address: spec.address,
+          port: p,
+          path: req.url ?? '',
+          host: req.headers.host ?? '',
+          headers: req.headers,
         };
         req.resume();
         res.writeHead(200, { 'content-type': 'application/json', 'x-pod': spec.name, connection: 'close' });
@@ -69,7 +74,9 @@ export async function startPods(specs: PodSpec[], port?: number): Promise<Pods> 
         port: p,
         specs,
         hits,
-        close: async () => { await Promise.all(servers.map(closeServer)); },
+        close: async () => {
+          await Promise.all(servers.map(closeServer));
+        },
       };
     } catch (e) {
       await Promise.all(servers.map(closeServer));
@@ -90,7 +97,11 @@ export interface DelayedPod {
  * only delayMs(req) milliseconds after it came: a slow backend (proxy timeouts), or one that holds its
  * connections open (limit-connections). close() drops the answers still pending.
  */
-export async function startDelayedPod(name: string, address: string, delayMs: (req: http.IncomingMessage) => number): Promise<DelayedPod> {
+export async function startDelayedPod(
+  name: string,
+  address: string,
+  delayMs: (req: http.IncomingMessage) => number,
+): Promise<DelayedPod> {
   const port = await freePort(address);
   const timers = new Set<NodeJS.Timeout>();
   const server = http.createServer((req, res) => {
@@ -100,7 +111,9 @@ export async function startDelayedPod(name: string, address: string, delayMs: (r
       timers.delete(t);
       if (res.destroyed) return;
       res.writeHead(200, { 'content-type': 'application/json', 'x-pod': name, connection: 'close' });
-      res.end(JSON.stringify({ pod: name, address, port, path: req.url, host: req.headers.host, headers: req.headers }));
+      res.end(
+        JSON.stringify({ pod: name, address, port, path: req.url, host: req.headers.host, headers: req.headers }),
+      );
     }, delay);
     timers.add(t);
   });

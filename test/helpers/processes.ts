@@ -50,7 +50,13 @@ export function pgrep(...args: string[]): Promise<number[]> {
     execFile('pgrep', args, (err, stdout) => {
       // exit status 1: nothing matched
       if (err && (err as { code?: unknown }).code !== 1) return reject(err);
-      resolve(stdout.split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid));
+      resolve(
+        stdout
+          .split('\n')
+          .filter(Boolean)
+          .map(Number)
+          .filter((p) => p !== process.pid),
+      );
     });
   });
 }

@@ -25,9 +25,17 @@ export async function serve(address: string, answer: (req: Seen, res: http.Serve
   const server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (d: string) => { body += d; });
+    req.on('data', (d: string) => {
+      body += d;
+    });
     req.on('end', () => {
-      const s = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body };
+      const s = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      };
       seen.push(s);
       answer(s, res);
     });
@@ -37,9 +45,21 @@ export async function serve(address: string, answer: (req: Seen, res: http.Serve
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: address, port, exclusive: true }, () => { server.off('error', reject); resolve(); });
+        server.listen({ host: address, port, exclusive: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-      return { address, port, seen, close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
+      return {
+        address,
+        port,
+        seen,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      };
     } catch (e) {
       // another test took the port between freePort and listen: try another
       if (attempt > 10 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
@@ -48,7 +68,12 @@ export async function serve(address: string, answer: (req: Seen, res: http.Serve
 }
 
 /** Answers with a JSON body; the connection closes, so each test request is a request of its own. */
-export function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function json(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', connection: 'close', ...headers });
   res.end(JSON.stringify(body));
 }

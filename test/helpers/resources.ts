@@ -10,8 +10,25 @@ import { buildModel } from '../../src/model/index.js';
 import type { BuildResult, ModelOptions } from '../../src/model/index.js';
 import { Store } from '../../src/store.js';
 import type {
-  ConfigMap, EndpointAddress, EndpointSlice, Endpoints, Ingress, IngressBackend, IngressClass, IngressPath, IngressRule,
-  IngressTLS, Meta, PathType, Problem, Resource, Secret, Service, ServicePort, SliceEndpoint, SlicePort,
+  ConfigMap,
+  EndpointAddress,
+  EndpointSlice,
+  Endpoints,
+  Ingress,
+  IngressBackend,
+  IngressClass,
+  IngressPath,
+  IngressRule,
+  IngressTLS,
+  Meta,
+  PathType,
+  Problem,
+  Resource,
+  Secret,
+  Service,
+  ServicePort,
+  SliceEndpoint,
+  SlicePort,
 } from '../../src/resources.js';
 import { formatProblem } from '../../src/resources.js';
 
@@ -30,7 +47,12 @@ interface MetaInput {
 }
 
 function base(m: MetaInput): { meta: Meta; source: { file: string; line: number } } {
-  const meta: Meta = { namespace: m.namespace ?? 'default', name: m.name, annotations: m.annotations ?? {}, labels: m.labels ?? {} };
+  const meta: Meta = {
+    namespace: m.namespace ?? 'default',
+    name: m.name,
+    annotations: m.annotations ?? {},
+    labels: m.labels ?? {},
+  };
   if (m.created !== undefined) meta.creationTimestamp = m.created;
   return { meta, source: { file: m.file ?? 'test.yaml', line: nextLine++ } };
 }
@@ -40,7 +62,12 @@ export function backend(service: string, port: number | string = 80): IngressBac
   return { service: { name: service, port: typeof port === 'number' ? { number: port } : { name: port } } };
 }
 
-export function path(p: string, service: string, port: number | string = 80, pathType: PathType = 'Prefix'): IngressPath {
+export function path(
+  p: string,
+  service: string,
+  port: number | string = 80,
+  pathType: PathType = 'Prefix',
+): IngressPath {
   return { path: p, pathType, backend: backend(service, port) };
 }
 
@@ -62,8 +89,11 @@ export interface IngressInput extends MetaInput {
 
 export function ingress(i: IngressInput): Ingress {
   const ing: Ingress = {
-    kind: 'Ingress', apiVersion: 'networking.k8s.io/v1', ...base(i),
-    tls: i.tls ?? [], rules: i.rules ?? [],
+    kind: 'Ingress',
+    apiVersion: 'networking.k8s.io/v1',
+    ...base(i),
+    tls: i.tls ?? [],
+    rules: i.rules ?? [],
   };
   const cls = i.className === undefined ? 'nginx' : i.className;
   if (cls !== null) ing.className = cls;
@@ -106,7 +136,8 @@ export interface SubsetInput {
 export function endpoints(e: MetaInput & { subsets: SubsetInput[] }): Endpoints {
   const addr = (ip: string): EndpointAddress => ({ ip });
   return {
-    kind: 'Endpoints', ...base(e),
+    kind: 'Endpoints',
+    ...base(e),
     subsets: e.subsets.map((s) => ({
       addresses: (s.ready ?? []).map(addr),
       notReadyAddresses: (s.notReady ?? []).map(addr),
@@ -125,7 +156,8 @@ export interface SliceInput extends MetaInput {
 /** An EndpointSlice; a string endpoint is one ready address. Default ports as for endpoints(). */
 export function slice(s: SliceInput): EndpointSlice {
   return {
-    kind: 'EndpointSlice', ...base({ ...s, labels: { 'kubernetes.io/service-name': s.service, ...s.labels } }),
+    kind: 'EndpointSlice',
+    ...base({ ...s, labels: { 'kubernetes.io/service-name': s.service, ...s.labels } }),
     serviceName: s.service,
     addressType: s.addressType ?? 'IPv4',
     endpoints: s.endpoints.map((e) => {
@@ -139,7 +171,9 @@ export function slice(s: SliceInput): EndpointSlice {
 export const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** A kubernetes.io/tls Secret from PEM text (encoded here), or raw base64 data when given. */
-export function secret(s: MetaInput & { cert?: TestCert; crt?: string; key?: string; data?: Record<string, string>; type?: string }): Secret {
+export function secret(
+  s: MetaInput & { cert?: TestCert; crt?: string; key?: string; data?: Record<string, string>; type?: string },
+): Secret {
   const data = s.data ?? {
     'tls.crt': b64(s.crt ?? s.cert?.crt ?? ''),
     'tls.key': b64(s.key ?? s.cert?.key ?? ''),
@@ -207,10 +241,24 @@ export function makeCert(names: string[], days = 30): TestCert {
     const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const keyFile = nodePath.join(dir, 'key.pem');
     fs.writeFileSync(keyFile, key);
-    const crt = execFileSync('openssl', [
-      'req', '-x509', '-new', '-key', keyFile, '-sha256', '-days', String(days), '-subj', `/CN=${names[0]}`,
-      '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
-    ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const crt = execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        keyFile,
+        '-sha256',
+        '-days',
+        String(days),
+        '-subj',
+        `/CN=${names[0]}`,
+        '-addext',
+        `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     return { crt, key };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RunningController, WatchedChild, killLeftovers, spawnController, type ExitStatus, type Ports } from './controller.js';
+import {
+  type RunningController,
+  WatchedChild,
+  killLeftovers,
+  spawnController,
+  type ExitStatus,
+  type Ports,
+} from './controller.js';
 import type { ManifestDir } from './manifests.js';
 import { children, isAlive, PidTracker, readPidFile } from './processes.js';
 import { waitFor } from './wait.js';
@@ -24,9 +31,12 @@ export interface SidecarStartOptions {
 export function startSidecarController(o: SidecarStartOptions): Promise<RunningController> {
   return spawnController(o, o.prefix, [
     '--sidecar',
-    '--nginx-prefix', o.prefix,
-    '--nginx-conf', path.join(o.prefix, 'nginx.conf'),
-    '--nginx-pid-file', path.join(o.prefix, 'nginx.pid'),
+    '--nginx-prefix',
+    o.prefix,
+    '--nginx-conf',
+    path.join(o.prefix, 'nginx.conf'),
+    '--nginx-pid-file',
+    path.join(o.prefix, 'nginx.pid'),
   ]);
 }
 
@@ -50,7 +60,10 @@ export class TestNginx {
   private result: NginxStopResult | undefined;
   readonly exited: Promise<ExitStatus>;
 
-  private constructor(readonly child: ChildProcess, readonly prefix: string) {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly prefix: string,
+  ) {
     this.watched = new WatchedChild(child, started, 1_000_000);
     this.exited = this.watched.exited;
   }
@@ -59,16 +72,26 @@ export class TestNginx {
    * Start nginx on the prefix (binary: the one the controller picks by default) and wait until it has
    * written its pid file, i.e. it loaded the config and its master runs.
    */
-  static async start(prefix: string, o: { binary?: string; conf?: string; timeoutMs?: number } = {}): Promise<TestNginx> {
-    const binary = o.binary ?? (fs.existsSync('/usr/local/openresty/nginx/sbin/nginx') ? '/usr/local/openresty/nginx/sbin/nginx' : 'nginx');
+  static async start(
+    prefix: string,
+    o: { binary?: string; conf?: string; timeoutMs?: number } = {},
+  ): Promise<TestNginx> {
+    const binary =
+      o.binary ??
+      (fs.existsSync('/usr/local/openresty/nginx/sbin/nginx') ? '/usr/local/openresty/nginx/sbin/nginx' : 'nginx');
     const conf = o.conf ?? path.join(prefix, 'nginx.conf');
-    const child = spawn(binary, ['-p', prefix, '-c', conf, '-e', 'stderr', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, ['-p', prefix, '-c', conf, '-e', 'stderr', '-g', 'daemon off;'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const n = new TestNginx(child, prefix);
     try {
-      await waitFor(() => {
-        if (n.hasExited) throw new Error(`nginx exited at start (${child.exitCode ?? child.signalCode}): ${n.log()}`);
-        return readPidFile(path.join(prefix, 'nginx.pid')) === child.pid;
-      }, { timeoutMs: o.timeoutMs ?? 10_000, what: `nginx ${child.pid} writing ${prefix}/nginx.pid` });
+      await waitFor(
+        () => {
+          if (n.hasExited) throw new Error(`nginx exited at start (${child.exitCode ?? child.signalCode}): ${n.log()}`);
+          return readPidFile(path.join(prefix, 'nginx.pid')) === child.pid;
+        },
+        { timeoutMs: o.timeoutMs ?? 10_000, what: `nginx ${child.pid} writing ${prefix}/nginx.pid` },
+      );
       n.tracked.add([child.pid!]);
     } catch (e) {
       await n.stop();
@@ -128,7 +151,9 @@ export class TestNginx {
   async stopChecked(): Promise<void> {
     const r = await this.stop();
     if (r.code !== 0 || r.leftovers.length) {
-      throw new Error(`test nginx stop: exit code ${r.code}, signal ${r.signal}, leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-2000)}`);
+      throw new Error(
+        `test nginx stop: exit code ${r.code}, signal ${r.signal}, leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-2000)}`,
+      );
     }
   }
 }
@@ -139,7 +164,9 @@ export class TestNginx {
  * each with stopChecked(); then the manifests and the prefix are removed, even when a stop throws. get()
  * is read when the hook runs.
  */
-export function stopSidecarAfter(get: () => { ctl?: RunningController; nginx?: TestNginx; m?: ManifestDir; prefix: string }): void {
+export function stopSidecarAfter(
+  get: () => { ctl?: RunningController; nginx?: TestNginx; m?: ManifestDir; prefix: string },
+): void {
   after(async function () {
     this.timeout(60_000);
     const { ctl, nginx, m, prefix } = get();

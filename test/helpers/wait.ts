@@ -10,7 +10,10 @@ export interface WaitOptions {
  * Call fn until it returns something other than undefined, null or false; return that. A throw counts
  * as "not yet" and is quoted in the timeout error, which helps when an assertion inside fn never holds.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, o: WaitOptions = {}): Promise<Exclude<T, undefined | null | false>> {
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  o: WaitOptions = {},
+): Promise<Exclude<T, undefined | null | false>> {
   const deadline = Date.now() + (o.timeoutMs ?? 10_000);
   let last: unknown = 'never called';
   for (;;) {
@@ -25,7 +28,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, o: WaitOptions = {}):
     await sleep(o.intervalMs ?? 25);
   }
   const detail = last instanceof Error ? last.message : JSON.stringify(last);
-  throw new Error(`timed out after ${o.timeoutMs ?? 10_000} ms waiting for ${o.what ?? 'a condition'}; last: ${detail}`);
+  throw new Error(
+    `timed out after ${o.timeoutMs ?? 10_000} ms waiting for ${o.what ?? 'a condition'}; last: ${detail}`,
+  );
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,9 +1,7 @@
 // The load-balancing algorithms of nginx/lua, through a real nginx with 2 workers and real backends.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import {
-  countBy, EchoGroup, LuaNginx, many, startEchoServers, startLuaNginx,
-} from '../helpers/lua-nginx.js';
+import { countBy, type EchoGroup, type LuaNginx, many, startEchoServers, startLuaNginx } from '../helpers/lua-nginx.js';
 
 const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 
@@ -42,11 +40,17 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     const n = eps.length;
     const k = 25;
     const replies = await many(k * n, () => nginx.get('/rr/x'));
-    assert.ok(replies.every((r) => r.status === 200), 'all answered');
+    assert.ok(
+      replies.every((r) => r.status === 200),
+      'all answered',
+    );
     const who = replies.map((r) => r.body);
     const workers = new Set(replies.map((r) => r.headers['x-worker']));
     assert.equal(workers.size, 2, 'both workers took requests, so the rotation is shared, not per worker');
-    assert.deepEqual([...countBy(who).entries()].sort(), pods.servers.map((s) => [s.name, k]));
+    assert.deepEqual(
+      [...countBy(who).entries()].sort(),
+      pods.servers.map((s) => [s.name, k]),
+    );
     for (let i = n; i < who.length; i++) assert.equal(who[i], who[i - n], `request ${i} continues the rotation`);
   });
 
@@ -122,12 +126,22 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     const m = /^INGRESSCOOKIE=([0-9a-f]{32}); Path=\/; Max-Age=172800; HttpOnly$/.exec(setCookie[0]!);
     assert.ok(m, `Set-Cookie: ${setCookie[0]}`);
     const pinned = pods.byName.get(first.body)!;
-    assert.equal(m[1], md5(`${pinned.address}:${pinned.port}`), 'the value is md5("address:port") of the endpoint that answered');
+    assert.equal(
+      m[1],
+      md5(`${pinned.address}:${pinned.port}`),
+      'the value is md5("address:port") of the endpoint that answered',
+    );
 
     const cookie = `other=1; INGRESSCOOKIE=${m[1]}`;
     const sticky = await many(20, () => nginx.get('/sticky/b', { headers: { cookie } }));
-    assert.deepEqual(sticky.map((r) => r.body), Array(20).fill(pinned.name));
-    assert.ok(sticky.every((r) => r.headers['set-cookie'] === undefined), 'no new cookie while it is valid');
+    assert.deepEqual(
+      sticky.map((r) => r.body),
+      Array(20).fill(pinned.name),
+    );
+    assert.ok(
+      sticky.every((r) => r.headers['set-cookie'] === undefined),
+      'no new cookie while it is valid',
+    );
 
     // without the cookie the backend's own algorithm (round robin) applies
     const free = await many(3, () => nginx.get('/sticky/c'));
@@ -143,11 +157,19 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     const repinned = pods.byName.get(moved.body)!;
     assert.equal(m2[1], md5(`${repinned.address}:${repinned.port}`));
     const again = await many(10, () => nginx.get('/sticky/e', { headers: { cookie: `INGRESSCOOKIE=${m2[1]}` } }));
-    assert.deepEqual(again.map((r) => r.body), Array(10).fill(repinned.name));
+    assert.deepEqual(
+      again.map((r) => r.body),
+      Array(10).fill(repinned.name),
+    );
 
     // a value naming no endpoint is replaced too
-    const bogus = await nginx.get('/sticky/f', { headers: { cookie: 'INGRESSCOOKIE=0123456789abcdef0123456789abcdef' } });
-    assert.match(String(bogus.headers['set-cookie']), /^INGRESSCOOKIE=[0-9a-f]{32}; Path=\/; Max-Age=172800; HttpOnly$/);
+    const bogus = await nginx.get('/sticky/f', {
+      headers: { cookie: 'INGRESSCOOKIE=0123456789abcdef0123456789abcdef' },
+    });
+    assert.match(
+      String(bogus.headers['set-cookie']),
+      /^INGRESSCOOKIE=[0-9a-f]{32}; Path=\/; Max-Age=172800; HttpOnly$/,
+    );
 
     // no maxAge: a session cookie; the path is the configured one
     await nginx.push([{ name: 'sticky', endpoints: eps, affinity: { name: 'route', path: '/sticky' } }]);

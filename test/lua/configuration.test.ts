@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
-  BackendSpec, bigBackends, EchoGroup, LuaNginx, startEchoServers, startLuaNginx,
+  type BackendSpec,
+  bigBackends,
+  type EchoGroup,
+  type LuaNginx,
+  startEchoServers,
+  startLuaNginx,
 } from '../helpers/lua-nginx.js';
 
 describe('lua data plane: /configuration/backends (real nginx)', function () {
@@ -35,7 +40,11 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
   const malformed: Case[] = [
     ['bad JSON', '{"backends": [', /^body: not valid JSON/],
     ['trailing garbage', '{"backends": []} x', /^body: not valid JSON/],
-    ['NaN', '{"backends": [{"name": "b", "endpoints": [{"address": "127.0.0.1", "port": NaN}]}]}', /^body: not valid JSON/],
+    [
+      'NaN',
+      '{"backends": [{"name": "b", "endpoints": [{"address": "127.0.0.1", "port": NaN}]}]}',
+      /^body: not valid JSON/,
+    ],
     ['empty body', '', /^body: empty/],
     ['a JSON string', '"x"', /^body: must be a JSON object/],
     ['no backends', {}, /^backends: must be an array/],
@@ -51,7 +60,11 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     ['empty name', withBackends(ok({ name: '' })), /^backends\[0\]\.name: /],
     ['name of 254 characters', withBackends(ok({ name: 'a'.repeat(254) })), /^backends\[0\]\.name: /],
     ['name with a newline', withBackends(ok({ name: 'tea\n' })), /^backends\[0\]\.name: /],
-    ['too many backends', { backends: Array.from({ length: 20001 }, (_, i) => ({ name: `b${i}`, endpoints: [] })) }, /^backends: more than 20000 backends$/],
+    [
+      'too many backends',
+      { backends: Array.from({ length: 20001 }, (_, i) => ({ name: `b${i}`, endpoints: [] })) },
+      /^backends: more than 20000 backends$/,
+    ],
     ['duplicate name', withBackends(ok(), ok({ name: 'c' }), ok()), /^backends\[2\]\.name: duplicate of backends\[0\]/],
     ['too deep', `{"backends":${'['.repeat(100)}${']'.repeat(100)}}`, /^body: not valid JSON/],
   ];
@@ -60,32 +73,96 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     ['endpoints a string', withBackends(ok({ endpoints: 'x' })), /^backends\[0\]\.endpoints: must be an array/],
     ['endpoints missing', withBackends({ name: 'b' }), /^backends\[0\]\.endpoints: must be an array/],
     ['endpoint null', withBackends(ok({ endpoints: [null] })), /^backends\[0\]\.endpoints\[0\]: must be an object/],
-    ['address null', withBackends(ok({ endpoints: [{ address: null, port: 80 }] })), /^backends\[0\]\.endpoints\[0\]\.address: must be a string/],
-    ...['127.0.0.256', '1.2.3', '01.2.3.4', '1.2.3.4 ', 'localhost', '[::1]', '::1%lo', 'fe80::1%eth0', '1:2:3:4:5:6:7:8:9',
-      '12345::1', '1::2::3', ':1', '1:2:3:4:5:6:7::8', '::ffff:1.2.3', ''].map((address): Case => [
-      `address ${JSON.stringify(address)}`, withBackends(ok({ endpoints: [{ address, port: 80 }] })),
-      /^backends\[0\]\.endpoints\[0\]\.address: not an IP address$/]),
-    ...[0, 65536, -1, 80.5, '80', null, true].map((port): Case => [
-      `port ${JSON.stringify(port)}`, withBackends(ok({ endpoints: [{ address: '127.0.0.1', port }] })),
-      /^backends\[0\]\.endpoints\[0\]\.port: must be an integer from 1 to 65535$/]),
-    ['too many endpoints', withBackends(ok({ endpoints: Array.from({ length: 10001 }, (_, i) => ({ address: '127.0.0.1', port: (i % 60000) + 1 })) })),
-      /^backends\[0\]\.endpoints: more than 10000 endpoints$/],
+    [
+      'address null',
+      withBackends(ok({ endpoints: [{ address: null, port: 80 }] })),
+      /^backends\[0\]\.endpoints\[0\]\.address: must be a string/,
+    ],
+    ...[
+      '127.0.0.256',
+      '1.2.3',
+      '01.2.3.4',
+      '1.2.3.4 ',
+      'localhost',
+      '[::1]',
+      '::1%lo',
+      'fe80::1%eth0',
+      '1:2:3:4:5:6:7:8:9',
+      '12345::1',
+      '1::2::3',
+      ':1',
+      '1:2:3:4:5:6:7::8',
+      '::ffff:1.2.3',
+      '',
+    ].map(
+      (address): Case => [
+        `address ${JSON.stringify(address)}`,
+        withBackends(ok({ endpoints: [{ address, port: 80 }] })),
+        /^backends\[0\]\.endpoints\[0\]\.address: not an IP address$/,
+      ],
+    ),
+    ...[0, 65536, -1, 80.5, '80', null, true].map(
+      (port): Case => [
+        `port ${JSON.stringify(port)}`,
+        withBackends(ok({ endpoints: [{ address: '127.0.0.1', port }] })),
+        /^backends\[0\]\.endpoints\[0\]\.port: must be an integer from 1 to 65535$/,
+      ],
+    ),
+    [
+      'too many endpoints',
+      withBackends(
+        ok({ endpoints: Array.from({ length: 10001 }, (_, i) => ({ address: '127.0.0.1', port: (i % 60000) + 1 })) }),
+      ),
+      /^backends\[0\]\.endpoints: more than 10000 endpoints$/,
+    ],
     ['unknown backend field', withBackends(ok({ weight: 1 })), /^backends\[0\]\.weight: unknown field$/],
-    ['unknown endpoint field', withBackends(ok({ endpoints: [{ ...ep, ready: true }] })), /^backends\[0\]\.endpoints\[0\]\.ready: unknown field$/],
-    ['unknown affinity field', withBackends(ok({ affinity: { name: 'c', secure: true } })), /^backends\[0\]\.affinity\.secure: unknown field$/],
+    [
+      'unknown endpoint field',
+      withBackends(ok({ endpoints: [{ ...ep, ready: true }] })),
+      /^backends\[0\]\.endpoints\[0\]\.ready: unknown field$/,
+    ],
+    [
+      'unknown affinity field',
+      withBackends(ok({ affinity: { name: 'c', secure: true } })),
+      /^backends\[0\]\.affinity\.secure: unknown field$/,
+    ],
     ['loadBalance unknown', withBackends(ok({ loadBalance: 'least_conn' })), /^backends\[0\]\.loadBalance: /],
     ['loadBalance null', withBackends(ok({ loadBalance: null })), /^backends\[0\]\.loadBalance: /],
-    ...['request_uri', '$Host', '$a b', '$', '$1abc', '$a-b', `$${'a'.repeat(128)}`, ''].map((hashBy): Case => [
-      `hashBy ${JSON.stringify(hashBy)}`, withBackends(ok({ loadBalance: 'chash', hashBy })), /^backends\[0\]\.hashBy: /]),
+    ...['request_uri', '$Host', '$a b', '$', '$1abc', '$a-b', `$${'a'.repeat(128)}`, ''].map(
+      (hashBy): Case => [
+        `hashBy ${JSON.stringify(hashBy)}`,
+        withBackends(ok({ loadBalance: 'chash', hashBy })),
+        /^backends\[0\]\.hashBy: /,
+      ],
+    ),
     ['chash without hashBy', withBackends(ok({ loadBalance: 'chash' })), /^backends\[0\]\.hashBy: /],
-    ['hashBy without chash', withBackends(ok({ hashBy: '$host' })), /^backends\[0\]\.hashBy: only allowed with loadBalance chash$/],
+    [
+      'hashBy without chash',
+      withBackends(ok({ hashBy: '$host' })),
+      /^backends\[0\]\.hashBy: only allowed with loadBalance chash$/,
+    ],
     ['affinity not an object', withBackends(ok({ affinity: 'c' })), /^backends\[0\]\.affinity: must be an object$/],
-    ...['a b', 'a;b', 'a=b', '', 'a,b', 'é', 'x'.repeat(65)].map((name): Case => [
-      `cookie name ${JSON.stringify(name)}`, withBackends(ok({ affinity: { name } })), /^backends\[0\]\.affinity\.name: /]),
-    ...[0, 31536001, '10', 1.5].map((maxAge): Case => [
-      `maxAge ${JSON.stringify(maxAge)}`, withBackends(ok({ affinity: { name: 'c', maxAge } })), /^backends\[0\]\.affinity\.maxAge: /]),
-    ...['nopath', '/a;b', '/a b', '', `/${'a'.repeat(256)}`].map((path): Case => [
-      `cookie path ${JSON.stringify(path)}`, withBackends(ok({ affinity: { name: 'c', path } })), /^backends\[0\]\.affinity\.path: /]),
+    ...['a b', 'a;b', 'a=b', '', 'a,b', 'é', 'x'.repeat(65)].map(
+      (name): Case => [
+        `cookie name ${JSON.stringify(name)}`,
+        withBackends(ok({ affinity: { name } })),
+        /^backends\[0\]\.affinity\.name: /,
+      ],
+    ),
+    ...[0, 31536001, '10', 1.5].map(
+      (maxAge): Case => [
+        `maxAge ${JSON.stringify(maxAge)}`,
+        withBackends(ok({ affinity: { name: 'c', maxAge } })),
+        /^backends\[0\]\.affinity\.maxAge: /,
+      ],
+    ),
+    ...['nopath', '/a;b', '/a b', '', `/${'a'.repeat(256)}`].map(
+      (path): Case => [
+        `cookie path ${JSON.stringify(path)}`,
+        withBackends(ok({ affinity: { name: 'c', path } })),
+        /^backends\[0\]\.affinity\.path: /,
+      ],
+    ),
   ];
 
   it('rejects each malformed payload with 400 and where/what, and keeps serving the previous set', async () => {
@@ -115,13 +192,34 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
         const r = await nginx.post({ backends: [...(body as { backends: unknown[] }).backends, tea] }, { method });
         assert.equal(r.status, 207, `${method} ${what}: ${r.status} ${r.body}`);
         assert.equal(r.headers['content-type'], 'application/json');
-        const answer = JSON.parse(r.body) as { version: number; changed: number; removed: number; refused: { name: string; error: string }[] };
-        assert.deepEqual([answer.version, answer.changed, answer.removed], [before.version + 1, 1, 0], `${method} ${what}: ${r.body}`);
-        assert.deepEqual(answer.refused.map((x) => x.name), ['b'], what);
+        const answer = JSON.parse(r.body) as {
+          version: number;
+          changed: number;
+          removed: number;
+          refused: { name: string; error: string }[];
+        };
+        assert.deepEqual(
+          [answer.version, answer.changed, answer.removed],
+          [before.version + 1, 1, 0],
+          `${method} ${what}: ${r.body}`,
+        );
+        assert.deepEqual(
+          answer.refused.map((x) => x.name),
+          ['b'],
+          what,
+        );
         assert.match(answer.refused[0]!.error, error, `${method} ${what}`);
         const after = await nginx.current();
-        assert.deepEqual(after.backends.find((x) => x.name === 'b'), before.backends.find((x) => x.name === 'b'), `${method} ${what}: b as stored before`);
-        assert.deepEqual(after.backends.find((x) => x.name === tea.name)!.endpoints, tea.endpoints, `${method} ${what}: the valid change landed`);
+        assert.deepEqual(
+          after.backends.find((x) => x.name === 'b'),
+          before.backends.find((x) => x.name === 'b'),
+          `${method} ${what}: b as stored before`,
+        );
+        assert.deepEqual(
+          after.backends.find((x) => x.name === tea.name)!.endpoints,
+          tea.endpoints,
+          `${method} ${what}: the valid change landed`,
+        );
         const served = await nginx.get('/tea/');
         assert.equal(served.body, pods.servers[1]!.name, `${method} ${what}`);
       }
@@ -135,35 +233,71 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     const r = await nginx.post({ backends: [...baseline, bad('x'), { name: 'y', endpoints: [] }, bad('z')] });
     assert.equal(r.status, 207, r.body);
     assert.deepEqual(JSON.parse(r.body), {
-      version: before.version + 1, changed: 1, removed: 0,
+      version: before.version + 1,
+      changed: 1,
+      removed: 0,
       refused: [
         { name: 'x', error: 'backends[1].endpoints[0].address: not an IP address' },
         { name: 'z', error: 'backends[3].endpoints[0].address: not an IP address' },
       ],
     });
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['default_tea-svc_80', 'y']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['default_tea-svc_80', 'y'],
+    );
     assert.match(nginx.errorLog(), /backend x refused: backends\[1\]\.endpoints\[0\]\.address: not an IP address/);
     // a POST drops what it omits, also a backend refused before
     const ok = await nginx.push([...baseline, { name: 'x', endpoints: [] }]);
     assert.equal(ok.removed, 1);
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['default_tea-svc_80', 'x']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['default_tea-svc_80', 'x'],
+    );
   });
 
   it('accepts the edges of each limit', async () => {
     const edge = [
       { name: 'a', endpoints: [] },
-      { name: `${'a'.repeat(251)}.b`, endpoints: [{ address: '::', port: 1 }, { address: 'FE80::A:0:0:1', port: 65535 }] },
-      { name: 'c', loadBalance: 'chash', hashBy: `$${'a'.repeat(127)}`, endpoints: [{ address: '::ffff:10.0.0.1', port: 80 }] },
-      { name: 'd', loadBalance: 'chash', hashBy: '$host$request_uri', endpoints: [{ address: '1:2:3:4:5:6:1.2.3.4', port: 80 }] },
-      { name: 'e', loadBalance: 'random', endpoints: Array.from({ length: 10000 }, (_, i) => ({ address: '127.0.0.1', port: i + 1 })) },
-      { name: 'f', loadBalance: 'ewma', affinity: { name: "!#$%&'*+.^_`|~-Az09", maxAge: 31536000, path: '/a._~!&()*+,=:@%/-' }, endpoints: [] },
+      {
+        name: `${'a'.repeat(251)}.b`,
+        endpoints: [
+          { address: '::', port: 1 },
+          { address: 'FE80::A:0:0:1', port: 65535 },
+        ],
+      },
+      {
+        name: 'c',
+        loadBalance: 'chash',
+        hashBy: `$${'a'.repeat(127)}`,
+        endpoints: [{ address: '::ffff:10.0.0.1', port: 80 }],
+      },
+      {
+        name: 'd',
+        loadBalance: 'chash',
+        hashBy: '$host$request_uri',
+        endpoints: [{ address: '1:2:3:4:5:6:1.2.3.4', port: 80 }],
+      },
+      {
+        name: 'e',
+        loadBalance: 'random',
+        endpoints: Array.from({ length: 10000 }, (_, i) => ({ address: '127.0.0.1', port: i + 1 })),
+      },
+      {
+        name: 'f',
+        loadBalance: 'ewma',
+        affinity: { name: "!#$%&'*+.^_`|~-Az09", maxAge: 31536000, path: '/a._~!&()*+,=:@%/-' },
+        endpoints: [],
+      },
       { name: 'g', affinity: { name: 'x'.repeat(64), maxAge: 1, path: `/${'p'.repeat(255)}` }, endpoints: [] },
     ];
     const r = await nginx.post({ backends: edge });
     assert.equal(r.status, 201, r.body);
     const cur = await nginx.current();
     const byName = new Map(cur.backends.map((b) => [b.name, b]));
-    assert.deepEqual(byName.get(edge[1]!.name)!.endpoints, [{ address: '::', port: 1 }, { address: 'fe80::a:0:0:1', port: 65535 }]);
+    assert.deepEqual(byName.get(edge[1]!.name)!.endpoints, [
+      { address: '::', port: 1 },
+      { address: 'fe80::a:0:0:1', port: 65535 },
+    ]);
     assert.deepEqual(byName.get('c')!.endpoints, [{ address: '::ffff:10.0.0.1', port: 80 }]);
     assert.deepEqual(byName.get('d')!.endpoints, [{ address: '1:2:3:4:5:6:102:304', port: 80 }]);
     assert.equal(byName.get('e')!.endpoints.length, 10000);
@@ -193,7 +327,10 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     ]);
     assert.deepEqual(same, { version: v0 + 2, changed: 0, removed: 0 });
 
-    const next = await nginx.push([{ name: 'one', endpoints: [e2] }, { name: 'three', endpoints: [] }]);
+    const next = await nginx.push([
+      { name: 'one', endpoints: [e2] },
+      { name: 'three', endpoints: [] },
+    ]);
     assert.deepEqual(next, { version: v0 + 3, changed: 2, removed: 1 });
 
     const cur = await nginx.current();
@@ -208,18 +345,31 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
 
   it('concurrent pushes are applied one at a time: the result is one whole push, never a mix', async () => {
     const { version: v0 } = await nginx.push(baseline);
-    const sets = Array.from({ length: 10 }, (_, i) => Array.from({ length: 200 }, (_, j) => ({
-      // nothing listens there: a request is refused (502)
-      name: `push${i}-b${j}`, endpoints: [{ address: `127.0.${i + 100}.${(j % 250) + 1}`, port: 1000 + i }],
-    })));
+    const sets = Array.from({ length: 10 }, (_, i) =>
+      Array.from({ length: 200 }, (_, j) => ({
+        // nothing listens there: a request is refused (502)
+        name: `push${i}-b${j}`,
+        endpoints: [{ address: `127.0.${i + 100}.${(j % 250) + 1}`, port: 1000 + i }],
+      })),
+    );
     const replies = await Promise.all(sets.map((backends) => nginx.post({ backends })));
-    assert.deepEqual(replies.map((r) => r.status), Array(10).fill(201));
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      Array(10).fill(201),
+    );
     const versions = replies.map((r) => JSON.parse(r.body).version as number).sort((a, b) => a - b);
-    assert.deepEqual(versions, Array.from({ length: 10 }, (_, i) => v0 + 1 + i), 'each push got its own version');
+    assert.deepEqual(
+      versions,
+      Array.from({ length: 10 }, (_, i) => v0 + 1 + i),
+      'each push got its own version',
+    );
     const last = replies.findIndex((r) => JSON.parse(r.body).version === v0 + 10);
     const cur = await nginx.current();
     assert.equal(cur.version, v0 + 10);
-    assert.deepEqual(cur.backends.map((b) => b.name), sets[last]!.map((b) => b.name).sort());
+    assert.deepEqual(
+      cur.backends.map((b) => b.name),
+      sets[last]!.map((b) => b.name).sort(),
+    );
     assert.ok(cur.backends.every((b) => b.endpoints[0]!.port === 1000 + last && b.version <= v0 + 10));
     // no leftovers of the other pushes are still routable (they would answer 502, not 503)
     for (let i = 0; i < 10; i++) {
@@ -232,7 +382,14 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     await nginx.push(baseline);
     const before = await nginx.current();
     const changed = { backends: [{ name: 'default_tea-svc_80', endpoints: [pods.servers[1]!.endpoint] }] };
-    for (const host of ['evil.example.com', '127.0.0.1.nip.io', 'localhost.evil.com', 'x127.0.0.1', '[::2]', `localhost:${nginx.internalPort}x`]) {
+    for (const host of [
+      'evil.example.com',
+      '127.0.0.1.nip.io',
+      'localhost.evil.com',
+      'x127.0.0.1',
+      '[::2]',
+      `localhost:${nginx.internalPort}x`,
+    ]) {
       const r = await nginx.post(changed, { headers: { host } });
       assert.equal(r.status, 403, `Host ${JSON.stringify(host)}: ${r.status}`);
       const g = await nginx.post('', { method: 'GET', headers: { host } });
@@ -244,7 +401,14 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     }
     assert.deepEqual(await nginx.current(), before, 'nothing changed');
 
-    for (const host of ['127.0.0.1', 'localhost', 'LOCALHOST', `localhost:${nginx.internalPort}`, '[::1]', `[::1]:${nginx.internalPort}`]) {
+    for (const host of [
+      '127.0.0.1',
+      'localhost',
+      'LOCALHOST',
+      `localhost:${nginx.internalPort}`,
+      '[::1]',
+      `[::1]:${nginx.internalPort}`,
+    ]) {
       const r = await nginx.post('', { method: 'GET', headers: { host } });
       assert.equal(r.status, 200, `Host ${host}`);
     }
@@ -260,7 +424,9 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     // nginx refuses from the Content-Length alone, before any of the body is read
     const status = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(nginx.internalPort, '127.0.0.1', () => {
-        socket.write(`POST /configuration/backends HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024 + 1}\r\n\r\n{`);
+        socket.write(
+          `POST /configuration/backends HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${64 * 1024 * 1024 + 1}\r\n\r\n{`,
+        );
       });
       let got = '';
       socket.on('data', (d) => {
@@ -271,7 +437,10 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
         }
       });
       socket.on('error', reject);
-      socket.setTimeout(5000, () => { socket.destroy(); reject(new Error('no answer')); });
+      socket.setTimeout(5000, () => {
+        socket.destroy();
+        reject(new Error('no answer'));
+      });
     });
     assert.match(status, /^HTTP\/1\.1 413 /);
   });
@@ -294,7 +463,9 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     }
     const served = await nginx.get('/tea/');
     assert.equal(served.body, pods.servers[1]!.name);
-    console.log(`      push of 1001 backends (${(body.length / 1e6).toFixed(2)} MB): ${timings.map((t) => `${t.toFixed(0)} ms`).join(', ')}`);
+    console.log(
+      `      push of 1001 backends (${(body.length / 1e6).toFixed(2)} MB): ${timings.map((t) => `${t.toFixed(0)} ms`).join(', ')}`,
+    );
     assert.ok(Math.min(...timings) < 2000, `fastest push took ${Math.min(...timings)} ms`);
   });
 });
@@ -331,6 +502,9 @@ describe('lua data plane: a full shared dict (real nginx, 1m dict)', function ()
     assert.ok(written > 0, 'some were written before the dict filled up');
     const clean = await nginx.push([tea]);
     assert.equal(clean.removed, written);
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['tea']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['tea'],
+    );
   });
 });

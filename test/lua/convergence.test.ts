@@ -2,7 +2,12 @@
 // workers, unknown or empty backends answer 503 at once, and refused endpoints are retried.
 import assert from 'node:assert/strict';
 import {
-  EchoGroup, LuaNginx, many, refusedEndpoint, startEchoServers, startLuaNginx,
+  type EchoGroup,
+  type LuaNginx,
+  many,
+  refusedEndpoint,
+  startEchoServers,
+  startLuaNginx,
 } from '../helpers/lua-nginx.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -39,7 +44,10 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
       await nginx.push([{ name: 'app', endpoints: set.map((s) => s.endpoint) }]);
       const r = await nginx.get('/app/x'); // no pause between the ack and the request
       assert.equal(r.status, 200);
-      assert.ok(set.some((s) => s.name === r.body), `push ${i}: ${r.body} is not in ${set.map((s) => s.name)}`);
+      assert.ok(
+        set.some((s) => s.name === r.body),
+        `push ${i}: ${r.body} is not in ${set.map((s) => s.name)}`,
+      );
       workers.add(String(r.headers['x-worker']));
     }
     assert.equal(workers.size, 2, 'both workers converged on their next request');
@@ -54,8 +62,14 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     const r2 = await many(6, () => nginx.get('/app/y'));
     assert.ok(Date.now() - started < 1000, 'all within one second');
     assert.ok(v2.version === v1.version + 1, `versions ${v1.version} then ${v2.version}`);
-    assert.deepEqual(r1.map((r) => r.body), Array(6).fill(a!.name));
-    assert.deepEqual(r2.map((r) => r.body), Array(6).fill(b!.name));
+    assert.deepEqual(
+      r1.map((r) => r.body),
+      Array(6).fill(a!.name),
+    );
+    assert.deepEqual(
+      r2.map((r) => r.body),
+      Array(6).fill(b!.name),
+    );
   });
 
   it('100 endpoint changes cause no reload: the same master and worker processes serve throughout', async () => {
@@ -67,7 +81,10 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
       assert.equal((await nginx.get('/app/z')).body, s.name);
     }
     assert.deepEqual(await nginx.workers(), before);
-    assert.doesNotMatch(nginx.errorLog(), /signal process started|reconfiguring|start worker processes[\s\S]*start worker processes/);
+    assert.doesNotMatch(
+      nginx.errorLog(),
+      /signal process started|reconfiguring|start worker processes[\s\S]*start worker processes/,
+    );
   });
 
   it('a reload (SIGHUP, as the controller does for other changes) keeps the pushed set: no 503 window', async () => {
@@ -76,13 +93,19 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     const before = await nginx.workers();
     process.kill(nginx.master, 'SIGHUP');
     // old workers finish gracefully; wait until only new ones are left
-    const after = await waitFor(async () => {
-      const now = await nginx.workers();
-      return now.length === 2 && now.every((p) => !before.includes(p)) && now;
-    }, { what: 'new workers after SIGHUP' });
+    const after = await waitFor(
+      async () => {
+        const now = await nginx.workers();
+        return now.length === 2 && now.every((p) => !before.includes(p)) && now;
+      },
+      { what: 'new workers after SIGHUP' },
+    );
     assert.equal(after.length, 2);
     const replies = await many(10, () => nginx.get('/app/after-reload'));
-    assert.deepEqual(replies.map((r) => r.body), Array(10).fill(s.name));
+    assert.deepEqual(
+      replies.map((r) => r.body),
+      Array(10).fill(s.name),
+    );
     assert.equal((await nginx.current()).version, version, 'the shared dict survived the reload');
   });
 
@@ -103,7 +126,10 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     const emptyLines = log.split('\n').filter((l) => l.includes(`backend empty version ${v.version} has no endpoints`));
     const unknownLines = log.split('\n').filter((l) => l.includes('backend never-pushed is unknown'));
     assert.ok(emptyLines.length >= 1 && emptyLines.length <= 2, `${emptyLines.length} lines (one per worker at most)`);
-    assert.ok(unknownLines.length >= 1 && unknownLines.length <= 2, `${unknownLines.length} lines (one per worker at most)`);
+    assert.ok(
+      unknownLines.length >= 1 && unknownLines.length <= 2,
+      `${unknownLines.length} lines (one per worker at most)`,
+    );
     assert.doesNotMatch(log, /0\.0\.0\.1/, 'the placeholder server was never contacted');
 
     // a backend removed by a push is unknown from the next request on
@@ -114,7 +140,11 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
   it('a refused endpoint among live ones: 30 requests all succeed thanks to retries on other endpoints', async () => {
     const dead = await refusedEndpoint('127.0.0.45');
     const live = pods.servers.slice(0, 2);
-    const refusals = () => nginx.errorLog().split('\n').filter((l) => l.includes(`127.0.0.45:${dead.port}`) && l.includes('Connection refused')).length;
+    const refusals = () =>
+      nginx
+        .errorLog()
+        .split('\n')
+        .filter((l) => l.includes(`127.0.0.45:${dead.port}`) && l.includes('Connection refused')).length;
     for (const lb of ['round_robin', 'random', 'ewma'] as const) {
       const name = lb === 'ewma' ? 'ew' : 'app';
       await nginx.push([{ name, loadBalance: lb, endpoints: [live[0]!.endpoint, dead, live[1]!.endpoint] }]);
@@ -132,14 +162,22 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     // two endpoints, one dead: the only retry must go to the other one, never back to the dead one
     await nginx.push([{ name: 'app', loadBalance: 'random', endpoints: [dead, live[0]!.endpoint] }]);
     const pairs = await many(30, () => nginx.get('/app/r2'));
-    assert.deepEqual(pairs.map((r) => r.body), Array(30).fill(live[0]!.name));
-
+    assert.deepEqual(
+      pairs.map((r) => r.body),
+      Array(30).fill(live[0]!.name),
+    );
 
     // with affinity pinned to the dead endpoint the request still succeeds, on another endpoint
-    const cookieValue = (await import('node:crypto')).createHash('md5').update(`${dead.address}:${dead.port}`).digest('hex');
+    const cookieValue = (await import('node:crypto'))
+      .createHash('md5')
+      .update(`${dead.address}:${dead.port}`)
+      .digest('hex');
     await nginx.push([{ name: 'sticky', endpoints: [dead, ...live.map((s) => s.endpoint)], affinity: { name: 'c' } }]);
     const pinnedDead = await many(10, () => nginx.get('/sticky/x', { headers: { cookie: `c=${cookieValue}` } }));
-    assert.ok(pinnedDead.every((r) => r.status === 200), pinnedDead.map((r) => r.status).join(','));
+    assert.ok(
+      pinnedDead.every((r) => r.status === 200),
+      pinnedDead.map((r) => r.status).join(','),
+    );
 
     // nothing alive: 502 after at most 3 tries, quickly
     const dead2 = await refusedEndpoint('127.0.0.46');
@@ -168,7 +206,10 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     const dead = await refusedEndpoint('::1');
     await nginx.push([{ name: 'app', loadBalance: 'random', endpoints: [dead, pods.servers[0]!.endpoint] }]);
     const replies = await many(30, () => nginx.get('/app/v6'));
-    assert.deepEqual(replies.map((x) => x.body), Array(30).fill(pods.servers[0]!.name));
+    assert.deepEqual(
+      replies.map((x) => x.body),
+      Array(30).fill(pods.servers[0]!.name),
+    );
     assert.match(nginx.errorLog(), new RegExp(`\\(111: Connection refused\\)[^\\n]*\\[::1\\]:${dead.port}`));
   });
 });

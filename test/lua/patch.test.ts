@@ -3,7 +3,15 @@
 // the name bookkeeping a later POST relies on; a full dict; a dict left by the pre-bucket Lua code.
 import assert from 'node:assert/strict';
 import {
-  applyPatch, BackendSpec, bigBackends, EchoGroup, LuaNginx, many, patchBackends, startEchoServers, startLuaNginx,
+  applyPatch,
+  type BackendSpec,
+  bigBackends,
+  type EchoGroup,
+  type LuaNginx,
+  many,
+  patchBackends,
+  startEchoServers,
+  startLuaNginx,
 } from '../helpers/lua-nginx.js';
 
 type Stored = BackendSpec & { version: number; canary?: unknown };
@@ -57,14 +65,20 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     assert.deepEqual((await served('/a/')).bodies, new Set([pod(0).name]));
     assert.deepEqual((await served('/c/')).bodies, new Set(['status 503']));
 
-    assert.deepEqual(await applyPatch(nginx, { backends: [{ name: 'c', endpoints: [pod(2).endpoint] }] }),
-      { version: v0 + 1, changed: 1, removed: 0 });
+    assert.deepEqual(await applyPatch(nginx, { backends: [{ name: 'c', endpoints: [pod(2).endpoint] }] }), {
+      version: v0 + 1,
+      changed: 1,
+      removed: 0,
+    });
     let s = await served('/c/');
     assert.deepEqual(s.bodies, new Set([pod(2).name]));
     assert.equal(s.workers.size, 2, 'both workers answered');
 
-    assert.deepEqual(await applyPatch(nginx, { backends: [{ name: 'a', endpoints: [pod(1).endpoint] }] }),
-      { version: v0 + 2, changed: 1, removed: 0 });
+    assert.deepEqual(await applyPatch(nginx, { backends: [{ name: 'a', endpoints: [pod(1).endpoint] }] }), {
+      version: v0 + 2,
+      changed: 1,
+      removed: 0,
+    });
     s = await served('/a/');
     assert.deepEqual(s.bodies, new Set([pod(1).name]));
     assert.equal(s.workers.size, 2, 'both workers answered');
@@ -75,12 +89,19 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
 
     assert.deepEqual(await applyPatch(nginx, { removed: ['b'] }), { version: v0 + 3, changed: 0, removed: 1 });
     assert.deepEqual((await served('/b/')).bodies, new Set(['status 503']));
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['a', 'c']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['a', 'c'],
+    );
 
     // removing what is not stored is no error and counts nothing; an equal backend is no change
-    assert.deepEqual(await applyPatch(nginx, {
-      backends: [{ name: 'a', endpoints: [pod(1).endpoint, pod(1).endpoint] }], removed: ['b', 'never-stored'],
-    }), { version: v0 + 4, changed: 0, removed: 0 });
+    assert.deepEqual(
+      await applyPatch(nginx, {
+        backends: [{ name: 'a', endpoints: [pod(1).endpoint, pod(1).endpoint] }],
+        removed: ['b', 'never-stored'],
+      }),
+      { version: v0 + 4, changed: 0, removed: 0 },
+    );
     // both fields are optional, and cjson reads {} as an empty list
     assert.deepEqual(await applyPatch(nginx, {}), { version: v0 + 5, changed: 0, removed: 0 });
     const r = await patchBackends(nginx, '{"backends":{},"removed":{}}');
@@ -92,9 +113,13 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     assert.equal((await nginx.current()).version, v0 + 6, 'the global counter moves on every accepted patch');
 
     // add and remove in one patch
-    assert.deepEqual(await applyPatch(nginx, {
-      backends: [{ name: 'b', endpoints: [pod(2).endpoint] }], removed: ['c'],
-    }), { version: v0 + 7, changed: 1, removed: 1 });
+    assert.deepEqual(
+      await applyPatch(nginx, {
+        backends: [{ name: 'b', endpoints: [pod(2).endpoint] }],
+        removed: ['c'],
+      }),
+      { version: v0 + 7, changed: 1, removed: 1 },
+    );
     assert.deepEqual((await served('/b/')).bodies, new Set([pod(2).name]));
     assert.deepEqual((await served('/c/')).bodies, new Set(['status 503']));
   });
@@ -126,13 +151,27 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
       ['removed empty name', { removed: [''] }, /^removed\[0\]: must be a backend name/],
       ['removed with a colon', { removed: ['b:a'] }, /^removed\[0\]: must be a backend name/],
       ['removed twice', { removed: ['a', 'b', 'a'] }, /^removed\[2\]: duplicate of removed\[0\] \("a"\)$/],
-      ['removed and patched', { backends: [ok({ name: 'q' }), ok({ name: 'b' })], removed: ['a', 'b'] },
-        /^removed\[1\]: also in backends\[1\] \("b"\)$/],
+      [
+        'removed and patched',
+        { backends: [ok({ name: 'q' }), ok({ name: 'b' })], removed: ['a', 'b'] },
+        /^removed\[1\]: also in backends\[1\] \("b"\)$/,
+      ],
       ['too many removed', { removed: many20001 }, /^removed: more than 20000 names$/],
-      ['too many backends', { backends: many20001.map((name) => ({ name, endpoints: [] })) }, /^backends: more than 20000 backends$/],
-      ['duplicate backend', { backends: [ok(), ok({ name: 'y' }), ok()] }, /^backends\[2\]\.name: duplicate of backends\[0\]/],
-      ['a bad removal after valid changes', { backends: [{ name: 'a', endpoints: [pod(2).endpoint] }], removed: ['b', '-x'] },
-        /^removed\[1\]: must be a backend name/],
+      [
+        'too many backends',
+        { backends: many20001.map((name) => ({ name, endpoints: [] })) },
+        /^backends: more than 20000 backends$/,
+      ],
+      [
+        'duplicate backend',
+        { backends: [ok(), ok({ name: 'y' }), ok()] },
+        /^backends\[2\]\.name: duplicate of backends\[0\]/,
+      ],
+      [
+        'a bad removal after valid changes',
+        { backends: [{ name: 'a', endpoints: [pod(2).endpoint] }], removed: ['b', '-x'] },
+        /^removed\[1\]: must be a backend name/,
+      ],
     ];
     for (const [what, body, error] of cases) {
       const r = await patchBackends(nginx, body);
@@ -148,11 +187,21 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
   it('refuses an invalid backend alone (207): the rest of the patch (changes, removals) lands, the refused one keeps what is stored', async () => {
     const ep = { address: '127.0.0.1', port: 8080 };
     const cases: [string, unknown, string][] = [
-      ['a bad address', { name: 'a', endpoints: [{ address: 'nope', port: 1 }] }, 'backends[0].endpoints[0].address: not an IP address'],
-      ['a canary to an unknown backend', { name: 'a', endpoints: [ep], canary: { backend: 'nowhere' } },
-        'backends[0].canary.backend: no backend "nowhere" in this patch or stored'],
-      ['a canary to a backend this patch removes', { name: 'a', endpoints: [ep], canary: { backend: 'c' } },
-        'backends[0].canary.backend: "c" is removed by this patch (removed[0])'],
+      [
+        'a bad address',
+        { name: 'a', endpoints: [{ address: 'nope', port: 1 }] },
+        'backends[0].endpoints[0].address: not an IP address',
+      ],
+      [
+        'a canary to an unknown backend',
+        { name: 'a', endpoints: [ep], canary: { backend: 'nowhere' } },
+        'backends[0].canary.backend: no backend "nowhere" in this patch or stored',
+      ],
+      [
+        'a canary to a backend this patch removes',
+        { name: 'a', endpoints: [ep], canary: { backend: 'c' } },
+        'backends[0].canary.backend: "c" is removed by this patch (removed[0])',
+      ],
     ];
     for (const [what, invalid, error] of cases) {
       await nginx.push([
@@ -161,7 +210,10 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
         { name: 'c', endpoints: [pod(2).endpoint] },
       ]);
       const before = await byName();
-      const r = await patchBackends(nginx, { backends: [invalid, { name: 'b', endpoints: [pod(2).endpoint] }], removed: ['c'] });
+      const r = await patchBackends(nginx, {
+        backends: [invalid, { name: 'b', endpoints: [pod(2).endpoint] }],
+        removed: ['c'],
+      });
       assert.equal(r.status, 207, `${what}: ${r.body}`);
       const answer = JSON.parse(r.body) as { changed: number; removed: number; refused: unknown[] };
       assert.deepEqual([answer.changed, answer.removed, answer.refused], [1, 1, [{ name: 'a', error }]], what);
@@ -181,20 +233,28 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     ]);
     // alt is only stored, not in the patch; removing another backend in the same patch is fine
     const res = await applyPatch(nginx, {
-      backends: [{ name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'alt', weight: 100 } }], removed: ['other'],
+      backends: [{ name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'alt', weight: 100 } }],
+      removed: ['other'],
     });
     assert.deepEqual([res.changed, res.removed], [1, 1]);
     assert.deepEqual((await served('/main/')).bodies, new Set([pod(2).name]));
     assert.deepEqual((await byName()).get('main')!.canary, { backend: 'alt', weight: 100, weightTotal: 100 });
 
     // the canary rule of a patch is checked against the set as stored now
-    const refused = await patchBackends(nginx, { backends: [{ name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'other' } }] });
+    const refused = await patchBackends(nginx, {
+      backends: [{ name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'other' } }],
+    });
     assert.equal(refused.status, 207, refused.body);
-    assert.deepEqual(JSON.parse(refused.body).refused, [{ name: 'main', error: 'backends[0].canary.backend: no backend "other" in this patch or stored' }]);
+    assert.deepEqual(JSON.parse(refused.body).refused, [
+      { name: 'main', error: 'backends[0].canary.backend: no backend "other" in this patch or stored' },
+    ]);
     assert.deepEqual((await served('/main/')).bodies, new Set([pod(2).name]), 'main keeps its stored canary');
     // in the same patch is fine too
     await applyPatch(nginx, {
-      backends: [{ name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'alt2', weight: 100 } }, { name: 'alt2', endpoints: [pod(1).endpoint] }],
+      backends: [
+        { name: 'main', endpoints: [pod(0).endpoint], canary: { backend: 'alt2', weight: 100 } },
+        { name: 'alt2', endpoints: [pod(1).endpoint] },
+      ],
     });
     assert.deepEqual((await served('/main/')).bodies, new Set([pod(1).name]));
   });
@@ -210,17 +270,30 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     for (let i = 0; i < added.length; i += 100) await applyPatch(nginx, { backends: added.slice(i, i + 100) });
     await applyPatch(nginx, { backends: [{ name: 'a', endpoints: [pod(0).endpoint] }], removed: ['p-0', 's-1'] });
 
-    const stored = new Set([...first.map((b) => b.name).filter((n) => !gone.includes(n) && n !== 's-1'),
-      ...added.map((b) => b.name).filter((n) => n !== 'p-0'), 'a']);
+    const stored = new Set([
+      ...first.map((b) => b.name).filter((n) => !gone.includes(n) && n !== 's-1'),
+      ...added.map((b) => b.name).filter((n) => n !== 'p-0'),
+      'a',
+    ]);
     const cur = await nginx.current();
-    assert.deepEqual(cur.backends.map((b) => b.name), [...stored].sort(), 'GET lists exactly the patched set');
+    assert.deepEqual(
+      cur.backends.map((b) => b.name),
+      [...stored].sort(),
+      'GET lists exactly the patched set',
+    );
     assert.equal(cur.version, v0 + 9);
 
     // keep every other stored name, plus one new one
     const keep = [...stored].filter((_, i) => i % 2 === 0);
-    const res = await nginx.push([...keep.map((name) => ({ name, endpoints: name === 'a' ? [pod(1).endpoint] : [] })), { name: 'c', endpoints: [pod(2).endpoint] }]);
+    const res = await nginx.push([
+      ...keep.map((name) => ({ name, endpoints: name === 'a' ? [pod(1).endpoint] : [] })),
+      { name: 'c', endpoints: [pod(2).endpoint] },
+    ]);
     assert.equal(res.removed, stored.size - keep.length);
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), [...keep, 'c'].sort());
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      [...keep, 'c'].sort(),
+    );
     // and the buckets are exact again: dropping everything removes exactly what is left
     assert.deepEqual(await nginx.push([]), { version: res.version + 1, changed: 0, removed: keep.length + 1 });
     assert.deepEqual((await nginx.current()).backends, []);
@@ -228,11 +301,22 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
 
   it('concurrent patches are applied one at a time, each with its own version', async () => {
     const { version: v0 } = await nginx.push([]);
-    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-      patchBackends(nginx, { backends: [{ name: `con-${i}`, endpoints: [{ address: '127.0.0.1', port: 1000 + i }] }] })));
-    assert.deepEqual(replies.map((r) => r.status), Array(10).fill(201));
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        patchBackends(nginx, {
+          backends: [{ name: `con-${i}`, endpoints: [{ address: '127.0.0.1', port: 1000 + i }] }],
+        }),
+      ),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      Array(10).fill(201),
+    );
     const versions = replies.map((r) => JSON.parse(r.body).version as number).sort((x, y) => x - y);
-    assert.deepEqual(versions, Array.from({ length: 10 }, (_, i) => v0 + 1 + i));
+    assert.deepEqual(
+      versions,
+      Array.from({ length: 10 }, (_, i) => v0 + 1 + i),
+    );
     assert.equal((await nginx.current()).backends.length, 10);
   });
 
@@ -240,11 +324,20 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     await nginx.push([]);
     const r = await nginx.get('/legacy-names');
     assert.equal(r.status, 200);
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['old1', 'old2']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['old1', 'old2'],
+    );
     assert.deepEqual((await applyPatch(nginx, { removed: ['old1'] })).removed, 1);
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['old2']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['old2'],
+    );
     assert.equal((await nginx.push([{ name: 'a', endpoints: [] }])).removed, 1);
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['a']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['a'],
+    );
   });
 
   it('answers 405 with Allow listing PATCH, and 403 to a PATCH with a foreign Host', async () => {
@@ -289,6 +382,9 @@ describe('lua data plane: PATCH into a full shared dict (real nginx, 1m dict)', 
     const written = (await nginx.current()).backends.filter((b) => b.name.startsWith('big-')).length;
     assert.ok(written > 0, 'some were written before the dict filled up');
     assert.equal((await nginx.push([tea])).removed, written);
-    assert.deepEqual((await nginx.current()).backends.map((b) => b.name), ['tea']);
+    assert.deepEqual(
+      (await nginx.current()).backends.map((b) => b.name),
+      ['tea'],
+    );
   });
 });

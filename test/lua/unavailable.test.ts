@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BackendSpec, EchoGroup, LuaNginx, many, startEchoServers, startLuaNginx } from '../helpers/lua-nginx.js';
+import {
+  type BackendSpec,
+  type EchoGroup,
+  type LuaNginx,
+  many,
+  startEchoServers,
+  startLuaNginx,
+} from '../helpers/lua-nginx.js';
 import { freePorts } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -16,16 +23,21 @@ describe('lua data plane: backends without endpoints answer 503 through a loopba
   let pods: EchoGroup;
 
   before(async () => {
-    pods = await startEchoServers([{ name: 'pod-1', address: '127.0.0.81' }, { name: 'pod-2', address: '127.0.0.82' }]);
+    pods = await startEchoServers([
+      { name: 'pod-1', address: '127.0.0.81' },
+      { name: 'pod-2', address: '127.0.0.82' },
+    ]);
     const [port] = (await freePorts(1)) as [number];
-    nginx = await startLuaNginx([
-      { path: '/app/', backend: 'app' },
-      { path: '/empty/', backend: 'empty' },
-      { path: '/unknown/', backend: 'never-pushed' },
-      { path: '/ewma/', backend: 'ew-empty', ewma: true },
-      { path: '/main/', backend: 'main' },
-    ], {
-      extraHttp: `
+    nginx = await startLuaNginx(
+      [
+        { path: '/app/', backend: 'app' },
+        { path: '/empty/', backend: 'empty' },
+        { path: '/unknown/', backend: 'never-pushed' },
+        { path: '/ewma/', backend: 'ew-empty', ewma: true },
+        { path: '/main/', backend: 'main' },
+      ],
+      {
+        extraHttp: `
     map $https $ingress_templater_unavailable { default "127.0.0.1:${port}"; }
     server {
         listen 127.0.0.1:${port};
@@ -33,13 +45,14 @@ describe('lua data plane: backends without endpoints answer 503 through a loopba
         add_header X-Ingress-Templater backend-unavailable always;
         return 503;
     }`,
-      extraServer: `
+        extraServer: `
         location /handled/ {
             set $proxy_upstream_name "empty";
             set $ingress_templater_unavailable "";
             proxy_pass http://upstream_balancer;
         }`,
-    });
+      },
+    );
   });
 
   after(async () => {
@@ -49,7 +62,10 @@ describe('lua data plane: backends without endpoints answer 503 through a loopba
 
   const seenThere = () => {
     try {
-      return fs.readFileSync(path.join(nginx.prefix, 'logs', 'unavailable.log'), 'utf8').split('\n').filter((l) => l !== '').length;
+      return fs
+        .readFileSync(path.join(nginx.prefix, 'logs', 'unavailable.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '').length;
     } catch {
       return 0;
     }
@@ -85,7 +101,7 @@ describe('lua data plane: backends without endpoints answer 503 through a loopba
     assert.equal(seenThere(), before);
   });
 
-  it('a main backend without endpoints still serves its canary\'s share; the rest gets the 503', async () => {
+  it("a main backend without endpoints still serves its canary's share; the rest gets the 503", async () => {
     await nginx.push([
       { name: 'main', endpoints: [], canary: { backend: 'alt', weight: 0, header: 'X-Canary' } },
       { name: 'alt', endpoints: pods.endpoints },

@@ -3,11 +3,24 @@ import { backendName, resolveBackend, sortEndpoints } from '../../src/model/back
 import type { BackendLookup } from '../../src/model/backends.js';
 import type { Backend } from '../../src/model/index.js';
 import type { Resource } from '../../src/resources.js';
-import { backend, build, endpoints, ingress, problemsMatching, reorder, service, show, slice } from '../helpers/resources.js';
+import {
+  backend,
+  build,
+  endpoints,
+  ingress,
+  problemsMatching,
+  reorder,
+  service,
+  show,
+  slice,
+} from '../helpers/resources.js';
 
 /** Route h.example.com/ to the backend reference and return what the model made of it. */
 function route(resources: Resource[], ref = backend('web'), opts: Parameters<typeof build>[1] = {}) {
-  const ing = ingress({ name: 'ing', rules: [{ host: 'h.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: ref }] }] });
+  const ing = ingress({
+    name: 'ing',
+    rules: [{ host: 'h.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: ref }] }],
+  });
   const r = build([...resources, ing], opts);
   const name = r.model.servers.find((s) => s.host === 'h.example.com')!.locations[0]!.backend;
   const b = name === null ? undefined : r.model.backends.find((x) => x.name === name);
@@ -18,15 +31,43 @@ const eps = (b: Backend | undefined) => (b?.endpoints ?? []).map((e) => `${e.add
 describe('backends', () => {
   it('names a backend namespace-service-port after the Service port', () => {
     assert.equal(backendName('shop', 'web', 8080), 'shop_web_8080');
-    const { name, backend: b, problems } = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })]);
+    const {
+      name,
+      backend: b,
+      problems,
+    } = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })]);
     assert.equal(problems.length, 0, show(problems));
     assert.equal(name, 'default_web_80');
-    assert.deepEqual(b, { name: 'default_web_80', namespace: 'default', service: 'web', port: 80, endpoints: [{ address: '10.0.0.1', port: 8080 }], balance: { loadBalance: 'round_robin' } });
+    assert.deepEqual(b, {
+      name: 'default_web_80',
+      namespace: 'default',
+      service: 'web',
+      port: 80,
+      endpoints: [{ address: '10.0.0.1', port: 8080 }],
+      balance: { loadBalance: 'round_robin' },
+    });
   });
 
   describe('Service ports', () => {
-    const svc = service({ name: 'web', ports: [{ name: 'http', port: 80, targetPort: 'web' }, { name: 'admin', port: 9000, targetPort: 9090 }] });
-    const ep = endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'], ports: [{ name: 'http', port: 8080 }, { name: 'admin', port: 9090 }] }] });
+    const svc = service({
+      name: 'web',
+      ports: [
+        { name: 'http', port: 80, targetPort: 'web' },
+        { name: 'admin', port: 9000, targetPort: 9090 },
+      ],
+    });
+    const ep = endpoints({
+      name: 'web',
+      subsets: [
+        {
+          ready: ['10.0.0.1'],
+          ports: [
+            { name: 'http', port: 8080 },
+            { name: 'admin', port: 9090 },
+          ],
+        },
+      ],
+    });
 
     it('finds the Service port by number', () => {
       const r = route([svc, ep], backend('web', 9000));
@@ -46,7 +87,15 @@ describe('backends', () => {
     });
 
     it('resolves a named targetPort through the EndpointSlice port named like the Service port', () => {
-      const sl = slice({ name: 'web-1', service: 'web', endpoints: ['10.0.0.5'], ports: [{ name: 'admin', port: 9091 }, { name: 'http', port: 8081 }] });
+      const sl = slice({
+        name: 'web-1',
+        service: 'web',
+        endpoints: ['10.0.0.5'],
+        ports: [
+          { name: 'admin', port: 9091 },
+          { name: 'http', port: 8081 },
+        ],
+      });
       assert.deepEqual(eps(route([svc, sl], backend('web', 80)).backend), ['10.0.0.5:8081']);
       assert.deepEqual(eps(route([svc, sl], backend('web', 9000)).backend), ['10.0.0.5:9091']);
     });
@@ -55,7 +104,10 @@ describe('backends', () => {
       const one = service({ name: 'web', ports: [{ port: 80, targetPort: 8080 }] });
       const r = route([one, endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'], ports: [{ port: 8080 }] }] })]);
       assert.deepEqual(eps(r.backend), ['10.0.0.1:8080']);
-      const s = route([one, slice({ name: 'web-x', service: 'web', endpoints: ['10.0.0.2'], ports: [{ port: 8080 }] })]);
+      const s = route([
+        one,
+        slice({ name: 'web-x', service: 'web', endpoints: ['10.0.0.2'], ports: [{ port: 8080 }] }),
+      ]);
       assert.deepEqual(eps(s.backend), ['10.0.0.2:8080']);
     });
 
@@ -102,18 +154,25 @@ describe('backends', () => {
 
   describe('Endpoints', () => {
     it('uses only ready addresses, never notReadyAddresses', () => {
-      const r = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2', '10.0.0.1'], notReady: ['10.0.0.9'] }] })]);
+      const r = route([
+        service({ name: 'web' }),
+        endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2', '10.0.0.1'], notReady: ['10.0.0.9'] }] }),
+      ]);
       assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.2:8080']);
     });
 
     it('merges subsets with different ports and skips subsets without the port', () => {
-      const r = route([service({ name: 'web' }), endpoints({
-        name: 'web', subsets: [
-          { ready: ['10.0.0.1'], ports: [{ name: 'http', port: 8080 }] },
-          { ready: ['10.0.0.2'], ports: [{ name: 'http', port: 8081 }] },
-          { ready: ['10.0.0.3'], ports: [{ name: 'metrics', port: 9100 }] },
-        ],
-      })]);
+      const r = route([
+        service({ name: 'web' }),
+        endpoints({
+          name: 'web',
+          subsets: [
+            { ready: ['10.0.0.1'], ports: [{ name: 'http', port: 8080 }] },
+            { ready: ['10.0.0.2'], ports: [{ name: 'http', port: 8081 }] },
+            { ready: ['10.0.0.3'], ports: [{ name: 'metrics', port: 9100 }] },
+          ],
+        }),
+      ]);
       assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.2:8081']);
     });
 
@@ -130,25 +189,35 @@ describe('backends', () => {
     const svc = service({ name: 'web' });
 
     it('uses only ready endpoints that are not terminating', () => {
-      const r = route([svc, slice({
-        name: 'web-a', service: 'web', endpoints: [
-          '10.0.0.1',
-          { addresses: ['10.0.0.2'], ready: false },
-          { addresses: ['10.0.0.3'], ready: true, terminating: true },
-          { addresses: ['10.0.0.4'], ready: false, serving: true, terminating: true },
-          { addresses: ['10.0.0.5'], ready: true, serving: false },
-        ],
-      })]);
+      const r = route([
+        svc,
+        slice({
+          name: 'web-a',
+          service: 'web',
+          endpoints: [
+            '10.0.0.1',
+            { addresses: ['10.0.0.2'], ready: false },
+            { addresses: ['10.0.0.3'], ready: true, terminating: true },
+            { addresses: ['10.0.0.4'], ready: false, serving: true, terminating: true },
+            { addresses: ['10.0.0.5'], ready: true, serving: false },
+          ],
+        }),
+      ]);
       assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.5:8080']);
     });
 
     it('prefers EndpointSlices over Endpoints when both exist', () => {
-      const r = route([svc, endpoints({ name: 'web', subsets: [{ ready: ['10.9.9.9'] }] }), slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'] })]);
+      const r = route([
+        svc,
+        endpoints({ name: 'web', subsets: [{ ready: ['10.9.9.9'] }] }),
+        slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'] }),
+      ]);
       assert.deepEqual(eps(r.backend), ['10.0.0.1:8080']);
     });
 
     it('merges several slices of one Service and removes duplicates', () => {
-      const r = route([svc,
+      const r = route([
+        svc,
         slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.3', '10.0.0.1'] }),
         slice({ name: 'web-b', service: 'web', endpoints: ['10.0.0.2', '10.0.0.1'] }),
         slice({ name: 'other-a', service: 'other', endpoints: ['10.7.7.7'] }),
@@ -157,7 +226,8 @@ describe('backends', () => {
     });
 
     it('uses every address of an endpoint, IPv6 too, and skips FQDN slices', () => {
-      const r = route([svc,
+      const r = route([
+        svc,
         slice({ name: 'web-a', service: 'web', endpoints: [{ addresses: ['10.0.0.1', '10.0.0.2'] }] }),
         slice({ name: 'web-6', service: 'web', addressType: 'IPv6', endpoints: ['fd00::1'] }),
         slice({ name: 'web-f', service: 'web', addressType: 'FQDN', endpoints: ['pod.example.com'] }),
@@ -171,19 +241,32 @@ describe('backends', () => {
     });
 
     it('skips a slice port without a number', () => {
-      const r = route([svc, slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'], ports: [{ name: 'http' }] })]);
+      const r = route([
+        svc,
+        slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'], ports: [{ name: 'http' }] }),
+      ]);
       assert.deepEqual(eps(r.backend), []);
     });
   });
 
   it('treats headless Services like any other', () => {
     const headless = service({ name: 'web', clusterIP: 'None' });
-    assert.deepEqual(eps(route([headless, slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'] })]).backend), ['10.0.0.1:8080']);
-    assert.deepEqual(eps(route([headless, endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2'] }] })]).backend), ['10.0.0.2:8080']);
+    assert.deepEqual(
+      eps(route([headless, slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'] })]).backend),
+      ['10.0.0.1:8080'],
+    );
+    assert.deepEqual(eps(route([headless, endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2'] }] })]).backend), [
+      '10.0.0.2:8080',
+    ]);
   });
 
   describe('ExternalName', () => {
-    const ext = service({ name: 'web', type: 'ExternalName', externalName: 'api.example.net', ports: [{ name: 'https', port: 443 }] });
+    const ext = service({
+      name: 'web',
+      type: 'ExternalName',
+      externalName: 'api.example.net',
+      ports: [{ name: 'https', port: 443 }],
+    });
 
     it('uses the addresses resolved for the name and reports the name to resolve', () => {
       const resolved = new Map([['api.example.net', ['192.0.2.2', '192.0.2.1']]]);
@@ -201,19 +284,29 @@ describe('backends', () => {
     });
 
     it('dials a numeric targetPort, and takes an IP address as is', () => {
-      const ip = service({ name: 'web', type: 'ExternalName', externalName: '192.0.2.7', ports: [{ port: 80, targetPort: 8443 }] });
+      const ip = service({
+        name: 'web',
+        type: 'ExternalName',
+        externalName: '192.0.2.7',
+        ports: [{ port: 80, targetPort: 8443 }],
+      });
       const r = route([ip]);
       assert.deepEqual(eps(r.backend), ['192.0.2.7:8443']);
       assert.deepEqual(r.externalNames, []);
     });
 
     it('ignores Endpoints and slices of an ExternalName Service', () => {
-      const r = route([ext, slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'], ports: [{ name: 'https', port: 443 }] })], backend('web', 443));
+      const r = route(
+        [ext, slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'], ports: [{ name: 'https', port: 443 }] })],
+        backend('web', 443),
+      );
       assert.deepEqual(r.backend?.endpoints, []);
     });
 
     it('drops resolved values that are not IP addresses', () => {
-      const r = route([ext], backend('web', 443), { resolved: new Map([['api.example.net', ['192.0.2.1', 'evil;', '']]]) });
+      const r = route([ext], backend('web', 443), {
+        resolved: new Map([['api.example.net', ['192.0.2.1', 'evil;', '']]]),
+      });
       assert.deepEqual(eps(r.backend), ['192.0.2.1:443']);
     });
   });
@@ -223,12 +316,23 @@ describe('backends', () => {
     const want = eps(route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ips }] })]).backend);
     assert.equal(want.length, 5);
     for (let seed = 0; seed < ips.length; seed++) {
-      const r = route([service({ name: 'web' }), slice({ name: 'web-a', service: 'web', endpoints: reorder(ips, seed) })]);
+      const r = route([
+        service({ name: 'web' }),
+        slice({ name: 'web-a', service: 'web', endpoints: reorder(ips, seed) }),
+      ]);
       assert.deepEqual(eps(r.backend), want);
     }
-    assert.deepEqual(sortEndpoints([{ address: '10.0.0.1', port: 2 }, { address: '10.0.0.1', port: 1 }, { address: '10.0.0.1', port: 2 }]), [
-      { address: '10.0.0.1', port: 1 }, { address: '10.0.0.1', port: 2 },
-    ]);
+    assert.deepEqual(
+      sortEndpoints([
+        { address: '10.0.0.1', port: 2 },
+        { address: '10.0.0.1', port: 1 },
+        { address: '10.0.0.1', port: 2 },
+      ]),
+      [
+        { address: '10.0.0.1', port: 1 },
+        { address: '10.0.0.1', port: 2 },
+      ],
+    );
   });
 
   it('resolveBackend works against any lookup', () => {

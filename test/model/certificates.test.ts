@@ -4,7 +4,20 @@ import { certCoversHost, certificateFromSecret } from '../../src/model/certifica
 import type { Model, Server } from '../../src/model/index.js';
 import type { Resource } from '../../src/resources.js';
 import {
-  b64, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, problemsMatching, rule, secret, service, show,
+  b64,
+  build,
+  configMap,
+  CONFIG_MAP_OPTION,
+  endpoints,
+  exact,
+  ingress,
+  makeCert,
+  path,
+  problemsMatching,
+  rule,
+  secret,
+  service,
+  show,
 } from '../helpers/resources.js';
 import type { TestCert } from '../helpers/resources.js';
 
@@ -29,13 +42,18 @@ describe('TLS', () => {
       assert.ok(r.ok, show(r.problems));
       assert.deepEqual(r.problems, []);
       assert.equal(r.cert.name, 'shop_cafe-secret');
-      assert.match(r.cert.pem, /^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n[\s\S]+-----END PRIVATE KEY-----\n$/);
+      assert.match(
+        r.cert.pem,
+        /^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n[\s\S]+-----END PRIVATE KEY-----\n$/,
+      );
       assert.equal(r.cert.hash, crypto.createHash('sha256').update(r.cert.pem).digest('hex'));
       assert.ok(Date.parse(r.cert.notAfter) > Date.now());
     });
 
     it('keeps only the PEM blocks, dropping text around them', () => {
-      const r = certificateFromSecret(secret({ name: 's', crt: `subject=whatever\n${cafe.crt}trailing`, key: `# key\n${cafe.key}` }));
+      const r = certificateFromSecret(
+        secret({ name: 's', crt: `subject=whatever\n${cafe.crt}trailing`, key: `# key\n${cafe.key}` }),
+      );
       assert.ok(r.ok, show(r.problems));
       assert.doesNotMatch(r.cert.pem, /subject=|trailing|# key/);
     });
@@ -57,13 +75,38 @@ describe('TLS', () => {
     const bad: [string, () => Parameters<typeof secret>[0], RegExp, string][] = [
       ['tls.crt missing', () => ({ name: 's', data: { 'tls.key': b64(cafe.key) } }), /missing/, 'data["tls.crt"]'],
       ['tls.key missing', () => ({ name: 's', data: { 'tls.crt': b64(cafe.crt) } }), /missing/, 'data["tls.key"]'],
-      ['bad base64', () => ({ name: 's', data: { 'tls.crt': '!!!not base64!!!', 'tls.key': b64(cafe.key) } }), /no PEM CERTIFICATE/, 'data["tls.crt"]'],
+      [
+        'bad base64',
+        () => ({ name: 's', data: { 'tls.crt': '!!!not base64!!!', 'tls.key': b64(cafe.key) } }),
+        /no PEM CERTIFICATE/,
+        'data["tls.crt"]',
+      ],
       ['not PEM', () => ({ name: 's', crt: 'hello', key: cafe.key }), /no PEM CERTIFICATE/, 'data["tls.crt"]'],
       ['no key', () => ({ name: 's', crt: cafe.crt, key: '' }), /exactly one PEM PRIVATE KEY/, 'data["tls.key"]'],
-      ['two keys', () => ({ name: 's', crt: cafe.crt, key: cafe.key + other.key }), /exactly one PEM PRIVATE KEY/, 'data["tls.key"]'],
-      ['garbage certificate', () => ({ name: 's', crt: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', key: cafe.key }), /does not parse/, 'data["tls.crt"]'],
-      ['garbage key', () => ({ name: 's', crt: cafe.crt, key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }), /does not parse/, 'data["tls.key"]'],
-      ['key of another certificate', () => ({ name: 's', crt: cafe.crt, key: other.key }), /does not match/, 'data["tls.key"]'],
+      [
+        'two keys',
+        () => ({ name: 's', crt: cafe.crt, key: cafe.key + other.key }),
+        /exactly one PEM PRIVATE KEY/,
+        'data["tls.key"]',
+      ],
+      [
+        'garbage certificate',
+        () => ({ name: 's', crt: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', key: cafe.key }),
+        /does not parse/,
+        'data["tls.crt"]',
+      ],
+      [
+        'garbage key',
+        () => ({ name: 's', crt: cafe.crt, key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }),
+        /does not parse/,
+        'data["tls.key"]',
+      ],
+      [
+        'key of another certificate',
+        () => ({ name: 's', crt: cafe.crt, key: other.key }),
+        /does not match/,
+        'data["tls.key"]',
+      ],
     ];
     for (const [what, input, message, field] of bad) {
       it(`refuses a Secret with ${what}`, () => {
@@ -91,24 +134,46 @@ describe('TLS', () => {
   });
 
   describe('in the model', () => {
-    const tlsIngress = (secretName: string | undefined, hosts: string[], ruleHosts = hosts, extra: Partial<Parameters<typeof ingress>[0]> = {}) =>
+    const tlsIngress = (
+      secretName: string | undefined,
+      hosts: string[],
+      ruleHosts = hosts,
+      extra: Partial<Parameters<typeof ingress>[0]> = {},
+    ) =>
       ingress({
-        name: 'cafe', tls: [secretName === undefined ? { hosts } : { hosts, secretName }],
-        rules: ruleHosts.map((h) => rule(h, path('/', 'web'))), ...extra,
+        name: 'cafe',
+        tls: [secretName === undefined ? { hosts } : { hosts, secretName }],
+        rules: ruleHosts.map((h) => rule(h, path('/', 'web'))),
+        ...extra,
       });
 
     it('serves a host named in spec.tls with the certificate of its Secret', () => {
-      const { model, problems } = build([...app, secret({ name: 'cafe-secret', cert: cafe }), tlsIngress('cafe-secret', ['cafe.example.com'])]);
+      const { model, problems } = build([
+        ...app,
+        secret({ name: 'cafe-secret', cert: cafe }),
+        tlsIngress('cafe-secret', ['cafe.example.com']),
+      ]);
       assert.equal(problems.length, 0, show(problems));
       assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe-secret');
       assert.equal(server(model, '').tls, null);
-      assert.deepEqual(model.certificates.map((c) => c.name), ['default_cafe-secret']);
+      assert.deepEqual(
+        model.certificates.map((c) => c.name),
+        ['default_cafe-secret'],
+      );
     });
 
     const fallbacks: [string, () => Resource[], RegExp][] = [
       ['a missing Secret', () => [], /Secret default\/cafe-secret not found/],
-      ['a Secret with bad base64', () => [secret({ name: 'cafe-secret', data: { 'tls.crt': '%%%', 'tls.key': '%%%' } })], /not a usable TLS certificate/],
-      ['a key that does not match the certificate', () => [secret({ name: 'cafe-secret', crt: cafe.crt, key: other.key })], /not a usable TLS certificate/],
+      [
+        'a Secret with bad base64',
+        () => [secret({ name: 'cafe-secret', data: { 'tls.crt': '%%%', 'tls.key': '%%%' } })],
+        /not a usable TLS certificate/,
+      ],
+      [
+        'a key that does not match the certificate',
+        () => [secret({ name: 'cafe-secret', crt: cafe.crt, key: other.key })],
+        /not a usable TLS certificate/,
+      ],
     ];
     for (const [what, extra, message] of fallbacks) {
       it(`falls back to the default certificate with a warning for ${what}`, () => {
@@ -125,8 +190,16 @@ describe('TLS', () => {
     }
 
     it('reports a bad Secret once even when several Ingresses use it', () => {
-      const { problems } = build([...app, secret({ name: 's', crt: cafe.crt, key: other.key }),
-        tlsIngress('s', ['a.example.com']), ingress({ name: 'two', tls: [{ hosts: ['b.example.com'], secretName: 's' }], rules: [rule('b.example.com', path('/', 'web'))] })]);
+      const { problems } = build([
+        ...app,
+        secret({ name: 's', crt: cafe.crt, key: other.key }),
+        tlsIngress('s', ['a.example.com']),
+        ingress({
+          name: 'two',
+          tls: [{ hosts: ['b.example.com'], secretName: 's' }],
+          rules: [rule('b.example.com', path('/', 'web'))],
+        }),
+      ]);
       assert.equal(problemsMatching(problems, /does not match/).length, 1, show(problems));
       assert.equal(problemsMatching(problems, /not a usable TLS certificate/).length, 2, show(problems));
     });
@@ -138,13 +211,18 @@ describe('TLS', () => {
     });
 
     it('applies a TLS entry without hosts to the catch-all server', () => {
-      const { model } = build([...app, secret({ name: 's', cert: cafe }), ingress({ name: 'a', tls: [{ hosts: [], secretName: 's' }], rules: [rule(undefined, path('/', 'web'))] })]);
+      const { model } = build([
+        ...app,
+        secret({ name: 's', cert: cafe }),
+        ingress({ name: 'a', tls: [{ hosts: [], secretName: 's' }], rules: [rule(undefined, path('/', 'web'))] }),
+      ]);
       assert.equal(server(model, '').tls, 'default_s');
     });
 
     it('lets a wildcard TLS host cover hosts one label below it, and no deeper', () => {
       const { model, problems } = build([
-        ...app, secret({ name: 'star', cert: wildcard }),
+        ...app,
+        secret({ name: 'star', cert: wildcard }),
         tlsIngress('star', ['*.example.com'], ['*.example.com', 'tea.example.com', 'a.b.example.com', 'example.com']),
       ]);
       assert.equal(server(model, '*.example.com').tls, 'default_star');
@@ -156,25 +234,53 @@ describe('TLS', () => {
 
     it('prefers an exact TLS host over a wildcard one', () => {
       const { model } = build([
-        ...app, secret({ name: 'star', cert: wildcard }), secret({ name: 'cafe', cert: cafe }),
-        ingress({ name: 'a', tls: [{ hosts: ['*.example.com'], secretName: 'star' }, { hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/', 'web'))] }),
+        ...app,
+        secret({ name: 'star', cert: wildcard }),
+        secret({ name: 'cafe', cert: cafe }),
+        ingress({
+          name: 'a',
+          tls: [
+            { hosts: ['*.example.com'], secretName: 'star' },
+            { hosts: ['cafe.example.com'], secretName: 'cafe' },
+          ],
+          rules: [rule('cafe.example.com', path('/', 'web'))],
+        }),
       ]);
       assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe');
     });
 
     it('lets the oldest Ingress naming a host in spec.tls decide its certificate', () => {
       const { model } = build([
-        ...app, secret({ name: 'cafe', cert: cafe }), secret({ name: 'other', cert: other }),
-        ingress({ name: 'young', created: '2024-02-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'other' }], rules: [rule('cafe.example.com', path('/b', 'web'))] }),
-        ingress({ name: 'old', created: '2024-01-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/a', 'web'))] }),
+        ...app,
+        secret({ name: 'cafe', cert: cafe }),
+        secret({ name: 'other', cert: other }),
+        ingress({
+          name: 'young',
+          created: '2024-02-01T00:00:00Z',
+          tls: [{ hosts: ['cafe.example.com'], secretName: 'other' }],
+          rules: [rule('cafe.example.com', path('/b', 'web'))],
+        }),
+        ingress({
+          name: 'old',
+          created: '2024-01-01T00:00:00Z',
+          tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+          rules: [rule('cafe.example.com', path('/a', 'web'))],
+        }),
       ]);
       assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe');
     });
 
     it('serves the default certificate to a host its certificate does not name, as ingress-nginx did, and says so on the Ingress', () => {
-      const { model, problems } = build([...app, secret({ name: 'cafe', cert: cafe }), tlsIngress('cafe', ['tea.example.com'])]);
+      const { model, problems } = build([
+        ...app,
+        secret({ name: 'cafe', cert: cafe }),
+        tlsIngress('cafe', ['tea.example.com']),
+      ]);
       assert.equal(server(model, 'tea.example.com').tls, 'default');
-      const p = problemsMatching(problems, /certificate of Secret default\/cafe does not name host tea\.example\.com; using the default certificate/);
+      const p = problemsMatching(
+        problems,
+        /certificate of Secret default\/cafe does not name host tea\.example\.com; using the default certificate/,
+      );
       assert.equal(p.length, 1, show(problems));
       assert.equal(p[0]!.object, 'Ingress default/cafe');
       assert.equal(p[0]!.field, 'spec.tls[0].hosts[0]');
@@ -182,16 +288,32 @@ describe('TLS', () => {
 
     it('lets a younger Ingress whose certificate names the host win over an older one whose certificate does not', () => {
       const { model, problems } = build([
-        ...app, secret({ name: 'cafe', cert: cafe }), secret({ name: 'other', cert: other }),
-        ingress({ name: 'old', created: '2024-01-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'other' }], rules: [rule('cafe.example.com', path('/a', 'web'))] }),
-        ingress({ name: 'young', created: '2024-02-01T00:00:00Z', tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/b', 'web'))] }),
+        ...app,
+        secret({ name: 'cafe', cert: cafe }),
+        secret({ name: 'other', cert: other }),
+        ingress({
+          name: 'old',
+          created: '2024-01-01T00:00:00Z',
+          tls: [{ hosts: ['cafe.example.com'], secretName: 'other' }],
+          rules: [rule('cafe.example.com', path('/a', 'web'))],
+        }),
+        ingress({
+          name: 'young',
+          created: '2024-02-01T00:00:00Z',
+          tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+          rules: [rule('cafe.example.com', path('/b', 'web'))],
+        }),
       ]);
       assert.equal(server(model, 'cafe.example.com').tls, 'default_cafe');
       assert.equal(problemsMatching(problems, /does not name host cafe\.example\.com/).length, 1, show(problems));
     });
 
     it('looks for the Secret in the namespace of the Ingress only', () => {
-      const { model } = build([...app, secret({ name: 'cafe', namespace: 'other', cert: cafe }), tlsIngress('cafe', ['cafe.example.com'])]);
+      const { model } = build([
+        ...app,
+        secret({ name: 'cafe', namespace: 'other', cert: cafe }),
+        tlsIngress('cafe', ['cafe.example.com']),
+      ]);
       assert.equal(server(model, 'cafe.example.com').tls, 'default');
     });
 
@@ -200,10 +322,13 @@ describe('TLS', () => {
         const r = build(resources, opts);
         return { ...r, flags: server(r.model, 'cafe.example.com').locations.map((l) => l.sslRedirect) };
       };
-      const annotated = (value?: string) => ingress({
-        name: 'cafe', tls: [{ hosts: ['cafe.example.com'] }], rules: [rule('cafe.example.com', path('/', 'web'), exact('/x', 'web'))],
-        ...(value === undefined ? {} : { annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': value } }),
-      });
+      const annotated = (value?: string) =>
+        ingress({
+          name: 'cafe',
+          tls: [{ hosts: ['cafe.example.com'] }],
+          rules: [rule('cafe.example.com', path('/', 'web'), exact('/x', 'web'))],
+          ...(value === undefined ? {} : { annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': value } }),
+        });
 
       it('redirects by default', () => {
         assert.deepEqual(redirects([...app, annotated()]).flags, [true, true]);

@@ -32,12 +32,26 @@ describe('model/endpoint-policy', () => {
   });
 
   it('a port bound to some addresses: only those, in any spelling, are refused on it; other local addresses reach another socket', () => {
-    const bound: EndpointPolicy = { ...POLICY, boundTo: { [STATUS]: ['127.0.0.1'], [INTERNAL]: ['127.0.0.1', '127.0.0.2'], 80: ['*'] } };
-    for (const [a, p] of [['127.0.0.1', STATUS], ['::ffff:7f00:1', STATUS], ['127.0.0.2', INTERNAL], ['::ffff:127.0.0.1', INTERNAL], ['127.0.9.9', 80], ['10.1.2.3', 80]] as [string, number][]) {
+    const bound: EndpointPolicy = {
+      ...POLICY,
+      boundTo: { [STATUS]: ['127.0.0.1'], [INTERNAL]: ['127.0.0.1', '127.0.0.2'], 80: ['*'] },
+    };
+    for (const [a, p] of [
+      ['127.0.0.1', STATUS],
+      ['::ffff:7f00:1', STATUS],
+      ['127.0.0.2', INTERNAL],
+      ['::ffff:127.0.0.1', INTERNAL],
+      ['127.0.9.9', 80],
+      ['10.1.2.3', 80],
+    ] as [string, number][]) {
       assert.ok(endpointRefusal(a, p, bound), `${a}:${p} refused`);
     }
     // a listener on 127.0.0.1:STATUS is not reached through 127.0.7.1:STATUS (a test pod's port may be the same number)
-    for (const [a, p] of [['127.0.7.1', STATUS], ['127.0.0.3', INTERNAL], ['10.1.2.3', STATUS]] as [string, number][]) {
+    for (const [a, p] of [
+      ['127.0.7.1', STATUS],
+      ['127.0.0.3', INTERNAL],
+      ['10.1.2.3', STATUS],
+    ] as [string, number][]) {
       assert.equal(endpointRefusal(a, p, bound), null, `${a}:${p} allowed`);
     }
     // a port not in boundTo (443 here) accepts on every local address: the old rule
@@ -47,18 +61,43 @@ describe('model/endpoint-policy', () => {
 
   it('refuses every local spelling on a protected port, unspecified/link-local/multicast on any port; allows loopback elsewhere', () => {
     const refused: [string, number][] = [
-      ['127.0.0.1', STATUS], ['127.0.0.2', INTERNAL], ['127.1.2.3', STATUS], ['127.0.0.1', 80], ['127.0.0.1', 443],
-      ['::1', STATUS], ['0:0:0:0:0:0:0:1', INTERNAL], ['::ffff:127.0.0.1', STATUS], ['::ffff:7f00:1', STATUS], ['::127.0.0.1', STATUS],
-      ['10.1.2.3', STATUS], ['::ffff:10.1.2.3', INTERNAL], ['fd00:0:0::3', 443],
-      ['0.0.0.0', 8080], ['0.1.2.3', 8080], ['::', 8080], ['::ffff:0.0.0.0', STATUS],
-      ['169.254.169.254', 80], ['169.254.1.1', 8080], ['fe80::1', 8080], ['::ffff:169.254.169.254', 80],
-      ['224.0.0.1', 8080], ['ff02::1', 8080],
+      ['127.0.0.1', STATUS],
+      ['127.0.0.2', INTERNAL],
+      ['127.1.2.3', STATUS],
+      ['127.0.0.1', 80],
+      ['127.0.0.1', 443],
+      ['::1', STATUS],
+      ['0:0:0:0:0:0:0:1', INTERNAL],
+      ['::ffff:127.0.0.1', STATUS],
+      ['::ffff:7f00:1', STATUS],
+      ['::127.0.0.1', STATUS],
+      ['10.1.2.3', STATUS],
+      ['::ffff:10.1.2.3', INTERNAL],
+      ['fd00:0:0::3', 443],
+      ['0.0.0.0', 8080],
+      ['0.1.2.3', 8080],
+      ['::', 8080],
+      ['::ffff:0.0.0.0', STATUS],
+      ['169.254.169.254', 80],
+      ['169.254.1.1', 8080],
+      ['fe80::1', 8080],
+      ['::ffff:169.254.169.254', 80],
+      ['224.0.0.1', 8080],
+      ['ff02::1', 8080],
     ];
-    for (const [address, port] of refused) assert.ok(endpointRefusal(address, port, POLICY), `${address}:${port} must be refused`);
+    for (const [address, port] of refused)
+      assert.ok(endpointRefusal(address, port, POLICY), `${address}:${port} must be refused`);
     const allowed: [string, number][] = [
-      ['127.0.0.1', 8080], ['127.0.1.1', 40000], ['::1', 8080], ['10.1.2.3', 8080], ['10.1.2.4', STATUS], ['192.0.2.1', 80], ['2001:db8::1', 443],
+      ['127.0.0.1', 8080],
+      ['127.0.1.1', 40000],
+      ['::1', 8080],
+      ['10.1.2.3', 8080],
+      ['10.1.2.4', STATUS],
+      ['192.0.2.1', 80],
+      ['2001:db8::1', 443],
     ];
-    for (const [address, port] of allowed) assert.equal(endpointRefusal(address, port, POLICY), null, `${address}:${port} must be allowed`);
+    for (const [address, port] of allowed)
+      assert.equal(endpointRefusal(address, port, POLICY), null, `${address}:${port} must be allowed`);
   });
 
   const statusIngress = (svc: string) => ingress({ name: 'grab', rules: [rule('grab.test', path('/', svc))] });
@@ -66,10 +105,17 @@ describe('model/endpoint-policy', () => {
 
   it('Endpoints naming the status port (any spelling): left out and reported with object, field and Ingress; the backend answers 503', () => {
     for (const address of ['127.0.0.1', '::ffff:127.0.0.1', '::1', '10.1.2.3', '0.0.0.0']) {
-      const r = build([
-        statusIngress('grab'), service({ name: 'grab' }),
-        endpoints({ name: 'grab', subsets: [{ ready: ['10.0.0.9', address], ports: [{ name: 'http', port: STATUS }] }] }),
-      ], { endpointPolicy: POLICY });
+      const r = build(
+        [
+          statusIngress('grab'),
+          service({ name: 'grab' }),
+          endpoints({
+            name: 'grab',
+            subsets: [{ ready: ['10.0.0.9', address], ports: [{ name: 'http', port: STATUS }] }],
+          }),
+        ],
+        { endpointPolicy: POLICY },
+      );
       const b = r.model.backends.find((x) => x.name === grabName)!;
       assert.deepEqual(b.endpoints, [{ address: '10.0.0.9', port: STATUS }], address);
       assert.deepEqual(b.withheld, { refused: 1 });
@@ -77,47 +123,103 @@ describe('model/endpoint-policy', () => {
       assert.equal(p.length, 1, show(r.problems));
       assert.equal(p[0]!.severity, 'error');
       assert.equal(p[0]!.field, 'subsets[0].addresses[1].ip');
-      assert.match(formatProblem(p[0]!), new RegExp(`${address.replace(/[.:]/g, '\\$&')}.*left out.*Ingress default/grab spec\\.rules\\[0\\]\\.http\\.paths\\[0\\]\\.backend`));
+      assert.match(
+        formatProblem(p[0]!),
+        new RegExp(
+          `${address.replace(/[.:]/g, '\\$&')}.*left out.*Ingress default/grab spec\\.rules\\[0\\]\\.http\\.paths\\[0\\]\\.backend`,
+        ),
+      );
     }
   });
 
   it('EndpointSlices, IP and resolved ExternalNames, and service-upstream ClusterIPs are screened alike', () => {
-    const r = build([
-      ingress({ name: 'a', rules: [rule('a.test', path('/', 'sliced'), path('/ext', 'ext'), path('/name', 'named'))] }),
-      ingress({ name: 'b', annotations: { [`${A}service-upstream`]: 'true' }, rules: [rule('b.test', path('/', 'cluster', INTERNAL))] }),
-      service({ name: 'sliced' }), slice({ name: 'sliced-1', service: 'sliced', endpoints: ['10.0.0.1', { addresses: ['::ffff:127.0.0.1'] }], ports: [{ name: 'http', port: STATUS }] }),
-      service({ name: 'ext', type: 'ExternalName', externalName: '127.0.0.1', ports: [{ port: 80, targetPort: STATUS }] }),
-      service({ name: 'named', type: 'ExternalName', externalName: 'localhost', ports: [{ port: 80, targetPort: INTERNAL }] }),
-      service({ name: 'cluster', clusterIP: '127.0.0.1', ports: [{ port: INTERNAL }] }),
-    ], { endpointPolicy: POLICY, resolved: new Map([['localhost', ['127.0.0.1', '::1']]]) });
-    const eps = (svc: string, port = 80) => r.model.backends.find((x) => x.name === backendName('default', svc, port))!.endpoints;
+    const r = build(
+      [
+        ingress({
+          name: 'a',
+          rules: [rule('a.test', path('/', 'sliced'), path('/ext', 'ext'), path('/name', 'named'))],
+        }),
+        ingress({
+          name: 'b',
+          annotations: { [`${A}service-upstream`]: 'true' },
+          rules: [rule('b.test', path('/', 'cluster', INTERNAL))],
+        }),
+        service({ name: 'sliced' }),
+        slice({
+          name: 'sliced-1',
+          service: 'sliced',
+          endpoints: ['10.0.0.1', { addresses: ['::ffff:127.0.0.1'] }],
+          ports: [{ name: 'http', port: STATUS }],
+        }),
+        service({
+          name: 'ext',
+          type: 'ExternalName',
+          externalName: '127.0.0.1',
+          ports: [{ port: 80, targetPort: STATUS }],
+        }),
+        service({
+          name: 'named',
+          type: 'ExternalName',
+          externalName: 'localhost',
+          ports: [{ port: 80, targetPort: INTERNAL }],
+        }),
+        service({ name: 'cluster', clusterIP: '127.0.0.1', ports: [{ port: INTERNAL }] }),
+      ],
+      { endpointPolicy: POLICY, resolved: new Map([['localhost', ['127.0.0.1', '::1']]]) },
+    );
+    const eps = (svc: string, port = 80) =>
+      r.model.backends.find((x) => x.name === backendName('default', svc, port))!.endpoints;
     assert.deepEqual(eps('sliced'), [{ address: '10.0.0.1', port: STATUS }]);
     assert.deepEqual(eps('ext'), []);
     assert.deepEqual(eps('named'), []);
     assert.deepEqual(eps('cluster', INTERNAL), []);
-    const where = r.problems.filter((p) => p.severity === 'error').map((p) => `${p.object} ${p.field}`).sort();
-    assert.deepEqual(where, [
-      'EndpointSlice default/sliced-1 endpoints[1].addresses[0]',
-      'Service default/cluster spec.clusterIP',
-      'Service default/ext spec.externalName',
-      'Service default/named spec.externalName',
-      'Service default/named spec.externalName',
-    ], show(r.problems));
-    assert.ok(r.problems.some((p) => /localhost resolves to it/.test(p.message)), show(r.problems));
+    const where = r.problems
+      .filter((p) => p.severity === 'error')
+      .map((p) => `${p.object} ${p.field}`)
+      .sort();
+    assert.deepEqual(
+      where,
+      [
+        'EndpointSlice default/sliced-1 endpoints[1].addresses[0]',
+        'Service default/cluster spec.clusterIP',
+        'Service default/ext spec.externalName',
+        'Service default/named spec.externalName',
+        'Service default/named spec.externalName',
+      ],
+      show(r.problems),
+    );
+    assert.ok(
+      r.problems.some((p) => /localhost resolves to it/.test(p.message)),
+      show(r.problems),
+    );
   });
 
   it('without a policy only the never-valid addresses are refused (render, unit tests)', () => {
-    const r = build([statusIngress('grab'), service({ name: 'grab' }), endpoints({ name: 'grab', subsets: [{ ready: ['127.0.0.1', '169.254.169.254'], ports: [{ name: 'http', port: STATUS }] }] })]);
+    const r = build([
+      statusIngress('grab'),
+      service({ name: 'grab' }),
+      endpoints({
+        name: 'grab',
+        subsets: [{ ready: ['127.0.0.1', '169.254.169.254'], ports: [{ name: 'http', port: STATUS }] }],
+      }),
+    ]);
     assert.deepEqual(r.model.backends[0]!.endpoints, [{ address: '127.0.0.1', port: STATUS }]);
   });
 
-  it('an auth-url naming the status port or internal API (IP or a name resolving to loopback) denies the Ingress\'s paths, reported', () => {
-    const auth = (name: string, url: string) => ingress({ name, annotations: { [`${A}auth-url`]: url }, rules: [rule(`${name}.test`, path('/', 'web'))] });
-    const r = build([
-      auth('ip', `http://127.0.0.1:${STATUS}/status`), auth('named', `http://localhost:${INTERNAL}/configuration/backends`),
-      auth('mapped', `http://[::ffff:127.0.0.1]:${STATUS}/`), auth('fine', 'http://127.0.0.1:8080/auth'),
-      service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
-    ], { endpointPolicy: POLICY, resolved: new Map([['localhost', ['127.0.0.1']]]) });
+  it("an auth-url naming the status port or internal API (IP or a name resolving to loopback) denies the Ingress's paths, reported", () => {
+    const auth = (name: string, url: string) =>
+      ingress({ name, annotations: { [`${A}auth-url`]: url }, rules: [rule(`${name}.test`, path('/', 'web'))] });
+    const r = build(
+      [
+        auth('ip', `http://127.0.0.1:${STATUS}/status`),
+        auth('named', `http://localhost:${INTERNAL}/configuration/backends`),
+        auth('mapped', `http://[::ffff:127.0.0.1]:${STATUS}/`),
+        auth('fine', 'http://127.0.0.1:8080/auth'),
+        service({ name: 'web' }),
+        endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] }),
+      ],
+      { endpointPolicy: POLICY, resolved: new Map([['localhost', ['127.0.0.1']]]) },
+    );
     const denied = (host: string) => r.model.servers.find((s) => s.host === host)!.locations[0]!.denied;
     for (const name of ['ip', 'named', 'mapped']) {
       assert.equal(denied(`${name}.test`), 'auth-url names the controller itself', name);
@@ -129,26 +231,41 @@ describe('model/endpoint-policy', () => {
   });
 
   describe('the endpoint limit', () => {
-    const many = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => `10.${(i + offset) >> 16}.${((i + offset) >> 8) & 255}.${(i + offset) & 255}`);
+    const many = (n: number, offset = 0) =>
+      Array.from(
+        { length: n },
+        (_, i) => `10.${(i + offset) >> 16}.${((i + offset) >> 8) & 255}.${(i + offset) & 255}`,
+      );
     const cluster = (addresses: string[]): Resource[] => [
-      ingress({ name: 'big', rules: [rule('big.test', path('/', 'big'))] }), service({ name: 'big' }),
+      ingress({ name: 'big', rules: [rule('big.test', path('/', 'big'))] }),
+      service({ name: 'big' }),
       endpoints({ name: 'big', subsets: [{ ready: addresses }] }),
     ];
     const bigName = backendName('default', 'big', 80);
 
     it(`a Service with more than ${MAX_ENDPOINTS} ready endpoints keeps the previous ones; reported on the Service and the Ingress`, () => {
       const previous: Endpoint[] = [{ address: '10.9.9.9', port: 8080 }];
-      const r = build(cluster(many(MAX_ENDPOINTS + 1)), { endpointPolicy: POLICY, lastGood: new Map([[bigName, previous]]) });
+      const r = build(cluster(many(MAX_ENDPOINTS + 1)), {
+        endpointPolicy: POLICY,
+        lastGood: new Map([[bigName, previous]]),
+      });
       const b = r.model.backends.find((x) => x.name === bigName)!;
       assert.deepEqual(b.endpoints, previous);
       assert.deepEqual(b.withheld, { refused: 0, overLimit: MAX_ENDPOINTS + 1 });
       const svc = r.problems.find((p) => p.object === 'Service default/big');
-      assert.match(svc?.message ?? '', /10001 ready endpoints, more than the limit of 10000; backend .* keeps its previous 1 endpoint\(s\) \(backend .* of Ingress default\/big/, show(r.problems));
+      assert.match(
+        svc?.message ?? '',
+        /10001 ready endpoints, more than the limit of 10000; backend .* keeps its previous 1 endpoint\(s\) \(backend .* of Ingress default\/big/,
+        show(r.problems),
+      );
       const ing = r.problems.find((p) => p.object === 'Ingress default/big');
       assert.equal(ing?.field, 'spec.rules[0].http.paths[0].backend');
       assert.equal(ing?.severity, 'error');
       // no previous endpoints (the first build): none at all, rather than a list nginx would refuse
-      assert.deepEqual(build(cluster(many(MAX_ENDPOINTS + 1)), { endpointPolicy: POLICY }).model.backends[0]!.endpoints, []);
+      assert.deepEqual(
+        build(cluster(many(MAX_ENDPOINTS + 1)), { endpointPolicy: POLICY }).model.backends[0]!.endpoints,
+        [],
+      );
       // exactly the limit is fine
       const edge = build(cluster(many(MAX_ENDPOINTS)), { endpointPolicy: POLICY });
       assert.equal(edge.model.backends[0]!.endpoints.length, MAX_ENDPOINTS);
@@ -164,13 +281,37 @@ describe('model/endpoint-policy', () => {
       store.takeChanges();
       const before = buildModel(store, { ...OPTIONS, endpointPolicy: POLICY });
       store.setFile('ep.yaml', file(endpoints({ name: 'big', subsets: [{ ready: many(MAX_ENDPOINTS + 1) }] })));
-      assert.equal(updateEndpoints(before.model, store, servicesOf(store.takeChanges())!, POLICY), null, 'over the limit: full build');
-      const held = buildModel(store, { ...OPTIONS, endpointPolicy: POLICY, lastGood: new Map(before.model.backends.map((b) => [b.name, b.endpoints])) });
+      assert.equal(
+        updateEndpoints(before.model, store, servicesOf(store.takeChanges())!, POLICY),
+        null,
+        'over the limit: full build',
+      );
+      const held = buildModel(store, {
+        ...OPTIONS,
+        endpointPolicy: POLICY,
+        lastGood: new Map(before.model.backends.map((b) => [b.name, b.endpoints])),
+      });
       assert.equal(held.model.backends[0]!.endpoints.length, 3);
       store.setFile('ep.yaml', file(endpoints({ name: 'big', subsets: [{ ready: many(2) }] })));
-      assert.equal(updateEndpoints(held.model, store, servicesOf(store.takeChanges())!, POLICY), null, 'back under the limit: full build clears the problem');
-      store.setFile('ep.yaml', file(endpoints({ name: 'big', subsets: [{ ready: ['10.0.0.1', '127.0.0.1'], ports: [{ name: 'http', port: STATUS }] }] })));
-      assert.equal(updateEndpoints(before.model, store, servicesOf(store.takeChanges())!, POLICY), null, 'a refused endpoint: full build');
+      assert.equal(
+        updateEndpoints(held.model, store, servicesOf(store.takeChanges())!, POLICY),
+        null,
+        'back under the limit: full build clears the problem',
+      );
+      store.setFile(
+        'ep.yaml',
+        file(
+          endpoints({
+            name: 'big',
+            subsets: [{ ready: ['10.0.0.1', '127.0.0.1'], ports: [{ name: 'http', port: STATUS }] }],
+          }),
+        ),
+      );
+      assert.equal(
+        updateEndpoints(before.model, store, servicesOf(store.takeChanges())!, POLICY),
+        null,
+        'a refused endpoint: full build',
+      );
     });
   });
 });

@@ -11,11 +11,16 @@ const file = (...resources: Resource[]) => ({ resources, rejected: [], parseFail
 // routes: web (Endpoints), api (EndpointSlices), ext (ExternalName), plus a canary of web
 function cluster(): Store {
   const store = new Store();
-  store.setFile('routes.yaml', file(
-    ingress({ name: 'web', rules: [rule('web.test', path('/', 'web'), path('/api', 'api'))] }),
-    ingress({ name: 'ext', rules: [rule('ext.test', path('/', 'ext'))] }),
-    service({ name: 'web' }), service({ name: 'api' }), service({ name: 'ext', type: 'ExternalName', externalName: '192.0.2.1' }),
-  ));
+  store.setFile(
+    'routes.yaml',
+    file(
+      ingress({ name: 'web', rules: [rule('web.test', path('/', 'web'), path('/api', 'api'))] }),
+      ingress({ name: 'ext', rules: [rule('ext.test', path('/', 'ext'))] }),
+      service({ name: 'web' }),
+      service({ name: 'api' }),
+      service({ name: 'ext', type: 'ExternalName', externalName: '192.0.2.1' }),
+    ),
+  );
   store.setFile('ep/web.yaml', file(endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1', '10.0.0.2'] }] })));
   store.setFile('ep/api.yaml', file(slice({ name: 'api-a', service: 'api', endpoints: ['10.0.1.1'] })));
   store.takeChanges();
@@ -35,20 +40,37 @@ describe('model/update', () => {
   it('an Endpoints change updates that backend only, exactly as a full build would', () => {
     const store = cluster();
     const before = buildModel(store, OPTIONS);
-    store.setFile('ep/web.yaml', file(endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.3'], notReady: ['10.0.0.1'] }] })));
+    store.setFile(
+      'ep/web.yaml',
+      file(endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.3'], notReady: ['10.0.0.1'] }] })),
+    );
     const update = fastEqualsFull(store, before);
-    assert.deepEqual(update.changed.map((b) => [b.name, b.endpoints.map((e) => e.address)]), [['default_web_80', ['10.0.0.3']]]);
+    assert.deepEqual(
+      update.changed.map((b) => [b.name, b.endpoints.map((e) => e.address)]),
+      [['default_web_80', ['10.0.0.3']]],
+    );
   });
 
   it('EndpointSlices: added, changed, moved to another Service, removed', () => {
     const store = cluster();
     let before = buildModel(store, OPTIONS);
-    store.setFile('ep/api-b.yaml', file(slice({ name: 'api-b', service: 'api', endpoints: ['10.0.1.2', { addresses: ['10.0.1.3'], ready: false }] })));
+    store.setFile(
+      'ep/api-b.yaml',
+      file(
+        slice({ name: 'api-b', service: 'api', endpoints: ['10.0.1.2', { addresses: ['10.0.1.3'], ready: false }] }),
+      ),
+    );
     let update = fastEqualsFull(store, before);
-    assert.deepEqual(update.changed[0]!.endpoints.map((e) => e.address), ['10.0.1.1', '10.0.1.2']);
+    assert.deepEqual(
+      update.changed[0]!.endpoints.map((e) => e.address),
+      ['10.0.1.1', '10.0.1.2'],
+    );
     before = buildModel(store, OPTIONS);
     // the same slice now labelled for web: both Services change
-    store.setFile('ep/api-b.yaml', file(slice({ name: 'api-b', service: 'web', endpoints: ['10.0.0.9'], ports: [{ name: 'http', port: 8080 }] })));
+    store.setFile(
+      'ep/api-b.yaml',
+      file(slice({ name: 'api-b', service: 'web', endpoints: ['10.0.0.9'], ports: [{ name: 'http', port: 8080 }] })),
+    );
     update = fastEqualsFull(store, before);
     assert.deepEqual(update.changed.map((b) => b.name).sort(), ['default_api_80', 'default_web_80']);
     before = buildModel(store, OPTIONS);
@@ -76,12 +98,22 @@ describe('model/update', () => {
 
   it('a backend that serves as a canary needs the full build (its problems depend on its endpoints)', () => {
     const store = cluster();
-    store.setFile('canary.yaml', file(
-      ingress({ name: 'web-canary', annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '10' }, rules: [rule('web.test', path('/', 'web-v2'))] }),
-      service({ name: 'web-v2' }),
-    ));
+    store.setFile(
+      'canary.yaml',
+      file(
+        ingress({
+          name: 'web-canary',
+          annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '10' },
+          rules: [rule('web.test', path('/', 'web-v2'))],
+        }),
+        service({ name: 'web-v2' }),
+      ),
+    );
     const before = buildModel(store, { ...OPTIONS, balancer: 'lua' });
-    assert.ok(before.model.backends.some((b) => b.canary?.backend === 'default_web-v2_80'), 'the canary is set up');
+    assert.ok(
+      before.model.backends.some((b) => b.canary?.backend === 'default_web-v2_80'),
+      'the canary is set up',
+    );
     store.takeChanges();
     store.setFile('ep/web-v2.yaml', file(endpoints({ name: 'web-v2', subsets: [{ ready: ['10.0.2.1'] }] })));
     assert.equal(updateEndpoints(before.model, store, servicesOf(store.takeChanges())!), null);

@@ -3,7 +3,19 @@ import { buildModel, byAge } from '../../src/model/index.js';
 import type { Location, Model, Server } from '../../src/model/index.js';
 import type { Resource } from '../../src/resources.js';
 import {
-  OPTIONS, backend, build, endpoints, exact, ingress, path, problemsMatching, reorder, rule, service, show, storeOf,
+  OPTIONS,
+  backend,
+  build,
+  endpoints,
+  exact,
+  ingress,
+  path,
+  problemsMatching,
+  reorder,
+  rule,
+  service,
+  show,
+  storeOf,
 } from '../helpers/resources.js';
 
 /** A Service named `name` (port 80 "http" -> 8080) with one ready endpoint. */
@@ -13,17 +25,25 @@ function app(name: string, ip = '10.0.0.1', namespace = 'default'): Resource[] {
 
 const server = (m: Model, host: string): Server => {
   const s = m.servers.find((x) => x.host === host);
-  assert.ok(s, `no server ${JSON.stringify(host)}; servers: ${m.servers.map((x) => JSON.stringify(x.host)).join(', ')}`);
+  assert.ok(
+    s,
+    `no server ${JSON.stringify(host)}; servers: ${m.servers.map((x) => JSON.stringify(x.host)).join(', ')}`,
+  );
   return s;
 };
-const loc = (s: Server, p: string, match: Location['match']): Location | undefined => s.locations.find((l) => l.path === p && l.match === match);
-const summary = (s: Server) => s.locations.map((l) => `${l.match === 'exact' ? '=' : ''}${l.path} ${l.backend} ${l.ingress}`);
+const loc = (s: Server, p: string, match: Location['match']): Location | undefined =>
+  s.locations.find((l) => l.path === p && l.match === match);
+const summary = (s: Server) =>
+  s.locations.map((l) => `${l.match === 'exact' ? '=' : ''}${l.path} ${l.backend} ${l.ingress}`);
 
 describe('buildModel', () => {
   describe('hosts', () => {
     it('always has the catch-all server, even with no Ingresses', () => {
       const { model, problems } = build([]);
-      assert.deepEqual(model.servers.map((s) => s.host), ['']);
+      assert.deepEqual(
+        model.servers.map((s) => s.host),
+        [''],
+      );
       assert.deepEqual(model.servers[0]!.locations, []);
       assert.deepEqual(model.servers[0]!.fallback, { backend: null, ingress: null });
       assert.equal(model.servers[0]!.tls, null);
@@ -34,10 +54,20 @@ describe('buildModel', () => {
     it('gives each exact host its own server and sends rules without host to the catch-all', () => {
       const { model, problems } = build([
         ...app('web'),
-        ingress({ name: 'a', rules: [rule('b.example.com', path('/', 'web')), rule('a.example.com', path('/', 'web')), rule(undefined, path('/any', 'web'))] }),
+        ingress({
+          name: 'a',
+          rules: [
+            rule('b.example.com', path('/', 'web')),
+            rule('a.example.com', path('/', 'web')),
+            rule(undefined, path('/any', 'web')),
+          ],
+        }),
       ]);
       assert.equal(problems.length, 0, show(problems));
-      assert.deepEqual(model.servers.map((s) => s.host), ['', 'a.example.com', 'b.example.com']);
+      assert.deepEqual(
+        model.servers.map((s) => s.host),
+        ['', 'a.example.com', 'b.example.com'],
+      );
       assert.deepEqual(summary(server(model, '')), ['/any default_web_80 default/a']);
       assert.deepEqual(summary(server(model, 'a.example.com')), ['/ default_web_80 default/a']);
       assert.deepEqual(server(model, 'a.example.com').ingresses, ['default/a']);
@@ -45,17 +75,25 @@ describe('buildModel', () => {
 
     it('keeps a wildcard host as its own server, separate from exact hosts under it', () => {
       const { model } = build([
-        ...app('web'), ...app('star', '10.0.0.2'),
-        ingress({ name: 'a', rules: [rule('*.example.com', path('/', 'star')), rule('www.example.com', path('/', 'web'))] }),
+        ...app('web'),
+        ...app('star', '10.0.0.2'),
+        ingress({
+          name: 'a',
+          rules: [rule('*.example.com', path('/', 'star')), rule('www.example.com', path('/', 'web'))],
+        }),
       ]);
-      assert.deepEqual(model.servers.map((s) => s.host), ['', '*.example.com', 'www.example.com']);
+      assert.deepEqual(
+        model.servers.map((s) => s.host),
+        ['', '*.example.com', 'www.example.com'],
+      );
       assert.equal(server(model, '*.example.com').locations[0]!.backend, 'default_star_80');
       assert.equal(server(model, 'www.example.com').locations[0]!.backend, 'default_web_80');
     });
 
     it('merges the rules of several Ingresses for the same host into one server', () => {
       const { model, problems } = build([
-        ...app('tea'), ...app('coffee', '10.0.0.2'),
+        ...app('tea'),
+        ...app('coffee', '10.0.0.2'),
         ingress({ name: 'tea', rules: [rule('cafe.example.com', path('/tea', 'tea'))] }),
         ingress({ name: 'coffee', rules: [rule('cafe.example.com', path('/coffee', 'coffee'))] }),
       ]);
@@ -67,7 +105,8 @@ describe('buildModel', () => {
   });
 
   describe('paths', () => {
-    const oneIngress = (...paths: ReturnType<typeof path>[]) => build([...app('web'), ingress({ name: 'a', rules: [rule('h.example.com', ...paths)] })]);
+    const oneIngress = (...paths: ReturnType<typeof path>[]) =>
+      build([...app('web'), ingress({ name: 'a', rules: [rule('h.example.com', ...paths)] })]);
 
     it('keeps Exact paths as written, trailing slash included', () => {
       const { model } = oneIngress(exact('/foo', 'web'), exact('/bar/', 'web'));
@@ -80,7 +119,14 @@ describe('buildModel', () => {
     it('drops the trailing slash of a Prefix path, but not of "/"', () => {
       const { model } = oneIngress(path('/foo/', 'web'), path('/a/b//', 'web'), path('/', 'web'));
       const s = server(model, 'h.example.com');
-      assert.deepEqual(s.locations.map((l) => [l.path, l.match]), [['/a/b', 'prefix'], ['/foo', 'prefix'], ['/', 'prefix']]);
+      assert.deepEqual(
+        s.locations.map((l) => [l.path, l.match]),
+        [
+          ['/a/b', 'prefix'],
+          ['/foo', 'prefix'],
+          ['/', 'prefix'],
+        ],
+      );
     });
 
     it('treats ImplementationSpecific as Prefix', () => {
@@ -100,20 +146,39 @@ describe('buildModel', () => {
     it('keeps an Exact and a Prefix rule for the same path side by side, exact first', () => {
       const { model, problems } = oneIngress(path('/foo', 'web'), exact('/foo', 'web'));
       assert.equal(problems.length, 0, show(problems));
-      assert.deepEqual(server(model, 'h.example.com').locations.map((l) => l.match), ['exact', 'prefix']);
+      assert.deepEqual(
+        server(model, 'h.example.com').locations.map((l) => l.match),
+        ['exact', 'prefix'],
+      );
     });
 
     it('orders locations longest path first, then by path, exact before prefix', () => {
-      const { model } = oneIngress(path('/', 'web'), path('/b', 'web'), path('/aaa', 'web'), exact('/a', 'web'), path('/a', 'web'), path('/zz/y', 'web'), exact('/ccc', 'web'));
-      assert.deepEqual(server(model, 'h.example.com').locations.map((l) => `${l.match === 'exact' ? '=' : ''}${l.path}`), [
-        '/zz/y', '/aaa', '=/ccc', '=/a', '/a', '/b', '/',
-      ]);
+      const { model } = oneIngress(
+        path('/', 'web'),
+        path('/b', 'web'),
+        path('/aaa', 'web'),
+        exact('/a', 'web'),
+        path('/a', 'web'),
+        path('/zz/y', 'web'),
+        exact('/ccc', 'web'),
+      );
+      assert.deepEqual(
+        server(model, 'h.example.com').locations.map((l) => `${l.match === 'exact' ? '=' : ''}${l.path}`),
+        ['/zz/y', '/aaa', '=/ccc', '=/a', '/a', '/b', '/'],
+      );
     });
 
     it('records the Ingress, the path type and the annotation-driven redirect on each location', () => {
       const { model } = oneIngress(exact('/x', 'web'));
       assert.deepEqual(server(model, 'h.example.com').locations[0], {
-        path: '/x', match: 'exact', pathType: 'Exact', backend: 'default_web_80', ingress: 'default/a', sslRedirect: true, ann: {}, denied: null,
+        path: '/x',
+        match: 'exact',
+        pathType: 'Exact',
+        backend: 'default_web_80',
+        ingress: 'default/a',
+        sslRedirect: true,
+        ann: {},
+        denied: null,
       });
     });
   });
@@ -124,10 +189,17 @@ describe('buildModel', () => {
 
     it('gives a host + path + match claimed twice to the oldest Ingress and reports the loser naming the winner', () => {
       const rs = [
-        ...app('old'), ...app('new', '10.0.0.2'),
+        ...app('old'),
+        ...app('new', '10.0.0.2'),
         ingress({ name: 'aaa-new', created: newer, rules: [rule('h.example.com', path('/api', 'new'))] }),
-        ingress({ name: 'zzz-old', namespace: 'team', created: older, rules: [rule('h.example.com', path('/api', 'old'))] }),
-        service({ name: 'old', namespace: 'team' }), endpoints({ name: 'old', namespace: 'team', subsets: [{ ready: ['10.1.0.1'] }] }),
+        ingress({
+          name: 'zzz-old',
+          namespace: 'team',
+          created: older,
+          rules: [rule('h.example.com', path('/api', 'old'))],
+        }),
+        service({ name: 'old', namespace: 'team' }),
+        endpoints({ name: 'old', namespace: 'team', subsets: [{ ready: ['10.1.0.1'] }] }),
       ];
       const { model, problems } = build(rs);
       assert.deepEqual(summary(server(model, 'h.example.com')), ['/api team_old_80 team/zzz-old']);
@@ -138,7 +210,10 @@ describe('buildModel', () => {
       assert.equal(lost[0]!.field, 'spec.rules[0].http.paths[0].path');
       assert.ok(lost[0]!.message.includes('team/zzz-old'), lost[0]!.message);
       // the loser's backend is not even resolved
-      assert.deepEqual(model.backends.map((b) => b.name), ['team_old_80']);
+      assert.deepEqual(
+        model.backends.map((b) => b.name),
+        ['team_old_80'],
+      );
     });
 
     it('breaks a creationTimestamp tie by namespace/name', () => {
@@ -153,25 +228,47 @@ describe('buildModel', () => {
 
     it('ranks Ingresses with a timestamp before those without, and compares instants, not strings', () => {
       const mk = (name: string, created?: string) => ingress({ name, ...(created ? { created } : {}) });
-      const sorted = [mk('none'), mk('late', '2024-01-01T01:00:00Z'), mk('early-offset', '2024-01-01T02:00:00+02:00'), mk('also-none')].sort(byAge);
-      assert.deepEqual(sorted.map((i) => i.meta.name), ['early-offset', 'late', 'also-none', 'none']);
+      const sorted = [
+        mk('none'),
+        mk('late', '2024-01-01T01:00:00Z'),
+        mk('early-offset', '2024-01-01T02:00:00+02:00'),
+        mk('also-none'),
+      ].sort(byAge);
+      assert.deepEqual(
+        sorted.map((i) => i.meta.name),
+        ['early-offset', 'late', 'also-none', 'none'],
+      );
     });
 
     it('does not treat the same path on different hosts, or Exact vs Prefix, as a conflict', () => {
       const { problems } = build([
         ...app('web'),
         ingress({ name: 'a', rules: [rule('a.example.com', path('/x', 'web')), rule(undefined, path('/x', 'web'))] }),
-        ingress({ name: 'b', rules: [rule('b.example.com', path('/x', 'web')), rule('a.example.com', exact('/x', 'web'))] }),
+        ingress({
+          name: 'b',
+          rules: [rule('b.example.com', path('/x', 'web')), rule('a.example.com', exact('/x', 'web'))],
+        }),
       ]);
       assert.deepEqual(problems, []);
     });
 
     it('produces the same model and problems whatever the input order', () => {
       const rs: Resource[] = [
-        ...app('one'), ...app('two', '10.0.0.2'), ...app('three', '10.0.0.3'),
-        ingress({ name: 'x', created: newer, rules: [rule('h.example.com', path('/', 'one'), exact('/e', 'two'))], defaultBackend: backend('three') }),
+        ...app('one'),
+        ...app('two', '10.0.0.2'),
+        ...app('three', '10.0.0.3'),
+        ingress({
+          name: 'x',
+          created: newer,
+          rules: [rule('h.example.com', path('/', 'one'), exact('/e', 'two'))],
+          defaultBackend: backend('three'),
+        }),
         ingress({ name: 'y', created: older, rules: [rule('h.example.com', path('/', 'two'))] }),
-        ingress({ name: 'z', rules: [rule('h.example.com', exact('/e', 'three')), rule('*.example.com', path('/w', 'one'))], defaultBackend: backend('one') }),
+        ingress({
+          name: 'z',
+          rules: [rule('h.example.com', exact('/e', 'three')), rule('*.example.com', path('/w', 'one'))],
+          defaultBackend: backend('one'),
+        }),
         ingress({ name: 'w', namespace: 'other', created: older, rules: [rule(undefined, path('/', 'missing'))] }),
       ];
       const want = build(rs);
@@ -182,20 +279,30 @@ describe('buildModel', () => {
       }
       // and split across files in another order
       const store = storeOf();
-      rs.forEach((r, i) => store.setFile(`f${String(rs.length - i).padStart(2, '0')}.yaml`, { resources: [r], rejected: [], parseFailed: false }));
+      rs.forEach((r, i) =>
+        store.setFile(`f${String(rs.length - i).padStart(2, '0')}.yaml`, {
+          resources: [r],
+          rejected: [],
+          parseFailed: false,
+        }),
+      );
       assert.deepEqual(buildModel(store, OPTIONS).model, want.model);
     });
   });
 
   describe('default backend', () => {
     it('answers unmatched requests with 404 (fallback without backend) when no Ingress has a default backend', () => {
-      const { model } = build([...app('web'), ingress({ name: 'a', rules: [rule('h.example.com', path('/x', 'web'))] })]);
+      const { model } = build([
+        ...app('web'),
+        ingress({ name: 'a', rules: [rule('h.example.com', path('/x', 'web'))] }),
+      ]);
       for (const s of model.servers) assert.deepEqual(s.fallback, { backend: null, ingress: null });
     });
 
     it('uses the default backend of the oldest Ingress for the catch-all and reports a second one', () => {
       const { model, problems } = build([
-        ...app('first'), ...app('second', '10.0.0.2'),
+        ...app('first'),
+        ...app('second', '10.0.0.2'),
         ingress({ name: 'young', created: '2024-02-01T00:00:00Z', defaultBackend: backend('second') }),
         ingress({ name: 'old', created: '2024-01-01T00:00:00Z', defaultBackend: backend('first') }),
       ]);
@@ -208,10 +315,26 @@ describe('buildModel', () => {
 
     it("covers an Ingress's own hosts with its default backend, and other hosts with the oldest one", () => {
       const { model } = build([
-        ...app('first'), ...app('second', '10.0.0.2'), ...app('web', '10.0.0.3'),
-        ingress({ name: 'old', created: '2024-01-01T00:00:00Z', defaultBackend: backend('first'), rules: [rule('old.example.com', path('/x', 'web'))] }),
-        ingress({ name: 'young', created: '2024-02-01T00:00:00Z', defaultBackend: backend('second'), rules: [rule('young.example.com', path('/x', 'web'))] }),
-        ingress({ name: 'plain', created: '2024-03-01T00:00:00Z', rules: [rule('plain.example.com', path('/x', 'web'))] }),
+        ...app('first'),
+        ...app('second', '10.0.0.2'),
+        ...app('web', '10.0.0.3'),
+        ingress({
+          name: 'old',
+          created: '2024-01-01T00:00:00Z',
+          defaultBackend: backend('first'),
+          rules: [rule('old.example.com', path('/x', 'web'))],
+        }),
+        ingress({
+          name: 'young',
+          created: '2024-02-01T00:00:00Z',
+          defaultBackend: backend('second'),
+          rules: [rule('young.example.com', path('/x', 'web'))],
+        }),
+        ingress({
+          name: 'plain',
+          created: '2024-03-01T00:00:00Z',
+          rules: [rule('plain.example.com', path('/x', 'web'))],
+        }),
       ]);
       assert.equal(server(model, 'young.example.com').fallback.backend, 'default_second_80');
       assert.equal(server(model, 'young.example.com').fallback.ingress, 'default/young');
@@ -230,39 +353,83 @@ describe('buildModel', () => {
   describe('backends in the model', () => {
     it('lists each backend once, sorted by name, shared by the locations that use it', () => {
       const { model } = build([
-        ...app('b'), ...app('a', '10.0.0.2'),
+        ...app('b'),
+        ...app('a', '10.0.0.2'),
         ingress({ name: 'x', rules: [rule('h.example.com', path('/1', 'b'), path('/2', 'a'), path('/3', 'b'))] }),
       ]);
-      assert.deepEqual(model.backends.map((b) => b.name), ['default_a_80', 'default_b_80']);
+      assert.deepEqual(
+        model.backends.map((b) => b.name),
+        ['default_a_80', 'default_b_80'],
+      );
     });
 
     it('gives Services whose namespace-service-port names would collide (namespace "a-b" service "c" vs namespace "a" service "b-c") backends of their own', () => {
       const { model, problems } = build([
-        ...app('b-c', '10.0.0.1', 'a'), ...app('c', '10.6.6.6', 'a-b'),
-        ingress({ name: 'victim', namespace: 'a', created: '2024-01-01T00:00:00Z', rules: [rule('v.example.com', path('/', 'b-c'))] }),
-        ingress({ name: 'other', namespace: 'a-b', created: '2024-02-01T00:00:00Z', rules: [rule('o.example.com', path('/', 'c'))] }),
+        ...app('b-c', '10.0.0.1', 'a'),
+        ...app('c', '10.6.6.6', 'a-b'),
+        ingress({
+          name: 'victim',
+          namespace: 'a',
+          created: '2024-01-01T00:00:00Z',
+          rules: [rule('v.example.com', path('/', 'b-c'))],
+        }),
+        ingress({
+          name: 'other',
+          namespace: 'a-b',
+          created: '2024-02-01T00:00:00Z',
+          rules: [rule('o.example.com', path('/', 'c'))],
+        }),
       ]);
-      assert.deepEqual(model.backends.map((b) => [b.name, b.namespace, b.service, b.endpoints[0]?.address]), [['a-b_c_80', 'a-b', 'c', '10.6.6.6'], ['a_b-c_80', 'a', 'b-c', '10.0.0.1']]);
+      assert.deepEqual(
+        model.backends.map((b) => [b.name, b.namespace, b.service, b.endpoints[0]?.address]),
+        [
+          ['a-b_c_80', 'a-b', 'c', '10.6.6.6'],
+          ['a_b-c_80', 'a', 'b-c', '10.0.0.1'],
+        ],
+      );
       assert.equal(server(model, 'v.example.com').locations[0]!.backend, 'a_b-c_80');
       assert.equal(server(model, 'o.example.com').locations[0]!.backend, 'a-b_c_80');
-      assert.deepEqual(problems.filter((p) => p.severity === 'error'), [], show(problems));
+      assert.deepEqual(
+        problems.filter((p) => p.severity === 'error'),
+        [],
+        show(problems),
+      );
     });
   });
 
   describe('settings and annotations', () => {
     it('reads the ConfigMap named in the options only', () => {
-      const cm = { kind: 'ConfigMap' as const, meta: { namespace: 'kube-system', name: 'cfg', annotations: {}, labels: {} }, source: { file: 'c.yaml', line: 1 }, data: { 'proxy-read-timeout': '120' } };
+      const cm = {
+        kind: 'ConfigMap' as const,
+        meta: { namespace: 'kube-system', name: 'cfg', annotations: {}, labels: {} },
+        source: { file: 'c.yaml', line: 1 },
+        data: { 'proxy-read-timeout': '120' },
+      };
       assert.equal(build([cm]).model.settings.proxyReadTimeout, 60);
-      assert.equal(build([cm], { configMap: { namespace: 'kube-system', name: 'cfg' } }).model.settings.proxyReadTimeout, 120);
-      assert.equal(build([cm], { configMap: { namespace: 'default', name: 'cfg' } }).model.settings.proxyReadTimeout, 60);
+      assert.equal(
+        build([cm], { configMap: { namespace: 'kube-system', name: 'cfg' } }).model.settings.proxyReadTimeout,
+        120,
+      );
+      assert.equal(
+        build([cm], { configMap: { namespace: 'default', name: 'cfg' } }).model.settings.proxyReadTimeout,
+        60,
+      );
     });
 
     it('ignores Ingresses of other classes entirely', () => {
       const { model, problems } = build([
         ...app('web'),
-        ingress({ name: 'theirs', className: 'traefik', rules: [rule('t.example.com', path('/', 'missing'))], defaultBackend: backend('missing') }),
+        ingress({
+          name: 'theirs',
+          className: 'traefik',
+          rules: [rule('t.example.com', path('/', 'missing'))],
+          defaultBackend: backend('missing'),
+        }),
       ]);
-      assert.deepEqual(model.servers.map((s) => s.host), ['']);
+      assert.deepEqual(
+        model.servers.map((s) => s.host),
+        [''],
+      );
       assert.deepEqual(problems, []);
     });
   });

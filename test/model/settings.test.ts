@@ -45,23 +45,50 @@ describe('settings', () => {
       const { settings, problems } = parse({ [key]: value });
       assert.deepEqual(problems, [], show(problems));
       assert.equal(settings[field], want);
-      assert.deepEqual({ ...settings, [field]: DEFAULT_SETTINGS[field] }, DEFAULT_SETTINGS, 'only that setting changes');
+      assert.deepEqual(
+        { ...settings, [field]: DEFAULT_SETTINGS[field] },
+        DEFAULT_SETTINGS,
+        'only that setting changes',
+      );
     });
   }
 
   const invalid: [string, string][] = [
-    ['ssl-redirect', 'yes'], ['ssl-redirect', 'True'], ['ssl-redirect', '1'], ['ssl-redirect', ''],
-    ['worker-processes', '0'], ['worker-processes', '1025'], ['worker-processes', 'AUTO'], ['worker-processes', '2.5'],
-    ['max-worker-connections', '15'], ['max-worker-connections', '1e5'], ['max-worker-connections', '-1'],
-    ['proxy-connect-timeout', '0'], ['proxy-connect-timeout', '5s'], ['proxy-connect-timeout', '3601'],
-    ['proxy-read-timeout', '86401'], ['proxy-send-timeout', 'sixty'],
-    ['proxy-body-size', '1mb'], ['proxy-body-size', '1 m'], ['proxy-body-size', '-1'], ['proxy-body-size', '1m;'], ['proxy-body-size', '1t'],
-    ['proxy-buffer-size', '0'], ['proxy-buffer-size', '0k'], ['proxy-buffer-size', '1g'], ['proxy-buffer-size', '4k; evil'],
-    ['keep-alive', '86401'], ['keep-alive', '75s'],
+    ['ssl-redirect', 'yes'],
+    ['ssl-redirect', 'True'],
+    ['ssl-redirect', '1'],
+    ['ssl-redirect', ''],
+    ['worker-processes', '0'],
+    ['worker-processes', '1025'],
+    ['worker-processes', 'AUTO'],
+    ['worker-processes', '2.5'],
+    ['max-worker-connections', '15'],
+    ['max-worker-connections', '1e5'],
+    ['max-worker-connections', '-1'],
+    ['proxy-connect-timeout', '0'],
+    ['proxy-connect-timeout', '5s'],
+    ['proxy-connect-timeout', '3601'],
+    ['proxy-read-timeout', '86401'],
+    ['proxy-send-timeout', 'sixty'],
+    ['proxy-body-size', '1mb'],
+    ['proxy-body-size', '1 m'],
+    ['proxy-body-size', '-1'],
+    ['proxy-body-size', '1m;'],
+    ['proxy-body-size', '1t'],
+    ['proxy-buffer-size', '0'],
+    ['proxy-buffer-size', '0k'],
+    ['proxy-buffer-size', '1g'],
+    ['proxy-buffer-size', '4k; evil'],
+    ['keep-alive', '86401'],
+    ['keep-alive', '75s'],
     ['upstream-keepalive-connections', '100001'],
-    ['use-http2', 'on'], ['server-tokens', 'off'], ['disable-access-log', 'no'],
-    ['server-name-hash-bucket-size', '16'], ['server-name-hash-max-size', '63'],
-    ['proxy-read-timeout', '9999999999'], ['keep-alive', '１'],
+    ['use-http2', 'on'],
+    ['server-tokens', 'off'],
+    ['disable-access-log', 'no'],
+    ['server-name-hash-bucket-size', '16'],
+    ['server-name-hash-max-size', '63'],
+    ['proxy-read-timeout', '9999999999'],
+    ['keep-alive', '１'],
   ];
   for (const [key, value] of invalid) {
     it(`refuses ${key}: ${JSON.stringify(value)}, naming the key and the value, and keeps the default`, () => {
@@ -93,13 +120,28 @@ describe('settings', () => {
 
   it('does not treat inherited object properties as keys', () => {
     const { problems } = parse({ constructor: 'x', toString: 'y', ['__proto__']: 'z' });
-    assert.deepEqual(problems.map((p) => [p.severity, p.field]), [['warning', 'data.__proto__'], ['warning', 'data.constructor'], ['warning', 'data.toString']]);
+    assert.deepEqual(
+      problems.map((p) => [p.severity, p.field]),
+      [
+        ['warning', 'data.__proto__'],
+        ['warning', 'data.constructor'],
+        ['warning', 'data.toString'],
+      ],
+    );
   });
 
   it('reports every bad key, in key order, and applies the good ones', () => {
-    const { settings, problems } = parse({ 'use-http2': 'nope', 'keep-alive': '10', 'worker-processes': 'many', zzz: '1' });
+    const { settings, problems } = parse({
+      'use-http2': 'nope',
+      'keep-alive': '10',
+      'worker-processes': 'many',
+      zzz: '1',
+    });
     assert.equal(settings.keepAlive, 10);
-    assert.deepEqual(problems.map((p) => p.field), ['data.use-http2', 'data.worker-processes', 'data.zzz']);
+    assert.deepEqual(
+      problems.map((p) => p.field),
+      ['data.use-http2', 'data.worker-processes', 'data.zzz'],
+    );
   });
 
   it('shortens a very long bad value in the message', () => {

@@ -30,8 +30,12 @@ class AbsentNginx extends EventEmitter implements NginxHandle {
   readonly pid = undefined;
   restarts = 0;
   starts = 0;
-  start(): void { this.starts++; }
-  reload(): boolean { return false; }
+  start(): void {
+    this.starts++;
+  }
+  reload(): boolean {
+    return false;
+  }
   async stop(): Promise<void> {}
 }
 
@@ -43,7 +47,9 @@ describe('nginx/apply', function () {
   let proc: NginxProcess | undefined;
   const pids: number[] = [];
 
-  before(async () => { bin = await probeBinary(NGINX); });
+  before(async () => {
+    bin = await probeBinary(NGINX);
+  });
   beforeEach(async () => {
     prefix = tempNginxPrefix('itp-apply-');
     await preparePrefix(prefix);
@@ -58,7 +64,13 @@ describe('nginx/apply', function () {
   });
 
   function supervised(): NginxProcess {
-    proc = new NginxProcess({ bin, prefix, conf: path.join(prefix, 'nginx.conf'), log: () => undefined, minBackoffMs: 100 });
+    proc = new NginxProcess({
+      bin,
+      prefix,
+      conf: path.join(prefix, 'nginx.conf'),
+      log: () => undefined,
+      minBackoffMs: 100,
+    });
     proc.on('started', (pid: number) => pids.push(pid));
     return proc;
   }
@@ -86,10 +98,18 @@ describe('nginx/apply', function () {
     assert.equal(await fetchHash(port), 'h2');
     for (const w of oldWorkers) {
       let cmdline = '';
-      try { if (isAlive(w)) cmdline = fs.readFileSync(`/proc/${w}/cmdline`, 'utf8'); } catch { /* gone meanwhile */ }
+      try {
+        if (isAlive(w)) cmdline = fs.readFileSync(`/proc/${w}/cmdline`, 'utf8');
+      } catch {
+        /* gone meanwhile */
+      }
       assert.ok(cmdline === '' || cmdline.includes('shutting down'), `old worker ${w} retired: ${cmdline}`);
     }
-    assert.deepEqual(ssl(), [path.basename(certificateFile(prefix, certB))], 'the old certificate goes once the new config is live');
+    assert.deepEqual(
+      ssl(),
+      [path.basename(certificateFile(prefix, certB))],
+      'the old certificate goes once the new config is live',
+    );
     assert.deepEqual(fs.readdirSync(filesDir(prefix)), ['f2']);
     assert.deepEqual(a.live, { text: conf('h2'), hash: 'h2' });
   });
@@ -101,14 +121,16 @@ describe('nginx/apply', function () {
     await a.apply(conf('h1'), 'h1', [certA], [managed('f1')]);
     const master = p.pid!;
     const bad = conf('h2', 'no_such_directive on;');
-    await assert.rejects(a.apply(bad, 'h2', [cert('default_b', 'PEM-B')], [managed('f2')]),
-      (e: Error) => e instanceof ConfigTestError && /unknown directive "no_such_directive"/.test(e.message));
+    await assert.rejects(
+      a.apply(bad, 'h2', [cert('default_b', 'PEM-B')], [managed('f2')]),
+      (e: Error) => e instanceof ConfigTestError && /unknown directive "no_such_directive"/.test(e.message),
+    );
     assert.equal(fs.readFileSync(a.confPath, 'utf8'), conf('h1'));
     assert.equal(fs.existsSync(`${a.confPath}.candidate`), false);
     assert.equal(await fetchHash(port), 'h1');
     assert.equal(p.pid, master);
     assert.equal(a.live?.hash, 'h1');
-    assert.ok(ssl().includes(path.basename(certificateFile(prefix, certA))), 'the live config\'s certificate is kept');
+    assert.ok(ssl().includes(path.basename(certificateFile(prefix, certA))), "the live config's certificate is kept");
     assert.ok(fs.readdirSync(filesDir(prefix)).includes('f1'));
     // the next good config still goes through
     assert.equal(await a.apply(conf('h3'), 'h3', [certA]), 'reloaded');
@@ -121,8 +143,11 @@ describe('nginx/apply', function () {
     await a.apply(conf('h1'), 'h1', []);
     // valid for nginx -t, but it will never report the hash the controller expects
     const lying = conf('something-else');
-    await assert.rejects(a.apply(lying, 'h2aaaaaaaaaaaaaaaa', []), (e: Error) =>
-      e instanceof NginxError && e.message.startsWith('nginx did not confirm config h2aaaaaaaaaa within the timeout'));
+    await assert.rejects(
+      a.apply(lying, 'h2aaaaaaaaaaaaaaaa', []),
+      (e: Error) =>
+        e instanceof NginxError && e.message.startsWith('nginx did not confirm config h2aaaaaaaaaa within the timeout'),
+    );
     assert.equal(fs.readFileSync(a.confPath, 'utf8'), conf('h1'), 'what was live is on disk again');
     assert.equal(a.live?.hash, 'h1');
   });

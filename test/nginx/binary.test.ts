@@ -11,7 +11,9 @@ import { NGINX } from '../helpers/nginx-configtest.js';
 
 describe('nginx/binary', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-binary-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-binary-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** An executable that prints text to stderr (as nginx -V does) and exits with code. */
@@ -21,7 +23,8 @@ describe('nginx/binary', () => {
     fs.writeFileSync(file, `#!/bin/sh\ncat '${dir}/v.txt' >&2\nexit ${code}\n`, { mode: 0o755 });
     return file;
   }
-  const vText = (args: string) => `nginx version: nginx/1.25.3\nbuilt by gcc 12\nconfigure arguments: --prefix=/etc/nginx ${args}\n`;
+  const vText = (args: string) =>
+    `nginx version: nginx/1.25.3\nbuilt by gcc 12\nconfigure arguments: --prefix=/etc/nginx ${args}\n`;
 
   it('probes the installed nginx: its version and the Debian dynamic ngx_lua modules, NDK first', async () => {
     const stderr = execFileSync('sh', ['-c', `${NGINX} -V 2>&1`], { encoding: 'utf8' });
@@ -32,13 +35,18 @@ describe('nginx/binary', () => {
     assert.deepEqual(b.features.tempPaths, ['fastcgi', 'uwsgi', 'scgi'], 'Debian builds all three');
     const dirOf = /--modules-path=(\S+)/.exec(stderr)?.[1] ?? '/usr/lib/nginx/modules';
     assert.equal(b.lua, true, 'libnginx-mod-http-lua is installed on this machine');
-    assert.deepEqual(b.luaModules, [path.join(dirOf, 'ndk_http_module.so'), path.join(dirOf, 'ngx_http_lua_module.so')]);
+    assert.deepEqual(b.luaModules, [
+      path.join(dirOf, 'ndk_http_module.so'),
+      path.join(dirOf, 'ngx_http_lua_module.so'),
+    ]);
   });
 
   it('a build without Lua and without some modules: no lua, no load_module lines, no temp paths for the missing modules', async () => {
     const modules = path.join(dir, 'modules');
     fs.mkdirSync(modules);
-    const b = await probeBinary(fakeNginx(vText(`--modules-path=${modules} --without-http_fastcgi_module --without-http_scgi_module`)));
+    const b = await probeBinary(
+      fakeNginx(vText(`--modules-path=${modules} --without-http_fastcgi_module --without-http_scgi_module`)),
+    );
     assert.equal(b.version, '1.25.3');
     assert.deepEqual(b.features.tempPaths, ['uwsgi']);
     assert.equal(b.lua, false);
@@ -54,7 +62,10 @@ describe('nginx/binary', () => {
     fs.writeFileSync(path.join(modules, 'ndk_http_module.so'), '');
     const b = await probeBinary(bin);
     assert.equal(b.lua, true);
-    assert.deepEqual(b.luaModules, [path.join(modules, 'ndk_http_module.so'), path.join(modules, 'ngx_http_lua_module.so')]);
+    assert.deepEqual(b.luaModules, [
+      path.join(modules, 'ndk_http_module.so'),
+      path.join(modules, 'ngx_http_lua_module.so'),
+    ]);
   });
 
   it('ngx_lua compiled in (OpenResty): lua without load_module lines, even with the .so files beside it', async () => {
@@ -76,20 +87,30 @@ describe('nginx/binary', () => {
 
   it('a binary that is missing or fails -V is an NginxError naming it', async () => {
     const missing = path.join(dir, 'no-nginx');
-    await assert.rejects(probeBinary(missing), (e: Error) => e instanceof NginxError && e.message === `cannot run ${missing} -V; is nginx installed?`);
+    await assert.rejects(
+      probeBinary(missing),
+      (e: Error) => e instanceof NginxError && e.message === `cannot run ${missing} -V; is nginx installed?`,
+    );
     const failing = fakeNginx(vText(''), 1);
     await assert.rejects(probeBinary(failing), (e: Error) => e instanceof NginxError && e.message.includes(failing));
   });
 
   it('versionAtLeast compares numerically, part by part, missing parts as 0', () => {
     const cases: [string, string, boolean][] = [
-      ['1.22.1', '1.19.5', true], ['1.19.5', '1.19.5', true], ['1.19.4', '1.19.5', false], ['1.9.0', '1.19.0', false],
-      ['1.100', '1.99.9', true], ['2', '1.99.99', true], ['1.19', '1.19.0', true], ['1.19', '1.19.1', false], ['0', '0.0.1', false],
+      ['1.22.1', '1.19.5', true],
+      ['1.19.5', '1.19.5', true],
+      ['1.19.4', '1.19.5', false],
+      ['1.9.0', '1.19.0', false],
+      ['1.100', '1.99.9', true],
+      ['2', '1.99.99', true],
+      ['1.19', '1.19.0', true],
+      ['1.19', '1.19.1', false],
+      ['0', '0.0.1', false],
     ];
     for (const [v, min, want] of cases) assert.equal(versionAtLeast(v, min), want, `${v} >= ${min}`);
   });
 
-  it('defaultBinary is OpenResty\'s nginx where installed, else nginx from PATH', () => {
+  it("defaultBinary is OpenResty's nginx where installed, else nginx from PATH", () => {
     const openresty = '/usr/local/openresty/nginx/sbin/nginx';
     assert.equal(defaultBinary(), fs.existsSync(openresty) ? openresty : 'nginx');
   });

@@ -6,7 +6,11 @@ import { fetchHash, waitForHash } from '../../src/nginx/confirm.js';
 import { freePort } from '../helpers/ports.js';
 
 /** A server answering /configuration/hash with state.status and state.body (state may change meanwhile). */
-async function hashServer(state: { status: number; body: string; hang?: boolean }): Promise<{ port: number; hits: string[]; close: () => Promise<void> }> {
+async function hashServer(state: {
+  status: number;
+  body: string;
+  hang?: boolean;
+}): Promise<{ port: number; hits: string[]; close: () => Promise<void> }> {
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
     hits.push(req.url ?? '');
@@ -17,13 +21,19 @@ async function hashServer(state: { status: number; body: string; hang?: boolean 
   return {
     port: (server.address() as net.AddressInfo).port,
     hits,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
 describe('nginx/confirm', () => {
   const servers: { close: () => Promise<void> }[] = [];
-  afterEach(async () => { for (const s of servers.splice(0)) await s.close(); });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close();
+  });
   const serve = async (state: { status: number; body: string; hang?: boolean }) => {
     const s = await hashServer(state);
     servers.push(s);
@@ -52,7 +62,9 @@ describe('nginx/confirm', () => {
     it('polls until the expected hash appears', async () => {
       const state = { status: 200, body: 'old' };
       const s = await serve(state);
-      setTimeout(() => { state.body = 'new'; }, 150);
+      setTimeout(() => {
+        state.body = 'new';
+      }, 150);
       const t0 = Date.now();
       assert.equal(await waitForHash(s.port, 'new', 5000), true);
       assert.ok(Date.now() - t0 >= 140);
@@ -75,14 +87,23 @@ describe('nginx/confirm', () => {
       assert.equal(s.hits.length, 1);
       const state = { status: 503, body: '' };
       const late = await serve(state);
-      setTimeout(() => { state.status = 200; state.body = 'new'; }, 100);
-      assert.equal(await waitForHash(late.port, 'new', 5000, () => true, true), true, 'not answering yet is not another hash');
+      setTimeout(() => {
+        state.status = 200;
+        state.body = 'new';
+      }, 100);
+      assert.equal(
+        await waitForHash(late.port, 'new', 5000, () => true, true),
+        true,
+        'not answering yet is not another hash',
+      );
     });
 
     it('gives up as soon as the process behind the port is dead', async () => {
       const port = await freePort();
       let alive = true;
-      setTimeout(() => { alive = false; }, 100);
+      setTimeout(() => {
+        alive = false;
+      }, 100);
       const t0 = Date.now();
       assert.equal(await waitForHash(port, 'h', 10_000, () => alive), false);
       assert.ok(Date.now() - t0 < 1500);

@@ -7,16 +7,36 @@ import { build, endpoints, ingress, path, rule, service } from '../helpers/resou
 describe('nginx/endpoints', () => {
   it('payloadFor: every backend with its endpoints and balancing, optional fields omitted, deterministic', () => {
     const res = [
-      service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2', '10.0.0.1'] }] }),
+      service({ name: 'web' }),
+      endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2', '10.0.0.1'] }] }),
       service({ name: 'api' }),
-      ingress({ name: 'a', annotations: { 'nginx.ingress.kubernetes.io/affinity': 'cookie', 'nginx.ingress.kubernetes.io/session-cookie-name': 'route' }, rules: [rule('a.example.com', path('/', 'web'))] }),
-      ingress({ name: 'b', annotations: { 'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri' }, rules: [rule('b.example.com', path('/', 'api'))] }),
+      ingress({
+        name: 'a',
+        annotations: {
+          'nginx.ingress.kubernetes.io/affinity': 'cookie',
+          'nginx.ingress.kubernetes.io/session-cookie-name': 'route',
+        },
+        rules: [rule('a.example.com', path('/', 'web'))],
+      }),
+      ingress({
+        name: 'b',
+        annotations: { 'nginx.ingress.kubernetes.io/upstream-hash-by': '$request_uri' },
+        rules: [rule('b.example.com', path('/', 'api'))],
+      }),
     ];
     const body = payloadFor(build(res).model);
     assert.deepEqual(JSON.parse(body), {
       backends: [
         { name: 'default_api_80', endpoints: [], loadBalance: 'chash', hashBy: '$request_uri' },
-        { name: 'default_web_80', endpoints: [{ address: '10.0.0.1', port: 8080 }, { address: '10.0.0.2', port: 8080 }], loadBalance: 'round_robin', affinity: { name: 'route', path: '/' } },
+        {
+          name: 'default_web_80',
+          endpoints: [
+            { address: '10.0.0.1', port: 8080 },
+            { address: '10.0.0.2', port: 8080 },
+          ],
+          loadBalance: 'round_robin',
+          affinity: { name: 'route', path: '/' },
+        },
       ],
     });
     assert.equal(payloadFor(build([...res].reverse()).model), body);
@@ -33,11 +53,17 @@ describe('nginx/endpoints', () => {
     let port: number;
     let answers: (number | { status: number; body: string })[];
     const received: { method: string; body: string }[] = [];
-    const be = (name: string, address = '127.0.0.1') => ({ name, endpoints: [{ address, port: 80 }], loadBalance: 'round_robin' });
+    const be = (name: string, address = '127.0.0.1') => ({
+      name,
+      endpoints: [{ address, port: 80 }],
+      loadBalance: 'round_robin',
+    });
     before(async () => {
       server = http.createServer((req, res) => {
         let body = '';
-        req.on('data', (c) => { body += c; });
+        req.on('data', (c) => {
+          body += c;
+        });
         req.on('end', () => {
           received.push({ method: req.method ?? '', body });
           const answer = answers.shift() ?? 201;
@@ -49,7 +75,10 @@ describe('nginx/endpoints', () => {
       port = (server.address() as AddressInfo).port;
     });
     after(() => new Promise<void>((r) => server.close(() => r())));
-    beforeEach(() => { received.length = 0; answers = []; });
+    beforeEach(() => {
+      received.length = 0;
+      answers = [];
+    });
     const settle = async (p: Pusher) => {
       const deadline = Date.now() + 3000;
       while (!p.settled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -57,7 +86,13 @@ describe('nginx/endpoints', () => {
 
     it('delivers the whole set first, skips a set nginx already has, and re-sends it all on resend()', async () => {
       let acks = 0;
-      const p = new Pusher({ port, onAck: () => { acks++; }, onFailure: () => undefined });
+      const p = new Pusher({
+        port,
+        onAck: () => {
+          acks++;
+        },
+        onFailure: () => undefined,
+      });
       await p.setBackends([be('a')], Date.now());
       await p.setBackends([be('a')], Date.now());
       assert.equal(received.length, 1);
@@ -99,16 +134,27 @@ describe('nginx/endpoints', () => {
     it('retries a refused push with backoff until it lands, the whole set again, and reports each failure', async () => {
       const failures: string[] = [];
       let acked = 0;
-      const p = new Pusher({ port, minBackoffMs: 10, onAck: () => { acked++; }, onFailure: (e) => failures.push(e.message) });
+      const p = new Pusher({
+        port,
+        minBackoffMs: 10,
+        onAck: () => {
+          acked++;
+        },
+        onFailure: (e) => failures.push(e.message),
+      });
       await p.setBackends([be('a')], Date.now());
       answers = [500, 400];
       await p.updateBackends([be('a', '127.0.0.2')], Date.now());
       await settle(p);
       assert.ok(p.settled, 'acknowledged in the end');
+      assert.equal(acked, 2, 'the first set and the retry that landed');
       assert.equal(failures.length, 2);
       assert.match(failures[0]!, /500/);
       // the PATCH failed: nginx may hold anything now, so the retries send the whole set
-      assert.deepEqual(received.map((r) => r.method), ['POST', 'PATCH', 'POST', 'POST']);
+      assert.deepEqual(
+        received.map((r) => r.method),
+        ['POST', 'PATCH', 'POST', 'POST'],
+      );
       assert.deepEqual(JSON.parse(received.at(-1)!.body), { backends: [be('a', '127.0.0.2')] });
       p.stop();
     });
@@ -116,8 +162,24 @@ describe('nginx/endpoints', () => {
     it('a backend nginx refuses alone (207) is not sent again until it changes; the others are acknowledged', async () => {
       const refusedSeen: string[][] = [];
       let failures = 0;
-      const p = new Pusher({ port, minBackoffMs: 10, onAck: () => undefined, onFailure: () => { failures++; }, onRefused: (now) => refusedSeen.push(now.map((r) => r.name)) });
-      const partial = (name: string) => ({ status: 207, body: JSON.stringify({ version: 2, changed: 1, removed: 0, refused: [{ name, error: `backends[1].endpoints: more than 10000 endpoints` }] }) });
+      const p = new Pusher({
+        port,
+        minBackoffMs: 10,
+        onAck: () => undefined,
+        onFailure: () => {
+          failures++;
+        },
+        onRefused: (now) => refusedSeen.push(now.map((r) => r.name)),
+      });
+      const partial = (name: string) => ({
+        status: 207,
+        body: JSON.stringify({
+          version: 2,
+          changed: 1,
+          removed: 0,
+          refused: [{ name, error: `backends[1].endpoints: more than 10000 endpoints` }],
+        }),
+      });
       answers = [partial('b')];
       await p.setBackends([be('a'), be('b')], Date.now());
       await settle(p);
@@ -129,7 +191,10 @@ describe('nginx/endpoints', () => {
       // another backend's change goes out alone: b is not resent
       await p.updateBackends([be('a', '127.0.0.2'), be('b')], Date.now());
       await new Promise((r) => setTimeout(r, 100)); // room for a resend loop to show itself
-      assert.deepEqual(received.map((r) => r.method), ['POST', 'PATCH']);
+      assert.deepEqual(
+        received.map((r) => r.method),
+        ['POST', 'PATCH'],
+      );
       assert.deepEqual(JSON.parse(received[1]!.body), { backends: [be('a', '127.0.0.2')], removed: [] });
       assert.deepEqual([...p.refused.keys()], ['b'], 'still refused: nginx keeps its old entry');
       // b changes and is accepted: no longer refused
@@ -149,7 +214,14 @@ describe('nginx/endpoints', () => {
     it('a newer set supersedes one still failing: the newest is what lands', async () => {
       answers = [500];
       let lastAck = 0;
-      const p = new Pusher({ port, minBackoffMs: 50, onAck: (seenAt) => { lastAck = seenAt; }, onFailure: () => undefined });
+      const p = new Pusher({
+        port,
+        minBackoffMs: 50,
+        onAck: (seenAt) => {
+          lastAck = seenAt;
+        },
+        onFailure: () => undefined,
+      });
       await p.setBackends([be('a')], 1);
       await p.setBackends([be('a', '127.0.0.2')], 2);
       await settle(p);

@@ -18,7 +18,9 @@ describe('nginx/external', function () {
   let prefix: string;
   let port: number;
   const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  const log: Logger = (level, msg, fields) => { lines.push({ level, msg, fields }); };
+  const log: Logger = (level, msg, fields) => {
+    lines.push({ level, msg, fields });
+  };
   const handles: ExternalNginx[] = [];
   const nginxes: ChildProcess[] = [];
   const closers: (() => Promise<void>)[] = [];
@@ -44,9 +46,16 @@ describe('nginx/external', function () {
   /** nginx as the other container would run it: daemon off, its own pid file in the prefix. */
   async function startNginx(hash: string): Promise<ChildProcess> {
     fs.writeFileSync(path.join(prefix, 'nginx.conf'), hashConfig(prefix, port, hash));
-    const child = spawn(NGINX, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], { stdio: 'ignore', detached: true });
+    const child = spawn(
+      NGINX,
+      ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'],
+      { stdio: 'ignore', detached: true },
+    );
     nginxes.push(child);
-    await waitFor(() => readPidFile(path.join(prefix, 'nginx.pid')) === child.pid, { timeoutMs: 5000, what: 'the pid file' });
+    await waitFor(() => readPidFile(path.join(prefix, 'nginx.pid')) === child.pid, {
+      timeoutMs: 5000,
+      what: 'the pid file',
+    });
     return child;
   }
 
@@ -55,7 +64,9 @@ describe('nginx/external', function () {
     const started: number[] = [];
     let exits = 0;
     h.on('started', (id: number) => started.push(id));
-    h.on('exited', () => { exits++; });
+    h.on('exited', () => {
+      exits++;
+    });
     await sleep(120);
     assert.equal(h.running, false, 'no nginx yet');
     assert.equal(h.reload(), false, 'no master to signal');
@@ -88,7 +99,11 @@ describe('nginx/external', function () {
     async function hashServer(state: { body: string }) {
       const server = http.createServer((_req, res) => res.end(state.body));
       await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-      const close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+      const close = () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        });
       closers.push(close);
       return { server, close };
     }
@@ -135,10 +150,16 @@ describe('nginx/external', function () {
     const marker = path.join(prefix, 'reloaded');
     const h = watch({ reloadCommand: `echo reload >> ${marker}` });
     assert.equal(h.reload(), true, 'even with no nginx seen: the command knows how to reach it');
-    await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === 'reload\n', { timeoutMs: 5000, what: 'the command' });
+    await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === 'reload\n', {
+      timeoutMs: 5000,
+      what: 'the command',
+    });
     const failing = watch({ reloadCommand: 'echo cannot reach nginx >&2; exit 3' });
     assert.equal(failing.reload(), true);
-    await waitFor(() => lines.find((l) => l.fields?.event === 'reload_command_failed'), { timeoutMs: 5000, what: 'the failure logged' });
+    await waitFor(() => lines.find((l) => l.fields?.event === 'reload_command_failed'), {
+      timeoutMs: 5000,
+      what: 'the failure logged',
+    });
     assert.ok(lines.some((l) => l.level === 'error' && l.msg === 'reload command failed (exit 3): cannot reach nginx'));
   });
 

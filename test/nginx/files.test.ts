@@ -6,8 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { NginxError } from '../../src/errors.js';
 import {
-  ensureDefaultCertificate, preparePrefix, readIfExists, removeStaleCertificates, removeStaleManagedFiles,
-  workerGroup, writeAtomic, writeCertificates, writeManagedFiles,
+  ensureDefaultCertificate,
+  preparePrefix,
+  readIfExists,
+  removeStaleCertificates,
+  removeStaleManagedFiles,
+  workerGroup,
+  writeAtomic,
+  writeCertificates,
+  writeManagedFiles,
 } from '../../src/nginx/files.js';
 import type { Certificate, ManagedFile } from '../../src/model/index.js';
 import { certificateFile, filesDir } from '../../src/render/index.js';
@@ -81,8 +88,10 @@ describe('nginx/files', () => {
 
     it('names the file it could not write and leaves no temporary file behind', async () => {
       const file = path.join(dir, 'missing', 'nginx.conf');
-      await assert.rejects(writeAtomic(file, 'x'), (e: NodeJS.ErrnoException) =>
-        e.message.startsWith(`cannot write ${file}: `) && e.code === 'ENOENT');
+      await assert.rejects(
+        writeAtomic(file, 'x'),
+        (e: NodeJS.ErrnoException) => e.message.startsWith(`cannot write ${file}: `) && e.code === 'ENOENT',
+      );
       // the temporary file's directory exists here, the target cannot be renamed into place: a directory in the way
       const blocked = path.join(dir, 'blocked');
       fs.mkdirSync(path.join(blocked, 'sub'), { recursive: true });
@@ -103,7 +112,10 @@ describe('nginx/files', () => {
       const a = cert('default_a', 'A-PEM');
       const b = cert('default_b', 'B-PEM');
       const wanted = await writeCertificates(prefix, [a, b]);
-      assert.deepEqual([...wanted].sort(), [path.basename(certificateFile(prefix, a)), path.basename(certificateFile(prefix, b))].sort());
+      assert.deepEqual(
+        [...wanted].sort(),
+        [path.basename(certificateFile(prefix, a)), path.basename(certificateFile(prefix, b))].sort(),
+      );
       for (const c of [a, b]) {
         const file = certificateFile(prefix, c);
         assert.ok(path.basename(file).includes(c.hash.slice(0, 16)));
@@ -129,8 +141,10 @@ describe('nginx/files', () => {
       fs.writeFileSync(path.join(prefix, 'ssl', 'default.pem'), 'D');
       fs.writeFileSync(path.join(prefix, 'ssl', 'notes.txt'), 'N');
       await removeStaleCertificates(prefix, keep);
-      assert.deepEqual(fs.readdirSync(path.join(prefix, 'ssl')).sort(),
-        ['default.pem', path.basename(certificateFile(prefix, renewed)), 'notes.txt'].sort());
+      assert.deepEqual(
+        fs.readdirSync(path.join(prefix, 'ssl')).sort(),
+        ['default.pem', path.basename(certificateFile(prefix, renewed)), 'notes.txt'].sort(),
+      );
       await removeStaleCertificates(prefix, new Set());
       assert.deepEqual(fs.readdirSync(path.join(prefix, 'ssl')).sort(), ['default.pem', 'notes.txt']);
     });
@@ -158,8 +172,11 @@ describe('nginx/files', () => {
     });
 
     it('says which openssl failed and leaves nothing behind', async () => {
-      await assert.rejects(ensureDefaultCertificate(prefix, '/nonexistent/openssl'), (e: Error) =>
-        e instanceof NginxError && e.message === 'cannot create the default certificate with /nonexistent/openssl');
+      await assert.rejects(
+        ensureDefaultCertificate(prefix, '/nonexistent/openssl'),
+        (e: Error) =>
+          e instanceof NginxError && e.message === 'cannot create the default certificate with /nonexistent/openssl',
+      );
       assert.deepEqual(fs.readdirSync(path.join(prefix, 'ssl')), []);
     });
   });
@@ -167,10 +184,13 @@ describe('nginx/files', () => {
   describe('managed files', () => {
     const f = (name: string, content: string, m = 0o600): ManagedFile => ({ name, content, mode: m });
 
-    it('writes each with its own mode, rewrites only changed content, and gives group-readable ones the workers\' group', async function () {
+    it("writes each with its own mode, rewrites only changed content, and gives group-readable ones the workers' group", async function () {
       const files = [f('auth-1.htpasswd', 'u:x\n', 0o640), f('secret-2', 's', 0o600)];
       // as root, a group other than ours: nobody's (the workers' default user)
-      const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'));
+      const nobody = fs
+        .readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('nobody:'));
       const gid = process.getuid?.() === 0 && nobody ? Number(nobody.split(':')[3]) : undefined;
       await writeManagedFiles(prefix, files, gid);
       const dirOf = filesDir(prefix);

@@ -22,11 +22,15 @@ describe('nginx/process', function () {
   let conf: string;
   let port: number;
   const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  const log: Logger = (level, msg, fields) => { lines.push({ level, msg, fields }); };
+  const log: Logger = (level, msg, fields) => {
+    lines.push({ level, msg, fields });
+  };
   const procs: NginxProcess[] = [];
   const pids: number[] = [];
 
-  before(async () => { bin = await probeBinary(NGINX); });
+  before(async () => {
+    bin = await probeBinary(NGINX);
+  });
   beforeEach(async () => {
     prefix = tempNginxPrefix('itp-process-');
     conf = path.join(prefix, 'nginx.conf');
@@ -64,7 +68,10 @@ describe('nginx/process', function () {
     assert.equal(p.reload(), true);
     assert.equal(await waitForHash(port, 'two', 5000), true);
     assert.equal(p.pid, pid, 'same master');
-    await waitFor(() => lines.some((l) => /nginx: .*signal 1 \(SIGHUP\) received/.test(l.msg) && l.fields?.source === 'nginx'), { timeoutMs: 5000, what: 'the SIGHUP notice' });
+    await waitFor(
+      () => lines.some((l) => /nginx: .*signal 1 \(SIGHUP\) received/.test(l.msg) && l.fields?.source === 'nginx'),
+      { timeoutMs: 5000, what: 'the SIGHUP notice' },
+    );
     const workers = await childPids(pid);
     await p.stop();
     assert.equal(p.running, false);
@@ -76,7 +83,7 @@ describe('nginx/process', function () {
     assert.equal(p.running, false, 'no start after stop');
   });
 
-  it('restarts nginx that died, after a backoff that doubles up to its maximum, and ends the dead master\'s workers', async () => {
+  it("restarts nginx that died, after a backoff that doubles up to its maximum, and ends the dead master's workers", async () => {
     fs.writeFileSync(conf, hashConfig(prefix, port, 'h'));
     const p = supervise({ minBackoffMs: 200, maxBackoffMs: 400 });
     const events: { what: string; at: number; pid?: number }[] = [];
@@ -89,8 +96,14 @@ describe('nginx/process', function () {
       const workers = await childPids(pid);
       assert.ok(workers.length >= 1);
       process.kill(pid, 'SIGKILL'); // the master only: its workers are orphaned, holding the port
-      await waitFor(() => events.filter((e) => e.what === 'started').length === n + 1, { timeoutMs: 5000, what: `restart ${n}` });
-      await waitFor(() => workers.every((w) => !isAlive(w)), { timeoutMs: 2000, what: `orphaned workers ${workers} to end` });
+      await waitFor(() => events.filter((e) => e.what === 'started').length === n + 1, {
+        timeoutMs: 5000,
+        what: `restart ${n}`,
+      });
+      await waitFor(() => workers.every((w) => !isAlive(w)), {
+        timeoutMs: 2000,
+        what: `orphaned workers ${workers} to end`,
+      });
       const exited = events.filter((e) => e.what === 'exited')[n - 1]!;
       const started = events.filter((e) => e.what === 'started')[n]!;
       assert.notEqual(started.pid, pid);
@@ -104,7 +117,9 @@ describe('nginx/process', function () {
     assert.ok(third >= 390 && third < 600, `third after ${third} ms (capped at 400)`);
     assert.equal(p.restarts, 3);
     assert.equal(await waitForHash(port, 'h', 5000), true, 'serving again');
-    assert.ok(lines.some((l) => l.level === 'error' && l.fields?.event === 'nginx_exited' && /signal SIGKILL/.test(l.msg)));
+    assert.ok(
+      lines.some((l) => l.level === 'error' && l.fields?.event === 'nginx_exited' && /signal SIGKILL/.test(l.msg)),
+    );
   });
 
   it('a start during the backoff waits for it; a stop during the backoff cancels the restart', async () => {
@@ -131,7 +146,10 @@ describe('nginx/process', function () {
     const hold = (await import('node:net')).createServer(() => undefined);
     await new Promise<void>((r) => hold.listen(slow, '127.0.0.1', r));
     try {
-      fs.writeFileSync(conf, hashConfig(prefix, port, 'h', `location / { proxy_pass http://127.0.0.1:${slow}; proxy_read_timeout 60s; }`));
+      fs.writeFileSync(
+        conf,
+        hashConfig(prefix, port, 'h', `location / { proxy_pass http://127.0.0.1:${slow}; proxy_read_timeout 60s; }`),
+      );
       const p = supervise();
       p.start();
       assert.equal(await waitForHash(port, 'h', 5000), true);
@@ -152,7 +170,10 @@ describe('nginx/process', function () {
   describe('reapStale', () => {
     it('stops an nginx left running on this prefix, found by its pid file', async () => {
       fs.writeFileSync(conf, hashConfig(prefix, port, 'left'));
-      const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', 'stderr', '-g', 'daemon off;'], { stdio: 'ignore', detached: true });
+      const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-e', 'stderr', '-g', 'daemon off;'], {
+        stdio: 'ignore',
+        detached: true,
+      });
       pids.push(child.pid!);
       assert.equal(await waitForHash(port, 'left', 5000), true);
       await reapStale(prefix, log);

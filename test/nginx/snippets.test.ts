@@ -3,17 +3,32 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIGURATION_SNIPPET, denySnippets, SERVER_SNIPPET, snippetChecks } from '../../src/model/annotations/snippets.js';
+import {
+  CONFIGURATION_SNIPPET,
+  denySnippets,
+  SERVER_SNIPPET,
+  snippetChecks,
+} from '../../src/model/annotations/snippets.js';
 import { snippetKey } from '../../src/plan.js';
 import type { SnippetConfig } from '../../src/model/annotations/snippets.js';
 import { probeBinary } from '../../src/nginx/binary.js';
 import type { NginxBinary } from '../../src/nginx/binary.js';
 import { SnippetChecker, throwawayConfig } from '../../src/nginx/snippets.js';
-import { build, CONFIG_MAP_OPTION, configMap, endpoints, ingress, path as ipath, rule, service } from '../helpers/resources.js';
+import {
+  build,
+  CONFIG_MAP_OPTION,
+  configMap,
+  endpoints,
+  ingress,
+  path as ipath,
+  rule,
+  service,
+} from '../helpers/resources.js';
 
 const web = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
 const allow = configMap({ 'allow-snippet-annotations': 'true' });
-const ing = (name: string, host: string, annotations: Record<string, string>) => ingress({ name, annotations, rules: [rule(host, ipath('/', 'web'))] });
+const ing = (name: string, host: string, annotations: Record<string, string>) =>
+  ingress({ name, annotations, rules: [rule(host, ipath('/', 'web'))] });
 
 describe('nginx/snippets: each snippet alone through nginx -t', function () {
   let bin: NginxBinary;
@@ -25,39 +40,88 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('accepts good snippets, names nginx\'s complaint for bad ones (by snippet line), and leaves no temporary files', async () => {
+  it("accepts good snippets, names nginx's complaint for bad ones (by snippet line), and leaves no temporary files", async () => {
     const checker = new SnippetChecker(bin, tmp, []);
-    assert.equal(await checker.test({ file: 'f', context: 'location', text: 'add_header X-Snippet yes;\nproxy_set_header X-A $best_http_host;\n' }), null);
-    assert.equal(await checker.test({ file: 'f', context: 'server', text: 'location = /ping { return 200 "pong"; }\n' }), null);
+    assert.equal(
+      await checker.test({
+        file: 'f',
+        context: 'location',
+        text: 'add_header X-Snippet yes;\nproxy_set_header X-A $best_http_host;\n',
+      }),
+      null,
+    );
+    assert.equal(
+      await checker.test({ file: 'f', context: 'server', text: 'location = /ping { return 200 "pong"; }\n' }),
+      null,
+    );
     const bad = await checker.test({ file: 'f', context: 'location', text: '# fine\nadd_header X-Broken;\n' });
     assert.match(bad!, /invalid number of arguments in "add_header" directive in snippet:2/);
     // context matters: a location is not allowed inside "if", a server directive not inside a location
-    assert.match((await checker.test({ file: 'f', context: 'location', text: 'listen 81;\n' }))!, /"listen" directive is not allowed here/);
-    assert.match((await checker.test({ file: 'f', context: 'location', text: 'proxy_pass http://127.0.0.1:1;\n' }))!, /"proxy_pass" directive is duplicate/);
+    assert.match(
+      (await checker.test({ file: 'f', context: 'location', text: 'listen 81;\n' }))!,
+      /"listen" directive is not allowed here/,
+    );
+    assert.match(
+      (await checker.test({ file: 'f', context: 'location', text: 'proxy_pass http://127.0.0.1:1;\n' }))!,
+      /"proxy_pass" directive is duplicate/,
+    );
     // Lua directives pass only when the real config loads ngx_lua
-    assert.match((await checker.test({ file: 'f', context: 'location', text: 'access_by_lua_block { ngx.exit(403) }\n' }))!, /unknown directive/);
-    if (bin.lua) assert.equal(await new SnippetChecker(bin, tmp, bin.luaModules).test({ file: 'f', context: 'location', text: 'access_by_lua_block { ngx.exit(403) }\n' }), null);
+    assert.match(
+      (await checker.test({ file: 'f', context: 'location', text: 'access_by_lua_block { ngx.exit(403) }\n' }))!,
+      /unknown directive/,
+    );
+    if (bin.lua)
+      assert.equal(
+        await new SnippetChecker(bin, tmp, bin.luaModules).test({
+          file: 'f',
+          context: 'location',
+          text: 'access_by_lua_block { ngx.exit(403) }\n',
+        }),
+        null,
+      );
     assert.deepEqual(fs.readdirSync(tmp), []);
   });
 
   it('verdictsFor(): refused snippets are left out and denied, others applied; verdicts are cached by content', async () => {
-    const { model } = build([...web, allow,
-      ing('good', 'a.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X ok;', [SERVER_SNIPPET]: 'location = /p { return 204; }' }),
-      ing('bad', 'b.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X;' }),
-    ], CONFIG_MAP_OPTION);
+    const { model } = build(
+      [
+        ...web,
+        allow,
+        ing('good', 'a.example.com', {
+          [CONFIGURATION_SNIPPET]: 'add_header X ok;',
+          [SERVER_SNIPPET]: 'location = /p { return 204; }',
+        }),
+        ing('bad', 'b.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X;' }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
     const checker = new SnippetChecker(bin, tmp, []);
     let runs = 0;
     const test = checker.test.bind(checker);
-    checker.test = async (c) => { runs++; return test(c); };
+    checker.test = async (c) => {
+      runs++;
+      return test(c);
+    };
     const check = async (m: typeof model) => {
       const verdicts = await checker.verdictsFor(snippetChecks(m));
-      return denySnippets(m, new Map(snippetChecks(m).flatMap((c) => { const v = verdicts.get(snippetKey(c)); return v ? [[c.file, v] as [string, string]] : []; })));
+      return denySnippets(
+        m,
+        new Map(
+          snippetChecks(m).flatMap((c) => {
+            const v = verdicts.get(snippetKey(c));
+            return v ? [[c.file, v] as [string, string]] : [];
+          }),
+        ),
+      );
     };
     const problems = await check(model);
     assert.equal(runs, 3);
     assert.equal(problems.length, 1);
     assert.equal(problems[0]!.object, 'Ingress default/bad');
-    assert.match(problems[0]!.message, /nginx -t refused the snippet: .*invalid number of arguments in "add_header" directive in snippet:1/);
+    assert.match(
+      problems[0]!.message,
+      /nginx -t refused the snippet: .*invalid number of arguments in "add_header" directive in snippet:1/,
+    );
     const a = model.servers.find((s) => s.host === 'a.example.com')!;
     const b = model.servers.find((s) => s.host === 'b.example.com')!;
     assert.equal(a.locations[0]!.denied, null);
@@ -65,10 +129,18 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
     assert.ok(a.ann.snippet);
     assert.notEqual(b.locations[0]!.denied, null);
 
-    const again = build([...web, allow,
-      ing('good', 'a.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X ok;', [SERVER_SNIPPET]: 'location = /p { return 204; }' }),
-      ing('bad', 'b.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X;' }),
-    ], CONFIG_MAP_OPTION).model;
+    const again = build(
+      [
+        ...web,
+        allow,
+        ing('good', 'a.example.com', {
+          [CONFIGURATION_SNIPPET]: 'add_header X ok;',
+          [SERVER_SNIPPET]: 'location = /p { return 204; }',
+        }),
+        ing('bad', 'b.example.com', { [CONFIGURATION_SNIPPET]: 'add_header X;' }),
+      ],
+      CONFIG_MAP_OPTION,
+    ).model;
     assert.equal((await check(again)).length, 1);
     assert.equal(runs, 3, 'nothing new to test');
   });

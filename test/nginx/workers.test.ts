@@ -11,10 +11,18 @@ import { sleep } from '../helpers/wait.js';
 /** An nginx master (daemon off) on 127.0.0.1:port, and a promise of how it ended. */
 function startNginx(prefix: string, port: number): { child: ChildProcess; ended: Promise<string> } {
   const conf = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(conf, `pid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents {}\n`
-    + `http { access_log off; server { listen 127.0.0.1:${port}; return 204; } }\n`);
-  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off; master_process on;'], { stdio: 'ignore', detached: true });
-  const ended = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
+  fs.writeFileSync(
+    conf,
+    `pid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents {}\n` +
+      `http { access_log off; server { listen 127.0.0.1:${port}; return 204; } }\n`,
+  );
+  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off; master_process on;'], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  const ended = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
+  );
   return { child, ended };
 }
 
@@ -48,7 +56,8 @@ describe('nginx/workers', () => {
     const holders: net.Server[] = [];
 
     afterEach(async function () {
-      for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+      for (const c of started.splice(0))
+        if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
       for (const h of holders.splice(0)) await new Promise((r) => h.close(r));
       for (const p of prefixes.splice(0)) fs.rmSync(p, { recursive: true, force: true });
     });

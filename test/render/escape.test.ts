@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
-import { addr, comment, headerName, headerValue, HELPERS, hostLabel, num, path, serverName, str, tok, UnsafeValueError } from '../../src/render/escape.js';
+import {
+  addr,
+  comment,
+  headerName,
+  headerValue,
+  HELPERS,
+  hostLabel,
+  num,
+  path,
+  serverName,
+  str,
+  tok,
+  UnsafeValueError,
+} from '../../src/render/escape.js';
 
 const refuses = (fn: (v: unknown) => string, values: unknown[]) => {
-  for (const v of values) assert.throws(() => fn(v), UnsafeValueError, `${fn.name} accepted ${JSON.stringify(String(v))}`);
+  for (const v of values)
+    assert.throws(() => fn(v), UnsafeValueError, `${fn.name} accepted ${JSON.stringify(String(v))}`);
 };
 
 // Values that must never reach nginx.conf through any helper.
@@ -10,7 +24,21 @@ const ALWAYS_UNSAFE = ['a\nb', 'a\rb', 'a\u0000b', 'caf\u00e9', 'a\u2028b', '\u2
 
 describe('escape helpers', () => {
   it('exports exactly the helpers the templates may use', () => {
-    assert.deepEqual(Object.keys(HELPERS).sort(), ['addr', 'comment', 'fileIn', 'headerName', 'headerValue', 'hostLabel', 'num', 'path', 'regex', 'serverName', 'str', 'target', 'tok']);
+    assert.deepEqual(Object.keys(HELPERS).sort(), [
+      'addr',
+      'comment',
+      'fileIn',
+      'headerName',
+      'headerValue',
+      'hostLabel',
+      'num',
+      'path',
+      'regex',
+      'serverName',
+      'str',
+      'target',
+      'tok',
+    ]);
   });
 
   describe('str', () => {
@@ -36,12 +64,41 @@ describe('escape helpers', () => {
 
   describe('tok', () => {
     it('passes bare words: names, sizes, numbers, "auto", versions', () => {
-      for (const v of ['auto', '4k', 'default_web_80', '1.22.1', 'Exact', 'ImplementationSpecific', 'www-data', 'a:b/c+d@e']) assert.equal(tok(v), v);
+      for (const v of [
+        'auto',
+        '4k',
+        'default_web_80',
+        '1.22.1',
+        'Exact',
+        'ImplementationSpecific',
+        'www-data',
+        'a:b/c+d@e',
+      ])
+        assert.equal(tok(v), v);
       assert.equal(tok(8), '8');
     });
 
     it('refuses whitespace, ";", braces, quotes, "$", "#", backslash, empty and non-strings', () => {
-      refuses(tok, ['', 'a b', 'a;', 'x;y', '{', '}', 'a{b}', '"a"', "'a'", '$x', '#c', 'a\\b', ...ALWAYS_UNSAFE, undefined, null, true, {}, ['a']]);
+      refuses(tok, [
+        '',
+        'a b',
+        'a;',
+        'x;y',
+        '{',
+        '}',
+        'a{b}',
+        '"a"',
+        "'a'",
+        '$x',
+        '#c',
+        'a\\b',
+        ...ALWAYS_UNSAFE,
+        undefined,
+        null,
+        true,
+        {},
+        ['a'],
+      ]);
     });
   });
 
@@ -49,16 +106,29 @@ describe('escape helpers', () => {
     it('headerName: bare header names, anything else refused', () => {
       assert.equal(headerName('X-Forwarded-For'), 'X-Forwarded-For');
       assert.equal(headerName('ssl-client-verify'), 'ssl-client-verify');
-      for (const v of ['', 'a b', 'a;b', 'a"b', '$x', '-x', 'a{', 7, undefined]) assert.throws(() => headerName(v), UnsafeValueError, String(v));
+      for (const v of ['', 'a b', 'a;b', 'a"b', '$x', '-x', 'a{', 7, undefined])
+        assert.throws(() => headerName(v), UnsafeValueError, String(v));
     });
 
     it('headerValue: literals quoted without variables, the controller\'s own text bare, empty as ""', () => {
       assert.equal(headerValue({ value: 'payments', literal: true }), '"payments"');
       assert.equal(headerValue({ value: '$remote_addr', literal: false }), '$remote_addr');
-      assert.equal(headerValue({ value: '$scheme://$http_host$request_uri', literal: false }), '$scheme://$http_host$request_uri');
+      assert.equal(
+        headerValue({ value: '$scheme://$http_host$request_uri', literal: false }),
+        '$scheme://$http_host$request_uri',
+      );
       assert.equal(headerValue({ value: '', literal: false }), '""');
-      for (const v of [{ value: '$remote_addr', literal: true }, { value: 'a"b', literal: true }, { value: 'a b', literal: false }, { value: 'x;', literal: false },
-        { value: '${x}', literal: false }, { value: 'x' }, { value: 3, literal: true }, null, 'x']) {
+      for (const v of [
+        { value: '$remote_addr', literal: true },
+        { value: 'a"b', literal: true },
+        { value: 'a b', literal: false },
+        { value: 'x;', literal: false },
+        { value: '${x}', literal: false },
+        { value: 'x' },
+        { value: 3, literal: true },
+        null,
+        'x',
+      ]) {
         assert.throws(() => headerValue(v), UnsafeValueError, JSON.stringify(v));
       }
     });
@@ -83,8 +153,28 @@ describe('escape helpers', () => {
     });
 
     it('refuses relative paths and every character nginx would read specially', () => {
-      refuses(path, ['', 'foo', ' /', '/a b', '/a"b', "/a'b", '/a;b', '/a{b', '/a}b', '/$x', '/a#b', '/a\\b', '/a?b', '/a^b', '/a|b', '/a`b',
-        ...ALWAYS_UNSAFE.map((v) => `/${v}`), undefined, null, 1]);
+      refuses(path, [
+        '',
+        'foo',
+        ' /',
+        '/a b',
+        '/a"b',
+        "/a'b",
+        '/a;b',
+        '/a{b',
+        '/a}b',
+        '/$x',
+        '/a#b',
+        '/a\\b',
+        '/a?b',
+        '/a^b',
+        '/a|b',
+        '/a`b',
+        ...ALWAYS_UNSAFE.map((v) => `/${v}`),
+        undefined,
+        null,
+        1,
+      ]);
     });
 
     it('refuses a path longer than the limit', () => {
@@ -112,7 +202,24 @@ describe('escape helpers', () => {
     });
 
     it('refuses anything that is not an Ingress host', () => {
-      refuses(serverName, ['_', 'Cafe.example.com', 'a..b', 'a.*.b', '*', '*.', '**.a', 'a b', 'a;b', '~^.*$', '10.0.0.1', '-a.com', ...ALWAYS_UNSAFE, undefined, null, 1]);
+      refuses(serverName, [
+        '_',
+        'Cafe.example.com',
+        'a..b',
+        'a.*.b',
+        '*',
+        '*.',
+        '**.a',
+        'a b',
+        'a;b',
+        '~^.*$',
+        '10.0.0.1',
+        '-a.com',
+        ...ALWAYS_UNSAFE,
+        undefined,
+        null,
+        1,
+      ]);
     });
   });
 

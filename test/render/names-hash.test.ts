@@ -10,13 +10,22 @@ import { NGINX, tempNginxPrefix } from '../helpers/nginx-configtest.js';
 import { build, configMap, CONFIG_MAP_OPTION, ingress, makeCert, path, rule, service } from '../helpers/resources.js';
 
 const options = (prefix: string): RenderOptions => ({
-  prefix, listenAddress: '127.0.0.1', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
-  defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
-  balancer: 'static', luaDir: '/srv/it/lua', luaModules: [],
+  prefix,
+  listenAddress: '127.0.0.1',
+  httpPort: 8080,
+  httpsPort: 8443,
+  internalPort: 10246,
+  defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'),
+  features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+  version: '0.1.0',
+  balancer: 'static',
+  luaDir: '/srv/it/lua',
+  luaModules: [],
 });
 
 // names spread the way real ones are, deterministic
-const hosts = (n: number) => Array.from({ length: n }, (_, i) => `${((i * 7919) % 100003).toString(36)}-svc.ns-${i % 37}.example.com`);
+const hosts = (n: number) =>
+  Array.from({ length: n }, (_, i) => `${((i * 7919) % 100003).toString(36)}-svc.ns-${i % 37}.example.com`);
 
 describe('render server_names_hash sizes', () => {
   it('keeps the ConfigMap values (defaults 64 / 1024) when nginx builds the hash with them', () => {
@@ -42,11 +51,21 @@ describe('render server_names_hash sizes', () => {
     const r = build([
       service({ name: 'web' }),
       ingress({ name: 'a', rules: [rule('a.example.com', path('/', 'web')), rule('*.example.com', path('/', 'web'))] }),
-      ingress({ name: 'w', annotations: { 'nginx.ingress.kubernetes.io/from-to-www-redirect': 'true' }, rules: [rule(`${'w'.repeat(43)}.com`, path('/', 'web'))] }),
+      ingress({
+        name: 'w',
+        annotations: { 'nginx.ingress.kubernetes.io/from-to-www-redirect': 'true' },
+        rules: [rule(`${'w'.repeat(43)}.com`, path('/', 'web'))],
+      }),
     ]);
     // the alias, www. and 47 characters, needs the larger bucket
     assert.equal(buildView(r.model, options('/srv/it')).serverNamesHashBucketSize, 128);
-    const c = build([service({ name: 'web' }), configMap({ 'server-name-hash-bucket-size': '256', 'server-name-hash-max-size': '2048' })], CONFIG_MAP_OPTION);
+    const c = build(
+      [
+        service({ name: 'web' }),
+        configMap({ 'server-name-hash-bucket-size': '256', 'server-name-hash-max-size': '2048' }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
     const v = buildView(c.model, options('/srv/it'));
     assert.deepEqual([v.serverNamesHashBucketSize, v.serverNamesHashMaxSize], [256, 2048]);
   });
@@ -55,7 +74,10 @@ describe('render server_names_hash sizes', () => {
     if (!fs.existsSync(NGINX)) this.skip();
     this.timeout(60_000);
     const names = [...hosts(3000), `${'l'.repeat(43)}.com`];
-    const r = build([service({ name: 'web' }), ...names.map((h, i) => ingress({ name: `i${i}`, rules: [rule(h, path('/', 'web'))] }))]);
+    const r = build([
+      service({ name: 'web' }),
+      ...names.map((h, i) => ingress({ name: `i${i}`, rules: [rule(h, path('/', 'web'))] })),
+    ]);
     const prefix = tempNginxPrefix('itp-names-hash-');
     try {
       const o = options(prefix);
@@ -65,13 +87,18 @@ describe('render server_names_hash sizes', () => {
       assert.doesNotMatch(text, /server_names_hash_max_size 1024;/);
       const configTest = (name: string, config: string) => {
         fs.writeFileSync(nodePath.join(prefix, name), config);
-        return spawnSync(NGINX, ['-t', '-q', '-p', prefix, '-c', nodePath.join(prefix, name), '-e', 'stderr'], { encoding: 'utf8' });
+        return spawnSync(NGINX, ['-t', '-q', '-p', prefix, '-c', nodePath.join(prefix, name), '-e', 'stderr'], {
+          encoding: 'utf8',
+        });
       };
       const t = configTest('nginx.conf', text);
       assert.equal(t.status, 0, t.stderr);
       assert.doesNotMatch(t.stderr, /server_names_hash/);
       // with nginx's default max, the same servers get the warning: the check above means something
-      const old = configTest('old.conf', text.replace(/server_names_hash_max_size \d+;/, 'server_names_hash_max_size 1024;'));
+      const old = configTest(
+        'old.conf',
+        text.replace(/server_names_hash_max_size \d+;/, 'server_names_hash_max_size 1024;'),
+      );
       assert.match(old.stderr, /could not build optimal server_names_hash/);
     } finally {
       fs.rmSync(prefix, { recursive: true, force: true });

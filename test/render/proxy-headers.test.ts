@@ -4,7 +4,11 @@
 // rule (a level with any proxy_set_header of its own inherits none from above, so it must repeat them all).
 import assert from 'node:assert/strict';
 import { AUTH_TYPE, AUTH_SECRET } from '../../src/model/annotations/auth.js';
-import { AUTH_TLS_SECRET, AUTH_TLS_VERIFY_CLIENT, AUTH_TLS_PASS_CERTIFICATE } from '../../src/model/annotations/auth-tls.js';
+import {
+  AUTH_TLS_SECRET,
+  AUTH_TLS_VERIFY_CLIENT,
+  AUTH_TLS_PASS_CERTIFICATE,
+} from '../../src/model/annotations/auth-tls.js';
 import { BACKEND_PROTOCOL } from '../../src/model/annotations/backend-protocol.js';
 import { CANARY, CANARY_WEIGHT } from '../../src/model/annotations/canary.js';
 import { CUSTOM_HTTP_ERRORS, DEFAULT_BACKEND } from '../../src/model/annotations/custom-errors.js';
@@ -16,7 +20,19 @@ import { PROTECTED_HEADERS } from '../../src/model/proxy-headers.js';
 import type { Resource } from '../../src/resources.js';
 import { parseNginx } from '../helpers/nginx-parse.js';
 import type { Directive } from '../helpers/nginx-parse.js';
-import { backend, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, path, rule, service, show } from '../helpers/resources.js';
+import {
+  backend,
+  build,
+  configMap,
+  CONFIG_MAP_OPTION,
+  endpoints,
+  exact,
+  ingress,
+  path,
+  rule,
+  service,
+  show,
+} from '../helpers/resources.js';
 import { nginxAccepts, renderText } from '../model/annotations/nginx-check.js';
 import { cleanupPki, dataSecret, makeCa } from '../model/annotations/tls-fixtures.js';
 
@@ -68,18 +84,34 @@ function walk(text: string): Walked[] {
   const http = parseNginx(text).find((d) => d.name === 'http')!.block!;
   const out: Walked[] = [];
   for (const server of children(http, 'server')) {
-    const name = children(server.block, 'server_name').map((d) => d.args[0]).join(' ');
+    const name = children(server.block, 'server_name')
+      .map((d) => d.args[0])
+      .join(' ');
     for (const loc of children(server.block, 'location')) {
       const body = loc.block!;
       const grpc = children(body, 'grpc_pass').length > 0;
       if (!grpc && children(body, 'proxy_pass').length === 0) continue;
       const arg = loc.args.join(' ');
-      const kind = arg.startsWith('@custom_') ? 'error page' : arg.startsWith('= /_external-auth-') ? 'auth subrequest'
-        : grpc ? 'grpc' : arg.startsWith('~*') ? 'regex' : arg.startsWith('=') ? 'exact' : 'prefix';
-      const off = children(body, grpc ? 'grpc_pass_request_headers' : 'proxy_pass_request_headers').some((d) => d.args[0] === 'off');
+      const kind = arg.startsWith('@custom_')
+        ? 'error page'
+        : arg.startsWith('= /_external-auth-')
+          ? 'auth subrequest'
+          : grpc
+            ? 'grpc'
+            : arg.startsWith('~*')
+              ? 'regex'
+              : arg.startsWith('=')
+                ? 'exact'
+                : 'prefix';
+      const off = children(body, grpc ? 'grpc_pass_request_headers' : 'proxy_pass_request_headers').some(
+        (d) => d.args[0] === 'off',
+      );
       out.push({
-        where: `server ${name} location ${arg}`, kind, location: body,
-        headers: effective([http, server.block!, body], grpc ? 'grpc_set_header' : 'proxy_set_header'), passRequestHeaders: !off,
+        where: `server ${name} location ${arg}`,
+        kind,
+        location: body,
+        headers: effective([http, server.block!, body], grpc ? 'grpc_set_header' : 'proxy_set_header'),
+        passRequestHeaders: !off,
       });
     }
   }
@@ -98,36 +130,85 @@ describe('render: protected request headers in every location kind', () => {
   before(function () {
     this.timeout(30_000);
     const ca = makeCa('client CA');
-    const app = (name: string, ips: string[]): Resource[] => [service({ name }), endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] })];
-    const r = build([
-      ...app('web', ['10.0.0.1']), ...app('web-v2', ['10.0.0.2']), ...app('errors', ['10.0.0.3']), ...app('empty', []), ...app('grpc', ['10.0.0.4']),
-      dataSecret('client-ca', { 'ca.crt': ca.cert }),
-      dataSecret('users', { auth: `alice:$apr1$abcdefgh$0123456789abcdefghijkl\n` }),
-      configMap({ 'proxy-set-headers': 'default/custom-headers' }),
-      configMap({ 'X-Team': 'payments' }, 'custom-headers'),
-      // the mTLS host: auth-tls (optional), basic auth, error pages, a path without endpoints
-      ingress({
-        name: 'mtls', created: '2024-01-01T00:00:00Z',
-        annotations: {
-          [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_VERIFY_CLIENT]: 'optional', [AUTH_TLS_PASS_CERTIFICATE]: 'true',
-          [AUTH_TYPE]: 'basic', [AUTH_SECRET]: 'users', [DEFAULT_BACKEND]: 'errors', [CUSTOM_HTTP_ERRORS]: '404,502',
-        },
-        rules: [rule('mtls.example.com', path('/app', 'web'), exact('/exact', 'web'), path('/gone', 'empty'))],
-      }),
-      // another tenant: external auth with response headers, on a regex host, a canary, a redirect, gRPC
-      ingress({
-        name: 'ext', created: '2024-01-02T00:00:00Z',
-        annotations: { [AUTH_URL]: 'http://10.9.9.9:9000/verify', [AUTH_RESPONSE_HEADERS]: 'X-User, Authorization', [USE_REGEX]: 'true' },
-        rules: [rule('ext.example.com', path('/api/v[0-9]+', 'web'))],
-      }),
-      ingress({ name: 'main', created: '2024-01-03T00:00:00Z', rules: [rule('canary.example.com', path('/', 'web'))] }),
-      ingress({ name: 'main-canary', created: '2024-01-04T00:00:00Z', annotations: { [CANARY]: 'true', [CANARY_WEIGHT]: '50' }, rules: [rule('canary.example.com', path('/', 'web-v2'))] }),
-      ingress({ name: 'moved', created: '2024-01-05T00:00:00Z', annotations: { [PERMANENT_REDIRECT]: 'https://elsewhere.example.com/' }, rules: [rule('moved.example.com', path('/old', 'web'))] }),
-      ingress({ name: 'rpc', created: '2024-01-06T00:00:00Z', annotations: { [BACKEND_PROTOCOL]: 'GRPC' }, rules: [rule('rpc.example.com', path('/svc', 'grpc'))] }),
-      // a host without "/": the fallback location proxies to the default backend
-      ingress({ name: 'fallback', created: '2024-01-07T00:00:00Z', defaultBackend: backend('web'), rules: [rule('fallback.example.com', path('/only', 'web'))] }),
-    ], CONFIG_MAP_OPTION);
-    assert.deepEqual(r.problems.filter((p) => p.severity === 'error'), [], show(r.problems));
+    const app = (name: string, ips: string[]): Resource[] => [
+      service({ name }),
+      endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] }),
+    ];
+    const r = build(
+      [
+        ...app('web', ['10.0.0.1']),
+        ...app('web-v2', ['10.0.0.2']),
+        ...app('errors', ['10.0.0.3']),
+        ...app('empty', []),
+        ...app('grpc', ['10.0.0.4']),
+        dataSecret('client-ca', { 'ca.crt': ca.cert }),
+        dataSecret('users', { auth: `alice:$apr1$abcdefgh$0123456789abcdefghijkl\n` }),
+        configMap({ 'proxy-set-headers': 'default/custom-headers' }),
+        configMap({ 'X-Team': 'payments' }, 'custom-headers'),
+        // the mTLS host: auth-tls (optional), basic auth, error pages, a path without endpoints
+        ingress({
+          name: 'mtls',
+          created: '2024-01-01T00:00:00Z',
+          annotations: {
+            [AUTH_TLS_SECRET]: 'default/client-ca',
+            [AUTH_TLS_VERIFY_CLIENT]: 'optional',
+            [AUTH_TLS_PASS_CERTIFICATE]: 'true',
+            [AUTH_TYPE]: 'basic',
+            [AUTH_SECRET]: 'users',
+            [DEFAULT_BACKEND]: 'errors',
+            [CUSTOM_HTTP_ERRORS]: '404,502',
+          },
+          rules: [rule('mtls.example.com', path('/app', 'web'), exact('/exact', 'web'), path('/gone', 'empty'))],
+        }),
+        // another tenant: external auth with response headers, on a regex host, a canary, a redirect, gRPC
+        ingress({
+          name: 'ext',
+          created: '2024-01-02T00:00:00Z',
+          annotations: {
+            [AUTH_URL]: 'http://10.9.9.9:9000/verify',
+            [AUTH_RESPONSE_HEADERS]: 'X-User, Authorization',
+            [USE_REGEX]: 'true',
+          },
+          rules: [rule('ext.example.com', path('/api/v[0-9]+', 'web'))],
+        }),
+        ingress({
+          name: 'main',
+          created: '2024-01-03T00:00:00Z',
+          rules: [rule('canary.example.com', path('/', 'web'))],
+        }),
+        ingress({
+          name: 'main-canary',
+          created: '2024-01-04T00:00:00Z',
+          annotations: { [CANARY]: 'true', [CANARY_WEIGHT]: '50' },
+          rules: [rule('canary.example.com', path('/', 'web-v2'))],
+        }),
+        ingress({
+          name: 'moved',
+          created: '2024-01-05T00:00:00Z',
+          annotations: { [PERMANENT_REDIRECT]: 'https://elsewhere.example.com/' },
+          rules: [rule('moved.example.com', path('/old', 'web'))],
+        }),
+        ingress({
+          name: 'rpc',
+          created: '2024-01-06T00:00:00Z',
+          annotations: { [BACKEND_PROTOCOL]: 'GRPC' },
+          rules: [rule('rpc.example.com', path('/svc', 'grpc'))],
+        }),
+        // a host without "/": the fallback location proxies to the default backend
+        ingress({
+          name: 'fallback',
+          created: '2024-01-07T00:00:00Z',
+          defaultBackend: backend('web'),
+          rules: [rule('fallback.example.com', path('/only', 'web'))],
+        }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
+    assert.deepEqual(
+      r.problems.filter((p) => p.severity === 'error'),
+      [],
+      show(r.problems),
+    );
     model = r.model;
   });
   after(cleanupPki);
@@ -137,9 +218,16 @@ describe('render: protected request headers in every location kind', () => {
       const text = renderText(model, balancer);
       const all = walk(text);
       const kinds = new Set(all.map((w) => w.kind));
-      for (const k of ['prefix', 'exact', 'regex', 'grpc', 'error page', 'auth subrequest']) assert.ok(kinds.has(k), `no ${k} location rendered: ${[...kinds].join(', ')}`);
-      assert.ok(all.some((w) => w.where.startsWith('server fallback.example.com location /')), 'the fallback location');
-      assert.ok(all.some((w) => w.where.startsWith('server canary.example.com')), 'the canary host');
+      for (const k of ['prefix', 'exact', 'regex', 'grpc', 'error page', 'auth subrequest'])
+        assert.ok(kinds.has(k), `no ${k} location rendered: ${[...kinds].join(', ')}`);
+      assert.ok(
+        all.some((w) => w.where.startsWith('server fallback.example.com location /')),
+        'the fallback location',
+      );
+      assert.ok(
+        all.some((w) => w.where.startsWith('server canary.example.com')),
+        'the canary host',
+      );
       for (const w of all) {
         for (const h of PROTECTED_HEADERS) {
           if (w.kind === 'grpc' && !h.grpc) continue;
@@ -147,10 +235,12 @@ describe('render: protected request headers in every location kind', () => {
           if (!w.passRequestHeaders && !w.headers.has(h.name.toLowerCase())) continue;
           value(w, h.name);
         }
-        for (const [name, v] of Object.entries(NGINX_VALUES)) assert.equal(value(w, name), v, `${w.where} (${w.kind}): ${name}`);
+        for (const [name, v] of Object.entries(NGINX_VALUES))
+          assert.equal(value(w, name), v, `${w.where} (${w.kind}): ${name}`);
         // the auth-response variables may only carry names no protected header has
         for (const [name, values] of w.headers) {
-          if (values.some((v) => v.startsWith('$ingress_templater_auth_'))) assert.ok(!PROTECTED_HEADERS.some((h) => h.name.toLowerCase() === name), name);
+          if (values.some((v) => v.startsWith('$ingress_templater_auth_')))
+            assert.ok(!PROTECTED_HEADERS.some((h) => h.name.toLowerCase() === name), name);
         }
       }
       // the ssl-client-* variables come from nginx's TLS variables only, set at server level
@@ -158,7 +248,10 @@ describe('render: protected request headers in every location kind', () => {
       const sets: string[] = [];
       const visit = (ds: Directive[], depth: string) => {
         for (const d of ds) {
-          if (['set', 'auth_request_set', 'map', 'set_by_lua_block'].includes(d.name) && d.args.some((a) => a in VERDICT_SOURCES)) {
+          if (
+            ['set', 'auth_request_set', 'map', 'set_by_lua_block'].includes(d.name) &&
+            d.args.some((a) => a in VERDICT_SOURCES)
+          ) {
             const block = d.block?.map((x) => `${x.name} ${JSON.stringify(x.args)}`).join('; ') ?? '';
             sets.push(`${depth} ${d.name} ${d.args.join(' ')}${block ? ` { ${block} }` : ''}`);
           }
@@ -168,10 +261,18 @@ describe('render: protected request headers in every location kind', () => {
       visit(setters, 'http');
       for (const s of sets) {
         const m = /^(\w+) (\w+) (\S+) (.*)$/.exec(s)!;
-        if (m[2] === 'map') assert.match(s, /^http map \$https \$ingress_templater_ssl_client_\w+ \{ default \[""\] \}$/, s);
-        else assert.ok(m[1] === 'server' && m[2] === 'set' && VERDICT_SOURCES[m[3]!] === m[4], `verdict variable set from elsewhere: ${s}`);
+        if (m[2] === 'map')
+          assert.match(s, /^http map \$https \$ingress_templater_ssl_client_\w+ \{ default \[""\] \}$/, s);
+        else
+          assert.ok(
+            m[1] === 'server' && m[2] === 'set' && VERDICT_SOURCES[m[3]!] === m[4],
+            `verdict variable set from elsewhere: ${s}`,
+          );
       }
-      assert.ok(sets.some((s) => s === 'server set $ingress_templater_ssl_client_s_dn $ssl_client_s_dn'), sets.join('\n'));
+      assert.ok(
+        sets.some((s) => s === 'server set $ingress_templater_ssl_client_s_dn $ssl_client_s_dn'),
+        sets.join('\n'),
+      );
     });
 
     it(`${balancer}: error pages send none of the client's headers and no credentials; the auth service gets the request described`, () => {
@@ -180,8 +281,13 @@ describe('render: protected request headers in every location kind', () => {
       assert.ok(pages.length >= 3, pages.map((w) => w.where).join());
       for (const w of pages) {
         assert.equal(w.passRequestHeaders, false, `${w.where}: proxy_pass_request_headers off`);
-        for (const name of ['authorization', 'cookie', 'x-user', 'proxy-authorization']) assert.equal(w.headers.get(name), undefined, `${w.where} sends ${name}`);
-        for (const [name, values] of w.headers) assert.ok(values.every((v) => !v.startsWith('$ingress_templater_auth_')), `${w.where}: ${name}`);
+        for (const name of ['authorization', 'cookie', 'x-user', 'proxy-authorization'])
+          assert.equal(w.headers.get(name), undefined, `${w.where} sends ${name}`);
+        for (const [name, values] of w.headers)
+          assert.ok(
+            values.every((v) => !v.startsWith('$ingress_templater_auth_')),
+            `${w.where}: ${name}`,
+          );
         assert.match(value(w, 'X-Code'), /^[0-9]{3}$/);
         assert.equal(value(w, 'X-Format'), '$http_accept');
         assert.equal(value(w, 'X-Namespace'), 'default');
@@ -190,7 +296,7 @@ describe('render: protected request headers in every location kind', () => {
       const subrequests = all.filter((w) => w.kind === 'auth subrequest');
       assert.equal(subrequests.length, 1);
       const auth = subrequests[0]!;
-      assert.equal(auth.passRequestHeaders, true, 'the auth service sees the client\'s credentials');
+      assert.equal(auth.passRequestHeaders, true, "the auth service sees the client's credentials");
       assert.equal(value(auth, 'X-Original-Method'), '$request_method');
       assert.equal(value(auth, 'Host'), '10.9.9.9:9000');
       assert.equal(auth.headers.get('x-user'), undefined, 'the auth-response variables are for backends');
@@ -201,10 +307,18 @@ describe('render: protected request headers in every location kind', () => {
         assert.equal(value(w, 'X-User'), '$ingress_templater_auth_x_user', w.where);
       }
       // basic auth clears Authorization for its backend in each of its locations
-      const basic = all.filter((x) => x.where.startsWith('server mtls.example.com') && x.kind !== 'error page' && !x.where.endsWith('location /'));
+      const basic = all.filter(
+        (x) =>
+          x.where.startsWith('server mtls.example.com') && x.kind !== 'error page' && !x.where.endsWith('location /'),
+      );
       assert.ok(basic.length >= 3, basic.map((w) => w.where).join());
       for (const w of basic) {
-        assert.ok(w.location.some((d) => d.name === 'set' && d.args[0] === '$ingress_templater_auth_authorization' && d.args[1] === ''), w.where);
+        assert.ok(
+          w.location.some(
+            (d) => d.name === 'set' && d.args[0] === '$ingress_templater_auth_authorization' && d.args[1] === '',
+          ),
+          w.where,
+        );
       }
     });
   }

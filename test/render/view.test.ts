@@ -4,17 +4,40 @@ import { buildView, certificateFile } from '../../src/render/view.js';
 import type { RenderOptions } from '../../src/render/view.js';
 import type { Resource } from '../../src/resources.js';
 import {
-  backend, build, configMap, CONFIG_MAP_OPTION, endpoints, exact, ingress, makeCert, path, rule, secret, service, show,
+  backend,
+  build,
+  configMap,
+  CONFIG_MAP_OPTION,
+  endpoints,
+  exact,
+  ingress,
+  makeCert,
+  path,
+  rule,
+  secret,
+  service,
+  show,
 } from '../helpers/resources.js';
 import type { TestCert } from '../helpers/resources.js';
 
 const OPTS: RenderOptions = {
-  prefix: '/srv/it', listenAddress: '*', httpPort: 80, httpsPort: 443, internalPort: 10246,
-  defaultCertificate: '/srv/it/ssl/default.pem', features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
-    balancer: 'static', luaDir: '/srv/it/lua', luaModules: [],
+  prefix: '/srv/it',
+  listenAddress: '*',
+  httpPort: 80,
+  httpsPort: 443,
+  internalPort: 10246,
+  defaultCertificate: '/srv/it/ssl/default.pem',
+  features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+  version: '0.1.0',
+  balancer: 'static',
+  luaDir: '/srv/it/lua',
+  luaModules: [],
 };
 
-const app = (name: string, ...ips: string[]): Resource[] => [service({ name }), endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] })];
+const app = (name: string, ...ips: string[]): Resource[] => [
+  service({ name }),
+  endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] }),
+];
 const model = (resources: Resource[], opts = {}): Model => {
   const r = build(resources, opts);
   return r.model;
@@ -24,7 +47,8 @@ const serverView = (m: Model, host: string, o: RenderOptions = OPTS) => {
   assert.ok(s, `no server ${host}`);
   return s;
 };
-const locs = (s: ReturnType<typeof serverView>) => s.locations.map((l) => `${l.exact ? '= ' : ''}${l.path} -> ${l.backend ?? 503}`);
+const locs = (s: ReturnType<typeof serverView>) =>
+  s.locations.map((l) => `${l.exact ? '= ' : ''}${l.path} -> ${l.backend ?? 503}`);
 
 describe('render view', () => {
   let cafe: TestCert;
@@ -34,36 +58,63 @@ describe('render view', () => {
   });
 
   it('splits a Prefix path into an exact location and a prefix location ending in "/"', () => {
-    const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] })]), 'h.example.com');
+    const s = serverView(
+      model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] })]),
+      'h.example.com',
+    );
     assert.deepEqual(locs(s), ['= /foo -> default_web_80', '/foo/ -> default_web_80']);
   });
 
   it('lets an Exact rule own "= /foo", leaving the Prefix rule only "/foo/"', () => {
-    const s = serverView(model([
-      ...app('web', '10.0.0.1'), ...app('api', '10.0.0.2'),
-      ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] }),
-      ingress({ name: 'b', rules: [rule('h.example.com', exact('/foo', 'api'))] }),
-    ]), 'h.example.com');
+    const s = serverView(
+      model([
+        ...app('web', '10.0.0.1'),
+        ...app('api', '10.0.0.2'),
+        ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] }),
+        ingress({ name: 'b', rules: [rule('h.example.com', exact('/foo', 'api'))] }),
+      ]),
+      'h.example.com',
+    );
     assert.deepEqual(locs(s), ['= /foo -> default_api_80', '/foo/ -> default_web_80']);
-    assert.deepEqual(s.locations.map((l) => l.ingress), ['default/b', 'default/a']);
+    assert.deepEqual(
+      s.locations.map((l) => l.ingress),
+      ['default/b', 'default/a'],
+    );
   });
 
   it('renders Prefix "/" as one location and then needs no fallback', () => {
-    const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/', 'web'))] })]), 'h.example.com');
+    const s = serverView(
+      model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/', 'web'))] })]),
+      'h.example.com',
+    );
     assert.deepEqual(locs(s), ['/ -> default_web_80']);
     assert.equal(s.fallback, null);
   });
 
   it('keeps a fallback when "/" is only an Exact rule', () => {
-    const s = serverView(model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/', 'web'))] })]), 'h.example.com');
+    const s = serverView(
+      model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/', 'web'))] })]),
+      'h.example.com',
+    );
     assert.deepEqual(locs(s), ['= / -> default_web_80']);
     assert.equal(s.fallback?.status, 404);
   });
 
   it('answers 404 without a default backend, proxies to a default backend, and 503 when it is unreachable', () => {
     const none = serverView(model([]), '');
-    assert.deepEqual(none.fallback, { backend: null, upstreamLabel: '-', status: 404, ingress: '', redirect: false, affinity: false, ewma: false });
-    const def = serverView(model([...app('def', '10.0.0.1'), ingress({ name: 'd', defaultBackend: backend('def') })]), '');
+    assert.deepEqual(none.fallback, {
+      backend: null,
+      upstreamLabel: '-',
+      status: 404,
+      ingress: '',
+      redirect: false,
+      affinity: false,
+      ewma: false,
+    });
+    const def = serverView(
+      model([...app('def', '10.0.0.1'), ingress({ name: 'd', defaultBackend: backend('def') })]),
+      '',
+    );
     assert.equal(def.fallback?.backend, 'default_def_80');
     assert.equal(def.fallback?.ingress, 'default/d');
     const empty = serverView(model([...app('def'), ingress({ name: 'd', defaultBackend: backend('def') })]), '');
@@ -75,20 +126,46 @@ describe('render view', () => {
   });
 
   it('leaves backends without endpoints out of the upstreams and answers 503 for their locations', () => {
-    const m = model([...app('full', '10.0.0.1'), ...app('empty'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/full', 'full'), exact('/empty', 'empty'), exact('/gone', 'gone'))] })]);
-    const v = buildView(m, OPTS);
-    assert.deepEqual(v.upstreams.map((u) => u.name), ['default_full_80']);
-    const s = v.servers.find((x) => x.host === 'h.example.com')!;
-    assert.deepEqual(s.locations.map((l) => [l.path, l.backend, l.upstreamLabel]), [
-      ['/empty', null, 'default_empty_80'], ['/full', 'default_full_80', 'default_full_80'], ['/gone', null, '-'],
+    const m = model([
+      ...app('full', '10.0.0.1'),
+      ...app('empty'),
+      ingress({
+        name: 'a',
+        rules: [rule('h.example.com', exact('/full', 'full'), exact('/empty', 'empty'), exact('/gone', 'gone'))],
+      }),
     ]);
+    const v = buildView(m, OPTS);
+    assert.deepEqual(
+      v.upstreams.map((u) => u.name),
+      ['default_full_80'],
+    );
+    const s = v.servers.find((x) => x.host === 'h.example.com')!;
+    assert.deepEqual(
+      s.locations.map((l) => [l.path, l.backend, l.upstreamLabel]),
+      [
+        ['/empty', null, 'default_empty_80'],
+        ['/full', 'default_full_80', 'default_full_80'],
+        ['/gone', null, '-'],
+      ],
+    );
   });
 
   describe('TLS', () => {
-    const tlsModel = (annotations: Record<string, string> = {}, more: Resource[] = [], opts = {}) => model([
-      ...app('web', '10.0.0.1'), secret({ name: 'cafe', cert: cafe }), ...more,
-      ingress({ name: 'a', annotations, tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/tea', 'web')), rule('plain.example.com', path('/tea', 'web'))] }),
-    ], opts);
+    const tlsModel = (annotations: Record<string, string> = {}, more: Resource[] = [], opts = {}) =>
+      model(
+        [
+          ...app('web', '10.0.0.1'),
+          secret({ name: 'cafe', cert: cafe }),
+          ...more,
+          ingress({
+            name: 'a',
+            annotations,
+            tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+            rules: [rule('cafe.example.com', path('/tea', 'web')), rule('plain.example.com', path('/tea', 'web'))],
+          }),
+        ],
+        opts,
+      );
 
     it('points TLS servers at their certificate file, the catch-all at the default certificate, others nowhere', () => {
       const m = tlsModel();
@@ -103,7 +180,11 @@ describe('render view', () => {
       const ca = makeCert(['ca.invalid']);
       const m = tlsModel({}, [
         secret({ name: 'ca', type: 'Opaque', data: { 'ca.crt': Buffer.from(ca.crt).toString('base64') } }),
-        ingress({ name: 'mtls', annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/ca' }, rules: [rule('mtls.example.com', path('/', 'web'))] }),
+        ingress({
+          name: 'mtls',
+          annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/ca' },
+          rules: [rule('mtls.example.com', path('/', 'web'))],
+        }),
       ]);
       assert.ok('auth-tls' in m.servers.find((x) => x.host === 'mtls.example.com')!.ann);
       assert.equal(serverView(m, 'mtls.example.com').certificate, OPTS.defaultCertificate);
@@ -115,47 +196,103 @@ describe('render view', () => {
       // plain HTTP for it goes to the one server redirecting all such hosts
       assert.equal(cafeView.redirectedElsewhere, true);
       assert.equal(cafeView.redirect, false);
-      assert.deepEqual(cafeView.locations.map((l) => l.redirect), [false, false]);
+      assert.deepEqual(
+        cafeView.locations.map((l) => l.redirect),
+        [false, false],
+      );
       assert.equal(cafeView.fallback?.redirect, false);
       assert.deepEqual(buildView(m, OPTS).httpsRedirect?.hosts, ['cafe.example.com']);
       // app-root must see plain HTTP first: the server keeps one "if"
       const root = serverView(tlsModel({ 'nginx.ingress.kubernetes.io/app-root': '/app' }), 'cafe.example.com');
       assert.equal(root.redirect, true);
       assert.equal(root.redirectedElsewhere, false);
-      assert.deepEqual(root.locations.map((l) => l.redirect), [false, false]);
+      assert.deepEqual(
+        root.locations.map((l) => l.redirect),
+        [false, false],
+      );
       const plain = serverView(m, 'plain.example.com');
       assert.equal(plain.redirect, false);
       assert.equal(plain.redirectedElsewhere, false);
-      assert.deepEqual(plain.locations.map((l) => l.redirect), [false, false]);
+      assert.deepEqual(
+        plain.locations.map((l) => l.redirect),
+        [false, false],
+      );
       assert.equal(plain.fallback?.redirect, false);
     });
 
     it('keeps the redirect per location when the locations differ, a location is denied, or a snippet could add locations', () => {
       const A = 'nginx.ingress.kubernetes.io/';
-      const other = (annotations: Record<string, string>) => ingress({ name: 'b', annotations, tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/coffee', 'web'))] });
+      const other = (annotations: Record<string, string>) =>
+        ingress({
+          name: 'b',
+          annotations,
+          tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+          rules: [rule('cafe.example.com', path('/coffee', 'web'))],
+        });
       const mixed = serverView(tlsModel({}, [other({ [`${A}ssl-redirect`]: 'false' })]), 'cafe.example.com');
       assert.equal(mixed.redirect, false);
       assert.equal(mixed.redirectedElsewhere, false);
-      assert.deepEqual(mixed.locations.map((l) => [l.path, l.redirect]), [['/coffee', false], ['/coffee/', false], ['/tea', true], ['/tea/', true]]);
+      assert.deepEqual(
+        mixed.locations.map((l) => [l.path, l.redirect]),
+        [
+          ['/coffee', false],
+          ['/coffee/', false],
+          ['/tea', true],
+          ['/tea/', true],
+        ],
+      );
       assert.equal(mixed.fallback?.redirect, true);
       // plain HTTP to a denied location keeps its 503
       const denied = serverView(tlsModel({}, [other({ [`${A}force-ssl-redirect`]: 'maybe' })]), 'cafe.example.com');
       assert.equal(denied.redirect, false);
-      assert.deepEqual(denied.locations.map((l) => [l.path, l.denied, l.redirect]), [['/coffee', true, false], ['/coffee/', true, false], ['/tea', false, true], ['/tea/', false, true]]);
+      assert.deepEqual(
+        denied.locations.map((l) => [l.path, l.denied, l.redirect]),
+        [
+          ['/coffee', true, false],
+          ['/coffee/', true, false],
+          ['/tea', false, true],
+          ['/tea/', false, true],
+        ],
+      );
       const snippets = [configMap({ 'allow-snippet-annotations': 'true' })];
-      const snip = serverView(tlsModel({}, [...snippets, other({ [`${A}configuration-snippet`]: 'add_header X-A 1;' })], CONFIG_MAP_OPTION), 'cafe.example.com');
+      const snip = serverView(
+        tlsModel({}, [...snippets, other({ [`${A}configuration-snippet`]: 'add_header X-A 1;' })], CONFIG_MAP_OPTION),
+        'cafe.example.com',
+      );
       assert.equal(snip.redirect, false);
-      assert.ok(snip.locations.every((l) => l.redirect), 'every location redirects on its own');
-      const srv = serverView(tlsModel({}, [...snippets, other({ [`${A}server-snippet`]: 'location = /ping { return 200; }' })], CONFIG_MAP_OPTION), 'cafe.example.com');
+      assert.ok(
+        snip.locations.every((l) => l.redirect),
+        'every location redirects on its own',
+      );
+      const srv = serverView(
+        tlsModel(
+          {},
+          [...snippets, other({ [`${A}server-snippet`]: 'location = /ping { return 200; }' })],
+          CONFIG_MAP_OPTION,
+        ),
+        'cafe.example.com',
+      );
       assert.equal(srv.redirect, false);
     });
 
     it('does not redirect when the annotation or the ConfigMap says so', () => {
-      const annotated = serverView(tlsModel({ 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' }), 'cafe.example.com');
-      assert.deepEqual(annotated.locations.map((l) => l.redirect), [false, false]);
+      const annotated = serverView(
+        tlsModel({ 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' }),
+        'cafe.example.com',
+      );
+      assert.deepEqual(
+        annotated.locations.map((l) => l.redirect),
+        [false, false],
+      );
       assert.equal(annotated.redirect, false);
-      const off = serverView(tlsModel({}, [configMap({ 'ssl-redirect': 'false' })], CONFIG_MAP_OPTION), 'cafe.example.com');
-      assert.deepEqual(off.locations.map((l) => l.redirect), [false, false]);
+      const off = serverView(
+        tlsModel({}, [configMap({ 'ssl-redirect': 'false' })], CONFIG_MAP_OPTION),
+        'cafe.example.com',
+      );
+      assert.deepEqual(
+        off.locations.map((l) => l.redirect),
+        [false, false],
+      );
       assert.equal(off.fallback?.redirect, false);
       assert.equal(off.redirect, false);
     });
@@ -179,11 +316,16 @@ describe('render view', () => {
   it('puts every file under the prefix', () => {
     const v = buildView(model([]), OPTS);
     assert.deepEqual(v.paths, {
-      pid: '/srv/it/nginx.pid', errorLog: '/srv/it/logs/error.log', accessLog: '/srv/it/logs/access.log',
-      clientBodyTemp: '/srv/it/tmp/client_body', proxyTemp: '/srv/it/tmp/proxy',
+      pid: '/srv/it/nginx.pid',
+      errorLog: '/srv/it/logs/error.log',
+      accessLog: '/srv/it/logs/access.log',
+      clientBodyTemp: '/srv/it/tmp/client_body',
+      proxyTemp: '/srv/it/tmp/proxy',
     });
     assert.deepEqual(v.tempPaths, [
-      { name: 'fastcgi', path: '/srv/it/tmp/fastcgi' }, { name: 'uwsgi', path: '/srv/it/tmp/uwsgi' }, { name: 'scgi', path: '/srv/it/tmp/scgi' },
+      { name: 'fastcgi', path: '/srv/it/tmp/fastcgi' },
+      { name: 'uwsgi', path: '/srv/it/tmp/uwsgi' },
+      { name: 'scgi', path: '/srv/it/tmp/scgi' },
     ]);
   });
 });

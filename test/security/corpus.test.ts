@@ -24,9 +24,17 @@ const PREFIX = '/srv/it';
 
 function options(prefix: string, luaModules: string[] = LUA_MODULES): RenderOptions {
   return {
-    prefix, listenAddress: '127.0.0.1', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
-    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
-    balancer: 'lua', luaDir: LUA_DIR, luaModules,
+    prefix,
+    listenAddress: '127.0.0.1',
+    httpPort: 8080,
+    httpsPort: 8443,
+    internalPort: 10246,
+    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'),
+    features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+    version: '0.1.0',
+    balancer: 'lua',
+    luaDir: LUA_DIR,
+    luaModules,
   };
 }
 
@@ -34,43 +42,117 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 function base(cert: TestCert, extra: Record<string, string> = {}): Docs {
   // a canary needs a main Ingress for the same host and path, with another Service
-  const main: any[] = extra[`${A}canary`] === 'true' ? [
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'main', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 80 }] } },
-    {
-      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'main', namespace: 'shop', creationTimestamp: '2023-01-01T00:00:00Z' },
-      spec: { rules: [{ host: 'app.example.com', http: { paths: [{ path: '/api', pathType: 'Prefix', backend: { service: { name: 'main', port: { name: 'http' } } } }] } }] },
-    },
-  ] : [];
+  // biome-ignore lint/suspicious/noExplicitAny: plain manifest documents
+  const main: any[] =
+    extra[`${A}canary`] === 'true'
+      ? [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'main', namespace: 'shop' },
+            spec: { ports: [{ name: 'http', port: 80 }] },
+          },
+          {
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'Ingress',
+            metadata: { name: 'main', namespace: 'shop', creationTimestamp: '2023-01-01T00:00:00Z' },
+            spec: {
+              rules: [
+                {
+                  host: 'app.example.com',
+                  http: {
+                    paths: [
+                      {
+                        path: '/api',
+                        pathType: 'Prefix',
+                        backend: { service: { name: 'main', port: { name: 'http' } } },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          },
+        ]
+      : [];
   if (extra[`${A}auth-secret`] === 'htpasswd') {
     // user "user", password "password"
-    main.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'htpasswd', namespace: 'shop' }, type: 'Opaque', data: { auth: b64('user:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n') } });
+    main.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'htpasswd', namespace: 'shop' },
+      type: 'Opaque',
+      data: { auth: b64('user:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n') },
+    });
   }
   return {
     extra: main,
     configMap: { data: {} },
-    service: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
-    slice: {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
-      addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }], ports: [{ name: 'http', port: 8080 }],
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
     },
-    secret: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-tls', namespace: 'shop' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(cert.crt), 'tls.key': b64(cert.key) } },
+    slice: {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: 8080 }],
+    },
+    secret: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app-tls', namespace: 'shop' },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(cert.crt), 'tls.key': b64(cert.key) },
+    },
     ingress: {
-      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
-      metadata: { name: 'app', namespace: 'shop', creationTimestamp: '2024-01-01T00:00:00Z', annotations: { ...extra } },
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: {
+        name: 'app',
+        namespace: 'shop',
+        creationTimestamp: '2024-01-01T00:00:00Z',
+        annotations: { ...extra },
+      },
       spec: {
         tls: [{ hosts: ['app.example.com'], secretName: 'app-tls' }],
-        rules: [{ host: 'app.example.com', http: { paths: [{ path: '/api', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }] } }],
+        rules: [
+          {
+            host: 'app.example.com',
+            http: {
+              paths: [
+                { path: '/api', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } },
+              ],
+            },
+          },
+        ],
       },
     },
   };
 }
 
 function manifestText(d: Docs, ingressYaml?: string): string {
-  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CONFIG_MAP_OPTION.configMap.name, namespace: CONFIG_MAP_OPTION.configMap.namespace }, data: d.configMap.data };
-  return [cm, d.service, d.slice, d.secret, ...d.extra].map((o) => YAML.stringify(o)).concat(ingressYaml ?? YAML.stringify(d.ingress)).join('---\n');
+  const cm = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: CONFIG_MAP_OPTION.configMap.name, namespace: CONFIG_MAP_OPTION.configMap.namespace },
+    data: d.configMap.data,
+  };
+  return [cm, d.service, d.slice, d.secret, ...d.extra]
+    .map((o) => YAML.stringify(o))
+    .concat(ingressYaml ?? YAML.stringify(d.ingress))
+    .join('---\n');
 }
 
-interface Run { model: Model; problems: Problem[]; text: string }
+interface Run {
+  model: Model;
+  problems: Problem[];
+  text: string;
+}
 
 const renderer = loadTemplates();
 
@@ -105,7 +187,12 @@ const DANGER = [/include\s+\/etc/, /load_module\s+\/tmp/, /ssl_engine/, /os\.exe
 const CONTROLLED = /^\s*(load_module|include|[a-z_]+_by_lua(_block|_file)?)\b/;
 
 function controlledDirectives(text: string): Set<string> {
-  return new Set(text.split('\n').filter((l) => CONTROLLED.test(l)).map((l) => l.trim()));
+  return new Set(
+    text
+      .split('\n')
+      .filter((l) => CONTROLLED.test(l))
+      .map((l) => l.trim()),
+  );
 }
 
 // Characters the payloads use to leave a value; an accepted value holding one needs a reason (mayAccept).
@@ -133,12 +220,19 @@ describe('security: adversarial corpus', function () {
     assert.match(bare('    auth_basic "x"; ssl_engine pwned; "y";'), DANGER[2]!);
     assert.doesNotMatch(bare('    auth_basic "x; include /etc/passwd; load_module /tmp/x.so";'), /include|load_module/);
     assert.doesNotMatch(bare('    # include /etc/passwd'), /include/);
-    assert.deepEqual([...controlledDirectives('a;\n  include /etc/passwd;\n  content_by_lua_block {\n')], ['include /etc/passwd;', 'content_by_lua_block {']);
+    assert.deepEqual(
+      [...controlledDirectives('a;\n  include /etc/passwd;\n  content_by_lua_block {\n')],
+      ['include /etc/passwd;', 'content_by_lua_block {'],
+    );
   });
 
-  it('the baselines render cleanly, with the controller\'s own Lua and no error', () => {
+  it("the baselines render cleanly, with the controller's own Lua and no error", () => {
     const b = baseline({ name: 'base', payload: '', mutate: () => {} });
-    assert.deepEqual(b.problems.filter((p) => p.severity === 'error'), [], show(b.problems));
+    assert.deepEqual(
+      b.problems.filter((p) => p.severity === 'error'),
+      [],
+      show(b.problems),
+    );
     assert.match(b.text, /server_name app\.example\.com;/);
     assert.ok(controlledDirectives(b.text).size > 0);
     assert.match(b.text, /^[\n\x20-\x7e]*$/);
@@ -157,11 +251,15 @@ describe('security: adversarial corpus', function () {
       }
       results.set(c, r);
       const errors = r.problems.filter((p) => p.severity === 'error');
-      if (process.env.CORPUS_VERBOSE) console.log(`${c.name}: ${errors.length ? `REJECTED ${errors[0]!.message.slice(0, 100)}` : 'ACCEPTED'}`);
+      if (process.env.CORPUS_VERBOSE)
+        console.log(`${c.name}: ${errors.length ? `REJECTED ${errors[0]!.message.slice(0, 100)}` : 'ACCEPTED'}`);
       const served = /server_name app\.example\.com;/.test(r.text);
       const annotation = c.name.startsWith('annotation ') || c.name.startsWith('YAML ');
       if (errors.length && c.annotation) {
-        assert.ok(errors.some((p) => p.field === `metadata.annotations["${c.annotation}"]`), `no error names ${c.annotation}: ${show(errors)}`);
+        assert.ok(
+          errors.some((p) => p.field === `metadata.annotations["${c.annotation}"]`),
+          `no error names ${c.annotation}: ${show(errors)}`,
+        );
       }
       const canary = c.with?.[`${A}canary`] === 'true';
       if (canary) {
@@ -218,8 +316,10 @@ describe('security: adversarial corpus', function () {
         const r = run(manifestText(d, c.ingressYaml?.(c.payload)), prefix);
         fs.mkdirSync(filesDir(prefix), { recursive: true });
         fs.writeFileSync(nodePath.join(prefix, 'ssl', 'default.pem'), def.crt + def.key, { mode: 0o600 });
-        for (const crt of r.model.certificates) fs.writeFileSync(certificateFile(prefix, crt), crt.pem, { mode: 0o600 });
-        for (const f of r.model.files) fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
+        for (const crt of r.model.certificates)
+          fs.writeFileSync(certificateFile(prefix, crt), crt.pem, { mode: 0o600 });
+        for (const f of r.model.files)
+          fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
         const complaint = nginxConfigTest(prefix, r.text);
         assert.equal(complaint, null, `${c.name}: ${complaint}\n${numberedLines(r.text)}`);
       } finally {
@@ -233,7 +333,11 @@ describe('security: adversarial corpus', function () {
       const names = [...Object.values(NAME_PAYLOADS), 'app-tls', 'a.b', '-x'];
       for (const name of names) {
         for (const ns of ['shop', ...Object.values(NAME_PAYLOADS)]) {
-          const d = base(cert, { [`${A}auth-type`]: 'basic', [`${A}auth-secret`]: name, [`${A}auth-tls-secret`]: `${ns}/${name}` });
+          const d = base(cert, {
+            [`${A}auth-type`]: 'basic',
+            [`${A}auth-secret`]: name,
+            [`${A}auth-tls-secret`]: `${ns}/${name}`,
+          });
           d.secret.metadata.name = name;
           d.secret.metadata.namespace = ns;
           d.ingress.metadata.namespace = ns;
@@ -242,7 +346,11 @@ describe('security: adversarial corpus', function () {
           d.service.metadata.namespace = ns;
           const r = run(manifestText(d));
           for (const crt of r.model.certificates) {
-            assert.equal(nodePath.dirname(nodePath.resolve(certificateFile(PREFIX, crt))), nodePath.join(PREFIX, 'ssl'), crt.name);
+            assert.equal(
+              nodePath.dirname(nodePath.resolve(certificateFile(PREFIX, crt))),
+              nodePath.join(PREFIX, 'ssl'),
+              crt.name,
+            );
           }
           for (const f of r.model.files) {
             assert.equal(nodePath.dirname(nodePath.resolve(filesDir(PREFIX), f.name)), filesDir(PREFIX), f.name);

@@ -4,6 +4,7 @@
 export const A = 'nginx.ingress.kubernetes.io/';
 
 /** A manifest set as plain objects, changed in place by a case. */
+// biome-ignore-start lint/suspicious/noExplicitAny: cases rewrite these documents freely
 export interface Docs {
   configMap: { data: Record<string, string> };
   service: any;
@@ -13,6 +14,7 @@ export interface Docs {
   /** more documents: the main Ingress of a canary */
   extra: any[];
 }
+// biome-ignore-end lint/suspicious/noExplicitAny: cases rewrite these documents freely
 
 export interface Case {
   name: string;
@@ -71,7 +73,7 @@ export const HOST_PAYLOADS: Record<string, string> = {
   trailingDot: 'app.example.com.',
   ipInjection: '1.2.3.4; include /etc/passwd',
   wildcardDeep: '*.*.example.com',
-  long: `${'a'.repeat(63)}.`.repeat(160) + 'com',
+  long: `${`${'a'.repeat(63)}.`.repeat(160)}com`,
 };
 
 export const NAME_PAYLOADS: Record<string, string> = {
@@ -174,7 +176,7 @@ const ANNOTATIONS: Record<string, Record<string, string> | undefined> = {
   'default-backend': undefined,
   'session-cookie-expires': { [`${A}affinity`]: 'cookie' },
   'session-cookie-max-age': { [`${A}affinity`]: 'cookie' },
-  'affinity': undefined,
+  affinity: undefined,
   'limit-rpm': undefined,
   'limit-burst-multiplier': { [`${A}limit-rps`]: '10' },
   'proxy-buffering': undefined,
@@ -205,7 +207,18 @@ const ANNOTATION_PAYLOADS: Record<string, string[]> = {
   'auth-realm': Object.keys(PAYLOADS),
   'configuration-snippet': ['lua', 'include', 'loadModule', 'sslEngine', 'closeBrace', 'newline'],
   'server-snippet': ['lua', 'include', 'loadModule', 'sslEngine', 'closeBrace', 'newline'],
-  'rewrite-target': ['newline', 'semicolon', 'dquote', 'backslash', 'varHost', 'varBraces', 'lua', 'long', 'nul', 'u2028'],
+  'rewrite-target': [
+    'newline',
+    'semicolon',
+    'dquote',
+    'backslash',
+    'varHost',
+    'varBraces',
+    'lua',
+    'long',
+    'nul',
+    'u2028',
+  ],
   'permanent-redirect': ['newline', 'semicolon', 'dquote', 'varHost', 'varBraces', 'closeBrace', 'long'],
   'auth-url': ['newline', 'semicolon', 'dquote', 'varHost', 'varBraces', 'closeBrace', 'lua'],
   'auth-signin': ['newline', 'semicolon', 'dquote', 'varBraces', 'closeBrace', 'lua', 'backslash'],
@@ -220,7 +233,8 @@ const DEFAULT_ANNOTATION_PAYLOADS = ['newline', 'semicolon', 'closeBrace', 'dquo
 const HARMLESS_ANNOTATIONS: Record<string, string> = {
   'auth-realm': 'printable ASCII without quote, backslash and $, rendered with str inside quotes',
   'canary-by-header-value': 'printable ASCII, only in the Lua push as JSON, never in nginx.conf',
-  'canary-by-header-pattern': 'a checked PCRE subset of printable ASCII, only in the Lua push as JSON, never in nginx.conf',
+  'canary-by-header-pattern':
+    'a checked PCRE subset of printable ASCII, only in the Lua push as JSON, never in nginx.conf',
 };
 
 function setPath(d: Docs, path: string, pathType = 'Prefix'): void {
@@ -234,8 +248,20 @@ export function buildCorpus(): Case[] {
   const add = (c: Case) => cases.push(c);
 
   for (const [k, p] of Object.entries(HOST_PAYLOADS)) {
-    add({ name: `rule host (${k})`, payload: p, mutate: (d) => { d.ingress.spec.rules[0].host = p; } });
-    add({ name: `tls host (${k})`, payload: p, mutate: (d) => { d.ingress.spec.tls[0].hosts = [p]; } });
+    add({
+      name: `rule host (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.ingress.spec.rules[0].host = p;
+      },
+    });
+    add({
+      name: `tls host (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.ingress.spec.tls[0].hosts = [p];
+      },
+    });
   }
   for (const [k, p] of Object.entries(PATH_PAYLOADS)) {
     for (const t of ['Exact', 'Prefix', 'ImplementationSpecific']) {
@@ -244,64 +270,180 @@ export function buildCorpus(): Case[] {
     }
   }
   for (const [k, p] of Object.entries(REGEX_PATH_PAYLOADS)) {
-    add({ name: `regex path with use-regex (${k})`, payload: p, with: { [`${A}use-regex`]: 'true' }, mutate: (d) => setPath(d, p, 'ImplementationSpecific') });
+    add({
+      name: `regex path with use-regex (${k})`,
+      payload: p,
+      with: { [`${A}use-regex`]: 'true' },
+      mutate: (d) => setPath(d, p, 'ImplementationSpecific'),
+    });
   }
   for (const [k, p] of Object.entries(NAME_PAYLOADS)) {
-    add({ name: `service name (${k})`, payload: p, mutate: (d) => { d.ingress.spec.rules[0].http.paths[0].backend.service.name = p; } });
-    add({ name: `port name (${k})`, payload: p, mutate: (d) => { d.ingress.spec.rules[0].http.paths[0].backend.service.port = { name: p }; } });
-    add({ name: `tls secretName (${k})`, payload: p, mutate: (d) => { d.ingress.spec.tls[0].secretName = p; } });
-    add({ name: `Secret metadata.name (${k})`, payload: p, mutate: (d) => { d.secret.metadata.name = p; d.ingress.spec.tls[0].secretName = p; } });
-    add({ name: `Ingress namespace (${k})`, payload: p, mutate: (d) => { d.ingress.metadata.namespace = p; } });
-    add({ name: `Ingress name (${k})`, payload: p, mutate: (d) => { d.ingress.metadata.name = p; } });
-    add({ name: `ingressClassName (${k})`, payload: p, mayBeIgnored: true, mutate: (d) => { d.ingress.spec.ingressClassName = p; } });
+    add({
+      name: `service name (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.ingress.spec.rules[0].http.paths[0].backend.service.name = p;
+      },
+    });
+    add({
+      name: `port name (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.ingress.spec.rules[0].http.paths[0].backend.service.port = { name: p };
+      },
+    });
+    add({
+      name: `tls secretName (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.ingress.spec.tls[0].secretName = p;
+      },
+    });
+    add({
+      name: `Secret metadata.name (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.secret.metadata.name = p;
+        d.ingress.spec.tls[0].secretName = p;
+      },
+    });
+    add({
+      name: `Ingress namespace (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.ingress.metadata.namespace = p;
+      },
+    });
+    add({
+      name: `Ingress name (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.ingress.metadata.name = p;
+      },
+    });
+    add({
+      name: `ingressClassName (${k})`,
+      payload: p,
+      mayBeIgnored: true,
+      mutate: (d) => {
+        d.ingress.spec.ingressClassName = p;
+      },
+    });
   }
-  add({ name: 'Service port name (traversal)', payload: '../x', mutate: (d) => { d.service.spec.ports[0].name = '../x'; } });
-  add({ name: 'defaultBackend service name (newline)', payload: PAYLOADS.newline!, mutate: (d) => { d.ingress.spec.defaultBackend = { service: { name: PAYLOADS.newline, port: { number: 80 } } }; } });
-  for (const key of ['proxy-body-size', 'proxy-read-timeout', 'ssl-redirect', 'proxy-set-headers', 'load-balance', 'allow-snippet-annotations', 'upstream-keepalive-connections', 'proxy-buffer-size', 'limit-req-status-code', 'use-http2']) {
+  add({
+    name: 'Service port name (traversal)',
+    payload: '../x',
+    mutate: (d) => {
+      d.service.spec.ports[0].name = '../x';
+    },
+  });
+  add({
+    name: 'defaultBackend service name (newline)',
+    payload: PAYLOADS.newline!,
+    mutate: (d) => {
+      d.ingress.spec.defaultBackend = { service: { name: PAYLOADS.newline, port: { number: 80 } } };
+    },
+  });
+  for (const key of [
+    'proxy-body-size',
+    'proxy-read-timeout',
+    'ssl-redirect',
+    'proxy-set-headers',
+    'load-balance',
+    'allow-snippet-annotations',
+    'upstream-keepalive-connections',
+    'proxy-buffer-size',
+    'limit-req-status-code',
+    'use-http2',
+  ]) {
     for (const k of ['newline', 'semicolon', 'closeBrace', 'lua']) {
       const p = PAYLOADS[k]!;
-      add({ name: `ConfigMap ${key} (${k})`, payload: p, mutate: (d) => { d.configMap.data[key] = p; } });
+      add({
+        name: `ConfigMap ${key} (${k})`,
+        payload: p,
+        mutate: (d) => {
+          d.configMap.data[key] = p;
+        },
+      });
     }
   }
   for (const [ann, extra] of Object.entries(ANNOTATIONS)) {
     for (const k of ANNOTATION_PAYLOADS[ann] ?? DEFAULT_ANNOTATION_PAYLOADS) {
       const p = PAYLOADS[k]!;
-      const c: Case = { name: `annotation ${ann} (${k})`, payload: p, annotation: `${A}${ann}`, mutate: (d) => { d.ingress.metadata.annotations[`${A}${ann}`] = p; } };
+      const c: Case = {
+        name: `annotation ${ann} (${k})`,
+        payload: p,
+        annotation: `${A}${ann}`,
+        mutate: (d) => {
+          d.ingress.metadata.annotations[`${A}${ann}`] = p;
+        },
+      };
       if (extra) c.with = extra;
       if (HARMLESS_ANNOTATIONS[ann]) c.mayAccept = HARMLESS_ANNOTATIONS[ann];
       add(c);
     }
   }
   // proxy-set-headers: a ConfigMap of header name -> value sent to every backend
-  for (const k of ['newline', 'semicolon', 'closeBrace', 'dquote', 'backslash', 'varHost', 'varBraces', 'lua', 'include', 'nul', 'u2028', 'long']) {
+  for (const k of [
+    'newline',
+    'semicolon',
+    'closeBrace',
+    'dquote',
+    'backslash',
+    'varHost',
+    'varBraces',
+    'lua',
+    'include',
+    'nul',
+    'u2028',
+    'long',
+  ]) {
     const p = PAYLOADS[k]!;
     const headers = (d: Docs, data: Record<string, string>) => {
       d.configMap.data['proxy-set-headers'] = 'shop/headers';
       d.extra.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'headers', namespace: 'shop' }, data });
     };
-    const c: Case = { name: `proxy-set-headers value (${k})`, payload: p, mutate: (d) => headers(d, { 'X-Custom': p }) };
+    const c: Case = {
+      name: `proxy-set-headers value (${k})`,
+      payload: p,
+      mutate: (d) => headers(d, { 'X-Custom': p }),
+    };
     // printable ASCII without quotes, backslashes and $ is a legal header value, quoted by str
-    if (!/["\\$]/.test(p) && /^[\x20-\x7e]*$/.test(p) && p.length <= 4096) c.mayAccept = 'a header value, quoted by str';
+    if (!/["\\$]/.test(p) && /^[\x20-\x7e]*$/.test(p) && p.length <= 4096)
+      c.mayAccept = 'a header value, quoted by str';
     add(c);
     add({ name: `proxy-set-headers name (${k})`, payload: p, mutate: (d) => headers(d, { [p.slice(0, 200)]: 'v' }) });
   }
   for (const k of ['newline', 'semicolon', 'closeBrace', 'dquote', 'varHost', 'lua', 'include', 'long', 'nul']) {
     const p = PAYLOADS[k]!;
     add({
-      name: `ExternalName service (${k})`, payload: p,
-      mutate: (d) => { d.service.spec = { type: 'ExternalName', externalName: p, ports: [{ name: 'http', port: 80 }] }; },
+      name: `ExternalName service (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.service.spec = { type: 'ExternalName', externalName: p, ports: [{ name: 'http', port: 80 }] };
+      },
     });
-    add({ name: `EndpointSlice address (${k})`, payload: p, mutate: (d) => { d.slice.endpoints[0].addresses = [p]; } });
+    add({
+      name: `EndpointSlice address (${k})`,
+      payload: p,
+      mutate: (d) => {
+        d.slice.endpoints[0].addresses = [p];
+      },
+    });
   }
   // the same attempts written as YAML text: block scalars keep raw newlines, tabs and quotes
-  const raw = (ann: string) => (p: string) => `apiVersion: networking.k8s.io/v1
+  const raw = (ann: string) => (p: string) =>
+    `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: app
   namespace: shop
   annotations:
     ${A}${ann}: |
-${p.split('\n').map((l) => `      ${l}`).join('\n')}
+${p
+  .split('\n')
+  .map((l) => `      ${l}`)
+  .join('\n')}
 spec:
   tls:
   - hosts: [app.example.com]
@@ -318,9 +460,22 @@ spec:
             port:
               name: http
 `;
-  for (const ann of ['configuration-snippet', 'server-snippet', 'rewrite-target', 'auth-realm', 'upstream-vhost', 'x-forwarded-prefix']) {
+  for (const ann of [
+    'configuration-snippet',
+    'server-snippet',
+    'rewrite-target',
+    'auth-realm',
+    'upstream-vhost',
+    'x-forwarded-prefix',
+  ]) {
     const p = '/x;\nload_module /tmp/x.so;\ncontent_by_lua_block { os.execute("id") }';
-    const c: Case = { name: `YAML block scalar ${ann}`, payload: p, annotation: `${A}${ann}`, ingressYaml: raw(ann), mutate: () => {} };
+    const c: Case = {
+      name: `YAML block scalar ${ann}`,
+      payload: p,
+      annotation: `${A}${ann}`,
+      ingressYaml: raw(ann),
+      mutate: () => {},
+    };
     add(c);
   }
   return cases;

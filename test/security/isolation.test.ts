@@ -37,12 +37,22 @@ describe('security: tenant isolation (real controller and nginx)', function () {
     m.write('victim.yaml', [
       ...backend('web', victimPods, { namespace: 'team-a' }),
       tlsSecret('web-tls', victimCert.cert, victimCert.key, 'team-a'),
-      ingress('shop', { namespace: 'team-a', host: VICTIM, tls: [{ hosts: [VICTIM], secretName: 'web-tls' }], paths: [{ path: '/', service: 'web' }] }),
+      ingress('shop', {
+        namespace: 'team-a',
+        host: VICTIM,
+        tls: [{ hosts: [VICTIM], secretName: 'web-tls' }],
+        paths: [{ path: '/', service: 'web' }],
+      }),
     ]);
     m.write('attacker.yaml', [
       ...backend('web', attackerPods, { namespace: 'team' }),
       tlsSecret('a-web-tls', attackerCert.cert, attackerCert.key, 'team'),
-      ingress('evil', { namespace: 'team', host: ATTACKER, tls: [{ hosts: [ATTACKER], secretName: 'a-web-tls' }], paths: [{ path: '/', service: 'web' }] }),
+      ingress('evil', {
+        namespace: 'team',
+        host: ATTACKER,
+        tls: [{ hosts: [ATTACKER], secretName: 'a-web-tls' }],
+        paths: [{ path: '/', service: 'web' }],
+      }),
     ]);
     m.write('pay.yaml', [
       ...backend('pay', payPods, { namespace: 'billing' }),
@@ -51,51 +61,77 @@ describe('security: tenant isolation (real controller and nginx)', function () {
     m.write('canary.yaml', [
       ...backend('grab', evilPods, { namespace: 'evil' }),
       ingress('takeover', {
-        namespace: 'evil', host: CANARY_HOST, annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '100' },
+        namespace: 'evil',
+        host: CANARY_HOST,
+        annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '100' },
         paths: [{ path: '/', service: 'grab' }],
       }),
     ]);
     m.write('mismatch.yaml', [
       tlsSecret('wrong-tls', otherCert.cert, otherCert.key, 'team-a'),
-      ingress('wrong', { namespace: 'team-a', host: MISMATCH, tls: [{ hosts: [MISMATCH], secretName: 'wrong-tls' }], paths: [{ path: '/', service: 'web' }] }),
+      ingress('wrong', {
+        namespace: 'team-a',
+        host: MISMATCH,
+        tls: [{ hosts: [MISMATCH], secretName: 'wrong-tls' }],
+        paths: [{ path: '/', service: 'web' }],
+      }),
     ]);
     ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
-  stopAfter(() => ctl, async () => {
-    await closeAll(victimPods, attackerPods, payPods, evilPods);
-    m?.cleanup();
-  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(victimPods, attackerPods, payPods, evilPods);
+      m?.cleanup();
+    },
+  );
 
-  it('Secrets team-a/web-tls and team/a-web-tls: each host is served its own namespace\'s certificate', async function () {
+  it("Secrets team-a/web-tls and team/a-web-tls: each host is served its own namespace's certificate", async function () {
     const victim = await ctl!.https(VICTIM, '/');
     assert.equal(victim.status, 200);
     assert.equal(victim.pod?.pod, 'victim-pod');
-    assert.equal(victim.cert?.fingerprint256, fingerprint(victimCert.cert), 'the victim host serves its own certificate');
+    assert.equal(
+      victim.cert?.fingerprint256,
+      fingerprint(victimCert.cert),
+      'the victim host serves its own certificate',
+    );
     const attacker = await ctl!.https(ATTACKER, '/');
     assert.equal(attacker.pod?.pod, 'attacker-pod');
     assert.equal(attacker.cert?.fingerprint256, fingerprint(attackerCert.cert));
   });
 
-  it('a canary-weight 100 of namespace evil on another namespace\'s host takes none of its traffic, and is reported', async function () {
+  it("a canary-weight 100 of namespace evil on another namespace's host takes none of its traffic, and is reported", async function () {
     for (let i = 0; i < 20; i++) {
       const r = await ctl!.http(CANARY_HOST, `/r${i}`);
       assert.equal(r.status, 200);
       assert.equal(r.pod?.pod, 'pay-pod', `request ${i} went to ${r.pod?.pod}`);
     }
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.includes('Ingress evil/takeover') && p.includes('of another namespace') && p.includes('allow-cross-namespace-canary')), problems.join('\n'));
+    assert.ok(
+      problems.some(
+        (p) =>
+          p.includes('Ingress evil/takeover') &&
+          p.includes('of another namespace') &&
+          p.includes('allow-cross-namespace-canary'),
+      ),
+      problems.join('\n'),
+    );
   });
 
   it('with allow-cross-namespace-canary: "true" in the settings ConfigMap, the old behaviour: the canary takes the traffic', async function () {
     this.timeout(30_000);
     m.write('settings.yaml', configMap('ingress-templater', 'default', { 'allow-cross-namespace-canary': 'true' }));
     try {
-      await ctl!.waitFor(async () => (await ctl!.http(CANARY_HOST, '/')).pod?.pod === 'evil-canary-pod', { what: 'the canary takes over' });
+      await ctl!.waitFor(async () => (await ctl!.http(CANARY_HOST, '/')).pod?.pod === 'evil-canary-pod', {
+        what: 'the canary takes over',
+      });
     } finally {
       m.remove('settings.yaml');
     }
-    await ctl!.waitFor(async () => (await ctl!.http(CANARY_HOST, '/')).pod?.pod === 'pay-pod', { what: 'back to the main backend' });
+    await ctl!.waitFor(async () => (await ctl!.http(CANARY_HOST, '/')).pod?.pod === 'pay-pod', {
+      what: 'back to the main backend',
+    });
   });
 
   it('a certificate that does not name its host is not served for it: the default certificate is, and the Ingress is told why', async function () {
@@ -104,6 +140,14 @@ describe('security: tenant isolation (real controller and nginx)', function () {
     assert.equal(r.cert?.subject.CN, FAKE_CN);
     assert.notEqual(r.cert?.fingerprint256, fingerprint(otherCert.cert));
     const problems = (await ctl!.status()).problems;
-    assert.ok(problems.some((p) => p.includes('Ingress team-a/wrong') && p.includes('spec.tls[0].hosts[0]') && p.includes(`does not name host ${MISMATCH}`)), problems.join('\n'));
+    assert.ok(
+      problems.some(
+        (p) =>
+          p.includes('Ingress team-a/wrong') &&
+          p.includes('spec.tls[0].hosts[0]') &&
+          p.includes(`does not name host ${MISMATCH}`),
+      ),
+      problems.join('\n'),
+    );
   });
 });

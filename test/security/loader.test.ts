@@ -51,7 +51,8 @@ function healthzPoller(ctl: RunningController): { stop(): Promise<{ worstMs: num
 /** Wait for a problem line on /status that names `file` and matches `re`; returns the line. */
 function problemFor(ctl: RunningController, file: string, re: RegExp, timeoutMs = 20_000): Promise<string> {
   return ctl.waitFor(async () => (await ctl.status()).problems.find((p) => p.includes(`: ${file}`) && re.test(p)), {
-    timeoutMs, what: `a problem naming ${file} matching ${re}`,
+    timeoutMs,
+    what: `a problem naming ${file} matching ${re}`,
   });
 }
 
@@ -75,20 +76,37 @@ const HOSTILE: { title: string; text: () => string; limit: RegExp }[] = [
   { title: "'[' x 2,000,000", text: () => '['.repeat(2_000_000), limit: /more than 100 levels of nesting/ },
   { title: 'a 4 MiB file of anchors and tags', text: () => fill('&a !t ', 4 * MiB), limit: /more than 1000 anchors/ },
   { title: "a 4 MiB file of '{'", text: () => fill('{', 4 * MiB), limit: /more than 100 levels of nesting/ },
-  { title: 'a million empty documents (4 MiB)', text: () => fill('---\n', 4 * MiB), limit: /more than 20000 documents/ },
-  { title: 'block nesting 2,000 deep (2 MB)', text: () => blockNesting(2000), limit: /more than 100 levels of nesting/ },
-  { title: 'one mapping of 350,000 keys (3.7 MB)', text: () => oneMapping(350_000), limit: /YAML tokens in one document/ },
+  {
+    title: 'a million empty documents (4 MiB)',
+    text: () => fill('---\n', 4 * MiB),
+    limit: /more than 20000 documents/,
+  },
+  {
+    title: 'block nesting 2,000 deep (2 MB)',
+    text: () => blockNesting(2000),
+    limit: /more than 100 levels of nesting/,
+  },
+  {
+    title: 'one mapping of 350,000 keys (3.7 MB)',
+    text: () => oneMapping(350_000),
+    limit: /YAML tokens in one document/,
+  },
 ];
 
 describe('security: hostile manifests files (real controller)', function () {
   this.timeout(120_000);
   let pods: Pods; // base-pod, a-pod
   const only = (name: string) => ({ port: pods.port, specs: pods.specs.filter((s) => s.name === name) });
-  const routeFile = (name: string, host: string, pod: string) =>
-    [...backend(`${name}-svc`, only(pod)), ingress(name, { host, paths: [{ path: '/', service: `${name}-svc` }] })];
+  const routeFile = (name: string, host: string, pod: string) => [
+    ...backend(`${name}-svc`, only(pod)),
+    ingress(name, { host, paths: [{ path: '/', service: `${name}-svc` }] }),
+  ];
 
   before(async function () {
-    pods = await startPods([{ name: 'base-pod', address: '127.0.10.1' }, { name: 'a-pod', address: '127.0.10.2' }]);
+    pods = await startPods([
+      { name: 'base-pod', address: '127.0.10.1' },
+      { name: 'a-pod', address: '127.0.10.2' },
+    ]);
   });
 
   after(async function () {
@@ -104,10 +122,15 @@ describe('security: hostile manifests files (real controller)', function () {
       m.write('base.yaml', routeFile('base', 'base.example.com', 'base-pod'));
       m.write('victim.yaml', routeFile('victim', 'victim.example.com', 'a-pod'));
       ctl = await startController({ manifests: m.dir });
-      await ctl.waitFor(async () => (await served(ctl!, 'victim.example.com')) === 'a-pod', { what: 'victim.example.com routed' });
+      await ctl.waitFor(async () => (await served(ctl!, 'victim.example.com')) === 'a-pod', {
+        what: 'victim.example.com routed',
+      });
     });
 
-    stopAfter(() => ctl, () => m?.cleanup());
+    stopAfter(
+      () => ctl,
+      () => m?.cleanup(),
+    );
 
     HOSTILE.forEach(({ title, text, limit }, i) => {
       it(`${title}: refused by name at its limit, the file's last good content kept, another file's change applied, /healthz answering`, async function () {
@@ -120,20 +143,31 @@ describe('security: hostile manifests files (real controller)', function () {
           // written right behind it: applied in the same sync or the next, while the hostile file is parsed
           m.write(`other-${i}.yaml`, routeFile(`other-${i}`, host, 'base-pod'));
           const line = await problemFor(c, 'victim.yaml', limit);
-          assert.match(line, /^error: victim\.yaml:\d+: victim\.yaml refused: more than \d+ [a-zA-Z ]+ \(a limit of the manifests loader\) at line \d+, column \d+; not loaded$/);
+          assert.match(
+            line,
+            /^error: victim\.yaml:\d+: victim\.yaml refused: more than \d+ [a-zA-Z ]+ \(a limit of the manifests loader\) at line \d+, column \d+; not loaded$/,
+          );
           await problemFor(c, 'victim.yaml', /kept the last good content of this file \(3 objects\)/);
-          await c.waitFor(async () => (await served(c, host)) === 'base-pod', { timeoutMs: 20_000, what: `${host} routed` });
+          await c.waitFor(async () => (await served(c, host)) === 'base-pod', {
+            timeoutMs: 20_000,
+            what: `${host} routed`,
+          });
         } finally {
           polled = await poller.stop();
         }
         assert.equal(await served(c, 'victim.example.com'), 'a-pod', 'the hostile file keeps its last good content');
         assert.equal(await served(c, 'base.example.com'), 'base-pod');
         assert.ok(polled.polls >= 3, `only ${polled.polls} polls`);
-        assert.ok(polled.worstMs < HEALTHZ_BOUND_MS, `/healthz took ${polled.worstMs.toFixed(0)} ms at worst (bound ${HEALTHZ_BOUND_MS} ms)`);
+        assert.ok(
+          polled.worstMs < HEALTHZ_BOUND_MS,
+          `/healthz took ${polled.worstMs.toFixed(0)} ms at worst (bound ${HEALTHZ_BOUND_MS} ms)`,
+        );
 
         // the good content back: the problem goes away
         m.write('victim.yaml', routeFile('victim', 'victim.example.com', 'a-pod'));
-        await c.waitFor(async () => !(await c.status()).problems.some((p) => p.includes('victim.yaml')), { what: 'victim.yaml accepted again' });
+        await c.waitFor(async () => !(await c.status()).problems.some((p) => p.includes('victim.yaml')), {
+          what: 'victim.yaml accepted again',
+        });
       });
     });
   });
@@ -156,17 +190,27 @@ describe('security: hostile manifests files (real controller)', function () {
       ctl = await startController({ manifests: m.dir });
     });
 
-    stopAfter(() => ctl, () => {
-      // a reader stuck in open() of one of these (the defect) gets a writer, then EOF, and can go on
-      for (const f of fifos) {
-        try { fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)); } catch { /* nobody waits */ }
-      }
-      m?.cleanup();
-    });
+    stopAfter(
+      () => ctl,
+      () => {
+        // a reader stuck in open() of one of these (the defect) gets a writer, then EOF, and can go on
+        for (const f of fifos) {
+          try {
+            fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+          } catch {
+            /* nobody waits */
+          }
+        }
+        m?.cleanup();
+      },
+    );
 
     it('is reported by name, keeps the last good content, other changes still apply, and SIGTERM stops the controller promptly', async function () {
       const c = ctl!;
-      assert.match(await problemFor(c, 'pipe.yaml', /FIFO/), /^error: pipe\.yaml: cannot read pipe\.yaml: it is a FIFO, not a regular file; not loaded$/);
+      assert.match(
+        await problemFor(c, 'pipe.yaml', /FIFO/),
+        /^error: pipe\.yaml: cannot read pipe\.yaml: it is a FIFO, not a regular file; not loaded$/,
+      );
       assert.equal(await served(c, 'swap.example.com'), 'a-pod');
 
       // swap.yaml becomes the file, a FIFO, the file... (hard links renamed into place) while the controller syncs
@@ -186,7 +230,10 @@ describe('security: hostile manifests files (real controller)', function () {
         await sleep(1500);
         // another file's change applies while the swapping goes on
         m.write('later.yaml', routeFile('later', 'later.example.com', 'base-pod'));
-        await c.waitFor(async () => (await served(c, 'later.example.com')) === 'base-pod', { timeoutMs: 20_000, what: 'later.example.com routed during the swaps' });
+        await c.waitFor(async () => (await served(c, 'later.example.com')) === 'base-pod', {
+          timeoutMs: 20_000,
+          what: 'later.example.com routed during the swaps',
+        });
         await sleep(1000);
       } finally {
         stop = true;
@@ -196,10 +243,15 @@ describe('security: hostile manifests files (real controller)', function () {
       // leave it a FIFO: refused by name, the last good content kept
       fs.linkSync(fifos[1]!, m.path('.swap-tmp'));
       fs.renameSync(m.path('.swap-tmp'), m.path('swap.yaml'));
-      assert.match(await problemFor(c, 'swap.yaml', /FIFO/), /cannot read swap\.yaml: it is a FIFO, not a regular file; not loaded$/);
+      assert.match(
+        await problemFor(c, 'swap.yaml', /FIFO/),
+        /cannot read swap\.yaml: it is a FIFO, not a regular file; not loaded$/,
+      );
       assert.equal(await served(c, 'swap.example.com'), 'a-pod');
       m.write('after.yaml', routeFile('after', 'after.example.com', 'base-pod'));
-      await c.waitFor(async () => (await served(c, 'after.example.com')) === 'base-pod', { what: 'after.example.com routed' });
+      await c.waitFor(async () => (await served(c, 'after.example.com')) === 'base-pod', {
+        what: 'after.example.com routed',
+      });
 
       const t0 = Date.now();
       c.child.kill('SIGTERM');

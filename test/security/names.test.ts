@@ -7,9 +7,21 @@ import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { backendName, certificateName, fileBaseName, joinName, NameError, NameTable } from '../../src/model/names.js';
 import type { Resource } from '../../src/resources.js';
-import { build, CONFIG_MAP_OPTION, configMap, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../helpers/resources.js';
+import {
+  build,
+  CONFIG_MAP_OPTION,
+  configMap,
+  endpoints,
+  ingress,
+  makeCert,
+  path,
+  rule,
+  secret,
+  service,
+  show,
+} from '../helpers/resources.js';
 
-const SEED = Number(process.env['PROPERTY_SEED'] ?? 20261207);
+const SEED = Number(process.env.PROPERTY_SEED ?? 20261207);
 
 // DNS labels made of few letters and many hyphens, so that joins with "-" collide often
 const label = fc.stringMatching(/^[ab](?:[ab-]{0,6}[ab])?$/);
@@ -19,38 +31,57 @@ const port = fc.integer({ min: 1, max: 65535 });
 
 // a string split at each of its hyphens: every split is a (namespace, name) pair with the same "-" join
 const splits = (s: string): [string, string][] =>
-  [...s.matchAll(/-/g)].map((m) => [s.slice(0, m.index), s.slice(m.index + 1)] as [string, string]).filter(([a, b]) => /^[ab]/.test(b) && /[ab]$/.test(a));
+  [...s.matchAll(/-/g)]
+    .map((m) => [s.slice(0, m.index), s.slice(m.index + 1)] as [string, string])
+    .filter(([a, b]) => /^[ab]/.test(b) && /[ab]$/.test(a));
 
 describe('security: derived names are injective (property)', () => {
   it('backendName: distinct (namespace, service, port) never share a name', () => {
-    fc.assert(fc.property(fc.tuple(label, label, port), fc.tuple(label, label, port), (x, y) => {
-      const same = x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
-      assert.equal(backendName(...x) === backendName(...y), same, `${x} ${y}`);
-    }), { seed: SEED, numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.tuple(label, label, port), fc.tuple(label, label, port), (x, y) => {
+        const same = x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+        assert.equal(backendName(...x) === backendName(...y), same, `${x} ${y}`);
+      }),
+      { seed: SEED, numRuns: 3000 },
+    );
   });
 
   it('certificateName: distinct (namespace, Secret) never share a name, Secret names with dots included', () => {
-    fc.assert(fc.property(fc.tuple(label, subdomain), fc.tuple(label, subdomain), (x, y) => {
-      const same = x[0] === y[0] && x[1] === y[1];
-      assert.equal(certificateName(...x) === certificateName(...y), same, `${x} ${y}`);
-    }), { seed: SEED, numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.tuple(label, subdomain), fc.tuple(label, subdomain), (x, y) => {
+        const same = x[0] === y[0] && x[1] === y[1];
+        assert.equal(certificateName(...x) === certificateName(...y), same, `${x} ${y}`);
+      }),
+      { seed: SEED, numRuns: 3000 },
+    );
   });
 
   it('the pairs that collided under "-" (team-a/web, team/a-web) get distinct names', () => {
-    fc.assert(fc.property(fc.stringMatching(/^[ab][ab-]{2,12}[ab]$/), (s) => {
-      const pairs = splits(s);
-      const names = new Set(pairs.map(([ns, n]) => certificateName(ns, n)));
-      assert.equal(names.size, pairs.length, `${s}: ${JSON.stringify(pairs)}`);
-    }), { seed: SEED, numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.stringMatching(/^[ab][ab-]{2,12}[ab]$/), (s) => {
+        const pairs = splits(s);
+        const names = new Set(pairs.map(([ns, n]) => certificateName(ns, n)));
+        assert.equal(names.size, pairs.length, `${s}: ${JSON.stringify(pairs)}`);
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
   });
 
   it('fileBaseName: injective, shortened names included (a hash of the whole keeps them apart), never over 150 characters', () => {
-    fc.assert(fc.property(fc.tuple(longLabel, longLabel), fc.tuple(longLabel, longLabel), fc.constantFrom('snippet-location', 'htpasswd-file'), (x, y, kind) => {
-      const a = fileBaseName(kind, ...x);
-      const b = fileBaseName(kind, ...y);
-      assert.ok(a.length <= 150 && b.length <= 150);
-      assert.equal(a === b, x[0] === y[0] && x[1] === y[1], `${x} ${y}`);
-    }), { seed: SEED, numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.tuple(longLabel, longLabel),
+        fc.tuple(longLabel, longLabel),
+        fc.constantFrom('snippet-location', 'htpasswd-file'),
+        (x, y, kind) => {
+          const a = fileBaseName(kind, ...x);
+          const b = fileBaseName(kind, ...y);
+          assert.ok(a.length <= 150 && b.length <= 150);
+          assert.equal(a === b, x[0] === y[0] && x[1] === y[1], `${x} ${y}`);
+        },
+      ),
+      { seed: SEED, numRuns: 2000 },
+    );
     // names long enough to be shortened, differing only past the cut
     const ns = 'a'.repeat(63);
     const one = fileBaseName('snippet-location', ns, `${'b'.repeat(120)}-x`);
@@ -80,29 +111,51 @@ describe('security: derived names are injective (property)', () => {
     });
 
     it('every host gets the certificate and backend of its own namespace, with no error', () => {
-      fc.assert(fc.property(fc.stringMatching(/^[ab][ab-]{3,10}[ab]$/), fc.stringMatching(/^[ab]{1,3}$/), (s, svc) => {
-        const tenants = splits(s).slice(0, 4);
-        if (tenants.length < 2) return;
-        const resources: Resource[] = [];
-        tenants.forEach(([ns, name], i) => {
-          const host = `h.t${i}.example.com`;
-          resources.push(
-            secret({ name, namespace: ns, cert: certs[i]! }),
-            service({ name: svc, namespace: ns }), endpoints({ name: svc, namespace: ns, subsets: [{ ready: [`10.0.0.${i + 1}`] }] }),
-            ingress({ name: `ing${i}`, namespace: ns, created: `2025-01-0${i + 1}T00:00:00Z`, tls: [{ hosts: [host], secretName: name }], rules: [rule(host, path('/', svc))] }),
+      fc.assert(
+        fc.property(fc.stringMatching(/^[ab][ab-]{3,10}[ab]$/), fc.stringMatching(/^[ab]{1,3}$/), (s, svc) => {
+          const tenants = splits(s).slice(0, 4);
+          if (tenants.length < 2) return;
+          const resources: Resource[] = [];
+          tenants.forEach(([ns, name], i) => {
+            const host = `h.t${i}.example.com`;
+            resources.push(
+              secret({ name, namespace: ns, cert: certs[i]! }),
+              service({ name: svc, namespace: ns }),
+              endpoints({ name: svc, namespace: ns, subsets: [{ ready: [`10.0.0.${i + 1}`] }] }),
+              ingress({
+                name: `ing${i}`,
+                namespace: ns,
+                created: `2025-01-0${i + 1}T00:00:00Z`,
+                tls: [{ hosts: [host], secretName: name }],
+                rules: [rule(host, path('/', svc))],
+              }),
+            );
+          });
+          const { model, problems } = build(resources);
+          assert.deepEqual(
+            problems.filter((p) => p.severity === 'error'),
+            [],
+            show(problems),
           );
-        });
-        const { model, problems } = build(resources);
-        assert.deepEqual(problems.filter((p) => p.severity === 'error'), [], show(problems));
-        tenants.forEach(([ns], i) => {
-          const server = model.servers.find((x) => x.host === `h.t${i}.example.com`)!;
-          const cert = model.certificates.find((c) => c.name === server.tls);
-          assert.ok(cert && new crypto.X509Certificate(cert.pem).fingerprint256 === new crypto.X509Certificate(certs[i]!.crt).fingerprint256, `${ns}: host ${server.host} serves ${server.tls}`);
-          const b = model.backends.find((x) => x.name === server.locations[0]!.backend)!;
-          assert.equal(b.namespace, ns);
-          assert.deepEqual(b.endpoints.map((e) => e.address), [`10.0.0.${i + 1}`]);
-        });
-      }), { seed: SEED, numRuns: 150 });
+          tenants.forEach(([ns], i) => {
+            const server = model.servers.find((x) => x.host === `h.t${i}.example.com`)!;
+            const cert = model.certificates.find((c) => c.name === server.tls);
+            assert.ok(
+              cert &&
+                new crypto.X509Certificate(cert.pem).fingerprint256 ===
+                  new crypto.X509Certificate(certs[i]!.crt).fingerprint256,
+              `${ns}: host ${server.host} serves ${server.tls}`,
+            );
+            const b = model.backends.find((x) => x.name === server.locations[0]!.backend)!;
+            assert.equal(b.namespace, ns);
+            assert.deepEqual(
+              b.endpoints.map((e) => e.address),
+              [`10.0.0.${i + 1}`],
+            );
+          });
+        }),
+        { seed: SEED, numRuns: 150 },
+      );
     });
   });
 });
@@ -112,37 +165,59 @@ describe('security: canaries stay within their namespace (property)', () => {
   const HOSTS = ['a.example.com', 'b.example.com'];
   const PATHS = ['/', '/api', '/x'];
   const spec = fc.record({
-    namespace: fc.constantFrom(...NAMESPACES), host: fc.constantFrom(...HOSTS), path: fc.constantFrom(...PATHS),
-    canary: fc.boolean(), weight: fc.integer({ min: 0, max: 100 }), day: fc.integer({ min: 1, max: 28 }),
+    namespace: fc.constantFrom(...NAMESPACES),
+    host: fc.constantFrom(...HOSTS),
+    path: fc.constantFrom(...PATHS),
+    canary: fc.boolean(),
+    weight: fc.integer({ min: 0, max: 100 }),
+    day: fc.integer({ min: 1, max: 28 }),
   });
 
   it('whatever Ingresses of whatever namespaces claim a host and path, a canary only ever splits a backend of its own namespace', () => {
     let crossed = 0; // runs where the setting let a canary cross: the generator does reach the case
-    fc.assert(fc.property(fc.array(spec, { minLength: 1, maxLength: 8 }), fc.boolean(), (specs, allow) => {
-      const resources: Resource[] = NAMESPACES.flatMap((ns) => [
-        service({ name: 'main', namespace: ns }), endpoints({ name: 'main', namespace: ns, subsets: [{ ready: ['10.0.0.1'] }] }),
-        service({ name: 'alt', namespace: ns }), endpoints({ name: 'alt', namespace: ns, subsets: [{ ready: ['10.0.0.2'] }] }),
-      ]);
-      specs.forEach((s, i) => resources.push(ingress({
-        name: `i${i}`, namespace: s.namespace, created: `2025-01-${String(s.day).padStart(2, '0')}T00:00:00Z`,
-        annotations: s.canary ? { 'nginx.ingress.kubernetes.io/canary': 'true', 'nginx.ingress.kubernetes.io/canary-weight': String(s.weight) } : {},
-        rules: [rule(s.host, path(s.path, s.canary ? 'alt' : 'main'))],
-      })));
-      if (allow) resources.push(configMap({ 'allow-cross-namespace-canary': 'true' }));
-      const { model } = build(resources, allow ? CONFIG_MAP_OPTION : {});
-      const byName = new Map(model.backends.map((b) => [b.name, b]));
-      for (const b of model.backends) {
-        if (!b.canary) continue;
-        const alt = byName.get(b.canary.backend)!;
-        if (!allow) assert.equal(alt.namespace, b.namespace, `${b.name} split to ${alt.name}`);
-        else if (alt.namespace !== b.namespace) crossed++;
-        assert.equal(b.canary.ingress.split('/')[0], alt.namespace);
-      }
-      if (!allow) {
-        // and no request of a host is served by another namespace's Ingress than the one that claimed it first
-        for (const s of model.servers) for (const l of s.locations) if (l.backend) assert.equal(byName.get(l.backend)!.namespace, l.ingress.split('/')[0]);
-      }
-    }), { seed: SEED, numRuns: 400 });
+    fc.assert(
+      fc.property(fc.array(spec, { minLength: 1, maxLength: 8 }), fc.boolean(), (specs, allow) => {
+        const resources: Resource[] = NAMESPACES.flatMap((ns) => [
+          service({ name: 'main', namespace: ns }),
+          endpoints({ name: 'main', namespace: ns, subsets: [{ ready: ['10.0.0.1'] }] }),
+          service({ name: 'alt', namespace: ns }),
+          endpoints({ name: 'alt', namespace: ns, subsets: [{ ready: ['10.0.0.2'] }] }),
+        ]);
+        specs.forEach((s, i) =>
+          resources.push(
+            ingress({
+              name: `i${i}`,
+              namespace: s.namespace,
+              created: `2025-01-${String(s.day).padStart(2, '0')}T00:00:00Z`,
+              annotations: s.canary
+                ? {
+                    'nginx.ingress.kubernetes.io/canary': 'true',
+                    'nginx.ingress.kubernetes.io/canary-weight': String(s.weight),
+                  }
+                : {},
+              rules: [rule(s.host, path(s.path, s.canary ? 'alt' : 'main'))],
+            }),
+          ),
+        );
+        if (allow) resources.push(configMap({ 'allow-cross-namespace-canary': 'true' }));
+        const { model } = build(resources, allow ? CONFIG_MAP_OPTION : {});
+        const byName = new Map(model.backends.map((b) => [b.name, b]));
+        for (const b of model.backends) {
+          if (!b.canary) continue;
+          const alt = byName.get(b.canary.backend)!;
+          if (!allow) assert.equal(alt.namespace, b.namespace, `${b.name} split to ${alt.name}`);
+          else if (alt.namespace !== b.namespace) crossed++;
+          assert.equal(b.canary.ingress.split('/')[0], alt.namespace);
+        }
+        if (!allow) {
+          // and no request of a host is served by another namespace's Ingress than the one that claimed it first
+          for (const s of model.servers)
+            for (const l of s.locations)
+              if (l.backend) assert.equal(byName.get(l.backend)!.namespace, l.ingress.split('/')[0]);
+        }
+      }),
+      { seed: SEED, numRuns: 400 },
+    );
     assert.ok(crossed > 10, `only ${crossed} cross-namespace canaries generated`);
   });
 });

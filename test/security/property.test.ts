@@ -16,19 +16,66 @@ import { endpoints, ingress, service, yamlDocs } from '../helpers/manifests.js';
 import { parseNginx, structure } from '../helpers/nginx-parse.js';
 import { OPTIONS } from '../helpers/resources.js';
 
-const SEED = Number(process.env['PROPERTY_SEED'] ?? 20261127);
+const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
 const A = 'nginx.ingress.kubernetes.io/';
 
 // A value that is either drawn from a pool of valid values of its kind, or hostile text.
 type Value = { hostile: false; v: string } | { hostile: true; v: string };
 
 const INJECTIONS = [
-  ';', '{', '}', ' }', '#', '"', "'", '\\', '$', '$host', '${x}', '\n', '\r\n', '\t', ' ', '\u2028', '\u0000', '\u00e9', '\u202e',
-  '; include /etc/passwd;', '"; return 200 "x', "'; }", '} server { listen 1;', '\n# c\n', '\\"', '$1', '%00', '..', '//', '*',
+  ';',
+  '{',
+  '}',
+  ' }',
+  '#',
+  '"',
+  "'",
+  '\\',
+  '$',
+  '$host',
+  '${x}',
+  '\n',
+  '\r\n',
+  '\t',
+  ' ',
+  '\u2028',
+  '\u0000',
+  '\u00e9',
+  '\u202e',
+  '; include /etc/passwd;',
+  '"; return 200 "x',
+  "'; }",
+  '} server { listen 1;',
+  '\n# c\n',
+  '\\"',
+  '$1',
+  '%00',
+  '..',
+  '//',
+  '*',
 ];
 // characters the validators allow in paths and URLs: hostile text that often gets through, so the
 // structural comparison sees accepted odd values and not only rejected ones
-const ODD = ['%3B', '%7B%7D', '%22', '()', '(x)', '~', '!', '&', '=', ',', '+', '@', ':', '-', '_', '.', '*', '%24host'];
+const ODD = [
+  '%3B',
+  '%7B%7D',
+  '%22',
+  '()',
+  '(x)',
+  '~',
+  '!',
+  '&',
+  '=',
+  ',',
+  '+',
+  '@',
+  ':',
+  '-',
+  '_',
+  '.',
+  '*',
+  '%24host',
+];
 const SYNTAX = [...';{}#"\'\\$\n\r\t /ab.-*:,()=~^|'];
 
 function hostile(valid: readonly string[]): fc.Arbitrary<string> {
@@ -36,7 +83,9 @@ function hostile(valid: readonly string[]): fc.Arbitrary<string> {
     { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...valid), fc.constantFrom(...ODD)).map(([a, b]) => a + b) },
     fc.string({ unit: 'binary', maxLength: 24 }),
     fc.string({ unit: fc.constantFrom(...SYNTAX), maxLength: 16 }),
-    fc.tuple(fc.constantFrom(...valid), fc.constantFrom(...INJECTIONS), fc.constantFrom('', ...valid)).map(([a, b, c]) => a + b + c),
+    fc
+      .tuple(fc.constantFrom(...valid), fc.constantFrom(...INJECTIONS), fc.constantFrom('', ...valid))
+      .map(([a, b, c]) => a + b + c),
     fc.tuple(fc.constantFrom(...INJECTIONS), fc.constantFrom(...valid)).map(([a, b]) => a + b),
   );
 }
@@ -44,7 +93,12 @@ function hostile(valid: readonly string[]): fc.Arbitrary<string> {
 function value(valid: readonly string[]): fc.Arbitrary<Value> {
   return fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...valid).map((v): Value => ({ hostile: false, v })) },
-    { weight: 2, arbitrary: hostile(valid).filter((v) => !valid.includes(v)).map((v): Value => ({ hostile: true, v })) },
+    {
+      weight: 2,
+      arbitrary: hostile(valid)
+        .filter((v) => !valid.includes(v))
+        .map((v): Value => ({ hostile: true, v })),
+    },
   );
 }
 
@@ -83,9 +137,22 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
 };
 const ANNOTATION_NAMES = Object.keys(ANNOTATIONS);
 
-interface PathGen { path: Value; pathType: 'Prefix' | 'Exact' | 'ImplementationSpecific'; service: string }
-interface IngressGen { host: Value; paths: PathGen[]; annotations: [string, Value][]; tls: boolean }
-interface Input { ingresses: IngressGen[]; backends: { name: string; ips: string[] }[]; lua: boolean }
+interface PathGen {
+  path: Value;
+  pathType: 'Prefix' | 'Exact' | 'ImplementationSpecific';
+  service: string;
+}
+interface IngressGen {
+  host: Value;
+  paths: PathGen[];
+  annotations: [string, Value][];
+  tls: boolean;
+}
+interface Input {
+  ingresses: IngressGen[];
+  backends: { name: string; ips: string[] }[];
+  lua: boolean;
+}
 
 const pathGen: fc.Arbitrary<PathGen> = fc.record({
   path: value([...PATHS, ...REGEX_PATHS]),
@@ -95,15 +162,21 @@ const pathGen: fc.Arbitrary<PathGen> = fc.record({
 const ingressGen: fc.Arbitrary<IngressGen> = fc.record({
   host: value(HOSTS),
   paths: fc.array(pathGen, { minLength: 1, maxLength: 3 }),
-  annotations: fc.uniqueArray(fc.constantFrom(...ANNOTATION_NAMES), { maxLength: 4 }).chain((names) =>
-    fc.tuple(...names.map((n) => value(ANNOTATIONS[n]!).map((v): [string, Value] => [n, v])))),
+  annotations: fc
+    .uniqueArray(fc.constantFrom(...ANNOTATION_NAMES), { maxLength: 4 })
+    .chain((names) => fc.tuple(...names.map((n) => value(ANNOTATIONS[n]!).map((v): [string, Value] => [n, v])))),
   tls: fc.boolean(),
 });
 const IPS = ['10.1.0.1', '10.1.0.2', '10.1.0.3', '192.168.7.9', '10.1.0.4'];
 const inputGen: fc.Arbitrary<Input> = fc.record({
   ingresses: fc.array(ingressGen, { minLength: 1, maxLength: 4 }),
-  backends: fc.constant(['svc-a', 'svc-b', 'svc-c']).chain((names) =>
-    fc.tuple(...names.map((name) => fc.uniqueArray(fc.constantFrom(...IPS), { maxLength: 3 }).map((ips) => ({ name, ips }))))),
+  backends: fc
+    .constant(['svc-a', 'svc-b', 'svc-c'])
+    .chain((names) =>
+      fc.tuple(
+        ...names.map((name) => fc.uniqueArray(fc.constantFrom(...IPS), { maxLength: 3 }).map((ips) => ({ name, ips }))),
+      ),
+    ),
   lua: fc.boolean(),
 });
 
@@ -122,7 +195,10 @@ function sanitize(input: Input): Input {
     ingresses: input.ingresses.map((ing) => ({
       ...ing,
       host: safe('host', ing.host, (i) => `safe${i}.example.com`),
-      paths: ing.paths.map((p) => ({ ...p, path: safe('path', p.path, (i, o) => `/safe${i}${o.length > 1 && o.endsWith('/') ? '/' : ''}`) })),
+      paths: ing.paths.map((p) => ({
+        ...p,
+        path: safe('path', p.path, (i, o) => `/safe${i}${o.length > 1 && o.endsWith('/') ? '/' : ''}`),
+      })),
       annotations: ing.annotations.map(([n, v]) => [n, safe(`annotation ${n}`, v, () => ANNOTATIONS[n]![0]!)]),
     })),
   };
@@ -142,7 +218,7 @@ function manifests(input: Input, skip: ReadonlySet<number>): string {
       annotations: Object.fromEntries(ing.annotations.map(([n, v]) => [A + n, v.v])),
       ...(ing.tls && ing.host.v ? { tls: [{ hosts: [ing.host.v], secretName: 'no-such-secret' }] } : {}),
     });
-    (o['metadata'] as Record<string, unknown>)['creationTimestamp'] = `2024-01-0${i + 1}T00:00:00Z`;
+    (o.metadata as Record<string, unknown>).creationTimestamp = `2024-01-0${i + 1}T00:00:00Z`;
     objs.push(o);
   });
   return yamlDocs(objs);
@@ -150,13 +226,22 @@ function manifests(input: Input, skip: ReadonlySet<number>): string {
 
 const renderer = loadTemplates();
 
-interface Outcome { errored: Set<number>; problems: Problem[]; model: Model; text: string }
+interface Outcome {
+  errored: Set<number>;
+  problems: Problem[];
+  model: Model;
+  text: string;
+}
 
 /** parseManifests + Store + buildModel + render. Render must not throw: an unsafe value has to be caught earlier. */
 function run(input: Input, skip: ReadonlySet<number>): Outcome {
   const loaded = parseManifests(manifests(input, skip), 'gen.yaml');
   const store = new Store();
-  store.setFile('gen.yaml', { resources: loaded.resources, rejected: loaded.rejected, parseFailed: loaded.parseFailed });
+  store.setFile('gen.yaml', {
+    resources: loaded.resources,
+    rejected: loaded.rejected,
+    parseFailed: loaded.parseFailed,
+  });
   assert.equal(loaded.parseFailed, false, 'generated YAML must parse');
   const built = buildModel(store, { ...OPTIONS, balancer: input.lua ? 'lua' : 'static' });
   const problems = [...loaded.problems, ...store.duplicates(), ...built.problems];
@@ -177,7 +262,11 @@ function parsed(text: string): ReturnType<typeof parseNginx> {
     return parseNginx(text);
   } catch (e) {
     const line = (e as { line?: number }).line ?? 1;
-    const around = text.split('\n').map((l, i) => `${i + 1}: ${l}`).slice(Math.max(0, line - 8), line + 3).join('\n');
+    const around = text
+      .split('\n')
+      .map((l, i) => `${i + 1}: ${l}`)
+      .slice(Math.max(0, line - 8), line + 3)
+      .join('\n');
     throw new Error(`${(e as Error).message}\n${around}`);
   }
 }
@@ -211,35 +300,54 @@ function report(result: fc.RunDetails<[Input]>): void {
   const error = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
   throw new Error(
     `property failed (seed ${result.seed}, path ${JSON.stringify(result.counterexamplePath)}; rerun with PROPERTY_SEED=${result.seed})\n` +
-    `counterexample: ${fc.stringify(result.counterexample)}\n${error}`,
+      `counterexample: ${fc.stringify(result.counterexample)}\n${error}`,
   );
 }
 
 describe('security: generated manifests (property)', () => {
   it('the nginx tokenizer reads quoting, escapes, comments and blocks as nginx does', () => {
     const d = parseNginx('a "b\\"c" \'d;e\' f#g; # comment ;{\nh { i ${x}y; } j "x\\ny" k\\;l;');
-    assert.deepEqual(d.map((x) => x.name), ['a', 'h', 'j']);
+    assert.deepEqual(
+      d.map((x) => x.name),
+      ['a', 'h', 'j'],
+    );
     assert.deepEqual(d[0]!.args, ['b"c', 'd;e', 'f#g']);
-    assert.deepEqual(d[1]!.block!.map((x) => [x.name, x.args]), [['i', ['${x}y']]]);
+    assert.deepEqual(
+      d[1]!.block!.map((x) => [x.name, x.args]),
+      [['i', ['${x}y']]],
+    );
     assert.deepEqual(d[2]!.args, ['x\ny', 'k\\;l']);
     assert.throws(() => parseNginx('a "b"c;'), /after a quoted string/);
     assert.throws(() => parseNginx('a { b; '), /expecting "}"/);
     assert.throws(() => parseNginx('a b }'), /unexpected "}"/);
-    assert.equal(structure(parseNginx('s { location a { x; } location b { y; } z; }')), structure(parseNginx('s { location b { y; } location a { x; } z; }')));
+    assert.equal(
+      structure(parseNginx('s { location a { x; } location b { y; } z; }')),
+      structure(parseNginx('s { location b { y; } location a { x; } z; }')),
+    );
     assert.notEqual(structure(parseNginx('s { x; }')), structure(parseNginx('s { x; y; }')));
   });
 
   it('hostile text is rejected with an error or changes only argument values (300 runs)', function () {
     this.timeout(60_000);
-    report(fc.check(fc.property(inputGen, (input) => { checkStructure(input); }), params(300)));
+    report(
+      fc.check(
+        fc.property(inputGen, (input) => {
+          checkStructure(input);
+        }),
+        params(300),
+      ),
+    );
   });
 
   it('nginx -t accepts the generated configs (15 runs)', async function () {
     this.timeout(90_000);
-    const result = await fc.check(fc.asyncProperty(inputGen, async (input) => {
-      const { model } = run(input, new Set());
-      await nginxAccepts(model);
-    }), { ...params(15), seed: SEED + 1 });
+    const result = await fc.check(
+      fc.asyncProperty(inputGen, async (input) => {
+        const { model } = run(input, new Set());
+        await nginxAccepts(model);
+      }),
+      { ...params(15), seed: SEED + 1 },
+    );
     report(result);
   });
 });

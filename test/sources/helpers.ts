@@ -39,8 +39,10 @@ export function assertRejected(r: LoadResult, field: string, snippet?: string): 
   assert.equal(p.severity, 'error');
   assert.equal(p.file, 'test.yaml');
   assert.ok(typeof p.line === 'number' && p.line >= 1);
-  if (snippet !== undefined) assert.ok(p.message.includes(snippet), `message ${JSON.stringify(p.message)} lacks ${snippet}`);
-  for (const q of r.problems) assert.doesNotMatch(q.message, /[\n\r\u0000-\u001f\u2028\u202e]/, 'raw control character in message');
+  if (snippet !== undefined)
+    assert.ok(p.message.includes(snippet), `message ${JSON.stringify(p.message)} lacks ${snippet}`);
+  for (const q of r.problems)
+    assert.doesNotMatch(q.message, /[\n\r\u0000-\u001f\u2028\u202e]/, 'raw control character in message');
   return p;
 }
 

@@ -41,7 +41,10 @@ data:
 describe('sources/loader parseManifests', () => {
   describe('YAML level', () => {
     it('fails the whole file on a syntax error, naming file and line, with no resources', () => {
-      const r = parseManifests(`${CONFIGMAP}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n`, 'dir/bad.yaml');
+      const r = parseManifests(
+        `${CONFIGMAP}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n`,
+        'dir/bad.yaml',
+      );
       assert.equal(r.parseFailed, true);
       assert.deepEqual(r.resources, []);
       assert.equal(r.problems.length, 1, show(r.problems));
@@ -59,8 +62,16 @@ describe('sources/loader parseManifests', () => {
 
     it('defuses an alias bomb', () => {
       const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-      for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
-      const r = parseManifests(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nbomb:\n  ${levels.join('\n  ')}\n`, 'bomb.yaml');
+      for (let i = 1; i < 9; i++)
+        levels.push(
+          `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+            .fill(`*${String.fromCharCode(96 + i)}`)
+            .join(',')}]`,
+        );
+      const r = parseManifests(
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nbomb:\n  ${levels.join('\n  ')}\n`,
+        'bomb.yaml',
+      );
       assert.equal(r.parseFailed, true, show(r.problems));
       assert.deepEqual(r.resources, []);
     });
@@ -82,7 +93,8 @@ describe('sources/loader parseManifests', () => {
     });
 
     it('reads JSON, including tab-indented JSON', () => {
-      const json = '{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {"name": "j"},\n\t"data": {"k": "v"}\n}\n';
+      const json =
+        '{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {"name": "j"},\n\t"data": {"k": "v"}\n}\n';
       const r = parseManifests(json, 'c.json');
       assert.equal(r.resources.length, 1, show(r.problems));
       assert.deepEqual(r.resources[0]!.kind === 'ConfigMap' && r.resources[0]!.data, { k: 'v' });
@@ -125,11 +137,15 @@ describe('sources/loader parseManifests', () => {
     });
 
     it('ignores other kinds quietly', () => {
-      const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: "not; valid"}\nspec: {replicas: lots}\n';
+      const deployment =
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: "not; valid"}\nspec: {replicas: lots}\n';
       const r = parseManifests(`${deployment}---\n${CONFIGMAP}`, 'f.yaml');
       assert.deepEqual(r.problems, []);
       assert.deepEqual(r.rejected, []);
-      assert.deepEqual(r.resources.map((x) => x.kind), ['ConfigMap']);
+      assert.deepEqual(
+        r.resources.map((x) => x.kind),
+        ['ConfigMap'],
+      );
     });
 
     it('does not record a rejected key when the name cannot be identified', () => {
@@ -140,7 +156,10 @@ describe('sources/loader parseManifests', () => {
     });
 
     it('treats null fields as omitted', () => {
-      const r = parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  creationTimestamp: null\n  annotations:\ndata:\n', 'f.yaml');
+      const r = parseManifests(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  creationTimestamp: null\n  annotations:\ndata:\n',
+        'f.yaml',
+      );
       assert.equal(r.resources.length, 1, show(r.problems));
       assert.equal(r.resources[0]!.meta.creationTimestamp, undefined);
     });
@@ -191,19 +210,35 @@ spec:
     it('reports YAML warnings as warnings and still loads', () => {
       const r = parseManifests(`${CONFIGMAP}  b: !custom x\n`, 'f.yaml');
       assert.equal(r.resources.length, 1);
-      assert.deepEqual(r.problems.map((p) => [p.severity, p.line]), [['warning', 7]]);
+      assert.deepEqual(
+        r.problems.map((p) => [p.severity, p.line]),
+        [['warning', 7]],
+      );
     });
 
     it('escapes control characters and truncates long values in messages', () => {
       const long = `/${'a'.repeat(200)} b`;
-      const r = parse({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', labels: { ok: 1 } }, data: { 'a\u202eb': 'v' } });
+      const r = parse({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'x', labels: { ok: 1 } },
+        data: { 'a\u202eb': 'v' },
+      });
       const msg = r.problems.map((p) => p.message).join(' | ');
       assert.match(msg, /\\u202e/);
       const i = parse({
         apiVersion: 'networking.k8s.io/v1',
         kind: 'Ingress',
         metadata: { name: 'x' },
-        spec: { rules: [{ http: { paths: [{ path: long, pathType: 'Exact', backend: { resource: { kind: 'Bucket', name: 'b' } } }] } }] },
+        spec: {
+          rules: [
+            {
+              http: {
+                paths: [{ path: long, pathType: 'Exact', backend: { resource: { kind: 'Bucket', name: 'b' } } }],
+              },
+            },
+          ],
+        },
       });
       const p = assertRejected(i, 'spec.rules[0].http.paths[0].path');
       assert.ok(p.message.length < 300, p.message);
@@ -214,10 +249,13 @@ spec:
   describe('multiple documents and lists', () => {
     it('gives each document of a multi-document file its own line', () => {
       const r = parseManifests(`${CONFIGMAP}---\n# comment\n${CONFIGMAP.replace('settings', 'other')}`, 'f.yaml');
-      assert.deepEqual(r.resources.map((x) => [x.meta.name, x.source.line, x.source.file]), [
-        ['settings', 1, 'f.yaml'],
-        ['other', 9, 'f.yaml'],
-      ]);
+      assert.deepEqual(
+        r.resources.map((x) => [x.meta.name, x.source.line, x.source.file]),
+        [
+          ['settings', 1, 'f.yaml'],
+          ['other', 9, 'f.yaml'],
+        ],
+      );
     });
 
     it('expands kind: List, each item keeping its own line; bad items are reported at their line', () => {
@@ -242,7 +280,10 @@ items:
     clusterIP: 10.0.0.300
 `;
       const r = parseManifests(text, 'list.yaml');
-      assert.deepEqual(r.resources.map((x) => [x.kind, x.meta.name, x.source.line]), [['Service', 'tea-svc', 4]]);
+      assert.deepEqual(
+        r.resources.map((x) => [x.kind, x.meta.name, x.source.line]),
+        [['Service', 'tea-svc', 4]],
+      );
       assert.equal(r.problems.length, 1, show(r.problems));
       assert.deepEqual([r.problems[0]!.line, r.problems[0]!.field], [19, 'spec.clusterIP']);
       assert.deepEqual(r.rejected, ['Service/default/coffee-svc']);
@@ -256,10 +297,13 @@ items:
 - metadata: {name: b}
 `;
       const r = parseManifests(text, 'f.yaml');
-      assert.deepEqual(r.resources.map((x) => [x.kind, x.meta.name, x.source.line]), [
-        ['ConfigMap', 'a', 4],
-        ['ConfigMap', 'b', 5],
-      ]);
+      assert.deepEqual(
+        r.resources.map((x) => [x.kind, x.meta.name, x.source.line]),
+        [
+          ['ConfigMap', 'a', 4],
+          ['ConfigMap', 'b', 5],
+        ],
+      );
     });
 
     it('rejects a list whose items are not a list', () => {
@@ -315,7 +359,11 @@ spec:
       assert.deepEqual(ing.rules, [
         {
           paths: [
-            { path: '/', pathType: 'ImplementationSpecific', backend: { service: { name: 'tea-svc', port: { name: 'http' } } } },
+            {
+              path: '/',
+              pathType: 'ImplementationSpecific',
+              backend: { service: { name: 'tea-svc', port: { name: 'http' } } },
+            },
             { path: '/exact', pathType: 'Exact', backend: { service: { name: 'tea-svc', port: { number: 81 } } } },
           ],
         },
@@ -336,8 +384,14 @@ describe('sources/loader loadFile', () => {
     await writeFile(abs, `\ufeff${CAFE_LEGACY}---\napiVersion: v1\nkind: Service\nmetadata: {name: a.b}\nspec: {}\n`);
     const r = await loadFile(abs, 'sub/cafe.yaml');
     assert.equal(r.parseFailed, false);
-    assert.deepEqual(r.resources.map((x) => x.source), [{ file: 'sub/cafe.yaml', line: 1 }]);
-    assert.deepEqual(r.problems.map((p) => [p.file, p.line, p.field]), [['sub/cafe.yaml', 25, 'metadata.name']]);
+    assert.deepEqual(
+      r.resources.map((x) => x.source),
+      [{ file: 'sub/cafe.yaml', line: 1 }],
+    );
+    assert.deepEqual(
+      r.problems.map((p) => [p.file, p.line, p.field]),
+      [['sub/cafe.yaml', 25, 'metadata.name']],
+    );
   });
 
   it('refuses a file over the size limit', async () => {
@@ -372,14 +426,22 @@ describe('sources/loader loadFile', () => {
   /** p, or a rejection naming what did not settle within ms. */
   const within = <T>(p: Promise<T>, ms: number, what: string) => {
     let timer: NodeJS.Timeout | undefined;
-    return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms); })])
-      .finally(() => clearTimeout(timer));
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
   };
 
   /** Whoever waits in a blocking open() of these FIFOs gets a writer (and then EOF), so no thread stays stuck. */
   function releaseReaders(fifos: string[]): void {
     for (const f of fifos) {
-      try { fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)); } catch { /* ENXIO: nobody waits */ }
+      try {
+        fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      } catch {
+        /* ENXIO: nobody waits */
+      }
     }
   }
 
@@ -389,7 +451,10 @@ describe('sources/loader loadFile', () => {
     try {
       const r = await within(loadFile(fifo, 'pipe.yaml'), 5000, 'loadFile of a FIFO');
       assert.equal(r.parseFailed, true);
-      assert.deepEqual(r.problems.map((p) => [p.file, p.message]), [['pipe.yaml', 'cannot read pipe.yaml: it is a FIFO, not a regular file; not loaded']]);
+      assert.deepEqual(
+        r.problems.map((p) => [p.file, p.message]),
+        [['pipe.yaml', 'cannot read pipe.yaml: it is a FIFO, not a regular file; not loaded']],
+      );
     } finally {
       releaseReaders([fifo]);
     }
@@ -418,7 +483,11 @@ describe('sources/loader loadFile', () => {
     try {
       const deadline = Date.now() + 1500;
       while (Date.now() < deadline) {
-        const batch = await within(Promise.all(Array.from({ length: 8 }, () => loadFile(target, 'swap.yaml'))), 5000, 'loadFile of a path being swapped');
+        const batch = await within(
+          Promise.all(Array.from({ length: 8 }, () => loadFile(target, 'swap.yaml'))),
+          5000,
+          'loadFile of a path being swapped',
+        );
         for (const r of batch) {
           const what = r.parseFailed ? r.problems[0]!.message : `${r.resources.length} resource(s)`;
           outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
@@ -431,7 +500,11 @@ describe('sources/loader loadFile', () => {
     }
     assert.ok(swaps > 100, `only ${swaps} swaps`);
     const allowed = new Set(['1 resource(s)', 'cannot read swap.yaml: it is a FIFO, not a regular file; not loaded']);
-    assert.deepEqual([...outcomes.keys()].filter((k) => !allowed.has(k)), [], JSON.stringify([...outcomes]));
+    assert.deepEqual(
+      [...outcomes.keys()].filter((k) => !allowed.has(k)),
+      [],
+      JSON.stringify([...outcomes]),
+    );
     assert.ok(outcomes.get('1 resource(s)'), JSON.stringify([...outcomes]));
     assert.ok(outcomes.get([...allowed][1]!), JSON.stringify([...outcomes]));
   });
@@ -441,7 +514,10 @@ describe('sources/loader loadFile', () => {
     await symlink(path.join(dir, 'elsewhere.yaml'), path.join(dir, 'link.yaml'));
     const r = await loadFile(path.join(dir, 'link.yaml'), 'link.yaml');
     assert.equal(r.parseFailed, true);
-    assert.deepEqual(r.problems.map((p) => p.message), ['cannot read link.yaml: ELOOP (a symlink now stands where the file was)']);
+    assert.deepEqual(
+      r.problems.map((p) => p.message),
+      ['cannot read link.yaml: ELOOP (a symlink now stands where the file was)'],
+    );
   });
 
   it('reports an unreadable file with EACCES', async function () {
@@ -449,7 +525,10 @@ describe('sources/loader loadFile', () => {
     await writeFile(abs, CONFIGMAP);
     await chmod(abs, 0o000);
     // root (and CAP_DAC_OVERRIDE) reads it anyway: nothing to test then.
-    const readable = await readFile(abs).then(() => true, () => false);
+    const readable = await readFile(abs).then(
+      () => true,
+      () => false,
+    );
     if (readable) this.skip();
     const r = await loadFile(abs, 'secret.yaml');
     assert.equal(r.parseFailed, true);

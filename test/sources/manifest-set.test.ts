@@ -4,13 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { ManifestSet } from '../../src/sources/manifest-set.js';
 
-const svc = (name: string) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: default}\nspec: {ports: [{port: 80}]}\n`;
+const svc = (name: string) =>
+  `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: default}\nspec: {ports: [{port: 80}]}\n`;
 
 describe('ManifestSet', () => {
   let dir: string;
   let outside: string;
   let set: ManifestSet;
-  const names = () => set.store.list('Service').map((s) => s.meta.name).sort();
+  const names = () =>
+    set.store
+      .list('Service')
+      .map((s) => s.meta.name)
+      .sort();
   const write = (rel: string, text: string) => {
     const file = path.join(dir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -60,7 +65,13 @@ describe('ManifestSet', () => {
     const link = path.join(dir, 'dir-link');
     fs.symlinkSync(outside, link);
     await set.refresh([link]);
-    assert.match(set.problems().map((p) => p.message).join('\n'), /outside/);
+    assert.match(
+      set
+        .problems()
+        .map((p) => p.message)
+        .join('\n'),
+      /outside/,
+    );
     fs.unlinkSync(link);
     await set.refresh([link]);
     assert.deepEqual(set.problems(), []);

@@ -1,6 +1,14 @@
 // Defaults and shape changes applied to accepted documents (through parseManifests).
 import assert from 'node:assert/strict';
-import type { ConfigMap, EndpointSlice, Endpoints, Ingress, IngressClass, Secret, Service } from '../../src/resources.js';
+import type {
+  ConfigMap,
+  EndpointSlice,
+  Endpoints,
+  Ingress,
+  IngressClass,
+  Secret,
+  Service,
+} from '../../src/resources.js';
 import { parse, show } from './helpers.js';
 
 function one<T>(text: string): T {
@@ -19,7 +27,11 @@ describe('sources/normalise', () => {
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n  creationTimestamp: "2024-01-02T03:04:05Z"\n  labels: {app: x}\n  annotations: {"example.com/x": "a b; c"}\n',
     );
     assert.deepEqual(d.meta, {
-      namespace: 'shop', name: 'a', creationTimestamp: '2024-01-02T03:04:05Z', labels: { app: 'x' }, annotations: { 'example.com/x': 'a b; c' },
+      namespace: 'shop',
+      name: 'a',
+      creationTimestamp: '2024-01-02T03:04:05Z',
+      labels: { app: 'x' },
+      annotations: { 'example.com/x': 'a b; c' },
     });
   });
 
@@ -39,15 +51,28 @@ spec:
         backend: {service: {name: tea-svc, port: {name: http}}}
 `);
     assert.equal(ing.className, 'nginx');
-    assert.deepEqual(ing.defaultBackend, { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static' } });
+    assert.deepEqual(ing.defaultBackend, {
+      resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static' },
+    });
     assert.deepEqual(ing.tls, [{ hosts: [], secretName: 'wild' }]);
     assert.deepEqual(ing.rules, [
-      { host: '*.example.com', paths: [{ path: '/', pathType: 'ImplementationSpecific', backend: { service: { name: 'tea-svc', port: { name: 'http' } } } }] },
+      {
+        host: '*.example.com',
+        paths: [
+          {
+            path: '/',
+            pathType: 'ImplementationSpecific',
+            backend: { service: { name: 'tea-svc', port: { name: 'http' } } },
+          },
+        ],
+      },
     ]);
   });
 
   it('gives a rule without http no paths', () => {
-    const ing = one<Ingress>('apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\nspec:\n  rules: [{host: a.example.com}]\n');
+    const ing = one<Ingress>(
+      'apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\nspec:\n  rules: [{host: a.example.com}]\n',
+    );
     assert.deepEqual(ing.rules, [{ host: 'a.example.com', paths: [] }]);
   });
 
@@ -61,10 +86,14 @@ spec:
   });
 
   it('fills Service defaults; keeps headless and ExternalName details', () => {
-    const svc = one<Service>('apiVersion: v1\nkind: Service\nmetadata: {name: tea}\nspec:\n  clusterIP: None\n  ports: [{name: "", port: 80, targetPort: 8080}]\n');
+    const svc = one<Service>(
+      'apiVersion: v1\nkind: Service\nmetadata: {name: tea}\nspec:\n  clusterIP: None\n  ports: [{name: "", port: 80, targetPort: 8080}]\n',
+    );
     assert.deepEqual([svc.type, svc.clusterIP], ['ClusterIP', 'None']);
     assert.deepEqual(svc.ports, [{ port: 80, targetPort: 8080, protocol: 'TCP' }]);
-    const ext = one<Service>('apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec: {type: ExternalName, externalName: db.example.com}\n');
+    const ext = one<Service>(
+      'apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec: {type: ExternalName, externalName: db.example.com}\n',
+    );
     assert.deepEqual([ext.type, ext.externalName, ext.ports], ['ExternalName', 'db.example.com', []]);
   });
 
@@ -78,7 +107,11 @@ subsets:
 - notReadyAddresses: [{ip: "fd00::5"}]
 `);
     assert.deepEqual(ep.subsets, [
-      { addresses: [{ ip: '10.1.0.5', targetRef: { kind: 'Pod', name: 'tea-1', namespace: 'default' } }], notReadyAddresses: [], ports: [{ port: 8080, protocol: 'TCP' }] },
+      {
+        addresses: [{ ip: '10.1.0.5', targetRef: { kind: 'Pod', name: 'tea-1', namespace: 'default' } }],
+        notReadyAddresses: [],
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      },
       { addresses: [], notReadyAddresses: [{ ip: 'fd00::5' }], ports: [] },
     ]);
   });
@@ -102,23 +135,29 @@ ports: [{name: "", protocol: UDP}]
     assert.equal(slice.addressType, 'IPv6');
     assert.deepEqual(
       slice.endpoints.map((e) => [e.addresses[0], e.ready, e.serving, e.terminating]),
-      [['fd00::1', true, true, false], ['fd00::2', false, false, false], ['fd00::3', false, true, true]],
+      [
+        ['fd00::1', true, true, false],
+        ['fd00::2', false, false, false],
+        ['fd00::3', false, true, true],
+      ],
     );
     assert.deepEqual(slice.ports, [{ protocol: 'UDP' }]);
   });
 
   it('folds Secret stringData into data as base64, stringData winning', () => {
-    const s = one<Secret>('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  a: YWJj\n  b: |\n    YWJj\n    ZGVm\nstringData: {a: "héllo", c: x}\n');
+    const s = one<Secret>(
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  a: YWJj\n  b: |\n    YWJj\n    ZGVm\nstringData: {a: "héllo", c: x}\n',
+    );
     assert.equal(s.type, 'Opaque');
     assert.deepEqual(s.data, { a: Buffer.from('héllo').toString('base64'), b: 'YWJjZGVm', c: 'eA==' });
   });
 
   it('keeps a "__proto__" data key as data without touching prototypes', () => {
     const c = one<ConfigMap>('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {__proto__: x}\n');
-    assert.ok(Object.prototype.hasOwnProperty.call(c.data, '__proto__'));
+    assert.ok(Object.hasOwn(c.data, '__proto__'));
     assert.equal(Object.getPrototypeOf(c.data), Object.prototype);
     const s = one<Secret>('apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {__proto__: x}\n');
-    assert.ok(Object.prototype.hasOwnProperty.call(s.data, '__proto__'));
-    assert.equal(({} as Record<string, unknown>)['x'], undefined);
+    assert.ok(Object.hasOwn(s.data, '__proto__'));
+    assert.equal(({} as Record<string, unknown>).x, undefined);
   });
 });

@@ -7,7 +7,8 @@ import { show } from './helpers.js';
 const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: "1"\n';
 
 /** parseManifests with some limits lowered, so a test stays small. */
-const parseWith = (text: string, limits: Partial<ParseLimits>, file = 'f.yaml') => parseManifests(text, file, { ...PARSE_LIMITS, ...limits });
+const parseWith = (text: string, limits: Partial<ParseLimits>, file = 'f.yaml') =>
+  parseManifests(text, file, { ...PARSE_LIMITS, ...limits });
 
 function assertRefused(r: ReturnType<typeof parseManifests>, file: string, limit: RegExp): string {
   assert.equal(r.parseFailed, true, show(r.problems));
@@ -16,7 +17,12 @@ function assertRefused(r: ReturnType<typeof parseManifests>, file: string, limit
   const p = r.problems[0]!;
   assert.equal(p.severity, 'error');
   assert.equal(p.file, file);
-  assert.match(p.message, new RegExp(`^${file.replace('.', '\\.')} refused: more than ${limit.source} \\(a limit of the manifests loader\\) at line \\d+, column \\d+; not loaded$`));
+  assert.match(
+    p.message,
+    new RegExp(
+      `^${file.replace('.', '\\.')} refused: more than ${limit.source} \\(a limit of the manifests loader\\) at line \\d+, column \\d+; not loaded$`,
+    ),
+  );
   return p.message;
 }
 
@@ -65,8 +71,16 @@ describe('sources/loader parse limits', () => {
     let keys = '';
     for (let i = 0; i < 200_000; i++) keys += `k${i}: 1\n`;
     assertRefused(parseManifests(keys, 'keys.yaml'), 'keys.yaml', /500000 YAML tokens in one document/);
-    assertRefused(parseManifests(`[${'1,'.repeat(600_000)}1]`, 'flow.yaml'), 'flow.yaml', /500000 YAML tokens in one document/);
-    assertRefused(parseManifests('#\n'.repeat(600_000), 'comments.yaml'), 'comments.yaml', /500000 YAML tokens in one document/);
+    assertRefused(
+      parseManifests(`[${'1,'.repeat(600_000)}1]`, 'flow.yaml'),
+      'flow.yaml',
+      /500000 YAML tokens in one document/,
+    );
+    assertRefused(
+      parseManifests('#\n'.repeat(600_000), 'comments.yaml'),
+      'comments.yaml',
+      /500000 YAML tokens in one document/,
+    );
     // the per-document count starts again at each document; the file's does not
     const docs = Array.from({ length: 5 }, (_, i) => CONFIGMAP.replace('settings', `s${i}`)).join('---\n');
     assert.equal(parseWith(docs, { documentTokens: 30 }).resources.length, 5);
@@ -81,7 +95,11 @@ describe('sources/loader parse limits', () => {
     assertRefused(parseWith(text, { nodes: 150 }), 'f.yaml', /150 nodes \(an alias counted as what it stands for\)/);
     // 40 aliases (under the 50 the alias check allows) of 20,000 items: 800,000 nodes
     const huge = `a: &a [${'1,'.repeat(19_999)}1]\nb: [${Array(40).fill('*a').join(',')}]\n`;
-    assertRefused(parseManifests(huge, 'aliases.yaml'), 'aliases.yaml', /500000 nodes \(an alias counted as what it stands for\)/);
+    assertRefused(
+      parseManifests(huge, 'aliases.yaml'),
+      'aliases.yaml',
+      /500000 nodes \(an alias counted as what it stands for\)/,
+    );
   });
 
   it('reports the first YAML error only, at its own line, and still finds duplicate keys', () => {

@@ -41,7 +41,10 @@ describe('sources/parse-pool', function () {
     p.o.deadlineMs = 1;
     const slow = await p.parse(bytes(manyConfigMaps(3000)), 'slow.yaml');
     assert.equal(slow.parseFailed, true);
-    assert.deepEqual(slow.problems.map((x) => x.message), ['slow.yaml refused: not parsed within 1 ms (a limit of the manifests loader); not loaded']);
+    assert.deepEqual(
+      slow.problems.map((x) => x.message),
+      ['slow.yaml refused: not parsed within 1 ms (a limit of the manifests loader); not loaded'],
+    );
     assert.equal(p.replaced, 1);
     // a new worker, with a deadline it can meet
     p.o.deadlineMs = 10_000;
@@ -52,12 +55,20 @@ describe('sources/parse-pool', function () {
 
   it('refuses a file whose parse goes over the heap cap, replaces the worker and parses the next file', async () => {
     // limits lifted so the cap is what stops it: one mapping of 400,000 keys needs ~500 MiB
-    const p = pool({ size: 1, memoryMb: 32, deadlineMs: 60_000, limits: { ...PARSE_LIMITS, documentTokens: 1e9, tokens: 1e9, nodes: 1e9 } });
+    const p = pool({
+      size: 1,
+      memoryMb: 32,
+      deadlineMs: 60_000,
+      limits: { ...PARSE_LIMITS, documentTokens: 1e9, tokens: 1e9, nodes: 1e9 },
+    });
     let keys = '';
     for (let i = 0; i < 400_000; i++) keys += `k${i}: 1\n`;
     const big = await p.parse(bytes(keys), 'big.yaml');
     assert.equal(big.parseFailed, true);
-    assert.deepEqual(big.problems.map((x) => x.message), ['big.yaml refused: parsing it needed more than 32 MiB of memory (a limit of the manifests loader); not loaded']);
+    assert.deepEqual(
+      big.problems.map((x) => x.message),
+      ['big.yaml refused: parsing it needed more than 32 MiB of memory (a limit of the manifests loader); not loaded'],
+    );
     assert.equal(p.replaced, 1);
     const next = await p.parse(bytes(configMap('next')), 'next.yaml');
     assert.equal(next.resources.length, 1, show(next.problems));
@@ -68,8 +79,14 @@ describe('sources/parse-pool', function () {
     assert.equal((await p.parse(bytes(configMap('warm')), 'warm.yaml')).resources.length, 1);
     assert.equal(p.workers, 1, 'one worker while the files are small');
     const order: string[] = [];
-    const slow = p.parse(bytes(manyConfigMaps(12_000)), 'slow.yaml').then((r) => { order.push('slow'); return r; });
-    const small = p.parse(bytes(configMap('small')), 'small.yaml').then((r) => { order.push('small'); return r; });
+    const slow = p.parse(bytes(manyConfigMaps(12_000)), 'slow.yaml').then((r) => {
+      order.push('slow');
+      return r;
+    });
+    const small = p.parse(bytes(configMap('small')), 'small.yaml').then((r) => {
+      order.push('small');
+      return r;
+    });
     const [s, q] = await Promise.all([slow, small]);
     assert.equal(s.resources.length, 12_000, show(s.problems.slice(0, 2)));
     assert.equal(q.resources.length, 1);

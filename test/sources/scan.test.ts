@@ -35,7 +35,10 @@ describe('sources/scan scanDirectory', () => {
     await put(path.join(dir, '.git', 'config.yaml'), 'x');
     const { files, problems } = await scanDirectory(dir);
     assert.deepEqual(problems, []);
-    assert.deepEqual(files.map((f) => f.rel), ['a.yml', 'b.yaml', 'sub/deeper/c.json', 'sub/z.yaml']);
+    assert.deepEqual(
+      files.map((f) => f.rel),
+      ['a.yml', 'b.yaml', 'sub/deeper/c.json', 'sub/z.yaml'],
+    );
     const real = await realpath(dir);
     assert.equal(files[2]!.abs, path.join(real, 'sub', 'deeper', 'c.json'));
   });
@@ -57,7 +60,10 @@ describe('sources/scan scanDirectory', () => {
     await symlink('..data/svc.yaml', path.join(dir, 'svc.yaml'));
     const first = await scanDirectory(dir);
     assert.deepEqual(first.problems, []);
-    assert.deepEqual(first.files.map((f) => f.rel), ['ingress.yaml', 'svc.yaml']);
+    assert.deepEqual(
+      first.files.map((f) => f.rel),
+      ['ingress.yaml', 'svc.yaml'],
+    );
     for (const f of first.files) assert.match(f.abs, /\.\.2026_11_27_10_00_00\.1/);
     assert.equal(await readFile(first.files[0]!.abs, 'utf8'), 'gen a');
 
@@ -65,7 +71,10 @@ describe('sources/scan scanDirectory', () => {
     await rm(path.join(dir, '..2026_11_27_10_00_00.1'), { recursive: true });
     const second = await scanDirectory(dir);
     assert.deepEqual(second.problems, []);
-    assert.deepEqual(second.files.map((f) => f.rel), ['ingress.yaml', 'svc.yaml']);
+    assert.deepEqual(
+      second.files.map((f) => f.rel),
+      ['ingress.yaml', 'svc.yaml'],
+    );
     for (const f of second.files) assert.match(f.abs, /\.\.2026_11_27_10_05_00\.2/);
     assert.equal(await readFile(second.files[0]!.abs, 'utf8'), 'gen b');
     assert.notEqual(second.files[0]!.signature, first.files[0]!.signature);
@@ -101,7 +110,10 @@ describe('sources/scan scanDirectory', () => {
     await symlink('..data/apps', path.join(dir, 'apps'));
     const { files, problems } = await scanDirectory(dir);
     assert.deepEqual(problems, []);
-    assert.deepEqual(files.map((f) => [f.rel, path.basename(path.dirname(path.dirname(f.abs)))]), [['apps/cafe.yaml', '..2026_a']]);
+    assert.deepEqual(
+      files.map((f) => [f.rel, path.basename(path.dirname(path.dirname(f.abs)))]),
+      [['apps/cafe.yaml', '..2026_a']],
+    );
   });
 
   it('does not follow a symlink to outside the root, and reports it', async () => {
@@ -113,9 +125,20 @@ describe('sources/scan scanDirectory', () => {
       await symlink('../../etc', path.join(dir, 'up'));
       await put(path.join(dir, 'ok.yaml'), 'x');
       const { files, problems } = await scanDirectory(dir);
-      assert.deepEqual(files.map((f) => f.rel), ['ok.yaml']);
+      assert.deepEqual(
+        files.map((f) => f.rel),
+        ['ok.yaml'],
+      );
       const reported = problems.map((p) => [p.severity, p.file]).sort();
-      assert.deepEqual(reported, [['warning', 'evil.yaml'], ['warning', 'evildir'], ['warning', 'up']], show(problems));
+      assert.deepEqual(
+        reported,
+        [
+          ['warning', 'evil.yaml'],
+          ['warning', 'evildir'],
+          ['warning', 'up'],
+        ],
+        show(problems),
+      );
       for (const p of problems) assert.match(p.message, /outside/);
     } finally {
       await outside.cleanup();
@@ -127,7 +150,10 @@ describe('sources/scan scanDirectory', () => {
     await symlink('.store/app.yaml', path.join(dir, 'app.yaml'));
     const { files, problems } = await scanDirectory(dir);
     assert.deepEqual(problems, []);
-    assert.deepEqual(files.map((f) => [f.rel, f.abs]), [['app.yaml', path.join(await realpath(dir), '.store', 'app.yaml')]]);
+    assert.deepEqual(
+      files.map((f) => [f.rel, f.abs]),
+      [['app.yaml', path.join(await realpath(dir), '.store', 'app.yaml')]],
+    );
   });
 
   it('survives symlink loops and reports broken links', async () => {
@@ -135,7 +161,10 @@ describe('sources/scan scanDirectory', () => {
     await symlink('..', path.join(dir, 'sub', 'loop'));
     await symlink('nowhere.yaml', path.join(dir, 'broken.yaml'));
     const { files, problems } = await scanDirectory(dir);
-    assert.deepEqual(files.map((f) => f.rel), ['sub/a.yaml']);
+    assert.deepEqual(
+      files.map((f) => f.rel),
+      ['sub/a.yaml'],
+    );
     assert.deepEqual(problems.map((p) => p.file).sort(), ['broken.yaml', 'sub/loop']);
   });
 
@@ -153,10 +182,22 @@ describe('sources/scan scanDirectory', () => {
     await chmod(path.join(dir, 'locked'), 0o000);
     try {
       // root (and CAP_DAC_OVERRIDE) can read it anyway: nothing to test then.
-      if (await readdir(path.join(dir, 'locked')).then(() => true, () => false)) this.skip();
+      if (
+        await readdir(path.join(dir, 'locked')).then(
+          () => true,
+          () => false,
+        )
+      )
+        this.skip();
       const { files, problems } = await scanDirectory(dir);
-      assert.deepEqual(files.map((f) => f.rel), ['open.yaml']);
-      assert.deepEqual(problems.map((p) => [p.file, p.severity]), [['locked', 'error']]);
+      assert.deepEqual(
+        files.map((f) => f.rel),
+        ['open.yaml'],
+      );
+      assert.deepEqual(
+        problems.map((p) => [p.file, p.severity]),
+        [['locked', 'error']],
+      );
       assert.match(problems[0]!.message, /EACCES/);
     } finally {
       await chmod(path.join(dir, 'locked'), 0o755);

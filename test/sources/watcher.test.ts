@@ -12,13 +12,18 @@ class Recorder {
 
   readonly onEvent = (why: string): void => {
     this.reasons.push(why);
-    this.waiters = this.waiters.filter((w) => !(w.test(why) && (w.resolve(), true)));
+    const met = this.waiters.filter((w) => w.test(why));
+    this.waiters = this.waiters.filter((w) => !met.includes(w));
+    for (const w of met) w.resolve();
   };
 
   waitFor(test: RegExp, ms = 8000): Promise<void> {
     const from = this.reasons.length;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no event matching ${test} in ${ms} ms; got: ${JSON.stringify(this.reasons)}`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`no event matching ${test} in ${ms} ms; got: ${JSON.stringify(this.reasons)}`)),
+        ms,
+      );
       const done = () => {
         clearTimeout(timer);
         resolve();
@@ -69,7 +74,6 @@ describe('sources/watcher watchDirectory', function () {
     });
     await rec.expect(/unlink .*cafe\.yaml/, () => rm(path.join(dir, 'cafe.yaml')));
   });
-
 
   it('signals every one of several rewrites of the same file within 50 ms (chokidar throttles its change events)', async () => {
     const file = path.join(dir, 'ep.yaml');

@@ -42,24 +42,34 @@ function v6Bytes(addr: string): number[] {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
   if (v4) {
     const p = v4[1]!.split('.').map(Number);
-    a = a.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
+    a = `${a.slice(0, -v4[1]!.length)}${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
   }
-  const [head, tail] = a.includes('::') ? a.split('::') as [string, string] : [a, undefined];
+  const [head, tail] = a.includes('::') ? (a.split('::') as [string, string]) : [a, undefined];
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 255]; });
+  return groups.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 255];
+  });
 }
 
 function bytesToV6(b: number[]): string {
   const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16));
   // RFC 5952: the longest run (2+) of zero groups becomes "::"
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== '0') { i++; continue; }
+  let best = -1,
+    bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(':');
@@ -88,18 +98,40 @@ export function parseCidrList(v: string): string[] | undefined {
   return out.length ? out : undefined;
 }
 
-const EXPECTED = 'comma-separated IPv4/IPv6 addresses or CIDRs such as 10.0.0.0/8,192.0.2.1,fd00::/8 (no host bits set)';
+const EXPECTED =
+  'comma-separated IPv4/IPv6 addresses or CIDRs such as 10.0.0.0/8,192.0.2.1,fd00::/8 (no host bits set)';
 
 export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): AccessConfig | undefined {
   const a = ing.meta.annotations;
   const out: AccessConfig = { allow: [], deny: [] };
   // allowlist-source-range is ingress-nginx's current name, whitelist-source-range its alias
-  const allowKey = a[ALLOWLIST_SOURCE_RANGE] !== undefined ? ALLOWLIST_SOURCE_RANGE : a[WHITELIST_SOURCE_RANGE] !== undefined ? WHITELIST_SOURCE_RANGE : null;
-  if (allowKey && a[WHITELIST_SOURCE_RANGE] !== undefined && allowKey === ALLOWLIST_SOURCE_RANGE && a[WHITELIST_SOURCE_RANGE] !== a[ALLOWLIST_SOURCE_RANGE]) {
-    problems.push({ ...annotationProblem(ing, WHITELIST_SOURCE_RANGE, a[WHITELIST_SOURCE_RANGE]!, 'nothing: allowlist-source-range is set too'), severity: 'warning',
-      message: `ignored: ${ALLOWLIST_SOURCE_RANGE} is set too and wins` });
+  const allowKey =
+    a[ALLOWLIST_SOURCE_RANGE] !== undefined
+      ? ALLOWLIST_SOURCE_RANGE
+      : a[WHITELIST_SOURCE_RANGE] !== undefined
+        ? WHITELIST_SOURCE_RANGE
+        : null;
+  if (
+    allowKey &&
+    a[WHITELIST_SOURCE_RANGE] !== undefined &&
+    allowKey === ALLOWLIST_SOURCE_RANGE &&
+    a[WHITELIST_SOURCE_RANGE] !== a[ALLOWLIST_SOURCE_RANGE]
+  ) {
+    problems.push({
+      ...annotationProblem(
+        ing,
+        WHITELIST_SOURCE_RANGE,
+        a[WHITELIST_SOURCE_RANGE]!,
+        'nothing: allowlist-source-range is set too',
+      ),
+      severity: 'warning',
+      message: `ignored: ${ALLOWLIST_SOURCE_RANGE} is set too and wins`,
+    });
   }
-  for (const [key, list] of [[allowKey, out.allow], [a[DENYLIST_SOURCE_RANGE] !== undefined ? DENYLIST_SOURCE_RANGE : null, out.deny]] as const) {
+  for (const [key, list] of [
+    [allowKey, out.allow],
+    [a[DENYLIST_SOURCE_RANGE] !== undefined ? DENYLIST_SOURCE_RANGE : null, out.deny],
+  ] as const) {
     if (!key) continue;
     const parsed = parseCidrList(a[key]!);
     if (parsed) list.push(...parsed);

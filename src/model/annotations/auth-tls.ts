@@ -19,7 +19,12 @@ export const AUTH_TLS_SECRET = `${PREFIX}auth-tls-secret`;
 export const AUTH_TLS_VERIFY_CLIENT = `${PREFIX}auth-tls-verify-client`;
 export const AUTH_TLS_VERIFY_DEPTH = `${PREFIX}auth-tls-verify-depth`;
 export const AUTH_TLS_PASS_CERTIFICATE = `${PREFIX}auth-tls-pass-certificate-to-upstream`;
-export const AUTH_TLS_KEYS = [AUTH_TLS_SECRET, AUTH_TLS_VERIFY_CLIENT, AUTH_TLS_VERIFY_DEPTH, AUTH_TLS_PASS_CERTIFICATE] as const;
+export const AUTH_TLS_KEYS = [
+  AUTH_TLS_SECRET,
+  AUTH_TLS_VERIFY_CLIENT,
+  AUTH_TLS_VERIFY_DEPTH,
+  AUTH_TLS_PASS_CERTIFICATE,
+] as const;
 
 export type VerifyClient = 'on' | 'off' | 'optional' | 'optional_no_ca';
 export const VERIFY_CLIENT: readonly VerifyClient[] = ['on', 'off', 'optional', 'optional_no_ca'];
@@ -57,11 +62,25 @@ export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Pro
     if (v !== undefined) passCertificate = v;
     else bad(AUTH_TLS_PASS_CERTIFICATE, '"true" or "false"');
   }
-  const found = caSecret(ing, ctx, AUTH_TLS_SECRET, AUTH_TLS_KEYS, 'the CAs client certificates are checked against', problems);
+  const found = caSecret(
+    ing,
+    ctx,
+    AUTH_TLS_SECRET,
+    AUTH_TLS_KEYS,
+    'the CAs client certificates are checked against',
+    problems,
+  );
   if (!found) return undefined;
   const { ref, ca } = found;
   if (problems.slice(before).some((p) => p.severity === 'error')) return undefined;
-  return { secret: `${ref.namespace}/${ref.name}`, caFile: ctx.file('auth-tls-ca.crt', ca.pem), verifyClient, check: verifyClient !== 'off', verifyDepth, passCertificate };
+  return {
+    secret: `${ref.namespace}/${ref.name}`,
+    caFile: ctx.file('auth-tls-ca.crt', ca.pem),
+    verifyClient,
+    check: verifyClient !== 'off',
+    verifyDepth,
+    passCertificate,
+  };
 }
 
 export const authTlsFamily: Family = {

@@ -39,14 +39,21 @@ const DENIED = "the Ingress's paths answer 503 until it is fixed";
 
 /** An error that denies the Ingress's paths (fail closed), naming the annotation and the value. */
 export function refused(ing: Ingress, key: string, value: string, expected: string): Problem {
-  return { ...annotationProblem(ing, key, value, expected), message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${DENIED}` };
+  return {
+    ...annotationProblem(ing, key, value, expected),
+    message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${DENIED}`,
+  };
 }
 
 /** An error about an annotation that is not about one bad value (a missing Secret, say). */
 export function refusedBecause(ing: Ingress, key: string, message: string): Problem {
   return {
-    severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
-    field: `metadata.annotations["${key}"]`, message: `${message}; ${DENIED}`,
+    severity: 'error',
+    file: ing.source.file,
+    line: ing.source.line,
+    object: objectRef(ing),
+    field: `metadata.annotations["${key}"]`,
+    message: `${message}; ${DENIED}`,
   };
 }
 
@@ -54,7 +61,8 @@ export function refusedBecause(ing: Ingress, key: string, message: string): Prob
 export function parseSecretRef(v: string, namespace: string): { namespace: string; name: string } | undefined {
   const parts = v.trim().split('/');
   if (parts.length === 1 && DNS_SUBDOMAIN.test(parts[0]!)) return { namespace, name: parts[0]! };
-  if (parts.length === 2 && DNS_LABEL.test(parts[0]!) && DNS_SUBDOMAIN.test(parts[1]!)) return { namespace: parts[0]!, name: parts[1]! };
+  if (parts.length === 2 && DNS_LABEL.test(parts[0]!) && DNS_SUBDOMAIN.test(parts[1]!))
+    return { namespace: parts[0]!, name: parts[1]! };
   return undefined;
 }
 
@@ -70,7 +78,9 @@ function decode(b64: string): string | undefined {
  * An htpasswd file: "user:hash" lines; empty lines and "#" comments are allowed. Returns the normalised
  * text (LF line ends, no comments) or why it is unusable.
  */
-export function parseHtpasswd(text: string): { ok: true; content: string; users: number } | { ok: false; reason: string } {
+export function parseHtpasswd(
+  text: string,
+): { ok: true; content: string; users: number } | { ok: false; reason: string } {
   const out: string[] = [];
   const seen = new Set<string>();
   const lines = text.split('\n');
@@ -80,9 +90,18 @@ export function parseHtpasswd(text: string): { ok: true; content: string; users:
     const colon = line.indexOf(':');
     const user = colon < 0 ? line : line.slice(0, colon);
     const hash = colon < 0 ? '' : line.slice(colon + 1);
-    if (colon <= 0 || !USER.test(user)) return { ok: false, reason: `line ${i + 1} is not "user:hash" (a user name without ':', whitespace or control characters)` };
-    if (!HASH.test(hash)) return { ok: false, reason: `line ${i + 1}: the password hash of ${JSON.stringify(user).slice(0, 60)} must be printable ASCII without spaces` };
-    if (seen.has(user)) return { ok: false, reason: `line ${i + 1}: user ${JSON.stringify(user).slice(0, 60)} appears twice` };
+    if (colon <= 0 || !USER.test(user))
+      return {
+        ok: false,
+        reason: `line ${i + 1} is not "user:hash" (a user name without ':', whitespace or control characters)`,
+      };
+    if (!HASH.test(hash))
+      return {
+        ok: false,
+        reason: `line ${i + 1}: the password hash of ${JSON.stringify(user).slice(0, 60)} must be printable ASCII without spaces`,
+      };
+    if (seen.has(user))
+      return { ok: false, reason: `line ${i + 1}: user ${JSON.stringify(user).slice(0, 60)} appears twice` };
     seen.add(user);
     out.push(`${user}:${hash}`);
   }
@@ -92,10 +111,14 @@ export function parseHtpasswd(text: string): { ok: true; content: string; users:
 }
 
 /** The htpasswd text from the Secret, by auth-secret-type. */
-function usersFrom(secret: Secret, type: 'auth-file' | 'auth-map'): { ok: true; text: string } | { ok: false; reason: string } {
+function usersFrom(
+  secret: Secret,
+  type: 'auth-file' | 'auth-map',
+): { ok: true; text: string } | { ok: false; reason: string } {
   const ref = `Secret ${secret.meta.namespace}/${secret.meta.name}`;
   if (type === 'auth-file') {
-    if (!Object.hasOwn(secret.data, 'auth')) return { ok: false, reason: `${ref} has no key "auth" (an htpasswd file)` };
+    if (!Object.hasOwn(secret.data, 'auth'))
+      return { ok: false, reason: `${ref} has no key "auth" (an htpasswd file)` };
     const text = decode(secret.data.auth!);
     if (text === undefined) return { ok: false, reason: `${ref} key "auth" is not base64 of UTF-8 text` };
     return { ok: true, text };
@@ -103,9 +126,14 @@ function usersFrom(secret: Secret, type: 'auth-file' | 'auth-map'): { ok: true; 
   const lines: string[] = [];
   for (const user of Object.keys(secret.data).sort()) {
     const hash = decode(secret.data[user]!);
-    if (!DATA_KEY.test(user) || hash === undefined) return { ok: false, reason: `${ref} key ${JSON.stringify(user).slice(0, 60)} is not a user name with a base64 password hash` };
+    if (!DATA_KEY.test(user) || hash === undefined)
+      return {
+        ok: false,
+        reason: `${ref} key ${JSON.stringify(user).slice(0, 60)} is not a user name with a base64 password hash`,
+      };
     // a value is one hash: a line break in it would start another user
-    if (/[\r\n]/.test(hash.replace(/\r?\n$/, ''))) return { ok: false, reason: `${ref}: the hash of user ${JSON.stringify(user).slice(0, 60)} spans several lines` };
+    if (/[\r\n]/.test(hash.replace(/\r?\n$/, '')))
+      return { ok: false, reason: `${ref}: the hash of user ${JSON.stringify(user).slice(0, 60)} spans several lines` };
     lines.push(`${user}:${hash.replace(/\r?\n$/, '')}`);
   }
   return { ok: true, text: lines.join('\n') };
@@ -117,19 +145,40 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
   if (present.length === 0) return undefined;
   const before = problems.length;
   if (a[AUTH_TYPE] === undefined) {
-    problems.push(refusedBecause(ing, present[0]!, `${present.join(', ')} without ${AUTH_TYPE}: "basic" would serve the paths without authentication`));
+    problems.push(
+      refusedBecause(
+        ing,
+        present[0]!,
+        `${present.join(', ')} without ${AUTH_TYPE}: "basic" would serve the paths without authentication`,
+      ),
+    );
     return undefined;
   }
   const type = a[AUTH_TYPE].trim();
   if (type === 'digest') {
-    problems.push(refused(ing, AUTH_TYPE, a[AUTH_TYPE], '"basic" (digest needs a third-party nginx module this nginx does not have)'));
+    problems.push(
+      refused(
+        ing,
+        AUTH_TYPE,
+        a[AUTH_TYPE],
+        '"basic" (digest needs a third-party nginx module this nginx does not have)',
+      ),
+    );
   } else if (type !== 'basic') {
     problems.push(refused(ing, AUTH_TYPE, a[AUTH_TYPE], '"basic"'));
   }
   let realm = DEFAULT_REALM;
   if (a[AUTH_REALM] !== undefined) {
     if (REALM.test(a[AUTH_REALM])) realm = a[AUTH_REALM];
-    else problems.push(refused(ing, AUTH_REALM, a[AUTH_REALM], 'printable ASCII without quotes, backslashes or "$", at most 256 characters'));
+    else
+      problems.push(
+        refused(
+          ing,
+          AUTH_REALM,
+          a[AUTH_REALM],
+          'printable ASCII without quotes, backslashes or "$", at most 256 characters',
+        ),
+      );
   }
   let secretType: 'auth-file' | 'auth-map' = 'auth-file';
   if (a[AUTH_SECRET_TYPE] !== undefined) {
@@ -139,14 +188,23 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
   }
   let ref: { namespace: string; name: string } | undefined;
   if (a[AUTH_SECRET] === undefined) {
-    problems.push(refusedBecause(ing, AUTH_TYPE, `${AUTH_TYPE}: basic needs ${AUTH_SECRET}, the Secret with the users`));
+    problems.push(
+      refusedBecause(ing, AUTH_TYPE, `${AUTH_TYPE}: basic needs ${AUTH_SECRET}, the Secret with the users`),
+    );
   } else {
     ref = parseSecretRef(a[AUTH_SECRET], ing.meta.namespace);
     if (!ref) problems.push(refused(ing, AUTH_SECRET, a[AUTH_SECRET], 'a Secret name, or namespace/name'));
     // as ingress-nginx since 1.12 (allow-cross-namespace-resources: false): a tenant cannot use another
     // namespace's Secret
     else if (ref.namespace !== ing.meta.namespace) {
-      problems.push(refused(ing, AUTH_SECRET, a[AUTH_SECRET], `a Secret in the Ingress's namespace ${ing.meta.namespace} (Secrets of other namespaces are refused)`));
+      problems.push(
+        refused(
+          ing,
+          AUTH_SECRET,
+          a[AUTH_SECRET],
+          `a Secret in the Ingress's namespace ${ing.meta.namespace} (Secrets of other namespaces are refused)`,
+        ),
+      );
     }
   }
   if (problems.length > before || !ref) return undefined;
@@ -160,7 +218,9 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
   const users = usersFrom(secret, secretType);
   const parsed = users.ok ? parseHtpasswd(users.text) : users;
   if (!parsed.ok) {
-    problems.push(refusedBecause(ing, AUTH_SECRET, `Secret ${secretName} is not a usable ${secretType}: ${parsed.reason}`));
+    problems.push(
+      refusedBecause(ing, AUTH_SECRET, `Secret ${secretName} is not a usable ${secretType}: ${parsed.reason}`),
+    );
     return undefined;
   }
   // one file per Secret and type: Ingresses sharing a Secret share the file

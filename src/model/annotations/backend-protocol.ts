@@ -29,14 +29,24 @@ export function protocolOf(ing: Ingress): Protocol | undefined {
   return (PROTOCOLS as readonly string[]).includes(v) ? (v as Protocol) : undefined;
 }
 
-export function parseBackendProtocol(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): BackendProtocolConfig | undefined {
+export function parseBackendProtocol(
+  ing: Ingress,
+  ctx: AnnotationContext,
+  problems: Problem[],
+): BackendProtocolConfig | undefined {
   const raw = ing.meta.annotations[BACKEND_PROTOCOL];
   if (raw === undefined) return undefined;
   const protocol = protocolOf(ing);
   if (protocol === undefined) {
     const unsupported = NOT_SUPPORTED.includes(raw.trim().toUpperCase());
-    problems.push(annotationProblem(ing, BACKEND_PROTOCOL, raw,
-      `${PROTOCOLS.join(', ')}${unsupported ? ` (${raw.trim().toUpperCase()} is not supported by ingress-templater)` : ''}`));
+    problems.push(
+      annotationProblem(
+        ing,
+        BACKEND_PROTOCOL,
+        raw,
+        `${PROTOCOLS.join(', ')}${unsupported ? ` (${raw.trim().toUpperCase()} is not supported by ingress-templater)` : ''}`,
+      ),
+    );
     return undefined;
   }
   if (protocol === 'HTTP') return undefined;
@@ -58,12 +68,19 @@ export const backendProtocolFamily: Family = {
 };
 
 /** The directive and URL scheme of a location's proxy_pass line (render/view.ts). */
-export function upstreamPass(ann: Record<string, object>): { directive: 'proxy_pass' | 'grpc_pass'; scheme: 'http' | 'https' | 'grpc' | 'grpcs' } {
+export function upstreamPass(ann: Record<string, object>): {
+  directive: 'proxy_pass' | 'grpc_pass';
+  scheme: 'http' | 'https' | 'grpc' | 'grpcs';
+} {
   const c = ann[backendProtocolFamily.name] as BackendProtocolConfig | undefined;
   switch (c?.protocol) {
-    case 'HTTPS': return { directive: 'proxy_pass', scheme: 'https' };
-    case 'GRPC': return { directive: 'grpc_pass', scheme: 'grpc' };
-    case 'GRPCS': return { directive: 'grpc_pass', scheme: 'grpcs' };
-    default: return { directive: 'proxy_pass', scheme: 'http' };
+    case 'HTTPS':
+      return { directive: 'proxy_pass', scheme: 'https' };
+    case 'GRPC':
+      return { directive: 'grpc_pass', scheme: 'grpc' };
+    case 'GRPCS':
+      return { directive: 'grpc_pass', scheme: 'grpcs' };
+    default:
+      return { directive: 'proxy_pass', scheme: 'http' };
   }
 }

@@ -18,7 +18,13 @@ export const CANARY_BY_HEADER_VALUE = `${PREFIX}canary-by-header-value`;
 export const CANARY_BY_HEADER_PATTERN = `${PREFIX}canary-by-header-pattern`;
 export const CANARY_BY_COOKIE = `${PREFIX}canary-by-cookie`;
 export const CANARY_KEYS = [
-  CANARY, CANARY_WEIGHT, CANARY_WEIGHT_TOTAL, CANARY_BY_HEADER, CANARY_BY_HEADER_VALUE, CANARY_BY_HEADER_PATTERN, CANARY_BY_COOKIE,
+  CANARY,
+  CANARY_WEIGHT,
+  CANARY_WEIGHT_TOTAL,
+  CANARY_BY_HEADER,
+  CANARY_BY_HEADER_VALUE,
+  CANARY_BY_HEADER_PATTERN,
+  CANARY_BY_COOKIE,
 ] as const;
 // the annotations of a canary Ingress that still count (for its own backend), as in ingress-nginx
 const CANARY_ALSO_READS: ReadonlySet<string> = new Set([...CANARY_KEYS, ...BALANCE_KEYS]);
@@ -58,7 +64,14 @@ export function canaryProblem(ing: Ingress, key: string, value: string, expected
 }
 
 function warning(ing: Ingress, key: string, message: string): Problem {
-  return { severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `metadata.annotations["${key}"]`, message };
+  return {
+    severity: 'warning',
+    file: ing.source.file,
+    line: ing.source.line,
+    object: objectRef(ing),
+    field: `metadata.annotations["${key}"]`,
+    message,
+  };
 }
 
 function integer(v: string, lo: number, hi: number): number | undefined {
@@ -92,7 +105,8 @@ export function patternProblem(p: string): string | null {
     const c = p[i]!;
     if (c === '\\') {
       const e = p[i + 1] ?? '';
-      if (!/^[dDwWsSbB]$/.test(e) && !punct.test(e)) return `no escape \\${e} (only \\d \\w \\s \\D \\W \\S \\b \\B and escaped punctuation)`;
+      if (!/^[dDwWsSbB]$/.test(e) && !punct.test(e))
+        return `no escape \\${e} (only \\d \\w \\s \\D \\W \\S \\b \\B and escaped punctuation)`;
       quantifiable = e !== 'b' && e !== 'B';
       i += 2;
     } else if (c === '[') {
@@ -115,8 +129,9 @@ export function patternProblem(p: string): string | null {
         if (p[j] === '-' && j + 1 < n && p[j + 1] !== ']') {
           // a range: both ends single characters
           const endEsc = p[j + 1] === '\\';
-          const endChar = endEsc ? p[j + 2] ?? '' : p[j + 1]!;
-          if (!single || (endEsc && !punct.test(endChar)) || endChar === '[') return 'class ranges only between single characters';
+          const endChar = endEsc ? (p[j + 2] ?? '') : p[j + 1]!;
+          if (!single || (endEsc && !punct.test(endChar)) || endChar === '[')
+            return 'class ranges only between single characters';
           j += endEsc ? 3 : 2;
         }
       }
@@ -138,7 +153,8 @@ export function patternProblem(p: string): string | null {
       i += 1;
     } else if (c === '{') {
       const m = /^\{(\d{1,4})(,(\d{1,4})?)?\}/.exec(p.slice(i));
-      if (!m || !quantifiable) return 'braces only as a quantifier {n}, {n,} or {n,m} after an atom (escape a literal brace)';
+      if (!m || !quantifiable)
+        return 'braces only as a quantifier {n}, {n,} or {n,m} after an atom (escape a literal brace)';
       i += m[0].length;
       if (p[i] === '?') i += 1;
       quantifiable = false;
@@ -163,9 +179,7 @@ export function patternProblem(p: string): string | null {
   return null;
 }
 
-export type CanaryParse =
-  | { ok: true; rules: CanaryRules }
-  | { ok: false }; // reported: the canary is not applied
+export type CanaryParse = { ok: true; rules: CanaryRules } | { ok: false }; // reported: the canary is not applied
 
 /**
  * The rules of a canary Ingress (isCanaryIngress). Any invalid canary annotation is an error and the
@@ -213,7 +227,9 @@ export function parseCanary(ing: Ingress, problems: Problem[]): CanaryParse {
     else if (a[CANARY_BY_HEADER] === undefined) {
       problems.push(warning(ing, CANARY_BY_HEADER_PATTERN, `has no effect without ${CANARY_BY_HEADER}, ignored`));
     } else if (a[CANARY_BY_HEADER_VALUE] !== undefined) {
-      problems.push(warning(ing, CANARY_BY_HEADER_PATTERN, `ignored: ${CANARY_BY_HEADER_VALUE} is set and takes precedence`));
+      problems.push(
+        warning(ing, CANARY_BY_HEADER_PATTERN, `ignored: ${CANARY_BY_HEADER_VALUE} is set and takes precedence`),
+      );
     } else rules.headerPattern = a[CANARY_BY_HEADER_PATTERN];
   }
   if (a[CANARY_BY_COOKIE] !== undefined) {
@@ -225,7 +241,13 @@ export function parseCanary(ing: Ingress, problems: Problem[]): CanaryParse {
   // everything but the canary and balancing annotations comes from the main Ingress
   for (const key of Object.keys(a).sort()) {
     if (key.startsWith(PREFIX) && !CANARY_ALSO_READS.has(key)) {
-      problems.push(warning(ing, key, 'ignored on a canary Ingress: only the canary and load-balancing annotations count there, the main Ingress\'s apply to its paths'));
+      problems.push(
+        warning(
+          ing,
+          key,
+          "ignored on a canary Ingress: only the canary and load-balancing annotations count there, the main Ingress's apply to its paths",
+        ),
+      );
     }
   }
   return ok ? { ok: true, rules } : { ok: false };

@@ -15,11 +15,18 @@ export const CORS_EXPOSE_HEADERS = `${PREFIX}cors-expose-headers`;
 export const CORS_ALLOW_CREDENTIALS = `${PREFIX}cors-allow-credentials`;
 export const CORS_MAX_AGE = `${PREFIX}cors-max-age`;
 export const CORS_KEYS = [
-  ENABLE_CORS, CORS_ALLOW_ORIGIN, CORS_ALLOW_METHODS, CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_ALLOW_CREDENTIALS, CORS_MAX_AGE,
+  ENABLE_CORS,
+  CORS_ALLOW_ORIGIN,
+  CORS_ALLOW_METHODS,
+  CORS_ALLOW_HEADERS,
+  CORS_EXPOSE_HEADERS,
+  CORS_ALLOW_CREDENTIALS,
+  CORS_MAX_AGE,
 ] as const;
 
 export const DEFAULT_CORS_METHODS = 'GET, PUT, POST, DELETE, PATCH, OPTIONS';
-export const DEFAULT_CORS_HEADERS = 'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization';
+export const DEFAULT_CORS_HEADERS =
+  'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization';
 export const DEFAULT_CORS_MAX_AGE = 1_728_000;
 
 /** An allowed origin: scheme://[*.]host[:port], its host as labels (rendered one by one into a regex). */
@@ -71,7 +78,13 @@ export function parseCors(ing: Ingress, _ctx: unknown, problems: Problem[]): Cor
   }
   if (!enabled) return undefined;
   const out: CorsConfig = {
-    anyOrigin: true, origins: [], methods: DEFAULT_CORS_METHODS, headers: DEFAULT_CORS_HEADERS, expose: '', credentials: true, maxAge: DEFAULT_CORS_MAX_AGE,
+    anyOrigin: true,
+    origins: [],
+    methods: DEFAULT_CORS_METHODS,
+    headers: DEFAULT_CORS_HEADERS,
+    expose: '',
+    credentials: true,
+    maxAge: DEFAULT_CORS_MAX_AGE,
   };
   const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
 
@@ -84,7 +97,10 @@ export function parseCors(ing: Ingress, _ctx: unknown, problems: Problem[]): Cor
         out.anyOrigin = false;
         out.origins = origins as OriginPattern[];
       } else {
-        bad(CORS_ALLOW_ORIGIN, '"*" or comma-separated origins such as https://app.example.com, http://*.example.com:8080');
+        bad(
+          CORS_ALLOW_ORIGIN,
+          '"*" or comma-separated origins such as https://app.example.com, http://*.example.com:8080',
+        );
       }
     }
   }

@@ -74,18 +74,34 @@ export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Pro
   if (a[DEFAULT_BACKEND] !== undefined) {
     const v = a[DEFAULT_BACKEND].trim();
     if (DNS_LABEL.test(v)) service = v;
-    else problems.push(refused(ing, DEFAULT_BACKEND, a[DEFAULT_BACKEND], 'the name of a Service in the Ingress\'s namespace'));
+    else
+      problems.push(
+        refused(ing, DEFAULT_BACKEND, a[DEFAULT_BACKEND], "the name of a Service in the Ingress's namespace"),
+      );
   }
   let codes: number[] = [];
   if (a[CUSTOM_HTTP_ERRORS] !== undefined) {
     const parsed = parseErrorCodes(a[CUSTOM_HTTP_ERRORS]);
     if (parsed) codes = parsed;
-    else problems.push(refused(ing, CUSTOM_HTTP_ERRORS, a[CUSTOM_HTTP_ERRORS], `HTTP status codes 400-599 separated by commas (at most ${MAX_CODES}), such as "404,503"`));
+    else
+      problems.push(
+        refused(
+          ing,
+          CUSTOM_HTTP_ERRORS,
+          a[CUSTOM_HTTP_ERRORS],
+          `HTTP status codes 400-599 separated by commas (at most ${MAX_CODES}), such as "404,503"`,
+        ),
+      );
   }
   if (problems.length > before) return undefined;
   return {
-    ingress: `${ing.meta.namespace}/${ing.meta.name}`, namespace: ing.meta.namespace, name: ing.meta.name,
-    source: { ...ing.source }, codes, service, backend: null,
+    ingress: `${ing.meta.namespace}/${ing.meta.name}`,
+    namespace: ing.meta.namespace,
+    name: ing.meta.name,
+    source: { ...ing.source },
+    codes,
+    service,
+    backend: null,
   };
 }
 
@@ -99,12 +115,17 @@ export const errorsFamily: Family = {
  * The backend reference of the Ingress's default-backend annotation, for buildModel to resolve like any
  * path's backend: the Service's first port, as ingress-nginx uses.
  */
-export function defaultBackendRef(locationAnn: Record<string, object>, service: (namespace: string, name: string) => Service | undefined):
-  { ref: IngressBackend; field: string } | undefined {
+export function defaultBackendRef(
+  locationAnn: Record<string, object>,
+  service: (namespace: string, name: string) => Service | undefined,
+): { ref: IngressBackend; field: string } | undefined {
   const cfg = locationAnn.errors as ErrorsConfig | undefined;
   if (!cfg?.service) return undefined;
   const port = service(cfg.namespace, cfg.service)?.ports[0]?.port ?? 80;
-  return { ref: { service: { name: cfg.service, port: { number: port } } }, field: `metadata.annotations["${DEFAULT_BACKEND}"]` };
+  return {
+    ref: { service: { name: cfg.service, port: { number: port } } },
+    field: `metadata.annotations["${DEFAULT_BACKEND}"]`,
+  };
 }
 
 /** Record the resolved default backend (null: unusable, already reported) in the Ingress's config. */
@@ -134,7 +155,11 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
         if (!cfg.service && !warned.has(cfg.ingress)) {
           warned.add(cfg.ingress);
           problems.push({
-            severity: 'warning', file: cfg.source.file, line: cfg.source.line, object: `Ingress ${cfg.ingress}`, field: `metadata.annotations["${CUSTOM_HTTP_ERRORS}"]`,
+            severity: 'warning',
+            file: cfg.source.file,
+            line: cfg.source.line,
+            object: `Ingress ${cfg.ingress}`,
+            field: `metadata.annotations["${CUSTOM_HTTP_ERRORS}"]`,
             message: `no default backend serves the error pages (set ${DEFAULT_BACKEND}, or spec.defaultBackend); the codes are not intercepted`,
           });
         }
@@ -143,16 +168,26 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
       }
       const own = l.backend ? backends.get(l.backend) : undefined;
       const loc: LocationErrors = {
-        ...cfg, pagesBackend,
-        serviceName: own?.service ?? '', servicePort: own ? String(own.port) : '',
-        has500: cfg.codes.includes(500), has503: cfg.codes.includes(503),
-        missing: l.backend === null, deadStatic: !own || own.endpoints.length === 0,
+        ...cfg,
+        pagesBackend,
+        serviceName: own?.service ?? '',
+        servicePort: own ? String(own.port) : '',
+        has500: cfg.codes.includes(500),
+        has503: cfg.codes.includes(503),
+        missing: l.backend === null,
+        deadStatic: !own || own.endpoints.length === 0,
       };
       l.ann = { ...rest, errors: loc };
       if (pages.has(cfg.ingress)) continue;
       const live = (backends.get(pagesBackend)?.endpoints.length ?? 0) > 0;
       const page = (code: number, unavailable: boolean): ErrorPage => ({
-        namespace: cfg.namespace, name: cfg.name, label: unavailable ? 'unavailable' : String(code), code, unavailable, backend: pagesBackend, live,
+        namespace: cfg.namespace,
+        name: cfg.name,
+        label: unavailable ? 'unavailable' : String(code),
+        code,
+        unavailable,
+        backend: pagesBackend,
+        live,
       });
       pages.set(cfg.ingress, [...cfg.codes.map((c) => page(c, false)), page(503, true)]);
     }

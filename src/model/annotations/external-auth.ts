@@ -34,7 +34,8 @@ const MAX_URL = 2048;
 const MAX_HEADERS = 32;
 
 // a host name as DNS has it (any case), an IPv4 address, or an IPv6 address in brackets
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
 // RFC 3986 path and query characters without the ones nginx or a quoted string would treat specially
 // (quotes, backslash, '$', whitespace, braces) and without '#' (a fragment is never sent)
 const PATH_CHARS = /^[A-Za-z0-9\-._~!&()*+,;=:@%/]*$/;
@@ -90,7 +91,12 @@ export function parseAuthUrl(v: string): AuthUrl | undefined {
   const [, , rawHost, port, p = '', q = ''] = m;
   const bracketed = rawHost!.startsWith('[');
   const hostname = bracketed ? rawHost!.slice(1, -1) : rawHost!;
-  if (bracketed ? !net.isIPv6(hostname) : !(net.isIPv4(hostname) || (HOSTNAME.test(hostname) && !/^[0-9.]+$/.test(hostname)))) return undefined;
+  if (
+    bracketed
+      ? !net.isIPv6(hostname)
+      : !(net.isIPv4(hostname) || (HOSTNAME.test(hostname) && !/^[0-9.]+$/.test(hostname)))
+  )
+    return undefined;
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return undefined;
   if (!PATH_CHARS.test(p) || !QUERY_CHARS.test(q.slice(1))) return undefined;
   return { url: s, host: port !== undefined ? `${rawHost}:${port}` : rawHost!, hostname };
@@ -101,11 +107,19 @@ export function parseResponseHeaders(v: string): { ok: true; headers: AuthHeader
   const out: AuthHeader[] = [];
   const seen = new Set<string>();
   for (const name of names) {
-    if (!HEADER_NAME.test(name) || name.length > 64) return { ok: false, reason: 'header names (letters and digits, words joined by "-", at most 64 characters) separated by commas' };
+    if (!HEADER_NAME.test(name) || name.length > 64)
+      return {
+        ok: false,
+        reason: 'header names (letters and digits, words joined by "-", at most 64 characters) separated by commas',
+      };
     const lower = name.toLowerCase();
     // a verdict nginx gives (ssl-client-verify, X-Real-IP...) must not come from an auth service either: an
     // Ingress could make it reach every backend its locations proxy to
-    if (isProtectedHeader(lower)) return { ok: false, reason: `header names other than ${name}, which the controller sets itself (model/proxy-headers.ts)` };
+    if (isProtectedHeader(lower))
+      return {
+        ok: false,
+        reason: `header names other than ${name}, which the controller sets itself (model/proxy-headers.ts)`,
+      };
     if (seen.has(lower)) continue;
     seen.add(lower);
     out.push({ name, parts: lower.split('-') });
@@ -150,7 +164,7 @@ export function parseSignin(v: string): SigninPart[] | undefined {
   // the scheme and the start of the host must be literal: a variable cannot turn it into another kind of URL
   if (!/^https?:\/\/[A-Za-z0-9[]/.test(literal) && !/^https?:\/\/X/.test(literal)) return undefined;
   const query = literal.includes('?') ? literal.slice(literal.indexOf('?') + 1) : null;
-  const hasRd = query !== null && query.split('&').some((kv) => /^rd=./.test(kv));
+  const hasRd = query?.split('&').some((kv) => /^rd=./.test(kv));
   if (!hasRd) {
     text(query === null ? '?rd=' : query === '' || query.endsWith('&') ? 'rd=' : '&rd=');
     parts.push({ text: null, var: SIGNIN_VARIABLES.scheme! });
@@ -166,20 +180,36 @@ export function authPathFor(ingress: string): string {
   return `/_external-auth-${crypto.createHash('sha256').update(ingress).digest('hex').slice(0, 16)}`;
 }
 
-export function parseExternalAuth(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ExternalAuthConfig | undefined {
+export function parseExternalAuth(
+  ing: Ingress,
+  _ctx: AnnotationContext,
+  problems: Problem[],
+): ExternalAuthConfig | undefined {
   const a = ing.meta.annotations;
   const present = EXTERNAL_AUTH_KEYS.filter((k) => a[k] !== undefined);
   if (present.length === 0) return undefined;
   if (a[AUTH_URL] === undefined) {
     problems.push({
-      severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
-      field: `metadata.annotations["${present[0]}"]`, message: `${present.join(', ')} without ${AUTH_URL} has no effect`,
+      severity: 'warning',
+      file: ing.source.file,
+      line: ing.source.line,
+      object: objectRef(ing),
+      field: `metadata.annotations["${present[0]}"]`,
+      message: `${present.join(', ')} without ${AUTH_URL} has no effect`,
     });
     return undefined;
   }
   const before = problems.length;
   const url = parseAuthUrl(a[AUTH_URL]);
-  if (!url) problems.push(refused(ing, AUTH_URL, a[AUTH_URL], 'an http:// or https:// URL: host name or IP address, optional port, path and query of RFC 3986 characters, without nginx variables'));
+  if (!url)
+    problems.push(
+      refused(
+        ing,
+        AUTH_URL,
+        a[AUTH_URL],
+        'an http:// or https:// URL: host name or IP address, optional port, path and query of RFC 3986 characters, without nginx variables',
+      ),
+    );
   let method = 'GET';
   if (a[AUTH_METHOD] !== undefined) {
     const v = a[AUTH_METHOD].trim();
@@ -197,8 +227,18 @@ export function parseExternalAuth(ing: Ingress, _ctx: AnnotationContext, problem
     const r = parseSignin(a[AUTH_SIGNIN]);
     if (r) signin = r;
     else {
-      problems.push(refused(ing, AUTH_SIGNIN, a[AUTH_SIGNIN],
-        `an http:// or https:// URL of RFC 3986 characters; the only variables allowed are ${Object.keys(SIGNIN_VARIABLES).map((n) => `$${n}`).join(', ')}`));
+      problems.push(
+        refused(
+          ing,
+          AUTH_SIGNIN,
+          a[AUTH_SIGNIN],
+          `an http:// or https:// URL of RFC 3986 characters; the only variables allowed are ${Object.keys(
+            SIGNIN_VARIABLES,
+          )
+            .map((n) => `$${n}`)
+            .join(', ')}`,
+        ),
+      );
     }
   }
   if (problems.length > before || !url) return undefined;
@@ -225,7 +265,10 @@ export const externalAuthFamily: Family = {
  * proxy_pass names when it loads the config.
  */
 export function finishExternalAuth(
-  servers: Iterable<Server>, http: Record<string, object[]>, resolved: (host: string) => string[] | undefined, policy: EndpointPolicy = NO_PROTECTED,
+  servers: Iterable<Server>,
+  http: Record<string, object[]>,
+  resolved: (host: string) => string[] | undefined,
+  policy: EndpointPolicy = NO_PROTECTED,
 ): Problem[] {
   const problems: Problem[] = [];
   const headers = new Map<string, AuthHeader>();
@@ -244,15 +287,25 @@ export function finishExternalAuth(
         if (why) toSelf.set(ext.ingress, { ext, why });
         // no internal location for a name that does not resolve: nginx would refuse the whole config
         else if (addrs !== undefined && addrs.length === 0) unresolved.set(ext.ingress, ext);
-        else if (!locations.has(ext.ingress)) locations.set(ext.ingress, { ...ext, addresses: addrs ? [...addrs].sort().join(' ') : 'unknown' });
+        else if (!locations.has(ext.ingress))
+          locations.set(ext.ingress, { ...ext, addresses: addrs ? [...addrs].sort().join(' ') : 'unknown' });
         for (const h of ext.headers) if (!headers.has(h.parts.join('_'))) headers.set(h.parts.join('_'), h);
       }
-      if (l.ann.auth && !headers.has('authorization')) headers.set('authorization', { name: 'Authorization', parts: ['authorization'] });
+      if (l.ann.auth && !headers.has('authorization'))
+        headers.set('authorization', { name: 'Authorization', parts: ['authorization'] });
     }
     if (locations.size) {
       server.ann['external-auth'] = {
-        locations: [...locations.values()].sort((x, y) => (x.authPath < y.authPath ? -1 : 1))
-          .map((c) => ({ ingress: c.ingress, path: c.authPath, url: c.url, host: c.host, method: c.method, addresses: c.addresses })),
+        locations: [...locations.values()]
+          .sort((x, y) => (x.authPath < y.authPath ? -1 : 1))
+          .map((c) => ({
+            ingress: c.ingress,
+            path: c.authPath,
+            url: c.url,
+            host: c.host,
+            method: c.method,
+            addresses: c.addresses,
+          })),
       };
     }
   }
@@ -265,16 +318,27 @@ export function finishExternalAuth(
   }
   for (const [ingress, { ext, why }] of toSelf) {
     problems.push({
-      severity: 'error', file: ext.source.file, line: ext.source.line, object: `Ingress ${ingress}`, field: `metadata.annotations["${AUTH_URL}"]`,
+      severity: 'error',
+      file: ext.source.file,
+      line: ext.source.line,
+      object: `Ingress ${ingress}`,
+      field: `metadata.annotations["${AUTH_URL}"]`,
       message: `the auth URL ${ext.url}: ${why}; the Ingress's paths answer 503 until it is fixed`,
     });
   }
   for (const [ingress, ext] of unresolved) {
     problems.push({
-      severity: 'error', file: ext.source.file, line: ext.source.line, object: `Ingress ${ingress}`, field: `metadata.annotations["${AUTH_URL}"]`,
+      severity: 'error',
+      file: ext.source.file,
+      line: ext.source.line,
+      object: `Ingress ${ingress}`,
+      field: `metadata.annotations["${AUTH_URL}"]`,
       message: `the host ${ext.hostname} of the auth URL does not resolve; the Ingress's paths answer 503 until it is fixed`,
     });
   }
-  if (headers.size) http['external-auth'] = [...headers.values()].sort((x, y) => (x.name.toLowerCase() < y.name.toLowerCase() ? -1 : 1));
+  if (headers.size)
+    http['external-auth'] = [...headers.values()].sort((x, y) =>
+      x.name.toLowerCase() < y.name.toLowerCase() ? -1 : 1,
+    );
   return problems;
 }

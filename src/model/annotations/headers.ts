@@ -30,7 +30,8 @@ export interface ProxyHeader {
 }
 
 // A host name (RFC 1123 labels, any case) or an IPv4 address; IPv6 in brackets; optionally with :port.
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
 // Header names: letters, digits, '-', '_' and '.' (RFC 7230 token characters; ConfigMap keys allow no others).
 export const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 // Header values: printable ASCII without what would end or alter an nginx string (quote, backslash, '$').
@@ -48,13 +49,24 @@ export function parseHeaders(ing: Ingress, _ctx: AnnotationContext, problems: Pr
   if (a[UPSTREAM_VHOST] !== undefined) {
     const v = a[UPSTREAM_VHOST].trim();
     if (isVhost(v)) out.host = v;
-    else problems.push(annotationProblem(ing, UPSTREAM_VHOST, a[UPSTREAM_VHOST], 'a host name or IP address, optionally with :port'));
+    else
+      problems.push(
+        annotationProblem(ing, UPSTREAM_VHOST, a[UPSTREAM_VHOST], 'a host name or IP address, optionally with :port'),
+      );
   }
   if (a[X_FORWARDED_PREFIX] !== undefined) {
     const v = a[X_FORWARDED_PREFIX].trim();
     // a path as an Ingress path may be (no whitespace, quotes, '$', ';', braces), or empty for no header
     if (v === '' || isHttpPath(v)) out.prefix = v;
-    else problems.push(annotationProblem(ing, X_FORWARDED_PREFIX, a[X_FORWARDED_PREFIX], 'an absolute path such as /app (RFC 3986 path characters)'));
+    else
+      problems.push(
+        annotationProblem(
+          ing,
+          X_FORWARDED_PREFIX,
+          a[X_FORWARDED_PREFIX],
+          'an absolute path such as /app (RFC 3986 path characters)',
+        ),
+      );
   }
   return out.host !== null || out.prefix ? out : undefined;
 }
@@ -69,13 +81,19 @@ export const headersFamily: Family = {
  * The custom headers of the ConfigMap named by the settings' proxy-set-headers ("namespace/name"), for
  * the http block. A missing ConfigMap is a warning; an unusable header is reported and left out.
  */
-export function proxySetHeaders(ref: string | null, ctx: Pick<AnnotationContext, 'configMap'>, problems: Problem[]): ProxyHeader[] {
+export function proxySetHeaders(
+  ref: string | null,
+  ctx: Pick<AnnotationContext, 'configMap'>,
+  problems: Problem[],
+): ProxyHeader[] {
   if (!ref) return [];
   const [namespace, name] = ref.split('/') as [string, string];
   const cm = ctx.configMap(namespace, name);
   if (!cm) {
     problems.push({
-      severity: 'warning', object: `ConfigMap ${ref}`, field: 'proxy-set-headers',
+      severity: 'warning',
+      object: `ConfigMap ${ref}`,
+      field: 'proxy-set-headers',
       message: `ConfigMap ${ref} named by the setting proxy-set-headers not found; no custom headers are sent`,
     });
     return [];
@@ -87,14 +105,31 @@ export function proxySetHeaders(ref: string | null, ctx: Pick<AnnotationContext,
     const value = cm.data[key]!;
     const field = `data.${key}`;
     if (!HEADER_NAME.test(key)) {
-      problems.push({ severity: 'error', ...where, field, message: 'not a header name (letters, digits, "-", "_" and "."); header not sent' });
+      problems.push({
+        severity: 'error',
+        ...where,
+        field,
+        message: 'not a header name (letters, digits, "-", "_" and "."); header not sent',
+      });
     } else if (isProtectedHeader(key)) {
-      problems.push({ severity: 'error', ...where, field, message: `header ${key} is set by the controller itself (model/proxy-headers.ts); not sent` });
+      problems.push({
+        severity: 'error',
+        ...where,
+        field,
+        message: `header ${key} is set by the controller itself (model/proxy-headers.ts); not sent`,
+      });
     } else if (seen.has(key.toLowerCase())) {
-      problems.push({ severity: 'error', ...where, field, message: `header ${key} appears twice (header names are case-insensitive); sent once` });
+      problems.push({
+        severity: 'error',
+        ...where,
+        field,
+        message: `header ${key} appears twice (header names are case-insensitive); sent once`,
+      });
     } else if (!HEADER_VALUE.test(value)) {
       problems.push({
-        severity: 'error', ...where, field,
+        severity: 'error',
+        ...where,
+        field,
         message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected printable ASCII without quotes, backslashes or "$" (at most 1024 characters); header not sent`,
       });
     } else {

@@ -17,7 +17,11 @@ export { parseAlgorithm, sameBalance } from './balance.js';
 export type { AnnotationContext, Family, ManagedFile } from './family.js';
 export { FAMILIES } from './families.js';
 
-export const SUPPORTED: ReadonlySet<string> = new Set([SSL_REDIRECT, ...BALANCE_KEYS, ...FAMILIES.flatMap((f) => f.keys)]);
+export const SUPPORTED: ReadonlySet<string> = new Set([
+  SSL_REDIRECT,
+  ...BALANCE_KEYS,
+  ...FAMILIES.flatMap((f) => f.keys),
+]);
 
 export interface IngressAnnotations {
   sslRedirect: boolean;
@@ -33,8 +37,12 @@ export function parseAnnotations(ing: Ingress, ctx: AnnotationContext, problems:
   for (const key of Object.keys(ing.meta.annotations).sort()) {
     if (key.startsWith(PREFIX) && !SUPPORTED.has(key)) {
       problems.push({
-        severity: 'warning', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
-        field: `metadata.annotations["${key}"]`, message: 'annotation not supported by ingress-templater, ignored',
+        severity: 'warning',
+        file: ing.source.file,
+        line: ing.source.line,
+        object: objectRef(ing),
+        field: `metadata.annotations["${key}"]`,
+        message: 'annotation not supported by ingress-templater, ignored',
       });
     }
   }
@@ -42,7 +50,10 @@ export function parseAnnotations(ing: Ingress, ctx: AnnotationContext, problems:
   const out: IngressAnnotations = {
     sslRedirect: sslRedirect(ing, defaults.sslRedirect, first),
     balance: parseBalance(ing, defaults.loadBalance, first),
-    location: {}, server: {}, http: {}, denied: null,
+    location: {},
+    server: {},
+    http: {},
+    denied: null,
   };
   // an invalid value denies the Ingress's paths rather than serving them differently than asked
   if (first.some((p) => p.severity === 'error')) out.denied = 'invalid annotation';

@@ -11,7 +11,10 @@ export function parseBool(v: string): boolean | undefined {
 
 export function annotationProblem(ing: Ingress, key: string, value: string, expected: string): Problem {
   return {
-    severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing),
+    severity: 'error',
+    file: ing.source.file,
+    line: ing.source.line,
+    object: objectRef(ing),
     field: `metadata.annotations["${key}"]`,
     message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; the Ingress's paths answer 503 until it is fixed`,
   };

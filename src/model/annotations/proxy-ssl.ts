@@ -16,13 +16,21 @@ export const PROXY_SSL_VERIFY_DEPTH = `${PREFIX}proxy-ssl-verify-depth`;
 export const PROXY_SSL_NAME = `${PREFIX}proxy-ssl-name`;
 export const PROXY_SSL_SERVER_NAME = `${PREFIX}proxy-ssl-server-name`;
 export const PROXY_SSL_PROTOCOLS = `${PREFIX}proxy-ssl-protocols`;
-export const PROXY_SSL_KEYS = [PROXY_SSL_SECRET, PROXY_SSL_VERIFY, PROXY_SSL_VERIFY_DEPTH, PROXY_SSL_NAME, PROXY_SSL_SERVER_NAME, PROXY_SSL_PROTOCOLS] as const;
+export const PROXY_SSL_KEYS = [
+  PROXY_SSL_SECRET,
+  PROXY_SSL_VERIFY,
+  PROXY_SSL_VERIFY_DEPTH,
+  PROXY_SSL_NAME,
+  PROXY_SSL_SERVER_NAME,
+  PROXY_SSL_PROTOCOLS,
+] as const;
 
 // the protocol names nginx's *_ssl_protocols know, as ingress-nginx validates them
 export const SSL_PROTOCOLS: readonly string[] = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 export const MAX_VERIFY_DEPTH = 100;
 // a DNS name as the backend's certificate names it (the name is checked against the SAN, and sent as SNI)
-const SSL_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
+const SSL_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
 
 export interface ProxySslConfig {
   module: 'proxy' | 'grpc'; // directive prefix: proxy_ssl_* or grpc_ssl_*
@@ -36,7 +44,8 @@ export interface ProxySslConfig {
   protocols: string[] | null; // null: nginx's default (TLSv1 TLSv1.1 TLSv1.2 in nginx 1.22, as ingress-nginx)
 }
 
-const onOff = (v: string): 'on' | 'off' | undefined => (v.trim() === 'on' ? 'on' : v.trim() === 'off' ? 'off' : undefined);
+const onOff = (v: string): 'on' | 'off' | undefined =>
+  v.trim() === 'on' ? 'on' : v.trim() === 'off' ? 'off' : undefined;
 
 export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): ProxySslConfig | undefined {
   const a = ing.meta.annotations;
@@ -86,7 +95,8 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
   if (problems.slice(before).some((p) => p.severity === 'error')) return undefined;
   if (verify === 'on' && name === null) {
     problems.push({
-      ...annotationProblem(ing, PROXY_SSL_VERIFY, a[PROXY_SSL_VERIFY]!, ''), severity: 'warning',
+      ...annotationProblem(ing, PROXY_SSL_VERIFY, a[PROXY_SSL_VERIFY]!, ''),
+      severity: 'warning',
       message: `proxy-ssl-verify is on without proxy-ssl-name: the backend's certificate is checked against the upstream name (upstream_balancer, or namespace-service-port without the Lua balancer), as in ingress-nginx; set proxy-ssl-name to a name the certificate carries`,
     });
   }
@@ -95,7 +105,11 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
     secret: `${ref.namespace}/${ref.name}`,
     caFile: ctx.file('proxy-ssl-ca.crt', ca.pem),
     certFile: pair ? ctx.file('proxy-ssl-client.pem', pair.pem) : null,
-    verify, verifyDepth, name, serverName, protocols,
+    verify,
+    verifyDepth,
+    name,
+    serverName,
+    protocols,
   };
 }
 

@@ -18,13 +18,32 @@ export const PROXY_BUFFER_SIZE = `${PREFIX}proxy-buffer-size`;
 export const PROXY_BUFFERS_NUMBER = `${PREFIX}proxy-buffers-number`;
 
 export const PROXY_KEYS = [
-  PROXY_BODY_SIZE, PROXY_CONNECT_TIMEOUT, PROXY_READ_TIMEOUT, PROXY_SEND_TIMEOUT, PROXY_NEXT_UPSTREAM, PROXY_NEXT_UPSTREAM_TRIES,
-  PROXY_NEXT_UPSTREAM_TIMEOUT, PROXY_BUFFERING, PROXY_BUFFER_SIZE, PROXY_BUFFERS_NUMBER,
+  PROXY_BODY_SIZE,
+  PROXY_CONNECT_TIMEOUT,
+  PROXY_READ_TIMEOUT,
+  PROXY_SEND_TIMEOUT,
+  PROXY_NEXT_UPSTREAM,
+  PROXY_NEXT_UPSTREAM_TRIES,
+  PROXY_NEXT_UPSTREAM_TIMEOUT,
+  PROXY_BUFFERING,
+  PROXY_BUFFER_SIZE,
+  PROXY_BUFFERS_NUMBER,
 ] as const;
 
 // proxy_next_upstream conditions ingress-nginx accepts (its validation regex lists exactly these)
 export const NEXT_UPSTREAM_CONDITIONS: readonly string[] = [
-  'error', 'timeout', 'invalid_header', 'http_500', 'http_502', 'http_503', 'http_504', 'http_403', 'http_404', 'http_429', 'non_idempotent', 'off',
+  'error',
+  'timeout',
+  'invalid_header',
+  'http_500',
+  'http_502',
+  'http_503',
+  'http_504',
+  'http_403',
+  'http_404',
+  'http_429',
+  'non_idempotent',
+  'off',
 ];
 
 /** Location config: null means "not set by this Ingress", so the http-level default applies. */
@@ -63,8 +82,15 @@ export function parseIntIn(v: string, min: number, max: number): number | undefi
 export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): ProxyConfig | undefined {
   const a = ing.meta.annotations;
   const out: ProxyConfig = {
-    bodySize: null, connectTimeout: null, readTimeout: null, sendTimeout: null, nextUpstream: null, nextUpstreamTries: null,
-    nextUpstreamTimeout: null, buffering: null, buffers: null,
+    bodySize: null,
+    connectTimeout: null,
+    readTimeout: null,
+    sendTimeout: null,
+    nextUpstream: null,
+    nextUpstreamTries: null,
+    nextUpstreamTimeout: null,
+    buffering: null,
+    buffers: null,
   };
   let any = false;
   const read = <T>(key: string, parse: (v: string) => T | undefined, expected: string): T | undefined => {
@@ -77,22 +103,45 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
   };
   const seconds = (max: number) => (v: string) => parseIntIn(v, 1, max);
 
-  out.bodySize = read(PROXY_BODY_SIZE, (v) => (BODY_SIZE.test(v.trim()) ? v.trim().toLowerCase() : undefined),
-    'an nginx size such as 8m, 512k or 0 (digits with an optional k, m or g suffix)') ?? null;
+  out.bodySize =
+    read(
+      PROXY_BODY_SIZE,
+      (v) => (BODY_SIZE.test(v.trim()) ? v.trim().toLowerCase() : undefined),
+      'an nginx size such as 8m, 512k or 0 (digits with an optional k, m or g suffix)',
+    ) ?? null;
   out.connectTimeout = read(PROXY_CONNECT_TIMEOUT, seconds(3600), 'seconds as an integer, 1-3600') ?? null;
   out.readTimeout = read(PROXY_READ_TIMEOUT, seconds(86400), 'seconds as an integer, 1-86400') ?? null;
   out.sendTimeout = read(PROXY_SEND_TIMEOUT, seconds(86400), 'seconds as an integer, 1-86400') ?? null;
-  out.nextUpstream = read(PROXY_NEXT_UPSTREAM, parseNextUpstream,
-    `space-separated conditions among ${NEXT_UPSTREAM_CONDITIONS.join(' ')} ("off" alone)`) ?? null;
-  out.nextUpstreamTries = read(PROXY_NEXT_UPSTREAM_TRIES, (v) => parseIntIn(v, 0, 1000), 'an integer 0-1000 (0: no limit)') ?? null;
-  out.nextUpstreamTimeout = read(PROXY_NEXT_UPSTREAM_TIMEOUT, (v) => parseIntIn(v, 0, 86400), 'seconds as an integer, 0-86400 (0: no limit)') ?? null;
-  out.buffering = read(PROXY_BUFFERING, (v) => { const t = v.trim().toLowerCase(); return t === 'on' || t === 'off' ? t : undefined; }, '"on" or "off"') ?? null;
-  const size = read(PROXY_BUFFER_SIZE, (v) => {
-    const t = v.trim();
-    if (!BUFFER_SIZE.test(t)) return undefined;
-    const bytes = sizeBytes(t);
-    return bytes >= 1 && bytes <= MAX_BUFFER_BYTES ? t.toLowerCase() : undefined;
-  }, 'a non-zero nginx size up to 16m in bytes, k or m, such as 8k');
+  out.nextUpstream =
+    read(
+      PROXY_NEXT_UPSTREAM,
+      parseNextUpstream,
+      `space-separated conditions among ${NEXT_UPSTREAM_CONDITIONS.join(' ')} ("off" alone)`,
+    ) ?? null;
+  out.nextUpstreamTries =
+    read(PROXY_NEXT_UPSTREAM_TRIES, (v) => parseIntIn(v, 0, 1000), 'an integer 0-1000 (0: no limit)') ?? null;
+  out.nextUpstreamTimeout =
+    read(PROXY_NEXT_UPSTREAM_TIMEOUT, (v) => parseIntIn(v, 0, 86400), 'seconds as an integer, 0-86400 (0: no limit)') ??
+    null;
+  out.buffering =
+    read(
+      PROXY_BUFFERING,
+      (v) => {
+        const t = v.trim().toLowerCase();
+        return t === 'on' || t === 'off' ? t : undefined;
+      },
+      '"on" or "off"',
+    ) ?? null;
+  const size = read(
+    PROXY_BUFFER_SIZE,
+    (v) => {
+      const t = v.trim();
+      if (!BUFFER_SIZE.test(t)) return undefined;
+      const bytes = sizeBytes(t);
+      return bytes >= 1 && bytes <= MAX_BUFFER_BYTES ? t.toLowerCase() : undefined;
+    },
+    'a non-zero nginx size up to 16m in bytes, k or m, such as 8k',
+  );
   // nginx refuses fewer than 4 buffers of proxy_buffer_size: its default busy size (two buffers) must stay
   // below all buffers but one
   const number = read(PROXY_BUFFERS_NUMBER, (v) => parseIntIn(v, 4, 1024), 'an integer 4-1024');

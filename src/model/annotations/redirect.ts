@@ -17,7 +17,13 @@ export const PERMANENT_REDIRECT_CODE = `${PREFIX}permanent-redirect-code`;
 export const TEMPORAL_REDIRECT = `${PREFIX}temporal-redirect`;
 export const TEMPORAL_REDIRECT_CODE = `${PREFIX}temporal-redirect-code`;
 export const FROM_TO_WWW = `${PREFIX}from-to-www-redirect`;
-export const REDIRECT_KEYS = [PERMANENT_REDIRECT, PERMANENT_REDIRECT_CODE, TEMPORAL_REDIRECT, TEMPORAL_REDIRECT_CODE, FROM_TO_WWW] as const;
+export const REDIRECT_KEYS = [
+  PERMANENT_REDIRECT,
+  PERMANENT_REDIRECT_CODE,
+  TEMPORAL_REDIRECT,
+  TEMPORAL_REDIRECT_CODE,
+  FROM_TO_WWW,
+] as const;
 
 // the codes nginx's "return CODE URL" sends with a Location header; any other 3xx needs the header added
 const RETURN_WITH_LOCATION = new Set([301, 302, 303, 307, 308]);
@@ -66,7 +72,14 @@ function parseURL(ing: Ingress, key: string, problems: Problem[]): string | unde
   if (raw === undefined) return undefined;
   const v = raw.trim();
   if (isRedirectURL(v)) return v;
-  problems.push(annotationProblem(ing, key, raw, 'an absolute http:// or https:// URL (no spaces, quotes, "$", braces or backslashes)'));
+  problems.push(
+    annotationProblem(
+      ing,
+      key,
+      raw,
+      'an absolute http:// or https:// URL (no spaces, quotes, "$", braces or backslashes)',
+    ),
+  );
   return undefined;
 }
 
@@ -77,15 +90,23 @@ function parseRedirect(ing: Ingress, problems: Problem[]): RedirectConfig | unde
   const permanent = parseURL(ing, PERMANENT_REDIRECT, problems);
   const permanentCode = parseCode(ing, PERMANENT_REDIRECT_CODE, 301, 308, problems);
   const www = a[FROM_TO_WWW];
-  if (www !== undefined && parseBool(www) === undefined) problems.push(annotationProblem(ing, FROM_TO_WWW, www, '"true" or "false"'));
+  if (www !== undefined && parseBool(www) === undefined)
+    problems.push(annotationProblem(ing, FROM_TO_WWW, www, '"true" or "false"'));
   if (a[TEMPORAL_REDIRECT] !== undefined && a[PERMANENT_REDIRECT] !== undefined) {
     problems.push({
-      ...annotationProblem(ing, PERMANENT_REDIRECT, a[PERMANENT_REDIRECT], ''), severity: 'warning',
+      ...annotationProblem(ing, PERMANENT_REDIRECT, a[PERMANENT_REDIRECT], ''),
+      severity: 'warning',
       message: `ignored: ${TEMPORAL_REDIRECT} is set too and takes precedence, as in ingress-nginx`,
     });
   }
-  const pick = a[TEMPORAL_REDIRECT] !== undefined ? (temporal === undefined ? undefined : { url: temporal, code: temporalCode })
-    : permanent === undefined ? undefined : { url: permanent, code: permanentCode };
+  const pick =
+    a[TEMPORAL_REDIRECT] !== undefined
+      ? temporal === undefined
+        ? undefined
+        : { url: temporal, code: temporalCode }
+      : permanent === undefined
+        ? undefined
+        : { url: permanent, code: permanentCode };
   return pick && { ...pick, addLocation: !RETURN_WITH_LOCATION.has(pick.code) };
 }
 
@@ -98,7 +119,9 @@ export const redirectFamily: Family = {
   },
   server(ing: Ingress): WwwConfig | undefined {
     const v = ing.meta.annotations[FROM_TO_WWW];
-    return v !== undefined && parseBool(v) === true ? { fromToWww: true, ingress: `${ing.meta.namespace}/${ing.meta.name}` } : undefined;
+    return v !== undefined && parseBool(v) === true
+      ? { fromToWww: true, ingress: `${ing.meta.namespace}/${ing.meta.name}` }
+      : undefined;
   },
 };
 
@@ -122,7 +145,13 @@ export function wwwAliases(servers: Iterable<Server>, covers: (s: Server, name: 
   for (const s of list) {
     const cfg = s.ann[redirectFamily.name] as WwwConfig | undefined;
     if (!cfg?.fromToWww) continue;
-    const warn = (message: string) => problems.push({ severity: 'warning', object: `Ingress ${cfg.ingress}`, field: `metadata.annotations["${FROM_TO_WWW}"]`, message });
+    const warn = (message: string) =>
+      problems.push({
+        severity: 'warning',
+        object: `Ingress ${cfg.ingress}`,
+        field: `metadata.annotations["${FROM_TO_WWW}"]`,
+        message,
+      });
     const alias = wwwAlias(s.host);
     const { [redirectFamily.name]: _, ...rest } = s.ann;
     s.ann = rest;
@@ -133,7 +162,10 @@ export function wwwAliases(servers: Iterable<Server>, covers: (s: Server, name: 
     } else {
       taken.add(alias);
       s.ann = { ...s.ann, [redirectFamily.name]: { ...cfg, from: alias, to: s.host } };
-      if (s.tls !== null && !covers(s, alias)) warn(`the certificate of ${s.host} does not name ${alias}; HTTPS clients of ${alias} will warn before the redirect`);
+      if (s.tls !== null && !covers(s, alias))
+        warn(
+          `the certificate of ${s.host} does not name ${alias}; HTTPS clients of ${alias} will warn before the redirect`,
+        );
     }
   }
   return problems;

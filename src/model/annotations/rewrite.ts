@@ -34,7 +34,8 @@ export interface AppRootConfig {
 // so here it must be one of $1..$9, and the target starts with "/" or a capture (never a scheme, which
 // would make nginx answer a redirect instead of rewriting).
 export const TARGET_SHAPE = /^(?:\/|\$[1-9])(?:[-._~A-Za-z0-9/:]|\$[1-9]){0,2047}$/;
-const TARGET_EXPECTED = 'a path such as /$2 or /api/$1: "/" or a capture first, then letters, digits, "-._~/:" and captures $1-$9';
+const TARGET_EXPECTED =
+  'a path such as /$2 or /api/$1: "/" or a capture first, then letters, digits, "-._~/:" and captures $1-$9';
 // ingress-nginx: a relative URI path; no captures at the server level
 export const APP_ROOT_SHAPE = /^\/[-._~A-Za-z0-9/:]{1,2047}$/;
 const APP_ROOT_EXPECTED = 'an absolute path other than "/", such as /app (letters, digits, "-._~/:")';
@@ -78,7 +79,8 @@ function parseAppRoot(ing: Ingress, problems: Problem[]): string | undefined {
 
 function checkUseRegex(ing: Ingress, problems: Problem[]): void {
   const raw = ing.meta.annotations[USE_REGEX];
-  if (raw !== undefined && parseBool(raw) === undefined) problems.push(annotationProblem(ing, USE_REGEX, raw, '"true" or "false"'));
+  if (raw !== undefined && parseBool(raw) === undefined)
+    problems.push(annotationProblem(ing, USE_REGEX, raw, '"true" or "false"'));
 }
 
 /**

@@ -19,7 +19,8 @@ export const serviceUpstreamFamily: Family = {
   keys: [SERVICE_UPSTREAM],
   location(ing: Ingress, _ctx, problems: Problem[]) {
     const raw = ing.meta.annotations[SERVICE_UPSTREAM];
-    if (raw !== undefined && parseBool(raw) === undefined) problems.push(annotationProblem(ing, SERVICE_UPSTREAM, raw, '"true" or "false"'));
+    if (raw !== undefined && parseBool(raw) === undefined)
+      problems.push(annotationProblem(ing, SERVICE_UPSTREAM, raw, '"true" or "false"'));
     return undefined;
   },
 };

@@ -34,7 +34,8 @@ export interface SnippetConfig {
 
 // What even an allowed snippet may not do: read other files, load code, or run Lua. These may only come
 // from the controller's own files (nginx -t on a snippet must not be a way in, as CVE-2025-1974 was).
-const FORBIDDEN = /^(include|load_module|ssl_engine|env|user|pid|daemon|master_process|working_directory|lua_\w+|\w+_by_lua(_block|_file)?|perl\w*|js_\w+)$/i;
+const FORBIDDEN =
+  /^(include|load_module|ssl_engine|env|user|pid|daemon|master_process|working_directory|lua_\w+|\w+_by_lua(_block|_file)?|perl\w*|js_\w+)$/i;
 
 // nginx's unescaping inside a token: \" \' \\ \t \r \n; any other backslash stays as written
 const UNESCAPE: Record<string, string> = { '"': '"', "'": "'", '\\': '\\', t: '\t', r: '\r', n: '\n' };
@@ -88,7 +89,10 @@ function scanSnippet(text: string): { problem: string | null; names: string[] } 
         continue; // "${name}" stays inside the word
       }
       variable = false;
-      if (ch === '\\') { escaped = true; continue; }
+      if (ch === '\\') {
+        escaped = true;
+        continue;
+      }
       if (ch === '$') variable = true;
       if (ch === '$' || !/[\s;{]/.test(ch)) {
         if (name !== null) name += ch; // '}', quotes and '#' inside a word are part of it
@@ -139,13 +143,16 @@ export function snippetShapeProblem(text: string): string | null {
 // Request headers for the backend: one of these in a location (or a server) replaces the whole http-level
 // list there (nginx inherits it only into a level with none), so the backend would get clients' X-Real-IP,
 // ssl-client-* and Authorization. Headers come from model/proxy-headers.ts and its annotations only.
-const HEADER_DIRECTIVES = /^(proxy_set_header|grpc_set_header|proxy_pass_request_headers|grpc_pass_request_headers|more_set_input_headers|more_clear_input_headers)$/i;
+const HEADER_DIRECTIVES =
+  /^(proxy_set_header|grpc_set_header|proxy_pass_request_headers|grpc_pass_request_headers|more_set_input_headers|more_clear_input_headers)$/i;
 
 function forbidden(names: string[]): string | null {
   const name = names.find((n) => FORBIDDEN.test(n));
-  if (name !== undefined) return `directive ${JSON.stringify(name)} is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`;
+  if (name !== undefined)
+    return `directive ${JSON.stringify(name)} is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`;
   const header = names.find((n) => HEADER_DIRECTIVES.test(n));
-  return header === undefined ? null
+  return header === undefined
+    ? null
     : `directive ${JSON.stringify(header)} is not allowed in a snippet: it would replace the request headers the controller protects (X-Real-IP, X-Forwarded-*, ssl-client-*, Authorization cleared by auth); use the ConfigMap's proxy-set-headers, upstream-vhost or x-forwarded-prefix`;
 }
 
@@ -171,7 +178,13 @@ export function parseSnippets(ing: Ingress, ctx: AnnotationContext, problems: Pr
   if (present.length === 0) return undefined;
   if (!ctx.settings.allowSnippetAnnotations) {
     for (const key of present) {
-      problems.push(refusedBecause(ing, key, 'snippet annotations are disabled: the settings ConfigMap must set allow-snippet-annotations: "true" (off by default, because a snippet configures nginx itself)'));
+      problems.push(
+        refusedBecause(
+          ing,
+          key,
+          'snippet annotations are disabled: the settings ConfigMap must set allow-snippet-annotations: "true" (off by default, because a snippet configures nginx itself)',
+        ),
+      );
     }
     return undefined;
   }
@@ -190,7 +203,10 @@ export function parseSnippets(ing: Ingress, ctx: AnnotationContext, problems: Pr
 function snippetConfig(ing: Ingress, ctx: AnnotationContext, context: SnippetContext, key: string): SnippetConfig {
   const text = ing.meta.annotations[key]!;
   return {
-    ingress: `${ing.meta.namespace}/${ing.meta.name}`, source: { ...ing.source }, key, context,
+    ingress: `${ing.meta.namespace}/${ing.meta.name}`,
+    source: { ...ing.source },
+    key,
+    context,
     file: ctx.file(snippetFileName(context, ing), text.endsWith('\n') ? text : `${text}\n`, 0o600),
   };
 }
@@ -247,7 +263,11 @@ export function denySnippets(model: Model, refusedFiles: ReadonlyMap<string, str
     const k = `${cfg.ingress}\n${cfg.key}`;
     if (!problems.has(k)) {
       problems.set(k, {
-        severity: 'error', file: cfg.source.file, line: cfg.source.line, object: `Ingress ${cfg.ingress}`, field: `metadata.annotations["${cfg.key}"]`,
+        severity: 'error',
+        file: cfg.source.file,
+        line: cfg.source.line,
+        object: `Ingress ${cfg.ingress}`,
+        field: `metadata.annotations["${cfg.key}"]`,
         message: `nginx -t refused the snippet: ${refusedFiles.get(cfg.file)}; the Ingress's paths answer 503 until it is fixed`,
       });
     }
@@ -268,7 +288,8 @@ export function denySnippets(model: Model, refusedFiles: ReadonlyMap<string, str
     }
   }
   for (const s of model.servers) {
-    for (const l of s.locations) if (deniedIngresses.has(l.ingress) && !l.denied) l.denied = 'a snippet annotation was refused by nginx -t';
+    for (const l of s.locations)
+      if (deniedIngresses.has(l.ingress) && !l.denied) l.denied = 'a snippet annotation was refused by nginx -t';
   }
   model.files = model.files.filter((f) => !refusedFiles.has(f.name));
   return [...problems.values()];

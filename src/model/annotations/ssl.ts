@@ -26,10 +26,15 @@ export interface ForceSslRedirect {
   force: true;
 }
 
-export function parseSslRedirects(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ForceSslRedirect | undefined {
+export function parseSslRedirects(
+  ing: Ingress,
+  _ctx: AnnotationContext,
+  problems: Problem[],
+): ForceSslRedirect | undefined {
   const a = ing.meta.annotations;
   for (const key of [SSL_REDIRECT, FORCE_SSL_REDIRECT]) {
-    if (a[key] !== undefined && parseBool(a[key]) === undefined) problems.push(annotationProblem(ing, key, a[key], '"true" or "false"'));
+    if (a[key] !== undefined && parseBool(a[key]) === undefined)
+      problems.push(annotationProblem(ing, key, a[key], '"true" or "false"'));
   }
   return a[FORCE_SSL_REDIRECT] !== undefined && parseBool(a[FORCE_SSL_REDIRECT]) === true ? { force: true } : undefined;
 }
@@ -46,7 +51,9 @@ export function forcesSslRedirect(ann: Record<string, object>): boolean {
 }
 
 /** The Strict-Transport-Security value for TLS servers, or null when the ConfigMap turns HSTS off. */
-export function hstsHeader(s: Pick<Settings, 'hsts' | 'hstsMaxAge' | 'hstsIncludeSubdomains' | 'hstsPreload'>): string | null {
+export function hstsHeader(
+  s: Pick<Settings, 'hsts' | 'hstsMaxAge' | 'hstsIncludeSubdomains' | 'hstsPreload'>,
+): string | null {
   if (!s.hsts) return null;
   return `max-age=${s.hstsMaxAge}${s.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${s.hstsPreload ? '; preload' : ''}`;
 }
@@ -78,7 +85,14 @@ export function parseSecretRef(ing: Ingress, key: string, problems: Problem[]): 
     return null;
   }
   if (namespace !== ing.meta.namespace) {
-    problems.push(annotationProblem(ing, key, raw, `a Secret in the Ingress's own namespace ${ing.meta.namespace} (Secrets of other namespaces are not allowed)`));
+    problems.push(
+      annotationProblem(
+        ing,
+        key,
+        raw,
+        `a Secret in the Ingress's own namespace ${ing.meta.namespace} (Secrets of other namespaces are not allowed)`,
+      ),
+    );
     return null;
   }
   return { namespace, name };
@@ -87,7 +101,11 @@ export function parseSecretRef(ing: Ingress, key: string, problems: Problem[]): 
 /** A problem about the Secret an annotation names (missing, or without usable data). */
 export function secretProblem(ing: Ingress, key: string, ref: SecretRef, message: string): Problem {
   return {
-    severity: 'error', file: ing.source.file, line: ing.source.line, object: objectRef(ing), field: `metadata.annotations["${key}"]`,
+    severity: 'error',
+    file: ing.source.file,
+    line: ing.source.line,
+    object: objectRef(ing),
+    field: `metadata.annotations["${key}"]`,
     message: `Secret ${ref.namespace}/${ref.name}: ${message}`,
   };
 }
@@ -131,7 +149,12 @@ export interface CaSecret {
  * are for: caRole).
  */
 export function caSecret(
-  ing: Ingress, ctx: AnnotationContext, key: string, familyKeys: readonly string[], caRole: string, problems: Problem[],
+  ing: Ingress,
+  ctx: AnnotationContext,
+  key: string,
+  familyKeys: readonly string[],
+  caRole: string,
+  problems: Problem[],
 ): CaSecret | undefined {
   const a = ing.meta.annotations;
   const ref = parseSecretRef(ing, key, problems);
@@ -139,7 +162,8 @@ export function caSecret(
     const others = familyKeys.filter((k) => k !== key && a[k] !== undefined);
     if (others.length) {
       problems.push({
-        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''), severity: 'warning',
+        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''),
+        severity: 'warning',
         message: `${others.map((k) => k.slice(PREFIX.length)).join(', ')} ${others.length > 1 ? 'have' : 'has'} no effect without ${key}, ignored`,
       });
     }

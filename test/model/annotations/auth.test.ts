@@ -1,12 +1,31 @@
 import assert from 'node:assert/strict';
-import { AUTH_REALM, AUTH_SECRET, AUTH_SECRET_TYPE, AUTH_TYPE, parseHtpasswd, parseSecretRef } from '../../../src/model/annotations/auth.js';
+import {
+  AUTH_REALM,
+  AUTH_SECRET,
+  AUTH_SECRET_TYPE,
+  AUTH_TYPE,
+  parseHtpasswd,
+  parseSecretRef,
+} from '../../../src/model/annotations/auth.js';
 import type { BasicAuthConfig } from '../../../src/model/annotations/auth.js';
 import type { Model } from '../../../src/model/index.js';
-import { b64, build, endpoints, ingress, path, problemsMatching, rule, secret, service, show } from '../../helpers/resources.js';
+import {
+  b64,
+  build,
+  endpoints,
+  ingress,
+  path,
+  problemsMatching,
+  rule,
+  secret,
+  service,
+  show,
+} from '../../helpers/resources.js';
 import { locationBlock, nginxAccepts, renderText } from './nginx-check.js';
 
 const HASH = '$apr1$TIL9Ha/A$PiH1dp0q6.Uoi/A8y0nGE.'; // openssl passwd -apr1
-const users = (name: string, text: string, namespace = 'default') => secret({ name, namespace, type: 'Opaque', data: { auth: b64(text) } });
+const users = (name: string, text: string, namespace = 'default') =>
+  secret({ name, namespace, type: 'Opaque', data: { auth: b64(text) } });
 const web = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
 const ing = (annotations: Record<string, string>, name = 'site', host = 'a.example.com') =>
   ingress({ name, annotations, rules: [rule(host, path('/', 'web'), path('/api', 'web'))] });
@@ -25,8 +44,19 @@ describe('model/annotations/auth (basic)', () => {
     });
 
     it('refuses lines without a user or a hash, control characters, spaces in hashes, duplicates and empty files', () => {
-      for (const text of [`:${HASH}`, 'alice', 'alice:', `al ice:${HASH}`, `alice:${HASH} x`, `ali\u0007ce:${HASH}`, `alice:${HASH}\u0000`,
-        `alice:${HASH}\nalice:${HASH}`, '', '# only a comment\n', `alice\t:${HASH}`]) {
+      for (const text of [
+        `:${HASH}`,
+        'alice',
+        'alice:',
+        `al ice:${HASH}`,
+        `alice:${HASH} x`,
+        `ali\u0007ce:${HASH}`,
+        `alice:${HASH}\u0000`,
+        `alice:${HASH}\nalice:${HASH}`,
+        '',
+        '# only a comment\n',
+        `alice\t:${HASH}`,
+      ]) {
         const r = parseHtpasswd(text);
         assert.equal(r.ok, false, JSON.stringify(text));
       }
@@ -36,7 +66,8 @@ describe('model/annotations/auth (basic)', () => {
   it('parseSecretRef: name in the Ingress namespace, or namespace/name', () => {
     assert.deepEqual(parseSecretRef('users', 'shop'), { namespace: 'shop', name: 'users' });
     assert.deepEqual(parseSecretRef(' auth/users ', 'shop'), { namespace: 'auth', name: 'users' });
-    for (const v of ['', 'a/b/c', 'Users', 'a b', '../x', 'users;', '/users', 'ns/']) assert.equal(parseSecretRef(v, 'shop'), undefined, v);
+    for (const v of ['', 'a/b/c', 'Users', 'a b', '../x', 'users;', '/users', 'ns/'])
+      assert.equal(parseSecretRef(v, 'shop'), undefined, v);
   });
 
   it('auth-file (default): the htpasswd becomes a managed file workers can read (0640); realm defaults to "Authentication Required"', () => {
@@ -52,9 +83,17 @@ describe('model/annotations/auth (basic)', () => {
     for (const l of locations(model)) assert.equal(l.denied, null);
   });
 
-  it('auth-map: each key is a user, each value a hash; a custom realm; namespace/name of the Ingress\'s namespace', () => {
+  it("auth-map: each key is a user, each value a hash; a custom realm; namespace/name of the Ingress's namespace", () => {
     const map = secret({ name: 'people', type: 'Opaque', data: { bob: b64('{PLAIN}pw'), alice: b64(`${HASH}\n`) } });
-    const { model, problems } = modelOf(map, ing({ [AUTH_TYPE]: 'basic', [AUTH_SECRET]: 'default/people', [AUTH_SECRET_TYPE]: 'auth-map', [AUTH_REALM]: 'Staff - only' }));
+    const { model, problems } = modelOf(
+      map,
+      ing({
+        [AUTH_TYPE]: 'basic',
+        [AUTH_SECRET]: 'default/people',
+        [AUTH_SECRET_TYPE]: 'auth-map',
+        [AUTH_REALM]: 'Staff - only',
+      }),
+    );
     assert.equal(problems.length, 0, show(problems));
     const cfg = locations(model)[0]!.ann.auth as BasicAuthConfig;
     assert.equal(cfg.realm, 'Staff - only');
@@ -62,8 +101,8 @@ describe('model/annotations/auth (basic)', () => {
   });
 
   it('a changed Secret is a new file name (so a changed config, and nginx reloads)', () => {
-    const a = (modelOf(users('users', `alice:${HASH}\n`), ing(basic())).model.files[0]!).name;
-    const b = (modelOf(users('users', `bob:${HASH}\n`), ing(basic())).model.files[0]!).name;
+    const a = modelOf(users('users', `alice:${HASH}\n`), ing(basic())).model.files[0]!.name;
+    const b = modelOf(users('users', `bob:${HASH}\n`), ing(basic())).model.files[0]!.name;
     assert.notEqual(a, b);
   });
 
@@ -86,8 +125,14 @@ describe('model/annotations/auth (basic)', () => {
       const { model, problems } = modelOf(users('users', `alice:${HASH}\n`), ing(annotations));
       const errors = problems.filter((p) => p.severity === 'error');
       assert.equal(errors.length >= 1, true, `${JSON.stringify(annotations)}: ${show(problems)}`);
-      assert.ok(problemsMatching(errors, re).length >= 1 || errors.some((p) => re.test(`${p.field} ${p.message}`)), `${JSON.stringify(annotations)}: ${show(problems)}`);
-      assert.ok(errors.every((p) => p.object === 'Ingress default/site' && /answer 503/.test(p.message)), show(errors));
+      assert.ok(
+        problemsMatching(errors, re).length >= 1 || errors.some((p) => re.test(`${p.field} ${p.message}`)),
+        `${JSON.stringify(annotations)}: ${show(problems)}`,
+      );
+      assert.ok(
+        errors.every((p) => p.object === 'Ingress default/site' && /answer 503/.test(p.message)),
+        show(errors),
+      );
       for (const l of locations(model)) {
         assert.notEqual(l.denied, null, JSON.stringify(annotations));
         assert.equal(l.ann.auth, undefined);
@@ -106,20 +151,34 @@ describe('model/annotations/auth (basic)', () => {
       [{ alice: b64('with space') }, /not a usable auth-map.*printable ASCII without spaces/, 'auth-map'],
       [{}, /not a usable auth-map: it lists no users/, 'auth-map'],
     ] as [Record<string, string>, RegExp, string?][]) {
-      const { model, problems } = modelOf(secret({ name: 'users', type: 'Opaque', data }), ing(basic(type ? { [AUTH_SECRET_TYPE]: type } : {})));
-      assert.ok(problems.some((p) => p.severity === 'error' && re.test(p.message)), show(problems));
+      const { model, problems } = modelOf(
+        secret({ name: 'users', type: 'Opaque', data }),
+        ing(basic(type ? { [AUTH_SECRET_TYPE]: type } : {})),
+      );
+      assert.ok(
+        problems.some((p) => p.severity === 'error' && re.test(p.message)),
+        show(problems),
+      );
       assert.notEqual(locations(model)[0]!.denied, null);
     }
   });
 
   it('other Ingresses are unaffected by one invalid auth annotation', () => {
-    const { model } = modelOf(users('users', `alice:${HASH}\n`), ing(basic({ [AUTH_TYPE]: 'digest' })), ing(basic(), 'other', 'b.example.com'));
+    const { model } = modelOf(
+      users('users', `alice:${HASH}\n`),
+      ing(basic({ [AUTH_TYPE]: 'digest' })),
+      ing(basic(), 'other', 'b.example.com'),
+    );
     assert.notEqual(locations(model)[0]!.denied, null);
     assert.equal(locations(model, 'b.example.com')[0]!.denied, null);
   });
 
   it('renders auth_basic with the file, clears Authorization towards the backend, and nginx accepts it', async () => {
-    const { model } = modelOf(users('users', `alice:${HASH}\n`), ing(basic({ [AUTH_REALM]: 'Staff only' })), ing({}, 'open', 'b.example.com'));
+    const { model } = modelOf(
+      users('users', `alice:${HASH}\n`),
+      ing(basic({ [AUTH_REALM]: 'Staff only' })),
+      ing({}, 'open', 'b.example.com'),
+    );
     const text = renderText(model);
     const loc = locationBlock(text, 'a.example.com', '/');
     assert.match(loc, /auth_basic "Staff only";/);
@@ -128,7 +187,10 @@ describe('model/annotations/auth (basic)', () => {
     assert.doesNotMatch(loc, /proxy_set_header/, 'a location must not drop the http-level proxy headers');
     assert.doesNotMatch(locationBlock(text, 'b.example.com', '/'), /auth_basic/);
     // the http level sends Authorization from the variable: the client's own header unless a location cleared it
-    assert.match(text, /map \$http_authorization \$ingress_templater_auth_authorization \{\n\s+default \$http_authorization;\n\s+\}\n/);
+    assert.match(
+      text,
+      /map \$http_authorization \$ingress_templater_auth_authorization \{\n\s+default \$http_authorization;\n\s+\}\n/,
+    );
     assert.match(text, /\n {4}proxy_set_header Authorization \$ingress_templater_auth_authorization;\n/);
     await nginxAccepts(model);
   });

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { BACKEND_PROTOCOL, parseBackendProtocol, upstreamPass } from '../../../src/model/annotations/backend-protocol.js';
+import {
+  BACKEND_PROTOCOL,
+  parseBackendProtocol,
+  upstreamPass,
+} from '../../../src/model/annotations/backend-protocol.js';
 import type { Problem } from '../../../src/resources.js';
 import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { context, locationBlock, nginxTest, render } from './tls-fixtures.js';
 
-const ing = (value?: string) => ingress({ name: 'api', namespace: 'shop', annotations: value === undefined ? {} : { [BACKEND_PROTOCOL]: value } });
+const ing = (value?: string) =>
+  ingress({ name: 'api', namespace: 'shop', annotations: value === undefined ? {} : { [BACKEND_PROTOCOL]: value } });
 const app = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
 
 describe('backend-protocol annotation', () => {
@@ -50,14 +55,25 @@ describe('backend-protocol annotation', () => {
 
   it('warns that gRPC needs HTTP/2 when the ConfigMap turns use-http2 off', () => {
     const problems: Problem[] = [];
-    assert.deepEqual(parseBackendProtocol(ing('GRPC'), context([], { useHttp2: false }), problems), { protocol: 'GRPC', grpc: true });
+    assert.deepEqual(parseBackendProtocol(ing('GRPC'), context([], { useHttp2: false }), problems), {
+      protocol: 'GRPC',
+      grpc: true,
+    });
     assert.equal(problems.length, 1);
     assert.equal(problems[0]!.severity, 'warning');
     assert.match(problems[0]!.message, /HTTP\/2.*use-http2/);
   });
 
   describe('rendered', () => {
-    const model = (value: string) => build([...app, ingress({ name: 'api', annotations: { [BACKEND_PROTOCOL]: value }, rules: [rule('api.example.com', path('/', 'web'))] })]);
+    const model = (value: string) =>
+      build([
+        ...app,
+        ingress({
+          name: 'api',
+          annotations: { [BACKEND_PROTOCOL]: value },
+          rules: [rule('api.example.com', path('/', 'web'))],
+        }),
+      ]);
 
     for (const balancer of ['lua', 'static'] as const) {
       const upstream = balancer === 'lua' ? 'upstream_balancer' : 'default_web_80';
@@ -68,22 +84,40 @@ describe('backend-protocol annotation', () => {
       });
 
       it(`${balancer}: GRPC and GRPCS use grpc_pass grpc:// and grpcs:// ${upstream}, with the proxy headers as http-level grpc_set_header`, () => {
-        for (const [value, scheme] of [['GRPC', 'grpc'], ['GRPCS', 'grpcs']]) {
+        for (const [value, scheme] of [
+          ['GRPC', 'grpc'],
+          ['GRPCS', 'grpcs'],
+        ]) {
           const text = render(model(value!).model, balancer);
           const block = locationBlock(text, 'api.example.com', 'location "/"');
           assert.match(block, new RegExp(`\\n\\s+grpc_pass ${scheme}://${upstream};`));
-          assert.doesNotMatch(block, /proxy_pass|grpc_set_header/, 'a location\'s own grpc_set_header would drop the http-level list');
-          for (const h of ['Host \\$ingress_templater_host', 'X-Forwarded-For \\$remote_addr', 'X-Real-IP \\$remote_addr', 'X-Forwarded-Proto \\$scheme', 'ssl-client-verify \\$ingress_templater_ssl_client_verify']) {
+          assert.doesNotMatch(
+            block,
+            /proxy_pass|grpc_set_header/,
+            "a location's own grpc_set_header would drop the http-level list",
+          );
+          for (const h of [
+            'Host \\$ingress_templater_host',
+            'X-Forwarded-For \\$remote_addr',
+            'X-Real-IP \\$remote_addr',
+            'X-Forwarded-Proto \\$scheme',
+            'ssl-client-verify \\$ingress_templater_ssl_client_verify',
+          ]) {
             assert.match(text, new RegExp(`\\n {4}grpc_set_header ${h};`));
           }
-          assert.doesNotMatch(text, /grpc_set_header (Upgrade|Connection)/, 'hop-by-hop headers mean nothing in HTTP/2');
+          assert.doesNotMatch(
+            text,
+            /grpc_set_header (Upgrade|Connection)/,
+            'hop-by-hop headers mean nothing in HTTP/2',
+          );
           assert.match(block, /grpc_read_timeout 60s;/);
         }
       });
 
       it(`${balancer}: nginx -t accepts HTTPS, GRPC and GRPCS`, function () {
         this.timeout(30_000);
-        for (const value of ['HTTPS', 'GRPC', 'GRPCS']) assert.equal(nginxTest(model(value).model, balancer), null, value);
+        for (const value of ['HTTPS', 'GRPC', 'GRPCS'])
+          assert.equal(nginxTest(model(value).model, balancer), null, value);
       });
     }
 

@@ -2,14 +2,36 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
-import { isVhost, parseHeaders, proxySetHeaders, UPSTREAM_VHOST, X_FORWARDED_PREFIX } from '../../../src/model/annotations/headers.js';
+import {
+  isVhost,
+  parseHeaders,
+  proxySetHeaders,
+  UPSTREAM_VHOST,
+  X_FORWARDED_PREFIX,
+} from '../../../src/model/annotations/headers.js';
 import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
 import type { Problem } from '../../../src/resources.js';
-import { build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
+import {
+  build,
+  configMap,
+  CONFIG_MAP_OPTION,
+  endpoints,
+  ingress,
+  path,
+  rule,
+  service,
+  show,
+} from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 
-const ctx: AnnotationContext = { settings: { ...DEFAULT_SETTINGS }, secret: () => undefined, configMap: () => undefined, file: (n) => n };
-const ing = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
+const ctx: AnnotationContext = {
+  settings: { ...DEFAULT_SETTINGS },
+  secret: () => undefined,
+  configMap: () => undefined,
+  file: (n) => n,
+};
+const ing = (annotations: Record<string, string>) =>
+  ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
 const parse = (annotations: Record<string, string>) => {
   const problems: Problem[] = [];
   return { config: parseHeaders(ing(annotations), ctx, problems), problems };
@@ -24,23 +46,61 @@ describe('model/annotations/headers', () => {
   });
 
   it('accepts host names, addresses and ports for upstream-vhost', () => {
-    for (const v of ['internal.example.com', 'Backend.Local', 'svc', '10.0.0.1', '10.0.0.1:8080', 'api.example.com:443', '[fd00::1]', '[::1]:80']) {
+    for (const v of [
+      'internal.example.com',
+      'Backend.Local',
+      'svc',
+      '10.0.0.1',
+      '10.0.0.1:8080',
+      'api.example.com:443',
+      '[fd00::1]',
+      '[::1]:80',
+    ]) {
       assert.ok(isVhost(v), v);
     }
-    for (const v of ['', 'a b', 'a;b', 'a"b', '$host', 'a\nb', 'host:0', 'host:65536', 'host:', '[fd00::zz]', 'fd00::1', 'a..b', '-a.com', 'a_b.com', 'x'.repeat(254), 'a/b', 'a{b}']) {
+    for (const v of [
+      '',
+      'a b',
+      'a;b',
+      'a"b',
+      '$host',
+      'a\nb',
+      'host:0',
+      'host:65536',
+      'host:',
+      '[fd00::zz]',
+      'fd00::1',
+      'a..b',
+      '-a.com',
+      'a_b.com',
+      'x'.repeat(254),
+      'a/b',
+      'a{b}',
+    ]) {
       assert.ok(!isVhost(v), JSON.stringify(v));
     }
   });
 
   it('reads both annotations; an empty prefix sends no header', () => {
-    assert.deepEqual(parse({ [UPSTREAM_VHOST]: 'internal.example.com', [X_FORWARDED_PREFIX]: '/app' }), { config: { host: 'internal.example.com', prefix: '/app' }, problems: [] });
+    assert.deepEqual(parse({ [UPSTREAM_VHOST]: 'internal.example.com', [X_FORWARDED_PREFIX]: '/app' }), {
+      config: { host: 'internal.example.com', prefix: '/app' },
+      problems: [],
+    });
     assert.deepEqual(parse({ [X_FORWARDED_PREFIX]: '' }), { config: undefined, problems: [] });
     assert.deepEqual(parse({}), { config: undefined, problems: [] });
   });
 
   for (const [key, value] of [
-    [UPSTREAM_VHOST, 'a b'], [UPSTREAM_VHOST, 'evil.com;\nproxy_pass http://x'], [UPSTREAM_VHOST, '$http_x'], [UPSTREAM_VHOST, 'a"b'],
-    [X_FORWARDED_PREFIX, 'app'], [X_FORWARDED_PREFIX, '/a\nX-Evil: 1'], [X_FORWARDED_PREFIX, '/a b'], [X_FORWARDED_PREFIX, '/$uri'], [X_FORWARDED_PREFIX, '/a;b'], [X_FORWARDED_PREFIX, '/a"'],
+    [UPSTREAM_VHOST, 'a b'],
+    [UPSTREAM_VHOST, 'evil.com;\nproxy_pass http://x'],
+    [UPSTREAM_VHOST, '$http_x'],
+    [UPSTREAM_VHOST, 'a"b'],
+    [X_FORWARDED_PREFIX, 'app'],
+    [X_FORWARDED_PREFIX, '/a\nX-Evil: 1'],
+    [X_FORWARDED_PREFIX, '/a b'],
+    [X_FORWARDED_PREFIX, '/$uri'],
+    [X_FORWARDED_PREFIX, '/a;b'],
+    [X_FORWARDED_PREFIX, '/a"'],
   ] as const) {
     it(`refuses ${key.split('/')[1]}: ${JSON.stringify(value)}`, () => {
       const { config, problems } = parse({ [key]: value });
@@ -54,8 +114,13 @@ describe('model/annotations/headers', () => {
   }
 
   it('renders variables the http-level proxy_set_header lines read: http-level maps give the defaults, locations override', () => {
-    const { model, problems } = build([...backend,
-      ingress({ name: 'vhost', annotations: { [UPSTREAM_VHOST]: 'internal.example.com', [X_FORWARDED_PREFIX]: '/shop' }, rules: [rule('a.example.com', path('/shop', 'web'))] }),
+    const { model, problems } = build([
+      ...backend,
+      ingress({
+        name: 'vhost',
+        annotations: { [UPSTREAM_VHOST]: 'internal.example.com', [X_FORWARDED_PREFIX]: '/shop' },
+        rules: [rule('a.example.com', path('/shop', 'web'))],
+      }),
       ingress({ name: 'plain', rules: [rule('a.example.com', path('/other', 'web'))] }),
     ]);
     assert.deepEqual(problems, [], show(problems));
@@ -64,7 +129,10 @@ describe('model/annotations/headers', () => {
     assert.match(text, /\n {4}proxy_set_header X-Forwarded-Prefix \$ingress_templater_forwarded_prefix;\n/);
     assert.doesNotMatch(text, /proxy_set_header Host \$best_http_host/);
     // the defaults come from maps, never from a server-level set (an auth subrequest would run it again)
-    assert.match(text, /\n {4}map \$http_host \$ingress_templater_host \{\n {8}default \$http_host;\n {8}''\s+\$host;\n {4}\}\n/);
+    assert.match(
+      text,
+      /\n {4}map \$http_host \$ingress_templater_host \{\n {8}default \$http_host;\n {8}''\s+\$host;\n {4}\}\n/,
+    );
     assert.match(text, /\n {4}map \$https \$ingress_templater_forwarded_prefix \{ default ""; \}\n/);
     assert.doesNotMatch(text, /\n {8}set \$ingress_templater_(host|forwarded_prefix) /);
     const shop = locationBlock(text, 'a.example.com', '/shop/');
@@ -89,13 +157,25 @@ describe('model/annotations/headers', () => {
     });
 
     const headersCm = (data: Record<string, string>) => configMap(data, 'custom-headers', 'ingress');
-    const lookup = (data: Record<string, string>) => ({ configMap: (ns: string, name: string) => (ns === 'ingress' && name === 'custom-headers' ? headersCm(data) : undefined) });
+    const lookup = (data: Record<string, string>) => ({
+      configMap: (ns: string, name: string) =>
+        ns === 'ingress' && name === 'custom-headers' ? headersCm(data) : undefined,
+    });
 
     it('reads valid headers, sorted by name; nothing without the setting', () => {
       const problems: Problem[] = [];
-      assert.deepEqual(proxySetHeaders('ingress/custom-headers', lookup({ 'X-Team': 'payments', 'X-Using-Nginx-Controller': 'true', 'X_Odd.Name': 'a=b, c (d) {e}; #f' }), problems), [
-        { name: 'X-Team', value: 'payments' }, { name: 'X-Using-Nginx-Controller', value: 'true' }, { name: 'X_Odd.Name', value: 'a=b, c (d) {e}; #f' },
-      ]);
+      assert.deepEqual(
+        proxySetHeaders(
+          'ingress/custom-headers',
+          lookup({ 'X-Team': 'payments', 'X-Using-Nginx-Controller': 'true', 'X_Odd.Name': 'a=b, c (d) {e}; #f' }),
+          problems,
+        ),
+        [
+          { name: 'X-Team', value: 'payments' },
+          { name: 'X-Using-Nginx-Controller', value: 'true' },
+          { name: 'X_Odd.Name', value: 'a=b, c (d) {e}; #f' },
+        ],
+      );
       assert.deepEqual(problems, [], show(problems));
       assert.deepEqual(proxySetHeaders(null, lookup({ 'X-A': '1' }), []), []);
     });
@@ -110,30 +190,68 @@ describe('model/annotations/headers', () => {
 
     it('reports and leaves out bad values, reserved and duplicate names; keeps the good ones', () => {
       const problems: Problem[] = [];
-      const out = proxySetHeaders('ingress/custom-headers', lookup({
-        'X-Newline': 'a\nb', 'X-Quote': 'a"b', 'X-Single': "it's", 'X-Dollar': '$remote_addr', 'X-Backslash': 'a\\b', 'X-Tab': 'a\tb', 'X-Long': 'x'.repeat(1025),
-        'Host': 'evil.com', 'x-forwarded-for': '1.2.3.4', 'X-Good': 'yes', 'x-good': 'again', '-bad': 'v',
-      }), problems);
+      const out = proxySetHeaders(
+        'ingress/custom-headers',
+        lookup({
+          'X-Newline': 'a\nb',
+          'X-Quote': 'a"b',
+          'X-Single': "it's",
+          'X-Dollar': '$remote_addr',
+          'X-Backslash': 'a\\b',
+          'X-Tab': 'a\tb',
+          'X-Long': 'x'.repeat(1025),
+          Host: 'evil.com',
+          'x-forwarded-for': '1.2.3.4',
+          'X-Good': 'yes',
+          'x-good': 'again',
+          '-bad': 'v',
+        }),
+        problems,
+      );
       assert.deepEqual(out, [{ name: 'X-Good', value: 'yes' }]);
       assert.equal(problems.length, 11, show(problems));
-      assert.ok(problems.every((p) => p.severity === 'error' && p.object === 'ConfigMap ingress/custom-headers'), show(problems));
+      assert.ok(
+        problems.every((p) => p.severity === 'error' && p.object === 'ConfigMap ingress/custom-headers'),
+        show(problems),
+      );
       const newline = problems.find((p) => p.field === 'data.X-Newline')!;
       assert.match(newline.message, /invalid value "a\\nb"/);
     });
 
     it('refuses the headers the controller sets itself, also spelt with "_" (which CGI-style backends read as "-")', () => {
       const problems: Problem[] = [];
-      const out = proxySetHeaders('ingress/custom-headers', lookup({
-        'ssl-client-verify': 'SUCCESS', 'SSL-Client-Subject-DN': 'CN=admin', 'X_Real_IP': '1.2.3.4', 'X-Request-ID': 'x', 'X-Code': '200', 'Proxy': 'p', 'X-Ok': 'yes',
-      }), problems);
+      const out = proxySetHeaders(
+        'ingress/custom-headers',
+        lookup({
+          'ssl-client-verify': 'SUCCESS',
+          'SSL-Client-Subject-DN': 'CN=admin',
+          X_Real_IP: '1.2.3.4',
+          'X-Request-ID': 'x',
+          'X-Code': '200',
+          Proxy: 'p',
+          'X-Ok': 'yes',
+        }),
+        problems,
+      );
       assert.deepEqual(out, [{ name: 'X-Ok', value: 'yes' }]);
       assert.equal(problems.length, 6, show(problems));
-      assert.ok(problems.every((p) => p.severity === 'error' && /set by the controller itself/.test(p.message)), show(problems));
+      assert.ok(
+        problems.every((p) => p.severity === 'error' && /set by the controller itself/.test(p.message)),
+        show(problems),
+      );
     });
 
     it('buildModel renders them once in the http block', () => {
-      const { model, problems } = build([...backend, configMap({ 'proxy-set-headers': 'ingress/custom-headers' }), headersCm({ 'X-Team': 'payments', 'X-Bad': 'a\nb' }),
-        ingress({ name: 'a', rules: [rule('a.example.com', path('/', 'web'))] }), ingress({ name: 'b', rules: [rule('b.example.com', path('/', 'web'))] })], CONFIG_MAP_OPTION);
+      const { model, problems } = build(
+        [
+          ...backend,
+          configMap({ 'proxy-set-headers': 'ingress/custom-headers' }),
+          headersCm({ 'X-Team': 'payments', 'X-Bad': 'a\nb' }),
+          ingress({ name: 'a', rules: [rule('a.example.com', path('/', 'web'))] }),
+          ingress({ name: 'b', rules: [rule('b.example.com', path('/', 'web'))] }),
+        ],
+        CONFIG_MAP_OPTION,
+      );
       assert.equal(problems.length, 1, show(problems));
       assert.deepEqual(model.http.headers, [{ headers: [{ name: 'X-Team', value: 'payments' }] }]);
       const text = renderText(model);
@@ -147,10 +265,19 @@ describe('model/annotations/headers', () => {
   it('nginx -t accepts the rendered headers in both balancer modes', async function () {
     if (!fs.existsSync(NGINX)) this.skip();
     this.timeout(30_000);
-    const { model } = build([...backend, configMap({ 'proxy-set-headers': 'ingress/custom-headers' }),
-      configMap({ 'X-Team': 'payments', 'X_Weird.Name': 'a {b}; c # d' }, 'custom-headers', 'ingress'),
-      ingress({ name: 'vhost', annotations: { [UPSTREAM_VHOST]: '[fd00::1]:8080', [X_FORWARDED_PREFIX]: '/a(b)~c' }, rules: [rule('a.example.com', path('/shop', 'web'))] }),
-    ], CONFIG_MAP_OPTION);
+    const { model } = build(
+      [
+        ...backend,
+        configMap({ 'proxy-set-headers': 'ingress/custom-headers' }),
+        configMap({ 'X-Team': 'payments', 'X_Weird.Name': 'a {b}; c # d' }, 'custom-headers', 'ingress'),
+        ingress({
+          name: 'vhost',
+          annotations: { [UPSTREAM_VHOST]: '[fd00::1]:8080', [X_FORWARDED_PREFIX]: '/a(b)~c' },
+          rules: [rule('a.example.com', path('/shop', 'web'))],
+        }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
     assert.equal(model.http.headers?.length, 1);
     await nginxAccepts(model);
   });

@@ -11,11 +11,23 @@ import { makeCert } from '../../helpers/resources.js';
 
 export { NGINX };
 
-export function renderOptions(prefix: string, balancer: BalancerMode = 'static', luaModules: string[] = []): RenderOptions {
+export function renderOptions(
+  prefix: string,
+  balancer: BalancerMode = 'static',
+  luaModules: string[] = [],
+): RenderOptions {
   return {
-    prefix, listenAddress: '127.0.0.1', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
-    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
-    balancer, luaDir: LUA_DIR, luaModules,
+    prefix,
+    listenAddress: '127.0.0.1',
+    httpPort: 8080,
+    httpsPort: 8443,
+    internalPort: 10246,
+    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'),
+    features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+    version: '0.1.0',
+    balancer,
+    luaDir: LUA_DIR,
+    luaModules,
   };
 }
 
@@ -41,7 +53,8 @@ export async function nginxAccepts(model: Model): Promise<void> {
       fs.writeFileSync(o.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
       const { text } = renderer.render(model, o);
       const complaint = nginxConfigTest(prefix, text);
-      if (complaint !== null) throw new Error(`nginx -t (${mode}) refused the config:\n${complaint}\n${numberedLines(text)}`);
+      if (complaint !== null)
+        throw new Error(`nginx -t (${mode}) refused the config:\n${complaint}\n${numberedLines(text)}`);
     }
   } finally {
     fs.rmSync(prefix, { recursive: true, force: true });

@@ -1,11 +1,26 @@
 import assert from 'node:assert/strict';
 import {
-  parseProxySsl, PROXY_SSL_NAME, PROXY_SSL_PROTOCOLS, PROXY_SSL_SECRET, PROXY_SSL_SERVER_NAME, PROXY_SSL_VERIFY, PROXY_SSL_VERIFY_DEPTH,
+  parseProxySsl,
+  PROXY_SSL_NAME,
+  PROXY_SSL_PROTOCOLS,
+  PROXY_SSL_SECRET,
+  PROXY_SSL_SERVER_NAME,
+  PROXY_SSL_VERIFY,
+  PROXY_SSL_VERIFY_DEPTH,
 } from '../../../src/model/annotations/proxy-ssl.js';
 import { BACKEND_PROTOCOL } from '../../../src/model/annotations/backend-protocol.js';
 import type { Problem, Secret } from '../../../src/resources.js';
 import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
-import { cleanupPki, context, dataSecret, issueClient, locationBlock, makeCa, nginxTest, render } from './tls-fixtures.js';
+import {
+  cleanupPki,
+  context,
+  dataSecret,
+  issueClient,
+  locationBlock,
+  makeCa,
+  nginxTest,
+  render,
+} from './tls-fixtures.js';
 import type { Pem } from './tls-fixtures.js';
 
 const app = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
@@ -37,21 +52,39 @@ describe('proxy-ssl-* annotations', () => {
     const r = parse({ [PROXY_SSL_SECRET]: 'default/ca-only' });
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.config, {
-      module: 'proxy', secret: 'default/ca-only', caFile: 'proxy-ssl-ca.crt-hash', certFile: null,
-      verify: 'off', verifyDepth: 1, name: null, serverName: 'off', protocols: null,
+      module: 'proxy',
+      secret: 'default/ca-only',
+      caFile: 'proxy-ssl-ca.crt-hash',
+      certFile: null,
+      verify: 'off',
+      verifyDepth: 1,
+      name: null,
+      serverName: 'off',
+      protocols: null,
     });
     assert.equal(r.files.get('proxy-ssl-ca.crt'), ca.cert);
   });
 
   it('reads every annotation, and the client certificate of the Secret', () => {
     const r = parse({
-      [PROXY_SSL_SECRET]: 'default/backend', [PROXY_SSL_VERIFY]: 'on', [PROXY_SSL_VERIFY_DEPTH]: '3', [PROXY_SSL_NAME]: 'Backend.Example.com',
-      [PROXY_SSL_SERVER_NAME]: 'on', [PROXY_SSL_PROTOCOLS]: 'TLSv1.3  TLSv1.2 TLSv1.3',
+      [PROXY_SSL_SECRET]: 'default/backend',
+      [PROXY_SSL_VERIFY]: 'on',
+      [PROXY_SSL_VERIFY_DEPTH]: '3',
+      [PROXY_SSL_NAME]: 'Backend.Example.com',
+      [PROXY_SSL_SERVER_NAME]: 'on',
+      [PROXY_SSL_PROTOCOLS]: 'TLSv1.3  TLSv1.2 TLSv1.3',
     });
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.config, {
-      module: 'proxy', secret: 'default/backend', caFile: 'proxy-ssl-ca.crt-hash', certFile: 'proxy-ssl-client.pem-hash',
-      verify: 'on', verifyDepth: 3, name: 'backend.example.com', serverName: 'on', protocols: ['TLSv1.2', 'TLSv1.3'],
+      module: 'proxy',
+      secret: 'default/backend',
+      caFile: 'proxy-ssl-ca.crt-hash',
+      certFile: 'proxy-ssl-client.pem-hash',
+      verify: 'on',
+      verifyDepth: 3,
+      name: 'backend.example.com',
+      serverName: 'on',
+      protocols: ['TLSv1.2', 'TLSv1.3'],
     });
     const pem = r.files.get('proxy-ssl-client.pem')!;
     assert.ok(pem.startsWith(client.cert.trim().split('\n')[0]!) && pem.includes('PRIVATE KEY'));
@@ -73,7 +106,10 @@ describe('proxy-ssl-* annotations', () => {
   it('warns that the other annotations do nothing without proxy-ssl-secret', () => {
     const r = parse({ [PROXY_SSL_VERIFY]: 'on', [PROXY_SSL_NAME]: 'a.example.com' });
     assert.equal(r.config, undefined);
-    assert.deepEqual(r.problems.map((p) => p.severity), ['warning']);
+    assert.deepEqual(
+      r.problems.map((p) => p.severity),
+      ['warning'],
+    );
     assert.match(r.problems[0]!.message, /proxy-ssl-verify, proxy-ssl-name have no effect without/);
   });
 
@@ -100,7 +136,11 @@ describe('proxy-ssl-* annotations', () => {
     [PROXY_SSL_SECRET, 'default/bad-key', /no usable client certificate: .*does not match/],
   ] as const) {
     it(`refuses ${key.split('/')[1]}: ${JSON.stringify(value)} with an error naming the Ingress and the annotation`, () => {
-      const annotations: Record<string, string> = { [PROXY_SSL_SECRET]: 'default/ca-only', [PROXY_SSL_NAME]: 'b.example.com', [key]: value };
+      const annotations: Record<string, string> = {
+        [PROXY_SSL_SECRET]: 'default/ca-only',
+        [PROXY_SSL_NAME]: 'b.example.com',
+        [key]: value,
+      };
       const r = parse(annotations);
       const errors = r.problems.filter((p) => p.severity === 'error');
       assert.equal(errors.length, 1, show(r.problems));
@@ -112,30 +152,59 @@ describe('proxy-ssl-* annotations', () => {
   }
 
   describe('rendered', () => {
-    const model = (annotations: Record<string, string>) => build([...app, ...secrets, ingress({
-      name: 'api', annotations, rules: [rule('api.example.com', path('/', 'web'))],
-    })]);
+    const model = (annotations: Record<string, string>) =>
+      build([
+        ...app,
+        ...secrets,
+        ingress({
+          name: 'api',
+          annotations,
+          rules: [rule('api.example.com', path('/', 'web'))],
+        }),
+      ]);
     const full = {
-      [BACKEND_PROTOCOL]: 'HTTPS', [PROXY_SSL_SECRET]: 'default/backend', [PROXY_SSL_VERIFY]: 'on', [PROXY_SSL_VERIFY_DEPTH]: '2',
-      [PROXY_SSL_NAME]: 'backend.example.com', [PROXY_SSL_SERVER_NAME]: 'on', [PROXY_SSL_PROTOCOLS]: 'TLSv1.2 TLSv1.3',
+      [BACKEND_PROTOCOL]: 'HTTPS',
+      [PROXY_SSL_SECRET]: 'default/backend',
+      [PROXY_SSL_VERIFY]: 'on',
+      [PROXY_SSL_VERIFY_DEPTH]: '2',
+      [PROXY_SSL_NAME]: 'backend.example.com',
+      [PROXY_SSL_SERVER_NAME]: 'on',
+      [PROXY_SSL_PROTOCOLS]: 'TLSv1.2 TLSv1.3',
     };
 
     it('writes the proxy_ssl_* directives with the managed files, in the Ingress locations', () => {
       const r = model(full);
       assert.deepEqual(r.problems, []);
-      assert.deepEqual(r.model.files.map((f) => [f.name.replace(/-[0-9a-f]{16}$/, ''), f.mode]), [['proxy-ssl-ca.crt', 0o600], ['proxy-ssl-client.pem', 0o600]]);
+      assert.deepEqual(
+        r.model.files.map((f) => [f.name.replace(/-[0-9a-f]{16}$/, ''), f.mode]),
+        [
+          ['proxy-ssl-ca.crt', 0o600],
+          ['proxy-ssl-client.pem', 0o600],
+        ],
+      );
       const ca = r.model.files.find((f) => f.name.startsWith('proxy-ssl-ca.crt'))!.name;
       const pem = r.model.files.find((f) => f.name.startsWith('proxy-ssl-client.pem'))!.name;
       const block = locationBlock(render(r.model), 'api.example.com', 'location "/"');
       for (const line of [
-        `proxy_ssl_trusted_certificate "/srv/it/files/${ca}";`, 'proxy_ssl_verify on;', 'proxy_ssl_verify_depth 2;', 'proxy_ssl_server_name on;',
-        'proxy_ssl_name backend.example.com;', 'proxy_ssl_protocols TLSv1.2 TLSv1.3;',
-        `proxy_ssl_certificate "/srv/it/files/${pem}";`, `proxy_ssl_certificate_key "/srv/it/files/${pem}";`, 'proxy_pass https://upstream_balancer;',
-      ]) assert.ok(block.includes(line), `${line}\n${block}`);
+        `proxy_ssl_trusted_certificate "/srv/it/files/${ca}";`,
+        'proxy_ssl_verify on;',
+        'proxy_ssl_verify_depth 2;',
+        'proxy_ssl_server_name on;',
+        'proxy_ssl_name backend.example.com;',
+        'proxy_ssl_protocols TLSv1.2 TLSv1.3;',
+        `proxy_ssl_certificate "/srv/it/files/${pem}";`,
+        `proxy_ssl_certificate_key "/srv/it/files/${pem}";`,
+        'proxy_pass https://upstream_balancer;',
+      ])
+        assert.ok(block.includes(line), `${line}\n${block}`);
     });
 
     it('writes grpc_ssl_* for GRPCS', () => {
-      const block = locationBlock(render(model({ ...full, [BACKEND_PROTOCOL]: 'GRPCS' }).model), 'api.example.com', 'location "/"');
+      const block = locationBlock(
+        render(model({ ...full, [BACKEND_PROTOCOL]: 'GRPCS' }).model),
+        'api.example.com',
+        'location "/"',
+      );
       assert.match(block, /grpc_ssl_verify on;/);
       assert.match(block, /grpc_ssl_name backend\.example\.com;/);
       assert.doesNotMatch(block, /proxy_ssl_/);
@@ -146,7 +215,10 @@ describe('proxy-ssl-* annotations', () => {
       this.timeout(30_000);
       assert.equal(nginxTest(model(full).model, 'static'), null);
       assert.equal(nginxTest(model({ ...full, [BACKEND_PROTOCOL]: 'GRPCS' }).model, 'static'), null);
-      assert.equal(nginxTest(model({ [BACKEND_PROTOCOL]: 'HTTPS', [PROXY_SSL_SECRET]: 'default/ca-only' }).model, 'lua'), null);
+      assert.equal(
+        nginxTest(model({ [BACKEND_PROTOCOL]: 'HTTPS', [PROXY_SSL_SECRET]: 'default/ca-only' }).model, 'lua'),
+        null,
+      );
     });
 
     it('an invalid value denies the Ingress (503) and never reaches nginx.conf', () => {

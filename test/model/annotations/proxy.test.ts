@@ -2,17 +2,44 @@ import assert from 'node:assert/strict';
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
 import {
-  PROXY_BODY_SIZE, PROXY_BUFFER_SIZE, PROXY_BUFFERING, PROXY_BUFFERS_NUMBER, PROXY_CONNECT_TIMEOUT, PROXY_KEYS, PROXY_NEXT_UPSTREAM,
-  PROXY_NEXT_UPSTREAM_TIMEOUT, PROXY_NEXT_UPSTREAM_TRIES, PROXY_READ_TIMEOUT, PROXY_SEND_TIMEOUT, parseProxy,
+  PROXY_BODY_SIZE,
+  PROXY_BUFFER_SIZE,
+  PROXY_BUFFERING,
+  PROXY_BUFFERS_NUMBER,
+  PROXY_CONNECT_TIMEOUT,
+  PROXY_KEYS,
+  PROXY_NEXT_UPSTREAM,
+  PROXY_NEXT_UPSTREAM_TIMEOUT,
+  PROXY_NEXT_UPSTREAM_TRIES,
+  PROXY_READ_TIMEOUT,
+  PROXY_SEND_TIMEOUT,
+  parseProxy,
 } from '../../../src/model/annotations/proxy.js';
 import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
 import type { Problem } from '../../../src/resources.js';
-import { assertAnnotationError, build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
+import {
+  assertAnnotationError,
+  build,
+  configMap,
+  CONFIG_MAP_OPTION,
+  endpoints,
+  ingress,
+  path,
+  rule,
+  service,
+  show,
+} from '../../helpers/resources.js';
 import { locationBlock, NGINX, nginxAccepts, renderText } from './nginx-check.js';
 import fs from 'node:fs';
 
-const ctx: AnnotationContext = { settings: { ...DEFAULT_SETTINGS }, secret: () => undefined, configMap: () => undefined, file: (n) => n };
-const ing = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
+const ctx: AnnotationContext = {
+  settings: { ...DEFAULT_SETTINGS },
+  secret: () => undefined,
+  configMap: () => undefined,
+  file: (n) => n,
+};
+const ing = (annotations: Record<string, string>) =>
+  ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
 
 const parse = (annotations: Record<string, string>) => {
   const problems: Problem[] = [];
@@ -22,7 +49,10 @@ const parse = (annotations: Record<string, string>) => {
 
 const backend = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
 const model = (annotations: Record<string, string>, extra = [configMap({})]) =>
-  build([...backend, ...extra, ingress({ name: 'web', annotations, rules: [rule('a.example.com', path('/app', 'web'))] })], CONFIG_MAP_OPTION);
+  build(
+    [...backend, ...extra, ingress({ name: 'web', annotations, rules: [rule('a.example.com', path('/app', 'web'))] })],
+    CONFIG_MAP_OPTION,
+  );
 
 describe('model/annotations/proxy', () => {
   it('every key is a supported annotation', () => {
@@ -36,14 +66,27 @@ describe('model/annotations/proxy', () => {
 
   it('reads sizes, integer seconds, next-upstream conditions and buffering', () => {
     const { config, problems } = parse({
-      [PROXY_BODY_SIZE]: '8M', [PROXY_CONNECT_TIMEOUT]: '15', [PROXY_READ_TIMEOUT]: ' 120 ', [PROXY_SEND_TIMEOUT]: '30',
-      [PROXY_NEXT_UPSTREAM]: 'error timeout http_502 error', [PROXY_NEXT_UPSTREAM_TRIES]: '0', [PROXY_NEXT_UPSTREAM_TIMEOUT]: '10',
-      [PROXY_BUFFERING]: 'on', [PROXY_BUFFER_SIZE]: '16k',
+      [PROXY_BODY_SIZE]: '8M',
+      [PROXY_CONNECT_TIMEOUT]: '15',
+      [PROXY_READ_TIMEOUT]: ' 120 ',
+      [PROXY_SEND_TIMEOUT]: '30',
+      [PROXY_NEXT_UPSTREAM]: 'error timeout http_502 error',
+      [PROXY_NEXT_UPSTREAM_TRIES]: '0',
+      [PROXY_NEXT_UPSTREAM_TIMEOUT]: '10',
+      [PROXY_BUFFERING]: 'on',
+      [PROXY_BUFFER_SIZE]: '16k',
     });
     assert.deepEqual(problems, [], show(problems));
     assert.deepEqual(config, {
-      bodySize: '8m', connectTimeout: 15, readTimeout: 120, sendTimeout: 30, nextUpstream: ['error', 'timeout', 'http_502'],
-      nextUpstreamTries: 0, nextUpstreamTimeout: 10, buffering: 'on', buffers: { number: 4, size: '16k' },
+      bodySize: '8m',
+      connectTimeout: 15,
+      readTimeout: 120,
+      sendTimeout: 30,
+      nextUpstream: ['error', 'timeout', 'http_502'],
+      nextUpstreamTries: 0,
+      nextUpstreamTimeout: 10,
+      buffering: 'on',
+      buffers: { number: 4, size: '16k' },
     });
   });
 
@@ -54,13 +97,37 @@ describe('model/annotations/proxy', () => {
   });
 
   const invalid: [string, string][] = [
-    [PROXY_BODY_SIZE, '1 m'], [PROXY_BODY_SIZE, '1mb'], [PROXY_BODY_SIZE, '-1'], [PROXY_BODY_SIZE, '1m;'], [PROXY_BODY_SIZE, ''], [PROXY_BODY_SIZE, '1.5m'],
-    [PROXY_CONNECT_TIMEOUT, '0'], [PROXY_CONNECT_TIMEOUT, '30s'], [PROXY_CONNECT_TIMEOUT, '-5'], [PROXY_CONNECT_TIMEOUT, '3601'], [PROXY_CONNECT_TIMEOUT, '1e3'],
-    [PROXY_READ_TIMEOUT, '86401'], [PROXY_READ_TIMEOUT, 'sixty'], [PROXY_SEND_TIMEOUT, '1.5'],
-    [PROXY_NEXT_UPSTREAM, 'error foo'], [PROXY_NEXT_UPSTREAM, 'off error'], [PROXY_NEXT_UPSTREAM, ''], [PROXY_NEXT_UPSTREAM, 'error;timeout'], [PROXY_NEXT_UPSTREAM, 'http_501'],
-    [PROXY_NEXT_UPSTREAM_TRIES, '-1'], [PROXY_NEXT_UPSTREAM_TRIES, '1001'], [PROXY_NEXT_UPSTREAM_TIMEOUT, '5s'],
-    [PROXY_BUFFERING, 'true'], [PROXY_BUFFERING, 'yes'], [PROXY_BUFFER_SIZE, '1g'], [PROXY_BUFFER_SIZE, '0'], [PROXY_BUFFER_SIZE, '17m'], [PROXY_BUFFER_SIZE, '8 k'],
-    [PROXY_BUFFERS_NUMBER, '2'], [PROXY_BUFFERS_NUMBER, '3'], [PROXY_BUFFERS_NUMBER, 'four'],
+    [PROXY_BODY_SIZE, '1 m'],
+    [PROXY_BODY_SIZE, '1mb'],
+    [PROXY_BODY_SIZE, '-1'],
+    [PROXY_BODY_SIZE, '1m;'],
+    [PROXY_BODY_SIZE, ''],
+    [PROXY_BODY_SIZE, '1.5m'],
+    [PROXY_CONNECT_TIMEOUT, '0'],
+    [PROXY_CONNECT_TIMEOUT, '30s'],
+    [PROXY_CONNECT_TIMEOUT, '-5'],
+    [PROXY_CONNECT_TIMEOUT, '3601'],
+    [PROXY_CONNECT_TIMEOUT, '1e3'],
+    [PROXY_READ_TIMEOUT, '86401'],
+    [PROXY_READ_TIMEOUT, 'sixty'],
+    [PROXY_SEND_TIMEOUT, '1.5'],
+    [PROXY_NEXT_UPSTREAM, 'error foo'],
+    [PROXY_NEXT_UPSTREAM, 'off error'],
+    [PROXY_NEXT_UPSTREAM, ''],
+    [PROXY_NEXT_UPSTREAM, 'error;timeout'],
+    [PROXY_NEXT_UPSTREAM, 'http_501'],
+    [PROXY_NEXT_UPSTREAM_TRIES, '-1'],
+    [PROXY_NEXT_UPSTREAM_TRIES, '1001'],
+    [PROXY_NEXT_UPSTREAM_TIMEOUT, '5s'],
+    [PROXY_BUFFERING, 'true'],
+    [PROXY_BUFFERING, 'yes'],
+    [PROXY_BUFFER_SIZE, '1g'],
+    [PROXY_BUFFER_SIZE, '0'],
+    [PROXY_BUFFER_SIZE, '17m'],
+    [PROXY_BUFFER_SIZE, '8 k'],
+    [PROXY_BUFFERS_NUMBER, '2'],
+    [PROXY_BUFFERS_NUMBER, '3'],
+    [PROXY_BUFFERS_NUMBER, 'four'],
   ];
   for (const [key, value] of invalid) {
     it(`refuses ${key.split('/')[1]}: ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
@@ -82,35 +149,70 @@ describe('model/annotations/proxy', () => {
 
   it('renders only what is set, inside each location of the Ingress', () => {
     const { model: m, problems } = model({
-      [PROXY_BODY_SIZE]: '2k', [PROXY_CONNECT_TIMEOUT]: '3', [PROXY_READ_TIMEOUT]: '1', [PROXY_SEND_TIMEOUT]: '7',
-      [PROXY_NEXT_UPSTREAM]: 'error timeout http_503', [PROXY_NEXT_UPSTREAM_TRIES]: '2', [PROXY_NEXT_UPSTREAM_TIMEOUT]: '0',
-      [PROXY_BUFFERING]: 'off', [PROXY_BUFFER_SIZE]: '8k', [PROXY_BUFFERS_NUMBER]: '6',
+      [PROXY_BODY_SIZE]: '2k',
+      [PROXY_CONNECT_TIMEOUT]: '3',
+      [PROXY_READ_TIMEOUT]: '1',
+      [PROXY_SEND_TIMEOUT]: '7',
+      [PROXY_NEXT_UPSTREAM]: 'error timeout http_503',
+      [PROXY_NEXT_UPSTREAM_TRIES]: '2',
+      [PROXY_NEXT_UPSTREAM_TIMEOUT]: '0',
+      [PROXY_BUFFERING]: 'off',
+      [PROXY_BUFFER_SIZE]: '8k',
+      [PROXY_BUFFERS_NUMBER]: '6',
     });
     assert.deepEqual(problems, [], show(problems));
     const text = renderText(m);
-    for (const [p, exact] of [['/app', true], ['/app/', false]] as const) {
+    for (const [p, exact] of [
+      ['/app', true],
+      ['/app/', false],
+    ] as const) {
       const block = locationBlock(text, 'a.example.com', p, exact);
       for (const line of [
-        'client_max_body_size 2k;', 'proxy_connect_timeout 3s;', 'proxy_read_timeout 1s;', 'proxy_send_timeout 7s;',
-        'proxy_next_upstream error timeout http_503;', 'proxy_next_upstream_tries 2;', 'proxy_next_upstream_timeout 0s;',
-        'proxy_buffering off;', 'proxy_buffer_size 8k;', 'proxy_buffers 6 8k;',
-      ]) assert.ok(block.includes(`            ${line}\n`), `${line} missing in\n${block}`);
+        'client_max_body_size 2k;',
+        'proxy_connect_timeout 3s;',
+        'proxy_read_timeout 1s;',
+        'proxy_send_timeout 7s;',
+        'proxy_next_upstream error timeout http_503;',
+        'proxy_next_upstream_tries 2;',
+        'proxy_next_upstream_timeout 0s;',
+        'proxy_buffering off;',
+        'proxy_buffer_size 8k;',
+        'proxy_buffers 6 8k;',
+      ])
+        assert.ok(block.includes(`            ${line}\n`), `${line} missing in\n${block}`);
     }
     // another Ingress's locations keep the http-level values
     const plain = model({}).model;
-    assert.doesNotMatch(locationBlock(renderText(plain), 'a.example.com', '/app/'), /client_max_body_size|proxy_read_timeout/);
+    assert.doesNotMatch(
+      locationBlock(renderText(plain), 'a.example.com', '/app/'),
+      /client_max_body_size|proxy_read_timeout/,
+    );
   });
 
   it('nginx -t accepts every directive it renders, in both balancer modes', async function () {
     if (!fs.existsSync(NGINX)) this.skip();
     this.timeout(30_000);
-    const { model: m } = model({
-      [PROXY_BODY_SIZE]: '100g', [PROXY_CONNECT_TIMEOUT]: '3600', [PROXY_READ_TIMEOUT]: '86400', [PROXY_SEND_TIMEOUT]: '1',
-      [PROXY_NEXT_UPSTREAM]: 'error timeout invalid_header http_500 http_502 http_503 http_504 http_403 http_404 http_429 non_idempotent',
-      [PROXY_NEXT_UPSTREAM_TRIES]: '1000', [PROXY_NEXT_UPSTREAM_TIMEOUT]: '86400', [PROXY_BUFFERING]: 'on', [PROXY_BUFFER_SIZE]: '16m', [PROXY_BUFFERS_NUMBER]: '4',
-    }, [configMap({ 'proxy-buffer-size': '64k' })]);
+    const { model: m } = model(
+      {
+        [PROXY_BODY_SIZE]: '100g',
+        [PROXY_CONNECT_TIMEOUT]: '3600',
+        [PROXY_READ_TIMEOUT]: '86400',
+        [PROXY_SEND_TIMEOUT]: '1',
+        [PROXY_NEXT_UPSTREAM]:
+          'error timeout invalid_header http_500 http_502 http_503 http_504 http_403 http_404 http_429 non_idempotent',
+        [PROXY_NEXT_UPSTREAM_TRIES]: '1000',
+        [PROXY_NEXT_UPSTREAM_TIMEOUT]: '86400',
+        [PROXY_BUFFERING]: 'on',
+        [PROXY_BUFFER_SIZE]: '16m',
+        [PROXY_BUFFERS_NUMBER]: '4',
+      },
+      [configMap({ 'proxy-buffer-size': '64k' })],
+    );
     await nginxAccepts(m);
     // a larger ConfigMap buffer size with the annotation's buffer number only
-    await nginxAccepts(model({ [PROXY_BUFFERS_NUMBER]: '4', [PROXY_NEXT_UPSTREAM]: 'off' }, [configMap({ 'proxy-buffer-size': '1m' })]).model);
+    await nginxAccepts(
+      model({ [PROXY_BUFFERS_NUMBER]: '4', [PROXY_NEXT_UPSTREAM]: 'off' }, [configMap({ 'proxy-buffer-size': '1m' })])
+        .model,
+    );
   });
 });

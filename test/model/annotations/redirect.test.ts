@@ -2,8 +2,15 @@ import assert from 'node:assert/strict';
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
 import {
-  FROM_TO_WWW, isRedirectURL, PERMANENT_REDIRECT, PERMANENT_REDIRECT_CODE, REDIRECT_KEYS, redirectFamily, TEMPORAL_REDIRECT,
-  TEMPORAL_REDIRECT_CODE, wwwAlias,
+  FROM_TO_WWW,
+  isRedirectURL,
+  PERMANENT_REDIRECT,
+  PERMANENT_REDIRECT_CODE,
+  REDIRECT_KEYS,
+  redirectFamily,
+  TEMPORAL_REDIRECT,
+  TEMPORAL_REDIRECT_CODE,
+  wwwAlias,
 } from '../../../src/model/annotations/redirect.js';
 import type { Model, Server } from '../../../src/model/index.js';
 import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
@@ -11,8 +18,14 @@ import type { Problem, Resource } from '../../../src/resources.js';
 import { build, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../../helpers/resources.js';
 import { nginxAccepts, renderText } from './nginx-check.js';
 
-const ctx: AnnotationContext = { settings: { ...DEFAULT_SETTINGS }, secret: () => undefined, configMap: () => undefined, file: (n) => n };
-const ing = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
+const ctx: AnnotationContext = {
+  settings: { ...DEFAULT_SETTINGS },
+  secret: () => undefined,
+  configMap: () => undefined,
+  file: (n) => n,
+};
+const ing = (annotations: Record<string, string>) =>
+  ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
 
 const parse = (annotations: Record<string, string>) => {
   const problems: Problem[] = [];
@@ -50,16 +63,36 @@ describe('model/annotations/redirect', () => {
     });
 
     it('permanent-redirect: 301 by default, permanent-redirect-code 300-308', () => {
-      assert.deepEqual(parse({ [PERMANENT_REDIRECT]: 'https://www.example.org/new?x=1#top' }).location, { url: 'https://www.example.org/new?x=1#top', code: 301, addLocation: false });
-      assert.deepEqual(parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '308' }).location, { url: 'http://example.org', code: 308, addLocation: false });
+      assert.deepEqual(parse({ [PERMANENT_REDIRECT]: 'https://www.example.org/new?x=1#top' }).location, {
+        url: 'https://www.example.org/new?x=1#top',
+        code: 301,
+        addLocation: false,
+      });
+      assert.deepEqual(
+        parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '308' }).location,
+        { url: 'http://example.org', code: 308, addLocation: false },
+      );
       // nginx's "return CODE URL" sets Location only for 301, 302, 303, 307 and 308
-      assert.deepEqual(parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '300' }).location, { url: 'http://example.org', code: 300, addLocation: true });
+      assert.deepEqual(
+        parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '300' }).location,
+        { url: 'http://example.org', code: 300, addLocation: true },
+      );
     });
 
     it('temporal-redirect: 302 by default, temporal-redirect-code 300-307, and it wins over permanent-redirect', () => {
-      assert.deepEqual(parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t' }).location, { url: 'https://example.org/t', code: 302, addLocation: false });
-      assert.deepEqual(parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t', [TEMPORAL_REDIRECT_CODE]: '307' }).location, { url: 'https://example.org/t', code: 307, addLocation: false });
-      const both = parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t', [PERMANENT_REDIRECT]: 'https://example.org/p' });
+      assert.deepEqual(parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t' }).location, {
+        url: 'https://example.org/t',
+        code: 302,
+        addLocation: false,
+      });
+      assert.deepEqual(
+        parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t', [TEMPORAL_REDIRECT_CODE]: '307' }).location,
+        { url: 'https://example.org/t', code: 307, addLocation: false },
+      );
+      const both = parse({
+        [TEMPORAL_REDIRECT]: 'https://example.org/t',
+        [PERMANENT_REDIRECT]: 'https://example.org/p',
+      });
       assert.deepEqual(both.location, { url: 'https://example.org/t', code: 302, addLocation: false });
       assert.equal(both.problems.length, 1);
       assert.equal(both.problems[0]!.severity, 'warning');
@@ -67,8 +100,16 @@ describe('model/annotations/redirect', () => {
     });
 
     it('refuses codes out of range or not numbers, naming the annotation and the value', () => {
-      for (const [key, v] of [[PERMANENT_REDIRECT_CODE, '999'], [PERMANENT_REDIRECT_CODE, '200'], [PERMANENT_REDIRECT_CODE, '309'], [PERMANENT_REDIRECT_CODE, '301;'],
-        [PERMANENT_REDIRECT_CODE, 'abc'], [PERMANENT_REDIRECT_CODE, '3010'], [TEMPORAL_REDIRECT_CODE, '308'], [TEMPORAL_REDIRECT_CODE, '']] as const) {
+      for (const [key, v] of [
+        [PERMANENT_REDIRECT_CODE, '999'],
+        [PERMANENT_REDIRECT_CODE, '200'],
+        [PERMANENT_REDIRECT_CODE, '309'],
+        [PERMANENT_REDIRECT_CODE, '301;'],
+        [PERMANENT_REDIRECT_CODE, 'abc'],
+        [PERMANENT_REDIRECT_CODE, '3010'],
+        [TEMPORAL_REDIRECT_CODE, '308'],
+        [TEMPORAL_REDIRECT_CODE, ''],
+      ] as const) {
         const { problems } = parse({ [PERMANENT_REDIRECT]: 'https://example.org', [key]: v });
         assert.equal(problems.length, 1, `${key}=${v}: ${show(problems)}`);
         assert.equal(problems[0]!.severity, 'error');
@@ -79,11 +120,33 @@ describe('model/annotations/redirect', () => {
     });
 
     it('URLs: absolute http(s) only, literal (no variables), nothing that could leave the quoted string', () => {
-      for (const v of ['https://example.org', 'http://example.org:8080/a/b?c=d&e=f#g', 'https://[::1]/x', 'https://user@example.org/%20x', 'HTTPS://EXAMPLE.ORG/']) assert.ok(isRedirectURL(v), v);
       for (const v of [
-        'ftp://example.org', '//example.org', '/relative', 'example.org', 'https://', 'https:///x', 'https://example.org/$request_uri', 'https://example.org/a b',
-        'https://example.org/"', "https://example.org/'", 'https://example.org/;\nreturn 200', 'https://example.org/{x}', 'https://example.org/a\\b',
-        'javascript:alert(1)', 'https://exa mple.org', 'https://example.org/\u00e9', `https://example.org/${'a'.repeat(2048)}`, '',
+        'https://example.org',
+        'http://example.org:8080/a/b?c=d&e=f#g',
+        'https://[::1]/x',
+        'https://user@example.org/%20x',
+        'HTTPS://EXAMPLE.ORG/',
+      ])
+        assert.ok(isRedirectURL(v), v);
+      for (const v of [
+        'ftp://example.org',
+        '//example.org',
+        '/relative',
+        'example.org',
+        'https://',
+        'https:///x',
+        'https://example.org/$request_uri',
+        'https://example.org/a b',
+        'https://example.org/"',
+        "https://example.org/'",
+        'https://example.org/;\nreturn 200',
+        'https://example.org/{x}',
+        'https://example.org/a\\b',
+        'javascript:alert(1)',
+        'https://exa mple.org',
+        'https://example.org/\u00e9',
+        `https://example.org/${'a'.repeat(2048)}`,
+        '',
       ]) {
         assert.equal(isRedirectURL(v), false, JSON.stringify(v));
         const { location, problems } = parse({ [PERMANENT_REDIRECT]: v });
@@ -94,7 +157,11 @@ describe('model/annotations/redirect', () => {
     });
 
     it('from-to-www-redirect: "true" or "false"; anything else is an error of the location', () => {
-      assert.deepEqual(parse({ [FROM_TO_WWW]: 'true' }), { location: undefined, server: { fromToWww: true, ingress: 'shop/web' }, problems: [] });
+      assert.deepEqual(parse({ [FROM_TO_WWW]: 'true' }), {
+        location: undefined,
+        server: { fromToWww: true, ingress: 'shop/web' },
+        problems: [],
+      });
       const { server: srv, problems } = parse({ [FROM_TO_WWW]: 'yes' });
       assert.equal(srv, undefined);
       assert.equal(problems.length, 1);
@@ -116,9 +183,21 @@ describe('model/annotations/redirect', () => {
     it('every location of the Ingress returns the redirect; other Ingresses are not affected', () => {
       const { model, problems } = build([
         ...app,
-        ingress({ name: 'moved', annotations: { [PERMANENT_REDIRECT]: 'https://example.org/new', [PERMANENT_REDIRECT_CODE]: '308' }, rules: [rule('a.example.com', path('/old', 'web'), path('/older', 'nowhere'))] }),
-        ingress({ name: 'tmp', annotations: { [TEMPORAL_REDIRECT]: 'https://example.org/maintenance' }, rules: [rule('a.example.com', path('/tmp', 'web'))] }),
-        ingress({ name: 'odd', annotations: { [PERMANENT_REDIRECT]: 'https://example.org/choose', [PERMANENT_REDIRECT_CODE]: '300' }, rules: [rule('a.example.com', path('/odd', 'web'))] }),
+        ingress({
+          name: 'moved',
+          annotations: { [PERMANENT_REDIRECT]: 'https://example.org/new', [PERMANENT_REDIRECT_CODE]: '308' },
+          rules: [rule('a.example.com', path('/old', 'web'), path('/older', 'nowhere'))],
+        }),
+        ingress({
+          name: 'tmp',
+          annotations: { [TEMPORAL_REDIRECT]: 'https://example.org/maintenance' },
+          rules: [rule('a.example.com', path('/tmp', 'web'))],
+        }),
+        ingress({
+          name: 'odd',
+          annotations: { [PERMANENT_REDIRECT]: 'https://example.org/choose', [PERMANENT_REDIRECT_CODE]: '300' },
+          rules: [rule('a.example.com', path('/odd', 'web'))],
+        }),
         ingress({ name: 'plain', rules: [rule('a.example.com', path('/plain', 'web'))] }),
       ]);
       assert.equal(problems.filter((p) => p.severity === 'error').length, 0, show(problems));
@@ -128,14 +207,24 @@ describe('model/annotations/redirect', () => {
       // a redirect needs no backend: the missing Service does not matter
       assert.match(block(text, '"/older/"'), /return 308 "https:\/\/example\.org\/new";/);
       assert.match(block(text, '"/tmp/"'), /return 302 "https:\/\/example\.org\/maintenance";/);
-      assert.match(block(text, '"/odd/"'), /add_header Location "https:\/\/example\.org\/choose" always;\n\s+return 300;/);
+      assert.match(
+        block(text, '"/odd/"'),
+        /add_header Location "https:\/\/example\.org\/choose" always;\n\s+return 300;/,
+      );
       assert.doesNotMatch(block(text, '"/plain/"'), /return 30/);
     });
 
     it('an invalid value denies the Ingress (503) and nothing of it reaches nginx.conf', () => {
       const { model, problems } = build([
         ...app,
-        ingress({ name: 'bad', annotations: { [PERMANENT_REDIRECT]: 'https://example.org/"; return 200 "x', [PERMANENT_REDIRECT_CODE]: '999' }, rules: [rule('a.example.com', path('/bad', 'web'))] }),
+        ingress({
+          name: 'bad',
+          annotations: {
+            [PERMANENT_REDIRECT]: 'https://example.org/"; return 200 "x',
+            [PERMANENT_REDIRECT_CODE]: '999',
+          },
+          rules: [rule('a.example.com', path('/bad', 'web'))],
+        }),
         ingress({ name: 'good', rules: [rule('a.example.com', path('/good', 'web'))] }),
       ]);
       assert.equal(problems.filter((p) => p.severity === 'error').length, 2, show(problems));
@@ -145,44 +234,94 @@ describe('model/annotations/redirect', () => {
       assert.match(block(text, '"/good/"'), /proxy_pass/);
     });
 
-    it('from-to-www-redirect: the other name joins the host\'s server and answers 308 keeping scheme, port and URI', () => {
+    it("from-to-www-redirect: the other name joins the host's server and answers 308 keeping scheme, port and URI", () => {
       const { model, problems } = build([
         ...app,
-        ingress({ name: 'apex', annotations: { [FROM_TO_WWW]: 'true' }, rules: [rule('example.com', path('/', 'web'))] }),
-        ingress({ name: 'www', annotations: { [FROM_TO_WWW]: 'true' }, rules: [rule('www.example.net', path('/', 'web'))] }),
+        ingress({
+          name: 'apex',
+          annotations: { [FROM_TO_WWW]: 'true' },
+          rules: [rule('example.com', path('/', 'web'))],
+        }),
+        ingress({
+          name: 'www',
+          annotations: { [FROM_TO_WWW]: 'true' },
+          rules: [rule('www.example.net', path('/', 'web'))],
+        }),
       ]);
       assert.deepEqual(problems, [], show(problems));
-      assert.deepEqual(server(model, 'example.com')!.ann.redirect, { fromToWww: true, ingress: 'default/apex', from: 'www.example.com', to: 'example.com' });
-      assert.deepEqual(server(model, 'www.example.net')!.ann.redirect, { fromToWww: true, ingress: 'default/www', from: 'example.net', to: 'www.example.net' });
+      assert.deepEqual(server(model, 'example.com')!.ann.redirect, {
+        fromToWww: true,
+        ingress: 'default/apex',
+        from: 'www.example.com',
+        to: 'example.com',
+      });
+      assert.deepEqual(server(model, 'www.example.net')!.ann.redirect, {
+        fromToWww: true,
+        ingress: 'default/www',
+        from: 'example.net',
+        to: 'www.example.net',
+      });
       const text = renderText(model);
       const apex = serverBlock(text, 'example.com');
       assert.match(apex, /\n\s+server_name www\.example\.com;\n/);
-      assert.match(apex, /if \(\$host = www\.example\.com\) \{\n\s+return 308 \$scheme:\/\/example\.com\$ingress_templater_www_port\$request_uri;/);
-      assert.match(apex, /if \(\$http_host ~ "\^\[\^:\]\+\(:\[0-9\]\+\)\$"\) \{\n\s+set \$ingress_templater_www_port \$1;/);
-      assert.match(serverBlock(text, 'www.example.net'), /if \(\$host = example\.net\) \{\n\s+return 308 \$scheme:\/\/www\.example\.net\$/);
+      assert.match(
+        apex,
+        /if \(\$host = www\.example\.com\) \{\n\s+return 308 \$scheme:\/\/example\.com\$ingress_templater_www_port\$request_uri;/,
+      );
+      assert.match(
+        apex,
+        /if \(\$http_host ~ "\^\[\^:\]\+\(:\[0-9\]\+\)\$"\) \{\n\s+set \$ingress_templater_www_port \$1;/,
+      );
+      assert.match(
+        serverBlock(text, 'www.example.net'),
+        /if \(\$host = example\.net\) \{\n\s+return 308 \$scheme:\/\/www\.example\.net\$/,
+      );
     });
 
     it('from-to-www-redirect is skipped when an Ingress routes the other name itself, or for the catch-all and wildcards', () => {
       const { model, problems } = build([
         ...app,
-        ingress({ name: 'apex', annotations: { [FROM_TO_WWW]: 'true' }, rules: [rule('example.com', path('/', 'web')), rule(undefined, path('/', 'web')), rule('*.example.org', path('/', 'web'))] }),
+        ingress({
+          name: 'apex',
+          annotations: { [FROM_TO_WWW]: 'true' },
+          rules: [
+            rule('example.com', path('/', 'web')),
+            rule(undefined, path('/', 'web')),
+            rule('*.example.org', path('/', 'web')),
+          ],
+        }),
         ingress({ name: 'www', rules: [rule('www.example.com', path('/', 'web'))] }),
       ]);
-      for (const host of ['example.com', '', '*.example.org']) assert.equal(server(model, host)!.ann.redirect, undefined, host);
-      assert.match(show(problems), /www\.example\.com is served by its own rules; it does not redirect to example\.com/);
+      for (const host of ['example.com', '', '*.example.org'])
+        assert.equal(server(model, host)!.ann.redirect, undefined, host);
+      assert.match(
+        show(problems),
+        /www\.example\.com is served by its own rules; it does not redirect to example\.com/,
+      );
       assert.match(show(problems), /host \(any host\) has no www\/non-www counterpart/);
       assert.equal(problems.filter((p) => p.severity === 'error').length, 0);
       assert.doesNotMatch(renderText(model), /ingress_templater_www_port/);
     });
 
-    it('with TLS, the alias uses the host\'s certificate; a warning when it does not name the alias', () => {
+    it("with TLS, the alias uses the host's certificate; a warning when it does not name the alias", () => {
       const both = makeCert(['example.com', 'www.example.com']);
       const only = makeCert(['example.net']);
       const { model, problems } = build([
         ...app,
-        secret({ name: 'both', cert: both }), secret({ name: 'only', cert: only }),
-        ingress({ name: 'a', annotations: { [FROM_TO_WWW]: 'true' }, tls: [{ hosts: ['example.com'], secretName: 'both' }], rules: [rule('example.com', path('/', 'web'))] }),
-        ingress({ name: 'b', annotations: { [FROM_TO_WWW]: 'true' }, tls: [{ hosts: ['example.net'], secretName: 'only' }], rules: [rule('example.net', path('/', 'web'))] }),
+        secret({ name: 'both', cert: both }),
+        secret({ name: 'only', cert: only }),
+        ingress({
+          name: 'a',
+          annotations: { [FROM_TO_WWW]: 'true' },
+          tls: [{ hosts: ['example.com'], secretName: 'both' }],
+          rules: [rule('example.com', path('/', 'web'))],
+        }),
+        ingress({
+          name: 'b',
+          annotations: { [FROM_TO_WWW]: 'true' },
+          tls: [{ hosts: ['example.net'], secretName: 'only' }],
+          rules: [rule('example.net', path('/', 'web'))],
+        }),
       ]);
       const warnings = problems.filter((p) => /does not name/.test(p.message));
       assert.equal(warnings.length, 1, show(problems));
@@ -198,9 +337,26 @@ describe('model/annotations/redirect', () => {
       // (nginxAccepts writes only the default certificate: the TLS host uses it)
       const { model } = build([
         ...app,
-        ingress({ name: 'a', annotations: { [FROM_TO_WWW]: 'true', [PERMANENT_REDIRECT]: 'https://example.org/x?y=1', [PERMANENT_REDIRECT_CODE]: '305' }, tls: [{ hosts: ['example.com'] }], rules: [rule('example.com', path('/', 'web'))] }),
-        ingress({ name: 'b', annotations: { [FROM_TO_WWW]: 'true', [TEMPORAL_REDIRECT]: 'http://example.org/' }, rules: [rule('www.example.net', path('/t', 'web'))] }),
-        ingress({ name: 'c', annotations: { [PERMANENT_REDIRECT_CODE]: '1000' }, rules: [rule('c.example.net', path('/', 'web'))] }),
+        ingress({
+          name: 'a',
+          annotations: {
+            [FROM_TO_WWW]: 'true',
+            [PERMANENT_REDIRECT]: 'https://example.org/x?y=1',
+            [PERMANENT_REDIRECT_CODE]: '305',
+          },
+          tls: [{ hosts: ['example.com'] }],
+          rules: [rule('example.com', path('/', 'web'))],
+        }),
+        ingress({
+          name: 'b',
+          annotations: { [FROM_TO_WWW]: 'true', [TEMPORAL_REDIRECT]: 'http://example.org/' },
+          rules: [rule('www.example.net', path('/t', 'web'))],
+        }),
+        ingress({
+          name: 'c',
+          annotations: { [PERMANENT_REDIRECT_CODE]: '1000' },
+          rules: [rule('c.example.net', path('/', 'web'))],
+        }),
       ]);
       await nginxAccepts(model);
     });

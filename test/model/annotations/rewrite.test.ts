@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
 import {
-  APP_ROOT, isRegexIngress, regexPathProblem, REWRITE_KEYS, REWRITE_TARGET, rewriteFamily, USE_REGEX,
+  APP_ROOT,
+  isRegexIngress,
+  regexPathProblem,
+  REWRITE_KEYS,
+  REWRITE_TARGET,
+  rewriteFamily,
+  USE_REGEX,
 } from '../../../src/model/annotations/rewrite.js';
 import type { Model, Server } from '../../../src/model/index.js';
 import { regex, target, UnsafeValueError } from '../../../src/render/escape.js';
@@ -13,8 +19,14 @@ import type { Problem, IngressPath } from '../../../src/resources.js';
 import { build, endpoints, exact, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { nginxAccepts, renderText } from './nginx-check.js';
 
-const ctx: AnnotationContext = { settings: { ...DEFAULT_SETTINGS }, secret: () => undefined, configMap: () => undefined, file: (n) => n };
-const ing = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
+const ctx: AnnotationContext = {
+  settings: { ...DEFAULT_SETTINGS },
+  secret: () => undefined,
+  configMap: () => undefined,
+  file: (n) => n,
+};
+const ing = (annotations: Record<string, string>) =>
+  ingress({ name: 'web', namespace: 'shop', annotations, rules: [rule('a.example.com', path('/', 'web'))] });
 
 const parse = (annotations: Record<string, string>) => {
   const problems: Problem[] = [];
@@ -37,7 +49,11 @@ function locationLines(text: string, host: string): string[] {
   const start = text.indexOf(`## start server ${host}\n`);
   const end = text.indexOf(`## end server ${host}\n`);
   assert.ok(start >= 0 && end > start, `no server block for ${host}`);
-  return text.slice(start, end).split('\n').filter((l) => /^\s*location /.test(l)).map((l) => l.trim());
+  return text
+    .slice(start, end)
+    .split('\n')
+    .filter((l) => /^\s*location /.test(l))
+    .map((l) => l.trim());
 }
 
 /** The block of the location whose line starts with `head`. */
@@ -65,7 +81,11 @@ describe('model/annotations/rewrite', () => {
     it('use-regex "true" or any rewrite-target makes the paths regexes', () => {
       assert.equal(isRegexIngress(ing({ [USE_REGEX]: 'true' })), true);
       assert.equal(isRegexIngress(ing({ [REWRITE_TARGET]: '/' })), true);
-      assert.equal(isRegexIngress(ing({ [REWRITE_TARGET]: '/', [USE_REGEX]: 'false' })), true, 'rewrite-target implies regex, as in ingress-nginx');
+      assert.equal(
+        isRegexIngress(ing({ [REWRITE_TARGET]: '/', [USE_REGEX]: 'false' })),
+        true,
+        'rewrite-target implies regex, as in ingress-nginx',
+      );
       // an invalid value still counts, so the regex paths of that Ingress exist and answer 503
       assert.equal(isRegexIngress(ing({ [USE_REGEX]: 'yes' })), true);
       assert.equal(isRegexIngress(ing({ [REWRITE_TARGET]: '/a;b' })), true);
@@ -80,7 +100,24 @@ describe('model/annotations/rewrite', () => {
     });
 
     it('refuses targets that could carry nginx syntax or variables, naming the Ingress, the annotation and the value', () => {
-      for (const v of ['/a;b', '/x\nproxy_pass http://evil', '/$host', '/${1}', '/$0', '/$', 'http://evil.example/', '/a b', '/"a"', "/a'", '/a{b}', '/a\\b', '', 'relative', '/?q=$1', '/#x']) {
+      for (const v of [
+        '/a;b',
+        '/x\nproxy_pass http://evil',
+        '/$host',
+        '/${1}',
+        '/$0',
+        '/$',
+        'http://evil.example/',
+        '/a b',
+        '/"a"',
+        "/a'",
+        '/a{b}',
+        '/a\\b',
+        '',
+        'relative',
+        '/?q=$1',
+        '/#x',
+      ]) {
         const { location, problems } = parse({ [REWRITE_TARGET]: v });
         assert.equal(location, undefined, v);
         assert.equal(problems.length, 1, `${JSON.stringify(v)}: ${show(problems)}`);
@@ -101,7 +138,11 @@ describe('model/annotations/rewrite', () => {
     });
 
     it('app-root: an absolute path other than "/", for the server; an invalid one is an error of the location', () => {
-      assert.deepEqual(parse({ [APP_ROOT]: '/app1' }), { location: undefined, server: { appRoot: '/app1' }, problems: [] });
+      assert.deepEqual(parse({ [APP_ROOT]: '/app1' }), {
+        location: undefined,
+        server: { appRoot: '/app1' },
+        problems: [],
+      });
       assert.deepEqual(parse({ [APP_ROOT]: '/a/b-c_d.e~f' }).server, { appRoot: '/a/b-c_d.e~f' });
       for (const v of ['/', 'app', 'http://example.com/app', '/a;b', '/a b', '/$uri', '/a"', '/a\nb', '/a?x=1', '']) {
         const { location, server: srv, problems } = parse({ [APP_ROOT]: v });
@@ -115,13 +156,46 @@ describe('model/annotations/rewrite', () => {
 
   describe('regex paths', () => {
     it('syntax: regex metacharacters are allowed; nothing that leaves a quoted string or looks like a variable', () => {
-      for (const p of ['/something(/|$)(.*)', '/api/v[0-9]+/(.*)', '/a\\.b', '/(foo|bar)$', '/x?', '/^a', '/a\\$b', '/a\\\\b', '/\\d+\\/x', '/(?:a|b)', '/(?!x)']) {
+      for (const p of [
+        '/something(/|$)(.*)',
+        '/api/v[0-9]+/(.*)',
+        '/a\\.b',
+        '/(foo|bar)$',
+        '/x?',
+        '/^a',
+        '/a\\$b',
+        '/a\\\\b',
+        '/\\d+\\/x',
+        '/(?:a|b)',
+        '/(?!x)',
+      ]) {
         assert.ok(isRegexPath(p), p);
         assert.ok(isIngressPath(p), p);
       }
       for (const p of [
-        '/a{2}', '/a}', '/a;b', '/a b', '/a"', "/a'", '/a\nb', '/a\tb', '/a#b', '/$host', '/a$b', '/${x}', '/a\\', '/a\\nb', '/a\\x41',
-        '/[]', '/[^]', 'a', '', '/caf\u00e9', '/a`b', '/a<b', `/${'a'.repeat(2048)}`,
+        '/a{2}',
+        '/a}',
+        '/a;b',
+        '/a b',
+        '/a"',
+        "/a'",
+        '/a\nb',
+        '/a\tb',
+        '/a#b',
+        '/$host',
+        '/a$b',
+        '/${x}',
+        '/a\\',
+        '/a\\nb',
+        '/a\\x41',
+        '/[]',
+        '/[^]',
+        'a',
+        '',
+        '/caf\u00e9',
+        '/a`b',
+        '/a<b',
+        `/${'a'.repeat(2048)}`,
       ]) {
         assert.equal(isRegexPath(p), false, JSON.stringify(p));
       }
@@ -141,8 +215,17 @@ describe('model/annotations/rewrite', () => {
     it('the Ingress with rewrite-target has regex locations with the rewrite; plain Ingresses of the host stay plain in the model', () => {
       const { model, problems } = build([
         ...app,
-        ingress({ name: 'rw', created: '2024-01-01T00:00:00Z', annotations: { [REWRITE_TARGET]: '/$2' }, rules: [rule('a.example.com', impl('/something(/|$)(.*)'))] }),
-        ingress({ name: 'plain', created: '2024-01-02T00:00:00Z', rules: [rule('a.example.com', path('/foo', 'web')), rule('b.example.com', path('/foo', 'web'))] }),
+        ingress({
+          name: 'rw',
+          created: '2024-01-01T00:00:00Z',
+          annotations: { [REWRITE_TARGET]: '/$2' },
+          rules: [rule('a.example.com', impl('/something(/|$)(.*)'))],
+        }),
+        ingress({
+          name: 'plain',
+          created: '2024-01-02T00:00:00Z',
+          rules: [rule('a.example.com', path('/foo', 'web')), rule('b.example.com', path('/foo', 'web'))],
+        }),
       ]);
       const s = server(model, 'a.example.com');
       const rw = s.locations.find((l) => l.ingress === 'default/rw')!;
@@ -155,32 +238,67 @@ describe('model/annotations/rewrite', () => {
     });
 
     it('no rewrite when the path is the target itself, as in ingress-nginx', () => {
-      const { model } = build([...app, ingress({ name: 'rw', annotations: { [REWRITE_TARGET]: '/' }, rules: [rule('a.example.com', path('/', 'web'), path('/x', 'web'))] })]);
+      const { model } = build([
+        ...app,
+        ingress({
+          name: 'rw',
+          annotations: { [REWRITE_TARGET]: '/' },
+          rules: [rule('a.example.com', path('/', 'web'), path('/x', 'web'))],
+        }),
+      ]);
       const s = server(model, 'a.example.com');
       assert.equal(s.locations.find((l) => l.path === '/')!.ann.rewrite, undefined);
       assert.deepEqual(s.locations.find((l) => l.path === '/x')!.ann.rewrite, { target: '/', regex: '(?i)/x' });
     });
 
     it('a regex path without use-regex is an error and that path is left out; the others are served', () => {
-      const { model, problems } = build([...app, ingress({ name: 'plain', rules: [rule('a.example.com', path('/ok', 'web'), impl('/v[0-9]+/(.*)'))] })]);
-      assert.deepEqual(server(model, 'a.example.com').locations.map((l) => l.path), ['/ok']);
+      const { model, problems } = build([
+        ...app,
+        ingress({ name: 'plain', rules: [rule('a.example.com', path('/ok', 'web'), impl('/v[0-9]+/(.*)'))] }),
+      ]);
+      assert.deepEqual(
+        server(model, 'a.example.com').locations.map((l) => l.path),
+        ['/ok'],
+      );
       const errors = problems.filter((p) => p.severity === 'error');
       assert.equal(errors.length, 1, show(problems));
       assert.equal(errors[0]!.field, 'spec.rules[0].http.paths[1].path');
-      assert.match(errors[0]!.message, /is a regular expression, which needs the annotation nginx\.ingress\.kubernetes\.io\/use-regex: "true"/);
+      assert.match(
+        errors[0]!.message,
+        /is a regular expression, which needs the annotation nginx\.ingress\.kubernetes\.io\/use-regex: "true"/,
+      );
     });
 
     it('a regex path that does not compile is an error and that path is left out', () => {
-      const { model, problems } = build([...app, ingress({ name: 'rx', annotations: { [USE_REGEX]: 'true' }, rules: [rule('a.example.com', impl('/a(b'), impl('/ok/(.*)'))] })]);
-      assert.deepEqual(server(model, 'a.example.com').locations.map((l) => l.path), ['/ok/(.*)']);
+      const { model, problems } = build([
+        ...app,
+        ingress({
+          name: 'rx',
+          annotations: { [USE_REGEX]: 'true' },
+          rules: [rule('a.example.com', impl('/a(b'), impl('/ok/(.*)'))],
+        }),
+      ]);
+      assert.deepEqual(
+        server(model, 'a.example.com').locations.map((l) => l.path),
+        ['/ok/(.*)'],
+      );
       assert.match(show(problems), /\/a\(b not a valid regular expression.*this path is ignored/);
     });
 
     it('an invalid rewrite-target denies the Ingress (503); another Ingress on the host is unaffected', () => {
       const { model, problems } = build([
         ...app,
-        ingress({ name: 'bad', created: '2024-01-01T00:00:00Z', annotations: { [REWRITE_TARGET]: '/x;return 200' }, rules: [rule('a.example.com', impl('/bad(/|$)(.*)'))] }),
-        ingress({ name: 'good', created: '2024-01-02T00:00:00Z', rules: [rule('a.example.com', path('/good', 'web'))] }),
+        ingress({
+          name: 'bad',
+          created: '2024-01-01T00:00:00Z',
+          annotations: { [REWRITE_TARGET]: '/x;return 200' },
+          rules: [rule('a.example.com', impl('/bad(/|$)(.*)'))],
+        }),
+        ingress({
+          name: 'good',
+          created: '2024-01-02T00:00:00Z',
+          rules: [rule('a.example.com', path('/good', 'web'))],
+        }),
       ]);
       assert.match(show(problems), /rewrite-target.*invalid value "\/x;return 200"/);
       const s = server(model, 'a.example.com');
@@ -195,8 +313,18 @@ describe('model/annotations/rewrite', () => {
     it('an Exact regex path is anchored at both ends; a duplicate regex path of a younger Ingress is reported', () => {
       const { model, problems } = build([
         ...app,
-        ingress({ name: 'a', created: '2024-01-01T00:00:00Z', annotations: { [USE_REGEX]: 'true' }, rules: [rule('a.example.com', impl('/r/(.*)'), exact('/e|f', 'web'))] }),
-        ingress({ name: 'b', created: '2024-01-02T00:00:00Z', annotations: { [USE_REGEX]: 'true' }, rules: [rule('a.example.com', impl('/r/(.*)'))] }),
+        ingress({
+          name: 'a',
+          created: '2024-01-01T00:00:00Z',
+          annotations: { [USE_REGEX]: 'true' },
+          rules: [rule('a.example.com', impl('/r/(.*)'), exact('/e|f', 'web'))],
+        }),
+        ingress({
+          name: 'b',
+          created: '2024-01-02T00:00:00Z',
+          annotations: { [USE_REGEX]: 'true' },
+          rules: [rule('a.example.com', impl('/r/(.*)'))],
+        }),
       ]);
       assert.match(show(problems), /already routed by Ingress default\/a/);
       const lines = locationLines(renderText(model), 'a.example.com');
@@ -209,7 +337,14 @@ describe('model/annotations/rewrite', () => {
     const rendered = (paths: { ann: Record<string, string>; paths: IngressPath[]; host?: string }[]) => {
       const { model, problems } = build([
         ...app,
-        ...paths.map((p, i) => ingress({ name: `i${i}`, created: `2024-01-0${i + 1}T00:00:00Z`, annotations: p.ann, rules: [rule(p.host ?? 'a.example.com', ...p.paths)] })),
+        ...paths.map((p, i) =>
+          ingress({
+            name: `i${i}`,
+            created: `2024-01-0${i + 1}T00:00:00Z`,
+            annotations: p.ann,
+            rules: [rule(p.host ?? 'a.example.com', ...p.paths)],
+          }),
+        ),
       ]);
       return { model, problems, text: renderText(model) };
     };
@@ -225,7 +360,16 @@ describe('model/annotations/rewrite', () => {
     it('every path of the host becomes a case-insensitive regex; Prefix paths of plain Ingresses keep element-wise matching; longest first', () => {
       const { text } = rendered([
         { ann: { [USE_REGEX]: 'true' }, paths: [impl('/api/v[0-9]+/(.*)')] },
-        { ann: {}, paths: [path('/foo.bar', 'web'), path('/', 'web'), exact('/exact', 'web'), path('/exact', 'web'), path('/zz', 'web')] },
+        {
+          ann: {},
+          paths: [
+            path('/foo.bar', 'web'),
+            path('/', 'web'),
+            exact('/exact', 'web'),
+            path('/exact', 'web'),
+            path('/zz', 'web'),
+          ],
+        },
         { ann: {}, paths: [path('/foo', 'web')], host: 'other.example.com' },
       ]);
       assert.deepEqual(locationLines(text, 'a.example.com'), [
@@ -239,16 +383,30 @@ describe('model/annotations/rewrite', () => {
         'location ~* "^/" {',
       ]);
       // another host is not affected
-      assert.deepEqual(locationLines(text, 'other.example.com').slice(0, 2), ['location = "/foo" {', 'location "/foo/" {']);
+      assert.deepEqual(locationLines(text, 'other.example.com').slice(0, 2), [
+        'location = "/foo" {',
+        'location "/foo/" {',
+      ]);
     });
 
     it('regex order: same length sorts by path descending, as ingress-nginx does', () => {
-      const { text } = rendered([{ ann: { [USE_REGEX]: 'true' }, paths: [impl('/a(.*)'), impl('/b(.*)'), impl('/cc')] }]);
-      assert.deepEqual(locationLines(text, 'a.example.com').slice(0, 3), ['location ~* "^/b(.*)" {', 'location ~* "^/a(.*)" {', 'location ~* "^/cc" {']);
+      const { text } = rendered([
+        { ann: { [USE_REGEX]: 'true' }, paths: [impl('/a(.*)'), impl('/b(.*)'), impl('/cc')] },
+      ]);
+      assert.deepEqual(locationLines(text, 'a.example.com').slice(0, 3), [
+        'location ~* "^/b(.*)" {',
+        'location ~* "^/a(.*)" {',
+        'location ~* "^/cc" {',
+      ]);
     });
 
     it('the rewrite renders after every other family (its "break" would skip their set/if/return)', () => {
-      const { text } = rendered([{ ann: { [REWRITE_TARGET]: '/$1', 'nginx.ingress.kubernetes.io/permanent-redirect': 'https://example.org/' }, paths: [impl('/r/(.*)')] }]);
+      const { text } = rendered([
+        {
+          ann: { [REWRITE_TARGET]: '/$1', 'nginx.ingress.kubernetes.io/permanent-redirect': 'https://example.org/' },
+          paths: [impl('/r/(.*)')],
+        },
+      ]);
       const b = block(text, '~* "^/r/(.*)" {');
       assert.ok(b.indexOf('return 301') >= 0 && b.indexOf('return 301') < b.indexOf('rewrite '), b);
     });
@@ -257,13 +415,19 @@ describe('model/annotations/rewrite', () => {
       const { text } = rendered([{ ann: { [APP_ROOT]: '/app1' }, paths: [path('/', 'web')] }]);
       const start = text.indexOf('## start server a.example.com');
       const srv = text.slice(start, text.indexOf('\n        location ', start));
-      assert.match(srv, /if \(\$uri = \/\) \{\n\s+set \$ingress_templater_app_root "\/app1";\n\s+return 302 \$scheme:\/\/\$best_http_host\$ingress_templater_app_root;\n\s+\}/);
+      assert.match(
+        srv,
+        /if \(\$uri = \/\) \{\n\s+set \$ingress_templater_app_root "\/app1";\n\s+return 302 \$scheme:\/\/\$best_http_host\$ingress_templater_app_root;\n\s+\}/,
+      );
     });
 
     it('nginx -t accepts regex locations, rewrites, app-root and a denied regex Ingress', async function () {
       this.timeout(30_000);
       const { model } = rendered([
-        { ann: { [REWRITE_TARGET]: '/$2' }, paths: [impl('/something(/|$)(.*)'), impl('/a\\.b\\/(\\d+)'), exact('/x|y', 'web')] },
+        {
+          ann: { [REWRITE_TARGET]: '/$2' },
+          paths: [impl('/something(/|$)(.*)'), impl('/a\\.b\\/(\\d+)'), exact('/x|y', 'web')],
+        },
         { ann: { [USE_REGEX]: 'true', [APP_ROOT]: '/app' }, paths: [impl('/api/v[0-9]+/(.*)'), path('/', 'web')] },
         { ann: {}, paths: [path('/foo.bar', 'web'), exact('/exact', 'web')] },
         { ann: { [REWRITE_TARGET]: '/x;' }, paths: [impl('/denied(.*)')] },
@@ -281,7 +445,26 @@ describe('model/annotations/rewrite', () => {
     });
 
     it('regex: refuses what could end the string or the directive, and variables', () => {
-      for (const v of ['/a"b', "/a'b", '/a{1}', '/a}', '/a;', '/a b', '/a\nb', '/a#', '/a`', '/$host', '/${x}', '/$1', '', 'caf\u00e9', undefined, null, 5, {}]) {
+      for (const v of [
+        '/a"b',
+        "/a'b",
+        '/a{1}',
+        '/a}',
+        '/a;',
+        '/a b',
+        '/a\nb',
+        '/a#',
+        '/a`',
+        '/$host',
+        '/${x}',
+        '/$1',
+        '',
+        'caf\u00e9',
+        undefined,
+        null,
+        5,
+        {},
+      ]) {
         assert.throws(() => regex(v), UnsafeValueError, JSON.stringify(v));
       }
     });
@@ -290,7 +473,23 @@ describe('model/annotations/rewrite', () => {
       assert.equal(target('/$2'), '"/$2"');
       assert.equal(target('$1'), '"$1"');
       assert.equal(target('/api/$1/$2?x=y&z'), '"/api/$1/$2?x=y&z"');
-      for (const v of ['/$host', '/$0', '/${1}', '/a;', '/a b', '/a"', 'http://x/', '$scheme://x', 'a', '', '/a\\b', '/a{b}', '/a\n', 5, undefined]) {
+      for (const v of [
+        '/$host',
+        '/$0',
+        '/${1}',
+        '/a;',
+        '/a b',
+        '/a"',
+        'http://x/',
+        '$scheme://x',
+        'a',
+        '',
+        '/a\\b',
+        '/a{b}',
+        '/a\n',
+        5,
+        undefined,
+      ]) {
         assert.throws(() => target(v), UnsafeValueError, JSON.stringify(v));
       }
     });

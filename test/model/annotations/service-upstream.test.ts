@@ -6,7 +6,11 @@ import { build, endpoints, ingress, path, rule, service, show, slice } from '../
 import { renderText } from './nginx-check.js';
 
 const web = (clusterIP?: string) => [
-  service({ name: 'web', ports: [{ name: 'http', port: 80, targetPort: 8080 }], ...(clusterIP !== undefined ? { clusterIP } : {}) }),
+  service({
+    name: 'web',
+    ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+    ...(clusterIP !== undefined ? { clusterIP } : {}),
+  }),
   endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2', '10.0.0.1'] }] }),
 ];
 const ing = (annotations: Record<string, string>, name = 'web', host = 'a.example.com', created?: string) =>
@@ -16,14 +20,18 @@ describe('model/annotations/service-upstream', () => {
   it('is a supported annotation; true only for "true"', () => {
     assert.ok(SUPPORTED.has(SERVICE_UPSTREAM));
     assert.equal(serviceUpstream(ing({ [SERVICE_UPSTREAM]: 'true' })), true);
-    for (const v of ['false', 'yes', 'TRUE', '']) assert.equal(serviceUpstream(ing({ [SERVICE_UPSTREAM]: v })), false, v);
+    for (const v of ['false', 'yes', 'TRUE', ''])
+      assert.equal(serviceUpstream(ing({ [SERVICE_UPSTREAM]: v })), false, v);
     assert.equal(serviceUpstream(ing({})), false);
   });
 
   it('the backend becomes the Service ClusterIP and port, one endpoint', () => {
     const { model, problems } = build([...web('10.96.0.10'), ing({ [SERVICE_UPSTREAM]: 'true' })]);
     assert.deepEqual(problems, [], show(problems));
-    assert.deepEqual(model.backends.map((b) => [b.name, b.endpoints, b.serviceUpstream]), [['default_web_80', [{ address: '10.96.0.10', port: 80 }], true]]);
+    assert.deepEqual(
+      model.backends.map((b) => [b.name, b.endpoints, b.serviceUpstream]),
+      [['default_web_80', [{ address: '10.96.0.10', port: 80 }], true]],
+    );
     // what the Lua balancer is given
     assert.deepEqual(JSON.parse(payloadFor(model)).backends[0].endpoints, [{ address: '10.96.0.10', port: 80 }]);
     // and the static upstream block
@@ -38,7 +46,10 @@ describe('model/annotations/service-upstream', () => {
   it('without the annotation (or "false") the pod endpoints are used', () => {
     for (const a of [{}, { [SERVICE_UPSTREAM]: 'false' }] as Record<string, string>[]) {
       const { model } = build([...web('10.96.0.10'), ing(a)]);
-      assert.deepEqual(model.backends[0]!.endpoints, [{ address: '10.0.0.1', port: 8080 }, { address: '10.0.0.2', port: 8080 }]);
+      assert.deepEqual(model.backends[0]!.endpoints, [
+        { address: '10.0.0.1', port: 8080 },
+        { address: '10.0.0.2', port: 8080 },
+      ]);
       assert.equal(model.backends[0]!.serviceUpstream, undefined);
     }
   });
@@ -54,7 +65,11 @@ describe('model/annotations/service-upstream', () => {
   });
 
   it('EndpointSlices do not matter with service-upstream', () => {
-    const { model } = build([service({ name: 'web', clusterIP: '10.96.0.11' }), slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.7'] }), ing({ [SERVICE_UPSTREAM]: 'true' })]);
+    const { model } = build([
+      service({ name: 'web', clusterIP: '10.96.0.11' }),
+      slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.7'] }),
+      ing({ [SERVICE_UPSTREAM]: 'true' }),
+    ]);
     assert.deepEqual(model.backends[0]!.endpoints, [{ address: '10.96.0.11', port: 80 }]);
   });
 
@@ -68,7 +83,8 @@ describe('model/annotations/service-upstream', () => {
   });
 
   it('a backend shared by Ingresses follows the oldest; the other is told', () => {
-    const { model, problems } = build([...web('10.96.0.10'),
+    const { model, problems } = build([
+      ...web('10.96.0.10'),
       ing({ [SERVICE_UPSTREAM]: 'true' }, 'old', 'a.example.com', '2024-01-01T00:00:00Z'),
       ing({}, 'new', 'b.example.com', '2025-01-01T00:00:00Z'),
     ]);

@@ -1,15 +1,37 @@
 import assert from 'node:assert/strict';
-import { CONFIGURATION_SNIPPET, SERVER_SNIPPET, denySnippets, forbiddenDirective as forbiddenDirectiveOf, snippetChecks, snippetShapeProblem } from '../../../src/model/annotations/snippets.js';
+import {
+  CONFIGURATION_SNIPPET,
+  SERVER_SNIPPET,
+  denySnippets,
+  forbiddenDirective as forbiddenDirectiveOf,
+  snippetChecks,
+  snippetShapeProblem,
+} from '../../../src/model/annotations/snippets.js';
 import type { SnippetConfig } from '../../../src/model/annotations/snippets.js';
 import { parseSettings } from '../../../src/model/settings.js';
 import type { Model } from '../../../src/model/index.js';
-import { build, CONFIG_MAP_OPTION, configMap, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
+import {
+  build,
+  CONFIG_MAP_OPTION,
+  configMap,
+  endpoints,
+  ingress,
+  path,
+  rule,
+  service,
+  show,
+} from '../../helpers/resources.js';
 import { locationBlock, nginxAccepts, renderText } from './nginx-check.js';
 
 const web = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
 const allow = configMap({ 'allow-snippet-annotations': 'true' });
 const ing = (annotations: Record<string, string>, name = 'site', host = 'a.example.com', created?: string) =>
-  ingress({ name, annotations, ...(created ? { created } : {}), rules: [rule(host, path('/', 'web'), path('/x', 'web'))] });
+  ingress({
+    name,
+    annotations,
+    ...(created ? { created } : {}),
+    rules: [rule(host, path('/', 'web'), path('/x', 'web'))],
+  });
 const server = (model: Model, host = 'a.example.com') => model.servers.find((s) => s.host === host)!;
 
 describe('model/annotations/snippets', () => {
@@ -34,7 +56,8 @@ describe('model/annotations/snippets', () => {
         '   \n\t# only a comment',
         'return 200 a\\;b;',
         'rewrite ^/x}y /z;',
-      ]) assert.equal(snippetShapeProblem(s), null, s);
+      ])
+        assert.equal(snippetShapeProblem(s), null, s);
     });
 
     it('refuses what could leave its block or swallow the next directive', () => {
@@ -58,11 +81,21 @@ describe('model/annotations/snippets', () => {
     });
   });
 
-  it('refused by default: an error for each snippet annotation, the Ingress\'s paths denied, nothing written', () => {
-    const { model, problems } = build([...web, ing({ [CONFIGURATION_SNIPPET]: 'add_header X y;', [SERVER_SNIPPET]: 'return 418;' }), ing({}, 'other', 'b.example.com')]);
+  it("refused by default: an error for each snippet annotation, the Ingress's paths denied, nothing written", () => {
+    const { model, problems } = build([
+      ...web,
+      ing({ [CONFIGURATION_SNIPPET]: 'add_header X y;', [SERVER_SNIPPET]: 'return 418;' }),
+      ing({}, 'other', 'b.example.com'),
+    ]);
     const errors = problems.filter((p) => p.severity === 'error');
-    assert.deepEqual(errors.map((p) => p.field), [CONFIGURATION_SNIPPET, SERVER_SNIPPET].map((k) => `metadata.annotations["${k}"]`), show(problems));
-    assert.ok(errors.every((p) => /allow-snippet-annotations: "true"/.test(p.message) && p.object === 'Ingress default/site'));
+    assert.deepEqual(
+      errors.map((p) => p.field),
+      [CONFIGURATION_SNIPPET, SERVER_SNIPPET].map((k) => `metadata.annotations["${k}"]`),
+      show(problems),
+    );
+    assert.ok(
+      errors.every((p) => /allow-snippet-annotations: "true"/.test(p.message) && p.object === 'Ingress default/site'),
+    );
     for (const l of server(model).locations) assert.notEqual(l.denied, null);
     assert.equal(server(model).ann.snippet, undefined);
     assert.equal(server(model, 'b.example.com').locations[0]!.denied, null);
@@ -71,7 +104,17 @@ describe('model/annotations/snippets', () => {
   });
 
   it('allowed: each snippet becomes a managed file included in the location / server; a malformed one is an error', () => {
-    const { model, problems } = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'add_header X-Snippet yes;', [SERVER_SNIPPET]: 'location = /ping { return 200 "pong"; }' })], CONFIG_MAP_OPTION);
+    const { model, problems } = build(
+      [
+        ...web,
+        allow,
+        ing({
+          [CONFIGURATION_SNIPPET]: 'add_header X-Snippet yes;',
+          [SERVER_SNIPPET]: 'location = /ping { return 200 "pong"; }',
+        }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
     assert.equal(problems.length, 0, show(problems));
     const loc = server(model).locations[0]!.ann.snippet as SnippetConfig;
     const srv = server(model).ann.snippet as SnippetConfig;
@@ -84,9 +127,20 @@ describe('model/annotations/snippets', () => {
     assert.match(text, new RegExp(`\\n        include "/srv/it/files/${srv.file}";`));
     // no snippet text in nginx.conf itself: nginx parses the included file on its own
     assert.doesNotMatch(text, /X-Snippet|pong/);
-    assert.deepEqual(snippetChecks(model).map((c) => [c.context, c.text]).sort(), [['location', 'add_header X-Snippet yes;\n'], ['server', 'location = /ping { return 200 "pong"; }\n']]);
+    assert.deepEqual(
+      snippetChecks(model)
+        .map((c) => [c.context, c.text])
+        .sort(),
+      [
+        ['location', 'add_header X-Snippet yes;\n'],
+        ['server', 'location = /ping { return 200 "pong"; }\n'],
+      ],
+    );
 
-    const bad = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'return 200; } server { listen 81;' })], CONFIG_MAP_OPTION);
+    const bad = build(
+      [...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'return 200; } server { listen 81;' })],
+      CONFIG_MAP_OPTION,
+    );
     const err = bad.problems.find((p) => p.severity === 'error')!;
     assert.equal(err.field, `metadata.annotations["${CONFIGURATION_SNIPPET}"]`);
     assert.match(err.message, /invalid value "return 200; \} server/);
@@ -95,24 +149,41 @@ describe('model/annotations/snippets', () => {
   });
 
   it('server-snippet: the oldest Ingress of a host decides', () => {
-    const { model } = build([...web, allow,
-      ing({ [SERVER_SNIPPET]: 'return 418;' }, 'young', 'a.example.com', '2025-01-01T00:00:00Z'),
-      ing({ [SERVER_SNIPPET]: 'return 419;' }, 'old', 'a.example.com', '2024-01-01T00:00:00Z'),
-    ], CONFIG_MAP_OPTION);
+    const { model } = build(
+      [
+        ...web,
+        allow,
+        ing({ [SERVER_SNIPPET]: 'return 418;' }, 'young', 'a.example.com', '2025-01-01T00:00:00Z'),
+        ing({ [SERVER_SNIPPET]: 'return 419;' }, 'old', 'a.example.com', '2024-01-01T00:00:00Z'),
+      ],
+      CONFIG_MAP_OPTION,
+    );
     assert.equal((server(model).ann.snippet as SnippetConfig).ingress, 'default/old');
   });
 
   it('denySnippets leaves out what nginx refused and denies only those Ingresses', () => {
-    const { model } = build([...web, allow,
-      ing({ [CONFIGURATION_SNIPPET]: 'add_header X-Broken;' }, 'broken'),
-      ing({ [SERVER_SNIPPET]: 'return 418 x y;' }, 'srv', 'b.example.com'),
-      ing({ [CONFIGURATION_SNIPPET]: 'add_header X ok;' }, 'fine', 'c.example.com'),
-    ], CONFIG_MAP_OPTION);
+    const { model } = build(
+      [
+        ...web,
+        allow,
+        ing({ [CONFIGURATION_SNIPPET]: 'add_header X-Broken;' }, 'broken'),
+        ing({ [SERVER_SNIPPET]: 'return 418 x y;' }, 'srv', 'b.example.com'),
+        ing({ [CONFIGURATION_SNIPPET]: 'add_header X ok;' }, 'fine', 'c.example.com'),
+      ],
+      CONFIG_MAP_OPTION,
+    );
     const broken = (server(model).locations[0]!.ann.snippet as SnippetConfig).file;
     const srv = (server(model, 'b.example.com').ann.snippet as SnippetConfig).file;
-    const problems = denySnippets(model, new Map([[broken, 'invalid number of arguments in "add_header" directive in snippet:1'], [srv, 'invalid return code']]));
+    const problems = denySnippets(
+      model,
+      new Map([
+        [broken, 'invalid number of arguments in "add_header" directive in snippet:1'],
+        [srv, 'invalid return code'],
+      ]),
+    );
     assert.deepEqual(problems.map((p) => `${p.object} ${p.field}`).sort(), [
-      `Ingress default/broken metadata.annotations["${CONFIGURATION_SNIPPET}"]`, `Ingress default/srv metadata.annotations["${SERVER_SNIPPET}"]`,
+      `Ingress default/broken metadata.annotations["${CONFIGURATION_SNIPPET}"]`,
+      `Ingress default/srv metadata.annotations["${SERVER_SNIPPET}"]`,
     ]);
     assert.ok(problems.every((p) => p.severity === 'error' && /nginx -t refused the snippet: /.test(p.message)));
     for (const host of ['a.example.com', 'b.example.com']) {
@@ -123,12 +194,25 @@ describe('model/annotations/snippets', () => {
     }
     assert.equal(server(model, 'b.example.com').ann.snippet, undefined);
     assert.equal(server(model, 'c.example.com').locations[0]!.denied, null);
-    assert.deepEqual(model.files.map((f) => f.name).filter((n) => n === broken || n === srv), []);
+    assert.deepEqual(
+      model.files.map((f) => f.name).filter((n) => n === broken || n === srv),
+      [],
+    );
     assert.doesNotMatch(renderText(model), /X-Broken|418 x y/);
   });
 
   it('nginx accepts the rendered includes in both modes', async () => {
-    const { model } = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'add_header X-Snippet yes;', [SERVER_SNIPPET]: 'location = /ping { return 200 "pong"; }' })], CONFIG_MAP_OPTION);
+    const { model } = build(
+      [
+        ...web,
+        allow,
+        ing({
+          [CONFIGURATION_SNIPPET]: 'add_header X-Snippet yes;',
+          [SERVER_SNIPPET]: 'location = /ping { return 200 "pong"; }',
+        }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
     await nginxAccepts(model);
   });
 });
@@ -136,47 +220,88 @@ describe('model/annotations/snippets', () => {
 describe('model/annotations/snippets forbiddenDirective', () => {
   it('refuses include, load_module, ssl_engine and Lua even in an allowed snippet; quoted or commented text is not a directive', async () => {
     const { forbiddenDirective } = await import('../../../src/model/annotations/snippets.js');
-    for (const t of ['include /etc/passwd;', 'load_module /tmp/x.so;', 'LOAD_MODULE /tmp/x.so;', 'ssl_engine x;', 'content_by_lua_block { os.execute("id") }',
-      'access_by_lua_file /x.lua;', 'lua_package_path "/tmp/?.lua";', 'location /a { include /x; }', 'add_header A b; include x;']) {
+    for (const t of [
+      'include /etc/passwd;',
+      'load_module /tmp/x.so;',
+      'LOAD_MODULE /tmp/x.so;',
+      'ssl_engine x;',
+      'content_by_lua_block { os.execute("id") }',
+      'access_by_lua_file /x.lua;',
+      'lua_package_path "/tmp/?.lua";',
+      'location /a { include /x; }',
+      'add_header A b; include x;',
+    ]) {
       assert.match(String(forbiddenDirective(t)), /is not allowed in a snippet/, t);
     }
-    for (const t of ['add_header X-Snippet yes;', 'add_header X "include /x;";', '# include x\nadd_header A b;', 'location /a { proxy_pass http://x; }']) {
+    for (const t of [
+      'add_header X-Snippet yes;',
+      'add_header X "include /x;";',
+      '# include x\nadd_header A b;',
+      'location /a { proxy_pass http://x; }',
+    ]) {
       assert.equal(forbiddenDirective(t), null, t);
     }
   });
 
   it('reads directive names as nginx does: a "#" or a quote inside a word hides nothing, a quoted name is still a name', async () => {
-    const { forbiddenDirective, snippetShapeProblem: shape } = await import('../../../src/model/annotations/snippets.js');
+    const { forbiddenDirective, snippetShapeProblem: shape } = await import(
+      '../../../src/model/annotations/snippets.js'
+    );
     for (const [t, name] of [
       ['set $x a#;\naccess_by_lua_block { ngx.log(ngx.ERR, "x"); }', 'access_by_lua_block'], // '#' inside a word is no comment
       ['set $x a";\ninclude /etc/passwd; #"', 'include'], // nor is a quote inside a word a string
       ["set $x b';\nload_module /tmp/x.so; #'", 'load_module'],
       ['set $x ${host}#;\ninclude /x;', 'include'],
       ['"include" /etc/passwd;', 'include'],
-      ["'content_by_lua_block' { os.execute(\"id\"); }", 'content_by_lua_block'],
+      ['\'content_by_lua_block\' { os.execute("id"); }', 'content_by_lua_block'],
       ['location /a { "include" /x; }', 'include'],
     ] as [string, string][]) {
       assert.equal(shape(t), null, `nginx reads it as well-formed: ${t}`);
-      assert.equal(forbiddenDirective(t), `directive "${name}" is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`, t);
+      assert.equal(
+        forbiddenDirective(t),
+        `directive "${name}" is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`,
+        t,
+      );
     }
     // a comment where a word may start, and quoted arguments, are what they look like
     assert.equal(forbiddenDirective('add_header A b; # include x\nadd_header C "d; include x;";'), null);
   });
 
-  it('refuses request-header directives in both kinds: a snippet\'s own list would replace the protected headers there', () => {
-    for (const t of ['proxy_set_header X-Real-IP 1.2.3.4;', 'PROXY_SET_HEADER X-A b;', 'grpc_set_header X-A b;', 'proxy_pass_request_headers off;',
-      'more_set_input_headers "ssl-client-verify: SUCCESS";', 'location /a { proxy_set_header X-A b; }']) {
+  it("refuses request-header directives in both kinds: a snippet's own list would replace the protected headers there", () => {
+    for (const t of [
+      'proxy_set_header X-Real-IP 1.2.3.4;',
+      'PROXY_SET_HEADER X-A b;',
+      'grpc_set_header X-A b;',
+      'proxy_pass_request_headers off;',
+      'more_set_input_headers "ssl-client-verify: SUCCESS";',
+      'location /a { proxy_set_header X-A b; }',
+    ]) {
       assert.match(String(forbiddenDirectiveOf(t)), /would replace the request headers the controller protects/, t);
     }
-    for (const t of ['add_header X "proxy_set_header";', 'proxy_hide_header X-A;', 'more_set_headers "X-A: b";']) assert.equal(forbiddenDirectiveOf(t), null, t);
-    const { model, problems } = build([...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'proxy_set_header X-Team a;' })], CONFIG_MAP_OPTION);
-    assert.ok(problems.some((p) => p.severity === 'error' && p.field === `metadata.annotations["${CONFIGURATION_SNIPPET}"]` && /proxy_set_header/.test(p.message)), show(problems));
-    for (const l of server(model).locations) assert.notEqual(l.denied, null, 'the Ingress\'s paths answer 503');
+    for (const t of ['add_header X "proxy_set_header";', 'proxy_hide_header X-A;', 'more_set_headers "X-A: b";'])
+      assert.equal(forbiddenDirectiveOf(t), null, t);
+    const { model, problems } = build(
+      [...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'proxy_set_header X-Team a;' })],
+      CONFIG_MAP_OPTION,
+    );
+    assert.ok(
+      problems.some(
+        (p) =>
+          p.severity === 'error' &&
+          p.field === `metadata.annotations["${CONFIGURATION_SNIPPET}"]` &&
+          /proxy_set_header/.test(p.message),
+      ),
+      show(problems),
+    );
+    for (const l of server(model).locations) assert.notEqual(l.denied, null, "the Ingress's paths answer 503");
     assert.doesNotMatch(renderText(model), /include "/);
   });
 
   it('a refused server-snippet is not included, even when its shape is fine (the forbidden check applies to both kinds)', () => {
-    const { model, problems } = build([...web, allow, ing({ [SERVER_SNIPPET]: 'rewrite_by_lua_block { ngx.log(ngx.ERR, "x"); }' })], CONFIG_MAP_OPTION);
+    const { model, problems } = build(
+      [...web, allow, ing({ [SERVER_SNIPPET]: 'rewrite_by_lua_block { ngx.log(ngx.ERR, "x"); }' })],
+      CONFIG_MAP_OPTION,
+    );
     const err = problems.find((p) => p.field === `metadata.annotations["${SERVER_SNIPPET}"]`);
     assert.match(err?.message ?? '', /directive "rewrite_by_lua_block" is not allowed in a snippet/, show(problems));
     assert.equal(server(model).ann.snippet, undefined);

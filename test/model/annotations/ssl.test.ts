@@ -4,16 +4,49 @@ import assert from 'node:assert/strict';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
 import { parseBool } from '../../../src/model/annotations/parse.js';
 import {
-  caBundle, FORCE_SSL_REDIRECT, hstsHeader, keyPair, parseSecretRef, parseSslRedirects, SSL_REDIRECT, sslRedirect,
+  caBundle,
+  FORCE_SSL_REDIRECT,
+  hstsHeader,
+  keyPair,
+  parseSecretRef,
+  parseSslRedirects,
+  SSL_REDIRECT,
+  sslRedirect,
 } from '../../../src/model/annotations/ssl.js';
 import type { Problem } from '../../../src/resources.js';
-import { assertAnnotationError, build, configMap, CONFIG_MAP_OPTION, endpoints, ingress, makeCert, path, rule, secret, service, show } from '../../helpers/resources.js';
-import { cleanupPki, dataSecret, issueClient, locationBlock, makeCa, nginxTest, render, serverHead } from './tls-fixtures.js';
+import {
+  assertAnnotationError,
+  build,
+  configMap,
+  CONFIG_MAP_OPTION,
+  endpoints,
+  ingress,
+  makeCert,
+  path,
+  rule,
+  secret,
+  service,
+  show,
+} from '../../helpers/resources.js';
+import {
+  cleanupPki,
+  dataSecret,
+  issueClient,
+  locationBlock,
+  makeCa,
+  nginxTest,
+  render,
+  serverHead,
+} from './tls-fixtures.js';
 
-const withAnnotations = (annotations: Record<string, string>) => ingress({ name: 'web', namespace: 'shop', annotations });
+const withAnnotations = (annotations: Record<string, string>) =>
+  ingress({ name: 'web', namespace: 'shop', annotations });
 
 const ctx = (sslRedirect: boolean): AnnotationContext => ({
-  settings: { ...DEFAULT_SETTINGS, sslRedirect }, secret: () => undefined, configMap: () => undefined, file: (name) => name,
+  settings: { ...DEFAULT_SETTINGS, sslRedirect },
+  secret: () => undefined,
+  configMap: () => undefined,
+  file: (name) => name,
 });
 
 const app = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
@@ -47,7 +80,9 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
 
   it('force-ssl-redirect "true" gives location config, "false" and absence none', () => {
     const problems: Problem[] = [];
-    assert.deepEqual(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'true' }), ctx(true), problems), { force: true });
+    assert.deepEqual(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'true' }), ctx(true), problems), {
+      force: true,
+    });
     assert.equal(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'false' }), ctx(true), problems), undefined);
     assert.equal(parseSslRedirects(withAnnotations({}), ctx(true), problems), undefined);
     assert.deepEqual(problems, []);
@@ -63,8 +98,14 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     it('returns the ssl-redirect value with the default from settings', () => {
       const problems: Problem[] = [];
       assert.equal(parseAnnotations(withAnnotations({}), ctx(false), problems).sslRedirect, false);
-      assert.equal(parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'true' }), ctx(false), problems).sslRedirect, true);
-      assert.equal(parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'false' }), ctx(true), problems).sslRedirect, false);
+      assert.equal(
+        parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'true' }), ctx(false), problems).sslRedirect,
+        true,
+      );
+      assert.equal(
+        parseAnnotations(withAnnotations({ [SSL_REDIRECT]: 'false' }), ctx(true), problems).sslRedirect,
+        false,
+      );
       assert.deepEqual(problems, []);
     });
 
@@ -79,32 +120,45 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
 
     it('warns about unsupported nginx.ingress.kubernetes.io annotations and ignores other prefixes', () => {
       const problems: Problem[] = [];
-      parseAnnotations(withAnnotations({
-        'nginx.ingress.kubernetes.io/no-such-annotation': '/',
-        'kubernetes.io/ingress.class': 'nginx',
-        'example.com/owner': 'me',
-      }), ctx(true), problems);
-      assert.deepEqual(problems.map((p) => [p.severity, p.field]), [
-        ['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/no-such-annotation"]'],
-      ]);
+      parseAnnotations(
+        withAnnotations({
+          'nginx.ingress.kubernetes.io/no-such-annotation': '/',
+          'kubernetes.io/ingress.class': 'nginx',
+          'example.com/owner': 'me',
+        }),
+        ctx(true),
+        problems,
+      );
+      assert.deepEqual(
+        problems.map((p) => [p.severity, p.field]),
+        [['warning', 'metadata.annotations["nginx.ingress.kubernetes.io/no-such-annotation"]']],
+      );
       assert.match(problems[0]!.message, /not supported/);
     });
   });
 
   describe('rendered', () => {
-    const serverText = (text: string, host: string) => text.slice(text.indexOf(`## start server ${host}\n`), text.indexOf(`## end server ${host}\n`));
+    const serverText = (text: string, host: string) =>
+      text.slice(text.indexOf(`## start server ${host}\n`), text.indexOf(`## end server ${host}\n`));
     // every location of the host redirects: its server listens for HTTPS only, and the one server for
     // plain HTTP to such hosts answers 308
-    const SHARED = /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host:8443\$request_uri;\n/;
+    const SHARED =
+      /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host:8443\$request_uri;\n/;
     const redirectedElsewhere = (text: string) => {
       assert.match(text, SHARED);
       assert.doesNotMatch(serverText(text, 'f.example.com'), /listen 127\.0\.0\.1:8080|308/);
     };
     const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/;
-    const forced = (value: string, tls = false) => build([...app, ingress({
-      name: 'f', annotations: { [FORCE_SSL_REDIRECT]: value }, ...(tls ? { tls: [{ hosts: ['f.example.com'] }] } : {}),
-      rules: [rule('f.example.com', path('/', 'web'))],
-    })]);
+    const forced = (value: string, tls = false) =>
+      build([
+        ...app,
+        ingress({
+          name: 'f',
+          annotations: { [FORCE_SSL_REDIRECT]: value },
+          ...(tls ? { tls: [{ hosts: ['f.example.com'] }] } : {}),
+          rules: [rule('f.example.com', path('/', 'web'))],
+        }),
+      ]);
 
     it('force-ssl-redirect redirects a host without a TLS section with 308; without it there is no redirect', () => {
       const on = forced('true');
@@ -116,8 +170,13 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     });
 
     it('force-ssl-redirect on one Ingress of a host redirects its own locations only', () => {
-      const r = build([...app,
-        ingress({ name: 'f', annotations: { [FORCE_SSL_REDIRECT]: 'true' }, rules: [rule('f.example.com', path('/', 'web'))] }),
+      const r = build([
+        ...app,
+        ingress({
+          name: 'f',
+          annotations: { [FORCE_SSL_REDIRECT]: 'true' },
+          rules: [rule('f.example.com', path('/', 'web'))],
+        }),
         ingress({ name: 'g', rules: [rule('f.example.com', path('/open', 'web'))] }),
       ]);
       const text = render(r.model);
@@ -127,10 +186,15 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     });
 
     it('force-ssl-redirect wins over ssl-redirect "false" on a TLS host', () => {
-      const r = build([...app, ingress({
-        name: 'f', annotations: { [FORCE_SSL_REDIRECT]: 'true', [SSL_REDIRECT]: 'false' }, tls: [{ hosts: ['f.example.com'] }],
-        rules: [rule('f.example.com', path('/', 'web'))],
-      })]);
+      const r = build([
+        ...app,
+        ingress({
+          name: 'f',
+          annotations: { [FORCE_SSL_REDIRECT]: 'true', [SSL_REDIRECT]: 'false' },
+          tls: [{ hosts: ['f.example.com'] }],
+          rules: [rule('f.example.com', path('/', 'web'))],
+        }),
+      ]);
       redirectedElsewhere(render(r.model));
     });
 
@@ -166,7 +230,14 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
     assert.equal(hstsHeader(s({ hsts: 'false' })), null);
   });
 
-  for (const [key, value] of [['hsts', 'yes'], ['hsts-max-age', '-1'], ['hsts-max-age', '1d'], ['hsts-max-age', '1; preload'], ['hsts-preload', 'on'], ['hsts-include-subdomains', '']]) {
+  for (const [key, value] of [
+    ['hsts', 'yes'],
+    ['hsts-max-age', '-1'],
+    ['hsts-max-age', '1d'],
+    ['hsts-max-age', '1; preload'],
+    ['hsts-preload', 'on'],
+    ['hsts-include-subdomains', ''],
+  ]) {
     it(`reports ConfigMap ${key}: ${JSON.stringify(value)} and keeps the default`, () => {
       const { settings, problems } = parseSettings(configMap({ [key]: value! }));
       assert.equal(problems.length, 1, show(problems));
@@ -176,29 +247,66 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
     });
   }
 
-  const model = (data?: Record<string, string>) => build([
-    ...app, ...(data ? [configMap(data)] : []), secret({ name: 'cafe', cert: makeCert(['cafe.example.com']) }),
-    ingress({ name: 'cafe', tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/', 'web'))] }),
-    ingress({ name: 'plain', rules: [rule('plain.example.com', path('/', 'web'))] }),
-  ], data ? CONFIG_MAP_OPTION : {}).model;
+  const model = (data?: Record<string, string>) =>
+    build(
+      [
+        ...app,
+        ...(data ? [configMap(data)] : []),
+        secret({ name: 'cafe', cert: makeCert(['cafe.example.com']) }),
+        ingress({
+          name: 'cafe',
+          tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+          rules: [rule('cafe.example.com', path('/', 'web'))],
+        }),
+        ingress({ name: 'plain', rules: [rule('plain.example.com', path('/', 'web'))] }),
+      ],
+      data ? CONFIG_MAP_OPTION : {},
+    ).model;
 
   it('renders the value once in http (empty on plain HTTP) and add_header in TLS servers (and their locations that add headers) only', () => {
     const text = render(model());
-    assert.match(text, /map \$https \$ingress_templater_hsts \{\n\s+on "max-age=31536000; includeSubDomains";\n\s+default "";\n\s+\}/);
-    assert.match(serverHead(text, 'cafe.example.com'), /add_header Strict-Transport-Security \$ingress_templater_hsts always;/);
+    assert.match(
+      text,
+      /map \$https \$ingress_templater_hsts \{\n\s+on "max-age=31536000; includeSubDomains";\n\s+default "";\n\s+\}/,
+    );
+    assert.match(
+      serverHead(text, 'cafe.example.com'),
+      /add_header Strict-Transport-Security \$ingress_templater_hsts always;/,
+    );
     // a location without add_header of its own inherits the server's
     assert.doesNotMatch(locationBlock(text, 'cafe.example.com', 'location "/"'), /add_header/);
     // one with its own (CORS here) would drop it: repeated there
-    const cors = render(build([...app, secret({ name: 'cafe', cert: makeCert(['cafe.example.com']) }),
-      ingress({ name: 'cafe', annotations: { 'nginx.ingress.kubernetes.io/enable-cors': 'true' }, tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }], rules: [rule('cafe.example.com', path('/', 'web'))] }),
-    ]).model);
-    assert.match(locationBlock(cors, 'cafe.example.com', 'location "/"'), /add_header Strict-Transport-Security \$ingress_templater_hsts always;[\s\S]*add_header Access-Control-Allow-Origin/);
-    assert.doesNotMatch(text.slice(text.indexOf('## start server plain.example.com'), text.indexOf('## end server plain.example.com')), /Strict-Transport-Security/);
-    assert.doesNotMatch(text.slice(text.indexOf('## start server _'), text.indexOf('## end server _')), /Strict-Transport-Security/);
+    const cors = render(
+      build([
+        ...app,
+        secret({ name: 'cafe', cert: makeCert(['cafe.example.com']) }),
+        ingress({
+          name: 'cafe',
+          annotations: { 'nginx.ingress.kubernetes.io/enable-cors': 'true' },
+          tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+          rules: [rule('cafe.example.com', path('/', 'web'))],
+        }),
+      ]).model,
+    );
+    assert.match(
+      locationBlock(cors, 'cafe.example.com', 'location "/"'),
+      /add_header Strict-Transport-Security \$ingress_templater_hsts always;[\s\S]*add_header Access-Control-Allow-Origin/,
+    );
+    assert.doesNotMatch(
+      text.slice(text.indexOf('## start server plain.example.com'), text.indexOf('## end server plain.example.com')),
+      /Strict-Transport-Security/,
+    );
+    assert.doesNotMatch(
+      text.slice(text.indexOf('## start server _'), text.indexOf('## end server _')),
+      /Strict-Transport-Security/,
+    );
   });
 
   it('follows the ConfigMap, and hsts "false" renders nothing', () => {
-    assert.match(render(model({ 'hsts-max-age': '600', 'hsts-preload': 'true', 'hsts-include-subdomains': 'false' })), /on "max-age=600; preload";/);
+    assert.match(
+      render(model({ 'hsts-max-age': '600', 'hsts-preload': 'true', 'hsts-include-subdomains': 'false' })),
+      /on "max-age=600; preload";/,
+    );
     assert.doesNotMatch(render(model({ hsts: 'false' })), /Strict-Transport-Security|ingress_templater_hsts/);
   });
 
@@ -210,7 +318,8 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
 
 describe('TLS Secret helpers', () => {
   after(cleanupPki);
-  const ing = (value: string, namespace = 'shop') => ingress({ name: 'web', namespace, annotations: { [`${'nginx.ingress.kubernetes.io/'}auth-tls-secret`]: value } });
+  const ing = (value: string, namespace = 'shop') =>
+    ingress({ name: 'web', namespace, annotations: { [`${'nginx.ingress.kubernetes.io/'}auth-tls-secret`]: value } });
   const KEY = 'nginx.ingress.kubernetes.io/auth-tls-secret';
 
   it('parseSecretRef reads namespace/name in the Ingress namespace', () => {
@@ -221,7 +330,19 @@ describe('TLS Secret helpers', () => {
     assert.deepEqual(problems, []);
   });
 
-  for (const value of ['ca', 'shop/', '/ca', 'shop/ca/x', 'Shop/ca', 'shop/CA', 'shop/ca;', 'shop/ca\nx', '../ca', 'shop/c a', '']) {
+  for (const value of [
+    'ca',
+    'shop/',
+    '/ca',
+    'shop/ca/x',
+    'Shop/ca',
+    'shop/CA',
+    'shop/ca;',
+    'shop/ca\nx',
+    '../ca',
+    'shop/c a',
+    '',
+  ]) {
     it(`parseSecretRef refuses ${JSON.stringify(value)}`, () => {
       const problems: Problem[] = [];
       assert.equal(parseSecretRef(ing(value), KEY, problems), null);
@@ -239,7 +360,9 @@ describe('TLS Secret helpers', () => {
   it('caBundle keeps only the parsed CERTIFICATE blocks of ca.crt', () => {
     const a = makeCa('A CA');
     const b = makeCa('B CA');
-    const r = caBundle(dataSecret('ca', { 'ca.crt': `junk before\n${a.cert}between\n${b.cert}after; include /etc/passwd;\n` }));
+    const r = caBundle(
+      dataSecret('ca', { 'ca.crt': `junk before\n${a.cert}between\n${b.cert}after; include /etc/passwd;\n` }),
+    );
     assert.ok(typeof r !== 'string', String(r));
     assert.equal(r.count, 2);
     assert.equal(r.pem, a.cert + b.cert);
@@ -249,7 +372,12 @@ describe('TLS Secret helpers', () => {
   it('caBundle refuses a Secret without ca.crt, without a certificate, or with a broken one', () => {
     assert.match(String(caBundle(dataSecret('ca', { 'tls.crt': 'x' }))), /no ca\.crt/);
     assert.match(String(caBundle(dataSecret('ca', { 'ca.crt': 'hello' }))), /no PEM CERTIFICATE block/);
-    assert.match(String(caBundle(dataSecret('ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }))), /does not parse/);
+    assert.match(
+      String(
+        caBundle(dataSecret('ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' })),
+      ),
+      /does not parse/,
+    );
   });
 
   it('keyPair checks tls.crt against tls.key, and is undefined when the Secret has neither', () => {

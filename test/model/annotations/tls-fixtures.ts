@@ -39,19 +39,69 @@ export function makeCa(cn: string): Pem & { id: string } {
   const d = dir();
   const id = `ca${++serial}`;
   openssl([
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-keyout', `${id}.key`, '-out', `${id}.crt`,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-keyout',
+    `${id}.key`,
+    '-out',
+    `${id}.crt`,
   ]);
-  return { id, cert: fs.readFileSync(nodePath.join(d, `${id}.crt`), 'utf8'), key: fs.readFileSync(nodePath.join(d, `${id}.key`), 'utf8') };
+  return {
+    id,
+    cert: fs.readFileSync(nodePath.join(d, `${id}.crt`), 'utf8'),
+    key: fs.readFileSync(nodePath.join(d, `${id}.key`), 'utf8'),
+  };
 }
 
 /** A client certificate signed by the CA. */
 export function issueClient(ca: { id: string }, cn: string): Pem {
   const d = dir();
   const id = `leaf${++serial}`;
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${id}.key`, '-out', `${id}.csr`]);
-  openssl(['x509', '-req', '-in', `${id}.csr`, '-CA', `${ca.id}.crt`, '-CAkey', `${ca.id}.key`, '-set_serial', String(100 + serial), '-days', '2', '-out', `${id}.crt`]);
-  return { cert: fs.readFileSync(nodePath.join(d, `${id}.crt`), 'utf8'), key: fs.readFileSync(nodePath.join(d, `${id}.key`), 'utf8') };
+  openssl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    `/CN=${cn}`,
+    '-keyout',
+    `${id}.key`,
+    '-out',
+    `${id}.csr`,
+  ]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    `${id}.csr`,
+    '-CA',
+    `${ca.id}.crt`,
+    '-CAkey',
+    `${ca.id}.key`,
+    '-set_serial',
+    String(100 + serial),
+    '-days',
+    '2',
+    '-out',
+    `${id}.crt`,
+  ]);
+  return {
+    cert: fs.readFileSync(nodePath.join(d, `${id}.crt`), 'utf8'),
+    key: fs.readFileSync(nodePath.join(d, `${id}.key`), 'utf8'),
+  };
 }
 
 export function cleanupPki(): void {
@@ -61,11 +111,19 @@ export function cleanupPki(): void {
 
 /** An Opaque Secret with the given data (PEM text, encoded here). */
 export function dataSecret(name: string, data: Record<string, string>, namespace = 'default'): Secret {
-  return secret({ name, namespace, type: 'Opaque', data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) });
+  return secret({
+    name,
+    namespace,
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+  });
 }
 
 /** An AnnotationContext over a list of Secrets, recording the files registered. */
-export function context(secrets: Secret[] = [], settings: Partial<Settings> = {}): AnnotationContext & { files: Map<string, string> } {
+export function context(
+  secrets: Secret[] = [],
+  settings: Partial<Settings> = {},
+): AnnotationContext & { files: Map<string, string> } {
   const files = new Map<string, string>();
   return {
     files,
@@ -83,9 +141,17 @@ const renderer = loadTemplates();
 
 export function renderOptions(prefix: string, balancer: BalancerMode = 'lua'): RenderOptions {
   return {
-    prefix, listenAddress: '127.0.0.1', httpPort: 8080, httpsPort: 8443, internalPort: 10246,
-    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'), features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] }, version: '0.1.0',
-    balancer, luaDir: nodePath.resolve('nginx/lua'), luaModules: [],
+    prefix,
+    listenAddress: '127.0.0.1',
+    httpPort: 8080,
+    httpsPort: 8443,
+    internalPort: 10246,
+    defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'),
+    features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+    version: '0.1.0',
+    balancer,
+    luaDir: nodePath.resolve('nginx/lua'),
+    luaModules: [],
   };
 }
 
