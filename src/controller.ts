@@ -1,69 +1,39 @@
-// The sync loop: a source notices a change -> debounce (min:max wait) -> every source loads what changed
+// The sync loop: a source notices a change -> debounce (min:max wait) -> the source loads what changed
 // into the store -> either the endpoint fast path (Lua balancer: only Endpoints or EndpointSlices changed,
 // their backends are pushed) or the whole plan, whose endpoints are pushed and whose text goes to the apply
 // lane. Its parts live in src/sync/; all are injected (src/sync/assemble.ts wires the real ones for `run`),
 // so the loop's decisions are unit tested with fakes and a hand-driven clock (test/controller.test.ts).
 import { collectGarbage } from './collect-garbage.js';
-import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { servicesOf } from './model/endpoint-update.js';
 import type { Model } from './model/index.js';
-import type { NginxHandle } from './nginx/process.js';
-import type { Plan } from './plan.js';
 import type { Problem } from './resources.js';
-import { formatProblem } from './resources.js';
-import type { Store, StoreChange } from './store.js';
+import type { StoreChange } from './store.js';
 import { ApplyLane, BIG_CONFIG_BYTES } from './sync/apply-lane.js';
-import type { ConfigApplier } from './sync/apply-lane.js';
-import { settleWithin, systemClock } from './sync/clock.js';
-import type { Clock } from './sync/clock.js';
+import { type Clock, settleWithin, systemClock } from './sync/clock.js';
 import { Debouncer } from './sync/debounce.js';
 import { EndpointPush } from './sync/endpoint-push.js';
-import type { PusherFactory } from './sync/endpoint-push.js';
 import { followRestarts } from './sync/nginx-restarts.js';
-import type { SyncPlanner } from './sync/planner.js';
+import type { ControllerParts } from './sync/parts.js';
 import { ProblemReporter } from './sync/problem-reporter.js';
-import { Readiness } from './sync/readiness.js';
-import type { Verdict } from './sync/readiness.js';
-import type { Source } from './sync/source.js';
+import { Readiness, type Verdict } from './sync/readiness.js';
 
-export interface Timing {
-  minWaitMs: number; // quiet time after the last change before a sync
-  maxWaitMs: number; // a steady trickle of changes cannot postpone a sync longer than this
-  minReloadIntervalMs: number; // reloads are spaced at least this far apart; endpoint pushes never wait
-  resolveIntervalMs: number; // ExternalName targets are resolved again this often
-}
-
-export interface ControllerParts {
-  sources: Source[];
-  store: Store; // what the sources load into and the planner reads
-  planner: SyncPlanner;
-  nginx: NginxHandle;
-  applier: ConfigApplier;
-  pusher?: PusherFactory; // the Lua balancer: endpoints are pushed to nginx
-  timing: Timing;
-  log: Logger;
-  metrics?: Metrics;
-  clock?: Clock;
-  /** Called by start() before the sources start (the status server); closed by stop(). */
-  serve?: (controller: Controller) => Promise<{ close(): Promise<void> }>;
-}
-
-// what stop() waits at most for the sources, the sync and the apply in progress
+// what stop() waits at most for the source, the sync and the apply in progress
 const STOP_WAIT_MS = 3000;
 
 export class Controller {
   readonly metrics: Metrics;
+  // read by the status server (src/sync/assemble.ts)
   readonly push: EndpointPush | null;
-  private readonly readiness: Readiness;
-  private readonly reporter: ProblemReporter;
-  private readonly lane: ApplyLane;
+  readonly readiness: Readiness;
+  readonly reporter: ProblemReporter;
+  readonly lane: ApplyLane;
   private readonly debounce: Debouncer;
   private readonly clock: Clock;
   private syncing: Promise<void> | null = null;
   private again = false; // a sync was asked for while one ran
   private againForced = false;
-  private rescan = false; // the next sync looks at everything every source has
+  private rescan = false; // the next sync looks at everything the source has
   private stopped = false;
   private current: { model: Model; problems: Problem[] } | null = null; // the newest plan, endpoints kept current
   private resolveTimer: unknown = null;
@@ -91,7 +61,7 @@ export class Controller {
   /** Serve status, start the sources, and sync once: resolves when nginx runs the first config. */
   async start(): Promise<void> {
     this.server = (await this.parts.serve?.(this)) ?? null;
-    for (const source of this.parts.sources) source.start(() => this.changed());
+    this.parts.source.start(() => this.changed());
     const { resolveIntervalMs } = this.parts.timing;
     this.resolveTimer = this.clock.setInterval(() => void this.refreshNames(), resolveIntervalMs);
     await this.runSync(true);
@@ -99,24 +69,6 @@ export class Controller {
 
   ready(): Verdict {
     return this.readiness.verdict();
-  }
-
-  /** /status: readiness, what nginx runs, and what went wrong. */
-  status(): object {
-    return {
-      ready: this.ready(),
-      configHash: this.parts.applier.live?.hash ?? null,
-      nginxPid: this.parts.nginx.pid ?? null,
-      lastError: this.reporter.lastError || null,
-      problems: this.reporter.problems.map(formatProblem),
-      // backends the Lua balancer refused on its own (each keeps its previous endpoints there)
-      refusedBackends: Object.fromEntries(this.push?.refused ?? []),
-    };
-  }
-
-  /** The model of the config last handed to nginx. */
-  get applied(): Model | null {
-    return this.lane.applied;
   }
 
   /** Schedule a sync: minWait after the latest change, but no later than maxWait after the first. */
@@ -156,8 +108,7 @@ export class Controller {
     this.metrics.syncs++;
     const full = force || this.rescan;
     this.rescan = false;
-    let changed = false;
-    for (const source of this.parts.sources) if (await source.load(full)) changed = true;
+    const changed = await this.parts.source.load(full);
     const changes = this.parts.store.takeChanges();
     try {
       if (!changed && !force && this.parts.applier.live && this.parts.nginx.running) return;
@@ -188,13 +139,11 @@ export class Controller {
   /** The whole plan: its problems reported, its endpoints pushed, its text handed to the apply lane. */
   private async rebuild(force: boolean, seenAt: number): Promise<void> {
     const started = process.hrtime.bigint();
-    let planned: Plan;
-    try {
-      planned = await this.parts.planner.plan(this.parts.store, this.current?.model ?? null);
-    } catch (error) {
+    const planned = await this.parts.planner.plan(this.parts.store, this.current?.model ?? null).catch((error) => {
       this.reporter.failed(error as Error);
-      return;
-    }
+      return null;
+    });
+    if (!planned) return;
     const { model, problems, text, hash } = planned;
     this.report(problems);
     this.metrics.buildRenderSeconds = secondsSince(started);
@@ -211,14 +160,10 @@ export class Controller {
     if (force) await applying;
   }
 
-  /** The problems of loading (every source's) and of the plan. */
+  /** The problems of loading and of the plan. */
   private report(planProblems: Problem[]): void {
-    const { sources } = this.parts;
-    const problems = [...sources.flatMap((source) => source.problems()), ...planProblems];
-    this.reporter.report(
-      problems,
-      sources.reduce((sum, source) => sum + source.rejectedCount(), 0),
-    );
+    const { source } = this.parts;
+    this.reporter.report([...source.problems(), ...planProblems], source.rejectedCount());
   }
 
   private async refreshNames(): Promise<void> {
@@ -239,9 +184,9 @@ export class Controller {
     if (this.resolveTimer !== null) this.clock.clearInterval(this.resolveTimer);
     this.lane.stop();
     this.push?.stop();
-    const sourcesStopped = Promise.all(this.parts.sources.map((source) => source.stop()));
+    const sourceStopped = this.parts.source.stop();
     // a sync or an apply that hangs (a file system that never answers) must not keep nginx from stopping
-    await settleWithin(sourcesStopped, STOP_WAIT_MS, this.clock);
+    await settleWithin(sourceStopped, STOP_WAIT_MS, this.clock);
     await settleWithin(this.syncing, STOP_WAIT_MS, this.clock);
     await settleWithin(this.lane.busy, STOP_WAIT_MS, this.clock);
     await this.parts.nginx.stop(timeoutMs);

@@ -15,11 +15,13 @@ import { fetchBackends, hostPort, Pusher } from '../nginx/endpoints.js';
 import { ExternalNginx } from '../nginx/external.js';
 import { ensureDefaultCertificate, preparePrefix, workerGroup } from '../nginx/files.js';
 import { NginxProcess, reapStale } from '../nginx/process.js';
+import type { NginxHandle } from '../nginx/process.js';
 import { SnippetChecker } from '../nginx/snippets.js';
 import { selfPolicy } from '../own-listeners.js';
 import { balancerMode, renderOptionsFor } from '../plan.js';
 import { loadTemplates, LUA_DIR } from '../render/index.js';
 import type { BalancerMode } from '../render/index.js';
+import { formatProblem } from '../resources.js';
 import { startStatusServer } from '../status-server.js';
 import { DirectorySource } from './directory-source.js';
 import { Planner } from './planner.js';
@@ -110,7 +112,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
   const metrics = new Metrics();
   const directory = new DirectorySource({ root: options.manifests, log, metrics });
   return new Controller({
-    sources: [directory],
+    source: directory,
     store: directory.store,
     planner: new Planner({
       model: { ...options.classes, configMap: options.configMap, balancer: mode, endpointPolicy },
@@ -129,7 +131,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
     },
     log,
     metrics,
-    serve: (controller) => serveStatus(controller, options, bin, mode),
+    serve: (controller) => serveStatus(controller, options, { bin, mode, applier, nginx }),
   });
 }
 
@@ -137,8 +139,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
 async function serveStatus(
   controller: Controller,
   options: ControllerOptions,
-  bin: NginxBinary,
-  mode: BalancerMode,
+  { bin, mode, applier, nginx }: { bin: NginxBinary; mode: BalancerMode; applier: Applier; nginx: NginxHandle },
 ): Promise<{ close(): Promise<void> }> {
   const server = await startStatusServer(
     options.statusAddress,
@@ -147,7 +148,15 @@ async function serveStatus(
     {
       ready: () => controller.ready(),
       metrics: () => controller.metrics.render(),
-      status: () => controller.status(),
+      status: () => ({
+        ready: controller.ready(),
+        configHash: applier.live?.hash ?? null,
+        nginxPid: nginx.pid ?? null,
+        lastError: controller.reporter.lastError || null,
+        problems: controller.reporter.problems.map(formatProblem),
+        // backends the Lua balancer refused on its own (each keeps its previous endpoints there)
+        refusedBackends: Object.fromEntries(controller.push?.refused ?? []),
+      }),
       // lua mode: what nginx holds; static mode: what the running config renders
       backends: async () =>
         controller.push
@@ -155,7 +164,10 @@ async function serveStatus(
           : {
               source: 'config',
               backends: Object.fromEntries(
-                (controller.applied?.backends ?? []).map((backend) => [backend.name, backend.endpoints.map(hostPort)]),
+                (controller.lane.applied?.backends ?? []).map((backend) => [
+                  backend.name,
+                  backend.endpoints.map(hostPort),
+                ]),
               ),
             },
     },

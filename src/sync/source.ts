@@ -18,3 +18,22 @@ export interface Source {
   /** Stop noticing changes (at once: no event after this returns), then release what it holds. */
   stop(): Promise<void>;
 }
+
+/** Several sources feeding one store, as one: each is started, loaded and stopped with the others. */
+export function combineSources(...sources: Source[]): Source {
+  return {
+    start: (onChange) => {
+      for (const source of sources) source.start(onChange);
+    },
+    load: async (full) => {
+      let changed = false;
+      for (const source of sources) if (await source.load(full)) changed = true;
+      return changed;
+    },
+    problems: () => sources.flatMap((source) => source.problems()),
+    rejectedCount: () => sources.reduce((sum, source) => sum + source.rejectedCount(), 0),
+    stop: async () => {
+      await Promise.all(sources.map((source) => source.stop()));
+    },
+  };
+}

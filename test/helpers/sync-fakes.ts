@@ -122,6 +122,8 @@ export class FakeNginx extends EventEmitter implements NginxHandle {
   reloads = 0;
   stops = 0;
   terminations = 0;
+  startFails = false; // its first start ends at once (say its port is taken)
+  private crashed = false; // ours waits out its restart backoff: start() leaves the start to restart()
   settledHash: string | null | undefined;
   confirmedHashes: string[] = [];
   readonly whileDown: WhileDown;
@@ -139,7 +141,9 @@ export class FakeNginx extends EventEmitter implements NginxHandle {
   }
   /** start() as apply() calls it; a sidecar's nginx is not started by us. */
   start(): void {
-    if (!this.sidecar && !this.running && this.restarts === 0) this.up();
+    if (this.sidecar || this.running || this.crashed) return;
+    if (this.startFails) this.crashed = true;
+    else this.up();
   }
   reload(): boolean {
     this.reloads++;
@@ -158,13 +162,15 @@ export class FakeNginx extends EventEmitter implements NginxHandle {
   }
   /** It dies on its own. */
   die(): void {
+    this.crashed = !this.sidecar;
     this.running = false;
     this.pid = undefined;
     this.emit('exited', 1, null);
   }
   /** It comes back on its own: ours restarted after a crash, or a sidecar's started by its container. */
   restart(): void {
-    if (this.sidecar ? this.nextPid > 100 : true) this.restarts++;
+    if (!this.sidecar || this.nextPid > 100) this.restarts++;
+    this.crashed = false;
     this.up();
   }
   private up(): void {
