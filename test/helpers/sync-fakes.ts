@@ -21,7 +21,7 @@ export async function flush(): Promise<void> {
 
 /** A clock that moves only when told; timers fire in order of their due time. */
 export class FakeClock implements Clock {
-  private time = 1_000_000;
+  constructor(private time = 1_000_000) {}
   private timers: { at: number; fn: () => void; id: number; every?: number }[] = [];
   private nextId = 1;
 
