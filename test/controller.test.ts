@@ -145,6 +145,25 @@ describe('controller (the sync loop, with fakes)', () => {
     });
   });
 
+  it('a change noticed during a sync makes another sync, which looks at everything', async () => {
+    const { controller, source, clock, applier } = await running();
+    const gate = new Gate();
+    source.loadGate = gate;
+    source.put('web.yaml', ...routes('/', '/a'));
+    await clock.advance(10); // the sync waits in the load
+    source.put('web.yaml', ...routes('/', '/b'));
+    await clock.advance(10); // its debounce fires during the sync
+    source.loadGate = null;
+    gate.open();
+    await clock.advance(0);
+    const syncs = controller.metrics.syncs;
+    await clock.advance(10);
+    assert.equal(controller.metrics.syncs, syncs + 1);
+    assert.equal(source.loads.at(-1), true, 'a full load');
+    await clock.advance(1000);
+    assert.match(applier.live!.text, /Prefix \/b\b/);
+  });
+
   describe('push or reload', () => {
     it('an endpoint-only change pushes the changed backend: no plan, no nginx -t, no reload', async () => {
       const { controller, source, clock, applier, pusher } = await running();
