@@ -17,7 +17,7 @@ export interface NginxProcessOptions {
   maxBackoffMs?: number;
 }
 
-/** What a config written while nginx is down means ('pending' from apply()): what to log, and whether it counts as applied. */
+/** A config written while nginx is down ('pending' from apply()): what to log, and whether it counts as applied. */
 export interface WhileDown {
   event: string; // of the log record
   waiting: string; // what the record says happens next
