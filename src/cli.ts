@@ -5,7 +5,8 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Controller } from './controller.js';
+import type { Controller } from './controller.js';
+import { assembleController } from './sync/assemble.js';
 import { EXIT_CODES, ManifestsRejectedError, UsageError } from './errors.js';
 import { stderrLogger } from './log.js';
 import type { LogFormat, Logger } from './log.js';
@@ -415,13 +416,15 @@ async function validate(values: Values): Promise<void> {
 const STOP_GRACE_MS = 25_000;
 
 async function run(values: Values): Promise<void> {
-  const c = common(values);
+  const shared = common(values);
   const format = String(values['log-format']);
   if (format !== 'auto' && format !== 'json' && format !== 'text')
     throw new UsageError(`--log-format must be auto, json or text, got ${JSON.stringify(format)}`);
   const log = stderrLogger({ quiet: Boolean(values.quiet), format });
-  const controller = new Controller({
-    ...c,
+  // set once the controller is assembled: a signal before that exits at once (nothing is started yet)
+  let controller: Controller | null = null;
+  const options = {
+    ...shared,
     statusAddress: String(values['status-address']),
     statusPort: intFlag(values, 'status-port', 1, 65535),
     statusHosts: values['status-host']
@@ -436,15 +439,15 @@ async function run(values: Values): Promise<void> {
     minReloadIntervalMs: intFlag(values, 'min-reload-interval', 0, 600_000),
     sidecar: values.sidecar
       ? {
-          conf: path.resolve(String(values['nginx-conf'] ?? path.join(c.prefix, 'nginx.conf'))),
-          pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(c.prefix, 'nginx.pid'))),
+          conf: path.resolve(String(values['nginx-conf'] ?? path.join(shared.prefix, 'nginx.conf'))),
+          pidFile: path.resolve(String(values['nginx-pid-file'] ?? path.join(shared.prefix, 'nginx.pid'))),
           reloadCommand: values['reload-command'] as string | undefined,
         }
       : undefined,
     resolveIntervalMs: intFlag(values, 'resolve-interval', 1, 86_400) * 1000,
     version: VERSION,
     log,
-  });
+  };
   let stopping: Promise<void> | null = null;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -463,20 +466,22 @@ async function run(values: Values): Promise<void> {
         event: 'stop_timeout',
         signal,
       });
-      controller.terminateNginx();
+      controller?.terminateNginx();
       process.kill(process.pid, 'SIGKILL');
     }, STOP_GRACE_MS);
     hard.unref();
-    stopping = controller.stop().then(
+    stopping = (controller?.stop() ?? Promise.resolve()).then(
       () => process.exit(0),
-      (e) => {
-        log('error', String(e));
+      (error) => {
+        log('error', String(error));
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  controller = await assembleController(options);
+  if (stopping) return;
   await controller.start();
 }
 

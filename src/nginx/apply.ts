@@ -39,8 +39,8 @@ export class Applier {
   lastTestSeconds: number | null = null; // the last nginx -t
   lastReloadSeconds: number | null = null; // the last reload or start: signal to confirmed, old workers retired
 
-  constructor(private readonly o: ApplierOptions) {
-    this.confPath = o.confPath ?? path.join(o.prefix, 'nginx.conf');
+  constructor(private readonly options: ApplierOptions) {
+    this.confPath = options.confPath ?? path.join(options.prefix, 'nginx.conf');
     this.candidatePath = `${this.confPath}.candidate`;
   }
 
@@ -53,31 +53,33 @@ export class Applier {
     files: ManagedFile[] = [],
     force = false,
   ): Promise<ApplyResult> {
-    if (this.live?.hash === hash && this.o.process.running && !force) return 'unchanged';
-    if (this.pending === hash && !this.o.process.running) return 'unchanged'; // still waiting for it
-    const p = this.o.process;
-    const timeoutMs = this.o.confirmTimeoutMs ?? 15_000;
+    if (this.live?.hash === hash && this.options.process.running && !force) return 'unchanged';
+    if (this.pending === hash && !this.options.process.running) return 'unchanged'; // still waiting for it
+    const nginx = this.options.process;
+    const timeoutMs = this.options.confirmTimeoutMs ?? 15_000;
     // an nginx nothing confirmed yet: a sidecar's found running by a restarted controller, or ours
     // restarted by its supervisor from the last file written. Let it finish starting (a SIGHUP before
     // would end it), then adopt it without a reload if it runs this very text (the files it needs are
     // there, since nginx loaded them)
-    if ((!this.live || force) && p.running) {
-      const pid = p.pid;
-      await waitMasterUp(pid, timeoutMs, () => p.running && p.pid === pid);
-      if (!p.running)
-        throw new NotConfirmedError(`nginx exited while starting; see the nginx error log in ${this.o.prefix}/logs`);
-      if ((await fetchHash(this.o.internalPort)) === hash && (await readIfExists(this.confPath)) === text) {
+    if ((!this.live || force) && nginx.running) {
+      const pid = nginx.pid;
+      await waitMasterUp(pid, timeoutMs, () => nginx.running && nginx.pid === pid);
+      if (!nginx.running)
+        throw new NotConfirmedError(
+          `nginx exited while starting; see the nginx error log in ${this.options.prefix}/logs`,
+        );
+      if ((await fetchHash(this.options.internalPort)) === hash && (await readIfExists(this.confPath)) === text) {
         this.live = { text, hash };
         this.pending = null;
         return 'adopted';
       }
     }
-    const keep = await writeCertificates(this.o.prefix, certs);
-    await writeManagedFiles(this.o.prefix, files, this.o.workerGid);
+    const keep = await writeCertificates(this.options.prefix, certs);
+    await writeManagedFiles(this.options.prefix, files, this.options.workerGid);
     await writeAtomic(this.candidatePath, text);
     const testStarted = process.hrtime.bigint();
     try {
-      await testConfig(this.o.bin, this.o.prefix, this.candidatePath, text);
+      await testConfig(this.options.bin, this.options.prefix, this.candidatePath, text);
     } finally {
       this.lastTestSeconds = seconds(testStarted);
       await fs.rm(this.candidatePath, { force: true });
@@ -85,23 +87,23 @@ export class Applier {
     const previous = await readIfExists(this.confPath);
     await writeAtomic(this.confPath, text);
     // a master still starting would die of the SIGHUP (a restart from the last file, racing this apply)
-    const oldWorkers = p.running ? await waitMasterUp(p.pid, timeoutMs, () => p.running) : [];
-    const result: ApplyResult = p.running ? 'reloaded' : 'started';
+    const oldWorkers = nginx.running ? await waitMasterUp(nginx.pid, timeoutMs, () => nginx.running) : [];
+    const result: ApplyResult = nginx.running ? 'reloaded' : 'started';
     const reloadStarted = process.hrtime.bigint();
-    if (p.running) p.reload();
-    else p.start();
+    if (nginx.running) nginx.reload();
+    else nginx.start();
     // an external nginx not up yet, or ours waiting out its restart backoff: it reads the file when it starts
-    if (!p.running) {
+    if (!nginx.running) {
       this.pending = hash;
       return 'pending';
     }
     this.pending = null;
-    const ok = await waitForHash(this.o.internalPort, hash, timeoutMs, () => p.running);
+    const ok = await waitForHash(this.options.internalPort, hash, timeoutMs, () => nginx.running);
     if (!ok) {
       // nginx kept its old config (or died): put the old file back so a restart runs what was live
       if (previous !== null && this.live) await writeAtomic(this.confPath, previous);
       throw new NotConfirmedError(
-        `nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.o.prefix}/logs`,
+        `nginx did not confirm config ${hash.slice(0, 12)} within the timeout; see the nginx error log in ${this.options.prefix}/logs`,
       );
     }
     // confirmed by a new worker; also let the old ones stop accepting, so that "reloaded" means every
@@ -109,8 +111,8 @@ export class Applier {
     await waitRetired(oldWorkers, 2000);
     this.lastReloadSeconds = seconds(reloadStarted);
     try {
-      await removeStaleCertificates(this.o.prefix, keep);
-      await removeStaleManagedFiles(this.o.prefix, files);
+      await removeStaleCertificates(this.options.prefix, keep);
+      await removeStaleManagedFiles(this.options.prefix, files);
     } finally {
       // set last: readiness compares it with what the controller notes right after apply() returns,
       // and a /healthz answered during the removals above would see the two disagree
@@ -122,7 +124,7 @@ export class Applier {
   /** After nginx restarted on its own: confirm it runs the live config again. */
   async confirmLive(timeoutMs = 15_000): Promise<boolean> {
     if (!this.live) return false;
-    return waitForHash(this.o.internalPort, this.live.hash, timeoutMs, () => this.o.process.running, true);
+    return waitForHash(this.options.internalPort, this.live.hash, timeoutMs, () => this.options.process.running, true);
   }
 }
 

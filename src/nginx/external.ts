@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Logger } from '../log.js';
 import { fetchHash } from './confirm.js';
-import type { NginxHandle } from './process.js';
+import type { NginxHandle, WhileDown } from './process.js';
 
 export interface ExternalNginxOptions {
   pidFile: string;
@@ -29,10 +29,17 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
   private generation = 0;
   private timer: NodeJS.Timeout | null = null;
   private seen = false;
+  /** every start is its own: found by polling, never asked for */
+  readonly startedOnRequest = false;
+  readonly whileDown: WhileDown = {
+    event: 'waiting_for_nginx',
+    waiting: 'waiting for the external nginx to start',
+    applied: true, // it reads the file when it starts
+  };
 
-  constructor(private readonly o: ExternalNginxOptions) {
+  constructor(private readonly options: ExternalNginxOptions) {
     super();
-    this.timer = setInterval(() => void this.poll(), o.pollMs ?? 500);
+    this.timer = setInterval(() => void this.poll(), options.pollMs ?? 500);
     void this.poll();
   }
 
@@ -56,13 +63,13 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
   }
 
   reload(): boolean {
-    if (this.o.reloadCommand) {
-      execa(this.o.reloadCommand, { shell: true, reject: false, timeout: 30_000 }).then(
-        (r) => {
-          if (r.exitCode !== 0)
-            this.o.log(
+    if (this.options.reloadCommand) {
+      execa(this.options.reloadCommand, { shell: true, reject: false, timeout: 30_000 }).then(
+        (result) => {
+          if (result.exitCode !== 0)
+            this.options.log(
               'error',
-              `reload command failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 500)}`,
+              `reload command failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(0, 500)}`,
               { event: 'reload_command_failed' },
             );
         },
@@ -74,8 +81,8 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
     try {
       process.kill(this.masterPid, 'SIGHUP');
       return true;
-    } catch (e) {
-      this.o.log('error', `cannot signal nginx master ${this.masterPid}: ${(e as Error).message}`, {
+    } catch (error) {
+      this.options.log('error', `cannot signal nginx master ${this.masterPid}: ${(error as Error).message}`, {
         event: 'reload_failed',
       });
       return false;
@@ -87,11 +94,14 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** Not ours to end, even when the controller must exit at once. */
+  terminate(): void {}
+
   private async poll(): Promise<void> {
-    const pid = await readPid(this.o.pidFile);
+    const pid = await readPid(this.options.pidFile);
     const alive = pid !== undefined && pidAlive(pid);
     const noted = this.hash;
-    const seen = await fetchHash(this.o.internalPort, 500);
+    const seen = await fetchHash(this.options.internalPort, 500);
     // a confirmation noted while this poll was in flight is newer than what the poll saw
     if (this.hash === noted) {
       if (seen === noted || seen === null) this.settledHash = seen;
@@ -106,14 +116,14 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
       if (this.seen) this.restarts++;
       this.seen = true;
       this.identity = id;
-      this.o.log('info', `external nginx is up${alive ? ` (master pid ${pid})` : ''}`, {
+      this.options.log('info', `external nginx is up${alive ? ` (master pid ${pid})` : ''}`, {
         event: 'external_nginx_up',
         pid,
       });
       this.emit('started', id);
     } else if (id === undefined && this.identity !== undefined) {
       this.identity = undefined;
-      this.o.log('warn', 'external nginx is gone; waiting for it to come back', { event: 'external_nginx_down' });
+      this.options.log('warn', 'external nginx is gone; waiting for it to come back', { event: 'external_nginx_down' });
       this.emit('exited', null, null);
     }
   }
@@ -121,8 +131,8 @@ export class ExternalNginx extends EventEmitter implements NginxHandle {
 
 async function readPid(file: string): Promise<number | undefined> {
   try {
-    const n = Number((await fs.readFile(file, 'utf8')).trim());
-    return Number.isInteger(n) && n > 1 ? n : undefined;
+    const pid = Number((await fs.readFile(file, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -132,7 +142,7 @@ function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
   }
 }

@@ -17,14 +17,40 @@ export interface NginxProcessOptions {
   maxBackoffMs?: number;
 }
 
-/** What the controller needs from an nginx, whether it runs it (NginxProcess) or not (ExternalNginx). */
+/** A config written while nginx is down ('pending' from apply()): what to log, and whether it counts as applied. */
+export interface WhileDown {
+  event: string; // of the log record
+  waiting: string; // what the record says happens next
+  applied: boolean; // an external nginx starts from the file on its own: done; ours waits out its restart backoff
+}
+
+/**
+ * What the controller needs from an nginx, whether it runs it (NginxProcess) or not (ExternalNginx, a
+ * sidecar's). Events: 'started' (pid) when an instance comes up, 'exited' when it goes away unexpectedly.
+ */
 export interface NginxHandle extends EventEmitter {
   readonly running: boolean;
   readonly pid: number | undefined; // identifies one nginx instance (a new master has a new one)
   restarts: number;
+  /**
+   * The instance that started last was started by start(), whose caller (apply()) confirms it; false for a
+   * restart after a crash and for an nginx that starts on its own (a sidecar's, every time): those run
+   * whatever file is on disk, to be checked.
+   */
+  readonly startedOnRequest: boolean;
+  /**
+   * The config hash this nginx is seen to run by polls of its own (two polls agreeing, or a confirmation);
+   * undefined when nothing polls it (ours: apply() and confirmLive() prove what it runs).
+   */
+  readonly settledHash: string | null | undefined;
+  readonly whileDown: WhileDown;
   start(): void;
   reload(): boolean;
+  /** apply() confirmed that nginx runs this config. */
+  noteConfirmed(hash: string): void;
   stop(timeoutMs?: number): Promise<void>;
+  /** Quit at once, without waiting, for a controller that must exit now; a sidecar's nginx is not ours to end. */
+  terminate(): void;
 }
 
 /**
@@ -38,11 +64,25 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
   private restartTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   restarts = 0;
+  readonly settledHash = undefined;
+  readonly whileDown: WhileDown = {
+    event: 'waiting_for_restart',
+    waiting: 'nginx reads it when it restarts',
+    // it died and waits out its restart backoff: the failure that ended it stays reported
+    applied: false,
+  };
 
-  constructor(private readonly o: NginxProcessOptions) {
+  constructor(private readonly options: NginxProcessOptions) {
     super();
-    this.backoff = o.minBackoffMs ?? 1000;
+    this.backoff = options.minBackoffMs ?? 1000;
   }
+
+  get startedOnRequest(): boolean {
+    return this.restarts === 0; // every later start is the restart timer's
+  }
+
+  /** apply() waits for the proof itself. */
+  noteConfirmed(): void {}
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -57,10 +97,14 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
     // a start while a restart waits out its backoff is left to that restart, which reads the file just
     // written; starting at once would defeat the backoff (every start is followed by a sync)
     if (this.restartTimer) return;
-    const args = [...nginxArgs(this.o.bin, this.o.prefix, this.o.conf), '-g', 'daemon off; master_process on;'];
+    const args = [
+      ...nginxArgs(this.options.bin, this.options.prefix, this.options.conf),
+      '-g',
+      'daemon off; master_process on;',
+    ];
     // detached: nginx gets its own process group, so workers orphaned by a killed master (which keep
     // the ports and our pipes) can be ended with it; execa's cleanup is off then, hence exitHook
-    const child = execa(this.o.bin.path, args, {
+    const child = execa(this.options.bin.path, args, {
       stdin: 'ignore',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -73,7 +117,7 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
     process.on('exit', this.exitHook);
     const forward = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n'))
-        if (line.trim()) this.o.log('info', `nginx: ${line.trim()}`, { source: 'nginx' });
+        if (line.trim()) this.options.log('info', `nginx: ${line.trim()}`, { source: 'nginx' });
     };
     child.stdout?.on('data', forward);
     child.stderr?.on('data', forward);
@@ -87,8 +131,8 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
       process.off('exit', this.exitHook);
       if (this.stopping) return;
       const uptime = Date.now() - this.startedAt;
-      if (uptime > 60_000) this.backoff = this.o.minBackoffMs ?? 1000;
-      this.o.log(
+      if (uptime > 60_000) this.backoff = this.options.minBackoffMs ?? 1000;
+      this.options.log(
         'error',
         `nginx exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${this.backoff} ms`,
         { event: 'nginx_exited' },
@@ -99,7 +143,7 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
         this.restarts++;
         this.start();
       }, this.backoff);
-      this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 30_000);
+      this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs ?? 30_000);
     });
   }
 
@@ -125,7 +169,7 @@ export class NginxProcess extends EventEmitter implements NginxHandle {
     const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGQUIT');
     if (await within(done, timeoutMs)) return;
-    this.o.log('warn', `nginx did not quit within ${timeoutMs} ms; terminating`);
+    this.options.log('warn', `nginx did not quit within ${timeoutMs} ms; terminating`);
     child.kill('SIGTERM');
     if (await within(done, 3000)) return;
     child.kill('SIGKILL');
@@ -142,14 +186,14 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
-async function within(p: Promise<void>, ms: number): Promise<boolean> {
+async function within(done: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
   });
-  const r = await Promise.race([p.then(() => true as const), timeout]);
+  const finished = await Promise.race([done.then(() => true as const), timeout]);
   clearTimeout(timer);
-  return r;
+  return finished;
 }
 
 /**
@@ -181,6 +225,6 @@ export async function reapStale(prefix: string, log: NginxProcessOptions['log'])
     }
   };
   process.kill(pid, 'SIGQUIT');
-  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   if (alive()) process.kill(pid, 'SIGKILL');
 }

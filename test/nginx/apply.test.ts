@@ -30,13 +30,18 @@ class AbsentNginx extends EventEmitter implements NginxHandle {
   readonly pid = undefined;
   restarts = 0;
   starts = 0;
+  readonly startedOnRequest = false;
+  readonly settledHash = null;
+  readonly whileDown = { event: 'waiting_for_nginx', waiting: 'waiting', applied: true };
   start(): void {
     this.starts++;
   }
   reload(): boolean {
     return false;
   }
+  noteConfirmed(): void {}
   async stop(): Promise<void> {}
+  terminate(): void {}
 }
 
 describe('nginx/apply', function () {

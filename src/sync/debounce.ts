@@ -1,18 +1,8 @@
 // The sync loop's quiescence timer (as consul-template's runner has one): a burst of events becomes one
 // sync, minWait after the latest event, but never later than maxWait after the first, so a steady
 // stream of changes cannot postpone the sync forever. The clock is injected: tests drive it by hand.
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemClock } from './clock.js';
+import type { Clock } from './clock.js';
 
 export class Debouncer {
   private timer: unknown = null;

@@ -1,0 +1,195 @@
+// `run`'s controller from its options: the I/O of getting ready (nginx's features, the prefix, the default
+// certificate, the Lua files a sidecar's nginx reads), then the real parts of the loop: the manifest
+// directory, the planner, nginx (our child or a sidecar's), the applier, the endpoint pusher, and the
+// status server.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Controller } from '../controller.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import type { ClassOptions } from '../model/index.js';
+import { Applier } from '../nginx/apply.js';
+import { probeBinary } from '../nginx/binary.js';
+import type { NginxBinary } from '../nginx/binary.js';
+import { fetchBackends, hostPort, Pusher } from '../nginx/endpoints.js';
+import { ExternalNginx } from '../nginx/external.js';
+import { ensureDefaultCertificate, preparePrefix, workerGroup } from '../nginx/files.js';
+import { NginxProcess, reapStale } from '../nginx/process.js';
+import type { NginxHandle } from '../nginx/process.js';
+import { SnippetChecker } from '../nginx/snippets.js';
+import { selfPolicy } from '../own-listeners.js';
+import { balancerMode, renderOptionsFor } from '../plan.js';
+import { loadTemplates, LUA_DIR } from '../render/index.js';
+import type { BalancerMode } from '../render/index.js';
+import { formatProblem } from '../resources.js';
+import { startStatusServer } from '../status-server.js';
+import { DirectorySource } from './directory-source.js';
+import { Planner } from './planner.js';
+
+export interface ControllerOptions {
+  manifests: string;
+  prefix: string;
+  listenAddress: string;
+  httpPort: number;
+  httpsPort: number;
+  statusAddress: string;
+  statusPort: number;
+  internalPort: number;
+  podIPs: string[]; // this pod's addresses (--pod-ip / POD_IP), beside those of its interfaces
+  statusHosts?: string[]; // names the status server answers to besides its addresses (src/status-server.ts)
+  templateDir?: string;
+  configMap?: { namespace: string; name: string };
+  classes: ClassOptions;
+  nginxBinary: string;
+  nginxUser?: string | null;
+  minWaitMs: number; // quiet time after the last event before a sync
+  maxWaitMs: number; // a steady trickle of events cannot postpone a sync longer than this
+  minReloadIntervalMs: number; // reloads are spaced at least this far apart; endpoint pushes never wait
+  balancer: BalancerMode | 'auto';
+  // sidecar mode: nginx runs elsewhere (another container) from the config file we write
+  sidecar?: { conf: string; pidFile: string; reloadCommand?: string };
+  resolveIntervalMs: number;
+  version: string;
+  log: Logger;
+}
+
+export async function assembleController(options: ControllerOptions): Promise<Controller> {
+  const { log, prefix, sidecar } = options;
+  const renderer = loadTemplates(options.templateDir);
+  // no endpoint may send nginx to these (src/model/endpoint-policy.ts)
+  const endpointPolicy = selfPolicy({
+    httpPort: options.httpPort,
+    httpsPort: options.httpsPort,
+    statusPort: options.statusPort,
+    internalPort: options.internalPort,
+    listenAddress: options.listenAddress,
+    statusAddress: options.statusAddress,
+    podAddresses: options.podIPs,
+  });
+  const bin = await probeBinary(options.nginxBinary);
+  await preparePrefix(prefix);
+  // a sidecar's nginx lives in another container: it reads our Lua from the shared prefix
+  if (sidecar) await fs.cp(LUA_DIR, path.join(prefix, 'lua'), { recursive: true, force: true });
+  else await reapStale(prefix, log);
+  const defaultCertificate = await ensureDefaultCertificate(prefix);
+  const mode = balancerMode(options.balancer, bin);
+  const render = renderOptionsFor(
+    {
+      prefix,
+      listenAddress: options.listenAddress,
+      httpPort: options.httpPort,
+      httpsPort: options.httpsPort,
+      internalPort: options.internalPort,
+      defaultCertificate,
+      nginxUser: options.nginxUser ?? null,
+      version: options.version,
+      ...(sidecar ? { sidecar: { pidFile: sidecar.pidFile } } : {}),
+    },
+    bin,
+    mode,
+    LUA_DIR,
+  );
+  const workerGid = await workerGroup(options.nginxUser);
+  // nothing is awaited from here until the controller listens to nginx's events: an external nginx may
+  // report 'started' on its first poll
+  const nginx = sidecar
+    ? new ExternalNginx({
+        pidFile: sidecar.pidFile,
+        internalPort: options.internalPort,
+        reloadCommand: sidecar.reloadCommand,
+        log,
+      })
+    : new NginxProcess({ bin, prefix, conf: path.join(prefix, 'nginx.conf'), log });
+  const applier = new Applier({
+    bin,
+    prefix,
+    internalPort: options.internalPort,
+    process: nginx,
+    confPath: sidecar?.conf,
+    workerGid,
+  });
+  const snippets = new SnippetChecker(bin, path.join(prefix, 'tmp'), mode === 'lua' ? bin.luaModules : []);
+  const metrics = new Metrics();
+  const directory = new DirectorySource({ root: options.manifests, log, metrics });
+  return new Controller({
+    source: directory,
+    store: directory.store,
+    planner: new Planner({
+      model: { ...options.classes, configMap: options.configMap, balancer: mode, endpointPolicy },
+      renderer,
+      render,
+      snippets,
+    }),
+    nginx,
+    applier,
+    pusher: mode === 'lua' ? (events) => new Pusher({ port: options.internalPort, ...events }) : undefined,
+    timing: {
+      minWaitMs: options.minWaitMs,
+      maxWaitMs: options.maxWaitMs,
+      minReloadIntervalMs: options.minReloadIntervalMs,
+      resolveIntervalMs: options.resolveIntervalMs,
+    },
+    log,
+    metrics,
+    serve: (controller) => serveStatus(controller, options, { bin, mode, applier, nginx }),
+  });
+}
+
+/** The status server (/healthz, /metrics, /status, /backends), then the record that the controller started. */
+async function serveStatus(
+  controller: Controller,
+  options: ControllerOptions,
+  { bin, mode, applier, nginx }: { bin: NginxBinary; mode: BalancerMode; applier: Applier; nginx: NginxHandle },
+): Promise<{ close(): Promise<void> }> {
+  const server = await startStatusServer(
+    options.statusAddress,
+    options.statusPort,
+    { allowedHosts: options.statusHosts },
+    {
+      ready: () => controller.ready(),
+      metrics: () => controller.metrics.render(),
+      status: () => ({
+        ready: controller.ready(),
+        configHash: applier.live?.hash ?? null,
+        nginxPid: nginx.pid ?? null,
+        lastError: controller.reporter.lastError || null,
+        problems: controller.reporter.problems.map(formatProblem),
+        // backends the Lua balancer refused on its own (each keeps its previous endpoints there)
+        refusedBackends: Object.fromEntries(controller.push?.refused ?? []),
+      }),
+      // lua mode: what nginx holds; static mode: what the running config renders
+      backends: async () =>
+        controller.push
+          ? { source: 'nginx', backends: await fetchBackends(options.internalPort) }
+          : {
+              source: 'config',
+              backends: Object.fromEntries(
+                (controller.lane.applied?.backends ?? []).map((backend) => [
+                  backend.name,
+                  backend.endpoints.map(hostPort),
+                ]),
+              ),
+            },
+    },
+  );
+  const { prefix, manifests } = options;
+  options.log(
+    'info',
+    `nginx ${bin.version} at ${bin.path}; ${mode} balancer; prefix ${prefix}; watching ${manifests}`,
+    {
+      event: 'start',
+      nginx: bin.version,
+      balancer: mode,
+      prefix,
+      manifests,
+    },
+  );
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // a scraper's idle keep-alive connection would hold close() open (Node 18 does not drop it)
+        server.closeIdleConnections();
+      }),
+  };
+}
