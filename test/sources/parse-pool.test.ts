@@ -38,7 +38,7 @@ describe('sources/parse-pool', function () {
   it('refuses a file not parsed by its deadline, replaces the worker and parses the next file', async () => {
     const p = pool({ size: 1, deadlineMsPerMiB: 0 });
     assert.equal((await p.parse(bytes(configMap('warm')), 'warm.yaml')).resources.length, 1); // the worker ready
-    p.o.deadlineMs = 1;
+    p.options.deadlineMs = 1;
     const slow = await p.parse(bytes(manyConfigMaps(3000)), 'slow.yaml');
     assert.equal(slow.parseFailed, true);
     assert.deepEqual(
@@ -47,7 +47,7 @@ describe('sources/parse-pool', function () {
     );
     assert.equal(p.replaced, 1);
     // a new worker, with a deadline it can meet
-    p.o.deadlineMs = 10_000;
+    p.options.deadlineMs = 10_000;
     const next = await p.parse(bytes(configMap('next')), 'next.yaml');
     assert.equal(next.parseFailed, false, show(next.problems));
     assert.equal(next.resources.length, 1);
