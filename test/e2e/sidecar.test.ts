@@ -116,7 +116,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
         process.stderr.write(`--- test nginx output:\n${nginx.log().slice(-2000)}\n---\n`);
     });
 
-    stopSidecarAfter(() => ({ ctl, nginx, m, prefix }));
+    stopSidecarAfter(() => ({ ctl, nginx, manifests: m, prefix }));
 
     it('before any nginx runs: writes nginx.conf into the shared prefix, /healthz 503, nothing listens', async function () {
       ctl = await startSidecarController({ manifests: m.dir, prefix });
@@ -406,7 +406,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       dumpLogOnFailure(this, ctl);
     });
 
-    stopSidecarAfter(() => ({ ctl, nginx, m, prefix }));
+    stopSidecarAfter(() => ({ ctl, nginx, manifests: m, prefix }));
 
     it('reloads the external nginx through the command: same master, new workers, the new route answers', async function () {
       assert.equal(commandRuns(), 0, 'no nginx yet, nothing to reload');
