@@ -10,26 +10,26 @@ const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\
 const parseWith = (text: string, limits: Partial<ParseLimits>, file = 'f.yaml') =>
   parseManifests(text, file, { ...PARSE_LIMITS, ...limits });
 
-function assertRefused(r: ReturnType<typeof parseManifests>, file: string, limit: RegExp): string {
-  assert.equal(r.parseFailed, true, show(r.problems));
-  assert.deepEqual(r.resources, []);
-  assert.equal(r.problems.length, 1, show(r.problems));
-  const p = r.problems[0]!;
-  assert.equal(p.severity, 'error');
-  assert.equal(p.file, file);
+function assertRefused(loaded: ReturnType<typeof parseManifests>, file: string, limit: RegExp): string {
+  assert.equal(loaded.parseFailed, true, show(loaded.problems));
+  assert.deepEqual(loaded.resources, []);
+  assert.equal(loaded.problems.length, 1, show(loaded.problems));
+  const problem = loaded.problems[0]!;
+  assert.equal(problem.severity, 'error');
+  assert.equal(problem.file, file);
   assert.match(
-    p.message,
+    problem.message,
     new RegExp(
       `^${file.replace('.', '\\.')} refused: more than ${limit.source} \\(a limit of the manifests loader\\) at line \\d+, column \\d+; not loaded$`,
     ),
   );
-  return p.message;
+  return problem.message;
 }
 
 describe('sources/loader parse limits', () => {
   it('refuses anchors x 55,000 on one line (165 KB; 18 s of /healthz stall before) at the anchors limit', () => {
-    const r = parseManifests('&a '.repeat(55_000), 'anchors.yaml');
-    const message = assertRefused(r, 'anchors.yaml', /1000 anchors/);
+    const loaded = parseManifests('&a '.repeat(55_000), 'anchors.yaml');
+    const message = assertRefused(loaded, 'anchors.yaml', /1000 anchors/);
     assert.match(message, /at line 1, column 3001;/);
   });
 
@@ -103,10 +103,10 @@ describe('sources/loader parse limits', () => {
   });
 
   it('reports the first YAML error only, at its own line, and still finds duplicate keys', () => {
-    const r = parseManifests(`${CONFIGMAP}---\n${'a: [\n'.repeat(3)}`, 'bad.yaml');
-    assert.equal(r.parseFailed, true);
-    assert.equal(r.problems.length, 1, show(r.problems));
-    assert.match(r.problems[0]!.message, /^invalid YAML: .* at line \d+, column \d+$/);
+    const loaded = parseManifests(`${CONFIGMAP}---\n${'a: [\n'.repeat(3)}`, 'bad.yaml');
+    assert.equal(loaded.parseFailed, true);
+    assert.equal(loaded.problems.length, 1, show(loaded.problems));
+    assert.match(loaded.problems[0]!.message, /^invalid YAML: .* at line \d+, column \d+$/);
     const dup = parseManifests(`${CONFIGMAP}data2: {x: 1, y: 2, x: 3}\n`, 'dup.yaml');
     assert.equal(dup.parseFailed, true);
     assert.equal(dup.problems[0]!.line, 7);
@@ -147,15 +147,15 @@ describe('sources/loader parse limits', () => {
     let text = 'apiVersion: v1\nitems:\n';
     for (let i = 0; text.length < 3_000_000; i++) text += item(i);
     text += 'kind: List\nmetadata:\n  resourceVersion: ""\n';
-    const r = parseManifests(text, 'list.yaml');
-    assert.equal(r.parseFailed, false, show(r.problems));
-    assert.ok(r.resources.length > 3000, String(r.resources.length));
+    const loaded = parseManifests(text, 'list.yaml');
+    assert.equal(loaded.parseFailed, false, show(loaded.problems));
+    assert.ok(loaded.resources.length > 3000, String(loaded.resources.length));
   });
 
   it('accepts a plain multi-document file well under every limit', () => {
     const docs = Array.from({ length: 200 }, (_, i) => CONFIGMAP.replace('settings', `s${i}`)).join('---\n');
-    const r = parseManifests(docs, 'many.yaml');
-    assert.equal(r.parseFailed, false, show(r.problems));
-    assert.equal(r.resources.length, 200);
+    const loaded = parseManifests(docs, 'many.yaml');
+    assert.equal(loaded.parseFailed, false, show(loaded.problems));
+    assert.equal(loaded.resources.length, 200);
   });
 });
