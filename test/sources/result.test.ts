@@ -1,7 +1,9 @@
-// Issue 10 items 7-8: what one manifests file may cost to parse. Each limit refuses the whole file with a
+// src/sources/result.ts: what loading one file gives (LoadResult) and what parsing one may cost
+// (ParseLimits, issue 10 items 7-8). Each limit, as the loader enforces it, refuses the whole file with a
 // message naming the file, the limit and where it was hit; the shapes are those of the security review.
 import assert from 'node:assert/strict';
-import { parseManifests, PARSE_LIMITS, type ParseLimits } from '../../src/sources/loader.js';
+import { parseManifests, type ParseLimits } from '../../src/sources/loader.js';
+import { emptyResult, failed, PARSE_LIMITS } from '../../src/sources/result.js';
 import { show } from './helpers.js';
 
 const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: "1"\n';
@@ -26,7 +28,7 @@ function assertRefused(loaded: ReturnType<typeof parseManifests>, file: string, 
   return problem.message;
 }
 
-describe('sources/loader parse limits', () => {
+describe('sources/result: the parse limits, as the loader enforces them', () => {
   it('refuses anchors x 55,000 on one line (165 KB; 18 s of /healthz stall before) at the anchors limit', () => {
     const loaded = parseManifests('&a '.repeat(55_000), 'anchors.yaml');
     const message = assertRefused(loaded, 'anchors.yaml', /1000 anchors/);
@@ -157,5 +159,25 @@ describe('sources/loader parse limits', () => {
     const loaded = parseManifests(docs, 'many.yaml');
     assert.equal(loaded.parseFailed, false, show(loaded.problems));
     assert.equal(loaded.resources.length, 200);
+  });
+});
+
+describe('sources/result: LoadResult', () => {
+  it('emptyResult: nothing loaded, nothing wrong, and a new object each time (results are filled in place)', () => {
+    const filled = emptyResult();
+    filled.problems.push({ severity: 'error', message: 'x' });
+    assert.deepEqual(emptyResult(), { resources: [], problems: [], rejected: [], parseFailed: false });
+  });
+
+  it('failed: the whole file refused, with one error naming the file (and the line when known)', () => {
+    assert.deepEqual(failed('a.yaml', 4, 'a.yaml refused: too deep'), {
+      resources: [],
+      problems: [{ severity: 'error', file: 'a.yaml', line: 4, message: 'a.yaml refused: too deep' }],
+      rejected: [],
+      parseFailed: true,
+    });
+    assert.deepEqual(failed('b.yaml', undefined, 'cannot read b.yaml').problems, [
+      { severity: 'error', file: 'b.yaml', message: 'cannot read b.yaml' },
+    ]);
   });
 });
