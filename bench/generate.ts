@@ -29,7 +29,7 @@ export interface GeneratedApp {
   slice: boolean; // EndpointSlice instead of Endpoints
 }
 
-/** The i-th endpoint address of the cluster: 127.16.0.1, 127.16.0.2, ... (never .0 or .255). */
+/** Endpoint address number `index` of the cluster (from 0): 127.16.0.1, 127.16.0.2, ... (never .0 or .255). */
 export function endpointAddress(index: number): string {
   const offset = 16 * 65536 + Math.floor(index / 254) * 256 + (index % 254) + 1;
   return `127.${(offset >> 16) & 255}.${(offset >> 8) & 255}.${offset & 255}`;

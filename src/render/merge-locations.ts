@@ -17,7 +17,7 @@ export interface Mergeable {
 export function mergeIntoEnclosing<T extends Mergeable>(views: T[]): void {
   const prefixes = new Map(views.filter((v) => !v.exact).map((v) => [v.path, v]));
   if ([...prefixes.keys()].some((p) => !p.endsWith('/'))) return;
-  // the longest prefix location matching p: itself when self, else a proper ancestor
+  // the longest prefix location matching locationPath: itself when self, else a proper ancestor
   const enclosing = (locationPath: string, self: boolean): T | undefined => {
     for (let i = self ? locationPath.length - 1 : locationPath.length - 2; i >= 0; i--) {
       const found = locationPath[i] === '/' ? prefixes.get(locationPath.slice(0, i + 1)) : undefined;

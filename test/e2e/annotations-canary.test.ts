@@ -36,7 +36,7 @@ describe('e2e: canary annotations (Lua balancer)', function () {
   let main: Pods; // "main-1", "main-2"
   let alt: Pods; // "canary-1"
 
-  /** n requests (4 at a time) to HOST; how many each side answered. */
+  /** `requests` requests (4 at a time) to HOST; how many each side answered. */
   async function sides(requests: number, headers: Record<string, string> = {}): Promise<Record<string, number>> {
     const out: string[] = [];
     let next = 0;

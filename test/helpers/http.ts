@@ -95,7 +95,7 @@ export function request(port: number, host: string, path: string, options: Reque
   });
 }
 
-/** Send n requests one after another; the pod that answered each, or "status <code>" when no pod did. */
+/** Send `count` requests one after another; the pod that answered each, or "status <code>" when no pod did. */
 export async function whoAnswers(count: number, send: () => Promise<Reply>): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {

@@ -363,7 +363,7 @@ export async function refusedEndpoint(address = '127.0.0.1'): Promise<Endpoint> 
   return { address, port: port! };
 }
 
-/** n requests, at most `parallel` at a time; the replies in order. */
+/** `count` requests, at most `parallel` at a time; the replies in order. */
 export async function many(count: number, one: (index: number) => Promise<Reply>, parallel = 1): Promise<Reply[]> {
   const out: Reply[] = new Array(count);
   let next = 0;
@@ -405,7 +405,7 @@ export async function applyPatch(
   return JSON.parse(reply.body);
 }
 
-/** n backends of 10 endpoints each (127.0.x.y, ports 1-10): enough to fill a 1m shared dict */
+/** `count` backends of 10 endpoints each (127.0.x.y, ports 1-10): enough to fill a 1m shared dict */
 export function bigBackends(count: number): { name: string; endpoints: { address: string; port: number }[] }[] {
   return Array.from({ length: count }, (_, i) => ({
     name: `big-${i}`,

@@ -128,7 +128,7 @@ export async function startDelayedPod(
   };
 }
 
-/** Pods named prefix-1..n on base.1, base.2, ... e.g. pods('tea', '127.0.0.2', 2) -> 127.0.0.21, 127.0.0.22. */
+/** Pods named prefix-1..count on base.1, base.2, ... e.g. pods('tea', '127.0.0.2', 2) -> 127.0.0.21, 127.0.0.22. */
 export function podSpecs(prefix: string, base: string, count: number): PodSpec[] {
   return Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i + 1}`, address: `${base}${i + 1}` }));
 }

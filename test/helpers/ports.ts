@@ -17,7 +17,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return (await freePorts(1, host))[0]!;
 }
 
-/** n distinct free ports: all are held open until every one is known, so none repeats. */
+/** `count` distinct free ports: all are held open until every one is known, so none repeats. */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers: net.Server[] = [];
   try {

@@ -426,7 +426,7 @@ describe('sources/loader loadFile', () => {
     assert.match(isDir.problems[0]!.message, /EISDIR/);
   });
 
-  /** p, or a rejection naming what did not settle within ms. */
+  /** promise, or a rejection naming what did not settle within ms. */
   const within = <T>(promise: Promise<T>, ms: number, what: string) => {
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([

@@ -8,7 +8,7 @@ import { show } from './helpers.js';
 const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"\n`;
 const bytes = (text: string) => Buffer.from(text);
 
-/** n ConfigMaps, one document each: slow enough to parse to miss a 1 ms deadline. */
+/** `count` ConfigMaps, one document each: slow enough to parse to miss a 1 ms deadline. */
 function manyConfigMaps(count: number): string {
   return Array.from({ length: count }, (_, i) => configMap(`c${i}`)).join('---\n');
 }
