@@ -10,11 +10,11 @@ function wrk(url: string, seconds: number): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile('wrk', ['-t1', '-c32', `-d${seconds}s`, url], (err, stdout) => {
       if (err) return reject(err);
-      const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+      const match = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
       const errors = /Non-2xx or 3xx responses: (\d+)/.exec(stdout);
-      if (!m) return reject(new Error(stdout));
+      if (!match) return reject(new Error(stdout));
       if (errors) return reject(new Error(`${url}: ${errors[1]} errors`));
-      resolve(Number(m[1]));
+      resolve(Number(match[1]));
     });
   });
 }
@@ -51,16 +51,17 @@ async function main(): Promise<void> {
     ]);
     const paths = ['/static/', '/lua-rr/', '/lua-random/', '/lua-ewma/', '/lua-sticky/'];
     const results = new Map<string, number[]>(paths.map((p) => [p, []]));
-    for (const p of paths) await wrk(`http://127.0.0.1:${nginx.port}${p}`, 1); // warm up
+    for (const location of paths) await wrk(`http://127.0.0.1:${nginx.port}${location}`, 1); // warm up
     for (let i = 0; i < runs; i++) {
-      for (const p of paths) results.get(p)!.push(await wrk(`http://127.0.0.1:${nginx.port}${p}`, seconds));
+      for (const location of paths)
+        results.get(location)!.push(await wrk(`http://127.0.0.1:${nginx.port}${location}`, seconds));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const base = median(results.get('/static/')!);
-    for (const [p, xs] of results) {
-      const m = median(xs);
+    for (const [location, xs] of results) {
+      const rate = median(xs);
       console.log(
-        `${p.padEnd(14)} ${m.toFixed(0).padStart(7)} req/s  ${(m / base).toFixed(3)} of static  (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`,
+        `${location.padEnd(14)} ${rate.toFixed(0).padStart(7)} req/s  ${(rate / base).toFixed(3)} of static  (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`,
       );
     }
   } finally {
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
+main().catch((err) => {
+  console.error(err);
   process.exit(1);
 });

@@ -46,16 +46,16 @@ function writeAtomic(file: string, text: string): void {
 }
 
 async function run(mode: 'lua' | 'static', changes: number) {
-  const m = new ManifestDir(`conv-${mode}`);
-  const file = path.join(m.dir, 'endpoints.yaml');
+  const manifests = new ManifestDir(`conv-${mode}`);
+  const file = path.join(manifests.dir, 'endpoints.yaml');
   const eps = (i: number) => yamlDocs(endpoints('app', { ready: [pods.specs[i % 2]!.address], port: pods.port }));
-  m.write('app.yaml', [
+  manifests.write('app.yaml', [
     service('app', { ports: [{ port: 80, targetPort: pods.port }] }),
     ingress('app', { host: 'app.bench', paths: [{ path: '/', service: 'app' }] }),
   ]);
   writeAtomic(file, eps(0));
   const ctl = await startController({
-    manifests: m.dir,
+    manifests: manifests.dir,
     extraArgs: ['--balancer', mode, '--min-wait', '10', '--max-wait', '250', '--min-reload-interval', '500'],
   });
   try {
@@ -97,7 +97,7 @@ async function run(mode: 'lua' | 'static', changes: number) {
     };
   } finally {
     await ctl.stop();
-    m.cleanup();
+    manifests.cleanup();
   }
 }
 
@@ -106,9 +106,9 @@ try {
   const results = [await run('lua', Number(values.changes)), await run('static', Number(values['static-changes']))];
   console.log('| mode | changes | p50 ms | p90 ms | p99 ms | max ms | reloads | requests sent | failed |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of results) {
+  for (const row of results) {
     console.log(
-      `| ${r.mode} | ${r.changes} | ${r.p50.toFixed(1)} | ${r.p90.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.reloads} | ${r.requests} | ${r.failed} |`,
+      `| ${row.mode} | ${row.changes} | ${row.p50.toFixed(1)} | ${row.p90.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.max.toFixed(1)} | ${row.reloads} | ${row.requests} | ${row.failed} |`,
     );
   }
   const lua = results[0]!.metrics;

@@ -23,20 +23,20 @@ const dirs: ManifestDir[] = [];
 const controllers: RunningController[] = [];
 try {
   const start = async (mode: 'lua' | 'static', accessLog: boolean) => {
-    const m = new ManifestDir(`bench-${mode}`);
-    dirs.push(m);
-    m.write('app.yaml', [
+    const manifests = new ManifestDir(`bench-${mode}`);
+    dirs.push(manifests);
+    manifests.write('app.yaml', [
       service('app', { ports: [{ port: 80, targetPort: pods.port }] }),
       endpoints('app', { ready: pods.addresses, port: pods.port }),
       ingress('app', { paths: [{ path: '/', service: 'app' }] }),
       configMap('settings', 'default', { 'worker-processes': '1', 'disable-access-log': String(!accessLog) }),
     ]);
-    const c = await startController({
-      manifests: m.dir,
+    const ctl = await startController({
+      manifests: manifests.dir,
       extraArgs: ['--balancer', mode, '--configmap', 'default/settings'],
     });
-    controllers.push(c);
-    return c;
+    controllers.push(ctl);
+    return ctl;
   };
   console.log(`machine: ${machine()}`);
   console.log(`wrk: 1 thread, ${connections} connections, ${seconds} s per run, ${rounds} alternating runs per side\n`);
@@ -48,21 +48,21 @@ try {
     // warm both (keepalive pools, JIT)
     wrk(`http://127.0.0.1:${stat.ports.http}/`, { seconds: 1, connections });
     wrk(`http://127.0.0.1:${lua.ports.http}/`, { seconds: 1, connections });
-    const s: number[] = [];
-    const l: number[] = [];
+    const staticRates: number[] = [];
+    const luaRates: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      s.push(wrk(`http://127.0.0.1:${stat.ports.http}/`, { seconds, connections }));
-      l.push(wrk(`http://127.0.0.1:${lua.ports.http}/`, { seconds, connections }));
+      staticRates.push(wrk(`http://127.0.0.1:${stat.ports.http}/`, { seconds, connections }));
+      luaRates.push(wrk(`http://127.0.0.1:${lua.ports.http}/`, { seconds, connections }));
     }
-    const ratio = median(l) / median(s);
+    const ratio = median(luaRates) / median(staticRates);
     console.log(
-      `| ${accessLog ? 'on' : 'off'} | ${median(s).toFixed(0)} | ${median(l).toFixed(0)} | ${ratio.toFixed(3)} |`,
+      `| ${accessLog ? 'on' : 'off'} | ${median(staticRates).toFixed(0)} | ${median(luaRates).toFixed(0)} | ${ratio.toFixed(3)} |`,
     );
     await stat.stop();
     await lua.stop();
   }
 } finally {
-  for (const c of controllers) if (!c.hasExited) await c.stop();
-  for (const d of dirs) d.cleanup();
+  for (const ctl of controllers) if (!ctl.hasExited) await ctl.stop();
+  for (const dir of dirs) dir.cleanup();
   await pods.stop();
 }

@@ -18,20 +18,22 @@ import { machine, median } from './lib.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '100,1000' } } });
 const sizes = values.sizes!.split(',').map(Number);
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
-function cluster(n: number, errors: boolean): Model {
+function cluster(ingresses: number, errors: boolean): Model {
   const res: Resource[] = [
     service({ name: 'web' }),
     endpoints({ name: 'web', subsets: [{ ready: ['127.16.0.1'] }] }),
     service({ name: 'errors' }),
     endpoints({ name: 'errors', subsets: [{ ready: ['127.16.0.2'] }] }),
   ];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < ingresses; i++) {
     res.push(
       ingress({
         name: `app-${i}`,
-        annotations: errors ? { [`${A}custom-http-errors`]: '404,500,502,503', [`${A}default-backend`]: 'errors' } : {},
+        annotations: errors
+          ? { [`${ANNOTATION}custom-http-errors`]: '404,500,502,503', [`${ANNOTATION}default-backend`]: 'errors' }
+          : {},
         rules: [rule(`app-${i}.bench.example`, ingPath('/', 'web'), ingPath('/api', 'web'))],
       }),
     );
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     'ingresses  error-locations  baseline-bytes  errors-bytes  baseline-nginx-t-ms  errors-nginx-t-ms  ms-per-1000-error-locations\n',
   );
-  for (const n of sizes) {
+  for (const ingresses of sizes) {
     const result: Record<string, { bytes: number; ms: number }> = {};
     for (const [label, errors] of [
       ['baseline', false],
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
     ] as const) {
       const prefix = tempNginxPrefix('itp-bench-errors-');
       try {
-        const o = {
+        const renderOptions = {
           prefix,
           listenAddress: '127.0.0.1',
           httpPort: 18080,
@@ -71,29 +73,29 @@ async function main(): Promise<void> {
           luaDir: LUA_DIR,
           luaModules: bin.luaModules,
         };
-        fs.mkdirSync(path.dirname(o.defaultCertificate), { recursive: true });
-        fs.writeFileSync(o.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
-        const { text } = renderer.render(cluster(n, errors), o);
+        fs.mkdirSync(path.dirname(renderOptions.defaultCertificate), { recursive: true });
+        fs.writeFileSync(renderOptions.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
+        const { text } = renderer.render(cluster(ingresses, errors), renderOptions);
         const conf = path.join(prefix, 'nginx.conf');
         fs.writeFileSync(conf, text);
         const times: number[] = [];
         for (let k = 0; k < 5; k++) {
-          const t = performance.now();
+          const started = performance.now();
           execFileSync(nginx, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], {
             stdio: ['ignore', 'ignore', 'pipe'],
           });
-          times.push(performance.now() - t);
+          times.push(performance.now() - started);
         }
         result[label] = { bytes: Buffer.byteLength(text), ms: median(times) };
       } finally {
         fs.rmSync(prefix, { recursive: true, force: true });
       }
     }
-    const b = result.baseline!;
-    const e = result.errors!;
-    const locations = n * 5;
+    const baseline = result.baseline!;
+    const withErrors = result.errors!;
+    const locations = ingresses * 5;
     process.stdout.write(
-      `${n}  ${locations}  ${b.bytes}  ${e.bytes}  ${b.ms.toFixed(0)}  ${e.ms.toFixed(0)}  ${(((e.ms - b.ms) / locations) * 1000).toFixed(1)}\n`,
+      `${ingresses}  ${locations}  ${baseline.bytes}  ${withErrors.bytes}  ${baseline.ms.toFixed(0)}  ${withErrors.ms.toFixed(0)}  ${(((withErrors.ms - baseline.ms) / locations) * 1000).toFixed(1)}\n`,
     );
   }
 }

@@ -14,7 +14,7 @@ import { prng, yamlDocs } from './lib.js';
 
 type Obj = Record<string, unknown>;
 export const APPS_PER_NAMESPACE = 100;
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
 export interface ClusterSize {
   ingresses: number;
@@ -29,10 +29,10 @@ export interface GeneratedApp {
   slice: boolean; // EndpointSlice instead of Endpoints
 }
 
-/** The i-th endpoint address of the cluster: 127.16.0.1, 127.16.0.2, ... (never .0 or .255). */
-export function endpointAddress(i: number): string {
-  const n = 16 * 65536 + Math.floor(i / 254) * 256 + (i % 254) + 1;
-  return `127.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+/** Endpoint address number `index` of the cluster (from 0): 127.16.0.1, 127.16.0.2, ... (never .0 or .255). */
+export function endpointAddress(index: number): string {
+  const offset = 16 * 65536 + Math.floor(index / 254) * 256 + (index % 254) + 1;
+  return `127.${(offset >> 16) & 255}.${(offset >> 8) & 255}.${offset & 255}`;
 }
 
 export function namespaceOf(app: number): string {
@@ -124,32 +124,36 @@ export function generateCluster(dir: string, size: ClusterSize, seed = 1): Gener
   const perService = Math.max(1, Math.floor(size.endpoints / size.ingresses));
   let extra = size.endpoints - perService * size.ingresses; // the first `extra` apps get one more
   let nextAddress = 0;
-  for (let n = 0; n < namespaces; n++) {
+  for (let nsIndex = 0; nsIndex < namespaces; nsIndex++) {
     const ingresses: Obj[] = [];
     const services: Obj[] = [];
-    const namespace = namespaceOf(n * APPS_PER_NAMESPACE);
+    const namespace = namespaceOf(nsIndex * APPS_PER_NAMESPACE);
     const tlsHosts: string[] = [];
-    for (let app = n * APPS_PER_NAMESPACE; app < Math.min(size.ingresses, (n + 1) * APPS_PER_NAMESPACE); app++) {
+    for (
+      let app = nsIndex * APPS_PER_NAMESPACE;
+      app < Math.min(size.ingresses, (nsIndex + 1) * APPS_PER_NAMESPACE);
+      app++
+    ) {
       const name = appName(app);
       const hostApp = app % 4 === 3 ? app - 1 : app;
       const host = `${appName(hostApp)}.${namespace}.example.com`;
       const tls = hostApp % 5 === 0;
       if (tls && hostApp === app) tlsHosts.push(host);
       const annotations: Record<string, string> = {};
-      const r = rand();
-      if (r < 0.08) annotations[`${A}proxy-read-timeout`] = String(30 + Math.floor(rand() * 90));
-      else if (r < 0.14) annotations[`${A}proxy-body-size`] = `${1 + Math.floor(rand() * 50)}m`;
-      else if (r < 0.19) annotations[`${A}load-balance`] = 'ewma';
-      else if (r < 0.23) {
-        annotations[`${A}affinity`] = 'cookie';
-        annotations[`${A}session-cookie-name`] = 'route';
-      } else if (r < 0.27) annotations[`${A}limit-rps`] = String(10 + Math.floor(rand() * 100));
-      else if (r < 0.3) annotations[`${A}whitelist-source-range`] = '10.0.0.0/8,127.0.0.0/8';
-      else if (r < 0.33) annotations[`${A}proxy-buffering`] = 'on';
+      const roll = rand();
+      if (roll < 0.08) annotations[`${ANNOTATION}proxy-read-timeout`] = String(30 + Math.floor(rand() * 90));
+      else if (roll < 0.14) annotations[`${ANNOTATION}proxy-body-size`] = `${1 + Math.floor(rand() * 50)}m`;
+      else if (roll < 0.19) annotations[`${ANNOTATION}load-balance`] = 'ewma';
+      else if (roll < 0.23) {
+        annotations[`${ANNOTATION}affinity`] = 'cookie';
+        annotations[`${ANNOTATION}session-cookie-name`] = 'route';
+      } else if (roll < 0.27) annotations[`${ANNOTATION}limit-rps`] = String(10 + Math.floor(rand() * 100));
+      else if (roll < 0.3) annotations[`${ANNOTATION}whitelist-source-range`] = '10.0.0.0/8,127.0.0.0/8';
+      else if (roll < 0.33) annotations[`${ANNOTATION}proxy-buffering`] = 'on';
       const regex = app % 20 === 7 && hostApp === app;
       if (regex) {
-        annotations[`${A}use-regex`] = 'true';
-        annotations[`${A}rewrite-target`] = '/$2';
+        annotations[`${ANNOTATION}use-regex`] = 'true';
+        annotations[`${ANNOTATION}rewrite-target`] = '/$2';
       }
       const base = hostApp === app ? '' : `/${name}`; // the second Ingress of a host lives under /<name>
       const second =
@@ -247,18 +251,18 @@ export function generatePaths(dir: string, size: PathsSize): void {
       spec: { controller: 'ingress-templater.dev/controller' },
     },
   ];
-  for (let s = 0; s < services; s++) {
+  for (let service = 0; service < services; service++) {
     base.push({
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: `s${s}`, namespace: 'paths' },
+      metadata: { name: `s${service}`, namespace: 'paths' },
       spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
     });
     base.push({
       apiVersion: 'v1',
       kind: 'Endpoints',
-      metadata: { name: `s${s}`, namespace: 'paths' },
-      subsets: [{ addresses: [{ ip: endpointAddress(s) }], ports: [{ name: 'http', port: 8080 }] }],
+      metadata: { name: `s${service}`, namespace: 'paths' },
+      subsets: [{ addresses: [{ ip: endpointAddress(service) }], ports: [{ name: 'http', port: 8080 }] }],
     });
   }
   writeAtomic(path.join(dir, 'services.yaml'), yamlDocs(base));
@@ -289,18 +293,18 @@ export function generatePaths(dir: string, size: PathsSize): void {
 }
 
 function arg(name: string, fallback?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : fallback;
-  if (v === undefined) throw new Error(`--${name} is required`);
-  return v;
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at >= 0 ? process.argv[at + 1] : fallback;
+  if (value === undefined) throw new Error(`--${name} is required`);
+  return value;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = arg('out');
   const size = { ingresses: Number(arg('ingresses', '100')), endpoints: Number(arg('endpoints', '1000')) };
-  const t = Date.now();
+  const started = Date.now();
   const apps = generateCluster(out, size, Number(arg('seed', '1')));
   process.stdout.write(
-    `wrote ${apps.length} Ingresses, ${apps.length} Services, ${size.endpoints} endpoints under ${out} in ${Date.now() - t} ms\n`,
+    `wrote ${apps.length} Ingresses, ${apps.length} Services, ${size.endpoints} endpoints under ${out} in ${Date.now() - started} ms\n`,
   );
 }

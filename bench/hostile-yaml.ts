@@ -40,7 +40,7 @@ function plainFile(bytes: number): string {
   const docs: string[] = [];
   let size = last.length;
   for (let i = 0; ; i++) {
-    const d = `${YAML.stringify({
+    const doc = `${YAML.stringify({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: {
@@ -62,23 +62,23 @@ function plainFile(bytes: number): string {
         ],
       },
     })}---\n`;
-    if (size + d.length > bytes) break;
-    docs.push(d);
-    size += d.length;
+    if (size + doc.length > bytes) break;
+    docs.push(doc);
+    size += doc.length;
   }
   return docs.join('') + last;
 }
 
 function blockNesting(levels: number): string {
-  let s = '';
-  for (let i = 0; i < levels; i++) s += `${' '.repeat(i)}a:\n`;
-  return s;
+  let yaml = '';
+  for (let i = 0; i < levels; i++) yaml += `${' '.repeat(i)}a:\n`;
+  return yaml;
 }
 
 function oneMapping(bytes: number): string {
-  let s = '';
-  for (let i = 0; s.length < bytes - 20; i++) s += `k${i}: 1\n`;
-  return s;
+  let yaml = '';
+  for (let i = 0; yaml.length < bytes - 20; i++) yaml += `k${i}: 1\n`;
+  return yaml;
 }
 
 /**
@@ -137,12 +137,12 @@ async function measure(shape: string, text: string): Promise<Row> {
     let worst = 0;
     let polls = 0;
     let stop = false;
-    const c = ctl;
+    const running = ctl;
     const poller = (async () => {
       while (!stop) {
-        const t = performance.now();
-        await c.healthz().catch(() => 0);
-        worst = Math.max(worst, performance.now() - t);
+        const started = performance.now();
+        await running.healthz().catch(() => 0);
+        worst = Math.max(worst, performance.now() - started);
         polls++;
         await sleep(20);
       }
@@ -153,7 +153,7 @@ async function measure(shape: string, text: string): Promise<Row> {
     let outcome = `no verdict within ${TIMEOUT_MS} ms`;
     let ms = NaN;
     while (performance.now() - t0 < TIMEOUT_MS) {
-      const line = await c.status().then(
+      const line = await running.status().then(
         (s) => s.problems.find((p) => p.includes(`: ${FILE}`) && p.startsWith('error')),
         () => undefined,
       );
@@ -202,14 +202,14 @@ async function main(): Promise<void> {
     process.stderr.write(`${JSON.stringify(row)}\n`);
     rows.push(row);
   }
-  const f = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+  const fixed = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
   console.log(
     '| file | bytes | verdict | time to verdict ms | added memory MiB (HWM - RSS before) | worst /healthz ms | polls |',
   );
   console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
-  for (const r of rows)
+  for (const row of rows)
     console.log(
-      `| ${r.shape} | ${r.bytes} | ${r.outcome} | ${f(r.ms)} | ${f(r.addedMiB)} | ${f(r.worstHealthzMs)} | ${r.polls} |`,
+      `| ${row.shape} | ${row.bytes} | ${row.outcome} | ${fixed(row.ms)} | ${fixed(row.addedMiB)} | ${fixed(row.worstHealthzMs)} | ${row.polls} |`,
     );
   const command = `node dist/bench/hostile-yaml.js ${process.argv.slice(2).join(' ')}`.trim();
   console.log(`\ncommand: ${command}`);

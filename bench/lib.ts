@@ -56,10 +56,10 @@ ${servers}
   };
 }
 
-export function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], percent: number): number {
   if (!sorted.length) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((percent / 100) * sorted.length) - 1));
+  return sorted[index]!;
 }
 
 export function median(values: number[]): number {
@@ -70,8 +70,14 @@ export function median(values: number[]): number {
 }
 
 /** One wrk run; returns requests per second. */
-export function wrk(url: string, o: { seconds: number; connections: number; host?: string }): number {
-  const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, ...(o.host ? ['-H', `Host: ${o.host}`] : []), url];
+export function wrk(url: string, options: { seconds: number; connections: number; host?: string }): number {
+  const args = [
+    '-t1',
+    `-c${options.connections}`,
+    `-d${options.seconds}s`,
+    ...(options.host ? ['-H', `Host: ${options.host}`] : []),
+    url,
+  ];
   const out = execFileSync('wrk', args, { encoding: 'utf8' });
   const rps = /Requests\/sec:\s+([0-9.]+)/.exec(out)?.[1];
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
@@ -88,13 +94,13 @@ export function machine(): string {
 
 /** A small deterministic generator (mulberry32): the same seed gives the same sequence, run after run. */
 export function prng(seed: number): () => number {
-  let s = seed >>> 0;
+  let state = seed >>> 0;
   return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -145,6 +151,6 @@ export function get(port: number, host: string): Promise<{ status: number; body:
 
 /** A memory figure of a process from /proc/PID/status, in KiB (NaN when absent). */
 export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : NaN;
 }

@@ -16,20 +16,20 @@ try {
   const post: number[] = [];
   for (let i = 0; i < 3; i++) {
     // every other run changes every backend, so the POST writes them all
-    const r = await nginx.post(i % 2 ? body.replaceAll('"port":1}', '"port":11}') : body);
-    if (r.status !== 201) throw new Error(`POST answered ${r.status}: ${r.body.slice(0, 200)}`);
-    post.push(r.ms);
+    const reply = await nginx.post(i % 2 ? body.replaceAll('"port":1}', '"port":11}') : body);
+    if (reply.status !== 201) throw new Error(`POST answered ${reply.status}: ${reply.body.slice(0, 200)}`);
+    post.push(reply.ms);
   }
   const one = (i: number) => ({
     name: 'big-5000',
     endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `10.9.${i & 255}.${j + 1}`, port: 80 })),
   });
-  const time = async (make: (i: number) => unknown, want: number[]) => {
+  const time = async (make: (round: number) => unknown, want: number[]) => {
     const ms: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const r = await patchBackends(nginx, make(i));
-      if (!want.includes(r.status)) throw new Error(`PATCH answered ${r.status}: ${r.body.slice(0, 200)}`);
-      ms.push(r.ms);
+      const reply = await patchBackends(nginx, make(i));
+      if (!want.includes(reply.status)) throw new Error(`PATCH answered ${reply.status}: ${reply.body.slice(0, 200)}`);
+      ms.push(reply.ms);
     }
     return ms;
   };

@@ -61,8 +61,8 @@ async function run(
       },
     ]),
   );
-  const [h, s, st, i] = await freePorts(4);
-  const ports = { http: h!, https: s!, status: st!, internal: i! };
+  const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
+  const ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort! };
   const prefix = path.join(tmp, 'nginx');
   fs.mkdirSync(prefix);
   const child = spawn(
@@ -94,14 +94,14 @@ async function run(
   try {
     await ctl.waitReady(120_000);
     const quiet = Math.max(1000, interval + 500);
-    for (let b = 0; b < BURSTS; b++) {
+    for (let burst = 0; burst < BURSTS; burst++) {
       const before = await ctl.settle(quiet, 120_000);
       const hosts: string[] = [];
       const t0 = performance.now();
       for (let k = 0; k < FILES; k++) {
-        const host = `b${b}-${k}.example.com`;
+        const host = `b${burst}-${k}.example.com`;
         hosts.push(host);
-        writeAtomic(path.join(dir, 'bench', `b${b}-${k}.yaml`), yamlDocs([ingress(`b${b}-${k}`, host)]));
+        writeAtomic(path.join(dir, 'bench', `b${burst}-${k}.yaml`), yamlDocs([ingress(`b${burst}-${k}`, host)]));
         await sleep(1000 / FILES);
       }
       await servedAll(ctl.ports.http, hosts);
@@ -111,14 +111,17 @@ async function run(
       // a lone change 50 ms after a reload: it waits for the rest of the interval
       const reloads = after.get(metricKey('reloads_total')) ?? 0;
       writeAtomic(
-        path.join(dir, 'bench', `trigger-${b}.yaml`),
-        yamlDocs([ingress(`trigger-${b}`, `trigger-${b}.example.com`)]),
+        path.join(dir, 'bench', `trigger-${burst}.yaml`),
+        yamlDocs([ingress(`trigger-${burst}`, `trigger-${burst}.example.com`)]),
       );
       await ctl.waitForReload(reloads, 120_000);
       await sleep(50);
       const t1 = performance.now();
-      writeAtomic(path.join(dir, 'bench', `lone-${b}.yaml`), yamlDocs([ingress(`lone-${b}`, `lone-${b}.example.com`)]));
-      await servedAll(ctl.ports.http, [`lone-${b}.example.com`]);
+      writeAtomic(
+        path.join(dir, 'bench', `lone-${burst}.yaml`),
+        yamlDocs([ingress(`lone-${burst}`, `lone-${burst}.example.com`)]),
+      );
+      await servedAll(ctl.ports.http, [`lone-${burst}.example.com`]);
       out.loneMs.push(performance.now() - t1);
     }
   } finally {
@@ -138,9 +141,9 @@ async function main(): Promise<void> {
       '| --min-reload-interval ms | reloads per burst | first write to last host served, median ms | lone change right after a reload, median ms |\n| ---: | --- | ---: | ---: |\n',
     );
     for (const interval of values.intervals!.split(',').map(Number)) {
-      const r = await run(interval, pods.port);
+      const result = await run(interval, pods.port);
       process.stdout.write(
-        `| ${interval} | ${r.reloads.join(', ')} | ${median(r.lastMs).toFixed(0)} | ${median(r.loneMs).toFixed(0)} |\n`,
+        `| ${interval} | ${result.reloads.join(', ')} | ${median(result.lastMs).toFixed(0)} | ${median(result.loneMs).toFixed(0)} |\n`,
       );
     }
     process.stdout.write(`\ncommand: node dist/bench/reload-interval.js ${process.argv.slice(2).join(' ')}\n`);

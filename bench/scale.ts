@@ -48,18 +48,18 @@ const STORM = Number(values.storm);
 const MRI = values['min-reload-interval'];
 const QUIET_MS = Math.max(1000, Number(MRI ?? 500) + 500); // longer than a reload interval
 const PODS = ['127.0.99.1', '127.0.99.2'];
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
 type Obj = Record<string, unknown>;
 const now = () => performance.now();
 const cleanups: (() => unknown)[] = [];
 let interrupted = false;
 async function cleanup(): Promise<void> {
-  for (const c of cleanups.splice(0).reverse()) {
+  for (const undo of cleanups.splice(0).reverse()) {
     try {
-      await c();
-    } catch (e) {
-      process.stderr.write(`cleanup: ${(e as Error).message}\n`);
+      await undo();
+    } catch (err) {
+      process.stderr.write(`cleanup: ${(err as Error).message}\n`);
     }
   }
 }
@@ -81,11 +81,11 @@ async function until(
   ctl?: RunningController,
 ): Promise<number> {
   for (;;) {
-    const r = await get(port, host);
-    if (r.status === 200 && r.body === pod) return now() - t0;
+    const answer = await get(port, host);
+    if (answer.status === 200 && answer.body === pod) return now() - t0;
     if (now() - t0 > timeoutMs)
       throw new Error(
-        `${host}: ${pod} never answered (last: ${r.status} ${r.body.slice(0, 80)})\n${ctl?.log().slice(-3000) ?? ''}`,
+        `${host}: ${pod} never answered (last: ${answer.status} ${answer.body.slice(0, 80)})\n${ctl?.log().slice(-3000) ?? ''}`,
       );
     if (ctl?.hasExited) throw new Error(`controller exited:\n${ctl.log().slice(-3000)}`);
     await sleep(1);
@@ -131,28 +131,33 @@ const serviceDoc = (name: string): Obj => ({
 function plainApps(dir: string, apps: GeneratedApp[]): number[] {
   const annotations = new Map<string, Record<string, string>>();
   for (const ns of new Set(apps.map((a) => a.namespace))) {
-    for (const d of YAML.parseAllDocuments(fs.readFileSync(path.join(dir, ns, 'ingresses.yaml'), 'utf8'))) {
-      const ing = d.toJS() as { metadata: { namespace: string; name: string; annotations?: Record<string, string> } };
+    for (const doc of YAML.parseAllDocuments(fs.readFileSync(path.join(dir, ns, 'ingresses.yaml'), 'utf8'))) {
+      const ing = doc.toJS() as { metadata: { namespace: string; name: string; annotations?: Record<string, string> } };
       annotations.set(`${ing.metadata.namespace}/${ing.metadata.name}`, ing.metadata.annotations ?? {});
     }
   }
   return apps
     .map((_, i) => i)
-    .filter((i) => {
-      const a = annotations.get(`${apps[i]!.namespace}/${apps[i]!.name}`) ?? {};
-      return i % 4 !== 3 && i % 5 !== 0 && !(`${A}limit-rps` in a) && !(`${A}rewrite-target` in a);
+    .filter((index) => {
+      const appAnnotations = annotations.get(`${apps[index]!.namespace}/${apps[index]!.name}`) ?? {};
+      return (
+        index % 4 !== 3 &&
+        index % 5 !== 0 &&
+        !(`${ANNOTATION}limit-rps` in appAnnotations) &&
+        !(`${ANNOTATION}rewrite-target` in appAnnotations)
+      );
     });
 }
 
 /** count picks spread evenly over the candidates, alternating Endpoints and EndpointSlice apps. */
 function spread(apps: GeneratedApp[], candidates: number[], count: number): number[] {
   const out: number[] = [];
-  const n = Math.min(count, candidates.length);
-  for (let k = 0; k < n; k++) {
-    let j = Math.floor((k * candidates.length) / n);
-    while (j < candidates.length && (out.includes(candidates[j]!) || apps[candidates[j]!]!.slice !== (k % 2 === 1)))
-      j++;
-    if (j < candidates.length) out.push(candidates[j]!);
+  const picks = Math.min(count, candidates.length);
+  for (let k = 0; k < picks; k++) {
+    let at = Math.floor((k * candidates.length) / picks);
+    while (at < candidates.length && (out.includes(candidates[at]!) || apps[candidates[at]!]!.slice !== (k % 2 === 1)))
+      at++;
+    if (at < candidates.length) out.push(candidates[at]!);
   }
   return out;
 }
@@ -175,19 +180,19 @@ function nginxMemoryKiB(master: number): { rss: number; pss: number } {
 }
 
 /** A gauge in ms, whatever its labels; NaN when the controller does not export it. */
-function gaugeMs(m: Metrics, name: string): number {
+function gaugeMs(metrics: Metrics, name: string): number {
   const full = metricKey(name);
-  for (const [k, v] of m) if (k === full || k.startsWith(`${full}{`)) return v * 1000;
+  for (const [key, value] of metrics) if (key === full || key.startsWith(`${full}{`)) return value * 1000;
   return NaN;
 }
 
 /** In-process, as the controller's sync does it: cold load, rescan, median of 3 builds and renders. */
 async function phases(dir: string) {
   const bin = await probeBinary(defaultBinary());
-  let t = now();
+  let started = now();
   const set = new ManifestSet(dir);
   await set.refresh();
-  const load = now() - t;
+  const load = now() - started;
   const renderer = loadTemplates();
   const opts = {
     ingressClass: 'nginx',
@@ -214,17 +219,17 @@ async function phases(dir: string) {
   const renders: number[] = [];
   const both: number[] = [];
   for (let i = 0; i < 3; i++) {
-    t = now();
+    started = now();
     const built = buildModel(set.store, opts);
-    const b = now();
+    const buildDone = now();
     renderer.render(built.model, render);
-    builds.push(b - t);
-    renders.push(now() - b);
-    both.push(now() - t);
+    builds.push(buildDone - started);
+    renders.push(now() - buildDone);
+    both.push(now() - started);
   }
-  t = now();
+  started = now();
   await set.refresh();
-  const rescanMs = now() - t;
+  const rescanMs = now() - started;
   return {
     loadMs: load,
     rescanMs,
@@ -272,9 +277,9 @@ async function measure(ingresses: number, pods: Backends) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-scale-'));
   cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const dir = path.join(tmp, 'manifests');
-  let t = now();
+  let started = now();
   const apps = generateCluster(dir, { ingresses, endpoints });
-  process.stderr.write(`[${ingresses}] generated in ${(now() - t).toFixed(0)} ms\n`);
+  process.stderr.write(`[${ingresses}] generated in ${(now() - started).toFixed(0)} ms\n`);
 
   // a fresh process, so the load is cold at every size (no JIT or caches from the size before)
   const child = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), '--phases', dir], {
@@ -295,10 +300,10 @@ async function measure(ingresses: number, pods: Backends) {
 
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-scale-nginx-'));
   cleanups.push(() => fs.rmSync(prefix, { recursive: true, force: true }));
-  t = now();
+  started = now();
   const ctl = await spawnRun(dir, prefix);
   cleanups.push(() => ctl.stop());
-  const coldStartMs = await until(ctl.ports.http, cold.host, 'pod-1', t, timeoutMs, ctl);
+  const coldStartMs = await until(ctl.ports.http, cold.host, 'pod-1', started, timeoutMs, ctl);
   await ctl.waitReady(timeoutMs);
   await ctl.settle(QUIET_MS, timeoutMs);
   process.stderr.write(`[${ingresses}] cold start ${coldStartMs.toFixed(0)} ms\n`);
@@ -307,12 +312,12 @@ async function measure(ingresses: number, pods: Backends) {
   const nginx = defaultBinary();
   const tests: number[] = [];
   for (let i = 0; i < 3; i++) {
-    t = now();
+    started = now();
     // -e stderr as the controller's own test: nginx would otherwise open its compiled-in error log
     execFileSync(nginx, ['-t', '-q', '-p', prefix, '-c', conf, '-e', 'stderr'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    tests.push(now() - t);
+    tests.push(now() - started);
   }
   const configBytes = fs.statSync(conf).size;
 
@@ -423,10 +428,10 @@ async function measure(ingresses: number, pods: Backends) {
 }
 
 type Result = Awaited<ReturnType<typeof measure>>;
-const f = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
-const mib = (kib: number) => f(kib / 1024);
+const fixed = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const mib = (kib: number) => fixed(kib / 1024);
 // column header, and its value (also what the ratios compare)
-const COLUMNS: [string, (r: Result) => number, number][] = [
+const COLUMNS: [string, (result: Result) => number, number][] = [
   ['load ms', (r) => r.loadMs, 0],
   ['rescan ms', (r) => r.rescanMs, 0],
   ['build ms', (r) => r.buildMs, 0],
@@ -447,7 +452,7 @@ const COLUMNS: [string, (r: Result) => number, number][] = [
   ['storm last ms', (r) => r.stormLastMs, 0],
   ['cold start ms', (r) => r.coldStartMs, 0],
 ];
-const MEMORY: [string, (r: Result) => number][] = [
+const MEMORY: [string, (result: Result) => number][] = [
   ['ctl RSS MiB', (r) => r.ctlRssKiB],
   ['ctl HWM MiB', (r) => r.ctlHwmKiB],
   ['nginx RSS MiB', (r) => r.nginxRssKiB],
@@ -457,9 +462,9 @@ const MEMORY: [string, (r: Result) => number][] = [
 function report(results: Result[]): void {
   const head = ['Ingresses/endpoints', ...COLUMNS.map((c) => c[0]), ...MEMORY.map((c) => c[0])];
   console.log(`| ${head.join(' | ')} |\n| --- |${' ---: |'.repeat(head.length - 1)}`);
-  for (const r of results) {
+  for (const result of results) {
     console.log(
-      `| ${r.ingresses}/${r.endpoints} | ${[...COLUMNS.map(([, g, d]) => f(g(r), d)), ...MEMORY.map(([, g]) => mib(g(r)))].join(' | ')} |`,
+      `| ${result.ingresses}/${result.endpoints} | ${[...COLUMNS.map(([, g, d]) => fixed(g(result), d)), ...MEMORY.map(([, g]) => mib(g(result)))].join(' | ')} |`,
     );
   }
   const pairs: [Result, Result][] = [];
@@ -468,8 +473,8 @@ function report(results: Result[]): void {
   console.log(
     `\n| ratio | ${pairs.map(([a, b]) => `${a.ingresses}/${b.ingresses}`).join(' | ')} |\n| --- |${' ---: |'.repeat(pairs.length)}`,
   );
-  for (const [name, g] of [...COLUMNS.map(([n, g]) => [n, g] as const), ...MEMORY]) {
-    console.log(`| ${name} | ${pairs.map(([a, b]) => f(g(a) / g(b), 2)).join(' | ')} |`);
+  for (const [name, columnValue] of [...COLUMNS.map(([n, g]) => [n, g] as const), ...MEMORY]) {
+    console.log(`| ${name} | ${pairs.map(([a, b]) => fixed(columnValue(a) / columnValue(b), 2)).join(' | ')} |`);
   }
 }
 
@@ -477,28 +482,28 @@ async function main(): Promise<void> {
   console.log(`machine: ${machine()}`);
   const podDirs = () => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('itp-bench-pods-'));
   const seen = new Set(podDirs());
-  const p = await startBackends(PODS);
+  const backends = await startBackends(PODS);
   // lib's stop() waits for an exit that may already have happened (a terminal's SIGINT reaches nginx
   // too) and then never removes its prefix: find that prefix (new, naming our port) to remove it here
   const mine = podDirs()
     .filter((d) => !seen.has(d))
     .map((d) => path.join(os.tmpdir(), d))
-    .filter((d) => {
+    .filter((dir) => {
       try {
-        return fs.readFileSync(path.join(d, 'nginx.conf'), 'utf8').includes(`${PODS[0]}:${p.port} `);
+        return fs.readFileSync(path.join(dir, 'nginx.conf'), 'utf8').includes(`${PODS[0]}:${backends.port} `);
       } catch {
         return false;
       }
     });
   cleanups.push(async () => {
-    await Promise.race([p.stop(), sleep(5000)]);
-    for (const d of mine) fs.rmSync(d, { recursive: true, force: true });
+    await Promise.race([backends.stop(), sleep(5000)]);
+    for (const dir of mine) fs.rmSync(dir, { recursive: true, force: true });
   });
   const results: Result[] = [];
-  for (const n of sizes) results.push(await measure(n, p));
+  for (const size of sizes) results.push(await measure(size, backends));
   console.log(
     `\nendpoint changes per size: ${results.map((r) => `${r.epChanges} over ${r.epApps} apps`).join(', ')}; ` +
-      `Ingress changes: ${results.map((r) => r.ingChanges).join(', ')}; storm: ${STORM} Ingress files written in ${results.map((r) => f(r.stormWriteMs)).join(', ')} ms, syncs ${results.map((r) => r.stormSyncs).join(', ')}\n`,
+      `Ingress changes: ${results.map((r) => r.ingChanges).join(', ')}; storm: ${STORM} Ingress files written in ${results.map((r) => fixed(r.stormWriteMs)).join(', ')} ms, syncs ${results.map((r) => r.stormSyncs).join(', ')}\n`,
   );
   report(results);
   const command = `node dist/bench/scale.js ${process.argv.slice(2).join(' ')}`.trim();
@@ -512,10 +517,10 @@ if (values.phases) {
 } else {
   try {
     await main();
-  } catch (e) {
+  } catch (err) {
     if (!interrupted) {
       process.exitCode = 1;
-      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     }
   } finally {
     await cleanupOnce();

@@ -33,7 +33,7 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const rssKiB = (pid: number) => procStatusKiB(pid, 'VmRSS');
 
 const pods: Pods = await startPods(podSpecs('soak', '127.0.0.6', 5));
-const m = new ManifestDir('soak');
+const manifests = new ManifestDir('soak');
 let ctl: RunningController | undefined;
 
 const endpointsFile = (ready: string[]) => [
@@ -41,15 +41,15 @@ const endpointsFile = (ready: string[]) => [
   endpoints('app', { ready, port: pods.port }),
 ];
 const secretFile = () => {
-  const c = makeCert(HOST);
-  return [tlsSecret('soak-tls', c.cert, c.key)];
+  const pair = makeCert(HOST);
+  return [tlsSecret('soak-tls', pair.cert, pair.key)];
 };
 
 try {
-  m.write('settings.yaml', [configMap('settings', 'default', { 'worker-processes': String(WORKERS) })]);
-  m.write('app.yaml', endpointsFile(pods.specs.map((s) => s.address)));
-  m.write('secret.yaml', secretFile());
-  m.write('ingress.yaml', [
+  manifests.write('settings.yaml', [configMap('settings', 'default', { 'worker-processes': String(WORKERS) })]);
+  manifests.write('app.yaml', endpointsFile(pods.specs.map((s) => s.address)));
+  manifests.write('secret.yaml', secretFile());
+  manifests.write('ingress.yaml', [
     ingress('app', {
       host: HOST,
       paths: [{ path: '/', service: 'app' }],
@@ -58,17 +58,20 @@ try {
     }),
   ]);
   ctl = await startController({
-    manifests: m.dir,
+    manifests: manifests.dir,
     extraArgs: ['--balancer', 'lua', '--configmap', 'default/settings'],
   });
-  const c = ctl;
-  const rssStart = rssKiB(c.pid);
+  const running = ctl;
+  const rssStart = rssKiB(running.pid);
   console.log(`machine: ${machine()}`);
   console.log(
     `soak: ${values.minutes} min, ${values.loops} keep-alive loops, nginx SIGKILL every ${killEveryMs / 1000} s, ${WORKERS} workers, seed ${values.seed}`,
   );
 
-  const load = new Load({ port: c.ports.http, host: HOST, path: '/' }, { fresh: 0, keepAlive: Number(values.loops) });
+  const load = new Load(
+    { port: running.ports.http, host: HOST, path: '/' },
+    { fresh: 0, keepAlive: Number(values.loops) },
+  );
   const started = Date.now();
   const end = started + durationMs;
   const killWindows: [number, number, number][] = []; // [SIGKILL sent, healthz 200 again, end of the 1 s grace]
@@ -78,32 +81,32 @@ try {
   const churn = (async () => {
     while (Date.now() < end) {
       await sleep(200 + random() * 600);
-      const r = random();
-      if (r < 0.45) {
+      const roll = random();
+      if (roll < 0.45) {
         // a non-empty random subset of the pods: every request must still find an endpoint
         const ready = pods.specs.map((s) => s.address).filter(() => random() < 0.6);
-        m.write('app.yaml', endpointsFile(ready.length ? ready : [pick(pods.specs).address]));
+        manifests.write('app.yaml', endpointsFile(ready.length ? ready : [pick(pods.specs).address]));
         changes.endpoints++;
-      } else if (r < 0.7) {
-        const n = Math.floor(random() * 4);
-        const extra = Array.from({ length: n }, (_, i) =>
+      } else if (roll < 0.7) {
+        const extras = Math.floor(random() * 4);
+        const extra = Array.from({ length: extras }, (_, i) =>
           ingress(`extra-${i}`, {
             host: `extra${i}.example.com`,
             paths: [{ path: pick(['/', '/a', '/b/c', '/api']), service: 'app' }],
           }),
         );
-        if (extra.length) m.write('extra.yaml', extra);
-        else m.remove('extra.yaml');
+        if (extra.length) manifests.write('extra.yaml', extra);
+        else manifests.remove('extra.yaml');
         changes.ingresses++;
-      } else if (r < 0.85) {
-        m.write('secret.yaml', secretFile());
+      } else if (roll < 0.85) {
+        manifests.write('secret.yaml', secretFile());
         changes.secrets++;
       } else if (badWritten) {
-        m.remove('bad.yaml');
+        manifests.remove('bad.yaml');
         badWritten = false;
       } else {
         // an Ingress whose path would end the directive, or a file that is not YAML at all
-        m.write(
+        manifests.write(
           'bad.yaml',
           random() < 0.5
             ? [
@@ -124,18 +127,18 @@ try {
     let next = started + Math.min(killEveryMs / 2, 15_000);
     while (next < end - 5_000) {
       await sleep(Math.max(0, next - Date.now()));
-      const master = (await c.status()).nginxPid;
+      const master = (await running.status()).nginxPid;
       if (master) {
-        await c.nginxPids(); // tracked, so stop() makes sure none survives
+        await running.nginxPids(); // tracked, so stop() makes sure none survives
         const from = Date.now();
         process.kill(master, 'SIGKILL');
         changes.kills++;
         // healthz turns 503 once the controller has seen nginx exit, then 200 when the new nginx is pushed
-        await c.waitFor(async () => (await c.healthz()) !== 200 || undefined, {
+        await running.waitFor(async () => (await running.healthz()) !== 200 || undefined, {
           timeoutMs: 10_000,
           what: 'healthz not 200 after the kill',
         });
-        await c.waitFor(async () => (await c.healthz()) === 200 || undefined, {
+        await running.waitFor(async () => (await running.healthz()) === 200 || undefined, {
           timeoutMs: 60_000,
           what: 'healthz 200 after the kill',
         });
@@ -152,25 +155,25 @@ try {
     if (Date.now() - lastReport >= 30_000) {
       lastReport = Date.now();
       console.log(
-        `  ${Math.round((Date.now() - started) / 1000)} s: ${load.count} requests, ${load.stats.failures.length} failed, RSS ${rssKiB(c.pid)} KiB`,
+        `  ${Math.round((Date.now() - started) / 1000)} s: ${load.count} requests, ${load.stats.failures.length} failed, RSS ${rssKiB(running.pid)} KiB`,
       );
     }
   }
   await Promise.all([churn, killer]);
   const stats = await load.stop();
-  if (badWritten) m.remove('bad.yaml');
-  const metrics = await c.settle(1000, 30_000);
-  const rssEnd = rssKiB(c.pid);
-  const workers = await c.workerPids();
-  const all = await c.nginxPids();
+  if (badWritten) manifests.remove('bad.yaml');
+  const metrics = await running.settle(1000, 30_000);
+  const rssEnd = rssKiB(running.pid);
+  const workers = await running.workerPids();
+  const all = await running.nginxPids();
 
   const inKill = (t: number) => killWindows.some(([a, , b]) => t >= a && t <= b);
   const afterReady = (t: number) => killWindows.some(([, r, b]) => t > r && t <= b);
   const reasons = (inside: boolean) => {
     const by = new Map<string, number>();
-    stats.failures.forEach((f, i) => {
-      if (inKill(stats.failureTimes[i]!) !== inside) return;
-      const reason = f.replace(/^[^:]*: /, '').replace(/\d+ ms/, 'N ms');
+    stats.failures.forEach((failure, index) => {
+      if (inKill(stats.failureTimes[index]!) !== inside) return;
+      const reason = failure.replace(/^[^:]*: /, '').replace(/\d+ ms/, 'N ms');
       by.set(reason, (by.get(reason) ?? 0) + 1);
     });
     return by.size ? [...by].map(([r, n]) => `${n} x ${r}`).join('; ') : 'none';
@@ -201,9 +204,10 @@ try {
   );
 } finally {
   if (ctl && !ctl.hasExited) {
-    const r = await ctl.stop();
-    if (r.leftovers.length) console.log(`nginx processes left after the controller exited: ${r.leftovers.join(', ')}`);
+    const result = await ctl.stop();
+    if (result.leftovers.length)
+      console.log(`nginx processes left after the controller exited: ${result.leftovers.join(', ')}`);
   }
-  m.cleanup();
+  manifests.cleanup();
   await closeAll(pods);
 }

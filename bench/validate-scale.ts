@@ -52,10 +52,10 @@ const HWM_HOOK =
 async function phases(dir: string, prefix: string) {
   const bin = await probeBinary(defaultBinary());
   const balancer = bin.lua ? ('lua' as const) : ('static' as const);
-  let t = now();
+  let started = now();
   const set = new ManifestSet(dir);
   await set.refresh();
-  const loadMs = now() - t;
+  const loadMs = now() - started;
   await preparePrefix(prefix);
   const defaultCertificate = await ensureDefaultCertificate(prefix);
   const renderer = loadTemplates();
@@ -77,18 +77,18 @@ async function phases(dir: string, prefix: string) {
   const both: number[] = [];
   let last: { text: string; built: ReturnType<typeof buildModel> } | undefined;
   for (let i = 0; i < 3; i++) {
-    t = now();
+    started = now();
     const built = buildModel(set.store, { ...CLASSES, balancer });
-    const b = now();
+    const buildDone = now();
     const { text } = renderer.render(built.model, options);
-    builds.push(b - t);
-    renders.push(now() - b);
-    both.push(now() - t);
+    builds.push(buildDone - started);
+    renders.push(now() - buildDone);
+    both.push(now() - started);
     last = { text, built };
   }
-  t = now();
+  started = now();
   migrationReport(set.store, CLASSES, [...set.problems(), ...last!.built.problems]);
-  const reportMs = now() - t;
+  const reportMs = now() - started;
   await writeCertificates(prefix, last!.built.model.certificates);
   await writeManagedFiles(prefix, last!.built.model.files);
   fs.writeFileSync(path.join(prefix, 'nginx.conf'), last!.text);
@@ -115,8 +115,8 @@ interface Timed {
 /** A command under GNU time: wall time, peak RSS of it and its children, and the CLI's own peak. */
 async function timed(cmd: string, args: string[]): Promise<Timed> {
   const out = path.join(os.tmpdir(), `itp-validate-scale-time-${process.pid}`);
-  const t = now();
-  const r = await promisify(execFile)(
+  const started = now();
+  const result = await promisify(execFile)(
     '/usr/bin/time',
     ['-o', out, '-f', '%M', 'timeout', values.limit!, cmd, ...args],
     { cwd: REPO, env: cleanEnv(), maxBuffer: 1 << 30, encoding: 'utf8' },
@@ -124,13 +124,14 @@ async function timed(cmd: string, args: string[]): Promise<Timed> {
     (x) => ({ ...x, code: 0 }),
     (e: { stdout: string; stderr: string; code: number }) => e,
   );
-  const ms = now() - t;
+  const ms = now() - started;
   const treePeakKiB = Number(fs.readFileSync(out, 'utf8').trim().split('\n').pop());
   fs.rmSync(out, { force: true });
-  const node = /node-peak-rss-kib (\d+)/.exec(r.stderr);
-  if (r.code === 124) return { ms: NaN, treePeakKiB: NaN, nodePeakKiB: NaN, code: r.code }; // stopped at --limit
-  if (r.code !== 0) process.stderr.write(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.stderr.slice(-2000)}\n`);
-  return { ms, treePeakKiB, nodePeakKiB: node ? Number(node[1]) : NaN, code: r.code };
+  const node = /node-peak-rss-kib (\d+)/.exec(result.stderr);
+  if (result.code === 124) return { ms: NaN, treePeakKiB: NaN, nodePeakKiB: NaN, code: result.code }; // stopped at --limit
+  if (result.code !== 0)
+    process.stderr.write(`${cmd} ${args.join(' ')} exited ${result.code}:\n${result.stderr.slice(-2000)}\n`);
+  return { ms, treePeakKiB, nodePeakKiB: node ? Number(node[1]) : NaN, code: result.code };
 }
 
 const cli = (file: string, command: string[]) => timed(process.execPath, [`--import=${HWM_HOOK}`, file, ...command]);
@@ -188,12 +189,13 @@ async function measure(paths: number, shape: string) {
 }
 type Result = Awaited<ReturnType<typeof measure>>;
 
-const s = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
+const seconds = (ms: number) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
 const mib = (kib: number) => (Number.isFinite(kib) ? (kib / 1024).toFixed(0) : 'n/a');
 
 const diffCell = (t: Timed | undefined) => (!t ? '-' : run(t));
 // a run that failed shows its exit code (124: stopped at --limit)
-const run = (t: Timed) => (t.code === 124 ? `> ${values.limit}` : `${s(t.ms)}${t.code ? ` (exit ${t.code})` : ''}`);
+const run = (t: Timed) =>
+  t.code === 124 ? `> ${values.limit}` : `${seconds(t.ms)}${t.code ? ` (exit ${t.code})` : ''}`;
 
 function report(results: Result[]): void {
   const head = [
@@ -216,29 +218,29 @@ function report(results: Result[]): void {
       : []),
   ];
   console.log(`| ${head.join(' | ')} |\n| --- | --- |${' ---: |'.repeat(head.length - 2)}`);
-  for (const r of results) {
+  for (const result of results) {
     const cells = [
-      r.paths,
-      r.shape,
-      r.locations,
-      s(r.loadMs),
-      s(r.buildRenderMs),
-      s(r.reportMs),
-      s(r.nginxTest.ms),
-      mib(r.nginxTest.treePeakKiB),
-      run(r.validate),
-      mib(r.validate.nodePeakKiB),
-      mib(r.validate.treePeakKiB),
-      run(r.render),
-      mib(r.render.nodePeakKiB),
-      diffCell(r.diff),
-      ...(r.baseline
+      result.paths,
+      result.shape,
+      result.locations,
+      seconds(result.loadMs),
+      seconds(result.buildRenderMs),
+      seconds(result.reportMs),
+      seconds(result.nginxTest.ms),
+      mib(result.nginxTest.treePeakKiB),
+      run(result.validate),
+      mib(result.validate.nodePeakKiB),
+      mib(result.validate.treePeakKiB),
+      run(result.render),
+      mib(result.render.nodePeakKiB),
+      diffCell(result.diff),
+      ...(result.baseline
         ? [
-            run(r.baseline.validate),
-            mib(r.baseline.validate.treePeakKiB),
-            run(r.baseline.render),
-            mib(r.baseline.render.nodePeakKiB),
-            diffCell(r.baseline.diff),
+            run(result.baseline.validate),
+            mib(result.baseline.validate.treePeakKiB),
+            run(result.baseline.render),
+            mib(result.baseline.render.nodePeakKiB),
+            diffCell(result.baseline.diff),
           ]
         : []),
     ];

@@ -14,18 +14,20 @@ export interface DescribeOptions {
 
 export function describeIngresses(
   input: ModelInput,
-  o: DescribeOptions,
+  options: DescribeOptions,
   only?: { namespace: string; name: string },
 ): string[] {
-  const lookup = lookupFor(input, (host) => o.resolved?.get(host));
-  const planned = new Map((o.backends ?? []).map((b) => [b.name, b]));
+  const lookup = lookupFor(input, (host) => options.resolved?.get(host));
+  const planned = new Map((options.backends ?? []).map((b) => [b.name, b]));
   const classes = input.list('IngressClass');
   return input
     .list('Ingress')
     .filter((i) => !only || (i.meta.namespace === only.namespace && i.meta.name === only.name))
     .sort(byAge)
     .map((ing) =>
-      describeOne(ing, isServed(ing, classes, o.classes), (ref) => backendText(ing, ref, lookup, planned, o.live)),
+      describeOne(ing, isServed(ing, classes, options.classes), (ref) =>
+        backendText(ing, ref, lookup, planned, options.live),
+      ),
     );
 }
 
@@ -38,13 +40,13 @@ function backendText(
 ): string {
   if (!ref.service) return `${ref.resource?.kind ?? 'Resource'}/${ref.resource?.name ?? '?'}`;
   const label = `${ref.service.name}:${ref.service.port.number ?? ref.service.port.name}`;
-  const r = resolveBackend(ing.meta.namespace, ref, lookup);
-  if (!r.ok) return `${label} (<error: ${r.reason}>)`;
+  const resolution = resolveBackend(ing.meta.namespace, ref, lookup);
+  if (!resolution.ok) return `${label} (<error: ${resolution.reason}>)`;
   // the name only comes from here; the endpoints are the plan's (endpoint policy, limits, ExternalNames)
   // whenever the plan has the backend (an Ingress of another class, or a path another one took, has none)
   const eps = live
-    ? (live.get(r.backend.name) ?? [])
-    : (planned.get(r.backend.name) ?? r.backend).endpoints.map(hostPort);
+    ? (live.get(resolution.backend.name) ?? [])
+    : (planned.get(resolution.backend.name) ?? resolution.backend).endpoints.map(hostPort);
   return `${label} (${eps.length ? eps.join(',') : '<none>'})`;
 }
 
@@ -63,7 +65,7 @@ function describeOne(ing: Ingress, served: boolean, backend: (ref: IngressBacken
   field('Default backend', ing.defaultBackend ? backend(ing.defaultBackend) : '<default>');
   if (ing.tls.length) {
     lines.push('TLS:');
-    for (const t of ing.tls) lines.push(`  ${t.secretName ?? 'SNI routes'} terminates ${t.hosts.join(',')}`);
+    for (const tls of ing.tls) lines.push(`  ${tls.secretName ?? 'SNI routes'} terminates ${tls.hosts.join(',')}`);
   }
   lines.push('Rules:');
   const rows: [string, string, string][] = [
@@ -72,17 +74,18 @@ function describeOne(ing: Ingress, served: boolean, backend: (ref: IngressBacken
   ];
   for (const rule of ing.rules) {
     rows.push([rule.host ?? '*', '', '']);
-    for (const p of rule.paths) rows.push(['', p.path, backend(p.backend)]);
+    for (const ingressPath of rule.paths) rows.push(['', ingressPath.path, backend(ingressPath.backend)]);
   }
   const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
   const w1 = Math.max(...rows.map((r) => r[1].length)) + 2;
-  for (const [h, p, b] of rows) lines.push(`  ${h.padEnd(w0)}${p.padEnd(w1)}${b}`.trimEnd());
+  for (const [host, pathText, backends] of rows)
+    lines.push(`  ${host.padEnd(w0)}${pathText.padEnd(w1)}${backends}`.trimEnd());
   field('Annotations', mapText(ing.meta.annotations, '                  '));
   field('Events', '<none>');
   return `${lines.join('\n')}\n`;
 }
 
-function mapText(m: Record<string, string>, indent = ''): string {
-  const keys = Object.keys(m).sort();
-  return keys.length ? keys.map((k, i) => `${i ? indent : ''}${k}: ${m[k]}`).join('\n') : '<none>';
+function mapText(entries: Record<string, string>, indent = ''): string {
+  const keys = Object.keys(entries).sort();
+  return keys.length ? keys.map((k, i) => `${i ? indent : ''}${k}: ${entries[k]}`).join('\n') : '<none>';
 }

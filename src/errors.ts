@@ -62,16 +62,16 @@ export const FAILURE_REASONS: readonly FailureReason[] = [
   'internal',
 ];
 
-export function failureReason(e: unknown): FailureReason {
-  if (e instanceof ConfigTestError) return 'config_test';
-  if (e instanceof NotConfirmedError) return 'not_confirmed';
-  if (e instanceof NginxError) return 'reload';
-  if (e instanceof TemplateError || e instanceof UnsafeValueError || e instanceof NameError) return 'plan';
+export function failureReason(err: unknown): FailureReason {
+  if (err instanceof ConfigTestError) return 'config_test';
+  if (err instanceof NotConfirmedError) return 'not_confirmed';
+  if (err instanceof NginxError) return 'reload';
+  if (err instanceof TemplateError || err instanceof UnsafeValueError || err instanceof NameError) return 'plan';
   // writes under the prefix (a full disk, permissions): Node's errors carry the errno code
   if (
-    e instanceof Error &&
-    typeof (e as NodeJS.ErrnoException).code === 'string' &&
-    /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!)
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    /^E[A-Z]+$/.test((err as NodeJS.ErrnoException).code!)
   )
     return 'filesystem';
   return 'internal';

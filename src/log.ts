@@ -5,10 +5,10 @@ export type Fields = Record<string, string | number | boolean | undefined>;
 export type Logger = (level: Level, msg: string, fields?: Fields) => void;
 export type LogFormat = 'json' | 'text' | 'auto';
 
-export function stderrLogger(o: { quiet?: boolean; format?: LogFormat } = {}): Logger {
-  const json = o.format === 'json' || ((o.format ?? 'auto') === 'auto' && !process.stderr.isTTY);
+export function stderrLogger(options: { quiet?: boolean; format?: LogFormat } = {}): Logger {
+  const json = options.format === 'json' || ((options.format ?? 'auto') === 'auto' && !process.stderr.isTTY);
   return (level, msg, fields = {}) => {
-    if (o.quiet && level === 'info') return;
+    if (options.quiet && level === 'info') return;
     const time = new Date().toISOString();
     if (json) {
       process.stderr.write(`${JSON.stringify({ time, level, msg, ...fields })}\n`);

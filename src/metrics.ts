@@ -12,11 +12,11 @@ export class Histogram {
     this.counts = buckets.map(() => 0);
   }
 
-  observe(v: number): void {
-    this.sum += v;
+  observe(seconds: number): void {
+    this.sum += seconds;
     this.count++;
     this.buckets.forEach((b, i) => {
-      if (v <= b) this.counts[i]!++;
+      if (seconds <= b) this.counts[i]!++;
     });
   }
 }
@@ -55,7 +55,7 @@ export class Metrics {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
       lines.push(`# HELP ingress_templater_${name} ${help}`, `# TYPE ingress_templater_${name} ${type}`);
-      for (const [labels, v] of samples) lines.push(`ingress_templater_${name}${labels} ${v}`);
+      for (const [labels, value] of samples) lines.push(`ingress_templater_${name}${labels} ${value}`);
     };
     metric('syncs_total', 'counter', 'Sync passes run (scan, model, render, apply).', [['', this.syncs]]);
     metric('reloads_total', 'counter', 'nginx starts and reloads whose new config was confirmed.', [
@@ -101,16 +101,16 @@ export class Metrics {
     metric('endpoint_push_failures_total', 'counter', 'Failed attempts to push backends to the Lua balancer.', [
       ['', this.endpointPushFailures],
     ]);
-    const h = this.convergence;
+    const convergence = this.convergence;
     metric(
       'endpoint_convergence_seconds',
       'histogram',
       'From a change seen in the manifests directory to nginx acknowledging the pushed backends.',
       [
-        ...h.buckets.map((b, i): [string, number] => [`_bucket{le="${b}"}`, h.counts[i]!]),
-        ['_bucket{le="+Inf"}', h.count],
-        ['_sum', h.sum],
-        ['_count', h.count],
+        ...convergence.buckets.map((b, i): [string, number] => [`_bucket{le="${b}"}`, convergence.counts[i]!]),
+        ['_bucket{le="+Inf"}', convergence.count],
+        ['_sum', convergence.sum],
+        ['_count', convergence.count],
       ],
     );
     metric('last_sync_duration_seconds', 'gauge', 'Duration of the last sync pass.', [['', this.lastSyncSeconds]]);

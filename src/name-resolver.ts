@@ -25,7 +25,7 @@ export class NameResolver {
   async refresh(names: string[]): Promise<boolean> {
     let changed = false;
     const keep = new Set(names);
-    for (const n of [...this.results.keys()]) if (!keep.has(n)) this.results.delete(n);
+    for (const name of [...this.results.keys()]) if (!keep.has(name)) this.results.delete(name);
     await Promise.all(
       names.map(async (name) => {
         const addrs = await lookup(name, this.timeoutMs);
@@ -44,13 +44,13 @@ export class NameResolver {
 async function lookup(name: string, timeoutMs: number): Promise<string[] | null> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const r = await Promise.race([
+    const answers = await Promise.race([
       dns.lookup(name, { all: true, verbatim: true }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
       }),
     ]);
-    return [...new Set(r.map((a) => a.address))].sort();
+    return [...new Set(answers.map((a) => a.address))].sort();
   } catch {
     return null;
   } finally {

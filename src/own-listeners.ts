@@ -16,31 +16,34 @@ export interface SelfOptions {
 }
 
 /** The address a listener is bound to, as EndpointPolicy.boundTo holds it ("*" for every address). */
-function bindAddress(a: string): string {
-  return a === '*' || a === '0.0.0.0' || a === '::' || !isIP(a) ? '*' : a;
+function bindAddress(address: string): string {
+  return address === '*' || address === '0.0.0.0' || address === '::' || !isIP(address) ? '*' : address;
 }
 
-export function selfPolicy(o: SelfOptions): EndpointPolicy {
+export function selfPolicy(options: SelfOptions): EndpointPolicy {
   const local = new Set<string>();
   for (const [name, list] of Object.entries(os.networkInterfaces())) {
     // kube-proxy's IPVS mode puts every ClusterIP on this dummy interface (seen with hostNetwork); IPVS
     // takes connections to them before local delivery, so they are Services, not this controller
     if (name === 'kube-ipvs0') continue;
-    for (const a of list ?? []) local.add(a.address.replace(/%.*$/, '')); // fe80::1%eth0: the zone is not part of it
+    for (const info of list ?? []) local.add(info.address.replace(/%.*$/, '')); // fe80::1%eth0: the zone is not part of it
   }
   // the addresses the flags name are this machine's too ("*" and names are not addresses)
-  for (const a of [o.listenAddress, o.statusAddress, ...o.podAddresses]) if (isIP(a)) local.add(a);
+  for (const address of [options.listenAddress, options.statusAddress, ...options.podAddresses])
+    if (isIP(address)) local.add(address);
   // which addresses reach each port: a port two listeners share takes both (and "*" wins)
   const boundTo: Record<number, string[]> = {};
   const bind = (port: number, addresses: string[]) => {
     boundTo[port] = [...new Set([...(boundTo[port] ?? []), ...addresses])];
   };
-  bind(o.httpPort, [bindAddress(o.listenAddress)]);
-  bind(o.httpsPort, [bindAddress(o.listenAddress)]);
-  bind(o.statusPort, [bindAddress(o.statusAddress)]);
-  bind(o.internalPort, ['127.0.0.1', '127.0.0.2']);
+  bind(options.httpPort, [bindAddress(options.listenAddress)]);
+  bind(options.httpsPort, [bindAddress(options.listenAddress)]);
+  bind(options.statusPort, [bindAddress(options.statusAddress)]);
+  bind(options.internalPort, ['127.0.0.1', '127.0.0.2']);
   return {
-    protectedPorts: [...new Set([o.httpPort, o.httpsPort, o.statusPort, o.internalPort])].sort((a, b) => a - b),
+    protectedPorts: [...new Set([options.httpPort, options.httpsPort, options.statusPort, options.internalPort])].sort(
+      (a, b) => a - b,
+    ),
     localAddresses: [...local].sort(),
     boundTo,
   };

@@ -40,10 +40,10 @@ export function plan(input: ModelInput, env: Environment): Plan {
   const refused = new Map<string, string>();
   const untested: SnippetCheck[] = [];
   const snippets = snippetChecks(built.model);
-  for (const c of snippets) {
-    const verdict = env.snippetVerdicts.get(snippetKey(c));
-    if (verdict === undefined) untested.push(c);
-    else if (verdict !== null) refused.set(c.file, verdict);
+  for (const check of snippets) {
+    const verdict = env.snippetVerdicts.get(snippetKey(check));
+    if (verdict === undefined) untested.push(check);
+    else if (verdict !== null) refused.set(check.file, verdict);
   }
   // a refused snippet is left out of the model; its Ingress's paths answer 503
   const problems = [...built.problems, ...denySnippets(built.model, refused)];
@@ -75,15 +75,16 @@ export async function settle(
   env: Environment,
   edges: PlanEdges,
 ): Promise<{ plan: Plan; env: Environment }> {
-  let p = plan(input, env);
+  let planned = plan(input, env);
   let next = env;
-  if (p.unresolved.length && edges.resolve) next = { ...next, resolved: await edges.resolve(p.externalNames) };
-  if (p.untested.length && edges.testSnippets) {
-    const found = await edges.testSnippets(p.untested);
+  if (planned.unresolved.length && edges.resolve)
+    next = { ...next, resolved: await edges.resolve(planned.externalNames) };
+  if (planned.untested.length && edges.testSnippets) {
+    const found = await edges.testSnippets(planned.untested);
     next = { ...next, snippetVerdicts: new Map([...next.snippetVerdicts, ...found]) };
   }
-  if (next !== env) p = plan(input, next);
-  return { plan: p, env: next };
+  if (next !== env) planned = plan(input, next);
+  return { plan: planned, env: next };
 }
 
 /** --balancer auto picks lua when nginx has ngx_lua; asking for lua without it is an error. */
@@ -111,24 +112,24 @@ export interface Placement {
 
 /** The render options of a placement, for this nginx and balancer mode: one way for every command. */
 export function renderOptionsFor(
-  p: Placement,
+  placement: Placement,
   bin: { features: RenderOptions['features']; luaModules: string[] },
   balancer: BalancerMode,
   bundledLuaDir: string,
 ): RenderOptions {
   return {
-    prefix: p.prefix,
-    listenAddress: p.listenAddress,
-    httpPort: p.httpPort,
-    httpsPort: p.httpsPort,
-    internalPort: p.internalPort,
-    defaultCertificate: p.defaultCertificate,
-    user: p.nginxUser,
+    prefix: placement.prefix,
+    listenAddress: placement.listenAddress,
+    httpPort: placement.httpPort,
+    httpsPort: placement.httpsPort,
+    internalPort: placement.internalPort,
+    defaultCertificate: placement.defaultCertificate,
+    user: placement.nginxUser,
     features: bin.features,
-    version: p.version,
+    version: placement.version,
     balancer,
-    luaDir: p.sidecar ? path.join(p.prefix, 'lua') : bundledLuaDir,
+    luaDir: placement.sidecar ? path.join(placement.prefix, 'lua') : bundledLuaDir,
     luaModules: bin.luaModules,
-    ...(p.sidecar ? { pidFile: p.sidecar.pidFile } : {}),
+    ...(placement.sidecar ? { pidFile: placement.sidecar.pidFile } : {}),
   };
 }

@@ -165,11 +165,17 @@ export function resourceKey(kind: string, namespace: string, name: string): stri
   return `${kind}/${namespace}/${name}`;
 }
 
-export function objectRef(r: { kind: string; meta: Meta }): string {
-  return `${r.kind} ${r.meta.namespace}/${r.meta.name}`;
+export function objectRef(resource: { kind: string; meta: Meta }): string {
+  return `${resource.kind} ${resource.meta.namespace}/${resource.meta.name}`;
 }
 
-export function formatProblem(p: Problem): string {
-  const where = [p.file && (p.line ? `${p.file}:${p.line}` : p.file), p.object, p.field].filter(Boolean).join(' ');
-  return `${p.severity}: ${where ? `${where}: ` : ''}${p.message}`;
+export function formatProblem(problem: Problem): string {
+  const where = [
+    problem.file && (problem.line ? `${problem.file}:${problem.line}` : problem.file),
+    problem.object,
+    problem.field,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return `${problem.severity}: ${where ? `${where}: ` : ''}${problem.message}`;
 }

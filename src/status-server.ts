@@ -26,21 +26,22 @@ export interface StatusServerOptions {
 const PROXY_HEADERS = ['x-real-ip', 'x-request-id', 'forwarded', 'via', 'x-original-uri', 'x-original-url'];
 
 /** Why this request is refused (403), or null: it comes through a proxy, or names another host. */
-export function proxiedRequest(req: http.IncomingMessage, o: StatusServerOptions = {}): string | null {
+export function proxiedRequest(req: http.IncomingMessage, options: StatusServerOptions = {}): string | null {
   for (const name of Object.keys(req.headers)) {
     if (name.startsWith('x-forwarded-') || PROXY_HEADERS.includes(name))
       return `a proxied request (${name} header) is refused`;
   }
   const host = req.headers.host;
   if (host === undefined) return null; // HTTP/1.0 without Host: nothing names another server
-  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::\d{1,5})?$/.exec(host.trim().toLowerCase());
-  const name = m ? (m[1] ?? m[2] ?? '') : '';
-  if (name === 'localhost' || o.allowedHosts?.includes(name)) return null;
+  const match = /^(?:\[([^\]]+)\]|([^:]*))(?::\d{1,5})?$/.exec(host.trim().toLowerCase());
+  const name = match ? (match[1] ?? match[2] ?? '') : '';
+  if (name === 'localhost' || options.allowedHosts?.includes(name)) return null;
   if (net.isIP(name)) {
-    const c = canonicalAddress(name)!;
+    const address = canonicalAddress(name)!;
     const local = req.socket.localAddress ? canonicalAddress(req.socket.localAddress) : null;
-    const own = o.listenAddress && net.isIP(o.listenAddress) ? canonicalAddress(o.listenAddress) : null;
-    if (isLoopback(c) || c === local || c === own) return null;
+    const own =
+      options.listenAddress && net.isIP(options.listenAddress) ? canonicalAddress(options.listenAddress) : null;
+    if (isLoopback(address) || address === local || address === own) return null;
   }
   return `Host ${JSON.stringify(host)} is not this server's address`;
 }
@@ -51,10 +52,10 @@ export function startStatusServer(
   options: StatusServerOptions,
   src: StatusSource,
 ): Promise<http.Server> {
-  const o = { listenAddress: host, ...options };
+  const serverOptions = { listenAddress: host, ...options };
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
-    const refused = proxiedRequest(req, o);
+    const refused = proxiedRequest(req, serverOptions);
     if (refused) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end(`${refused}\n`);
       return;
@@ -64,8 +65,8 @@ export function startStatusServer(
       return;
     }
     if (url === '/healthz') {
-      const r = src.ready();
-      res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${r.reason}\n`);
+      const readiness = src.ready();
+      res.writeHead(readiness.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${readiness.reason}\n`);
     } else if (url === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(src.metrics());
     } else if (url === '/backends') {

@@ -20,7 +20,7 @@ export interface StoreChange {
 }
 
 interface Def {
-  r: Resource;
+  resource: Resource;
   file: string;
   pos: number; // position in its file
 }
@@ -93,32 +93,32 @@ export class Store {
 
   /** Objects defined twice: the first file in path order wins; the others are reported. */
   duplicates(): Problem[] {
-    const out: { d: Def; first: Def }[] = [];
+    const out: { duplicate: Def; first: Def }[] = [];
     for (const key of this.dupKeys) {
       const list = this.defs.get(key)!;
-      for (const d of list.slice(1)) out.push({ d, first: list[0]! });
+      for (const duplicate of list.slice(1)) out.push({ duplicate, first: list[0]! });
     }
-    out.sort((a, b) => byFileOrder(a.d, b.d));
-    return out.map(({ d, first }) => ({
+    out.sort((a, b) => byFileOrder(a.duplicate, b.duplicate));
+    return out.map(({ duplicate, first }) => ({
       severity: 'error',
-      file: d.file,
-      line: d.r.source.line,
-      object: objectRef(d.r),
-      message: `defined again; the definition in ${first.r.source.file}:${first.r.source.line} is used`,
+      file: duplicate.file,
+      line: duplicate.resource.source.line,
+      object: objectRef(duplicate.resource),
+      message: `defined again; the definition in ${first.resource.source.file}:${first.resource.source.line} is used`,
     }));
   }
 
   get<K extends Kind>(kind: K, namespace: string, name: string): Extract<Resource, { kind: K }> | undefined {
-    return this.index.get(resourceKey(kind, namespace, name))?.r as Extract<Resource, { kind: K }> | undefined;
+    return this.index.get(resourceKey(kind, namespace, name))?.resource as Extract<Resource, { kind: K }> | undefined;
   }
 
   /** Every object of a kind, in file path order (then order within the file). */
   list<K extends Kind>(kind: K): Extract<Resource, { kind: K }>[] {
     if (this.staleKinds.delete(kind)) {
-      const defs = [...this.index.values()].filter((d) => d.r.kind === kind).sort(byFileOrder);
+      const defs = [...this.index.values()].filter((d) => d.resource.kind === kind).sort(byFileOrder);
       this.byKind.set(
         kind,
-        defs.map((d) => d.r),
+        defs.map((d) => d.resource),
       );
     }
     return (this.byKind.get(kind) ?? []) as Extract<Resource, { kind: K }>[];
@@ -127,11 +127,11 @@ export class Store {
   /** The EndpointSlices of a Service, in file order, without listing every slice. */
   slicesOf(namespace: string, service: string): EndpointSlice[] {
     const defs = this.slicesByService.get(`${namespace}/${service}`);
-    return defs ? [...defs.values()].sort(byFileOrder).map((d) => d.r as EndpointSlice) : [];
+    return defs ? [...defs.values()].sort(byFileOrder).map((d) => d.resource as EndpointSlice) : [];
   }
 
   private indexSlice(key: string, old: Def | undefined, winner: Def | undefined): void {
-    const serviceOf = (d: Def) => `${d.r.meta.namespace}/${(d.r as EndpointSlice).serviceName ?? ''}`;
+    const serviceOf = (d: Def) => `${d.resource.meta.namespace}/${(d.resource as EndpointSlice).serviceName ?? ''}`;
     if (old) {
       const set = this.slicesByService.get(serviceOf(old));
       set?.delete(key);
@@ -147,18 +147,18 @@ export class Store {
 
   private replace(file: string, previous: Resource[], next: Resource[]): void {
     const touched = new Set<string>();
-    for (const r of previous) {
-      const key = keyOf(r);
+    for (const resource of previous) {
+      const key = keyOf(resource);
       touched.add(key);
       const list = this.defs.get(key)?.filter((d) => d.file !== file) ?? [];
       if (list.length) this.defs.set(key, list);
       else this.defs.delete(key);
     }
-    next.forEach((r, pos) => {
-      const key = keyOf(r);
+    next.forEach((resource, pos) => {
+      const key = keyOf(resource);
       touched.add(key);
       const list = this.defs.get(key) ?? [];
-      list.push({ r, file, pos });
+      list.push({ resource, file, pos });
       list.sort(byFileOrder);
       this.defs.set(key, list);
     });
@@ -168,34 +168,34 @@ export class Store {
       else this.dupKeys.delete(key);
       const winner = list?.[0];
       const old = this.index.get(key);
-      if (old?.r === winner?.r && old?.file === winner?.file) continue;
-      const kind = (winner ?? old)!.r.kind;
+      if (old?.resource === winner?.resource && old?.file === winner?.file) continue;
+      const kind = (winner ?? old)!.resource.kind;
       if (winner) this.index.set(key, winner);
       else this.index.delete(key);
       if (kind === 'EndpointSlice') this.indexSlice(key, old, winner);
       this.staleKinds.add(kind);
       const pending = this.changes.get(key);
-      this.changes.set(key, { key, kind, before: pending ? pending.before : old?.r, after: winner?.r });
+      this.changes.set(key, { key, kind, before: pending ? pending.before : old?.resource, after: winner?.resource });
     }
   }
 }
 
-function keyOf(r: Resource): string {
-  return resourceKey(r.kind, r.meta.namespace, r.meta.name);
+function keyOf(resource: Resource): string {
+  return resourceKey(resource.kind, resource.meta.namespace, resource.meta.name);
 }
 
-function byFileOrder(a: Def, b: Def): number {
-  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.pos - b.pos;
+function byFileOrder(left: Def, right: Def): number {
+  return left.file < right.file ? -1 : left.file > right.file ? 1 : left.pos - right.pos;
 }
 
 // where an object was read (file, line) is not part of what it says
-function contentOf(r: Resource): string {
-  return JSON.stringify(r, function (k, v: unknown) {
-    return this === r && k === 'source' ? undefined : v;
+function contentOf(resource: Resource): string {
+  return JSON.stringify(resource, function (k, v: unknown) {
+    return this === resource && k === 'source' ? undefined : v;
   });
 }
 
-function sameContent(a: Resource | undefined, b: Resource | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a === b || contentOf(a) === contentOf(b);
+function sameContent(left: Resource | undefined, right: Resource | undefined): boolean {
+  if (left === undefined || right === undefined) return left === right;
+  return left === right || contentOf(left) === contentOf(right);
 }

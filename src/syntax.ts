@@ -22,12 +22,12 @@ export const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Secret / ConfigMap data keys.
 export const DATA_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
 
-export function isIngressHost(s: string): boolean {
-  return INGRESS_HOST.test(s) && net.isIP(s.replace(/^\*\./, '')) === 0;
+export function isIngressHost(host: string): boolean {
+  return INGRESS_HOST.test(host) && net.isIP(host.replace(/^\*\./, '')) === 0;
 }
 
-export function isHttpPath(s: string): boolean {
-  return s.length <= MAX_PATH_LENGTH && HTTP_PATH.test(s);
+export function isHttpPath(path: string): boolean {
+  return path.length <= MAX_PATH_LENGTH && HTTP_PATH.test(path);
 }
 
 /**
@@ -35,25 +35,25 @@ export function isHttpPath(s: string): boolean {
  * end, or before ')' or '|', so nothing looks like an nginx variable), a backslash only before a
  * metacharacter, '/', '-' or a class letter (\d \w \s \b and their negations), no empty class.
  */
-export function isRegexPath(s: string): boolean {
-  if (s.length > MAX_PATH_LENGTH || !REGEX_PATH.test(s)) return false;
-  if (/\$(?![)|]|$)/.test(s.replace(/\\./g, ''))) return false;
-  if (/\\(?![\\^$.*+?()[\]|/dDwWsSbB-])/.test(s.replace(/\\\\/g, ''))) return false;
-  if (/(^|[^\\])\[\^?\]/.test(s)) return false;
+export function isRegexPath(path: string): boolean {
+  if (path.length > MAX_PATH_LENGTH || !REGEX_PATH.test(path)) return false;
+  if (/\$(?![)|]|$)/.test(path.replace(/\\./g, ''))) return false;
+  if (/\\(?![\\^$.*+?()[\]|/dDwWsSbB-])/.test(path.replace(/\\\\/g, ''))) return false;
+  if (/(^|[^\\])\[\^?\]/.test(path)) return false;
   return true;
 }
 
 /** An Ingress rule path: a plain HTTP path, or a regex path (which only a regex Ingress may use). */
-export function isIngressPath(s: string): boolean {
-  return isHttpPath(s) || isRegexPath(s);
+export function isIngressPath(path: string): boolean {
+  return isHttpPath(path) || isRegexPath(path);
 }
 
-export function isPort(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535;
+export function isPort(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
 }
 
-export function isIP(s: string): boolean {
-  return net.isIP(s) !== 0;
+export function isIP(address: string): boolean {
+  return net.isIP(address) !== 0;
 }
 
 // Kubernetes qualified name (annotation and label keys): an optional DNS subdomain prefix and '/',
@@ -61,7 +61,7 @@ export function isIP(s: string): boolean {
 export const QUALIFIED_NAME =
   /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-export function isQualifiedName(s: string): boolean {
-  const slash = s.indexOf('/');
-  return QUALIFIED_NAME.test(s) && slash <= 253;
+export function isQualifiedName(name: string): boolean {
+  const slash = name.indexOf('/');
+  return QUALIFIED_NAME.test(name) && slash <= 253;
 }

@@ -73,11 +73,11 @@ describe('report (migration report)', () => {
         rules: [rule('a.example.com', path('/', 'web'))],
       }),
     );
-    const r = migrationReport(canaries, OPTIONS, buildModel(canaries, OPTIONS).problems);
-    const own = r.find((x) => x.ingress === 'default/own')!;
+    const canaryRows = migrationReport(canaries, OPTIONS, buildModel(canaries, OPTIONS).problems);
+    const own = canaryRows.find((x) => x.ingress === 'default/own')!;
     assert.equal(own.status, 'honoured');
     assert.match(own.detail, /differs from ingress-nginx: applies only to a main Ingress of the same namespace/);
-    const other = r.find((x) => x.ingress === 'evil/other')!;
+    const other = canaryRows.find((x) => x.ingress === 'evil/other')!;
     assert.equal(other.status, 'rejected');
     assert.match(other.detail, /routed by Ingress default\/main of another namespace/);
   });
@@ -86,22 +86,22 @@ describe('report (migration report)', () => {
 describe('report: problems per annotation', () => {
   // the verdict as first written: a search of every problem for each annotation (quadratic, but plain)
   function reference(rows: ReportRow[], problems: Problem[]): { status: string; detail: string }[] {
-    return rows.map((r) => {
-      const [namespace, name] = r.ingress.split('/') as [string, string];
+    return rows.map((row) => {
+      const [namespace, name] = row.ingress.split('/') as [string, string];
       const ref = objectRef({ kind: 'Ingress', meta: { namespace, name } } as never);
-      if (!r.served) return { status: 'ignored', detail: 'the Ingress belongs to another ingress class' };
-      if (!SUPPORTED.has(r.annotation))
+      if (!row.served) return { status: 'ignored', detail: 'the Ingress belongs to another ingress class' };
+      if (!SUPPORTED.has(row.annotation))
         return {
           status: 'ignored',
-          detail: LEFT_OUT[r.annotation.slice(PREFIX.length)] ?? 'not supported by ingress-templater',
+          detail: LEFT_OUT[row.annotation.slice(PREFIX.length)] ?? 'not supported by ingress-templater',
         };
-      const field = `metadata.annotations["${r.annotation}"]`;
+      const field = `metadata.annotations["${row.annotation}"]`;
       const bad = problems.find((p) => p.severity === 'error' && p.object === ref && p.field === field);
       if (bad) return { status: 'rejected', detail: bad.message };
       const warn = problems.find((p) => p.object === ref && p.field === field);
       return {
         status: 'honoured',
-        detail: warn ? warn.message : (DIFFERENCES[r.annotation.slice(PREFIX.length)] ?? ''),
+        detail: warn ? warn.message : (DIFFERENCES[row.annotation.slice(PREFIX.length)] ?? ''),
       };
     });
   }

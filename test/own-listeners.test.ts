@@ -6,7 +6,7 @@ import { podAddresses, selfPolicy } from '../src/own-listeners.js';
 
 describe("self: the controller's own ports and addresses", () => {
   it('lists every port once and every interface address, plus the pod, listen and status addresses given', () => {
-    const p = selfPolicy({
+    const policy = selfPolicy({
       httpPort: 80,
       httpsPort: 443,
       statusPort: 10254,
@@ -15,12 +15,13 @@ describe("self: the controller's own ports and addresses", () => {
       statusAddress: '192.0.2.7',
       podAddresses: ['not-an-ip', '2001:db8::7'],
     });
-    assert.deepEqual(p.protectedPorts, [80, 443, 10246, 10254]);
+    assert.deepEqual(policy.protectedPorts, [80, 443, 10246, 10254]);
     for (const list of Object.values(os.networkInterfaces())) {
-      for (const a of list ?? []) assert.ok(p.localAddresses.includes(a.address), `interface address ${a.address}`);
+      for (const info of list ?? [])
+        assert.ok(policy.localAddresses.includes(info.address), `interface address ${info.address}`);
     }
-    assert.ok(p.localAddresses.includes('192.0.2.7') && p.localAddresses.includes('2001:db8::7'));
-    assert.ok(!p.localAddresses.includes('*') && !p.localAddresses.includes('not-an-ip'));
+    assert.ok(policy.localAddresses.includes('192.0.2.7') && policy.localAddresses.includes('2001:db8::7'));
+    assert.ok(!policy.localAddresses.includes('*') && !policy.localAddresses.includes('not-an-ip'));
     assert.deepEqual(
       selfPolicy({
         httpPort: 8080,
@@ -36,7 +37,7 @@ describe("self: the controller's own ports and addresses", () => {
   });
 
   it('says what each port is bound to: the listen address for http/https, the status address, 127.0.0.1/.2 for the internal port', () => {
-    const p = selfPolicy({
+    const policy = selfPolicy({
       httpPort: 8080,
       httpsPort: 8443,
       statusPort: 10254,
@@ -45,7 +46,12 @@ describe("self: the controller's own ports and addresses", () => {
       statusAddress: '127.0.0.1',
       podAddresses: [],
     });
-    assert.deepEqual(p.boundTo, { 8080: ['*'], 8443: ['*'], 10254: ['127.0.0.1'], 10246: ['127.0.0.1', '127.0.0.2'] });
+    assert.deepEqual(policy.boundTo, {
+      8080: ['*'],
+      8443: ['*'],
+      10254: ['127.0.0.1'],
+      10246: ['127.0.0.1', '127.0.0.2'],
+    });
     const shared = selfPolicy({
       httpPort: 9000,
       httpsPort: 9001,

@@ -41,46 +41,46 @@ const store = storeOf(
   }),
 );
 
-function env(o: Partial<Environment> = {}): Environment {
+function env(overrides: Partial<Environment> = {}): Environment {
   return {
     model: { ...OPTIONS, ...CONFIG_MAP_OPTION, balancer: 'lua' },
     resolved: new Map(),
     snippetVerdicts: new Map(),
     renderer: loadTemplates(),
     render: renderOptionsFor(PLACEMENT, BIN, 'lua', '/lua'),
-    ...o,
+    ...overrides,
   };
 }
 
 describe('plan', () => {
   it('names what it could not decide: ExternalName targets to resolve, snippets to test (planned as accepted)', () => {
-    const p = plan(store, env());
-    assert.deepEqual(p.unresolved, ['far.example.net']);
-    assert.equal(p.untested.length, 1);
-    assert.equal(p.untested[0]!.text, 'add_header X a;\n');
-    assert.match(p.text, /include "\/srv\/it\/files\/snippet-location-default_a-/);
-    assert.equal(p.hash.length, 64);
+    const planned = plan(store, env());
+    assert.deepEqual(planned.unresolved, ['far.example.net']);
+    assert.equal(planned.untested.length, 1);
+    assert.equal(planned.untested[0]!.text, 'add_header X a;\n');
+    assert.match(planned.text, /include "\/srv\/it\/files\/snippet-location-default_a-/);
+    assert.equal(planned.hash.length, 64);
   });
 
   it("uses the environment's verdicts: a refused snippet is left out and its paths answer 503", () => {
     const first = plan(store, env());
-    const p = plan(
+    const planned = plan(
       store,
       env({
         snippetVerdicts: new Map([[snippetKey(first.untested[0]!), '[emerg] no']]),
         resolved: new Map([['far.example.net', ['10.9.9.9']]]),
       }),
     );
-    assert.deepEqual(p.unresolved, []);
-    assert.deepEqual(p.untested, []);
-    assert.doesNotMatch(p.text, /snippet-location/);
+    assert.deepEqual(planned.unresolved, []);
+    assert.deepEqual(planned.untested, []);
+    assert.doesNotMatch(planned.text, /snippet-location/);
     assert.ok(
-      p.problems.some(
+      planned.problems.some(
         (x) => x.object === 'Ingress default/a' && /nginx -t refused the snippet: \[emerg\] no/.test(x.message),
       ),
     );
     assert.deepEqual(
-      p.model.backends.find((b) => b.service === 'far')!.endpoints.map((e) => e.address),
+      planned.model.backends.find((b) => b.service === 'far')!.endpoints.map((e) => e.address),
       ['10.9.9.9'],
     );
   });
@@ -92,7 +92,7 @@ describe('plan', () => {
   it('settle() asks each edge once, for exactly what the plan named, and plans again', async () => {
     const asked: string[][] = [];
     let tested = 0;
-    const { plan: p, env: e } = await settle(store, env(), {
+    const { plan: planned, env: settledEnv } = await settle(store, env(), {
       resolve: async (names) => {
         asked.push(names);
         return new Map(names.map((n) => [n, ['10.1.1.1']]));
@@ -104,20 +104,20 @@ describe('plan', () => {
     });
     assert.deepEqual(asked, [['far.example.net']]);
     assert.equal(tested, 1);
-    assert.deepEqual(p.unresolved, []);
-    assert.deepEqual(p.untested, []);
-    assert.match(p.text, /snippet-location-default_a-/);
-    assert.equal(e.snippetVerdicts.size, 1);
+    assert.deepEqual(planned.unresolved, []);
+    assert.deepEqual(planned.untested, []);
+    assert.match(planned.text, /snippet-location-default_a-/);
+    assert.equal(settledEnv.snippetVerdicts.size, 1);
     // nothing left to ask: a second settle with the environment it returned calls no edge
-    await settle(store, e, {
+    await settle(store, settledEnv, {
       resolve: async () => assert.fail('resolved again'),
       testSnippets: async () => assert.fail('tested again'),
     });
   });
 
   it('settle() without edges (render with no nginx) plans with what it has', async () => {
-    const { plan: p } = await settle(store, env(), {});
-    assert.equal(p.untested.length, 1);
+    const { plan: planned } = await settle(store, env(), {});
+    assert.equal(planned.untested.length, 1);
   });
 
   it('balancerMode: auto follows the nginx build; lua without ngx_lua is an NginxError', () => {
@@ -131,9 +131,9 @@ describe('plan', () => {
   });
 
   it('renderOptionsFor: a sidecar reads the Lua from the shared prefix and has its own pid file', () => {
-    const o = renderOptionsFor({ ...PLACEMENT, sidecar: { pidFile: '/run/nginx.pid' } }, BIN, 'lua', '/lua');
-    assert.equal(o.luaDir, '/srv/it/lua');
-    assert.equal(o.pidFile, '/run/nginx.pid');
+    const options = renderOptionsFor({ ...PLACEMENT, sidecar: { pidFile: '/run/nginx.pid' } }, BIN, 'lua', '/lua');
+    assert.equal(options.luaDir, '/srv/it/lua');
+    assert.equal(options.pidFile, '/run/nginx.pid');
     assert.equal(renderOptionsFor(PLACEMENT, BIN, 'lua', '/lua').luaDir, '/lua');
   });
 });

@@ -23,10 +23,10 @@ export async function probeBinary(file: string): Promise<NginxBinary> {
   let out: string;
   try {
     // nginx prints -V to stderr
-    const r = await execa(file, ['-V'], { all: true, reject: true, timeout: 10_000 });
-    out = r.all ?? '';
-  } catch (e) {
-    throw new NginxError(`cannot run ${file} -V; is nginx installed?`, { cause: e });
+    const result = await execa(file, ['-V'], { all: true, reject: true, timeout: 10_000 });
+    out = result.all ?? '';
+  } catch (err) {
+    throw new NginxError(`cannot run ${file} -V; is nginx installed?`, { cause: err });
   }
   const version = /nginx\/([0-9.]+)/.exec(out)?.[1] ?? '0';
   const tempPaths = ['fastcgi', 'uwsgi', 'scgi'].filter((m) => !out.includes(`--without-http_${m}_module`));
@@ -45,11 +45,11 @@ export async function probeBinary(file: string): Promise<NginxBinary> {
 }
 
 export function versionAtLeast(version: string, min: string): boolean {
-  const a = version.split('.').map(Number);
-  const b = min.split('.').map(Number);
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d > 0;
+  const have = version.split('.').map(Number);
+  const want = min.split('.').map(Number);
+  for (let i = 0; i < Math.max(have.length, want.length); i++) {
+    const difference = (have[i] ?? 0) - (want[i] ?? 0);
+    if (difference !== 0) return difference > 0;
   }
   return true;
 }

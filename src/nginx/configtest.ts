@@ -16,15 +16,15 @@ export async function testConfig(
   text: string,
   timeoutMs = 60_000,
 ): Promise<void> {
-  const r = await execa(bin.path, ['-t', '-q', ...nginxArgs(bin, prefix, file)], {
+  const result = await execa(bin.path, ['-t', '-q', ...nginxArgs(bin, prefix, file)], {
     all: true,
     reject: false,
     timeout: timeoutMs,
   });
-  if (r.exitCode === 0 && !r.timedOut) return;
-  const output = (r.all ?? '').trim();
+  if (result.exitCode === 0 && !result.timedOut) return;
+  const output = (result.all ?? '').trim();
   // killed, nginx said nothing: an empty reason read as if the config were wrong
-  if (r.timedOut)
+  if (result.timedOut)
     throw new ConfigTestError(
       `nginx -t did not finish within ${timeoutMs / 1000} s (${text.length} bytes of config); it was stopped`,
       output,
@@ -39,18 +39,18 @@ export function explainTestFailure(output: string, file: string, text: string): 
   const message = first
     .replace(/^nginx: /, '')
     .replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: /, '[$1] ');
-  const m = new RegExp(`in ${escapeRe(file)}:(\\d+)`).exec(first);
-  if (!m) return message;
+  const match = new RegExp(`in ${escapeRe(file)}:(\\d+)`).exec(first);
+  if (!match) return message;
   const lines = text.split('\n');
-  const at = Number(m[1]) - 1;
+  const at = Number(match[1]) - 1;
   let ingress: string | undefined;
   let server: string | undefined;
   for (let i = Math.min(at, lines.length - 1); i >= 0; i--) {
     const line = lines[i]!.trim();
     if (!ingress) ingress = /^# ingress (\S+)/.exec(line)?.[1] ?? /default backend of ingress (\S+)/.exec(line)?.[1];
-    const s = /^## start server (\S+)/.exec(line)?.[1];
-    if (s) {
-      server = s;
+    const startedServer = /^## start server (\S+)/.exec(line)?.[1];
+    if (startedServer) {
+      server = startedServer;
       break;
     }
     if (/^## end server /.test(line)) break;
@@ -61,6 +61,6 @@ export function explainTestFailure(output: string, file: string, text: string): 
   return `${where}: ${message} (${(lines[at] ?? '').trim()})`;
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

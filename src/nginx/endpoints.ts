@@ -24,28 +24,28 @@ export interface CanaryPayload {
 }
 
 /** One backend as the Lua side expects it; deterministic, optional fields omitted. */
-export function backendPayload(b: Model['backends'][number]): BackendPayload {
-  const p: BackendPayload = {
-    name: b.name,
-    endpoints: b.endpoints.map((e) => ({ address: e.address, port: e.port })),
-    loadBalance: b.balance.loadBalance,
+export function backendPayload(modelBackend: Model['backends'][number]): BackendPayload {
+  const payload: BackendPayload = {
+    name: modelBackend.name,
+    endpoints: modelBackend.endpoints.map((e) => ({ address: e.address, port: e.port })),
+    loadBalance: modelBackend.balance.loadBalance,
   };
-  if (b.balance.hashBy) p.hashBy = b.balance.hashBy;
-  if (b.balance.affinity) {
-    const { name, maxAge, path } = b.balance.affinity;
-    p.affinity = maxAge === undefined ? { name, path } : { name, maxAge, path };
+  if (modelBackend.balance.hashBy) payload.hashBy = modelBackend.balance.hashBy;
+  if (modelBackend.balance.affinity) {
+    const { name, maxAge, path } = modelBackend.balance.affinity;
+    payload.affinity = maxAge === undefined ? { name, path } : { name, maxAge, path };
   }
-  if (b.canary) {
+  if (modelBackend.canary) {
     // the rules live here, not in nginx.conf: changing them is a push, never a reload
-    const { backend, weight, weightTotal, header, headerValue, headerPattern, cookie } = b.canary;
-    const c: CanaryPayload = { backend, weight, weightTotal };
-    if (header !== undefined) c.header = header;
-    if (headerValue !== undefined) c.headerValue = headerValue;
-    if (headerPattern !== undefined) c.headerPattern = headerPattern;
-    if (cookie !== undefined) c.cookie = cookie;
-    p.canary = c;
+    const { backend, weight, weightTotal, header, headerValue, headerPattern, cookie } = modelBackend.canary;
+    const canary: CanaryPayload = { backend, weight, weightTotal };
+    if (header !== undefined) canary.header = header;
+    if (headerValue !== undefined) canary.headerValue = headerValue;
+    if (headerPattern !== undefined) canary.headerPattern = headerPattern;
+    if (cookie !== undefined) canary.cookie = cookie;
+    payload.canary = canary;
   }
-  return p;
+  return payload;
 }
 
 /** The full backend set, the body of a POST. */
@@ -118,7 +118,7 @@ export function postBackends(
 export interface PusherOptions {
   port: number;
   onAck: (seenAt: number, method: 'POST' | 'PATCH') => void; // seenAt: when the change being delivered was first seen
-  onFailure: (e: Error) => void;
+  onFailure: (err: Error) => void;
   // after an acknowledged push that refused some backends (207): those of this push, and all refused now
   onRefused?: (now: RefusedBackend[], all: ReadonlyMap<string, string>) => void;
   minBackoffMs?: number;
@@ -150,8 +150,8 @@ export class Pusher {
   private refusedNow = new Map<string, string>();
   private failingSince = 0; // the first of the failed attempts since the last acknowledged one
 
-  constructor(private readonly o: PusherOptions) {
-    this.backoff = o.minBackoffMs ?? 50;
+  constructor(private readonly options: PusherOptions) {
+    this.backoff = options.minBackoffMs ?? 50;
   }
 
   /**
@@ -245,20 +245,20 @@ export class Pusher {
       // the desired map is replaced or mutated later: keep what this attempt sends
       const sent = new Map(snapshot);
       try {
-        const { refused } = await postBackends(this.o.port, body, 5000, method);
+        const { refused } = await postBackends(this.options.port, body, 5000, method);
         // a refused backend counts as delivered: sending the same JSON again would be refused again, so
         // it goes out once more only when it changes (or with the next whole set); nginx keeps its old entry
         this.acked = sent;
         this.ackedGeneration = generation;
-        this.backoff = this.o.minBackoffMs ?? 50;
+        this.backoff = this.options.minBackoffMs ?? 50;
         this.failingSince = 0;
         if (method === 'POST') this.refusedNow = new Map();
         else
           for (const name of [...this.refusedNow.keys()])
             if (base!.get(name) !== sent.get(name)) this.refusedNow.delete(name);
-        for (const r of refused) this.refusedNow.set(r.name, r.error);
-        this.o.onAck(seenAt, method);
-        if (refused.length) this.o.onRefused?.(refused, this.refusedNow);
+        for (const backend of refused) this.refusedNow.set(backend.name, backend.error);
+        this.options.onAck(seenAt, method);
+        if (refused.length) this.options.onRefused?.(refused, this.refusedNow);
         if (this.generation === generation) this.seenAt = 0;
         if (this.unsure) {
           // the Lua store keeps whatever lands last: send the whole set once more, after nginx has run what it had queued
@@ -270,9 +270,9 @@ export class Pusher {
             void this.kick();
           }, CONFIRM_AFTER_FAILURE_MS);
         }
-      } catch (e) {
+      } catch (err) {
         if (!this.failingSince) this.failingSince = Date.now();
-        this.o.onFailure(e as Error);
+        this.options.onFailure(err as Error);
         // a failed attempt may still land later (nginx had queued it): what nginx holds is unknown now
         this.acked = null;
         this.unsure = true;
@@ -281,7 +281,7 @@ export class Pusher {
           this.retryTimer = null;
           void this.kick();
         }, this.backoff);
-        this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs ?? 2000);
+        this.backoff = Math.min(this.backoff * 2, this.options.maxBackoffMs ?? 2000);
         return;
       }
     }
@@ -304,6 +304,8 @@ export async function fetchBackends(port: number, timeoutMs = 5000): Promise<Rec
   return Object.fromEntries((body.backends ?? []).map((b) => [b.name, (b.endpoints ?? []).map(hostPort)]));
 }
 
-export function hostPort(e: { address: string; port: number }): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+export function hostPort(endpoint: { address: string; port: number }): string {
+  return endpoint.address.includes(':')
+    ? `[${endpoint.address}]:${endpoint.port}`
+    : `${endpoint.address}:${endpoint.port}`;
 }

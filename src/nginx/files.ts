@@ -12,9 +12,9 @@ export async function preparePrefix(prefix: string): Promise<void> {
   await fs.mkdir(prefix, { recursive: true });
   // Workers (an unprivileged user when the master runs as root) need to reach the temp directories.
   // A mounted volume we do not own (a root-owned emptyDir) refuses the chmod; it is fine if already open.
-  await fs.chmod(prefix, 0o755).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPERM' || ((await fs.stat(prefix)).mode & 0o005) !== 0o005) return;
-    throw e;
+  await fs.chmod(prefix, 0o755).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPERM' || ((await fs.stat(prefix)).mode & 0o005) !== 0o005) return;
+    throw err;
   });
   for (const dir of ['logs', 'tmp']) await fs.mkdir(path.join(prefix, dir), { recursive: true });
   await fs.mkdir(path.join(prefix, 'ssl'), { recursive: true, mode: 0o700 });
@@ -31,11 +31,11 @@ export async function writeAtomic(file: string, data: string, mode = 0o644): Pro
     await fs.writeFile(tmp, data, { mode });
     await fs.chmod(tmp, mode);
     await fs.rename(tmp, file);
-  } catch (e) {
+  } catch (cause) {
     // a full disk leaves a partial file behind (a key, maybe): remove it, and say which file failed
     await fs.rm(tmp, { force: true }).catch(() => undefined);
-    const err: NodeJS.ErrnoException = new Error(`cannot write ${file}: ${(e as Error).message}`, { cause: e });
-    err.code = (e as NodeJS.ErrnoException).code;
+    const err: NodeJS.ErrnoException = new Error(`cannot write ${file}: ${(cause as Error).message}`, { cause });
+    err.code = (cause as NodeJS.ErrnoException).code;
     throw err;
   }
 }
@@ -43,19 +43,19 @@ export async function writeAtomic(file: string, data: string, mode = 0o644): Pro
 export async function readIfExists(file: string): Promise<string | null> {
   try {
     return await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
 }
 
 /** Write the certificates a config refers to; files already there (same hash in the name) are kept. */
 export async function writeCertificates(prefix: string, certs: Certificate[]): Promise<Set<string>> {
   const wanted = new Set<string>();
-  for (const c of certs) {
-    const file = certificateFile(prefix, c);
+  for (const cert of certs) {
+    const file = certificateFile(prefix, cert);
     wanted.add(path.basename(file));
-    if ((await readIfExists(file)) !== c.pem) await writeAtomic(file, c.pem, 0o600);
+    if ((await readIfExists(file)) !== cert.pem) await writeAtomic(file, cert.pem, 0o600);
   }
   return wanted;
 }
@@ -63,8 +63,9 @@ export async function writeCertificates(prefix: string, certs: Certificate[]): P
 /** Remove certificate files no config refers to any more (keys must not outlive their Secret). */
 export async function removeStaleCertificates(prefix: string, keep: Set<string>): Promise<void> {
   const dir = path.join(prefix, 'ssl');
-  for (const f of await fs.readdir(dir)) {
-    if (f.endsWith('.pem') && f !== DEFAULT_CERT && !keep.has(f)) await fs.rm(path.join(dir, f), { force: true });
+  for (const name of await fs.readdir(dir)) {
+    if (name.endsWith('.pem') && name !== DEFAULT_CERT && !keep.has(name))
+      await fs.rm(path.join(dir, name), { force: true });
   }
 }
 
@@ -100,8 +101,8 @@ export async function ensureDefaultCertificate(prefix: string, openssl = 'openss
       { timeout: 30_000 },
     );
     await writeAtomic(file, (await fs.readFile(crt, 'utf8')) + (await fs.readFile(key, 'utf8')), 0o600);
-  } catch (e) {
-    throw new NginxError(`cannot create the default certificate with ${openssl}`, { cause: e });
+  } catch (err) {
+    throw new NginxError(`cannot create the default certificate with ${openssl}`, { cause: err });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -114,10 +115,10 @@ export async function ensureDefaultCertificate(prefix: string, openssl = 'openss
  */
 export async function writeManagedFiles(prefix: string, files: ManagedFile[], workerGid?: number): Promise<void> {
   const dir = filesDir(prefix);
-  for (const f of files) {
-    const file = path.join(dir, f.name);
-    if ((await readIfExists(file)) !== f.content) await writeAtomic(file, f.content, f.mode);
-    if (workerGid !== undefined && f.mode & 0o040) await fs.chown(file, 0, workerGid);
+  for (const managed of files) {
+    const file = path.join(dir, managed.name);
+    if ((await readIfExists(file)) !== managed.content) await writeAtomic(file, managed.content, managed.mode);
+    if (workerGid !== undefined && managed.mode & 0o040) await fs.chown(file, 0, workerGid);
   }
 }
 

@@ -33,11 +33,11 @@ export class SnippetChecker {
   /** Test each snippet without a verdict yet; the verdicts of all of them, by snippetKey. */
   async verdictsFor(checks: SnippetCheck[]): Promise<Map<string, string | null>> {
     const out = new Map<string, string | null>();
-    for (const c of checks) {
-      const key = snippetKey(c);
+    for (const check of checks) {
+      const key = snippetKey(check);
       let verdict = this.verdicts.get(key);
       if (verdict === undefined) {
-        verdict = await this.test(c).catch((e: Error) => `cannot test it: ${e.message}`);
+        verdict = await this.test(check).catch((e: Error) => `cannot test it: ${e.message}`);
         // a failure to run the test is retried on the next sync; nginx's verdict on a text is final
         if (!verdict?.startsWith('cannot test it')) this.verdicts.set(key, verdict);
       }
@@ -53,29 +53,29 @@ export class SnippetChecker {
   }
 
   /** nginx's complaint about the snippet, or null when nginx accepts it. */
-  async test(c: SnippetCheck): Promise<string | null> {
+  async test(check: SnippetCheck): Promise<string | null> {
     let prefix: string;
     try {
       prefix = await fs.mkdtemp(path.join(this.tmpDir, 'snippet-check-'));
-    } catch (e) {
-      return `cannot test it: ${(e as Error).message}`;
+    } catch (err) {
+      return `cannot test it: ${(err as Error).message}`;
     }
     try {
       const snippet = path.join(prefix, 'snippet.conf');
-      await fs.writeFile(snippet, c.text, { mode: 0o600 });
+      await fs.writeFile(snippet, check.text, { mode: 0o600 });
       const conf = path.join(prefix, 'nginx.conf');
       await fs.writeFile(
         conf,
-        throwawayConfig(prefix, snippet, c.context, this.luaModules, this.bin.features.tempPaths),
+        throwawayConfig(prefix, snippet, check.context, this.luaModules, this.bin.features.tempPaths),
         { mode: 0o600 },
       );
-      const r = await execa(this.bin.path, ['-t', '-q', ...nginxArgs(this.bin, prefix, conf)], {
+      const result = await execa(this.bin.path, ['-t', '-q', ...nginxArgs(this.bin, prefix, conf)], {
         all: true,
         reject: false,
         timeout: 60_000,
       });
-      if (r.exitCode === 0 && !r.timedOut) return null;
-      const output = (r.all ?? '').trim();
+      if (result.exitCode === 0 && !result.timedOut) return null;
+      const output = (result.all ?? '').trim();
       const first =
         output.split('\n').find((l) => /\[(emerg|alert|crit|error)\]/.test(l)) ??
         output.split('\n')[0] ??
@@ -104,16 +104,16 @@ export function throwawayConfig(
   luaModules: string[],
   tempPaths: string[],
 ): string {
-  const q = (s: string) => JSON.stringify(s); // paths we made: no quotes or '$' in them
-  const include = `include ${q(snippet)};`;
+  const quoted = (s: string) => JSON.stringify(s); // paths we made: no quotes or '$' in them
+  const include = `include ${quoted(snippet)};`;
   return [
-    ...luaModules.map((m) => `load_module ${q(m)};`),
-    `pid ${q(path.join(prefix, 'nginx.pid'))};`,
+    ...luaModules.map((m) => `load_module ${quoted(m)};`),
+    `pid ${quoted(path.join(prefix, 'nginx.pid'))};`,
     'events {}',
     'http {',
-    `    client_body_temp_path ${q(path.join(prefix, 'client_body'))};`,
-    `    proxy_temp_path ${q(path.join(prefix, 'proxy'))};`,
-    ...tempPaths.map((t) => `    ${t}_temp_path ${q(path.join(prefix, t))};`),
+    `    client_body_temp_path ${quoted(path.join(prefix, 'client_body'))};`,
+    `    proxy_temp_path ${quoted(path.join(prefix, 'proxy'))};`,
+    ...tempPaths.map((t) => `    ${t}_temp_path ${quoted(path.join(prefix, t))};`),
     `    access_log off;`,
     '    map $http_upgrade $connection_upgrade { default upgrade; "" ""; }',
     '    map $http_host $best_http_host { default $http_host; "" $host; }',

@@ -25,13 +25,13 @@ export async function childPids(masterPid: number | undefined): Promise<number[]
     return [];
   }
   const out: number[] = [];
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = await fs.readFile(`/proc/${e}/stat`, 'utf8');
+      const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8');
       // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === masterPid) out.push(Number(e));
+      if (ppid === masterPid) out.push(Number(entry));
     } catch {
       // the process went away meanwhile
     }

@@ -25,35 +25,35 @@ export function splitLines(text: string): string[] {
 
 type Task = { a0: number; a1: number; b0: number; b1: number } | { same: number; count: number };
 
-/** Every line of a and b, in order, as kept, removed or added. */
-export function diffLines(a: string[], b: string[]): LineOp[] {
+/** Every line of oldLines and newLines, in order, as kept, removed or added. */
+export function diffLines(oldLines: string[], newLines: string[]): LineOp[] {
   const ops: LineOp[] = [];
   // a stack of pieces still to diff, the next on top: no recursion, however deep the pieces nest
-  const stack: Task[] = [{ a0: 0, a1: a.length, b0: 0, b1: b.length }];
+  const stack: Task[] = [{ a0: 0, a1: oldLines.length, b0: 0, b1: newLines.length }];
   while (stack.length) {
-    const t = stack.pop()!;
-    if ('same' in t) {
-      for (let i = 0; i < t.count; i++) ops.push({ kind: ' ', line: a[t.same + i]! });
+    const task = stack.pop()!;
+    if ('same' in task) {
+      for (let i = 0; i < task.count; i++) ops.push({ kind: ' ', line: oldLines[task.same + i]! });
       continue;
     }
-    let { a0, a1, b0, b1 } = t;
-    while (a0 < a1 && b0 < b1 && a[a0] === b[b0]) {
-      ops.push({ kind: ' ', line: a[a0++]! });
+    let { a0, a1, b0, b1 } = task;
+    while (a0 < a1 && b0 < b1 && oldLines[a0] === newLines[b0]) {
+      ops.push({ kind: ' ', line: oldLines[a0++]! });
       b0++;
     }
     let tail = 0;
-    while (a0 < a1 - tail && b0 < b1 - tail && a[a1 - tail - 1] === b[b1 - tail - 1]) tail++;
+    while (a0 < a1 - tail && b0 < b1 - tail && oldLines[a1 - tail - 1] === newLines[b1 - tail - 1]) tail++;
     if (tail) stack.push({ same: a1 - tail, count: tail });
     a1 -= tail;
     b1 -= tail;
     if (a0 === a1 || b0 === b1) {
-      for (let i = a0; i < a1; i++) ops.push({ kind: '-', line: a[i]! });
-      for (let i = b0; i < b1; i++) ops.push({ kind: '+', line: b[i]! });
+      for (let i = a0; i < a1; i++) ops.push({ kind: '-', line: oldLines[i]! });
+      for (let i = b0; i < b1; i++) ops.push({ kind: '+', line: newLines[i]! });
       continue;
     }
-    const anchors = uniqueCommon(a, a0, a1, b, b0, b1);
+    const anchors = uniqueCommon(oldLines, a0, a1, newLines, b0, b1);
     if (!anchors.length) {
-      leaf(a.slice(a0, a1), b.slice(b0, b1), ops);
+      leaf(oldLines.slice(a0, a1), newLines.slice(b0, b1), ops);
       continue;
     }
     // pieces between anchors, pushed last first
@@ -71,46 +71,54 @@ export function diffLines(a: string[], b: string[]): LineOp[] {
   return ops;
 }
 
-/** Lines once in a[a0..a1) and once in b[b0..b1): the longest run of them in the same order, as index pairs. */
-function uniqueCommon(a: string[], a0: number, a1: number, b: string[], b0: number, b1: number): [number, number][] {
+/** Lines once in oldLines[a0..a1) and once in newLines[b0..b1): the longest run of them in the same order, as index pairs. */
+function uniqueCommon(
+  oldLines: string[],
+  a0: number,
+  a1: number,
+  newLines: string[],
+  b0: number,
+  b1: number,
+): [number, number][] {
   const inA = new Map<string, number>(); // line -> its index, or -1 when it occurs more than once
-  for (let i = a0; i < a1; i++) inA.set(a[i]!, inA.has(a[i]!) ? -1 : i);
+  for (let i = a0; i < a1; i++) inA.set(oldLines[i]!, inA.has(oldLines[i]!) ? -1 : i);
   const inB = new Map<string, number>();
-  for (let j = b0; j < b1; j++) if (inA.has(b[j]!)) inB.set(b[j]!, inB.has(b[j]!) ? -1 : j);
+  for (let j = b0; j < b1; j++) if (inA.has(newLines[j]!)) inB.set(newLines[j]!, inB.has(newLines[j]!) ? -1 : j);
   const pairs: [number, number][] = [];
   for (let i = a0; i < a1; i++) {
-    const j = inA.get(a[i]!) === i ? inB.get(a[i]!) : undefined;
-    if (j !== undefined && j >= 0) pairs.push([i, j]);
+    const inNew = inA.get(oldLines[i]!) === i ? inB.get(oldLines[i]!) : undefined;
+    if (inNew !== undefined && inNew >= 0) pairs.push([i, inNew]);
   }
-  // the longest increasing run of b indexes (patience sorting: piles by binary search, back links)
+  // the longest increasing run of newLines indexes (patience sorting: piles by binary search, back links)
   const tops: number[] = []; // tops[k]: index into pairs of the smallest last element of a run of length k + 1
   const back = new Array<number>(pairs.length);
-  for (let p = 0; p < pairs.length; p++) {
-    const j = pairs[p]![1];
+  for (let pairIndex = 0; pairIndex < pairs.length; pairIndex++) {
+    const newIndex = pairs[pairIndex]![1];
     let lo = 0;
     let hi = tops.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (pairs[tops[mid]!]![1] < j) lo = mid + 1;
+      if (pairs[tops[mid]!]![1] < newIndex) lo = mid + 1;
       else hi = mid;
     }
-    back[p] = lo > 0 ? tops[lo - 1]! : -1;
-    tops[lo] = p;
+    back[pairIndex] = lo > 0 ? tops[lo - 1]! : -1;
+    tops[lo] = pairIndex;
   }
   const run: [number, number][] = [];
-  for (let p = tops.length ? tops[tops.length - 1]! : -1; p >= 0; p = back[p]!) run.push(pairs[p]!);
+  for (let pairIndex = tops.length ? tops[tops.length - 1]! : -1; pairIndex >= 0; pairIndex = back[pairIndex]!)
+    run.push(pairs[pairIndex]!);
   return run.reverse();
 }
 
 /** A piece with no line once in each: the Myers diff when small, else all removed, then all added. */
-function leaf(a: string[], b: string[], ops: LineOp[]): void {
-  if (a.length + b.length <= MYERS_LINES) {
-    for (const c of diffArrays(a, b))
-      for (const line of c.value) ops.push({ kind: c.removed ? '-' : c.added ? '+' : ' ', line });
+function leaf(oldLines: string[], newLines: string[], ops: LineOp[]): void {
+  if (oldLines.length + newLines.length <= MYERS_LINES) {
+    for (const change of diffArrays(oldLines, newLines))
+      for (const line of change.value) ops.push({ kind: change.removed ? '-' : change.added ? '+' : ' ', line });
     return;
   }
-  for (const line of a) ops.push({ kind: '-', line });
-  for (const line of b) ops.push({ kind: '+', line });
+  for (const line of oldLines) ops.push({ kind: '-', line });
+  for (const line of newLines) ops.push({ kind: '+', line });
 }
 
 interface Hunk {
@@ -130,18 +138,18 @@ export function unifiedDiff(oldName: string, newName: string, oldText: string, n
     const text = `${op.kind}${nl ? op.line.slice(0, -1) : op.line}`;
     return nl ? [text] : [text, '\\ No newline at end of file'];
   };
-  let oldLine = 1; // of ops[i]
+  let oldLine = 1; // of ops[at]
   let newLine = 1;
-  let i = 0;
-  while (i < ops.length) {
-    if (ops[i]!.kind === ' ') {
+  let at = 0;
+  while (at < ops.length) {
+    if (ops[at]!.kind === ' ') {
       oldLine++;
       newLine++;
-      i++;
+      at++;
       continue;
     }
-    // a change at i: the hunk starts up to `context` kept lines before it
-    const lead = countKeptBefore(ops, i, context);
+    // a change at `at`: the hunk starts up to `context` kept lines before it
+    const lead = countKeptBefore(ops, at, context);
     const hunk: Hunk = {
       oldStart: oldLine - lead,
       oldLines: lead,
@@ -149,10 +157,10 @@ export function unifiedDiff(oldName: string, newName: string, oldText: string, n
       newLines: lead,
       lines: [],
     };
-    for (let k = i - lead; k < i; k++) hunk.lines.push(...show(ops[k]!));
+    for (let k = at - lead; k < at; k++) hunk.lines.push(...show(ops[k]!));
     // take changes and the kept lines between them while no more than 2 x context kept lines separate two
-    while (i < ops.length) {
-      const op = ops[i]!;
+    while (at < ops.length) {
+      const op = ops[at]!;
       if (op.kind !== ' ') {
         hunk.lines.push(...show(op));
         if (op.kind === '-') {
@@ -162,36 +170,36 @@ export function unifiedDiff(oldName: string, newName: string, oldText: string, n
           hunk.newLines++;
           newLine++;
         }
-        i++;
+        at++;
         continue;
       }
       let run = 0;
-      while (i + run < ops.length && ops[i + run]!.kind === ' ') run++;
-      const last = i + run === ops.length;
+      while (at + run < ops.length && ops[at + run]!.kind === ' ') run++;
+      const last = at + run === ops.length;
       if (last || run > 2 * context) {
         const take = Math.min(context, run);
-        for (let k = i; k < i + take; k++) hunk.lines.push(...show(ops[k]!));
+        for (let k = at; k < at + take; k++) hunk.lines.push(...show(ops[k]!));
         hunk.oldLines += take;
         hunk.newLines += take;
         oldLine += run;
         newLine += run;
-        i += run;
+        at += run;
         break;
       }
-      for (let k = i; k < i + run; k++) hunk.lines.push(...show(ops[k]!));
+      for (let k = at; k < at + run; k++) hunk.lines.push(...show(ops[k]!));
       hunk.oldLines += run;
       hunk.newLines += run;
       oldLine += run;
       newLine += run;
-      i += run;
+      at += run;
     }
     hunks.push(hunk);
   }
   return formatPatch({ oldFileName: oldName, newFileName: newName, oldHeader: undefined, newHeader: undefined, hunks });
 }
 
-function countKeptBefore(ops: LineOp[], i: number, most: number): number {
-  let n = 0;
-  while (n < most && i - n - 1 >= 0 && ops[i - n - 1]!.kind === ' ') n++;
-  return n;
+function countKeptBefore(ops: LineOp[], at: number, most: number): number {
+  let kept = 0;
+  while (kept < most && at - kept - 1 >= 0 && ops[at - kept - 1]!.kind === ' ') kept++;
+  return kept;
 }

@@ -13,62 +13,66 @@ const TOKEN = /^[A-Za-z0-9._:/+@-]+$/;
 const COMMENT = /^[\x20-\x7e]*$/;
 
 /** A double-quoted nginx string with no variables in it. */
-export function str(v: unknown): string {
-  const s = String(v);
+export function str(value: unknown): string {
+  const text = String(value);
   // only strings and numbers: a missing value must fail loudly, not render as "undefined"
-  if ((typeof v !== 'string' && typeof v !== 'number') || !QUOTABLE.test(s) || /["\\$]/.test(s))
-    throw new UnsafeValueError('str', v);
-  return `"${s}"`;
+  if ((typeof value !== 'string' && typeof value !== 'number') || !QUOTABLE.test(text) || /["\\$]/.test(text))
+    throw new UnsafeValueError('str', value);
+  return `"${text}"`;
 }
 
 /** A bare word: names, sizes, numbers, "auto". */
-export function tok(v: unknown): string {
-  const s = String(v);
-  if ((typeof v !== 'string' && typeof v !== 'number') || !TOKEN.test(s)) throw new UnsafeValueError('tok', v);
-  return s;
+export function tok(value: unknown): string {
+  const text = String(value);
+  if ((typeof value !== 'string' && typeof value !== 'number') || !TOKEN.test(text))
+    throw new UnsafeValueError('tok', value);
+  return text;
 }
 
-export function num(v: unknown): string {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new UnsafeValueError('num', v);
-  return String(v);
+export function num(value: unknown): string {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new UnsafeValueError('num', value);
+  return String(value);
 }
 
 /** An Ingress request path as a quoted location argument. */
-export function path(v: unknown): string {
-  if (typeof v !== 'string' || !(isHttpPath(v) || (v.endsWith('/') && isHttpPath(v.slice(0, -1) || '/'))))
-    throw new UnsafeValueError('path', v);
-  return str(v);
+export function path(value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    !(isHttpPath(value) || (value.endsWith('/') && isHttpPath(value.slice(0, -1) || '/')))
+  )
+    throw new UnsafeValueError('path', value);
+  return str(value);
 }
 
 /** server_name: exact host, one-label wildcard as an anchored regex, "_" for the catch-all. */
-export function serverName(v: unknown): string {
-  if (v === '') return '_';
-  if (typeof v !== 'string' || !isIngressHost(v)) throw new UnsafeValueError('serverName', v);
-  if (!v.startsWith('*.')) return v;
+export function serverName(value: unknown): string {
+  if (value === '') return '_';
+  if (typeof value !== 'string' || !isIngressHost(value)) throw new UnsafeValueError('serverName', value);
+  if (!value.startsWith('*.')) return value;
   // nginx's own "*.example.com" matches any depth; the Ingress spec allows exactly one label
-  return `"~^[^.]+${v.slice(1).replace(/\./g, '\\.')}$"`;
+  return `"~^[^.]+${value.slice(1).replace(/\./g, '\\.')}$"`;
 }
 
 /** Host for comments and markers: "_" for the catch-all. */
-export function hostLabel(v: unknown): string {
-  if (v === '') return '_';
-  if (typeof v !== 'string' || !isIngressHost(v)) throw new UnsafeValueError('hostLabel', v);
-  return v;
+export function hostLabel(value: unknown): string {
+  if (value === '') return '_';
+  if (typeof value !== 'string' || !isIngressHost(value)) throw new UnsafeValueError('hostLabel', value);
+  return value;
 }
 
 /** ADDRESS:PORT for listen and upstream server directives; IPv6 in brackets. */
 export function addr(address: unknown, port: unknown): string {
-  const p = num(port);
-  if (address === '' || address === '*') return p;
+  const portText = num(port);
+  if (address === '' || address === '*') return portText;
   if (typeof address !== 'string' || net.isIP(address) === 0) throw new UnsafeValueError('addr', address);
-  return net.isIPv6(address) ? `[${address}]:${p}` : `${address}:${p}`;
+  return net.isIPv6(address) ? `[${address}]:${portText}` : `${address}:${portText}`;
 }
 
 /** A comment's text: one line of printable ASCII. */
-export function comment(v: unknown): string {
-  const s = String(v);
-  if (!COMMENT.test(s)) throw new UnsafeValueError('comment', v);
-  return s;
+export function comment(value: unknown): string {
+  const text = String(value);
+  if (!COMMENT.test(text)) throw new UnsafeValueError('comment', value);
+  return text;
 }
 
 /** A managed file (annotations/family.ts) under the files directory, as a quoted absolute path. */
@@ -86,10 +90,15 @@ const REGEX = /^[\x21-\x7e]{1,4096}$/;
  * regex (nginx turns "\\" into one backslash and "\n" into a newline). Refuses anything that could end
  * the string or the directive, and '$' before a name (nothing here is a variable).
  */
-export function regex(v: unknown): string {
-  if (typeof v !== 'string' || !REGEX.test(v) || /["'{};#`]/.test(v) || /\$[A-Za-z0-9_{]/.test(v.replace(/\\./g, '')))
-    throw new UnsafeValueError('regex', v);
-  return `"${v.replace(/\\/g, '\\\\')}"`;
+export function regex(value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    !REGEX.test(value) ||
+    /["'{};#`]/.test(value) ||
+    /\$[A-Za-z0-9_{]/.test(value.replace(/\\./g, ''))
+  )
+    throw new UnsafeValueError('regex', value);
+  return `"${value.replace(/\\/g, '\\\\')}"`;
 }
 
 // A rewrite replacement: an absolute path (or one starting with a capture) whose only variables are the
@@ -97,9 +106,10 @@ export function regex(v: unknown): string {
 const REWRITE_TARGET = /^(?:\/|\$[1-9])(?:[A-Za-z0-9\-._~!&()*+,=:@%/?]|\$[1-9])*$/;
 
 /** The replacement of a rewrite directive, quoted; "$1".."$9" are the only variables allowed. */
-export function target(v: unknown): string {
-  if (typeof v !== 'string' || v.length > 2048 || !REWRITE_TARGET.test(v)) throw new UnsafeValueError('target', v);
-  return `"${v}"`;
+export function target(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 2048 || !REWRITE_TARGET.test(value))
+    throw new UnsafeValueError('target', value);
+  return `"${value}"`;
 }
 
 // nginx text the controller writes itself (model/proxy-headers.ts): variables and URL characters only
@@ -109,19 +119,20 @@ const HEADER_TEXT = /^(?:\$[a-z_][a-z0-9_]*|[A-Za-z0-9:/._-])*$/;
  * The value of a proxy_set_header line (a HeaderRule of model/proxy-headers.ts): a literal from a
  * manifest as a quoted string without variables, else the controller's own text; empty as "".
  */
-export function headerValue(v: unknown): string {
-  const h = v as { value?: unknown; literal?: unknown } | null;
-  if (h === null || typeof h !== 'object' || typeof h.value !== 'string') throw new UnsafeValueError('headerValue', v);
-  if (h.literal === true) return str(h.value);
-  if (h.literal !== false || !HEADER_TEXT.test(h.value)) throw new UnsafeValueError('headerValue', h.value);
-  return h.value === '' ? '""' : h.value;
+export function headerValue(value: unknown): string {
+  const rule = value as { value?: unknown; literal?: unknown } | null;
+  if (rule === null || typeof rule !== 'object' || typeof rule.value !== 'string')
+    throw new UnsafeValueError('headerValue', value);
+  if (rule.literal === true) return str(rule.value);
+  if (rule.literal !== false || !HEADER_TEXT.test(rule.value)) throw new UnsafeValueError('headerValue', rule.value);
+  return rule.value === '' ? '""' : rule.value;
 }
 
 /** A request header's name: bare (letters, digits, '-', '_', '.'), as nginx reads it without quotes. */
-export function headerName(v: unknown): string {
-  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(v))
-    throw new UnsafeValueError('headerName', v);
-  return v;
+export function headerName(value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(value))
+    throw new UnsafeValueError('headerName', value);
+  return value;
 }
 
 export const HELPERS = {

@@ -17,11 +17,11 @@ export interface Mergeable {
 export function mergeIntoEnclosing<T extends Mergeable>(views: T[]): void {
   const prefixes = new Map(views.filter((v) => !v.exact).map((v) => [v.path, v]));
   if ([...prefixes.keys()].some((p) => !p.endsWith('/'))) return;
-  // the longest prefix location matching p: itself when self, else a proper ancestor
-  const enclosing = (p: string, self: boolean): T | undefined => {
-    for (let i = self ? p.length - 1 : p.length - 2; i >= 0; i--) {
-      const v = p[i] === '/' ? prefixes.get(p.slice(0, i + 1)) : undefined;
-      if (v) return v;
+  // the longest prefix location matching locationPath: itself when self, else a proper ancestor
+  const enclosing = (locationPath: string, self: boolean): T | undefined => {
+    for (let i = self ? locationPath.length - 1 : locationPath.length - 2; i >= 0; i--) {
+      const found = locationPath[i] === '/' ? prefixes.get(locationPath.slice(0, i + 1)) : undefined;
+      if (found) return found;
     }
     return undefined;
   };
@@ -29,23 +29,23 @@ export function mergeIntoEnclosing<T extends Mergeable>(views: T[]): void {
   const same = (v: T, t: T | undefined): t is T => t !== undefined && keys.get(t) === keys.get(v);
   // removing an enclosing location that is itself served alike leaves the next one up: the same again
   const left = new Set<T>();
-  for (const v of prefixes.values()) if (same(v, enclosing(v.path, false))) left.add(v);
-  for (const v of views) {
-    if (!v.exact || !same(v, enclosing(v.path, true))) continue;
+  for (const prefix of prefixes.values()) if (same(prefix, enclosing(prefix.path, false))) left.add(prefix);
+  for (const view of views) {
+    if (!view.exact || !same(view, enclosing(view.path, true))) continue;
     // nginx answers "/foo" with a 301 to "/foo/" when the location "/foo/" proxies: keep "= /foo" then
-    const slash = prefixes.get(`${v.path}/`);
+    const slash = prefixes.get(`${view.path}/`);
     if (slash && !left.has(slash)) continue;
-    left.add(v);
+    left.add(view);
   }
-  for (const v of left) {
-    let t = enclosing(v.path, v.exact)!;
-    while (left.has(t)) t = enclosing(t.path, false)!;
-    v.servedBy = t.path;
+  for (const view of left) {
+    let serving = enclosing(view.path, view.exact)!;
+    while (left.has(serving)) serving = enclosing(serving.path, false)!;
+    view.servedBy = serving.path;
   }
 }
 
 /** Everything a location renders from, but its path and the comment (view keys in a fixed order). */
-function configKey(v: Mergeable): string {
-  const { exact: _e, path: _p, pathType: _t, ingress: _i, servedBy: _s, ...config } = v;
+function configKey(view: Mergeable): string {
+  const { exact: _e, path: _p, pathType: _t, ingress: _i, servedBy: _s, ...config } = view;
   return JSON.stringify(config);
 }

@@ -24,16 +24,16 @@ function hashKey(name: string): Key {
   let hi = 0;
   let lo = 0;
   for (let i = 0; i < lower.length; i++) {
-    const l = lo * 31 + lower.charCodeAt(i); // exact: below 2^38
-    lo = l % 2 ** 32;
-    hi = (hi * 31 + Math.floor(l / 2 ** 32)) % 2 ** 32;
+    const wide = lo * 31 + lower.charCodeAt(i); // exact: below 2^38
+    lo = wide % 2 ** 32;
+    hi = (hi * 31 + Math.floor(wide / 2 ** 32)) % 2 ** 32;
   }
   // NGX_HASH_ELT_SIZE: a value pointer, a 2-byte length and the name, aligned to a pointer
   return { hi, lo, bytes: PTR + align(name.length + 2, PTR) };
 }
 
-function align(n: number, to: number): number {
-  return Math.ceil(n / to) * to;
+function align(value: number, to: number): number {
+  return Math.ceil(value / to) * to;
 }
 
 /** Does a table of `size` buckets hold every key? `work` counts the keys placed, to bound the search. */
@@ -41,20 +41,20 @@ function fits(keys: Key[], bucket: number, size: number, work: { n: number }): b
   if (fill.length < size) fill = new Uint32Array(Math.max(size, 2 * fill.length));
   fill.fill(0, 0, size);
   const high = 2 ** 32 % size;
-  for (const k of keys) {
+  for (const key of keys) {
     work.n++;
-    const i = ((k.hi % size) * high + k.lo) % size;
-    fill[i]! += k.bytes;
-    if (fill[i]! > bucket - PTR) return false;
+    const slot = ((key.hi % size) * high + key.lo) % size;
+    fill[slot]! += key.bytes;
+    if (fill[slot]! > bucket - PTR) return false;
   }
   return true;
 }
 
 /** What nginx's search finds with these sizes: a table, none (it warns), or too long a search to repeat. */
 function nginxSearch(keys: Key[], bucket: number, max: number, budget: number): 'found' | 'none' | 'slow' {
-  const n = keys.length;
-  let start = Math.floor(n / Math.floor((bucket - PTR) / (2 * PTR))) || 1;
-  if (max > 10000 && n && Math.floor(max / n) < 100) start = max - 1000;
+  const count = keys.length;
+  let start = Math.floor(count / Math.floor((bucket - PTR) / (2 * PTR))) || 1;
+  if (max > 10000 && count && Math.floor(max / count) < 100) start = max - 1000;
   const work = { n: 0 };
   for (let size = start; size <= max; size++) {
     if (work.n > budget) return 'slow';
@@ -76,30 +76,30 @@ export function serverNamesHash(names: string[], bucket: number | null, max: num
   while (first < largest + PTR) first *= 2;
   const buckets: number[] = [];
   if (bucket !== null) buckets.push(align(bucket, CACHELINE));
-  else for (let b = first; b <= LARGEST_BUCKET; b *= 2) buckets.push(b);
+  else for (let bucketSize = first; bucketSize <= LARGEST_BUCKET; bucketSize *= 2) buckets.push(bucketSize);
   // nginx's search tries table sizes one by one, each a pass over (some of) the names
   const budget = 100 * keys.length + 200_000;
   // below 10000 (or far above the count) nginx searches from a small size up: where that search runs
   // too long for one max it runs too long for any larger one, so only the other kind is tried after
   const fromStart = (m: number) => !(m > 10000 && Math.floor(m / keys.length) < 100);
-  for (const b of buckets) {
-    if (b < largest + PTR) break; // nginx refuses it outright ("increase server_names_hash_bucket_size")
+  for (const bucketSize of buckets) {
+    if (bucketSize < largest + PTR) break; // nginx refuses it outright ("increase server_names_hash_bucket_size")
     let startTooSlow = false;
-    const quick = (m: number) => {
-      if (fromStart(m) && startTooSlow) return false;
-      const r = nginxSearch(keys, b, m, budget);
-      if (r === 'slow' && fromStart(m)) startTooSlow = true;
-      return r === 'found';
+    const quick = (maxSize: number) => {
+      if (fromStart(maxSize) && startTooSlow) return false;
+      const outcome = nginxSearch(keys, bucketSize, maxSize, budget);
+      if (outcome === 'slow' && fromStart(maxSize)) startTooSlow = true;
+      return outcome === 'found';
     };
-    if (quick(max)) return { bucket: bucket ?? b, max };
+    if (quick(max)) return { bucket: bucket ?? bucketSize, max };
     // Larger tables, ever less loaded: a table that fits works as max, as nginx's search ends there.
     // Past 16 slots a name, a larger bucket is the cheaper way out.
-    const perBucket = Math.floor((b - PTR) / largest);
+    const perBucket = Math.floor((bucketSize - PTR) / largest);
     const cap = bucket === null ? Math.min(LARGEST_TABLE, Math.max(16 * keys.length, 16384)) : LARGEST_TABLE;
     for (let load = perBucket; Math.ceil(keys.length / load) <= cap; load /= 1.25) {
       const from = Math.max(max + 1, Math.ceil(keys.length / load));
       for (let size = from; size < from + 8 && size <= cap; size++) {
-        if (fits(keys, b, size, { n: 0 }) && quick(size)) return { bucket: bucket ?? b, max: size };
+        if (fits(keys, bucketSize, size, { n: 0 }) && quick(size)) return { bucket: bucket ?? bucketSize, max: size };
       }
     }
   }

@@ -37,10 +37,11 @@ const escapeControls = (s: string) => s.replace(CONTROLS, (c) => `\\u${c.charCod
 const escapeText = (s: string) => escapeControls(JSON.stringify(s));
 
 /** A value for a message: JSON-quoted, control characters escaped, cut to ~80 characters. */
-export function quote(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return v.length > MAX_SHOWN ? `${escapeText(v.slice(0, MAX_SHOWN))}...` : escapeText(v);
-  const json = JSON.stringify(v) ?? String(v);
+export function quote(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string')
+    return value.length > MAX_SHOWN ? `${escapeText(value.slice(0, MAX_SHOWN))}...` : escapeText(value);
+  const json = JSON.stringify(value) ?? String(value);
   return escapeControls(json.length > MAX_SHOWN ? `${json.slice(0, MAX_SHOWN)}...` : json);
 }
 
@@ -68,9 +69,9 @@ function resolvePointer(data: unknown, pointer: string): { segments: string[]; f
           .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let field = '';
   let cur: unknown = data;
-  for (const s of segments) {
-    field = appendKey(field, s, Array.isArray(cur));
-    cur = isObject(cur) || Array.isArray(cur) ? (cur as Obj)[s] : undefined;
+  for (const segment of segments) {
+    field = appendKey(field, segment, Array.isArray(cur));
+    cur = isObject(cur) || Array.isArray(cur) ? (cur as Obj)[segment] : undefined;
   }
   return { segments, field, value: cur };
 }
@@ -85,65 +86,69 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 function explain(
-  e: ErrorObject,
+  error: ErrorObject,
   data: unknown,
   secret = false,
 ): { segments: string[]; field: string; message: string } {
-  const { segments, field, value } = resolvePointer(data, e.instancePath);
+  const { segments, field, value } = resolvePointer(data, error.instancePath);
   // a Secret's values are never echoed: a PEM key pasted into data would otherwise reach logs and /status
   const hidden = secret && (segments[0] === 'data' || segments[0] === 'stringData');
   const show = (v: unknown) => (hidden ? `a value not shown (${describe(v)})` : quote(v));
-  const p = e.params as Record<string, unknown>;
+  const params = error.params as Record<string, unknown>;
   const missing = (k: unknown) => ({ segments, field: appendKey(field, String(k), false) });
-  if (e.propertyName !== undefined) {
-    const f = FORMATS[String(p.format)];
-    const what = f ? `must be ${f.description}` : (e.message ?? 'is not allowed');
+  if (error.propertyName !== undefined) {
+    const format = FORMATS[String(params.format)];
+    const what = format ? `must be ${format.description}` : (error.message ?? 'is not allowed');
     return {
       segments,
-      field: appendKey(field, e.propertyName, false),
-      message: `key ${quote(e.propertyName)} ${what}`,
+      field: appendKey(field, error.propertyName, false),
+      message: `key ${quote(error.propertyName)} ${what}`,
     };
   }
-  switch (e.keyword) {
+  switch (error.keyword) {
     case 'required':
-      return { ...missing(p.missingProperty), message: `missing required field ${quote(p.missingProperty)}` };
+      return { ...missing(params.missingProperty), message: `missing required field ${quote(params.missingProperty)}` };
     case 'dependencies':
       return {
-        ...missing(p.missingProperty),
-        message: `${quote(p.missingProperty)} is required when ${quote(p.property)} is set`,
+        ...missing(params.missingProperty),
+        message: `${quote(params.missingProperty)} is required when ${quote(params.property)} is set`,
       };
     case 'type': {
-      const types = ([] as unknown[]).concat(p.type).map((t) => TYPE_NAMES[String(t)] ?? String(t));
+      const types = ([] as unknown[]).concat(params.type).map((t) => TYPE_NAMES[String(t)] ?? String(t));
       return { segments, field, message: `must be ${types.join(' or ')}, got ${show(value)}` };
     }
     case 'format': {
-      const f = FORMATS[String(p.format)];
-      return { segments, field, message: `must be ${f?.description ?? String(p.format)}, got ${show(value)}` };
+      const format = FORMATS[String(params.format)];
+      return {
+        segments,
+        field,
+        message: `must be ${format?.description ?? String(params.format)}, got ${show(value)}`,
+      };
     }
     case 'enum':
       return {
         segments,
         field,
-        message: `must be one of ${(p.allowedValues as unknown[]).join(', ')}; got ${show(value)}`,
+        message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}; got ${show(value)}`,
       };
     case 'minimum':
     case 'maximum':
       // Every numeric range in our schemas is a port number.
       return { segments, field, message: `must be a port number from 1 to 65535, got ${show(value)}` };
     case 'minItems':
-      return { segments, field, message: `must have at least ${String(p.limit)} item(s)` };
+      return { segments, field, message: `must have at least ${String(params.limit)} item(s)` };
     default:
-      return { segments, field, message: `${e.message ?? 'is invalid'} (value ${show(value)})` };
+      return { segments, field, message: `${error.message ?? 'is invalid'} (value ${show(value)})` };
   }
 }
 
 // Kubernetes treats null as "not set"; dropping nulls keeps the schemas simple.
-function stripNulls(v: unknown): void {
-  if (Array.isArray(v)) v.forEach(stripNulls);
-  else if (isObject(v)) {
-    for (const k of Object.keys(v)) {
-      if (v[k] === null) delete v[k];
-      else stripNulls(v[k]);
+function stripNulls(value: unknown): void {
+  if (Array.isArray(value)) value.forEach(stripNulls);
+  else if (isObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (value[key] === null) delete value[key];
+      else stripNulls(value[key]);
     }
   }
 }
@@ -158,8 +163,8 @@ class DocumentReader {
 
   // Line of the deepest existing YAML node on the path.
   lineAt(path: Path): number {
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = this.doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
       if (node && typeof node === 'object' && node.range) return this.lines.linePos(node.range[0]).line;
     }
     return 1;
@@ -222,7 +227,7 @@ class DocumentReader {
     path: Path,
     kind: string,
     apiVersion: string,
-    problem: (m: string, e?: Partial<Problem>) => void,
+    problem: (message: string, extra?: Partial<Problem>) => void,
   ): void {
     const items = list.items ?? [];
     if (!Array.isArray(items))
@@ -237,8 +242,8 @@ class DocumentReader {
     const inner = errors.filter((e) => !WRAPPER_KEYWORDS.has(e.keyword) || e.propertyName !== undefined);
     const seen = new Set<string>();
     const problems: Problem[] = [];
-    for (const e of inner.length ? inner : errors) {
-      const { segments, field, message } = explain(e, obj, obj.kind === 'Secret');
+    for (const error of inner.length ? inner : errors) {
+      const { segments, field, message } = explain(error, obj, obj.kind === 'Secret');
       const key = `${field}\0${message}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -317,7 +322,7 @@ class NodeWalk {
       return target ? (this.sizes.get(target) ?? 1) : 1; // an alias inside its own anchor: a cycle, one node here
     }
     const anchor = (node as { anchor?: string }).anchor;
-    let n = 1;
+    let count = 1;
     if (isMap(node)) {
       const keys = new Set<unknown>();
       for (const pair of node.items) {
@@ -325,16 +330,16 @@ class NodeWalk {
           if (keys.has(pair.key.value)) throw new ParseStop(pair.key.range?.[0], 'Map keys must be unique');
           keys.add(pair.key.value);
         }
-        n += this.size(pair.key) + this.size(pair.value);
+        count += this.size(pair.key) + this.size(pair.value);
       }
     } else if (isSeq(node)) {
-      for (const item of node.items) n += this.size(item);
+      for (const item of node.items) count += this.size(item);
     }
     if (anchor) {
-      this.sizes.set(node, n);
+      this.sizes.set(node, count);
       this.anchors.set(anchor, node); // the latest anchor of a name is the one an alias means
     }
-    return n;
+    return count;
   }
 }
 
@@ -380,14 +385,14 @@ function* composeDocuments(
   function* tokens() {
     for (const lexeme of lexer.lex(text)) {
       const at = offset;
-      const c = lexeme.charCodeAt(0);
+      const firstChar = lexeme.charCodeAt(0);
       // by the first character, as CST.tokenType does: this runs for every lexeme of every file
       if (scalarSource) scalarSource = false;
       else if (
-        c !== SPACE &&
-        c !== TAB &&
-        c !== LF &&
-        c !== CR &&
+        firstChar !== SPACE &&
+        firstChar !== TAB &&
+        firstChar !== LF &&
+        firstChar !== CR &&
         lexeme !== '' &&
         lexeme !== CST.DOCUMENT &&
         lexeme !== CST.FLOW_END &&
@@ -398,9 +403,9 @@ function* composeDocuments(
           counts.documentTokens = 0;
           if (lexeme === '---' ? ++counts.docStarts > limits.documents : ++counts.docEnds > limits.documents)
             throw limitHit(limits, 'documents', at);
-        } else if (c === AMPERSAND && ++counts.anchors > limits.anchors) throw limitHit(limits, 'anchors', at);
-        else if (c === ASTERISK && ++counts.aliases > limits.aliases) throw limitHit(limits, 'aliases', at);
-        else if (c === BANG && ++counts.tags > limits.tags) throw limitHit(limits, 'tags', at);
+        } else if (firstChar === AMPERSAND && ++counts.anchors > limits.anchors) throw limitHit(limits, 'anchors', at);
+        else if (firstChar === ASTERISK && ++counts.aliases > limits.aliases) throw limitHit(limits, 'aliases', at);
+        else if (firstChar === BANG && ++counts.tags > limits.tags) throw limitHit(limits, 'tags', at);
         if (++counts.tokens > limits.tokens) throw limitHit(limits, 'tokens', at);
         if (++counts.documentTokens > limits.documentTokens) throw limitHit(limits, 'documentTokens', at);
       }
@@ -434,8 +439,8 @@ function* composeDocuments(
 function errorOffset(source: unknown): number | undefined {
   if (typeof source === 'number') return source;
   if (Array.isArray(source)) return source[0] as number;
-  const o = (source as { offset?: number } | null)?.offset;
-  return typeof o === 'number' ? o : undefined;
+  const offset = (source as { offset?: number } | null)?.offset;
+  return typeof offset === 'number' ? offset : undefined;
 }
 
 export function parseManifests(text: string, file: string, limits: ParseLimits = PARSE_LIMITS): LoadResult {
@@ -445,8 +450,13 @@ export function parseManifests(text: string, file: string, limits: ParseLimits =
   try {
     // each document is read as soon as it is composed, so only one document's nodes are held at a time
     for (const { doc, value } of composeDocuments(text, lines, limits)) {
-      for (const w of doc.warnings)
-        warnings.push({ severity: 'warning', file, line: lines.linePos(w.pos[0]).line, message: oneLine(w.message) });
+      for (const warning of doc.warnings)
+        warnings.push({
+          severity: 'warning',
+          file,
+          line: lines.linePos(warning.pos[0]).line,
+          message: oneLine(warning.message),
+        });
       if (value === null || value === undefined) continue;
       const reader = new DocumentReader(doc, lines, file, out);
       try {

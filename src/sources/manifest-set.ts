@@ -164,8 +164,8 @@ export class ManifestSet {
 
   /** Documents (or whole files) rejected by the last load of each file. */
   rejectedCount(): number {
-    let n = 0;
-    for (const v of this.rejectedByFile.values()) n += v;
-    return n;
+    let count = 0;
+    for (const rejected of this.rejectedByFile.values()) count += rejected;
+    return count;
   }
 }

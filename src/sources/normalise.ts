@@ -22,47 +22,52 @@ import { isLegacyIngress } from './schemas.js';
 type Raw = any;
 
 // Drops undefined members so results compare cleanly and print without noise.
-function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+function compact<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
+  return value;
 }
 
 const emptyToUndefined = (s: string | undefined): string | undefined => (s === '' ? undefined : s);
 
-function meta(m: Raw): Meta {
+function meta(raw: Raw): Meta {
   return compact({
-    namespace: m.namespace ?? 'default',
-    name: m.name,
-    creationTimestamp: m.creationTimestamp,
-    annotations: { ...m.annotations },
-    labels: { ...m.labels },
+    namespace: raw.namespace ?? 'default',
+    name: raw.name,
+    creationTimestamp: raw.creationTimestamp,
+    annotations: { ...raw.annotations },
+    labels: { ...raw.labels },
   });
 }
 
-function backendV1(b: Raw): IngressBackend | undefined {
-  if (!b) return undefined;
-  if (b.resource)
-    return { resource: compact({ apiGroup: b.resource.apiGroup, kind: b.resource.kind, name: b.resource.name }) };
-  const p = b.service.port;
-  return { service: { name: b.service.name, port: p.number !== undefined ? { number: p.number } : { name: p.name } } };
+function backendV1(raw: Raw): IngressBackend | undefined {
+  if (!raw) return undefined;
+  if (raw.resource)
+    return { resource: compact({ apiGroup: raw.resource.apiGroup, kind: raw.resource.kind, name: raw.resource.name }) };
+  const servicePort = raw.service.port;
+  return {
+    service: {
+      name: raw.service.name,
+      port: servicePort.number !== undefined ? { number: servicePort.number } : { name: servicePort.name },
+    },
+  };
 }
 
-function backendLegacy(b: Raw): IngressBackend | undefined {
-  if (!b) return undefined;
-  if (b.resource) return backendV1(b);
-  const sp = b.servicePort;
+function backendLegacy(raw: Raw): IngressBackend | undefined {
+  if (!raw) return undefined;
+  if (raw.resource) return backendV1(raw);
+  const sp = raw.servicePort;
   const port = typeof sp === 'number' || /^[0-9]+$/.test(sp) ? { number: Number(sp) } : { name: sp as string };
-  return { service: { name: b.serviceName, port } };
+  return { service: { name: raw.serviceName, port } };
 }
 
-function ingress(o: Raw, source: Source): Ingress {
-  const legacy = isLegacyIngress(o.apiVersion);
+function ingress(raw: Raw, source: Source): Ingress {
+  const legacy = isLegacyIngress(raw.apiVersion);
   const backend = legacy ? backendLegacy : backendV1;
-  const spec = o.spec;
+  const spec = raw.spec;
   return compact({
     kind: 'Ingress',
-    apiVersion: o.apiVersion,
-    meta: meta(o.metadata),
+    apiVersion: raw.apiVersion,
+    meta: meta(raw.metadata),
     source,
     className: spec.ingressClassName,
     defaultBackend: backend(legacy ? spec.backend : spec.defaultBackend),
@@ -80,22 +85,22 @@ function ingress(o: Raw, source: Source): Ingress {
   });
 }
 
-function ingressClass(o: Raw, source: Source): IngressClass {
-  const m = meta(o.metadata);
+function ingressClass(raw: Raw, source: Source): IngressClass {
+  const metadata = meta(raw.metadata);
   return {
     kind: 'IngressClass',
-    meta: m,
+    meta: metadata,
     source,
-    controller: o.spec.controller,
-    isDefault: m.annotations['ingressclass.kubernetes.io/is-default-class'] === 'true',
+    controller: raw.spec.controller,
+    isDefault: metadata.annotations['ingressclass.kubernetes.io/is-default-class'] === 'true',
   };
 }
 
-function service(o: Raw, source: Source): Service {
-  const spec = o.spec;
+function service(raw: Raw, source: Source): Service {
+  const spec = raw.spec;
   return compact({
     kind: 'Service',
-    meta: meta(o.metadata),
+    meta: meta(raw.metadata),
     source,
     type: spec.type ?? 'ClusterIP',
     clusterIP: spec.clusterIP,
@@ -116,12 +121,12 @@ const ref = (r: Raw) => (r ? compact({ kind: r.kind, name: r.name, namespace: r.
 const address = (a: Raw): EndpointAddress => compact({ ip: a.ip, hostname: a.hostname, targetRef: ref(a.targetRef) });
 const port = (p: Raw) => compact({ name: emptyToUndefined(p.name), port: p.port, protocol: p.protocol ?? 'TCP' });
 
-function endpoints(o: Raw, source: Source): Endpoints {
+function endpoints(raw: Raw, source: Source): Endpoints {
   return {
     kind: 'Endpoints',
-    meta: meta(o.metadata),
+    meta: meta(raw.metadata),
     source,
-    subsets: (o.subsets ?? []).map((s: Raw) => ({
+    subsets: (raw.subsets ?? []).map((s: Raw) => ({
       addresses: (s.addresses ?? []).map(address),
       notReadyAddresses: (s.notReadyAddresses ?? []).map(address),
       ports: (s.ports ?? []).map(port),
@@ -129,46 +134,46 @@ function endpoints(o: Raw, source: Source): Endpoints {
   };
 }
 
-function endpointSlice(o: Raw, source: Source): EndpointSlice {
-  const m = meta(o.metadata);
+function endpointSlice(raw: Raw, source: Source): EndpointSlice {
+  const metadata = meta(raw.metadata);
   return {
     kind: 'EndpointSlice',
-    meta: m,
+    meta: metadata,
     source,
-    serviceName: m.labels['kubernetes.io/service-name']!,
-    addressType: o.addressType,
-    endpoints: (o.endpoints ?? []).map((e: Raw) => {
-      const c = e.conditions ?? {};
+    serviceName: metadata.labels['kubernetes.io/service-name']!,
+    addressType: raw.addressType,
+    endpoints: (raw.endpoints ?? []).map((endpoint: Raw) => {
+      const conditions = endpoint.conditions ?? {};
       // API defaults: a missing ready means ready; serving follows ready.
-      const ready: boolean = c.ready ?? true;
+      const ready: boolean = conditions.ready ?? true;
       return compact({
-        addresses: [...e.addresses],
+        addresses: [...endpoint.addresses],
         ready,
-        serving: c.serving ?? ready,
-        terminating: c.terminating ?? false,
-        hostname: e.hostname,
-        targetRef: ref(e.targetRef),
+        serving: conditions.serving ?? ready,
+        terminating: conditions.terminating ?? false,
+        hostname: endpoint.hostname,
+        targetRef: ref(endpoint.targetRef),
       });
     }),
-    ports: (o.ports ?? []).map(port),
+    ports: (raw.ports ?? []).map(port),
   };
 }
 
-function secret(o: Raw, source: Source): Secret {
+function secret(raw: Raw, source: Source): Secret {
   // fromEntries defines own properties, so a "__proto__" key stays data. Later entries win:
   // like the API server, stringData overrides data.
   const data: Record<string, string> = Object.fromEntries([
-    ...Object.entries<string>(o.data ?? {}).map(([k, v]) => [k, v.replace(/[\r\n]/g, '')]),
-    ...Object.entries<string>(o.stringData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]),
+    ...Object.entries<string>(raw.data ?? {}).map(([k, v]) => [k, v.replace(/[\r\n]/g, '')]),
+    ...Object.entries<string>(raw.stringData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]),
   ]);
-  return { kind: 'Secret', meta: meta(o.metadata), source, type: o.type ?? 'Opaque', data };
+  return { kind: 'Secret', meta: meta(raw.metadata), source, type: raw.type ?? 'Opaque', data };
 }
 
-function configMap(o: Raw, source: Source): ConfigMap {
-  return { kind: 'ConfigMap', meta: meta(o.metadata), source, data: { ...o.data } };
+function configMap(raw: Raw, source: Source): ConfigMap {
+  return { kind: 'ConfigMap', meta: meta(raw.metadata), source, data: { ...raw.data } };
 }
 
-const CONVERTERS: Record<Kind, (o: Raw, source: Source) => Resource> = {
+const CONVERTERS: Record<Kind, (raw: Raw, source: Source) => Resource> = {
   Ingress: ingress,
   IngressClass: ingressClass,
   Service: service,

@@ -46,7 +46,7 @@ interface Task {
   id: number;
   bytes: Uint8Array;
   file: string;
-  resolve: (r: LoadResult) => void;
+  resolve: (result: LoadResult) => void;
   /** sent to another worker since: this worker's answer is dropped */
   moved?: boolean;
 }
@@ -70,7 +70,7 @@ export type WorkerReply = { ready: true } | { id: number; result: LoadResult };
 const PIPELINE = 3;
 
 export class ParsePool {
-  readonly o: ParsePoolOptions;
+  readonly options: ParsePoolOptions;
   private readonly slots = new Set<Slot>();
   private readonly queue: Task[] = [];
   private nextId = 1;
@@ -78,8 +78,8 @@ export class ParsePool {
   /** workers terminated for their deadline or memory cap (for tests and the bench) */
   replaced = 0;
 
-  constructor(o: Partial<ParsePoolOptions> = {}) {
-    this.o = { ...POOL_DEFAULTS, ...o };
+  constructor(options: Partial<ParsePoolOptions> = {}) {
+    this.options = { ...POOL_DEFAULTS, ...options };
   }
 
   parse(bytes: Uint8Array, file: string): Promise<LoadResult> {
@@ -101,9 +101,9 @@ export class ParsePool {
       t.resolve(failed(t.file, undefined, `cannot parse ${t.file}: the parser pool is closed`));
     this.queue.splice(0).forEach(closed);
     await Promise.all(
-      [...this.slots].map((s) => {
-        s.tasks.splice(0).forEach(closed);
-        return this.retire(s);
+      [...this.slots].map((slot) => {
+        slot.tasks.splice(0).forEach(closed);
+        return this.retire(slot);
       }),
     );
   }
@@ -119,11 +119,11 @@ export class ParsePool {
       const slots = [...this.slots];
       const open = slots.filter((s) => s.tasks.length < PIPELINE).sort((a, b) => a.tasks.length - b.tasks.length);
       const now = Date.now();
-      const young = (x: Slot) => !x.startedAt || now - x.startedAt < this.o.spillMs;
+      const young = (x: Slot) => !x.startedAt || now - x.startedAt < this.options.spillMs;
       let slot = slots.find((x) => x.tasks.length === 0) ?? open.find(young);
       if (!slot) {
         if (slots.some(young)) return; // a worker going well takes the next file when it answers
-        slot = this.slots.size < this.o.size ? this.spawn() : open[0];
+        slot = this.slots.size < this.options.size ? this.spawn() : open[0];
       }
       if (!slot) return;
       this.assign(slot, this.queue.shift()!);
@@ -132,29 +132,29 @@ export class ParsePool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL, {
-      workerData: { limits: this.o.limits },
+      workerData: { limits: this.options.limits },
       resourceLimits: {
-        maxOldGenerationSizeMb: this.o.memoryMb,
-        maxYoungGenerationSizeMb: Math.min(32, Math.max(4, this.o.memoryMb >> 3)),
+        maxOldGenerationSizeMb: this.options.memoryMb,
+        maxYoungGenerationSizeMb: Math.min(32, Math.max(4, this.options.memoryMb >> 3)),
       },
       stdout: false,
       stderr: false,
     });
     const slot: Slot = { worker, ready: false, tasks: [], startedAt: 0 };
     this.slots.add(slot);
-    worker.on('message', (m: WorkerReply) => {
-      if ('ready' in m) {
+    worker.on('message', (reply: WorkerReply) => {
+      if ('ready' in reply) {
         slot.ready = true;
         if (slot.tasks.length) this.startDeadline(slot);
         return;
       }
       const task = slot.tasks[0];
-      if (!task || task.id !== m.id) return;
+      if (!task || task.id !== reply.id) return;
       if (slot.deadline) clearTimeout(slot.deadline);
       slot.deadline = undefined;
       slot.startedAt = 0;
       slot.tasks.shift();
-      if (!task.moved) task.resolve(m.result);
+      if (!task.moved) task.resolve(reply.result);
       if (slot.tasks.length) this.startDeadline(slot);
       else this.idle(slot);
       this.dispatch();
@@ -163,7 +163,7 @@ export class ParsePool {
     worker.on('error', (err: NodeJS.ErrnoException) => {
       const why =
         err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? `refused: parsing it needed more than ${this.o.memoryMb} MiB of memory (a limit of the manifests loader); not loaded`
+          ? `refused: parsing it needed more than ${this.options.memoryMb} MiB of memory (a limit of the manifests loader); not loaded`
           : `could not be parsed: ${err.message}`;
       this.fail(slot, (file) => `${file} ${why}`);
     });
@@ -186,12 +186,12 @@ export class ParsePool {
   /** The deadline of the file the worker parses now (the first sent and not answered). */
   private startDeadline(slot: Slot): void {
     const task = slot.tasks[0]!;
-    const ms = Math.round(this.o.deadlineMs + (this.o.deadlineMsPerMiB * task.bytes.byteLength) / 2 ** 20);
+    const ms = Math.round(this.options.deadlineMs + (this.options.deadlineMsPerMiB * task.bytes.byteLength) / 2 ** 20);
     slot.startedAt = Date.now();
-    if (this.slots.size < this.o.size)
+    if (this.slots.size < this.options.size)
       setTimeout(() => {
         if (slot.tasks[0] === task) this.spill(slot);
-      }, this.o.spillMs).unref();
+      }, this.options.spillMs).unref();
     slot.deadline = setTimeout(() => {
       if (slot.tasks[0] === task)
         this.fail(
@@ -207,7 +207,7 @@ export class ParsePool {
    */
   private spill(slot: Slot): void {
     const behind = slot.tasks.slice(1).filter((t) => !t.moved);
-    for (const t of behind) t.moved = true;
+    for (const task of behind) task.moved = true;
     this.queue.unshift(...behind.map((t) => ({ ...t, id: this.nextId++, moved: false })));
     this.dispatch();
   }
@@ -225,10 +225,10 @@ export class ParsePool {
 
   private idle(slot: Slot): void {
     slot.worker.unref();
-    if (this.slots.size > this.o.keepWarm) {
+    if (this.slots.size > this.options.keepWarm) {
       slot.idle = setTimeout(() => {
         if (!slot.tasks.length) void this.retire(slot);
-      }, this.o.idleMs);
+      }, this.options.idleMs);
       slot.idle.unref();
     }
   }

@@ -18,9 +18,9 @@ const DATA_LINK = '..data';
 
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
 
-function isInside(root: string, p: string): boolean {
-  const r = path.relative(root, p);
-  return r === '' || (r !== '..' && !r.startsWith(`..${path.sep}`) && !path.isAbsolute(r));
+function isInside(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 class Scan {
@@ -53,15 +53,15 @@ class Scan {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // plain files are claimed in order (addFile marks them seen before its first await) and stat'ed together
     const stats: Promise<void>[] = [];
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const rel = relDir ? `${relDir}/${e.name}` : e.name;
-      const full = path.join(dirReal, e.name);
-      if (e.isSymbolicLink()) await this.followLink(full, rel, e.name, resolveData);
-      else if (e.isDirectory()) await this.enterDirectory(full, rel);
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+      const full = path.join(dirReal, entry.name);
+      if (entry.isSymbolicLink()) await this.followLink(full, rel, entry.name, resolveData);
+      else if (entry.isDirectory()) await this.enterDirectory(full, rel);
       // a FIFO, socket or device with a manifest's name is listed too: the loader refuses it by name (and a
       // file swapped for one keeps its last good content) instead of it vanishing from the set unreported
-      else if (MANIFEST.test(e.name)) stats.push(this.addFile(full, rel));
+      else if (MANIFEST.test(entry.name)) stats.push(this.addFile(full, rel));
     }
     await Promise.all(stats);
   }

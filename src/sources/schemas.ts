@@ -15,7 +15,7 @@ import {
 import type { Kind } from '../resources.js';
 
 interface Format {
-  check: (s: string) => boolean;
+  check: (value: string) => boolean;
   description: string; // completes "must be ..."
 }
 
@@ -68,9 +68,9 @@ export const FORMATS: Readonly<Record<string, Format>> = {
   'cluster-ip': { check: (s) => s === 'None' || s === '' || isIP(s), description: 'an IP address or "None"' },
   // Go's base64 decoder, which the API server uses, skips line breaks.
   base64: {
-    check: (s) => {
-      const t = s.replace(/[\r\n]/g, '');
-      return t.length % 4 === 0 && BASE64.test(t);
+    check: (value) => {
+      const joined = value.replace(/[\r\n]/g, '');
+      return joined.length % 4 === 0 && BASE64.test(joined);
     },
     description: 'a base64 string',
   },
@@ -303,7 +303,7 @@ const exactlyOne: KeywordCheck = (schema, data) => {
 
 function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: false });
-  for (const [name, f] of Object.entries(FORMATS)) ajv.addFormat(name, f.check);
+  for (const [name, format] of Object.entries(FORMATS)) ajv.addFormat(name, format.check);
   ajv.addKeyword({ keyword: 'exactlyOne', type: 'object', schemaType: 'array', errors: true, validate: exactlyOne });
   return ajv;
 }
@@ -334,13 +334,13 @@ const compiled = new Map<string, ValidateFunction>();
 // Compiled on first use: most directories hold only a few kinds.
 export function validatorFor(kind: Kind, apiVersion: string): ValidateFunction | undefined {
   const key = `${kind}@${apiVersion}`;
-  let v = compiled.get(key);
-  if (!v) {
+  let validate = compiled.get(key);
+  if (!validate) {
     const schema = schemaFor(kind, apiVersion);
     if (!schema) return undefined;
     ajv ??= createAjv();
-    v = ajv.compile(schema);
-    compiled.set(key, v);
+    validate = ajv.compile(schema);
+    compiled.set(key, validate);
   }
-  return v;
+  return validate;
 }

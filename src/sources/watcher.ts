@@ -26,19 +26,19 @@ export function watchDirectory(root: string, onEvent: WatchListener): { close():
   };
 
   async function detach(): Promise<void> {
-    const w = watcher;
+    const previous = watcher;
     watcher = undefined;
     identity = undefined;
-    await w?.close().catch((err: unknown) => signal(reason(err)));
+    await previous?.close().catch((err: unknown) => signal(reason(err)));
   }
 
   function attach(real: string, id: string): void {
     identity = id;
     // Symlinks are not followed: scanDirectory only reads link targets inside root, which are watched
     // directly, and ConfigMap volume swaps show up as changes to the ..data link itself.
-    const w = watch(real, { ignoreInitial: true, followSymlinks: false, persistent: true });
-    watcher = w;
-    w.on('all', (event, p) =>
+    const fsWatcher = watch(real, { ignoreInitial: true, followSymlinks: false, persistent: true });
+    watcher = fsWatcher;
+    fsWatcher.on('all', (event, p) =>
       signal(
         `${event} ${p}`,
         event === 'add' || event === 'change' || event === 'unlink' ? path.resolve(p) : undefined,
@@ -47,15 +47,19 @@ export function watchDirectory(root: string, onEvent: WatchListener): { close():
     // chokidar drops a second 'change' of the same path within 50 ms; the raw fs.watch events it sees
     // are never throttled, and a missed signal is the one failure that matters here. A raw event names
     // the entry inside the watched directory, or the watched file itself.
-    w.on('raw', (event, p, details: unknown) => {
+    fsWatcher.on('raw', (event, entry, details: unknown) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       const file =
-        !p || !watched ? undefined : path.basename(watched) === p ? path.resolve(watched) : path.resolve(watched, p);
-      signal(`raw ${event} ${p}`, file);
+        !entry || !watched
+          ? undefined
+          : path.basename(watched) === entry
+            ? path.resolve(watched)
+            : path.resolve(watched, entry);
+      signal(`raw ${event} ${entry}`, file);
     });
-    w.on('error', (err) => signal(reason(err)));
+    fsWatcher.on('error', (err) => signal(reason(err)));
     // Covers anything created before the watch was in place: the caller rescans once more.
-    w.on('ready', () => signal(`watching ${root}`));
+    fsWatcher.on('ready', () => signal(`watching ${root}`));
   }
 
   // A delete-and-recreate can reuse the inode; the parent directory sees it at once.

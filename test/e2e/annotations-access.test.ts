@@ -8,12 +8,12 @@ import { ManifestDir, backend, endpoints, ingress, service } from '../helpers/ma
 import { closeAll, startDelayedPod, startPods, type DelayedPod, type Pods } from '../helpers/pods.js';
 import { sleep } from '../helpers/wait.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const NS = 'default';
 
 describe('e2e: access annotations (source ranges, rate limits, CORS)', function () {
   this.timeout(60_000);
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let echo: Pods;
   let holding: DelayedPod | undefined; // holds every request 1500 ms: concurrent connections for limit-connections
@@ -23,52 +23,52 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('ann-access');
+    manifests = new ManifestDir('ann-access');
     echo = await startPods([{ name: 'echo-1', address: '127.0.51.1' }]);
     holding = await startDelayedPod('holding', '127.0.51.2', () => 1500);
-    m.write('services.yaml', [
+    manifests.write('services.yaml', [
       ...backend('echo', echo),
       service('holding', { ports: [{ port: 80, targetPort: holding.port }] }),
       endpoints('holding', { ready: ['127.0.51.2'], port: holding.port }),
     ]);
-    m.write('ingresses.yaml', [
-      site('allow-me', 'allow.test', { [`${A}whitelist-source-range`]: '10.0.0.0/8, 127.0.0.1/32' }),
-      site('allow-v6', 'allow-v6.test', { [`${A}allowlist-source-range`]: '::1/128,127.0.0.1' }),
-      site('allow-others', 'allow-others.test', { [`${A}whitelist-source-range`]: '10.0.0.0/8,192.0.2.0/24' }),
-      site('deny-me', 'deny.test', { [`${A}denylist-source-range`]: '127.0.0.0/8' }),
-      site('deny-others', 'deny-others.test', { [`${A}denylist-source-range`]: '10.0.0.0/8' }),
-      site('rps', 'rps.test', { [`${A}limit-rps`]: '1', [`${A}limit-burst-multiplier`]: '1' }),
-      site('conn', 'conn.test', { [`${A}limit-connections`]: '1' }, 'holding'),
+    manifests.write('ingresses.yaml', [
+      site('allow-me', 'allow.test', { [`${ANNOTATION}whitelist-source-range`]: '10.0.0.0/8, 127.0.0.1/32' }),
+      site('allow-v6', 'allow-v6.test', { [`${ANNOTATION}allowlist-source-range`]: '::1/128,127.0.0.1' }),
+      site('allow-others', 'allow-others.test', { [`${ANNOTATION}whitelist-source-range`]: '10.0.0.0/8,192.0.2.0/24' }),
+      site('deny-me', 'deny.test', { [`${ANNOTATION}denylist-source-range`]: '127.0.0.0/8' }),
+      site('deny-others', 'deny-others.test', { [`${ANNOTATION}denylist-source-range`]: '10.0.0.0/8' }),
+      site('rps', 'rps.test', { [`${ANNOTATION}limit-rps`]: '1', [`${ANNOTATION}limit-burst-multiplier`]: '1' }),
+      site('conn', 'conn.test', { [`${ANNOTATION}limit-connections`]: '1' }, 'holding'),
       site('conn-free', 'conn-free.test', {}, 'holding'),
       site('cors', 'cors.test', {
-        [`${A}enable-cors`]: 'true',
-        [`${A}cors-allow-origin`]: 'https://app.example.com, http://*.example.org:8080',
-        [`${A}cors-expose-headers`]: 'X-Pod',
-        [`${A}cors-max-age`]: '600',
+        [`${ANNOTATION}enable-cors`]: 'true',
+        [`${ANNOTATION}cors-allow-origin`]: 'https://app.example.com, http://*.example.org:8080',
+        [`${ANNOTATION}cors-expose-headers`]: 'X-Pod',
+        [`${ANNOTATION}cors-max-age`]: '600',
       }),
       // CORS's "if" blocks must not lose the location's other rules
       site('cors-guarded', 'cors-guarded.test', {
-        [`${A}enable-cors`]: 'true',
-        [`${A}cors-allow-origin`]: 'https://app.example.com',
-        [`${A}whitelist-source-range`]: '10.0.0.0/8',
+        [`${ANNOTATION}enable-cors`]: 'true',
+        [`${ANNOTATION}cors-allow-origin`]: 'https://app.example.com',
+        [`${ANNOTATION}whitelist-source-range`]: '10.0.0.0/8',
       }),
       site('cors-limited', 'cors-limited.test', {
-        [`${A}enable-cors`]: 'true',
-        [`${A}limit-rps`]: '1',
-        [`${A}limit-burst-multiplier`]: '1',
-        [`${A}proxy-body-size`]: '1k',
+        [`${ANNOTATION}enable-cors`]: 'true',
+        [`${ANNOTATION}limit-rps`]: '1',
+        [`${ANNOTATION}limit-burst-multiplier`]: '1',
+        [`${ANNOTATION}proxy-body-size`]: '1k',
       }),
       site('cors-star', 'cors-star.test', {
-        [`${A}enable-cors`]: 'true',
-        [`${A}cors-allow-credentials`]: 'false',
-        [`${A}cors-allow-methods`]: 'GET, POST',
+        [`${ANNOTATION}enable-cors`]: 'true',
+        [`${ANNOTATION}cors-allow-credentials`]: 'false',
+        [`${ANNOTATION}cors-allow-methods`]: 'GET, POST',
       }),
     ]);
-    m.write('invalid.yaml', [
-      site('bad-cidr', 'bad-cidr.test', { [`${A}whitelist-source-range`]: '127.0.0.1/32,10.0.0.0/33' }),
-      site('bad-rps', 'bad-rps.test', { [`${A}limit-rps`]: '-1' }),
+    manifests.write('invalid.yaml', [
+      site('bad-cidr', 'bad-cidr.test', { [`${ANNOTATION}whitelist-source-range`]: '127.0.0.1/32,10.0.0.0/33' }),
+      site('bad-rps', 'bad-rps.test', { [`${ANNOTATION}limit-rps`]: '-1' }),
     ]);
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
@@ -76,15 +76,15 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     async () => {
       await closeAll(echo);
       await holding?.close();
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
   it('whitelist-source-range / allowlist-source-range: a listed client gets through, others get 403', async () => {
     for (const host of ['allow.test', 'allow-v6.test']) {
-      const r = await ctl!.http(host, '/');
-      assert.equal(r.status, 200, host);
-      assert.equal(r.pod?.pod, 'echo-1');
+      const reply = await ctl!.http(host, '/');
+      assert.equal(reply.status, 200, host);
+      assert.equal(reply.pod?.pod, 'echo-1');
     }
     const refused = await ctl!.http('allow-others.test', '/');
     assert.equal(refused.status, 403);
@@ -138,7 +138,7 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
 
   it('CORS preflight from an allowed origin: 204 from nginx with the CORS headers, the pod never sees it', async () => {
     const hits = echo.hits.get('echo-1') ?? 0;
-    const r = await ctl!.http('cors.test', '/api', {
+    const reply = await ctl!.http('cors.test', '/api', {
       method: 'OPTIONS',
       headers: {
         origin: 'https://app.example.com',
@@ -146,18 +146,18 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
         'access-control-request-headers': 'content-type',
       },
     });
-    assert.equal(r.status, 204);
-    assert.equal(r.pod, undefined);
+    assert.equal(reply.status, 204);
+    assert.equal(reply.pod, undefined);
     assert.equal(echo.hits.get('echo-1') ?? 0, hits);
-    assert.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
-    assert.equal(r.headers['access-control-allow-credentials'], 'true');
-    assert.equal(r.headers['access-control-allow-methods'], 'GET, PUT, POST, DELETE, PATCH, OPTIONS');
+    assert.equal(reply.headers['access-control-allow-origin'], 'https://app.example.com');
+    assert.equal(reply.headers['access-control-allow-credentials'], 'true');
+    assert.equal(reply.headers['access-control-allow-methods'], 'GET, PUT, POST, DELETE, PATCH, OPTIONS');
     assert.equal(
-      r.headers['access-control-allow-headers'],
+      reply.headers['access-control-allow-headers'],
       'DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization',
     );
-    assert.equal(r.headers['access-control-expose-headers'], 'X-Pod');
-    assert.equal(r.headers['access-control-max-age'], '600');
+    assert.equal(reply.headers['access-control-expose-headers'], 'X-Pod');
+    assert.equal(reply.headers['access-control-max-age'], '600');
     // a one-label wildcard origin with its port
     const wild = await ctl!.http('cors.test', '/', {
       method: 'OPTIONS',
@@ -180,10 +180,10 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
       'http://shop.example.org',
       'http://app.example.com',
     ]) {
-      const r = await ctl!.http('cors.test', '/api', { headers: { origin } });
-      assert.equal(r.status, 200, origin);
-      assert.equal(r.headers['access-control-allow-origin'], undefined, origin);
-      assert.equal(r.headers['access-control-allow-methods'], undefined, origin);
+      const reply = await ctl!.http('cors.test', '/api', { headers: { origin } });
+      assert.equal(reply.status, 200, origin);
+      assert.equal(reply.headers['access-control-allow-origin'], undefined, origin);
+      assert.equal(reply.headers['access-control-allow-methods'], undefined, origin);
       const pre = await ctl!.http('cors.test', '/api', { method: 'OPTIONS', headers: { origin } });
       assert.equal(pre.pod?.pod, 'echo-1', `OPTIONS from ${origin} is the backend's business`);
     }
@@ -191,11 +191,11 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
   });
 
   it('CORS with the default origin "*": every response carries it, credentials as configured', async () => {
-    const r = await ctl!.http('cors-star.test', '/');
-    assert.equal(r.status, 200);
-    assert.equal(r.headers['access-control-allow-origin'], '*');
-    assert.equal(r.headers['access-control-allow-methods'], 'GET, POST');
-    assert.equal(r.headers['access-control-allow-credentials'], undefined);
+    const reply = await ctl!.http('cors-star.test', '/');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['access-control-allow-origin'], '*');
+    assert.equal(reply.headers['access-control-allow-methods'], 'GET, POST');
+    assert.equal(reply.headers['access-control-allow-credentials'], undefined);
     const pre = await ctl!.http('cors-star.test', '/', {
       method: 'OPTIONS',
       headers: { origin: 'https://anything.example' },
@@ -229,7 +229,7 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
           (p) =>
             p.startsWith('error:') &&
             p.includes(`Ingress ${NS}/${ing}`) &&
-            p.includes(`${A}${key}`) &&
+            p.includes(`${ANNOTATION}${key}`) &&
             p.includes(value),
         ),
         `${ing} ${key} not reported:\n${problems.join('\n')}`,

@@ -11,7 +11,7 @@ import { metricKey, startController, stopAfter, type RunningController } from '.
 import { appServices, json, serve, type Recorder } from '../helpers/recorder.js';
 import { ManifestDir, configMap, ingress } from '../helpers/manifests.js';
 
-const P = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const APP = '127.0.5.1';
 const ERRORS = '127.0.5.2';
 const AUTH = '127.0.5.3';
@@ -27,7 +27,7 @@ const serveApp = () =>
   });
 
 describe('e2e: authentication, error pages and snippet annotations', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let app: Server;
   let errorsPod: Server;
@@ -43,7 +43,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('auth');
+    manifests = new ManifestDir('auth');
     app = await serveApp();
     // the default backend: answers with the status in X-Code (ingress-nginx's custom error pages contract)
     errorsPod = await serve(ERRORS, (req, res) => {
@@ -59,61 +59,61 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     });
     htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
 
-    m.write('services.yaml', appServices(app, errorsPod, GONE));
-    m.write('secret.yaml', {
+    manifests.write('services.yaml', appServices(app, errorsPod, GONE));
+    manifests.write('secret.yaml', {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'Opaque',
       metadata: { name: 'basic-users', namespace: 'default' },
       data: { auth: Buffer.from(htpasswd).toString('base64') },
     });
-    m.write(
+    manifests.write(
       'basic.yaml',
       ingress('basic', {
         host: 'basic.example.com',
         paths: [{ path: '/', service: 'app' }],
         annotations: {
-          [`${P}auth-type`]: 'basic',
-          [`${P}auth-secret`]: 'basic-users',
-          [`${P}auth-realm`]: 'Staff only',
+          [`${ANNOTATION}auth-type`]: 'basic',
+          [`${ANNOTATION}auth-secret`]: 'basic-users',
+          [`${ANNOTATION}auth-realm`]: 'Staff only',
         },
       }),
     );
-    m.write(
+    manifests.write(
       'ext.yaml',
       ingress('ext', {
         host: 'ext.example.com',
         paths: [{ path: '/', service: 'app' }],
         annotations: {
-          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify?app=ext`,
-          [`${P}auth-response-headers`]: 'UserID, X-Role',
+          [`${ANNOTATION}auth-url`]: `http://${AUTH}:${auth.port}/verify?app=ext`,
+          [`${ANNOTATION}auth-response-headers`]: 'UserID, X-Role',
         },
       }),
     );
-    m.write(
+    manifests.write(
       'signin.yaml',
       ingress('signin', {
         host: 'signin.example.com',
         paths: [{ path: '/', service: 'app' }],
         annotations: {
-          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
-          [`${P}auth-signin`]: 'https://login.example.com/start',
+          [`${ANNOTATION}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${ANNOTATION}auth-signin`]: 'https://login.example.com/start',
         },
       }),
     );
-    m.write(
+    manifests.write(
       'vhost.yaml',
       ingress('vhost', {
         host: 'vhost.example.com',
         paths: [{ path: '/shop', service: 'app' }],
         annotations: {
-          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
-          [`${P}upstream-vhost`]: 'internal.example.svc',
-          [`${P}x-forwarded-prefix`]: '/shop',
+          [`${ANNOTATION}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${ANNOTATION}upstream-vhost`]: 'internal.example.svc',
+          [`${ANNOTATION}x-forwarded-prefix`]: '/shop',
         },
       }),
     );
-    m.write(
+    manifests.write(
       'errors.yaml',
       ingress('errors', {
         host: 'errors.example.com',
@@ -121,19 +121,22 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
           { path: '/app', service: 'app' },
           { path: '/gone', service: 'gone' },
         ],
-        annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404,418' },
+        annotations: { [`${ANNOTATION}default-backend`]: 'errors', [`${ANNOTATION}custom-http-errors`]: '404,418' },
       }),
     );
-    m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
-    m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'add_header X-Snippet yes;' }));
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
+    manifests.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
+    manifests.write(
+      'snip.yaml',
+      snippetIngress({ [`${ANNOTATION}configuration-snippet`]: 'add_header X-Snippet yes;' }),
+    );
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -217,10 +220,10 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
   });
 
   it('auth-signin: a 401 from the auth service redirects to the sign-in URL with rd= the escaped original URL', async function () {
-    const r = await ctl!.http('signin.example.com', '/deep/page?x=1&y=2');
-    assert.equal(r.status, 302);
+    const reply = await ctl!.http('signin.example.com', '/deep/page?x=1&y=2');
+    assert.equal(reply.status, 302);
     assert.equal(
-      r.headers.location,
+      reply.headers.location,
       'https://login.example.com/start?rd=http://signin.example.com%2Fdeep%2Fpage%3Fx%3D1%26y%3D2',
     );
     assert.equal((await ctl!.http('signin.example.com', '/', { headers: { 'x-token': 'forbidden' } })).status, 403);
@@ -228,10 +231,12 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
   });
 
   it("custom-http-errors: listed codes are served by the default-backend pod with X-Code and the request's details", async function () {
-    const r = await ctl!.http('errors.example.com', '/app/status/404?q=1', { headers: { accept: 'application/json' } });
-    assert.equal(r.status, 404);
-    assert.equal(r.headers['x-pod'], 'errors', r.body);
-    const page = JSON.parse(r.body) as { url: string; headers: Record<string, string> };
+    const reply = await ctl!.http('errors.example.com', '/app/status/404?q=1', {
+      headers: { accept: 'application/json' },
+    });
+    assert.equal(reply.status, 404);
+    assert.equal(reply.headers['x-pod'], 'errors', reply.body);
+    const page = JSON.parse(reply.body) as { url: string; headers: Record<string, string> };
     assert.equal(page.headers['x-code'], '404');
     assert.equal(page.headers['x-original-uri'], '/app/status/404?q=1');
     assert.equal(page.headers['x-format'], 'application/json');
@@ -266,9 +271,9 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
   });
 
   it('snippets are refused by default: the Ingress answers 503 and the refusal is reported', async function () {
-    const r = await ctl!.http('snip.example.com', '/');
-    assert.equal(r.status, 503);
-    assert.equal(r.headers['x-snippet'], undefined);
+    const reply = await ctl!.http('snip.example.com', '/');
+    assert.equal(reply.status, 503);
+    assert.equal(reply.headers['x-snippet'], undefined);
     const problems = (await ctl!.status()).problems;
     assert.ok(
       problems.some(
@@ -284,21 +289,24 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
 
   it('allow-snippet-annotations: "true" applies them (after their own nginx -t)', async function () {
     const reloads = await ctl!.metric('reloads_total');
-    m.write('settings.yaml', configMap('ingress-templater', 'default', { 'allow-snippet-annotations': 'true' }));
-    m.write(
+    manifests.write(
+      'settings.yaml',
+      configMap('ingress-templater', 'default', { 'allow-snippet-annotations': 'true' }),
+    );
+    manifests.write(
       'snip.yaml',
       snippetIngress({
-        [`${P}configuration-snippet`]: 'add_header X-Snippet yes;',
-        [`${P}server-snippet`]: 'location = /snippet-ping {\n    return 200 "pong";\n}\n',
+        [`${ANNOTATION}configuration-snippet`]: 'add_header X-Snippet yes;',
+        [`${ANNOTATION}server-snippet`]: 'location = /snippet-ping {\n    return 200 "pong";\n}\n',
       }),
     );
     await ctl!.waitForReload(reloads);
     await ctl!.waitFor(async () => (await ctl!.http('snip.example.com', '/')).headers['x-snippet'] === 'yes', {
       what: 'X-Snippet: yes',
     });
-    const r = await ctl!.http('snip.example.com', '/a');
-    assert.equal(r.status, 200);
-    assert.equal(r.headers['x-pod'], 'app');
+    const reply = await ctl!.http('snip.example.com', '/a');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers['x-pod'], 'app');
     const ping = await ctl!.http('snip.example.com', '/snippet-ping');
     assert.equal(ping.status, 200);
     assert.equal(ping.body, 'pong');
@@ -309,9 +317,12 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     const reloads = before.get(metricKey('reloads_total'))!;
     const failures = before.get(metricKey('reload_failures_total', { reason: 'config_test' }))!;
     // well-formed (so only nginx can tell), wrong: add_header needs a value
-    m.write('snip.yaml', snippetIngress({ [`${P}configuration-snippet`]: 'add_header X-Broken-Snippet;' }));
+    manifests.write(
+      'snip.yaml',
+      snippetIngress({ [`${ANNOTATION}configuration-snippet`]: 'add_header X-Broken-Snippet;' }),
+    );
     // changed in the same sync: must still be applied
-    m.write(
+    manifests.write(
       'open.yaml',
       ingress('open', {
         host: 'open.example.com',
@@ -338,8 +349,8 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     );
     const conf = ctl!.nginxConf();
     assert.ok(!conf.includes('snippet-location-default_snip'), 'the refused snippet is not included');
-    for (const f of fs.readdirSync(path.join(ctl!.prefix, 'files'))) {
-      assert.ok(!fs.readFileSync(path.join(ctl!.prefix, 'files', f), 'utf8').includes('X-Broken-Snippet'), f);
+    for (const name of fs.readdirSync(path.join(ctl!.prefix, 'files'))) {
+      assert.ok(!fs.readFileSync(path.join(ctl!.prefix, 'files', name), 'utf8').includes('X-Broken-Snippet'), name);
     }
     // nginx never saw it: no candidate was refused, every other Ingress works
     assert.equal(await ctl!.metric('reload_failures_total', { reason: 'config_test' }), failures);
@@ -350,9 +361,9 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
     assert.equal(await ctl!.healthz(), 200);
     // a snippet that would close its block is refused before nginx: reported with the annotation and value
-    m.write(
+    manifests.write(
       'snip.yaml',
-      snippetIngress({ [`${P}configuration-snippet`]: 'return 200; } location /escape { return 200;' }),
+      snippetIngress({ [`${ANNOTATION}configuration-snippet`]: 'return 200; } location /escape { return 200;' }),
     );
     await ctl!.waitFor(
       async () =>
@@ -365,12 +376,12 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
 
   it('an invalid auth value denies only that Ingress (503, reported); fixing it restores the service', async function () {
     const reloads = await ctl!.metric('reloads_total');
-    m.write(
+    manifests.write(
       'basic.yaml',
       ingress('basic', {
         host: 'basic.example.com',
         paths: [{ path: '/', service: 'app' }],
-        annotations: { [`${P}auth-type`]: 'basic', [`${P}auth-secret`]: 'missing-users' },
+        annotations: { [`${ANNOTATION}auth-type`]: 'basic', [`${ANNOTATION}auth-secret`]: 'missing-users' },
       }),
     );
     await ctl!.waitForReload(reloads);
@@ -393,12 +404,12 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal((await ctl!.http('ext.example.com', '/', { headers: { 'x-token': 'good' } })).status, 200);
 
     const again = await ctl!.metric('reloads_total');
-    m.write(
+    manifests.write(
       'ext.yaml',
       ingress('ext', {
         host: 'ext.example.com',
         paths: [{ path: '/', service: 'app' }],
-        annotations: { [`${P}auth-url`]: 'http://$host/verify' },
+        annotations: { [`${ANNOTATION}auth-url`]: 'http://$host/verify' },
       }),
     );
     await ctl!.waitForReload(again);
@@ -416,12 +427,12 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal((await ctl!.http('open.example.com', '/')).headers['x-pod'], 'app');
 
     // a host name that does not resolve would make nginx refuse the whole config: only this Ingress is denied
-    m.write(
+    manifests.write(
       'ext.yaml',
       ingress('ext', {
         host: 'ext.example.com',
         paths: [{ path: '/', service: 'app' }],
-        annotations: { [`${P}auth-url`]: 'http://auth-service.does-not-exist.invalid/verify' },
+        annotations: { [`${ANNOTATION}auth-url`]: 'http://auth-service.does-not-exist.invalid/verify' },
       }),
     );
     await ctl!.waitFor(
@@ -435,7 +446,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
 
     // the Secret appears: basic auth works again
     const third = await ctl!.metric('reloads_total');
-    m.write('secret2.yaml', {
+    manifests.write('secret2.yaml', {
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'Opaque',
@@ -457,7 +468,7 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
 // Static mode renders error pages and unavailable backends differently (upstream blocks, "return 503"):
 // the same contracts through it.
 describe('e2e: authentication and error pages with --balancer static', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let app: Server;
   let errorsPod: Server;
@@ -465,7 +476,7 @@ describe('e2e: authentication and error pages with --balancer static', function 
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('auth-static');
+    manifests = new ManifestDir('auth-static');
     app = await serveApp();
     errorsPod = await serve(ERRORS, (req, res) =>
       json(res, Number(req.headers['x-code'] ?? 404), { url: req.url, headers: req.headers }, { 'x-pod': 'errors' }),
@@ -474,8 +485,8 @@ describe('e2e: authentication and error pages with --balancer static', function 
       if (req.headers['x-token'] === 'good') json(res, 200, {}, { UserID: '7' });
       else json(res, 401, {});
     });
-    m.write('services.yaml', appServices(app, errorsPod, GONE));
-    m.write(
+    manifests.write('services.yaml', appServices(app, errorsPod, GONE));
+    manifests.write(
       'errors.yaml',
       ingress('errors', {
         host: 'errors.example.com',
@@ -484,58 +495,62 @@ describe('e2e: authentication and error pages with --balancer static', function 
           { path: '/gone', service: 'gone' },
           { path: '/missing', service: 'no-such-service' },
         ],
-        annotations: { [`${P}default-backend`]: 'errors', [`${P}custom-http-errors`]: '404' },
+        annotations: { [`${ANNOTATION}default-backend`]: 'errors', [`${ANNOTATION}custom-http-errors`]: '404' },
       }),
     );
-    m.write(
+    manifests.write(
       'signin.yaml',
       ingress('signin', {
         host: 'signin.example.com',
         paths: [{ path: '/', service: 'app' }],
         annotations: {
-          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
-          [`${P}auth-signin`]: 'https://login.example.com/start?from=$host',
-          [`${P}auth-response-headers`]: 'UserID',
+          [`${ANNOTATION}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${ANNOTATION}auth-signin`]: 'https://login.example.com/start?from=$host',
+          [`${ANNOTATION}auth-response-headers`]: 'UserID',
         },
       }),
     );
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--balancer', 'static'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
   it('error pages, unmatched requests and paths without endpoints go to the default backend', async function () {
     assert.ok(ctl!.nginxConf().includes('upstream default_errors_80'), 'static mode');
-    const r = await ctl!.http('errors.example.com', '/app/status/404');
-    assert.equal(r.status, 404);
-    assert.equal(r.headers['x-pod'], 'errors');
-    assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-code'], '404');
+    const reply = await ctl!.http('errors.example.com', '/app/status/404');
+    assert.equal(reply.status, 404);
+    assert.equal(reply.headers['x-pod'], 'errors');
+    assert.equal((JSON.parse(reply.body) as { headers: Record<string, string> }).headers['x-code'], '404');
     assert.equal(
       (await ctl!.http('errors.example.com', '/app/status/500')).headers['x-pod'],
       'app',
       'not listed: the app answers',
     );
-    for (const p of ['/gone', '/missing/x']) {
-      const g = await ctl!.http('errors.example.com', p);
-      assert.equal(g.status, 503, p);
-      assert.equal(g.headers['x-pod'], 'errors', p);
-      assert.equal((JSON.parse(g.body) as { headers: Record<string, string> }).headers['x-code'], '503', p);
+    for (const requestPath of ['/gone', '/missing/x']) {
+      const answer = await ctl!.http('errors.example.com', requestPath);
+      assert.equal(answer.status, 503, requestPath);
+      assert.equal(answer.headers['x-pod'], 'errors', requestPath);
+      assert.equal(
+        (JSON.parse(answer.body) as { headers: Record<string, string> }).headers['x-code'],
+        '503',
+        requestPath,
+      );
     }
     assert.equal((await ctl!.http('errors.example.com', '/elsewhere')).headers['x-pod'], 'errors');
   });
 
   it('external auth with auth-signin and response headers', async function () {
-    const r = await ctl!.http('signin.example.com', '/p?x=1');
-    assert.equal(r.status, 302);
+    const reply = await ctl!.http('signin.example.com', '/p?x=1');
+    assert.equal(reply.status, 302);
     // without ngx_lua nginx cannot escape the URI: it goes as it is
     assert.equal(
-      r.headers.location,
+      reply.headers.location,
       'https://login.example.com/start?from=signin.example.com&rd=http://signin.example.com/p?x=1',
     );
     const ok = await ctl!.http('signin.example.com', '/p', { headers: { 'x-token': 'good', userid: 'forged' } });

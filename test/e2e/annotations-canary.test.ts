@@ -10,7 +10,7 @@ import { ManifestDir, backend, ingress } from '../helpers/manifests.js';
 import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
 
 const HOST = 'canary.example.com';
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const MAIN = 'default_web-v1_80';
 const ALT = 'default_web-v2_80';
 
@@ -18,7 +18,7 @@ const side = (r: Reply) => (r.pod ? r.pod.pod.replace(/-\d+$/, '') : `status ${r
 
 function count(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  for (const value of values) out[value] = (out[value] ?? 0) + 1;
   return out;
 }
 
@@ -26,22 +26,22 @@ const canaryIngress = (annotations: Record<string, string>, o: { host?: string; 
   ingress(o.name ?? 'web-canary', {
     host: o.host ?? HOST,
     paths: [{ path: '/', service: 'web-v2' }],
-    annotations: { [`${A}canary`]: 'true', ...annotations },
+    annotations: { [`${ANNOTATION}canary`]: 'true', ...annotations },
   });
 
 describe('e2e: canary annotations (Lua balancer)', function () {
   this.timeout(60_000);
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let main: Pods; // "main-1", "main-2"
   let alt: Pods; // "canary-1"
 
-  /** n requests (4 at a time) to HOST; how many each side answered. */
-  async function sides(n: number, headers: Record<string, string> = {}): Promise<Record<string, number>> {
+  /** `requests` requests (4 at a time) to HOST; how many each side answered. */
+  async function sides(requests: number, headers: Record<string, string> = {}): Promise<Record<string, number>> {
     const out: string[] = [];
     let next = 0;
     const lane = async () => {
-      while (next < n) {
+      while (next < requests) {
         next++;
         out.push(side(await ctl!.http(HOST, '/app', { headers })));
       }
@@ -55,31 +55,31 @@ describe('e2e: canary annotations (Lua balancer)', function () {
   async function applyCanary(annotations: Record<string, string>): Promise<void> {
     if (JSON.stringify(annotations) === written) return; // unchanged: nothing to push
     const pushes = await ctl!.metric('endpoint_pushes_total');
-    m.write('canary.yaml', canaryIngress(annotations));
+    manifests.write('canary.yaml', canaryIngress(annotations));
     written = JSON.stringify(annotations);
     await ctl!.waitForPush(pushes);
   }
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('canary');
+    manifests = new ManifestDir('canary');
     main = await startPods(podSpecs('main', '127.0.9.1', 2));
     alt = await startPods(podSpecs('canary', '127.0.9.2', 1));
-    m.write('main.yaml', [
+    manifests.write('main.yaml', [
       ...backend('web-v1', main),
       ...backend('web-v2', alt),
       ingress('web', { host: HOST, paths: [{ path: '/', service: 'web-v1' }] }),
     ]);
-    m.write('canary.yaml', canaryIngress({ [`${A}canary-weight`]: '0' }));
-    written = JSON.stringify({ [`${A}canary-weight`]: '0' });
-    ctl = await startController({ manifests: m.dir });
+    manifests.write('canary.yaml', canaryIngress({ [`${ANNOTATION}canary-weight`]: '0' }));
+    written = JSON.stringify({ [`${ANNOTATION}canary-weight`]: '0' });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(main, alt);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -96,7 +96,7 @@ describe('e2e: canary annotations (Lua balancer)', function () {
   it('weight 100 sends everything to the canary: a push, no reload, the same nginx.conf', async () => {
     const before = await ctl!.settle();
     const conf = ctl!.nginxConf();
-    await applyCanary({ [`${A}canary-weight`]: '100' });
+    await applyCanary({ [`${ANNOTATION}canary-weight`]: '100' });
     assert.deepEqual(await sides(100), { canary: 100 });
     const after = await ctl!.settle();
     assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')), 'no reload');
@@ -109,28 +109,31 @@ describe('e2e: canary annotations (Lua balancer)', function () {
 
   it('weight 30 sends between 20% and 40% of 300 requests to the canary; back to 0 shifts it all back, still without a reload', async () => {
     const before = await ctl!.settle();
-    await applyCanary({ [`${A}canary-weight`]: '30' });
+    await applyCanary({ [`${ANNOTATION}canary-weight`]: '30' });
     const split = await sides(300);
     assert.equal((split.main ?? 0) + (split.canary ?? 0), 300, JSON.stringify(split));
     assert.ok(split.canary! >= 60 && split.canary! <= 120, `canary answered ${split.canary} of 300`);
-    await applyCanary({ [`${A}canary-weight`]: '0' });
+    await applyCanary({ [`${ANNOTATION}canary-weight`]: '0' });
     assert.deepEqual(await sides(50), { main: 50 });
     assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
   });
 
   it('canary-by-header: "always" -> canary, "never" -> main, other values fall through to the weight', async () => {
-    await applyCanary({ [`${A}canary-by-header`]: 'X-Canary' });
+    await applyCanary({ [`${ANNOTATION}canary-by-header`]: 'X-Canary' });
     assert.deepEqual(await sides(20, { 'x-canary': 'always' }), { canary: 20 });
     assert.deepEqual(await sides(20, { 'x-canary': 'never' }), { main: 20 });
     assert.deepEqual(await sides(20, { 'x-canary': 'perhaps' }), { main: 20 });
-    await applyCanary({ [`${A}canary-by-header`]: 'X-Canary', [`${A}canary-weight`]: '100' });
+    await applyCanary({ [`${ANNOTATION}canary-by-header`]: 'X-Canary', [`${ANNOTATION}canary-weight`]: '100' });
     assert.deepEqual(await sides(20, { 'x-canary': 'never' }), { main: 20 });
     assert.deepEqual(await sides(20, { 'x-canary': 'perhaps' }), { canary: 20 });
     assert.deepEqual(await sides(20), { canary: 20 });
   });
 
   it('canary-by-header-value: only that value routes to the canary', async () => {
-    await applyCanary({ [`${A}canary-by-header`]: 'X-Version', [`${A}canary-by-header-value`]: 'v2' });
+    await applyCanary({
+      [`${ANNOTATION}canary-by-header`]: 'X-Version',
+      [`${ANNOTATION}canary-by-header-value`]: 'v2',
+    });
     assert.deepEqual(await sides(20, { 'x-version': 'v2' }), { canary: 20 });
     assert.deepEqual(await sides(20, { 'x-version': 'v3' }), { main: 20 });
     assert.deepEqual(await sides(20, { 'x-version': 'always' }), { main: 20 });
@@ -138,7 +141,10 @@ describe('e2e: canary annotations (Lua balancer)', function () {
   });
 
   it('canary-by-header-pattern: values matching the regex route to the canary', async () => {
-    await applyCanary({ [`${A}canary-by-header`]: 'X-User', [`${A}canary-by-header-pattern`]: '^(beta|qa)-[0-9]+$' });
+    await applyCanary({
+      [`${ANNOTATION}canary-by-header`]: 'X-User',
+      [`${ANNOTATION}canary-by-header-pattern`]: '^(beta|qa)-[0-9]+$',
+    });
     assert.deepEqual(await sides(20, { 'x-user': 'beta-17' }), { canary: 20 });
     assert.deepEqual(await sides(20, { 'x-user': 'qa-3' }), { canary: 20 });
     assert.deepEqual(await sides(20, { 'x-user': 'beta-x' }), { main: 20 });
@@ -146,14 +152,17 @@ describe('e2e: canary annotations (Lua balancer)', function () {
   });
 
   it('canary-by-cookie: "always" / "never"; the header rule comes first', async () => {
-    await applyCanary({ [`${A}canary-by-cookie`]: 'use_canary', [`${A}canary-by-header`]: 'X-Canary' });
+    await applyCanary({
+      [`${ANNOTATION}canary-by-cookie`]: 'use_canary',
+      [`${ANNOTATION}canary-by-header`]: 'X-Canary',
+    });
     assert.deepEqual(await sides(20, { cookie: 'session=1; use_canary=always' }), { canary: 20 });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=whatever' }), { main: 20 });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=always', 'x-canary': 'never' }), { main: 20 });
     await applyCanary({
-      [`${A}canary-by-cookie`]: 'use_canary',
-      [`${A}canary-by-header`]: 'X-Canary',
-      [`${A}canary-weight`]: '100',
+      [`${ANNOTATION}canary-by-cookie`]: 'use_canary',
+      [`${ANNOTATION}canary-by-header`]: 'X-Canary',
+      [`${ANNOTATION}canary-weight`]: '100',
     });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=never' }), { main: 20 });
     assert.deepEqual(await sides(20, { cookie: 'use_canary=never', 'x-canary': 'always' }), { canary: 20 });
@@ -161,10 +170,10 @@ describe('e2e: canary annotations (Lua balancer)', function () {
 
   for (const bad of ['150', 'abc']) {
     it(`an invalid canary-weight ("${bad}") is reported naming the annotation; the canary is not applied and the main keeps serving`, async () => {
-      await applyCanary({ [`${A}canary-weight`]: '100' });
+      await applyCanary({ [`${ANNOTATION}canary-weight`]: '100' });
       assert.deepEqual(await sides(10), { canary: 10 });
       const before = await ctl!.settle();
-      await applyCanary({ [`${A}canary-weight`]: bad });
+      await applyCanary({ [`${ANNOTATION}canary-weight`]: bad });
       const problems = (await ctl!.status()).problems;
       const mine = problems.filter((p) => p.includes('canary-weight'));
       assert.equal(mine.length, 1, problems.join('\n'));
@@ -179,7 +188,7 @@ describe('e2e: canary annotations (Lua balancer)', function () {
       assert.equal(((await ctl!.luaBackend(MAIN)) as unknown as { canary?: unknown }).canary, undefined);
       assert.equal((await ctl!.settle()).get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
       // fixed: applied again
-      await applyCanary({ [`${A}canary-weight`]: '100' });
+      await applyCanary({ [`${ANNOTATION}canary-weight`]: '100' });
       assert.deepEqual(await sides(10), { canary: 10 });
       assert.deepEqual((await ctl!.status()).problems, []);
     });
@@ -187,9 +196,9 @@ describe('e2e: canary annotations (Lua balancer)', function () {
 
   it('a canary without a main Ingress for its host is reported and not served', async () => {
     const syncs = await ctl!.metric('syncs_total');
-    m.write(
+    manifests.write(
       'lost.yaml',
-      canaryIngress({ [`${A}canary-weight`]: '100' }, { host: 'lost.example.com', name: 'lost-canary' }),
+      canaryIngress({ [`${ANNOTATION}canary-weight`]: '100' }, { host: 'lost.example.com', name: 'lost-canary' }),
     );
     await ctl!.waitForSync(syncs);
     const problem = await ctl!.waitFor(
@@ -200,40 +209,40 @@ describe('e2e: canary annotations (Lua balancer)', function () {
       problem,
       /^error: .*Ingress default\/lost-canary spec\.rules\[0\]\.http\.paths\[0\]\.path: no main Ingress routes lost\.example\.com Prefix \//,
     );
-    const r = await ctl!.http('lost.example.com', '/app');
-    assert.equal(r.status, 404, 'the host has no rules: nothing serves it');
-    assert.equal(r.pod, undefined);
+    const reply = await ctl!.http('lost.example.com', '/app');
+    assert.equal(reply.status, 404, 'the host has no rules: nothing serves it');
+    assert.equal(reply.pod, undefined);
     assert.deepEqual(await sides(10), { canary: 10 }, 'the other canary is untouched');
-    m.remove('lost.yaml');
+    manifests.remove('lost.yaml');
   });
 });
 
 describe('e2e: canary annotations with the static balancer', function () {
   this.timeout(60_000);
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let main: Pods;
   let alt: Pods;
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('canary-static');
+    manifests = new ManifestDir('canary-static');
     main = await startPods(podSpecs('main', '127.0.9.3', 2));
     alt = await startPods(podSpecs('canary', '127.0.9.4', 1));
-    m.write('all.yaml', [
+    manifests.write('all.yaml', [
       ...backend('web-v1', main),
       ...backend('web-v2', alt),
       ingress('web', { host: HOST, paths: [{ path: '/', service: 'web-v1' }] }),
-      canaryIngress({ [`${A}canary-weight`]: '100' }),
+      canaryIngress({ [`${ANNOTATION}canary-weight`]: '100' }),
     ]);
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--balancer', 'static'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(main, alt);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 

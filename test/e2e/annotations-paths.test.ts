@@ -8,7 +8,7 @@ import { ManifestDir, backend, ingress, tlsSecret } from '../helpers/manifests.j
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 import { makeCert } from '../helpers/resources.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const RW = 'rw.example.com';
 const RX = 'rx.example.com';
 const ROOT = 'root.example.com';
@@ -18,32 +18,32 @@ const WWW = 'www.other.example.com'; // from-to-www: other.example.com -> www.ot
 const BAD = 'bad.example.com';
 
 describe('e2e: annotations for paths, rewrites and redirects', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let pods: Pods, otherPods: Pods;
   let siteCert: { crt: string; key: string };
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('ann-paths');
+    manifests = new ManifestDir('ann-paths');
     pods = await startPods([{ name: 'web-pod', address: '127.0.0.61' }]);
     otherPods = await startPods([{ name: 'other-pod', address: '127.0.0.62' }]);
     siteCert = makeCert([SITE, `www.${SITE}`]);
-    m.write('services.yaml', [backend('web', pods), backend('other', otherPods)].flat());
-    m.write('site-secret.yaml', tlsSecret('site-tls', siteCert.crt, siteCert.key));
-    m.write(
+    manifests.write('services.yaml', [backend('web', pods), backend('other', otherPods)].flat());
+    manifests.write('site-secret.yaml', tlsSecret('site-tls', siteCert.crt, siteCert.key));
+    manifests.write(
       'rewrite.yaml',
       ingress('rewrite', {
         host: RW,
-        annotations: { [`${A}rewrite-target`]: '/$2' },
+        annotations: { [`${ANNOTATION}rewrite-target`]: '/$2' },
         paths: [{ path: '/something(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'web' }],
       }),
     );
-    m.write(
+    manifests.write(
       'regex.yaml',
       ingress('regex', {
         host: RX,
-        annotations: { [`${A}use-regex`]: 'true' },
+        annotations: { [`${ANNOTATION}use-regex`]: 'true' },
         paths: [
           { path: '/api/v[0-9]+/', pathType: 'ImplementationSpecific', service: 'web' },
           { path: '/exact/[a-z]+', pathType: 'Exact', service: 'web' },
@@ -51,79 +51,85 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
       }),
     );
     // a plain Ingress on the regex host: its Prefix path becomes a regex but keeps element-wise matching
-    m.write('regex-plain.yaml', ingress('regex-plain', { host: RX, paths: [{ path: '/plain', service: 'other' }] }));
-    m.write(
+    manifests.write(
+      'regex-plain.yaml',
+      ingress('regex-plain', { host: RX, paths: [{ path: '/plain', service: 'other' }] }),
+    );
+    manifests.write(
       'root.yaml',
       ingress('root', {
         host: ROOT,
-        annotations: { [`${A}app-root`]: '/app1' },
+        annotations: { [`${ANNOTATION}app-root`]: '/app1' },
         paths: [{ path: '/', service: 'web' }],
       }),
     );
-    m.write('moved.yaml', [
+    manifests.write('moved.yaml', [
       ingress('permanent', {
         host: MOVED,
-        annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/landing?from=old' },
+        annotations: { [`${ANNOTATION}permanent-redirect`]: 'https://new.example.org/landing?from=old' },
         paths: [{ path: '/perm', service: 'web' }],
       }),
       ingress('permanent-308', {
         host: MOVED,
         annotations: {
-          [`${A}permanent-redirect`]: 'https://new.example.org/308',
-          [`${A}permanent-redirect-code`]: '308',
+          [`${ANNOTATION}permanent-redirect`]: 'https://new.example.org/308',
+          [`${ANNOTATION}permanent-redirect-code`]: '308',
         },
         paths: [{ path: '/perm308', service: 'web' }],
       }),
       ingress('temporal', {
         host: MOVED,
-        annotations: { [`${A}temporal-redirect`]: 'http://maintenance.example.org/' },
+        annotations: { [`${ANNOTATION}temporal-redirect`]: 'http://maintenance.example.org/' },
         paths: [{ path: '/tmp', service: 'web' }],
       }),
       ingress('stays', { host: MOVED, paths: [{ path: '/stays', service: 'other' }] }),
     ]);
-    m.write(
+    manifests.write(
       'site.yaml',
       ingress('site', {
         host: SITE,
-        annotations: { [`${A}from-to-www-redirect`]: 'true', [`${A}ssl-redirect`]: 'false' },
+        annotations: { [`${ANNOTATION}from-to-www-redirect`]: 'true', [`${ANNOTATION}ssl-redirect`]: 'false' },
         tls: [{ hosts: [SITE], secretName: 'site-tls' }],
         paths: [{ path: '/', service: 'web' }],
       }),
     );
-    m.write(
+    manifests.write(
       'www.yaml',
       ingress('www', {
         host: WWW,
-        annotations: { [`${A}from-to-www-redirect`]: 'true' },
+        annotations: { [`${ANNOTATION}from-to-www-redirect`]: 'true' },
         paths: [{ path: '/', service: 'other' }],
       }),
     );
-    m.write('bad.yaml', [
+    manifests.write('bad.yaml', [
       ingress('bad-rewrite', {
         host: BAD,
-        annotations: { [`${A}rewrite-target`]: '/x; return 200 "owned"' },
+        annotations: { [`${ANNOTATION}rewrite-target`]: '/x; return 200 "owned"' },
         paths: [{ path: '/rw(/|$)(.*)', pathType: 'ImplementationSpecific', service: 'web' }],
       }),
       ingress('bad-newline', {
         host: BAD,
-        annotations: { [`${A}rewrite-target`]: '/x\nreturn 200;' },
+        annotations: { [`${ANNOTATION}rewrite-target`]: '/x\nreturn 200;' },
         paths: [{ path: '/nl', service: 'web' }],
       }),
       ingress('bad-code', {
         host: BAD,
-        annotations: { [`${A}permanent-redirect`]: 'https://new.example.org/', [`${A}permanent-redirect-code`]: '999' },
+        annotations: {
+          [`${ANNOTATION}permanent-redirect`]: 'https://new.example.org/',
+          [`${ANNOTATION}permanent-redirect-code`]: '999',
+        },
         paths: [{ path: '/code', service: 'web' }],
       }),
       ingress('good', { host: BAD, paths: [{ path: '/good', service: 'other' }] }),
     ]);
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(pods, otherPods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -135,17 +141,17 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
         ['/something/', '/'],
         ['/SOMETHING/Case', '/Case'], // the regex is case-insensitive, as in ingress-nginx
       ]) {
-        const r = await ctl!.http(RW, sent!);
-        assert.equal(r.status, 200, `${sent}: ${r.status} ${r.body}`);
-        assert.equal(r.pod?.pod, 'web-pod');
-        assert.equal(r.pod?.path, seen, sent);
+        const reply = await ctl!.http(RW, sent!);
+        assert.equal(reply.status, 200, `${sent}: ${reply.status} ${reply.body}`);
+        assert.equal(reply.pod?.pod, 'web-pod');
+        assert.equal(reply.pod?.path, seen, sent);
       }
     });
 
     it('the regex decides what matches: /somethingelse is not /something(/|$)', async function () {
-      const r = await ctl!.http(RW, '/somethingelse');
-      assert.equal(r.status, 404);
-      assert.equal(r.pod, undefined);
+      const reply = await ctl!.http(RW, '/somethingelse');
+      assert.equal(reply.status, 404);
+      assert.equal(reply.pod, undefined);
     });
 
     it('use-regex matches paths as regular expressions and passes the URI unchanged', async function () {
@@ -161,11 +167,11 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
     });
 
     it('a plain Prefix path on a regex host keeps element-wise matching', async function () {
-      for (const p of ['/plain', '/plain/', '/plain/deeper/x']) {
-        const r = await ctl!.http(RX, p);
-        assert.equal(r.status, 200, p);
-        assert.equal(r.pod?.pod, 'other-pod', p);
-        assert.equal(r.pod?.path, p);
+      for (const requestPath of ['/plain', '/plain/', '/plain/deeper/x']) {
+        const reply = await ctl!.http(RX, requestPath);
+        assert.equal(reply.status, 200, requestPath);
+        assert.equal(reply.pod?.pod, 'other-pod', requestPath);
+        assert.equal(reply.pod?.path, requestPath);
       }
       assert.equal((await ctl!.http(RX, '/plainer')).status, 404);
       assert.match(ctl!.nginxConf(), /location ~\* "\^\/plain\/" \{/);
@@ -174,10 +180,10 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
 
   describe('redirects', () => {
     it('app-root: / answers 302 to the application root; other paths reach the pod', async function () {
-      const r = await ctl!.http(ROOT, '/');
-      assert.equal(r.status, 302);
-      assert.equal(r.headers.location, `http://${ROOT}/app1`);
-      assert.equal(r.pod, undefined);
+      const reply = await ctl!.http(ROOT, '/');
+      assert.equal(reply.status, 302);
+      assert.equal(reply.headers.location, `http://${ROOT}/app1`);
+      assert.equal(reply.pod, undefined);
       const withPort = await ctl!.http(ROOT, '/', { headers: { host: `${ROOT}:${ctl!.ports.http}` } });
       assert.equal(
         withPort.headers.location,
@@ -190,11 +196,11 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
     });
 
     it('permanent-redirect answers 301 (or permanent-redirect-code) with the URL as Location', async function () {
-      for (const p of ['/perm', '/perm/x?y=1']) {
-        const r = await ctl!.http(MOVED, p);
-        assert.equal(r.status, 301, p);
-        assert.equal(r.headers.location, 'https://new.example.org/landing?from=old');
-        assert.equal(r.pod, undefined);
+      for (const requestPath of ['/perm', '/perm/x?y=1']) {
+        const reply = await ctl!.http(MOVED, requestPath);
+        assert.equal(reply.status, 301, requestPath);
+        assert.equal(reply.headers.location, 'https://new.example.org/landing?from=old');
+        assert.equal(reply.pod, undefined);
       }
       const r308 = await ctl!.http(MOVED, '/perm308');
       assert.equal(r308.status, 308);
@@ -202,18 +208,18 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
     });
 
     it('temporal-redirect answers 302; a plain Ingress of the same host still reaches its pod', async function () {
-      const r = await ctl!.http(MOVED, '/tmp/a');
-      assert.equal(r.status, 302);
-      assert.equal(r.headers.location, 'http://maintenance.example.org/');
+      const reply = await ctl!.http(MOVED, '/tmp/a');
+      assert.equal(reply.status, 302);
+      assert.equal(reply.headers.location, 'http://maintenance.example.org/');
       const stays = await ctl!.http(MOVED, '/stays');
       assert.equal(stays.status, 200);
       assert.equal(stays.pod?.pod, 'other-pod');
     });
 
     it('from-to-www-redirect: www.HOST answers 308 to HOST keeping scheme, port and URI; HOST itself is served', async function () {
-      const r = await ctl!.http(`www.${SITE}`, '/some/path?q=1');
-      assert.equal(r.status, 308);
-      assert.equal(r.headers.location, `http://${SITE}/some/path?q=1`);
+      const reply = await ctl!.http(`www.${SITE}`, '/some/path?q=1');
+      assert.equal(reply.status, 308);
+      assert.equal(reply.headers.location, `http://${SITE}/some/path?q=1`);
       const withPort = await ctl!.http(`www.${SITE}`, '/p', { headers: { host: `www.${SITE}:${ctl!.ports.http}` } });
       assert.equal(withPort.headers.location, `http://${SITE}:${ctl!.ports.http}/p`);
       const site = await ctl!.http(SITE, '/some/path');
@@ -222,31 +228,31 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
     });
 
     it("from-to-www-redirect over HTTPS: the host's certificate is presented for www.HOST, and the redirect stays https", async function () {
-      const r = await ctl!.https(`www.${SITE}`, '/secure?a=b', {
+      const reply = await ctl!.https(`www.${SITE}`, '/secure?a=b', {
         headers: { host: `www.${SITE}:${ctl!.ports.https}` },
       });
-      assert.equal(r.status, 308);
-      assert.equal(r.headers.location, `https://${SITE}:${ctl!.ports.https}/secure?a=b`);
-      assert.equal(r.cert?.fingerprint256, new crypto.X509Certificate(siteCert.crt).fingerprint256);
+      assert.equal(reply.status, 308);
+      assert.equal(reply.headers.location, `https://${SITE}:${ctl!.ports.https}/secure?a=b`);
+      assert.equal(reply.cert?.fingerprint256, new crypto.X509Certificate(siteCert.crt).fingerprint256);
       const site = await ctl!.https(SITE, '/x');
       assert.equal(site.status, 200);
       assert.equal(site.pod?.pod, 'web-pod');
     });
 
     it('from-to-www-redirect on a www host: the bare name redirects to www', async function () {
-      const r = await ctl!.http('other.example.com', '/a/b');
-      assert.equal(r.status, 308);
-      assert.equal(r.headers.location, `http://${WWW}/a/b`);
+      const reply = await ctl!.http('other.example.com', '/a/b');
+      assert.equal(reply.status, 308);
+      assert.equal(reply.headers.location, `http://${WWW}/a/b`);
       assert.equal((await ctl!.http(WWW, '/a/b')).pod?.pod, 'other-pod');
     });
   });
 
   describe('invalid values', () => {
     it("deny only their own Ingress's paths with 503; other Ingresses on the host keep answering", async function () {
-      for (const p of ['/rw/x', '/nl', '/nl/x', '/code', '/code/x']) {
-        const r = await ctl!.http(BAD, p);
-        assert.equal(r.status, 503, `${p}: ${r.status}`);
-        assert.equal(r.pod, undefined);
+      for (const requestPath of ['/rw/x', '/nl', '/nl/x', '/code', '/code/x']) {
+        const reply = await ctl!.http(BAD, requestPath);
+        assert.equal(reply.status, 503, `${requestPath}: ${reply.status}`);
+        assert.equal(reply.pod, undefined);
       }
       const good = await ctl!.http(BAD, '/good');
       assert.equal(good.status, 200);
@@ -282,21 +288,21 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
 
     it('fixing the value serves the Ingress again after a reload', async function () {
       const reloads = await ctl!.metric('reloads_total');
-      m.write('bad.yaml', [
+      manifests.write('bad.yaml', [
         ingress('bad-code', {
           host: BAD,
           annotations: {
-            [`${A}permanent-redirect`]: 'https://new.example.org/',
-            [`${A}permanent-redirect-code`]: '307',
+            [`${ANNOTATION}permanent-redirect`]: 'https://new.example.org/',
+            [`${ANNOTATION}permanent-redirect-code`]: '307',
           },
           paths: [{ path: '/code', service: 'web' }],
         }),
         ingress('good', { host: BAD, paths: [{ path: '/good', service: 'other' }] }),
       ]);
       await ctl!.waitForReload(reloads);
-      const r = await ctl!.http(BAD, '/code');
-      assert.equal(r.status, 307);
-      assert.equal(r.headers.location, 'https://new.example.org/');
+      const reply = await ctl!.http(BAD, '/code');
+      assert.equal(reply.status, 307);
+      assert.equal(reply.headers.location, 'https://new.example.org/');
       const problems = (await ctl!.status()).problems;
       assert.ok(!problems.some((p) => /permanent-redirect-code/.test(p)), problems.join('\n'));
     });

@@ -7,12 +7,12 @@ import { startController, stopAfter, type RunningController } from '../helpers/c
 import { ManifestDir, backend, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, startDelayedPod, startPods, type DelayedPod, type Pods } from '../helpers/pods.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const NS = 'default';
 
 describe('e2e: proxy annotations', function () {
   this.timeout(60_000);
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let echo: Pods; // "echo-1"
   let su: Pods; // "cluster-ip" (the Service's ClusterIP) and "endpoint" (its Endpoints)
@@ -20,7 +20,7 @@ describe('e2e: proxy annotations', function () {
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('ann-proxy');
+    manifests = new ManifestDir('ann-proxy');
     echo = await startPods([{ name: 'echo-1', address: '127.0.50.1' }]);
     su = await startPods([
       { name: 'cluster-ip', address: '127.0.50.2' },
@@ -30,12 +30,12 @@ describe('e2e: proxy annotations', function () {
       Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? '0'),
     );
 
-    m.write('settings.yaml', [
+    manifests.write('settings.yaml', [
       configMap('settings', NS, { 'proxy-set-headers': `${NS}/custom-headers` }),
       // X-Bad is reported and left out; X-Team reaches every backend
       configMap('custom-headers', NS, { 'X-Team': 'payments', 'X-Bad': 'evil\nX-Injected: 1' }),
     ]);
-    m.write('services.yaml', [
+    manifests.write('services.yaml', [
       ...backend('echo', echo),
       // the ClusterIP is a loopback address where a "pod" listens on the Service port (kube-proxy's job)
       service('su-web', { clusterIP: '127.0.50.2', ports: [{ port: su.port, targetPort: su.port }] }),
@@ -45,46 +45,49 @@ describe('e2e: proxy annotations', function () {
       service('slow', { ports: [{ port: 80, targetPort: slow.port }] }),
       endpoints('slow', { ready: ['127.0.50.4'], port: slow.port }),
     ]);
-    m.write('ingresses.yaml', [
+    manifests.write('ingresses.yaml', [
       ingress('body', {
         host: 'body.test',
         paths: [{ path: '/', service: 'echo' }],
-        annotations: { [`${A}proxy-body-size`]: '1k' },
+        annotations: { [`${ANNOTATION}proxy-body-size`]: '1k' },
       }),
       ingress('plain', { host: 'plain.test', paths: [{ path: '/', service: 'echo' }] }),
       ingress('timeout', {
         host: 'slow.test',
         paths: [{ path: '/short', service: 'slow' }],
-        annotations: { [`${A}proxy-read-timeout`]: '1' },
+        annotations: { [`${ANNOTATION}proxy-read-timeout`]: '1' },
       }),
       ingress('no-timeout', { host: 'slow.test', paths: [{ path: '/long', service: 'slow' }] }),
       ingress('vhost', {
         host: 'vhost.test',
         paths: [{ path: '/shop', service: 'echo' }],
-        annotations: { [`${A}upstream-vhost`]: 'internal.example.svc', [`${A}x-forwarded-prefix`]: '/shop' },
+        annotations: {
+          [`${ANNOTATION}upstream-vhost`]: 'internal.example.svc',
+          [`${ANNOTATION}x-forwarded-prefix`]: '/shop',
+        },
       }),
       ingress('vhost-plain', { host: 'vhost.test', paths: [{ path: '/', service: 'echo' }] }),
       ingress('su', {
         host: 'su.test',
         paths: [{ path: '/', service: 'su-web', port: su.port }],
-        annotations: { [`${A}service-upstream`]: 'true' },
+        annotations: { [`${ANNOTATION}service-upstream`]: 'true' },
       }),
       ingress('su-plain', { host: 'su-plain.test', paths: [{ path: '/', service: 'su-plain', port: su.port }] }),
     ]);
-    m.write('invalid.yaml', [
+    manifests.write('invalid.yaml', [
       ingress('bad-size', {
         host: 'bad.test',
         paths: [{ path: '/size', service: 'echo' }],
-        annotations: { [`${A}proxy-body-size`]: '1 m' },
+        annotations: { [`${ANNOTATION}proxy-body-size`]: '1 m' },
       }),
       ingress('bad-prefix', {
         host: 'bad.test',
         paths: [{ path: '/prefix', service: 'echo' }],
-        annotations: { [`${A}x-forwarded-prefix`]: '/a\nX-Injected: 1' },
+        annotations: { [`${ANNOTATION}x-forwarded-prefix`]: '/a\nX-Injected: 1' },
       }),
       ingress('good', { host: 'bad.test', paths: [{ path: '/good', service: 'echo' }] }),
     ]);
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', `${NS}/settings`] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', `${NS}/settings`] });
   });
 
   stopAfter(
@@ -92,7 +95,7 @@ describe('e2e: proxy annotations', function () {
     async () => {
       await closeAll(echo, su);
       await slow?.close();
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -122,32 +125,32 @@ describe('e2e: proxy annotations', function () {
   });
 
   it('upstream-vhost is the Host the pod sees (X-Forwarded-Host keeps the original); x-forwarded-prefix is sent', async () => {
-    const r = await ctl!.http('vhost.test', '/shop/cart');
-    assert.equal(r.status, 200);
-    assert.equal(r.pod?.host, 'internal.example.svc');
-    assert.equal(r.pod?.headers['x-forwarded-host'], 'vhost.test');
-    assert.equal(r.pod?.headers['x-forwarded-prefix'], '/shop');
-    assert.equal(r.pod?.path, '/shop/cart');
+    const reply = await ctl!.http('vhost.test', '/shop/cart');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.pod?.host, 'internal.example.svc');
+    assert.equal(reply.pod?.headers['x-forwarded-host'], 'vhost.test');
+    assert.equal(reply.pod?.headers['x-forwarded-prefix'], '/shop');
+    assert.equal(reply.pod?.path, '/shop/cart');
     // the same server's other Ingress: the request's Host, no prefix header
     const plain = await ctl!.http('vhost.test', '/other');
     assert.equal(plain.pod?.host, 'vhost.test');
     assert.equal(plain.pod?.headers['x-forwarded-prefix'], undefined);
     // the other standard headers are still sent in the annotated location
-    assert.equal(r.pod?.headers['x-real-ip'], '127.0.0.1');
-    assert.equal(r.pod?.headers['x-forwarded-proto'], 'http');
-    assert.ok(r.pod?.headers['x-request-id']);
+    assert.equal(reply.pod?.headers['x-real-ip'], '127.0.0.1');
+    assert.equal(reply.pod?.headers['x-forwarded-proto'], 'http');
+    assert.ok(reply.pod?.headers['x-request-id']);
   });
 
   it('proxy-set-headers: every backend gets the ConfigMap headers; an invalid one is reported and not sent', async () => {
-    for (const [host, p] of [
+    for (const [host, requestPath] of [
       ['plain.test', '/'],
       ['vhost.test', '/shop'],
       ['slow.test', '/long?delay=0'],
     ] as const) {
-      const r = await ctl!.http(host, p);
-      assert.equal(r.pod?.headers['x-team'], 'payments', `${host}${p}`);
-      assert.equal(r.pod?.headers['x-bad'], undefined);
-      assert.equal(r.pod?.headers['x-injected'], undefined);
+      const reply = await ctl!.http(host, requestPath);
+      assert.equal(reply.pod?.headers['x-team'], 'payments', `${host}${requestPath}`);
+      assert.equal(reply.pod?.headers['x-bad'], undefined);
+      assert.equal(reply.pod?.headers['x-injected'], undefined);
     }
     const problems = (await ctl!.status()).problems;
     assert.ok(
@@ -165,8 +168,8 @@ describe('e2e: proxy annotations', function () {
 
   it('service-upstream: requests go to the Service ClusterIP and port, not to the endpoints', async () => {
     for (let i = 0; i < 4; i++) {
-      const r = await ctl!.http('su.test', '/');
-      assert.equal(r.pod?.pod, 'cluster-ip');
+      const reply = await ctl!.http('su.test', '/');
+      assert.equal(reply.pod?.pod, 'cluster-ip');
     }
     const plain = await ctl!.http('su-plain.test', '/');
     assert.equal(plain.pod?.pod, 'endpoint');
@@ -187,7 +190,7 @@ describe('e2e: proxy annotations', function () {
           (p) =>
             p.startsWith('error:') &&
             p.includes(`Ingress ${NS}/${ing}`) &&
-            p.includes(`${A}${key}`) &&
+            p.includes(`${ANNOTATION}${key}`) &&
             p.includes(value),
         ),
         `${ing} ${key} not reported:\n${problems.join('\n')}`,
@@ -200,18 +203,18 @@ describe('e2e: proxy annotations', function () {
 
   it('fixing the invalid annotation serves the path again', async () => {
     const reloads = await ctl!.metric('reloads_total');
-    m.write('invalid.yaml', [
+    manifests.write('invalid.yaml', [
       ingress('bad-size', {
         host: 'bad.test',
         paths: [{ path: '/size', service: 'echo' }],
-        annotations: { [`${A}proxy-body-size`]: '1m' },
+        annotations: { [`${ANNOTATION}proxy-body-size`]: '1m' },
       }),
       ingress('good', { host: 'bad.test', paths: [{ path: '/good', service: 'echo' }] }),
     ]);
     await ctl!.waitForReload(reloads);
-    const r = await ctl!.http('bad.test', '/size', { method: 'POST', body: 'x'.repeat(4000) });
-    assert.equal(r.status, 200);
-    assert.equal(r.pod?.pod, 'echo-1');
+    const reply = await ctl!.http('bad.test', '/size', { method: 'POST', body: 'x'.repeat(4000) });
+    assert.equal(reply.status, 200);
+    assert.equal(reply.pod?.pod, 'echo-1');
     const problems = (await ctl!.status()).problems;
     assert.ok(!problems.some((p) => p.includes('Ingress default/bad-')), problems.join('\n'));
   });

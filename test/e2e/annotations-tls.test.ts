@@ -19,7 +19,7 @@ import { ManifestDir, backend, configMap, endpoints, ingress, service } from '..
 import { closeAll, startPods, type PodAnswer, type Pods } from '../helpers/pods.js';
 import { freePort } from '../helpers/ports.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const NS = 'default';
 const BACKEND_NAME = 'backend.test'; // the name in the HTTPS backend's certificate
 const HTTPS_ADDR = '127.0.40.1';
@@ -36,7 +36,7 @@ interface Pem {
 
 class Pki {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-pki-'));
-  private n = 0;
+  private issued = 0;
 
   private openssl(args: string[]): void {
     execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -47,7 +47,7 @@ class Pki {
   }
 
   ca(cn: string): Pem & { id: string } {
-    const id = `ca${++this.n}`;
+    const id = `ca${++this.issued}`;
     this.openssl([
       'req',
       '-x509',
@@ -73,8 +73,8 @@ class Pki {
   }
 
   /** A certificate signed by ca: for a server (SANs) or a client (CN only). */
-  issue(ca: { id: string }, cn: string, o: { dns?: string[]; ips?: string[]; client?: boolean } = {}): Pem {
-    const id = `leaf${++this.n}`;
+  issue(ca: { id: string }, cn: string, options: { dns?: string[]; ips?: string[]; client?: boolean } = {}): Pem {
+    const id = `leaf${++this.issued}`;
     this.openssl([
       'req',
       '-newkey',
@@ -89,9 +89,9 @@ class Pki {
       '-out',
       `${id}.csr`,
     ]);
-    const san = [...(o.dns ?? []).map((d) => `DNS:${d}`), ...(o.ips ?? []).map((i) => `IP:${i}`)];
+    const san = [...(options.dns ?? []).map((d) => `DNS:${d}`), ...(options.ips ?? []).map((i) => `IP:${i}`)];
     const ext = [
-      `extendedKeyUsage=${o.client ? 'clientAuth' : 'serverAuth'}`,
+      `extendedKeyUsage=${options.client ? 'clientAuth' : 'serverAuth'}`,
       ...(san.length ? [`subjectAltName=${san.join(',')}`] : []),
     ];
     fs.writeFileSync(path.join(this.dir, `${id}.ext`), `${ext.join('\n')}\n`);
@@ -105,7 +105,7 @@ class Pki {
       '-CAkey',
       `${ca.id}.key`,
       '-set_serial',
-      String(1000 + this.n),
+      String(1000 + this.issued),
       '-days',
       '2',
       '-extfile',
@@ -279,7 +279,7 @@ const pod = (r: TlsReply) => r.json as PodAnswer;
 
 // ---- the suite ----
 
-const H = {
+const HOSTS = {
   https: 'https-backend.tls.test',
   wrongCa: 'wrong-ca.tls.test',
   noVerify: 'no-verify.tls.test',
@@ -296,7 +296,7 @@ const H = {
 };
 
 describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl-redirect, HSTS)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let pki: Pki;
   let ctl: RunningController | undefined;
   let pods: Pods | undefined;
@@ -331,12 +331,12 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
     await listen(grpcsServer, GRPCS_ADDR, grpcsPort);
     pods = await startPods([{ name: 'tls-pod', address: POD_ADDR }]);
 
-    m = new ManifestDir('annotations-tls');
+    manifests = new ManifestDir('annotations-tls');
     const svc = (name: string, address: string, port: number) => [
       service(name, { ports: [{ port: 443, targetPort: port }] }),
       endpoints(name, { ready: [address], port }),
     ];
-    m.write('services.yaml', [
+    manifests.write('services.yaml', [
       ...svc('https-svc', HTTPS_ADDR, httpsPort),
       ...svc('grpc-svc', GRPC_ADDR, grpcPort),
       ...svc('grpcs-svc', GRPCS_ADDR, grpcsPort),
@@ -344,14 +344,14 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
       service('empty-svc', { ports: [{ port: 443, targetPort: 443 }] }),
       endpoints('empty-svc', { ready: [], port: 443 }),
     ]);
-    m.write('secrets.yaml', [
+    manifests.write('secrets.yaml', [
       // the CA of the backends' certificates, and the client certificate nginx shows them
       secret('backend-ca', { 'ca.crt': ca.cert, 'tls.crt': nginxClient.cert, 'tls.key': nginxClient.key }),
       secret('other-ca', { 'ca.crt': wrongCa.cert }),
       // the CA client certificates must chain to
       secret('client-ca', { 'ca.crt': ca.cert }),
     ]);
-    m.write('settings.yaml', configMap('tls-settings', NS, {}));
+    manifests.write('settings.yaml', configMap('tls-settings', NS, {}));
     const ing = (
       name: string,
       host: string,
@@ -366,127 +366,138 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
         paths: [{ path: o.path ?? '/', service: svcName, port: o.port ?? (svcName === 'pod-svc' ? 80 : 443) }],
       });
     const verified = {
-      [`${A}backend-protocol`]: 'HTTPS',
-      [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`,
-      [`${A}proxy-ssl-verify`]: 'on',
-      [`${A}proxy-ssl-name`]: BACKEND_NAME,
-      [`${A}proxy-ssl-server-name`]: 'on',
+      [`${ANNOTATION}backend-protocol`]: 'HTTPS',
+      [`${ANNOTATION}proxy-ssl-secret`]: `${NS}/backend-ca`,
+      [`${ANNOTATION}proxy-ssl-verify`]: 'on',
+      [`${ANNOTATION}proxy-ssl-name`]: BACKEND_NAME,
+      [`${ANNOTATION}proxy-ssl-server-name`]: 'on',
     };
-    m.write(
+    manifests.write(
       'ingresses.yaml',
       [
-        ing('https-verified', H.https, verified, 'https-svc'),
-        ing('https-wrong-ca', H.wrongCa, { ...verified, [`${A}proxy-ssl-secret`]: `${NS}/other-ca` }, 'https-svc'),
-        ing('https-no-verify', H.noVerify, { [`${A}backend-protocol`]: 'https' }, 'https-svc'),
-        ing('grpc', H.grpc, { [`${A}backend-protocol`]: 'GRPC' }, 'grpc-svc', { tls: true, path: '/echo.Echo' }),
+        ing('https-verified', HOSTS.https, verified, 'https-svc'),
+        ing(
+          'https-wrong-ca',
+          HOSTS.wrongCa,
+          { ...verified, [`${ANNOTATION}proxy-ssl-secret`]: `${NS}/other-ca` },
+          'https-svc',
+        ),
+        ing('https-no-verify', HOSTS.noVerify, { [`${ANNOTATION}backend-protocol`]: 'https' }, 'https-svc'),
+        ing('grpc', HOSTS.grpc, { [`${ANNOTATION}backend-protocol`]: 'GRPC' }, 'grpc-svc', {
+          tls: true,
+          path: '/echo.Echo',
+        }),
         ing(
           'grpcs',
-          H.grpcs,
+          HOSTS.grpcs,
           {
-            [`${A}backend-protocol`]: 'GRPCS',
-            [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`,
-            [`${A}proxy-ssl-verify`]: 'on',
-            [`${A}proxy-ssl-name`]: BACKEND_NAME,
+            [`${ANNOTATION}backend-protocol`]: 'GRPCS',
+            [`${ANNOTATION}proxy-ssl-secret`]: `${NS}/backend-ca`,
+            [`${ANNOTATION}proxy-ssl-verify`]: 'on',
+            [`${ANNOTATION}proxy-ssl-name`]: BACKEND_NAME,
           },
           'grpcs-svc',
           { tls: true, path: '/echo.Echo' },
         ),
-        ing('empty-https', H.emptyHttps, { [`${A}backend-protocol`]: 'HTTPS' }, 'empty-svc'),
-        ing('empty-grpc', H.emptyGrpc, { [`${A}backend-protocol`]: 'GRPC' }, 'empty-svc', {
+        ing('empty-https', HOSTS.emptyHttps, { [`${ANNOTATION}backend-protocol`]: 'HTTPS' }, 'empty-svc'),
+        ing('empty-grpc', HOSTS.emptyGrpc, { [`${ANNOTATION}backend-protocol`]: 'GRPC' }, 'empty-svc', {
           tls: true,
           path: '/echo.Echo',
         }),
-        ing('force', H.force, { [`${A}force-ssl-redirect`]: 'true' }, 'pod-svc'),
-        ing('plain', H.plain, {}, 'pod-svc'),
-        ing('hsts', H.hsts, { [`${A}ssl-redirect`]: 'false' }, 'pod-svc', { tls: true }),
+        ing('force', HOSTS.force, { [`${ANNOTATION}force-ssl-redirect`]: 'true' }, 'pod-svc'),
+        ing('plain', HOSTS.plain, {}, 'pod-svc'),
+        ing('hsts', HOSTS.hsts, { [`${ANNOTATION}ssl-redirect`]: 'false' }, 'pod-svc', { tls: true }),
         ing(
           'mtls',
-          H.mtls,
-          { [`${A}auth-tls-secret`]: `${NS}/client-ca`, [`${A}auth-tls-pass-certificate-to-upstream`]: 'true' },
+          HOSTS.mtls,
+          {
+            [`${ANNOTATION}auth-tls-secret`]: `${NS}/client-ca`,
+            [`${ANNOTATION}auth-tls-pass-certificate-to-upstream`]: 'true',
+          },
           'pod-svc',
           { tls: true },
         ),
         ing(
           'mtls-optional',
-          H.optional,
-          { [`${A}auth-tls-secret`]: `${NS}/client-ca`, [`${A}auth-tls-verify-client`]: 'optional' },
+          HOSTS.optional,
+          { [`${ANNOTATION}auth-tls-secret`]: `${NS}/client-ca`, [`${ANNOTATION}auth-tls-verify-client`]: 'optional' },
           'pod-svc',
           { tls: true },
         ),
-        ing('bad-ok', H.bad, {}, 'pod-svc', { path: '/ok' }),
-        ing('bad-protocol', H.bad, { [`${A}backend-protocol`]: 'AJP' }, 'pod-svc', { path: '/protocol' }),
+        ing('bad-ok', HOSTS.bad, {}, 'pod-svc', { path: '/ok' }),
+        ing('bad-protocol', HOSTS.bad, { [`${ANNOTATION}backend-protocol`]: 'AJP' }, 'pod-svc', { path: '/protocol' }),
         ing(
           'bad-verify',
-          H.bad,
-          { [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${A}proxy-ssl-verify`]: 'maybe' },
+          HOSTS.bad,
+          { [`${ANNOTATION}proxy-ssl-secret`]: `${NS}/backend-ca`, [`${ANNOTATION}proxy-ssl-verify`]: 'maybe' },
           'pod-svc',
           { path: '/verify' },
         ),
-        ing('bad-auth-secret', H.bad, { [`${A}auth-tls-secret`]: `${NS}/no-such-secret` }, 'pod-svc', {
+        ing('bad-auth-secret', HOSTS.bad, { [`${ANNOTATION}auth-tls-secret`]: `${NS}/no-such-secret` }, 'pod-svc', {
           path: '/auth',
         }),
-        ing('bad-force', H.bad, { [`${A}force-ssl-redirect`]: 'yes' }, 'pod-svc', { path: '/force' }),
+        ing('bad-force', HOSTS.bad, { [`${ANNOTATION}force-ssl-redirect`]: 'yes' }, 'pod-svc', { path: '/force' }),
       ].flat(),
     );
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', `${NS}/tls-settings`] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', `${NS}/tls-settings`] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await Promise.all([closeAll(pods), close(httpsServer), close(grpcServer), close(grpcsServer)]);
-      m?.cleanup();
+      manifests?.cleanup();
       pki?.cleanup();
     },
   );
 
   describe('backend-protocol HTTPS with proxy-ssl-*', function () {
     it('reaches an HTTPS backend, verifying its certificate, sending SNI and a client certificate', async function () {
-      const r = await ctl!.http(H.https, '/some/path?q=1');
-      assert.equal(r.status, 200, r.body);
-      const a = JSON.parse(r.body) as HttpsAnswer;
-      assert.equal(a.backend, 'https');
-      assert.equal(a.path, '/some/path?q=1');
-      assert.equal(a.host, H.https); // the request's Host header is kept
-      assert.equal(a.sni, BACKEND_NAME); // proxy-ssl-server-name on + proxy-ssl-name
-      assert.equal(a.clientCN, 'nginx-as-client'); // tls.crt/tls.key of proxy-ssl-secret
+      const reply = await ctl!.http(HOSTS.https, '/some/path?q=1');
+      assert.equal(reply.status, 200, reply.body);
+      const answer = JSON.parse(reply.body) as HttpsAnswer;
+      assert.equal(answer.backend, 'https');
+      assert.equal(answer.path, '/some/path?q=1');
+      assert.equal(answer.host, HOSTS.https); // the request's Host header is kept
+      assert.equal(answer.sni, BACKEND_NAME); // proxy-ssl-server-name on + proxy-ssl-name
+      assert.equal(answer.clientCN, 'nginx-as-client'); // tls.crt/tls.key of proxy-ssl-secret
       assert.match(ctl!.nginxConf(), /proxy_pass https:\/\/upstream_balancer;/);
     });
 
     it('answers 502 when the backend certificate is not signed by the CA of proxy-ssl-secret', async function () {
-      const r = await ctl!.http(H.wrongCa, '/');
-      assert.equal(r.status, 502, r.body);
+      const reply = await ctl!.http(HOSTS.wrongCa, '/');
+      assert.equal(reply.status, 502, reply.body);
     });
 
     it('without proxy-ssl-secret, HTTPS is used without verification (ingress-nginx default proxy-ssl-verify off)', async function () {
-      const r = await ctl!.http(H.noVerify, '/');
-      assert.equal(r.status, 200, r.body);
-      const a = JSON.parse(r.body) as HttpsAnswer;
-      assert.equal(a.backend, 'https');
-      assert.equal(a.clientCN, null); // no client certificate without proxy-ssl-secret
-      assert.equal(a.sni, null); // proxy-ssl-server-name defaults to off
+      const reply = await ctl!.http(HOSTS.noVerify, '/');
+      assert.equal(reply.status, 200, reply.body);
+      const answer = JSON.parse(reply.body) as HttpsAnswer;
+      assert.equal(answer.backend, 'https');
+      assert.equal(answer.clientCN, null); // no client certificate without proxy-ssl-secret
+      assert.equal(answer.sni, null); // proxy-ssl-server-name defaults to off
     });
   });
 
   describe('backend-protocol GRPC and GRPCS', function () {
     it('proxies a unary gRPC call over HTTP/2 to an h2c backend with grpc_pass', async function () {
-      const r = await grpcCall(ctl!.ports.https, H.grpc, '/echo.Echo/Say', 'hello grpc');
-      assert.equal(r.status, 200);
-      assert.equal(r.trailers['grpc-status'], '0', JSON.stringify(r.trailers));
-      assert.equal(r.answer?.backend, 'grpc');
-      assert.equal(r.answer?.message, 'hello grpc');
-      assert.equal(r.answer?.path, '/echo.Echo/Say');
-      assert.equal(r.answer?.host, H.grpc);
-      assert.equal(r.answer?.forwardedProto, 'https');
+      const reply = await grpcCall(ctl!.ports.https, HOSTS.grpc, '/echo.Echo/Say', 'hello grpc');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.trailers['grpc-status'], '0', JSON.stringify(reply.trailers));
+      assert.equal(reply.answer?.backend, 'grpc');
+      assert.equal(reply.answer?.message, 'hello grpc');
+      assert.equal(reply.answer?.path, '/echo.Echo/Say');
+      assert.equal(reply.answer?.host, HOSTS.grpc);
+      assert.equal(reply.answer?.forwardedProto, 'https');
       assert.match(ctl!.nginxConf(), /grpc_pass grpc:\/\/upstream_balancer;/);
     });
 
     it('proxies gRPC to a TLS backend with GRPCS, verified with proxy-ssl-secret (grpc_ssl_*)', async function () {
-      const r = await grpcCall(ctl!.ports.https, H.grpcs, '/echo.Echo/Say', 'hello grpcs');
-      assert.equal(r.status, 200);
-      assert.equal(r.trailers['grpc-status'], '0', JSON.stringify(r.trailers));
-      assert.equal(r.answer?.backend, 'grpcs');
-      assert.equal(r.answer?.message, 'hello grpcs');
+      const reply = await grpcCall(ctl!.ports.https, HOSTS.grpcs, '/echo.Echo/Say', 'hello grpcs');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.trailers['grpc-status'], '0', JSON.stringify(reply.trailers));
+      assert.equal(reply.answer?.backend, 'grpcs');
+      assert.equal(reply.answer?.message, 'hello grpcs');
       assert.match(ctl!.nginxConf(), /grpc_pass grpcs:\/\/upstream_balancer;/);
       assert.match(ctl!.nginxConf(), /grpc_ssl_verify on;/);
     });
@@ -494,93 +505,93 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
 
   describe('backends without endpoints', function () {
     it("HTTPS and gRPC upstreams answer 503 at once (from the server's named location: the internal server speaks plain HTTP/1)", async function () {
-      const r = await ctl!.http(H.emptyHttps, '/x');
-      assert.equal(r.status, 503, r.body);
-      assert.equal(r.headers['x-ingress-templater'], undefined);
-      const g = await grpcCall(ctl!.ports.https, H.emptyGrpc, '/echo.Echo/Say', 'hello');
-      assert.equal(g.status, 503);
-      assert.equal(g.answer, null);
+      const reply = await ctl!.http(HOSTS.emptyHttps, '/x');
+      assert.equal(reply.status, 503, reply.body);
+      assert.equal(reply.headers['x-ingress-templater'], undefined);
+      const grpc = await grpcCall(ctl!.ports.https, HOSTS.emptyGrpc, '/echo.Echo/Say', 'hello');
+      assert.equal(grpc.status, 503);
+      assert.equal(grpc.answer, null);
     });
   });
 
   describe('force-ssl-redirect', function () {
     it('redirects plain HTTP with 308 on a host without a TLS section', async function () {
-      const r = await ctl!.http(H.force, '/a/b?c=d');
-      assert.equal(r.status, 308);
-      assert.equal(r.headers.location, `https://${H.force}:${ctl!.ports.https}/a/b?c=d`);
-      const s = await tlsRequest(ctl!.ports.https, H.force, '/a/b');
-      assert.equal(s.status, 200);
-      assert.equal(pod(s).pod, 'tls-pod');
+      const reply = await ctl!.http(HOSTS.force, '/a/b?c=d');
+      assert.equal(reply.status, 308);
+      assert.equal(reply.headers.location, `https://${HOSTS.force}:${ctl!.ports.https}/a/b?c=d`);
+      const tlsReply = await tlsRequest(ctl!.ports.https, HOSTS.force, '/a/b');
+      assert.equal(tlsReply.status, 200);
+      assert.equal(pod(tlsReply).pod, 'tls-pod');
     });
 
     it('leaves a host without TLS and without the annotation on plain HTTP', async function () {
-      const r = await ctl!.http(H.plain, '/');
-      assert.equal(r.status, 200);
-      assert.equal(r.pod?.pod, 'tls-pod');
+      const reply = await ctl!.http(HOSTS.plain, '/');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.pod?.pod, 'tls-pod');
     });
   });
 
   describe('auth-tls', function () {
     it('answers 400 without a client certificate, as nginx does', async function () {
-      const r = await tlsRequest(ctl!.ports.https, H.mtls, '/');
-      assert.equal(r.status, 400);
-      assert.match(r.body, /No required SSL certificate was sent/);
+      const reply = await tlsRequest(ctl!.ports.https, HOSTS.mtls, '/');
+      assert.equal(reply.status, 400);
+      assert.match(reply.body, /No required SSL certificate was sent/);
     });
 
     it('answers 400 to a client certificate from another CA', async function () {
-      const r = await tlsRequest(ctl!.ports.https, H.mtls, '/', { client: strangerClient });
-      assert.equal(r.status, 400);
-      assert.match(r.body, /certificate error/i);
+      const reply = await tlsRequest(ctl!.ports.https, HOSTS.mtls, '/', { client: strangerClient });
+      assert.equal(reply.status, 400);
+      assert.match(reply.body, /certificate error/i);
     });
 
     it('passes a request with a client certificate from the CA, telling the upstream who it is', async function () {
-      const r = await tlsRequest(ctl!.ports.https, H.mtls, '/who', { client });
-      assert.equal(r.status, 200, r.body);
-      const h = pod(r).headers;
-      assert.equal(h['ssl-client-verify'], 'SUCCESS');
-      assert.match(String(h['ssl-client-subject-dn']), /CN=alice/);
-      assert.match(String(h['ssl-client-issuer-dn']), /CN=e2e CA/);
+      const reply = await tlsRequest(ctl!.ports.https, HOSTS.mtls, '/who', { client });
+      assert.equal(reply.status, 200, reply.body);
+      const headers = pod(reply).headers;
+      assert.equal(headers['ssl-client-verify'], 'SUCCESS');
+      assert.match(String(headers['ssl-client-subject-dn']), /CN=alice/);
+      assert.match(String(headers['ssl-client-issuer-dn']), /CN=e2e CA/);
       // auth-tls-pass-certificate-to-upstream: the certificate, URL-encoded PEM
-      const pem = decodeURIComponent(String(h['ssl-client-cert']));
+      const pem = decodeURIComponent(String(headers['ssl-client-cert']));
       assert.equal(pem.trim(), client.cert.trim());
     });
 
     it('never serves the host over plain HTTP: redirected to HTTPS', async function () {
-      const r = await ctl!.http(H.mtls, '/x');
-      assert.equal(r.status, 308);
-      assert.equal(r.headers.location, `https://${H.mtls}:${ctl!.ports.https}/x`);
+      const reply = await ctl!.http(HOSTS.mtls, '/x');
+      assert.equal(reply.status, 308);
+      assert.equal(reply.headers.location, `https://${HOSTS.mtls}:${ctl!.ports.https}/x`);
     });
 
     it('with verify-client optional, passes requests with and without a certificate', async function () {
-      const without = await tlsRequest(ctl!.ports.https, H.optional, '/');
+      const without = await tlsRequest(ctl!.ports.https, HOSTS.optional, '/');
       assert.equal(without.status, 200, without.body);
       assert.equal(pod(without).headers['ssl-client-verify'], 'NONE');
       assert.equal(pod(without).headers['ssl-client-cert'], undefined); // pass-certificate defaults to false
-      const withCert = await tlsRequest(ctl!.ports.https, H.optional, '/', { client });
+      const withCert = await tlsRequest(ctl!.ports.https, HOSTS.optional, '/', { client });
       assert.equal(withCert.status, 200, withCert.body);
       assert.equal(pod(withCert).headers['ssl-client-verify'], 'SUCCESS');
       assert.equal(pod(withCert).headers['ssl-client-cert'], undefined);
     });
 
     it('other hosts neither ask for certificates nor forward client-sent ssl-client-* headers', async function () {
-      const r = await tlsRequest(ctl!.ports.https, H.hsts, '/', {
+      const reply = await tlsRequest(ctl!.ports.https, HOSTS.hsts, '/', {
         headers: { 'ssl-client-verify': 'SUCCESS', 'ssl-client-subject-dn': 'CN=admin' },
       });
-      assert.equal(r.status, 200, r.body);
-      assert.equal(pod(r).headers['ssl-client-verify'], undefined);
-      assert.equal(pod(r).headers['ssl-client-subject-dn'], undefined);
+      assert.equal(reply.status, 200, reply.body);
+      assert.equal(pod(reply).headers['ssl-client-verify'], undefined);
+      assert.equal(pod(reply).headers['ssl-client-subject-dn'], undefined);
     });
   });
 
   describe('invalid values', function () {
     it('deny only the paths of the Ingress with the invalid value (503); the host keeps serving the rest', async function () {
-      assert.equal((await ctl!.http(H.bad, '/ok')).status, 200);
-      for (const p of ['/protocol', '/verify', '/auth', '/force']) {
-        const r = await ctl!.http(H.bad, p);
-        assert.equal(r.status, 503, `${p}: ${r.status} ${r.body.slice(0, 200)}`);
+      assert.equal((await ctl!.http(HOSTS.bad, '/ok')).status, 200);
+      for (const requestPath of ['/protocol', '/verify', '/auth', '/force']) {
+        const reply = await ctl!.http(HOSTS.bad, requestPath);
+        assert.equal(reply.status, 503, `${requestPath}: ${reply.status} ${reply.body.slice(0, 200)}`);
       }
       // and HTTPS on the host works without asking for a client certificate (the invalid auth-tls is not applied)
-      assert.equal((await tlsRequest(ctl!.ports.https, H.bad, '/ok')).status, 200);
+      assert.equal((await tlsRequest(ctl!.ports.https, HOSTS.bad, '/ok')).status, 200);
     });
 
     it('are reported naming the Ingress, the annotation and the value', async function () {
@@ -591,7 +602,7 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
             (p) =>
               p.startsWith('error:') &&
               p.includes(`Ingress ${NS}/${ing}`) &&
-              p.includes(`${A}${key}`) &&
+              p.includes(`${ANNOTATION}${key}`) &&
               p.includes(value),
           ),
           `${ing} ${key}:\n${problems.join('\n')}`,
@@ -609,30 +620,30 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
     const HSTS = 'strict-transport-security';
 
     it('is sent on HTTPS responses of TLS hosts, by default max-age=31536000; includeSubDomains', async function () {
-      const r = await tlsRequest(ctl!.ports.https, H.hsts, '/');
-      assert.equal(r.status, 200);
-      assert.equal(r.headers[HSTS], 'max-age=31536000; includeSubDomains');
+      const reply = await tlsRequest(ctl!.ports.https, HOSTS.hsts, '/');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.headers[HSTS], 'max-age=31536000; includeSubDomains');
       // also on answers nginx makes itself ("always")
-      const missing = await tlsRequest(ctl!.ports.https, H.mtls, '/');
+      const missing = await tlsRequest(ctl!.ports.https, HOSTS.mtls, '/');
       assert.equal(missing.status, 400);
       assert.equal(missing.headers[HSTS], 'max-age=31536000; includeSubDomains');
-      const notFound = await tlsRequest(ctl!.ports.https, H.grpc, '/not-a-route');
+      const notFound = await tlsRequest(ctl!.ports.https, HOSTS.grpc, '/not-a-route');
       assert.equal(notFound.status, 404);
       assert.equal(notFound.headers[HSTS], 'max-age=31536000; includeSubDomains');
     });
 
     it('is absent on plain HTTP, and on hosts without a TLS section', async function () {
-      const r = await ctl!.http(H.hsts, '/');
-      assert.equal(r.status, 200);
-      assert.equal(r.headers[HSTS], undefined);
-      const noTls = await tlsRequest(ctl!.ports.https, H.plain, '/');
+      const reply = await ctl!.http(HOSTS.hsts, '/');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.headers[HSTS], undefined);
+      const noTls = await tlsRequest(ctl!.ports.https, HOSTS.plain, '/');
       assert.equal(noTls.status, 200);
       assert.equal(noTls.headers[HSTS], undefined);
     });
 
     it('follows hsts-max-age, hsts-include-subdomains and hsts-preload, and hsts: "false" turns it off', async function () {
       let reloads = await ctl!.metric('reloads_total');
-      m.write(
+      manifests.write(
         'settings.yaml',
         configMap('tls-settings', NS, {
           'hsts-max-age': '600',
@@ -641,12 +652,12 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
         }),
       );
       reloads = await ctl!.waitForReload(reloads);
-      assert.equal((await tlsRequest(ctl!.ports.https, H.hsts, '/')).headers[HSTS], 'max-age=600; preload');
-      m.write('settings.yaml', configMap('tls-settings', NS, { hsts: 'false' }));
+      assert.equal((await tlsRequest(ctl!.ports.https, HOSTS.hsts, '/')).headers[HSTS], 'max-age=600; preload');
+      manifests.write('settings.yaml', configMap('tls-settings', NS, { hsts: 'false' }));
       await ctl!.waitForReload(reloads);
-      const r = await tlsRequest(ctl!.ports.https, H.hsts, '/');
-      assert.equal(r.status, 200);
-      assert.equal(r.headers[HSTS], undefined);
+      const reply = await tlsRequest(ctl!.ports.https, HOSTS.hsts, '/');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.headers[HSTS], undefined);
       assert.ok(!ctl!.nginxConf().includes('Strict-Transport-Security'));
     });
 
@@ -661,7 +672,7 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
 });
 
 describe('e2e: TLS annotations without the Lua balancer (--balancer static)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let pki: Pki;
   let ctl: RunningController | undefined;
   let httpsServer: https.Server | undefined;
@@ -679,54 +690,54 @@ describe('e2e: TLS annotations without the Lua balancer (--balancer static)', fu
     grpcServer = http2.createServer();
     grpcServer.on('stream', grpcHandler('grpc-static'));
     await listen(grpcServer, GRPC_ADDR, grpcPort);
-    m = new ManifestDir('annotations-tls-static');
-    m.write('all.yaml', [
+    manifests = new ManifestDir('annotations-tls-static');
+    manifests.write('all.yaml', [
       service('https-svc', { ports: [{ port: 443, targetPort: httpsPort }] }),
       endpoints('https-svc', { ready: [HTTPS_ADDR], port: httpsPort }),
       service('grpc-svc', { ports: [{ port: 443, targetPort: grpcPort }] }),
       endpoints('grpc-svc', { ready: [GRPC_ADDR], port: grpcPort }),
       secret('backend-ca', { 'ca.crt': ca.cert }),
       ingress('https', {
-        host: H.https,
+        host: HOSTS.https,
         paths: [{ path: '/', service: 'https-svc', port: 443 }],
         annotations: {
-          [`${A}backend-protocol`]: 'HTTPS',
-          [`${A}proxy-ssl-secret`]: `${NS}/backend-ca`,
-          [`${A}proxy-ssl-verify`]: 'on',
-          [`${A}proxy-ssl-name`]: BACKEND_NAME,
+          [`${ANNOTATION}backend-protocol`]: 'HTTPS',
+          [`${ANNOTATION}proxy-ssl-secret`]: `${NS}/backend-ca`,
+          [`${ANNOTATION}proxy-ssl-verify`]: 'on',
+          [`${ANNOTATION}proxy-ssl-name`]: BACKEND_NAME,
         },
       }),
       ingress('grpc', {
-        host: H.grpc,
-        tls: [{ hosts: [H.grpc] }],
+        host: HOSTS.grpc,
+        tls: [{ hosts: [HOSTS.grpc] }],
         paths: [{ path: '/', service: 'grpc-svc', port: 443 }],
-        annotations: { [`${A}backend-protocol`]: 'GRPC' },
+        annotations: { [`${ANNOTATION}backend-protocol`]: 'GRPC' },
       }),
     ]);
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--balancer', 'static'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await Promise.all([close(httpsServer), close(grpcServer)]);
-      m?.cleanup();
+      manifests?.cleanup();
       pki?.cleanup();
     },
   );
 
   it('proxies to the HTTPS backend through its upstream block, verified', async function () {
-    const r = await ctl!.http(H.https, '/static');
-    assert.equal(r.status, 200, r.body);
-    assert.equal((JSON.parse(r.body) as HttpsAnswer).path, '/static');
+    const reply = await ctl!.http(HOSTS.https, '/static');
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal((JSON.parse(reply.body) as HttpsAnswer).path, '/static');
     assert.match(ctl!.nginxConf(), /proxy_pass https:\/\/default_https-svc_443;/);
   });
 
   it('proxies gRPC through its upstream block', async function () {
-    const r = await grpcCall(ctl!.ports.https, H.grpc, '/echo.Echo/Say', 'static');
-    assert.equal(r.trailers['grpc-status'], '0');
-    assert.equal(r.answer?.backend, 'grpc-static');
-    assert.equal(r.answer?.message, 'static');
+    const reply = await grpcCall(ctl!.ports.https, HOSTS.grpc, '/echo.Echo/Say', 'static');
+    assert.equal(reply.trailers['grpc-status'], '0');
+    assert.equal(reply.answer?.backend, 'grpc-static');
+    assert.equal(reply.answer?.message, 'static');
     assert.match(ctl!.nginxConf(), /grpc_pass grpc:\/\/default_grpc-svc_443;/);
   });
 });

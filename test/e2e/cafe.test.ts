@@ -16,7 +16,7 @@ const CAFE = 'cafe.example.com';
 const example = (rel: string) => fs.readFileSync(path.join(REPO, 'examples', rel), 'utf8');
 
 describe('e2e: cafe Ingress and path matching', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let cafe: Pods, matching: Pods;
 
@@ -29,7 +29,7 @@ describe('e2e: cafe Ingress and path matching', function () {
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('cafe');
+    manifests = new ManifestDir('cafe');
     cafe = await startPods([
       { name: TEA[0]!, address: '127.0.0.21' },
       { name: TEA[1]!, address: '127.0.0.22' },
@@ -42,14 +42,14 @@ describe('e2e: cafe Ingress and path matching', function () {
       { name: 'bar-pod', address: '127.0.0.83' },
       { name: 'wild-pod', address: '127.0.0.84' },
     ]);
-    m.write('cafe.yaml', cafeYaml());
-    m.write('cafe-secret.yaml', example('manifests/cafe-secret.yaml'));
+    manifests.write('cafe.yaml', cafeYaml());
+    manifests.write('cafe-secret.yaml', example('manifests/cafe-secret.yaml'));
 
     const svc = (name: string, address: string) => [
       service(name, { ports: [{ port: 80, targetPort: matching.port }] }),
       endpoints(name, { ready: [address], port: matching.port }),
     ];
-    m.write(
+    manifests.write(
       'matching-services.yaml',
       [
         svc('prefix-svc', '127.0.0.81'),
@@ -58,7 +58,7 @@ describe('e2e: cafe Ingress and path matching', function () {
         svc('wild-svc', '127.0.0.84'),
       ].flat(),
     );
-    m.write(
+    manifests.write(
       'precedence.yaml',
       ingress('precedence', {
         host: 'paths.example.com',
@@ -71,25 +71,25 @@ describe('e2e: cafe Ingress and path matching', function () {
         ],
       }),
     );
-    m.write(
+    manifests.write(
       'wildcard.yaml',
       ingress('wildcard', { host: '*.example.com', paths: [{ path: '/', service: 'wild-svc' }] }),
     );
 
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(cafe, matching);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
-  const pod = async (host: string, p: string, https = false) => {
-    const r = https ? await ctl!.https(host, p) : await ctl!.http(host, p);
-    return r.pod ? r.pod.pod : `status ${r.status}`;
+  const pod = async (host: string, requestPath: string, https = false) => {
+    const reply = https ? await ctl!.https(host, requestPath) : await ctl!.http(host, requestPath);
+    return reply.pod ? reply.pod.pod : `status ${reply.status}`;
   };
 
   /** The walkthrough's checks; run for the v1 Ingress and again for the legacy one. */
@@ -112,9 +112,9 @@ describe('e2e: cafe Ingress and path matching', function () {
     assert.equal(await pod(CAFE, '/', true), 'status 404');
 
     // the host has TLS: plain HTTP is redirected to the HTTPS port
-    const r = await ctl!.http(CAFE, '/tea?x=1');
-    assert.equal(r.status, 308);
-    assert.equal(r.headers.location, `https://${CAFE}:${ctl!.ports.https}/tea?x=1`);
+    const reply = await ctl!.http(CAFE, '/tea?x=1');
+    assert.equal(reply.status, 308);
+    assert.equal(reply.headers.location, `https://${CAFE}:${ctl!.ports.https}/tea?x=1`);
   }
 
   it('v1 Ingress: /tea -> tea pods, /coffee and /coffee/x -> coffee pods, /teapot and unknown paths 404, HTTP redirects', async function () {
@@ -123,27 +123,27 @@ describe('e2e: cafe Ingress and path matching', function () {
   });
 
   it('serves cafe.example.com with the certificate of Secret cafe-secret', async function () {
-    const r = await ctl!.https(CAFE, '/tea');
-    assert.equal(r.cert?.subject.CN, CAFE);
-    assert.equal(r.cert?.subjectaltname, `DNS:${CAFE}`);
+    const reply = await ctl!.https(CAFE, '/tea');
+    assert.equal(reply.cert?.subject.CN, CAFE);
+    assert.equal(reply.cert?.subjectaltname, `DNS:${CAFE}`);
   });
 
   it('Exact beats Prefix for the same path; the longest prefix wins; matching is by path element', async function () {
-    const h = 'paths.example.com';
-    assert.equal(await pod(h, '/foo'), 'exact-pod');
-    assert.equal(await pod(h, '/foo/'), 'prefix-pod');
-    assert.equal(await pod(h, '/foo/x'), 'prefix-pod');
-    assert.equal(await pod(h, '/foo/bar'), 'bar-pod');
-    assert.equal(await pod(h, '/foo/bar/baz'), 'bar-pod');
-    assert.equal(await pod(h, '/foo/barista'), 'prefix-pod');
-    assert.equal(await pod(h, '/foobar'), 'status 404');
-    assert.equal(await pod(h, '/exact-only'), 'exact-pod');
-    assert.equal(await pod(h, '/exact-only/x'), 'status 404');
-    assert.equal(await pod(h, '/exact-onlyx'), 'status 404');
+    const host = 'paths.example.com';
+    assert.equal(await pod(host, '/foo'), 'exact-pod');
+    assert.equal(await pod(host, '/foo/'), 'prefix-pod');
+    assert.equal(await pod(host, '/foo/x'), 'prefix-pod');
+    assert.equal(await pod(host, '/foo/bar'), 'bar-pod');
+    assert.equal(await pod(host, '/foo/bar/baz'), 'bar-pod');
+    assert.equal(await pod(host, '/foo/barista'), 'prefix-pod');
+    assert.equal(await pod(host, '/foobar'), 'status 404');
+    assert.equal(await pod(host, '/exact-only'), 'exact-pod');
+    assert.equal(await pod(host, '/exact-only/x'), 'status 404');
+    assert.equal(await pod(host, '/exact-onlyx'), 'status 404');
     // Prefix "/trail/" is the same as "/trail": a trailing slash does not matter
-    assert.equal(await pod(h, '/trail'), 'prefix-pod');
-    assert.equal(await pod(h, '/trail/x'), 'prefix-pod');
-    assert.equal(await pod(h, '/trailer'), 'status 404');
+    assert.equal(await pod(host, '/trail'), 'prefix-pod');
+    assert.equal(await pod(host, '/trail/x'), 'prefix-pod');
+    assert.equal(await pod(host, '/trailer'), 'status 404');
   });
 
   it('a wildcard host *.example.com matches exactly one label; exact hosts win over it', async function () {
@@ -168,8 +168,8 @@ describe('e2e: cafe Ingress and path matching', function () {
       .filter((doc) => !/^kind: Ingress$/m.test(doc))
       .join('---');
     assert.doesNotMatch(withoutIngress, /kind: Ingress/);
-    m.write('cafe.yaml', withoutIngress);
-    m.write('cafe-ingress-v1beta1.yaml', legacy);
+    manifests.write('cafe.yaml', withoutIngress);
+    manifests.write('cafe-ingress-v1beta1.yaml', legacy);
     await ctl!.waitForReload(reloads);
     await ctl!.waitFor(
       () =>
@@ -179,10 +179,10 @@ describe('e2e: cafe Ingress and path matching', function () {
       { what: 'the legacy Ingress in nginx.conf' },
     );
     await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { what: 'healthz 200' });
-    const s = await ctl!.status();
-    assert.notEqual(s.configHash, before);
+    const status = await ctl!.status();
+    assert.notEqual(status.configHash, before);
     assert.deepEqual(
-      s.problems.filter((p) => p.startsWith('error')),
+      status.problems.filter((p) => p.startsWith('error')),
       [],
     );
     await checkCafe();

@@ -48,45 +48,45 @@ describe('e2e: CLI', function () {
         '18443',
         ...extra,
       ]);
-    const common = (r: CliResult) => {
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^ {4}## start server cafe\.example\.com$/m);
-      assert.match(r.stdout, /^ {4}## end server cafe\.example\.com$/m);
-      assert.match(r.stdout, /^# config-hash [0-9a-f]{64}$/m);
+    const common = (result: CliResult) => {
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^ {4}## start server cafe\.example\.com$/m);
+      assert.match(result.stdout, /^ {4}## end server cafe\.example\.com$/m);
+      assert.match(result.stdout, /^# config-hash [0-9a-f]{64}$/m);
       // the listen ports asked for
-      assert.match(r.stdout, /listen 18080 default_server;/);
-      assert.match(r.stdout, /listen 18443 ssl/);
-      assert.match(r.stdout, /location = "\/tea" \{/);
-      assert.doesNotMatch(r.stderr, /error/);
+      assert.match(result.stdout, /listen 18080 default_server;/);
+      assert.match(result.stdout, /listen 18443 ssl/);
+      assert.match(result.stdout, /location = "\/tea" \{/);
+      assert.doesNotMatch(result.stderr, /error/);
       assert.equal(fs.existsSync(path.join(tmp, 'prefix')), false, 'render writes nothing to the prefix');
     };
 
     it('--balancer static: prints the config for the examples with the endpoints in upstream blocks', async function () {
-      const r = await renderExamples('--balancer', 'static');
-      common(r);
+      const result = await renderExamples('--balancer', 'static');
+      common(result);
       // the walkthrough's endpoints, each in its Service's upstream, which the locations proxy to
       for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13'])
-        assert.match(r.stdout, new RegExp(`server ${ip.replace(/\./g, '\\.')}:9376;`));
-      assert.match(r.stdout, /upstream default_hostnames_80 \{[^}]*server 127\.0\.0\.11:9376;[^}]*\}/);
-      assert.match(r.stdout, /proxy_pass http:\/\/default_hostnames_80;/);
+        assert.match(result.stdout, new RegExp(`server ${ip.replace(/\./g, '\\.')}:9376;`));
+      assert.match(result.stdout, /upstream default_hostnames_80 \{[^}]*server 127\.0\.0\.11:9376;[^}]*\}/);
+      assert.match(result.stdout, /proxy_pass http:\/\/default_hostnames_80;/);
       assert.match(
-        r.stdout,
+        result.stdout,
         /upstream default_tea-svc_80 \{[^}]*server 127\.0\.0\.21:8080;[^}]*server 127\.0\.0\.22:8080;/,
       );
-      assert.doesNotMatch(r.stdout, /_by_lua|upstream_balancer|lua_shared_dict/);
+      assert.doesNotMatch(result.stdout, /_by_lua|upstream_balancer|lua_shared_dict/);
     });
 
     it('by default (nginx here has ngx_lua) prints the Lua balancer and no endpoint address at all', async function () {
-      const r = await renderExamples();
-      common(r);
-      assert.match(r.stdout, /balancer_by_lua_block/);
-      assert.match(r.stdout, /lua_shared_dict ingress_templater /);
-      assert.match(r.stdout, /location = \/configuration\/backends \{/);
+      const result = await renderExamples();
+      common(result);
+      assert.match(result.stdout, /balancer_by_lua_block/);
+      assert.match(result.stdout, /lua_shared_dict ingress_templater /);
+      assert.match(result.stdout, /location = \/configuration\/backends \{/);
       // every proxied location goes through the one Lua-balanced upstream
-      const proxies = r.stdout.match(/proxy_pass [^;]*;/g) ?? [];
+      const proxies = result.stdout.match(/proxy_pass [^;]*;/g) ?? [];
       assert.ok(proxies.length >= 5, proxies.join('\n'));
       assert.deepEqual([...new Set(proxies)], ['proxy_pass http://upstream_balancer;']);
-      assert.match(r.stdout, /set \$proxy_upstream_name "default_hostnames_80";/);
+      assert.match(result.stdout, /set \$proxy_upstream_name "default_hostnames_80";/);
       // endpoints are pushed, never rendered: none of the examples' pod addresses, no upstream per Service
       for (const ip of [
         '127.0.0.11',
@@ -97,28 +97,28 @@ describe('e2e: CLI', function () {
         '127.0.0.31',
         '127.0.0.32',
       ]) {
-        assert.ok(!r.stdout.includes(ip), `${ip} must not be in the Lua-mode config`);
+        assert.ok(!result.stdout.includes(ip), `${ip} must not be in the Lua-mode config`);
       }
-      assert.doesNotMatch(r.stdout, /:9376\b/);
+      assert.doesNotMatch(result.stdout, /:9376\b/);
       assert.deepEqual(
-        r.stdout.match(/^\s*upstream \S+/gm)?.map((l) => l.trim()),
+        result.stdout.match(/^\s*upstream \S+/gm)?.map((l) => l.trim()),
         ['upstream upstream_balancer'],
       );
       // and it is what --balancer lua renders
       const lua = await renderExamples('--balancer', 'lua');
       assert.equal(lua.code, 0, lua.stderr);
-      assert.equal(lua.stdout, r.stdout);
+      assert.equal(lua.stdout, result.stdout);
     });
 
     it('--out writes the same config to a file; environment variables set flags', async function () {
       const out = path.join(tmp, 'out.conf');
       const env = { INGRESS_TEMPLATER_HTTP_PORT: '18081', INGRESS_TEMPLATER_HTTPS_PORT: '18444' };
-      const r = await runCli(
+      const result = await runCli(
         ['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix'), '--out', out],
         { env },
       );
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, '');
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, '');
       const text = fs.readFileSync(out, 'utf8');
       assert.match(text, /## start server cafe\.example\.com/);
       assert.match(text, /listen 18081 default_server;/);
@@ -131,68 +131,77 @@ describe('e2e: CLI', function () {
     });
 
     it('exits non-zero and names the file and field of a rejected manifest; the rest is still rendered', async function () {
-      const r = await runCli(['render', '--manifests', bad.dir, '--nginx-prefix', path.join(tmp, 'prefix')]);
-      assert.equal(r.code, 2, r.stderr);
+      const result = await runCli(['render', '--manifests', bad.dir, '--nginx-prefix', path.join(tmp, 'prefix')]);
+      assert.equal(result.code, 2, result.stderr);
       assert.match(
-        r.stderr,
+        result.stderr,
         /^error: nested\/bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host: .*"bad\.example\.com;"/m,
       );
-      assert.match(r.stderr, /ManifestsRejectedError: 1 problem\(s\) in the manifests/);
-      assert.match(r.stdout, /## start server good\.example\.com/);
-      assert.doesNotMatch(r.stdout, /bad\.example\.com/);
+      assert.match(result.stderr, /ManifestsRejectedError: 1 problem\(s\) in the manifests/);
+      assert.match(result.stdout, /## start server good\.example\.com/);
+      assert.doesNotMatch(result.stdout, /bad\.example\.com/);
     });
   });
 
   describe('validate', function () {
     it('exits 0 for examples/manifests (schema checks and nginx -t pass)', async function () {
-      const r = await runCli(['validate', '--manifests', EXAMPLES]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /ok: manifests accepted and nginx -t passed \(config [0-9a-f]{12}\)/);
+      const result = await runCli(['validate', '--manifests', EXAMPLES]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /ok: manifests accepted and nginx -t passed \(config [0-9a-f]{12}\)/);
     });
 
     it('exits non-zero for a directory with a rejected manifest, naming it', async function () {
-      const r = await runCli(['validate', '--manifests', bad.dir]);
-      assert.notEqual(r.code, 0);
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /nested\/bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host/);
-      assert.doesNotMatch(r.stderr, /^ok:/m);
+      const result = await runCli(['validate', '--manifests', bad.dir]);
+      assert.notEqual(result.code, 0);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /nested\/bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host/);
+      assert.doesNotMatch(result.stderr, /^ok:/m);
     });
 
     it('exits 3 when the manifests are fine but nginx -t rejects the config', async function () {
-      const m = new ManifestDir('cli-configtest');
+      const manifests = new ManifestDir('cli-configtest');
       try {
-        m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
-        m.write('long.yaml', [
+        manifests.write(
+          'settings.yaml',
+          configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }),
+        );
+        manifests.write('long.yaml', [
           ...backend('svc', fakePods),
           ingress('long', {
             host: 'a-rather-long-host-name-to-overflow-the-hash-bucket.example.com',
             paths: [{ path: '/', service: 'svc' }],
           }),
         ]);
-        const r = await runCli(['validate', '--manifests', m.dir, '--configmap', 'ingress-templater/settings']);
-        assert.equal(r.code, 3, r.stderr);
-        assert.match(r.stderr, /ConfigTestError: nginx -t rejected the candidate: .*server_names_hash/);
-        const ok = await runCli(['validate', '--manifests', m.dir]);
+        const result = await runCli([
+          'validate',
+          '--manifests',
+          manifests.dir,
+          '--configmap',
+          'ingress-templater/settings',
+        ]);
+        assert.equal(result.code, 3, result.stderr);
+        assert.match(result.stderr, /ConfigTestError: nginx -t rejected the candidate: .*server_names_hash/);
+        const ok = await runCli(['validate', '--manifests', manifests.dir]);
         assert.equal(ok.code, 0, `without the setting the same manifests pass: ${ok.stderr}`);
       } finally {
-        m.cleanup();
+        manifests.cleanup();
       }
     });
   });
 
   describe('flags', function () {
     it('--version prints the package version', async function () {
-      const r = await runCli(['--version']);
-      assert.equal(r.code, 0);
-      assert.equal(r.stdout, `${VERSION}\n`);
+      const result = await runCli(['--version']);
+      assert.equal(result.code, 0);
+      assert.equal(result.stdout, `${VERSION}\n`);
       assert.equal((await runCli(['-v'])).stdout, `${VERSION}\n`);
     });
 
     it('--help prints the usage with every command and flag', async function () {
-      const r = await runCli(['--help']);
-      assert.equal(r.code, 0);
-      assert.match(r.stdout, new RegExp(`^ingress-templater ${VERSION.replace(/\./g, '\\.')}`));
-      assert.match(r.stdout, /^Usage:$/m);
+      const result = await runCli(['--help']);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, new RegExp(`^ingress-templater ${VERSION.replace(/\./g, '\\.')}`));
+      assert.match(result.stdout, /^Usage:$/m);
       for (const word of [
         'render',
         'validate',
@@ -209,7 +218,7 @@ describe('e2e: CLI', function () {
         '--max-wait',
         'INGRESS_TEMPLATER_',
       ]) {
-        assert.ok(r.stdout.includes(word), `help mentions ${word}`);
+        assert.ok(result.stdout.includes(word), `help mentions ${word}`);
       }
       assert.equal((await runCli(['render', '-h'])).code, 0);
     });
@@ -230,9 +239,9 @@ describe('e2e: CLI', function () {
     });
 
     it('render exits 64 when the manifests directory does not exist', async function () {
-      const r = await runCli(['render', '--manifests', path.join(tmp, 'does-not-exist')]);
-      assert.equal(r.code, 64);
-      assert.match(r.stderr, /does not exist/);
+      const result = await runCli(['render', '--manifests', path.join(tmp, 'does-not-exist')]);
+      assert.equal(result.code, 64);
+      assert.match(result.stderr, /does not exist/);
     });
   });
 });

@@ -15,7 +15,7 @@ const HOSTNAMES = [
 ];
 
 describe('e2e: service discovery', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let hostnames: Pods, headless: Pods, local: Pods, named: Pods, eps: Pods, slice: Pods;
 
@@ -31,7 +31,7 @@ describe('e2e: service discovery', function () {
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('discovery');
+    manifests = new ManifestDir('discovery');
     hostnames = await startPods(HOSTNAMES);
     headless = await startPods(podSpecs('headless', '127.0.0.4', 2));
     local = await startPods([{ name: 'local-1', address: '127.0.0.1' }]);
@@ -42,9 +42,9 @@ describe('e2e: service discovery', function () {
     // the walkthrough's file as it is, with the pods' port in place of 9376
     const example = fs.readFileSync(path.join(REPO, 'examples/manifests/hostnames.yaml'), 'utf8');
     assert.match(example, /9376/);
-    m.write('hostnames.yaml', example.replace(/\b9376\b/g, String(hostnames.port)));
+    manifests.write('hostnames.yaml', example.replace(/\b9376\b/g, String(hostnames.port)));
 
-    m.write('headless.yaml', [
+    manifests.write('headless.yaml', [
       service('headless-svc', { clusterIP: 'None', ports: [{ name: 'http', port: 8080, targetPort: headless.port }] }),
       endpoints('headless-svc', { ready: headless.specs.map((s) => s.address), port: headless.port, portName: 'http' }),
       ingress('headless', {
@@ -52,7 +52,7 @@ describe('e2e: service discovery', function () {
         paths: [{ path: '/', service: 'headless-svc', port: 8080 }],
       }),
     ]);
-    m.write('external.yaml', [
+    manifests.write('external.yaml', [
       service('local-svc', {
         type: 'ExternalName',
         externalName: 'localhost',
@@ -62,7 +62,7 @@ describe('e2e: service discovery', function () {
     ]);
     // Service port "web" targets the container port named "http"; the slice lists that port under the
     // Service port's name with the resolved number. A second port must not be mixed up with it.
-    m.write('named.yaml', [
+    manifests.write('named.yaml', [
       service('named-svc', {
         ports: [
           { name: 'metrics', port: 9090, targetPort: 'metrics' },
@@ -86,32 +86,35 @@ describe('e2e: service discovery', function () {
       },
       ingress('named', { host: 'named.example.com', paths: [{ path: '/', service: 'named-svc', port: 'web' }] }),
     ]);
-    m.write('eps.yaml', [
+    manifests.write('eps.yaml', [
       service('eps-svc', { ports: [{ port: 80, targetPort: eps.port }] }),
       ingress('eps', { host: 'eps.example.com', paths: [{ path: '/', service: 'eps-svc' }] }),
     ]);
-    m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
-    m.write('slice.yaml', [
+    manifests.write(
+      'eps-endpoints.yaml',
+      endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }),
+    );
+    manifests.write('slice.yaml', [
       service('slice-svc', { ports: [{ name: 'web', port: 80, targetPort: 'http' }] }),
       ingress('slice', { host: 'slice.example.com', paths: [{ path: '/', service: 'slice-svc' }] }),
     ]);
-    m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
+    manifests.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
 
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(hostnames, headless, local, named, eps, slice);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
   it('accepts every manifest (no problems reported)', async function () {
-    const s = await ctl!.status();
-    assert.deepEqual(s.problems, []);
-    assert.equal(s.ready.ok, true);
+    const status = await ctl!.status();
+    assert.deepEqual(status.problems, []);
+    assert.equal(status.ready.ok, true);
     assert.equal(await ctl!.metric('rejected_manifests'), 0);
   });
 
@@ -140,12 +143,12 @@ describe('e2e: service discovery', function () {
   });
 
   it('hostnames: the pod sees the request path and the client Host header', async function () {
-    const r = await ctl!.http('walkthrough.test', '/some/path?q=1');
-    assert.equal(r.status, 200);
-    assert.ok(r.pod, r.body);
-    assert.equal(r.pod.path, '/some/path?q=1');
-    assert.equal(r.pod.host, 'walkthrough.test');
-    assert.ok(HOSTNAMES.some((p) => p.name === r.pod!.pod));
+    const reply = await ctl!.http('walkthrough.test', '/some/path?q=1');
+    assert.equal(reply.status, 200);
+    assert.ok(reply.pod, reply.body);
+    assert.equal(reply.pod.path, '/some/path?q=1');
+    assert.equal(reply.pod.host, 'walkthrough.test');
+    assert.ok(HOSTNAMES.some((p) => p.name === reply.pod!.pod));
   });
 
   it('headless Service (clusterIP: None) with Endpoints balances over its pods', async function () {
@@ -156,10 +159,10 @@ describe('e2e: service discovery', function () {
   it('ExternalName Service pointing at localhost reaches the backend on 127.0.0.1', async function () {
     // if localhost also resolved to ::1, nginx would get a refusal there and retry on 127.0.0.1
     for (let i = 0; i < 3; i++) {
-      const r = await ctl!.http('external.example.com', `/ext/${i}`);
-      assert.equal(r.status, 200, r.body);
-      assert.equal(r.pod?.pod, 'local-1');
-      assert.equal(r.pod?.path, `/ext/${i}`);
+      const reply = await ctl!.http('external.example.com', `/ext/${i}`);
+      assert.equal(reply.status, 200, reply.body);
+      assert.equal(reply.pod?.pod, 'local-1');
+      assert.equal(reply.pod?.path, `/ext/${i}`);
     }
   });
 
@@ -206,7 +209,7 @@ describe('e2e: service discovery', function () {
       ]);
       await withoutReload(async () => {
         let pushes = await ctl!.metric('endpoint_pushes_total');
-        m.write(
+        manifests.write(
           'eps-endpoints.yaml',
           endpoints('eps-svc', { ready: ['127.0.0.61'], notReady: ['127.0.0.62'], port: eps.port }),
         );
@@ -215,7 +218,10 @@ describe('e2e: service discovery', function () {
         assert.deepEqual((await ctl!.luaBackend('default_eps-svc_80')).endpoints, [
           { address: '127.0.0.61', port: eps.port },
         ]);
-        m.write('eps-endpoints.yaml', endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }));
+        manifests.write(
+          'eps-endpoints.yaml',
+          endpoints('eps-svc', { ready: ['127.0.0.61', '127.0.0.62'], port: eps.port }),
+        );
         await ctl!.waitForPush(pushes);
         await comesBack('eps.example.com', 'eps-2');
       });
@@ -228,20 +234,20 @@ describe('e2e: service discovery', function () {
       ]);
       await withoutReload(async () => {
         let pushes = await ctl!.metric('endpoint_pushes_total');
-        m.write('slice-endpoints.yaml', sliceEndpoints({ ready: false }));
+        manifests.write('slice-endpoints.yaml', sliceEndpoints({ ready: false }));
         pushes = await ctl!.waitForPush(pushes);
         await leaves('slice.example.com', 'slice-2');
 
-        m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
+        manifests.write('slice-endpoints.yaml', sliceEndpoints({ ready: true }));
         pushes = await ctl!.waitForPush(pushes);
         await comesBack('slice.example.com', 'slice-2');
 
         // terminating without an explicit ready (the API's default is ready): still not for new traffic
-        m.write('slice-endpoints.yaml', sliceEndpoints({ terminating: true }));
+        manifests.write('slice-endpoints.yaml', sliceEndpoints({ terminating: true }));
         pushes = await ctl!.waitForPush(pushes);
         await leaves('slice.example.com', 'slice-2');
 
-        m.write('slice-endpoints.yaml', sliceEndpoints({ ready: true, terminating: false }));
+        manifests.write('slice-endpoints.yaml', sliceEndpoints({ ready: true, terminating: false }));
         await ctl!.waitForPush(pushes);
         await comesBack('slice.example.com', 'slice-2');
       });
@@ -249,7 +255,7 @@ describe('e2e: service discovery', function () {
 
     it('an Ingress change still reloads nginx', async function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
-      m.write('eps.yaml', [
+      manifests.write('eps.yaml', [
         service('eps-svc', { ports: [{ port: 80, targetPort: eps.port }] }),
         ingress('eps', {
           host: 'eps.example.com',

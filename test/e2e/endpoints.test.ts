@@ -17,18 +17,18 @@ import { sleep } from '../helpers/wait.js';
 
 const FLIP = 'flip.example.com';
 const STABLE = 'stable.example.com';
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
 const answerOf = (r: Reply) => (r.pod ? r.pod.pod : `status ${r.status}`);
 
 function count(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  for (const value of values) out[value] = (out[value] ?? 0) + 1;
   return out;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+function percentile(sorted: number[], percent: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((percent / 100) * sorted.length) - 1)]!;
 }
 
 /** The text between "## start server HOST" and "## end server HOST" of a rendered nginx.conf. */
@@ -40,7 +40,7 @@ function serverBlock(conf: string, host: string): string {
 }
 
 describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let flip: Pods; // two pod sets of three, one port: the Endpoints alternate between them
   let stable: Pods;
@@ -61,15 +61,15 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('endpoints');
+    manifests = new ManifestDir('endpoints');
     flip = await startPods([...podSpecs('flip-a', '127.0.1.1', 3), ...podSpecs('flip-b', '127.0.1.2', 3)]);
     stable = await startPods(podSpecs('stable', '127.0.1.3', 2));
-    m.write('flip.yaml', [
+    manifests.write('flip.yaml', [
       service('flip-svc', { ports: [{ port: 80, targetPort: flip.port }] }),
       ingress('flip', { host: FLIP, paths: [{ path: '/', service: 'flip-svc' }] }),
     ]);
-    m.write('flip-endpoints.yaml', flipEndpoints(setA()));
-    m.write('stable.yaml', [
+    manifests.write('flip-endpoints.yaml', flipEndpoints(setA()));
+    manifests.write('stable.yaml', [
       ...backend('stable-svc', stable),
       // empty-svc: its only address is not ready; retry-svc: one address where nothing listens
       service('empty-svc', { ports: [{ port: 80, targetPort: stable.port }] }),
@@ -77,24 +77,24 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       service('retry-svc', { ports: [{ port: 80, targetPort: stable.port }] }),
       endpoints('retry-svc', { ready: ['127.0.1.41', ...stable.specs.map((s) => s.address)], port: stable.port }),
     ]);
-    m.write('stable-ingress.yaml', stableIngress());
+    manifests.write('stable-ingress.yaml', stableIngress());
     // no endpoints, and a Host the internal API would accept: what a client sends must still get 503
-    m.write(
+    manifests.write(
       'vault.yaml',
       ingress('vault', {
         host: 'vault.example.com',
         paths: [{ path: '/', service: 'empty-svc' }],
-        annotations: { [`${A}upstream-vhost`]: '127.0.0.1' },
+        annotations: { [`${ANNOTATION}upstream-vhost`]: '127.0.0.1' },
       }),
     );
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(flip, stable);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -111,8 +111,8 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     assert.equal(metrics.get(metricKey('reloads_total')), 1, 'the start only');
     // the endpoints live in nginx's shared dict, not in the config
     const conf = ctl!.nginxConf();
-    for (const s of [...flip.specs, ...stable.specs])
-      assert.ok(!conf.includes(s.address), `${s.address} must not be rendered`);
+    for (const spec of [...flip.specs, ...stable.specs])
+      assert.ok(!conf.includes(spec.address), `${spec.address} must not be rendered`);
     assert.deepEqual(
       (await ctl!.luaBackend('default_flip-svc_80')).endpoints,
       setA().map((s) => ({ address: s.address, port: flip.port })),
@@ -131,7 +131,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       const next = i % 2 === 1 ? setB() : setA();
       const names = new Set(next.map((s) => s.name));
       const written = process.hrtime.bigint();
-      m.write('flip-endpoints.yaml', flipEndpoints(next));
+      manifests.write('flip-endpoints.yaml', flipEndpoints(next));
       // poll until the new set answers
       const deadline = Date.now() + 10_000;
       let last = '';
@@ -188,7 +188,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     };
     const traffic = Promise.all([loop(FLIP), loop(STABLE)]);
     try {
-      m.write('stable-ingress.yaml', stableIngress([{ path: '/added', service: 'flip-svc' }]));
+      manifests.write('stable-ingress.yaml', stableIngress([{ path: '/added', service: 'flip-svc' }]));
       await ctl!.waitForReload(before.get(metricKey('reloads_total'))!);
       // right after the reload: the old paths answer from their pods
       assert.ok((await ctl!.http(STABLE, '/')).pod?.pod.startsWith('stable-'));
@@ -239,9 +239,9 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       ['[]', /./],
     ];
     for (const [body, why] of cases) {
-      const r = await post(body);
-      assert.equal(r.status, 400, `${body}: ${r.status} ${r.body}`);
-      assert.match(JSON.parse(r.body).error, why, body);
+      const reply = await post(body);
+      assert.equal(reply.status, 400, `${body}: ${reply.status} ${reply.body}`);
+      assert.match(JSON.parse(reply.body).error, why, body);
       await trafficAnswers();
     }
     assert.equal((await ctl!.luaBackends()).version, version, 'nothing stored');
@@ -249,13 +249,13 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     // an invalid backend is refused alone (207) and keeps its endpoints
     const flipName = backendName('default', 'flip-svc', 80);
     const flipBefore = await ctl!.luaBackend(flipName);
-    const r = await request(ctl!.ports.internal, '127.0.0.1', '/configuration/backends', {
+    const refused = await request(ctl!.ports.internal, '127.0.0.1', '/configuration/backends', {
       method: 'PATCH',
       body: JSON.stringify({ backends: [{ name: flipName, endpoints: [{ address: '999.1.1.1', port: 80 }] }] }),
       headers: { 'content-type': 'application/json' },
     });
-    assert.equal(r.status, 207, r.body);
-    assert.match(JSON.parse(r.body).refused[0].error, /backends\[0\]\.endpoints\[0\]\.address/);
+    assert.equal(refused.status, 207, refused.body);
+    assert.match(JSON.parse(refused.body).refused[0].error, /backends\[0\]\.endpoints\[0\]\.address/);
     assert.deepEqual(await ctl!.luaBackend(flipName), flipBefore);
     await trafficAnswers();
   });
@@ -271,8 +271,8 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       const get = await request(ctl!.ports.internal, host, '/configuration/backends');
       assert.equal(get.status, 403, `GET with Host ${host}: ${get.body}`);
       // a valid payload that would empty every backend, were it accepted
-      const r = await post('{"backends":[]}', {}, host);
-      assert.equal(r.status, 403, `POST with Host ${host}: ${r.body}`);
+      const reply = await post('{"backends":[]}', {}, host);
+      assert.equal(reply.status, 403, `POST with Host ${host}: ${reply.body}`);
     }
     const cross = await post('{"backends":[]}', { origin: 'http://evil.example.com' });
     assert.equal(cross.status, 403, cross.body);
@@ -313,11 +313,11 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     assert.doesNotMatch(conf, /location @|error_page/, 'no named location or error_page per server for it');
     for (let i = 0; i < 5; i++) {
       const started = process.hrtime.bigint();
-      const r = await ctl!.http(STABLE, '/empty');
+      const reply = await ctl!.http(STABLE, '/empty');
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      assert.equal(r.status, 503, r.body);
-      assert.equal(r.headers['x-ingress-templater'], 'backend-unavailable');
-      assert.equal(r.pod, undefined);
+      assert.equal(reply.status, 503, reply.body);
+      assert.equal(reply.headers['x-ingress-templater'], 'backend-unavailable');
+      assert.equal(reply.pod, undefined);
       assert.ok(ms < 200, `503 took ${ms.toFixed(1)} ms`);
     }
     assert.doesNotMatch(
@@ -329,20 +329,20 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
 
   it('the internal API is never reachable through a server: a proxied request gets 503 whatever its URI and Host', async function () {
     const version = (await ctl!.luaBackends()).version;
-    for (const [method, p, body] of [
+    for (const [method, requestPath, body] of [
       ['POST', '/configuration/backends', '{"backends":[]}'],
       ['PATCH', '/configuration/backends', '{"removed":["default_stable-svc_80"]}'],
       ['GET', '/configuration/backends', undefined],
       ['GET', '/configuration/hash', undefined],
       ['GET', '/healthz', undefined],
     ] as const) {
-      const r = await ctl!.http('vault.example.com', p, {
+      const reply = await ctl!.http('vault.example.com', requestPath, {
         method,
         ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
       });
-      assert.equal(r.status, 503, `${method} ${p}: ${r.status} ${r.body}`);
-      assert.equal(r.headers['x-ingress-templater'], 'backend-unavailable', `${method} ${p}`);
-      assert.doesNotMatch(r.body, /backends|version|ok/, `${method} ${p}`);
+      assert.equal(reply.status, 503, `${method} ${requestPath}: ${reply.status} ${reply.body}`);
+      assert.equal(reply.headers['x-ingress-templater'], 'backend-unavailable', `${method} ${requestPath}`);
+      assert.doesNotMatch(reply.body, /backends|version|ok/, `${method} ${requestPath}`);
     }
     assert.equal((await ctl!.luaBackends()).version, version, 'nothing stored');
     assert.match(answerOf(await ctl!.http(STABLE, '/')), /^stable-\d$/);
@@ -369,8 +369,8 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
           .readFileSync(log, 'utf8')
           .split('\n')
           .filter((l) => l.includes('[default_retry-svc_80]'));
-        const r = lines.filter((l) => l.includes(`${dead}, 127.0.1.3`));
-        return lines.length >= 30 && r.length ? r : undefined;
+        const matching = lines.filter((l) => l.includes(`${dead}, 127.0.1.3`));
+        return lines.length >= 30 && matching.length ? matching : undefined;
       },
       { what: 'retried requests in the access log' },
     );
@@ -395,8 +395,8 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
       'endpoints pushed again',
     );
     assert.equal(after.get(metricKey('nginx_restarts_total')), before.get(metricKey('nginx_restarts_total'))! + 1);
-    const s = await ctl!.status();
-    assert.ok(s.nginxPid && s.nginxPid !== master);
+    const status = await ctl!.status();
+    assert.ok(status.nginxPid && status.nginxPid !== master);
     assert.deepEqual([master, ...workers].filter(isAlive), [], 'the killed nginx left nothing behind');
     assert.deepEqual(
       (await ctl!.luaBackend('default_flip-svc_80')).endpoints,
@@ -404,7 +404,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
     );
     // and endpoint changes keep flowing to the new nginx without a reload
     const reloads = after.get(metricKey('reloads_total'))!;
-    m.write('flip-endpoints.yaml', flipEndpoints(setB()));
+    manifests.write('flip-endpoints.yaml', flipEndpoints(setB()));
     await ctl!.waitFor(async () => /^flip-b-\d$/.test(answerOf(await ctl!.http(FLIP, '/'))), {
       what: 'set B answering',
     });
@@ -413,7 +413,7 @@ describe('e2e: zero-reload endpoint updates (Lua balancer)', function () {
 });
 
 describe('e2e: load-balancing annotations through the controller (Lua balancer)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let pods: Pods;
   const PODS = ['lb-1', 'lb-2', 'lb-3'];
@@ -427,9 +427,9 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   ];
   const who = async (name: string, p = '/', headers: Record<string, string> = {}) =>
     answerOf(await ctl!.http(`${name}.example.com`, p, { headers }));
-  const many = async (n: number, name: string) => {
+  const many = async (requests: number, name: string) => {
     const out: string[] = [];
-    for (let i = 0; i < n; i++) out.push(await who(name, `/${i}`));
+    for (let i = 0; i < requests; i++) out.push(await who(name, `/${i}`));
     return out;
   };
   // a strict rotation: every window of 3 consecutive answers holds the 3 pods
@@ -437,24 +437,27 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('balance');
+    manifests = new ManifestDir('balance');
     pods = await startPods(podSpecs('lb', '127.0.1.5', 3));
-    m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'load-balance': 'random' }));
-    m.write('rr.yaml', site('rr', { [`${A}load-balance`]: 'round_robin' }));
-    m.write('random.yaml', site('random', { [`${A}load-balance`]: 'random' }));
-    m.write('ewma.yaml', site('ewma', { [`${A}load-balance`]: 'ewma' }));
-    m.write('chash.yaml', site('chash', { [`${A}upstream-hash-by`]: '$request_uri' }));
-    m.write('sticky.yaml', site('sticky', { [`${A}affinity`]: 'cookie', [`${A}session-cookie-name`]: 'route' }));
-    m.write('plain.yaml', site('plain'));
-    m.write('bad.yaml', site('bad', { [`${A}load-balance`]: 'fastest' }));
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'] });
+    manifests.write('settings.yaml', configMap('settings', 'ingress-templater', { 'load-balance': 'random' }));
+    manifests.write('rr.yaml', site('rr', { [`${ANNOTATION}load-balance`]: 'round_robin' }));
+    manifests.write('random.yaml', site('random', { [`${ANNOTATION}load-balance`]: 'random' }));
+    manifests.write('ewma.yaml', site('ewma', { [`${ANNOTATION}load-balance`]: 'ewma' }));
+    manifests.write('chash.yaml', site('chash', { [`${ANNOTATION}upstream-hash-by`]: '$request_uri' }));
+    manifests.write(
+      'sticky.yaml',
+      site('sticky', { [`${ANNOTATION}affinity`]: 'cookie', [`${ANNOTATION}session-cookie-name`]: 'route' }),
+    );
+    manifests.write('plain.yaml', site('plain'));
+    manifests.write('bad.yaml', site('bad', { [`${ANNOTATION}load-balance`]: 'fastest' }));
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', 'ingress-templater/settings'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(pods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -469,9 +472,10 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
     this.timeout(60_000);
     assert.equal((await ctl!.luaBackend('default_random-svc_80')).loadBalance, 'random');
     const seq = await many(300, 'random');
-    const c = count(seq);
-    assert.deepEqual(Object.keys(c).sort(), PODS, seq.slice(0, 20).join(', '));
-    for (const p of PODS) assert.ok(c[p]! >= 60 && c[p]! <= 140, `${p}: ${c[p]} of 300 (${JSON.stringify(c)})`);
+    const counts = count(seq);
+    assert.deepEqual(Object.keys(counts).sort(), PODS, seq.slice(0, 20).join(', '));
+    for (const pod of PODS)
+      assert.ok(counts[pod]! >= 60 && counts[pod]! <= 140, `${pod}: ${counts[pod]} of 300 (${JSON.stringify(counts)})`);
     assert.ok(!rotates(seq), 'a random sequence is not a strict rotation');
   });
 
@@ -494,9 +498,9 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   });
 
   it('upstream-hash-by: "$request_uri": the same URI always reaches the same pod, 20 URIs reach several', async function () {
-    const b = await ctl!.luaBackend('default_chash-svc_80');
-    assert.equal(b.loadBalance, 'chash');
-    assert.equal(b.hashBy, '$request_uri');
+    const backend = await ctl!.luaBackend('default_chash-svc_80');
+    assert.equal(backend.loadBalance, 'chash');
+    assert.equal(backend.hashBy, '$request_uri');
     const first = new Map<string, string>();
     for (let i = 0; i < 20; i++) first.set(`/item/${i}`, await who('chash', `/item/${i}`));
     assert.deepEqual(
@@ -510,19 +514,19 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
   });
 
   it('affinity: cookie, session-cookie-name "route": the first answer sets route=, the cookie sticks to one pod', async function () {
-    const b = await ctl!.luaBackend('default_sticky-svc_80');
-    assert.equal(b.affinity?.name, 'route');
+    const backend = await ctl!.luaBackend('default_sticky-svc_80');
+    assert.equal(backend.affinity?.name, 'route');
     assert.match(serverBlock(ctl!.nginxConf(), 'sticky.example.com'), /rewrite_by_lua_block/);
     assert.doesNotMatch(serverBlock(ctl!.nginxConf(), 'plain.example.com'), /rewrite_by_lua_block/);
-    const r = await ctl!.http('sticky.example.com', '/');
-    assert.ok(r.pod, r.body);
-    const setCookie = (r.headers['set-cookie'] ?? []).find((c) => c.startsWith('route='));
-    assert.ok(setCookie, `Set-Cookie: ${JSON.stringify(r.headers['set-cookie'])}`);
+    const reply = await ctl!.http('sticky.example.com', '/');
+    assert.ok(reply.pod, reply.body);
+    const setCookie = (reply.headers['set-cookie'] ?? []).find((c) => c.startsWith('route='));
+    assert.ok(setCookie, `Set-Cookie: ${JSON.stringify(reply.headers['set-cookie'])}`);
     assert.match(setCookie, /^route=[^;]+; Path=\/; HttpOnly/);
     const cookie = setCookie.split(';')[0]!;
     const sticky: string[] = [];
     for (let i = 0; i < 20; i++) sticky.push(await who('sticky', `/s/${i}`, { cookie }));
-    assert.deepEqual(new Set(sticky), new Set([r.pod.pod]), `with ${cookie}: ${sticky.join(', ')}`);
+    assert.deepEqual(new Set(sticky), new Set([reply.pod.pod]), `with ${cookie}: ${sticky.join(', ')}`);
     // without the cookie the backend's algorithm (the ConfigMap's random) spreads the requests
     const loose: string[] = [];
     for (let i = 0; i < 20; i++) loose.push(await who('sticky', `/l/${i}`));
@@ -554,7 +558,7 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
     assert.equal((await ctl!.luaBackend('default_plain-svc_80')).loadBalance, 'random');
     const before = await many(60, 'plain');
     assert.ok(!rotates(before), 'random: not a strict rotation');
-    m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'load-balance': 'round_robin' }));
+    manifests.write('settings.yaml', configMap('settings', 'ingress-templater', { 'load-balance': 'round_robin' }));
     await ctl!.waitFor(async () => (await ctl!.luaBackend('default_plain-svc_80')).loadBalance === 'round_robin', {
       what: 'plain-svc round_robin',
     });
@@ -567,7 +571,7 @@ describe('e2e: load-balancing annotations through the controller (Lua balancer)'
 });
 
 describe('e2e: /healthz with the internal port taken (Lua balancer)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let blocker: net.Server | undefined;
   let pods: Pods;
@@ -581,7 +585,7 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
     async () => {
       await new Promise<void>((resolve) => (blocker?.listening ? blocker.close(() => resolve()) : resolve()));
       await closeAll(pods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -589,12 +593,12 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
     this.timeout(30_000);
     const port = await freePort();
     blocker = await holdPort(port); // another process holds the port
-    m = new ManifestDir('taken');
-    m.write('site.yaml', [
+    manifests = new ManifestDir('taken');
+    manifests.write('site.yaml', [
       ...backend('taken-svc', pods),
       ingress('taken', { host: 'taken.example.com', paths: [{ path: '/', service: 'taken-svc' }] }),
     ]);
-    ctl = await startController({ manifests: m.dir, ports: { internal: port }, waitReady: false });
+    ctl = await startController({ manifests: manifests.dir, ports: { internal: port }, waitReady: false });
     await ctl.waitFor(() => new RegExp(`bind\\(\\) to 127\\.0\\.0\\.1:${port} failed`).test(ctl!.log()), {
       what: 'nginx reporting the bind failure',
     });
@@ -604,10 +608,10 @@ describe('e2e: /healthz with the internal port taken (Lua balancer)', function (
       what: 'the start not confirmed',
     });
     assert.equal(await ctl.healthz(), 503);
-    const s = await ctl.status();
-    assert.equal(s.ready.ok, false);
-    assert.equal(s.configHash, null);
-    assert.match(s.lastError ?? '', /did not confirm/);
+    const status = await ctl.status();
+    assert.equal(status.ready.ok, false);
+    assert.equal(status.configHash, null);
+    assert.match(status.lastError ?? '', /did not confirm/);
     const metrics = await ctl.metrics();
     assert.equal(metrics.get(metricKey('reloads_total')), 0);
     assert.equal(metrics.get(metricKey('endpoint_pushes_total')), 0);

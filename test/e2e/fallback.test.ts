@@ -8,24 +8,24 @@ const SHOP = 'shop.example.com';
 const MERGED = 'merged.example.com';
 
 describe('e2e: default backend, 404 and 503', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let pods: Pods;
 
-  const answer = async (host: string, p: string) => {
-    const r = await ctl!.http(host, p);
-    return r.pod ? r.pod.pod : `status ${r.status}`;
+  const answer = async (host: string, requestPath: string) => {
+    const reply = await ctl!.http(host, requestPath);
+    return reply.pod ? reply.pod.pod : `status ${reply.status}`;
   };
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('fallback');
+    manifests = new ManifestDir('fallback');
     pods = await startPods([
       { name: 'api-pod', address: '127.0.0.101' },
       { name: 'default-pod', address: '127.0.0.102' },
       { name: 'late-pod', address: '127.0.0.104' },
     ]);
-    m.write('services.yaml', [
+    manifests.write('services.yaml', [
       service('api-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
       endpoints('api-svc', { ready: ['127.0.0.101'], port: pods.port }),
       service('empty-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
@@ -33,8 +33,11 @@ describe('e2e: default backend, 404 and 503', function () {
       endpoints('default-svc', { ready: ['127.0.0.102'], port: pods.port }),
     ]);
     // the only address of empty-svc is not ready
-    m.write('empty-endpoints.yaml', endpoints('empty-svc', { ready: [], notReady: ['127.0.0.104'], port: pods.port }));
-    m.write(
+    manifests.write(
+      'empty-endpoints.yaml',
+      endpoints('empty-svc', { ready: [], notReady: ['127.0.0.104'], port: pods.port }),
+    );
+    manifests.write(
       'shop.yaml',
       ingress('shop', {
         host: SHOP,
@@ -46,7 +49,7 @@ describe('e2e: default backend, 404 and 503', function () {
       }),
     );
     // paths routed exactly as "/" or "/api" would route them get no location block of their own (render/merge-locations.ts)
-    m.write(
+    manifests.write(
       'merged.yaml',
       ingress('merged', {
         host: MERGED,
@@ -60,14 +63,14 @@ describe('e2e: default backend, 404 and 503', function () {
         ],
       }),
     );
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(pods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -83,7 +86,7 @@ describe('e2e: default backend, 404 and 503', function () {
     const server = conf.slice(conf.indexOf(`## start server ${MERGED}`), conf.indexOf(`## end server ${MERGED}`));
     assert.match(server, /# ingress default\/merged Prefix \/api\/v2\/: same as location "\/api\/"/);
     assert.match(server, /# ingress default\/merged Prefix \/same: same as location "\/"/);
-    for (const [p, who] of [
+    for (const [requestPath, who] of [
       ['/api', 'api-pod'],
       ['/api/', 'api-pod'],
       ['/api/v2', 'api-pod'],
@@ -98,7 +101,7 @@ describe('e2e: default backend, 404 and 503', function () {
       ['/keep/', 'api-pod'],
       ['/keep/x', 'api-pod'],
     ]) {
-      assert.equal(await answer(MERGED, p!), who, p);
+      assert.equal(await answer(MERGED, requestPath!), who, requestPath);
     }
   });
 
@@ -117,7 +120,7 @@ describe('e2e: default backend, 404 and 503', function () {
 
   it('a 503 path starts answering once its Service has a ready endpoint (pushed, no reload)', async function () {
     const before = await ctl!.settle();
-    m.write('empty-endpoints.yaml', endpoints('empty-svc', { ready: ['127.0.0.104'], port: pods.port }));
+    manifests.write('empty-endpoints.yaml', endpoints('empty-svc', { ready: ['127.0.0.104'], port: pods.port }));
     await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
     await ctl!.waitFor(async () => (await answer(SHOP, '/empty')) === 'late-pod', { what: '/empty -> late-pod' });
     assert.equal(await answer(SHOP, '/missing'), 'status 503');
@@ -130,15 +133,15 @@ describe('e2e: default backend, 404 and 503', function () {
 
   it('spec.defaultBackend answers requests no rule matches, on any host', async function () {
     const reloads = await ctl!.metric('reloads_total');
-    m.write('fallback.yaml', ingress('fallback', { defaultBackend: { service: 'default-svc' } }));
+    manifests.write('fallback.yaml', ingress('fallback', { defaultBackend: { service: 'default-svc' } }));
     await ctl!.waitForReload(reloads);
     await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'default-pod', {
       what: 'the default backend',
     });
-    const r = await ctl!.http('unknown.example.org', '/deep/path?x=1');
-    assert.equal(r.pod?.pod, 'default-pod');
-    assert.equal(r.pod?.path, '/deep/path?x=1');
-    assert.equal(r.pod?.host, 'unknown.example.org');
+    const reply = await ctl!.http('unknown.example.org', '/deep/path?x=1');
+    assert.equal(reply.pod?.pod, 'default-pod');
+    assert.equal(reply.pod?.path, '/deep/path?x=1');
+    assert.equal(reply.pod?.host, 'unknown.example.org');
     assert.equal(await answer(SHOP, '/nothing'), 'default-pod');
     assert.equal(await answer(SHOP, '/'), 'default-pod');
     // matched rules are not affected: their own backend, or 503 when it has no pods
@@ -149,7 +152,7 @@ describe('e2e: default backend, 404 and 503', function () {
   it('a default backend without ready endpoints answers 503 (pushed, no reload); removing it (an Ingress change) reloads and brings back 404', async function () {
     const before = await ctl!.settle();
     const reloads = before.get(metricKey('reloads_total'))!;
-    m.write('services.yaml', [
+    manifests.write('services.yaml', [
       service('api-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
       endpoints('api-svc', { ready: ['127.0.0.101'], port: pods.port }),
       service('empty-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
@@ -168,7 +171,7 @@ describe('e2e: default backend, 404 and 503', function () {
       'an endpoint-only change must not reload',
     );
 
-    m.remove('fallback.yaml');
+    manifests.remove('fallback.yaml');
     await ctl!.waitForReload(reloads);
     await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 404', {
       what: '404 without a default backend',

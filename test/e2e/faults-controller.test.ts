@@ -29,8 +29,8 @@ function events(ctl: RunningController, event: string): Record<string, unknown>[
   for (const line of ctl.log().split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
-      const r = JSON.parse(line) as Record<string, unknown>;
-      if (r.event === event) out.push(r);
+      const record = JSON.parse(line) as Record<string, unknown>;
+      if (record.event === event) out.push(record);
     } catch {
       // the last line, still being written
     }
@@ -63,7 +63,7 @@ describe('e2e faults: the controller', function () {
   const specs = (...names: string[]) => pods.specs.filter((s) => names.includes(s.name));
 
   describe('killed with SIGKILL and restarted while the sidecar nginx keeps running', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let prefix: string;
     let first: RunningController | undefined;
     let second: RunningController | undefined;
@@ -71,17 +71,17 @@ describe('e2e faults: the controller', function () {
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('faults-kill');
+      manifests = new ManifestDir('faults-kill');
       prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-faults-kill-'));
-      m.write('app.yaml', [
+      manifests.write('app.yaml', [
         service('app-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
         ingress('app', { host: HOST, paths: [{ path: '/', service: 'app-svc' }] }),
       ]);
-      m.write(
+      manifests.write(
         'endpoints.yaml',
         endpoints('app-svc', { ready: specs('c-1', 'c-2').map((s) => s.address), port: pods.port }),
       );
-      first = await startSidecarController({ manifests: m.dir, prefix });
+      first = await startSidecarController({ manifests: manifests.dir, prefix });
       await first.waitFor(() => fs.existsSync(path.join(prefix, 'nginx.conf')), { what: 'nginx.conf written' });
       nginx = await TestNginx.start(prefix);
       await first.waitReady();
@@ -101,7 +101,7 @@ describe('e2e faults: the controller', function () {
         await second?.stopChecked();
       } finally {
         await first?.stop();
-        m?.cleanup();
+        manifests?.cleanup();
         fs.rmSync(prefix, { recursive: true, force: true });
       }
     });
@@ -127,7 +127,7 @@ describe('e2e faults: the controller', function () {
         await sleep(1000);
         assert.ok(load.count > count + 100, 'nginx kept answering without a controller');
 
-        second = await startSidecarController({ manifests: m.dir, prefix, ports: first!.ports });
+        second = await startSidecarController({ manifests: manifests.dir, prefix, ports: first!.ports });
         await second.waitReady();
         await second.waitFor(() => events(second!, 'adopted').length > 0, { what: 'the adopted log record' });
         await sleep(300);
@@ -153,11 +153,14 @@ describe('e2e faults: the controller', function () {
       assert.equal(await second!.healthz(), 200);
 
       // the new controller is in charge: an endpoint change is pushed (no reload), an Ingress change reloads
-      m.write('endpoints.yaml', endpoints('app-svc', { ready: specs('c-3').map((s) => s.address), port: pods.port }));
+      manifests.write(
+        'endpoints.yaml',
+        endpoints('app-svc', { ready: specs('c-3').map((s) => s.address), port: pods.port }),
+      );
       await second!.waitFor(async () => (await second!.http(HOST, '/')).pod?.pod === 'c-3', { what: 'c-3 answering' });
       assert.equal((await second!.settle()).get(RELOADS), 0);
       assert.deepEqual(await nginx!.workers(), workers);
-      m.write(
+      manifests.write(
         'extra.yaml',
         ingress('extra', { host: 'extra.ctl.example.com', paths: [{ path: '/', service: 'app-svc' }] }),
       );
@@ -176,7 +179,7 @@ describe('e2e faults: the controller', function () {
   });
 
   describe('disk full under the nginx prefix (a small tmpfs)', function () {
-    let m: ManifestDir | undefined;
+    let manifests: ManifestDir | undefined;
     let mnt: string | undefined;
     let mounted = false;
     let ctl: RunningController | undefined;
@@ -195,27 +198,27 @@ describe('e2e faults: the controller', function () {
           stdio: ['ignore', 'ignore', 'pipe'],
         });
         mounted = true;
-      } catch (e) {
+      } catch (err) {
         process.stdout.write(
-          `      (skipped: cannot mount a tmpfs: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()})\n`,
+          `      (skipped: cannot mount a tmpfs: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()})\n`,
         );
         this.skip();
       }
       prefix = path.join(mnt, 'prefix');
       filler = path.join(mnt, 'filler');
       fs.mkdirSync(prefix);
-      m = new ManifestDir('faults-disk');
-      m.write('base.yaml', [
+      manifests = new ManifestDir('faults-disk');
+      manifests.write('base.yaml', [
         ...backend('base-svc', { port: pods.port, specs: specs('c-1') }),
         ingress('base', { host: HOST, paths: [{ path: '/', service: 'base-svc' }] }),
       ]);
-      ctl = await startController({ manifests: m.dir, prefix });
+      ctl = await startController({ manifests: manifests.dir, prefix });
     });
 
     stopAfter(
       () => ctl,
       () => {
-        m?.cleanup();
+        manifests?.cleanup();
         if (mounted) execFileSync('umount', [mnt!]);
         if (mnt) fs.rmSync(mnt, { recursive: true, force: true });
       },
@@ -229,8 +232,8 @@ describe('e2e faults: the controller', function () {
         for (let chunk = 1 << 20; chunk >= 512; ) {
           try {
             total += fs.writeSync(fd, Buffer.alloc(chunk));
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
             chunk >>= 1;
           }
         }
@@ -253,12 +256,15 @@ describe('e2e faults: the controller', function () {
       const filled = fill();
       assert.ok(filled > 0);
 
-      m!.write('full.yaml', ingress('full', { host: 'full.example.com', paths: [{ path: '/', service: 'base-svc' }] }));
+      manifests!.write(
+        'full.yaml',
+        ingress('full', { host: 'full.example.com', paths: [{ path: '/', service: 'base-svc' }] }),
+      );
       await ctl!.waitFor(async () => (await failed()) > failures, { what: 'a failed apply counted' });
-      const s = await ctl!.status();
-      assert.match(s.lastError ?? '', /ENOSPC/);
-      assert.ok((s.lastError ?? '').includes(prefix), `the error names the file: ${s.lastError}`);
-      assert.equal(s.configHash, hash);
+      const status = await ctl!.status();
+      assert.match(status.lastError ?? '', /ENOSPC/);
+      assert.ok((status.lastError ?? '').includes(prefix), `the error names the file: ${status.lastError}`);
+      assert.equal(status.configHash, hash);
       const after = await ctl!.settle();
       assert.equal(after.get(RELOADS), before.get(RELOADS));
       assert.equal(after.get(metricKey('config_last_reload_successful')), 0);
@@ -290,15 +296,15 @@ describe('e2e faults: the controller', function () {
       this.timeout(30_000);
       fs.rmSync(filler);
       const reloads = (await ctl!.settle()).get(RELOADS)!;
-      m!.write(
+      manifests!.write(
         'later.yaml',
         ingress('later', { host: 'later.example.com', paths: [{ path: '/', service: 'base-svc' }] }),
       );
       await ctl!.waitForReload(reloads);
       assert.equal((await ctl!.http('later.example.com', '/')).pod?.pod, 'c-1');
       assert.equal((await ctl!.http('full.example.com', '/')).pod?.pod, 'c-1');
-      const s = await ctl!.status();
-      assert.equal(s.lastError, null);
+      const status = await ctl!.status();
+      assert.equal(status.lastError, null);
       assert.equal(await ctl!.metric('config_last_reload_successful'), 1);
       assert.equal(await ctl!.healthz(), 200);
     });

@@ -13,12 +13,12 @@ const BASE = 'base.example.com';
 const RELOADS = metricKey('reloads_total');
 
 /** The pod that answered, or "status N" / the error code when none did. */
-async function served(ctl: RunningController, host: string, p = '/'): Promise<string> {
+async function served(ctl: RunningController, host: string, requestPath = '/'): Promise<string> {
   try {
-    const r = await ctl.http(host, p);
-    return r.pod ? r.pod.pod : `status ${r.status}`;
-  } catch (e) {
-    return `error ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    const reply = await ctl.http(host, requestPath);
+    return reply.pod ? reply.pod.pod : `status ${reply.status}`;
+  } catch (err) {
+    return `error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
   }
 }
 
@@ -34,11 +34,11 @@ async function problemFor(ctl: RunningController, file: string, re: RegExp, time
  * Ask `host` again and again (new connection each time) until stop() is called; every answer is kept in
  * order, so a test can check that a route never failed and never went back to an older state.
  */
-function sampler(ctl: RunningController, host: string, p = '/'): { stop(): Promise<string[]> } {
+function sampler(ctl: RunningController, host: string, requestPath = '/'): { stop(): Promise<string[]> } {
   const answers: string[] = [];
   let stopped = false;
   const loop = (async () => {
-    while (!stopped) answers.push(await served(ctl, host, p));
+    while (!stopped) answers.push(await served(ctl, host, requestPath));
   })();
   return {
     async stop() {
@@ -50,24 +50,24 @@ function sampler(ctl: RunningController, host: string, p = '/'): { stop(): Promi
 }
 
 /** Write raw bytes as a complete file (temporary name, then rename). */
-function writeBytes(m: ManifestDir, name: string, bytes: Buffer): void {
-  fs.writeFileSync(m.path(`.${name}.tmp`), bytes);
-  fs.renameSync(m.path(`.${name}.tmp`), m.path(name));
+function writeBytes(manifests: ManifestDir, name: string, bytes: Buffer): void {
+  fs.writeFileSync(manifests.path(`.${name}.tmp`), bytes);
+  fs.renameSync(manifests.path(`.${name}.tmp`), manifests.path(name));
 }
 
 /** Runs of equal answers, for short messages: ["a-pod x120", "status 404 x3", ...]. */
 function runs(answers: string[]): string[] {
   const out: string[] = [];
   let last: string | undefined;
-  let n = 0;
-  for (const a of [...answers, '\0end']) {
-    if (a === last) {
-      n++;
+  let count = 0;
+  for (const answer of [...answers, '\0end']) {
+    if (answer === last) {
+      count++;
       continue;
     }
-    if (last !== undefined) out.push(`${last} x${n}`);
-    last = a;
-    n = 1;
+    if (last !== undefined) out.push(`${last} x${count}`);
+    last = answer;
+    count = 1;
   }
   return out;
 }
@@ -99,22 +99,22 @@ describe('e2e faults: the manifests directory', function () {
   ];
 
   describe('bad files beside good ones (one controller)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let outside: string;
     let ctl: RunningController | undefined;
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('faults-fs');
+      manifests = new ManifestDir('faults-fs');
       outside = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-outside-'));
-      m.write('base.yaml', baseFile());
-      ctl = await startController({ manifests: m.dir });
+      manifests.write('base.yaml', baseFile());
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
       () => {
-        m?.cleanup();
+        manifests?.cleanup();
         if (outside) fs.rmSync(outside, { recursive: true, force: true });
       },
     );
@@ -133,7 +133,11 @@ describe('e2e faults: the manifests directory', function () {
       const hash = (await ctl!.status()).configHash;
       // a route that would exist if the bytes around the NULs were read as YAML
       const text = yamlDocs(routeFile('binary', 'binary.example.com', 'a-pod'));
-      writeBytes(m, 'binary.yaml', Buffer.concat([Buffer.from(text), Buffer.from([0, 0xff, 0xfe, 0, 1, 2, 0])]));
+      writeBytes(
+        manifests,
+        'binary.yaml',
+        Buffer.concat([Buffer.from(text), Buffer.from([0, 0xff, 0xfe, 0, 1, 2, 0])]),
+      );
       const line = await problemFor(ctl!, 'binary.yaml', /NUL bytes/);
       assert.match(line, /^error: binary\.yaml: binary\.yaml contains NUL bytes/);
       await unchanged(hash, before.get(RELOADS));
@@ -141,13 +145,13 @@ describe('e2e faults: the manifests directory', function () {
       assert.equal(await ctl!.metric('rejected_manifests'), 1);
 
       // a good file, served, then overwritten with binary data: its routes stay as they were
-      m.write('good.yaml', routeFile('good', 'good.example.com', 'a-pod'));
+      manifests.write('good.yaml', routeFile('good', 'good.example.com', 'a-pod'));
       await ctl!.waitFor(async () => (await served(ctl!, 'good.example.com')) === 'a-pod', {
         what: 'good.example.com routed',
       });
       const good = await ctl!.settle();
       const goodHash = (await ctl!.status()).configHash;
-      writeBytes(m, 'good.yaml', Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0, 0, 0x3a, 0x0a, 0]));
+      writeBytes(manifests, 'good.yaml', Buffer.from([0x6b, 0x69, 0x6e, 0x64, 0, 0, 0x3a, 0x0a, 0]));
       await problemFor(ctl!, 'good.yaml', /NUL bytes/);
       assert.match(
         await problemFor(ctl!, 'good.yaml', /kept the last good content/),
@@ -156,8 +160,8 @@ describe('e2e faults: the manifests directory', function () {
       await unchanged(goodHash, good.get(RELOADS));
       assert.equal(await served(ctl!, 'good.example.com'), 'a-pod');
 
-      m.remove('binary.yaml');
-      m.remove('good.yaml');
+      manifests.remove('binary.yaml');
+      manifests.remove('good.yaml');
       await ctl!.waitFor(async () => (await served(ctl!, 'good.example.com')) === 'status 404', {
         what: 'good.yaml removed',
       });
@@ -169,8 +173,8 @@ describe('e2e faults: the manifests directory', function () {
       const hash = (await ctl!.status()).configHash;
       // valid YAML: a route that would exist if the file were read, then 5 MiB of comment lines
       const pad = `# ${'x'.repeat(1021)}\n`.repeat(5 * 1024);
-      m.write('huge.yaml', yamlDocs(routeFile('huge', 'huge.example.com', 'a-pod')) + pad);
-      const size = fs.statSync(m.path('huge.yaml')).size;
+      manifests.write('huge.yaml', yamlDocs(routeFile('huge', 'huge.example.com', 'a-pod')) + pad);
+      const size = fs.statSync(manifests.path('huge.yaml')).size;
       assert.ok(size > 4 * 1024 * 1024);
       const line = await problemFor(ctl!, 'huge.yaml', /too large/);
       assert.equal(
@@ -180,7 +184,7 @@ describe('e2e faults: the manifests directory', function () {
       await unchanged(hash, before.get(RELOADS));
       assert.equal(await served(ctl!, 'huge.example.com'), 'status 404');
 
-      m.remove('huge.yaml');
+      manifests.remove('huge.yaml');
       await ctl!.waitFor(async () => (await ctl!.status()).problems.length === 0, { what: 'no problems left' });
     });
 
@@ -196,20 +200,20 @@ describe('e2e faults: the manifests directory', function () {
         path.join(outside, 'dir', 'inner.yaml'),
         yamlDocs(routeFile('inner', 'inner.example.com', 'a-pod')),
       );
-      fs.symlinkSync(path.join(outside, 'outside.yaml'), m.path('abs-link.yaml'));
-      fs.symlinkSync(path.relative(m.dir, path.join(outside, 'outside.yaml')), m.path('rel-link.yaml'));
-      fs.symlinkSync(path.join(outside, 'dir'), m.path('dir-link'));
-      for (const f of ['abs-link.yaml', 'rel-link.yaml', 'dir-link']) {
+      fs.symlinkSync(path.join(outside, 'outside.yaml'), manifests.path('abs-link.yaml'));
+      fs.symlinkSync(path.relative(manifests.dir, path.join(outside, 'outside.yaml')), manifests.path('rel-link.yaml'));
+      fs.symlinkSync(path.join(outside, 'dir'), manifests.path('dir-link'));
+      for (const name of ['abs-link.yaml', 'rel-link.yaml', 'dir-link']) {
         assert.equal(
-          await problemFor(ctl!, f, /outside/),
-          `warning: ${f}: symlink points outside the manifests directory; not followed`,
+          await problemFor(ctl!, name, /outside/),
+          `warning: ${name}: symlink points outside the manifests directory; not followed`,
         );
       }
       await unchanged(hash, before.get(RELOADS));
       assert.equal(await served(ctl!, 'outside.example.com'), 'status 404');
       assert.equal(await served(ctl!, 'inner.example.com'), 'status 404');
 
-      for (const f of ['abs-link.yaml', 'rel-link.yaml', 'dir-link']) fs.unlinkSync(m.path(f));
+      for (const name of ['abs-link.yaml', 'rel-link.yaml', 'dir-link']) fs.unlinkSync(manifests.path(name));
       await ctl!.waitFor(async () => (await ctl!.status()).problems.length === 0, { what: 'no problems left' });
     });
 
@@ -226,7 +230,7 @@ describe('e2e faults: the manifests directory', function () {
         this.timeout(30_000);
         const v1 = yamlDocs(routeFile('mid', 'mid.example.com', 'a-pod'));
         const v2 = yamlDocs(routeFile('mid', 'mid.example.com', 'b-pod'));
-        m.write('mid.yaml', v1);
+        manifests.write('mid.yaml', v1);
         await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'a-pod', {
           what: 'mid.example.com on a-pod',
         });
@@ -234,12 +238,12 @@ describe('e2e faults: the manifests directory', function () {
         const head = firstPart(v2);
         assert.ok(head.length < v2.length && !head.includes('kind: Ingress'), 'the first part lacks the Ingress');
 
-        const s = sampler(ctl!, 'mid.example.com');
+        const samples = sampler(ctl!, 'mid.example.com');
         let answers: string[] = [];
         let completedAt = 0;
         try {
           await sleep(100);
-          const fd = fs.openSync(m.path('mid.yaml'), 'w'); // same inode, truncated
+          const fd = fs.openSync(manifests.path('mid.yaml'), 'w'); // same inode, truncated
           try {
             if (head) fs.writeSync(fd, head);
             await sleep(500); // many syncs' worth of time (--min-wait 50, --max-wait 500)
@@ -254,7 +258,7 @@ describe('e2e faults: the manifests directory', function () {
           });
           await sleep(100);
         } finally {
-          answers = await s.stop();
+          answers = await samples.stop();
         }
         process.stdout.write(
           `      (in-place rewrite: new version served ${Date.now() - completedAt - 100} ms or less after the file was complete; answers ${runs(answers).join(', ')})\n`,
@@ -270,7 +274,7 @@ describe('e2e faults: the manifests directory', function () {
         );
         assert.equal(await served(ctl!, BASE), 'base-pod');
         assert.deepEqual((await ctl!.status()).problems, []);
-        m.remove('mid.yaml');
+        manifests.remove('mid.yaml');
         await ctl!.waitFor(async () => (await served(ctl!, 'mid.example.com')) === 'status 404', {
           what: 'mid.yaml removed',
         });
@@ -279,7 +283,7 @@ describe('e2e faults: the manifests directory', function () {
 
     it('the whole directory deleted: every route keeps answering and the outage is reported; restored (renamed back into place), its content applies', async function () {
       this.timeout(30_000);
-      m.write('gone.yaml', routeFile('gone', 'gone.example.com', 'a-pod'));
+      manifests.write('gone.yaml', routeFile('gone', 'gone.example.com', 'a-pod'));
       await ctl!.waitFor(async () => (await served(ctl!, 'gone.example.com')) === 'a-pod', {
         what: 'gone.example.com routed',
       });
@@ -291,9 +295,12 @@ describe('e2e faults: the manifests directory', function () {
       let baseAnswers: string[] = [];
       let goneAnswers: string[] = [];
       try {
-        fs.rmSync(m.dir, { recursive: true });
-        const line = await problemFor(ctl!, m.dir, /does not exist/);
-        assert.equal(line, `error: ${m.dir}: manifests directory does not exist; keeping the last loaded state`);
+        fs.rmSync(manifests.dir, { recursive: true });
+        const line = await problemFor(ctl!, manifests.dir, /does not exist/);
+        assert.equal(
+          line,
+          `error: ${manifests.dir}: manifests directory does not exist; keeping the last loaded state`,
+        );
         // past the watcher's 1 s poll of the directory, and many syncs' worth of time
         await sleep(2500);
         assert.equal(await ctl!.healthz(), 200);
@@ -302,14 +309,14 @@ describe('e2e faults: the manifests directory', function () {
         goneAnswers = await gone.stop();
 
         // restored the way a volume comes back: complete, in one step; gone.yaml is not part of it
-        const staging = `${m.dir}.restore`;
+        const staging = `${manifests.dir}.restore`;
         fs.mkdirSync(staging);
         fs.writeFileSync(path.join(staging, 'base.yaml'), yamlDocs(baseFile()));
         fs.writeFileSync(
           path.join(staging, 'restored.yaml'),
           yamlDocs(routeFile('restored', 'restored.example.com', 'b-pod')),
         );
-        fs.renameSync(staging, m.dir);
+        fs.renameSync(staging, manifests.dir);
         await ctl!.waitFor(async () => (await served(ctl!, 'restored.example.com')) === 'b-pod', {
           what: 'the restored directory applied',
         });
@@ -330,7 +337,7 @@ describe('e2e faults: the manifests directory', function () {
   });
 
   describe('a file the controller may not read', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
     let user: { uid: number; gid: number } | undefined;
     let runtime: { cli: string; cleanup(): void } | undefined;
@@ -354,27 +361,27 @@ describe('e2e faults: the manifests directory', function () {
           `      (running as root, which reads any file: the controller runs as nobody, uid ${user.uid}, as in the container image)\n`,
         );
       }
-      m = new ManifestDir('faults-perm');
-      fs.chmodSync(m.dir, 0o755);
-      m.write('base.yaml', baseFile());
+      manifests = new ManifestDir('faults-perm');
+      fs.chmodSync(manifests.dir, 0o755);
+      manifests.write('base.yaml', baseFile());
       runtime = user ? cliRunnableBy(user) : undefined;
-      ctl = await startController({ manifests: m.dir, ...(user ? { user, cli: runtime!.cli } : {}) });
+      ctl = await startController({ manifests: manifests.dir, ...(user ? { user, cli: runtime!.cli } : {}) });
     });
 
     stopAfter(
       () => ctl,
       () => {
-        m?.cleanup();
+        manifests?.cleanup();
         runtime?.cleanup();
       },
     );
 
     /** Write a file that is unreadable from the moment it appears in the directory. */
     const writeLocked = (name: string, text: string) => {
-      const tmp = m.path(`.${name}.tmp`);
+      const tmp = manifests.path(`.${name}.tmp`);
       fs.writeFileSync(tmp, text, { mode: 0o000 });
       fs.chmodSync(tmp, 0o000);
-      fs.renameSync(tmp, m.path(name));
+      fs.renameSync(tmp, manifests.path(name));
     };
 
     it('mode 000: reported by name (EACCES), the routes keep answering; readable again, it is loaded', async function () {
@@ -393,7 +400,7 @@ describe('e2e faults: the manifests directory', function () {
       assert.equal(await ctl!.healthz(), 200);
 
       // permissions fixed, content untouched (only the inode's ctime changes)
-      fs.chmodSync(m.path('locked.yaml'), 0o644);
+      fs.chmodSync(manifests.path('locked.yaml'), 0o644);
       await ctl!.waitFor(async () => (await served(ctl!, 'locked.example.com')) === 'a-pod', {
         what: 'locked.yaml loaded once readable',
       });
@@ -403,7 +410,7 @@ describe('e2e faults: the manifests directory', function () {
     it('a loaded file made unreadable keeps its last good content', async function () {
       await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      fs.chmodSync(m.path('locked.yaml'), 0o000);
+      fs.chmodSync(manifests.path('locked.yaml'), 0o000);
       await problemFor(ctl!, 'locked.yaml', /EACCES/);
       await problemFor(ctl!, 'locked.yaml', /kept the last good content/);
       await ctl!.settle();
@@ -414,30 +421,30 @@ describe('e2e faults: the manifests directory', function () {
   });
 
   describe('2000 files arriving at once', function () {
-    const N = 2000;
-    let m: ManifestDir;
+    const FILES = 2000;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('faults-many');
-      m.write('base.yaml', baseFile());
-      ctl = await startController({ manifests: m.dir });
+      manifests = new ManifestDir('faults-many');
+      manifests.write('base.yaml', baseFile());
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
-    it(`${N} files, each a Service, Endpoints and Ingress for its own host: every route answers, with few reloads`, async function () {
+    it(`${FILES} files, each a Service, Endpoints and Ingress for its own host: every route answers, with few reloads`, async function () {
       this.timeout(240_000);
       const before = await ctl!.settle();
-      const hosts = Array.from({ length: N }, (_, i) => `h${String(i).padStart(4, '0')}.many.example.com`);
+      const hosts = Array.from({ length: FILES }, (_, i) => `h${String(i).padStart(4, '0')}.many.example.com`);
       const pod = (i: number) => ['a-pod', 'b-pod'][i % 2]!;
       const texts = hosts.map((h, i) => yamlDocs(routeFile(`many-${i}`, h, pod(i))));
       const t0 = Date.now();
-      hosts.forEach((_, i) => m.write(`many/${String(i).padStart(4, '0')}.yaml`, texts[i]!));
+      hosts.forEach((_, i) => manifests.write(`many/${String(i).padStart(4, '0')}.yaml`, texts[i]!));
       const written = Date.now() - t0;
 
       // ask every host until it answers from its pod; 16 clients at a time
@@ -459,7 +466,7 @@ describe('e2e faults: the manifests directory', function () {
       const after = await ctl!.settle(1000, 60_000);
       const reloads = after.get(RELOADS)! - before.get(RELOADS)!;
       process.stdout.write(
-        `      (${N} files written in ${written} ms; every route answering ${converged} ms after the first write; ` +
+        `      (${FILES} files written in ${written} ms; every route answering ${converged} ms after the first write; ` +
           `${reloads} reloads, ${after.get(metricKey('syncs_total'))! - before.get(metricKey('syncs_total'))!} syncs, ` +
           `last sync ${after.get(metricKey('last_sync_duration_seconds'))!.toFixed(2)} s)\n`,
       );

@@ -29,20 +29,20 @@ describe('e2e faults: nginx', function () {
   const specs = (...names: string[]) => pods.specs.filter((s) => names.includes(s.name));
 
   describe('reloads under load', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('faults-load');
-      m.write('svc.yaml', backend('load-svc', { port: pods.port, specs: specs('load-1', 'load-2') }));
-      m.write('ingress.yaml', ingress('load', { host: HOST, paths: [{ path: '/', service: 'load-svc' }] }));
-      ctl = await startController({ manifests: m.dir });
+      manifests = new ManifestDir('faults-load');
+      manifests.write('svc.yaml', backend('load-svc', { port: pods.port, specs: specs('load-1', 'load-2') }));
+      manifests.write('ingress.yaml', ingress('load', { host: HOST, paths: [{ path: '/', service: 'load-svc' }] }));
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     it('10 reloads during a steady GET loop: zero failed requests on new connections, and on keep-alive connections with a client that re-sends only requests whose reused connection closed before any response byte (as browsers and Go do)', async function () {
@@ -57,7 +57,7 @@ describe('e2e faults: nginx', function () {
         let reloads = before.get(RELOADS)!;
         for (let i = 1; i <= 10; i++) {
           // each change touches the Ingress under load itself: its server block is rendered anew
-          m.write(
+          manifests.write(
             'ingress.yaml',
             ingress('load', {
               host: HOST,
@@ -99,22 +99,22 @@ describe('e2e faults: nginx', function () {
   });
 
   describe('nginx cannot take endpoint pushes (workers stopped with SIGSTOP)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
     let stopped: number[] = [];
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('faults-push');
-      m.write('svc.yaml', [
+      manifests = new ManifestDir('faults-push');
+      manifests.write('svc.yaml', [
         service('load-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
         ingress('load', { host: HOST, paths: [{ path: '/', service: 'load-svc' }] }),
       ]);
-      m.write(
+      manifests.write(
         'endpoints.yaml',
         endpoints('load-svc', { ready: specs('load-1').map((s) => s.address), port: pods.port }),
       );
-      ctl = await startController({ manifests: m.dir });
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     // never leave a stopped process behind, whatever happened
@@ -131,7 +131,7 @@ describe('e2e faults: nginx', function () {
     afterEach(resume);
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     it('an endpoint change while the workers are stopped: the push fails (counted, logged) and is retried; once they run again the change is applied without a reload', async function () {
@@ -147,7 +147,7 @@ describe('e2e faults: nginx', function () {
       // a request sent now waits in the listen queue: it must be answered once the workers run again
       const pending = ctl!.http(HOST, '/queued', { timeoutMs: 30_000 });
       const stoppedAt = Date.now();
-      m.write(
+      manifests.write(
         'endpoints.yaml',
         endpoints('load-svc', { ready: specs('new-pod').map((s) => s.address), port: pods.port }),
       );
@@ -192,7 +192,7 @@ describe('e2e faults: nginx', function () {
 
     it('an endpoint change reverted while the workers are stopped: once they run again nginx holds the reverted set, not the change queued before', async function () {
       this.timeout(60_000);
-      m.write(
+      manifests.write(
         'endpoints.yaml',
         endpoints('load-svc', { ready: specs('load-1').map((s) => s.address), port: pods.port }),
       );
@@ -202,7 +202,7 @@ describe('e2e faults: nginx', function () {
       const workers = await ctl!.workerPids();
       stopped = workers;
       for (const pid of workers) process.kill(pid, 'SIGSTOP');
-      m.write(
+      manifests.write(
         'endpoints.yaml',
         endpoints('load-svc', { ready: specs('load-2').map((s) => s.address), port: pods.port }),
       );
@@ -211,7 +211,7 @@ describe('e2e faults: nginx', function () {
         what: 'the change failing',
       });
       // back to what nginx acknowledged last; the timed-out pushes of the change still wait in nginx's queue
-      m.write(
+      manifests.write(
         'endpoints.yaml',
         endpoints('load-svc', { ready: specs('load-1').map((s) => s.address), port: pods.port }),
       );

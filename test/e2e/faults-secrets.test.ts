@@ -26,7 +26,7 @@ function rawPieces(keyPem: string): string[] {
     .join('');
   const b64 = Buffer.from(keyPem).toString('base64');
   const pieces: string[] = [];
-  for (const s of [body, b64]) for (let i = 0; i + 20 <= s.length; i += 10) pieces.push(s.slice(i, i + 20));
+  for (const text of [body, b64]) for (let i = 0; i + 20 <= text.length; i += 10) pieces.push(text.slice(i, i + 20));
   return pieces;
 }
 
@@ -86,7 +86,7 @@ describe('e2e faults: secrets', function () {
 
   describe('TLS keys', function () {
     const HOST = 'tls.example.com';
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
     let cert: KeyPair;
     let rotated: KeyPair;
@@ -97,8 +97,8 @@ describe('e2e faults: secrets', function () {
       cert = makeCert(HOST);
       rotated = makeCert(HOST);
       other = makeCert('other.example.com');
-      m = new ManifestDir('faults-tls');
-      m.write('app.yaml', [
+      manifests = new ManifestDir('faults-tls');
+      manifests.write('app.yaml', [
         ...backend('s-svc', pods),
         ingress('tls', {
           host: HOST,
@@ -106,13 +106,13 @@ describe('e2e faults: secrets', function () {
           paths: [{ path: '/', service: 's-svc' }],
         }),
       ]);
-      m.write('secret.yaml', tlsSecret('tls-secret', cert.cert, cert.key));
-      ctl = await startController({ manifests: m.dir });
+      manifests.write('secret.yaml', tlsSecret('tls-secret', cert.cert, cert.key));
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     const sslDir = () => path.join(ctl!.prefix, 'ssl');
@@ -123,9 +123,9 @@ describe('e2e faults: secrets', function () {
         .map((f) => path.basename(f.file));
 
     it('key files are mode 0600 in a 0700 directory; nothing else is there', async function () {
-      const r = await ctl!.https(HOST, '/');
-      assert.equal(r.pod?.pod, 's-1');
-      assert.equal(r.cert?.subject.CN, HOST, "the Secret's certificate is served");
+      const reply = await ctl!.https(HOST, '/');
+      assert.equal(reply.pod?.pod, 's-1');
+      assert.equal(reply.cert?.subject.CN, HOST, "the Secret's certificate is served");
       assert.equal(octal(mode(sslDir())), '0700');
       const files = fs.readdirSync(sslDir()).sort();
       assert.deepEqual(keyFiles(cert.key), [files.find((f) => f.startsWith('default_tls-secret-'))], files.join(' '));
@@ -134,9 +134,9 @@ describe('e2e faults: secrets', function () {
         [],
         'no temporary or stray files',
       );
-      for (const f of files) {
-        assert.equal(octal(mode(path.join(sslDir(), f))), '0600', f);
-        assert.equal(fs.statSync(path.join(sslDir(), f)).uid, process.getuid!(), f);
+      for (const name of files) {
+        assert.equal(octal(mode(path.join(sslDir(), name))), '0600', name);
+        assert.equal(fs.statSync(path.join(sslDir(), name)).uid, process.getuid!(), name);
       }
       assert.ok(!ctl!.nginxConf().includes(cert.key.split('\n')[1]!), 'nginx.conf names the file, not the key');
     });
@@ -151,8 +151,8 @@ describe('e2e faults: secrets', function () {
         metadata: { name: 'raw-pem', namespace: 'default' },
         data: { 'tls.crt': other.cert, 'tls.key': other.key },
       };
-      m.write('raw-pem.yaml', rawPem);
-      m.write('mismatch.yaml', [
+      manifests.write('raw-pem.yaml', rawPem);
+      manifests.write('mismatch.yaml', [
         tlsSecret('mismatch', cert.cert, other.key),
         ingress('mismatch', {
           host: 'mismatch.example.com',
@@ -160,14 +160,14 @@ describe('e2e faults: secrets', function () {
           paths: [{ path: '/', service: 's-svc' }],
         }),
       ]);
-      m.write('leaked-key.yaml', sec1(other.key));
+      manifests.write('leaked-key.yaml', sec1(other.key));
       const problems = await ctl!.waitFor(
         async () => {
-          const p = (await ctl!.status()).problems;
+          const current = (await ctl!.status()).problems;
           return ['raw-pem.yaml', 'mismatch.yaml', 'leaked-key.yaml'].every((f) =>
-            p.some((l) => l.startsWith(`error: ${f}`)),
+            current.some((l) => l.startsWith(`error: ${f}`)),
           )
-            ? p
+            ? current
             : undefined;
         },
         { what: 'the three files reported' },
@@ -193,14 +193,14 @@ describe('e2e faults: secrets', function () {
       await ctl!.settle();
       assert.deepEqual(leaks(await everythingSaid(ctl!), [cert.key, other.key, sec1(other.key), rotated.key]), []);
       assert.equal((await ctl!.https(HOST, '/')).cert?.subject.CN, HOST);
-      for (const f of ['raw-pem.yaml', 'mismatch.yaml', 'leaked-key.yaml']) m.remove(f);
+      for (const name of ['raw-pem.yaml', 'mismatch.yaml', 'leaked-key.yaml']) manifests.remove(name);
       await ctl!.waitFor(async () => (await ctl!.status()).problems.length === 0, { what: 'no problems left' });
     });
 
     it('a rotated Secret: the old key file is removed once the new one is applied; a deleted Secret: its key file is removed after the next apply', async function () {
       const before = keyFiles(cert.key);
       assert.equal(before.length, 1);
-      m.write('secret.yaml', tlsSecret('tls-secret', rotated.cert, rotated.key));
+      manifests.write('secret.yaml', tlsSecret('tls-secret', rotated.cert, rotated.key));
       await ctl!.waitFor(
         async () =>
           (await ctl!.https(HOST, '/')).cert?.fingerprint256 ===
@@ -211,7 +211,7 @@ describe('e2e faults: secrets', function () {
       assert.deepEqual(keyFiles(cert.key), [], 'the old key file is gone');
       assert.equal(keyFiles(rotated.key).length, 1);
 
-      m.remove('secret.yaml');
+      manifests.remove('secret.yaml');
       await ctl!.waitFor(
         async () => (await ctl!.https(HOST, '/')).cert?.subject.CN === 'Ingress Templater Fake Certificate',
         { what: 'the default certificate served' },
@@ -234,7 +234,7 @@ describe('e2e faults: secrets', function () {
 
   describe('managed files (CA bundles, client keys, htpasswd)', function () {
     const HOST = 'guarded.example.com';
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
     let client: KeyPair;
     let expected: { name: string; mode: number }[] = [];
@@ -244,8 +244,8 @@ describe('e2e faults: secrets', function () {
       const ca = makeCert('ca.example.com');
       client = makeCert('client.example.com');
       const htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 'secret-password']).toString().trim()}\n`;
-      m = new ManifestDir('faults-files-mode');
-      m.write('app.yaml', [
+      manifests = new ManifestDir('faults-files-mode');
+      manifests.write('app.yaml', [
         ...backend('s-svc', pods),
         ingress('guarded', {
           host: HOST,
@@ -260,31 +260,31 @@ describe('e2e faults: secrets', function () {
           },
         }),
       ]);
-      m.write('secrets.yaml', [
+      manifests.write('secrets.yaml', [
         opaqueSecret('ca-secret', { 'ca.crt': ca.cert }),
         opaqueSecret('proxy-secret', { 'ca.crt': ca.cert, 'tls.crt': client.cert, 'tls.key': client.key }),
         opaqueSecret('auth-secret', { auth: htpasswd }),
       ]);
       // the managed files the model gives, with their modes (render --format json leaves out the content)
-      const r = spawnSync(process.execPath, [CLI, 'render', '--format', 'json', '--manifests', m.dir], {
+      const result = spawnSync(process.execPath, [CLI, 'render', '--format', 'json', '--manifests', manifests.dir], {
         cwd: REPO,
         env: cleanEnv(),
         encoding: 'utf8',
       });
-      expected = (JSON.parse(r.stdout) as { files: { name: string; mode: number }[] }).files;
+      expected = (JSON.parse(result.stdout) as { files: { name: string; mode: number }[] }).files;
       if (!expected.length) {
         process.stdout.write(
-          `      (skipped: no annotation family gives managed files for these annotations yet; render says: ${r.stderr.trim().split('\n').join('; ')})\n`,
+          `      (skipped: no annotation family gives managed files for these annotations yet; render says: ${result.stderr.trim().split('\n').join('; ')})\n`,
         );
-        m.cleanup();
+        manifests.cleanup();
         this.skip();
       }
-      ctl = await startController({ manifests: m.dir });
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     const filesDir = () => path.join(ctl!.prefix, 'files');
@@ -297,18 +297,18 @@ describe('e2e faults: secrets', function () {
         .readFileSync('/etc/passwd', 'utf8')
         .split('\n')
         .find((l) => l.startsWith('nobody:'));
-      for (const f of expected) {
-        const file = path.join(filesDir(), f.name);
-        assert.equal(octal(mode(file)), octal(f.mode), f.name);
-        if (f.mode & 0o040 && process.getuid!() === 0 && nobody)
-          assert.equal(fs.statSync(file).gid, Number(nobody.split(':')[3]), `${f.name}: the workers' group`);
-        else assert.equal(fs.statSync(file).gid, process.getgid!(), f.name);
+      for (const managed of expected) {
+        const file = path.join(filesDir(), managed.name);
+        assert.equal(octal(mode(file)), octal(managed.mode), managed.name);
+        if (managed.mode & 0o040 && process.getuid!() === 0 && nobody)
+          assert.equal(fs.statSync(file).gid, Number(nobody.split(':')[3]), `${managed.name}: the workers' group`);
+        else assert.equal(fs.statSync(file).gid, process.getgid!(), managed.name);
       }
       assert.deepEqual(leaks(await everythingSaid(ctl!), [client.key]), []);
     });
 
     it('files of deleted Secrets are removed after the next apply', async function () {
-      m.remove('secrets.yaml');
+      manifests.remove('secrets.yaml');
       await ctl!.waitFor(() => fs.readdirSync(filesDir()).length === 0, { what: 'no managed file left' });
       assert.deepEqual(
         filesUnder(ctl!.prefix)

@@ -11,35 +11,38 @@ import { startController, stopAfter, type RunningController } from '../helpers/c
 import { ManifestDir, backend, configMap, ingress, service, tlsSecret } from '../helpers/manifests.js';
 import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
 describe('e2e: render prints what run applies (one plan)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let pods: Pods;
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('plan');
+    manifests = new ManifestDir('plan');
     pods = await startPods([
       { name: 'web-pod', address: '127.0.0.121' },
       { name: 'canary-pod', address: '127.0.0.122' },
     ]);
     const tls = makeCert('shop.example.com');
-    m.write('settings.yaml', configMap('ingress-templater', 'default', { 'allow-snippet-annotations': 'true' }));
-    m.write('apps.yaml', [
+    manifests.write(
+      'settings.yaml',
+      configMap('ingress-templater', 'default', { 'allow-snippet-annotations': 'true' }),
+    );
+    manifests.write('apps.yaml', [
       ...backend('web', { port: pods.port, specs: [pods.specs[0]!] }),
       ...backend('web-v2', { port: pods.port, specs: [pods.specs[1]!] }),
       service('outside', { type: 'ExternalName', externalName: 'localhost', ports: [{ port: pods.port }] }),
       tlsSecret('shop-tls', tls.cert, tls.key),
     ]);
-    m.write('ingresses.yaml', [
+    manifests.write('ingresses.yaml', [
       ingress('shop', {
         host: 'shop.example.com',
         tls: [{ hosts: ['shop.example.com'], secretName: 'shop-tls' }],
         annotations: {
-          [`${A}configuration-snippet`]: 'add_header X-Snippet yes;',
-          [`${A}auth-url`]: `http://localhost:${pods.port}/auth`,
+          [`${ANNOTATION}configuration-snippet`]: 'add_header X-Snippet yes;',
+          [`${ANNOTATION}auth-url`]: `http://localhost:${pods.port}/auth`,
         },
         paths: [
           { path: '/', service: 'web' },
@@ -48,24 +51,24 @@ describe('e2e: render prints what run applies (one plan)', function () {
       }),
       ingress('shop-canary', {
         host: 'shop.example.com',
-        annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '50' },
+        annotations: { [`${ANNOTATION}canary`]: 'true', [`${ANNOTATION}canary-weight`]: '50' },
         paths: [{ path: '/', service: 'web-v2' }],
       }),
       // nginx refuses this snippet (add_header needs two arguments): run and render both leave it out
       ingress('broken', {
         host: 'broken.example.com',
-        annotations: { [`${A}configuration-snippet`]: 'add_header X-Only-One;' },
+        annotations: { [`${ANNOTATION}configuration-snippet`]: 'add_header X-Only-One;' },
         paths: [{ path: '/', service: 'web' }],
       }),
     ]);
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(pods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -77,11 +80,11 @@ describe('e2e: render prints what run applies (one plan)', function () {
     assert.match(live, /ssl_certificate "[^"]*\/ssl\/default_shop-tls-[0-9a-f]{16}\.pem";/);
     assert.match(live, /snippet-location-default_shop-/);
     assert.doesNotMatch(live, /snippet-location-default_broken-/);
-    const r = await runCli(
+    const result = await runCli(
       [
         'render',
         '--manifests',
-        m.dir,
+        manifests.dir,
         '--nginx-prefix',
         ctl!.prefix,
         '--configmap',
@@ -101,16 +104,16 @@ describe('e2e: render prints what run applies (one plan)', function () {
       ],
       { timeoutMs: 30_000 },
     );
-    assert.equal(r.code, 2, `render exits 2 (manifests rejected) for the refused snippet\n${r.stderr}`);
-    assert.match(r.stderr, /Ingress default\/broken .*nginx -t refused the snippet/);
-    assert.ok(r.stdout === live, `render differs from the live config:\n${firstDifference(r.stdout, live)}`);
-    assert.equal(r.stdout, live);
+    assert.equal(result.code, 2, `render exits 2 (manifests rejected) for the refused snippet\n${result.stderr}`);
+    assert.match(result.stderr, /Ingress default\/broken .*nginx -t refused the snippet/);
+    assert.ok(result.stdout === live, `render differs from the live config:\n${firstDifference(result.stdout, live)}`);
+    assert.equal(result.stdout, live);
   });
 });
 
-function firstDifference(a: string, b: string): string {
-  const la = a.split('\n');
-  const lb = b.split('\n');
-  const i = la.findIndex((l, n) => l !== lb[n]);
-  return `line ${i + 1}:\n  render: ${JSON.stringify(la[i])}\n  live:   ${JSON.stringify(lb[i])}`;
+function firstDifference(rendered: string, live: string): string {
+  const la = rendered.split('\n');
+  const lb = live.split('\n');
+  const line = la.findIndex((l, n) => l !== lb[n]);
+  return `line ${line + 1}:\n  render: ${JSON.stringify(la[line])}\n  live:   ${JSON.stringify(lb[line])}`;
 }

@@ -29,13 +29,13 @@ function parsePatch(text: string): Patch {
   assert.ok(first > 0, `a hunk in:\n${text}`);
   const patch: Patch = { headers: lines.slice(0, first), hunks: [] };
   for (const line of lines.slice(first)) {
-    const h = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@$/.exec(line);
-    if (h) {
+    const match = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@$/.exec(line);
+    if (match) {
       patch.hunks.push({
-        oldStart: Number(h[1]),
-        oldLines: Number(h[2] ?? 1),
-        newStart: Number(h[3]),
-        newLines: Number(h[4] ?? 1),
+        oldStart: Number(match[1]),
+        oldLines: Number(match[2] ?? 1),
+        newStart: Number(match[3]),
+        newLines: Number(match[4] ?? 1),
         lines: [],
       });
       continue;
@@ -51,14 +51,14 @@ function applyPatch(old: string, patch: Patch): string {
   const src = old.split('\n');
   const out: string[] = [];
   let at = 0; // next line of src not yet copied (0-based)
-  for (const h of patch.hunks) {
-    const start = h.oldLines === 0 ? h.oldStart : h.oldStart - 1;
+  for (const hunk of patch.hunks) {
+    const start = hunk.oldLines === 0 ? hunk.oldStart : hunk.oldStart - 1;
     assert.ok(start >= at, 'hunks in order');
     out.push(...src.slice(at, start));
     at = start;
     let removedOrKept = 0;
     let addedOrKept = 0;
-    for (const line of h.lines) {
+    for (const line of hunk.lines) {
       const mark = line[0];
       const body = line.slice(1);
       if (mark === '+') {
@@ -74,8 +74,8 @@ function applyPatch(old: string, patch: Patch): string {
       removedOrKept++;
       at++;
     }
-    assert.equal(removedOrKept, h.oldLines, 'the hunk header counts the old lines');
-    assert.equal(addedOrKept, h.newLines, 'the hunk header counts the new lines');
+    assert.equal(removedOrKept, hunk.oldLines, 'the hunk header counts the old lines');
+    assert.equal(addedOrKept, hunk.newLines, 'the hunk header counts the new lines');
   }
   out.push(...src.slice(at));
   return out.join('\n');
@@ -87,13 +87,13 @@ const marked = (p: Patch, mark: '+' | '-') =>
 describe('e2e: previews (render --diff, render --format json, describe, /backends)', function () {
   describe('render --diff', function () {
     let tmp: string;
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let live: string; // the config "nginx runs": rendered from the examples before any change
     const render = (...extra: string[]) =>
       runCli([
         'render',
         '--manifests',
-        m.dir,
+        manifests.dir,
         '--nginx-prefix',
         path.join(tmp, 'prefix'),
         '--http-port',
@@ -106,28 +106,29 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
 
     before(async function () {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-preview-'));
-      m = new ManifestDir('preview');
-      for (const f of fs.readdirSync(EXAMPLES)) m.write(f, fs.readFileSync(path.join(EXAMPLES, f), 'utf8'));
+      manifests = new ManifestDir('preview');
+      for (const name of fs.readdirSync(EXAMPLES))
+        manifests.write(name, fs.readFileSync(path.join(EXAMPLES, name), 'utf8'));
       live = path.join(tmp, 'live.conf');
-      const r = await render('--out', live);
-      assert.equal(r.code, 0, r.stderr);
+      const result = await render('--out', live);
+      assert.equal(result.code, 0, result.stderr);
     });
 
     after(function () {
       fs.rmSync(tmp, { recursive: true, force: true });
-      m?.cleanup();
+      manifests?.cleanup();
     });
 
     it('prints "no change against FILE" when the manifests render exactly that file', async function () {
-      const r = await render('--diff', live);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, `no change against ${live}\n`);
-      assert.equal(r.stderr, '');
+      const result = await render('--diff', live);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `no change against ${live}\n`);
+      assert.equal(result.stderr, '');
     });
 
     it('a path added to an Ingress: a unified diff of exactly the changed lines, which turns FILE into the new config', async function () {
       // /milk -> tea-svc, before /coffee in cafe-ingress
-      m.write(
+      manifests.write(
         'cafe.yaml',
         original().replace(
           '          - path: /coffee\n',
@@ -147,16 +148,16 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const old = fs.readFileSync(live, 'utf8');
       const fresh = await render();
       assert.equal(fresh.code, 0, fresh.stderr);
-      const r = await render('--diff', live);
-      assert.equal(r.code, 0, r.stderr);
+      const result = await render('--diff', live);
+      assert.equal(result.code, 0, result.stderr);
       assert.equal(fs.readFileSync(live, 'utf8'), old, '--diff does not touch FILE');
 
-      const patch = parsePatch(r.stdout);
+      const patch = parsePatch(result.stdout);
       assert.deepEqual(patch.headers.slice(-2), [`--- ${live}`, '+++ (rendered)']);
       assert.ok(patch.hunks.length >= 2, 'separate hunks for the header, the new locations and the internal server');
-      for (const h of patch.hunks)
+      for (const hunk of patch.hunks)
         assert.ok(
-          h.lines.some((l) => l[0] !== ' '),
+          hunk.lines.some((l) => l[0] !== ' '),
           'every hunk changes something',
         );
       // context is there (3 lines), and the patch takes the old file to exactly the new config
@@ -174,8 +175,8 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const added = marked(patch, '+');
       assert.ok(added.includes(`# config-hash ${newHash}`));
       assert.ok(added.includes(`            return 200 "${newHash}";`));
-      assert.ok(r.stdout.includes('\n+        location = "/milk" {\n'), 'an exact-match location for /milk');
-      assert.ok(r.stdout.includes('\n+        location "/milk/" {\n'), 'a prefix location for /milk/');
+      assert.ok(result.stdout.includes('\n+        location = "/milk" {\n'), 'an exact-match location for /milk');
+      assert.ok(result.stdout.includes('\n+        location "/milk/" {\n'), 'a prefix location for /milk/');
       // what is added besides the hash is the /milk locations and nothing else
       const rest = added.filter((l) => !l.includes(newHash));
       const milk = fresh.stdout.split('\n');
@@ -190,17 +191,23 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
     });
 
     it('exits 2 with a rejected manifest, which it names, and diffs what is left (here: nothing)', async function () {
-      m.write('cafe.yaml', original());
+      manifests.write('cafe.yaml', original());
       const clean = await render('--diff', live);
       assert.equal(clean.code, 0, clean.stderr);
       assert.equal(clean.stdout, `no change against ${live}\n`);
-      m.write('bad.yaml', ingress('bad', { host: 'bad.example.com;', paths: [{ path: '/', service: 'tea-svc' }] }));
-      const r = await render('--diff', live);
-      assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /^error: bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host: /m);
-      assert.match(r.stderr, /ManifestsRejectedError: 1 problem\(s\) in the manifests; the output leaves them out/);
-      assert.equal(r.stdout, `no change against ${live}\n`);
-      m.remove('bad.yaml');
+      manifests.write(
+        'bad.yaml',
+        ingress('bad', { host: 'bad.example.com;', paths: [{ path: '/', service: 'tea-svc' }] }),
+      );
+      const result = await render('--diff', live);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /^error: bad\.yaml:\d+ Ingress default\/bad spec\.rules\[0\]\.host: /m);
+      assert.match(
+        result.stderr,
+        /ManifestsRejectedError: 1 problem\(s\) in the manifests; the output leaves them out/,
+      );
+      assert.equal(result.stdout, `no change against ${live}\n`);
+      manifests.remove('bad.yaml');
     });
 
     it('--format json --diff: an endpoint change is a change of the model, not of the Lua-mode config', async function () {
@@ -210,7 +217,7 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const slices = YAML.parseAllDocuments(original()).map((d) => d.toJS() as Record<string, unknown>);
       const slice = slices.find((d) => d.kind === 'EndpointSlice')! as { endpoints: { addresses: string[] }[] };
       slice.endpoints[1]!.addresses = ['127.0.0.23'];
-      m.write('cafe.yaml', slices);
+      manifests.write('cafe.yaml', slices);
       const json = await render('--format', 'json', '--diff', model);
       assert.equal(json.code, 0, json.stderr);
       const patch = parsePatch(json.stdout);
@@ -228,15 +235,15 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const conf = await render('--diff', live);
       assert.equal(conf.code, 0, conf.stderr);
       assert.equal(conf.stdout, `no change against ${live}\n`);
-      m.write('cafe.yaml', original());
+      manifests.write('cafe.yaml', original());
     });
   });
 
   describe('render --format json', function () {
     it('prints the routing model: servers with their locations, backends with endpoints, certificates without key material', async function () {
-      const r = await runCli(['render', '--manifests', EXAMPLES, '--format', 'json']);
-      assert.equal(r.code, 0, r.stderr);
-      const model = JSON.parse(r.stdout) as {
+      const result = await runCli(['render', '--manifests', EXAMPLES, '--format', 'json']);
+      assert.equal(result.code, 0, result.stderr);
+      const model = JSON.parse(result.stdout) as {
         servers: {
           host: string;
           tls: string | null;
@@ -271,8 +278,8 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       assert.equal(cert.name, 'default_cafe-secret');
       assert.match(String(cert.hash), /^[0-9a-f]{64}$/);
       assert.ok(!('pem' in cert), 'no pem field');
-      assert.ok(!r.stdout.includes('PRIVATE KEY'), 'no "PRIVATE KEY" anywhere');
-      assert.ok(!r.stdout.includes('-----BEGIN'), 'no PEM block anywhere');
+      assert.ok(!result.stdout.includes('PRIVATE KEY'), 'no "PRIVATE KEY" anywhere');
+      assert.ok(!result.stdout.includes('-----BEGIN'), 'no PEM block anywhere');
       // nor any piece of the key, encoded or not
       const secret = YAML.parse(fs.readFileSync(path.join(EXAMPLES, 'cafe-secret.yaml'), 'utf8')) as {
         data: Record<string, string>;
@@ -280,17 +287,18 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const key = Buffer.from(secret.data['tls.key']!, 'base64').toString('utf8');
       const keyLines = key.split('\n').filter((l) => l && !l.startsWith('-----'));
       assert.ok(keyLines.length > 5, 'the example key has a body');
-      for (const l of keyLines) assert.ok(!r.stdout.includes(l), `key line ${l.slice(0, 12)}... must not be printed`);
-      assert.ok(!r.stdout.includes(secret.data['tls.key']!.slice(0, 40)), "nor the Secret's base64 data");
+      for (const keyLine of keyLines)
+        assert.ok(!result.stdout.includes(keyLine), `key line ${keyLine.slice(0, 12)}... must not be printed`);
+      assert.ok(!result.stdout.includes(secret.data['tls.key']!.slice(0, 40)), "nor the Secret's base64 data");
     });
   });
 
   describe('describe (from the manifests)', function () {
     it("prints each Ingress as kubectl describe does, with each backend's ready endpoints", async function () {
-      const r = await runCli(['describe', '--manifests', EXAMPLES]);
-      assert.equal(r.code, 0, r.stderr);
-      const blocks = r.stdout.split(/\n\n(?=Name:)/);
-      assert.equal(blocks.length, 2, r.stdout);
+      const result = await runCli(['describe', '--manifests', EXAMPLES]);
+      assert.equal(result.code, 0, result.stderr);
+      const blocks = result.stdout.split(/\n\n(?=Name:)/);
+      assert.equal(blocks.length, 2, result.stdout);
       const [cafe, hostnames] = blocks as [string, string];
       assert.match(cafe, /^Name: +cafe-ingress$/m);
       assert.match(cafe, /^Namespace: +default$/m);
@@ -325,18 +333,18 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       const bare = await runCli(['describe', 'cafe-ingress', '--manifests', EXAMPLES]);
       assert.equal(bare.stdout, one.stdout);
       for (const name of ['default/no-such-ingress', 'kube-system/cafe-ingress']) {
-        const r = await runCli(['describe', name, '--manifests', EXAMPLES]);
-        assert.notEqual(r.code, 0);
-        assert.equal(r.code, 64);
-        assert.equal(r.stdout, '');
-        assert.match(r.stderr, new RegExp(`no Ingress ${name.replace('/', '\\/')} in `));
+        const result = await runCli(['describe', name, '--manifests', EXAMPLES]);
+        assert.notEqual(result.code, 0);
+        assert.equal(result.code, 64);
+        assert.equal(result.stdout, '');
+        assert.match(result.stderr, new RegExp(`no Ingress ${name.replace('/', '\\/')} in `));
       }
     });
   });
 
   describe('describe --status-port and GET /backends (a running controller)', function () {
     let pods: Pods;
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let snapshot: ManifestDir; // the manifests as they were before the endpoint change
     let ctl: RunningController | undefined;
     const HOST = 'live.example.com';
@@ -346,37 +354,40 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
       endpoints('live-svc', { ready: which.map((i) => pods.specs[i - 1]!.address), port: pods.port });
     const describeLive = (dir: string, ...extra: string[]) =>
       runCli(['describe', 'default/live', '--manifests', dir, ...extra]);
-    const backendsLine = (r: CliResult) => {
-      assert.equal(r.code, 0, r.stderr);
-      return /^ +\/ +(live-svc:80 \(.*\))$/m.exec(r.stdout)?.[1];
+    const backendsLine = (result: CliResult) => {
+      assert.equal(result.code, 0, result.stderr);
+      return /^ +\/ +(live-svc:80 \(.*\))$/m.exec(result.stdout)?.[1];
     };
 
     before(async function () {
       this.timeout(60_000);
       pods = await startPods(podSpecs('live', '127.0.6.', 3));
-      m = new ManifestDir('preview-live');
+      manifests = new ManifestDir('preview-live');
       const [svc] = backend('live-svc', pods);
-      m.write('live.yaml', [svc!, ingress('live', { host: HOST, paths: [{ path: '/', service: 'live-svc' }] })]);
-      m.write('live-endpoints.yaml', liveEndpoints([1, 2]));
+      manifests.write('live.yaml', [
+        svc!,
+        ingress('live', { host: HOST, paths: [{ path: '/', service: 'live-svc' }] }),
+      ]);
+      manifests.write('live-endpoints.yaml', liveEndpoints([1, 2]));
       snapshot = new ManifestDir('preview-snapshot');
-      for (const f of ['live.yaml', 'live-endpoints.yaml']) snapshot.write(f, m.read(f));
-      ctl = await startController({ manifests: m.dir });
+      for (const name of ['live.yaml', 'live-endpoints.yaml']) snapshot.write(name, manifests.read(name));
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
       async () => {
         await closeAll(pods);
-        m?.cleanup();
+        manifests?.cleanup();
         snapshot?.cleanup();
       },
     );
 
     it('GET /backends: {source: "nginx", backends: {name: ["address:port"]}}, what the Lua balancer holds', async function () {
-      const r = await request(ctl!.ports.status, '127.0.0.1', '/backends');
-      assert.equal(r.status, 200);
-      assert.match(String(r.headers['content-type']), /^application\/json/);
-      const body = JSON.parse(r.body) as { source: string; backends: Record<string, string[]> };
+      const reply = await request(ctl!.ports.status, '127.0.0.1', '/backends');
+      assert.equal(reply.status, 200);
+      assert.match(String(reply.headers['content-type']), /^application\/json/);
+      const body = JSON.parse(reply.body) as { source: string; backends: Record<string, string[]> };
       assert.deepEqual(Object.keys(body).sort(), ['backends', 'source']);
       assert.equal(body.source, 'nginx');
       assert.deepEqual(body.backends, { [NAME]: [addr(1), addr(2)] });
@@ -388,9 +399,9 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
     });
 
     it('shows the endpoints nginx balances over, not those of the manifests it is given', async function () {
-      assert.equal(backendsLine(await describeLive(m.dir)), `live-svc:80 (${addr(1)},${addr(2)})`);
+      assert.equal(backendsLine(await describeLive(manifests.dir)), `live-svc:80 (${addr(1)},${addr(2)})`);
       const pushes = await ctl!.metric('endpoint_pushes_total');
-      m.write('live-endpoints.yaml', liveEndpoints([2, 3]));
+      manifests.write('live-endpoints.yaml', liveEndpoints([2, 3]));
       await ctl!.waitForPush(pushes);
       await ctl!.waitFor(async () => (await ctl!.http(HOST, '/')).pod?.pod === 'live-3', { what: 'live-3 answering' });
       assert.deepEqual((await whoAnswers(2, () => ctl!.http(HOST, '/'))).sort(), ['live-2', 'live-3']);
@@ -402,21 +413,21 @@ describe('e2e: previews (render --diff, render --format json, describe, /backend
         `live-svc:80 (${addr(2)},${addr(3)})`,
       );
       assert.equal(
-        backendsLine(await describeLive(m.dir, '--status-port', port)),
+        backendsLine(await describeLive(manifests.dir, '--status-port', port)),
         `live-svc:80 (${addr(2)},${addr(3)})`,
       );
-      const r = await request(ctl!.ports.status, '127.0.0.1', '/backends');
-      assert.deepEqual((JSON.parse(r.body) as { backends: Record<string, string[]> }).backends, {
+      const reply = await request(ctl!.ports.status, '127.0.0.1', '/backends');
+      assert.deepEqual((JSON.parse(reply.body) as { backends: Record<string, string[]> }).backends, {
         [NAME]: [addr(2), addr(3)],
       });
     });
 
     it('describe --status-port with no controller there exits 64 and says so', async function () {
       const port = await freePort();
-      const r = await describeLive(m.dir, '--status-port', String(port));
-      assert.equal(r.code, 64);
-      assert.equal(r.stdout, '');
-      assert.match(r.stderr, new RegExp(`cannot reach the controller's status port 127\\.0\\.0\\.1:${port}`));
+      const result = await describeLive(manifests.dir, '--status-port', String(port));
+      assert.equal(result.code, 64);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, new RegExp(`cannot reach the controller's status port 127\\.0\\.0\\.1:${port}`));
     });
   });
 });

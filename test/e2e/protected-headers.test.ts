@@ -12,7 +12,7 @@ import { ManifestDir, configMap, ingress } from '../helpers/manifests.js';
 import { cleanupPki, issueClient, makeCa } from '../model/annotations/tls-fixtures.js';
 import type { Pem } from '../model/annotations/tls-fixtures.js';
 
-const P = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const APP = '127.0.71.1';
 const ERRORS = '127.0.71.2';
 const AUTH = '127.0.71.3';
@@ -37,25 +37,25 @@ const FORGED: Record<string, string> = {
 };
 
 /** The values of a header as the backend got them, every copy (nginx would send a header twice if set twice). */
-function copies(s: Seen, name: string): string[] {
+function copies(seen: Seen, name: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < s.rawHeaders.length; i += 2)
-    if (s.rawHeaders[i]!.toLowerCase() === name) out.push(s.rawHeaders[i + 1]!);
+  for (let i = 0; i < seen.rawHeaders.length; i += 2)
+    if (seen.rawHeaders[i]!.toLowerCase() === name) out.push(seen.rawHeaders[i + 1]!);
   return out;
 }
 
 /** No forged value reached the backend: each controller header is absent or nginx's own. */
-function assertNoForged(s: Seen, where: string, sent: Record<string, string> = FORGED): void {
+function assertNoForged(seen: Seen, where: string, sent: Record<string, string> = FORGED): void {
   for (const [name, forged] of Object.entries(sent)) {
-    for (const v of copies(s, name))
-      assert.ok(!v.split(/,\s*/).includes(forged), `${where}: ${name}: ${v} (forged ${forged}) reached it`);
+    for (const value of copies(seen, name))
+      assert.ok(!value.split(/,\s*/).includes(forged), `${where}: ${name}: ${value} (forged ${forged}) reached it`);
   }
-  assert.deepEqual(copies(s, 'x-real-ip'), ['127.0.0.1'], where);
-  assert.deepEqual(copies(s, 'x-forwarded-for'), ['127.0.0.1'], where);
+  assert.deepEqual(copies(seen, 'x-real-ip'), ['127.0.0.1'], where);
+  assert.deepEqual(copies(seen, 'x-forwarded-for'), ['127.0.0.1'], where);
 }
 
 describe('e2e: protected request headers (forged client headers, credentials on error pages)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let app: Server;
   let errorsPod: Server;
@@ -64,7 +64,7 @@ describe('e2e: protected request headers (forged client headers, credentials on 
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('protected-headers');
+    manifests = new ManifestDir('protected-headers');
     app = await serve(APP, (req, res) => {
       const code = /\/status\/([0-9]{3})/.exec(req.url ?? '')?.[1];
       json(res, code ? Number(code) : 200, { app: true });
@@ -76,8 +76,8 @@ describe('e2e: protected request headers (forged client headers, credentials on 
     client = issueClient(ca, 'alice');
     const htpasswd = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
 
-    m.write('services.yaml', appServices(app, errorsPod, GONE));
-    m.write('secrets.yaml', [
+    manifests.write('services.yaml', appServices(app, errorsPod, GONE));
+    manifests.write('secrets.yaml', [
       {
         apiVersion: 'v1',
         kind: 'Secret',
@@ -94,41 +94,44 @@ describe('e2e: protected request headers (forged client headers, credentials on 
       },
     ]);
     // the mTLS host, client certificates optional
-    m.write(
+    manifests.write(
       'mtls.yaml',
       ingress('mtls', {
         host: 'mtls.example.com',
         paths: [{ path: '/', service: 'app' }],
-        annotations: { [`${P}auth-tls-secret`]: 'default/client-ca', [`${P}auth-tls-verify-client`]: 'optional' },
+        annotations: {
+          [`${ANNOTATION}auth-tls-secret`]: 'default/client-ca',
+          [`${ANNOTATION}auth-tls-verify-client`]: 'optional',
+        },
       }),
     );
     // another tenant asks for the verdict headers from its auth service: refused
-    m.write(
+    manifests.write(
       'tenant.yaml',
       ingress('tenant', {
         namespace: 'default',
         host: 'tenant.example.com',
         paths: [{ path: '/', service: 'app' }],
         annotations: {
-          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
-          [`${P}auth-response-headers`]: 'Ssl-Client-Subject-Dn,Ssl-Client-Verify',
+          [`${ANNOTATION}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${ANNOTATION}auth-response-headers`]: 'Ssl-Client-Subject-Dn,Ssl-Client-Verify',
         },
       }),
     );
     // a tenant with external auth done right
-    m.write(
+    manifests.write(
       'ext.yaml',
       ingress('ext', {
         host: 'ext.example.com',
         paths: [{ path: '/', service: 'app' }],
         annotations: {
-          [`${P}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
-          [`${P}auth-response-headers`]: 'X-User',
+          [`${ANNOTATION}auth-url`]: `http://${AUTH}:${auth.port}/verify`,
+          [`${ANNOTATION}auth-response-headers`]: 'X-User',
         },
       }),
     );
     // basic auth, error pages from a default backend, a path whose Service has no ready endpoint
-    m.write(
+    manifests.write(
       'errors.yaml',
       ingress('errors', {
         host: 'errors.example.com',
@@ -137,16 +140,16 @@ describe('e2e: protected request headers (forged client headers, credentials on 
           { path: '/gone', service: 'gone' },
         ],
         annotations: {
-          [`${P}auth-type`]: 'basic',
-          [`${P}auth-secret`]: 'users',
-          [`${P}default-backend`]: 'errors',
-          [`${P}custom-http-errors`]: '404',
+          [`${ANNOTATION}auth-type`]: 'basic',
+          [`${ANNOTATION}auth-secret`]: 'users',
+          [`${ANNOTATION}default-backend`]: 'errors',
+          [`${ANNOTATION}custom-http-errors`]: '404',
         },
       }),
     );
-    m.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
+    manifests.write('open.yaml', ingress('open', { host: 'open.example.com', paths: [{ path: '/', service: 'app' }] }));
     // the ConfigMap's custom headers may not name a protected header either
-    m.write('config.yaml', [
+    manifests.write('config.yaml', [
       configMap('ingress-templater', 'default', { 'proxy-set-headers': 'default/custom-headers' }),
       configMap('custom-headers', 'default', {
         'X-Real-IP': '9.9.9.9',
@@ -154,14 +157,14 @@ describe('e2e: protected request headers (forged client headers, credentials on 
         'X-Team': 'payments',
       }),
     ]);
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await Promise.all([app?.close(), errorsPod?.close(), auth?.close()]);
-      m?.cleanup();
+      manifests?.cleanup();
       cleanupPki();
     },
   );
@@ -177,24 +180,27 @@ describe('e2e: protected request headers (forged client headers, credentials on 
       client,
     });
     assert.equal(withCert.status, 200, withCert.body);
-    const [a, b] = app.seen.slice(before);
-    assert.ok(a && b, 'both requests reached the backend');
-    assert.deepEqual(copies(a, 'ssl-client-verify'), ['NONE']);
-    assert.deepEqual(copies(a, 'ssl-client-subject-dn'), []);
-    assert.deepEqual(copies(a, 'ssl-client-issuer-dn'), []);
-    assert.deepEqual(copies(a, 'ssl-client-cert'), [], 'auth-tls-pass-certificate-to-upstream is off');
-    assert.deepEqual(copies(b, 'ssl-client-verify'), ['SUCCESS']);
-    assert.deepEqual(copies(b, 'ssl-client-subject-dn'), ['CN=alice']);
-    assert.deepEqual(copies(b, 'ssl-client-issuer-dn'), ['CN=e2e client CA']);
-    assertNoForged(a, 'mtls without a certificate');
-    assertNoForged(b, 'mtls with a certificate', forgedWithCert);
-    assert.deepEqual(copies(b, 'x-team'), ['payments'], "the ConfigMap's other custom header is sent");
+    const [seenWithout, seenWith] = app.seen.slice(before);
+    assert.ok(seenWithout && seenWith, 'both requests reached the backend');
+    assert.deepEqual(copies(seenWithout, 'ssl-client-verify'), ['NONE']);
+    assert.deepEqual(copies(seenWithout, 'ssl-client-subject-dn'), []);
+    assert.deepEqual(copies(seenWithout, 'ssl-client-issuer-dn'), []);
+    assert.deepEqual(copies(seenWithout, 'ssl-client-cert'), [], 'auth-tls-pass-certificate-to-upstream is off');
+    assert.deepEqual(copies(seenWith, 'ssl-client-verify'), ['SUCCESS']);
+    assert.deepEqual(copies(seenWith, 'ssl-client-subject-dn'), ['CN=alice']);
+    assert.deepEqual(copies(seenWith, 'ssl-client-issuer-dn'), ['CN=e2e client CA']);
+    assertNoForged(seenWithout, 'mtls without a certificate');
+    assertNoForged(seenWith, 'mtls with a certificate', forgedWithCert);
+    assert.deepEqual(copies(seenWith, 'x-team'), ['payments'], "the ConfigMap's other custom header is sent");
   });
 
   it('refuses auth-response-headers and proxy-set-headers naming a protected header, naming the Ingress / ConfigMap and the field', async function () {
     const problems = (await ctl!.status()).problems;
     const tenant = problems.find(
-      (p) => p.startsWith('error:') && p.includes('Ingress default/tenant') && p.includes(`${P}auth-response-headers`),
+      (p) =>
+        p.startsWith('error:') &&
+        p.includes('Ingress default/tenant') &&
+        p.includes(`${ANNOTATION}auth-response-headers`),
     );
     assert.ok(tenant, problems.join('\n'));
     assert.match(tenant, /Ssl-Client-Subject-Dn, which the controller sets itself/);
@@ -216,15 +222,15 @@ describe('e2e: protected request headers (forged client headers, credentials on 
 
   it("a plain backend gets nginx's X-Real-IP, X-Forwarded-* and request ID, never the client's", async function () {
     const before = app.seen.length;
-    const r = await ctl!.http('open.example.com', '/x', { headers: { ...FORGED, authorization: 'Bearer abc' } });
-    assert.equal(r.status, 200, r.body);
-    const s = app.seen[before]!;
-    assertNoForged(s, 'open');
-    assert.deepEqual(copies(s, 'x-forwarded-host'), ['open.example.com']);
-    assert.deepEqual(copies(s, 'x-forwarded-proto'), ['http']);
-    assert.equal(copies(s, 'x-request-id').length, 1);
+    const reply = await ctl!.http('open.example.com', '/x', { headers: { ...FORGED, authorization: 'Bearer abc' } });
+    assert.equal(reply.status, 200, reply.body);
+    const seen = app.seen[before]!;
+    assertNoForged(seen, 'open');
+    assert.deepEqual(copies(seen, 'x-forwarded-host'), ['open.example.com']);
+    assert.deepEqual(copies(seen, 'x-forwarded-proto'), ['http']);
+    assert.equal(copies(seen, 'x-request-id').length, 1);
     assert.deepEqual(
-      copies(s, 'authorization'),
+      copies(seen, 'authorization'),
       ['Bearer abc'],
       "a host without auth passes the client's credentials to its own backend",
     );
@@ -233,10 +239,10 @@ describe('e2e: protected request headers (forged client headers, credentials on 
   it('the auth service and the protected backend get no forged verdicts', async function () {
     const appBefore = app.seen.length;
     const authBefore = auth.seen.length;
-    const r = await ctl!.http('ext.example.com', '/page', {
+    const reply = await ctl!.http('ext.example.com', '/page', {
       headers: { ...FORGED, 'x-user': 'mallory', cookie: 'session=1' },
     });
-    assert.equal(r.status, 200, r.body);
+    assert.equal(reply.status, 200, reply.body);
     const sub = auth.seen[authBefore]!;
     assertNoForged(sub, 'auth service');
     assert.deepEqual(copies(sub, 'x-original-uri'), ['/page']);
@@ -259,17 +265,17 @@ describe('e2e: protected request headers (forged client headers, credentials on 
       ['/app/status/404', '404'],
     ] as const) {
       const before = errorsPod.seen.length;
-      const r = await ctl!.http('errors.example.com', urlPath, { headers, timeoutMs: 10_000 });
-      assert.equal(r.status, Number(code), `${urlPath}: ${r.body}`);
-      assert.match(r.body, /errorPage/);
-      const s = errorsPod.seen[before]!;
-      assert.deepEqual(copies(s, 'x-code'), [code]);
-      assert.deepEqual(copies(s, 'x-namespace'), ['default']);
-      assert.deepEqual(copies(s, 'x-ingress-name'), ['errors']);
-      assert.deepEqual(copies(s, 'x-original-uri'), [urlPath]);
+      const reply = await ctl!.http('errors.example.com', urlPath, { headers, timeoutMs: 10_000 });
+      assert.equal(reply.status, Number(code), `${urlPath}: ${reply.body}`);
+      assert.match(reply.body, /errorPage/);
+      const seen = errorsPod.seen[before]!;
+      assert.deepEqual(copies(seen, 'x-code'), [code]);
+      assert.deepEqual(copies(seen, 'x-namespace'), ['default']);
+      assert.deepEqual(copies(seen, 'x-ingress-name'), ['errors']);
+      assert.deepEqual(copies(seen, 'x-original-uri'), [urlPath]);
       for (const name of ['authorization', 'cookie', 'x-api-key'])
-        assert.deepEqual(copies(s, name), [], `${urlPath}: ${name} reached the default backend`);
-      assertNoForged(s, `error page ${urlPath}`);
+        assert.deepEqual(copies(seen, name), [], `${urlPath}: ${name} reached the default backend`);
+      assertNoForged(seen, `error page ${urlPath}`);
     }
     // the path's own backend did not get the credentials either (basic auth stops them at nginx)
     const last = app.seen[app.seen.length - 1]!;

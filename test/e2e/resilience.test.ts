@@ -21,7 +21,7 @@ const CONFIG_TEST = metricKey('reload_failures_total', { reason: 'config_test' }
  * working route on BASE. Returns the handles a describe block needs; cleanup() removes what it made.
  */
 async function brokenTemplateController(label: string, replacement: string, pods: Pods) {
-  const m = new ManifestDir(label);
+  const manifests = new ManifestDir(label);
   const templates = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-templates-'));
   fs.cpSync(path.join(REPO, 'templates'), templates, { recursive: true });
   const partial = path.join(templates, 'partials', 'server.hbs');
@@ -29,16 +29,16 @@ async function brokenTemplateController(label: string, replacement: string, pods
   const broken = text.replace('{{else}}\n            return 503;\n', `{{else}}\n            ${replacement}\n`);
   assert.notEqual(broken, text, 'the partial changed');
   fs.writeFileSync(partial, broken);
-  m.write('base.yaml', [
+  manifests.write('base.yaml', [
     ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
     ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
   ]);
-  const ctl = await startController({ manifests: m.dir, extraArgs: ['--template-dir', templates] });
+  const ctl = await startController({ manifests: manifests.dir, extraArgs: ['--template-dir', templates] });
   return {
-    m,
+    m: manifests,
     ctl,
     cleanup: () => {
-      m.cleanup();
+      manifests.cleanup();
       fs.rmSync(templates, { recursive: true, force: true });
     },
   };
@@ -58,39 +58,39 @@ describe('e2e: resilience', function () {
     await closeAll(pods);
   });
 
-  const served = async (ctl: RunningController, host: string, p = '/') => {
-    const r = await ctl.http(host, p);
-    return r.pod ? r.pod.pod : `status ${r.status}`;
+  const served = async (ctl: RunningController, host: string, requestPath = '/') => {
+    const reply = await ctl.http(host, requestPath);
+    return reply.pod ? reply.pod.pod : `status ${reply.status}`;
   };
 
   describe('bad and no-op input, bursts, volumes, nginx crash (one controller)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('resilience');
-      m.write('base.yaml', [
+      manifests = new ManifestDir('resilience');
+      manifests.write('base.yaml', [
         ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
         ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
       ]);
-      ctl = await startController({ manifests: m.dir });
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     it('rejects a new file with invalid YAML, reports it, and keeps the routes answering', async function () {
       const before = await ctl!.settle();
       assert.equal(before.get(metricKey('rejected_manifests')), 0);
-      m.write('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: broken\n  labels: [unclosed\n');
+      manifests.write('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: broken\n  labels: [unclosed\n');
       const problems = await ctl!.waitFor(
         async () => {
-          const s = await ctl!.status();
-          return s.problems.some((p) => p.includes('broken.yaml') && p.includes('invalid YAML'))
-            ? s.problems
+          const status = await ctl!.status();
+          return status.problems.some((p) => p.includes('broken.yaml') && p.includes('invalid YAML'))
+            ? status.problems
             : undefined;
         },
         { what: 'the YAML error on /status' },
@@ -105,7 +105,7 @@ describe('e2e: resilience', function () {
       assert.equal(await served(ctl!, BASE), 'base-pod');
       assert.equal(await ctl!.healthz(), 200);
 
-      m.remove('broken.yaml');
+      manifests.remove('broken.yaml');
       await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, {
         what: 'rejected_manifests back to 0',
       });
@@ -114,11 +114,14 @@ describe('e2e: resilience', function () {
 
     it('rejects an Ingress whose host contains ";", naming file and field; the other routes keep answering', async function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'));
-      m.write('evil.yaml', ingress('evil', { host: 'evil.example.com;', paths: [{ path: '/', service: 'base-svc' }] }));
+      manifests.write(
+        'evil.yaml',
+        ingress('evil', { host: 'evil.example.com;', paths: [{ path: '/', service: 'base-svc' }] }),
+      );
       const problems = await ctl!.waitFor(
         async () => {
-          const s = await ctl!.status();
-          return s.problems.some((p) => p.includes('evil.yaml')) ? s.problems : undefined;
+          const status = await ctl!.status();
+          return status.problems.some((p) => p.includes('evil.yaml')) ? status.problems : undefined;
         },
         { what: 'the rejected Ingress on /status' },
       );
@@ -131,7 +134,7 @@ describe('e2e: resilience', function () {
       assert.equal(await served(ctl!, 'evil.example.com'), 'status 404');
       assert.doesNotMatch(fs.readFileSync(path.join(ctl!.prefix, 'nginx.conf'), 'utf8'), /evil/);
 
-      m.remove('evil.yaml');
+      manifests.remove('evil.yaml');
       await ctl!.waitFor(async () => (await ctl!.metric('rejected_manifests')) === 0, {
         what: 'rejected_manifests back to 0',
       });
@@ -140,13 +143,13 @@ describe('e2e: resilience', function () {
     it('a file that changes nothing for nginx (a Deployment, the same content again) causes no reload', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      m.write('deployment.yaml', deployment('web', 3));
+      manifests.write('deployment.yaml', deployment('web', 3));
       await ctl!.waitForSync(before.get(metricKey('syncs_total'))!);
       let now = await ctl!.settle();
       assert.equal(now.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
 
       // same bytes, new inode and mtime
-      m.write('base.yaml', m.read('base.yaml'));
+      manifests.write('base.yaml', manifests.read('base.yaml'));
       await ctl!.waitForSync(now.get(metricKey('syncs_total'))!);
       now = await ctl!.settle();
       assert.equal(now.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
@@ -159,7 +162,7 @@ describe('e2e: resilience', function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
       // ~5 ms apart (as a deploy tool writes them): well inside --min-wait 50, so one sync should see all
       for (let i = 1; i <= 20; i++) {
-        m.write(
+        manifests.write(
           `burst/burst-${i}.yaml`,
           ingress(`burst-${i}`, { host: `burst-${i}.example.com`, paths: [{ path: '/', service: 'base-svc' }] }),
         );
@@ -175,7 +178,7 @@ describe('e2e: resilience', function () {
     });
 
     it('picks up a ConfigMap-volume style update (..data symlink swapped atomically with rename)', async function () {
-      const vol = m.path('volume');
+      const vol = manifests.path('volume');
       const routes = (route: string) =>
         [
           'apiVersion: networking.k8s.io/v1',
@@ -237,8 +240,8 @@ describe('e2e: resilience', function () {
       process.kill(master, 'SIGKILL');
       await ctl!.waitFor(async () => (await ctl!.healthz()) === 503, { what: 'healthz 503 while nginx is down' });
       await ctl!.waitFor(async () => (await ctl!.healthz()) === 200, { timeoutMs: 15_000, what: 'healthz 200 again' });
-      const s = await ctl!.status();
-      assert.ok(s.nginxPid && s.nginxPid !== master, `new master ${s.nginxPid}`);
+      const status = await ctl!.status();
+      assert.ok(status.nginxPid && status.nginxPid !== master, `new master ${status.nginxPid}`);
       assert.equal(await ctl!.metric('nginx_restarts_total'), restarts + 1);
       await ctl!.waitFor(async () => (await served(ctl!, BASE)) === 'base-pod', { what: 'traffic back' });
       // the old workers must not survive their master: they would hold the ports and serve a stale config
@@ -246,7 +249,7 @@ describe('e2e: resilience', function () {
 
       // the new nginx is under control: a change is applied to it
       const reloads = await ctl!.metric('reloads_total');
-      m.write('after-restart.yaml', [
+      manifests.write('after-restart.yaml', [
         ...backend('new-svc', { port: pods.port, specs: [pods.specs[1]!] }),
         ingress('after-restart', { host: 'after.example.com', paths: [{ path: '/', service: 'new-svc' }] }),
       ]);
@@ -265,7 +268,7 @@ describe('e2e: resilience', function () {
       await ctl!.waitFor(async () => (await ctl!.healthz()) === 503, { what: 'healthz 503 while nginx is down' });
       // the sync finds nginx waiting out its restart backoff (2 s by now: the last nginx died young) and
       // does not cut it short: it tests and writes the config, and the restart reads it
-      m.write(
+      manifests.write(
         'while-down.yaml',
         ingress('while-down', { host: 'down.example.com', paths: [{ path: '/', service: 'base-svc' }] }),
       );
@@ -283,35 +286,41 @@ describe('e2e: resilience', function () {
       assert.equal(now.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
       assert.equal(now.get(metricKey('nginx_restarts_total')), restarts + 1);
       assert.equal((await ctl!.status()).nginxPid, pid);
-      m.remove('while-down.yaml');
+      manifests.remove('while-down.yaml');
     });
   });
 
   describe('a candidate nginx -t rejects (settings ConfigMap with a small server-name-hash-bucket-size)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('bucket');
-      m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
-      m.write('base.yaml', [
+      manifests = new ManifestDir('bucket');
+      manifests.write(
+        'settings.yaml',
+        configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }),
+      );
+      manifests.write('base.yaml', [
         ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
         ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
       ]);
-      ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'ingress-templater/settings'] });
+      ctl = await startController({
+        manifests: manifests.dir,
+        extraArgs: ['--configmap', 'ingress-templater/settings'],
+      });
     });
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     it('keeps the old config serving, counts reload_failures_total{reason="config_test"} and reports the error', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
       assert.equal(before.get(metricKey('config_last_reload_successful')), 1);
-      m.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
+      manifests.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
       await ctl!.waitFor(
         async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!,
         { what: 'a config_test failure' },
@@ -325,9 +334,9 @@ describe('e2e: resilience', function () {
         1,
         'config_info still names the running config',
       );
-      const s = await ctl!.status();
-      assert.equal(s.configHash, hash);
-      assert.match(s.lastError ?? '', /nginx -t rejected the candidate: .*server_names_hash/);
+      const status = await ctl!.status();
+      assert.equal(status.configHash, hash);
+      assert.match(status.lastError ?? '', /nginx -t rejected the candidate: .*server_names_hash/);
       assert.match(ctl!.log(), /server_names_hash.*still serving config/);
       // nginx still runs the last good config
       assert.equal(await ctl!.healthz(), 200);
@@ -337,11 +346,14 @@ describe('e2e: resilience', function () {
 
     it('applies the change once the setting allows it', async function () {
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
-      m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '128' }));
+      manifests.write(
+        'settings.yaml',
+        configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '128' }),
+      );
       await ctl!.waitForReload(reloads);
       await ctl!.waitFor(async () => (await served(ctl!, LONG_HOST)) === 'base-pod', { what: 'the long host routed' });
-      const s = await ctl!.status();
-      assert.equal(s.lastError, null);
+      const status = await ctl!.status();
+      assert.equal(status.lastError, null);
       assert.equal(await ctl!.metric('config_last_reload_successful'), 1);
       assert.equal(await served(ctl!, BASE), 'base-pod');
     });
@@ -351,14 +363,14 @@ describe('e2e: resilience', function () {
       const hash = (await ctl!.status()).configHash;
       // 133 characters: more than a 128-byte bucket holds
       const tooLong = `${'a'.repeat(60)}.${'b'.repeat(60)}.example.com`;
-      m.write('long-2.yaml', ingress('long-2', { host: tooLong, paths: [{ path: '/', service: 'base-svc' }] }));
+      manifests.write('long-2.yaml', ingress('long-2', { host: tooLong, paths: [{ path: '/', service: 'base-svc' }] }));
       await ctl!.waitFor(
         async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!,
         { what: 'a config_test failure' },
       );
       assert.equal(await served(ctl!, tooLong), 'status 404');
       const syncs = (await ctl!.settle()).get(metricKey('syncs_total'))!;
-      m.remove('long-2.yaml');
+      manifests.remove('long-2.yaml');
       await ctl!.waitForSync(syncs);
       const after = await ctl!.settle();
       assert.equal(after.get(CONFIG_TEST), before.get(CONFIG_TEST)! + 1, 'the reverted config is not tested again');
@@ -370,17 +382,17 @@ describe('e2e: resilience', function () {
   });
 
   describe('a template error caught by nginx -t (custom --template-dir)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
     let cleanup = () => {};
 
     before(async function () {
       this.timeout(60_000);
-      ({ m, ctl, cleanup } = await brokenTemplateController(
-        'template',
-        'e2e_no_such_directive on;\n            return 503;',
-        pods,
-      ));
+      ({
+        m: manifests,
+        ctl,
+        cleanup,
+      } = await brokenTemplateController('template', 'e2e_no_such_directive on;\n            return 503;', pods));
     });
 
     stopAfter(
@@ -391,7 +403,7 @@ describe('e2e: resilience', function () {
     it('reports the error naming the Ingress behind the bad line; the old routes keep answering', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      m.write(
+      manifests.write(
         'orphan.yaml',
         ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }),
       );
@@ -399,12 +411,12 @@ describe('e2e: resilience', function () {
         async () => (await ctl!.metric('reload_failures_total', { reason: 'config_test' })) > before.get(CONFIG_TEST)!,
         { what: 'a config_test failure' },
       );
-      const s = await ctl!.status();
+      const status = await ctl!.status();
       assert.match(
-        s.lastError ?? '',
+        status.lastError ?? '',
         /^nginx -t rejected the candidate: Ingress default\/orphan, server orphan\.example\.com, line \d+: .*unknown directive "e2e_no_such_directive"/,
       );
-      assert.equal(s.configHash, hash);
+      assert.equal(status.configHash, hash);
       const after = await ctl!.settle();
       assert.equal(after.get(metricKey('reloads_total')), before.get(metricKey('reloads_total')));
       assert.equal(await served(ctl!, BASE), 'base-pod');
@@ -414,14 +426,18 @@ describe('e2e: resilience', function () {
   });
 
   describe('a template that throws while rendering (custom --template-dir)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
     let cleanup = () => {};
 
     before(async function () {
       this.timeout(60_000);
       // a helper refusing its value, only for locations without a backend: rendering throws there
-      ({ m, ctl, cleanup } = await brokenTemplateController('template-throw', 'return {{num "not a number"}};', pods));
+      ({
+        m: manifests,
+        ctl,
+        cleanup,
+      } = await brokenTemplateController('template-throw', 'return {{num "not a number"}};', pods));
     });
 
     stopAfter(
@@ -432,7 +448,7 @@ describe('e2e: resilience', function () {
     it('is one sync_failed record with its stack, counted as reason "plan"; the loop goes on and the old routes keep answering', async function () {
       const before = await ctl!.settle();
       const hash = (await ctl!.status()).configHash;
-      m.write(
+      manifests.write(
         'orphan.yaml',
         ingress('orphan', { host: 'orphan.example.com', paths: [{ path: '/', service: 'no-such-svc' }] }),
       );
@@ -451,14 +467,14 @@ describe('e2e: resilience', function () {
       assert.equal(record.reason, 'plan');
       assert.match(record.msg!, /rendering failed: refusing to render "not a number" with \{\{num\}\}/);
       assert.match(record.stack!, /TemplateError/);
-      const s = await ctl!.status();
-      assert.equal(s.configHash, hash);
+      const status = await ctl!.status();
+      assert.equal(status.configHash, hash);
       assert.equal(await ctl!.healthz(), 200);
       assert.equal(await served(ctl!, BASE), 'base-pod');
       // the loop is alive: the next change is planned and applied
-      m.remove('orphan.yaml');
+      manifests.remove('orphan.yaml');
       const reloads = (await ctl!.settle()).get(metricKey('reloads_total'))!;
-      m.write('later.yaml', [
+      manifests.write('later.yaml', [
         ...backend('later-svc', { port: pods.port, specs: [pods.specs[0]!] }),
         ingress('later', { host: 'later.example.com', paths: [{ path: '/', service: 'later-svc' }] }),
       ]);
@@ -468,24 +484,27 @@ describe('e2e: resilience', function () {
   });
 
   describe('/healthz before the first config is applied', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     it('is 503 while nginx -t rejects every config, and 200 once a good one is applied', async function () {
-      m = new ManifestDir('unready');
-      m.write('settings.yaml', configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }));
-      m.write('base.yaml', [
+      manifests = new ManifestDir('unready');
+      manifests.write(
+        'settings.yaml',
+        configMap('settings', 'ingress-templater', { 'server-name-hash-bucket-size': '32' }),
+      );
+      manifests.write('base.yaml', [
         ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
         ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
       ]);
-      m.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
+      manifests.write('long.yaml', ingress('long', { host: LONG_HOST, paths: [{ path: '/', service: 'base-svc' }] }));
       ctl = await startController({
-        manifests: m.dir,
+        manifests: manifests.dir,
         extraArgs: ['--configmap', 'ingress-templater/settings'],
         waitReady: false,
       });
@@ -493,16 +512,16 @@ describe('e2e: resilience', function () {
         what: 'the first config rejected',
       });
       assert.equal(await ctl.healthz(), 503);
-      const s = await ctl.status();
-      assert.equal(s.ready.ok, false);
-      assert.match(s.ready.reason, /no configuration applied/);
-      assert.equal(s.nginxPid, null);
-      assert.match(s.lastError ?? '', /server_names_hash/);
+      const status = await ctl.status();
+      assert.equal(status.ready.ok, false);
+      assert.match(status.ready.reason, /no configuration applied/);
+      assert.equal(status.nginxPid, null);
+      assert.match(status.lastError ?? '', /server_names_hash/);
       assert.equal(await ctl.metric('reloads_total'), 0);
       assert.equal((await ctl.metrics()).has(metricKey('config_info', {})), false);
       await assert.rejects(ctl.http(BASE, '/'), /ECONNREFUSED/, 'nginx is not listening');
 
-      m.remove('long.yaml');
+      manifests.remove('long.yaml');
       await ctl.waitReady();
       assert.equal(await served(ctl, BASE), 'base-pod');
       assert.equal(await ctl.metric('reloads_total'), 1);
@@ -510,7 +529,7 @@ describe('e2e: resilience', function () {
   });
 
   describe('SIGTERM', function () {
-    let m: ManifestDir | undefined;
+    let manifests: ManifestDir | undefined;
     let ctl: RunningController | undefined;
 
     after(async function () {
@@ -518,17 +537,17 @@ describe('e2e: resilience', function () {
       try {
         await ctl?.stop();
       } finally {
-        m?.cleanup();
+        manifests?.cleanup();
       }
     });
 
     it('makes the controller exit 0 and stop nginx: no master, no worker, no pid file left', async function () {
-      m = new ManifestDir('sigterm');
-      m.write('base.yaml', [
+      manifests = new ManifestDir('sigterm');
+      manifests.write('base.yaml', [
         ...backend('base-svc', { port: pods.port, specs: [pods.specs[0]!] }),
         ingress('base', { host: BASE, paths: [{ path: '/', service: 'base-svc' }] }),
       ]);
-      ctl = await startController({ manifests: m.dir });
+      ctl = await startController({ manifests: manifests.dir });
       assert.equal(await served(ctl, BASE), 'base-pod');
       const master = (await ctl.status()).nginxPid!;
       const workers = await children(master);
@@ -544,8 +563,8 @@ describe('e2e: resilience', function () {
       assert.deepEqual(await pgrepCommandLine(ctl.prefix), []);
       assert.equal(fs.existsSync(pidFile), false, 'nginx removed its pid file');
       await assert.rejects(ctl.http(BASE, '/'), /ECONNREFUSED/);
-      const r = await ctl.stop();
-      assert.deepEqual(r.leftovers, []);
+      const result = await ctl.stop();
+      assert.deepEqual(result.leftovers, []);
     });
   });
 });

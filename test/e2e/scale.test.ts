@@ -14,7 +14,7 @@ import YAML from 'yaml';
 
 describe('e2e: scale paths (300 generated Ingresses)', function () {
   this.timeout(90_000);
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let pods: Pods;
   let apps: GeneratedApp[];
@@ -23,7 +23,7 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
   const pointAt = (app: GeneratedApp, address: string) => {
     const doc = endpointsDoc(app, [address]) as Record<string, unknown>;
     const text = YAML.stringify(doc).replace(/port: 8080/g, `port: ${pods.port}`);
-    writeAtomic(path.join(m.dir, app.endpointsFile), text);
+    writeAtomic(path.join(manifests.dir, app.endpointsFile), text);
   };
   // plain-HTTP apps: every 5th host is TLS and redirects
   const plainApps = () => apps.filter((a) => !/app-\d*[05]\./.test(a.host) && a.host.startsWith(`${a.name}.`));
@@ -31,13 +31,13 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
 
   before(async function () {
     this.timeout(90_000);
-    m = new ManifestDir('scale');
+    manifests = new ManifestDir('scale');
     pods = await startPods(podSpecs('pod', '127.0.60.', 2));
-    apps = generateCluster(m.dir, { ingresses: 300, endpoints: 3000 });
+    apps = generateCluster(manifests.dir, { ingresses: 300, endpoints: 3000 });
     const [first] = plainApps();
     pointAt(first!, pods.specs[0]!.address);
     ctl = await startController({
-      manifests: m.dir,
+      manifests: manifests.dir,
       readyTimeoutMs: 60_000,
       extraArgs: ['--min-reload-interval', '1000'],
     });
@@ -51,7 +51,7 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     () => ctl,
     async () => {
       await closeAll(pods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -60,8 +60,8 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     const chosen = [...plain.filter((a) => a.slice).slice(0, 2), ...plain.filter((a) => !a.slice).slice(0, 2)]; // EndpointSlice and Endpoints apps
     await ctl!.settle();
     const before = await ctl!.metrics();
-    for (const [i, app] of chosen.entries()) {
-      const pod = pods.specs[i % 2]!;
+    for (const [index, app] of chosen.entries()) {
+      const pod = pods.specs[index % 2]!;
       pointAt(app, pod.address);
       await ctl!.waitFor(async () => (await answerOf(app.host)) === pod.name, {
         timeoutMs: 10_000,
@@ -88,9 +88,9 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     );
     // nginx holds exactly what the files say for those backends, and the others are untouched
     const lua = new Map((await ctl!.luaBackends()).backends.map((b) => [b.name, b]));
-    for (const [i, app] of chosen.entries()) {
+    for (const [index, app] of chosen.entries()) {
       assert.deepEqual(lua.get(`${app.namespace}_${app.name}_80`)?.endpoints, [
-        { address: pods.specs[i % 2]!.address, port: pods.port },
+        { address: pods.specs[index % 2]!.address, port: pods.port },
       ]);
     }
     const untouched = apps.at(-1)!;
@@ -101,12 +101,12 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     await ctl!.settle();
     // a reload now, then at once an Ingress change (its reload must wait 1 s) and an endpoint change
     const reloads = await ctl!.metric('reloads_total');
-    m.write('extra/first.yaml', [
+    manifests.write('extra/first.yaml', [
       ...backend('first-svc', pods),
       ingress('first', { host: 'first.example.com', paths: [{ path: '/', service: 'first-svc' }] }),
     ]);
     await ctl!.waitForReload(reloads);
-    m.write('extra/second.yaml', [
+    manifests.write('extra/second.yaml', [
       ingress('second', { host: 'second.example.com', paths: [{ path: '/', service: 'first-svc' }] }),
     ]);
     const app = plainApps()[6]!;
@@ -131,13 +131,14 @@ describe('e2e: scale paths (300 generated Ingresses)', function () {
     await ctl!.settle();
     const reloads = await ctl!.metric('reloads_total');
     for (let i = 0; i < 100; i++) {
-      m.write(`burst/ing-${i}.yaml`, [
+      manifests.write(`burst/ing-${i}.yaml`, [
         ingress(`burst-${i}`, { host: `burst-${i}.example.com`, paths: [{ path: '/', service: 'first-svc' }] }),
       ]);
     }
     await ctl!.waitFor(
       async () => {
-        for (const i of [0, 50, 99]) if ((await ctl!.http(`burst-${i}.example.com`, '/')).status !== 200) return false;
+        for (const index of [0, 50, 99])
+          if ((await ctl!.http(`burst-${index}.example.com`, '/')).status !== 200) return false;
         return true;
       },
       { timeoutMs: 30_000, what: 'burst hosts served' },

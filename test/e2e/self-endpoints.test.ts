@@ -13,40 +13,40 @@ import { request, type Reply } from '../helpers/http.js';
 import { ManifestDir, backend, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, podSpecs, startPods, type Pods } from '../helpers/pods.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 // what the status server's pages contain; none of it may reach a client through nginx
 const STATUS_TEXT = /"problems"|"configHash"|"nginxPid"|"backends"|"source"|ingress_templater_|^ok /m;
 
 describe('e2e: endpoints naming the controller itself; one Service over the endpoint limit', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let pods: Pods; // a-1, a-2 (Service big), b-1, b-2 (Service small)
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('self-endpoints');
+    manifests = new ManifestDir('self-endpoints');
     pods = await startPods([...podSpecs('a', '127.0.3.1', 2), ...podSpecs('b', '127.0.3.2', 2)]);
-    const a = pods.specs.filter((s) => s.name.startsWith('a'));
-    m.write('big.yaml', [
-      ...backend('big-svc', { port: pods.port, specs: a }),
+    const groupA = pods.specs.filter((s) => s.name.startsWith('a'));
+    manifests.write('big.yaml', [
+      ...backend('big-svc', { port: pods.port, specs: groupA }),
       ingress('big', { host: 'big.example.com', paths: [{ path: '/', service: 'big-svc' }] }),
     ]);
-    m.write('small.yaml', [
+    manifests.write('small.yaml', [
       service('small-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
       ingress('small', { host: 'small.example.com', paths: [{ path: '/', service: 'small-svc' }] }),
     ]);
-    m.write(
+    manifests.write(
       'small-endpoints.yaml',
       endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-1')!.address], port: pods.port }),
     );
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(pods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -128,7 +128,7 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     ];
     for (const [name, svc, eps] of grabs) {
       const port = name === 'cluster' ? status : 80;
-      m.write(`grab-${name}.yaml`, [
+      manifests.write(`grab-${name}.yaml`, [
         svc,
         ...(eps ? [eps] : []),
         ingress(`grab-${name}`, {
@@ -136,8 +136,8 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
           paths: [{ path: '/', service: name, port }],
           // upstream-vhost: a Host the status server and the internal API would take for their own
           annotations: {
-            [`${A}upstream-vhost`]: '127.0.0.1',
-            ...(name === 'cluster' ? { [`${A}service-upstream`]: 'true' } : {}),
+            [`${ANNOTATION}upstream-vhost`]: '127.0.0.1',
+            ...(name === 'cluster' ? { [`${ANNOTATION}service-upstream`]: 'true' } : {}),
           },
         }),
       ]);
@@ -157,33 +157,33 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     );
     for (const [name] of grabs) {
       for (const urlPath of ['/status', '/backends', '/metrics', '/healthz', '/configuration/backends']) {
-        const r: Reply = await ctl!.http(`${name}.grab.example.com`, urlPath);
-        assert.equal(r.status, 503, `${name} ${urlPath}: ${r.status} ${r.body.slice(0, 200)}`);
-        assert.doesNotMatch(r.body, STATUS_TEXT, `${name} ${urlPath}`);
+        const reply: Reply = await ctl!.http(`${name}.grab.example.com`, urlPath);
+        assert.equal(reply.status, 503, `${name} ${urlPath}: ${reply.status} ${reply.body.slice(0, 200)}`);
+        assert.doesNotMatch(reply.body, STATUS_TEXT, `${name} ${urlPath}`);
       }
     }
     let lastProblems = '';
     await ctl!
       .waitFor(
         async () => {
-          const p = await problems();
-          lastProblems = p;
-          return grabs.every(([, , , where]) => p.includes(where));
+          const current = await problems();
+          lastProblems = current;
+          return grabs.every(([, , , where]) => current.includes(where));
         },
         { timeoutMs: 20_000, what: 'every refused endpoint reported' },
       )
-      .catch((e: Error) => {
+      .catch((err: Error) => {
         throw new Error(
-          `${e.message}; missing: ${grabs
+          `${err.message}; missing: ${grabs
             .filter(([, , , w]) => !lastProblems.includes(w))
             .map(([n]) => n)
             .join(', ')}`,
         );
       });
-    const p = await problems();
+    const reported = await problems();
     for (const [name, , , where] of grabs) {
       assert.match(
-        p,
+        reported,
         new RegExp(`error: \\S+ ${where.replace(/[.[\]/]/g, '\\$&')}: .*left out.*Ingress default/grab-${name} `),
         name,
       );
@@ -206,14 +206,14 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     ];
     for (const headers of proxied) {
       for (const urlPath of ['/status', '/backends', '/metrics', '/healthz']) {
-        const r = await request(port, '127.0.0.1', urlPath, { headers });
-        assert.equal(r.status, 403, `${JSON.stringify(headers)} ${urlPath}: ${r.status}`);
-        assert.doesNotMatch(r.body, STATUS_TEXT);
+        const reply = await request(port, '127.0.0.1', urlPath, { headers });
+        assert.equal(reply.status, 403, `${JSON.stringify(headers)} ${urlPath}: ${reply.status}`);
+        assert.doesNotMatch(reply.body, STATUS_TEXT);
       }
     }
     for (const host of ['evil.example.com', 'upstream_balancer', `grab.example.com:${port}`, '10.0.0.1']) {
-      const r = await request(port, host, '/status');
-      assert.equal(r.status, 403, `Host ${host}: ${r.status}`);
+      const reply = await request(port, host, '/status');
+      assert.equal(reply.status, 403, `Host ${host}: ${reply.status}`);
     }
     // kubelet probes and Prometheus scrapes: Host is the address they connected to, or localhost
     for (const host of ['127.0.0.1', `127.0.0.1:${port}`, 'localhost', `localhost:${port}`]) {
@@ -226,23 +226,23 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     this.timeout(60_000);
     const big = backendName('default', 'big-svc', 80);
     const small = backendName('default', 'small-svc', 80);
-    const a = pods.specs.filter((s) => s.name.startsWith('a')).map((s) => s.address);
+    const groupA = pods.specs.filter((s) => s.name.startsWith('a')).map((s) => s.address);
     const before = (await ctl!.luaBackend(big)).endpoints;
     assert.deepEqual(
       before.map((e) => e.address),
-      a,
+      groupA,
     );
     // the two real pods plus addresses nothing listens on, 10,001 in all
     const fakes = Array.from(
-      { length: MAX_ENDPOINTS + 1 - a.length },
+      { length: MAX_ENDPOINTS + 1 - groupA.length },
       (_, i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
     );
     const syncs = await ctl!.metric('syncs_total');
-    m.write('big-endpoints.yaml', endpoints('big-svc', { ready: [...a, ...fakes], port: pods.port }));
+    manifests.write('big-endpoints.yaml', endpoints('big-svc', { ready: [...groupA, ...fakes], port: pods.port }));
     await ctl!.waitForSync(syncs);
 
     // then another tenant's endpoint change: b-1 -> b-2, and a real request reaches b-2
-    m.write(
+    manifests.write(
       'small-endpoints.yaml',
       endpoints('small-svc', { ready: [pods.specs.find((s) => s.name === 'b-2')!.address], port: pods.port }),
     );
@@ -255,13 +255,13 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
       timeoutMs: 20_000,
       what: 'the big Service reported',
     });
-    const p = await problems();
+    const reported = await problems();
     assert.match(
-      p,
+      reported,
       /Service default\/big-svc spec\.ports: port 80 has 10001 ready endpoints, more than the limit of 10000; backend \S+ keeps its previous 2 endpoint\(s\)/,
     );
     assert.match(
-      p,
+      reported,
       /Ingress default\/big spec\.rules\[0\]\.http\.paths\[0\]\.backend: Service default\/big-svc port 80 has 10001 ready endpoints/,
     );
     assert.deepEqual(
@@ -279,7 +279,7 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     assert.equal(await ctl!.healthz(), 200, "one tenant's Service does not make the controller unready");
 
     // back under the limit: the new endpoints land and the problem goes
-    m.write('big-endpoints.yaml', endpoints('big-svc', { ready: [a[0]!], port: pods.port }));
+    manifests.write('big-endpoints.yaml', endpoints('big-svc', { ready: [groupA[0]!], port: pods.port }));
     await ctl!.waitFor(async () => (await ctl!.luaBackend(big)).endpoints.length === 1, {
       timeoutMs: 10_000,
       what: 'big-svc down to one endpoint',
@@ -298,19 +298,19 @@ describe('e2e: endpoints naming the controller itself; one Service over the endp
     for (const pid of workers) process.kill(pid, 'SIGSTOP');
     try {
       // the push of this change gets no answer (5 s timeout), nor do its retries
-      m.write('small-endpoints.yaml', endpoints('small-svc', { ready: [b1.address], port: pods.port }));
+      manifests.write('small-endpoints.yaml', endpoints('small-svc', { ready: [b1.address], port: pods.port }));
       await ctl!.waitFor(async () => (await ctl!.metric('endpoint_push_failing')) === 1, {
         timeoutMs: 20_000,
         what: 'endpoint_push_failing 1',
       });
-      const r = await ctl!.waitFor(
+      const reply = await ctl!.waitFor(
         async () => {
-          const h = await request(ctl!.ports.status, '127.0.0.1', '/healthz');
-          return h.status === 503 ? h : undefined;
+          const health = await request(ctl!.ports.status, '127.0.0.1', '/healthz');
+          return health.status === 503 ? health : undefined;
         },
         { timeoutMs: 30_000, what: 'healthz 503' },
       );
-      assert.match(r.body, /^endpoint pushes to nginx failing for \d+ s: /);
+      assert.match(reply.body, /^endpoint pushes to nginx failing for \d+ s: /);
     } finally {
       for (const pid of workers) process.kill(pid, 'SIGCONT');
     }

@@ -22,7 +22,7 @@ const sorted = (xs: string[]) => [...xs].sort();
 
 function count(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  for (const value of values) out[value] = (out[value] ?? 0) + 1;
   return out;
 }
 
@@ -49,13 +49,13 @@ function events(ctl: RunningController, event: string): Record<string, unknown>[
   const out: Record<string, unknown>[] = [];
   for (const line of ctl.log().split('\n')) {
     if (!line.startsWith('{')) continue;
-    let r: Record<string, unknown>;
+    let record: Record<string, unknown>;
     try {
-      r = JSON.parse(line) as Record<string, unknown>;
+      record = JSON.parse(line) as Record<string, unknown>;
     } catch {
       continue; // the last line, still being written
     }
-    if (r.event === event) out.push(r);
+    if (record.event === event) out.push(record);
   }
   return out;
 }
@@ -80,9 +80,9 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
   const names = (which: number[]) => which.map((i) => `side-${i}`);
   const healthz = (ctl: RunningController) => request(ctl.ports.status, '127.0.0.1', '/healthz');
   const backends = async (ctl: RunningController) => {
-    const r = await request(ctl.ports.status, '127.0.0.1', '/backends');
-    assert.equal(r.status, 200, r.body);
-    return JSON.parse(r.body) as { source: string; backends: Record<string, string[]> };
+    const reply = await request(ctl.ports.status, '127.0.0.1', '/backends');
+    assert.equal(reply.status, 200, reply.body);
+    return JSON.parse(reply.body) as { source: string; backends: Record<string, string[]> };
   };
   const addrs = (which: number[]) => which.map((i) => `${pods.specs[i - 1]!.address}:${pods.port}`);
 
@@ -96,18 +96,18 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
   });
 
   describe('SIGHUP reloads, endpoint pushes, restarts of the external nginx', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let prefix: string;
     let ctl: RunningController | undefined;
     let nginx: TestNginx | undefined;
     let hash: string; // the config the controller wrote first
 
     before(function () {
-      m = new ManifestDir('sidecar');
+      manifests = new ManifestDir('sidecar');
       prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-sidecar-'));
-      appFiles(m, false);
-      appEndpoints(m, [1, 2, 3]);
-      m.write('fresh.yaml', backend('fresh-svc', fresh));
+      appFiles(manifests, false);
+      appEndpoints(manifests, [1, 2, 3]);
+      manifests.write('fresh.yaml', backend('fresh-svc', fresh));
     });
 
     afterEach(function () {
@@ -116,10 +116,10 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
         process.stderr.write(`--- test nginx output:\n${nginx.log().slice(-2000)}\n---\n`);
     });
 
-    stopSidecarAfter(() => ({ ctl, nginx, m, prefix }));
+    stopSidecarAfter(() => ({ ctl, nginx, manifests, prefix }));
 
     it('before any nginx runs: writes nginx.conf into the shared prefix, /healthz 503, nothing listens', async function () {
-      ctl = await startSidecarController({ manifests: m.dir, prefix });
+      ctl = await startSidecarController({ manifests: manifests.dir, prefix });
       hash = await ctl.waitFor(() => confHash(prefix), { what: `${prefix}/nginx.conf with a config hash` });
       await ctl.waitFor(() => events(ctl!, 'waiting_for_nginx').length > 0, {
         what: 'the waiting_for_nginx log record',
@@ -136,12 +136,12 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       );
       // a while later (the controller idle): still not ready, and the controller started no nginx itself
       await ctl.settle();
-      const h = await healthz(ctl);
-      assert.equal(h.status, 503);
-      assert.equal(h.body, 'no configuration applied yet\n');
-      const s = await ctl.status();
-      assert.equal(s.configHash, null);
-      assert.equal(s.nginxPid, null);
+      const reply = await healthz(ctl);
+      assert.equal(reply.status, 503);
+      assert.equal(reply.body, 'no configuration applied yet\n');
+      const status = await ctl.status();
+      assert.equal(status.configHash, null);
+      assert.equal(status.nginxPid, null);
       assert.deepEqual(
         (await pgrepCommandLine(prefix)).filter((p) => p !== ctl!.pid),
         [],
@@ -154,11 +154,11 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
     it('the test starts nginx from that file: /healthz 200, traffic round robin over the 3 pods', async function () {
       nginx = await TestNginx.start(prefix);
       await ctl!.waitReady();
-      const h = await healthz(ctl!);
-      assert.equal(h.body, `ok ${hash}\n`);
-      const s = await ctl!.status();
-      assert.equal(s.nginxPid, nginx.pid, 'the controller found the master through the pid file');
-      assert.equal(s.configHash, hash);
+      const reply = await healthz(ctl!);
+      assert.equal(reply.body, `ok ${hash}\n`);
+      const status = await ctl!.status();
+      assert.equal(status.nginxPid, nginx.pid, 'the controller found the master through the pid file');
+      assert.equal(status.configHash, hash);
       assert.ok(
         events(ctl!, 'external_nginx_up').some((r) => r.pid === nginx!.pid),
         'external_nginx_up logged with the master pid',
@@ -170,9 +170,9 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
         'side-2': 2,
         'side-3': 2,
       });
-      const b = await backends(ctl!);
-      assert.equal(b.source, 'nginx');
-      assert.deepEqual(sorted(b.backends[APP]!), sorted(addrs([1, 2, 3])));
+      const answer = await backends(ctl!);
+      assert.equal(answer.source, 'nginx');
+      assert.deepEqual(sorted(answer.backends[APP]!), sorted(addrs([1, 2, 3])));
     });
 
     it('an Ingress change: the controller reloads the external nginx (same master, new workers), the new route answers', async function () {
@@ -185,7 +185,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
         /^side-[123]$/,
         'before the change /fresh goes to the / route',
       );
-      appFiles(m, true);
+      appFiles(manifests, true);
       await ctl!.waitForReload(reloads);
       const newHash = confHash(prefix)!;
       assert.notEqual(newHash, hash);
@@ -196,15 +196,15 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       assert.equal((await ctl!.status()).nginxPid, nginx!.pid);
       const newWorkers = await ctl!.waitFor(
         async () => {
-          const w = await nginx!.workers();
-          return w.length >= 1 && w.every((p) => !oldWorkers.includes(p)) ? w : undefined;
+          const workers = await nginx!.workers();
+          return workers.length >= 1 && workers.every((p) => !oldWorkers.includes(p)) ? workers : undefined;
         },
         { what: 'only new workers under the same master' },
       );
       assert.ok(newWorkers.length >= 1);
-      const r = await ctl!.http(HOST, '/fresh/x');
-      assert.equal(r.pod?.pod, 'fresh-1');
-      assert.equal(r.pod?.path, '/fresh/x');
+      const reply = await ctl!.http(HOST, '/fresh/x');
+      assert.equal(reply.pod?.pod, 'fresh-1');
+      assert.equal(reply.pod?.path, '/fresh/x');
       await ctl!.waitFor(async () => (await healthz(ctl!)).body === `ok ${newHash}\n`, {
         what: `/healthz ok ${newHash}`,
       });
@@ -218,7 +218,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
     it('an endpoint change is pushed to the external nginx without a reload', async function () {
       const before = await ctl!.settle();
       const workers = await nginx!.workers();
-      appEndpoints(m, [2, 3, 4]);
+      appEndpoints(manifests, [2, 3, 4]);
       await ctl!.waitForPush(before.get(metricKey('endpoint_pushes_total'))!);
       await ctl!.waitFor(async () => (await ctl!.http(HOST, '/wait')).pod?.pod === 'side-4', {
         what: 'side-4 answering',
@@ -235,14 +235,14 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const stopped = nginx!;
       nginx = undefined;
       await stopped.stopChecked();
-      const h = await ctl!.waitFor(
+      const reply = await ctl!.waitFor(
         async () => {
-          const r = await healthz(ctl!);
-          return r.status === 503 ? r : undefined;
+          const health = await healthz(ctl!);
+          return health.status === 503 ? health : undefined;
         },
         { what: '/healthz 503' },
       );
-      assert.equal(h.body, 'nginx is not running\n');
+      assert.equal(reply.body, 'nginx is not running\n');
       assert.equal((await ctl!.status()).nginxPid, null);
       assert.ok(events(ctl!, 'external_nginx_down').length >= 1, 'external_nginx_down logged');
       assert.equal(ctl!.hasExited, false);
@@ -253,7 +253,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const down = await ctl!.settle();
       const pushes = down.get(metricKey('endpoint_pushes_total'))!;
       const syncs = down.get(metricKey('syncs_total'))!;
-      appEndpoints(m, [1, 4]);
+      appEndpoints(manifests, [1, 4]);
       await ctl!.waitForSync(syncs);
       const idle = await ctl!.settle();
       assert.equal(idle.get(metricKey('endpoint_pushes_total')), pushes, 'nothing to push to');
@@ -279,15 +279,15 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       // the same config under another hash: what an nginx serves at /configuration/hash is all that differs
       writeFileAtomic(file, ours.split(hash).join(other));
       nginx!.signal('SIGHUP');
-      const h = await ctl!.waitFor(
+      const reply = await ctl!.waitFor(
         async () => {
-          const r = await healthz(ctl!);
-          return r.status === 503 ? r : undefined;
+          const health = await healthz(ctl!);
+          return health.status === 503 ? health : undefined;
         },
         { what: '/healthz 503' },
       );
-      assert.equal(h.body, `the external nginx runs config ${other.slice(0, 12)}, not ${hash.slice(0, 12)}\n`);
-      assert.deepEqual((await ctl!.status()).ready, { ok: false, reason: h.body.trim() });
+      assert.equal(reply.body, `the external nginx runs config ${other.slice(0, 12)}, not ${hash.slice(0, 12)}\n`);
+      assert.deepEqual((await ctl!.status()).ready, { ok: false, reason: reply.body.trim() });
       // the controller's own config back in place: ready again
       writeFileAtomic(file, ours);
       nginx!.signal('SIGHUP');
@@ -307,12 +307,12 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       let stop = false;
       const sampler = (async () => {
         while (!stop) {
-          const r = await healthz(ctl!);
-          answers.push(`${r.status} ${r.body.trim()}${reloadedAt ? ' (after the reload)' : ''}`);
+          const reply = await healthz(ctl!);
+          answers.push(`${reply.status} ${reply.body.trim()}${reloadedAt ? ' (after the reload)' : ''}`);
         }
       })();
       try {
-        m.write(
+        manifests.write(
           'extra.yaml',
           ingress('extra', { host: 'extra.example.com', paths: [{ path: '/', service: 'fresh-svc' }] }),
         );
@@ -373,13 +373,13 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       await stopped.stopChecked();
       assert.equal(isAlive(master), false);
       assert.deepEqual(workers.filter(isAlive), []);
-      const r = await ctl!.stop();
-      assert.deepEqual(r.leftovers, []);
+      const result = await ctl!.stop();
+      assert.deepEqual(result.leftovers, []);
     });
   });
 
   describe('--reload-command', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let prefix: string;
     let marker: string;
     let ctl: RunningController | undefined;
@@ -390,15 +390,19 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
 
     before(async function () {
       this.timeout(30_000);
-      m = new ManifestDir('sidecar-cmd');
+      manifests = new ManifestDir('sidecar-cmd');
       prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-sidecar-cmd-'));
       marker = path.join(prefix, 'reload-command.log');
-      appFiles(m, false);
-      appEndpoints(m, [1, 2, 3]);
-      m.write('fresh.yaml', backend('fresh-svc', fresh));
+      appFiles(manifests, false);
+      appEndpoints(manifests, [1, 2, 3]);
+      manifests.write('fresh.yaml', backend('fresh-svc', fresh));
       // a command that leaves a trace, then reloads nginx by its pid file
       const command = `echo reload >> '${marker}' && kill -HUP "$(cat '${path.join(prefix, 'nginx.pid')}')"`;
-      ctl = await startSidecarController({ manifests: m.dir, prefix, extraArgs: ['--reload-command', command] });
+      ctl = await startSidecarController({
+        manifests: manifests.dir,
+        prefix,
+        extraArgs: ['--reload-command', command],
+      });
       await ctl.waitFor(() => confHash(prefix), { what: 'nginx.conf written' });
     });
 
@@ -406,7 +410,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       dumpLogOnFailure(this, ctl);
     });
 
-    stopSidecarAfter(() => ({ ctl, nginx, m, prefix }));
+    stopSidecarAfter(() => ({ ctl, nginx, manifests, prefix }));
 
     it('reloads the external nginx through the command: same master, new workers, the new route answers', async function () {
       assert.equal(commandRuns(), 0, 'no nginx yet, nothing to reload');
@@ -416,15 +420,15 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
       const before = await ctl!.settle();
       const runs = commandRuns();
       const oldWorkers = await nginx.workers();
-      appFiles(m, true);
+      appFiles(manifests, true);
       await ctl!.waitForReload(before.get(metricKey('reloads_total'))!);
       assert.equal(commandRuns(), runs + 1, 'the reload command ran once');
       assert.equal(nginx.hasExited, false);
       assert.equal((await ctl!.status()).nginxPid, nginx.pid);
       await ctl!.waitFor(
         async () => {
-          const w = await nginx!.workers();
-          return w.length >= 1 && w.every((p) => !oldWorkers.includes(p));
+          const workers = await nginx!.workers();
+          return workers.length >= 1 && workers.every((p) => !oldWorkers.includes(p));
         },
         { what: 'only new workers under the same master' },
       );

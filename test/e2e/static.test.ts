@@ -32,15 +32,15 @@ function realNginx(): string {
   throw new Error('nginx is not on PATH');
 }
 
-function manifests(m: ManifestDir, pods: Pods, ready: { address: string }[]): void {
-  m.write('hostnames.yaml', [
+function writeManifests(manifests: ManifestDir, pods: Pods, ready: { address: string }[]): void {
+  manifests.write('hostnames.yaml', [
     service('hostnames', { ports: [{ name: 'default', port: 80, targetPort: pods.port }] }),
     ingress('hostnames', { paths: [{ path: '/', service: 'hostnames', port: 'default' }] }),
     // a Service without any endpoints
     service('empty-svc', { ports: [{ port: 80, targetPort: pods.port }] }),
     ingress('empty', { host: 'empty.example.com', paths: [{ path: '/', service: 'empty-svc' }] }),
   ]);
-  m.write(
+  manifests.write(
     'hostnames-endpoints.yaml',
     endpoints('hostnames', { ready: ready.map((p) => p.address), port: pods.port, portName: 'default' }),
   );
@@ -60,19 +60,19 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
   });
 
   describe('--balancer static', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     before(async function () {
       this.timeout(60_000);
-      m = new ManifestDir('static');
-      manifests(m, pods, HOSTNAMES);
-      ctl = await startController({ manifests: m.dir, extraArgs: ['--balancer', 'static'] });
+      manifests = new ManifestDir('static');
+      writeManifests(manifests, pods, HOSTNAMES);
+      ctl = await startController({ manifests: manifests.dir, extraArgs: ['--balancer', 'static'] });
     });
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
     it('renders upstream blocks with the pod addresses and no Lua', async function () {
@@ -99,9 +99,9 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
     });
 
     it('a Service without endpoints answers 503; the others keep answering', async function () {
-      const r = await ctl!.http('empty.example.com', '/');
-      assert.equal(r.status, 503);
-      assert.equal(r.pod, undefined);
+      const reply = await ctl!.http('empty.example.com', '/');
+      assert.equal(reply.status, 503);
+      assert.equal(reply.pod, undefined);
       assert.match(ctl!.nginxConf(), /# ingress default\/empty Prefix \/\s*location "\/" \{[^}]*return 503;/);
       assert.ok((await ctl!.http('127.0.0.1', '/')).pod);
     });
@@ -110,7 +110,7 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       this.timeout(30_000);
       const before = await ctl!.settle();
       const workers = await ctl!.workerPids();
-      m.write(
+      manifests.write(
         'hostnames-endpoints.yaml',
         endpoints('hostnames', { ready: [NEWCOMER.address], port: pods.port, portName: 'default' }),
       );
@@ -139,7 +139,7 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
       assert.equal(after.get(metricKey('endpoint_pushes_total')), 0);
 
       // and back to the three pods: another reload
-      m.write(
+      manifests.write(
         'hostnames-endpoints.yaml',
         endpoints('hostnames', { ready: HOSTNAMES.map((p) => p.address), port: pods.port, portName: 'default' }),
       );
@@ -157,7 +157,7 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
   describe('--balancer auto with an nginx whose -V shows no Lua modules', function () {
     let tmp: string;
     let wrapper: string;
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     before(async function () {
@@ -182,21 +182,21 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
         { mode: 0o755 },
       );
       // the wrapper does what it should: nginx's own -V, the modules path replaced
-      const v = execFileSync(wrapper, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      assert.equal(v, '', '-V prints to stderr, as nginx does');
+      const stdout = execFileSync(wrapper, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.equal(stdout, '', '-V prints to stderr, as nginx does');
       const out = execFileSync('sh', ['-c', `'${wrapper}' -V 2>&1`], { encoding: 'utf8' });
       assert.match(out, /^nginx version: nginx\//m);
       assert.equal(out.match(/--modules-path=\S+/g)?.join(), `--modules-path=${modules}`);
 
-      m = new ManifestDir('nolua');
-      manifests(m, pods, HOSTNAMES);
-      ctl = await startController({ manifests: m.dir, extraArgs: ['--nginx-binary', wrapper] });
+      manifests = new ManifestDir('nolua');
+      writeManifests(manifests, pods, HOSTNAMES);
+      ctl = await startController({ manifests: manifests.dir, extraArgs: ['--nginx-binary', wrapper] });
     });
 
     stopAfter(
       () => ctl,
       () => {
-        m?.cleanup();
+        manifests?.cleanup();
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
       },
     );
@@ -221,7 +221,7 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
     it('--balancer lua with that nginx refuses to start (exit 5), naming ngx_lua', async function () {
       this.timeout(30_000);
       const lua = await startController({
-        manifests: m.dir,
+        manifests: manifests.dir,
         extraArgs: ['--nginx-binary', wrapper, '--balancer', 'lua'],
         waitReady: false,
       });
@@ -230,8 +230,8 @@ describe('e2e: static balancer (nginx without ngx_lua)', function () {
         assert.deepEqual(exit, { code: 5, signal: null }, lua.log());
         assert.match(lua.log(), /--balancer lua needs ngx_lua/);
       } finally {
-        const r = await lua.stop();
-        assert.deepEqual(r.leftovers, []);
+        const result = await lua.stop();
+        assert.deepEqual(result.leftovers, []);
       }
     });
   });

@@ -18,28 +18,28 @@ const FAKE_CN = 'Ingress Templater Fake Certificate';
 const fingerprint = (pem: string) => new crypto.X509Certificate(pem).fingerprint256;
 
 describe('e2e: TLS', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let alphaPods: Pods, betaPods: Pods, otherPods: Pods;
   let alpha: KeyPair, beta: KeyPair, open: KeyPair;
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('tls');
+    manifests = new ManifestDir('tls');
     alpha = makeCert(ALPHA);
     beta = makeCert(BETA);
     open = makeCert(OPEN);
     alphaPods = await startPods([{ name: 'alpha-pod', address: '127.0.0.91' }]);
     betaPods = await startPods([{ name: 'beta-pod', address: '127.0.0.92' }]);
     otherPods = await startPods([{ name: 'other-pod', address: '127.0.0.93' }]);
-    m.write(
+    manifests.write(
       'services.yaml',
       [backend('alpha-svc', alphaPods), backend('beta-svc', betaPods), backend('other-svc', otherPods)].flat(),
     );
-    m.write('alpha-secret.yaml', tlsSecret('alpha-tls', alpha.cert, alpha.key));
-    m.write('beta-secret.yaml', tlsSecret('beta-tls', beta.cert, beta.key));
-    m.write('open-secret.yaml', tlsSecret('open-tls', open.cert, open.key));
-    m.write(
+    manifests.write('alpha-secret.yaml', tlsSecret('alpha-tls', alpha.cert, alpha.key));
+    manifests.write('beta-secret.yaml', tlsSecret('beta-tls', beta.cert, beta.key));
+    manifests.write('open-secret.yaml', tlsSecret('open-tls', open.cert, open.key));
+    manifests.write(
       'alpha.yaml',
       ingress('alpha', {
         host: ALPHA,
@@ -47,7 +47,7 @@ describe('e2e: TLS', function () {
         paths: [{ path: '/', service: 'alpha-svc' }],
       }),
     );
-    m.write(
+    manifests.write(
       'beta.yaml',
       ingress('beta', {
         host: BETA,
@@ -55,7 +55,7 @@ describe('e2e: TLS', function () {
         paths: [{ path: '/', service: 'beta-svc' }],
       }),
     );
-    m.write(
+    manifests.write(
       'nosecret.yaml',
       ingress('nosecret', {
         host: NOSECRET,
@@ -63,7 +63,7 @@ describe('e2e: TLS', function () {
         paths: [{ path: '/', service: 'other-svc' }],
       }),
     );
-    m.write(
+    manifests.write(
       'open.yaml',
       ingress('open', {
         host: OPEN,
@@ -72,7 +72,7 @@ describe('e2e: TLS', function () {
         paths: [{ path: '/', service: 'other-svc' }],
       }),
     );
-    m.write('mixed.yaml', [
+    manifests.write('mixed.yaml', [
       ingress('mixed', {
         host: MIXED,
         tls: [{ hosts: [MIXED], secretName: 'alpha-tls' }],
@@ -85,39 +85,39 @@ describe('e2e: TLS', function () {
         paths: [{ path: '/plain', service: 'other-svc' }],
       }),
     ]);
-    ctl = await startController({ manifests: m.dir });
+    ctl = await startController({ manifests: manifests.dir });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(alphaPods, betaPods, otherPods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
   it('serves each host with its own certificate, chosen by SNI', async function () {
-    const a = await ctl!.https(ALPHA, '/a');
-    const b = await ctl!.https(BETA, '/b');
-    assert.equal(a.status, 200);
-    assert.equal(a.pod?.pod, 'alpha-pod');
-    assert.equal(a.cert?.subject.CN, ALPHA);
-    assert.equal(a.cert?.subjectaltname, `DNS:${ALPHA}`);
-    assert.equal(a.cert?.fingerprint256, fingerprint(alpha.cert));
-    assert.equal(b.status, 200);
-    assert.equal(b.pod?.pod, 'beta-pod');
-    assert.equal(b.cert?.subject.CN, BETA);
-    assert.equal(b.cert?.subjectaltname, `DNS:${BETA}`);
-    assert.equal(b.cert?.fingerprint256, fingerprint(beta.cert));
+    const alphaReply = await ctl!.https(ALPHA, '/a');
+    const betaReply = await ctl!.https(BETA, '/b');
+    assert.equal(alphaReply.status, 200);
+    assert.equal(alphaReply.pod?.pod, 'alpha-pod');
+    assert.equal(alphaReply.cert?.subject.CN, ALPHA);
+    assert.equal(alphaReply.cert?.subjectaltname, `DNS:${ALPHA}`);
+    assert.equal(alphaReply.cert?.fingerprint256, fingerprint(alpha.cert));
+    assert.equal(betaReply.status, 200);
+    assert.equal(betaReply.pod?.pod, 'beta-pod');
+    assert.equal(betaReply.cert?.subject.CN, BETA);
+    assert.equal(betaReply.cert?.subjectaltname, `DNS:${BETA}`);
+    assert.equal(betaReply.cert?.fingerprint256, fingerprint(beta.cert));
   });
 
   it('a host whose Secret is missing gets the self-signed default certificate and still serves', async function () {
-    const r = await ctl!.https(NOSECRET, '/x');
-    assert.equal(r.status, 200);
-    assert.equal(r.pod?.pod, 'other-pod');
-    assert.equal(r.cert?.subject.CN, FAKE_CN);
-    assert.equal(r.cert?.subject.O, 'ingress-templater');
-    assert.notEqual(r.cert?.fingerprint256, fingerprint(alpha.cert));
+    const reply = await ctl!.https(NOSECRET, '/x');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.pod?.pod, 'other-pod');
+    assert.equal(reply.cert?.subject.CN, FAKE_CN);
+    assert.equal(reply.cert?.subject.O, 'ingress-templater');
+    assert.notEqual(reply.cert?.fingerprint256, fingerprint(alpha.cert));
     const problems = (await ctl!.status()).problems;
     assert.ok(
       problems.some((p) => p.includes('nosecret.yaml') && p.includes('Secret default/missing-secret not found')),
@@ -126,19 +126,19 @@ describe('e2e: TLS', function () {
   });
 
   it('an unknown SNI name, or none, gets the default certificate', async function () {
-    const r = await ctl!.https('unknown.example.net', '/');
-    assert.equal(r.status, 404);
-    assert.equal(r.cert?.subject.CN, FAKE_CN);
+    const reply = await ctl!.https('unknown.example.net', '/');
+    assert.equal(reply.status, 404);
+    assert.equal(reply.cert?.subject.CN, FAKE_CN);
     const bare = await ctl!.https(ALPHA, '/', { servername: null });
     assert.equal(bare.cert?.subject.CN, FAKE_CN);
   });
 
   it('plain HTTP to a TLS host answers 308 to https on the HTTPS port', async function () {
     for (const host of [ALPHA, BETA, NOSECRET]) {
-      const r = await ctl!.http(host, '/some/path?q=a%20b');
-      assert.equal(r.status, 308, `${host}: ${r.status}`);
-      assert.equal(r.headers.location, `https://${host}:${ctl!.ports.https}/some/path?q=a%20b`);
-      assert.equal(r.pod, undefined, 'the redirect comes from nginx, not the pod');
+      const reply = await ctl!.http(host, '/some/path?q=a%20b');
+      assert.equal(reply.status, 308, `${host}: ${reply.status}`);
+      assert.equal(reply.headers.location, `https://${host}:${ctl!.ports.https}/some/path?q=a%20b`);
+      assert.equal(reply.pod, undefined, 'the redirect comes from nginx, not the pod');
     }
   });
 
@@ -158,10 +158,10 @@ describe('e2e: TLS', function () {
     const plain = await ctl!.http(MIXED, '/plain/x');
     assert.equal(plain.status, 200);
     assert.equal(plain.pod?.pod, 'other-pod');
-    for (const p of ['/', '/elsewhere', '/plainer']) {
-      const r = await ctl!.http(MIXED, p);
-      assert.equal(r.status, 308, p);
-      assert.equal(r.headers.location, `https://${MIXED}:${ctl!.ports.https}${p}`);
+    for (const requestPath of ['/', '/elsewhere', '/plainer']) {
+      const reply = await ctl!.http(MIXED, requestPath);
+      assert.equal(reply.status, 308, requestPath);
+      assert.equal(reply.headers.location, `https://${MIXED}:${ctl!.ports.https}${requestPath}`);
     }
     assert.equal((await ctl!.https(MIXED, '/elsewhere')).pod?.pod, 'alpha-pod');
   });
@@ -179,12 +179,12 @@ describe('e2e: TLS', function () {
     const alphaFiles = () => fs.readdirSync(sslDir).filter((f) => f.startsWith('default_alpha-tls-'));
     const oldFiles = alphaFiles();
     assert.equal(oldFiles.length, 1, `files: ${fs.readdirSync(sslDir).join(', ')}`);
-    for (const f of fs.readdirSync(sslDir).filter((n) => n.endsWith('.pem'))) {
-      assert.equal(fs.statSync(path.join(sslDir, f)).mode & 0o777, 0o600, `${f} holds a private key`);
+    for (const name of fs.readdirSync(sslDir).filter((n) => n.endsWith('.pem'))) {
+      assert.equal(fs.statSync(path.join(sslDir, name)).mode & 0o777, 0o600, `${name} holds a private key`);
     }
     const renewed = makeCert(ALPHA);
     const reloads = await ctl!.metric('reloads_total');
-    m.write('alpha-secret.yaml', tlsSecret('alpha-tls', renewed.cert, renewed.key));
+    manifests.write('alpha-secret.yaml', tlsSecret('alpha-tls', renewed.cert, renewed.key));
     await ctl!.waitForReload(reloads);
     await ctl!.waitFor(async () => (await ctl!.https(ALPHA, '/')).cert?.fingerprint256 === fingerprint(renewed.cert), {
       what: 'the renewed certificate',

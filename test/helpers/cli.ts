@@ -11,12 +11,12 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  o: { timeoutMs?: number; env?: Record<string, string> } = {},
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: REPO,
-      env: { ...cleanEnv(), ...o.env },
+      env: { ...cleanEnv(), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -30,7 +30,7 @@ export function runCli(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`ingress-templater ${args.join(' ')} did not finish in time\n${stderr}`));
-    }, o.timeoutMs ?? 20_000);
+    }, options.timeoutMs ?? 20_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

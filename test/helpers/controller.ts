@@ -76,7 +76,7 @@ process.on('exit', () => {
 
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('INGRESS_TEMPLATER_')) delete env[k];
+  for (const key of Object.keys(env)) if (key.startsWith('INGRESS_TEMPLATER_')) delete env[key];
   return env;
 }
 
@@ -85,8 +85,8 @@ export function parseMetrics(text: string): Metrics {
   const out: Metrics = new Map();
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+    const space = line.lastIndexOf(' ');
+    out.set(line.slice(0, space), Number(line.slice(space + 1)));
   }
   return out;
 }
@@ -106,8 +106,8 @@ export class WatchedChild {
     maxChars: number,
   ) {
     registry.add(child);
-    const collect = (d: Buffer) => {
-      this.output += d.toString('utf8');
+    const collect = (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
       if (this.output.length > maxChars) this.output = this.output.slice(-maxChars / 2);
     };
     child.stdout?.on('data', collect);
@@ -131,14 +131,14 @@ export class WatchedChild {
   /** The exit, or null when the child still runs after ms. */
   async exitWithin(ms: number): Promise<ExitStatus | null> {
     let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([
+    const status = await Promise.race([
       this.exited,
       new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), ms);
       }),
     ]);
     clearTimeout(timer);
-    return r;
+    return status;
   }
 }
 
@@ -209,12 +209,12 @@ export class RunningController {
     return this.watched.log();
   }
 
-  http(host: string, urlPath: string, o: RequestOptions = {}): Promise<Reply> {
-    return request(this.ports.http, host, urlPath, o);
+  http(host: string, urlPath: string, options: RequestOptions = {}): Promise<Reply> {
+    return request(this.ports.http, host, urlPath, options);
   }
 
-  https(host: string, urlPath: string, o: RequestOptions = {}): Promise<Reply> {
-    return request(this.ports.https, host, urlPath, { ...o, https: true });
+  https(host: string, urlPath: string, options: RequestOptions = {}): Promise<Reply> {
+    return request(this.ports.https, host, urlPath, { ...options, https: true });
   }
 
   async healthz(): Promise<number> {
@@ -232,24 +232,24 @@ export class RunningController {
   }
 
   async metrics(): Promise<Metrics> {
-    const r = await request(this.ports.status, '127.0.0.1', '/metrics');
-    if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
-    return parseMetrics(r.body);
+    const reply = await request(this.ports.status, '127.0.0.1', '/metrics');
+    if (reply.status !== 200) throw new Error(`/metrics answered ${reply.status}`);
+    return parseMetrics(reply.body);
   }
 
   /** One sample, e.g. metric('reload_failures_total', { reason: 'config_test' }); throws when absent. */
   async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
     const key = metricKey(name, labels);
-    const v = (await this.metrics()).get(key);
-    if (v === undefined) throw new Error(`metric ${key} not exported`);
-    return v;
+    const value = (await this.metrics()).get(key);
+    if (value === undefined) throw new Error(`metric ${key} not exported`);
+    return value;
   }
 
-  waitFor<T>(fn: () => T | Promise<T>, o: WaitOptions = {}): Promise<Exclude<T, undefined | null | false>> {
+  waitFor<T>(fn: () => T | Promise<T>, options: WaitOptions = {}): Promise<Exclude<T, undefined | null | false>> {
     return waitFor(async () => {
       if (this.hasExited) throw new Error(`controller exited early:\n${this.log().slice(-3000)}`);
       return fn();
-    }, o);
+    }, options);
   }
 
   async waitReady(timeoutMs = 15_000): Promise<void> {
@@ -264,8 +264,8 @@ export class RunningController {
   async waitForReload(after: number, timeoutMs = 10_000): Promise<number> {
     return this.waitFor(
       async () => {
-        const n = await this.metric('reloads_total');
-        return n > after ? n : undefined;
+        const reloads = await this.metric('reloads_total');
+        return reloads > after ? reloads : undefined;
       },
       { timeoutMs, what: `reloads_total > ${after}` },
     );
@@ -278,8 +278,8 @@ export class RunningController {
   async waitForPush(after: number, timeoutMs = 10_000): Promise<number> {
     return this.waitFor(
       async () => {
-        const n = await this.metric('endpoint_pushes_total');
-        return n > after ? n : undefined;
+        const pushes = await this.metric('endpoint_pushes_total');
+        return pushes > after ? pushes : undefined;
       },
       { timeoutMs, what: `endpoint_pushes_total > ${after}` },
     );
@@ -289,8 +289,8 @@ export class RunningController {
   async waitForSync(after: number, timeoutMs = 10_000): Promise<number> {
     return this.waitFor(
       async () => {
-        const n = await this.metric('syncs_total');
-        return n > after ? n : undefined;
+        const syncs = await this.metric('syncs_total');
+        return syncs > after ? syncs : undefined;
       },
       { timeoutMs, what: `syncs_total > ${after}` },
     );
@@ -326,7 +326,7 @@ export class RunningController {
     pids.delete(this.pid);
     if (master && isAlive(master)) {
       pids.add(master);
-      for (const c of await children(master)) pids.add(c);
+      for (const child of await children(master)) pids.add(child);
     }
     const alive = [...pids].filter(isAlive);
     this.track(alive);
@@ -349,16 +349,16 @@ export class RunningController {
 
   /** GET /configuration/backends on nginx's internal port: the backend set the Lua balancer holds. */
   async luaBackends(): Promise<LuaBackends> {
-    const r = await request(this.ports.internal, '127.0.0.1', '/configuration/backends');
-    if (r.status !== 200) throw new Error(`GET /configuration/backends answered ${r.status}: ${r.body}`);
-    return JSON.parse(r.body) as LuaBackends;
+    const reply = await request(this.ports.internal, '127.0.0.1', '/configuration/backends');
+    if (reply.status !== 200) throw new Error(`GET /configuration/backends answered ${reply.status}: ${reply.body}`);
+    return JSON.parse(reply.body) as LuaBackends;
   }
 
   /** One backend of luaBackends() by name; throws when nginx does not hold it. */
   async luaBackend(name: string): Promise<LuaBackend> {
-    const b = (await this.luaBackends()).backends.find((x) => x.name === name);
-    if (!b) throw new Error(`nginx holds no backend ${name}`);
-    return b;
+    const backend = (await this.luaBackends()).backends.find((x) => x.name === name);
+    if (!backend) throw new Error(`nginx holds no backend ${name}`);
+    return backend;
   }
 
   /** Remember nginx processes a test saw (workers of a master it killed, say) for stop() to check. */
@@ -389,10 +389,10 @@ export class RunningController {
 
   /** stop() and throw unless the controller exited 0 and left no nginx behind. */
   async stopChecked(): Promise<void> {
-    const r = await this.stop();
-    if (r.code !== 0 || r.leftovers.length) {
+    const result = await this.stop();
+    if (result.code !== 0 || result.leftovers.length) {
       throw new Error(
-        `controller stop: exit code ${r.code}, signal ${r.signal}, nginx leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-3000)}`,
+        `controller stop: exit code ${result.code}, signal ${result.signal}, nginx leftovers ${JSON.stringify(result.leftovers)}\n${this.log().slice(-3000)}`,
       );
     }
   }
@@ -400,10 +400,10 @@ export class RunningController {
 
 export function metricKey(name: string, labels: Record<string, string> = {}): string {
   const full = name.startsWith(METRIC_PREFIX) ? name : METRIC_PREFIX + name;
-  const l = Object.entries(labels)
+  const labelText = Object.entries(labels)
     .map(([k, v]) => `${k}="${v}"`)
     .join(',');
-  return l ? `${full}{${l}}` : full;
+  return labelText ? `${full}{${labelText}}` : full;
 }
 
 /**
@@ -412,18 +412,24 @@ export function metricKey(name: string, labels: Record<string, string> = {}): st
  * startController() and sidecar.ts's startSidecarController() start the controller through this.
  */
 export async function spawnController(
-  o: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user' | 'cli'>,
+  options: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user' | 'cli'>,
   prefix: string,
   modeArgs: string[],
 ): Promise<RunningController> {
   const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
-  const ports: Ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort!, ...o.ports };
+  const ports: Ports = {
+    http: httpPort!,
+    https: httpsPort!,
+    status: statusPort!,
+    internal: internalPort!,
+    ...options.ports,
+  };
   const args = [
-    o.cli ?? CLI,
+    options.cli ?? CLI,
     'run',
     ...modeArgs,
     '--manifests',
-    o.manifests,
+    options.manifests,
     '--listen-address',
     '127.0.0.1',
     '--status-address',
@@ -440,32 +446,32 @@ export async function spawnController(
     '50',
     '--max-wait',
     '500',
-    ...(o.extraArgs ?? []),
+    ...(options.extraArgs ?? []),
   ];
   // another user may not be allowed into the checkout: it then starts in its own prefix
-  const cwd = o.user ? prefix : REPO;
+  const cwd = options.user ? prefix : REPO;
   const child = spawn(process.execPath, args, {
     cwd,
     env: cleanEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(o.user ?? {}),
+    ...(options.user ?? {}),
   });
-  return new RunningController(child, ports, prefix, o.manifests);
+  return new RunningController(child, ports, prefix, options.manifests);
 }
 
-export async function startController(o: StartOptions): Promise<RunningController> {
-  const prefix = o.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
-  if (o.user) fs.chownSync(prefix, o.user.uid, o.user.gid);
-  const c = await spawnController(o, prefix, ['--nginx-prefix', prefix]);
-  if (o.waitReady ?? true) {
+export async function startController(options: StartOptions): Promise<RunningController> {
+  const prefix = options.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-nginx-'));
+  if (options.user) fs.chownSync(prefix, options.user.uid, options.user.gid);
+  const ctl = await spawnController(options, prefix, ['--nginx-prefix', prefix]);
+  if (options.waitReady ?? true) {
     try {
-      await c.waitReady(o.readyTimeoutMs);
-    } catch (e) {
-      await c.stop();
-      throw e;
+      await ctl.waitReady(options.readyTimeoutMs);
+    } catch (err) {
+      await ctl.stop();
+      throw err;
     }
   }
-  return c;
+  return ctl;
 }
 
 /** For afterEach: print the controller's log when the test just failed, which is where the why is. */

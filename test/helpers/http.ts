@@ -32,35 +32,35 @@ export interface Reply {
   pod?: PodAnswer;
 }
 
-export function request(port: number, host: string, path: string, o: RequestOptions = {}): Promise<Reply> {
-  const address = o.address ?? '127.0.0.1';
+export function request(port: number, host: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+  const address = options.address ?? '127.0.0.1';
   if (!/^127\./.test(address)) return Promise.reject(new Error(`requests stay on loopback, not ${address}`));
-  const lib = o.https ? https : http;
+  const lib = options.https ? https : http;
   // SNI carries names only (RFC 6066), never an IP literal
-  const servername = o.servername === undefined ? (net.isIP(host) ? null : host) : o.servername;
+  const servername = options.servername === undefined ? (net.isIP(host) ? null : host) : options.servername;
   return new Promise((resolve, reject) => {
     const req = lib.request(
       {
         host: address,
         port,
         path,
-        method: o.method ?? 'GET',
+        method: options.method ?? 'GET',
         agent: false,
-        headers: { host, ...o.headers },
+        headers: { host, ...options.headers },
         // '' sends no SNI; left unset, node would derive it from the Host header
-        ...(o.https ? { rejectUnauthorized: false, servername: servername ?? '' } : {}),
-        timeout: o.timeoutMs ?? 5000,
+        ...(options.https ? { rejectUnauthorized: false, servername: servername ?? '' } : {}),
+        timeout: options.timeoutMs ?? 5000,
       },
       (res) => {
         let cert: CertInfo | undefined;
-        if (o.https) {
-          const c = (res.socket as TLSSocket).getPeerCertificate() as PeerCertificate;
-          if (c?.subject) {
+        if (options.https) {
+          const peer = (res.socket as TLSSocket).getPeerCertificate() as PeerCertificate;
+          if (peer?.subject) {
             cert = {
-              subject: { ...c.subject } as Record<string, string>,
-              issuer: { ...c.issuer } as Record<string, string>,
-              subjectaltname: c.subjectaltname ?? '',
-              fingerprint256: c.fingerprint256,
+              subject: { ...peer.subject } as Record<string, string>,
+              issuer: { ...peer.issuer } as Record<string, string>,
+              subjectaltname: peer.subjectaltname ?? '',
+              fingerprint256: peer.fingerprint256,
             };
           }
         }
@@ -91,16 +91,16 @@ export function request(port: number, host: string, path: string, o: RequestOpti
     );
     req.on('timeout', () => req.destroy(new Error(`request to ${address}:${port} ${host}${path} timed out`)));
     req.on('error', reject);
-    req.end(o.body);
+    req.end(options.body);
   });
 }
 
-/** Send n requests one after another; the pod that answered each, or "status <code>" when no pod did. */
-export async function whoAnswers(n: number, send: () => Promise<Reply>): Promise<string[]> {
+/** Send `count` requests one after another; the pod that answered each, or "status <code>" when no pod did. */
+export async function whoAnswers(count: number, send: () => Promise<Reply>): Promise<string[]> {
   const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await send();
-    out.push(r.pod ? r.pod.pod : `status ${r.status}`);
+  for (let i = 0; i < count; i++) {
+    const reply = await send();
+    out.push(reply.pod ? reply.pod.pod : `status ${reply.status}`);
   }
   return out;
 }
@@ -117,7 +117,7 @@ export function tlsRequest(
   port: number,
   host: string,
   urlPath: string,
-  o: { client?: { cert: string; key: string }; headers?: Record<string, string> } = {},
+  options: { client?: { cert: string; key: string }; headers?: Record<string, string> } = {},
 ): Promise<TlsReply> {
   return new Promise((resolve, reject) => {
     const req = https.request(
@@ -129,9 +129,9 @@ export function tlsRequest(
         agent: false,
         servername: host,
         rejectUnauthorized: false,
-        headers: { host, ...o.headers },
+        headers: { host, ...options.headers },
         timeout: 5000,
-        ...(o.client ? { cert: o.client.cert, key: o.client.key } : {}),
+        ...(options.client ? { cert: options.client.cert, key: options.client.key } : {}),
       },
       (res) => {
         let body = '';

@@ -41,27 +41,34 @@ class EarlyClose extends Error {
   }
 }
 
-function attempt(t: LoadTarget, agent: http.Agent | false, timeoutMs: number): Promise<Attempt> {
+function attempt(target: LoadTarget, agent: http.Agent | false, timeoutMs: number): Promise<Attempt> {
   return new Promise((resolve, reject) => {
     let socket: Socket | undefined;
     let readBefore = 0;
     const req = http.request(
-      { host: '127.0.0.1', port: t.port, path: t.path, agent, headers: { host: t.host }, timeout: timeoutMs },
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        path: target.path,
+        agent,
+        headers: { host: target.host },
+        timeout: timeoutMs,
+      },
       (res) => {
         res.resume();
         res.on('error', reject);
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
       },
     );
-    req.on('socket', (s) => {
-      socket = s;
-      readBefore = s.bytesRead;
+    req.on('socket', (assigned) => {
+      socket = assigned;
+      readBefore = assigned.bytesRead;
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (e: NodeJS.ErrnoException) => {
+    req.on('error', (err: NodeJS.ErrnoException) => {
       const nothingRead = socket !== undefined && socket.bytesRead === readBefore;
-      if (agent && req.reusedSocket && nothingRead && RETRY_CODES.has(e.code ?? '')) reject(new EarlyClose(e));
-      else reject(e);
+      if (agent && req.reusedSocket && nothingRead && RETRY_CODES.has(err.code ?? '')) reject(new EarlyClose(err));
+      else reject(err);
     });
     req.end();
   });
@@ -76,11 +83,11 @@ export class Load {
   /** Start `fresh` loops with a new connection per request and `keepAlive` loops reusing one each. */
   constructor(
     private readonly target: LoadTarget,
-    o: { fresh: number; keepAlive: number; timeoutMs?: number },
+    options: { fresh: number; keepAlive: number; timeoutMs?: number },
   ) {
-    const timeoutMs = o.timeoutMs ?? 10_000;
-    for (let i = 0; i < o.fresh; i++) this.loops.push(this.loop(`fresh ${i}`, false, timeoutMs));
-    for (let i = 0; i < o.keepAlive; i++) {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    for (let i = 0; i < options.fresh; i++) this.loops.push(this.loop(`fresh ${i}`, false, timeoutMs));
+    for (let i = 0; i < options.keepAlive; i++) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       this.agents.push(agent);
       this.loops.push(this.loop(`keep-alive ${i}`, agent, timeoutMs));
@@ -90,22 +97,22 @@ export class Load {
   private async loop(name: string, agent: http.Agent | false, timeoutMs: number): Promise<void> {
     const ok = this.target.ok ?? ((status, headers) => status === 200 && typeof headers['x-pod'] === 'string');
     while (!this.stopped) {
-      const n = ++this.stats.requests;
+      const requestNumber = ++this.stats.requests;
       let retries = 0;
       for (;;) {
         try {
-          const r = await attempt(this.target, agent, timeoutMs);
-          if (!ok(r.status, r.headers)) this.fail(`${name} #${n}: status ${r.status}`);
-          const pod = String(r.headers['x-pod'] ?? `status ${r.status}`);
+          const answer = await attempt(this.target, agent, timeoutMs);
+          if (!ok(answer.status, answer.headers)) this.fail(`${name} #${requestNumber}: status ${answer.status}`);
+          const pod = String(answer.headers['x-pod'] ?? `status ${answer.status}`);
           this.stats.byPod.set(pod, (this.stats.byPod.get(pod) ?? 0) + 1);
-        } catch (e) {
-          if (e instanceof EarlyClose && retries < MAX_RETRIES) {
+        } catch (caught) {
+          if (caught instanceof EarlyClose && retries < MAX_RETRIES) {
             retries++;
             this.stats.retries++;
             continue;
           }
-          const err = (e instanceof EarlyClose ? e.original : e) as NodeJS.ErrnoException;
-          this.fail(`${name} #${n}: ${err.code ?? ''} ${err.message}`.trim());
+          const err = (caught instanceof EarlyClose ? caught.original : caught) as NodeJS.ErrnoException;
+          this.fail(`${name} #${requestNumber}: ${err.code ?? ''} ${err.message}`.trim());
         }
         break;
       }
@@ -125,7 +132,7 @@ export class Load {
   async stop(): Promise<LoadStats> {
     this.stopped = true;
     await Promise.all(this.loops);
-    for (const a of this.agents) a.destroy();
+    for (const agent of this.agents) agent.destroy();
     return this.stats;
   }
 }

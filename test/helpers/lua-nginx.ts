@@ -51,7 +51,7 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
-export function send(port: number, urlPath: string, o: SendOptions = {}): Promise<Reply> {
+export function send(port: number, urlPath: string, options: SendOptions = {}): Promise<Reply> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -59,10 +59,10 @@ export function send(port: number, urlPath: string, o: SendOptions = {}): Promis
         host: '127.0.0.1',
         port,
         path: urlPath,
-        method: o.method ?? 'GET',
-        agent: o.agent ?? false,
-        headers: { host: `127.0.0.1:${port}`, ...o.headers },
-        timeout: o.timeoutMs ?? 10_000,
+        method: options.method ?? 'GET',
+        agent: options.agent ?? false,
+        headers: { host: `127.0.0.1:${port}`, ...options.headers },
+        timeout: options.timeoutMs ?? 10_000,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -78,9 +78,9 @@ export function send(port: number, urlPath: string, o: SendOptions = {}): Promis
         );
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`${o.method ?? 'GET'} ${urlPath} on ${port} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`${options.method ?? 'GET'} ${urlPath} on ${port} timed out`)));
     req.on('error', reject);
-    req.end(o.body);
+    req.end(options.body);
   });
 }
 
@@ -90,9 +90,9 @@ export interface LuaNginx {
   prefix: string;
   master: number;
   /** GET on the proxy server */
-  get(urlPath: string, o?: SendOptions): Promise<Reply>;
+  get(urlPath: string, options?: SendOptions): Promise<Reply>;
   /** POST a body (object: JSON-encoded) to /configuration/backends */
-  post(body: unknown, o?: SendOptions): Promise<Reply>;
+  post(body: unknown, options?: SendOptions): Promise<Reply>;
   /** POST {"backends": list} and insist on 201 */
   push(backends: BackendSpec[]): Promise<{ version: number; changed: number; removed: number }>;
   /** GET /configuration/backends, parsed */
@@ -115,14 +115,14 @@ function config(
   port: number,
   internalPort: number,
   locations: LuaLocation[],
-  o: LuaNginxOptions,
+  options: LuaNginxOptions,
 ): string {
-  const q = (s: string) => JSON.stringify(s); // the values here are test constants, quoted for nginx
+  const quoted = (s: string) => JSON.stringify(s); // the values here are test constants, quoted for nginx
   const locs = locations
     .map((l) =>
       [
         `        location ${l.path} {`,
-        `            set $proxy_upstream_name ${q(l.backend)};`,
+        `            set $proxy_upstream_name ${quoted(l.backend)};`,
         ...(l.affinity ? ['            rewrite_by_lua_block { require("ingress_templater.balancer").rewrite() }'] : []),
         ...(l.ewma ? ['            log_by_lua_block { require("ingress_templater.balancer").log() }'] : []),
         '            proxy_pass http://upstream_balancer;',
@@ -131,7 +131,7 @@ function config(
     )
     .join('\n');
   return `${MODULES.map((m) => `load_module ${m};`).join('\n')}
-worker_processes ${o.workers ?? 2};
+worker_processes ${options.workers ?? 2};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log info;
 events { worker_connections 4096; }
@@ -143,8 +143,8 @@ http {
     uwsgi_temp_path ${prefix}/tmp/uwsgi;
     scgi_temp_path ${prefix}/tmp/scgi;
 
-    lua_package_path "${o.luaDir ?? LUA_DIR}/?.lua;;";
-    lua_shared_dict ingress_templater ${o.dictSize ?? '64m'};
+    lua_package_path "${options.luaDir ?? LUA_DIR}/?.lua;;";
+    lua_shared_dict ingress_templater ${options.dictSize ?? '64m'};
     init_by_lua_block { require("ingress_templater.balancer") require("ingress_templater.configuration") }
     init_worker_by_lua_block { require("ingress_templater.balancer").init_worker() }
     upstream upstream_balancer {
@@ -165,9 +165,9 @@ http {
         error_page 500 =503 @ingress_templater_unavailable;
         location @ingress_templater_unavailable { return 503; }
 ${locs}
-${o.extraServer ?? ''}
+${options.extraServer ?? ''}
     }
-${o.extraHttp ?? ''}
+${options.extraHttp ?? ''}
 
     server {
         listen 127.0.0.1:${internalPort};
@@ -203,13 +203,13 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startLuaNginx(locations: LuaLocation[], o: LuaNginxOptions = {}): Promise<LuaNginx> {
+export async function startLuaNginx(locations: LuaLocation[], options: LuaNginxOptions = {}): Promise<LuaNginx> {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'it-lua-'));
   fs.chmodSync(prefix, 0o755); // workers may run as nobody
-  for (const d of ['logs', 'tmp']) fs.mkdirSync(path.join(prefix, d));
+  for (const dir of ['logs', 'tmp']) fs.mkdirSync(path.join(prefix, dir));
   const [port, internalPort] = (await freePorts(2)) as [number, number];
   const conf = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(conf, config(prefix, port, internalPort, locations, o));
+  fs.writeFileSync(conf, config(prefix, port, internalPort, locations, options));
 
   const child = spawn('nginx', ['-p', prefix, '-c', conf, '-e', 'stderr', '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -248,14 +248,14 @@ export async function startLuaNginx(locations: LuaLocation[], o: LuaNginxOptions
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}\n${errorLog()}`);
-        const r = await send(internalPort, '/configuration/backends', { headers: { host: 'localhost' } });
-        return r.status === 200 && (await childPids(child.pid!)).length === (o.workers ?? 2);
+        const reply = await send(internalPort, '/configuration/backends', { headers: { host: 'localhost' } });
+        return reply.status === 200 && (await childPids(child.pid!)).length === (options.workers ?? 2);
       },
       { timeoutMs: 10_000, what: 'nginx and its workers' },
     );
-  } catch (e) {
+  } catch (err) {
     await stop();
-    throw e;
+    throw err;
   }
 
   return {
@@ -266,14 +266,14 @@ export async function startLuaNginx(locations: LuaLocation[], o: LuaNginxOptions
     get: (urlPath, o) => send(port, urlPath, o),
     post,
     push: async (backends) => {
-      const r = await post({ backends });
-      if (r.status !== 201) throw new Error(`push answered ${r.status}: ${r.body}`);
-      return JSON.parse(r.body);
+      const reply = await post({ backends });
+      if (reply.status !== 201) throw new Error(`push answered ${reply.status}: ${reply.body}`);
+      return JSON.parse(reply.body);
     },
     current: async () => {
-      const r = await send(internalPort, '/configuration/backends', { headers: { host: 'localhost' } });
-      if (r.status !== 200) throw new Error(`GET answered ${r.status}: ${r.body}`);
-      return JSON.parse(r.body);
+      const reply = await send(internalPort, '/configuration/backends', { headers: { host: 'localhost' } });
+      if (reply.status !== 200) throw new Error(`GET answered ${reply.status}: ${reply.body}`);
+      return JSON.parse(reply.body);
     },
     workers: () => childPids(child.pid!),
     errorLog,
@@ -335,9 +335,9 @@ export async function startEchoServers(
       info.endpoint = { address: spec.address, port: info.port };
       servers.push(info);
     }
-  } catch (e) {
+  } catch (err) {
     await Promise.all(started.map(closeServer));
-    throw e;
+    throw err;
   }
   return {
     servers,
@@ -363,24 +363,24 @@ export async function refusedEndpoint(address = '127.0.0.1'): Promise<Endpoint> 
   return { address, port: port! };
 }
 
-/** n requests, at most `parallel` at a time; the replies in order. */
-export async function many(n: number, one: (i: number) => Promise<Reply>, parallel = 1): Promise<Reply[]> {
-  const out: Reply[] = new Array(n);
+/** `count` requests, at most `parallel` at a time; the replies in order. */
+export async function many(count: number, one: (index: number) => Promise<Reply>, parallel = 1): Promise<Reply[]> {
+  const out: Reply[] = new Array(count);
   let next = 0;
   const lane = async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await one(i);
+    while (next < count) {
+      const index = next++;
+      out[index] = await one(index);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, n) }, lane));
+  await Promise.all(Array.from({ length: Math.min(parallel, count) }, lane));
   return out;
 }
 
 export function countBy(values: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
-  return m;
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
 }
 
 export { sleep };
@@ -391,8 +391,8 @@ export interface PatchBody {
 }
 
 /** PATCH a body (object: JSON-encoded) to /configuration/backends */
-export function patchBackends(nginx: LuaNginx, body: unknown, o: SendOptions = {}): Promise<Reply> {
-  return nginx.post(body, { ...o, method: 'PATCH' });
+export function patchBackends(nginx: LuaNginx, body: unknown, options: SendOptions = {}): Promise<Reply> {
+  return nginx.post(body, { ...options, method: 'PATCH' });
 }
 
 /** PATCH and insist on 201 */
@@ -400,14 +400,14 @@ export async function applyPatch(
   nginx: LuaNginx,
   body: PatchBody,
 ): Promise<{ version: number; changed: number; removed: number }> {
-  const r = await patchBackends(nginx, body);
-  if (r.status !== 201) throw new Error(`patch answered ${r.status}: ${r.body}`);
-  return JSON.parse(r.body);
+  const reply = await patchBackends(nginx, body);
+  if (reply.status !== 201) throw new Error(`patch answered ${reply.status}: ${reply.body}`);
+  return JSON.parse(reply.body);
 }
 
-/** n backends of 10 endpoints each (127.0.x.y, ports 1-10): enough to fill a 1m shared dict */
-export function bigBackends(n: number): { name: string; endpoints: { address: string; port: number }[] }[] {
-  return Array.from({ length: n }, (_, i) => ({
+/** `count` backends of 10 endpoints each (127.0.x.y, ports 1-10): enough to fill a 1m shared dict */
+export function bigBackends(count: number): { name: string; endpoints: { address: string; port: number }[] }[] {
+  return Array.from({ length: count }, (_, i) => ({
     name: `big-${i}`,
     endpoints: Array.from({ length: 10 }, (_, j) => ({ address: `127.0.${i >> 8}.${i & 255}`, port: j + 1 })),
   }));

@@ -18,35 +18,41 @@ export interface ServicePortSpec {
 
 export function service(
   name: string,
-  o: { namespace?: string; ports?: ServicePortSpec[]; type?: string; clusterIP?: string; externalName?: string } = {},
+  options: {
+    namespace?: string;
+    ports?: ServicePortSpec[];
+    type?: string;
+    clusterIP?: string;
+    externalName?: string;
+  } = {},
 ): Obj {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace: o.namespace ?? NS },
+    metadata: { name, namespace: options.namespace ?? NS },
     spec: {
-      ...(o.type ? { type: o.type } : {}),
-      ...(o.clusterIP ? { clusterIP: o.clusterIP } : {}),
-      ...(o.externalName ? { externalName: o.externalName } : { selector: { app: name } }),
-      ports: o.ports ?? [{ port: 80 }],
+      ...(options.type ? { type: options.type } : {}),
+      ...(options.clusterIP ? { clusterIP: options.clusterIP } : {}),
+      ...(options.externalName ? { externalName: options.externalName } : { selector: { app: name } }),
+      ports: options.ports ?? [{ port: 80 }],
     },
   };
 }
 
 export function endpoints(
   name: string,
-  o: { namespace?: string; ready: string[]; notReady?: string[]; port: number; portName?: string },
+  options: { namespace?: string; ready: string[]; notReady?: string[]; port: number; portName?: string },
 ): Obj {
   const addr = (ip: string) => ({ ip, targetRef: { kind: 'Pod', name: `${name}-${ip.split('.').pop()}` } });
   return {
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: { name, namespace: o.namespace ?? NS },
+    metadata: { name, namespace: options.namespace ?? NS },
     subsets: [
       {
-        ...(o.ready.length ? { addresses: o.ready.map(addr) } : {}),
-        ...(o.notReady?.length ? { notReadyAddresses: o.notReady.map(addr) } : {}),
-        ports: [{ ...(o.portName ? { name: o.portName } : {}), port: o.port, protocol: 'TCP' }],
+        ...(options.ready.length ? { addresses: options.ready.map(addr) } : {}),
+        ...(options.notReady?.length ? { notReadyAddresses: options.notReady.map(addr) } : {}),
+        ports: [{ ...(options.portName ? { name: options.portName } : {}), port: options.port, protocol: 'TCP' }],
       },
     ],
   };
@@ -62,33 +68,37 @@ export interface SliceEndpointSpec {
 export function endpointSlice(
   name: string,
   serviceName: string,
-  o: { namespace?: string; endpoints: SliceEndpointSpec[]; port: number; portName?: string },
+  options: { namespace?: string; endpoints: SliceEndpointSpec[]; port: number; portName?: string },
 ): Obj {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name, namespace: o.namespace ?? NS, labels: { 'kubernetes.io/service-name': serviceName } },
+    metadata: { name, namespace: options.namespace ?? NS, labels: { 'kubernetes.io/service-name': serviceName } },
     addressType: 'IPv4',
-    ports: [{ ...(o.portName ? { name: o.portName } : {}), port: o.port, protocol: 'TCP' }],
-    endpoints: o.endpoints.map((e) => {
+    ports: [{ ...(options.portName ? { name: options.portName } : {}), port: options.port, protocol: 'TCP' }],
+    endpoints: options.endpoints.map((endpoint) => {
       const conditions: Obj = {};
-      if (e.ready !== undefined) conditions.ready = e.ready;
-      if (e.serving !== undefined) conditions.serving = e.serving;
-      if (e.terminating !== undefined) conditions.terminating = e.terminating;
+      if (endpoint.ready !== undefined) conditions.ready = endpoint.ready;
+      if (endpoint.serving !== undefined) conditions.serving = endpoint.serving;
+      if (endpoint.terminating !== undefined) conditions.terminating = endpoint.terminating;
       return {
-        addresses: [e.ip],
+        addresses: [endpoint.ip],
         conditions,
-        targetRef: { kind: 'Pod', name: `${serviceName}-${e.ip.split('.').pop()}` },
+        targetRef: { kind: 'Pod', name: `${serviceName}-${endpoint.ip.split('.').pop()}` },
       };
     }),
   };
 }
 
 /** A ClusterIP Service (port 80 -> the pods' port) with Endpoints listing every pod as ready. */
-export function backend(name: string, pods: { port: number; specs: PodSpec[] }, o: { namespace?: string } = {}): Obj[] {
+export function backend(
+  name: string,
+  pods: { port: number; specs: PodSpec[] },
+  options: { namespace?: string } = {},
+): Obj[] {
   return [
-    service(name, { ...o, ports: [{ port: 80, targetPort: pods.port }] }),
-    endpoints(name, { ...o, ready: pods.specs.map((s) => s.address), port: pods.port }),
+    service(name, { ...options, ports: [{ port: 80, targetPort: pods.port }] }),
+    endpoints(name, { ...options, ready: pods.specs.map((s) => s.address), port: pods.port }),
   ];
 }
 
@@ -110,7 +120,7 @@ const backendRef = (service: string, port: number | string = 80) => ({
 
 export function ingress(
   name: string,
-  o: {
+  options: {
     namespace?: string;
     host?: string;
     paths?: PathSpec[];
@@ -121,15 +131,21 @@ export function ingress(
     className?: string;
   },
 ): Obj {
-  const rules = o.rules ?? (o.paths ? [{ host: o.host, paths: o.paths }] : []);
+  const rules = options.rules ?? (options.paths ? [{ host: options.host, paths: options.paths }] : []);
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { name, namespace: o.namespace ?? NS, ...(o.annotations ? { annotations: o.annotations } : {}) },
+    metadata: {
+      name,
+      namespace: options.namespace ?? NS,
+      ...(options.annotations ? { annotations: options.annotations } : {}),
+    },
     spec: {
-      ...(o.className ? { ingressClassName: o.className } : {}),
-      ...(o.defaultBackend ? { defaultBackend: backendRef(o.defaultBackend.service, o.defaultBackend.port) } : {}),
-      ...(o.tls ? { tls: o.tls } : {}),
+      ...(options.className ? { ingressClassName: options.className } : {}),
+      ...(options.defaultBackend
+        ? { defaultBackend: backendRef(options.defaultBackend.service, options.defaultBackend.port) }
+        : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
       ...(rules.length
         ? {
             rules: rules.map((r) => ({

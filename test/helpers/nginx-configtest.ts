@@ -10,7 +10,7 @@ export const NGINX = '/usr/sbin/nginx';
 /** A new temporary nginx prefix (its name starts with `name`) holding the ssl, logs and tmp directories. */
 export function tempNginxPrefix(name: string): string {
   const prefix = fs.mkdtempSync(nodePath.join(os.tmpdir(), name));
-  for (const d of ['ssl', 'logs', 'tmp']) fs.mkdirSync(nodePath.join(prefix, d));
+  for (const dir of ['ssl', 'logs', 'tmp']) fs.mkdirSync(nodePath.join(prefix, dir));
   return prefix;
 }
 
@@ -27,8 +27,8 @@ export function nginxConfigTest(prefix: string, text: string): string | null {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return null;
-  } catch (e) {
-    const err = e as { stderr?: string; stdout?: string };
+  } catch (caught) {
+    const err = caught as { stderr?: string; stdout?: string };
     return `${err.stderr ?? ''}${err.stdout ?? ''}`;
   }
 }

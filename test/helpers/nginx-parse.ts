@@ -28,22 +28,22 @@ type Token = { type: 'word' | 'lua'; value: string; line: number } | { type: ';'
  */
 function luaBlockEnd(text: string, from: number): number {
   let depth = 1;
-  let i = from;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"' || c === "'") {
-      i++;
-      while (i < text.length && text[i] !== c) i += text[i] === '\\' ? 2 : 1;
-      i++;
+  let at = from;
+  while (at < text.length) {
+    const char = text[at]!;
+    if (char === '"' || char === "'") {
+      at++;
+      while (at < text.length && text[at] !== char) at += text[at] === '\\' ? 2 : 1;
+      at++;
       continue;
     }
-    if (c === '-' && text[i + 1] === '-') {
-      while (i < text.length && text[i] !== '\n') i++;
+    if (char === '-' && text[at + 1] === '-') {
+      while (at < text.length && text[at] !== '\n') at++;
       continue;
     }
-    if (c === '{') depth++;
-    if (c === '}' && --depth === 0) return i + 1;
-    i++;
+    if (char === '{') depth++;
+    if (char === '}' && --depth === 0) return at + 1;
+    at++;
   }
   throw new NginxParseError('unexpected end of file in a Lua block', 0);
 }
@@ -53,31 +53,31 @@ function luaBlockEnd(text: string, from: number): number {
 function unescapeWord(raw: string): string {
   let out = '';
   for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c === '\\' && i + 1 < raw.length) {
-      const n = raw[i + 1]!;
-      if (n === '"' || n === "'" || n === '\\') {
-        out += n;
+    const char = raw[i]!;
+    if (char === '\\' && i + 1 < raw.length) {
+      const escaped = raw[i + 1]!;
+      if (escaped === '"' || escaped === "'" || escaped === '\\') {
+        out += escaped;
         i++;
         continue;
       }
-      if (n === 't') {
+      if (escaped === 't') {
         out += '\t';
         i++;
         continue;
       }
-      if (n === 'r') {
+      if (escaped === 'r') {
         out += '\r';
         i++;
         continue;
       }
-      if (n === 'n') {
+      if (escaped === 'n') {
         out += '\n';
         i++;
         continue;
       }
     }
-    out += c;
+    out += char;
   }
   return out;
 }
@@ -87,58 +87,58 @@ const SPACE = new Set([' ', '\t', '\r', '\n']);
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let line = 1;
-  let i = 0;
-  const n = text.length;
+  let at = 0;
+  const length = text.length;
   let first: string | undefined; // the directive name being read
-  while (i < n) {
-    const c = text[i]!;
-    if (SPACE.has(c)) {
-      if (c === '\n') line++;
-      i++;
+  while (at < length) {
+    const char = text[at]!;
+    if (SPACE.has(char)) {
+      if (char === '\n') line++;
+      at++;
       continue;
     }
-    if (c === '#') {
-      while (i < n && text[i] !== '\n') i++;
+    if (char === '#') {
+      while (at < length && text[at] !== '\n') at++;
       continue;
     }
-    if (c === '{' && first?.endsWith('_by_lua_block')) {
-      const end = luaBlockEnd(text, i + 1);
-      const body = text.slice(i + 1, end - 1);
+    if (char === '{' && first?.endsWith('_by_lua_block')) {
+      const end = luaBlockEnd(text, at + 1);
+      const body = text.slice(at + 1, end - 1);
       tokens.push({ type: 'lua', value: body, line });
       line += body.split('\n').length - 1;
       first = undefined;
-      i = end;
+      at = end;
       continue;
     }
-    if (c === ';' || c === '{' || c === '}') {
-      tokens.push({ type: c, line });
+    if (char === ';' || char === '{' || char === '}') {
+      tokens.push({ type: char, line });
       first = undefined;
-      i++;
+      at++;
       continue;
     }
     const start = line;
-    if (c === '"' || c === "'") {
+    if (char === '"' || char === "'") {
       // quoted: up to the matching unescaped quote, then a space, ';', '{' or ')' must follow
-      let j = i + 1;
+      let quoteEnd = at + 1;
       let raw = '';
       for (;;) {
-        if (j >= n) throw new NginxParseError('unexpected end of file, expecting closing quote', start);
-        const d = text[j]!;
-        if (d === '\\' && j + 1 < n) {
-          raw += d + text[j + 1]!;
-          if (text[j + 1] === '\n') line++;
-          j += 2;
+        if (quoteEnd >= length) throw new NginxParseError('unexpected end of file, expecting closing quote', start);
+        const cursorChar = text[quoteEnd]!;
+        if (cursorChar === '\\' && quoteEnd + 1 < length) {
+          raw += cursorChar + text[quoteEnd + 1]!;
+          if (text[quoteEnd + 1] === '\n') line++;
+          quoteEnd += 2;
           continue;
         }
-        if (d === c) break;
-        if (d === '\n') line++;
-        raw += d;
-        j++;
+        if (cursorChar === char) break;
+        if (cursorChar === '\n') line++;
+        raw += cursorChar;
+        quoteEnd++;
       }
       tokens.push({ type: 'word', value: unescapeWord(raw), line: start });
       first ??= unescapeWord(raw);
-      i = j + 1;
-      const next = text[i];
+      at = quoteEnd + 1;
+      const next = text[at];
       if (next !== undefined && !SPACE.has(next) && next !== ';' && next !== '{' && next !== ')') {
         throw new NginxParseError(`unexpected "${next}" after a quoted string`, line);
       }
@@ -146,32 +146,32 @@ export function tokenize(text: string): Token[] {
     }
     // a bare word: ends at whitespace, ';' or '{' ('{' right after '$' is part of "${name}"); '}' and
     // '#' inside a word are ordinary characters; a backslash escapes the next character
-    let j = i;
+    let wordEnd = at;
     let raw = '';
     let variable = false;
-    while (j < n) {
-      const d = text[j]!;
-      if (d === '\\' && j + 1 < n) {
-        raw += d + text[j + 1]!;
-        if (text[j + 1] === '\n') line++;
-        j += 2;
+    while (wordEnd < length) {
+      const cursorChar = text[wordEnd]!;
+      if (cursorChar === '\\' && wordEnd + 1 < length) {
+        raw += cursorChar + text[wordEnd + 1]!;
+        if (text[wordEnd + 1] === '\n') line++;
+        wordEnd += 2;
         variable = false;
         continue;
       }
-      if (d === '{' && variable) {
-        raw += d;
-        j++;
+      if (cursorChar === '{' && variable) {
+        raw += cursorChar;
+        wordEnd++;
         variable = false;
         continue;
       }
-      variable = d === '$';
-      if (SPACE.has(d) || d === ';' || d === '{') break;
-      raw += d;
-      j++;
+      variable = cursorChar === '$';
+      if (SPACE.has(cursorChar) || cursorChar === ';' || cursorChar === '{') break;
+      raw += cursorChar;
+      wordEnd++;
     }
     tokens.push({ type: 'word', value: unescapeWord(raw), line: start });
     first ??= unescapeWord(raw);
-    i = j;
+    at = wordEnd;
   }
   return tokens;
 }
@@ -184,32 +184,36 @@ export function parseNginx(text: string): Directive[] {
     const out: Directive[] = [];
     let words: { value: string; line: number }[] = [];
     while (pos < tokens.length) {
-      const t = tokens[pos++]!;
-      if (t.type === 'word') {
-        words.push(t);
+      const token = tokens[pos++]!;
+      if (token.type === 'word') {
+        words.push(token);
         continue;
       }
-      if (t.type === 'lua') {
+      if (token.type === 'lua') {
         // a Lua block ends its directive; its code is one argument
-        if (!words.length) throw new NginxParseError('a Lua block without a directive', t.line);
+        if (!words.length) throw new NginxParseError('a Lua block without a directive', token.line);
         out.push({
           name: words[0]!.value,
-          args: [...words.slice(1).map((w) => w.value), t.value],
+          args: [...words.slice(1).map((w) => w.value), token.value],
           line: words[0]!.line,
         });
         words = [];
         continue;
       }
-      if (t.type === '}') {
-        if (words.length) throw new NginxParseError('unexpected "}"', t.line);
-        if (depth === 0) throw new NginxParseError('unexpected "}"', t.line);
+      if (token.type === '}') {
+        if (words.length) throw new NginxParseError('unexpected "}"', token.line);
+        if (depth === 0) throw new NginxParseError('unexpected "}"', token.line);
         return out;
       }
-      if (!words.length) throw new NginxParseError(`unexpected "${t.type}"`, t.line);
-      const d: Directive = { name: words[0]!.value, args: words.slice(1).map((w) => w.value), line: words[0]!.line };
+      if (!words.length) throw new NginxParseError(`unexpected "${token.type}"`, token.line);
+      const directive: Directive = {
+        name: words[0]!.value,
+        args: words.slice(1).map((w) => w.value),
+        line: words[0]!.line,
+      };
       words = [];
-      if (t.type === '{') d.block = readBlock(depth + 1);
-      out.push(d);
+      if (token.type === '{') directive.block = readBlock(depth + 1);
+      out.push(directive);
     }
     if (words.length) throw new NginxParseError('unexpected end of file, expecting ";" or "}"', words[0]!.line);
     if (depth > 0)

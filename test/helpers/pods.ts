@@ -46,19 +46,20 @@ function closeServer(server: http.Server): Promise<void> {
 
 /** Start the pods on one port free on every address (given, or found by retrying). */
 export async function startPods(specs: PodSpec[], port?: number): Promise<Pods> {
-  for (const s of specs) {
-    if (!/^127\.\d+\.\d+\.\d+$/.test(s.address)) throw new Error(`pods must listen on loopback, not ${s.address}`);
+  for (const spec of specs) {
+    if (!/^127\.\d+\.\d+\.\d+$/.test(spec.address))
+      throw new Error(`pods must listen on loopback, not ${spec.address}`);
   }
   const hits = new Map<string, number>();
   for (let attempt = 0; attempt < 20; attempt++) {
-    const p = port ?? (await freePort(specs[0]?.address ?? '127.0.0.1'));
+    const podPort = port ?? (await freePort(specs[0]?.address ?? '127.0.0.1'));
     const servers = specs.map((spec) =>
       http.createServer((req, res) => {
         hits.set(spec.name, (hits.get(spec.name) ?? 0) + 1);
         const answer: PodAnswer = {
           pod: spec.name,
           address: spec.address,
-          port: p,
+          port: podPort,
           path: req.url ?? '',
           host: req.headers.host ?? '',
           headers: req.headers,
@@ -69,18 +70,18 @@ export async function startPods(specs: PodSpec[], port?: number): Promise<Pods> 
       }),
     );
     try {
-      for (let i = 0; i < servers.length; i++) await listenOn(servers[i]!, specs[i]!.address, p);
+      for (let i = 0; i < servers.length; i++) await listenOn(servers[i]!, specs[i]!.address, podPort);
       return {
-        port: p,
+        port: podPort,
         specs,
         hits,
         close: async () => {
           await Promise.all(servers.map(closeServer));
         },
       };
-    } catch (e) {
+    } catch (err) {
       await Promise.all(servers.map(closeServer));
-      if (port !== undefined || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      if (port !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     }
   }
   throw new Error('no port free on all pod addresses');
@@ -107,29 +108,29 @@ export async function startDelayedPod(
   const server = http.createServer((req, res) => {
     const delay = delayMs(req);
     req.resume();
-    const t = setTimeout(() => {
-      timers.delete(t);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
       if (res.destroyed) return;
       res.writeHead(200, { 'content-type': 'application/json', 'x-pod': name, connection: 'close' });
       res.end(
         JSON.stringify({ pod: name, address, port, path: req.url, host: req.headers.host, headers: req.headers }),
       );
     }, delay);
-    timers.add(t);
+    timers.add(timer);
   });
   await listenOn(server, address, port);
   return {
     port,
     close: () => {
-      for (const t of timers) clearTimeout(t);
+      for (const timer of timers) clearTimeout(timer);
       return closeServer(server);
     },
   };
 }
 
-/** Pods named prefix-1..n on base.1, base.2, ... e.g. pods('tea', '127.0.0.2', 2) -> 127.0.0.21, 127.0.0.22. */
-export function podSpecs(prefix: string, base: string, n: number): PodSpec[] {
-  return Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i + 1}`, address: `${base}${i + 1}` }));
+/** Pods named prefix-1..count on base.1, base.2, ... e.g. pods('tea', '127.0.0.2', 2) -> 127.0.0.21, 127.0.0.22. */
+export function podSpecs(prefix: string, base: string, count: number): PodSpec[] {
+  return Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${i + 1}`, address: `${base}${i + 1}` }));
 }
 
 /** Stops every pod group given, ignoring the ones never started. */

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import os from 'node:os';
 
-function listen(host: string, port: number, onConnection?: (s: net.Socket) => void): Promise<net.Server> {
+function listen(host: string, port: number, onConnection?: (socket: net.Socket) => void): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer(onConnection);
     server.once('error', reject);
@@ -17,11 +17,11 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return (await freePorts(1, host))[0]!;
 }
 
-/** n distinct free ports: all are held open until every one is known, so none repeats. */
-export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+/** `count` distinct free ports: all are held open until every one is known, so none repeats. */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers: net.Server[] = [];
   try {
-    for (let i = 0; i < n; i++) servers.push(await listen(host, 0));
+    for (let i = 0; i < count; i++) servers.push(await listen(host, 0));
     return servers.map((s) => (s.address() as net.AddressInfo).port);
   } finally {
     await Promise.all(servers.map(close));
@@ -53,8 +53,8 @@ export function tryConnect(host: string, port: number, timeoutMs = 2000): Promis
 /** A non-loopback IPv4 address of this machine (from its own interfaces), or undefined if it has none. */
 export function localNonLoopbackIPv4(): string | undefined {
   for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('127.')) return a.address;
+    for (const info of addrs ?? []) {
+      if (info.family === 'IPv4' && !info.internal && !info.address.startsWith('127.')) return info.address;
     }
   }
   return undefined;

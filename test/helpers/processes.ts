@@ -72,8 +72,8 @@ export function children(pid: number): Promise<number[]> {
 
 export function readPidFile(file: string): number | undefined {
   try {
-    const n = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) && n > 1 ? n : undefined;
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -29,15 +29,15 @@ export async function serve(address: string, answer: (req: Seen, res: http.Serve
       body += d;
     });
     req.on('end', () => {
-      const s = {
+      const recorded = {
         method: req.method ?? '',
         url: req.url ?? '',
         headers: req.headers,
         rawHeaders: req.rawHeaders,
         body,
       };
-      seen.push(s);
-      answer(s, res);
+      seen.push(recorded);
+      answer(recorded, res);
     });
   });
   for (let attempt = 0; ; attempt++) {
@@ -60,9 +60,9 @@ export async function serve(address: string, answer: (req: Seen, res: http.Serve
             server.closeAllConnections();
           }),
       };
-    } catch (e) {
+    } catch (err) {
       // another test took the port between freePort and listen: try another
-      if (attempt > 10 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      if (attempt > 10 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     }
   }
 }

@@ -46,15 +46,15 @@ interface MetaInput {
   file?: string;
 }
 
-function base(m: MetaInput): { meta: Meta; source: { file: string; line: number } } {
+function base(input: MetaInput): { meta: Meta; source: { file: string; line: number } } {
   const meta: Meta = {
-    namespace: m.namespace ?? 'default',
-    name: m.name,
-    annotations: m.annotations ?? {},
-    labels: m.labels ?? {},
+    namespace: input.namespace ?? 'default',
+    name: input.name,
+    annotations: input.annotations ?? {},
+    labels: input.labels ?? {},
   };
-  if (m.created !== undefined) meta.creationTimestamp = m.created;
-  return { meta, source: { file: m.file ?? 'test.yaml', line: nextLine++ } };
+  if (input.created !== undefined) meta.creationTimestamp = input.created;
+  return { meta, source: { file: input.file ?? 'test.yaml', line: nextLine++ } };
 }
 
 /** A backend reference: a number is a port number, a string a port name. */
@@ -63,16 +63,16 @@ export function backend(service: string, port: number | string = 80): IngressBac
 }
 
 export function path(
-  p: string,
+  requestPath: string,
   service: string,
   port: number | string = 80,
   pathType: PathType = 'Prefix',
 ): IngressPath {
-  return { path: p, pathType, backend: backend(service, port) };
+  return { path: requestPath, pathType, backend: backend(service, port) };
 }
 
-export function exact(p: string, service: string, port: number | string = 80): IngressPath {
-  return path(p, service, port, 'Exact');
+export function exact(requestPath: string, service: string, port: number | string = 80): IngressPath {
+  return path(requestPath, service, port, 'Exact');
 }
 
 /** A rule; host undefined or '' means a rule without host. */
@@ -87,17 +87,17 @@ export interface IngressInput extends MetaInput {
   defaultBackend?: IngressBackend;
 }
 
-export function ingress(i: IngressInput): Ingress {
+export function ingress(input: IngressInput): Ingress {
   const ing: Ingress = {
     kind: 'Ingress',
     apiVersion: 'networking.k8s.io/v1',
-    ...base(i),
-    tls: i.tls ?? [],
-    rules: i.rules ?? [],
+    ...base(input),
+    tls: input.tls ?? [],
+    rules: input.rules ?? [],
   };
-  const cls = i.className === undefined ? 'nginx' : i.className;
+  const cls = input.className === undefined ? 'nginx' : input.className;
   if (cls !== null) ing.className = cls;
-  if (i.defaultBackend) ing.defaultBackend = i.defaultBackend;
+  if (input.defaultBackend) ing.defaultBackend = input.defaultBackend;
   return ing;
 }
 
@@ -113,16 +113,16 @@ export interface ServiceInput extends MetaInput {
 }
 
 /** Default: one TCP port 80 named "http", targetPort 8080. */
-export function service(s: ServiceInput): Service {
-  const ports = (s.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }]).map((p) => {
-    const out: ServicePort = { port: p.port ?? 80, protocol: p.protocol ?? 'TCP' };
-    if (p.name !== undefined) out.name = p.name;
-    if (p.targetPort !== undefined) out.targetPort = p.targetPort;
+export function service(input: ServiceInput): Service {
+  const ports = (input.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }]).map((portSpec) => {
+    const out: ServicePort = { port: portSpec.port ?? 80, protocol: portSpec.protocol ?? 'TCP' };
+    if (portSpec.name !== undefined) out.name = portSpec.name;
+    if (portSpec.targetPort !== undefined) out.targetPort = portSpec.targetPort;
     return out;
   });
-  const svc: Service = { kind: 'Service', ...base(s), type: s.type ?? 'ClusterIP', ports };
-  if (s.clusterIP !== undefined) svc.clusterIP = s.clusterIP;
-  if (s.externalName !== undefined) svc.externalName = s.externalName;
+  const svc: Service = { kind: 'Service', ...base(input), type: input.type ?? 'ClusterIP', ports };
+  if (input.clusterIP !== undefined) svc.clusterIP = input.clusterIP;
+  if (input.externalName !== undefined) svc.externalName = input.externalName;
   return svc;
 }
 
@@ -133,12 +133,12 @@ export interface SubsetInput {
 }
 
 /** Default ports: one port 8080 named "http" (the default Service's port name). */
-export function endpoints(e: MetaInput & { subsets: SubsetInput[] }): Endpoints {
+export function endpoints(input: MetaInput & { subsets: SubsetInput[] }): Endpoints {
   const addr = (ip: string): EndpointAddress => ({ ip });
   return {
     kind: 'Endpoints',
-    ...base(e),
-    subsets: e.subsets.map((s) => ({
+    ...base(input),
+    subsets: input.subsets.map((s) => ({
       addresses: (s.ready ?? []).map(addr),
       notReadyAddresses: (s.notReady ?? []).map(addr),
       ports: (s.ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
@@ -154,17 +154,17 @@ export interface SliceInput extends MetaInput {
 }
 
 /** An EndpointSlice; a string endpoint is one ready address. Default ports as for endpoints(). */
-export function slice(s: SliceInput): EndpointSlice {
+export function slice(input: SliceInput): EndpointSlice {
   return {
     kind: 'EndpointSlice',
-    ...base({ ...s, labels: { 'kubernetes.io/service-name': s.service, ...s.labels } }),
-    serviceName: s.service,
-    addressType: s.addressType ?? 'IPv4',
-    endpoints: s.endpoints.map((e) => {
-      const ep = typeof e === 'string' ? { addresses: [e] } : e;
+    ...base({ ...input, labels: { 'kubernetes.io/service-name': input.service, ...input.labels } }),
+    serviceName: input.service,
+    addressType: input.addressType ?? 'IPv4',
+    endpoints: input.endpoints.map((endpoint) => {
+      const ep = typeof endpoint === 'string' ? { addresses: [endpoint] } : endpoint;
       return { ready: true, serving: true, terminating: false, ...ep };
     }),
-    ports: (s.ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
+    ports: (input.ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
   };
 }
 
@@ -172,13 +172,13 @@ export const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** A kubernetes.io/tls Secret from PEM text (encoded here), or raw base64 data when given. */
 export function secret(
-  s: MetaInput & { cert?: TestCert; crt?: string; key?: string; data?: Record<string, string>; type?: string },
+  input: MetaInput & { cert?: TestCert; crt?: string; key?: string; data?: Record<string, string>; type?: string },
 ): Secret {
-  const data = s.data ?? {
-    'tls.crt': b64(s.crt ?? s.cert?.crt ?? ''),
-    'tls.key': b64(s.key ?? s.cert?.key ?? ''),
+  const data = input.data ?? {
+    'tls.crt': b64(input.crt ?? input.cert?.crt ?? ''),
+    'tls.key': b64(input.key ?? input.cert?.key ?? ''),
   };
-  return { kind: 'Secret', ...base(s), type: s.type ?? 'kubernetes.io/tls', data };
+  return { kind: 'Secret', ...base(input), type: input.type ?? 'kubernetes.io/tls', data };
 }
 
 export function configMap(data: Record<string, string>, name = 'ingress-templater', namespace = 'default'): ConfigMap {
@@ -206,12 +206,12 @@ export const show = (problems: Problem[]) => problems.map(formatProblem).join('\
  */
 export function assertAnnotationError(problems: Problem[], object: string, key: string, value: string): Problem {
   assert.equal(problems.length, 1, show(problems));
-  const p = problems[0]!;
-  assert.equal(p.severity, 'error');
-  assert.equal(p.object, object);
-  assert.equal(p.field, `metadata.annotations["${key}"]`);
-  assert.ok(p.message.includes(JSON.stringify(value)), p.message);
-  return p;
+  const problem = problems[0]!;
+  assert.equal(problem.severity, 'error');
+  assert.equal(problem.object, object);
+  assert.equal(problem.field, `metadata.annotations["${key}"]`);
+  assert.ok(problem.message.includes(JSON.stringify(value)), problem.message);
+  return problem;
 }
 
 /** The problems whose message (or field) matches. */
@@ -221,9 +221,9 @@ export function problemsMatching(problems: Problem[], re: RegExp): Problem[] {
 
 /** A deterministic shuffle (reverse and rotate) to check that input order does not matter. */
 export function reorder<T>(list: T[], seed: number): T[] {
-  const r = [...list].reverse();
-  const k = seed % Math.max(1, r.length);
-  return [...r.slice(k), ...r.slice(0, k)];
+  const reversed = [...list].reverse();
+  const shift = seed % Math.max(1, reversed.length);
+  return [...reversed.slice(shift), ...reversed.slice(0, shift)];
 }
 
 // --- certificates ---

@@ -28,15 +28,15 @@ export interface SidecarStartOptions {
  * `run --sidecar --nginx-prefix P --nginx-conf P/nginx.conf --nginx-pid-file P/nginx.pid` with the usual
  * loopback flags. Does not wait for /healthz: nothing is ready before the test starts an nginx.
  */
-export function startSidecarController(o: SidecarStartOptions): Promise<RunningController> {
-  return spawnController(o, o.prefix, [
+export function startSidecarController(options: SidecarStartOptions): Promise<RunningController> {
+  return spawnController(options, options.prefix, [
     '--sidecar',
     '--nginx-prefix',
-    o.prefix,
+    options.prefix,
     '--nginx-conf',
-    path.join(o.prefix, 'nginx.conf'),
+    path.join(options.prefix, 'nginx.conf'),
     '--nginx-pid-file',
-    path.join(o.prefix, 'nginx.pid'),
+    path.join(options.prefix, 'nginx.pid'),
   ]);
 }
 
@@ -74,30 +74,31 @@ export class TestNginx {
    */
   static async start(
     prefix: string,
-    o: { binary?: string; conf?: string; timeoutMs?: number } = {},
+    options: { binary?: string; conf?: string; timeoutMs?: number } = {},
   ): Promise<TestNginx> {
     const binary =
-      o.binary ??
+      options.binary ??
       (fs.existsSync('/usr/local/openresty/nginx/sbin/nginx') ? '/usr/local/openresty/nginx/sbin/nginx' : 'nginx');
-    const conf = o.conf ?? path.join(prefix, 'nginx.conf');
+    const conf = options.conf ?? path.join(prefix, 'nginx.conf');
     const child = spawn(binary, ['-p', prefix, '-c', conf, '-e', 'stderr', '-g', 'daemon off;'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const n = new TestNginx(child, prefix);
+    const nginx = new TestNginx(child, prefix);
     try {
       await waitFor(
         () => {
-          if (n.hasExited) throw new Error(`nginx exited at start (${child.exitCode ?? child.signalCode}): ${n.log()}`);
+          if (nginx.hasExited)
+            throw new Error(`nginx exited at start (${child.exitCode ?? child.signalCode}): ${nginx.log()}`);
           return readPidFile(path.join(prefix, 'nginx.pid')) === child.pid;
         },
-        { timeoutMs: o.timeoutMs ?? 10_000, what: `nginx ${child.pid} writing ${prefix}/nginx.pid` },
+        { timeoutMs: options.timeoutMs ?? 10_000, what: `nginx ${child.pid} writing ${prefix}/nginx.pid` },
       );
-      n.tracked.add([child.pid!]);
-    } catch (e) {
-      await n.stop();
-      throw e;
+      nginx.tracked.add([child.pid!]);
+    } catch (err) {
+      await nginx.stop();
+      throw err;
     }
-    return n;
+    return nginx;
   }
 
   /** The master's pid. */
@@ -149,10 +150,10 @@ export class TestNginx {
 
   /** stop() and throw unless nginx quit by itself (exit 0) and left nothing behind. */
   async stopChecked(): Promise<void> {
-    const r = await this.stop();
-    if (r.code !== 0 || r.leftovers.length) {
+    const result = await this.stop();
+    if (result.code !== 0 || result.leftovers.length) {
       throw new Error(
-        `test nginx stop: exit code ${r.code}, signal ${r.signal}, leftovers ${JSON.stringify(r.leftovers)}\n${this.log().slice(-2000)}`,
+        `test nginx stop: exit code ${result.code}, signal ${result.signal}, leftovers ${JSON.stringify(result.leftovers)}\n${this.log().slice(-2000)}`,
       );
     }
   }
@@ -165,16 +166,16 @@ export class TestNginx {
  * is read when the hook runs.
  */
 export function stopSidecarAfter(
-  get: () => { ctl?: RunningController; nginx?: TestNginx; m?: ManifestDir; prefix: string },
+  get: () => { ctl?: RunningController; nginx?: TestNginx; manifests?: ManifestDir; prefix: string },
 ): void {
   after(async function () {
     this.timeout(60_000);
-    const { ctl, nginx, m, prefix } = get();
+    const { ctl, nginx, manifests, prefix } = get();
     try {
       await nginx?.stopChecked();
       await ctl?.stopChecked();
     } finally {
-      m?.cleanup();
+      manifests?.cleanup();
       fs.rmSync(prefix, { recursive: true, force: true });
     }
   });

@@ -12,24 +12,25 @@ export interface WaitOptions {
  */
 export async function waitFor<T>(
   fn: () => T | Promise<T>,
-  o: WaitOptions = {},
+  options: WaitOptions = {},
 ): Promise<Exclude<T, undefined | null | false>> {
-  const deadline = Date.now() + (o.timeoutMs ?? 10_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let last: unknown = 'never called';
   for (;;) {
     try {
-      const v = await fn();
-      if (v !== undefined && v !== null && v !== false) return v as Exclude<T, undefined | null | false>;
-      last = v;
-    } catch (e) {
-      last = e;
+      const value = await fn();
+      if (value !== undefined && value !== null && value !== false)
+        return value as Exclude<T, undefined | null | false>;
+      last = value;
+    } catch (err) {
+      last = err;
     }
     if (Date.now() >= deadline) break;
-    await sleep(o.intervalMs ?? 25);
+    await sleep(options.intervalMs ?? 25);
   }
   const detail = last instanceof Error ? last.message : JSON.stringify(last);
   throw new Error(
-    `timed out after ${o.timeoutMs ?? 10_000} ms waiting for ${o.what ?? 'a condition'}; last: ${detail}`,
+    `timed out after ${options.timeoutMs ?? 10_000} ms waiting for ${options.what ?? 'a condition'}; last: ${detail}`,
   );
 }
 

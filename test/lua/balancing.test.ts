@@ -37,9 +37,9 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
   it('round robin rotates exactly across both workers: k*N requests, each endpoint exactly k times', async () => {
     const eps = pods.endpoints;
     await nginx.push([{ name: 'rr', endpoints: eps }]);
-    const n = eps.length;
-    const k = 25;
-    const replies = await many(k * n, () => nginx.get('/rr/x'));
+    const endpointCount = eps.length;
+    const perEndpoint = 25;
+    const replies = await many(perEndpoint * endpointCount, () => nginx.get('/rr/x'));
     assert.ok(
       replies.every((r) => r.status === 200),
       'all answered',
@@ -49,9 +49,10 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     assert.equal(workers.size, 2, 'both workers took requests, so the rotation is shared, not per worker');
     assert.deepEqual(
       [...countBy(who).entries()].sort(),
-      pods.servers.map((s) => [s.name, k]),
+      pods.servers.map((s) => [s.name, perEndpoint]),
     );
-    for (let i = n; i < who.length; i++) assert.equal(who[i], who[i - n], `request ${i} continues the rotation`);
+    for (let i = endpointCount; i < who.length; i++)
+      assert.equal(who[i], who[i - endpointCount], `request ${i} continues the rotation`);
   });
 
   it('random spreads uniformly (3000 requests over 3 endpoints) and is not a rotation', async () => {
@@ -61,7 +62,7 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     assert.ok(replies.every((r) => r.status === 200));
     const counts = countBy(replies.map((r) => r.body));
     assert.equal(counts.size, 3);
-    for (const [pod, c] of counts) assert.ok(c >= 800 && c <= 1200, `${pod} got ${c}`);
+    for (const [pod, hits] of counts) assert.ok(hits >= 800 && hits <= 1200, `${pod} got ${hits}`);
     // one after another, a uniform pick repeats the previous endpoint about 1 time in 3
     const seq = (await many(300, () => nginx.get('/random/x'))).map((r) => r.body);
     const repeats = seq.filter((p, i) => i > 0 && p === seq[i - 1]).length;
@@ -78,7 +79,7 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     assert.deepEqual(again, first, 'same key, same endpoint (whichever worker)');
     const counts = countBy(first);
     assert.equal(counts.size, 3);
-    for (const [pod, c] of counts) assert.ok(c >= 45, `${pod} got only ${c} of 300 keys`);
+    for (const [pod, hits] of counts) assert.ok(hits >= 45, `${pod} got only ${hits} of 300 keys`);
 
     // endpoint order in the push does not matter
     await nginx.push([{ name: 'ch', endpoints: [...eps].reverse(), loadBalance: 'chash', hashBy: '$request_uri' }]);
@@ -104,9 +105,9 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     const get = (a: string, b: string) => nginx.get('/chash2/', { headers: { 'x-a': a, 'x-b': b } });
     // "ab"+"c" and "a"+"bc" are the same key
     for (let i = 0; i < 20; i++) {
-      const x = await get(`k${i}-ab`, 'c');
-      const y = await get(`k${i}-a`, 'bc');
-      assert.equal(x.body, y.body);
+      const joinedFirst = await get(`k${i}-ab`, 'c');
+      const joinedSecond = await get(`k${i}-a`, 'bc');
+      assert.equal(joinedFirst.body, joinedSecond.body);
     }
     // the second variable matters: varying it alone reaches several endpoints
     const seen = new Set<string>();
@@ -123,16 +124,16 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
     assert.equal(first.status, 200);
     const setCookie = first.headers['set-cookie'] ?? [];
     assert.equal(setCookie.length, 1, 'one Set-Cookie');
-    const m = /^INGRESSCOOKIE=([0-9a-f]{32}); Path=\/; Max-Age=172800; HttpOnly$/.exec(setCookie[0]!);
-    assert.ok(m, `Set-Cookie: ${setCookie[0]}`);
+    const match = /^INGRESSCOOKIE=([0-9a-f]{32}); Path=\/; Max-Age=172800; HttpOnly$/.exec(setCookie[0]!);
+    assert.ok(match, `Set-Cookie: ${setCookie[0]}`);
     const pinned = pods.byName.get(first.body)!;
     assert.equal(
-      m[1],
+      match[1],
       md5(`${pinned.address}:${pinned.port}`),
       'the value is md5("address:port") of the endpoint that answered',
     );
 
-    const cookie = `other=1; INGRESSCOOKIE=${m[1]}`;
+    const cookie = `other=1; INGRESSCOOKIE=${match[1]}`;
     const sticky = await many(20, () => nginx.get('/sticky/b', { headers: { cookie } }));
     assert.deepEqual(
       sticky.map((r) => r.body),
@@ -179,7 +180,7 @@ describe('lua data plane: load balancing (real nginx, 2 workers)', function () {
 
   it('ewma sends clearly fewer requests to an endpoint that is 50 ms slower', async () => {
     await nginx.push([{ name: 'ew', endpoints: ewmaPods.endpoints, loadBalance: 'ewma' }]);
-    for (const s of ewmaPods.servers) s.hits = 0;
+    for (const server of ewmaPods.servers) server.hits = 0;
     const total = 150;
     const replies = await many(total, () => nginx.get('/ewma/x'));
     assert.ok(replies.every((r) => r.status === 200));

@@ -138,17 +138,17 @@ describe('lua data plane: canary backends (real nginx, 2 workers)', function () 
       ],
       ['cookie with ;', body({ backend: 'alt', cookie: 'a;b' }), /^backends\[0\]\.canary\.cookie: /],
     ];
-    for (const [what, b, re] of cases) {
+    for (const [what, payload, re] of cases) {
       it(`refuses a canary: ${what}`, async () => {
         await push([
           { name: 'main', endpoints: [ep] },
           { name: 'alt', endpoints: [ep] },
         ]);
         const before = await nginx.current();
-        const r = await nginx.post(b);
+        const reply = await nginx.post(payload);
         // the backend with the invalid canary is refused alone and keeps what was stored for it
-        assert.equal(r.status, 207, r.body);
-        const refused = JSON.parse(r.body).refused as { name: string; error: string }[];
+        assert.equal(reply.status, 207, reply.body);
+        const refused = JSON.parse(reply.body).refused as { name: string; error: string }[];
         assert.deepEqual(
           refused.map((x) => x.name),
           ['main'],
@@ -192,15 +192,15 @@ describe('lua data plane: canary backends (real nginx, 2 workers)', function () 
         '[{}()*+?.|^$]',
         '\\{\\}',
       ];
-      for (const p of patterns) {
-        assert.equal(patternProblem(p), null, `the controller refuses ${p}`);
-        const r = await nginx.post({
+      for (const pattern of patterns) {
+        assert.equal(patternProblem(pattern), null, `the controller refuses ${pattern}`);
+        const reply = await nginx.post({
           backends: [
-            { name: 'main', endpoints: [ep], canary: { backend: 'alt', header: 'x-c', headerPattern: p } },
+            { name: 'main', endpoints: [ep], canary: { backend: 'alt', header: 'x-c', headerPattern: pattern } },
             { name: 'alt', endpoints: [ep] },
           ],
         });
-        assert.equal(r.status, 201, `${p}: ${r.body}`);
+        assert.equal(reply.status, 201, `${pattern}: ${reply.body}`);
       }
     });
 
@@ -222,7 +222,7 @@ describe('lua data plane: canary backends (real nginx, 2 workers)', function () 
         headerValue: 'v 2',
         cookie: 'c',
       });
-      const r = await nginx.post({
+      const reply = await nginx.post({
         backends: [
           {
             name: 'main',
@@ -239,8 +239,8 @@ describe('lua data plane: canary backends (real nginx, 2 workers)', function () 
           { name: 'alt', endpoints: [ep] },
         ],
       });
-      assert.equal(r.status, 201);
-      assert.equal(JSON.parse(r.body).changed, 0, 'the same canary spelled differently is no change');
+      assert.equal(reply.status, 201);
+      assert.equal(JSON.parse(reply.body).changed, 0, 'the same canary spelled differently is no change');
     });
   });
 
@@ -254,11 +254,11 @@ describe('lua data plane: canary backends (real nginx, 2 workers)', function () 
 
     it('weight 30 sends about 30% to the canary (300 requests: 20-40%); weightTotal scales it', async () => {
       await push(withCanary({ backend: 'alt', weight: 30 }));
-      const c = (await sides(300)).get('canary') ?? 0;
-      assert.ok(c >= 60 && c <= 120, `${c} of 300 reached the canary`);
+      const weighted = (await sides(300)).get('canary') ?? 0;
+      assert.ok(weighted >= 60 && weighted <= 120, `${weighted} of 300 reached the canary`);
       await push(withCanary({ backend: 'alt', weight: 300, weightTotal: 1000 }));
-      const d = (await sides(300)).get('canary') ?? 0;
-      assert.ok(d >= 60 && d <= 120, `${d} of 300 reached the canary with 300/1000`);
+      const scaled = (await sides(300)).get('canary') ?? 0;
+      assert.ok(scaled >= 60 && scaled <= 120, `${scaled} of 300 reached the canary with 300/1000`);
     });
 
     it('header: "always" -> canary, "never" -> main, anything else falls through to the weight', async () => {

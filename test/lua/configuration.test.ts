@@ -169,10 +169,10 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     await nginx.push(baseline);
     const before = await nginx.current();
     for (const [what, body, error] of malformed) {
-      const r = await nginx.post(body);
-      assert.equal(r.status, 400, `${what}: ${r.status} ${r.body}`);
-      assert.equal(r.headers['content-type'], 'application/json');
-      const parsed = JSON.parse(r.body) as { error: string };
+      const reply = await nginx.post(body);
+      assert.equal(reply.status, 400, `${what}: ${reply.status} ${reply.body}`);
+      assert.equal(reply.headers['content-type'], 'application/json');
+      const parsed = JSON.parse(reply.body) as { error: string };
       assert.match(parsed.error, error, what);
     }
     assert.deepEqual(await nginx.current(), before, 'version and set untouched');
@@ -189,10 +189,10 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
         await nginx.push([...baseline, stored]);
         const before = await nginx.current();
         // the invalid backend first (its error names backends[0]), then a valid change that must land
-        const r = await nginx.post({ backends: [...(body as { backends: unknown[] }).backends, tea] }, { method });
-        assert.equal(r.status, 207, `${method} ${what}: ${r.status} ${r.body}`);
-        assert.equal(r.headers['content-type'], 'application/json');
-        const answer = JSON.parse(r.body) as {
+        const reply = await nginx.post({ backends: [...(body as { backends: unknown[] }).backends, tea] }, { method });
+        assert.equal(reply.status, 207, `${method} ${what}: ${reply.status} ${reply.body}`);
+        assert.equal(reply.headers['content-type'], 'application/json');
+        const answer = JSON.parse(reply.body) as {
           version: number;
           changed: number;
           removed: number;
@@ -201,7 +201,7 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
         assert.deepEqual(
           [answer.version, answer.changed, answer.removed],
           [before.version + 1, 1, 0],
-          `${method} ${what}: ${r.body}`,
+          `${method} ${what}: ${reply.body}`,
         );
         assert.deepEqual(
           answer.refused.map((x) => x.name),
@@ -230,9 +230,9 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     await nginx.push(baseline);
     const before = await nginx.current();
     const bad = (name: string) => ({ name, endpoints: [{ address: 'nope', port: 1 }] });
-    const r = await nginx.post({ backends: [...baseline, bad('x'), { name: 'y', endpoints: [] }, bad('z')] });
-    assert.equal(r.status, 207, r.body);
-    assert.deepEqual(JSON.parse(r.body), {
+    const reply = await nginx.post({ backends: [...baseline, bad('x'), { name: 'y', endpoints: [] }, bad('z')] });
+    assert.equal(reply.status, 207, reply.body);
+    assert.deepEqual(JSON.parse(reply.body), {
       version: before.version + 1,
       changed: 1,
       removed: 0,
@@ -290,8 +290,8 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
       },
       { name: 'g', affinity: { name: 'x'.repeat(64), maxAge: 1, path: `/${'p'.repeat(255)}` }, endpoints: [] },
     ];
-    const r = await nginx.post({ backends: edge });
-    assert.equal(r.status, 201, r.body);
+    const reply = await nginx.post({ backends: edge });
+    assert.equal(reply.status, 201, reply.body);
     const cur = await nginx.current();
     const byName = new Map(cur.backends.map((b) => [b.name, b]));
     assert.deepEqual(byName.get(edge[1]!.name)!.endpoints, [
@@ -373,8 +373,8 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     assert.ok(cur.backends.every((b) => b.endpoints[0]!.port === 1000 + last && b.version <= v0 + 10));
     // no leftovers of the other pushes are still routable (they would answer 502, not 503)
     for (let i = 0; i < 10; i++) {
-      const r = await nginx.get(`/push${i}/`);
-      assert.equal(r.status, i === last ? 502 : 503, `push ${i} (last was ${last})`);
+      const reply = await nginx.get(`/push${i}/`);
+      assert.equal(reply.status, i === last ? 502 : 503, `push ${i} (last was ${last})`);
     }
   });
 
@@ -390,14 +390,14 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
       '[::2]',
       `localhost:${nginx.internalPort}x`,
     ]) {
-      const r = await nginx.post(changed, { headers: { host } });
-      assert.equal(r.status, 403, `Host ${JSON.stringify(host)}: ${r.status}`);
-      const g = await nginx.post('', { method: 'GET', headers: { host } });
-      assert.equal(g.status, 403, `GET with Host ${JSON.stringify(host)}`);
+      const reply = await nginx.post(changed, { headers: { host } });
+      assert.equal(reply.status, 403, `Host ${JSON.stringify(host)}: ${reply.status}`);
+      const getReply = await nginx.post('', { method: 'GET', headers: { host } });
+      assert.equal(getReply.status, 403, `GET with Host ${JSON.stringify(host)}`);
     }
     for (const origin of ['http://evil.example.com', 'null', 'http://localhost.evil.com:80']) {
-      const r = await nginx.post(changed, { headers: { origin } });
-      assert.equal(r.status, 403, `Origin ${origin}`);
+      const reply = await nginx.post(changed, { headers: { origin } });
+      assert.equal(reply.status, 403, `Origin ${origin}`);
     }
     assert.deepEqual(await nginx.current(), before, 'nothing changed');
 
@@ -409,16 +409,16 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
       '[::1]',
       `[::1]:${nginx.internalPort}`,
     ]) {
-      const r = await nginx.post('', { method: 'GET', headers: { host } });
-      assert.equal(r.status, 200, `Host ${host}`);
+      const reply = await nginx.post('', { method: 'GET', headers: { host } });
+      assert.equal(reply.status, 200, `Host ${host}`);
     }
     const local = await nginx.post(changed, { headers: { origin: `http://127.0.0.1:${nginx.internalPort}` } });
     assert.equal(local.status, 201);
 
     for (const method of ['PUT', 'DELETE']) {
-      const r = await nginx.post(changed, { method });
-      assert.equal(r.status, 405, method);
-      assert.equal(r.headers.allow, 'GET, HEAD, POST, PATCH');
+      const reply = await nginx.post(changed, { method });
+      assert.equal(reply.status, 405, method);
+      assert.equal(reply.headers.allow, 'GET, HEAD, POST, PATCH');
     }
 
     // nginx refuses from the Content-Length alone, before any of the body is read
@@ -429,8 +429,8 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
         );
       });
       let got = '';
-      socket.on('data', (d) => {
-        got += d.toString();
+      socket.on('data', (chunk) => {
+        got += chunk.toString();
         if (got.includes('\r\n')) {
           resolve(got.slice(0, got.indexOf('\r\n')));
           socket.destroy();
@@ -456,10 +456,10 @@ describe('lua data plane: /configuration/backends (real nginx)', function () {
     const timings: number[] = [];
     for (let i = 0; i < 4; i++) {
       // every run changes every backend, so all of them are written each time
-      const r = await nginx.post(i % 2 === 0 ? body : body.replaceAll(':8080}', ':8081}'));
-      assert.equal(r.status, 201, r.body);
-      if (i > 0) assert.equal(JSON.parse(r.body).changed, 1000, 'every backend written again');
-      timings.push(r.ms);
+      const reply = await nginx.post(i % 2 === 0 ? body : body.replaceAll(':8080}', ':8081}'));
+      assert.equal(reply.status, 201, reply.body);
+      if (i > 0) assert.equal(JSON.parse(reply.body).changed, 1000, 'every backend written again');
+      timings.push(reply.ms);
     }
     const served = await nginx.get('/tea/');
     assert.equal(served.body, pods.servers[1]!.name);
@@ -489,9 +489,12 @@ describe('lua data plane: a full shared dict (real nginx, 1m dict)', function ()
     const tea = { name: 'tea', endpoints: pods.endpoints };
     await nginx.push([tea]);
     const big = bigBackends(3000);
-    const r = await nginx.post({ backends: [tea, ...big] });
-    assert.equal(r.status, 507, r.body);
-    assert.match(JSON.parse(r.body).error, /^shared dict ingress_templater is full or failing at big-\d+: no memory$/);
+    const reply = await nginx.post({ backends: [tea, ...big] });
+    assert.equal(reply.status, 507, reply.body);
+    assert.match(
+      JSON.parse(reply.body).error,
+      /^shared dict ingress_templater is full or failing at big-\d+: no memory$/,
+    );
     const served = await nginx.get('/tea/');
     assert.equal(served.status, 200);
     assert.equal(served.body, 'pod-1');

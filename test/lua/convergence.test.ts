@@ -35,40 +35,40 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
   });
 
   it('the very next request after the POST ack reaches the new set, 100 times alternating', async () => {
-    const [a, b, c, d] = pods.servers;
-    const setA = [a!, b!];
-    const setB = [c!, d!];
+    const [podA, podB, podC, podD] = pods.servers;
+    const setA = [podA!, podB!];
+    const setB = [podC!, podD!];
     const workers = new Set<string>();
     for (let i = 0; i < 100; i++) {
       const set = i % 2 === 0 ? setA : setB;
       await nginx.push([{ name: 'app', endpoints: set.map((s) => s.endpoint) }]);
-      const r = await nginx.get('/app/x'); // no pause between the ack and the request
-      assert.equal(r.status, 200);
+      const reply = await nginx.get('/app/x'); // no pause between the ack and the request
+      assert.equal(reply.status, 200);
       assert.ok(
-        set.some((s) => s.name === r.body),
-        `push ${i}: ${r.body} is not in ${set.map((s) => s.name)}`,
+        set.some((s) => s.name === reply.body),
+        `push ${i}: ${reply.body} is not in ${set.map((s) => s.name)}`,
       );
-      workers.add(String(r.headers['x-worker']));
+      workers.add(String(reply.headers['x-worker']));
     }
     assert.equal(workers.size, 2, 'both workers converged on their next request');
   });
 
   it('two pushes within the same second both take effect (versions are a counter, not a clock)', async () => {
-    const [a, b] = pods.servers;
+    const [podA, podB] = pods.servers;
     const started = Date.now();
-    const v1 = await nginx.push([{ name: 'app', endpoints: [a!.endpoint] }]);
+    const v1 = await nginx.push([{ name: 'app', endpoints: [podA!.endpoint] }]);
     const r1 = await many(6, () => nginx.get('/app/y'));
-    const v2 = await nginx.push([{ name: 'app', endpoints: [b!.endpoint] }]);
+    const v2 = await nginx.push([{ name: 'app', endpoints: [podB!.endpoint] }]);
     const r2 = await many(6, () => nginx.get('/app/y'));
     assert.ok(Date.now() - started < 1000, 'all within one second');
     assert.ok(v2.version === v1.version + 1, `versions ${v1.version} then ${v2.version}`);
     assert.deepEqual(
       r1.map((r) => r.body),
-      Array(6).fill(a!.name),
+      Array(6).fill(podA!.name),
     );
     assert.deepEqual(
       r2.map((r) => r.body),
-      Array(6).fill(b!.name),
+      Array(6).fill(podB!.name),
     );
   });
 
@@ -76,9 +76,9 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     const before = await nginx.workers();
     assert.equal(before.length, 2);
     for (let i = 0; i < 100; i++) {
-      const s = pods.servers[i % 4]!;
-      await nginx.push([{ name: 'app', endpoints: [s.endpoint] }]);
-      assert.equal((await nginx.get('/app/z')).body, s.name);
+      const server = pods.servers[i % 4]!;
+      await nginx.push([{ name: 'app', endpoints: [server.endpoint] }]);
+      assert.equal((await nginx.get('/app/z')).body, server.name);
     }
     assert.deepEqual(await nginx.workers(), before);
     assert.doesNotMatch(
@@ -88,8 +88,8 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
   });
 
   it('a reload (SIGHUP, as the controller does for other changes) keeps the pushed set: no 503 window', async () => {
-    const s = pods.servers[2]!;
-    const { version } = await nginx.push([{ name: 'app', endpoints: [s.endpoint] }]);
+    const server = pods.servers[2]!;
+    const { version } = await nginx.push([{ name: 'app', endpoints: [server.endpoint] }]);
     const before = await nginx.workers();
     process.kill(nginx.master, 'SIGHUP');
     // old workers finish gracefully; wait until only new ones are left
@@ -104,26 +104,28 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     const replies = await many(10, () => nginx.get('/app/after-reload'));
     assert.deepEqual(
       replies.map((r) => r.body),
-      Array(10).fill(s.name),
+      Array(10).fill(server.name),
     );
     assert.equal((await nginx.current()).version, version, 'the shared dict survived the reload');
   });
 
   it('an empty endpoint list and an unknown backend answer 503 at once, and say so once per version', async () => {
-    const v = await nginx.push([
+    const pushed = await nginx.push([
       { name: 'app', endpoints: [pods.servers[0]!.endpoint] },
       { name: 'empty', endpoints: [] },
     ]);
-    for (const p of ['/empty/x', '/unknown/x']) {
-      const replies = await many(20, () => nginx.get(p));
-      for (const r of replies) {
-        assert.equal(r.status, 503, `${p}: ${r.status} ${r.body}`);
-        assert.ok(r.ms < 100, `${p} took ${r.ms} ms`);
+    for (const requestPath of ['/empty/x', '/unknown/x']) {
+      const replies = await many(20, () => nginx.get(requestPath));
+      for (const reply of replies) {
+        assert.equal(reply.status, 503, `${requestPath}: ${reply.status} ${reply.body}`);
+        assert.ok(reply.ms < 100, `${requestPath} took ${reply.ms} ms`);
       }
     }
     assert.equal((await nginx.get('/app/x')).status, 200, 'other backends still served');
     const log = nginx.errorLog();
-    const emptyLines = log.split('\n').filter((l) => l.includes(`backend empty version ${v.version} has no endpoints`));
+    const emptyLines = log
+      .split('\n')
+      .filter((l) => l.includes(`backend empty version ${pushed.version} has no endpoints`));
     const unknownLines = log.split('\n').filter((l) => l.includes('backend never-pushed is unknown'));
     assert.ok(emptyLines.length >= 1 && emptyLines.length <= 2, `${emptyLines.length} lines (one per worker at most)`);
     assert.ok(
@@ -150,9 +152,9 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
       await nginx.push([{ name, loadBalance: lb, endpoints: [live[0]!.endpoint, dead, live[1]!.endpoint] }]);
       const refusedBefore = refusals();
       const replies = await many(30, () => nginx.get(`/${name === 'ew' ? 'ewma' : 'app'}/r`));
-      for (const r of replies) {
-        assert.equal(r.status, 200, `${lb}: ${r.status}`);
-        assert.ok(live.some((s) => s.name === r.body));
+      for (const reply of replies) {
+        assert.equal(reply.status, 200, `${lb}: ${reply.status}`);
+        assert.ok(live.some((s) => s.name === reply.body));
       }
       const tried = refusals() - refusedBefore;
       if (lb === 'round_robin') assert.equal(tried, 10, 'every third first try is the dead endpoint');
@@ -183,9 +185,9 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     const dead2 = await refusedEndpoint('127.0.0.46');
     const dead3 = await refusedEndpoint('127.0.0.47');
     await nginx.push([{ name: 'app', endpoints: [dead, dead2, dead3] }]);
-    const r = await nginx.get('/app/none');
-    assert.equal(r.status, 502);
-    assert.ok(r.ms < 1000);
+    const allDead = await nginx.get('/app/none');
+    assert.equal(allDead.status, 502);
+    assert.ok(allDead.ms < 1000);
   });
 
   it('IPv6 endpoints are proxied to, in any spelling', async function () {
@@ -196,9 +198,9 @@ describe('lua data plane: endpoint changes without reloads (real nginx, 2 worker
     }
     const port = v6!.servers[0]!.port;
     await nginx.push([{ name: 'app', endpoints: [{ address: '0:0:0:0:0:0:0:1', port }] }]);
-    const r = await nginx.get('/app/v6');
-    assert.equal(r.status, 200);
-    assert.equal(r.body, 'v6-pod');
+    const reply = await nginx.get('/app/v6');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.body, 'v6-pod');
     const cur = await nginx.current();
     assert.deepEqual(cur.backends.find((b) => b.name === 'app')!.endpoints, [{ address: '::1', port }]);
 

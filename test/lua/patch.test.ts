@@ -49,8 +49,8 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
   const pod = (i: number) => pods.servers[i]!;
   const byName = async () => new Map((await nginx.current()).backends.map((b) => [b.name, b as Stored]));
   // fresh connections, spread over both workers by reuseport
-  const served = async (path: string, n = 20) => {
-    const replies = await many(n, () => nginx.get(path));
+  const served = async (path: string, requests = 20) => {
+    const replies = await many(requests, () => nginx.get(path));
     return {
       bodies: new Set(replies.map((r) => (r.status === 200 ? r.body : `status ${r.status}`))),
       workers: new Set(replies.map((r) => String(r.headers['x-worker']))),
@@ -70,18 +70,18 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
       changed: 1,
       removed: 0,
     });
-    let s = await served('/c/');
-    assert.deepEqual(s.bodies, new Set([pod(2).name]));
-    assert.equal(s.workers.size, 2, 'both workers answered');
+    let seen = await served('/c/');
+    assert.deepEqual(seen.bodies, new Set([pod(2).name]));
+    assert.equal(seen.workers.size, 2, 'both workers answered');
 
     assert.deepEqual(await applyPatch(nginx, { backends: [{ name: 'a', endpoints: [pod(1).endpoint] }] }), {
       version: v0 + 2,
       changed: 1,
       removed: 0,
     });
-    s = await served('/a/');
-    assert.deepEqual(s.bodies, new Set([pod(1).name]));
-    assert.equal(s.workers.size, 2, 'both workers answered');
+    seen = await served('/a/');
+    assert.deepEqual(seen.bodies, new Set([pod(1).name]));
+    assert.equal(seen.workers.size, 2, 'both workers answered');
     let cur = await byName();
     assert.equal(cur.get('a')!.version, v0 + 2);
     assert.equal(cur.get('b')!.version, v0, 'an untouched backend keeps its version');
@@ -104,9 +104,9 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
     );
     // both fields are optional, and cjson reads {} as an empty list
     assert.deepEqual(await applyPatch(nginx, {}), { version: v0 + 5, changed: 0, removed: 0 });
-    const r = await patchBackends(nginx, '{"backends":{},"removed":{}}');
-    assert.equal(r.status, 201, r.body);
-    assert.deepEqual(JSON.parse(r.body), { version: v0 + 6, changed: 0, removed: 0 });
+    const reply = await patchBackends(nginx, '{"backends":{},"removed":{}}');
+    assert.equal(reply.status, 201, reply.body);
+    assert.deepEqual(JSON.parse(reply.body), { version: v0 + 6, changed: 0, removed: 0 });
 
     cur = await byName();
     assert.equal(cur.get('a')!.version, v0 + 2, 'no version bump without a change');
@@ -174,10 +174,10 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
       ],
     ];
     for (const [what, body, error] of cases) {
-      const r = await patchBackends(nginx, body);
-      assert.equal(r.status, 400, `${what}: ${r.status} ${r.body}`);
-      assert.equal(r.headers['content-type'], 'application/json');
-      assert.match((JSON.parse(r.body) as { error: string }).error, error, what);
+      const reply = await patchBackends(nginx, body);
+      assert.equal(reply.status, 400, `${what}: ${reply.status} ${reply.body}`);
+      assert.equal(reply.headers['content-type'], 'application/json');
+      assert.match((JSON.parse(reply.body) as { error: string }).error, error, what);
     }
     assert.deepEqual(await nginx.current(), before, 'version and set untouched');
     assert.deepEqual((await served('/a/', 6)).bodies, new Set([pod(0).name]));
@@ -210,12 +210,12 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
         { name: 'c', endpoints: [pod(2).endpoint] },
       ]);
       const before = await byName();
-      const r = await patchBackends(nginx, {
+      const reply = await patchBackends(nginx, {
         backends: [invalid, { name: 'b', endpoints: [pod(2).endpoint] }],
         removed: ['c'],
       });
-      assert.equal(r.status, 207, `${what}: ${r.body}`);
-      const answer = JSON.parse(r.body) as { changed: number; removed: number; refused: unknown[] };
+      assert.equal(reply.status, 207, `${what}: ${reply.body}`);
+      const answer = JSON.parse(reply.body) as { changed: number; removed: number; refused: unknown[] };
       assert.deepEqual([answer.changed, answer.removed, answer.refused], [1, 1, [{ name: 'a', error }]], what);
       const after = await byName();
       assert.deepEqual(after.get('a'), before.get('a'), `${what}: a as stored before`);
@@ -322,8 +322,8 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
 
   it('picks up a dict written by the one-string bookkeeping: GET shows it, PATCH and POST remove from it', async () => {
     await nginx.push([]);
-    const r = await nginx.get('/legacy-names');
-    assert.equal(r.status, 200);
+    const reply = await nginx.get('/legacy-names');
+    assert.equal(reply.status, 200);
     assert.deepEqual(
       (await nginx.current()).backends.map((b) => b.name),
       ['old1', 'old2'],
@@ -342,15 +342,19 @@ describe('lua data plane: PATCH /configuration/backends (real nginx, 2 workers)'
 
   it('answers 405 with Allow listing PATCH, and 403 to a PATCH with a foreign Host', async () => {
     for (const method of ['PUT', 'DELETE', 'OPTIONS']) {
-      const r = await nginx.post('{}', { method });
-      assert.equal(r.status, 405, method);
-      assert.equal(r.headers.allow, 'GET, HEAD, POST, PATCH');
+      const reply = await nginx.post('{}', { method });
+      assert.equal(reply.status, 405, method);
+      assert.equal(reply.headers.allow, 'GET, HEAD, POST, PATCH');
     }
     const before = await nginx.current();
-    const r = await patchBackends(nginx, { removed: ['a'] }, { headers: { host: 'evil.example.com' } });
-    assert.equal(r.status, 403);
-    const o = await patchBackends(nginx, { removed: ['a'] }, { headers: { origin: 'http://evil.example.com' } });
-    assert.equal(o.status, 403);
+    const wrongHost = await patchBackends(nginx, { removed: ['a'] }, { headers: { host: 'evil.example.com' } });
+    assert.equal(wrongHost.status, 403);
+    const wrongOrigin = await patchBackends(
+      nginx,
+      { removed: ['a'] },
+      { headers: { origin: 'http://evil.example.com' } },
+    );
+    assert.equal(wrongOrigin.status, 403);
     assert.deepEqual(await nginx.current(), before);
   });
 });
@@ -374,9 +378,12 @@ describe('lua data plane: PATCH into a full shared dict (real nginx, 1m dict)', 
     const tea = { name: 'tea', endpoints: pods.endpoints };
     await nginx.push([tea]);
     const big = bigBackends(3000);
-    const r = await patchBackends(nginx, { backends: big });
-    assert.equal(r.status, 507, r.body);
-    assert.match(JSON.parse(r.body).error, /^shared dict ingress_templater is full or failing at big-\d+: no memory$/);
+    const reply = await patchBackends(nginx, { backends: big });
+    assert.equal(reply.status, 507, reply.body);
+    assert.match(
+      JSON.parse(reply.body).error,
+      /^shared dict ingress_templater is full or failing at big-\d+: no memory$/,
+    );
     assert.equal((await nginx.get('/tea/')).body, 'pod-1');
 
     const written = (await nginx.current()).backends.filter((b) => b.name.startsWith('big-')).length;

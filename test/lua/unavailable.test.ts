@@ -77,16 +77,16 @@ describe('lua data plane: backends without endpoints answer 503 through a loopba
       { name: 'empty', endpoints: [] },
       { name: 'ew-empty', loadBalance: 'ewma', endpoints: [] },
     ]);
-    for (const p of ['/empty/x', '/unknown/x', '/ewma/x']) {
+    for (const requestPath of ['/empty/x', '/unknown/x', '/ewma/x']) {
       const before = seenThere();
-      const replies = await many(10, () => nginx.get(p, { method: 'POST', body: 'payload' }));
-      for (const r of replies) {
-        assert.equal(r.status, 503, `${p}: ${r.status} ${r.body}`);
-        assert.equal(r.headers[HEADER], 'backend-unavailable', p);
+      const replies = await many(10, () => nginx.get(requestPath, { method: 'POST', body: 'payload' }));
+      for (const reply of replies) {
+        assert.equal(reply.status, 503, `${requestPath}: ${reply.status} ${reply.body}`);
+        assert.equal(reply.headers[HEADER], 'backend-unavailable', requestPath);
       }
       // the access log is written after the answer: wait for the last lines
-      await waitFor(async () => seenThere() >= before + 10, { what: `${p}: 10 requests at the 503 server` });
-      assert.equal(seenThere(), before + 10, `${p}: one try each, no retry`);
+      await waitFor(async () => seenThere() >= before + 10, { what: `${requestPath}: 10 requests at the 503 server` });
+      assert.equal(seenThere(), before + 10, `${requestPath}: one try each, no retry`);
     }
     assert.equal((await nginx.get('/app/x')).status, 200, 'other backends still served');
     assert.doesNotMatch(nginx.errorLog(), /0\.0\.0\.1|\[error\]/, 'no placeholder connect, no error');
@@ -95,9 +95,9 @@ describe('lua data plane: backends without endpoints answer 503 through a loopba
   it('a location that sets $ingress_templater_unavailable empty gets the 500 (its error_page answers)', async () => {
     await nginx.push([{ name: 'empty', endpoints: [] }]);
     const before = seenThere();
-    const r = await nginx.get('/handled/x');
-    assert.equal(r.status, 503, r.body); // the harness's error_page 500 =503
-    assert.equal(r.headers[HEADER], undefined);
+    const reply = await nginx.get('/handled/x');
+    assert.equal(reply.status, 503, reply.body); // the harness's error_page 500 =503
+    assert.equal(reply.headers[HEADER], undefined);
     assert.equal(seenThere(), before);
   });
 

@@ -28,14 +28,14 @@ describe('nginx/binary', () => {
 
   it('probes the installed nginx: its version and the Debian dynamic ngx_lua modules, NDK first', async () => {
     const stderr = execFileSync('sh', ['-c', `${NGINX} -V 2>&1`], { encoding: 'utf8' });
-    const b = await probeBinary(NGINX);
-    assert.equal(b.path, NGINX);
-    assert.equal(b.version, /nginx\/([0-9.]+)/.exec(stderr)![1]);
-    assert.match(b.version, /^\d+\.\d+\.\d+$/);
-    assert.deepEqual(b.features.tempPaths, ['fastcgi', 'uwsgi', 'scgi'], 'Debian builds all three');
+    const binary = await probeBinary(NGINX);
+    assert.equal(binary.path, NGINX);
+    assert.equal(binary.version, /nginx\/([0-9.]+)/.exec(stderr)![1]);
+    assert.match(binary.version, /^\d+\.\d+\.\d+$/);
+    assert.deepEqual(binary.features.tempPaths, ['fastcgi', 'uwsgi', 'scgi'], 'Debian builds all three');
     const dirOf = /--modules-path=(\S+)/.exec(stderr)?.[1] ?? '/usr/lib/nginx/modules';
-    assert.equal(b.lua, true, 'libnginx-mod-http-lua is installed on this machine');
-    assert.deepEqual(b.luaModules, [
+    assert.equal(binary.lua, true, 'libnginx-mod-http-lua is installed on this machine');
+    assert.deepEqual(binary.luaModules, [
       path.join(dirOf, 'ndk_http_module.so'),
       path.join(dirOf, 'ngx_http_lua_module.so'),
     ]);
@@ -44,13 +44,13 @@ describe('nginx/binary', () => {
   it('a build without Lua and without some modules: no lua, no load_module lines, no temp paths for the missing modules', async () => {
     const modules = path.join(dir, 'modules');
     fs.mkdirSync(modules);
-    const b = await probeBinary(
+    const binary = await probeBinary(
       fakeNginx(vText(`--modules-path=${modules} --without-http_fastcgi_module --without-http_scgi_module`)),
     );
-    assert.equal(b.version, '1.25.3');
-    assert.deepEqual(b.features.tempPaths, ['uwsgi']);
-    assert.equal(b.lua, false);
-    assert.deepEqual(b.luaModules, []);
+    assert.equal(binary.version, '1.25.3');
+    assert.deepEqual(binary.features.tempPaths, ['uwsgi']);
+    assert.equal(binary.lua, false);
+    assert.deepEqual(binary.luaModules, []);
   });
 
   it('dynamic ngx_lua counts only when both the NDK and the lua module are in the modules path', async () => {
@@ -60,9 +60,9 @@ describe('nginx/binary', () => {
     const bin = fakeNginx(vText(`--modules-path=${modules}`));
     assert.equal((await probeBinary(bin)).lua, false, 'lua module without the NDK it needs');
     fs.writeFileSync(path.join(modules, 'ndk_http_module.so'), '');
-    const b = await probeBinary(bin);
-    assert.equal(b.lua, true);
-    assert.deepEqual(b.luaModules, [
+    const binary = await probeBinary(bin);
+    assert.equal(binary.lua, true);
+    assert.deepEqual(binary.luaModules, [
       path.join(modules, 'ndk_http_module.so'),
       path.join(modules, 'ngx_http_lua_module.so'),
     ]);
@@ -71,18 +71,19 @@ describe('nginx/binary', () => {
   it('ngx_lua compiled in (OpenResty): lua without load_module lines, even with the .so files beside it', async () => {
     const modules = path.join(dir, 'modules');
     fs.mkdirSync(modules);
-    for (const m of ['ndk_http_module.so', 'ngx_http_lua_module.so']) fs.writeFileSync(path.join(modules, m), '');
-    const b = await probeBinary(fakeNginx(vText(`--modules-path=${modules} --add-module=../ngx_lua-0.10.26`)));
-    assert.equal(b.lua, true);
-    assert.deepEqual(b.luaModules, []);
+    for (const module of ['ndk_http_module.so', 'ngx_http_lua_module.so'])
+      fs.writeFileSync(path.join(modules, module), '');
+    const binary = await probeBinary(fakeNginx(vText(`--modules-path=${modules} --add-module=../ngx_lua-0.10.26`)));
+    assert.equal(binary.lua, true);
+    assert.deepEqual(binary.luaModules, []);
     const b2 = await probeBinary(fakeNginx(vText('--add-module=/build/lua-nginx-module')));
     assert.equal(b2.lua, true);
   });
 
   it('an unreadable version is 0, which is older than anything', async () => {
-    const b = await probeBinary(fakeNginx('something that is not nginx\n'));
-    assert.equal(b.version, '0');
-    assert.equal(versionAtLeast(b.version, '1.19.5'), false);
+    const binary = await probeBinary(fakeNginx('something that is not nginx\n'));
+    assert.equal(binary.version, '0');
+    assert.equal(versionAtLeast(binary.version, '1.19.5'), false);
   });
 
   it('a binary that is missing or fails -V is an NginxError naming it', async () => {
@@ -107,7 +108,7 @@ describe('nginx/binary', () => {
       ['1.19', '1.19.1', false],
       ['0', '0.0.1', false],
     ];
-    for (const [v, min, want] of cases) assert.equal(versionAtLeast(v, min), want, `${v} >= ${min}`);
+    for (const [version, min, want] of cases) assert.equal(versionAtLeast(version, min), want, `${version} >= ${min}`);
   });
 
   it("defaultBinary is OpenResty's nginx where installed, else nginx from PATH", () => {

@@ -22,9 +22,9 @@ async function hashServer(state: {
     port: (server.address() as net.AddressInfo).port,
     hits,
     close: () =>
-      new Promise<void>((r) => {
+      new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => r());
+        server.close(() => resolve());
       }),
   };
 }
@@ -35,16 +35,16 @@ describe('nginx/confirm', () => {
     for (const s of servers.splice(0)) await s.close();
   });
   const serve = async (state: { status: number; body: string; hang?: boolean }) => {
-    const s = await hashServer(state);
-    servers.push(s);
-    return s;
+    const server = await hashServer(state);
+    servers.push(server);
+    return server;
   };
 
   describe('fetchHash', () => {
     it('reads the hash from /configuration/hash, trimmed', async () => {
-      const s = await serve({ status: 200, body: 'abc123\n' });
-      assert.equal(await fetchHash(s.port), 'abc123');
-      assert.deepEqual(s.hits, ['/configuration/hash']);
+      const server = await serve({ status: 200, body: 'abc123\n' });
+      assert.equal(await fetchHash(server.port), 'abc123');
+      assert.deepEqual(server.hits, ['/configuration/hash']);
     });
 
     it('null for a non-200 answer, a closed port, and a server that does not answer in time', async () => {
@@ -61,30 +61,30 @@ describe('nginx/confirm', () => {
   describe('waitForHash', () => {
     it('polls until the expected hash appears', async () => {
       const state = { status: 200, body: 'old' };
-      const s = await serve(state);
+      const server = await serve(state);
       setTimeout(() => {
         state.body = 'new';
       }, 150);
       const t0 = Date.now();
-      assert.equal(await waitForHash(s.port, 'new', 5000), true);
+      assert.equal(await waitForHash(server.port, 'new', 5000), true);
       assert.ok(Date.now() - t0 >= 140);
-      assert.ok(s.hits.length >= 2, 'asked more than once');
+      assert.ok(server.hits.length >= 2, 'asked more than once');
     });
 
     it('false once the timeout passes while another hash is served', async () => {
-      const s = await serve({ status: 200, body: 'old' });
+      const server = await serve({ status: 200, body: 'old' });
       const t0 = Date.now();
-      assert.equal(await waitForHash(s.port, 'new', 300), false);
+      assert.equal(await waitForHash(server.port, 'new', 300), false);
       const took = Date.now() - t0;
       assert.ok(took >= 300 && took < 1500, `${took} ms`);
     });
 
     it('stopOnOther: a fresh nginx answering another hash is given up on at once; no answer yet is waited for', async () => {
-      const s = await serve({ status: 200, body: 'other' });
+      const server = await serve({ status: 200, body: 'other' });
       const t0 = Date.now();
-      assert.equal(await waitForHash(s.port, 'new', 5000, () => true, true), false);
+      assert.equal(await waitForHash(server.port, 'new', 5000, () => true, true), false);
       assert.ok(Date.now() - t0 < 1000);
-      assert.equal(s.hits.length, 1);
+      assert.equal(server.hits.length, 1);
       const state = { status: 503, body: '' };
       const late = await serve(state);
       setTimeout(() => {

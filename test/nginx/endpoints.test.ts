@@ -79,62 +79,62 @@ describe('nginx/endpoints', () => {
       received.length = 0;
       answers = [];
     });
-    const settle = async (p: Pusher) => {
+    const settle = async (pusher: Pusher) => {
       const deadline = Date.now() + 3000;
-      while (!p.settled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (!pusher.settled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     };
 
     it('delivers the whole set first, skips a set nginx already has, and re-sends it all on resend()', async () => {
       let acks = 0;
-      const p = new Pusher({
+      const pusher = new Pusher({
         port,
         onAck: () => {
           acks++;
         },
         onFailure: () => undefined,
       });
-      await p.setBackends([be('a')], Date.now());
-      await p.setBackends([be('a')], Date.now());
+      await pusher.setBackends([be('a')], Date.now());
+      await pusher.setBackends([be('a')], Date.now());
       assert.equal(received.length, 1);
       assert.equal(received[0]!.method, 'POST');
       assert.deepEqual(JSON.parse(received[0]!.body), { backends: [be('a')] });
-      assert.ok(p.settled);
-      await p.resend(Date.now());
+      assert.ok(pusher.settled);
+      await pusher.resend(Date.now());
       assert.equal(received.length, 2);
       assert.equal(received[1]!.method, 'POST');
       assert.deepEqual(JSON.parse(received[1]!.body), { backends: [be('a')] });
       assert.equal(acks, 2);
-      p.stop();
+      pusher.stop();
     });
 
     it('holds a set until resend() while nginx is not up', async () => {
-      const p = new Pusher({ port, onAck: () => undefined, onFailure: () => undefined });
-      await p.setBackends([be('a')], Date.now(), 'hold');
+      const pusher = new Pusher({ port, onAck: () => undefined, onFailure: () => undefined });
+      await pusher.setBackends([be('a')], Date.now(), 'hold');
       assert.equal(received.length, 0);
-      await p.resend(Date.now());
+      await pusher.resend(Date.now());
       assert.equal(received.length, 1);
-      p.stop();
+      pusher.stop();
     });
 
     it('after the first set, sends only what changed (PATCH), including removals', async () => {
-      const p = new Pusher({ port, onAck: () => undefined, onFailure: () => undefined });
-      await p.setBackends([be('a'), be('b'), be('c')], Date.now());
-      await p.updateBackends([be('b', '127.0.0.2'), be('c')], Date.now());
+      const pusher = new Pusher({ port, onAck: () => undefined, onFailure: () => undefined });
+      await pusher.setBackends([be('a'), be('b'), be('c')], Date.now());
+      await pusher.updateBackends([be('b', '127.0.0.2'), be('c')], Date.now());
       assert.equal(received.length, 2);
       assert.equal(received[1]!.method, 'PATCH');
       assert.deepEqual(JSON.parse(received[1]!.body), { backends: [be('b', '127.0.0.2')], removed: [] });
-      await p.setBackends([be('a'), be('b', '127.0.0.2')], Date.now());
+      await pusher.setBackends([be('a'), be('b', '127.0.0.2')], Date.now());
       assert.equal(received[2]!.method, 'PATCH');
       assert.deepEqual(JSON.parse(received[2]!.body), { backends: [], removed: ['c'] });
-      await p.updateBackends([be('a')], Date.now()); // unchanged: nothing to send
+      await pusher.updateBackends([be('a')], Date.now()); // unchanged: nothing to send
       assert.equal(received.length, 3);
-      p.stop();
+      pusher.stop();
     });
 
     it('retries a refused push with backoff until it lands, the whole set again, and reports each failure', async () => {
       const failures: string[] = [];
       let acked = 0;
-      const p = new Pusher({
+      const pusher = new Pusher({
         port,
         minBackoffMs: 10,
         onAck: () => {
@@ -142,11 +142,11 @@ describe('nginx/endpoints', () => {
         },
         onFailure: (e) => failures.push(e.message),
       });
-      await p.setBackends([be('a')], Date.now());
+      await pusher.setBackends([be('a')], Date.now());
       answers = [500, 400];
-      await p.updateBackends([be('a', '127.0.0.2')], Date.now());
-      await settle(p);
-      assert.ok(p.settled, 'acknowledged in the end');
+      await pusher.updateBackends([be('a', '127.0.0.2')], Date.now());
+      await settle(pusher);
+      assert.ok(pusher.settled, 'acknowledged in the end');
       assert.equal(acked, 2, 'the first set and the retry that landed');
       assert.equal(failures.length, 2);
       assert.match(failures[0]!, /500/);
@@ -156,13 +156,13 @@ describe('nginx/endpoints', () => {
         ['POST', 'PATCH', 'POST', 'POST'],
       );
       assert.deepEqual(JSON.parse(received.at(-1)!.body), { backends: [be('a', '127.0.0.2')] });
-      p.stop();
+      pusher.stop();
     });
 
     it('a backend nginx refuses alone (207) is not sent again until it changes; the others are acknowledged', async () => {
       const refusedSeen: string[][] = [];
       let failures = 0;
-      const p = new Pusher({
+      const pusher = new Pusher({
         port,
         minBackoffMs: 10,
         onAck: () => undefined,
@@ -181,40 +181,40 @@ describe('nginx/endpoints', () => {
         }),
       });
       answers = [partial('b')];
-      await p.setBackends([be('a'), be('b')], Date.now());
-      await settle(p);
-      assert.ok(p.settled, 'a partly refused push is acknowledged');
-      assert.deepEqual([...p.refused], [['b', 'backends[1].endpoints: more than 10000 endpoints']]);
+      await pusher.setBackends([be('a'), be('b')], Date.now());
+      await settle(pusher);
+      assert.ok(pusher.settled, 'a partly refused push is acknowledged');
+      assert.deepEqual([...pusher.refused], [['b', 'backends[1].endpoints: more than 10000 endpoints']]);
       assert.deepEqual(refusedSeen, [['b']]);
       assert.equal(failures, 0);
-      assert.equal(p.failing, 0);
+      assert.equal(pusher.failing, 0);
       // another backend's change goes out alone: b is not resent
-      await p.updateBackends([be('a', '127.0.0.2'), be('b')], Date.now());
+      await pusher.updateBackends([be('a', '127.0.0.2'), be('b')], Date.now());
       await new Promise((r) => setTimeout(r, 100)); // room for a resend loop to show itself
       assert.deepEqual(
         received.map((r) => r.method),
         ['POST', 'PATCH'],
       );
       assert.deepEqual(JSON.parse(received[1]!.body), { backends: [be('a', '127.0.0.2')], removed: [] });
-      assert.deepEqual([...p.refused.keys()], ['b'], 'still refused: nginx keeps its old entry');
+      assert.deepEqual([...pusher.refused.keys()], ['b'], 'still refused: nginx keeps its old entry');
       // b changes and is accepted: no longer refused
-      await p.updateBackends([be('b', '127.0.0.3')], Date.now());
+      await pusher.updateBackends([be('b', '127.0.0.3')], Date.now());
       assert.deepEqual(JSON.parse(received[2]!.body), { backends: [be('b', '127.0.0.3')], removed: [] });
-      assert.equal(p.refused.size, 0);
+      assert.equal(pusher.refused.size, 0);
       // a 207 without a readable list is a failure, not an acknowledgement
       answers = [{ status: 207, body: 'garbage' }];
-      await p.updateBackends([be('a')], Date.now());
-      assert.ok(p.failing > 0, 'failing since the unreadable answer');
-      await settle(p);
-      assert.equal(p.failing, 0, 'the retry landed');
+      await pusher.updateBackends([be('a')], Date.now());
+      assert.ok(pusher.failing > 0, 'failing since the unreadable answer');
+      await settle(pusher);
+      assert.equal(pusher.failing, 0, 'the retry landed');
       assert.equal(failures, 1);
-      p.stop();
+      pusher.stop();
     });
 
     it('a newer set supersedes one still failing: the newest is what lands', async () => {
       answers = [500];
       let lastAck = 0;
-      const p = new Pusher({
+      const pusher = new Pusher({
         port,
         minBackoffMs: 50,
         onAck: (seenAt) => {
@@ -222,12 +222,12 @@ describe('nginx/endpoints', () => {
         },
         onFailure: () => undefined,
       });
-      await p.setBackends([be('a')], 1);
-      await p.setBackends([be('a', '127.0.0.2')], 2);
-      await settle(p);
+      await pusher.setBackends([be('a')], 1);
+      await pusher.setBackends([be('a', '127.0.0.2')], 2);
+      await settle(pusher);
       assert.deepEqual(JSON.parse(received.at(-1)!.body), { backends: [be('a', '127.0.0.2')] });
       assert.equal(lastAck, 1, 'seenAt stays the first change not yet delivered');
-      p.stop();
+      pusher.stop();
     });
   });
 });

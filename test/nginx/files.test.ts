@@ -40,7 +40,7 @@ describe('nginx/files', () => {
       assert.equal(mode(prefix), 0o755);
       assert.equal(mode(path.join(prefix, 'ssl')), 0o700);
       assert.equal(mode(filesDir(prefix)), 0o711);
-      for (const d of ['logs', 'tmp']) assert.ok(fs.statSync(path.join(prefix, d)).isDirectory(), d);
+      for (const subdir of ['logs', 'tmp']) assert.ok(fs.statSync(path.join(prefix, subdir)).isDirectory(), subdir);
       fs.chmodSync(path.join(prefix, 'ssl'), 0o755);
       fs.chmodSync(filesDir(prefix), 0o777);
       await preparePrefix(prefix);
@@ -109,26 +109,26 @@ describe('nginx/files', () => {
 
   describe('certificates', () => {
     it('writes each certificate once (0600, hash in the name) and keeps an unchanged one untouched', async () => {
-      const a = cert('default_a', 'A-PEM');
-      const b = cert('default_b', 'B-PEM');
-      const wanted = await writeCertificates(prefix, [a, b]);
+      const certA = cert('default_a', 'A-PEM');
+      const certB = cert('default_b', 'B-PEM');
+      const wanted = await writeCertificates(prefix, [certA, certB]);
       assert.deepEqual(
         [...wanted].sort(),
-        [path.basename(certificateFile(prefix, a)), path.basename(certificateFile(prefix, b))].sort(),
+        [path.basename(certificateFile(prefix, certA)), path.basename(certificateFile(prefix, certB))].sort(),
       );
-      for (const c of [a, b]) {
-        const file = certificateFile(prefix, c);
-        assert.ok(path.basename(file).includes(c.hash.slice(0, 16)));
-        assert.equal(fs.readFileSync(file, 'utf8'), c.pem);
+      for (const certificate of [certA, certB]) {
+        const file = certificateFile(prefix, certificate);
+        assert.ok(path.basename(file).includes(certificate.hash.slice(0, 16)));
+        assert.equal(fs.readFileSync(file, 'utf8'), certificate.pem);
         assert.equal(mode(file), 0o600);
       }
-      const inode = fs.statSync(certificateFile(prefix, a)).ino;
-      await writeCertificates(prefix, [a]);
-      assert.equal(fs.statSync(certificateFile(prefix, a)).ino, inode, 'same content: not rewritten');
+      const inode = fs.statSync(certificateFile(prefix, certA)).ino;
+      await writeCertificates(prefix, [certA]);
+      assert.equal(fs.statSync(certificateFile(prefix, certA)).ino, inode, 'same content: not rewritten');
       // a file with the right name but other content (a torn write) is put right
-      fs.writeFileSync(certificateFile(prefix, a), 'torn');
-      await writeCertificates(prefix, [a]);
-      assert.equal(fs.readFileSync(certificateFile(prefix, a), 'utf8'), 'A-PEM');
+      fs.writeFileSync(certificateFile(prefix, certA), 'torn');
+      await writeCertificates(prefix, [certA]);
+      assert.equal(fs.readFileSync(certificateFile(prefix, certA), 'utf8'), 'A-PEM');
     });
 
     it('a renewed certificate is a new file; the old one goes only when no longer kept, default.pem and non-pem files stay', async () => {
@@ -182,10 +182,10 @@ describe('nginx/files', () => {
   });
 
   describe('managed files', () => {
-    const f = (name: string, content: string, m = 0o600): ManagedFile => ({ name, content, mode: m });
+    const managedFile = (name: string, content: string, m = 0o600): ManagedFile => ({ name, content, mode: m });
 
     it("writes each with its own mode, rewrites only changed content, and gives group-readable ones the workers' group", async function () {
-      const files = [f('auth-1.htpasswd', 'u:x\n', 0o640), f('secret-2', 's', 0o600)];
+      const files = [managedFile('auth-1.htpasswd', 'u:x\n', 0o640), managedFile('secret-2', 's', 0o600)];
       // as root, a group other than ours: nobody's (the workers' default user)
       const nobody = fs
         .readFileSync('/etc/passwd', 'utf8')
@@ -202,14 +202,18 @@ describe('nginx/files', () => {
         assert.notEqual(fs.statSync(path.join(dirOf, 'secret-2')).gid, gid, 'a 0600 file keeps our group');
       }
       const inode = fs.statSync(path.join(dirOf, 'secret-2')).ino;
-      await writeManagedFiles(prefix, [f('auth-1.htpasswd', 'u:y\n', 0o640), f('secret-2', 's', 0o600)], gid);
+      await writeManagedFiles(
+        prefix,
+        [managedFile('auth-1.htpasswd', 'u:y\n', 0o640), managedFile('secret-2', 's', 0o600)],
+        gid,
+      );
       assert.equal(fs.statSync(path.join(dirOf, 'secret-2')).ino, inode, 'unchanged: not rewritten');
       assert.equal(fs.readFileSync(path.join(dirOf, 'auth-1.htpasswd'), 'utf8'), 'u:y\n');
     });
 
     it('removes only the files no longer wanted', async () => {
-      await writeManagedFiles(prefix, [f('a', '1'), f('b', '2'), f('c', '3')]);
-      await removeStaleManagedFiles(prefix, [f('b', '2')]);
+      await writeManagedFiles(prefix, [managedFile('a', '1'), managedFile('b', '2'), managedFile('c', '3')]);
+      await removeStaleManagedFiles(prefix, [managedFile('b', '2')]);
       assert.deepEqual(fs.readdirSync(filesDir(prefix)), ['b']);
       await removeStaleManagedFiles(prefix, []);
       assert.deepEqual(fs.readdirSync(filesDir(prefix)), []);

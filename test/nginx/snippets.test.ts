@@ -98,18 +98,18 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
     const checker = new SnippetChecker(bin, tmp, []);
     let runs = 0;
     const test = checker.test.bind(checker);
-    checker.test = async (c) => {
+    checker.test = async (snippet) => {
       runs++;
-      return test(c);
+      return test(snippet);
     };
-    const check = async (m: typeof model) => {
-      const verdicts = await checker.verdictsFor(snippetChecks(m));
+    const check = async (built: typeof model) => {
+      const verdicts = await checker.verdictsFor(snippetChecks(built));
       return denySnippets(
-        m,
+        built,
         new Map(
-          snippetChecks(m).flatMap((c) => {
-            const v = verdicts.get(snippetKey(c));
-            return v ? [[c.file, v] as [string, string]] : [];
+          snippetChecks(built).flatMap((snippet) => {
+            const verdict = verdicts.get(snippetKey(snippet));
+            return verdict ? [[snippet.file, verdict] as [string, string]] : [];
           }),
         ),
       );
@@ -122,12 +122,12 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
       problems[0]!.message,
       /nginx -t refused the snippet: .*invalid number of arguments in "add_header" directive in snippet:1/,
     );
-    const a = model.servers.find((s) => s.host === 'a.example.com')!;
-    const b = model.servers.find((s) => s.host === 'b.example.com')!;
-    assert.equal(a.locations[0]!.denied, null);
-    assert.ok((a.locations[0]!.ann.snippet as SnippetConfig).file);
-    assert.ok(a.ann.snippet);
-    assert.notEqual(b.locations[0]!.denied, null);
+    const serverA = model.servers.find((s) => s.host === 'a.example.com')!;
+    const serverB = model.servers.find((s) => s.host === 'b.example.com')!;
+    assert.equal(serverA.locations[0]!.denied, null);
+    assert.ok((serverA.locations[0]!.ann.snippet as SnippetConfig).file);
+    assert.ok(serverA.ann.snippet);
+    assert.notEqual(serverB.locations[0]!.denied, null);
 
     const again = build(
       [

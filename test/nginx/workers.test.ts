@@ -37,7 +37,7 @@ describe('nginx/workers', () => {
       }
       assert.equal(kids.length, 2);
       assert.equal(await waitRetired(kids, 50), false, 'live children that are not shutting down');
-      for (const k of kids) process.kill(k, 'SIGKILL');
+      for (const pid of kids) process.kill(pid, 'SIGKILL');
       assert.equal(await waitRetired(kids, 2000), true);
     } finally {
       parent.kill('SIGKILL');
@@ -56,10 +56,10 @@ describe('nginx/workers', () => {
     const holders: net.Server[] = [];
 
     afterEach(async function () {
-      for (const c of started.splice(0))
-        if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
-      for (const h of holders.splice(0)) await new Promise((r) => h.close(r));
-      for (const p of prefixes.splice(0)) fs.rmSync(p, { recursive: true, force: true });
+      for (const child of started.splice(0))
+        if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      for (const holder of holders.splice(0)) await new Promise((r) => holder.close(r));
+      for (const prefix of prefixes.splice(0)) fs.rmSync(prefix, { recursive: true, force: true });
     });
 
     async function blockedNginx() {
@@ -67,9 +67,9 @@ describe('nginx/workers', () => {
       holders.push(await holdPort(port)); // nginx keeps retrying its bind (5 tries, 0.5 s apart)
       const prefix = tempNginxPrefix('it-workers-');
       prefixes.push(prefix);
-      const n = startNginx(prefix, port);
-      started.push(n.child);
-      return n;
+      const nginx = startNginx(prefix, port);
+      started.push(nginx.child);
+      return nginx;
     }
 
     it('why it exists: a SIGHUP to a master that is still binding its ports ends it', async function () {

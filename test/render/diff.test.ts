@@ -13,9 +13,9 @@ const text = fc
 describe('render diff (unified, for render --diff)', () => {
   it('is a patch that turns the old text into the new one', () => {
     fc.assert(
-      fc.property(text, text, fc.integer({ min: 0, max: 4 }), (a, b, context) => {
-        const patch = unifiedDiff('old', 'new', a, b, context);
-        assert.equal(applyPatch(a, patch), b, patch);
+      fc.property(text, text, fc.integer({ min: 0, max: 4 }), (oldText, newText, context) => {
+        const patch = unifiedDiff('old', 'new', oldText, newText, context);
+        assert.equal(applyPatch(oldText, patch), newText, patch);
       }),
       { numRuns: 3000, seed: 20261207 },
     );
@@ -23,15 +23,15 @@ describe('render diff (unified, for render --diff)', () => {
 
   it('keeps, removes and adds every line once, in order', () => {
     fc.assert(
-      fc.property(text, text, (a, b) => {
-        const ops = diffLines(splitLines(a), splitLines(b));
+      fc.property(text, text, (oldText, newText) => {
+        const ops = diffLines(splitLines(oldText), splitLines(newText));
         assert.deepEqual(
           ops.filter((o) => o.kind !== '+').map((o) => o.line),
-          splitLines(a),
+          splitLines(oldText),
         );
         assert.deepEqual(
           ops.filter((o) => o.kind !== '-').map((o) => o.line),
-          splitLines(b),
+          splitLines(newText),
         );
       }),
       { numRuns: 2000, seed: 20261207 },
@@ -46,18 +46,18 @@ describe('render diff (unified, for render --diff)', () => {
         fc.integer({ min: 0, max: 5 }),
         fc.integer({ min: 0, max: 5 }),
         fc.boolean(),
-        (n, at, removed, added, nl) => {
-          const a = Array.from({ length: n }, (_, i) => `line ${i}`);
-          const start = Math.min(at, n);
-          const b = [
-            ...a.slice(0, start),
+        (count, at, removed, added, nl) => {
+          const oldLines = Array.from({ length: count }, (_, i) => `line ${i}`);
+          const start = Math.min(at, count);
+          const newLines = [
+            ...oldLines.slice(0, start),
             ...Array.from({ length: added }, (_, i) => `new ${i}`),
-            ...a.slice(Math.min(n, start + removed)),
+            ...oldLines.slice(Math.min(count, start + removed)),
           ];
           const join = (ls: string[]) => ls.join('\n') + (nl && ls.length ? '\n' : '');
           assert.equal(
-            unifiedDiff('old', 'new', join(a), join(b)),
-            createTwoFilesPatch('old', 'new', join(a), join(b), undefined, undefined, { context: 3 }),
+            unifiedDiff('old', 'new', join(oldLines), join(newLines)),
+            createTwoFilesPatch('old', 'new', join(oldLines), join(newLines), undefined, undefined, { context: 3 }),
           );
         },
       ),
@@ -68,19 +68,19 @@ describe('render diff (unified, for render --diff)', () => {
   it('anchors on lines found once in each text: a moved block is one removal and one addition', () => {
     const block = ['location = "/a" {', '    set $x "a";', '}'];
     const rest = Array.from({ length: 50 }, (_, i) => `# line ${i}`);
-    const a = `${[...block, ...rest].join('\n')}\n`;
-    const b = `${[...rest, ...block].join('\n')}\n`;
-    const ops = diffLines(splitLines(a), splitLines(b));
+    const oldText = `${[...block, ...rest].join('\n')}\n`;
+    const newText = `${[...rest, ...block].join('\n')}\n`;
+    const ops = diffLines(splitLines(oldText), splitLines(newText));
     assert.equal(ops.filter((o) => o.kind === ' ').length, 50);
-    assert.equal(applyPatch(a, unifiedDiff('old', 'new', a, b)), b);
+    assert.equal(applyPatch(oldText, unifiedDiff('old', 'new', oldText, newText)), newText);
   });
 
   it('shows a large piece without a line found once in each text removed and added whole', () => {
-    const a = `${Array.from({ length: 3000 }, (_, i) => (i % 2 ? '}' : 'proxy_pass http://x;')).join('\n')}\n`;
-    const b = `${Array.from({ length: 3000 }, (_, i) => (i % 3 ? '}' : 'return 503;')).join('\n')}\n`;
-    const ops = diffLines(splitLines(a), splitLines(b));
+    const oldText = `${Array.from({ length: 3000 }, (_, i) => (i % 2 ? '}' : 'proxy_pass http://x;')).join('\n')}\n`;
+    const newText = `${Array.from({ length: 3000 }, (_, i) => (i % 3 ? '}' : 'return 503;')).join('\n')}\n`;
+    const ops = diffLines(splitLines(oldText), splitLines(newText));
     // the last line, "}" in both, is kept; nothing else lines up once in each
     assert.equal(ops.map((o) => o.kind).join(''), `${'-'.repeat(2999) + '+'.repeat(2999)} `);
-    assert.equal(applyPatch(a, unifiedDiff('old', 'new', a, b)), b);
+    assert.equal(applyPatch(oldText, unifiedDiff('old', 'new', oldText, newText)), newText);
   });
 });

@@ -14,9 +14,9 @@ import {
   UnsafeValueError,
 } from '../../src/render/escape.js';
 
-const refuses = (fn: (v: unknown) => string, values: unknown[]) => {
-  for (const v of values)
-    assert.throws(() => fn(v), UnsafeValueError, `${fn.name} accepted ${JSON.stringify(String(v))}`);
+const refuses = (fn: (value: unknown) => string, values: unknown[]) => {
+  for (const value of values)
+    assert.throws(() => fn(value), UnsafeValueError, `${fn.name} accepted ${JSON.stringify(String(value))}`);
 };
 
 // Values that must never reach nginx.conf through any helper.
@@ -64,7 +64,7 @@ describe('escape helpers', () => {
 
   describe('tok', () => {
     it('passes bare words: names, sizes, numbers, "auto", versions', () => {
-      for (const v of [
+      for (const word of [
         'auto',
         '4k',
         'default_web_80',
@@ -74,7 +74,7 @@ describe('escape helpers', () => {
         'www-data',
         'a:b/c+d@e',
       ])
-        assert.equal(tok(v), v);
+        assert.equal(tok(word), word);
       assert.equal(tok(8), '8');
     });
 
@@ -106,8 +106,8 @@ describe('escape helpers', () => {
     it('headerName: bare header names, anything else refused', () => {
       assert.equal(headerName('X-Forwarded-For'), 'X-Forwarded-For');
       assert.equal(headerName('ssl-client-verify'), 'ssl-client-verify');
-      for (const v of ['', 'a b', 'a;b', 'a"b', '$x', '-x', 'a{', 7, undefined])
-        assert.throws(() => headerName(v), UnsafeValueError, String(v));
+      for (const value of ['', 'a b', 'a;b', 'a"b', '$x', '-x', 'a{', 7, undefined])
+        assert.throws(() => headerName(value), UnsafeValueError, String(value));
     });
 
     it('headerValue: literals quoted without variables, the controller\'s own text bare, empty as ""', () => {
@@ -118,7 +118,7 @@ describe('escape helpers', () => {
         '$scheme://$http_host$request_uri',
       );
       assert.equal(headerValue({ value: '', literal: false }), '""');
-      for (const v of [
+      for (const rule of [
         { value: '$remote_addr', literal: true },
         { value: 'a"b', literal: true },
         { value: 'a b', literal: false },
@@ -129,7 +129,7 @@ describe('escape helpers', () => {
         null,
         'x',
       ]) {
-        assert.throws(() => headerValue(v), UnsafeValueError, JSON.stringify(v));
+        assert.throws(() => headerValue(rule), UnsafeValueError, JSON.stringify(rule));
       }
     });
   });
@@ -190,9 +190,9 @@ describe('escape helpers', () => {
     });
 
     it('turns a wildcard into an anchored regex that matches exactly one label', () => {
-      const v = serverName('*.example.com');
-      assert.equal(v, '"~^[^.]+\\.example\\.com$"');
-      const re = new RegExp(v.slice(2, -1));
+      const rendered = serverName('*.example.com');
+      assert.equal(rendered, '"~^[^.]+\\.example\\.com$"');
+      const re = new RegExp(rendered.slice(2, -1));
       assert.ok(re.test('tea.example.com'));
       assert.ok(!re.test('a.b.example.com'));
       assert.ok(!re.test('example.com'));

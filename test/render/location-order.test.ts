@@ -30,13 +30,13 @@ interface Named {
  * nginx's comparison, transcribed from ngx_http_cmp_locations and ngx_filename_cmp over the bytes of
  * the names (NUL-terminated): '/' compares below every other byte, the end of a name below '/'.
  */
-function reference(a: Named, b: Named): number {
-  const x = Buffer.from(`${a.path}\0`, 'latin1');
-  const y = Buffer.from(`${b.path}\0`, 'latin1');
+function reference(left: Named, right: Named): number {
+  const leftBytes = Buffer.from(`${left.path}\0`, 'latin1');
+  const rightBytes = Buffer.from(`${right.path}\0`, 'latin1');
   let rc = 0;
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    let c1 = x[i]!;
-    let c2 = y[i]!;
+  for (let i = 0; i < Math.min(leftBytes.length, rightBytes.length); i++) {
+    let c1 = leftBytes[i]!;
+    let c2 = rightBytes[i]!;
     if (c1 === c2) {
       if (c1 === 0) break;
       continue;
@@ -50,7 +50,7 @@ function reference(a: Named, b: Named): number {
     rc = c1 - c2;
     break;
   }
-  if (rc === 0 && !a.exact && b.exact) return 1;
+  if (rc === 0 && !left.exact && right.exact) return 1;
   return rc;
 }
 
@@ -58,13 +58,13 @@ function reference(a: Named, b: Named): number {
 function insertionMoves(list: Named[]): number {
   const sorted: Named[] = [];
   let moves = 0;
-  for (const q of list) {
-    let i = sorted.length;
-    while (i > 0 && reference(sorted[i - 1]!, q) > 0) {
-      i--;
+  for (const location of list) {
+    let at = sorted.length;
+    while (at > 0 && reference(sorted[at - 1]!, location) > 0) {
+      at--;
       moves++;
     }
-    sorted.splice(i, 0, q);
+    sorted.splice(at, 0, location);
   }
   return moves;
 }
@@ -78,15 +78,15 @@ const sign = (n: number) => Math.sign(n);
 describe("render location order (nginx's own)", () => {
   it('compares two locations as nginx does', () => {
     fc.assert(
-      fc.property(named, named, (a, b) => {
-        const ours = nginxLocationOrder(a, b);
-        const what = `${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+      fc.property(named, named, (left, right) => {
+        const ours = nginxLocationOrder(left, right);
+        const what = `${JSON.stringify(left)} vs ${JSON.stringify(right)}`;
         // nginx's insertion sort moves a location back past the one before it exactly when its comparison
         // is positive; for an exact and a prefix location of one name it says 0 one way round (no move)
         // and 1 the other, where ours, a total order, says -1 and 1
-        assert.equal(ours > 0, reference(a, b) > 0, what);
-        if (reference(a, b) < 0) assert.ok(ours < 0, what);
-        assert.equal(sign(ours) + sign(nginxLocationOrder(b, a)), 0, what);
+        assert.equal(ours > 0, reference(left, right) > 0, what);
+        if (reference(left, right) < 0) assert.ok(ours < 0, what);
+        assert.equal(sign(ours) + sign(nginxLocationOrder(right, left)), 0, what);
       }),
       { numRuns: 20_000, seed: 20261207 },
     );
@@ -122,20 +122,21 @@ describe("render location order (nginx's own)", () => {
               }),
             ),
           ];
-          const r = build(resources);
-          const server = buildView(r.model, OPTS).servers.find((s) => s.host === 'h.example.com')!;
+          const built = build(resources);
+          const server = buildView(built.model, OPTS).servers.find((s) => s.host === 'h.example.com')!;
           const rendered = server.locations.filter((l) => l.servedBy === null);
           assert.equal(insertionMoves(rendered), 0, rendered.map((l) => `${l.exact ? '= ' : ''}${l.path}`).join(', '));
           // the same locations as the model describes: every Prefix path an exact and a prefix location
           // (the exact one left to an Exact path of the same name), every Exact path one exact location
           const want = new Set<string>();
-          const modelled = r.model.servers.find((s) => s.host === 'h.example.com')!.locations;
-          for (const l of modelled) {
-            if (l.match === 'exact') want.add(`= ${l.path}`);
-            else if (l.path === '/') want.add('/');
+          const modelled = built.model.servers.find((s) => s.host === 'h.example.com')!.locations;
+          for (const location of modelled) {
+            if (location.match === 'exact') want.add(`= ${location.path}`);
+            else if (location.path === '/') want.add('/');
             else {
-              want.add(`${l.path}/`);
-              if (!modelled.some((o) => o.match === 'exact' && o.path === l.path)) want.add(`= ${l.path}`);
+              want.add(`${location.path}/`);
+              if (!modelled.some((o) => o.match === 'exact' && o.path === location.path))
+                want.add(`= ${location.path}`);
             }
           }
           assert.deepEqual(new Set(server.locations.map((l) => `${l.exact ? '= ' : ''}${l.path}`)), want);
@@ -146,7 +147,7 @@ describe("render location order (nginx's own)", () => {
   });
 
   it('keeps regex locations longest path first (nginx tries them in the written order)', () => {
-    const r = build([
+    const built = build([
       service({ name: 'web' }),
       ingress({
         name: 'r',
@@ -161,7 +162,7 @@ describe("render location order (nginx's own)", () => {
         ],
       }),
     ]);
-    const server = buildView(r.model, OPTS).servers.find((s) => s.host === 'h.example.com')!;
+    const server = buildView(built.model, OPTS).servers.find((s) => s.host === 'h.example.com')!;
     assert.deepEqual(
       server.locations.map((l) => l.path),
       ['/zz/long', '/b/c', '/a'],

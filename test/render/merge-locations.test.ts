@@ -28,15 +28,15 @@ const OPTS: RenderOptions = {
   luaDir: '/srv/it/lua',
   luaModules: [],
 };
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const apps = (...names: string[]): Resource[] =>
   names.flatMap((name) => [service({ name }), endpoints({ name, subsets: [{ ready: ['10.0.0.1'] }] })]);
 
 /** "= /x" or "/x/" -> the path of the location serving it ("" when it has a block of its own). */
 function served(resources: Resource[], host = 'h.example.com', opts = {}): Record<string, string> {
-  const m: Model = build(resources, opts).model;
-  const s = buildView(m, OPTS).servers.find((x) => x.host === host)!;
-  return Object.fromEntries(s.locations.map((l) => [`${l.exact ? '= ' : ''}${l.path}`, l.servedBy ?? '']));
+  const model: Model = build(resources, opts).model;
+  const server = buildView(model, OPTS).servers.find((x) => x.host === host)!;
+  return Object.fromEntries(server.locations.map((l) => [`${l.exact ? '= ' : ''}${l.path}`, l.servedBy ?? '']));
 }
 
 describe('render merge: locations served alike by an enclosing one need no block', () => {
@@ -72,7 +72,7 @@ describe('render merge: locations served alike by an enclosing one need no block
         ingress({ name: 'a', rules: [rule('h.example.com', path('/', 'web'))] }),
         ingress({
           name: 'b',
-          annotations: { [`${A}proxy-body-size`]: '8m' },
+          annotations: { [`${ANNOTATION}proxy-body-size`]: '8m' },
           rules: [rule('h.example.com', path('/api', 'web'))],
         }),
       ]),
@@ -93,7 +93,7 @@ describe('render merge: locations served alike by an enclosing one need no block
         ingress({ name: 'a', rules: [rule('h.example.com', path('/', 'web'))] }),
         ingress({
           name: 'b',
-          annotations: { [`${A}force-ssl-redirect`]: 'true' },
+          annotations: { [`${ANNOTATION}force-ssl-redirect`]: 'true' },
           rules: [rule('h.example.com', path('/api', 'web'))],
         }),
       ]),
@@ -182,7 +182,7 @@ describe('render merge: locations served alike by an enclosing one need no block
       ...apps('web'),
       ingress({
         name: 'a',
-        annotations: { [`${A}use-regex`]: 'true' },
+        annotations: { [`${ANNOTATION}use-regex`]: 'true' },
         rules: [rule('h.example.com', path('/api', 'web'), path('/', 'web'))],
       }),
     ]);
@@ -197,7 +197,7 @@ describe('render merge: locations served alike by an enclosing one need no block
         ingress({ name: 'a', rules: [rule('h.example.com', path('/api', 'web'), path('/', 'web'))] }),
         ingress({
           name: 's',
-          annotations: { [`${A}server-snippet`]: 'location = /ping { return 200; }' },
+          annotations: { [`${ANNOTATION}server-snippet`]: 'location = /ping { return 200; }' },
           rules: [rule('h.example.com', path('/other', 'web'))],
         }),
       ],

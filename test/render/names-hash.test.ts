@@ -40,15 +40,15 @@ describe('render server_names_hash sizes', () => {
   });
 
   it('raises max (and the bucket when the table would get large) for thousands of names', () => {
-    const r = serverNamesHash(['_', ...hosts(5000)], null, 1024);
-    assert.ok(r.max > 1024 || r.bucket > 64, JSON.stringify(r));
-    assert.ok(r.max <= 16 * 5001, JSON.stringify(r));
+    const sizes = serverNamesHash(['_', ...hosts(5000)], null, 1024);
+    assert.ok(sizes.max > 1024 || sizes.bucket > 64, JSON.stringify(sizes));
+    assert.ok(sizes.max <= 16 * 5001, JSON.stringify(sizes));
     const fixed = serverNamesHash(['_', ...hosts(5000)], 64, 1024);
     assert.equal(fixed.bucket, 64);
   });
 
   it('counts the catch-all, exact hosts and www aliases, not wildcards (nginx matches those as regexes)', () => {
-    const r = build([
+    const built = build([
       service({ name: 'web' }),
       ingress({ name: 'a', rules: [rule('a.example.com', path('/', 'web')), rule('*.example.com', path('/', 'web'))] }),
       ingress({
@@ -58,32 +58,32 @@ describe('render server_names_hash sizes', () => {
       }),
     ]);
     // the alias, www. and 47 characters, needs the larger bucket
-    assert.equal(buildView(r.model, options('/srv/it')).serverNamesHashBucketSize, 128);
-    const c = build(
+    assert.equal(buildView(built.model, options('/srv/it')).serverNamesHashBucketSize, 128);
+    const configured = build(
       [
         service({ name: 'web' }),
         configMap({ 'server-name-hash-bucket-size': '256', 'server-name-hash-max-size': '2048' }),
       ],
       CONFIG_MAP_OPTION,
     );
-    const v = buildView(c.model, options('/srv/it'));
-    assert.deepEqual([v.serverNamesHashBucketSize, v.serverNamesHashMaxSize], [256, 2048]);
+    const view = buildView(configured.model, options('/srv/it'));
+    assert.deepEqual([view.serverNamesHashBucketSize, view.serverNamesHashMaxSize], [256, 2048]);
   });
 
   it('nginx -t builds the hash of 3000 servers without a warning', function () {
     if (!fs.existsSync(NGINX)) this.skip();
     this.timeout(60_000);
     const names = [...hosts(3000), `${'l'.repeat(43)}.com`];
-    const r = build([
+    const built = build([
       service({ name: 'web' }),
       ...names.map((h, i) => ingress({ name: `i${i}`, rules: [rule(h, path('/', 'web'))] })),
     ]);
     const prefix = tempNginxPrefix('itp-names-hash-');
     try {
-      const o = options(prefix);
+      const renderOptions = options(prefix);
       const cert = makeCert(['default.invalid']);
-      fs.writeFileSync(o.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
-      const text = loadTemplates().render(r.model, o).text;
+      fs.writeFileSync(renderOptions.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
+      const text = loadTemplates().render(built.model, renderOptions).text;
       assert.doesNotMatch(text, /server_names_hash_max_size 1024;/);
       const configTest = (name: string, config: string) => {
         fs.writeFileSync(nodePath.join(prefix, name), config);
@@ -91,9 +91,9 @@ describe('render server_names_hash sizes', () => {
           encoding: 'utf8',
         });
       };
-      const t = configTest('nginx.conf', text);
-      assert.equal(t.status, 0, t.stderr);
-      assert.doesNotMatch(t.stderr, /server_names_hash/);
+      const result = configTest('nginx.conf', text);
+      assert.equal(result.status, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /server_names_hash/);
       // with nginx's default max, the same servers get the warning: the check above means something
       const old = configTest(
         'old.conf',

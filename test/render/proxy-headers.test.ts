@@ -72,9 +72,9 @@ function effective(levels: Directive[][], directive: string): Map<string, string
   // nginx: the innermost level with any such directive has the whole list; the others are not inherited
   const own = [...levels].reverse().find((l) => children(l, directive).length > 0) ?? [];
   const out = new Map<string, string[]>();
-  for (const d of children(own, directive)) {
-    const key = d.args[0]!.toLowerCase();
-    out.set(key, [...(out.get(key) ?? []), d.args[1] ?? '']);
+  for (const found of children(own, directive)) {
+    const key = found.args[0]!.toLowerCase();
+    out.set(key, [...(out.get(key) ?? []), found.args[1] ?? '']);
   }
   return out;
 }
@@ -118,11 +118,11 @@ function walk(text: string): Walked[] {
   return out;
 }
 
-const value = (w: Walked, name: string) => {
-  const v = w.headers.get(name.toLowerCase());
-  assert.ok(v, `${w.where} (${w.kind}) sends no ${name}: the client's own would pass`);
-  assert.equal(v.length, 1, `${w.where} (${w.kind}) sets ${name} ${v.length} times (nginx sends each)`);
-  return v[0]!;
+const value = (walked: Walked, name: string) => {
+  const sent = walked.headers.get(name.toLowerCase());
+  assert.ok(sent, `${walked.where} (${walked.kind}) sends no ${name}: the client's own would pass`);
+  assert.equal(sent.length, 1, `${walked.where} (${walked.kind}) sets ${name} ${sent.length} times (nginx sends each)`);
+  return sent[0]!;
 };
 
 describe('render: protected request headers in every location kind', () => {
@@ -134,7 +134,7 @@ describe('render: protected request headers in every location kind', () => {
       service({ name }),
       endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] }),
     ];
-    const r = build(
+    const built = build(
       [
         ...app('web', ['10.0.0.1']),
         ...app('web-v2', ['10.0.0.2']),
@@ -205,11 +205,11 @@ describe('render: protected request headers in every location kind', () => {
       CONFIG_MAP_OPTION,
     );
     assert.deepEqual(
-      r.problems.filter((p) => p.severity === 'error'),
+      built.problems.filter((p) => p.severity === 'error'),
       [],
-      show(r.problems),
+      show(built.problems),
     );
-    model = r.model;
+    model = built.model;
   });
   after(cleanupPki);
 
@@ -218,8 +218,8 @@ describe('render: protected request headers in every location kind', () => {
       const text = renderText(model, balancer);
       const all = walk(text);
       const kinds = new Set(all.map((w) => w.kind));
-      for (const k of ['prefix', 'exact', 'regex', 'grpc', 'error page', 'auth subrequest'])
-        assert.ok(kinds.has(k), `no ${k} location rendered: ${[...kinds].join(', ')}`);
+      for (const kind of ['prefix', 'exact', 'regex', 'grpc', 'error page', 'auth subrequest'])
+        assert.ok(kinds.has(kind), `no ${kind} location rendered: ${[...kinds].join(', ')}`);
       assert.ok(
         all.some((w) => w.where.startsWith('server fallback.example.com location /')),
         'the fallback location',
@@ -228,17 +228,17 @@ describe('render: protected request headers in every location kind', () => {
         all.some((w) => w.where.startsWith('server canary.example.com')),
         'the canary host',
       );
-      for (const w of all) {
-        for (const h of PROTECTED_HEADERS) {
-          if (w.kind === 'grpc' && !h.grpc) continue;
+      for (const walked of all) {
+        for (const header of PROTECTED_HEADERS) {
+          if (walked.kind === 'grpc' && !header.grpc) continue;
           // with proxy_pass_request_headers off no client header passes: an absent header is not sent
-          if (!w.passRequestHeaders && !w.headers.has(h.name.toLowerCase())) continue;
-          value(w, h.name);
+          if (!walked.passRequestHeaders && !walked.headers.has(header.name.toLowerCase())) continue;
+          value(walked, header.name);
         }
-        for (const [name, v] of Object.entries(NGINX_VALUES))
-          assert.equal(value(w, name), v, `${w.where} (${w.kind}): ${name}`);
+        for (const [name, expected] of Object.entries(NGINX_VALUES))
+          assert.equal(value(walked, name), expected, `${walked.where} (${walked.kind}): ${name}`);
         // the auth-response variables may only carry names no protected header has
-        for (const [name, values] of w.headers) {
+        for (const [name, values] of walked.headers) {
           if (values.some((v) => v.startsWith('$ingress_templater_auth_')))
             assert.ok(!PROTECTED_HEADERS.some((h) => h.name.toLowerCase() === name), name);
         }
@@ -247,26 +247,30 @@ describe('render: protected request headers in every location kind', () => {
       const setters = parseNginx(text).find((d) => d.name === 'http')!.block!;
       const sets: string[] = [];
       const visit = (ds: Directive[], depth: string) => {
-        for (const d of ds) {
+        for (const directive of ds) {
           if (
-            ['set', 'auth_request_set', 'map', 'set_by_lua_block'].includes(d.name) &&
-            d.args.some((a) => a in VERDICT_SOURCES)
+            ['set', 'auth_request_set', 'map', 'set_by_lua_block'].includes(directive.name) &&
+            directive.args.some((a) => a in VERDICT_SOURCES)
           ) {
-            const block = d.block?.map((x) => `${x.name} ${JSON.stringify(x.args)}`).join('; ') ?? '';
-            sets.push(`${depth} ${d.name} ${d.args.join(' ')}${block ? ` { ${block} }` : ''}`);
+            const block = directive.block?.map((x) => `${x.name} ${JSON.stringify(x.args)}`).join('; ') ?? '';
+            sets.push(`${depth} ${directive.name} ${directive.args.join(' ')}${block ? ` { ${block} }` : ''}`);
           }
-          if (d.block) visit(d.block, d.name === 'server' ? 'server' : d.name === 'location' ? 'location' : depth);
+          if (directive.block)
+            visit(
+              directive.block,
+              directive.name === 'server' ? 'server' : directive.name === 'location' ? 'location' : depth,
+            );
         }
       };
       visit(setters, 'http');
-      for (const s of sets) {
-        const m = /^(\w+) (\w+) (\S+) (.*)$/.exec(s)!;
-        if (m[2] === 'map')
-          assert.match(s, /^http map \$https \$ingress_templater_ssl_client_\w+ \{ default \[""\] \}$/, s);
+      for (const line of sets) {
+        const match = /^(\w+) (\w+) (\S+) (.*)$/.exec(line)!;
+        if (match[2] === 'map')
+          assert.match(line, /^http map \$https \$ingress_templater_ssl_client_\w+ \{ default \[""\] \}$/, line);
         else
           assert.ok(
-            m[1] === 'server' && m[2] === 'set' && VERDICT_SOURCES[m[3]!] === m[4],
-            `verdict variable set from elsewhere: ${s}`,
+            match[1] === 'server' && match[2] === 'set' && VERDICT_SOURCES[match[3]!] === match[4],
+            `verdict variable set from elsewhere: ${line}`,
           );
       }
       assert.ok(
@@ -279,19 +283,19 @@ describe('render: protected request headers in every location kind', () => {
       const all = walk(renderText(model, balancer));
       const pages = all.filter((w) => w.kind === 'error page');
       assert.ok(pages.length >= 3, pages.map((w) => w.where).join());
-      for (const w of pages) {
-        assert.equal(w.passRequestHeaders, false, `${w.where}: proxy_pass_request_headers off`);
+      for (const walked of pages) {
+        assert.equal(walked.passRequestHeaders, false, `${walked.where}: proxy_pass_request_headers off`);
         for (const name of ['authorization', 'cookie', 'x-user', 'proxy-authorization'])
-          assert.equal(w.headers.get(name), undefined, `${w.where} sends ${name}`);
-        for (const [name, values] of w.headers)
+          assert.equal(walked.headers.get(name), undefined, `${walked.where} sends ${name}`);
+        for (const [name, values] of walked.headers)
           assert.ok(
             values.every((v) => !v.startsWith('$ingress_templater_auth_')),
-            `${w.where}: ${name}`,
+            `${walked.where}: ${name}`,
           );
-        assert.match(value(w, 'X-Code'), /^[0-9]{3}$/);
-        assert.equal(value(w, 'X-Format'), '$http_accept');
-        assert.equal(value(w, 'X-Namespace'), 'default');
-        assert.equal(value(w, 'X-Team'), 'payments', 'the ConfigMap headers are for every backend');
+        assert.match(value(walked, 'X-Code'), /^[0-9]{3}$/);
+        assert.equal(value(walked, 'X-Format'), '$http_accept');
+        assert.equal(value(walked, 'X-Namespace'), 'default');
+        assert.equal(value(walked, 'X-Team'), 'payments', 'the ConfigMap headers are for every backend');
       }
       const subrequests = all.filter((w) => w.kind === 'auth subrequest');
       assert.equal(subrequests.length, 1);
@@ -301,10 +305,10 @@ describe('render: protected request headers in every location kind', () => {
       assert.equal(value(auth, 'Host'), '10.9.9.9:9000');
       assert.equal(auth.headers.get('x-user'), undefined, 'the auth-response variables are for backends');
       // every other proxying location passes the client's headers, with the auth steps' variables
-      for (const w of all.filter((x) => x.kind !== 'error page' && x.kind !== 'auth subrequest')) {
-        assert.equal(w.passRequestHeaders, true, w.where);
-        assert.equal(value(w, 'Authorization'), '$ingress_templater_auth_authorization', w.where);
-        assert.equal(value(w, 'X-User'), '$ingress_templater_auth_x_user', w.where);
+      for (const walked of all.filter((x) => x.kind !== 'error page' && x.kind !== 'auth subrequest')) {
+        assert.equal(walked.passRequestHeaders, true, walked.where);
+        assert.equal(value(walked, 'Authorization'), '$ingress_templater_auth_authorization', walked.where);
+        assert.equal(value(walked, 'X-User'), '$ingress_templater_auth_x_user', walked.where);
       }
       // basic auth clears Authorization for its backend in each of its locations
       const basic = all.filter(
@@ -312,12 +316,12 @@ describe('render: protected request headers in every location kind', () => {
           x.where.startsWith('server mtls.example.com') && x.kind !== 'error page' && !x.where.endsWith('location /'),
       );
       assert.ok(basic.length >= 3, basic.map((w) => w.where).join());
-      for (const w of basic) {
+      for (const walked of basic) {
         assert.ok(
-          w.location.some(
+          walked.location.some(
             (d) => d.name === 'set' && d.args[0] === '$ingress_templater_auth_authorization' && d.args[1] === '',
           ),
-          w.where,
+          walked.where,
         );
       }
     });

@@ -16,7 +16,7 @@ import type { Problem } from '../../src/resources.js';
 import { nginxConfigTest, numberedLines, tempNginxPrefix } from '../helpers/nginx-configtest.js';
 import { CONFIG_MAP_OPTION, makeCert, OPTIONS, show } from '../helpers/resources.js';
 import type { TestCert } from '../helpers/resources.js';
-import { A, buildCorpus, NAME_PAYLOADS } from './corpus.js';
+import { ANNOTATION, buildCorpus, NAME_PAYLOADS } from './corpus.js';
 import type { Case, Docs } from './corpus.js';
 
 const LUA_MODULES = ['/usr/lib/nginx/modules/ndk_http_module.so', '/usr/lib/nginx/modules/ngx_http_lua_module.so'];
@@ -44,7 +44,7 @@ function base(cert: TestCert, extra: Record<string, string> = {}): Docs {
   // a canary needs a main Ingress for the same host and path, with another Service
   // biome-ignore lint/suspicious/noExplicitAny: plain manifest documents
   const main: any[] =
-    extra[`${A}canary`] === 'true'
+    extra[`${ANNOTATION}canary`] === 'true'
       ? [
           {
             apiVersion: 'v1',
@@ -75,7 +75,7 @@ function base(cert: TestCert, extra: Record<string, string> = {}): Docs {
           },
         ]
       : [];
-  if (extra[`${A}auth-secret`] === 'htpasswd') {
+  if (extra[`${ANNOTATION}auth-secret`] === 'htpasswd') {
     // user "user", password "password"
     main.push({
       apiVersion: 'v1',
@@ -135,16 +135,16 @@ function base(cert: TestCert, extra: Record<string, string> = {}): Docs {
   };
 }
 
-function manifestText(d: Docs, ingressYaml?: string): string {
+function manifestText(docs: Docs, ingressYaml?: string): string {
   const cm = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: CONFIG_MAP_OPTION.configMap.name, namespace: CONFIG_MAP_OPTION.configMap.namespace },
-    data: d.configMap.data,
+    data: docs.configMap.data,
   };
-  return [cm, d.service, d.slice, d.secret, ...d.extra]
+  return [cm, docs.service, docs.slice, docs.secret, ...docs.extra]
     .map((o) => YAML.stringify(o))
-    .concat(ingressYaml ?? YAML.stringify(d.ingress))
+    .concat(ingressYaml ?? YAML.stringify(docs.ingress))
     .join('---\n');
 }
 
@@ -169,16 +169,16 @@ function run(text: string, prefix = PREFIX): Run {
 function bare(line: string): string {
   let out = '';
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (c === '#') break;
-    if (c === '"' || c === "'") {
-      const q = c;
+    const char = line[i]!;
+    if (char === '#') break;
+    if (char === '"' || char === "'") {
+      const quote = char;
       i++;
-      while (i < line.length && line[i] !== q) i += line[i] === '\\' ? 2 : 1;
+      while (i < line.length && line[i] !== quote) i += line[i] === '\\' ? 2 : 1;
       out += ' STR ';
       continue;
     }
-    out += c;
+    out += char;
   }
   return out;
 }
@@ -203,9 +203,9 @@ describe('security: adversarial corpus', function () {
   const cert = makeCert(['app.example.com']);
   const cases = buildCorpus();
   const baselines = new Map<string, Run>();
-  const baseline = (c: Case): Run => {
-    const key = JSON.stringify(c.with ?? {});
-    if (!baselines.has(key)) baselines.set(key, run(manifestText(base(cert, c.with))));
+  const baseline = (testCase: Case): Run => {
+    const key = JSON.stringify(testCase.with ?? {});
+    if (!baselines.has(key)) baselines.set(key, run(manifestText(base(cert, testCase.with))));
     return baselines.get(key)!;
   };
   const results = new Map<Case, Run>();
@@ -227,79 +227,82 @@ describe('security: adversarial corpus', function () {
   });
 
   it("the baselines render cleanly, with the controller's own Lua and no error", () => {
-    const b = baseline({ name: 'base', payload: '', mutate: () => {} });
+    const baselineRun = baseline({ name: 'base', payload: '', mutate: () => {} });
     assert.deepEqual(
-      b.problems.filter((p) => p.severity === 'error'),
+      baselineRun.problems.filter((p) => p.severity === 'error'),
       [],
-      show(b.problems),
+      show(baselineRun.problems),
     );
-    assert.match(b.text, /server_name app\.example\.com;/);
-    assert.ok(controlledDirectives(b.text).size > 0);
-    assert.match(b.text, /^[\n\x20-\x7e]*$/);
+    assert.match(baselineRun.text, /server_name app\.example\.com;/);
+    assert.ok(controlledDirectives(baselineRun.text).size > 0);
+    assert.match(baselineRun.text, /^[\n\x20-\x7e]*$/);
   });
 
-  for (const c of cases) {
-    it(c.name, () => {
-      const b = baseline(c);
-      const d = base(cert, c.with);
-      c.mutate(d);
-      let r: Run;
+  for (const testCase of cases) {
+    it(testCase.name, () => {
+      const baselineRun = baseline(testCase);
+      const docs = base(cert, testCase.with);
+      testCase.mutate(docs);
+      let result: Run;
       try {
-        r = run(manifestText(d, c.ingressYaml?.(c.payload)));
-      } catch (e) {
-        assert.fail(`the pipeline crashed: ${(e as Error).stack}`);
+        result = run(manifestText(docs, testCase.ingressYaml?.(testCase.payload)));
+      } catch (err) {
+        assert.fail(`the pipeline crashed: ${(err as Error).stack}`);
       }
-      results.set(c, r);
-      const errors = r.problems.filter((p) => p.severity === 'error');
+      results.set(testCase, result);
+      const errors = result.problems.filter((p) => p.severity === 'error');
       if (process.env.CORPUS_VERBOSE)
-        console.log(`${c.name}: ${errors.length ? `REJECTED ${errors[0]!.message.slice(0, 100)}` : 'ACCEPTED'}`);
-      const served = /server_name app\.example\.com;/.test(r.text);
-      const annotation = c.name.startsWith('annotation ') || c.name.startsWith('YAML ');
-      if (errors.length && c.annotation) {
+        console.log(`${testCase.name}: ${errors.length ? `REJECTED ${errors[0]!.message.slice(0, 100)}` : 'ACCEPTED'}`);
+      const served = /server_name app\.example\.com;/.test(result.text);
+      const annotation = testCase.name.startsWith('annotation ') || testCase.name.startsWith('YAML ');
+      if (errors.length && testCase.annotation) {
         assert.ok(
-          errors.some((p) => p.field === `metadata.annotations["${c.annotation}"]`),
-          `no error names ${c.annotation}: ${show(errors)}`,
+          errors.some((p) => p.field === `metadata.annotations["${testCase.annotation}"]`),
+          `no error names ${testCase.annotation}: ${show(errors)}`,
         );
       }
-      const canary = c.with?.[`${A}canary`] === 'true';
+      const canary = testCase.with?.[`${ANNOTATION}canary`] === 'true';
       if (canary) {
         // a canary has no locations of its own; an invalid rule is an error and the canary is left out
-        if (!errors.length) assert.ok(c.mayAccept, `accepted without an error: ${show(r.problems)}`);
-        else assert.ok(!r.model.servers.flatMap((s) => s.locations).some((l) => l.ingress === 'shop/app'));
+        if (!errors.length) assert.ok(testCase.mayAccept, `accepted without an error: ${show(result.problems)}`);
+        else assert.ok(!result.model.servers.flatMap((s) => s.locations).some((l) => l.ingress === 'shop/app'));
       } else if (errors.length && annotation) {
         // an invalid annotation denies the Ingress: its locations answer 503
-        const own = r.model.servers.flatMap((s) => s.locations).filter((l) => l.ingress === 'shop/app');
+        const own = result.model.servers.flatMap((s) => s.locations).filter((l) => l.ingress === 'shop/app');
         assert.ok(own.length > 0, 'the Ingress keeps its locations');
-        for (const l of own) assert.ok(l.denied, `${l.path} is denied`);
-        assert.match(r.text, /return 503;/);
+        for (const location of own) assert.ok(location.denied, `${location.path} is denied`);
+        assert.match(result.text, /return 503;/);
       }
       if (!errors.length) {
-        if (c.mayBeIgnored && !served) {
+        if (testCase.mayBeIgnored && !served) {
           // not this controller's Ingress: left out entirely
-        } else if (SPECIAL.test(c.payload) || c.payload.length > 4096) {
-          assert.ok(c.mayAccept, `accepted without an error: ${show(r.problems)}`);
+        } else if (SPECIAL.test(testCase.payload) || testCase.payload.length > 4096) {
+          assert.ok(testCase.mayAccept, `accepted without an error: ${show(result.problems)}`);
           // where an accepted value shows in the config at all, it is a whole quoted string made by str
-          if (c.payload.length >= 6) {
-            for (const m of r.text.matchAll(new RegExp(c.payload.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'))) {
-              assert.equal(r.text[m.index! - 1], '"', `unquoted at ${m.index}`);
-              assert.equal(r.text[m.index! + c.payload.length], '"', `unquoted at ${m.index}`);
+          if (testCase.payload.length >= 6) {
+            for (const match of result.text.matchAll(
+              new RegExp(testCase.payload.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'),
+            )) {
+              assert.equal(result.text[match.index! - 1], '"', `unquoted at ${match.index}`);
+              assert.equal(result.text[match.index! + testCase.payload.length], '"', `unquoted at ${match.index}`);
             }
           }
         }
       }
       // the config is printable ASCII lines: no NUL, CR, U+2028, tab or other Unicode from the payload
-      const odd = r.text.match(/[^\n\x20-\x7e]/);
+      const odd = result.text.match(/[^\n\x20-\x7e]/);
       assert.equal(odd, null, `unexpected character ${JSON.stringify(odd?.[0])}`);
       // nothing of the payload became nginx words outside quoted strings
-      const lines = r.text.split('\n');
-      for (const [i, line] of lines.entries()) {
+      const lines = result.text.split('\n');
+      for (const [index, line] of lines.entries()) {
         const words = bare(line);
-        for (const re of DANGER) assert.doesNotMatch(words, re, `line ${i + 1}: ${line}`);
+        for (const re of DANGER) assert.doesNotMatch(words, re, `line ${index + 1}: ${line}`);
       }
       // load_module, include and *_by_lua* directives are exactly the controller's own
-      const own = controlledDirectives(b.text);
-      for (const l of controlledDirectives(r.text)) assert.ok(own.has(l), `not the controller's own: ${l}`);
-      if (served && !errors.length) assert.deepEqual(controlledDirectives(r.text), own);
+      const own = controlledDirectives(baselineRun.text);
+      for (const directive of controlledDirectives(result.text))
+        assert.ok(own.has(directive), `not the controller's own: ${directive}`);
+      if (served && !errors.length) assert.deepEqual(controlledDirectives(result.text), own);
     });
   }
 
@@ -308,20 +311,20 @@ describe('security: adversarial corpus', function () {
     const sample = cases.filter((_, i) => i % 7 === 0);
     assert.ok(sample.length >= 30, `${sample.length}`);
     const def = makeCert(['default.invalid']);
-    for (const c of sample) {
+    for (const testCase of sample) {
       const prefix = tempNginxPrefix('it-corpus-');
       try {
-        const d = base(cert, c.with);
-        c.mutate(d);
-        const r = run(manifestText(d, c.ingressYaml?.(c.payload)), prefix);
+        const docs = base(cert, testCase.with);
+        testCase.mutate(docs);
+        const result = run(manifestText(docs, testCase.ingressYaml?.(testCase.payload)), prefix);
         fs.mkdirSync(filesDir(prefix), { recursive: true });
         fs.writeFileSync(nodePath.join(prefix, 'ssl', 'default.pem'), def.crt + def.key, { mode: 0o600 });
-        for (const crt of r.model.certificates)
+        for (const crt of result.model.certificates)
           fs.writeFileSync(certificateFile(prefix, crt), crt.pem, { mode: 0o600 });
-        for (const f of r.model.files)
-          fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
-        const complaint = nginxConfigTest(prefix, r.text);
-        assert.equal(complaint, null, `${c.name}: ${complaint}\n${numberedLines(r.text)}`);
+        for (const managed of result.model.files)
+          fs.writeFileSync(nodePath.join(filesDir(prefix), managed.name), managed.content, { mode: managed.mode });
+        const complaint = nginxConfigTest(prefix, result.text);
+        assert.equal(complaint, null, `${testCase.name}: ${complaint}\n${numberedLines(result.text)}`);
       } finally {
         fs.rmSync(prefix, { recursive: true, force: true });
       }
@@ -333,32 +336,36 @@ describe('security: adversarial corpus', function () {
       const names = [...Object.values(NAME_PAYLOADS), 'app-tls', 'a.b', '-x'];
       for (const name of names) {
         for (const ns of ['shop', ...Object.values(NAME_PAYLOADS)]) {
-          const d = base(cert, {
-            [`${A}auth-type`]: 'basic',
-            [`${A}auth-secret`]: name,
-            [`${A}auth-tls-secret`]: `${ns}/${name}`,
+          const docs = base(cert, {
+            [`${ANNOTATION}auth-type`]: 'basic',
+            [`${ANNOTATION}auth-secret`]: name,
+            [`${ANNOTATION}auth-tls-secret`]: `${ns}/${name}`,
           });
-          d.secret.metadata.name = name;
-          d.secret.metadata.namespace = ns;
-          d.ingress.metadata.namespace = ns;
-          d.ingress.spec.tls[0].secretName = name;
-          d.slice.metadata.namespace = ns;
-          d.service.metadata.namespace = ns;
-          const r = run(manifestText(d));
-          for (const crt of r.model.certificates) {
+          docs.secret.metadata.name = name;
+          docs.secret.metadata.namespace = ns;
+          docs.ingress.metadata.namespace = ns;
+          docs.ingress.spec.tls[0].secretName = name;
+          docs.slice.metadata.namespace = ns;
+          docs.service.metadata.namespace = ns;
+          const result = run(manifestText(docs));
+          for (const crt of result.model.certificates) {
             assert.equal(
               nodePath.dirname(nodePath.resolve(certificateFile(PREFIX, crt))),
               nodePath.join(PREFIX, 'ssl'),
               crt.name,
             );
           }
-          for (const f of r.model.files) {
-            assert.equal(nodePath.dirname(nodePath.resolve(filesDir(PREFIX), f.name)), filesDir(PREFIX), f.name);
-            assert.equal(fileIn(filesDir(PREFIX), f.name), `"${filesDir(PREFIX)}/${f.name}"`);
+          for (const managed of result.model.files) {
+            assert.equal(
+              nodePath.dirname(nodePath.resolve(filesDir(PREFIX), managed.name)),
+              filesDir(PREFIX),
+              managed.name,
+            );
+            assert.equal(fileIn(filesDir(PREFIX), managed.name), `"${filesDir(PREFIX)}/${managed.name}"`);
           }
-          for (const m of r.text.matchAll(/"?(\/srv\/it\/[^";\s]*)/g)) {
-            const file = nodePath.resolve(m[1]!);
-            assert.ok(file === m[1] && file.startsWith(`${PREFIX}/`), file);
+          for (const match of result.text.matchAll(/"?(\/srv\/it\/[^";\s]*)/g)) {
+            const file = nodePath.resolve(match[1]!);
+            assert.ok(file === match[1] && file.startsWith(`${PREFIX}/`), file);
           }
         }
       }

@@ -1,7 +1,7 @@
 // The adversarial corpus of test/security/corpus.test.ts: each case carries one injection attempt through
 // one field or annotation of an otherwise valid set of manifests (see base() in the test).
 
-export const A = 'nginx.ingress.kubernetes.io/';
+export const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
 /** A manifest set as plain objects, changed in place by a case. */
 // biome-ignore-start lint/suspicious/noExplicitAny: cases rewrite these documents freely
@@ -21,7 +21,7 @@ export interface Case {
   payload: string;
   /** extra annotations present in both the baseline and the malicious manifests (what the field needs) */
   with?: Record<string, string>;
-  mutate: (d: Docs) => void;
+  mutate: (docs: Docs) => void;
   /** the Ingress may also be left out silently (not ours): ingressClassName */
   mayBeIgnored?: boolean;
   /** accepted values are harmless here (why) */
@@ -134,12 +134,12 @@ const ANNOTATIONS: Record<string, Record<string, string> | undefined> = {
   'permanent-redirect': undefined,
   'temporal-redirect': undefined,
   'auth-url': undefined,
-  'auth-signin': { [`${A}auth-url`]: 'http://10.0.0.9:8080/check' },
-  'auth-realm': { [`${A}auth-type`]: 'basic', [`${A}auth-secret`]: 'htpasswd' },
-  'auth-response-headers': { [`${A}auth-url`]: 'http://10.0.0.9:8080/check' },
-  'auth-method': { [`${A}auth-url`]: 'http://10.0.0.9:8080/check' },
+  'auth-signin': { [`${ANNOTATION}auth-url`]: 'http://10.0.0.9:8080/check' },
+  'auth-realm': { [`${ANNOTATION}auth-type`]: 'basic', [`${ANNOTATION}auth-secret`]: 'htpasswd' },
+  'auth-response-headers': { [`${ANNOTATION}auth-url`]: 'http://10.0.0.9:8080/check' },
+  'auth-method': { [`${ANNOTATION}auth-url`]: 'http://10.0.0.9:8080/check' },
   'auth-type': undefined,
-  'auth-secret': { [`${A}auth-type`]: 'basic' },
+  'auth-secret': { [`${ANNOTATION}auth-type`]: 'basic' },
   'upstream-vhost': undefined,
   'x-forwarded-prefix': undefined,
   'proxy-body-size': undefined,
@@ -153,17 +153,17 @@ const ANNOTATIONS: Record<string, Record<string, string> | undefined> = {
   'denylist-source-range': undefined,
   'limit-rps': undefined,
   'limit-connections': undefined,
-  'cors-allow-origin': { [`${A}enable-cors`]: 'true' },
-  'cors-allow-methods': { [`${A}enable-cors`]: 'true' },
-  'cors-allow-headers': { [`${A}enable-cors`]: 'true' },
-  'cors-expose-headers': { [`${A}enable-cors`]: 'true' },
-  'canary-by-header': { [`${A}canary`]: 'true' },
-  'canary-by-header-value': { [`${A}canary`]: 'true', [`${A}canary-by-header`]: 'X-Canary' },
-  'canary-by-header-pattern': { [`${A}canary`]: 'true', [`${A}canary-by-header`]: 'X-Canary' },
-  'canary-by-cookie': { [`${A}canary`]: 'true' },
-  'canary-weight': { [`${A}canary`]: 'true' },
-  'session-cookie-name': { [`${A}affinity`]: 'cookie' },
-  'session-cookie-path': { [`${A}affinity`]: 'cookie' },
+  'cors-allow-origin': { [`${ANNOTATION}enable-cors`]: 'true' },
+  'cors-allow-methods': { [`${ANNOTATION}enable-cors`]: 'true' },
+  'cors-allow-headers': { [`${ANNOTATION}enable-cors`]: 'true' },
+  'cors-expose-headers': { [`${ANNOTATION}enable-cors`]: 'true' },
+  'canary-by-header': { [`${ANNOTATION}canary`]: 'true' },
+  'canary-by-header-value': { [`${ANNOTATION}canary`]: 'true', [`${ANNOTATION}canary-by-header`]: 'X-Canary' },
+  'canary-by-header-pattern': { [`${ANNOTATION}canary`]: 'true', [`${ANNOTATION}canary-by-header`]: 'X-Canary' },
+  'canary-by-cookie': { [`${ANNOTATION}canary`]: 'true' },
+  'canary-weight': { [`${ANNOTATION}canary`]: 'true' },
+  'session-cookie-name': { [`${ANNOTATION}affinity`]: 'cookie' },
+  'session-cookie-path': { [`${ANNOTATION}affinity`]: 'cookie' },
   'upstream-hash-by': undefined,
   'load-balance': undefined,
   'backend-protocol': undefined,
@@ -174,11 +174,11 @@ const ANNOTATIONS: Record<string, Record<string, string> | undefined> = {
   'auth-tls-verify-client': undefined,
   'custom-http-errors': undefined,
   'default-backend': undefined,
-  'session-cookie-expires': { [`${A}affinity`]: 'cookie' },
-  'session-cookie-max-age': { [`${A}affinity`]: 'cookie' },
+  'session-cookie-expires': { [`${ANNOTATION}affinity`]: 'cookie' },
+  'session-cookie-max-age': { [`${ANNOTATION}affinity`]: 'cookie' },
   affinity: undefined,
   'limit-rpm': undefined,
-  'limit-burst-multiplier': { [`${A}limit-rps`]: '10' },
+  'limit-burst-multiplier': { [`${ANNOTATION}limit-rps`]: '10' },
   'proxy-buffering': undefined,
   'proxy-buffers-number': undefined,
   'proxy-next-upstream-timeout': undefined,
@@ -186,18 +186,18 @@ const ANNOTATIONS: Record<string, Record<string, string> | undefined> = {
   'force-ssl-redirect': undefined,
   'from-to-www-redirect': undefined,
   'use-regex': undefined,
-  'permanent-redirect-code': { [`${A}permanent-redirect`]: 'https://example.com/' },
-  'auth-secret-type': { [`${A}auth-type`]: 'basic', [`${A}auth-secret`]: 'htpasswd' },
+  'permanent-redirect-code': { [`${ANNOTATION}permanent-redirect`]: 'https://example.com/' },
+  'auth-secret-type': { [`${ANNOTATION}auth-type`]: 'basic', [`${ANNOTATION}auth-secret`]: 'htpasswd' },
   'auth-tls-verify-depth': undefined,
   'auth-tls-pass-certificate-to-upstream': undefined,
   'proxy-ssl-verify': undefined,
   'proxy-ssl-verify-depth': undefined,
   'proxy-ssl-server-name': undefined,
-  'cors-allow-credentials': { [`${A}enable-cors`]: 'true' },
-  'cors-max-age': { [`${A}enable-cors`]: 'true' },
+  'cors-allow-credentials': { [`${ANNOTATION}enable-cors`]: 'true' },
+  'cors-max-age': { [`${ANNOTATION}enable-cors`]: 'true' },
   'enable-cors': undefined,
   'service-upstream': undefined,
-  'canary-weight-total': { [`${A}canary`]: 'true' },
+  'canary-weight-total': { [`${ANNOTATION}canary`]: 'true' },
   'configuration-snippet': undefined,
   'server-snippet': undefined,
 };
@@ -237,96 +237,97 @@ const HARMLESS_ANNOTATIONS: Record<string, string> = {
     'a checked PCRE subset of printable ASCII, only in the Lua push as JSON, never in nginx.conf',
 };
 
-function setPath(d: Docs, path: string, pathType = 'Prefix'): void {
-  const p = d.ingress.spec.rules[0].http.paths[0];
-  p.path = path;
-  p.pathType = pathType;
+function setPath(docs: Docs, path: string, pathType = 'Prefix'): void {
+  const ingressPath = docs.ingress.spec.rules[0].http.paths[0];
+  ingressPath.path = path;
+  ingressPath.pathType = pathType;
 }
 
 export function buildCorpus(): Case[] {
   const cases: Case[] = [];
   const add = (c: Case) => cases.push(c);
 
-  for (const [k, p] of Object.entries(HOST_PAYLOADS)) {
+  for (const [label, payload] of Object.entries(HOST_PAYLOADS)) {
     add({
-      name: `rule host (${k})`,
-      payload: p,
+      name: `rule host (${label})`,
+      payload,
       mutate: (d) => {
-        d.ingress.spec.rules[0].host = p;
+        d.ingress.spec.rules[0].host = payload;
       },
     });
     add({
-      name: `tls host (${k})`,
-      payload: p,
+      name: `tls host (${label})`,
+      payload,
       mutate: (d) => {
-        d.ingress.spec.tls[0].hosts = [p];
+        d.ingress.spec.tls[0].hosts = [payload];
       },
     });
   }
-  for (const [k, p] of Object.entries(PATH_PAYLOADS)) {
-    for (const t of ['Exact', 'Prefix', 'ImplementationSpecific']) {
-      if (t !== 'Prefix' && !['newline', 'semicolon', 'closeBrace', 'dquote', 'varHost', 'nul'].includes(k)) continue;
-      add({ name: `path ${t} (${k})`, payload: p, mutate: (d) => setPath(d, p, t) });
+  for (const [label, payload] of Object.entries(PATH_PAYLOADS)) {
+    for (const pathType of ['Exact', 'Prefix', 'ImplementationSpecific']) {
+      if (pathType !== 'Prefix' && !['newline', 'semicolon', 'closeBrace', 'dquote', 'varHost', 'nul'].includes(label))
+        continue;
+      add({ name: `path ${pathType} (${label})`, payload, mutate: (d) => setPath(d, payload, pathType) });
     }
   }
-  for (const [k, p] of Object.entries(REGEX_PATH_PAYLOADS)) {
+  for (const [label, payload] of Object.entries(REGEX_PATH_PAYLOADS)) {
     add({
-      name: `regex path with use-regex (${k})`,
-      payload: p,
-      with: { [`${A}use-regex`]: 'true' },
-      mutate: (d) => setPath(d, p, 'ImplementationSpecific'),
+      name: `regex path with use-regex (${label})`,
+      payload,
+      with: { [`${ANNOTATION}use-regex`]: 'true' },
+      mutate: (d) => setPath(d, payload, 'ImplementationSpecific'),
     });
   }
-  for (const [k, p] of Object.entries(NAME_PAYLOADS)) {
+  for (const [label, payload] of Object.entries(NAME_PAYLOADS)) {
     add({
-      name: `service name (${k})`,
-      payload: p,
+      name: `service name (${label})`,
+      payload,
       mutate: (d) => {
-        d.ingress.spec.rules[0].http.paths[0].backend.service.name = p;
+        d.ingress.spec.rules[0].http.paths[0].backend.service.name = payload;
       },
     });
     add({
-      name: `port name (${k})`,
-      payload: p,
+      name: `port name (${label})`,
+      payload,
       mutate: (d) => {
-        d.ingress.spec.rules[0].http.paths[0].backend.service.port = { name: p };
+        d.ingress.spec.rules[0].http.paths[0].backend.service.port = { name: payload };
       },
     });
     add({
-      name: `tls secretName (${k})`,
-      payload: p,
+      name: `tls secretName (${label})`,
+      payload,
       mutate: (d) => {
-        d.ingress.spec.tls[0].secretName = p;
+        d.ingress.spec.tls[0].secretName = payload;
       },
     });
     add({
-      name: `Secret metadata.name (${k})`,
-      payload: p,
-      mutate: (d) => {
-        d.secret.metadata.name = p;
-        d.ingress.spec.tls[0].secretName = p;
+      name: `Secret metadata.name (${label})`,
+      payload,
+      mutate: (docs) => {
+        docs.secret.metadata.name = payload;
+        docs.ingress.spec.tls[0].secretName = payload;
       },
     });
     add({
-      name: `Ingress namespace (${k})`,
-      payload: p,
+      name: `Ingress namespace (${label})`,
+      payload,
       mutate: (d) => {
-        d.ingress.metadata.namespace = p;
+        d.ingress.metadata.namespace = payload;
       },
     });
     add({
-      name: `Ingress name (${k})`,
-      payload: p,
+      name: `Ingress name (${label})`,
+      payload,
       mutate: (d) => {
-        d.ingress.metadata.name = p;
+        d.ingress.metadata.name = payload;
       },
     });
     add({
-      name: `ingressClassName (${k})`,
-      payload: p,
+      name: `ingressClassName (${label})`,
+      payload,
       mayBeIgnored: true,
       mutate: (d) => {
-        d.ingress.spec.ingressClassName = p;
+        d.ingress.spec.ingressClassName = payload;
       },
     });
   }
@@ -356,35 +357,35 @@ export function buildCorpus(): Case[] {
     'limit-req-status-code',
     'use-http2',
   ]) {
-    for (const k of ['newline', 'semicolon', 'closeBrace', 'lua']) {
-      const p = PAYLOADS[k]!;
+    for (const label of ['newline', 'semicolon', 'closeBrace', 'lua']) {
+      const payload = PAYLOADS[label]!;
       add({
-        name: `ConfigMap ${key} (${k})`,
-        payload: p,
+        name: `ConfigMap ${key} (${label})`,
+        payload,
         mutate: (d) => {
-          d.configMap.data[key] = p;
+          d.configMap.data[key] = payload;
         },
       });
     }
   }
   for (const [ann, extra] of Object.entries(ANNOTATIONS)) {
-    for (const k of ANNOTATION_PAYLOADS[ann] ?? DEFAULT_ANNOTATION_PAYLOADS) {
-      const p = PAYLOADS[k]!;
-      const c: Case = {
-        name: `annotation ${ann} (${k})`,
-        payload: p,
-        annotation: `${A}${ann}`,
+    for (const label of ANNOTATION_PAYLOADS[ann] ?? DEFAULT_ANNOTATION_PAYLOADS) {
+      const payload = PAYLOADS[label]!;
+      const testCase: Case = {
+        name: `annotation ${ann} (${label})`,
+        payload,
+        annotation: `${ANNOTATION}${ann}`,
         mutate: (d) => {
-          d.ingress.metadata.annotations[`${A}${ann}`] = p;
+          d.ingress.metadata.annotations[`${ANNOTATION}${ann}`] = payload;
         },
       };
-      if (extra) c.with = extra;
-      if (HARMLESS_ANNOTATIONS[ann]) c.mayAccept = HARMLESS_ANNOTATIONS[ann];
-      add(c);
+      if (extra) testCase.with = extra;
+      if (HARMLESS_ANNOTATIONS[ann]) testCase.mayAccept = HARMLESS_ANNOTATIONS[ann];
+      add(testCase);
     }
   }
   // proxy-set-headers: a ConfigMap of header name -> value sent to every backend
-  for (const k of [
+  for (const label of [
     'newline',
     'semicolon',
     'closeBrace',
@@ -398,36 +399,40 @@ export function buildCorpus(): Case[] {
     'u2028',
     'long',
   ]) {
-    const p = PAYLOADS[k]!;
-    const headers = (d: Docs, data: Record<string, string>) => {
-      d.configMap.data['proxy-set-headers'] = 'shop/headers';
-      d.extra.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'headers', namespace: 'shop' }, data });
+    const payload = PAYLOADS[label]!;
+    const headers = (docs: Docs, data: Record<string, string>) => {
+      docs.configMap.data['proxy-set-headers'] = 'shop/headers';
+      docs.extra.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'headers', namespace: 'shop' }, data });
     };
-    const c: Case = {
-      name: `proxy-set-headers value (${k})`,
-      payload: p,
-      mutate: (d) => headers(d, { 'X-Custom': p }),
+    const testCase: Case = {
+      name: `proxy-set-headers value (${label})`,
+      payload,
+      mutate: (d) => headers(d, { 'X-Custom': payload }),
     };
     // printable ASCII without quotes, backslashes and $ is a legal header value, quoted by str
-    if (!/["\\$]/.test(p) && /^[\x20-\x7e]*$/.test(p) && p.length <= 4096)
-      c.mayAccept = 'a header value, quoted by str';
-    add(c);
-    add({ name: `proxy-set-headers name (${k})`, payload: p, mutate: (d) => headers(d, { [p.slice(0, 200)]: 'v' }) });
-  }
-  for (const k of ['newline', 'semicolon', 'closeBrace', 'dquote', 'varHost', 'lua', 'include', 'long', 'nul']) {
-    const p = PAYLOADS[k]!;
+    if (!/["\\$]/.test(payload) && /^[\x20-\x7e]*$/.test(payload) && payload.length <= 4096)
+      testCase.mayAccept = 'a header value, quoted by str';
+    add(testCase);
     add({
-      name: `ExternalName service (${k})`,
-      payload: p,
+      name: `proxy-set-headers name (${label})`,
+      payload,
+      mutate: (d) => headers(d, { [payload.slice(0, 200)]: 'v' }),
+    });
+  }
+  for (const label of ['newline', 'semicolon', 'closeBrace', 'dquote', 'varHost', 'lua', 'include', 'long', 'nul']) {
+    const payload = PAYLOADS[label]!;
+    add({
+      name: `ExternalName service (${label})`,
+      payload,
       mutate: (d) => {
-        d.service.spec = { type: 'ExternalName', externalName: p, ports: [{ name: 'http', port: 80 }] };
+        d.service.spec = { type: 'ExternalName', externalName: payload, ports: [{ name: 'http', port: 80 }] };
       },
     });
     add({
-      name: `EndpointSlice address (${k})`,
-      payload: p,
+      name: `EndpointSlice address (${label})`,
+      payload,
       mutate: (d) => {
-        d.slice.endpoints[0].addresses = [p];
+        d.slice.endpoints[0].addresses = [payload];
       },
     });
   }
@@ -439,7 +444,7 @@ metadata:
   name: app
   namespace: shop
   annotations:
-    ${A}${ann}: |
+    ${ANNOTATION}${ann}: |
 ${p
   .split('\n')
   .map((l) => `      ${l}`)
@@ -468,15 +473,15 @@ spec:
     'upstream-vhost',
     'x-forwarded-prefix',
   ]) {
-    const p = '/x;\nload_module /tmp/x.so;\ncontent_by_lua_block { os.execute("id") }';
-    const c: Case = {
+    const payload = '/x;\nload_module /tmp/x.so;\ncontent_by_lua_block { os.execute("id") }';
+    const testCase: Case = {
       name: `YAML block scalar ${ann}`,
-      payload: p,
-      annotation: `${A}${ann}`,
+      payload,
+      annotation: `${ANNOTATION}${ann}`,
       ingressYaml: raw(ann),
       mutate: () => {},
     };
-    add(c);
+    add(testCase);
   }
   return cases;
 }

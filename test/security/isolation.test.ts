@@ -12,19 +12,19 @@ const ATTACKER = 'evil.example.com'; // namespace team, Secret a-web-tls: "team-
 const CANARY_HOST = 'pay.example.com'; // namespace billing; a canary of namespace evil aims at it
 const MISMATCH = 'wrong.example.com'; // its Secret's certificate names another host
 const FAKE_CN = 'Ingress Templater Fake Certificate';
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
 const fingerprint = (pem: string) => new crypto.X509Certificate(pem).fingerprint256;
 
 describe('security: tenant isolation (real controller and nginx)', function () {
-  let m: ManifestDir;
+  let manifests: ManifestDir;
   let ctl: RunningController | undefined;
   let victimPods: Pods, attackerPods: Pods, payPods: Pods, evilPods: Pods;
   let victimCert: KeyPair, attackerCert: KeyPair, otherCert: KeyPair;
 
   before(async function () {
     this.timeout(60_000);
-    m = new ManifestDir('isolation');
+    manifests = new ManifestDir('isolation');
     victimCert = makeCert(VICTIM);
     // the attacker's certificate names the victim's host too: served there, it would be trusted by
     // clients that trust its issuer
@@ -34,7 +34,7 @@ describe('security: tenant isolation (real controller and nginx)', function () {
     attackerPods = await startPods([{ name: 'attacker-pod', address: '127.0.0.112' }]);
     payPods = await startPods([{ name: 'pay-pod', address: '127.0.0.113' }]);
     evilPods = await startPods([{ name: 'evil-canary-pod', address: '127.0.0.114' }]);
-    m.write('victim.yaml', [
+    manifests.write('victim.yaml', [
       ...backend('web', victimPods, { namespace: 'team-a' }),
       tlsSecret('web-tls', victimCert.cert, victimCert.key, 'team-a'),
       ingress('shop', {
@@ -44,7 +44,7 @@ describe('security: tenant isolation (real controller and nginx)', function () {
         paths: [{ path: '/', service: 'web' }],
       }),
     ]);
-    m.write('attacker.yaml', [
+    manifests.write('attacker.yaml', [
       ...backend('web', attackerPods, { namespace: 'team' }),
       tlsSecret('a-web-tls', attackerCert.cert, attackerCert.key, 'team'),
       ingress('evil', {
@@ -54,20 +54,20 @@ describe('security: tenant isolation (real controller and nginx)', function () {
         paths: [{ path: '/', service: 'web' }],
       }),
     ]);
-    m.write('pay.yaml', [
+    manifests.write('pay.yaml', [
       ...backend('pay', payPods, { namespace: 'billing' }),
       ingress('pay', { namespace: 'billing', host: CANARY_HOST, paths: [{ path: '/', service: 'pay' }] }),
     ]);
-    m.write('canary.yaml', [
+    manifests.write('canary.yaml', [
       ...backend('grab', evilPods, { namespace: 'evil' }),
       ingress('takeover', {
         namespace: 'evil',
         host: CANARY_HOST,
-        annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '100' },
+        annotations: { [`${ANNOTATION}canary`]: 'true', [`${ANNOTATION}canary-weight`]: '100' },
         paths: [{ path: '/', service: 'grab' }],
       }),
     ]);
-    m.write('mismatch.yaml', [
+    manifests.write('mismatch.yaml', [
       tlsSecret('wrong-tls', otherCert.cert, otherCert.key, 'team-a'),
       ingress('wrong', {
         namespace: 'team-a',
@@ -76,14 +76,14 @@ describe('security: tenant isolation (real controller and nginx)', function () {
         paths: [{ path: '/', service: 'web' }],
       }),
     ]);
-    ctl = await startController({ manifests: m.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
+    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', 'default/ingress-templater'] });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await closeAll(victimPods, attackerPods, payPods, evilPods);
-      m?.cleanup();
+      manifests?.cleanup();
     },
   );
 
@@ -103,9 +103,9 @@ describe('security: tenant isolation (real controller and nginx)', function () {
 
   it("a canary-weight 100 of namespace evil on another namespace's host takes none of its traffic, and is reported", async function () {
     for (let i = 0; i < 20; i++) {
-      const r = await ctl!.http(CANARY_HOST, `/r${i}`);
-      assert.equal(r.status, 200);
-      assert.equal(r.pod?.pod, 'pay-pod', `request ${i} went to ${r.pod?.pod}`);
+      const reply = await ctl!.http(CANARY_HOST, `/r${i}`);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.pod?.pod, 'pay-pod', `request ${i} went to ${reply.pod?.pod}`);
     }
     const problems = (await ctl!.status()).problems;
     assert.ok(
@@ -121,13 +121,16 @@ describe('security: tenant isolation (real controller and nginx)', function () {
 
   it('with allow-cross-namespace-canary: "true" in the settings ConfigMap, the old behaviour: the canary takes the traffic', async function () {
     this.timeout(30_000);
-    m.write('settings.yaml', configMap('ingress-templater', 'default', { 'allow-cross-namespace-canary': 'true' }));
+    manifests.write(
+      'settings.yaml',
+      configMap('ingress-templater', 'default', { 'allow-cross-namespace-canary': 'true' }),
+    );
     try {
       await ctl!.waitFor(async () => (await ctl!.http(CANARY_HOST, '/')).pod?.pod === 'evil-canary-pod', {
         what: 'the canary takes over',
       });
     } finally {
-      m.remove('settings.yaml');
+      manifests.remove('settings.yaml');
     }
     await ctl!.waitFor(async () => (await ctl!.http(CANARY_HOST, '/')).pod?.pod === 'pay-pod', {
       what: 'back to the main backend',
@@ -135,10 +138,10 @@ describe('security: tenant isolation (real controller and nginx)', function () {
   });
 
   it('a certificate that does not name its host is not served for it: the default certificate is, and the Ingress is told why', async function () {
-    const r = await ctl!.https(MISMATCH, '/');
-    assert.equal(r.status, 200);
-    assert.equal(r.cert?.subject.CN, FAKE_CN);
-    assert.notEqual(r.cert?.fingerprint256, fingerprint(otherCert.cert));
+    const reply = await ctl!.https(MISMATCH, '/');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.cert?.subject.CN, FAKE_CN);
+    assert.notEqual(reply.cert?.fingerprint256, fingerprint(otherCert.cert));
     const problems = (await ctl!.status()).problems;
     assert.ok(
       problems.some(

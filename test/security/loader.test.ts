@@ -18,10 +18,10 @@ const MiB = 1024 * 1024;
 /** The pod that answered, or "status N" / the error code when none did. */
 async function served(ctl: RunningController, host: string): Promise<string> {
   try {
-    const r = await ctl.http(host, '/');
-    return r.pod ? r.pod.pod : `status ${r.status}`;
-  } catch (e) {
-    return `error ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    const reply = await ctl.http(host, '/');
+    return reply.pod ? reply.pod.pod : `status ${reply.status}`;
+  } catch (err) {
+    return `error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
   }
 }
 
@@ -60,15 +60,15 @@ function problemFor(ctl: RunningController, file: string, re: RegExp, timeoutMs 
 const fill = (unit: string, bytes: number) => unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
 
 function blockNesting(levels: number): string {
-  let s = '';
-  for (let i = 0; i < levels; i++) s += `${' '.repeat(i)}a:\n`;
-  return s;
+  let yaml = '';
+  for (let i = 0; i < levels; i++) yaml += `${' '.repeat(i)}a:\n`;
+  return yaml;
 }
 
 function oneMapping(keys: number): string {
-  let s = '';
-  for (let i = 0; i < keys; i++) s += `k${i}: 1\n`;
-  return s;
+  let yaml = '';
+  for (let i = 0; i < keys; i++) yaml += `k${i}: 1\n`;
+  return yaml;
 }
 
 const HOSTILE: { title: string; text: () => string; limit: RegExp }[] = [
@@ -114,14 +114,14 @@ describe('security: hostile manifests files (real controller)', function () {
   });
 
   describe('files that cost far more to parse than their size (items 7 and 8)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
 
     before(async function () {
-      m = new ManifestDir('sec-loader');
-      m.write('base.yaml', routeFile('base', 'base.example.com', 'base-pod'));
-      m.write('victim.yaml', routeFile('victim', 'victim.example.com', 'a-pod'));
-      ctl = await startController({ manifests: m.dir });
+      manifests = new ManifestDir('sec-loader');
+      manifests.write('base.yaml', routeFile('base', 'base.example.com', 'base-pod'));
+      manifests.write('victim.yaml', routeFile('victim', 'victim.example.com', 'a-pod'));
+      ctl = await startController({ manifests: manifests.dir });
       await ctl.waitFor(async () => (await served(ctl!, 'victim.example.com')) === 'a-pod', {
         what: 'victim.example.com routed',
       });
@@ -129,34 +129,38 @@ describe('security: hostile manifests files (real controller)', function () {
 
     stopAfter(
       () => ctl,
-      () => m?.cleanup(),
+      () => manifests?.cleanup(),
     );
 
-    HOSTILE.forEach(({ title, text, limit }, i) => {
+    HOSTILE.forEach(({ title, text, limit }, index) => {
       it(`${title}: refused by name at its limit, the file's last good content kept, another file's change applied, /healthz answering`, async function () {
-        const c = ctl!;
-        const host = `other-${i}.example.com`;
-        const poller = healthzPoller(c);
+        const running = ctl!;
+        const host = `other-${index}.example.com`;
+        const poller = healthzPoller(running);
         let polled;
         try {
-          m.write('victim.yaml', text());
+          manifests.write('victim.yaml', text());
           // written right behind it: applied in the same sync or the next, while the hostile file is parsed
-          m.write(`other-${i}.yaml`, routeFile(`other-${i}`, host, 'base-pod'));
-          const line = await problemFor(c, 'victim.yaml', limit);
+          manifests.write(`other-${index}.yaml`, routeFile(`other-${index}`, host, 'base-pod'));
+          const line = await problemFor(running, 'victim.yaml', limit);
           assert.match(
             line,
             /^error: victim\.yaml:\d+: victim\.yaml refused: more than \d+ [a-zA-Z ]+ \(a limit of the manifests loader\) at line \d+, column \d+; not loaded$/,
           );
-          await problemFor(c, 'victim.yaml', /kept the last good content of this file \(3 objects\)/);
-          await c.waitFor(async () => (await served(c, host)) === 'base-pod', {
+          await problemFor(running, 'victim.yaml', /kept the last good content of this file \(3 objects\)/);
+          await running.waitFor(async () => (await served(running, host)) === 'base-pod', {
             timeoutMs: 20_000,
             what: `${host} routed`,
           });
         } finally {
           polled = await poller.stop();
         }
-        assert.equal(await served(c, 'victim.example.com'), 'a-pod', 'the hostile file keeps its last good content');
-        assert.equal(await served(c, 'base.example.com'), 'base-pod');
+        assert.equal(
+          await served(running, 'victim.example.com'),
+          'a-pod',
+          'the hostile file keeps its last good content',
+        );
+        assert.equal(await served(running, 'base.example.com'), 'base-pod');
         assert.ok(polled.polls >= 3, `only ${polled.polls} polls`);
         assert.ok(
           polled.worstMs < HEALTHZ_BOUND_MS,
@@ -164,8 +168,8 @@ describe('security: hostile manifests files (real controller)', function () {
         );
 
         // the good content back: the problem goes away
-        m.write('victim.yaml', routeFile('victim', 'victim.example.com', 'a-pod'));
-        await c.waitFor(async () => !(await c.status()).problems.some((p) => p.includes('victim.yaml')), {
+        manifests.write('victim.yaml', routeFile('victim', 'victim.example.com', 'a-pod'));
+        await running.waitFor(async () => !(await running.status()).problems.some((p) => p.includes('victim.yaml')), {
           what: 'victim.yaml accepted again',
         });
       });
@@ -173,55 +177,55 @@ describe('security: hostile manifests files (real controller)', function () {
   });
 
   describe('a manifest that is a FIFO, or is swapped with one while the controller syncs (item 9)', function () {
-    let m: ManifestDir;
+    let manifests: ManifestDir;
     let ctl: RunningController | undefined;
     const fifos: string[] = [];
 
     before(async function () {
-      m = new ManifestDir('sec-fifo');
-      m.write('base.yaml', routeFile('base', 'base.example.com', 'base-pod'));
-      m.write('swap.yaml', routeFile('swap', 'swap.example.com', 'a-pod'));
+      manifests = new ManifestDir('sec-fifo');
+      manifests.write('base.yaml', routeFile('base', 'base.example.com', 'base-pod'));
+      manifests.write('swap.yaml', routeFile('swap', 'swap.example.com', 'a-pod'));
       for (let i = 0; i < 4; i++) {
-        fifos.push(m.path(`.fifo-${i}`));
+        fifos.push(manifests.path(`.fifo-${i}`));
         execFileSync('mkfifo', [fifos[i]!]);
       }
       // a FIFO from the start, beside the files
-      fs.linkSync(fifos[0]!, m.path('pipe.yaml'));
-      ctl = await startController({ manifests: m.dir });
+      fs.linkSync(fifos[0]!, manifests.path('pipe.yaml'));
+      ctl = await startController({ manifests: manifests.dir });
     });
 
     stopAfter(
       () => ctl,
       () => {
         // a reader stuck in open() of one of these (the defect) gets a writer, then EOF, and can go on
-        for (const f of fifos) {
+        for (const fifo of fifos) {
           try {
-            fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+            fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
           } catch {
             /* nobody waits */
           }
         }
-        m?.cleanup();
+        manifests?.cleanup();
       },
     );
 
     it('is reported by name, keeps the last good content, other changes still apply, and SIGTERM stops the controller promptly', async function () {
-      const c = ctl!;
+      const running = ctl!;
       assert.match(
-        await problemFor(c, 'pipe.yaml', /FIFO/),
+        await problemFor(running, 'pipe.yaml', /FIFO/),
         /^error: pipe\.yaml: cannot read pipe\.yaml: it is a FIFO, not a regular file; not loaded$/,
       );
-      assert.equal(await served(c, 'swap.example.com'), 'a-pod');
+      assert.equal(await served(running, 'swap.example.com'), 'a-pod');
 
       // swap.yaml becomes the file, a FIFO, the file... (hard links renamed into place) while the controller syncs
       let stop = false;
       let swaps = 0;
       const swapper = (async () => {
-        const file = m.path('.swap-content');
-        m.write('.swap-content', routeFile('swap', 'swap.example.com', 'a-pod'));
+        const file = manifests.path('.swap-content');
+        manifests.write('.swap-content', routeFile('swap', 'swap.example.com', 'a-pod'));
         while (!stop) {
-          fs.linkSync(swaps % 2 ? fifos[(swaps >> 1) % fifos.length]! : file, m.path('.swap-tmp'));
-          fs.renameSync(m.path('.swap-tmp'), m.path('swap.yaml'));
+          fs.linkSync(swaps % 2 ? fifos[(swaps >> 1) % fifos.length]! : file, manifests.path('.swap-tmp'));
+          fs.renameSync(manifests.path('.swap-tmp'), manifests.path('swap.yaml'));
           swaps++;
           await sleep(swaps % 10 === 0 ? 30 : 2);
         }
@@ -229,8 +233,8 @@ describe('security: hostile manifests files (real controller)', function () {
       try {
         await sleep(1500);
         // another file's change applies while the swapping goes on
-        m.write('later.yaml', routeFile('later', 'later.example.com', 'base-pod'));
-        await c.waitFor(async () => (await served(c, 'later.example.com')) === 'base-pod', {
+        manifests.write('later.yaml', routeFile('later', 'later.example.com', 'base-pod'));
+        await running.waitFor(async () => (await served(running, 'later.example.com')) === 'base-pod', {
           timeoutMs: 20_000,
           what: 'later.example.com routed during the swaps',
         });
@@ -241,22 +245,22 @@ describe('security: hostile manifests files (real controller)', function () {
       }
       assert.ok(swaps > 200, `only ${swaps} swaps`);
       // leave it a FIFO: refused by name, the last good content kept
-      fs.linkSync(fifos[1]!, m.path('.swap-tmp'));
-      fs.renameSync(m.path('.swap-tmp'), m.path('swap.yaml'));
+      fs.linkSync(fifos[1]!, manifests.path('.swap-tmp'));
+      fs.renameSync(manifests.path('.swap-tmp'), manifests.path('swap.yaml'));
       assert.match(
-        await problemFor(c, 'swap.yaml', /FIFO/),
+        await problemFor(running, 'swap.yaml', /FIFO/),
         /cannot read swap\.yaml: it is a FIFO, not a regular file; not loaded$/,
       );
-      assert.equal(await served(c, 'swap.example.com'), 'a-pod');
-      m.write('after.yaml', routeFile('after', 'after.example.com', 'base-pod'));
-      await c.waitFor(async () => (await served(c, 'after.example.com')) === 'base-pod', {
+      assert.equal(await served(running, 'swap.example.com'), 'a-pod');
+      manifests.write('after.yaml', routeFile('after', 'after.example.com', 'base-pod'));
+      await running.waitFor(async () => (await served(running, 'after.example.com')) === 'base-pod', {
         what: 'after.example.com routed',
       });
 
       const t0 = Date.now();
-      c.child.kill('SIGTERM');
-      const exit = await c.waitForExit(15_000);
-      assert.deepEqual(exit, { code: 0, signal: null }, c.log().slice(-2000));
+      running.child.kill('SIGTERM');
+      const exit = await running.waitForExit(15_000);
+      assert.deepEqual(exit, { code: 0, signal: null }, running.log().slice(-2000));
       assert.ok(Date.now() - t0 < 15_000);
     });
   });

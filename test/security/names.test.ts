@@ -38,9 +38,9 @@ const splits = (s: string): [string, string][] =>
 describe('security: derived names are injective (property)', () => {
   it('backendName: distinct (namespace, service, port) never share a name', () => {
     fc.assert(
-      fc.property(fc.tuple(label, label, port), fc.tuple(label, label, port), (x, y) => {
-        const same = x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
-        assert.equal(backendName(...x) === backendName(...y), same, `${x} ${y}`);
+      fc.property(fc.tuple(label, label, port), fc.tuple(label, label, port), (first, second) => {
+        const same = first[0] === second[0] && first[1] === second[1] && first[2] === second[2];
+        assert.equal(backendName(...first) === backendName(...second), same, `${first} ${second}`);
       }),
       { seed: SEED, numRuns: 3000 },
     );
@@ -48,9 +48,9 @@ describe('security: derived names are injective (property)', () => {
 
   it('certificateName: distinct (namespace, Secret) never share a name, Secret names with dots included', () => {
     fc.assert(
-      fc.property(fc.tuple(label, subdomain), fc.tuple(label, subdomain), (x, y) => {
-        const same = x[0] === y[0] && x[1] === y[1];
-        assert.equal(certificateName(...x) === certificateName(...y), same, `${x} ${y}`);
+      fc.property(fc.tuple(label, subdomain), fc.tuple(label, subdomain), (first, second) => {
+        const same = first[0] === second[0] && first[1] === second[1];
+        assert.equal(certificateName(...first) === certificateName(...second), same, `${first} ${second}`);
       }),
       { seed: SEED, numRuns: 3000 },
     );
@@ -58,10 +58,10 @@ describe('security: derived names are injective (property)', () => {
 
   it('the pairs that collided under "-" (team-a/web, team/a-web) get distinct names', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[ab][ab-]{2,12}[ab]$/), (s) => {
-        const pairs = splits(s);
+      fc.property(fc.stringMatching(/^[ab][ab-]{2,12}[ab]$/), (dashed) => {
+        const pairs = splits(dashed);
         const names = new Set(pairs.map(([ns, n]) => certificateName(ns, n)));
-        assert.equal(names.size, pairs.length, `${s}: ${JSON.stringify(pairs)}`);
+        assert.equal(names.size, pairs.length, `${dashed}: ${JSON.stringify(pairs)}`);
       }),
       { seed: SEED, numRuns: 2000 },
     );
@@ -73,11 +73,15 @@ describe('security: derived names are injective (property)', () => {
         fc.tuple(longLabel, longLabel),
         fc.tuple(longLabel, longLabel),
         fc.constantFrom('snippet-location', 'htpasswd-file'),
-        (x, y, kind) => {
-          const a = fileBaseName(kind, ...x);
-          const b = fileBaseName(kind, ...y);
-          assert.ok(a.length <= 150 && b.length <= 150);
-          assert.equal(a === b, x[0] === y[0] && x[1] === y[1], `${x} ${y}`);
+        (first, second, kind) => {
+          const firstName = fileBaseName(kind, ...first);
+          const secondName = fileBaseName(kind, ...second);
+          assert.ok(firstName.length <= 150 && secondName.length <= 150);
+          assert.equal(
+            firstName === secondName,
+            first[0] === second[0] && first[1] === second[1],
+            `${first} ${second}`,
+          );
         },
       ),
       { seed: SEED, numRuns: 2000 },
@@ -95,11 +99,11 @@ describe('security: derived names are injective (property)', () => {
   });
 
   it('NameTable: the first holder keeps a name, a second is refused and never overwrites it', () => {
-    const t = new NameTable<string>();
-    assert.deepEqual(t.claim('n', 'Secret x/y', 'first'), { ok: true, value: 'first' });
-    assert.deepEqual(t.claim('n', 'Secret x/y', 'again'), { ok: true, value: 'first' });
-    assert.deepEqual(t.claim('n', 'Secret z/w', 'second'), { ok: false, holder: 'Secret x/y' });
-    assert.equal(t.get('n'), 'first');
+    const table = new NameTable<string>();
+    assert.deepEqual(table.claim('n', 'Secret x/y', 'first'), { ok: true, value: 'first' });
+    assert.deepEqual(table.claim('n', 'Secret x/y', 'again'), { ok: true, value: 'first' });
+    assert.deepEqual(table.claim('n', 'Secret z/w', 'second'), { ok: false, holder: 'Secret x/y' });
+    assert.equal(table.get('n'), 'first');
   });
 
   describe('a model of tenants whose names collide under "-"', () => {
@@ -112,20 +116,20 @@ describe('security: derived names are injective (property)', () => {
 
     it('every host gets the certificate and backend of its own namespace, with no error', () => {
       fc.assert(
-        fc.property(fc.stringMatching(/^[ab][ab-]{3,10}[ab]$/), fc.stringMatching(/^[ab]{1,3}$/), (s, svc) => {
-          const tenants = splits(s).slice(0, 4);
+        fc.property(fc.stringMatching(/^[ab][ab-]{3,10}[ab]$/), fc.stringMatching(/^[ab]{1,3}$/), (dashed, svc) => {
+          const tenants = splits(dashed).slice(0, 4);
           if (tenants.length < 2) return;
           const resources: Resource[] = [];
-          tenants.forEach(([ns, name], i) => {
-            const host = `h.t${i}.example.com`;
+          tenants.forEach(([ns, name], index) => {
+            const host = `h.t${index}.example.com`;
             resources.push(
-              secret({ name, namespace: ns, cert: certs[i]! }),
+              secret({ name, namespace: ns, cert: certs[index]! }),
               service({ name: svc, namespace: ns }),
-              endpoints({ name: svc, namespace: ns, subsets: [{ ready: [`10.0.0.${i + 1}`] }] }),
+              endpoints({ name: svc, namespace: ns, subsets: [{ ready: [`10.0.0.${index + 1}`] }] }),
               ingress({
-                name: `ing${i}`,
+                name: `ing${index}`,
                 namespace: ns,
-                created: `2025-01-0${i + 1}T00:00:00Z`,
+                created: `2025-01-0${index + 1}T00:00:00Z`,
                 tls: [{ hosts: [host], secretName: name }],
                 rules: [rule(host, path('/', svc))],
               }),
@@ -137,20 +141,20 @@ describe('security: derived names are injective (property)', () => {
             [],
             show(problems),
           );
-          tenants.forEach(([ns], i) => {
-            const server = model.servers.find((x) => x.host === `h.t${i}.example.com`)!;
+          tenants.forEach(([ns], index) => {
+            const server = model.servers.find((x) => x.host === `h.t${index}.example.com`)!;
             const cert = model.certificates.find((c) => c.name === server.tls);
             assert.ok(
               cert &&
                 new crypto.X509Certificate(cert.pem).fingerprint256 ===
-                  new crypto.X509Certificate(certs[i]!.crt).fingerprint256,
+                  new crypto.X509Certificate(certs[index]!.crt).fingerprint256,
               `${ns}: host ${server.host} serves ${server.tls}`,
             );
-            const b = model.backends.find((x) => x.name === server.locations[0]!.backend)!;
-            assert.equal(b.namespace, ns);
+            const backend = model.backends.find((x) => x.name === server.locations[0]!.backend)!;
+            assert.equal(backend.namespace, ns);
             assert.deepEqual(
-              b.endpoints.map((e) => e.address),
-              [`10.0.0.${i + 1}`],
+              backend.endpoints.map((e) => e.address),
+              [`10.0.0.${index + 1}`],
             );
           });
         }),
@@ -202,18 +206,19 @@ describe('security: canaries stay within their namespace (property)', () => {
         if (allow) resources.push(configMap({ 'allow-cross-namespace-canary': 'true' }));
         const { model } = build(resources, allow ? CONFIG_MAP_OPTION : {});
         const byName = new Map(model.backends.map((b) => [b.name, b]));
-        for (const b of model.backends) {
-          if (!b.canary) continue;
-          const alt = byName.get(b.canary.backend)!;
-          if (!allow) assert.equal(alt.namespace, b.namespace, `${b.name} split to ${alt.name}`);
-          else if (alt.namespace !== b.namespace) crossed++;
-          assert.equal(b.canary.ingress.split('/')[0], alt.namespace);
+        for (const backend of model.backends) {
+          if (!backend.canary) continue;
+          const alt = byName.get(backend.canary.backend)!;
+          if (!allow) assert.equal(alt.namespace, backend.namespace, `${backend.name} split to ${alt.name}`);
+          else if (alt.namespace !== backend.namespace) crossed++;
+          assert.equal(backend.canary.ingress.split('/')[0], alt.namespace);
         }
         if (!allow) {
           // and no request of a host is served by another namespace's Ingress than the one that claimed it first
-          for (const s of model.servers)
-            for (const l of s.locations)
-              if (l.backend) assert.equal(byName.get(l.backend)!.namespace, l.ingress.split('/')[0]);
+          for (const server of model.servers)
+            for (const location of server.locations)
+              if (location.backend)
+                assert.equal(byName.get(location.backend)!.namespace, location.ingress.split('/')[0]);
         }
       }),
       { seed: SEED, numRuns: 400 },

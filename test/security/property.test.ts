@@ -17,7 +17,7 @@ import { parseNginx, structure } from '../helpers/nginx-parse.js';
 import { OPTIONS } from '../helpers/resources.js';
 
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261127);
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 
 // A value that is either drawn from a pool of valid values of its kind, or hostile text.
 type Value = { hostile: false; v: string } | { hostile: true; v: string };
@@ -183,12 +183,12 @@ const inputGen: fc.Arbitrary<Input> = fc.record({
 /** The same input with every hostile value replaced by a safe one of its kind (equal values stay equal). */
 function sanitize(input: Input): Input {
   const maps = new Map<string, Map<string, string>>();
-  const safe = (kind: string, v: Value, make: (i: number, orig: string) => string): Value => {
-    if (!v.hostile) return v;
-    const m = maps.get(kind) ?? new Map<string, string>();
-    maps.set(kind, m);
-    if (!m.has(v.v)) m.set(v.v, make(m.size, v.v));
-    return { hostile: false, v: m.get(v.v)! };
+  const safe = (kind: string, generated: Value, make: (index: number, orig: string) => string): Value => {
+    if (!generated.hostile) return generated;
+    const byValue = maps.get(kind) ?? new Map<string, string>();
+    maps.set(kind, byValue);
+    if (!byValue.has(generated.v)) byValue.set(generated.v, make(byValue.size, generated.v));
+    return { hostile: false, v: byValue.get(generated.v)! };
   };
   return {
     ...input,
@@ -206,20 +206,20 @@ function sanitize(input: Input): Input {
 
 function manifests(input: Input, skip: ReadonlySet<number>): string {
   const objs: Record<string, unknown>[] = [];
-  for (const b of input.backends) {
-    objs.push(service(b.name, { ports: [{ name: 'http', port: 80, targetPort: 8080 }] }));
-    if (b.ips.length) objs.push(endpoints(b.name, { ready: b.ips, port: 8080, portName: 'http' }));
+  for (const backend of input.backends) {
+    objs.push(service(backend.name, { ports: [{ name: 'http', port: 80, targetPort: 8080 }] }));
+    if (backend.ips.length) objs.push(endpoints(backend.name, { ready: backend.ips, port: 8080, portName: 'http' }));
   }
-  input.ingresses.forEach((ing, i) => {
-    if (skip.has(i)) return;
-    const o = ingress(`ing-${i}`, {
+  input.ingresses.forEach((ing, index) => {
+    if (skip.has(index)) return;
+    const manifest = ingress(`ing-${index}`, {
       host: ing.host.v || undefined,
       paths: ing.paths.map((p) => ({ path: p.path.v, pathType: p.pathType, service: p.service })),
-      annotations: Object.fromEntries(ing.annotations.map(([n, v]) => [A + n, v.v])),
+      annotations: Object.fromEntries(ing.annotations.map(([n, v]) => [ANNOTATION + n, v.v])),
       ...(ing.tls && ing.host.v ? { tls: [{ hosts: [ing.host.v], secretName: 'no-such-secret' }] } : {}),
     });
-    (o.metadata as Record<string, unknown>).creationTimestamp = `2024-01-0${i + 1}T00:00:00Z`;
-    objs.push(o);
+    (manifest.metadata as Record<string, unknown>).creationTimestamp = `2024-01-0${index + 1}T00:00:00Z`;
+    objs.push(manifest);
   });
   return yamlDocs(objs);
 }
@@ -246,11 +246,11 @@ function run(input: Input, skip: ReadonlySet<number>): Outcome {
   const built = buildModel(store, { ...OPTIONS, balancer: input.lua ? 'lua' : 'static' });
   const problems = [...loaded.problems, ...store.duplicates(), ...built.problems];
   const errored = new Set<number>();
-  for (const p of problems) {
-    if (p.severity !== 'error') continue;
-    const m = /^Ingress default\/ing-(\d+)$/.exec(p.object ?? '');
-    assert.ok(m, `an error not about a generated Ingress: ${JSON.stringify(p)}`);
-    errored.add(Number(m[1]));
+  for (const problem of problems) {
+    if (problem.severity !== 'error') continue;
+    const match = /^Ingress default\/ing-(\d+)$/.exec(problem.object ?? '');
+    assert.ok(match, `an error not about a generated Ingress: ${JSON.stringify(problem)}`);
+    errored.add(Number(match[1]));
   }
   const text = renderer.render(built.model, renderOptions('/srv/it', input.lua ? 'lua' : 'static', [])).text;
   return { errored, problems, model: built.model, text };
@@ -260,14 +260,14 @@ function run(input: Input, skip: ReadonlySet<number>): Outcome {
 function parsed(text: string): ReturnType<typeof parseNginx> {
   try {
     return parseNginx(text);
-  } catch (e) {
-    const line = (e as { line?: number }).line ?? 1;
+  } catch (err) {
+    const line = (err as { line?: number }).line ?? 1;
     const around = text
       .split('\n')
       .map((l, i) => `${i + 1}: ${l}`)
       .slice(Math.max(0, line - 8), line + 3)
       .join('\n');
-    throw new Error(`${(e as Error).message}\n${around}`);
+    throw new Error(`${(err as Error).message}\n${around}`);
   }
 }
 
@@ -281,14 +281,14 @@ function checkStructure(input: Input): void {
   // then without every Ingress reported with an error (in either copy), until neither reports one
   const skip = new Set<number>();
   for (let round = 0; round < 6; round++) {
-    const a = run(input, skip);
-    const b = run(clean, skip);
-    const more = [...a.errored, ...b.errored].filter((i) => !skip.has(i));
+    const asGenerated = run(input, skip);
+    const sanitized = run(clean, skip);
+    const more = [...asGenerated.errored, ...sanitized.errored].filter((i) => !skip.has(i));
     if (more.length === 0) {
-      assert.equal(shape(a.text), shape(b.text), 'hostile values changed the directive structure');
+      assert.equal(shape(asGenerated.text), shape(sanitized.text), 'hostile values changed the directive structure');
       return;
     }
-    for (const i of more) skip.add(i);
+    for (const index of more) skip.add(index);
   }
   assert.fail('errors did not settle');
 }
@@ -306,17 +306,17 @@ function report(result: fc.RunDetails<[Input]>): void {
 
 describe('security: generated manifests (property)', () => {
   it('the nginx tokenizer reads quoting, escapes, comments and blocks as nginx does', () => {
-    const d = parseNginx('a "b\\"c" \'d;e\' f#g; # comment ;{\nh { i ${x}y; } j "x\\ny" k\\;l;');
+    const directives = parseNginx('a "b\\"c" \'d;e\' f#g; # comment ;{\nh { i ${x}y; } j "x\\ny" k\\;l;');
     assert.deepEqual(
-      d.map((x) => x.name),
+      directives.map((x) => x.name),
       ['a', 'h', 'j'],
     );
-    assert.deepEqual(d[0]!.args, ['b"c', 'd;e', 'f#g']);
+    assert.deepEqual(directives[0]!.args, ['b"c', 'd;e', 'f#g']);
     assert.deepEqual(
-      d[1]!.block!.map((x) => [x.name, x.args]),
+      directives[1]!.block!.map((x) => [x.name, x.args]),
       [['i', ['${x}y']]],
     );
-    assert.deepEqual(d[2]!.args, ['x\ny', 'k\\;l']);
+    assert.deepEqual(directives[2]!.args, ['x\ny', 'k\\;l']);
     assert.throws(() => parseNginx('a "b"c;'), /after a quoted string/);
     assert.throws(() => parseNginx('a { b; '), /expecting "}"/);
     assert.throws(() => parseNginx('a b }'), /unexpected "}"/);

@@ -18,9 +18,9 @@ export function withField(doc: Doc, at: (string | number)[], value: unknown): Do
   const copy = structuredClone(doc);
   let cur: Record<string | number, unknown> = copy;
   for (let i = 0; i < at.length - 1; i++) {
-    const k = at[i]!;
-    cur[k] ??= typeof at[i + 1] === 'number' ? [] : {};
-    cur = cur[k] as Record<string | number, unknown>;
+    const key = at[i]!;
+    cur[key] ??= typeof at[i + 1] === 'number' ? [] : {};
+    cur = cur[key] as Record<string | number, unknown>;
   }
   const last = at[at.length - 1]!;
   if (value === undefined) delete cur[last];
@@ -31,19 +31,19 @@ export function withField(doc: Doc, at: (string | number)[], value: unknown): Do
 export const show = (problems: Problem[]) => problems.map(formatProblem).join('\n') || '(no problems)';
 
 /** Asserts the document is rejected with an error on `field` whose message contains `snippet`. */
-export function assertRejected(r: LoadResult, field: string, snippet?: string): Problem {
-  assert.equal(r.resources.length, 0, `expected rejection, got a resource; problems:\n${show(r.problems)}`);
-  assert.equal(r.parseFailed, false);
-  const p = r.problems.find((q) => q.field === field);
-  assert.ok(p, `no problem on field ${field}:\n${show(r.problems)}`);
-  assert.equal(p.severity, 'error');
-  assert.equal(p.file, 'test.yaml');
-  assert.ok(typeof p.line === 'number' && p.line >= 1);
+export function assertRejected(loaded: LoadResult, field: string, snippet?: string): Problem {
+  assert.equal(loaded.resources.length, 0, `expected rejection, got a resource; problems:\n${show(loaded.problems)}`);
+  assert.equal(loaded.parseFailed, false);
+  const problem = loaded.problems.find((q) => q.field === field);
+  assert.ok(problem, `no problem on field ${field}:\n${show(loaded.problems)}`);
+  assert.equal(problem.severity, 'error');
+  assert.equal(problem.file, 'test.yaml');
+  assert.ok(typeof problem.line === 'number' && problem.line >= 1);
   if (snippet !== undefined)
-    assert.ok(p.message.includes(snippet), `message ${JSON.stringify(p.message)} lacks ${snippet}`);
-  for (const q of r.problems)
-    assert.doesNotMatch(q.message, /[\n\r\u0000-\u001f\u2028\u202e]/, 'raw control character in message');
-  return p;
+    assert.ok(problem.message.includes(snippet), `message ${JSON.stringify(problem.message)} lacks ${snippet}`);
+  for (const reported of loaded.problems)
+    assert.doesNotMatch(reported.message, /[\n\r\u0000-\u001f\u2028\u202e]/, 'raw control character in message');
+  return problem;
 }
 
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {

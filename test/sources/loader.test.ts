@@ -41,23 +41,23 @@ data:
 describe('sources/loader parseManifests', () => {
   describe('YAML level', () => {
     it('fails the whole file on a syntax error, naming file and line, with no resources', () => {
-      const r = parseManifests(
+      const loaded = parseManifests(
         `${CONFIGMAP}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n`,
         'dir/bad.yaml',
       );
-      assert.equal(r.parseFailed, true);
-      assert.deepEqual(r.resources, []);
-      assert.equal(r.problems.length, 1, show(r.problems));
-      assert.equal(r.problems[0]!.severity, 'error');
-      assert.equal(r.problems[0]!.file, 'dir/bad.yaml');
-      assert.ok((r.problems[0]!.line ?? 0) >= 9, show(r.problems));
-      assert.match(r.problems[0]!.message, /invalid YAML/);
+      assert.equal(loaded.parseFailed, true);
+      assert.deepEqual(loaded.resources, []);
+      assert.equal(loaded.problems.length, 1, show(loaded.problems));
+      assert.equal(loaded.problems[0]!.severity, 'error');
+      assert.equal(loaded.problems[0]!.file, 'dir/bad.yaml');
+      assert.ok((loaded.problems[0]!.line ?? 0) >= 9, show(loaded.problems));
+      assert.match(loaded.problems[0]!.message, /invalid YAML/);
     });
 
     it('fails on duplicate keys', () => {
-      const r = parseManifests('apiVersion: v1\nkind: ConfigMap\nkind: Secret\n', 'f.yaml');
-      assert.equal(r.parseFailed, true);
-      assert.equal(r.problems[0]!.line, 3);
+      const loaded = parseManifests('apiVersion: v1\nkind: ConfigMap\nkind: Secret\n', 'f.yaml');
+      assert.equal(loaded.parseFailed, true);
+      assert.equal(loaded.problems[0]!.line, 3);
     });
 
     it('defuses an alias bomb', () => {
@@ -68,100 +68,103 @@ describe('sources/loader parseManifests', () => {
             .fill(`*${String.fromCharCode(96 + i)}`)
             .join(',')}]`,
         );
-      const r = parseManifests(
+      const loaded = parseManifests(
         `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nbomb:\n  ${levels.join('\n  ')}\n`,
         'bomb.yaml',
       );
-      assert.equal(r.parseFailed, true, show(r.problems));
-      assert.deepEqual(r.resources, []);
+      assert.equal(loaded.parseFailed, true, show(loaded.problems));
+      assert.deepEqual(loaded.resources, []);
     });
 
     it('still accepts modest use of anchors and aliases', () => {
-      const r = parseManifests(
+      const loaded = parseManifests(
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: &l {app: cafe}\n  annotations: *l\ndata: {}\n',
         'f.yaml',
       );
-      assert.equal(r.resources.length, 1, show(r.problems));
-      assert.deepEqual(r.resources[0]!.meta.annotations, { app: 'cafe' });
+      assert.equal(loaded.resources.length, 1, show(loaded.problems));
+      assert.deepEqual(loaded.resources[0]!.meta.annotations, { app: 'cafe' });
     });
 
     it('skips empty and comment-only documents', () => {
-      const r = parseManifests(`---\n# just a comment\n---\n${CONFIGMAP}---\n---\n~\n`, 'f.yaml');
-      assert.deepEqual(r.problems, []);
-      assert.equal(r.resources.length, 1);
+      const loaded = parseManifests(`---\n# just a comment\n---\n${CONFIGMAP}---\n---\n~\n`, 'f.yaml');
+      assert.deepEqual(loaded.problems, []);
+      assert.equal(loaded.resources.length, 1);
       assert.deepEqual(parseManifests('', 'e.yaml'), { resources: [], problems: [], rejected: [], parseFailed: false });
     });
 
     it('reads JSON, including tab-indented JSON', () => {
       const json =
         '{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {"name": "j"},\n\t"data": {"k": "v"}\n}\n';
-      const r = parseManifests(json, 'c.json');
-      assert.equal(r.resources.length, 1, show(r.problems));
-      assert.deepEqual(r.resources[0]!.kind === 'ConfigMap' && r.resources[0]!.data, { k: 'v' });
+      const loaded = parseManifests(json, 'c.json');
+      assert.equal(loaded.resources.length, 1, show(loaded.problems));
+      assert.deepEqual(loaded.resources[0]!.kind === 'ConfigMap' && loaded.resources[0]!.data, { k: 'v' });
     });
   });
 
   describe('document level', () => {
     it('rejects a document that is not a mapping', () => {
       for (const text of ['just a string\n', '- a\n- b\n', '42\n']) {
-        const r = parseManifests(text, 'f.yaml');
-        assert.equal(r.problems.length, 1, text);
-        assert.equal(r.problems[0]!.severity, 'error');
-        assert.match(r.problems[0]!.message, /expected a Kubernetes object/);
-        assert.equal(r.parseFailed, false);
+        const loaded = parseManifests(text, 'f.yaml');
+        assert.equal(loaded.problems.length, 1, text);
+        assert.equal(loaded.problems[0]!.severity, 'error');
+        assert.match(loaded.problems[0]!.message, /expected a Kubernetes object/);
+        assert.equal(loaded.parseFailed, false);
       }
     });
 
     it('rejects a missing or non-string kind', () => {
       for (const text of ['apiVersion: v1\nmetadata: {name: x}\n', 'apiVersion: v1\nkind: [ConfigMap]\n']) {
-        const r = parseManifests(text, 'f.yaml');
-        assert.equal(r.problems.length, 1, show(r.problems));
-        assert.equal(r.problems[0]!.field, 'kind');
+        const loaded = parseManifests(text, 'f.yaml');
+        assert.equal(loaded.problems.length, 1, show(loaded.problems));
+        assert.equal(loaded.problems[0]!.field, 'kind');
       }
     });
 
     it('rejects a missing apiVersion, and records the rejected key of a known kind', () => {
-      const r = parseManifests('kind: Service\nmetadata: {name: tea-svc, namespace: shop}\nspec: {}\n', 'f.yaml');
-      assert.equal(r.problems[0]!.field, 'apiVersion');
-      assert.deepEqual(r.rejected, ['Service/shop/tea-svc']);
+      const loaded = parseManifests('kind: Service\nmetadata: {name: tea-svc, namespace: shop}\nspec: {}\n', 'f.yaml');
+      assert.equal(loaded.problems[0]!.field, 'apiVersion');
+      assert.deepEqual(loaded.rejected, ['Service/shop/tea-svc']);
     });
 
     it('rejects an unsupported apiVersion of a known kind', () => {
-      const r = parse('apiVersion: networking.k8s.io/v2\nkind: Ingress\nmetadata: {name: cafe}\nspec: {}\n');
-      const p = assertRejected(r, 'apiVersion', '"networking.k8s.io/v2"');
-      assert.equal(p.object, 'Ingress default/cafe');
-      assert.match(p.message, /networking\.k8s\.io\/v1/);
-      assert.deepEqual(r.rejected, ['Ingress/default/cafe']);
-      const s = parseManifests('apiVersion: apps/v1\nkind: Service\nmetadata: {name: tea}\nspec: {}\n', 'f.yaml');
-      assert.equal(s.problems[0]!.field, 'apiVersion');
+      const loaded = parse('apiVersion: networking.k8s.io/v2\nkind: Ingress\nmetadata: {name: cafe}\nspec: {}\n');
+      const problem = assertRejected(loaded, 'apiVersion', '"networking.k8s.io/v2"');
+      assert.equal(problem.object, 'Ingress default/cafe');
+      assert.match(problem.message, /networking\.k8s\.io\/v1/);
+      assert.deepEqual(loaded.rejected, ['Ingress/default/cafe']);
+      const misfiled = parseManifests(
+        'apiVersion: apps/v1\nkind: Service\nmetadata: {name: tea}\nspec: {}\n',
+        'f.yaml',
+      );
+      assert.equal(misfiled.problems[0]!.field, 'apiVersion');
     });
 
     it('ignores other kinds quietly', () => {
       const deployment =
         'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: "not; valid"}\nspec: {replicas: lots}\n';
-      const r = parseManifests(`${deployment}---\n${CONFIGMAP}`, 'f.yaml');
-      assert.deepEqual(r.problems, []);
-      assert.deepEqual(r.rejected, []);
+      const loaded = parseManifests(`${deployment}---\n${CONFIGMAP}`, 'f.yaml');
+      assert.deepEqual(loaded.problems, []);
+      assert.deepEqual(loaded.rejected, []);
       assert.deepEqual(
-        r.resources.map((x) => x.kind),
+        loaded.resources.map((x) => x.kind),
         ['ConfigMap'],
       );
     });
 
     it('does not record a rejected key when the name cannot be identified', () => {
-      const r = parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: shop}\n', 'f.yaml');
-      assert.equal(r.problems[0]!.field, 'metadata.name');
-      assert.equal(r.problems[0]!.object, 'ConfigMap shop/(unnamed)');
-      assert.deepEqual(r.rejected, []);
+      const loaded = parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: shop}\n', 'f.yaml');
+      assert.equal(loaded.problems[0]!.field, 'metadata.name');
+      assert.equal(loaded.problems[0]!.object, 'ConfigMap shop/(unnamed)');
+      assert.deepEqual(loaded.rejected, []);
     });
 
     it('treats null fields as omitted', () => {
-      const r = parseManifests(
+      const loaded = parseManifests(
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  creationTimestamp: null\n  annotations:\ndata:\n',
         'f.yaml',
       );
-      assert.equal(r.resources.length, 1, show(r.problems));
-      assert.equal(r.resources[0]!.meta.creationTimestamp, undefined);
+      assert.equal(loaded.resources.length, 1, show(loaded.problems));
+      assert.equal(loaded.resources[0]!.meta.creationTimestamp, undefined);
     });
 
     it('reports one problem per bad value, each with its own line and field, and rejects the object', () => {
@@ -187,46 +190,46 @@ spec:
             port:
               number: 70000
 `;
-      const r = parseManifests(text, 'cafe.yaml');
-      assert.equal(r.resources.length, 0);
-      assert.deepEqual(r.rejected, ['Ingress/shop/cafe']);
-      const fields = r.problems.map((p) => [p.field, p.line, p.object]);
+      const loaded = parseManifests(text, 'cafe.yaml');
+      assert.equal(loaded.resources.length, 0);
+      assert.deepEqual(loaded.rejected, ['Ingress/shop/cafe']);
+      const fields = loaded.problems.map((p) => [p.field, p.line, p.object]);
       assert.deepEqual(fields, [
         ['spec.rules[0].http.paths[1].path', 15, 'Ingress shop/cafe'],
         ['spec.rules[0].http.paths[1].backend.service.port.number', 21, 'Ingress shop/cafe'],
       ]);
-      assert.ok(r.problems[0]!.message.includes('"/coffee; return 200 x"'), r.problems[0]!.message);
-      assert.ok(r.problems[1]!.message.includes('70000'));
+      assert.ok(loaded.problems[0]!.message.includes('"/coffee; return 200 x"'), loaded.problems[0]!.message);
+      assert.ok(loaded.problems[1]!.message.includes('70000'));
     });
 
     it('caps the problems reported for one object', () => {
       const data = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`bad key ${i}`, 'v']));
-      const r = parse({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data });
-      assert.equal(r.problems.length, 51);
-      assert.match(r.problems[50]!.message, /10 more problem/);
-      assert.deepEqual(r.rejected, ['ConfigMap/default/x']);
+      const loaded = parse({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data });
+      assert.equal(loaded.problems.length, 51);
+      assert.match(loaded.problems[50]!.message, /10 more problem/);
+      assert.deepEqual(loaded.rejected, ['ConfigMap/default/x']);
     });
 
     it('reports YAML warnings as warnings and still loads', () => {
-      const r = parseManifests(`${CONFIGMAP}  b: !custom x\n`, 'f.yaml');
-      assert.equal(r.resources.length, 1);
+      const loaded = parseManifests(`${CONFIGMAP}  b: !custom x\n`, 'f.yaml');
+      assert.equal(loaded.resources.length, 1);
       assert.deepEqual(
-        r.problems.map((p) => [p.severity, p.line]),
+        loaded.problems.map((p) => [p.severity, p.line]),
         [['warning', 7]],
       );
     });
 
     it('escapes control characters and truncates long values in messages', () => {
       const long = `/${'a'.repeat(200)} b`;
-      const r = parse({
+      const loaded = parse({
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: { name: 'x', labels: { ok: 1 } },
         data: { 'a\u202eb': 'v' },
       });
-      const msg = r.problems.map((p) => p.message).join(' | ');
+      const msg = loaded.problems.map((p) => p.message).join(' | ');
       assert.match(msg, /\\u202e/);
-      const i = parse({
+      const ingressLoaded = parse({
         apiVersion: 'networking.k8s.io/v1',
         kind: 'Ingress',
         metadata: { name: 'x' },
@@ -240,17 +243,17 @@ spec:
           ],
         },
       });
-      const p = assertRejected(i, 'spec.rules[0].http.paths[0].path');
-      assert.ok(p.message.length < 300, p.message);
-      assert.match(p.message, /"\/a{79}"\.\.\./);
+      const problem = assertRejected(ingressLoaded, 'spec.rules[0].http.paths[0].path');
+      assert.ok(problem.message.length < 300, problem.message);
+      assert.match(problem.message, /"\/a{79}"\.\.\./);
     });
   });
 
   describe('multiple documents and lists', () => {
     it('gives each document of a multi-document file its own line', () => {
-      const r = parseManifests(`${CONFIGMAP}---\n# comment\n${CONFIGMAP.replace('settings', 'other')}`, 'f.yaml');
+      const loaded = parseManifests(`${CONFIGMAP}---\n# comment\n${CONFIGMAP.replace('settings', 'other')}`, 'f.yaml');
       assert.deepEqual(
-        r.resources.map((x) => [x.meta.name, x.source.line, x.source.file]),
+        loaded.resources.map((x) => [x.meta.name, x.source.line, x.source.file]),
         [
           ['settings', 1, 'f.yaml'],
           ['other', 9, 'f.yaml'],
@@ -279,14 +282,14 @@ items:
   spec:
     clusterIP: 10.0.0.300
 `;
-      const r = parseManifests(text, 'list.yaml');
+      const loaded = parseManifests(text, 'list.yaml');
       assert.deepEqual(
-        r.resources.map((x) => [x.kind, x.meta.name, x.source.line]),
+        loaded.resources.map((x) => [x.kind, x.meta.name, x.source.line]),
         [['Service', 'tea-svc', 4]],
       );
-      assert.equal(r.problems.length, 1, show(r.problems));
-      assert.deepEqual([r.problems[0]!.line, r.problems[0]!.field], [19, 'spec.clusterIP']);
-      assert.deepEqual(r.rejected, ['Service/default/coffee-svc']);
+      assert.equal(loaded.problems.length, 1, show(loaded.problems));
+      assert.deepEqual([loaded.problems[0]!.line, loaded.problems[0]!.field], [19, 'spec.clusterIP']);
+      assert.deepEqual(loaded.rejected, ['Service/default/coffee-svc']);
     });
 
     it('expands typed lists whose items omit kind and apiVersion', () => {
@@ -296,9 +299,9 @@ items:
 - metadata: {name: a}
 - metadata: {name: b}
 `;
-      const r = parseManifests(text, 'f.yaml');
+      const loaded = parseManifests(text, 'f.yaml');
       assert.deepEqual(
-        r.resources.map((x) => [x.kind, x.meta.name, x.source.line]),
+        loaded.resources.map((x) => [x.kind, x.meta.name, x.source.line]),
         [
           ['ConfigMap', 'a', 4],
           ['ConfigMap', 'b', 5],
@@ -307,15 +310,15 @@ items:
     });
 
     it('rejects a list whose items are not a list', () => {
-      const r = parseManifests('apiVersion: v1\nkind: List\nitems: {a: 1}\n', 'f.yaml');
-      assert.equal(r.problems[0]!.field, 'items');
+      const loaded = parseManifests('apiVersion: v1\nkind: List\nitems: {a: 1}\n', 'f.yaml');
+      assert.equal(loaded.problems[0]!.field, 'items');
     });
   });
 
   describe('legacy Ingress normalisation', () => {
     it('turns the extensions/v1beta1 cafe Ingress into the v1 shape', () => {
-      const r = parseManifests(CAFE_LEGACY, 'cafe.yaml');
-      assert.deepEqual(r.problems, []);
+      const loaded = parseManifests(CAFE_LEGACY, 'cafe.yaml');
+      assert.deepEqual(loaded.problems, []);
       const backend = (name: string) => ({ service: { name, port: { number: 80 } } });
       const expected: Ingress = {
         kind: 'Ingress',
@@ -333,7 +336,7 @@ items:
           },
         ],
       };
-      assert.deepEqual(r.resources, [expected]);
+      assert.deepEqual(loaded.resources, [expected]);
     });
 
     it('maps spec.backend, string ports, omitted paths and ingressClassName (networking.k8s.io/v1beta1)', () => {
@@ -351,9 +354,9 @@ spec:
         pathType: Exact
         backend: {serviceName: tea-svc, servicePort: 81}
 `;
-      const r = parseManifests(text, 'f.yaml');
-      assert.deepEqual(r.problems, []);
-      const ing = r.resources[0] as Ingress;
+      const loaded = parseManifests(text, 'f.yaml');
+      assert.deepEqual(loaded.problems, []);
+      const ing = loaded.resources[0] as Ingress;
       assert.equal(ing.className, 'nginx');
       assert.deepEqual(ing.defaultBackend, { service: { name: 'default-svc', port: { number: 8080 } } });
       assert.deepEqual(ing.rules, [
@@ -382,14 +385,14 @@ describe('sources/loader loadFile', () => {
     await mkdir(path.join(dir, 'sub'));
     const abs = path.join(dir, 'sub', 'cafe.yaml');
     await writeFile(abs, `\ufeff${CAFE_LEGACY}---\napiVersion: v1\nkind: Service\nmetadata: {name: a.b}\nspec: {}\n`);
-    const r = await loadFile(abs, 'sub/cafe.yaml');
-    assert.equal(r.parseFailed, false);
+    const loaded = await loadFile(abs, 'sub/cafe.yaml');
+    assert.equal(loaded.parseFailed, false);
     assert.deepEqual(
-      r.resources.map((x) => x.source),
+      loaded.resources.map((x) => x.source),
       [{ file: 'sub/cafe.yaml', line: 1 }],
     );
     assert.deepEqual(
-      r.problems.map((p) => [p.file, p.line, p.field]),
+      loaded.problems.map((p) => [p.file, p.line, p.field]),
       [['sub/cafe.yaml', 25, 'metadata.name']],
     );
   });
@@ -397,20 +400,20 @@ describe('sources/loader loadFile', () => {
   it('refuses a file over the size limit', async () => {
     const abs = path.join(dir, 'big.yaml');
     await writeFile(abs, CONFIGMAP + '#'.repeat(2000));
-    const r = await loadFile(abs, 'big.yaml', 1000);
-    assert.equal(r.parseFailed, true);
-    assert.deepEqual(r.resources, []);
-    assert.equal(r.problems[0]!.file, 'big.yaml');
-    assert.match(r.problems[0]!.message, /too large/);
+    const loaded = await loadFile(abs, 'big.yaml', 1000);
+    assert.equal(loaded.parseFailed, true);
+    assert.deepEqual(loaded.resources, []);
+    assert.equal(loaded.problems[0]!.file, 'big.yaml');
+    assert.match(loaded.problems[0]!.message, /too large/);
     assert.equal((await loadFile(abs, 'big.yaml')).resources.length, 1);
   });
 
   it('refuses a binary file', async () => {
     const abs = path.join(dir, 'bin.yaml');
     await writeFile(abs, Buffer.concat([Buffer.from(CONFIGMAP), Buffer.from([0, 1, 2])]));
-    const r = await loadFile(abs, 'bin.yaml');
-    assert.equal(r.parseFailed, true);
-    assert.match(r.problems[0]!.message, /NUL/);
+    const loaded = await loadFile(abs, 'bin.yaml');
+    assert.equal(loaded.parseFailed, true);
+    assert.match(loaded.problems[0]!.message, /NUL/);
   });
 
   it('reports missing files and directories with their errno code', async () => {
@@ -423,11 +426,11 @@ describe('sources/loader loadFile', () => {
     assert.match(isDir.problems[0]!.message, /EISDIR/);
   });
 
-  /** p, or a rejection naming what did not settle within ms. */
-  const within = <T>(p: Promise<T>, ms: number, what: string) => {
+  /** promise, or a rejection naming what did not settle within ms. */
+  const within = <T>(promise: Promise<T>, ms: number, what: string) => {
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
-      p,
+      promise,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
       }),
@@ -436,9 +439,9 @@ describe('sources/loader loadFile', () => {
 
   /** Whoever waits in a blocking open() of these FIFOs gets a writer (and then EOF), so no thread stays stuck. */
   function releaseReaders(fifos: string[]): void {
-    for (const f of fifos) {
+    for (const fifo of fifos) {
       try {
-        fs.closeSync(fs.openSync(f, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+        fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
       } catch {
         /* ENXIO: nobody waits */
       }
@@ -449,10 +452,10 @@ describe('sources/loader loadFile', () => {
     const fifo = path.join(dir, 'pipe.yaml');
     execFileSync('mkfifo', [fifo]);
     try {
-      const r = await within(loadFile(fifo, 'pipe.yaml'), 5000, 'loadFile of a FIFO');
-      assert.equal(r.parseFailed, true);
+      const loaded = await within(loadFile(fifo, 'pipe.yaml'), 5000, 'loadFile of a FIFO');
+      assert.equal(loaded.parseFailed, true);
       assert.deepEqual(
-        r.problems.map((p) => [p.file, p.message]),
+        loaded.problems.map((p) => [p.file, p.message]),
         [['pipe.yaml', 'cannot read pipe.yaml: it is a FIFO, not a regular file; not loaded']],
       );
     } finally {
@@ -464,7 +467,7 @@ describe('sources/loader loadFile', () => {
     this.timeout(30_000);
     const target = path.join(dir, 'swap.yaml');
     const fifos = Array.from({ length: 4 }, (_, i) => path.join(dir, `.fifo-${i}`));
-    for (const f of fifos) execFileSync('mkfifo', [f]);
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
     await writeFile(path.join(dir, '.file'), CONFIGMAP);
     let swaps = 0;
     let stop = false;
@@ -488,8 +491,8 @@ describe('sources/loader loadFile', () => {
           5000,
           'loadFile of a path being swapped',
         );
-        for (const r of batch) {
-          const what = r.parseFailed ? r.problems[0]!.message : `${r.resources.length} resource(s)`;
+        for (const loaded of batch) {
+          const what = loaded.parseFailed ? loaded.problems[0]!.message : `${loaded.resources.length} resource(s)`;
           outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
         }
       }
@@ -512,10 +515,10 @@ describe('sources/loader loadFile', () => {
   it('does not follow a symlink put where the scanned file was', async () => {
     await writeFile(path.join(dir, 'elsewhere.yaml'), CONFIGMAP);
     await symlink(path.join(dir, 'elsewhere.yaml'), path.join(dir, 'link.yaml'));
-    const r = await loadFile(path.join(dir, 'link.yaml'), 'link.yaml');
-    assert.equal(r.parseFailed, true);
+    const loaded = await loadFile(path.join(dir, 'link.yaml'), 'link.yaml');
+    assert.equal(loaded.parseFailed, true);
     assert.deepEqual(
-      r.problems.map((p) => p.message),
+      loaded.problems.map((p) => p.message),
       ['cannot read link.yaml: ELOOP (a symlink now stands where the file was)'],
     );
   });
@@ -530,8 +533,8 @@ describe('sources/loader loadFile', () => {
       () => false,
     );
     if (readable) this.skip();
-    const r = await loadFile(abs, 'secret.yaml');
-    assert.equal(r.parseFailed, true);
-    assert.match(r.problems[0]!.message, /secret\.yaml.*EACCES/);
+    const loaded = await loadFile(abs, 'secret.yaml');
+    assert.equal(loaded.parseFailed, true);
+    assert.match(loaded.problems[0]!.message, /secret\.yaml.*EACCES/);
   });
 });

@@ -36,15 +36,15 @@ describe('ManifestSet', () => {
   });
 
   it('reads only the files it is told about, without scanning the directory', async () => {
-    const b = write('sub/b.yaml', svc('b'));
+    const file = write('sub/b.yaml', svc('b'));
     write('c.yaml', svc('c')); // not named: not seen yet
-    assert.equal(await set.refresh([b]), true);
+    assert.equal(await set.refresh([file]), true);
     assert.deepEqual(names(), ['a', 'b']);
     assert.equal(set.fullScans, 1);
-    fs.rmSync(b);
-    assert.equal(await set.refresh([b, path.join(dir, '.b.yaml.tmp')]), true);
+    fs.rmSync(file);
+    assert.equal(await set.refresh([file, path.join(dir, '.b.yaml.tmp')]), true);
     assert.deepEqual(names(), ['a']);
-    assert.equal(await set.refresh([b]), false, 'already gone');
+    assert.equal(await set.refresh([file]), false, 'already gone');
     assert.equal(set.fullScans, 1);
     assert.equal(await set.refresh(), true, 'a full scan finds c');
     assert.deepEqual(names(), ['a', 'c']);
@@ -86,8 +86,8 @@ describe('ManifestSet', () => {
     fs.symlinkSync('real', path.join(dir, 'alias'));
     await set.refresh();
     const scans = set.fullScans;
-    const f = write('real/z.yaml', svc('z'));
-    await set.refresh([f]);
+    const file = write('real/z.yaml', svc('z'));
+    await set.refresh([file]);
     assert.equal(set.fullScans, scans + 1);
     assert.deepEqual(names(), ['a', 'z']);
   });

@@ -12,21 +12,21 @@ import type {
 import { parse, show } from './helpers.js';
 
 function one<T>(text: string): T {
-  const r = parse(text);
-  assert.deepEqual(r.problems, [], show(r.problems));
-  assert.equal(r.resources.length, 1);
-  return r.resources[0] as T;
+  const loaded = parse(text);
+  assert.deepEqual(loaded.problems, [], show(loaded.problems));
+  assert.equal(loaded.resources.length, 1);
+  return loaded.resources[0] as T;
 }
 
 describe('sources/normalise', () => {
   it('fills metadata defaults and keeps what is written', () => {
-    const c = one<ConfigMap>('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n');
-    assert.deepEqual(c.meta, { namespace: 'default', name: 'a', annotations: {}, labels: {} });
-    assert.deepEqual(c.data, {});
-    const d = one<ConfigMap>(
+    const defaults = one<ConfigMap>('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n');
+    assert.deepEqual(defaults.meta, { namespace: 'default', name: 'a', annotations: {}, labels: {} });
+    assert.deepEqual(defaults.data, {});
+    const written = one<ConfigMap>(
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n  creationTimestamp: "2024-01-02T03:04:05Z"\n  labels: {app: x}\n  annotations: {"example.com/x": "a b; c"}\n',
     );
-    assert.deepEqual(d.meta, {
+    assert.deepEqual(written.meta, {
       namespace: 'shop',
       name: 'a',
       creationTimestamp: '2024-01-02T03:04:05Z',
@@ -145,19 +145,19 @@ ports: [{name: "", protocol: UDP}]
   });
 
   it('folds Secret stringData into data as base64, stringData winning', () => {
-    const s = one<Secret>(
+    const secret = one<Secret>(
       'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  a: YWJj\n  b: |\n    YWJj\n    ZGVm\nstringData: {a: "héllo", c: x}\n',
     );
-    assert.equal(s.type, 'Opaque');
-    assert.deepEqual(s.data, { a: Buffer.from('héllo').toString('base64'), b: 'YWJjZGVm', c: 'eA==' });
+    assert.equal(secret.type, 'Opaque');
+    assert.deepEqual(secret.data, { a: Buffer.from('héllo').toString('base64'), b: 'YWJjZGVm', c: 'eA==' });
   });
 
   it('keeps a "__proto__" data key as data without touching prototypes', () => {
-    const c = one<ConfigMap>('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {__proto__: x}\n');
-    assert.ok(Object.hasOwn(c.data, '__proto__'));
-    assert.equal(Object.getPrototypeOf(c.data), Object.prototype);
-    const s = one<Secret>('apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {__proto__: x}\n');
-    assert.ok(Object.hasOwn(s.data, '__proto__'));
+    const configMap = one<ConfigMap>('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {__proto__: x}\n');
+    assert.ok(Object.hasOwn(configMap.data, '__proto__'));
+    assert.equal(Object.getPrototypeOf(configMap.data), Object.prototype);
+    const secret = one<Secret>('apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {__proto__: x}\n');
+    assert.ok(Object.hasOwn(secret.data, '__proto__'));
     assert.equal(({} as Record<string, unknown>).x, undefined);
   });
 });

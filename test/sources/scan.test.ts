@@ -64,7 +64,7 @@ describe('sources/scan scanDirectory', () => {
       first.files.map((f) => f.rel),
       ['ingress.yaml', 'svc.yaml'],
     );
-    for (const f of first.files) assert.match(f.abs, /\.\.2026_11_27_10_00_00\.1/);
+    for (const file of first.files) assert.match(file.abs, /\.\.2026_11_27_10_00_00\.1/);
     assert.equal(await readFile(first.files[0]!.abs, 'utf8'), 'gen a');
 
     await configMapGeneration(dir, '..2026_11_27_10_05_00.2', { 'ingress.yaml': 'gen b', 'svc.yaml': 'svc b' });
@@ -75,7 +75,7 @@ describe('sources/scan scanDirectory', () => {
       second.files.map((f) => f.rel),
       ['ingress.yaml', 'svc.yaml'],
     );
-    for (const f of second.files) assert.match(f.abs, /\.\.2026_11_27_10_05_00\.2/);
+    for (const file of second.files) assert.match(file.abs, /\.\.2026_11_27_10_05_00\.2/);
     assert.equal(await readFile(second.files[0]!.abs, 'utf8'), 'gen b');
     assert.notEqual(second.files[0]!.signature, first.files[0]!.signature);
   });
@@ -139,7 +139,7 @@ describe('sources/scan scanDirectory', () => {
         ],
         show(problems),
       );
-      for (const p of problems) assert.match(p.message, /outside/);
+      for (const problem of problems) assert.match(problem.message, /outside/);
     } finally {
       await outside.cleanup();
     }

@@ -407,39 +407,39 @@ const CASES: Case[] = [
 describe('sources/schemas', () => {
   it('accepts each base document', () => {
     for (const doc of [INGRESS, LEGACY, SERVICE, ENDPOINTS, SLICE, SECRET, CONFIGMAP, CLASS]) {
-      const r = parse(doc);
-      assert.equal(r.resources.length, 1, `${String(doc.kind)}: ${show(r.problems)}`);
-      assert.deepEqual(r.problems, []);
+      const loaded = parse(doc);
+      assert.equal(loaded.resources.length, 1, `${String(doc.kind)}: ${show(loaded.problems)}`);
+      assert.deepEqual(loaded.problems, []);
     }
   });
 
   for (const [what, base, at, value, field, snippet] of CASES) {
     it(`rejects ${what}`, () => {
-      const r = parse(withField(base, at, value));
-      const p = assertRejected(r, field, snippet);
-      assert.ok(p.object?.startsWith(`${String(base.kind)} `), p.object);
+      const loaded = parse(withField(base, at, value));
+      const problem = assertRejected(loaded, field, snippet);
+      assert.ok(problem.object?.startsWith(`${String(base.kind)} `), problem.object);
       if (at[0] !== 'metadata') {
         const meta = base.metadata as { name: string; namespace?: string };
         const ns = meta.namespace ?? 'default';
-        assert.equal(p.object, `${String(base.kind)} ${ns}/${meta.name}`);
-        assert.deepEqual(r.rejected, [`${String(base.kind)}/${ns}/${meta.name}`]);
+        assert.equal(problem.object, `${String(base.kind)} ${ns}/${meta.name}`);
+        assert.deepEqual(loaded.rejected, [`${String(base.kind)}/${ns}/${meta.name}`]);
       }
     });
   }
 
   it('registers every format the schemas use (ajv ignores unknown formats)', () => {
     const used = new Set<string>();
-    const collect = (v: unknown): void => {
-      if (Array.isArray(v)) v.forEach(collect);
-      else if (v && typeof v === 'object') {
-        for (const [k, x] of Object.entries(v)) {
-          if (k === 'format' && typeof x === 'string') used.add(x);
-          else collect(x);
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(collect);
+      else if (node && typeof node === 'object') {
+        for (const [key, child] of Object.entries(node)) {
+          if (key === 'format' && typeof child === 'string') used.add(child);
+          else collect(child);
         }
       }
     };
-    for (const kind of KINDS) for (const v of API_VERSIONS[kind]) collect(schemaFor(kind, v));
+    for (const kind of KINDS) for (const apiVersion of API_VERSIONS[kind]) collect(schemaFor(kind, apiVersion));
     assert.ok(used.size >= 10);
-    for (const f of used) assert.ok(FORMATS[f], `format ${f} is not registered`);
+    for (const format of used) assert.ok(FORMATS[format], `format ${format} is not registered`);
   });
 });

@@ -8,13 +8,13 @@ import { tempDir } from './helpers.js';
 // Collects reasons and lets a test wait for one that matches.
 class Recorder {
   readonly reasons: string[] = [];
-  private waiters: { test: (r: string) => boolean; resolve: () => void }[] = [];
+  private waiters: { test: (reason: string) => boolean; resolve: () => void }[] = [];
 
   readonly onEvent = (why: string): void => {
     this.reasons.push(why);
     const met = this.waiters.filter((w) => w.test(why));
     this.waiters = this.waiters.filter((w) => !met.includes(w));
-    for (const w of met) w.resolve();
+    for (const waiter of met) waiter.resolve();
   };
 
   waitFor(test: RegExp, ms = 8000): Promise<void> {

@@ -1,7 +1,9 @@
-// Issue 10 items 7-8: what one manifests file may cost to parse. Each limit refuses the whole file with a
+// src/sources/result.ts: what loading one file gives (LoadResult) and what parsing one may cost
+// (ParseLimits, issue 10 items 7-8). Each limit, as the loader enforces it, refuses the whole file with a
 // message naming the file, the limit and where it was hit; the shapes are those of the security review.
 import assert from 'node:assert/strict';
-import { parseManifests, PARSE_LIMITS, type ParseLimits } from '../../src/sources/loader.js';
+import { parseManifests, type ParseLimits } from '../../src/sources/loader.js';
+import { emptyResult, failed, PARSE_LIMITS } from '../../src/sources/result.js';
 import { show } from './helpers.js';
 
 const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: "1"\n';
@@ -10,26 +12,26 @@ const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\
 const parseWith = (text: string, limits: Partial<ParseLimits>, file = 'f.yaml') =>
   parseManifests(text, file, { ...PARSE_LIMITS, ...limits });
 
-function assertRefused(r: ReturnType<typeof parseManifests>, file: string, limit: RegExp): string {
-  assert.equal(r.parseFailed, true, show(r.problems));
-  assert.deepEqual(r.resources, []);
-  assert.equal(r.problems.length, 1, show(r.problems));
-  const p = r.problems[0]!;
-  assert.equal(p.severity, 'error');
-  assert.equal(p.file, file);
+function assertRefused(loaded: ReturnType<typeof parseManifests>, file: string, limit: RegExp): string {
+  assert.equal(loaded.parseFailed, true, show(loaded.problems));
+  assert.deepEqual(loaded.resources, []);
+  assert.equal(loaded.problems.length, 1, show(loaded.problems));
+  const problem = loaded.problems[0]!;
+  assert.equal(problem.severity, 'error');
+  assert.equal(problem.file, file);
   assert.match(
-    p.message,
+    problem.message,
     new RegExp(
       `^${file.replace('.', '\\.')} refused: more than ${limit.source} \\(a limit of the manifests loader\\) at line \\d+, column \\d+; not loaded$`,
     ),
   );
-  return p.message;
+  return problem.message;
 }
 
-describe('sources/loader parse limits', () => {
+describe('sources/result: the parse limits, as the loader enforces them', () => {
   it('refuses anchors x 55,000 on one line (165 KB; 18 s of /healthz stall before) at the anchors limit', () => {
-    const r = parseManifests('&a '.repeat(55_000), 'anchors.yaml');
-    const message = assertRefused(r, 'anchors.yaml', /1000 anchors/);
+    const loaded = parseManifests('&a '.repeat(55_000), 'anchors.yaml');
+    const message = assertRefused(loaded, 'anchors.yaml', /1000 anchors/);
     assert.match(message, /at line 1, column 3001;/);
   });
 
@@ -103,10 +105,10 @@ describe('sources/loader parse limits', () => {
   });
 
   it('reports the first YAML error only, at its own line, and still finds duplicate keys', () => {
-    const r = parseManifests(`${CONFIGMAP}---\n${'a: [\n'.repeat(3)}`, 'bad.yaml');
-    assert.equal(r.parseFailed, true);
-    assert.equal(r.problems.length, 1, show(r.problems));
-    assert.match(r.problems[0]!.message, /^invalid YAML: .* at line \d+, column \d+$/);
+    const loaded = parseManifests(`${CONFIGMAP}---\n${'a: [\n'.repeat(3)}`, 'bad.yaml');
+    assert.equal(loaded.parseFailed, true);
+    assert.equal(loaded.problems.length, 1, show(loaded.problems));
+    assert.match(loaded.problems[0]!.message, /^invalid YAML: .* at line \d+, column \d+$/);
     const dup = parseManifests(`${CONFIGMAP}data2: {x: 1, y: 2, x: 3}\n`, 'dup.yaml');
     assert.equal(dup.parseFailed, true);
     assert.equal(dup.problems[0]!.line, 7);
@@ -147,15 +149,35 @@ describe('sources/loader parse limits', () => {
     let text = 'apiVersion: v1\nitems:\n';
     for (let i = 0; text.length < 3_000_000; i++) text += item(i);
     text += 'kind: List\nmetadata:\n  resourceVersion: ""\n';
-    const r = parseManifests(text, 'list.yaml');
-    assert.equal(r.parseFailed, false, show(r.problems));
-    assert.ok(r.resources.length > 3000, String(r.resources.length));
+    const loaded = parseManifests(text, 'list.yaml');
+    assert.equal(loaded.parseFailed, false, show(loaded.problems));
+    assert.ok(loaded.resources.length > 3000, String(loaded.resources.length));
   });
 
   it('accepts a plain multi-document file well under every limit', () => {
     const docs = Array.from({ length: 200 }, (_, i) => CONFIGMAP.replace('settings', `s${i}`)).join('---\n');
-    const r = parseManifests(docs, 'many.yaml');
-    assert.equal(r.parseFailed, false, show(r.problems));
-    assert.equal(r.resources.length, 200);
+    const loaded = parseManifests(docs, 'many.yaml');
+    assert.equal(loaded.parseFailed, false, show(loaded.problems));
+    assert.equal(loaded.resources.length, 200);
+  });
+});
+
+describe('sources/result: LoadResult', () => {
+  it('emptyResult: nothing loaded, nothing wrong, and a new object each time (results are filled in place)', () => {
+    const filled = emptyResult();
+    filled.problems.push({ severity: 'error', message: 'x' });
+    assert.deepEqual(emptyResult(), { resources: [], problems: [], rejected: [], parseFailed: false });
+  });
+
+  it('failed: the whole file refused, with one error naming the file (and the line when known)', () => {
+    assert.deepEqual(failed('a.yaml', 4, 'a.yaml refused: too deep'), {
+      resources: [],
+      problems: [{ severity: 'error', file: 'a.yaml', line: 4, message: 'a.yaml refused: too deep' }],
+      rejected: [],
+      parseFailed: true,
+    });
+    assert.deepEqual(failed('b.yaml', undefined, 'cannot read b.yaml').problems, [
+      { severity: 'error', file: 'b.yaml', message: 'cannot read b.yaml' },
+    ]);
   });
 });

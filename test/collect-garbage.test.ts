@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { collectGarbage } from '../src/collect-garbage.js';
 
-describe('memory', () => {
+describe('collect-garbage', () => {
   it('collectGarbage() gives back the garbage of a burst of allocations at once', () => {
     collectGarbage();
     const base = process.memoryUsage().heapUsed;
