@@ -146,18 +146,18 @@ function parse(argv: string[]): { command: string | undefined; values: Values; p
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: options as never, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
   const values: Values = { ...(parsed.values as Values) };
   const given = new Set(Object.keys(values));
-  for (const [k, v] of Object.entries(OPTIONS)) {
-    if (values[k] !== undefined) continue;
-    const env = process.env[`INGRESS_TEMPLATER_${k.toUpperCase().replace(/-/g, '_')}`];
+  for (const [flag, spec] of Object.entries(OPTIONS)) {
+    if (values[flag] !== undefined) continue;
+    const env = process.env[`INGRESS_TEMPLATER_${flag.toUpperCase().replace(/-/g, '_')}`];
     if (env !== undefined) {
-      values[k] = v.type === 'boolean' ? env === 'true' || env === '1' : env;
-      given.add(k);
-    } else if ('default' in v) values[k] = v.default;
+      values[flag] = spec.type === 'boolean' ? env === 'true' || env === '1' : env;
+      given.add(flag);
+    } else if ('default' in spec) values[flag] = spec.default;
   }
   // which flags the user set (command line or environment), for commands where a default means "off"
   values[GIVEN] = [...given].join(',');
@@ -166,10 +166,10 @@ function parse(argv: string[]): { command: string | undefined; values: Values; p
 
 function intFlag(values: Values, name: string, min: number, max: number): number {
   const raw = String(values[name]);
-  const n = Number(raw);
-  if (!/^[0-9]+$/.test(raw) || n < min || n > max)
+  const value = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || value < min || value > max)
     throw new UsageError(`--${name} must be an integer ${min}-${max}, got ${JSON.stringify(raw)}`);
-  return n;
+  return value;
 }
 
 function boolFlag(values: Values, name: string): boolean {
@@ -179,19 +179,19 @@ function boolFlag(values: Values, name: string): boolean {
 }
 
 function balancerFlag(values: Values): BalancerMode | 'auto' {
-  const v = String(values.balancer);
-  if (v !== 'auto' && v !== 'lua' && v !== 'static')
-    throw new UsageError(`--balancer must be auto, lua or static, got ${JSON.stringify(v)}`);
-  return v;
+  const mode = String(values.balancer);
+  if (mode !== 'auto' && mode !== 'lua' && mode !== 'static')
+    throw new UsageError(`--balancer must be auto, lua or static, got ${JSON.stringify(mode)}`);
+  return mode;
 }
 
 function common(values: Values) {
   const cm = values.configmap as string | undefined;
   let configMap: { namespace: string; name: string } | undefined;
   if (cm) {
-    const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(cm);
-    if (!m) throw new UsageError(`--configmap must be NAMESPACE/NAME, got ${JSON.stringify(cm)}`);
-    configMap = { namespace: m[1]!, name: m[2]! };
+    const match = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(cm);
+    if (!match) throw new UsageError(`--configmap must be NAMESPACE/NAME, got ${JSON.stringify(cm)}`);
+    configMap = { namespace: match[1]!, name: match[2]! };
   }
   const listenAddress = String(values['listen-address']);
   return {
@@ -223,15 +223,15 @@ function podIPsFlag(values: Values): string[] {
 }
 
 /** The controller's own ports and addresses, which no endpoint may name (src/model/endpoint-policy.ts). */
-function policyFor(values: Values, c: ReturnType<typeof common>) {
+function policyFor(values: Values, shared: ReturnType<typeof common>) {
   return selfPolicy({
-    httpPort: c.httpPort,
-    httpsPort: c.httpsPort,
-    internalPort: c.internalPort,
+    httpPort: shared.httpPort,
+    httpsPort: shared.httpsPort,
+    internalPort: shared.internalPort,
     statusPort: intFlag(values, 'status-port', 1, 65535),
-    listenAddress: c.listenAddress,
+    listenAddress: shared.listenAddress,
     statusAddress: String(values['status-address']),
-    podAddresses: c.podIPs,
+    podAddresses: shared.podIPs,
   });
 }
 
@@ -254,13 +254,13 @@ const printProblems = (problems: Problem[]) => {
 };
 
 /** Where `run` with these flags would put nginx: render and validate plan for the same placement. */
-function placementFor(values: Values, c: ReturnType<typeof common>, prefix: string): Placement {
+function placementFor(values: Values, shared: ReturnType<typeof common>, prefix: string): Placement {
   return {
     prefix,
-    listenAddress: c.listenAddress,
-    httpPort: c.httpPort,
-    httpsPort: c.httpsPort,
-    internalPort: c.internalPort,
+    listenAddress: shared.listenAddress,
+    httpPort: shared.httpPort,
+    httpsPort: shared.httpsPort,
+    internalPort: shared.internalPort,
     defaultCertificate: path.join(prefix, 'ssl', 'default.pem'),
     nginxUser: (values['nginx-user'] as string | undefined) ?? null,
     version: VERSION,
@@ -280,20 +280,25 @@ async function planOnce(
   placement: Placement,
   tmpDir: string | null,
 ) {
-  const c = common(values);
-  if (!fs.existsSync(c.manifests)) throw new UsageError(`manifests directory ${c.manifests} does not exist`);
-  const set = new ManifestSet(c.manifests);
+  const shared = common(values);
+  if (!fs.existsSync(shared.manifests)) throw new UsageError(`manifests directory ${shared.manifests} does not exist`);
+  const set = new ManifestSet(shared.manifests);
   await set.refresh();
-  const mode = balancerMode(c.balancer, bin);
+  const mode = balancerMode(shared.balancer, bin);
   const resolver = new NameResolver();
   const snippets = tmpDir ? new SnippetChecker(bin as NginxBinary, tmpDir, mode === 'lua' ? bin.luaModules : []) : null;
   const { plan: planned } = await settle(
     set.store,
     {
-      model: { ...c.classes, configMap: c.configMap, balancer: mode, endpointPolicy: policyFor(values, c) },
+      model: {
+        ...shared.classes,
+        configMap: shared.configMap,
+        balancer: mode,
+        endpointPolicy: policyFor(values, shared),
+      },
       resolved: new Map(),
       snippetVerdicts: new Map(),
-      renderer: loadTemplates(c.templateDir),
+      renderer: loadTemplates(shared.templateDir),
       render: renderOptionsFor(placement, bin, mode, LUA_DIR),
     },
     {
@@ -316,34 +321,34 @@ async function planOnce(
     errors,
     problems,
     store: set.store,
-    classes: c.classes,
+    classes: shared.classes,
   };
 }
 
 async function render(values: Values): Promise<void> {
-  const c = common(values);
+  const shared = common(values);
   const format = String(values.format);
   if (format !== 'nginx' && format !== 'json')
     throw new UsageError(`--format must be nginx or json, got ${JSON.stringify(format)}`);
-  const { probed, bin } = await probeOrAssume(c.nginxBinary);
+  const { probed, bin } = await probeOrAssume(shared.nginxBinary);
   const tmp = probed ? await fsp.mkdtemp(path.join(os.tmpdir(), 'ingress-templater-render-')) : null;
-  const r = await planOnce(values, bin, placementFor(values, c, c.prefix), tmp).finally(
+  const planned = await planOnce(values, bin, placementFor(values, shared, shared.prefix), tmp).finally(
     () => tmp && fsp.rm(tmp, { recursive: true, force: true }),
   );
-  printProblems(r.problems);
+  printProblems(planned.problems);
   // the routing model as JSON leaves out certificate keys: a preview is no place for secrets
   const text =
     format === 'json'
       ? `${JSON.stringify(
           {
-            ...r.model,
-            certificates: r.model.certificates.map(({ pem: _pem, ...rest }) => rest),
-            files: r.model.files.map(({ content: _content, ...rest }) => rest), // client keys, htpasswd hashes
+            ...planned.model,
+            certificates: planned.model.certificates.map(({ pem: _pem, ...rest }) => rest),
+            files: planned.model.files.map(({ content: _content, ...rest }) => rest), // client keys, htpasswd hashes
           },
           null,
           2,
         )}\n`
-      : r.text;
+      : planned.text;
   if (values.diff) {
     const file = path.resolve(String(values.diff));
     const current = (await readIfExists(file)) ?? '';
@@ -352,28 +357,33 @@ async function render(values: Values): Promise<void> {
     );
   } else if (values.out) await writeAtomic(path.resolve(String(values.out)), text);
   else process.stdout.write(text);
-  if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests; the output leaves them out`);
+  if (planned.errors)
+    throw new ManifestsRejectedError(`${planned.errors} problem(s) in the manifests; the output leaves them out`);
 }
 
 async function describe(values: Values, target: string | undefined): Promise<void> {
-  const c = common(values);
+  const shared = common(values);
   let only: { namespace: string; name: string } | undefined;
   if (target) {
-    const m = /^(?:([a-z0-9-]+)\/)?([a-z0-9.-]+)$/.exec(target);
-    if (!m) throw new UsageError(`describe takes NAMESPACE/NAME or NAME, got ${JSON.stringify(target)}`);
-    only = { namespace: m[1] ?? 'default', name: m[2]! };
+    const match = /^(?:([a-z0-9-]+)\/)?([a-z0-9.-]+)$/.exec(target);
+    if (!match) throw new UsageError(`describe takes NAMESPACE/NAME or NAME, got ${JSON.stringify(target)}`);
+    only = { namespace: match[1] ?? 'default', name: match[2]! };
   }
   // the endpoints of each backend as run would push them (the same plan; no nginx needed), or, with a
   // running controller, what nginx actually balances over
-  const { bin } = await probeOrAssume(c.nginxBinary);
-  const planned = await planOnce(values, bin, placementFor(values, c, c.prefix), null);
+  const { bin } = await probeOrAssume(shared.nginxBinary);
+  const planned = await planOnce(values, bin, placementFor(values, shared, shared.prefix), null);
   const live = isGiven(values, 'status-port')
     ? await fetchLiveBackends(String(values['status-address']), intFlag(values, 'status-port', 1, 65535))
     : undefined;
-  const out = describeIngresses(planned.store, { classes: c.classes, backends: planned.model.backends, live }, only);
+  const out = describeIngresses(
+    planned.store,
+    { classes: shared.classes, backends: planned.model.backends, live },
+    only,
+  );
   if (!out.length)
     throw new UsageError(
-      only ? `no Ingress ${only.namespace}/${only.name} in ${c.manifests}` : `no Ingress in ${c.manifests}`,
+      only ? `no Ingress ${only.namespace}/${only.name} in ${shared.manifests}` : `no Ingress in ${shared.manifests}`,
     );
   process.stdout.write(out.join('\n'));
 }
@@ -388,24 +398,24 @@ async function fetchLiveBackends(host: string, port: number): Promise<Map<string
 }
 
 async function validate(values: Values): Promise<void> {
-  const c = common(values);
-  const bin = await probeBinary(c.nginxBinary);
+  const shared = common(values);
+  const bin = await probeBinary(shared.nginxBinary);
   const prefix = await fsp.mkdtemp(path.join(os.tmpdir(), 'ingress-templater-validate-'));
   try {
     await preparePrefix(prefix);
     await ensureDefaultCertificate(prefix);
-    const r = await planOnce(values, bin, placementFor(values, c, prefix), path.join(prefix, 'tmp'));
-    printProblems(r.problems);
-    await writeCertificates(prefix, r.model.certificates);
-    await writeManagedFiles(prefix, r.model.files);
+    const planned = await planOnce(values, bin, placementFor(values, shared, prefix), path.join(prefix, 'tmp'));
+    printProblems(planned.problems);
+    await writeCertificates(prefix, planned.model.certificates);
+    await writeManagedFiles(prefix, planned.model.files);
     const file = path.join(prefix, 'nginx.conf');
-    await writeAtomic(file, r.text);
+    await writeAtomic(file, planned.text);
     // the migration report first: what a user moving from ingress-nginx needs to see, even on failure
-    const rows = migrationReport(r.store, r.classes, r.problems);
+    const rows = migrationReport(planned.store, planned.classes, planned.problems);
     process.stdout.write(values.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatReport(rows));
-    await testConfig(bin, prefix, file, r.text);
-    if (r.errors) throw new ManifestsRejectedError(`${r.errors} problem(s) in the manifests`);
-    process.stderr.write(`ok: manifests accepted and nginx -t passed (config ${r.hash.slice(0, 12)})\n`);
+    await testConfig(bin, prefix, file, planned.text);
+    if (planned.errors) throw new ManifestsRejectedError(`${planned.errors} problem(s) in the manifests`);
+    process.stderr.write(`ok: manifests accepted and nginx -t passed (config ${planned.hash.slice(0, 12)})\n`);
   } finally {
     await fsp.rm(prefix, { recursive: true, force: true });
   }
@@ -507,8 +517,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'run') await run(values);
     else throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
     return 0;
-  } catch (e) {
-    const err = e as Error;
+  } catch (thrown) {
+    const err = thrown as Error;
     const name = err.name === 'Error' ? 'error' : err.name;
     const cause = err.cause ? ((err.cause as Error).message ?? String(err.cause)) : undefined;
     if (fatal) fatal('error', `${name}: ${err.message}`, { event: 'fatal', cause });

@@ -83,32 +83,32 @@ describe('nginx/apply', function () {
   const ssl = () => fs.readdirSync(path.join(prefix, 'ssl')).sort();
 
   it('starts nginx on the first config, skips an unchanged one, reloads the same master onto a new one and only then removes stale files', async () => {
-    const p = supervised();
-    const a = new Applier({ bin, prefix, internalPort: port, process: p });
+    const nginx = supervised();
+    const applier = new Applier({ bin, prefix, internalPort: port, process: nginx });
     const certA = cert('default_a', 'PEM-A');
-    assert.equal(await a.apply(conf('h1'), 'h1', [certA], [managed('f1')]), 'started');
+    assert.equal(await applier.apply(conf('h1'), 'h1', [certA], [managed('f1')]), 'started');
     assert.equal(await fetchHash(port), 'h1');
-    assert.deepEqual(a.live, { text: conf('h1'), hash: 'h1' });
-    assert.equal(fs.readFileSync(a.confPath, 'utf8'), conf('h1'));
-    assert.equal(fs.existsSync(`${a.confPath}.candidate`), false, 'the candidate is removed after nginx -t');
-    assert.ok(a.lastTestSeconds! > 0 && a.lastReloadSeconds! > 0);
-    const master = p.pid!;
+    assert.deepEqual(applier.live, { text: conf('h1'), hash: 'h1' });
+    assert.equal(fs.readFileSync(applier.confPath, 'utf8'), conf('h1'));
+    assert.equal(fs.existsSync(`${applier.confPath}.candidate`), false, 'the candidate is removed after nginx -t');
+    assert.ok(applier.lastTestSeconds! > 0 && applier.lastReloadSeconds! > 0);
+    const master = nginx.pid!;
 
-    assert.equal(await a.apply(conf('h1'), 'h1', [certA], [managed('f1')]), 'unchanged');
+    assert.equal(await applier.apply(conf('h1'), 'h1', [certA], [managed('f1')]), 'unchanged');
 
     const oldWorkers = await childPids(master);
     const certB = cert('default_b', 'PEM-B');
-    assert.equal(await a.apply(conf('h2'), 'h2', [certB], [managed('f2')]), 'reloaded');
-    assert.equal(p.pid, master, 'a reload, not a restart');
+    assert.equal(await applier.apply(conf('h2'), 'h2', [certB], [managed('f2')]), 'reloaded');
+    assert.equal(nginx.pid, master, 'a reload, not a restart');
     assert.equal(await fetchHash(port), 'h2');
-    for (const w of oldWorkers) {
+    for (const worker of oldWorkers) {
       let cmdline = '';
       try {
-        if (isAlive(w)) cmdline = fs.readFileSync(`/proc/${w}/cmdline`, 'utf8');
+        if (isAlive(worker)) cmdline = fs.readFileSync(`/proc/${worker}/cmdline`, 'utf8');
       } catch {
         /* gone meanwhile */
       }
-      assert.ok(cmdline === '' || cmdline.includes('shutting down'), `old worker ${w} retired: ${cmdline}`);
+      assert.ok(cmdline === '' || cmdline.includes('shutting down'), `old worker ${worker} retired: ${cmdline}`);
     }
     assert.deepEqual(
       ssl(),
@@ -116,76 +116,76 @@ describe('nginx/apply', function () {
       'the old certificate goes once the new config is live',
     );
     assert.deepEqual(fs.readdirSync(filesDir(prefix)), ['f2']);
-    assert.deepEqual(a.live, { text: conf('h2'), hash: 'h2' });
+    assert.deepEqual(applier.live, { text: conf('h2'), hash: 'h2' });
   });
 
   it('a config nginx -t refuses: ConfigTestError, the live file and nginx untouched, old files kept', async () => {
-    const p = supervised();
-    const a = new Applier({ bin, prefix, internalPort: port, process: p });
+    const nginx = supervised();
+    const applier = new Applier({ bin, prefix, internalPort: port, process: nginx });
     const certA = cert('default_a', 'PEM-A');
-    await a.apply(conf('h1'), 'h1', [certA], [managed('f1')]);
-    const master = p.pid!;
+    await applier.apply(conf('h1'), 'h1', [certA], [managed('f1')]);
+    const master = nginx.pid!;
     const bad = conf('h2', 'no_such_directive on;');
     await assert.rejects(
-      a.apply(bad, 'h2', [cert('default_b', 'PEM-B')], [managed('f2')]),
+      applier.apply(bad, 'h2', [cert('default_b', 'PEM-B')], [managed('f2')]),
       (e: Error) => e instanceof ConfigTestError && /unknown directive "no_such_directive"/.test(e.message),
     );
-    assert.equal(fs.readFileSync(a.confPath, 'utf8'), conf('h1'));
-    assert.equal(fs.existsSync(`${a.confPath}.candidate`), false);
+    assert.equal(fs.readFileSync(applier.confPath, 'utf8'), conf('h1'));
+    assert.equal(fs.existsSync(`${applier.confPath}.candidate`), false);
     assert.equal(await fetchHash(port), 'h1');
-    assert.equal(p.pid, master);
-    assert.equal(a.live?.hash, 'h1');
+    assert.equal(nginx.pid, master);
+    assert.equal(applier.live?.hash, 'h1');
     assert.ok(ssl().includes(path.basename(certificateFile(prefix, certA))), "the live config's certificate is kept");
     assert.ok(fs.readdirSync(filesDir(prefix)).includes('f1'));
     // the next good config still goes through
-    assert.equal(await a.apply(conf('h3'), 'h3', [certA]), 'reloaded');
+    assert.equal(await applier.apply(conf('h3'), 'h3', [certA]), 'reloaded');
     assert.equal(await fetchHash(port), 'h3');
   });
 
   it('a reload nginx does not confirm: NginxError naming the hash, the previous file put back for a restart', async () => {
-    const p = supervised();
-    const a = new Applier({ bin, prefix, internalPort: port, process: p, confirmTimeoutMs: 500 });
-    await a.apply(conf('h1'), 'h1', []);
+    const nginx = supervised();
+    const applier = new Applier({ bin, prefix, internalPort: port, process: nginx, confirmTimeoutMs: 500 });
+    await applier.apply(conf('h1'), 'h1', []);
     // valid for nginx -t, but it will never report the hash the controller expects
     const lying = conf('something-else');
     await assert.rejects(
-      a.apply(lying, 'h2aaaaaaaaaaaaaaaa', []),
+      applier.apply(lying, 'h2aaaaaaaaaaaaaaaa', []),
       (e: Error) =>
         e instanceof NginxError && e.message.startsWith('nginx did not confirm config h2aaaaaaaaaa within the timeout'),
     );
-    assert.equal(fs.readFileSync(a.confPath, 'utf8'), conf('h1'), 'what was live is on disk again');
-    assert.equal(a.live?.hash, 'h1');
+    assert.equal(fs.readFileSync(applier.confPath, 'utf8'), conf('h1'), 'what was live is on disk again');
+    assert.equal(applier.live?.hash, 'h1');
   });
 
   it('adopts an nginx already running this very config without a reload; force re-checks it', async () => {
-    const p = supervised();
+    const nginx = supervised();
     fs.writeFileSync(path.join(prefix, 'nginx.conf'), conf('h1'));
-    p.start(); // a restarted controller finding its nginx up (ours restarted from the last file written)
-    const master = p.pid!;
-    const a = new Applier({ bin, prefix, internalPort: port, process: p });
-    assert.equal(await a.apply(conf('h1'), 'h1', []), 'adopted');
+    nginx.start(); // a restarted controller finding its nginx up (ours restarted from the last file written)
+    const master = nginx.pid!;
+    const applier = new Applier({ bin, prefix, internalPort: port, process: nginx });
+    assert.equal(await applier.apply(conf('h1'), 'h1', []), 'adopted');
     const workers = await childPids(master);
-    assert.equal(await a.apply(conf('h1'), 'h1', [], [], true), 'adopted');
+    assert.equal(await applier.apply(conf('h1'), 'h1', [], [], true), 'adopted');
     assert.deepEqual(await childPids(master), workers, 'no reload: the same workers');
-    assert.equal(await a.confirmLive(2000), true);
+    assert.equal(await applier.confirmLive(2000), true);
     // running something else: not adopted, reloaded onto the text asked for
-    const b = new Applier({ bin, prefix, internalPort: port, process: p });
-    assert.equal(await b.apply(conf('h2'), 'h2', []), 'reloaded');
+    const other = new Applier({ bin, prefix, internalPort: port, process: nginx });
+    assert.equal(await other.apply(conf('h2'), 'h2', []), 'reloaded');
     assert.equal(await fetchHash(port), 'h2');
-    assert.equal(await a.confirmLive(300), false, 'a no longer runs what it thinks is live');
+    assert.equal(await applier.confirmLive(300), false, 'the first applier no longer runs what it thinks is live');
   });
 
   it('an nginx not up yet: the config is written and left pending for it to read when it starts', async () => {
     const absent = new AbsentNginx();
-    const a = new Applier({ bin, prefix, internalPort: port, process: absent });
-    assert.equal(await a.confirmLive(100), false, 'nothing live');
-    assert.equal(await a.apply(conf('h1'), 'h1', []), 'pending');
+    const applier = new Applier({ bin, prefix, internalPort: port, process: absent });
+    assert.equal(await applier.confirmLive(100), false, 'nothing live');
+    assert.equal(await applier.apply(conf('h1'), 'h1', []), 'pending');
     assert.equal(absent.starts, 1);
-    assert.equal(fs.readFileSync(a.confPath, 'utf8'), conf('h1'));
-    assert.equal(a.live, null, 'nothing confirmed');
-    assert.equal(await a.apply(conf('h1'), 'h1', []), 'unchanged', 'still waiting for it');
+    assert.equal(fs.readFileSync(applier.confPath, 'utf8'), conf('h1'));
+    assert.equal(applier.live, null, 'nothing confirmed');
+    assert.equal(await applier.apply(conf('h1'), 'h1', []), 'unchanged', 'still waiting for it');
     assert.equal(absent.starts, 1);
-    assert.equal(await a.apply(conf('h2'), 'h2', []), 'pending');
-    assert.equal(fs.readFileSync(a.confPath, 'utf8'), conf('h2'));
+    assert.equal(await applier.apply(conf('h2'), 'h2', []), 'pending');
+    assert.equal(fs.readFileSync(applier.confPath, 'utf8'), conf('h2'));
   });
 });

@@ -31,16 +31,22 @@ describe('nginx/external', function () {
     lines.length = 0;
   });
   afterEach(async () => {
-    for (const h of handles.splice(0)) await h.stop();
-    for (const c of nginxes.splice(0)) killGroup(c.pid);
+    for (const handle of handles.splice(0)) await handle.stop();
+    for (const child of nginxes.splice(0)) killGroup(child.pid);
     for (const close of closers.splice(0)) await close();
     fs.rmSync(prefix, { recursive: true, force: true });
   });
 
-  function watch(o: Partial<ConstructorParameters<typeof ExternalNginx>[0]> = {}): ExternalNginx {
-    const h = new ExternalNginx({ pidFile: path.join(prefix, 'nginx.pid'), internalPort: port, log, pollMs: 50, ...o });
-    handles.push(h);
-    return h;
+  function watch(overrides: Partial<ConstructorParameters<typeof ExternalNginx>[0]> = {}): ExternalNginx {
+    const handle = new ExternalNginx({
+      pidFile: path.join(prefix, 'nginx.pid'),
+      internalPort: port,
+      log,
+      pollMs: 50,
+      ...overrides,
+    });
+    handles.push(handle);
+    return handle;
   }
 
   /** nginx as the other container would run it: daemon off, its own pid file in the prefix. */
@@ -60,37 +66,37 @@ describe('nginx/external', function () {
   }
 
   it('finds nginx by its pid file, reloads it by SIGHUP, notices it go and a new master come', async () => {
-    const h = watch();
+    const nginx = watch();
     const started: number[] = [];
     let exits = 0;
-    h.on('started', (id: number) => started.push(id));
-    h.on('exited', () => {
+    nginx.on('started', (id: number) => started.push(id));
+    nginx.on('exited', () => {
       exits++;
     });
     await sleep(120);
-    assert.equal(h.running, false, 'no nginx yet');
-    assert.equal(h.reload(), false, 'no master to signal');
+    assert.equal(nginx.running, false, 'no nginx yet');
+    assert.equal(nginx.reload(), false, 'no master to signal');
     const first = await startNginx('one');
-    await waitFor(() => h.running && h.settledHash === 'one', { timeoutMs: 5000, what: 'hash one settled' });
-    assert.equal(h.pid, first.pid);
+    await waitFor(() => nginx.running && nginx.settledHash === 'one', { timeoutMs: 5000, what: 'hash one settled' });
+    assert.equal(nginx.pid, first.pid);
     assert.deepEqual(started, [first.pid]);
     assert.ok(lines.some((l) => l.fields?.event === 'external_nginx_up' && l.fields.pid === first.pid));
 
     fs.writeFileSync(path.join(prefix, 'nginx.conf'), hashConfig(prefix, port, 'two'));
-    assert.equal(h.reload(), true);
-    await waitFor(() => h.settledHash === 'two', { timeoutMs: 5000, what: 'hash two after SIGHUP' });
-    assert.equal(h.pid, first.pid, 'same master');
+    assert.equal(nginx.reload(), true);
+    await waitFor(() => nginx.settledHash === 'two', { timeoutMs: 5000, what: 'hash two after SIGHUP' });
+    assert.equal(nginx.pid, first.pid, 'same master');
     assert.equal(isAlive(first.pid!), true);
 
     first.kill('SIGQUIT');
-    await waitFor(() => !h.running, { timeoutMs: 5000, what: 'nginx noticed gone' });
+    await waitFor(() => !nginx.running, { timeoutMs: 5000, what: 'nginx noticed gone' });
     assert.equal(exits, 1);
-    assert.equal(h.hash, null);
+    assert.equal(nginx.hash, null);
     const second = await startNginx('two');
-    await waitFor(() => h.pid === second.pid, { timeoutMs: 5000, what: 'the new master' });
+    await waitFor(() => nginx.pid === second.pid, { timeoutMs: 5000, what: 'the new master' });
     assert.deepEqual(started, [first.pid, second.pid]);
-    assert.equal(h.restarts, 1);
-    await h.stop();
+    assert.equal(nginx.restarts, 1);
+    await nginx.stop();
     await sleep(150);
     assert.equal(isAlive(second.pid!), true, 'sidecar mode never stops the nginx it serves');
   });
@@ -100,9 +106,9 @@ describe('nginx/external', function () {
       const server = http.createServer((_req, res) => res.end(state.body));
       await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
       const close = () =>
-        new Promise<void>((r) => {
+        new Promise<void>((resolve) => {
           server.closeAllConnections();
-          server.close(() => r());
+          server.close(() => resolve());
         });
       closers.push(close);
       return { server, close };
@@ -112,44 +118,44 @@ describe('nginx/external', function () {
       const state = { body: 'old' };
       await hashServer(state);
       // polls only when asked (start()), so the test sees each one
-      const h = watch({ pollMs: 1_000_000, pidFile: path.join(prefix, 'none.pid') });
-      await waitFor(() => h.hash === 'old', { timeoutMs: 5000, what: 'first poll' });
-      assert.equal(h.settledHash, null, 'one poll is not settled');
-      h.start();
-      await waitFor(() => h.settledHash === 'old', { timeoutMs: 5000, what: 'second poll' });
-      assert.equal(h.running, true);
-      assert.ok(h.pid! < 0, `identity ${h.pid} is not a pid`);
-      assert.equal(h.reload(), false, 'no pid to signal and no command');
+      const nginx = watch({ pollMs: 1_000_000, pidFile: path.join(prefix, 'none.pid') });
+      await waitFor(() => nginx.hash === 'old', { timeoutMs: 5000, what: 'first poll' });
+      assert.equal(nginx.settledHash, null, 'one poll is not settled');
+      nginx.start();
+      await waitFor(() => nginx.settledHash === 'old', { timeoutMs: 5000, what: 'second poll' });
+      assert.equal(nginx.running, true);
+      assert.ok(nginx.pid! < 0, `identity ${nginx.pid} is not a pid`);
+      assert.equal(nginx.reload(), false, 'no pid to signal and no command');
       state.body = 'new';
-      h.start();
-      await waitFor(() => h.hash === 'new', { timeoutMs: 5000, what: 'a poll seeing new' });
-      assert.equal(h.settledHash, 'old', 'one poll during a reload may reach an old or a new worker');
-      h.start();
-      await waitFor(() => h.settledHash === 'new', { timeoutMs: 5000, what: 'the poll after' });
-      h.noteConfirmed('confirmed');
-      assert.equal(h.settledHash, 'confirmed');
+      nginx.start();
+      await waitFor(() => nginx.hash === 'new', { timeoutMs: 5000, what: 'a poll seeing new' });
+      assert.equal(nginx.settledHash, 'old', 'one poll during a reload may reach an old or a new worker');
+      nginx.start();
+      await waitFor(() => nginx.settledHash === 'new', { timeoutMs: 5000, what: 'the poll after' });
+      nginx.noteConfirmed('confirmed');
+      assert.equal(nginx.settledHash, 'confirmed');
     });
 
     it('the port going silent is nginx gone; answering again is a new instance', async () => {
       const first = await hashServer({ body: 'h' });
-      const h = watch({ pidFile: path.join(prefix, 'none.pid') });
+      const nginx = watch({ pidFile: path.join(prefix, 'none.pid') });
       const ids: number[] = [];
-      h.on('started', (id: number) => ids.push(id));
-      await waitFor(() => h.running, { timeoutMs: 5000 });
+      nginx.on('started', (id: number) => ids.push(id));
+      await waitFor(() => nginx.running, { timeoutMs: 5000 });
       await first.close();
-      await waitFor(() => !h.running, { timeoutMs: 5000, what: 'gone' });
+      await waitFor(() => !nginx.running, { timeoutMs: 5000, what: 'gone' });
       await hashServer({ body: 'h' });
-      await waitFor(() => h.running, { timeoutMs: 5000, what: 'back' });
+      await waitFor(() => nginx.running, { timeoutMs: 5000, what: 'back' });
       assert.equal(ids.length, 2);
       assert.notEqual(ids[0], ids[1]);
-      assert.equal(h.restarts, 1);
+      assert.equal(nginx.restarts, 1);
     });
   });
 
   it('a reload command runs through the shell instead of a signal; its failure is logged with its output', async () => {
     const marker = path.join(prefix, 'reloaded');
-    const h = watch({ reloadCommand: `echo reload >> ${marker}` });
-    assert.equal(h.reload(), true, 'even with no nginx seen: the command knows how to reach it');
+    const nginx = watch({ reloadCommand: `echo reload >> ${marker}` });
+    assert.equal(nginx.reload(), true, 'even with no nginx seen: the command knows how to reach it');
     await waitFor(() => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === 'reload\n', {
       timeoutMs: 5000,
       what: 'the command',
@@ -167,9 +173,9 @@ describe('nginx/external', function () {
     const dead = spawn('true');
     await new Promise((r) => dead.once('exit', r));
     fs.writeFileSync(path.join(prefix, 'nginx.pid'), `${dead.pid}\n`);
-    const h = watch();
+    const nginx = watch();
     await sleep(200);
-    assert.equal(h.running, false);
-    assert.equal(h.reload(), false);
+    assert.equal(nginx.running, false);
+    assert.equal(nginx.reload(), false);
   });
 });

@@ -38,74 +38,74 @@ describe('nginx/process', function () {
     lines.length = 0;
   });
   afterEach(async () => {
-    for (const p of procs.splice(0)) await p.stop(2000);
+    for (const nginx of procs.splice(0)) await nginx.stop(2000);
     for (const pid of pids.splice(0)) killGroup(pid);
     assert.equal(nginxOnPrefix(prefix), false, 'every nginx on the prefix is gone');
     fs.rmSync(prefix, { recursive: true, force: true });
   });
 
-  function supervise(o: Partial<ConstructorParameters<typeof NginxProcess>[0]> = {}): NginxProcess {
-    const p = new NginxProcess({ bin, prefix, conf, log, ...o });
-    p.on('started', (pid: number) => pids.push(pid));
-    procs.push(p);
-    return p;
+  function supervise(overrides: Partial<ConstructorParameters<typeof NginxProcess>[0]> = {}): NginxProcess {
+    const nginx = new NginxProcess({ bin, prefix, conf, log, ...overrides });
+    nginx.on('started', (pid: number) => pids.push(pid));
+    procs.push(nginx);
+    return nginx;
   }
 
   it('starts nginx, reloads it by SIGHUP on the same master, forwards its log, and stops it gracefully', async () => {
     fs.writeFileSync(conf, hashConfig(prefix, port, 'one'));
-    const p = supervise();
+    const nginx = supervise();
     const exited: unknown[] = [];
-    p.on('exited', (...a) => exited.push(a));
-    assert.equal(p.reload(), false, 'nothing to reload yet');
-    p.start();
-    assert.equal(p.running, true);
-    const pid = p.pid!;
+    nginx.on('exited', (...a) => exited.push(a));
+    assert.equal(nginx.reload(), false, 'nothing to reload yet');
+    nginx.start();
+    assert.equal(nginx.running, true);
+    const pid = nginx.pid!;
     assert.deepEqual(pids, [pid]);
     assert.equal(await waitForHash(port, 'one', 5000), true);
-    p.start(); // a second start while running is nothing
-    assert.equal(p.pid, pid);
+    nginx.start(); // a second start while running is nothing
+    assert.equal(nginx.pid, pid);
     fs.writeFileSync(conf, hashConfig(prefix, port, 'two'));
-    assert.equal(p.reload(), true);
+    assert.equal(nginx.reload(), true);
     assert.equal(await waitForHash(port, 'two', 5000), true);
-    assert.equal(p.pid, pid, 'same master');
+    assert.equal(nginx.pid, pid, 'same master');
     await waitFor(
       () => lines.some((l) => /nginx: .*signal 1 \(SIGHUP\) received/.test(l.msg) && l.fields?.source === 'nginx'),
       { timeoutMs: 5000, what: 'the SIGHUP notice' },
     );
     const workers = await childPids(pid);
-    await p.stop();
-    assert.equal(p.running, false);
+    await nginx.stop();
+    assert.equal(nginx.running, false);
     assert.equal(isAlive(pid), false);
-    for (const w of workers) assert.equal(isAlive(w), false, `worker ${w}`);
+    for (const worker of workers) assert.equal(isAlive(worker), false, `worker ${worker}`);
     assert.equal(await fetchHash(port), null);
     assert.deepEqual(exited, [], 'a stop is not an unexpected exit');
-    p.start();
-    assert.equal(p.running, false, 'no start after stop');
+    nginx.start();
+    assert.equal(nginx.running, false, 'no start after stop');
   });
 
   it("restarts nginx that died, after a backoff that doubles up to its maximum, and ends the dead master's workers", async () => {
     fs.writeFileSync(conf, hashConfig(prefix, port, 'h'));
-    const p = supervise({ minBackoffMs: 200, maxBackoffMs: 400 });
+    const nginx = supervise({ minBackoffMs: 200, maxBackoffMs: 400 });
     const events: { what: string; at: number; pid?: number }[] = [];
-    p.on('started', (pid: number) => events.push({ what: 'started', at: Date.now(), pid }));
-    p.on('exited', () => events.push({ what: 'exited', at: Date.now() }));
-    p.start();
-    const restartAfterKill = async (n: number) => {
+    nginx.on('started', (pid: number) => events.push({ what: 'started', at: Date.now(), pid }));
+    nginx.on('exited', () => events.push({ what: 'exited', at: Date.now() }));
+    nginx.start();
+    const restartAfterKill = async (kills: number) => {
       assert.equal(await waitForHash(port, 'h', 5000), true);
-      const pid = p.pid!;
+      const pid = nginx.pid!;
       const workers = await childPids(pid);
       assert.ok(workers.length >= 1);
       process.kill(pid, 'SIGKILL'); // the master only: its workers are orphaned, holding the port
-      await waitFor(() => events.filter((e) => e.what === 'started').length === n + 1, {
+      await waitFor(() => events.filter((e) => e.what === 'started').length === kills + 1, {
         timeoutMs: 5000,
-        what: `restart ${n}`,
+        what: `restart ${kills}`,
       });
       await waitFor(() => workers.every((w) => !isAlive(w)), {
         timeoutMs: 2000,
         what: `orphaned workers ${workers} to end`,
       });
-      const exited = events.filter((e) => e.what === 'exited')[n - 1]!;
-      const started = events.filter((e) => e.what === 'started')[n]!;
+      const exited = events.filter((e) => e.what === 'exited')[kills - 1]!;
+      const started = events.filter((e) => e.what === 'started')[kills]!;
       assert.notEqual(started.pid, pid);
       return started.at - exited.at;
     };
@@ -115,7 +115,7 @@ describe('nginx/process', function () {
     assert.ok(first >= 190 && first < 350, `first restart after ${first} ms (200)`);
     assert.ok(second >= 390 && second < 600, `second after ${second} ms (400)`);
     assert.ok(third >= 390 && third < 600, `third after ${third} ms (capped at 400)`);
-    assert.equal(p.restarts, 3);
+    assert.equal(nginx.restarts, 3);
     assert.equal(await waitForHash(port, 'h', 5000), true, 'serving again');
     assert.ok(
       lines.some((l) => l.level === 'error' && l.fields?.event === 'nginx_exited' && /signal SIGKILL/.test(l.msg)),
@@ -124,20 +124,20 @@ describe('nginx/process', function () {
 
   it('a start during the backoff waits for it; a stop during the backoff cancels the restart', async () => {
     fs.writeFileSync(conf, hashConfig(prefix, port, 'h'));
-    const p = supervise({ minBackoffMs: 300 });
-    p.start();
+    const nginx = supervise({ minBackoffMs: 300 });
+    nginx.start();
     assert.equal(await waitForHash(port, 'h', 5000), true);
-    const exited = new Promise((r) => p.once('exited', r));
-    process.kill(p.pid!, 'SIGKILL');
+    const exited = new Promise((r) => nginx.once('exited', r));
+    process.kill(nginx.pid!, 'SIGKILL');
     await exited;
-    p.start();
-    assert.equal(p.running, false, 'the start was left to the pending restart');
+    nginx.start();
+    assert.equal(nginx.running, false, 'the start was left to the pending restart');
     await sleep(100);
-    assert.equal(p.running, false);
-    await p.stop();
+    assert.equal(nginx.running, false);
+    await nginx.stop();
     await sleep(400);
-    assert.equal(p.running, false, 'no restart after stop');
-    assert.equal(p.restarts, 0);
+    assert.equal(nginx.running, false, 'no restart after stop');
+    assert.equal(nginx.restarts, 0);
   });
 
   it('stop escalates to SIGTERM when nginx does not quit gracefully in time', async () => {
@@ -150,14 +150,14 @@ describe('nginx/process', function () {
         conf,
         hashConfig(prefix, port, 'h', `location / { proxy_pass http://127.0.0.1:${slow}; proxy_read_timeout 60s; }`),
       );
-      const p = supervise();
-      p.start();
+      const nginx = supervise();
+      nginx.start();
       assert.equal(await waitForHash(port, 'h', 5000), true);
       const req = (await import('node:http')).get({ host: '127.0.0.1', port, path: '/', agent: false });
       req.on('error', () => undefined);
       await sleep(200);
       const t0 = Date.now();
-      await p.stop(300);
+      await nginx.stop(300);
       const took = Date.now() - t0;
       assert.ok(took >= 300 && took < 3000, `stopped after ${took} ms`);
       assert.ok(lines.some((l) => l.level === 'warn' && /did not quit within 300 ms/.test(l.msg)));
