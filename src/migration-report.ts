@@ -3,10 +3,11 @@
 import type { Problem } from './resources.js';
 import { objectRef } from './resources.js';
 import { SUPPORTED } from './model/annotations/index.js';
+import { PREFIX } from './model/annotations/values.js';
 import { isServed } from './model/index.js';
 import type { ClassOptions, ModelInput } from './model/index.js';
 
-export const PREFIX = 'nginx.ingress.kubernetes.io/';
+export { PREFIX };
 
 // Annotations of the best-known controller left out on purpose, with the reason a user should read.
 export const LEFT_OUT: Readonly<Record<string, string>> = {

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, PREFIX } from './values.js';
 
 export const ALLOWLIST_SOURCE_RANGE = `${PREFIX}allowlist-source-range`;
 export const WHITELIST_SOURCE_RANGE = `${PREFIX}whitelist-source-range`;

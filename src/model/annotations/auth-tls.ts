@@ -12,8 +12,8 @@
 // always redirected to HTTPS (render/view.ts), so no request reaches its backends without the check.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
-import { caSecret } from './ssl.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
+import { caSecret } from './tls-secrets.js';
 
 export const AUTH_TLS_SECRET = `${PREFIX}auth-tls-secret`;
 export const AUTH_TLS_VERIFY_CLIENT = `${PREFIX}auth-tls-verify-client`;

@@ -8,10 +8,9 @@
 // The credentials stay at the edge: the location sets $ingress_templater_auth_authorization to "", which
 // the http level sends as the Authorization header (external-auth.ts, http-external-auth.hbs).
 import type { Ingress, Problem, Secret } from '../../resources.js';
-import { objectRef } from '../../resources.js';
 import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { PREFIX, refused, refusedBecause } from './values.js';
 import { fileBaseName } from '../names.js';
 
 export const AUTH_TYPE = `${PREFIX}auth-type`;
@@ -33,28 +32,6 @@ export interface BasicAuthConfig {
   realm: string;
   file: string; // managed htpasswd file (mode 0640), rendered with fileIn
   secret: string; // namespace/name, for the comment
-}
-
-const DENIED = "the Ingress's paths answer 503 until it is fixed";
-
-/** An error that denies the Ingress's paths (fail closed), naming the annotation and the value. */
-export function refused(ing: Ingress, key: string, value: string, expected: string): Problem {
-  return {
-    ...annotationProblem(ing, key, value, expected),
-    message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${DENIED}`,
-  };
-}
-
-/** An error about an annotation that is not about one bad value (a missing Secret, say). */
-export function refusedBecause(ing: Ingress, key: string, message: string): Problem {
-  return {
-    severity: 'error',
-    file: ing.source.file,
-    line: ing.source.line,
-    object: objectRef(ing),
-    field: `metadata.annotations["${key}"]`,
-    message: `${message}; ${DENIED}`,
-  };
 }
 
 /** "name" (the Ingress's namespace) or "namespace/name" of a Secret. */

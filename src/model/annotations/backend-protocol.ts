@@ -5,7 +5,7 @@
 // The Lua balancer works unchanged: grpc_pass grpc://upstream_balancer goes through the same upstream.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, PREFIX } from './values.js';
 
 export const BACKEND_PROTOCOL = `${PREFIX}backend-protocol`;
 

@@ -1,7 +1,7 @@
 // Load balancing per backend: load-balance, upstream-hash-by and cookie affinity, with the names and
 // value formats of the best-known nginx ingress controller.
 import type { Ingress, Problem } from '../../resources.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, PREFIX } from './values.js';
 
 export const LOAD_BALANCE = `${PREFIX}load-balance`;
 export const HASH_BY = `${PREFIX}upstream-hash-by`;

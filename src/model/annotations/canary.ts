@@ -8,7 +8,7 @@ import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import { BALANCE_KEYS } from './balance.js';
 import type { Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const CANARY = `${PREFIX}canary`;
 export const CANARY_WEIGHT = `${PREFIX}canary-weight`;

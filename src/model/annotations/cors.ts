@@ -4,8 +4,7 @@
 // as in ingress-nginx. Rendered by templates/partials/ann-cors.hbs with add_header and variables.
 import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
-import { parseIntIn } from './proxy.js';
+import { annotationProblem, parseBool, parseIntIn, PREFIX } from './values.js';
 
 export const ENABLE_CORS = `${PREFIX}enable-cors`;
 export const CORS_ALLOW_ORIGIN = `${PREFIX}cors-allow-origin`;

@@ -13,8 +13,7 @@ import type { Ingress, IngressBackend, Problem, Service } from '../../resources.
 import { DNS_LABEL } from '../../syntax.js';
 import type { Backend, Server } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX } from './parse.js';
-import { refused } from './auth.js';
+import { PREFIX, refused } from './values.js';
 
 export const DEFAULT_BACKEND = `${PREFIX}default-backend`;
 export const CUSTOM_HTTP_ERRORS = `${PREFIX}custom-http-errors`;

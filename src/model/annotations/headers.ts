@@ -11,7 +11,7 @@ import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import { isHttpPath } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, PREFIX } from './values.js';
 import { isProtectedHeader } from '../proxy-headers.js';
 
 export const UPSTREAM_VHOST = `${PREFIX}upstream-vhost`;

@@ -2,7 +2,7 @@
 // so that unsupported ones are reported instead of silently ignored.
 import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
-import { PREFIX } from './parse.js';
+import { PREFIX } from './values.js';
 import { SSL_REDIRECT, sslRedirect } from './ssl.js';
 import { BALANCE_KEYS, parseBalance } from './balance.js';
 import { FAMILIES } from './families.js';

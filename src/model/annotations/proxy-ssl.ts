@@ -7,8 +7,8 @@
 import type { Ingress, Problem } from '../../resources.js';
 import { protocolOf } from './backend-protocol.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
-import { caSecret, keyPair, secretProblem } from './ssl.js';
+import { annotationProblem, PREFIX } from './values.js';
+import { caSecret, keyPair, secretProblem } from './tls-secrets.js';
 
 export const PROXY_SSL_SECRET = `${PREFIX}proxy-ssl-secret`;
 export const PROXY_SSL_VERIFY = `${PREFIX}proxy-ssl-verify`;

@@ -4,7 +4,7 @@
 // the settings ConfigMap controls.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, parseIntIn, PREFIX } from './values.js';
 
 export const PROXY_BODY_SIZE = `${PREFIX}proxy-body-size`;
 export const PROXY_CONNECT_TIMEOUT = `${PREFIX}proxy-connect-timeout`;
@@ -69,14 +69,6 @@ function sizeBytes(v: string): number {
   const unit = v.slice(-1).toLowerCase();
   const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : unit === 'g' ? 1024 * 1024 * 1024 : 1;
   return Number(/[0-9]$/.test(v) ? v : v.slice(0, -1)) * scale;
-}
-
-/** An integer written in decimal digits only, within [min, max]; undefined otherwise. */
-export function parseIntIn(v: string, min: number, max: number): number | undefined {
-  const t = v.trim();
-  if (!/^[0-9]{1,9}$/.test(t)) return undefined;
-  const n = Number(t);
-  return n >= min && n <= max ? n : undefined;
 }
 
 export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): ProxyConfig | undefined {

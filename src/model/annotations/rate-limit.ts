@@ -5,8 +5,7 @@
 // limit answers the ConfigMap's limit-req-status-code / limit-conn-status-code (default 503).
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
-import { parseIntIn } from './proxy.js';
+import { annotationProblem, parseIntIn, PREFIX } from './values.js';
 
 export const LIMIT_RPS = `${PREFIX}limit-rps`;
 export const LIMIT_RPM = `${PREFIX}limit-rpm`;

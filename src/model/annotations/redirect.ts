@@ -10,7 +10,7 @@ import type { Ingress, Problem } from '../../resources.js';
 import { isIngressHost } from '../../syntax.js';
 import type { Server } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const PERMANENT_REDIRECT = `${PREFIX}permanent-redirect`;
 export const PERMANENT_REDIRECT_CODE = `${PREFIX}permanent-redirect-code`;

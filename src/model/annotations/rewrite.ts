@@ -7,7 +7,7 @@
 // `rewrite "(?i)PATH" TARGET break;` in each location of the Ingress, with $1..$9 taken from PATH.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const REWRITE_TARGET = `${PREFIX}rewrite-target`;
 export const USE_REGEX = `${PREFIX}use-regex`;

@@ -4,7 +4,7 @@
 // an invalid value denies the Ingress's paths like any other, and renders nothing.
 import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const SERVICE_UPSTREAM = `${PREFIX}service-upstream`;
 

@@ -13,8 +13,7 @@
 import type { Ingress, Problem } from '../../resources.js';
 import type { Model } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX } from './parse.js';
-import { refused, refusedBecause } from './auth.js';
+import { PREFIX, refused, refusedBecause } from './values.js';
 import { fileBaseName } from '../names.js';
 
 export const CONFIGURATION_SNIPPET = `${PREFIX}configuration-snippet`;

@@ -2,13 +2,11 @@ import type { AnnotationContext } from '../../../src/model/annotations/index.js'
 import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
 import assert from 'node:assert/strict';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
-import { parseBool } from '../../../src/model/annotations/parse.js';
+import { parseBool } from '../../../src/model/annotations/values.js';
+import { caBundle, keyPair, parseSecretRef } from '../../../src/model/annotations/tls-secrets.js';
 import {
-  caBundle,
   FORCE_SSL_REDIRECT,
   hstsHeader,
-  keyPair,
-  parseSecretRef,
   parseSslRedirects,
   SSL_REDIRECT,
   sslRedirect,
