@@ -2,20 +2,22 @@
 import crypto from 'node:crypto';
 import type { EndpointSlice, Ingress, IngressBackend, Problem, Resource } from '../resources.js';
 import { objectRef } from '../resources.js';
-import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
-import type { AnnotationContext, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
+import {
+  addItems,
+  configIn,
+  FAMILIES,
+  isServed,
+  parseAnnotations,
+  sameBalance,
+  setConfig,
+  withConfig,
+} from './annotations/index.js';
+import type { AnnotationContext, AnyFamily, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
+import type { HttpItems, LocationAnnotations } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
 import { endpointProblems } from './endpoint-problems.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
-import { isRegexIngress, regexPathProblem, rewriteFor, USE_REGEX } from './annotations/rewrite.js';
-import { wwwAliases } from './annotations/redirect.js';
 import { isHttpPath } from '../syntax.js';
-import { isCanaryIngress } from './annotations/canary.js';
-import { applyCanaries } from './canary-pass.js';
-import { proxySetHeaders } from './annotations/headers.js';
-import { serviceUpstream } from './annotations/service-upstream.js';
-import { defaultBackendRef, finishErrors, setDefaultBackend } from './annotations/custom-errors.js';
-import { finishExternalAuth } from './annotations/external-auth.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
 import { certCoversHost, certificateFromSecret } from './certificates.js';
@@ -107,7 +109,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
-    const r = resolveBackend(ing.meta.namespace, ref, lookup, balance, serviceUpstream(ing));
+    const toService = FAMILIES.some((family) => family.proxiesToService?.(ing));
+    const r = resolveBackend(ing.meta.namespace, ref, lookup, balance, toService);
     if (!r.ok) {
       problems.push({
         severity: 'warning',
@@ -177,8 +180,13 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     .list('Ingress')
     .filter((i) => isServed(i, classes, opts))
     .sort(byAge);
-  // canary Ingresses get no locations of their own: applyCanaries (below) attaches them to the main backends
-  const ingresses = served.filter((i) => !isCanaryIngress(i));
+  // Ingresses a family takes (canaries) get no locations of their own: its finishModel (below) places them
+  const takenBy = new Map<AnyFamily, Ingress[]>();
+  const ingresses = served.filter((ing) => {
+    const family = FAMILIES.find((candidate) => candidate.takesIngress?.(ing));
+    if (family) takenBy.set(family, [...(takenBy.get(family) ?? []), ing]);
+    return !family;
+  });
 
   const servers = new Map<string, Server>();
   const serverFor = (host: string): Server => {
@@ -200,6 +208,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   // managed files are named base-contenthash: Ingresses asking for the same content under the same base
   // share one file; anything else under one name (a 64-bit hash collision) is refused, never overwritten
   const files = new NameTable<ManagedFile>();
+  const serviceNamed = (namespace: string, name: string) => input.get('Service', namespace, name);
   const ctx: AnnotationContext = {
     settings,
     secret: (ns, name) => input.get('Secret', ns, name),
@@ -212,17 +221,20 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       return hashed;
     },
   };
-  const http: Record<string, object[]> = {};
-  // ConfigMap proxy-set-headers: custom headers for every backend, rendered once in the http block
-  const customHeaders = proxySetHeaders(settings.proxySetHeaders, ctx, problems);
-  if (customHeaders.length) http.headers = [{ headers: customHeaders }];
+  const http: HttpItems = {};
+  // items from the settings ConfigMap (its proxy-set-headers), before any Ingress's
+  for (const family of FAMILIES) {
+    const items = family.fromSettings?.(ctx, problems);
+    if (items?.length) setConfig(http, family, items);
+  }
+  const regexFamilies = FAMILIES.filter((family) => family.regexPaths);
 
   for (const ing of ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
     const ann = parseAnnotations(ing, ctx, problems);
-    for (const [family, items] of Object.entries(ann.http)) {
-      http[family] ??= [];
-      http[family].push(...items);
+    for (const family of FAMILIES) {
+      const items = configIn(ann.http, family) as unknown[] | undefined;
+      if (items) addItems(http, family, items);
     }
     if (ing.defaultBackend) {
       const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id };
@@ -239,15 +251,17 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       }
       for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
     }
-    // the default-backend annotation (annotations/custom-errors.ts): a backend like a path's, for this Ingress's
-    // unmatched requests (after spec.defaultBackend), error pages and paths without endpoints
-    const annotatedDefault = defaultBackendRef(ann.location, (ns, name) => input.get('Service', ns, name));
-    if (annotatedDefault) {
-      const def = { backend: useBackend(ing, annotatedDefault.ref, annotatedDefault.field, ann.balance), ingress: id };
-      setDefaultBackend(ann.location, def.backend);
+    // a backend a family asks for (custom-errors' default-backend): resolved like a path's, and the default
+    // of the Ingress's hosts after spec.defaultBackend
+    for (const family of FAMILIES) {
+      const config = configIn(ann.location, family);
+      const request = config === undefined ? undefined : family.extraBackend?.(config, serviceNamed);
+      if (!request) continue;
+      const def = { backend: useBackend(ing, request.ref, request.field, ann.balance), ingress: id };
+      request.resolved(def.backend);
       for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
     }
-    const regexPaths = isRegexIngress(ing);
+    const regexPaths = regexFamilies.some((family) => family.regexPaths!.of(ing));
     ing.rules.forEach((rule, ri) => {
       const host = rule.host ?? '';
       const server = serverFor(host);
@@ -258,16 +272,18 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         server.ingresses.push(id);
       }
       // server-level annotations: the oldest Ingress of a host that sets a family decides it
-      for (const [family, config] of Object.entries(ann.server))
-        if (!(family in server.ann)) server.ann[family] = config;
+      for (const family of FAMILIES) {
+        const config = configIn(ann.server, family);
+        if (config !== undefined && configIn(server.ann, family) === undefined) setConfig(server.ann, family, config);
+      }
       rule.paths.forEach((p, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
         // use-regex / rewrite-target: the paths are regular expressions, taken as written (annotations/rewrite.ts)
         const pathError = regexPaths
-          ? regexPathProblem(p.path)
+          ? regexPathProblem(ing, p.path)
           : isHttpPath(p.path)
             ? null
-            : `is a regular expression, which needs the annotation ${USE_REGEX}: "true"`;
+            : `is a regular expression, which needs the annotation ${regexFamilies.map((family) => family.regexPaths!.key).join(' or ')}: "true"`;
         if (pathError) {
           problems.push({
             severity: 'error',
@@ -303,7 +319,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           backend,
           ingress: id,
           sslRedirect: ann.sslRedirect,
-          ann: regexPaths ? rewriteFor(ann.location, path) : ann.location,
+          ann: regexPaths ? locationAnnotationsFor(ann.location, path) : ann.location,
           denied: ann.denied,
         });
       });
@@ -387,33 +403,78 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     server.fallback = hostDefaults.get(server.host) ?? globalDefault ?? { backend: null, ingress: null };
     server.locations.sort(locationOrder);
   }
-  // error pages and auth subrequest locations of every Ingress on a host (annotations/custom-errors.ts, then
-  // external-auth.ts, which reads what finishErrors left)
-  problems.push(
-    ...finishErrors(servers.values(), backends),
-    ...finishExternalAuth(servers.values(), http, lookup.resolved, opts.endpointPolicy),
-  );
-  // from-to-www-redirect: a host's www/non-www name joins its server unless an Ingress routes that name
-  problems.push(
-    ...wwwAliases(servers.values(), (s, name) => {
-      const cert = s.tls && s.tls !== 'default' ? certs.get(s.tls) : undefined;
+  // every Ingress is placed: the families' finishing passes (error pages, auth subrequest locations,
+  // www aliases) in families.ts order, each after the ones it names in finishAfter
+  const placed = {
+    servers: [...servers.values()],
+    backends,
+    http,
+    resolved: lookup.resolved,
+    policy: opts.endpointPolicy,
+    certificateCovers: (server: Server, name: string) => {
+      const cert = server.tls && server.tls !== 'default' ? certs.get(server.tls) : undefined;
       return !cert || certCoversHost(cert.pem, name);
-    }),
-  );
-
-  const model: Model = applyCanaries(
-    {
-      servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
-      backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-      certificates: certs.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
-      files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
-      http,
-      settings,
     },
-    { ingresses: served.filter(isCanaryIngress), lookup, settings, balancer: opts.balancer },
-    problems,
-  );
+  };
+  for (const family of finishingOrder(FAMILIES)) problems.push(...family.finish!(placed));
+
+  let model: Model = {
+    servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
+    backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    certificates: certs.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
+    files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
+    http,
+    settings,
+  };
+  const environment = { lookup, settings, balancer: opts.balancer };
+  for (const family of FAMILIES) {
+    if (family.finishModel) model = family.finishModel(model, takenBy.get(family) ?? [], environment, problems);
+  }
   return { model, problems, externalNames: [...externalNames].sort() };
+}
+
+/**
+ * The families with a finishing pass, in families.ts order except that each comes after the families its
+ * finishAfter names. Throws on a cycle or an unknown name: a mistake in a family file, not in manifests.
+ */
+export function finishingOrder(families: readonly AnyFamily[]): AnyFamily[] {
+  const finishing = families.filter((family) => family.finish);
+  const names = new Set(finishing.map((family) => family.name));
+  const done = new Set<string>();
+  const order: AnyFamily[] = [];
+  while (order.length < finishing.length) {
+    const next = finishing.find(
+      (family) => !done.has(family.name) && (family.finishAfter ?? []).every((name) => done.has(name)),
+    );
+    if (!next) {
+      const stuck = finishing.filter((family) => !done.has(family.name));
+      const unknown = stuck.flatMap((family) => (family.finishAfter ?? []).filter((name) => !names.has(name)));
+      throw new Error(
+        unknown.length
+          ? `finishAfter names no family with a finishing pass: ${unknown.join(', ')}`
+          : `finishAfter makes a cycle: ${stuck.map((family) => family.name).join(', ')}`,
+      );
+    }
+    done.add(next.name);
+    order.push(next);
+  }
+  return order;
+}
+
+/** The location config of one path of a regex Ingress, from the Ingress's (rewrite-target's regex). */
+function locationAnnotationsFor(ann: LocationAnnotations, path: string): LocationAnnotations {
+  let out = ann;
+  for (const family of FAMILIES) {
+    const config = configIn(out, family);
+    if (family.forPath && config !== undefined) out = withConfig(out, family, family.forPath(config, path));
+  }
+  return out;
+}
+
+/** Why a regex path of the Ingress cannot be used (by the first family that makes its paths regexes), or null. */
+function regexPathProblem(ing: Ingress, path: string): string | null {
+  const family = FAMILIES.find((candidate) => candidate.regexPaths?.of(ing));
+  return family ? family.regexPaths!.problem(path) : null;
 }
 
 // longest path first; exact before prefix for the same path

@@ -8,6 +8,7 @@ import Handlebars from 'handlebars';
 import type { Model } from '../model/index.js';
 import { HELPERS } from './escape.js';
 import { buildView } from './view.js';
+import { lookupIn, partialTraits } from './partial-traits.js';
 import type { RenderOptions } from './view.js';
 
 export type { RenderOptions, NginxFeatures, BalancerMode } from './view.js';
@@ -94,12 +95,14 @@ export function loadTemplates(dir: string = DEFAULT_TEMPLATE_DIR): Renderer {
   for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn as Handlebars.HelperDelegate);
   hb.registerHelper('configHash', () => HASH_PLACEHOLDER_VALUE);
   for (const [name, text] of Object.entries(partials)) hb.registerPartial(name, text);
+  // what each partial does (add_header, a server-level return, an include...), read once from its text
+  const traitsOf = lookupIn(partialTraits(partials));
   const template = hb.compile(main, { noEscape: true, strict: true, knownHelpersOnly: false });
   return {
     render(model, options) {
       let text: string;
       try {
-        text = template(buildView(model, options));
+        text = template(buildView(model, options, traitsOf));
       } catch (e) {
         throw new TemplateError(`rendering failed: ${(e as Error).message}`, { cause: e });
       }

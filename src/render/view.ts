@@ -2,25 +2,19 @@
 // prefix locations split in two, file paths). Values stay raw here; the helpers escape them.
 import path from 'node:path';
 import type { Balance, Certificate, Location, Model, Server } from '../model/index.js';
-import { FAMILIES } from '../model/annotations/index.js';
-import { authTlsFamily, requiresClientTls } from '../model/annotations/auth-tls.js';
-import { upstreamPass } from '../model/annotations/backend-protocol.js';
-import { errorsFamily } from '../model/annotations/custom-errors.js';
-import { forcesSslRedirect, hstsHeader } from '../model/annotations/ssl.js';
-import { redirectFamily } from '../model/annotations/redirect.js';
-import { snippetFamily } from '../model/annotations/snippets.js';
-import { authServiceHeaders, backendHeaders, errorPageHeaders } from '../model/proxy-headers.js';
-import type { ConstantHeader, HeaderRule, VariableHeader } from '../model/proxy-headers.js';
+import { configIn, FAMILIES } from '../model/annotations/index.js';
+import type { AnyFamily, HttpItems, LocationAnnotations, ServerAnnotations } from '../model/annotations/index.js';
+import type { UpstreamPass } from '../model/annotations/family.js';
+import { hstsHeader } from '../model/annotations/ssl.js';
+import { backendHeaders, headerList } from '../model/proxy-headers.js';
+import type { ConstantHeader, VariableHeader } from '../model/proxy-headers.js';
 import { mergeIntoEnclosing } from './merge-locations.js';
 import { serverNamesHash } from './names-hash.js';
+import { bundledTraits } from './partial-traits.js';
+import type { PartialTraits, TraitsOf } from './partial-traits.js';
 
-// rewrite-target's "rewrite ... break" ends the rewrite module's directives (set, if, return) of a
-// location, so the rewrite family renders after every other family
-const FAMILY_ORDER = FAMILIES.map((f) => f.name).sort((a, b) => Number(a === 'rewrite') - Number(b === 'rewrite'));
-// server partials with rewrite directives that must see plain HTTP before the https redirect does
-const RUNS_BEFORE_REDIRECT = new Set(['srv-redirect', 'srv-rewrite', 'srv-snippet']);
-// location partials with add_header (a snippet may have one)
-const HEADER_PARTIALS = new Set(['ann-cors', 'ann-redirect', 'ann-snippet']);
+// without a backend-protocol annotation a location proxies over plain HTTP
+const PLAIN_HTTP: UpstreamPass = { directive: 'proxy_pass', scheme: 'http' };
 
 // Replaced by the sha256 of the rendered text; no manifest value can contain '|'.
 export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
@@ -90,56 +84,43 @@ interface LocationView {
 }
 
 // one annotation family's config, with the partial that renders it (context: config + partial)
-type FamilyView = Record<string, unknown> & { partial: string };
-
-function familyViews(kind: 'ann' | 'srv', ann: Record<string, object>): FamilyView[] {
-  return FAMILY_ORDER.filter((name) => name in ann).map((name) => ({
-    ...(ann[name] as Record<string, unknown>),
-    partial: `${kind}-${name}`,
-  }));
+interface FamilyView {
+  partial: string;
+  family: AnyFamily;
+  traits: PartialTraits;
+  [field: string]: unknown;
 }
 
-// http families whose items are part of the one list of request headers (proxyHeaders), not a partial
-const IN_HEADER_LIST = new Set(['headers']);
-
-/** A list of request headers for templates/partials/proxy-headers.hbs. */
-function headerList(directive: 'proxy_set_header' | 'grpc_set_header', headers: HeaderRule[]) {
-  return { directive, headers: directive === 'grpc_set_header' ? headers.filter((h) => h.grpc) : headers };
-}
-
-/** The ConfigMap's custom headers (model/annotations/headers.ts put them in http.headers). */
-function customHeaders(model: Model): ConstantHeader[] {
-  return (model.http.headers as { headers: ConstantHeader[] }[] | undefined)?.flatMap((i) => i.headers) ?? [];
-}
-
-/**
- * The server partials that write locations sending their own request headers get their lists here,
- * from model/proxy-headers.ts: error pages and auth subrequests.
- */
-function withHeaderLists(families: FamilyView[], custom: ConstantHeader[]): FamilyView[] {
-  return families.map((f) => {
-    if (f.partial === `srv-${errorsFamily.name}`) {
-      const pages = f.pages as { code: number; namespace: string; name: string }[];
-      return {
-        ...f,
-        pages: pages.map((p) => ({ ...p, headers: headerList('proxy_set_header', errorPageHeaders(p, custom)) })),
-      };
-    }
-    if (f.partial === 'srv-external-auth') {
-      const locations = f.locations as { host: string }[];
-      return {
-        ...f,
-        locations: locations.map((l) => ({
-          ...l,
-          headers: headerList('proxy_set_header', authServiceHeaders(l.host)),
-        })),
-      };
-    }
-    return f;
+/** The families with config in a location's or server's map, in families.ts order (rewrite last). */
+function familyViews(
+  kind: 'ann' | 'srv',
+  ann: LocationAnnotations | ServerAnnotations,
+  traitsOf: TraitsOf,
+  view: (family: AnyFamily, config: unknown) => object = (_family, config) => config as object,
+): FamilyView[] {
+  return FAMILIES.flatMap((family) => {
+    const config = configIn(ann, family);
+    if (config === undefined) return [];
+    const partial = `${kind}-${family.name}`;
+    return [{ ...view(family, config), partial, family, traits: traitsOf(partial) }];
   });
 }
 
-export function buildView(model: Model, o: RenderOptions) {
+/** The families' answers to a hook about their http items (the request headers of every backend). */
+function fromHttpItems<T>(http: HttpItems, hook: (family: AnyFamily, items: unknown[]) => T[] | undefined): T[] {
+  return FAMILIES.flatMap((family) => {
+    const items = configIn(http, family) as unknown[] | undefined;
+    return items ? (hook(family, items) ?? []) : [];
+  });
+}
+
+/** The ConfigMap's custom headers, which the headers family keeps in its http items. */
+function customHeaders(model: Model): ConstantHeader[] {
+  return fromHttpItems(model.http, (family, items) => family.constantHeaders?.(items));
+}
+
+/** The templates' view of the model; traitsOf tells what the loaded partials do (default: the bundled ones). */
+export function buildView(model: Model, o: RenderOptions, traitsOf: TraitsOf = bundledTraits()) {
   const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(o.prefix, c)]));
   const redirectPort = o.httpsPort === 443 ? null : o.httpsPort;
   const lua = o.balancer === 'lua';
@@ -152,10 +133,13 @@ export function buildView(model: Model, o: RenderOptions) {
   // nginx's default server of the listen sockets: the catch-all, else the first
   const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
   const servers = model.servers.map((s) =>
-    serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer),
+    serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer, traitsOf),
   );
   const redirected = servers.filter((s) => s.redirectedElsewhere);
-  const backendList = backendHeaders(customHeaders(model), (model.http['external-auth'] ?? []) as VariableHeader[]);
+  const variableHeaders: VariableHeader[] = fromHttpItems(model.http, (family, items) =>
+    family.variableHeaders?.(items),
+  );
+  const backendList = backendHeaders(customHeaders(model), variableHeaders);
   const namesHash = serverNamesHash(
     serverNames(model.servers),
     model.settings.serverNameHashBucketSize,
@@ -183,10 +167,11 @@ export function buildView(model: Model, o: RenderOptions) {
       ? headerList('grpc_set_header', backendList)
       : null,
     httpFamilies: [
-      ...FAMILY_ORDER.filter((name) => model.http[name]?.length && !IN_HEADER_LIST.has(name)).map((name) => ({
-        partial: `http-${name}`,
-        items: model.http[name],
-      })),
+      // items that are constant request headers are in proxyHeaders, not a partial of their own
+      ...FAMILIES.filter((family) => !family.constantHeaders).flatMap((family) => {
+        const items = configIn(model.http, family) as unknown[] | undefined;
+        return items?.length ? [{ partial: `http-${family.name}`, items }] : [];
+      }),
       // the HSTS value for TLS servers' add_header, empty (no header) on plain HTTP (srv-hsts.hbs)
       ...(hsts && model.servers.some((s) => s.tls !== null)
         ? [{ partial: 'http-hsts', items: [{ value: hsts }] }]
@@ -214,11 +199,13 @@ function serverView(
   canaryOf: Map<string, string>,
   redirectPort: number | null,
   socketDefault: boolean,
+  traitsOf: TraitsOf,
 ) {
   const tls = s.tls !== null;
   // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
   const hsts = tls ? hstsHeader(model.settings) : null;
-  const httpsOnly = requiresClientTls(s.ann);
+  const serverConfigs = familyViews('srv', s.ann, traitsOf);
+  const httpsOnly = serverConfigs.some((view) => view.family.httpsOnly?.(configIn(s.ann, view.family)));
   const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
   const lua = o.balancer === 'lua';
   // only backends that need them pay for extra Lua phases; a backend's canary (model/canary-pass.ts) takes
@@ -234,8 +221,11 @@ function serverView(
   const locations: LocationView[] = [];
   const add = (l: Location, exactMatch: boolean, p: string, pattern: string | null = null) => {
     const backend = backendOrNull(l.backend);
-    const pass = upstreamPass(l.ann);
-    const families = familyViews('ann', l.ann);
+    const families = familyViews('ann', l.ann, traitsOf);
+    const configOf = (family: AnyFamily) => configIn(l.ann, family);
+    // backend-protocol: proxy_pass https://, grpc_pass grpc:// or grpcs://
+    const protocol = families.find((view) => view.family.upstream);
+    const pass = protocol ? protocol.family.upstream!(configOf(protocol.family)) : PLAIN_HTTP;
     locations.push({
       exact: exactMatch,
       pattern,
@@ -244,16 +234,24 @@ function serverView(
       pathType: l.pathType,
       backend,
       upstreamLabel: l.backend ?? '-',
-      redirect: l.denied === null && ((tls && l.sslRedirect) || forcesSslRedirect(l.ann) || httpsOnly),
+      redirect:
+        l.denied === null &&
+        ((tls && l.sslRedirect) ||
+          families.some((view) => view.family.redirectsToHttps?.(configOf(view.family))) ||
+          httpsOnly),
       pass,
       ...luaHooks(backend),
       denied: l.denied !== null,
       families,
-      ownHeaders: families.some((f) => HEADER_PARTIALS.has(f.partial)),
+      ownHeaders: families.some((view) => view.traits.addsHeaders),
       servedBy: null,
-      // custom error pages (errors.ts) take the balancer's 500 themselves
+      // custom error pages (custom-errors.ts) take the balancer's 500 themselves
       unavailablePage:
-        lua && l.denied === null && backend !== null && pass.scheme !== 'http' && !(errorsFamily.name in l.ann),
+        lua &&
+        l.denied === null &&
+        backend !== null &&
+        pass.scheme !== 'http' &&
+        !families.some((view) => view.family.answersUnavailable),
     });
   };
   // use-regex / rewrite-target on any Ingress of the host: as in ingress-nginx, every path of the host
@@ -288,14 +286,20 @@ function serverView(
   const fallbackRedirect = (tls && model.settings.sslRedirect) || httpsOnly;
   // One "if" block for the server instead of one per location (each costs nginx -t and a reload time
   // and memory): only when every location redirects alike, and no snippet may add locations of its own.
-  const snippets = snippetFamily.name in s.ann || s.locations.some((l) => snippetFamily.name in l.ann);
+  const snippets =
+    serverConfigs.some((view) => view.traits.opaque) ||
+    locations.some((l) => l.families.some((view) => view.traits.opaque));
   const redirect = !snippets && locations.every((l) => l.redirect) && (hasRoot || fallbackRedirect);
   if (redirect) for (const l of locations) l.redirect = false;
   if (!regexHost && !snippets) mergeIntoEnclosing(locations);
   // Nor that "if" when nothing at server level runs before it (from-to-www, app-root): plain HTTP for the
   // host goes to one server that redirects all such hosts (nginx.conf.hbs); this one listens for HTTPS only.
-  const families = withHeaderLists(familyViews('srv', s.ann), customHeaders(model));
-  const redirectedElsewhere = redirect && s.host !== '' && !families.some((f) => RUNS_BEFORE_REDIRECT.has(f.partial));
+  // the server partials' contexts: error pages and auth subrequests get their lists of request headers
+  const custom = customHeaders(model);
+  const families = familyViews('srv', s.ann, traitsOf, (family, config) =>
+    family.serverView ? family.serverView(config, custom) : (config as object),
+  );
+  const redirectedElsewhere = redirect && s.host !== '' && !families.some((view) => view.traits.answersBeforeRedirect);
   return {
     lua,
     families,
@@ -310,7 +314,7 @@ function serverView(
     certificate:
       s.tls && s.tls !== 'default'
         ? certs.get(s.tls)!
-        : socketDefault || authTlsFamily.name in s.ann
+        : socketDefault || families.some((view) => view.traits.tlsContext)
           ? o.defaultCertificate
           : null,
     redirectPort,
@@ -365,8 +369,10 @@ function serverNames(servers: Server[]): string[] {
   const names: string[] = [];
   for (const s of servers) {
     if (!s.host.startsWith('*.')) names.push(s.host || '_');
-    const from = (s.ann[redirectFamily.name] as { from?: string } | undefined)?.from;
-    if (from) names.push(from);
+    for (const family of FAMILIES) {
+      const config = configIn(s.ann, family);
+      if (config !== undefined && family.serverNames) names.push(...family.serverNames(config));
+    }
   }
   return names;
 }

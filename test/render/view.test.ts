@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Model } from '../../src/model/index.js';
+import { bundledTraits } from '../../src/render/partial-traits.js';
+import type { PartialTraits, TraitsOf } from '../../src/render/partial-traits.js';
 import { buildView, certificateFile } from '../../src/render/view.js';
 import type { RenderOptions } from '../../src/render/view.js';
 import type { Resource } from '../../src/resources.js';
@@ -300,6 +302,48 @@ describe('render view', () => {
     it('puts the https port in the redirect only when it is not 443', () => {
       assert.equal(serverView(tlsModel(), 'cafe.example.com').redirectPort, null);
       assert.equal(serverView(tlsModel(), 'cafe.example.com', { ...OPTS, httpsPort: 8443 }).redirectPort, 8443);
+    });
+
+    describe('decides by what the partials do (render/partial-traits.ts), not by family names', () => {
+      const A = 'nginx.ingress.kubernetes.io/';
+      const bundled = bundledTraits();
+      // the bundled traits, with one partial changed
+      const changed =
+        (partial: string, traits: Partial<PartialTraits>): TraitsOf =>
+        (name) =>
+          name === partial ? { ...bundled(name), ...traits } : bundled(name);
+      const cafeServer = (m: Model, traitsOf: TraitsOf) => buildView(m, OPTS, traitsOf).servers.find((x) => x.host === 'cafe.example.com')!;
+
+      it('a location whose partial adds a header repeats HSTS, whichever family it is', () => {
+        const m = tlsModel({ [`${A}proxy-read-timeout`]: '30' });
+        assert.deepEqual(
+          cafeServer(m, bundled).locations.map((l) => l.ownHeaders),
+          [false, false],
+        );
+        assert.deepEqual(
+          cafeServer(m, changed('ann-proxy', { addsHeaders: true })).locations.map((l) => l.ownHeaders),
+          [true, true],
+        );
+      });
+
+      it('a server partial that answers before the redirect keeps plain HTTP on its server', () => {
+        const m = tlsModel();
+        const www = tlsModel({ [`${A}from-to-www-redirect`]: 'true' });
+        assert.equal(cafeServer(m, bundled).redirectedElsewhere, true);
+        assert.equal(cafeServer(www, bundled).redirectedElsewhere, false);
+        assert.equal(cafeServer(www, changed('srv-redirect', { answersBeforeRedirect: false })).redirectedElsewhere, true);
+      });
+
+      it('an opaque partial (user text) keeps every location and its own redirects', () => {
+        const m = tlsModel({ [`${A}proxy-read-timeout`]: '30' });
+        assert.equal(cafeServer(m, bundled).redirectedElsewhere, true);
+        const opaque = cafeServer(m, changed('ann-proxy', { opaque: true }));
+        assert.deepEqual(
+          opaque.locations.map((l) => l.redirect),
+          [true, true],
+        );
+        assert.equal(opaque.redirectedElsewhere, false);
+      });
     });
   });
 

@@ -140,7 +140,7 @@ export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): A
   return out.allow.length || out.deny.length ? out : undefined;
 }
 
-export const accessFamily: Family = {
+export const accessFamily: Family<'access', AccessConfig> = {
   name: 'access',
   keys: ACCESS_KEYS,
   location: parseAccess,

@@ -83,7 +83,7 @@ export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Pro
   };
 }
 
-export const authTlsFamily: Family = {
+export const authTlsFamily: Family<'auth-tls', never, AuthTlsConfig> = {
   name: 'auth-tls',
   keys: AUTH_TLS_KEYS,
   // reports every problem, so an invalid annotation denies the Ingress's paths; renders nothing per location
@@ -95,10 +95,6 @@ export const authTlsFamily: Family = {
   server(ing, ctx) {
     return parseAuthTls(ing, ctx, []);
   },
+  // a server checking client certificates serves HTTPS only
+  httpsOnly: (config) => config.check === true,
 };
-
-/** Does this server check client certificates (so plain HTTP must go to HTTPS)? For render/view.ts. */
-export function requiresClientTls(serverAnn: Record<string, object>): boolean {
-  const c = serverAnn[authTlsFamily.name] as AuthTlsConfig | undefined;
-  return c?.check === true;
-}

@@ -205,7 +205,7 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
   return { realm, file: ctx.file(base, parsed.content, 0o640), secret: secretName };
 }
 
-export const authFamily: Family = {
+export const authFamily: Family<'auth', BasicAuthConfig> = {
   name: 'auth',
   keys: AUTH_KEYS,
   location: parseBasicAuth,

@@ -4,7 +4,7 @@
 // needs (the request headers the http level sends with proxy_set_header, timeouts, tries).
 // The Lua balancer works unchanged: grpc_pass grpc://upstream_balancer goes through the same upstream.
 import type { Ingress, Problem } from '../../resources.js';
-import type { AnnotationContext, Family } from './family.js';
+import type { AnnotationContext, Family, UpstreamPass } from './family.js';
 import { annotationProblem, PREFIX } from './values.js';
 
 export const BACKEND_PROTOCOL = `${PREFIX}backend-protocol`;
@@ -61,19 +61,16 @@ export function parseBackendProtocol(
   return { protocol, grpc };
 }
 
-export const backendProtocolFamily: Family = {
+export const backendProtocolFamily: Family<'backend-protocol', BackendProtocolConfig> = {
   name: 'backend-protocol',
   keys: [BACKEND_PROTOCOL],
   location: parseBackendProtocol,
+  upstream: upstreamPass,
 };
 
 /** The directive and URL scheme of a location's proxy_pass line (render/view.ts). */
-export function upstreamPass(ann: Record<string, object>): {
-  directive: 'proxy_pass' | 'grpc_pass';
-  scheme: 'http' | 'https' | 'grpc' | 'grpcs';
-} {
-  const c = ann[backendProtocolFamily.name] as BackendProtocolConfig | undefined;
-  switch (c?.protocol) {
+export function upstreamPass(config: BackendProtocolConfig | undefined): UpstreamPass {
+  switch (config?.protocol) {
     case 'HTTPS':
       return { directive: 'proxy_pass', scheme: 'https' };
     case 'GRPC':

@@ -7,6 +7,7 @@
 import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import { BALANCE_KEYS } from './balance.js';
+import { applyCanaries } from '../canary-pass.js';
 import type { Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './values.js';
 
@@ -254,9 +255,12 @@ export function parseCanary(ing: Ingress, problems: Problem[]): CanaryParse {
 }
 
 /** canary-* annotations on an Ingress that is not a canary do nothing (as in ingress-nginx): say so. */
-export const canaryFamily: Family = {
+export const canaryFamily: Family<'canary'> = {
   name: 'canary',
   keys: CANARY_KEYS,
+  // a canary Ingress gets no locations: the canary pass (model/canary-pass.ts) attaches it to the main backends
+  takesIngress: isCanaryIngress,
+  finishModel: (model, taken, env, problems) => applyCanaries(model, { ingresses: taken, ...env }, problems),
   location(ing, _ctx, problems) {
     const a = ing.meta.annotations;
     for (const key of CANARY_KEYS) {

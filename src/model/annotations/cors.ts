@@ -133,7 +133,7 @@ export function parseCors(ing: Ingress, _ctx: unknown, problems: Problem[]): Cor
   return out;
 }
 
-export const corsFamily: Family = {
+export const corsFamily: Family<'cors', CorsConfig> = {
   name: 'cors',
   keys: CORS_KEYS,
   location: parseCors,

@@ -15,11 +15,12 @@ import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import type { Server } from '../routing.js';
+import type { HttpItems } from './families.js';
 import type { AnnotationContext, Family } from './family.js';
 import { PREFIX, refused } from './values.js';
 import { endpointRefusal, NO_PROTECTED } from '../endpoint-policy.js';
 import type { EndpointPolicy } from '../endpoint-policy.js';
-import { isProtectedHeader } from '../proxy-headers.js';
+import { authServiceHeaders, headerList, isProtectedHeader } from '../proxy-headers.js';
 
 export const AUTH_URL = `${PREFIX}auth-url`;
 export const AUTH_METHOD = `${PREFIX}auth-method`;
@@ -245,10 +246,37 @@ export function parseExternalAuth(
   return { ingress, source: { ...ing.source }, authPath: authPathFor(ingress), ...url, method, headers, signin };
 }
 
-export const externalAuthFamily: Family = {
+/** One internal location of srv-external-auth.hbs: the subrequests of one Ingress, proxied to its auth-url. */
+export interface AuthLocation {
+  ingress: string;
+  path: string;
+  url: string;
+  host: string;
+  method: string;
+  addresses: string; // what the host name resolved to, for the comment that makes a change a reload
+}
+
+/** Server config (srv-external-auth.hbs). */
+export interface ExternalAuthServer {
+  locations: AuthLocation[];
+}
+
+export const externalAuthFamily: Family<'external-auth', ExternalAuthConfig, ExternalAuthServer, AuthHeader> = {
   name: 'external-auth',
   keys: EXTERNAL_AUTH_KEYS,
   location: parseExternalAuth,
+  // its problems follow custom-errors' in a build's report, as they always have
+  finishAfter: ['custom-errors'],
+  finish: (placed) => finishExternalAuth(placed.servers, placed.http, placed.resolved, placed.policy),
+  // each auth subrequest sends its own list of request headers (model/proxy-headers.ts)
+  serverView: (config) => ({
+    locations: config.locations.map((location) => ({
+      ...location,
+      headers: headerList('proxy_set_header', authServiceHeaders(location.host)),
+    })),
+  }),
+  // the http level sends each header from its variable, which a protected location sets (http-external-auth.hbs)
+  variableHeaders: (items) => [...items],
 };
 
 /**
@@ -265,7 +293,7 @@ export const externalAuthFamily: Family = {
  */
 export function finishExternalAuth(
   servers: Iterable<Server>,
-  http: Record<string, object[]>,
+  http: HttpItems,
   resolved: (host: string) => string[] | undefined,
   policy: EndpointPolicy = NO_PROTECTED,
 ): Problem[] {
@@ -278,7 +306,7 @@ export function finishExternalAuth(
   for (const server of list) {
     const locations = new Map<string, ExternalAuthConfig & { addresses: string }>();
     for (const l of server.locations) {
-      const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
+      const ext = l.ann['external-auth'];
       if (ext) {
         const addrs = net.isIP(ext.hostname) ? [ext.hostname] : resolved(ext.hostname);
         const port = Number(/:(\d+)$/.exec(ext.host)?.[1] ?? (ext.url.startsWith('https:') ? 443 : 80));
@@ -310,7 +338,7 @@ export function finishExternalAuth(
   }
   for (const server of list) {
     for (const l of server.locations) {
-      const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
+      const ext = l.ann['external-auth'];
       if (ext && unresolved.has(ext.ingress) && !l.denied) l.denied = `auth-url host ${ext.hostname} does not resolve`;
       if (ext && toSelf.has(ext.ingress) && !l.denied) l.denied = 'auth-url names the controller itself';
     }

@@ -71,10 +71,20 @@ export function parseHeaders(ing: Ingress, _ctx: AnnotationContext, problems: Pr
   return out.host !== null || out.prefix ? out : undefined;
 }
 
-export const headersFamily: Family = {
+/** The ConfigMap's custom headers, one http item (rendered in the one list of request headers, no partial). */
+export interface CustomHeaders {
+  headers: ProxyHeader[];
+}
+
+export const headersFamily: Family<'headers', HeadersConfig, never, CustomHeaders> = {
   name: 'headers',
   keys: HEADERS_KEYS,
   location: parseHeaders,
+  fromSettings(ctx, problems) {
+    const headers = proxySetHeaders(ctx.settings.proxySetHeaders, ctx, problems);
+    return headers.length ? [{ headers }] : [];
+  },
+  constantHeaders: (items) => items.flatMap((item) => item.headers),
 };
 
 /**

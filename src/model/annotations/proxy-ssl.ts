@@ -113,7 +113,7 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
   };
 }
 
-export const proxySslFamily: Family = {
+export const proxySslFamily: Family<'proxy-ssl', ProxySslConfig> = {
   name: 'proxy-ssl',
   keys: PROXY_SSL_KEYS,
   location: parseProxySsl,

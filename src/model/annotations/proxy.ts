@@ -151,7 +151,7 @@ function parseNextUpstream(v: string): string[] | undefined {
   return unique;
 }
 
-export const proxyFamily: Family = {
+export const proxyFamily: Family<'proxy', ProxyConfig> = {
   name: 'proxy',
   keys: PROXY_KEYS,
   location: parseProxy,

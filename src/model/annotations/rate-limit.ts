@@ -88,7 +88,7 @@ export function rateLimitZones(ing: Ingress): ZoneItem[] {
   return out;
 }
 
-export const rateLimitFamily: Family = {
+export const rateLimitFamily: Family<'rate-limit', RateLimitConfig, never, ZoneItem> = {
   name: 'rate-limit',
   keys: RATE_LIMIT_KEYS,
   location: parseRateLimit,

@@ -110,7 +110,7 @@ function parseRedirect(ing: Ingress, problems: Problem[]): RedirectConfig | unde
   return pick && { ...pick, addLocation: !RETURN_WITH_LOCATION.has(pick.code) };
 }
 
-export const redirectFamily: Family = {
+export const redirectFamily: Family<'redirect', RedirectConfig, WwwConfig> = {
   name: 'redirect',
   keys: REDIRECT_KEYS,
   // every value is checked here, from-to-www-redirect included, so an invalid one denies the paths
@@ -123,6 +123,8 @@ export const redirectFamily: Family = {
       ? { fromToWww: true, ingress: `${ing.meta.namespace}/${ing.meta.name}` }
       : undefined;
   },
+  finish: (placed) => wwwAliases(placed.servers, placed.certificateCovers),
+  serverNames: (config) => (config.from ? [config.from] : []),
 };
 
 /** The other name of a host for from-to-www-redirect, or null (catch-all, wildcard, or not a valid name). */
@@ -142,8 +144,8 @@ export function wwwAliases(servers: Iterable<Server>, covers: (s: Server, name: 
   const hosts = new Set(list.map((s) => s.host));
   const taken = new Set<string>();
   const problems: Problem[] = [];
-  for (const s of list) {
-    const cfg = s.ann[redirectFamily.name] as WwwConfig | undefined;
+  for (const server of list) {
+    const cfg = server.ann.redirect;
     if (!cfg?.fromToWww) continue;
     const warn = (message: string) =>
       problems.push({
@@ -152,19 +154,19 @@ export function wwwAliases(servers: Iterable<Server>, covers: (s: Server, name: 
         field: `metadata.annotations["${FROM_TO_WWW}"]`,
         message,
       });
-    const alias = wwwAlias(s.host);
-    const { [redirectFamily.name]: _, ...rest } = s.ann;
-    s.ann = rest;
+    const alias = wwwAlias(server.host);
+    const { redirect: _, ...rest } = server.ann;
+    server.ann = rest;
     if (alias === null) {
-      warn(`host ${s.host || '(any host)'} has no www/non-www counterpart; no redirect`);
+      warn(`host ${server.host || '(any host)'} has no www/non-www counterpart; no redirect`);
     } else if (hosts.has(alias) || taken.has(alias)) {
-      warn(`${alias} is served by its own rules; it does not redirect to ${s.host}`);
+      warn(`${alias} is served by its own rules; it does not redirect to ${server.host}`);
     } else {
       taken.add(alias);
-      s.ann = { ...s.ann, [redirectFamily.name]: { ...cfg, from: alias, to: s.host } };
-      if (s.tls !== null && !covers(s, alias))
+      server.ann = { ...server.ann, redirect: { ...cfg, from: alias, to: server.host } };
+      if (server.tls !== null && !covers(server, alias))
         warn(
-          `the certificate of ${s.host} does not name ${alias}; HTTPS clients of ${alias} will warn before the redirect`,
+          `the certificate of ${server.host} does not name ${alias}; HTTPS clients of ${alias} will warn before the redirect`,
         );
     }
   }

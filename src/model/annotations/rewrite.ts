@@ -84,21 +84,18 @@ function checkUseRegex(ing: Ingress, problems: Problem[]): void {
 }
 
 /**
- * The annotations of one location of a regex Ingress: the rewrite gets the location's path as its
- * regex, or goes away when the path is the target itself (as ingress-nginx does).
+ * The rewrite of one location of a regex Ingress: the location's path is its regex; none when the path
+ * is the target itself (as ingress-nginx does).
  */
-export function rewriteFor(ann: Record<string, object>, path: string): Record<string, object> {
-  const cfg = ann[rewriteFamily.name] as RewriteConfig | undefined;
-  if (!cfg) return ann;
-  const { [rewriteFamily.name]: _, ...rest } = ann;
-  if (cfg.target === path) return rest;
-  const loc: RewriteLocation = { target: cfg.target, regex: `(?i)${path}` };
-  return { ...rest, [rewriteFamily.name]: loc };
+export function rewriteFor(config: RewriteConfig, path: string): RewriteLocation | undefined {
+  return config.target === path ? undefined : { target: config.target, regex: `(?i)${path}` };
 }
 
-export const rewriteFamily: Family = {
+export const rewriteFamily: Family<'rewrite', RewriteConfig | RewriteLocation, AppRootConfig> = {
   name: 'rewrite',
   keys: REWRITE_KEYS,
+  regexPaths: { key: USE_REGEX, of: isRegexIngress, problem: regexPathProblem },
+  forPath: rewriteFor,
   // every value is checked here, app-root included, so an invalid one denies the Ingress's paths
   location(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): RewriteConfig | undefined {
     checkUseRegex(ing, problems);

@@ -14,9 +14,10 @@ export function serviceUpstream(ing: Ingress): boolean {
   return raw !== undefined && parseBool(raw) === true;
 }
 
-export const serviceUpstreamFamily: Family = {
+export const serviceUpstreamFamily: Family<'service-upstream'> = {
   name: 'service-upstream',
   keys: [SERVICE_UPSTREAM],
+  proxiesToService: serviceUpstream,
   location(ing: Ingress, _ctx, problems: Problem[]) {
     const raw = ing.meta.annotations[SERVICE_UPSTREAM];
     if (raw !== undefined && parseBool(raw) === undefined)

@@ -219,7 +219,7 @@ export function serverSnippet(ing: Ingress, ctx: AnnotationContext, _problems: P
   return snippetConfig(ing, ctx, 'server', SERVER_SNIPPET);
 }
 
-export const snippetFamily: Family = {
+export const snippetFamily: Family<'snippet', SnippetConfig, SnippetConfig> = {
   name: 'snippet',
   keys: SNIPPET_KEYS,
   location: parseSnippets,

@@ -36,16 +36,12 @@ export function parseSslRedirects(
   return a[FORCE_SSL_REDIRECT] !== undefined && parseBool(a[FORCE_SSL_REDIRECT]) === true ? { force: true } : undefined;
 }
 
-export const sslFamily: Family = {
+export const sslFamily: Family<'force-ssl-redirect', ForceSslRedirect> = {
   name: 'force-ssl-redirect',
   keys: [SSL_REDIRECT, FORCE_SSL_REDIRECT],
   location: parseSslRedirects,
+  redirectsToHttps: (config) => config.force === true,
 };
-
-/** Does this location's annotation config force the redirect to HTTPS (render/view.ts)? */
-export function forcesSslRedirect(ann: Record<string, object>): boolean {
-  return (ann[sslFamily.name] as ForceSslRedirect | undefined)?.force === true;
-}
 
 /** The Strict-Transport-Security value for TLS servers, or null when the ConfigMap turns HSTS off. */
 export function hstsHeader(

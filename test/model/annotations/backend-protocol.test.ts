@@ -19,7 +19,7 @@ describe('backend-protocol annotation', () => {
     assert.equal(parseBackendProtocol(ing('HTTP'), context(), problems), undefined);
     assert.equal(parseBackendProtocol(ing('http'), context(), problems), undefined);
     assert.deepEqual(problems, []);
-    assert.deepEqual(upstreamPass({}), { directive: 'proxy_pass', scheme: 'http' });
+    assert.deepEqual(upstreamPass(undefined), { directive: 'proxy_pass', scheme: 'http' });
   });
 
   for (const [value, protocol, grpc, pass] of [
@@ -34,7 +34,7 @@ describe('backend-protocol annotation', () => {
       const c = parseBackendProtocol(ing(value), context(), problems);
       assert.deepEqual(c, { protocol, grpc });
       assert.deepEqual(problems, []);
-      assert.deepEqual(upstreamPass({ 'backend-protocol': c! }), { directive: pass[0], scheme: pass[1] });
+      assert.deepEqual(upstreamPass(c!), { directive: pass[0], scheme: pass[1] });
     });
   }
 

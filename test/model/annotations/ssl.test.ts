@@ -3,7 +3,6 @@ import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js'
 import assert from 'node:assert/strict';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
 import { parseBool } from '../../../src/model/annotations/values.js';
-import { caBundle, keyPair, parseSecretRef } from '../../../src/model/annotations/tls-secrets.js';
 import {
   FORCE_SSL_REDIRECT,
   hstsHeader,
@@ -26,16 +25,7 @@ import {
   service,
   show,
 } from '../../helpers/resources.js';
-import {
-  cleanupPki,
-  dataSecret,
-  issueClient,
-  locationBlock,
-  makeCa,
-  nginxTest,
-  render,
-  serverHead,
-} from './tls-fixtures.js';
+import { cleanupPki, locationBlock, nginxTest, render, serverHead } from './tls-fixtures.js';
 
 const withAnnotations = (annotations: Record<string, string>) =>
   ingress({ name: 'web', namespace: 'shop', annotations });
@@ -311,82 +301,5 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
   it('nginx -t accepts it', function () {
     this.timeout(20_000);
     assert.equal(nginxTest(model()), null);
-  });
-});
-
-describe('TLS Secret helpers', () => {
-  after(cleanupPki);
-  const ing = (value: string, namespace = 'shop') =>
-    ingress({ name: 'web', namespace, annotations: { [`${'nginx.ingress.kubernetes.io/'}auth-tls-secret`]: value } });
-  const KEY = 'nginx.ingress.kubernetes.io/auth-tls-secret';
-
-  it('parseSecretRef reads namespace/name in the Ingress namespace', () => {
-    const problems: Problem[] = [];
-    assert.deepEqual(parseSecretRef(ing('shop/ca'), KEY, problems), { namespace: 'shop', name: 'ca' });
-    assert.deepEqual(parseSecretRef(ing(' shop/my.ca-1 '), KEY, problems), { namespace: 'shop', name: 'my.ca-1' });
-    assert.equal(parseSecretRef(ingress({ name: 'x' }), KEY, problems), undefined);
-    assert.deepEqual(problems, []);
-  });
-
-  for (const value of [
-    'ca',
-    'shop/',
-    '/ca',
-    'shop/ca/x',
-    'Shop/ca',
-    'shop/CA',
-    'shop/ca;',
-    'shop/ca\nx',
-    '../ca',
-    'shop/c a',
-    '',
-  ]) {
-    it(`parseSecretRef refuses ${JSON.stringify(value)}`, () => {
-      const problems: Problem[] = [];
-      assert.equal(parseSecretRef(ing(value), KEY, problems), null);
-      assert.equal(problems.length, 1);
-      assert.match(problems[0]!.message, /namespace\/name/);
-    });
-  }
-
-  it('parseSecretRef refuses a Secret of another namespace', () => {
-    const problems: Problem[] = [];
-    assert.equal(parseSecretRef(ing('kube-system/ca'), KEY, problems), null);
-    assert.match(problems[0]!.message, /own namespace shop/);
-  });
-
-  it('caBundle keeps only the parsed CERTIFICATE blocks of ca.crt', () => {
-    const a = makeCa('A CA');
-    const b = makeCa('B CA');
-    const r = caBundle(
-      dataSecret('ca', { 'ca.crt': `junk before\n${a.cert}between\n${b.cert}after; include /etc/passwd;\n` }),
-    );
-    assert.ok(typeof r !== 'string', String(r));
-    assert.equal(r.count, 2);
-    assert.equal(r.pem, a.cert + b.cert);
-    assert.doesNotMatch(r.pem, /junk|between|after|passwd/);
-  });
-
-  it('caBundle refuses a Secret without ca.crt, without a certificate, or with a broken one', () => {
-    assert.match(String(caBundle(dataSecret('ca', { 'tls.crt': 'x' }))), /no ca\.crt/);
-    assert.match(String(caBundle(dataSecret('ca', { 'ca.crt': 'hello' }))), /no PEM CERTIFICATE block/);
-    assert.match(
-      String(
-        caBundle(dataSecret('ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' })),
-      ),
-      /does not parse/,
-    );
-  });
-
-  it('keyPair checks tls.crt against tls.key, and is undefined when the Secret has neither', () => {
-    const ca = makeCa('K CA');
-    const c = issueClient(ca, 'client');
-    const other = issueClient(ca, 'other');
-    const ok = keyPair(dataSecret('s', { 'tls.crt': c.cert, 'tls.key': c.key }));
-    assert.ok(ok && typeof ok !== 'string');
-    assert.ok(ok.pem.includes('BEGIN CERTIFICATE') && ok.pem.includes('PRIVATE KEY'));
-    assert.equal(keyPair(dataSecret('s', { 'ca.crt': ca.cert })), undefined);
-    assert.match(String(keyPair(dataSecret('s', { 'tls.crt': c.cert, 'tls.key': other.key }))), /does not match/);
-    assert.match(String(keyPair(dataSecret('s', { 'tls.crt': c.cert }))), /tls\.key.*missing/);
   });
 });
