@@ -60,11 +60,11 @@ export function lookupFor(
   opts: Pick<ModelOptions, 'endpointPolicy' | 'lastGood'> = {},
 ): BackendLookup {
   const slicesByService = new Map<string, EndpointSlice[]>();
-  for (const s of input.list('EndpointSlice')) {
-    const key = `${s.meta.namespace}/${s.serviceName}`;
+  for (const slice of input.list('EndpointSlice')) {
+    const key = `${slice.meta.namespace}/${slice.serviceName}`;
     const list = slicesByService.get(key);
-    if (list) list.push(s);
-    else slicesByService.set(key, [s]);
+    if (list) list.push(slice);
+    else slicesByService.set(key, [slice]);
   }
   return {
     service: (ns, name) => input.get('Service', ns, name),
@@ -77,17 +77,17 @@ export function lookupFor(
 }
 
 /** Ingresses in precedence order: oldest first, then namespace/name. */
-export function byAge(a: Ingress, b: Ingress): number {
-  const ta = a.meta.creationTimestamp ?? '';
-  const tb = b.meta.creationTimestamp ?? '';
+export function byAge(left: Ingress, right: Ingress): number {
+  const ta = left.meta.creationTimestamp ?? '';
+  const tb = right.meta.creationTimestamp ?? '';
   if (ta !== tb) {
     // objects without a timestamp (hand-written manifests) come after those with one
     if (!ta) return 1;
     if (!tb) return -1;
     return Date.parse(ta) - Date.parse(tb) || (ta < tb ? -1 : 1);
   }
-  const ka = `${a.meta.namespace}/${a.meta.name}`;
-  const kb = `${b.meta.namespace}/${b.meta.name}`;
+  const ka = `${left.meta.namespace}/${left.meta.name}`;
+  const kb = `${right.meta.namespace}/${right.meta.name}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
@@ -110,40 +110,41 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
     const toService = FAMILIES.some((family) => family.proxiesToService?.(ing));
-    const r = resolveBackend(ing.meta.namespace, ref, lookup, balance, toService);
-    if (!r.ok) {
+    const resolved = resolveBackend(ing.meta.namespace, ref, lookup, balance, toService);
+    if (!resolved.ok) {
       problems.push({
         severity: 'warning',
         file: ing.source.file,
         line: ing.source.line,
         object: objectRef(ing),
         field,
-        message: `${r.reason}; answering 503`,
+        message: `${resolved.reason}; answering 503`,
       });
       return null;
     }
-    if (r.note)
+    if (resolved.note)
       problems.push({
         severity: 'warning',
         file: ing.source.file,
         line: ing.source.line,
         object: objectRef(ing),
         field,
-        message: r.note,
+        message: resolved.note,
       });
     // refused endpoints and lists over the limit: reported once, by the first (oldest) Ingress using the backend
-    if (r.issues && !backends.has(r.backend.name)) problems.push(...endpointProblems(r.issues, r.backend, ing, field));
+    if (resolved.issues && !backends.has(resolved.backend.name))
+      problems.push(...endpointProblems(resolved.issues, resolved.backend, ing, field));
     // namespace-service-port is ambiguous ("a-b"/"c" and "a"/"b-c"): the first Service to take a name
     // keeps it, so another namespace cannot take over its upstream
-    const taken = backends.get(r.backend.name);
-    if (taken && (taken.namespace !== r.backend.namespace || taken.service !== r.backend.service)) {
+    const taken = backends.get(resolved.backend.name);
+    if (taken && (taken.namespace !== resolved.backend.namespace || taken.service !== resolved.backend.service)) {
       problems.push({
         severity: 'error',
         file: ing.source.file,
         line: ing.source.line,
         object: objectRef(ing),
         field,
-        message: `backend name ${r.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
+        message: `backend name ${resolved.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
       });
       return null;
     }
@@ -159,7 +160,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           message: `backend ${taken.name} is balanced as an older Ingress says (${JSON.stringify(taken.balance)}); this Ingress's load-balancing annotations do not apply to it`,
         });
       }
-      if (Boolean(taken.serviceUpstream) !== Boolean(r.backend.serviceUpstream)) {
+      if (Boolean(taken.serviceUpstream) !== Boolean(resolved.backend.serviceUpstream)) {
         problems.push({
           severity: 'warning',
           file: ing.source.file,
@@ -171,8 +172,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       }
       return taken.name;
     }
-    backends.set(r.backend.name, r.backend);
-    return r.backend.name;
+    backends.set(resolved.backend.name, resolved.backend);
+    return resolved.backend.name;
   };
 
   const classes = input.list('IngressClass');
@@ -190,12 +191,12 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
 
   const servers = new Map<string, Server>();
   const serverFor = (host: string): Server => {
-    let s = servers.get(host);
-    if (!s) {
-      s = { host, tls: null, locations: [], fallback: { backend: null, ingress: null }, ingresses: [], ann: {} };
-      servers.set(host, s);
+    let server = servers.get(host);
+    if (!server) {
+      server = { host, tls: null, locations: [], fallback: { backend: null, ingress: null }, ingresses: [], ann: {} };
+      servers.set(host, server);
     }
-    return s;
+    return server;
   };
   serverFor('');
   const serverIngresses = new Map<Server, Set<string>>();
@@ -276,12 +277,12 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         const config = configIn(ann.server, family);
         if (config !== undefined && configIn(server.ann, family) === undefined) setConfig(server.ann, family, config);
       }
-      rule.paths.forEach((p, pi) => {
+      rule.paths.forEach((pathRule, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
         // use-regex / rewrite-target: the paths are regular expressions, taken as written (annotations/rewrite.ts)
         const pathError = regexPaths
-          ? regexPathProblem(ing, p.path)
-          : isHttpPath(p.path)
+          ? regexPathProblem(ing, pathRule.path)
+          : isHttpPath(pathRule.path)
             ? null
             : `is a regular expression, which needs the annotation ${regexFamilies.map((family) => family.regexPaths!.key).join(' or ')}: "true"`;
         if (pathError) {
@@ -291,13 +292,14 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
             line: ing.source.line,
             object: objectRef(ing),
             field: `${field}.path`,
-            message: `${p.path} ${pathError}; this path is ignored`,
+            message: `${pathRule.path} ${pathError}; this path is ignored`,
           });
           return;
         }
-        const match = regexPaths ? 'regex' : p.pathType === 'Exact' ? 'exact' : 'prefix';
-        const path = match === 'prefix' && p.path.length > 1 ? p.path.replace(/\/+$/, '') || '/' : p.path;
-        const claimKey = `${host}\n${match}${match === 'regex' && p.pathType === 'Exact' ? '=' : ''}\n${path}`;
+        const match = regexPaths ? 'regex' : pathRule.pathType === 'Exact' ? 'exact' : 'prefix';
+        const path =
+          match === 'prefix' && pathRule.path.length > 1 ? pathRule.path.replace(/\/+$/, '') || '/' : pathRule.path;
+        const claimKey = `${host}\n${match}${match === 'regex' && pathRule.pathType === 'Exact' ? '=' : ''}\n${path}`;
         const owner = claims.get(claimKey);
         if (owner) {
           problems.push({
@@ -306,16 +308,16 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
             line: ing.source.line,
             object: objectRef(ing),
             field: `${field}.path`,
-            message: `${host || '(any host)'} ${p.pathType} ${p.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
+            message: `${host || '(any host)'} ${pathRule.pathType} ${pathRule.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
           });
           return;
         }
         claims.set(claimKey, id);
-        const backend = useBackend(ing, p.backend, `${field}.backend`, ann.balance);
+        const backend = useBackend(ing, pathRule.backend, `${field}.backend`, ann.balance);
         server.locations.push({
           path,
           match,
-          pathType: p.pathType,
+          pathType: pathRule.pathType,
           backend,
           ingress: id,
           sslRedirect: ann.sslRedirect,
@@ -353,18 +355,18 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
             message: `Secret ${ing.meta.namespace}/${tls.secretName} not found; using the default certificate`,
           });
         } else {
-          const r = certificateFromSecret(secret);
+          const parsed = certificateFromSecret(secret);
           const key = objectRef(secret);
           if (!badSecrets.has(key) && !certs.has(certificateName(ing.meta.namespace, tls.secretName)))
-            problems.push(...r.problems);
-          if (r.ok) {
-            const held = certs.claim(r.cert.name, key, r.cert);
+            problems.push(...parsed.problems);
+          if (parsed.ok) {
+            const held = certs.claim(parsed.cert.name, key, parsed.cert);
             if (held.ok) cert = held.value;
             else
               problems.push({
                 severity: 'error',
                 ...where,
-                message: `certificate name ${r.cert.name} is already used by ${held.holder}; using the default certificate`,
+                message: `certificate name ${parsed.cert.name} is already used by ${held.holder}; using the default certificate`,
               });
           } else {
             badSecrets.add(key);
@@ -376,23 +378,23 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           }
         }
       }
-      hosts.forEach((h, hi) => {
+      hosts.forEach((hostname, hi) => {
         let certName = cert ? cert.name : 'default';
-        if (cert && h && !certCoversHost(cert.pem, h)) {
+        if (cert && hostname && !certCoversHost(cert.pem, hostname)) {
           certName = 'default';
-          if (servedHosts.has(h)) {
+          if (servedHosts.has(hostname)) {
             problems.push({
               severity: 'warning',
               file: ing.source.file,
               line: ing.source.line,
               object: objectRef(ing),
               field: `spec.tls[${ti}].hosts[${hi}]`,
-              message: `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${h}; using the default certificate for it`,
+              message: `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${hostname}; using the default certificate for it`,
             });
           }
         }
-        if (!certForHost.has(h) || (certForHost.get(h) === 'default' && certName !== 'default'))
-          certForHost.set(h, certName);
+        if (!certForHost.has(hostname) || (certForHost.get(hostname) === 'default' && certName !== 'default'))
+          certForHost.set(hostname, certName);
       });
     });
   }
@@ -478,8 +480,8 @@ function regexPathProblem(ing: Ingress, path: string): string | null {
 }
 
 // longest path first; exact before prefix for the same path
-function locationOrder(a: Location, b: Location): number {
-  if (a.path.length !== b.path.length) return b.path.length - a.path.length;
-  if (a.path !== b.path) return a.path < b.path ? -1 : 1;
-  return a.match === b.match ? 0 : a.match === 'exact' ? -1 : 1;
+function locationOrder(left: Location, right: Location): number {
+  if (left.path.length !== right.path.length) return right.path.length - left.path.length;
+  if (left.path !== right.path) return left.path < right.path ? -1 : 1;
+  return left.match === right.match ? 0 : left.match === 'exact' ? -1 : 1;
 }

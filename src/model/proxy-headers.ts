@@ -97,7 +97,8 @@ export interface ConstantHeader {
 function replace(list: readonly HeaderRule[], overrides: HeaderRule[]): HeaderRule[] {
   const by = new Map(overrides.map((o) => [o.name.toLowerCase(), o]));
   const out = list.map((h) => by.get(h.name.toLowerCase()) ?? h);
-  for (const o of overrides) if (!list.some((h) => h.name.toLowerCase() === o.name.toLowerCase())) out.push(o);
+  for (const override of overrides)
+    if (!list.some((h) => h.name.toLowerCase() === override.name.toLowerCase())) out.push(override);
   return out;
 }
 

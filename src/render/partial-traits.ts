@@ -38,7 +38,8 @@ export function bundledTraits(): TraitsOf {
   if (!bundled) {
     const partials: Record<string, string> = {};
     for (const file of fs.readdirSync(BUNDLED_PARTIALS).sort()) {
-      if (file.endsWith('.hbs')) partials[file.slice(0, -4)] = fs.readFileSync(path.join(BUNDLED_PARTIALS, file), 'utf8');
+      if (file.endsWith('.hbs'))
+        partials[file.slice(0, -4)] = fs.readFileSync(path.join(BUNDLED_PARTIALS, file), 'utf8');
     }
     bundled = lookupIn(partialTraits(partials));
   }

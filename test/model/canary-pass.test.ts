@@ -53,21 +53,21 @@ describe('model/canary-pass', () => {
   it("makes the canary's backend the canary of the main backend of the same host and path", () => {
     const { model, problems } = run([canary('next', [['/', 'web-next']])]);
     assert.deepEqual(problems, [], show(problems));
-    assert.deepEqual(backendNamed(model, 'shop-web-80')?.canary, {
-      backend: 'shop-web-next-80',
+    assert.deepEqual(backendNamed(model, 'shop_web_80')?.canary, {
+      backend: 'shop_web-next_80',
       ingress: 'shop/next',
       weight: 20,
       weightTotal: 100,
     });
-    assert.deepEqual(backendNamed(model, 'shop-web-next-80')?.endpoints, [{ address: '10.0.0.2', port: 8080 }]);
+    assert.deepEqual(backendNamed(model, 'shop_web-next_80')?.endpoints, [{ address: '10.0.0.2', port: 8080 }]);
   });
 
   it('in static mode reports the canary and leaves the main backend alone', () => {
     const { model, problems } = run([canary('next', [['/', 'web-next']])], 'static');
     assert.equal(problems.length, 1, show(problems));
     assert.match(problems[0]!.message, /needs the Lua balancer/);
-    assert.equal(backendNamed(model, 'shop-web-80')?.canary, undefined);
-    assert.equal(backendNamed(model, 'shop-web-next-80'), undefined);
+    assert.equal(backendNamed(model, 'shop_web_80')?.canary, undefined);
+    assert.equal(backendNamed(model, 'shop_web-next_80'), undefined);
   });
 
   it('refuses a path no main Ingress routes, and a main Ingress of another namespace', () => {
@@ -78,6 +78,6 @@ describe('model/canary-pass', () => {
     assert.equal(problems.length, 2, show(problems));
     assert.match(problems[0]!.message, /no main Ingress routes shop\.example\.com Prefix \/nowhere/);
     assert.match(problems[1]!.message, /routed by Ingress shop\/main of another namespace/);
-    assert.equal(backendNamed(model, 'shop-web-80')?.canary, undefined);
+    assert.equal(backendNamed(model, 'shop_web_80')?.canary, undefined);
   });
 });

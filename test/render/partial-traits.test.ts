@@ -84,16 +84,14 @@ describe('render/partial-traits (what a partial does, read from its text)', () =
       Object.keys(partials)
         .filter((name) => traits(name)[trait])
         .sort();
-    assert.deepEqual(having('addsHeaders').filter((name) => name.startsWith('ann-')), [
-      'ann-cors',
-      'ann-redirect',
-      'ann-snippet',
-    ]);
-    assert.deepEqual(having('answersBeforeRedirect').filter((name) => name.startsWith('srv-')), [
-      'srv-redirect',
-      'srv-rewrite',
-      'srv-snippet',
-    ]);
+    assert.deepEqual(
+      having('addsHeaders').filter((name) => name.startsWith('ann-')),
+      ['ann-cors', 'ann-redirect', 'ann-snippet'],
+    );
+    assert.deepEqual(
+      having('answersBeforeRedirect').filter((name) => name.startsWith('srv-')),
+      ['srv-redirect', 'srv-rewrite', 'srv-snippet'],
+    );
     assert.deepEqual(having('opaque'), ['ann-snippet', 'srv-snippet']);
     assert.deepEqual(having('tlsContext'), ['srv-auth-tls']);
     assert.deepEqual(traits('no-such-partial'), NO_TRAITS);

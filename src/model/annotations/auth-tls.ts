@@ -41,25 +41,26 @@ export interface AuthTlsConfig {
 
 /** Everything the annotations say, validated; undefined without auth-tls-secret or when anything is invalid. */
 export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): AuthTlsConfig | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const before = problems.length;
-  const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
+  const bad = (key: string, expected: string) =>
+    problems.push(annotationProblem(ing, key, annotations[key]!, expected));
   let verifyClient: VerifyClient = 'on';
-  if (a[AUTH_TLS_VERIFY_CLIENT] !== undefined) {
-    const v = a[AUTH_TLS_VERIFY_CLIENT].trim();
-    if ((VERIFY_CLIENT as readonly string[]).includes(v)) verifyClient = v as VerifyClient;
+  if (annotations[AUTH_TLS_VERIFY_CLIENT] !== undefined) {
+    const value = annotations[AUTH_TLS_VERIFY_CLIENT].trim();
+    if ((VERIFY_CLIENT as readonly string[]).includes(value)) verifyClient = value as VerifyClient;
     else bad(AUTH_TLS_VERIFY_CLIENT, VERIFY_CLIENT.join(', '));
   }
   let verifyDepth = 1;
-  if (a[AUTH_TLS_VERIFY_DEPTH] !== undefined) {
-    const v = a[AUTH_TLS_VERIFY_DEPTH].trim();
-    if (/^[0-9]{1,3}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_VERIFY_DEPTH) verifyDepth = Number(v);
+  if (annotations[AUTH_TLS_VERIFY_DEPTH] !== undefined) {
+    const raw = annotations[AUTH_TLS_VERIFY_DEPTH].trim();
+    if (/^[0-9]{1,3}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MAX_VERIFY_DEPTH) verifyDepth = Number(raw);
     else bad(AUTH_TLS_VERIFY_DEPTH, `an integer 1-${MAX_VERIFY_DEPTH}`);
   }
   let passCertificate = false;
-  if (a[AUTH_TLS_PASS_CERTIFICATE] !== undefined) {
-    const v = parseBool(a[AUTH_TLS_PASS_CERTIFICATE]);
-    if (v !== undefined) passCertificate = v;
+  if (annotations[AUTH_TLS_PASS_CERTIFICATE] !== undefined) {
+    const parsed = parseBool(annotations[AUTH_TLS_PASS_CERTIFICATE]);
+    if (parsed !== undefined) passCertificate = parsed;
     else bad(AUTH_TLS_PASS_CERTIFICATE, '"true" or "false"');
   }
   const found = caSecret(

@@ -25,8 +25,8 @@ export interface BackendProtocolConfig {
 export function protocolOf(ing: Ingress): Protocol | undefined {
   const raw = ing.meta.annotations[BACKEND_PROTOCOL];
   if (raw === undefined) return 'HTTP';
-  const v = raw.trim().toUpperCase();
-  return (PROTOCOLS as readonly string[]).includes(v) ? (v as Protocol) : undefined;
+  const value = raw.trim().toUpperCase();
+  return (PROTOCOLS as readonly string[]).includes(value) ? (value as Protocol) : undefined;
 }
 
 export function parseBackendProtocol(

@@ -55,40 +55,40 @@ export interface ErrorPage {
 }
 
 /** "404, 503" -> [404, 503]; undefined when any entry is not a status code 400-599. */
-export function parseErrorCodes(v: string): number[] | undefined {
+export function parseErrorCodes(value: string): number[] | undefined {
   const codes = new Set<number>();
-  for (const raw of v.split(',')) {
-    const t = raw.trim();
-    if (!/^[45][0-9]{2}$/.test(t)) return undefined;
-    codes.add(Number(t));
+  for (const raw of value.split(',')) {
+    const trimmed = raw.trim();
+    if (!/^[45][0-9]{2}$/.test(trimmed)) return undefined;
+    codes.add(Number(trimmed));
   }
   if (codes.size === 0 || codes.size > MAX_CODES) return undefined;
   return [...codes].sort((a, b) => a - b);
 }
 
 export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ErrorsConfig | undefined {
-  const a = ing.meta.annotations;
-  if (a[DEFAULT_BACKEND] === undefined && a[CUSTOM_HTTP_ERRORS] === undefined) return undefined;
+  const annotations = ing.meta.annotations;
+  if (annotations[DEFAULT_BACKEND] === undefined && annotations[CUSTOM_HTTP_ERRORS] === undefined) return undefined;
   const before = problems.length;
   let service: string | null = null;
-  if (a[DEFAULT_BACKEND] !== undefined) {
-    const v = a[DEFAULT_BACKEND].trim();
-    if (DNS_LABEL.test(v)) service = v;
+  if (annotations[DEFAULT_BACKEND] !== undefined) {
+    const value = annotations[DEFAULT_BACKEND].trim();
+    if (DNS_LABEL.test(value)) service = value;
     else
       problems.push(
-        refused(ing, DEFAULT_BACKEND, a[DEFAULT_BACKEND], "the name of a Service in the Ingress's namespace"),
+        refused(ing, DEFAULT_BACKEND, annotations[DEFAULT_BACKEND], "the name of a Service in the Ingress's namespace"),
       );
   }
   let codes: number[] = [];
-  if (a[CUSTOM_HTTP_ERRORS] !== undefined) {
-    const parsed = parseErrorCodes(a[CUSTOM_HTTP_ERRORS]);
+  if (annotations[CUSTOM_HTTP_ERRORS] !== undefined) {
+    const parsed = parseErrorCodes(annotations[CUSTOM_HTTP_ERRORS]);
     if (parsed) codes = parsed;
     else
       problems.push(
         refused(
           ing,
           CUSTOM_HTTP_ERRORS,
-          a[CUSTOM_HTTP_ERRORS],
+          annotations[CUSTOM_HTTP_ERRORS],
           `HTTP status codes 400-599 separated by commas (at most ${MAX_CODES}), such as "404,503"`,
         ),
       );

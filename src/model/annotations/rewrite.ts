@@ -42,28 +42,31 @@ const APP_ROOT_EXPECTED = 'an absolute path other than "/", such as /app (letter
 
 /** Whether the Ingress's paths are regular expressions (an invalid value still counts: its paths answer 503). */
 export function isRegexIngress(ing: Ingress): boolean {
-  const a = ing.meta.annotations;
-  return a[REWRITE_TARGET] !== undefined || (a[USE_REGEX] !== undefined && a[USE_REGEX].trim() !== 'false');
+  const annotations = ing.meta.annotations;
+  return (
+    annotations[REWRITE_TARGET] !== undefined ||
+    (annotations[USE_REGEX] !== undefined && annotations[USE_REGEX].trim() !== 'false')
+  );
 }
 
 /**
  * Why a regex path cannot be used, or null. The shape was checked by the loader (syntax.ts); a JS
  * RegExp, which reads this subset of PCRE the same way, checks that it compiles.
  */
-export function regexPathProblem(p: string): string | null {
+export function regexPathProblem(path: string): string | null {
   try {
-    new RegExp(p);
+    new RegExp(path);
     return null;
-  } catch (e) {
-    return `not a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`;
+  } catch (error) {
+    return `not a valid regular expression (${(error as Error).message.replace(/^Invalid regular expression: /, '')})`;
   }
 }
 
 function parseTarget(ing: Ingress, problems: Problem[]): string | undefined {
   const raw = ing.meta.annotations[REWRITE_TARGET];
   if (raw === undefined) return undefined;
-  const v = raw.trim();
-  if (TARGET_SHAPE.test(v)) return v;
+  const value = raw.trim();
+  if (TARGET_SHAPE.test(value)) return value;
   problems.push(annotationProblem(ing, REWRITE_TARGET, raw, TARGET_EXPECTED));
   return undefined;
 }
@@ -71,8 +74,8 @@ function parseTarget(ing: Ingress, problems: Problem[]): string | undefined {
 function parseAppRoot(ing: Ingress, problems: Problem[]): string | undefined {
   const raw = ing.meta.annotations[APP_ROOT];
   if (raw === undefined) return undefined;
-  const v = raw.trim();
-  if (APP_ROOT_SHAPE.test(v)) return v;
+  const value = raw.trim();
+  if (APP_ROOT_SHAPE.test(value)) return value;
   problems.push(annotationProblem(ing, APP_ROOT, raw, APP_ROOT_EXPECTED));
   return undefined;
 }

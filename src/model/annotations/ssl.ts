@@ -1,7 +1,6 @@
-// TLS towards clients: the HTTP -> HTTPS redirect annotations (ssl-redirect, force-ssl-redirect), HSTS
-// from the settings ConfigMap (the Secret helpers of the TLS families are in tls-secrets.ts).
+// TLS towards clients: the HTTP -> HTTPS redirect annotations (ssl-redirect, force-ssl-redirect). HSTS comes
+// from the settings ConfigMap (settings.ts hstsHeader); the Secret helpers of the TLS families are in tls-secrets.ts.
 import type { Ingress, Problem } from '../../resources.js';
-import type { Settings } from '../settings.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './values.js';
 
@@ -28,12 +27,14 @@ export function parseSslRedirects(
   _ctx: AnnotationContext,
   problems: Problem[],
 ): ForceSslRedirect | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   for (const key of [SSL_REDIRECT, FORCE_SSL_REDIRECT]) {
-    if (a[key] !== undefined && parseBool(a[key]) === undefined)
-      problems.push(annotationProblem(ing, key, a[key], '"true" or "false"'));
+    if (annotations[key] !== undefined && parseBool(annotations[key]) === undefined)
+      problems.push(annotationProblem(ing, key, annotations[key], '"true" or "false"'));
   }
-  return a[FORCE_SSL_REDIRECT] !== undefined && parseBool(a[FORCE_SSL_REDIRECT]) === true ? { force: true } : undefined;
+  return annotations[FORCE_SSL_REDIRECT] !== undefined && parseBool(annotations[FORCE_SSL_REDIRECT]) === true
+    ? { force: true }
+    : undefined;
 }
 
 export const sslFamily: Family<'force-ssl-redirect', ForceSslRedirect> = {
@@ -42,11 +43,3 @@ export const sslFamily: Family<'force-ssl-redirect', ForceSslRedirect> = {
   location: parseSslRedirects,
   redirectsToHttps: (config) => config.force === true,
 };
-
-/** The Strict-Transport-Security value for TLS servers, or null when the ConfigMap turns HSTS off. */
-export function hstsHeader(
-  s: Pick<Settings, 'hsts' | 'hstsMaxAge' | 'hstsIncludeSubdomains' | 'hstsPreload'>,
-): string | null {
-  if (!s.hsts) return null;
-  return `max-age=${s.hstsMaxAge}${s.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${s.hstsPreload ? '; preload' : ''}`;
-}

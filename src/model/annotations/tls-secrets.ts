@@ -23,10 +23,10 @@ export interface SecretRef {
 export function parseSecretRef(ing: Ingress, key: string, problems: Problem[]): SecretRef | null | undefined {
   const raw = ing.meta.annotations[key];
   if (raw === undefined) return undefined;
-  const v = raw.trim();
-  const slash = v.indexOf('/');
-  const namespace = v.slice(0, slash);
-  const name = v.slice(slash + 1);
+  const value = raw.trim();
+  const slash = value.indexOf('/');
+  const namespace = value.slice(0, slash);
+  const name = value.slice(slash + 1);
   if (slash < 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
     problems.push(annotationProblem(ing, key, raw, 'a Secret as "namespace/name"'));
     return null;
@@ -68,12 +68,12 @@ export function caBundle(secret: Secret): { pem: string; count: number } | strin
   if (b64 === undefined) return 'has no ca.crt';
   const text = Buffer.from(b64, 'base64').toString('utf8');
   const blocks: string[] = [];
-  for (const m of text.matchAll(PEM_CERTIFICATE)) {
-    const pem = `-----BEGIN CERTIFICATE-----\n${m[1]!.replace(/\r/g, '').trim()}\n-----END CERTIFICATE-----\n`;
+  for (const match of text.matchAll(PEM_CERTIFICATE)) {
+    const pem = `-----BEGIN CERTIFICATE-----\n${match[1]!.replace(/\r/g, '').trim()}\n-----END CERTIFICATE-----\n`;
     try {
       new crypto.X509Certificate(pem);
-    } catch (e) {
-      return `ca.crt: certificate ${blocks.length + 1} does not parse: ${(e as Error).message}`;
+    } catch (error) {
+      return `ca.crt: certificate ${blocks.length + 1} does not parse: ${(error as Error).message}`;
     }
     blocks.push(pem);
   }
@@ -103,13 +103,13 @@ export function caSecret(
   caRole: string,
   problems: Problem[],
 ): CaSecret | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const ref = parseSecretRef(ing, key, problems);
   if (ref === undefined) {
-    const others = familyKeys.filter((k) => k !== key && a[k] !== undefined);
+    const others = familyKeys.filter((k) => k !== key && annotations[k] !== undefined);
     if (others.length) {
       problems.push({
-        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''),
+        ...annotationProblem(ing, others[0]!, annotations[others[0]!]!, ''),
         severity: 'warning',
         message: `${others.map((k) => k.slice(PREFIX.length)).join(', ')} ${others.length > 1 ? 'have' : 'has'} no effect without ${key}, ignored`,
       });
@@ -136,7 +136,7 @@ export function caSecret(
  */
 export function keyPair(secret: Secret): { pem: string } | string | undefined {
   if (secret.data['tls.crt'] === undefined && secret.data['tls.key'] === undefined) return undefined;
-  const r = certificateFromSecret(secret);
-  if (!r.ok) return r.problems.map((p) => `${p.field ?? ''} ${p.message}`.trim()).join('; ');
-  return { pem: r.cert.pem };
+  const parsed = certificateFromSecret(secret);
+  if (!parsed.ok) return parsed.problems.map((p) => `${p.field ?? ''} ${p.message}`.trim()).join('; ');
+  return { pem: parsed.cert.pem };
 }

@@ -28,8 +28,8 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
     assert.deepEqual(parseErrorCodes('404,503'), [404, 503]);
     assert.deepEqual(parseErrorCodes(' 503 , 404,404 '), [404, 503]);
     assert.deepEqual(parseErrorCodes('599'), [599]);
-    for (const v of ['', '404,', 'abc', '200', '399', '600', '404;503', '4040', '404 503', '-404', '4e2', ' , '])
-      assert.equal(parseErrorCodes(v), undefined, v);
+    for (const value of ['', '404,', 'abc', '200', '399', '600', '404;503', '4040', '404 503', '-404', '4e2', ' , '])
+      assert.equal(parseErrorCodes(value), undefined, value);
   });
 
   it("default-backend registers the Service (first port) as a backend and answers the Ingress's unmatched requests", () => {
@@ -198,7 +198,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
       lua.indexOf('location @custom_default_site_404 {'),
       lua.indexOf('location @custom_default_site_418 {'),
     );
-    for (const h of [
+    for (const host of [
       'X-Code "404"',
       'X-Format $http_accept',
       'X-Original-URI $request_uri',
@@ -208,7 +208,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
       'X-Service-Port $ingress_templater_service_port',
       'X-Request-ID $request_id',
     ]) {
-      assert.ok(page.includes(`proxy_set_header ${h};`), `${h}\n${page}`);
+      assert.ok(page.includes(`proxy_set_header ${host};`), `${host}\n${page}`);
     }
     assert.match(
       page,

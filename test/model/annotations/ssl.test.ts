@@ -1,11 +1,10 @@
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
-import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
+import { DEFAULT_SETTINGS, hstsHeader, parseSettings } from '../../../src/model/settings.js';
 import assert from 'node:assert/strict';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
 import { parseBool } from '../../../src/model/annotations/values.js';
 import {
   FORCE_SSL_REDIRECT,
-  hstsHeader,
   parseSslRedirects,
   SSL_REDIRECT,
   sslRedirect,
@@ -58,8 +57,8 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       it(`${key.split('/')[1]}: refuses ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
         const problems: Problem[] = [];
         assert.equal(parseSslRedirects(withAnnotations({ [key]: value }), ctx(true), problems), undefined);
-        const p = assertAnnotationError(problems, 'Ingress shop/web', key, value);
-        assert.match(p.message, /"true" or "false"/);
+        const problem = assertAnnotationError(problems, 'Ingress shop/web', key, value);
+        assert.match(problem.message, /"true" or "false"/);
         // an invalid ssl-redirect keeps the default for the flag itself
         if (key === SSL_REDIRECT) assert.equal(sslRedirect(withAnnotations({ [key]: value }), false), false);
       });
@@ -158,7 +157,7 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     });
 
     it('force-ssl-redirect on one Ingress of a host redirects its own locations only', () => {
-      const r = build([
+      const result = build([
         ...app,
         ingress({
           name: 'f',
@@ -167,14 +166,14 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
         }),
         ingress({ name: 'g', rules: [rule('f.example.com', path('/open', 'web'))] }),
       ]);
-      const text = render(r.model);
+      const text = render(result.model);
       assert.doesNotMatch(serverHead(text, 'f.example.com'), REDIRECT);
       assert.match(locationBlock(text, 'f.example.com', 'location "/"'), REDIRECT);
       assert.doesNotMatch(locationBlock(text, 'f.example.com', 'location "/open/"'), REDIRECT);
     });
 
     it('force-ssl-redirect wins over ssl-redirect "false" on a TLS host', () => {
-      const r = build([
+      const result = build([
         ...app,
         ingress({
           name: 'f',
@@ -183,15 +182,15 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
           rules: [rule('f.example.com', path('/', 'web'))],
         }),
       ]);
-      redirectedElsewhere(render(r.model));
+      redirectedElsewhere(render(result.model));
     });
 
     it('an invalid force-ssl-redirect denies the Ingress with 503 and nothing of the value reaches nginx.conf', () => {
-      const r = forced('yes; add_header X-Injected 1');
-      assert.equal(r.problems.filter((p) => p.severity === 'error').length, 1, show(r.problems));
-      const block = locationBlock(render(r.model), 'f.example.com', 'location "/"');
+      const result = forced('yes; add_header X-Injected 1');
+      assert.equal(result.problems.filter((p) => p.severity === 'error').length, 1, show(result.problems));
+      const block = locationBlock(render(result.model), 'f.example.com', 'location "/"');
       assert.match(block, /return 503;/);
-      assert.doesNotMatch(render(r.model), /X-Injected/);
+      assert.doesNotMatch(render(result.model), /X-Injected/);
     });
 
     it('nginx -t accepts a forced redirect', function () {
@@ -211,11 +210,11 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
   });
 
   it('builds the header value from the settings; hsts "false" means none', () => {
-    const s = (data: Record<string, string>) => parseSettings(configMap(data)).settings;
-    assert.equal(hstsHeader(s({ 'hsts-max-age': '600', 'hsts-include-subdomains': 'false' })), 'max-age=600');
-    assert.equal(hstsHeader(s({ 'hsts-preload': 'true' })), 'max-age=31536000; includeSubDomains; preload');
-    assert.equal(hstsHeader(s({ 'hsts-max-age': '0' })), 'max-age=0; includeSubDomains');
-    assert.equal(hstsHeader(s({ hsts: 'false' })), null);
+    const settingsOf = (data: Record<string, string>) => parseSettings(configMap(data)).settings;
+    assert.equal(hstsHeader(settingsOf({ 'hsts-max-age': '600', 'hsts-include-subdomains': 'false' })), 'max-age=600');
+    assert.equal(hstsHeader(settingsOf({ 'hsts-preload': 'true' })), 'max-age=31536000; includeSubDomains; preload');
+    assert.equal(hstsHeader(settingsOf({ 'hsts-max-age': '0' })), 'max-age=0; includeSubDomains');
+    assert.equal(hstsHeader(settingsOf({ hsts: 'false' })), null);
   });
 
   for (const [key, value] of [

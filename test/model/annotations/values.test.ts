@@ -20,7 +20,8 @@ describe('model/annotations/values (what every family shares)', () => {
   it('parseBool takes "true" and "false" with surrounding blanks, nothing else', () => {
     assert.equal(parseBool('true'), true);
     assert.equal(parseBool(' false\n'), false);
-    for (const value of ['True', 'yes', '1', '', 'truefalse', 't rue']) assert.equal(parseBool(value), undefined, value);
+    for (const value of ['True', 'yes', '1', '', 'truefalse', 't rue'])
+      assert.equal(parseBool(value), undefined, value);
   });
 
   it('parseIntIn takes decimal digits within the bounds, nothing else', () => {
