@@ -10,10 +10,9 @@ import {
   parseAnnotations,
   sameBalance,
   setConfig,
-  withConfig,
 } from './annotations/index.js';
 import type { AnnotationContext, AnyFamily, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
-import type { HttpItems, LocationAnnotations } from './annotations/index.js';
+import type { HttpItems } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
 import { endpointProblems } from './endpoint-problems.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
@@ -23,8 +22,10 @@ import { parseSettings } from './settings.js';
 import { certCoversHost, certificateFromSecret } from './certificates.js';
 import type { Backend, Certificate, Endpoint, Location, Model, Server } from './routing.js';
 import { certificateName, NameError, NameTable } from './names.js';
+import { finishingOrder, locationAnnotationsFor, regexPathProblem } from './family-passes.js';
 
 export type { Model, Server, Location, Backend, Certificate, Endpoint } from './routing.js';
+export { finishingOrder } from './family-passes.js';
 export { resolveBackend } from './backends.js';
 export { isServed } from './annotations/index.js';
 export { DEFAULT_SETTINGS } from './settings.js';
@@ -433,50 +434,6 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     if (family.finishModel) model = family.finishModel(model, takenBy.get(family) ?? [], environment, problems);
   }
   return { model, problems, externalNames: [...externalNames].sort() };
-}
-
-/**
- * The families with a finishing pass, in families.ts order except that each comes after the families its
- * finishAfter names. Throws on a cycle or an unknown name: a mistake in a family file, not in manifests.
- */
-export function finishingOrder(families: readonly AnyFamily[]): AnyFamily[] {
-  const finishing = families.filter((family) => family.finish);
-  const names = new Set(finishing.map((family) => family.name));
-  const done = new Set<string>();
-  const order: AnyFamily[] = [];
-  while (order.length < finishing.length) {
-    const next = finishing.find(
-      (family) => !done.has(family.name) && (family.finishAfter ?? []).every((name) => done.has(name)),
-    );
-    if (!next) {
-      const stuck = finishing.filter((family) => !done.has(family.name));
-      const unknown = stuck.flatMap((family) => (family.finishAfter ?? []).filter((name) => !names.has(name)));
-      throw new Error(
-        unknown.length
-          ? `finishAfter names no family with a finishing pass: ${unknown.join(', ')}`
-          : `finishAfter makes a cycle: ${stuck.map((family) => family.name).join(', ')}`,
-      );
-    }
-    done.add(next.name);
-    order.push(next);
-  }
-  return order;
-}
-
-/** The location config of one path of a regex Ingress, from the Ingress's (rewrite-target's regex). */
-function locationAnnotationsFor(ann: LocationAnnotations, path: string): LocationAnnotations {
-  let out = ann;
-  for (const family of FAMILIES) {
-    const config = configIn(out, family);
-    if (family.forPath && config !== undefined) out = withConfig(out, family, family.forPath(config, path));
-  }
-  return out;
-}
-
-/** Why a regex path of the Ingress cannot be used (by the first family that makes its paths regexes), or null. */
-function regexPathProblem(ing: Ingress, path: string): string | null {
-  const family = FAMILIES.find((candidate) => candidate.regexPaths?.of(ing));
-  return family ? family.regexPaths!.problem(path) : null;
 }
 
 // longest path first; exact before prefix for the same path

@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { FAMILIES, SUPPORTED } from '../../../src/model/annotations/index.js';
-import type { AnyFamily } from '../../../src/model/annotations/index.js';
 import { PREFIX } from '../../../src/model/annotations/values.js';
-import { finishingOrder } from '../../../src/model/index.js';
 import { DEFAULT_TEMPLATE_DIR } from '../../../src/render/index.js';
 
 // partials of the templates that belong to no family: HSTS comes from the settings ConfigMap
@@ -59,40 +57,5 @@ describe('model/annotations/families (the list every pass iterates)', () => {
         `${family.name}: http items with neither a partial nor constantHeaders`,
       );
     }
-  });
-
-  describe('finishingOrder', () => {
-    const family = (name: string, finishAfter?: string[]): AnyFamily => ({
-      name,
-      keys: [],
-      finish: () => [],
-      ...(finishAfter ? { finishAfter } : {}),
-    });
-
-    it('keeps the list order, moving a family after those it names', () => {
-      const order = finishingOrder([
-        family('a', ['c']),
-        family('b'),
-        { name: 'no-pass', keys: [] },
-        family('c'),
-        family('d', ['a']),
-      ]);
-      assert.deepEqual(
-        order.map((each) => each.name),
-        ['b', 'c', 'a', 'd'],
-      );
-    });
-
-    it('runs custom-errors before external-auth, then redirect (the order of their problems)', () => {
-      assert.deepEqual(
-        finishingOrder(FAMILIES).map((each) => each.name),
-        ['custom-errors', 'external-auth', 'redirect'],
-      );
-    });
-
-    it('refuses a cycle and a name with no finishing pass', () => {
-      assert.throws(() => finishingOrder([family('a', ['b']), family('b', ['a'])]), /cycle: a, b/);
-      assert.throws(() => finishingOrder([family('a', ['nope'])]), /names no family with a finishing pass: nope/);
-    });
   });
 });
