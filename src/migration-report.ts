@@ -3,10 +3,11 @@
 import type { Problem } from './resources.js';
 import { objectRef } from './resources.js';
 import { SUPPORTED } from './model/annotations/index.js';
+import { PREFIX } from './model/annotations/values.js';
 import { isServed } from './model/index.js';
 import type { ClassOptions, ModelInput } from './model/index.js';
 
-export const PREFIX = 'nginx.ingress.kubernetes.io/';
+export { PREFIX };
 
 // Annotations of the best-known controller left out on purpose, with the reason a user should read.
 export const LEFT_OUT: Readonly<Record<string, string>> = {
@@ -84,11 +85,11 @@ const problemKey = (object: string | undefined, field: string | undefined) => `$
 
 function problemIndex(problems: Problem[]): ProblemIndex {
   const index: ProblemIndex = { firstError: new Map(), first: new Map() };
-  for (const p of problems) {
-    if (p.object === undefined || p.field === undefined) continue;
-    const key = problemKey(p.object, p.field);
-    if (!index.first.has(key)) index.first.set(key, p);
-    if (p.severity === 'error' && !index.firstError.has(key)) index.firstError.set(key, p);
+  for (const problem of problems) {
+    if (problem.object === undefined || problem.field === undefined) continue;
+    const key = problemKey(problem.object, problem.field);
+    if (!index.first.has(key)) index.first.set(key, problem);
+    if (problem.severity === 'error' && !index.firstError.has(key)) index.firstError.set(key, problem);
   }
   return index;
 }
@@ -111,16 +112,16 @@ export function formatReport(rows: ReportRow[]): string {
   const out: string[] = [];
   let current = '';
   // not Math.max(...rows): a spread of a few hundred thousand arguments overflows the stack
-  const w = rows.reduce((m, r) => Math.max(m, r.annotation.length - PREFIX.length), -Infinity) + 2;
-  for (const r of rows) {
-    if (r.ingress !== current) {
-      current = r.ingress;
+  const width = rows.reduce((m, r) => Math.max(m, r.annotation.length - PREFIX.length), -Infinity) + 2;
+  for (const row of rows) {
+    if (row.ingress !== current) {
+      current = row.ingress;
       out.push(
-        `${out.length ? '\n' : ''}Ingress ${r.ingress} (${r.file})${r.served ? '' : ', not served by this controller'}`,
+        `${out.length ? '\n' : ''}Ingress ${row.ingress} (${row.file})${row.served ? '' : ', not served by this controller'}`,
       );
-      out.push(`  ${'ANNOTATION'.padEnd(w)}${'STATUS'.padEnd(10)}DETAIL`);
+      out.push(`  ${'ANNOTATION'.padEnd(width)}${'STATUS'.padEnd(10)}DETAIL`);
     }
-    out.push(`  ${r.annotation.slice(PREFIX.length).padEnd(w)}${r.status.padEnd(10)}${r.detail}`.trimEnd());
+    out.push(`  ${row.annotation.slice(PREFIX.length).padEnd(width)}${row.status.padEnd(10)}${row.detail}`.trimEnd());
   }
   const count = (s: Status) => rows.filter((r) => r.status === s).length;
   out.push(

@@ -69,24 +69,26 @@ export function resolveBackend(
     // ExternalName has no Endpoints: the port to dial is the targetPort when numeric, else the port.
     const target = typeof svcPort.targetPort === 'number' ? svcPort.targetPort : svcPort.port;
     const addresses = isIP(host) ? [host] : (lookup.resolved(host) ?? []);
-    const r = screen(
+    const result = screen(
       addresses,
       (address) => ({ address, port: target }),
       () => svcWhere('spec.externalName'),
       policy,
     );
-    issues.push(...r.issues.map((i) => (isIP(host) ? i : { ...i, message: `${i.message} (${host} resolves to it)` })));
-    backend.endpoints = sortEndpoints(r.endpoints);
+    issues.push(
+      ...result.issues.map((i) => (isIP(host) ? i : { ...i, message: `${i.message} (${host} resolves to it)` })),
+    );
+    backend.endpoints = sortEndpoints(result.endpoints);
   } else if (serviceUpstream && svc.clusterIP && svc.clusterIP !== 'None' && isIP(svc.clusterIP)) {
-    const r = screen(
+    const parsed = screen(
       [svc.clusterIP],
       (address) => ({ address, port: svcPort.port }),
       () => svcWhere('spec.clusterIP'),
       policy,
     );
-    issues.push(...r.issues);
+    issues.push(...parsed.issues);
     backend.serviceUpstream = true;
-    backend.endpoints = r.endpoints;
+    backend.endpoints = parsed.endpoints;
   } else {
     if (serviceUpstream)
       note = `service-upstream: Service ${namespace}/${name} has no ClusterIP (${svc.clusterIP ?? 'none'}); using its endpoints`;
@@ -138,13 +140,13 @@ function readyEndpoints(
  * undefined when its Service or port is gone, or when an endpoint is refused or the list is over the
  * limit, which only a full rebuild can handle (and report).
  */
-export function currentEndpoints(b: Backend, lookup: BackendLookup): Endpoint[] | undefined {
-  if (b.externalName !== undefined || b.serviceUpstream) return b.endpoints; // not read from Endpoints
-  const svc = lookup.service(b.namespace, b.service);
-  const svcPort = svc?.ports.find((p) => p.port === b.port);
+export function currentEndpoints(backend: Backend, lookup: BackendLookup): Endpoint[] | undefined {
+  if (backend.externalName !== undefined || backend.serviceUpstream) return backend.endpoints; // not read from Endpoints
+  const svc = lookup.service(backend.namespace, backend.service);
+  const svcPort = svc?.ports.find((p) => p.port === backend.port);
   if (!svc || !svcPort || svc.type === 'ExternalName') return undefined;
   const issues: EndpointIssue[] = [];
-  const endpoints = readyEndpoints(b.namespace, b.service, svcPort, lookup, issues);
+  const endpoints = readyEndpoints(backend.namespace, backend.service, svcPort, lookup, issues);
   if (issues.length || endpoints.length > maxEndpoints(lookup.policy ?? NO_PROTECTED)) return undefined;
   return endpoints;
 }
@@ -175,13 +177,13 @@ function fromEndpoints(
 ): Endpoint[] {
   if (!ep) return [];
   const out: Endpoint[] = [];
-  ep.subsets.forEach((subset, i) => {
-    const p = pickPort(subset.ports, svcPort);
-    if (!p) return;
-    subset.addresses.forEach((a, j) => {
-      const why = endpointRefusal(a.ip, p.port, policy);
-      if (!why) out.push({ address: a.ip, port: p.port });
-      else if (why !== NOT_AN_IP) refuse(issues, why, ep, `subsets[${i}].addresses[${j}].ip`);
+  ep.subsets.forEach((subset, index) => {
+    const endpointPort = pickPort(subset.ports, svcPort);
+    if (!endpointPort) return;
+    subset.addresses.forEach((subsetAddress, addressIndex) => {
+      const why = endpointRefusal(subsetAddress.ip, endpointPort.port, policy);
+      if (!why) out.push({ address: subsetAddress.ip, port: endpointPort.port });
+      else if (why !== NOT_AN_IP) refuse(issues, why, ep, `subsets[${index}].addresses[${addressIndex}].ip`);
     });
   });
   return sortEndpoints(out, true);
@@ -196,16 +198,16 @@ function fromSlices(
   const out: Endpoint[] = [];
   for (const slice of slices) {
     if (slice.addressType === 'FQDN') continue;
-    const p = pickPort(slice.ports, svcPort);
-    if (!p || p.port === undefined) continue;
-    const port = p.port;
-    slice.endpoints.forEach((e, i) => {
+    const endpointPort = pickPort(slice.ports, svcPort);
+    if (!endpointPort || endpointPort.port === undefined) continue;
+    const port = endpointPort.port;
+    slice.endpoints.forEach((sliceEndpoint, index) => {
       // kube-proxy routes to ready endpoints; a terminating endpoint is never ready for new traffic
-      if (!e.ready || e.terminating) return;
-      e.addresses.forEach((address, j) => {
+      if (!sliceEndpoint.ready || sliceEndpoint.terminating) return;
+      sliceEndpoint.addresses.forEach((address, addressIndex) => {
         const why = endpointRefusal(address, port, policy);
         if (!why) out.push({ address, port });
-        else if (why !== NOT_AN_IP) refuse(issues, why, slice, `endpoints[${i}].addresses[${j}]`);
+        else if (why !== NOT_AN_IP) refuse(issues, why, slice, `endpoints[${index}].addresses[${addressIndex}]`);
       });
     });
   }
@@ -216,11 +218,11 @@ function fromSlices(
 export function sortEndpoints(list: Endpoint[], checked = false): Endpoint[] {
   const seen = new Set<string>();
   const out: Endpoint[] = [];
-  for (const e of list) {
-    const key = `${e.address}|${e.port}`;
-    if (seen.has(key) || (!checked && !isIP(e.address))) continue;
+  for (const endpoint of list) {
+    const key = `${endpoint.address}|${endpoint.port}`;
+    if (seen.has(key) || (!checked && !isIP(endpoint.address))) continue;
     seen.add(key);
-    out.push(e);
+    out.push(endpoint);
   }
   return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
 }

@@ -35,10 +35,10 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
   const locationAt = () => {
     if (locations) return locations;
     locations = new Map();
-    for (const s of model.servers) {
-      for (const l of s.locations) {
-        const key = `${s.host}\n${l.match}\n${l.path}`;
-        if (!locations.has(key)) locations.set(key, l);
+    for (const server of model.servers) {
+      for (const location of server.locations) {
+        const key = `${server.host}\n${location.match}\n${location.path}`;
+        if (!locations.has(key)) locations.set(key, location);
       }
     }
     return locations;
@@ -81,11 +81,12 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
 
     ing.rules.forEach((rule, ri) => {
       const host = rule.host ?? '';
-      rule.paths.forEach((p, pi) => {
+      rule.paths.forEach((pathRule, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
-        const match = p.pathType === 'Exact' ? 'exact' : 'prefix';
-        const path = match === 'prefix' && p.path.length > 1 ? p.path.replace(/\/+$/, '') || '/' : p.path;
-        const what = `${host || '(any host)'} ${p.pathType} ${p.path}`;
+        const match = pathRule.pathType === 'Exact' ? 'exact' : 'prefix';
+        const path =
+          match === 'prefix' && pathRule.path.length > 1 ? pathRule.path.replace(/\/+$/, '') || '/' : pathRule.path;
+        const what = `${host || '(any host)'} ${pathRule.pathType} ${pathRule.path}`;
         const loc = locationAt().get(`${host}\n${match}\n${path}`);
         if (!loc) {
           problems.push({
@@ -115,26 +116,26 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
           });
           return;
         }
-        const r = resolveBackend(ing.meta.namespace, p.backend, input.lookup, balance);
-        if (!r.ok) {
+        const resolved = resolveBackend(ing.meta.namespace, pathRule.backend, input.lookup, balance);
+        if (!resolved.ok) {
           problems.push({
             severity: 'warning',
             ...where(`${field}.backend`),
-            message: `${r.reason}; the canary is not applied to ${what}, the main backend serves all traffic`,
+            message: `${resolved.reason}; the canary is not applied to ${what}, the main backend serves all traffic`,
           });
           return;
         }
-        const alt = backends.get(r.backend.name);
-        if (alt && (alt.namespace !== r.backend.namespace || alt.service !== r.backend.service)) {
+        const alt = backends.get(resolved.backend.name);
+        if (alt && (alt.namespace !== resolved.backend.namespace || alt.service !== resolved.backend.service)) {
           problems.push({
             severity: 'error',
             ...where(`${field}.backend`),
-            message: `backend name ${r.backend.name} is already used by Service ${alt.namespace}/${alt.service}; the canary is not applied`,
+            message: `backend name ${resolved.backend.name} is already used by Service ${alt.namespace}/${alt.service}; the canary is not applied`,
           });
           return;
         }
         const main = backends.get(loc.backend)!;
-        if (r.backend.name === main.name) {
+        if (resolved.backend.name === main.name) {
           problems.push({
             severity: 'warning',
             ...where(`${field}.backend`),
@@ -142,7 +143,7 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
           });
           return;
         }
-        const canary: Canary = { backend: r.backend.name, ingress: id, ...parsed.rules };
+        const canary: Canary = { backend: resolved.backend.name, ingress: id, ...parsed.rules };
         const taken = main.canary;
         if (taken && (taken.ingress !== id || taken.backend !== canary.backend)) {
           problems.push({
@@ -153,13 +154,14 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
           return;
         }
         if (!alt) {
-          if (r.issues) problems.push(...endpointProblems(r.issues, r.backend, ing, `${field}.backend`));
-          backends.set(r.backend.name, r.backend);
-          if (r.backend.endpoints.length === 0) {
+          if (resolved.issues)
+            problems.push(...endpointProblems(resolved.issues, resolved.backend, ing, `${field}.backend`));
+          backends.set(resolved.backend.name, resolved.backend);
+          if (resolved.backend.endpoints.length === 0) {
             problems.push({
               severity: 'warning',
               ...where(`${field}.backend`),
-              message: `canary backend ${r.backend.name} has no ready endpoints; the main backend serves all traffic until it has some`,
+              message: `canary backend ${resolved.backend.name} has no ready endpoints; the main backend serves all traffic until it has some`,
             });
           }
         } else if (!sameBalance(alt.balance, balance)) {
@@ -179,16 +181,16 @@ export function applyCanaries(model: Model, input: CanaryInput, problems: Proble
   // the canary is a property of the main backend: other paths proxied to it are split as well
   const others = new Map<string, string[]>();
   const listed = (name: string) => others.get(name) ?? others.set(name, []).get(name)!;
-  for (const s of model.servers) {
-    for (const l of s.locations) {
-      const b = l.backend ? backends.get(l.backend) : undefined;
-      if (b?.canary && !covered.has(`${b.name}\n${s.host}\n${l.match}\n${l.path}`)) {
-        listed(b.name).push(`${s.host || '(any host)'} ${l.path} (Ingress ${l.ingress})`);
+  for (const srv of model.servers) {
+    for (const each of srv.locations) {
+      const target = each.backend ? backends.get(each.backend) : undefined;
+      if (target?.canary && !covered.has(`${target.name}\n${srv.host}\n${each.match}\n${each.path}`)) {
+        listed(target.name).push(`${srv.host || '(any host)'} ${each.path} (Ingress ${each.ingress})`);
       }
     }
-    const fb = s.fallback.backend ? backends.get(s.fallback.backend) : undefined;
-    if (fb?.canary && !s.locations.some((l) => l.match === 'prefix' && l.path === '/')) {
-      listed(fb.name).push(`${s.host || '(any host)'} default backend (Ingress ${s.fallback.ingress})`);
+    const fb = srv.fallback.backend ? backends.get(srv.fallback.backend) : undefined;
+    if (fb?.canary && !srv.locations.some((l) => l.match === 'prefix' && l.path === '/')) {
+      listed(fb.name).push(`${srv.host || '(any host)'} default backend (Ingress ${srv.fallback.ingress})`);
     }
   }
   for (const [name, list] of others) {

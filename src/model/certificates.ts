@@ -70,13 +70,13 @@ const parsedSecrets = new Map<string, Parsed>();
 const x509s = new Map<string, crypto.X509Certificate>();
 
 function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
-  let v = cache.get(key);
-  if (v === undefined) {
+  let value = cache.get(key);
+  if (value === undefined) {
     if (cache.size >= CACHE_LIMIT) cache.clear();
-    v = make();
-    cache.set(key, v);
+    value = make();
+    cache.set(key, value);
   }
-  return v;
+  return value;
 }
 
 function parse(crtB64: string, keyB64: string): Parsed {
@@ -92,15 +92,23 @@ function parse(crtB64: string, keyB64: string): Parsed {
     let x509: crypto.X509Certificate;
     try {
       x509 = new crypto.X509Certificate(certBlocks[0]!);
-      for (const b of certBlocks.slice(1)) new crypto.X509Certificate(b);
-    } catch (e) {
-      return { ok: false, field: 'data["tls.crt"]', message: `certificate does not parse: ${(e as Error).message}` };
+      for (const block of certBlocks.slice(1)) new crypto.X509Certificate(block);
+    } catch (error) {
+      return {
+        ok: false,
+        field: 'data["tls.crt"]',
+        message: `certificate does not parse: ${(error as Error).message}`,
+      };
     }
     let privateKey: crypto.KeyObject;
     try {
       privateKey = crypto.createPrivateKey(keyBlocks[0]!);
-    } catch (e) {
-      return { ok: false, field: 'data["tls.key"]', message: `private key does not parse: ${(e as Error).message}` };
+    } catch (failure) {
+      return {
+        ok: false,
+        field: 'data["tls.key"]',
+        message: `private key does not parse: ${(failure as Error).message}`,
+      };
     }
     if (!x509.checkPrivateKey(privateKey))
       return { ok: false, field: 'data["tls.key"]', message: 'private key does not match the certificate' };
@@ -111,9 +119,9 @@ function parse(crtB64: string, keyB64: string): Parsed {
 function pemBlocks(text: string, label: RegExp): string[] {
   const out: string[] = [];
   const re = /-----BEGIN ([A-Z ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END \1-----/g;
-  for (const m of text.matchAll(re)) {
-    if (label.test(m[1]!))
-      out.push(`-----BEGIN ${m[1]}-----\n${m[2]!.replace(/\r/g, '').trim()}\n-----END ${m[1]}-----\n`);
+  for (const match of text.matchAll(re)) {
+    if (label.test(match[1]!))
+      out.push(`-----BEGIN ${match[1]}-----\n${match[2]!.replace(/\r/g, '').trim()}\n-----END ${match[1]}-----\n`);
   }
   return out;
 }

@@ -42,42 +42,45 @@ function bytes(address: string): number[] | null {
   let text = address.toLowerCase();
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
-    const [a, b, c, d] = v4[1]!.split('.').map(Number) as [number, number, number, number];
-    text = `${text.slice(0, -v4[1]!.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    const [first, second, third, fourth] = v4[1]!.split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, -v4[1]!.length)}${((first << 8) | second).toString(16)}:${((third << 8) | fourth).toString(16)}`;
   }
   const [head, tail] = text.includes('::') ? (text.split('::') as [string, string]) : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.flatMap((g) => {
-    const n = parseInt(g, 16);
-    return [n >> 8, n & 0xff];
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const groups =
+    tail === undefined
+      ? headGroups
+      : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return groups.flatMap((group) => {
+    const count = parseInt(group, 16);
+    return [count >> 8, count & 0xff];
   });
 }
 
 /** One spelling per address: IPv4 dotted quad (also for IPv4-mapped/-compatible IPv6), else 8 hex groups. */
 export function canonicalAddress(address: string): string | null {
-  const b = bytes(address);
-  if (!b) return null;
-  const prefixZero = b.slice(0, 10).every((x) => x === 0);
-  const mapped = prefixZero && b[10] === 0xff && b[11] === 0xff;
+  const octets = bytes(address);
+  if (!octets) return null;
+  const prefixZero = octets.slice(0, 10).every((x) => x === 0);
+  const mapped = prefixZero && octets[10] === 0xff && octets[11] === 0xff;
   // ::a.b.c.d (IPv4-compatible, deprecated) but not :: and ::1 themselves
-  const compatible = prefixZero && b[10] === 0 && b[11] === 0 && (b[12]! | b[13]!) !== 0;
-  if (mapped || compatible) return b.slice(12).join('.');
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  return g.join(':');
+  const compatible = prefixZero && octets[10] === 0 && octets[11] === 0 && (octets[12]! | octets[13]!) !== 0;
+  if (mapped || compatible) return octets.slice(12).join('.');
+  const hexGroups: string[] = [];
+  for (let i = 0; i < 16; i += 2) hexGroups.push(((octets[i]! << 8) | octets[i + 1]!).toString(16));
+  return hexGroups.join(':');
 }
 
 /** Why nginx must never be sent to this address at all, or null. */
 function neverValid(canonical: string): string | null {
   const dot = canonical.indexOf('.');
   if (dot > 0) {
-    const a = Number(canonical.slice(0, dot));
-    const b = Number(canonical.slice(dot + 1, canonical.indexOf('.', dot + 1)));
-    if (a === 0) return 'an unspecified ("this host") address';
-    if (a === 169 && b === 254) return 'a link-local address (cloud metadata services answer there)';
-    if (a >= 224 && a <= 239) return 'a multicast address';
+    const firstOctet = Number(canonical.slice(0, dot));
+    const secondOctet = Number(canonical.slice(dot + 1, canonical.indexOf('.', dot + 1)));
+    if (firstOctet === 0) return 'an unspecified ("this host") address';
+    if (firstOctet === 169 && secondOctet === 254) return 'a link-local address (cloud metadata services answer there)';
+    if (firstOctet >= 224 && firstOctet <= 239) return 'a multicast address';
     return null;
   }
   if (canonical === '0:0:0:0:0:0:0:0') return 'the unspecified address';
@@ -135,11 +138,11 @@ function boundSet(policy: EndpointPolicy, port: number): Set<string> | null {
   let byPort = bounds.get(policy);
   if (!byPort) {
     byPort = new Map();
-    for (const [p, list] of Object.entries(policy.boundTo ?? {})) {
+    for (const [path, list] of Object.entries(policy.boundTo ?? {})) {
       const all = list.some(
         (a) => a === '*' || canonicalAddress(a) === '0.0.0.0' || canonicalAddress(a) === '0:0:0:0:0:0:0:0',
       );
-      byPort.set(Number(p), all ? null : new Set(list.map(canonicalAddress).filter((a): a is string => a !== null)));
+      byPort.set(Number(path), all ? null : new Set(list.map(canonicalAddress).filter((a): a is string => a !== null)));
     }
     bounds.set(policy, byPort);
   }
@@ -163,18 +166,18 @@ export interface EndpointIssue {
 /** Endpoints kept and the issues of the ones left out, in one pass. */
 export function screen<T>(
   items: T[],
-  endpoint: (t: T) => Endpoint,
-  where: (t: T) => Omit<EndpointIssue, 'severity' | 'message'>,
+  endpoint: (item: T) => Endpoint,
+  where: (item: T) => Omit<EndpointIssue, 'severity' | 'message'>,
   policy: EndpointPolicy,
 ): { endpoints: Endpoint[]; issues: EndpointIssue[] } {
   const endpoints: Endpoint[] = [];
   const issues: EndpointIssue[] = [];
-  for (const t of items) {
-    const e = endpoint(t);
-    const why = endpointRefusal(e.address, e.port, policy);
+  for (const candidate of items) {
+    const address = endpoint(candidate);
+    const why = endpointRefusal(address.address, address.port, policy);
     if (why && why !== NOT_AN_IP)
-      issues.push({ severity: 'error', ...where(t), message: `${why}; this endpoint is left out` });
-    else if (!why) endpoints.push(e);
+      issues.push({ severity: 'error', ...where(candidate), message: `${why}; this endpoint is left out` });
+    else if (!why) endpoints.push(address);
   }
   return { endpoints, issues };
 }

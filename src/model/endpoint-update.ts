@@ -17,12 +17,13 @@ const ENDPOINT_KINDS = new Set(['Endpoints', 'EndpointSlice']);
 /** The Services ("namespace/name") whose endpoints these changed objects describe; null if others changed too. */
 export function servicesOf(changes: { kind: string; before?: Resource; after?: Resource }[]): Set<string> | null {
   const services = new Set<string>();
-  for (const c of changes) {
-    if (!ENDPOINT_KINDS.has(c.kind)) return null;
-    for (const r of [c.before, c.after]) {
-      if (!r) continue;
-      if (r.kind === 'Endpoints') services.add(`${r.meta.namespace}/${r.meta.name}`);
-      else if (r.kind === 'EndpointSlice' && r.serviceName) services.add(`${r.meta.namespace}/${r.serviceName}`);
+  for (const config of changes) {
+    if (!ENDPOINT_KINDS.has(config.kind)) return null;
+    for (const resource of [config.before, config.after]) {
+      if (!resource) continue;
+      if (resource.kind === 'Endpoints') services.add(`${resource.meta.namespace}/${resource.meta.name}`);
+      else if (resource.kind === 'EndpointSlice' && resource.serviceName)
+        services.add(`${resource.meta.namespace}/${resource.serviceName}`);
     }
   }
   return services;
@@ -51,15 +52,15 @@ export function updateEndpoints(
   };
   const canaries = new Set(model.backends.map((b) => b.canary?.backend).filter((n): n is string => n !== undefined));
   const changed: Backend[] = [];
-  const backends = model.backends.map((b) => {
-    if (!services.has(`${b.namespace}/${b.service}`)) return b;
+  const backends = model.backends.map((upstream) => {
+    if (!services.has(`${upstream.namespace}/${upstream.service}`)) return upstream;
     // a backend with refused endpoints or over the limit: its problems and kept endpoints need the full build
-    if (b.withheld) return null;
-    const endpoints = currentEndpoints(b, lookup);
+    if (upstream.withheld) return null;
+    const endpoints = currentEndpoints(upstream, lookup);
     if (endpoints === undefined) return null;
-    if (sameEndpoints(endpoints, b.endpoints)) return b;
-    if (canaries.has(b.name)) return null;
-    const next = { ...b, endpoints };
+    if (sameEndpoints(endpoints, upstream.endpoints)) return upstream;
+    if (canaries.has(upstream.name)) return null;
+    const next = { ...upstream, endpoints };
     changed.push(next);
     return next;
   });
@@ -67,6 +68,8 @@ export function updateEndpoints(
   return { model: { ...model, backends: backends as Backend[] }, changed };
 }
 
-function sameEndpoints(a: Backend['endpoints'], b: Backend['endpoints']): boolean {
-  return a.length === b.length && a.every((e, i) => e.address === b[i]!.address && e.port === b[i]!.port);
+function sameEndpoints(left: Backend['endpoints'], right: Backend['endpoints']): boolean {
+  return (
+    left.length === right.length && left.every((e, i) => e.address === right[i]!.address && e.port === right[i]!.port)
+  );
 }

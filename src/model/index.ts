@@ -2,27 +2,30 @@
 import crypto from 'node:crypto';
 import type { EndpointSlice, Ingress, IngressBackend, Problem, Resource } from '../resources.js';
 import { objectRef } from '../resources.js';
-import { isServed, parseAnnotations, sameBalance } from './annotations/index.js';
-import type { AnnotationContext, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
+import {
+  addItems,
+  configIn,
+  FAMILIES,
+  isServed,
+  parseAnnotations,
+  sameBalance,
+  setConfig,
+} from './annotations/index.js';
+import type { AnnotationContext, AnyFamily, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
+import type { HttpItems } from './annotations/index.js';
 import { resolveBackend } from './backends.js';
 import { endpointProblems } from './endpoint-problems.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
-import { isRegexIngress, regexPathProblem, rewriteFor, USE_REGEX } from './annotations/rewrite.js';
-import { wwwAliases } from './annotations/redirect.js';
 import { isHttpPath } from '../syntax.js';
-import { isCanaryIngress } from './annotations/canary.js';
-import { applyCanaries } from './canary-pass.js';
-import { proxySetHeaders } from './annotations/headers.js';
-import { serviceUpstream } from './annotations/service-upstream.js';
-import { defaultBackendRef, finishErrors, setDefaultBackend } from './annotations/custom-errors.js';
-import { finishExternalAuth } from './annotations/external-auth.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
 import { certCoversHost, certificateFromSecret } from './certificates.js';
 import type { Backend, Certificate, Endpoint, Location, Model, Server } from './routing.js';
 import { certificateName, NameError, NameTable } from './names.js';
+import { finishingOrder, locationAnnotationsFor, regexPathProblem } from './family-passes.js';
 
 export type { Model, Server, Location, Backend, Certificate, Endpoint } from './routing.js';
+export { finishingOrder } from './family-passes.js';
 export { resolveBackend } from './backends.js';
 export { isServed } from './annotations/index.js';
 export { DEFAULT_SETTINGS } from './settings.js';
@@ -58,11 +61,11 @@ export function lookupFor(
   opts: Pick<ModelOptions, 'endpointPolicy' | 'lastGood'> = {},
 ): BackendLookup {
   const slicesByService = new Map<string, EndpointSlice[]>();
-  for (const s of input.list('EndpointSlice')) {
-    const key = `${s.meta.namespace}/${s.serviceName}`;
+  for (const slice of input.list('EndpointSlice')) {
+    const key = `${slice.meta.namespace}/${slice.serviceName}`;
     const list = slicesByService.get(key);
-    if (list) list.push(s);
-    else slicesByService.set(key, [s]);
+    if (list) list.push(slice);
+    else slicesByService.set(key, [slice]);
   }
   return {
     service: (ns, name) => input.get('Service', ns, name),
@@ -75,17 +78,17 @@ export function lookupFor(
 }
 
 /** Ingresses in precedence order: oldest first, then namespace/name. */
-export function byAge(a: Ingress, b: Ingress): number {
-  const ta = a.meta.creationTimestamp ?? '';
-  const tb = b.meta.creationTimestamp ?? '';
+export function byAge(left: Ingress, right: Ingress): number {
+  const ta = left.meta.creationTimestamp ?? '';
+  const tb = right.meta.creationTimestamp ?? '';
   if (ta !== tb) {
     // objects without a timestamp (hand-written manifests) come after those with one
     if (!ta) return 1;
     if (!tb) return -1;
     return Date.parse(ta) - Date.parse(tb) || (ta < tb ? -1 : 1);
   }
-  const ka = `${a.meta.namespace}/${a.meta.name}`;
-  const kb = `${b.meta.namespace}/${b.meta.name}`;
+  const ka = `${left.meta.namespace}/${left.meta.name}`;
+  const kb = `${right.meta.namespace}/${right.meta.name}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
@@ -107,40 +110,42 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
-    const r = resolveBackend(ing.meta.namespace, ref, lookup, balance, serviceUpstream(ing));
-    if (!r.ok) {
+    const toService = FAMILIES.some((family) => family.proxiesToService?.(ing));
+    const resolved = resolveBackend(ing.meta.namespace, ref, lookup, balance, toService);
+    if (!resolved.ok) {
       problems.push({
         severity: 'warning',
         file: ing.source.file,
         line: ing.source.line,
         object: objectRef(ing),
         field,
-        message: `${r.reason}; answering 503`,
+        message: `${resolved.reason}; answering 503`,
       });
       return null;
     }
-    if (r.note)
+    if (resolved.note)
       problems.push({
         severity: 'warning',
         file: ing.source.file,
         line: ing.source.line,
         object: objectRef(ing),
         field,
-        message: r.note,
+        message: resolved.note,
       });
     // refused endpoints and lists over the limit: reported once, by the first (oldest) Ingress using the backend
-    if (r.issues && !backends.has(r.backend.name)) problems.push(...endpointProblems(r.issues, r.backend, ing, field));
+    if (resolved.issues && !backends.has(resolved.backend.name))
+      problems.push(...endpointProblems(resolved.issues, resolved.backend, ing, field));
     // namespace-service-port is ambiguous ("a-b"/"c" and "a"/"b-c"): the first Service to take a name
     // keeps it, so another namespace cannot take over its upstream
-    const taken = backends.get(r.backend.name);
-    if (taken && (taken.namespace !== r.backend.namespace || taken.service !== r.backend.service)) {
+    const taken = backends.get(resolved.backend.name);
+    if (taken && (taken.namespace !== resolved.backend.namespace || taken.service !== resolved.backend.service)) {
       problems.push({
         severity: 'error',
         file: ing.source.file,
         line: ing.source.line,
         object: objectRef(ing),
         field,
-        message: `backend name ${r.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
+        message: `backend name ${resolved.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
       });
       return null;
     }
@@ -156,7 +161,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           message: `backend ${taken.name} is balanced as an older Ingress says (${JSON.stringify(taken.balance)}); this Ingress's load-balancing annotations do not apply to it`,
         });
       }
-      if (Boolean(taken.serviceUpstream) !== Boolean(r.backend.serviceUpstream)) {
+      if (Boolean(taken.serviceUpstream) !== Boolean(resolved.backend.serviceUpstream)) {
         problems.push({
           severity: 'warning',
           file: ing.source.file,
@@ -168,8 +173,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       }
       return taken.name;
     }
-    backends.set(r.backend.name, r.backend);
-    return r.backend.name;
+    backends.set(resolved.backend.name, resolved.backend);
+    return resolved.backend.name;
   };
 
   const classes = input.list('IngressClass');
@@ -177,17 +182,22 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     .list('Ingress')
     .filter((i) => isServed(i, classes, opts))
     .sort(byAge);
-  // canary Ingresses get no locations of their own: applyCanaries (below) attaches them to the main backends
-  const ingresses = served.filter((i) => !isCanaryIngress(i));
+  // Ingresses a family takes (canaries) get no locations of their own: its finishModel (below) places them
+  const takenBy = new Map<AnyFamily, Ingress[]>();
+  const ingresses = served.filter((ing) => {
+    const family = FAMILIES.find((candidate) => candidate.takesIngress?.(ing));
+    if (family) takenBy.set(family, [...(takenBy.get(family) ?? []), ing]);
+    return !family;
+  });
 
   const servers = new Map<string, Server>();
   const serverFor = (host: string): Server => {
-    let s = servers.get(host);
-    if (!s) {
-      s = { host, tls: null, locations: [], fallback: { backend: null, ingress: null }, ingresses: [], ann: {} };
-      servers.set(host, s);
+    let server = servers.get(host);
+    if (!server) {
+      server = { host, tls: null, locations: [], fallback: { backend: null, ingress: null }, ingresses: [], ann: {} };
+      servers.set(host, server);
     }
-    return s;
+    return server;
   };
   serverFor('');
   const serverIngresses = new Map<Server, Set<string>>();
@@ -200,6 +210,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   // managed files are named base-contenthash: Ingresses asking for the same content under the same base
   // share one file; anything else under one name (a 64-bit hash collision) is refused, never overwritten
   const files = new NameTable<ManagedFile>();
+  const serviceNamed = (namespace: string, name: string) => input.get('Service', namespace, name);
   const ctx: AnnotationContext = {
     settings,
     secret: (ns, name) => input.get('Secret', ns, name),
@@ -212,17 +223,20 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       return hashed;
     },
   };
-  const http: Record<string, object[]> = {};
-  // ConfigMap proxy-set-headers: custom headers for every backend, rendered once in the http block
-  const customHeaders = proxySetHeaders(settings.proxySetHeaders, ctx, problems);
-  if (customHeaders.length) http.headers = [{ headers: customHeaders }];
+  const http: HttpItems = {};
+  // items from the settings ConfigMap (its proxy-set-headers), before any Ingress's
+  for (const family of FAMILIES) {
+    const items = family.fromSettings?.(ctx, problems);
+    if (items?.length) setConfig(http, family, items);
+  }
+  const regexFamilies = FAMILIES.filter((family) => family.regexPaths);
 
   for (const ing of ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
     const ann = parseAnnotations(ing, ctx, problems);
-    for (const [family, items] of Object.entries(ann.http)) {
-      http[family] ??= [];
-      http[family].push(...items);
+    for (const family of FAMILIES) {
+      const items = configIn(ann.http, family) as unknown[] | undefined;
+      if (items) addItems(http, family, items);
     }
     if (ing.defaultBackend) {
       const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id };
@@ -239,15 +253,17 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       }
       for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
     }
-    // the default-backend annotation (annotations/custom-errors.ts): a backend like a path's, for this Ingress's
-    // unmatched requests (after spec.defaultBackend), error pages and paths without endpoints
-    const annotatedDefault = defaultBackendRef(ann.location, (ns, name) => input.get('Service', ns, name));
-    if (annotatedDefault) {
-      const def = { backend: useBackend(ing, annotatedDefault.ref, annotatedDefault.field, ann.balance), ingress: id };
-      setDefaultBackend(ann.location, def.backend);
+    // a backend a family asks for (custom-errors' default-backend): resolved like a path's, and the default
+    // of the Ingress's hosts after spec.defaultBackend
+    for (const family of FAMILIES) {
+      const config = configIn(ann.location, family);
+      const request = config === undefined ? undefined : family.extraBackend?.(config, serviceNamed);
+      if (!request) continue;
+      const def = { backend: useBackend(ing, request.ref, request.field, ann.balance), ingress: id };
+      request.resolved(def.backend);
       for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
     }
-    const regexPaths = isRegexIngress(ing);
+    const regexPaths = regexFamilies.some((family) => family.regexPaths!.of(ing));
     ing.rules.forEach((rule, ri) => {
       const host = rule.host ?? '';
       const server = serverFor(host);
@@ -258,16 +274,18 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         server.ingresses.push(id);
       }
       // server-level annotations: the oldest Ingress of a host that sets a family decides it
-      for (const [family, config] of Object.entries(ann.server))
-        if (!(family in server.ann)) server.ann[family] = config;
-      rule.paths.forEach((p, pi) => {
+      for (const family of FAMILIES) {
+        const config = configIn(ann.server, family);
+        if (config !== undefined && configIn(server.ann, family) === undefined) setConfig(server.ann, family, config);
+      }
+      rule.paths.forEach((pathRule, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
         // use-regex / rewrite-target: the paths are regular expressions, taken as written (annotations/rewrite.ts)
         const pathError = regexPaths
-          ? regexPathProblem(p.path)
-          : isHttpPath(p.path)
+          ? regexPathProblem(ing, pathRule.path)
+          : isHttpPath(pathRule.path)
             ? null
-            : `is a regular expression, which needs the annotation ${USE_REGEX}: "true"`;
+            : `is a regular expression, which needs the annotation ${regexFamilies.map((family) => family.regexPaths!.key).join(' or ')}: "true"`;
         if (pathError) {
           problems.push({
             severity: 'error',
@@ -275,13 +293,14 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
             line: ing.source.line,
             object: objectRef(ing),
             field: `${field}.path`,
-            message: `${p.path} ${pathError}; this path is ignored`,
+            message: `${pathRule.path} ${pathError}; this path is ignored`,
           });
           return;
         }
-        const match = regexPaths ? 'regex' : p.pathType === 'Exact' ? 'exact' : 'prefix';
-        const path = match === 'prefix' && p.path.length > 1 ? p.path.replace(/\/+$/, '') || '/' : p.path;
-        const claimKey = `${host}\n${match}${match === 'regex' && p.pathType === 'Exact' ? '=' : ''}\n${path}`;
+        const match = regexPaths ? 'regex' : pathRule.pathType === 'Exact' ? 'exact' : 'prefix';
+        const path =
+          match === 'prefix' && pathRule.path.length > 1 ? pathRule.path.replace(/\/+$/, '') || '/' : pathRule.path;
+        const claimKey = `${host}\n${match}${match === 'regex' && pathRule.pathType === 'Exact' ? '=' : ''}\n${path}`;
         const owner = claims.get(claimKey);
         if (owner) {
           problems.push({
@@ -290,20 +309,20 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
             line: ing.source.line,
             object: objectRef(ing),
             field: `${field}.path`,
-            message: `${host || '(any host)'} ${p.pathType} ${p.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
+            message: `${host || '(any host)'} ${pathRule.pathType} ${pathRule.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
           });
           return;
         }
         claims.set(claimKey, id);
-        const backend = useBackend(ing, p.backend, `${field}.backend`, ann.balance);
+        const backend = useBackend(ing, pathRule.backend, `${field}.backend`, ann.balance);
         server.locations.push({
           path,
           match,
-          pathType: p.pathType,
+          pathType: pathRule.pathType,
           backend,
           ingress: id,
           sslRedirect: ann.sslRedirect,
-          ann: regexPaths ? rewriteFor(ann.location, path) : ann.location,
+          ann: regexPaths ? locationAnnotationsFor(ann.location, path) : ann.location,
           denied: ann.denied,
         });
       });
@@ -337,18 +356,18 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
             message: `Secret ${ing.meta.namespace}/${tls.secretName} not found; using the default certificate`,
           });
         } else {
-          const r = certificateFromSecret(secret);
+          const parsed = certificateFromSecret(secret);
           const key = objectRef(secret);
           if (!badSecrets.has(key) && !certs.has(certificateName(ing.meta.namespace, tls.secretName)))
-            problems.push(...r.problems);
-          if (r.ok) {
-            const held = certs.claim(r.cert.name, key, r.cert);
+            problems.push(...parsed.problems);
+          if (parsed.ok) {
+            const held = certs.claim(parsed.cert.name, key, parsed.cert);
             if (held.ok) cert = held.value;
             else
               problems.push({
                 severity: 'error',
                 ...where,
-                message: `certificate name ${r.cert.name} is already used by ${held.holder}; using the default certificate`,
+                message: `certificate name ${parsed.cert.name} is already used by ${held.holder}; using the default certificate`,
               });
           } else {
             badSecrets.add(key);
@@ -360,23 +379,23 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           }
         }
       }
-      hosts.forEach((h, hi) => {
+      hosts.forEach((hostname, hi) => {
         let certName = cert ? cert.name : 'default';
-        if (cert && h && !certCoversHost(cert.pem, h)) {
+        if (cert && hostname && !certCoversHost(cert.pem, hostname)) {
           certName = 'default';
-          if (servedHosts.has(h)) {
+          if (servedHosts.has(hostname)) {
             problems.push({
               severity: 'warning',
               file: ing.source.file,
               line: ing.source.line,
               object: objectRef(ing),
               field: `spec.tls[${ti}].hosts[${hi}]`,
-              message: `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${h}; using the default certificate for it`,
+              message: `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${hostname}; using the default certificate for it`,
             });
           }
         }
-        if (!certForHost.has(h) || (certForHost.get(h) === 'default' && certName !== 'default'))
-          certForHost.set(h, certName);
+        if (!certForHost.has(hostname) || (certForHost.get(hostname) === 'default' && certName !== 'default'))
+          certForHost.set(hostname, certName);
       });
     });
   }
@@ -387,38 +406,39 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     server.fallback = hostDefaults.get(server.host) ?? globalDefault ?? { backend: null, ingress: null };
     server.locations.sort(locationOrder);
   }
-  // error pages and auth subrequest locations of every Ingress on a host (annotations/custom-errors.ts, then
-  // external-auth.ts, which reads what finishErrors left)
-  problems.push(
-    ...finishErrors(servers.values(), backends),
-    ...finishExternalAuth(servers.values(), http, lookup.resolved, opts.endpointPolicy),
-  );
-  // from-to-www-redirect: a host's www/non-www name joins its server unless an Ingress routes that name
-  problems.push(
-    ...wwwAliases(servers.values(), (s, name) => {
-      const cert = s.tls && s.tls !== 'default' ? certs.get(s.tls) : undefined;
+  // every Ingress is placed: the families' finishing passes (error pages, auth subrequest locations,
+  // www aliases) in families.ts order, each after the ones it names in finishAfter
+  const placed = {
+    servers: [...servers.values()],
+    backends,
+    http,
+    resolved: lookup.resolved,
+    policy: opts.endpointPolicy,
+    certificateCovers: (server: Server, name: string) => {
+      const cert = server.tls && server.tls !== 'default' ? certs.get(server.tls) : undefined;
       return !cert || certCoversHost(cert.pem, name);
-    }),
-  );
-
-  const model: Model = applyCanaries(
-    {
-      servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
-      backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-      certificates: certs.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
-      files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
-      http,
-      settings,
     },
-    { ingresses: served.filter(isCanaryIngress), lookup, settings, balancer: opts.balancer },
-    problems,
-  );
+  };
+  for (const family of finishingOrder(FAMILIES)) problems.push(...family.finish!(placed));
+
+  let model: Model = {
+    servers: [...servers.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)),
+    backends: [...backends.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    certificates: certs.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
+    files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
+    http,
+    settings,
+  };
+  const environment = { lookup, settings, balancer: opts.balancer };
+  for (const family of FAMILIES) {
+    if (family.finishModel) model = family.finishModel(model, takenBy.get(family) ?? [], environment, problems);
+  }
   return { model, problems, externalNames: [...externalNames].sort() };
 }
 
 // longest path first; exact before prefix for the same path
-function locationOrder(a: Location, b: Location): number {
-  if (a.path.length !== b.path.length) return b.path.length - a.path.length;
-  if (a.path !== b.path) return a.path < b.path ? -1 : 1;
-  return a.match === b.match ? 0 : a.match === 'exact' ? -1 : 1;
+function locationOrder(left: Location, right: Location): number {
+  if (left.path.length !== right.path.length) return right.path.length - left.path.length;
+  if (left.path !== right.path) return left.path < right.path ? -1 : 1;
+  return left.match === right.match ? 0 : left.match === 'exact' ? -1 : 1;
 }

@@ -16,9 +16,9 @@ export { NameError } from '../errors.js'; // defined with the other errors (src/
 
 /** namespace_name[_port...]: throws on an empty part or one containing the separator. */
 export function joinName(...parts: (string | number)[]): string {
-  for (const p of parts) {
-    const s = String(p);
-    if (s === '' || s.includes(NAME_SEPARATOR))
+  for (const given of parts) {
+    const text = String(given);
+    if (text === '' || text.includes(NAME_SEPARATOR))
       throw new NameError(
         `cannot derive a name from ${JSON.stringify(parts)}: a part is empty or contains "${NAME_SEPARATOR}"`,
       );
@@ -55,12 +55,12 @@ export class NameTable<V> {
 
   /** The value under name if owner holds it; a clash gives the holder, for the error. */
   claim(name: string, owner: string, value: V): { ok: true; value: V } | { ok: false; holder: string } {
-    const h = this.held.get(name);
-    if (!h) {
+    const held = this.held.get(name);
+    if (!held) {
       this.held.set(name, { owner, value });
       return { ok: true, value };
     }
-    return h.owner === owner ? { ok: true, value: h.value } : { ok: false, holder: h.owner };
+    return held.owner === owner ? { ok: true, value: held.value } : { ok: false, holder: held.owner };
   }
 
   get(name: string): V | undefined {

@@ -97,8 +97,14 @@ export interface ConstantHeader {
 function replace(list: readonly HeaderRule[], overrides: HeaderRule[]): HeaderRule[] {
   const by = new Map(overrides.map((o) => [o.name.toLowerCase(), o]));
   const out = list.map((h) => by.get(h.name.toLowerCase()) ?? h);
-  for (const o of overrides) if (!list.some((h) => h.name.toLowerCase() === o.name.toLowerCase())) out.push(o);
+  for (const override of overrides)
+    if (!list.some((h) => h.name.toLowerCase() === override.name.toLowerCase())) out.push(override);
   return out;
+}
+
+/** A list of request headers for templates/partials/proxy-headers.hbs (gRPC gets the headers it can carry). */
+export function headerList(directive: 'proxy_set_header' | 'grpc_set_header', headers: HeaderRule[]) {
+  return { directive, headers: directive === 'grpc_set_header' ? headers.filter((h) => h.grpc) : headers };
 }
 
 /**
@@ -135,7 +141,7 @@ export function authServiceHeaders(host: string): HeaderRule[] {
 }
 
 /**
- * An error page's list (srv-errors.hbs), sent with proxy_pass_request_headers off: the default backend
+ * An error page's list (srv-custom-errors.hbs), sent with proxy_pass_request_headers off: the default backend
  * gets ingress-nginx's error-page headers, the protected headers and the ConfigMap's custom headers, and
  * none of the client's own (no Authorization, Cookie or other credential, nothing forged) nor what an
  * auth step added for the Ingress's backend. As no client header passes, the empty entries are left out
@@ -155,7 +161,7 @@ export function errorPageHeaders(
     rule('X-Original-URI', '$request_uri'),
     rule('X-Namespace', page.namespace, { literal: true }),
     rule('X-Ingress-Name', page.name, { literal: true }),
-    // the location's own Service, set there by ann-errors.hbs
+    // the location's own Service, set there by ann-custom-errors.hbs
     rule('X-Service-Name', '$ingress_templater_service_name'),
     rule('X-Service-Port', '$ingress_templater_service_port'),
     ...custom.map((c) => rule(c.name, c.value, { literal: true })),

@@ -3,6 +3,7 @@ import type { PathType } from '../resources.js';
 import type { Balance } from './annotations/balance.js';
 import type { CanaryRules } from './annotations/canary.js';
 import type { ManagedFile } from './annotations/family.js';
+import type { HttpItems, LocationAnnotations, ServerAnnotations } from './annotations/families.js';
 import type { Settings } from './settings.js';
 
 export interface Endpoint {
@@ -37,7 +38,7 @@ export interface Location {
   backend: string | null; // null: nothing to proxy to (answer 503)
   ingress: string; // namespace/name that defined it
   sslRedirect: boolean;
-  ann: Record<string, object>; // annotation family -> config (see annotations/family.ts)
+  ann: LocationAnnotations; // annotation family -> config (see annotations/family.ts)
   denied: string | null; // an invalid annotation: the location answers 503
 }
 
@@ -48,7 +49,7 @@ export interface Server {
   // what answers when no location matches: a backend, or 404 when null
   fallback: { backend: string | null; ingress: string | null };
   ingresses: string[];
-  ann: Record<string, object>; // server-level annotation family -> config
+  ann: ServerAnnotations; // server-level annotation family -> config
 }
 
 export interface Certificate {
@@ -63,6 +64,6 @@ export interface Model {
   backends: Backend[];
   certificates: Certificate[];
   files: ManagedFile[]; // htpasswd files, CA bundles... written under PREFIX/files
-  http: Record<string, object[]>; // annotation family -> items for the http block
+  http: HttpItems; // annotation family -> items for the http block
   settings: Settings;
 }

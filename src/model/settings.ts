@@ -68,10 +68,10 @@ type Parser = (value: string) => unknown; // returns undefined when invalid
 const bool: Parser = (v) => (v === 'true' ? true : v === 'false' ? false : undefined);
 const int =
   (min: number, max: number): Parser =>
-  (v) => {
-    if (!/^[0-9]{1,9}$/.test(v)) return undefined;
-    const n = Number(v);
-    return n >= min && n <= max ? n : undefined;
+  (value) => {
+    if (!/^[0-9]{1,9}$/.test(value)) return undefined;
+    const count = Number(value);
+    return count >= min && count <= max ? count : undefined;
   };
 // nginx size: digits with an optional k/m/g suffix
 export const size: Parser = (v) => (/^[0-9]{1,9}[kKmMgG]?$/.test(v) ? v.toLowerCase() : undefined);
@@ -98,9 +98,9 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'server-tokens': ['serverTokens', bool, '"true" or "false"'],
   'disable-access-log': [
     'accessLog',
-    (v) => {
-      const b = bool(v);
-      return b === undefined ? undefined : !b;
+    (value) => {
+      const parsed = bool(value);
+      return parsed === undefined ? undefined : !parsed;
     },
     '"true" or "false"',
   ],
@@ -153,4 +153,12 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
     (settings as unknown as Record<string, unknown>)[name] = parsed;
   }
   return { settings, problems };
+}
+
+/** The Strict-Transport-Security value for TLS servers, or null when the ConfigMap turns HSTS off. */
+export function hstsHeader(
+  settings: Pick<Settings, 'hsts' | 'hstsMaxAge' | 'hstsIncludeSubdomains' | 'hstsPreload'>,
+): string | null {
+  if (!settings.hsts) return null;
+  return `max-age=${settings.hstsMaxAge}${settings.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${settings.hstsPreload ? '; preload' : ''}`;
 }

@@ -8,6 +8,7 @@ import Handlebars from 'handlebars';
 import type { Model } from '../model/index.js';
 import { HELPERS } from './escape.js';
 import { buildView } from './view.js';
+import { lookupIn, partialTraits } from './partial-traits.js';
 import type { RenderOptions } from './view.js';
 
 export type { RenderOptions, NginxFeatures, BalancerMode } from './view.js';
@@ -30,10 +31,10 @@ const SIMPLE = new Set([...Object.keys(HELPERS), 'configHash']);
 export function checkTemplate(name: string, text: string): string[] {
   const errors: string[] = [];
   const re = /\{\{(\{?)(~?)\s*([^}]*?)\s*(~?)\}\}(\}?)/g;
-  for (const m of text.matchAll(re)) {
-    const line = text.slice(0, m.index).split('\n').length;
-    const body = m[3]!;
-    if (m[1] || m[5]) {
+  for (const match of text.matchAll(re)) {
+    const line = text.slice(0, match.index).split('\n').length;
+    const body = match[3]!;
+    if (match[1] || match[5]) {
       errors.push(`${name}:${line}: triple-stash {{{${body}}}} is not allowed`);
       continue;
     }
@@ -58,9 +59,9 @@ export function checkTemplate(name: string, text: string): string[] {
   // A mustache the pattern cannot read ("{{~{value}~}}", a '}' inside a string argument) would skip the
   // checks above, so any "{{" left outside a recognised mustache is refused too.
   const unread = text.replace(re, (m) => m.replace(/[^\n]/g, ' '));
-  for (const m of unread.matchAll(/\{\{/g)) {
+  for (const opening of unread.matchAll(/\{\{/g)) {
     errors.push(
-      `${name}:${unread.slice(0, m.index).split('\n').length}: cannot check this mustache: ${JSON.stringify(text.slice(m.index, m.index + 40))}`,
+      `${name}:${unread.slice(0, opening.index).split('\n').length}: cannot check this mustache: ${JSON.stringify(text.slice(opening.index, opening.index + 40))}`,
     );
   }
   return errors;
@@ -76,15 +77,15 @@ export function loadTemplates(dir: string = DEFAULT_TEMPLATE_DIR): Renderer {
     const file = path.join(dir, rel);
     try {
       return fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new TemplateError(`cannot read template ${file}`, { cause: e });
+    } catch (error) {
+      throw new TemplateError(`cannot read template ${file}`, { cause: error });
     }
   };
   const main = read('nginx.conf.hbs');
   const partials: Record<string, string> = {};
   const partialDir = path.join(dir, 'partials');
-  for (const f of fs.existsSync(partialDir) ? fs.readdirSync(partialDir).sort() : []) {
-    if (f.endsWith('.hbs')) partials[f.slice(0, -4)] = read(path.join('partials', f));
+  for (const file of fs.existsSync(partialDir) ? fs.readdirSync(partialDir).sort() : []) {
+    if (file.endsWith('.hbs')) partials[file.slice(0, -4)] = read(path.join('partials', file));
   }
   const errors = [
     checkTemplate('nginx.conf.hbs', main),
@@ -94,14 +95,16 @@ export function loadTemplates(dir: string = DEFAULT_TEMPLATE_DIR): Renderer {
   for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn as Handlebars.HelperDelegate);
   hb.registerHelper('configHash', () => HASH_PLACEHOLDER_VALUE);
   for (const [name, text] of Object.entries(partials)) hb.registerPartial(name, text);
+  // what each partial does (add_header, a server-level return, an include...), read once from its text
+  const traitsOf = lookupIn(partialTraits(partials));
   const template = hb.compile(main, { noEscape: true, strict: true, knownHelpersOnly: false });
   return {
     render(model, options) {
       let text: string;
       try {
-        text = template(buildView(model, options));
-      } catch (e) {
-        throw new TemplateError(`rendering failed: ${(e as Error).message}`, { cause: e });
+        text = template(buildView(model, options, traitsOf));
+      } catch (error) {
+        throw new TemplateError(`rendering failed: ${(error as Error).message}`, { cause: error });
       }
       const hash = crypto.createHash('sha256').update(text).digest('hex');
       return { text: text.split(HASH_PLACEHOLDER_VALUE).join(hash), hash };

@@ -2,25 +2,19 @@
 // prefix locations split in two, file paths). Values stay raw here; the helpers escape them.
 import path from 'node:path';
 import type { Balance, Certificate, Location, Model, Server } from '../model/index.js';
-import { FAMILIES } from '../model/annotations/index.js';
-import { authTlsFamily, requiresClientTls } from '../model/annotations/auth-tls.js';
-import { upstreamPass } from '../model/annotations/backend-protocol.js';
-import { errorsFamily } from '../model/annotations/custom-errors.js';
-import { forcesSslRedirect, hstsHeader } from '../model/annotations/ssl.js';
-import { redirectFamily } from '../model/annotations/redirect.js';
-import { snippetFamily } from '../model/annotations/snippets.js';
-import { authServiceHeaders, backendHeaders, errorPageHeaders } from '../model/proxy-headers.js';
-import type { ConstantHeader, HeaderRule, VariableHeader } from '../model/proxy-headers.js';
+import { configIn, FAMILIES } from '../model/annotations/index.js';
+import type { AnyFamily, HttpItems, LocationAnnotations, ServerAnnotations } from '../model/annotations/index.js';
+import type { UpstreamPass } from '../model/annotations/family.js';
+import { hstsHeader } from '../model/settings.js';
+import { backendHeaders, headerList } from '../model/proxy-headers.js';
+import type { ConstantHeader, VariableHeader } from '../model/proxy-headers.js';
 import { mergeIntoEnclosing } from './merge-locations.js';
 import { serverNamesHash } from './names-hash.js';
+import { bundledTraits } from './partial-traits.js';
+import type { PartialTraits, TraitsOf } from './partial-traits.js';
 
-// rewrite-target's "rewrite ... break" ends the rewrite module's directives (set, if, return) of a
-// location, so the rewrite family renders after every other family
-const FAMILY_ORDER = FAMILIES.map((f) => f.name).sort((a, b) => Number(a === 'rewrite') - Number(b === 'rewrite'));
-// server partials with rewrite directives that must see plain HTTP before the https redirect does
-const RUNS_BEFORE_REDIRECT = new Set(['srv-redirect', 'srv-rewrite', 'srv-snippet']);
-// location partials with add_header (a snippet may have one)
-const HEADER_PARTIALS = new Set(['ann-cors', 'ann-redirect', 'ann-snippet']);
+// without a backend-protocol annotation a location proxies over plain HTTP
+const PLAIN_HTTP: UpstreamPass = { directive: 'proxy_pass', scheme: 'http' };
 
 // Replaced by the sha256 of the rendered text; no manifest value can contain '|'.
 export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
@@ -90,59 +84,46 @@ interface LocationView {
 }
 
 // one annotation family's config, with the partial that renders it (context: config + partial)
-type FamilyView = Record<string, unknown> & { partial: string };
-
-function familyViews(kind: 'ann' | 'srv', ann: Record<string, object>): FamilyView[] {
-  return FAMILY_ORDER.filter((name) => name in ann).map((name) => ({
-    ...(ann[name] as Record<string, unknown>),
-    partial: `${kind}-${name}`,
-  }));
+interface FamilyView {
+  partial: string;
+  family: AnyFamily;
+  traits: PartialTraits;
+  [field: string]: unknown;
 }
 
-// http families whose items are part of the one list of request headers (proxyHeaders), not a partial
-const IN_HEADER_LIST = new Set(['headers']);
-
-/** A list of request headers for templates/partials/proxy-headers.hbs. */
-function headerList(directive: 'proxy_set_header' | 'grpc_set_header', headers: HeaderRule[]) {
-  return { directive, headers: directive === 'grpc_set_header' ? headers.filter((h) => h.grpc) : headers };
-}
-
-/** The ConfigMap's custom headers (model/annotations/headers.ts put them in http.headers). */
-function customHeaders(model: Model): ConstantHeader[] {
-  return (model.http.headers as { headers: ConstantHeader[] }[] | undefined)?.flatMap((i) => i.headers) ?? [];
-}
-
-/**
- * The server partials that write locations sending their own request headers get their lists here,
- * from model/proxy-headers.ts: error pages and auth subrequests.
- */
-function withHeaderLists(families: FamilyView[], custom: ConstantHeader[]): FamilyView[] {
-  return families.map((f) => {
-    if (f.partial === `srv-${errorsFamily.name}`) {
-      const pages = f.pages as { code: number; namespace: string; name: string }[];
-      return {
-        ...f,
-        pages: pages.map((p) => ({ ...p, headers: headerList('proxy_set_header', errorPageHeaders(p, custom)) })),
-      };
-    }
-    if (f.partial === 'srv-external-auth') {
-      const locations = f.locations as { host: string }[];
-      return {
-        ...f,
-        locations: locations.map((l) => ({
-          ...l,
-          headers: headerList('proxy_set_header', authServiceHeaders(l.host)),
-        })),
-      };
-    }
-    return f;
+/** The families with config in a location's or server's map, in families.ts order (rewrite last). */
+function familyViews(
+  kind: 'ann' | 'srv',
+  ann: LocationAnnotations | ServerAnnotations,
+  traitsOf: TraitsOf,
+  view: (family: AnyFamily, config: unknown) => object = (_family, config) => config as object,
+): FamilyView[] {
+  return FAMILIES.flatMap((family) => {
+    const config = configIn(ann, family);
+    if (config === undefined) return [];
+    const partial = `${kind}-${family.name}`;
+    return [{ ...view(family, config), partial, family, traits: traitsOf(partial) }];
   });
 }
 
-export function buildView(model: Model, o: RenderOptions) {
-  const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(o.prefix, c)]));
-  const redirectPort = o.httpsPort === 443 ? null : o.httpsPort;
-  const lua = o.balancer === 'lua';
+/** The families' answers to a hook about their http items (the request headers of every backend). */
+function fromHttpItems<T>(http: HttpItems, hook: (family: AnyFamily, items: unknown[]) => T[] | undefined): T[] {
+  return FAMILIES.flatMap((family) => {
+    const items = configIn(http, family) as unknown[] | undefined;
+    return items ? (hook(family, items) ?? []) : [];
+  });
+}
+
+/** The ConfigMap's custom headers, which the headers family keeps in its http items. */
+function customHeaders(model: Model): ConstantHeader[] {
+  return fromHttpItems(model.http, (family, items) => family.constantHeaders?.(items));
+}
+
+/** The templates' view of the model; traitsOf tells what the loaded partials do (default: the bundled ones). */
+export function buildView(model: Model, options: RenderOptions, traitsOf: TraitsOf = bundledTraits()) {
+  const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(options.prefix, c)]));
+  const redirectPort = options.httpsPort === 443 ? null : options.httpsPort;
+  const lua = options.balancer === 'lua';
   const upstreams = lua ? [] : model.backends.filter((b) => b.endpoints.length > 0);
   // in lua mode every known backend is proxied: its endpoints may arrive later without a reload
   const live = new Set((lua ? model.backends : upstreams).map((b) => b.name));
@@ -152,10 +133,13 @@ export function buildView(model: Model, o: RenderOptions) {
   // nginx's default server of the listen sockets: the catch-all, else the first
   const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
   const servers = model.servers.map((s) =>
-    serverView(s, model, o, certs, live, balances, canaryOf, redirectPort, s === defaultServer),
+    serverView(s, model, options, certs, live, balances, canaryOf, redirectPort, s === defaultServer, traitsOf),
   );
   const redirected = servers.filter((s) => s.redirectedElsewhere);
-  const backendList = backendHeaders(customHeaders(model), (model.http['external-auth'] ?? []) as VariableHeader[]);
+  const variableHeaders: VariableHeader[] = fromHttpItems(model.http, (family, items) =>
+    family.variableHeaders?.(items),
+  );
+  const backendList = backendHeaders(customHeaders(model), variableHeaders);
   const namesHash = serverNamesHash(
     serverNames(model.servers),
     model.settings.serverNameHashBucketSize,
@@ -163,30 +147,31 @@ export function buildView(model: Model, o: RenderOptions) {
   );
   return {
     lua,
-    luaPackagePath: `${o.luaDir}/?.lua;;`,
+    luaPackagePath: `${options.luaDir}/?.lua;;`,
     luaSharedDictSize: LUA_SHARED_DICT_SIZE,
-    luaModules: lua ? o.luaModules : [],
-    version: o.version,
-    user: o.user ?? null,
+    luaModules: lua ? options.luaModules : [],
+    version: options.version,
+    user: options.user ?? null,
     settings: model.settings,
     paths: {
-      pid: o.pidFile ?? path.join(o.prefix, 'nginx.pid'),
-      errorLog: path.join(o.prefix, 'logs', 'error.log'),
-      accessLog: path.join(o.prefix, 'logs', 'access.log'),
-      clientBodyTemp: path.join(o.prefix, 'tmp', 'client_body'),
-      proxyTemp: path.join(o.prefix, 'tmp', 'proxy'),
+      pid: options.pidFile ?? path.join(options.prefix, 'nginx.pid'),
+      errorLog: path.join(options.prefix, 'logs', 'error.log'),
+      accessLog: path.join(options.prefix, 'logs', 'access.log'),
+      clientBodyTemp: path.join(options.prefix, 'tmp', 'client_body'),
+      proxyTemp: path.join(options.prefix, 'tmp', 'proxy'),
     },
-    tempPaths: o.features.tempPaths.map((name) => ({ name, path: path.join(o.prefix, 'tmp', name) })),
-    filesDir: filesDir(o.prefix),
+    tempPaths: options.features.tempPaths.map((name) => ({ name, path: path.join(options.prefix, 'tmp', name) })),
+    filesDir: filesDir(options.prefix),
     proxyHeaders: headerList('proxy_set_header', backendList),
     grpcHeaders: servers.some((s) => s.locations.some((l) => l.pass.directive === 'grpc_pass'))
       ? headerList('grpc_set_header', backendList)
       : null,
     httpFamilies: [
-      ...FAMILY_ORDER.filter((name) => model.http[name]?.length && !IN_HEADER_LIST.has(name)).map((name) => ({
-        partial: `http-${name}`,
-        items: model.http[name],
-      })),
+      // items that are constant request headers are in proxyHeaders, not a partial of their own
+      ...FAMILIES.filter((family) => !family.constantHeaders).flatMap((family) => {
+        const items = configIn(model.http, family) as unknown[] | undefined;
+        return items?.length ? [{ partial: `http-${family.name}`, items }] : [];
+      }),
       // the HSTS value for TLS servers' add_header, empty (no header) on plain HTTP (srv-hsts.hbs)
       ...(hsts && model.servers.some((s) => s.tls !== null)
         ? [{ partial: 'http-hsts', items: [{ value: hsts }] }]
@@ -200,82 +185,96 @@ export function buildView(model: Model, o: RenderOptions) {
     httpsRedirect: redirected.length
       ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, redirectPort }
       : null,
-    internalPort: o.internalPort,
+    internalPort: options.internalPort,
   };
 }
 
 function serverView(
-  s: Server,
+  server: Server,
   model: Model,
-  o: RenderOptions,
+  options: RenderOptions,
   certs: Map<string, string>,
   live: Set<string>,
   balances: Map<string, Balance>,
   canaryOf: Map<string, string>,
   redirectPort: number | null,
   socketDefault: boolean,
+  traitsOf: TraitsOf,
 ) {
-  const tls = s.tls !== null;
+  const tls = server.tls !== null;
   // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
   const hsts = tls ? hstsHeader(model.settings) : null;
-  const httpsOnly = requiresClientTls(s.ann);
+  const serverConfigs = familyViews('srv', server.ann, traitsOf);
+  const httpsOnly = serverConfigs.some((view) => view.family.httpsOnly?.(configIn(server.ann, view.family)));
   const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
-  const lua = o.balancer === 'lua';
+  const lua = options.balancer === 'lua';
   // only backends that need them pay for extra Lua phases; a backend's canary (model/canary-pass.ts) takes
   // some of its requests, so its needs count too
-  const luaHooks = (b: string | null) => {
-    const own = b === null ? [] : [balances.get(b), balances.get(canaryOf.get(b) ?? '')];
+  const luaHooks = (backend: string | null) => {
+    const own = backend === null ? [] : [balances.get(backend), balances.get(canaryOf.get(backend) ?? '')];
     return {
       affinity: lua && own.some((x) => x?.affinity !== undefined),
       ewma: lua && own.some((x) => x?.loadBalance === 'ewma'),
     };
   };
-  const exact = new Set(s.locations.filter((l) => l.match === 'exact').map((l) => l.path));
+  const exact = new Set(server.locations.filter((l) => l.match === 'exact').map((l) => l.path));
   const locations: LocationView[] = [];
-  const add = (l: Location, exactMatch: boolean, p: string, pattern: string | null = null) => {
-    const backend = backendOrNull(l.backend);
-    const pass = upstreamPass(l.ann);
-    const families = familyViews('ann', l.ann);
+  const add = (location: Location, exactMatch: boolean, locationPath: string, pattern: string | null = null) => {
+    const backend = backendOrNull(location.backend);
+    const families = familyViews('ann', location.ann, traitsOf);
+    const configOf = (family: AnyFamily) => configIn(location.ann, family);
+    // backend-protocol: proxy_pass https://, grpc_pass grpc:// or grpcs://
+    const protocol = families.find((view) => view.family.upstream);
+    const pass = protocol ? protocol.family.upstream!(configOf(protocol.family)) : PLAIN_HTTP;
     locations.push({
       exact: exactMatch,
       pattern,
-      path: p,
-      ingress: l.ingress,
-      pathType: l.pathType,
+      path: locationPath,
+      ingress: location.ingress,
+      pathType: location.pathType,
       backend,
-      upstreamLabel: l.backend ?? '-',
-      redirect: l.denied === null && ((tls && l.sslRedirect) || forcesSslRedirect(l.ann) || httpsOnly),
+      upstreamLabel: location.backend ?? '-',
+      redirect:
+        location.denied === null &&
+        ((tls && location.sslRedirect) ||
+          families.some((view) => view.family.redirectsToHttps?.(configOf(view.family))) ||
+          httpsOnly),
       pass,
       ...luaHooks(backend),
-      denied: l.denied !== null,
+      denied: location.denied !== null,
       families,
-      ownHeaders: families.some((f) => HEADER_PARTIALS.has(f.partial)),
+      ownHeaders: families.some((view) => view.traits.addsHeaders),
       servedBy: null,
-      // custom error pages (errors.ts) take the balancer's 500 themselves
+      // custom error pages (custom-errors.ts) take the balancer's 500 themselves
       unavailablePage:
-        lua && l.denied === null && backend !== null && pass.scheme !== 'http' && !(errorsFamily.name in l.ann),
+        lua &&
+        location.denied === null &&
+        backend !== null &&
+        pass.scheme !== 'http' &&
+        !families.some((view) => view.family.answersUnavailable),
     });
   };
   // use-regex / rewrite-target on any Ingress of the host: as in ingress-nginx, every path of the host
   // becomes a case-insensitive regex location, and nginx tries them in order, longest path first
-  const regexHost = s.locations.some((l) => l.match === 'regex');
-  for (const l of s.locations) {
+  const regexHost = server.locations.some((l) => l.match === 'regex');
+  for (const loc of server.locations) {
     if (regexHost) {
-      const literal = escapeRegex(l.path);
-      if (l.match === 'regex') add(l, false, l.path, l.pathType === 'Exact' ? `^(?:${l.path})$` : `^${l.path}`);
-      else if (l.match === 'exact') add(l, false, l.path, `^${literal}$`);
-      else if (l.path === '/') add(l, false, '/', '^/');
+      const literal = escapeRegex(loc.path);
+      if (loc.match === 'regex')
+        add(loc, false, loc.path, loc.pathType === 'Exact' ? `^(?:${loc.path})$` : `^${loc.path}`);
+      else if (loc.match === 'exact') add(loc, false, loc.path, `^${literal}$`);
+      else if (loc.path === '/') add(loc, false, '/', '^/');
       else {
         // a Prefix path of a plain Ingress keeps its element-wise meaning: /foo and /foo/...
-        if (!exact.has(l.path)) add(l, false, l.path, `^${literal}$`);
-        add(l, false, `${l.path}/`, `^${literal}/`);
+        if (!exact.has(loc.path)) add(loc, false, loc.path, `^${literal}$`);
+        add(loc, false, `${loc.path}/`, `^${literal}/`);
       }
-    } else if (l.match === 'exact') add(l, true, l.path);
-    else if (l.path === '/') add(l, false, '/');
+    } else if (loc.match === 'exact') add(loc, true, loc.path);
+    else if (loc.path === '/') add(loc, false, '/');
     else {
       // Prefix /foo matches /foo and /foo/...: an exact location plus a prefix location ending in '/'
-      if (!exact.has(l.path)) add(l, true, l.path);
-      add(l, false, `${l.path}/`);
+      if (!exact.has(loc.path)) add(loc, true, loc.path);
+      add(loc, false, `${loc.path}/`);
     }
   }
   // Regex locations are tried in the written order: longest path first. Prefix and exact locations go in
@@ -284,34 +283,46 @@ function serverView(
   // 1.22): in any other order that costs a comparison per pair of locations (50,000 paths on one host:
   // nginx -t 40 s instead of 14 s).
   locations.sort(regexHost ? longestFirst : nginxLocationOrder);
-  const hasRoot = s.locations.some((l) => l.match === 'prefix' && l.path === '/');
+  const hasRoot = server.locations.some((l) => l.match === 'prefix' && l.path === '/');
   const fallbackRedirect = (tls && model.settings.sslRedirect) || httpsOnly;
   // One "if" block for the server instead of one per location (each costs nginx -t and a reload time
   // and memory): only when every location redirects alike, and no snippet may add locations of its own.
-  const snippets = snippetFamily.name in s.ann || s.locations.some((l) => snippetFamily.name in l.ann);
+  const snippets =
+    serverConfigs.some((view) => view.traits.opaque) ||
+    locations.some((l) => l.families.some((view) => view.traits.opaque));
   const redirect = !snippets && locations.every((l) => l.redirect) && (hasRoot || fallbackRedirect);
-  if (redirect) for (const l of locations) l.redirect = false;
+  if (redirect) for (const location of locations) location.redirect = false;
   if (!regexHost && !snippets) mergeIntoEnclosing(locations);
   // Nor that "if" when nothing at server level runs before it (from-to-www, app-root): plain HTTP for the
   // host goes to one server that redirects all such hosts (nginx.conf.hbs); this one listens for HTTPS only.
-  const families = withHeaderLists(familyViews('srv', s.ann), customHeaders(model));
-  const redirectedElsewhere = redirect && s.host !== '' && !families.some((f) => RUNS_BEFORE_REDIRECT.has(f.partial));
+  // the server partials' contexts: error pages and auth subrequests get their lists of request headers
+  const custom = customHeaders(model);
+  const families = familyViews('srv', server.ann, traitsOf, (family, config) =>
+    family.serverView ? family.serverView(config, custom) : (config as object),
+  );
+  const redirectedElsewhere =
+    redirect && server.host !== '' && !families.some((view) => view.traits.answersBeforeRedirect);
   return {
     lua,
     families,
-    host: s.host,
-    isDefault: s.host === '',
-    listen: { http: o.listenAddress, https: o.listenAddress, httpPort: o.httpPort, httpsPort: o.httpsPort },
+    host: server.host,
+    isDefault: server.host === '',
+    listen: {
+      http: options.listenAddress,
+      https: options.listenAddress,
+      httpPort: options.httpPort,
+      httpsPort: options.httpsPort,
+    },
     http2: model.settings.useHttp2,
     // Only servers that need a TLS context of their own name a certificate: the sockets' default server, a
     // server with a Secret's certificate, one checking client certificates. SNI leaves the clients of the
     // others on the default server's context, with the same (default) certificate and settings; nginx then
     // skips loading the certificate once per server.
     certificate:
-      s.tls && s.tls !== 'default'
-        ? certs.get(s.tls)!
-        : socketDefault || authTlsFamily.name in s.ann
-          ? o.defaultCertificate
+      server.tls && server.tls !== 'default'
+        ? certs.get(server.tls)!
+        : socketDefault || families.some((view) => view.traits.tlsContext)
+          ? options.defaultCertificate
           : null,
     redirectPort,
     redirect: redirect && !redirectedElsewhere,
@@ -322,19 +333,19 @@ function serverView(
     fallback: hasRoot
       ? null
       : {
-          backend: backendOrNull(s.fallback.backend),
-          upstreamLabel: s.fallback.backend ?? '-',
-          ...luaHooks(backendOrNull(s.fallback.backend)),
+          backend: backendOrNull(server.fallback.backend),
+          upstreamLabel: server.fallback.backend ?? '-',
+          ...luaHooks(backendOrNull(server.fallback.backend)),
           // a default backend that exists but cannot be reached answers 503, no default backend at all 404
-          status: s.fallback.backend === null && s.fallback.ingress === null ? 404 : 503,
-          ingress: s.fallback.ingress ?? '',
+          status: server.fallback.backend === null && server.fallback.ingress === null ? 404 : 503,
+          ingress: server.fallback.ingress ?? '',
           redirect: fallbackRedirect && !redirect,
         },
   };
 }
 
-function longestFirst(a: { path: string }, b: { path: string }): number {
-  return b.path.length - a.path.length || (a.path < b.path ? 1 : a.path > b.path ? -1 : 0);
+function longestFirst(left: { path: string }, right: { path: string }): number {
+  return right.path.length - left.path.length || (left.path < right.path ? 1 : left.path > right.path ? -1 : 0);
 }
 
 const SLASH = 0x2f;
@@ -345,28 +356,33 @@ const SLASH = 0x2f;
  * before the prefix location of the same name. Paths are ASCII (syntax.ts HTTP_PATH), so UTF-16 code
  * units are the bytes nginx compares.
  */
-export function nginxLocationOrder(a: { path: string; exact: boolean }, b: { path: string; exact: boolean }): number {
-  const n = Math.min(a.path.length, b.path.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.path.charCodeAt(i);
-    const y = b.path.charCodeAt(i);
-    if (x !== y) return (x === SLASH ? 0 : x) - (y === SLASH ? 0 : y);
+export function nginxLocationOrder(
+  left: { path: string; exact: boolean },
+  right: { path: string; exact: boolean },
+): number {
+  const count = Math.min(left.path.length, right.path.length);
+  for (let i = 0; i < count; i++) {
+    const leftCode = left.path.charCodeAt(i);
+    const rightCode = right.path.charCodeAt(i);
+    if (leftCode !== rightCode) return (leftCode === SLASH ? 0 : leftCode) - (rightCode === SLASH ? 0 : rightCode);
   }
-  return a.path.length - b.path.length || (a.exact === b.exact ? 0 : a.exact ? -1 : 1);
+  return left.path.length - right.path.length || (left.exact === right.exact ? 0 : left.exact ? -1 : 1);
 }
 
 /** A literal path inside a regex: the path characters that are regex metacharacters, escaped. */
-export function escapeRegex(p: string): string {
-  return p.replace(/[.*+?^$()[\]{}|\\]/g, '\\$&');
+export function escapeRegex(literal: string): string {
+  return literal.replace(/[.*+?^$()[\]{}|\\]/g, '\\$&');
 }
 
 /** The names nginx hashes: exact hosts, "_" for the catch-all, from-to-www aliases (wildcards are regexes). */
 function serverNames(servers: Server[]): string[] {
   const names: string[] = [];
-  for (const s of servers) {
-    if (!s.host.startsWith('*.')) names.push(s.host || '_');
-    const from = (s.ann[redirectFamily.name] as { from?: string } | undefined)?.from;
-    if (from) names.push(from);
+  for (const server of servers) {
+    if (!server.host.startsWith('*.')) names.push(server.host || '_');
+    for (const family of FAMILIES) {
+      const config = configIn(server.ann, family);
+      if (config !== undefined && family.serverNames) names.push(...family.serverNames(config));
+    }
   }
   return names;
 }

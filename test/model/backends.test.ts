@@ -21,10 +21,10 @@ function route(resources: Resource[], ref = backend('web'), opts: Parameters<typ
     name: 'ing',
     rules: [{ host: 'h.example.com', paths: [{ path: '/', pathType: 'Prefix', backend: ref }] }],
   });
-  const r = build([...resources, ing], opts);
-  const name = r.model.servers.find((s) => s.host === 'h.example.com')!.locations[0]!.backend;
-  const b = name === null ? undefined : r.model.backends.find((x) => x.name === name);
-  return { ...r, name, backend: b };
+  const result = build([...resources, ing], opts);
+  const name = result.model.servers.find((s) => s.host === 'h.example.com')!.locations[0]!.backend;
+  const upstream = name === null ? undefined : result.model.backends.find((x) => x.name === name);
+  return { ...result, name, backend: upstream };
 }
 const eps = (b: Backend | undefined) => (b?.endpoints ?? []).map((e) => `${e.address}:${e.port}`);
 
@@ -33,12 +33,12 @@ describe('backends', () => {
     assert.equal(backendName('shop', 'web', 8080), 'shop_web_8080');
     const {
       name,
-      backend: b,
+      backend: upstream,
       problems,
     } = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })]);
     assert.equal(problems.length, 0, show(problems));
     assert.equal(name, 'default_web_80');
-    assert.deepEqual(b, {
+    assert.deepEqual(upstream, {
       name: 'default_web_80',
       namespace: 'default',
       service: 'web',
@@ -70,20 +70,20 @@ describe('backends', () => {
     });
 
     it('finds the Service port by number', () => {
-      const r = route([svc, ep], backend('web', 9000));
-      assert.equal(r.name, 'default_web_9000');
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:9090']);
+      const result = route([svc, ep], backend('web', 9000));
+      assert.equal(result.name, 'default_web_9000');
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:9090']);
     });
 
     it('finds the Service port by name, and names the backend by its number', () => {
-      const r = route([svc, ep], backend('web', 'admin'));
-      assert.equal(r.name, 'default_web_9000');
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:9090']);
+      const result = route([svc, ep], backend('web', 'admin'));
+      assert.equal(result.name, 'default_web_9000');
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:9090']);
     });
 
     it('resolves a named targetPort through the Endpoints port named like the Service port', () => {
-      const r = route([svc, ep], backend('web', 'http'));
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080']);
+      const result = route([svc, ep], backend('web', 'http'));
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080']);
     });
 
     it('resolves a named targetPort through the EndpointSlice port named like the Service port', () => {
@@ -102,67 +102,70 @@ describe('backends', () => {
 
     it('matches a single unnamed Service port with the single unnamed endpoint port', () => {
       const one = service({ name: 'web', ports: [{ port: 80, targetPort: 8080 }] });
-      const r = route([one, endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'], ports: [{ port: 8080 }] }] })]);
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080']);
-      const s = route([
+      const result = route([
+        one,
+        endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'], ports: [{ port: 8080 }] }] }),
+      ]);
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080']);
+      const server = route([
         one,
         slice({ name: 'web-x', service: 'web', endpoints: ['10.0.0.2'], ports: [{ port: 8080 }] }),
       ]);
-      assert.deepEqual(eps(s.backend), ['10.0.0.2:8080']);
+      assert.deepEqual(eps(server.backend), ['10.0.0.2:8080']);
     });
 
     it('reports a port the Service does not have, listing the ports it has, and answers 503', () => {
-      const r = route([svc, ep], backend('web', 81));
-      assert.equal(r.name, null);
-      const p = problemsMatching(r.problems, /has no port 81/);
-      assert.equal(p.length, 1, show(r.problems));
-      assert.match(p[0]!.message, /http:80, admin:9000/);
-      assert.match(p[0]!.message, /503/);
-      assert.equal(p[0]!.object, 'Ingress default/ing');
-      assert.equal(p[0]!.field, 'spec.rules[0].http.paths[0].backend');
+      const result = route([svc, ep], backend('web', 81));
+      assert.equal(result.name, null);
+      const problems = problemsMatching(result.problems, /has no port 81/);
+      assert.equal(problems.length, 1, show(result.problems));
+      assert.match(problems[0]!.message, /http:80, admin:9000/);
+      assert.match(problems[0]!.message, /503/);
+      assert.equal(problems[0]!.object, 'Ingress default/ing');
+      assert.equal(problems[0]!.field, 'spec.rules[0].http.paths[0].backend');
       assert.equal(route([svc, ep], backend('web', 'nope')).name, null);
     });
 
     it('reports a UDP port and answers 503', () => {
       const udp = service({ name: 'dns', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
-      const r = route([udp], backend('dns', 53));
-      assert.equal(r.name, null);
-      assert.equal(problemsMatching(r.problems, /UDP, not TCP/).length, 1, show(r.problems));
-      assert.deepEqual(r.model.backends, []);
+      const result = route([udp], backend('dns', 53));
+      assert.equal(result.name, null);
+      assert.equal(problemsMatching(result.problems, /UDP, not TCP/).length, 1, show(result.problems));
+      assert.deepEqual(result.model.backends, []);
     });
   });
 
   it('reports a missing Service and answers 503', () => {
-    const r = route([], backend('ghost'));
-    assert.equal(r.name, null);
-    const p = problemsMatching(r.problems, /Service default\/ghost not found/);
-    assert.equal(p.length, 1, show(r.problems));
-    assert.equal(p[0]!.severity, 'warning');
-    assert.deepEqual(r.model.backends, []);
+    const result = route([], backend('ghost'));
+    assert.equal(result.name, null);
+    const problems = problemsMatching(result.problems, /Service default\/ghost not found/);
+    assert.equal(problems.length, 1, show(result.problems));
+    assert.equal(problems[0]!.severity, 'warning');
+    assert.deepEqual(result.model.backends, []);
   });
 
   it('does not look for the Service in another namespace', () => {
-    const r = route([service({ name: 'web', namespace: 'other' })]);
-    assert.equal(r.name, null);
+    const result = route([service({ name: 'web', namespace: 'other' })]);
+    assert.equal(result.name, null);
   });
 
   it('reports resource backends as unsupported', () => {
-    const r = route([], { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static' } });
-    assert.equal(r.name, null);
-    assert.equal(problemsMatching(r.problems, /StorageBucket.*not supported/).length, 1, show(r.problems));
+    const result = route([], { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static' } });
+    assert.equal(result.name, null);
+    assert.equal(problemsMatching(result.problems, /StorageBucket.*not supported/).length, 1, show(result.problems));
   });
 
   describe('Endpoints', () => {
     it('uses only ready addresses, never notReadyAddresses', () => {
-      const r = route([
+      const result = route([
         service({ name: 'web' }),
         endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.2', '10.0.0.1'], notReady: ['10.0.0.9'] }] }),
       ]);
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.2:8080']);
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080', '10.0.0.2:8080']);
     });
 
     it('merges subsets with different ports and skips subsets without the port', () => {
-      const r = route([
+      const result = route([
         service({ name: 'web' }),
         endpoints({
           name: 'web',
@@ -173,13 +176,13 @@ describe('backends', () => {
           ],
         }),
       ]);
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.2:8081']);
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080', '10.0.0.2:8081']);
     });
 
     it('keeps a backend without endpoints (the renderer answers 503 for it)', () => {
-      const r = route([service({ name: 'web' })]);
-      assert.equal(r.name, 'default_web_80');
-      assert.deepEqual(r.backend?.endpoints, []);
+      const result = route([service({ name: 'web' })]);
+      assert.equal(result.name, 'default_web_80');
+      assert.deepEqual(result.backend?.endpoints, []);
       const none = route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ notReady: ['10.0.0.1'] }] })]);
       assert.deepEqual(none.backend?.endpoints, []);
     });
@@ -189,7 +192,7 @@ describe('backends', () => {
     const svc = service({ name: 'web' });
 
     it('uses only ready endpoints that are not terminating', () => {
-      const r = route([
+      const result = route([
         svc,
         slice({
           name: 'web-a',
@@ -203,49 +206,52 @@ describe('backends', () => {
           ],
         }),
       ]);
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.5:8080']);
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080', '10.0.0.5:8080']);
     });
 
     it('prefers EndpointSlices over Endpoints when both exist', () => {
-      const r = route([
+      const result = route([
         svc,
         endpoints({ name: 'web', subsets: [{ ready: ['10.9.9.9'] }] }),
         slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'] }),
       ]);
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080']);
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080']);
     });
 
     it('merges several slices of one Service and removes duplicates', () => {
-      const r = route([
+      const result = route([
         svc,
         slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.3', '10.0.0.1'] }),
         slice({ name: 'web-b', service: 'web', endpoints: ['10.0.0.2', '10.0.0.1'] }),
         slice({ name: 'other-a', service: 'other', endpoints: ['10.7.7.7'] }),
       ]);
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']);
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']);
     });
 
     it('uses every address of an endpoint, IPv6 too, and skips FQDN slices', () => {
-      const r = route([
+      const result = route([
         svc,
         slice({ name: 'web-a', service: 'web', endpoints: [{ addresses: ['10.0.0.1', '10.0.0.2'] }] }),
         slice({ name: 'web-6', service: 'web', addressType: 'IPv6', endpoints: ['fd00::1'] }),
         slice({ name: 'web-f', service: 'web', addressType: 'FQDN', endpoints: ['pod.example.com'] }),
       ]);
-      assert.deepEqual(eps(r.backend), ['10.0.0.1:8080', '10.0.0.2:8080', 'fd00::1:8080']);
+      assert.deepEqual(eps(result.backend), ['10.0.0.1:8080', '10.0.0.2:8080', 'fd00::1:8080']);
     });
 
     it('only takes slices from the Service namespace', () => {
-      const r = route([svc, slice({ name: 'web-a', namespace: 'other', service: 'web', endpoints: ['10.0.0.1'] })]);
-      assert.deepEqual(eps(r.backend), []);
+      const result = route([
+        svc,
+        slice({ name: 'web-a', namespace: 'other', service: 'web', endpoints: ['10.0.0.1'] }),
+      ]);
+      assert.deepEqual(eps(result.backend), []);
     });
 
     it('skips a slice port without a number', () => {
-      const r = route([
+      const result = route([
         svc,
         slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'], ports: [{ name: 'http' }] }),
       ]);
-      assert.deepEqual(eps(r.backend), []);
+      assert.deepEqual(eps(result.backend), []);
     });
   });
 
@@ -270,17 +276,17 @@ describe('backends', () => {
 
     it('uses the addresses resolved for the name and reports the name to resolve', () => {
       const resolved = new Map([['api.example.net', ['192.0.2.2', '192.0.2.1']]]);
-      const r = route([ext], backend('web', 443), { resolved });
-      assert.equal(r.problems.length, 0, show(r.problems));
-      assert.deepEqual(r.externalNames, ['api.example.net']);
-      assert.equal(r.backend?.externalName, 'api.example.net');
-      assert.deepEqual(eps(r.backend), ['192.0.2.1:443', '192.0.2.2:443']);
+      const result = route([ext], backend('web', 443), { resolved });
+      assert.equal(result.problems.length, 0, show(result.problems));
+      assert.deepEqual(result.externalNames, ['api.example.net']);
+      assert.equal(result.backend?.externalName, 'api.example.net');
+      assert.deepEqual(eps(result.backend), ['192.0.2.1:443', '192.0.2.2:443']);
     });
 
     it('has no endpoints until the name is resolved, and still reports the name', () => {
-      const r = route([ext], backend('web', 443));
-      assert.deepEqual(r.externalNames, ['api.example.net']);
-      assert.deepEqual(r.backend?.endpoints, []);
+      const result = route([ext], backend('web', 443));
+      assert.deepEqual(result.externalNames, ['api.example.net']);
+      assert.deepEqual(result.backend?.endpoints, []);
     });
 
     it('dials a numeric targetPort, and takes an IP address as is', () => {
@@ -290,24 +296,24 @@ describe('backends', () => {
         externalName: '192.0.2.7',
         ports: [{ port: 80, targetPort: 8443 }],
       });
-      const r = route([ip]);
-      assert.deepEqual(eps(r.backend), ['192.0.2.7:8443']);
-      assert.deepEqual(r.externalNames, []);
+      const result = route([ip]);
+      assert.deepEqual(eps(result.backend), ['192.0.2.7:8443']);
+      assert.deepEqual(result.externalNames, []);
     });
 
     it('ignores Endpoints and slices of an ExternalName Service', () => {
-      const r = route(
+      const result = route(
         [ext, slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'], ports: [{ name: 'https', port: 443 }] })],
         backend('web', 443),
       );
-      assert.deepEqual(r.backend?.endpoints, []);
+      assert.deepEqual(result.backend?.endpoints, []);
     });
 
     it('drops resolved values that are not IP addresses', () => {
-      const r = route([ext], backend('web', 443), {
+      const result = route([ext], backend('web', 443), {
         resolved: new Map([['api.example.net', ['192.0.2.1', 'evil;', '']]]),
       });
-      assert.deepEqual(eps(r.backend), ['192.0.2.1:443']);
+      assert.deepEqual(eps(result.backend), ['192.0.2.1:443']);
     });
   });
 
@@ -316,11 +322,11 @@ describe('backends', () => {
     const want = eps(route([service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ips }] })]).backend);
     assert.equal(want.length, 5);
     for (let seed = 0; seed < ips.length; seed++) {
-      const r = route([
+      const result = route([
         service({ name: 'web' }),
         slice({ name: 'web-a', service: 'web', endpoints: reorder(ips, seed) }),
       ]);
-      assert.deepEqual(eps(r.backend), want);
+      assert.deepEqual(eps(result.backend), want);
     }
     assert.deepEqual(
       sortEndpoints([
@@ -342,9 +348,9 @@ describe('backends', () => {
       slices: () => [slice({ name: 'web-a', namespace: 'x', service: 'web', endpoints: ['10.0.0.1'] })],
       resolved: () => undefined,
     };
-    const r = resolveBackend('x', backend('web'), lookup);
-    assert.ok(r.ok);
-    assert.deepEqual(r.backend.endpoints, [{ address: '10.0.0.1', port: 8080 }]);
+    const good = resolveBackend('x', backend('web'), lookup);
+    assert.ok(good.ok);
+    assert.deepEqual(good.backend.endpoints, [{ address: '10.0.0.1', port: 8080 }]);
     const bad = resolveBackend('y', backend('web'), lookup);
     assert.equal(bad.ok, false);
   });

@@ -38,38 +38,38 @@ describe('TLS', () => {
 
   describe('certificateFromSecret', () => {
     it('accepts a valid kubernetes.io/tls Secret: chain then key, hashed, named namespace_secret', () => {
-      const r = certificateFromSecret(secret({ name: 'cafe-secret', namespace: 'shop', cert: cafe }));
-      assert.ok(r.ok, show(r.problems));
-      assert.deepEqual(r.problems, []);
-      assert.equal(r.cert.name, 'shop_cafe-secret');
+      const parsed = certificateFromSecret(secret({ name: 'cafe-secret', namespace: 'shop', cert: cafe }));
+      assert.ok(parsed.ok, show(parsed.problems));
+      assert.deepEqual(parsed.problems, []);
+      assert.equal(parsed.cert.name, 'shop_cafe-secret');
       assert.match(
-        r.cert.pem,
+        parsed.cert.pem,
         /^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n[\s\S]+-----END PRIVATE KEY-----\n$/,
       );
-      assert.equal(r.cert.hash, crypto.createHash('sha256').update(r.cert.pem).digest('hex'));
-      assert.ok(Date.parse(r.cert.notAfter) > Date.now());
+      assert.equal(parsed.cert.hash, crypto.createHash('sha256').update(parsed.cert.pem).digest('hex'));
+      assert.ok(Date.parse(parsed.cert.notAfter) > Date.now());
     });
 
     it('keeps only the PEM blocks, dropping text around them', () => {
-      const r = certificateFromSecret(
+      const parsed = certificateFromSecret(
         secret({ name: 's', crt: `subject=whatever\n${cafe.crt}trailing`, key: `# key\n${cafe.key}` }),
       );
-      assert.ok(r.ok, show(r.problems));
-      assert.doesNotMatch(r.cert.pem, /subject=|trailing|# key/);
+      assert.ok(parsed.ok, show(parsed.problems));
+      assert.doesNotMatch(parsed.cert.pem, /subject=|trailing|# key/);
     });
 
     it('keeps a whole chain', () => {
-      const r = certificateFromSecret(secret({ name: 's', crt: cafe.crt + other.crt, key: cafe.key }));
-      assert.ok(r.ok, show(r.problems));
-      assert.equal(r.cert.pem.match(/BEGIN CERTIFICATE/g)?.length, 2);
+      const parsed = certificateFromSecret(secret({ name: 's', crt: cafe.crt + other.crt, key: cafe.key }));
+      assert.ok(parsed.ok, show(parsed.problems));
+      assert.equal(parsed.cert.pem.match(/BEGIN CERTIFICATE/g)?.length, 2);
     });
 
     it('warns about a Secret of another type but uses it', () => {
-      const r = certificateFromSecret(secret({ name: 's', cert: cafe, type: 'Opaque' }));
-      assert.ok(r.ok);
-      assert.equal(r.problems.length, 1);
-      assert.equal(r.problems[0]!.severity, 'warning');
-      assert.equal(r.problems[0]!.field, 'type');
+      const parsed = certificateFromSecret(secret({ name: 's', cert: cafe, type: 'Opaque' }));
+      assert.ok(parsed.ok);
+      assert.equal(parsed.problems.length, 1);
+      assert.equal(parsed.problems[0]!.severity, 'warning');
+      assert.equal(parsed.problems[0]!.field, 'type');
     });
 
     const bad: [string, () => Parameters<typeof secret>[0], RegExp, string][] = [
@@ -110,12 +110,12 @@ describe('TLS', () => {
     ];
     for (const [what, input, message, field] of bad) {
       it(`refuses a Secret with ${what}`, () => {
-        const r = certificateFromSecret(secret(input()));
-        assert.equal(r.ok, false);
-        assert.equal(r.problems.length, 1, show(r.problems));
-        assert.equal(r.problems[0]!.field, field);
-        assert.equal(r.problems[0]!.object, 'Secret default/s');
-        assert.match(r.problems[0]!.message, message);
+        const parsed = certificateFromSecret(secret(input()));
+        assert.equal(parsed.ok, false);
+        assert.equal(parsed.problems.length, 1, show(parsed.problems));
+        assert.equal(parsed.problems[0]!.field, field);
+        assert.equal(parsed.problems[0]!.object, 'Secret default/s');
+        assert.match(parsed.problems[0]!.message, message);
       });
     }
   });
@@ -180,12 +180,12 @@ describe('TLS', () => {
         const { model, problems } = build([...app, ...extra(), tlsIngress('cafe-secret', ['cafe.example.com'])]);
         assert.equal(server(model, 'cafe.example.com').tls, 'default');
         assert.deepEqual(model.certificates, []);
-        const p = problemsMatching(problems, message);
-        assert.equal(p.length, 1, show(problems));
-        assert.equal(p[0]!.severity, 'warning');
-        assert.equal(p[0]!.object, 'Ingress default/cafe');
-        assert.equal(p[0]!.field, 'spec.tls[0].secretName');
-        assert.match(p[0]!.message, /default certificate/);
+        const reported = problemsMatching(problems, message);
+        assert.equal(reported.length, 1, show(problems));
+        assert.equal(reported[0]!.severity, 'warning');
+        assert.equal(reported[0]!.object, 'Ingress default/cafe');
+        assert.equal(reported[0]!.field, 'spec.tls[0].secretName');
+        assert.match(reported[0]!.message, /default certificate/);
       });
     }
 
@@ -277,13 +277,13 @@ describe('TLS', () => {
         tlsIngress('cafe', ['tea.example.com']),
       ]);
       assert.equal(server(model, 'tea.example.com').tls, 'default');
-      const p = problemsMatching(
+      const reported = problemsMatching(
         problems,
         /certificate of Secret default\/cafe does not name host tea\.example\.com; using the default certificate/,
       );
-      assert.equal(p.length, 1, show(problems));
-      assert.equal(p[0]!.object, 'Ingress default/cafe');
-      assert.equal(p[0]!.field, 'spec.tls[0].hosts[0]');
+      assert.equal(reported.length, 1, show(problems));
+      assert.equal(reported[0]!.object, 'Ingress default/cafe');
+      assert.equal(reported[0]!.field, 'spec.tls[0].hosts[0]');
     });
 
     it('lets a younger Ingress whose certificate names the host win over an older one whose certificate does not', () => {
@@ -319,8 +319,8 @@ describe('TLS', () => {
 
     describe('ssl-redirect', () => {
       const redirects = (resources: Resource[], opts = {}) => {
-        const r = build(resources, opts);
-        return { ...r, flags: server(r.model, 'cafe.example.com').locations.map((l) => l.sslRedirect) };
+        const result = build(resources, opts);
+        return { ...result, flags: server(result.model, 'cafe.example.com').locations.map((l) => l.sslRedirect) };
       };
       const annotated = (value?: string) =>
         ingress({
@@ -346,12 +346,12 @@ describe('TLS', () => {
       });
 
       it('reports an invalid annotation value, naming the annotation and the value, and keeps the default', () => {
-        const r = redirects([...app, annotated('yes')]);
-        assert.deepEqual(r.flags, [true, true]);
-        assert.equal(r.problems.length, 1, show(r.problems));
-        assert.equal(r.problems[0]!.severity, 'error');
-        assert.equal(r.problems[0]!.field, 'metadata.annotations["nginx.ingress.kubernetes.io/ssl-redirect"]');
-        assert.match(r.problems[0]!.message, /"yes"/);
+        const result = redirects([...app, annotated('yes')]);
+        assert.deepEqual(result.flags, [true, true]);
+        assert.equal(result.problems.length, 1, show(result.problems));
+        assert.equal(result.problems[0]!.severity, 'error');
+        assert.equal(result.problems[0]!.field, 'metadata.annotations["nginx.ingress.kubernetes.io/ssl-redirect"]');
+        assert.match(result.problems[0]!.message, /"yes"/);
       });
     });
   });

@@ -16,7 +16,7 @@ import { build, endpoints, ingress, OPTIONS, path, rule, service, show, slice } 
 const STATUS = 10254;
 const INTERNAL = 10246;
 const POLICY: EndpointPolicy = { protectedPorts: [80, 443, INTERNAL, STATUS], localAddresses: ['10.1.2.3', 'fd00::3'] };
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
 
 describe('model/endpoint-policy', () => {
   it('canonicalAddress: one spelling for IPv4-mapped, -compatible and long IPv6 forms', () => {
@@ -36,7 +36,7 @@ describe('model/endpoint-policy', () => {
       ...POLICY,
       boundTo: { [STATUS]: ['127.0.0.1'], [INTERNAL]: ['127.0.0.1', '127.0.0.2'], 80: ['*'] },
     };
-    for (const [a, p] of [
+    for (const [address, port] of [
       ['127.0.0.1', STATUS],
       ['::ffff:7f00:1', STATUS],
       ['127.0.0.2', INTERNAL],
@@ -44,15 +44,15 @@ describe('model/endpoint-policy', () => {
       ['127.0.9.9', 80],
       ['10.1.2.3', 80],
     ] as [string, number][]) {
-      assert.ok(endpointRefusal(a, p, bound), `${a}:${p} refused`);
+      assert.ok(endpointRefusal(address, port, bound), `${address}:${port} refused`);
     }
     // a listener on 127.0.0.1:STATUS is not reached through 127.0.7.1:STATUS (a test pod's port may be the same number)
-    for (const [a, p] of [
+    for (const [address, port] of [
       ['127.0.7.1', STATUS],
       ['127.0.0.3', INTERNAL],
       ['10.1.2.3', STATUS],
     ] as [string, number][]) {
-      assert.equal(endpointRefusal(a, p, bound), null, `${a}:${p} allowed`);
+      assert.equal(endpointRefusal(address, port, bound), null, `${address}:${port} allowed`);
     }
     // a port not in boundTo (443 here) accepts on every local address: the old rule
     assert.ok(endpointRefusal('127.0.7.1', 443, bound));
@@ -105,7 +105,7 @@ describe('model/endpoint-policy', () => {
 
   it('Endpoints naming the status port (any spelling): left out and reported with object, field and Ingress; the backend answers 503', () => {
     for (const address of ['127.0.0.1', '::ffff:127.0.0.1', '::1', '10.1.2.3', '0.0.0.0']) {
-      const r = build(
+      const result = build(
         [
           statusIngress('grab'),
           service({ name: 'grab' }),
@@ -116,15 +116,15 @@ describe('model/endpoint-policy', () => {
         ],
         { endpointPolicy: POLICY },
       );
-      const b = r.model.backends.find((x) => x.name === grabName)!;
-      assert.deepEqual(b.endpoints, [{ address: '10.0.0.9', port: STATUS }], address);
-      assert.deepEqual(b.withheld, { refused: 1 });
-      const p = r.problems.filter((x) => x.object === 'Endpoints default/grab');
-      assert.equal(p.length, 1, show(r.problems));
-      assert.equal(p[0]!.severity, 'error');
-      assert.equal(p[0]!.field, 'subsets[0].addresses[1].ip');
+      const backend = result.model.backends.find((x) => x.name === grabName)!;
+      assert.deepEqual(backend.endpoints, [{ address: '10.0.0.9', port: STATUS }], address);
+      assert.deepEqual(backend.withheld, { refused: 1 });
+      const problems = result.problems.filter((x) => x.object === 'Endpoints default/grab');
+      assert.equal(problems.length, 1, show(result.problems));
+      assert.equal(problems[0]!.severity, 'error');
+      assert.equal(problems[0]!.field, 'subsets[0].addresses[1].ip');
       assert.match(
-        formatProblem(p[0]!),
+        formatProblem(problems[0]!),
         new RegExp(
           `${address.replace(/[.:]/g, '\\$&')}.*left out.*Ingress default/grab spec\\.rules\\[0\\]\\.http\\.paths\\[0\\]\\.backend`,
         ),
@@ -133,7 +133,7 @@ describe('model/endpoint-policy', () => {
   });
 
   it('EndpointSlices, IP and resolved ExternalNames, and service-upstream ClusterIPs are screened alike', () => {
-    const r = build(
+    const result = build(
       [
         ingress({
           name: 'a',
@@ -141,7 +141,7 @@ describe('model/endpoint-policy', () => {
         }),
         ingress({
           name: 'b',
-          annotations: { [`${A}service-upstream`]: 'true' },
+          annotations: { [`${ANNOTATION_PREFIX}service-upstream`]: 'true' },
           rules: [rule('b.test', path('/', 'cluster', INTERNAL))],
         }),
         service({ name: 'sliced' }),
@@ -168,12 +168,12 @@ describe('model/endpoint-policy', () => {
       { endpointPolicy: POLICY, resolved: new Map([['localhost', ['127.0.0.1', '::1']]]) },
     );
     const eps = (svc: string, port = 80) =>
-      r.model.backends.find((x) => x.name === backendName('default', svc, port))!.endpoints;
+      result.model.backends.find((x) => x.name === backendName('default', svc, port))!.endpoints;
     assert.deepEqual(eps('sliced'), [{ address: '10.0.0.1', port: STATUS }]);
     assert.deepEqual(eps('ext'), []);
     assert.deepEqual(eps('named'), []);
     assert.deepEqual(eps('cluster', INTERNAL), []);
-    const where = r.problems
+    const where = result.problems
       .filter((p) => p.severity === 'error')
       .map((p) => `${p.object} ${p.field}`)
       .sort();
@@ -186,16 +186,16 @@ describe('model/endpoint-policy', () => {
         'Service default/named spec.externalName',
         'Service default/named spec.externalName',
       ],
-      show(r.problems),
+      show(result.problems),
     );
     assert.ok(
-      r.problems.some((p) => /localhost resolves to it/.test(p.message)),
-      show(r.problems),
+      result.problems.some((p) => /localhost resolves to it/.test(p.message)),
+      show(result.problems),
     );
   });
 
   it('without a policy only the never-valid addresses are refused (render, unit tests)', () => {
-    const r = build([
+    const result = build([
       statusIngress('grab'),
       service({ name: 'grab' }),
       endpoints({
@@ -203,13 +203,17 @@ describe('model/endpoint-policy', () => {
         subsets: [{ ready: ['127.0.0.1', '169.254.169.254'], ports: [{ name: 'http', port: STATUS }] }],
       }),
     ]);
-    assert.deepEqual(r.model.backends[0]!.endpoints, [{ address: '127.0.0.1', port: STATUS }]);
+    assert.deepEqual(result.model.backends[0]!.endpoints, [{ address: '127.0.0.1', port: STATUS }]);
   });
 
   it("an auth-url naming the status port or internal API (IP or a name resolving to loopback) denies the Ingress's paths, reported", () => {
     const auth = (name: string, url: string) =>
-      ingress({ name, annotations: { [`${A}auth-url`]: url }, rules: [rule(`${name}.test`, path('/', 'web'))] });
-    const r = build(
+      ingress({
+        name,
+        annotations: { [`${ANNOTATION_PREFIX}auth-url`]: url },
+        rules: [rule(`${name}.test`, path('/', 'web'))],
+      });
+    const result = build(
       [
         auth('ip', `http://127.0.0.1:${STATUS}/status`),
         auth('named', `http://localhost:${INTERNAL}/configuration/backends`),
@@ -220,12 +224,12 @@ describe('model/endpoint-policy', () => {
       ],
       { endpointPolicy: POLICY, resolved: new Map([['localhost', ['127.0.0.1']]]) },
     );
-    const denied = (host: string) => r.model.servers.find((s) => s.host === host)!.locations[0]!.denied;
+    const denied = (host: string) => result.model.servers.find((s) => s.host === host)!.locations[0]!.denied;
     for (const name of ['ip', 'named', 'mapped']) {
       assert.equal(denied(`${name}.test`), 'auth-url names the controller itself', name);
-      const p = r.problems.find((x) => x.object === `Ingress default/${name}` && x.severity === 'error');
-      assert.match(p?.message ?? '', /loopback address on a port of the controller/, show(r.problems));
-      assert.equal(p?.field, `metadata.annotations["${A}auth-url"]`);
+      const problem = result.problems.find((x) => x.object === `Ingress default/${name}` && x.severity === 'error');
+      assert.match(problem?.message ?? '', /loopback address on a port of the controller/, show(result.problems));
+      assert.equal(problem?.field, `metadata.annotations["${ANNOTATION_PREFIX}auth-url"]`);
     }
     assert.equal(denied('fine.test'), null);
   });
@@ -245,20 +249,20 @@ describe('model/endpoint-policy', () => {
 
     it(`a Service with more than ${MAX_ENDPOINTS} ready endpoints keeps the previous ones; reported on the Service and the Ingress`, () => {
       const previous: Endpoint[] = [{ address: '10.9.9.9', port: 8080 }];
-      const r = build(cluster(many(MAX_ENDPOINTS + 1)), {
+      const result = build(cluster(many(MAX_ENDPOINTS + 1)), {
         endpointPolicy: POLICY,
         lastGood: new Map([[bigName, previous]]),
       });
-      const b = r.model.backends.find((x) => x.name === bigName)!;
-      assert.deepEqual(b.endpoints, previous);
-      assert.deepEqual(b.withheld, { refused: 0, overLimit: MAX_ENDPOINTS + 1 });
-      const svc = r.problems.find((p) => p.object === 'Service default/big');
+      const upstream = result.model.backends.find((x) => x.name === bigName)!;
+      assert.deepEqual(upstream.endpoints, previous);
+      assert.deepEqual(upstream.withheld, { refused: 0, overLimit: MAX_ENDPOINTS + 1 });
+      const svc = result.problems.find((p) => p.object === 'Service default/big');
       assert.match(
         svc?.message ?? '',
         /10001 ready endpoints, more than the limit of 10000; backend .* keeps its previous 1 endpoint\(s\) \(backend .* of Ingress default\/big/,
-        show(r.problems),
+        show(result.problems),
       );
-      const ing = r.problems.find((p) => p.object === 'Ingress default/big');
+      const ing = result.problems.find((p) => p.object === 'Ingress default/big');
       assert.equal(ing?.field, 'spec.rules[0].http.paths[0].backend');
       assert.equal(ing?.severity, 'error');
       // no previous endpoints (the first build): none at all, rather than a list nginx would refuse

@@ -5,7 +5,7 @@ import { Store } from '../../src/store.js';
 import type { Resource } from '../../src/resources.js';
 import { endpoints, ingress, OPTIONS, path, rule, service, slice } from '../helpers/resources.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
 const file = (...resources: Resource[]) => ({ resources, rejected: [], parseFailed: false });
 
 // routes: web (Endpoints), api (EndpointSlices), ext (ExternalName), plus a canary of web
@@ -103,7 +103,7 @@ describe('model/update', () => {
       file(
         ingress({
           name: 'web-canary',
-          annotations: { [`${A}canary`]: 'true', [`${A}canary-weight`]: '10' },
+          annotations: { [`${ANNOTATION_PREFIX}canary`]: 'true', [`${ANNOTATION_PREFIX}canary-weight`]: '10' },
           rules: [rule('web.test', path('/', 'web-v2'))],
         }),
         service({ name: 'web-v2' }),

@@ -23,13 +23,13 @@ function app(name: string, ip = '10.0.0.1', namespace = 'default'): Resource[] {
   return [service({ name, namespace }), endpoints({ name, namespace, subsets: [{ ready: [ip] }] })];
 }
 
-const server = (m: Model, host: string): Server => {
-  const s = m.servers.find((x) => x.host === host);
+const server = (model: Model, host: string): Server => {
+  const srv = model.servers.find((x) => x.host === host);
   assert.ok(
-    s,
-    `no server ${JSON.stringify(host)}; servers: ${m.servers.map((x) => JSON.stringify(x.host)).join(', ')}`,
+    srv,
+    `no server ${JSON.stringify(host)}; servers: ${model.servers.map((x) => JSON.stringify(x.host)).join(', ')}`,
   );
-  return s;
+  return srv;
 };
 const loc = (s: Server, p: string, match: Location['match']): Location | undefined =>
   s.locations.find((l) => l.path === p && l.match === match);
@@ -98,9 +98,9 @@ describe('buildModel', () => {
         ingress({ name: 'coffee', rules: [rule('cafe.example.com', path('/coffee', 'coffee'))] }),
       ]);
       assert.equal(problems.length, 0, show(problems));
-      const s = server(model, 'cafe.example.com');
-      assert.deepEqual(summary(s), ['/coffee default_coffee_80 default/coffee', '/tea default_tea_80 default/tea']);
-      assert.deepEqual([...s.ingresses].sort(), ['default/coffee', 'default/tea']);
+      const srv = server(model, 'cafe.example.com');
+      assert.deepEqual(summary(srv), ['/coffee default_coffee_80 default/coffee', '/tea default_tea_80 default/tea']);
+      assert.deepEqual([...srv.ingresses].sort(), ['default/coffee', 'default/tea']);
     });
   });
 
@@ -110,17 +110,17 @@ describe('buildModel', () => {
 
     it('keeps Exact paths as written, trailing slash included', () => {
       const { model } = oneIngress(exact('/foo', 'web'), exact('/bar/', 'web'));
-      const s = server(model, 'h.example.com');
-      assert.ok(loc(s, '/foo', 'exact'));
-      assert.ok(loc(s, '/bar/', 'exact'));
-      assert.equal(loc(s, '/bar', 'exact'), undefined);
+      const srv = server(model, 'h.example.com');
+      assert.ok(loc(srv, '/foo', 'exact'));
+      assert.ok(loc(srv, '/bar/', 'exact'));
+      assert.equal(loc(srv, '/bar', 'exact'), undefined);
     });
 
     it('drops the trailing slash of a Prefix path, but not of "/"', () => {
       const { model } = oneIngress(path('/foo/', 'web'), path('/a/b//', 'web'), path('/', 'web'));
-      const s = server(model, 'h.example.com');
+      const srv = server(model, 'h.example.com');
       assert.deepEqual(
-        s.locations.map((l) => [l.path, l.match]),
+        srv.locations.map((l) => [l.path, l.match]),
         [
           ['/a/b', 'prefix'],
           ['/foo', 'prefix'],
@@ -131,10 +131,10 @@ describe('buildModel', () => {
 
     it('treats ImplementationSpecific as Prefix', () => {
       const { model } = oneIngress(path('/legacy/', 'web', 80, 'ImplementationSpecific'));
-      const l = server(model, 'h.example.com').locations[0]!;
-      assert.equal(l.match, 'prefix');
-      assert.equal(l.path, '/legacy');
-      assert.equal(l.pathType, 'ImplementationSpecific');
+      const location = server(model, 'h.example.com').locations[0]!;
+      assert.equal(location.match, 'prefix');
+      assert.equal(location.path, '/legacy');
+      assert.equal(location.pathType, 'ImplementationSpecific');
     });
 
     it('treats Prefix /foo/ and Prefix /foo as the same path', () => {
@@ -296,7 +296,7 @@ describe('buildModel', () => {
         ...app('web'),
         ingress({ name: 'a', rules: [rule('h.example.com', path('/x', 'web'))] }),
       ]);
-      for (const s of model.servers) assert.deepEqual(s.fallback, { backend: null, ingress: null });
+      for (const srv of model.servers) assert.deepEqual(srv.fallback, { backend: null, ingress: null });
     });
 
     it('uses the default backend of the oldest Ingress for the catch-all and reports a second one', () => {

@@ -95,13 +95,13 @@ describe('settings', () => {
       const { settings, problems } = parse({ [key]: value });
       assert.deepEqual(settings, DEFAULT_SETTINGS);
       assert.equal(problems.length, 1, show(problems));
-      const p = problems[0]!;
-      assert.equal(p.severity, 'error');
-      assert.equal(p.field, `data.${key}`);
-      assert.equal(p.object, 'ConfigMap default/ingress-templater');
-      assert.equal(p.file, 'test.yaml');
-      assert.ok(p.message.includes(JSON.stringify(value)), p.message);
-      assert.match(p.message, /expected .+; using the default/);
+      const problem = problems[0]!;
+      assert.equal(problem.severity, 'error');
+      assert.equal(problem.field, `data.${key}`);
+      assert.equal(problem.object, 'ConfigMap default/ingress-templater');
+      assert.equal(problem.file, 'test.yaml');
+      assert.ok(problem.message.includes(JSON.stringify(value)), problem.message);
+      assert.match(problem.message, /expected .+; using the default/);
     });
   }
 

@@ -51,7 +51,7 @@ function options(prefix: string): RenderOptions {
 }
 
 /** Several hosts, a wildcard, TLS (good, missing and wildcard Secrets), Exact/Prefix, 503 backends, a default backend. */
-function richResources(c: { cafe: TestCert; star: TestCert }): Resource[] {
+function richResources(config: { cafe: TestCert; star: TestCert }): Resource[] {
   return [
     configMap({ 'proxy-body-size': '8m', 'upstream-keepalive-connections': '16', 'proxy-read-timeout': '120' }),
     service({ name: 'tea', ports: [{ name: 'http', port: 80, targetPort: 'web' }] }),
@@ -75,8 +75,8 @@ function richResources(c: { cafe: TestCert; star: TestCert }): Resource[] {
       externalName: 'api.example.net',
       ports: [{ name: 'https', port: 443 }],
     }),
-    secret({ name: 'cafe-secret', cert: c.cafe }),
-    secret({ name: 'star', cert: c.star }),
+    secret({ name: 'cafe-secret', cert: config.cafe }),
+    secret({ name: 'star', cert: config.star }),
     ingress({
       name: 'cafe',
       created: '2024-01-01T00:00:00Z',
@@ -170,8 +170,12 @@ describe('render', () => {
         ...fs.readdirSync(nodePath.join(DEFAULT_TEMPLATE_DIR, 'partials')).map((f) => `partials/${f}`),
       ];
       assert.ok(files.length >= 5);
-      for (const f of files)
-        assert.deepEqual(checkTemplate(f, fs.readFileSync(nodePath.join(DEFAULT_TEMPLATE_DIR, f), 'utf8')), [], f);
+      for (const file of files)
+        assert.deepEqual(
+          checkTemplate(file, fs.readFileSync(nodePath.join(DEFAULT_TEMPLATE_DIR, file), 'utf8')),
+          [],
+          file,
+        );
     });
 
     it('accepts helpers, blocks, partials and comments', () => {
@@ -192,7 +196,7 @@ describe('render', () => {
         '{{#if @root.x}}{{num @root.y}}{{/if}}',
         'a { b; }',
       ];
-      for (const t of ok) assert.deepEqual(checkTemplate('t', t), [], t);
+      for (const trimmed of ok) assert.deepEqual(checkTemplate('t', trimmed), [], trimmed);
     });
 
     it('refuses bare values, triple-stash, unknown helpers and unknown block helpers', () => {
@@ -219,7 +223,7 @@ describe('render', () => {
         '{{#> layout}}{{/layout}}',
         '{{configHash.x}}',
       ];
-      for (const t of bad) assert.notDeepEqual(checkTemplate('t', t), [], t);
+      for (const trimmed of bad) assert.notDeepEqual(checkTemplate('t', trimmed), [], trimmed);
     });
 
     it('names the template and the line', () => {
@@ -262,15 +266,15 @@ describe('render', () => {
     });
 
     it('throws TemplateError when a value fails its helper at render time', () => {
-      const m = structuredClone(rich.model);
-      m.servers[1]!.locations[0]!.path = '/a;b';
+      const model = structuredClone(rich.model);
+      model.servers[1]!.locations[0]!.path = '/a;b';
       assert.throws(
-        () => renderer.render(m, options('/srv/it')),
+        () => renderer.render(model, options('/srv/it')),
         (e: unknown) => e instanceof TemplateError && /refusing to render "\/a;b" with \{\{path\}\}/.test(e.message),
       );
-      const h = structuredClone(rich.model);
-      h.servers[1]!.host = 'evil.example.com;\n    server_name x';
-      assert.throws(() => renderer.render(h, options('/srv/it')), TemplateError);
+      const built = structuredClone(rich.model);
+      built.servers[1]!.host = 'evil.example.com;\n    server_name x';
+      assert.throws(() => renderer.render(built, options('/srv/it')), TemplateError);
       assert.throws(() => renderer.render(rich.model, { ...options('/srv/it'), prefix: '/srv/$evil' }), TemplateError);
     });
   });
@@ -297,9 +301,9 @@ describe('render', () => {
     });
 
     it('changes the hash when the model changes', () => {
-      const m = structuredClone(rich.model);
-      m.backends[0]!.endpoints.pop();
-      assert.notEqual(renderer.render(m, options('/srv/it')).hash, rich.hash);
+      const model = structuredClone(rich.model);
+      model.backends[0]!.endpoints.pop();
+      assert.notEqual(renderer.render(model, options('/srv/it')).hash, rich.hash);
     });
 
     it('marks the start and end of every server, once each, in host order', () => {
@@ -315,9 +319,9 @@ describe('render', () => {
       ];
       assert.deepEqual(starts, hosts);
       assert.deepEqual(ends, hosts);
-      for (const h of hosts)
+      for (const host of hosts)
         assert.match(
-          serverBlock(rich.text, h),
+          serverBlock(rich.text, host),
           /^## start server \S+\n {4}server \{\n[\s\S]*\n {4}\}\n {4}## end server \S+\n$/,
         );
     });
@@ -361,10 +365,10 @@ describe('render', () => {
       // "location /" of nobody's, answering 404, has none)
       for (const host of [...rich.text.matchAll(/## start server (\S+)\n/g)].map((m) => m[1]!)) {
         const lines = serverBlock(rich.text, host).split('\n');
-        lines.forEach((line, i) => {
+        lines.forEach((line, index) => {
           if (/^\s+location [^@]/.test(line))
             assert.match(
-              lines[i - 1]!,
+              lines[index - 1]!,
               /^\s+# (ingress [a-z0-9-]+\/[a-z0-9-]+ (Exact|Prefix|ImplementationSpecific) \/\S*|no rule matched: default backend of ingress \S+)$/,
               `${host}: ${line}`,
             );
@@ -440,7 +444,7 @@ describe('render', () => {
     });
 
     it('keeps the redirect in the server when from-to-www or app-root must see plain HTTP first', () => {
-      const P = 'nginx.ingress.kubernetes.io/';
+      const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
       const cert = makeCert(['a.example.com', 'www.a.example.com', 'b.example.com']);
       const { model } = build([
         service({ name: 'web' }),
@@ -448,13 +452,13 @@ describe('render', () => {
         secret({ name: 's', cert }),
         ingress({
           name: 'a',
-          annotations: { [`${P}from-to-www-redirect`]: 'true' },
+          annotations: { [`${ANNOTATION_PREFIX}from-to-www-redirect`]: 'true' },
           tls: [{ hosts: ['a.example.com', 'www.a.example.com'], secretName: 's' }],
           rules: [rule('a.example.com', path('/', 'web'))],
         }),
         ingress({
           name: 'b',
-          annotations: { [`${P}app-root`]: '/app' },
+          annotations: { [`${ANNOTATION_PREFIX}app-root`]: '/app' },
           tls: [{ hosts: ['b.example.com'], secretName: 's' }],
           rules: [rule('b.example.com', path('/', 'web'))],
         }),
@@ -474,8 +478,8 @@ describe('render', () => {
     });
 
     it("uses certificate files named after the Secret and its hash; the default certificate is the catch-all's alone", () => {
-      for (const c of rich.model.certificates) {
-        const file = certificateFile('/srv/it', c);
+      for (const cert of rich.model.certificates) {
+        const file = certificateFile('/srv/it', cert);
         assert.ok(rich.text.includes(`ssl_certificate "${file}";\n        ssl_certificate_key "${file}";`), file);
       }
       assert.deepEqual(
@@ -506,10 +510,11 @@ describe('render', () => {
       this.timeout(30_000);
       const prefix = tempNginxPrefix('it-nginx-');
       try {
-        const o = { ...options(prefix), listenAddress: '127.0.0.1' };
-        fs.writeFileSync(o.defaultCertificate, certs.def.crt + certs.def.key, { mode: 0o600 });
-        for (const c of rich.model.certificates) fs.writeFileSync(certificateFile(prefix, c), c.pem, { mode: 0o600 });
-        const { text } = renderer.render(rich.model, o);
+        const listening = { ...options(prefix), listenAddress: '127.0.0.1' };
+        fs.writeFileSync(listening.defaultCertificate, certs.def.crt + certs.def.key, { mode: 0o600 });
+        for (const cert of rich.model.certificates)
+          fs.writeFileSync(certificateFile(prefix, cert), cert.pem, { mode: 0o600 });
+        const { text } = renderer.render(rich.model, listening);
         const complaint = nginxConfigTest(prefix, text);
         if (complaint !== null) assert.fail(`nginx -t refused the config:\n${complaint}\n${numberedLines(text)}`);
       } finally {
@@ -541,7 +546,7 @@ describe('render', () => {
 
 describe('render: backends without endpoints in lua mode', () => {
   const renderer = loadTemplates();
-  const P = 'nginx.ingress.kubernetes.io/';
+  const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
   const { model } = build([
     service({ name: 'web' }),
     endpoints({ name: 'web', subsets: [] }),
@@ -549,7 +554,7 @@ describe('render: backends without endpoints in lua mode', () => {
     ingress({ name: 'plain', rules: [rule('plain.example.com', path('/', 'web'))] }),
     ingress({
       name: 'grpc',
-      annotations: { [`${P}backend-protocol`]: 'GRPC' },
+      annotations: { [`${ANNOTATION_PREFIX}backend-protocol`]: 'GRPC' },
       rules: [rule('grpc.example.com', path('/svc', 'api'), path('/', 'web'))],
     }),
   ]);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { Model } from '../../src/model/index.js';
+import { bundledTraits } from '../../src/render/partial-traits.js';
+import type { PartialTraits, TraitsOf } from '../../src/render/partial-traits.js';
 import { buildView, certificateFile } from '../../src/render/view.js';
 import type { RenderOptions } from '../../src/render/view.js';
 import type { Resource } from '../../src/resources.js';
@@ -39,13 +41,13 @@ const app = (name: string, ...ips: string[]): Resource[] => [
   endpoints({ name, subsets: ips.length ? [{ ready: ips }] : [] }),
 ];
 const model = (resources: Resource[], opts = {}): Model => {
-  const r = build(resources, opts);
-  return r.model;
+  const result = build(resources, opts);
+  return result.model;
 };
-const serverView = (m: Model, host: string, o: RenderOptions = OPTS) => {
-  const s = buildView(m, o).servers.find((x) => x.host === host);
-  assert.ok(s, `no server ${host}`);
-  return s;
+const serverView = (built: Model, host: string, options: RenderOptions = OPTS) => {
+  const server = buildView(built, options).servers.find((x) => x.host === host);
+  assert.ok(server, `no server ${host}`);
+  return server;
 };
 const locs = (s: ReturnType<typeof serverView>) =>
   s.locations.map((l) => `${l.exact ? '= ' : ''}${l.path} -> ${l.backend ?? 503}`);
@@ -58,15 +60,15 @@ describe('render view', () => {
   });
 
   it('splits a Prefix path into an exact location and a prefix location ending in "/"', () => {
-    const s = serverView(
+    const server = serverView(
       model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/foo', 'web'))] })]),
       'h.example.com',
     );
-    assert.deepEqual(locs(s), ['= /foo -> default_web_80', '/foo/ -> default_web_80']);
+    assert.deepEqual(locs(server), ['= /foo -> default_web_80', '/foo/ -> default_web_80']);
   });
 
   it('lets an Exact rule own "= /foo", leaving the Prefix rule only "/foo/"', () => {
-    const s = serverView(
+    const server = serverView(
       model([
         ...app('web', '10.0.0.1'),
         ...app('api', '10.0.0.2'),
@@ -75,29 +77,29 @@ describe('render view', () => {
       ]),
       'h.example.com',
     );
-    assert.deepEqual(locs(s), ['= /foo -> default_api_80', '/foo/ -> default_web_80']);
+    assert.deepEqual(locs(server), ['= /foo -> default_api_80', '/foo/ -> default_web_80']);
     assert.deepEqual(
-      s.locations.map((l) => l.ingress),
+      server.locations.map((l) => l.ingress),
       ['default/b', 'default/a'],
     );
   });
 
   it('renders Prefix "/" as one location and then needs no fallback', () => {
-    const s = serverView(
+    const server = serverView(
       model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', path('/', 'web'))] })]),
       'h.example.com',
     );
-    assert.deepEqual(locs(s), ['/ -> default_web_80']);
-    assert.equal(s.fallback, null);
+    assert.deepEqual(locs(server), ['/ -> default_web_80']);
+    assert.equal(server.fallback, null);
   });
 
   it('keeps a fallback when "/" is only an Exact rule', () => {
-    const s = serverView(
+    const server = serverView(
       model([...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule('h.example.com', exact('/', 'web'))] })]),
       'h.example.com',
     );
-    assert.deepEqual(locs(s), ['= / -> default_web_80']);
-    assert.equal(s.fallback?.status, 404);
+    assert.deepEqual(locs(server), ['= / -> default_web_80']);
+    assert.equal(server.fallback?.status, 404);
   });
 
   it('answers 404 without a default backend, proxies to a default backend, and 503 when it is unreachable', () => {
@@ -126,7 +128,7 @@ describe('render view', () => {
   });
 
   it('leaves backends without endpoints out of the upstreams and answers 503 for their locations', () => {
-    const m = model([
+    const built = model([
       ...app('full', '10.0.0.1'),
       ...app('empty'),
       ingress({
@@ -134,14 +136,14 @@ describe('render view', () => {
         rules: [rule('h.example.com', exact('/full', 'full'), exact('/empty', 'empty'), exact('/gone', 'gone'))],
       }),
     ]);
-    const v = buildView(m, OPTS);
+    const value = buildView(built, OPTS);
     assert.deepEqual(
-      v.upstreams.map((u) => u.name),
+      value.upstreams.map((u) => u.name),
       ['default_full_80'],
     );
-    const s = v.servers.find((x) => x.host === 'h.example.com')!;
+    const server = value.servers.find((x) => x.host === 'h.example.com')!;
     assert.deepEqual(
-      s.locations.map((l) => [l.path, l.backend, l.upstreamLabel]),
+      server.locations.map((l) => [l.path, l.backend, l.upstreamLabel]),
       [
         ['/empty', null, 'default_empty_80'],
         ['/full', 'default_full_80', 'default_full_80'],
@@ -168,17 +170,17 @@ describe('render view', () => {
       );
 
     it('points TLS servers at their certificate file, the catch-all at the default certificate, others nowhere', () => {
-      const m = tlsModel();
-      const cert = m.certificates[0]!;
-      assert.equal(serverView(m, 'cafe.example.com').certificate, certificateFile(OPTS.prefix, cert));
+      const built = tlsModel();
+      const cert = built.certificates[0]!;
+      assert.equal(serverView(built, 'cafe.example.com').certificate, certificateFile(OPTS.prefix, cert));
       assert.equal(certificateFile(OPTS.prefix, cert), `/srv/it/ssl/default_cafe-${cert.hash.slice(0, 16)}.pem`);
-      assert.equal(serverView(m, 'plain.example.com').certificate, null);
-      assert.equal(serverView(m, '').certificate, OPTS.defaultCertificate);
+      assert.equal(serverView(built, 'plain.example.com').certificate, null);
+      assert.equal(serverView(built, '').certificate, OPTS.defaultCertificate);
     });
 
     it('gives a server checking client certificates a TLS context of its own, with the default certificate', () => {
       const ca = makeCert(['ca.invalid']);
-      const m = tlsModel({}, [
+      const built = tlsModel({}, [
         secret({ name: 'ca', type: 'Opaque', data: { 'ca.crt': Buffer.from(ca.crt).toString('base64') } }),
         ingress({
           name: 'mtls',
@@ -186,13 +188,13 @@ describe('render view', () => {
           rules: [rule('mtls.example.com', path('/', 'web'))],
         }),
       ]);
-      assert.ok('auth-tls' in m.servers.find((x) => x.host === 'mtls.example.com')!.ann);
-      assert.equal(serverView(m, 'mtls.example.com').certificate, OPTS.defaultCertificate);
+      assert.ok('auth-tls' in built.servers.find((x) => x.host === 'mtls.example.com')!.ann);
+      assert.equal(serverView(built, 'mtls.example.com').certificate, OPTS.defaultCertificate);
     });
 
     it('redirects to https only in TLS servers: once per server when every location would', () => {
-      const m = tlsModel();
-      const cafeView = serverView(m, 'cafe.example.com');
+      const built = tlsModel();
+      const cafeView = serverView(built, 'cafe.example.com');
       // plain HTTP for it goes to the one server redirecting all such hosts
       assert.equal(cafeView.redirectedElsewhere, true);
       assert.equal(cafeView.redirect, false);
@@ -201,7 +203,7 @@ describe('render view', () => {
         [false, false],
       );
       assert.equal(cafeView.fallback?.redirect, false);
-      assert.deepEqual(buildView(m, OPTS).httpsRedirect?.hosts, ['cafe.example.com']);
+      assert.deepEqual(buildView(built, OPTS).httpsRedirect?.hosts, ['cafe.example.com']);
       // app-root must see plain HTTP first: the server keeps one "if"
       const root = serverView(tlsModel({ 'nginx.ingress.kubernetes.io/app-root': '/app' }), 'cafe.example.com');
       assert.equal(root.redirect, true);
@@ -210,7 +212,7 @@ describe('render view', () => {
         root.locations.map((l) => l.redirect),
         [false, false],
       );
-      const plain = serverView(m, 'plain.example.com');
+      const plain = serverView(built, 'plain.example.com');
       assert.equal(plain.redirect, false);
       assert.equal(plain.redirectedElsewhere, false);
       assert.deepEqual(
@@ -221,7 +223,7 @@ describe('render view', () => {
     });
 
     it('keeps the redirect per location when the locations differ, a location is denied, or a snippet could add locations', () => {
-      const A = 'nginx.ingress.kubernetes.io/';
+      const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
       const other = (annotations: Record<string, string>) =>
         ingress({
           name: 'b',
@@ -229,7 +231,10 @@ describe('render view', () => {
           tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
           rules: [rule('cafe.example.com', path('/coffee', 'web'))],
         });
-      const mixed = serverView(tlsModel({}, [other({ [`${A}ssl-redirect`]: 'false' })]), 'cafe.example.com');
+      const mixed = serverView(
+        tlsModel({}, [other({ [`${ANNOTATION_PREFIX}ssl-redirect`]: 'false' })]),
+        'cafe.example.com',
+      );
       assert.equal(mixed.redirect, false);
       assert.equal(mixed.redirectedElsewhere, false);
       assert.deepEqual(
@@ -243,7 +248,10 @@ describe('render view', () => {
       );
       assert.equal(mixed.fallback?.redirect, true);
       // plain HTTP to a denied location keeps its 503
-      const denied = serverView(tlsModel({}, [other({ [`${A}force-ssl-redirect`]: 'maybe' })]), 'cafe.example.com');
+      const denied = serverView(
+        tlsModel({}, [other({ [`${ANNOTATION_PREFIX}force-ssl-redirect`]: 'maybe' })]),
+        'cafe.example.com',
+      );
       assert.equal(denied.redirect, false);
       assert.deepEqual(
         denied.locations.map((l) => [l.path, l.denied, l.redirect]),
@@ -256,7 +264,11 @@ describe('render view', () => {
       );
       const snippets = [configMap({ 'allow-snippet-annotations': 'true' })];
       const snip = serverView(
-        tlsModel({}, [...snippets, other({ [`${A}configuration-snippet`]: 'add_header X-A 1;' })], CONFIG_MAP_OPTION),
+        tlsModel(
+          {},
+          [...snippets, other({ [`${ANNOTATION_PREFIX}configuration-snippet`]: 'add_header X-A 1;' })],
+          CONFIG_MAP_OPTION,
+        ),
         'cafe.example.com',
       );
       assert.equal(snip.redirect, false);
@@ -267,7 +279,7 @@ describe('render view', () => {
       const srv = serverView(
         tlsModel(
           {},
-          [...snippets, other({ [`${A}server-snippet`]: 'location = /ping { return 200; }' })],
+          [...snippets, other({ [`${ANNOTATION_PREFIX}server-snippet`]: 'location = /ping { return 200; }' })],
           CONFIG_MAP_OPTION,
         ),
         'cafe.example.com',
@@ -301,6 +313,52 @@ describe('render view', () => {
       assert.equal(serverView(tlsModel(), 'cafe.example.com').redirectPort, null);
       assert.equal(serverView(tlsModel(), 'cafe.example.com', { ...OPTS, httpsPort: 8443 }).redirectPort, 8443);
     });
+
+    describe('decides by what the partials do (render/partial-traits.ts), not by family names', () => {
+      const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
+      const bundled = bundledTraits();
+      // the bundled traits, with one partial changed
+      const changed =
+        (partial: string, traits: Partial<PartialTraits>): TraitsOf =>
+        (name) =>
+          name === partial ? { ...bundled(name), ...traits } : bundled(name);
+      const cafeServer = (m: Model, traitsOf: TraitsOf) =>
+        buildView(m, OPTS, traitsOf).servers.find((x) => x.host === 'cafe.example.com')!;
+
+      it('a location whose partial adds a header repeats HSTS, whichever family it is', () => {
+        const built = tlsModel({ [`${ANNOTATION_PREFIX}proxy-read-timeout`]: '30' });
+        assert.deepEqual(
+          cafeServer(built, bundled).locations.map((l) => l.ownHeaders),
+          [false, false],
+        );
+        assert.deepEqual(
+          cafeServer(built, changed('ann-proxy', { addsHeaders: true })).locations.map((l) => l.ownHeaders),
+          [true, true],
+        );
+      });
+
+      it('a server partial that answers before the redirect keeps plain HTTP on its server', () => {
+        const built = tlsModel();
+        const www = tlsModel({ [`${ANNOTATION_PREFIX}from-to-www-redirect`]: 'true' });
+        assert.equal(cafeServer(built, bundled).redirectedElsewhere, true);
+        assert.equal(cafeServer(www, bundled).redirectedElsewhere, false);
+        assert.equal(
+          cafeServer(www, changed('srv-redirect', { answersBeforeRedirect: false })).redirectedElsewhere,
+          true,
+        );
+      });
+
+      it('an opaque partial (user text) keeps every location and its own redirects', () => {
+        const built = tlsModel({ [`${ANNOTATION_PREFIX}proxy-read-timeout`]: '30' });
+        assert.equal(cafeServer(built, bundled).redirectedElsewhere, true);
+        const opaque = cafeServer(built, changed('ann-proxy', { opaque: true }));
+        assert.deepEqual(
+          opaque.locations.map((l) => l.redirect),
+          [true, true],
+        );
+        assert.equal(opaque.redirectedElsewhere, false);
+      });
+    });
   });
 
   it('sizes server_names_hash_bucket_size for the longest host unless the ConfigMap sets it', () => {
@@ -308,21 +366,21 @@ describe('render view', () => {
     const resources = [...app('web', '10.0.0.1'), ingress({ name: 'a', rules: [rule(long, path('/', 'web'))] })];
     assert.equal(buildView(model([]), OPTS).serverNamesHashBucketSize, 64);
     assert.equal(buildView(model(resources), OPTS).serverNamesHashBucketSize, 256);
-    const r = build([...resources, configMap({ 'server-name-hash-bucket-size': '512' })], CONFIG_MAP_OPTION);
-    assert.equal(r.problems.length, 0, show(r.problems));
-    assert.equal(buildView(r.model, OPTS).serverNamesHashBucketSize, 512);
+    const result = build([...resources, configMap({ 'server-name-hash-bucket-size': '512' })], CONFIG_MAP_OPTION);
+    assert.equal(result.problems.length, 0, show(result.problems));
+    assert.equal(buildView(result.model, OPTS).serverNamesHashBucketSize, 512);
   });
 
   it('puts every file under the prefix', () => {
-    const v = buildView(model([]), OPTS);
-    assert.deepEqual(v.paths, {
+    const value = buildView(model([]), OPTS);
+    assert.deepEqual(value.paths, {
       pid: '/srv/it/nginx.pid',
       errorLog: '/srv/it/logs/error.log',
       accessLog: '/srv/it/logs/access.log',
       clientBodyTemp: '/srv/it/tmp/client_body',
       proxyTemp: '/srv/it/tmp/proxy',
     });
-    assert.deepEqual(v.tempPaths, [
+    assert.deepEqual(value.tempPaths, [
       { name: 'fastcgi', path: '/srv/it/tmp/fastcgi' },
       { name: 'uwsgi', path: '/srv/it/tmp/uwsgi' },
       { name: 'scgi', path: '/srv/it/tmp/scgi' },

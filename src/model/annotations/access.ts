@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, PREFIX } from './values.js';
 
 export const ALLOWLIST_SOURCE_RANGE = `${PREFIX}allowlist-source-range`;
 export const WHITELIST_SOURCE_RANGE = `${PREFIX}whitelist-source-range`;
@@ -25,37 +25,41 @@ const MAX_RANGES = 1000;
  * undefined. Host bits are cleared ("10.1.2.3/8" -> "10.0.0.0/8"), as Go's ParseCIDR in ingress-nginx
  * and nginx itself would.
  */
-export function parseCidr(v: string): string | undefined {
-  const m = /^([0-9A-Fa-f:.]{2,45})(?:\/([0-9]{1,3}))?$/.exec(v.trim());
-  if (!m) return undefined;
-  const family = net.isIP(m[1]!);
+export function parseCidr(value: string): string | undefined {
+  const match = /^([0-9A-Fa-f:.]{2,45})(?:\/([0-9]{1,3}))?$/.exec(value.trim());
+  if (!match) return undefined;
+  const family = net.isIP(match[1]!);
   if (family === 0) return undefined;
   const max = family === 4 ? 32 : 128;
-  if (m[2] !== undefined && (Number(m[2]) > max || (m[2].length > 1 && m[2].startsWith('0')))) return undefined;
-  const bits = m[2] === undefined ? max : Number(m[2]);
-  return `${network(m[1]!, bits, family)}/${bits}`;
+  if (match[2] !== undefined && (Number(match[2]) > max || (match[2].length > 1 && match[2].startsWith('0'))))
+    return undefined;
+  const bits = match[2] === undefined ? max : Number(match[2]);
+  return `${network(match[1]!, bits, family)}/${bits}`;
 }
 
 function v6Bytes(addr: string): number[] {
   // expand "::" and a trailing IPv4 part
-  let a = addr.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  let address = addr.toLowerCase();
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(address);
   if (v4) {
-    const p = v4[1]!.split('.').map(Number);
-    a = `${a.slice(0, -v4[1]!.length)}${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
+    const octets = v4[1]!.split('.').map(Number);
+    address = `${address.slice(0, -v4[1]!.length)}${((octets[0]! << 8) | octets[1]!).toString(16)}:${((octets[2]! << 8) | octets[3]!).toString(16)}`;
   }
-  const [head, tail] = a.includes('::') ? (a.split('::') as [string, string]) : [a, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.flatMap((g) => {
-    const n = parseInt(g, 16);
-    return [n >> 8, n & 255];
+  const [head, tail] = address.includes('::') ? (address.split('::') as [string, string]) : [address, undefined];
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail !== undefined && tail ? tail.split(':') : [];
+  const groups =
+    tail === undefined
+      ? headGroups
+      : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return groups.flatMap((group) => {
+    const count = parseInt(group, 16);
+    return [count >> 8, count & 255];
   });
 }
 
-function bytesToV6(b: number[]): string {
-  const groups = Array.from({ length: 8 }, (_, i) => ((b[2 * i]! << 8) | b[2 * i + 1]!).toString(16));
+function bytesToV6(bytes: number[]): string {
+  const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
   // RFC 5952: the longest run (2+) of zero groups becomes "::"
   let best = -1,
     bestLen = 0;
@@ -64,13 +68,13 @@ function bytesToV6(b: number[]): string {
       i++;
       continue;
     }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i >= 2) {
+    let inner = i;
+    while (inner < 8 && groups[inner] === '0') inner++;
+    if (inner - i > bestLen && inner - i >= 2) {
       best = i;
-      bestLen = j - i;
+      bestLen = inner - i;
     }
-    i = j;
+    i = inner;
   }
   if (best < 0) return groups.join(':');
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
@@ -78,22 +82,22 @@ function bytesToV6(b: number[]): string {
 
 function network(addr: string, bits: number, family: number): string {
   const bytes = family === 4 ? addr.split('.').map(Number) : v6Bytes(addr);
-  const masked = bytes.map((b, i) => {
-    const keep = Math.max(0, Math.min(8, bits - 8 * i));
-    return b & (keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff);
+  const masked = bytes.map((byte, index) => {
+    const keep = Math.max(0, Math.min(8, bits - 8 * index));
+    return byte & (keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff);
   });
   return family === 4 ? masked.join('.') : bytesToV6(masked);
 }
 
 /** A comma-separated list of CIDRs; undefined when any entry is invalid or the list is empty. */
-export function parseCidrList(v: string): string[] | undefined {
-  const parts = v.split(',').map((s) => s.trim());
+export function parseCidrList(value: string): string[] | undefined {
+  const parts = value.split(',').map((s) => s.trim());
   if (parts.length > MAX_RANGES) return undefined;
   const out: string[] = [];
-  for (const p of parts) {
-    const c = parseCidr(p);
-    if (!c) return undefined;
-    if (!out.includes(c)) out.push(c);
+  for (const path of parts) {
+    const cidr = parseCidr(path);
+    if (!cidr) return undefined;
+    if (!out.includes(cidr)) out.push(cidr);
   }
   return out.length ? out : undefined;
 }
@@ -102,26 +106,26 @@ const EXPECTED =
   'comma-separated IPv4/IPv6 addresses or CIDRs such as 10.0.0.0/8,192.0.2.1,fd00::/8 (no host bits set)';
 
 export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): AccessConfig | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const out: AccessConfig = { allow: [], deny: [] };
   // allowlist-source-range is ingress-nginx's current name, whitelist-source-range its alias
   const allowKey =
-    a[ALLOWLIST_SOURCE_RANGE] !== undefined
+    annotations[ALLOWLIST_SOURCE_RANGE] !== undefined
       ? ALLOWLIST_SOURCE_RANGE
-      : a[WHITELIST_SOURCE_RANGE] !== undefined
+      : annotations[WHITELIST_SOURCE_RANGE] !== undefined
         ? WHITELIST_SOURCE_RANGE
         : null;
   if (
     allowKey &&
-    a[WHITELIST_SOURCE_RANGE] !== undefined &&
+    annotations[WHITELIST_SOURCE_RANGE] !== undefined &&
     allowKey === ALLOWLIST_SOURCE_RANGE &&
-    a[WHITELIST_SOURCE_RANGE] !== a[ALLOWLIST_SOURCE_RANGE]
+    annotations[WHITELIST_SOURCE_RANGE] !== annotations[ALLOWLIST_SOURCE_RANGE]
   ) {
     problems.push({
       ...annotationProblem(
         ing,
         WHITELIST_SOURCE_RANGE,
-        a[WHITELIST_SOURCE_RANGE]!,
+        annotations[WHITELIST_SOURCE_RANGE]!,
         'nothing: allowlist-source-range is set too',
       ),
       severity: 'warning',
@@ -130,17 +134,17 @@ export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): A
   }
   for (const [key, list] of [
     [allowKey, out.allow],
-    [a[DENYLIST_SOURCE_RANGE] !== undefined ? DENYLIST_SOURCE_RANGE : null, out.deny],
+    [annotations[DENYLIST_SOURCE_RANGE] !== undefined ? DENYLIST_SOURCE_RANGE : null, out.deny],
   ] as const) {
     if (!key) continue;
-    const parsed = parseCidrList(a[key]!);
+    const parsed = parseCidrList(annotations[key]!);
     if (parsed) list.push(...parsed);
-    else problems.push(annotationProblem(ing, key, a[key]!, EXPECTED));
+    else problems.push(annotationProblem(ing, key, annotations[key]!, EXPECTED));
   }
   return out.allow.length || out.deny.length ? out : undefined;
 }
 
-export const accessFamily: Family = {
+export const accessFamily: Family<'access', AccessConfig> = {
   name: 'access',
   keys: ACCESS_KEYS,
   location: parseAccess,

@@ -12,8 +12,8 @@
 // always redirected to HTTPS (render/view.ts), so no request reaches its backends without the check.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
-import { caSecret } from './ssl.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
+import { caSecret } from './tls-secrets.js';
 
 export const AUTH_TLS_SECRET = `${PREFIX}auth-tls-secret`;
 export const AUTH_TLS_VERIFY_CLIENT = `${PREFIX}auth-tls-verify-client`;
@@ -41,25 +41,26 @@ export interface AuthTlsConfig {
 
 /** Everything the annotations say, validated; undefined without auth-tls-secret or when anything is invalid. */
 export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): AuthTlsConfig | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const before = problems.length;
-  const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
+  const bad = (key: string, expected: string) =>
+    problems.push(annotationProblem(ing, key, annotations[key]!, expected));
   let verifyClient: VerifyClient = 'on';
-  if (a[AUTH_TLS_VERIFY_CLIENT] !== undefined) {
-    const v = a[AUTH_TLS_VERIFY_CLIENT].trim();
-    if ((VERIFY_CLIENT as readonly string[]).includes(v)) verifyClient = v as VerifyClient;
+  if (annotations[AUTH_TLS_VERIFY_CLIENT] !== undefined) {
+    const value = annotations[AUTH_TLS_VERIFY_CLIENT].trim();
+    if ((VERIFY_CLIENT as readonly string[]).includes(value)) verifyClient = value as VerifyClient;
     else bad(AUTH_TLS_VERIFY_CLIENT, VERIFY_CLIENT.join(', '));
   }
   let verifyDepth = 1;
-  if (a[AUTH_TLS_VERIFY_DEPTH] !== undefined) {
-    const v = a[AUTH_TLS_VERIFY_DEPTH].trim();
-    if (/^[0-9]{1,3}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_VERIFY_DEPTH) verifyDepth = Number(v);
+  if (annotations[AUTH_TLS_VERIFY_DEPTH] !== undefined) {
+    const raw = annotations[AUTH_TLS_VERIFY_DEPTH].trim();
+    if (/^[0-9]{1,3}$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MAX_VERIFY_DEPTH) verifyDepth = Number(raw);
     else bad(AUTH_TLS_VERIFY_DEPTH, `an integer 1-${MAX_VERIFY_DEPTH}`);
   }
   let passCertificate = false;
-  if (a[AUTH_TLS_PASS_CERTIFICATE] !== undefined) {
-    const v = parseBool(a[AUTH_TLS_PASS_CERTIFICATE]);
-    if (v !== undefined) passCertificate = v;
+  if (annotations[AUTH_TLS_PASS_CERTIFICATE] !== undefined) {
+    const parsed = parseBool(annotations[AUTH_TLS_PASS_CERTIFICATE]);
+    if (parsed !== undefined) passCertificate = parsed;
     else bad(AUTH_TLS_PASS_CERTIFICATE, '"true" or "false"');
   }
   const found = caSecret(
@@ -83,7 +84,7 @@ export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Pro
   };
 }
 
-export const authTlsFamily: Family = {
+export const authTlsFamily: Family<'auth-tls', never, AuthTlsConfig> = {
   name: 'auth-tls',
   keys: AUTH_TLS_KEYS,
   // reports every problem, so an invalid annotation denies the Ingress's paths; renders nothing per location
@@ -95,10 +96,6 @@ export const authTlsFamily: Family = {
   server(ing, ctx) {
     return parseAuthTls(ing, ctx, []);
   },
+  // a server checking client certificates serves HTTPS only
+  httpsOnly: (config) => config.check === true,
 };
-
-/** Does this server check client certificates (so plain HTTP must go to HTTPS)? For render/view.ts. */
-export function requiresClientTls(serverAnn: Record<string, object>): boolean {
-  const c = serverAnn[authTlsFamily.name] as AuthTlsConfig | undefined;
-  return c?.check === true;
-}

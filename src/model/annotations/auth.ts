@@ -8,10 +8,9 @@
 // The credentials stay at the edge: the location sets $ingress_templater_auth_authorization to "", which
 // the http level sends as the Authorization header (external-auth.ts, http-external-auth.hbs).
 import type { Ingress, Problem, Secret } from '../../resources.js';
-import { objectRef } from '../../resources.js';
 import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { PREFIX, refused, refusedBecause } from './values.js';
 import { fileBaseName } from '../names.js';
 
 export const AUTH_TYPE = `${PREFIX}auth-type`;
@@ -35,31 +34,9 @@ export interface BasicAuthConfig {
   secret: string; // namespace/name, for the comment
 }
 
-const DENIED = "the Ingress's paths answer 503 until it is fixed";
-
-/** An error that denies the Ingress's paths (fail closed), naming the annotation and the value. */
-export function refused(ing: Ingress, key: string, value: string, expected: string): Problem {
-  return {
-    ...annotationProblem(ing, key, value, expected),
-    message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${DENIED}`,
-  };
-}
-
-/** An error about an annotation that is not about one bad value (a missing Secret, say). */
-export function refusedBecause(ing: Ingress, key: string, message: string): Problem {
-  return {
-    severity: 'error',
-    file: ing.source.file,
-    line: ing.source.line,
-    object: objectRef(ing),
-    field: `metadata.annotations["${key}"]`,
-    message: `${message}; ${DENIED}`,
-  };
-}
-
 /** "name" (the Ingress's namespace) or "namespace/name" of a Secret. */
-export function parseSecretRef(v: string, namespace: string): { namespace: string; name: string } | undefined {
-  const parts = v.trim().split('/');
+export function parseSecretRef(value: string, namespace: string): { namespace: string; name: string } | undefined {
+  const parts = value.trim().split('/');
   if (parts.length === 1 && DNS_SUBDOMAIN.test(parts[0]!)) return { namespace, name: parts[0]! };
   if (parts.length === 2 && DNS_LABEL.test(parts[0]!) && DNS_SUBDOMAIN.test(parts[1]!))
     return { namespace: parts[0]!, name: parts[1]! };
@@ -67,9 +44,9 @@ export function parseSecretRef(v: string, namespace: string): { namespace: strin
 }
 
 function decode(b64: string): string | undefined {
-  const s = b64.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) return undefined;
-  const text = Buffer.from(s, 'base64').toString('utf8');
+  const compact = b64.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) return undefined;
+  const text = Buffer.from(compact, 'base64').toString('utf8');
   // invalid UTF-8 turns into U+FFFD: refuse rather than write something else than the Secret holds
   return text.includes('\uFFFD') ? undefined : text;
 }
@@ -140,11 +117,11 @@ function usersFrom(
 }
 
 export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): BasicAuthConfig | undefined {
-  const a = ing.meta.annotations;
-  const present = AUTH_KEYS.filter((k) => a[k] !== undefined);
+  const annotations = ing.meta.annotations;
+  const present = AUTH_KEYS.filter((k) => annotations[k] !== undefined);
   if (present.length === 0) return undefined;
   const before = problems.length;
-  if (a[AUTH_TYPE] === undefined) {
+  if (annotations[AUTH_TYPE] === undefined) {
     problems.push(
       refusedBecause(
         ing,
@@ -154,46 +131,46 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
     );
     return undefined;
   }
-  const type = a[AUTH_TYPE].trim();
+  const type = annotations[AUTH_TYPE].trim();
   if (type === 'digest') {
     problems.push(
       refused(
         ing,
         AUTH_TYPE,
-        a[AUTH_TYPE],
+        annotations[AUTH_TYPE],
         '"basic" (digest needs a third-party nginx module this nginx does not have)',
       ),
     );
   } else if (type !== 'basic') {
-    problems.push(refused(ing, AUTH_TYPE, a[AUTH_TYPE], '"basic"'));
+    problems.push(refused(ing, AUTH_TYPE, annotations[AUTH_TYPE], '"basic"'));
   }
   let realm = DEFAULT_REALM;
-  if (a[AUTH_REALM] !== undefined) {
-    if (REALM.test(a[AUTH_REALM])) realm = a[AUTH_REALM];
+  if (annotations[AUTH_REALM] !== undefined) {
+    if (REALM.test(annotations[AUTH_REALM])) realm = annotations[AUTH_REALM];
     else
       problems.push(
         refused(
           ing,
           AUTH_REALM,
-          a[AUTH_REALM],
+          annotations[AUTH_REALM],
           'printable ASCII without quotes, backslashes or "$", at most 256 characters',
         ),
       );
   }
   let secretType: 'auth-file' | 'auth-map' = 'auth-file';
-  if (a[AUTH_SECRET_TYPE] !== undefined) {
-    const v = a[AUTH_SECRET_TYPE].trim();
-    if (v === 'auth-file' || v === 'auth-map') secretType = v;
-    else problems.push(refused(ing, AUTH_SECRET_TYPE, a[AUTH_SECRET_TYPE], '"auth-file" or "auth-map"'));
+  if (annotations[AUTH_SECRET_TYPE] !== undefined) {
+    const value = annotations[AUTH_SECRET_TYPE].trim();
+    if (value === 'auth-file' || value === 'auth-map') secretType = value;
+    else problems.push(refused(ing, AUTH_SECRET_TYPE, annotations[AUTH_SECRET_TYPE], '"auth-file" or "auth-map"'));
   }
   let ref: { namespace: string; name: string } | undefined;
-  if (a[AUTH_SECRET] === undefined) {
+  if (annotations[AUTH_SECRET] === undefined) {
     problems.push(
       refusedBecause(ing, AUTH_TYPE, `${AUTH_TYPE}: basic needs ${AUTH_SECRET}, the Secret with the users`),
     );
   } else {
-    ref = parseSecretRef(a[AUTH_SECRET], ing.meta.namespace);
-    if (!ref) problems.push(refused(ing, AUTH_SECRET, a[AUTH_SECRET], 'a Secret name, or namespace/name'));
+    ref = parseSecretRef(annotations[AUTH_SECRET], ing.meta.namespace);
+    if (!ref) problems.push(refused(ing, AUTH_SECRET, annotations[AUTH_SECRET], 'a Secret name, or namespace/name'));
     // as ingress-nginx since 1.12 (allow-cross-namespace-resources: false): a tenant cannot use another
     // namespace's Secret
     else if (ref.namespace !== ing.meta.namespace) {
@@ -201,7 +178,7 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
         refused(
           ing,
           AUTH_SECRET,
-          a[AUTH_SECRET],
+          annotations[AUTH_SECRET],
           `a Secret in the Ingress's namespace ${ing.meta.namespace} (Secrets of other namespaces are refused)`,
         ),
       );
@@ -228,7 +205,7 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
   return { realm, file: ctx.file(base, parsed.content, 0o640), secret: secretName };
 }
 
-export const authFamily: Family = {
+export const authFamily: Family<'auth', BasicAuthConfig> = {
   name: 'auth',
   keys: AUTH_KEYS,
   location: parseBasicAuth,

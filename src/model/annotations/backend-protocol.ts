@@ -4,8 +4,8 @@
 // needs (the request headers the http level sends with proxy_set_header, timeouts, tries).
 // The Lua balancer works unchanged: grpc_pass grpc://upstream_balancer goes through the same upstream.
 import type { Ingress, Problem } from '../../resources.js';
-import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import type { AnnotationContext, Family, UpstreamPass } from './family.js';
+import { annotationProblem, PREFIX } from './values.js';
 
 export const BACKEND_PROTOCOL = `${PREFIX}backend-protocol`;
 
@@ -25,8 +25,8 @@ export interface BackendProtocolConfig {
 export function protocolOf(ing: Ingress): Protocol | undefined {
   const raw = ing.meta.annotations[BACKEND_PROTOCOL];
   if (raw === undefined) return 'HTTP';
-  const v = raw.trim().toUpperCase();
-  return (PROTOCOLS as readonly string[]).includes(v) ? (v as Protocol) : undefined;
+  const value = raw.trim().toUpperCase();
+  return (PROTOCOLS as readonly string[]).includes(value) ? (value as Protocol) : undefined;
 }
 
 export function parseBackendProtocol(
@@ -61,19 +61,16 @@ export function parseBackendProtocol(
   return { protocol, grpc };
 }
 
-export const backendProtocolFamily: Family = {
+export const backendProtocolFamily: Family<'backend-protocol', BackendProtocolConfig> = {
   name: 'backend-protocol',
   keys: [BACKEND_PROTOCOL],
   location: parseBackendProtocol,
+  upstream: upstreamPass,
 };
 
 /** The directive and URL scheme of a location's proxy_pass line (render/view.ts). */
-export function upstreamPass(ann: Record<string, object>): {
-  directive: 'proxy_pass' | 'grpc_pass';
-  scheme: 'http' | 'https' | 'grpc' | 'grpcs';
-} {
-  const c = ann[backendProtocolFamily.name] as BackendProtocolConfig | undefined;
-  switch (c?.protocol) {
+export function upstreamPass(config: BackendProtocolConfig | undefined): UpstreamPass {
+  switch (config?.protocol) {
     case 'HTTPS':
       return { directive: 'proxy_pass', scheme: 'https' };
     case 'GRPC':

@@ -1,7 +1,7 @@
 // Load balancing per backend: load-balance, upstream-hash-by and cookie affinity, with the names and
 // value formats of the best-known nginx ingress controller.
 import type { Ingress, Problem } from '../../resources.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, PREFIX } from './values.js';
 
 export const LOAD_BALANCE = `${PREFIX}load-balance`;
 export const HASH_BY = `${PREFIX}upstream-hash-by`;
@@ -34,58 +34,60 @@ export const COOKIE_NAME_SHAPE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 export const COOKIE_PATH_SHAPE = /^\/[A-Za-z0-9._~!&()*+,=:@%/-]{0,255}$/;
 const MAX_AGE_LIMIT = 31_536_000;
 
-export function parseAlgorithm(v: string): Algorithm | undefined {
-  const t = v.trim();
-  return ALGORITHMS.includes(t) ? (t as Algorithm) : undefined;
+export function parseAlgorithm(value: string): Algorithm | undefined {
+  const trimmed = value.trim();
+  return ALGORITHMS.includes(trimmed) ? (trimmed as Algorithm) : undefined;
 }
 
 export function parseBalance(ing: Ingress, fallback: Algorithm, problems: Problem[]): Balance {
-  const a = ing.meta.annotations;
-  const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
+  const annotations = ing.meta.annotations;
+  const bad = (key: string, expected: string) =>
+    problems.push(annotationProblem(ing, key, annotations[key]!, expected));
   let loadBalance = fallback;
-  if (a[LOAD_BALANCE] !== undefined) {
-    const v = parseAlgorithm(a[LOAD_BALANCE]);
-    if (v) loadBalance = v;
+  if (annotations[LOAD_BALANCE] !== undefined) {
+    const value = parseAlgorithm(annotations[LOAD_BALANCE]);
+    if (value) loadBalance = value;
     else bad(LOAD_BALANCE, ALGORITHMS.join(', '));
   }
   const out: Balance = { loadBalance };
-  if (a[HASH_BY] !== undefined) {
-    const v = a[HASH_BY].trim();
-    if (HASH_BY_SHAPE.test(v)) {
+  if (annotations[HASH_BY] !== undefined) {
+    const raw = annotations[HASH_BY].trim();
+    if (HASH_BY_SHAPE.test(raw)) {
       out.loadBalance = 'chash';
-      out.hashBy = v;
+      out.hashBy = raw;
     } else bad(HASH_BY, 'one or more nginx variables such as $request_uri or $binary_remote_addr');
   }
-  if (a[AFFINITY] !== undefined) {
-    if (a[AFFINITY].trim() !== 'cookie') bad(AFFINITY, '"cookie"');
+  if (annotations[AFFINITY] !== undefined) {
+    if (annotations[AFFINITY].trim() !== 'cookie') bad(AFFINITY, '"cookie"');
     else out.affinity = parseCookie(ing, problems);
   }
   return out;
 }
 
 function parseCookie(ing: Ingress, problems: Problem[]): Affinity {
-  const a = ing.meta.annotations;
-  const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
+  const annotations = ing.meta.annotations;
+  const bad = (key: string, expected: string) =>
+    problems.push(annotationProblem(ing, key, annotations[key]!, expected));
   const cookie: Affinity = { name: 'INGRESSCOOKIE', path: '/' };
-  if (a[COOKIE_NAME] !== undefined) {
-    if (COOKIE_NAME_SHAPE.test(a[COOKIE_NAME])) cookie.name = a[COOKIE_NAME];
+  if (annotations[COOKIE_NAME] !== undefined) {
+    if (COOKIE_NAME_SHAPE.test(annotations[COOKIE_NAME])) cookie.name = annotations[COOKIE_NAME];
     else bad(COOKIE_NAME, 'a cookie name (RFC 6265 token, at most 64 characters)');
   }
-  if (a[COOKIE_PATH] !== undefined) {
-    if (COOKIE_PATH_SHAPE.test(a[COOKIE_PATH])) cookie.path = a[COOKIE_PATH];
+  if (annotations[COOKIE_PATH] !== undefined) {
+    if (COOKIE_PATH_SHAPE.test(annotations[COOKIE_PATH])) cookie.path = annotations[COOKIE_PATH];
     else bad(COOKIE_PATH, 'an absolute path');
   }
   // max-age wins over the older expires, which ingress-nginx also expresses in seconds
   for (const key of [COOKIE_EXPIRES, COOKIE_MAX_AGE]) {
-    if (a[key] === undefined) continue;
-    const v = a[key].trim();
-    const n = Number(v);
-    if (/^[0-9]{1,9}$/.test(v) && n >= 1 && n <= MAX_AGE_LIMIT) cookie.maxAge = n;
+    if (annotations[key] === undefined) continue;
+    const value = annotations[key].trim();
+    const count = Number(value);
+    if (/^[0-9]{1,9}$/.test(value) && count >= 1 && count <= MAX_AGE_LIMIT) cookie.maxAge = count;
     else bad(key, `seconds, 1-${MAX_AGE_LIMIT}`);
   }
   return cookie;
 }
 
-export function sameBalance(a: Balance, b: Balance): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+export function sameBalance(left: Balance, right: Balance): boolean {
+  return JSON.stringify(left) === JSON.stringify(right);
 }

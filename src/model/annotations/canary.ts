@@ -7,8 +7,9 @@
 import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import { BALANCE_KEYS } from './balance.js';
+import { applyCanaries } from '../canary-pass.js';
 import type { Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const CANARY = `${PREFIX}canary`;
 export const CANARY_WEIGHT = `${PREFIX}canary-weight`;
@@ -51,8 +52,8 @@ export const PATTERN_MAX = 256;
 
 /** Is this Ingress a canary (or meant to be one: an invalid `canary` value)? Such Ingresses get no locations. */
 export function isCanaryIngress(ing: Ingress): boolean {
-  const v = ing.meta.annotations[CANARY];
-  return v !== undefined && parseBool(v) !== false;
+  const value = ing.meta.annotations[CANARY];
+  return value !== undefined && parseBool(value) !== false;
 }
 
 /** A problem with a canary annotation: the canary is not applied at all. */
@@ -74,11 +75,11 @@ function warning(ing: Ingress, key: string, message: string): Problem {
   };
 }
 
-function integer(v: string, lo: number, hi: number): number | undefined {
-  const t = v.trim();
-  if (!/^[0-9]{1,7}$/.test(t)) return undefined;
-  const n = Number(t);
-  return n >= lo && n <= hi ? n : undefined;
+function integer(value: string, lo: number, hi: number): number | undefined {
+  const trimmed = value.trim();
+  if (!/^[0-9]{1,7}$/.test(trimmed)) return undefined;
+  const count = Number(trimmed);
+  return count >= lo && count <= hi ? count : undefined;
 }
 
 /**
@@ -88,92 +89,92 @@ function integer(v: string, lo: number, hi: number): number | undefined {
  * \D \W \S \b \B and escaped punctuation, groups (?: (?= (?!, alternation, anchors, and the
  * quantifiers * + ? {n} {n,} {n,m} (lazy with '?').
  */
-export function patternProblem(p: string): string | null {
-  if (p.length === 0 || p.length > PATTERN_MAX) return `1-${PATTERN_MAX} characters`;
-  if (!/^[\x20-\x7e]*$/.test(p)) return 'printable ASCII only (no control characters or newlines)';
+export function patternProblem(path: string): string | null {
+  if (path.length === 0 || path.length > PATTERN_MAX) return `1-${PATTERN_MAX} characters`;
+  if (!/^[\x20-\x7e]*$/.test(path)) return 'printable ASCII only (no control characters or newlines)';
   try {
-    new RegExp(p);
-  } catch (e) {
-    return `a regular expression that compiles (${(e as Error).message})`;
+    new RegExp(path);
+  } catch (error) {
+    return `a regular expression that compiles (${(error as Error).message})`;
   }
   const punct = /^[^A-Za-z0-9]$/;
-  let i = 0;
+  let index = 0;
   let quantifiable = false; // is there an atom before, so that a quantifier is allowed here
   const groups: boolean[] = []; // open groups: is it a lookahead (which must not be repeated)
-  const n = p.length;
-  while (i < n) {
-    const c = p[i]!;
-    if (c === '\\') {
-      const e = p[i + 1] ?? '';
-      if (!/^[dDwWsSbB]$/.test(e) && !punct.test(e))
-        return `no escape \\${e} (only \\d \\w \\s \\D \\W \\S \\b \\B and escaped punctuation)`;
-      quantifiable = e !== 'b' && e !== 'B';
-      i += 2;
-    } else if (c === '[') {
-      let j = i + 1;
-      if (p[j] === '^') j++;
-      if (p[j] === ']') return 'no class starting with "]" (escape it)';
-      while (j < n && p[j] !== ']') {
-        if (p[j] === '[') return 'no "[" inside a class (escape it; POSIX classes are not supported)';
+  const count = path.length;
+  while (index < count) {
+    const char = path[index]!;
+    if (char === '\\') {
+      const escaped = path[index + 1] ?? '';
+      if (!/^[dDwWsSbB]$/.test(escaped) && !punct.test(escaped))
+        return `no escape \\${escaped} (only \\d \\w \\s \\D \\W \\S \\b \\B and escaped punctuation)`;
+      quantifiable = escaped !== 'b' && escaped !== 'B';
+      index += 2;
+    } else if (char === '[') {
+      let inner = index + 1;
+      if (path[inner] === '^') inner++;
+      if (path[inner] === ']') return 'no class starting with "]" (escape it)';
+      while (inner < count && path[inner] !== ']') {
+        if (path[inner] === '[') return 'no "[" inside a class (escape it; POSIX classes are not supported)';
         let single: boolean; // a single character, so a possible range start
-        if (p[j] === '\\') {
-          const e = p[j + 1] ?? '';
-          if (/^[dDwWsS]$/.test(e)) single = false;
-          else if (punct.test(e)) single = true;
-          else return `no escape \\${e} inside a class`;
-          j += 2;
+        if (path[inner] === '\\') {
+          const entry = path[inner + 1] ?? '';
+          if (/^[dDwWsS]$/.test(entry)) single = false;
+          else if (punct.test(entry)) single = true;
+          else return `no escape \\${entry} inside a class`;
+          inner += 2;
         } else {
           single = true;
-          j += 1;
+          inner += 1;
         }
-        if (p[j] === '-' && j + 1 < n && p[j + 1] !== ']') {
+        if (path[inner] === '-' && inner + 1 < count && path[inner + 1] !== ']') {
           // a range: both ends single characters
-          const endEsc = p[j + 1] === '\\';
-          const endChar = endEsc ? (p[j + 2] ?? '') : p[j + 1]!;
+          const endEsc = path[inner + 1] === '\\';
+          const endChar = endEsc ? (path[inner + 2] ?? '') : path[inner + 1]!;
           if (!single || (endEsc && !punct.test(endChar)) || endChar === '[')
             return 'class ranges only between single characters';
-          j += endEsc ? 3 : 2;
+          inner += endEsc ? 3 : 2;
         }
       }
-      if (j >= n) return 'a closed character class';
+      if (inner >= count) return 'a closed character class';
       quantifiable = true;
-      i = j + 1;
-    } else if (c === '(') {
-      if (p[i + 1] === '?') {
-        if (!/^[:=!]$/.test(p[i + 2] ?? '')) return 'only the groups ( ), (?: ), (?= ) and (?! )';
-        groups.push(p[i + 2] !== ':');
-        i += 3;
+      index = inner + 1;
+    } else if (char === '(') {
+      if (path[index + 1] === '?') {
+        if (!/^[:=!]$/.test(path[index + 2] ?? '')) return 'only the groups ( ), (?: ), (?= ) and (?! )';
+        groups.push(path[index + 2] !== ':');
+        index += 3;
       } else {
         groups.push(false);
-        i += 1;
+        index += 1;
       }
       quantifiable = false;
-    } else if (c === ')') {
+    } else if (char === ')') {
       quantifiable = groups.pop() === false; // a repeated lookahead means different things to each engine
-      i += 1;
-    } else if (c === '{') {
-      const m = /^\{(\d{1,4})(,(\d{1,4})?)?\}/.exec(p.slice(i));
-      if (!m || !quantifiable)
+      index += 1;
+    } else if (char === '{') {
+      const match = /^\{(\d{1,4})(,(\d{1,4})?)?\}/.exec(path.slice(index));
+      if (!match || !quantifiable)
         return 'braces only as a quantifier {n}, {n,} or {n,m} after an atom (escape a literal brace)';
-      i += m[0].length;
-      if (p[i] === '?') i += 1;
+      index += match[0].length;
+      if (path[index] === '?') index += 1;
       quantifiable = false;
-    } else if (c === '}') {
+    } else if (char === '}') {
       return 'no unmatched "}" (escape it)';
-    } else if (c === '*' || c === '+' || c === '?') {
-      if (!quantifiable) return `no "${c}" without something to repeat`;
-      i += 1;
-      if (p[i] === '?') i += 1; // lazy
-      if (p[i] === '+') return 'no possessive quantifiers';
+    } else if (char === '*' || char === '+' || char === '?') {
+      if (!quantifiable) return `no "${char}" without something to repeat`;
+      index += 1;
+      if (path[index] === '?') index += 1; // lazy
+      if (path[index] === '+') return 'no possessive quantifiers';
       quantifiable = false;
-    } else if (c === '|' || c === '^' || c === '$') {
+    } else if (char === '|' || char === '^' || char === '$') {
       quantifiable = false;
-      i += 1;
-    } else if (c === ']') {
+      index += 1;
+    } else if (char === ']') {
       return 'no unmatched "]" (escape it)';
     } else {
       quantifiable = true;
-      i += 1;
+      index += 1;
     }
   }
   return null;
@@ -187,59 +188,59 @@ export type CanaryParse = { ok: true; rules: CanaryRules } | { ok: false }; // r
  * where the user did not mean it to go.
  */
 export function parseCanary(ing: Ingress, problems: Problem[]): CanaryParse {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   let ok = true;
   const bad = (key: string, expected: string) => {
-    problems.push(canaryProblem(ing, key, a[key]!, expected));
+    problems.push(canaryProblem(ing, key, annotations[key]!, expected));
     ok = false;
   };
-  if (parseBool(a[CANARY] ?? '') !== true) bad(CANARY, '"true" or "false"');
+  if (parseBool(annotations[CANARY] ?? '') !== true) bad(CANARY, '"true" or "false"');
 
   let weightTotal = WEIGHT_TOTAL_DEFAULT;
-  if (a[CANARY_WEIGHT_TOTAL] !== undefined) {
-    const v = integer(a[CANARY_WEIGHT_TOTAL], 1, WEIGHT_TOTAL_MAX);
-    if (v === undefined) bad(CANARY_WEIGHT_TOTAL, `an integer from 1 to ${WEIGHT_TOTAL_MAX}`);
-    else weightTotal = v;
+  if (annotations[CANARY_WEIGHT_TOTAL] !== undefined) {
+    const parsed = integer(annotations[CANARY_WEIGHT_TOTAL], 1, WEIGHT_TOTAL_MAX);
+    if (parsed === undefined) bad(CANARY_WEIGHT_TOTAL, `an integer from 1 to ${WEIGHT_TOTAL_MAX}`);
+    else weightTotal = parsed;
   }
   let weight = 0;
-  if (a[CANARY_WEIGHT] !== undefined) {
-    const v = integer(a[CANARY_WEIGHT], 0, weightTotal);
-    if (v === undefined) bad(CANARY_WEIGHT, `an integer from 0 to ${weightTotal} (canary-weight-total)`);
-    else weight = v;
+  if (annotations[CANARY_WEIGHT] !== undefined) {
+    const parsed = integer(annotations[CANARY_WEIGHT], 0, weightTotal);
+    if (parsed === undefined) bad(CANARY_WEIGHT, `an integer from 0 to ${weightTotal} (canary-weight-total)`);
+    else weight = parsed;
   }
   const rules: CanaryRules = { weight, weightTotal };
 
-  if (a[CANARY_BY_HEADER] !== undefined) {
-    const v = a[CANARY_BY_HEADER].trim();
-    if (HEADER_NAME_SHAPE.test(v)) rules.header = v;
+  if (annotations[CANARY_BY_HEADER] !== undefined) {
+    const raw = annotations[CANARY_BY_HEADER].trim();
+    if (HEADER_NAME_SHAPE.test(raw)) rules.header = raw;
     else bad(CANARY_BY_HEADER, 'a header name: letters, digits and "-", at most 64 characters');
   }
-  if (a[CANARY_BY_HEADER_VALUE] !== undefined) {
-    if (!HEADER_VALUE_SHAPE.test(a[CANARY_BY_HEADER_VALUE])) {
+  if (annotations[CANARY_BY_HEADER_VALUE] !== undefined) {
+    if (!HEADER_VALUE_SHAPE.test(annotations[CANARY_BY_HEADER_VALUE])) {
       bad(CANARY_BY_HEADER_VALUE, 'a header value: 1-256 printable ASCII characters, no leading or trailing space');
-    } else if (a[CANARY_BY_HEADER] === undefined) {
+    } else if (annotations[CANARY_BY_HEADER] === undefined) {
       problems.push(warning(ing, CANARY_BY_HEADER_VALUE, `has no effect without ${CANARY_BY_HEADER}, ignored`));
-    } else rules.headerValue = a[CANARY_BY_HEADER_VALUE];
+    } else rules.headerValue = annotations[CANARY_BY_HEADER_VALUE];
   }
-  if (a[CANARY_BY_HEADER_PATTERN] !== undefined) {
-    const why = patternProblem(a[CANARY_BY_HEADER_PATTERN]);
+  if (annotations[CANARY_BY_HEADER_PATTERN] !== undefined) {
+    const why = patternProblem(annotations[CANARY_BY_HEADER_PATTERN]);
     if (why) bad(CANARY_BY_HEADER_PATTERN, `a regular expression: ${why}`);
-    else if (a[CANARY_BY_HEADER] === undefined) {
+    else if (annotations[CANARY_BY_HEADER] === undefined) {
       problems.push(warning(ing, CANARY_BY_HEADER_PATTERN, `has no effect without ${CANARY_BY_HEADER}, ignored`));
-    } else if (a[CANARY_BY_HEADER_VALUE] !== undefined) {
+    } else if (annotations[CANARY_BY_HEADER_VALUE] !== undefined) {
       problems.push(
         warning(ing, CANARY_BY_HEADER_PATTERN, `ignored: ${CANARY_BY_HEADER_VALUE} is set and takes precedence`),
       );
-    } else rules.headerPattern = a[CANARY_BY_HEADER_PATTERN];
+    } else rules.headerPattern = annotations[CANARY_BY_HEADER_PATTERN];
   }
-  if (a[CANARY_BY_COOKIE] !== undefined) {
-    const v = a[CANARY_BY_COOKIE].trim();
-    if (CANARY_COOKIE_SHAPE.test(v)) rules.cookie = v;
+  if (annotations[CANARY_BY_COOKIE] !== undefined) {
+    const given = annotations[CANARY_BY_COOKIE].trim();
+    if (CANARY_COOKIE_SHAPE.test(given)) rules.cookie = given;
     else bad(CANARY_BY_COOKIE, 'a cookie name (RFC 6265 token, at most 64 characters)');
   }
 
   // everything but the canary and balancing annotations comes from the main Ingress
-  for (const key of Object.keys(a).sort()) {
+  for (const key of Object.keys(annotations).sort()) {
     if (key.startsWith(PREFIX) && !CANARY_ALSO_READS.has(key)) {
       problems.push(
         warning(
@@ -254,13 +255,16 @@ export function parseCanary(ing: Ingress, problems: Problem[]): CanaryParse {
 }
 
 /** canary-* annotations on an Ingress that is not a canary do nothing (as in ingress-nginx): say so. */
-export const canaryFamily: Family = {
+export const canaryFamily: Family<'canary'> = {
   name: 'canary',
   keys: CANARY_KEYS,
+  // a canary Ingress gets no locations: the canary pass (model/canary-pass.ts) attaches it to the main backends
+  takesIngress: isCanaryIngress,
+  finishModel: (model, taken, env, problems) => applyCanaries(model, { ingresses: taken, ...env }, problems),
   location(ing, _ctx, problems) {
-    const a = ing.meta.annotations;
+    const annotations = ing.meta.annotations;
     for (const key of CANARY_KEYS) {
-      if (key !== CANARY && a[key] !== undefined) {
+      if (key !== CANARY && annotations[key] !== undefined) {
         problems.push(warning(ing, key, `ignored: this Ingress is not a canary (${CANARY} is not "true")`));
       }
     }

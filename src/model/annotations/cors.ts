@@ -4,8 +4,7 @@
 // as in ingress-nginx. Rendered by templates/partials/ann-cors.hbs with add_header and variables.
 import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
-import { parseIntIn } from './proxy.js';
+import { annotationProblem, parseBool, parseIntIn, PREFIX } from './values.js';
 
 export const ENABLE_CORS = `${PREFIX}enable-cors`;
 export const CORS_ALLOW_ORIGIN = `${PREFIX}cors-allow-origin`;
@@ -51,29 +50,29 @@ const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const METHOD = /^[A-Za-z]{1,32}$/;
 const HEADER = /^[A-Za-z0-9_-]{1,128}$/;
 
-export function parseOrigin(v: string): OriginPattern | undefined {
-  const m = /^(https?):\/\/(\*\.)?([A-Za-z0-9.-]{1,253})(?::([0-9]{1,5}))?$/.exec(v);
-  if (!m) return undefined;
-  const labels = m[3]!.toLowerCase().split('.');
+export function parseOrigin(value: string): OriginPattern | undefined {
+  const match = /^(https?):\/\/(\*\.)?([A-Za-z0-9.-]{1,253})(?::([0-9]{1,5}))?$/.exec(value);
+  if (!match) return undefined;
+  const labels = match[3]!.toLowerCase().split('.');
   if (!labels.every((l) => LABEL.test(l))) return undefined;
-  const port = m[4] === undefined ? null : Number(m[4]);
-  if (port !== null && (port < 1 || port > 65535 || m[4]!.startsWith('0'))) return undefined;
-  return { scheme: m[1] as 'http' | 'https', wildcard: m[2] !== undefined, labels, port };
+  const port = match[4] === undefined ? null : Number(match[4]);
+  if (port !== null && (port < 1 || port > 65535 || match[4]!.startsWith('0'))) return undefined;
+  return { scheme: match[1] as 'http' | 'https', wildcard: match[2] !== undefined, labels, port };
 }
 
 /** Comma-separated words matching `word`, normalised to "A, B"; undefined when any is invalid. */
-function wordList(v: string, word: RegExp): string | undefined {
-  const words = v.split(',').map((w) => w.trim());
+function wordList(value: string, word: RegExp): string | undefined {
+  const words = value.split(',').map((w) => w.trim());
   if (words.length > 64 || !words.every((w) => word.test(w))) return undefined;
   return words.join(', ');
 }
 
 export function parseCors(ing: Ingress, _ctx: unknown, problems: Problem[]): CorsConfig | undefined {
-  const a = ing.meta.annotations;
-  if (a[ENABLE_CORS] === undefined) return undefined;
-  const enabled = parseBool(a[ENABLE_CORS]);
+  const annotations = ing.meta.annotations;
+  if (annotations[ENABLE_CORS] === undefined) return undefined;
+  const enabled = parseBool(annotations[ENABLE_CORS]);
   if (enabled === undefined) {
-    problems.push(annotationProblem(ing, ENABLE_CORS, a[ENABLE_CORS], '"true" or "false"'));
+    problems.push(annotationProblem(ing, ENABLE_CORS, annotations[ENABLE_CORS], '"true" or "false"'));
     return undefined;
   }
   if (!enabled) return undefined;
@@ -86,10 +85,11 @@ export function parseCors(ing: Ingress, _ctx: unknown, problems: Problem[]): Cor
     credentials: true,
     maxAge: DEFAULT_CORS_MAX_AGE,
   };
-  const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
+  const bad = (key: string, expected: string) =>
+    problems.push(annotationProblem(ing, key, annotations[key]!, expected));
 
-  if (a[CORS_ALLOW_ORIGIN] !== undefined) {
-    const parts = a[CORS_ALLOW_ORIGIN].split(',').map((s) => s.trim());
+  if (annotations[CORS_ALLOW_ORIGIN] !== undefined) {
+    const parts = annotations[CORS_ALLOW_ORIGIN].split(',').map((s) => s.trim());
     if (parts.length === 1 && parts[0] === '*') out.anyOrigin = true;
     else {
       const origins = parts.map(parseOrigin);
@@ -104,37 +104,37 @@ export function parseCors(ing: Ingress, _ctx: unknown, problems: Problem[]): Cor
       }
     }
   }
-  if (a[CORS_ALLOW_METHODS] !== undefined) {
-    const v = wordList(a[CORS_ALLOW_METHODS], METHOD);
-    if (v) out.methods = v;
+  if (annotations[CORS_ALLOW_METHODS] !== undefined) {
+    const value = wordList(annotations[CORS_ALLOW_METHODS], METHOD);
+    if (value) out.methods = value;
     else bad(CORS_ALLOW_METHODS, 'comma-separated HTTP methods (letters only) such as GET, POST, OPTIONS');
   }
-  if (a[CORS_ALLOW_HEADERS] !== undefined) {
-    const t = a[CORS_ALLOW_HEADERS].trim();
-    const v = t === '*' ? '*' : wordList(t, HEADER);
-    if (v) out.headers = v;
+  if (annotations[CORS_ALLOW_HEADERS] !== undefined) {
+    const trimmed = annotations[CORS_ALLOW_HEADERS].trim();
+    const raw = trimmed === '*' ? '*' : wordList(trimmed, HEADER);
+    if (raw) out.headers = raw;
     else bad(CORS_ALLOW_HEADERS, '"*" or comma-separated header names (letters, digits, "-" and "_")');
   }
-  if (a[CORS_EXPOSE_HEADERS] !== undefined) {
-    const t = a[CORS_EXPOSE_HEADERS].trim();
-    const v = t === '' ? '' : wordList(t, /^(\*|[A-Za-z0-9_-]{1,128})$/);
-    if (v !== undefined) out.expose = v;
+  if (annotations[CORS_EXPOSE_HEADERS] !== undefined) {
+    const text = annotations[CORS_EXPOSE_HEADERS].trim();
+    const given = text === '' ? '' : wordList(text, /^(\*|[A-Za-z0-9_-]{1,128})$/);
+    if (given !== undefined) out.expose = given;
     else bad(CORS_EXPOSE_HEADERS, 'comma-separated header names (letters, digits, "-" and "_") or "*"');
   }
-  if (a[CORS_ALLOW_CREDENTIALS] !== undefined) {
-    const v = parseBool(a[CORS_ALLOW_CREDENTIALS]);
-    if (v !== undefined) out.credentials = v;
+  if (annotations[CORS_ALLOW_CREDENTIALS] !== undefined) {
+    const parsed = parseBool(annotations[CORS_ALLOW_CREDENTIALS]);
+    if (parsed !== undefined) out.credentials = parsed;
     else bad(CORS_ALLOW_CREDENTIALS, '"true" or "false"');
   }
-  if (a[CORS_MAX_AGE] !== undefined) {
-    const v = parseIntIn(a[CORS_MAX_AGE], 0, 315_360_000);
-    if (v !== undefined) out.maxAge = v;
+  if (annotations[CORS_MAX_AGE] !== undefined) {
+    const seconds = parseIntIn(annotations[CORS_MAX_AGE], 0, 315_360_000);
+    if (seconds !== undefined) out.maxAge = seconds;
     else bad(CORS_MAX_AGE, 'seconds as an integer, 0-315360000');
   }
   return out;
 }
 
-export const corsFamily: Family = {
+export const corsFamily: Family<'cors', CorsConfig> = {
   name: 'cors',
   keys: CORS_KEYS,
   location: parseCors,

@@ -7,14 +7,14 @@
 // (proxy_intercept_errors on; error_page N = @custom_<namespace>_<name>_N) and the named location proxies
 // to the default backend (the annotation's, else the host's default backend) with the headers
 // ingress-nginx sends: X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name,
-// X-Service-Port, X-Request-ID. The named locations live at server level (srv-errors.hbs), one set per
+// X-Service-Port, X-Request-ID. The named locations live at server level (srv-custom-errors.hbs), one set per
 // Ingress routing on the host, made by finishErrors once every Ingress is placed.
-import type { Ingress, IngressBackend, Problem, Service } from '../../resources.js';
+import type { Ingress, Problem } from '../../resources.js';
 import { DNS_LABEL } from '../../syntax.js';
 import type { Backend, Server } from '../routing.js';
+import { errorPageHeaders, headerList } from '../proxy-headers.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX } from './parse.js';
-import { refused } from './auth.js';
+import { PREFIX, refused } from './values.js';
 
 export const DEFAULT_BACKEND = `${PREFIX}default-backend`;
 export const CUSTOM_HTTP_ERRORS = `${PREFIX}custom-http-errors`;
@@ -32,7 +32,7 @@ export interface ErrorsConfig {
   backend: string | null; // its backend once buildModel resolved it (setDefaultBackend)
 }
 
-/** What a location renders (ann-errors.hbs), completed by finishErrors. */
+/** What a location renders (ann-custom-errors.hbs), completed by finishErrors. */
 export interface LocationErrors extends ErrorsConfig {
   pagesBackend: string; // the backend serving error pages and unavailable answers
   serviceName: string; // of the location's own backend, for X-Service-Name
@@ -43,7 +43,7 @@ export interface LocationErrors extends ErrorsConfig {
   deadStatic: boolean; // static mode answers 503: no backend, or no ready endpoint
 }
 
-/** A named location of srv-errors.hbs. */
+/** A named location of srv-custom-errors.hbs. */
 export interface ErrorPage {
   namespace: string;
   name: string;
@@ -55,40 +55,40 @@ export interface ErrorPage {
 }
 
 /** "404, 503" -> [404, 503]; undefined when any entry is not a status code 400-599. */
-export function parseErrorCodes(v: string): number[] | undefined {
+export function parseErrorCodes(value: string): number[] | undefined {
   const codes = new Set<number>();
-  for (const raw of v.split(',')) {
-    const t = raw.trim();
-    if (!/^[45][0-9]{2}$/.test(t)) return undefined;
-    codes.add(Number(t));
+  for (const raw of value.split(',')) {
+    const trimmed = raw.trim();
+    if (!/^[45][0-9]{2}$/.test(trimmed)) return undefined;
+    codes.add(Number(trimmed));
   }
   if (codes.size === 0 || codes.size > MAX_CODES) return undefined;
   return [...codes].sort((a, b) => a - b);
 }
 
 export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ErrorsConfig | undefined {
-  const a = ing.meta.annotations;
-  if (a[DEFAULT_BACKEND] === undefined && a[CUSTOM_HTTP_ERRORS] === undefined) return undefined;
+  const annotations = ing.meta.annotations;
+  if (annotations[DEFAULT_BACKEND] === undefined && annotations[CUSTOM_HTTP_ERRORS] === undefined) return undefined;
   const before = problems.length;
   let service: string | null = null;
-  if (a[DEFAULT_BACKEND] !== undefined) {
-    const v = a[DEFAULT_BACKEND].trim();
-    if (DNS_LABEL.test(v)) service = v;
+  if (annotations[DEFAULT_BACKEND] !== undefined) {
+    const value = annotations[DEFAULT_BACKEND].trim();
+    if (DNS_LABEL.test(value)) service = value;
     else
       problems.push(
-        refused(ing, DEFAULT_BACKEND, a[DEFAULT_BACKEND], "the name of a Service in the Ingress's namespace"),
+        refused(ing, DEFAULT_BACKEND, annotations[DEFAULT_BACKEND], "the name of a Service in the Ingress's namespace"),
       );
   }
   let codes: number[] = [];
-  if (a[CUSTOM_HTTP_ERRORS] !== undefined) {
-    const parsed = parseErrorCodes(a[CUSTOM_HTTP_ERRORS]);
+  if (annotations[CUSTOM_HTTP_ERRORS] !== undefined) {
+    const parsed = parseErrorCodes(annotations[CUSTOM_HTTP_ERRORS]);
     if (parsed) codes = parsed;
     else
       problems.push(
         refused(
           ing,
           CUSTOM_HTTP_ERRORS,
-          a[CUSTOM_HTTP_ERRORS],
+          annotations[CUSTOM_HTTP_ERRORS],
           `HTTP status codes 400-599 separated by commas (at most ${MAX_CODES}), such as "404,503"`,
         ),
       );
@@ -105,34 +105,39 @@ export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Pro
   };
 }
 
-export const errorsFamily: Family = {
-  name: 'errors',
+/** Server config (srv-custom-errors.hbs): the named locations of every Ingress routing on the host. */
+export interface ErrorPagesConfig {
+  pages: ErrorPage[];
+}
+
+export const customErrorsFamily: Family<'custom-errors', ErrorsConfig | LocationErrors, ErrorPagesConfig> = {
+  name: 'custom-errors',
   keys: ERRORS_KEYS,
   location: parseErrors,
+  // the default-backend annotation: a backend like a path's, for this Ingress's unmatched requests (after
+  // spec.defaultBackend), error pages and paths without endpoints; the Service's first port, as ingress-nginx
+  extraBackend(config, service) {
+    if (!config.service) return undefined;
+    const port = service(config.namespace, config.service)?.ports[0]?.port ?? 80;
+    return {
+      ref: { service: { name: config.service, port: { number: port } } },
+      field: `metadata.annotations["${DEFAULT_BACKEND}"]`,
+      resolved: (backend) => {
+        config.backend = backend;
+      },
+    };
+  },
+  finish: (placed) => finishErrors(placed.servers, placed.backends),
+  // a location with error pages sends a backend without endpoints to them itself
+  answersUnavailable: true,
+  // each error page sends its own list of request headers (model/proxy-headers.ts)
+  serverView: (config, customHeaders) => ({
+    pages: config.pages.map((page) => ({
+      ...page,
+      headers: headerList('proxy_set_header', errorPageHeaders(page, customHeaders)),
+    })),
+  }),
 };
-
-/**
- * The backend reference of the Ingress's default-backend annotation, for buildModel to resolve like any
- * path's backend: the Service's first port, as ingress-nginx uses.
- */
-export function defaultBackendRef(
-  locationAnn: Record<string, object>,
-  service: (namespace: string, name: string) => Service | undefined,
-): { ref: IngressBackend; field: string } | undefined {
-  const cfg = locationAnn.errors as ErrorsConfig | undefined;
-  if (!cfg?.service) return undefined;
-  const port = service(cfg.namespace, cfg.service)?.ports[0]?.port ?? 80;
-  return {
-    ref: { service: { name: cfg.service, port: { number: port } } },
-    field: `metadata.annotations["${DEFAULT_BACKEND}"]`,
-  };
-}
-
-/** Record the resolved default backend (null: unusable, already reported) in the Ingress's config. */
-export function setDefaultBackend(locationAnn: Record<string, object>, backend: string | null): void {
-  const cfg = locationAnn.errors as ErrorsConfig | undefined;
-  if (cfg) cfg.backend = backend;
-}
 
 /**
  * After all Ingresses are placed (called by buildModel): completes each location's config (its own
@@ -144,10 +149,10 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
   const warned = new Set<string>();
   for (const server of servers) {
     const pages = new Map<string, ErrorPage[]>();
-    for (const l of server.locations) {
-      const cfg = l.ann.errors as ErrorsConfig | undefined;
+    for (const location of server.locations) {
+      const cfg = location.ann['custom-errors'];
       if (!cfg) continue;
-      const { errors: _drop, ...rest } = l.ann;
+      const { 'custom-errors': _drop, ...rest } = location.ann;
       // the annotation's backend, else (for error pages) the host's default backend; an annotation whose
       // Service cannot be used was reported by buildModel
       const pagesBackend = cfg.service ? cfg.backend : cfg.codes.length ? server.fallback.backend : null;
@@ -163,10 +168,10 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
             message: `no default backend serves the error pages (set ${DEFAULT_BACKEND}, or spec.defaultBackend); the codes are not intercepted`,
           });
         }
-        l.ann = rest;
+        location.ann = rest;
         continue;
       }
-      const own = l.backend ? backends.get(l.backend) : undefined;
+      const own = location.backend ? backends.get(location.backend) : undefined;
       const loc: LocationErrors = {
         ...cfg,
         pagesBackend,
@@ -174,10 +179,10 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
         servicePort: own ? String(own.port) : '',
         has500: cfg.codes.includes(500),
         has503: cfg.codes.includes(503),
-        missing: l.backend === null,
+        missing: location.backend === null,
         deadStatic: !own || own.endpoints.length === 0,
       };
-      l.ann = { ...rest, errors: loc };
+      location.ann = { ...rest, 'custom-errors': loc };
       if (pages.has(cfg.ingress)) continue;
       const live = (backends.get(pagesBackend)?.endpoints.length ?? 0) > 0;
       const page = (code: number, unavailable: boolean): ErrorPage => ({
@@ -189,9 +194,9 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
         backend: pagesBackend,
         live,
       });
-      pages.set(cfg.ingress, [...cfg.codes.map((c) => page(c, false)), page(503, true)]);
+      pages.set(cfg.ingress, [...cfg.codes.map((code) => page(code, false)), page(503, true)]);
     }
-    if (pages.size) server.ann.errors = { pages: [...pages.keys()].sort().flatMap((k) => pages.get(k)!) };
+    if (pages.size) server.ann['custom-errors'] = { pages: [...pages.keys()].sort().flatMap((k) => pages.get(k)!) };
   }
   return problems;
 }

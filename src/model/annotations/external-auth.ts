@@ -15,12 +15,12 @@ import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import type { Server } from '../routing.js';
+import type { HttpItems } from './families.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX } from './parse.js';
-import { refused } from './auth.js';
+import { PREFIX, refused } from './values.js';
 import { endpointRefusal, NO_PROTECTED } from '../endpoint-policy.js';
 import type { EndpointPolicy } from '../endpoint-policy.js';
-import { isProtectedHeader } from '../proxy-headers.js';
+import { authServiceHeaders, headerList, isProtectedHeader } from '../proxy-headers.js';
 
 export const AUTH_URL = `${PREFIX}auth-url`;
 export const AUTH_METHOD = `${PREFIX}auth-method`;
@@ -83,12 +83,12 @@ export interface ExternalAuthConfig {
   signin: SigninPart[] | null;
 }
 
-export function parseAuthUrl(v: string): AuthUrl | undefined {
-  const s = v.trim();
-  if (s.length > MAX_URL) return undefined;
-  const m = /^(https?):\/\/(\[[^\]/]+\]|[^/:?#[\]]+)(?::([0-9]{1,5}))?(\/[^?#]*)?(\?[^#]*)?$/.exec(s);
-  if (!m) return undefined;
-  const [, , rawHost, port, p = '', q = ''] = m;
+export function parseAuthUrl(value: string): AuthUrl | undefined {
+  const text = value.trim();
+  if (text.length > MAX_URL) return undefined;
+  const match = /^(https?):\/\/(\[[^\]/]+\]|[^/:?#[\]]+)(?::([0-9]{1,5}))?(\/[^?#]*)?(\?[^#]*)?$/.exec(text);
+  if (!match) return undefined;
+  const [, , rawHost, port, path = '', query = ''] = match;
   const bracketed = rawHost!.startsWith('[');
   const hostname = bracketed ? rawHost!.slice(1, -1) : rawHost!;
   if (
@@ -98,12 +98,14 @@ export function parseAuthUrl(v: string): AuthUrl | undefined {
   )
     return undefined;
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return undefined;
-  if (!PATH_CHARS.test(p) || !QUERY_CHARS.test(q.slice(1))) return undefined;
-  return { url: s, host: port !== undefined ? `${rawHost}:${port}` : rawHost!, hostname };
+  if (!PATH_CHARS.test(path) || !QUERY_CHARS.test(query.slice(1))) return undefined;
+  return { url: text, host: port !== undefined ? `${rawHost}:${port}` : rawHost!, hostname };
 }
 
-export function parseResponseHeaders(v: string): { ok: true; headers: AuthHeader[] } | { ok: false; reason: string } {
-  const names = v.split(',').map((n) => n.trim());
+export function parseResponseHeaders(
+  value: string,
+): { ok: true; headers: AuthHeader[] } | { ok: false; reason: string } {
+  const names = value.split(',').map((n) => n.trim());
   const out: AuthHeader[] = [];
   const seen = new Set<string>();
   for (const name of names) {
@@ -133,31 +135,31 @@ export function parseResponseHeaders(v: string): { ok: true; headers: AuthHeader
  * $escaped_request_uri...). Unless its query has an rd parameter, rd=$scheme://$http_host$escaped_request_uri
  * is appended (the URL to come back to), as ingress-nginx does.
  */
-export function parseSignin(v: string): SigninPart[] | undefined {
-  const s = v.trim();
-  if (s.length > MAX_URL || !/^https?:\/\/./.test(s)) return undefined;
+export function parseSignin(value: string): SigninPart[] | undefined {
+  const signin = value.trim();
+  if (signin.length > MAX_URL || !/^https?:\/\/./.test(signin)) return undefined;
   const parts: SigninPart[] = [];
-  const text = (t: string) => {
+  const text = (literalText: string) => {
     const last = parts[parts.length - 1];
-    if (last?.text != null) last.text += t;
-    else parts.push({ text: t, var: null });
+    if (last?.text != null) last.text += literalText;
+    else parts.push({ text: literalText, var: null });
   };
   const re = /\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g;
   let at = 0;
   let literal = '';
-  for (const m of s.matchAll(re)) {
-    const chunk = s.slice(at, m.index);
+  for (const match of signin.matchAll(re)) {
+    const chunk = signin.slice(at, match.index);
     if (!QUERY_CHARS.test(chunk.replace(/[[\]]/g, ''))) return undefined;
     if (chunk) text(chunk);
     literal += chunk;
-    const name = m[1] ?? m[2]!;
+    const name = match[1] ?? match[2]!;
     const nginxVar = Object.hasOwn(SIGNIN_VARIABLES, name) ? SIGNIN_VARIABLES[name] : undefined;
     if (!nginxVar) return undefined;
     parts.push({ text: null, var: nginxVar });
     literal += 'X';
-    at = m.index! + m[0].length;
+    at = match.index! + match[0].length;
   }
-  const rest = s.slice(at);
+  const rest = signin.slice(at);
   if (!QUERY_CHARS.test(rest.replace(/[[\]]/g, ''))) return undefined;
   if (rest) text(rest);
   literal += rest;
@@ -185,10 +187,10 @@ export function parseExternalAuth(
   _ctx: AnnotationContext,
   problems: Problem[],
 ): ExternalAuthConfig | undefined {
-  const a = ing.meta.annotations;
-  const present = EXTERNAL_AUTH_KEYS.filter((k) => a[k] !== undefined);
+  const annotations = ing.meta.annotations;
+  const present = EXTERNAL_AUTH_KEYS.filter((k) => annotations[k] !== undefined);
   if (present.length === 0) return undefined;
-  if (a[AUTH_URL] === undefined) {
+  if (annotations[AUTH_URL] === undefined) {
     problems.push({
       severity: 'warning',
       file: ing.source.file,
@@ -200,38 +202,38 @@ export function parseExternalAuth(
     return undefined;
   }
   const before = problems.length;
-  const url = parseAuthUrl(a[AUTH_URL]);
+  const url = parseAuthUrl(annotations[AUTH_URL]);
   if (!url)
     problems.push(
       refused(
         ing,
         AUTH_URL,
-        a[AUTH_URL],
+        annotations[AUTH_URL],
         'an http:// or https:// URL: host name or IP address, optional port, path and query of RFC 3986 characters, without nginx variables',
       ),
     );
   let method = 'GET';
-  if (a[AUTH_METHOD] !== undefined) {
-    const v = a[AUTH_METHOD].trim();
-    if (AUTH_METHODS.includes(v)) method = v;
-    else problems.push(refused(ing, AUTH_METHOD, a[AUTH_METHOD], AUTH_METHODS.join(', ')));
+  if (annotations[AUTH_METHOD] !== undefined) {
+    const value = annotations[AUTH_METHOD].trim();
+    if (AUTH_METHODS.includes(value)) method = value;
+    else problems.push(refused(ing, AUTH_METHOD, annotations[AUTH_METHOD], AUTH_METHODS.join(', ')));
   }
   let headers: AuthHeader[] = [];
-  if (a[AUTH_RESPONSE_HEADERS] !== undefined) {
-    const r = parseResponseHeaders(a[AUTH_RESPONSE_HEADERS]);
-    if (r.ok) headers = r.headers;
-    else problems.push(refused(ing, AUTH_RESPONSE_HEADERS, a[AUTH_RESPONSE_HEADERS], r.reason));
+  if (annotations[AUTH_RESPONSE_HEADERS] !== undefined) {
+    const result = parseResponseHeaders(annotations[AUTH_RESPONSE_HEADERS]);
+    if (result.ok) headers = result.headers;
+    else problems.push(refused(ing, AUTH_RESPONSE_HEADERS, annotations[AUTH_RESPONSE_HEADERS], result.reason));
   }
   let signin: SigninPart[] | null = null;
-  if (a[AUTH_SIGNIN] !== undefined) {
-    const r = parseSignin(a[AUTH_SIGNIN]);
-    if (r) signin = r;
+  if (annotations[AUTH_SIGNIN] !== undefined) {
+    const parts = parseSignin(annotations[AUTH_SIGNIN]);
+    if (parts) signin = parts;
     else {
       problems.push(
         refused(
           ing,
           AUTH_SIGNIN,
-          a[AUTH_SIGNIN],
+          annotations[AUTH_SIGNIN],
           `an http:// or https:// URL of RFC 3986 characters; the only variables allowed are ${Object.keys(
             SIGNIN_VARIABLES,
           )
@@ -246,10 +248,37 @@ export function parseExternalAuth(
   return { ingress, source: { ...ing.source }, authPath: authPathFor(ingress), ...url, method, headers, signin };
 }
 
-export const externalAuthFamily: Family = {
+/** One internal location of srv-external-auth.hbs: the subrequests of one Ingress, proxied to its auth-url. */
+export interface AuthLocation {
+  ingress: string;
+  path: string;
+  url: string;
+  host: string;
+  method: string;
+  addresses: string; // what the host name resolved to, for the comment that makes a change a reload
+}
+
+/** Server config (srv-external-auth.hbs). */
+export interface ExternalAuthServer {
+  locations: AuthLocation[];
+}
+
+export const externalAuthFamily: Family<'external-auth', ExternalAuthConfig, ExternalAuthServer, AuthHeader> = {
   name: 'external-auth',
   keys: EXTERNAL_AUTH_KEYS,
   location: parseExternalAuth,
+  // its problems follow custom-errors' in a build's report, as they always have
+  finishAfter: ['custom-errors'],
+  finish: (placed) => finishExternalAuth(placed.servers, placed.http, placed.resolved, placed.policy),
+  // each auth subrequest sends its own list of request headers (model/proxy-headers.ts)
+  serverView: (config) => ({
+    locations: config.locations.map((location) => ({
+      ...location,
+      headers: headerList('proxy_set_header', authServiceHeaders(location.host)),
+    })),
+  }),
+  // the http level sends each header from its variable, which a protected location sets (http-external-auth.hbs)
+  variableHeaders: (items) => [...items],
 };
 
 /**
@@ -266,7 +295,7 @@ export const externalAuthFamily: Family = {
  */
 export function finishExternalAuth(
   servers: Iterable<Server>,
-  http: Record<string, object[]>,
+  http: HttpItems,
   resolved: (host: string) => string[] | undefined,
   policy: EndpointPolicy = NO_PROTECTED,
 ): Problem[] {
@@ -278,8 +307,8 @@ export function finishExternalAuth(
   const list = [...servers];
   for (const server of list) {
     const locations = new Map<string, ExternalAuthConfig & { addresses: string }>();
-    for (const l of server.locations) {
-      const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
+    for (const loc of server.locations) {
+      const ext = loc.ann['external-auth'];
       if (ext) {
         const addrs = net.isIP(ext.hostname) ? [ext.hostname] : resolved(ext.hostname);
         const port = Number(/:(\d+)$/.exec(ext.host)?.[1] ?? (ext.url.startsWith('https:') ? 443 : 80));
@@ -289,9 +318,10 @@ export function finishExternalAuth(
         else if (addrs !== undefined && addrs.length === 0) unresolved.set(ext.ingress, ext);
         else if (!locations.has(ext.ingress))
           locations.set(ext.ingress, { ...ext, addresses: addrs ? [...addrs].sort().join(' ') : 'unknown' });
-        for (const h of ext.headers) if (!headers.has(h.parts.join('_'))) headers.set(h.parts.join('_'), h);
+        for (const header of ext.headers)
+          if (!headers.has(header.parts.join('_'))) headers.set(header.parts.join('_'), header);
       }
-      if (l.ann.auth && !headers.has('authorization'))
+      if (loc.ann.auth && !headers.has('authorization'))
         headers.set('authorization', { name: 'Authorization', parts: ['authorization'] });
     }
     if (locations.size) {
@@ -310,10 +340,11 @@ export function finishExternalAuth(
     }
   }
   for (const server of list) {
-    for (const l of server.locations) {
-      const ext = l.ann['external-auth'] as ExternalAuthConfig | undefined;
-      if (ext && unresolved.has(ext.ingress) && !l.denied) l.denied = `auth-url host ${ext.hostname} does not resolve`;
-      if (ext && toSelf.has(ext.ingress) && !l.denied) l.denied = 'auth-url names the controller itself';
+    for (const each of server.locations) {
+      const ext = each.ann['external-auth'];
+      if (ext && unresolved.has(ext.ingress) && !each.denied)
+        each.denied = `auth-url host ${ext.hostname} does not resolve`;
+      if (ext && toSelf.has(ext.ingress) && !each.denied) each.denied = 'auth-url names the controller itself';
     }
   }
   for (const [ingress, { ext, why }] of toSelf) {

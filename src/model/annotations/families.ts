@@ -1,5 +1,7 @@
-// Every annotation family, in rendering order. Add a family here and create its partials.
-import type { Family } from './family.js';
+// Every annotation family, in parsing and rendering order. To add one: write its family file (keys,
+// parse, the hooks of the passes it needs), its partials, its test, and list it here; the maps of the
+// model (routing.ts) take their types from this list.
+import type { AnyFamily, Family } from './family.js';
 import { proxyFamily } from './proxy.js';
 import { headersFamily } from './headers.js';
 import { serviceUpstreamFamily } from './service-upstream.js';
@@ -12,13 +14,13 @@ import { proxySslFamily } from './proxy-ssl.js';
 import { authTlsFamily } from './auth-tls.js';
 import { authFamily } from './auth.js';
 import { externalAuthFamily } from './external-auth.js';
-import { errorsFamily } from './custom-errors.js';
+import { customErrorsFamily } from './custom-errors.js';
 import { snippetFamily } from './snippets.js';
 import { canaryFamily } from './canary.js';
 import { redirectFamily } from './redirect.js';
 import { rewriteFamily } from './rewrite.js';
 
-export const FAMILIES: Family[] = [
+const LIST = [
   proxyFamily,
   headersFamily,
   serviceUpstreamFamily,
@@ -31,9 +33,27 @@ export const FAMILIES: Family[] = [
   authTlsFamily,
   authFamily,
   externalAuthFamily,
-  errorsFamily,
+  customErrorsFamily,
   canaryFamily,
   redirectFamily,
   snippetFamily, // configuration-snippet: late in the location, as ingress-nginx places it
-  rewriteFamily, // render/view.ts renders it last: its "rewrite ... break" ends a location's set/if/return
-];
+  rewriteFamily, // last: its "rewrite ... break" ends a location's set/if/return (test/model/annotations/families.test.ts)
+] as const;
+
+type Listed = (typeof LIST)[number];
+// biome-ignore lint/suspicious/noExplicitAny: matches any family's other type parameters
+type LocationOf<F> = F extends Family<string, infer L, any, any> ? L : never;
+// biome-ignore lint/suspicious/noExplicitAny: matches any family's other type parameters
+type ServerOf<F> = F extends Family<string, any, infer S, any> ? S : never;
+// biome-ignore lint/suspicious/noExplicitAny: matches any family's other type parameters
+type HttpOf<F> = F extends Family<string, any, any, infer H> ? H : never;
+
+/** Family name -> config for a location. */
+export type LocationAnnotations = { [F in Listed as F['name']]?: LocationOf<F> };
+/** Family name -> config for a server. */
+export type ServerAnnotations = { [F in Listed as F['name']]?: ServerOf<F> };
+/** Family name -> items for the http block. */
+export type HttpItems = { [F in Listed as F['name']]?: HttpOf<F>[] };
+
+/** The families as the passes call them. */
+export const FAMILIES: readonly AnyFamily[] = LIST;

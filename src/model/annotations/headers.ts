@@ -11,7 +11,7 @@ import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import { isHttpPath } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, PREFIX } from './values.js';
 import { isProtectedHeader } from '../proxy-headers.js';
 
 export const UPSTREAM_VHOST = `${PREFIX}upstream-vhost`;
@@ -36,34 +36,39 @@ const HOSTNAME =
 export const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 // Header values: printable ASCII without what would end or alter an nginx string (quote, backslash, '$').
 export const HEADER_VALUE = /^[\x20-\x21\x23\x25\x26\x28-\x5b\x5d-\x7e]{0,1024}$/;
-export function isVhost(v: string): boolean {
-  const m = /^(\[([0-9A-Fa-f:.]+)\]|[^:[\]]+)(?::([0-9]{1,5}))?$/.exec(v);
-  if (!m) return false;
-  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return false;
-  return m[2] !== undefined ? net.isIPv6(m[2]) : HOSTNAME.test(m[1]!);
+export function isVhost(value: string): boolean {
+  const match = /^(\[([0-9A-Fa-f:.]+)\]|[^:[\]]+)(?::([0-9]{1,5}))?$/.exec(value);
+  if (!match) return false;
+  if (match[3] !== undefined && (Number(match[3]) < 1 || Number(match[3]) > 65535)) return false;
+  return match[2] !== undefined ? net.isIPv6(match[2]) : HOSTNAME.test(match[1]!);
 }
 
 export function parseHeaders(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): HeadersConfig | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const out: HeadersConfig = { host: null, prefix: null };
-  if (a[UPSTREAM_VHOST] !== undefined) {
-    const v = a[UPSTREAM_VHOST].trim();
-    if (isVhost(v)) out.host = v;
+  if (annotations[UPSTREAM_VHOST] !== undefined) {
+    const value = annotations[UPSTREAM_VHOST].trim();
+    if (isVhost(value)) out.host = value;
     else
       problems.push(
-        annotationProblem(ing, UPSTREAM_VHOST, a[UPSTREAM_VHOST], 'a host name or IP address, optionally with :port'),
+        annotationProblem(
+          ing,
+          UPSTREAM_VHOST,
+          annotations[UPSTREAM_VHOST],
+          'a host name or IP address, optionally with :port',
+        ),
       );
   }
-  if (a[X_FORWARDED_PREFIX] !== undefined) {
-    const v = a[X_FORWARDED_PREFIX].trim();
+  if (annotations[X_FORWARDED_PREFIX] !== undefined) {
+    const raw = annotations[X_FORWARDED_PREFIX].trim();
     // a path as an Ingress path may be (no whitespace, quotes, '$', ';', braces), or empty for no header
-    if (v === '' || isHttpPath(v)) out.prefix = v;
+    if (raw === '' || isHttpPath(raw)) out.prefix = raw;
     else
       problems.push(
         annotationProblem(
           ing,
           X_FORWARDED_PREFIX,
-          a[X_FORWARDED_PREFIX],
+          annotations[X_FORWARDED_PREFIX],
           'an absolute path such as /app (RFC 3986 path characters)',
         ),
       );
@@ -71,10 +76,20 @@ export function parseHeaders(ing: Ingress, _ctx: AnnotationContext, problems: Pr
   return out.host !== null || out.prefix ? out : undefined;
 }
 
-export const headersFamily: Family = {
+/** The ConfigMap's custom headers, one http item (rendered in the one list of request headers, no partial). */
+export interface CustomHeaders {
+  headers: ProxyHeader[];
+}
+
+export const headersFamily: Family<'headers', HeadersConfig, never, CustomHeaders> = {
   name: 'headers',
   keys: HEADERS_KEYS,
   location: parseHeaders,
+  fromSettings(ctx, problems) {
+    const headers = proxySetHeaders(ctx.settings.proxySetHeaders, ctx, problems);
+    return headers.length ? [{ headers }] : [];
+  },
+  constantHeaders: (items) => items.flatMap((item) => item.headers),
 };
 
 /**

@@ -2,11 +2,13 @@
 // so that unsupported ones are reported instead of silently ignored.
 import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
-import { PREFIX } from './parse.js';
+import { PREFIX } from './values.js';
 import { SSL_REDIRECT, sslRedirect } from './ssl.js';
 import { BALANCE_KEYS, parseBalance } from './balance.js';
 import { FAMILIES } from './families.js';
 import type { AnnotationContext } from './family.js';
+import { setConfig } from './family.js';
+import type { HttpItems, LocationAnnotations, ServerAnnotations } from './families.js';
 import type { Balance } from './balance.js';
 
 export { isServed, LEGACY_CLASS_ANNOTATION } from './class.js';
@@ -14,21 +16,23 @@ export type { ClassOptions } from './class.js';
 export type { Algorithm, Affinity, Balance } from './balance.js';
 export { parseAlgorithm, sameBalance } from './balance.js';
 
-export type { AnnotationContext, Family, ManagedFile } from './family.js';
+export type { AnnotationContext, AnyFamily, Family, ManagedFile } from './family.js';
+export { addItems, configIn, setConfig, withConfig } from './family.js';
+export type { HttpItems, LocationAnnotations, ServerAnnotations } from './families.js';
 export { FAMILIES } from './families.js';
 
 export const SUPPORTED: ReadonlySet<string> = new Set([
   SSL_REDIRECT,
   ...BALANCE_KEYS,
-  ...FAMILIES.flatMap((f) => f.keys),
+  ...FAMILIES.flatMap((family) => family.keys),
 ]);
 
 export interface IngressAnnotations {
   sslRedirect: boolean;
   balance: Balance;
-  location: Record<string, object>; // family name -> config for every location of the Ingress
-  server: Record<string, object>; // family name -> config for the Ingress's servers
-  http: Record<string, object[]>; // family name -> items for the http block
+  location: LocationAnnotations; // family name -> config for every location of the Ingress
+  server: ServerAnnotations; // family name -> config for the Ingress's servers
+  http: HttpItems; // family name -> items for the http block
   denied: string | null; // why the Ingress's paths answer 503 (an invalid location annotation)
 }
 
@@ -56,18 +60,18 @@ export function parseAnnotations(ing: Ingress, ctx: AnnotationContext, problems:
     denied: null,
   };
   // an invalid value denies the Ingress's paths rather than serving them differently than asked
-  if (first.some((p) => p.severity === 'error')) out.denied = 'invalid annotation';
+  if (first.some((problem) => problem.severity === 'error')) out.denied = 'invalid annotation';
   problems.push(...first);
-  for (const f of FAMILIES) {
+  for (const family of FAMILIES) {
     const own: Problem[] = [];
-    const loc = f.location?.(ing, ctx, own);
-    if (own.some((p) => p.severity === 'error') && !out.denied) out.denied = `invalid ${f.name} annotation`;
-    const srv = f.server?.(ing, ctx, own);
-    const http = f.http?.(ing, ctx, own);
+    const location = family.location?.(ing, ctx, own);
+    if (own.some((p) => p.severity === 'error') && !out.denied) out.denied = `invalid ${family.name} annotation`;
+    const server = family.server?.(ing, ctx, own);
+    const http = family.http?.(ing, ctx, own);
     problems.push(...own);
-    if (loc) out.location[f.name] = loc;
-    if (srv) out.server[f.name] = srv;
-    if (http?.length) out.http[f.name] = http;
+    if (location) setConfig(out.location, family, location);
+    if (server) setConfig(out.server, family, server);
+    if (http?.length) setConfig(out.http, family, http);
   }
   return out;
 }

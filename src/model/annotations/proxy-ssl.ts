@@ -7,8 +7,8 @@
 import type { Ingress, Problem } from '../../resources.js';
 import { protocolOf } from './backend-protocol.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
-import { caSecret, keyPair, secretProblem } from './ssl.js';
+import { annotationProblem, PREFIX } from './values.js';
+import { caSecret, keyPair, secretProblem } from './tls-secrets.js';
 
 export const PROXY_SSL_SECRET = `${PREFIX}proxy-ssl-secret`;
 export const PROXY_SSL_VERIFY = `${PREFIX}proxy-ssl-verify`;
@@ -48,37 +48,39 @@ const onOff = (v: string): 'on' | 'off' | undefined =>
   v.trim() === 'on' ? 'on' : v.trim() === 'off' ? 'off' : undefined;
 
 export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): ProxySslConfig | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const before = problems.length;
-  const bad = (key: string, expected: string) => problems.push(annotationProblem(ing, key, a[key]!, expected));
+  const bad = (key: string, expected: string) =>
+    problems.push(annotationProblem(ing, key, annotations[key]!, expected));
   // every value is checked, with or without the Secret: an invalid one is an error either way
   let verify: 'on' | 'off' = 'off';
-  if (a[PROXY_SSL_VERIFY] !== undefined) {
-    const v = onOff(a[PROXY_SSL_VERIFY]);
-    if (v) verify = v;
+  if (annotations[PROXY_SSL_VERIFY] !== undefined) {
+    const raw = onOff(annotations[PROXY_SSL_VERIFY]);
+    if (raw) verify = raw;
     else bad(PROXY_SSL_VERIFY, '"on" or "off"');
   }
   let serverName: 'on' | 'off' = 'off';
-  if (a[PROXY_SSL_SERVER_NAME] !== undefined) {
-    const v = onOff(a[PROXY_SSL_SERVER_NAME]);
-    if (v) serverName = v;
+  if (annotations[PROXY_SSL_SERVER_NAME] !== undefined) {
+    const given = onOff(annotations[PROXY_SSL_SERVER_NAME]);
+    if (given) serverName = given;
     else bad(PROXY_SSL_SERVER_NAME, '"on" or "off"');
   }
   let verifyDepth = 1;
-  if (a[PROXY_SSL_VERIFY_DEPTH] !== undefined) {
-    const v = a[PROXY_SSL_VERIFY_DEPTH].trim();
-    if (/^[0-9]{1,3}$/.test(v) && Number(v) >= 1 && Number(v) <= MAX_VERIFY_DEPTH) verifyDepth = Number(v);
+  if (annotations[PROXY_SSL_VERIFY_DEPTH] !== undefined) {
+    const depth = annotations[PROXY_SSL_VERIFY_DEPTH].trim();
+    if (/^[0-9]{1,3}$/.test(depth) && Number(depth) >= 1 && Number(depth) <= MAX_VERIFY_DEPTH)
+      verifyDepth = Number(depth);
     else bad(PROXY_SSL_VERIFY_DEPTH, `an integer 1-${MAX_VERIFY_DEPTH}`);
   }
   let name: string | null = null;
-  if (a[PROXY_SSL_NAME] !== undefined) {
-    const v = a[PROXY_SSL_NAME].trim();
-    if (SSL_NAME.test(v)) name = v.toLowerCase();
+  if (annotations[PROXY_SSL_NAME] !== undefined) {
+    const sslName = annotations[PROXY_SSL_NAME].trim();
+    if (SSL_NAME.test(sslName)) name = sslName.toLowerCase();
     else bad(PROXY_SSL_NAME, 'a DNS name such as backend.example.com');
   }
   let protocols: string[] | null = null;
-  if (a[PROXY_SSL_PROTOCOLS] !== undefined) {
-    const words = a[PROXY_SSL_PROTOCOLS].trim().split(/ +/).filter(Boolean);
+  if (annotations[PROXY_SSL_PROTOCOLS] !== undefined) {
+    const words = annotations[PROXY_SSL_PROTOCOLS].trim().split(/ +/).filter(Boolean);
     if (words.length && words.every((w) => SSL_PROTOCOLS.includes(w))) protocols = [...new Set(words)].sort();
     else bad(PROXY_SSL_PROTOCOLS, `protocols separated by spaces, of ${SSL_PROTOCOLS.join(' ')}`);
   }
@@ -95,7 +97,7 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
   if (problems.slice(before).some((p) => p.severity === 'error')) return undefined;
   if (verify === 'on' && name === null) {
     problems.push({
-      ...annotationProblem(ing, PROXY_SSL_VERIFY, a[PROXY_SSL_VERIFY]!, ''),
+      ...annotationProblem(ing, PROXY_SSL_VERIFY, annotations[PROXY_SSL_VERIFY]!, ''),
       severity: 'warning',
       message: `proxy-ssl-verify is on without proxy-ssl-name: the backend's certificate is checked against the upstream name (upstream_balancer, or namespace-service-port without the Lua balancer), as in ingress-nginx; set proxy-ssl-name to a name the certificate carries`,
     });
@@ -113,7 +115,7 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
   };
 }
 
-export const proxySslFamily: Family = {
+export const proxySslFamily: Family<'proxy-ssl', ProxySslConfig> = {
   name: 'proxy-ssl',
   keys: PROXY_SSL_KEYS,
   location: parseProxySsl,

@@ -4,7 +4,7 @@
 // the settings ConfigMap controls.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
+import { annotationProblem, parseIntIn, PREFIX } from './values.js';
 
 export const PROXY_BODY_SIZE = `${PREFIX}proxy-body-size`;
 export const PROXY_CONNECT_TIMEOUT = `${PREFIX}proxy-connect-timeout`;
@@ -65,22 +65,14 @@ const BODY_SIZE = /^[0-9]{1,9}[kKmMgG]?$/;
 const BUFFER_SIZE = /^[0-9]{1,9}[kKmM]?$/;
 const MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 
-function sizeBytes(v: string): number {
-  const unit = v.slice(-1).toLowerCase();
+function sizeBytes(value: string): number {
+  const unit = value.slice(-1).toLowerCase();
   const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : unit === 'g' ? 1024 * 1024 * 1024 : 1;
-  return Number(/[0-9]$/.test(v) ? v : v.slice(0, -1)) * scale;
-}
-
-/** An integer written in decimal digits only, within [min, max]; undefined otherwise. */
-export function parseIntIn(v: string, min: number, max: number): number | undefined {
-  const t = v.trim();
-  if (!/^[0-9]{1,9}$/.test(t)) return undefined;
-  const n = Number(t);
-  return n >= min && n <= max ? n : undefined;
+  return Number(/[0-9]$/.test(value) ? value : value.slice(0, -1)) * scale;
 }
 
 export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): ProxyConfig | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const out: ProxyConfig = {
     bodySize: null,
     connectTimeout: null,
@@ -93,13 +85,13 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
     buffers: null,
   };
   let any = false;
-  const read = <T>(key: string, parse: (v: string) => T | undefined, expected: string): T | undefined => {
-    const raw = a[key];
+  const read = <T>(key: string, parse: (value: string) => T | undefined, expected: string): T | undefined => {
+    const raw = annotations[key];
     if (raw === undefined) return undefined;
-    const v = parse(raw);
-    if (v === undefined) problems.push(annotationProblem(ing, key, raw, expected));
+    const parsed = parse(raw);
+    if (parsed === undefined) problems.push(annotationProblem(ing, key, raw, expected));
     else any = true;
-    return v;
+    return parsed;
   };
   const seconds = (max: number) => (v: string) => parseIntIn(v, 1, max);
 
@@ -126,19 +118,19 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
   out.buffering =
     read(
       PROXY_BUFFERING,
-      (v) => {
-        const t = v.trim().toLowerCase();
-        return t === 'on' || t === 'off' ? t : undefined;
+      (value) => {
+        const trimmed = value.trim().toLowerCase();
+        return trimmed === 'on' || trimmed === 'off' ? trimmed : undefined;
       },
       '"on" or "off"',
     ) ?? null;
   const size = read(
     PROXY_BUFFER_SIZE,
-    (v) => {
-      const t = v.trim();
-      if (!BUFFER_SIZE.test(t)) return undefined;
-      const bytes = sizeBytes(t);
-      return bytes >= 1 && bytes <= MAX_BUFFER_BYTES ? t.toLowerCase() : undefined;
+    (value) => {
+      const trimmed = value.trim();
+      if (!BUFFER_SIZE.test(trimmed)) return undefined;
+      const bytes = sizeBytes(trimmed);
+      return bytes >= 1 && bytes <= MAX_BUFFER_BYTES ? trimmed.toLowerCase() : undefined;
     },
     'a non-zero nginx size up to 16m in bytes, k or m, such as 8k',
   );
@@ -151,15 +143,15 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
   return any ? out : undefined;
 }
 
-function parseNextUpstream(v: string): string[] | undefined {
-  const words = v.trim().split(/[ \t]+/);
+function parseNextUpstream(value: string): string[] | undefined {
+  const words = value.trim().split(/[ \t]+/);
   if (!words.length || words.some((w) => !NEXT_UPSTREAM_CONDITIONS.includes(w))) return undefined;
   const unique = [...new Set(words)];
   if (unique.includes('off') && unique.length > 1) return undefined;
   return unique;
 }
 
-export const proxyFamily: Family = {
+export const proxyFamily: Family<'proxy', ProxyConfig> = {
   name: 'proxy',
   keys: PROXY_KEYS,
   location: parseProxy,

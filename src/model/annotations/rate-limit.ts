@@ -5,8 +5,7 @@
 // limit answers the ConfigMap's limit-req-status-code / limit-conn-status-code (default 503).
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './parse.js';
-import { parseIntIn } from './proxy.js';
+import { annotationProblem, parseIntIn, PREFIX } from './values.js';
 
 export const LIMIT_RPS = `${PREFIX}limit-rps`;
 export const LIMIT_RPM = `${PREFIX}limit-rpm`;
@@ -46,16 +45,16 @@ export function zoneName(ing: Ingress, kind: 'rps' | 'rpm' | 'conn'): string {
 }
 
 function parseLimits(ing: Ingress, problems: Problem[]): Limits | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const read = (key: string, min: number, max: number, fallback: number): number => {
-    const raw = a[key];
+    const raw = annotations[key];
     if (raw === undefined) return fallback;
-    const v = parseIntIn(raw, min, max);
-    if (v === undefined) {
+    const value = parseIntIn(raw, min, max);
+    if (value === undefined) {
       problems.push(annotationProblem(ing, key, raw, `an integer ${min}-${max}${min === 0 ? ' (0: no limit)' : ''}`));
       return fallback;
     }
-    return v;
+    return value;
   };
   const limits: Limits = {
     rps: read(LIMIT_RPS, 0, 100_000, 0),
@@ -67,12 +66,12 @@ function parseLimits(ing: Ingress, problems: Problem[]): Limits | undefined {
 }
 
 export function parseRateLimit(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): RateLimitConfig | undefined {
-  const l = parseLimits(ing, problems);
-  if (!l) return undefined;
+  const limits = parseLimits(ing, problems);
+  if (!limits) return undefined;
   return {
-    conn: l.conn ? { zone: zoneName(ing, 'conn'), limit: l.conn } : null,
-    rpm: l.rpm ? { zone: zoneName(ing, 'rpm'), burst: l.rpm * l.multiplier } : null,
-    rps: l.rps ? { zone: zoneName(ing, 'rps'), burst: l.rps * l.multiplier } : null,
+    conn: limits.conn ? { zone: zoneName(ing, 'conn'), limit: limits.conn } : null,
+    rpm: limits.rpm ? { zone: zoneName(ing, 'rpm'), burst: limits.rpm * limits.multiplier } : null,
+    rps: limits.rps ? { zone: zoneName(ing, 'rps'), burst: limits.rps * limits.multiplier } : null,
     reqStatus: ctx.settings.limitReqStatusCode,
     connStatus: ctx.settings.limitConnStatusCode,
   };
@@ -80,16 +79,16 @@ export function parseRateLimit(ing: Ingress, ctx: AnnotationContext, problems: P
 
 export function rateLimitZones(ing: Ingress): ZoneItem[] {
   // location() has reported the problems already
-  const l = parseLimits(ing, []);
-  if (!l) return [];
+  const limits = parseLimits(ing, []);
+  if (!limits) return [];
   const out: ZoneItem[] = [];
-  if (l.conn) out.push({ zone: zoneName(ing, 'conn'), rate: null, size: ZONE_SIZE });
-  if (l.rpm) out.push({ zone: zoneName(ing, 'rpm'), rate: `${l.rpm}r/m`, size: ZONE_SIZE });
-  if (l.rps) out.push({ zone: zoneName(ing, 'rps'), rate: `${l.rps}r/s`, size: ZONE_SIZE });
+  if (limits.conn) out.push({ zone: zoneName(ing, 'conn'), rate: null, size: ZONE_SIZE });
+  if (limits.rpm) out.push({ zone: zoneName(ing, 'rpm'), rate: `${limits.rpm}r/m`, size: ZONE_SIZE });
+  if (limits.rps) out.push({ zone: zoneName(ing, 'rps'), rate: `${limits.rps}r/s`, size: ZONE_SIZE });
   return out;
 }
 
-export const rateLimitFamily: Family = {
+export const rateLimitFamily: Family<'rate-limit', RateLimitConfig, never, ZoneItem> = {
   name: 'rate-limit',
   keys: RATE_LIMIT_KEYS,
   location: parseRateLimit,

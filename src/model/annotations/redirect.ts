@@ -10,7 +10,7 @@ import type { Ingress, Problem } from '../../resources.js';
 import { isIngressHost } from '../../syntax.js';
 import type { Server } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const PERMANENT_REDIRECT = `${PREFIX}permanent-redirect`;
 export const PERMANENT_REDIRECT_CODE = `${PREFIX}permanent-redirect-code`;
@@ -47,11 +47,11 @@ export interface WwwConfig {
 // '<>^|`' and whitespace), which no sensible redirect target needs
 const URL_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!&()*+,;=%]{1,2048}$/;
 
-export function isRedirectURL(v: string): boolean {
-  if (!URL_CHARS.test(v) || !/^https?:\/\/[^/?#]/i.test(v)) return false;
+export function isRedirectURL(value: string): boolean {
+  if (!URL_CHARS.test(value) || !/^https?:\/\/[^/?#]/i.test(value)) return false;
   try {
-    const u = new URL(v);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    const parsed = new URL(value);
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '';
   } catch {
     return false;
   }
@@ -60,9 +60,9 @@ export function isRedirectURL(v: string): boolean {
 function parseCode(ing: Ingress, key: string, fallback: number, max: number, problems: Problem[]): number {
   const raw = ing.meta.annotations[key];
   if (raw === undefined) return fallback;
-  const v = raw.trim();
-  const n = Number(v);
-  if (/^[0-9]{3}$/.test(v) && n >= 300 && n <= max) return n;
+  const value = raw.trim();
+  const count = Number(value);
+  if (/^[0-9]{3}$/.test(value) && count >= 300 && count <= max) return count;
   problems.push(annotationProblem(ing, key, raw, `an HTTP redirect status code, 300-${max}`));
   return fallback;
 }
@@ -70,8 +70,8 @@ function parseCode(ing: Ingress, key: string, fallback: number, max: number, pro
 function parseURL(ing: Ingress, key: string, problems: Problem[]): string | undefined {
   const raw = ing.meta.annotations[key];
   if (raw === undefined) return undefined;
-  const v = raw.trim();
-  if (isRedirectURL(v)) return v;
+  const value = raw.trim();
+  if (isRedirectURL(value)) return value;
   problems.push(
     annotationProblem(
       ing,
@@ -84,23 +84,23 @@ function parseURL(ing: Ingress, key: string, problems: Problem[]): string | unde
 }
 
 function parseRedirect(ing: Ingress, problems: Problem[]): RedirectConfig | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   const temporal = parseURL(ing, TEMPORAL_REDIRECT, problems);
   const temporalCode = parseCode(ing, TEMPORAL_REDIRECT_CODE, 302, 307, problems);
   const permanent = parseURL(ing, PERMANENT_REDIRECT, problems);
   const permanentCode = parseCode(ing, PERMANENT_REDIRECT_CODE, 301, 308, problems);
-  const www = a[FROM_TO_WWW];
+  const www = annotations[FROM_TO_WWW];
   if (www !== undefined && parseBool(www) === undefined)
     problems.push(annotationProblem(ing, FROM_TO_WWW, www, '"true" or "false"'));
-  if (a[TEMPORAL_REDIRECT] !== undefined && a[PERMANENT_REDIRECT] !== undefined) {
+  if (annotations[TEMPORAL_REDIRECT] !== undefined && annotations[PERMANENT_REDIRECT] !== undefined) {
     problems.push({
-      ...annotationProblem(ing, PERMANENT_REDIRECT, a[PERMANENT_REDIRECT], ''),
+      ...annotationProblem(ing, PERMANENT_REDIRECT, annotations[PERMANENT_REDIRECT], ''),
       severity: 'warning',
       message: `ignored: ${TEMPORAL_REDIRECT} is set too and takes precedence, as in ingress-nginx`,
     });
   }
   const pick =
-    a[TEMPORAL_REDIRECT] !== undefined
+    annotations[TEMPORAL_REDIRECT] !== undefined
       ? temporal === undefined
         ? undefined
         : { url: temporal, code: temporalCode }
@@ -110,7 +110,7 @@ function parseRedirect(ing: Ingress, problems: Problem[]): RedirectConfig | unde
   return pick && { ...pick, addLocation: !RETURN_WITH_LOCATION.has(pick.code) };
 }
 
-export const redirectFamily: Family = {
+export const redirectFamily: Family<'redirect', RedirectConfig, WwwConfig> = {
   name: 'redirect',
   keys: REDIRECT_KEYS,
   // every value is checked here, from-to-www-redirect included, so an invalid one denies the paths
@@ -118,11 +118,13 @@ export const redirectFamily: Family = {
     return parseRedirect(ing, problems);
   },
   server(ing: Ingress): WwwConfig | undefined {
-    const v = ing.meta.annotations[FROM_TO_WWW];
-    return v !== undefined && parseBool(v) === true
+    const value = ing.meta.annotations[FROM_TO_WWW];
+    return value !== undefined && parseBool(value) === true
       ? { fromToWww: true, ingress: `${ing.meta.namespace}/${ing.meta.name}` }
       : undefined;
   },
+  finish: (placed) => wwwAliases(placed.servers, placed.certificateCovers),
+  serverNames: (config) => (config.from ? [config.from] : []),
 };
 
 /** The other name of a host for from-to-www-redirect, or null (catch-all, wildcard, or not a valid name). */
@@ -137,13 +139,13 @@ export function wwwAlias(host: string): string | null {
  * of its host (from) unless an Ingress routes that name itself or another server took it first, as
  * ingress-nginx skips it. `covers` says whether the server's certificate names the alias.
  */
-export function wwwAliases(servers: Iterable<Server>, covers: (s: Server, name: string) => boolean): Problem[] {
+export function wwwAliases(servers: Iterable<Server>, covers: (server: Server, name: string) => boolean): Problem[] {
   const list = [...servers].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   const hosts = new Set(list.map((s) => s.host));
   const taken = new Set<string>();
   const problems: Problem[] = [];
-  for (const s of list) {
-    const cfg = s.ann[redirectFamily.name] as WwwConfig | undefined;
+  for (const server of list) {
+    const cfg = server.ann.redirect;
     if (!cfg?.fromToWww) continue;
     const warn = (message: string) =>
       problems.push({
@@ -152,19 +154,19 @@ export function wwwAliases(servers: Iterable<Server>, covers: (s: Server, name: 
         field: `metadata.annotations["${FROM_TO_WWW}"]`,
         message,
       });
-    const alias = wwwAlias(s.host);
-    const { [redirectFamily.name]: _, ...rest } = s.ann;
-    s.ann = rest;
+    const alias = wwwAlias(server.host);
+    const { redirect: _, ...rest } = server.ann;
+    server.ann = rest;
     if (alias === null) {
-      warn(`host ${s.host || '(any host)'} has no www/non-www counterpart; no redirect`);
+      warn(`host ${server.host || '(any host)'} has no www/non-www counterpart; no redirect`);
     } else if (hosts.has(alias) || taken.has(alias)) {
-      warn(`${alias} is served by its own rules; it does not redirect to ${s.host}`);
+      warn(`${alias} is served by its own rules; it does not redirect to ${server.host}`);
     } else {
       taken.add(alias);
-      s.ann = { ...s.ann, [redirectFamily.name]: { ...cfg, from: alias, to: s.host } };
-      if (s.tls !== null && !covers(s, alias))
+      server.ann = { ...server.ann, redirect: { ...cfg, from: alias, to: server.host } };
+      if (server.tls !== null && !covers(server, alias))
         warn(
-          `the certificate of ${s.host} does not name ${alias}; HTTPS clients of ${alias} will warn before the redirect`,
+          `the certificate of ${server.host} does not name ${alias}; HTTPS clients of ${alias} will warn before the redirect`,
         );
     }
   }

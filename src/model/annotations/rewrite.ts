@@ -7,7 +7,7 @@
 // `rewrite "(?i)PATH" TARGET break;` in each location of the Ingress, with $1..$9 taken from PATH.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const REWRITE_TARGET = `${PREFIX}rewrite-target`;
 export const USE_REGEX = `${PREFIX}use-regex`;
@@ -42,28 +42,31 @@ const APP_ROOT_EXPECTED = 'an absolute path other than "/", such as /app (letter
 
 /** Whether the Ingress's paths are regular expressions (an invalid value still counts: its paths answer 503). */
 export function isRegexIngress(ing: Ingress): boolean {
-  const a = ing.meta.annotations;
-  return a[REWRITE_TARGET] !== undefined || (a[USE_REGEX] !== undefined && a[USE_REGEX].trim() !== 'false');
+  const annotations = ing.meta.annotations;
+  return (
+    annotations[REWRITE_TARGET] !== undefined ||
+    (annotations[USE_REGEX] !== undefined && annotations[USE_REGEX].trim() !== 'false')
+  );
 }
 
 /**
  * Why a regex path cannot be used, or null. The shape was checked by the loader (syntax.ts); a JS
  * RegExp, which reads this subset of PCRE the same way, checks that it compiles.
  */
-export function regexPathProblem(p: string): string | null {
+export function regexPathProblem(path: string): string | null {
   try {
-    new RegExp(p);
+    new RegExp(path);
     return null;
-  } catch (e) {
-    return `not a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`;
+  } catch (error) {
+    return `not a valid regular expression (${(error as Error).message.replace(/^Invalid regular expression: /, '')})`;
   }
 }
 
 function parseTarget(ing: Ingress, problems: Problem[]): string | undefined {
   const raw = ing.meta.annotations[REWRITE_TARGET];
   if (raw === undefined) return undefined;
-  const v = raw.trim();
-  if (TARGET_SHAPE.test(v)) return v;
+  const value = raw.trim();
+  if (TARGET_SHAPE.test(value)) return value;
   problems.push(annotationProblem(ing, REWRITE_TARGET, raw, TARGET_EXPECTED));
   return undefined;
 }
@@ -71,8 +74,8 @@ function parseTarget(ing: Ingress, problems: Problem[]): string | undefined {
 function parseAppRoot(ing: Ingress, problems: Problem[]): string | undefined {
   const raw = ing.meta.annotations[APP_ROOT];
   if (raw === undefined) return undefined;
-  const v = raw.trim();
-  if (APP_ROOT_SHAPE.test(v)) return v;
+  const value = raw.trim();
+  if (APP_ROOT_SHAPE.test(value)) return value;
   problems.push(annotationProblem(ing, APP_ROOT, raw, APP_ROOT_EXPECTED));
   return undefined;
 }
@@ -84,21 +87,18 @@ function checkUseRegex(ing: Ingress, problems: Problem[]): void {
 }
 
 /**
- * The annotations of one location of a regex Ingress: the rewrite gets the location's path as its
- * regex, or goes away when the path is the target itself (as ingress-nginx does).
+ * The rewrite of one location of a regex Ingress: the location's path is its regex; none when the path
+ * is the target itself (as ingress-nginx does).
  */
-export function rewriteFor(ann: Record<string, object>, path: string): Record<string, object> {
-  const cfg = ann[rewriteFamily.name] as RewriteConfig | undefined;
-  if (!cfg) return ann;
-  const { [rewriteFamily.name]: _, ...rest } = ann;
-  if (cfg.target === path) return rest;
-  const loc: RewriteLocation = { target: cfg.target, regex: `(?i)${path}` };
-  return { ...rest, [rewriteFamily.name]: loc };
+export function rewriteFor(config: RewriteConfig, path: string): RewriteLocation | undefined {
+  return config.target === path ? undefined : { target: config.target, regex: `(?i)${path}` };
 }
 
-export const rewriteFamily: Family = {
+export const rewriteFamily: Family<'rewrite', RewriteConfig | RewriteLocation, AppRootConfig> = {
   name: 'rewrite',
   keys: REWRITE_KEYS,
+  regexPaths: { key: USE_REGEX, of: isRegexIngress, problem: regexPathProblem },
+  forPath: rewriteFor,
   // every value is checked here, app-root included, so an invalid one denies the Ingress's paths
   location(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): RewriteConfig | undefined {
     checkUseRegex(ing, problems);

@@ -4,7 +4,7 @@
 // an invalid value denies the Ingress's paths like any other, and renders nothing.
 import type { Ingress, Problem } from '../../resources.js';
 import type { Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const SERVICE_UPSTREAM = `${PREFIX}service-upstream`;
 
@@ -14,9 +14,10 @@ export function serviceUpstream(ing: Ingress): boolean {
   return raw !== undefined && parseBool(raw) === true;
 }
 
-export const serviceUpstreamFamily: Family = {
+export const serviceUpstreamFamily: Family<'service-upstream'> = {
   name: 'service-upstream',
   keys: [SERVICE_UPSTREAM],
+  proxiesToService: serviceUpstream,
   location(ing: Ingress, _ctx, problems: Problem[]) {
     const raw = ing.meta.annotations[SERVICE_UPSTREAM];
     if (raw !== undefined && parseBool(raw) === undefined)

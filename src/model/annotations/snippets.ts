@@ -13,8 +13,7 @@
 import type { Ingress, Problem } from '../../resources.js';
 import type { Model } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX } from './parse.js';
-import { refused, refusedBecause } from './auth.js';
+import { PREFIX, refused, refusedBecause } from './values.js';
 import { fileBaseName } from '../names.js';
 
 export const CONFIGURATION_SNIPPET = `${PREFIX}configuration-snippet`;
@@ -173,8 +172,8 @@ function snippetFileName(context: SnippetContext, ing: Ingress): string {
 
 /** Both snippets are validated here, so an invalid server-snippet also denies the Ingress's paths. */
 export function parseSnippets(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): SnippetConfig | undefined {
-  const a = ing.meta.annotations;
-  const present = SNIPPET_KEYS.filter((k) => a[k] !== undefined);
+  const annotations = ing.meta.annotations;
+  const present = SNIPPET_KEYS.filter((k) => annotations[k] !== undefined);
   if (present.length === 0) return undefined;
   if (!ctx.settings.allowSnippetAnnotations) {
     for (const key of present) {
@@ -190,13 +189,13 @@ export function parseSnippets(ing: Ingress, ctx: AnnotationContext, problems: Pr
   }
   let bad = false;
   for (const key of present) {
-    const why = snippetProblem(a[key]!);
+    const why = snippetProblem(annotations[key]!);
     if (why) {
       bad = true;
-      problems.push(refused(ing, key, a[key]!, `nginx directives that form complete blocks (${why})`));
+      problems.push(refused(ing, key, annotations[key]!, `nginx directives that form complete blocks (${why})`));
     }
   }
-  if (bad || a[CONFIGURATION_SNIPPET] === undefined) return undefined;
+  if (bad || annotations[CONFIGURATION_SNIPPET] === undefined) return undefined;
   return snippetConfig(ing, ctx, 'location', CONFIGURATION_SNIPPET);
 }
 
@@ -213,14 +212,15 @@ function snippetConfig(ing: Ingress, ctx: AnnotationContext, context: SnippetCon
 
 /** The server-snippet, when allowed and acceptable (parseSnippets reported it otherwise). */
 export function serverSnippet(ing: Ingress, ctx: AnnotationContext, _problems: Problem[]): SnippetConfig | undefined {
-  const a = ing.meta.annotations;
-  if (a[SERVER_SNIPPET] === undefined || !ctx.settings.allowSnippetAnnotations) return undefined;
+  const annotations = ing.meta.annotations;
+  if (annotations[SERVER_SNIPPET] === undefined || !ctx.settings.allowSnippetAnnotations) return undefined;
   // the same check as parseSnippets: a refused snippet of either kind keeps the server snippet out too
-  if (SNIPPET_KEYS.some((k) => a[k] !== undefined && snippetProblem(a[k]!) !== null)) return undefined;
+  if (SNIPPET_KEYS.some((k) => annotations[k] !== undefined && snippetProblem(annotations[k]!) !== null))
+    return undefined;
   return snippetConfig(ing, ctx, 'server', SERVER_SNIPPET);
 }
 
-export const snippetFamily: Family = {
+export const snippetFamily: Family<'snippet', SnippetConfig, SnippetConfig> = {
   name: 'snippet',
   keys: SNIPPET_KEYS,
   location: parseSnippets,
@@ -243,9 +243,9 @@ export function snippetChecks(model: Model): SnippetCheck[] {
     const text = content.get(cfg.file);
     if (text !== undefined) out.set(cfg.file, { file: cfg.file, context: cfg.context, text });
   };
-  for (const s of model.servers) {
-    add(s.ann.snippet as SnippetConfig | undefined);
-    for (const l of s.locations) add(l.ann.snippet as SnippetConfig | undefined);
+  for (const server of model.servers) {
+    add(server.ann.snippet as SnippetConfig | undefined);
+    for (const location of server.locations) add(location.ann.snippet as SnippetConfig | undefined);
   }
   return [...out.values()];
 }
@@ -260,9 +260,9 @@ export function denySnippets(model: Model, refusedFiles: ReadonlyMap<string, str
   const deniedIngresses = new Set<string>();
   const note = (cfg: SnippetConfig) => {
     deniedIngresses.add(cfg.ingress);
-    const k = `${cfg.ingress}\n${cfg.key}`;
-    if (!problems.has(k)) {
-      problems.set(k, {
+    const key = `${cfg.ingress}\n${cfg.key}`;
+    if (!problems.has(key)) {
+      problems.set(key, {
         severity: 'error',
         file: cfg.source.file,
         line: cfg.source.line,
@@ -272,24 +272,25 @@ export function denySnippets(model: Model, refusedFiles: ReadonlyMap<string, str
       });
     }
   };
-  for (const s of model.servers) {
-    const srv = s.ann.snippet as SnippetConfig | undefined;
+  for (const server of model.servers) {
+    const srv = server.ann.snippet as SnippetConfig | undefined;
     if (srv && refusedFiles.has(srv.file)) {
       note(srv);
-      delete s.ann.snippet;
+      delete server.ann.snippet;
     }
-    for (const l of s.locations) {
-      const loc = l.ann.snippet as SnippetConfig | undefined;
+    for (const location of server.locations) {
+      const loc = location.ann.snippet as SnippetConfig | undefined;
       if (loc && refusedFiles.has(loc.file)) {
         note(loc);
-        const { snippet: _drop, ...rest } = l.ann;
-        l.ann = rest;
+        const { snippet: _drop, ...rest } = location.ann;
+        location.ann = rest;
       }
     }
   }
-  for (const s of model.servers) {
-    for (const l of s.locations)
-      if (deniedIngresses.has(l.ingress) && !l.denied) l.denied = 'a snippet annotation was refused by nginx -t';
+  for (const server of model.servers) {
+    for (const location of server.locations)
+      if (deniedIngresses.has(location.ingress) && !location.denied)
+        location.denied = 'a snippet annotation was refused by nginx -t';
   }
   model.files = model.files.filter((f) => !refusedFiles.has(f.name));
   return [...problems.values()];

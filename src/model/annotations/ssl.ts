@@ -1,12 +1,8 @@
-// TLS towards clients: the HTTP -> HTTPS redirect annotations (ssl-redirect, force-ssl-redirect), HSTS
-// from the settings ConfigMap, and the Secret helpers the TLS families share (auth-tls, proxy-ssl).
-import crypto from 'node:crypto';
-import type { Ingress, Problem, Secret } from '../../resources.js';
-import { objectRef } from '../../resources.js';
-import type { Settings } from '../settings.js';
-import { certificateFromSecret } from '../certificates.js';
+// TLS towards clients: the HTTP -> HTTPS redirect annotations (ssl-redirect, force-ssl-redirect). HSTS comes
+// from the settings ConfigMap (settings.ts hstsHeader); the Secret helpers of the TLS families are in tls-secrets.ts.
+import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, parseBool, PREFIX } from './parse.js';
+import { annotationProblem, parseBool, PREFIX } from './values.js';
 
 export const SSL_REDIRECT = `${PREFIX}ssl-redirect`;
 export const FORCE_SSL_REDIRECT = `${PREFIX}force-ssl-redirect`;
@@ -31,165 +27,19 @@ export function parseSslRedirects(
   _ctx: AnnotationContext,
   problems: Problem[],
 ): ForceSslRedirect | undefined {
-  const a = ing.meta.annotations;
+  const annotations = ing.meta.annotations;
   for (const key of [SSL_REDIRECT, FORCE_SSL_REDIRECT]) {
-    if (a[key] !== undefined && parseBool(a[key]) === undefined)
-      problems.push(annotationProblem(ing, key, a[key], '"true" or "false"'));
+    if (annotations[key] !== undefined && parseBool(annotations[key]) === undefined)
+      problems.push(annotationProblem(ing, key, annotations[key], '"true" or "false"'));
   }
-  return a[FORCE_SSL_REDIRECT] !== undefined && parseBool(a[FORCE_SSL_REDIRECT]) === true ? { force: true } : undefined;
+  return annotations[FORCE_SSL_REDIRECT] !== undefined && parseBool(annotations[FORCE_SSL_REDIRECT]) === true
+    ? { force: true }
+    : undefined;
 }
 
-export const sslFamily: Family = {
+export const sslFamily: Family<'force-ssl-redirect', ForceSslRedirect> = {
   name: 'force-ssl-redirect',
   keys: [SSL_REDIRECT, FORCE_SSL_REDIRECT],
   location: parseSslRedirects,
+  redirectsToHttps: (config) => config.force === true,
 };
-
-/** Does this location's annotation config force the redirect to HTTPS (render/view.ts)? */
-export function forcesSslRedirect(ann: Record<string, object>): boolean {
-  return (ann[sslFamily.name] as ForceSslRedirect | undefined)?.force === true;
-}
-
-/** The Strict-Transport-Security value for TLS servers, or null when the ConfigMap turns HSTS off. */
-export function hstsHeader(
-  s: Pick<Settings, 'hsts' | 'hstsMaxAge' | 'hstsIncludeSubdomains' | 'hstsPreload'>,
-): string | null {
-  if (!s.hsts) return null;
-  return `max-age=${s.hstsMaxAge}${s.hstsIncludeSubdomains ? '; includeSubDomains' : ''}${s.hstsPreload ? '; preload' : ''}`;
-}
-
-// ---- Secrets named by TLS annotations ("namespace/name", as ingress-nginx expects them) ----
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-
-export interface SecretRef {
-  namespace: string;
-  name: string;
-}
-
-/**
- * The Secret an annotation names as "namespace/name": undefined when the annotation is absent, null when
- * it is invalid (reported). Only the Ingress's own namespace is accepted, as ingress-nginx does by default
- * (allow-cross-namespace-resources false): an Ingress must not borrow another namespace's keys.
- */
-export function parseSecretRef(ing: Ingress, key: string, problems: Problem[]): SecretRef | null | undefined {
-  const raw = ing.meta.annotations[key];
-  if (raw === undefined) return undefined;
-  const v = raw.trim();
-  const slash = v.indexOf('/');
-  const namespace = v.slice(0, slash);
-  const name = v.slice(slash + 1);
-  if (slash < 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
-    problems.push(annotationProblem(ing, key, raw, 'a Secret as "namespace/name"'));
-    return null;
-  }
-  if (namespace !== ing.meta.namespace) {
-    problems.push(
-      annotationProblem(
-        ing,
-        key,
-        raw,
-        `a Secret in the Ingress's own namespace ${ing.meta.namespace} (Secrets of other namespaces are not allowed)`,
-      ),
-    );
-    return null;
-  }
-  return { namespace, name };
-}
-
-/** A problem about the Secret an annotation names (missing, or without usable data). */
-export function secretProblem(ing: Ingress, key: string, ref: SecretRef, message: string): Problem {
-  return {
-    severity: 'error',
-    file: ing.source.file,
-    line: ing.source.line,
-    object: objectRef(ing),
-    field: `metadata.annotations["${key}"]`,
-    message: `Secret ${ref.namespace}/${ref.name}: ${message}`,
-  };
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END CERTIFICATE-----/g;
-
-/**
- * The CA bundle in a Secret's ca.crt: every PEM CERTIFICATE block, each of which must parse; only the
- * blocks are kept (nothing around them reaches the file nginx reads). A string is the reason it is unusable.
- */
-export function caBundle(secret: Secret): { pem: string; count: number } | string {
-  const b64 = secret.data['ca.crt'];
-  if (b64 === undefined) return 'has no ca.crt';
-  const text = Buffer.from(b64, 'base64').toString('utf8');
-  const blocks: string[] = [];
-  for (const m of text.matchAll(PEM_CERTIFICATE)) {
-    const pem = `-----BEGIN CERTIFICATE-----\n${m[1]!.replace(/\r/g, '').trim()}\n-----END CERTIFICATE-----\n`;
-    try {
-      new crypto.X509Certificate(pem);
-    } catch (e) {
-      return `ca.crt: certificate ${blocks.length + 1} does not parse: ${(e as Error).message}`;
-    }
-    blocks.push(pem);
-  }
-  if (!blocks.length) return 'ca.crt has no PEM CERTIFICATE block';
-  return { pem: blocks.join(''), count: blocks.length };
-}
-
-/** The Secret a TLS family's annotation names, and the CA bundle in its ca.crt. */
-export interface CaSecret {
-  ref: SecretRef;
-  secret: Secret;
-  ca: { pem: string; count: number };
-}
-
-/**
- * For auth-tls and proxy-ssl: the Secret their annotation `key` (auth-tls-secret, proxy-ssl-secret) names,
- * with the CA bundle of its ca.crt. undefined, with what went wrong in problems, when the annotation is
- * absent (a warning names the family's other annotations present, of familyKeys: they do nothing without
- * it), invalid, or names a Secret that is not found or has no usable ca.crt (the error says what the CAs
- * are for: caRole).
- */
-export function caSecret(
-  ing: Ingress,
-  ctx: AnnotationContext,
-  key: string,
-  familyKeys: readonly string[],
-  caRole: string,
-  problems: Problem[],
-): CaSecret | undefined {
-  const a = ing.meta.annotations;
-  const ref = parseSecretRef(ing, key, problems);
-  if (ref === undefined) {
-    const others = familyKeys.filter((k) => k !== key && a[k] !== undefined);
-    if (others.length) {
-      problems.push({
-        ...annotationProblem(ing, others[0]!, a[others[0]!]!, ''),
-        severity: 'warning',
-        message: `${others.map((k) => k.slice(PREFIX.length)).join(', ')} ${others.length > 1 ? 'have' : 'has'} no effect without ${key}, ignored`,
-      });
-    }
-    return undefined;
-  }
-  if (ref === null) return undefined;
-  const secret = ctx.secret(ref.namespace, ref.name);
-  if (!secret) {
-    problems.push(secretProblem(ing, key, ref, 'not found'));
-    return undefined;
-  }
-  const ca = caBundle(secret);
-  if (typeof ca === 'string') {
-    problems.push(secretProblem(ing, key, ref, `${ca} (${caRole})`));
-    return undefined;
-  }
-  return { ref, secret, ca };
-}
-
-/**
- * The client certificate and key in a Secret's tls.crt/tls.key (chain then key, one PEM file), checked as
- * server certificates are: PEM parses, the key matches. undefined when the Secret has neither key.
- */
-export function keyPair(secret: Secret): { pem: string } | string | undefined {
-  if (secret.data['tls.crt'] === undefined && secret.data['tls.key'] === undefined) return undefined;
-  const r = certificateFromSecret(secret);
-  if (!r.ok) return r.problems.map((p) => `${p.field ?? ''} ${p.message}`.trim()).join('; ');
-  return { pem: r.cert.pem };
-}

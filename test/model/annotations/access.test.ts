@@ -47,7 +47,7 @@ describe('model/annotations/access', () => {
   });
 
   it('refuses anything that is not a CIDR', () => {
-    for (const v of [
+    for (const value of [
       '',
       '10.0.0.0/33',
       '::/129',
@@ -65,7 +65,7 @@ describe('model/annotations/access', () => {
       '01.2.3.4',
       'all',
     ]) {
-      assert.equal(parseCidr(v), undefined, JSON.stringify(v));
+      assert.equal(parseCidr(value), undefined, JSON.stringify(value));
     }
   });
 
@@ -75,8 +75,8 @@ describe('model/annotations/access', () => {
       '192.0.2.1/32',
       'fd00::/8',
     ]);
-    for (const v of ['', '10.0.0.0/8,', '10.0.0.0/8,,192.0.2.1', '10.0.0.0/8,bogus', '10.0.0.0/8 192.0.2.1'])
-      assert.equal(parseCidrList(v), undefined, v);
+    for (const value of ['', '10.0.0.0/8,', '10.0.0.0/8,,192.0.2.1', '10.0.0.0/8,bogus', '10.0.0.0/8 192.0.2.1'])
+      assert.equal(parseCidrList(value), undefined, value);
   });
 
   it('reads the allowlist (either name) and the denylist', () => {
@@ -146,11 +146,11 @@ describe('model/annotations/access', () => {
     ]);
     assert.deepEqual(problems, [], show(problems));
     const text = renderText(model);
-    for (const [p, exact] of [
+    for (const [pattern, exact] of [
       ['/app', true],
       ['/app/', false],
     ] as const) {
-      const block = locationBlock(text, 'a.example.com', p, exact);
+      const block = locationBlock(text, 'a.example.com', pattern, exact);
       const lines = block
         .split('\n')
         .map((l) => l.trim())

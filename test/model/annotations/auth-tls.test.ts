@@ -47,9 +47,9 @@ describe('auth-tls-* annotations', () => {
   };
 
   it('has the defaults of ingress-nginx: verify-client on, depth 1, certificate not passed', () => {
-    const r = parse({ [AUTH_TLS_SECRET]: 'default/client-ca' });
-    assert.deepEqual(r.problems, []);
-    assert.deepEqual(r.config, {
+    const result = parse({ [AUTH_TLS_SECRET]: 'default/client-ca' });
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.config, {
       secret: 'default/client-ca',
       caFile: 'auth-tls-ca.crt-hash',
       verifyClient: 'on',
@@ -57,33 +57,33 @@ describe('auth-tls-* annotations', () => {
       verifyDepth: 1,
       passCertificate: false,
     });
-    assert.equal(r.files.get('auth-tls-ca.crt'), ca.cert);
+    assert.equal(result.files.get('auth-tls-ca.crt'), ca.cert);
   });
 
-  for (const v of ['on', 'off', 'optional', 'optional_no_ca'] as const) {
-    it(`accepts auth-tls-verify-client ${v}`, () => {
-      const r = parse({
+  for (const raw of ['on', 'off', 'optional', 'optional_no_ca'] as const) {
+    it(`accepts auth-tls-verify-client ${raw}`, () => {
+      const result = parse({
         [AUTH_TLS_SECRET]: 'default/client-ca',
-        [AUTH_TLS_VERIFY_CLIENT]: v,
+        [AUTH_TLS_VERIFY_CLIENT]: raw,
         [AUTH_TLS_VERIFY_DEPTH]: '2',
         [AUTH_TLS_PASS_CERTIFICATE]: 'true',
       });
-      assert.deepEqual(r.problems, []);
-      assert.equal(r.config?.verifyClient, v);
-      assert.equal(r.config?.check, v !== 'off');
-      assert.equal(r.config?.verifyDepth, 2);
-      assert.equal(r.config?.passCertificate, true);
+      assert.deepEqual(result.problems, []);
+      assert.equal(result.config?.verifyClient, raw);
+      assert.equal(result.config?.check, raw !== 'off');
+      assert.equal(result.config?.verifyDepth, 2);
+      assert.equal(result.config?.passCertificate, true);
     });
   }
 
   it('warns that the other annotations do nothing without auth-tls-secret', () => {
-    const r = parse({ [AUTH_TLS_VERIFY_CLIENT]: 'optional' });
-    assert.equal(r.config, undefined);
+    const result = parse({ [AUTH_TLS_VERIFY_CLIENT]: 'optional' });
+    assert.equal(result.config, undefined);
     assert.deepEqual(
-      r.problems.map((p) => p.severity),
+      result.problems.map((p) => p.severity),
       ['warning'],
     );
-    assert.match(r.problems[0]!.message, /auth-tls-verify-client has no effect without/);
+    assert.match(result.problems[0]!.message, /auth-tls-verify-client has no effect without/);
   });
 
   for (const [key, value, expected] of [
@@ -99,13 +99,13 @@ describe('auth-tls-* annotations', () => {
     [AUTH_TLS_SECRET, 'default/tls-only', /has no ca\.crt/],
   ] as const) {
     it(`refuses ${key.split('/')[1]}: ${JSON.stringify(value)}, applying nothing`, () => {
-      const r = parse({ [AUTH_TLS_SECRET]: 'default/client-ca', [key]: value });
-      assert.equal(r.config, undefined);
-      assert.equal(r.problems.length, 1, show(r.problems));
-      assert.equal(r.problems[0]!.severity, 'error');
-      assert.equal(r.problems[0]!.object, 'Ingress default/portal');
-      assert.equal(r.problems[0]!.field, `metadata.annotations["${key}"]`);
-      assert.match(r.problems[0]!.message, expected);
+      const result = parse({ [AUTH_TLS_SECRET]: 'default/client-ca', [key]: value });
+      assert.equal(result.config, undefined);
+      assert.equal(result.problems.length, 1, show(result.problems));
+      assert.equal(result.problems[0]!.severity, 'error');
+      assert.equal(result.problems[0]!.object, 'Ingress default/portal');
+      assert.equal(result.problems[0]!.field, `metadata.annotations["${key}"]`);
+      assert.match(result.problems[0]!.message, expected);
     });
   }
 
@@ -151,15 +151,15 @@ describe('auth-tls-* annotations', () => {
       ]);
 
     it('sets client verification at server level, the ssl-client-* variables, and the http-level headers', () => {
-      const r = model({
+      const result = model({
         [AUTH_TLS_SECRET]: 'default/client-ca',
         [AUTH_TLS_VERIFY_DEPTH]: '2',
         [AUTH_TLS_PASS_CERTIFICATE]: 'true',
       });
-      assert.deepEqual(r.problems, []);
-      const file = r.model.files.find((f) => f.name.startsWith('auth-tls-ca.crt-'))!;
+      assert.deepEqual(result.problems, []);
+      const file = result.model.files.find((f) => f.name.startsWith('auth-tls-ca.crt-'))!;
       assert.equal(file.content, ca.cert);
-      const text = render(r.model);
+      const text = render(result.model);
       const head = serverHead(text, 'portal.example.com');
       for (const line of [
         `ssl_client_certificate "/srv/it/files/${file.name}";`,
@@ -226,17 +226,17 @@ describe('auth-tls-* annotations', () => {
     });
 
     it('an invalid auth-tls Ingress is denied (503) and not applied to its host', () => {
-      const r = model({ [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_VERIFY_CLIENT]: 'maybe' });
-      const text = render(r.model);
+      const result = model({ [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_VERIFY_CLIENT]: 'maybe' });
+      const text = render(result.model);
       assert.match(locationBlock(text, 'portal.example.com', 'location "/"'), /return 503;/);
       assert.doesNotMatch(text, /ssl_verify_client|maybe/);
     });
 
     it('nginx -t accepts it, in Lua and static mode', function () {
       this.timeout(30_000);
-      const r = model({ [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_PASS_CERTIFICATE]: 'true' });
-      assert.equal(nginxTest(r.model, 'static'), null);
-      assert.equal(nginxTest(r.model, 'lua'), null);
+      const result = model({ [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_PASS_CERTIFICATE]: 'true' });
+      assert.equal(nginxTest(result.model, 'static'), null);
+      assert.equal(nginxTest(result.model, 'lua'), null);
     });
   });
 });

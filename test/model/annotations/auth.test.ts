@@ -39,8 +39,12 @@ const locations = (model: Model, host = 'a.example.com') => model.servers.find((
 describe('model/annotations/auth (basic)', () => {
   describe('parseHtpasswd', () => {
     it('accepts user:hash lines, skips blank lines and comments, normalises line ends', () => {
-      const r = parseHtpasswd(`# staff\r\nalice:${HASH}\r\n\r\nbob:{SHA}fDYHuOYbzxlE6ehQOmYPIfS28/E=\n`);
-      assert.deepEqual(r, { ok: true, content: `alice:${HASH}\nbob:{SHA}fDYHuOYbzxlE6ehQOmYPIfS28/E=\n`, users: 2 });
+      const result = parseHtpasswd(`# staff\r\nalice:${HASH}\r\n\r\nbob:{SHA}fDYHuOYbzxlE6ehQOmYPIfS28/E=\n`);
+      assert.deepEqual(result, {
+        ok: true,
+        content: `alice:${HASH}\nbob:{SHA}fDYHuOYbzxlE6ehQOmYPIfS28/E=\n`,
+        users: 2,
+      });
     });
 
     it('refuses lines without a user or a hash, control characters, spaces in hashes, duplicates and empty files', () => {
@@ -57,8 +61,8 @@ describe('model/annotations/auth (basic)', () => {
         '# only a comment\n',
         `alice\t:${HASH}`,
       ]) {
-        const r = parseHtpasswd(text);
-        assert.equal(r.ok, false, JSON.stringify(text));
+        const result = parseHtpasswd(text);
+        assert.equal(result.ok, false, JSON.stringify(text));
       }
     });
   });
@@ -66,8 +70,8 @@ describe('model/annotations/auth (basic)', () => {
   it('parseSecretRef: name in the Ingress namespace, or namespace/name', () => {
     assert.deepEqual(parseSecretRef('users', 'shop'), { namespace: 'shop', name: 'users' });
     assert.deepEqual(parseSecretRef(' auth/users ', 'shop'), { namespace: 'auth', name: 'users' });
-    for (const v of ['', 'a/b/c', 'Users', 'a b', '../x', 'users;', '/users', 'ns/'])
-      assert.equal(parseSecretRef(v, 'shop'), undefined, v);
+    for (const value of ['', 'a/b/c', 'Users', 'a b', '../x', 'users;', '/users', 'ns/'])
+      assert.equal(parseSecretRef(value, 'shop'), undefined, value);
   });
 
   it('auth-file (default): the htpasswd becomes a managed file workers can read (0640); realm defaults to "Authentication Required"', () => {
@@ -80,7 +84,7 @@ describe('model/annotations/auth (basic)', () => {
     assert.match(file.name, /^htpasswd-file-default_users-[0-9a-f]{16}$/);
     assert.equal(file.content, `alice:${HASH}\n`);
     assert.equal(file.mode, 0o640);
-    for (const l of locations(model)) assert.equal(l.denied, null);
+    for (const location of locations(model)) assert.equal(location.denied, null);
   });
 
   it("auth-map: each key is a user, each value a hash; a custom realm; namespace/name of the Ingress's namespace", () => {
@@ -101,9 +105,9 @@ describe('model/annotations/auth (basic)', () => {
   });
 
   it('a changed Secret is a new file name (so a changed config, and nginx reloads)', () => {
-    const a = modelOf(users('users', `alice:${HASH}\n`), ing(basic())).model.files[0]!.name;
-    const b = modelOf(users('users', `bob:${HASH}\n`), ing(basic())).model.files[0]!.name;
-    assert.notEqual(a, b);
+    const address = modelOf(users('users', `alice:${HASH}\n`), ing(basic())).model.files[0]!.name;
+    const other = modelOf(users('users', `bob:${HASH}\n`), ing(basic())).model.files[0]!.name;
+    assert.notEqual(address, other);
   });
 
   it('fails closed: every invalid value is an error naming the annotation and value, and the paths are denied', () => {
@@ -133,9 +137,9 @@ describe('model/annotations/auth (basic)', () => {
         errors.every((p) => p.object === 'Ingress default/site' && /answer 503/.test(p.message)),
         show(errors),
       );
-      for (const l of locations(model)) {
-        assert.notEqual(l.denied, null, JSON.stringify(annotations));
-        assert.equal(l.ann.auth, undefined);
+      for (const location of locations(model)) {
+        assert.notEqual(location.denied, null, JSON.stringify(annotations));
+        assert.equal(location.ann.auth, undefined);
       }
       assert.equal(model.files.length, 0);
     }

@@ -19,7 +19,7 @@ describe('backend-protocol annotation', () => {
     assert.equal(parseBackendProtocol(ing('HTTP'), context(), problems), undefined);
     assert.equal(parseBackendProtocol(ing('http'), context(), problems), undefined);
     assert.deepEqual(problems, []);
-    assert.deepEqual(upstreamPass({}), { directive: 'proxy_pass', scheme: 'http' });
+    assert.deepEqual(upstreamPass(undefined), { directive: 'proxy_pass', scheme: 'http' });
   });
 
   for (const [value, protocol, grpc, pass] of [
@@ -31,10 +31,10 @@ describe('backend-protocol annotation', () => {
   ] as const) {
     it(`reads ${JSON.stringify(value)} (case-insensitive, as ingress-nginx) as ${protocol}: ${pass.join(' ')}://`, () => {
       const problems: Problem[] = [];
-      const c = parseBackendProtocol(ing(value), context(), problems);
-      assert.deepEqual(c, { protocol, grpc });
+      const config = parseBackendProtocol(ing(value), context(), problems);
+      assert.deepEqual(config, { protocol, grpc });
       assert.deepEqual(problems, []);
-      assert.deepEqual(upstreamPass({ 'backend-protocol': c! }), { directive: pass[0], scheme: pass[1] });
+      assert.deepEqual(upstreamPass(config!), { directive: pass[0], scheme: pass[1] });
     });
   }
 
@@ -43,13 +43,14 @@ describe('backend-protocol annotation', () => {
       const problems: Problem[] = [];
       assert.equal(parseBackendProtocol(ing(value), context(), problems), undefined);
       assert.equal(problems.length, 1, show(problems));
-      const p = problems[0]!;
-      assert.equal(p.severity, 'error');
-      assert.equal(p.object, 'Ingress shop/api');
-      assert.equal(p.field, `metadata.annotations["${BACKEND_PROTOCOL}"]`);
-      assert.ok(p.message.includes(JSON.stringify(value)), p.message);
-      assert.match(p.message, /HTTP, HTTPS, GRPC, GRPCS/);
-      if (['AJP', 'FCGI', 'AUTO_HTTP'].includes(value)) assert.match(p.message, /not supported by ingress-templater/);
+      const problem = problems[0]!;
+      assert.equal(problem.severity, 'error');
+      assert.equal(problem.object, 'Ingress shop/api');
+      assert.equal(problem.field, `metadata.annotations["${BACKEND_PROTOCOL}"]`);
+      assert.ok(problem.message.includes(JSON.stringify(value)), problem.message);
+      assert.match(problem.message, /HTTP, HTTPS, GRPC, GRPCS/);
+      if (['AJP', 'FCGI', 'AUTO_HTTP'].includes(value))
+        assert.match(problem.message, /not supported by ingress-templater/);
     });
   }
 
@@ -96,14 +97,14 @@ describe('backend-protocol annotation', () => {
             /proxy_pass|grpc_set_header/,
             "a location's own grpc_set_header would drop the http-level list",
           );
-          for (const h of [
+          for (const host of [
             'Host \\$ingress_templater_host',
             'X-Forwarded-For \\$remote_addr',
             'X-Real-IP \\$remote_addr',
             'X-Forwarded-Proto \\$scheme',
             'ssl-client-verify \\$ingress_templater_ssl_client_verify',
           ]) {
-            assert.match(text, new RegExp(`\\n {4}grpc_set_header ${h};`));
+            assert.match(text, new RegExp(`\\n {4}grpc_set_header ${host};`));
           }
           assert.doesNotMatch(
             text,
@@ -122,9 +123,9 @@ describe('backend-protocol annotation', () => {
     }
 
     it('an invalid value denies the Ingress (503) and never reaches nginx.conf', () => {
-      const r = model('AJP; add_header X-Injected 1');
-      assert.equal(r.problems.filter((p) => p.severity === 'error').length, 1, show(r.problems));
-      const text = render(r.model);
+      const result = model('AJP; add_header X-Injected 1');
+      assert.equal(result.problems.filter((p) => p.severity === 'error').length, 1, show(result.problems));
+      const text = render(result.model);
       assert.match(locationBlock(text, 'api.example.com', 'location "/"'), /return 503;/);
       assert.doesNotMatch(text, /AJP|X-Injected/);
     });

@@ -35,14 +35,14 @@ describe('model/annotations/balance', () => {
   });
 
   it('accepts round_robin, random and ewma; reports anything else naming the annotation and the value', () => {
-    for (const v of ['round_robin', 'random', 'ewma'])
-      assert.equal(parseBalance(ing({ [LOAD_BALANCE]: v }), 'round_robin', []).loadBalance, v);
-    for (const v of ['fastest', 'chash', 'ROUND_ROBIN', 'round_robin;', '']) {
+    for (const value of ['round_robin', 'random', 'ewma'])
+      assert.equal(parseBalance(ing({ [LOAD_BALANCE]: value }), 'round_robin', []).loadBalance, value);
+    for (const raw of ['fastest', 'chash', 'ROUND_ROBIN', 'round_robin;', '']) {
       const problems: Problem[] = [];
-      assert.equal(parseBalance(ing({ [LOAD_BALANCE]: v }), 'random', problems).loadBalance, 'random');
-      assert.equal(problems.length, 1, v);
+      assert.equal(parseBalance(ing({ [LOAD_BALANCE]: raw }), 'random', problems).loadBalance, 'random');
+      assert.equal(problems.length, 1, raw);
       assert.match(problems[0]!.field!, /load-balance/);
-      assert.match(problems[0]!.message, new RegExp(JSON.stringify(v).replace(/[[\]().*+?^$|\\]/g, '\\$&')));
+      assert.match(problems[0]!.message, new RegExp(JSON.stringify(raw).replace(/[[\]().*+?^$|\\]/g, '\\$&')));
       assert.equal(problems[0]!.object, 'Ingress default/web');
     }
   });
@@ -56,7 +56,7 @@ describe('model/annotations/balance', () => {
       loadBalance: 'chash',
       hashBy: '$host$request_uri',
     });
-    for (const v of [
+    for (const value of [
       'request_uri',
       '$request_uri;',
       '${request_uri}',
@@ -68,8 +68,12 @@ describe('model/annotations/balance', () => {
       `$${'a'.repeat(3)}$b$c$d$e$f$g$h$i`,
     ]) {
       const problems: Problem[] = [];
-      assert.deepEqual(parseBalance(ing({ [HASH_BY]: v }), 'round_robin', problems), { loadBalance: 'round_robin' }, v);
-      assert.equal(problems.length, 1, v);
+      assert.deepEqual(
+        parseBalance(ing({ [HASH_BY]: value }), 'round_robin', problems),
+        { loadBalance: 'round_robin' },
+        value,
+      );
+      assert.equal(problems.length, 1, value);
     }
   });
 
@@ -98,12 +102,12 @@ describe('model/annotations/balance', () => {
 
   it('rejects bad affinity values and keeps the defaults', () => {
     const problems: Problem[] = [];
-    const b = parseBalance(
+    const balance = parseBalance(
       ing({ [AFFINITY]: 'cookie', [COOKIE_NAME]: 'a b', [COOKIE_PATH]: 'app', [COOKIE_MAX_AGE]: '-1' }),
       'round_robin',
       problems,
     );
-    assert.deepEqual(b.affinity, { name: 'INGRESSCOOKIE', path: '/' });
+    assert.deepEqual(balance.affinity, { name: 'INGRESSCOOKIE', path: '/' });
     assert.equal(problems.length, 3, show(problems));
     const other: Problem[] = [];
     assert.equal(parseBalance(ing({ [AFFINITY]: 'ip' }), 'round_robin', other).affinity, undefined);
@@ -127,14 +131,16 @@ describe('model/annotations/balance', () => {
         rules: [rule('b.example.com', path('/', 'web'))],
       }),
     ];
-    const r = build(res);
+    const result = build(res);
     assert.deepEqual(
-      r.model.backends.map((b) => [b.name, b.balance.loadBalance]),
+      result.model.backends.map((b) => [b.name, b.balance.loadBalance]),
       [['default_web_80', 'ewma']],
     );
     assert.ok(
-      r.problems.some((p) => p.object === 'Ingress default/new' && /balanced as an older Ingress says/.test(p.message)),
-      show(r.problems),
+      result.problems.some(
+        (p) => p.object === 'Ingress default/new' && /balanced as an older Ingress says/.test(p.message),
+      ),
+      show(result.problems),
     );
     const byMap = build(
       [

@@ -45,15 +45,15 @@ function parse(annotations: Record<string, string>) {
 }
 
 function rulesOf(annotations: Record<string, string>) {
-  const { r, problems } = parse(annotations);
-  assert.ok(r.ok, show(problems));
-  return { rules: r.rules, problems };
+  const { r: parsed, problems } = parse(annotations);
+  assert.ok(parsed.ok, show(problems));
+  return { rules: parsed.rules, problems };
 }
 
 /** One error naming the annotation, the value and the consequence. */
 function refused(annotations: Record<string, string>, key: string) {
-  const { r, problems } = parse(annotations);
-  assert.equal(r.ok, false, `${key}=${JSON.stringify(annotations[key])} accepted`);
+  const { r: parsed, problems } = parse(annotations);
+  assert.equal(parsed.ok, false, `${key}=${JSON.stringify(annotations[key])} accepted`);
   const errors = problems.filter((p) => p.severity === 'error');
   assert.equal(errors.length, 1, show(problems));
   assert.equal(errors[0]!.field, `metadata.annotations["${key}"]`);
@@ -126,25 +126,25 @@ describe('model/annotations/canary', () => {
     });
 
     it('refuses invalid weights, naming the annotation and the value; the whole canary is left out', () => {
-      for (const v of ['150', '101', '-1', 'abc', '30%', '3.5', '', '1e2', '0x10', '30;'])
-        refused({ [CANARY_WEIGHT]: v }, CANARY_WEIGHT);
+      for (const value of ['150', '101', '-1', 'abc', '30%', '3.5', '', '1e2', '0x10', '30;'])
+        refused({ [CANARY_WEIGHT]: value }, CANARY_WEIGHT);
       refused({ [CANARY_WEIGHT]: '11', [CANARY_WEIGHT_TOTAL]: '10' }, CANARY_WEIGHT);
-      for (const v of ['0', '-5', 'many', '1000001', '12.5', ''])
-        refused({ [CANARY_WEIGHT_TOTAL]: v }, CANARY_WEIGHT_TOTAL);
+      for (const raw of ['0', '-5', 'many', '1000001', '12.5', ''])
+        refused({ [CANARY_WEIGHT_TOTAL]: raw }, CANARY_WEIGHT_TOTAL);
     });
 
     it('refuses header names nginx cannot see and header values with control characters or nginx syntax around them', () => {
-      for (const v of ['X_Canary', 'X Canary', 'X-Canary;', '', '-x', 'x'.repeat(65), 'X-Ca\nnary', 'x$y', 'ü'])
-        refused({ [CANARY_BY_HEADER]: v }, CANARY_BY_HEADER);
-      for (const v of ['', ' v2', 'v2 ', 'a\nb', 'a\tb', 'x'.repeat(257), 'é', '\u0000'])
-        refused({ [CANARY_BY_HEADER]: 'X-V', [CANARY_BY_HEADER_VALUE]: v }, CANARY_BY_HEADER_VALUE);
-      for (const v of ['a;b', 'a b', '', 'x'.repeat(65), 'a=b', 'a\nb'])
-        refused({ [CANARY_BY_COOKIE]: v }, CANARY_BY_COOKIE);
-      for (const v of ['yes', 'TRUE', '1', '']) refused({ [CANARY]: v }, CANARY);
+      for (const value of ['X_Canary', 'X Canary', 'X-Canary;', '', '-x', 'x'.repeat(65), 'X-Ca\nnary', 'x$y', 'ü'])
+        refused({ [CANARY_BY_HEADER]: value }, CANARY_BY_HEADER);
+      for (const raw of ['', ' v2', 'v2 ', 'a\nb', 'a\tb', 'x'.repeat(257), 'é', '\u0000'])
+        refused({ [CANARY_BY_HEADER]: 'X-V', [CANARY_BY_HEADER_VALUE]: raw }, CANARY_BY_HEADER_VALUE);
+      for (const given of ['a;b', 'a b', '', 'x'.repeat(65), 'a=b', 'a\nb'])
+        refused({ [CANARY_BY_COOKIE]: given }, CANARY_BY_COOKIE);
+      for (const notBool of ['yes', 'TRUE', '1', '']) refused({ [CANARY]: notBool }, CANARY);
     });
 
     it('header patterns: accepted in the syntax PCRE and JavaScript read alike, refused otherwise', () => {
-      for (const p of [
+      for (const pattern of [
         '^v2$',
         '^(beta|qa)-[0-9]+$',
         'a.*b',
@@ -164,7 +164,7 @@ describe('model/annotations/canary', () => {
         '[a-]',
         '[-a]',
       ]) {
-        assert.equal(patternProblem(p), null, p);
+        assert.equal(patternProblem(pattern), null, pattern);
       }
       const bad = [
         '',
@@ -203,7 +203,8 @@ describe('model/annotations/canary', () => {
         '(?!a){2}', // syntax that differs
         '\\',
       ];
-      for (const p of bad) assert.notEqual(patternProblem(p), null, JSON.stringify(p));
+      for (const refusedPattern of bad)
+        assert.notEqual(patternProblem(refusedPattern), null, JSON.stringify(refusedPattern));
       refused({ [CANARY_BY_HEADER]: 'X-User', [CANARY_BY_HEADER_PATTERN]: '(?<=a)b' }, CANARY_BY_HEADER_PATTERN);
     });
 
@@ -242,12 +243,12 @@ describe('model/annotations/canary', () => {
     });
 
     it('isCanaryIngress: "true", and invalid values (reported, never served as a main Ingress)', () => {
-      const w = (a?: string) => ingress({ name: 'x', annotations: a === undefined ? {} : { [CANARY]: a } });
-      assert.equal(isCanaryIngress(w('true')), true);
-      assert.equal(isCanaryIngress(w(' true ')), true);
-      assert.equal(isCanaryIngress(w('yes')), true);
-      assert.equal(isCanaryIngress(w('false')), false);
-      assert.equal(isCanaryIngress(w()), false);
+      const withCanary = (a?: string) => ingress({ name: 'x', annotations: a === undefined ? {} : { [CANARY]: a } });
+      assert.equal(isCanaryIngress(withCanary('true')), true);
+      assert.equal(isCanaryIngress(withCanary(' true ')), true);
+      assert.equal(isCanaryIngress(withCanary('yes')), true);
+      assert.equal(isCanaryIngress(withCanary('false')), false);
+      assert.equal(isCanaryIngress(withCanary()), false);
     });
   });
 
@@ -369,17 +370,17 @@ describe('model/annotations/canary', () => {
 
     it('an invalid canary annotation: an error naming it, the canary is not applied, the main serves as before', () => {
       const plain = build(base()).model;
-      for (const [key, v] of [
+      for (const [key, value] of [
         [CANARY_WEIGHT, '150'],
         [CANARY_WEIGHT, 'abc'],
         [CANARY_BY_HEADER, 'X_C'],
         [CANARY, 'yes'],
       ] as const) {
-        const { model, problems } = build([...base(), canaryIngress({ [key]: v })]);
+        const { model, problems } = build([...base(), canaryIngress({ [key]: value })]);
         assert.equal(problems.length, 1, show(problems));
         assert.equal(problems[0]!.severity, 'error');
         assert.equal(problems[0]!.field, `metadata.annotations["${key}"]`);
-        assert.deepEqual(model, plain, `${key}=${v}: the model is the one without the canary`);
+        assert.deepEqual(model, plain, `${key}=${value}: the model is the one without the canary`);
       }
     });
 
@@ -419,10 +420,13 @@ describe('model/annotations/canary', () => {
         }),
         canaryIngress({ [CANARY_WEIGHT]: '10' }),
       ]);
-      const w = problemsMatching(other.problems, /the canary applies to backend default_web-v1_80 wherever it is used/);
-      assert.equal(w.length, 1, show(other.problems));
-      assert.match(w[0]!.message, /b\.example\.com \/shop \(Ingress default\/other\)/);
-      assert.doesNotMatch(w[0]!.message, /app\.example\.com/, 'the path the canary names is not listed');
+      const problems = problemsMatching(
+        other.problems,
+        /the canary applies to backend default_web-v1_80 wherever it is used/,
+      );
+      assert.equal(problems.length, 1, show(other.problems));
+      assert.match(problems[0]!.message, /b\.example\.com \/shop \(Ingress default\/other\)/);
+      assert.doesNotMatch(problems[0]!.message, /app\.example\.com/, 'the path the canary names is not listed');
     });
 
     it('a missing canary Service or one without endpoints is reported; the main backend serves', () => {
@@ -504,14 +508,14 @@ describe('model/annotations/canary', () => {
     });
 
     it("ignores a canary's defaultBackend with a warning; its balancing annotations apply to its own backend", () => {
-      const c = ingress({
+      const other = ingress({
         name: 'web-canary',
         created: '2025-02-01T00:00:00Z',
         defaultBackend: { service: { name: 'web-v2', port: { number: 80 } } },
         annotations: { [CANARY]: 'true', 'nginx.ingress.kubernetes.io/load-balance': 'ewma' },
         rules: [rule(HOST, path('/', 'web-v2'))],
       });
-      const { model, problems } = build([...base(), c]);
+      const { model, problems } = build([...base(), other]);
       assert.deepEqual(
         problems.map((p) => p.field),
         ['spec.defaultBackend'],
@@ -605,9 +609,9 @@ describe('model/annotations/canary', () => {
           },
         ] as Record<string, string>[]
       ).map((a) => build([...base(), canaryIngress(a)]));
-      for (const v of variants) assert.equal(v.problems.length, 0, show(v.problems));
+      for (const result of variants) assert.equal(result.problems.length, 0, show(result.problems));
       const texts = variants.map((v) => renderer.render(v.model, options('lua')).text);
-      for (const t of texts) assert.equal(t, texts[0]);
+      for (const trimmed of texts) assert.equal(trimmed, texts[0]);
       const payloads = new Set(variants.map((v) => payloadFor(v.model)));
       assert.equal(payloads.size, variants.length, 'every variant is a different push');
       // adding the canary at all does not change the text either (no extra hooks needed here)

@@ -76,7 +76,7 @@ describe('model/annotations/cors', () => {
       labels: ['127', '0', '0', '1'],
       port: 3000,
     });
-    for (const v of [
+    for (const value of [
       'example.com',
       'ftp://a.com',
       'https://a.com/',
@@ -95,7 +95,7 @@ describe('model/annotations/cors', () => {
       'https://a.com;',
       '*',
     ]) {
-      assert.equal(parseOrigin(v), undefined, JSON.stringify(v));
+      assert.equal(parseOrigin(value), undefined, JSON.stringify(value));
     }
   });
 
@@ -205,8 +205,8 @@ describe('model/annotations/cors', () => {
     assert.match(api, /set \$ingress_templater_cors_expose "X-Total";/);
     assert.match(api, /set \$ingress_templater_cors_max_age 1728000;/);
     assert.match(api, /if \(\$ingress_templater_cors = "trueoptions"\) \{\n\s+return 204;/);
-    for (const h of ['Origin', 'Credentials', 'Methods', 'Headers'])
-      assert.match(api, new RegExp(`add_header Access-Control-Allow-${h} \\$ingress_templater_cors_\\w+ always;`));
+    for (const host of ['Origin', 'Credentials', 'Methods', 'Headers'])
+      assert.match(api, new RegExp(`add_header Access-Control-Allow-${host} \\$ingress_templater_cors_\\w+ always;`));
     const star = locationBlock(text, 'a.example.com', '/star/');
     assert.match(star, /set \$ingress_templater_cors_origin "\*";/);
     assert.doesNotMatch(star, /http_origin ~\*|cors_credentials "true"|cors_expose "[^"]/);

@@ -53,7 +53,7 @@ describe('model/annotations/external-auth', () => {
       hostname: 'fd00::1',
     });
     assert.ok(parseAuthUrl('http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth'));
-    for (const v of [
+    for (const value of [
       '',
       'auth.example.com/verify',
       'ftp://a.example.com/',
@@ -76,19 +76,19 @@ describe('model/annotations/external-auth', () => {
       'http://a.example.com/x\\y',
       `http://a.example.com/${'x'.repeat(2048)}`,
     ])
-      assert.equal(parseAuthUrl(v), undefined, v);
+      assert.equal(parseAuthUrl(value), undefined, value);
   });
 
   it('parseResponseHeaders: a comma list of header names, deduplicated; reserved names and odd shapes refused', () => {
-    const r = parseResponseHeaders('UserID, X-Role ,userid');
-    assert.deepEqual(r, {
+    const result = parseResponseHeaders('UserID, X-Role ,userid');
+    assert.deepEqual(result, {
       ok: true,
       headers: [
         { name: 'UserID', parts: ['userid'] },
         { name: 'X-Role', parts: ['x', 'role'] },
       ],
     });
-    for (const v of [
+    for (const value of [
       '',
       'a,,b',
       'X_Role',
@@ -104,12 +104,12 @@ describe('model/annotations/external-auth', () => {
       `${'a'.repeat(65)}`,
       Array.from({ length: 33 }, (_, i) => `h${i}`).join(','),
     ]) {
-      assert.equal(parseResponseHeaders(v).ok, false, v);
+      assert.equal(parseResponseHeaders(value).ok, false, value);
     }
   });
 
   it('parseResponseHeaders: refuses every header the controller sets itself, in any case, naming it', () => {
-    for (const v of [
+    for (const value of [
       'Ssl-Client-Subject-Dn,Ssl-Client-Verify',
       'X-User, ssl-client-cert',
       'SSL-CLIENT-ISSUER-DN',
@@ -127,12 +127,12 @@ describe('model/annotations/external-auth', () => {
       'Proxy',
       'Upgrade',
     ]) {
-      const r = parseResponseHeaders(v);
-      assert.equal(r.ok, false, v);
-      if (!r.ok) assert.match(r.reason, /which the controller sets itself/, v);
+      const result = parseResponseHeaders(value);
+      assert.equal(result.ok, false, value);
+      if (!result.ok) assert.match(result.reason, /which the controller sets itself/, value);
     }
-    const r = parseResponseHeaders('X-User, Ssl-Client-Verify');
-    assert.ok(!r.ok && r.reason.includes('Ssl-Client-Verify'), JSON.stringify(r));
+    const parsed = parseResponseHeaders('X-User, Ssl-Client-Verify');
+    assert.ok(!parsed.ok && parsed.reason.includes('Ssl-Client-Verify'), JSON.stringify(parsed));
     // what auth services send, the Authorization header for the backend included, stays allowed
     assert.equal(
       parseResponseHeaders('X-Auth-Request-User, X-Auth-Request-Email, Authorization, X-Forwarded-User').ok,
@@ -176,7 +176,7 @@ describe('model/annotations/external-auth', () => {
     });
 
     it('refuses other variables, characters nginx reads specially, and non-http URLs', () => {
-      for (const v of [
+      for (const value of [
         'https://$remote_addr/x',
         'https://a/$arg_x',
         'https://a/x"',
@@ -189,7 +189,7 @@ describe('model/annotations/external-auth', () => {
         'https://a/$',
         'https://a/$hostx',
       ]) {
-        assert.equal(parseSignin(v), undefined, v);
+        assert.equal(parseSignin(value), undefined, value);
       }
     });
   });
@@ -222,13 +222,13 @@ describe('model/annotations/external-auth', () => {
       assert.equal(errors.length, 1, show(problems));
       assert.equal(errors[0]!.field, `metadata.annotations["nginx.ingress.kubernetes.io/${key}"]`);
       assert.match(errors[0]!.message, /invalid value ".*": expected .*; the Ingress's paths answer 503/);
-      for (const l of locations(model)) assert.notEqual(l.denied, null);
+      for (const location of locations(model)) assert.notEqual(location.denied, null);
     }
   });
 
   it('auth-method accepts the methods ingress-nginx does', () => {
-    for (const m of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']) {
-      assert.equal(cfgOf(build([...web, ing(ext({ [AUTH_METHOD]: m }))]).model).method, m);
+    for (const message of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE']) {
+      assert.equal(cfgOf(build([...web, ing(ext({ [AUTH_METHOD]: message }))]).model).method, message);
     }
   });
 

@@ -46,7 +46,7 @@ describe('model/annotations/headers', () => {
   });
 
   it('accepts host names, addresses and ports for upstream-vhost', () => {
-    for (const v of [
+    for (const value of [
       'internal.example.com',
       'Backend.Local',
       'svc',
@@ -56,9 +56,9 @@ describe('model/annotations/headers', () => {
       '[fd00::1]',
       '[::1]:80',
     ]) {
-      assert.ok(isVhost(v), v);
+      assert.ok(isVhost(value), value);
     }
-    for (const v of [
+    for (const raw of [
       '',
       'a b',
       'a;b',
@@ -77,7 +77,7 @@ describe('model/annotations/headers', () => {
       'a/b',
       'a{b}',
     ]) {
-      assert.ok(!isVhost(v), JSON.stringify(v));
+      assert.ok(!isVhost(raw), JSON.stringify(raw));
     }
   });
 
@@ -145,13 +145,13 @@ describe('model/annotations/headers', () => {
 
   describe('ConfigMap proxy-set-headers', () => {
     it('the setting takes namespace/name only', () => {
-      for (const v of ['ingress/custom-headers', 'default/a.b-c']) {
-        assert.equal(parseSettings(configMap({ 'proxy-set-headers': v })).settings.proxySetHeaders, v);
+      for (const value of ['ingress/custom-headers', 'default/a.b-c']) {
+        assert.equal(parseSettings(configMap({ 'proxy-set-headers': value })).settings.proxySetHeaders, value);
       }
-      for (const v of ['custom-headers', 'a/b/c', 'A/b', 'a/b;', 'a/', '/b', 'a b/c']) {
-        const { settings, problems } = parseSettings(configMap({ 'proxy-set-headers': v }));
-        assert.equal(settings.proxySetHeaders, null, v);
-        assert.equal(problems.length, 1, v);
+      for (const raw of ['custom-headers', 'a/b/c', 'A/b', 'a/b;', 'a/', '/b', 'a b/c']) {
+        const { settings, problems } = parseSettings(configMap({ 'proxy-set-headers': raw }));
+        assert.equal(settings.proxySetHeaders, null, raw);
+        assert.equal(problems.length, 1, raw);
         assert.match(problems[0]!.message, /namespace\/name/);
       }
     });

@@ -45,13 +45,14 @@ export async function nginxAccepts(model: Model): Promise<void> {
   try {
     const cert = makeCert(['default.invalid']);
     fs.mkdirSync(filesDir(prefix), { recursive: true });
-    for (const f of model.files) fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
+    for (const file of model.files)
+      fs.writeFileSync(nodePath.join(filesDir(prefix), file.name), file.content, { mode: file.mode });
     const modes: [BalancerMode, string[]][] = [['static', []]];
     if (bin.lua) modes.push(['lua', bin.luaModules]);
     for (const [mode, modules] of modes) {
-      const o = renderOptions(prefix, mode, modules);
-      fs.writeFileSync(o.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
-      const { text } = renderer.render(model, o);
+      const options = renderOptions(prefix, mode, modules);
+      fs.writeFileSync(options.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
+      const { text } = renderer.render(model, options);
       const complaint = nginxConfigTest(prefix, text);
       if (complaint !== null)
         throw new Error(`nginx -t (${mode}) refused the config:\n${complaint}\n${numberedLines(text)}`);
@@ -68,9 +69,9 @@ export function locationBlock(text: string, host: string, path: string, exact = 
   if (start < 0 || end < start) throw new Error(`no server block for ${host}`);
   const block = text.slice(start, end);
   const head = `location ${exact ? '= ' : ''}"${path}" {`;
-  const i = block.indexOf(head);
-  if (i < 0) throw new Error(`no ${head} in server ${host}:\n${block}`);
+  const index = block.indexOf(head);
+  if (index < 0) throw new Error(`no ${head} in server ${host}:\n${block}`);
   // up to the location's closing brace at its own indentation
-  const close = block.indexOf('\n        }\n', i);
-  return block.slice(i, close + 10);
+  const close = block.indexOf('\n        }\n', index);
+  return block.slice(index, close + 10);
 }

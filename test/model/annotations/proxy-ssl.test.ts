@@ -49,9 +49,9 @@ describe('proxy-ssl-* annotations', () => {
   };
 
   it('has the defaults of ingress-nginx: verify off, depth 1, SNI off, nginx default protocols and name', () => {
-    const r = parse({ [PROXY_SSL_SECRET]: 'default/ca-only' });
-    assert.deepEqual(r.problems, []);
-    assert.deepEqual(r.config, {
+    const result = parse({ [PROXY_SSL_SECRET]: 'default/ca-only' });
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.config, {
       module: 'proxy',
       secret: 'default/ca-only',
       caFile: 'proxy-ssl-ca.crt-hash',
@@ -62,11 +62,11 @@ describe('proxy-ssl-* annotations', () => {
       serverName: 'off',
       protocols: null,
     });
-    assert.equal(r.files.get('proxy-ssl-ca.crt'), ca.cert);
+    assert.equal(result.files.get('proxy-ssl-ca.crt'), ca.cert);
   });
 
   it('reads every annotation, and the client certificate of the Secret', () => {
-    const r = parse({
+    const result = parse({
       [PROXY_SSL_SECRET]: 'default/backend',
       [PROXY_SSL_VERIFY]: 'on',
       [PROXY_SSL_VERIFY_DEPTH]: '3',
@@ -74,8 +74,8 @@ describe('proxy-ssl-* annotations', () => {
       [PROXY_SSL_SERVER_NAME]: 'on',
       [PROXY_SSL_PROTOCOLS]: 'TLSv1.3  TLSv1.2 TLSv1.3',
     });
-    assert.deepEqual(r.problems, []);
-    assert.deepEqual(r.config, {
+    assert.deepEqual(result.problems, []);
+    assert.deepEqual(result.config, {
       module: 'proxy',
       secret: 'default/backend',
       caFile: 'proxy-ssl-ca.crt-hash',
@@ -86,7 +86,7 @@ describe('proxy-ssl-* annotations', () => {
       serverName: 'on',
       protocols: ['TLSv1.2', 'TLSv1.3'],
     });
-    const pem = r.files.get('proxy-ssl-client.pem')!;
+    const pem = result.files.get('proxy-ssl-client.pem')!;
     assert.ok(pem.startsWith(client.cert.trim().split('\n')[0]!) && pem.includes('PRIVATE KEY'));
   });
 
@@ -96,21 +96,21 @@ describe('proxy-ssl-* annotations', () => {
   });
 
   it('warns when verify is on without proxy-ssl-name (the upstream name is checked)', () => {
-    const r = parse({ [PROXY_SSL_SECRET]: 'default/ca-only', [PROXY_SSL_VERIFY]: 'on' });
-    assert.equal(r.config?.verify, 'on');
-    assert.equal(r.problems.length, 1);
-    assert.equal(r.problems[0]!.severity, 'warning');
-    assert.match(r.problems[0]!.message, /proxy-ssl-name/);
+    const result = parse({ [PROXY_SSL_SECRET]: 'default/ca-only', [PROXY_SSL_VERIFY]: 'on' });
+    assert.equal(result.config?.verify, 'on');
+    assert.equal(result.problems.length, 1);
+    assert.equal(result.problems[0]!.severity, 'warning');
+    assert.match(result.problems[0]!.message, /proxy-ssl-name/);
   });
 
   it('warns that the other annotations do nothing without proxy-ssl-secret', () => {
-    const r = parse({ [PROXY_SSL_VERIFY]: 'on', [PROXY_SSL_NAME]: 'a.example.com' });
-    assert.equal(r.config, undefined);
+    const result = parse({ [PROXY_SSL_VERIFY]: 'on', [PROXY_SSL_NAME]: 'a.example.com' });
+    assert.equal(result.config, undefined);
     assert.deepEqual(
-      r.problems.map((p) => p.severity),
+      result.problems.map((p) => p.severity),
       ['warning'],
     );
-    assert.match(r.problems[0]!.message, /proxy-ssl-verify, proxy-ssl-name have no effect without/);
+    assert.match(result.problems[0]!.message, /proxy-ssl-verify, proxy-ssl-name have no effect without/);
   });
 
   for (const [key, value, expected] of [
@@ -141,9 +141,9 @@ describe('proxy-ssl-* annotations', () => {
         [PROXY_SSL_NAME]: 'b.example.com',
         [key]: value,
       };
-      const r = parse(annotations);
-      const errors = r.problems.filter((p) => p.severity === 'error');
-      assert.equal(errors.length, 1, show(r.problems));
+      const result = parse(annotations);
+      const errors = result.problems.filter((p) => p.severity === 'error');
+      assert.equal(errors.length, 1, show(result.problems));
       assert.equal(errors[0]!.object, 'Ingress default/api');
       assert.equal(errors[0]!.field, `metadata.annotations["${key}"]`);
       assert.match(errors[0]!.message, expected);
@@ -173,18 +173,18 @@ describe('proxy-ssl-* annotations', () => {
     };
 
     it('writes the proxy_ssl_* directives with the managed files, in the Ingress locations', () => {
-      const r = model(full);
-      assert.deepEqual(r.problems, []);
+      const result = model(full);
+      assert.deepEqual(result.problems, []);
       assert.deepEqual(
-        r.model.files.map((f) => [f.name.replace(/-[0-9a-f]{16}$/, ''), f.mode]),
+        result.model.files.map((f) => [f.name.replace(/-[0-9a-f]{16}$/, ''), f.mode]),
         [
           ['proxy-ssl-ca.crt', 0o600],
           ['proxy-ssl-client.pem', 0o600],
         ],
       );
-      const ca = r.model.files.find((f) => f.name.startsWith('proxy-ssl-ca.crt'))!.name;
-      const pem = r.model.files.find((f) => f.name.startsWith('proxy-ssl-client.pem'))!.name;
-      const block = locationBlock(render(r.model), 'api.example.com', 'location "/"');
+      const ca = result.model.files.find((f) => f.name.startsWith('proxy-ssl-ca.crt'))!.name;
+      const pem = result.model.files.find((f) => f.name.startsWith('proxy-ssl-client.pem'))!.name;
+      const block = locationBlock(render(result.model), 'api.example.com', 'location "/"');
       for (const line of [
         `proxy_ssl_trusted_certificate "/srv/it/files/${ca}";`,
         'proxy_ssl_verify on;',
@@ -222,8 +222,8 @@ describe('proxy-ssl-* annotations', () => {
     });
 
     it('an invalid value denies the Ingress (503) and never reaches nginx.conf', () => {
-      const r = model({ ...full, [PROXY_SSL_NAME]: 'x.example.com;include /etc/passwd' });
-      const text = render(r.model);
+      const result = model({ ...full, [PROXY_SSL_NAME]: 'x.example.com;include /etc/passwd' });
+      const text = render(result.model);
       assert.match(locationBlock(text, 'api.example.com', 'location "/"'), /return 503;/);
       assert.doesNotMatch(text, /passwd|proxy_ssl_/);
     });

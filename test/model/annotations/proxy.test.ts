@@ -56,7 +56,7 @@ const model = (annotations: Record<string, string>, extra = [configMap({})]) =>
 
 describe('model/annotations/proxy', () => {
   it('every key is a supported annotation', () => {
-    for (const k of PROXY_KEYS) assert.ok(SUPPORTED.has(k), k);
+    for (const key of PROXY_KEYS) assert.ok(SUPPORTED.has(key), key);
     assert.equal(PROXY_KEYS.length, 10);
   });
 
@@ -138,17 +138,17 @@ describe('model/annotations/proxy', () => {
   }
 
   it('an invalid value denies the Ingress paths (503); the valid ones of the same Ingress are not rendered', () => {
-    const { model: m, problems } = model({ [PROXY_BODY_SIZE]: '1 m', [PROXY_READ_TIMEOUT]: '5' });
+    const { model: built, problems } = model({ [PROXY_BODY_SIZE]: '1 m', [PROXY_READ_TIMEOUT]: '5' });
     assert.equal(problems.filter((p) => p.severity === 'error').length, 1, show(problems));
-    const loc = m.servers.find((s) => s.host === 'a.example.com')!.locations[0]!;
+    const loc = built.servers.find((s) => s.host === 'a.example.com')!.locations[0]!;
     assert.match(loc.denied ?? '', /proxy/);
-    const block = locationBlock(renderText(m), 'a.example.com', '/app/');
+    const block = locationBlock(renderText(built), 'a.example.com', '/app/');
     assert.match(block, /return 503;/);
     assert.doesNotMatch(block, /proxy_read_timeout|client_max_body_size|proxy_pass/);
   });
 
   it('renders only what is set, inside each location of the Ingress', () => {
-    const { model: m, problems } = model({
+    const { model: built, problems } = model({
       [PROXY_BODY_SIZE]: '2k',
       [PROXY_CONNECT_TIMEOUT]: '3',
       [PROXY_READ_TIMEOUT]: '1',
@@ -161,12 +161,12 @@ describe('model/annotations/proxy', () => {
       [PROXY_BUFFERS_NUMBER]: '6',
     });
     assert.deepEqual(problems, [], show(problems));
-    const text = renderText(m);
-    for (const [p, exact] of [
+    const text = renderText(built);
+    for (const [pattern, exact] of [
       ['/app', true],
       ['/app/', false],
     ] as const) {
-      const block = locationBlock(text, 'a.example.com', p, exact);
+      const block = locationBlock(text, 'a.example.com', pattern, exact);
       for (const line of [
         'client_max_body_size 2k;',
         'proxy_connect_timeout 3s;',
@@ -192,7 +192,7 @@ describe('model/annotations/proxy', () => {
   it('nginx -t accepts every directive it renders, in both balancer modes', async function () {
     if (!fs.existsSync(NGINX)) this.skip();
     this.timeout(30_000);
-    const { model: m } = model(
+    const { model: built } = model(
       {
         [PROXY_BODY_SIZE]: '100g',
         [PROXY_CONNECT_TIMEOUT]: '3600',
@@ -208,7 +208,7 @@ describe('model/annotations/proxy', () => {
       },
       [configMap({ 'proxy-buffer-size': '64k' })],
     );
-    await nginxAccepts(m);
+    await nginxAccepts(built);
     // a larger ConfigMap buffer size with the annotation's buffer number only
     await nginxAccepts(
       model({ [PROXY_BUFFERS_NUMBER]: '4', [PROXY_NEXT_UPSTREAM]: 'off' }, [configMap({ 'proxy-buffer-size': '1m' })])

@@ -74,12 +74,12 @@ describe('model/annotations/rate-limit', () => {
       configMap({ 'limit-req-status-code': '429', 'limit-conn-status-code': '429' }),
     );
     assert.deepEqual(problems, []);
-    const p: Problem[] = [];
-    const config = parseRateLimit(ing({ [LIMIT_RPS]: '1' }), { ...ctx, settings }, p);
+    const reported: Problem[] = [];
+    const config = parseRateLimit(ing({ [LIMIT_RPS]: '1' }), { ...ctx, settings }, reported);
     assert.equal(config?.reqStatus, 429);
     assert.equal(config?.connStatus, 429);
-    for (const v of ['200', '600', 'x', '503;'])
-      assert.equal(parseSettings(configMap({ 'limit-req-status-code': v })).problems.length, 1, v);
+    for (const value of ['200', '600', 'x', '503;'])
+      assert.equal(parseSettings(configMap({ 'limit-req-status-code': value })).problems.length, 1, value);
   });
 
   for (const [key, value] of [
@@ -144,8 +144,8 @@ describe('model/annotations/rate-limit', () => {
       'limit_req_zone $binary_remote_addr zone=default/web/rps:5m rate=3r/s;',
     ])
       assert.equal(http.split(`\n    ${line}\n`).length, 2, `${line} once in\n${http}`);
-    for (const p of ['/app/', '/api/']) {
-      const lines = locationBlock(text, 'a.example.com', p)
+    for (const pattern of ['/app/', '/api/']) {
+      const lines = locationBlock(text, 'a.example.com', pattern)
         .split('\n')
         .map((l) => l.trim())
         .filter((l) => l.startsWith('limit_'));

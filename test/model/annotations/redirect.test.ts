@@ -45,14 +45,14 @@ function serverBlock(text: string, host: string): string {
 }
 
 function block(text: string, head: string): string {
-  const i = text.indexOf(`location ${head}`);
-  assert.ok(i >= 0, `no location ${head} in:\n${text}`);
-  return text.slice(i, text.indexOf('\n        }\n', i));
+  const index = text.indexOf(`location ${head}`);
+  assert.ok(index >= 0, `no location ${head} in:\n${text}`);
+  return text.slice(index, text.indexOf('\n        }\n', index));
 }
 
 describe('model/annotations/redirect', () => {
   it('every key is a supported annotation', () => {
-    for (const k of REDIRECT_KEYS) assert.ok(SUPPORTED.has(k), k);
+    for (const key of REDIRECT_KEYS) assert.ok(SUPPORTED.has(key), key);
     assert.equal(REDIRECT_KEYS.length, 5);
   });
 
@@ -100,7 +100,7 @@ describe('model/annotations/redirect', () => {
     });
 
     it('refuses codes out of range or not numbers, naming the annotation and the value', () => {
-      for (const [key, v] of [
+      for (const [key, value] of [
         [PERMANENT_REDIRECT_CODE, '999'],
         [PERMANENT_REDIRECT_CODE, '200'],
         [PERMANENT_REDIRECT_CODE, '309'],
@@ -110,25 +110,25 @@ describe('model/annotations/redirect', () => {
         [TEMPORAL_REDIRECT_CODE, '308'],
         [TEMPORAL_REDIRECT_CODE, ''],
       ] as const) {
-        const { problems } = parse({ [PERMANENT_REDIRECT]: 'https://example.org', [key]: v });
-        assert.equal(problems.length, 1, `${key}=${v}: ${show(problems)}`);
+        const { problems } = parse({ [PERMANENT_REDIRECT]: 'https://example.org', [key]: value });
+        assert.equal(problems.length, 1, `${key}=${value}: ${show(problems)}`);
         assert.equal(problems[0]!.severity, 'error');
         assert.equal(problems[0]!.object, 'Ingress shop/web');
         assert.equal(problems[0]!.field, `metadata.annotations["${key}"]`);
-        assert.ok(problems[0]!.message.includes(JSON.stringify(v)), problems[0]!.message);
+        assert.ok(problems[0]!.message.includes(JSON.stringify(value)), problems[0]!.message);
       }
     });
 
     it('URLs: absolute http(s) only, literal (no variables), nothing that could leave the quoted string', () => {
-      for (const v of [
+      for (const value of [
         'https://example.org',
         'http://example.org:8080/a/b?c=d&e=f#g',
         'https://[::1]/x',
         'https://user@example.org/%20x',
         'HTTPS://EXAMPLE.ORG/',
       ])
-        assert.ok(isRedirectURL(v), v);
-      for (const v of [
+        assert.ok(isRedirectURL(value), value);
+      for (const raw of [
         'ftp://example.org',
         '//example.org',
         '/relative',
@@ -148,10 +148,10 @@ describe('model/annotations/redirect', () => {
         `https://example.org/${'a'.repeat(2048)}`,
         '',
       ]) {
-        assert.equal(isRedirectURL(v), false, JSON.stringify(v));
-        const { location, problems } = parse({ [PERMANENT_REDIRECT]: v });
-        assert.equal(location, undefined, v);
-        assert.equal(problems.length, 1, v);
+        assert.equal(isRedirectURL(raw), false, JSON.stringify(raw));
+        const { location, problems } = parse({ [PERMANENT_REDIRECT]: raw });
+        assert.equal(location, undefined, raw);
+        assert.equal(problems.length, 1, raw);
         assert.equal(problems[0]!.field, `metadata.annotations["${PERMANENT_REDIRECT}"]`);
       }
     });

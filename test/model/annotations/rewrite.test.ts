@@ -38,10 +38,10 @@ const parse = (annotations: Record<string, string>) => {
 const app = [service({ name: 'web' }), endpoints({ name: 'web', subsets: [{ ready: ['10.0.0.1'] }] })];
 const impl = (p: string) => path(p, 'web', 80, 'ImplementationSpecific');
 
-const server = (m: Model, host: string): Server => {
-  const s = m.servers.find((x) => x.host === host);
-  assert.ok(s, `no server ${host}`);
-  return s;
+const server = (model: Model, host: string): Server => {
+  const srv = model.servers.find((x) => x.host === host);
+  assert.ok(srv, `no server ${host}`);
+  return srv;
 };
 
 /** The "location ..." lines of one server block, in order. */
@@ -58,16 +58,16 @@ function locationLines(text: string, host: string): string[] {
 
 /** The block of the location whose line starts with `head`. */
 function block(text: string, head: string): string {
-  const i = text.indexOf(`location ${head}`);
-  assert.ok(i >= 0, `no location ${head} in:\n${text}`);
-  return text.slice(i, text.indexOf('\n        }\n', i));
+  const index = text.indexOf(`location ${head}`);
+  assert.ok(index >= 0, `no location ${head} in:\n${text}`);
+  return text.slice(index, text.indexOf('\n        }\n', index));
 }
 
 const escapeForRe = (s: string) => s.replace(/[[\]().*+?^$|\\{}]/g, '\\$&');
 
 describe('model/annotations/rewrite', () => {
   it('every key is a supported annotation', () => {
-    for (const k of REWRITE_KEYS) assert.ok(SUPPORTED.has(k), k);
+    for (const key of REWRITE_KEYS) assert.ok(SUPPORTED.has(key), key);
     assert.deepEqual([...REWRITE_KEYS].sort(), [APP_ROOT, REWRITE_TARGET, USE_REGEX].sort());
   });
 
@@ -92,15 +92,15 @@ describe('model/annotations/rewrite', () => {
     });
 
     it('accepts rewrite targets with captures $1-$9, in the format of ingress-nginx', () => {
-      for (const v of ['/', '/$2', '/$1/$2', '/api/$1', '$1', '/a-b_c.d~e/f:g', ' /$1 ']) {
-        const { location, problems } = parse({ [REWRITE_TARGET]: v });
-        assert.deepEqual(location, { target: v.trim() }, v);
-        assert.deepEqual(problems, [], v);
+      for (const value of ['/', '/$2', '/$1/$2', '/api/$1', '$1', '/a-b_c.d~e/f:g', ' /$1 ']) {
+        const { location, problems } = parse({ [REWRITE_TARGET]: value });
+        assert.deepEqual(location, { target: value.trim() }, value);
+        assert.deepEqual(problems, [], value);
       }
     });
 
     it('refuses targets that could carry nginx syntax or variables, naming the Ingress, the annotation and the value', () => {
-      for (const v of [
+      for (const value of [
         '/a;b',
         '/x\nproxy_pass http://evil',
         '/$host',
@@ -118,21 +118,21 @@ describe('model/annotations/rewrite', () => {
         '/?q=$1',
         '/#x',
       ]) {
-        const { location, problems } = parse({ [REWRITE_TARGET]: v });
-        assert.equal(location, undefined, v);
-        assert.equal(problems.length, 1, `${JSON.stringify(v)}: ${show(problems)}`);
+        const { location, problems } = parse({ [REWRITE_TARGET]: value });
+        assert.equal(location, undefined, value);
+        assert.equal(problems.length, 1, `${JSON.stringify(value)}: ${show(problems)}`);
         assert.equal(problems[0]!.severity, 'error');
         assert.equal(problems[0]!.object, 'Ingress shop/web');
         assert.equal(problems[0]!.field, `metadata.annotations["${REWRITE_TARGET}"]`);
-        assert.match(problems[0]!.message, new RegExp(escapeForRe(JSON.stringify(v).slice(0, 40))));
+        assert.match(problems[0]!.message, new RegExp(escapeForRe(JSON.stringify(value).slice(0, 40))));
       }
     });
 
     it('use-regex takes "true" or "false" only', () => {
       assert.deepEqual(parse({ [USE_REGEX]: 'true' }).problems, []);
-      for (const v of ['yes', 'True', '1', '']) {
-        const { problems } = parse({ [USE_REGEX]: v });
-        assert.equal(problems.length, 1, v);
+      for (const value of ['yes', 'True', '1', '']) {
+        const { problems } = parse({ [USE_REGEX]: value });
+        assert.equal(problems.length, 1, value);
         assert.equal(problems[0]!.field, `metadata.annotations["${USE_REGEX}"]`);
       }
     });
@@ -144,11 +144,22 @@ describe('model/annotations/rewrite', () => {
         problems: [],
       });
       assert.deepEqual(parse({ [APP_ROOT]: '/a/b-c_d.e~f' }).server, { appRoot: '/a/b-c_d.e~f' });
-      for (const v of ['/', 'app', 'http://example.com/app', '/a;b', '/a b', '/$uri', '/a"', '/a\nb', '/a?x=1', '']) {
-        const { location, server: srv, problems } = parse({ [APP_ROOT]: v });
-        assert.equal(location, undefined, v);
-        assert.equal(srv, undefined, v);
-        assert.equal(problems.length, 1, `${JSON.stringify(v)}: ${show(problems)}`);
+      for (const value of [
+        '/',
+        'app',
+        'http://example.com/app',
+        '/a;b',
+        '/a b',
+        '/$uri',
+        '/a"',
+        '/a\nb',
+        '/a?x=1',
+        '',
+      ]) {
+        const { location, server: srv, problems } = parse({ [APP_ROOT]: value });
+        assert.equal(location, undefined, value);
+        assert.equal(srv, undefined, value);
+        assert.equal(problems.length, 1, `${JSON.stringify(value)}: ${show(problems)}`);
         assert.equal(problems[0]!.field, `metadata.annotations["${APP_ROOT}"]`);
       }
     });
@@ -156,7 +167,7 @@ describe('model/annotations/rewrite', () => {
 
   describe('regex paths', () => {
     it('syntax: regex metacharacters are allowed; nothing that leaves a quoted string or looks like a variable', () => {
-      for (const p of [
+      for (const pattern of [
         '/something(/|$)(.*)',
         '/api/v[0-9]+/(.*)',
         '/a\\.b',
@@ -169,10 +180,10 @@ describe('model/annotations/rewrite', () => {
         '/(?:a|b)',
         '/(?!x)',
       ]) {
-        assert.ok(isRegexPath(p), p);
-        assert.ok(isIngressPath(p), p);
+        assert.ok(isRegexPath(pattern), pattern);
+        assert.ok(isIngressPath(pattern), pattern);
       }
-      for (const p of [
+      for (const refusedPath of [
         '/a{2}',
         '/a}',
         '/a;b',
@@ -197,7 +208,7 @@ describe('model/annotations/rewrite', () => {
         '/a<b',
         `/${'a'.repeat(2048)}`,
       ]) {
-        assert.equal(isRegexPath(p), false, JSON.stringify(p));
+        assert.equal(isRegexPath(refusedPath), false, JSON.stringify(refusedPath));
       }
       // plain paths stay plain paths; the schema takes both
       assert.ok(isIngressPath('/plain/path'));
@@ -227,12 +238,12 @@ describe('model/annotations/rewrite', () => {
           rules: [rule('a.example.com', path('/foo', 'web')), rule('b.example.com', path('/foo', 'web'))],
         }),
       ]);
-      const s = server(model, 'a.example.com');
-      const rw = s.locations.find((l) => l.ingress === 'default/rw')!;
+      const srv = server(model, 'a.example.com');
+      const rw = srv.locations.find((l) => l.ingress === 'default/rw')!;
       assert.equal(rw.match, 'regex');
       assert.equal(rw.path, '/something(/|$)(.*)', 'a regex path is kept as written');
       assert.deepEqual(rw.ann.rewrite, { target: '/$2', regex: '(?i)/something(/|$)(.*)' });
-      assert.equal(s.locations.find((l) => l.ingress === 'default/plain')!.match, 'prefix');
+      assert.equal(srv.locations.find((l) => l.ingress === 'default/plain')!.match, 'prefix');
       assert.equal(server(model, 'b.example.com').locations[0]!.match, 'prefix');
       assert.equal(problems.filter((p) => p.severity === 'error').length, 0, show(problems));
     });
@@ -246,9 +257,9 @@ describe('model/annotations/rewrite', () => {
           rules: [rule('a.example.com', path('/', 'web'), path('/x', 'web'))],
         }),
       ]);
-      const s = server(model, 'a.example.com');
-      assert.equal(s.locations.find((l) => l.path === '/')!.ann.rewrite, undefined);
-      assert.deepEqual(s.locations.find((l) => l.path === '/x')!.ann.rewrite, { target: '/', regex: '(?i)/x' });
+      const srv = server(model, 'a.example.com');
+      assert.equal(srv.locations.find((l) => l.path === '/')!.ann.rewrite, undefined);
+      assert.deepEqual(srv.locations.find((l) => l.path === '/x')!.ann.rewrite, { target: '/', regex: '(?i)/x' });
     });
 
     it('a regex path without use-regex is an error and that path is left out; the others are served', () => {
@@ -301,9 +312,9 @@ describe('model/annotations/rewrite', () => {
         }),
       ]);
       assert.match(show(problems), /rewrite-target.*invalid value "\/x;return 200"/);
-      const s = server(model, 'a.example.com');
-      assert.equal(s.locations.find((l) => l.ingress === 'default/bad')!.denied, 'invalid rewrite annotation');
-      assert.equal(s.locations.find((l) => l.ingress === 'default/good')!.denied, null);
+      const srv = server(model, 'a.example.com');
+      assert.equal(srv.locations.find((l) => l.ingress === 'default/bad')!.denied, 'invalid rewrite annotation');
+      assert.equal(srv.locations.find((l) => l.ingress === 'default/good')!.denied, null);
       const text = renderText(model);
       assert.match(block(text, '~* "^/bad(/|$)(.*)"'), /return 503;/);
       assert.doesNotMatch(text, /x;return 200/);
@@ -351,10 +362,10 @@ describe('model/annotations/rewrite', () => {
 
     it('renders ingress-nginx\'s rewrite: a ~* location anchored with "^" and rewrite "(?i)PATH" TARGET break', () => {
       const { text } = rendered([{ ann: { [REWRITE_TARGET]: '/$2' }, paths: [impl('/something(/|$)(.*)')] }]);
-      const b = block(text, '~* "^/something(/|$)(.*)" {');
-      assert.match(b, /\n\s+rewrite "\(\?i\)\/something\(\/\|\$\)\(\.\*\)" "\/\$2" break;\n/);
-      assert.match(b, /proxy_pass http:\/\/default_web_80;/);
-      assert.ok(b.indexOf('rewrite ') < b.indexOf('proxy_pass'), 'the rewrite comes before proxy_pass');
+      const other = block(text, '~* "^/something(/|$)(.*)" {');
+      assert.match(other, /\n\s+rewrite "\(\?i\)\/something\(\/\|\$\)\(\.\*\)" "\/\$2" break;\n/);
+      assert.match(other, /proxy_pass http:\/\/default_web_80;/);
+      assert.ok(other.indexOf('rewrite ') < other.indexOf('proxy_pass'), 'the rewrite comes before proxy_pass');
     });
 
     it('every path of the host becomes a case-insensitive regex; Prefix paths of plain Ingresses keep element-wise matching; longest first', () => {
@@ -407,8 +418,8 @@ describe('model/annotations/rewrite', () => {
           paths: [impl('/r/(.*)')],
         },
       ]);
-      const b = block(text, '~* "^/r/(.*)" {');
-      assert.ok(b.indexOf('return 301') >= 0 && b.indexOf('return 301') < b.indexOf('rewrite '), b);
+      const other = block(text, '~* "^/r/(.*)" {');
+      assert.ok(other.indexOf('return 301') >= 0 && other.indexOf('return 301') < other.indexOf('rewrite '), other);
     });
 
     it('app-root: "/" of the host redirects 302 to the root, keeping scheme and host', () => {
@@ -445,7 +456,7 @@ describe('model/annotations/rewrite', () => {
     });
 
     it('regex: refuses what could end the string or the directive, and variables', () => {
-      for (const v of [
+      for (const value of [
         '/a"b',
         "/a'b",
         '/a{1}',
@@ -465,7 +476,7 @@ describe('model/annotations/rewrite', () => {
         5,
         {},
       ]) {
-        assert.throws(() => regex(v), UnsafeValueError, JSON.stringify(v));
+        assert.throws(() => regex(value), UnsafeValueError, JSON.stringify(value));
       }
     });
 
@@ -473,7 +484,7 @@ describe('model/annotations/rewrite', () => {
       assert.equal(target('/$2'), '"/$2"');
       assert.equal(target('$1'), '"$1"');
       assert.equal(target('/api/$1/$2?x=y&z'), '"/api/$1/$2?x=y&z"');
-      for (const v of [
+      for (const value of [
         '/$host',
         '/$0',
         '/${1}',
@@ -490,15 +501,15 @@ describe('model/annotations/rewrite', () => {
         5,
         undefined,
       ]) {
-        assert.throws(() => target(v), UnsafeValueError, JSON.stringify(v));
+        assert.throws(() => target(value), UnsafeValueError, JSON.stringify(value));
       }
     });
 
     it('escapeRegex: a literal path matches only itself inside a regex', () => {
-      for (const p of ['/foo.bar', '/a(b)', '/a*b+c', '/x']) {
-        const re = new RegExp(`^${escapeRegex(p)}$`);
-        assert.ok(re.test(p), p);
-        assert.equal(re.test(p.replace(/[.*+()]/g, 'X')), p === '/x', p);
+      for (const pattern of ['/foo.bar', '/a(b)', '/a*b+c', '/x']) {
+        const re = new RegExp(`^${escapeRegex(pattern)}$`);
+        assert.ok(re.test(pattern), pattern);
+        assert.equal(re.test(pattern.replace(/[.*+()]/g, 'X')), pattern === '/x', pattern);
       }
     });
   });

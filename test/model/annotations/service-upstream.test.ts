@@ -20,8 +20,8 @@ describe('model/annotations/service-upstream', () => {
   it('is a supported annotation; true only for "true"', () => {
     assert.ok(SUPPORTED.has(SERVICE_UPSTREAM));
     assert.equal(serviceUpstream(ing({ [SERVICE_UPSTREAM]: 'true' })), true);
-    for (const v of ['false', 'yes', 'TRUE', ''])
-      assert.equal(serviceUpstream(ing({ [SERVICE_UPSTREAM]: v })), false, v);
+    for (const value of ['false', 'yes', 'TRUE', ''])
+      assert.equal(serviceUpstream(ing({ [SERVICE_UPSTREAM]: value })), false, value);
     assert.equal(serviceUpstream(ing({})), false);
   });
 
@@ -44,8 +44,8 @@ describe('model/annotations/service-upstream', () => {
   });
 
   it('without the annotation (or "false") the pod endpoints are used', () => {
-    for (const a of [{}, { [SERVICE_UPSTREAM]: 'false' }] as Record<string, string>[]) {
-      const { model } = build([...web('10.96.0.10'), ing(a)]);
+    for (const annotations of [{}, { [SERVICE_UPSTREAM]: 'false' }] as Record<string, string>[]) {
+      const { model } = build([...web('10.96.0.10'), ing(annotations)]);
       assert.deepEqual(model.backends[0]!.endpoints, [
         { address: '10.0.0.1', port: 8080 },
         { address: '10.0.0.2', port: 8080 },

@@ -45,7 +45,7 @@ describe('model/annotations/snippets', () => {
 
   describe('snippetShapeProblem', () => {
     it('accepts complete directives and blocks, comments, quotes with braces, ${var} and escapes', () => {
-      for (const s of [
+      for (const text of [
         'add_header X-Snippet yes;',
         'add_header X "a;b{c}"; # comment with } and {\n',
         'if ($request_uri ~ "^/x{2}") {\n  return 403;\n}\n',
@@ -57,11 +57,11 @@ describe('model/annotations/snippets', () => {
         'return 200 a\\;b;',
         'rewrite ^/x}y /z;',
       ])
-        assert.equal(snippetShapeProblem(s), null, s);
+        assert.equal(snippetShapeProblem(text), null, text);
     });
 
     it('refuses what could leave its block or swallow the next directive', () => {
-      for (const [s, re] of [
+      for (const [text, re] of [
         ['return 200; } location /escape { return 200;', /closes a block/],
         ['}', /closes a block/],
         ['location /a {', /not closed/],
@@ -75,8 +75,8 @@ describe('model/annotations/snippets', () => {
         ['add_header X y;\u001b[0m', /control characters/],
         [`add_header X "${'a'.repeat(70_000)}";`, /longer than/],
       ] as [string, RegExp][]) {
-        const why = snippetShapeProblem(s);
-        assert.ok(why && re.test(why), `${JSON.stringify(s.slice(0, 60))}: ${why}`);
+        const why = snippetShapeProblem(text);
+        assert.ok(why && re.test(why), `${JSON.stringify(text.slice(0, 60))}: ${why}`);
       }
     });
   });
@@ -96,7 +96,7 @@ describe('model/annotations/snippets', () => {
     assert.ok(
       errors.every((p) => /allow-snippet-annotations: "true"/.test(p.message) && p.object === 'Ingress default/site'),
     );
-    for (const l of server(model).locations) assert.notEqual(l.denied, null);
+    for (const location of server(model).locations) assert.notEqual(location.denied, null);
     assert.equal(server(model).ann.snippet, undefined);
     assert.equal(server(model, 'b.example.com').locations[0]!.denied, null);
     assert.equal(model.files.length, 0);
@@ -187,9 +187,9 @@ describe('model/annotations/snippets', () => {
     ]);
     assert.ok(problems.every((p) => p.severity === 'error' && /nginx -t refused the snippet: /.test(p.message)));
     for (const host of ['a.example.com', 'b.example.com']) {
-      for (const l of server(model, host).locations) {
-        assert.notEqual(l.denied, null, host);
-        assert.equal(l.ann.snippet, undefined);
+      for (const location of server(model, host).locations) {
+        assert.notEqual(location.denied, null, host);
+        assert.equal(location.ann.snippet, undefined);
       }
     }
     assert.equal(server(model, 'b.example.com').ann.snippet, undefined);
@@ -220,7 +220,7 @@ describe('model/annotations/snippets', () => {
 describe('model/annotations/snippets forbiddenDirective', () => {
   it('refuses include, load_module, ssl_engine and Lua even in an allowed snippet; quoted or commented text is not a directive', async () => {
     const { forbiddenDirective } = await import('../../../src/model/annotations/snippets.js');
-    for (const t of [
+    for (const trimmed of [
       'include /etc/passwd;',
       'load_module /tmp/x.so;',
       'LOAD_MODULE /tmp/x.so;',
@@ -231,15 +231,15 @@ describe('model/annotations/snippets forbiddenDirective', () => {
       'location /a { include /x; }',
       'add_header A b; include x;',
     ]) {
-      assert.match(String(forbiddenDirective(t)), /is not allowed in a snippet/, t);
+      assert.match(String(forbiddenDirective(trimmed)), /is not allowed in a snippet/, trimmed);
     }
-    for (const t of [
+    for (const text of [
       'add_header X-Snippet yes;',
       'add_header X "include /x;";',
       '# include x\nadd_header A b;',
       'location /a { proxy_pass http://x; }',
     ]) {
-      assert.equal(forbiddenDirective(t), null, t);
+      assert.equal(forbiddenDirective(text), null, text);
     }
   });
 
@@ -247,7 +247,7 @@ describe('model/annotations/snippets forbiddenDirective', () => {
     const { forbiddenDirective, snippetShapeProblem: shape } = await import(
       '../../../src/model/annotations/snippets.js'
     );
-    for (const [t, name] of [
+    for (const [trimmed, name] of [
       ['set $x a#;\naccess_by_lua_block { ngx.log(ngx.ERR, "x"); }', 'access_by_lua_block'], // '#' inside a word is no comment
       ['set $x a";\ninclude /etc/passwd; #"', 'include'], // nor is a quote inside a word a string
       ["set $x b';\nload_module /tmp/x.so; #'", 'load_module'],
@@ -256,11 +256,11 @@ describe('model/annotations/snippets forbiddenDirective', () => {
       ['\'content_by_lua_block\' { os.execute("id"); }', 'content_by_lua_block'],
       ['location /a { "include" /x; }', 'include'],
     ] as [string, string][]) {
-      assert.equal(shape(t), null, `nginx reads it as well-formed: ${t}`);
+      assert.equal(shape(trimmed), null, `nginx reads it as well-formed: ${trimmed}`);
       assert.equal(
-        forbiddenDirective(t),
+        forbiddenDirective(trimmed),
         `directive "${name}" is not allowed in a snippet: include, load_module and Lua may only come from the controller's own files`,
-        t,
+        trimmed,
       );
     }
     // a comment where a word may start, and quoted arguments, are what they look like
@@ -268,7 +268,7 @@ describe('model/annotations/snippets forbiddenDirective', () => {
   });
 
   it("refuses request-header directives in both kinds: a snippet's own list would replace the protected headers there", () => {
-    for (const t of [
+    for (const trimmed of [
       'proxy_set_header X-Real-IP 1.2.3.4;',
       'PROXY_SET_HEADER X-A b;',
       'grpc_set_header X-A b;',
@@ -276,10 +276,14 @@ describe('model/annotations/snippets forbiddenDirective', () => {
       'more_set_input_headers "ssl-client-verify: SUCCESS";',
       'location /a { proxy_set_header X-A b; }',
     ]) {
-      assert.match(String(forbiddenDirectiveOf(t)), /would replace the request headers the controller protects/, t);
+      assert.match(
+        String(forbiddenDirectiveOf(trimmed)),
+        /would replace the request headers the controller protects/,
+        trimmed,
+      );
     }
-    for (const t of ['add_header X "proxy_set_header";', 'proxy_hide_header X-A;', 'more_set_headers "X-A: b";'])
-      assert.equal(forbiddenDirectiveOf(t), null, t);
+    for (const text of ['add_header X "proxy_set_header";', 'proxy_hide_header X-A;', 'more_set_headers "X-A: b";'])
+      assert.equal(forbiddenDirectiveOf(text), null, text);
     const { model, problems } = build(
       [...web, allow, ing({ [CONFIGURATION_SNIPPET]: 'proxy_set_header X-Team a;' })],
       CONFIG_MAP_OPTION,
@@ -293,7 +297,7 @@ describe('model/annotations/snippets forbiddenDirective', () => {
       ),
       show(problems),
     );
-    for (const l of server(model).locations) assert.notEqual(l.denied, null, "the Ingress's paths answer 503");
+    for (const loc of server(model).locations) assert.notEqual(loc.denied, null, "the Ingress's paths answer 503");
     assert.doesNotMatch(renderText(model), /include "/);
   });
 
@@ -306,7 +310,7 @@ describe('model/annotations/snippets forbiddenDirective', () => {
     assert.match(err?.message ?? '', /directive "rewrite_by_lua_block" is not allowed in a snippet/, show(problems));
     assert.equal(server(model).ann.snippet, undefined);
     assert.deepEqual(model.files, []);
-    for (const l of server(model).locations) assert.notEqual(l.denied, null);
+    for (const location of server(model).locations) assert.notEqual(location.denied, null);
     assert.doesNotMatch(renderText(model), /include "|by_lua/);
   });
 });

@@ -1,14 +1,10 @@
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
-import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
+import { DEFAULT_SETTINGS, hstsHeader, parseSettings } from '../../../src/model/settings.js';
 import assert from 'node:assert/strict';
 import { parseAnnotations } from '../../../src/model/annotations/index.js';
-import { parseBool } from '../../../src/model/annotations/parse.js';
+import { parseBool } from '../../../src/model/annotations/values.js';
 import {
-  caBundle,
   FORCE_SSL_REDIRECT,
-  hstsHeader,
-  keyPair,
-  parseSecretRef,
   parseSslRedirects,
   SSL_REDIRECT,
   sslRedirect,
@@ -28,16 +24,7 @@ import {
   service,
   show,
 } from '../../helpers/resources.js';
-import {
-  cleanupPki,
-  dataSecret,
-  issueClient,
-  locationBlock,
-  makeCa,
-  nginxTest,
-  render,
-  serverHead,
-} from './tls-fixtures.js';
+import { cleanupPki, locationBlock, nginxTest, render, serverHead } from './tls-fixtures.js';
 
 const withAnnotations = (annotations: Record<string, string>) =>
   ingress({ name: 'web', namespace: 'shop', annotations });
@@ -70,8 +57,8 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       it(`${key.split('/')[1]}: refuses ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
         const problems: Problem[] = [];
         assert.equal(parseSslRedirects(withAnnotations({ [key]: value }), ctx(true), problems), undefined);
-        const p = assertAnnotationError(problems, 'Ingress shop/web', key, value);
-        assert.match(p.message, /"true" or "false"/);
+        const problem = assertAnnotationError(problems, 'Ingress shop/web', key, value);
+        assert.match(problem.message, /"true" or "false"/);
         // an invalid ssl-redirect keeps the default for the flag itself
         if (key === SSL_REDIRECT) assert.equal(sslRedirect(withAnnotations({ [key]: value }), false), false);
       });
@@ -170,7 +157,7 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     });
 
     it('force-ssl-redirect on one Ingress of a host redirects its own locations only', () => {
-      const r = build([
+      const result = build([
         ...app,
         ingress({
           name: 'f',
@@ -179,14 +166,14 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
         }),
         ingress({ name: 'g', rules: [rule('f.example.com', path('/open', 'web'))] }),
       ]);
-      const text = render(r.model);
+      const text = render(result.model);
       assert.doesNotMatch(serverHead(text, 'f.example.com'), REDIRECT);
       assert.match(locationBlock(text, 'f.example.com', 'location "/"'), REDIRECT);
       assert.doesNotMatch(locationBlock(text, 'f.example.com', 'location "/open/"'), REDIRECT);
     });
 
     it('force-ssl-redirect wins over ssl-redirect "false" on a TLS host', () => {
-      const r = build([
+      const result = build([
         ...app,
         ingress({
           name: 'f',
@@ -195,15 +182,15 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
           rules: [rule('f.example.com', path('/', 'web'))],
         }),
       ]);
-      redirectedElsewhere(render(r.model));
+      redirectedElsewhere(render(result.model));
     });
 
     it('an invalid force-ssl-redirect denies the Ingress with 503 and nothing of the value reaches nginx.conf', () => {
-      const r = forced('yes; add_header X-Injected 1');
-      assert.equal(r.problems.filter((p) => p.severity === 'error').length, 1, show(r.problems));
-      const block = locationBlock(render(r.model), 'f.example.com', 'location "/"');
+      const result = forced('yes; add_header X-Injected 1');
+      assert.equal(result.problems.filter((p) => p.severity === 'error').length, 1, show(result.problems));
+      const block = locationBlock(render(result.model), 'f.example.com', 'location "/"');
       assert.match(block, /return 503;/);
-      assert.doesNotMatch(render(r.model), /X-Injected/);
+      assert.doesNotMatch(render(result.model), /X-Injected/);
     });
 
     it('nginx -t accepts a forced redirect', function () {
@@ -223,11 +210,11 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
   });
 
   it('builds the header value from the settings; hsts "false" means none', () => {
-    const s = (data: Record<string, string>) => parseSettings(configMap(data)).settings;
-    assert.equal(hstsHeader(s({ 'hsts-max-age': '600', 'hsts-include-subdomains': 'false' })), 'max-age=600');
-    assert.equal(hstsHeader(s({ 'hsts-preload': 'true' })), 'max-age=31536000; includeSubDomains; preload');
-    assert.equal(hstsHeader(s({ 'hsts-max-age': '0' })), 'max-age=0; includeSubDomains');
-    assert.equal(hstsHeader(s({ hsts: 'false' })), null);
+    const settingsOf = (data: Record<string, string>) => parseSettings(configMap(data)).settings;
+    assert.equal(hstsHeader(settingsOf({ 'hsts-max-age': '600', 'hsts-include-subdomains': 'false' })), 'max-age=600');
+    assert.equal(hstsHeader(settingsOf({ 'hsts-preload': 'true' })), 'max-age=31536000; includeSubDomains; preload');
+    assert.equal(hstsHeader(settingsOf({ 'hsts-max-age': '0' })), 'max-age=0; includeSubDomains');
+    assert.equal(hstsHeader(settingsOf({ hsts: 'false' })), null);
   });
 
   for (const [key, value] of [
@@ -313,82 +300,5 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
   it('nginx -t accepts it', function () {
     this.timeout(20_000);
     assert.equal(nginxTest(model()), null);
-  });
-});
-
-describe('TLS Secret helpers', () => {
-  after(cleanupPki);
-  const ing = (value: string, namespace = 'shop') =>
-    ingress({ name: 'web', namespace, annotations: { [`${'nginx.ingress.kubernetes.io/'}auth-tls-secret`]: value } });
-  const KEY = 'nginx.ingress.kubernetes.io/auth-tls-secret';
-
-  it('parseSecretRef reads namespace/name in the Ingress namespace', () => {
-    const problems: Problem[] = [];
-    assert.deepEqual(parseSecretRef(ing('shop/ca'), KEY, problems), { namespace: 'shop', name: 'ca' });
-    assert.deepEqual(parseSecretRef(ing(' shop/my.ca-1 '), KEY, problems), { namespace: 'shop', name: 'my.ca-1' });
-    assert.equal(parseSecretRef(ingress({ name: 'x' }), KEY, problems), undefined);
-    assert.deepEqual(problems, []);
-  });
-
-  for (const value of [
-    'ca',
-    'shop/',
-    '/ca',
-    'shop/ca/x',
-    'Shop/ca',
-    'shop/CA',
-    'shop/ca;',
-    'shop/ca\nx',
-    '../ca',
-    'shop/c a',
-    '',
-  ]) {
-    it(`parseSecretRef refuses ${JSON.stringify(value)}`, () => {
-      const problems: Problem[] = [];
-      assert.equal(parseSecretRef(ing(value), KEY, problems), null);
-      assert.equal(problems.length, 1);
-      assert.match(problems[0]!.message, /namespace\/name/);
-    });
-  }
-
-  it('parseSecretRef refuses a Secret of another namespace', () => {
-    const problems: Problem[] = [];
-    assert.equal(parseSecretRef(ing('kube-system/ca'), KEY, problems), null);
-    assert.match(problems[0]!.message, /own namespace shop/);
-  });
-
-  it('caBundle keeps only the parsed CERTIFICATE blocks of ca.crt', () => {
-    const a = makeCa('A CA');
-    const b = makeCa('B CA');
-    const r = caBundle(
-      dataSecret('ca', { 'ca.crt': `junk before\n${a.cert}between\n${b.cert}after; include /etc/passwd;\n` }),
-    );
-    assert.ok(typeof r !== 'string', String(r));
-    assert.equal(r.count, 2);
-    assert.equal(r.pem, a.cert + b.cert);
-    assert.doesNotMatch(r.pem, /junk|between|after|passwd/);
-  });
-
-  it('caBundle refuses a Secret without ca.crt, without a certificate, or with a broken one', () => {
-    assert.match(String(caBundle(dataSecret('ca', { 'tls.crt': 'x' }))), /no ca\.crt/);
-    assert.match(String(caBundle(dataSecret('ca', { 'ca.crt': 'hello' }))), /no PEM CERTIFICATE block/);
-    assert.match(
-      String(
-        caBundle(dataSecret('ca', { 'ca.crt': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' })),
-      ),
-      /does not parse/,
-    );
-  });
-
-  it('keyPair checks tls.crt against tls.key, and is undefined when the Secret has neither', () => {
-    const ca = makeCa('K CA');
-    const c = issueClient(ca, 'client');
-    const other = issueClient(ca, 'other');
-    const ok = keyPair(dataSecret('s', { 'tls.crt': c.cert, 'tls.key': c.key }));
-    assert.ok(ok && typeof ok !== 'string');
-    assert.ok(ok.pem.includes('BEGIN CERTIFICATE') && ok.pem.includes('PRIVATE KEY'));
-    assert.equal(keyPair(dataSecret('s', { 'ca.crt': ca.cert })), undefined);
-    assert.match(String(keyPair(dataSecret('s', { 'tls.crt': c.cert, 'tls.key': other.key }))), /does not match/);
-    assert.match(String(keyPair(dataSecret('s', { 'tls.crt': c.cert }))), /tls\.key.*missing/);
   });
 });

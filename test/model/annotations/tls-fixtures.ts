@@ -14,7 +14,7 @@ import type { Secret } from '../../../src/resources.js';
 import { NGINX, nginxConfigTest, tempNginxPrefix } from '../../helpers/nginx-configtest.js';
 import { b64, makeCert, secret } from '../../helpers/resources.js';
 
-export const A = 'nginx.ingress.kubernetes.io/';
+export const ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/';
 export { NGINX };
 
 export interface Pem {
@@ -36,7 +36,7 @@ function dir(): string {
 
 /** A CA certificate (id names its files for issue()). */
 export function makeCa(cn: string): Pem & { id: string } {
-  const d = dir();
+  const workDir = dir();
   const id = `ca${++serial}`;
   openssl([
     'req',
@@ -59,14 +59,14 @@ export function makeCa(cn: string): Pem & { id: string } {
   ]);
   return {
     id,
-    cert: fs.readFileSync(nodePath.join(d, `${id}.crt`), 'utf8'),
-    key: fs.readFileSync(nodePath.join(d, `${id}.key`), 'utf8'),
+    cert: fs.readFileSync(nodePath.join(workDir, `${id}.crt`), 'utf8'),
+    key: fs.readFileSync(nodePath.join(workDir, `${id}.key`), 'utf8'),
   };
 }
 
 /** A client certificate signed by the CA. */
 export function issueClient(ca: { id: string }, cn: string): Pem {
-  const d = dir();
+  const workDir = dir();
   const id = `leaf${++serial}`;
   openssl([
     'req',
@@ -99,8 +99,8 @@ export function issueClient(ca: { id: string }, cn: string): Pem {
     `${id}.crt`,
   ]);
   return {
-    cert: fs.readFileSync(nodePath.join(d, `${id}.crt`), 'utf8'),
-    key: fs.readFileSync(nodePath.join(d, `${id}.key`), 'utf8'),
+    cert: fs.readFileSync(nodePath.join(workDir, `${id}.crt`), 'utf8'),
+    key: fs.readFileSync(nodePath.join(workDir, `${id}.key`), 'utf8'),
   };
 }
 
@@ -169,14 +169,18 @@ export function nginxTest(model: Model, balancer: BalancerMode = 'static'): stri
   try {
     fs.mkdirSync(filesDir(prefix));
     const def = makeCert(['default.invalid']);
-    const o = renderOptions(prefix, balancer);
+    const options = renderOptions(prefix, balancer);
     if (balancer === 'lua') {
-      o.luaModules = ['/usr/lib/nginx/modules/ndk_http_module.so', '/usr/lib/nginx/modules/ngx_http_lua_module.so'];
+      options.luaModules = [
+        '/usr/lib/nginx/modules/ndk_http_module.so',
+        '/usr/lib/nginx/modules/ngx_http_lua_module.so',
+      ];
     }
-    fs.writeFileSync(o.defaultCertificate, def.crt + def.key, { mode: 0o600 });
-    for (const c of model.certificates) fs.writeFileSync(certificateFile(prefix, c), c.pem, { mode: 0o600 });
-    for (const f of model.files) fs.writeFileSync(nodePath.join(filesDir(prefix), f.name), f.content, { mode: f.mode });
-    const text = renderer.render(model, o).text;
+    fs.writeFileSync(options.defaultCertificate, def.crt + def.key, { mode: 0o600 });
+    for (const cert of model.certificates) fs.writeFileSync(certificateFile(prefix, cert), cert.pem, { mode: 0o600 });
+    for (const file of model.files)
+      fs.writeFileSync(nodePath.join(filesDir(prefix), file.name), file.content, { mode: file.mode });
+    const text = renderer.render(model, options).text;
     const complaint = nginxConfigTest(prefix, text);
     return complaint === null ? null : `${complaint}\n${text}`;
   } finally {
@@ -190,9 +194,9 @@ export function locationBlock(text: string, host: string, locationLine: string):
   const end = text.indexOf(`## end server ${host}\n`);
   if (start < 0 || end < 0) throw new Error(`no server ${host} in:\n${text}`);
   const server = text.slice(start, end);
-  const i = server.indexOf(`${locationLine} {`);
-  if (i < 0) throw new Error(`no "${locationLine}" in server ${host}:\n${server}`);
-  return server.slice(i, server.indexOf('\n        }\n', i));
+  const index = server.indexOf(`${locationLine} {`);
+  if (index < 0) throw new Error(`no "${locationLine}" in server ${host}:\n${server}`);
+  return server.slice(index, server.indexOf('\n        }\n', index));
 }
 
 /** The server block of host, up to its first location. */

@@ -21,15 +21,15 @@ const ing = (
 ) => ingress({ name, annotations, rules: [rule(host, ...paths.map(([p, s]) => path(p, s)))] });
 const server = (model: Model, host = 'a.example.com') => model.servers.find((s) => s.host === host)!;
 const pagesOf = (model: Model, host = 'a.example.com') =>
-  ((server(model, host).ann.errors ?? { pages: [] }) as { pages: ErrorPage[] }).pages;
+  ((server(model, host).ann['custom-errors'] ?? { pages: [] }) as { pages: ErrorPage[] }).pages;
 
-describe('model/annotations/errors (default-backend, custom-http-errors)', () => {
+describe('model/annotations/custom-errors (default-backend, custom-http-errors)', () => {
   it('parseErrorCodes: status codes 400-599, deduplicated and sorted', () => {
     assert.deepEqual(parseErrorCodes('404,503'), [404, 503]);
     assert.deepEqual(parseErrorCodes(' 503 , 404,404 '), [404, 503]);
     assert.deepEqual(parseErrorCodes('599'), [599]);
-    for (const v of ['', '404,', 'abc', '200', '399', '600', '404;503', '4040', '404 503', '-404', '4e2', ' , '])
-      assert.equal(parseErrorCodes(v), undefined, v);
+    for (const value of ['', '404,', 'abc', '200', '399', '600', '404;503', '4040', '404 503', '-404', '4e2', ' , '])
+      assert.equal(parseErrorCodes(value), undefined, value);
   });
 
   it("default-backend registers the Service (first port) as a backend and answers the Ingress's unmatched requests", () => {
@@ -58,7 +58,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       { backend: null, ingress: null },
       "only the Ingress's own hosts",
     );
-    const cfg = server(model).locations[0]!.ann.errors as LocationErrors;
+    const cfg = server(model).locations[0]!.ann['custom-errors'] as LocationErrors;
     assert.equal(cfg.pagesBackend, 'default_multi_8080');
     assert.deepEqual(cfg.codes, []);
     // without codes only the unavailable answer exists
@@ -94,7 +94,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       ),
       show(problems),
     );
-    assert.equal(server(model).locations[0]!.ann.errors, undefined);
+    assert.equal(server(model).locations[0]!.ann['custom-errors'], undefined);
     assert.equal(server(model).locations[0]!.denied, null);
     assert.deepEqual(pagesOf(model), []);
   });
@@ -116,7 +116,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
     const without = build([...base, ing({ [CUSTOM_HTTP_ERRORS]: '404' })]);
     assert.equal(without.problems.length, 1, show(without.problems));
     assert.match(without.problems[0]!.message, /no default backend serves the error pages/);
-    assert.equal(server(without.model).locations[0]!.ann.errors, undefined);
+    assert.equal(server(without.model).locations[0]!.ann['custom-errors'], undefined);
   });
 
   it("invalid values are errors naming annotation and value; the Ingress's paths are denied", () => {
@@ -147,7 +147,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       ing({ [DEFAULT_BACKEND]: 'errors', [CUSTOM_HTTP_ERRORS]: '500' }, 'two', 'a.example.com', [['/two', 'web']]),
     ];
     const { model } = build(res);
-    const byPath = new Map(server(model).locations.map((l) => [l.path, l.ann.errors as LocationErrors]));
+    const byPath = new Map(server(model).locations.map((l) => [l.path, l.ann['custom-errors'] as LocationErrors]));
     assert.deepEqual(
       [
         byPath.get('/app')!.serviceName,
@@ -198,7 +198,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       lua.indexOf('location @custom_default_site_404 {'),
       lua.indexOf('location @custom_default_site_418 {'),
     );
-    for (const h of [
+    for (const host of [
       'X-Code "404"',
       'X-Format $http_accept',
       'X-Original-URI $request_uri',
@@ -208,7 +208,7 @@ describe('model/annotations/errors (default-backend, custom-http-errors)', () =>
       'X-Service-Port $ingress_templater_service_port',
       'X-Request-ID $request_id',
     ]) {
-      assert.ok(page.includes(`proxy_set_header ${h};`), `${h}\n${page}`);
+      assert.ok(page.includes(`proxy_set_header ${host};`), `${host}\n${page}`);
     }
     assert.match(
       page,

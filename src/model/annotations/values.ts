@@ -1,0 +1,51 @@
+// What every annotation family shares: the annotation prefix, the value parsers, and the problems that
+// report a refused value. A family imports these from here, never from another family.
+import type { Ingress, Problem } from '../../resources.js';
+import { objectRef } from '../../resources.js';
+
+export const PREFIX = 'nginx.ingress.kubernetes.io/';
+
+const DENIED = "the Ingress's paths answer 503 until it is fixed";
+
+/** "true" or "false" (surrounding blanks allowed); undefined for anything else. */
+export function parseBool(value: string): boolean | undefined {
+  const trimmed = value.trim();
+  return trimmed === 'true' ? true : trimmed === 'false' ? false : undefined;
+}
+
+/** An integer written in decimal digits only, within [min, max]; undefined otherwise. */
+export function parseIntIn(value: string, min: number, max: number): number | undefined {
+  const trimmed = value.trim();
+  if (!/^[0-9]{1,9}$/.test(trimmed)) return undefined;
+  const parsed = Number(trimmed);
+  return parsed >= min && parsed <= max ? parsed : undefined;
+}
+
+/** An invalid annotation value: an error naming the annotation, the value and what was expected. */
+export function annotationProblem(ing: Ingress, key: string, value: string, expected: string): Problem {
+  return {
+    severity: 'error',
+    file: ing.source.file,
+    line: ing.source.line,
+    object: objectRef(ing),
+    field: `metadata.annotations["${key}"]`,
+    message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${DENIED}`,
+  };
+}
+
+/** An error that denies the Ingress's paths (fail closed), naming the annotation and the value. */
+export function refused(ing: Ingress, key: string, value: string, expected: string): Problem {
+  return annotationProblem(ing, key, value, expected);
+}
+
+/** An error about an annotation that is not about one bad value (a missing Secret, say). */
+export function refusedBecause(ing: Ingress, key: string, message: string): Problem {
+  return {
+    severity: 'error',
+    file: ing.source.file,
+    line: ing.source.line,
+    object: objectRef(ing),
+    field: `metadata.annotations["${key}"]`,
+    message: `${message}; ${DENIED}`,
+  };
+}
