@@ -8,5 +8,5 @@ bash scripts/setup.sh
 if [ "${CI:-}" = true ] || [ "${IMAGE_SMOKE:-}" = 1 ]; then
   bash scripts/image-smoke.sh
 fi
-npx biome check .  # the linter and the formatter, as npm test runs them (biome.json)
+npm run lint  # Biome (linter and formatter, biome.json) and scripts/lint-names.mjs, as npm test runs them
 npx mocha "$@"
