@@ -1,4 +1,4 @@
-// Turns a schema-validated manifest object into the typed resource of types.ts: defaults filled,
+// Turns a schema-validated manifest object into the typed resource of resources.ts: defaults filled,
 // legacy Ingress forms rewritten to the v1 shape. Input shapes are guaranteed by schemas.ts.
 import type {
   ConfigMap,

@@ -23,7 +23,7 @@ import { loadTemplates, LUA_DIR } from '../render/index.js';
 import type { BalancerMode } from '../render/index.js';
 import { formatProblem } from '../resources.js';
 import { startStatusServer } from '../status-server.js';
-import { DirectorySource } from './directory-source.js';
+import { DirectorySource } from '../sources/directory-source.js';
 import { Planner } from './planner.js';
 
 export interface ControllerOptions {

@@ -1,6 +1,6 @@
 // Where the sync loop's resources come from. A source loads what it knows into the store the loop plans
 // from, and says when something may have changed; the loop debounces and asks every source to load.
-// Today the manifest directory (src/sync/directory-source.ts); a Kubernetes API source plugs in beside it.
+// Today the manifest directory (src/sources/directory-source.ts); a Kubernetes API source plugs in beside it.
 import type { Problem } from '../resources.js';
 
 export interface Source {

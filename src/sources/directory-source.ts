@@ -1,14 +1,14 @@
 // The manifest directory as a source of the sync loop: the watcher names files, and a load looks at just
 // those (or at the whole tree when an event named none), through the ManifestSet that keeps the store.
-import { ManifestSet } from '../sources/manifest-set.js';
-import { watchDirectory } from '../sources/watcher.js';
+import { ManifestSet } from './manifest-set.js';
+import { watchDirectory } from './watcher.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Problem } from '../resources.js';
 import type { Store } from '../store.js';
-import { systemClock } from './clock.js';
-import type { Clock } from './clock.js';
-import type { Source } from './source.js';
+import { systemClock } from '../sync/clock.js';
+import type { Clock } from '../sync/clock.js';
+import type { Source } from '../sync/source.js';
 
 export interface DirectorySourceOptions {
   root: string;

@@ -1,4 +1,4 @@
-// src/sync/directory-source.ts over a real directory and watcher: a load reads the files the watcher
+// src/sources/directory-source.ts over a real directory and watcher: a load reads the files the watcher
 // named, and a file held back as possibly half written is looked at again when it is due.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -6,14 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Metrics } from '../../src/metrics.js';
 import { IN_PLACE_QUIET_MS } from '../../src/sources/manifest-set.js';
-import { DirectorySource } from '../../src/sync/directory-source.js';
+import { DirectorySource } from '../../src/sources/directory-source.js';
 import { waitFor } from '../helpers/wait.js';
 import { FakeClock, recordingLog } from '../helpers/sync-fakes.js';
 
 const svc = (name: string, port = 80) =>
   `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: default}\nspec: {ports: [{port: ${port}}]}\n`;
 
-describe('sync/directory-source', () => {
+describe('sources/directory-source', () => {
   let dir: string;
   let source: DirectorySource;
   let changes = 0;
