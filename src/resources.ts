@@ -169,6 +169,23 @@ export function objectRef(resource: { kind: string; meta: Meta }): string {
   return `${resource.kind} ${resource.meta.namespace}/${resource.meta.name}`;
 }
 
+/** A problem of one object, at its place in the manifests (file, line) and the field it concerns. */
+export function problemAt(
+  resource: { kind: string; meta: Meta; source: Source },
+  severity: Problem['severity'],
+  field: string,
+  message: string,
+): Problem & { object: string; field: string } {
+  return {
+    severity,
+    file: resource.source.file,
+    line: resource.source.line,
+    object: objectRef(resource),
+    field,
+    message,
+  };
+}
+
 export function formatProblem(problem: Problem): string {
   const where = [
     problem.file && (problem.line ? `${problem.file}:${problem.line}` : problem.file),

@@ -6,11 +6,10 @@ import assert from 'node:assert/strict';
 import { Controller } from '../src/controller.js';
 import { ConfigTestError, NotConfirmedError, TemplateError } from '../src/errors.js';
 import { renderOptionsFor } from '../src/plan.js';
-import type { Placement } from '../src/plan.js';
 import { loadTemplates } from '../src/render/index.js';
 import type { Resource } from '../src/resources.js';
 import { Planner } from '../src/sync/planner.js';
-import { endpoints, ingress, OPTIONS, path, rule, service } from './helpers/resources.js';
+import { endpoints, ingress, OPTIONS, path, rule, service, PLACEMENT } from './helpers/resources.js';
 import {
   FakeApplier,
   FakeClock,
@@ -22,16 +21,6 @@ import {
   recordingLog,
 } from './helpers/sync-fakes.js';
 
-const PLACEMENT: Placement = {
-  prefix: '/srv/it',
-  listenAddress: '*',
-  httpPort: 8080,
-  httpsPort: 8443,
-  internalPort: 10246,
-  defaultCertificate: '/srv/it/ssl/default.pem',
-  nginxUser: null,
-  version: 'test',
-};
 const renderer = loadTemplates();
 const BACKEND = 'default_web_80';
 

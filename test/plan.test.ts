@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { CONFIGURATION_SNIPPET } from '../src/model/annotations/snippets.js';
 import { balancerMode, plan, renderOptionsFor, settle, snippetKey } from '../src/plan.js';
-import type { Environment, Placement } from '../src/plan.js';
+import type { Environment } from '../src/plan.js';
 import { loadTemplates } from '../src/render/index.js';
 import { NginxError } from '../src/errors.js';
 import {
@@ -15,18 +15,9 @@ import {
   rule,
   service,
   storeOf,
+  PLACEMENT,
 } from './helpers/resources.js';
 
-const PLACEMENT: Placement = {
-  prefix: '/srv/it',
-  listenAddress: '*',
-  httpPort: 8080,
-  httpsPort: 8443,
-  internalPort: 10246,
-  defaultCertificate: '/srv/it/ssl/default.pem',
-  nginxUser: null,
-  version: 'test',
-};
 const BIN = { features: { tempPaths: [] }, luaModules: [] };
 
 const store = storeOf(

@@ -2,7 +2,7 @@
 // sees a Service: Endpoints/EndpointSlices list the ready pod addresses; not-ready and terminating
 // ones are left out. ExternalName Services use the addresses the controller resolved for the name.
 import type { EndpointSlice, Endpoints, IngressBackend, Service, ServicePort } from '../resources.js';
-import { objectRef } from '../resources.js';
+import { objectRef, problemAt } from '../resources.js';
 import { isIP } from '../syntax.js';
 import type { Backend, Endpoint } from './routing.js';
 import type { Balance } from './annotations/balance.js';
@@ -110,14 +110,14 @@ function limitEndpoints(backend: Backend, svc: Service, issues: EndpointIssue[],
     const previous = lookup.previous?.(backend.name) ?? [];
     backend.endpoints = previous;
     backend.withheld = { refused, overLimit: count };
-    issues.push({
-      severity: 'error',
-      file: svc.source.file,
-      line: svc.source.line,
-      object: objectRef(svc),
-      field: 'spec.ports',
-      message: `port ${backend.port} has ${count} ready endpoints, more than the limit of ${max}; backend ${backend.name} keeps its previous ${previous.length} endpoint(s)`,
-    });
+    issues.push(
+      problemAt(
+        svc,
+        'error',
+        'spec.ports',
+        `port ${backend.port} has ${count} ready endpoints, more than the limit of ${max}; backend ${backend.name} keeps its previous ${previous.length} endpoint(s)`,
+      ),
+    );
   } else if (refused) backend.withheld = { refused };
 }
 
@@ -159,14 +159,7 @@ function pickPort<P extends { name?: string; port?: number }>(ports: P[], svcPor
 
 // A refused endpoint's problem names the object and field it came from; built only for those.
 function refuse(issues: EndpointIssue[], why: string, from: Endpoints | EndpointSlice, field: string): void {
-  issues.push({
-    severity: 'error',
-    file: from.source.file,
-    line: from.source.line,
-    object: objectRef(from),
-    field,
-    message: `${why}; this endpoint is left out`,
-  });
+  issues.push(problemAt(from, 'error', field, `${why}; this endpoint is left out`));
 }
 
 function fromEndpoints(

@@ -32,12 +32,14 @@ export function finishingOrder(families: readonly AnyFamily[]): AnyFamily[] {
   return order;
 }
 
+const WITH_FOR_PATH = FAMILIES.filter((family) => family.forPath);
+
 /** The location config of one path of a regex Ingress, from the Ingress's (rewrite-target's regex). */
 export function locationAnnotationsFor(ann: LocationAnnotations, path: string): LocationAnnotations {
   let out = ann;
-  for (const family of FAMILIES) {
+  for (const family of WITH_FOR_PATH) {
     const config = configIn(out, family);
-    if (family.forPath && config !== undefined) out = withConfig(out, family, family.forPath(config, path));
+    if (config !== undefined) out = withConfig(out, family, family.forPath!(config, path));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // buildModel: a pure function from the store's resources to the routing model. No I/O here.
 import crypto from 'node:crypto';
 import type { EndpointSlice, Ingress, IngressBackend, Problem, Resource } from '../resources.js';
-import { objectRef } from '../resources.js';
+import { objectRef, problemAt } from '../resources.js';
 import {
   addItems,
   configIn,
@@ -92,6 +92,14 @@ export function byAge(left: Ingress, right: Ingress): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+// The families that have each per-Ingress hook, found once: buildModel runs these for every Ingress and path.
+const WITH_HOOK = {
+  proxiesToService: FAMILIES.filter((family) => family.proxiesToService),
+  takesIngress: FAMILIES.filter((family) => family.takesIngress),
+  extraBackend: FAMILIES.filter((family) => family.extraBackend),
+};
+const FAMILY_NAMED: ReadonlyMap<string, AnyFamily> = new Map(FAMILIES.map((family) => [family.name, family]));
+
 export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const problems: Problem[] = [];
   const cm = opts.configMap ? input.get('ConfigMap', opts.configMap.namespace, opts.configMap.name) : undefined;
@@ -110,28 +118,13 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
-    const toService = FAMILIES.some((family) => family.proxiesToService?.(ing));
+    const toService = WITH_HOOK.proxiesToService.some((family) => family.proxiesToService!(ing));
     const resolved = resolveBackend(ing.meta.namespace, ref, lookup, balance, toService);
     if (!resolved.ok) {
-      problems.push({
-        severity: 'warning',
-        file: ing.source.file,
-        line: ing.source.line,
-        object: objectRef(ing),
-        field,
-        message: `${resolved.reason}; answering 503`,
-      });
+      problems.push(problemAt(ing, 'warning', field, `${resolved.reason}; answering 503`));
       return null;
     }
-    if (resolved.note)
-      problems.push({
-        severity: 'warning',
-        file: ing.source.file,
-        line: ing.source.line,
-        object: objectRef(ing),
-        field,
-        message: resolved.note,
-      });
+    if (resolved.note) problems.push(problemAt(ing, 'warning', field, resolved.note));
     // refused endpoints and lists over the limit: reported once, by the first (oldest) Ingress using the backend
     if (resolved.issues && !backends.has(resolved.backend.name))
       problems.push(...endpointProblems(resolved.issues, resolved.backend, ing, field));
@@ -139,37 +132,37 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     // keeps it, so another namespace cannot take over its upstream
     const taken = backends.get(resolved.backend.name);
     if (taken && (taken.namespace !== resolved.backend.namespace || taken.service !== resolved.backend.service)) {
-      problems.push({
-        severity: 'error',
-        file: ing.source.file,
-        line: ing.source.line,
-        object: objectRef(ing),
-        field,
-        message: `backend name ${resolved.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
-      });
+      problems.push(
+        problemAt(
+          ing,
+          'error',
+          field,
+          `backend name ${resolved.backend.name} is already used by Service ${taken.namespace}/${taken.service}; answering 503`,
+        ),
+      );
       return null;
     }
     if (taken) {
       // the oldest Ingress decides how a shared backend balances; say so when a younger one disagrees
       if (!sameBalance(taken.balance, balance)) {
-        problems.push({
-          severity: 'warning',
-          file: ing.source.file,
-          line: ing.source.line,
-          object: objectRef(ing),
-          field,
-          message: `backend ${taken.name} is balanced as an older Ingress says (${JSON.stringify(taken.balance)}); this Ingress's load-balancing annotations do not apply to it`,
-        });
+        problems.push(
+          problemAt(
+            ing,
+            'warning',
+            field,
+            `backend ${taken.name} is balanced as an older Ingress says (${JSON.stringify(taken.balance)}); this Ingress's load-balancing annotations do not apply to it`,
+          ),
+        );
       }
       if (Boolean(taken.serviceUpstream) !== Boolean(resolved.backend.serviceUpstream)) {
-        problems.push({
-          severity: 'warning',
-          file: ing.source.file,
-          line: ing.source.line,
-          object: objectRef(ing),
-          field,
-          message: `backend ${taken.name} ${taken.serviceUpstream ? 'proxies to the Service ClusterIP' : 'uses the pod endpoints'} as an older Ingress says; this Ingress's service-upstream does not apply to it`,
-        });
+        problems.push(
+          problemAt(
+            ing,
+            'warning',
+            field,
+            `backend ${taken.name} ${taken.serviceUpstream ? 'proxies to the Service ClusterIP' : 'uses the pod endpoints'} as an older Ingress says; this Ingress's service-upstream does not apply to it`,
+          ),
+        );
       }
       return taken.name;
     }
@@ -185,7 +178,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   // Ingresses a family takes (canaries) get no locations of their own: its finishModel (below) places them
   const takenBy = new Map<AnyFamily, Ingress[]>();
   const ingresses = served.filter((ing) => {
-    const family = FAMILIES.find((candidate) => candidate.takesIngress?.(ing));
+    const family = WITH_HOOK.takesIngress.find((candidate) => candidate.takesIngress!(ing));
     if (family) takenBy.set(family, [...(takenBy.get(family) ?? []), ing]);
     return !family;
   });
@@ -242,22 +235,22 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id };
       if (!globalDefault) globalDefault = def;
       else if (globalDefault.ingress !== id) {
-        problems.push({
-          severity: 'warning',
-          file: ing.source.file,
-          line: ing.source.line,
-          object: objectRef(ing),
-          field: 'spec.defaultBackend',
-          message: `the default backend of Ingress ${globalDefault.ingress} (older) is used for requests no rule matches; this one serves only its own hosts`,
-        });
+        problems.push(
+          problemAt(
+            ing,
+            'warning',
+            'spec.defaultBackend',
+            `the default backend of Ingress ${globalDefault.ingress} (older) is used for requests no rule matches; this one serves only its own hosts`,
+          ),
+        );
       }
       for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
     }
     // a backend a family asks for (custom-errors' default-backend): resolved like a path's, and the default
     // of the Ingress's hosts after spec.defaultBackend
-    for (const family of FAMILIES) {
+    for (const family of WITH_HOOK.extraBackend) {
       const config = configIn(ann.location, family);
-      const request = config === undefined ? undefined : family.extraBackend?.(config, serviceNamed);
+      const request = config === undefined ? undefined : family.extraBackend!(config, serviceNamed);
       if (!request) continue;
       const def = { backend: useBackend(ing, request.ref, request.field, ann.balance), ingress: id };
       request.resolved(def.backend);
@@ -274,7 +267,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         server.ingresses.push(id);
       }
       // server-level annotations: the oldest Ingress of a host that sets a family decides it
-      for (const family of FAMILIES) {
+      for (const name in ann.server) {
+        const family = FAMILY_NAMED.get(name)!;
         const config = configIn(ann.server, family);
         if (config !== undefined && configIn(server.ann, family) === undefined) setConfig(server.ann, family, config);
       }
@@ -287,14 +281,9 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
             ? null
             : `is a regular expression, which needs the annotation ${regexFamilies.map((family) => family.regexPaths!.key).join(' or ')}: "true"`;
         if (pathError) {
-          problems.push({
-            severity: 'error',
-            file: ing.source.file,
-            line: ing.source.line,
-            object: objectRef(ing),
-            field: `${field}.path`,
-            message: `${pathRule.path} ${pathError}; this path is ignored`,
-          });
+          problems.push(
+            problemAt(ing, 'error', `${field}.path`, `${pathRule.path} ${pathError}; this path is ignored`),
+          );
           return;
         }
         const match = regexPaths ? 'regex' : pathRule.pathType === 'Exact' ? 'exact' : 'prefix';
@@ -303,14 +292,14 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         const claimKey = `${host}\n${match}${match === 'regex' && pathRule.pathType === 'Exact' ? '=' : ''}\n${path}`;
         const owner = claims.get(claimKey);
         if (owner) {
-          problems.push({
-            severity: 'error',
-            file: ing.source.file,
-            line: ing.source.line,
-            object: objectRef(ing),
-            field: `${field}.path`,
-            message: `${host || '(any host)'} ${pathRule.pathType} ${pathRule.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
-          });
+          problems.push(
+            problemAt(
+              ing,
+              'error',
+              `${field}.path`,
+              `${host || '(any host)'} ${pathRule.pathType} ${pathRule.path} is already routed by Ingress ${owner} (older, or first by namespace/name); this path is ignored`,
+            ),
+          );
           return;
         }
         claims.set(claimKey, id);
@@ -384,14 +373,14 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         if (cert && hostname && !certCoversHost(cert.pem, hostname)) {
           certName = 'default';
           if (servedHosts.has(hostname)) {
-            problems.push({
-              severity: 'warning',
-              file: ing.source.file,
-              line: ing.source.line,
-              object: objectRef(ing),
-              field: `spec.tls[${ti}].hosts[${hi}]`,
-              message: `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${hostname}; using the default certificate for it`,
-            });
+            problems.push(
+              problemAt(
+                ing,
+                'warning',
+                `spec.tls[${ti}].hosts[${hi}]`,
+                `the certificate of Secret ${ing.meta.namespace}/${tls.secretName} does not name host ${hostname}; using the default certificate for it`,
+              ),
+            );
           }
         }
         if (!certForHost.has(hostname) || (certForHost.get(hostname) === 'default' && certName !== 'default'))

@@ -84,10 +84,15 @@ interface LocationView {
 }
 
 // one annotation family's config, with the partial that renders it (context: config + partial)
+// The family and its partial's traits ride along under symbols: the view's decisions read them, while the
+// templates and merge-locations' configKey (the JSON of a whole location) never see them.
+const FAMILY = Symbol('family');
+const TRAITS = Symbol('traits');
+
 interface FamilyView {
   partial: string;
-  family: AnyFamily;
-  traits: PartialTraits;
+  [FAMILY]: AnyFamily;
+  [TRAITS]: PartialTraits;
   [field: string]: unknown;
 }
 
@@ -98,12 +103,14 @@ function familyViews(
   traitsOf: TraitsOf,
   view: (family: AnyFamily, config: unknown) => object = (_family, config) => config as object,
 ): FamilyView[] {
-  return FAMILIES.flatMap((family) => {
+  const views: FamilyView[] = [];
+  for (const family of FAMILIES) {
     const config = configIn(ann, family);
-    if (config === undefined) return [];
+    if (config === undefined) continue;
     const partial = `${kind}-${family.name}`;
-    return [{ ...view(family, config), partial, family, traits: traitsOf(partial) }];
-  });
+    views.push({ ...view(family, config), partial, [FAMILY]: family, [TRAITS]: traitsOf(partial) });
+  }
+  return views;
 }
 
 /** The families' answers to a hook about their http items (the request headers of every backend). */
@@ -205,7 +212,7 @@ function serverView(
   // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
   const hsts = tls ? hstsHeader(model.settings) : null;
   const serverConfigs = familyViews('srv', server.ann, traitsOf);
-  const httpsOnly = serverConfigs.some((view) => view.family.httpsOnly?.(configIn(server.ann, view.family)));
+  const httpsOnly = serverConfigs.some((view) => view[FAMILY].httpsOnly?.(configIn(server.ann, view[FAMILY])));
   const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
   const lua = options.balancer === 'lua';
   // only backends that need them pay for extra Lua phases; a backend's canary (model/canary-pass.ts) takes
@@ -224,8 +231,8 @@ function serverView(
     const families = familyViews('ann', location.ann, traitsOf);
     const configOf = (family: AnyFamily) => configIn(location.ann, family);
     // backend-protocol: proxy_pass https://, grpc_pass grpc:// or grpcs://
-    const protocol = families.find((view) => view.family.upstream);
-    const pass = protocol ? protocol.family.upstream!(configOf(protocol.family)) : PLAIN_HTTP;
+    const protocol = families.find((view) => view[FAMILY].upstream);
+    const pass = protocol ? protocol[FAMILY].upstream!(configOf(protocol[FAMILY])) : PLAIN_HTTP;
     locations.push({
       exact: exactMatch,
       pattern,
@@ -237,13 +244,13 @@ function serverView(
       redirect:
         location.denied === null &&
         ((tls && location.sslRedirect) ||
-          families.some((view) => view.family.redirectsToHttps?.(configOf(view.family))) ||
+          families.some((view) => view[FAMILY].redirectsToHttps?.(configOf(view[FAMILY]))) ||
           httpsOnly),
       pass,
       ...luaHooks(backend),
       denied: location.denied !== null,
       families,
-      ownHeaders: families.some((view) => view.traits.addsHeaders),
+      ownHeaders: families.some((view) => view[TRAITS].addsHeaders),
       servedBy: null,
       // custom error pages (custom-errors.ts) take the balancer's 500 themselves
       unavailablePage:
@@ -251,7 +258,7 @@ function serverView(
         location.denied === null &&
         backend !== null &&
         pass.scheme !== 'http' &&
-        !families.some((view) => view.family.answersUnavailable),
+        !families.some((view) => view[FAMILY].answersUnavailable),
     });
   };
   // use-regex / rewrite-target on any Ingress of the host: as in ingress-nginx, every path of the host
@@ -288,8 +295,8 @@ function serverView(
   // One "if" block for the server instead of one per location (each costs nginx -t and a reload time
   // and memory): only when every location redirects alike, and no snippet may add locations of its own.
   const snippets =
-    serverConfigs.some((view) => view.traits.opaque) ||
-    locations.some((l) => l.families.some((view) => view.traits.opaque));
+    serverConfigs.some((view) => view[TRAITS].opaque) ||
+    locations.some((l) => l.families.some((view) => view[TRAITS].opaque));
   const redirect = !snippets && locations.every((l) => l.redirect) && (hasRoot || fallbackRedirect);
   if (redirect) for (const location of locations) location.redirect = false;
   if (!regexHost && !snippets) mergeIntoEnclosing(locations);
@@ -301,7 +308,7 @@ function serverView(
     family.serverView ? family.serverView(config, custom) : (config as object),
   );
   const redirectedElsewhere =
-    redirect && server.host !== '' && !families.some((view) => view.traits.answersBeforeRedirect);
+    redirect && server.host !== '' && !families.some((view) => view[TRAITS].answersBeforeRedirect);
   return {
     lua,
     families,
@@ -321,7 +328,7 @@ function serverView(
     certificate:
       server.tls && server.tls !== 'default'
         ? certs.get(server.tls)!
-        : socketDefault || families.some((view) => view.traits.tlsContext)
+        : socketDefault || families.some((view) => view[TRAITS].tlsContext)
           ? options.defaultCertificate
           : null,
     redirectPort,

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
+import type { Placement } from '../../src/plan.js';
 import { buildModel } from '../../src/model/index.js';
 import type { BuildResult, ModelOptions } from '../../src/model/index.js';
 import { Store } from '../../src/store.js';
@@ -34,6 +35,18 @@ import { formatProblem } from '../../src/resources.js';
 
 export const CONTROLLER = 'ingress-templater.dev/controller';
 export const OPTIONS: ModelOptions = { ingressClass: 'nginx', controllerClass: CONTROLLER, watchWithoutClass: true };
+
+/** Where a plan's nginx lives in the pure tests (plan, planner, controller): paths and ports never used. */
+export const PLACEMENT: Placement = {
+  prefix: '/srv/it',
+  listenAddress: '*',
+  httpPort: 8080,
+  httpsPort: 8443,
+  internalPort: 10246,
+  defaultCertificate: '/srv/it/ssl/default.pem',
+  nginxUser: null,
+  version: 'test',
+};
 
 let nextLine = 1;
 

@@ -5,7 +5,6 @@ import { CONFIGURATION_SNIPPET } from '../../src/model/annotations/snippets.js';
 import type { SnippetCheck } from '../../src/model/annotations/snippets.js';
 import { NameResolver } from '../../src/name-resolver.js';
 import { plan, renderOptionsFor, snippetKey } from '../../src/plan.js';
-import type { Placement } from '../../src/plan.js';
 import { loadTemplates } from '../../src/render/index.js';
 import { Planner } from '../../src/sync/planner.js';
 import {
@@ -18,18 +17,9 @@ import {
   rule,
   service,
   storeOf,
+  PLACEMENT,
 } from '../helpers/resources.js';
 
-const PLACEMENT: Placement = {
-  prefix: '/srv/it',
-  listenAddress: '*',
-  httpPort: 8080,
-  httpsPort: 8443,
-  internalPort: 10246,
-  defaultCertificate: '/srv/it/ssl/default.pem',
-  nginxUser: null,
-  version: 'test',
-};
 const renderer = loadTemplates();
 const render = renderOptionsFor(PLACEMENT, { features: { tempPaths: [] }, luaModules: [] }, 'lua', '/lua');
 const model = { ...OPTIONS, ...CONFIG_MAP_OPTION, balancer: 'lua' as const };

@@ -13,7 +13,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
-import { objectRef } from '../../resources.js';
+import { problemAt } from '../../resources.js';
 import type { Server } from '../routing.js';
 import type { HttpItems } from './families.js';
 import type { AnnotationContext, Family } from './family.js';
@@ -191,14 +191,14 @@ export function parseExternalAuth(
   const present = EXTERNAL_AUTH_KEYS.filter((k) => annotations[k] !== undefined);
   if (present.length === 0) return undefined;
   if (annotations[AUTH_URL] === undefined) {
-    problems.push({
-      severity: 'warning',
-      file: ing.source.file,
-      line: ing.source.line,
-      object: objectRef(ing),
-      field: `metadata.annotations["${present[0]}"]`,
-      message: `${present.join(', ')} without ${AUTH_URL} has no effect`,
-    });
+    problems.push(
+      problemAt(
+        ing,
+        'warning',
+        `metadata.annotations["${present[0]}"]`,
+        `${present.join(', ')} without ${AUTH_URL} has no effect`,
+      ),
+    );
     return undefined;
   }
   const before = problems.length;

@@ -1,7 +1,7 @@
 // Annotation families. Each module parses and validates its own keys; this file knows which keys exist
 // so that unsupported ones are reported instead of silently ignored.
 import type { Ingress, Problem } from '../../resources.js';
-import { objectRef } from '../../resources.js';
+import { problemAt } from '../../resources.js';
 import { PREFIX } from './values.js';
 import { SSL_REDIRECT, sslRedirect } from './ssl.js';
 import { BALANCE_KEYS, parseBalance } from './balance.js';
@@ -40,14 +40,14 @@ export function parseAnnotations(ing: Ingress, ctx: AnnotationContext, problems:
   const defaults = ctx.settings;
   for (const key of Object.keys(ing.meta.annotations).sort()) {
     if (key.startsWith(PREFIX) && !SUPPORTED.has(key)) {
-      problems.push({
-        severity: 'warning',
-        file: ing.source.file,
-        line: ing.source.line,
-        object: objectRef(ing),
-        field: `metadata.annotations["${key}"]`,
-        message: 'annotation not supported by ingress-templater, ignored',
-      });
+      problems.push(
+        problemAt(
+          ing,
+          'warning',
+          `metadata.annotations["${key}"]`,
+          'annotation not supported by ingress-templater, ignored',
+        ),
+      );
     }
   }
   const first: Problem[] = [];

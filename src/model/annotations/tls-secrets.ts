@@ -2,7 +2,7 @@
 // bundle and the key pair they hold, shared by auth-tls and proxy-ssl.
 import crypto from 'node:crypto';
 import type { Ingress, Problem, Secret } from '../../resources.js';
-import { objectRef } from '../../resources.js';
+import { problemAt } from '../../resources.js';
 import { certificateFromSecret } from '../certificates.js';
 import type { AnnotationContext } from './family.js';
 import { annotationProblem, PREFIX } from './values.js';
@@ -47,14 +47,7 @@ export function parseSecretRef(ing: Ingress, key: string, problems: Problem[]): 
 
 /** A problem about the Secret an annotation names (missing, or without usable data). */
 export function secretProblem(ing: Ingress, key: string, ref: SecretRef, message: string): Problem {
-  return {
-    severity: 'error',
-    file: ing.source.file,
-    line: ing.source.line,
-    object: objectRef(ing),
-    field: `metadata.annotations["${key}"]`,
-    message: `Secret ${ref.namespace}/${ref.name}: ${message}`,
-  };
+  return problemAt(ing, 'error', `metadata.annotations["${key}"]`, `Secret ${ref.namespace}/${ref.name}: ${message}`);
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END CERTIFICATE-----/g;

@@ -1,7 +1,7 @@
 // What every annotation family shares: the annotation prefix, the value parsers, and the problems that
 // report a refused value. A family imports these from here, never from another family.
 import type { Ingress, Problem } from '../../resources.js';
-import { objectRef } from '../../resources.js';
+import { problemAt } from '../../resources.js';
 
 export const PREFIX = 'nginx.ingress.kubernetes.io/';
 
@@ -23,14 +23,12 @@ export function parseIntIn(value: string, min: number, max: number): number | un
 
 /** An invalid annotation value: an error naming the annotation, the value and what was expected. */
 export function annotationProblem(ing: Ingress, key: string, value: string, expected: string): Problem {
-  return {
-    severity: 'error',
-    file: ing.source.file,
-    line: ing.source.line,
-    object: objectRef(ing),
-    field: `metadata.annotations["${key}"]`,
-    message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${DENIED}`,
-  };
+  return problemAt(
+    ing,
+    'error',
+    `metadata.annotations["${key}"]`,
+    `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${DENIED}`,
+  );
 }
 
 /** An error that denies the Ingress's paths (fail closed), naming the annotation and the value. */
@@ -40,12 +38,5 @@ export function refused(ing: Ingress, key: string, value: string, expected: stri
 
 /** An error about an annotation that is not about one bad value (a missing Secret, say). */
 export function refusedBecause(ing: Ingress, key: string, message: string): Problem {
-  return {
-    severity: 'error',
-    file: ing.source.file,
-    line: ing.source.line,
-    object: objectRef(ing),
-    field: `metadata.annotations["${key}"]`,
-    message: `${message}; ${DENIED}`,
-  };
+  return problemAt(ing, 'error', `metadata.annotations["${key}"]`, `${message}; ${DENIED}`);
 }
