@@ -297,7 +297,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
 
     // A single status poll mid-reload may reach an old or a new worker; readiness must trust only a
     // confirmed reload or two polls that agree (ExternalNginx.settledHash), and pushes in flight after the
-    // first one must not count (src/controller.ts ready()).
+    // first one must not count (src/sync/readiness.ts).
     it('/healthz stays 200 through a reload of the external nginx', async function () {
       await ctl!.waitReady();
       const before = await ctl!.settle();
@@ -332,7 +332,7 @@ describe('e2e: sidecar mode (an nginx started by the test, the controller beside
     });
 
     // After confirmLive() fails, the sync must apply even though the rendered hash equals applier.live:
-    // nginx runs another file, so apply() is forced (src/controller.ts sync, src/nginx/apply.ts).
+    // nginx runs another file, so apply() is forced (src/sync/apply-lane.ts, src/nginx/apply.ts).
     it("an nginx restarted from a config that is not the controller's gets the controller's config back", async function () {
       this.timeout(60_000);
       const file = path.join(prefix, 'nginx.conf');
