@@ -13,6 +13,15 @@ function manyConfigMaps(count: number): string {
   return Array.from({ length: count }, (_, i) => configMap(`c${i}`)).join('---\n');
 }
 
+/** ConfigMaps with eight data keys each: 14,000 of them (under the 500,000-node limit) keep one worker busy for seconds. */
+function heavyConfigMaps(count: number): string {
+  const data = Array.from({ length: 8 }, (_, key) => `  k${key}: v${key}\n`).join('');
+  return Array.from(
+    { length: count },
+    (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c${i}\ndata:\n${data}`,
+  ).join('---\n');
+}
+
 describe('sources/parse-pool', function () {
   this.timeout(60_000);
   const pools: ParsePool[] = [];
@@ -79,7 +88,9 @@ describe('sources/parse-pool', function () {
     assert.equal((await parser.parse(bytes(configMap('warm')), 'warm.yaml')).resources.length, 1);
     assert.equal(parser.workers, 1, 'one worker while the files are small');
     const order: string[] = [];
-    const slow = parser.parse(bytes(manyConfigMaps(12_000)), 'slow.yaml').then((loaded) => {
+    // the slow file must outlast the spill delay plus a second worker's start (loading the parser and compiling
+    // the schemas: about 0.3 s here, more on a loaded machine); 14,000 heavy documents take about 1.5 s
+    const slow = parser.parse(bytes(heavyConfigMaps(14_000)), 'slow.yaml').then((loaded) => {
       order.push('slow');
       return loaded;
     });
@@ -88,7 +99,7 @@ describe('sources/parse-pool', function () {
       return loaded;
     });
     const [slowLoaded, smallLoaded] = await Promise.all([slow, small]);
-    assert.equal(slowLoaded.resources.length, 12_000, show(slowLoaded.problems.slice(0, 2)));
+    assert.equal(slowLoaded.resources.length, 14_000, show(slowLoaded.problems.slice(0, 2)));
     assert.equal(smallLoaded.resources.length, 1);
     assert.deepEqual(order, ['small', 'slow']);
     assert.equal(parser.workers, 2);
