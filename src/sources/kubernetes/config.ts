@@ -31,6 +31,8 @@ export interface ApiRequest {
   headers?: Record<string, string>;
   /** socket idle timeout; 0 for none (a watch with bookmarks is never idle for long, but may be) */
   timeoutMs?: number;
+  /** ends the request, or the response's stream (a watch being stopped) */
+  signal?: AbortSignal;
 }
 
 export interface ApiConfig {
@@ -211,8 +213,11 @@ class KubeApiConfig implements ApiConfig {
       path: url.pathname + url.search,
       method: request.method ?? 'GET',
       headers: options.headers,
+      // a kubeconfig's username and password (basic authentication)
+      auth: options.auth,
       agent,
       timeout: request.timeoutMs,
+      signal: request.signal,
     };
   }
 

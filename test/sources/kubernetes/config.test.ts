@@ -69,6 +69,33 @@ describe('Kubernetes API configuration (real kube-apiserver)', function () {
     await assertListsNamespaces(load({ env: { KUBECONFIG: `${kubeconfig}${path.delimiter}` } }));
   });
 
+  it('a watch streams through the same request: events arrive while the response is open, until aborted', async () => {
+    const config = load({ kubeconfig: cluster.kubeconfig() });
+    const list = JSON.parse((await get(config, '/api/v1/namespaces')).body) as {
+      metadata: { resourceVersion: string };
+    };
+    const abort = new AbortController();
+    const response = await config.request(
+      `/api/v1/namespaces?watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`,
+      { signal: abort.signal },
+    );
+    assert.equal(response.statusCode, 200);
+    response.setEncoding('utf8');
+    let text = '';
+    const added = new Promise<void>((resolve) => {
+      response.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.includes('"name":"watched-one"')) resolve();
+      });
+    });
+    response.on('error', () => undefined); // the abort below
+    cluster.kubectl(['create', 'namespace', 'watched-one']);
+    await added;
+    const event = JSON.parse(text.split('\n').find((line) => line.includes('watched-one'))!) as { type: string };
+    assert.equal(event.type, 'ADDED');
+    abort.abort();
+  });
+
   it('the credentials are what the API server judges: a token without a binding is forbidden', async () => {
     const config = load({ kubeconfig: cluster.kubeconfig(cluster.users[0]), env: {} });
     assert.equal((await get(config, '/api/v1/namespaces')).status, 403);
@@ -185,6 +212,34 @@ describe('Kubernetes API configuration (real kube-apiserver)', function () {
       serviceAccountPrefix: prefix,
     });
     assert.equal((await get(viaFile, '/api/v1/namespaces')).status, 403);
+  });
+
+  it("in-cluster: a rotated token file is read again after client-node's 60 s, as client-go does", async () => {
+    const prefix = file('pod-rotating');
+    const dir = path.join(prefix, SERVICE_ACCOUNT_DIR);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'token'), 'an-expired-token');
+    fs.copyFileSync(file('ca.crt'), path.join(dir, 'ca.crt'));
+    const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(cluster.apiPort) };
+    const config = load({ env, serviceAccountPrefix: prefix });
+    assert.equal(config.namespace, undefined);
+    assert.equal((await get(config, '/api/v1/namespaces')).status, 401);
+    fs.writeFileSync(path.join(dir, 'token'), cluster.admin.token);
+    assert.equal((await get(config, '/api/v1/namespaces')).status, 401, 'read again before 60 s');
+    // client-node's FileAuth compares new Date() with its last read: 61 s later, as it sees it
+    const RealDate = Date;
+    const later = class extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length) super(...(args as [string]));
+        else super(RealDate.now() + 61_000);
+      }
+    } as DateConstructor;
+    globalThis.Date = later;
+    try {
+      await assertListsNamespaces(config);
+    } finally {
+      globalThis.Date = RealDate;
+    }
   });
 
   describe('errors name the file and the field', () => {
