@@ -96,6 +96,17 @@ describe('Kubernetes API configuration (real kube-apiserver)', function () {
     abort.abort();
   });
 
+  it('one kept-alive connection serves request after request (no TLS handshake per list page)', async () => {
+    const config = load({ kubeconfig: cluster.kubeconfig() });
+    const ports: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const response = await config.request('/api/v1/namespaces?limit=1');
+      ports.push(response.socket.localPort!);
+      for await (const _ of response);
+    }
+    assert.equal(new Set(ports).size, 1, `local ports ${ports.join(', ')}`);
+  });
+
   it('the credentials are what the API server judges: a token without a binding is forbidden', async () => {
     const config = load({ kubeconfig: cluster.kubeconfig(cluster.users[0]), env: {} });
     assert.equal((await get(config, '/api/v1/namespaces')).status, 403);
