@@ -16,7 +16,7 @@ import { API_VERSIONS, FORMATS, validatorFor } from './schemas.js';
 // Aliases may be used, but not to multiply a small file into a huge object ("billion laughs").
 const MAX_ALIAS_COUNT = 50;
 // One broken generated manifest must not flood the log.
-const MAX_PROBLEMS_PER_OBJECT = 50;
+export const MAX_PROBLEMS_PER_OBJECT = 50;
 const MAX_SHOWN = 80;
 // Reported through their inner errors already.
 const WRAPPER_KEYWORDS = new Set(['if', 'propertyNames', 'anyOf', 'oneOf', 'allOf']);
@@ -45,7 +45,8 @@ export function quote(value: unknown): string {
   return escapeControls(json.length > MAX_SHOWN ? `${json.slice(0, MAX_SHOWN)}...` : json);
 }
 
-const display = (s: string) => (DNS_SUBDOMAIN.test(s) ? s : quote(s));
+/** A name as it appears in a problem's object: bare when it is a DNS subdomain, else quoted. */
+export const display = (s: string) => (DNS_SUBDOMAIN.test(s) ? s : quote(s));
 // what a value is, without its content
 const describe = (v: unknown) =>
   typeof v === 'string' ? `a string of ${v.length} characters` : Array.isArray(v) ? 'a list' : typeof v;
@@ -142,8 +143,29 @@ function explain(
   }
 }
 
+/**
+ * ajv's errors for obj as fields and messages, in order: a wrapper (anyOf, if...) only when no inner error
+ * says more, each field and message once. Also used for objects from the Kubernetes API.
+ */
+export function schemaErrors(
+  errors: ErrorObject[],
+  obj: Obj,
+): { segments: string[]; field: string; message: string }[] {
+  const inner = errors.filter((e) => !WRAPPER_KEYWORDS.has(e.keyword) || e.propertyName !== undefined);
+  const seen = new Set<string>();
+  const out: { segments: string[]; field: string; message: string }[] = [];
+  for (const error of inner.length ? inner : errors) {
+    const explained = explain(error, obj, obj.kind === 'Secret');
+    const key = `${explained.field}\0${explained.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(explained);
+  }
+  return out;
+}
+
 // Kubernetes treats null as "not set"; dropping nulls keeps the schemas simple.
-function stripNulls(value: unknown): void {
+export function stripNulls(value: unknown): void {
   if (Array.isArray(value)) value.forEach(stripNulls);
   else if (isObject(value)) {
     for (const key of Object.keys(value)) {
@@ -239,23 +261,14 @@ class DocumentReader {
   }
 
   private reportSchemaErrors(errors: ErrorObject[], obj: Obj, path: Path, object: string): void {
-    const inner = errors.filter((e) => !WRAPPER_KEYWORDS.has(e.keyword) || e.propertyName !== undefined);
-    const seen = new Set<string>();
-    const problems: Problem[] = [];
-    for (const error of inner.length ? inner : errors) {
-      const { segments, field, message } = explain(error, obj, obj.kind === 'Secret');
-      const key = `${field}\0${message}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      problems.push({
-        severity: 'error',
-        file: this.file,
-        line: this.lineAt([...path, ...segments]),
-        object,
-        field,
-        message,
-      });
-    }
+    const problems: Problem[] = schemaErrors(errors, obj).map(({ segments, field, message }) => ({
+      severity: 'error',
+      file: this.file,
+      line: this.lineAt([...path, ...segments]),
+      object,
+      field,
+      message,
+    }));
     this.out.problems.push(...problems.slice(0, MAX_PROBLEMS_PER_OBJECT));
     if (problems.length > MAX_PROBLEMS_PER_OBJECT) {
       const more = problems.length - MAX_PROBLEMS_PER_OBJECT;
