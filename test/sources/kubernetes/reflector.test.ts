@@ -252,7 +252,10 @@ describe('sources/kubernetes/reflector against a real API server', function () {
     // the delay grows and is capped: at most a handful of attempts in 1.5 s with the cap at 800 ms
     assert.ok(reflector.watchRequests - refusedAttempts <= 6, `${reflector.watchRequests - refusedAttempts} attempts`);
     assert.ok(recorder.problems.every((problem) => problem.retryInMs <= 800));
-    assert.ok(recorder.problems.some((problem) => /ECONNREFUSED/.test(problem.message)), recorder.problems[0]?.message);
+    assert.ok(
+      recorder.problems.some((problem) => /ECONNREFUSED/.test(problem.message)),
+      recorder.problems[0]?.message,
+    );
     assert.deepEqual(recorder.names(), ['kept'], 'the last known set stays while the server is away');
 
     await proxy.open();
