@@ -2,6 +2,8 @@
 // operator would; faults come from a TCP proxy of ours in front of the API server and from compacting etcd.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import {
   type KubeObject,
@@ -389,5 +391,91 @@ describe('sources/kubernetes/reflector: 410 Gone answered by one relist (watch c
     await waitFor(() => !recorder.objects.has('stays'), { what: 'a watch event after the relist' });
     assert.equal(reflector.listCount, 2, 'one list at the start, one per 410');
     assert.equal(recorder.syncedCalls, 1, 'synced once, at the first list');
+  });
+});
+
+/** A scripted HTTP server standing in for the API server, for the faults a real one will not make on demand. */
+describe('sources/kubernetes/reflector against scripted faults', function () {
+  this.timeout(20_000);
+  let server: http.Server;
+  let reflector: Reflector | null = null;
+  const requests: { url: string; at: number }[] = [];
+  let answer: (url: URL, response: http.ServerResponse) => void = () => undefined;
+
+  before(async () => {
+    server = http.createServer((request, response) => {
+      requests.push({ url: request.url ?? '', at: Date.now() });
+      answer(new URL(request.url ?? '/', 'http://fake'), response);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+
+  after(async () => {
+    await reflector?.stop();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('restarts a list whose continue token expired, honours Retry-After on a 429, follows bookmarks', async () => {
+    const port = (server.address() as AddressInfo).port;
+    const item = (name: string, version: string) => ({ metadata: { name, resourceVersion: version } });
+    let watches = 0;
+    answer = (url, response) => {
+      const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        response.writeHead(status, { 'content-type': 'application/json', ...headers });
+        response.end(JSON.stringify(body));
+      };
+      if (url.searchParams.get('watch') !== '1') {
+        const token = url.searchParams.get('continue');
+        const list = { apiVersion: 'v1', kind: 'ConfigMapList' };
+        if (token === 'old') return json(410, { kind: 'Status', code: 410, reason: 'Expired', message: 'too old' });
+        if (token === 'fresh')
+          return json(200, { ...list, metadata: { resourceVersion: '20' }, items: [item('b', '9')] });
+        // the first list's first page hands out a token that will have expired; the second list's a fresh one
+        const next = requests.filter((request) => !request.url.includes('watch=1')).length === 1 ? 'old' : 'fresh';
+        return json(200, { ...list, metadata: { resourceVersion: '10', continue: next }, items: [item('a', '5')] });
+      }
+      watches++;
+      if (watches === 1) return json(429, { kind: 'Status', code: 429, message: 'slow down' }, { 'retry-after': '1' });
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write(`${JSON.stringify({ type: 'ADDED', object: item('c', '21') })}\n`);
+      response.write(
+        `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'ConfigMap', metadata: { resourceVersion: '30' } } })}\n`,
+      );
+    };
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}` }],
+      users: [{ name: 'nobody' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'nobody' }],
+      currentContext: 'fake',
+    });
+    const recorder = new Recorder();
+    reflector = new Reflector(
+      {
+        config,
+        path: '/api/v1/configmaps',
+        pageSize: 1,
+        initialBackoffMs: 50,
+        onProblem: (problem) => recorder.problems.push(problem),
+      },
+      recorder,
+    );
+    reflector.start();
+    await waitFor(() => reflector!.resourceVersion === '30', { what: 'the watch events after the 429' });
+    assert.deepEqual(recorder.calls, [
+      { op: 'replace', names: ['a', 'b'] },
+      { op: 'upsert', names: ['c'] },
+    ]);
+    assert.equal(reflector.listCount, 2, 'the expired token restarted the list');
+    assert.equal(reflector.listRequests, 4);
+    const watchTimes = requests.filter((request) => request.url.includes('watch=1')).map((request) => request.at);
+    assert.equal(watchTimes.length, 2);
+    assert.ok(watchTimes[1]! - watchTimes[0]! >= 950, `retried after ${watchTimes[1]! - watchTimes[0]!} ms`);
+    assert.ok(requests[4]!.url.includes('resourceVersion=20'), requests[4]!.url);
+    assert.ok(requests[4]!.url.includes('allowWatchBookmarks=true'));
+    const tooMany = recorder.problems.find((problem) => problem.statusCode === 429);
+    assert.equal(tooMany?.retryInMs, 1000);
+    assert.equal(recorder.lastVersion, '21', 'a bookmark moves the version on and reaches no consumer');
   });
 });
