@@ -70,6 +70,16 @@ class ResourceExpired extends Error {}
 
 class Stopped extends Error {}
 
+/** a watch ERROR event other than 410: the server is in trouble, so wait before watching again */
+class WatchErrorEvent extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
 export class Reflector {
   /** full list operations (the first and every relist); what the benchmark compares with the 410s seen */
   listCount = 0;
@@ -189,10 +199,10 @@ export class Reflector {
     if (this.stopped) throw new Stopped();
     this.lastResourceVersion = resourceVersion;
     this.failures = 0;
-    this.consumer.replace(objects);
+    this.deliver(() => this.consumer.replace(objects));
     if (!this.synced) {
       this.synced = true;
-      this.consumer.synced?.();
+      this.deliver(() => this.consumer.synced?.());
       for (const resolve of this.syncWaiters.splice(0)) resolve();
     }
   }
@@ -248,7 +258,8 @@ export class Reflector {
       }
     } catch (error) {
       response.destroy();
-      if (error instanceof ResourceExpired || error instanceof Stopped || this.stopped) throw error;
+      if (error instanceof ResourceExpired || error instanceof WatchErrorEvent) throw error;
+      if (error instanceof Stopped || this.stopped) throw error;
       // a connection cut in the middle of a watch is a watch that ended: resume from where it got
       if (events === 0 && Date.now() - started < SHORT_WATCH_MS) throw error;
       this.options.onProblem?.({ phase: 'watch', message: describe(error), retryInMs: 0 });
@@ -266,14 +277,24 @@ export class Reflector {
       if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone') {
         throw new ResourceExpired(status.message ?? 'resourceVersion expired');
       }
-      const problem = new Error(`watch ERROR event: ${status.message ?? JSON.stringify(object)}`);
-      (problem as { statusCode?: number }).statusCode = status.code;
-      throw problem;
+      throw new WatchErrorEvent(`watch ERROR event: ${status.message ?? JSON.stringify(object)}`, status.code);
     }
     const version = object.metadata?.resourceVersion;
-    if (type === 'ADDED' || type === 'MODIFIED') this.consumer.upsert(object);
-    else if (type === 'DELETED') this.consumer.remove(object);
+    if (type === 'ADDED' || type === 'MODIFIED') this.deliver(() => this.consumer.upsert(object));
+    else if (type === 'DELETED') this.deliver(() => this.consumer.remove(object));
     if (version) this.lastResourceVersion = version;
+  }
+
+  /**
+   * A consumer that throws is reported and the loop goes on: watching the same version again would only
+   * replay the event that made it throw.
+   */
+  private deliver(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.options.onProblem?.({ phase: this.phase, message: `consumer: ${describe(error)}`, retryInMs: 0 });
+    }
   }
 
   private async backOff(error: unknown): Promise<void> {
