@@ -98,6 +98,18 @@ async function compactEtcd(etcdPort: number): Promise<number> {
   return revision;
 }
 
+/** A configuration for a plain http server with no credentials, made in code as an in-memory kubeconfig. */
+function plainConfig(port: number): KubeConfig {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}` }],
+    users: [{ name: 'nobody' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'nobody' }],
+    currentContext: 'fake',
+  });
+  return config;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('sources/kubernetes/reflector against a real API server', function () {
@@ -443,13 +455,7 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
         `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'ConfigMap', metadata: { resourceVersion: '30' } } })}\n`,
       );
     };
-    const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}` }],
-      users: [{ name: 'nobody' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'nobody' }],
-      currentContext: 'fake',
-    });
+    const config = plainConfig(port);
     const recorder = new Recorder();
     reflector = new Reflector(
       {
@@ -477,5 +483,52 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
     const tooMany = recorder.problems.find((problem) => problem.statusCode === 429);
     assert.equal(tooMany?.retryInMs, 1000);
     assert.equal(recorder.lastVersion, '21', 'a bookmark moves the version on and reaches no consumer');
+  });
+
+  it('backs off after a watch ERROR event and survives a consumer that throws', async () => {
+    await reflector?.stop();
+    requests.length = 0;
+    const port = (server.address() as AddressInfo).port;
+    let watches = 0;
+    answer = (url, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('watch') !== '1') {
+        response.end(JSON.stringify({ kind: 'ConfigMapList', metadata: { resourceVersion: '5' }, items: [] }));
+        return;
+      }
+      watches++;
+      const event = (type: string, object: unknown) => response.write(`${JSON.stringify({ type, object })}\n`);
+      if (watches === 1) {
+        event('ERROR', { kind: 'Status', code: 500, message: 'etcd is having a bad day' });
+        return;
+      }
+      event('ADDED', { metadata: { name: 'poison', resourceVersion: '6' } });
+      event('ADDED', { metadata: { name: 'fine', resourceVersion: '7' } });
+    };
+    const config = plainConfig(port);
+    const recorder = new Recorder();
+    const upsert = recorder.upsert.bind(recorder);
+    recorder.upsert = (object) => {
+      if (object.metadata?.name === 'poison') throw new Error('cannot digest this');
+      upsert(object);
+    };
+    reflector = new Reflector(
+      {
+        config,
+        path: '/api/v1/configmaps',
+        initialBackoffMs: 300,
+        onProblem: (problem) => recorder.problems.push(problem),
+      },
+      recorder,
+    );
+    reflector.start();
+    await waitFor(() => recorder.objects.has('fine'), { what: 'the event after the one that threw' });
+    const serverError = recorder.problems.find((problem) => problem.statusCode === 500);
+    assert.ok(serverError && serverError.retryInMs >= 300, JSON.stringify(recorder.problems));
+    const watchTimes = requests.filter((request) => request.url.includes('watch=1')).map((request) => request.at);
+    assert.ok(watchTimes[1]! - watchTimes[0]! >= 290, `watched again after ${watchTimes[1]! - watchTimes[0]!} ms`);
+    assert.ok(recorder.problems.some((problem) => problem.message === 'consumer: cannot digest this'));
+    assert.equal(reflector.resourceVersion, '7');
+    assert.equal(reflector.listCount, 1);
   });
 });
