@@ -1,9 +1,10 @@
 // The reflector against a real kube-apiserver and etcd (test/helpers/cluster.ts), driven with kubectl as an
 // operator would; faults come from a TCP proxy of ours in front of the API server and from compacting etcd.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import {
   type KubeObject,
@@ -326,6 +327,58 @@ describe('sources/kubernetes/reflector against a real API server', function () {
       await reflector.stop();
     } finally {
       kubectlProxy.kill();
+    }
+  });
+
+  it('authenticates with an exec credential plugin and with a client certificate', async () => {
+    cluster.kubectl(['create', 'namespace', 'credentials']);
+    cluster.kubectl(['apply', '-f', '-'], { input: configMapList('credentials', ['secret-ish']) });
+    const credential = {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: cluster.admin.token },
+    };
+    // a client certificate for the admin group, signed by the cluster's CA
+    const pki = (args: string[]) => execFileSync('openssl', args, { cwd: cluster.dir, stdio: 'ignore' });
+    pki(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'client.key']);
+    pki(['req', '-new', '-key', 'client.key', '-subj', '/O=system:masters/CN=cert-admin', '-out', 'client.csr']);
+    pki(
+      ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
+        '-days',
+        '1',
+        '-out',
+        'client.crt',
+      ]),
+    );
+    const users = {
+      exec: { exec: { apiVersion: credential.apiVersion, command: 'echo', args: [JSON.stringify(credential)] } },
+      certificate: {
+        'client-certificate': path.join(cluster.dir, 'client.crt'),
+        'client-key': path.join(cluster.dir, 'client.key'),
+      },
+    };
+    for (const [name, user] of Object.entries(users)) {
+      const config = new KubeConfig();
+      config.loadFromString(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [
+            {
+              name: 'test',
+              cluster: { server: cluster.server, 'certificate-authority': path.join(cluster.dir, 'ca.crt') },
+            },
+          ],
+          users: [{ name, user }],
+          contexts: [{ name: 'test', context: { cluster: 'test', user: name } }],
+          'current-context': 'test',
+        }),
+      );
+      const recorder = new Recorder();
+      const reflector = reflect('credentials', recorder, { config });
+      await reflector.whenSynced();
+      assert.deepEqual(recorder.names(), ['secret-ish'], name);
+      assert.deepEqual(recorder.problems, [], name);
     }
   });
 
