@@ -262,6 +262,7 @@ export class Reflector {
       if (error instanceof Stopped || this.stopped) throw error;
       // a connection cut in the middle of a watch is a watch that ended: resume from where it got
       if (events === 0 && Date.now() - started < SHORT_WATCH_MS) throw error;
+      this.failures = 0;
       this.options.onProblem?.({ phase: 'watch', message: describe(error), retryInMs: 0 });
       return;
     }
