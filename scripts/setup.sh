@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ingress-templater needs on Debian/Ubuntu and builds it:
 # nginx with ngx_lua (Debian's nginx + libnginx-mod-http-lua + lua-resty-core + lua-cjson, unless
-# OpenResty is installed), openssl and curl, Node.js >= 18.19 if missing, node modules (npm ci), build.
+# OpenResty is installed), openssl, curl and iptables, Node.js >= 18.19 if missing, node modules (npm ci), build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,8 @@ if [ ! -x /usr/local/openresty/nginx/sbin/nginx ]; then
   want nginx; want libnginx-mod-http-lua; want lua-resty-core; want lua-cjson
 fi
 want openssl; want curl; want ca-certificates
+# the API source's e2e tests route fake pod addresses to loopback pods with iptables (test/helpers/pod-network.ts)
+want iptables
 command -v node >/dev/null || { want nodejs; want npm; }
 
 if [ ${#missing[@]} -gt 0 ]; then

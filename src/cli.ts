@@ -34,7 +34,9 @@ import type { BalancerMode } from './render/index.js';
 import type { NginxBinary } from './nginx/binary.js';
 import { formatProblem } from './resources.js';
 import { podAddresses, selfPolicy } from './own-listeners.js';
-import { isIP } from './syntax.js';
+import { DNS_LABEL, isIP } from './syntax.js';
+import { ApiConfigError, loadApiConfig, SERVICE_ACCOUNT_DIR } from './sources/kubernetes/config.js';
+import type { ApiConfig } from './sources/kubernetes/config.js';
 import type { Problem } from './resources.js';
 
 const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
@@ -84,6 +86,11 @@ const OPTIONS = {
     help: 'sidecar: shell command that reloads the external nginx (default: SIGHUP to the pid)',
   },
   configmap: { type: 'string', help: 'NAMESPACE/NAME of the settings ConfigMap' },
+  kubeconfig: {
+    type: 'string',
+    help: 'run: watch the Kubernetes API with this kubeconfig (also KUBECONFIG, or in a pod its service account) instead of --manifests',
+  },
+  'watch-namespace': { type: 'string', help: 'run with the API: watch only this namespace (default: all)' },
   'ingress-class': { type: 'string', default: 'nginx', help: 'ingress class this controller serves' },
   'controller-class': {
     type: 'string',
@@ -425,6 +432,26 @@ async function validate(values: Values): Promise<void> {
 // and apply in progress 3 s each; Kubernetes' default grace period is 30 s.
 const STOP_GRACE_MS = 25_000;
 
+/**
+ * run's API mode: with --kubeconfig; or, when --manifests is not given, with KUBECONFIG or in a pod with its
+ * service account (as ingress-nginx finds its cluster). --manifests given keeps the directory source.
+ */
+function apiSourceFor(values: Values): { config: ApiConfig; namespace?: string } | undefined {
+  const inPod = Boolean(process.env.KUBERNETES_SERVICE_HOST) && fs.existsSync(path.join(SERVICE_ACCOUNT_DIR, 'token'));
+  const wanted =
+    values.kubeconfig !== undefined || (!isGiven(values, 'manifests') && (Boolean(process.env.KUBECONFIG) || inPod));
+  if (!wanted) return undefined;
+  const namespace = values['watch-namespace'] as string | undefined;
+  if (namespace !== undefined && !DNS_LABEL.test(namespace))
+    throw new UsageError(`--watch-namespace must be a namespace name, got ${JSON.stringify(namespace)}`);
+  try {
+    return { config: loadApiConfig({ kubeconfig: values.kubeconfig as string | undefined }), namespace };
+  } catch (err) {
+    if (err instanceof ApiConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 async function run(values: Values): Promise<void> {
   const shared = common(values);
   const format = String(values['log-format']);
@@ -455,6 +482,7 @@ async function run(values: Values): Promise<void> {
         }
       : undefined,
     resolveIntervalMs: intFlag(values, 'resolve-interval', 1, 86_400) * 1000,
+    api: apiSourceFor(values),
     version: VERSION,
     log,
   };

@@ -24,6 +24,11 @@ import type { BalancerMode } from '../render/index.js';
 import { formatProblem } from '../resources.js';
 import { startStatusServer } from '../status-server.js';
 import { DirectorySource } from '../sources/directory-source.js';
+import { ApiSource, watchedKinds } from '../sources/kubernetes/api-source.js';
+import type { ApiConfig } from '../sources/kubernetes/config.js';
+import { reflectorWatch } from '../sources/kubernetes/reflector-watch.js';
+import { Store } from '../store.js';
+import type { Source } from './source.js';
 import { Planner } from './planner.js';
 
 export interface ControllerOptions {
@@ -48,9 +53,28 @@ export interface ControllerOptions {
   balancer: BalancerMode | 'auto';
   // sidecar mode: nginx runs elsewhere (another container) from the config file we write
   sidecar?: { conf: string; pidFile: string; reloadCommand?: string };
+  // API mode: the Kubernetes API is the source (src/sources/kubernetes/), not the manifests directory
+  api?: { config: ApiConfig; namespace?: string };
   resolveIntervalMs: number;
   version: string;
   log: Logger;
+}
+
+/** The directory, or in API mode one list/watch per kind of the Kubernetes API, feeding one store. */
+function sourceFor(options: ControllerOptions, log: Logger, metrics: Metrics): { source: Source; store: Store } {
+  const api = options.api;
+  if (!api) {
+    const directory = new DirectorySource({ root: options.manifests, log, metrics });
+    return { source: directory, store: directory.store };
+  }
+  log('info', `watching the Kubernetes API: ${api.config.origin} (${api.config.server})`, {
+    event: 'api_source',
+    namespace: api.namespace ?? '(all)',
+  });
+  const store = new Store();
+  const kinds = watchedKinds({ namespace: api.namespace, configMap: options.configMap });
+  const source = new ApiSource({ store, kinds, watch: (kind) => reflectorWatch(api.config, kind, log), log });
+  return { source, store };
 }
 
 export async function assembleController(options: ControllerOptions): Promise<Controller> {
@@ -110,10 +134,10 @@ export async function assembleController(options: ControllerOptions): Promise<Co
   });
   const snippets = new SnippetChecker(bin, path.join(prefix, 'tmp'), mode === 'lua' ? bin.luaModules : []);
   const metrics = new Metrics();
-  const directory = new DirectorySource({ root: options.manifests, log, metrics });
+  const { source, store } = sourceFor(options, log, metrics);
   return new Controller({
-    source: directory,
-    store: directory.store,
+    source,
+    store,
     planner: new Planner({
       model: { ...options.classes, configMap: options.configMap, balancer: mode, endpointPolicy },
       renderer,

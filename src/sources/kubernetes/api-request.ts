@@ -1,11 +1,9 @@
-// GET requests to the API server with the credentials client-node's KubeConfig applies: the cluster CA,
-// bearer token, client certificates and its exec/auth-provider plugins, all through applyToHTTPSOptions,
-// which fills headers and TLS options and builds an agent (proxy-url included). That method refuses a
-// plain http:// server unless the cluster says insecure-skip-tls-verify (there is no TLS to verify), so
-// for such a server (`kubectl proxy`) it is asked with that flag set on a copy of the configuration.
+// GET requests to the API server with the credentials of the API configuration (config.ts: client-node's
+// KubeConfig applied per request, one kept-alive agent, plain http for kubectl proxy), and the API's errors
+// as ApiStatusError with the status and Retry-After.
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { ApiConfig } from './config.js';
 
 export class ApiStatusError extends Error {
   constructor(
@@ -38,46 +36,19 @@ function retryAfter(response: IncomingMessage): number | undefined {
 }
 
 export class ApiClient {
-  readonly server: URL;
-  private readonly config: KubeConfig;
-
-  constructor(config: KubeConfig) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig: no current cluster');
-    this.server = new URL(cluster.server);
-    if (this.server.protocol === 'http:' && !cluster.skipTLSVerify) {
-      const plain = new KubeConfig();
-      plain.loadFromOptions({
-        clusters: config.clusters.map((entry) => (entry === cluster ? { ...entry, skipTLSVerify: true } : entry)),
-        contexts: config.contexts,
-        users: config.users,
-        currentContext: config.currentContext,
-      });
-      this.config = plain;
-    } else {
-      this.config = config;
-    }
-  }
+  constructor(private readonly api: ApiConfig) {}
 
   /**
    * GET pathAndQuery (relative to the server's path); resolves with the response once its status is 200,
    * rejects with ApiStatusError for any other status (its body read), or with the transport's error.
-   * Credentials are applied on every request so that exec plugins can refresh expiring tokens.
+   * Credentials are applied on every request (config.ts) so that exec plugins can refresh expiring tokens.
    */
   async get(pathAndQuery: string, signal: AbortSignal, timeoutMs: number): Promise<IncomingMessage> {
-    const options: https.RequestOptions = {};
-    await this.config.applyToHTTPSOptions(options);
+    const options = await this.api.requestOptions(pathAndQuery, { headers: { accept: 'application/json' } });
     signal.throwIfAborted();
-    const base = this.server.pathname.replace(/\/$/, '');
-    const url = new URL(base + pathAndQuery, this.server);
-    const transport = url.protocol === 'http:' ? http : https;
+    const transport = options.protocol === 'http:' ? http : https;
     return new Promise((resolve, reject) => {
-      const request = transport.request(url, {
-        ...options,
-        method: 'GET',
-        headers: { ...options.headers, accept: 'application/json' },
-        signal,
-      });
+      const request = transport.request({ ...options, timeout: undefined, signal });
       // a hard deadline as well as the idle one: a half-open connection may never say it is dead
       const deadline = setTimeout(() => request.destroy(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
       request.on('close', () => clearTimeout(deadline));

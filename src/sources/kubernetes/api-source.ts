@@ -105,6 +105,8 @@ export class ApiSource implements Source {
   private readonly filesOf = new Map<Kind, Set<string>>(); // the store files each kind holds
   private readonly refusals = new Map<string, Problem[]>(); // by file key
   private stopped = false;
+  private readonly listed = new Set<Kind>(); // kinds whose first list has arrived
+  private allListed: (() => void) | null = null;
 
   constructor(private readonly options: ApiSourceOptions) {}
 
@@ -119,6 +121,8 @@ export class ApiSource implements Source {
           if (this.stopped) return;
           // a relist supersedes every event before it
           pending.replace = objects;
+          this.listed.add(kind.kind);
+          if (this.listed.size === this.options.kinds.length) this.allListed?.();
           pending.upserts.clear();
           pending.removals.clear();
           onChange();
@@ -141,8 +145,19 @@ export class ApiSource implements Source {
     }
   }
 
-  /** Applies what arrived since the last load; the API source has no "full" reading beyond its watches. */
+  /**
+   * Applies what arrived since the last load; the API source has no "full" reading beyond its watches. The
+   * first load waits until every kind has been listed once: a config built from half the kinds (Ingresses
+   * without their Services, say) would answer 503 and 404 where the cluster serves, as a controller that
+   * starts before its caches sync would.
+   */
   async load(_full: boolean): Promise<boolean> {
+    if (this.listed.size < this.options.kinds.length && !this.stopped) {
+      await new Promise<void>((resolve) => {
+        this.allListed = resolve;
+      });
+      this.allListed = null;
+    }
     let applied = false;
     for (const pending of this.pending.values()) {
       const held = this.filesOf.get(pending.kind.kind) ?? new Set<string>();
@@ -199,6 +214,7 @@ export class ApiSource implements Source {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.allListed?.();
     await Promise.all(this.watches.map((watch) => watch.stop()));
   }
 }

@@ -36,6 +36,8 @@ export interface ApiRequest {
 }
 
 export interface ApiConfig {
+  /** client-node's configuration, credentials included (for what takes a KubeConfig) */
+  readonly kubeConfig: KubeConfig;
   /** the API server's base URL, no trailing slash */
   readonly server: string;
   /** where the configuration came from, for logs and errors: "kubeconfig /x (context foo)", "in-cluster" */
@@ -180,7 +182,7 @@ class KubeApiConfig implements ApiConfig {
   private agentKey = '';
 
   constructor(
-    private readonly config: KubeConfig,
+    readonly kubeConfig: KubeConfig,
     readonly server: string,
     readonly origin: string,
     readonly namespace: string | undefined,
@@ -190,7 +192,7 @@ class KubeApiConfig implements ApiConfig {
   async requestOptions(pathAndQuery: string, request: ApiRequest = {}): Promise<https.RequestOptions> {
     const options: https.RequestOptions = { headers: { ...request.headers } };
     try {
-      await this.config.applyToHTTPSOptions(options);
+      await this.kubeConfig.applyToHTTPSOptions(options);
     } catch (err) {
       // an exec plugin that fails, a certificate file that went away
       throw new ApiConfigError(`${this.origin}: credentials: ${errorText(err).trim().split('\n')[0]}`);
@@ -203,7 +205,7 @@ class KubeApiConfig implements ApiConfig {
       rejectUnauthorized: options.rejectUnauthorized,
       servername: options.servername,
     };
-    const cluster = this.config.getCurrentCluster();
+    const cluster = this.kubeConfig.getCurrentCluster();
     let agent = options.agent as http.Agent | undefined;
     if (!cluster?.proxyUrl) agent = this.sharedAgent(tls);
     return {

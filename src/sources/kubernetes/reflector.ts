@@ -15,11 +15,11 @@
 // - stop() aborts the request, but an event already parsed from the same chunk is still delivered;
 // - its Watch reads lines with readline and drops any line it cannot parse, silently.
 // What it does right, and this loop keeps: resuming a watch that ended from the last resourceVersion seen.
-// So we use client-node for configuration and credentials (KubeConfig, see api-request.ts) and run this
+// So we use client-node for configuration and credentials (KubeConfig, see config.ts) and run this
 // loop on node's http/https.
 import type { IncomingMessage } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient, ApiStatusError } from './api-request.js';
+import type { ApiConfig } from './config.js';
 import { type KubeObject, WatchLineParser } from './watch-stream.js';
 
 export type { KubeObject } from './watch-stream.js';
@@ -43,7 +43,8 @@ export interface ReflectorProblem {
 }
 
 export interface ReflectorOptions {
-  config: KubeConfig;
+  /** where the API is and the credentials to use (config.ts) */
+  api: ApiConfig;
   /** the collection's path: /api/v1/namespaces/NS/services, /apis/networking.k8s.io/v1/ingresses, ... */
   path: string;
   labelSelector?: string;
@@ -101,7 +102,7 @@ export class Reflector {
     private readonly options: ReflectorOptions,
     private readonly consumer: ReflectorConsumer,
   ) {
-    this.client = new ApiClient(options.config);
+    this.client = new ApiClient(options.api);
   }
 
   /** the resourceVersion the next watch starts from: the last list's, a later event's or bookmark's */

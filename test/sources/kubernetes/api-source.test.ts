@@ -37,6 +37,14 @@ function setup(kinds: WatchedKind[] = watchedKinds({})) {
   return { store, source, watches, feed, changes: () => changes };
 }
 
+/** setup(), with every kind listed once (empty) and loaded, as after the controller's start. */
+async function listed(kinds?: WatchedKind[]) {
+  const parts = setup(kinds);
+  for (const kind of kinds ?? watchedKinds({})) parts.feed(kind.kind).replace([]);
+  await parts.source.load(false);
+  return parts;
+}
+
 function ingressNamed(name: string, host = `${name}.example.com`) {
   const object = apiObject('Ingress');
   object.metadata.name = name;
@@ -65,18 +73,35 @@ describe('sources/kubernetes/api-source', () => {
     assert.equal(pathOf('ConfigMap').fieldSelector, 'metadata.name=settings');
   });
 
+  it('the first load waits until every kind has been listed once', async () => {
+    const { store, source, feed } = setup();
+    feed('Ingress').replace([ingressNamed('a')]);
+    let loaded = false;
+    const first = source.load(false).then(() => {
+      loaded = true;
+    });
+    for (const kind of ['IngressClass', 'Service', 'EndpointSlice']) feed(kind).replace([]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(loaded, false, 'Secrets not listed yet');
+    assert.deepEqual(ingressNames(store), []);
+    feed('Secret').replace([]);
+    await first;
+    assert.deepEqual(ingressNames(store), ['a']);
+  });
+
   it('says a change happened at once, and changes the store only when the loop loads', async () => {
-    const { store, source, feed, changes } = setup();
+    const { store, source, feed, changes } = await listed();
     assert.equal(await source.load(false), false, 'a load with nothing pending changes nothing');
+    const before = changes();
     feed('Ingress').replace([ingressNamed('a'), ingressNamed('b')]);
-    assert.equal(changes(), 1);
+    assert.equal(changes(), before + 1);
     assert.deepEqual(ingressNames(store), [], 'nothing before the load');
     assert.equal(await source.load(false), true);
     assert.deepEqual(ingressNames(store).sort(), ['a', 'b']);
   });
 
   it('applies a list, then updates and deletes, one object at a time', async () => {
-    const { store, source, feed } = setup();
+    const { store, source, feed } = await listed();
     feed('Ingress').replace([ingressNamed('a'), ingressNamed('b')]);
     assert.equal(await source.load(false), true);
     assert.deepEqual(ingressNames(store).sort(), ['a', 'b']);
@@ -94,7 +119,7 @@ describe('sources/kubernetes/api-source', () => {
   });
 
   it('a relist replaces the kind at once: missing objects go, unchanged ones cause no change', async () => {
-    const { store, source, feed } = setup();
+    const { store, source, feed } = await listed();
     feed('Ingress').replace([ingressNamed('a'), ingressNamed('b'), ingressNamed('c')]);
     await source.load(false);
     store.takeChanges();
@@ -108,7 +133,7 @@ describe('sources/kubernetes/api-source', () => {
   });
 
   it('a refused update keeps the last good version and is reported by object and field until fixed', async () => {
-    const { store, source, feed } = setup();
+    const { store, source, feed } = await listed();
     feed('Ingress').replace([ingressNamed('a')]);
     await source.load(false);
     const bad = ingressNamed('a');
@@ -128,7 +153,7 @@ describe('sources/kubernetes/api-source', () => {
   });
 
   it('list items without kind and apiVersion are read as the watched kind', async () => {
-    const { store, source, feed } = setup();
+    const { store, source, feed } = await listed();
     const item = apiObject('Service');
     delete item.kind;
     delete item.apiVersion;
@@ -138,7 +163,7 @@ describe('sources/kubernetes/api-source', () => {
   });
 
   it('stop() stops every watch, and nothing that arrives after it is taken', async () => {
-    const { store, source, watches, feed, changes } = setup();
+    const { store, source, watches, feed, changes } = await listed();
     const feedBeforeStop = feed('Ingress');
     await source.stop();
     assert.ok([...watches.values()].every((watch) => watch.stopped));

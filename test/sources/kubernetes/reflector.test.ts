@@ -2,10 +2,13 @@
 // operator would; faults come from a TCP proxy of ours in front of the API server and from compacting etcd.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadApiConfig } from '../../../src/sources/kubernetes/config.js';
+import type { ApiConfig } from '../../../src/sources/kubernetes/config.js';
 import {
   type KubeObject,
   Reflector,
@@ -63,10 +66,8 @@ class Recorder implements ReflectorConsumer {
   }
 }
 
-function kubeConfig(file: string): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromFile(file);
-  return config;
+function apiConfig(file: string): ApiConfig {
+  return loadApiConfig({ kubeconfig: file });
 }
 
 function configMapList(namespace: string, names: string[]): string {
@@ -100,15 +101,27 @@ async function compactEtcd(etcdPort: number): Promise<number> {
 }
 
 /** A configuration for a plain http server with no credentials, made in code as an in-memory kubeconfig. */
-function plainConfig(port: number): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'fake', server: `http://127.0.0.1:${port}` }],
-    users: [{ name: 'nobody' }],
-    contexts: [{ name: 'fake', cluster: 'fake', user: 'nobody' }],
-    currentContext: 'fake',
+function plainConfig(port: number): ApiConfig {
+  return configFrom({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${port}` } }],
+    users: [{ name: 'nobody', user: {} }],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'nobody' } }],
+    'current-context': 'fake',
   });
-  return config;
+}
+
+/** The API configuration of a kubeconfig given as an object (written to a file of its own, as users have it). */
+function configFrom(kubeconfig: object): ApiConfig {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-kubeconfig-'));
+  const file = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(file, JSON.stringify(kubeconfig), { mode: 0o600 });
+  try {
+    return loadApiConfig({ kubeconfig: file });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -137,7 +150,7 @@ describe('sources/kubernetes/reflector against a real API server', function () {
   function reflect(namespace: string, recorder: Recorder, options: Partial<ReflectorOptions> = {}): Reflector {
     const reflector = new Reflector(
       {
-        config: kubeConfig(cluster.kubeconfig()),
+        api: apiConfig(cluster.kubeconfig()),
         path: `/api/v1/namespaces/${namespace}/configmaps`,
         initialBackoffMs: 100,
         maxBackoffMs: 1000,
@@ -233,7 +246,7 @@ describe('sources/kubernetes/reflector against a real API server', function () {
     await proxy.open();
     const recorder = new Recorder();
     const reflector = reflect('cut', recorder, {
-      config: kubeConfig(cluster.kubeconfig(cluster.admin, proxy.url)),
+      api: apiConfig(cluster.kubeconfig(cluster.admin, proxy.url)),
     });
     await reflector.whenSynced();
     cluster.kubectl(['-n', 'cut', 'create', 'configmap', 'before']);
@@ -253,7 +266,7 @@ describe('sources/kubernetes/reflector against a real API server', function () {
     await proxy.open();
     const recorder = new Recorder();
     const reflector = reflect('outage', recorder, {
-      config: kubeConfig(cluster.kubeconfig(cluster.admin, proxy.url)),
+      api: apiConfig(cluster.kubeconfig(cluster.admin, proxy.url)),
       initialBackoffMs: 100,
       maxBackoffMs: 800,
     });
@@ -318,7 +331,7 @@ describe('sources/kubernetes/reflector against a real API server', function () {
       });
       const recorder = new Recorder();
       const reflector = reflect('plain', recorder, {
-        config: kubeConfig(cluster.kubeconfig(cluster.admin, `http://127.0.0.1:${port}`)),
+        api: apiConfig(cluster.kubeconfig(cluster.admin, `http://127.0.0.1:${port}`)),
       });
       await reflector.whenSynced();
       assert.deepEqual(recorder.names(), ['listed']);
@@ -358,24 +371,21 @@ describe('sources/kubernetes/reflector against a real API server', function () {
       },
     };
     for (const [name, user] of Object.entries(users)) {
-      const config = new KubeConfig();
-      config.loadFromString(
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [
-            {
-              name: 'test',
-              cluster: { server: cluster.server, 'certificate-authority': path.join(cluster.dir, 'ca.crt') },
-            },
-          ],
-          users: [{ name, user }],
-          contexts: [{ name: 'test', context: { cluster: 'test', user: name } }],
-          'current-context': 'test',
-        }),
-      );
+      const api = configFrom({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'test',
+            cluster: { server: cluster.server, 'certificate-authority': path.join(cluster.dir, 'ca.crt') },
+          },
+        ],
+        users: [{ name, user }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user: name } }],
+        'current-context': 'test',
+      });
       const recorder = new Recorder();
-      const reflector = reflect('credentials', recorder, { config });
+      const reflector = reflect('credentials', recorder, { api });
       await reflector.whenSynced();
       assert.deepEqual(recorder.names(), ['secret-ish'], name);
       assert.deepEqual(recorder.problems, [], name);
@@ -385,7 +395,7 @@ describe('sources/kubernetes/reflector against a real API server', function () {
   it('keeps retrying a user RBAC forbids, reporting 403, and never throws', async () => {
     const recorder = new Recorder();
     const outsider = cluster.users[0]!;
-    const reflector = reflect('default', recorder, { config: kubeConfig(cluster.kubeconfig(outsider)) });
+    const reflector = reflect('default', recorder, { api: apiConfig(cluster.kubeconfig(outsider)) });
     await waitFor(() => recorder.problems.length >= 2, { what: 'two failed lists' });
     assert.equal(recorder.problems[0]?.statusCode, 403);
     assert.equal(recorder.problems[0]?.phase, 'list');
@@ -420,7 +430,7 @@ describe('sources/kubernetes/reflector: 410 Gone answered by one relist (watch c
     const recorder = new Recorder();
     reflector = new Reflector(
       {
-        config: kubeConfig(cluster.kubeconfig(cluster.admin, proxy.url)),
+        api: apiConfig(cluster.kubeconfig(cluster.admin, proxy.url)),
         path: '/api/v1/namespaces/gone/configmaps',
         initialBackoffMs: 100,
         maxBackoffMs: 500,
@@ -508,11 +518,11 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
         `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'ConfigMap', metadata: { resourceVersion: '30' } } })}\n`,
       );
     };
-    const config = plainConfig(port);
+    const api = plainConfig(port);
     const recorder = new Recorder();
     reflector = new Reflector(
       {
-        config,
+        api,
         path: '/api/v1/configmaps',
         pageSize: 1,
         initialBackoffMs: 50,
@@ -558,7 +568,7 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
       event('ADDED', { metadata: { name: 'poison', resourceVersion: '6' } });
       event('ADDED', { metadata: { name: 'fine', resourceVersion: '7' } });
     };
-    const config = plainConfig(port);
+    const api = plainConfig(port);
     const recorder = new Recorder();
     const upsert = recorder.upsert.bind(recorder);
     recorder.upsert = (object) => {
@@ -567,7 +577,7 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
     };
     reflector = new Reflector(
       {
-        config,
+        api,
         path: '/api/v1/configmaps',
         initialBackoffMs: 300,
         onProblem: (problem) => recorder.problems.push(problem),

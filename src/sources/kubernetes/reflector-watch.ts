@@ -1,0 +1,35 @@
+// One kind's list/watch as the API source takes it (api-source.ts KindWatch): a Reflector over the API
+// configuration's credentials, its troubles logged once per failure with the wait before the next try.
+import type { Logger } from '../../log.js';
+import type { KindWatch, ObjectFeed, WatchedKind } from './api-source.js';
+import type { ApiConfig } from './config.js';
+import { Reflector } from './reflector.js';
+
+export function reflectorWatch(config: ApiConfig, kind: WatchedKind, log: Logger): KindWatch {
+  let reflector: Reflector | null = null;
+  return {
+    start(feed: ObjectFeed): void {
+      reflector = new Reflector(
+        {
+          api: config,
+          path: kind.path,
+          labelSelector: kind.labelSelector,
+          fieldSelector: kind.fieldSelector,
+          onProblem: (problem) =>
+            log('warn', `${kind.kind} ${problem.phase} failed: ${problem.message}; retrying`, {
+              event: 'api_watch_failed',
+              kind: kind.kind,
+              phase: problem.phase,
+              status: problem.statusCode,
+              retryInMs: Math.round(problem.retryInMs),
+            }),
+        },
+        feed,
+      );
+      reflector.start();
+    },
+    async stop(): Promise<void> {
+      await reflector?.stop();
+    },
+  };
+}

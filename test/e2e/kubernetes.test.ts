@@ -1,0 +1,142 @@
+// The controller against a real control plane (etcd and kube-apiserver on loopback, test/helpers/cluster.ts):
+// run --kubeconfig lists and watches the API, serves what kubectl applies, pushes EndpointSlice changes to
+// the Lua balancer without a reload, and follows creates and deletes. No kubelet: the test writes the
+// EndpointSlices of its loopback pods itself, as the control plane would.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { metricKey, type RunningController, startController, stopAfter } from '../helpers/controller.js';
+import { TestCluster } from '../helpers/cluster.js';
+import { PodNetwork } from '../helpers/pod-network.js';
+import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
+import { waitFor } from '../helpers/wait.js';
+
+const HOST = 'web.api.test';
+const OTHER = 'other.api.test';
+
+function yamlDocs(...documents: object[]): string {
+  return documents.map((document) => JSON.stringify(document)).join('\n---\n');
+}
+
+const service = (name: string, targetPort: number) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: { ports: [{ name: 'http', port: 80, targetPort }] },
+});
+
+const slice = (service: string, port: number, addresses: string[]) => ({
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
+  metadata: { name: `${service}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port, protocol: 'TCP' }],
+  endpoints: addresses.map((address) => ({ addresses: [address], conditions: { ready: true } })),
+});
+
+const ingress = (name: string, host: string, backend: string) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'Ingress',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    ingressClassName: 'nginx',
+    rules: [
+      {
+        host,
+        http: {
+          paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: backend, port: { name: 'http' } } } }],
+        },
+      },
+    ],
+  },
+});
+
+const INGRESS_CLASS = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'IngressClass',
+  metadata: { name: 'nginx' },
+  spec: { controller: 'ingress-templater.dev/controller' },
+};
+
+describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', function () {
+  this.timeout(60_000);
+  let cluster: TestCluster;
+  let ctl: RunningController | undefined;
+  let pods: Pods;
+  let emptyDir: string;
+  const network = new PodNetwork();
+  let podIPs: string[] = []; // the pods' addresses as the API holds them (routed to their loopback addresses)
+  const apply = (...documents: object[]) => cluster.kubectl(['apply', '-f', '-'], { input: yamlDocs(...documents) });
+  const podOf = async (host: string) => {
+    const reply = await ctl!.http(host, '/');
+    return reply.pod ? reply.pod.pod : `status ${reply.status}`;
+  };
+
+  before(async function () {
+    this.timeout(180_000);
+    cluster = new TestCluster();
+    await cluster.start();
+    pods = await startPods(podSpecs('api', '127.0.61.1', 4));
+    podIPs = network.route(pods.specs.map((spec) => spec.address));
+    emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-api-manifests-'));
+    apply(
+      INGRESS_CLASS,
+      service('web', pods.port),
+      slice('web', pods.port, [podIPs[0]!, podIPs[1]!]),
+      ingress('web', HOST, 'web'),
+    );
+    ctl = await startController({
+      manifests: emptyDir,
+      extraArgs: ['--kubeconfig', cluster.kubeconfig()],
+      readyTimeoutMs: 30_000,
+    });
+  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods);
+      network.close();
+      await cluster?.stop();
+      fs.rmSync(emptyDir, { recursive: true, force: true });
+    },
+  );
+
+  it('serves what the API holds: the Ingress routes to the ready endpoints of its EndpointSlice', async () => {
+    const answered = new Set<string>();
+    await waitFor(
+      async () => {
+        answered.add(await podOf(HOST));
+        return answered.has('api-1') && answered.has('api-2');
+      },
+      { timeoutMs: 15_000, what: 'both pods of the slice answering' },
+    );
+    assert.deepEqual(
+      [...answered].filter((pod) => pod.startsWith('status')),
+      [],
+    );
+  });
+
+  it('an EndpointSlice change is pushed to the Lua balancer: the new pods answer, and nginx is not reloaded', async () => {
+    const reloads = await ctl!.metric('reloads_total');
+    apply(slice('web', pods.port, [podIPs[2]!, podIPs[3]!]));
+    await waitFor(
+      async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 8; i++) seen.add(await podOf(HOST));
+        return [...seen].every((pod) => pod === 'api-3' || pod === 'api-4');
+      },
+      { timeoutMs: 15_000, what: 'only the new pods answering' },
+    );
+    const metrics = await ctl!.metrics();
+    assert.equal(metrics.get(metricKey('reloads_total')), reloads, 'no reload for an endpoint change');
+  });
+
+  it('an Ingress created through kubectl is served, and deleting it takes its host away', async () => {
+    apply(service('other', pods.port), slice('other', pods.port, [podIPs[0]!]), ingress('other', OTHER, 'other'));
+    await waitFor(async () => (await podOf(OTHER)) === 'api-1', { timeoutMs: 15_000, what: 'the new host served' });
+    cluster.kubectl(['delete', 'ingress', 'other', '--namespace', 'default']);
+    await waitFor(async () => (await podOf(OTHER)) === 'status 404', { timeoutMs: 15_000, what: 'the host gone' });
+    assert.match(await podOf(HOST), /^api-[34]$/, 'the other host keeps answering');
+  });
+});
