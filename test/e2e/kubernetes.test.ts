@@ -6,13 +6,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { metricKey, type RunningController, startController, stopAfter } from '../helpers/controller.js';
+import { metricKey, REPO, type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOST = 'web.api.test';
+// the controller runs as deploy/api-rbac.yaml's ServiceAccount, with that role and nothing more
+const CONTROLLER_USER = {
+  name: 'system:serviceaccount:ingress-templater:ingress-templater',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:ingress-templater'],
+};
 const OTHER = 'other.api.test';
 
 function yamlDocs(...documents: object[]): string {
@@ -75,8 +80,15 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
 
   before(async function () {
     this.timeout(180_000);
-    cluster = new TestCluster();
+    cluster = new TestCluster({ users: [CONTROLLER_USER, { name: 'nobody' }] });
     await cluster.start();
+    cluster.kubectl([
+      'apply',
+      '-f',
+      path.join(REPO, 'deploy/namespace.yaml'),
+      '-f',
+      path.join(REPO, 'deploy/api-rbac.yaml'),
+    ]);
     pods = await startPods(podSpecs('api', '127.0.61.1', 4));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
     emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-api-manifests-'));
@@ -88,7 +100,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
     );
     ctl = await startController({
       manifests: emptyDir,
-      extraArgs: ['--kubeconfig', cluster.kubeconfig()],
+      extraArgs: ['--kubeconfig', cluster.kubeconfig(cluster.users[0])],
       readyTimeoutMs: 30_000,
     });
   });
@@ -138,5 +150,22 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
     cluster.kubectl(['delete', 'ingress', 'other', '--namespace', 'default']);
     await waitFor(async () => (await podOf(OTHER)) === 'status 404', { timeoutMs: 15_000, what: 'the host gone' });
     assert.match(await podOf(HOST), /^api-[34]$/, 'the other host keeps answering');
+  });
+
+  it("a user without deploy/api-rbac.yaml's role is refused by the API server: never ready, the 403 logged", async () => {
+    const denied = await startController({
+      manifests: emptyDir,
+      extraArgs: ['--kubeconfig', cluster.kubeconfig(cluster.users[1])],
+      waitReady: false,
+    });
+    try {
+      await waitFor(() => /"event":"api_watch_failed"[^\n]*"status":403/.test(denied.log()), {
+        timeoutMs: 15_000,
+        what: 'a 403 in the log',
+      });
+      assert.equal(await denied.healthz(), 503, 'not ready without its lists');
+    } finally {
+      await denied.stop();
+    }
   });
 });
