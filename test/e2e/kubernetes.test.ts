@@ -152,6 +152,32 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
     assert.match(await podOf(HOST), /^api-[34]$/, 'the other host keeps answering');
   });
 
+  it('an API server restart: traffic keeps flowing from the last good state, and changes after it still arrive', async () => {
+    const failures: string[] = [];
+    let sent = 0;
+    let running = true;
+    const traffic = (async () => {
+      while (running) {
+        sent++;
+        const pod = await podOf(HOST).catch((err: Error) => `error ${err.message}`);
+        if (!/^api-[34]$/.test(pod)) failures.push(pod);
+      }
+    })();
+    try {
+      await cluster.restartApiserver(2000);
+    } finally {
+      running = false;
+      await traffic;
+    }
+    assert.ok(sent > 20, `requests sent during the restart: ${sent}`);
+    assert.deepEqual(failures, [], 'no request failed while the API server was away');
+    apply(slice('web', pods.port, [podIPs[0]!]));
+    await waitFor(async () => (await podOf(HOST)) === 'api-1', {
+      timeoutMs: 30_000,
+      what: 'a change made after the restart served (the watches came back)',
+    });
+  });
+
   it("a user without deploy/api-rbac.yaml's role is refused by the API server: never ready, the 403 logged", async () => {
     const denied = await startController({
       manifests: emptyDir,

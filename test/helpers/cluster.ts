@@ -236,6 +236,18 @@ export class TestCluster {
     });
   }
 
+  /** Stops the API server (SIGTERM, as a control-plane upgrade does) and starts it again on the same port. */
+  async restartApiserver(downMs = 0): Promise<void> {
+    const child = this.apiserver;
+    if (child) {
+      child.kill('SIGTERM');
+      await waitForExit(child, 10_000);
+    }
+    this.apiserver = null;
+    if (downMs) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.startApiserver(clusterBinaries());
+  }
+
   /** Stops the API server, then etcd (SIGTERM, then SIGKILL after 5 s), and removes the directory. */
   async stop(): Promise<void> {
     for (const child of [this.apiserver, this.etcd]) {
