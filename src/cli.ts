@@ -35,7 +35,7 @@ import type { NginxBinary } from './nginx/binary.js';
 import { formatProblem } from './resources.js';
 import { podAddresses, selfPolicy } from './own-listeners.js';
 import { DNS_LABEL, isIP } from './syntax.js';
-import { ApiConfigError, loadApiConfig, SERVICE_ACCOUNT_DIR } from './sources/kubernetes/config.js';
+import { ApiConfigError, inPod, loadApiConfig } from './sources/kubernetes/config.js';
 import type { ApiConfig } from './sources/kubernetes/config.js';
 import type { Problem } from './resources.js';
 
@@ -434,12 +434,11 @@ const STOP_GRACE_MS = 25_000;
 
 /**
  * run's API mode: with --kubeconfig; or, when --manifests is not given, with KUBECONFIG or in a pod with its
- * service account (as ingress-nginx finds its cluster). --manifests given keeps the directory source.
+ * service account (loadApiConfig says how the order differs from ingress-nginx's). --manifests given keeps the directory source.
  */
 function apiSourceFor(values: Values): { config: ApiConfig; namespace?: string } | undefined {
-  const inPod = Boolean(process.env.KUBERNETES_SERVICE_HOST) && fs.existsSync(path.join(SERVICE_ACCOUNT_DIR, 'token'));
   const wanted =
-    values.kubeconfig !== undefined || (!isGiven(values, 'manifests') && (Boolean(process.env.KUBECONFIG) || inPod));
+    values.kubeconfig !== undefined || (!isGiven(values, 'manifests') && (Boolean(process.env.KUBECONFIG) || inPod()));
   if (!wanted) return undefined;
   const namespace = values['watch-namespace'] as string | undefined;
   if (namespace !== undefined && !DNS_LABEL.test(namespace))

@@ -1,8 +1,7 @@
 // GET requests to the API server with the credentials of the API configuration (config.ts: client-node's
 // KubeConfig applied per request, one kept-alive agent, plain http for kubectl proxy), and the API's errors
 // as ApiStatusError with the status and Retry-After.
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { ApiConfig } from './config.js';
 
 export class ApiStatusError extends Error {
@@ -44,26 +43,20 @@ export class ApiClient {
    * Credentials are applied on every request (config.ts) so that exec plugins can refresh expiring tokens.
    */
   async get(pathAndQuery: string, signal: AbortSignal, timeoutMs: number): Promise<IncomingMessage> {
-    const options = await this.api.requestOptions(pathAndQuery, { headers: { accept: 'application/json' } });
-    signal.throwIfAborted();
-    const transport = options.protocol === 'http:' ? http : https;
-    return new Promise((resolve, reject) => {
-      const request = transport.request({ ...options, timeout: undefined, signal });
-      // a hard deadline as well as the idle one: a half-open connection may never say it is dead
-      const deadline = setTimeout(() => request.destroy(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-      request.on('close', () => clearTimeout(deadline));
-      request.on('error', reject);
-      request.on('response', (response) => {
-        if (response.statusCode === 200) return resolve(response);
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          if (body.length < 64 * 1024) body += chunk;
-        });
-        response.on('error', reject);
-        response.on('end', () => reject(new ApiStatusError(response.statusCode ?? 0, body, retryAfter(response))));
+    const response = await this.api.request(pathAndQuery, {
+      headers: { accept: 'application/json' },
+      signal,
+      deadlineMs: timeoutMs,
+    });
+    if (response.statusCode === 200) return response;
+    return new Promise((_resolve, reject) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        if (body.length < 64 * 1024) body += chunk;
       });
-      request.end();
+      response.on('error', reject);
+      response.on('end', () => reject(new ApiStatusError(response.statusCode ?? 0, body, retryAfter(response))));
     });
   }
 }

@@ -33,6 +33,11 @@ export interface ApiRequest {
   timeoutMs?: number;
   /** ends the request, or the response's stream (a watch being stopped) */
   signal?: AbortSignal;
+  /**
+   * a hard deadline for the whole exchange, response stream included, beside the idle one: a half-open
+   * connection may never say it is dead
+   */
+  deadlineMs?: number;
 }
 
 export interface ApiConfig {
@@ -54,7 +59,17 @@ export interface ApiConfig {
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Loads the configuration in the order ingress controllers use; throws ApiConfigError naming file and field. */
+/** In a pod with its service account's token mounted (what the in-cluster configuration needs). */
+export function inPod(env: NodeJS.ProcessEnv = process.env, serviceAccountPrefix = ''): boolean {
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && fs.existsSync(`${serviceAccountPrefix}${SERVICE_ACCOUNT_DIR}/token`);
+}
+
+/**
+ * Loads the configuration: --kubeconfig, else KUBECONFIG, else the pod's service account; throws ApiConfigError
+ * naming file and field. ingress-nginx (client-go's BuildConfigFromFlags) takes --kubeconfig, else the
+ * in-cluster configuration, else client-go's default rules (KUBECONFIG, then ~/.kube/config): here KUBECONFIG
+ * comes before the service account, and ~/.kube/config is never read (README, API mode).
+ */
 export function loadApiConfig(options: ApiConfigOptions = {}): ApiConfig {
   const env = options.env ?? process.env;
   if (options.kubeconfig) return fromFiles([options.kubeconfig], options.context, '--kubeconfig');
@@ -62,7 +77,7 @@ export function loadApiConfig(options: ApiConfigOptions = {}): ApiConfig {
   if (listed.length) return fromFiles(listed, options.context, 'KUBECONFIG');
   const prefix = options.serviceAccountPrefix ?? '';
   const tokenFile = `${prefix}${SERVICE_ACCOUNT_DIR}/token`;
-  if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(tokenFile)) return inCluster(env, prefix, tokenFile);
+  if (inPod(env, prefix)) return inCluster(env, prefix, tokenFile);
   const why = env.KUBERNETES_SERVICE_HOST
     ? `KUBERNETES_SERVICE_HOST is set but ${tokenFile} does not exist (automountServiceAccountToken: false?)`
     : 'KUBERNETES_SERVICE_HOST is not set (not in a pod)';
@@ -240,6 +255,11 @@ class KubeApiConfig implements ApiConfig {
     const send = this.plain ? http.request : https.request;
     return new Promise((resolve, reject) => {
       const outgoing = send(options, resolve);
+      if (request.deadlineMs !== undefined) {
+        const ms = request.deadlineMs;
+        const deadline = setTimeout(() => outgoing.destroy(new Error(`no answer in ${ms} ms`)), ms);
+        outgoing.on('close', () => clearTimeout(deadline));
+      }
       outgoing.on('timeout', () =>
         outgoing.destroy(new Error(`no answer from ${this.server} in ${request.timeoutMs} ms`)),
       );
