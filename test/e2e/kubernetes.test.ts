@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { metricKey, REPO, type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { waitFor } from '../helpers/wait.js';
@@ -19,43 +20,6 @@ const CONTROLLER_USER = {
   groups: ['system:serviceaccounts', 'system:serviceaccounts:ingress-templater'],
 };
 const OTHER = 'other.api.test';
-
-function yamlDocs(...documents: object[]): string {
-  return documents.map((document) => JSON.stringify(document)).join('\n---\n');
-}
-
-const service = (name: string, targetPort: number) => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name, namespace: 'default' },
-  spec: { ports: [{ name: 'http', port: 80, targetPort }] },
-});
-
-const slice = (service: string, port: number, addresses: string[]) => ({
-  apiVersion: 'discovery.k8s.io/v1',
-  kind: 'EndpointSlice',
-  metadata: { name: `${service}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
-  addressType: 'IPv4',
-  ports: [{ name: 'http', port, protocol: 'TCP' }],
-  endpoints: addresses.map((address) => ({ addresses: [address], conditions: { ready: true } })),
-});
-
-const ingress = (name: string, host: string, backend: string) => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'Ingress',
-  metadata: { name, namespace: 'default' },
-  spec: {
-    ingressClassName: 'nginx',
-    rules: [
-      {
-        host,
-        http: {
-          paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: backend, port: { name: 'http' } } } }],
-        },
-      },
-    ],
-  },
-});
 
 const INGRESS_CLASS = {
   apiVersion: 'networking.k8s.io/v1',
@@ -72,7 +36,17 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
   let emptyDir: string;
   const network = new PodNetwork();
   let podIPs: string[] = []; // the pods' addresses as the API holds them (routed to their loopback addresses)
-  const apply = (...documents: object[]) => cluster.kubectl(['apply', '-f', '-'], { input: yamlDocs(...documents) });
+  const apply = (...documents: Obj[]) => cluster.kubectl(['apply', '-f', '-'], { input: yamlDocs(documents) });
+  // the test's objects: a Service (port 80, named http, to the pods' port), its slice of ready pods, an Ingress
+  const webService = (name: string) => service(name, { ports: [{ name: 'http', port: 80, targetPort: pods.port }] });
+  const slice = (name: string, addresses: string[]) =>
+    endpointSlice(`${name}-1`, name, {
+      endpoints: addresses.map((ip) => ({ ip, ready: true })),
+      port: pods.port,
+      portName: 'http',
+    });
+  const route = (name: string, host: string) =>
+    ingress(name, { host, className: 'nginx', paths: [{ path: '/', service: name, port: 'http' }] });
   const podOf = async (host: string) => {
     const reply = await ctl!.http(host, '/');
     return reply.pod ? reply.pod.pod : `status ${reply.status}`;
@@ -92,12 +66,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
     pods = await startPods(podSpecs('api', '127.0.61.1', 4));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
     emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-api-manifests-'));
-    apply(
-      INGRESS_CLASS,
-      service('web', pods.port),
-      slice('web', pods.port, [podIPs[0]!, podIPs[1]!]),
-      ingress('web', HOST, 'web'),
-    );
+    apply(INGRESS_CLASS, webService('web'), slice('web', [podIPs[0]!, podIPs[1]!]), route('web', HOST));
     ctl = await startController({
       manifests: emptyDir,
       extraArgs: ['--kubeconfig', cluster.kubeconfig(cluster.users[0])],
@@ -131,7 +100,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
 
   it('an EndpointSlice change is pushed to the Lua balancer: the new pods answer, and nginx is not reloaded', async () => {
     const reloads = await ctl!.metric('reloads_total');
-    apply(slice('web', pods.port, [podIPs[2]!, podIPs[3]!]));
+    apply(slice('web', [podIPs[2]!, podIPs[3]!]));
     await waitFor(
       async () => {
         const seen = new Set<string>();
@@ -145,7 +114,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
   });
 
   it('an Ingress created through kubectl is served, and deleting it takes its host away', async () => {
-    apply(service('other', pods.port), slice('other', pods.port, [podIPs[0]!]), ingress('other', OTHER, 'other'));
+    apply(webService('other'), slice('other', [podIPs[0]!]), route('other', OTHER));
     await waitFor(async () => (await podOf(OTHER)) === 'api-1', { timeoutMs: 15_000, what: 'the new host served' });
     cluster.kubectl(['delete', 'ingress', 'other', '--namespace', 'default']);
     await waitFor(async () => (await podOf(OTHER)) === 'status 404', { timeoutMs: 15_000, what: 'the host gone' });
@@ -171,7 +140,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd)', functi
     }
     assert.ok(sent > 20, `requests sent during the restart: ${sent}`);
     assert.deepEqual(failures, [], 'no request failed while the API server was away');
-    apply(slice('web', pods.port, [podIPs[0]!]));
+    apply(slice('web', [podIPs[0]!]));
     await waitFor(async () => (await podOf(HOST)) === 'api-1', {
       timeoutMs: 30_000,
       what: 'a change made after the restart served (the watches came back)',

@@ -91,12 +91,14 @@ export interface ApiSourceOptions {
   log: Logger;
 }
 
+const API_FILE_PREFIX = 'api:';
+
 /** "api:Kind/namespace/name": the store's file key of one API object (also the key problems are kept by). */
 function fileKeyOf(kind: Kind, raw: unknown): string | null {
   const meta = (raw as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
   if (typeof meta?.name !== 'string') return null;
   const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
-  return `api:${kind}/${namespace}/${meta.name}`;
+  return `${API_FILE_PREFIX}${resourceKey(kind, namespace, meta.name)}`;
 }
 
 export class ApiSource implements Source {
@@ -194,7 +196,7 @@ export class ApiSource implements Source {
     }
     // refused: the object keeps its last good version, as a refused edit of a file does
     this.refusals.set(key, converted.problems);
-    const storeKey = converted.key ?? resourceKey(kind.kind, key.split('/')[1] ?? '', key.split('/')[2] ?? '');
+    const storeKey = converted.key ?? key.slice(API_FILE_PREFIX.length);
     this.options.store.setFile(key, { resources: [], rejected: [storeKey], parseFailed: false });
   }
 
