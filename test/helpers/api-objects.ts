@@ -399,81 +399,15 @@ const CAPTURED = {
     metadata: {
       resourceVersion: '210',
     },
-    items: [
-      {
-        metadata: {
-          name: 'web',
-          namespace: 'default',
-          uid: 'cb126dc2-e169-4ca3-b666-32f01a6e66c2',
-          resourceVersion: '210',
-          generation: 1,
-          creationTimestamp: '2026-12-07T21:25:15Z',
-          annotations: {
-            'kubectl.kubernetes.io/last-applied-configuration':
-              '{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"annotations":{"nginx.ingress.kubernetes.io/rewrite-target":"/"},"name":"web","namespace":"default"},"spec":{"ingressClassName":"nginx","rules":[{"host":"web.example.com","http":{"paths":[{"backend":{"service":{"name":"web","port":{"name":"http"}}},"path":"/","pathType":"Prefix"}]}}],"tls":[{"hosts":["web.example.com"],"secretName":"web-tls"}]}}\n',
-            'nginx.ingress.kubernetes.io/rewrite-target': '/',
-          },
-          managedFields: [
-            {
-              manager: 'kubectl-client-side-apply',
-              operation: 'Update',
-              apiVersion: 'networking.k8s.io/v1',
-              time: '2026-12-07T21:25:15Z',
-              fieldsType: 'FieldsV1',
-              fieldsV1: {
-                'f:metadata': {
-                  'f:annotations': {
-                    '.': {},
-                    'f:kubectl.kubernetes.io/last-applied-configuration': {},
-                    'f:nginx.ingress.kubernetes.io/rewrite-target': {},
-                  },
-                },
-                'f:spec': {
-                  'f:ingressClassName': {},
-                  'f:rules': {},
-                  'f:tls': {},
-                },
-              },
-            },
-          ],
-        },
-        spec: {
-          ingressClassName: 'nginx',
-          tls: [
-            {
-              hosts: ['web.example.com'],
-              secretName: 'web-tls',
-            },
-          ],
-          rules: [
-            {
-              host: 'web.example.com',
-              http: {
-                paths: [
-                  {
-                    path: '/',
-                    pathType: 'Prefix',
-                    backend: {
-                      service: {
-                        name: 'web',
-                        port: {
-                          name: 'http',
-                        },
-                      },
-                    },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-        status: {
-          loadBalancer: {},
-        },
-      },
-    ],
+    // the one item is the Ingress above as the list serves it: the same object without kind and apiVersion
+    items: [] as unknown[],
   },
 } as const;
+
+{
+  const { kind: _kind, apiVersion: _apiVersion, ...item } = CAPTURED.Ingress;
+  CAPTURED.IngressList.items.push(item);
+}
 
 export type CapturedKind = keyof typeof CAPTURED;
 
