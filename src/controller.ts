@@ -53,7 +53,15 @@ export class Controller {
     this.reporter = reporter;
     this.push = push;
     const { minReloadIntervalMs } = timing;
-    this.lane = new ApplyLane({ applier, nginx, readiness, push, reporter, metrics, log, clock, minReloadIntervalMs });
+    const observers = parts.observers ?? [];
+    const onApplied = (model: Model) => {
+      for (const observer of observers) observer.applied?.(model);
+    };
+    this.lane = new ApplyLane({
+      ...{ applier, nginx, readiness, push, reporter, metrics, log, clock },
+      minReloadIntervalMs,
+      onApplied,
+    });
     this.debounce = new Debouncer(timing.minWaitMs, timing.maxWaitMs, () => void this.runSync(false), clock);
     followRestarts({ nginx, applier, readiness, push, metrics, clock, resync: () => void this.runSync(true) });
   }
@@ -163,7 +171,9 @@ export class Controller {
   /** The problems of loading and of the plan. */
   private report(planProblems: Problem[]): void {
     const { source } = this.parts;
-    this.reporter.report([...source.problems(), ...planProblems], source.rejectedCount());
+    const problems = [...source.problems(), ...planProblems];
+    this.reporter.report(problems, source.rejectedCount());
+    for (const observer of this.parts.observers ?? []) observer.problems?.(problems);
   }
 
   private async refreshNames(): Promise<void> {
@@ -189,6 +199,9 @@ export class Controller {
     await settleWithin(sourceStopped, STOP_WAIT_MS, this.clock);
     await settleWithin(this.syncing, STOP_WAIT_MS, this.clock);
     await settleWithin(this.lane.busy, STOP_WAIT_MS, this.clock);
+    // the Lease is handed over and the last Events written while nginx still serves
+    const observers = (this.parts.observers ?? []).map((observer) => observer.stop?.());
+    await settleWithin(Promise.all(observers), STOP_WAIT_MS, this.clock);
     await this.parts.nginx.stop(timeoutMs);
     await this.server?.close();
   }

@@ -8,6 +8,7 @@ import { ConfigTestError, NotConfirmedError, TemplateError } from '../src/errors
 import { renderOptionsFor } from '../src/plan.js';
 import { loadTemplates } from '../src/render/index.js';
 import type { Resource } from '../src/resources.js';
+import type { SyncObserver } from '../src/sync/parts.js';
 import { Planner } from '../src/sync/planner.js';
 import { endpoints, ingress, OPTIONS, path, rule, service, PLACEMENT } from './helpers/resources.js';
 import {
@@ -36,6 +37,7 @@ interface HarnessOptions {
   minWaitMs?: number;
   maxWaitMs?: number;
   minReloadIntervalMs?: number;
+  observers?: SyncObserver[];
 }
 
 function harness(options: HarnessOptions = {}) {
@@ -66,6 +68,7 @@ function harness(options: HarnessOptions = {}) {
     },
     log: recorded.log,
     clock,
+    observers: options.observers,
   });
   source.put('web.yaml', ...routes('/'));
   source.put('pods.yaml', pods('10.0.0.1'));
@@ -472,5 +475,35 @@ describe('controller (the sync loop, with fakes)', () => {
     changed = false;
     await clock.advance(30_000);
     assert.equal(controller.metrics.syncs, syncs + 1);
+  });
+
+  it('observers hear every report of problems, each config nginx runs (not a refused one), and stop()', async () => {
+    const heard: string[] = [];
+    const observer: SyncObserver = {
+      problems: (problems) => heard.push(`problems ${problems.length}`),
+      applied: (model) => heard.push(`applied ${model.servers.flatMap((server) => server.ingresses).join(',')}`),
+      stop: async () => {
+        heard.push('stop');
+      },
+    };
+    const { controller, source, clock, applier } = await running({ observers: [observer] });
+    assert.deepEqual(heard, ['problems 0', 'applied default/web']);
+    const good = applier.live!.hash;
+    applier.answer = async (call) => {
+      if (call.hash !== good) throw new ConfigTestError('nginx -t refused it: [emerg] bad', '[emerg] bad');
+      return undefined;
+    };
+    source.put(
+      'web.yaml',
+      ...routes('/', '/x'),
+      ingress({ name: 'lost', rules: [rule('b.example.com', path('/', 'gone'))] }),
+    );
+    await clock.advance(10);
+    assert.deepEqual(heard.slice(2), ['problems 1'], 'a config nginx -t refused is not applied');
+    source.put('web.yaml', ...routes('/'));
+    await clock.advance(10);
+    assert.deepEqual(heard.slice(3), ['problems 0', 'applied default/web']);
+    await controller.stop();
+    assert.equal(heard.at(-1), 'stop');
   });
 });

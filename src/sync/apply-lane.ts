@@ -38,6 +38,8 @@ export interface ApplyLaneOptions {
   log: Logger;
   clock: Clock;
   minReloadIntervalMs: number;
+  /** nginx runs the config of this model. */
+  onApplied?: (model: Model) => void;
 }
 
 export class ApplyLane {
@@ -111,6 +113,7 @@ export class ApplyLane {
         if (!applied) return;
       } else nginx.noteConfirmed(hash);
       reporter.succeeded();
+      this.options.onApplied?.(model);
       if (result === 'adopted') {
         readiness.confirmed();
         metrics.configHash = hash;
