@@ -25,6 +25,7 @@ import { formatProblem } from '../resources.js';
 import { startStatusServer } from '../status-server.js';
 import { DirectorySource } from '../sources/directory-source.js';
 import { ApiSource, watchedKinds } from '../sources/kubernetes/api-source.js';
+import { referencedObjects } from '../model/references.js';
 import type { ApiConfig } from '../sources/kubernetes/config.js';
 import { reflectorWatch } from '../sources/kubernetes/reflector-watch.js';
 import { Store } from '../store.js';
@@ -73,7 +74,14 @@ function sourceFor(options: ControllerOptions, log: Logger, metrics: Metrics): {
   });
   const store = new Store();
   const kinds = watchedKinds({ namespace: api.namespace, configMap: options.configMap });
-  const source = new ApiSource({ store, kinds, watch: (kind) => reflectorWatch(api.config, kind, log), log });
+  const source = new ApiSource({
+    store,
+    kinds,
+    watch: (kind) => reflectorWatch(api.config, kind, log),
+    log,
+    // the model's own view of what the served Ingresses and the settings name
+    references: (current) => referencedObjects(current, { ...options.classes, configMap: options.configMap }),
+  });
   return { source, store };
 }
 

@@ -13,7 +13,7 @@
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, parseBool, PREFIX } from './values.js';
-import { caSecret } from './tls-secrets.js';
+import { caSecret, namedSecret } from './tls-secrets.js';
 
 export const AUTH_TLS_SECRET = `${PREFIX}auth-tls-secret`;
 export const AUTH_TLS_VERIFY_CLIENT = `${PREFIX}auth-tls-verify-client`;
@@ -87,6 +87,7 @@ export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Pro
 export const authTlsFamily: Family<'auth-tls', never, AuthTlsConfig> = {
   name: 'auth-tls',
   keys: AUTH_TLS_KEYS,
+  references: (ing) => namedSecret(ing, AUTH_TLS_SECRET),
   // reports every problem, so an invalid annotation denies the Ingress's paths; renders nothing per location
   location(ing, ctx, problems) {
     parseAuthTls(ing, ctx, problems);

@@ -209,4 +209,10 @@ export const authFamily: Family<'auth', BasicAuthConfig> = {
   name: 'auth',
   keys: AUTH_KEYS,
   location: parseBasicAuth,
+  references(ing) {
+    const value = ing.meta.annotations[AUTH_SECRET];
+    const ref = value === undefined ? undefined : parseSecretRef(value, ing.meta.namespace);
+    // another namespace's Secret is refused (parseBasicAuth): not fetched either
+    return ref && ref.namespace === ing.meta.namespace ? [{ kind: 'Secret', ...ref }] : [];
+  },
 };

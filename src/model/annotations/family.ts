@@ -18,6 +18,13 @@ import type { Backend, Model, Server } from '../routing.js';
 import type { Settings } from '../settings.js';
 import type { HttpItems } from './families.js';
 
+/** An object an Ingress or the settings name, which a source must fetch for the model to read it. */
+export interface ObjectReference {
+  kind: 'Secret' | 'ConfigMap';
+  namespace: string;
+  name: string;
+}
+
 /** A file the config refers to (htpasswd, CA bundle): written by the applier under PREFIX/files. */
 export interface ManagedFile {
   name: string; // file name only, [a-z0-9._-]; carries a content hash so a change is a config change
@@ -86,6 +93,12 @@ export interface Family<Name extends string = string, Loc = never, Srv = never, 
   location?(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): Loc | undefined;
   server?(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): Srv | undefined;
   http?(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): Http[] | undefined;
+
+  // ---- sources (model/references.ts) ----
+  /** the Secrets and ConfigMaps the family's annotations of this Ingress name, valid or not yet */
+  references?(ing: Ingress): ObjectReference[];
+  /** those the settings name for this family */
+  settingsReferences?(settings: Settings): ObjectReference[];
 
   // ---- buildModel ----
   /** http items from the settings ConfigMap, before any Ingress's */

@@ -89,6 +89,10 @@ export const headersFamily: Family<'headers', HeadersConfig, never, CustomHeader
     const headers = proxySetHeaders(ctx.settings.proxySetHeaders, ctx, problems);
     return headers.length ? [{ headers }] : [];
   },
+  settingsReferences(settings) {
+    const [namespace, name] = settings.proxySetHeaders?.split('/') ?? [];
+    return namespace && name ? [{ kind: 'ConfigMap', namespace, name }] : [];
+  },
   constantHeaders: (items) => items.flatMap((item) => item.headers),
 };
 

@@ -8,7 +8,7 @@ import type { Ingress, Problem } from '../../resources.js';
 import { protocolOf } from './backend-protocol.js';
 import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './values.js';
-import { caSecret, keyPair, secretProblem } from './tls-secrets.js';
+import { caSecret, keyPair, namedSecret, secretProblem } from './tls-secrets.js';
 
 export const PROXY_SSL_SECRET = `${PREFIX}proxy-ssl-secret`;
 export const PROXY_SSL_VERIFY = `${PREFIX}proxy-ssl-verify`;
@@ -119,4 +119,5 @@ export const proxySslFamily: Family<'proxy-ssl', ProxySslConfig> = {
   name: 'proxy-ssl',
   keys: PROXY_SSL_KEYS,
   location: parseProxySsl,
+  references: (ing) => namedSecret(ing, PROXY_SSL_SECRET),
 };

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Ingress, Problem, Secret } from '../../resources.js';
 import { problemAt } from '../../resources.js';
 import { certificateFromSecret } from '../certificates.js';
-import type { AnnotationContext } from './family.js';
+import type { AnnotationContext, ObjectReference } from './family.js';
 import { annotationProblem, PREFIX } from './values.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -43,6 +43,12 @@ export function parseSecretRef(ing: Ingress, key: string, problems: Problem[]): 
     return null;
   }
   return { namespace, name };
+}
+
+/** The Secret an annotation of this form names, as a reference to fetch (nothing when it is not of that form). */
+export function namedSecret(ing: Ingress, key: string): ObjectReference[] {
+  const ref = parseSecretRef(ing, key, []);
+  return ref ? [{ kind: 'Secret', ...ref }] : [];
 }
 
 /** A problem about the Secret an annotation names (missing, or without usable data). */

@@ -2,7 +2,11 @@
 // feeds raw objects in; a load converts them (the loader's schemas, convert.ts) and puts each into the store
 // as a "file" of its own, so an update replaces one object, a refused update keeps the object's last good
 // version (as for a file), and a relist replaces a kind at once without a flap. No source knows about nginx.
+// Secrets: only kubernetes.io/tls ones are watched as a kind; any other Secret (or ConfigMap) the served
+// Ingresses or the settings name is watched by name, so a cluster's other Secrets (Helm keeps a release of up
+// to a megabyte in each) are never listed, transferred or held.
 import type { Logger } from '../../log.js';
+import type { ObjectReference } from '../../model/references.js';
 import type { Kind, Problem } from '../../resources.js';
 import { resourceKey } from '../../resources.js';
 import type { Store } from '../../store.js';
@@ -67,8 +71,13 @@ export function watchedKinds(scope: WatchScope): WatchedKind[] {
       // slices that belong to a Service; those a user made by hand without the label are not ours to read
       labelSelector: 'kubernetes.io/service-name',
     },
-    // every Secret: annotations name Opaque ones too (auth-secret, CA bundles), not only kubernetes.io/tls
-    { kind: 'Secret', apiVersion: 'v1', path: collection('', 'v1', 'secrets', ns) },
+    // TLS Secrets, which spec.tls names; Secrets of other types are watched one by one when named (namedWatch)
+    {
+      kind: 'Secret',
+      apiVersion: 'v1',
+      path: collection('', 'v1', 'secrets', ns),
+      fieldSelector: 'type=kubernetes.io/tls',
+    },
   ];
   if (scope.configMap) {
     kinds.push({
@@ -81,7 +90,27 @@ export function watchedKinds(scope: WatchScope): WatchedKind[] {
   return kinds;
 }
 
-type Pending = { kind: WatchedKind; replace?: unknown[]; upserts: Map<string, unknown>; removals: Set<string> };
+/** The watch of one Secret or ConfigMap an Ingress or the settings name (a field selector on its name). */
+export function namedWatch(ref: ObjectReference): WatchedKind {
+  const plural = ref.kind === 'Secret' ? 'secrets' : 'configmaps';
+  return {
+    kind: ref.kind,
+    apiVersion: 'v1',
+    path: collection('', 'v1', plural, ref.namespace),
+    fieldSelector: `metadata.name=${ref.name}`,
+  };
+}
+
+/** One running list/watch and what it handed over since the last load. */
+interface Feed {
+  kind: WatchedKind;
+  watch: KindWatch;
+  replace?: unknown[];
+  upserts: Map<string, unknown>;
+  removals: Set<string>;
+  held: Set<string>; // the store files this watch's objects are in
+  listed: boolean; // its first list has arrived
+}
 
 export interface ApiSourceOptions {
   store: Store;
@@ -89,9 +118,14 @@ export interface ApiSourceOptions {
   /** starts the list/watch of one kind */
   watch: (kind: WatchedKind) => KindWatch;
   log: Logger;
+  /** the Secrets and ConfigMaps the model will read (model/references.ts): those the kinds miss are watched by name */
+  references?: (store: Store) => ObjectReference[];
+  /** how long a load waits for the first list of a newly named object before planning without it */
+  namedListWaitMs?: number;
 }
 
 const API_FILE_PREFIX = 'api:';
+const NAMED_LIST_WAIT_MS = 5000;
 
 /** "api:Kind/namespace/name": the store's file key of one API object (also the key problems are kept by). */
 function fileKeyOf(kind: Kind, raw: unknown): string | null {
@@ -102,87 +136,142 @@ function fileKeyOf(kind: Kind, raw: unknown): string | null {
 }
 
 export class ApiSource implements Source {
-  private readonly pending = new Map<Kind, Pending>();
-  private readonly watches: KindWatch[] = [];
-  private readonly filesOf = new Map<Kind, Set<string>>(); // the store files each kind holds
+  private readonly feeds: Feed[] = []; // one per kind, in the order given
+  private readonly named = new Map<string, Feed>(); // by the file key of the object named
   private readonly refusals = new Map<string, Problem[]>(); // by file key
+  private onChange: () => void = () => undefined;
   private stopped = false;
-  private readonly listed = new Set<Kind>(); // kinds whose first list has arrived
-  private allListed: (() => void) | null = null;
+  private listedWaiter: (() => void) | null = null; // woken by any first list
 
   constructor(private readonly options: ApiSourceOptions) {}
 
   start(onChange: () => void): void {
-    for (const kind of this.options.kinds) {
-      const pending: Pending = { kind, upserts: new Map(), removals: new Set() };
-      this.pending.set(kind.kind, pending);
-      const watch = this.options.watch(kind);
-      this.watches.push(watch);
-      watch.start({
-        replace: (objects) => {
-          if (this.stopped) return;
-          // a relist supersedes every event before it
-          pending.replace = objects;
-          this.listed.add(kind.kind);
-          if (this.listed.size === this.options.kinds.length) this.allListed?.();
-          pending.upserts.clear();
-          pending.removals.clear();
-          onChange();
-        },
-        upsert: (object) => {
-          const key = fileKeyOf(kind.kind, object);
-          if (this.stopped || !key) return;
-          pending.removals.delete(key);
-          pending.upserts.set(key, object);
-          onChange();
-        },
-        remove: (object) => {
-          const key = fileKeyOf(kind.kind, object);
-          if (this.stopped || !key) return;
-          pending.upserts.delete(key);
-          pending.removals.add(key);
-          onChange();
-        },
-      });
-    }
+    this.onChange = onChange;
+    for (const kind of this.options.kinds) this.feeds.push(this.startFeed(kind));
+  }
+
+  private startFeed(kind: WatchedKind): Feed {
+    const watch = this.options.watch(kind);
+    const feed: Feed = { kind, watch, upserts: new Map(), removals: new Set(), held: new Set(), listed: false };
+    watch.start({
+      replace: (objects) => {
+        if (this.stopped) return;
+        // a relist supersedes every event before it
+        feed.replace = objects;
+        feed.listed = true;
+        this.listedWaiter?.();
+        feed.upserts.clear();
+        feed.removals.clear();
+        this.onChange();
+      },
+      upsert: (object) => {
+        const key = fileKeyOf(kind.kind, object);
+        if (this.stopped || !key) return;
+        feed.removals.delete(key);
+        feed.upserts.set(key, object);
+        this.onChange();
+      },
+      remove: (object) => {
+        const key = fileKeyOf(kind.kind, object);
+        if (this.stopped || !key) return;
+        feed.upserts.delete(key);
+        feed.removals.add(key);
+        this.onChange();
+      },
+    });
+    return feed;
   }
 
   /**
    * Applies what arrived since the last load; the API source has no "full" reading beyond its watches. The
    * first load waits until every kind has been listed once: a config built from half the kinds (Ingresses
    * without their Services, say) would answer 503 and 404 where the cluster serves, as a controller that
-   * starts before its caches sync would.
+   * starts before its caches sync would. Then the objects the Ingresses name and no kind holds get a watch
+   * of their own, whose first list the load waits for too (a little while only: the API may be away).
    */
   async load(_full: boolean): Promise<boolean> {
-    if (this.listed.size < this.options.kinds.length && !this.stopped) {
-      await new Promise<void>((resolve) => {
-        this.allListed = resolve;
-      });
-      this.allListed = null;
-    }
+    await this.listedWithin(this.feeds, Number.POSITIVE_INFINITY);
     let applied = false;
-    for (const pending of this.pending.values()) {
-      const held = this.filesOf.get(pending.kind.kind) ?? new Set<string>();
-      this.filesOf.set(pending.kind.kind, held);
-      if (pending.replace) {
-        const objects = pending.replace;
-        pending.replace = undefined;
-        const present = new Set<string>();
-        for (const object of objects) {
-          const key = fileKeyOf(pending.kind.kind, object);
-          if (!key) continue;
-          present.add(key);
-          this.put(pending.kind, key, object, held);
-        }
-        for (const key of [...held]) if (!present.has(key)) this.drop(key, held);
-        applied = true;
-      }
-      for (const [key, object] of pending.upserts) this.put(pending.kind, key, object, held);
-      for (const key of pending.removals) this.drop(key, held);
-      if (pending.upserts.size || pending.removals.size) applied = true;
-      pending.upserts.clear();
-      pending.removals.clear();
+    for (const feed of [...this.feeds, ...this.named.values()]) if (this.apply(feed)) applied = true;
+    // a named ConfigMap of the settings cannot name further objects, so two rounds settle it; a third is cheap
+    for (let round = 0; round < 3 && this.options.references && !this.stopped; round++) {
+      const { started, dropped } = this.followReferences(this.options.references(this.options.store));
+      if (dropped) applied = true;
+      if (!started.length) break;
+      applied = true;
+      await this.listedWithin(started, this.options.namedListWaitMs ?? NAMED_LIST_WAIT_MS);
+      for (const feed of started) this.apply(feed);
     }
+    return applied;
+  }
+
+  /** Starts a watch for each named object no kind holds; stops those no longer named (their objects go). */
+  private followReferences(refs: ObjectReference[]): { started: Feed[]; dropped: boolean } {
+    let dropped = false;
+    const wanted = new Map<string, ObjectReference>();
+    for (const ref of refs) {
+      const key = `${API_FILE_PREFIX}${resourceKey(ref.kind, ref.namespace, ref.name)}`;
+      if (!this.heldByKind(key)) wanted.set(key, ref);
+    }
+    for (const [key, feed] of this.named) {
+      if (wanted.has(key)) continue;
+      this.named.delete(key);
+      void feed.watch.stop();
+      for (const file of [...feed.held]) this.drop(file, feed.held);
+      dropped = true;
+    }
+    const started: Feed[] = [];
+    for (const [key, ref] of wanted) {
+      if (this.named.has(key)) continue;
+      const feed = this.startFeed(namedWatch(ref));
+      this.named.set(key, feed);
+      started.push(feed);
+    }
+    return { started, dropped };
+  }
+
+  private heldByKind(key: string): boolean {
+    return this.feeds.some((feed) => feed.held.has(key));
+  }
+
+  /** Waits until each feed has its first list, or the time is up, or the source stops. */
+  private async listedWithin(feeds: Feed[], ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.stopped && feeds.some((feed) => !feed.listed)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = Number.isFinite(left) ? setTimeout(resolve, left) : null;
+        this.listedWaiter = () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.listedWaiter = null;
+    }
+  }
+
+  /** Puts what a feed handed over into the store; whether anything was. */
+  private apply(feed: Feed): boolean {
+    let applied = false;
+    if (feed.replace) {
+      const objects = feed.replace;
+      feed.replace = undefined;
+      const present = new Set<string>();
+      for (const object of objects) {
+        const key = fileKeyOf(feed.kind.kind, object);
+        if (!key) continue;
+        present.add(key);
+        this.put(feed.kind, key, object, feed.held);
+      }
+      for (const key of [...feed.held]) if (!present.has(key)) this.drop(key, feed.held);
+      applied = true;
+    }
+    for (const [key, object] of feed.upserts) this.put(feed.kind, key, object, feed.held);
+    for (const key of feed.removals) this.drop(key, feed.held);
+    if (feed.upserts.size || feed.removals.size) applied = true;
+    feed.upserts.clear();
+    feed.removals.clear();
     return applied;
   }
 
@@ -202,6 +291,9 @@ export class ApiSource implements Source {
 
   private drop(key: string, held: Set<string>): void {
     held.delete(key);
+    // a TLS Secret named by an annotation too is held by both its kind's watch and its own: the other keeps it
+    const elsewhere = [...this.feeds, ...this.named.values()].some((feed) => feed.held.has(key));
+    if (elsewhere) return;
     this.refusals.delete(key);
     this.options.store.removeFile(key);
   }
@@ -214,9 +306,15 @@ export class ApiSource implements Source {
     return this.refusals.size;
   }
 
+  /** How many objects are watched by name (the Secrets and ConfigMaps no kind's watch holds). */
+  get namedWatches(): number {
+    return this.named.size;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
-    this.allListed?.();
-    await Promise.all(this.watches.map((watch) => watch.stop()));
+    this.listedWaiter?.();
+    const feeds = [...this.feeds, ...this.named.values()];
+    await Promise.all(feeds.map((feed) => feed.watch.stop()));
   }
 }

@@ -2,10 +2,12 @@
 // loads, a relist replaces a kind at once, a refused update keeps the last good version, and the kinds and
 // paths watched follow --watch-namespace and --configmap.
 import assert from 'node:assert/strict';
+import { referencedObjects } from '../../../src/model/references.js';
 import { ApiSource, watchedKinds } from '../../../src/sources/kubernetes/api-source.js';
 import type { KindWatch, ObjectFeed, WatchedKind } from '../../../src/sources/kubernetes/api-source.js';
 import { Store } from '../../../src/store.js';
 import { apiObject } from '../../helpers/api-objects.js';
+import { OPTIONS } from '../../helpers/resources.js';
 
 class HandWatch implements KindWatch {
   feed: ObjectFeed | null = null;
@@ -62,6 +64,8 @@ describe('sources/kubernetes/api-source', () => {
       everywhere.map((kind) => kind.kind),
       ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret'],
     );
+    const secrets = everywhere.find((watched) => watched.kind === 'Secret')!;
+    assert.equal(secrets.fieldSelector, 'type=kubernetes.io/tls', 'only TLS Secrets as a kind');
     assert.equal(everywhere[0]!.path, '/apis/networking.k8s.io/v1/ingresses');
     const scoped = watchedKinds({ namespace: 'shop', configMap: { namespace: 'ingress', name: 'settings' } });
     const pathOf = (kind: string) => scoped.find((watched) => watched.kind === kind)!;
@@ -172,5 +176,129 @@ describe('sources/kubernetes/api-source', () => {
     assert.equal(changes(), before);
     await source.load(false);
     assert.deepEqual(ingressNames(store), []);
+  });
+
+  describe('Secrets and ConfigMaps named by the Ingresses, watched one by one', () => {
+    /** The source with references as run wires them; watches keyed by kind, or "Kind ns/name" when named. */
+    function named(namedListWaitMs = 2000) {
+      const store = new Store();
+      const watches = new Map<string, HandWatch>();
+      const kinds = watchedKinds({});
+      const source = new ApiSource({
+        store,
+        kinds,
+        watch: (kind) => {
+          const watch = new HandWatch();
+          const name = kind.fieldSelector?.startsWith('metadata.name=') ? kind.fieldSelector.slice(14) : null;
+          const namespace = kind.path.split('/namespaces/')[1]?.split('/')[0];
+          watches.set(name ? `${kind.kind} ${namespace}/${name}` : kind.kind, watch);
+          return watch;
+        },
+        log: () => undefined,
+        references: (current) => referencedObjects(current, OPTIONS),
+        namedListWaitMs,
+      });
+      source.start(() => undefined);
+      for (const kind of kinds) watches.get(kind.kind)!.feed!.replace([]);
+      return { store, source, watches };
+    }
+
+    function opaque(name: string, password = 'secret') {
+      const object = apiObject('Secret');
+      object.metadata.name = name;
+      object.type = 'Opaque';
+      object.data = { auth: Buffer.from(`user:${password}`).toString('base64') };
+      return object;
+    }
+
+    function guarded(name: string, secretName: string) {
+      const object = ingressNamed(name);
+      object.spec.tls = [];
+      object.metadata.annotations = {
+        'nginx.ingress.kubernetes.io/auth-type': 'basic',
+        'nginx.ingress.kubernetes.io/auth-secret': secretName,
+      };
+      return object;
+    }
+
+    it('an Opaque Secret an annotation names gets its own watch by name; the load waits for its list', async () => {
+      const { store, source, watches } = named();
+      watches.get('Ingress')!.feed!.replace([guarded('a', 'users')]);
+      const loading = source.load(false);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const watch = watches.get('Secret default/users');
+      assert.ok(watch, 'a watch of that one Secret');
+      assert.equal(source.namedWatches, 1);
+      watch.feed!.replace([opaque('users')]);
+      assert.equal(await loading, true);
+      assert.deepEqual(
+        store.list('Secret').map((secret) => `${secret.meta.name} ${secret.type}`),
+        ['users Opaque'],
+      );
+      // its changes arrive through its own watch
+      watch.feed!.upsert(opaque('users', 'rotated'));
+      assert.equal(await source.load(false), true);
+      assert.equal(store.list('Secret')[0]!.data.auth, Buffer.from('user:rotated').toString('base64'));
+    });
+
+    it('no longer named: the watch stops and the Secret leaves the store', async () => {
+      const { store, source, watches } = named();
+      watches.get('Ingress')!.feed!.replace([guarded('a', 'users')]);
+      const loading = source.load(false);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      watches.get('Secret default/users')!.feed!.replace([opaque('users')]);
+      await loading;
+      watches.get('Ingress')!.feed!.remove(guarded('a', 'users'));
+      assert.equal(await source.load(false), true);
+      assert.equal(watches.get('Secret default/users')!.stopped, true);
+      assert.equal(source.namedWatches, 0);
+      assert.deepEqual(store.list('Secret'), []);
+    });
+
+    it('a TLS Secret the kind already holds is not watched again; a missing one is, until it appears', async () => {
+      const { store, source, watches } = named();
+      const tls = apiObject('Secret'); // web-tls, kubernetes.io/tls, named by the captured Ingress's spec.tls
+      watches.get('Secret')!.feed!.replace([tls]);
+      watches.get('Ingress')!.feed!.replace([apiObject('Ingress')]);
+      await source.load(false);
+      assert.equal(source.namedWatches, 0);
+      assert.equal(store.list('Secret').length, 1);
+
+      const other = ingressNamed('b');
+      other.spec.tls[0].secretName = 'b-tls';
+      watches.get('Ingress')!.feed!.upsert(other);
+      const loading = source.load(false);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      watches.get('Secret default/b-tls')!.feed!.replace([]);
+      await loading;
+      assert.equal(source.namedWatches, 1, 'watched by name while missing');
+      // cert-manager writes it: both watches see it; the kind keeps it, the watch by name ends
+      const issued = apiObject('Secret');
+      issued.metadata.name = 'b-tls';
+      watches.get('Secret default/b-tls')!.feed!.upsert(issued);
+      watches.get('Secret')!.feed!.upsert(issued);
+      await source.load(false);
+      assert.equal(source.namedWatches, 0);
+      assert.equal(watches.get('Secret default/b-tls')!.stopped, true);
+      assert.deepEqual(store.list('Secret').map((secret) => secret.meta.name).sort(), ['b-tls', 'web-tls']);
+    });
+
+    it('a named Secret whose list does not come in time: the load goes on without it, and it arrives later', async () => {
+      const { store, source, watches } = named(50);
+      watches.get('Ingress')!.feed!.replace([guarded('a', 'users')]);
+      assert.equal(await source.load(false), true);
+      assert.deepEqual(store.list('Secret'), [], 'planned without it');
+      watches.get('Secret default/users')!.feed!.replace([opaque('users')]);
+      assert.equal(await source.load(false), true);
+      assert.equal(store.list('Secret').length, 1);
+    });
+
+    it('stop() stops the named watches too', async () => {
+      const { source, watches } = named(10);
+      watches.get('Ingress')!.feed!.replace([guarded('a', 'users')]);
+      await source.load(false);
+      await source.stop();
+      assert.equal(watches.get('Secret default/users')!.stopped, true);
+    });
   });
 });
