@@ -280,7 +280,13 @@ describe('sources/kubernetes/api-source', () => {
       await source.load(false);
       assert.equal(source.namedWatches, 0);
       assert.equal(watches.get('Secret default/b-tls')!.stopped, true);
-      assert.deepEqual(store.list('Secret').map((secret) => secret.meta.name).sort(), ['b-tls', 'web-tls']);
+      assert.deepEqual(
+        store
+          .list('Secret')
+          .map((secret) => secret.meta.name)
+          .sort(),
+        ['b-tls', 'web-tls'],
+      );
     });
 
     it('a named Secret whose list does not come in time: the load goes on without it, and it arrives later', async () => {
