@@ -126,6 +126,8 @@ export interface ApiSourceOptions {
 
 const API_FILE_PREFIX = 'api:';
 const NAMED_LIST_WAIT_MS = 5000;
+// changes of these never change what is named or which watch holds it: the endpoint fast path skips the rest
+const NAMING_NOTHING: ReadonlySet<Kind> = new Set<Kind>(['Service', 'EndpointSlice', 'Endpoints']);
 
 /** "api:Kind/namespace/name": the store's file key of one API object (also the key problems are kept by). */
 function fileKeyOf(kind: Kind, raw: unknown): string | null {
@@ -142,6 +144,7 @@ export class ApiSource implements Source {
   private onChange: () => void = () => undefined;
   private stopped = false;
   private listedWaiter: (() => void) | null = null; // woken by any first list
+  private firstLoad = true;
 
   constructor(private readonly options: ApiSourceOptions) {}
 
@@ -192,9 +195,15 @@ export class ApiSource implements Source {
   async load(_full: boolean): Promise<boolean> {
     await this.listedWithin(this.feeds, Number.POSITIVE_INFINITY);
     let applied = false;
-    for (const feed of [...this.feeds, ...this.named.values()]) if (this.apply(feed)) applied = true;
+    let naming = this.firstLoad; // what is named, or which watch holds it, may have changed
+    this.firstLoad = false;
+    for (const feed of [...this.feeds, ...this.named.values()]) {
+      if (!this.apply(feed)) continue;
+      applied = true;
+      if (!NAMING_NOTHING.has(feed.kind.kind)) naming = true;
+    }
     // a named ConfigMap of the settings cannot name further objects, so two rounds settle it; a third is cheap
-    for (let round = 0; round < 3 && this.options.references && !this.stopped; round++) {
+    for (let round = 0; naming && round < 3 && this.options.references && !this.stopped; round++) {
       const { started, dropped } = this.followReferences(this.options.references(this.options.store));
       if (dropped) applied = true;
       if (!started.length) break;

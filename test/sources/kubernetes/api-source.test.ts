@@ -184,6 +184,7 @@ describe('sources/kubernetes/api-source', () => {
       const store = new Store();
       const watches = new Map<string, HandWatch>();
       const kinds = watchedKinds({});
+      let lookups = 0;
       const source = new ApiSource({
         store,
         kinds,
@@ -195,12 +196,15 @@ describe('sources/kubernetes/api-source', () => {
           return watch;
         },
         log: () => undefined,
-        references: (current) => referencedObjects(current, OPTIONS),
+        references: (current) => {
+          lookups++;
+          return referencedObjects(current, OPTIONS);
+        },
         namedListWaitMs,
       });
       source.start(() => undefined);
       for (const kind of kinds) watches.get(kind.kind)!.feed!.replace([]);
-      return { store, source, watches };
+      return { store, source, watches, lookups: () => lookups };
     }
 
     function opaque(name: string, password = 'secret') {
@@ -297,6 +301,19 @@ describe('sources/kubernetes/api-source', () => {
       watches.get('Secret default/users')!.feed!.replace([opaque('users')]);
       assert.equal(await source.load(false), true);
       assert.equal(store.list('Secret').length, 1);
+    });
+
+    it('an EndpointSlice or Service change does not look for names (the endpoint fast path stays fast)', async () => {
+      const { source, watches, lookups } = named(20);
+      await source.load(false);
+      const before = lookups();
+      watches.get('EndpointSlice')!.feed!.upsert(apiObject('EndpointSlice'));
+      watches.get('Service')!.feed!.upsert(apiObject('Service'));
+      assert.equal(await source.load(false), true);
+      assert.equal(lookups(), before);
+      watches.get('Ingress')!.feed!.upsert(ingressNamed('a'));
+      await source.load(false);
+      assert.ok(lookups() > before, 'an Ingress change does');
     });
 
     it('stop() stops the named watches too', async () => {
