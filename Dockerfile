@@ -84,6 +84,10 @@ COPY templates ./templates
 COPY nginx ./nginx
 RUN ln -s /app/dist/src/cli.js /usr/local/bin/ingress-templater \
  && node /app/dist/src/cli.js --version
+# run's default --manifests is ./manifests: from here, /etc/ingress-templater/manifests. Not set through
+# INGRESS_TEMPLATER_MANIFESTS, which counts as given and would keep a pod with its service account (deploy/,
+# API mode) reading an empty directory instead of the Kubernetes API.
+WORKDIR /etc/ingress-templater
 
 # Container defaults; every flag can still be given as an argument (`docker run IMAGE --http-port 9080`)
 # or overridden through its INGRESS_TEMPLATER_* variable. The nginx internal port (10246) always binds
@@ -91,8 +95,7 @@ RUN ln -s /app/dist/src/cli.js /usr/local/bin/ingress-templater \
 # The nginx prefix is a directory *below* /var/run/ingress-templater, which the controller creates and
 # so owns: a volume mounted at /var/run/ingress-templater (a Kubernetes emptyDir, a tmpfs) belongs to
 # root, and the controller could not chmod it.
-ENV INGRESS_TEMPLATER_MANIFESTS=/etc/ingress-templater/manifests \
-    INGRESS_TEMPLATER_NGINX_PREFIX=/var/run/ingress-templater/nginx \
+ENV INGRESS_TEMPLATER_NGINX_PREFIX=/var/run/ingress-templater/nginx \
     INGRESS_TEMPLATER_HTTP_PORT=8080 \
     INGRESS_TEMPLATER_HTTPS_PORT=8443 \
     INGRESS_TEMPLATER_STATUS_ADDRESS=0.0.0.0 \
