@@ -1,5 +1,6 @@
 // The container image in API mode against a real kube-apiserver: the image's own Node (Debian bookworm's
-// 18, older than this machine's) runs client-node's credentials, the list/watch loop and the endpoint push.
+// 18, older than this machine's) runs client-node's credentials (an exec plugin, the hardest of them), the
+// list/watch loop and the endpoint push.
 // It runs as the image runs in deploy/ (read-only root, no capabilities, uid 101), on the host network so
 // that it reaches the API server and serves on loopback. Needs root, podman and the image that
 // scripts/image-smoke.sh builds (CI=true builds it before the tests); skipped when they are not there.
@@ -100,6 +101,22 @@ describe('e2e: the container image in API mode (real kube-apiserver, podman)', f
     const cluster0 = config.clusters[0].cluster;
     cluster0['certificate-authority-data'] = fs.readFileSync(cluster0['certificate-authority']).toString('base64');
     delete cluster0['certificate-authority'];
+    // the user's credentials from an exec plugin, as cloud kubeconfigs have them: client-node on the image's Node
+    const credential = {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: config.users[0].user.token },
+    };
+    fs.writeFileSync(path.join(dir, 'credential-plugin'), `#!/bin/sh\necho '${JSON.stringify(credential)}'\n`, {
+      mode: 0o755,
+    });
+    config.users[0].user = {
+      exec: {
+        apiVersion: 'client.authentication.k8s.io/v1',
+        command: '/etc/ingress-templater/credential-plugin',
+        interactiveMode: 'Never',
+      },
+    };
     fs.writeFileSync(path.join(dir, 'kubeconfig'), JSON.stringify(config), { mode: 0o644 });
     fs.chmodSync(dir, 0o755);
     for (const sub of ['state', 'tmp']) fs.mkdirSync(path.join(dir, sub), { mode: 0o777 });
@@ -111,6 +128,7 @@ describe('e2e: the container image in API mode (real kube-apiserver, podman)', f
       ...['--cap-drop=ALL', '--security-opt=no-new-privileges', '--no-healthcheck'],
       ...['-v', `${path.join(dir, 'state')}:/var/run/ingress-templater`, '-v', `${path.join(dir, 'tmp')}:/tmp`],
       ...['-v', `${path.join(dir, 'kubeconfig')}:/etc/ingress-templater/kubeconfig:ro`],
+      ...['-v', `${path.join(dir, 'credential-plugin')}:/etc/ingress-templater/credential-plugin:ro`],
       ...['-e', 'INGRESS_TEMPLATER_LISTEN_ADDRESS=127.0.0.1', '-e', 'INGRESS_TEMPLATER_STATUS_ADDRESS=127.0.0.1'],
       ...['-e', `INGRESS_TEMPLATER_HTTP_PORT=${ports.http}`, '-e', `INGRESS_TEMPLATER_HTTPS_PORT=${ports.https}`],
       ...['-e', `INGRESS_TEMPLATER_STATUS_PORT=${ports.status}`],
@@ -142,7 +160,7 @@ describe('e2e: the container image in API mode (real kube-apiserver, podman)', f
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs on the image's Node and serves the Ingress the API holds", async () => {
+  it("runs on the image's Node with an exec credential plugin and serves the Ingress the API holds", async () => {
     const version = podman(
       'run',
       '--rm',
