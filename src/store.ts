@@ -73,6 +73,12 @@ export class Store {
     return notes;
   }
 
+  /** Does the file hold exactly this one object, with the same content? (Setting it again would change nothing.) */
+  holds(file: string, resource: Resource): boolean {
+    const current = this.byFile.get(file);
+    return current?.length === 1 && sameContent(current[0], resource);
+  }
+
   removeFile(file: string): void {
     const previous = this.byFile.get(file);
     if (!previous) return;

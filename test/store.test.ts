@@ -44,6 +44,20 @@ describe('Store', () => {
     assert.equal(store.get('Service', 'default', 'one'), undefined);
   });
 
+  it('holds(): the file has exactly this one object with this content, wherever it was read', () => {
+    const store = new Store();
+    const web = service({ name: 'web' });
+    store.setFile('api:Service/default/web', { resources: [web], rejected: [], parseFailed: false });
+    assert.equal(
+      store.holds('api:Service/default/web', { ...service({ name: 'web' }), source: { file: 'x', line: 9 } }),
+      true,
+    );
+    assert.equal(store.holds('api:Service/default/web', service({ name: 'web', clusterIP: '10.0.0.1' })), false);
+    assert.equal(store.holds('api:Service/default/other', web), false);
+    store.setFile('two.yaml', { resources: [web, service({ name: 'api' })], rejected: [], parseFailed: false });
+    assert.equal(store.holds('two.yaml', web), false);
+  });
+
   it('removes a file and everything it defined', () => {
     const store = new Store();
     store.setFile('a.yaml', ok(service({ name: 'one' })));

@@ -207,9 +207,8 @@ export class ApiSource implements Source {
       const { started, dropped } = this.followReferences(this.options.references(this.options.store));
       if (dropped) applied = true;
       if (!started.length) break;
-      applied = true;
       await this.listedWithin(started, this.options.namedListWaitMs ?? NAMED_LIST_WAIT_MS);
-      for (const feed of started) this.apply(feed);
+      for (const feed of started) if (this.apply(feed)) applied = true;
     }
     return applied;
   }
@@ -226,8 +225,7 @@ export class ApiSource implements Source {
       if (wanted.has(key)) continue;
       this.named.delete(key);
       void feed.watch.stop();
-      for (const file of [...feed.held]) this.drop(file, feed.held);
-      dropped = true;
+      for (const file of [...feed.held]) if (this.drop(file, feed.held)) dropped = true;
     }
     const started: Feed[] = [];
     for (const [key, ref] of wanted) {
@@ -260,9 +258,9 @@ export class ApiSource implements Source {
     }
   }
 
-  /** Puts what a feed handed over into the store; whether anything was. */
+  /** Puts what a feed handed over into the store; whether that changed anything there. */
   private apply(feed: Feed): boolean {
-    let applied = false;
+    let changed = false;
     if (feed.replace) {
       const objects = feed.replace;
       feed.replace = undefined;
@@ -271,40 +269,47 @@ export class ApiSource implements Source {
         const key = fileKeyOf(feed.kind.kind, object);
         if (!key) continue;
         present.add(key);
-        this.put(feed.kind, key, object, feed.held);
+        if (this.put(feed.kind, key, object, feed.held)) changed = true;
       }
-      for (const key of [...feed.held]) if (!present.has(key)) this.drop(key, feed.held);
-      applied = true;
+      for (const key of [...feed.held]) if (!present.has(key) && this.drop(key, feed.held)) changed = true;
     }
-    for (const [key, object] of feed.upserts) this.put(feed.kind, key, object, feed.held);
-    for (const key of feed.removals) this.drop(key, feed.held);
-    if (feed.upserts.size || feed.removals.size) applied = true;
+    for (const [key, object] of feed.upserts) if (this.put(feed.kind, key, object, feed.held)) changed = true;
+    for (const key of feed.removals) if (this.drop(key, feed.held)) changed = true;
     feed.upserts.clear();
     feed.removals.clear();
-    return applied;
+    return changed;
   }
 
-  private put(kind: WatchedKind, key: string, raw: unknown, held: Set<string>): void {
+  /**
+   * Converts an object and puts it into the store; whether that changed the store or the problems. An update
+   * that changes only what is not kept (status written by a controller, resourceVersion, managedFields) changes
+   * nothing: a relist or the status this controller writes on 10,000 Ingresses plans nothing.
+   */
+  private put(kind: WatchedKind, key: string, raw: unknown, held: Set<string>): boolean {
     const converted = convertApiObject(raw, { kind: kind.kind, apiVersion: kind.apiVersion });
     held.add(key);
     if ('resource' in converted) {
-      this.refusals.delete(key);
+      const wasRefused = this.refusals.delete(key);
+      if (!wasRefused && this.options.store.holds(key, converted.resource)) return false;
       this.options.store.setFile(key, { resources: [converted.resource], rejected: [], parseFailed: false });
-      return;
+      return true;
     }
     // refused: the object keeps its last good version, as a refused edit of a file does
     this.refusals.set(key, converted.problems);
     const storeKey = converted.key ?? key.slice(API_FILE_PREFIX.length);
     this.options.store.setFile(key, { resources: [], rejected: [storeKey], parseFailed: false });
+    return true;
   }
 
-  private drop(key: string, held: Set<string>): void {
+  /** Removes an object this watch held; whether it left the store (another watch may still hold it). */
+  private drop(key: string, held: Set<string>): boolean {
     held.delete(key);
     // a TLS Secret named by an annotation too is held by both its kind's watch and its own: the other keeps it
     const elsewhere = [...this.feeds, ...this.named.values()].some((feed) => feed.held.has(key));
-    if (elsewhere) return;
+    if (elsewhere) return false;
     this.refusals.delete(key);
     this.options.store.removeFile(key);
+    return true;
   }
 
   problems(): Problem[] {

@@ -136,6 +136,24 @@ describe('sources/kubernetes/api-source', () => {
     assert.deepEqual(changed.sort(), ['Ingress/default/b', 'Ingress/default/c'], 'a is not flapped');
   });
 
+  it('an update of what is not kept (status, resourceVersion) and a relist of the same objects change nothing', async () => {
+    const { store, source, feed } = await listed();
+    feed('Ingress').replace([ingressNamed('a'), ingressNamed('b')]);
+    assert.equal(await source.load(false), true);
+    store.takeChanges();
+    // the status this controller (or another) writes: a new resourceVersion, status, managedFields
+    const published = ingressNamed('a');
+    published.metadata.resourceVersion = '999';
+    published.status = { loadBalancer: { ingress: [{ ip: '203.0.113.7' }] } };
+    feed('Ingress').upsert(published);
+    assert.equal(await source.load(false), false, 'nothing for the loop to plan');
+    feed('Ingress').replace([ingressNamed('b'), published]);
+    assert.equal(await source.load(false), false, 'a relist after a 410 finds the same objects');
+    assert.deepEqual(store.takeChanges(), []);
+    feed('Ingress').upsert(ingressNamed('a', 'changed.example.com'));
+    assert.equal(await source.load(false), true);
+  });
+
   it('a refused update keeps the last good version and is reported by object and field until fixed', async () => {
     const { store, source, feed } = await listed();
     feed('Ingress').replace([ingressNamed('a')]);
