@@ -63,6 +63,7 @@ export function certificateFile(prefix: string, cert: Certificate): string {
 interface LocationView {
   exact: boolean; // "location = PATH" rather than a prefix location
   pattern: string | null; // "location ~* PATTERN": the host has regex paths (use-regex, rewrite-target)
+  caseSensitive: boolean; // "location ~ PATTERN" (an Exact path ending in "/", below)
   path: string;
   ingress: string;
   pathType: string;
@@ -236,6 +237,7 @@ function serverView(
     locations.push({
       exact: exactMatch,
       pattern,
+      caseSensitive: false,
       path: locationPath,
       ingress: location.ingress,
       pathType: location.pathType,
@@ -300,6 +302,17 @@ function serverView(
   const redirect = !snippets && locations.every((l) => l.redirect) && (hasRoot || fallbackRedirect);
   if (redirect) for (const location of locations) location.redirect = false;
   if (!regexHost && !snippets) mergeIntoEnclosing(locations);
+  // nginx answers "/foo" with a 301 to "/foo/" when a location named "/foo/" proxies, exact ones included
+  // (its auto_redirect); the Kubernetes path table says an Exact "/foo/" does not match "/foo", which the
+  // host's other paths answer, or its 404. A regex location has no such redirect: "~ ^/foo/$" matches what
+  // "= /foo/" did, case-sensitive, and beats every prefix location as an exact one does (none is "^~").
+  if (!regexHost) {
+    for (const location of locations) {
+      if (!location.exact || location.servedBy || location.path === '/' || !location.path.endsWith('/')) continue;
+      location.pattern = `^${escapeRegex(location.path)}$`;
+      location.caseSensitive = true;
+    }
+  }
   // Nor that "if" when nothing at server level runs before it (from-to-www, app-root): plain HTTP for the
   // host goes to one server that redirects all such hosts (nginx.conf.hbs); this one listens for HTTPS only.
   // the server partials' contexts: error pages and auth subrequests get their lists of request headers

@@ -6,6 +6,8 @@ import { closeAll, startPods, type Pods } from '../helpers/pods.js';
 
 const SHOP = 'shop.example.com';
 const MERGED = 'merged.example.com';
+const SLASHED = 'slashed.example.com'; // Exact paths ending in "/"
+const SLASHED_ROOT = 'slashed-root.example.com'; // the same, with a Prefix "/" beside them
 
 describe('e2e: default backend, 404 and 503', function () {
   let manifests: ManifestDir;
@@ -63,6 +65,23 @@ describe('e2e: default backend, 404 and 503', function () {
         ],
       }),
     );
+    manifests.write('slashed.yaml', [
+      ingress('slashed', {
+        host: SLASHED,
+        paths: [
+          { path: '/foo/', service: 'api-svc', pathType: 'Exact' },
+          { path: '/both/', service: 'api-svc', pathType: 'Exact' },
+          { path: '/both', service: 'default-svc', pathType: 'Prefix' },
+        ],
+      }),
+      ingress('slashed-root', {
+        host: SLASHED_ROOT,
+        paths: [
+          { path: '/foo/', service: 'api-svc', pathType: 'Exact' },
+          { path: '/', service: 'default-svc' },
+        ],
+      }),
+    ]);
     ctl = await startController({ manifests: manifests.dir });
   });
 
@@ -102,6 +121,23 @@ describe('e2e: default backend, 404 and 503', function () {
       ['/keep/x', 'api-pod'],
     ]) {
       assert.equal(await answer(MERGED, requestPath!), who, requestPath);
+    }
+  });
+
+  it('an Exact path ending in "/" matches only itself: no 301 from "/foo" (nginx\'s auto_redirect), case-sensitive', async function () {
+    for (const [host, requestPath, who] of [
+      [SLASHED, '/foo/', 'api-pod'],
+      [SLASHED, '/foo', 'status 404'],
+      [SLASHED, '/FOO/', 'status 404'],
+      [SLASHED, '/foo/x', 'status 404'],
+      // Exact beats Prefix for "/both/"; the Prefix "/both" has the rest
+      [SLASHED, '/both/', 'api-pod'],
+      [SLASHED, '/both', 'default-pod'],
+      [SLASHED, '/both/x', 'default-pod'],
+      [SLASHED_ROOT, '/foo/', 'api-pod'],
+      [SLASHED_ROOT, '/foo', 'default-pod'],
+    ]) {
+      assert.equal(await answer(host!, requestPath!), who, `${host}${requestPath}`);
     }
   });
 

@@ -338,10 +338,11 @@ describe('render', () => {
     });
 
     it('renders Prefix as "= /p" plus "/p/", lets Exact own "= /p", and orders longest first', () => {
+      // an Exact path ending in "/" is a case-sensitive regex: "= /menu/" would make nginx redirect "/menu"
       assert.deepEqual(locationLines(serverBlock(rich.text, 'cafe.example.com')), [
         'location = "/coffee" {',
         'location "/coffee/" {',
-        'location = "/menu/" {',
+        'location ~ "^/menu/$" {',
         'location = "/tea" {',
         'location "/tea/" {',
         'location / {',
