@@ -14,9 +14,11 @@ export const INGRESS_HOST =
 export const HTTP_PATH = /^\/[A-Za-z0-9\-._~!&()*+,=:@%/]*$/;
 export const MAX_PATH_LENGTH = 2048;
 // A regular-expression path (use-regex / rewrite-target): the path characters plus the regex
-// metacharacters ^ $ . * + ? ( ) [ ] | and backslash. Never whitespace, quotes, braces, ';' or '#', so it
-// cannot leave the quoted string it is rendered in; further rules in isRegexPath.
-export const REGEX_PATH = /^\/[A-Za-z0-9\-._~!&()*+,=:@%/^$?[\]|\\]*$/;
+// metacharacters ^ $ . * + ? ( ) [ ] { } | and backslash. Never whitespace, quotes, ';' or '#', so it
+// cannot leave the quoted string it is rendered in (where a brace is no block); further rules in isRegexPath.
+export const REGEX_PATH = /^\/[A-Za-z0-9\-._~!&()*+,=:@%/^$?[\]{}|\\]*$/;
+// a counted repetition, as PCRE and a JS RegExp both read it: {n}, {n,} or {n,m}
+const QUANTIFIER = /\{\d{1,4}(,\d{0,4})?\}/g;
 // Port name: IANA_SVC_NAME as Kubernetes validates it (we accept the looser DNS label shape).
 export const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Secret / ConfigMap data keys.
@@ -33,12 +35,17 @@ export function isHttpPath(path: string): boolean {
 /**
  * A regex path as nginx (PCRE) and a JS RegExp both read it the same way: '$' only as an anchor (at the
  * end, or before ')' or '|', so nothing looks like an nginx variable), a backslash only before a
- * metacharacter, '/', '-' or a class letter (\d \w \s \b and their negations), no empty class.
+ * metacharacter, '/', '-' or a class letter (\d \w \s \b and their negations), no empty class, and braces
+ * only as a counted repetition after something to repeat ({3}, {2,}, {1,3}) or escaped.
  */
 export function isRegexPath(path: string): boolean {
   if (path.length > MAX_PATH_LENGTH || !REGEX_PATH.test(path)) return false;
   if (/\$(?![)|]|$)/.test(path.replace(/\\./g, ''))) return false;
-  if (/\\(?![\\^$.*+?()[\]|/dDwWsSbB-])/.test(path.replace(/\\\\/g, ''))) return false;
+  if (/\\(?![\\^$.*+?()[\]{}|/dDwWsSbB-])/.test(path.replace(/\\\\/g, ''))) return false;
+  const unescaped = path.replace(/\\./g, 'x');
+  if (/[{}]/.test(unescaped.replace(QUANTIFIER, ''))) return false;
+  // something to repeat: not after "(", "|", "^", "$" or another repetition ("a*{2}" is an error in PCRE)
+  for (const found of unescaped.matchAll(QUANTIFIER)) if (/[(|^$*+?}]/.test(unescaped[found.index - 1]!)) return false;
   if (/(^|[^\\])\[\^?\]/.test(path)) return false;
   return true;
 }

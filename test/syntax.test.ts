@@ -108,6 +108,12 @@ describe('syntax', () => {
         '/a\\\\b',
         '/a\\$',
         '/[^/]+',
+        // repetitions, as PCRE and ingress-nginx took them
+        '/api/v[0-9]{3}',
+        '/[a-z]{3}',
+        '/a{1,3}/b{2,}',
+        '/(ab){2}',
+        '/x\\{y\\}',
       ],
       [
         '/a$b',
@@ -117,7 +123,15 @@ describe('syntax', () => {
         '/[]',
         '/a[^]',
         '/a b',
-        '/a{2}',
+        '/a{',
+        '/a}',
+        '/a{,3}',
+        '/a{x}',
+        '/({2})',
+        '/a*{2}',
+        '/a|{2}',
+        '/a{99999}',
+        '/${x}',
         '/a;b',
         "/a'b",
         '/a#b',
@@ -128,7 +142,7 @@ describe('syntax', () => {
   });
 
   it('an Ingress path is a plain HTTP path or a regex path', () => {
-    table(isIngressPath, ['/tea', '/tea/.*', '/(a|b)$'], ['tea', '/a b', '/a$b', '/a{1}']);
+    table(isIngressPath, ['/tea', '/tea/.*', '/(a|b)$'], ['tea', '/a b', '/a$b', '/a{']);
   });
 
   it('ports: integers 1-65535', () => {

@@ -44,7 +44,7 @@ export const FORMATS: Readonly<Record<string, Format>> = {
     // regex paths are allowed here; the model accepts them only from an Ingress in regex mode
     check: isIngressPath,
     description:
-      'an HTTP path, or a regular expression for use-regex (starting with "/"; no spaces, quotes, braces, ";", "#" or control characters; "$" only as an anchor)',
+      'an HTTP path, or a regular expression for use-regex (starting with "/"; no spaces, quotes, ";", "#" or control characters; "$" only as an anchor; braces only as a repetition such as {3} or {1,3})',
   },
   'port-name': { check: (s) => PORT_NAME.test(s), description: 'a port name (lower-case letters, digits and "-")' },
   // Endpoints, slices and single-port Services may carry an empty port name.

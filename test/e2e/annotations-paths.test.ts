@@ -47,6 +47,9 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
         paths: [
           { path: '/api/v[0-9]+/', pathType: 'ImplementationSpecific', service: 'web' },
           { path: '/exact/[a-z]+', pathType: 'Exact', service: 'web' },
+          // counted repetitions, braces included (quoted, they are no nginx block)
+          { path: '/code/[a-z]{3}$', pathType: 'ImplementationSpecific', service: 'web' },
+          { path: '/v[0-9]{1,2}/items', pathType: 'ImplementationSpecific', service: 'other' },
         ],
       }),
     );
@@ -164,6 +167,11 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
       // Exact on a regex path: anchored at both ends
       assert.equal((await ctl!.http(RX, '/exact/abc')).pod?.pod, 'web-pod');
       assert.equal((await ctl!.http(RX, '/exact/abc/more')).status, 404);
+      assert.equal((await ctl!.http(RX, '/code/abc')).pod?.pod, 'web-pod');
+      assert.equal((await ctl!.http(RX, '/code/abcd')).status, 404);
+      assert.equal((await ctl!.http(RX, '/code/ab')).status, 404);
+      assert.equal((await ctl!.http(RX, '/v12/items')).pod?.pod, 'other-pod');
+      assert.equal((await ctl!.http(RX, '/v123/items')).status, 404);
     });
 
     it('a plain Prefix path on a regex host keeps element-wise matching', async function () {

@@ -117,7 +117,10 @@ const REGEX_PATH_PAYLOADS: Record<string, string> = {
   dollarVar: '/api/$host',
   dollarBrace: '/api/${x}',
   backslashQuote: '/api\\"; include /etc/passwd; #',
-  braceQuant: '/api{1,3}',
+  // a repetition such as {1,3} is a regex path's own (accepted, quoted); a brace that is none is refused
+  braceClose: '/api(.*)}',
+  braceOpen: '/api{(.*)',
+  braceBlock: '/api{1}}location{',
   space: '/api(.*) include',
   newline: '/api(.*)\npwned_directive on;',
   semicolon: '/api(.*);',
