@@ -43,7 +43,13 @@ export function resolveBackend(
   const { name, port } = ref.service;
   const svc = lookup.service(namespace, name);
   if (!svc) return { ok: false, reason: `Service ${namespace}/${name} not found` };
-  const svcPort = svc.ports.find((p) => (port.number !== undefined ? p.port === port.number : p.name === port.name));
+  // an ExternalName Service need not declare ports (the walkthrough's do not): as ingress-nginx, a numeric
+  // port of the Ingress that the Service does not list is dialled as it is
+  const svcPort =
+    svc.ports.find((p) => (port.number !== undefined ? p.port === port.number : p.name === port.name)) ??
+    (svc.type === 'ExternalName' && port.number !== undefined
+      ? { port: port.number, targetPort: port.number, protocol: 'TCP' as const }
+      : undefined);
   if (!svcPort) {
     const want = port.number ?? port.name;
     const have = svc.ports.map((p) => (p.name ? `${p.name}:${p.port}` : String(p.port))).join(', ') || 'none';

@@ -59,6 +59,12 @@ describe('e2e: service discovery', function () {
         ports: [{ port: 80, targetPort: local.port }],
       }),
       ingress('external', { host: 'external.example.com', paths: [{ path: '/', service: 'local-svc', port: 80 }] }),
+      // no ports at all, as the walkthrough (../shared/seed) writes an ExternalName Service: the Ingress's port
+      service('portless-svc', { type: 'ExternalName', externalName: 'localhost', ports: [] }),
+      ingress('portless', {
+        host: 'portless.example.com',
+        paths: [{ path: '/', service: 'portless-svc', port: local.port }],
+      }),
     ]);
     // Service port "web" targets the container port named "http"; the slice lists that port under the
     // Service port's name with the resolved number. A second port must not be mixed up with it.
@@ -164,6 +170,12 @@ describe('e2e: service discovery', function () {
       assert.equal(reply.pod?.pod, 'local-1');
       assert.equal(reply.pod?.path, `/ext/${i}`);
     }
+  });
+
+  it("ExternalName Service without ports: the Ingress's numeric port is dialled, as ingress-nginx did", async function () {
+    const reply = await ctl!.http('portless.example.com', '/x');
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal(reply.pod?.pod, 'local-1');
   });
 
   it('EndpointSlice with a named targetPort: the port listed under the Service port name is used', async function () {

@@ -301,6 +301,19 @@ describe('backends', () => {
       assert.deepEqual(result.externalNames, []);
     });
 
+    it("without ports (as the walkthrough writes it), dials the Ingress's numeric port, as ingress-nginx did", () => {
+      const portless = service({ name: 'web', type: 'ExternalName', externalName: '192.0.2.9', ports: [] });
+      assert.deepEqual(eps(route([portless], backend('web', 8081)).backend), ['192.0.2.9:8081']);
+      // a port the Service lists is still its own; a name it does not list cannot be dialled
+      assert.deepEqual(
+        eps(route([ext], backend('web', 8443), { resolved: new Map([['api.example.net', ['192.0.2.1']]]) }).backend),
+        ['192.0.2.1:8443'],
+      );
+      const named = route([portless], backend('web', 'http'));
+      assert.equal(named.backend, undefined);
+      assert.match(show(named.problems), /has no port http \(ports: none\)/);
+    });
+
     it('ignores Endpoints and slices of an ExternalName Service', () => {
       const result = route(
         [ext, slice({ name: 'web-a', service: 'web', endpoints: ['10.0.0.1'], ports: [{ name: 'https', port: 443 }] })],
