@@ -35,7 +35,8 @@ export const PROTECTED_HEADERS: readonly HeaderRule[] = Object.freeze([
   rule('X-Forwarded-Prefix', '$ingress_templater_forwarded_prefix'),
   rule('Upgrade', '$http_upgrade', { grpc: false }),
   rule('Connection', '$connection_upgrade', { grpc: false }),
-  rule('X-Request-ID', '$request_id'),
+  // the client's own request ID when it sends one (a trace begun upstream), else nginx's: as ingress-nginx
+  rule('X-Request-ID', '$ingress_templater_request_id'),
   rule('X-Real-IP', '$remote_addr'),
   // forwarded headers from clients are never trusted: the chain starts at the client nginx sees, as
   // ingress-nginx does without use-forwarded-headers
@@ -43,7 +44,11 @@ export const PROTECTED_HEADERS: readonly HeaderRule[] = Object.freeze([
   rule('X-Forwarded-Host', '$best_http_host'),
   rule('X-Forwarded-Port', '$server_port'),
   rule('X-Forwarded-Proto', '$scheme'),
+  rule('X-Forwarded-Scheme', '$scheme'),
   rule('X-Scheme', '$scheme'),
+  // what the client said, under names that say so (ingress-nginx sends both, empty ones are not sent)
+  rule('X-Original-Forwarded-For', '$http_x_forwarded_for'),
+  rule('X-Original-Forwarded-Host', '$http_x_forwarded_host'),
   // client certificate verdicts: empty except in servers with auth-tls (srv-auth-tls.hbs sets them)
   rule('ssl-client-verify', '$ingress_templater_ssl_client_verify'),
   rule('ssl-client-subject-dn', '$ingress_templater_ssl_client_s_dn'),
@@ -164,6 +169,9 @@ export function errorPageHeaders(
     // the location's own Service, set there by ann-custom-errors.hbs
     rule('X-Service-Name', '$ingress_templater_service_name'),
     rule('X-Service-Port', '$ingress_templater_service_port'),
+    // the client's forwarding headers are not the error page's business (ingress-nginx sent neither)
+    rule('X-Original-Forwarded-For', ''),
+    rule('X-Original-Forwarded-Host', ''),
     ...custom.map((c) => rule(c.name, c.value, { literal: true })),
   ]).filter((h) => h.value !== '');
 }

@@ -38,12 +38,13 @@ import { cleanupPki, dataSecret, makeCa } from '../model/annotations/tls-fixture
 
 // What nginx itself knows: the value each of these headers must have wherever a request is proxied.
 const NGINX_VALUES: Record<string, string> = {
-  'x-request-id': '$request_id',
+  'x-request-id': '$ingress_templater_request_id', // the client's own, else nginx's (a map in http.hbs)
   'x-real-ip': '$remote_addr',
   'x-forwarded-for': '$remote_addr',
   'x-forwarded-host': '$best_http_host',
   'x-forwarded-port': '$server_port',
   'x-forwarded-proto': '$scheme',
+  'x-forwarded-scheme': '$scheme',
   'x-scheme': '$scheme',
   'ssl-client-verify': '$ingress_templater_ssl_client_verify',
   'ssl-client-subject-dn': '$ingress_templater_ssl_client_s_dn',

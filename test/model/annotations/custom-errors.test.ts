@@ -206,7 +206,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
       'X-Ingress-Name "site"',
       'X-Service-Name $ingress_templater_service_name',
       'X-Service-Port $ingress_templater_service_port',
-      'X-Request-ID $request_id',
+      'X-Request-ID $ingress_templater_request_id',
     ]) {
       assert.ok(page.includes(`proxy_set_header ${host};`), `${host}\n${page}`);
     }

@@ -137,12 +137,12 @@ describe('convertApiObject (objects as the API serves them)', () => {
       );
     });
 
-    it('a path with a brace', () => {
+    it('a path with a brace that is no repetition', () => {
       const raw = apiObject('Ingress');
-      raw.spec.rules[0].http.paths[0].path = '/api{1}';
+      raw.spec.rules[0].http.paths[0].path = '/api}{';
       const [problem] = problemsOf(convertApiObject(raw)).problems;
       assert.equal(problem!.field, 'spec.rules[0].http.paths[0].path');
-      assert.match(problem!.message, /"\/api\{1\}"/);
+      assert.match(problem!.message, /"\/api\}\{"/);
     });
 
     it("a Secret's bad value is not echoed", () => {
