@@ -146,7 +146,16 @@ export class Reflector {
           mustList = true;
           continue;
         }
+        // The API server answered the watch with an error of its own (an ERROR event other than 410, or a
+        // status such as 500): watching the same version again may fail forever (a watch resumed next to
+        // an etcd compaction answers 500 "PrevKv=nil" every time), so relist after the wait, as client-go
+        // does. A network failure (refused, reset, cut) and a 429 watch the same version again: the server
+        // was away or busy, not in trouble with that version.
+        const relist =
+          error instanceof WatchErrorEvent ||
+          (this.phase === 'watch' && error instanceof ApiStatusError && error.statusCode !== 429);
         await this.backOff(error);
+        if (relist) mustList = true;
       }
     }
   }

@@ -548,7 +548,7 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
     assert.equal(recorder.lastVersion, '21', 'a bookmark moves the version on and reaches no consumer');
   });
 
-  it('backs off after a watch ERROR event and survives a consumer that throws', async () => {
+  it('backs off after a watch ERROR event, then relists as client-go does; survives a consumer that throws', async () => {
     await reflector?.stop();
     requests.length = 0;
     const port = (server.address() as AddressInfo).port;
@@ -592,6 +592,44 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
     assert.ok(watchTimes[1]! - watchTimes[0]! >= 290, `watched again after ${watchTimes[1]! - watchTimes[0]!} ms`);
     assert.ok(recorder.problems.some((problem) => problem.message === 'consumer: cannot digest this'));
     assert.equal(reflector.resourceVersion, '7');
-    assert.equal(reflector.listCount, 1);
+    // the server's own error on that version: watching it again might fail forever, a list cannot
+    assert.equal(reflector.listCount, 2);
+    const order = requests.map((request) => (request.url.includes('watch=1') ? 'watch' : 'list'));
+    assert.deepEqual(order.slice(0, 4), ['list', 'watch', 'list', 'watch']);
+  });
+
+  it('a watch answered with an HTTP 500 relists after the wait; a 429 watches the same version again', async () => {
+    await reflector?.stop();
+    requests.length = 0;
+    const port = (server.address() as AddressInfo).port;
+    let watches = 0;
+    answer = (url, response) => {
+      if (url.searchParams.get('watch') !== '1') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ kind: 'ConfigMapList', metadata: { resourceVersion: '5' }, items: [] }));
+        return;
+      }
+      watches++;
+      const status = (code: number) => {
+        response.writeHead(code, {
+          'content-type': 'application/json',
+          ...(code === 429 ? { 'retry-after': '0' } : {}),
+        });
+        response.end(JSON.stringify({ kind: 'Status', code, message: `answered ${code}` }));
+      };
+      if (watches === 1) return status(429);
+      if (watches === 2) return status(500);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write(
+        `${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'late', resourceVersion: '9' } } })}\n`,
+      );
+    };
+    const recorder = new Recorder();
+    reflector = new Reflector({ api: plainConfig(port), path: '/api/v1/configmaps', initialBackoffMs: 50 }, recorder);
+    reflector.start();
+    await waitFor(() => recorder.objects.has('late'), { what: 'the watch after the relist' });
+    const order = requests.map((request) => (request.url.includes('watch=1') ? 'watch' : 'list'));
+    assert.deepEqual(order.slice(0, 5), ['list', 'watch', 'watch', 'list', 'watch']);
+    assert.equal(reflector.listCount, 2);
   });
 });
