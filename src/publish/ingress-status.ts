@@ -58,13 +58,18 @@ export interface StatusOptions {
 
 type Outcome = { outcome: 'written' | 'unchanged'; addresses: LoadBalancerAddress[] } | { outcome: 'gone' };
 
-const ingressPath = (key: string) => {
+const ingressPaths = (key: string) => {
   const [namespace, name] = key.split('/') as [string, string];
-  return `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/ingresses/${encodeURIComponent(name)}`;
+  const collection = `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/ingresses`;
+  return {
+    // a list of the one name: the controller may list Ingresses but not get them (ingress-nginx's role had get)
+    read: `${collection}?${new URLSearchParams({ fieldSelector: `metadata.name=${name}` })}`,
+    status: `${collection}/${encodeURIComponent(name)}/status`,
+  };
 };
 
 /**
- * One Ingress's status set to addresses: GET it, and PUT it back to its status subresource with the new
+ * One Ingress's status set to addresses: read it, and PUT it back to its status subresource with the new
  * addresses and the resourceVersion just read; a 409 (it changed in between) reads it again. `conflicts` counts
  * the 409s met.
  */
@@ -74,16 +79,18 @@ export async function writeIngressStatus(
   addresses: LoadBalancerAddress[],
   conflicts: { count: number } = { count: 0 },
 ): Promise<Outcome> {
-  const path = ingressPath(key);
+  const paths = ingressPaths(key);
   for (let attempt = 1; ; attempt++) {
-    const read = await call('GET', path);
-    if (read.status === 404) return { outcome: 'gone' };
-    if (read.status !== 200) throw new Error(`get Ingress ${key}: ${replyMessage(read)}`);
-    const ingress = read.body as KubeObject & { status?: Record<string, unknown> };
+    const read = await call('GET', paths.read);
+    if (read.status !== 200) throw new Error(`read Ingress ${key}: ${replyMessage(read)}`);
+    const item = (read.body as { items?: (KubeObject & { status?: Record<string, unknown> })[] }).items?.[0];
+    if (!item) return { outcome: 'gone' };
+    // a list's items come without them; the PUT names them
+    const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', ...item };
     const current = statusAddresses(ingress);
     if (sameAddresses(current, addresses)) return { outcome: 'unchanged', addresses: current };
     const status = { ...ingress.status, loadBalancer: addresses.length ? { ingress: addresses } : {} };
-    const written = await call('PUT', `${path}/status`, { ...ingress, status });
+    const written = await call('PUT', paths.status, { ...ingress, status });
     if (written.status === 200) return { outcome: 'written', addresses: statusAddresses(written.body) };
     if (written.status === 404) return { outcome: 'gone' };
     if (written.status !== 409 || attempt >= ATTEMPTS)
@@ -257,10 +264,14 @@ export class IngressStatusPublisher implements SyncObserver {
     this.serviceProblem = '';
     if (this.desired && sameAddresses(this.desired, found.addresses)) return;
     this.desired = found.addresses;
-    this.options.log('info', `publishing ${formatAddresses(found.addresses)} (Service ${namespace}/${name})`, {
-      event: 'publish_address',
-      addresses: formatAddresses(found.addresses),
-    });
+    this.options.log(
+      'info',
+      `the address to publish is ${formatAddresses(found.addresses)} (Service ${namespace}/${name})`,
+      {
+        event: 'publish_address',
+        addresses: formatAddresses(found.addresses),
+      },
+    );
     this.poke(0);
   }
 
