@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type RunningController, startController, stopAfter } from '../helpers/controller.js';
+import { metricKey, type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
@@ -174,7 +174,7 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
   );
 
   it("--publish-service: the LoadBalancer Service's address appears on every Ingress served, a default-backend-only one included", async () => {
-    const a = await start('replica-a', ['--publish-service', `${NAMESPACE}/${PUBLISH}`]);
+    const first = await start('replica-a', ['--publish-service', `${NAMESPACE}/${PUBLISH}`]);
     await waitFor(() => holder() === 'replica-a', { timeoutMs: 10_000, what: 'replica-a holding the Lease' });
     for (const name of ['web', 'leaving', 'fallback']) {
       await waitFor(() => shown(name) === '203.0.113.10', {
@@ -182,33 +182,42 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
         what: `the address on Ingress ${name}`,
       });
     }
-    assert.equal(await served(a, 'web.status.test'), 'status-1');
+    assert.equal(await served(first, 'web.status.test'), 'status-1');
     assert.equal(shown('theirs'), '', "another class's Ingress gets no address");
-    const writes = statusWrites(a).length;
-    assert.equal(writes, 3, `one write per served Ingress:\n${statusWrites(a).join('\n')}`);
-    // the writes came back as watch events: nothing the controller routes changed, so no new sync is planned
-    const syncs = await a.metric('syncs_total');
-    await a.settle(1000);
-    assert.equal(await a.metric('syncs_total'), syncs, 'no sync for the status written back');
+    const writes = statusWrites(first).length;
+    assert.equal(writes, 3, `one write per served Ingress:\n${statusWrites(first).join('\n')}`);
   });
 
   it('two replicas: both serve traffic, only the Lease holder writes status, and an address change reaches every Ingress', async () => {
-    const a = replicas.get('replica-a')!;
-    const b = await start('replica-b', ['--publish-service', `${NAMESPACE}/${PUBLISH}`]);
-    assert.equal(await served(a, 'web.status.test'), 'status-1');
-    assert.equal(await served(b, 'web.status.test'), 'status-1');
-    await waitFor(() => /"event":"leader_observed"[^\n]*"leader":"replica-a"/.test(b.log()), {
+    const first = replicas.get('replica-a')!;
+    const second = await start('replica-b', ['--publish-service', `${NAMESPACE}/${PUBLISH}`]);
+    assert.equal(await served(first, 'web.status.test'), 'status-1');
+    assert.equal(await served(second, 'web.status.test'), 'status-1');
+    await waitFor(() => /"event":"leader_observed"[^\n]*"leader":"replica-a"/.test(second.log()), {
       timeoutMs: 10_000,
       what: 'replica-b seeing replica-a lead',
     });
     assert.equal(holder(), 'replica-a');
+    const before = await Promise.all([first.settle(500), second.settle(500)]);
     setLoadBalancer('203.0.113.11');
     for (const name of ['web', 'leaving', 'fallback']) {
       await waitFor(() => shown(name) === '203.0.113.11', { timeoutMs: 15_000, what: `the new address on ${name}` });
     }
+    // the writes come back to both replicas as Ingress watch events (a sync each), but nothing they route
+    // changed: no model is built again (the duration of the last build stays the same), nothing reloaded
+    const after = await Promise.all([first.settle(1000), second.settle(1000)]);
+    for (const [index, metrics] of after.entries()) {
+      const was = before[index]!;
+      assert.ok(metrics.get(metricKey('syncs_total'))! > was.get(metricKey('syncs_total'))!, 'the events arrived');
+      for (const metric of ['build_render_seconds', 'reloads_total'])
+        assert.equal(metrics.get(metricKey(metric)), was.get(metricKey(metric)), `${metric} unchanged`);
+    }
     // the log arrives through a pipe: a moment after the API shows the writes
-    await waitFor(() => statusWrites(a).length === 6, { timeoutMs: 5000, what: 'the leader logging 3 more writes' });
-    assert.deepEqual(statusWrites(b), [], 'the other replica wrote nothing');
+    await waitFor(() => statusWrites(first).length === 6, {
+      timeoutMs: 5000,
+      what: 'the leader logging 3 more writes',
+    });
+    assert.deepEqual(statusWrites(second), [], 'the other replica wrote nothing');
     const managers = cluster
       .kubectl(['get', 'ingress', 'web', '-n', 'default', '--show-managed-fields', '-o', 'json'])
       .match(/"subresource": "status"/g);
@@ -242,12 +251,12 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
   });
 
   it('the leader stops: the Lease is handed over at once, the addresses stay (another replica serves), and the new leader follows the Service', async () => {
-    const a = replicas.get('replica-a')!;
-    const b = replicas.get('replica-b')!;
+    const first = replicas.get('replica-a')!;
+    const second = replicas.get('replica-b')!;
     const stopped = Date.now();
-    await a.stopChecked();
-    assert.match(a.log(), /other replicas still serve[^\n]*"event":"ingress_status_kept"/);
-    assert.match(a.log(), /"event":"leader_released"/);
+    await first.stopChecked();
+    assert.match(first.log(), /other replicas still serve[^\n]*"event":"ingress_status_kept"/);
+    assert.match(first.log(), /"event":"leader_released"/);
     // replica-a's pod is gone: the EndpointSlice controller drops it from the publish Service
     apply(publishSlice('replica-b'));
     await waitFor(() => holder() === 'replica-b', {
@@ -265,20 +274,20 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
       });
     }
     assert.equal(shown('leaving'), '');
-    await waitFor(() => statusWrites(b).length >= 3, { timeoutMs: 5000, what: 'replica-b logging its writes' });
-    assert.equal(await served(b, 'web.status.test'), 'status-1');
+    await waitFor(() => statusWrites(second).length >= 3, { timeoutMs: 5000, what: 'replica-b logging its writes' });
+    assert.equal(await served(second, 'web.status.test'), 'status-1');
   });
 
   it('the last replica stops: it removes the address from every Ingress (--update-status-on-shutdown)', async () => {
-    const b = replicas.get('replica-b')!;
-    await b.stopChecked();
-    assert.match(b.log(), /"event":"ingress_status_clear"/);
+    const second = replicas.get('replica-b')!;
+    await second.stopChecked();
+    assert.match(second.log(), /"event":"ingress_status_clear"/);
     for (const name of ['web', 'theirs', 'fallback']) assert.equal(shown(name), '', `no address left on ${name}`);
     assert.equal(holder(), '', 'the Lease released');
   });
 
   it('--publish-status-address: a fixed list of IPs and host names, written by the new leader on every Ingress', async () => {
-    const c = await start('replica-c', ['--publish-status-address', '198.51.100.5, lb.status.test']);
+    const third = await start('replica-c', ['--publish-status-address', '198.51.100.5, lb.status.test']);
     await waitFor(() => holder() === 'replica-c', { timeoutMs: 10_000, what: 'replica-c holding the Lease' });
     for (const name of ['web', 'theirs', 'fallback']) {
       await waitFor(() => shown(name) === '198.51.100.5,lb.status.test', {
@@ -287,7 +296,7 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
       });
     }
     assert.equal(shown('leaving'), '');
-    assert.equal(await served(c, 'web.status.test'), 'status-1');
+    assert.equal(await served(third, 'web.status.test'), 'status-1');
     // ingress-nginx's order: by hostname, then IP (an entry without a hostname first)
     assert.equal(addressOf('web'), JSON.stringify([{ ip: '198.51.100.5' }, { hostname: 'lb.status.test' }]));
   });

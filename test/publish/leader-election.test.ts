@@ -126,76 +126,76 @@ describe('publish/leader-election', () => {
     it('one leader: the first replica creates the Lease and renews it; the other waits and never writes', async () => {
       const clock = new FakeClock(T0);
       const memory = new MemoryLease();
-      const a = elector('a', memory, clock);
-      const b = elector('b', memory, clock);
-      a.replica.start();
+      const first = elector('a', memory, clock);
+      const second = elector('b', memory, clock);
+      first.replica.start();
       await clock.advance(0);
-      b.replica.start();
+      second.replica.start();
       await clock.advance(60_000);
       assert.equal(memory.holder, 'a');
-      assert.ok(a.replica.isLeader());
-      assert.equal(b.replica.isLeader(), false);
+      assert.ok(first.replica.isLeader());
+      assert.equal(second.replica.isLeader(), false);
       assert.deepEqual(new Set(memory.writes.map((write) => write.by)), new Set(['a']), 'only the leader writes');
       // renewed every retry period (2 s) for a minute
       assert.ok(memory.writes.length >= 30, `${memory.writes.length} writes`);
-      assert.deepEqual(a.leading, ['started at 0']);
-      assert.equal(a.events('leader_elected').length, 1);
-      assert.equal(b.events('leader_observed')[0]?.fields.leader, 'a');
+      assert.deepEqual(first.leading, ['started at 0']);
+      assert.equal(first.events('leader_elected').length, 1);
+      assert.equal(second.events('leader_observed')[0]?.fields.leader, 'a');
     });
 
     it('two replicas starting together: one create wins, the other gets a 409 and follows', async () => {
       const clock = new FakeClock(T0);
       const memory = new MemoryLease();
-      const a = elector('a', memory, clock);
-      const b = elector('b', memory, clock);
-      a.replica.start();
-      b.replica.start();
+      const first = elector('a', memory, clock);
+      const second = elector('b', memory, clock);
+      first.replica.start();
+      second.replica.start();
       await clock.advance(10_000);
-      assert.equal([a, b].filter((replica) => replica.replica.isLeader()).length, 1);
-      assert.equal(memory.holder, a.replica.isLeader() ? 'a' : 'b');
+      assert.equal([first, second].filter((replica) => replica.replica.isLeader()).length, 1);
+      assert.equal(memory.holder, first.replica.isLeader() ? 'a' : 'b');
     });
 
     it('a leader that cannot renew gives up after the renew deadline; the other takes over after the TTL', async () => {
       const clock = new FakeClock(T0);
       const memory = new MemoryLease();
       let aDown = false;
-      const a = elector('a', memory, clock, () => aDown);
-      const b = elector('b', memory, clock);
-      a.replica.start();
+      const first = elector('a', memory, clock, () => aDown);
+      const second = elector('b', memory, clock);
+      first.replica.start();
       await clock.advance(0);
-      b.replica.start();
+      second.replica.start();
       await clock.advance(5000);
       aDown = true; // a is cut off from the API server, but still running
       await clock.advance(3000);
       await clock.advance(2000);
-      assert.equal(a.replica.isLeader(), false, 'not leading once the renew deadline (4 s) passed');
-      assert.equal(a.events('leader_lost').length, 1);
+      assert.equal(first.replica.isLeader(), false, 'not leading once the renew deadline (4 s) passed');
+      assert.equal(first.events('leader_lost').length, 1);
       assert.equal(memory.holder, 'a', 'nobody holds it before the TTL');
       await clock.advance(6000);
       assert.equal(memory.holder, 'b', 'taken over once the TTL (8 s) passed unrenewed');
-      assert.ok(b.replica.isLeader());
+      assert.ok(second.replica.isLeader());
       // a leader gives up (at 4 s) before anyone may take over (at 8 s): never two at once
       aDown = false;
       await clock.advance(10_000);
-      assert.equal(a.replica.isLeader(), false);
+      assert.equal(first.replica.isLeader(), false);
       assert.equal(memory.holder, 'b');
     });
 
     it('stop(): the leader releases the Lease and the other replica takes it at its next try, not after the TTL', async () => {
       const clock = new FakeClock(T0);
       const memory = new MemoryLease();
-      const a = elector('a', memory, clock);
-      const b = elector('b', memory, clock);
-      a.replica.start();
+      const first = elector('a', memory, clock);
+      const second = elector('b', memory, clock);
+      first.replica.start();
       await clock.advance(0);
-      b.replica.start();
+      second.replica.start();
       await clock.advance(5000);
       const stopped = clock.now();
-      await a.replica.stop();
+      await first.replica.stop();
       assert.equal(memory.holder, '', 'released');
       assert.equal(memory.lease?.spec?.leaseDurationSeconds, 1);
-      assert.deepEqual(a.leading, ['started at 0', `stopped at ${stopped - T0}`]);
-      assert.equal(a.events('leader_released').length, 1);
+      assert.deepEqual(first.leading, ['started at 0', `stopped at ${stopped - T0}`]);
+      assert.equal(first.events('leader_released').length, 1);
       await clock.advance(2000); // b's retry period
       assert.equal(memory.holder, 'b');
       assert.ok(clock.now() - stopped <= 2000);
