@@ -204,12 +204,13 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
       await waitFor(() => shown(name) === '203.0.113.11', { timeoutMs: 15_000, what: `the new address on ${name}` });
     }
     // the writes come back to both replicas as Ingress watch events (a sync each), but nothing they route
-    // changed: no model is built again (the duration of the last build stays the same), nothing reloaded
+    // changed: no model is built again (the duration of the last build stays the same), not even the endpoint
+    // fast path runs (an empty change would take it), nothing is reloaded
     const after = await Promise.all([first.settle(1000), second.settle(1000)]);
     for (const [index, metrics] of after.entries()) {
       const was = before[index]!;
       assert.ok(metrics.get(metricKey('syncs_total'))! > was.get(metricKey('syncs_total'))!, 'the events arrived');
-      for (const metric of ['build_render_seconds', 'reloads_total'])
+      for (const metric of ['build_render_seconds', 'endpoint_syncs_total', 'reloads_total'])
         assert.equal(metrics.get(metricKey(metric)), was.get(metricKey(metric)), `${metric} unchanged`);
     }
     // the log arrives through a pipe: a moment after the API shows the writes
