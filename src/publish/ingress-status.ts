@@ -99,6 +99,27 @@ export async function writeIngressStatus(
   }
 }
 
+/**
+ * work on each item, at most `limit` at once (thousands of Ingresses must not mean thousands of requests in
+ * flight); no new item is started once `going` says no. How many failed (work resolved false).
+ */
+export async function runBounded<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<boolean>,
+  going: () => boolean = () => true,
+): Promise<number> {
+  const queue = [...items];
+  let failed = 0;
+  const worker = async () => {
+    while (queue.length && going()) {
+      if (!(await work(queue.shift()!))) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker));
+  return failed;
+}
+
 /** What a list/watch delivers, kept as a map of objects by "namespace/name" (of one small projection each). */
 class View<T> implements ReflectorConsumer {
   readonly items = new Map<string, T>();
@@ -173,11 +194,6 @@ export class IngressStatusPublisher implements SyncObserver {
     if ('addresses' in options.publish) this.desired = options.publish.addresses;
   }
 
-  /** the Lease's holder as last seen, and whether this replica leads (for tests and logs) */
-  get leading(): boolean {
-    return this.elector.isLeader();
-  }
-
   /** The first config nginx runs starts the election and the watches: a replica that never serves never leads. */
   applied(model: Model): void {
     if (this.stopping) return;
@@ -194,7 +210,7 @@ export class IngressStatusPublisher implements SyncObserver {
     const ingressPath = watchNamespace
       ? `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(watchNamespace)}/ingresses`
       : '/apis/networking.k8s.io/v1/ingresses';
-    this.watch({ path: ingressPath }, this.ingresses, 'Ingress status');
+    this.watch({ path: ingressPath }, this.ingresses, 'Ingress');
     if ('service' in publish) {
       const { namespace, name } = publish.service;
       this.service = new View(
@@ -312,16 +328,8 @@ export class IngressStatusPublisher implements SyncObserver {
   }
 
   /** The writes, STATUS_WRITERS at a time, while `going` says so; how many failed. */
-  private async runWrites(writes: StatusWrite[], going: () => boolean): Promise<number> {
-    const queue = [...writes];
-    let failed = 0;
-    const worker = async () => {
-      for (let next = queue.shift(); next && going(); next = queue.shift()) {
-        if (!(await this.writeOne(next))) failed++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(STATUS_WRITERS, queue.length) }, worker));
-    return failed;
+  private runWrites(writes: StatusWrite[], going: () => boolean): Promise<number> {
+    return runBounded(writes, STATUS_WRITERS, (write) => this.writeOne(write), going);
   }
 
   private async writeOne({ key, addresses }: StatusWrite): Promise<boolean> {

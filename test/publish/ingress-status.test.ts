@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { jsonCall } from '../../src/publish/api-call.js';
-import { writeIngressStatus } from '../../src/publish/ingress-status.js';
+import { runBounded, STATUS_WRITERS, writeIngressStatus } from '../../src/publish/ingress-status.js';
 import { type ApiConfig, loadApiConfig } from '../../src/sources/kubernetes/config.js';
 
 interface Seen {
@@ -138,5 +138,44 @@ describe('publish/ingress-status: one Ingress status write', () => {
       writeIngressStatus(jsonCall(api), 'shop/web', []),
       /read Ingress shop\/web: HTTP 403: forbidden/,
     );
+  });
+});
+
+describe('publish/ingress-status: writes run at most STATUS_WRITERS at once', () => {
+  it('thousands of Ingresses: never more than the limit in flight, all done, failures counted', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const done: number[] = [];
+    const failed = await runBounded(
+      Array.from({ length: 1000 }, (_, index) => index),
+      STATUS_WRITERS,
+      async (item) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        done.push(item);
+        return item % 100 !== 0;
+      },
+    );
+    assert.equal(most, STATUS_WRITERS);
+    assert.equal(STATUS_WRITERS, 10, "ingress-nginx's pool");
+    assert.equal(done.length, 1000);
+    assert.equal(failed, 10);
+  });
+
+  it('no new write starts once told to stop (leadership lost, the shutdown deadline)', async () => {
+    let started = 0;
+    await runBounded(
+      Array.from({ length: 100 }, (_, index) => index),
+      3,
+      async () => {
+        started++;
+        await new Promise((resolve) => setImmediate(resolve));
+        return true;
+      },
+      () => started < 20,
+    );
+    assert.ok(started >= 20 && started < 23, `${started} started`);
   });
 });
