@@ -38,6 +38,7 @@ import { DNS_LABEL, isIP } from './syntax.js';
 import { ApiConfigError, inPod, loadApiConfig } from './sources/kubernetes/config.js';
 import type { ApiConfig } from './sources/kubernetes/config.js';
 import type { Problem } from './resources.js';
+import { STATUS_FLAGS, statusSettings } from './publish/status-flags.js';
 
 const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -91,6 +92,7 @@ const OPTIONS = {
     help: 'run: watch the Kubernetes API with this kubeconfig (also KUBECONFIG, or in a pod its service account) instead of --manifests',
   },
   'watch-namespace': { type: 'string', help: 'run with the API: watch only this namespace (default: all)' },
+  ...STATUS_FLAGS,
   'ingress-class': { type: 'string', default: 'nginx', help: 'ingress class this controller serves' },
   'controller-class': {
     type: 'string',
@@ -459,6 +461,7 @@ async function run(values: Values): Promise<void> {
   const log = stderrLogger({ quiet: Boolean(values.quiet), format });
   // set once the controller is assembled: a signal before that exits at once (nothing is started yet)
   let controller: Controller | null = null;
+  const api = apiSourceFor(values);
   const options = {
     ...shared,
     statusAddress: String(values['status-address']),
@@ -481,7 +484,8 @@ async function run(values: Values): Promise<void> {
         }
       : undefined,
     resolveIntervalMs: intFlag(values, 'resolve-interval', 1, 86_400) * 1000,
-    api: apiSourceFor(values),
+    api,
+    status: statusSettings(values, (flag) => isGiven(values, flag), api !== undefined),
     version: VERSION,
     log,
   };

@@ -31,6 +31,9 @@ import { reflectorWatch } from '../sources/kubernetes/reflector-watch.js';
 import { Store } from '../store.js';
 import type { Source } from './source.js';
 import { Planner } from './planner.js';
+import { IngressStatusPublisher } from '../publish/ingress-status.js';
+import type { StatusSettings } from '../publish/status-flags.js';
+import type { SyncObserver } from './parts.js';
 
 export interface ControllerOptions {
   manifests: string;
@@ -56,6 +59,8 @@ export interface ControllerOptions {
   sidecar?: { conf: string; pidFile: string; reloadCommand?: string };
   // API mode: the Kubernetes API is the source (src/sources/kubernetes/), not the manifests directory
   api?: { config: ApiConfig; namespace?: string };
+  // API mode: the Ingress status written by the leader of the replicas (src/publish/ingress-status.ts)
+  status?: StatusSettings;
   resolveIntervalMs: number;
   version: string;
   log: Logger;
@@ -163,8 +168,19 @@ export async function assembleController(options: ControllerOptions): Promise<Co
     },
     log,
     metrics,
+    observers: [...statusObservers(options)],
     serve: (controller) => serveStatus(controller, options, { bin, mode, applier, nginx }),
   });
+}
+
+/** API mode: the Ingress status writer, or the one log record of why there is none. */
+function statusObservers({ api, status, podIPs, log }: ControllerOptions): SyncObserver[] {
+  if (!api || !status) return [];
+  if ('off' in status) {
+    log('info', `Ingress status is not written: ${status.off}`, { event: 'ingress_status_off' });
+    return [];
+  }
+  return [new IngressStatusPublisher({ ...status.on, api: api.config, watchNamespace: api.namespace, podIPs, log })];
 }
 
 /** The status server (/healthz, /metrics, /status, /backends), then the record that the controller started. */

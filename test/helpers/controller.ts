@@ -28,6 +28,8 @@ export interface StartOptions {
   user?: { uid: number; gid: number };
   /** the built CLI to run (default: this checkout's dist/src/cli.js) */
   cli?: string;
+  /** variables set for the controller besides the test's environment (POD_NAME, POD_NAMESPACE) */
+  env?: Record<string, string>;
 }
 
 export interface Ports {
@@ -412,7 +414,7 @@ export function metricKey(name: string, labels: Record<string, string> = {}): st
  * startController() and sidecar.ts's startSidecarController() start the controller through this.
  */
 export async function spawnController(
-  options: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user' | 'cli'>,
+  options: Pick<StartOptions, 'manifests' | 'extraArgs' | 'ports' | 'user' | 'cli' | 'env'>,
   prefix: string,
   modeArgs: string[],
 ): Promise<RunningController> {
@@ -452,7 +454,7 @@ export async function spawnController(
   const cwd = options.user ? prefix : REPO;
   const child = spawn(process.execPath, args, {
     cwd,
-    env: cleanEnv(),
+    env: { ...cleanEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.user ?? {}),
   });
