@@ -50,6 +50,8 @@ export class Metrics {
   backendPushRefusals = 0;
   backendsOverLimit = 0;
   endpointsRefused = 0;
+  /** API mode: each watched kind's reflector (sources/kubernetes/reflector-watch.ts), its counts read when rendered */
+  apiWatches = new Map<string, { readonly listCount: number; readonly watchRequests: number }>();
 
   render(): string {
     const lines: string[] = [];
@@ -164,6 +166,20 @@ export class Metrics {
       'gauge',
       "Endpoints left out in the last build for naming the controller's own listeners, an unspecified, link-local or multicast address.",
       [['', this.endpointsRefused]],
+    );
+    const byKind = (count: (watch: { listCount: number; watchRequests: number }) => number) =>
+      [...this.apiWatches].map(([kind, watch]): [string, number] => [`{kind="${kind}"}`, count(watch)]);
+    metric(
+      'api_lists_total',
+      'counter',
+      'Full lists of a kind from the Kubernetes API: the first, and one per relist after 410 Gone.',
+      byKind((watch) => watch.listCount),
+    );
+    metric(
+      'api_watches_total',
+      'counter',
+      'Watch requests of a kind to the Kubernetes API: the first, and one per resume after a watch ended or failed.',
+      byKind((watch) => watch.watchRequests),
     );
     return `${lines.join('\n')}\n`;
   }

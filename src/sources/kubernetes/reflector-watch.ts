@@ -1,11 +1,13 @@
 // One kind's list/watch as the API source takes it (api-source.ts KindWatch): a Reflector over the API
-// configuration's credentials, its troubles logged once per failure with the wait before the next try.
+// configuration's credentials, its troubles logged once per failure with the wait before the next try, its
+// list and watch counts exported as metrics.
 import type { Logger } from '../../log.js';
+import type { Metrics } from '../../metrics.js';
 import type { KindWatch, ObjectFeed, WatchedKind } from './api-source.js';
 import type { ApiConfig } from './config.js';
 import { Reflector } from './reflector.js';
 
-export function reflectorWatch(config: ApiConfig, kind: WatchedKind, log: Logger): KindWatch {
+export function reflectorWatch(config: ApiConfig, kind: WatchedKind, log: Logger, metrics?: Metrics): KindWatch {
   let reflector: Reflector | null = null;
   return {
     start(feed: ObjectFeed): void {
@@ -26,6 +28,7 @@ export function reflectorWatch(config: ApiConfig, kind: WatchedKind, log: Logger
         },
         feed,
       );
+      metrics?.apiWatches.set(kind.kind, reflector);
       reflector.start();
     },
     async stop(): Promise<void> {
