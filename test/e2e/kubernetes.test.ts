@@ -176,8 +176,8 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd, the RBAC
       await closeAll(pods);
       network.close();
       await cluster?.stop();
-      fs.rmSync(emptyDir, { recursive: true, force: true });
-      fs.rmSync(certDir, { recursive: true, force: true });
+      if (emptyDir) fs.rmSync(emptyDir, { recursive: true, force: true });
+      if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
     },
   );
 
@@ -417,23 +417,25 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd, the RBAC
 describe('e2e: the Kubernetes API source through faults (a TCP proxy before the API server, watch cache off)', function () {
   this.timeout(60_000);
   const rbac = deployRbac();
-  // watch cache off: an etcd compaction reaches the watches as 410 Gone (the cache would answer from memory)
-  const cluster = new TestCluster({ users: [rbac.user], watchCache: false });
+  let cluster: TestCluster;
   let proxy: TcpProxy;
   let ctl: RunningController | undefined;
   let pods: Pods;
   let emptyDir: string;
   const network = new PodNetwork();
   let podIPs: string[] = [];
-  const objects = new Objects(cluster, () => pods);
+  let objects: Objects;
   const podOf = (host: string) => podVia(ctl!, host);
   const lists = async () => perKind(await ctl!.metrics(), 'api_lists_total');
   const watches = async () => perKind(await ctl!.metrics(), 'api_watches_total');
 
   before(async function () {
     this.timeout(180_000);
+    // watch cache off: an etcd compaction reaches the watches as 410 Gone (the cache would answer from memory)
+    cluster = new TestCluster({ users: [rbac.user], watchCache: false });
     await cluster.start();
     applyDeployRbac(cluster, rbac);
+    objects = new Objects(cluster, () => pods);
     objects.apply(...renderDeploy().filter((document) => document.kind === 'ConfigMap'));
     pods = await startPods(podSpecs('fault', '127.0.62.1', 4));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
@@ -461,8 +463,8 @@ describe('e2e: the Kubernetes API source through faults (a TCP proxy before the 
       await proxy?.close();
       await closeAll(pods);
       network.close();
-      await cluster.stop();
-      fs.rmSync(emptyDir, { recursive: true, force: true });
+      await cluster?.stop();
+      if (emptyDir) fs.rmSync(emptyDir, { recursive: true, force: true });
     },
   );
 
