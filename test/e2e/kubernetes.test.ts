@@ -32,7 +32,7 @@ const SECURE = 'secure.api.test';
 const FOREIGN = 'foreign.api.test';
 const MARKER = 'marker.api.test';
 const OUTSIDE = 'outside.api.test';
-// the settings ConfigMap deploy/ renders and its Deployment names (--configmap): read through the Role
+// the settings ConfigMap deploy/ renders and its Deployment names (--configmap)
 const SETTINGS = 'ingress-templater/ingress-templater-settings';
 // what the controller watches in API mode, each with its own list and watch
 const KINDS = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap'];
@@ -156,7 +156,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd, the RBAC
     await cluster.start();
     applyDeployRbac(cluster, rbac);
     objects = new Objects(cluster, () => pods);
-    // deploy/'s settings ConfigMap, which its Role lets the controller read by name
+    // deploy/'s settings ConfigMap, as its Deployment names it
     objects.apply(...renderDeploy().filter((document) => document.kind === 'ConfigMap'));
     pods = await startPods(podSpecs('api', '127.0.61.1', 4));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
@@ -191,6 +191,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd, the RBAC
         }),
       );
     assert.deepEqual(rules('ClusterRole').sort(), [
+      'core:configmaps list,watch',
       'core:events create,patch',
       'core:secrets list,watch',
       'core:services list,watch',
@@ -202,7 +203,6 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd, the RBAC
     assert.deepEqual(rules('Role').sort(), [
       'coordination.k8s.io:leases create',
       'coordination.k8s.io:leases/ingress-templater-leader get,update',
-      'core:configmaps/ingress-templater-settings list,watch',
     ]);
     // the API server's own answer (SubjectAccessReview) for the controller's user
     const can = (args: string[]) => {
@@ -219,15 +219,15 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd, the RBAC
       ['list', 'endpointslices.discovery.k8s.io', '-n', 'default'],
       ['update', 'ingresses.networking.k8s.io', '--subresource=status', '-n', 'default'],
       ['create', 'events', '-n', 'default'],
-      ['list', 'configmaps/ingress-templater-settings', ...ns],
+      ['watch', 'configmaps', '-n', 'default'],
       ['update', 'leases.coordination.k8s.io/ingress-templater-leader', ...ns],
       ['create', 'leases.coordination.k8s.io', ...ns],
     ];
     const refused = [
       ['get', 'secrets/web-tls', '-n', 'default'],
       ['update', 'ingresses.networking.k8s.io', '-n', 'default'],
-      ['list', 'configmaps', ...ns],
-      ['list', 'configmaps', '-n', 'default'],
+      ['get', 'configmaps/ingress-templater-settings', ...ns],
+      ['update', 'configmaps/ingress-templater-settings', ...ns],
       ['get', 'leases.coordination.k8s.io/another-lease', ...ns],
       ['delete', 'leases.coordination.k8s.io/ingress-templater-leader', ...ns],
       ['create', 'pods', '-n', 'default'],

@@ -2,13 +2,14 @@
 // configuration's credentials, its troubles logged once per failure with the wait before the next try, its
 // list and watch counts exported as metrics.
 import type { Logger } from '../../log.js';
-import type { Metrics } from '../../metrics.js';
+import type { ApiWatchCounts, Metrics } from '../../metrics.js';
 import type { KindWatch, ObjectFeed, WatchedKind } from './api-source.js';
 import type { ApiConfig } from './config.js';
 import { Reflector } from './reflector.js';
 
 export function reflectorWatch(config: ApiConfig, kind: WatchedKind, log: Logger, metrics?: Metrics): KindWatch {
   let reflector: Reflector | null = null;
+  let counts: ApiWatchCounts | null = null;
   return {
     start(feed: ObjectFeed): void {
       reflector = new Reflector(
@@ -28,11 +29,28 @@ export function reflectorWatch(config: ApiConfig, kind: WatchedKind, log: Logger
         },
         feed,
       );
-      metrics?.apiWatches.set(kind.kind, reflector);
+      const running = reflector;
+      counts = {
+        kind: kind.kind,
+        get listCount() {
+          return running.listCount;
+        },
+        get watchRequests() {
+          return running.watchRequests;
+        },
+      };
+      metrics?.apiWatches.add(counts);
       reflector.start();
     },
     async stop(): Promise<void> {
       await reflector?.stop();
+      // the counters never go down: a stopped loop's counts stay in its kind's totals
+      if (metrics && counts && metrics.apiWatches.delete(counts)) {
+        const ended = metrics.apiWatchesEnded.get(kind.kind) ?? { listCount: 0, watchRequests: 0 };
+        ended.listCount += counts.listCount;
+        ended.watchRequests += counts.watchRequests;
+        metrics.apiWatchesEnded.set(kind.kind, ended);
+      }
     },
   };
 }
