@@ -437,7 +437,7 @@ describe('e2e: the Kubernetes API source through faults (a TCP proxy before the 
     applyDeployRbac(cluster, rbac);
     objects = new Objects(cluster, () => pods);
     objects.apply(...renderDeploy().filter((document) => document.kind === 'ConfigMap'));
-    pods = await startPods(podSpecs('fault', '127.0.62.1', 4));
+    pods = await startPods(podSpecs('fault', '127.0.63.1', 4));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
     emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-api-faults-'));
     objects.apply(
