@@ -2,7 +2,7 @@
 # Smoke test of the container image, with podman and no Docker daemon:
 #   builds localhost/ingress-templater:test (scripts/image-build.sh: podman, a cached Debian base made
 #   with mmdebstrap, podman build --pull=never), then runs it on the host network on free loopback ports
-#   the way deploy/deployment.yaml runs it (read-only root file system, root-owned 0777 directories
+#   the way deploy/base/deployment.yaml runs it (read-only root file system, root-owned 0777 directories
 #   where the emptyDirs go, all capabilities dropped, no new privileges), with a manifests directory
 #   mounted read-only that routes to two small HTTP backends this script starts on 127.0.0.1, and
 #   checks: /healthz, requests through nginx (HTTP, HTTPS with SNI, 308, 503), an endpoint change
@@ -229,7 +229,7 @@ chmod 0644 "$MANIFESTS/smoke.yaml"
 endpoints "$BACKEND_A"
 
 # --------------------------------------------------------------------------------------------- run
-# As deploy/deployment.yaml: read-only root; where the emptyDirs go, root-owned 0777 directories as
+# As deploy/base/deployment.yaml: read-only root; where the emptyDirs go, root-owned 0777 directories as
 # kubelet makes them (the nginx prefix is a directory below the state one); no capabilities, no new
 # privileges.
 mkdir -p "$TMP/state" "$TMP/tmp"

@@ -21,6 +21,13 @@ export class Histogram {
   }
 }
 
+/** One list/watch loop's counts (a Reflector): full lists, and watch requests. */
+export interface ApiWatchCounts {
+  readonly kind: string;
+  readonly listCount: number;
+  readonly watchRequests: number;
+}
+
 export class Metrics {
   endpointPushes = 0;
   endpointPushFailures = 0;
@@ -50,6 +57,12 @@ export class Metrics {
   backendPushRefusals = 0;
   backendsOverLimit = 0;
   endpointsRefused = 0;
+  /**
+   * API mode: the running list/watch loops (sources/kubernetes/reflector-watch.ts), their counts read when
+   * rendered; a kind may have several (Secrets watched by name), and those stopped are kept in apiWatchesEnded
+   */
+  readonly apiWatches = new Set<ApiWatchCounts>();
+  readonly apiWatchesEnded = new Map<string, { listCount: number; watchRequests: number }>();
 
   render(): string {
     const lines: string[] = [];
@@ -164,6 +177,28 @@ export class Metrics {
       'gauge',
       "Endpoints left out in the last build for naming the controller's own listeners, an unspecified, link-local or multicast address.",
       [['', this.endpointsRefused]],
+    );
+    const totals = new Map<string, { listCount: number; watchRequests: number }>();
+    for (const [kind, ended] of this.apiWatchesEnded) totals.set(kind, { ...ended });
+    for (const watch of this.apiWatches) {
+      const total = totals.get(watch.kind) ?? { listCount: 0, watchRequests: 0 };
+      total.listCount += watch.listCount;
+      total.watchRequests += watch.watchRequests;
+      totals.set(watch.kind, total);
+    }
+    const byKind = (count: (total: { listCount: number; watchRequests: number }) => number) =>
+      [...totals].map(([kind, total]): [string, number] => [`{kind="${kind}"}`, count(total)]);
+    metric(
+      'api_lists_total',
+      'counter',
+      'Full lists of a kind from the Kubernetes API: the first, and one per relist after 410 Gone.',
+      byKind((total) => total.listCount),
+    );
+    metric(
+      'api_watches_total',
+      'counter',
+      'Watch requests of a kind to the Kubernetes API: the first, and one per resume after a watch ended or failed.',
+      byKind((total) => total.watchRequests),
     );
     return `${lines.join('\n')}\n`;
   }

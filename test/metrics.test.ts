@@ -104,6 +104,22 @@ describe('metrics', () => {
       assert.equal(exported.get(`${PREFIX}endpoint_convergence_seconds_sum`), 0.004 + 0.02 + 0.3 + 60);
     });
 
+    it("API mode's lists and watches by kind: every loop of a kind summed, those ended included", () => {
+      const metrics = new Metrics();
+      assert.ok(![...samples(metrics.render()).keys()].some((key) => key.startsWith(`${PREFIX}api_`)));
+      const ingresses = { kind: 'Ingress', listCount: 1, watchRequests: 1 };
+      metrics.apiWatches.add(ingresses);
+      metrics.apiWatches.add({ kind: 'Secret', listCount: 2, watchRequests: 5 });
+      metrics.apiWatches.add({ kind: 'Secret', listCount: 1, watchRequests: 1 });
+      metrics.apiWatchesEnded.set('Secret', { listCount: 4, watchRequests: 4 });
+      ingresses.watchRequests = 3;
+      const exported = samples(metrics.render());
+      assert.equal(exported.get(`${PREFIX}api_lists_total{kind="Ingress"}`), 1);
+      assert.equal(exported.get(`${PREFIX}api_watches_total{kind="Ingress"}`), 3);
+      assert.equal(exported.get(`${PREFIX}api_lists_total{kind="Secret"}`), 7);
+      assert.equal(exported.get(`${PREFIX}api_watches_total{kind="Secret"}`), 10);
+    });
+
     it('the config hash: its first 13 hex digits as a number, and the whole hash as a label once there is one', () => {
       const metrics = new Metrics();
       const before = metrics.render();

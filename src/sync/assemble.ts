@@ -82,7 +82,7 @@ function sourceFor(options: ControllerOptions, log: Logger, metrics: Metrics): {
   const source = new ApiSource({
     store,
     kinds,
-    watch: (kind) => reflectorWatch(api.config, kind, log),
+    watch: (kind) => reflectorWatch(api.config, kind, log, metrics),
     log,
     // the model's own view of what the served Ingresses and the settings name
     references: (current) => referencedObjects(current, { ...options.classes, configMap: options.configMap }),

@@ -9,8 +9,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
 import { request } from '../helpers/http.js';
 import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
@@ -21,10 +21,8 @@ import { waitFor } from '../helpers/wait.js';
 const TAG = 'localhost/ingress-templater:test';
 const PODMAN_ENV = '/var/tmp/ingress-templater-image/podman.env'; // scripts/image-build.sh writes it
 const HOST = 'image.api.test';
-const CONTROLLER_USER = {
-  name: 'system:serviceaccount:ingress-templater:ingress-templater',
-  groups: ['system:serviceaccounts', 'system:serviceaccounts:ingress-templater'],
-};
+// the controller runs as deploy/'s ServiceAccount, with the roles `kubectl kustomize deploy/` renders
+const rbac = deployRbac();
 
 /** podman's environment as the image build left it, or null when there is no image to test. */
 function podmanEnvironment(): NodeJS.ProcessEnv | null {
@@ -73,15 +71,9 @@ describe('e2e: the container image in API mode (real kube-apiserver, podman)', f
   before(async function () {
     if (!env) this.skip();
     this.timeout(180_000);
-    cluster = new TestCluster({ users: [CONTROLLER_USER] });
+    cluster = new TestCluster({ users: [rbac.user] });
     await cluster.start();
-    cluster.kubectl([
-      'apply',
-      '-f',
-      path.join(REPO, 'deploy/namespace.yaml'),
-      '-f',
-      path.join(REPO, 'deploy/api-rbac.yaml'),
-    ]);
+    applyDeployRbac(cluster, rbac);
     pods = await startPods(podSpecs('image', '127.0.64.1', 2));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
     apply(

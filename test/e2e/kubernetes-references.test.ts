@@ -8,18 +8,17 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO, type RunningController, startController, stopAfter } from '../helpers/controller.js';
+import { type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
 import { configMap, endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOST = 'guarded.api.test';
-const CONTROLLER_USER = {
-  name: 'system:serviceaccount:ingress-templater:ingress-templater',
-  groups: ['system:serviceaccounts', 'system:serviceaccounts:ingress-templater'],
-};
+// the controller runs as deploy/'s ServiceAccount, with the roles `kubectl kustomize deploy/` renders
+const rbac = deployRbac();
 
 const NS = 'default';
 // an htpasswd line for user "alice" in the {SHA} form nginx's auth_basic reads
@@ -64,15 +63,9 @@ describe('e2e: Secrets and ConfigMaps named by Ingresses, fetched by name (real 
 
   before(async function () {
     this.timeout(180_000);
-    cluster = new TestCluster({ users: [CONTROLLER_USER] });
+    cluster = new TestCluster({ users: [rbac.user] });
     await cluster.start();
-    cluster.kubectl([
-      'apply',
-      '-f',
-      path.join(REPO, 'deploy/namespace.yaml'),
-      '-f',
-      path.join(REPO, 'deploy/api-rbac.yaml'),
-    ]);
+    applyDeployRbac(cluster, rbac);
     pods = await startPods(podSpecs('ref', '127.0.62.1', 1));
     const [podIP] = network.route(pods.specs.map((spec) => spec.address));
     emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-api-refs-'));
