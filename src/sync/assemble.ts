@@ -28,8 +28,18 @@ import { ApiSource, watchedKinds } from '../sources/kubernetes/api-source.js';
 import type { ApiConfig } from '../sources/kubernetes/config.js';
 import { reflectorWatch } from '../sources/kubernetes/reflector-watch.js';
 import { Store } from '../store.js';
+import { EventRecorder } from '../publish/events.js';
+import type { SyncObserver } from './parts.js';
 import type { Source } from './source.js';
 import { Planner } from './planner.js';
+
+/** Kubernetes Events in API mode (src/publish/events.ts). */
+export interface EventOptions {
+  /** Normal Sync Events (false: --disable-sync-events); Warnings are always written */
+  sync: boolean;
+  /** POD_NAME, which tells the replicas' Events apart */
+  podName?: string;
+}
 
 export interface ControllerOptions {
   manifests: string;
@@ -54,10 +64,25 @@ export interface ControllerOptions {
   // sidecar mode: nginx runs elsewhere (another container) from the config file we write
   sidecar?: { conf: string; pidFile: string; reloadCommand?: string };
   // API mode: the Kubernetes API is the source (src/sources/kubernetes/), not the manifests directory
-  api?: { config: ApiConfig; namespace?: string };
+  api?: { config: ApiConfig; namespace?: string; events?: EventOptions };
   resolveIntervalMs: number;
   version: string;
   log: Logger;
+}
+
+/** API mode: the Events about Ingresses (the directory source has no API to write them to). */
+function eventObservers(options: ControllerOptions, store: Store, log: Logger): SyncObserver[] {
+  const api = options.api;
+  if (!api) return [];
+  const events = api.events ?? { sync: true };
+  const recorder = new EventRecorder({
+    api: api.config,
+    ingress: (namespace, name) => store.get('Ingress', namespace, name),
+    log,
+    podName: events.podName,
+    syncEvents: events.sync,
+  });
+  return [recorder];
 }
 
 /** The directory, or in API mode one list/watch per kind of the Kubernetes API, feeding one store. */
@@ -155,6 +180,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
     },
     log,
     metrics,
+    observers: eventObservers(options, store, log),
     serve: (controller) => serveStatus(controller, options, { bin, mode, applier, nginx }),
   });
 }
