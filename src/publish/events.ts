@@ -88,7 +88,8 @@ export class EventRecorder implements SyncObserver {
   private readonly clock: Clock;
   private readonly abort = new AbortController();
   private withErrors = new Set<string>();
-  private draining: Promise<void> | null = null;
+  private busy = false; // a drain() runs
+  private draining: Promise<void> = Promise.resolve();
   private pausedUntil = 0;
   private wake: { at: number; timer: unknown } | null = null;
   private failures = 0; // consecutive unanswered attempts
@@ -148,11 +149,12 @@ export class EventRecorder implements SyncObserver {
   }
 
   private kick(): void {
-    if (this.draining || this.stopped) return;
+    if (this.busy || this.stopped) return;
     if (this.clock.now() < this.pausedUntil) {
       this.wakeAt(this.pausedUntil);
       return;
     }
+    this.busy = true;
     this.draining = this.drain();
   }
 
@@ -176,8 +178,9 @@ export class EventRecorder implements SyncObserver {
       // a bug of ours: said, and the recorder goes on at the next sync
       this.options.log('error', `events: ${errorText(err)}`, { event: 'events_failed' });
     } finally {
-      // synchronously with the loop's end: a kick() from now on starts a new drain
-      this.draining = null;
+      // synchronously with the loop's end (also when it ends without waiting for anything): a kick() from
+      // now on starts a new drain
+      this.busy = false;
     }
   }
 
