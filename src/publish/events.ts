@@ -270,7 +270,7 @@ export class EventRecorder implements SyncObserver {
     this.failures++;
     const pause = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (this.failures - 1));
     // jitter: the replicas of a controller do not all come back at once
-    this.pausedUntil = this.clock.now() + pause * (0.5 + Math.random() / 2);
+    this.pausedUntil = this.clock.now() + Math.round(pause * (0.5 + Math.random() / 2));
     this.ledger.failed(intent, true);
     if (this.failures === 1) {
       this.options.log('warn', `events: cannot write Events: ${why}; trying again`, {
@@ -281,7 +281,7 @@ export class EventRecorder implements SyncObserver {
 
   /** client-go's name: the object's name and the time in nanoseconds in hex; a uuid when that is too long. */
   private eventName(ingressName: string, now: number): string {
-    const nanos = BigInt(now) * 1_000_000n + BigInt(this.sequence++ % 1_000_000);
+    const nanos = BigInt(Math.floor(now)) * 1_000_000n + BigInt(this.sequence++ % 1_000_000);
     const name = `${ingressName}.${nanos.toString(16)}`;
     return name.length <= 253 ? name : crypto.randomUUID();
   }
