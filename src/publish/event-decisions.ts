@@ -8,7 +8,6 @@
 // - at most `burst` Events per Ingress and type, then one per `refillMs` (client-go's spam filter: 25, then one
 //   per 5 minutes), and at most `maxPending` Events waiting to be written; beyond that they are dropped and
 //   counted (client-go's broadcaster drops beyond its queue of 1,000 too).
-import crypto from 'node:crypto';
 import type { Model } from '../model/index.js';
 import type { Ingress, Problem } from '../resources.js';
 
@@ -120,18 +119,14 @@ export function servedIngresses(model: Model): Set<string> {
   return out;
 }
 
-// the store keeps an unchanged Ingress as the same object: its fingerprint is computed once
-const fingerprints = new WeakMap<Ingress, string>();
-
-/** What an Ingress says (uid, metadata, spec; not where it was read), as a short digest. */
-export function fingerprint(ingress: Ingress): string {
-  let digest = fingerprints.get(ingress);
-  if (digest === undefined) {
-    const { source: _source, ...said } = ingress;
-    digest = crypto.createHash('sha256').update(JSON.stringify(said)).digest('base64');
-    fingerprints.set(ingress, digest);
-  }
-  return digest;
+/**
+ * Whether two versions of an Ingress say the same (uid, metadata, spec), wherever they were read. The store
+ * keeps an unchanged Ingress as the same object, so the text is compared only for one read again (a relist).
+ */
+export function sameIngress(left: Ingress, right: Ingress): boolean {
+  if (left === right) return true;
+  const said = ({ source: _source, ...rest }: Ingress) => JSON.stringify(rest);
+  return said(left) === said(right);
 }
 
 /**
@@ -140,20 +135,21 @@ export function fingerprint(ingress: Ingress): string {
  * and is announced once the error is gone (the fix is news even when it restores an announced version).
  */
 export class ServedIngresses {
-  private readonly announced = new Map<string, string>(); // "namespace/name" -> fingerprint
+  // "namespace/name" -> the version announced: the store's own object while it is unchanged
+  private readonly announced = new Map<string, Ingress>();
   private started = false;
 
-  /** served: "namespace/name" -> fingerprint of each Ingress nginx now serves. */
-  update(served: ReadonlyMap<string, string>, withErrors: ReadonlySet<string>): string[] {
+  /** served: "namespace/name" -> each Ingress nginx now serves, as the store holds it. */
+  update(served: ReadonlyMap<string, Ingress>, withErrors: ReadonlySet<string>): string[] {
     const due: string[] = [];
-    for (const [id, digest] of served) {
+    for (const [id, ingress] of served) {
       if (withErrors.has(id)) {
         this.announced.delete(id);
         continue;
       }
-      if (this.announced.get(id) === digest) continue;
-      this.announced.set(id, digest);
-      if (this.started) due.push(id);
+      const before = this.announced.get(id);
+      this.announced.set(id, ingress);
+      if (this.started && !(before && sameIngress(before, ingress))) due.push(id);
     }
     // one that stops being served (deleted, another class) is news again when it comes back
     for (const id of this.announced.keys()) if (!served.has(id)) this.announced.delete(id);

@@ -21,7 +21,6 @@ import {
   type Emission,
   EventLedger,
   type EventIntent,
-  fingerprint,
   type IngressRef,
   ingressesWithErrors,
   type LedgerLimits,
@@ -119,11 +118,11 @@ export class EventRecorder implements SyncObserver {
 
   applied(model: Model): void {
     if (this.closing || !this.options.syncEvents) return;
-    const served = new Map<string, string>();
+    const served = new Map<string, Ingress>();
     for (const id of servedIngresses(model)) {
       const slash = id.indexOf('/');
       const ingress = this.options.ingress(id.slice(0, slash), id.slice(slash + 1));
-      if (ingress) served.set(id, fingerprint(ingress));
+      if (ingress) served.set(id, ingress);
     }
     for (const id of this.served.update(served, this.withErrors)) {
       const slash = id.indexOf('/');

@@ -4,15 +4,15 @@ import { CANARY, CANARY_WEIGHT } from '../../src/model/annotations/canary.js';
 import {
   type EventIntent,
   EventLedger,
-  fingerprint,
   ingressesWithErrors,
   MAX_MESSAGE,
+  sameIngress,
   ServedIngresses,
   servedIngresses,
   syncIntent,
   warningIntents,
 } from '../../src/publish/event-decisions.js';
-import type { Problem } from '../../src/resources.js';
+import type { Ingress, Problem } from '../../src/resources.js';
 import { backend, build, ingress, path, rule, service, slice } from '../helpers/resources.js';
 
 const T0 = 1_000_000;
@@ -215,41 +215,36 @@ describe('publish/event-decisions', () => {
   });
 
   describe('ServedIngresses: which Ingresses are due a Sync', () => {
-    const served = (entries: [string, string][]) => new Map(entries);
+    // version: a host of its own, so that two versions say different things
+    const version = (name: string, host: string) => ingress({ name, namespace: 'shop', rules: [rule(host)] });
+    const served = (...ingresses: Ingress[]) =>
+      new Map(ingresses.map((one) => [`${one.meta.namespace}/${one.meta.name}`, one]));
 
-    it('none on start; then new ones and new versions, each once', () => {
+    it('none on start; then new ones and new versions, each once; the same one read again is no news', () => {
       const tracker = new ServedIngresses();
-      assert.deepEqual(
-        tracker.update(
-          served([
-            ['shop/a', 'v1'],
-            ['shop/b', 'v1'],
-          ]),
-          new Set(),
-        ),
-        [],
-      );
-      const now = served([
-        ['shop/a', 'v1'],
-        ['shop/b', 'v2'],
-        ['shop/c', 'v1'],
-      ]);
+      const first = version('a', 'a.example.com');
+      assert.deepEqual(tracker.update(served(first, version('b', 'b.example.com')), new Set()), []);
+      const now = served(first, version('b', 'b2.example.com'), version('c', 'c.example.com'));
       assert.deepEqual(tracker.update(now, new Set()), ['shop/b', 'shop/c']);
       assert.deepEqual(tracker.update(now, new Set()), [], 'a resync is no news');
+      const relisted = served(...[...now.values()].map((one) => structuredClone(one)));
+      assert.deepEqual(tracker.update(relisted, new Set()), [], 'a relist is no news');
     });
 
     it('not while it has an error; once fixed, even back to a version announced before', () => {
       const tracker = new ServedIngresses();
-      tracker.update(served([['shop/a', 'v1']]), new Set());
-      assert.deepEqual(tracker.update(served([['shop/a', 'v2']]), new Set(['shop/a'])), []);
-      assert.deepEqual(tracker.update(served([['shop/a', 'v1']]), new Set()), ['shop/a']);
+      const good = version('a', 'a.example.com');
+      tracker.update(served(good), new Set());
+      assert.deepEqual(tracker.update(served(version('a', 'broken.example.com')), new Set(['shop/a'])), []);
+      assert.deepEqual(tracker.update(served(good), new Set()), ['shop/a']);
     });
 
     it('one no longer served (deleted, another class) is news again when it comes back', () => {
       const tracker = new ServedIngresses();
-      tracker.update(served([['shop/a', 'v1']]), new Set());
-      assert.deepEqual(tracker.update(served([]), new Set()), []);
-      assert.deepEqual(tracker.update(served([['shop/a', 'v1']]), new Set()), ['shop/a']);
+      const one = version('a', 'a.example.com');
+      tracker.update(served(one), new Set());
+      assert.deepEqual(tracker.update(served(), new Set()), []);
+      assert.deepEqual(tracker.update(served(one), new Set()), ['shop/a']);
     });
   });
 
@@ -275,15 +270,12 @@ describe('publish/event-decisions', () => {
     assert.deepEqual([...servedIngresses(model)].sort(), ['shop/fallback', 'shop/main', 'shop/next']);
   });
 
-  it('fingerprint: what an Ingress says, not where it was read; computed once per object', () => {
+  it('sameIngress: what an Ingress says (uid, metadata, spec), not where it was read', () => {
     const one = ingress({ name: 'a', rules: [rule('a.example.com', path('/', 'web'))] });
-    const moved = { ...one, source: { file: 'elsewhere.yaml', line: 99 } };
-    const relabelled = { ...one, meta: { ...one.meta, labels: { team: 'x' } } };
-    const recreated = { ...one, meta: { ...one.meta, uid: 'uid-2' } };
-    assert.equal(fingerprint(moved), fingerprint(one));
-    assert.notEqual(fingerprint(relabelled), fingerprint(one));
-    assert.notEqual(fingerprint(recreated), fingerprint(one));
-    one.rules = []; // the store never changes an object in place: the cached digest stays
-    assert.equal(fingerprint(one), fingerprint(moved));
+    assert.ok(sameIngress(one, { ...one, source: { file: 'elsewhere.yaml', line: 99 } }));
+    assert.ok(sameIngress(one, structuredClone(one)));
+    assert.ok(!sameIngress(one, { ...one, meta: { ...one.meta, labels: { team: 'x' } } }));
+    assert.ok(!sameIngress(one, { ...one, meta: { ...one.meta, uid: 'uid-2' } }));
+    assert.ok(!sameIngress(one, { ...one, rules: [] }));
   });
 });
