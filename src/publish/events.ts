@@ -37,7 +37,7 @@ const INGRESS_API_VERSION = 'networking.k8s.io/v1';
 
 /** After a 403, how long no Event is tried (RBAC may be fixed meanwhile). */
 export const FORBIDDEN_PAUSE_MS = 10 * 60_000;
-/** An API that does not answer: the pause before the next try doubles from the first to the last. */
+/** An API that does not answer: the pause before the next try, doubling from the first to at most the last. */
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** One request's deadline. */
@@ -95,6 +95,7 @@ export class EventRecorder implements SyncObserver {
   private closing = false; // stop() called: nothing new is taken
   private stopped = false; // nothing more is written
   private sequence = 0;
+  private droppedSaid = 0; // the ledger's drops already logged
   /** Events created, Events whose count was patched, Events given up (refused by the API) */
   readonly stats = { created: 0, patched: 0, givenUp: 0 };
 
@@ -113,6 +114,7 @@ export class EventRecorder implements SyncObserver {
     const uidOf = (namespace: string, name: string) => this.options.ingress(namespace, name)?.meta.uid;
     this.ledger.setWarnings(warningIntents(problems, uidOf));
     this.withErrors = ingressesWithErrors(problems);
+    this.sayDrops();
     this.kick();
   }
 
@@ -130,7 +132,20 @@ export class EventRecorder implements SyncObserver {
       const uid = this.options.ingress(namespace, name)?.meta.uid;
       this.ledger.add(syncIntent(uid ? { namespace, name, uid } : { namespace, name }));
     }
+    this.sayDrops();
     this.kick();
+  }
+
+  /** Drops are logged with their total, once per sync that drops some. */
+  private sayDrops(): void {
+    const { dropped } = this.ledger;
+    if (dropped === this.droppedSaid) return;
+    this.options.log('warn', `events: ${dropped - this.droppedSaid} Event(s) dropped, too many waiting to be written`, {
+      event: 'events_dropped',
+      dropped: dropped - this.droppedSaid,
+      total: dropped,
+    });
+    this.droppedSaid = dropped;
   }
 
   /** Writes what still waits for a moment, then gives up the rest and the request in flight. */

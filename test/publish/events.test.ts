@@ -71,7 +71,7 @@ describe('publish/events: the Event recorder', () => {
   let recorded: ReturnType<typeof recordingLog>;
   let recorder: EventRecorder;
 
-  const start = (options: { syncEvents?: boolean } = {}) => {
+  const start = (options: { syncEvents?: boolean; maxPending?: number } = {}) => {
     recorder = new EventRecorder({
       api: api.config,
       ingress: (namespace, name) => store.get(`${namespace}/${name}`),
@@ -79,6 +79,7 @@ describe('publish/events: the Event recorder', () => {
       podName: 'controller-0',
       syncEvents: options.syncEvents ?? true,
       clock,
+      ...(options.maxPending ? { limits: { maxPending: options.maxPending } } : {}),
     });
   };
   /** One sync of the controller: its problems, then nginx runs its model; the writes they start, done. */
@@ -281,6 +282,18 @@ describe('publish/events: the Event recorder', () => {
     assert.deepEqual(
       api.sent.map((sent) => sent.method),
       ['GET'],
+    );
+  });
+
+  it('more waiting than maxPending: the rest dropped, counted and logged once per sync that drops', async () => {
+    start({ maxPending: 2 });
+    api.answer = () => new Error('connect ECONNREFUSED'); // nothing leaves: everything waits
+    await sync([badAnnotation('a'), badAnnotation('b'), badAnnotation('c'), badAnnotation('d')]);
+    await sync([badAnnotation('a'), badAnnotation('b'), badAnnotation('c'), badAnnotation('d')]);
+    assert.equal(recorder.dropped, 2);
+    assert.deepEqual(
+      recorded.events('events_dropped').map((record) => [record.fields.dropped, record.fields.total]),
+      [[2, 2]],
     );
   });
 
