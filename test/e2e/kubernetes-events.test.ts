@@ -132,10 +132,13 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
       route('good', GOOD),
       route('web', WEB, { [BODY_SIZE]: 'lots' }),
     );
+    ctl = await startEventsController();
+  });
+  async function startEventsController(): Promise<RunningController> {
     // the downward API's POD_NAME, which names the replica in each Event (source.host, reportingInstance)
     process.env.POD_NAME = POD_NAME;
     try {
-      ctl = await startController({
+      return await startController({
         manifests: emptyDir,
         extraArgs: ['--kubeconfig', cluster.kubeconfig(cluster.users[0])],
         readyTimeoutMs: 30_000,
@@ -143,7 +146,7 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
     } finally {
       delete process.env.POD_NAME;
     }
-  });
+  }
   stopAfter(
     () => ctl,
     async () => {
@@ -290,6 +293,27 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
     assert.equal(rows.length, 1, rows.join('\n'));
     assert.match(rows[0]!, /^Warning\s+Rejected\s+/);
     assert.equal(await answer(NEVER), 'status 404');
+  });
+
+  it('a restart with the problem still there: one new Warning (what was written is not remembered), no Sync', async () => {
+    const before = eventsOf('web', 'Warning');
+    await ctl!.stop();
+    ctl = undefined;
+    ctl = await startEventsController();
+    await waitFor(() => eventsOf('web', 'Warning').length === before.length + 1, {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+      what: 'the Warning written again by the new process',
+    });
+    await sleep(1000);
+    const after = eventsOf('web', 'Warning');
+    assert.equal(after.length, before.length + 1);
+    const added = after.find((event) => !before.some((old) => old.metadata.name === event.metadata.name))!;
+    assert.match(added.message, /proxy-body-size"\]: invalid value "lots"/);
+    assert.equal(added.count, 1);
+    assert.deepEqual(eventsOf('good'), [], 'the Ingresses it serves from its first config are no news');
+    assert.equal(eventsOf('never', 'Warning').length, 2, "never's Warning, written again");
+    assert.equal(await answer(GOOD), 'ev-1');
   });
 
   it('without create on events (403): said once, not tried again for a while, and syncing goes on', async () => {
