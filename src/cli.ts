@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Controller } from './controller.js';
 import { assembleController } from './sync/assemble.js';
+import type { ControllerOptions } from './sync/assemble.js';
 import { EXIT_CODES, ManifestsRejectedError, UsageError } from './errors.js';
 import { stderrLogger } from './log.js';
 import type { LogFormat, Logger } from './log.js';
@@ -36,7 +37,6 @@ import { formatProblem } from './resources.js';
 import { podAddresses, selfPolicy } from './own-listeners.js';
 import { DNS_LABEL, isIP } from './syntax.js';
 import { ApiConfigError, inPod, loadApiConfig } from './sources/kubernetes/config.js';
-import type { ApiConfig } from './sources/kubernetes/config.js';
 import type { Problem } from './resources.js';
 import { STATUS_FLAGS, statusSettings } from './publish/status-flags.js';
 
@@ -93,6 +93,11 @@ const OPTIONS = {
   },
   'watch-namespace': { type: 'string', help: 'run with the API: watch only this namespace (default: all)' },
   ...STATUS_FLAGS,
+  'disable-sync-events': {
+    type: 'string',
+    default: 'false',
+    help: "run with the API: write no Normal 'Sync' Events on Ingresses (Warnings about their problems are still written)",
+  },
   'ingress-class': { type: 'string', default: 'nginx', help: 'ingress class this controller serves' },
   'controller-class': {
     type: 'string',
@@ -438,15 +443,16 @@ const STOP_GRACE_MS = 25_000;
  * run's API mode: with --kubeconfig; or, when --manifests is not given, with KUBECONFIG or in a pod with its
  * service account (loadApiConfig says how the order differs from ingress-nginx's). --manifests given keeps the directory source.
  */
-function apiSourceFor(values: Values): { config: ApiConfig; namespace?: string } | undefined {
+function apiSourceFor(values: Values): ControllerOptions['api'] {
   const wanted =
     values.kubeconfig !== undefined || (!isGiven(values, 'manifests') && (Boolean(process.env.KUBECONFIG) || inPod()));
   if (!wanted) return undefined;
   const namespace = values['watch-namespace'] as string | undefined;
   if (namespace !== undefined && !DNS_LABEL.test(namespace))
     throw new UsageError(`--watch-namespace must be a namespace name, got ${JSON.stringify(namespace)}`);
+  const events = { sync: !boolFlag(values, 'disable-sync-events'), podName: process.env.POD_NAME || undefined };
   try {
-    return { config: loadApiConfig({ kubeconfig: values.kubeconfig as string | undefined }), namespace };
+    return { config: loadApiConfig({ kubeconfig: values.kubeconfig as string | undefined }), namespace, events };
   } catch (err) {
     if (err instanceof ApiConfigError) throw new UsageError(err.message);
     throw err;

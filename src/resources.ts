@@ -10,6 +10,9 @@ export interface Meta {
   namespace: string; // "default" when omitted
   name: string;
   creationTimestamp?: string; // RFC 3339, as written
+  // metadata.uid of an Ingress read from the API (src/sources/kubernetes/convert.ts), for the Events written
+  // about it (src/publish/events.ts): kubectl describe finds an object's Events by its uid. Never rendered.
+  uid?: string;
   annotations: Record<string, string>;
   labels: Record<string, string>;
 }

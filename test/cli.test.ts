@@ -135,6 +135,10 @@ describe('cli (main in process)', function () {
         /--format must be nginx or json, got "yaml"/,
       );
       await usage(['describe', 'a/b/c'], /describe takes NAMESPACE\/NAME or NAME, got "a\/b\/c"/);
+      // run says it through its logger
+      const run = await runMain(main, ['run', '--kubeconfig', '/nonexistent', '--disable-sync-events', 'yes']);
+      assert.equal(run.code, 64, run.stderr);
+      assert.match(run.stderr, /UsageError: --disable-sync-events must be true or false/);
     });
 
     it('a manifests directory that does not exist', async () => {

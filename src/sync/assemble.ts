@@ -29,11 +29,20 @@ import { referencedObjects } from '../model/references.js';
 import type { ApiConfig } from '../sources/kubernetes/config.js';
 import { reflectorWatch } from '../sources/kubernetes/reflector-watch.js';
 import { Store } from '../store.js';
+import { EventRecorder } from '../publish/events.js';
 import type { Source } from './source.js';
 import { Planner } from './planner.js';
 import { IngressStatusPublisher } from '../publish/ingress-status.js';
 import type { StatusSettings } from '../publish/status-flags.js';
 import type { SyncObserver } from './parts.js';
+
+/** Kubernetes Events in API mode (src/publish/events.ts). */
+export interface EventOptions {
+  /** Normal Sync Events (false: --disable-sync-events); Warnings are always written */
+  sync: boolean;
+  /** POD_NAME, which tells the replicas' Events apart */
+  podName?: string;
+}
 
 export interface ControllerOptions {
   manifests: string;
@@ -58,12 +67,27 @@ export interface ControllerOptions {
   // sidecar mode: nginx runs elsewhere (another container) from the config file we write
   sidecar?: { conf: string; pidFile: string; reloadCommand?: string };
   // API mode: the Kubernetes API is the source (src/sources/kubernetes/), not the manifests directory
-  api?: { config: ApiConfig; namespace?: string };
+  api?: { config: ApiConfig; namespace?: string; events?: EventOptions };
   // API mode: the Ingress status written by the leader of the replicas (src/publish/ingress-status.ts)
   status?: StatusSettings;
   resolveIntervalMs: number;
   version: string;
   log: Logger;
+}
+
+/** API mode: the Events about Ingresses (the directory source has no API to write them to). */
+function eventObservers(options: ControllerOptions, store: Store, log: Logger): SyncObserver[] {
+  const api = options.api;
+  if (!api) return [];
+  const events = api.events ?? { sync: true };
+  const recorder = new EventRecorder({
+    api: api.config,
+    ingress: (namespace, name) => store.get('Ingress', namespace, name),
+    log,
+    podName: events.podName,
+    syncEvents: events.sync,
+  });
+  return [recorder];
 }
 
 /** The directory, or in API mode one list/watch per kind of the Kubernetes API, feeding one store. */
@@ -168,7 +192,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
     },
     log,
     metrics,
-    observers: [...statusObservers(options)],
+    observers: [...eventObservers(options, store, log), ...statusObservers(options)],
     serve: (controller) => serveStatus(controller, options, { bin, mode, applier, nginx }),
   });
 }

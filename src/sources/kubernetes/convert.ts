@@ -9,8 +9,9 @@
 //
 // Memory: only what the model reads is kept. The typed resource is built afresh by normalise (it keeps no
 // reference into the API's JSON), and of the metadata only name, namespace, creationTimestamp, labels and
-// annotations are read; managedFields, uid, resourceVersion, ownerReferences and status are never copied,
-// and kubectl's last-applied-configuration annotation (a second copy of the whole object) is dropped.
+// annotations are read; managedFields, resourceVersion, ownerReferences and status are never copied, and
+// kubectl's last-applied-configuration annotation (a second copy of the whole object) is dropped. An Ingress
+// also keeps its uid, which the Events about it must name (src/publish/events.ts); other kinds do not.
 import { KINDS, type Kind, type Problem, type Resource, resourceKey, type Source } from '../../resources.js';
 import { display, MAX_PROBLEMS_PER_OBJECT, quote, schemaErrors, stripNulls } from '../loader.js';
 import { normalise } from '../normalise.js';
@@ -106,7 +107,14 @@ export function convertApiObject(raw: unknown, defaults?: { kind: Kind; apiVersi
   }
   const obj = slim(kind as Kind, apiVersion as string, raw);
   stripNulls(obj);
-  if (validate(obj)) return { resource: normalise(kind as Kind, obj, { ...API_SOURCE }) };
+  if (validate(obj)) {
+    const resource = normalise(kind as Kind, obj, { ...API_SOURCE });
+    // after the schema and normalise, which know no uid (the directory source's objects have none); a uid
+    // never changes for one object, so keeping it makes no store change of its own
+    if (resource.kind === 'Ingress' && typeof metadata.uid === 'string' && metadata.uid)
+      resource.meta.uid = metadata.uid;
+    return { resource };
+  }
 
   const problems: Problem[] = schemaErrors(validate.errors ?? [], obj).map(({ field, message }) => ({
     severity: 'error',
