@@ -1,13 +1,14 @@
 // Kubernetes Events about Ingresses (src/publish/events.ts) against a real control plane (etcd and kube-apiserver
 // on loopback, test/helpers/cluster.ts), read back as an operator reads them: real `kubectl describe ingress`
-// and `kubectl get events`. The controller runs as a user with exactly the role of issue 12 (events: create
-// and patch), beside a second one whose role lacks events altogether.
+// and `kubectl get events`. The controller runs as deploy/'s ServiceAccount with exactly the roles `kubectl
+// kustomize deploy/` renders (events: create and patch), beside a second one whose role lacks events altogether.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { metricKey, type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
 import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
@@ -20,22 +21,22 @@ const POD_NAME = 'ingress-templater-events-0';
 const BODY_SIZE = 'nginx.ingress.kubernetes.io/proxy-body-size';
 const READ_TIMEOUT = 'nginx.ingress.kubernetes.io/proxy-read-timeout';
 
-// issue 12's verbs, exactly: what deploy/ grants the controller
+const RBAC = deployRbac();
+// the second user: deploy/'s reading and writing verbs without events
 const READ = ['list', 'watch'];
-const rules = (events: boolean) => [
+const rulesWithoutEvents = [
   { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: READ },
   { apiGroups: [''], resources: ['services', 'secrets', 'configmaps'], verbs: READ },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-  ...(events ? [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] }] : []),
 ];
-const roleFor = (user: string, events: boolean): Obj[] => [
+const roleWithoutEvents = (user: string): Obj[] => [
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: user },
-    rules: rules(events),
+    rules: rulesWithoutEvents,
   },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -119,9 +120,10 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
 
   before(async function () {
     this.timeout(180_000);
-    cluster = new TestCluster({ users: [{ name: 'events-controller' }, { name: 'no-events-controller' }] });
+    cluster = new TestCluster({ users: [RBAC.user, { name: 'no-events-controller' }] });
     await cluster.start();
-    apply(...roleFor('events-controller', true), ...roleFor('no-events-controller', false));
+    applyDeployRbac(cluster, RBAC);
+    apply(...roleWithoutEvents('no-events-controller'));
     pods = await startPods(podSpecs('ev', '127.0.63.1', 2));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
     emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-events-manifests-'));

@@ -2,61 +2,28 @@
 // replicas (a Lease in POD_NAMESPACE) writes the --publish-service Service's load balancer address on every
 // Ingress it serves, and only there; two replicas both serve traffic while one writes; stopping the leader
 // hands the Lease over at once and the other keeps the status right; the last replica removes the address on
-// shutdown; --publish-status-address publishes a fixed list. The controller runs as a user holding exactly the
-// verbs it needs (RBAC below), no more.
+// shutdown; --publish-status-address publishes a fixed list. The controller runs as deploy/'s ServiceAccount
+// with exactly the roles `kubectl kustomize deploy/` renders (test/helpers/deploy-rbac.ts), its Lease named as there.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { metricKey, type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
+import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
 import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { waitFor } from '../helpers/wait.js';
 
-const NAMESPACE = 'ingress-templater'; // POD_NAMESPACE: the Lease and the publish Service live here
-const LEASE = 'ingress-controller-leader';
+const RBAC = deployRbac();
+const NAMESPACE = RBAC.namespace; // POD_NAMESPACE: the Lease and the publish Service live here
+const LEASE = 'ingress-templater-leader'; // deploy/'s --election-id, the one name its Role lets the Lease have
 const PUBLISH = 'ingress-templater'; // the LoadBalancer Service in front of the replicas
-const CONTROLLER_USER = { name: 'status-test-controller', groups: [] as string[] };
+const CONTROLLER_USER = RBAC.user;
 const TTL_SECONDS = 4;
 // the replicas' pod addresses as the publish Service's EndpointSlice names them
 const POD_IPS: Record<string, string> = { 'replica-a': '10.244.0.11', 'replica-b': '10.244.0.12' };
-
-const rbac: Obj[] = [
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: 'status-test-controller' },
-    rules: [
-      { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: ['list', 'watch'] },
-      { apiGroups: [''], resources: ['services', 'secrets', 'configmaps'], verbs: ['list', 'watch'] },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
-      { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-    ],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'status-test-controller' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'status-test-controller' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: CONTROLLER_USER.name }],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: 'status-test-leases', namespace: NAMESPACE },
-    rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'status-test-leases', namespace: NAMESPACE },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'status-test-leases' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: CONTROLLER_USER.name }],
-  },
-];
 
 const INGRESS_CLASS = {
   apiVersion: 'networking.k8s.io/v1',
@@ -109,6 +76,8 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
         '--kubeconfig',
         cluster.kubeconfig(cluster.users[0]),
         ...publish,
+        '--election-id',
+        LEASE,
         '--election-ttl',
         `${TTL_SECONDS}s`,
         '--pod-ip',
@@ -128,8 +97,7 @@ describe('e2e: Ingress status from the leader of two replicas (real kube-apiserv
     this.timeout(180_000);
     cluster = new TestCluster({ users: [CONTROLLER_USER] });
     await cluster.start();
-    cluster.kubectl(['create', 'namespace', NAMESPACE]);
-    apply(...rbac);
+    applyDeployRbac(cluster, RBAC);
     pods = await startPods(podSpecs('status', '127.0.62.1', 1));
     const podIPs = network.route(pods.specs.map((spec) => spec.address));
     emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-status-manifests-'));
