@@ -87,6 +87,10 @@ const OPTIONS = {
     help: 'sidecar: shell command that reloads the external nginx (default: SIGHUP to the pid)',
   },
   configmap: { type: 'string', help: 'NAMESPACE/NAME of the settings ConfigMap' },
+  'default-backend-service': {
+    type: 'string',
+    help: 'NAMESPACE/NAME of the Service answering requests no Ingress routes (its first port); default: 404',
+  },
   kubeconfig: {
     type: 'string',
     help: 'run: watch the Kubernetes API with this kubeconfig (also KUBECONFIG, or in a pod its service account) instead of --manifests',
@@ -207,6 +211,14 @@ function common(values: Values) {
     if (!match) throw new UsageError(`--configmap must be NAMESPACE/NAME, got ${JSON.stringify(cm)}`);
     configMap = { namespace: match[1]!, name: match[2]! };
   }
+  const defaultService = values['default-backend-service'] as string | undefined;
+  let defaultBackendService: { namespace: string; name: string } | undefined;
+  if (defaultService) {
+    const match = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/.exec(defaultService);
+    if (!match)
+      throw new UsageError(`--default-backend-service must be NAMESPACE/NAME, got ${JSON.stringify(defaultService)}`);
+    defaultBackendService = { namespace: match[1]!, name: match[3]! };
+  }
   const listenAddress = String(values['listen-address']);
   return {
     manifests: path.resolve(String(values.manifests)),
@@ -217,6 +229,7 @@ function common(values: Values) {
     listenAddress: listenAddress === '0.0.0.0' ? '*' : listenAddress,
     templateDir: values['template-dir'] ? path.resolve(String(values['template-dir'])) : undefined,
     configMap,
+    defaultBackendService,
     classes: {
       ingressClass: String(values['ingress-class']),
       controllerClass: String(values['controller-class']),
@@ -307,6 +320,7 @@ async function planOnce(
       model: {
         ...shared.classes,
         configMap: shared.configMap,
+        defaultBackendService: shared.defaultBackendService,
         balancer: mode,
         endpointPolicy: policyFor(values, shared),
       },

@@ -46,6 +46,9 @@ export interface ModelOptions extends ClassOptions {
   // the endpoints each backend had in the last build nginx got: a backend whose new list is over the
   // limit keeps these (the model is pure, so the controller carries them over)
   lastGood?: ReadonlyMap<string, Endpoint[]>;
+  // --default-backend-service NS/NAME: what answers requests no Ingress routes (ingress-nginx's flag; its
+  // first port, as ingress-nginx takes it); without it, 404
+  defaultBackendService?: { namespace: string; name: string };
 }
 
 export interface BuildResult {
@@ -169,6 +172,8 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     backends.set(resolved.backend.name, resolved.backend);
     return resolved.backend.name;
   };
+  // --default-backend-service: resolved before any Ingress, so that its backend keeps its name
+  const controllerDefault = controllerDefaultBackend(opts.defaultBackendService, lookup, backends, problems);
 
   const classes = input.list('IngressClass');
   const served = input
@@ -231,20 +236,39 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       const items = configIn(ann.http, family) as unknown[] | undefined;
       if (items) addItems(http, family, items);
     }
-    if (ing.defaultBackend) {
-      const def = { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id };
-      if (!globalDefault) globalDefault = def;
+    // spec.defaultBackend as ingress-nginx read it: an Ingress without rules is the catch-all (the oldest
+    // one; requests for hosts no Ingress names); one with rules answers the unmatched paths of the hosts it
+    // is the oldest Ingress of, and nothing else
+    const ownDefault = ing.defaultBackend
+      ? { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id }
+      : null;
+    if (ownDefault && ing.rules.length === 0) {
+      if (!globalDefault) globalDefault = ownDefault;
       else if (globalDefault.ingress !== id) {
         problems.push(
           problemAt(
             ing,
             'warning',
             'spec.defaultBackend',
-            `the default backend of Ingress ${globalDefault.ingress} (older) is used for requests no rule matches; this one serves only its own hosts`,
+            `the default backend of Ingress ${globalDefault.ingress} (older) answers requests for hosts no Ingress names; this one is not used`,
           ),
         );
       }
-      for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
+    } else if (ownDefault) {
+      const hosts = [...new Set(ing.rules.map((rule) => rule.host ?? ''))];
+      const mine = hosts.filter((host) => host !== '' && !servers.has(host));
+      for (const host of mine) hostDefaults.set(host, ownDefault);
+      const taken = hosts.filter((host) => !mine.includes(host));
+      if (taken.length) {
+        problems.push(
+          problemAt(
+            ing,
+            'warning',
+            'spec.defaultBackend',
+            `not used for ${taken.map((host) => host || '(rules without a host)').join(', ')}: as in ingress-nginx, the default backend of a host is that of its oldest Ingress, and requests for hosts no Ingress names go to an Ingress without rules or --default-backend-service`,
+          ),
+        );
+      }
     }
     // a backend a family asks for (custom-errors' default-backend): resolved like a path's, and the default
     // of the Ingress's hosts after spec.defaultBackend
@@ -392,7 +416,9 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     const exact = certForHost.get(server.host);
     const wildcard = server.host ? certForHost.get(server.host.replace(/^[^.]+/, '*')) : undefined;
     server.tls = exact ?? wildcard ?? null;
-    server.fallback = hostDefaults.get(server.host) ?? globalDefault ?? { backend: null, ingress: null };
+    server.fallback = hostDefaults.get(server.host) ??
+      (server.host === '' ? globalDefault : null) ??
+      controllerDefault ?? { backend: null, ingress: null };
     server.locations.sort(locationOrder);
   }
   // every Ingress is placed: the families' finishing passes (error pages, auth subrequest locations,
@@ -430,4 +456,34 @@ function locationOrder(left: Location, right: Location): number {
   if (left.path.length !== right.path.length) return right.path.length - left.path.length;
   if (left.path !== right.path) return left.path < right.path ? -1 : 1;
   return left.match === right.match ? 0 : left.match === 'exact' ? -1 : 1;
+}
+
+/**
+ * The backend of --default-backend-service (its first port, as ingress-nginx takes it), registered under its
+ * name; null with a warning when it cannot be used (ingress-nginx refused to start; here the rest is served
+ * and such requests answer 404).
+ */
+function controllerDefaultBackend(
+  named: ModelOptions['defaultBackendService'],
+  lookup: BackendLookup,
+  backends: Map<string, Backend>,
+  problems: Problem[],
+): { backend: string; ingress: null } | null {
+  if (!named) return null;
+  const { namespace, name } = named;
+  const first = lookup.service(namespace, name)?.ports[0];
+  const resolved = first
+    ? resolveBackend(namespace, { service: { name, port: { number: first.port } } }, lookup)
+    : { ok: false as const, reason: `Service ${namespace}/${name} not found or without ports` };
+  if (!resolved.ok) {
+    problems.push({
+      severity: 'warning',
+      object: `Service ${namespace}/${name}`,
+      field: '--default-backend-service',
+      message: `${resolved.reason}; requests no Ingress routes answer 404`,
+    });
+    return null;
+  }
+  backends.set(resolved.backend.name, resolved.backend);
+  return { backend: resolved.backend.name, ingress: null };
 }

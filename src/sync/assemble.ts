@@ -57,6 +57,7 @@ export interface ControllerOptions {
   statusHosts?: string[]; // names the status server answers to besides its addresses (src/status-server.ts)
   templateDir?: string;
   configMap?: { namespace: string; name: string };
+  defaultBackendService?: { namespace: string; name: string }; // --default-backend-service
   classes: ClassOptions;
   nginxBinary: string;
   nginxUser?: string | null;
@@ -176,7 +177,13 @@ export async function assembleController(options: ControllerOptions): Promise<Co
     source,
     store,
     planner: new Planner({
-      model: { ...options.classes, configMap: options.configMap, balancer: mode, endpointPolicy },
+      model: {
+        ...options.classes,
+        configMap: options.configMap,
+        defaultBackendService: options.defaultBackendService,
+        balancer: mode,
+        endpointPolicy,
+      },
       renderer,
       render,
       snippets,

@@ -167,7 +167,7 @@ describe('e2e: default backend, 404 and 503', function () {
     );
   });
 
-  it('spec.defaultBackend answers requests no rule matches, on any host', async function () {
+  it('spec.defaultBackend of an Ingress without rules answers hosts no Ingress names; named hosts keep their 404', async function () {
     const reloads = await ctl!.metric('reloads_total');
     manifests.write('fallback.yaml', ingress('fallback', { defaultBackend: { service: 'default-svc' } }));
     await ctl!.waitForReload(reloads);
@@ -178,8 +178,10 @@ describe('e2e: default backend, 404 and 503', function () {
     assert.equal(reply.pod?.pod, 'default-pod');
     assert.equal(reply.pod?.path, '/deep/path?x=1');
     assert.equal(reply.pod?.host, 'unknown.example.org');
-    assert.equal(await answer(SHOP, '/nothing'), 'default-pod');
-    assert.equal(await answer(SHOP, '/'), 'default-pod');
+    // as ingress-nginx: a host some Ingress names answers its unmatched paths from that Ingress's own default
+    // backend, and shop's has none: the controller's default backend (404, no --default-backend-service)
+    assert.equal(await answer(SHOP, '/nothing'), 'status 404');
+    assert.equal(await answer(SHOP, '/'), 'status 404');
     // matched rules are not affected: their own backend, or 503 when it has no pods
     assert.equal(await answer(SHOP, '/api'), 'api-pod');
     assert.equal(await answer(SHOP, '/missing'), 'status 503');
@@ -199,7 +201,7 @@ describe('e2e: default backend, 404 and 503', function () {
     await ctl!.waitFor(async () => (await answer('unknown.example.org', '/')) === 'status 503', {
       what: '503 from the default backend',
     });
-    assert.equal(await answer(SHOP, '/nothing'), 'status 503');
+    assert.equal(await answer(SHOP, '/nothing'), 'status 404');
     assert.equal(await answer(SHOP, '/api'), 'api-pod');
     assert.equal(
       (await ctl!.settle()).get(metricKey('reloads_total')),
@@ -213,5 +215,65 @@ describe('e2e: default backend, 404 and 503', function () {
       what: '404 without a default backend',
     });
     assert.equal(await answer(SHOP, '/nothing'), 'status 404');
+  });
+});
+
+describe('e2e: --default-backend-service and an Ingress default backend with rules (as ingress-nginx)', function () {
+  let manifests: ManifestDir;
+  let ctl: RunningController | undefined;
+  let pods: Pods;
+  const answer = async (host: string, requestPath: string) => {
+    const reply = await ctl!.http(host, requestPath);
+    return reply.pod ? reply.pod.pod : `status ${reply.status}`;
+  };
+
+  before(async function () {
+    this.timeout(60_000);
+    manifests = new ManifestDir('default-service');
+    pods = await startPods([
+      { name: 'app-pod', address: '127.0.0.111' },
+      { name: 'own-default-pod', address: '127.0.0.112' },
+      { name: 'controller-default-pod', address: '127.0.0.113' },
+    ]);
+    manifests.write('services.yaml', [
+      service('app', { ports: [{ port: 80, targetPort: pods.port }] }),
+      endpoints('app', { ready: ['127.0.0.111'], port: pods.port }),
+      service('own-default', { ports: [{ port: 80, targetPort: pods.port }] }),
+      endpoints('own-default', { ready: ['127.0.0.112'], port: pods.port }),
+      // the controller's default backend, in its own namespace, on its first port
+      service('fallback', { namespace: 'infra', ports: [{ port: 8080, targetPort: pods.port }] }),
+      endpoints('fallback', { namespace: 'infra', ready: ['127.0.0.113'], port: pods.port }),
+    ]);
+    manifests.write('ingresses.yaml', [
+      ingress('owned', {
+        host: 'owned.example.com',
+        defaultBackend: { service: 'own-default' },
+        paths: [{ path: '/app', service: 'app' }],
+      }),
+      ingress('bare', { host: 'bare.example.com', paths: [{ path: '/app', service: 'app' }] }),
+    ]);
+    ctl = await startController({
+      manifests: manifests.dir,
+      extraArgs: ['--default-backend-service', 'infra/fallback'],
+    });
+  });
+
+  stopAfter(
+    () => ctl,
+    async () => {
+      await closeAll(pods);
+      manifests?.cleanup();
+    },
+  );
+
+  it("an Ingress's own default backend answers its host's unmatched paths, and no other host", async function () {
+    assert.equal(await answer('owned.example.com', '/app'), 'app-pod');
+    assert.equal(await answer('owned.example.com', '/elsewhere'), 'own-default-pod');
+    assert.equal(await answer('bare.example.com', '/elsewhere'), 'controller-default-pod');
+  });
+
+  it('--default-backend-service answers hosts no Ingress names and paths no default covers', async function () {
+    assert.equal(await answer('unknown.example.org', '/x'), 'controller-default-pod');
+    assert.equal(await answer('bare.example.com', '/'), 'controller-default-pod');
   });
 });

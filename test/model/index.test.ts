@@ -14,6 +14,7 @@ import {
   reorder,
   rule,
   service,
+  slice,
   show,
   storeOf,
 } from '../helpers/resources.js';
@@ -299,7 +300,7 @@ describe('buildModel', () => {
       for (const srv of model.servers) assert.deepEqual(srv.fallback, { backend: null, ingress: null });
     });
 
-    it('uses the default backend of the oldest Ingress for the catch-all and reports a second one', () => {
+    it('an Ingress without rules is the catch-all (the oldest such); a second one is reported', () => {
       const { model, problems } = build([
         ...app('first'),
         ...app('second', '10.0.0.2'),
@@ -313,8 +314,8 @@ describe('buildModel', () => {
       assert.ok(second[0]!.message.includes('default/old'), second[0]!.message);
     });
 
-    it("covers an Ingress's own hosts with its default backend, and other hosts with the oldest one", () => {
-      const { model } = build([
+    it("as ingress-nginx: one with rules answers only its own hosts' unmatched paths, where it is the oldest Ingress", () => {
+      const { model, problems } = build([
         ...app('first'),
         ...app('second', '10.0.0.2'),
         ...app('web', '10.0.0.3'),
@@ -328,7 +329,7 @@ describe('buildModel', () => {
           name: 'young',
           created: '2024-02-01T00:00:00Z',
           defaultBackend: backend('second'),
-          rules: [rule('young.example.com', path('/x', 'web'))],
+          rules: [rule('young.example.com', path('/x', 'web')), rule('old.example.com', path('/y', 'web'))],
         }),
         ingress({
           name: 'plain',
@@ -338,9 +339,56 @@ describe('buildModel', () => {
       ]);
       assert.equal(server(model, 'young.example.com').fallback.backend, 'default_second_80');
       assert.equal(server(model, 'young.example.com').fallback.ingress, 'default/young');
-      assert.equal(server(model, 'old.example.com').fallback.backend, 'default_first_80');
-      assert.equal(server(model, 'plain.example.com').fallback.backend, 'default_first_80');
-      assert.equal(server(model, '').fallback.backend, 'default_first_80');
+      assert.equal(
+        server(model, 'old.example.com').fallback.backend,
+        'default_first_80',
+        'the oldest Ingress of the host',
+      );
+      // not the catch-all, nor other Ingresses' hosts: those answer 404 (the controller's default backend)
+      assert.deepEqual(server(model, 'plain.example.com').fallback, { backend: null, ingress: null });
+      assert.deepEqual(server(model, '').fallback, { backend: null, ingress: null });
+      const unused = problems.filter((p) => p.object === 'Ingress default/young' && p.field === 'spec.defaultBackend');
+      assert.equal(unused.length, 1, show(problems));
+      assert.match(unused[0]!.message, /not used for old\.example\.com/);
+    });
+
+    it('--default-backend-service answers what no Ingress default covers, on its first port', () => {
+      const ports = [
+        { name: 'http', port: 8080, targetPort: 8080 },
+        { name: 'metrics', port: 9090, targetPort: 9090 },
+      ];
+      const resources = [
+        ...app('web'),
+        service({ name: 'fallback', namespace: 'infra', ports }),
+        slice({
+          name: 'fallback-a',
+          namespace: 'infra',
+          service: 'fallback',
+          endpoints: ['10.0.9.1'],
+          ports: [{ name: 'http', port: 8080 }],
+        }),
+        ingress({ name: 'a', rules: [rule('a.example.com', path('/x', 'web'))] }),
+        ingress({
+          name: 'b',
+          defaultBackend: backend('web'),
+          rules: [rule('b.example.com', path('/x', 'web'))],
+        }),
+      ];
+      const { model, problems } = build(resources, { defaultBackendService: { namespace: 'infra', name: 'fallback' } });
+      assert.deepEqual(server(model, '').fallback, { backend: 'infra_fallback_8080', ingress: null });
+      assert.deepEqual(server(model, 'a.example.com').fallback, { backend: 'infra_fallback_8080', ingress: null });
+      assert.equal(server(model, 'b.example.com').fallback.backend, 'default_web_80', "the host's own comes first");
+      const fallback = model.backends.find((candidate) => candidate.name === 'infra_fallback_8080')!;
+      assert.deepEqual(
+        fallback.endpoints.map((endpoint) => `${endpoint.address}:${endpoint.port}`),
+        ['10.0.9.1:8080'],
+      );
+      assert.deepEqual(problems, []);
+      const missing = build(resources, { defaultBackendService: { namespace: 'infra', name: 'gone' } });
+      assert.deepEqual(server(missing.model, '').fallback, { backend: null, ingress: null });
+      const [problem] = missing.problems;
+      assert.equal(problem!.field, '--default-backend-service');
+      assert.match(problem!.message, /Service infra\/gone not found.*answer 404/);
     });
 
     it('keeps a default backend that cannot be resolved as a fallback without backend, naming its Ingress', () => {

@@ -101,6 +101,8 @@ function richResources(config: { cafe: TestCert; star: TestCert }): Resource[] {
         rule('tea.example.com', path('/', 'tea', 80, 'ImplementationSpecific')),
       ],
     }),
+    // no rules: the catch-all for hosts no Ingress names (cafe's default backend covers only cafe's host)
+    ingress({ name: 'catch-all', created: '2024-01-04T00:00:00Z', defaultBackend: backend('default-http', 'http') }),
     ingress({
       name: 'plain',
       namespace: 'default',
@@ -367,7 +369,8 @@ describe('render', () => {
       for (const host of [...rich.text.matchAll(/## start server (\S+)\n/g)].map((m) => m[1]!)) {
         const lines = serverBlock(rich.text, host).split('\n');
         lines.forEach((line, index) => {
-          if (/^\s+location [^@]/.test(line))
+          const nobodys = line.trim() === 'location / {' && lines[index + 2]?.trim() === 'return 404;';
+          if (/^\s+location [^@]/.test(line) && !nobodys)
             assert.match(
               lines[index - 1]!,
               /^\s+# (ingress [a-z0-9-]+\/[a-z0-9-]+ (Exact|Prefix|ImplementationSpecific) \/\S*|no rule matched: default backend of ingress \S+)$/,
@@ -397,9 +400,11 @@ describe('render', () => {
       assert.match(plain, /location = "\/only" \{\n\s+set \$proxy_upstream_name "default_empty_80";\n\s+return 503;/);
       assert.match(plain, /location "\/missing\/" \{\n\s+set \$proxy_upstream_name "-";\n\s+return 503;/);
       assert.match(plain, /location "\/ext\/" \{\n[^}]*proxy_pass http:\/\/default_ext_443;/);
+      // plain's unmatched paths: no default backend of its own (cafe's covers cafe's host), so 404
+      assert.match(plain, /\n\s+location \/ \{\n\s+set \$proxy_upstream_name "-";\n\s+return 404;/);
       assert.match(
-        plain,
-        /# no rule matched: default backend of ingress default\/cafe\n\s+location \/ \{\n[^}]*proxy_pass http:\/\/default_default-http_8081;/,
+        serverBlock(rich.text, '_'),
+        /# no rule matched: default backend of ingress default\/catch-all\n\s+location \/ \{\n[^}]*proxy_pass http:\/\/default_default-http_8081;/,
       );
     });
 
