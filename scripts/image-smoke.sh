@@ -137,11 +137,12 @@ start_backend() { # port token
     abort "neither python3 nor node is here to play the backend"
   fi
   pids+=($!)
-  for _ in $(seq 50); do
+  # up to 20 s: a loaded machine (CI beside other work) has taken more than 5 s to start python3
+  for _ in $(seq 200); do
     curl -fsS --max-time 1 "http://127.0.0.1:$port/" 2>/dev/null | grep -q "$token" && return 0
     sleep 0.1
   done
-  abort "backend on 127.0.0.1:$port did not start"
+  abort "backend on 127.0.0.1:$port did not start within 20 s: $(cat "$TMP/backend-$port.log" 2>/dev/null)"
 }
 start_backend "$BACKEND_A" "$TOKEN_A"
 start_backend "$BACKEND_B" "$TOKEN_B"
