@@ -4,6 +4,7 @@ import net from 'node:net';
 import { isHttpPath, isIngressHost } from '../syntax.js';
 
 import { UnsafeValueError } from '../errors.js';
+import { fastCgiValue } from '../model/annotations/backend-protocol.js';
 
 export { UnsafeValueError }; // defined with the other errors (src/errors.ts)
 
@@ -136,6 +137,15 @@ export function headerName(value: unknown): string {
   return value;
 }
 
+/**
+ * A FastCGI parameter value (fastcgi-params-configmap): path characters and the CGI variables that
+ * model/annotations/backend-protocol.ts allows, quoted; anything else is refused here again.
+ */
+export function cgiValue(value: unknown): string {
+  if (typeof value !== 'string' || fastCgiValue(value) === null) throw new UnsafeValueError('cgiValue', value);
+  return `"${value}"`;
+}
+
 export const HELPERS = {
   str,
   tok,
@@ -150,4 +160,5 @@ export const HELPERS = {
   target,
   headerName,
   headerValue,
+  cgiValue,
 } as const;

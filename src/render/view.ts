@@ -70,7 +70,9 @@ interface LocationView {
   backend: string | null;
   upstreamLabel: string; // for $proxy_upstream_name in logs
   redirect: boolean;
-  pass: { directive: string; scheme: string }; // proxy_pass http://, https:// or grpc_pass grpc://, grpcs:// (backend-protocol)
+  // proxy_pass http://, https://, $scheme:// (requestScheme), grpc_pass grpc://, grpcs://, fastcgi_pass (no
+  // scheme): backend-protocol
+  pass: { directive: string; scheme: string | null; requestScheme: boolean };
   affinity: boolean;
   ewma: boolean;
   denied: boolean; // an invalid annotation: answer 503
@@ -233,7 +235,9 @@ function serverView(
     const configOf = (family: AnyFamily) => configIn(location.ann, family);
     // backend-protocol: proxy_pass https://, grpc_pass grpc:// or grpcs://
     const protocol = families.find((view) => view[FAMILY].upstream);
-    const pass = protocol ? protocol[FAMILY].upstream!(configOf(protocol[FAMILY])) : PLAIN_HTTP;
+    const upstream = protocol ? protocol[FAMILY].upstream!(configOf(protocol[FAMILY])) : PLAIN_HTTP;
+    const requestScheme = upstream.scheme === '$scheme';
+    const pass = { directive: upstream.directive, scheme: requestScheme ? null : upstream.scheme, requestScheme };
     locations.push({
       exact: exactMatch,
       pattern,

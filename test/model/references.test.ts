@@ -23,6 +23,8 @@ function everyReference(): Resource[] {
         [`${PREFIX}auth-secret`]: 'basic-users',
         [`${PREFIX}auth-tls-secret`]: 'default/client-ca',
         [`${PREFIX}proxy-ssl-secret`]: 'default/backend-ca',
+        [`${PREFIX}backend-protocol`]: 'FCGI',
+        [`${PREFIX}fastcgi-params-configmap`]: 'php-params',
       },
       tls: [{ hosts: ['a.example.com'], secretName: 'a-tls' }],
       rules: [rule('a.example.com', path('/', 'web'))],
@@ -42,6 +44,7 @@ describe('model/references', () => {
     const refs = referencedObjects(storeOf(...resources, again), { ...OPTIONS, ...CONFIG_MAP_OPTION });
     assert.deepEqual(names(refs), [
       'ConfigMap default/custom-headers',
+      'ConfigMap default/php-params',
       'Secret default/a-tls',
       'Secret default/backend-ca',
       'Secret default/basic-users',

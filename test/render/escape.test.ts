@@ -26,6 +26,7 @@ describe('escape helpers', () => {
   it('exports exactly the helpers the templates may use', () => {
     assert.deepEqual(Object.keys(HELPERS).sort(), [
       'addr',
+      'cgiValue',
       'comment',
       'fileIn',
       'headerName',
@@ -258,5 +259,13 @@ describe('escape helpers', () => {
     it('refuses line breaks, control characters and non-ASCII', () => {
       refuses(comment, [...ALWAYS_UNSAFE, 'x\n}\nserver {']);
     });
+  });
+
+  it('cgiValue: path characters and CGI variables, quoted; nothing else', () => {
+    assert.equal(HELPERS.cgiValue('/var/www$fastcgi_script_name'), '"/var/www$fastcgi_script_name"');
+    assert.equal(HELPERS.cgiValue('${document_root}/index.php'), '"${document_root}/index.php"');
+    for (const value of ['$ingress_templater_host', 'a b', 'x";', 'a\nb', '${uri', 5, null]) {
+      assert.throws(() => HELPERS.cgiValue(value as string), UnsafeValueError, JSON.stringify(value));
+    }
   });
 });

@@ -61,8 +61,9 @@ export interface ModelEnvironment {
 
 /** The directive and URL scheme of a location's proxy_pass line. */
 export interface UpstreamPass {
-  directive: 'proxy_pass' | 'grpc_pass';
-  scheme: 'http' | 'https' | 'grpc' | 'grpcs';
+  directive: 'proxy_pass' | 'grpc_pass' | 'fastcgi_pass';
+  // null: no scheme (fastcgi_pass); "$scheme": the client's (AUTO_HTTP: HTTPS upstream for HTTPS clients)
+  scheme: 'http' | 'https' | 'grpc' | 'grpcs' | '$scheme' | null;
 }
 
 /** Regular-expression paths, which one annotation turns on. */

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import {
   BACKEND_PROTOCOL,
+  backendProtocolFamily,
+  FASTCGI_INDEX,
+  FASTCGI_PARAMS,
+  fastCgiValue,
   parseBackendProtocol,
   upstreamPass,
 } from '../../../src/model/annotations/backend-protocol.js';
 import type { Problem } from '../../../src/resources.js';
-import { build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
+import { build, configMap, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
 import { context, locationBlock, nginxTest, render } from './tls-fixtures.js';
 
 const ing = (value?: string) =>
@@ -28,6 +32,7 @@ describe('backend-protocol annotation', () => {
     [' GRPC ', 'GRPC', true, ['grpc_pass', 'grpc']],
     ['grpcs', 'GRPCS', true, ['grpc_pass', 'grpcs']],
     ['HTTPS\n', 'HTTPS', false, ['proxy_pass', 'https']],
+    ['AUTO_HTTP', 'AUTO_HTTP', false, ['proxy_pass', '$scheme']],
   ] as const) {
     it(`reads ${JSON.stringify(value)} (case-insensitive, as ingress-nginx) as ${protocol}: ${pass.join(' ')}://`, () => {
       const problems: Problem[] = [];
@@ -38,7 +43,7 @@ describe('backend-protocol annotation', () => {
     });
   }
 
-  for (const value of ['AJP', 'FCGI', 'AUTO_HTTP', 'HTTP2', 'h2c', '', 'https;', 'GRPC GRPCS', 'HTTPS\nGRPC']) {
+  for (const value of ['AJP', 'HTTP2', 'h2c', '', 'https;', 'GRPC GRPCS', 'HTTPS\nGRPC']) {
     it(`refuses ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
       const problems: Problem[] = [];
       assert.equal(parseBackendProtocol(ing(value), context(), problems), undefined);
@@ -48,11 +53,98 @@ describe('backend-protocol annotation', () => {
       assert.equal(problem.object, 'Ingress shop/api');
       assert.equal(problem.field, `metadata.annotations["${BACKEND_PROTOCOL}"]`);
       assert.ok(problem.message.includes(JSON.stringify(value)), problem.message);
-      assert.match(problem.message, /HTTP, HTTPS, GRPC, GRPCS/);
-      if (['AJP', 'FCGI', 'AUTO_HTTP'].includes(value))
-        assert.match(problem.message, /not supported by ingress-templater/);
+      assert.match(problem.message, /HTTP, HTTPS, AUTO_HTTP, GRPC, GRPCS, FCGI/);
+      if (value === 'AJP') assert.match(problem.message, /not supported by ingress-templater/);
     });
   }
+
+  describe('FCGI', () => {
+    const fcgi = (annotations: Record<string, string>) =>
+      ingress({ name: 'php', namespace: 'shop', annotations: { [BACKEND_PROTOCOL]: 'FCGI', ...annotations } });
+    const params = configMap(
+      { SCRIPT_FILENAME: '/var/www/html$fastcgi_script_name', APP_ENV: 'prod', PATH_INFO: '${fastcgi_path_info}' },
+      'php-params',
+      'shop',
+    );
+
+    it('fastcgi_pass with fastcgi-index and the parameters of its ConfigMap, sorted, which it names for the sources', () => {
+      const problems: Problem[] = [];
+      const ingress = fcgi({ [FASTCGI_INDEX]: 'index.php', [FASTCGI_PARAMS]: 'php-params' });
+      const config = parseBackendProtocol(ingress, context([], {}, [params]), problems);
+      assert.deepEqual(problems, []);
+      assert.deepEqual(config, {
+        protocol: 'FCGI',
+        grpc: false,
+        fastcgi: {
+          index: 'index.php',
+          params: [
+            { name: 'APP_ENV', value: 'prod' },
+            { name: 'PATH_INFO', value: '${fastcgi_path_info}' },
+            { name: 'SCRIPT_FILENAME', value: '/var/www/html$fastcgi_script_name' },
+          ],
+        },
+      });
+      assert.deepEqual(upstreamPass(config!), { directive: 'fastcgi_pass', scheme: null });
+      assert.deepEqual(backendProtocolFamily.references!(ingress), [
+        { kind: 'ConfigMap', namespace: 'shop', name: 'php-params' },
+      ]);
+    });
+
+    it('a missing ConfigMap or one of another namespace denies (as ingress-nginx); a bad entry drops the parameters', () => {
+      for (const value of ['gone', 'other/php-params']) {
+        const problems: Problem[] = [];
+        assert.equal(
+          parseBackendProtocol(fcgi({ [FASTCGI_PARAMS]: value }), context([], {}, [params]), problems),
+          undefined,
+        );
+        assert.equal(problems[0]?.severity, 'error', show(problems));
+      }
+      const bad: Record<string, string>[] = [
+        { X: '$secret_variable' },
+        { X: 'a b' },
+        { 'BAD NAME': 'x' },
+        { X: '"; include /etc/passwd' },
+      ];
+      for (const data of bad) {
+        const problems: Problem[] = [];
+        const config = parseBackendProtocol(
+          fcgi({ [FASTCGI_PARAMS]: 'p' }),
+          context([], {}, [configMap(data, 'p', 'shop')]),
+          problems,
+        );
+        assert.deepEqual(config?.fastcgi?.params, [], JSON.stringify(data));
+        assert.equal(problems[0]?.severity, 'warning');
+      }
+      assert.equal(fastCgiValue('$document_root$fastcgi_script_name'), '$document_root$fastcgi_script_name');
+      assert.equal(fastCgiValue('$ingress_templater_host'), null);
+      assert.equal(fastCgiValue('${uri'), null);
+    });
+
+    it('nginx -t accepts FCGI with its parameters in both balancer modes; the values are quoted', function () {
+      this.timeout(30_000);
+      const built = build([
+        ...app,
+        params,
+        ingress({
+          name: 'php',
+          namespace: 'shop',
+          annotations: { [BACKEND_PROTOCOL]: 'FCGI', [FASTCGI_INDEX]: 'index.php', [FASTCGI_PARAMS]: 'php-params' },
+          rules: [rule('php.example.com', path('/', 'web'))],
+        }),
+        service({ name: 'web', namespace: 'shop' }),
+        endpoints({ name: 'web', namespace: 'shop', subsets: [{ ready: ['10.0.0.2'] }] }),
+      ]);
+      assert.deepEqual(built.problems, [], show(built.problems));
+      for (const balancer of ['lua', 'static'] as const) {
+        const block = locationBlock(render(built.model, balancer), 'php.example.com', 'location "/"');
+        assert.match(block, balancer === 'lua' ? /fastcgi_pass upstream_balancer;/ : /fastcgi_pass shop_web_80;/);
+        assert.match(block, /fastcgi_param SCRIPT_FILENAME "\/var\/www\/html\$fastcgi_script_name";/);
+        assert.match(block, /fastcgi_index "index\.php";/);
+        assert.doesNotMatch(block, /proxy_pass/);
+        assert.equal(nginxTest(built.model, balancer), null, balancer);
+      }
+    });
+  });
 
   it('warns that gRPC needs HTTP/2 when the ConfigMap turns use-http2 off', () => {
     const problems: Problem[] = [];

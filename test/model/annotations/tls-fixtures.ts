@@ -10,7 +10,7 @@ import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
 import type { Settings } from '../../../src/model/settings.js';
 import { certificateFile, filesDir, loadTemplates } from '../../../src/render/index.js';
 import type { BalancerMode, RenderOptions } from '../../../src/render/index.js';
-import type { Secret } from '../../../src/resources.js';
+import type { ConfigMap, Secret } from '../../../src/resources.js';
 import { NGINX, nginxConfigTest, tempNginxPrefix } from '../../helpers/nginx-configtest.js';
 import { b64, makeCert, secret } from '../../helpers/resources.js';
 
@@ -123,13 +123,14 @@ export function dataSecret(name: string, data: Record<string, string>, namespace
 export function context(
   secrets: Secret[] = [],
   settings: Partial<Settings> = {},
+  configMaps: ConfigMap[] = [],
 ): AnnotationContext & { files: Map<string, string> } {
   const files = new Map<string, string>();
   return {
     files,
     settings: { ...DEFAULT_SETTINGS, ...settings },
     secret: (ns, name) => secrets.find((s) => s.meta.namespace === ns && s.meta.name === name),
-    configMap: () => undefined,
+    configMap: (ns, name) => configMaps.find((cm) => cm.meta.namespace === ns && cm.meta.name === name),
     file: (name, content) => {
       files.set(name, content);
       return `${name}-hash`;
