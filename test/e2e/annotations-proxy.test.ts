@@ -3,6 +3,10 @@
 // pod sees), x-forwarded-prefix, the ConfigMap's proxy-set-headers, service-upstream (the ClusterIP, not
 // the endpoints), and invalid values that deny only their own Ingress's paths (503) and are reported.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, backend, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
 import { closeAll, startDelayedPod, startPods, type DelayedPod, type Pods } from '../helpers/pods.js';
@@ -219,3 +223,84 @@ describe('e2e: proxy annotations', function () {
     assert.ok(!problems.some((p) => p.includes('Ingress default/bad-')), problems.join('\n'));
   });
 });
+
+describe('e2e: proxy-redirect, proxy-cookie-path/-domain, proxy-http-version, enable-access-log', function () {
+  this.timeout(60_000);
+  let manifests: ManifestDir;
+  let ctl: RunningController | undefined;
+  let app: http.Server;
+  const seenVersions: string[] = [];
+
+  before(async function () {
+    manifests = new ManifestDir('ann-proxy-rewrites');
+    // a backend that redirects to its own internal name and sets a cookie for its own domain and path
+    app = http.createServer((req, res) => {
+      seenVersions.push(req.httpVersion);
+      res.writeHead(302, {
+        location: 'http://app.internal:8080/login?next=/x',
+        'set-cookie': 'session=1; Domain=app.internal; Path=/internal/',
+        connection: 'close',
+      });
+      res.end();
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.50.11', resolve));
+    const port = (app.address() as AddressInfo).port;
+    manifests.write('services.yaml', [
+      service('app', { ports: [{ port: 80, targetPort: port }] }),
+      endpoints('app', { ready: ['127.0.50.11'], port }),
+    ]);
+    manifests.write('ingresses.yaml', [
+      ingress('rewriting', {
+        host: 'rewrite.example.com',
+        annotations: {
+          [`${ANNOTATION}proxy-redirect-from`]: 'http://app.internal:8080/',
+          [`${ANNOTATION}proxy-redirect-to`]: 'https://rewrite.example.com/app/',
+          [`${ANNOTATION}proxy-cookie-domain`]: 'app.internal rewrite.example.com',
+          [`${ANNOTATION}proxy-cookie-path`]: '/internal/ /app/',
+          [`${ANNOTATION}proxy-http-version`]: '1.0',
+          [`${ANNOTATION}enable-access-log`]: 'false',
+        },
+        paths: [{ path: '/', service: 'app' }],
+      }),
+      ingress('plain', { host: 'plain.example.com', paths: [{ path: '/', service: 'app' }] }),
+    ]);
+    ctl = await startController({ manifests: manifests.dir });
+  });
+  stopAfter(
+    () => ctl,
+    async () => {
+      await new Promise<void>((resolve) => app?.close(() => resolve()));
+      manifests?.cleanup();
+    },
+  );
+
+  it("rewrites the backend's Location and Set-Cookie as the annotations say; another Ingress's pass unchanged", async () => {
+    const rewritten = await ctl!.http('rewrite.example.com', '/x');
+    assert.equal(rewritten.status, 302);
+    assert.equal(rewritten.headers.location, 'https://rewrite.example.com/app/login?next=/x');
+    assert.deepEqual(rewritten.headers['set-cookie'], ['session=1; Domain=rewrite.example.com; Path=/app/']);
+    const plain = await ctl!.http('plain.example.com', '/x');
+    assert.equal(plain.headers.location, 'http://app.internal:8080/login?next=/x');
+    assert.deepEqual(plain.headers['set-cookie'], ['session=1; Domain=app.internal; Path=/internal/']);
+  });
+
+  it('proxy-http-version 1.0 reaches the backend as HTTP/1.0; the access log leaves that Ingress out', async () => {
+    seenVersions.length = 0;
+    await ctl!.http('rewrite.example.com', '/v');
+    await ctl!.http('plain.example.com', '/v');
+    assert.deepEqual(seenVersions, ['1.0', '1.1']);
+    // nginx writes the access log line at the end of each request: both are in it, or neither
+    const log = await waitForLog(path.join(ctl!.prefix, 'logs', 'access.log'), /default_app_80/);
+    const lines = log.split('\n').filter((line) => line.includes('"GET /v '));
+    assert.equal(lines.length, 1, log);
+  });
+});
+
+async function waitForLog(file: string, pattern: RegExp): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (pattern.test(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+}

@@ -16,6 +16,19 @@ export const PROXY_NEXT_UPSTREAM_TIMEOUT = `${PREFIX}proxy-next-upstream-timeout
 export const PROXY_BUFFERING = `${PREFIX}proxy-buffering`;
 export const PROXY_BUFFER_SIZE = `${PREFIX}proxy-buffer-size`;
 export const PROXY_BUFFERS_NUMBER = `${PREFIX}proxy-buffers-number`;
+export const PROXY_BUSY_BUFFERS_SIZE = `${PREFIX}proxy-busy-buffers-size`;
+export const PROXY_MAX_TEMP_FILE_SIZE = `${PREFIX}proxy-max-temp-file-size`;
+export const PROXY_REQUEST_BUFFERING = `${PREFIX}proxy-request-buffering`;
+export const PROXY_HTTP_VERSION = `${PREFIX}proxy-http-version`;
+export const CLIENT_BODY_BUFFER_SIZE = `${PREFIX}client-body-buffer-size`;
+export const PROXY_COOKIE_DOMAIN = `${PREFIX}proxy-cookie-domain`;
+export const PROXY_COOKIE_PATH = `${PREFIX}proxy-cookie-path`;
+export const PROXY_REDIRECT_FROM = `${PREFIX}proxy-redirect-from`;
+export const PROXY_REDIRECT_TO = `${PREFIX}proxy-redirect-to`;
+export const LIMIT_RATE = `${PREFIX}limit-rate`;
+export const LIMIT_RATE_AFTER = `${PREFIX}limit-rate-after`;
+export const ENABLE_ACCESS_LOG = `${PREFIX}enable-access-log`;
+export const ENABLE_REWRITE_LOG = `${PREFIX}enable-rewrite-log`;
 
 export const PROXY_KEYS = [
   PROXY_BODY_SIZE,
@@ -28,6 +41,19 @@ export const PROXY_KEYS = [
   PROXY_BUFFERING,
   PROXY_BUFFER_SIZE,
   PROXY_BUFFERS_NUMBER,
+  PROXY_BUSY_BUFFERS_SIZE,
+  PROXY_MAX_TEMP_FILE_SIZE,
+  PROXY_REQUEST_BUFFERING,
+  PROXY_HTTP_VERSION,
+  CLIENT_BODY_BUFFER_SIZE,
+  PROXY_COOKIE_DOMAIN,
+  PROXY_COOKIE_PATH,
+  PROXY_REDIRECT_FROM,
+  PROXY_REDIRECT_TO,
+  LIMIT_RATE,
+  LIMIT_RATE_AFTER,
+  ENABLE_ACCESS_LOG,
+  ENABLE_REWRITE_LOG,
 ] as const;
 
 // proxy_next_upstream conditions ingress-nginx accepts (its validation regex lists exactly these)
@@ -57,7 +83,22 @@ export interface ProxyConfig {
   nextUpstreamTimeout: number | null; // seconds, 0: no limit
   buffering: 'on' | 'off' | null;
   buffers: { number: number; size: string } | null; // proxy_buffer_size + proxy_buffers, always together
+  busyBuffersSize: string | null; // proxy_busy_buffers_size, checked against the buffers in effect
+  maxTempFileSize: string | null; // proxy_max_temp_file_size (0: responses are not buffered to disk)
+  requestBuffering: 'on' | 'off' | null;
+  httpVersion: '1.0' | '1.1' | null;
+  clientBodyBufferSize: string | null;
+  cookieDomain: Rewrite | null; // proxy_cookie_domain
+  cookiePath: Rewrite | null; // proxy_cookie_path
+  redirect: Rewrite | null; // proxy_redirect
+  limitRate: number | null; // kilobytes per second, as ingress-nginx (0: no limit)
+  limitRateAfter: number | null; // kilobytes
+  accessLogOff: boolean | null; // enable-access-log: "false"
+  rewriteLog: boolean | null; // enable-rewrite-log: "true"
 }
+
+/** FROM TO of proxy_cookie_domain, proxy_cookie_path, proxy_redirect, or one of nginx's keywords alone. */
+export type Rewrite = { keyword: 'off' } | { from: string; to: string };
 
 // nginx sizes: digits with an optional k/m/g suffix (no space: "1 m" is refused); 0 disables the limit
 const BODY_SIZE = /^[0-9]{1,9}[kKmMgG]?$/;
@@ -83,6 +124,18 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
     nextUpstreamTimeout: null,
     buffering: null,
     buffers: null,
+    busyBuffersSize: null,
+    maxTempFileSize: null,
+    requestBuffering: null,
+    httpVersion: null,
+    clientBodyBufferSize: null,
+    cookieDomain: null,
+    cookiePath: null,
+    redirect: null,
+    limitRate: null,
+    limitRateAfter: null,
+    accessLogOff: null,
+    rewriteLog: null,
   };
   let any = false;
   const read = <T>(key: string, parse: (value: string) => T | undefined, expected: string): T | undefined => {
@@ -140,7 +193,119 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
   if (size !== undefined || number !== undefined) {
     out.buffers = { number: number ?? 4, size: size ?? ctx.settings.proxyBufferSize };
   }
+  // what nginx -t checks: busy buffers at least one buffer and below all buffers but one; a temp file at
+  // least one buffer (or 0), with the buffers this location ends up with
+  const bufferBytes = sizeBytes(out.buffers?.size ?? ctx.settings.proxyBufferSize);
+  const bufferCount = out.buffers?.number ?? 4;
+  const busyMax = (bufferCount - 1) * bufferBytes;
+  out.busyBuffersSize =
+    read(
+      PROXY_BUSY_BUFFERS_SIZE,
+      (value) => {
+        const trimmed = value.trim();
+        if (!BUFFER_SIZE.test(trimmed)) return undefined;
+        const bytes = sizeBytes(trimmed);
+        return bytes >= bufferBytes && bytes < busyMax ? trimmed.toLowerCase() : undefined;
+      },
+      `an nginx size of at least one proxy buffer (${bufferBytes} bytes) and below ${bufferCount - 1} of them (${busyMax} bytes), such as 16k`,
+    ) ?? null;
+  out.maxTempFileSize =
+    read(
+      PROXY_MAX_TEMP_FILE_SIZE,
+      (value) => {
+        const trimmed = value.trim();
+        if (!BODY_SIZE.test(trimmed)) return undefined;
+        const bytes = sizeBytes(trimmed);
+        return bytes === 0 || bytes >= Math.max(bufferBytes, sizeBytes(out.busyBuffersSize ?? '0'))
+          ? trimmed.toLowerCase()
+          : undefined;
+      },
+      `0 or an nginx size of at least one proxy buffer (${bufferBytes} bytes), such as 1024m`,
+    ) ?? null;
+  out.requestBuffering = read(PROXY_REQUEST_BUFFERING, onOff, '"on" or "off"') ?? null;
+  out.httpVersion =
+    read(
+      PROXY_HTTP_VERSION,
+      (value) => (value.trim() === '1.0' || value.trim() === '1.1' ? (value.trim() as '1.0' | '1.1') : undefined),
+      '"1.0" or "1.1"',
+    ) ?? null;
+  out.clientBodyBufferSize =
+    read(
+      CLIENT_BODY_BUFFER_SIZE,
+      (value) =>
+        BUFFER_SIZE.test(value.trim()) && sizeBytes(value.trim()) > 0 ? value.trim().toLowerCase() : undefined,
+      'a non-zero nginx size in bytes, k or m, such as 16k',
+    ) ?? null;
+  out.cookieDomain = read(PROXY_COOKIE_DOMAIN, cookieRewrite, '"off", or FROM and TO separated by a space') ?? null;
+  out.cookiePath = read(PROXY_COOKIE_PATH, cookieRewrite, '"off", or FROM and TO separated by a space') ?? null;
+  out.redirect = parseRedirect(ing, problems) ?? null;
+  if (out.redirect) any = true;
+  out.limitRate = read(LIMIT_RATE, (v) => parseIntIn(v, 0, 10_000_000), 'kilobytes per second as an integer') ?? null;
+  out.limitRateAfter = read(LIMIT_RATE_AFTER, (v) => parseIntIn(v, 0, 10_000_000), 'kilobytes as an integer') ?? null;
+  const accessLog = read(ENABLE_ACCESS_LOG, parseBoolean, '"true" or "false"');
+  out.accessLogOff = accessLog === undefined ? null : !accessLog;
+  out.rewriteLog = read(ENABLE_REWRITE_LOG, parseBoolean, '"true" or "false"') ?? null;
   return any ? out : undefined;
+}
+
+function onOff(value: string): 'on' | 'off' | undefined {
+  const trimmed = value.trim().toLowerCase();
+  return trimmed === 'on' || trimmed === 'off' ? trimmed : undefined;
+}
+
+function parseBoolean(value: string): boolean | undefined {
+  const trimmed = value.trim().toLowerCase();
+  return trimmed === 'true' ? true : trimmed === 'false' ? false : undefined;
+}
+
+// ingress-nginx's characters for a cookie domain or path rewrite: no variables, no quotes, no spaces inside
+const COOKIE_PART = /^[-._~a-zA-Z0-9/:]{1,253}$/;
+
+function cookieRewrite(value: string): Rewrite | undefined {
+  const trimmed = value.trim();
+  if (trimmed === 'off') return { keyword: 'off' };
+  const parts = trimmed.split(/\s+/);
+  return parts.length === 2 && parts.every((part) => COOKIE_PART.test(part))
+    ? { from: parts[0]!, to: parts[1]! }
+    : undefined;
+}
+
+// a URL or path of proxy_redirect: nginx's own words "default" and "off" come from proxy-redirect-from alone
+const REDIRECT_URL = /^(https?:\/\/[-a-zA-Z0-9.:[\]]+)?\/?[-a-zA-Z0-9._~!&()*+,=:@%/]*$/;
+
+/** proxy-redirect-from (and -to): "off", "default", or FROM and TO URLs; undefined when neither is set. */
+function parseRedirect(ing: Ingress, problems: Problem[]): Rewrite | undefined {
+  const from = ing.meta.annotations[PROXY_REDIRECT_FROM]?.trim();
+  const to = ing.meta.annotations[PROXY_REDIRECT_TO]?.trim();
+  if (from === undefined) {
+    if (to !== undefined)
+      problems.push(annotationProblem(ing, PROXY_REDIRECT_TO, to, `${PROXY_REDIRECT_FROM} beside it`));
+    return undefined;
+  }
+  if (from === 'off') return { keyword: from };
+  if (from === 'default') {
+    // nginx accepts "proxy_redirect default" only after proxy_pass, and the families render before it
+    problems.push({
+      ...annotationProblem(ing, PROXY_REDIRECT_FROM, from, ''),
+      severity: 'warning',
+      message: `"default" is not supported by ingress-templater (ingress-nginx's proxy_redirect default); ignored, Location headers pass unchanged as with "off"`,
+    });
+    return undefined;
+  }
+  const valid = (url: string) => url.length > 0 && url.length <= 2048 && REDIRECT_URL.test(url);
+  if (!valid(from)) {
+    problems.push(
+      annotationProblem(ing, PROXY_REDIRECT_FROM, from, '"off", "default" or a URL or path without variables'),
+    );
+    return undefined;
+  }
+  if (to === undefined || !valid(to)) {
+    problems.push(
+      annotationProblem(ing, PROXY_REDIRECT_TO, to ?? '', 'a URL or path without variables (with proxy-redirect-from)'),
+    );
+    return undefined;
+  }
+  return { from, to };
 }
 
 function parseNextUpstream(value: string): string[] | undefined {

@@ -13,6 +13,19 @@ import {
   PROXY_NEXT_UPSTREAM_TRIES,
   PROXY_READ_TIMEOUT,
   PROXY_SEND_TIMEOUT,
+  PROXY_BUSY_BUFFERS_SIZE,
+  PROXY_MAX_TEMP_FILE_SIZE,
+  PROXY_REQUEST_BUFFERING,
+  PROXY_HTTP_VERSION,
+  CLIENT_BODY_BUFFER_SIZE,
+  PROXY_COOKIE_DOMAIN,
+  PROXY_COOKIE_PATH,
+  PROXY_REDIRECT_FROM,
+  PROXY_REDIRECT_TO,
+  LIMIT_RATE,
+  LIMIT_RATE_AFTER,
+  ENABLE_ACCESS_LOG,
+  ENABLE_REWRITE_LOG,
   parseProxy,
 } from '../../../src/model/annotations/proxy.js';
 import { DEFAULT_SETTINGS } from '../../../src/model/settings.js';
@@ -57,7 +70,7 @@ const model = (annotations: Record<string, string>, extra = [configMap({})]) =>
 describe('model/annotations/proxy', () => {
   it('every key is a supported annotation', () => {
     for (const key of PROXY_KEYS) assert.ok(SUPPORTED.has(key), key);
-    assert.equal(PROXY_KEYS.length, 10);
+    assert.equal(PROXY_KEYS.length, 23);
   });
 
   it('sets nothing without its annotations (the http-level defaults apply)', () => {
@@ -87,7 +100,67 @@ describe('model/annotations/proxy', () => {
       nextUpstreamTimeout: 10,
       buffering: 'on',
       buffers: { number: 4, size: '16k' },
+      busyBuffersSize: null,
+      maxTempFileSize: null,
+      requestBuffering: null,
+      httpVersion: null,
+      clientBodyBufferSize: null,
+      cookieDomain: null,
+      cookiePath: null,
+      redirect: null,
+      limitRate: null,
+      limitRateAfter: null,
+      accessLogOff: null,
+      rewriteLog: null,
     });
+  });
+
+  it("reads ingress-nginx's other proxy annotations: buffering sizes, HTTP version, cookies, redirects, rates, logs", () => {
+    const { config, problems } = parse({
+      [PROXY_BUSY_BUFFERS_SIZE]: '8k',
+      [PROXY_MAX_TEMP_FILE_SIZE]: '1024m',
+      [PROXY_REQUEST_BUFFERING]: 'off',
+      [PROXY_HTTP_VERSION]: '1.0',
+      [CLIENT_BODY_BUFFER_SIZE]: '1M',
+      [PROXY_COOKIE_DOMAIN]: 'internal.svc example.com',
+      [PROXY_COOKIE_PATH]: 'off',
+      [PROXY_REDIRECT_FROM]: 'http://internal.svc/',
+      [PROXY_REDIRECT_TO]: 'https://example.com/app/',
+      [LIMIT_RATE]: '100',
+      [LIMIT_RATE_AFTER]: '0',
+      [ENABLE_ACCESS_LOG]: 'false',
+      [ENABLE_REWRITE_LOG]: 'true',
+    });
+    assert.deepEqual(problems, [], show(problems));
+    assert.deepEqual(
+      {
+        busy: config?.busyBuffersSize,
+        temp: config?.maxTempFileSize,
+        request: config?.requestBuffering,
+        version: config?.httpVersion,
+        body: config?.clientBodyBufferSize,
+        domain: config?.cookieDomain,
+        path: config?.cookiePath,
+        redirect: config?.redirect,
+        rate: [config?.limitRate, config?.limitRateAfter],
+        logs: [config?.accessLogOff, config?.rewriteLog],
+      },
+      {
+        busy: '8k',
+        temp: '1024m',
+        request: 'off',
+        version: '1.0',
+        body: '1m',
+        domain: { from: 'internal.svc', to: 'example.com' },
+        path: { keyword: 'off' },
+        redirect: { from: 'http://internal.svc/', to: 'https://example.com/app/' },
+        rate: [100, 0],
+        logs: [true, true],
+      },
+    );
+    const unsupported = parse({ [PROXY_REDIRECT_FROM]: 'default' });
+    assert.equal(unsupported.config, undefined);
+    assert.equal(unsupported.problems[0]?.severity, 'warning');
   });
 
   it('proxy-body-size 0 (no limit) and the buffers number alone (with the ConfigMap buffer size)', () => {
@@ -128,6 +201,20 @@ describe('model/annotations/proxy', () => {
     [PROXY_BUFFERS_NUMBER, '2'],
     [PROXY_BUFFERS_NUMBER, '3'],
     [PROXY_BUFFERS_NUMBER, 'four'],
+    // nginx -t would refuse these with the default buffers (4 of 4k): busy below 3 of them, at least one
+    [PROXY_BUSY_BUFFERS_SIZE, '12k'],
+    [PROXY_BUSY_BUFFERS_SIZE, '2k'],
+    [PROXY_MAX_TEMP_FILE_SIZE, '1k'],
+    [PROXY_REQUEST_BUFFERING, 'true'],
+    [PROXY_HTTP_VERSION, '2'],
+    [CLIENT_BODY_BUFFER_SIZE, '0'],
+    [PROXY_COOKIE_DOMAIN, 'a'],
+    [PROXY_COOKIE_DOMAIN, 'a b c'],
+    [PROXY_COOKIE_PATH, '/a $host'],
+    [PROXY_REDIRECT_FROM, 'http://x/ $host'],
+    [PROXY_REDIRECT_TO, '/x'],
+    [LIMIT_RATE, '10k'],
+    [ENABLE_ACCESS_LOG, 'no'],
   ];
   for (const [key, value] of invalid) {
     it(`refuses ${key.split('/')[1]}: ${JSON.stringify(value)} with an error naming the Ingress, the annotation and the value`, () => {
@@ -159,6 +246,13 @@ describe('model/annotations/proxy', () => {
       [PROXY_BUFFERING]: 'off',
       [PROXY_BUFFER_SIZE]: '8k',
       [PROXY_BUFFERS_NUMBER]: '6',
+      [PROXY_BUSY_BUFFERS_SIZE]: '16k',
+      [PROXY_REQUEST_BUFFERING]: 'off',
+      [PROXY_COOKIE_PATH]: '/ /app/',
+      [PROXY_REDIRECT_FROM]: 'http://internal/',
+      [PROXY_REDIRECT_TO]: '/app/',
+      [LIMIT_RATE]: '512',
+      [ENABLE_ACCESS_LOG]: 'false',
     });
     assert.deepEqual(problems, [], show(problems));
     const text = renderText(built);
@@ -178,6 +272,12 @@ describe('model/annotations/proxy', () => {
         'proxy_buffering off;',
         'proxy_buffer_size 8k;',
         'proxy_buffers 6 8k;',
+        'proxy_busy_buffers_size 16k;',
+        'proxy_request_buffering off;',
+        'proxy_cookie_path "/" "/app/";',
+        'proxy_redirect "http://internal/" "/app/";',
+        'limit_rate 512k;',
+        'access_log off;',
       ])
         assert.ok(block.includes(`            ${line}\n`), `${line} missing in\n${block}`);
     }
@@ -205,6 +305,18 @@ describe('model/annotations/proxy', () => {
         [PROXY_BUFFERING]: 'on',
         [PROXY_BUFFER_SIZE]: '16m',
         [PROXY_BUFFERS_NUMBER]: '4',
+        [PROXY_BUSY_BUFFERS_SIZE]: '32m',
+        [PROXY_MAX_TEMP_FILE_SIZE]: '0',
+        [PROXY_REQUEST_BUFFERING]: 'on',
+        [PROXY_HTTP_VERSION]: '1.1',
+        [CLIENT_BODY_BUFFER_SIZE]: '128k',
+        [PROXY_COOKIE_DOMAIN]: 'internal.svc example.com',
+        [PROXY_COOKIE_PATH]: '/ /app/',
+        [PROXY_REDIRECT_FROM]: 'off',
+        [LIMIT_RATE]: '1024',
+        [LIMIT_RATE_AFTER]: '10240',
+        [ENABLE_ACCESS_LOG]: 'false',
+        [ENABLE_REWRITE_LOG]: 'true',
       },
       [configMap({ 'proxy-buffer-size': '64k' })],
     );
