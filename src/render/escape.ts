@@ -136,6 +136,52 @@ export function headerName(value: unknown): string {
   return value;
 }
 
+/**
+ * The nginx variables a response header's value may use (ConfigMap add-headers, annotation
+ * custom-headers), as $name or ${name}: what nginx computes itself about the time and the request (the
+ * docs of ingress-nginx write X-Request-Start: t=${msec}), none of them a client's header passed through
+ * verbatim. Every other "$" is a literal dollar sign: no value can read another variable (a cookie, a
+ * client header, an auth result) into a response.
+ */
+export const RESPONSE_HEADER_VARIABLES: ReadonlySet<string> = new Set([
+  'msec',
+  'time_iso8601',
+  'time_local',
+  'request_id',
+  'host',
+  'scheme',
+]);
+
+// defined in http {} whenever response headers are rendered (nginx.conf.hbs): nginx has no escape for "$"
+const LITERAL_DOLLAR = '${ingress_templater_dollar}';
+
+/** A response header's value as the inside of a quoted nginx string: allowed variables, everything else literal. */
+function responseText(value: unknown, helper: string): string {
+  if (typeof value !== 'string' || !/^[\x20-\x7e]{1,4096}$/.test(value)) throw new UnsafeValueError(helper, value);
+  return (
+    value
+      // a variable is always written ${name}, so that no letter after it can lengthen its name
+      .replace(/\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))?/g, (match, braced?: string, bare?: string) => {
+        const name = braced ?? bare;
+        return name !== undefined && RESPONSE_HEADER_VARIABLES.has(name)
+          ? `\${${name}}`
+          : `${LITERAL_DOLLAR}${match.slice(1)}`;
+      })
+      // nginx unescapes \" and \\ (and \n, \t...) in a quoted string: a backslash stays a backslash
+      .replace(/["\\]/g, '\\$&')
+  );
+}
+
+/** more_set_headers' argument: "Name: value" quoted, the value as responseText. */
+export function responseHeader(name: unknown, value: unknown): string {
+  return `"${headerName(name)}: ${responseText(value, 'responseHeader')}"`;
+}
+
+/** add_header's value (nginx without headers-more): quoted, as responseText. */
+export function responseValue(value: unknown): string {
+  return `"${responseText(value, 'responseValue')}"`;
+}
+
 export const HELPERS = {
   str,
   tok,
@@ -150,4 +196,6 @@ export const HELPERS = {
   target,
   headerName,
   headerValue,
+  responseHeader,
+  responseValue,
 } as const;
