@@ -15,7 +15,7 @@ const names = (refs: { kind: string; namespace: string; name: string }[]) =>
 function everyReference(): Resource[] {
   return [
     service({ name: 'web' }),
-    configMap({ 'proxy-set-headers': 'default/custom-headers' }),
+    configMap({ 'proxy-set-headers': 'default/custom-headers', 'add-headers': 'default/add-headers' }),
     ingress({
       name: 'all',
       annotations: {
@@ -23,6 +23,7 @@ function everyReference(): Resource[] {
         [`${PREFIX}auth-secret`]: 'basic-users',
         [`${PREFIX}auth-tls-secret`]: 'default/client-ca',
         [`${PREFIX}proxy-ssl-secret`]: 'default/backend-ca',
+        [`${PREFIX}custom-headers`]: 'response-headers',
       },
       tls: [{ hosts: ['a.example.com'], secretName: 'a-tls' }],
       rules: [rule('a.example.com', path('/', 'web'))],
@@ -31,7 +32,7 @@ function everyReference(): Resource[] {
 }
 
 describe('model/references', () => {
-  it('the Secrets of spec.tls and of the annotations, and the ConfigMap of proxy-set-headers, each once and sorted', () => {
+  it('the Secrets of spec.tls and of the annotations, and the ConfigMaps of the settings and annotations, each once and sorted', () => {
     const resources = everyReference();
     const again = ingress({
       name: 'again',
@@ -41,7 +42,9 @@ describe('model/references', () => {
     });
     const refs = referencedObjects(storeOf(...resources, again), { ...OPTIONS, ...CONFIG_MAP_OPTION });
     assert.deepEqual(names(refs), [
+      'ConfigMap default/add-headers',
       'ConfigMap default/custom-headers',
+      'ConfigMap default/response-headers',
       'Secret default/a-tls',
       'Secret default/backend-ca',
       'Secret default/basic-users',
@@ -62,6 +65,7 @@ describe('model/references', () => {
         [`${PREFIX}auth-type`]: 'basic',
         [`${PREFIX}auth-secret`]: 'kube-system/admins',
         [`${PREFIX}auth-tls-secret`]: 'kube-system/ca',
+        [`${PREFIX}custom-headers`]: 'kube-system/headers',
       },
       rules: [rule('d.example.com', path('/', 'web'))],
     });
