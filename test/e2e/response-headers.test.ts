@@ -2,10 +2,16 @@
 // no Server header, one HSTS header when the backend sends its own, the ConfigMap's add-headers on every
 // response, the custom-headers annotation (values with variables, a missing ConfigMap or a header outside
 // global-allowed-response-headers denies the paths), and a value that tries to break out of its string.
+// Then the same nginx seen without the module (a sidecar's nginx, say): add_header, and the log says so.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import type { Reply } from '../helpers/http.js';
 import { ManifestDir, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
+import { NGINX } from '../helpers/nginx-configtest.js';
 import { json, serve, type Recorder } from '../helpers/recorder.js';
 
 const ANNOTATION = 'nginx.ingress.kubernetes.io/';
@@ -150,5 +156,75 @@ describe('e2e: response headers (headers-more)', function () {
       problems.some((problem) => /X-Secret not in the settings' global-allowed-response-headers/.test(problem)),
       problems.join('\n'),
     );
+  });
+});
+
+describe('e2e: response headers from an nginx without headers-more', function () {
+  this.timeout(60_000);
+  let manifests: ManifestDir;
+  let ctl: RunningController | undefined;
+  let app: Recorder;
+  let dir: string;
+
+  before(async function () {
+    this.timeout(60_000);
+    // the real nginx, whose -V names a modules directory holding ngx_lua but not headers-more
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-plain-nginx-'));
+    const version = execFileSync('sh', ['-c', `${NGINX} -V 2>&1`], { encoding: 'utf8' });
+    const real = /--modules-path=(\S+)/.exec(version)?.[1] ?? '/usr/lib/nginx/modules';
+    fs.mkdirSync(path.join(dir, 'modules'));
+    for (const module of ['ndk_http_module.so', 'ngx_http_lua_module.so'])
+      fs.symlinkSync(path.join(real, module), path.join(dir, 'modules', module));
+    const wrapper = path.join(dir, 'nginx');
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ "$1" = -V ]; then ${NGINX} -V 2>&1 | sed 's#--modules-path=[^ ]*#--modules-path=${dir}/modules#' >&2; exit 0; fi\nexec ${NGINX} "$@"\n`,
+      { mode: 0o755 },
+    );
+    manifests = new ManifestDir('response-headers-plain');
+    app = await serve('127.0.73.2', (_req, res) =>
+      json(res, 200, { app: true }, { 'Strict-Transport-Security': 'max-age=5', 'X-Team': 'app' }),
+    );
+    manifests.write('services.yaml', [
+      service('app', { ports: [{ port: 80, targetPort: app.port }] }),
+      endpoints('app', { ready: ['127.0.73.2'], port: app.port }),
+    ]);
+    manifests.write('settings.yaml', [
+      configMap('settings', NS, { 'add-headers': `${NS}/add`, 'global-allowed-response-headers': 'X-Team' }),
+      configMap('add', NS, { 'X-Request-Start': 't=${msec}' }),
+      configMap('custom', NS, { 'X-Team': 'ours' }),
+    ]);
+    manifests.write('ingresses.yaml', [
+      ingress('custom', {
+        host: 'custom.test',
+        tls: [{ hosts: ['custom.test'] }],
+        paths: [{ path: '/', service: 'app' }],
+        annotations: { [`${ANNOTATION}custom-headers`]: 'custom' },
+      }),
+    ]);
+    ctl = await startController({
+      manifests: manifests.dir,
+      extraArgs: ['--configmap', `${NS}/settings`, '--nginx-binary', wrapper],
+    });
+  });
+
+  stopAfter(
+    () => ctl,
+    async () => {
+      await app?.close();
+      manifests?.cleanup();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  );
+
+  it('falls back to add_header: headers added beside the backend own, Server sent, and the log says why', async () => {
+    const reply = await ctl!.https('custom.test', '/');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers.server, 'nginx', 'plain nginx cannot clear its Server header');
+    assert.deepEqual(copies(reply, 'strict-transport-security'), ['max-age=5', HSTS]);
+    assert.equal(reply.headers['x-team'], 'app, ours');
+    // add-headers repeated in the location, which has add_header lines of its own
+    assert.match(String(reply.headers['x-request-start']), /^t=\d+\.\d{3}$/);
+    assert.match(ctl!.log(), /no headers-more module \(Debian: libnginx-mod-http-headers-more-filter\)/);
   });
 });
