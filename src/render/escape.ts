@@ -118,13 +118,14 @@ const HEADER_TEXT = /^(?:\$[a-z_][a-z0-9_]*|[A-Za-z0-9:/._-])*$/;
 
 /**
  * The value of a proxy_set_header line (a HeaderRule of model/proxy-headers.ts): a literal from a
- * manifest as a quoted string without variables, else the controller's own text; empty as "".
+ * manifest as a quoted string in which only RESPONSE_HEADER_VARIABLES are variables (responseText), else
+ * the controller's own text; empty as "".
  */
 export function headerValue(value: unknown): string {
   const rule = value as { value?: unknown; literal?: unknown } | null;
   if (rule === null || typeof rule !== 'object' || typeof rule.value !== 'string')
     throw new UnsafeValueError('headerValue', value);
-  if (rule.literal === true) return str(rule.value);
+  if (rule.literal === true) return rule.value === '' ? '""' : `"${responseText(rule.value, 'headerValue')}"`;
   if (rule.literal !== false || !HEADER_TEXT.test(rule.value)) throw new UnsafeValueError('headerValue', rule.value);
   return rule.value === '' ? '""' : rule.value;
 }

@@ -166,8 +166,10 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
   );
   const backendList = backendHeaders(customHeaders(model), variableHeaders);
   const headersMore = options.features.headersMore !== undefined;
-  const responseHeaders =
+  // header values from ConfigMaps, whose "$" that is not an allowed variable is ${ingress_templater_dollar}
+  const literalDollar =
     addHeadersOf(model).length > 0 ||
+    customHeaders(model).some((header) => header.value.includes('$')) ||
     servers.some((server) =>
       server.locations.some((location) => location.families.some((view) => view.partial === CUSTOM_HEADERS_PARTIAL)),
     );
@@ -184,10 +186,10 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     featureModules: featureModules(options.features),
     headersMore,
     // with headers-more: ingress-nginx's "more_clear_headers Server" unless server-tokens; the literal "$"
-    // of response header values (render/escape.ts)
+    // of header values (render/escape.ts)
     responseHeaders:
-      (headersMore && !model.settings.serverTokens) || responseHeaders
-        ? { clearServer: headersMore && !model.settings.serverTokens, literalDollar: responseHeaders }
+      (headersMore && !model.settings.serverTokens) || literalDollar
+        ? { clearServer: headersMore && !model.settings.serverTokens, literalDollar }
         : null,
     version: options.version,
     user: options.user ?? null,

@@ -46,6 +46,8 @@ describe('e2e: response headers (headers-more)', function () {
     manifests.write('settings.yaml', [
       configMap('settings', NS, {
         'add-headers': `${NS}/add`,
+        // the docs example names the same ConfigMap for the backends' request headers
+        'proxy-set-headers': `${NS}/add`,
         'global-allowed-response-headers': 'X-Team, X-Start,X-Literal,X-Inject',
       }),
       // ingress-nginx's docs example (docs/examples/customization/custom-headers)
@@ -119,6 +121,13 @@ describe('e2e: response headers (headers-more)', function () {
       assert.match(String(reply.headers['x-request-start']), /^t=\d{10}\.\d{3}$/);
       assert.equal(reply.headers['x-using-nginx-controller'], 'true');
     }
+  });
+
+  it('proxy-set-headers with the same ConfigMap: the backend gets ${msec} as the time', async () => {
+    await ctl!.http('plain.test', '/');
+    const seen = app.seen.at(-1)!;
+    assert.match(String(seen.headers['x-request-start']), /^t=\d{10}\.\d{3}$/);
+    assert.equal(seen.headers['x-using-nginx-controller'], 'true');
   });
 
   it('custom-headers: replace the backend header, allowed variables expand, others stay literal', async () => {

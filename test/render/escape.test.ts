@@ -114,7 +114,7 @@ describe('escape helpers', () => {
         assert.throws(() => headerName(value), UnsafeValueError, String(value));
     });
 
-    it('headerValue: literals quoted without variables, the controller\'s own text bare, empty as ""', () => {
+    it('headerValue: literals quoted with the allowed variables only, the controller\'s own text bare, empty as ""', () => {
       assert.equal(headerValue({ value: 'payments', literal: true }), '"payments"');
       assert.equal(headerValue({ value: '$remote_addr', literal: false }), '$remote_addr');
       assert.equal(
@@ -122,9 +122,12 @@ describe('escape helpers', () => {
         '$scheme://$http_host$request_uri',
       );
       assert.equal(headerValue({ value: '', literal: false }), '""');
+      assert.equal(headerValue({ value: '', literal: true }), '""');
+      // a literal keeps only the allowed variables (as responseValue)
+      assert.equal(headerValue({ value: '$remote_addr', literal: true }), '"${ingress_templater_dollar}remote_addr"');
+      assert.equal(headerValue({ value: 'a"b t=$msec', literal: true }), '"a\\"b t=${msec}"');
       for (const rule of [
-        { value: '$remote_addr', literal: true },
-        { value: 'a"b', literal: true },
+        { value: 'a\nb', literal: true },
         { value: 'a b', literal: false },
         { value: 'x;', literal: false },
         { value: '${x}', literal: false },
