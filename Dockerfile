@@ -5,7 +5,8 @@
 #     -v "$PWD/examples/manifests:/etc/ingress-templater/manifests:ro" ingress-templater
 #
 # Stage 1 compiles the TypeScript and keeps only the production node_modules; stage 2 is the runtime:
-# Debian's nginx with ngx_lua (so the Lua balancer is used), Debian's nodejs, openssl, and no npm or
+# Debian's nginx with ngx_lua (so the Lua balancer is used) and headers-more (response headers as
+# ingress-nginx sent them), Debian's nodejs, openssl, and no npm or
 # compilers. Everything runs as the unprivileged user `ingress` (uid/gid 101), nginx master included, so
 # the default ports are 8080/8443. See docs/container.md.
 #
@@ -13,10 +14,10 @@
 #   BASE_IMAGE       image for the build stage                       [debian:bookworm-slim]
 #   RUNTIME_IMAGE    image for the runtime stage; must be Debian bookworm based (apt, nodejs 18.19+).
 #                    For OpenResty: --build-arg RUNTIME_IMAGE=openresty/openresty:bookworm
-#                    --build-arg NGINX_PACKAGES= (OpenResty brings nginx with ngx_lua built in; the
+#                    --build-arg NGINX_PACKAGES= (OpenResty brings nginx with ngx_lua and headers-more built in; the
 #                    controller picks /usr/local/openresty/nginx/sbin/nginx when it exists)
-#   NGINX_PACKAGES   Debian packages that provide nginx + ngx_lua in the runtime stage
-#                    [nginx libnginx-mod-http-lua lua-resty-core lua-cjson]
+#   NGINX_PACKAGES   Debian packages that provide nginx + ngx_lua + headers-more in the runtime stage
+#                    [nginx libnginx-mod-http-lua lua-resty-core lua-cjson libnginx-mod-http-headers-more-filter]
 #   APP_UID, APP_GID uid/gid of the `ingress` user                   [101]
 #   VERSION, REVISION, CREATED   values for the OCI labels (scripts/image-build.sh fills them in)
 
@@ -58,7 +59,7 @@ RUN npm run build \
 FROM ${RUNTIME_IMAGE} AS runtime
 
 ARG DEBIAN_FRONTEND=noninteractive
-ARG NGINX_PACKAGES="nginx libnginx-mod-http-lua lua-resty-core lua-cjson"
+ARG NGINX_PACKAGES="nginx libnginx-mod-http-lua lua-resty-core lua-cjson libnginx-mod-http-headers-more-filter"
 ARG APP_UID=101
 ARG APP_GID=101
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ingress-templater needs on Debian/Ubuntu and builds it:
-# nginx with ngx_lua (Debian's nginx + libnginx-mod-http-lua + lua-resty-core + lua-cjson, unless
-# OpenResty is installed), openssl, curl and iptables, Node.js >= 18.19 if missing, node modules (npm ci), build.
+# nginx with ngx_lua and headers-more (Debian's nginx + libnginx-mod-http-lua + lua-resty-core + lua-cjson +
+# libnginx-mod-http-headers-more-filter, unless OpenResty, which has both built in, is installed), openssl, curl and iptables, Node.js >= 18.19 if missing, node modules (npm ci), build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,8 @@ missing=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing+=("$1"); }
 if [ ! -x /usr/local/openresty/nginx/sbin/nginx ]; then
   want nginx; want libnginx-mod-http-lua; want lua-resty-core; want lua-cjson
+  # more_set_headers/more_clear_headers, as ingress-nginx sent response headers (src/nginx/binary.ts)
+  want libnginx-mod-http-headers-more-filter
 fi
 want openssl; want curl; want ca-certificates
 # the API source's e2e tests route fake pod addresses to loopback pods with iptables (test/helpers/pod-network.ts)

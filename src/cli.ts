@@ -22,7 +22,7 @@ import {
   writeManagedFiles,
 } from './nginx/files.js';
 import { describeIngresses } from './describe.js';
-import { formatReport, migrationReport } from './migration-report.js';
+import { formatReport, migrationReport, nginxNotes } from './migration-report.js';
 import { ManifestSet } from './sources/manifest-set.js';
 import { unifiedDiff } from './render/diff.js';
 import { loadTemplates, LUA_DIR } from './render/index.js';
@@ -439,8 +439,10 @@ async function validate(values: Values): Promise<void> {
     const file = path.join(prefix, 'nginx.conf');
     await writeAtomic(file, planned.text);
     // the migration report first: what a user moving from ingress-nginx needs to see, even on failure
-    const rows = migrationReport(planned.store, planned.classes, planned.problems);
-    process.stdout.write(values.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatReport(rows));
+    const rows = migrationReport(planned.store, planned.classes, planned.problems, bin.features);
+    process.stdout.write(
+      values.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatReport(rows, nginxNotes(bin.features)),
+    );
     await testConfig(bin, prefix, file, planned.text);
     if (planned.errors) throw new ManifestsRejectedError(`${planned.errors} problem(s) in the manifests`);
     process.stderr.write(`ok: manifests accepted and nginx -t passed (config ${planned.hash.slice(0, 12)})\n`);

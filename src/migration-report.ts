@@ -6,6 +6,7 @@ import { SUPPORTED } from './model/annotations/index.js';
 import { PREFIX } from './model/annotations/values.js';
 import { isServed } from './model/index.js';
 import type { ClassOptions, ModelInput } from './model/index.js';
+import type { NginxFeatures } from './render/index.js';
 
 export { PREFIX };
 
@@ -38,6 +39,21 @@ export const DIFFERENCES: Readonly<Record<string, string>> = {
     'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
 };
 
+// What an nginx without headers-more (a sidecar's, a custom build) cannot do as ingress-nginx did.
+const WITHOUT_HEADERS_MORE =
+  'sent with add_header: nginx has no headers-more module (Debian: libnginx-mod-http-headers-more-filter), so a header the backend also sends is sent twice instead of replaced';
+
+/**
+ * What this nginx lacks that ingress-nginx had, one line each, for the log and `validate`'s report:
+ * without headers-more, Server is sent, HSTS and add-headers/custom-headers add a copy beside the backend's.
+ */
+export function nginxNotes(features: NginxFeatures): string[] {
+  if (features.headersMore) return [];
+  return [
+    'nginx has no headers-more module (Debian: libnginx-mod-http-headers-more-filter): "Server: nginx" is sent (ingress-nginx cleared it), and HSTS, add-headers and custom-headers use add_header, which adds a second header when the backend sends its own instead of replacing it',
+  ];
+}
+
 export type Status = 'honoured' | 'rejected' | 'ignored';
 
 export interface ReportRow {
@@ -50,7 +66,15 @@ export interface ReportRow {
   detail: string;
 }
 
-export function migrationReport(input: ModelInput, classes: ClassOptions, problems: Problem[]): ReportRow[] {
+/** features: the nginx the config is for (honoured annotations it can only approximate say so). */
+export function migrationReport(
+  input: ModelInput,
+  classes: ClassOptions,
+  problems: Problem[],
+  features?: NginxFeatures,
+): ReportRow[] {
+  const approximated: Record<string, string> =
+    features && !features.headersMore ? { 'custom-headers': WITHOUT_HEADERS_MORE } : {};
   const ingressClasses = input.list('IngressClass');
   const rows: ReportRow[] = [];
   const refs = new Map(input.list('Ingress').map((i) => [i, objectRef(i)]));
@@ -69,7 +93,7 @@ export function migrationReport(input: ModelInput, classes: ClassOptions, proble
         served,
         annotation: key,
         value: ing.meta.annotations[key]!,
-        ...judge(ref, key, served, index),
+        ...judge(ref, key, served, index, approximated),
       });
     }
   }
@@ -94,7 +118,13 @@ function problemIndex(problems: Problem[]): ProblemIndex {
   return index;
 }
 
-function judge(ref: string, key: string, served: boolean, index: ProblemIndex): { status: Status; detail: string } {
+function judge(
+  ref: string,
+  key: string,
+  served: boolean,
+  index: ProblemIndex,
+  approximated: Readonly<Record<string, string>>,
+): { status: Status; detail: string } {
   if (!served) return { status: 'ignored', detail: 'the Ingress belongs to another ingress class' };
   const short = key.slice(PREFIX.length);
   if (!SUPPORTED.has(key))
@@ -103,12 +133,13 @@ function judge(ref: string, key: string, served: boolean, index: ProblemIndex): 
   const bad = index.firstError.get(where);
   if (bad) return { status: 'rejected', detail: bad.message };
   const warn = index.first.get(where);
-  return { status: 'honoured', detail: warn ? warn.message : (DIFFERENCES[short] ?? '') };
+  return { status: 'honoured', detail: warn ? warn.message : (approximated[short] ?? DIFFERENCES[short] ?? '') };
 }
 
-/** The report as a table, grouped by Ingress. */
-export function formatReport(rows: ReportRow[]): string {
-  if (!rows.length) return 'no nginx.ingress.kubernetes.io annotations found\n';
+/** The report as a table, grouped by Ingress, then the notes about this nginx (nginxNotes). */
+export function formatReport(rows: ReportRow[], notes: readonly string[] = []): string {
+  const noteText = notes.map((note) => `note: ${note}\n`).join('');
+  if (!rows.length) return `no nginx.ingress.kubernetes.io annotations found\n${noteText}`;
   const out: string[] = [];
   let current = '';
   // not Math.max(...rows): a spread of a few hundred thousand arguments overflows the stack
@@ -127,5 +158,5 @@ export function formatReport(rows: ReportRow[]): string {
   out.push(
     `\n${rows.length} annotations: ${count('honoured')} honoured, ${count('ignored')} ignored, ${count('rejected')} rejected`,
   );
-  return `${out.join('\n')}\n`;
+  return `${out.join('\n')}\n${noteText}`;
 }

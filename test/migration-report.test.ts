@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildModel } from '../src/model/index.js';
 import { SUPPORTED } from '../src/model/annotations/index.js';
-import { DIFFERENCES, formatReport, LEFT_OUT, migrationReport, PREFIX } from '../src/migration-report.js';
+import { DIFFERENCES, formatReport, LEFT_OUT, migrationReport, nginxNotes, PREFIX } from '../src/migration-report.js';
 import type { ReportRow } from '../src/migration-report.js';
 import type { Problem } from '../src/resources.js';
 import { objectRef } from '../src/resources.js';
@@ -152,6 +152,30 @@ describe('report: problems per annotation', () => {
       ),
       { numRuns: 500, seed: 20261207 },
     );
+  });
+
+  it('an nginx without headers-more: custom-headers rows and a note say what it cannot do as ingress-nginx did', () => {
+    const headers = storeOf(
+      service({ name: 'web' }),
+      ingress({
+        name: 'headers',
+        rules: [rule('a.example.com', path('/', 'web'))],
+        annotations: { 'nginx.ingress.kubernetes.io/custom-headers': 'resp' },
+      }),
+    );
+    const none: Problem[] = [];
+    const plain = { tempPaths: [] };
+    const more = { tempPaths: [], headersMore: { module: null } };
+    const [row] = migrationReport(headers, OPTIONS, none, plain);
+    assert.equal(row?.status, 'honoured');
+    assert.match(row!.detail, /add_header: nginx has no headers-more module.*sent twice/);
+    assert.equal(migrationReport(headers, OPTIONS, none, more)[0]?.detail, '');
+    assert.equal(migrationReport(headers, OPTIONS, none)[0]?.detail, '', 'no nginx known: nothing to say');
+    assert.deepEqual(nginxNotes(more), []);
+    const [note] = nginxNotes(plain);
+    assert.match(note!, /"Server: nginx" is sent/);
+    assert.match(formatReport([row!], nginxNotes(plain)), /\nnote: nginx has no headers-more module/);
+    assert.match(formatReport([], nginxNotes(plain)), /^no nginx.ingress.kubernetes.io annotations found\nnote: /);
   });
 
   it('formats a report of a few hundred thousand rows (no spread of them as arguments)', () => {

@@ -17,7 +17,7 @@
 export interface HeaderRule {
   name: string;
   value: string;
-  literal: boolean; // the value came from a manifest: rendered as a quoted string without variables
+  literal: boolean; // the value came from a manifest: a quoted string, its only variables allowed ones (escape.ts)
   grpc: boolean; // also sent to gRPC backends (hop-by-hop headers have no meaning in HTTP/2)
 }
 

@@ -27,6 +27,9 @@ export interface Settings {
   hstsIncludeSubdomains: boolean;
   hstsPreload: boolean;
   proxySetHeaders: string | null; // "namespace/name" of a ConfigMap of headers for every backend
+  addHeaders: string | null; // "namespace/name" of a ConfigMap of response headers for every client
+  // header names the custom-headers annotation may set (none by default, as ingress-nginx)
+  globalAllowedResponseHeaders: readonly string[];
   limitReqStatusCode: number; // answer when limit-rps / limit-rpm is exceeded
   limitConnStatusCode: number; // answer when limit-connections is exceeded
   allowSnippetAnnotations: boolean; // configuration-snippet / server-snippet (annotations/snippets.ts); off by default
@@ -57,6 +60,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   hstsIncludeSubdomains: true,
   hstsPreload: false,
   proxySetHeaders: null,
+  addHeaders: null,
+  globalAllowedResponseHeaders: [],
   limitReqStatusCode: 503,
   limitConnStatusCode: 503,
   allowSnippetAnnotations: false,
@@ -78,6 +83,14 @@ export const size: Parser = (v) => (/^[0-9]{1,9}[kKmMgG]?$/.test(v) ? v.toLowerC
 // namespace/name of another object: a DNS label, '/', a DNS subdomain
 const OBJECT_REF =
   /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+// a comma-separated list of header names, blanks around them ignored (ingress-nginx's splitAndTrimSpace)
+const headerNames: Parser = (value) => {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  return names.every((name) => /^[A-Za-z0-9_-]{1,128}$/.test(name)) ? Object.freeze(names) : undefined;
+};
 // proxy_buffer_size and proxy_buffers take a size_t: nginx refuses a 'g' suffix there, and zero buffers
 const bufferSize: Parser = (v) =>
   /^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?$/.test(v) ? v.toLowerCase() : undefined;
@@ -114,6 +127,16 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
     'proxySetHeaders',
     (v) => (OBJECT_REF.test(v) ? v : undefined),
     'the ConfigMap of headers as namespace/name',
+  ],
+  'add-headers': [
+    'addHeaders',
+    (v) => (OBJECT_REF.test(v) ? v : undefined),
+    'the ConfigMap of headers as namespace/name',
+  ],
+  'global-allowed-response-headers': [
+    'globalAllowedResponseHeaders',
+    headerNames,
+    'header names (letters, digits, "-" and "_") separated by commas',
   ],
   'limit-req-status-code': ['limitReqStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'limit-conn-status-code': ['limitConnStatusCode', int(400, 599), 'an HTTP status 400-599'],

@@ -38,10 +38,23 @@ export async function probeBinary(file: string): Promise<NginxBinary> {
   return {
     path: file,
     version,
-    features: { tempPaths },
+    features: { tempPaths, ...headersMore(out, dir) },
     lua: builtIn || hasDynamic,
     luaModules: hasDynamic ? dynamic : [],
   };
+}
+
+// Debian's libnginx-mod-http-headers-more-filter; OpenResty compiles headers-more in
+const HEADERS_MORE_MODULE = 'ngx_http_headers_more_filter_module.so';
+
+/**
+ * headers-more (more_set_headers, more_clear_headers), which ingress-nginx used to replace response headers
+ * rather than add a second copy: compiled in, or the dynamic module to load. Absent when nginx has neither.
+ */
+function headersMore(configureText: string, modulesDir: string): Pick<NginxFeatures, 'headersMore'> {
+  if (/--add-module=\S*headers-more/.test(configureText)) return { headersMore: { module: null } };
+  const module = path.join(modulesDir, HEADERS_MORE_MODULE);
+  return fs.existsSync(module) ? { headersMore: { module } } : {};
 }
 
 export function versionAtLeast(version: string, min: string): boolean {

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import type { SnippetCheck } from '../model/annotations/snippets.js';
 import { snippetKey } from '../plan.js';
 import type { NginxBinary } from './binary.js';
+import { featureModules } from '../render/view.js';
 import { nginxArgs } from './configtest.js';
 
 export class SnippetChecker {
@@ -66,7 +67,14 @@ export class SnippetChecker {
       const conf = path.join(prefix, 'nginx.conf');
       await fs.writeFile(
         conf,
-        throwawayConfig(prefix, snippet, check.context, this.luaModules, this.bin.features.tempPaths),
+        throwawayConfig(
+          prefix,
+          snippet,
+          check.context,
+          // headers-more too, as the real config loads it: a more_set_headers snippet passes only if it would there
+          [...this.luaModules, ...featureModules(this.bin.features)],
+          this.bin.features.tempPaths,
+        ),
         { mode: 0o600 },
       );
       const result = await execa(this.bin.path, ['-t', '-q', ...nginxArgs(this.bin, prefix, conf)], {

@@ -119,13 +119,14 @@ const HEADER_TEXT = /^(?:\$[a-z_][a-z0-9_]*|[A-Za-z0-9:/._-])*$/;
 
 /**
  * The value of a proxy_set_header line (a HeaderRule of model/proxy-headers.ts): a literal from a
- * manifest as a quoted string without variables, else the controller's own text; empty as "".
+ * manifest as a quoted string in which only RESPONSE_HEADER_VARIABLES are variables (responseText), else
+ * the controller's own text; empty as "".
  */
 export function headerValue(value: unknown): string {
   const rule = value as { value?: unknown; literal?: unknown } | null;
   if (rule === null || typeof rule !== 'object' || typeof rule.value !== 'string')
     throw new UnsafeValueError('headerValue', value);
-  if (rule.literal === true) return str(rule.value);
+  if (rule.literal === true) return rule.value === '' ? '""' : `"${responseText(rule.value, 'headerValue')}"`;
   if (rule.literal !== false || !HEADER_TEXT.test(rule.value)) throw new UnsafeValueError('headerValue', rule.value);
   return rule.value === '' ? '""' : rule.value;
 }
@@ -146,6 +147,52 @@ export function cgiValue(value: unknown): string {
   return `"${value}"`;
 }
 
+/**
+ * The nginx variables a response header's value may use (ConfigMap add-headers, annotation
+ * custom-headers), as $name or ${name}: what nginx computes itself about the time and the request (the
+ * docs of ingress-nginx write X-Request-Start: t=${msec}), none of them a client's header passed through
+ * verbatim. Every other "$" is a literal dollar sign: no value can read another variable (a cookie, a
+ * client header, an auth result) into a response.
+ */
+export const RESPONSE_HEADER_VARIABLES: ReadonlySet<string> = new Set([
+  'msec',
+  'time_iso8601',
+  'time_local',
+  'request_id',
+  'host',
+  'scheme',
+]);
+
+// defined in http {} whenever response headers are rendered (nginx.conf.hbs): nginx has no escape for "$"
+const LITERAL_DOLLAR = '${ingress_templater_dollar}';
+
+/** A response header's value as the inside of a quoted nginx string: allowed variables, everything else literal. */
+function responseText(value: unknown, helper: string): string {
+  if (typeof value !== 'string' || !/^[\x20-\x7e]{1,4096}$/.test(value)) throw new UnsafeValueError(helper, value);
+  return (
+    value
+      // a variable is always written ${name}, so that no letter after it can lengthen its name
+      .replace(/\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))?/g, (match, braced?: string, bare?: string) => {
+        const name = braced ?? bare;
+        return name !== undefined && RESPONSE_HEADER_VARIABLES.has(name)
+          ? `\${${name}}`
+          : `${LITERAL_DOLLAR}${match.slice(1)}`;
+      })
+      // nginx unescapes \" and \\ (and \n, \t...) in a quoted string: a backslash stays a backslash
+      .replace(/["\\]/g, '\\$&')
+  );
+}
+
+/** more_set_headers' argument: "Name: value" quoted, the value as responseText. */
+export function responseHeader(name: unknown, value: unknown): string {
+  return `"${headerName(name)}: ${responseText(value, 'responseHeader')}"`;
+}
+
+/** add_header's value (nginx without headers-more): quoted, as responseText. */
+export function responseValue(value: unknown): string {
+  return `"${responseText(value, 'responseValue')}"`;
+}
+
 export const HELPERS = {
   str,
   tok,
@@ -161,4 +208,6 @@ export const HELPERS = {
   headerName,
   headerValue,
   cgiValue,
+  responseHeader,
+  responseValue,
 } as const;

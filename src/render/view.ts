@@ -21,6 +21,14 @@ export const HASH_PLACEHOLDER = '|CONFIG_HASH|';
 
 export interface NginxFeatures {
   tempPaths: string[]; // modules with a *_temp_path directive besides proxy: fastcgi, uwsgi, scgi
+  // headers-more: compiled in (module null) or the dynamic module's load_module path; absent when nginx
+  // lacks it, and response headers fall back to add_header (which cannot replace or clear a header)
+  headersMore?: { module: string | null };
+}
+
+/** The load_module lines an nginx with these features needs besides ngx_lua's. */
+export function featureModules(features: NginxFeatures): string[] {
+  return features.headersMore?.module ? [features.headersMore.module] : [];
 }
 
 // Holds every backend's JSON; also the size limit of one push.
@@ -80,8 +88,9 @@ interface LocationView {
   // server (which speaks plain HTTP/1 only): gRPC and HTTPS upstreams
   unavailablePage: boolean;
   families: FamilyView[]; // annotation families with config for this location, rendered by their partials
-  // adds response headers itself, so it must repeat the server's HSTS add_header (nginx inherits
-  // add_header only into a level that has none)
+  // adds response headers itself, so it must repeat the server's add_header lines, HSTS and add-headers
+  // (nginx inherits add_header only into a level that has none); never with headers-more, whose
+  // more_set_headers every level inherits and adds to
   ownHeaders: boolean;
   servedBy: string | null; // no block: the location of this path serves its requests alike (merge.ts)
 }
@@ -129,6 +138,14 @@ function customHeaders(model: Model): ConstantHeader[] {
   return fromHttpItems(model.http, (family, items) => family.constantHeaders?.(items));
 }
 
+/** The ConfigMap's add-headers, which the response-headers family keeps in its http items. */
+function addHeadersOf(model: Model): { name: string; value: string }[] {
+  return fromHttpItems(model.http, (family, items) => family.responseHeaders?.(items));
+}
+
+// the location partial of the custom-headers annotation (model/annotations/response-headers.ts)
+const CUSTOM_HEADERS_PARTIAL = 'ann-response-headers';
+
 /** The templates' view of the model; traitsOf tells what the loaded partials do (default: the bundled ones). */
 export function buildView(model: Model, options: RenderOptions, traitsOf: TraitsOf = bundledTraits()) {
   const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(options.prefix, c)]));
@@ -150,6 +167,14 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     family.variableHeaders?.(items),
   );
   const backendList = backendHeaders(customHeaders(model), variableHeaders);
+  const headersMore = options.features.headersMore !== undefined;
+  // header values from ConfigMaps, whose "$" that is not an allowed variable is ${ingress_templater_dollar}
+  const literalDollar =
+    addHeadersOf(model).length > 0 ||
+    customHeaders(model).some((header) => header.value.includes('$')) ||
+    servers.some((server) =>
+      server.locations.some((location) => location.families.some((view) => view.partial === CUSTOM_HEADERS_PARTIAL)),
+    );
   const namesHash = serverNamesHash(
     serverNames(model.servers),
     model.settings.serverNameHashBucketSize,
@@ -160,6 +185,14 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     luaPackagePath: `${options.luaDir}/?.lua;;`,
     luaSharedDictSize: LUA_SHARED_DICT_SIZE,
     luaModules: lua ? options.luaModules : [],
+    featureModules: featureModules(options.features),
+    headersMore,
+    // with headers-more: ingress-nginx's "more_clear_headers Server" unless server-tokens; the literal "$"
+    // of header values (render/escape.ts)
+    responseHeaders:
+      (headersMore && !model.settings.serverTokens) || literalDollar
+        ? { clearServer: headersMore && !model.settings.serverTokens, literalDollar }
+        : null,
     version: options.version,
     user: options.user ?? null,
     settings: model.settings,
@@ -214,6 +247,7 @@ function serverView(
   const tls = server.tls !== null;
   // TLS servers send HSTS; a server checking client certificates serves HTTPS only (auth-tls.ts)
   const hsts = tls ? hstsHeader(model.settings) : null;
+  const headersMore = options.features.headersMore !== undefined;
   const serverConfigs = familyViews('srv', server.ann, traitsOf);
   const httpsOnly = serverConfigs.some((view) => view[FAMILY].httpsOnly?.(configIn(server.ann, view[FAMILY])));
   const backendOrNull = (b: string | null) => (b && live.has(b) ? b : null);
@@ -256,7 +290,7 @@ function serverView(
       ...luaHooks(backend),
       denied: location.denied !== null,
       families,
-      ownHeaders: families.some((view) => view[TRAITS].addsHeaders),
+      ownHeaders: !headersMore && families.some((view) => view[TRAITS].addsHeaders),
       servedBy: null,
       // custom error pages (custom-errors.ts) take the balancer's 500 themselves
       unavailablePage:
@@ -353,6 +387,9 @@ function serverView(
     redirectedElsewhere,
     unavailablePage: locations.some((l) => l.unavailablePage),
     hsts,
+    // without headers-more the ConfigMap's add-headers are add_header lines of every server (an http-level
+    // add_header would be lost in the servers that send HSTS); with it, more_set_headers in http {}
+    addHeaders: headersMore ? [] : addHeadersOf(model),
     locations,
     fallback: hasRoot
       ? null

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Controller } from '../controller.js';
 import type { Logger } from '../log.js';
+import { nginxNotes } from '../migration-report.js';
 import { Metrics } from '../metrics.js';
 import type { ClassOptions } from '../model/index.js';
 import { Applier } from '../nginx/apply.js';
@@ -135,6 +136,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
   else await reapStale(prefix, log);
   const defaultCertificate = await ensureDefaultCertificate(prefix);
   const mode = balancerMode(options.balancer, bin);
+  for (const note of nginxNotes(bin.features)) log('warn', note, { event: 'nginx_feature_missing' });
   const render = renderOptionsFor(
     {
       prefix,

@@ -15,7 +15,7 @@ const names = (refs: { kind: string; namespace: string; name: string }[]) =>
 function everyReference(): Resource[] {
   return [
     service({ name: 'web' }),
-    configMap({ 'proxy-set-headers': 'default/custom-headers' }),
+    configMap({ 'proxy-set-headers': 'default/custom-headers', 'add-headers': 'default/add-headers' }),
     ingress({
       name: 'all',
       annotations: {
@@ -25,6 +25,7 @@ function everyReference(): Resource[] {
         [`${PREFIX}proxy-ssl-secret`]: 'default/backend-ca',
         [`${PREFIX}backend-protocol`]: 'FCGI',
         [`${PREFIX}fastcgi-params-configmap`]: 'php-params',
+        [`${PREFIX}custom-headers`]: 'response-headers',
       },
       tls: [{ hosts: ['a.example.com'], secretName: 'a-tls' }],
       rules: [rule('a.example.com', path('/', 'web'))],
@@ -33,7 +34,7 @@ function everyReference(): Resource[] {
 }
 
 describe('model/references', () => {
-  it('the Secrets of spec.tls and of the annotations, and the ConfigMap of proxy-set-headers, each once and sorted', () => {
+  it('the Secrets of spec.tls and of the annotations, and the ConfigMaps of the settings and annotations, each once and sorted', () => {
     const resources = everyReference();
     const again = ingress({
       name: 'again',
@@ -43,8 +44,10 @@ describe('model/references', () => {
     });
     const refs = referencedObjects(storeOf(...resources, again), { ...OPTIONS, ...CONFIG_MAP_OPTION });
     assert.deepEqual(names(refs), [
+      'ConfigMap default/add-headers',
       'ConfigMap default/custom-headers',
       'ConfigMap default/php-params',
+      'ConfigMap default/response-headers',
       'Secret default/a-tls',
       'Secret default/backend-ca',
       'Secret default/basic-users',
@@ -65,6 +68,7 @@ describe('model/references', () => {
         [`${PREFIX}auth-type`]: 'basic',
         [`${PREFIX}auth-secret`]: 'kube-system/admins',
         [`${PREFIX}auth-tls-secret`]: 'kube-system/ca',
+        [`${PREFIX}custom-headers`]: 'kube-system/headers',
       },
       rules: [rule('d.example.com', path('/', 'web'))],
     });

@@ -80,6 +80,28 @@ describe('nginx/binary', () => {
     assert.equal(b2.lua, true);
   });
 
+  it('headers-more: the installed Debian module, a dynamic module in the modules path, or compiled in (OpenResty)', async () => {
+    const stderr = execFileSync('sh', ['-c', `${NGINX} -V 2>&1`], { encoding: 'utf8' });
+    const dirOf = /--modules-path=(\S+)/.exec(stderr)?.[1] ?? '/usr/lib/nginx/modules';
+    assert.deepEqual(
+      (await probeBinary(NGINX)).features.headersMore,
+      { module: path.join(dirOf, 'ngx_http_headers_more_filter_module.so') },
+      'libnginx-mod-http-headers-more-filter is installed on this machine (scripts/setup.sh)',
+    );
+    const modules = path.join(dir, 'modules');
+    fs.mkdirSync(modules);
+    const bin = fakeNginx(vText(`--modules-path=${modules}`));
+    assert.equal((await probeBinary(bin)).features.headersMore, undefined, 'no module: plain nginx');
+    fs.writeFileSync(path.join(modules, 'ngx_http_headers_more_filter_module.so'), '');
+    assert.deepEqual((await probeBinary(bin)).features.headersMore, {
+      module: path.join(modules, 'ngx_http_headers_more_filter_module.so'),
+    });
+    const openresty = fakeNginx(
+      vText('--add-module=../headers-more-nginx-module-0.37 --add-module=../ngx_lua-0.10.26'),
+    );
+    assert.deepEqual((await probeBinary(openresty)).features.headersMore, { module: null });
+  });
+
   it('an unreadable version is 0, which is older than anything', async () => {
     const binary = await probeBinary(fakeNginx('something that is not nginx\n'));
     assert.equal(binary.version, '0');

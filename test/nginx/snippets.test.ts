@@ -82,6 +82,14 @@ describe('nginx/snippets: each snippet alone through nginx -t', function () {
     assert.deepEqual(fs.readdirSync(tmp), []);
   });
 
+  it('headers-more directives pass when the real config loads the module, and only then', async () => {
+    const snippet = { file: 'f', context: 'location' as const, text: 'more_set_headers "X-Snippet: yes";\n' };
+    assert.ok(bin.features.headersMore, 'libnginx-mod-http-headers-more-filter is installed (scripts/setup.sh)');
+    assert.equal(await new SnippetChecker(bin, tmp, []).test(snippet), null);
+    const plain = { ...bin, features: { tempPaths: bin.features.tempPaths } };
+    assert.match((await new SnippetChecker(plain, tmp, []).test(snippet))!, /unknown directive "more_set_headers"/);
+  });
+
   it('verdictsFor(): refused snippets are left out and denied, others applied; verdicts are cached by content', async () => {
     const { model } = build(
       [

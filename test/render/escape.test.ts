@@ -8,6 +8,8 @@ import {
   hostLabel,
   num,
   path,
+  responseHeader,
+  responseValue,
   serverName,
   str,
   tok,
@@ -35,6 +37,8 @@ describe('escape helpers', () => {
       'num',
       'path',
       'regex',
+      'responseHeader',
+      'responseValue',
       'serverName',
       'str',
       'target',
@@ -111,7 +115,7 @@ describe('escape helpers', () => {
         assert.throws(() => headerName(value), UnsafeValueError, String(value));
     });
 
-    it('headerValue: literals quoted without variables, the controller\'s own text bare, empty as ""', () => {
+    it('headerValue: literals quoted with the allowed variables only, the controller\'s own text bare, empty as ""', () => {
       assert.equal(headerValue({ value: 'payments', literal: true }), '"payments"');
       assert.equal(headerValue({ value: '$remote_addr', literal: false }), '$remote_addr');
       assert.equal(
@@ -119,9 +123,12 @@ describe('escape helpers', () => {
         '$scheme://$http_host$request_uri',
       );
       assert.equal(headerValue({ value: '', literal: false }), '""');
+      assert.equal(headerValue({ value: '', literal: true }), '""');
+      // a literal keeps only the allowed variables (as responseValue)
+      assert.equal(headerValue({ value: '$remote_addr', literal: true }), '"${ingress_templater_dollar}remote_addr"');
+      assert.equal(headerValue({ value: 'a"b t=$msec', literal: true }), '"a\\"b t=${msec}"');
       for (const rule of [
-        { value: '$remote_addr', literal: true },
-        { value: 'a"b', literal: true },
+        { value: 'a\nb', literal: true },
         { value: 'a b', literal: false },
         { value: 'x;', literal: false },
         { value: '${x}', literal: false },
@@ -132,6 +139,41 @@ describe('escape helpers', () => {
       ]) {
         assert.throws(() => headerValue(rule), UnsafeValueError, JSON.stringify(rule));
       }
+    });
+  });
+
+  describe('responseHeader / responseValue (add-headers, custom-headers)', () => {
+    const dollar = '${ingress_templater_dollar}';
+    it('the allowed variables stay variables, always written ${name}', () => {
+      assert.equal(responseHeader('X-Request-Start', 't=${msec}'), '"X-Request-Start: t=${msec}"');
+      assert.equal(responseHeader('X-Id', '$request_id'), '"X-Id: ${request_id}"');
+      assert.equal(responseValue('$host at $time_iso8601'), '"${host} at ${time_iso8601}"');
+      assert.equal(responseValue('$scheme/$time_local'), '"${scheme}/${time_local}"');
+    });
+
+    it('every other "$" is a literal dollar: no value reads another variable', () => {
+      // ingress-nginx's own e2e case: "$remote_addr" reaches the client as written
+      assert.equal(responseValue('$remote_addr'), `"${dollar}remote_addr"`);
+      assert.equal(responseValue('${http_cookie}'), `"${dollar}{http_cookie}"`);
+      // a longer name is another variable, not $msec followed by letters
+      assert.equal(responseValue('$msecond'), `"${dollar}msecond"`);
+      assert.equal(responseValue('$1 costs $'), `"${dollar}1 costs ${dollar}"`);
+      assert.equal(responseValue('${msec'), `"${dollar}{msec"`);
+      assert.equal(responseValue('$${msec}'), `"${dollar}\${msec}"`);
+    });
+
+    it('quotes and backslashes cannot end the string or become control characters', () => {
+      assert.equal(responseValue('a "b" c'), '"a \\"b\\" c"');
+      assert.equal(responseValue('x\\n; y'), '"x\\\\n; y"');
+      assert.equal(responseValue('x\\'), '"x\\\\"');
+      assert.equal(responseHeader('X', '"; return 200 "x'), '"X: \\"; return 200 \\"x"');
+      assert.equal(responseValue('{ } ; #'), '"{ } ; #"');
+    });
+
+    it('refuses what no header may hold, and bad names', () => {
+      refuses(responseValue, [...ALWAYS_UNSAFE, '', 'x'.repeat(4097), 3, null, undefined]);
+      for (const name of ['', 'a b', 'a:b', 'a"b', '$x'])
+        assert.throws(() => responseHeader(name, 'v'), UnsafeValueError, name);
     });
   });
 

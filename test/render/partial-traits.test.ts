@@ -86,7 +86,7 @@ describe('render/partial-traits (what a partial does, read from its text)', () =
         .sort();
     assert.deepEqual(
       having('addsHeaders').filter((name) => name.startsWith('ann-')),
-      ['ann-cors', 'ann-redirect', 'ann-snippet'],
+      ['ann-cors', 'ann-redirect', 'ann-response-headers', 'ann-snippet'],
     );
     assert.deepEqual(
       having('answersBeforeRedirect').filter((name) => name.startsWith('srv-')),

@@ -38,6 +38,13 @@ function options(prefix: string, luaModules: string[] = LUA_MODULES): RenderOpti
   };
 }
 
+// Debian's headers-more module (scripts/setup.sh installs it)
+const HEADERS_MORE = '/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so';
+
+function withHeadersMore(render: RenderOptions): RenderOptions {
+  return { ...render, features: { ...render.features, headersMore: { module: HEADERS_MORE } } };
+}
+
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 function base(cert: TestCert, extra: Record<string, string> = {}): Docs {
@@ -303,8 +310,39 @@ describe('security: adversarial corpus', function () {
       for (const directive of controlledDirectives(result.text))
         assert.ok(own.has(directive), `not the controller's own: ${directive}`);
       if (served && !errors.length) assert.deepEqual(controlledDirectives(result.text), own);
+      // the same model for an nginx with headers-more (response headers as more_set_headers "Name: value")
+      const more = renderer.render(result.model, withHeadersMore(options(PREFIX))).text;
+      assert.equal(more.match(/[^\n\x20-\x7e]/), null);
+      for (const [index, line] of more.split('\n').entries()) {
+        const words = bare(line);
+        for (const re of DANGER) assert.doesNotMatch(words, re, `headers-more line ${index + 1}: ${line}`);
+      }
     });
   }
+
+  it('nginx -t with headers-more accepts every response header value the model accepts', function () {
+    if (!fs.existsSync(HEADERS_MORE) || !LUA_MODULES.every((m) => fs.existsSync(m))) this.skip();
+    const accepted = cases.filter((testCase) => / value \(/.test(testCase.name) && testCase.name.includes('-headers'));
+    assert.ok(accepted.length >= 20, `${accepted.length}`);
+    const def = makeCert(['default.invalid']);
+    for (const testCase of accepted) {
+      const prefix = tempNginxPrefix('it-corpus-more-');
+      try {
+        const docs = base(cert, testCase.with);
+        testCase.mutate(docs);
+        const result = run(manifestText(docs), prefix);
+        fs.mkdirSync(filesDir(prefix), { recursive: true });
+        fs.writeFileSync(nodePath.join(prefix, 'ssl', 'default.pem'), def.crt + def.key, { mode: 0o600 });
+        for (const crt of result.model.certificates)
+          fs.writeFileSync(certificateFile(prefix, crt), crt.pem, { mode: 0o600 });
+        const text = renderer.render(result.model, withHeadersMore(options(prefix))).text;
+        const complaint = nginxConfigTest(prefix, text);
+        assert.equal(complaint, null, `${testCase.name}: ${complaint}\n${numberedLines(text)}`);
+      } finally {
+        fs.rmSync(prefix, { recursive: true, force: true });
+      }
+    }
+  });
 
   it('nginx -t accepts the configs of a sample of at least 30 cases', function () {
     if (!fs.existsSync('/usr/sbin/nginx') || !LUA_MODULES.every((m) => fs.existsSync(m))) this.skip();

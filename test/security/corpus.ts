@@ -412,14 +412,73 @@ export function buildCorpus(): Case[] {
       payload,
       mutate: (d) => headers(d, { 'X-Custom': payload }),
     };
-    // printable ASCII without quotes, backslashes and $ is a legal header value, quoted by str
-    if (!/["\\$]/.test(payload) && /^[\x20-\x7e]*$/.test(payload) && payload.length <= 4096)
-      testCase.mayAccept = 'a header value, quoted by str';
+    // printable ASCII is a legal header value, quoted and escaped by headerValue (allowed variables only)
+    if (/^[\x20-\x7e]*$/.test(payload) && payload.length <= 1024)
+      testCase.mayAccept = 'a header value, quoted and escaped by headerValue';
     add(testCase);
     add({
       name: `proxy-set-headers name (${label})`,
       payload,
       mutate: (d) => headers(d, { [payload.slice(0, 200)]: 'v' }),
+    });
+  }
+  // add-headers (settings) and custom-headers (annotation): ConfigMaps of response headers, whose values may
+  // hold quotes, backslashes and "$" (escaped by the responseHeader/responseValue helpers)
+  for (const label of [
+    'newline',
+    'cr',
+    'semicolon',
+    'closeBrace',
+    'dquote',
+    'backslash',
+    'varHost',
+    'varBraces',
+    'lua',
+    'include',
+    'nul',
+    'u2028',
+    'tab',
+    'long',
+  ]) {
+    const payload = PAYLOADS[label]!;
+    const configMapOf = (docs: Docs, data: Record<string, string>) =>
+      docs.extra.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'resp', namespace: 'shop' }, data });
+    const addHeaders = (docs: Docs, data: Record<string, string>) => {
+      docs.configMap.data['add-headers'] = 'shop/resp';
+      configMapOf(docs, data);
+    };
+    const customHeaders = (docs: Docs, data: Record<string, string>) => {
+      docs.configMap.data['global-allowed-response-headers'] = 'X-Custom';
+      docs.ingress.metadata.annotations[`${ANNOTATION}custom-headers`] = 'resp';
+      configMapOf(docs, data);
+    };
+    // printable ASCII up to 4096 characters is a legal response header value, escaped into its string
+    const legal = /^[\x20-\x7e]{1,4096}$/.test(payload);
+    const valueCase = (name: string, mutate: (docs: Docs) => void, annotation?: string): Case => ({
+      name,
+      payload,
+      mutate,
+      ...(annotation ? { annotation } : {}),
+      ...(legal ? { mayAccept: 'a response header value, escaped by responseHeader/responseValue' } : {}),
+    });
+    add(valueCase(`add-headers value (${label})`, (d) => addHeaders(d, { 'X-Custom': payload })));
+    add({
+      name: `add-headers name (${label})`,
+      payload,
+      mutate: (d) => addHeaders(d, { [payload.slice(0, 200)]: 'v' }),
+    });
+    add(
+      valueCase(
+        `custom-headers value (${label})`,
+        (d) => customHeaders(d, { 'X-Custom': payload }),
+        `${ANNOTATION}custom-headers`,
+      ),
+    );
+    add({
+      name: `custom-headers name (${label})`,
+      payload,
+      annotation: `${ANNOTATION}custom-headers`,
+      mutate: (d) => customHeaders(d, { [payload.slice(0, 200)]: 'v' }),
     });
   }
   for (const label of ['newline', 'semicolon', 'closeBrace', 'dquote', 'varHost', 'lua', 'include', 'long', 'nul']) {

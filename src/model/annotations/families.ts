@@ -8,6 +8,7 @@ import { serviceUpstreamFamily } from './service-upstream.js';
 import { accessFamily } from './access.js';
 import { rateLimitFamily } from './rate-limit.js';
 import { corsFamily } from './cors.js';
+import { responseHeadersFamily } from './response-headers.js';
 import { sslFamily } from './ssl.js';
 import { backendProtocolFamily } from './backend-protocol.js';
 import { proxySslFamily } from './proxy-ssl.js';
@@ -27,6 +28,7 @@ const LIST = [
   accessFamily,
   rateLimitFamily,
   corsFamily,
+  responseHeadersFamily,
   sslFamily,
   backendProtocolFamily,
   proxySslFamily,

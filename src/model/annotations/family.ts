@@ -141,6 +141,8 @@ export interface Family<Name extends string = string, Loc = never, Srv = never, 
   constantHeaders?(items: readonly Http[]): ConstantHeader[];
   /** http items that are request headers sent from a variable (beside the family's http partial) */
   variableHeaders?(items: readonly Http[]): VariableHeader[];
+  /** http items that are response headers for every client (each server repeats them without headers-more) */
+  responseHeaders?(items: readonly Http[]): { name: string; value: string }[];
 }
 
 /** Any family, as the passes see them: configs are opaque to the code that calls the hooks. */

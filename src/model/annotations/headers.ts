@@ -34,8 +34,9 @@ const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/;
 // Header names: letters, digits, '-', '_' and '.' (RFC 7230 token characters; ConfigMap keys allow no others).
 export const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-// Header values: printable ASCII without what would end or alter an nginx string (quote, backslash, '$').
-export const HEADER_VALUE = /^[\x20-\x21\x23\x25\x26\x28-\x5b\x5d-\x7e]{0,1024}$/;
+// Header values: printable ASCII; quotes and backslashes are escaped, and only the variables of
+// RESPONSE_HEADER_VARIABLES stay variables (render/escape.ts), so ingress-nginx's X-Request-Start: t=${msec} works
+export const HEADER_VALUE = /^[\x20-\x7e]{0,1024}$/;
 export function isVhost(value: string): boolean {
   const match = /^(\[([0-9A-Fa-f:.]+)\]|[^:[\]]+)(?::([0-9]{1,5}))?$/.exec(value);
   if (!match) return false;
@@ -149,7 +150,7 @@ export function proxySetHeaders(
         severity: 'error',
         ...where,
         field,
-        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected printable ASCII without quotes, backslashes or "$" (at most 1024 characters); header not sent`,
+        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected printable ASCII (at most 1024 characters); header not sent`,
       });
     } else {
       seen.add(key.toLowerCase());

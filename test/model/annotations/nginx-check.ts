@@ -5,7 +5,7 @@ import nodePath from 'node:path';
 import type { Model } from '../../../src/model/index.js';
 import { probeBinary } from '../../../src/nginx/binary.js';
 import { filesDir, LUA_DIR, loadTemplates } from '../../../src/render/index.js';
-import type { BalancerMode, RenderOptions } from '../../../src/render/index.js';
+import type { BalancerMode, NginxFeatures, RenderOptions } from '../../../src/render/index.js';
 import { NGINX, nginxConfigTest, numberedLines, tempNginxPrefix } from '../../helpers/nginx-configtest.js';
 import { makeCert } from '../../helpers/resources.js';
 
@@ -15,6 +15,7 @@ export function renderOptions(
   prefix: string,
   balancer: BalancerMode = 'static',
   luaModules: string[] = [],
+  features: NginxFeatures = { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
 ): RenderOptions {
   return {
     prefix,
@@ -23,7 +24,7 @@ export function renderOptions(
     httpsPort: 8443,
     internalPort: 10246,
     defaultCertificate: nodePath.join(prefix, 'ssl', 'default.pem'),
-    features: { tempPaths: ['fastcgi', 'uwsgi', 'scgi'] },
+    features,
     version: '0.1.0',
     balancer,
     luaDir: LUA_DIR,
@@ -33,12 +34,15 @@ export function renderOptions(
 
 const renderer = loadTemplates();
 
-/** The config text for a model (static mode unless told). */
-export function renderText(model: Model, balancer: BalancerMode = 'static'): string {
-  return renderer.render(model, renderOptions('/srv/it', balancer)).text;
+/** The config text for a model (static mode unless told; without headers-more unless features say). */
+export function renderText(model: Model, balancer: BalancerMode = 'static', features?: NginxFeatures): string {
+  return renderer.render(model, renderOptions('/srv/it', balancer, [], features)).text;
 }
 
-/** Render in both balancer modes and run `nginx -t` on each; throws with nginx's output and the config. */
+/**
+ * Render in both balancer modes and run `nginx -t` on each; throws with nginx's output and the config.
+ * Static mode renders for an nginx without headers-more (add_header), lua mode with this nginx's features.
+ */
 export async function nginxAccepts(model: Model): Promise<void> {
   const bin = await probeBinary(NGINX);
   const prefix = tempNginxPrefix('itp-ann-nginx-');
@@ -47,10 +51,10 @@ export async function nginxAccepts(model: Model): Promise<void> {
     fs.mkdirSync(filesDir(prefix), { recursive: true });
     for (const file of model.files)
       fs.writeFileSync(nodePath.join(filesDir(prefix), file.name), file.content, { mode: file.mode });
-    const modes: [BalancerMode, string[]][] = [['static', []]];
-    if (bin.lua) modes.push(['lua', bin.luaModules]);
-    for (const [mode, modules] of modes) {
-      const options = renderOptions(prefix, mode, modules);
+    const modes: [BalancerMode, string[], NginxFeatures][] = [['static', [], { tempPaths: bin.features.tempPaths }]];
+    if (bin.lua) modes.push(['lua', bin.luaModules, bin.features]);
+    for (const [mode, modules, features] of modes) {
+      const options = renderOptions(prefix, mode, modules, features);
       fs.writeFileSync(options.defaultCertificate, cert.crt + cert.key, { mode: 0o600 });
       const { text } = renderer.render(model, options);
       const complaint = nginxConfigTest(prefix, text);
