@@ -7,6 +7,13 @@ import type { Algorithm } from './annotations/balance.js';
 
 export interface Settings {
   sslRedirect: boolean;
+  // redirects (annotations/ssl.ts, annotations/redirect.ts), with ingress-nginx's names and defaults
+  httpRedirectCode: number; // ssl-redirect, force-ssl-redirect and from-to-www-redirect
+  preserveTrailingSlash: boolean; // ssl-redirect keeps a trailing '/' of the URI (ingress-nginx strips one)
+  usePortInRedirects: boolean; // port_in_redirect, and the HTTPS port in ssl-redirect's target
+  relativeRedirects: boolean; // absolute_redirect off
+  // trust X-Forwarded-Proto/-Host/-Port from a proxy in front (so far: the redirects honour them)
+  useForwardedHeaders: boolean;
   loadBalance: Algorithm;
   workerProcesses: number | 'auto';
   maxWorkerConnections: number;
@@ -40,6 +47,11 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sslRedirect: true,
+  httpRedirectCode: 308,
+  preserveTrailingSlash: false,
+  usePortInRedirects: false,
+  relativeRedirects: false,
+  useForwardedHeaders: false,
   loadBalance: 'round_robin',
   workerProcesses: 'auto',
   maxWorkerConnections: 16384,
@@ -97,6 +109,15 @@ const bufferSize: Parser = (v) =>
 
 const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
+  'http-redirect-code': [
+    'httpRedirectCode',
+    (v) => (['301', '302', '307', '308'].includes(v) ? Number(v) : undefined),
+    '301, 302, 307 or 308',
+  ],
+  'preserve-trailing-slash': ['preserveTrailingSlash', bool, '"true" or "false"'],
+  'use-port-in-redirects': ['usePortInRedirects', bool, '"true" or "false"'],
+  'relative-redirects': ['relativeRedirects', bool, '"true" or "false"'],
+  'use-forwarded-headers': ['useForwardedHeaders', bool, '"true" or "false"'],
   'load-balance': ['loadBalance', (v) => parseAlgorithm(v), 'round_robin, random or ewma'],
   'worker-processes': ['workerProcesses', (v) => (v === 'auto' ? 'auto' : int(1, 1024)(v)), '"auto" or 1-1024'],
   'max-worker-connections': ['maxWorkerConnections', int(16, 1048576), 'an integer 16-1048576'],

@@ -196,7 +196,7 @@ describe('auth-tls-* annotations', () => {
       assert.doesNotMatch(serverHead(text, 'portal.example.com'), /listen 127\.0\.0\.1:8080|308/);
       assert.match(
         text,
-        /\n {8}server_name portal\.example\.com;\n {8}return 308 https:\/\/\$host:8443\$request_uri;\n/,
+        /\n {8}server_name portal\.example\.com;\n {8}return 308 https:\/\/\$host\$ingress_templater_redirect_uri;\n/,
       );
       const off = render(
         model({ [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_VERIFY_CLIENT]: 'off', [SSL_REDIRECT]: 'false' })

@@ -6,8 +6,10 @@ import { parseBool } from '../../../src/model/annotations/values.js';
 import {
   FORCE_SSL_REDIRECT,
   parseSslRedirects,
+  PRESERVE_TRAILING_SLASH,
   SSL_REDIRECT,
   sslRedirect,
+  USE_PORT_IN_REDIRECTS,
 } from '../../../src/model/annotations/ssl.js';
 import type { Problem } from '../../../src/resources.js';
 import {
@@ -69,10 +71,57 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     const problems: Problem[] = [];
     assert.deepEqual(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'true' }), ctx(true), problems), {
       force: true,
+      preserveTrailingSlash: false,
+      usePortInRedirects: false,
+      portDirective: false,
     });
     assert.equal(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'false' }), ctx(true), problems), undefined);
     assert.equal(parseSslRedirects(withAnnotations({}), ctx(true), problems), undefined);
     assert.deepEqual(problems, []);
+  });
+
+  it('preserve-trailing-slash and use-port-in-redirects: config when they differ from the ConfigMap', () => {
+    const problems: Problem[] = [];
+    const parse = (annotations: Record<string, string>, settings: Partial<typeof DEFAULT_SETTINGS> = {}) =>
+      parseSslRedirects(
+        withAnnotations(annotations),
+        { ...ctx(true), settings: { ...DEFAULT_SETTINGS, ...settings } },
+        problems,
+      );
+    assert.deepEqual(parse({ [PRESERVE_TRAILING_SLASH]: 'true' }), {
+      force: false,
+      preserveTrailingSlash: true,
+      usePortInRedirects: false,
+      portDirective: false,
+    });
+    assert.equal(parse({ [PRESERVE_TRAILING_SLASH]: 'false' }), undefined);
+    assert.equal(parse({ [PRESERVE_TRAILING_SLASH]: 'true' }, { preserveTrailingSlash: true }), undefined);
+    assert.deepEqual(parse({ [PRESERVE_TRAILING_SLASH]: 'false' }, { preserveTrailingSlash: true }), {
+      force: false,
+      preserveTrailingSlash: false,
+      usePortInRedirects: false,
+      portDirective: false,
+    });
+    assert.deepEqual(parse({ [USE_PORT_IN_REDIRECTS]: 'true' }), {
+      force: false,
+      preserveTrailingSlash: false,
+      usePortInRedirects: true,
+      portDirective: true,
+    });
+    assert.equal(parse({ [USE_PORT_IN_REDIRECTS]: 'true' }, { usePortInRedirects: true }), undefined);
+    assert.deepEqual(problems, []);
+    // ingress-nginx kept the default for an invalid value of either: a warning, the paths are served
+    for (const key of [PRESERVE_TRAILING_SLASH, USE_PORT_IN_REDIRECTS]) {
+      const own: Problem[] = [];
+      const ann = parseAnnotations(withAnnotations({ [key]: 'yes' }), ctx(true), own);
+      assert.equal(ann.denied, null, key);
+      assert.equal(ann.location['force-ssl-redirect'], undefined, key);
+      assert.deepEqual(
+        own.map((p) => [p.severity, p.field]),
+        [['warning', `metadata.annotations["${key}"]`]],
+      );
+      assert.match(own[0]!.message, /invalid value "yes": expected "true" or "false"; using false/);
+    }
   });
 
   it('parseBool is strict apart from surrounding whitespace', () => {
@@ -130,12 +179,12 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     // every location of the host redirects: its server listens for HTTPS only, and the one server for
     // plain HTTP to such hosts answers 308
     const SHARED =
-      /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host:8443\$request_uri;\n/;
+      /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host\$ingress_templater_redirect_uri;\n/;
     const redirectedElsewhere = (text: string) => {
       assert.match(text, SHARED);
       assert.doesNotMatch(serverText(text, 'f.example.com'), /listen 127\.0\.0\.1:8080|308/);
     };
-    const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/;
+    const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host\$ingress_templater_redirect_uri; \}/;
     const forced = (value: string, tls = false) =>
       build([
         ...app,
