@@ -182,7 +182,7 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host\$ingress_templater_redirect_uri;\n/;
     const redirectedElsewhere = (text: string) => {
       assert.match(text, SHARED);
-      assert.doesNotMatch(serverText(text, 'f.example.com'), /listen 127\.0\.0\.1:8080|308/);
+      assert.doesNotMatch(serverText(text, 'f.example.com'), /listen 127\.0\.0\.1:8080|return 308/);
     };
     const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host\$ingress_templater_redirect_uri; \}/;
     const forced = (value: string, tls = false) =>
@@ -240,6 +240,77 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       const block = locationBlock(render(result.model), 'f.example.com', 'location "/"');
       assert.match(block, /return 503;/);
       assert.doesNotMatch(render(result.model), /X-Injected/);
+    });
+
+    describe('the ConfigMap keys of the redirect', () => {
+      const withSettings = (data: Record<string, string>, annotations: Record<string, string> = {}) =>
+        build(
+          [
+            ...app,
+            configMap(data),
+            ingress({
+              name: 'f',
+              annotations: {
+                [FORCE_SSL_REDIRECT]: 'true',
+                'nginx.ingress.kubernetes.io/from-to-www-redirect': 'true',
+                ...annotations,
+              },
+              rules: [rule('f.example.com', path('/', 'web'))],
+            }),
+          ],
+          CONFIG_MAP_OPTION,
+        );
+
+      it('defaults: port_in_redirect off, absolute redirects, 308, $scheme and $host', () => {
+        const text = render(withSettings({}).model);
+        assert.match(text, /\n {4}port_in_redirect off;\n/);
+        assert.doesNotMatch(text, /absolute_redirect|ingress_templater_client_scheme|ingress_templater_redirect_host/);
+        assert.match(
+          text,
+          /return 308 \$scheme:\/\/f\.example\.com:\$ingress_templater_www_port\$ingress_templater_redirect_uri;/,
+        );
+      });
+
+      it('use-forwarded-headers: the scheme and host of the proxy in front; plain HTTP reaches the server itself', () => {
+        const result = withSettings({
+          'use-forwarded-headers': 'true',
+          'http-redirect-code': '302',
+          'use-port-in-redirects': 'true',
+          'relative-redirects': 'true',
+        });
+        assert.equal(result.problems.length, 0, show(result.problems));
+        const text = render(result.model);
+        assert.match(text, /\n {4}port_in_redirect on;\n {4}absolute_redirect off;\n/);
+        assert.match(text, /map \$http_x_forwarded_proto \$ingress_templater_client_scheme \{/);
+        assert.match(
+          serverHead(text, 'f.example.com'),
+          /if \(\$ingress_templater_client_scheme = http\) \{ return 302 https:\/\/\$ingress_templater_redirect_host:8443\$ingress_templater_redirect_uri; \}/,
+        );
+        assert.match(serverHead(text, 'f.example.com'), /listen 127\.0\.0\.1:8080;/);
+        assert.doesNotMatch(text, /# Plain HTTP to the hosts/);
+        assert.match(
+          text,
+          /return 302 \$ingress_templater_client_scheme:\/\/f\.example\.com:\$ingress_templater_www_port/,
+        );
+      });
+
+      it('an invalid http-redirect-code keeps 308, reported', () => {
+        for (const code of ['303', '300', 'x']) {
+          const result = withSettings({ 'http-redirect-code': code });
+          assert.match(
+            show(result.problems),
+            /data\.http-redirect-code.*expected 301, 302, 307 or 308; using the default/,
+          );
+          assert.match(render(result.model), /return 308 https:/);
+        }
+      });
+
+      it('nginx -t accepts every map and directive of them', function () {
+        this.timeout(20_000);
+        const data = { 'use-forwarded-headers': 'true', 'use-port-in-redirects': 'true', 'relative-redirects': 'true' };
+        assert.equal(nginxTest(withSettings(data, { [PRESERVE_TRAILING_SLASH]: 'true' }).model), null);
+        assert.equal(nginxTest(withSettings({}, { [USE_PORT_IN_REDIRECTS]: 'true' }).model), null);
+      });
     });
 
     it('nginx -t accepts a forced redirect', function () {
