@@ -12,6 +12,8 @@ export interface Settings {
   preserveTrailingSlash: boolean; // ssl-redirect keeps a trailing '/' of the URI (ingress-nginx strips one)
   usePortInRedirects: boolean; // port_in_redirect, and the HTTPS port in ssl-redirect's target
   relativeRedirects: boolean; // absolute_redirect off
+  // paths (prefixes of an Ingress path) that never redirect to HTTPS: ACME HTTP-01 challenges by default
+  noTlsRedirectLocations: readonly string[];
   // trust X-Forwarded-Proto/-Host/-Port from a proxy in front (so far: the redirects honour them)
   useForwardedHeaders: boolean;
   loadBalance: Algorithm;
@@ -51,6 +53,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   preserveTrailingSlash: false,
   usePortInRedirects: false,
   relativeRedirects: false,
+  noTlsRedirectLocations: Object.freeze(['/.well-known/acme-challenge']),
   useForwardedHeaders: false,
   loadBalance: 'round_robin',
   workerProcesses: 'auto',
@@ -117,6 +120,17 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'preserve-trailing-slash': ['preserveTrailingSlash', bool, '"true" or "false"'],
   'use-port-in-redirects': ['usePortInRedirects', bool, '"true" or "false"'],
   'relative-redirects': ['relativeRedirects', bool, '"true" or "false"'],
+  'no-tls-redirect-locations': [
+    'noTlsRedirectLocations',
+    (value) => {
+      const prefixes = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      return prefixes.every((item) => /^\/[\x21-\x7e]{0,1023}$/.test(item)) ? prefixes : undefined;
+    },
+    'comma-separated paths, each starting with "/"',
+  ],
   'use-forwarded-headers': ['useForwardedHeaders', bool, '"true" or "false"'],
   'load-balance': ['loadBalance', (v) => parseAlgorithm(v), 'round_robin, random or ewma'],
   'worker-processes': ['workerProcesses', (v) => (v === 'auto' ? 'auto' : int(1, 1024)(v)), '"auto" or 1-1024'],

@@ -295,11 +295,15 @@ function serverView(
     const shape = families
       .map((view) => view[FAMILY].httpsRedirectTarget?.(configOf(view[FAMILY])))
       .find((target) => target !== undefined);
+    // ingress-nginx's no-tls-redirect-locations: these paths never redirect, force-ssl-redirect or not;
+    // a host checking client certificates still serves none of them over plain HTTP
+    const exempt = model.settings.noTlsRedirectLocations.some((prefix) => location.path.startsWith(prefix));
     const redirects =
       location.denied === null &&
-      ((tls && location.sslRedirect) ||
-        families.some((view) => view[FAMILY].redirectsToHttps?.(configOf(view[FAMILY]))) ||
-        httpsOnly);
+      (httpsOnly ||
+        (!exempt &&
+          ((tls && location.sslRedirect) ||
+            families.some((view) => view[FAMILY].redirectsToHttps?.(configOf(view[FAMILY]))))));
     locations.push({
       exact: exactMatch,
       pattern,

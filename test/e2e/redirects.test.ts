@@ -1,9 +1,10 @@
 // Redirects through real nginx and real HTTP clients (node's http, and curl following a redirect), checked
 // against what ingress-nginx's own e2e suite expected of them (test/e2e/ssl/http_redirect.go,
 // settings/tls.go, annotations/forcesslredirect.go, preservetrailingslash.go, fromtowwwredirect.go,
-// relativeredirects.go, redirect.go): the ssl-redirect target without a trailing "/" or a port, the
+// relativeredirects.go, redirect.go, settings/no_tls_redirect_locations.go): the ssl-redirect target without a trailing "/" or a port, the
 // from-to-www target as SCHEME://HOST:PORT, permanent-redirect to a path, and the ConfigMap keys
-// http-redirect-code, use-forwarded-headers, use-port-in-redirects and relative-redirects.
+// http-redirect-code, use-forwarded-headers, use-port-in-redirects, relative-redirects and
+// no-tls-redirect-locations.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -44,6 +45,12 @@ describe('e2e: redirects as ingress-nginx wrote them', function () {
         host: SECURE,
         tls: [{ hosts: [SECURE], secretName: 'redir-tls' }],
         paths: [{ path: '/', service: 'web' }],
+      }),
+      // what cert-manager writes for an HTTP-01 challenge
+      ingress('acme', {
+        host: SECURE,
+        tls: [{ hosts: [SECURE], secretName: 'redir-tls' }],
+        paths: [{ path: '/.well-known/acme-challenge/token-1', pathType: 'Exact', service: 'web' }],
       }),
       ingress('keep', {
         host: KEEP,
@@ -122,6 +129,13 @@ describe('e2e: redirects as ingress-nginx wrote them', function () {
       const secure = await ctl!.https(SECURE, '/a/b/');
       assert.equal(secure.status, 200);
       assert.equal(secure.pod?.path, '/a/b/');
+    });
+
+    it('no-tls-redirect-locations: an ACME challenge on the TLS host is served over plain HTTP', async function () {
+      const reply = await ctl!.http(SECURE, '/.well-known/acme-challenge/token-1');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.pod?.path, '/.well-known/acme-challenge/token-1');
+      assert.equal((await ctl!.http(SECURE, '/.well-known/other')).status, 308);
     });
 
     it('X-Forwarded-Proto and X-Forwarded-Host from a client are not trusted (use-forwarded-headers is off)', async function () {

@@ -59,6 +59,19 @@ describe('settings', () => {
     });
   }
 
+  it('parses no-tls-redirect-locations: comma-separated path prefixes, ACME challenges by default', () => {
+    assert.deepEqual(DEFAULT_SETTINGS.noTlsRedirectLocations, ['/.well-known/acme-challenge']);
+    const { settings, problems } = parse({ 'no-tls-redirect-locations': ' /a, /b/c ,,' });
+    assert.deepEqual(problems, [], show(problems));
+    assert.deepEqual(settings.noTlsRedirectLocations, ['/a', '/b/c']);
+    assert.deepEqual(parse({ 'no-tls-redirect-locations': '' }).settings.noTlsRedirectLocations, []);
+    for (const value of ['a', '/a, b', '/a b', '/\u00e9']) {
+      const refused = parse({ 'no-tls-redirect-locations': value });
+      assert.deepEqual(refused.settings.noTlsRedirectLocations, ['/.well-known/acme-challenge'], value);
+      assert.equal(refused.problems.length, 1, value);
+    }
+  });
+
   const invalid: [string, string][] = [
     ['ssl-redirect', 'yes'],
     ['ssl-redirect', 'True'],

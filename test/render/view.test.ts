@@ -290,6 +290,57 @@ describe('render view', () => {
       assert.equal(srv.redirect, null);
     });
 
+    it('never redirects the paths of no-tls-redirect-locations (ACME challenges), unless the host checks client certificates', () => {
+      const acme = ingress({
+        name: 'acme',
+        tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+        annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' },
+        rules: [rule('cafe.example.com', exact('/.well-known/acme-challenge/tok', 'web'))],
+      });
+      const view = serverView(tlsModel({}, [acme]), 'cafe.example.com');
+      assert.equal(view.redirect, null);
+      assert.equal(view.redirectedElsewhere, false);
+      assert.deepEqual(
+        view.locations.map((l) => [l.path, l.redirect]),
+        [
+          ['/.well-known/acme-challenge/tok', null],
+          ['/tea', TO_HTTPS],
+          ['/tea/', TO_HTTPS],
+        ],
+      );
+      // the ConfigMap's list replaces the default
+      const replaced = serverView(
+        tlsModel({}, [acme, configMap({ 'no-tls-redirect-locations': '/te' })], CONFIG_MAP_OPTION),
+        'cafe.example.com',
+      );
+      assert.deepEqual(
+        replaced.locations.map((l) => [l.path, l.redirect]),
+        [
+          ['/.well-known/acme-challenge/tok', TO_HTTPS],
+          ['/tea', null],
+          ['/tea/', null],
+        ],
+      );
+      // client certificates: plain HTTP never reaches the host, ACME challenge or not
+      const ca = makeCert(['ca.invalid']);
+      const mtls = serverView(
+        tlsModel({}, [
+          secret({ name: 'ca', type: 'Opaque', data: { 'ca.crt': Buffer.from(ca.crt).toString('base64') } }),
+          ingress({
+            name: 'mtls',
+            annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/ca' },
+            rules: [rule('mtls.example.com', path('/', 'web'))],
+          }),
+          ingress({
+            name: 'mtls-acme',
+            rules: [rule('mtls.example.com', exact('/.well-known/acme-challenge/t', 'web'))],
+          }),
+        ]),
+        'mtls.example.com',
+      );
+      assert.equal(mtls.redirectedElsewhere, true, 'plain HTTP for the host goes to the redirecting server');
+    });
+
     it('does not redirect when the annotation or the ConfigMap says so', () => {
       const annotated = serverView(
         tlsModel({ 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' }),
