@@ -267,6 +267,29 @@ describe('model/annotations/redirect', () => {
       assert.doesNotMatch(block(text, '"/plain/"'), /return 30/);
     });
 
+    it('a path target is a quoted return; relative-redirects adds absolute_redirect off to its locations only', async function () {
+      this.timeout(20_000);
+      const { model, problems } = build([
+        ...app,
+        ingress({
+          name: 'moved',
+          annotations: { [PERMANENT_REDIRECT]: '/new-location?x=1', [RELATIVE_REDIRECTS]: 'true' },
+          rules: [rule('a.example.com', path('/old', 'web'))],
+        }),
+        ingress({
+          name: 'absolute',
+          annotations: { [PERMANENT_REDIRECT]: '/new-location' },
+          rules: [rule('a.example.com', path('/abs', 'web'))],
+        }),
+      ]);
+      assert.equal(problems.length, 0, show(problems));
+      const text = renderText(model);
+      assert.match(block(text, '"/old/"'), /absolute_redirect off;\n\s+return 301 "\/new-location\?x=1";/);
+      assert.match(block(text, '"/abs/"'), /return 301 "\/new-location";/);
+      assert.doesNotMatch(block(text, '"/abs/"'), /absolute_redirect/);
+      await nginxAccepts(model);
+    });
+
     it('an invalid value denies the Ingress (503) and nothing of it reaches nginx.conf', () => {
       const { model, problems } = build([
         ...app,
