@@ -7,6 +7,15 @@ import type { Algorithm } from './annotations/balance.js';
 
 export interface Settings {
   sslRedirect: boolean;
+  // redirects (annotations/ssl.ts, annotations/redirect.ts), with ingress-nginx's names and defaults
+  httpRedirectCode: number; // ssl-redirect, force-ssl-redirect and from-to-www-redirect
+  preserveTrailingSlash: boolean; // ssl-redirect keeps a trailing '/' of the URI (ingress-nginx strips one)
+  usePortInRedirects: boolean; // port_in_redirect, and the HTTPS port in ssl-redirect's target
+  relativeRedirects: boolean; // absolute_redirect off
+  // paths (prefixes of an Ingress path) that never redirect to HTTPS: ACME HTTP-01 challenges by default
+  noTlsRedirectLocations: readonly string[];
+  // trust X-Forwarded-Proto/-Host/-Port from a proxy in front (so far: the redirects honour them)
+  useForwardedHeaders: boolean;
   loadBalance: Algorithm;
   workerProcesses: number | 'auto';
   maxWorkerConnections: number;
@@ -40,6 +49,12 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sslRedirect: true,
+  httpRedirectCode: 308,
+  preserveTrailingSlash: false,
+  usePortInRedirects: false,
+  relativeRedirects: false,
+  noTlsRedirectLocations: Object.freeze(['/.well-known/acme-challenge']),
+  useForwardedHeaders: false,
   loadBalance: 'round_robin',
   workerProcesses: 'auto',
   maxWorkerConnections: 16384,
@@ -97,6 +112,26 @@ const bufferSize: Parser = (v) =>
 
 const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
+  'http-redirect-code': [
+    'httpRedirectCode',
+    (v) => (['301', '302', '307', '308'].includes(v) ? Number(v) : undefined),
+    '301, 302, 307 or 308',
+  ],
+  'preserve-trailing-slash': ['preserveTrailingSlash', bool, '"true" or "false"'],
+  'use-port-in-redirects': ['usePortInRedirects', bool, '"true" or "false"'],
+  'relative-redirects': ['relativeRedirects', bool, '"true" or "false"'],
+  'no-tls-redirect-locations': [
+    'noTlsRedirectLocations',
+    (value) => {
+      const prefixes = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      return prefixes.every((item) => /^\/[\x21-\x7e]{0,1023}$/.test(item)) ? prefixes : undefined;
+    },
+    'comma-separated paths, each starting with "/"',
+  ],
+  'use-forwarded-headers': ['useForwardedHeaders', bool, '"true" or "false"'],
   'load-balance': ['loadBalance', (v) => parseAlgorithm(v), 'round_robin, random or ewma'],
   'worker-processes': ['workerProcesses', (v) => (v === 'auto' ? 'auto' : int(1, 1024)(v)), '"auto" or 1-1024'],
   'max-worker-connections': ['maxWorkerConnections', int(16, 1048576), 'an integer 16-1048576'],

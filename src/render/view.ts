@@ -77,7 +77,7 @@ interface LocationView {
   pathType: string;
   backend: string | null;
   upstreamLabel: string; // for $proxy_upstream_name in logs
-  redirect: boolean;
+  redirect: HttpsRedirect | null; // plain HTTP answers a redirect to HTTPS (https-redirect.hbs)
   // proxy_pass http://, https://, $scheme:// (requestScheme), grpc_pass grpc://, grpcs://, fastcgi_pass (no
   // scheme): backend-protocol
   pass: { directive: string; scheme: string | null; requestScheme: boolean };
@@ -94,6 +94,15 @@ interface LocationView {
   ownHeaders: boolean;
   servedBy: string | null; // no block: the location of this path serves its requests alike (merge.ts)
 }
+
+/** The target of an ssl-redirect: the URI kept whole or less a trailing "/", the HTTPS port or none. */
+interface HttpsRedirect {
+  keepSlash: boolean;
+  port: number | null;
+}
+
+const sameRedirect = (left: HttpsRedirect | null, right: HttpsRedirect | null) =>
+  left !== null && right !== null && left.keepSlash === right.keepSlash && left.port === right.port;
 
 // one annotation family's config, with the partial that renders it (context: config + partial)
 // The family and its partial's traits ride along under symbols: the view's decisions read them, while the
@@ -149,7 +158,11 @@ const CUSTOM_HEADERS_PARTIAL = 'ann-response-headers';
 /** The templates' view of the model; traitsOf tells what the loaded partials do (default: the bundled ones). */
 export function buildView(model: Model, options: RenderOptions, traitsOf: TraitsOf = bundledTraits()) {
   const certs = new Map(model.certificates.map((c) => [c.name, certificateFile(options.prefix, c)]));
-  const redirectPort = options.httpsPort === 443 ? null : options.httpsPort;
+  // ingress-nginx's redirect target: no port unless use-port-in-redirects, then the port nginx listens on
+  const defaultRedirect: HttpsRedirect = {
+    keepSlash: model.settings.preserveTrailingSlash,
+    port: model.settings.usePortInRedirects ? options.httpsPort : null,
+  };
   const lua = options.balancer === 'lua';
   const upstreams = lua ? [] : model.backends.filter((b) => b.endpoints.length > 0);
   // in lua mode every known backend is proxied: its endpoints may arrive later without a reload
@@ -160,7 +173,7 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
   // nginx's default server of the listen sockets: the catch-all, else the first
   const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
   const servers = model.servers.map((s) =>
-    serverView(s, model, options, certs, live, balances, canaryOf, redirectPort, s === defaultServer, traitsOf),
+    serverView(s, model, options, certs, live, balances, canaryOf, defaultRedirect, s === defaultServer, traitsOf),
   );
   const redirected = servers.filter((s) => s.redirectedElsewhere);
   const variableHeaders: VariableHeader[] = fromHttpItems(model.http, (family, items) =>
@@ -220,13 +233,20 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
         ? [{ partial: 'http-hsts', items: [{ value: hsts }] }]
         : []),
     ],
+    // from-to-www-redirect's maps (redirect-maps.hbs), for the names a server answers besides its host
+    wwwRedirects: model.servers.some((server) =>
+      FAMILIES.some((family) => {
+        const config = configIn(server.ann, family);
+        return config !== undefined && (family.serverNames?.(config).length ?? 0) > 0;
+      }),
+    ),
     serverNamesHashBucketSize: namesHash.bucket,
     serverNamesHashMaxSize: namesHash.max,
     upstreams,
     servers,
     // plain HTTP to the servers that listen for HTTPS only: one server redirects them all
     httpsRedirect: redirected.length
-      ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, redirectPort }
+      ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, target: defaultRedirect }
       : null,
     internalPort: options.internalPort,
   };
@@ -240,7 +260,7 @@ function serverView(
   live: Set<string>,
   balances: Map<string, Balance>,
   canaryOf: Map<string, string>,
-  redirectPort: number | null,
+  defaultRedirect: HttpsRedirect,
   socketDefault: boolean,
   traitsOf: TraitsOf,
 ) {
@@ -272,6 +292,18 @@ function serverView(
     const upstream = protocol ? protocol[FAMILY].upstream!(configOf(protocol[FAMILY])) : PLAIN_HTTP;
     const requestScheme = upstream.scheme === '$scheme';
     const pass = { directive: upstream.directive, scheme: requestScheme ? null : upstream.scheme, requestScheme };
+    const shape = families
+      .map((view) => view[FAMILY].httpsRedirectTarget?.(configOf(view[FAMILY])))
+      .find((target) => target !== undefined);
+    // ingress-nginx's no-tls-redirect-locations: these paths never redirect, force-ssl-redirect or not;
+    // a host checking client certificates still serves none of them over plain HTTP
+    const exempt = model.settings.noTlsRedirectLocations.some((prefix) => location.path.startsWith(prefix));
+    const redirects =
+      location.denied === null &&
+      (httpsOnly ||
+        (!exempt &&
+          ((tls && location.sslRedirect) ||
+            families.some((view) => view[FAMILY].redirectsToHttps?.(configOf(view[FAMILY]))))));
     locations.push({
       exact: exactMatch,
       pattern,
@@ -281,11 +313,11 @@ function serverView(
       pathType: location.pathType,
       backend,
       upstreamLabel: location.backend ?? '-',
-      redirect:
-        location.denied === null &&
-        ((tls && location.sslRedirect) ||
-          families.some((view) => view[FAMILY].redirectsToHttps?.(configOf(view[FAMILY]))) ||
-          httpsOnly),
+      redirect: !redirects
+        ? null
+        : shape
+          ? { keepSlash: shape.preserveTrailingSlash, port: shape.usePort ? options.httpsPort : null }
+          : defaultRedirect,
       pass,
       ...luaHooks(backend),
       denied: location.denied !== null,
@@ -337,8 +369,16 @@ function serverView(
   const snippets =
     serverConfigs.some((view) => view[TRAITS].opaque) ||
     locations.some((l) => l.families.some((view) => view[TRAITS].opaque));
-  const redirect = !snippets && locations.every((l) => l.redirect) && (hasRoot || fallbackRedirect);
-  if (redirect) for (const location of locations) location.redirect = false;
+  // alike: the same target too, the fallback's (the settings') when it is covered as well
+  const first = hasRoot ? (locations[0]?.redirect ?? null) : defaultRedirect;
+  const redirect =
+    !snippets &&
+    locations.every((l) => sameRedirect(l.redirect, first)) &&
+    (hasRoot || fallbackRedirect) &&
+    first !== null
+      ? first
+      : null;
+  if (redirect) for (const location of locations) location.redirect = null;
   if (!regexHost && !snippets) mergeIntoEnclosing(locations);
   // nginx answers "/foo" with a 301 to "/foo/" when a location named "/foo/" proxies, exact ones included
   // (its auto_redirect); the Kubernetes path table says an Exact "/foo/" does not match "/foo", which the
@@ -358,8 +398,14 @@ function serverView(
   const families = familyViews('srv', server.ann, traitsOf, (family, config) =>
     family.serverView ? family.serverView(config, custom) : (config as object),
   );
+  // ...and not when the scheme is the proxy's in front (use-forwarded-headers): plain HTTP that was HTTPS
+  // there must reach this server; nor for a target other than the shared server's
   const redirectedElsewhere =
-    redirect && server.host !== '' && !families.some((view) => view[TRAITS].answersBeforeRedirect);
+    redirect !== null &&
+    sameRedirect(redirect, defaultRedirect) &&
+    !model.settings.useForwardedHeaders &&
+    server.host !== '' &&
+    !families.some((view) => view[TRAITS].answersBeforeRedirect);
   return {
     lua,
     families,
@@ -382,8 +428,7 @@ function serverView(
         : socketDefault || families.some((view) => view[TRAITS].tlsContext)
           ? options.defaultCertificate
           : null,
-    redirectPort,
-    redirect: redirect && !redirectedElsewhere,
+    redirect: redirectedElsewhere ? null : redirect,
     redirectedElsewhere,
     unavailablePage: locations.some((l) => l.unavailablePage),
     hsts,
@@ -400,7 +445,7 @@ function serverView(
           // a default backend that exists but cannot be reached answers 503, no default backend at all 404
           status: server.fallback.backend === null && server.fallback.ingress === null ? 404 : 503,
           ingress: server.fallback.ingress ?? '',
-          redirect: fallbackRedirect && !redirect,
+          redirect: fallbackRedirect && !redirect ? defaultRedirect : null,
         },
   };
 }

@@ -133,11 +133,11 @@ describe('e2e: TLS', function () {
     assert.equal(bare.cert?.subject.CN, FAKE_CN);
   });
 
-  it('plain HTTP to a TLS host answers 308 to https on the HTTPS port', async function () {
+  it('plain HTTP to a TLS host answers 308 to https, without a port (as ingress-nginx)', async function () {
     for (const host of [ALPHA, BETA, NOSECRET]) {
       const reply = await ctl!.http(host, '/some/path?q=a%20b');
       assert.equal(reply.status, 308, `${host}: ${reply.status}`);
-      assert.equal(reply.headers.location, `https://${host}:${ctl!.ports.https}/some/path?q=a%20b`);
+      assert.equal(reply.headers.location, `https://${host}/some/path?q=a%20b`);
       assert.equal(reply.pod, undefined, 'the redirect comes from nginx, not the pod');
     }
   });
@@ -161,7 +161,8 @@ describe('e2e: TLS', function () {
     for (const requestPath of ['/', '/elsewhere', '/plainer']) {
       const reply = await ctl!.http(MIXED, requestPath);
       assert.equal(reply.status, 308, requestPath);
-      assert.equal(reply.headers.location, `https://${MIXED}:${ctl!.ports.https}${requestPath}`);
+      // ingress-nginx's target drops a trailing "/": "/" becomes nothing
+      assert.equal(reply.headers.location, `https://${MIXED}${requestPath === '/' ? '' : requestPath}`);
     }
     assert.equal((await ctl!.https(MIXED, '/elsewhere')).pod?.pod, 'alpha-pod');
   });

@@ -20,6 +20,12 @@ describe('settings', () => {
   const valid: [string, string, keyof Settings, unknown][] = [
     ['ssl-redirect', 'false', 'sslRedirect', false],
     ['ssl-redirect', 'true', 'sslRedirect', true],
+    ['http-redirect-code', '301', 'httpRedirectCode', 301],
+    ['http-redirect-code', '307', 'httpRedirectCode', 307],
+    ['preserve-trailing-slash', 'true', 'preserveTrailingSlash', true],
+    ['use-port-in-redirects', 'true', 'usePortInRedirects', true],
+    ['relative-redirects', 'true', 'relativeRedirects', true],
+    ['use-forwarded-headers', 'true', 'useForwardedHeaders', true],
     ['worker-processes', 'auto', 'workerProcesses', 'auto'],
     ['worker-processes', '4', 'workerProcesses', 4],
     ['max-worker-connections', '1024', 'maxWorkerConnections', 1024],
@@ -53,11 +59,29 @@ describe('settings', () => {
     });
   }
 
+  it('parses no-tls-redirect-locations: comma-separated path prefixes, ACME challenges by default', () => {
+    assert.deepEqual(DEFAULT_SETTINGS.noTlsRedirectLocations, ['/.well-known/acme-challenge']);
+    const { settings, problems } = parse({ 'no-tls-redirect-locations': ' /a, /b/c ,,' });
+    assert.deepEqual(problems, [], show(problems));
+    assert.deepEqual(settings.noTlsRedirectLocations, ['/a', '/b/c']);
+    assert.deepEqual(parse({ 'no-tls-redirect-locations': '' }).settings.noTlsRedirectLocations, []);
+    for (const value of ['a', '/a, b', '/a b', '/\u00e9']) {
+      const refused = parse({ 'no-tls-redirect-locations': value });
+      assert.deepEqual(refused.settings.noTlsRedirectLocations, ['/.well-known/acme-challenge'], value);
+      assert.equal(refused.problems.length, 1, value);
+    }
+  });
+
   const invalid: [string, string][] = [
     ['ssl-redirect', 'yes'],
     ['ssl-redirect', 'True'],
     ['ssl-redirect', '1'],
     ['ssl-redirect', ''],
+    ['http-redirect-code', '303'],
+    ['http-redirect-code', '200'],
+    ['http-redirect-code', '0308'],
+    ['use-forwarded-headers', 'yes'],
+    ['relative-redirects', 'on'],
     ['worker-processes', '0'],
     ['worker-processes', '1025'],
     ['worker-processes', 'AUTO'],

@@ -422,7 +422,7 @@ describe('render', () => {
     });
 
     it('writes redirect lines only in TLS servers, and not where ssl-redirect is off', () => {
-      const redirect = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/g;
+      const redirect = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host\$ingress_templater_redirect_uri; \}/g;
       // every location of these servers redirects: they listen for HTTPS only, and one server answers
       // plain HTTP for all of them
       for (const host of ['cafe.example.com', '*.example.com', 'tea.example.com']) {
@@ -437,7 +437,7 @@ describe('render', () => {
       );
       assert.match(
         shared,
-        /server \{\n {8}listen 8080;\n {8}server_name "~\^\[\^\.\]\+\\\.example\\\.com\$";\n {8}server_name cafe\.example\.com;\n {8}server_name tea\.example\.com;\n {8}return 308 https:\/\/\$host:8443\$request_uri;\n {4}\}\n/,
+        /server \{\n {8}listen 8080;\n {8}server_name "~\^\[\^\.\]\+\\\.example\\\.com\$";\n {8}server_name cafe\.example\.com;\n {8}server_name tea\.example\.com;\n {8}return 308 https:\/\/\$host\$ingress_templater_redirect_uri;\n {4}\}\n/,
       );
       assert.equal(rich.text.match(redirect), null, 'no if block left');
       for (const host of ['_', 'plain.example.org', 'secure.example.org']) {
@@ -446,7 +446,7 @@ describe('render', () => {
         assert.doesNotMatch(shared, new RegExp(`server_name ${host.replace(/\./g, '\\.')};`), host);
       }
       const at443 = renderer.render(rich.model, { ...options('/srv/it'), httpsPort: 443 }).text;
-      assert.match(at443, /return 308 https:\/\/\$host\$request_uri;/);
+      assert.match(at443, /return 308 https:\/\/\$host\$ingress_templater_redirect_uri;/);
     });
 
     it('keeps the redirect in the server when from-to-www or app-root must see plain HTTP first', () => {
@@ -473,7 +473,7 @@ describe('render', () => {
       for (const host of ['a.example.com', 'b.example.com']) {
         const block = serverBlock(text, host);
         assert.match(block, /listen 8080;/, host);
-        const at = block.indexOf('if ($scheme = http) { return 308 https://$host:8443$request_uri; }');
+        const at = block.indexOf('if ($scheme = http) { return 308 https://$host$ingress_templater_redirect_uri; }');
         assert.ok(at > 0 && at < block.indexOf('location '), host);
         assert.ok(
           block.indexOf(host === 'a.example.com' ? 'return 308 $scheme://' : 'return 302 $scheme://') < at,

@@ -52,6 +52,9 @@ const serverView = (built: Model, host: string, options: RenderOptions = OPTS) =
 const locs = (s: ReturnType<typeof serverView>) =>
   s.locations.map((l) => `${l.exact ? '= ' : ''}${l.path} -> ${l.backend ?? 503}`);
 
+// the ssl-redirect target by default: the URI less a trailing "/", no port (as ingress-nginx)
+const TO_HTTPS = { keepSlash: false, port: null };
+
 describe('render view', () => {
   let cafe: TestCert;
   before(function () {
@@ -109,7 +112,7 @@ describe('render view', () => {
       upstreamLabel: '-',
       status: 404,
       ingress: '',
-      redirect: false,
+      redirect: null,
       affinity: false,
       ewma: false,
     });
@@ -197,29 +200,29 @@ describe('render view', () => {
       const cafeView = serverView(built, 'cafe.example.com');
       // plain HTTP for it goes to the one server redirecting all such hosts
       assert.equal(cafeView.redirectedElsewhere, true);
-      assert.equal(cafeView.redirect, false);
+      assert.equal(cafeView.redirect, null);
       assert.deepEqual(
         cafeView.locations.map((l) => l.redirect),
-        [false, false],
+        [null, null],
       );
-      assert.equal(cafeView.fallback?.redirect, false);
+      assert.equal(cafeView.fallback?.redirect, null);
       assert.deepEqual(buildView(built, OPTS).httpsRedirect?.hosts, ['cafe.example.com']);
       // app-root must see plain HTTP first: the server keeps one "if"
       const root = serverView(tlsModel({ 'nginx.ingress.kubernetes.io/app-root': '/app' }), 'cafe.example.com');
-      assert.equal(root.redirect, true);
+      assert.deepEqual(root.redirect, TO_HTTPS);
       assert.equal(root.redirectedElsewhere, false);
       assert.deepEqual(
         root.locations.map((l) => l.redirect),
-        [false, false],
+        [null, null],
       );
       const plain = serverView(built, 'plain.example.com');
-      assert.equal(plain.redirect, false);
+      assert.equal(plain.redirect, null);
       assert.equal(plain.redirectedElsewhere, false);
       assert.deepEqual(
         plain.locations.map((l) => l.redirect),
-        [false, false],
+        [null, null],
       );
-      assert.equal(plain.fallback?.redirect, false);
+      assert.equal(plain.fallback?.redirect, null);
     });
 
     it('keeps the redirect per location when the locations differ, a location is denied, or a snippet could add locations', () => {
@@ -235,31 +238,31 @@ describe('render view', () => {
         tlsModel({}, [other({ [`${ANNOTATION_PREFIX}ssl-redirect`]: 'false' })]),
         'cafe.example.com',
       );
-      assert.equal(mixed.redirect, false);
+      assert.equal(mixed.redirect, null);
       assert.equal(mixed.redirectedElsewhere, false);
       assert.deepEqual(
         mixed.locations.map((l) => [l.path, l.redirect]),
         [
-          ['/coffee', false],
-          ['/coffee/', false],
-          ['/tea', true],
-          ['/tea/', true],
+          ['/coffee', null],
+          ['/coffee/', null],
+          ['/tea', TO_HTTPS],
+          ['/tea/', TO_HTTPS],
         ],
       );
-      assert.equal(mixed.fallback?.redirect, true);
+      assert.deepEqual(mixed.fallback?.redirect, TO_HTTPS);
       // plain HTTP to a denied location keeps its 503
       const denied = serverView(
         tlsModel({}, [other({ [`${ANNOTATION_PREFIX}force-ssl-redirect`]: 'maybe' })]),
         'cafe.example.com',
       );
-      assert.equal(denied.redirect, false);
+      assert.equal(denied.redirect, null);
       assert.deepEqual(
         denied.locations.map((l) => [l.path, l.denied, l.redirect]),
         [
-          ['/coffee', true, false],
-          ['/coffee/', true, false],
-          ['/tea', false, true],
-          ['/tea/', false, true],
+          ['/coffee', true, null],
+          ['/coffee/', true, null],
+          ['/tea', false, TO_HTTPS],
+          ['/tea/', false, TO_HTTPS],
         ],
       );
       const snippets = [configMap({ 'allow-snippet-annotations': 'true' })];
@@ -271,7 +274,7 @@ describe('render view', () => {
         ),
         'cafe.example.com',
       );
-      assert.equal(snip.redirect, false);
+      assert.equal(snip.redirect, null);
       assert.ok(
         snip.locations.every((l) => l.redirect),
         'every location redirects on its own',
@@ -284,7 +287,58 @@ describe('render view', () => {
         ),
         'cafe.example.com',
       );
-      assert.equal(srv.redirect, false);
+      assert.equal(srv.redirect, null);
+    });
+
+    it('never redirects the paths of no-tls-redirect-locations (ACME challenges), unless the host checks client certificates', () => {
+      const acme = ingress({
+        name: 'acme',
+        tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+        annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' },
+        rules: [rule('cafe.example.com', exact('/.well-known/acme-challenge/tok', 'web'))],
+      });
+      const view = serverView(tlsModel({}, [acme]), 'cafe.example.com');
+      assert.equal(view.redirect, null);
+      assert.equal(view.redirectedElsewhere, false);
+      assert.deepEqual(
+        view.locations.map((l) => [l.path, l.redirect]),
+        [
+          ['/.well-known/acme-challenge/tok', null],
+          ['/tea', TO_HTTPS],
+          ['/tea/', TO_HTTPS],
+        ],
+      );
+      // the ConfigMap's list replaces the default
+      const replaced = serverView(
+        tlsModel({}, [acme, configMap({ 'no-tls-redirect-locations': '/te' })], CONFIG_MAP_OPTION),
+        'cafe.example.com',
+      );
+      assert.deepEqual(
+        replaced.locations.map((l) => [l.path, l.redirect]),
+        [
+          ['/.well-known/acme-challenge/tok', TO_HTTPS],
+          ['/tea', null],
+          ['/tea/', null],
+        ],
+      );
+      // client certificates: plain HTTP never reaches the host, ACME challenge or not
+      const ca = makeCert(['ca.invalid']);
+      const mtls = serverView(
+        tlsModel({}, [
+          secret({ name: 'ca', type: 'Opaque', data: { 'ca.crt': Buffer.from(ca.crt).toString('base64') } }),
+          ingress({
+            name: 'mtls',
+            annotations: { 'nginx.ingress.kubernetes.io/auth-tls-secret': 'default/ca' },
+            rules: [rule('mtls.example.com', path('/', 'web'))],
+          }),
+          ingress({
+            name: 'mtls-acme',
+            rules: [rule('mtls.example.com', exact('/.well-known/acme-challenge/t', 'web'))],
+          }),
+        ]),
+        'mtls.example.com',
+      );
+      assert.equal(mtls.redirectedElsewhere, true, 'plain HTTP for the host goes to the redirecting server');
     });
 
     it('does not redirect when the annotation or the ConfigMap says so', () => {
@@ -294,24 +348,45 @@ describe('render view', () => {
       );
       assert.deepEqual(
         annotated.locations.map((l) => l.redirect),
-        [false, false],
+        [null, null],
       );
-      assert.equal(annotated.redirect, false);
+      assert.equal(annotated.redirect, null);
       const off = serverView(
         tlsModel({}, [configMap({ 'ssl-redirect': 'false' })], CONFIG_MAP_OPTION),
         'cafe.example.com',
       );
       assert.deepEqual(
         off.locations.map((l) => l.redirect),
-        [false, false],
+        [null, null],
       );
-      assert.equal(off.fallback?.redirect, false);
-      assert.equal(off.redirect, false);
+      assert.equal(off.fallback?.redirect, null);
+      assert.equal(off.redirect, null);
     });
 
-    it('puts the https port in the redirect only when it is not 443', () => {
-      assert.equal(serverView(tlsModel(), 'cafe.example.com').redirectPort, null);
-      assert.equal(serverView(tlsModel(), 'cafe.example.com', { ...OPTS, httpsPort: 8443 }).redirectPort, 8443);
+    it('puts no port in the redirect, as ingress-nginx; use-port-in-redirects puts the https port, 443 included', () => {
+      // every location redirects alike: the shared server's target is the one
+      const target = (built: Model, httpsPort: number) =>
+        buildView(built, { ...OPTS, httpsPort }).httpsRedirect?.target;
+      assert.deepEqual(target(tlsModel(), 8443), TO_HTTPS);
+      const ported = tlsModel({}, [configMap({ 'use-port-in-redirects': 'true' })], CONFIG_MAP_OPTION);
+      assert.deepEqual(target(ported, 8443), { keepSlash: false, port: 8443 });
+      assert.deepEqual(target(ported, 443), { keepSlash: false, port: 443 });
+      // one Ingress's preserve-trailing-slash: its locations keep their own redirect, its server listens
+      const kept = serverView(
+        tlsModel({ 'nginx.ingress.kubernetes.io/preserve-trailing-slash': 'true' }),
+        'cafe.example.com',
+      );
+      assert.equal(kept.redirectedElsewhere, false);
+      assert.deepEqual(
+        kept.locations.map((l) => l.redirect),
+        [
+          { keepSlash: true, port: null },
+          { keepSlash: true, port: null },
+        ],
+      );
+      // the fallback of the host has the ConfigMap's target: one "if" per location, none for the server
+      assert.equal(kept.redirect, null);
+      assert.deepEqual(kept.fallback?.redirect, TO_HTTPS);
     });
 
     describe('decides by what the partials do (render/partial-traits.ts), not by family names', () => {
@@ -354,7 +429,7 @@ describe('render view', () => {
         const opaque = cafeServer(built, changed('ann-proxy', { opaque: true }));
         assert.deepEqual(
           opaque.locations.map((l) => l.redirect),
-          [true, true],
+          [TO_HTTPS, TO_HTTPS],
         );
         assert.equal(opaque.redirectedElsewhere, false);
       });

@@ -136,6 +136,9 @@ const ANNOTATIONS: Record<string, Record<string, string> | undefined> = {
   'app-root': undefined,
   'permanent-redirect': undefined,
   'temporal-redirect': undefined,
+  'relative-redirects': undefined,
+  'preserve-trailing-slash': undefined,
+  'use-port-in-redirects': undefined,
   'auth-url': undefined,
   'auth-signin': { [`${ANNOTATION}auth-url`]: 'http://10.0.0.9:8080/check' },
   'auth-realm': { [`${ANNOTATION}auth-type`]: 'basic', [`${ANNOTATION}auth-secret`]: 'htpasswd' },
@@ -234,6 +237,10 @@ const DEFAULT_ANNOTATION_PAYLOADS = ['newline', 'semicolon', 'closeBrace', 'dquo
 // Values of ingress-nginx's free text annotations that are accepted, quoted by the helpers (str) or only
 // sent to the Lua balancer as JSON, never parsed by nginx as syntax.
 const HARMLESS_ANNOTATIONS: Record<string, string> = {
+  'preserve-trailing-slash':
+    'a boolean whose invalid value keeps the default with a warning, as ingress-nginx; never rendered',
+  'use-port-in-redirects':
+    'a boolean whose invalid value keeps the default with a warning, as ingress-nginx; never rendered',
   'auth-realm': 'printable ASCII without quote, backslash and $, rendered with str inside quotes',
   'canary-by-header-value': 'printable ASCII, only in the Lua push as JSON, never in nginx.conf',
   'canary-by-header-pattern':

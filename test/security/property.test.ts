@@ -112,7 +112,10 @@ const ANNOTATIONS: Record<string, readonly string[]> = {
   'app-root': ['/app', '/index.html'],
   'upstream-vhost': ['internal.example.com', 'api.example.net'],
   'x-forwarded-prefix': ['/prefix', '/shop'],
-  'permanent-redirect': ['https://example.com/new', 'https://www.example.org/'],
+  'permanent-redirect': ['https://example.com/new', 'https://www.example.org/', '/new-location?from=old'],
+  'relative-redirects': ['true', 'false'],
+  'preserve-trailing-slash': ['false', 'true'], // the first is the default an invalid value keeps
+  'use-port-in-redirects': ['false', 'true'],
   'temporal-redirect': ['https://example.com/tmp'],
   'proxy-body-size': ['8m', '1k', '0'],
   'proxy-read-timeout': ['30', '120'],

@@ -129,6 +129,8 @@ export interface Family<Name extends string = string, Loc = never, Srv = never, 
   upstream?(config: Loc): UpstreamPass;
   /** the location redirects plain HTTP to HTTPS whatever the TLS section says */
   redirectsToHttps?(config: Loc): boolean;
+  /** the shape of that redirect's target, when the location's differs from the settings' */
+  httpsRedirectTarget?(config: Loc): { preserveTrailingSlash: boolean; usePort: boolean };
   /** the server serves HTTPS only (plain HTTP redirects) */
   httpsOnly?(config: Srv): boolean;
   /** the location config answers for a backend without endpoints itself (no 503 page of the server) */

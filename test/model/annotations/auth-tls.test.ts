@@ -193,10 +193,10 @@ describe('auth-tls-* annotations', () => {
       const text = render(model({ [AUTH_TLS_SECRET]: 'default/client-ca', [SSL_REDIRECT]: 'false' }).model);
       // every location of the host redirects: its server listens for HTTPS only, plain HTTP to it is
       // answered by the server redirecting all such hosts
-      assert.doesNotMatch(serverHead(text, 'portal.example.com'), /listen 127\.0\.0\.1:8080|308/);
+      assert.doesNotMatch(serverHead(text, 'portal.example.com'), /listen 127\.0\.0\.1:8080|return 308/);
       assert.match(
         text,
-        /\n {8}server_name portal\.example\.com;\n {8}return 308 https:\/\/\$host:8443\$request_uri;\n/,
+        /\n {8}server_name portal\.example\.com;\n {8}return 308 https:\/\/\$host\$ingress_templater_redirect_uri;\n/,
       );
       const off = render(
         model({ [AUTH_TLS_SECRET]: 'default/client-ca', [AUTH_TLS_VERIFY_CLIENT]: 'off', [SSL_REDIRECT]: 'false' })

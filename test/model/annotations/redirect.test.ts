@@ -3,10 +3,12 @@ import type { AnnotationContext } from '../../../src/model/annotations/index.js'
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
 import {
   FROM_TO_WWW,
+  isRedirectPath,
   isRedirectURL,
   PERMANENT_REDIRECT,
   PERMANENT_REDIRECT_CODE,
   REDIRECT_KEYS,
+  RELATIVE_REDIRECTS,
   redirectFamily,
   TEMPORAL_REDIRECT,
   TEMPORAL_REDIRECT_CODE,
@@ -53,7 +55,7 @@ function block(text: string, head: string): string {
 describe('model/annotations/redirect', () => {
   it('every key is a supported annotation', () => {
     for (const key of REDIRECT_KEYS) assert.ok(SUPPORTED.has(key), key);
-    assert.equal(REDIRECT_KEYS.length, 5);
+    assert.equal(REDIRECT_KEYS.length, 6);
   });
 
   describe('values', () => {
@@ -64,50 +66,71 @@ describe('model/annotations/redirect', () => {
 
     it('permanent-redirect: 301 by default, permanent-redirect-code 300-308', () => {
       assert.deepEqual(parse({ [PERMANENT_REDIRECT]: 'https://www.example.org/new?x=1#top' }).location, {
-        url: 'https://www.example.org/new?x=1#top',
-        code: 301,
-        addLocation: false,
+        target: { url: 'https://www.example.org/new?x=1#top', code: 301, addLocation: false },
+        relative: false,
       });
       assert.deepEqual(
-        parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '308' }).location,
+        parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '308' }).location?.target,
         { url: 'http://example.org', code: 308, addLocation: false },
       );
       // nginx's "return CODE URL" sets Location only for 301, 302, 303, 307 and 308
       assert.deepEqual(
-        parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '300' }).location,
+        parse({ [PERMANENT_REDIRECT]: 'http://example.org', [PERMANENT_REDIRECT_CODE]: '300' }).location?.target,
         { url: 'http://example.org', code: 300, addLocation: true },
       );
+      // a path, as ingress-nginx's relative-redirects e2e test writes it
+      assert.deepEqual(parse({ [PERMANENT_REDIRECT]: '/new-location' }), {
+        location: { target: { url: '/new-location', code: 301, addLocation: false }, relative: false },
+        server: undefined,
+        problems: [],
+      });
     });
 
     it('temporal-redirect: 302 by default, temporal-redirect-code 300-307, and it wins over permanent-redirect', () => {
-      assert.deepEqual(parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t' }).location, {
+      assert.deepEqual(parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t' }).location?.target, {
         url: 'https://example.org/t',
         code: 302,
         addLocation: false,
       });
       assert.deepEqual(
-        parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t', [TEMPORAL_REDIRECT_CODE]: '307' }).location,
+        parse({ [TEMPORAL_REDIRECT]: 'https://example.org/t', [TEMPORAL_REDIRECT_CODE]: '307' }).location?.target,
         { url: 'https://example.org/t', code: 307, addLocation: false },
       );
       const both = parse({
         [TEMPORAL_REDIRECT]: 'https://example.org/t',
         [PERMANENT_REDIRECT]: 'https://example.org/p',
       });
-      assert.deepEqual(both.location, { url: 'https://example.org/t', code: 302, addLocation: false });
+      assert.deepEqual(both.location?.target, { url: 'https://example.org/t', code: 302, addLocation: false });
       assert.equal(both.problems.length, 1);
       assert.equal(both.problems[0]!.severity, 'warning');
       assert.match(both.problems[0]!.message, /temporal-redirect is set too and takes precedence/);
     });
 
-    it('refuses codes out of range or not numbers, naming the annotation and the value', () => {
+    it('a code out of range: the default, with a warning, as ingress-nginx', () => {
+      for (const [key, value, code] of [
+        [PERMANENT_REDIRECT_CODE, '999', 301],
+        [PERMANENT_REDIRECT_CODE, '200', 301],
+        [PERMANENT_REDIRECT_CODE, '309', 301],
+        [PERMANENT_REDIRECT_CODE, '3010', 301],
+        [TEMPORAL_REDIRECT_CODE, '308', 302],
+        [TEMPORAL_REDIRECT_CODE, '418', 302],
+      ] as const) {
+        const url = 'https://example.org';
+        const target = key === PERMANENT_REDIRECT_CODE ? PERMANENT_REDIRECT : TEMPORAL_REDIRECT;
+        const { location, problems } = parse({ [target]: url, [key]: value });
+        assert.deepEqual(location?.target, { url, code, addLocation: false }, `${key}=${value}`);
+        assert.equal(problems.length, 1, `${key}=${value}: ${show(problems)}`);
+        assert.equal(problems[0]!.severity, 'warning');
+        assert.equal(problems[0]!.field, `metadata.annotations["${key}"]`);
+        assert.match(problems[0]!.message, new RegExp(`^${value} is not a redirect status code.*using ${code}`));
+      }
+    });
+
+    it('refuses codes that are not numbers, naming the annotation and the value', () => {
       for (const [key, value] of [
-        [PERMANENT_REDIRECT_CODE, '999'],
-        [PERMANENT_REDIRECT_CODE, '200'],
-        [PERMANENT_REDIRECT_CODE, '309'],
         [PERMANENT_REDIRECT_CODE, '301;'],
         [PERMANENT_REDIRECT_CODE, 'abc'],
-        [PERMANENT_REDIRECT_CODE, '3010'],
-        [TEMPORAL_REDIRECT_CODE, '308'],
+        [PERMANENT_REDIRECT_CODE, '-301'],
         [TEMPORAL_REDIRECT_CODE, ''],
       ] as const) {
         const { problems } = parse({ [PERMANENT_REDIRECT]: 'https://example.org', [key]: value });
@@ -131,7 +154,8 @@ describe('model/annotations/redirect', () => {
       for (const raw of [
         'ftp://example.org',
         '//example.org',
-        '/relative',
+        '/relative"',
+        '/$uri',
         'example.org',
         'https://',
         'https:///x',
@@ -154,6 +178,35 @@ describe('model/annotations/redirect', () => {
         assert.equal(problems.length, 1, raw);
         assert.equal(problems[0]!.field, `metadata.annotations["${PERMANENT_REDIRECT}"]`);
       }
+    });
+
+    it('paths: permanent-redirect takes "/..." (not "//", which is another host); temporal-redirect ignores one', () => {
+      for (const value of ['/', '/new-location', '/a/b?c=d&e=f#g', '/%20x'])
+        assert.ok(isRedirectPath(value) && !isRedirectURL(value), value);
+      for (const value of ['//example.org/x', 'new-location', '/a b', '/a"b', '/$request_uri', '/{x}', '/a\\b'])
+        assert.equal(isRedirectPath(value), false, value);
+      // ingress-nginx checked temporal-redirect's scheme: it ignored "/x" (logged) and proxied the paths
+      const temporal = parse({ [TEMPORAL_REDIRECT]: '/maintenance' });
+      assert.equal(temporal.location, undefined);
+      assert.deepEqual(
+        temporal.problems.map((p) => [p.severity, p.field]),
+        [['warning', `metadata.annotations["${TEMPORAL_REDIRECT}"]`]],
+      );
+      assert.match(temporal.problems[0]!.message, /ignored: "\/maintenance" has no http:\/\/ or https:\/\/ scheme/);
+    });
+
+    it('relative-redirects: "true" gives the locations absolute_redirect off, with or without a target', () => {
+      assert.deepEqual(parse({ [RELATIVE_REDIRECTS]: 'true' }).location, { relative: true });
+      assert.equal(parse({ [RELATIVE_REDIRECTS]: 'false' }).location, undefined);
+      assert.deepEqual(parse({ [RELATIVE_REDIRECTS]: 'true', [PERMANENT_REDIRECT]: '/x' }).location, {
+        target: { url: '/x', code: 301, addLocation: false },
+        relative: true,
+      });
+      const bad = parse({ [RELATIVE_REDIRECTS]: 'yes' });
+      assert.deepEqual(
+        bad.problems.map((p) => [p.severity, p.field]),
+        [['error', `metadata.annotations["${RELATIVE_REDIRECTS}"]`]],
+      );
     });
 
     it('from-to-www-redirect: "true" or "false"; anything else is an error of the location', () => {
@@ -214,6 +267,29 @@ describe('model/annotations/redirect', () => {
       assert.doesNotMatch(block(text, '"/plain/"'), /return 30/);
     });
 
+    it('a path target is a quoted return; relative-redirects adds absolute_redirect off to its locations only', async function () {
+      this.timeout(20_000);
+      const { model, problems } = build([
+        ...app,
+        ingress({
+          name: 'moved',
+          annotations: { [PERMANENT_REDIRECT]: '/new-location?x=1', [RELATIVE_REDIRECTS]: 'true' },
+          rules: [rule('a.example.com', path('/old', 'web'))],
+        }),
+        ingress({
+          name: 'absolute',
+          annotations: { [PERMANENT_REDIRECT]: '/new-location' },
+          rules: [rule('a.example.com', path('/abs', 'web'))],
+        }),
+      ]);
+      assert.equal(problems.length, 0, show(problems));
+      const text = renderText(model);
+      assert.match(block(text, '"/old/"'), /absolute_redirect off;\n\s+return 301 "\/new-location\?x=1";/);
+      assert.match(block(text, '"/abs/"'), /return 301 "\/new-location";/);
+      assert.doesNotMatch(block(text, '"/abs/"'), /absolute_redirect/);
+      await nginxAccepts(model);
+    });
+
     it('an invalid value denies the Ingress (503) and nothing of it reaches nginx.conf', () => {
       const { model, problems } = build([
         ...app,
@@ -221,7 +297,7 @@ describe('model/annotations/redirect', () => {
           name: 'bad',
           annotations: {
             [PERMANENT_REDIRECT]: 'https://example.org/"; return 200 "x',
-            [PERMANENT_REDIRECT_CODE]: '999',
+            [PERMANENT_REDIRECT_CODE]: 'x',
           },
           rules: [rule('a.example.com', path('/bad', 'web'))],
         }),
@@ -234,7 +310,7 @@ describe('model/annotations/redirect', () => {
       assert.match(block(text, '"/good/"'), /proxy_pass/);
     });
 
-    it("from-to-www-redirect: the other name joins the host's server and answers 308 keeping scheme, port and URI", () => {
+    it("from-to-www-redirect: the other name joins the host's server and answers 308 to SCHEME://HOST:PORT and the URI", () => {
       const { model, problems } = build([
         ...app,
         ingress({
@@ -266,15 +342,13 @@ describe('model/annotations/redirect', () => {
       assert.match(apex, /\n\s+server_name www\.example\.com;\n/);
       assert.match(
         apex,
-        /if \(\$host = www\.example\.com\) \{\n\s+return 308 \$scheme:\/\/example\.com\$ingress_templater_www_port\$request_uri;/,
+        /if \(\$host = www\.example\.com\) \{\n\s+return 308 \$scheme:\/\/example\.com:\$ingress_templater_www_port\$ingress_templater_redirect_uri;/,
       );
-      assert.match(
-        apex,
-        /if \(\$http_host ~ "\^\[\^:\]\+\(:\[0-9\]\+\)\$"\) \{\n\s+set \$ingress_templater_www_port \$1;/,
-      );
+      // the port: the Host header's, else the scheme's (http-level maps, rendered only for this redirect)
+      assert.match(text, /\n {4}map "\$scheme\|\$http_host" \$ingress_templater_www_port \{\n/);
       assert.match(
         serverBlock(text, 'www.example.net'),
-        /if \(\$host = example\.net\) \{\n\s+return 308 \$scheme:\/\/www\.example\.net\$/,
+        /if \(\$host = example\.net\) \{\n\s+return 308 \$scheme:\/\/www\.example\.net:\$ingress_templater_www_port\$ingress_templater_redirect_uri;/,
       );
     });
 

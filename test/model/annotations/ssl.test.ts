@@ -6,8 +6,10 @@ import { parseBool } from '../../../src/model/annotations/values.js';
 import {
   FORCE_SSL_REDIRECT,
   parseSslRedirects,
+  PRESERVE_TRAILING_SLASH,
   SSL_REDIRECT,
   sslRedirect,
+  USE_PORT_IN_REDIRECTS,
 } from '../../../src/model/annotations/ssl.js';
 import type { Problem } from '../../../src/resources.js';
 import {
@@ -69,10 +71,57 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     const problems: Problem[] = [];
     assert.deepEqual(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'true' }), ctx(true), problems), {
       force: true,
+      preserveTrailingSlash: false,
+      usePortInRedirects: false,
+      portDirective: false,
     });
     assert.equal(parseSslRedirects(withAnnotations({ [FORCE_SSL_REDIRECT]: 'false' }), ctx(true), problems), undefined);
     assert.equal(parseSslRedirects(withAnnotations({}), ctx(true), problems), undefined);
     assert.deepEqual(problems, []);
+  });
+
+  it('preserve-trailing-slash and use-port-in-redirects: config when they differ from the ConfigMap', () => {
+    const problems: Problem[] = [];
+    const parse = (annotations: Record<string, string>, settings: Partial<typeof DEFAULT_SETTINGS> = {}) =>
+      parseSslRedirects(
+        withAnnotations(annotations),
+        { ...ctx(true), settings: { ...DEFAULT_SETTINGS, ...settings } },
+        problems,
+      );
+    assert.deepEqual(parse({ [PRESERVE_TRAILING_SLASH]: 'true' }), {
+      force: false,
+      preserveTrailingSlash: true,
+      usePortInRedirects: false,
+      portDirective: false,
+    });
+    assert.equal(parse({ [PRESERVE_TRAILING_SLASH]: 'false' }), undefined);
+    assert.equal(parse({ [PRESERVE_TRAILING_SLASH]: 'true' }, { preserveTrailingSlash: true }), undefined);
+    assert.deepEqual(parse({ [PRESERVE_TRAILING_SLASH]: 'false' }, { preserveTrailingSlash: true }), {
+      force: false,
+      preserveTrailingSlash: false,
+      usePortInRedirects: false,
+      portDirective: false,
+    });
+    assert.deepEqual(parse({ [USE_PORT_IN_REDIRECTS]: 'true' }), {
+      force: false,
+      preserveTrailingSlash: false,
+      usePortInRedirects: true,
+      portDirective: true,
+    });
+    assert.equal(parse({ [USE_PORT_IN_REDIRECTS]: 'true' }, { usePortInRedirects: true }), undefined);
+    assert.deepEqual(problems, []);
+    // ingress-nginx kept the default for an invalid value of either: a warning, the paths are served
+    for (const key of [PRESERVE_TRAILING_SLASH, USE_PORT_IN_REDIRECTS]) {
+      const own: Problem[] = [];
+      const ann = parseAnnotations(withAnnotations({ [key]: 'yes' }), ctx(true), own);
+      assert.equal(ann.denied, null, key);
+      assert.equal(ann.location['force-ssl-redirect'], undefined, key);
+      assert.deepEqual(
+        own.map((p) => [p.severity, p.field]),
+        [['warning', `metadata.annotations["${key}"]`]],
+      );
+      assert.match(own[0]!.message, /invalid value "yes": expected "true" or "false"; using false/);
+    }
   });
 
   it('parseBool is strict apart from surrounding whitespace', () => {
@@ -130,12 +179,12 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
     // every location of the host redirects: its server listens for HTTPS only, and the one server for
     // plain HTTP to such hosts answers 308
     const SHARED =
-      /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host:8443\$request_uri;\n/;
+      /\n {4}server \{\n {8}listen 127\.0\.0\.1:8080;\n(?: {8}server_name \S+;\n)*? {8}server_name f\.example\.com;\n(?: {8}server_name \S+;\n)* {8}return 308 https:\/\/\$host\$ingress_templater_redirect_uri;\n/;
     const redirectedElsewhere = (text: string) => {
       assert.match(text, SHARED);
-      assert.doesNotMatch(serverText(text, 'f.example.com'), /listen 127\.0\.0\.1:8080|308/);
+      assert.doesNotMatch(serverText(text, 'f.example.com'), /listen 127\.0\.0\.1:8080|return 308/);
     };
-    const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host:8443\$request_uri; \}/;
+    const REDIRECT = /if \(\$scheme = http\) \{ return 308 https:\/\/\$host\$ingress_templater_redirect_uri; \}/;
     const forced = (value: string, tls = false) =>
       build([
         ...app,
@@ -191,6 +240,77 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       const block = locationBlock(render(result.model), 'f.example.com', 'location "/"');
       assert.match(block, /return 503;/);
       assert.doesNotMatch(render(result.model), /X-Injected/);
+    });
+
+    describe('the ConfigMap keys of the redirect', () => {
+      const withSettings = (data: Record<string, string>, annotations: Record<string, string> = {}) =>
+        build(
+          [
+            ...app,
+            configMap(data),
+            ingress({
+              name: 'f',
+              annotations: {
+                [FORCE_SSL_REDIRECT]: 'true',
+                'nginx.ingress.kubernetes.io/from-to-www-redirect': 'true',
+                ...annotations,
+              },
+              rules: [rule('f.example.com', path('/', 'web'))],
+            }),
+          ],
+          CONFIG_MAP_OPTION,
+        );
+
+      it('defaults: port_in_redirect off, absolute redirects, 308, $scheme and $host', () => {
+        const text = render(withSettings({}).model);
+        assert.match(text, /\n {4}port_in_redirect off;\n/);
+        assert.doesNotMatch(text, /absolute_redirect|ingress_templater_client_scheme|ingress_templater_redirect_host/);
+        assert.match(
+          text,
+          /return 308 \$scheme:\/\/f\.example\.com:\$ingress_templater_www_port\$ingress_templater_redirect_uri;/,
+        );
+      });
+
+      it('use-forwarded-headers: the scheme and host of the proxy in front; plain HTTP reaches the server itself', () => {
+        const result = withSettings({
+          'use-forwarded-headers': 'true',
+          'http-redirect-code': '302',
+          'use-port-in-redirects': 'true',
+          'relative-redirects': 'true',
+        });
+        assert.equal(result.problems.length, 0, show(result.problems));
+        const text = render(result.model);
+        assert.match(text, /\n {4}port_in_redirect on;\n {4}absolute_redirect off;\n/);
+        assert.match(text, /map \$http_x_forwarded_proto \$ingress_templater_client_scheme \{/);
+        assert.match(
+          serverHead(text, 'f.example.com'),
+          /if \(\$ingress_templater_client_scheme = http\) \{ return 302 https:\/\/\$ingress_templater_redirect_host:8443\$ingress_templater_redirect_uri; \}/,
+        );
+        assert.match(serverHead(text, 'f.example.com'), /listen 127\.0\.0\.1:8080;/);
+        assert.doesNotMatch(text, /# Plain HTTP to the hosts/);
+        assert.match(
+          text,
+          /return 302 \$ingress_templater_client_scheme:\/\/f\.example\.com:\$ingress_templater_www_port/,
+        );
+      });
+
+      it('an invalid http-redirect-code keeps 308, reported', () => {
+        for (const code of ['303', '300', 'x']) {
+          const result = withSettings({ 'http-redirect-code': code });
+          assert.match(
+            show(result.problems),
+            /data\.http-redirect-code.*expected 301, 302, 307 or 308; using the default/,
+          );
+          assert.match(render(result.model), /return 308 https:/);
+        }
+      });
+
+      it('nginx -t accepts every map and directive of them', function () {
+        this.timeout(20_000);
+        const data = { 'use-forwarded-headers': 'true', 'use-port-in-redirects': 'true', 'relative-redirects': 'true' };
+        assert.equal(nginxTest(withSettings(data, { [PRESERVE_TRAILING_SLASH]: 'true' }).model), null);
+        assert.equal(nginxTest(withSettings({}, { [USE_PORT_IN_REDIRECTS]: 'true' }).model), null);
+      });
     });
 
     it('nginx -t accepts a forced redirect', function () {
