@@ -3,7 +3,7 @@
 import type { Problem } from './resources.js';
 import { objectRef } from './resources.js';
 import { SUPPORTED } from './model/annotations/index.js';
-import { PREFIX } from './model/annotations/values.js';
+import { isIgnoredValue, PREFIX } from './model/annotations/values.js';
 import { isServed } from './model/index.js';
 import type { ClassOptions, ModelInput } from './model/index.js';
 import type { NginxFeatures } from './render/index.js';
@@ -113,7 +113,9 @@ function problemIndex(problems: Problem[]): ProblemIndex {
     if (problem.object === undefined || problem.field === undefined) continue;
     const key = problemKey(problem.object, problem.field);
     if (!index.first.has(key)) index.first.set(key, problem);
-    if (problem.severity === 'error' && !index.firstError.has(key)) index.firstError.set(key, problem);
+    // a refused value: an error, or one ignored with its default applied (Family.failClosed)
+    const refused = problem.severity === 'error' || isIgnoredValue(problem);
+    if (refused && !index.firstError.has(key)) index.firstError.set(key, problem);
   }
   return index;
 }

@@ -257,12 +257,17 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
   });
 
   describe('invalid values', () => {
-    it("deny only their own Ingress's paths with 503; other Ingresses on the host keep answering", async function () {
-      for (const requestPath of ['/rw/x', '/nl', '/nl/x', '/code', '/code/x']) {
+    it('are ignored with their defaults, as ingress-nginx: no rewrite, redirect code 301; the host keeps answering', async function () {
+      // an invalid rewrite-target: the paths are proxied as they came
+      for (const requestPath of ['/rw/x', '/nl', '/nl/x']) {
         const reply = await ctl!.http(BAD, requestPath);
-        assert.equal(reply.status, 503, `${requestPath}: ${reply.status}`);
-        assert.equal(reply.pod, undefined);
+        assert.equal(reply.pod?.pod, 'web-pod', `${requestPath}: ${reply.status}`);
+        assert.equal(reply.pod?.path, requestPath);
       }
+      // an invalid permanent-redirect-code: the redirect with its default code
+      const code = await ctl!.http(BAD, '/code');
+      assert.equal(code.status, 301);
+      assert.equal(code.headers.location, 'https://new.example.org/');
       const good = await ctl!.http(BAD, '/good');
       assert.equal(good.status, 200);
       assert.equal(good.pod?.pod, 'other-pod');

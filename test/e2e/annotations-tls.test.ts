@@ -584,11 +584,16 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
   });
 
   describe('invalid values', function () {
-    it('deny only the paths of the Ingress with the invalid value (503); the host keeps serving the rest', async function () {
+    it('TLS verification fails closed (503 for its Ingress); backend-protocol and force-ssl-redirect take their defaults', async function () {
       assert.equal((await ctl!.http(HOSTS.bad, '/ok')).status, 200);
-      for (const requestPath of ['/protocol', '/verify', '/auth', '/force']) {
+      for (const requestPath of ['/verify', '/auth']) {
         const reply = await ctl!.http(HOSTS.bad, requestPath);
         assert.equal(reply.status, 503, `${requestPath}: ${reply.status} ${reply.body.slice(0, 200)}`);
+      }
+      // as ingress-nginx: an invalid backend-protocol is HTTP, an invalid force-ssl-redirect is its default
+      for (const requestPath of ['/protocol', '/force']) {
+        const reply = await ctl!.http(HOSTS.bad, requestPath);
+        assert.notEqual(reply.status, 503, `${requestPath}: ${reply.status} ${reply.body.slice(0, 200)}`);
       }
       // and HTTPS on the host works without asking for a client certificate (the invalid auth-tls is not applied)
       assert.equal((await tlsRequest(ctl!.ports.https, HOSTS.bad, '/ok')).status, 200);
@@ -596,21 +601,21 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
 
     it('are reported naming the Ingress, the annotation and the value', async function () {
       const problems = (await ctl!.status()).problems;
-      const has = (ing: string, key: string, value: string) =>
+      const has = (ing: string, key: string, value: string, severity = 'error') =>
         assert.ok(
           problems.some(
             (p) =>
-              p.startsWith('error:') &&
+              p.startsWith(`${severity}:`) &&
               p.includes(`Ingress ${NS}/${ing}`) &&
               p.includes(`${ANNOTATION}${key}`) &&
               p.includes(value),
           ),
           `${ing} ${key}:\n${problems.join('\n')}`,
         );
-      has('bad-protocol', 'backend-protocol', '"AJP"');
+      has('bad-protocol', 'backend-protocol', '"AJP"', 'warning');
       has('bad-verify', 'proxy-ssl-verify', '"maybe"');
       has('bad-auth-secret', 'auth-tls-secret', `Secret ${NS}/no-such-secret: not found`);
-      has('bad-force', 'force-ssl-redirect', '"yes"');
+      has('bad-force', 'force-ssl-redirect', '"yes"', 'warning');
       assert.ok(!/AJP|maybe/.test(ctl!.nginxConf()), 'an invalid value reached nginx.conf');
     });
   });

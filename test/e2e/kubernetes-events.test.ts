@@ -18,7 +18,8 @@ const GOOD = 'good.events.test';
 const WEB = 'web.events.test';
 const NEVER = 'never.events.test';
 const POD_NAME = 'ingress-templater-events-0';
-const BODY_SIZE = 'nginx.ingress.kubernetes.io/proxy-body-size';
+// an allow list that cannot be read: refused, and (failing closed) its Ingress answers 503
+const ALLOWLIST = 'nginx.ingress.kubernetes.io/allowlist-source-range';
 const READ_TIMEOUT = 'nginx.ingress.kubernetes.io/proxy-read-timeout';
 
 const RBAC = deployRbac();
@@ -132,7 +133,7 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
       ...backend('good', podIPs[0]!),
       ...backend('web', podIPs[1]!),
       route('good', GOOD),
-      route('web', WEB, { [BODY_SIZE]: 'lots' }),
+      route('web', WEB, { [ALLOWLIST]: 'lots' }),
     );
     ctl = await startEventsController();
   });
@@ -167,7 +168,10 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
     });
     assert.equal(eventsOf('web', 'Warning').length, 1);
     assert.equal(warning!.reason, 'AnnotationParsingFailed');
-    assert.match(warning!.message, /^metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/proxy-body-size"\]: /);
+    assert.match(
+      warning!.message,
+      /^metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/allowlist-source-range"\]: /,
+    );
     assert.match(warning!.message, /invalid value "lots"/);
     assert.equal(warning!.count, 1);
     assert.deepEqual(warning!.involvedObject, {
@@ -186,7 +190,7 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
     assert.equal(rows.length, 1, rows.join('\n'));
     assert.match(
       rows[0]!,
-      /^Warning\s+AnnotationParsingFailed\s+\S+\s+ingress-templater\s+metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/proxy-body-size"\]: invalid value "lots"/,
+      /^Warning\s+AnnotationParsingFailed\s+\S+\s+ingress-templater\s+metadata\.annotations\["nginx\.ingress\.kubernetes\.io\/allowlist-source-range"\]: invalid value "lots"/,
     );
     const listed = kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=web');
     assert.match(listed, /Warning\s+AnnotationParsingFailed\s+ingress\/web\s+metadata\.annotations/);
@@ -263,7 +267,7 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
     assert.notEqual(second!.metadata.name, first!.metadata.name);
     assert.equal(await answer(GOOD), 'ev-1', 'the good Ingress keeps serving');
 
-    apply(route('web', WEB, { [BODY_SIZE]: 'lots' }));
+    apply(route('web', WEB, { [ALLOWLIST]: 'lots' }));
     await waitFor(() => eventsOf('web', 'Warning').find((event) => event.count === 2), {
       timeoutMs: 15_000,
       intervalMs: 250,
@@ -311,7 +315,7 @@ describe('e2e: Kubernetes Events about Ingresses (real kube-apiserver, kubectl d
     const after = eventsOf('web', 'Warning');
     assert.equal(after.length, before.length + 1);
     const added = after.find((event) => !before.some((old) => old.metadata.name === event.metadata.name))!;
-    assert.match(added.message, /proxy-body-size"\]: invalid value "lots"/);
+    assert.match(added.message, /allowlist-source-range"\]: invalid value "lots"/);
     assert.equal(added.count, 1);
     assert.deepEqual(eventsOf('good'), [], 'the Ingresses it serves from its first config are no news');
     assert.equal(eventsOf('never', 'Warning').length, 2, "never's Warning, written again");

@@ -349,7 +349,7 @@ describe('TLS', () => {
         const result = redirects([...app, annotated('yes')]);
         assert.deepEqual(result.flags, [true, true]);
         assert.equal(result.problems.length, 1, show(result.problems));
-        assert.equal(result.problems[0]!.severity, 'error');
+        assert.equal(result.problems[0]!.severity, 'warning');
         assert.equal(result.problems[0]!.field, 'metadata.annotations["nginx.ingress.kubernetes.io/ssl-redirect"]');
         assert.match(result.problems[0]!.message, /"yes"/);
       });

@@ -250,9 +250,9 @@ describe('render view', () => {
         ],
       );
       assert.deepEqual(mixed.fallback?.redirect, TO_HTTPS);
-      // plain HTTP to a denied location keeps its 503
+      // plain HTTP to a denied location keeps its 503 (an allow list that cannot be read denies)
       const denied = serverView(
-        tlsModel({}, [other({ [`${ANNOTATION_PREFIX}force-ssl-redirect`]: 'maybe' })]),
+        tlsModel({}, [other({ [`${ANNOTATION_PREFIX}allowlist-source-range`]: 'not-a-cidr' })]),
         'cafe.example.com',
       );
       assert.equal(denied.redirect, null);

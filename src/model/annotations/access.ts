@@ -147,5 +147,7 @@ export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): A
 export const accessFamily: Family<'access', AccessConfig> = {
   name: 'access',
   keys: ACCESS_KEYS,
+  // an allow or deny list that cannot be read must not open the paths to everyone
+  failClosed: true,
   location: parseAccess,
 };

@@ -87,6 +87,8 @@ export function parseAuthTls(ing: Ingress, ctx: AnnotationContext, problems: Pro
 export const authTlsFamily: Family<'auth-tls', never, AuthTlsConfig> = {
   name: 'auth-tls',
   keys: AUTH_TLS_KEYS,
+  // client certificate checks that cannot be set up must not be skipped
+  failClosed: true,
   references: (ing) => namedSecret(ing, AUTH_TLS_SECRET),
   // reports every problem, so an invalid annotation denies the Ingress's paths; renders nothing per location
   location(ing, ctx, problems) {

@@ -208,6 +208,8 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
 export const authFamily: Family<'auth', BasicAuthConfig> = {
   name: 'auth',
   keys: AUTH_KEYS,
+  // an unreadable authentication must not serve the paths unauthenticated
+  failClosed: true,
   location: parseBasicAuth,
   references(ing) {
     const value = ing.meta.annotations[AUTH_SECRET];

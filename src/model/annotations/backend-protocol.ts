@@ -203,6 +203,8 @@ export function parseBackendProtocol(
 export const backendProtocolFamily: Family<'backend-protocol', BackendProtocolConfig> = {
   name: 'backend-protocol',
   keys: [BACKEND_PROTOCOL, FASTCGI_INDEX, FASTCGI_PARAMS],
+  // FastCGI parameters that cannot be read deny, as ingress-nginx; an invalid protocol is ignored (HTTP)
+  failClosed: [FASTCGI_PARAMS],
   location: parseBackendProtocol,
   upstream: upstreamPass,
   references(ing) {

@@ -258,6 +258,8 @@ export function parseCanary(ing: Ingress, problems: Problem[]): CanaryParse {
 export const canaryFamily: Family<'canary'> = {
   name: 'canary',
   keys: CANARY_KEYS,
+  // deliberately stricter than ingress-nginx: a canary read wrongly would take the main traffic
+  failClosed: true,
   // a canary Ingress gets no locations: the canary pass (model/canary-pass.ts) attaches it to the main backends
   takesIngress: isCanaryIngress,
   finishModel: (model, taken, env, problems) => applyCanaries(model, { ingresses: taken, ...env }, problems),

@@ -266,6 +266,8 @@ export interface ExternalAuthServer {
 export const externalAuthFamily: Family<'external-auth', ExternalAuthConfig, ExternalAuthServer, AuthHeader> = {
   name: 'external-auth',
   keys: EXTERNAL_AUTH_KEYS,
+  // an unreadable authentication must not serve the paths unauthenticated
+  failClosed: true,
   location: parseExternalAuth,
   // its problems follow custom-errors' in a build's report, as they always have
   finishAfter: ['custom-errors'],

@@ -89,6 +89,14 @@ export interface BackendRequest {
 export interface Family<Name extends string = string, Loc = never, Srv = never, Http = never> {
   name: Name;
   keys: readonly string[]; // full annotation names read by this family
+  /**
+   * Which invalid values deny the Ingress's paths (503): all (true) or these keys. As ingress-nginx's
+   * LocationDenied: access lists, authentication, TLS verification, custom response headers, FastCGI
+   * parameters (and here canaries and snippets too, which served otherwise would route or run something
+   * else than asked). An invalid value of any other annotation is ignored with a warning and its
+   * default applies, as ingress-nginx ignored it.
+   */
+  failClosed?: boolean | readonly string[];
 
   // ---- parse (parseAnnotations, once per Ingress, in families.ts order) ----
   location?(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): Loc | undefined;

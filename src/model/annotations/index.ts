@@ -2,11 +2,11 @@
 // so that unsupported ones are reported instead of silently ignored.
 import type { Ingress, Problem } from '../../resources.js';
 import { problemAt } from '../../resources.js';
-import { PREFIX } from './values.js';
+import { PREFIX, toleratedProblem } from './values.js';
 import { SSL_REDIRECT, sslRedirect } from './ssl.js';
 import { BALANCE_KEYS, parseBalance } from './balance.js';
 import { FAMILIES } from './families.js';
-import type { AnnotationContext } from './family.js';
+import type { AnnotationContext, AnyFamily } from './family.js';
 import { setConfig } from './family.js';
 import type { HttpItems, LocationAnnotations, ServerAnnotations } from './families.js';
 import type { Balance } from './balance.js';
@@ -59,19 +59,29 @@ export function parseAnnotations(ing: Ingress, ctx: AnnotationContext, problems:
     http: {},
     denied: null,
   };
-  // an invalid value denies the Ingress's paths rather than serving them differently than asked
-  if (first.some((problem) => problem.severity === 'error')) out.denied = 'invalid annotation';
-  problems.push(...first);
+  // ssl-redirect and the balancing annotations: an invalid value is ignored, as ingress-nginx ignored it
+  problems.push(...first.map(toleratedProblem));
   for (const family of FAMILIES) {
     const own: Problem[] = [];
     const location = family.location?.(ing, ctx, own);
-    if (own.some((p) => p.severity === 'error') && !out.denied) out.denied = `invalid ${family.name} annotation`;
+    const fromLocation = own.length;
     const server = family.server?.(ing, ctx, own);
     const http = family.http?.(ing, ctx, own);
-    problems.push(...own);
+    const kept = own.map((problem) => (deniesPaths(family, problem) ? problem : toleratedProblem(problem)));
+    // a security-relevant invalid value denies the Ingress's paths rather than serving them otherwise than asked
+    if (kept.slice(0, fromLocation).some((p) => p.severity === 'error') && !out.denied)
+      out.denied = `invalid ${family.name} annotation`;
+    problems.push(...kept);
     if (location) setConfig(out.location, family, location);
     if (server) setConfig(out.server, family, server);
     if (http?.length) setConfig(out.http, family, http);
   }
   return out;
+}
+
+/** Does this problem of a family deny the Ingress's paths (Family.failClosed)? */
+function deniesPaths(family: AnyFamily, problem: Problem): boolean {
+  if (family.failClosed === true) return true;
+  if (!family.failClosed) return false;
+  return family.failClosed.some((key) => problem.field === `metadata.annotations["${key}"]`);
 }

@@ -118,6 +118,8 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
 export const proxySslFamily: Family<'proxy-ssl', ProxySslConfig> = {
   name: 'proxy-ssl',
   keys: PROXY_SSL_KEYS,
+  // the backend's certificate checks must not be skipped
+  failClosed: true,
   location: parseProxySsl,
   references: (ing) => namedSecret(ing, PROXY_SSL_SECRET),
 };

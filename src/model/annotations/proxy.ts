@@ -164,7 +164,7 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
       `space-separated conditions among ${NEXT_UPSTREAM_CONDITIONS.join(' ')} ("off" alone)`,
     ) ?? null;
   out.nextUpstreamTries =
-    read(PROXY_NEXT_UPSTREAM_TRIES, (v) => parseIntIn(v, 0, 1000), 'an integer 0-1000 (0: no limit)') ?? null;
+    read(PROXY_NEXT_UPSTREAM_TRIES, (v) => parseIntIn(v, 0, 999_999_999), 'a whole number (0: no limit)') ?? null;
   out.nextUpstreamTimeout =
     read(PROXY_NEXT_UPSTREAM_TIMEOUT, (v) => parseIntIn(v, 0, 86400), 'seconds as an integer, 0-86400 (0: no limit)') ??
     null;

@@ -161,6 +161,8 @@ function settingsRef(value: string | null): ObjectReference[] {
 export const responseHeadersFamily: Family<'response-headers', CustomHeadersConfig, never, AddHeaders> = {
   name: 'response-headers',
   keys: [CUSTOM_HEADERS],
+  // custom-headers denied in ingress-nginx (LocationDenied)
+  failClosed: true,
   location: parseCustomHeaders,
   references(ing) {
     const ref = configMapRef(ing);

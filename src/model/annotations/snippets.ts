@@ -223,6 +223,8 @@ export function serverSnippet(ing: Ingress, ctx: AnnotationContext, _problems: P
 export const snippetFamily: Family<'snippet', SnippetConfig, SnippetConfig> = {
   name: 'snippet',
   keys: SNIPPET_KEYS,
+  // a snippet nginx -t refuses is left out, and the paths it was meant for are denied
+  failClosed: true,
   location: parseSnippets,
   server: serverSnippet,
 };

@@ -6,6 +6,24 @@ import { problemAt } from '../../resources.js';
 export const PREFIX = 'nginx.ingress.kubernetes.io/';
 
 const DENIED = "the Ingress's paths answer 503 until it is fixed";
+const IGNORED = 'ignored, its default applies (as ingress-nginx ignored an invalid value)';
+
+/**
+ * The same problem for an annotation whose invalid value does not deny (Family.failClosed): a warning that
+ * says the default applies instead.
+ */
+export function toleratedProblem(problem: Problem): Problem {
+  if (problem.severity !== 'error') return problem;
+  const message = problem.message.includes(DENIED)
+    ? problem.message.replace(DENIED, IGNORED)
+    : `${problem.message}; ${IGNORED}`;
+  return { ...problem, severity: 'warning', message };
+}
+
+/** Is this an annotation value that was refused and ignored (toleratedProblem), rather than a mere warning? */
+export function isIgnoredValue(problem: Problem): boolean {
+  return problem.severity === 'warning' && problem.message.endsWith(IGNORED);
+}
 
 /** "true" or "false" (surrounding blanks allowed); undefined for anything else. */
 export function parseBool(value: string): boolean | undefined {

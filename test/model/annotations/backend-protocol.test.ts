@@ -214,11 +214,16 @@ describe('backend-protocol annotation', () => {
       });
     }
 
-    it('an invalid value denies the Ingress (503) and never reaches nginx.conf', () => {
+    it('an invalid value is ignored with a warning, as ingress-nginx: HTTP, and it never reaches nginx.conf', () => {
       const result = model('AJP; add_header X-Injected 1');
-      assert.equal(result.problems.filter((p) => p.severity === 'error').length, 1, show(result.problems));
+      assert.deepEqual(
+        result.problems.map((p) => p.severity),
+        ['warning'],
+        show(result.problems),
+      );
+      assert.match(result.problems[0]!.message, /ignored, its default applies/);
       const text = render(result.model);
-      assert.match(locationBlock(text, 'api.example.com', 'location "/"'), /return 503;/);
+      assert.match(locationBlock(text, 'api.example.com', 'location "/"'), /proxy_pass http:\/\/upstream_balancer;/);
       assert.doesNotMatch(text, /AJP|X-Injected/);
     });
   });

@@ -153,7 +153,7 @@ describe('model/annotations/cors', () => {
     });
   }
 
-  it('an invalid value denies the Ingress paths', () => {
+  it('an invalid value is ignored with a warning and its default applies (as ingress-nginx); the paths serve', () => {
     const { model, problems } = build([
       ...backend,
       ingress({
@@ -162,10 +162,16 @@ describe('model/annotations/cors', () => {
         rules: [rule('a.example.com', path('/', 'web'))],
       }),
     ]);
-    assert.equal(problems.length, 1, show(problems));
-    const block = locationBlock(renderText(model), 'a.example.com', '/');
-    assert.match(block, /return 503;/);
-    assert.doesNotMatch(block, /Access-Control|proxy_pass/);
+    assert.deepEqual(
+      problems.map((p) => p.severity),
+      ['warning'],
+      show(problems),
+    );
+    const text = renderText(model);
+    const block = locationBlock(text, 'a.example.com', '/');
+    assert.doesNotMatch(block, /return 503;/);
+    assert.match(block, /proxy_pass/);
+    assert.doesNotMatch(text, /X-A\b|X-B\b/);
   });
 
   it('renders origin checks as anchored regexes built from validated labels, a 204 preflight and the headers', () => {

@@ -6,6 +6,8 @@ import { BALANCE_KEYS, LOAD_BALANCE } from '../../../src/model/annotations/balan
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
 import { FAMILIES, parseAnnotations, SUPPORTED } from '../../../src/model/annotations/index.js';
 import { PROXY_BODY_SIZE } from '../../../src/model/annotations/proxy.js';
+import { ALLOWLIST_SOURCE_RANGE } from '../../../src/model/annotations/access.js';
+import { AUTH_TYPE } from '../../../src/model/annotations/auth.js';
 import { LIMIT_RPS } from '../../../src/model/annotations/rate-limit.js';
 import { FROM_TO_WWW, PERMANENT_REDIRECT } from '../../../src/model/annotations/redirect.js';
 import { SSL_REDIRECT } from '../../../src/model/annotations/ssl.js';
@@ -98,13 +100,39 @@ describe('model/annotations/index', () => {
     assert.equal(parsed.denied, null);
   });
 
-  it('an invalid value denies the paths, naming the first family (in FAMILIES order) that refused one', () => {
-    const bad = parse({ [PROXY_BODY_SIZE]: 'huge', [PERMANENT_REDIRECT]: 'not a url' });
-    assert.equal(bad.problems.filter((problem) => problem.severity === 'error').length, 2, show(bad.problems));
-    assert.equal(bad.parsed.denied, 'invalid proxy annotation');
-    assert.equal(parse({ [PERMANENT_REDIRECT]: 'not a url' }).parsed.denied, 'invalid redirect annotation');
-    // ssl-redirect and the balance keys come before the families
-    const balance = parse({ [LOAD_BALANCE]: 'fastest', [PROXY_BODY_SIZE]: 'huge' });
-    assert.equal(balance.parsed.denied, 'invalid annotation', show(balance.problems));
+  it('a security-relevant invalid value denies the paths, naming the first such family; others are ignored', () => {
+    // as ingress-nginx: an invalid proxy-body-size or redirect is ignored with a warning, the default applies
+    const tolerated = parse({
+      [PROXY_BODY_SIZE]: 'huge',
+      [PERMANENT_REDIRECT]: 'not a url',
+      [LOAD_BALANCE]: 'fastest',
+    });
+    assert.deepEqual(
+      tolerated.problems.map((problem) => problem.severity),
+      ['warning', 'warning', 'warning'],
+      show(tolerated.problems),
+    );
+    assert.equal(tolerated.parsed.denied, null);
+    // an allow list or an authentication that cannot be read denies, as ingress-nginx's LocationDenied
+    const denied = parse({ [PROXY_BODY_SIZE]: 'huge', [ALLOWLIST_SOURCE_RANGE]: '10.0.0.0/33', [AUTH_TYPE]: 'digest' });
+    assert.equal(denied.parsed.denied, 'invalid access annotation', show(denied.problems));
+    assert.ok(denied.problems.filter((problem) => problem.severity === 'error').length >= 2, show(denied.problems));
+    // which families fail closed (Family.failClosed), as the README's table says
+    assert.deepEqual(
+      FAMILIES.filter((family) => family.failClosed)
+        .map((family) => family.name)
+        .sort(),
+      [
+        'access',
+        'auth',
+        'auth-tls',
+        'backend-protocol',
+        'canary',
+        'external-auth',
+        'proxy-ssl',
+        'response-headers',
+        'snippet',
+      ],
+    );
   });
 });

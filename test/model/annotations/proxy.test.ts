@@ -190,7 +190,7 @@ describe('model/annotations/proxy', () => {
     [PROXY_NEXT_UPSTREAM, 'error;timeout'],
     [PROXY_NEXT_UPSTREAM, 'http_501'],
     [PROXY_NEXT_UPSTREAM_TRIES, '-1'],
-    [PROXY_NEXT_UPSTREAM_TRIES, '1001'],
+    [PROXY_NEXT_UPSTREAM_TRIES, '1e3'],
     [PROXY_NEXT_UPSTREAM_TIMEOUT, '5s'],
     [PROXY_BUFFERING, 'true'],
     [PROXY_BUFFERING, 'yes'],
@@ -224,14 +224,29 @@ describe('model/annotations/proxy', () => {
     });
   }
 
-  it('an invalid value denies the Ingress paths (503); the valid ones of the same Ingress are not rendered', () => {
-    const { model: built, problems } = model({ [PROXY_BODY_SIZE]: '1 m', [PROXY_READ_TIMEOUT]: '5' });
-    assert.equal(problems.filter((p) => p.severity === 'error').length, 1, show(problems));
+  it('an invalid value is ignored with a warning, as ingress-nginx (its default applies); the valid ones are rendered', () => {
+    // ingress-nginx's own e2e values: a size it cannot read, a timeout in another unit, a large retry count
+    const { model: built, problems } = model({
+      [PROXY_BODY_SIZE]: '15r',
+      [PROXY_CONNECT_TIMEOUT]: '50k',
+      [PROXY_READ_TIMEOUT]: '5',
+      [PROXY_NEXT_UPSTREAM_TRIES]: '888888',
+    });
+    assert.deepEqual(
+      problems.map((p) => `${p.severity} ${p.field}`),
+      [
+        `warning metadata.annotations["${PROXY_BODY_SIZE}"]`,
+        `warning metadata.annotations["${PROXY_CONNECT_TIMEOUT}"]`,
+      ],
+      show(problems),
+    );
     const loc = built.servers.find((s) => s.host === 'a.example.com')!.locations[0]!;
-    assert.match(loc.denied ?? '', /proxy/);
+    assert.equal(loc.denied, null);
     const block = locationBlock(renderText(built), 'a.example.com', '/app/');
-    assert.match(block, /return 503;/);
-    assert.doesNotMatch(block, /proxy_read_timeout|client_max_body_size|proxy_pass/);
+    assert.match(block, /proxy_read_timeout 5s;/);
+    assert.match(block, /proxy_next_upstream_tries 888888;/);
+    assert.match(block, /proxy_pass/);
+    assert.doesNotMatch(block, /client_max_body_size|proxy_connect_timeout|return 503/);
   });
 
   it('renders only what is set, inside each location of the Ingress', () => {

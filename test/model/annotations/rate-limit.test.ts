@@ -105,15 +105,19 @@ describe('model/annotations/rate-limit', () => {
     });
   }
 
-  it('an invalid limit denies the Ingress paths, and is reported once (not again for the zones)', () => {
+  it('an invalid limit is ignored with one warning (not again for the zones), as ingress-nginx; the paths serve', () => {
     const { model, problems } = build([
       ...backend,
       ingress({ name: 'web', annotations: { [LIMIT_RPS]: '-1' }, rules: [rule('a.example.com', path('/', 'web'))] }),
     ]);
-    assert.equal(problems.length, 1, show(problems));
+    assert.deepEqual(
+      problems.map((p) => p.severity),
+      ['warning'],
+      show(problems),
+    );
     const block = locationBlock(renderText(model), 'a.example.com', '/');
-    assert.match(block, /return 503;/);
-    assert.doesNotMatch(block, /limit_req|proxy_pass/);
+    assert.doesNotMatch(block, /limit_req|return 503/);
+    assert.match(block, /proxy_pass/);
   });
 
   it('renders the zones once in the http block and the limits in each location of the Ingress', () => {

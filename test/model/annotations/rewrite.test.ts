@@ -297,7 +297,7 @@ describe('model/annotations/rewrite', () => {
       assert.match(show(problems), /\/a\(b not a valid regular expression.*this path is ignored/);
     });
 
-    it('an invalid rewrite-target denies the Ingress (503); another Ingress on the host is unaffected', () => {
+    it('an invalid rewrite-target is ignored with a warning (as ingress-nginx): the regex path proxies unrewritten', () => {
       const { model, problems } = build([
         ...app,
         ingress({
@@ -314,10 +314,13 @@ describe('model/annotations/rewrite', () => {
       ]);
       assert.match(show(problems), /rewrite-target.*invalid value "\/x;return 200"/);
       const srv = server(model, 'a.example.com');
-      assert.equal(srv.locations.find((l) => l.ingress === 'default/bad')!.denied, 'invalid rewrite annotation');
+      assert.match(show(problems), /ignored, its default applies/);
+      assert.equal(srv.locations.find((l) => l.ingress === 'default/bad')!.denied, null);
       assert.equal(srv.locations.find((l) => l.ingress === 'default/good')!.denied, null);
       const text = renderText(model);
-      assert.match(block(text, '~* "^/bad(/|$)(.*)"'), /return 503;/);
+      const bad = block(text, '~* "^/bad(/|$)(.*)"');
+      assert.doesNotMatch(bad, /return 503;|rewrite /);
+      assert.match(bad, /proxy_pass/);
       assert.doesNotMatch(text, /x;return 200/);
       assert.doesNotMatch(block(text, '~* "^/good/"'), /return 503/);
     });

@@ -73,13 +73,14 @@ describe('model/annotations/service-upstream', () => {
     assert.deepEqual(model.backends[0]!.endpoints, [{ address: '10.96.0.11', port: 80 }]);
   });
 
-  it('an invalid value is reported and denies the Ingress paths', () => {
+  it('an invalid value is reported and ignored (as ingress-nginx): the endpoints are used', () => {
     const { model, problems } = build([...web('10.96.0.10'), ing({ [SERVICE_UPSTREAM]: 'yes' })]);
     assert.equal(problems.length, 1, show(problems));
-    assert.equal(problems[0]!.severity, 'error');
+    assert.equal(problems[0]!.severity, 'warning');
     assert.equal(problems[0]!.field, `metadata.annotations["${SERVICE_UPSTREAM}"]`);
-    assert.match(problems[0]!.message, /"yes"/);
-    assert.ok(model.servers.find((s) => s.host === 'a.example.com')!.locations[0]!.denied);
+    assert.match(problems[0]!.message, /"yes".*ignored, its default applies/);
+    assert.equal(model.servers.find((s) => s.host === 'a.example.com')!.locations[0]!.denied, null);
+    assert.notDeepEqual(model.backends[0]!.endpoints, [{ address: '10.96.0.10', port: 80 }]);
   });
 
   it('a backend shared by Ingresses follows the oldest; the other is told', () => {

@@ -145,12 +145,13 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       assert.deepEqual(problems, []);
     });
 
-    it('an invalid ssl-redirect or force-ssl-redirect is reported once and denies the Ingress', () => {
+    it('an invalid ssl-redirect or force-ssl-redirect is reported once and ignored (its default), as ingress-nginx', () => {
       for (const key of [SSL_REDIRECT, FORCE_SSL_REDIRECT]) {
         const problems: Problem[] = [];
         const ann = parseAnnotations(withAnnotations({ [key]: 'yes' }), ctx(true), problems);
         assert.equal(problems.length, 1, show(problems));
-        assert.ok(ann.denied, key);
+        assert.equal(problems[0]!.severity, 'warning', key);
+        assert.equal(ann.denied, null, key);
       }
     });
 
@@ -234,11 +235,16 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
       redirectedElsewhere(render(result.model));
     });
 
-    it('an invalid force-ssl-redirect denies the Ingress with 503 and nothing of the value reaches nginx.conf', () => {
+    it('an invalid force-ssl-redirect is ignored with a warning (no redirect) and nothing of the value reaches nginx.conf', () => {
       const result = forced('yes; add_header X-Injected 1');
-      assert.equal(result.problems.filter((p) => p.severity === 'error').length, 1, show(result.problems));
+      assert.deepEqual(
+        result.problems.map((p) => p.severity),
+        ['warning'],
+        show(result.problems),
+      );
       const block = locationBlock(render(result.model), 'f.example.com', 'location "/"');
-      assert.match(block, /return 503;/);
+      assert.doesNotMatch(block, /return 503;/);
+      assert.match(block, /proxy_pass/);
       assert.doesNotMatch(render(result.model), /X-Injected/);
     });
 
