@@ -332,11 +332,10 @@ async function sweep(ctl: RunningController, apps: App[]): Promise<{ served: num
 }
 
 /** count apps spread evenly over apps (the last one is the cold start's probe and stays as it is). */
-const spread = (apps: App[], count: number) =>
-  Array.from(
-    { length: Math.min(count, apps.length - 1) },
-    (_, k) => apps[Math.floor((k * (apps.length - 1)) / count)]!,
-  );
+function spread(apps: App[], count: number): App[] {
+  const picks = Math.min(count, apps.length - 1);
+  return Array.from({ length: picks }, (_, k) => apps[Math.floor((k * (apps.length - 1)) / picks)]!);
+}
 
 const sorted = (samples: number[]) => [...samples].sort((a, b) => a - b);
 const bucket = (metrics: Metrics, le: string) =>
@@ -383,6 +382,7 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
   const before = await ctl.settle(QUIET_MS, timeoutMs);
   const onPod = new Map(chosen.map((app) => [app, 0]));
   const endpointMs: number[] = [];
+  const syncMs: number[] = []; // the controller's own gauge of the sync that pushed each change
   const roundTrips: number[] = [];
   const deliveries: (() => Promise<number>)[] = [];
   const changes = Number(values['endpoint-changes']);
@@ -391,6 +391,7 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
     const next = 1 - onPod.get(app)!;
     const write = await feed.setSlice(app, [podIPs[next]!]);
     endpointMs.push(await until(ctl, app.host, `pod-${next + 1}`, write.at, { timeoutMs, everyMs: 1 }));
+    syncMs.push((await ctl.metric('last_sync_duration_seconds')) * 1000);
     if (write.roundTripMs !== undefined) roundTrips.push(write.roundTripMs);
     if (write.deliveredMs) deliveries.push(write.deliveredMs);
     onPod.set(app, next);
@@ -448,6 +449,9 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
     epP99: percentile(ep, 99),
     epMax: ep[ep.length - 1] ?? NaN,
     epSamples: endpointMs,
+    syncP50: percentile(sorted(syncMs), 50),
+    syncP99: percentile(sorted(syncMs), 99),
+    syncSamples: syncMs,
     reloadsDuringChanges,
     histogram,
     writeRoundTripP50: percentile(sorted(roundTrips), 50),
@@ -666,6 +670,8 @@ const ROWS: [string, (result: SourceResult) => number | string, number][] = [
   ['  p99 ms', (r) => r.epP99, 1],
   ['  max ms', (r) => r.epMax, 1],
   ['  reloads during the changes', (r) => r.reloadsDuringChanges, 0],
+  ['  the sync that pushed it (last_sync_duration_seconds) p50 ms', (r) => r.syncP50, 1],
+  ['  p99 ms', (r) => r.syncP99, 1],
   [
     "  controller's histogram (event seen to push acknowledged): pushes, within 10/25/50 ms",
     (r) => `${r.histogram.pushes}: ${r.histogram.within10}/${r.histogram.within25}/${r.histogram.within50}`,
