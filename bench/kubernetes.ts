@@ -20,6 +20,7 @@
 //
 //   node dist/bench/kubernetes.js [--sizes 1000,10000] [--endpoint-changes 100] [--ingress-changes N]
 //     [--fault-ingresses 1000] [--cuts 5] [--compactions 3] [--concurrency 16] [--skip-faults] [--json FILE]
+//     [--controller-logs DIR]
 // (--sizes '' runs only the fault phase)
 // Needs root (iptables), the cluster binaries (scripts/cluster-build.sh) and kubectl.
 import { execFileSync, spawn } from 'node:child_process';
@@ -60,6 +61,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'skip-faults': { type: 'boolean', default: false },
     json: { type: 'string' },
+    'controller-logs': { type: 'string' }, // a directory: each controller's output is written there as it stops
   },
 });
 
@@ -384,13 +386,16 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
   const onPod = new Map(chosen.map((app) => [app, 0]));
   const endpointMs: number[] = [];
   const syncMs: number[] = []; // the controller's own gauge of the sync that pushed each change
+  const changedAt: number[] = []; // wall clock (ms since the epoch) of each write, to lay beside other traces
   const roundTrips: number[] = [];
   const deliveries: (() => Promise<number>)[] = [];
   const changes = Number(values['endpoint-changes']);
+  const changesFrom = now() - spawnedAt;
   for (let k = 0; k < changes; k++) {
     const app = chosen[k % chosen.length]!;
     const next = 1 - onPod.get(app)!;
     const write = await feed.setSlice(app, [podIPs[next]!]);
+    changedAt.push(performance.timeOrigin + write.at);
     endpointMs.push(await until(ctl, app.host, `pod-${next + 1}`, write.at, { timeoutMs, everyMs: 1 }));
     syncMs.push((await ctl.metric('last_sync_duration_seconds')) * 1000);
     if (write.roundTripMs !== undefined) roundTrips.push(write.roundTripMs);
@@ -408,7 +413,10 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
     within50: bucket(after, '0.05') - bucket(before, '0.05'),
   };
   const reloadsDuringChanges = delta('reloads_total');
-  note(`${feed.source}: ${changes} endpoint changes, p99 ${percentile(sorted(endpointMs), 99).toFixed(1)} ms`);
+  note(
+    `${feed.source}: ${changes} endpoint changes (from ${changesFrom.toFixed(0)} to ${(now() - spawnedAt).toFixed(0)} ms ` +
+      `after the spawn), p99 ${percentile(sorted(endpointMs), 99).toFixed(1)} ms`,
+  );
 
   // new Ingresses: the Service and its slice (pod-1) first, settled; then the Ingress alone, timed
   const ingressChanges = Number(values['ingress-changes'] ?? (big ? 10 : 20));
@@ -430,6 +438,8 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
   const endRssKiB = procStatusKiB(ctl.pid, 'VmRSS');
   const endPeakKiB = procStatusKiB(ctl.pid, 'VmHWM');
   const stopped = await ctl.stop();
+  if (values['controller-logs'])
+    fs.writeFileSync(path.join(values['controller-logs'], `${feed.source}-${apps.length}.log`), ctl.log());
   if (stopped.leftovers.length) note(`nginx leftovers killed: ${stopped.leftovers.join(', ')}`);
   const ep = sorted(endpointMs);
   const ing = sorted(ingressMs);
@@ -450,6 +460,7 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
     epP99: percentile(ep, 99),
     epMax: ep[ep.length - 1] ?? NaN,
     epSamples: endpointMs,
+    epChangedAt: changedAt,
     syncP50: percentile(sorted(syncMs), 50),
     syncP99: percentile(sorted(syncMs), 99),
     syncSamples: syncMs,
