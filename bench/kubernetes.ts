@@ -364,7 +364,8 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
     }
   })();
   const lastMs = until(ctl, last.host, 'pod-3', spawnedAt, { timeoutMs, everyMs: 10 });
-  const start = { readyMs: await readyMs, lastIngressMs: await lastMs };
+  const [readyAfter, lastAfter] = await Promise.all([readyMs, lastMs]);
+  const start = { readyMs: readyAfter, lastIngressMs: lastAfter };
   const sweepStarted = now();
   const swept = await sweep(ctl, apps);
   const sweepMs = now() - sweepStarted;
