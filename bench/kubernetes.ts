@@ -1,8 +1,8 @@
 // The Kubernetes API source at scale, against a real kube-apiserver and etcd (test/helpers/cluster.ts), with
 // the directory source measured in the same run as the baseline on the very same objects written as manifest
 // files. Per size: N Ingresses, each with one Service and one EndpointSlice of 10 ready endpoints. The
-// controller runs with its shipped defaults, in API mode as deploy/api-rbac.yaml's ServiceAccount with that
-// role and nothing more.
+// controller runs with its shipped defaults, in API mode as deploy/'s ServiceAccount with the roles deploy/
+// grants it and nothing more (test/helpers/deploy-rbac.ts).
 //
 // Addresses: the API refuses loopback endpoints, so every bulk endpoint is in 100.64.0.0/10 and one DNAT rule
 // (bench/kube-api.ts routeBlock) sends them all to a "filler" nginx on 127.0.98.1 (answering "pod-3"); the two
@@ -30,6 +30,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterBinaries, TestCluster } from '../test/helpers/cluster.js';
 import { cleanEnv, CLI, metricKey, type Metrics, REPO, RunningController } from '../test/helpers/controller.js';
+import { applyDeployRbac, deployRbac } from '../test/helpers/deploy-rbac.js';
 import { PodNetwork } from '../test/helpers/pod-network.js';
 import { freePorts } from '../test/helpers/ports.js';
 import { TcpProxy } from '../test/helpers/tcp-proxy.js';
@@ -73,10 +74,8 @@ const BULK_BLOCK = '100.64.0.0/10';
 const ENDPOINTS_PER_SERVICE = 10;
 const APPS_PER_NAMESPACE = 100;
 const QUIET_MS = 1000; // longer than the default --min-reload-interval (500 ms)
-const CONTROLLER_USER = {
-  name: 'system:serviceaccount:ingress-templater:ingress-templater',
-  groups: ['system:serviceaccounts', 'system:serviceaccounts:ingress-templater'],
-};
+// the controller runs as deploy/'s ServiceAccount, with the RBAC `kubectl kustomize deploy/` renders and nothing more
+const RBAC = deployRbac();
 // what the controller lists and watches without --configmap (src/sources/kubernetes/api-source.ts)
 const WATCHED = ['ingresses', 'ingressclasses', 'services', 'endpointslices', 'secrets'];
 const INGRESS_CLASS = {
@@ -488,23 +487,17 @@ async function startCluster(watchCache: boolean): Promise<{ cluster: TestCluster
   const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-bench-audit-'));
   cleanups.push(() => fs.rmSync(auditDir, { recursive: true, force: true }));
   const policy = path.join(auditDir, 'policy.json');
-  fs.writeFileSync(policy, auditPolicy(CONTROLLER_USER.name));
+  fs.writeFileSync(policy, auditPolicy(RBAC.user.name));
   const auditLog = path.join(auditDir, 'audit.log');
   const cluster = new TestCluster({
-    users: [CONTROLLER_USER],
+    users: [RBAC.user],
     watchCache,
     apiserverArgs: [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`],
   });
   cleanups.push(() => cluster.stop());
   const started = now();
   await cluster.start();
-  cluster.kubectl([
-    'apply',
-    '-f',
-    path.join(REPO, 'deploy/namespace.yaml'),
-    '-f',
-    path.join(REPO, 'deploy/api-rbac.yaml'),
-  ]);
+  applyDeployRbac(cluster, RBAC);
   note(`cluster up in ${(now() - started).toFixed(0)} ms (watch cache ${watchCache ? 'on' : 'off'})`);
   return { cluster, auditLog };
 }
