@@ -626,6 +626,10 @@ async function measureFaults(ingresses: number, pods: Pods) {
   }
   await sleep(1000);
   const listsAfter = await api.requestCounts('LIST', WATCHED);
+  // the controller's own count, beside the API server's: api_lists_total summed over its kinds
+  const ownLists = [...(await ctl.metrics())]
+    .filter(([key]) => key.startsWith(`${metricKey('api_lists_total')}{`))
+    .reduce((sum, [, value]) => sum + value, 0);
   const stopped = await ctl.stop();
   if (stopped.leftovers.length) note(`nginx leftovers killed: ${stopped.leftovers.join(', ')}`);
   const audited = readAudit(auditLog);
@@ -647,6 +651,7 @@ async function measureFaults(ingresses: number, pods: Pods) {
     listStarts: lists.filter(startsList).length,
     listPages: lists.length,
     metricsListRequests: listsAfter - listsBefore,
+    ownLists,
     gone: gone.length,
     // a watch answered 410 ends at once; one that was served would have lasted until the controller stopped
     goneLongestMs: Math.max(...gone.map((request) => request.completedAt - request.receivedAt)),
@@ -745,6 +750,7 @@ function reportFaults(faults: FaultResult): void {
   console.log(
     `| expected: initial lists + 410s | ${expected} (${faults.listStarts === expected ? 'equal' : 'DIFFERENT'}) |`,
   );
+  console.log(`| lists by the controller's own count (its api_lists_total) | ${faults.ownLists} |`);
   console.log(`| LIST requests, pages included (audit log) | ${faults.listPages} |`);
   console.log(
     `| LIST requests on those resources (apiserver /metrics apiserver_request_total) | ${faults.metricsListRequests} |`,
