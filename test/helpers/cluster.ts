@@ -23,6 +23,8 @@ export interface ClusterOptions {
   users?: { name: string; groups?: string[] }[];
   /** false turns the API server's watch cache off, so an etcd compaction reaches the watches (410 Gone) */
   watchCache?: boolean;
+  /** more kube-apiserver flags, appended (the benchmark's audit log: bench/kubernetes.ts) */
+  apiserverArgs?: string[];
 }
 
 /** Builds (once, cached by version) and returns the directory holding etcd and kube-apiserver. */
@@ -166,6 +168,7 @@ export class TestCluster {
         '--service-cluster-ip-range=10.96.0.0/16',
         `--watch-cache=${this.options.watchCache ?? true}`,
         `--cert-dir=${file('cert-dir')}`,
+        ...(this.options.apiserverArgs ?? []),
       ],
       { stdio: ['ignore', log, log] },
     );
