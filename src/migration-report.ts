@@ -37,6 +37,10 @@ export const LEFT_OUT: Readonly<Record<string, string>> = {
 export const DIFFERENCES: Readonly<Record<string, string>> = {
   canary:
     'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
+  'from-to-www-redirect':
+    "differs from ingress-nginx: the redirect's port is the one the client named (Host), else 80/443, not the port nginx listens on, which behind a port-mapping load balancer clients cannot reach",
+  'proxy-redirect-from':
+    'differs from ingress-nginx: "default" is ignored with a warning (nginx takes proxy_redirect default only after proxy_pass); "off" and FROM/TO work as there',
 };
 
 // What an nginx without headers-more (a sidecar's, a custom build) cannot do as ingress-nginx did.
