@@ -8,9 +8,9 @@
 // The credentials stay at the edge: the location sets $ingress_templater_auth_authorization to "", which
 // the http level sends as the Authorization header (external-auth.ts, http-external-auth.hbs).
 import type { Ingress, Problem, Secret } from '../../resources.js';
-import { DATA_KEY, DNS_LABEL, DNS_SUBDOMAIN } from '../../syntax.js';
+import { DATA_KEY } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX, refused, refusedBecause } from './values.js';
+import { PREFIX, parseNamespacedName, refused, refusedBecause } from './values.js';
 import { fileBaseName } from '../names.js';
 
 export const AUTH_TYPE = `${PREFIX}auth-type`;
@@ -32,15 +32,6 @@ export interface BasicAuthConfig {
   realm: string;
   file: string; // managed htpasswd file (mode 0640), rendered with fileIn
   secret: string; // namespace/name, for the comment
-}
-
-/** "name" (the Ingress's namespace) or "namespace/name" of a Secret. */
-export function parseSecretRef(value: string, namespace: string): { namespace: string; name: string } | undefined {
-  const parts = value.trim().split('/');
-  if (parts.length === 1 && DNS_SUBDOMAIN.test(parts[0]!)) return { namespace, name: parts[0]! };
-  if (parts.length === 2 && DNS_LABEL.test(parts[0]!) && DNS_SUBDOMAIN.test(parts[1]!))
-    return { namespace: parts[0]!, name: parts[1]! };
-  return undefined;
 }
 
 function decode(b64: string): string | undefined {
@@ -169,7 +160,7 @@ export function parseBasicAuth(ing: Ingress, ctx: AnnotationContext, problems: P
       refusedBecause(ing, AUTH_TYPE, `${AUTH_TYPE}: basic needs ${AUTH_SECRET}, the Secret with the users`),
     );
   } else {
-    ref = parseSecretRef(annotations[AUTH_SECRET], ing.meta.namespace);
+    ref = parseNamespacedName(annotations[AUTH_SECRET], ing.meta.namespace);
     if (!ref) problems.push(refused(ing, AUTH_SECRET, annotations[AUTH_SECRET], 'a Secret name, or namespace/name'));
     // as ingress-nginx since 1.12 (allow-cross-namespace-resources: false): a tenant cannot use another
     // namespace's Secret
@@ -213,7 +204,7 @@ export const authFamily: Family<'auth', BasicAuthConfig> = {
   location: parseBasicAuth,
   references(ing) {
     const value = ing.meta.annotations[AUTH_SECRET];
-    const ref = value === undefined ? undefined : parseSecretRef(value, ing.meta.namespace);
+    const ref = value === undefined ? undefined : parseNamespacedName(value, ing.meta.namespace);
     // another namespace's Secret is refused (parseBasicAuth): not fetched either
     return ref && ref.namespace === ing.meta.namespace ? [{ kind: 'Secret', ...ref }] : [];
   },

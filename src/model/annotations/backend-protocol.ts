@@ -8,7 +8,7 @@
 import type { ConfigMap, Ingress, Problem } from '../../resources.js';
 import { problemAt } from '../../resources.js';
 import type { AnnotationContext, Family, ObjectReference, UpstreamPass } from './family.js';
-import { annotationProblem, PREFIX } from './values.js';
+import { annotationProblem, parseNamespacedName, PREFIX } from './values.js';
 
 export const BACKEND_PROTOCOL = `${PREFIX}backend-protocol`;
 export const FASTCGI_INDEX = `${PREFIX}fastcgi-index`;
@@ -142,12 +142,8 @@ function parseFastCgi(ing: Ingress, ctx: AnnotationContext, problems: Problem[])
 function paramsConfigMap(ing: Ingress): ObjectReference | null | undefined {
   const raw = ing.meta.annotations[FASTCGI_PARAMS];
   if (raw === undefined) return undefined;
-  const parts = raw.trim().split('/');
-  const name = parts.at(-1)!;
-  const namespace = parts.length === 2 ? parts[0]! : ing.meta.namespace;
-  if (parts.length > 2 || namespace !== ing.meta.namespace || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name))
-    return null;
-  return { kind: 'ConfigMap', namespace, name };
+  const ref = parseNamespacedName(raw, ing.meta.namespace);
+  return ref && ref.namespace === ing.meta.namespace ? { kind: 'ConfigMap', ...ref } : null;
 }
 
 function warned(ing: Ingress, key: string, value: string, expected: string): Problem {

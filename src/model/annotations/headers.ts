@@ -11,7 +11,7 @@ import type { Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import { isHttpPath } from '../../syntax.js';
 import type { AnnotationContext, Family } from './family.js';
-import { annotationProblem, PREFIX } from './values.js';
+import { annotationProblem, PREFIX, settingsConfigMapRef, settingsConfigMap } from './values.js';
 import { isProtectedHeader } from '../proxy-headers.js';
 
 export const UPSTREAM_VHOST = `${PREFIX}upstream-vhost`;
@@ -90,10 +90,7 @@ export const headersFamily: Family<'headers', HeadersConfig, never, CustomHeader
     const headers = proxySetHeaders(ctx.settings.proxySetHeaders, ctx, problems);
     return headers.length ? [{ headers }] : [];
   },
-  settingsReferences(settings) {
-    const [namespace, name] = settings.proxySetHeaders?.split('/') ?? [];
-    return namespace && name ? [{ kind: 'ConfigMap', namespace, name }] : [];
-  },
+  settingsReferences: (settings) => settingsConfigMapRef(settings.proxySetHeaders),
   constantHeaders: (items) => items.flatMap((item) => item.headers),
 };
 
@@ -106,18 +103,8 @@ export function proxySetHeaders(
   ctx: Pick<AnnotationContext, 'configMap'>,
   problems: Problem[],
 ): ProxyHeader[] {
-  if (!ref) return [];
-  const [namespace, name] = ref.split('/') as [string, string];
-  const cm = ctx.configMap(namespace, name);
-  if (!cm) {
-    problems.push({
-      severity: 'warning',
-      object: `ConfigMap ${ref}`,
-      field: 'proxy-set-headers',
-      message: `ConfigMap ${ref} named by the setting proxy-set-headers not found; no custom headers are sent`,
-    });
-    return [];
-  }
+  const cm = settingsConfigMap(ref, 'proxy-set-headers', 'no custom headers are sent', ctx, problems);
+  if (!cm) return [];
   const where = { file: cm.source.file, line: cm.source.line, object: objectRef(cm) };
   const out: ProxyHeader[] = [];
   const seen = new Set<string>();

@@ -15,9 +15,15 @@
 import type { ConfigMap, Ingress, Problem } from '../../resources.js';
 import { objectRef } from '../../resources.js';
 import { isProtectedHeader } from '../proxy-headers.js';
-import { parseSecretRef } from './auth.js';
-import type { AnnotationContext, Family, ObjectReference } from './family.js';
-import { PREFIX, refused, refusedBecause } from './values.js';
+import type { AnnotationContext, Family } from './family.js';
+import {
+  PREFIX,
+  parseNamespacedName,
+  refused,
+  refusedBecause,
+  settingsConfigMap,
+  settingsConfigMapRef,
+} from './values.js';
 
 export const CUSTOM_HEADERS = `${PREFIX}custom-headers`;
 
@@ -77,7 +83,7 @@ function headersOf(cm: ConfigMap): { headers: ResponseHeader[]; refusedHeaders: 
 /** "name" (the Ingress's namespace) or "namespace/name" of the annotation's ConfigMap. */
 function configMapRef(ing: Ingress): { namespace: string; name: string } | undefined {
   const value = ing.meta.annotations[CUSTOM_HEADERS];
-  return value === undefined ? undefined : parseSecretRef(value, ing.meta.namespace);
+  return value === undefined ? undefined : parseNamespacedName(value, ing.meta.namespace);
 }
 
 export function parseCustomHeaders(
@@ -134,28 +140,13 @@ export function addHeaders(
   ctx: Pick<AnnotationContext, 'configMap'>,
   problems: Problem[],
 ): ResponseHeader[] {
-  if (!ref) return [];
-  const [namespace, name] = ref.split('/') as [string, string];
-  const cm = ctx.configMap(namespace, name);
-  if (!cm) {
-    problems.push({
-      severity: 'warning',
-      object: `ConfigMap ${ref}`,
-      field: 'add-headers',
-      message: `ConfigMap ${ref} named by the setting add-headers not found; no response headers are added`,
-    });
-    return [];
-  }
+  const cm = settingsConfigMap(ref, 'add-headers', 'no response headers are added', ctx, problems);
+  if (!cm) return [];
   const { headers, refusedHeaders } = headersOf(cm);
   const where = { file: cm.source.file, line: cm.source.line, object: objectRef(cm) };
   for (const { key, why } of refusedHeaders)
     problems.push({ severity: 'error', ...where, field: `data.${key}`, message: `${why}; header not sent` });
   return headers;
-}
-
-function settingsRef(value: string | null): ObjectReference[] {
-  const [namespace, name] = value?.split('/') ?? [];
-  return namespace && name ? [{ kind: 'ConfigMap', namespace, name }] : [];
 }
 
 export const responseHeadersFamily: Family<'response-headers', CustomHeadersConfig, never, AddHeaders> = {
@@ -173,6 +164,6 @@ export const responseHeadersFamily: Family<'response-headers', CustomHeadersConf
     const headers = addHeaders(ctx.settings.addHeaders, ctx, problems);
     return headers.length ? [{ headers }] : [];
   },
-  settingsReferences: (settings) => settingsRef(settings.addHeaders),
+  settingsReferences: (settings) => settingsConfigMapRef(settings.addHeaders),
   responseHeaders: (items) => items.flatMap((item) => item.headers),
 };

@@ -3,12 +3,10 @@
 import crypto from 'node:crypto';
 import type { Ingress, Problem, Secret } from '../../resources.js';
 import { problemAt } from '../../resources.js';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../../syntax.js';
 import { certificateFromSecret } from '../certificates.js';
 import type { AnnotationContext, ObjectReference } from './family.js';
 import { annotationProblem, PREFIX } from './values.js';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
 export interface SecretRef {
   namespace: string;

@@ -1,7 +1,9 @@
 // What every annotation family shares: the annotation prefix, the value parsers, and the problems that
 // report a refused value. A family imports these from here, never from another family.
-import type { Ingress, Problem } from '../../resources.js';
+import type { ConfigMap, Ingress, Problem } from '../../resources.js';
 import { problemAt } from '../../resources.js';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../../syntax.js';
+import type { AnnotationContext, ObjectReference } from './family.js';
 
 export const PREFIX = 'nginx.ingress.kubernetes.io/';
 
@@ -57,4 +59,44 @@ export function refused(ing: Ingress, key: string, value: string, expected: stri
 /** An error about an annotation that is not about one bad value (a missing Secret, say). */
 export function refusedBecause(ing: Ingress, key: string, message: string): Problem {
   return problemAt(ing, 'error', `metadata.annotations["${key}"]`, `${message}; ${DENIED}`);
+}
+
+/** "name" (in the given namespace) or "namespace/name" of a Secret or ConfigMap an annotation names. */
+export function parseNamespacedName(value: string, namespace: string): { namespace: string; name: string } | undefined {
+  const parts = value.trim().split('/');
+  if (parts.length === 1 && DNS_SUBDOMAIN.test(parts[0]!)) return { namespace, name: parts[0]! };
+  if (parts.length === 2 && DNS_LABEL.test(parts[0]!) && DNS_SUBDOMAIN.test(parts[1]!))
+    return { namespace: parts[0]!, name: parts[1]! };
+  return undefined;
+}
+
+/** The ConfigMap a setting names as "namespace/name" (settings.ts validated it), as a reference to fetch. */
+export function settingsConfigMapRef(value: string | null): ObjectReference[] {
+  const [namespace, name] = value?.split('/') ?? [];
+  return namespace && name ? [{ kind: 'ConfigMap', namespace, name }] : [];
+}
+
+/**
+ * The ConfigMap a setting names ("namespace/name"); a missing one is a warning saying what is not done
+ * (`consequence`), and undefined.
+ */
+export function settingsConfigMap(
+  ref: string | null,
+  setting: string,
+  consequence: string,
+  ctx: Pick<AnnotationContext, 'configMap'>,
+  problems: Problem[],
+): ConfigMap | undefined {
+  if (!ref) return undefined;
+  const [namespace, name] = ref.split('/') as [string, string];
+  const cm = ctx.configMap(namespace, name);
+  if (!cm) {
+    problems.push({
+      severity: 'warning',
+      object: `ConfigMap ${ref}`,
+      field: setting,
+      message: `ConfigMap ${ref} named by the setting ${setting} not found; ${consequence}`,
+    });
+  }
+  return cm;
 }

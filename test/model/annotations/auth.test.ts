@@ -5,7 +5,6 @@ import {
   AUTH_SECRET_TYPE,
   AUTH_TYPE,
   parseHtpasswd,
-  parseSecretRef,
 } from '../../../src/model/annotations/auth.js';
 import type { BasicAuthConfig } from '../../../src/model/annotations/auth.js';
 import type { Model } from '../../../src/model/index.js';
@@ -65,13 +64,6 @@ describe('model/annotations/auth (basic)', () => {
         assert.equal(result.ok, false, JSON.stringify(text));
       }
     });
-  });
-
-  it('parseSecretRef: name in the Ingress namespace, or namespace/name', () => {
-    assert.deepEqual(parseSecretRef('users', 'shop'), { namespace: 'shop', name: 'users' });
-    assert.deepEqual(parseSecretRef(' auth/users ', 'shop'), { namespace: 'auth', name: 'users' });
-    for (const value of ['', 'a/b/c', 'Users', 'a b', '../x', 'users;', '/users', 'ns/'])
-      assert.equal(parseSecretRef(value, 'shop'), undefined, value);
   });
 
   it('auth-file (default): the htpasswd becomes a managed file workers can read (0640); realm defaults to "Authentication Required"', () => {

@@ -2,11 +2,15 @@ import assert from 'node:assert/strict';
 import {
   annotationProblem,
   parseBool,
+  parseNamespacedName,
   parseIntIn,
   PREFIX,
   refused,
   refusedBecause,
+  settingsConfigMap,
+  settingsConfigMapRef,
 } from '../../../src/model/annotations/values.js';
+import type { Problem } from '../../../src/resources.js';
 import { ingress } from '../../helpers/resources.js';
 
 describe('model/annotations/values (what every family shares)', () => {
@@ -55,5 +59,33 @@ describe('model/annotations/values (what every family shares)', () => {
     assert.equal(problem.severity, 'error');
     assert.equal(problem.field, `metadata.annotations["${PREFIX}auth-secret"]`);
     assert.equal(problem.message, "Secret shop/users not found; the Ingress's paths answer 503 until it is fixed");
+  });
+
+  it('parseNamespacedName: name in the Ingress namespace, or namespace/name', () => {
+    assert.deepEqual(parseNamespacedName('users', 'shop'), { namespace: 'shop', name: 'users' });
+    assert.deepEqual(parseNamespacedName(' auth/users ', 'shop'), { namespace: 'auth', name: 'users' });
+    for (const value of ['', 'a/b/c', 'Users', 'a b', '../x', 'users;', '/users', 'ns/'])
+      assert.equal(parseNamespacedName(value, 'shop'), undefined, value);
+  });
+
+  it('settingsConfigMap: the ConfigMap a setting names; a missing one is a warning naming the setting', () => {
+    const cm = { ...ingress({ name: 'x' }), kind: 'ConfigMap' as const, data: {} };
+    const found = { ...cm, meta: { ...cm.meta, namespace: 'infra', name: 'extra' } };
+    const ctx = { configMap: (ns: string, name: string) => (ns === 'infra' && name === 'extra' ? found : undefined) };
+    const problems: Problem[] = [];
+    assert.equal(settingsConfigMap('infra/extra', 'add-headers', 'nothing added', ctx, problems), found);
+    assert.equal(settingsConfigMap(null, 'add-headers', 'nothing added', ctx, problems), undefined);
+    assert.deepEqual(problems, []);
+    assert.equal(settingsConfigMap('infra/gone', 'add-headers', 'nothing added', ctx, problems), undefined);
+    assert.deepEqual(problems, [
+      {
+        severity: 'warning',
+        object: 'ConfigMap infra/gone',
+        field: 'add-headers',
+        message: 'ConfigMap infra/gone named by the setting add-headers not found; nothing added',
+      },
+    ]);
+    assert.deepEqual(settingsConfigMapRef('infra/extra'), [{ kind: 'ConfigMap', namespace: 'infra', name: 'extra' }]);
+    assert.deepEqual(settingsConfigMapRef(null), []);
   });
 });
