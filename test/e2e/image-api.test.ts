@@ -12,7 +12,7 @@ import path from 'node:path';
 import { TestCluster } from '../helpers/cluster.js';
 import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
 import { request } from '../helpers/http.js';
-import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
+import { endpointSlice, ingress, type Obj, service, yamlDocs, ingressClass } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { freePorts } from '../helpers/ports.js';
@@ -77,12 +77,7 @@ describe('e2e: the container image in API mode (real kube-apiserver, podman)', f
     pods = await startPods(podSpecs('image', '127.0.64.1', 2));
     podIPs = network.route(pods.specs.map((spec) => spec.address));
     apply(
-      {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'IngressClass',
-        metadata: { name: 'nginx' },
-        spec: { controller: 'ingress-templater.dev/controller' },
-      },
+      ingressClass(),
       service('web', { ports: [{ name: 'http', port: 80, targetPort: pods.port }] }),
       slice([podIPs[0]!]),
       ingress('web', { host: HOST, className: 'nginx', paths: [{ path: '/', service: 'web', port: 'http' }] }),

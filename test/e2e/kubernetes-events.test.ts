@@ -9,7 +9,7 @@ import path from 'node:path';
 import { metricKey, type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
-import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
+import { endpointSlice, ingress, type Obj, service, yamlDocs, ingressClass } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -48,12 +48,7 @@ const roleWithoutEvents = (user: string): Obj[] => [
   },
 ];
 
-const INGRESS_CLASS = {
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'IngressClass',
-  metadata: { name: 'nginx' },
-  spec: { controller: 'ingress-templater.dev/controller' },
-};
+const INGRESS_CLASS = ingressClass();
 
 interface KubeEvent {
   metadata: { name: string };

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
-import { configMap, endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
+import { configMap, endpointSlice, ingress, type Obj, service, yamlDocs, ingressClass } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { waitFor } from '../helpers/wait.js';
@@ -70,12 +70,7 @@ describe('e2e: Secrets and ConfigMaps named by Ingresses, fetched by name (real 
     const [podIP] = network.route(pods.specs.map((spec) => spec.address));
     emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-e2e-api-refs-'));
     apply(
-      {
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'IngressClass',
-        metadata: { name: 'nginx' },
-        spec: { controller: 'ingress-templater.dev/controller' },
-      },
+      ingressClass(),
       configMap('settings', NS, { 'proxy-set-headers': `${NS}/custom-headers` }),
       configMap('custom-headers', NS, { 'X-Team': 'payments' }),
       opaqueSecret('users', 'first'),

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { metricKey, type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
-import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
+import { endpointSlice, ingress, type Obj, service, yamlDocs, ingressClass } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { waitFor } from '../helpers/wait.js';
@@ -25,12 +25,7 @@ const TTL_SECONDS = 4;
 // the replicas' pod addresses as the publish Service's EndpointSlice names them
 const POD_IPS: Record<string, string> = { 'replica-a': '10.244.0.11', 'replica-b': '10.244.0.12' };
 
-const INGRESS_CLASS = {
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'IngressClass',
-  metadata: { name: 'nginx' },
-  spec: { controller: 'ingress-templater.dev/controller' },
-};
+const INGRESS_CLASS = ingressClass();
 
 describe('e2e: Ingress status from the leader of two replicas (real kube-apiserver and etcd)', function () {
   this.timeout(60_000);

@@ -20,7 +20,7 @@ import {
   stopAfter,
 } from '../helpers/controller.js';
 import { applyDeployRbac, deployRbac, renderDeploy } from '../helpers/deploy-rbac.js';
-import { endpointSlice, ingress, type Obj, service, yamlDocs } from '../helpers/manifests.js';
+import { endpointSlice, ingress, type Obj, service, yamlDocs, ingressClass } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
@@ -37,12 +37,7 @@ const SETTINGS = 'ingress-templater/ingress-templater-settings';
 // what the controller watches in API mode, each with its own list and watch
 const KINDS = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Secret', 'ConfigMap'];
 
-const INGRESS_CLASS = {
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'IngressClass',
-  metadata: { name: 'nginx' },
-  spec: { controller: 'ingress-templater.dev/controller' },
-};
+const INGRESS_CLASS = ingressClass();
 
 const fingerprint = (pem: string) => new crypto.X509Certificate(pem).fingerprint256;
 
@@ -336,12 +331,7 @@ describe('e2e: the Kubernetes API source (real kube-apiserver and etcd, the RBAC
   });
 
   it('an Ingress of another class is not served (its IngressClass names another controller)', async () => {
-    const foreignClass = {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'IngressClass',
-      metadata: { name: 'another' },
-      spec: { controller: 'example.com/another-controller' },
-    };
+    const foreignClass = ingressClass('another', 'example.com/another-controller');
     // one apply, the foreign Ingress first: once the marker is served, the foreign one has been seen too
     objects.apply(
       foreignClass,

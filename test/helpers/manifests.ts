@@ -174,6 +174,11 @@ export function tlsSecret(name: string, cert: string, key: string, namespace = N
   };
 }
 
+/** An IngressClass; by default the one this controller answers to (spec.controller). */
+export function ingressClass(name = 'nginx', controller = 'ingress-templater.dev/controller'): Obj {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name }, spec: { controller } };
+}
+
 export function configMap(name: string, namespace: string, data: Record<string, string>): Obj {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data };
 }
