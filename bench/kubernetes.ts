@@ -23,16 +23,15 @@
 //     [--controller-logs DIR]
 // (--sizes '' runs only the fault phase)
 // Needs root (iptables), the cluster binaries (scripts/cluster-build.sh) and kubectl.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterBinaries, TestCluster } from '../test/helpers/cluster.js';
-import { cleanEnv, CLI, metricKey, type Metrics, REPO, RunningController } from '../test/helpers/controller.js';
+import { metricKey, type Metrics, type RunningController } from '../test/helpers/controller.js';
 import { applyDeployRbac, deployRbac } from '../test/helpers/deploy-rbac.js';
 import { PodNetwork } from '../test/helpers/pod-network.js';
-import { freePorts } from '../test/helpers/ports.js';
 import { TcpProxy } from '../test/helpers/tcp-proxy.js';
 import { sleep } from '../test/helpers/wait.js';
 import { writeAtomic } from './generate.js';
@@ -48,7 +47,7 @@ import {
   startsList,
   watchVersion,
 } from './kube-api.js';
-import { get, machine, percentile, procStatusKiB, startBackends, yamlDocs } from './lib.js';
+import { get, machine, percentile, procStatusKiB, spawnLoopbackRun, startBackends, yamlDocs } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -274,33 +273,6 @@ function apiFeed(api: AdminApi, port: number, watch: ArrivalWatch | null, args: 
 
 // ---- measuring ----
 
-/** `run` with loopback ports and the shipped defaults, on the source `args` choose. */
-async function spawnRun(args: string[], prefix: string): Promise<RunningController> {
-  const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
-  const ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort! };
-  const argv = [
-    CLI,
-    'run',
-    ...args,
-    '--nginx-prefix',
-    prefix,
-    '--listen-address',
-    '127.0.0.1',
-    '--status-address',
-    '127.0.0.1',
-    '--http-port',
-    String(ports.http),
-    '--https-port',
-    String(ports.https),
-    '--status-port',
-    String(ports.status),
-    '--internal-port',
-    String(ports.internal),
-  ];
-  const child = spawn(process.execPath, argv, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  return new RunningController(child, ports, prefix, args[args.indexOf('--manifests') + 1] ?? '');
-}
-
 /** Poll host through nginx every `everyMs` until `body` answers with 200; ms since t0. */
 async function until(
   ctl: RunningController,
@@ -352,7 +324,7 @@ async function measureSource(feed: Feed, apps: App[], podIPs: string[], big: boo
   // initial list (or directory load) to serving
   const spawnedAt = now();
   const spawnedWall = Date.now();
-  const ctl = await spawnRun(feed.args, prefix);
+  const ctl = await spawnLoopbackRun(feed.args, prefix);
   cleanups.push(() => ctl.stop());
   const readyMs = (async () => {
     for (;;) {
@@ -582,7 +554,7 @@ async function measureFaults(ingresses: number, pods: Pods) {
     '--manifests',
     path.join(tmp, 'empty'),
   ];
-  const ctl = await spawnRun(args, path.join(tmp, 'nginx'));
+  const ctl = await spawnLoopbackRun(args, path.join(tmp, 'nginx'));
   cleanups.push(() => ctl.stop());
   await ctl.waitReady(120_000);
   const probe = apps[0]!;

@@ -6,7 +6,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { freePort } from '../test/helpers/ports.js';
+import { cleanEnv, CLI, REPO, RunningController } from '../test/helpers/controller.js';
+import { freePort, freePorts } from '../test/helpers/ports.js';
 import { sleep } from '../test/helpers/wait.js';
 
 export interface Backends {
@@ -153,4 +154,35 @@ export function get(port: number, host: string): Promise<{ status: number; body:
 export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : NaN;
+}
+
+/**
+ * `run` with every listener on fresh loopback ports and the shipped defaults otherwise; `args` choose the
+ * source (--manifests DIR, --kubeconfig FILE) and anything else a bench changes.
+ */
+export async function spawnLoopbackRun(args: string[], prefix: string): Promise<RunningController> {
+  const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
+  const ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort! };
+  const argv = [
+    CLI,
+    'run',
+    ...args,
+    '--nginx-prefix',
+    prefix,
+    '--listen-address',
+    '127.0.0.1',
+    '--status-address',
+    '127.0.0.1',
+    '--http-port',
+    String(ports.http),
+    '--https-port',
+    String(ports.https),
+    '--status-port',
+    String(ports.status),
+    '--internal-port',
+    String(ports.internal),
+  ];
+  const child = spawn(process.execPath, argv, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const manifests = args.indexOf('--manifests');
+  return new RunningController(child, ports, prefix, manifests >= 0 ? args[manifests + 1]! : '');
 }

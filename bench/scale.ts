@@ -4,7 +4,7 @@
 // where nothing listens, so no traffic leaves the machine. The controller runs with its shipped defaults.
 //   node dist/bench/scale.js [--sizes 100,1000,10000] [--changes 40] [--ingress-changes N] [--storm 100]
 //                            [--min-reload-interval MS] [--json FILE]
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +15,7 @@ import { defaultBinary, probeBinary } from '../src/nginx/binary.js';
 import { buildModel } from '../src/model/index.js';
 import { ManifestSet } from '../src/sources/manifest-set.js';
 import { loadTemplates, LUA_DIR } from '../src/render/index.js';
-import { cleanEnv, CLI, metricKey, REPO, RunningController, type Metrics } from '../test/helpers/controller.js';
-import { freePorts } from '../test/helpers/ports.js';
+import { metricKey, type RunningController, type Metrics } from '../test/helpers/controller.js';
 import { sleep } from '../test/helpers/wait.js';
 import { generateCluster, writeAtomic, type GeneratedApp } from './generate.js';
 import {
@@ -26,6 +25,7 @@ import {
   median,
   percentile,
   procStatusKiB,
+  spawnLoopbackRun,
   startBackends,
   yamlDocs,
   type Backends,
@@ -241,35 +241,6 @@ async function phases(dir: string) {
 }
 type Phases = Awaited<ReturnType<typeof phases>>;
 
-/** `run` with loopback ports and the shipped defaults (only --min-reload-interval when asked). */
-async function spawnRun(manifests: string, prefix: string): Promise<RunningController> {
-  const [httpPort, httpsPort, statusPort, internalPort] = await freePorts(4);
-  const ports = { http: httpPort!, https: httpsPort!, status: statusPort!, internal: internalPort! };
-  const args = [
-    CLI,
-    'run',
-    '--manifests',
-    manifests,
-    '--nginx-prefix',
-    prefix,
-    '--listen-address',
-    '127.0.0.1',
-    '--status-address',
-    '127.0.0.1',
-    '--http-port',
-    String(ports.http),
-    '--https-port',
-    String(ports.https),
-    '--status-port',
-    String(ports.status),
-    '--internal-port',
-    String(ports.internal),
-    ...(MRI ? ['--min-reload-interval', MRI] : []),
-  ];
-  const child = spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  return new RunningController(child, ports, prefix, manifests);
-}
-
 async function measure(ingresses: number, pods: Backends) {
   const endpoints = ingresses * 10;
   const big = ingresses >= 10_000;
@@ -301,7 +272,8 @@ async function measure(ingresses: number, pods: Backends) {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-scale-nginx-'));
   cleanups.push(() => fs.rmSync(prefix, { recursive: true, force: true }));
   started = now();
-  const ctl = await spawnRun(dir, prefix);
+  // the shipped defaults, only --min-reload-interval when asked
+  const ctl = await spawnLoopbackRun(['--manifests', dir, ...(MRI ? ['--min-reload-interval', MRI] : [])], prefix);
   cleanups.push(() => ctl.stop());
   const coldStartMs = await until(ctl.ports.http, cold.host, 'pod-1', started, timeoutMs, ctl);
   await ctl.waitReady(timeoutMs);
