@@ -87,7 +87,9 @@ function waitForExit(child: ChildProcess, ms: number): Promise<void> {
 }
 
 export class TestCluster {
-  readonly dir: string;
+  // made on first use, not in the constructor: tests build their clusters at describe time, and a skipped
+  // describe (no binaries on the machine) must not leave an empty directory in /tmp
+  private madeDir: string | null = null;
   apiPort = 0;
   etcdPort = 0;
   private etcdPeerPort = 0;
@@ -97,12 +99,16 @@ export class TestCluster {
   readonly users: ClusterUser[];
 
   constructor(private readonly options: ClusterOptions = {}) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-cluster-'));
     this.users = (options.users ?? []).map((user, index) => ({
       name: user.name,
       token: `token-${index}-${user.name.replace(/[^a-z0-9]/g, '-')}`,
       groups: user.groups ?? [],
     }));
+  }
+
+  get dir(): string {
+    this.madeDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'itp-cluster-'));
+    return this.madeDir;
   }
 
   get server(): string {
@@ -260,7 +266,8 @@ export class TestCluster {
     }
     this.apiserver = null;
     this.etcd = null;
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.madeDir !== null) fs.rmSync(this.madeDir, { recursive: true, force: true });
+    this.madeDir = null;
   }
 }
 
