@@ -9,8 +9,9 @@
 // Usage: node scripts/e2e-coverage.mjs [--quiet]   (exit 1 when a check fails)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const ROOT = new URL('..', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const E2E_DOC = 'docs/ingress-nginx-e2e-coverage.md';
 const SETTINGS_DOC = 'docs/ingress-nginx-settings-coverage.md';
 const quiet = process.argv.includes('--quiet');
