@@ -63,6 +63,7 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
         [`${ANNOTATION}enable-cors`]: 'true',
         [`${ANNOTATION}cors-allow-credentials`]: 'false',
         [`${ANNOTATION}cors-allow-methods`]: 'GET, POST',
+        [`${ANNOTATION}cors-allow-headers`]: 'DNT, User-Agent',
       }),
     ]);
     manifests.write('invalid.yaml', [
@@ -191,11 +192,13 @@ describe('e2e: access annotations (source ranges, rate limits, CORS)', function 
     assert.equal((await ctl!.http('cors.test', '/api')).headers['access-control-allow-origin'], undefined);
   });
 
+  // ingress-nginx test/e2e/annotations/cors.go "should allow headers for cors"
   it('CORS with the default origin "*": every response carries it, credentials as configured', async () => {
     const reply = await ctl!.http('cors-star.test', '/');
     assert.equal(reply.status, 200);
     assert.equal(reply.headers['access-control-allow-origin'], '*');
     assert.equal(reply.headers['access-control-allow-methods'], 'GET, POST');
+    assert.equal(reply.headers['access-control-allow-headers'], 'DNT, User-Agent');
     assert.equal(reply.headers['access-control-allow-credentials'], undefined);
     const pre = await ctl!.http('cors-star.test', '/', {
       method: 'OPTIONS',

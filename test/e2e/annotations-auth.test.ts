@@ -409,7 +409,8 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
       ingress('ext', {
         host: 'ext.example.com',
         paths: [{ path: '/', service: 'app' }],
-        annotations: { [`${ANNOTATION}auth-url`]: 'http://$host/verify' },
+        // ingress-nginx test/e2e/annotations/auth.go "should return 503 (location was denied)": its invalid host
+        annotations: { [`${ANNOTATION}auth-url`]: 'https://invalid..auth.url/verify' },
       }),
     );
     await ctl!.waitForReload(again);
@@ -420,7 +421,8 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     const later = (await ctl!.status()).problems;
     assert.ok(
       later.some(
-        (p) => p.includes('Ingress default/ext') && p.includes('auth-url') && p.includes('http://$host/verify'),
+        (p) =>
+          p.includes('Ingress default/ext') && p.includes('auth-url') && p.includes('https://invalid..auth.url/verify'),
       ),
       later.join('\n'),
     );

@@ -16,6 +16,9 @@ const MOVED = 'moved.example.com';
 const SITE = 'site.example.com'; // from-to-www: www.site.example.com -> site.example.com, with TLS
 const WWW = 'www.other.example.com'; // from-to-www: other.example.com -> www.other.example.com
 const BAD = 'bad.example.com';
+const ORDER = 'order.example.com'; // a rewrite on "/" beside a plain longer path
+const SHADOW = 'shadow.example.com'; // a longer regex shadows a plain path it matches
+const INSPECT = 'inspection.example.com'; // a path that tries to end its location and open another
 
 describe('e2e: annotations for paths, rewrites and redirects', function () {
   let manifests: ManifestDir;
@@ -57,6 +60,31 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
     manifests.write(
       'regex-plain.yaml',
       ingress('regex-plain', { host: RX, paths: [{ path: '/plain', service: 'other' }] }),
+    );
+    manifests.write('order.yaml', [
+      ingress('kube-lego', { host: ORDER, paths: [{ path: '/.well-known/acme/challenge', service: 'other' }] }),
+      ingress('rewrite-index', {
+        host: ORDER,
+        annotations: { [`${ANNOTATION}rewrite-target`]: '/new/backend' },
+        paths: [{ path: '/', service: 'web' }],
+      }),
+      ingress('shadowed', { host: SHADOW, paths: [{ path: '/foo/bar/bar', service: 'other' }] }),
+      ingress('shadowing', {
+        host: SHADOW,
+        annotations: { [`${ANNOTATION}use-regex`]: 'true', [`${ANNOTATION}rewrite-target`]: '/new/backend' },
+        paths: [{ path: '/foo/bar/[a-z]{3}', pathType: 'ImplementationSpecific', service: 'web' }],
+      }),
+    ]);
+    manifests.write(
+      'inspect-invalid.yaml',
+      ingress('invalidregex', {
+        host: INSPECT,
+        paths: [{ path: '/bla{alias /var/run/secrets/;}location ~* ^/abcd', service: 'web' }],
+      }),
+    );
+    manifests.write(
+      'inspect-valid.yaml',
+      ingress('valid', { host: INSPECT, paths: [{ path: '/valid', service: 'web' }] }),
     );
     manifests.write(
       'root.yaml',
@@ -184,6 +212,23 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
       assert.equal((await ctl!.http(RX, '/plainer')).status, 404);
       assert.match(ctl!.nginxConf(), /location ~\* "\^\/plain\/" \{/);
     });
+
+    // ingress-nginx test/e2e/annotations/rewrite.go "should use correct longest path match"
+    it('a rewrite on "/" leaves a longer plain path of the host alone', async function () {
+      const challenge = await ctl!.http(ORDER, '/.well-known/acme/challenge');
+      assert.equal(challenge.pod?.pod, 'other-pod');
+      assert.equal(challenge.pod?.path, '/.well-known/acme/challenge');
+      const index = await ctl!.http(ORDER, '/anything');
+      assert.equal(index.pod?.pod, 'web-pod');
+      assert.equal(index.pod?.path, '/new/backend');
+    });
+
+    // ingress-nginx test/e2e/annotations/rewrite.go "should fail to use longest match for documented warning"
+    it('a longer regex path wins over a plain path it matches, as ingress-nginx documents', async function () {
+      const reply = await ctl!.http(SHADOW, '/foo/bar/bar');
+      assert.equal(reply.pod?.pod, 'web-pod');
+      assert.equal(reply.pod?.path, '/new/backend');
+    });
   });
 
   describe('redirects', () => {
@@ -257,6 +302,19 @@ describe('e2e: annotations for paths, rewrites and redirects', function () {
   });
 
   describe('invalid values', () => {
+    // ingress-nginx test/e2e/ingress/deep_inspection.go "should drop whole ingress if one path matches invalid regex"
+    it('a path that tries to close its location is refused with its Ingress; the host keeps its other paths', async function () {
+      assert.equal((await ctl!.http(INSPECT, '/valid')).pod?.pod, 'web-pod');
+      assert.equal((await ctl!.http(INSPECT, '/bla')).status, 404);
+      assert.equal((await ctl!.http(INSPECT, '/abcd/')).status, 404);
+      assert.ok(!ctl!.nginxConf().includes('/var/run/secrets'));
+      const problems = (await ctl!.status()).problems;
+      assert.ok(
+        problems.some((problem) => problem.includes('Ingress default/invalidregex') && problem.includes('path')),
+        problems.join('\n'),
+      );
+    });
+
     it('are ignored with their defaults, as ingress-nginx: no rewrite, redirect code 301; the host keeps answering', async function () {
       // an invalid rewrite-target: the paths are proxied as they came
       for (const requestPath of ['/rw/x', '/nl', '/nl/x']) {

@@ -26,6 +26,7 @@ const HTTPS_ADDR = '127.0.40.1';
 const GRPC_ADDR = '127.0.40.2';
 const GRPCS_ADDR = '127.0.40.3';
 const POD_ADDR = '127.0.40.4';
+const HTTPS13_ADDR = '127.0.40.5'; // an HTTPS backend that speaks TLS 1.3 only
 
 // ---- certificates ----
 
@@ -163,10 +164,10 @@ function close(server: https.Server | http2.Http2Server | http2.Http2SecureServe
   });
 }
 
-function httpsBackend(pem: Pem): https.Server {
+function httpsBackend(pem: Pem, options: https.ServerOptions = {}): https.Server {
   // asks for a client certificate without requiring one, and reports what it got
   return https.createServer(
-    { cert: pem.cert, key: pem.key, requestCert: true, rejectUnauthorized: false },
+    { cert: pem.cert, key: pem.key, requestCert: true, rejectUnauthorized: false, ...options },
     (req, res) => {
       const socket = req.socket as TLSSocket & { servername?: string | false };
       const peer = socket.getPeerCertificate();
@@ -292,6 +293,9 @@ const HOSTS = {
   hsts: 'hsts.tls.test',
   mtls: 'mtls.tls.test',
   optional: 'optional.tls.test',
+  verifyOff: 'verify-off.tls.test', // auth-tls-secret with auth-tls-verify-client off
+  tls12: 'tls12.tls.test', // proxy-ssl-protocols TLSv1.2 to the TLS 1.3-only backend
+  tls13: 'tls13.tls.test', // proxy-ssl-protocols TLSv1.3 to it
   bad: 'bad.tls.test',
 };
 
@@ -301,9 +305,11 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
   let ctl: RunningController | undefined;
   let pods: Pods | undefined;
   let httpsServer: https.Server | undefined;
+  let https13Server: https.Server | undefined;
   let grpcServer: http2.Http2Server | undefined;
   let grpcsServer: http2.Http2SecureServer | undefined;
   let httpsPort = 0,
+    https13Port = 0,
     grpcPort = 0,
     grpcsPort = 0;
   let client: Pem, strangerClient: Pem, nginxClient: Pem;
@@ -321,6 +327,9 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
     httpsPort = await freePort(HTTPS_ADDR);
     httpsServer = httpsBackend(backendCert);
     await listen(httpsServer, HTTPS_ADDR, httpsPort);
+    https13Port = await freePort(HTTPS13_ADDR);
+    https13Server = httpsBackend(backendCert, { minVersion: 'TLSv1.3' });
+    await listen(https13Server, HTTPS13_ADDR, https13Port);
     grpcPort = await freePort(GRPC_ADDR);
     grpcServer = http2.createServer();
     grpcServer.on('stream', grpcHandler('grpc'));
@@ -338,6 +347,7 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
     ];
     manifests.write('services.yaml', [
       ...svc('https-svc', HTTPS_ADDR, httpsPort),
+      ...svc('https13-svc', HTTPS13_ADDR, https13Port),
       ...svc('grpc-svc', GRPC_ADDR, grpcPort),
       ...svc('grpcs-svc', GRPCS_ADDR, grpcsPort),
       ...backend('pod-svc', pods),
@@ -424,6 +434,19 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
           'pod-svc',
           { tls: true },
         ),
+        ing(
+          'mtls-off',
+          HOSTS.verifyOff,
+          {
+            [`${ANNOTATION}auth-tls-secret`]: `${NS}/client-ca`,
+            [`${ANNOTATION}auth-tls-verify-client`]: 'off',
+            [`${ANNOTATION}auth-tls-verify-depth`]: '2',
+          },
+          'pod-svc',
+          { tls: true },
+        ),
+        ing('tls12', HOSTS.tls12, { ...verified, [`${ANNOTATION}proxy-ssl-protocols`]: 'TLSv1.2' }, 'https13-svc'),
+        ing('tls13', HOSTS.tls13, { ...verified, [`${ANNOTATION}proxy-ssl-protocols`]: 'TLSv1.3' }, 'https13-svc'),
         ing('bad-ok', HOSTS.bad, {}, 'pod-svc', { path: '/ok' }),
         ing('bad-protocol', HOSTS.bad, { [`${ANNOTATION}backend-protocol`]: 'AJP' }, 'pod-svc', { path: '/protocol' }),
         ing(
@@ -445,7 +468,13 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
   stopAfter(
     () => ctl,
     async () => {
-      await Promise.all([closeAll(pods), close(httpsServer), close(grpcServer), close(grpcsServer)]);
+      await Promise.all([
+        closeAll(pods),
+        close(httpsServer),
+        close(https13Server),
+        close(grpcServer),
+        close(grpcsServer),
+      ]);
       manifests?.cleanup();
       pki?.cleanup();
     },
@@ -476,6 +505,14 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
       assert.equal(answer.backend, 'https');
       assert.equal(answer.clientCN, null); // no client certificate without proxy-ssl-secret
       assert.equal(answer.sni, null); // proxy-ssl-server-name defaults to off
+    });
+
+    // ingress-nginx test/e2e/annotations/proxyssl.go "should set valid proxy-ssl-secret, proxy-ssl-protocols"
+    it('proxy-ssl-protocols: TLSv1.2 alone cannot reach a TLS 1.3-only backend (502); TLSv1.3 can', async function () {
+      assert.equal((await ctl!.http(HOSTS.tls12, '/')).status, 502);
+      const reply = await ctl!.http(HOSTS.tls13, '/');
+      assert.equal(reply.status, 200, reply.body);
+      assert.equal((JSON.parse(reply.body) as HttpsAnswer).backend, 'https');
     });
   });
 
@@ -571,6 +608,18 @@ describe('e2e: TLS annotations (backend-protocol, proxy-ssl, auth-tls, force-ssl
       assert.equal(withCert.status, 200, withCert.body);
       assert.equal(pod(withCert).headers['ssl-client-verify'], 'SUCCESS');
       assert.equal(pod(withCert).headers['ssl-client-cert'], undefined);
+    });
+
+    // ingress-nginx test/e2e/annotations/authtls.go "should set valid auth-tls-secret, sslVerify to off, and sslVerifyDepth to 2"
+    // ingress-nginx test/e2e/annotations/authtls.go "should validate auth-tls-verify-client"
+    it('with verify-client off, no certificate is asked for: requests without one pass', async function () {
+      const without = await tlsRequest(ctl!.ports.https, HOSTS.verifyOff, '/');
+      assert.equal(without.status, 200, without.body);
+      // a certificate from another CA is not asked for either, so it is not refused
+      const offered = await tlsRequest(ctl!.ports.https, HOSTS.verifyOff, '/', { client: strangerClient });
+      assert.equal(offered.status, 200, offered.body);
+      // the same CA with verify-client on (HOSTS.mtls) refuses the request without one
+      assert.equal((await tlsRequest(ctl!.ports.https, HOSTS.mtls, '/')).status, 400);
     });
 
     it('other hosts neither ask for certificates nor forward client-sent ssl-client-* headers', async function () {
