@@ -26,6 +26,7 @@ import { formatProblem } from '../resources.js';
 import { startStatusServer } from '../status-server.js';
 import { DirectorySource } from '../sources/directory-source.js';
 import { ApiSource, watchedKinds } from '../sources/kubernetes/api-source.js';
+import { canListIngressClasses } from '../sources/kubernetes/ingress-class-access.js';
 import { referencedObjects } from '../model/references.js';
 import type { ApiConfig } from '../sources/kubernetes/config.js';
 import { reflectorWatch } from '../sources/kubernetes/reflector-watch.js';
@@ -93,7 +94,11 @@ function eventObservers(options: ControllerOptions, store: Store, log: Logger): 
 }
 
 /** The directory, or in API mode one list/watch per kind of the Kubernetes API, feeding one store. */
-function sourceFor(options: ControllerOptions, log: Logger, metrics: Metrics): { source: Source; store: Store } {
+async function sourceFor(
+  options: ControllerOptions,
+  log: Logger,
+  metrics: Metrics,
+): Promise<{ source: Source; store: Store }> {
   const api = options.api;
   if (!api) {
     const directory = new DirectorySource({ root: options.manifests, log, metrics });
@@ -104,7 +109,15 @@ function sourceFor(options: ControllerOptions, log: Logger, metrics: Metrics): {
     namespace: api.namespace ?? '(all)',
   });
   const store = new Store();
-  const kinds = watchedKinds({ namespace: api.namespace, configMap: options.configMap });
+  let kinds = watchedKinds({ namespace: api.namespace, configMap: options.configMap });
+  if (!(await canListIngressClasses(api.config))) {
+    kinds = kinds.filter((kind) => kind.kind !== 'IngressClass');
+    log(
+      'warn',
+      'the API refuses to list IngressClasses (403): going on without them, as ingress-nginx did; an Ingress is served when its class (spec.ingressClassName or the kubernetes.io/ingress.class annotation) is --ingress-class, or it has none and --watch-ingress-without-class is on. Grant list and watch on ingressclasses (deploy/rbac.yaml does) to serve classes by their controller',
+      { event: 'ingressclass_forbidden' },
+    );
+  }
   const source = new ApiSource({
     store,
     kinds,
@@ -174,7 +187,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
   });
   const snippets = new SnippetChecker(bin, path.join(prefix, 'tmp'), mode === 'lua' ? bin.luaModules : []);
   const metrics = new Metrics();
-  const { source, store } = sourceFor(options, log, metrics);
+  const { source, store } = await sourceFor(options, log, metrics);
   return new Controller({
     source,
     store,
