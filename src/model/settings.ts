@@ -55,6 +55,8 @@ export interface Settings {
   globalAuthSigninRedirectParam: string;
   globalAuthResponseHeaders: readonly AuthHeader[] | false;
   globalAuthRequestRedirect: string | false | null; // X-Auth-Request-Redirect to the auth service
+  // not supported: when set, it denies like an invalid key (external-auth.ts globalSnippetProblem)
+  globalAuthSnippet: string | null;
   // Ingress paths (prefixes of a path) the global auth never guards: ACME HTTP-01 challenges by default
   noAuthLocations: readonly string[];
   // ---- end of global external auth
@@ -101,6 +103,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   globalAuthSigninRedirectParam: 'rd',
   globalAuthResponseHeaders: Object.freeze([]),
   globalAuthRequestRedirect: null,
+  globalAuthSnippet: null,
   noAuthLocations: Object.freeze(['/.well-known/acme-challenge']),
   // ---- end of global external auth
 });
@@ -185,6 +188,8 @@ const globalAuthKeys: Record<string, [keyof Settings, Parser, string, string?]> 
     'a URL or path of RFC 3986 characters, without nginx variables',
     GLOBAL_AUTH_DENIES,
   ],
+  // refused by external-auth.ts (globalSnippetProblem), which reports it once
+  'global-auth-snippet': ['globalAuthSnippet', (v) => (v === '' ? null : v), 'nginx directives'],
   'no-auth-locations': ['noAuthLocations', pathPrefixes, 'comma-separated paths, each starting with "/"'],
 };
 

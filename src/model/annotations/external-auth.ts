@@ -212,7 +212,7 @@ export function parseExternalAuth(
 ): ExternalAuthConfig | undefined {
   const annotations = ing.meta.annotations;
   const present = EXTERNAL_AUTH_KEYS.filter((k) => annotations[k] !== undefined);
-  if (present.length === 0) return globalAuthFor(ing, ctx.settings, problems);
+  if (present.length === 0) return globalAuthFor(ing, ctx, problems);
   if (annotations[AUTH_URL] === undefined) {
     problems.push(
       problemAt(
@@ -276,7 +276,12 @@ export function parseExternalAuth(
  * or the Ingress opts out (enable-global-auth: "false"). An invalid enable-global-auth is ignored: the
  * global auth applies, as in ingress-nginx.
  */
-export function globalAuthFor(ing: Ingress, settings: Settings, problems: Problem[]): ExternalAuthConfig | undefined {
+export function globalAuthFor(
+  ing: Ingress,
+  ctx: Pick<AnnotationContext, 'settings'>,
+  problems: Problem[],
+): ExternalAuthConfig | undefined {
+  const settings = ctx.settings;
   const optOut = ing.meta.annotations[ENABLE_GLOBAL_AUTH];
   const enabled = optOut === undefined ? true : parseBool(optOut);
   if (enabled === undefined)
@@ -289,8 +294,16 @@ export function globalAuthFor(ing: Ingress, settings: Settings, problems: Proble
     ? parseSignin(settings.globalAuthSignin, settings.globalAuthSigninRedirectParam)
     : null;
   const redirect = settings.globalAuthRequestRedirect;
-  // the settings reported the invalid key once; here its locations are only marked for denial
-  if (url === false || method === false || headers === false || signin === undefined || redirect === false)
+  // the settings reported the invalid key once (parseSettings, or fromSettings for the snippet); here its
+  // locations are only marked for denial
+  if (
+    url === false ||
+    method === false ||
+    headers === false ||
+    signin === undefined ||
+    redirect === false ||
+    globalSnippetProblem(settings) !== null
+  )
     return {
       ...base,
       url: '',
@@ -310,6 +323,17 @@ export function globalAuthFor(ing: Ingress, settings: Settings, problems: Proble
     ...(redirect !== null ? { requestRedirect: redirect } : {}),
     global: { exempt, refused: false },
   };
+}
+
+/**
+ * Why the ConfigMap's global-auth-snippet cannot be used, or null (none). It is not supported: the auth
+ * subrequest's location is rendered by srv-external-auth.hbs, and an include there would make that partial
+ * opaque (render/partial-traits.ts) for every server with external auth, changing their config. Ignoring it
+ * could serve more than asked (a snippet may refuse subrequests), so, like an invalid key, it denies.
+ */
+export function globalSnippetProblem(settings: Settings): string | null {
+  if (settings.globalAuthSnippet === null) return null;
+  return 'global-auth-snippet is not supported; remove it, or let the auth service do what it did';
 }
 
 /** One internal location of srv-external-auth.hbs: the subrequests of one Ingress, proxied to its auth-url. */
@@ -335,6 +359,18 @@ export const externalAuthFamily: Family<'external-auth', ExternalAuthConfig, Ext
   // an unreadable authentication must not serve the paths unauthenticated
   failClosed: true,
   location: parseExternalAuth,
+  // the global auth's snippet, refused once here (the other global keys are checked by parseSettings)
+  fromSettings(ctx, problems) {
+    const why = ctx.settings.globalAuthUrl === null ? null : globalSnippetProblem(ctx.settings);
+    if (why)
+      problems.push({
+        severity: 'error',
+        object: 'ConfigMap (settings)',
+        field: 'data.global-auth-snippet',
+        message: `${why}; ${GLOBAL_DENIED}`,
+      });
+    return [];
+  },
   // its problems follow custom-errors' in a build's report, as they always have
   finishAfter: ['custom-errors'],
   finish: (placed) => finishExternalAuth(placed.servers, placed.http, placed.resolved, placed.policy),

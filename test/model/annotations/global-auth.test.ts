@@ -186,6 +186,27 @@ describe('model/annotations/external-auth: global auth (ConfigMap)', () => {
     assert.doesNotMatch(text, /_external-auth-global/);
   });
 
+  it('global-auth-snippet is not supported: reported once, it denies what the global auth guards', () => {
+    for (const allow of ['false', 'true']) {
+      const { model, problems } = withSettings(
+        {
+          'global-auth-url': GLOBAL_URL,
+          'global-auth-snippet': 'proxy_set_header My-Custom-Header 42;',
+          'allow-snippet-annotations': allow,
+        },
+        ing('one', ['/one']),
+        ing('two', ['/two'], { [ENABLE_GLOBAL_AUTH]: 'false' }),
+      );
+      assert.match(locationAt(model, '/one').denied!, /invalid global external auth setting/);
+      assert.equal(locationAt(model, '/two').denied, null);
+      const errors = problems.filter((problem) => problem.field === 'data.global-auth-snippet');
+      assert.equal(errors.length, 1, show(problems));
+      assert.match(errors[0]!.message, /not supported.*every path the global auth guards answers 503/);
+    }
+    // without a global-auth-url it does nothing, as in ingress-nginx
+    assert.deepEqual(withSettings({ 'global-auth-snippet': 'x;' }, ing('one', ['/one'])).problems, []);
+  });
+
   it("a global-auth-url host that does not resolve denies the guarded paths; the problem is the ConfigMap's, once", () => {
     const { model, problems } = build(
       [
