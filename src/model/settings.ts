@@ -188,10 +188,14 @@ const globalAuthKeys: Record<string, [keyof Settings, Parser, string, string?]> 
     'a URL or path of RFC 3986 characters, without nginx variables',
     GLOBAL_AUTH_DENIES,
   ],
-  // refused by external-auth.ts (globalSnippetProblem), which reports it once
-  'global-auth-snippet': ['globalAuthSnippet', (v) => (v === '' ? null : v), 'nginx directives'],
   'no-auth-locations': ['noAuthLocations', pathPrefixes, 'comma-separated paths, each starting with "/"'],
 };
+
+// Not honoured, but read so that it can deny: global-auth-snippet (its text is kept; external-auth.ts
+// globalSnippetProblem refuses it and reports it once, and the paths the global auth guards answer 503)
+const refusedGlobalAuthKeys: Record<string, [keyof Settings, Parser, string]> = Object.fromEntries([
+  ['global-auth-snippet', ['globalAuthSnippet', (value: string) => (value === '' ? null : value), 'nginx directives']],
+]);
 
 const KEYS: Record<string, [keyof Settings, Parser, string, string?]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
@@ -255,6 +259,7 @@ const KEYS: Record<string, [keyof Settings, Parser, string, string?]> = {
   'allow-snippet-annotations': ['allowSnippetAnnotations', bool, '"true" or "false"'],
   'allow-cross-namespace-canary': ['allowCrossNamespaceCanary', bool, '"true" or "false"'],
   ...globalAuthKeys,
+  ...refusedGlobalAuthKeys,
 };
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {

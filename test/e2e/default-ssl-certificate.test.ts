@@ -93,8 +93,7 @@ describe('e2e: --default-ssl-certificate (directory mode)', function () {
     }
   });
 
-  // ingress-nginx test/e2e/settings/default_ssl_certificate.go "uses default ssl certificate for host based
-  // ingress when configured certificate does not match host"
+  // ingress-nginx test/e2e/settings/default_ssl_certificate.go "uses default ssl certificate for host based ingress when configured certificate does not match host"
   it('a host whose certificate names another host gets the Secret of the flag', async function () {
     const reply = await ctl!.https(FOREIGN, '/');
     assert.equal(reply.status, 200);

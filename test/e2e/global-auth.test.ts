@@ -89,7 +89,7 @@ describe('e2e: global external auth (ConfigMap global-auth-url)', function () {
     },
   );
 
-  // ingress-nginx global_external_auth.go "should return status code 401 when request any protected service"
+  // ingress-nginx test/e2e/settings/global_external_auth.go "should return status code 401 when request any protected service"
   it('every path without an auth-url of its own asks the global auth: 401 without, 200 with the token', async function () {
     const before = auth.seen.length;
     assert.equal(await status('/foo'), 401);
@@ -116,8 +116,7 @@ describe('e2e: global external auth (ConfigMap global-auth-url)', function () {
     assert.equal(await status('/foo', 'own'), 401);
   });
 
-  // ingress-nginx global_external_auth.go "should return status code 200 when request whitelisted (via
-  // no-auth-locations) service and 401 when request protected service"
+  // ingress-nginx test/e2e/settings/global_external_auth.go "should return status code 200 when request whitelisted (via no-auth-locations) service and 401 when request protected service"
   it('no-auth-locations: the listed paths are served without asking; the others still are guarded', async function () {
     settings({ 'no-auth-locations': '/bar' });
     await until('/bar served without auth', async () => (await status('/bar')) === 200);
@@ -128,8 +127,7 @@ describe('e2e: global external auth (ConfigMap global-auth-url)', function () {
     await until('/bar guarded again', async () => (await status('/bar')) === 401);
   });
 
-  // ingress-nginx global_external_auth.go "should return status code 200 when request whitelisted (via
-  // ingress annotation) service and 401 when request protected service"
+  // ingress-nginx test/e2e/settings/global_external_auth.go "should return status code 200 when request whitelisted (via ingress annotation) service and 401 when request protected service"
   it('enable-global-auth: "false" opts an Ingress out', async function () {
     bar({ [`${ANNOTATION}enable-global-auth`]: 'false' });
     await until('/bar served without auth', async () => (await status('/bar')) === 200);
@@ -138,9 +136,10 @@ describe('e2e: global external auth (ConfigMap global-auth-url)', function () {
     await until('/bar guarded again', async () => (await status('/bar')) === 401);
   });
 
-  // ingress-nginx global_external_auth.go "should proxy_method method when global-auth-method is configured",
-  // "should add auth headers when global-auth-response-headers is configured", "should set request-redirect
-  // when global-auth-request-redirect is configured": here what the auth service and the pod receive
+  // three cases that looked for directives in the config; here what the auth service and the pod receive:
+  // ingress-nginx test/e2e/settings/global_external_auth.go "should proxy_method method when global-auth-method is configured"
+  // ingress-nginx test/e2e/settings/global_external_auth.go "should add auth headers when global-auth-response-headers is configured"
+  // ingress-nginx test/e2e/settings/global_external_auth.go "should set request-redirect when global-auth-request-redirect is configured"
   it('global-auth-method, -response-headers and -request-redirect: what the auth service and the pod get', async function () {
     settings({
       'global-auth-method': 'POST',
@@ -173,7 +172,7 @@ describe('e2e: global external auth (ConfigMap global-auth-url)', function () {
     await until('/bar guarded again', async () => (await status('/bar')) === 401);
   });
 
-  // ingress-nginx global_external_auth.go "should add custom error page when global-auth-signin url is configured"
+  // ingress-nginx test/e2e/settings/global_external_auth.go "should add custom error page when global-auth-signin url is configured"
   it('global-auth-signin and -signin-redirect-param: a 401 redirects to the sign-in page', async function () {
     settings({ 'global-auth-signin': 'https://login.example.com/start', 'global-auth-signin-redirect-param': 'back' });
     await until('the sign-in redirect', async () => (await status('/foo/x?a=1')) === 302);

@@ -93,8 +93,7 @@ describe('model/annotations/external-auth: global auth (ConfigMap)', () => {
     assert.match(param.problems[0]!.message, /using the default/);
   });
 
-  // ingress-nginx test/e2e/settings/global_external_auth.go "should return status code 401 when request any
-  // protected service" (the guarding; e2e/global-auth.test.ts checks the 401s through nginx)
+  // the model side of ingress-nginx's global_external_auth.go cases (test/e2e/global-auth.test.ts names them)
   it('every location of every Ingress without an auth-url of its own gets the global auth', () => {
     const { model, problems } = withSettings(
       { 'global-auth-url': GLOBAL_URL },
@@ -129,8 +128,6 @@ describe('model/annotations/external-auth: global auth (ConfigMap)', () => {
     assert.equal(authOf(model, '/other')!.authPath, GLOBAL_AUTH_PATH);
   });
 
-  // ingress-nginx test/e2e/settings/global_external_auth.go "should return status code 200 when request
-  // whitelisted (via no-auth-locations) service and 401 when request protected service"
   it('no-auth-locations: Ingress paths under its prefixes are not guarded; by default the ACME challenges', () => {
     const resources = [ing('foo-ingress', ['/foo']), ing('bar-ingress', ['/bar', '/barn'])];
     const listed = withSettings({ 'global-auth-url': GLOBAL_URL, 'no-auth-locations': '/bar' }, ...resources).model;
@@ -147,8 +144,6 @@ describe('model/annotations/external-auth: global auth (ConfigMap)', () => {
     assert.equal(authOf(acme, '/')?.authPath, GLOBAL_AUTH_PATH, 'the root path is not under the prefix');
   });
 
-  // ingress-nginx test/e2e/settings/global_external_auth.go "should return status code 200 when request
-  // whitelisted (via ingress annotation) service and 401 when request protected service"
   it('enable-global-auth: "false" opts an Ingress out; an invalid value is ignored (guarded) with a warning', () => {
     const { model, problems } = withSettings(
       { 'global-auth-url': GLOBAL_URL },
@@ -241,10 +236,7 @@ describe('model/annotations/external-auth: global auth (ConfigMap)', () => {
     assert.match(text(parseSignin('https://login.example.com/start?rd=/home', 'back')), /\?rd=\/home&back=<scheme>/);
   });
 
-  // ingress-nginx test/e2e/settings/global_external_auth.go "should proxy_method method when global-auth-method
-  // is configured", "should add custom error page when global-auth-signin url is configured", "should add auth
-  // headers when global-auth-response-headers is configured", "should set request-redirect when
-  // global-auth-request-redirect is configured" (their checks of the rendered config)
+  // what ingress-nginx's global_external_auth.go checked in the config text, here in ours and by nginx -t
   it('renders the global internal location with method, request redirect, sign-in and headers; nginx accepts it', async () => {
     const { model, problems } = withSettings(
       {
