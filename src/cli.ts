@@ -35,7 +35,7 @@ import type { BalancerMode } from './render/index.js';
 import type { NginxBinary } from './nginx/binary.js';
 import { formatProblem } from './resources.js';
 import { podAddresses, selfPolicy } from './own-listeners.js';
-import { DNS_LABEL, isIP } from './syntax.js';
+import { DNS_LABEL, DNS_SUBDOMAIN, isIP } from './syntax.js';
 import { ApiConfigError, inPod, loadApiConfig } from './sources/kubernetes/config.js';
 import type { Problem } from './resources.js';
 import { STATUS_FLAGS, statusSettings } from './publish/status-flags.js';
@@ -90,6 +90,10 @@ const OPTIONS = {
   'default-backend-service': {
     type: 'string',
     help: 'NAMESPACE/NAME of the Service answering requests no Ingress routes (its first port); default: 404',
+  },
+  'default-ssl-certificate': {
+    type: 'string',
+    help: 'NAMESPACE/NAME of the TLS Secret served instead of the generated self-signed certificate',
   },
   kubeconfig: {
     type: 'string',
@@ -203,6 +207,18 @@ function balancerFlag(values: Values): BalancerMode | 'auto' {
   return mode;
 }
 
+/** A flag naming a Secret as NAMESPACE/NAME (a DNS label, then a DNS subdomain, as Kubernetes names them). */
+function secretFlag(values: Values, flag: string): { namespace: string; name: string } | undefined {
+  const value = values[flag] as string | undefined;
+  if (value === undefined) return undefined;
+  const slash = value.indexOf('/');
+  const namespace = value.slice(0, slash);
+  const name = value.slice(slash + 1);
+  if (slash < 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name))
+    throw new UsageError(`--${flag} must be NAMESPACE/NAME, got ${JSON.stringify(value)}`);
+  return { namespace, name };
+}
+
 function common(values: Values) {
   const cm = values.configmap as string | undefined;
   let configMap: { namespace: string; name: string } | undefined;
@@ -219,6 +235,7 @@ function common(values: Values) {
       throw new UsageError(`--default-backend-service must be NAMESPACE/NAME, got ${JSON.stringify(defaultService)}`);
     defaultBackendService = { namespace: match[1]!, name: match[3]! };
   }
+  const defaultSslCertificate = secretFlag(values, 'default-ssl-certificate');
   const listenAddress = String(values['listen-address']);
   return {
     manifests: path.resolve(String(values.manifests)),
@@ -230,6 +247,7 @@ function common(values: Values) {
     templateDir: values['template-dir'] ? path.resolve(String(values['template-dir'])) : undefined,
     configMap,
     defaultBackendService,
+    defaultSslCertificate,
     classes: {
       ingressClass: String(values['ingress-class']),
       controllerClass: String(values['controller-class']),
@@ -321,6 +339,7 @@ async function planOnce(
         ...shared.classes,
         configMap: shared.configMap,
         defaultBackendService: shared.defaultBackendService,
+        defaultSslCertificate: shared.defaultSslCertificate,
         balancer: mode,
         endpointPolicy: policyFor(values, shared),
       },

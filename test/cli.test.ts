@@ -125,6 +125,10 @@ describe('cli (main in process)', function () {
     it('a balancer, ConfigMap, pod IP, boolean or format of the wrong shape', async () => {
       await usage(['render', '--balancer', 'magic'], /--balancer must be auto, lua or static, got "magic"/);
       await usage(['render', '--configmap', 'settings'], /--configmap must be NAMESPACE\/NAME, got "settings"/);
+      await usage(
+        ['render', '--default-ssl-certificate', 'Infra/Cert'],
+        /--default-ssl-certificate must be NAMESPACE\/NAME, got "Infra\/Cert"/,
+      );
       await usage(['render', '--pod-ip', '10.0.0.1,pod-a'], /--pod-ip .* must list IP addresses, got "pod-a"/);
       await usage(
         ['render', '--watch-ingress-without-class', 'yes'],

@@ -49,6 +49,9 @@ export interface ModelOptions extends ClassOptions {
   // --default-backend-service NS/NAME: what answers requests no Ingress routes (ingress-nginx's flag; its
   // first port, as ingress-nginx takes it); without it, 404
   defaultBackendService?: { namespace: string; name: string };
+  // --default-ssl-certificate NS/NAME: the TLS Secret served instead of the generated self-signed certificate
+  // (ingress-nginx's flag): the catch-all, clients without SNI, hosts without a usable certificate of their own
+  defaultSslCertificate?: { namespace: string; name: string };
 }
 
 export interface BuildResult {
@@ -347,6 +350,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   // which served the default certificate otherwise); a broken or foreign certificate never shadows a
   // younger working one. A host no usable certificate covers gets the default certificate.
   const certs = new NameTable<Certificate>();
+  const defaultCertificate = controllerDefaultCertificate(opts.defaultSslCertificate, input, certs, problems);
   const certForHost = new Map<string, string>();
   const badSecrets = new Set<string>();
   const servedHosts = new Set([...servers.keys()].flatMap((h) => (h ? [h, h.replace(/^[^.]+/, '*')] : [])));
@@ -443,6 +447,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     files: files.values().sort((a, b) => (a.name < b.name ? -1 : 1)),
     http,
     settings,
+    ...(defaultCertificate ? { defaultCertificate } : {}),
   };
   const environment = { lookup, settings, balancer: opts.balancer };
   for (const family of FAMILIES) {
@@ -456,6 +461,48 @@ function locationOrder(left: Location, right: Location): number {
   if (left.path.length !== right.path.length) return right.path.length - left.path.length;
   if (left.path !== right.path) return left.path < right.path ? -1 : 1;
   return left.match === right.match ? 0 : left.match === 'exact' ? -1 : 1;
+}
+
+/**
+ * The certificate of --default-ssl-certificate, registered under its name (a Secret that spec.tls also names
+ * shares it); null with a warning when the Secret is missing or unusable: the generated certificate serves
+ * then, as ingress-nginx fell back to its fake certificate.
+ */
+function controllerDefaultCertificate(
+  named: ModelOptions['defaultSslCertificate'],
+  input: ModelInput,
+  certs: NameTable<Certificate>,
+  problems: Problem[],
+): string | null {
+  if (!named) return null;
+  const { namespace, name } = named;
+  const where = { object: `Secret ${namespace}/${name}`, field: '--default-ssl-certificate' };
+  const fallback = 'the generated self-signed certificate is served instead';
+  const secret = input.get('Secret', namespace, name);
+  if (!secret) {
+    problems.push({ severity: 'warning', ...where, message: `Secret ${namespace}/${name} not found; ${fallback}` });
+    return null;
+  }
+  const parsed = certificateFromSecret(secret);
+  problems.push(...parsed.problems);
+  if (!parsed.ok) {
+    problems.push({
+      severity: 'warning',
+      ...where,
+      message: `Secret ${namespace}/${name} is not a usable TLS certificate; ${fallback}`,
+    });
+    return null;
+  }
+  const held = certs.claim(parsed.cert.name, objectRef(secret), parsed.cert);
+  if (!held.ok) {
+    problems.push({
+      severity: 'error',
+      ...where,
+      message: `certificate name ${parsed.cert.name} is already used by ${held.holder}; ${fallback}`,
+    });
+    return null;
+  }
+  return held.value.name;
 }
 
 /**

@@ -13,6 +13,7 @@ export type { ObjectReference } from './annotations/family.js';
 
 export interface ReferenceOptions extends ClassOptions {
   configMap?: { namespace: string; name: string };
+  defaultSslCertificate?: { namespace: string; name: string }; // --default-ssl-certificate's Secret
 }
 
 const WITH_REFERENCES = FAMILIES.filter((family) => family.references);
@@ -26,6 +27,7 @@ export function referencedObjects(input: ModelInput, options: ReferenceOptions):
     ? input.get('ConfigMap', options.configMap.namespace, options.configMap.name)
     : undefined;
   const { settings } = parseSettings(cm);
+  if (options.defaultSslCertificate) add({ kind: 'Secret', ...options.defaultSslCertificate });
   for (const family of WITH_SETTINGS_REFERENCES) for (const ref of family.settingsReferences!(settings)) add(ref);
   const classes = input.list('IngressClass');
   for (const ing of input.list('Ingress')) {

@@ -66,4 +66,6 @@ export interface Model {
   files: ManagedFile[]; // htpasswd files, CA bundles... written under PREFIX/files
   http: HttpItems; // annotation family -> items for the http block
   settings: Settings;
+  // --default-ssl-certificate: the certificate (of certificates) served instead of the generated one
+  defaultCertificate?: string;
 }

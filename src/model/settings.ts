@@ -4,6 +4,8 @@ import type { ConfigMap, Problem } from '../resources.js';
 import { objectRef } from '../resources.js';
 import { parseAlgorithm } from './annotations/balance.js';
 import type { Algorithm } from './annotations/balance.js';
+import { AUTH_METHODS, parseAuthUrl, parseResponseHeaders, parseSignin } from './annotations/external-auth.js';
+import type { AuthHeader, AuthUrl } from './annotations/external-auth.js';
 
 export interface Settings {
   sslRedirect: boolean;
@@ -45,6 +47,19 @@ export interface Settings {
   // a canary Ingress may split the traffic of a main Ingress in another namespace (ingress-nginx allowed
   // it, so any tenant could take over another's host); off by default (model/canary-pass.ts)
   allowCrossNamespaceCanary: boolean;
+  // ---- global external auth (model/annotations/external-auth.ts), with ingress-nginx's keys. An invalid
+  // value is false: every location the global auth would guard answers 503 rather than being served unguarded
+  globalAuthUrl: AuthUrl | false | null;
+  globalAuthMethod: string | false;
+  globalAuthSignin: string | false | null; // checked with parseSignin; the redirect parameter is added later
+  globalAuthSigninRedirectParam: string;
+  globalAuthResponseHeaders: readonly AuthHeader[] | false;
+  globalAuthRequestRedirect: string | false | null; // X-Auth-Request-Redirect to the auth service
+  // not supported: when set, it denies like an invalid key (external-auth.ts globalSnippetProblem)
+  globalAuthSnippet: string | null;
+  // Ingress paths (prefixes of a path) the global auth never guards: ACME HTTP-01 challenges by default
+  noAuthLocations: readonly string[];
+  // ---- end of global external auth
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -81,6 +96,16 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   limitConnStatusCode: 503,
   allowSnippetAnnotations: false,
   allowCrossNamespaceCanary: false,
+  // ---- global external auth
+  globalAuthUrl: null,
+  globalAuthMethod: 'GET',
+  globalAuthSignin: null,
+  globalAuthSigninRedirectParam: 'rd',
+  globalAuthResponseHeaders: Object.freeze([]),
+  globalAuthRequestRedirect: null,
+  globalAuthSnippet: null,
+  noAuthLocations: Object.freeze(['/.well-known/acme-challenge']),
+  // ---- end of global external auth
 });
 
 type Parser = (value: string) => unknown; // returns undefined when invalid
@@ -110,7 +135,69 @@ const headerNames: Parser = (value) => {
 const bufferSize: Parser = (v) =>
   /^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?$/.test(v) ? v.toLowerCase() : undefined;
 
-const KEYS: Record<string, [keyof Settings, Parser, string]> = {
+// comma-separated path prefixes (no-tls-redirect-locations, no-auth-locations)
+const pathPrefixes: Parser = (value) => {
+  const prefixes = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return prefixes.every((item) => /^\/[\x21-\x7e]{0,1023}$/.test(item)) ? prefixes : undefined;
+};
+
+// what an invalid value of a fail-closed key does instead of keeping the default (see the global auth keys)
+const GLOBAL_AUTH_DENIES = 'every path the global auth guards answers 503 until it is fixed';
+
+// global external auth: an empty value is the key's absence, as in ingress-nginx
+const globalAuthKeys: Record<string, [keyof Settings, Parser, string, string?]> = {
+  'global-auth-url': [
+    'globalAuthUrl',
+    (v) => (v === '' ? null : parseAuthUrl(v)),
+    'an http:// or https:// URL: host name or IP address, optional port, path and query of RFC 3986 characters, without nginx variables',
+    GLOBAL_AUTH_DENIES,
+  ],
+  'global-auth-method': [
+    'globalAuthMethod',
+    (v) => (v === '' ? 'GET' : AUTH_METHODS.includes(v) ? v : undefined),
+    AUTH_METHODS.join(', '),
+    GLOBAL_AUTH_DENIES,
+  ],
+  'global-auth-signin': [
+    'globalAuthSignin',
+    (v) => (v === '' ? null : parseSignin(v) ? v : undefined),
+    'an http:// or https:// URL of RFC 3986 characters; the only variables allowed are $host, $http_host, $best_http_host, $scheme, $pass_access_scheme, $request_uri, $escaped_request_uri',
+    GLOBAL_AUTH_DENIES,
+  ],
+  'global-auth-signin-redirect-param': [
+    'globalAuthSigninRedirectParam',
+    (v) => (v === '' ? 'rd' : /^[A-Za-z0-9_.~-]{1,64}$/.test(v) ? v : undefined),
+    'a query parameter name (letters, digits, "_", ".", "~", "-")',
+  ],
+  'global-auth-response-headers': [
+    'globalAuthResponseHeaders',
+    (value) => {
+      if (value === '') return Object.freeze([]);
+      const parsed = parseResponseHeaders(value);
+      return parsed.ok ? Object.freeze(parsed.headers) : undefined;
+    },
+    'header names (letters and digits, words joined by "-", at most 64 characters, none the controller sets itself) separated by commas',
+    GLOBAL_AUTH_DENIES,
+  ],
+  'global-auth-request-redirect': [
+    'globalAuthRequestRedirect',
+    (v) => (v === '' ? null : /^[A-Za-z0-9\-._~!&()*+,;=:@%/?#]{1,2048}$/.test(v) ? v : undefined),
+    'a URL or path of RFC 3986 characters, without nginx variables',
+    GLOBAL_AUTH_DENIES,
+  ],
+  'no-auth-locations': ['noAuthLocations', pathPrefixes, 'comma-separated paths, each starting with "/"'],
+};
+
+// Not honoured, but read so that it can deny: global-auth-snippet (its text is kept; external-auth.ts
+// globalSnippetProblem refuses it and reports it once, and the paths the global auth guards answer 503)
+const refusedGlobalAuthKeys: Record<string, [keyof Settings, Parser, string]> = Object.fromEntries([
+  ['global-auth-snippet', ['globalAuthSnippet', (value: string) => (value === '' ? null : value), 'nginx directives']],
+]);
+
+const KEYS: Record<string, [keyof Settings, Parser, string, string?]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
   'http-redirect-code': [
     'httpRedirectCode',
@@ -122,13 +209,7 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'relative-redirects': ['relativeRedirects', bool, '"true" or "false"'],
   'no-tls-redirect-locations': [
     'noTlsRedirectLocations',
-    (value) => {
-      const prefixes = value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item !== '');
-      return prefixes.every((item) => /^\/[\x21-\x7e]{0,1023}$/.test(item)) ? prefixes : undefined;
-    },
+    pathPrefixes,
     'comma-separated paths, each starting with "/"',
   ],
   'use-forwarded-headers': ['useForwardedHeaders', bool, '"true" or "false"'],
@@ -177,6 +258,8 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   'limit-conn-status-code': ['limitConnStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'allow-snippet-annotations': ['allowSnippetAnnotations', bool, '"true" or "false"'],
   'allow-cross-namespace-canary': ['allowCrossNamespaceCanary', bool, '"true" or "false"'],
+  ...globalAuthKeys,
+  ...refusedGlobalAuthKeys,
 };
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {
@@ -197,15 +280,17 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
       });
       continue;
     }
-    const [name, parse, expected] = entry;
+    // denies: what an invalid value does instead of keeping the default (a fail-closed key stores false)
+    const [name, parse, expected, denies] = entry;
     const parsed = parse(value.trim());
     if (parsed === undefined) {
       problems.push({
         severity: 'error',
         ...where,
         field: `data.${key}`,
-        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; using the default`,
+        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${denies ?? 'using the default'}`,
       });
+      if (denies) (settings as unknown as Record<string, unknown>)[name] = false;
       continue;
     }
     (settings as unknown as Record<string, unknown>)[name] = parsed;

@@ -172,8 +172,23 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
   const hsts = hstsHeader(model.settings);
   // nginx's default server of the listen sockets: the catch-all, else the first
   const defaultServer = model.servers.find((s) => s.host === '') ?? model.servers[0];
+  // --default-ssl-certificate: its Secret's file stands wherever the generated certificate would
+  const serverOptions = model.defaultCertificate
+    ? { ...options, defaultCertificate: certs.get(model.defaultCertificate)! }
+    : options;
   const servers = model.servers.map((s) =>
-    serverView(s, model, options, certs, live, balances, canaryOf, defaultRedirect, s === defaultServer, traitsOf),
+    serverView(
+      s,
+      model,
+      serverOptions,
+      certs,
+      live,
+      balances,
+      canaryOf,
+      defaultRedirect,
+      s === defaultServer,
+      traitsOf,
+    ),
   );
   const redirected = servers.filter((s) => s.redirectedElsewhere);
   const variableHeaders: VariableHeader[] = fromHttpItems(model.http, (family, items) =>

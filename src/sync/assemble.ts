@@ -60,6 +60,7 @@ export interface ControllerOptions {
   templateDir?: string;
   configMap?: { namespace: string; name: string };
   defaultBackendService?: { namespace: string; name: string }; // --default-backend-service
+  defaultSslCertificate?: { namespace: string; name: string }; // --default-ssl-certificate
   classes: ClassOptions;
   nginxBinary: string;
   nginxUser?: string | null;
@@ -124,7 +125,12 @@ async function sourceFor(
     watch: (kind) => reflectorWatch(api.config, kind, log, metrics),
     log,
     // the model's own view of what the served Ingresses and the settings name
-    references: (current) => referencedObjects(current, { ...options.classes, configMap: options.configMap }),
+    references: (current) =>
+      referencedObjects(current, {
+        ...options.classes,
+        configMap: options.configMap,
+        defaultSslCertificate: options.defaultSslCertificate,
+      }),
   });
   return { source, store };
 }
@@ -196,6 +202,7 @@ export async function assembleController(options: ControllerOptions): Promise<Co
         ...options.classes,
         configMap: options.configMap,
         defaultBackendService: options.defaultBackendService,
+        defaultSslCertificate: options.defaultSslCertificate,
         balancer: mode,
         endpointPolicy,
       },

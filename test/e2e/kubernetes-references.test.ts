@@ -2,7 +2,8 @@
 // only kubernetes.io/tls Secrets as a kind, so an Opaque basic-auth Secret and the ConfigMap of
 // proxy-set-headers arrive through watches of their own (src/sources/kubernetes/api-source.ts). Shown through
 // nginx: the password the Secret holds is asked for, its rotation is followed, the ConfigMap's header reaches
-// the pod, and a Secret that stops being named is no longer needed.
+// the pod, and a Secret that stops being named is no longer needed. The Secret of --default-ssl-certificate,
+// Opaque here so that only its watch by name can bring it, becomes the certificate served without SNI.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { type RunningController, startController, stopAfter } from '../helpers/controller.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { applyDeployRbac, deployRbac } from '../helpers/deploy-rbac.js';
+import { makeCert } from '../helpers/certs.js';
 import { configMap, endpointSlice, ingress, type Obj, service, yamlDocs, ingressClass } from '../helpers/manifests.js';
 import { PodNetwork } from '../helpers/pod-network.js';
 import { type Pods, closeAll, podSpecs, startPods } from '../helpers/pods.js';
@@ -80,7 +82,14 @@ describe('e2e: Secrets and ConfigMaps named by Ingresses, fetched by name (real 
     );
     ctl = await startController({
       manifests: emptyDir,
-      extraArgs: ['--kubeconfig', cluster.kubeconfig(cluster.users[0]), '--configmap', `${NS}/settings`],
+      extraArgs: [
+        '--kubeconfig',
+        cluster.kubeconfig(cluster.users[0]),
+        '--configmap',
+        `${NS}/settings`,
+        '--default-ssl-certificate',
+        `${NS}/fallback-cert`,
+      ],
       readyTimeoutMs: 30_000,
     });
   });
@@ -120,5 +129,26 @@ describe('e2e: Secrets and ConfigMaps named by Ingresses, fetched by name (real 
     cluster.kubectl(['delete', 'secret', 'users', '-n', NS]);
     apply(guarded(null));
     await waitFor(async () => (await statusWith(null)) === 200, { timeoutMs: 15_000, what: 'unguarded' });
+  });
+
+  it('--default-ssl-certificate: its Secret, created later, is fetched by name and served to clients without SNI', async () => {
+    const generated = await ctl!.https(HOST, '/', { servername: null });
+    assert.equal(generated.cert?.subject.CN, 'Ingress Templater Fake Certificate', 'missing: the generated one');
+    const fallback = makeCert('fallback.api.test');
+    apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: 'fallback-cert', namespace: NS },
+      data: {
+        'tls.crt': Buffer.from(fallback.cert).toString('base64'),
+        'tls.key': Buffer.from(fallback.key).toString('base64'),
+      },
+    });
+    const wanted = new crypto.X509Certificate(fallback.cert).fingerprint256;
+    await waitFor(async () => (await ctl!.https(HOST, '/', { servername: null })).cert?.fingerprint256 === wanted, {
+      timeoutMs: 15_000,
+      what: 'the Secret of --default-ssl-certificate served',
+    });
   });
 });

@@ -355,4 +355,37 @@ describe('TLS', () => {
       });
     });
   });
+
+  describe('--default-ssl-certificate', () => {
+    it('registers its Secret as a certificate and names it as the default; hosts without one keep "default"', () => {
+      const resources = [
+        ...app,
+        secret({ name: 'fallback', namespace: 'infra', cert: other }),
+        ingress({
+          name: 'shop',
+          tls: [{ hosts: ['cafe.example.com'] }],
+          rules: [rule('cafe.example.com', path('/', 'web'))],
+        }),
+      ];
+      const { model, problems } = build(resources, { defaultSslCertificate: { namespace: 'infra', name: 'fallback' } });
+      assert.deepEqual(problems, [], show(problems));
+      assert.equal(model.defaultCertificate, 'infra_fallback');
+      assert.deepEqual(
+        model.certificates.map((cert) => cert.name),
+        ['infra_fallback'],
+      );
+      assert.equal(server(model, 'cafe.example.com').tls, 'default');
+      assert.equal(build(resources).model.defaultCertificate, undefined, 'without the flag, nothing changes');
+    });
+
+    it('an unusable Secret: a warning, and the generated certificate', () => {
+      const resources = [...app, secret({ name: 'fallback', namespace: 'infra', crt: cafe.crt, key: other.key })];
+      const { model, problems } = build(resources, { defaultSslCertificate: { namespace: 'infra', name: 'fallback' } });
+      assert.equal(model.defaultCertificate, undefined);
+      assert.deepEqual(model.certificates, []);
+      const flag = problems.filter((problem) => problem.field === '--default-ssl-certificate');
+      assert.equal(flag.length, 1, show(problems));
+      assert.match(flag[0]!.message, /not a usable TLS certificate; the generated self-signed certificate/);
+    });
+  });
 });

@@ -91,4 +91,25 @@ describe('model/references', () => {
     const refs = referencedObjects(store, { ...OPTIONS, ...CONFIG_MAP_OPTION });
     assert.deepEqual(names(refs), [...looked].sort());
   });
+
+  it('--default-ssl-certificate: its Secret is named, found or not, and is what buildModel looks up', () => {
+    const store = storeOf(
+      service({ name: 'web' }),
+      ingress({ name: 'plain', rules: [rule('a.example.com', path('/', 'web'))] }),
+    );
+    const options = { ...OPTIONS, defaultSslCertificate: { namespace: 'infra', name: 'fallback' } };
+    assert.deepEqual(names(referencedObjects(store, options)), ['Secret infra/fallback']);
+    const looked: string[] = [];
+    const recording: ModelInput = {
+      list: (kind) => store.list(kind),
+      get: (kind, namespace, name) => {
+        if (kind === 'Secret') looked.push(`${kind} ${namespace}/${name}`);
+        return store.get(kind, namespace, name);
+      },
+    };
+    const { model, problems } = buildModel(recording, options);
+    assert.deepEqual(looked, ['Secret infra/fallback']);
+    assert.equal(model.defaultCertificate, undefined, 'a missing Secret: the generated certificate');
+    assert.match(problems.map((problem) => problem.message).join('\n'), /infra\/fallback not found; the generated/);
+  });
 });

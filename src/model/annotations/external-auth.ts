@@ -10,6 +10,13 @@
 // client cannot forge it). Basic auth (auth.ts) uses the same variable for Authorization.
 //
 // Like basic auth this fails closed: an invalid value denies the Ingress's paths (503).
+//
+// The global external auth of the ConfigMap (global-auth-url and its keys, ingress-nginx's) is the same
+// config, given to every location of an Ingress without an auth-url of its own and without
+// enable-global-auth: "false", except the paths under no-auth-locations; each server with such locations
+// gets one internal location for it (GLOBAL_AUTH_PATH). An invalid global key fails closed too: the
+// locations it would guard answer 503 (ingress-nginx logged a warning and served them unguarded, so a typo
+// in the ConfigMap published every path it was meant to protect).
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
@@ -17,7 +24,9 @@ import { problemAt } from '../../resources.js';
 import type { Server } from '../routing.js';
 import type { HttpItems } from './families.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX, refused } from './values.js';
+import { parseBool, PREFIX, refused, toleratedProblem } from './values.js';
+import { withConfig } from './family.js';
+import type { Settings } from '../settings.js';
 import { endpointRefusal, NO_PROTECTED } from '../endpoint-policy.js';
 import type { EndpointPolicy } from '../endpoint-policy.js';
 import { authServiceHeaders, headerList, isProtectedHeader } from '../proxy-headers.js';
@@ -27,6 +36,13 @@ export const AUTH_METHOD = `${PREFIX}auth-method`;
 export const AUTH_SIGNIN = `${PREFIX}auth-signin`;
 export const AUTH_RESPONSE_HEADERS = `${PREFIX}auth-response-headers`;
 export const EXTERNAL_AUTH_KEYS = [AUTH_URL, AUTH_METHOD, AUTH_SIGNIN, AUTH_RESPONSE_HEADERS] as const;
+// "false" opts an Ingress out of the ConfigMap's global-auth-url
+export const ENABLE_GLOBAL_AUTH = `${PREFIX}enable-global-auth`;
+/** The internal location of the global auth's subrequests, in each server that has locations it guards. */
+export const GLOBAL_AUTH_PATH = '/_external-auth-global';
+// the global auth's key in a server's auth locations and in problems (per-Ingress ones are namespace/name)
+const GLOBAL = '(global-auth-url)';
+const GLOBAL_DENIED = 'every path the global auth guards answers 503 until it is fixed';
 
 // the methods ingress-nginx accepts for auth-method
 export const AUTH_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE'];
@@ -81,6 +97,10 @@ export interface ExternalAuthConfig {
   method: string;
   headers: AuthHeader[];
   signin: SigninPart[] | null;
+  requestRedirect?: string; // X-Auth-Request-Redirect sent to the auth service (global-auth-request-redirect)
+  // the ConfigMap's global auth: the path prefixes it does not guard, and whether a key of it is invalid
+  // (then url and the rest are empty, and the locations it guards are denied)
+  global?: { exempt: readonly string[]; refused: boolean };
 }
 
 export function parseAuthUrl(value: string): AuthUrl | undefined {
@@ -132,10 +152,10 @@ export function parseResponseHeaders(
 
 /**
  * auth-signin: an http(s) URL, optionally with the variables ingress-nginx users write ($host,
- * $escaped_request_uri...). Unless its query has an rd parameter, rd=$scheme://$http_host$escaped_request_uri
- * is appended (the URL to come back to), as ingress-nginx does.
+ * $escaped_request_uri...). Unless its query has an rd parameter (redirectParam: global-auth-signin-redirect-param),
+ * rd=$scheme://$http_host$escaped_request_uri is appended (the URL to come back to), as ingress-nginx does.
  */
-export function parseSignin(value: string): SigninPart[] | undefined {
+export function parseSignin(value: string, redirectParam = 'rd'): SigninPart[] | undefined {
   const signin = value.trim();
   if (signin.length > MAX_URL || !/^https?:\/\/./.test(signin)) return undefined;
   const parts: SigninPart[] = [];
@@ -166,9 +186,12 @@ export function parseSignin(value: string): SigninPart[] | undefined {
   // the scheme and the start of the host must be literal: a variable cannot turn it into another kind of URL
   if (!/^https?:\/\/[A-Za-z0-9[]/.test(literal) && !/^https?:\/\/X/.test(literal)) return undefined;
   const query = literal.includes('?') ? literal.slice(literal.indexOf('?') + 1) : null;
-  const hasRd = query?.split('&').some((kv) => /^rd=./.test(kv));
+  const hasRd = query
+    ?.split('&')
+    .some((kv) => kv.startsWith(`${redirectParam}=`) && kv.length > redirectParam.length + 1);
   if (!hasRd) {
-    text(query === null ? '?rd=' : query === '' || query.endsWith('&') ? 'rd=' : '&rd=');
+    const param = `${redirectParam}=`;
+    text(query === null ? `?${param}` : query === '' || query.endsWith('&') ? param : `&${param}`);
     parts.push({ text: null, var: SIGNIN_VARIABLES.scheme! });
     text('://');
     parts.push({ text: null, var: SIGNIN_VARIABLES.http_host! });
@@ -184,12 +207,12 @@ export function authPathFor(ingress: string): string {
 
 export function parseExternalAuth(
   ing: Ingress,
-  _ctx: AnnotationContext,
+  ctx: AnnotationContext,
   problems: Problem[],
 ): ExternalAuthConfig | undefined {
   const annotations = ing.meta.annotations;
   const present = EXTERNAL_AUTH_KEYS.filter((k) => annotations[k] !== undefined);
-  if (present.length === 0) return undefined;
+  if (present.length === 0) return globalAuthFor(ing, ctx, problems);
   if (annotations[AUTH_URL] === undefined) {
     problems.push(
       problemAt(
@@ -248,9 +271,76 @@ export function parseExternalAuth(
   return { ingress, source: { ...ing.source }, authPath: authPathFor(ingress), ...url, method, headers, signin };
 }
 
+/**
+ * The ConfigMap's global auth for an Ingress without an auth-url of its own: undefined when there is none
+ * or the Ingress opts out (enable-global-auth: "false"). An invalid enable-global-auth is ignored: the
+ * global auth applies, as in ingress-nginx.
+ */
+export function globalAuthFor(
+  ing: Ingress,
+  ctx: Pick<AnnotationContext, 'settings'>,
+  problems: Problem[],
+): ExternalAuthConfig | undefined {
+  const settings = ctx.settings;
+  const optOut = ing.meta.annotations[ENABLE_GLOBAL_AUTH];
+  const enabled = optOut === undefined ? true : parseBool(optOut);
+  if (enabled === undefined)
+    problems.push(toleratedProblem(refused(ing, ENABLE_GLOBAL_AUTH, optOut!, '"true" or "false"')));
+  if (settings.globalAuthUrl === null || enabled === false) return undefined;
+  const base = { ingress: GLOBAL, source: { ...ing.source }, authPath: GLOBAL_AUTH_PATH };
+  const exempt = settings.noAuthLocations;
+  const { globalAuthUrl: url, globalAuthMethod: method, globalAuthResponseHeaders: headers } = settings;
+  const signin = settings.globalAuthSignin
+    ? parseSignin(settings.globalAuthSignin, settings.globalAuthSigninRedirectParam)
+    : null;
+  const redirect = settings.globalAuthRequestRedirect;
+  // the settings reported the invalid key once (parseSettings, or fromSettings for the snippet); here its
+  // locations are only marked for denial
+  if (
+    url === false ||
+    method === false ||
+    headers === false ||
+    signin === undefined ||
+    redirect === false ||
+    globalSnippetProblem(settings) !== null
+  )
+    return {
+      ...base,
+      url: '',
+      host: '',
+      hostname: '',
+      method: 'GET',
+      headers: [],
+      signin: null,
+      global: { exempt, refused: true },
+    };
+  return {
+    ...base,
+    ...url,
+    method,
+    headers: [...headers],
+    signin,
+    ...(redirect !== null ? { requestRedirect: redirect } : {}),
+    global: { exempt, refused: false },
+  };
+}
+
+/**
+ * Why the ConfigMap's global-auth-snippet cannot be used, or null (none). It is not supported: the auth
+ * subrequest's location is rendered by srv-external-auth.hbs, and an include there would make that partial
+ * opaque (render/partial-traits.ts) for every server with external auth, changing their config. Ignoring it
+ * could serve more than asked (a snippet may refuse subrequests), so, like an invalid key, it denies.
+ */
+export function globalSnippetProblem(settings: Settings): string | null {
+  if (settings.globalAuthSnippet === null) return null;
+  return 'global-auth-snippet is not supported; remove it, or let the auth service do what it did';
+}
+
 /** One internal location of srv-external-auth.hbs: the subrequests of one Ingress, proxied to its auth-url. */
 export interface AuthLocation {
   ingress: string;
+  global: boolean; // the ConfigMap's global auth
+  requestRedirect: string | null;
   path: string;
   url: string;
   host: string;
@@ -265,10 +355,22 @@ export interface ExternalAuthServer {
 
 export const externalAuthFamily: Family<'external-auth', ExternalAuthConfig, ExternalAuthServer, AuthHeader> = {
   name: 'external-auth',
-  keys: EXTERNAL_AUTH_KEYS,
+  keys: [...EXTERNAL_AUTH_KEYS, ENABLE_GLOBAL_AUTH],
   // an unreadable authentication must not serve the paths unauthenticated
   failClosed: true,
   location: parseExternalAuth,
+  // the global auth's snippet, refused once here (the other global keys are checked by parseSettings)
+  fromSettings(ctx, problems) {
+    const why = ctx.settings.globalAuthUrl === null ? null : globalSnippetProblem(ctx.settings);
+    if (why)
+      problems.push({
+        severity: 'error',
+        object: 'ConfigMap (settings)',
+        field: 'data.global-auth-snippet',
+        message: `${why}; ${GLOBAL_DENIED}`,
+      });
+    return [];
+  },
   // its problems follow custom-errors' in a build's report, as they always have
   finishAfter: ['custom-errors'],
   finish: (placed) => finishExternalAuth(placed.servers, placed.http, placed.resolved, placed.policy),
@@ -276,7 +378,14 @@ export const externalAuthFamily: Family<'external-auth', ExternalAuthConfig, Ext
   serverView: (config) => ({
     locations: config.locations.map((location) => ({
       ...location,
-      headers: headerList('proxy_set_header', authServiceHeaders(location.host)),
+      headers: headerList(
+        'proxy_set_header',
+        authServiceHeaders(location.host).map((header) =>
+          location.requestRedirect !== null && header.name === 'X-Auth-Request-Redirect'
+            ? { ...header, value: location.requestRedirect, literal: true }
+            : header,
+        ),
+      ),
     })),
   }),
   // the http level sends each header from its variable, which a protected location sets (http-external-auth.hbs)
@@ -308,6 +417,16 @@ export function finishExternalAuth(
   const toSelf = new Map<string, { ext: ExternalAuthConfig; why: string }>();
   const list = [...servers];
   for (const server of list) {
+    for (const loc of server.locations) {
+      const global = loc.ann['external-auth']?.global;
+      if (!global) continue;
+      // ingress-nginx's no-auth-locations: an Ingress path under one of these prefixes is not guarded
+      const exempt = global.exempt.some((prefix) => loc.path.startsWith(prefix));
+      if (exempt || global.refused) loc.ann = withConfig(loc.ann, externalAuthFamily, undefined);
+      if (!exempt && global.refused && !loc.denied) loc.denied = 'invalid global external auth setting';
+    }
+  }
+  for (const server of list) {
     const locations = new Map<string, ExternalAuthConfig & { addresses: string }>();
     for (const loc of server.locations) {
       const ext = loc.ann['external-auth'];
@@ -332,6 +451,8 @@ export function finishExternalAuth(
           .sort((x, y) => (x.authPath < y.authPath ? -1 : 1))
           .map((c) => ({
             ingress: c.ingress,
+            global: c.global !== undefined,
+            requestRedirect: c.requestRedirect ?? null,
             path: c.authPath,
             url: c.url,
             host: c.host,
@@ -349,26 +470,27 @@ export function finishExternalAuth(
       if (ext && toSelf.has(ext.ingress) && !each.denied) each.denied = 'auth-url names the controller itself';
     }
   }
-  for (const [ingress, { ext, why }] of toSelf) {
-    problems.push({
-      severity: 'error',
-      file: ext.source.file,
-      line: ext.source.line,
-      object: `Ingress ${ingress}`,
-      field: `metadata.annotations["${AUTH_URL}"]`,
-      message: `the auth URL ${ext.url}: ${why}; the Ingress's paths answer 503 until it is fixed`,
-    });
-  }
-  for (const [ingress, ext] of unresolved) {
-    problems.push({
-      severity: 'error',
-      file: ext.source.file,
-      line: ext.source.line,
-      object: `Ingress ${ingress}`,
-      field: `metadata.annotations["${AUTH_URL}"]`,
-      message: `the host ${ext.hostname} of the auth URL does not resolve; the Ingress's paths answer 503 until it is fixed`,
-    });
-  }
+  // the global auth's are the ConfigMap's problems, once, not those of the Ingress that met them first
+  const problemOf = (ingress: string, ext: ExternalAuthConfig, message: string): Problem =>
+    ext.global
+      ? {
+          severity: 'error',
+          object: 'ConfigMap (settings)',
+          field: 'data.global-auth-url',
+          message: `${message}; ${GLOBAL_DENIED}`,
+        }
+      : {
+          severity: 'error',
+          file: ext.source.file,
+          line: ext.source.line,
+          object: `Ingress ${ingress}`,
+          field: `metadata.annotations["${AUTH_URL}"]`,
+          message: `${message}; the Ingress's paths answer 503 until it is fixed`,
+        };
+  for (const [ingress, { ext, why }] of toSelf)
+    problems.push(problemOf(ingress, ext, `the auth URL ${ext.url}: ${why}`));
+  for (const [ingress, ext] of unresolved)
+    problems.push(problemOf(ingress, ext, `the host ${ext.hostname} of the auth URL does not resolve`));
   if (headers.size)
     http['external-auth'] = [...headers.values()].sort((x, y) =>
       x.name.toLowerCase() < y.name.toLowerCase() ? -1 : 1,
