@@ -4,6 +4,8 @@ import type { ConfigMap, Problem } from '../resources.js';
 import { objectRef } from '../resources.js';
 import { parseAlgorithm } from './annotations/balance.js';
 import type { Algorithm } from './annotations/balance.js';
+import { parseRiskLevel } from './annotations/risk.js';
+import type { RiskLevel } from './annotations/risk.js';
 
 export interface Settings {
   sslRedirect: boolean;
@@ -41,6 +43,12 @@ export interface Settings {
   globalAllowedResponseHeaders: readonly string[];
   limitReqStatusCode: number; // answer when limit-rps / limit-rpm is exceeded
   limitConnStatusCode: number; // answer when limit-connections is exceeded
+  // ---- service-upstream default; Ingresses refused for an annotation value or risk (issue 13) ----
+  serviceUpstream: boolean; // default of the service-upstream annotation (annotations/service-upstream.ts)
+  // an Ingress with a word of this list in any nginx.ingress.kubernetes.io/ value is not served (annotations/admission.ts)
+  annotationValueWordBlocklist: readonly string[];
+  // an Ingress with an annotation riskier than this is not served (annotations/risk.ts, annotations/admission.ts)
+  annotationsRiskLevel: RiskLevel;
   allowSnippetAnnotations: boolean; // configuration-snippet / server-snippet (annotations/snippets.ts); off by default
   // a canary Ingress may split the traffic of a main Ingress in another namespace (ingress-nginx allowed
   // it, so any tenant could take over another's host); off by default (model/canary-pass.ts)
@@ -79,6 +87,10 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   globalAllowedResponseHeaders: [],
   limitReqStatusCode: 503,
   limitConnStatusCode: 503,
+  // ---- service-upstream, annotation-value-word-blocklist, annotations-risk-level (issue 13) ----
+  serviceUpstream: false,
+  annotationValueWordBlocklist: Object.freeze([]),
+  annotationsRiskLevel: 'Critical',
   allowSnippetAnnotations: false,
   allowCrossNamespaceCanary: false,
 });
@@ -110,7 +122,8 @@ const headerNames: Parser = (value) => {
 const bufferSize: Parser = (v) =>
   /^[0-9]{1,9}[kKmM]?$/.test(v) && !/^0+[kKmM]?$/.test(v) ? v.toLowerCase() : undefined;
 
-const KEYS: Record<string, [keyof Settings, Parser, string]> = {
+// the key's field, its parser, what it expects, and (a security setting) what an invalid value stands for
+const KEYS: Record<string, [keyof Settings, Parser, string, unknown?]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
   'http-redirect-code': [
     'httpRedirectCode',
@@ -175,6 +188,23 @@ const KEYS: Record<string, [keyof Settings, Parser, string]> = {
   ],
   'limit-req-status-code': ['limitReqStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'limit-conn-status-code': ['limitConnStatusCode', int(400, 599), 'an HTTP status 400-599'],
+  // ---- service-upstream, annotation-value-word-blocklist, annotations-risk-level (issue 13) ----
+  'service-upstream': ['serviceUpstream', bool, '"true" or "false"'],
+  // words as ingress-nginx splits them (on ","), blanks around each and empty ones dropped: an empty word
+  // would be in every value and refuse every Ingress
+  'annotation-value-word-blocklist': [
+    'annotationValueWordBlocklist',
+    (value) =>
+      Object.freeze(
+        value
+          .split(',')
+          .map((word) => word.trim())
+          .filter((word) => word !== ''),
+      ),
+    'words separated by commas',
+  ],
+  // any case, as ingress-nginx; an unknown level stands for Low, the strictest, as there (fails closed)
+  'annotations-risk-level': ['annotationsRiskLevel', parseRiskLevel, 'Critical, High, Medium or Low', 'Low'],
   'allow-snippet-annotations': ['allowSnippetAnnotations', bool, '"true" or "false"'],
   'allow-cross-namespace-canary': ['allowCrossNamespaceCanary', bool, '"true" or "false"'],
 };
@@ -197,15 +227,16 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
       });
       continue;
     }
-    const [name, parse, expected] = entry;
+    const [name, parse, expected, invalid] = entry;
     const parsed = parse(value.trim());
     if (parsed === undefined) {
       problems.push({
         severity: 'error',
         ...where,
         field: `data.${key}`,
-        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; using the default`,
+        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${invalid === undefined ? 'using the default' : `using ${String(invalid)}`}`,
       });
+      if (invalid !== undefined) (settings as unknown as Record<string, unknown>)[name] = invalid;
       continue;
     }
     (settings as unknown as Record<string, unknown>)[name] = parsed;
