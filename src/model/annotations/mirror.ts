@@ -242,7 +242,13 @@ export function finishMirrors(
       const upstream = upstreamFor(target);
       const listed = addresses ? [...addresses].sort().join(' ') : 'unknown';
       if (!upstreams.has(upstream))
-        upstreams.set(upstream, { name: upstream, hostname: target.hostname, ip, port: target.port, addresses: listed });
+        upstreams.set(upstream, {
+          name: upstream,
+          hostname: target.hostname,
+          ip,
+          port: target.port,
+          addresses: listed,
+        });
       if (!locations.has(config.path)) {
         locations.set(config.path, {
           ingress: config.ingress,

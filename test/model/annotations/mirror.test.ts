@@ -44,7 +44,10 @@ describe('model/annotations/mirror', () => {
     });
     assert.equal(parseMirrorTarget('http://10.0.0.9:8080$request_uri')!.uri, '${request_uri}');
     assert.equal(parseMirrorTarget('http://[fd00::9]:81')!.hostname, 'fd00::9');
-    assert.equal(parseMirrorTarget('http://m.example/a?x=${args}&m=$request_method')!.uri, '/a?x=${args}&m=${request_method}');
+    assert.equal(
+      parseMirrorTarget('http://m.example/a?x=${args}&m=$request_method')!.uri,
+      '/a?x=${args}&m=${request_method}',
+    );
     for (const bad of [
       'ftp://m.example/',
       'http://',
@@ -84,7 +87,10 @@ describe('model/annotations/mirror', () => {
     // the whole list, or nginx would drop the http level's protected headers here
     assert.match(internal, /proxy_set_header X-Real-IP \$remote_addr;/);
     assert.doesNotMatch(internal, /proxy_pass_request_body off|Content-Length/);
-    assert.match(text, new RegExp(`upstream ${upstream} \\{\\n\\s+# addresses: 127\\.0\\.0\\.1\\n\\s+server localhost:80;`));
+    assert.match(
+      text,
+      new RegExp(`upstream ${upstream} \\{\\n\\s+# addresses: 127\\.0\\.0\\.1\\n\\s+server localhost:80;`),
+    );
     await nginxAccepts(model);
   });
 
@@ -115,7 +121,12 @@ describe('model/annotations/mirror', () => {
         ing({ [MIRROR_TARGET]: 'http://m.example:8080$request_uri', [MIRROR_HOST]: 'shadow.example' }, 'one'),
         ing({ [MIRROR_TARGET]: 'http://M.example:8080/x' }, 'two', 'a.example.com', ['/two']),
       ],
-      { resolved: new Map([['m.example', ['10.0.0.5', '10.0.0.4']], ['M.example', ['10.0.0.5', '10.0.0.4']]]) },
+      {
+        resolved: new Map([
+          ['m.example', ['10.0.0.5', '10.0.0.4']],
+          ['M.example', ['10.0.0.5', '10.0.0.4']],
+        ]),
+      },
     );
     assert.deepEqual(problems, [], show(problems));
     const text = renderText(model);
