@@ -4,6 +4,7 @@ import type { Problem } from './resources.js';
 import { objectRef } from './resources.js';
 import { SUPPORTED } from './model/annotations/index.js';
 import { isIgnoredValue, PREFIX } from './model/annotations/values.js';
+import { MIRROR_VARIABLES } from './model/annotations/mirror.js';
 import { isServed } from './model/index.js';
 import type { ClassOptions, ModelInput } from './model/index.js';
 import type { NginxFeatures } from './render/index.js';
@@ -27,9 +28,6 @@ export const LEFT_OUT: Readonly<Record<string, string>> = {
   'global-rate-limit-ignored-cidrs': 'needs a shared memcached',
   'stream-snippet': 'TCP/UDP streams are out of scope; snippets are off by default anyway',
   'auth-snippet': 'a snippet inside the auth location: refused like every snippet (CVE-2025-1974 class)',
-  'mirror-target': 'request mirroring is not implemented yet',
-  'mirror-request-body': 'request mirroring is not implemented yet',
-  'mirror-host': 'request mirroring is not implemented yet',
 };
 
 // Annotations honoured with a deliberate difference from the best-known controller, said on their row
@@ -39,6 +37,7 @@ export const DIFFERENCES: Readonly<Record<string, string>> = {
     'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
   'from-to-www-redirect':
     "differs from ingress-nginx: the redirect's port is the one the client named (Host), else 80/443, not the port nginx listens on, which behind a port-mapping load balancer clients cannot reach",
+  'mirror-target': `differs from ingress-nginx: the host must be written out (no variable), the path and query may use only ${MIRROR_VARIABLES.map((name) => `$${name}`).join(', ')}; a host name that does not resolve drops the mirror with a warning`,
   'proxy-redirect-from':
     'differs from ingress-nginx: "default" is ignored with a warning (nginx takes proxy_redirect default only after proxy_pass); "off" and FROM/TO work as there',
 };
