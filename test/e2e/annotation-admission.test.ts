@@ -51,6 +51,17 @@ describe('e2e: annotation-value-word-blocklist and annotations-risk-level', func
       // rewrite-target is Medium: at the level, served
       site('medium', { [`${ANNOTATION}rewrite-target`]: '/' }),
       site('plain', {}),
+      // ingress-nginx test/e2e/settings/validations/validations.go "should allow ingress based on their risk on webhooks"
+      // (there a webhook refuses the object; here the Ingress is not served): Low and Medium pass at Medium...
+      site('low-medium', {
+        [`${ANNOTATION}default-backend`]: 'app',
+        [`${ANNOTATION}denylist-source-range`]: '1.1.1.1/32',
+      }),
+      // ...and a High one is refused, even of an annotation this controller does not implement
+      site('modsecurity', {
+        [`${ANNOTATION}default-backend`]: 'app',
+        [`${ANNOTATION}modsecurity-transaction-id`]: 'bla123',
+      }),
     ]);
     ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', `${NS}/settings`] });
   });
@@ -85,6 +96,8 @@ describe('e2e: annotation-value-word-blocklist and annotations-risk-level', func
 
   it('an Ingress with an annotation above annotations-risk-level is not served (404)', async () => {
     assert.equal(await statusOf('risky.test'), 404);
+    assert.equal(await statusOf('modsecurity.test'), 404);
+    assert.equal(await statusOf('low-medium.test'), 200);
     const { problems } = await ctl!.status();
     assert.ok(
       problems.some((problem) =>
