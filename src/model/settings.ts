@@ -45,7 +45,7 @@ export interface Settings {
   limitConnStatusCode: number; // answer when limit-connections is exceeded
   // ---- service-upstream default; Ingresses refused for an annotation value or risk (issue 13) ----
   serviceUpstream: boolean; // default of the service-upstream annotation (annotations/service-upstream.ts)
-  // an Ingress with a word of this list in any nginx.ingress.kubernetes.io/ value is not served (annotations/admission.ts)
+  // an Ingress with one of these words in a nginx.ingress.kubernetes.io/ value is not served (annotations/admission.ts)
   annotationValueWordBlocklist: readonly string[];
   // an Ingress with an annotation riskier than this is not served (annotations/risk.ts, annotations/admission.ts)
   annotationsRiskLevel: RiskLevel;
@@ -234,7 +234,7 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
         severity: 'error',
         ...where,
         field: `data.${key}`,
-        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${invalid === undefined ? 'using the default' : `using ${String(invalid)}`}`,
+        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; using ${invalid === undefined ? 'the default' : String(invalid)}`,
       });
       if (invalid !== undefined) (settings as unknown as Record<string, unknown>)[name] = invalid;
       continue;

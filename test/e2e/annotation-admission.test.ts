@@ -37,14 +37,14 @@ describe('e2e: annotation-value-word-blocklist and annotations-risk-level', func
     const site = (name: string, annotations: Record<string, string>) =>
       ingress(name, { host: `${name}.test`, paths: [{ path: '/', service: 'app' }], annotations });
     manifests.write('ingresses.yaml', [
-      // ingress-nginx test/e2e/settings/badannotationvalues.go "should drop an ingress if there is an invalid character in some annotation"
+      // ingress-nginx test/e2e/settings/badannotationvalues.go "[BAD_ANNOTATIONS] should drop an ingress if there is an invalid character in some annotation"
       site('invalid-character', { [`${ANNOTATION}configuration-snippet`]: '\n# abc { }' }),
-      // ingress-nginx test/e2e/settings/badannotationvalues.go "should drop an ingress if there is a forbidden word in some annotation"
+      // ingress-nginx test/e2e/settings/badannotationvalues.go "[BAD_ANNOTATIONS] should drop an ingress if there is a forbidden word in some annotation"
       site('forbidden-word', {
         [`${ANNOTATION}configuration-snippet`]:
           'default_type text/plain;\ncontent_by_lua_block {\n  ngx.say("Hello World")\n}',
       }),
-      // ingress-nginx test/e2e/settings/badannotationvalues.go "should drop an ingress if there is a custom blocklist config in place and allow others to pass"
+      // ingress-nginx test/e2e/settings/badannotationvalues.go "[BAD_ANNOTATIONS] should drop an ingress if there is a custom blocklist config in place and allow others to pass"
       site('custom-word', { [`${ANNOTATION}configuration-snippet`]: '\n# something_forbidden' }),
       // mirror-target is High, above Medium
       site('risky', { [`${ANNOTATION}mirror-target`]: 'http://127.0.113.6/' }),

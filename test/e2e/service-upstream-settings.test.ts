@@ -51,7 +51,7 @@ describe('e2e: settings ConfigMap service-upstream', function () {
   );
 
   it('service-upstream: "true" in the ConfigMap: requests go to the ClusterIP', async () => {
-    // ingress-nginx test/e2e/annotations/serviceupstream.go "should use the Service Cluster IP and Port "
+    // ingress-nginx test/e2e/annotations/serviceupstream.go "should use the Service Cluster IP and Port"
     for (let count = 0; count < 4; count++) assert.equal((await ctl!.http('on.test', '/')).pod?.pod, 'cluster-ip');
   });
 

@@ -57,9 +57,9 @@ const LITERAL = /^[A-Za-z0-9\-._~!&()*+,;=:@%/?]*$/;
 const VARIABLE = /\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g;
 // what the internal location proxies to: the target's upstream, then the path and query (variables as ${name})
 const UPSTREAM_PREFIX = 'ingress_templater_mirror_';
-const PROXY_URL = new RegExp(
-  `^https?://${UPSTREAM_PREFIX}[0-9a-f]{16}((?:[A-Za-z0-9\\-._~!&()*+,;=:@%/?]|\\$\\{(?:${MIRROR_VARIABLES.join('|')})\\})*)$`,
-);
+const PROXY_CHAR = '[A-Za-z0-9\\-._~!&()*+,;=:@%/?]';
+const PROXY_VARIABLE = `\\$\\{(?:${MIRROR_VARIABLES.join('|')})\\}`;
+const PROXY_URL = new RegExp(`^https?://${UPSTREAM_PREFIX}[0-9a-f]{16}(?:${PROXY_CHAR}|${PROXY_VARIABLE})*$`);
 
 export interface MirrorTarget {
   url: string; // as written (trimmed)

@@ -48,7 +48,7 @@ describe('model/annotations/admission', () => {
       [`${ANNOTATION}configuration-snippet`]: '# bla_by_lua',
       [`${ANNOTATION}auth-url`]: 'http://a/',
     });
-    // ingress-nginx test/e2e/settings/badannotationvalues.go "should allow an ingress if there is a default blocklist config in place"
+    // ingress-nginx test/e2e/settings/badannotationvalues.go "[BAD_ANNOTATIONS] should allow an ingress if there is a default blocklist config in place"
     assert.deepEqual(refusals(everything, DEFAULT_SETTINGS), []);
   });
 
@@ -97,7 +97,7 @@ describe('model/annotations/admission', () => {
   });
 
   it('buildModel: the refused Ingress is not served at all, the others are', () => {
-    // ingress-nginx test/e2e/settings/badannotationvalues.go "should drop an ingress if there is a custom blocklist config in place and allow others to pass"
+    // ingress-nginx test/e2e/settings/badannotationvalues.go "[BAD_ANNOTATIONS] should drop an ingress if there is a custom blocklist config in place and allow others to pass"
     const result = build(
       [
         ...web,
