@@ -12,6 +12,11 @@ import { PREFIX } from './values.js';
 
 const NOT_SERVED = 'the Ingress is not served until it is fixed';
 
+/** Is this problem a refusal of a whole Ingress by the ConfigMap (refusals)? */
+export function isRefusal(problem: Problem): boolean {
+  return problem.severity === 'error' && problem.message.endsWith(NOT_SERVED);
+}
+
 /** Why the ConfigMap refuses this Ingress: one error per offending annotation; empty when it is served. */
 export function refusals(
   ing: Ingress,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { refusals } from '../../../src/model/annotations/admission.js';
+import { isRefusal, refusals } from '../../../src/model/annotations/admission.js';
+import { migrationReport } from '../../../src/migration-report.js';
+import { buildModel } from '../../../src/model/index.js';
 import { DEFAULT_SETTINGS, parseSettings } from '../../../src/model/settings.js';
 import {
   build,
@@ -10,7 +12,9 @@ import {
   path,
   rule,
   service,
+  OPTIONS,
   show,
+  storeOf,
 } from '../../helpers/resources.js';
 
 const ANNOTATION = 'nginx.ingress.kubernetes.io/';
@@ -144,5 +148,25 @@ describe('model/annotations/admission', () => {
     assert.equal(result.problems.length, 1, show(result.problems));
     assert.equal(result.problems[0]!.object, 'Ingress default/canary');
     assert.deepEqual(JSON.stringify(result.model).includes('canary'), false);
+  });
+
+  it('the migration report: the refusing annotation is rejected, the others of that Ingress ignored', () => {
+    const store = storeOf(
+      ...web,
+      configMap({ 'annotations-risk-level': 'Medium' }),
+      ing({ [`${ANNOTATION}mirror-target`]: 'http://10.0.0.9/', [`${ANNOTATION}rewrite-target`]: '/' }),
+    );
+    const options = { ...OPTIONS, ...CONFIG_MAP_OPTION };
+    const { problems } = buildModel(store, options);
+    assert.ok(problems.every(isRefusal), show(problems));
+    const rows = migrationReport(store, options, problems);
+    assert.deepEqual(
+      rows.map((row) => [row.annotation.slice(ANNOTATION.length), row.status]),
+      [
+        ['mirror-target', 'rejected'],
+        ['rewrite-target', 'ignored'],
+      ],
+    );
+    assert.match(rows[1]!.detail, /refuses the Ingress for another annotation: not served/);
   });
 });
