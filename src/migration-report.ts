@@ -4,6 +4,8 @@ import type { Problem } from './resources.js';
 import { objectRef } from './resources.js';
 import { SUPPORTED } from './model/annotations/index.js';
 import { isIgnoredValue, PREFIX } from './model/annotations/values.js';
+import { MIRROR_VARIABLES } from './model/annotations/mirror.js';
+import { isRefusal } from './model/annotations/admission.js';
 import { isServed } from './model/index.js';
 import type { ClassOptions, ModelInput } from './model/index.js';
 import type { NginxFeatures } from './render/index.js';
@@ -27,9 +29,6 @@ export const LEFT_OUT: Readonly<Record<string, string>> = {
   'global-rate-limit-ignored-cidrs': 'needs a shared memcached',
   'stream-snippet': 'TCP/UDP streams are out of scope; snippets are off by default anyway',
   'auth-snippet': 'a snippet inside the auth location: refused like every snippet (CVE-2025-1974 class)',
-  'mirror-target': 'request mirroring is not implemented yet',
-  'mirror-request-body': 'request mirroring is not implemented yet',
-  'mirror-host': 'request mirroring is not implemented yet',
 };
 
 // Annotations honoured with a deliberate difference from the best-known controller, said on their row
@@ -39,6 +38,7 @@ export const DIFFERENCES: Readonly<Record<string, string>> = {
     'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
   'from-to-www-redirect':
     "differs from ingress-nginx: the redirect's port is the one the client named (Host), else 80/443, not the port nginx listens on, which behind a port-mapping load balancer clients cannot reach",
+  'mirror-target': `differs from ingress-nginx: the host must be written out (no variable), the path and query may use only ${MIRROR_VARIABLES.map((name) => `$${name}`).join(', ')}; a host name that does not resolve drops the mirror with a warning`,
   'proxy-redirect-from':
     'differs from ingress-nginx: "default" is ignored with a warning (nginx takes proxy_redirect default only after proxy_pass); "off" and FROM/TO work as there',
 };
@@ -88,6 +88,9 @@ export function migrationReport(
   const index = problemIndex(problems);
   for (const ing of byIngress) {
     const served = isServed(ing, ingressClasses, classes);
+    // refused whole by the ConfigMap (annotation-value-word-blocklist, annotations-risk-level): its other
+    // annotations do nothing either
+    const refusedWhole = index.refused.has(refs.get(ing)!);
     const ref = refs.get(ing)!;
     for (const key of Object.keys(ing.meta.annotations).sort()) {
       if (!key.startsWith(PREFIX)) continue;
@@ -97,7 +100,7 @@ export function migrationReport(
         served,
         annotation: key,
         value: ing.meta.annotations[key]!,
-        ...judge(ref, key, served, index, approximated),
+        ...judge(ref, key, served, index, approximated, refusedWhole),
       });
     }
   }
@@ -107,16 +110,18 @@ export function migrationReport(
 interface ProblemIndex {
   firstError: Map<string, Problem>; // object + field -> its first error
   first: Map<string, Problem>; // object + field -> its first problem of any severity
+  refused: Set<string>; // the objects the ConfigMap refuses whole (admission.ts)
 }
 
 const problemKey = (object: string | undefined, field: string | undefined) => `${object ?? ''}\n${field ?? ''}`;
 
 function problemIndex(problems: Problem[]): ProblemIndex {
-  const index: ProblemIndex = { firstError: new Map(), first: new Map() };
+  const index: ProblemIndex = { firstError: new Map(), first: new Map(), refused: new Set() };
   for (const problem of problems) {
     if (problem.object === undefined || problem.field === undefined) continue;
     const key = problemKey(problem.object, problem.field);
     if (!index.first.has(key)) index.first.set(key, problem);
+    if (isRefusal(problem)) index.refused.add(problem.object);
     // a refused value: an error, or one ignored with its default applied (Family.failClosed)
     const refused = problem.severity === 'error' || isIgnoredValue(problem);
     if (refused && !index.firstError.has(key)) index.firstError.set(key, problem);
@@ -130,6 +135,7 @@ function judge(
   served: boolean,
   index: ProblemIndex,
   approximated: Readonly<Record<string, string>>,
+  refusedWhole = false,
 ): { status: Status; detail: string } {
   if (!served) return { status: 'ignored', detail: 'the Ingress belongs to another ingress class' };
   const short = key.slice(PREFIX.length);
@@ -138,6 +144,8 @@ function judge(
   const where = problemKey(ref, `metadata.annotations["${key}"]`);
   const bad = index.firstError.get(where);
   if (bad) return { status: 'rejected', detail: bad.message };
+  if (refusedWhole)
+    return { status: 'ignored', detail: 'the ConfigMap refuses the Ingress for another annotation: not served' };
   const warn = index.first.get(where);
   return { status: 'honoured', detail: warn ? warn.message : (approximated[short] ?? DIFFERENCES[short] ?? '') };
 }

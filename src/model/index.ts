@@ -13,6 +13,7 @@ import {
 } from './annotations/index.js';
 import type { AnnotationContext, AnyFamily, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
 import type { HttpItems } from './annotations/index.js';
+import { refusals } from './annotations/admission.js';
 import { resolveBackend } from './backends.js';
 import { endpointProblems } from './endpoint-problems.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
@@ -124,7 +125,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
 
   const backends = new Map<string, Backend>();
   const useBackend = (ing: Ingress, ref: IngressBackend, field: string, balance: Balance): string | null => {
-    const toService = WITH_HOOK.proxiesToService.some((family) => family.proxiesToService!(ing));
+    const toService = WITH_HOOK.proxiesToService.some((family) => family.proxiesToService!(ing, settings));
     const resolved = resolveBackend(ing.meta.namespace, ref, lookup, balance, toService);
     if (!resolved.ok) {
       problems.push(problemAt(ing, 'warning', field, `${resolved.reason}; answering 503`));
@@ -182,6 +183,12 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const served = input
     .list('Ingress')
     .filter((i) => isServed(i, classes, opts))
+    .filter((ing) => {
+      // annotation-value-word-blocklist and annotations-risk-level: refused whole, the rest is served
+      const refused = refusals(ing, settings);
+      problems.push(...refused);
+      return refused.length === 0;
+    })
     .sort(byAge);
   // Ingresses a family takes (canaries) get no locations of their own: its finishModel (below) places them
   const takenBy = new Map<AnyFamily, Ingress[]>();

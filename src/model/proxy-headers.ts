@@ -146,6 +146,19 @@ export function authServiceHeaders(host: string): HeaderRule[] {
 }
 
 /**
+ * A mirror's list (srv-mirror.hbs, annotations/mirror.ts): what the backend gets, with the Host mirror-host
+ * or the target's name, and no Content-Length when the body is not mirrored (the target would wait for it).
+ */
+export function mirrorHeaders(host: string, requestBody: boolean, custom: readonly ConstantHeader[]): HeaderRule[] {
+  return replace(backendHeaders(custom, []), [
+    rule('Host', host, { literal: true }),
+    rule('Upgrade', ''),
+    rule('Connection', 'close', { literal: true }),
+    ...(requestBody ? [] : [rule('Content-Length', '')]),
+  ]);
+}
+
+/**
  * An error page's list (srv-custom-errors.hbs), sent with proxy_pass_request_headers off: the default backend
  * gets ingress-nginx's error-page headers, the protected headers and the ConfigMap's custom headers, and
  * none of the client's own (no Authorization, Cookie or other credential, nothing forged) nor what an

@@ -6,6 +6,8 @@ import { parseAlgorithm } from './annotations/balance.js';
 import type { Algorithm } from './annotations/balance.js';
 import { AUTH_METHODS, parseAuthUrl, parseResponseHeaders, parseSignin } from './annotations/external-auth.js';
 import type { AuthHeader, AuthUrl } from './annotations/external-auth.js';
+import { parseRiskLevel } from './annotations/risk.js';
+import type { RiskLevel } from './annotations/risk.js';
 
 export interface Settings {
   sslRedirect: boolean;
@@ -43,6 +45,12 @@ export interface Settings {
   globalAllowedResponseHeaders: readonly string[];
   limitReqStatusCode: number; // answer when limit-rps / limit-rpm is exceeded
   limitConnStatusCode: number; // answer when limit-connections is exceeded
+  // ---- service-upstream default; Ingresses refused for an annotation value or risk (issue 13) ----
+  serviceUpstream: boolean; // default of the service-upstream annotation (annotations/service-upstream.ts)
+  // an Ingress with one of these words in a nginx.ingress.kubernetes.io/ value is not served (annotations/admission.ts)
+  annotationValueWordBlocklist: readonly string[];
+  // an Ingress with an annotation riskier than this is not served (annotations/risk.ts, annotations/admission.ts)
+  annotationsRiskLevel: RiskLevel;
   allowSnippetAnnotations: boolean; // configuration-snippet / server-snippet (annotations/snippets.ts); off by default
   // a canary Ingress may split the traffic of a main Ingress in another namespace (ingress-nginx allowed
   // it, so any tenant could take over another's host); off by default (model/canary-pass.ts)
@@ -94,6 +102,10 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   globalAllowedResponseHeaders: [],
   limitReqStatusCode: 503,
   limitConnStatusCode: 503,
+  // ---- service-upstream, annotation-value-word-blocklist, annotations-risk-level (issue 13) ----
+  serviceUpstream: false,
+  annotationValueWordBlocklist: Object.freeze([]),
+  annotationsRiskLevel: 'Critical',
   allowSnippetAnnotations: false,
   allowCrossNamespaceCanary: false,
   // ---- global external auth
@@ -144,11 +156,23 @@ const pathPrefixes: Parser = (value) => {
   return prefixes.every((item) => /^\/[\x21-\x7e]{0,1023}$/.test(item)) ? prefixes : undefined;
 };
 
-// what an invalid value of a fail-closed key does instead of keeping the default (see the global auth keys)
-const GLOBAL_AUTH_DENIES = 'every path the global auth guards answers 503 until it is fixed';
+/**
+ * What an invalid value of a security setting stands for instead of the default, and how the problem says
+ * it: such a setting fails closed (a default could open what the operator meant to close).
+ */
+interface InvalidStandsFor {
+  value: unknown;
+  says: string;
+}
+
+// the global auth keys: false marks the setting refused, and external-auth.ts denies what it would guard
+const GLOBAL_AUTH_DENIES: InvalidStandsFor = {
+  value: false,
+  says: 'every path the global auth guards answers 503 until it is fixed',
+};
 
 // global external auth: an empty value is the key's absence, as in ingress-nginx
-const globalAuthKeys: Record<string, [keyof Settings, Parser, string, string?]> = {
+const globalAuthKeys: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> = {
   'global-auth-url': [
     'globalAuthUrl',
     (v) => (v === '' ? null : parseAuthUrl(v)),
@@ -197,7 +221,8 @@ const refusedGlobalAuthKeys: Record<string, [keyof Settings, Parser, string]> = 
   ['global-auth-snippet', ['globalAuthSnippet', (value: string) => (value === '' ? null : value), 'nginx directives']],
 ]);
 
-const KEYS: Record<string, [keyof Settings, Parser, string, string?]> = {
+// the key's field, its parser, what it expects, and (a security setting) what an invalid value stands for
+const KEYS: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> = {
   'ssl-redirect': ['sslRedirect', bool, '"true" or "false"'],
   'http-redirect-code': [
     'httpRedirectCode',
@@ -256,6 +281,28 @@ const KEYS: Record<string, [keyof Settings, Parser, string, string?]> = {
   ],
   'limit-req-status-code': ['limitReqStatusCode', int(400, 599), 'an HTTP status 400-599'],
   'limit-conn-status-code': ['limitConnStatusCode', int(400, 599), 'an HTTP status 400-599'],
+  // ---- service-upstream, annotation-value-word-blocklist, annotations-risk-level (issue 13) ----
+  'service-upstream': ['serviceUpstream', bool, '"true" or "false"'],
+  // words as ingress-nginx splits them (on ","), blanks around each and empty ones dropped: an empty word
+  // would be in every value and refuse every Ingress
+  'annotation-value-word-blocklist': [
+    'annotationValueWordBlocklist',
+    (value) =>
+      Object.freeze(
+        value
+          .split(',')
+          .map((word) => word.trim())
+          .filter((word) => word !== ''),
+      ),
+    'words separated by commas',
+  ],
+  // any case, as ingress-nginx; an unknown level stands for Low, the strictest, as there (fails closed)
+  'annotations-risk-level': [
+    'annotationsRiskLevel',
+    parseRiskLevel,
+    'Critical, High, Medium or Low',
+    { value: 'Low', says: 'using Low' },
+  ],
   'allow-snippet-annotations': ['allowSnippetAnnotations', bool, '"true" or "false"'],
   'allow-cross-namespace-canary': ['allowCrossNamespaceCanary', bool, '"true" or "false"'],
   ...globalAuthKeys,
@@ -280,17 +327,16 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
       });
       continue;
     }
-    // denies: what an invalid value does instead of keeping the default (a fail-closed key stores false)
-    const [name, parse, expected, denies] = entry;
+    const [name, parse, expected, invalid] = entry;
     const parsed = parse(value.trim());
     if (parsed === undefined) {
       problems.push({
         severity: 'error',
         ...where,
         field: `data.${key}`,
-        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${denies ?? 'using the default'}`,
+        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${invalid?.says ?? 'using the default'}`,
       });
-      if (denies) (settings as unknown as Record<string, unknown>)[name] = false;
+      if (invalid) (settings as unknown as Record<string, unknown>)[name] = invalid.value;
       continue;
     }
     (settings as unknown as Record<string, unknown>)[name] = parsed;

@@ -5,6 +5,7 @@ import { isHttpPath, isIngressHost } from '../syntax.js';
 
 import { UnsafeValueError } from '../errors.js';
 import { fastCgiValue } from '../model/annotations/backend-protocol.js';
+import { isMirrorProxyUrl } from '../model/annotations/mirror.js';
 
 export { UnsafeValueError }; // defined with the other errors (src/errors.ts)
 
@@ -139,6 +140,15 @@ export function headerName(value: unknown): string {
 }
 
 /**
+ * What a mirror's internal location proxies to (model/annotations/mirror.ts): the target's upstream, then a
+ * path and query whose only variables are the mirror's allowed ones, written ${name}; quoted.
+ */
+export function mirrorUrl(value: unknown): string {
+  if (typeof value !== 'string' || !isMirrorProxyUrl(value)) throw new UnsafeValueError('mirrorUrl', value);
+  return `"${value}"`;
+}
+
+/**
  * A FastCGI parameter value (fastcgi-params-configmap): path characters and the CGI variables that
  * model/annotations/backend-protocol.ts allows, quoted; anything else is refused here again.
  */
@@ -208,6 +218,7 @@ export const HELPERS = {
   headerName,
   headerValue,
   cgiValue,
+  mirrorUrl,
   responseHeader,
   responseValue,
 } as const;

@@ -31,7 +31,7 @@ describe('model/family-passes', () => {
     it('runs custom-errors before external-auth, then redirect (the order of their problems)', () => {
       assert.deepEqual(
         finishingOrder(FAMILIES).map((each) => each.name),
-        ['custom-errors', 'external-auth', 'redirect'],
+        ['custom-errors', 'external-auth', 'redirect', 'mirror'],
       );
     });
 

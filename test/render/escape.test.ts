@@ -34,6 +34,7 @@ describe('escape helpers', () => {
       'headerName',
       'headerValue',
       'hostLabel',
+      'mirrorUrl',
       'num',
       'path',
       'regex',

@@ -203,6 +203,10 @@ const ANNOTATIONS: Record<string, Record<string, string> | undefined> = {
   'cors-max-age': { [`${ANNOTATION}enable-cors`]: 'true' },
   'enable-cors': undefined,
   'service-upstream': undefined,
+  // issue 13: request mirroring
+  'mirror-target': undefined,
+  'mirror-host': { [`${ANNOTATION}mirror-target`]: 'http://10.0.0.9/' },
+  'mirror-request-body': { [`${ANNOTATION}mirror-target`]: 'http://10.0.0.9/' },
   'canary-weight-total': { [`${ANNOTATION}canary`]: 'true' },
   'configuration-snippet': undefined,
   'server-snippet': undefined,

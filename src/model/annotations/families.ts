@@ -20,6 +20,8 @@ import { snippetFamily } from './snippets.js';
 import { canaryFamily } from './canary.js';
 import { redirectFamily } from './redirect.js';
 import { rewriteFamily } from './rewrite.js';
+// ---- issue 13: mirror-target, mirror-request-body, mirror-host ----
+import { mirrorFamily } from './mirror.js';
 
 const LIST = [
   proxyFamily,
@@ -38,6 +40,8 @@ const LIST = [
   customErrorsFamily,
   canaryFamily,
   redirectFamily,
+  // ---- issue 13: mirror (a location directive and a server-level internal location) ----
+  mirrorFamily,
   snippetFamily, // configuration-snippet: late in the location, as ingress-nginx places it
   rewriteFamily, // last: its "rewrite ... break" ends a location's set/if/return (test/model/annotations/families.test.ts)
 ] as const;

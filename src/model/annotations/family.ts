@@ -115,7 +115,7 @@ export interface Family<Name extends string = string, Loc = never, Srv = never, 
   /** an Ingress this family takes out of routing (it gets no locations), for its finishModel */
   takesIngress?(ing: Ingress): boolean;
   /** the Ingress's backends proxy to their Service's ClusterIP rather than the pod endpoints */
-  proxiesToService?(ing: Ingress): boolean;
+  proxiesToService?(ing: Ingress, settings: Settings): boolean;
   /** the annotation that makes an Ingress's paths regular expressions */
   regexPaths?: RegexPaths;
   /** the config of one location of a regex Ingress, from the Ingress's config and the path (undefined: none) */

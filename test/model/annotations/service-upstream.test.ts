@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
 import { SERVICE_UPSTREAM, serviceUpstream } from '../../../src/model/annotations/service-upstream.js';
 import { payloadFor } from '../../../src/nginx/endpoints.js';
-import { build, endpoints, ingress, path, rule, service, show, slice } from '../../helpers/resources.js';
+import {
+  build,
+  CONFIG_MAP_OPTION,
+  configMap,
+  endpoints,
+  ingress,
+  path,
+  rule,
+  service,
+  show,
+  slice,
+} from '../../helpers/resources.js';
 import { renderText } from './nginx-check.js';
 
 const web = (clusterIP?: string) => [
@@ -93,5 +104,28 @@ describe('model/annotations/service-upstream', () => {
     assert.equal(problems.length, 1, show(problems));
     assert.equal(problems[0]!.object, 'Ingress default/new');
     assert.match(problems[0]!.message, /proxies to the Service ClusterIP as an older Ingress says/);
+  });
+});
+
+describe('model/annotations/service-upstream: the ConfigMap default', () => {
+  it('service-upstream: "true" makes every Ingress use ClusterIPs; the annotation overrides it', () => {
+    const withDefault = (annotations: Record<string, string>) =>
+      build([...web('10.96.0.10'), configMap({ 'service-upstream': 'true' }), ing(annotations)], CONFIG_MAP_OPTION);
+    for (const annotations of [{}, { [SERVICE_UPSTREAM]: 'true' }, { [SERVICE_UPSTREAM]: 'yes' }] as Record<
+      string,
+      string
+    >[]) {
+      const { model } = withDefault(annotations);
+      assert.deepEqual(
+        model.backends[0]!.endpoints,
+        [{ address: '10.96.0.10', port: 80 }],
+        JSON.stringify(annotations),
+      );
+    }
+    const { model, problems } = withDefault({ [SERVICE_UPSTREAM]: 'false' });
+    assert.deepEqual(problems, [], show(problems));
+    assert.equal(model.backends[0]!.endpoints.length, 2);
+    assert.equal(serviceUpstream(ing({}), true), true);
+    assert.equal(serviceUpstream(ing({ [SERVICE_UPSTREAM]: 'false' }), true), false);
   });
 });
