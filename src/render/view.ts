@@ -6,7 +6,7 @@ import { configIn, FAMILIES } from '../model/annotations/index.js';
 import type { AnyFamily, HttpItems, LocationAnnotations, ServerAnnotations } from '../model/annotations/index.js';
 import type { UpstreamPass } from '../model/annotations/family.js';
 import { hstsHeader } from '../model/settings.js';
-import { backendHeaders, headerList } from '../model/proxy-headers.js';
+import { backendHeaders, forwarding, headerList } from '../model/proxy-headers.js';
 import type { ConstantHeader, VariableHeader } from '../model/proxy-headers.js';
 import { mergeIntoEnclosing } from './merge-locations.js';
 import { serverNamesHash } from './names-hash.js';
@@ -180,6 +180,7 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     family.variableHeaders?.(items),
   );
   const backendList = backendHeaders(customHeaders(model), variableHeaders);
+  const forwardingView = forwarding(model.settings);
   const headersMore = options.features.headersMore !== undefined;
   // header values from ConfigMaps, whose "$" that is not an allowed variable is ${ingress_templater_dollar}
   const literalDollar =
@@ -249,6 +250,11 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
       ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, target: defaultRedirect }
       : null,
     internalPort: options.internalPort,
+    // forwarded headers and the client address (forwarded-headers.hbs), and the header values they change
+    // in every list of request headers (proxy-headers.hbs); null when none of their settings is on
+    forwarding: forwardingView,
+    forwardedHeaders: forwardingView?.headers ?? null,
+    forwardedHost: forwardingView?.trustHeaders ?? false, // X-Forwarded-Host is the host (http.hbs)
   };
 }
 
