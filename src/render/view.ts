@@ -255,6 +255,8 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     forwarding: forwardingView,
     forwardedHeaders: forwardingView?.headers ?? null,
     forwardedHost: forwardingView?.trustHeaders ?? false, // X-Forwarded-Host is the host (http.hbs)
+    // the redirects to HTTPS test the scheme the proxy in front was asked for (server.hbs)
+    schemeFromProxy: model.settings.useForwardedHeaders || model.settings.useProxyProtocol,
   };
 }
 
@@ -404,12 +406,13 @@ function serverView(
   const families = familyViews('srv', server.ann, traitsOf, (family, config) =>
     family.serverView ? family.serverView(config, custom) : (config as object),
   );
-  // ...and not when the scheme is the proxy's in front (use-forwarded-headers): plain HTTP that was HTTPS
-  // there must reach this server; nor for a target other than the shared server's
+  // ...and not when the scheme is the proxy's in front (use-forwarded-headers, use-proxy-protocol): plain
+  // HTTP that was HTTPS there must reach this server; nor for a target other than the shared server's
   const redirectedElsewhere =
     redirect !== null &&
     sameRedirect(redirect, defaultRedirect) &&
     !model.settings.useForwardedHeaders &&
+    !model.settings.useProxyProtocol &&
     server.host !== '' &&
     !families.some((view) => view[TRAITS].answersBeforeRedirect);
   return {

@@ -25,13 +25,14 @@ const HOST = 'forwarded-headers'; // ingress-nginx's host name in forwarded_head
 const PP_HOST = 'proxy-protocol'; // and in proxy_protocol.go
 const KEEP_ALIVE = 'connection.foo.com'; // and in connection.go
 const BAD_CONNECTION = 'bad-connection.test';
+const SECURE = 'secure.proxy-protocol'; // spec.tls: plain HTTP is redirected to HTTPS
 const SETTINGS = 'forwarded-settings';
 const TRUSTED_PEER = '127.0.0.2';
 const OTHER_PEER = '127.0.0.3';
 
 interface RawReply {
   status: number;
-  headers: Record<string, string>;
+  headers: Record<string, string>; // lower-case names
 }
 
 /**
@@ -124,7 +125,7 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
   before(async function () {
     manifests = new ManifestDir('forwarded-headers');
     app = await serve(APP, (_req, res) => json(res, 200, { app: true }));
-    const cert = makeCert([PP_HOST]);
+    const cert = makeCert([PP_HOST, SECURE]);
     manifests.write('services.yaml', [
       service('app', { ports: [{ port: 80, targetPort: app.port }] }),
       endpoints('app', { ready: [APP], port: app.port }),
@@ -139,6 +140,11 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
         paths: [{ path: '/', service: 'app' }],
         // plain HTTP is proxied too, as in proxy_protocol.go
         annotations: { [`${ANNOTATION}ssl-redirect`]: 'false' },
+      }),
+      ingress('secure', {
+        host: SECURE,
+        tls: [{ hosts: [SECURE], secretName: 'pp-tls' }],
+        paths: [{ path: '/', service: 'app' }],
       }),
       ingress('keep-alive', {
         host: KEEP_ALIVE,
@@ -164,6 +170,7 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
 
   describe('defaults: nothing the client says about forwarding is trusted', () => {
     // ingress-nginx test/e2e/settings/forwarded_headers.go "should not trust X-Forwarded headers when setting is false"
+    // ingress-nginx test/e2e/settings/enable_real_ip.go "should not trust X-Forwarded-For header when setting is false"
     it('X-Forwarded-* are nginx own values, the client copies reach the backend as X-Original-Forwarded-*', async () => {
       const headers = await ask(HOST, CLIENT_FORWARDED);
       assert.equal(headers.host, HOST);
@@ -284,17 +291,27 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
   });
 
   describe('enable-real-ip without use-forwarded-headers', () => {
-    before(() => applySettings({ 'enable-real-ip': 'true', 'proxy-real-ip-cidr': `${TRUSTED_PEER}/32` }));
+    before(() => applySettings({ 'enable-real-ip': 'true' }));
 
-    it('the address from a trusted peer X-Forwarded-For; scheme, host and port stay nginx own', async () => {
+    // ingress-nginx test/e2e/settings/enable_real_ip.go "trusts X-Forwarded-For header only when setting is true"
+    it('the address from X-Forwarded-For; scheme, host and port stay nginx own', async () => {
+      const headers = await ask(HOST, CLIENT_FORWARDED);
+      assert.equal(headers.host, HOST);
+      assert.equal(headers['x-forwarded-host'], HOST);
+      assert.equal(headers['x-forwarded-proto'], 'http');
+      assert.equal(headers['x-forwarded-port'], String(ctl!.ports.http));
+      assert.equal(headers['x-forwarded-for'], '1.2.3.4');
+      assert.equal(headers['x-real-ip'], '1.2.3.4');
+    });
+
+    it('with proxy-real-ip-cidr, from a trusted peer only', async () => {
+      await applySettings({ 'enable-real-ip': 'true', 'proxy-real-ip-cidr': `${TRUSTED_PEER}/32` });
       let headers = await ask(HOST, CLIENT_FORWARDED, TRUSTED_PEER);
       assert.equal(headers['x-real-ip'], '1.2.3.4');
       assert.equal(headers['x-forwarded-for'], '1.2.3.4');
-      assert.equal(headers['x-forwarded-proto'], 'http');
-      assert.equal(headers['x-forwarded-host'], HOST);
-      assert.equal(headers['x-forwarded-port'], String(ctl!.ports.http));
       headers = await ask(HOST, CLIENT_FORWARDED, OTHER_PEER);
       assert.equal(headers['x-real-ip'], OTHER_PEER);
+      assert.equal(headers['x-forwarded-for'], OTHER_PEER);
     });
   });
 
@@ -343,6 +360,22 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
       assert.equal(headers['x-forwarded-proto'], 'https');
       assert.equal(headers['x-scheme'], 'https');
       assert.equal(headers['x-forwarded-for'], '192.168.0.1');
+    });
+
+    // ingress-nginx redirected when $pass_access_scheme was http: a TLS-terminating load balancer's port 443
+    it('ssl-redirect: a request the proxy in front got on port 443 is served, one it got on port 80 is redirected', async () => {
+      let reply = await rawRequest(ctl!.ports.http, {
+        host: SECURE,
+        proxy: 'PROXY TCP4 192.168.0.1 192.168.0.11 56324 443',
+      });
+      assert.equal(reply.status, 200);
+      assert.equal(received()['x-forwarded-proto'], 'https');
+      reply = await rawRequest(ctl!.ports.http, {
+        host: SECURE,
+        proxy: 'PROXY TCP4 192.168.0.1 192.168.0.11 56324 80',
+      });
+      assert.equal(reply.status, 308);
+      assert.equal(reply.headers.location, `https://${SECURE}`);
     });
 
     it('a connection without the PROXY protocol line gets no answer', async () => {
@@ -401,6 +434,17 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
         headers = received();
         assert.equal(headers['x-forwarded-proto'], 'https');
         assert.equal(headers['x-forwarded-port'], '443');
+      });
+
+      it('ssl-redirect: port 443 of the proxy in front counts before X-Forwarded-Proto', async () => {
+        const proxy443 = 'PROXY TCP4 192.168.0.1 192.168.0.11 56324 443';
+        const proxy80 = 'PROXY TCP4 192.168.0.1 192.168.0.11 56324 80';
+        const statusOf = async (proxy: string, headers: Record<string, string>) =>
+          (await rawRequest(ctl!.ports.http, { host: SECURE, proxy, headers })).status;
+        assert.equal(await statusOf(proxy443, { 'X-Forwarded-Proto': 'http' }), 200);
+        assert.equal(await statusOf(proxy80, { 'X-Forwarded-Proto': 'https' }), 200);
+        assert.equal(await statusOf(proxy80, { 'X-Forwarded-Proto': 'http' }), 308);
+        assert.equal(await statusOf(proxy80, {}), 308);
       });
 
       it('compute-full-forwarded-for appends the PROXY protocol address', async () => {
