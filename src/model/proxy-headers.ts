@@ -41,8 +41,8 @@ export const PROTECTED_HEADERS: readonly HeaderRule[] = Object.freeze([
   // the client's own request ID when it sends one (a trace begun upstream), else nginx's: as ingress-nginx
   rule('X-Request-ID', '$ingress_templater_request_id'),
   rule('X-Real-IP', '$remote_addr'),
-  // forwarded headers from clients are never trusted: the chain starts at the client nginx sees, as
-  // ingress-nginx does without use-forwarded-headers
+  // forwarded headers from clients are not trusted: the chain starts at the client nginx sees, as
+  // ingress-nginx does without use-forwarded-headers (forwarding() below gives the values with it)
   rule('X-Forwarded-For', '$remote_addr'),
   rule('X-Forwarded-Host', '$best_http_host'),
   rule('X-Forwarded-Port', '$server_port'),
@@ -263,6 +263,9 @@ export function forwarding(settings: ForwardingSettings): Forwarding | null {
     set('X-Forwarded-Port', trustHeaders ? '$ingress_templater_pass_port' : '$ingress_templater_server_port');
   }
   if (fullForwardedFor) set('X-Forwarded-For', '$ingress_templater_full_forwarded_for');
+  // what the client said under the name the address is read from, as ingress-nginx's buildForwardedFor
+  const original = settings.forwardedForHeader.toLowerCase().replace(/-/g, '_');
+  if (original !== 'x_forwarded_for') set('X-Original-Forwarded-For', `$http_${original}`);
   return {
     trustHeaders,
     proxyProtocol,

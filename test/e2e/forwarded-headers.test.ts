@@ -278,6 +278,7 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
       const headers = await ask(HOST, { 'X-Client-Address': '4.3.2.1', 'X-Forwarded-For': '1.2.3.4' });
       assert.equal(headers['x-real-ip'], '4.3.2.1');
       assert.equal(headers['x-forwarded-for'], '4.3.2.1');
+      assert.equal(headers['x-original-forwarded-for'], '4.3.2.1', 'as ingress-nginx: the header named');
     });
 
     it('a proxy-real-ip-cidr that cannot be read trusts no peer (not the default every IPv4 peer), and says so', async () => {

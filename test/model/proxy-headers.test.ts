@@ -146,7 +146,12 @@ describe('model/proxy-headers', () => {
         proxyProtocol: false,
         fullForwardedFor: false,
         realIp: { header: 'X-Client-IP', trusted: ['10.0.0.0/8'] },
-        headers: {},
+        headers: {
+          'X-Original-Forwarded-For': {
+            ...find(PROTECTED_HEADERS, 'X-Original-Forwarded-For'),
+            value: '$http_x_client_ip',
+          },
+        },
       });
       assert.equal(on({ enableRealIp: true, computeFullForwardedFor: true })!.fullForwardedFor, false);
     });
@@ -163,6 +168,21 @@ describe('model/proxy-headers', () => {
       assert.equal(
         values({ useForwardedHeaders: true, computeFullForwardedFor: true })['X-Forwarded-For'],
         '$ingress_templater_full_forwarded_for',
+      );
+    });
+
+    it('forwarded-for-header: X-Original-Forwarded-For is what the client sent under that name', () => {
+      assert.equal(
+        values({ useForwardedHeaders: true, forwardedForHeader: 'CF-Connecting-IP' })['X-Original-Forwarded-For'],
+        '$http_cf_connecting_ip',
+      );
+      assert.equal(
+        values({ enableRealIp: true, forwardedForHeader: 'X-Client' })['X-Original-Forwarded-For'],
+        '$http_x_client',
+      );
+      assert.equal(
+        values({ enableRealIp: true, forwardedForHeader: 'x-forwarded-for' })['X-Original-Forwarded-For'],
+        undefined,
       );
     });
 
