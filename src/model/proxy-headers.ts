@@ -242,7 +242,7 @@ export interface Forwarding {
   proxyProtocol: boolean; // use-proxy-protocol
   fullForwardedFor: boolean; // compute-full-forwarded-for, which only counts with use-forwarded-headers
   // the real_ip module: the header it reads (null: the PROXY protocol's address) and the peers it believes
-  realIp: { header: string | null; trusted: readonly string[] } | null;
+  realIp: { header: string | null; trusted: readonly string[] };
   // the protected headers whose values change, by name (proxy-headers.hbs renders these instead)
   headers: Record<string, HeaderRule>;
 }
@@ -271,10 +271,12 @@ export function forwarding(settings: ForwardingSettings): Forwarding | null {
     proxyProtocol,
     fullForwardedFor,
     realIp: {
-      // with both the PROXY protocol and forwarded headers, ingress-nginx read X-Forwarded-For only when the
-      // PROXY protocol's address was trusted, through a request header it set itself in the rewrite phase;
-      // but the real_ip module runs at post-read too, where a client's own copy of that header is taken
-      // as it came. The PROXY protocol's address is used instead: a deliberate difference.
+      // With both the PROXY protocol and forwarded headers, ingress-nginx read X-Forwarded-For only when the
+      // PROXY protocol's address was trusted, through a request header it set itself in the rewrite phase
+      // (X-Forwarded-For-Proxy-Protocol). But the real_ip module also runs at post-read, before that, and
+      // there takes a client's own copy of that header as it came (tried on real nginx: any client behind
+      // a trusted load balancer chose its address). The PROXY protocol's address is used instead, and the
+      // received X-Forwarded-For never: a deliberate difference.
       header: proxyProtocol ? null : settings.forwardedForHeader,
       trusted: settings.proxyRealIpCidr,
     },
