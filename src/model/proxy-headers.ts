@@ -241,13 +241,18 @@ export interface Forwarding {
   trustHeaders: boolean; // use-forwarded-headers
   proxyProtocol: boolean; // use-proxy-protocol
   fullForwardedFor: boolean; // compute-full-forwarded-for, which only counts with use-forwarded-headers
-  // the real_ip module: the header it reads (null: the PROXY protocol's address) and the peers it believes
-  realIp: { header: string | null; trusted: readonly string[] };
+  // the real_ip module: the header it reads (null: the PROXY protocol's address) and the peers it believes;
+  // chain: the PROXY protocol's address, or the forwarded-for header when that address is a trusted one
+  realIp: { header: string | null; trusted: readonly string[]; chain: HeaderRule | null };
   // the protected headers whose values change, by name (proxy-headers.hbs renders these instead)
   headers: Record<string, HeaderRule>;
 }
 
-export function forwarding(settings: ForwardingSettings): Forwarding | null {
+/**
+ * What the forwarding settings render, or null when none is on. headersMore: nginx has the headers-more
+ * module, which the PROXY protocol with use-forwarded-headers needs (more_set_input_headers).
+ */
+export function forwarding(settings: ForwardingSettings, headersMore: boolean): Forwarding | null {
   const trustHeaders = settings.useForwardedHeaders;
   const proxyProtocol = settings.useProxyProtocol;
   if (!trustHeaders && !proxyProtocol && !settings.enableRealIp) return null;
@@ -264,21 +269,16 @@ export function forwarding(settings: ForwardingSettings): Forwarding | null {
   }
   if (fullForwardedFor) set('X-Forwarded-For', '$ingress_templater_full_forwarded_for');
   // what the client said under the name the address is read from, as ingress-nginx's buildForwardedFor
-  const original = settings.forwardedForHeader.toLowerCase().replace(/-/g, '_');
-  if (original !== 'x_forwarded_for') set('X-Original-Forwarded-For', `$http_${original}`);
+  const received = `$http_${settings.forwardedForHeader.toLowerCase().replace(/-/g, '_')}`;
+  if (received !== '$http_x_forwarded_for') set('X-Original-Forwarded-For', received);
   return {
     trustHeaders,
     proxyProtocol,
     fullForwardedFor,
     realIp: {
-      // With both the PROXY protocol and forwarded headers, ingress-nginx read X-Forwarded-For only when the
-      // PROXY protocol's address was trusted, through a request header it set itself in the rewrite phase
-      // (X-Forwarded-For-Proxy-Protocol). But the real_ip module also runs at post-read, before that, and
-      // there takes a client's own copy of that header as it came (tried on real nginx: any client behind
-      // a trusted load balancer chose its address). The PROXY protocol's address is used instead, and the
-      // received X-Forwarded-For never: a deliberate difference.
       header: proxyProtocol ? null : settings.forwardedForHeader,
       trusted: settings.proxyRealIpCidr,
+      chain: proxyProtocol && trustHeaders && headersMore ? rule('X-Forwarded-For', received) : null,
     },
     headers,
   };

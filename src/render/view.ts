@@ -180,7 +180,7 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     family.variableHeaders?.(items),
   );
   const backendList = backendHeaders(customHeaders(model), variableHeaders);
-  const forwardingView = forwarding(model.settings);
+  const forwardingView = forwarding(model.settings, options.features.headersMore !== undefined);
   const headersMore = options.features.headersMore !== undefined;
   // header values from ConfigMaps, whose "$" that is not an allowed variable is ${ingress_templater_dollar}
   const literalDollar =
@@ -255,6 +255,7 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     forwarding: forwardingView,
     forwardedHeaders: forwardingView?.headers ?? null,
     forwardedHost: forwardingView?.trustHeaders ?? false, // X-Forwarded-Host is the host (http.hbs)
+    forwardedChain: forwardingView !== null && forwardingView.realIp.chain !== null, // proxy-headers.hbs
     // the redirects to HTTPS test the scheme the proxy in front was asked for (server.hbs)
     schemeFromProxy: model.settings.useForwardedHeaders || model.settings.useProxyProtocol,
   };

@@ -393,13 +393,19 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
     });
 
     describe('with use-forwarded-headers', () => {
-      before(() => applySettings({ 'use-proxy-protocol': 'true', 'use-forwarded-headers': 'true' }));
+      const PP_CLIENT = 'PROXY TCP4 192.168.0.1 192.168.0.11 56324 1234';
+      // the load balancer is the TCP peer (127.0.0.1 here); the PROXY protocol's address is its client
+      const withList = (list: string) =>
+        applySettings({ 'use-proxy-protocol': 'true', 'use-forwarded-headers': 'true', 'proxy-real-ip-cidr': list });
 
       // ingress-nginx test/e2e/settings/proxy_protocol.go "should not trust X-Forwarded headers when the client IP address is not trusted"
-      it('the client address is the PROXY protocol one, not the X-Forwarded-For received', async () => {
+      // (ingress-nginx ran it with the default list, which by its own template trusts every IPv4 address the
+      // PROXY protocol gives; here the list trusts the load balancer and not its client, as the title says)
+      it('an untrusted PROXY protocol address is the client, whatever X-Forwarded-For says', async () => {
+        await withList('127.0.0.1/32');
         await rawRequest(ctl!.ports.http, {
           host: PP_HOST,
-          proxy: 'PROXY TCP4 192.168.0.1 192.168.0.11 56324 1234',
+          proxy: PP_CLIENT,
           headers: { 'X-Forwarded-For': '192.168.0.111' },
         });
         const headers = received();
@@ -407,17 +413,59 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
         assert.equal(headers['x-forwarded-port'], '1234');
         assert.equal(headers['x-forwarded-proto'], 'http');
         assert.equal(headers['x-forwarded-for'], '192.168.0.1');
+        assert.equal(headers['x-real-ip'], '192.168.0.1');
       });
 
-      // ingress-nginx's intermediate header for this case (X-Forwarded-For-Proxy-Protocol) is read by the
-      // real_ip module at post-read too, where a client's own copy would be believed: not used here
-      it('a client copy of ingress-nginx X-Forwarded-For-Proxy-Protocol changes nothing', async () => {
+      // ingress-nginx's own header for this (X-Forwarded-For-Proxy-Protocol) is also read by the real_ip
+      // module before nginx sets it, so a client's copy was believed; ours has a name no client can send
+      it('no header a client sends can give the address instead', async () => {
         await rawRequest(ctl!.ports.http, {
           host: PP_HOST,
-          proxy: 'PROXY TCP4 192.168.0.1 192.168.0.11 56324 1234',
-          headers: { 'X-Forwarded-For-Proxy-Protocol': '6.6.6.6' },
+          proxy: PP_CLIENT,
+          headers: {
+            'X-Forwarded-For-Proxy-Protocol': '6.6.6.6',
+            X_Ingress_Templater_Client: '6.6.6.7',
+            'X-Ingress-Templater-Client': '6.6.6.8',
+          },
         });
         assert.equal(received()['x-real-ip'], '192.168.0.1');
+        // nor does the header of ours reach the backend
+        assert.deepEqual(
+          app.seen.at(-1)!.rawHeaders.filter((_value, index, raw) => index % 2 === 0 && /templater/i.test(raw[index]!)),
+          ['X-Ingress-Templater-Client'],
+          'only the client header with "-", which is not ours',
+        );
+      });
+
+      // ingress-nginx test/e2e/settings/proxy_protocol.go "should trust X-Forwarded headers when the client IP address is trusted"
+      it('a trusted PROXY protocol address hands the client address to X-Forwarded-For', async () => {
+        // as ingress-nginx's case: "10.0.0.0/8,192.168.0.1/32", and the load balancer
+        await withList('10.0.0.0/8,192.168.0.1/32,127.0.0.1/32');
+        await rawRequest(ctl!.ports.http, {
+          host: PP_HOST,
+          proxy: PP_CLIENT,
+          headers: { 'X-Forwarded-For': '192.168.0.111' },
+        });
+        let headers = received();
+        assert.equal(headers.host, PP_HOST);
+        assert.equal(headers['x-forwarded-port'], '1234');
+        assert.equal(headers['x-forwarded-proto'], 'http');
+        assert.equal(headers['x-forwarded-for'], '192.168.0.111');
+        assert.equal(headers['x-real-ip'], '192.168.0.111');
+        // without X-Forwarded-For, the PROXY protocol's address
+        await rawRequest(ctl!.ports.http, { host: PP_HOST, proxy: PP_CLIENT });
+        assert.equal(received()['x-real-ip'], '192.168.0.1');
+        // a load balancer not in the list is not believed at all
+        await rawRequest(ctl!.ports.http, {
+          host: PP_HOST,
+          proxy: PP_CLIENT,
+          from: OTHER_PEER,
+          headers: { 'X-Forwarded-For': '192.168.0.111' },
+        });
+        assert.equal(received()['x-real-ip'], OTHER_PEER);
+        await ctl!.waitFor(() => /^192\.168\.0\.111 - /m.test(accessLog()), {
+          what: 'the access log line of 192.168.0.111',
+        });
       });
 
       it('forwarded scheme and port from the client are passed on; port 443 of the proxy in front is https', async () => {

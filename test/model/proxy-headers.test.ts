@@ -130,12 +130,13 @@ describe('model/proxy-headers', () => {
 
   // ---- forwarded headers and the client address (ConfigMap keys; settings.ts parses them with these)
   describe('forwarding', () => {
-    const on = (changes: Partial<typeof DEFAULT_SETTINGS>) => forwarding({ ...DEFAULT_SETTINGS, ...changes });
+    const on = (changes: Partial<typeof DEFAULT_SETTINGS>, headersMore = true) =>
+      forwarding({ ...DEFAULT_SETTINGS, ...changes }, headersMore);
     const values = (changes: Partial<typeof DEFAULT_SETTINGS>) =>
       Object.fromEntries(Object.entries(on(changes)?.headers ?? {}).map(([name, rule]) => [name, rule.value]));
 
     it('null with the defaults: nothing rendered, every list as it was', () => {
-      assert.equal(forwarding(DEFAULT_SETTINGS), null);
+      assert.equal(forwarding(DEFAULT_SETTINGS, true), null);
       // compute-full-forwarded-for and forwarded-for-header alone do nothing, as in ingress-nginx
       assert.equal(on({ computeFullForwardedFor: true, forwardedForHeader: 'X-Client-IP' }), null);
     });
@@ -145,7 +146,7 @@ describe('model/proxy-headers', () => {
         trustHeaders: false,
         proxyProtocol: false,
         fullForwardedFor: false,
-        realIp: { header: 'X-Client-IP', trusted: ['10.0.0.0/8'] },
+        realIp: { header: 'X-Client-IP', trusted: ['10.0.0.0/8'], chain: null },
         headers: {
           'X-Original-Forwarded-For': {
             ...find(PROTECTED_HEADERS, 'X-Original-Forwarded-For'),
@@ -158,7 +159,7 @@ describe('model/proxy-headers', () => {
 
     it('use-forwarded-headers: the scheme and port from variables, the address from the real_ip module', () => {
       const trusted = on({ useForwardedHeaders: true })!;
-      assert.deepEqual(trusted.realIp, { header: 'X-Forwarded-For', trusted: ['0.0.0.0/0'] });
+      assert.deepEqual(trusted.realIp, { header: 'X-Forwarded-For', trusted: ['0.0.0.0/0'], chain: null });
       assert.deepEqual(values({ useForwardedHeaders: true }), {
         'X-Forwarded-Proto': '$ingress_templater_pass_scheme',
         'X-Forwarded-Scheme': '$ingress_templater_pass_scheme',
@@ -187,10 +188,25 @@ describe('model/proxy-headers', () => {
     });
 
     it('use-proxy-protocol: the address from it, the port it was sent to; with forwarded headers, still its address', () => {
-      assert.deepEqual(on({ useProxyProtocol: true })!.realIp, { header: null, trusted: ['0.0.0.0/0'] });
+      assert.deepEqual(on({ useProxyProtocol: true })!.realIp, { header: null, trusted: ['0.0.0.0/0'], chain: null });
       assert.equal(values({ useProxyProtocol: true })['X-Forwarded-Port'], '$ingress_templater_server_port');
       assert.equal(values({ useProxyProtocol: true })['X-Forwarded-Proto'], '$ingress_templater_pass_scheme');
-      assert.equal(on({ useProxyProtocol: true, useForwardedHeaders: true })!.realIp!.header, null);
+      assert.equal(on({ useProxyProtocol: true, useForwardedHeaders: true })!.realIp.header, null);
+    });
+
+    it('use-proxy-protocol with use-forwarded-headers: the chain is forwarded-for-header, when headers-more is there', () => {
+      const both = { useProxyProtocol: true, useForwardedHeaders: true };
+      assert.deepEqual(on(both)!.realIp.chain, {
+        name: 'X-Forwarded-For',
+        value: '$http_x_forwarded_for',
+        literal: false,
+        grpc: true,
+      });
+      assert.equal(on({ ...both, forwardedForHeader: 'X-Client' })!.realIp.chain!.value, '$http_x_client');
+      // without the module nginx cannot set the request header: the PROXY protocol's address alone
+      assert.equal(on(both, false)!.realIp.chain, null);
+      assert.equal(on({ useProxyProtocol: true })!.realIp.chain, null);
+      assert.equal(on({ useForwardedHeaders: true })!.realIp.chain, null);
     });
 
     it('the changed headers keep their place and kind: protected, nginx text, gRPC as before', () => {

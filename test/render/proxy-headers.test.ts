@@ -356,13 +356,25 @@ describe('render: protected request headers in every location kind', () => {
     };
 
     it('every proxying location kind sends the forwarded values, the error pages and auth subrequest too', () => {
-      const all = walk(renderText(trusting(), 'lua'));
+      // with headers-more: the client address reaches the real_ip module in a request header of ours
+      const text = renderText(trusting(), 'lua', { tempPaths: [], headersMore: { module: null } });
+      assert.match(text, /\n {4}real_ip_header X_Ingress_Templater_Client;\n/);
+      const all = walk(text);
       const kinds = new Set(all.map((w) => w.kind));
       for (const kind of ['prefix', 'exact', 'regex', 'grpc', 'error page', 'auth subrequest'])
         assert.ok(kinds.has(kind), `no ${kind} location rendered: ${[...kinds].join(', ')}`);
-      for (const walked of all)
+      for (const walked of all) {
         for (const [name, expected] of Object.entries(FORWARDED_VALUES))
           assert.equal(value(walked, name), expected, `${walked.where} (${walked.kind}): ${name}`);
+        // ...which no backend, auth service or error page gets
+        assert.equal(value(walked, 'X_Ingress_Templater_Client'), '', walked.where);
+      }
+    });
+
+    it('without headers-more the PROXY protocol address is the client, and there is no header of ours', () => {
+      const text = renderText(trusting(), 'lua');
+      assert.match(text, /\n {4}real_ip_header proxy_protocol;\n/);
+      assert.doesNotMatch(text, /X_Ingress_Templater_Client/);
     });
 
     it('every listen socket expects the PROXY protocol; the internal server does not', () => {
