@@ -397,12 +397,12 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
       // the load balancer is the TCP peer (127.0.0.1 here); the PROXY protocol's address is its client
       const withList = (list: string) =>
         applySettings({ 'use-proxy-protocol': 'true', 'use-forwarded-headers': 'true', 'proxy-real-ip-cidr': list });
+      before(() => withList('127.0.0.1/32'));
 
       // ingress-nginx test/e2e/settings/proxy_protocol.go "should not trust X-Forwarded headers when the client IP address is not trusted"
       // (ingress-nginx ran it with the default list, which by its own template trusts every IPv4 address the
       // PROXY protocol gives; here the list trusts the load balancer and not its client, as the title says)
       it('an untrusted PROXY protocol address is the client, whatever X-Forwarded-For says', async () => {
-        await withList('127.0.0.1/32');
         await rawRequest(ctl!.ports.http, {
           host: PP_HOST,
           proxy: PP_CLIENT,
