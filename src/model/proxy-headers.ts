@@ -13,6 +13,9 @@
 // comes from variables set with `set`. The two location kinds that must send other values (the auth
 // subrequest, error pages) repeat the whole list, built by the functions below.
 
+import net from 'node:net';
+import type { Settings } from './settings.js';
+
 /** One header: a value that is nginx text (variables allowed, built here only) or a literal (quoted). */
 export interface HeaderRule {
   name: string;
@@ -38,8 +41,8 @@ export const PROTECTED_HEADERS: readonly HeaderRule[] = Object.freeze([
   // the client's own request ID when it sends one (a trace begun upstream), else nginx's: as ingress-nginx
   rule('X-Request-ID', '$ingress_templater_request_id'),
   rule('X-Real-IP', '$remote_addr'),
-  // forwarded headers from clients are never trusted: the chain starts at the client nginx sees, as
-  // ingress-nginx does without use-forwarded-headers
+  // forwarded headers from clients are not trusted: the chain starts at the client nginx sees, as
+  // ingress-nginx does without use-forwarded-headers (forwarding() below gives the values with it)
   rule('X-Forwarded-For', '$remote_addr'),
   rule('X-Forwarded-Host', '$best_http_host'),
   rule('X-Forwarded-Port', '$server_port'),
@@ -187,4 +190,109 @@ export function errorPageHeaders(
     rule('X-Original-Forwarded-Host', ''),
     ...custom.map((c) => rule(c.name, c.value, { literal: true })),
   ]).filter((h) => h.value !== '');
+}
+
+// ---- Forwarded headers and the client address: ConfigMap use-forwarded-headers, compute-full-forwarded-for,
+// forwarded-for-header, enable-real-ip, proxy-real-ip-cidr and use-proxy-protocol, with ingress-nginx's
+// defaults and meaning. With all of them off nothing here is rendered and the list above is sent as it is.
+//
+// - use-forwarded-headers: the proxy in front is believed about the scheme, host and port it was asked
+//   for (X-Forwarded-Proto/-Host/-Port reach the backend as received, the first X-Forwarded-Host is the
+//   Host), and the real_ip module takes the client address from forwarded-for-header.
+// - compute-full-forwarded-for (with use-forwarded-headers): X-Forwarded-For is the received chain with
+//   the peer appended, not the peer alone.
+// - enable-real-ip: the real_ip module alone (the address, not the scheme, host or port).
+// - use-proxy-protocol: the listen sockets expect the PROXY protocol; the client address is the one it
+//   carries, the port the one it was sent to, and the scheme https when that port is 443.
+// - proxy-real-ip-cidr: the peers whose word on the client address is taken (set_real_ip_from).
+//
+// The address decides access lists and rate limits ($remote_addr), so who may set it is what matters:
+// the default trusts every IPv4 peer, as ingress-nginx did (it is meant for a controller that only its
+// load balancer can reach). A proxy-real-ip-cidr that cannot be read trusts no peer rather than falling
+// back to that default (settings.ts): the user meant to narrow the trust, and a typo must not open it to
+// everyone. Trusting nobody costs the real client address (backends and logs see the proxy's), and an
+// access list then fails closed; trusting everybody would let any client pick its address.
+
+/** The peers trusted to say the client address: IPv4 or IPv6 addresses or CIDR blocks, comma-separated. */
+export function parseTrustedCidrs(value: string): readonly string[] | undefined {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0 || items.length > 256) return undefined;
+  return items.every(isCidr) ? Object.freeze(items) : undefined;
+}
+
+function isCidr(item: string): boolean {
+  const match = /^([0-9A-Fa-f:.]{2,45})(?:\/([0-9]{1,3}))?$/.exec(item);
+  if (!match) return false;
+  const version = net.isIP(match[1]!);
+  if (version === 0) return false;
+  return match[2] === undefined || Number(match[2]) <= (version === 4 ? 32 : 128);
+}
+
+/**
+ * The header real_ip_header reads: a header name of letters, digits and "-" (nginx ignores client headers
+ * with "_"), never real_ip_header's own keyword proxy_protocol.
+ */
+export function parseForwardedForHeader(value: string): string | undefined {
+  return /^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/.test(value) ? value : undefined;
+}
+
+type ForwardingSettings = Pick<
+  Settings,
+  | 'useForwardedHeaders'
+  | 'computeFullForwardedFor'
+  | 'forwardedForHeader'
+  | 'enableRealIp'
+  | 'proxyRealIpCidr'
+  | 'useProxyProtocol'
+>;
+
+/** What templates/partials/forwarded-headers.hbs and the header lists render (null: none of it is on). */
+export interface Forwarding {
+  trustHeaders: boolean; // use-forwarded-headers
+  proxyProtocol: boolean; // use-proxy-protocol
+  fullForwardedFor: boolean; // compute-full-forwarded-for, which only counts with use-forwarded-headers
+  // the real_ip module: the header it reads (null: the PROXY protocol's address) and the peers it believes;
+  // chain: the PROXY protocol's address, or the forwarded-for header when that address is a trusted one
+  realIp: { header: string | null; trusted: readonly string[]; chain: HeaderRule | null };
+  // the protected headers whose values change, by name (proxy-headers.hbs renders these instead)
+  headers: Record<string, HeaderRule>;
+}
+
+/**
+ * What the forwarding settings render, or null when none is on. headersMore: nginx has the headers-more
+ * module, which the PROXY protocol with use-forwarded-headers needs (more_set_input_headers).
+ */
+export function forwarding(settings: ForwardingSettings, headersMore: boolean): Forwarding | null {
+  const trustHeaders = settings.useForwardedHeaders;
+  const proxyProtocol = settings.useProxyProtocol;
+  if (!trustHeaders && !proxyProtocol && !settings.enableRealIp) return null;
+  const fullForwardedFor = trustHeaders && settings.computeFullForwardedFor;
+  const headers: Record<string, HeaderRule> = {};
+  const set = (name: string, value: string) => {
+    headers[name] = { ...PROTECTED_HEADERS.find((header) => header.name === name)!, value };
+  };
+  if (trustHeaders || proxyProtocol) {
+    // the scheme and port the client asked the proxy in front for; the Host's comes from $best_http_host
+    for (const name of ['X-Forwarded-Proto', 'X-Forwarded-Scheme', 'X-Scheme'])
+      set(name, '$ingress_templater_pass_scheme');
+    set('X-Forwarded-Port', trustHeaders ? '$ingress_templater_pass_port' : '$ingress_templater_server_port');
+  }
+  if (fullForwardedFor) set('X-Forwarded-For', '$ingress_templater_full_forwarded_for');
+  // what the client said under the name the address is read from, as ingress-nginx's buildForwardedFor
+  const received = `$http_${settings.forwardedForHeader.toLowerCase().replace(/-/g, '_')}`;
+  if (received !== '$http_x_forwarded_for') set('X-Original-Forwarded-For', received);
+  return {
+    trustHeaders,
+    proxyProtocol,
+    fullForwardedFor,
+    realIp: {
+      header: proxyProtocol ? null : settings.forwardedForHeader,
+      trusted: settings.proxyRealIpCidr,
+      chain: proxyProtocol && trustHeaders && headersMore ? rule('X-Forwarded-For', received) : null,
+    },
+    headers,
+  };
 }

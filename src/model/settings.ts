@@ -8,6 +8,7 @@ import { AUTH_METHODS, parseAuthUrl, parseResponseHeaders, parseSignin } from '.
 import type { AuthHeader, AuthUrl } from './annotations/external-auth.js';
 import { parseRiskLevel } from './annotations/risk.js';
 import type { RiskLevel } from './annotations/risk.js';
+import { parseForwardedForHeader, parseTrustedCidrs } from './proxy-headers.js';
 
 export interface Settings {
   sslRedirect: boolean;
@@ -20,6 +21,13 @@ export interface Settings {
   noTlsRedirectLocations: readonly string[];
   // trust X-Forwarded-Proto/-Host/-Port from a proxy in front (so far: the redirects honour them)
   useForwardedHeaders: boolean;
+  // ---- forwarded headers and the client address (model/proxy-headers.ts), ingress-nginx's names and defaults
+  computeFullForwardedFor: boolean; // with use-forwarded-headers: X-Forwarded-For is the received one plus the peer
+  forwardedForHeader: string; // the header the real_ip module reads the client address from
+  enableRealIp: boolean; // the real_ip module without use-forwarded-headers
+  proxyRealIpCidr: readonly string[]; // the peers trusted to say the client address (set_real_ip_from)
+  useProxyProtocol: boolean; // the listen sockets expect the PROXY protocol
+  // ---- end of the forwarded headers block
   loadBalance: Algorithm;
   workerProcesses: number | 'auto';
   maxWorkerConnections: number;
@@ -78,6 +86,13 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   relativeRedirects: false,
   noTlsRedirectLocations: Object.freeze(['/.well-known/acme-challenge']),
   useForwardedHeaders: false,
+  // ---- forwarded headers and the client address
+  computeFullForwardedFor: false,
+  forwardedForHeader: 'X-Forwarded-For',
+  enableRealIp: false,
+  proxyRealIpCidr: Object.freeze(['0.0.0.0/0']),
+  useProxyProtocol: false,
+  // ---- end of the forwarded headers block
   loadBalance: 'round_robin',
   workerProcesses: 'auto',
   maxWorkerConnections: 16384,
@@ -238,6 +253,20 @@ const KEYS: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> 
     'comma-separated paths, each starting with "/"',
   ],
   'use-forwarded-headers': ['useForwardedHeaders', bool, '"true" or "false"'],
+  // ---- forwarded headers and the client address (parsers in model/proxy-headers.ts)
+  'compute-full-forwarded-for': ['computeFullForwardedFor', bool, '"true" or "false"'],
+  'forwarded-for-header': ['forwardedForHeader', parseForwardedForHeader, 'a header name such as X-Forwarded-For'],
+  'enable-real-ip': ['enableRealIp', bool, '"true" or "false"'],
+  'proxy-real-ip-cidr': [
+    'proxyRealIpCidr',
+    parseTrustedCidrs,
+    'IPv4 or IPv6 addresses or CIDR blocks separated by commas',
+    // the default (0.0.0.0/0) trusts every IPv4 peer: falling back to it would widen the trust the value
+    // meant to narrow, so a value that cannot be read trusts no peer (model/proxy-headers.ts says why)
+    { value: Object.freeze([]), says: 'no peer is trusted to give the client address' },
+  ],
+  'use-proxy-protocol': ['useProxyProtocol', bool, '"true" or "false"'],
+  // ---- end of the forwarded headers block
   'load-balance': ['loadBalance', (v) => parseAlgorithm(v), 'round_robin, random or ewma'],
   'worker-processes': ['workerProcesses', (v) => (v === 'auto' ? 'auto' : int(1, 1024)(v)), '"auto" or 1-1024'],
   'max-worker-connections': ['maxWorkerConnections', int(16, 1048576), 'an integer 16-1048576'],

@@ -6,7 +6,7 @@ import { configIn, FAMILIES } from '../model/annotations/index.js';
 import type { AnyFamily, HttpItems, LocationAnnotations, ServerAnnotations } from '../model/annotations/index.js';
 import type { UpstreamPass } from '../model/annotations/family.js';
 import { hstsHeader } from '../model/settings.js';
-import { backendHeaders, headerList } from '../model/proxy-headers.js';
+import { backendHeaders, forwarding, headerList } from '../model/proxy-headers.js';
 import type { ConstantHeader, VariableHeader } from '../model/proxy-headers.js';
 import { mergeIntoEnclosing } from './merge-locations.js';
 import { serverNamesHash } from './names-hash.js';
@@ -195,6 +195,7 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     family.variableHeaders?.(items),
   );
   const backendList = backendHeaders(customHeaders(model), variableHeaders);
+  const forwardingView = forwarding(model.settings, options.features.headersMore !== undefined);
   const headersMore = options.features.headersMore !== undefined;
   // header values from ConfigMaps, whose "$" that is not an allowed variable is ${ingress_templater_dollar}
   const literalDollar =
@@ -264,6 +265,14 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
       ? { hosts: redirected.map((s) => s.host), listen: redirected[0]!.listen, target: defaultRedirect }
       : null,
     internalPort: options.internalPort,
+    // forwarded headers and the client address (forwarded-headers.hbs), and the header values they change
+    // in every list of request headers (proxy-headers.hbs); null when none of their settings is on
+    forwarding: forwardingView,
+    forwardedHeaders: forwardingView?.headers ?? null,
+    forwardedHost: forwardingView?.trustHeaders ?? false, // X-Forwarded-Host is the host (http.hbs)
+    forwardedChain: forwardingView !== null && forwardingView.realIp.chain !== null, // proxy-headers.hbs
+    // the redirects to HTTPS test the scheme the proxy in front was asked for (server.hbs)
+    schemeFromProxy: model.settings.useForwardedHeaders || model.settings.useProxyProtocol,
   };
 }
 
@@ -413,12 +422,13 @@ function serverView(
   const families = familyViews('srv', server.ann, traitsOf, (family, config) =>
     family.serverView ? family.serverView(config, custom) : (config as object),
   );
-  // ...and not when the scheme is the proxy's in front (use-forwarded-headers): plain HTTP that was HTTPS
-  // there must reach this server; nor for a target other than the shared server's
+  // ...and not when the scheme is the proxy's in front (use-forwarded-headers, use-proxy-protocol): plain
+  // HTTP that was HTTPS there must reach this server; nor for a target other than the shared server's
   const redirectedElsewhere =
     redirect !== null &&
     sameRedirect(redirect, defaultRedirect) &&
     !model.settings.useForwardedHeaders &&
+    !model.settings.useProxyProtocol &&
     server.host !== '' &&
     !families.some((view) => view[TRAITS].answersBeforeRedirect);
   return {

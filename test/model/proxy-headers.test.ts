@@ -7,10 +7,14 @@ import {
   authServiceHeaders,
   backendHeaders,
   errorPageHeaders,
+  forwarding,
   headerList,
   isProtectedHeader,
+  parseForwardedForHeader,
+  parseTrustedCidrs,
   PROTECTED_HEADERS,
 } from '../../src/model/proxy-headers.js';
+import { DEFAULT_SETTINGS } from '../../src/model/settings.js';
 
 const names = (headers: readonly HeaderRule[]) => headers.map((header) => header.name);
 const find = (headers: readonly HeaderRule[], name: string) => {
@@ -122,5 +126,112 @@ describe('model/proxy-headers', () => {
     assert.ok(positions.every((position, index) => position >= 0 && (index === 0 || position > positions[index - 1]!)));
     for (const name of ['X-Real-IP', 'X-Forwarded-For', 'X-Request-ID'])
       assert.deepEqual(find(list, name), find(PROTECTED_HEADERS, name));
+  });
+
+  // ---- forwarded headers and the client address (ConfigMap keys; settings.ts parses them with these)
+  describe('forwarding', () => {
+    const on = (changes: Partial<typeof DEFAULT_SETTINGS>, headersMore = true) =>
+      forwarding({ ...DEFAULT_SETTINGS, ...changes }, headersMore);
+    const values = (changes: Partial<typeof DEFAULT_SETTINGS>) =>
+      Object.fromEntries(Object.entries(on(changes)?.headers ?? {}).map(([name, rule]) => [name, rule.value]));
+
+    it('null with the defaults: nothing rendered, every list as it was', () => {
+      assert.equal(forwarding(DEFAULT_SETTINGS, true), null);
+      // compute-full-forwarded-for and forwarded-for-header alone do nothing, as in ingress-nginx
+      assert.equal(on({ computeFullForwardedFor: true, forwardedForHeader: 'X-Client-IP' }), null);
+    });
+
+    it('enable-real-ip: the real_ip module only, reading forwarded-for-header from proxy-real-ip-cidr', () => {
+      assert.deepEqual(on({ enableRealIp: true, forwardedForHeader: 'X-Client-IP', proxyRealIpCidr: ['10.0.0.0/8'] }), {
+        trustHeaders: false,
+        proxyProtocol: false,
+        fullForwardedFor: false,
+        realIp: { header: 'X-Client-IP', trusted: ['10.0.0.0/8'], chain: null },
+        headers: {
+          'X-Original-Forwarded-For': {
+            ...find(PROTECTED_HEADERS, 'X-Original-Forwarded-For'),
+            value: '$http_x_client_ip',
+          },
+        },
+      });
+      assert.equal(on({ enableRealIp: true, computeFullForwardedFor: true })!.fullForwardedFor, false);
+    });
+
+    it('use-forwarded-headers: the scheme and port from variables, the address from the real_ip module', () => {
+      const trusted = on({ useForwardedHeaders: true })!;
+      assert.deepEqual(trusted.realIp, { header: 'X-Forwarded-For', trusted: ['0.0.0.0/0'], chain: null });
+      assert.deepEqual(values({ useForwardedHeaders: true }), {
+        'X-Forwarded-Proto': '$ingress_templater_pass_scheme',
+        'X-Forwarded-Scheme': '$ingress_templater_pass_scheme',
+        'X-Scheme': '$ingress_templater_pass_scheme',
+        'X-Forwarded-Port': '$ingress_templater_pass_port',
+      });
+      assert.equal(
+        values({ useForwardedHeaders: true, computeFullForwardedFor: true })['X-Forwarded-For'],
+        '$ingress_templater_full_forwarded_for',
+      );
+    });
+
+    it('forwarded-for-header: X-Original-Forwarded-For is what the client sent under that name', () => {
+      assert.equal(
+        values({ useForwardedHeaders: true, forwardedForHeader: 'CF-Connecting-IP' })['X-Original-Forwarded-For'],
+        '$http_cf_connecting_ip',
+      );
+      assert.equal(
+        values({ enableRealIp: true, forwardedForHeader: 'X-Client' })['X-Original-Forwarded-For'],
+        '$http_x_client',
+      );
+      assert.equal(
+        values({ enableRealIp: true, forwardedForHeader: 'x-forwarded-for' })['X-Original-Forwarded-For'],
+        undefined,
+      );
+    });
+
+    it('use-proxy-protocol: the address from it, the port it was sent to; with forwarded headers, still its address', () => {
+      assert.deepEqual(on({ useProxyProtocol: true })!.realIp, { header: null, trusted: ['0.0.0.0/0'], chain: null });
+      assert.equal(values({ useProxyProtocol: true })['X-Forwarded-Port'], '$ingress_templater_server_port');
+      assert.equal(values({ useProxyProtocol: true })['X-Forwarded-Proto'], '$ingress_templater_pass_scheme');
+      assert.equal(on({ useProxyProtocol: true, useForwardedHeaders: true })!.realIp.header, null);
+    });
+
+    it('use-proxy-protocol with use-forwarded-headers: the chain is forwarded-for-header, when headers-more is there', () => {
+      const both = { useProxyProtocol: true, useForwardedHeaders: true };
+      assert.deepEqual(on(both)!.realIp.chain, {
+        name: 'X-Forwarded-For',
+        value: '$http_x_forwarded_for',
+        literal: false,
+        grpc: true,
+      });
+      assert.equal(on({ ...both, forwardedForHeader: 'X-Client' })!.realIp.chain!.value, '$http_x_client');
+      // without the module nginx cannot set the request header: the PROXY protocol's address alone
+      assert.equal(on(both, false)!.realIp.chain, null);
+      assert.equal(on({ useProxyProtocol: true })!.realIp.chain, null);
+      assert.equal(on({ useForwardedHeaders: true })!.realIp.chain, null);
+    });
+
+    it('the changed headers keep their place and kind: protected, nginx text, gRPC as before', () => {
+      const changed = on({ useForwardedHeaders: true, useProxyProtocol: true, computeFullForwardedFor: true })!;
+      for (const [name, rule] of Object.entries(changed.headers)) {
+        assert.equal(rule.name, name);
+        assert.ok(isProtectedHeader(name), name);
+        assert.equal(rule.literal, false);
+        assert.equal(rule.grpc, find(PROTECTED_HEADERS, name).grpc);
+        assert.match(rule.value, /^\$ingress_templater_[a-z_]+$/);
+      }
+    });
+
+    it('parseTrustedCidrs: addresses and blocks of either family, nothing else', () => {
+      assert.deepEqual(parseTrustedCidrs('10.0.0.0/8, ::1 ,fd00::/8'), ['10.0.0.0/8', '::1', 'fd00::/8']);
+      assert.ok(Object.isFrozen(parseTrustedCidrs('10.0.0.0/8')));
+      for (const value of ['', '1.2.3.4/33', '::/129', '1.2.3', '1.2.3.4/-1', '1.2.3.4/ 8', 'a.b.c.d', '$remote_addr'])
+        assert.equal(parseTrustedCidrs(value), undefined, value);
+      assert.equal(parseTrustedCidrs(Array(257).fill('10.0.0.1').join(',')), undefined, 'at most 256 entries');
+    });
+
+    it('parseForwardedForHeader: a header name nginx would read from a client', () => {
+      assert.equal(parseForwardedForHeader('X-Real-IP'), 'X-Real-IP');
+      for (const value of ['', 'proxy_protocol', 'X_Real_IP', '-X', 'X-For;', 'X For', 'x'.repeat(129)])
+        assert.equal(parseForwardedForHeader(value), undefined, value);
+    });
   });
 });

@@ -172,4 +172,90 @@ describe('settings', () => {
     const { problems } = parse({ 'proxy-body-size': 'x'.repeat(1000) });
     assert.ok(problems[0]!.message.length < 200, problems[0]!.message);
   });
+
+  // ---- forwarded headers and the client address (model/proxy-headers.ts), as ingress-nginx's config.go
+  describe('forwarded headers and the client address', () => {
+    it('defaults as ingress-nginx: nothing trusted, X-Forwarded-For read, every IPv4 peer believed once enabled', () => {
+      assert.equal(DEFAULT_SETTINGS.computeFullForwardedFor, false);
+      assert.equal(DEFAULT_SETTINGS.forwardedForHeader, 'X-Forwarded-For');
+      assert.equal(DEFAULT_SETTINGS.enableRealIp, false);
+      assert.deepEqual(DEFAULT_SETTINGS.proxyRealIpCidr, ['0.0.0.0/0']);
+      assert.equal(DEFAULT_SETTINGS.useProxyProtocol, false);
+    });
+
+    const forwardedValid: [string, string, keyof Settings, unknown][] = [
+      ['compute-full-forwarded-for', 'true', 'computeFullForwardedFor', true],
+      ['forwarded-for-header', 'X-Client-IP', 'forwardedForHeader', 'X-Client-IP'],
+      ['forwarded-for-header', ' CF-Connecting-IP ', 'forwardedForHeader', 'CF-Connecting-IP'],
+      ['enable-real-ip', 'true', 'enableRealIp', true],
+      ['use-proxy-protocol', 'true', 'useProxyProtocol', true],
+    ];
+    for (const [key, value, field, want] of forwardedValid)
+      it(`parses ${key}: ${JSON.stringify(value)}`, () => {
+        const { settings, problems } = parse({ [key]: value });
+        assert.deepEqual(problems, [], show(problems));
+        assert.equal(settings[field], want);
+        assert.deepEqual({ ...settings, [field]: DEFAULT_SETTINGS[field] }, DEFAULT_SETTINGS);
+      });
+
+    const forwardedInvalid: [string, string][] = [
+      ['compute-full-forwarded-for', 'yes'],
+      ['enable-real-ip', 'on'],
+      ['use-proxy-protocol', '1'],
+      ['forwarded-for-header', ''],
+      ['forwarded-for-header', 'X_Forwarded_For'], // nginx drops client headers with "_"
+      ['forwarded-for-header', 'proxy_protocol'], // real_ip_header's keyword, not a header
+      ['forwarded-for-header', 'X-Forwarded-For; evil'],
+      ['forwarded-for-header', 'X Forwarded'],
+    ];
+    for (const [key, value] of forwardedInvalid)
+      it(`refuses ${key}: ${JSON.stringify(value)} and keeps the default`, () => {
+        const { settings, problems } = parse({ [key]: value });
+        assert.deepEqual(settings, DEFAULT_SETTINGS);
+        assert.equal(problems.length, 1, show(problems));
+        assert.equal(problems[0]!.field, `data.${key}`);
+        assert.match(problems[0]!.message, /expected .+; using the default/);
+      });
+
+    it('proxy-real-ip-cidr: IPv4 and IPv6 addresses and blocks, comma-separated, blanks ignored', () => {
+      const { settings, problems } = parse({
+        'proxy-real-ip-cidr': ' 10.0.0.0/8, 192.168.0.1/32,,203.0.113.7 , fd00::/8, ::1, 2001:db8::1/128, 0.0.0.0/0 ',
+      });
+      assert.deepEqual(problems, [], show(problems));
+      assert.deepEqual(settings.proxyRealIpCidr, [
+        '10.0.0.0/8',
+        '192.168.0.1/32',
+        '203.0.113.7',
+        'fd00::/8',
+        '::1',
+        '2001:db8::1/128',
+        '0.0.0.0/0',
+      ]);
+    });
+
+    // the default trusts every IPv4 peer: a value meant to narrow that must not fall back to it
+    for (const value of [
+      '',
+      ',',
+      '10.0.0.0/33',
+      'fd00::/129',
+      '10.0.0.0/8, 10.0.0.256',
+      '10.0.0.0/8;',
+      '10.0.0.0/8 192.168.0.0/16',
+      'localhost',
+      '10.0.0.0/8, all',
+      '::ffff:10.0.0.0/8x',
+      '10.0.0.0/08a',
+    ])
+      it(`refuses proxy-real-ip-cidr ${JSON.stringify(value)}: no peer is trusted, not the default`, () => {
+        const { settings, problems } = parse({ 'proxy-real-ip-cidr': value });
+        assert.deepEqual(settings.proxyRealIpCidr, []);
+        assert.deepEqual({ ...settings, proxyRealIpCidr: DEFAULT_SETTINGS.proxyRealIpCidr }, DEFAULT_SETTINGS);
+        assert.equal(problems.length, 1, show(problems));
+        assert.equal(problems[0]!.severity, 'error');
+        assert.equal(problems[0]!.field, 'data.proxy-real-ip-cidr');
+        assert.ok(problems[0]!.message.includes(JSON.stringify(value)), problems[0]!.message);
+        assert.match(problems[0]!.message, /; no peer is trusted to give the client address$/);
+      });
+  });
 });

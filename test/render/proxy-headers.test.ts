@@ -332,4 +332,67 @@ describe('render: protected request headers in every location kind', () => {
     this.timeout(60_000);
     await nginxAccepts(model);
   });
+
+  // ConfigMap use-forwarded-headers, compute-full-forwarded-for and use-proxy-protocol (model/proxy-headers.ts)
+  describe('with the forwarded headers trusted and the PROXY protocol', () => {
+    const trusting = () => ({
+      ...model,
+      settings: {
+        ...model.settings,
+        useForwardedHeaders: true,
+        computeFullForwardedFor: true,
+        useProxyProtocol: true,
+        proxyRealIpCidr: ['10.0.0.0/8', 'fd00::/8'],
+      },
+    });
+    const FORWARDED_VALUES: Record<string, string> = {
+      'x-forwarded-for': '$ingress_templater_full_forwarded_for',
+      'x-forwarded-host': '$best_http_host',
+      'x-forwarded-port': '$ingress_templater_pass_port',
+      'x-forwarded-proto': '$ingress_templater_pass_scheme',
+      'x-forwarded-scheme': '$ingress_templater_pass_scheme',
+      'x-scheme': '$ingress_templater_pass_scheme',
+      'x-real-ip': '$remote_addr',
+    };
+
+    it('every proxying location kind sends the forwarded values, the error pages and auth subrequest too', () => {
+      // with headers-more: the client address reaches the real_ip module in a request header of ours
+      const text = renderText(trusting(), 'lua', { tempPaths: [], headersMore: { module: null } });
+      assert.match(text, /\n {4}real_ip_header X_Ingress_Templater_Client;\n/);
+      const all = walk(text);
+      const kinds = new Set(all.map((w) => w.kind));
+      for (const kind of ['prefix', 'exact', 'regex', 'grpc', 'error page', 'auth subrequest'])
+        assert.ok(kinds.has(kind), `no ${kind} location rendered: ${[...kinds].join(', ')}`);
+      for (const walked of all) {
+        for (const [name, expected] of Object.entries(FORWARDED_VALUES))
+          assert.equal(value(walked, name), expected, `${walked.where} (${walked.kind}): ${name}`);
+        // ...which no backend, auth service or error page gets
+        assert.equal(value(walked, 'X_Ingress_Templater_Client'), '', walked.where);
+      }
+    });
+
+    it('without headers-more the PROXY protocol address is the client, and there is no header of ours', () => {
+      const text = renderText(trusting(), 'lua');
+      assert.match(text, /\n {4}real_ip_header proxy_protocol;\n/);
+      assert.doesNotMatch(text, /X_Ingress_Templater_Client/);
+    });
+
+    it('every listen socket expects the PROXY protocol; the internal server does not', () => {
+      const text = renderText(trusting(), 'lua');
+      const listens = parseNginx(text)
+        .find((d) => d.name === 'http')!
+        .block!.filter((d) => d.name === 'server')
+        .flatMap((server) => children(server.block, 'listen').map((d) => d.args));
+      // renderOptions: HTTP on 8080, HTTPS on 8443, nginx's internal server on 10246
+      const internal = (args: string[]) => args[0]!.endsWith(':10246');
+      assert.ok(listens.filter((args) => !internal(args)).length >= 4, JSON.stringify(listens));
+      assert.ok(listens.some(internal), JSON.stringify(listens));
+      for (const args of listens) assert.equal(args.includes('proxy_protocol'), !internal(args), args.join(' '));
+    });
+
+    it('nginx -t accepts it', async function () {
+      this.timeout(60_000);
+      await nginxAccepts(trusting());
+    });
+  });
 });

@@ -16,11 +16,14 @@ import { isProtectedHeader } from '../proxy-headers.js';
 
 export const UPSTREAM_VHOST = `${PREFIX}upstream-vhost`;
 export const X_FORWARDED_PREFIX = `${PREFIX}x-forwarded-prefix`;
-export const HEADERS_KEYS = [UPSTREAM_VHOST, X_FORWARDED_PREFIX] as const;
+export const CONNECTION_PROXY_HEADER = `${PREFIX}connection-proxy-header`;
+export const HEADERS_KEYS = [UPSTREAM_VHOST, X_FORWARDED_PREFIX, CONNECTION_PROXY_HEADER] as const;
 
 export interface HeadersConfig {
   host: string | null; // Host header sent to the backend instead of the request's
   prefix: string | null; // X-Forwarded-Prefix value
+  // connection-proxy-header: the Connection header instead of $connection_upgrade's (model/proxy-headers.ts)
+  connection?: string;
 }
 
 /** One custom header for every backend (ConfigMap proxy-set-headers). */
@@ -74,7 +77,32 @@ export function parseHeaders(ing: Ingress, _ctx: AnnotationContext, problems: Pr
         ),
       );
   }
-  return out.host !== null || out.prefix ? out : undefined;
+  const connection = parseConnection(ing, problems);
+  if (connection !== undefined) out.connection = connection;
+  return out.host !== null || out.prefix || out.connection !== undefined ? out : undefined;
+}
+
+// connection-proxy-header: Connection options (tokens such as close, keep-alive, upgrade), comma-separated.
+// ingress-nginx took close or keep-alive only; a list of tokens is as safe (no quote, blank inside a token
+// or control character can reach nginx.conf or the header). It is sent through the $connection_upgrade
+// variable, which the location sets (ann-headers.hbs), so that the http level keeps the one list of
+// request headers (model/proxy-headers.ts).
+const CONNECTION_VALUE = /^[A-Za-z0-9-]{1,64}(?:\s*,\s*[A-Za-z0-9-]{1,64}){0,7}$/;
+
+function parseConnection(ing: Ingress, problems: Problem[]): string | undefined {
+  const raw = ing.meta.annotations[CONNECTION_PROXY_HEADER];
+  if (raw === undefined) return undefined;
+  const value = raw.trim();
+  if (CONNECTION_VALUE.test(value)) return value;
+  problems.push(
+    annotationProblem(
+      ing,
+      CONNECTION_PROXY_HEADER,
+      raw,
+      'Connection options such as close or keep-alive (letters, digits and "-", comma-separated)',
+    ),
+  );
+  return undefined;
 }
 
 /** The ConfigMap's custom headers, one http item (rendered in the one list of request headers, no partial). */

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { AnnotationContext } from '../../../src/model/annotations/index.js';
 import { SUPPORTED } from '../../../src/model/annotations/index.js';
 import {
+  CONNECTION_PROXY_HEADER,
   isVhost,
   parseHeaders,
   proxySetHeaders,
@@ -304,5 +305,70 @@ describe('model/annotations/headers', () => {
     );
     assert.equal(model.http.headers?.length, 1);
     await nginxAccepts(model);
+  });
+
+  // ingress-nginx took close or keep-alive; any list of Connection options is read (model/annotations/headers.ts)
+  it('connection-proxy-header: Connection options, comma-separated, blanks around them allowed', () => {
+    assert.ok(SUPPORTED.has(CONNECTION_PROXY_HEADER));
+    for (const value of ['keep-alive', 'close', 'Upgrade', 'keep-alive, Upgrade', 'a,b'])
+      assert.deepEqual(parse({ [CONNECTION_PROXY_HEADER]: value }), {
+        config: { host: null, prefix: null, connection: value },
+        problems: [],
+      });
+    assert.deepEqual(parse({ [CONNECTION_PROXY_HEADER]: ' close ' }).config?.connection, 'close');
+  });
+
+  for (const value of [
+    '',
+    'close\r\nX-Injected: 1',
+    'keep alive',
+    '"close"',
+    '$http_connection',
+    'close;',
+    'a,',
+    'x'.repeat(65),
+  ])
+    it(`connection-proxy-header refuses ${JSON.stringify(value).slice(0, 30)}: no config, a problem naming the value`, () => {
+      const { config, problems } = parse({ [CONNECTION_PROXY_HEADER]: value });
+      assert.equal(config, undefined);
+      assert.equal(problems.length, 1, show(problems));
+      assert.equal(problems[0]!.field, `metadata.annotations["${CONNECTION_PROXY_HEADER}"]`);
+      assert.ok(problems[0]!.message.includes(JSON.stringify(value).slice(0, 40)), problems[0]!.message);
+    });
+
+  it('connection-proxy-header: an invalid value is tolerated (the path is served, the default Connection applies)', () => {
+    const { model, problems } = build([
+      ...backend,
+      ingress({
+        name: 'bad',
+        annotations: { [CONNECTION_PROXY_HEADER]: 'close\nX-Evil: 1' },
+        rules: [rule('a.example.com', path('/', 'web'))],
+      }),
+    ]);
+    assert.equal(problems.length, 1, show(problems));
+    assert.equal(problems[0]!.severity, 'warning');
+    const text = renderText(model);
+    assert.doesNotMatch(text, /set \$connection_upgrade/);
+    assert.doesNotMatch(locationBlock(text, 'a.example.com', '/'), /return 503/);
+  });
+
+  it('connection-proxy-header: the location sets $connection_upgrade, the http level keeps its one list; nginx -t accepts', async function () {
+    this.timeout(30_000);
+    const { model, problems } = build([
+      ...backend,
+      ingress({
+        name: 'keep',
+        annotations: { [CONNECTION_PROXY_HEADER]: 'keep-alive' },
+        rules: [rule('a.example.com', path('/keep', 'web'))],
+      }),
+      ingress({ name: 'plain', rules: [rule('a.example.com', path('/plain', 'web'))] }),
+    ]);
+    assert.deepEqual(problems, [], show(problems));
+    const text = renderText(model);
+    assert.match(locationBlock(text, 'a.example.com', '/keep/'), /\n {12}set \$connection_upgrade "keep-alive";\n/);
+    assert.doesNotMatch(locationBlock(text, 'a.example.com', '/plain/'), /connection/i);
+    assert.equal(text.match(/proxy_set_header Connection /g)?.length, 1, 'one Connection line, at http level');
+    assert.doesNotMatch(locationBlock(text, 'a.example.com', '/keep/'), /proxy_set_header/);
+    if (fs.existsSync(NGINX)) await nginxAccepts(model);
   });
 });
