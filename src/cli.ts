@@ -161,13 +161,35 @@ ${Object.entries(OPTIONS)
 Exit codes: 0 ok, 1 other errors (e.g. a port taken), 2 manifests rejected, 3 nginx -t failed, 4 template error, 5 nginx error, 64 usage.
 `;
 
+// Flags that take true/false (parsed by boolFlag). ingress-nginx's deployments write them bare, as Go's flag
+// package reads booleans (`--watch-ingress-without-class`, `--update-status-on-shutdown`): a bare one means
+// true here too, so those argument lists carry over. `--flag=false` and `--flag false` keep working.
+const TRUE_FALSE_FLAGS = new Set(
+  Object.entries(OPTIONS)
+    .filter(([, spec]) => spec.type === 'string' && 'default' in spec && /^(true|false)$/.test(String(spec.default)))
+    .map(([flag]) => `--${flag}`),
+);
+
+function withBareBooleans(argv: string[]): string[] {
+  return argv.map((arg, index) => {
+    if (!TRUE_FALSE_FLAGS.has(arg)) return arg;
+    const next = argv[index + 1];
+    return next === 'true' || next === 'false' ? arg : `${arg}=true`;
+  });
+}
+
 function parse(argv: string[]): { command: string | undefined; values: Values; positionals: string[] } {
   const options = Object.fromEntries(
     Object.entries(OPTIONS).map(([k, v]) => [k, { type: v.type, ...('short' in v ? { short: v.short } : {}) }]),
   );
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: options as never, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: withBareBooleans(argv),
+      options: options as never,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

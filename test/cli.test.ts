@@ -131,7 +131,7 @@ describe('cli (main in process)', function () {
       );
       await usage(['render', '--pod-ip', '10.0.0.1,pod-a'], /--pod-ip .* must list IP addresses, got "pod-a"/);
       await usage(
-        ['render', '--watch-ingress-without-class', 'yes'],
+        ['render', '--watch-ingress-without-class=yes'],
         /--watch-ingress-without-class must be true or false/,
       );
       await usage(
@@ -140,7 +140,7 @@ describe('cli (main in process)', function () {
       );
       await usage(['describe', 'a/b/c'], /describe takes NAMESPACE\/NAME or NAME, got "a\/b\/c"/);
       // run says it through its logger
-      const run = await runMain(main, ['run', '--kubeconfig', '/nonexistent', '--disable-sync-events', 'yes']);
+      const run = await runMain(main, ['run', '--kubeconfig', '/nonexistent', '--disable-sync-events=yes']);
       assert.equal(run.code, 64, run.stderr);
       assert.match(run.stderr, /UsageError: --disable-sync-events must be true or false/);
     });
@@ -199,6 +199,26 @@ describe('cli (main in process)', function () {
       assert.match(stdout, /listen 8080/);
       assert.match(stdout, /listen 8443 ssl/);
       assert.ok(stdout.includes(path.join(PREFIX, 'ssl', 'default.pem')), 'the prefix given');
+    });
+
+    it('a bare true/false flag is true, as ingress-nginx (Go) read its boolean flags; =false and a spaced false too', async () => {
+      manifests.write('classless.yaml', [
+        {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'Ingress',
+          metadata: { name: 'classless', namespace: 'default' },
+          spec: { rules: [{ host: 'classless.cli.test' }] },
+        },
+      ]);
+      const served = async (...flags: string[]) => {
+        const { code, stdout, stderr } = await render(...flags);
+        assert.equal(code, 0, stderr);
+        return stdout.includes('classless.cli.test');
+      };
+      assert.equal(await served('--watch-ingress-without-class=false'), false);
+      assert.equal(await served('--watch-ingress-without-class', 'false'), false);
+      assert.equal(await served('--watch-ingress-without-class=false', '--watch-ingress-without-class'), true);
+      assert.equal(await served('--watch-ingress-without-class', '--http-port', '8080'), true);
     });
 
     it('rejected manifests: the problems on stderr, the config without them on stdout, exit 2', async () => {
