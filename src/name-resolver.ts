@@ -28,7 +28,11 @@ export class NameResolver {
     for (const name of [...this.results.keys()]) if (!keep.has(name)) this.results.delete(name);
     await Promise.all(
       names.map(async (name) => {
-        const addrs = await lookup(name, this.timeoutMs);
+        // a fully qualified name ("db.example.com.", as Kubernetes allows it) is asked as written; hosts files
+        // list names without the final dot, so that form is asked next when the first finds nothing
+        let addrs = await lookup(name, this.timeoutMs);
+        if (addrs === null && name.length > 1 && name.endsWith('.'))
+          addrs = await lookup(name.slice(0, -1), this.timeoutMs);
         const before = this.results.get(name);
         // a failed lookup keeps the last answer, as a DNS cache would
         if (addrs === null && before) return;

@@ -20,6 +20,14 @@ describe('name-resolver', () => {
       assert.equal(resolver.map, resolved);
     });
 
+    it('a fully qualified name with its final dot resolves as the hosts file lists it without', async () => {
+      const resolver = new NameResolver();
+      const resolved = await resolver.resolve(['localhost.', 'localhost']);
+      assert.ok(resolved.get('localhost.')!.includes('127.0.0.1'), JSON.stringify([...resolved]));
+      assert.deepEqual(resolved.get('localhost.'), resolved.get('localhost'));
+      assert.deepEqual((await new NameResolver().resolve(['nowhere.invalid.'])).get('nowhere.invalid.'), []);
+    });
+
     it('refresh: true when an answer is new or changed, false when all stayed the same; forgets names not asked', async () => {
       const resolver = new NameResolver();
       assert.equal(await resolver.refresh(['localhost']), true);

@@ -75,6 +75,9 @@ export function resolveBackend(
     // ExternalName has no Endpoints: the port to dial is the targetPort when numeric, else the port.
     const target = typeof svcPort.targetPort === 'number' ? svcPort.targetPort : svcPort.port;
     const addresses = isIP(host) ? [host] : (lookup.resolved(host) ?? []);
+    // looked up and found nothing: the path answers 503 (ingress-nginx's 502 came from its failed lookup)
+    if (!isIP(host) && lookup.resolved(host)?.length === 0)
+      note = `Service ${namespace}/${name} spec.externalName ${JSON.stringify(host)} does not resolve; answering 503 until it does`;
     const result = screen(
       addresses,
       (address) => ({ address, port: target }),

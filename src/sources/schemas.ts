@@ -36,6 +36,12 @@ export const FORMATS: Readonly<Record<string, Format>> = {
     check: (s) => DNS_SUBDOMAIN.test(s),
     description: 'a DNS subdomain (dot-separated lower-case DNS labels, at most 253 characters)',
   },
+  // Service spec.externalName: Kubernetes trims one final dot (a fully qualified name) before checking it
+  'external-name': {
+    check: (s) => DNS_SUBDOMAIN.test(s.endsWith('.') ? s.slice(0, -1) : s),
+    description:
+      'a DNS subdomain (dot-separated lower-case DNS labels, at most 253 characters), optionally with a final "."',
+  },
   'ingress-host': {
     check: isIngressHost,
     description: 'a host name (lower-case DNS name, optionally starting with "*.", not an IP address)',
@@ -203,7 +209,7 @@ const service = object(
       {
         type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] },
         clusterIP: str('cluster-ip'),
-        externalName: str('dns-subdomain'),
+        externalName: str('external-name'),
         ports: arr(
           object(
             {

@@ -65,6 +65,23 @@ describe('e2e: service discovery', function () {
         host: 'portless.example.com',
         paths: [{ path: '/', service: 'portless-svc', port: local.port }],
       }),
+      // the Ingress names the Service port by its name
+      service('named-ext-svc', {
+        type: 'ExternalName',
+        externalName: 'localhost',
+        ports: [{ name: 'http', port: 80, targetPort: local.port }],
+      }),
+      ingress('named-ext', {
+        host: 'named-ext.example.com',
+        paths: [{ path: '/', service: 'named-ext-svc', port: 'http' }],
+      }),
+      // a fully qualified name with its trailing dot
+      service('dotted-svc', {
+        type: 'ExternalName',
+        externalName: 'localhost.',
+        ports: [{ port: 80, targetPort: local.port }],
+      }),
+      ingress('dotted', { host: 'dotted.example.com', paths: [{ path: '/', service: 'dotted-svc', port: 80 }] }),
     ]);
     // Service port "web" targets the container port named "http"; the slice lists that port under the
     // Service port's name with the resolved number. A second port must not be mixed up with it.
@@ -176,6 +193,90 @@ describe('e2e: service discovery', function () {
     const reply = await ctl!.http('portless.example.com', '/x');
     assert.equal(reply.status, 200, reply.body);
     assert.equal(reply.pod?.pod, 'local-1');
+  });
+
+  // ingress-nginx test/e2e/servicebackend/service_externalname.go "should return 200 for service type=ExternalName using a port name"
+  it('ExternalName Service whose port the Ingress names: reached', async function () {
+    const reply = await ctl!.http('named-ext.example.com', '/by-name');
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal(reply.pod?.pod, 'local-1');
+  });
+
+  // ingress-nginx test/e2e/servicebackend/service_externalname.go "should return 200 for service type=ExternalName using FQDN with trailing dot"
+  it('ExternalName with a trailing dot (a fully qualified name): reached', async function () {
+    const reply = await ctl!.http('dotted.example.com', '/dotted');
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal(reply.pod?.pod, 'local-1');
+  });
+
+  // ingress-nginx test/e2e/servicebackend/service_externalname.go "should return status 502 for service type=ExternalName with an invalid host"
+  it('ExternalName that does not resolve: 503 (ingress-nginx: 502), reported; the others are served', async function () {
+    // a name no resolver knows (.invalid is reserved for that, RFC 6761)
+    manifests.write('nowhere.yaml', [
+      service('nowhere-svc', {
+        type: 'ExternalName',
+        externalName: 'nowhere.invalid',
+        ports: [{ port: 80, targetPort: local.port }],
+      }),
+      ingress('nowhere', { host: 'nowhere.example.com', paths: [{ path: '/', service: 'nowhere-svc', port: 80 }] }),
+    ]);
+    await ctl!.waitFor(async () => (await ctl!.status()).problems.some((problem) => problem.includes('nowhere-svc')), {
+      what: 'nowhere-svc read and reported',
+    });
+    // the problem is known at plan time, the server once nginx has reloaded
+    await ctl!.waitFor(async () => (await ctl!.http('nowhere.example.com', '/')).status === 503, {
+      what: 'nowhere.example.com served, with 503',
+    });
+    const problems = (await ctl!.status()).problems;
+    assert.ok(
+      problems.some((problem) => problem.includes('nowhere-svc') && problem.includes('nowhere.invalid')),
+      problems.join('\n'),
+    );
+    assert.equal((await ctl!.http('external.example.com', '/')).status, 200);
+    manifests.remove('nowhere.yaml');
+    await ctl!.waitFor(async () => !(await ctl!.status()).problems.some((problem) => problem.includes('nowhere-svc')), {
+      what: 'nowhere-svc gone',
+    });
+    await ctl!.settle();
+  });
+
+  // ingress-nginx test/e2e/servicebackend/service_externalname.go "should update the external name after a service update"
+  // ingress-nginx test/e2e/servicebackend/service_externalname.go "should sync ingress on external name service addition/deletion"
+  it('ExternalName Service added after its Ingress, changed, then deleted: 503, served, served elsewhere, 503', async function () {
+    // its ExternalName Service comes later
+    manifests.write(
+      'late.yaml',
+      ingress('late', { host: 'late.example.com', paths: [{ path: '/', service: 'late-svc', port: 80 }] }),
+    );
+    // the catch-all of hostnames.yaml answers until nginx has the late host (503: its Service is missing)
+    await ctl!.waitFor(async () => (await ctl!.http('late.example.com', '/')).status === 503, {
+      what: 'the late host served, with 503',
+    });
+    const write = (externalName: string) =>
+      manifests.write(
+        'late-ext.yaml',
+        service('late-svc', { type: 'ExternalName', externalName, ports: [{ port: 80, targetPort: local.port }] }),
+      );
+    write('nowhere.invalid');
+    await ctl!.waitFor(
+      async () =>
+        (await ctl!.status()).problems.some((problem) => problem.includes('"nowhere.invalid" does not resolve')),
+      { what: 'late-svc read and reported' },
+    );
+    assert.equal((await ctl!.http('late.example.com', '/')).status, 503);
+    write('localhost');
+    await ctl!.waitFor(async () => (await ctl!.http('late.example.com', '/')).pod?.pod === 'local-1', {
+      what: 'late-svc served once its name resolves',
+    });
+    manifests.remove('late-ext.yaml');
+    await ctl!.waitFor(async () => (await ctl!.http('late.example.com', '/')).status === 503, {
+      what: 'late-svc gone',
+    });
+    manifests.remove('late.yaml');
+    await ctl!.waitFor(async () => !(await ctl!.status()).problems.some((problem) => problem.includes('late-svc')), {
+      what: 'the late Ingress gone',
+    });
+    await ctl!.settle();
   });
 
   it('EndpointSlice with a named targetPort: the port listed under the Service port name is used', async function () {

@@ -289,6 +289,14 @@ describe('backends', () => {
       assert.deepEqual(result.backend?.endpoints, []);
     });
 
+    it('a name looked up without an answer: no endpoints, and a warning that it does not resolve', () => {
+      const result = route([ext], backend('web', 443), { resolved: new Map([['api.example.net', []]]) });
+      assert.deepEqual(result.backend?.endpoints, []);
+      assert.match(show(result.problems), /spec\.externalName "api\.example\.net" does not resolve; answering 503/);
+      // not yet looked up at all: nothing to say yet
+      assert.equal(route([ext], backend('web', 443)).problems.length, 0);
+    });
+
     it('dials a numeric targetPort, and takes an IP address as is', () => {
       const ip = service({
         name: 'web',

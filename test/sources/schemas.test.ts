@@ -297,6 +297,13 @@ const CASES: Case[] = [
     'db.example.com;',
     'spec.externalName',
   ],
+  [
+    'externalName with two final dots',
+    withField(SERVICE, ['spec', 'type'], 'ExternalName'),
+    ['spec', 'externalName'],
+    'db.example.com..',
+    'spec.externalName',
+  ],
   ['clusterIP not an IP', SERVICE, ['spec', 'clusterIP'], '10.0.0.300', 'spec.clusterIP'],
   ['service port 0', SERVICE, ['spec', 'ports', 0, 'port'], 0, 'spec.ports[0].port'],
   ['service port missing', SERVICE, ['spec', 'ports', 0, 'port'], undefined, 'spec.ports[0].port', 'missing'],
@@ -426,6 +433,17 @@ describe('sources/schemas', () => {
       }
     });
   }
+
+  it('accepts an externalName with one final dot, as Kubernetes does (a fully qualified name)', () => {
+    const external = withField(
+      withField(SERVICE, ['spec', 'type'], 'ExternalName'),
+      ['spec', 'externalName'],
+      'db.example.com.',
+    );
+    const loaded = parse(external);
+    assert.deepEqual(loaded.problems, []);
+    assert.equal(loaded.resources.length, 1);
+  });
 
   it('registers every format the schemas use (ajv ignores unknown formats)', () => {
     const used = new Set<string>();
