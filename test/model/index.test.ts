@@ -180,6 +180,7 @@ describe('buildModel', () => {
         sslRedirect: true,
         ann: {},
         denied: null,
+        service: { name: 'web', port: '80' },
       });
     });
   });
