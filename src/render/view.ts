@@ -361,7 +361,7 @@ function serverView(
         location.denied === null &&
         backend !== null &&
         pass.scheme !== 'http' &&
-        !families.some((view) => view[FAMILY].answersUnavailable),
+        !families.some((view) => view[FAMILY].answersUnavailable?.(configOf(view[FAMILY]))),
     };
   };
   const add = (location: Location, exactMatch: boolean, locationPath: string, pattern: string | null = null) => {

@@ -58,7 +58,7 @@ export interface ErrorPage {
   label: string; // the status code, or "unavailable"
   code: number; // X-Code
   unavailable: boolean;
-  // null: no default backend; the page answers as ingress-nginx's built-in one did (404; 503 when unavailable)
+  // null: no default backend; the page answers 404 as ingress-nginx's built-in one did (never unavailable)
   backend: string | null;
   live: boolean; // has endpoints (static mode renders an upstream block only then)
 }
@@ -146,8 +146,9 @@ export const customErrorsFamily: Family<'custom-errors', ErrorsConfig | Location
     };
   },
   finish: (placed) => finishErrors(placed.servers, placed.backends, placed.defaultBackend),
-  // a location with error pages sends a backend without endpoints to them itself
-  answersUnavailable: true,
+  // a location with a default backend sends a backend without endpoints to it itself; without one it
+  // answers 503 as any location does (ingress-nginx's balancer answered it)
+  answersUnavailable: (config) => 'pagesBackend' in config && config.pagesBackend !== null,
   // each error page sends its own list of request headers (model/proxy-headers.ts)
   serverView: (config, customHeaders) => ({
     pages: config.pages.map((page) => ({
@@ -205,7 +206,8 @@ export function finishErrors(
         backend: pagesBackend,
         live,
       });
-      pages.set(cfg.ingress, [...cfg.codes.map((code) => page(code, false)), page(503, true)]);
+      const unavailable = pagesBackend === null ? [] : [page(503, true)];
+      pages.set(cfg.ingress, [...cfg.codes.map((code) => page(code, false)), ...unavailable]);
     }
     if (pages.size) server.ann['custom-errors'] = { pages: [...pages.keys()].sort().flatMap((k) => pages.get(k)!) };
   }

@@ -151,7 +151,7 @@ export interface Family<Name extends string = string, Loc = never, Srv = never, 
   /** the server serves HTTPS only (plain HTTP redirects) */
   httpsOnly?(config: Srv): boolean;
   /** the location config answers for a backend without endpoints itself (no 503 page of the server) */
-  answersUnavailable?: boolean;
+  answersUnavailable?(config: Loc): boolean;
   /** names the server answers besides its host (for the server names hash) */
   serverNames?(config: Srv): string[];
   /** the server partial's context, from the config and the ConfigMap's custom headers */

@@ -104,7 +104,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
     // as ingress-nginx, whose error pages then went to its built-in default backend (404)
     assert.deepEqual(
       pagesOf(model).map((p) => `${p.label} ${p.backend}`),
-      ['404 null', 'unavailable null'],
+      ['404 null'],
     );
     // without codes there is nothing to intercept
     const alone = build([...base, ing({ [DEFAULT_BACKEND]: 'nope' })]);
@@ -127,7 +127,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
     assert.deepEqual(show(specOnly.problems), show([]));
     assert.deepEqual(
       pagesOf(specOnly.model).map((p) => `${p.label} ${p.backend}`),
-      ['404 null', 'unavailable null'],
+      ['404 null'],
     );
     const controller = build([...withSpecDefault, ...svc('fallback', ['10.0.0.9'])], {
       defaultBackendService: { namespace: 'default', name: 'fallback' },
@@ -140,7 +140,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
     assert.deepEqual(show(without.problems), show([]));
     assert.deepEqual(
       pagesOf(without.model).map((p) => `${p.label} ${p.backend} ${p.live}`),
-      ['404 null false', 'unavailable null false'],
+      ['404 null false'],
     );
   });
 
@@ -166,14 +166,16 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
     }
   });
 
-  it('without any default backend the named locations answer 404 (503 when unavailable) themselves; nginx accepts both modes', async () => {
+  it('without any default backend the named locations answer 404 themselves, and no endpoint is a plain 503; nginx accepts both modes', async () => {
     const { model } = build([...base, ing({ [CUSTOM_HTTP_ERRORS]: '404,503' })]);
     for (const mode of ['lua', 'static'] as const) {
       const text = renderText(model, mode);
       assert.match(text, /location @custom_default_site_404 \{\n\s+return 404;\n\s+\}/, mode);
       assert.match(text, /location @custom_default_site_503 \{\n\s+return 404;\n\s+\}/, mode);
-      assert.match(text, /location @custom_default_site_unavailable \{[^}]*\}\n\s+return 503;\n\s+\}/, mode);
-      assert.match(locationBlock(text, 'a.example.com', '/app/'), /proxy_intercept_errors on;/, mode);
+      assert.doesNotMatch(text, /@custom_default_site_unavailable/, mode);
+      const block = locationBlock(text, 'a.example.com', '/app/');
+      assert.match(block, /proxy_intercept_errors on;/, mode);
+      assert.doesNotMatch(block, /error_page 500|ingress_templater_unavailable/, mode);
     }
     await nginxAccepts(model);
   });
