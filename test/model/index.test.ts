@@ -703,6 +703,50 @@ describe("buildModel: the location of unmatched paths carries annotations as ing
     assert.match(refused.fallbackLocation?.denied ?? '', /snippet/);
   });
 
+  it("mirror and the ConfigMap's global auth see it too: a host-only rule gets its mirror location; no-auth-locations", () => {
+    // the Ingress names the host with no path of its own there: only the fallback carries its mirror
+    const mirrored = build(
+      [
+        ...base,
+        ingress({
+          name: 'a',
+          annotations: { [`${PREFIX}mirror-target`]: 'http://10.0.0.7/copy' },
+          rules: [rule('h.example.com')],
+          defaultBackend: backend('def'),
+        }),
+      ],
+      { resolved: new Map() },
+    );
+    const host = server(mirrored.model, 'h.example.com');
+    assert.ok(host.fallbackLocation?.ann.mirror, 'the unmatched paths are mirrored');
+    assert.equal((host.ann.mirror as { locations: unknown[] } | undefined)?.locations.length, 1, 'with its location');
+    const dropped = build(
+      [
+        ...base,
+        ingress({
+          name: 'a',
+          annotations: { [`${PREFIX}mirror-target`]: 'http://gone.invalid/copy' },
+          rules: [rule('h.example.com', path('/app', 'web'))],
+        }),
+      ],
+      { resolved: new Map([['gone.invalid', []]]) },
+    );
+    assert.equal(server(dropped.model, 'h.example.com').fallbackLocation?.ann.mirror, undefined);
+    // global-auth-url guards the unmatched paths of hosts (ingress-nginx's root location took enable-global-auth)
+    const globalAuth = (settings: Record<string, string>) =>
+      build(
+        [
+          ...base,
+          configMap({ 'global-auth-url': 'http://10.0.0.8/auth', ...settings }),
+          ingress({ name: 'a', rules: [rule('h.example.com', path('/app', 'web'))] }),
+        ],
+        CONFIG_MAP_OPTION,
+      );
+    assert.ok(server(globalAuth({}).model, 'h.example.com').fallbackLocation?.ann['external-auth']);
+    const exempt = server(globalAuth({ 'no-auth-locations': '/' }).model, 'h.example.com');
+    assert.equal(exempt.fallbackLocation?.ann['external-auth'], undefined, 'no-auth-locations "/" covers it');
+  });
+
   it('renders: no annotations, the same "return 404" as before; with them, the 404 after the access phase; nginx accepts it', async () => {
     const plain = build([...base, ingress({ name: 'a', rules: [rule('h.example.com', path('/app', 'web'))] })]);
     const plainBlock = fallbackBlock(renderText(plain.model), 'h.example.com');

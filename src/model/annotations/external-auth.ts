@@ -418,7 +418,7 @@ export function finishExternalAuth(
   const toSelf = new Map<string, { ext: ExternalAuthConfig; why: string }>();
   const list = [...servers];
   for (const server of list) {
-    for (const loc of server.locations) {
+    for (const loc of locationsOf(server)) {
       const global = loc.ann['external-auth']?.global;
       if (!global) continue;
       // ingress-nginx's no-auth-locations: an Ingress path under one of these prefixes is not guarded
