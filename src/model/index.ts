@@ -12,7 +12,7 @@ import {
   setConfig,
 } from './annotations/index.js';
 import type { AnnotationContext, AnyFamily, Balance, ClassOptions, ManagedFile } from './annotations/index.js';
-import type { HttpItems } from './annotations/index.js';
+import type { HttpItems, IngressAnnotations, LocationAnnotations } from './annotations/index.js';
 import { refusals } from './annotations/admission.js';
 import { resolveBackend } from './backends.js';
 import { endpointProblems } from './endpoint-problems.js';
@@ -20,12 +20,14 @@ import type { EndpointPolicy } from './endpoint-policy.js';
 import { isHttpPath } from '../syntax.js';
 import type { BackendLookup } from './backends.js';
 import { parseSettings } from './settings.js';
+import type { Settings } from './settings.js';
 import { certCoversHost, certificateFromSecret } from './certificates.js';
 import type { Backend, Certificate, Endpoint, Location, Model, Server } from './routing.js';
 import { certificateName, NameError, NameTable } from './names.js';
 import { finishingOrder, locationAnnotationsFor, regexPathProblem } from './family-passes.js';
 
 export type { Model, Server, Location, Backend, Certificate, Endpoint } from './routing.js';
+export { locationsOf } from './routing.js';
 export { finishingOrder } from './family-passes.js';
 export { resolveBackend } from './backends.js';
 export { isServed } from './annotations/index.js';
@@ -214,6 +216,10 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   const claims = new Map<string, string>();
   let globalDefault: { backend: string | null; ingress: string } | null = null;
   const hostDefaults = new Map<string, { backend: string | null; ingress: string }>();
+  // for the location of unmatched paths (fallbackLocation): each Ingress's annotations, and the defaults
+  // that are an Ingress's own spec.defaultBackend (rather than a default-backend annotation's)
+  const parsedIngresses = new Map<string, { ing: Ingress; ann: IngressAnnotations }>();
+  const specDefaults = new Set<object>();
 
   // managed files are named base-contenthash: Ingresses asking for the same content under the same base
   // share one file; anything else under one name (a 64-bit hash collision) is refused, never overwritten
@@ -242,6 +248,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
   for (const ing of ingresses) {
     const id = `${ing.meta.namespace}/${ing.meta.name}`;
     const ann = parseAnnotations(ing, ctx, problems);
+    parsedIngresses.set(id, { ing, ann });
     for (const family of FAMILIES) {
       const items = configIn(ann.http, family) as unknown[] | undefined;
       if (items) addItems(http, family, items);
@@ -249,9 +256,16 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     // spec.defaultBackend as ingress-nginx read it: an Ingress without rules is the catch-all (the oldest
     // one; requests for hosts no Ingress names); one with rules answers the unmatched paths of the hosts it
     // is the oldest Ingress of, and nothing else
-    const ownDefault = ing.defaultBackend
+    // a resource backend is no backend, as ingress-nginx ignored it
+    if (ing.defaultBackend && !ing.defaultBackend.service) {
+      problems.push(
+        problemAt(ing, 'warning', 'spec.defaultBackend', `${resourceBackend(ing.defaultBackend)}; it is not used`),
+      );
+    }
+    const ownDefault = ing.defaultBackend?.service
       ? { backend: useBackend(ing, ing.defaultBackend, 'spec.defaultBackend', ann.balance), ingress: id }
       : null;
+    if (ownDefault) specDefaults.add(ownDefault);
     if (ownDefault && ing.rules.length === 0) {
       if (!globalDefault) globalDefault = ownDefault;
       else if (globalDefault.ingress !== id) {
@@ -308,6 +322,18 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       }
       rule.paths.forEach((pathRule, pi) => {
         const field = `spec.rules[${ri}].http.paths[${pi}]`;
+        // as ingress-nginx: no location, so the host's answer for unmatched paths answers this one too
+        if (!pathRule.backend.service) {
+          problems.push(
+            problemAt(
+              ing,
+              'warning',
+              `${field}.backend`,
+              `${resourceBackend(pathRule.backend)}; ${pathRule.path} is answered as the host's unmatched paths are (404 without a default backend)`,
+            ),
+          );
+          return;
+        }
         // use-regex / rewrite-target: the paths are regular expressions, taken as written (annotations/rewrite.ts)
         const pathError = regexPaths
           ? regexPathProblem(ing, pathRule.path)
@@ -347,6 +373,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
           sslRedirect: ann.sslRedirect,
           ann: regexPaths ? locationAnnotationsFor(ann.location, path) : ann.location,
           denied: ann.denied,
+          service: serviceOf(pathRule.backend),
         });
       });
     });
@@ -431,6 +458,16 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       (server.host === '' ? globalDefault : null) ??
       controllerDefault ?? { backend: null, ingress: null };
     server.locations.sort(locationOrder);
+    // ingress-nginx's root location of a host: its oldest Ingress's annotations; of the catch-all: those
+    // of the Ingress whose spec.defaultBackend it is
+    const catchAll = server.host === '';
+    const annotatedBy = catchAll ? globalDefault?.ingress : server.ingresses[0];
+    const parsed = annotatedBy === undefined ? undefined : parsedIngresses.get(annotatedBy);
+    const routesRoot = server.locations.some((location) => location.match === 'prefix' && location.path === '/');
+    if (parsed && !routesRoot) {
+      const ownBackend = specDefaults.has(server.fallback) && server.fallback.ingress === annotatedBy;
+      server.fallbackLocation = fallbackLocation(server.fallback.backend, parsed, ownBackend, catchAll, settings);
+    }
   }
   // every Ingress is placed: the families' finishing passes (error pages, auth subrequest locations,
   // www aliases) in families.ts order, each after the ones it names in finishAfter
@@ -444,6 +481,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       const cert = server.tls && server.tls !== 'default' ? certs.get(server.tls) : undefined;
       return !cert || certCoversHost(cert.pem, name);
     },
+    defaultBackend: controllerDefault?.backend ?? null,
   };
   for (const family of finishingOrder(FAMILIES)) problems.push(...family.finish!(placed));
 
@@ -461,6 +499,52 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
     if (family.finishModel) model = family.finishModel(model, takenBy.get(family) ?? [], environment, problems);
   }
   return { model, problems, externalNames: [...externalNames].sort() };
+}
+
+/** Why a resource backend (spec.defaultBackend or a path's `resource:`) routes nothing. */
+function resourceBackend(ref: IngressBackend): string {
+  return `a resource backend (${ref.resource?.kind ?? 'unknown kind'}) is not a Service; ingress-nginx ignored it, and so does ingress-templater`;
+}
+
+/** The Service a backend names as written, for X-Service-Name and X-Service-Port. */
+function serviceOf(ref: IngressBackend): { name: string; port: string } | undefined {
+  const named = ref.service;
+  return named ? { name: named.name, port: String(named.port.number ?? named.port.name ?? '') } : undefined;
+}
+
+/**
+ * The location "/" answering a host's unmatched paths, as ingress-nginx's root location: the fallback's
+ * backend with the location annotations of one Ingress (an auth annotation guards those paths too, an
+ * invalid one denies them). Families leave it as their `fallback` says: rewrite-target never; redirects
+ * not on the catch-all, nor its ssl-redirect (ingress-nginx kept the catch-all's); the backend's protocol
+ * and TLS only when the backend is the Ingress's own spec.defaultBackend.
+ */
+function fallbackLocation(
+  backend: string | null,
+  parsed: { ing: Ingress; ann: IngressAnnotations },
+  ownBackend: boolean,
+  catchAll: boolean,
+  settings: Settings,
+): Location {
+  const ann: LocationAnnotations = {};
+  for (const family of FAMILIES) {
+    const config = configIn(parsed.ann.location, family);
+    if (config === undefined || family.fallback === 'never') continue;
+    if ((family.fallback === 'hosts' && catchAll) || (family.fallback === 'ownBackend' && !ownBackend)) continue;
+    setConfig(ann, family, config);
+  }
+  const { ing } = parsed;
+  return {
+    path: '/',
+    match: 'prefix',
+    pathType: 'Prefix',
+    backend,
+    ingress: `${ing.meta.namespace}/${ing.meta.name}`,
+    sslRedirect: catchAll ? settings.sslRedirect : parsed.ann.sslRedirect,
+    ann,
+    denied: parsed.ann.denied,
+    ...(ownBackend && ing.defaultBackend ? { service: serviceOf(ing.defaultBackend) } : {}),
+  };
 }
 
 // longest path first; exact before prefix for the same path

@@ -40,6 +40,8 @@ export interface Location {
   sslRedirect: boolean;
   ann: LocationAnnotations; // annotation family -> config (see annotations/family.ts)
   denied: string | null; // an invalid annotation: the location answers 503
+  // the Service the path names, as written (X-Service-Name/-Port of error pages, even when it is missing)
+  service?: { name: string; port: string };
 }
 
 export interface Server {
@@ -48,8 +50,17 @@ export interface Server {
   locations: Location[]; // longest path first
   // what answers when no location matches: a backend, or 404 when null
   fallback: { backend: string | null; ingress: string | null };
+  // The location "/" that answers those requests when no rule routes "/", as ingress-nginx gave every host:
+  // the fallback's backend with the location annotations of the host's oldest Ingress (model/index.ts
+  // says which). Absent when a rule routes "/" or no Ingress names the host (the catch-all).
+  fallbackLocation?: Location;
   ingresses: string[];
   ann: ServerAnnotations; // server-level annotation family -> config
+}
+
+/** Every location a pass over locations must see: the server's, then the fallback's when it has one. */
+export function locationsOf(server: Server): Location[] {
+  return server.fallbackLocation ? [...server.locations, server.fallbackLocation] : server.locations;
 }
 
 export interface Certificate {

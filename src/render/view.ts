@@ -202,7 +202,9 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     addHeadersOf(model).length > 0 ||
     customHeaders(model).some((header) => header.value.includes('$')) ||
     servers.some((server) =>
-      server.locations.some((location) => location.families.some((view) => view.partial === CUSTOM_HEADERS_PARTIAL)),
+      withFallback(server).some((location) =>
+        location.families.some((view) => view.partial === CUSTOM_HEADERS_PARTIAL),
+      ),
     );
   const namesHash = serverNamesHash(
     serverNames(model.servers),
@@ -235,7 +237,7 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     tempPaths: options.features.tempPaths.map((name) => ({ name, path: path.join(options.prefix, 'tmp', name) })),
     filesDir: filesDir(options.prefix),
     proxyHeaders: headerList('proxy_set_header', backendList),
-    grpcHeaders: servers.some((s) => s.locations.some((l) => l.pass.directive === 'grpc_pass'))
+    grpcHeaders: servers.some((s) => withFallback(s).some((l) => l.pass.directive === 'grpc_pass'))
       ? headerList('grpc_set_header', backendList)
       : null,
     httpFamilies: [
@@ -307,7 +309,12 @@ function serverView(
   };
   const exact = new Set(server.locations.filter((l) => l.match === 'exact').map((l) => l.path));
   const locations: LocationView[] = [];
-  const add = (location: Location, exactMatch: boolean, locationPath: string, pattern: string | null = null) => {
+  const viewOf = (
+    location: Location,
+    exactMatch: boolean,
+    locationPath: string,
+    pattern: string | null = null,
+  ): LocationView => {
     const backend = backendOrNull(location.backend);
     const families = familyViews('ann', location.ann, traitsOf);
     const configOf = (family: AnyFamily) => configIn(location.ann, family);
@@ -328,7 +335,7 @@ function serverView(
         (!exempt &&
           ((tls && location.sslRedirect) ||
             families.some((view) => view[FAMILY].redirectsToHttps?.(configOf(view[FAMILY]))))));
-    locations.push({
+    return {
       exact: exactMatch,
       pattern,
       caseSensitive: false,
@@ -354,8 +361,11 @@ function serverView(
         location.denied === null &&
         backend !== null &&
         pass.scheme !== 'http' &&
-        !families.some((view) => view[FAMILY].answersUnavailable),
-    });
+        !families.some((view) => view[FAMILY].answersUnavailable?.(configOf(view[FAMILY]))),
+    };
+  };
+  const add = (location: Location, exactMatch: boolean, locationPath: string, pattern: string | null = null) => {
+    locations.push(viewOf(location, exactMatch, locationPath, pattern));
   };
   // use-regex / rewrite-target on any Ingress of the host: as in ingress-nginx, every path of the host
   // becomes a case-insensitive regex location, and nginx tries them in order, longest path first
@@ -387,22 +397,37 @@ function serverView(
   // nginx -t 40 s instead of 14 s).
   locations.sort(regexHost ? longestFirst : nginxLocationOrder);
   const hasRoot = server.locations.some((l) => l.match === 'prefix' && l.path === '/');
-  const fallbackRedirect = (tls && model.settings.sslRedirect) || httpsOnly;
+  // ---- the location "/" of unmatched paths (issue 13): the model's, with the annotations of the host's
+  // oldest Ingress (model/index.ts fallbackLocation), else one without annotations
+  const fallback = hasRoot
+    ? null
+    : viewOf(
+        server.fallbackLocation ?? {
+          path: '/',
+          match: 'prefix',
+          pathType: 'Prefix',
+          backend: server.fallback.backend,
+          ingress: server.fallback.ingress ?? '',
+          sslRedirect: model.settings.sslRedirect,
+          ann: {},
+          denied: null,
+        },
+        false,
+        '/',
+      );
   // One "if" block for the server instead of one per location (each costs nginx -t and a reload time
   // and memory): only when every location redirects alike, and no snippet may add locations of its own.
   const snippets =
     serverConfigs.some((view) => view[TRAITS].opaque) ||
-    locations.some((l) => l.families.some((view) => view[TRAITS].opaque));
-  // alike: the same target too, the fallback's (the settings') when it is covered as well
-  const first = hasRoot ? (locations[0]?.redirect ?? null) : defaultRedirect;
+    [...locations, ...(fallback ? [fallback] : [])].some((l) => l.families.some((view) => view[TRAITS].opaque));
+  // alike: the same target too, the fallback's when it is covered as well
+  const first = hasRoot ? (locations[0]?.redirect ?? null) : fallback!.redirect;
   const redirect =
-    !snippets &&
-    locations.every((l) => sameRedirect(l.redirect, first)) &&
-    (hasRoot || fallbackRedirect) &&
-    first !== null
-      ? first
-      : null;
-  if (redirect) for (const location of locations) location.redirect = null;
+    !snippets && locations.every((l) => sameRedirect(l.redirect, first)) && first !== null ? first : null;
+  if (redirect) {
+    for (const location of locations) location.redirect = null;
+    if (fallback) fallback.redirect = null;
+  }
   if (!regexHost && !snippets) mergeIntoEnclosing(locations);
   // nginx answers "/foo" with a 301 to "/foo/" when a location named "/foo/" proxies, exact ones included
   // (its auto_redirect); the Kubernetes path table says an Exact "/foo/" does not match "/foo", which the
@@ -455,24 +480,26 @@ function serverView(
           : null,
     redirect: redirectedElsewhere ? null : redirect,
     redirectedElsewhere,
-    unavailablePage: locations.some((l) => l.unavailablePage),
+    unavailablePage: locations.some((l) => l.unavailablePage) || fallback?.unavailablePage === true,
     hsts,
     // without headers-more the ConfigMap's add-headers are add_header lines of every server (an http-level
     // add_header would be lost in the servers that send HSTS); with it, more_set_headers in http {}
     addHeaders: headersMore ? [] : addHeadersOf(model),
     locations,
-    fallback: hasRoot
-      ? null
-      : {
-          backend: backendOrNull(server.fallback.backend),
-          upstreamLabel: server.fallback.backend ?? '-',
-          ...luaHooks(backendOrNull(server.fallback.backend)),
-          // a default backend that exists but cannot be reached answers 503, no default backend at all 404
-          status: server.fallback.backend === null && server.fallback.ingress === null ? 404 : 503,
-          ingress: server.fallback.ingress ?? '',
-          redirect: fallbackRedirect && !redirect ? defaultRedirect : null,
-        },
+    fallback: fallback && {
+      ...fallback,
+      // a default backend that exists but cannot be reached answers 503, no default backend at all 404
+      status: server.fallback.backend === null && server.fallback.ingress === null ? 404 : 503,
+      ingress: server.fallback.ingress ?? '',
+      // whose annotations it carries, when they render anything
+      annotatedBy: fallback.families.length > 0 || fallback.denied ? fallback.ingress : null,
+    },
   };
+}
+
+/** A server view's location views, the one of its unmatched paths included. */
+function withFallback(server: { locations: LocationView[]; fallback: LocationView | null }): LocationView[] {
+  return server.fallback ? [...server.locations, server.fallback] : server.locations;
 }
 
 function longestFirst(left: { path: string }, right: { path: string }): number {

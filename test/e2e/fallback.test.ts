@@ -251,6 +251,14 @@ describe('e2e: --default-backend-service and an Ingress default backend with rul
         paths: [{ path: '/app', service: 'app' }],
       }),
       ingress('bare', { host: 'bare.example.com', paths: [{ path: '/app', service: 'app' }] }),
+      // custom-http-errors without a default-backend annotation: its pages are the controller's default
+      // backend's, never the Ingress's spec.defaultBackend (which answers its host's unmatched paths)
+      ingress('paged', {
+        host: 'paged.example.com',
+        defaultBackend: { service: 'own-default' },
+        annotations: { 'nginx.ingress.kubernetes.io/custom-http-errors': '503' },
+        paths: [{ path: '/gone', service: 'no-such-svc' }],
+      }),
     ]);
     ctl = await startController({
       manifests: manifests.dir,
@@ -270,6 +278,18 @@ describe('e2e: --default-backend-service and an Ingress default backend with rul
     assert.equal(await answer('owned.example.com', '/app'), 'app-pod');
     assert.equal(await answer('owned.example.com', '/elsewhere'), 'own-default-pod');
     assert.equal(await answer('bare.example.com', '/elsewhere'), 'controller-default-pod');
+  });
+
+  // ingress-nginx test/e2e/annotations/customhttperrors.go "configures Nginx correctly": its error pages went to
+  // upstream-default-backend, which is --default-backend-service when set
+  it("custom-http-errors: the error page comes from --default-backend-service, not the Ingress's spec.defaultBackend", async function () {
+    const reply = await ctl!.http('paged.example.com', '/gone/x', { headers: { 'x-request-id': 'trace-1' } });
+    assert.equal(reply.pod?.pod, 'controller-default-pod', reply.body);
+    assert.equal(reply.pod?.headers['x-code'], '503');
+    assert.equal(reply.pod?.headers['x-service-name'], 'no-such-svc', 'the missing Service, by name');
+    assert.equal(reply.pod?.headers['x-ingress-name'], 'paged');
+    assert.equal(reply.pod?.headers['x-request-id'], 'trace-1', "the client's request ID");
+    assert.equal(await answer('paged.example.com', '/elsewhere'), 'own-default-pod');
   });
 
   it('--default-backend-service answers hosts no Ingress names and paths no default covers', async function () {

@@ -149,10 +149,21 @@ describe('backends', () => {
     assert.equal(result.name, null);
   });
 
-  it('reports resource backends as unsupported', () => {
-    const result = route([], { resource: { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static' } });
-    assert.equal(result.name, null);
-    assert.equal(problemsMatching(result.problems, /StorageBucket.*not supported/).length, 1, show(result.problems));
+  it("leaves a path with a resource backend to the host's unmatched paths (404), as ingress-nginx", () => {
+    const ing = ingress({
+      name: 'ing',
+      rules: [
+        {
+          host: 'h.example.com',
+          paths: [{ path: '/', pathType: 'Prefix', backend: { resource: { kind: 'StorageBucket', name: 'static' } } }],
+        },
+      ],
+    });
+    const result = build([ing]);
+    const server = result.model.servers.find((s) => s.host === 'h.example.com')!;
+    assert.deepEqual(server.locations, []);
+    assert.deepEqual(server.fallback, { backend: null, ingress: null });
+    assert.equal(problemsMatching(result.problems, /StorageBucket.*not a Service/).length, 1, show(result.problems));
   });
 
   describe('Endpoints', () => {

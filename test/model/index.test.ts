@@ -17,7 +17,14 @@ import {
   slice,
   show,
   storeOf,
+  b64,
+  secret,
+  configMap,
+  CONFIG_MAP_OPTION,
 } from '../helpers/resources.js';
+import { locationsOf } from '../../src/model/index.js';
+import { denySnippets } from '../../src/model/annotations/snippets.js';
+import { nginxAccepts, renderText } from './annotations/nginx-check.js';
 
 /** A Service named `name` (port 80 "http" -> 8080) with one ready endpoint. */
 function app(name: string, ip = '10.0.0.1', namespace = 'default'): Resource[] {
@@ -180,6 +187,7 @@ describe('buildModel', () => {
         sslRedirect: true,
         ann: {},
         denied: null,
+        service: { name: 'web', port: '80' },
       });
     });
   });
@@ -480,5 +488,293 @@ describe('buildModel', () => {
       );
       assert.deepEqual(problems, []);
     });
+  });
+});
+
+// ---- issue 13: the location of a host's unmatched paths (Server.fallbackLocation), as ingress-nginx's root
+// location (controller.go createServers: locationApplyAnnotations of the first Ingress naming the host)
+describe("buildModel: the location of unmatched paths carries annotations as ingress-nginx's root location", () => {
+  const PREFIX = 'nginx.ingress.kubernetes.io/';
+  const HASH = '$apr1$TIL9Ha/A$PiH1dp0q6.Uoi/A8y0nGE.';
+  const users = secret({ name: 'users', type: 'Opaque', data: { auth: b64(`alice:${HASH}\n`) } });
+  const basic = { [`${PREFIX}auth-type`]: 'basic', [`${PREFIX}auth-secret`]: 'users' };
+  const base = [...app('web'), ...app('def', '10.0.0.2'), users];
+  const older = '2024-01-01T00:00:00Z';
+  const newer = '2024-06-01T00:00:00Z';
+  const families = (location: Location | undefined) => Object.keys(location?.ann ?? {}).sort();
+  /** The "location / {" block of the host's unmatched paths (written without quotes, as before). */
+  const fallbackBlock = (text: string, host: string) => {
+    const start = text.indexOf(`## start server ${host}\n`);
+    const from = text.indexOf('        location / {\n', start);
+    assert.ok(
+      start >= 0 && from >= 0 && from < text.indexOf(`## end server ${host}\n`, start),
+      `no fallback in ${host}`,
+    );
+    return text.slice(from, text.indexOf('\n        }\n', from));
+  };
+
+  it("takes the oldest Ingress naming the host, with all its location annotations; a younger one's stay on its paths", () => {
+    const { model, problems } = build([
+      ...base,
+      ingress({ name: 'zzz', created: older, annotations: basic, rules: [rule('h.example.com', path('/app', 'web'))] }),
+      ingress({
+        name: 'aaa',
+        created: newer,
+        annotations: { [`${PREFIX}enable-cors`]: 'true' },
+        rules: [rule('h.example.com', path('/open', 'web'))],
+      }),
+    ]);
+    assert.equal(problems.length, 0, show(problems));
+    const fallback = server(model, 'h.example.com').fallbackLocation;
+    assert.equal(fallback?.ingress, 'default/zzz');
+    assert.deepEqual(families(fallback), ['auth']);
+    assert.deepEqual(
+      [fallback?.path, fallback?.match, fallback?.backend, fallback?.denied],
+      ['/', 'prefix', null, null],
+    );
+    assert.deepEqual(server(model, 'h.example.com').fallback, { backend: null, ingress: null }, 'still 404');
+    assert.deepEqual(
+      locationsOf(server(model, 'h.example.com')).map((location) => location.path),
+      ['/open', '/app', '/'],
+    );
+  });
+
+  it('none when a rule routes "/" (Prefix), nor for the catch-all without an Ingress of its own', () => {
+    const { model } = build([
+      ...base,
+      ingress({ name: 'a', annotations: basic, rules: [rule('h.example.com', path('/', 'web'))] }),
+      ingress({ name: 'b', annotations: basic, rules: [rule(undefined, path('/x', 'web'))] }),
+    ]);
+    assert.equal(server(model, 'h.example.com').fallbackLocation, undefined);
+    assert.equal(server(model, '').fallbackLocation, undefined, "rules without a host never annotate the catch-all's");
+    // an Exact "/" leaves the other paths to the fallback
+    const exactRoot = build([
+      ...base,
+      ingress({ name: 'a', annotations: basic, rules: [rule('h.example.com', exact('/', 'web'))] }),
+    ]);
+    assert.deepEqual(families(server(exactRoot.model, 'h.example.com').fallbackLocation), ['auth']);
+  });
+
+  it('an invalid security annotation denies the unmatched paths too; a tolerated one does not', () => {
+    const denied = build([
+      ...base,
+      ingress({
+        name: 'a',
+        annotations: { [`${PREFIX}whitelist-source-range`]: 'not-a-cidr' },
+        rules: [rule('h.example.com', path('/app', 'web'))],
+      }),
+    ]);
+    assert.match(server(denied.model, 'h.example.com').fallbackLocation?.denied ?? '', /invalid access/);
+    const tolerated = build([
+      ...base,
+      ingress({
+        name: 'a',
+        annotations: { [`${PREFIX}proxy-body-size`]: '15r' },
+        rules: [rule('h.example.com', path('/app', 'web'))],
+      }),
+    ]);
+    assert.equal(server(tolerated.model, 'h.example.com').fallbackLocation?.denied, null);
+  });
+
+  it("rewrite-target never applies; backend-protocol and proxy-ssl only to the Ingress's own spec.defaultBackend", () => {
+    const annotations = {
+      [`${PREFIX}rewrite-target`]: '/$1',
+      [`${PREFIX}backend-protocol`]: 'HTTPS',
+      [`${PREFIX}proxy-read-timeout`]: '30',
+    };
+    const own = build([
+      ...base,
+      ingress({
+        name: 'a',
+        annotations,
+        defaultBackend: backend('def'),
+        rules: [rule('h.example.com', path('/app(.*)', 'web'))],
+      }),
+    ]);
+    const ownFallback = server(own.model, 'h.example.com').fallbackLocation!;
+    assert.equal(ownFallback.backend, 'default_def_80');
+    assert.deepEqual(families(ownFallback), ['backend-protocol', 'proxy']);
+    assert.deepEqual(ownFallback.service, { name: 'def', port: '80' }, 'X-Service-Name of its error pages');
+    // another Ingress's default backend (or none): how to reach its backend is not this Ingress's to say
+    const other = build([
+      ...base,
+      ingress({ name: 'a', created: older, annotations, rules: [rule('h.example.com', path('/app(.*)', 'web'))] }),
+      ingress({
+        name: 'b',
+        created: newer,
+        annotations: { [`${PREFIX}default-backend`]: 'def' },
+        rules: [rule('h.example.com', path('/b', 'web'))],
+      }),
+    ]);
+    const otherFallback = server(other.model, 'h.example.com').fallbackLocation!;
+    assert.equal(otherFallback.ingress, 'default/a');
+    assert.deepEqual(families(otherFallback), ['proxy']);
+    assert.equal(otherFallback.service, undefined);
+  });
+
+  it('the catch-all: the annotations of the Ingress whose spec.defaultBackend it is, less redirects and its ssl-redirect', () => {
+    const { model } = build(
+      [
+        ...base,
+        configMap({ 'ssl-redirect': 'false' }),
+        ingress({
+          name: 'catch-all',
+          defaultBackend: backend('def'),
+          annotations: {
+            ...basic,
+            [`${PREFIX}permanent-redirect`]: 'https://elsewhere.example.com/',
+            [`${PREFIX}force-ssl-redirect`]: 'true',
+            [`${PREFIX}ssl-redirect`]: 'true',
+          },
+        }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
+    const fallback = server(model, '').fallbackLocation!;
+    assert.equal(fallback.ingress, 'default/catch-all');
+    assert.equal(fallback.backend, 'default_def_80');
+    assert.deepEqual(families(fallback), ['auth']);
+    assert.equal(fallback.sslRedirect, false, "the ConfigMap's, not the Ingress's");
+  });
+
+  it('a resource spec.defaultBackend is ignored with a warning (404), as ingress-nginx', () => {
+    const { model, problems } = build([
+      ...base,
+      ingress({
+        name: 'a',
+        defaultBackend: { resource: { kind: 'Bucket', name: 'b' } },
+        rules: [rule('h.example.com', path('/app', 'web'))],
+      }),
+      ingress({ name: 'b', defaultBackend: { resource: { kind: 'Bucket', name: 'b' } } }),
+    ]);
+    assert.deepEqual(server(model, 'h.example.com').fallback, { backend: null, ingress: null });
+    assert.deepEqual(server(model, '').fallback, { backend: null, ingress: null });
+    assert.equal(problemsMatching(problems, /resource backend \(Bucket\).*not used/).length, 2, show(problems));
+  });
+
+  it('the passes over locations see it: auth subrequest, error pages, unresolved auth host, refused snippet', () => {
+    const authUrl = { [`${PREFIX}auth-url`]: 'http://auth.example.com/verify' };
+    const ext = build(
+      [...base, ingress({ name: 'a', annotations: authUrl, rules: [rule('h.example.com', path('/app', 'web'))] })],
+      { resolved: new Map([['auth.example.com', ['10.0.0.9']]]) },
+    );
+    const host = server(ext.model, 'h.example.com');
+    assert.ok(host.fallbackLocation?.ann['external-auth'], 'guarded by the auth service');
+    assert.equal((host.ann['external-auth'] as { locations: unknown[] }).locations.length, 1);
+    // an auth host that does not resolve denies the unmatched paths as well
+    const unresolved = build(
+      [...base, ingress({ name: 'a', annotations: authUrl, rules: [rule('h.example.com', path('/app', 'web'))] })],
+      { resolved: new Map([['auth.example.com', []]]) },
+    );
+    assert.match(server(unresolved.model, 'h.example.com').fallbackLocation?.denied ?? '', /does not resolve/);
+    // custom-http-errors on the fallback only (no path of that Ingress on the host): its pages exist
+    const errors = build([
+      ...base,
+      ingress({
+        name: 'a',
+        created: older,
+        annotations: { [`${PREFIX}custom-http-errors`]: '404' },
+        rules: [rule('h.example.com', path('/app', 'web'))],
+      }),
+    ]);
+    const pages = server(errors.model, 'h.example.com').ann['custom-errors'] as { pages: { label: string }[] };
+    assert.deepEqual(
+      pages.pages.map((page) => page.label),
+      ['404'],
+    );
+    assert.ok(server(errors.model, 'h.example.com').fallbackLocation?.ann['custom-errors']);
+    // a snippet nginx refused: the Ingress's paths and the unmatched ones answer 503
+    const snippet = build(
+      [
+        ...base,
+        configMap({ 'allow-snippet-annotations': 'true' }),
+        ingress({
+          name: 'a',
+          annotations: { [`${PREFIX}configuration-snippet`]: 'bogus_directive on;' },
+          rules: [rule('h.example.com', path('/app', 'web'))],
+        }),
+      ],
+      CONFIG_MAP_OPTION,
+    );
+    const file = (server(snippet.model, 'h.example.com').fallbackLocation!.ann.snippet as { file: string }).file;
+    denySnippets(snippet.model, new Map([[file, 'unknown directive']]));
+    const refused = server(snippet.model, 'h.example.com');
+    assert.equal(refused.fallbackLocation?.ann.snippet, undefined);
+    assert.match(refused.fallbackLocation?.denied ?? '', /snippet/);
+  });
+
+  it("mirror and the ConfigMap's global auth see it too: a host-only rule gets its mirror location; no-auth-locations", () => {
+    // the Ingress names the host with no path of its own there: only the fallback carries its mirror
+    const mirrored = build(
+      [
+        ...base,
+        ingress({
+          name: 'a',
+          annotations: { [`${PREFIX}mirror-target`]: 'http://10.0.0.7/copy' },
+          rules: [rule('h.example.com')],
+          defaultBackend: backend('def'),
+        }),
+      ],
+      { resolved: new Map() },
+    );
+    const host = server(mirrored.model, 'h.example.com');
+    assert.ok(host.fallbackLocation?.ann.mirror, 'the unmatched paths are mirrored');
+    assert.equal((host.ann.mirror as { locations: unknown[] } | undefined)?.locations.length, 1, 'with its location');
+    const dropped = build(
+      [
+        ...base,
+        ingress({
+          name: 'a',
+          annotations: { [`${PREFIX}mirror-target`]: 'http://gone.invalid/copy' },
+          rules: [rule('h.example.com', path('/app', 'web'))],
+        }),
+      ],
+      { resolved: new Map([['gone.invalid', []]]) },
+    );
+    assert.equal(server(dropped.model, 'h.example.com').fallbackLocation?.ann.mirror, undefined);
+    // global-auth-url guards the unmatched paths of hosts (ingress-nginx's root location took enable-global-auth)
+    const globalAuth = (settings: Record<string, string>) =>
+      build(
+        [
+          ...base,
+          configMap({ 'global-auth-url': 'http://10.0.0.8/auth', ...settings }),
+          ingress({ name: 'a', rules: [rule('h.example.com', path('/app', 'web'))] }),
+        ],
+        CONFIG_MAP_OPTION,
+      );
+    assert.ok(server(globalAuth({}).model, 'h.example.com').fallbackLocation?.ann['external-auth']);
+    const exempt = server(globalAuth({ 'no-auth-locations': '/' }).model, 'h.example.com');
+    assert.equal(exempt.fallbackLocation?.ann['external-auth'], undefined, 'no-auth-locations "/" covers it');
+  });
+
+  it('renders: no annotations, the same "return 404" as before; with them, the 404 after the access phase; nginx accepts it', async () => {
+    const plain = build([...base, ingress({ name: 'a', rules: [rule('h.example.com', path('/app', 'web'))] })]);
+    const plainBlock = fallbackBlock(renderText(plain.model), 'h.example.com');
+    assert.match(plainBlock, /return 404;/);
+    assert.doesNotMatch(plainBlock, /try_files/);
+    const guarded = build([
+      ...base,
+      ingress({ name: 'a', annotations: basic, rules: [rule('h.example.com', path('/app', 'web'))] }),
+      ingress({
+        name: 'b',
+        annotations: { [`${PREFIX}backend-protocol`]: 'GRPC' },
+        defaultBackend: backend('def'),
+        rules: [rule('g.example.com', path('/app', 'web'))],
+      }),
+    ]);
+    for (const mode of ['lua', 'static'] as const) {
+      const text = renderText(guarded.model, mode);
+      const block = fallbackBlock(text, 'h.example.com');
+      assert.match(block, /auth_basic "Authentication Required";/, mode);
+      assert.match(block, /root \/dev\/null;\n\s+try_files \/unmatched =404;/, mode);
+      assert.doesNotMatch(block, /return 404/, mode);
+      assert.match(
+        text,
+        /# no rule matched: with the annotations of ingress default\/a, as ingress-nginx's root location/,
+      );
+      // its own spec.defaultBackend over gRPC: the fallback speaks it, and the http level has grpc headers
+      assert.match(fallbackBlock(text, 'g.example.com'), /grpc_pass grpc:\/\//, mode);
+    }
+    await nginxAccepts(guarded.model);
   });
 });

@@ -107,15 +107,11 @@ describe('render view', () => {
 
   it('answers 404 without a default backend, proxies to a default backend, and 503 when it is unreachable', () => {
     const none = serverView(model([]), '');
-    assert.deepEqual(none.fallback, {
-      backend: null,
-      upstreamLabel: '-',
-      status: 404,
-      ingress: '',
-      redirect: null,
-      affinity: false,
-      ewma: false,
-    });
+    const { backend: noBackend, upstreamLabel, status, ingress: noIngress, redirect, families } = none.fallback!;
+    assert.deepEqual(
+      { backend: noBackend, upstreamLabel, status, ingress: noIngress, redirect, families },
+      { backend: null, upstreamLabel: '-', status: 404, ingress: '', redirect: null, families: [] },
+    );
     const def = serverView(
       model([...app('def', '10.0.0.1'), ingress({ name: 'd', defaultBackend: backend('def') })]),
       '',
@@ -371,22 +367,41 @@ describe('render view', () => {
       const ported = tlsModel({}, [configMap({ 'use-port-in-redirects': 'true' })], CONFIG_MAP_OPTION);
       assert.deepEqual(target(ported, 8443), { keepSlash: false, port: 8443 });
       assert.deepEqual(target(ported, 443), { keepSlash: false, port: 443 });
-      // one Ingress's preserve-trailing-slash: its locations keep their own redirect, its server listens
+      // one Ingress's preserve-trailing-slash: its target is not the shared server's, so its server listens;
+      // the location of the host's unmatched paths carries the same annotation (ingress-nginx's root
+      // location), so every location redirects alike, once at server level
       const kept = serverView(
         tlsModel({ 'nginx.ingress.kubernetes.io/preserve-trailing-slash': 'true' }),
         'cafe.example.com',
       );
       assert.equal(kept.redirectedElsewhere, false);
+      assert.deepEqual(kept.redirect, { keepSlash: true, port: null });
       assert.deepEqual(
-        kept.locations.map((l) => l.redirect),
+        [...kept.locations, kept.fallback].map((l) => l?.redirect),
+        [null, null, null],
+      );
+      // with a younger Ingress of the host without it, the locations differ: one "if" per location
+      const mixed = serverView(
+        tlsModel({ 'nginx.ingress.kubernetes.io/preserve-trailing-slash': 'true' }, [
+          ingress({
+            name: 'b',
+            tls: [{ hosts: ['cafe.example.com'], secretName: 'cafe' }],
+            rules: [rule('cafe.example.com', path('/coffee', 'web'))],
+          }),
+        ]),
+        'cafe.example.com',
+      );
+      assert.equal(mixed.redirect, null);
+      assert.deepEqual(
+        [...mixed.locations, mixed.fallback].map((l) => [l?.path, l?.redirect]),
         [
-          { keepSlash: true, port: null },
-          { keepSlash: true, port: null },
+          ['/coffee', TO_HTTPS],
+          ['/coffee/', TO_HTTPS],
+          ['/tea', { keepSlash: true, port: null }],
+          ['/tea/', { keepSlash: true, port: null }],
+          ['/', { keepSlash: true, port: null }],
         ],
       );
-      // the fallback of the host has the ConfigMap's target: one "if" per location, none for the server
-      assert.equal(kept.redirect, null);
-      assert.deepEqual(kept.fallback?.redirect, TO_HTTPS);
     });
 
     describe('decides by what the partials do (render/partial-traits.ts), not by family names', () => {

@@ -198,6 +198,7 @@ export function parseBackendProtocol(
 
 export const backendProtocolFamily: Family<'backend-protocol', BackendProtocolConfig> = {
   name: 'backend-protocol',
+  fallback: 'ownBackend',
   keys: [BACKEND_PROTOCOL, FASTCGI_INDEX, FASTCGI_PARAMS],
   // FastCGI parameters that cannot be read deny, as ingress-nginx; an invalid protocol is ignored (HTTP)
   failClosed: [FASTCGI_PARAMS],

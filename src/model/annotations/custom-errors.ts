@@ -1,24 +1,31 @@
-// default-backend and custom-http-errors, with the names and value formats of ingress-nginx.
+// default-backend, custom-http-errors and disable-proxy-intercept-errors, with the names and value formats
+// of ingress-nginx.
 //
 // default-backend names a Service in the Ingress's namespace (its first port). It answers the requests
 // no rule of the Ingress's hosts matches, the requests of paths whose Service has no ready endpoint (or
 // does not exist), with X-Code 503, and the error pages below.
 // custom-http-errors lists status codes (400-599): a location of the Ingress intercepts them
 // (proxy_intercept_errors on; error_page N = @custom_<namespace>_<name>_N) and the named location proxies
-// to the default backend (the annotation's, else the host's default backend) with the headers
-// ingress-nginx sends: X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name,
-// X-Service-Port, X-Request-ID. The named locations live at server level (srv-custom-errors.hbs), one set per
-// Ingress routing on the host, made by finishErrors once every Ingress is placed.
+// to the default backend (the annotation's, else --default-backend-service's, as ingress-nginx's
+// upstream-default-backend) with the headers ingress-nginx sends: X-Code, X-Format, X-Original-URI,
+// X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port, X-Request-ID. Without either, the named
+// location answers 404, as ingress-nginx's built-in default backend answered every error page.
+// disable-proxy-intercept-errors "true" leaves the upstream's own answers alone (no proxy_intercept_errors)
+// while nginx's own errors still go to the error pages, as in ingress-nginx.
+// The named locations live at server level (srv-custom-errors.hbs), one set per Ingress routing on the
+// host, made by finishErrors once every Ingress is placed.
 import type { Ingress, Problem } from '../../resources.js';
 import { DNS_LABEL } from '../../syntax.js';
 import type { Backend, Server } from '../routing.js';
+import { locationsOf } from '../routing.js';
 import { errorPageHeaders, headerList } from '../proxy-headers.js';
 import type { AnnotationContext, Family } from './family.js';
-import { PREFIX, refused } from './values.js';
+import { annotationProblem, parseBool, PREFIX, refused } from './values.js';
 
 export const DEFAULT_BACKEND = `${PREFIX}default-backend`;
 export const CUSTOM_HTTP_ERRORS = `${PREFIX}custom-http-errors`;
-export const ERRORS_KEYS = [DEFAULT_BACKEND, CUSTOM_HTTP_ERRORS] as const;
+export const DISABLE_INTERCEPT = `${PREFIX}disable-proxy-intercept-errors`;
+export const ERRORS_KEYS = [DEFAULT_BACKEND, CUSTOM_HTTP_ERRORS, DISABLE_INTERCEPT] as const;
 
 const MAX_CODES = 50;
 
@@ -28,13 +35,14 @@ export interface ErrorsConfig {
   name: string;
   source: { file: string; line: number };
   codes: number[]; // sorted, distinct
+  intercept: boolean; // the upstream's answers with those codes too (not disable-proxy-intercept-errors)
   service: string | null; // the default-backend annotation's Service
   backend: string | null; // its backend once buildModel resolved it (setDefaultBackend)
 }
 
 /** What a location renders (ann-custom-errors.hbs), completed by finishErrors. */
 export interface LocationErrors extends ErrorsConfig {
-  pagesBackend: string; // the backend serving error pages and unavailable answers
+  pagesBackend: string | null; // the backend serving error pages and unavailable answers (null: none, 404)
   serviceName: string; // of the location's own backend, for X-Service-Name
   servicePort: string;
   has500: boolean;
@@ -50,7 +58,8 @@ export interface ErrorPage {
   label: string; // the status code, or "unavailable"
   code: number; // X-Code
   unavailable: boolean;
-  backend: string;
+  // null: no default backend; the page answers 404 as ingress-nginx's built-in one did (never unavailable)
+  backend: string | null;
   live: boolean; // has endpoints (static mode renders an upstream block only then)
 }
 
@@ -94,12 +103,21 @@ export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Pro
       );
   }
   if (problems.length > before) return undefined;
+  // not about security: an invalid value is reported and ignored (parseAnnotations tolerates it)
+  let intercept = true;
+  if (annotations[DISABLE_INTERCEPT] !== undefined) {
+    const disable = parseBool(annotations[DISABLE_INTERCEPT]);
+    if (disable === undefined)
+      problems.push(annotationProblem(ing, DISABLE_INTERCEPT, annotations[DISABLE_INTERCEPT], '"true" or "false"'));
+    else intercept = !disable;
+  }
   return {
     ingress: `${ing.meta.namespace}/${ing.meta.name}`,
     namespace: ing.meta.namespace,
     name: ing.meta.name,
     source: { ...ing.source },
     codes,
+    intercept,
     service,
     backend: null,
   };
@@ -127,9 +145,10 @@ export const customErrorsFamily: Family<'custom-errors', ErrorsConfig | Location
       },
     };
   },
-  finish: (placed) => finishErrors(placed.servers, placed.backends),
-  // a location with error pages sends a backend without endpoints to them itself
-  answersUnavailable: true,
+  finish: (placed) => finishErrors(placed.servers, placed.backends, placed.defaultBackend),
+  // a location with a default backend sends a backend without endpoints to it itself; without one it
+  // answers 503 as any location does (ingress-nginx's balancer answered it)
+  answersUnavailable: (config) => 'pagesBackend' in config && config.pagesBackend !== null,
   // each error page sends its own list of request headers (model/proxy-headers.ts)
   serverView: (config, customHeaders) => ({
     pages: config.pages.map((page) => ({
@@ -142,32 +161,24 @@ export const customErrorsFamily: Family<'custom-errors', ErrorsConfig | Location
 /**
  * After all Ingresses are placed (called by buildModel): completes each location's config (its own
  * Service for X-Service-Name, whether it can answer at all) and gives each server the named locations of
- * the Ingresses routing on it. Without a usable default backend nothing is intercepted (reported once).
+ * the Ingresses routing on it, the location of its unmatched paths included. `controllerDefault` is the
+ * backend of --default-backend-service, null without one.
  */
-export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<string, Backend>): Problem[] {
-  const problems: Problem[] = [];
-  const warned = new Set<string>();
+export function finishErrors(
+  servers: Iterable<Server>,
+  backends: ReadonlyMap<string, Backend>,
+  controllerDefault: string | null = null,
+): Problem[] {
   for (const server of servers) {
     const pages = new Map<string, ErrorPage[]>();
-    for (const location of server.locations) {
+    for (const location of locationsOf(server)) {
       const cfg = location.ann['custom-errors'];
       if (!cfg) continue;
       const { 'custom-errors': _drop, ...rest } = location.ann;
-      // the annotation's backend, else (for error pages) the host's default backend; an annotation whose
-      // Service cannot be used was reported by buildModel
-      const pagesBackend = cfg.service ? cfg.backend : cfg.codes.length ? server.fallback.backend : null;
-      if (!pagesBackend) {
-        if (!cfg.service && !warned.has(cfg.ingress)) {
-          warned.add(cfg.ingress);
-          problems.push({
-            severity: 'warning',
-            file: cfg.source.file,
-            line: cfg.source.line,
-            object: `Ingress ${cfg.ingress}`,
-            field: `metadata.annotations["${CUSTOM_HTTP_ERRORS}"]`,
-            message: `no default backend serves the error pages (set ${DEFAULT_BACKEND}, or spec.defaultBackend); the codes are not intercepted`,
-          });
-        }
+      // the annotation's backend (one that cannot be used was reported by buildModel); else, for error
+      // pages, ingress-nginx's upstream-default-backend: --default-backend-service, or none (pages answer 404)
+      const pagesBackend = cfg.backend ?? (cfg.codes.length ? controllerDefault : null);
+      if (!pagesBackend && cfg.codes.length === 0) {
         location.ann = rest;
         continue;
       }
@@ -175,8 +186,9 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
       const loc: LocationErrors = {
         ...cfg,
         pagesBackend,
-        serviceName: own?.service ?? '',
-        servicePort: own ? String(own.port) : '',
+        // the Service the path names, as ingress-nginx told the default backend, even when it is missing
+        serviceName: location.service?.name ?? own?.service ?? '',
+        servicePort: location.service?.port ?? (own ? String(own.port) : ''),
         has500: cfg.codes.includes(500),
         has503: cfg.codes.includes(503),
         missing: location.backend === null,
@@ -184,7 +196,7 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
       };
       location.ann = { ...rest, 'custom-errors': loc };
       if (pages.has(cfg.ingress)) continue;
-      const live = (backends.get(pagesBackend)?.endpoints.length ?? 0) > 0;
+      const live = pagesBackend !== null && (backends.get(pagesBackend)?.endpoints.length ?? 0) > 0;
       const page = (code: number, unavailable: boolean): ErrorPage => ({
         namespace: cfg.namespace,
         name: cfg.name,
@@ -194,9 +206,10 @@ export function finishErrors(servers: Iterable<Server>, backends: ReadonlyMap<st
         backend: pagesBackend,
         live,
       });
-      pages.set(cfg.ingress, [...cfg.codes.map((code) => page(code, false)), page(503, true)]);
+      const unavailable = pagesBackend === null ? [] : [page(503, true)];
+      pages.set(cfg.ingress, [...cfg.codes.map((code) => page(code, false)), ...unavailable]);
     }
     if (pages.size) server.ann['custom-errors'] = { pages: [...pages.keys()].sort().flatMap((k) => pages.get(k)!) };
   }
-  return problems;
+  return [];
 }

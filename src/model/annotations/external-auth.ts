@@ -22,6 +22,7 @@ import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
 import { problemAt } from '../../resources.js';
 import type { Server } from '../routing.js';
+import { locationsOf } from '../routing.js';
 import type { HttpItems } from './families.js';
 import type { AnnotationContext, Family } from './family.js';
 import { parseBool, PREFIX, refused, toleratedProblem } from './values.js';
@@ -417,7 +418,7 @@ export function finishExternalAuth(
   const toSelf = new Map<string, { ext: ExternalAuthConfig; why: string }>();
   const list = [...servers];
   for (const server of list) {
-    for (const loc of server.locations) {
+    for (const loc of locationsOf(server)) {
       const global = loc.ann['external-auth']?.global;
       if (!global) continue;
       // ingress-nginx's no-auth-locations: an Ingress path under one of these prefixes is not guarded
@@ -428,7 +429,7 @@ export function finishExternalAuth(
   }
   for (const server of list) {
     const locations = new Map<string, ExternalAuthConfig & { addresses: string }>();
-    for (const loc of server.locations) {
+    for (const loc of locationsOf(server)) {
       const ext = loc.ann['external-auth'];
       if (ext) {
         const addrs = net.isIP(ext.hostname) ? [ext.hostname] : resolved(ext.hostname);
@@ -463,7 +464,7 @@ export function finishExternalAuth(
     }
   }
   for (const server of list) {
-    for (const each of server.locations) {
+    for (const each of locationsOf(server)) {
       const ext = each.ann['external-auth'];
       if (ext && unresolved.has(ext.ingress) && !each.denied)
         each.denied = `auth-url host ${ext.hostname} does not resolve`;

@@ -50,6 +50,8 @@ export interface PlacedIngresses {
   policy: EndpointPolicy | undefined; // the controller's own listeners, which no backend may name
   /** does the server's certificate name this host? */
   certificateCovers(server: Server, name: string): boolean;
+  /** the backend of --default-backend-service (ingress-nginx's upstream-default-backend), null without one */
+  defaultBackend: string | null;
 }
 
 /** What a pass over the finished model (the canary pass) needs besides the model. */
@@ -125,6 +127,13 @@ export interface Family<Name extends string = string, Loc = never, Srv = never, 
     config: Loc,
     service: (namespace: string, name: string) => Service | undefined,
   ): BackendRequest | undefined;
+  /**
+   * Whether the location "/" answering a host's unmatched paths (Server.fallbackLocation) takes this family's
+   * config from the host's oldest Ingress: everywhere (absent), never, not on the catch-all server
+   * ('hosts': ingress-nginx kept the catch-all's redirects), or only when that location proxies to the
+   * Ingress's own spec.defaultBackend ('ownBackend': how to reach its backend, not another's).
+   */
+  fallback?: 'never' | 'hosts' | 'ownBackend';
   /** families whose finish must run before this one's */
   finishAfter?: readonly string[];
   /** once every Ingress is placed: complete configs, add server config, deny paths; returns problems */
@@ -142,7 +151,7 @@ export interface Family<Name extends string = string, Loc = never, Srv = never, 
   /** the server serves HTTPS only (plain HTTP redirects) */
   httpsOnly?(config: Srv): boolean;
   /** the location config answers for a backend without endpoints itself (no 503 page of the server) */
-  answersUnavailable?: boolean;
+  answersUnavailable?(config: Loc): boolean;
   /** names the server answers besides its host (for the server names hash) */
   serverNames?(config: Srv): string[];
   /** the server partial's context, from the config and the ConfigMap's custom headers */

@@ -22,6 +22,7 @@ import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
 import { problemAt } from '../../resources.js';
 import type { Server } from '../routing.js';
+import { locationsOf } from '../routing.js';
 import { endpointRefusal, NO_PROTECTED } from '../endpoint-policy.js';
 import type { EndpointPolicy } from '../endpoint-policy.js';
 import type { ConstantHeader } from '../proxy-headers.js';
@@ -225,7 +226,7 @@ export function finishMirrors(
   const list = [...servers];
   for (const server of list) {
     const locations = new Map<string, MirrorLocation>();
-    for (const location of server.locations) {
+    for (const location of locationsOf(server)) {
       const config = location.ann.mirror;
       if (!config || dropped.has(config.ingress)) continue;
       const { target } = config;
@@ -267,7 +268,7 @@ export function finishMirrors(
   }
   // a dropped mirror leaves its Ingress's locations without the mirror directive
   for (const server of list) {
-    for (const location of server.locations) {
+    for (const location of locationsOf(server)) {
       const config = location.ann.mirror;
       if (config && dropped.has(config.ingress)) {
         const { mirror: _drop, ...rest } = location.ann;

@@ -117,6 +117,7 @@ export function parseProxySsl(ing: Ingress, ctx: AnnotationContext, problems: Pr
 
 export const proxySslFamily: Family<'proxy-ssl', ProxySslConfig> = {
   name: 'proxy-ssl',
+  fallback: 'ownBackend',
   keys: PROXY_SSL_KEYS,
   // the backend's certificate checks must not be skipped
   failClosed: true,

@@ -162,6 +162,7 @@ function parseRedirect(ing: Ingress, problems: Problem[]): RedirectConfig | unde
 
 export const redirectFamily: Family<'redirect', RedirectConfig, WwwConfig> = {
   name: 'redirect',
+  fallback: 'hosts',
   keys: REDIRECT_KEYS,
   // every value is checked here, from-to-www-redirect included, so an invalid one denies the paths
   location(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): RedirectConfig | undefined {

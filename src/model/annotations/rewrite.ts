@@ -96,6 +96,8 @@ export function rewriteFor(config: RewriteConfig, path: string): RewriteLocation
 
 export const rewriteFamily: Family<'rewrite', RewriteConfig | RewriteLocation, AppRootConfig> = {
   name: 'rewrite',
+  // rewrite-target's regex is a path's; ingress-nginx's root location rewrote every unmatched URI with it
+  fallback: 'never',
   keys: REWRITE_KEYS,
   regexPaths: { key: USE_REGEX, of: isRegexIngress, problem: regexPathProblem },
   forPath: rewriteFor,

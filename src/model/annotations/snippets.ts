@@ -12,6 +12,7 @@
 // Ingress's paths answer 503 (denySnippets), the rest is applied.
 import type { Ingress, Problem } from '../../resources.js';
 import type { Model } from '../routing.js';
+import { locationsOf } from '../routing.js';
 import type { AnnotationContext, Family } from './family.js';
 import { PREFIX, refused, refusedBecause } from './values.js';
 import { fileBaseName } from '../names.js';
@@ -247,7 +248,7 @@ export function snippetChecks(model: Model): SnippetCheck[] {
   };
   for (const server of model.servers) {
     add(server.ann.snippet as SnippetConfig | undefined);
-    for (const location of server.locations) add(location.ann.snippet as SnippetConfig | undefined);
+    for (const location of locationsOf(server)) add(location.ann.snippet as SnippetConfig | undefined);
   }
   return [...out.values()];
 }
@@ -280,7 +281,7 @@ export function denySnippets(model: Model, refusedFiles: ReadonlyMap<string, str
       note(srv);
       delete server.ann.snippet;
     }
-    for (const location of server.locations) {
+    for (const location of locationsOf(server)) {
       const loc = location.ann.snippet as SnippetConfig | undefined;
       if (loc && refusedFiles.has(loc.file)) {
         note(loc);
@@ -290,7 +291,7 @@ export function denySnippets(model: Model, refusedFiles: ReadonlyMap<string, str
     }
   }
   for (const server of model.servers) {
-    for (const location of server.locations)
+    for (const location of locationsOf(server))
       if (deniedIngresses.has(location.ingress) && !location.denied)
         location.denied = 'a snippet annotation was refused by nginx -t';
   }

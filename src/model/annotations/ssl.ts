@@ -74,6 +74,7 @@ export function parseSslRedirects(
 
 export const sslFamily: Family<'force-ssl-redirect', SslRedirectOptions> = {
   name: 'force-ssl-redirect',
+  fallback: 'hosts',
   keys: [SSL_REDIRECT, FORCE_SSL_REDIRECT, PRESERVE_TRAILING_SLASH, USE_PORT_IN_REDIRECTS],
   location: parseSslRedirects,
   redirectsToHttps: (config) => config.force,

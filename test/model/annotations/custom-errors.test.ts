@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { CUSTOM_HTTP_ERRORS, DEFAULT_BACKEND, parseErrorCodes } from '../../../src/model/annotations/custom-errors.js';
+import {
+  CUSTOM_HTTP_ERRORS,
+  DEFAULT_BACKEND,
+  DISABLE_INTERCEPT,
+  parseErrorCodes,
+} from '../../../src/model/annotations/custom-errors.js';
 import type { ErrorPage, LocationErrors } from '../../../src/model/annotations/custom-errors.js';
 import type { Model } from '../../../src/model/index.js';
 import { backend, build, endpoints, ingress, path, rule, service, show } from '../../helpers/resources.js';
@@ -83,7 +88,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
     assert.ok(pagesOf(model).every((p) => p.backend === 'default_errors_80'));
   });
 
-  it("a missing default-backend Service is reported (like a path's); nothing is intercepted", () => {
+  it("a missing default-backend Service is reported (like a path's); the codes are still intercepted, answered 404", () => {
     const { model, problems } = build([...base, ing({ [DEFAULT_BACKEND]: 'nope', [CUSTOM_HTTP_ERRORS]: '404' })]);
     assert.ok(
       problems.some(
@@ -94,13 +99,21 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
       ),
       show(problems),
     );
-    assert.equal(server(model).locations[0]!.ann['custom-errors'], undefined);
+    assert.equal((server(model).locations[0]!.ann['custom-errors'] as LocationErrors).pagesBackend, null);
     assert.equal(server(model).locations[0]!.denied, null);
-    assert.deepEqual(pagesOf(model), []);
+    // as ingress-nginx, whose error pages then went to its built-in default backend (404)
+    assert.deepEqual(
+      pagesOf(model).map((p) => `${p.label} ${p.backend}`),
+      ['404 null'],
+    );
+    // without codes there is nothing to intercept
+    const alone = build([...base, ing({ [DEFAULT_BACKEND]: 'nope' })]);
+    assert.equal(server(alone.model).locations[0]!.ann['custom-errors'], undefined);
+    assert.deepEqual(pagesOf(alone.model), []);
   });
 
-  it("custom-http-errors without the annotation uses the host's default backend; without any, a warning and nothing intercepted", () => {
-    const withDefault = build([
+  it('custom-http-errors without the annotation: --default-backend-service serves the pages, never spec.defaultBackend; without it they answer 404', () => {
+    const withSpecDefault = [
       ...base,
       ingress({
         name: 'site',
@@ -108,15 +121,63 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
         defaultBackend: backend('errors'),
         rules: [rule('a.example.com', path('/app', 'web'))],
       }),
-    ]);
+    ];
+    // ingress-nginx sent error pages to upstream-default-backend: the controller's, not the Ingress's
+    const specOnly = build(withSpecDefault);
+    assert.deepEqual(show(specOnly.problems), show([]));
     assert.deepEqual(
-      pagesOf(withDefault.model).map((p) => `${p.label} ${p.backend}`),
-      ['404 default_errors_80', 'unavailable default_errors_80'],
+      pagesOf(specOnly.model).map((p) => `${p.label} ${p.backend}`),
+      ['404 null'],
+    );
+    const controller = build([...withSpecDefault, ...svc('fallback', ['10.0.0.9'])], {
+      defaultBackendService: { namespace: 'default', name: 'fallback' },
+    });
+    assert.deepEqual(
+      pagesOf(controller.model).map((p) => `${p.label} ${p.backend}`),
+      ['404 default_fallback_80', 'unavailable default_fallback_80'],
     );
     const without = build([...base, ing({ [CUSTOM_HTTP_ERRORS]: '404' })]);
-    assert.equal(without.problems.length, 1, show(without.problems));
-    assert.match(without.problems[0]!.message, /no default backend serves the error pages/);
-    assert.equal(server(without.model).locations[0]!.ann['custom-errors'], undefined);
+    assert.deepEqual(show(without.problems), show([]));
+    assert.deepEqual(
+      pagesOf(without.model).map((p) => `${p.label} ${p.backend} ${p.live}`),
+      ['404 null false'],
+    );
+  });
+
+  it('disable-proxy-intercept-errors: the error_page lines stay, proxy_intercept_errors goes; an invalid value is ignored', async () => {
+    const disabled = build([
+      ...base,
+      ing({ [DEFAULT_BACKEND]: 'errors', [CUSTOM_HTTP_ERRORS]: '404', [DISABLE_INTERCEPT]: 'true' }),
+    ]);
+    assert.deepEqual(show(disabled.problems), show([]));
+    const block = locationBlock(renderText(disabled.model, 'lua'), 'a.example.com', '/app/');
+    assert.doesNotMatch(block, /proxy_intercept_errors/);
+    assert.match(block, /error_page 404 = @custom_default_site_404;/);
+    await nginxAccepts(disabled.model);
+    for (const value of ['false', 'yes']) {
+      const { model, problems } = build([...base, ing({ [CUSTOM_HTTP_ERRORS]: '404', [DISABLE_INTERCEPT]: value })]);
+      const field = `metadata.annotations["${DISABLE_INTERCEPT}"]`;
+      assert.equal(
+        problems.filter((p) => p.field === field && p.severity === 'warning').length,
+        value === 'yes' ? 1 : 0,
+      );
+      assert.equal(problems.length, value === 'yes' ? 1 : 0, show(problems));
+      assert.match(locationBlock(renderText(model, 'lua'), 'a.example.com', '/app/'), /proxy_intercept_errors on;/);
+    }
+  });
+
+  it('without any default backend the named locations answer 404 themselves, and no endpoint is a plain 503; nginx accepts both modes', async () => {
+    const { model } = build([...base, ing({ [CUSTOM_HTTP_ERRORS]: '404,503' })]);
+    for (const mode of ['lua', 'static'] as const) {
+      const text = renderText(model, mode);
+      assert.match(text, /location @custom_default_site_404 \{\n\s+return 404;\n\s+\}/, mode);
+      assert.match(text, /location @custom_default_site_503 \{\n\s+return 404;\n\s+\}/, mode);
+      assert.doesNotMatch(text, /@custom_default_site_unavailable/, mode);
+      const block = locationBlock(text, 'a.example.com', '/app/');
+      assert.match(block, /proxy_intercept_errors on;/, mode);
+      assert.doesNotMatch(block, /error_page 500|ingress_templater_unavailable/, mode);
+    }
+    await nginxAccepts(model);
   });
 
   it('invalid values are reported naming annotation and value, and ignored (as ingress-nginx): the paths serve', () => {
@@ -162,8 +223,14 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
       ['empty', true, false],
     );
     assert.deepEqual(
-      [byPath.get('/missing')!.serviceName, byPath.get('/missing')!.deadStatic, byPath.get('/missing')!.missing],
-      ['', true, true],
+      [
+        byPath.get('/missing')!.serviceName,
+        byPath.get('/missing')!.servicePort,
+        byPath.get('/missing')!.deadStatic,
+        byPath.get('/missing')!.missing,
+      ],
+      // the Service as the path names it, even missing: ingress-nginx sent X-Service-Name all the same
+      ['missing', '80', true, true],
     );
     assert.equal(byPath.get('/two')!.has500, true);
     // both Ingresses get their named locations on the shared host, not only the oldest

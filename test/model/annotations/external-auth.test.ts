@@ -311,11 +311,13 @@ describe('model/annotations/external-auth', () => {
     assert.equal(loc.split('error_page 500').length, 2, loc);
     assert.match(loc, /error_page 500 = @custom_default_site_unavailable;/);
     assert.match(loc, /set \$ingress_templater_unavailable "";/, 'the balancer fails with 500 for that error_page');
-    // custom-http-errors without any default backend is not in effect: the balancer's own 503 (through the
-    // internal server) needs no error_page
+    // custom-http-errors without any default backend intercepts its codes (the pages answer 404, as
+    // ingress-nginx's built-in default backend), but the balancer's own 503 (through the internal server)
+    // needs no error_page
     const without = build([...web, ing(ext({ ...signin, 'nginx.ingress.kubernetes.io/custom-http-errors': '404' }))]);
     const plain = locationBlock(renderText(without.model, 'lua'), 'a.example.com', '/');
     assert.doesNotMatch(plain, /error_page 500|ingress_templater_unavailable/);
+    assert.match(plain, /error_page 404 = @custom_default_site_404;/);
   });
 
   it('the addresses of an auth-url host are part of the config, so a DNS change reloads nginx (which resolves at load)', () => {
