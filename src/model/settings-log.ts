@@ -19,7 +19,7 @@ export const LOG_DEFAULTS: Readonly<LogSettings> = Object.freeze({
 
 // Variables of nginx's core, upstream, SSL, HTTP/2, gzip and realip modules (all in this nginx): a name
 // nginx does not know would fail nginx -t and hold back every other change.
-const NGINX_VARIABLES: ReadonlySet<string> = new Set(
+export const NGINX_VARIABLES: ReadonlySet<string> = new Set(
   (
     'args binary_remote_addr body_bytes_sent bytes_sent connection connection_requests connection_time ' +
     'content_length content_type document_root document_uri host hostname https is_args limit_rate msec ' +
