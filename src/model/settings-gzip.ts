@@ -1,4 +1,4 @@
-// gzip keys of the settings ConfigMap, with ingress-nginx's defaults and rendering (http-gzip.hbs).
+// gzip keys of the settings ConfigMap, with ingress-nginx's defaults and rendering (templates/partials/settings-gzip.hbs).
 // Brotli (enable-brotli, brotli-level, brotli-types) needs a module this nginx does not have: those keys
 // stay unknown, and a warning says so.
 import type { TopicKey } from './settings-values.js';

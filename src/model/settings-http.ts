@@ -1,5 +1,5 @@
 // Client buffers and timeouts, the default retries and request buffering of every location, and the
-// workers' shutdown time: ConfigMap keys with ingress-nginx's names and defaults (http-client.hbs,
+// workers' shutdown time: ConfigMap keys with ingress-nginx's names and defaults (settings-client.hbs,
 // nginx.conf.hbs). A null value is one ingress-nginx shares with nginx's own default: it is not written,
 // so that a config that does not set the key stays as it was.
 import { NEXT_UPSTREAM_CONDITIONS, parseNextUpstream } from './annotations/proxy.js';

@@ -6,7 +6,7 @@ import type { TopicKey } from './settings-values.js';
 import { parseBoolSetting } from './settings-values.js';
 
 export interface LogSettings {
-  logFormatUpstream: string | null; // null: the controller's own format (http-log-format.hbs)
+  logFormatUpstream: string | null; // null: the controller's own format (settings-log-format.hbs)
   logFormatEscapeJson: boolean;
   logFormatEscapeNone: boolean; // wins over escape-json, as in ingress-nginx
 }

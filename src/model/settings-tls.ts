@@ -1,5 +1,5 @@
 // TLS keys of the settings ConfigMap, with ingress-nginx's defaults (its config.go) and its rendering
-// (nginx.tmpl's http block): templates/partials/http-tls.hbs.
+// (nginx.tmpl's http block): templates/partials/settings-tls.hbs.
 import type { TopicKey } from './settings-values.js';
 import { bufferSizeSetting, parseBoolSetting, sizeBytes, sizeSetting, timeSetting } from './settings-values.js';
 
