@@ -69,13 +69,15 @@ interface Handshake {
   protocol: string | null;
   cipher: string;
   ticket: boolean; // the server sent a TLS session ticket
+  session: Buffer | undefined; // to resume the session with
+  reused: boolean; // the session given was resumed
 }
 
 /** A TLS handshake with nginx as a client limited to some protocol versions and ciphers would make it. */
 function handshake(
   port: number,
   servername: string,
-  options: { min: tls.SecureVersion; max: tls.SecureVersion; ciphers?: string },
+  options: { min: tls.SecureVersion; max: tls.SecureVersion; ciphers?: string; session?: Buffer | undefined },
 ): Promise<Handshake> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
@@ -88,6 +90,7 @@ function handshake(
       // the client offers old protocols and ciphers at all only below OpenSSL's default security level
       ciphers: options.ciphers ?? 'DEFAULT@SECLEVEL=0',
       timeout: 5000,
+      ...(options.session ? { session: options.session } : {}),
     });
     socket.once('secureConnect', () => {
       // a TLS 1.2 ticket arrives with the handshake; ask for a page so that the answer follows it
@@ -99,6 +102,8 @@ function handshake(
         protocol: socket.getProtocol(),
         cipher: socket.getCipher().standardName ?? socket.getCipher().name,
         ticket: socket.getTLSTicket() !== undefined,
+        session: socket.getSession(),
+        reused: socket.isSessionReused(),
       });
     });
     socket.once('timeout', () => socket.destroy(new Error('TLS handshake timed out')));
@@ -155,6 +160,15 @@ function writeApp(manifests: ManifestDir, recorder: Recorder, hosts: Record<stri
       }),
     ),
   );
+}
+
+const TLS12 = { min: 'TLSv1.2', max: 'TLSv1.2' } as const;
+
+/** Is a TLS 1.2 session resumed by a second connection? */
+async function resumed(port: number, waitMs = 0): Promise<boolean> {
+  const first = await handshake(port, 'site.test', TLS12);
+  if (waitMs) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  return (await handshake(port, 'site.test', { ...TLS12, session: first.session })).reused;
 }
 
 describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers, retries)', function () {
@@ -219,6 +233,15 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
       );
     });
 
+    // ingress-nginx test/e2e/settings/ssl_session_cache.go "should have default ssl_session_cache and ssl_session_timeout values"
+    // ingress-nginx test/e2e/settings/ssl_session_tickets.go "should have default ssl_session_tickets value"
+    it('TLS 1.2: a session is resumed from the shared cache, without a ticket', async () => {
+      const first = await handshake(ctl!.ports.https, 'site.test', TLS12);
+      assert.equal(first.ticket, false);
+      const again = await handshake(ctl!.ports.https, 'site.test', { ...TLS12, session: first.session });
+      assert.equal(again.reused, true);
+    });
+
     // ingress-nginx test/e2e/settings/gzip.go "should be disabled by default"
     it('gzip is off', async () => {
       const reply = await get(ctl!.ports.http, 'site.test', '/xml', { 'Accept-Encoding': 'gzip' });
@@ -240,11 +263,18 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
     // ingress-nginx test/e2e/settings/log-format.go "should not configure log-format escape by default"
     it("the access log has the controller's format, the client's X-Request-ID in it", async () => {
       assert.doesNotMatch(ctl!.nginxConf(), /log_format upstreaminfo escape/);
-      await get(ctl!.ports.http, 'site.test', '/logged', { 'X-Request-ID': 'trace-default-format' });
-      await waitFor(() => /"GET \/logged HTTP\/1\.1" 200 .* trace-default-format\n/.test(accessLog()), {
-        timeoutMs: 5000,
-        what: 'the access log line',
+      await get(ctl!.ports.http, 'site.test', '/logged', {
+        'X-Request-ID': 'trace-default-format',
+        'User-Agent': 'say "hi"',
       });
+      // nginx's default escaping: a quote of a value is written \x22
+      await waitFor(
+        () => /"GET \/logged HTTP\/1\.1" 200 .*"say \\x22hi\\x22".* trace-default-format\n/.test(accessLog()),
+        {
+          timeoutMs: 5000,
+          what: 'the access log line',
+        },
+      );
     });
   });
 
@@ -265,8 +295,10 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
       assert.equal(small.headers['content-encoding'], undefined);
     });
 
-    // ingress-nginx test/e2e/settings/gzip.go "should set gzip_comp_level to 4", "should set gzip_disable to
-    // msie6", "should set gzip_min_length to 100", "should set gzip_types to text/html"
+    // ingress-nginx test/e2e/settings/gzip.go "should set gzip_comp_level to 4"
+    // ingress-nginx test/e2e/settings/gzip.go "should set gzip_disable to msie6"
+    // ingress-nginx test/e2e/settings/gzip.go "should set gzip_min_length to 100"
+    // ingress-nginx test/e2e/settings/gzip.go "should set gzip_types to text/html"
     it('gzip-level, gzip-disable, gzip-min-length and gzip-types', async () => {
       await reconfigure(
         ctl!,
@@ -295,8 +327,10 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
   });
 
   describe('TLS keys', () => {
-    // ingress-nginx test/e2e/settings/tls.go "setting cipher suite" (with ECDSA suites: the default
-    // certificate here is an EC key); ssl_session_tickets.go "should set ssl_session_tickets value"
+    // ingress-nginx test/e2e/settings/tls.go "setting cipher suite"
+    // ingress-nginx test/e2e/settings/ssl_ciphers.go "Add ssl ciphers"
+    // ingress-nginx test/e2e/settings/ssl_session_tickets.go "should set ssl_session_tickets value"
+    // (with ECDSA suites: the default certificate here is an EC key)
     it('ssl-protocols, ssl-ciphers, ssl-session-tickets: TLSv1.3 refused, the server picks its first cipher', async () => {
       const ciphers = 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256';
       await reconfigure(
@@ -339,6 +373,29 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
       assert.equal((await handshake(ctl!.ports.https, 'site.test', offered)).ticket, false);
     });
 
+    // ingress-nginx test/e2e/settings/ssl_session_cache.go "should disable ssl_session_cache"
+    it('ssl-session-cache false: no session is resumed', async () => {
+      await reconfigure(
+        ctl!,
+        manifests,
+        { 'ssl-session-cache': 'false' },
+        async () => !(await resumed(ctl!.ports.https)),
+      );
+      assert.equal(await resumed(ctl!.ports.https), false);
+    });
+
+    // ingress-nginx test/e2e/settings/ssl_session_cache.go "should set ssl_session_cache value"
+    // ingress-nginx test/e2e/settings/ssl_session_cache.go "should set ssl_session_timeout value"
+    it('ssl-session-cache-size and ssl-session-timeout: resumed at once, not once the timeout has passed', async () => {
+      await reconfigure(
+        ctl!,
+        manifests,
+        { 'ssl-session-cache-size': '20m', 'ssl-session-timeout': '2s' },
+        async () => /shared:SSL:20m;/.test(ctl!.nginxConf()) && (await resumed(ctl!.ports.https)),
+      );
+      assert.equal(await resumed(ctl!.ports.https, 3000), false, 'expired after 2 s');
+    });
+
     it('an invalid value is a warning, and the default applies', async () => {
       await reconfigure(ctl!, manifests, { 'ssl-protocols': 'TLSv1.2; ssl_protocols SSLv3' }, () =>
         handshake(ctl!.ports.https, 'site.test', { min: 'TLSv1.3', max: 'TLSv1.3' }).then(
@@ -352,6 +409,7 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
         problems.join('\n'),
       );
       assert.doesNotMatch(ctl!.nginxConf(), /SSLv3/);
+      assert.match(ctl!.nginxConf(), /\n {4}ssl_protocols TLSv1\.2 TLSv1\.3;\n/);
     });
   });
 
@@ -359,8 +417,9 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
     const status = async (host: string, headers: Record<string, string> = {}, from = '127.0.0.1') =>
       (await get(ctl!.ports.http, host, '/', headers, from)).status;
 
-    // ingress-nginx test/e2e/settings/global_access_block.go "should block CIDRs defined in the ConfigMap",
-    // "should block User-Agents defined in the ConfigMap", "should block Referers defined in the ConfigMap"
+    // ingress-nginx test/e2e/settings/global_access_block.go "should block CIDRs defined in the ConfigMap"
+    // ingress-nginx test/e2e/settings/global_access_block.go "should block User-Agents defined in the ConfigMap"
+    // ingress-nginx test/e2e/settings/global_access_block.go "should block Referers defined in the ConfigMap"
     it('CIDRs, user agents (a ~* regex and a string) and referers get 403; others pass', async () => {
       await reconfigure(
         ctl!,
@@ -436,8 +495,8 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
       });
     }
 
-    // ingress-nginx test/e2e/settings/log-format.go "log-format-escape-json enabled" (and "should enable the
-    // log-format-escape-json")
+    // ingress-nginx test/e2e/settings/log-format.go "log-format-escape-json enabled"
+    // ingress-nginx test/e2e/settings/log-format.go "should enable the log-format-escape-json"
     it('log-format-escape-json with a format of header variables', async () => {
       await reconfigure(
         ctl!,
@@ -456,12 +515,15 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
     });
 
     // ingress-nginx test/e2e/settings/log-format.go "log-format default escape"
+    // ingress-nginx test/e2e/settings/log-format.go "should disable the log-format-escape-json"
+    // ingress-nginx test/e2e/settings/log-format.go "should disable the log-format-escape-none"
     it('the default escape writes a quote as \\x22 and a missing header as -', async () => {
       await reconfigure(
         ctl!,
         manifests,
         {
           'log-format-escape-json': 'false',
+          'log-format-escape-none': 'false',
           'log-format-upstream': '"{"my_header3":"$http_header3", "my_header4":"$http_header4"}"',
         },
         async () => /my_header3/.test(ctl!.nginxConf()),
@@ -475,6 +537,7 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
     });
 
     // ingress-nginx test/e2e/settings/log-format.go "log-format-escape-none enabled"
+    // ingress-nginx test/e2e/settings/log-format.go "should enable the log-format-escape-none"
     it('log-format-escape-none writes the value as it came', async () => {
       await reconfigure(
         ctl!,
@@ -547,8 +610,8 @@ describe('e2e: settings ConfigMap keys (TLS, gzip, block-*, log format, buffers,
       assert.ok(elapsed >= 900 && elapsed < 5000, `closed after ${elapsed} ms`);
     });
 
-    // ingress-nginx test/e2e/settings/proxy_next_upstream.go "should build proxy next upstream using
-    // configmap values" (here by what the requests get, not the config text)
+    // ingress-nginx test/e2e/settings/proxy_next_upstream.go "should build proxy next upstream using configmap values"
+    // (by what the requests get, not the config text)
     it('proxy-next-upstream off: a refused endpoint is a 502; the annotation still retries its own locations', async () => {
       await reconfigure(ctl!, manifests, { 'proxy-next-upstream': 'off' }, async () =>
         /\n {4}proxy_next_upstream off;\n/.test(ctl!.nginxConf()),

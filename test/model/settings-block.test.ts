@@ -28,7 +28,7 @@ describe('settings: block-cidrs, block-user-agents, block-referers (settings-blo
     for (const bad of ['~*(unclosed', '~', '~*', 'tab\there', 'é']) assert.equal(parseMapPattern(bad), undefined, bad);
   });
 
-  // ingress-nginx test/e2e/settings/global_access_block.go: the values of its three cases
+  // the values of ingress-nginx's settings/global_access_block.go cases
   it('parses the lists, blanks around entries trimmed, empty entries and duplicates dropped', () => {
     const { settings, problems } = parseData({
       'block-cidrs': '172.16.0.0/12,192.168.0.0/16,10.0.0.0/8, ,10.0.0.0/8',

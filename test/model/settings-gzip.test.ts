@@ -64,12 +64,12 @@ describe('settings: gzip keys (settings-gzip.ts)', () => {
 
   const model = (data: Record<string, string>) => build([configMap(data)], CONFIG_MAP_OPTION).model;
 
-  // ingress-nginx test/e2e/settings/gzip.go "should be disabled by default"
+  // the nginx.conf text of ingress-nginx's settings/gzip.go "should be disabled by default"
   it('renders nothing by default', () => {
     assert.doesNotMatch(renderText(model({})), /gzip/);
   });
 
-  // ingress-nginx test/e2e/settings/gzip.go "should be enabled with default settings"
+  // the nginx.conf text of ingress-nginx's settings/gzip.go "should be enabled with default settings"
   it('use-gzip renders gzip on with the defaults, no gzip_disable, and nginx -t accepts it', async () => {
     const on = model({ 'use-gzip': 'true' });
     const text = renderText(on);
@@ -87,7 +87,7 @@ describe('settings: gzip keys (settings-gzip.ts)', () => {
     await nginxAccepts(on);
   });
 
-  // ingress-nginx test/e2e/settings/gzip.go "should set gzip_comp_level to 4", "should set gzip_disable to
+  // the nginx.conf text of ingress-nginx's settings/gzip.go "should set gzip_comp_level to 4", "should set gzip_disable to
   // msie6", "should set gzip_min_length to 100", "should set gzip_types to text/html" (the config text)
   it('renders what the keys set, a regex quoted, and nginx -t accepts it', async () => {
     const set = model({

@@ -77,7 +77,7 @@ describe('settings: client buffers and timeouts, retries, worker-shutdown-timeou
     );
   });
 
-  // ingress-nginx test/e2e/settings/proxy_next_upstream.go "should build proxy next upstream using configmap values"
+  // the nginx.conf text of ingress-nginx's settings/proxy_next_upstream.go "should build proxy next upstream using configmap values"
   it('renders what the keys set at the http level, and nginx -t accepts it', async () => {
     const set = model({
       'large-client-header-buffers': '8 16k',

@@ -55,7 +55,7 @@ describe('settings: the access log format (settings-log.ts)', () => {
 
   const model = (data: Record<string, string>) => build([configMap(data)], CONFIG_MAP_OPTION).model;
 
-  // ingress-nginx test/e2e/settings/log-format.go "should not configure log-format escape by default",
+  // the nginx.conf text of ingress-nginx's settings/log-format.go "should not configure log-format escape by default",
   // "should enable the log-format-escape-json", "should disable the log-format-escape-json",
   // "should enable the log-format-escape-none", "should disable the log-format-escape-none"
   it('renders the escape parameter only when a key asks for it; escape-none wins', () => {

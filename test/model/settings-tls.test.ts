@@ -82,7 +82,7 @@ describe('settings: TLS keys (settings-tls.ts)', () => {
     assert.doesNotMatch(text, /ssl_ecdh_curve/);
   });
 
-  // ingress-nginx test/e2e/settings/ssl_session_cache.go "should disable ssl_session_cache",
+  // the nginx.conf text of ingress-nginx's settings/ssl_session_cache.go "should disable ssl_session_cache",
   // "should set ssl_session_cache value", "should set ssl_session_timeout value";
   // ssl_session_tickets.go "should set ssl_session_tickets value"
   it('renders what the keys set, and nginx -t accepts it', async () => {
