@@ -158,10 +158,15 @@ function annotationsRead() {
   return names;
 }
 
-/** ConfigMap keys of the parser table of src/model/settings.ts: `'key': [...]` or `key: [...]`. */
+/**
+ * ConfigMap keys of the parser tables of src/model/settings.ts and its topic modules (settings-*.ts):
+ * `'key': [...]` or `key: [...]`.
+ */
 function settingsRead() {
   const names = new Set();
-  for (const match of read('src/model/settings.ts').matchAll(/^\s*'?([a-z][a-z0-9-]*)'?:\s*\[/gm)) names.add(match[1]);
+  const files = readdirSync(join(ROOT, 'src/model')).filter((name) => /^settings(-[a-z]+)?\.ts$/.test(name));
+  for (const file of files)
+    for (const match of read(`src/model/${file}`).matchAll(/^\s*'?([a-z][a-z0-9-]*)'?:\s*\[/gm)) names.add(match[1]);
   return names;
 }
 

@@ -9,6 +9,18 @@ import type { AuthHeader, AuthUrl } from './annotations/external-auth.js';
 import { parseRiskLevel } from './annotations/risk.js';
 import type { RiskLevel } from './annotations/risk.js';
 import { parseForwardedForHeader, parseTrustedCidrs } from './proxy-headers.js';
+// issue 13's ConfigMap keys, one module per topic
+import { toleratedProblem } from './annotations/values.js';
+import type { BlockSettings } from './settings-block.js';
+import { BLOCK_DEFAULTS, BLOCK_KEYS, blockProblems } from './settings-block.js';
+import type { GzipSettings } from './settings-gzip.js';
+import { GZIP_DEFAULTS, GZIP_KEYS } from './settings-gzip.js';
+import type { HttpSettings } from './settings-http.js';
+import { HTTP_DEFAULTS, HTTP_KEYS } from './settings-http.js';
+import type { LogSettings } from './settings-log.js';
+import { LOG_DEFAULTS, LOG_KEYS } from './settings-log.js';
+import type { TlsSettings } from './settings-tls.js';
+import { TLS_DEFAULTS, TLS_KEYS } from './settings-tls.js';
 
 export interface Settings {
   sslRedirect: boolean;
@@ -78,6 +90,10 @@ export interface Settings {
   // ---- end of global external auth
 }
 
+// issue 13's ConfigMap keys (TLS, gzip, client buffers and timeouts, retries, block lists, log format),
+// declared by their topic modules: this declaration merges with the one above
+export interface Settings extends TlsSettings, GzipSettings, HttpSettings, BlockSettings, LogSettings {}
+
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sslRedirect: true,
   httpRedirectCode: 308,
@@ -133,6 +149,12 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   globalAuthSnippet: null,
   noAuthLocations: Object.freeze(['/.well-known/acme-challenge']),
   // ---- end of global external auth
+  // issue 13's ConfigMap keys
+  ...TLS_DEFAULTS,
+  ...GZIP_DEFAULTS,
+  ...HTTP_DEFAULTS,
+  ...BLOCK_DEFAULTS,
+  ...LOG_DEFAULTS,
 });
 
 type Parser = (value: string) => unknown; // returns undefined when invalid
@@ -336,7 +358,18 @@ const KEYS: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> 
   'allow-cross-namespace-canary': ['allowCrossNamespaceCanary', bool, '"true" or "false"'],
   ...globalAuthKeys,
   ...refusedGlobalAuthKeys,
+  // issue 13's ConfigMap keys: an invalid value is tolerated (TOLERATED below), but for the block lists
+  ...TLS_KEYS,
+  ...GZIP_KEYS,
+  ...HTTP_KEYS,
+  ...LOG_KEYS,
+  ...BLOCK_KEYS,
 };
+// keys whose invalid value is a warning and the default applies, as ingress-nginx ignored one; the block
+// lists never fail, an entry they cannot read blocks every request (settings-block.ts)
+const TOLERATED: ReadonlySet<string> = new Set(
+  [TLS_KEYS, GZIP_KEYS, HTTP_KEYS, LOG_KEYS].flatMap((table) => Object.keys(table)),
+);
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {
   const settings: Settings = { ...DEFAULT_SETTINGS };
@@ -359,17 +392,23 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
     const [name, parse, expected, invalid] = entry;
     const parsed = parse(value.trim());
     if (parsed === undefined) {
-      problems.push({
-        severity: 'error',
-        ...where,
-        field: `data.${key}`,
-        message: `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}; ${invalid?.says ?? 'using the default'}`,
-      });
+      const refused = `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}`;
+      problems.push(
+        TOLERATED.has(key)
+          ? toleratedProblem({ severity: 'error', ...where, field: `data.${key}`, message: refused })
+          : {
+              severity: 'error',
+              ...where,
+              field: `data.${key}`,
+              message: `${refused}; ${invalid?.says ?? 'using the default'}`,
+            },
+      );
       if (invalid) (settings as unknown as Record<string, unknown>)[name] = invalid.value;
       continue;
     }
     (settings as unknown as Record<string, unknown>)[name] = parsed;
   }
+  problems.push(...blockProblems(settings, where));
   return { settings, problems };
 }
 

@@ -6,6 +6,7 @@ import { isHttpPath, isIngressHost } from '../syntax.js';
 import { UnsafeValueError } from '../errors.js';
 import { fastCgiValue } from '../model/annotations/backend-protocol.js';
 import { isMirrorProxyUrl } from '../model/annotations/mirror.js';
+import { SETTINGS_HELPERS } from './escape-settings.js';
 
 export { UnsafeValueError }; // defined with the other errors (src/errors.ts)
 
@@ -221,4 +222,6 @@ export const HELPERS = {
   mirrorUrl,
   responseHeader,
   responseValue,
+  // issue 13's ConfigMap keys
+  ...SETTINGS_HELPERS,
 } as const;

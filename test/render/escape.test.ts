@@ -29,11 +29,15 @@ describe('escape helpers', () => {
     assert.deepEqual(Object.keys(HELPERS).sort(), [
       'addr',
       'cgiValue',
+      'cidr',
       'comment',
       'fileIn',
       'headerName',
       'headerValue',
       'hostLabel',
+      'logFormat',
+      'mapPattern',
+      'mimeType',
       'mirrorUrl',
       'num',
       'path',
@@ -44,6 +48,7 @@ describe('escape helpers', () => {
       'str',
       'target',
       'tok',
+      'userAgentRegex',
     ]);
   });
 

@@ -382,6 +382,38 @@ export function buildCorpus(): Case[] {
       });
     }
   }
+  // issue 13's ConfigMap keys (model/settings-*.ts): the free-text ones keep a payload as text in a quoted
+  // string (a map value, the log format, gzip_disable's regex); the others refuse it
+  const FREE_TEXT: Record<string, string> = {
+    'block-user-agents': 'a User-Agent to match, a quoted map value',
+    'block-referers': 'a Referer to match, a quoted map value',
+    'log-format-upstream': 'text of the log format, in its quoted string',
+    'gzip-disable': "a regex over User-Agent, gzip_disable's quoted argument",
+  };
+  for (const key of [
+    'ssl-protocols',
+    'ssl-ciphers',
+    'ssl-session-timeout',
+    'ssl-ecdh-curve',
+    'gzip-types',
+    'large-client-header-buffers',
+    'proxy-next-upstream',
+    'worker-shutdown-timeout',
+    'block-cidrs',
+    ...Object.keys(FREE_TEXT),
+  ]) {
+    for (const label of ['newline', 'semicolon', 'closeBrace', 'lua']) {
+      const payload = PAYLOADS[label]!;
+      add({
+        name: `ConfigMap ${key} (${label})`,
+        payload,
+        ...(FREE_TEXT[key] ? { mayAccept: FREE_TEXT[key] } : {}),
+        mutate: (d) => {
+          d.configMap.data[key] = payload;
+        },
+      });
+    }
+  }
   for (const [ann, extra] of Object.entries(ANNOTATIONS)) {
     for (const label of ANNOTATION_PAYLOADS[ann] ?? DEFAULT_ANNOTATION_PAYLOADS) {
       const payload = PAYLOADS[label]!;

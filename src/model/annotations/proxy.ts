@@ -308,7 +308,7 @@ function parseRedirect(ing: Ingress, problems: Problem[]): Rewrite | undefined {
   return { from, to };
 }
 
-function parseNextUpstream(value: string): string[] | undefined {
+export function parseNextUpstream(value: string): string[] | undefined {
   const words = value.trim().split(/[ \t]+/);
   if (!words.length || words.some((w) => !NEXT_UPSTREAM_CONDITIONS.includes(w))) return undefined;
   const unique = [...new Set(words)];
