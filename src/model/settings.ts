@@ -358,18 +358,13 @@ const KEYS: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> 
   'allow-cross-namespace-canary': ['allowCrossNamespaceCanary', bool, '"true" or "false"'],
   ...globalAuthKeys,
   ...refusedGlobalAuthKeys,
-  // issue 13's ConfigMap keys: an invalid value is tolerated (TOLERATED below), but for the block lists
+  // the block lists' parsers never fail: an entry they cannot read blocks every request (settings-block.ts)
   ...TLS_KEYS,
   ...GZIP_KEYS,
   ...HTTP_KEYS,
   ...LOG_KEYS,
   ...BLOCK_KEYS,
 };
-// keys whose invalid value is a warning and the default applies, as ingress-nginx ignored one; the block
-// lists never fail, an entry they cannot read blocks every request (settings-block.ts)
-const TOLERATED: ReadonlySet<string> = new Set(
-  [TLS_KEYS, GZIP_KEYS, HTTP_KEYS, LOG_KEYS].flatMap((table) => Object.keys(table)),
-);
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {
   const settings: Settings = { ...DEFAULT_SETTINGS };
@@ -393,15 +388,12 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
     const parsed = parse(value.trim());
     if (parsed === undefined) {
       const refused = `invalid value ${JSON.stringify(value).slice(0, 80)}: expected ${expected}`;
+      // ingress-nginx's rule, as for annotations: a security setting fails closed (what its invalid value
+      // stands for, an error); any other is a warning and its default applies
       problems.push(
-        TOLERATED.has(key)
-          ? toleratedProblem({ severity: 'error', ...where, field: `data.${key}`, message: refused })
-          : {
-              severity: 'error',
-              ...where,
-              field: `data.${key}`,
-              message: `${refused}; ${invalid?.says ?? 'using the default'}`,
-            },
+        invalid
+          ? { severity: 'error', ...where, field: `data.${key}`, message: `${refused}; ${invalid.says}` }
+          : toleratedProblem({ severity: 'error', ...where, field: `data.${key}`, message: refused }),
       );
       if (invalid) (settings as unknown as Record<string, unknown>)[name] = invalid.value;
       continue;

@@ -90,7 +90,7 @@ describe('model/annotations/external-auth: global auth (ConfigMap)', () => {
     // the redirect parameter only shapes the sign-in URL: an invalid one is ignored, rd applies
     const param = parseSettings(configMap({ 'global-auth-signin-redirect-param': 'a b' }));
     assert.equal(param.settings.globalAuthSigninRedirectParam, 'rd');
-    assert.match(param.problems[0]!.message, /using the default/);
+    assert.match(param.problems[0]!.message, /ignored, its default applies/);
   });
 
   // the model side of ingress-nginx's global_external_auth.go cases (test/e2e/global-auth.test.ts names them)

@@ -305,7 +305,7 @@ describe('ssl-redirect and force-ssl-redirect annotations', () => {
           const result = withSettings({ 'http-redirect-code': code });
           assert.match(
             show(result.problems),
-            /data\.http-redirect-code.*expected 301, 302, 307 or 308; using the default/,
+            /data\.http-redirect-code.*expected 301, 302, 307 or 308; ignored, its default applies/,
           );
           assert.match(render(result.model), /return 308 https:/);
         }
@@ -354,7 +354,7 @@ describe('HSTS (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-prel
     it(`reports ConfigMap ${key}: ${JSON.stringify(value)} and keeps the default`, () => {
       const { settings, problems } = parseSettings(configMap({ [key]: value! }));
       assert.equal(problems.length, 1, show(problems));
-      assert.equal(problems[0]!.severity, 'error');
+      assert.equal(problems[0]!.severity, 'warning');
       assert.equal(problems[0]!.field, `data.${key}`);
       assert.equal(hstsHeader(settings), 'max-age=31536000; includeSubDomains');
     });
