@@ -45,7 +45,9 @@ export const PROTECTED_HEADERS: readonly HeaderRule[] = Object.freeze([
   // ingress-nginx does without use-forwarded-headers (forwarding() below gives the values with it)
   rule('X-Forwarded-For', '$remote_addr'),
   rule('X-Forwarded-Host', '$best_http_host'),
-  rule('X-Forwarded-Port', '$server_port'),
+  // the HTTPS port nginx listens on counts as 443, as ingress-nginx's $pass_port: behind a Service the
+  // clients connected to 443 (http.hbs maps it)
+  rule('X-Forwarded-Port', '$ingress_templater_forwarded_port'),
   rule('X-Forwarded-Proto', '$scheme'),
   rule('X-Forwarded-Scheme', '$scheme'),
   rule('X-Scheme', '$scheme'),

@@ -226,6 +226,7 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
         : null,
     version: options.version,
     user: options.user ?? null,
+    httpsListenPort: options.httpsPort,
     settings: model.settings,
     paths: {
       pid: options.pidFile ?? path.join(options.prefix, 'nginx.pid'),

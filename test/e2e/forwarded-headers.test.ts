@@ -26,6 +26,7 @@ const PP_HOST = 'proxy-protocol'; // and in proxy_protocol.go
 const KEEP_ALIVE = 'connection.foo.com'; // and in connection.go
 const BAD_CONNECTION = 'bad-connection.test';
 const SECURE = 'secure.proxy-protocol'; // spec.tls: plain HTTP is redirected to HTTPS
+const SECURE_AUTH = 'auth.proxy-protocol'; // spec.tls and an external auth (its service: the app, saying yes)
 const SETTINGS = 'forwarded-settings';
 const TRUSTED_PEER = '127.0.0.2';
 const OTHER_PEER = '127.0.0.3';
@@ -146,6 +147,12 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
         tls: [{ hosts: [SECURE], secretName: 'pp-tls' }],
         paths: [{ path: '/', service: 'app' }],
       }),
+      ingress('secure-auth', {
+        host: SECURE_AUTH,
+        tls: [{ hosts: [SECURE_AUTH], secretName: 'pp-tls' }],
+        paths: [{ path: '/', service: 'app' }],
+        annotations: { [`${ANNOTATION}auth-url`]: `http://${APP}:${app.port}/auth` },
+      }),
       ingress('keep-alive', {
         host: KEEP_ALIVE,
         paths: [{ path: '/', service: 'app' }],
@@ -183,6 +190,21 @@ describe('e2e: forwarded headers, the real client address and the PROXY protocol
       assert.equal(headers['x-original-forwarded-for'], '1.2.3.4');
       assert.equal(headers['x-original-forwarded-host'], 'myhost');
       assert.doesNotMatch(ctl!.nginxConf(), /real_ip|proxy_protocol/);
+    });
+
+    // ingress-nginx test/e2e/settings/listen_nondefault_ports.go "should set X-Forwarded-Port headers accordingly when listening on a non-default HTTP port"
+    // ingress-nginx test/e2e/settings/listen_nondefault_ports.go "should set X-Forwarded-Port header to 443"
+    // ingress-nginx test/e2e/settings/listen_nondefault_ports.go "should set the X-Forwarded-Port header to 443"
+    it('X-Forwarded-Port: the plain HTTP port nginx listens on; its HTTPS port as 443, external auth or not', async () => {
+      assert.notEqual(ctl!.ports.https, 443);
+      assert.equal((await ask(HOST, {}))['x-forwarded-port'], String(ctl!.ports.http));
+      for (const host of [SECURE, SECURE_AUTH]) {
+        const reply = await rawRequest(ctl!.ports.https, { host, tlsName: host });
+        assert.equal(reply.status, 200, host);
+        assert.equal(received()['x-forwarded-port'], '443', host);
+      }
+      // the auth service was asked (the last request before the backend's)
+      assert.equal(app.seen.at(-2)!.url, '/auth');
     });
 
     it('a PROXY protocol line is not read: the request is refused as malformed', async () => {

@@ -3,7 +3,9 @@
 // with enable-global-auth: "false"; the other global-auth-* keys; an invalid key denies (503) what it guards.
 // Reproduces the cases of ingress-nginx test/e2e/settings/global_external_auth.go, named at each test.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
+import { basicAuth } from '../helpers/http.js';
 import { appServices, json, serve, type Recorder } from '../helpers/recorder.js';
 import { ManifestDir, configMap, ingress } from '../helpers/manifests.js';
 
@@ -125,6 +127,55 @@ describe('e2e: global external auth (ConfigMap global-auth-url)', function () {
     assert.equal(await status(ACME), 401);
     settings();
     await until('/bar guarded again', async () => (await status('/bar')) === 401);
+  });
+
+  // ingress-nginx test/e2e/settings/no_auth_locations.go "should return status code 401 when accessing '/' unauthentication"
+  // ingress-nginx test/e2e/settings/no_auth_locations.go "should return status code 200 when accessing '/'  authentication"
+  // ingress-nginx test/e2e/settings/no_auth_locations.go "should return status code 200 when accessing '/noauth' unauthenticated"
+  it("no-auth-locations beside an Ingress's basic auth: / asks for credentials, /noauth with them is served", async function () {
+    const host = 'no-auth-locations.example.com';
+    const users = `alice:${execFileSync('openssl', ['passwd', '-apr1', 's3cret'], { encoding: 'utf8' }).trim()}\n`;
+    manifests.write('basic.yaml', [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'basic-users', namespace: 'default' },
+        data: { auth: Buffer.from(users).toString('base64') },
+      },
+      ingress('basic-auth', {
+        host,
+        annotations: {
+          [`${ANNOTATION}auth-type`]: 'basic',
+          [`${ANNOTATION}auth-secret`]: 'basic-users',
+          [`${ANNOTATION}auth-realm`]: 'test auth',
+          // the case has no global auth: this Ingress opts out of ours
+          [`${ANNOTATION}enable-global-auth`]: 'false',
+        },
+        paths: [
+          { path: '/', service: 'app' },
+          { path: '/noauth', service: 'app' },
+        ],
+      }),
+    ]);
+    settings({ 'no-auth-locations': '/noauth' });
+    const credentials = { authorization: basicAuth('alice', 's3cret') };
+    await until(
+      'the basic-auth host served',
+      async () => (await ctl!.http(host, '/', { headers: credentials })).status === 200,
+    );
+    const refused = await ctl!.http(host, '/');
+    assert.equal(refused.status, 401);
+    assert.match(refused.body, /401 Authorization Required/);
+    assert.equal((await ctl!.http(host, '/noauth', { headers: credentials })).status, 200);
+    // a deliberate difference: ingress-nginx also skipped an Ingress's own auth under no-auth-locations; here
+    // only the global auth is skipped there, so /noauth without credentials is still refused
+    assert.equal((await ctl!.http(host, '/noauth')).status, 401);
+    manifests.remove('basic.yaml');
+    settings();
+    await until(
+      'the basic-auth host gone',
+      async () => (await ctl!.http(host, '/', { headers: credentials })).status === 404,
+    );
   });
 
   // ingress-nginx test/e2e/settings/global_external_auth.go "should return status code 200 when request whitelisted (via ingress annotation) service and 401 when request protected service"

@@ -42,7 +42,7 @@ const NGINX_VALUES: Record<string, string> = {
   'x-real-ip': '$remote_addr',
   'x-forwarded-for': '$remote_addr',
   'x-forwarded-host': '$best_http_host',
-  'x-forwarded-port': '$server_port',
+  'x-forwarded-port': '$ingress_templater_forwarded_port',
   'x-forwarded-proto': '$scheme',
   'x-forwarded-scheme': '$scheme',
   'x-scheme': '$scheme',
