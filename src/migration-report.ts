@@ -14,10 +14,11 @@ export { PREFIX };
 
 // Annotations of the best-known controller left out on purpose, with the reason a user should read.
 export const LEFT_OUT: Readonly<Record<string, string>> = {
-  'enable-modsecurity': "needs the ModSecurity nginx module, which Debian's nginx does not ship",
-  'enable-owasp-core-rules': 'needs the ModSecurity nginx module',
-  'modsecurity-snippet': 'needs the ModSecurity nginx module',
-  'modsecurity-transaction-id': 'needs the ModSecurity nginx module',
+  'enable-modsecurity':
+    'ModSecurity is not supported: a web application firewall with its own rule language is left to a component of its own (Debian packages libnginx-mod-http-modsecurity, but this controller does not configure it)',
+  'enable-owasp-core-rules': 'ModSecurity is not supported (see enable-modsecurity)',
+  'modsecurity-snippet': 'ModSecurity is not supported (see enable-modsecurity)',
+  'modsecurity-transaction-id': 'ModSecurity is not supported (see enable-modsecurity)',
   'enable-opentelemetry': 'needs the OpenTelemetry nginx module',
   'opentelemetry-trust-incoming-span': 'needs the OpenTelemetry nginx module',
   'enable-opentracing': 'OpenTracing was removed from the original controller too',
@@ -36,9 +37,13 @@ export const LEFT_OUT: Readonly<Record<string, string>> = {
 export const DIFFERENCES: Readonly<Record<string, string>> = {
   canary:
     'differs from ingress-nginx: applies only to a main Ingress of the same namespace (settings ConfigMap allow-cross-namespace-canary: "true" for the old behaviour)',
+  'connection-proxy-header':
+    'differs from ingress-nginx: any comma-separated list of Connection options is taken (ingress-nginx: "close" or "keep-alive" only)',
   'from-to-www-redirect':
     "differs from ingress-nginx: the redirect's port is the one the client named (Host), else 80/443, not the port nginx listens on, which behind a port-mapping load balancer clients cannot reach",
   'mirror-target': `differs from ingress-nginx: the host must be written out (no variable), the path and query may use only ${MIRROR_VARIABLES.map((name) => `$${name}`).join(', ')}; a host name that does not resolve drops the mirror with a warning`,
+  'mirror-request-body':
+    'differs from ingress-nginx: "off" also drops Content-Length from the copy (ingress-nginx kept it, so the mirror waited for a body that never came)',
   'proxy-redirect-from':
     'differs from ingress-nginx: "default" is ignored with a warning (nginx takes proxy_redirect default only after proxy_pass); "off" and FROM/TO work as there',
 };
