@@ -294,15 +294,15 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
         );
       }
     }
-    // a backend a family asks for (custom-errors' default-backend): resolved like a path's, and the default
-    // of the Ingress's hosts after spec.defaultBackend
+    // a backend a family asks for (custom-errors' default-backend): resolved like a path's. It answers the
+    // error pages and the paths without endpoints, not the unmatched paths of the hosts: ingress-nginx left
+    // those to the host's spec.defaultBackend or its own default backend (its root location skipped the
+    // annotation), so a default-backend that answers 200 does not turn every unknown path into a page
     for (const family of WITH_HOOK.extraBackend) {
       const config = configIn(ann.location, family);
       const request = config === undefined ? undefined : family.extraBackend!(config, serviceNamed);
       if (!request) continue;
-      const def = { backend: useBackend(ing, request.ref, request.field, ann.balance), ingress: id };
-      request.resolved(def.backend);
-      for (const rule of ing.rules) if (rule.host && !hostDefaults.has(rule.host)) hostDefaults.set(rule.host, def);
+      request.resolved(useBackend(ing, request.ref, request.field, ann.balance));
     }
     const regexPaths = regexFamilies.some((family) => family.regexPaths!.of(ing));
     ing.rules.forEach((rule, ri) => {

@@ -257,11 +257,12 @@ describe('e2e: authentication, error pages and snippet annotations', function ()
     assert.equal((await ctl!.http('errors.example.com', '/app/fine')).headers['x-pod'], 'app');
   });
 
-  it("default-backend: answers the Ingress's unmatched requests and its paths whose Service has no endpoint (X-Code 503)", async function () {
+  it("default-backend: answers the Ingress's paths whose Service has no endpoint (X-Code 503) and the error page of its unmatched requests", async function () {
+    // an unmatched request is not proxied to the default backend (ingress-nginx's root location skipped the
+    // annotation): it is a 404, and the unmatched paths carry the Ingress's custom-http-errors, as ingress-nginx's
+    // root location, so the default backend answers it as the error page of that 404
     const unmatched = await ctl!.http('errors.example.com', '/nothing/here');
     assert.equal(unmatched.headers['x-pod'], 'errors', unmatched.body);
-    // its 404 is intercepted too (the unmatched paths carry the Ingress's custom-http-errors, as ingress-nginx's
-    // root location): the default backend answers again, as the error page of that 404
     const seen = JSON.parse(unmatched.body) as { headers: Record<string, string> };
     assert.equal(seen.headers['x-code'], '404');
     assert.equal(seen.headers['x-original-uri'], '/nothing/here');

@@ -37,7 +37,7 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
       assert.equal(parseErrorCodes(value), undefined, value);
   });
 
-  it("default-backend registers the Service (first port) as a backend and answers the Ingress's unmatched requests", () => {
+  it("default-backend registers the Service (first port) as a backend, but does not answer the unmatched requests (ingress-nginx's root location skipped it)", () => {
     const res = [
       ...base,
       ...svc(
@@ -57,7 +57,9 @@ describe('model/annotations/custom-errors (default-backend, custom-http-errors)'
       model.backends.some((b) => b.name === 'default_multi_8080' && b.endpoints[0]!.port === 80),
       JSON.stringify(model.backends.map((b) => b.name)),
     );
-    assert.deepEqual(server(model).fallback, { backend: 'default_multi_8080', ingress: 'default/site' });
+    // unmatched: the controller's default (here none: 404), as ingress-nginx's; the annotation's Service is for
+    // error pages and paths without endpoints
+    assert.deepEqual(server(model).fallback, { backend: null, ingress: null });
     assert.deepEqual(
       server(model, 'b.example.com').fallback,
       { backend: null, ingress: null },
