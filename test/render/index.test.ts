@@ -331,8 +331,8 @@ describe('render', () => {
     it('gives the catch-all server "_" and the default_server flag, and the wildcard a one-label regex', () => {
       const any = serverBlock(rich.text, '_');
       assert.match(any, /server_name _;/);
-      assert.match(any, /listen 8080 default_server;/);
-      assert.match(any, /listen 8443 ssl http2 default_server;/);
+      assert.match(any, /listen 8080 default_server reuseport;/);
+      assert.match(any, /listen 8443 ssl http2 default_server reuseport;/);
       const wild = serverBlock(rich.text, '*.example.com');
       assert.match(wild, /server_name "~\^\[\^\.\]\+\\\.example\\\.com\$";/);
       assert.doesNotMatch(wild, /default_server/);
