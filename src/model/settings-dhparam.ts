@@ -54,7 +54,7 @@ export function dhParamProblem(text: string): string | null {
 
 export const dhParamFamily: Family<'ssl-dh-param', never, never, DhParamItem> = {
   name: 'ssl-dh-param',
-  keys: [],
+  keys: Object.freeze([]), // no annotation: the ConfigMap key only
   settingsReferences(settings) {
     if (!settings.sslDhParam) return [];
     const [namespace, name] = settings.sslDhParam.split('/') as [string, string];

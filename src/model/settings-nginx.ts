@@ -105,25 +105,24 @@ export function parseSkipUrls(value: string): readonly string[] | undefined {
  * (large_client_header_buffers and keepalive_requests apply to HTTP/2 too) and only warns when it reads
  * them, so they are never written; nginxProblems says so when one is set.
  */
-const OBSOLETE_HTTP2: Record<string, [keyof NginxSettings, string]> = {
-  'http2-max-field-size': ['http2MaxFieldSize', 'large-client-header-buffers'],
-  'http2-max-header-size': ['http2MaxHeaderSize', 'large-client-header-buffers'],
-  'http2-max-requests': ['http2MaxRequests', 'keep-alive-requests'],
-};
+// key, field, what applies instead
+const OBSOLETE_HTTP2: readonly [string, keyof NginxSettings, string][] = [
+  ['http2-max-field-size', 'http2MaxFieldSize', 'large-client-header-buffers'],
+  ['http2-max-header-size', 'http2MaxHeaderSize', 'large-client-header-buffers'],
+  ['http2-max-requests', 'http2MaxRequests', 'keep-alive-requests'],
+];
 
 /** Warnings for the keys read only to be refused (the http2-max-* ones). */
 export function nginxProblems(
   settings: NginxSettings,
   where: Omit<Problem, 'severity' | 'message' | 'field'>,
 ): Problem[] {
-  return Object.entries(OBSOLETE_HTTP2)
-    .filter(([, [field]]) => settings[field] !== null)
-    .map(([key, [, instead]]) => ({
-      severity: 'warning' as const,
-      ...where,
-      field: `data.${key}`,
-      message: `ignored: nginx no longer reads it (obsolete since nginx 1.19.7; ${instead} applies to HTTP/2 as well)`,
-    }));
+  return OBSOLETE_HTTP2.filter(([, field]) => settings[field] !== null).map(([key, , instead]) => ({
+    severity: 'warning' as const,
+    ...where,
+    field: `data.${key}`,
+    message: `ignored: nginx no longer reads it (obsolete since nginx 1.19.7; ${instead} applies to HTTP/2 as well)`,
+  }));
 }
 
 export const NGINX_KEYS: Record<string, TopicKey> = {
@@ -164,10 +163,13 @@ export const NGINX_KEYS: Record<string, TopicKey> = {
   'variables-hash-bucket-size': ['variablesHashBucketSize', intSetting(32, 65536), 'an integer 32-65536'],
   'variables-hash-max-size': ['variablesHashMaxSize', intSetting(64, 1048576), 'an integer 64-1048576'],
   'http2-max-concurrent-streams': ['http2MaxConcurrentStreams', intSetting(1, 1_000_000), 'an integer 1-1000000'],
-  // kept as given, for nginxProblems' warning (an empty value is the key's absence, as in ingress-nginx)
-  'http2-max-field-size': ['http2MaxFieldSize', (value) => (value === '' ? null : value), 'any value'],
-  'http2-max-header-size': ['http2MaxHeaderSize', (value) => (value === '' ? null : value), 'any value'],
-  'http2-max-requests': ['http2MaxRequests', (value) => (value === '' ? null : value), 'any value'],
+  // kept as given, for nginxProblems' warning: read only to be refused (the coverage doc says deliberately not)
+  ...Object.fromEntries(
+    OBSOLETE_HTTP2.map(([key, field]) => [
+      key,
+      [field, (value: string) => (value === '' ? null : value), 'any value'] as TopicKey,
+    ]),
+  ),
   'hide-headers': ['hideHeaders', parseHideHeaders, 'header names (letters, digits, "-" and "_") separated by commas'],
   'allow-backend-server-header': ['allowBackendServerHeader', parseBoolSetting, '"true" or "false"'],
   'enable-underscores-in-headers': ['enableUnderscoresInHeaders', parseBoolSetting, '"true" or "false"'],

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { DEFAULT_SETTINGS } from '../../src/model/settings.js';
 import { dhParamProblem } from '../../src/model/settings-dhparam.js';
 import { parseCpuAffinity, parseHideHeaders, parseSkipUrls } from '../../src/model/settings-nginx.js';
+import { referencedObjects } from '../../src/model/references.js';
 import {
   build,
   CONFIG_MAP_OPTION,
@@ -13,7 +14,9 @@ import {
   rule,
   secret,
   service,
+  OPTIONS,
   show,
+  storeOf,
 } from '../helpers/resources.js';
 import { nginxAccepts, renderText } from './annotations/nginx-check.js';
 import { parseData, toleratedCases, validCases } from './settings-cases.js';
@@ -252,5 +255,14 @@ describe('settings: nginx-level keys (settings-nginx.ts, settings-dhparam.ts)', 
     const text = renderText(model, 'static', { tempPaths: [], headersMore: { module: null } });
     assert.match(text, /\n {4}more_set_headers "Server: \$upstream_http_server";\n/);
     assert.doesNotMatch(text, /more_clear_headers Server/);
+  });
+
+  // the API source fetches Secrets by name: the one ssl-dh-param names is among them, valid or not yet there
+  it('ssl-dh-param: its Secret is one of the objects the sources fetch by name', () => {
+    const refs = referencedObjects(storeOf(configMap({ 'ssl-dh-param': 'infra/lb-dhparam' })), {
+      ...OPTIONS,
+      ...CONFIG_MAP_OPTION,
+    });
+    assert.deepEqual(refs, [{ kind: 'Secret', namespace: 'infra', name: 'lb-dhparam' }]);
   });
 });
