@@ -232,7 +232,7 @@ describe('e2e: nginx-level ConfigMap keys (default-type, keep-alive-requests, he
       const reply = await get(ctl!.ports.http, 'site.test', '/', { X_Custom_Header: 'under', 'X-Dashed': 'dash' });
       const seen = JSON.parse(reply.body) as Record<string, string>;
       assert.equal(seen['x-dashed'], 'dash');
-      assert.equal(seen['x_custom_header'], undefined);
+      assert.equal(seen.x_custom_header, undefined);
     });
 
     it('TLS 1.2: no DHE cipher without ssl-dh-param (nginx has no DH parameters)', async () => {
@@ -241,6 +241,13 @@ describe('e2e: nginx-level ConfigMap keys (default-type, keep-alive-requests, he
         'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
       );
       await assert.rejects(handshake(ctl!.ports.https, 'site.test', 'DHE-RSA-AES128-GCM-SHA256'), /alert|handshake/i);
+    });
+
+    it('a TLS client naming a host no server has gets the default certificate', async () => {
+      assert.match(
+        await handshake(ctl!.ports.https, 'nobody.test', 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256'),
+        /^TLS_ECDHE_/,
+      );
     });
   });
 
@@ -256,6 +263,7 @@ describe('e2e: nginx-level ConfigMap keys (default-type, keep-alive-requests, he
           'ssl-dh-param': `${NS}/lb-dhparam`,
           'skip-access-log-urls': '/skipped',
           'reuse-port': 'false',
+          'ssl-reject-handshake': 'true',
         },
         async () => (await get(ctl!.ports.http, 'made.test', '/')).headers['content-type'] === 'text/plain',
       );
@@ -287,7 +295,7 @@ describe('e2e: nginx-level ConfigMap keys (default-type, keep-alive-requests, he
 
     it('enable-underscores-in-headers: a header with an underscore reaches the backend', async () => {
       const reply = await get(ctl!.ports.http, 'site.test', '/', { X_Custom_Header: 'under' });
-      assert.equal((JSON.parse(reply.body) as Record<string, string>)['x_custom_header'], 'under');
+      assert.equal((JSON.parse(reply.body) as Record<string, string>).x_custom_header, 'under');
     });
 
     it('ssl-dh-param: a TLS 1.2 client offering only DHE gets it; the parameters are a 0600 file', async () => {
@@ -298,6 +306,17 @@ describe('e2e: nginx-level ConfigMap keys (default-type, keep-alive-requests, he
       const files = fs.readdirSync(path.join(ctl!.prefix, 'files')).filter((name) => name.startsWith('dhparam-'));
       assert.equal(files.length, 1);
       assert.equal(fs.statSync(path.join(ctl!.prefix, 'files', files[0]!)).mode & 0o777, 0o600);
+    });
+
+    it('ssl-reject-handshake: a TLS client naming a host no server has is refused; site.test is served', async () => {
+      await assert.rejects(
+        handshake(ctl!.ports.https, 'nobody.test', 'ECDHE-RSA-AES128-GCM-SHA256'),
+        /alert|handshake/i,
+      );
+      assert.equal(
+        await handshake(ctl!.ports.https, 'site.test', 'ECDHE-RSA-AES128-GCM-SHA256'),
+        'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+      );
     });
 
     it('skip-access-log-urls: that URI leaves no access log line, another does', async () => {
