@@ -147,8 +147,8 @@ export const NGINX_KEYS: Record<string, TopicKey> = {
   // 0 is ingress-nginx's "compute it", which here is "leave nginx's limit" (see NginxSettings)
   'max-worker-open-files': [
     'maxWorkerOpenFiles',
-    (value) => (value === '0' ? null : intSetting(1024, 999_999_999)(value)),
-    'a whole number of files, at least 1024 (0: the limit nginx starts with)',
+    (value) => (value === '0' ? null : intSetting(1, 999_999_999)(value)),
+    'a whole number of files (0: the limit nginx starts with)',
   ],
   'enable-multi-accept': ['enableMultiAccept', parseBoolSetting, '"true" or "false"'],
   'reuse-port': ['reusePort', parseBoolSetting, '"true" or "false"'],
