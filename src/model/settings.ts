@@ -19,6 +19,9 @@ import type { HttpSettings } from './settings-http.js';
 import { HTTP_DEFAULTS, HTTP_KEYS } from './settings-http.js';
 import type { LogSettings } from './settings-log.js';
 import { LOG_DEFAULTS, LOG_KEYS } from './settings-log.js';
+// ---- issue 13: nginx-level keys (worker, events, http block, listen sockets) ----
+import type { NginxSettings } from './settings-nginx.js';
+import { NGINX_DEFAULTS, NGINX_KEYS, nginxProblems } from './settings-nginx.js';
 import type { TlsSettings } from './settings-tls.js';
 import { TLS_DEFAULTS, TLS_KEYS } from './settings-tls.js';
 
@@ -93,6 +96,8 @@ export interface Settings {
 // issue 13's ConfigMap keys (TLS, gzip, client buffers and timeouts, retries, block lists, log format),
 // declared by their topic modules: this declaration merges with the one above
 export interface Settings extends TlsSettings, GzipSettings, HttpSettings, BlockSettings, LogSettings {}
+// ---- issue 13: nginx-level keys (model/settings-nginx.ts) ----
+export interface Settings extends NginxSettings {}
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sslRedirect: true,
@@ -155,6 +160,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   ...HTTP_DEFAULTS,
   ...BLOCK_DEFAULTS,
   ...LOG_DEFAULTS,
+  // ---- issue 13: nginx-level keys ----
+  ...NGINX_DEFAULTS,
 });
 
 type Parser = (value: string) => unknown; // returns undefined when invalid
@@ -364,6 +371,8 @@ const KEYS: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> 
   ...HTTP_KEYS,
   ...LOG_KEYS,
   ...BLOCK_KEYS,
+  // ---- issue 13: nginx-level keys ----
+  ...NGINX_KEYS,
 };
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {
@@ -401,6 +410,7 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
     (settings as unknown as Record<string, unknown>)[name] = parsed;
   }
   problems.push(...blockProblems(settings, where));
+  problems.push(...nginxProblems(settings, where)); // issue 13: http2-max-* keys nginx no longer reads
   return { settings, problems };
 }
 

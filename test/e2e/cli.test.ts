@@ -54,7 +54,7 @@ describe('e2e: CLI', function () {
       assert.match(result.stdout, /^ {4}## end server cafe\.example\.com$/m);
       assert.match(result.stdout, /^# config-hash [0-9a-f]{64}$/m);
       // the listen ports asked for
-      assert.match(result.stdout, /listen 18080 default_server;/);
+      assert.match(result.stdout, /listen 18080 default_server reuseport;/);
       assert.match(result.stdout, /listen 18443 ssl/);
       assert.match(result.stdout, /location = "\/tea" \{/);
       assert.doesNotMatch(result.stderr, /error/);
@@ -121,7 +121,7 @@ describe('e2e: CLI', function () {
       assert.equal(result.stdout, '');
       const text = fs.readFileSync(out, 'utf8');
       assert.match(text, /## start server cafe\.example\.com/);
-      assert.match(text, /listen 18081 default_server;/);
+      assert.match(text, /listen 18081 default_server reuseport;/);
       assert.match(text, /listen 18444 ssl/);
       const printed = await runCli(['render', '--manifests', EXAMPLES, '--nginx-prefix', path.join(tmp, 'prefix')], {
         env,

@@ -331,8 +331,8 @@ describe('render', () => {
     it('gives the catch-all server "_" and the default_server flag, and the wildcard a one-label regex', () => {
       const any = serverBlock(rich.text, '_');
       assert.match(any, /server_name _;/);
-      assert.match(any, /listen 8080 default_server;/);
-      assert.match(any, /listen 8443 ssl http2 default_server;/);
+      assert.match(any, /listen 8080 default_server reuseport;/);
+      assert.match(any, /listen 8443 ssl http2 default_server reuseport;/);
       const wild = serverBlock(rich.text, '*.example.com');
       assert.match(wild, /server_name "~\^\[\^\.\]\+\\\.example\\\.com\$";/);
       assert.doesNotMatch(wild, /default_server/);
@@ -387,7 +387,7 @@ describe('render', () => {
     it('proxies to upstreams with ready endpoints only and answers 503 otherwise', () => {
       assert.match(
         rich.text,
-        /upstream default_tea_80 \{\n.*\n\s+zone default_tea_80 64k;\n\s+server 10\.0\.0\.11:8080;\n\s+server 10\.0\.0\.12:8080;\n\s+server \[fd00::11\]:8080;\n\s+keepalive 16;\n\s+\}/,
+        /upstream default_tea_80 \{\n.*\n\s+zone default_tea_80 64k;\n\s+server 10\.0\.0\.11:8080;\n\s+server 10\.0\.0\.12:8080;\n\s+server \[fd00::11\]:8080;\n\s+keepalive 16;\n\s+keepalive_requests 10000;\n\s+\}/,
       );
       assert.match(
         rich.text,
@@ -442,7 +442,7 @@ describe('render', () => {
       assert.equal(rich.text.match(redirect), null, 'no if block left');
       for (const host of ['_', 'plain.example.org', 'secure.example.org']) {
         assert.doesNotMatch(serverBlock(rich.text, host), /return 308/, host);
-        assert.match(serverBlock(rich.text, host), /listen 8080( default_server)?;/, host);
+        assert.match(serverBlock(rich.text, host), /listen 8080( default_server reuseport)?;/, host);
         assert.doesNotMatch(shared, new RegExp(`server_name ${host.replace(/\./g, '\\.')};`), host);
       }
       const at443 = renderer.render(rich.model, { ...options('/srv/it'), httpsPort: 443 }).text;

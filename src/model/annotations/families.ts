@@ -22,6 +22,8 @@ import { redirectFamily } from './redirect.js';
 import { rewriteFamily } from './rewrite.js';
 // ---- issue 13: mirror-target, mirror-request-body, mirror-host ----
 import { mirrorFamily } from './mirror.js';
+// ---- issue 13: the ssl-dh-param ConfigMap key (a Secret by name, a managed file, ssl_dhparam) ----
+import { dhParamFamily } from '../settings-dhparam.js';
 
 const LIST = [
   proxyFamily,
@@ -42,6 +44,8 @@ const LIST = [
   redirectFamily,
   // ---- issue 13: mirror (a location directive and a server-level internal location) ----
   mirrorFamily,
+  // ---- issue 13: ssl-dh-param (settings only: no annotation) ----
+  dhParamFamily,
   snippetFamily, // configuration-snippet: late in the location, as ingress-nginx places it
   rewriteFamily, // last: its "rewrite ... break" ends a location's set/if/return (test/model/annotations/families.test.ts)
 ] as const;
