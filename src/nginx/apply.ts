@@ -107,8 +107,9 @@ export class Applier {
       );
     }
     // confirmed by a new worker; also let the old ones stop accepting, so that "reloaded" means every
-    // new connection gets the new config (best effort: bounded, and skipped where /proc cannot see them)
-    await waitRetired(oldWorkers, 2000);
+    // new connection gets the new config (best effort: bounded, and skipped where /proc cannot see them).
+    // Normally a few milliseconds; on a loaded machine an old worker has taken seconds to see its signal
+    await waitRetired(oldWorkers, 5000);
     this.lastReloadSeconds = seconds(reloadStarted);
     try {
       await removeStaleCertificates(this.options.prefix, keep);

@@ -120,6 +120,8 @@ describe('e2e: annotation-value-word-blocklist and annotations-risk-level', func
       }),
     );
     await waitFor(async () => (await statusOf('custom-word.test')) === 200, { what: 'custom-word.test served' });
+    // the reload done: no old worker left to take a connection with the previous config
+    await ctl!.settle();
     for (const host of ['invalid-character.test', 'risky.test', 'plain.test'])
       assert.equal(await statusOf(host), 200, host);
     // content_by_lua_block in a snippet is refused by the snippet checks themselves: its paths answer 503
