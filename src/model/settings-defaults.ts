@@ -3,6 +3,8 @@
 // overrides them there (annotations/proxy.ts). A null or zero value is nginx's own default and is not
 // written, so that a config that does not set the key stays as it was.
 import type { Problem } from '../resources.js';
+import { CIDR_LIST_EXPECTED, parseCidrList } from './annotations/access.js';
+import { parseErrorCodes } from './annotations/custom-errors.js';
 import type { Rewrite } from './annotations/proxy.js';
 import { cookieRewrite, parseRedirectUrl } from './annotations/proxy.js';
 import { toleratedProblem } from './annotations/values.js';
@@ -25,6 +27,13 @@ export interface DefaultsSettings {
   retryNonIdempotent: boolean; // non_idempotent in every proxy_next_upstream that retries
   proxyAddOriginalUriHeader: boolean; // X-Original-URI: $request_uri to backends
   grpcBufferSizeKb: number; // grpc_buffer_size in kilobytes, 0: nginx's default
+  forceSslRedirect: boolean; // the force-ssl-redirect annotation's default
+  // the status codes every Ingress without its own custom-http-errors sends to the default backend
+  customHttpErrors: readonly number[];
+  // the allow and deny lists of every Ingress without its own annotation (annotations/access.ts); false:
+  // the key could not be read, and those Ingresses' clients are all refused (fails closed)
+  whitelistSourceRange: readonly string[] | false;
+  denylistSourceRange: readonly string[] | false;
 }
 
 export const DEFAULTS_DEFAULTS: Readonly<DefaultsSettings> = Object.freeze({
@@ -40,6 +49,10 @@ export const DEFAULTS_DEFAULTS: Readonly<DefaultsSettings> = Object.freeze({
   retryNonIdempotent: false,
   proxyAddOriginalUriHeader: false,
   grpcBufferSizeKb: 0,
+  forceSslRedirect: false,
+  customHttpErrors: Object.freeze([]),
+  whitelistSourceRange: Object.freeze([]),
+  denylistSourceRange: Object.freeze([]),
 });
 
 // "off" is nginx's default for the cookie rewrites and proxy_redirect: the key's absence
@@ -49,7 +62,36 @@ const rewriteOrOff = (value: string) => {
 };
 const redirectPart = (value: string) => (value === 'off' ? null : parseRedirectUrl(value));
 
+// an empty value is the key's absence; any entry that cannot be read refuses the whole list
+const sourceRanges = (value: string) => {
+  if (value.trim() === '') return Object.freeze([]);
+  const ranges = parseCidrList(value);
+  return ranges ? Object.freeze(ranges) : undefined;
+};
+
+/** What an invalid value of a security key stands for (settings.ts InvalidStandsFor): they fail closed. */
+const REFUSES_ALL = {
+  value: false,
+  says: 'every client of the Ingresses without their own list gets 403 until it is fixed',
+};
+
+/** The security keys: an invalid value stands for refusing every client, not for the default's none. */
+export const DEFAULTS_SECURITY_KEYS: Record<string, [...TopicKey, typeof REFUSES_ALL]> = {
+  'whitelist-source-range': ['whitelistSourceRange', sourceRanges, CIDR_LIST_EXPECTED, REFUSES_ALL],
+  'denylist-source-range': ['denylistSourceRange', sourceRanges, CIDR_LIST_EXPECTED, REFUSES_ALL],
+};
+
 export const DEFAULTS_KEYS: Record<string, TopicKey> = {
+  'force-ssl-redirect': ['forceSslRedirect', parseBoolSetting, '"true" or "false"'],
+  'custom-http-errors': [
+    'customHttpErrors',
+    (value) => {
+      if (value === '') return Object.freeze([]);
+      const codes = parseErrorCodes(value);
+      return codes ? Object.freeze(codes) : undefined;
+    },
+    'HTTP status codes 400-599 separated by commas, such as "404,503"',
+  ],
   'proxy-buffering': [
     'proxyBuffering',
     (value) => (value === 'on' || value === 'off' ? value : undefined),
@@ -100,11 +142,4 @@ export function defaultsProblems(settings: Settings, where: Pick<Problem, 'file'
     settings.proxyRedirectTo = null;
   }
   return problems;
-}
-
-/** proxy_next_upstream's conditions with retry-non-idempotent: non_idempotent added unless it is "off". */
-export function withNonIdempotent(conditions: readonly string[], retry: boolean): readonly string[] {
-  return retry && !conditions.includes('off') && !conditions.includes('non_idempotent')
-    ? [...conditions, 'non_idempotent']
-    : conditions;
 }

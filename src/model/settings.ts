@@ -24,7 +24,7 @@ import type { NginxSettings } from './settings-nginx.js';
 import { NGINX_DEFAULTS, NGINX_KEYS, nginxProblems } from './settings-nginx.js';
 // ---- issue 13: the ConfigMap defaults of annotations (model/settings-defaults.ts) ----
 import type { DefaultsSettings } from './settings-defaults.js';
-import { DEFAULTS_DEFAULTS, DEFAULTS_KEYS, defaultsProblems } from './settings-defaults.js';
+import { DEFAULTS_DEFAULTS, DEFAULTS_KEYS, DEFAULTS_SECURITY_KEYS, defaultsProblems } from './settings-defaults.js';
 import type { TlsSettings } from './settings-tls.js';
 import { TLS_DEFAULTS, TLS_KEYS } from './settings-tls.js';
 
@@ -382,6 +382,7 @@ const KEYS: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> 
   ...NGINX_KEYS,
   // ---- issue 13: the ConfigMap defaults of annotations ----
   ...DEFAULTS_KEYS,
+  ...DEFAULTS_SECURITY_KEYS, // whitelist-source-range, denylist-source-range: fail closed
 };
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {

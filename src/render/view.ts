@@ -6,7 +6,7 @@ import { configIn, FAMILIES } from '../model/annotations/index.js';
 import type { AnyFamily, HttpItems, LocationAnnotations, ServerAnnotations } from '../model/annotations/index.js';
 import type { UpstreamPass } from '../model/annotations/family.js';
 import { hstsHeader } from '../model/settings.js';
-import { withNonIdempotent } from '../model/settings-defaults.js';
+import { withNonIdempotent } from '../model/annotations/proxy.js';
 import { backendHeaders, forwarding, headerList } from '../model/proxy-headers.js';
 import type { ConstantHeader, VariableHeader } from '../model/proxy-headers.js';
 import { mergeIntoEnclosing } from './merge-locations.js';

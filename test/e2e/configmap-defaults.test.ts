@@ -12,6 +12,7 @@ const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const NS = 'default';
 const APP = '127.0.89.1';
 const BROKEN = '127.0.89.2'; // closes every connection: a backend that fails each request
+const ERRORS = '127.0.89.3'; // --default-backend-service: answers 404 and says what it was told
 const BIG = 'x'.repeat(160 * 1024);
 
 interface Answer {
@@ -21,11 +22,17 @@ interface Answer {
   ms: number;
 }
 
-function send(port: number, host: string, urlPath: string, method = 'GET'): Promise<Answer> {
+function send(
+  port: number,
+  host: string,
+  urlPath: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: urlPath, method, agent: false, headers: { host }, timeout: 15_000 },
+      { host: '127.0.0.1', port, path: urlPath, method, agent: false, headers: { host, ...headers }, timeout: 15_000 },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -50,6 +57,7 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
   let ctl: RunningController | undefined;
   let recorder: Recorder;
   let broken: net.Server;
+  let errors: Recorder;
 
   async function reconfigure(data: Record<string, string>): Promise<void> {
     const reloads = await ctl!.metric('reloads_total');
@@ -62,6 +70,10 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
     manifests = new ManifestDir('configmap-defaults');
     // the app echoes the request headers, sets a cookie for its own domain and path, redirects to itself
     recorder = await serve(APP, (req, res) => {
+      if (req.url === '/unavailable') {
+        res.writeHead(503, { 'Content-Type': 'text/plain' }).end('the app is down');
+        return;
+      }
       if (req.url === '/big') {
         res.writeHead(200, { 'Content-Type': 'text/plain' }).end(BIG);
         return;
@@ -74,11 +86,24 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
         })
         .end(JSON.stringify(req.headers));
     });
+    // as ingress-nginx's custom-error-pages example: the status it is told in X-Code (404 without one)
+    errors = await serve(ERRORS, (req, res) => {
+      const told = {
+        code: req.headers['x-code'] ?? null,
+        format: req.headers['x-format'] ?? null,
+        namespace: req.headers['x-namespace'] ?? null,
+        ingress: req.headers['x-ingress-name'] ?? null,
+        uri: req.headers['x-original-uri'] ?? null,
+      };
+      res.writeHead(Number(told.code ?? 404), { 'Content-Type': 'application/json' }).end(JSON.stringify(told));
+    });
     broken = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => broken.listen({ host: BROKEN, port: recorder.port }, resolve));
     manifests.write('app.yaml', [
       service('app', { ports: [{ port: 80, targetPort: recorder.port }] }),
       endpoints('app', { ready: [APP], port: recorder.port }),
+      service('errors', { ports: [{ port: 80, targetPort: errors.port }] }),
+      endpoints('errors', { ready: [ERRORS], port: errors.port }),
       // one good and one failing pod: round robin sends every other request to the failing one
       service('flaky', { ports: [{ port: 80, targetPort: recorder.port }] }),
       endpoints('flaky', { ready: [APP, BROKEN], port: recorder.port }),
@@ -91,18 +116,24 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
           [`${ANNOTATION}proxy-cookie-path`]: '/ /own/',
           [`${ANNOTATION}proxy-redirect-from`]: 'off',
           [`${ANNOTATION}limit-rate`]: '0',
+          [`${ANNOTATION}whitelist-source-range`]: '127.0.0.0/8',
+          [`${ANNOTATION}force-ssl-redirect`]: 'false',
         },
       }),
       ingress('flaky', { host: 'flaky.test', paths: [{ path: '/', service: 'flaky' }] }),
     ]);
     manifests.write('settings.yaml', configMap('settings', NS, {}));
-    ctl = await startController({ manifests: manifests.dir, extraArgs: ['--configmap', `${NS}/settings`] });
+    ctl = await startController({
+      manifests: manifests.dir,
+      extraArgs: ['--configmap', `${NS}/settings`, '--default-backend-service', `${NS}/errors`],
+    });
   });
 
   stopAfter(
     () => ctl,
     async () => {
       await recorder?.close();
+      await errors?.close();
       await new Promise((resolve) => broken?.close(resolve));
       manifests?.cleanup();
     },
@@ -121,6 +152,15 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
         statuses.push((await send(ctl!.ports.http, 'flaky.test', '/', 'POST')).status);
       assert.deepEqual(statuses.sort(), [200, 502]);
     });
+
+    it("the catch-all proxies to --default-backend-service as it is; an app's 503 reaches the client", async () => {
+      const unknown = await send(ctl!.ports.http, 'unknown.test', '/missing', 'GET', { Accept: 'application/json' });
+      assert.equal(unknown.status, 404);
+      assert.equal((JSON.parse(unknown.body) as { code: string | null }).code, null);
+      const down = await send(ctl!.ports.http, 'site.test', '/unavailable');
+      assert.equal(down.status, 503);
+      assert.equal(down.body, 'the app is down');
+    });
   });
 
   describe('with the keys set', () => {
@@ -136,6 +176,30 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
         'grpc-buffer-size-kb': '8',
         'proxy-buffers-number': '8',
         'proxy-busy-buffers-size': '8k',
+        'custom-http-errors': '404,503',
+      });
+    });
+
+    // ingress-nginx docs/examples/customization/custom-errors: --default-backend-service and custom-http-errors
+    // "404,503": the catch-all's 404 and an app's 503 are answered by the error backend, told the code and format
+    it('custom-http-errors: the catch-all and every Ingress send those codes to the default backend', async () => {
+      const unknown = await send(ctl!.ports.http, 'unknown.test', '/missing', 'GET', { Accept: 'application/json' });
+      assert.equal(unknown.status, 404);
+      assert.deepEqual(JSON.parse(unknown.body), {
+        code: '404',
+        format: 'application/json',
+        namespace: null,
+        ingress: null,
+        uri: '/missing',
+      });
+      const down = await send(ctl!.ports.http, 'site.test', '/unavailable', 'GET', { Accept: 'text/html' });
+      assert.equal(down.status, 503);
+      assert.deepEqual(JSON.parse(down.body), {
+        code: '503',
+        format: 'text/html',
+        namespace: NS,
+        ingress: 'site',
+        uri: '/unavailable',
       });
     });
 
@@ -185,6 +249,36 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
       assert.match(conf, /\n {4}proxy_buffers 8 4k;\n/);
       assert.match(conf, /\n {4}proxy_busy_buffers_size 8k;\n/);
       assert.match(conf, /\n {4}proxy_next_upstream error timeout non_idempotent;\n/);
+    });
+  });
+
+  describe('the global access lists and force-ssl-redirect', () => {
+    // ingress-nginx test/e2e/settings/... has no case of the global lists; the annotation's cases are in
+    // annotations-access.test.ts
+    it("whitelist-source-range: a client outside it gets 403; an Ingress's own list replaces it", async () => {
+      await reconfigure({ 'whitelist-source-range': '10.0.0.0/8' });
+      await ctl!.waitFor(async () => (await send(ctl!.ports.http, 'site.test', '/')).status === 403, {
+        timeoutMs: 10_000,
+        what: 'the global allow list in effect',
+      });
+      assert.equal((await send(ctl!.ports.http, 'own.test', '/')).status, 200);
+    });
+
+    it('denylist-source-range with an entry that cannot be read refuses every client (fails closed)', async () => {
+      await reconfigure({ 'denylist-source-range': '192.0.2.1, not-an-address', 'force-ssl-redirect': 'true' });
+      await ctl!.waitFor(async () => (await send(ctl!.ports.http, 'own.test', '/')).status === 403, {
+        timeoutMs: 10_000,
+        what: 'the refused deny list in effect',
+      });
+      assert.match(ctl!.log(), /denylist-source-range[^\n]*403/);
+    });
+
+    it('force-ssl-redirect: plain HTTP to a host without TLS is redirected, unless its Ingress says "false"', async () => {
+      const reply = await send(ctl!.ports.http, 'site.test', '/page?x=1');
+      assert.equal(reply.status, 308);
+      assert.equal(reply.headers.location, 'https://site.test/page?x=1');
+      // own.test's "false": its deny list answers (403) rather than a redirect
+      assert.equal((await send(ctl!.ports.http, 'own.test', '/')).status, 403);
     });
   });
 });

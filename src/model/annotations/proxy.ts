@@ -4,7 +4,6 @@
 // the settings ConfigMap controls.
 import type { Ingress, Problem } from '../../resources.js';
 import type { AnnotationContext, Family } from './family.js';
-import { withNonIdempotent } from '../settings-defaults.js';
 import { annotationProblem, parseIntIn, PREFIX } from './values.js';
 
 export const PROXY_BODY_SIZE = `${PREFIX}proxy-body-size`;
@@ -335,3 +334,10 @@ export const proxyFamily: Family<'proxy', ProxyConfig> = {
   keys: PROXY_KEYS,
   location: parseProxy,
 };
+
+/** proxy_next_upstream's conditions with retry-non-idempotent: non_idempotent added unless it is "off". */
+export function withNonIdempotent(conditions: readonly string[], retry: boolean): readonly string[] {
+  return retry && !conditions.includes('off') && !conditions.includes('non_idempotent')
+    ? [...conditions, 'non_idempotent']
+    : conditions;
+}
