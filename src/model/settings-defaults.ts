@@ -30,6 +30,8 @@ export interface DefaultsSettings {
   forceSslRedirect: boolean; // the force-ssl-redirect annotation's default
   // the status codes every Ingress without its own custom-http-errors sends to the default backend
   customHttpErrors: readonly number[];
+  // the catch-all's answers from its default backend (no Ingress's) are logged; off, as ingress-nginx
+  enableAccessLogForDefaultBackend: boolean;
   // the allow and deny lists of every Ingress without its own annotation (annotations/access.ts); false:
   // the key could not be read, and those Ingresses' clients are all refused (fails closed)
   whitelistSourceRange: readonly string[] | false;
@@ -51,6 +53,7 @@ export const DEFAULTS_DEFAULTS: Readonly<DefaultsSettings> = Object.freeze({
   grpcBufferSizeKb: 0,
   forceSslRedirect: false,
   customHttpErrors: Object.freeze([]),
+  enableAccessLogForDefaultBackend: false,
   whitelistSourceRange: Object.freeze([]),
   denylistSourceRange: Object.freeze([]),
 });
@@ -83,6 +86,7 @@ export const DEFAULTS_SECURITY_KEYS: Record<string, [...TopicKey, typeof REFUSES
 
 export const DEFAULTS_KEYS: Record<string, TopicKey> = {
   'force-ssl-redirect': ['forceSslRedirect', parseBoolSetting, '"true" or "false"'],
+  'enable-access-log-for-default-backend': ['enableAccessLogForDefaultBackend', parseBoolSetting, '"true" or "false"'],
   'custom-http-errors': [
     'customHttpErrors',
     (value) => {

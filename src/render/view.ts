@@ -504,6 +504,9 @@ function serverView(
       ingress: server.fallback.ingress ?? '',
       // whose annotations it carries, when they render anything
       annotatedBy: fallback.families.length > 0 || fallback.denied ? fallback.ingress : null,
+      // ---- issue 13: the catch-all's own default backend is not logged unless enable-access-log-for-default-backend
+      defaultBackendLogOff:
+        server.host === '' && server.fallback.ingress === null && !model.settings.enableAccessLogForDefaultBackend,
     },
   };
 }

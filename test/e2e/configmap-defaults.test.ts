@@ -3,7 +3,9 @@
 // Ingress's own annotation overriding them. Retries first without retry-non-idempotent, then with it.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { startController, stopAfter, type RunningController } from '../helpers/controller.js';
 import { ManifestDir, configMap, endpoints, ingress, service } from '../helpers/manifests.js';
 import { serve, type Recorder } from '../helpers/recorder.js';
@@ -58,6 +60,13 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
   let recorder: Recorder;
   let broken: net.Server;
   let errors: Recorder;
+  const accessLog = () => fs.readFileSync(path.join(ctl!.prefix, 'logs', 'access.log'), 'utf8');
+  /** Has nginx logged `marker` (a request to site.test sent after the others, logged after theirs)? */
+  async function loggedUpTo(marker: string): Promise<string> {
+    await send(ctl!.ports.http, 'site.test', marker);
+    await ctl!.waitFor(() => accessLog().includes(marker), { timeoutMs: 5000, what: `${marker} in the access log` });
+    return accessLog();
+  }
 
   async function reconfigure(data: Record<string, string>): Promise<void> {
     const reloads = await ctl!.metric('reloads_total');
@@ -161,6 +170,12 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
       assert.equal(down.status, 503);
       assert.equal(down.body, 'the app is down');
     });
+
+    // ingress-nginx test/e2e/defaultbackend/default_backend.go "disables access logging for default backend"
+    it("the catch-all's default backend leaves no access log line (enable-access-log-for-default-backend)", async () => {
+      await send(ctl!.ports.http, 'unknown.test', '/somethingTwo');
+      assert.doesNotMatch(await loggedUpTo('/marker-one'), /somethingTwo/);
+    });
   });
 
   describe('with the keys set', () => {
@@ -177,6 +192,7 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
         'proxy-buffers-number': '8',
         'proxy-busy-buffers-size': '8k',
         'custom-http-errors': '404,503',
+        'enable-access-log-for-default-backend': 'true',
       });
     });
 
@@ -201,6 +217,12 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
         ingress: 'site',
         uri: '/unavailable',
       });
+    });
+
+    // ingress-nginx test/e2e/defaultbackend/default_backend.go "enables access logging for default backend"
+    it('enable-access-log-for-default-backend: the catch-all is logged', async () => {
+      await send(ctl!.ports.http, 'unknown.test', '/somethingOne');
+      assert.match(await loggedUpTo('/marker-two'), /somethingOne/);
     });
 
     it('proxy-cookie-domain, proxy-cookie-path: the Set-Cookie of every location is rewritten', async () => {
