@@ -14,7 +14,7 @@ import {
 import { locationBlock, nginxAccepts, renderText } from './annotations/nginx-check.js';
 import { parseData, toleratedCases, validCases } from './settings-cases.js';
 
-const A = 'nginx.ingress.kubernetes.io/';
+const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 // the catch-all server's block (its location "/" is written unquoted)
 const catchAll = (text: string) => text.slice(text.indexOf('## start server _\n'), text.indexOf('## end server _\n'));
 
@@ -165,9 +165,9 @@ describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)
     const annotated = model(
       { 'proxy-busy-buffers-size': '16k', 'retry-non-idempotent': 'true', 'proxy-buffers-number': '8' },
       {
-        [`${A}proxy-buffer-size`]: '2k',
-        [`${A}proxy-next-upstream`]: 'error http_502',
-        [`${A}limit-rate`]: '0',
+        [`${ANNOTATION}proxy-buffer-size`]: '2k',
+        [`${ANNOTATION}proxy-next-upstream`]: 'error http_502',
+        [`${ANNOTATION}limit-rate`]: '0',
       },
     );
     const text = renderText(annotated);
@@ -182,7 +182,7 @@ describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)
   });
 
   it('force-ssl-redirect: every Ingress without the annotation redirects plain HTTP, "false" opts out', () => {
-    const text = renderText(model({ 'force-ssl-redirect': 'true' }, { [`${A}force-ssl-redirect`]: 'false' }));
+    const text = renderText(model({ 'force-ssl-redirect': 'true' }, { [`${ANNOTATION}force-ssl-redirect`]: 'false' }));
     // b.example.com's every location redirects: a plain-HTTP server that only redirects
     assert.match(text, /server_name b\.example\.com;\n {8}return 308 https:/);
     assert.doesNotMatch(text, /server_name a\.example\.com;\n {8}return 308/);
@@ -192,7 +192,7 @@ describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)
   it('whitelist-source-range, denylist-source-range: each list unless the Ingress sets its own; unreadable: deny all', async () => {
     const lists = model(
       { 'whitelist-source-range': '10.0.0.0/8', 'denylist-source-range': '10.1.0.0/16' },
-      { [`${A}whitelist-source-range`]: '192.0.2.0/24' },
+      { [`${ANNOTATION}whitelist-source-range`]: '192.0.2.0/24' },
     );
     const text = renderText(lists);
     const own = locationBlock(text, 'a.example.com', '/');
@@ -204,7 +204,7 @@ describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)
     );
     await nginxAccepts(lists);
     const refused = renderText(
-      model({ 'denylist-source-range': 'nonsense' }, { [`${A}denylist-source-range`]: '10.1.0.0/16' }),
+      model({ 'denylist-source-range': 'nonsense' }, { [`${ANNOTATION}denylist-source-range`]: '10.1.0.0/16' }),
     );
     assert.match(locationBlock(refused, 'b.example.com', '/'), /deny all;/);
     assert.doesNotMatch(
@@ -215,7 +215,7 @@ describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)
   });
 
   it('custom-http-errors: every Ingress without its own list intercepts the codes; the catch-all too', async () => {
-    const errors = model({ 'custom-http-errors': '404,503' }, { [`${A}custom-http-errors`]: '500' });
+    const errors = model({ 'custom-http-errors': '404,503' }, { [`${ANNOTATION}custom-http-errors`]: '500' });
     const text = renderText(errors);
     assert.match(
       locationBlock(text, 'b.example.com', '/'),
