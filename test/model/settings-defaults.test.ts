@@ -225,10 +225,10 @@ describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)
     assert.doesNotMatch(locationBlock(text, 'a.example.com', '/'), /error_page 404/);
     assert.match(
       catchAll(text),
-      /proxy_intercept_errors on;\n {12}error_page 404 = @custom_upstream_default-backend_404;/,
+      /proxy_intercept_errors on;\n {12}error_page 404 = @custom_upstream_default_backend_404;/,
     );
     // no --default-backend-service: the pages answer 404, as ingress-nginx's built-in default backend
-    assert.match(text, /location @custom_upstream_default-backend_404 \{\n {12}return 404;/);
+    assert.match(text, /location @custom_upstream_default_backend_404 \{\n {12}return 404;/);
     await nginxAccepts(errors);
   });
 

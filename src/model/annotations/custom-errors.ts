@@ -241,10 +241,10 @@ export function finishErrors(
   return [];
 }
 
-// The catch-all's error pages, named as ingress-nginx's @custom_upstream-default-backend_N: the name of
-// no Ingress ("upstream" is not a DNS label an Ingress's namespace may pair with "default-backend" here,
-// as namespaces and names are joined by "_", which neither contains)
-const CATCH_ALL_PAGES = { namespace: 'upstream', name: 'default-backend', ingress: 'upstream_default-backend' };
+// The catch-all's error pages, @custom_upstream_default_backend_N after ingress-nginx's
+// @custom_upstream-default-backend_N: an Ingress's are @custom_NAMESPACE_NAME_N, and neither a namespace
+// nor a name has a "_", so no Ingress's can have this one
+const CATCH_ALL_PAGES = { namespace: 'upstream_default', name: 'backend', ingress: 'upstream_default_backend' };
 
 /**
  * The catch-all's location "/" when the ConfigMap lists custom-http-errors, as ingress-nginx's http-level
