@@ -275,8 +275,8 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
   });
 
   describe('the global access lists and force-ssl-redirect', () => {
-    // ingress-nginx test/e2e/settings/... has no case of the global lists; the annotation's cases are in
-    // annotations-access.test.ts
+    // ingress-nginx test/e2e/settings/configmap_change.go "should reload after an update in the configuration"
+    // (it adds a whitelist-source-range and looks for the allow line; here a client outside it gets 403)
     it("whitelist-source-range: a client outside it gets 403; an Ingress's own list replaces it", async () => {
       await reconfigure({ 'whitelist-source-range': '10.0.0.0/8' });
       await ctl!.waitFor(async () => (await send(ctl!.ports.http, 'site.test', '/')).status === 403, {
