@@ -482,6 +482,7 @@ export function buildModel(input: ModelInput, opts: ModelOptions): BuildResult {
       return !cert || certCoversHost(cert.pem, name);
     },
     defaultBackend: controllerDefault?.backend ?? null,
+    settings, // issue 13: custom-http-errors for the catch-all (annotations/custom-errors.ts)
   };
   for (const family of finishingOrder(FAMILIES)) problems.push(...family.finish!(placed));
 

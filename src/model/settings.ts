@@ -22,6 +22,9 @@ import { LOG_DEFAULTS, LOG_KEYS } from './settings-log.js';
 // ---- issue 13: nginx-level keys (worker, events, http block, listen sockets) ----
 import type { NginxSettings } from './settings-nginx.js';
 import { NGINX_DEFAULTS, NGINX_KEYS, nginxProblems } from './settings-nginx.js';
+// ---- issue 13: the ConfigMap defaults of annotations (model/settings-defaults.ts) ----
+import type { DefaultsSettings } from './settings-defaults.js';
+import { DEFAULTS_DEFAULTS, DEFAULTS_KEYS, DEFAULTS_SECURITY_KEYS, defaultsProblems } from './settings-defaults.js';
 import type { TlsSettings } from './settings-tls.js';
 import { TLS_DEFAULTS, TLS_KEYS } from './settings-tls.js';
 
@@ -98,6 +101,8 @@ export interface Settings {
 export interface Settings extends TlsSettings, GzipSettings, HttpSettings, BlockSettings, LogSettings {}
 // ---- issue 13: nginx-level keys (model/settings-nginx.ts) ----
 export interface Settings extends NginxSettings {}
+// ---- issue 13: the ConfigMap defaults of annotations (model/settings-defaults.ts) ----
+export interface Settings extends DefaultsSettings {}
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sslRedirect: true,
@@ -162,6 +167,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   ...LOG_DEFAULTS,
   // ---- issue 13: nginx-level keys ----
   ...NGINX_DEFAULTS,
+  // ---- issue 13: the ConfigMap defaults of annotations ----
+  ...DEFAULTS_DEFAULTS,
 });
 
 type Parser = (value: string) => unknown; // returns undefined when invalid
@@ -373,6 +380,9 @@ const KEYS: Record<string, [keyof Settings, Parser, string, InvalidStandsFor?]> 
   ...BLOCK_KEYS,
   // ---- issue 13: nginx-level keys ----
   ...NGINX_KEYS,
+  // ---- issue 13: the ConfigMap defaults of annotations ----
+  ...DEFAULTS_KEYS,
+  ...DEFAULTS_SECURITY_KEYS, // whitelist-source-range, denylist-source-range: fail closed
 };
 
 export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; problems: Problem[] } {
@@ -411,6 +421,7 @@ export function parseSettings(cm: ConfigMap | undefined): { settings: Settings; 
   }
   problems.push(...blockProblems(settings, where));
   problems.push(...nginxProblems(settings, where)); // issue 13: http2-max-* keys nginx no longer reads
+  problems.push(...defaultsProblems(settings, where)); // issue 13: busy buffers, proxy-redirect-from and -to
   return { settings, problems };
 }
 

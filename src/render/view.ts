@@ -6,6 +6,7 @@ import { configIn, FAMILIES } from '../model/annotations/index.js';
 import type { AnyFamily, HttpItems, LocationAnnotations, ServerAnnotations } from '../model/annotations/index.js';
 import type { UpstreamPass } from '../model/annotations/family.js';
 import { hstsHeader } from '../model/settings.js';
+import { withNonIdempotent } from '../model/annotations/proxy.js';
 import { backendHeaders, forwarding, headerList } from '../model/proxy-headers.js';
 import type { ConstantHeader, VariableHeader } from '../model/proxy-headers.js';
 import { mergeIntoEnclosing } from './merge-locations.js';
@@ -194,7 +195,12 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
   const variableHeaders: VariableHeader[] = fromHttpItems(model.http, (family, items) =>
     family.variableHeaders?.(items),
   );
-  const backendList = backendHeaders(customHeaders(model), variableHeaders);
+  // ---- issue 13: proxy-add-original-uri-header sends the request URI to backends (settings-defaults.ts)
+  const backendList = backendHeaders(customHeaders(model), variableHeaders).map((header) =>
+    header.name === 'X-Original-URI' && model.settings.proxyAddOriginalUriHeader
+      ? { ...header, value: '$request_uri' }
+      : header,
+  );
   const forwardingView = forwarding(model.settings, options.features.headersMore !== undefined);
   const headersMore = options.features.headersMore !== undefined;
   // header values from ConfigMaps, whose "$" that is not an allowed variable is ${ingress_templater_dollar}
@@ -228,6 +234,10 @@ export function buildView(model: Model, options: RenderOptions, traitsOf: Traits
     user: options.user ?? null,
     httpsListenPort: options.httpsPort,
     settings: model.settings,
+    // ---- issue 13: retry-non-idempotent adds its condition to the http level's proxy_next_upstream
+    addNonIdempotent:
+      withNonIdempotent(model.settings.proxyNextUpstream, model.settings.retryNonIdempotent) !==
+      model.settings.proxyNextUpstream,
     paths: {
       pid: options.pidFile ?? path.join(options.prefix, 'nginx.pid'),
       errorLog: path.join(options.prefix, 'logs', 'error.log'),
@@ -494,6 +504,9 @@ function serverView(
       ingress: server.fallback.ingress ?? '',
       // whose annotations it carries, when they render anything
       annotatedBy: fallback.families.length > 0 || fallback.denied ? fallback.ingress : null,
+      // ---- issue 13: the catch-all's own default backend is not logged unless enable-access-log-for-default-backend
+      defaultBackendLogOff:
+        server.host === '' && server.fallback.ingress === null && !model.settings.enableAccessLogForDefaultBackend,
     },
   };
 }

@@ -5,7 +5,7 @@
 // client gets 403.
 import net from 'node:net';
 import type { Ingress, Problem } from '../../resources.js';
-import type { Family } from './family.js';
+import type { AnnotationContext, Family } from './family.js';
 import { annotationProblem, PREFIX } from './values.js';
 
 export const ALLOWLIST_SOURCE_RANGE = `${PREFIX}allowlist-source-range`;
@@ -102,10 +102,14 @@ export function parseCidrList(value: string): string[] | undefined {
   return out.length ? out : undefined;
 }
 
-const EXPECTED =
+export const CIDR_LIST_EXPECTED =
   'comma-separated IPv4/IPv6 addresses or CIDRs such as 10.0.0.0/8,192.0.2.1,fd00::/8 (no host bits set)';
 
-export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): AccessConfig | undefined {
+export function parseAccess(
+  ing: Ingress,
+  ctx: AnnotationContext | undefined,
+  problems: Problem[],
+): AccessConfig | undefined {
   const annotations = ing.meta.annotations;
   const out: AccessConfig = { allow: [], deny: [] };
   // allowlist-source-range is ingress-nginx's current name, whitelist-source-range its alias
@@ -139,7 +143,19 @@ export function parseAccess(ing: Ingress, _ctx: unknown, problems: Problem[]): A
     if (!key) continue;
     const parsed = parseCidrList(annotations[key]!);
     if (parsed) list.push(...parsed);
-    else problems.push(annotationProblem(ing, key, annotations[key]!, EXPECTED));
+    else problems.push(annotationProblem(ing, key, annotations[key]!, CIDR_LIST_EXPECTED));
+  }
+  // the ConfigMap's lists (whitelist-source-range, denylist-source-range) for those the Ingress does not
+  // set, as ingress-nginx: its own annotation replaces a list, never adds to it. One that could not be
+  // read (false) refuses every client.
+  const { whitelistSourceRange: globalAllow, denylistSourceRange: globalDeny } = ctx?.settings ?? {};
+  if (!allowKey && globalAllow !== undefined) {
+    if (globalAllow === false) out.deny.push('all');
+    else out.allow.push(...globalAllow);
+  }
+  if (annotations[DENYLIST_SOURCE_RANGE] === undefined && globalDeny !== undefined) {
+    if (globalDeny === false) out.deny.push('all');
+    else out.deny.push(...globalDeny);
   }
   return out.allow.length || out.deny.length ? out : undefined;
 }

@@ -16,7 +16,7 @@
 // host, made by finishErrors once every Ingress is placed.
 import type { Ingress, Problem } from '../../resources.js';
 import { DNS_LABEL } from '../../syntax.js';
-import type { Backend, Server } from '../routing.js';
+import type { Backend, Location, Server } from '../routing.js';
 import { locationsOf } from '../routing.js';
 import { errorPageHeaders, headerList } from '../proxy-headers.js';
 import type { AnnotationContext, Family } from './family.js';
@@ -61,6 +61,7 @@ export interface ErrorPage {
   // null: no default backend; the page answers 404 as ingress-nginx's built-in one did (never unavailable)
   backend: string | null;
   live: boolean; // has endpoints (static mode renders an upstream block only then)
+  catchAll?: true; // the catch-all's, for the ConfigMap's custom-http-errors (CATCH_ALL_PAGES)
 }
 
 /** "404, 503" -> [404, 503]; undefined when any entry is not a status code 400-599. */
@@ -75,9 +76,16 @@ export function parseErrorCodes(value: string): number[] | undefined {
   return [...codes].sort((a, b) => a - b);
 }
 
-export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Problem[]): ErrorsConfig | undefined {
+export function parseErrors(ing: Ingress, ctx: AnnotationContext, problems: Problem[]): ErrorsConfig | undefined {
   const annotations = ing.meta.annotations;
-  if (annotations[DEFAULT_BACKEND] === undefined && annotations[CUSTOM_HTTP_ERRORS] === undefined) return undefined;
+  // the ConfigMap's custom-http-errors: the codes of every Ingress without its own list (settings-defaults.ts)
+  const globalCodes = ctx?.settings?.customHttpErrors ?? [];
+  if (
+    annotations[DEFAULT_BACKEND] === undefined &&
+    annotations[CUSTOM_HTTP_ERRORS] === undefined &&
+    globalCodes.length === 0
+  )
+    return undefined;
   const before = problems.length;
   let service: string | null = null;
   if (annotations[DEFAULT_BACKEND] !== undefined) {
@@ -88,7 +96,7 @@ export function parseErrors(ing: Ingress, _ctx: AnnotationContext, problems: Pro
         refused(ing, DEFAULT_BACKEND, annotations[DEFAULT_BACKEND], "the name of a Service in the Ingress's namespace"),
       );
   }
-  let codes: number[] = [];
+  let codes: number[] = [...globalCodes];
   if (annotations[CUSTOM_HTTP_ERRORS] !== undefined) {
     const parsed = parseErrorCodes(annotations[CUSTOM_HTTP_ERRORS]);
     if (parsed) codes = parsed;
@@ -145,7 +153,14 @@ export const customErrorsFamily: Family<'custom-errors', ErrorsConfig | Location
       },
     };
   },
-  finish: (placed) => finishErrors(placed.servers, placed.backends, placed.defaultBackend),
+  finish: (placed) =>
+    finishErrors(
+      placed.servers,
+      placed.backends,
+      placed.defaultBackend,
+      placed.settings?.customHttpErrors ?? [],
+      placed.settings?.sslRedirect ?? true,
+    ),
   // a location with a default backend sends a backend without endpoints to it itself; without one it
   // answers 503 as any location does (ingress-nginx's balancer answered it)
   answersUnavailable: (config) => 'pagesBackend' in config && config.pagesBackend !== null,
@@ -153,7 +168,11 @@ export const customErrorsFamily: Family<'custom-errors', ErrorsConfig | Location
   serverView: (config, customHeaders) => ({
     pages: config.pages.map((page) => ({
       ...page,
-      headers: headerList('proxy_set_header', errorPageHeaders(page, customHeaders)),
+      // the catch-all's pages are no Ingress's: no X-Namespace nor X-Ingress-Name, as ingress-nginx's
+      headers: headerList(
+        'proxy_set_header',
+        errorPageHeaders(page.catchAll ? { ...page, namespace: '', name: '' } : page, customHeaders),
+      ),
     })),
   }),
 };
@@ -168,8 +187,14 @@ export function finishErrors(
   servers: Iterable<Server>,
   backends: ReadonlyMap<string, Backend>,
   controllerDefault: string | null = null,
+  globalCodes: readonly number[] = [],
+  sslRedirect = true,
 ): Problem[] {
   for (const server of servers) {
+    if (server.host === '' && !server.fallbackLocation && globalCodes.length) {
+      const routesRoot = server.locations.some((location) => location.match === 'prefix' && location.path === '/');
+      if (!routesRoot) server.fallbackLocation = catchAllErrors(server, globalCodes, sslRedirect);
+    }
     const pages = new Map<string, ErrorPage[]>();
     for (const location of locationsOf(server)) {
       const cfg = location.ann['custom-errors'];
@@ -189,6 +214,7 @@ export function finishErrors(
         // the Service the path names, as ingress-nginx told the default backend, even when it is missing
         serviceName: location.service?.name ?? own?.service ?? '',
         servicePort: location.service?.port ?? (own ? String(own.port) : ''),
+        ...(cfg.ingress === CATCH_ALL_PAGES.ingress ? { catchAll: true as const } : {}),
         has500: cfg.codes.includes(500),
         has503: cfg.codes.includes(503),
         missing: location.backend === null,
@@ -205,6 +231,7 @@ export function finishErrors(
         unavailable,
         backend: pagesBackend,
         live,
+        ...(cfg.ingress === CATCH_ALL_PAGES.ingress ? { catchAll: true as const } : {}),
       });
       const unavailable = pagesBackend === null ? [] : [page(503, true)];
       pages.set(cfg.ingress, [...cfg.codes.map((code) => page(code, false)), ...unavailable]);
@@ -212,4 +239,34 @@ export function finishErrors(
     if (pages.size) server.ann['custom-errors'] = { pages: [...pages.keys()].sort().flatMap((k) => pages.get(k)!) };
   }
   return [];
+}
+
+// The catch-all's error pages, @custom_upstream_default_backend_N after ingress-nginx's
+// @custom_upstream-default-backend_N: an Ingress's are @custom_NAMESPACE_NAME_N, and neither a namespace
+// nor a name has a "_", so no Ingress's can have this one
+const CATCH_ALL_PAGES = { namespace: 'upstream_default', name: 'backend', ingress: 'upstream_default_backend' };
+
+/**
+ * The catch-all's location "/" when the ConfigMap lists custom-http-errors, as ingress-nginx's http-level
+ * error_page lines: the default backend's answers (and nginx's own) with those codes go to its error pages.
+ */
+function catchAllErrors(server: Server, codes: readonly number[], sslRedirect: boolean): Location {
+  const config: ErrorsConfig = {
+    ...CATCH_ALL_PAGES,
+    source: { file: '', line: 0 },
+    codes: [...codes],
+    intercept: true,
+    service: null,
+    backend: null,
+  };
+  return {
+    path: '/',
+    match: 'prefix',
+    pathType: 'Prefix',
+    backend: server.fallback.backend,
+    ingress: server.fallback.ingress ?? '',
+    sslRedirect,
+    ann: { 'custom-errors': config },
+    denied: null,
+  };
 }

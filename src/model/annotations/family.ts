@@ -52,6 +52,8 @@ export interface PlacedIngresses {
   certificateCovers(server: Server, name: string): boolean;
   /** the backend of --default-backend-service (ingress-nginx's upstream-default-backend), null without one */
   defaultBackend: string | null;
+  /** issue 13: the ConfigMap's custom-http-errors and ssl-redirect, for the catch-all's error pages */
+  settings?: Pick<Settings, 'customHttpErrors' | 'sslRedirect'>;
 }
 
 /** What a pass over the finished model (the canary pass) needs besides the model. */

@@ -157,12 +157,13 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
   out.connectTimeout = read(PROXY_CONNECT_TIMEOUT, seconds(3600), 'seconds as an integer, 1-3600') ?? null;
   out.readTimeout = read(PROXY_READ_TIMEOUT, seconds(86400), 'seconds as an integer, 1-86400') ?? null;
   out.sendTimeout = read(PROXY_SEND_TIMEOUT, seconds(86400), 'seconds as an integer, 1-86400') ?? null;
-  out.nextUpstream =
-    read(
-      PROXY_NEXT_UPSTREAM,
-      parseNextUpstream,
-      `space-separated conditions among ${NEXT_UPSTREAM_CONDITIONS.join(' ')} ("off" alone)`,
-    ) ?? null;
+  const nextUpstream = read(
+    PROXY_NEXT_UPSTREAM,
+    parseNextUpstream,
+    `space-separated conditions among ${NEXT_UPSTREAM_CONDITIONS.join(' ')} ("off" alone)`,
+  );
+  // the ConfigMap's retry-non-idempotent applies to an Ingress's own conditions too, as in ingress-nginx
+  out.nextUpstream = nextUpstream ? [...withNonIdempotent(nextUpstream, ctx.settings.retryNonIdempotent)] : null;
   out.nextUpstreamTries =
     read(PROXY_NEXT_UPSTREAM_TRIES, (v) => parseIntIn(v, 0, 999_999_999), 'a whole number (0: no limit)') ?? null;
   out.nextUpstreamTimeout =
@@ -191,12 +192,12 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
   // below all buffers but one
   const number = read(PROXY_BUFFERS_NUMBER, (v) => parseIntIn(v, 4, 1024), 'an integer 4-1024');
   if (size !== undefined || number !== undefined) {
-    out.buffers = { number: number ?? 4, size: size ?? ctx.settings.proxyBufferSize };
+    out.buffers = { number: number ?? ctx.settings.proxyBuffersNumber, size: size ?? ctx.settings.proxyBufferSize };
   }
   // what nginx -t checks: busy buffers at least one buffer and below all buffers but one; a temp file at
   // least one buffer (or 0), with the buffers this location ends up with
   const bufferBytes = sizeBytes(out.buffers?.size ?? ctx.settings.proxyBufferSize);
-  const bufferCount = out.buffers?.number ?? 4;
+  const bufferCount = out.buffers?.number ?? ctx.settings.proxyBuffersNumber;
   const busyMax = (bufferCount - 1) * bufferBytes;
   out.busyBuffersSize =
     read(
@@ -209,6 +210,13 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
       },
       `an nginx size of at least one proxy buffer (${bufferBytes} bytes) and below ${bufferCount - 1} of them (${busyMax} bytes), such as 16k`,
     ) ?? null;
+  // the ConfigMap's proxy-busy-buffers-size, inherited from http {}, may not fit this location's own
+  // buffers: nginx -t would refuse it, so the location takes nginx's default (two buffers) instead
+  const inheritedBusy = ctx.settings.proxyBusyBuffersSize;
+  if (out.busyBuffersSize === null && out.buffers && inheritedBusy !== null) {
+    const bytes = sizeBytes(inheritedBusy);
+    if (bytes < bufferBytes || bytes >= busyMax) out.busyBuffersSize = String(2 * bufferBytes);
+  }
   out.maxTempFileSize =
     read(
       PROXY_MAX_TEMP_FILE_SIZE,
@@ -261,7 +269,7 @@ function parseBoolean(value: string): boolean | undefined {
 // ingress-nginx's characters for a cookie domain or path rewrite: no variables, no quotes, no spaces inside
 const COOKIE_PART = /^[-._~a-zA-Z0-9/:]{1,253}$/;
 
-function cookieRewrite(value: string): Rewrite | undefined {
+export function cookieRewrite(value: string): Rewrite | undefined {
   const trimmed = value.trim();
   if (trimmed === 'off') return { keyword: 'off' };
   const parts = trimmed.split(/\s+/);
@@ -272,6 +280,11 @@ function cookieRewrite(value: string): Rewrite | undefined {
 
 // a URL or path of proxy_redirect: nginx's own words "default" and "off" come from proxy-redirect-from alone
 const REDIRECT_URL = /^(https?:\/\/[-a-zA-Z0-9.:[\]]+)?\/?[-a-zA-Z0-9._~!&()*+,=:@%/]*$/;
+
+/** A FROM or TO of proxy_redirect: a URL or path without variables (the settings' keys read it too). */
+export function parseRedirectUrl(url: string): string | undefined {
+  return url.length > 0 && url.length <= 2048 && REDIRECT_URL.test(url) ? url : undefined;
+}
 
 /** proxy-redirect-from (and -to): "off", "default", or FROM and TO URLs; undefined when neither is set. */
 function parseRedirect(ing: Ingress, problems: Problem[]): Rewrite | undefined {
@@ -292,7 +305,7 @@ function parseRedirect(ing: Ingress, problems: Problem[]): Rewrite | undefined {
     });
     return undefined;
   }
-  const valid = (url: string) => url.length > 0 && url.length <= 2048 && REDIRECT_URL.test(url);
+  const valid = (url: string) => parseRedirectUrl(url) !== undefined;
   if (!valid(from)) {
     problems.push(
       annotationProblem(ing, PROXY_REDIRECT_FROM, from, '"off", "default" or a URL or path without variables'),
@@ -321,3 +334,10 @@ export const proxyFamily: Family<'proxy', ProxyConfig> = {
   keys: PROXY_KEYS,
   location: parseProxy,
 };
+
+/** proxy_next_upstream's conditions with retry-non-idempotent: non_idempotent added unless it is "off". */
+export function withNonIdempotent(conditions: readonly string[], retry: boolean): readonly string[] {
+  return retry && !conditions.includes('off') && !conditions.includes('non_idempotent')
+    ? [...conditions, 'non_idempotent']
+    : conditions;
+}

@@ -62,7 +62,11 @@ export function parseSslRedirects(
     if (annotations[key] !== undefined && parseBool(annotations[key]) === undefined)
       problems.push(annotationProblem(ing, key, annotations[key], '"true" or "false"'));
   }
-  const force = annotations[FORCE_SSL_REDIRECT] !== undefined && parseBool(annotations[FORCE_SSL_REDIRECT]) === true;
+  // the ConfigMap's force-ssl-redirect is the default of an Ingress without the annotation (settings-defaults.ts)
+  const force =
+    annotations[FORCE_SSL_REDIRECT] !== undefined
+      ? parseBool(annotations[FORCE_SSL_REDIRECT]) === true
+      : ctx.settings.forceSslRedirect;
   const { preserveTrailingSlash: keepDefault, usePortInRedirects: portDefault } = ctx.settings;
   const preserveTrailingSlash = tolerantBool(ing, PRESERVE_TRAILING_SLASH, keepDefault, problems);
   const usePortInRedirects = tolerantBool(ing, USE_PORT_IN_REDIRECTS, portDefault, problems);
