@@ -39,7 +39,8 @@ export interface DefaultsSettings {
 }
 
 export const DEFAULTS_DEFAULTS: Readonly<DefaultsSettings> = Object.freeze({
-  proxyBuffering: null,
+  // ingress-nginx's default: answers stream to the client as they come (server-sent events, long polls)
+  proxyBuffering: 'off',
   proxyBuffersNumber: 4,
   proxyBusyBuffersSize: null,
   proxyCookieDomain: null,

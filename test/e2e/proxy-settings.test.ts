@@ -196,7 +196,10 @@ describe('e2e: proxy settings by their effect (ingress-nginx settings and annota
         [`${ANNOTATION}proxy-buffering`]: 'off',
         [`${ANNOTATION}proxy-read-timeout`]: '10',
       }),
-      on('buffered', 'buffered.settings.test', { [`${ANNOTATION}proxy-read-timeout`]: '10' }),
+      on('buffered', 'buffered.settings.test', {
+        [`${ANNOTATION}proxy-buffering`]: 'on',
+        [`${ANNOTATION}proxy-read-timeout`]: '10',
+      }),
       on('retry', 'retry.settings.test', { [`${ANNOTATION}proxy-next-upstream`]: 'error timeout http_502' }, 'flaky'),
       on('no-retry', 'noretry.settings.test', { [`${ANNOTATION}proxy-next-upstream`]: 'off' }, 'flaky'),
       on('rate', 'rate.settings.test', { [`${ANNOTATION}limit-rate`]: '50' }),
@@ -256,7 +259,7 @@ describe('e2e: proxy settings by their effect (ingress-nginx settings and annota
     const unbuffered = await slowRead(ctl!.ports.http, 'unbuffered.settings.test', 1500);
     assert.equal(buffered, HUGE);
     assert.equal(unbuffered, HUGE);
-    // buffered (the default): nginx took the whole answer into its buffers and a temporary file at once
+    // buffered (nginx's default; ingress-nginx's and ours is off): nginx took the whole answer into its buffers and a temporary file at once
     assert.ok(finishedAfter.get('buffered.settings.test')! < 1000, JSON.stringify([...finishedAfter]));
     assert.match(
       errorLog(ctl!),

@@ -19,8 +19,8 @@ const ANNOTATION = 'nginx.ingress.kubernetes.io/';
 const catchAll = (text: string) => text.slice(text.indexOf('## start server _\n'), text.indexOf('## end server _\n'));
 
 describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)', () => {
-  it('has defaults that render nothing new (nginx has the same), but no access log for the catch-all', () => {
-    assert.equal(DEFAULT_SETTINGS.proxyBuffering, null, "nginx's on (ingress-nginx's default was off)");
+  it("has ingress-nginx's defaults: proxy buffering off, the rest as nginx's, no access log for the catch-all", () => {
+    assert.equal(DEFAULT_SETTINGS.proxyBuffering, 'off', "ingress-nginx's default (nginx's is on)");
     assert.equal(DEFAULT_SETTINGS.proxyBuffersNumber, 4);
     assert.equal(DEFAULT_SETTINGS.proxyBusyBuffersSize, null);
     assert.equal(DEFAULT_SETTINGS.proxyCookieDomain, null);
@@ -115,13 +115,14 @@ describe('settings: the ConfigMap defaults of annotations (settings-defaults.ts)
   const model = (data: Record<string, string>, annotations?: Record<string, string>) =>
     build(resources(data, annotations), CONFIG_MAP_OPTION).model;
 
-  it('without the keys: the http level as before, the catch-all unlogged', () => {
+  it('without the keys: the http level as before but for proxy buffering (off), the catch-all unlogged', () => {
     const text = renderText(model({}));
     assert.match(text, /\n {4}proxy_buffers 4 4k;\n {4}proxy_redirect off;\n/);
     assert.match(text, /\n {4}proxy_next_upstream error timeout;\n/);
+    assert.match(text, /\n {4}proxy_buffering off;\n/);
     assert.doesNotMatch(
       text,
-      /proxy_buffering|proxy_busy_buffers_size|proxy_cookie_|limit_rate|grpc_buffer_size|X-Original-URI \$request_uri|proxy_intercept_errors/,
+      /proxy_busy_buffers_size|proxy_cookie_|limit_rate|grpc_buffer_size|X-Original-URI \$request_uri|proxy_intercept_errors/,
     );
     assert.match(catchAll(text), /\n {12}access_log off;\n/);
   });
