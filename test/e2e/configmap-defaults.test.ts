@@ -188,6 +188,8 @@ describe('e2e: ConfigMap defaults of annotations (proxy-cookie-*, proxy-redirect
         'proxy-add-original-uri-header': 'true',
         'retry-non-idempotent': 'true',
         'limit-rate': '40',
+        // limit_rate needs buffered answers (ingress-nginx's docs say so; its default, and ours, is off)
+        'proxy-buffering': 'on',
         'grpc-buffer-size-kb': '8',
         'proxy-buffers-number': '8',
         'proxy-busy-buffers-size': '8k',

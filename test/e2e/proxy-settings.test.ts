@@ -202,7 +202,11 @@ describe('e2e: proxy settings by their effect (ingress-nginx settings and annota
       }),
       on('retry', 'retry.settings.test', { [`${ANNOTATION}proxy-next-upstream`]: 'error timeout http_502' }, 'flaky'),
       on('no-retry', 'noretry.settings.test', { [`${ANNOTATION}proxy-next-upstream`]: 'off' }, 'flaky'),
-      on('rate', 'rate.settings.test', { [`${ANNOTATION}limit-rate`]: '50' }),
+      // limit_rate needs buffered answers (ingress-nginx's docs say so; its default, and ours, is off)
+      on('rate', 'rate.settings.test', {
+        [`${ANNOTATION}limit-rate`]: '50',
+        [`${ANNOTATION}proxy-buffering`]: 'on',
+      }),
       on('buffer-small', 'bodysmall.settings.test', { [`${ANNOTATION}client-body-buffer-size`]: '1k' }),
       on('buffer-small-upper', 'bodyupper.settings.test', { [`${ANNOTATION}client-body-buffer-size`]: '1K' }),
       on('buffer-large', 'bodylarge.settings.test', { [`${ANNOTATION}client-body-buffer-size`]: '1M' }),
