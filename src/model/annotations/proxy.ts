@@ -250,6 +250,13 @@ export function parseProxy(ing: Ingress, ctx: AnnotationContext, problems: Probl
   if (out.redirect) any = true;
   out.limitRate = read(LIMIT_RATE, (v) => parseIntIn(v, 0, 10_000_000), 'kilobytes per second as an integer') ?? null;
   out.limitRateAfter = read(LIMIT_RATE_AFTER, (v) => parseIntIn(v, 0, 10_000_000), 'kilobytes as an integer') ?? null;
+  // nginx limits only buffered answers, as ingress-nginx's docs warn: say so where it would silently do nothing
+  if (out.limitRate && (out.buffering ?? ctx.settings.proxyBuffering) !== 'on')
+    problems.push({
+      ...annotationProblem(ing, LIMIT_RATE, annotations[LIMIT_RATE]!, ''),
+      severity: 'warning',
+      message: `has no effect while proxy-buffering is off (nginx does not limit unbuffered answers; ingress-nginx's docs say the same): set ${PROXY_BUFFERING}: "on" on this Ingress, or proxy-buffering in the settings ConfigMap`,
+    });
   const accessLog = read(ENABLE_ACCESS_LOG, parseBoolean, '"true" or "false"');
   out.accessLogOff = accessLog === undefined ? null : !accessLog;
   out.rewriteLog = read(ENABLE_REWRITE_LOG, parseBoolean, '"true" or "false"') ?? null;

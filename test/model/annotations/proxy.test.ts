@@ -115,6 +115,15 @@ describe('model/annotations/proxy', () => {
     });
   });
 
+  it('limit-rate without proxy-buffering on (the default is off) is applied, with a warning that nginx ignores it', () => {
+    const { config, problems } = parse({ [LIMIT_RATE]: '100' });
+    assert.equal(config?.limitRate, 100);
+    assert.equal(problems.length, 1, show(problems));
+    assert.equal(problems[0]!.severity, 'warning');
+    assert.match(problems[0]!.message, /no effect while proxy-buffering is off/);
+    assert.deepEqual(parse({ [LIMIT_RATE]: '0' }).problems, [], 'no limit, nothing to say');
+  });
+
   it("reads ingress-nginx's other proxy annotations: buffering sizes, HTTP version, cookies, redirects, rates, logs", () => {
     const { config, problems } = parse({
       [PROXY_BUSY_BUFFERS_SIZE]: '8k',
@@ -128,6 +137,7 @@ describe('model/annotations/proxy', () => {
       [PROXY_REDIRECT_TO]: 'https://example.com/app/',
       [LIMIT_RATE]: '100',
       [LIMIT_RATE_AFTER]: '0',
+      [PROXY_BUFFERING]: 'on',
       [ENABLE_ACCESS_LOG]: 'false',
       [ENABLE_REWRITE_LOG]: 'true',
     });
@@ -269,7 +279,12 @@ describe('model/annotations/proxy', () => {
       [LIMIT_RATE]: '512',
       [ENABLE_ACCESS_LOG]: 'false',
     });
-    assert.deepEqual(problems, [], show(problems));
+    // rendered all the same; nginx ignores the rate beside buffering off, which the one warning says
+    assert.deepEqual(
+      problems.map((problem) => [problem.severity, problem.field]),
+      [['warning', `metadata.annotations["${LIMIT_RATE}"]`]],
+      show(problems),
+    );
     const text = renderText(built);
     for (const [pattern, exact] of [
       ['/app', true],
