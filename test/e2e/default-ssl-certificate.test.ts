@@ -108,6 +108,8 @@ describe('e2e: --default-ssl-certificate (directory mode)', function () {
       what: 'the generated certificate after the Secret broke',
     });
     assert.match(ctl!.log(), /--default-ssl-certificate[^\n]*not a usable TLS certificate/);
+    // the reload done: no old worker left with the Secret's certificate
+    await ctl!.settle();
     const bare = await ctl!.https(OWN, '/', { servername: null });
     assert.equal(bare.cert?.subject.CN, FAKE_CN);
     assert.equal((await ctl!.https(OWN, '/')).cert?.fingerprint256, fingerprint(own.cert));
@@ -115,6 +117,7 @@ describe('e2e: --default-ssl-certificate (directory mode)', function () {
     await ctl!.waitFor(async () => /fallback-cert not found; the generated/.test(ctl!.log()), {
       what: 'the warning about the missing Secret',
     });
+    await ctl!.settle();
     assert.equal((await ctl!.https(NOSECRET, '/')).cert?.subject.CN, FAKE_CN);
     manifests.write('fallback-secret.yaml', tlsSecret('fallback-cert', fallback.cert, fallback.key, 'infra'));
     await ctl!.waitFor(

@@ -263,6 +263,8 @@ describe('e2e: service discovery', function () {
         (await ctl!.status()).problems.some((problem) => problem.includes('"nowhere.invalid" does not resolve')),
       { what: 'late-svc read and reported' },
     );
+    // the reload done: no old worker left with the config before the late host
+    await ctl!.settle();
     assert.equal((await ctl!.http('late.example.com', '/')).status, 503);
     write('localhost');
     await ctl!.waitFor(async () => (await ctl!.http('late.example.com', '/')).pod?.pod === 'local-1', {
