@@ -116,7 +116,12 @@ describe('e2e: Secrets and ConfigMaps named by Ingresses, fetched by name (real 
 
   it('a rotated password is followed through the watch of that one Secret', async () => {
     apply(opaqueSecret('users', 'second'));
-    await waitFor(async () => (await statusWith('second')) === 200, { timeoutMs: 15_000, what: 'new password' });
+    // both at once: for a moment after the reload an old worker may still answer with the old file
+    await waitFor(async () => (await statusWith('second')) === 200 && (await statusWith('first')) === 401, {
+      timeoutMs: 15_000,
+      what: 'new password, and the old one refused',
+    });
+    await ctl!.settle();
     assert.equal(await statusWith('first'), 401);
   });
 
