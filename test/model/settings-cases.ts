@@ -32,6 +32,7 @@ export function toleratedCases(cases: [string, string][]): void {
       assert.equal(problem.severity, 'warning');
       assert.equal(problem.field, `data.${key}`);
       assert.equal(problem.object, 'ConfigMap default/ingress-templater');
+      assert.equal(problem.file, 'test.yaml');
       assert.ok(problem.message.includes(JSON.stringify(value)), problem.message);
       assert.match(problem.message, /expected .+; ignored, its default applies/);
     });

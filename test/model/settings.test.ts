@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_SETTINGS, parseSettings } from '../../src/model/settings.js';
 import type { Settings } from '../../src/model/settings.js';
 import { configMap, show } from '../helpers/resources.js';
+import { toleratedCases, validCases } from './settings-cases.js';
 
 const parse = (data: Record<string, string>) => parseSettings(configMap(data));
 
@@ -46,18 +47,7 @@ describe('settings', () => {
     ['server-name-hash-bucket-size', '128', 'serverNameHashBucketSize', 128],
     ['server-name-hash-max-size', '2048', 'serverNameHashMaxSize', 2048],
   ];
-  for (const [key, value, field, want] of valid) {
-    it(`parses ${key}: ${JSON.stringify(value)}`, () => {
-      const { settings, problems } = parse({ [key]: value });
-      assert.deepEqual(problems, [], show(problems));
-      assert.equal(settings[field], want);
-      assert.deepEqual(
-        { ...settings, [field]: DEFAULT_SETTINGS[field] },
-        DEFAULT_SETTINGS,
-        'only that setting changes',
-      );
-    });
-  }
+  validCases(valid);
 
   it('parses no-tls-redirect-locations: comma-separated path prefixes, ACME challenges by default', () => {
     assert.deepEqual(DEFAULT_SETTINGS.noTlsRedirectLocations, ['/.well-known/acme-challenge']);
@@ -114,21 +104,8 @@ describe('settings', () => {
     ['proxy-read-timeout', '9999999999'],
     ['keep-alive', '１'],
   ];
-  for (const [key, value] of invalid) {
-    it(`refuses ${key}: ${JSON.stringify(value)}, naming the key and the value, and keeps the default`, () => {
-      const { settings, problems } = parse({ [key]: value });
-      assert.deepEqual(settings, DEFAULT_SETTINGS);
-      assert.equal(problems.length, 1, show(problems));
-      const problem = problems[0]!;
-      // tolerated, as ingress-nginx ignored an invalid value: a warning, the default applies
-      assert.equal(problem.severity, 'warning');
-      assert.equal(problem.field, `data.${key}`);
-      assert.equal(problem.object, 'ConfigMap default/ingress-templater');
-      assert.equal(problem.file, 'test.yaml');
-      assert.ok(problem.message.includes(JSON.stringify(value)), problem.message);
-      assert.match(problem.message, /expected .+; ignored, its default applies/);
-    });
-  }
+  // tolerated, as ingress-nginx ignored an invalid value: a warning, the default applies
+  toleratedCases(invalid);
 
   it('tolerates whitespace around a value', () => {
     assert.equal(parse({ 'proxy-read-timeout': ' 30\n' }).settings.proxyReadTimeout, 30);
@@ -191,13 +168,7 @@ describe('settings', () => {
       ['enable-real-ip', 'true', 'enableRealIp', true],
       ['use-proxy-protocol', 'true', 'useProxyProtocol', true],
     ];
-    for (const [key, value, field, want] of forwardedValid)
-      it(`parses ${key}: ${JSON.stringify(value)}`, () => {
-        const { settings, problems } = parse({ [key]: value });
-        assert.deepEqual(problems, [], show(problems));
-        assert.equal(settings[field], want);
-        assert.deepEqual({ ...settings, [field]: DEFAULT_SETTINGS[field] }, DEFAULT_SETTINGS);
-      });
+    validCases(forwardedValid);
 
     const forwardedInvalid: [string, string][] = [
       ['compute-full-forwarded-for', 'yes'],
@@ -209,14 +180,7 @@ describe('settings', () => {
       ['forwarded-for-header', 'X-Forwarded-For; evil'],
       ['forwarded-for-header', 'X Forwarded'],
     ];
-    for (const [key, value] of forwardedInvalid)
-      it(`refuses ${key}: ${JSON.stringify(value)} and keeps the default`, () => {
-        const { settings, problems } = parse({ [key]: value });
-        assert.deepEqual(settings, DEFAULT_SETTINGS);
-        assert.equal(problems.length, 1, show(problems));
-        assert.equal(problems[0]!.field, `data.${key}`);
-        assert.match(problems[0]!.message, /expected .+; ignored, its default applies/);
-      });
+    toleratedCases(forwardedInvalid);
 
     it('proxy-real-ip-cidr: IPv4 and IPv6 addresses and blocks, comma-separated, blanks ignored', () => {
       const { settings, problems } = parse({
