@@ -2,35 +2,12 @@
 // IngressClasses"; a server error or no server at all leaves the kind to its own list/watch and retries.
 // (The real API server's 403, with RBAC lacking ingressclasses, is in test/e2e/kubernetes-class.test.ts.)
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { type ApiConfig, loadApiConfig } from '../../../src/sources/kubernetes/config.js';
+import type { ApiConfig } from '../../../src/sources/kubernetes/config.js';
 import { INGRESS_CLASSES_PATH, canListIngressClasses } from '../../../src/sources/kubernetes/ingress-class-access.js';
+import { plainConfig } from '../../helpers/api-config.js';
 import { freePort } from '../../helpers/ports.js';
-
-function configFor(serverUrl: string): ApiConfig {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-class-access-'));
-  const file = path.join(dir, 'kubeconfig');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server: serverUrl } }],
-      users: [{ name: 'nobody', user: {} }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'nobody' } }],
-      'current-context': 'fake',
-    }),
-  );
-  try {
-    return loadApiConfig({ kubeconfig: file });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('sources/kubernetes/ingress-class-access', () => {
   let server: http.Server;
@@ -49,7 +26,7 @@ describe('sources/kubernetes/ingress-class-access', () => {
       );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    config = configFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    config = plainConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   });
 
   after(() => new Promise((resolve) => server.close(resolve)));
@@ -75,6 +52,6 @@ describe('sources/kubernetes/ingress-class-access', () => {
 
   it('is true when no server answers at all', async () => {
     const port = await freePort();
-    assert.equal(await canListIngressClasses(configFor(`http://127.0.0.1:${port}`), 2000), true);
+    assert.equal(await canListIngressClasses(plainConfig(`http://127.0.0.1:${port}`), 2000), true);
   });
 });

@@ -1,16 +1,13 @@
 // reflectorWatch: one kind's list/watch loop as the API source starts it, its problems logged, its counts in
 // the metrics (api_lists_total, api_watches_total), against a scripted HTTP server standing in for the API.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Metrics } from '../../../src/metrics.js';
 import type { KindWatch } from '../../../src/sources/kubernetes/api-source.js';
-import { loadApiConfig } from '../../../src/sources/kubernetes/config.js';
 import type { ApiConfig } from '../../../src/sources/kubernetes/config.js';
 import { reflectorWatch } from '../../../src/sources/kubernetes/reflector-watch.js';
+import { plainConfig } from '../../helpers/api-config.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const ignore = () => undefined;
@@ -39,25 +36,7 @@ describe('sources/kubernetes/reflector-watch', () => {
       response.end(JSON.stringify({ kind: 'SecretList', metadata: { resourceVersion: '7' }, items: [] }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-reflector-watch-'));
-    const file = path.join(dir, 'kubeconfig');
-    const serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    fs.writeFileSync(
-      file,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'fake', cluster: { server: serverUrl } }],
-        users: [{ name: 'nobody', user: {} }],
-        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'nobody' } }],
-        'current-context': 'fake',
-      }),
-    );
-    try {
-      config = loadApiConfig({ kubeconfig: file });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    config = plainConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   });
 
   after(async () => {

@@ -2,10 +2,8 @@
 // operator would; faults come from a TCP proxy of ours in front of the API server and from compacting etcd.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { loadApiConfig } from '../../../src/sources/kubernetes/config.js';
 import type { ApiConfig } from '../../../src/sources/kubernetes/config.js';
@@ -16,6 +14,7 @@ import {
   type ReflectorOptions,
   type ReflectorProblem,
 } from '../../../src/sources/kubernetes/reflector.js';
+import { configFrom, plainConfig } from '../../helpers/api-config.js';
 import { TestCluster } from '../../helpers/cluster.js';
 import { TcpProxy } from '../../helpers/tcp-proxy.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -98,30 +97,6 @@ async function compactEtcd(etcdPort: number): Promise<number> {
   const revision = Number((await post('/v3/kv/range', { key: 'AA==' })).header.revision);
   await post('/v3/kv/compaction', { revision: String(revision), physical: true });
   return revision;
-}
-
-/** A configuration for a plain http server with no credentials, made in code as an in-memory kubeconfig. */
-function plainConfig(port: number): ApiConfig {
-  return configFrom({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${port}` } }],
-    users: [{ name: 'nobody', user: {} }],
-    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'nobody' } }],
-    'current-context': 'fake',
-  });
-}
-
-/** The API configuration of a kubeconfig given as an object (written to a file of its own, as users have it). */
-function configFrom(kubeconfig: object): ApiConfig {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itp-kubeconfig-'));
-  const file = path.join(dir, 'kubeconfig');
-  fs.writeFileSync(file, JSON.stringify(kubeconfig), { mode: 0o600 });
-  try {
-    return loadApiConfig({ kubeconfig: file });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -518,7 +493,7 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
         `${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'ConfigMap', metadata: { resourceVersion: '30' } } })}\n`,
       );
     };
-    const api = plainConfig(port);
+    const api = plainConfig(`http://127.0.0.1:${port}`);
     const recorder = new Recorder();
     reflector = new Reflector(
       {
@@ -568,7 +543,7 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
       event('ADDED', { metadata: { name: 'poison', resourceVersion: '6' } });
       event('ADDED', { metadata: { name: 'fine', resourceVersion: '7' } });
     };
-    const api = plainConfig(port);
+    const api = plainConfig(`http://127.0.0.1:${port}`);
     const recorder = new Recorder();
     const upsert = recorder.upsert.bind(recorder);
     recorder.upsert = (object) => {
@@ -625,7 +600,10 @@ describe('sources/kubernetes/reflector against scripted faults', function () {
       );
     };
     const recorder = new Recorder();
-    reflector = new Reflector({ api: plainConfig(port), path: '/api/v1/configmaps', initialBackoffMs: 50 }, recorder);
+    reflector = new Reflector(
+      { api: plainConfig(`http://127.0.0.1:${port}`), path: '/api/v1/configmaps', initialBackoffMs: 50 },
+      recorder,
+    );
     reflector.start();
     await waitFor(() => recorder.objects.has('late'), { what: 'the watch after the relist' });
     const order = requests.map((request) => (request.url.includes('watch=1') ? 'watch' : 'list'));
